@@ -1,0 +1,153 @@
+"""Training data: a folder of photos (COCO's train2017/ as it is), random crops, a fixed validation handful."""
+
+from __future__ import annotations
+
+import logging
+import random
+import warnings
+from pathlib import Path
+
+import pytorch_lightning as pl
+import torch
+from PIL import Image
+from torch.utils.data import DataLoader, Dataset
+from torchvision.transforms import v2
+
+from fast_style.files import UserError, find_images, open_rgb
+
+log = logging.getLogger(__name__)
+
+Batch = tuple[torch.Tensor, int]  # (images (B, 3, S, S) in [0, 1], how many files in it were unreadable)
+
+
+def load_style_image(image: str, size: int | None = None) -> torch.Tensor:
+    """The style image as a (1, 3, H, W) tensor in [0, 1], its longer side resized to `size` (None: as is)."""
+    path = Path(image).expanduser()
+    if not path.is_file():
+        raise UserError(f"style image '{image}' not found: set style.image=path/to/painting.jpg")
+    try:
+        img = open_rgb(path)
+    except Exception as e:
+        raise UserError(f"cannot read style image {image}: {str(e).splitlines()[0][:160]}") from None
+    if size:
+        scale = size / max(img.size)
+        img = img.resize((max(1, round(img.width * scale)), max(1, round(img.height * scale))), Image.BICUBIC)
+    if min(img.size) < 16:
+        raise UserError(f"style image {image} is {img.width}x{img.height}: use one at least 16 px on each side")
+    return v2.functional.to_dtype(v2.functional.pil_to_tensor(img), torch.float32, scale=True).unsqueeze(0)
+
+
+class ImageFolder(Dataset):
+    """Images under a folder, resized and cropped to `image_size`; unreadable files yield None (and a warning)."""
+
+    def __init__(self, files: list[Path], image_size: int, train: bool) -> None:
+        self.files = files
+        self.image_size = image_size
+        crop = v2.RandomCrop(image_size) if train else v2.CenterCrop(image_size)
+        self.transform = v2.Compose([
+            v2.PILToTensor(),
+            v2.Resize(image_size, antialias=True),
+            crop,
+            v2.ToDtype(torch.float32, scale=True),
+        ])
+
+    def __len__(self) -> int:
+        return len(self.files)
+
+    def __getitem__(self, i: int) -> torch.Tensor | None:
+        path = self.files[i]
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("error", Image.DecompressionBombWarning)
+                img = open_rgb(path, draft_size=self.image_size)
+                return self.transform(img)  # (3, S, S)
+        except Exception as e:  # truncated, corrupt, not an image, too large: skip it, never end the run
+            log.warning("skipping unreadable image %s (%s)", path, str(e).splitlines()[0][:120] if str(e) else type(e).__name__)
+            return None
+
+
+def collate_skipping(samples: list[torch.Tensor | None]) -> Batch:
+    good = [s for s in samples if s is not None]
+    images = torch.stack(good) if good else torch.empty(0)
+    return images, len(samples) - len(good)
+
+
+class StyleDataModule(pl.LightningDataModule):
+    """Photos under `root` (recursive: jpg, png, webp, ...). `num_val` of them, chosen once by `seed`, are held out
+    for validation (losses and the logged image grid) unless `val_root` names a folder of its own."""
+
+    def __init__(
+        self,
+        root: str,
+        image_size: int = 256,
+        batch_size: int = 4,
+        num_workers: int = 2,
+        num_val: int = 4,
+        val_root: str | None = None,
+        seed: int = 0,
+    ) -> None:
+        super().__init__()
+        if image_size < 16 or batch_size < 1 or num_workers < 0 or num_val < 0:
+            raise UserError(
+                f"bad data settings: image_size={image_size} (>= 16), batch_size={batch_size} (>= 1), "
+                f"num_workers={num_workers} (>= 0), num_val={num_val} (>= 0)"
+            )
+        self.root, self.val_root = root, val_root
+        self.image_size, self.batch_size, self.num_workers = image_size, batch_size, num_workers
+        self.num_val, self.seed = num_val, seed
+        self.train_files: list[Path] = []
+        self.val_files: list[Path] = []
+
+    @staticmethod
+    def _images_in(folder: str, what: str) -> list[Path]:
+        path = Path(folder).expanduser()
+        if not path.is_dir():
+            raise UserError(f"{what} folder '{folder}' does not exist: set data.root=path/to/photos (see data/README.md)")
+        files = find_images(path)
+        if not files:
+            raise UserError(f"{what} folder '{folder}' holds no .jpg/.png/.webp images (see data/README.md)")
+        return files
+
+    def setup(self, stage: str | None = None) -> None:
+        if self.train_files:
+            return
+        files = self._images_in(self.root, "data")
+        if self.val_root:
+            self.train_files = files
+            self.val_files = self._images_in(self.val_root, "validation")[: self.num_val]
+        else:
+            order = list(range(len(files)))
+            random.Random(self.seed).shuffle(order)
+            held = set(order[: self.num_val]) if len(files) > self.num_val else set()
+            self.val_files = [files[i] for i in sorted(held)]
+            self.train_files = [f for i, f in enumerate(files) if i not in held]
+        if len(self.train_files) < self.batch_size:
+            raise UserError(
+                f"data folder '{self.root}' has {len(self.train_files)} training images, fewer than "
+                f"batch_size={self.batch_size}: add images or lower data.batch_size"
+            )
+        log.info("data: %d training images, %d held out for validation", len(self.train_files), len(self.val_files))
+
+    def _loader(self, dataset: Dataset, train: bool) -> DataLoader:
+        return DataLoader(
+            dataset,
+            batch_size=self.batch_size,
+            shuffle=train,
+            drop_last=train,
+            num_workers=self.num_workers,
+            persistent_workers=self.num_workers > 0,
+            pin_memory=torch.cuda.is_available(),
+            collate_fn=collate_skipping,
+        )
+
+    def train_dataloader(self) -> DataLoader:
+        return self._loader(ImageFolder(self.train_files, self.image_size, train=True), train=True)
+
+    def val_dataloader(self) -> DataLoader:
+        return self._loader(ImageFolder(self.val_files, self.image_size, train=False), train=False)
+
+    def val_images(self, count: int) -> torch.Tensor:
+        """The first `count` validation images, (N, 3, S, S): the fixed set shown in image grids."""
+        ds = ImageFolder(self.val_files[:count], self.image_size, train=False)
+        images = [x for x in (ds[i] for i in range(len(ds))) if x is not None]
+        return torch.stack(images) if images else torch.empty(0, 3, self.image_size, self.image_size)

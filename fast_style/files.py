@@ -1,0 +1,68 @@
+"""Small file helpers shared by training and inference: user errors, atomic writes, image reading."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps
+
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff")
+
+
+class UserError(Exception):
+    """A mistake the user can fix; entry points print its one-line message instead of a traceback."""
+
+
+@contextmanager
+def atomic_write(path: str | Path) -> Iterator[Path]:
+    """Yield a temporary path beside `path`; on success it is fsynced and renamed over `path`."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the file the user's usual mode
+        with open(tmp, "rb+") as f:
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def open_rgb(path: str | Path, draft_size: int | None = None) -> Image.Image:
+    """Open an image as RGB with its EXIF orientation applied.
+
+    `draft_size` lets JPEG decode at a reduced scale that still covers that many pixels on the short
+    side, which is several times faster for training crops far smaller than the photo.
+    """
+    with Image.open(path) as img:
+        if draft_size and img.format == "JPEG":
+            w, h = img.size
+            k = max(1, min(w, h) // draft_size)
+            img.draft("RGB", (w // k, h // k))
+        img = ImageOps.exif_transpose(img)
+        if img.mode in ("I", "I;16", "I;16B", "I;16L", "I;16N"):
+            # 16/32-bit greyscale: scale to 8 bits rather than let convert() clip at 255
+            arr = np.asarray(img, dtype=np.float64)
+            top = 65535.0 if img.mode != "I" or arr.max() > 255 else 255.0
+            img = Image.fromarray(np.clip(arr / top * 255.0 + 0.5, 0, 255).astype(np.uint8), "L")
+        if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
+            img = img.convert("RGBA")
+            background = Image.new("RGBA", img.size, (255, 255, 255, 255))
+            img = Image.alpha_composite(background, img)
+        return img.convert("RGB")
+
+
+def find_images(root: str | Path) -> list[Path]:
+    """Image files below `root`, recursively, sorted for reproducibility."""
+    root = Path(root)
+    return sorted(p for p in root.rglob("*") if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file())

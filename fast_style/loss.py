@@ -1,0 +1,159 @@
+"""Perceptual losses of Johnson et al. 2016 over a frozen VGG: content, Gram-matrix style, total variation."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import torch
+import torch.nn.functional as F
+import torchvision
+from torch import nn
+
+from fast_style.files import UserError
+from fast_style.weights import NORMALIZATIONS, load_vgg_weights
+
+# ReLU outputs by name -> index in torchvision's vggXX().features
+VGG_LAYERS: dict[str, dict[str, int]] = {
+    "vgg16": {
+        "relu1_1": 1, "relu1_2": 3, "relu2_1": 6, "relu2_2": 8, "relu3_1": 11, "relu3_2": 13, "relu3_3": 15,
+        "relu4_1": 18, "relu4_2": 20, "relu4_3": 22, "relu5_1": 25, "relu5_2": 27, "relu5_3": 29,
+    },
+    "vgg19": {
+        "relu1_1": 1, "relu1_2": 3, "relu2_1": 6, "relu2_2": 8, "relu3_1": 11, "relu3_2": 13, "relu3_3": 15,
+        "relu3_4": 17, "relu4_1": 20, "relu4_2": 22, "relu4_3": 24, "relu4_4": 26, "relu5_1": 29,
+        "relu5_2": 31, "relu5_3": 33, "relu5_4": 35,
+    },
+}
+
+
+def gram_matrix(features: torch.Tensor) -> torch.Tensor:
+    """(B, C, H, W) -> (B, C, C), divided by C*H*W so its scale does not depend on the image size."""
+    b, c, h, w = features.shape
+    f = features.reshape(b, c, h * w)
+    return torch.bmm(f, f.transpose(1, 2)) / (c * h * w)
+
+
+def total_variation(images: torch.Tensor) -> torch.Tensor:
+    """Mean squared difference between neighbouring pixels, (B, C, H, W) -> scalar."""
+    dy = images[..., 1:, :] - images[..., :-1, :]
+    dx = images[..., :, 1:] - images[..., :, :-1]
+    return dy.pow(2).mean() + dx.pow(2).mean()
+
+
+class VGGFeatures(nn.Module):
+    """A frozen VGG truncated after the deepest layer asked for; returns the named ReLU outputs.
+
+    Takes RGB images in [0, 1] and applies the input convention of its weights. Its weights are left out of
+    `state_dict()` (and so out of Lightning checkpoints): they are fixed and come from the weights source.
+    """
+
+    def __init__(self, layers: list[str], weights: str = "caffe", arch: str = "vgg16") -> None:
+        super().__init__()
+        if arch not in VGG_LAYERS:
+            raise UserError(f"unknown VGG arch '{arch}': choose one of {', '.join(VGG_LAYERS)}")
+        names = VGG_LAYERS[arch]
+        unknown = [name for name in layers if name not in names]
+        if unknown:
+            raise UserError(f"unknown {arch} layers {unknown}: choose from {', '.join(names)}")
+        self.index = {name: names[name] for name in layers}
+        depth = max(self.index.values()) + 1
+        state, norm_name = load_vgg_weights(weights, arch)
+        features = getattr(torchvision.models, arch)(weights=None).features[:depth]
+        own = {f"features.{k}": v for k, v in features.state_dict().items()}
+        missing = sorted(set(own) - set(state))
+        if missing:
+            raise UserError(f"VGG weights '{weights}' lack {missing[0]} (and {len(missing) - 1} more) for {arch}")
+        features.load_state_dict({k[len("features."):]: state[k] for k in own})
+        self.features = features.requires_grad_(False).eval()
+        norm = NORMALIZATIONS[norm_name]
+        self.bgr = bool(norm["bgr"])
+        self.register_buffer("scale", torch.tensor(norm["scale"]), persistent=False)
+        self.register_buffer("mean", torch.tensor(norm["mean"]).view(1, 3, 1, 1), persistent=False)
+        self.register_buffer("std", torch.tensor(norm["std"]).view(1, 3, 1, 1), persistent=False)
+        self.register_state_dict_post_hook(_drop_own_keys)
+        self.register_load_state_dict_pre_hook(_supply_own_keys)
+
+    def train(self, mode: bool = True) -> VGGFeatures:
+        return super().train(False)  # always eval, whatever the parent module does
+
+    def forward(self, images: torch.Tensor, layers: list[str] | None = None) -> dict[str, torch.Tensor]:
+        wanted = self.index if layers is None else {name: self.index[name] for name in layers}
+        x = images.flip(1) if self.bgr else images
+        x = (x * self.scale - self.mean) / self.std
+        out: dict[str, torch.Tensor] = {}
+        last = max(wanted.values())
+        by_index = {i: name for name, i in wanted.items()}
+        for i, layer in enumerate(self.features):
+            x = layer(x)
+            if i in by_index:
+                out[by_index[i]] = x
+            if i == last:
+                break
+        return out
+
+
+def _drop_own_keys(module: nn.Module, state_dict: dict, prefix: str, local_metadata: dict) -> None:
+    for key in [k for k in state_dict if k.startswith(prefix)]:
+        del state_dict[key]
+
+
+def _supply_own_keys(module: nn.Module, state_dict: dict, prefix: str, *args) -> None:
+    # a checkpoint holds no VGG weights: load the ones we have, so strict loading still checks the rest
+    for name, tensor in list(module.named_parameters()) + list(module.named_buffers()):
+        state_dict.setdefault(prefix + name, tensor.detach())
+
+
+class PerceptualLoss(nn.Module):
+    """content_weight * content + style_weight * style + tv_weight * tv, computed by a frozen VGG.
+
+    `style_layers` and `content_layers` map VGG ReLU names to per-layer weights. Call `set_style` once with
+    the style image before use; its Gram matrices are kept, not recomputed.
+    """
+
+    def __init__(
+        self,
+        weights: str = "caffe",
+        arch: str = "vgg16",
+        style_layers: Mapping[str, float] | None = None,
+        content_layers: Mapping[str, float] | None = None,
+        style_weight: float = 1.0,
+        content_weight: float = 1.0,
+        tv_weight: float = 0.0,
+    ) -> None:
+        super().__init__()
+        self.style_layers = dict(style_layers or {"relu1_2": 1.0, "relu2_2": 1.0, "relu3_3": 1.0, "relu4_3": 1.0})
+        self.content_layers = dict(content_layers or {"relu2_2": 1.0})
+        if min(style_weight, content_weight, tv_weight) < 0:
+            raise UserError("loss weights must be >= 0")
+        self.style_weight, self.content_weight, self.tv_weight = style_weight, content_weight, tv_weight
+        self.vgg = VGGFeatures(sorted(set(self.style_layers) | set(self.content_layers)), weights, arch)
+        self.has_style = False
+
+    @torch.no_grad()
+    def set_style(self, style: torch.Tensor) -> None:
+        """style: (1, 3, H, W) in [0, 1]. Computes and keeps its Gram matrices, (1, C, C) per layer."""
+        feats = self.vgg(style.to(self.vgg.mean.device), list(self.style_layers))
+        for name, f in feats.items():
+            self.register_buffer(f"gram_{name}", gram_matrix(f.float()), persistent=False)  # (1, C, C)
+        self.has_style = True
+
+    def forward(self, stylized: torch.Tensor, content: torch.Tensor) -> dict[str, torch.Tensor]:
+        """stylized, content: (B, 3, H, W) in [0, 1]. Returns the weighted terms and their sum."""
+        if not self.has_style:
+            raise RuntimeError("PerceptualLoss.set_style() must be called before computing losses")
+        with torch.no_grad():  # content targets need no graph, and only the layers up to the deepest content one
+            targets = self.vgg(content, list(self.content_layers))
+        feats = self.vgg(stylized)
+        content_loss = sum(w * F.mse_loss(feats[n].float(), targets[n].float()) for n, w in self.content_layers.items())
+        style_loss = sum(
+            w * F.mse_loss(gram_matrix(feats[n].float()), getattr(self, f"gram_{n}").expand(len(stylized), -1, -1))
+            for n, w in self.style_layers.items()
+        )
+        tv = total_variation(stylized.float())
+        terms = {
+            "content": self.content_weight * content_loss,
+            "style": self.style_weight * style_loss,
+            "tv": self.tv_weight * tv,
+        }
+        terms["total"] = terms["content"] + terms["style"] + terms["tv"]
+        return terms

