@@ -38,8 +38,8 @@ def atomic_write(path: str | Path) -> Iterator[Path]:
             os.unlink(tmp)
 
 
-def open_rgb(path: str | Path, draft_size: int | None = None) -> Image.Image:
-    """Open an image as RGB with its EXIF orientation applied.
+def read_image(path: str | Path, draft_size: int | None = None) -> Image.Image:
+    """Open and decode an image with its EXIF orientation applied, keeping its mode (and alpha).
 
     `draft_size` lets JPEG decode at a reduced scale that still covers that many pixels on the short
     side, which is several times faster for training crops far smaller than the photo.
@@ -48,18 +48,32 @@ def open_rgb(path: str | Path, draft_size: int | None = None) -> Image.Image:
         if draft_size and img.format == "JPEG":
             w, h = img.size
             k = max(1, min(w, h) // draft_size)
-            img.draft("RGB", (w // k, h // k))
+            img.draft(img.mode, (w // k, h // k))
         img = ImageOps.exif_transpose(img)
-        if img.mode in ("I", "I;16", "I;16B", "I;16L", "I;16N"):
-            # 16/32-bit greyscale: scale to 8 bits rather than let convert() clip at 255
-            arr = np.asarray(img, dtype=np.float64)
-            top = 65535.0 if img.mode != "I" or arr.max() > 255 else 255.0
-            img = Image.fromarray(np.clip(arr / top * 255.0 + 0.5, 0, 255).astype(np.uint8), "L")
-        if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
-            img = img.convert("RGBA")
-            background = Image.new("RGBA", img.size, (255, 255, 255, 255))
-            img = Image.alpha_composite(background, img)
-        return img.convert("RGB")
+        img.load()
+        return img
+
+
+def split_alpha(img: Image.Image) -> tuple[Image.Image, Image.Image | None]:
+    """Any Pillow mode -> (RGB image, alpha channel or None)."""
+    alpha = None
+    if img.mode in ("RGBA", "LA", "PA", "RGBa", "La") or (img.mode == "P" and "transparency" in img.info):
+        img = img.convert("RGBA")
+        alpha = img.getchannel("A")
+    elif img.mode in ("I", "F") or img.mode.startswith("I;16"):
+        # 16/32-bit greyscale: scale to 8 bits rather than let convert() clip at 255
+        arr = np.asarray(img, dtype=np.float64)
+        top = 65535.0 if img.mode.startswith("I;16") or arr.max() > 255 else 255.0
+        img = Image.fromarray(np.clip(arr / top * 255.0 + 0.5, 0, 255).astype(np.uint8), "L")
+    return img.convert("RGB"), alpha
+
+
+def open_rgb(path: str | Path, draft_size: int | None = None) -> Image.Image:
+    """An image as RGB, EXIF orientation applied, transparency composited on white."""
+    rgb, alpha = split_alpha(read_image(path, draft_size))
+    if alpha is not None:
+        rgb = Image.composite(rgb, Image.new("RGB", rgb.size, (255, 255, 255)), alpha)
+    return rgb
 
 
 def find_images(root: str | Path) -> list[Path]:

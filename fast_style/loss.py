@@ -99,8 +99,9 @@ def _drop_own_keys(module: nn.Module, state_dict: dict, prefix: str, local_metad
 
 def _supply_own_keys(module: nn.Module, state_dict: dict, prefix: str, *args) -> None:
     # a checkpoint holds no VGG weights: load the ones we have, so strict loading still checks the rest
-    for name, tensor in list(module.named_parameters()) + list(module.named_buffers()):
-        state_dict.setdefault(prefix + name, tensor.detach())
+    for child_name, child in module.named_children():
+        for name, tensor in child.state_dict().items():
+            state_dict.setdefault(f"{prefix}{child_name}.{name}", tensor)
 
 
 class PerceptualLoss(nn.Module):

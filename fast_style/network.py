@@ -53,7 +53,9 @@ class TransformerNet(nn.Module):
     """Johnson et al.'s residual transform network.
 
     `channels` are the widths of the three encoder stages (32, 64, 128 in the paper);
-    `num_residual` residual blocks run at the narrowest resolution (H/4, W/4).
+    `num_residual` residual blocks run at the narrowest resolution (H/4, W/4). With `input_skip` the network
+    predicts a change to its input (zero at initialisation) rather than a new image, so short trainings keep
+    the photo's content; without it, it is the paper's network (output offset by 0.5 grey).
     """
 
     def __init__(
@@ -61,6 +63,7 @@ class TransformerNet(nn.Module):
         channels: tuple[int, int, int] | list[int] = (32, 64, 128),
         num_residual: int = 5,
         kernel_outer: int = 9,
+        input_skip: bool = True,
     ) -> None:
         super().__init__()
         c1, c2, c3 = (int(c) for c in channels)
@@ -73,6 +76,7 @@ class TransformerNet(nn.Module):
             "channels": [c1, c2, c3],
             "num_residual": int(num_residual),
             "kernel_outer": int(kernel_outer),
+            "input_skip": bool(input_skip),
         }
         self.encoder = nn.Sequential(
             ConvNormAct(3, c1, kernel_outer),  # (B, c1, H, W)
@@ -86,17 +90,23 @@ class TransformerNet(nn.Module):
             nn.ReflectionPad2d(kernel_outer // 2),
             nn.Conv2d(c1, 3, kernel_outer),  # (B, 3, H, W)
         )
+        if input_skip:  # start as the identity: content is kept from step 0 and style is added to it
+            nn.init.zeros_(self.decoder[-1].weight)
+            nn.init.zeros_(self.decoder[-1].bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h, w = x.shape[-2:]
-        ph, pw = (-h) % 4, (-w) % 4
+        # pad to a multiple of 4 (two stride-2 convs), and to at least 8 px (or the outer kernel) for the reflection pads
+        side = max(8, self.config["kernel_outer"])
+        ph, pw = max((-h) % 4, side - h), max((-w) % 4, side - w)
+        ph, pw = ph + (-(h + ph)) % 4, pw + (-(w + pw)) % 4
         if ph or pw:
-            # reflection needs pad < size; tiny inputs fall back to replicate
-            mode = "reflect" if ph < h and pw < w else "replicate"
+            mode = "reflect" if ph < h and pw < w else "replicate"  # reflection needs pad < size
             x = F.pad(x, (0, pw, 0, ph), mode=mode)
-        y = self.decoder(self.residual(self.encoder(x)))
-        # sigmoid keeps the output a valid image while giving gradients everywhere (a clamp would not)
-        return torch.sigmoid(y[..., :h, :w])
+        y = self.decoder(self.residual(self.encoder(x)))[..., :h, :w]
+        y = y + (x[..., :h, :w] if self.config["input_skip"] else 0.5)
+        # clamp to a valid image, but let gradients through as if unclamped (a plain clamp would stop them)
+        return y + (y.clamp(0, 1) - y).detach()
 
 
 # --- style-model files -------------------------------------------------------------------------

@@ -10,6 +10,7 @@ import hydra
 import pytorch_lightning as pl
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
 from pytorch_lightning.loggers import TensorBoardLogger
 
 from fast_style.files import UserError
@@ -22,6 +23,8 @@ CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
 
 def train(cfg: DictConfig) -> Path:
     """Train one style network as `cfg` says; returns the path of the style model it wrote."""
+    if OmegaConf.is_missing(cfg.style, "image"):
+        raise UserError("no style image: add style.image=path/to/painting.jpg")
     pl.seed_everything(cfg.seed, workers=True)
     out = Path(cfg.output_dir)
     datamodule = instantiate(cfg.data)
@@ -45,8 +48,8 @@ def train(cfg: DictConfig) -> Path:
 def _hydra_main(cfg: DictConfig) -> None:
     try:
         train(cfg)
-    except UserError as e:
-        log.error("error: %s", e)
+    except (UserError, OmegaConfBaseException) as e:
+        log.error("error: %s", str(e).strip().splitlines()[0])
         sys.exit(1)
 
 

@@ -1,0 +1,43 @@
+# fast-style: `make demo` (set-up + a short training run) and `make test` (the whole suite).
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+# torch/torchvision pinned to releases every supported platform can install (see README)
+TORCH  ?= torch==2.14.1 torchvision==0.29.1
+
+.PHONY: install install-test demo test test-fast weights clean-venv
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet $(TORCH)
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: $(VENV)/.installed
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@
+
+install: $(VENV)/.installed
+
+install-test: $(VENV)/.installed-test
+
+weights: install
+	$(BIN)/fast-style-weights
+
+demo: install
+	$(BIN)/fast-style-weights
+	$(BIN)/fast-style-demo
+
+# everything, including the tests marked slow and download (CI runs this)
+test: install-test
+	$(BIN)/python -m pytest -q
+
+# the quick subset, for development
+test-fast: install-test
+	$(BIN)/python -m pytest -q -m "not slow and not download"
+
+clean-venv:
+	rm -rf $(VENV)

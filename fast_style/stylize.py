@@ -1,0 +1,291 @@
+"""Apply a trained style model: the `Stylizer` Python API and the `fast-style-stylize` command."""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import logging
+import sys
+import time
+from contextlib import nullcontext
+from pathlib import Path
+from typing import overload
+
+import torch
+from PIL import Image
+
+from fast_style.files import IMAGE_EXTENSIONS, UserError, atomic_write, find_images, read_image, split_alpha
+from fast_style.network import StyleModelError, TransformerNet, load_style_model
+
+log = logging.getLogger(__name__)
+
+PRECISIONS = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
+
+
+def pick_device(device: str = "auto") -> torch.device:
+    if device == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    try:
+        dev = torch.device(device)
+    except RuntimeError:
+        raise UserError(f"unknown device '{device}': use auto, cpu, cuda, cuda:N or mps") from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise UserError("--device cuda asked for, but no CUDA GPU is available: use --device cpu")
+    if dev.type == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
+        raise UserError("--device mps asked for, but MPS is not available: use --device cpu")
+    return dev
+
+
+def pick_precision(precision: str, device: torch.device) -> torch.dtype:
+    if precision == "auto":
+        if device.type == "cuda":
+            return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+        return torch.float32
+    if precision not in PRECISIONS:
+        raise UserError(f"unknown precision '{precision}': choose auto, {', '.join(PRECISIONS)}")
+    if precision == "fp16" and device.type == "cpu":
+        raise UserError("fp16 is not supported on the CPU: use --precision bf16 or fp32")
+    return PRECISIONS[precision]
+
+
+def pil_to_tensor(img: Image.Image) -> torch.Tensor:
+    """RGB PIL image -> (3, H, W) float in [0, 1]."""
+    from torchvision.transforms.v2.functional import pil_to_tensor as to_uint8
+
+    return to_uint8(img).float().div_(255)
+
+
+def tensor_to_pil(x: torch.Tensor) -> Image.Image:
+    """(3, H, W) float in [0, 1] -> RGB PIL image."""
+    from torchvision.transforms.v2.functional import to_pil_image
+
+    return to_pil_image(x.clamp(0, 1).mul(255).round().to(torch.uint8).cpu())
+
+
+def preserve_color(stylized: Image.Image, content: Image.Image) -> Image.Image:
+    """Luminance from the stylized image, chroma (YCbCr) from the content photo (Gatys et al. 2016)."""
+    y, _, _ = stylized.convert("YCbCr").split()
+    _, cb, cr = content.convert("YCbCr").split()
+    return Image.merge("YCbCr", (y, cb, cr)).convert("RGB")
+
+
+class Stylizer:
+    """A style model loaded once, applied to PIL images, image paths or tensor batches.
+
+    >>> s = Stylizer.load("style.pt")
+    >>> s("photo.jpg").save("out.jpg")         # path -> PIL image
+    >>> s(Image.open("photo.jpg"))              # PIL image -> PIL image
+    >>> s(torch.rand(2, 3, 256, 256))           # (B, 3, H, W) in [0, 1] -> same shape
+    """
+
+    def __init__(self, network: TransformerNet, device: torch.device, dtype: torch.dtype, meta: dict | None = None):
+        self.network = network.to(device).eval().requires_grad_(False)
+        self.device, self.dtype, self.meta = device, dtype, dict(meta or {})
+
+    @classmethod
+    def load(cls, path: str | Path, device: str = "auto", precision: str = "auto") -> Stylizer:
+        net, meta = load_style_model(str(path))
+        dev = pick_device(device)
+        return cls(net, dev, pick_precision(precision, dev), meta)
+
+    @torch.inference_mode()
+    def stylize_tensor(self, images: torch.Tensor, strength: float = 1.0) -> torch.Tensor:
+        """(B, 3, H, W) or (3, H, W) in [0, 1] -> same shape and device, stylized."""
+        if images.ndim not in (3, 4) or images.shape[-3] != 3:
+            raise UserError(f"expected images of shape (B, 3, H, W) or (3, H, W), got {tuple(images.shape)}")
+        single = images.ndim == 3
+        x = (images[None] if single else images).to(self.device, torch.float32)
+        autocast = (
+            torch.autocast(self.device.type, dtype=self.dtype) if self.dtype != torch.float32 else nullcontext()
+        )
+        with autocast:
+            y = self.network(x).float()
+        if strength != 1.0:
+            y = torch.lerp(x, y, strength)
+        y = y.to(images.device)
+        return y[0] if single else y
+
+    def stylize_image(
+        self,
+        img: Image.Image,
+        strength: float = 1.0,
+        keep_color: bool = False,
+        max_size: int | None = None,
+        scale: float | None = None,
+    ) -> Image.Image:
+        """Any Pillow mode in; RGB out, or RGBA where the input had transparency (alpha re-attached)."""
+        rgb, alpha = split_alpha(img)
+        size = rgb.size
+        if scale:
+            size = (max(1, round(size[0] * scale)), max(1, round(size[1] * scale)))
+        if max_size and max(size) > max_size:
+            k = max_size / max(size)
+            size = (max(1, round(size[0] * k)), max(1, round(size[1] * k)))
+        if size != rgb.size:
+            rgb = rgb.resize(size, Image.LANCZOS)
+            alpha = alpha.resize(size, Image.LANCZOS) if alpha is not None else None
+        out = tensor_to_pil(self.stylize_tensor(pil_to_tensor(rgb), strength))
+        if keep_color:
+            out = preserve_color(out, rgb)
+        if alpha is not None:
+            out.putalpha(alpha)
+        return out
+
+    @overload
+    def __call__(self, x: torch.Tensor, **kwargs) -> torch.Tensor: ...
+    @overload
+    def __call__(self, x: Image.Image | str | Path, **kwargs) -> Image.Image: ...
+
+    def __call__(self, x, **kwargs):
+        if isinstance(x, torch.Tensor):
+            return self.stylize_tensor(x, kwargs.get("strength", 1.0))
+        if isinstance(x, (str, Path)):
+            x = read_image(x)
+        return self.stylize_image(x, **kwargs)
+
+
+# --- command line ---------------------------------------------------------------------------------
+
+
+def expand_inputs(inputs: list[str]) -> list[tuple[Path, Path]]:
+    """Files, folders (recursive) and globs -> [(file, root it is relative to)]."""
+    found: list[tuple[Path, Path]] = []
+    for item in inputs:
+        path = Path(item).expanduser()
+        if path.is_dir():
+            found += [(f, path) for f in find_images(path)]
+        elif path.is_file():
+            found.append((path, path.parent))
+        else:
+            matches = sorted(Path(m) for m in glob.glob(item, recursive=True))
+            files = [m for m in matches if m.is_file() and m.suffix.lower() in IMAGE_EXTENSIONS]
+            if not files:
+                raise UserError(f"no such file, folder or matching images: {item}")
+            found += [(f, f.parent) for f in files]
+    return found
+
+
+def plan_outputs(items: list[tuple[Path, Path]], output: str, name: str, style: str) -> list[tuple[Path, Path]]:
+    """[(input, output path)]: `output` is a file for one input with an image extension, else a folder."""
+    out = Path(output).expanduser()
+    if len(items) == 1 and out.suffix.lower() in IMAGE_EXTENSIONS and not out.is_dir():
+        return [(items[0][0], out)]
+    plans = []
+    for src, root in items:
+        rel = src.relative_to(root).parent
+        fields = {"stem": src.stem, "ext": src.suffix.lstrip("."), "style": style}
+        try:
+            filename = name.format(**fields)
+        except (KeyError, IndexError, ValueError):
+            raise UserError(f"bad --name pattern '{name}': use fields {{stem}}, {{ext}}, {{style}}") from None
+        plans.append((src, out / rel / filename))
+    return plans
+
+
+def save_image(img: Image.Image, path: Path, source: Image.Image, quality: int) -> None:
+    """Save by the extension's format, keeping the ICC profile and EXIF where the format allows."""
+    fmt = Image.registered_extensions().get(path.suffix.lower())
+    if fmt is None:
+        raise UserError(f"unknown output format '{path.suffix}': use .jpg, .png, .webp, .tif or .bmp")
+    if img.mode == "RGBA" and fmt in ("JPEG", "BMP"):
+        img = img.convert("RGB")  # these formats have no alpha
+    params: dict = {}
+    if fmt in ("JPEG", "WEBP"):
+        params["quality"] = quality
+    if source.mode in ("RGB", "RGBA") and source.info.get("icc_profile"):
+        params["icc_profile"] = source.info["icc_profile"]  # an RGB profile still describes our RGB output
+    exif = source.getexif()
+    if exif and fmt in ("JPEG", "PNG", "WEBP", "TIFF"):
+        exif[0x0112] = 1  # orientation already applied
+        params["exif"] = exif.tobytes()
+    with atomic_write(path) as tmp:
+        img.save(tmp, format=fmt, **params)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="fast-style-stylize",
+        description="Stylize photos with a trained style model: one forward pass per image.",
+    )
+    p.add_argument("inputs", nargs="+", help="image files, folders (recursive) or globs")
+    p.add_argument("-m", "--model", required=True, help="style model file (.pt) written by fast-style-train")
+    p.add_argument("-o", "--output", default="stylized",
+                   help="output file (one input) or folder, mirroring input folders (default: ./stylized)")
+    p.add_argument("--name", default="{stem}.{ext}", help="output file name pattern in a folder: {stem} {ext} {style}")
+    p.add_argument("--force", action="store_true", help="overwrite existing output files")
+    p.add_argument("--max-size", type=int, help="downscale so the longer side is at most this many pixels")
+    p.add_argument("--scale", type=float, help="resize the input by this factor first")
+    p.add_argument("--strength", type=float, default=1.0, help="0 = the photo, 1 = full style (default 1)")
+    p.add_argument("--preserve-color", action="store_true", help="keep the photo's colours, stylize luminance")
+    p.add_argument("--device", default="auto", help="auto (cuda, mps, cpu), cpu, cuda, cuda:N, mps")
+    p.add_argument("--precision", default="auto", choices=["auto", *PRECISIONS], help="compute precision")
+    p.add_argument("--quality", type=int, default=95, help="JPEG/WebP quality 1-100 (default 95)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    return p
+
+
+def run(args: argparse.Namespace) -> int:
+    if not 0.0 <= args.strength <= 1.0:
+        raise UserError(f"--strength must be within 0..1, got {args.strength}")
+    if args.max_size is not None and args.max_size < 1:
+        raise UserError("--max-size must be a positive number of pixels")
+    if args.scale is not None and args.scale <= 0:
+        raise UserError("--scale must be > 0")
+    if not 1 <= args.quality <= 100:
+        raise UserError("--quality must be within 1..100")
+    items = expand_inputs(args.inputs)
+    if not items:
+        raise UserError("no images found in the given inputs")
+    try:
+        stylizer = Stylizer.load(args.model, args.device, args.precision)
+    except StyleModelError as e:
+        raise UserError(str(e)) from None
+    plans = plan_outputs(items, args.output, args.name, Path(args.model).stem)
+    inputs = {src.resolve() for src, _ in plans}
+    from tqdm import tqdm
+
+    failed = done = 0
+    megapixels = 0.0
+    start = time.perf_counter()
+    bar = tqdm(plans, unit="img", disable=args.quiet or len(plans) < 2, file=sys.stderr)
+    for src, dst in bar:
+        try:
+            if dst.resolve() in inputs:
+                raise UserError(f"{dst} is an input: choose another --output or --name")
+            if dst.exists() and not args.force:
+                raise UserError(f"{dst} exists: use --force to overwrite it")
+            source = read_image(src)
+            out = stylizer.stylize_image(source, args.strength, args.preserve_color, args.max_size, args.scale)
+            save_image(out, dst, source, args.quality)
+            done += 1
+            megapixels += out.width * out.height / 1e6
+        except (UserError, OSError, ValueError, Image.DecompressionBombError) as e:
+            failed += 1
+            msg = str(e).splitlines()[0] if str(e) else type(e).__name__
+            tqdm.write(f"error: {src}: {msg}" if not isinstance(e, UserError) else f"error: {msg}", file=sys.stderr)
+    seconds = time.perf_counter() - start
+    rate = megapixels / seconds if seconds > 0 else 0.0
+    where = plans[0][1] if len(plans) == 1 else Path(args.output)
+    print(f"stylized {done} image(s), {megapixels:.1f} MP in {seconds:.1f} s ({rate:.2f} MP/s) -> {where}"
+          + (f"; {failed} failed" if failed else ""), file=sys.stderr)
+    return 1 if failed else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return run(args)
+    except UserError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

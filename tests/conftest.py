@@ -1,0 +1,60 @@
+"""Shared fixtures: small generated images and random VGG weights, so tests need no downloads."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+def make_photo(path: Path, size: tuple[int, int] = (48, 40), mode: str = "RGB", seed: int = 0) -> Path:
+    """A smooth random picture (gradients + blobs) saved in `mode` at `path`."""
+    rng = np.random.default_rng(seed)
+    w, h = size
+    yy, xx = np.mgrid[0:h, 0:w] / max(h, w)
+    base = np.stack([np.sin(6 * xx + rng.uniform(0, 6)), np.cos(5 * yy + rng.uniform(0, 6)), xx * yy], -1)
+    arr = ((base - base.min()) / (np.ptp(base) + 1e-6) * 255).astype(np.uint8)
+    img = Image.fromarray(arr, "RGB")
+    if mode != "RGB":
+        img = img.convert(mode)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    img.save(path)
+    return path
+
+
+@pytest.fixture
+def photo_dir(tmp_path: Path) -> Path:
+    root = tmp_path / "photos"
+    for i in range(10):
+        make_photo(root / ("nested" if i % 3 == 0 else ".") / f"img{i}.{'png' if i % 2 else 'jpg'}",
+                   size=(48 + i, 40 + 2 * i), mode="L" if i == 4 else "RGB", seed=i)
+    return root
+
+
+@pytest.fixture
+def style_path(tmp_path: Path) -> Path:
+    return make_photo(tmp_path / "style.png", size=(64, 48), seed=99)
+
+
+@pytest.fixture(scope="session")
+def random_vgg(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A torchvision-layout VGG16 `features` state_dict with random weights (fixed seed)."""
+    import torchvision
+
+    torch.manual_seed(0)
+    path = tmp_path_factory.mktemp("vgg") / "vgg16-random.pth"
+    torch.save(torchvision.models.vgg16(weights=None).features.state_dict(), path)
+    return path
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests never read or write the user's weight cache unless they ask for it."""
+    if "FAST_STYLE_TEST_REAL_CACHE" not in os.environ:
+        monkeypatch.setenv("FAST_STYLE_CACHE", str(tmp_path / "cache"))

@@ -1,0 +1,117 @@
+import logging
+from pathlib import Path
+
+import pytest
+import torch
+from PIL import Image
+
+from fast_style.data import StyleDataModule, load_style_image
+from fast_style.files import UserError, open_rgb
+
+from .conftest import make_photo
+
+
+def _corrupt(root: Path) -> None:
+    (root / "empty.jpg").write_bytes(b"")
+    (root / "notes.png").write_text("this is not an image")
+    good = make_photo(root / "tmp_full.jpg", size=(64, 64))
+    (root / "truncated.jpg").write_bytes(good.read_bytes()[:200])
+    good.unlink()
+
+
+def test_batches_have_the_crop_size_and_unit_range(photo_dir: Path) -> None:
+    dm = StyleDataModule(str(photo_dir), image_size=32, batch_size=3, num_workers=0, num_val=2)
+    dm.setup("fit")
+    assert len(dm.train_files) == 8 and len(dm.val_files) == 2
+    assert not set(dm.train_files) & set(dm.val_files)
+    images, skipped = next(iter(dm.train_dataloader()))
+    assert images.shape == (3, 3, 32, 32) and skipped == 0
+    assert images.dtype == torch.float32 and 0 <= images.min() and images.max() <= 1
+    assert dm.val_images(5).shape == (2, 3, 32, 32)
+
+
+def test_held_out_images_are_fixed_by_the_seed(photo_dir: Path) -> None:
+    picks = []
+    for seed in (0, 0, 1):
+        dm = StyleDataModule(str(photo_dir), image_size=32, num_workers=0, num_val=3, seed=seed)
+        dm.setup()
+        picks.append(dm.val_files)
+    assert picks[0] == picks[1] and picks[0] != picks[2]
+
+
+def test_unreadable_files_are_skipped_and_counted(photo_dir: Path, caplog: pytest.LogCaptureFixture) -> None:
+    _corrupt(photo_dir)
+    dm = StyleDataModule(str(photo_dir), image_size=32, batch_size=13, num_workers=0, num_val=0)
+    dm.setup()
+    assert len(dm.train_files) == 13
+    with caplog.at_level(logging.WARNING):
+        batches = list(dm.train_dataloader())
+    assert len(batches) == 1
+    images, skipped = batches[0]
+    assert skipped == 3 and images.shape == (10, 3, 32, 32)
+    assert sum("skipping unreadable image" in r.message for r in caplog.records) == 3
+
+
+def test_a_batch_of_only_bad_files_is_empty(tmp_path: Path) -> None:
+    root = tmp_path / "bad"
+    root.mkdir()
+    _corrupt(root)
+    make_photo(root / "ok.png")
+    dm = StyleDataModule(str(root), image_size=16, batch_size=3, num_workers=0, num_val=0)
+    dm.setup()
+    for images, skipped in dm.train_dataloader():
+        assert images.numel() == 0 or images.shape[1:] == (3, 16, 16)
+        assert skipped >= 2
+
+
+def test_greyscale_palette_and_alpha_images_become_rgb(tmp_path: Path) -> None:
+    for mode in ("L", "P", "RGBA", "LA", "CMYK"):
+        path = make_photo(tmp_path / f"x_{mode}.{'jpg' if mode == 'CMYK' else 'png'}", mode=mode)
+        img = open_rgb(path)
+        assert img.mode == "RGB" and img.size == (48, 40)
+
+
+def test_exif_orientation_is_applied(tmp_path: Path) -> None:
+    img = Image.new("RGB", (40, 20), "red")
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotate 90 degrees on display
+    img.save(tmp_path / "rot.jpg", exif=exif.tobytes())
+    assert open_rgb(tmp_path / "rot.jpg").size == (20, 40)
+
+
+@pytest.mark.parametrize("make,match", [
+    (lambda p: p / "missing", "does not exist"),
+    (lambda p: (p / "empty").mkdir() or p / "empty", "holds no"),
+])
+def test_missing_or_empty_folder_is_one_line_error(tmp_path: Path, make, match: str) -> None:
+    dm = StyleDataModule(str(make(tmp_path)), num_workers=0)
+    with pytest.raises(UserError, match=match) as err:
+        dm.setup()
+    assert "\n" not in str(err.value)
+
+
+def test_too_few_images_for_a_batch(tmp_path: Path) -> None:
+    make_photo(tmp_path / "a" / "one.png")
+    dm = StyleDataModule(str(tmp_path / "a"), batch_size=4, num_workers=0, num_val=0)
+    with pytest.raises(UserError, match="fewer than batch_size"):
+        dm.setup()
+
+
+def test_bad_settings_are_refused() -> None:
+    with pytest.raises(UserError, match="image_size"):
+        StyleDataModule("x", image_size=-5)
+
+
+def test_style_image_loading(tmp_path: Path, style_path: Path) -> None:
+    x = load_style_image(str(style_path), size=32)
+    assert x.shape == (1, 3, 24, 32) and 0 <= x.min() and x.max() <= 1
+    assert load_style_image(str(style_path), size=None).shape == (1, 3, 48, 64)
+    with pytest.raises(UserError, match="not found"):
+        load_style_image(str(tmp_path / "nope.jpg"))
+    bad = tmp_path / "bad.jpg"
+    bad.write_text("nope")
+    with pytest.raises(UserError, match="cannot read"):
+        load_style_image(str(bad))
+    tiny = make_photo(tmp_path / "tiny.png", size=(8, 8))
+    with pytest.raises(UserError, match="at least 16"):
+        load_style_image(str(tiny))

@@ -1,0 +1,120 @@
+from pathlib import Path
+
+import pytest
+import torch
+
+from fast_style.files import UserError
+from fast_style.loss import VGG_LAYERS, PerceptualLoss, VGGFeatures, gram_matrix, total_variation
+
+
+def test_gram_matches_hand_computation() -> None:
+    f = torch.arange(2 * 3 * 2 * 2, dtype=torch.float32).reshape(2, 3, 2, 2)
+    g = gram_matrix(f)
+    assert g.shape == (2, 3, 3)
+    for b in range(2):
+        for i in range(3):
+            for j in range(3):
+                expected = sum(f[b, i, y, x] * f[b, j, y, x] for y in range(2) for x in range(2)) / (3 * 2 * 2)
+                assert g[b, i, j].item() == pytest.approx(expected.item())
+
+
+def test_gram_scale_does_not_depend_on_image_size() -> None:
+    small = torch.rand(1, 8, 16, 16)
+    big = small.repeat(1, 1, 4, 4)  # the same statistics on 16x the pixels
+    torch.testing.assert_close(gram_matrix(small), gram_matrix(big))
+
+
+def test_total_variation() -> None:
+    assert total_variation(torch.full((1, 3, 8, 8), 0.3)).item() == 0
+    stripes = torch.zeros(1, 1, 4, 4)
+    stripes[..., ::2] = 1  # columns alternate 1, 0: every horizontal step differs by 1
+    assert total_variation(stripes).item() == pytest.approx(1.0)
+
+
+@pytest.fixture
+def loss(random_vgg: Path) -> PerceptualLoss:
+    return PerceptualLoss(weights=str(random_vgg), style_weight=2.0, content_weight=3.0, tv_weight=0.5)
+
+
+def test_losses_are_zero_on_identical_inputs(loss: PerceptualLoss) -> None:
+    x = torch.rand(2, 3, 32, 32)
+    loss.set_style(x[:1])
+    terms = loss(x[:1], x[:1])
+    assert terms["content"].item() == 0
+    assert terms["style"].item() == pytest.approx(0, abs=1e-12)
+    flat = torch.full((1, 3, 32, 32), 0.5)
+    assert loss(flat, flat)["content"].item() == 0
+    assert loss(flat, flat)["tv"].item() == 0
+
+
+def test_total_is_the_weighted_sum_and_style_is_positive(loss: PerceptualLoss) -> None:
+    loss.set_style(torch.rand(1, 3, 40, 48))
+    x, y = torch.rand(2, 3, 32, 32), torch.rand(2, 3, 32, 32)
+    t = loss(x, y)
+    assert t["style"] > 0 and t["content"] > 0 and t["tv"] > 0
+    torch.testing.assert_close(t["total"], t["content"] + t["style"] + t["tv"])
+    t.update(loss(x, y))
+    tv = total_variation(x)
+    torch.testing.assert_close(t["tv"], 0.5 * tv)
+
+
+def test_gradients_flow_to_the_image_only(loss: PerceptualLoss) -> None:
+    loss.set_style(torch.rand(1, 3, 32, 32))
+    x = torch.rand(1, 3, 32, 32, requires_grad=True)
+    loss(x, torch.rand(1, 3, 32, 32))["total"].backward()
+    assert x.grad is not None and x.grad.abs().sum() > 0
+    assert all(p.grad is None and not p.requires_grad for p in loss.vgg.parameters())
+
+
+def test_vgg_is_frozen_truncated_and_out_of_state_dict(random_vgg: Path) -> None:
+    vgg = VGGFeatures(["relu1_2", "relu2_2"], weights=str(random_vgg))
+    assert len(vgg.features) == VGG_LAYERS["vgg16"]["relu2_2"] + 1
+    vgg.train()
+    assert not vgg.training and not vgg.features.training
+    assert not any(p.requires_grad for p in vgg.parameters())
+    outer = torch.nn.Sequential(torch.nn.Linear(2, 2), vgg)
+    keys = list(outer.state_dict())
+    assert keys == ["0.weight", "0.bias"]
+    before = vgg.features[0].weight.clone()
+    outer.load_state_dict(outer.state_dict(), strict=True)  # strict loading still works without VGG keys
+    torch.testing.assert_close(vgg.features[0].weight, before)
+
+
+def test_caffe_normalization_flips_to_bgr_and_scales(random_vgg: Path, tmp_path: Path) -> None:
+    state = torch.load(random_vgg, weights_only=True)
+    caffe_file = tmp_path / "caffe.pth"
+    torch.save({"normalization": "caffe", "state_dict": state}, caffe_file)
+    imagenet = VGGFeatures(["relu1_1"], weights=str(random_vgg))
+    caffe = VGGFeatures(["relu1_1"], weights=str(caffe_file))
+    assert caffe.bgr and not imagenet.bgr
+    x = torch.zeros(1, 3, 4, 4)
+    x[:, 0] = 1.0  # pure red
+    normalized = (x.flip(1) * caffe.scale - caffe.mean) / caffe.std
+    assert normalized[0, 2, 0, 0].item() == pytest.approx(255 - 123.68)  # red lands in the last (R of BGR) channel
+    assert normalized[0, 0, 0, 0].item() == pytest.approx(-103.939)
+
+
+def test_layer_and_source_errors(random_vgg: Path) -> None:
+    with pytest.raises(UserError, match="unknown vgg16 layers"):
+        VGGFeatures(["relu9_9"], weights=str(random_vgg))
+    with pytest.raises(UserError, match="not found"):
+        VGGFeatures(["relu1_1"], weights="no/such/file.pth")
+    with pytest.raises(UserError, match="vgg16 only"):
+        VGGFeatures(["relu1_1"], weights="caffe", arch="vgg19")
+    with pytest.raises(UserError, match="unknown VGG arch"):
+        VGGFeatures(["relu1_1"], weights=str(random_vgg), arch="vgg11")
+
+
+def test_vgg19_layers_from_a_file(tmp_path: Path) -> None:
+    import torchvision
+
+    path = tmp_path / "vgg19.pth"
+    torch.save(torchvision.models.vgg19(weights=None).features[:30].state_dict(), path)
+    vgg = VGGFeatures(["relu5_1", "relu4_2"], weights=str(path), arch="vgg19")
+    out = vgg(torch.rand(1, 3, 32, 32))
+    assert out["relu5_1"].shape == (1, 512, 2, 2) and out["relu4_2"].shape == (1, 512, 4, 4)
+
+
+def test_loss_needs_a_style_first(loss: PerceptualLoss) -> None:
+    with pytest.raises(RuntimeError, match="set_style"):
+        loss(torch.rand(1, 3, 16, 16), torch.rand(1, 3, 16, 16))

@@ -1,0 +1,107 @@
+from pathlib import Path
+
+import pytest
+import torch
+
+from fast_style.network import (
+    STYLE_MODEL_FORMAT,
+    StyleModelError,
+    TransformerNet,
+    load_style_model,
+    save_style_model,
+)
+
+
+@pytest.mark.parametrize("h,w", [(32, 32), (37, 53), (17, 9), (5, 7), (1, 1), (130, 67)])
+def test_output_has_input_size_in_unit_range(h: int, w: int) -> None:
+    net = TransformerNet(channels=(4, 8, 8), num_residual=2)
+    y = net(torch.rand(2, 3, h, w))
+    assert y.shape == (2, 3, h, w)
+    assert y.min() >= 0 and y.max() <= 1
+
+
+def test_default_network_is_the_papers_size() -> None:
+    net = TransformerNet()
+    assert sum(p.numel() for p in net.parameters()) == pytest.approx(1.68e6, rel=0.01)
+    assert not any(isinstance(m, torch.nn.ConvTranspose2d) for m in net.modules())
+    assert sum(isinstance(m, torch.nn.Upsample) for m in net.modules()) == 2
+
+
+def test_input_skip_network_starts_as_the_identity() -> None:
+    x = torch.rand(2, 3, 23, 31)
+    torch.testing.assert_close(TransformerNet(channels=(4, 8, 8), num_residual=1)(x), x)
+    assert not torch.allclose(TransformerNet(channels=(4, 8, 8), num_residual=1, input_skip=False)(x), x)
+
+
+def test_output_clamp_lets_gradients_through() -> None:
+    net = TransformerNet(channels=(4, 8, 8), num_residual=1)
+    x = torch.ones(1, 3, 16, 16)  # white: any positive change is clamped away
+    y = net(x)
+    assert y.max() <= 1
+    y.sum().backward()
+    assert net.decoder[-1].bias.grad is not None and net.decoder[-1].bias.grad.abs().sum() > 0
+
+
+def test_gradients_reach_every_parameter() -> None:
+    net = TransformerNet(channels=(4, 8, 8), num_residual=1, input_skip=False)
+    net(torch.rand(1, 3, 20, 20)).mean().backward()
+    assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in net.parameters())
+
+
+@pytest.mark.parametrize("kwargs", [{"channels": (0, 8, 8)}, {"num_residual": -1}, {"kernel_outer": 4}])
+def test_bad_shapes_are_refused(kwargs: dict) -> None:
+    with pytest.raises(ValueError, match="bad network shape"):
+        TransformerNet(**kwargs)
+
+
+def test_style_model_round_trip(tmp_path: Path) -> None:
+    net = TransformerNet(channels=(4, 8, 16), num_residual=3, kernel_outer=5)
+    torch.nn.init.normal_(net.decoder[-1].weight)  # not the identity any more
+    path = save_style_model(net, tmp_path / "m" / "style.pt", {"style_image": "x.jpg"})
+    loaded, meta = load_style_model(str(path))
+    assert loaded.config == {"channels": [4, 8, 16], "num_residual": 3, "kernel_outer": 5, "input_skip": True}
+    assert meta == {"style_image": "x.jpg"}
+    x = torch.rand(1, 3, 21, 19)
+    torch.testing.assert_close(loaded(x), net.eval()(x))
+    assert not list(tmp_path.glob("m/*.tmp"))  # atomic write left nothing behind
+    payload = torch.load(path, weights_only=True)
+    assert payload["format"] == STYLE_MODEL_FORMAT
+
+
+def test_style_model_errors_are_one_line(tmp_path: Path) -> None:
+    with pytest.raises(StyleModelError, match="not found"):
+        load_style_model(str(tmp_path / "missing.pt"))
+    junk = tmp_path / "junk.pt"
+    junk.write_bytes(b"not a model at all")
+    with pytest.raises(StyleModelError, match="not a readable"):
+        load_style_model(str(junk))
+    foreign = tmp_path / "foreign.pt"
+    torch.save({"state_dict": {}}, foreign)
+    with pytest.raises(StyleModelError, match="not a fast-style model"):
+        load_style_model(str(foreign))
+    newer = tmp_path / "newer.pt"
+    torch.save({"format": STYLE_MODEL_FORMAT, "version": 99, "config": {}, "state_dict": {}}, newer)
+    with pytest.raises(StyleModelError, match="upgrade fast-style"):
+        load_style_model(str(newer))
+    good = save_style_model(TransformerNet(channels=(4, 8, 8), num_residual=1), tmp_path / "good.pt")
+    truncated = tmp_path / "truncated.pt"
+    truncated.write_bytes(good.read_bytes()[:-500])
+    with pytest.raises(StyleModelError):
+        load_style_model(str(truncated))
+
+
+class _Evil:
+    def __reduce__(self):
+        import os
+
+        return (os.system, ("touch /tmp/fast-style-pwned",))
+
+
+def test_pickle_that_runs_code_is_refused(tmp_path: Path) -> None:
+    evil = tmp_path / "evil.pt"
+    torch.save({"format": STYLE_MODEL_FORMAT, "version": 1, "payload": _Evil()}, evil)
+    marker = Path("/tmp/fast-style-pwned")
+    marker.unlink(missing_ok=True)
+    with pytest.raises(StyleModelError):
+        load_style_model(str(evil))
+    assert not marker.exists()

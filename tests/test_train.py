@@ -1,0 +1,81 @@
+"""A tiny end-to-end run: train, log, checkpoint, write a style model, stylize with it, resume."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from hydra import compose, initialize_config_dir
+from PIL import Image
+
+from fast_style.network import load_style_model
+from fast_style.stylize import main as stylize_main
+from fast_style.train import CONFIG_DIR, train
+
+
+def tiny_cfg(out: Path, photo_dir: Path, style_path: Path, vgg: Path, *extra: str):
+    with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
+        return compose("train", overrides=[
+            "model=tiny", "trainer=fast_dev", "loss=file", f"loss.weights={vgg}",
+            f"data.root={photo_dir}", "data.image_size=32", "data.batch_size=2", "data.num_workers=0",
+            "data.num_val=2", f"style.image={style_path}", "style.size=48", f"output_dir={out}",
+            "callbacks.checkpoint.every_n_train_steps=2", "callbacks.images.every_n_steps=2", *extra,
+        ])
+
+
+def _scalar_tags(logdir: Path) -> set[str]:
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    acc = EventAccumulator(str(logdir))
+    acc.Reload()
+    return set(acc.Tags()["scalars"]) | {f"image:{t}" for t in acc.Tags()["images"]}
+
+
+@pytest.mark.slow
+def test_tiny_run_end_to_end_and_resume(tmp_path: Path, photo_dir: Path, style_path: Path, random_vgg: Path) -> None:
+    out = tmp_path / "run"
+    style_model = train(tiny_cfg(out, photo_dir, style_path, random_vgg))
+
+    # TensorBoard: losses, learning rate, validation losses and the image grid
+    tags = _scalar_tags(out / "tensorboard")
+    assert {"train/content", "train/style", "train/tv", "train/total", "train/lr", "val/total"} <= tags
+    assert "image:val/images" in tags
+    assert (out / "tensorboard" / "hparams.yaml").read_text().count("style") > 0
+    assert sorted(p.name for p in (out / "images").glob("*.png")) == ["step_000002.png", "step_000004.png"]
+
+    # the checkpoint holds the network and optimizer but no VGG; a style model per checkpoint and at the end
+    ckpt = torch.load(out / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False)
+    assert ckpt["global_step"] == 4
+    assert any(k.startswith("network.") for k in ckpt["state_dict"])
+    assert not any(k.startswith("loss.") for k in ckpt["state_dict"])
+    assert {p.name for p in (out / "checkpoints").glob("style-*.pt")} == {"style-step=000002.pt", "style-step=000004.pt"}
+    net, meta = load_style_model(str(style_model))
+    assert style_model == out / "style.pt" and meta["step"] == 4 and meta["image_size"] == 32
+    assert net.config["channels"] == [4, 8, 8]
+    assert style_model.stat().st_size < 1_000_000
+
+    # the style model stylizes a photo of odd size through the CLI
+    photo = next(photo_dir.glob("*.png"))
+    result = tmp_path / "stylized.png"
+    assert stylize_main(["--model", str(style_model), str(photo), "-o", str(result), "-q"]) == 0
+    with Image.open(result) as img, Image.open(photo) as src:
+        assert img.size == src.size and img.mode == "RGB"
+
+    # resuming from the checkpoint continues the step count
+    resumed = tmp_path / "resumed"
+    train(tiny_cfg(resumed, photo_dir, style_path, random_vgg, "trainer.max_steps=6",
+                   f"ckpt_path={out / 'checkpoints' / 'last.ckpt'}"))
+    ckpt = torch.load(resumed / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False)
+    assert ckpt["global_step"] == 6
+    assert load_style_model(str(resumed / "style.pt"))[1]["step"] == 6
+
+
+@pytest.mark.slow
+def test_cli_reports_user_mistakes_in_one_line(tmp_path: Path, style_path: Path, random_vgg: Path) -> None:
+    cmd = [sys.executable, "-m", "fast_style.train", f"data.root={tmp_path / 'nowhere'}",
+           f"style.image={style_path}", f"loss=file", f"loss.weights={random_vgg}", f"hydra.run.dir={tmp_path / 'r'}"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 1
+    assert "does not exist: set data.root=" in proc.stderr + proc.stdout
+    assert "Traceback" not in proc.stderr + proc.stdout

