@@ -96,17 +96,26 @@ class TransformerNet(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h, w = x.shape[-2:]
-        # pad to a multiple of 4 (two stride-2 convs), and to at least 8 px (or the outer kernel) for the reflection pads
-        side = max(8, self.config["kernel_outer"])
-        ph, pw = max((-h) % 4, side - h), max((-w) % 4, side - w)
-        ph, pw = ph + (-(h + ph)) % 4, pw + (-(w + pw)) % 4
-        if ph or pw:
-            mode = "reflect" if ph < h and pw < w else "replicate"  # reflection needs pad < size
-            x = F.pad(x, (0, pw, 0, ph), mode=mode)
+        if _exporting():
+            # traced sizes stay symbolic only through plain arithmetic: exported graphs need H, W >= 12
+            x = F.pad(x, (0, (4 - w % 4) % 4, 0, (4 - h % 4) % 4), mode="reflect")
+        else:
+            # pad to a multiple of 4 (two stride-2 convs), and to at least 8 px (or the outer kernel)
+            side = max(8, self.config["kernel_outer"])
+            ph, pw = max((-h) % 4, side - h), max((-w) % 4, side - w)
+            ph, pw = ph + (-(h + ph)) % 4, pw + (-(w + pw)) % 4
+            if ph or pw:
+                mode = "reflect" if ph < h and pw < w else "replicate"  # reflection needs pad < size
+                x = F.pad(x, (0, pw, 0, ph), mode=mode)
         y = self.decoder(self.residual(self.encoder(x)))[..., :h, :w]
         y = y + (x[..., :h, :w] if self.config["input_skip"] else 0.5)
-        # clamp to a valid image, but let gradients through as if unclamped (a plain clamp would stop them)
-        return y + (y.clamp(0, 1) - y).detach()
+        # training sees the raw output, so the loss itself pulls values back into range (a clamp would hide
+        # out-of-range pixels from it and kill their gradients); inference always returns a valid image
+        return y if self.training else y.clamp(0, 1)
+
+
+def _exporting() -> bool:
+    return torch.jit.is_tracing() or torch.onnx.is_in_onnx_export()
 
 
 # --- style-model files -------------------------------------------------------------------------

@@ -7,7 +7,6 @@ import glob
 import logging
 import sys
 import time
-from contextlib import nullcontext
 from pathlib import Path
 from typing import overload
 
@@ -16,9 +15,12 @@ from PIL import Image
 
 from fast_style.files import IMAGE_EXTENSIONS, UserError, atomic_write, find_images, read_image, split_alpha
 from fast_style.network import StyleModelError, TransformerNet, load_style_model
+from fast_style.tiling import stylize_tiled
 
 log = logging.getLogger(__name__)
 
+DEFAULT_MAX_PIXELS = 4096 * 4096 // 4  # larger images are tiled: about 2 GB of activations on the CPU
+DEFAULT_TILE = 512
 PRECISIONS = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
 
 
@@ -52,18 +54,30 @@ def pick_precision(precision: str, device: torch.device) -> torch.dtype:
     return PRECISIONS[precision]
 
 
+def _onnx_session(net: TransformerNet):
+    try:
+        import onnxruntime as ort
+    except ImportError:
+        raise UserError("--backend onnxruntime needs the onnxruntime package: pip install onnxruntime") from None
+    from fast_style.export import to_onnx_bytes
+
+    return ort.InferenceSession(to_onnx_bytes(net), providers=["CPUExecutionProvider"])
+
+
 def pil_to_tensor(img: Image.Image) -> torch.Tensor:
-    """RGB PIL image -> (3, H, W) float in [0, 1]."""
+    """RGB PIL image -> (3, H, W) uint8."""
     from torchvision.transforms.v2.functional import pil_to_tensor as to_uint8
 
-    return to_uint8(img).float().div_(255)
+    return to_uint8(img)
 
 
 def tensor_to_pil(x: torch.Tensor) -> Image.Image:
-    """(3, H, W) float in [0, 1] -> RGB PIL image."""
+    """(3, H, W) uint8, or float in [0, 1] -> RGB PIL image."""
     from torchvision.transforms.v2.functional import to_pil_image
 
-    return to_pil_image(x.clamp(0, 1).mul(255).round().to(torch.uint8).cpu())
+    if x.dtype != torch.uint8:
+        x = x.clamp(0, 1).mul(255).round().to(torch.uint8)
+    return to_pil_image(x.cpu())
 
 
 def preserve_color(stylized: Image.Image, content: Image.Image) -> Image.Image:
@@ -82,30 +96,65 @@ class Stylizer:
     >>> s(torch.rand(2, 3, 256, 256))           # (B, 3, H, W) in [0, 1] -> same shape
     """
 
-    def __init__(self, network: TransformerNet, device: torch.device, dtype: torch.dtype, meta: dict | None = None):
+    def __init__(
+        self,
+        network: TransformerNet,
+        device: torch.device,
+        dtype: torch.dtype,
+        meta: dict | None = None,
+        backend: str = "torch",
+        max_pixels: int = DEFAULT_MAX_PIXELS,
+        tile: int = DEFAULT_TILE,
+    ):
         self.network = network.to(device).eval().requires_grad_(False)
         self.device, self.dtype, self.meta = device, dtype, dict(meta or {})
+        self.max_pixels, self.tile = max_pixels, tile
+        self.session = None
+        if backend == "onnxruntime":
+            self.session = _onnx_session(self.network.cpu())
+        elif backend != "torch":
+            raise UserError(f"unknown backend '{backend}': use torch or onnxruntime")
 
     @classmethod
-    def load(cls, path: str | Path, device: str = "auto", precision: str = "auto") -> Stylizer:
+    def load(cls, path: str | Path, device: str = "auto", precision: str = "auto", backend: str = "torch",
+             max_pixels: int = DEFAULT_MAX_PIXELS, tile: int = DEFAULT_TILE) -> Stylizer:
+        """`max_pixels`: images larger than this are stylized in seamless tiles of `tile` px (0: never)."""
         net, meta = load_style_model(str(path))
-        dev = pick_device(device)
-        return cls(net, dev, pick_precision(precision, dev), meta)
+        dev = pick_device(device) if backend == "torch" else torch.device("cpu")
+        return cls(net, dev, pick_precision(precision, dev), meta, backend, max_pixels, tile)
+
+    def _run(self, net: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
+        if self.session is not None:
+            return torch.from_numpy(self.session.run(None, {"image": x.cpu().numpy()})[0])
+        if self.dtype == torch.float32:
+            return net(x)
+        with torch.autocast(self.device.type, dtype=self.dtype):
+            return net(x).float()
 
     @torch.inference_mode()
-    def stylize_tensor(self, images: torch.Tensor, strength: float = 1.0) -> torch.Tensor:
-        """(B, 3, H, W) or (3, H, W) in [0, 1] -> same shape and device, stylized."""
+    def stylize_tensor(self, images: torch.Tensor, strength: float = 1.0, tiled: bool | None = None) -> torch.Tensor:
+        """(B, 3, H, W) or (3, H, W), float in [0, 1] or uint8 -> the same shape, dtype and device, stylized.
+
+        `tiled`: None decides by size (more than `max_pixels` pixels), True/False force it.
+        """
         if images.ndim not in (3, 4) or images.shape[-3] != 3:
             raise UserError(f"expected images of shape (B, 3, H, W) or (3, H, W), got {tuple(images.shape)}")
         single = images.ndim == 3
-        x = (images[None] if single else images).to(self.device, torch.float32)
-        autocast = (
-            torch.autocast(self.device.type, dtype=self.dtype) if self.dtype != torch.float32 else nullcontext()
-        )
-        with autocast:
-            y = self.network(x).float()
+        x = images[None] if single else images
+        h, w = x.shape[-2:]
+        if tiled is None:
+            tiled = bool(self.max_pixels) and h * w > self.max_pixels
+        if tiled and self.session is not None:
+            raise UserError("tiled stylization needs the torch backend (onnxruntime fixes each tile's statistics)")
+        to_unit = (lambda t: t.float() / 255) if x.dtype == torch.uint8 else (lambda t: t.float())
+        if tiled:
+            y = torch.cat([stylize_tiled(self.network, xi[None], self.tile, run=self._run) for xi in x])
+        else:
+            y = self._run(self.network, to_unit(x.to(self.device))).float().clamp(0, 1)
+            y = y.mul(255).round().to(torch.uint8) if x.dtype == torch.uint8 else y
         if strength != 1.0:
-            y = torch.lerp(x, y, strength)
+            y = torch.lerp(to_unit(x.to(y.device)), to_unit(y), strength)
+            y = y.mul(255).round().to(torch.uint8) if x.dtype == torch.uint8 else y
         y = y.to(images.device)
         return y[0] if single else y
 
@@ -116,6 +165,7 @@ class Stylizer:
         keep_color: bool = False,
         max_size: int | None = None,
         scale: float | None = None,
+        tiled: bool | None = None,
     ) -> Image.Image:
         """Any Pillow mode in; RGB out, or RGBA where the input had transparency (alpha re-attached)."""
         rgb, alpha = split_alpha(img)
@@ -128,7 +178,7 @@ class Stylizer:
         if size != rgb.size:
             rgb = rgb.resize(size, Image.LANCZOS)
             alpha = alpha.resize(size, Image.LANCZOS) if alpha is not None else None
-        out = tensor_to_pil(self.stylize_tensor(pil_to_tensor(rgb), strength))
+        out = tensor_to_pil(self.stylize_tensor(pil_to_tensor(rgb), strength, tiled))
         if keep_color:
             out = preserve_color(out, rgb)
         if alpha is not None:
@@ -142,7 +192,7 @@ class Stylizer:
 
     def __call__(self, x, **kwargs):
         if isinstance(x, torch.Tensor):
-            return self.stylize_tensor(x, kwargs.get("strength", 1.0))
+            return self.stylize_tensor(x, kwargs.get("strength", 1.0), kwargs.get("tiled"))
         if isinstance(x, (str, Path)):
             x = read_image(x)
         return self.stylize_image(x, **kwargs)
@@ -223,6 +273,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--preserve-color", action="store_true", help="keep the photo's colours, stylize luminance")
     p.add_argument("--device", default="auto", help="auto (cuda, mps, cpu), cpu, cuda, cuda:N, mps")
     p.add_argument("--precision", default="auto", choices=["auto", *PRECISIONS], help="compute precision")
+    p.add_argument("--tile", type=int, nargs="?", const=DEFAULT_TILE, default=None, metavar="PX",
+                   help=f"stylize in seamless tiles of PX pixels (default {DEFAULT_TILE}); automatic above "
+                        f"--max-pixels")
+    p.add_argument("--max-pixels", type=float, default=DEFAULT_MAX_PIXELS,
+                   help=f"tile images with more pixels than this (default {DEFAULT_MAX_PIXELS:.0f}; 0: never)")
+    p.add_argument("--backend", default="torch", choices=["torch", "onnxruntime"], help="inference engine")
     p.add_argument("--quality", type=int, default=95, help="JPEG/WebP quality 1-100 (default 95)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     return p
@@ -235,13 +291,18 @@ def run(args: argparse.Namespace) -> int:
         raise UserError("--max-size must be a positive number of pixels")
     if args.scale is not None and args.scale <= 0:
         raise UserError("--scale must be > 0")
+    if args.tile is not None and args.tile < 64:
+        raise UserError("--tile must be at least 64 pixels")
+    if args.max_pixels < 0:
+        raise UserError("--max-pixels must be >= 0")
     if not 1 <= args.quality <= 100:
         raise UserError("--quality must be within 1..100")
     items = expand_inputs(args.inputs)
     if not items:
         raise UserError("no images found in the given inputs")
     try:
-        stylizer = Stylizer.load(args.model, args.device, args.precision)
+        stylizer = Stylizer.load(args.model, args.device, args.precision, args.backend,
+                                 int(args.max_pixels), args.tile or DEFAULT_TILE)
     except StyleModelError as e:
         raise UserError(str(e)) from None
     plans = plan_outputs(items, args.output, args.name, Path(args.model).stem)
@@ -259,7 +320,8 @@ def run(args: argparse.Namespace) -> int:
             if dst.exists() and not args.force:
                 raise UserError(f"{dst} exists: use --force to overwrite it")
             source = read_image(src)
-            out = stylizer.stylize_image(source, args.strength, args.preserve_color, args.max_size, args.scale)
+            out = stylizer.stylize_image(source, args.strength, args.preserve_color, args.max_size, args.scale,
+                                         tiled=True if args.tile else None)
             save_image(out, dst, source, args.quality)
             done += 1
             megapixels += out.width * out.height / 1e6

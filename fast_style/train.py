@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import warnings
 from pathlib import Path
 
 import hydra
@@ -17,6 +18,9 @@ from fast_style.files import UserError
 from fast_style.module import StyleTransferModule
 
 log = logging.getLogger(__name__)
+
+# the frozen VGG is in eval mode on purpose
+warnings.filterwarnings("ignore", message=r".*module\(s\) in eval mode.*")
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
 

@@ -62,13 +62,16 @@ def test_tiny_run_end_to_end_and_resume(tmp_path: Path, photo_dir: Path, style_p
     with Image.open(result) as img, Image.open(photo) as src:
         assert img.size == src.size and img.mode == "RGB"
 
-    # resuming from the checkpoint continues the step count
+    # resuming from a checkpoint path, or from "last" in the same folder, continues the step count
     resumed = tmp_path / "resumed"
     train(tiny_cfg(resumed, photo_dir, style_path, random_vgg, "trainer.max_steps=6",
                    f"ckpt_path={out / 'checkpoints' / 'last.ckpt'}"))
     ckpt = torch.load(resumed / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False)
     assert ckpt["global_step"] == 6
     assert load_style_model(str(resumed / "style.pt"))[1]["step"] == 6
+    train(tiny_cfg(out, photo_dir, style_path, random_vgg, "trainer.max_steps=8", "ckpt_path=last"))
+    ckpt = torch.load(out / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False)
+    assert ckpt["global_step"] == 8
 
 
 @pytest.mark.slow

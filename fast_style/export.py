@@ -1,0 +1,117 @@
+"""`fast-style-export`: a style model to ONNX (dynamic batch, height, width) or TorchScript, checked before writing."""
+
+from __future__ import annotations
+
+import argparse
+import io
+import sys
+import warnings
+from pathlib import Path
+
+import torch
+
+from fast_style.files import UserError, atomic_write
+from fast_style.network import StyleModelError, TransformerNet, load_style_model
+
+# odd sizes on purpose: padding to a multiple of 4 and cropping back must survive export
+CHECK_SHAPES = ((1, 3, 67, 93), (2, 3, 128, 97), (1, 3, 45, 301))
+TOLERANCE = 1e-4  # max abs difference in [0, 1] pixel units (fp32; about 1/40 of one 8-bit level)
+
+
+def to_onnx_bytes(net: TransformerNet, opset: int = 17) -> bytes:
+    buf = io.BytesIO()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # tracer chatter about shape arithmetic, which we check below
+        torch.onnx.export(
+            net, (torch.rand(1, 3, 64, 64),), buf, dynamo=False, opset_version=opset,
+            input_names=["image"], output_names=["stylized"],
+            dynamic_axes={"image": {0: "batch", 2: "height", 3: "width"},
+                          "stylized": {0: "batch", 2: "height", 3: "width"}},
+        )
+    return buf.getvalue()
+
+
+def check_onnx(net: TransformerNet, model: bytes) -> float | None:
+    """Max abs difference against eager PyTorch over CHECK_SHAPES; None where onnxruntime is missing."""
+    import onnx
+
+    onnx.checker.check_model(onnx.load_from_string(model))
+    try:
+        import onnxruntime as ort
+    except ImportError:
+        return None
+    session = ort.InferenceSession(model, providers=["CPUExecutionProvider"])
+    return _max_diff(net, lambda x: torch.from_numpy(session.run(None, {"image": x.numpy()})[0]))
+
+
+def to_torchscript(net: TransformerNet) -> torch.jit.ScriptModule:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return torch.jit.trace(net, torch.rand(1, 3, 64, 64), check_trace=False)
+
+
+def _max_diff(net: TransformerNet, run) -> float:
+    gen = torch.Generator().manual_seed(0)
+    worst = 0.0
+    with torch.no_grad():
+        for shape in CHECK_SHAPES:
+            x = torch.rand(shape, generator=gen)
+            y = run(x)
+            if y.shape != x.shape:
+                raise RuntimeError(f"exported model returned {tuple(y.shape)} for input {shape}")
+            worst = max(worst, (y - net(x)).abs().max().item())
+    return worst
+
+
+def export(model_path: str, output: str, fmt: str | None = None, opset: int = 17, force: bool = False) -> str:
+    """Export and verify; returns a one-line report."""
+    out = Path(output)
+    fmt = fmt or {".onnx": "onnx", ".pt": "torchscript", ".ts": "torchscript"}.get(out.suffix.lower())
+    if fmt not in ("onnx", "torchscript"):
+        raise UserError(f"cannot tell the format of '{output}': use a .onnx or .ts file name, or --format")
+    if out.exists() and not force:
+        raise UserError(f"{out} exists: use --force to overwrite it")
+    if out.resolve() == Path(model_path).resolve():
+        raise UserError("the output would overwrite the style model itself")
+    try:
+        net, _ = load_style_model(model_path)
+    except StyleModelError as e:
+        raise UserError(str(e)) from None
+    if fmt == "onnx":
+        data = to_onnx_bytes(net, opset)
+        diff = check_onnx(net, data)
+        checked = "checked by onnx only (install onnxruntime to compare outputs)" if diff is None else None
+        with atomic_write(out) as tmp:
+            tmp.write_bytes(data)
+    else:
+        scripted = to_torchscript(net)
+        diff = _max_diff(net, scripted)
+        checked = None
+        with atomic_write(out) as tmp:
+            scripted.save(str(tmp))
+    if diff is not None and not diff <= TOLERANCE:  # NaN fails too
+        out.unlink()
+        raise UserError(f"exported model differs from PyTorch by {diff:.2e} (> {TOLERANCE:g}): not written")
+    check = checked or f"max abs difference to PyTorch {diff:.1e} on sizes " + ", ".join(
+        f"{s[2]}x{s[3]}" for s in CHECK_SHAPES)
+    return f"wrote {out} ({fmt}, {out.stat().st_size / 1e6:.1f} MB); {check}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="fast-style-export", description=__doc__)
+    p.add_argument("model", help="style model (.pt) written by fast-style-train")
+    p.add_argument("-o", "--output", required=True, help="output file: .onnx (ONNX) or .ts (TorchScript)")
+    p.add_argument("--format", choices=["onnx", "torchscript"], help="override the format the extension implies")
+    p.add_argument("--opset", type=int, default=17, help="ONNX opset (default 17)")
+    p.add_argument("--force", action="store_true", help="overwrite an existing output")
+    args = p.parse_args(argv)
+    try:
+        print(export(args.model, args.output, args.format, args.opset, args.force))
+    except UserError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,127 @@
+"""Seamless tiled inference for images too large to stylize in one pass.
+
+Instance normalization makes each tile's colours depend on that tile's own statistics, so naive tiling shows
+seams and colour shifts. Here every tile is normalized with the statistics of the whole image:
+
+1. statistics pass: the network runs once on the whole image, downscaled so its longer side is at most
+   `stats_size` (exact when the image is not larger than that), and a hook records each norm layer's
+   per-channel mean and variance;
+2. tile pass: overlapping tiles run with those fixed statistics. The network is then a pure convolution
+   stack, so a tile with a margin wider than the receptive field (about 54 px for the paper's network)
+   reproduces the whole-image result exactly in its interior; only interiors are kept.
+
+Memory is bounded by the tile size (plus the uint8 input and output images), whatever the image size.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+NormStats = list[tuple[torch.Tensor, torch.Tensor]]  # per norm layer: (mean (B, C), var (B, C))
+
+
+def receptive_margin(net: nn.Module) -> int:
+    """Pixels of context each output pixel depends on, on each side, rounded up to a multiple of 4."""
+    margin, stride = 0, 1
+    for m in net.modules():
+        if isinstance(m, nn.Upsample):
+            stride //= 2
+        elif isinstance(m, nn.Conv2d):
+            margin += (m.kernel_size[0] // 2) * stride
+            stride *= m.stride[0]
+    return 4 * -(-margin // 4)
+
+
+def _norms(net: nn.Module) -> list[nn.InstanceNorm2d]:
+    return [m for m in net.modules() if isinstance(m, nn.InstanceNorm2d)]
+
+
+@torch.no_grad()
+def record_norm_stats(net: nn.Module, x: torch.Tensor) -> NormStats:
+    """Run `net` on x (B, 3, H, W) and return each instance norm's input statistics, in order."""
+    stats: NormStats = []
+
+    def hook(module: nn.Module, inputs: tuple[torch.Tensor, ...]) -> None:
+        t = inputs[0].float()
+        stats.append((t.mean(dim=(2, 3)), t.var(dim=(2, 3), unbiased=False)))
+
+    handles = [m.register_forward_pre_hook(hook) for m in _norms(net)]
+    try:
+        net(x)
+    finally:
+        for h in handles:
+            h.remove()
+    return stats
+
+
+@contextmanager
+def fixed_norm_stats(net: nn.Module, stats: NormStats) -> Iterator[None]:
+    """Within the block, each instance norm of `net` uses the given statistics instead of its input's."""
+    norms = _norms(net)
+    if len(norms) != len(stats):
+        raise ValueError(f"{len(stats)} statistics for {len(norms)} norm layers")
+    originals = []
+    for m, (mean, var) in zip(norms, stats):
+        def forward(x: torch.Tensor, m: nn.InstanceNorm2d = m, mean=mean, var=var) -> torch.Tensor:
+            scale = torch.rsqrt(var.to(x) + m.eps)
+            y = (x - mean.to(x)[..., None, None]) * scale[..., None, None]
+            if m.affine:
+                y = y * m.weight[:, None, None].to(x) + m.bias[:, None, None].to(x)
+            return y
+
+        originals.append(m.forward)
+        m.forward = forward  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        for m, original in zip(norms, originals):
+            m.forward = original  # type: ignore[method-assign]
+
+
+@torch.no_grad()
+def stylize_tiled(
+    net: nn.Module,
+    image: torch.Tensor,
+    tile: int = 512,
+    stats_size: int = 1536,
+    margin: int | None = None,
+    run=None,
+) -> torch.Tensor:
+    """image: (1, 3, H, W), uint8 or float in [0, 1], on any device -> the same dtype and shape, on the CPU.
+
+    `tile` is the interior kept from each tile (a multiple of 4); each tile runs with `margin` extra pixels
+    of context on every side. `run(net, x)` computes the network (e.g. under autocast); default `net(x)`.
+    """
+    run = run or (lambda n, t: n(t))
+    device = next(net.parameters()).device
+    _, _, h, w = image.shape
+    tile = max(4, tile - tile % 4)
+    margin = receptive_margin(net) if margin is None else margin
+
+    def as_float(t: torch.Tensor) -> torch.Tensor:
+        return (t.float() / 255.0 if t.dtype == torch.uint8 else t.float()).to(device)
+
+    scale = min(1.0, stats_size / max(h, w))
+    small = as_float(image) if scale == 1.0 else F.interpolate(
+        as_float(image), size=(max(8, round(h * scale)), max(8, round(w * scale))), mode="bilinear",
+        antialias=True, align_corners=False)
+    stats = record_norm_stats(net, small)
+    del small
+
+    out = torch.empty(1, 3, h, w, dtype=image.dtype)
+    with fixed_norm_stats(net, stats):
+        for y0 in range(0, h, tile):
+            for x0 in range(0, w, tile):
+                y1, x1 = min(y0 + tile, h), min(x0 + tile, w)
+                # context window, aligned to 4 so the stride-2 grid matches the whole-image pass
+                cy0, cx0 = max(0, y0 - margin), max(0, x0 - margin)
+                cy1, cx1 = min(h, y1 + margin), min(w, x1 + margin)
+                piece = run(net, as_float(image[:, :, cy0:cy1, cx0:cx1])).float().clamp(0, 1)
+                piece = piece[:, :, y0 - cy0 : y1 - cy0, x0 - cx0 : x1 - cx0].cpu()
+                out[:, :, y0:y1, x0:x1] = piece.mul(255).round() if out.dtype == torch.uint8 else piece
+    return out

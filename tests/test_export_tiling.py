@@ -1,0 +1,82 @@
+from pathlib import Path
+
+import pytest
+import torch
+
+from fast_style.export import main as export_main
+from fast_style.network import TransformerNet, save_style_model
+from fast_style.stylize import Stylizer
+from fast_style.tiling import receptive_margin, stylize_tiled
+
+
+def _net(**kwargs) -> TransformerNet:
+    torch.manual_seed(0)
+    net = TransformerNet(**kwargs)
+    torch.nn.init.normal_(net.decoder[-1].weight, std=0.05)
+    return net.eval()
+
+
+def _photo_like(h: int, w: int) -> torch.Tensor:
+    torch.manual_seed(1)
+    return torch.nn.functional.avg_pool2d(torch.rand(1, 3, h, w), 9, 1, 4)  # smooth, like a photo
+
+
+def test_receptive_margin_of_the_papers_network() -> None:
+    assert receptive_margin(TransformerNet()) == 56  # 54 px of context, rounded up to a multiple of 4
+
+
+@pytest.mark.parametrize("tile", [64, 100, 512])
+def test_tiles_match_the_whole_image(tile: int) -> None:
+    net = _net(channels=(8, 16, 32), num_residual=2)
+    x = _photo_like(203, 157)
+    with torch.no_grad():
+        whole = net(x)
+    tiled = stylize_tiled(net, x, tile=tile)
+    assert (tiled - whole).abs().max().item() < 1e-4
+
+
+def test_naive_tiles_would_show_seams() -> None:
+    """The reason for shared statistics: per-tile instance norm changes the result."""
+    net = _net(channels=(8, 16, 32), num_residual=2)
+    x = _photo_like(128, 128)
+    x[..., :64] *= 0.3  # a dark half and a bright half
+    with torch.no_grad():
+        whole = net(x)
+        naive = torch.cat([net(x[..., :64]), net(x[..., 64:])], dim=-1)
+    assert (naive - whole).abs().max().item() > 0.05
+    assert (stylize_tiled(net, x, tile=64) - whole).abs().max().item() < 1e-4
+
+
+def test_uint8_in_uint8_out_and_downscaled_statistics_stay_seamless() -> None:
+    net = _net(channels=(8, 16, 32), num_residual=2)
+    x = (_photo_like(256, 256) * 255).round().to(torch.uint8)
+    y = stylize_tiled(net, x, tile=64, stats_size=96)
+    assert y.dtype == torch.uint8 and y.shape == x.shape
+    # no seam: the jump across a tile border is no larger than the jumps next to it
+    col = y.float()[0, :, :, 62:67].mean(dim=(0, 1))
+    steps = (col[1:] - col[:-1]).abs()
+    assert steps[1] <= 3 * max(steps[0].item(), steps[2].item(), 1.0)
+
+
+def test_stylizer_tiles_large_images_automatically(tmp_path: Path) -> None:
+    path = save_style_model(_net(channels=(8, 16, 32), num_residual=2), tmp_path / "m.pt")
+    s = Stylizer.load(path, device="cpu", max_pixels=100 * 100, tile=64)
+    x = _photo_like(150, 130)
+    whole = Stylizer.load(path, device="cpu", max_pixels=0)(x)
+    torch.testing.assert_close(s(x), whole, atol=1e-4, rtol=0)
+
+
+def test_onnx_and_torchscript_export_match(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    pytest.importorskip("onnxruntime")
+    model = save_style_model(_net(channels=(8, 16, 32), num_residual=2), tmp_path / "m.pt")
+    assert export_main([str(model), "-o", str(tmp_path / "m.onnx")]) == 0
+    assert "max abs difference" in capsys.readouterr().out
+    assert export_main([str(model), "-o", str(tmp_path / "m.ts")]) == 0
+    scripted = torch.jit.load(str(tmp_path / "m.ts"))
+    x = torch.rand(2, 3, 45, 61)
+    torch.testing.assert_close(scripted(x), TransformerNet.eval(_net(channels=(8, 16, 32), num_residual=2))(x))
+    assert export_main([str(model), "-o", str(tmp_path / "m.onnx")]) == 2  # exists
+    assert "use --force" in capsys.readouterr().err
+    ort = Stylizer.load(model, backend="onnxruntime")
+    torch_out = Stylizer.load(model, device="cpu")(x)
+    torch.testing.assert_close(ort(x), torch_out, atol=1e-4, rtol=0)

@@ -1,0 +1,88 @@
+from pathlib import Path
+
+import pytest
+import torch
+from PIL import Image
+
+from fast_style.network import TransformerNet, save_style_model
+from fast_style.stylize import Stylizer, main, preserve_color
+
+from .conftest import make_photo
+
+
+@pytest.fixture
+def model_path(tmp_path: Path) -> Path:
+    torch.manual_seed(0)
+    net = TransformerNet(channels=(4, 8, 8), num_residual=1)
+    torch.nn.init.normal_(net.decoder[-1].weight, std=0.05)  # a visible, deterministic "style"
+    return save_style_model(net, tmp_path / "wave.pt", {"style_image": "wave.jpg"})
+
+
+def test_api_returns_the_kind_it_was_given(model_path: Path, tmp_path: Path) -> None:
+    s = Stylizer.load(model_path, device="cpu")
+    assert s.meta["style_image"] == "wave.jpg"
+    batch = torch.rand(2, 3, 21, 34)
+    out = s(batch)
+    assert isinstance(out, torch.Tensor) and out.shape == batch.shape and 0 <= out.min() and out.max() <= 1
+    assert s(batch[0]).shape == (3, 21, 34)
+    photo = make_photo(tmp_path / "p.jpg", size=(37, 23))
+    assert s(photo).size == (37, 23)
+    assert s(Image.open(photo)).size == (37, 23)
+    torch.testing.assert_close(s(batch, strength=0.0), batch)
+
+
+def test_alpha_is_reattached_and_modes_accepted(model_path: Path) -> None:
+    s = Stylizer.load(model_path, device="cpu")
+    rgba = Image.new("RGBA", (20, 16), (200, 30, 30, 128))
+    out = s(rgba)
+    assert out.mode == "RGBA" and out.getchannel("A").getextrema() == (128, 128)
+    for mode in ("L", "P", "CMYK", "I;16", "1"):
+        assert s(Image.new("RGB", (20, 16), (90, 120, 200)).convert(mode)).mode == "RGB"
+
+
+def test_preserve_color_keeps_the_photos_chroma() -> None:
+    photo = Image.new("RGB", (8, 8), (200, 40, 40))
+    stylized = Image.new("RGB", (8, 8), (30, 30, 220))
+    out = preserve_color(stylized, photo).convert("YCbCr")
+    y, cb, cr = out.getpixel((0, 0))
+    _, pcb, pcr = photo.convert("YCbCr").getpixel((0, 0))
+    assert abs(cb - pcb) <= 2 and abs(cr - pcr) <= 2  # RGB round trip rounding
+    assert abs(y - stylized.convert("YCbCr").getpixel((0, 0))[0]) <= 2
+
+
+def test_cli_folder_mirrors_tree_and_never_overwrites(model_path: Path, tmp_path: Path,
+                                                        capsys: pytest.CaptureFixture) -> None:
+    src = tmp_path / "in"
+    make_photo(src / "a.jpg")
+    make_photo(src / "sub" / "b.png", mode="RGBA")
+    out = tmp_path / "out"
+    assert main([str(src), "-m", str(model_path), "-o", str(out), "-q"]) == 0
+    assert (out / "a.jpg").is_file() and (out / "sub" / "b.png").is_file()
+    assert Image.open(out / "sub" / "b.png").mode == "RGBA"
+    assert "stylized 2 image(s)" in capsys.readouterr().err
+    before = (out / "a.jpg").read_bytes()
+    assert main([str(src), "-m", str(model_path), "-o", str(out), "-q", "--strength", "0.5"]) == 1
+    assert "exists: use --force" in capsys.readouterr().err
+    assert (out / "a.jpg").read_bytes() == before
+    assert main([str(src), "-m", str(model_path), "-o", str(out), "-q", "--force", "--strength", "0.5"]) == 0
+    assert (out / "a.jpg").read_bytes() != before
+    # writing into the input folder under the input's own name is refused
+    original = (src / "a.jpg").read_bytes()
+    assert main([str(src / "a.jpg"), "-m", str(model_path), "-o", str(src), "--force", "-q"]) == 1
+    assert (src / "a.jpg").read_bytes() == original
+
+
+def test_cli_options_and_bad_inputs(model_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    photo = make_photo(tmp_path / "p.png", size=(300, 200))
+    out = tmp_path / "o.webp"
+    assert main([str(photo), "-m", str(model_path), "-o", str(out), "--max-size", "90", "--preserve-color"]) == 0
+    assert Image.open(out).size == (90, 60)
+    (tmp_path / "bad.jpg").write_text("nope")
+    code = main([str(photo), str(tmp_path / "bad.jpg"), "-m", str(model_path), "-o", str(tmp_path / "d"), "-q"])
+    err = capsys.readouterr().err
+    assert code == 1 and "bad.jpg" in err and "1 failed" in err and "Traceback" not in err
+    assert main([str(photo), "-m", str(tmp_path / "missing.pt"), "-o", str(tmp_path / "x.png")]) == 2
+    assert main([str(tmp_path / "nothing*.jpg"), "-m", str(model_path)]) == 2
+    assert main([str(photo), "-m", str(model_path), "--strength", "2"]) == 2
+    lines = [line for line in capsys.readouterr().err.splitlines() if line]
+    assert len(lines) == 3 and all(line.startswith("error: ") for line in lines)
