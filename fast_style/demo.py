@@ -84,7 +84,7 @@ def fetch_sample_photos(dest: Path) -> list[Path]:
     return found
 
 
-def run_demo(workdir: Path, steps: int, image_size: int) -> dict[str, Path]:
+def run_demo(workdir: Path, steps: int, image_size: int, overrides: list[str] = ()) -> dict[str, Path]:
     from hydra import compose, initialize_config_dir
 
     from fast_style.stylize import Stylizer
@@ -110,6 +110,7 @@ def run_demo(workdir: Path, steps: int, image_size: int) -> dict[str, Path]:
             f"data.image_size={image_size}",
             f"trainer.max_steps={steps}",
             f"output_dir={run_dir}",
+            *overrides,
         ])
     style_model = train(cfg)
     stylized = run_dir / f"{Path(DEMO_PHOTO).stem}_stylized.jpg"

@@ -22,6 +22,7 @@ class StyleTransferModule(pl.LightningModule):
     """Trains `network` to minimise `loss` against one style image, (1, 3, H, W) in [0, 1].
 
     `lr_schedule`: "constant" (the paper) or "cosine" decay to `lr * lr_min_ratio` over `trainer.max_steps`.
+    `on_nonfinite`: a NaN/inf training loss "stop"s the run (the last checkpoint stays good) or "skip"s the step.
     """
 
     def __init__(
@@ -32,10 +33,13 @@ class StyleTransferModule(pl.LightningModule):
         lr: float = 1e-3,
         lr_schedule: str = "constant",
         lr_min_ratio: float = 0.1,
+        on_nonfinite: str = "stop",
     ) -> None:
         super().__init__()
         if lr_schedule not in LR_SCHEDULES:
             raise UserError(f"unknown optim.lr_schedule '{lr_schedule}': choose one of {', '.join(LR_SCHEDULES)}")
+        if on_nonfinite not in ("stop", "skip"):
+            raise UserError(f"unknown optim.on_nonfinite '{on_nonfinite}': choose stop or skip")
         if lr <= 0:
             raise UserError(f"optim.lr must be > 0, got {lr}")
         self.save_hyperparameters(ignore=["network", "loss", "style_image"], logger=False)
@@ -60,6 +64,14 @@ class StyleTransferModule(pl.LightningModule):
             return None  # every file of this batch was unreadable: Lightning skips the step
         terms = self.loss(self.network(images), images)
         train = stage == "train"
+        if train and not torch.isfinite(terms["total"]):
+            if self.hparams.on_nonfinite == "skip":
+                log.warning("non-finite loss at step %d: step skipped", self.global_step)
+                return None
+            raise UserError(
+                f"the loss became {terms['total'].item()} at step {self.global_step}: stopped; the last checkpoint "
+                "is intact (lower optim.lr, or set optim.on_nonfinite=skip)"
+            )
         self.log_dict(
             {f"{stage}/{name}": value for name, value in terms.items()},
             on_step=train, on_epoch=not train, prog_bar=False, batch_size=len(images), sync_dist=not train,

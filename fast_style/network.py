@@ -16,6 +16,9 @@ from torch import nn
 from fast_style.files import atomic_write
 
 
+SKIP_EPS = 0.01  # input_skip: the photo enters as logit(x), clipped to [0.01, 0.99]
+
+
 class ConvNormAct(nn.Sequential):
     """Reflection pad -> conv -> instance norm -> (ReLU)."""
 
@@ -53,9 +56,9 @@ class TransformerNet(nn.Module):
     """Johnson et al.'s residual transform network.
 
     `channels` are the widths of the three encoder stages (32, 64, 128 in the paper);
-    `num_residual` residual blocks run at the narrowest resolution (H/4, W/4). With `input_skip` the network
-    predicts a change to its input (zero at initialisation) rather than a new image, so short trainings keep
-    the photo's content; without it, it is the paper's network (output offset by 0.5 grey).
+    `num_residual` residual blocks run at the narrowest resolution (H/4, W/4). The output is a sigmoid of the
+    last convolution. With `input_skip` the network predicts a change to its input's logits (zero at
+    initialisation, so it starts as the identity) rather than a new image; without it, it is the paper's network.
     """
 
     def __init__(
@@ -107,11 +110,10 @@ class TransformerNet(nn.Module):
             if ph or pw:
                 mode = "reflect" if ph < h and pw < w else "replicate"  # reflection needs pad < size
                 x = F.pad(x, (0, pw, 0, ph), mode=mode)
-        y = self.decoder(self.residual(self.encoder(x)))[..., :h, :w]
-        y = y + (x[..., :h, :w] if self.config["input_skip"] else 0.5)
-        # training sees the raw output, so the loss itself pulls values back into range (a clamp would hide
-        # out-of-range pixels from it and kill their gradients); inference always returns a valid image
-        return y if self.training else y.clamp(0, 1)
+        y = self.decoder(self.residual(self.encoder(x)))[..., :h, :w]  # (B, 3, H, W) logits
+        if self.config["input_skip"]:
+            y = y + torch.logit(x[..., :h, :w].clamp(SKIP_EPS, 1 - SKIP_EPS))
+        return torch.sigmoid(y)  # a valid image in training too: the loss never sees out-of-range pixels
 
 
 def _exporting() -> bool:

@@ -28,17 +28,9 @@ def test_default_network_is_the_papers_size() -> None:
 
 
 def test_input_skip_network_starts_as_the_identity() -> None:
-    x = torch.rand(2, 3, 23, 31)
+    x = torch.rand(2, 3, 23, 31) * 0.98 + 0.01
     torch.testing.assert_close(TransformerNet(channels=(4, 8, 8), num_residual=1)(x), x)
     assert not torch.allclose(TransformerNet(channels=(4, 8, 8), num_residual=1, input_skip=False)(x), x)
-
-
-def test_output_is_clamped_for_inference_only() -> None:
-    net = TransformerNet(channels=(4, 8, 8), num_residual=1)
-    torch.nn.init.constant_(net.decoder[-1].bias, 0.5)  # pushes white beyond 1
-    x = torch.ones(1, 3, 16, 16)
-    assert net.train()(x).max() > 1.2  # the loss sees (and corrects) out-of-range values
-    assert net.eval()(x).max() == 1.0
 
 
 def test_gradients_reach_every_parameter() -> None:

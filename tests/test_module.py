@@ -1,0 +1,63 @@
+import pytest
+import torch
+from torch import nn
+
+from fast_style.files import UserError
+from fast_style.module import StyleTransferModule
+from fast_style.network import TransformerNet
+
+
+class ConstantLoss(nn.Module):
+    def __init__(self, value: float) -> None:
+        super().__init__()
+        self.value = value
+
+    def set_style(self, style: torch.Tensor) -> None:
+        pass
+
+    def forward(self, stylized: torch.Tensor, content: torch.Tensor) -> dict[str, torch.Tensor]:
+        total = stylized.mean() * 0 + self.value
+        return {"content": total, "style": total, "tv": total, "total": total}
+
+
+def _module(value: float, **kwargs) -> StyleTransferModule:
+    return StyleTransferModule(TransformerNet(channels=(4, 8, 8), num_residual=1), ConstantLoss(value),
+                               torch.rand(1, 3, 16, 16), **kwargs)
+
+
+def test_nonfinite_loss_stops_with_a_clear_message_or_skips() -> None:
+    batch = (torch.rand(2, 3, 16, 16), 0)
+    with pytest.raises(UserError, match="nan at step 0.*last checkpoint"):
+        _module(float("nan")).training_step(batch, 0)
+    assert _module(float("inf"), on_nonfinite="skip").training_step(batch, 0) is None
+
+
+def test_a_batch_of_only_unreadable_files_is_skipped() -> None:
+    m = _module(1.0)
+    assert m.training_step((torch.empty(0), 4), 0) is None
+    assert m.skipped_images == 4
+
+
+def test_forward_is_inference_only_and_hparams_exclude_modules() -> None:
+    m = _module(1.0, lr=3e-4)
+    assert set(m.hparams) == {"lr", "lr_schedule", "lr_min_ratio", "on_nonfinite"}
+    assert m(torch.rand(1, 3, 20, 20)).shape == (1, 3, 20, 20)
+
+
+@pytest.mark.parametrize("kwargs,match", [({"lr": 0}, "lr"), ({"lr_schedule": "step"}, "lr_schedule"),
+                                          ({"on_nonfinite": "ignore"}, "on_nonfinite")])
+def test_bad_settings(kwargs: dict, match: str) -> None:
+    with pytest.raises(UserError, match=match):
+        _module(1.0, **kwargs)
+
+
+def test_cosine_schedule_decays_to_the_floor() -> None:
+    m = _module(1.0, lr=1e-3, lr_schedule="cosine", lr_min_ratio=0.1)
+    m.trainer = type("T", (), {"max_steps": 100})()  # only max_steps is read
+    sched = m.configure_optimizers()["lr_scheduler"]["scheduler"]
+    lrs = []
+    for _ in range(101):
+        lrs.append(sched.get_last_lr()[0])
+        sched.optimizer.step()
+        sched.step()
+    assert lrs[0] == pytest.approx(1e-3) and lrs[50] == pytest.approx(0.55e-3) and lrs[100] == pytest.approx(1e-4)

@@ -1,0 +1,81 @@
+"""Property tests: whatever bytes sit in a photo folder, loading never crashes a run or the CLI."""
+
+import io
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from PIL import Image
+
+from fast_style.data import ImageFolder
+from fast_style.network import TransformerNet, save_style_model
+from fast_style.stylize import main as stylize_main
+
+pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")  # PIL warns about the damaged files
+
+MODES = ["1", "L", "LA", "P", "RGB", "RGBA", "CMYK", "I;16", "I", "F", "YCbCr"]
+FORMATS = {"png": "PNG", "jpg": "JPEG", "webp": "WEBP", "tif": "TIFF", "bmp": "BMP"}
+
+
+@st.composite
+def image_files(draw) -> tuple[bytes, str]:
+    mode = draw(st.sampled_from(MODES))
+    ext = draw(st.sampled_from(sorted(FORMATS)))
+    w, h = draw(st.integers(1, 40)), draw(st.integers(1, 40))
+    seed = draw(st.integers(0, 2**16))
+    arr = np.random.default_rng(seed).integers(0, 255, (h, w, 3), dtype=np.uint8)
+    img = Image.fromarray(arr, "RGB").convert(mode)
+    buf = io.BytesIO()
+    try:
+        img.save(buf, FORMATS[ext])
+    except (OSError, ValueError, KeyError):  # this format cannot hold this mode: store it as TIFF
+        ext, buf = "tif", io.BytesIO()
+        img.save(buf, "TIFF")
+    data = buf.getvalue()
+    damage = draw(st.sampled_from(["none", "truncate", "flip", "empty", "garbage"]))
+    if damage == "truncate":
+        data = data[: draw(st.integers(0, max(0, len(data) - 1)))]
+    elif damage == "flip" and data:
+        i = draw(st.integers(0, len(data) - 1))
+        data = data[:i] + bytes([data[i] ^ 0xFF]) + data[i + 1 :]
+    elif damage == "empty":
+        data = b""
+    elif damage == "garbage":
+        data = draw(st.binary(max_size=64))
+    return data, ext
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(file=image_files())
+def test_training_loader_returns_a_crop_or_skips(tmp_path: Path, file: tuple[bytes, str]) -> None:
+    data, ext = file
+    path = tmp_path / f"x.{ext}"
+    path.write_bytes(data)
+    sample = ImageFolder([path], image_size=16, train=True)[0]
+    assert sample is None or (sample.shape == (3, 16, 16) and 0 <= sample.min() and sample.max() <= 1)
+
+
+@pytest.fixture(scope="module")
+def model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return save_style_model(TransformerNet(channels=(4, 8, 8), num_residual=1),
+                            tmp_path_factory.mktemp("m") / "m.pt")
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(file=image_files())
+def test_cli_stylizes_or_reports_in_one_line(tmp_path: Path, model: Path, file: tuple[bytes, str],
+                                             capsys: pytest.CaptureFixture) -> None:
+    data, ext = file
+    src = tmp_path / f"in.{ext}"
+    src.write_bytes(data)
+    out = tmp_path / f"out.{ext}"
+    code = stylize_main([str(src), "-m", str(model), "-o", str(out), "--force", "-q"])
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    if code == 0:
+        with Image.open(out) as img:
+            img.load()
+    else:
+        assert code == 1 and "error: " in err
