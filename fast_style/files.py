@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps
 
+CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff")
 
 
@@ -74,6 +75,15 @@ def open_rgb(path: str | Path, draft_size: int | None = None) -> Image.Image:
     if alpha is not None:
         rgb = Image.composite(rgb, Image.new("RGB", rgb.size, (255, 255, 255)), alpha)
     return rgb
+
+
+def default_loss_weights(source: str = "caffe") -> dict[str, float]:
+    """content/style/tv weights of configs/loss/<source>.yaml, the defaults training uses."""
+    from omegaconf import OmegaConf
+
+    name = source if source in ("caffe", "torchvision") else "torchvision"
+    cfg = OmegaConf.load(CONFIG_DIR / "loss" / f"{name}.yaml")
+    return {k: float(cfg[k]) for k in ("content_weight", "style_weight", "tv_weight")}
 
 
 def find_images(root: str | Path) -> list[Path]:

@@ -14,7 +14,7 @@ from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 from pytorch_lightning.loggers import TensorBoardLogger
 
-from fast_style.files import UserError
+from fast_style.files import CONFIG_DIR, UserError
 from fast_style.module import StyleTransferModule
 
 log = logging.getLogger(__name__)
@@ -22,7 +22,6 @@ log = logging.getLogger(__name__)
 # the frozen VGG is in eval mode on purpose
 warnings.filterwarnings("ignore", message=r".*module\(s\) in eval mode.*")
 
-CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
 
 
 def train(cfg: DictConfig) -> Path:

@@ -1,0 +1,258 @@
+"""`fast-style-eval`: compare style models on held-out photos, with numbers and a contact sheet.
+
+For each model: mean content, style and total-variation loss under the training VGG and one common set of
+loss weights (so models trained with different weights are comparable), the same under an independent judge
+(VGG19, Gatys et al.'s layers, where VGG19 weights can be had), and the time per image. Writes a console table,
+`metrics.csv`, `metrics.json` and `contact_sheet.png` (rows: photos; columns: the input, then each model).
+`--reference optimize:N` also runs N L-BFGS iterations of the per-image optimization on each photo and
+reports each model's total loss divided by the optimized one (1.0 = as good as N iterations).
+
+    fast-style-eval outputs/a/style.pt outputs/b/style.pt --photos held_out/ --out eval/
+    fast-style-eval multirun/2026-11-26/10-00-00 --photos held_out/      # every style.pt of a sweep, ranked
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import logging
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import torch
+from PIL import Image, ImageDraw
+
+from fast_style.data import load_style_image
+from fast_style.files import UserError, default_loss_weights, find_images, open_rgb
+from fast_style.loss import PerceptualLoss
+from fast_style.network import StyleModelError, load_style_model
+from fast_style.stylize import pil_to_tensor, tensor_to_pil
+
+log = logging.getLogger(__name__)
+
+JUDGE = {"arch": "vgg19", "weights": "torchvision",
+         "style_layers": {"relu1_1": 1.0, "relu2_1": 1.0, "relu3_1": 1.0, "relu4_1": 1.0, "relu5_1": 1.0},
+         "content_layers": {"relu4_2": 1.0}}
+
+
+@dataclass
+class ModelScore:
+    name: str
+    path: str
+    style_image: str
+    content: float = 0.0
+    style: float = 0.0
+    tv: float = 0.0
+    total: float = 0.0
+    judge_content: float | None = None
+    judge_style: float | None = None
+    ms_per_image: float = 0.0
+    vs_reference: float | None = None
+    per_photo_total: list[float] = field(default_factory=list)
+
+
+def find_models(items: list[str]) -> list[Path]:
+    """Style-model files, and every `style.pt` below given folders (e.g. a Hydra sweep folder)."""
+    models: list[Path] = []
+    for item in items:
+        path = Path(item)
+        if path.is_dir():
+            found = sorted(path.rglob("style.pt"))
+            if not found:
+                raise UserError(f"no style.pt below {item}")
+            models += found
+        elif path.is_file():
+            models.append(path)
+        else:
+            raise UserError(f"style model not found: {item}")
+    return models
+
+
+def model_name(path: Path, all_paths: list[Path]) -> str:
+    """A short unique label: the file name, or the folders that tell models apart."""
+    if len({p.name for p in all_paths}) == len(all_paths):
+        return path.stem
+    parts = path.parent.parts
+    for depth in range(1, len(parts) + 1):
+        labels = {"/".join(p.parent.parts[-depth:]) for p in all_paths}
+        if len(labels) == len(all_paths):
+            return "/".join(parts[-depth:])
+    return str(path)
+
+
+def load_photos(folder: str, size: int) -> list[tuple[str, torch.Tensor]]:
+    files = find_images(folder) if Path(folder).is_dir() else []
+    if not files:
+        raise UserError(f"no photos in '{folder}': give a folder of held-out images (never training images)")
+    photos = []
+    for f in files:
+        try:
+            img = open_rgb(f)
+        except (OSError, ValueError) as e:
+            print(f"error: skipping {f}: {str(e).splitlines()[0]}", file=sys.stderr)
+            continue
+        img.thumbnail((size, size), Image.LANCZOS)
+        photos.append((f.name, pil_to_tensor(img).float().div(255)[None]))
+    if not photos:
+        raise UserError(f"none of the photos in '{folder}' could be read")
+    return photos
+
+
+def contact_sheet(photos: list[tuple[str, torch.Tensor]], columns: list[list[torch.Tensor]], names: list[str],
+                  cell: int = 192) -> Image.Image:
+    """Rows: photos; first column the input, then one column per model, each labelled."""
+    pad, header = 4, 18
+    cols = 1 + len(columns)
+    sheet = Image.new("RGB", (cols * (cell + pad) + pad, header + len(photos) * (cell + pad) + pad), "white")
+    draw = ImageDraw.Draw(sheet)
+    for c, label in enumerate(["input", *names]):
+        draw.text((pad + c * (cell + pad), 3), label[: cell // 6], fill="black")
+    for r, (_, photo) in enumerate(photos):
+        for c, img in enumerate([photo, *(col[r] for col in columns)]):
+            tile = tensor_to_pil(img[0])
+            tile.thumbnail((cell, cell), Image.LANCZOS)
+            sheet.paste(tile, (pad + c * (cell + pad), header + pad + r * (cell + pad)))
+    return sheet
+
+
+class Scorer:
+    """Losses of stylized images against their photos, for one style image, under fixed weights."""
+
+    def __init__(self, style_image: str, weights: str, style_size: int, loss_weights: dict[str, float],
+                 judge: bool, device: torch.device) -> None:
+        self.device = device
+        style = load_style_image(style_image, style_size).to(device)
+        self.loss = PerceptualLoss(weights=weights, **loss_weights).to(device)
+        self.loss.set_style(style)
+        self.judge = None
+        if judge:
+            try:
+                self.judge = PerceptualLoss(**JUDGE, **loss_weights).to(device)
+                self.judge.set_style(style)
+            except UserError as e:
+                log.warning("no independent VGG19 judge: %s", e)
+
+    @torch.no_grad()
+    def __call__(self, stylized: torch.Tensor, photo: torch.Tensor) -> dict[str, float]:
+        terms = {k: v.item() for k, v in self.loss(stylized.to(self.device), photo.to(self.device)).items()}
+        if self.judge is not None:
+            j = self.judge(stylized.to(self.device), photo.to(self.device))
+            terms |= {"judge_content": j["content"].item(), "judge_style": j["style"].item()}
+        return terms
+
+
+def evaluate(models: list[Path], photos: list[tuple[str, torch.Tensor]], weights: str = "caffe",
+             style_size: int = 512, style_image: str | None = None, judge: bool = True,
+             reference_iterations: int = 0, device: str = "cpu") -> tuple[list[ModelScore], list[list[torch.Tensor]]]:
+    dev = torch.device(device)
+    loss_weights = default_loss_weights(weights)
+    scorers: dict[str, Scorer] = {}
+    references: dict[tuple[str, str], float] = {}
+    scores, outputs = [], []
+    for path in models:
+        try:
+            net, meta = load_style_model(str(path))
+        except StyleModelError as e:
+            raise UserError(str(e)) from None
+        style = style_image or meta.get("style_image")
+        if not style:
+            raise UserError(f"{path} does not name its style image: pass --style")
+        if style not in scorers:
+            scorers[style] = Scorer(style, weights, style_size, loss_weights, judge, dev)
+        scorer = scorers[style]
+        net = net.to(dev)
+        score = ModelScore(model_name(path, models), str(path), style)
+        stylized_all, sums, seconds = [], {}, 0.0
+        for name, photo in photos:
+            t = time.perf_counter()
+            with torch.no_grad():
+                out = net(photo.to(dev)).cpu()
+            seconds += time.perf_counter() - t
+            stylized_all.append(out)
+            terms = scorer(out, photo)
+            score.per_photo_total.append(terms["total"])
+            for k, v in terms.items():
+                sums[k] = sums.get(k, 0.0) + v
+            if reference_iterations:
+                key = (style, name)
+                if key not in references:
+                    from fast_style.optimize import optimize_image
+
+                    _, history = optimize_image(photo.to(dev), scorer.loss, reference_iterations)
+                    references[key] = min(history)
+        n = len(photos)
+        for k, v in sums.items():
+            setattr(score, k, v / n)
+        score.ms_per_image = seconds / n * 1e3
+        if reference_iterations:
+            ratios = [t / references[(style, name)] for t, (name, _) in zip(score.per_photo_total, photos)]
+            score.vs_reference = sum(ratios) / len(ratios)
+        scores.append(score)
+        outputs.append(stylized_all)
+    return scores, outputs
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="fast-style-eval", description=__doc__.splitlines()[0],
+                                formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
+    p.add_argument("models", nargs="+", help="style models (.pt) or folders holding style.pt files (a sweep)")
+    p.add_argument("--photos", required=True, help="folder of held-out photos")
+    p.add_argument("--out", default="eval", help="folder for metrics.csv, metrics.json, contact_sheet.png")
+    p.add_argument("--size", type=int, default=384, help="longer side of the photos in px (default 384)")
+    p.add_argument("--style", help="style image (default: the one each model was trained on)")
+    p.add_argument("--style-size", type=int, default=512)
+    p.add_argument("--weights", default="caffe", help="the training VGG's weights: caffe, torchvision or a file")
+    p.add_argument("--no-judge", action="store_true", help="skip the independent VGG19 judge")
+    p.add_argument("--reference", help="optimize:N - compare with N L-BFGS iterations per photo")
+    p.add_argument("--device", default="cpu")
+    args = p.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    try:
+        iterations = 0
+        if args.reference:
+            kind, _, n = args.reference.partition(":")
+            if kind != "optimize" or not n.isdigit() or int(n) < 1:
+                raise UserError(f"bad --reference '{args.reference}': use optimize:N, e.g. optimize:100")
+            iterations = int(n)
+        models = find_models(args.models)
+        photos = load_photos(args.photos, args.size)
+        scores, outputs = evaluate(models, photos, args.weights, args.style_size, args.style, not args.no_judge,
+                                   iterations, args.device)
+    except UserError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    order = sorted(range(len(scores)), key=lambda i: scores[i].total)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    columns = ["name", "total", "content", "style", "tv", "judge_content", "judge_style", "vs_reference", "ms_per_image"]
+    with open(out / "metrics.csv", "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["rank", *columns, "path"])
+        for rank, i in enumerate(order, 1):
+            s = asdict(scores[i])
+            writer.writerow([rank, *(s[c] for c in columns), s["path"]])
+    (out / "metrics.json").write_text(json.dumps(
+        {"photos": [n for n, _ in photos], "weights": args.weights, "models": [asdict(scores[i]) for i in order]},
+        indent=2))
+    contact_sheet(photos, [outputs[i] for i in order], [scores[i].name for i in order]).save(out / "contact_sheet.png")
+
+    def fmt(v: float | None) -> str:
+        return "-" if v is None else f"{v:.4g}"
+
+    print(f"{len(photos)} photos; losses under the {args.weights} VGG with the default loss weights"
+          + ("; judge: VGG19 relu1_1..relu5_1 / relu4_2" if scores and scores[0].judge_style is not None else ""))
+    print(f"{'rank':>4}  {'model':<30} {'total':>10} {'content':>10} {'style':>10} {'tv':>9} "
+          f"{'judge sty':>10} {'vs opt':>7} {'ms/img':>8}")
+    for rank, i in enumerate(order, 1):
+        s = scores[i]
+        print(f"{rank:>4}  {s.name[:30]:<30} {fmt(s.total):>10} {fmt(s.content):>10} {fmt(s.style):>10} "
+              f"{fmt(s.tv):>9} {fmt(s.judge_style):>10} {fmt(s.vs_reference):>7} {s.ms_per_image:>8.1f}")
+    print(f"wrote {out / 'metrics.csv'}, {out / 'metrics.json'}, {out / 'contact_sheet.png'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

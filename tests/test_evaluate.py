@@ -1,0 +1,71 @@
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from PIL import Image
+
+from fast_style.evaluate import main as eval_main
+from fast_style.network import TransformerNet, save_style_model
+from fast_style.optimize import main as optimize_main
+
+from .conftest import make_photo
+
+
+@pytest.fixture
+def sweep(tmp_path: Path, style_path: Path) -> Path:
+    """Two 'runs' of a sweep, each with its style.pt, as a Hydra multirun folder holds them."""
+    for i, std in enumerate((0.0, 0.3)):
+        torch.manual_seed(i)
+        net = TransformerNet(channels=(4, 8, 8), num_residual=1)
+        torch.nn.init.normal_(net.decoder[-1].weight, std=std)
+        save_style_model(net, tmp_path / "multirun" / str(i) / "style.pt", {"style_image": str(style_path)})
+    return tmp_path / "multirun"
+
+
+def test_eval_ranks_a_sweep_and_writes_table_files_and_sheet(sweep: Path, tmp_path: Path, random_vgg: Path,
+                                                             capsys: pytest.CaptureFixture) -> None:
+    photos = tmp_path / "held_out"
+    for i in range(3):
+        make_photo(photos / f"p{i}.jpg", size=(40 + 8 * i, 32), seed=10 + i)
+    out = tmp_path / "eval"
+    code = eval_main([str(sweep), "--photos", str(photos), "--out", str(out), "--weights", str(random_vgg),
+                      "--size", "32", "--style-size", "32", "--no-judge", "--reference", "optimize:3"])
+    assert code == 0
+    report = json.loads((out / "metrics.json").read_text())
+    models = report["models"]
+    assert [m["name"] for m in models] in (["0", "1"], ["1", "0"])
+    assert models[0]["total"] <= models[1]["total"]  # ranked
+    for m in models:
+        assert m["content"] >= 0 and m["style"] > 0 and m["vs_reference"] > 0 and len(m["per_photo_total"]) == 3
+    identity = next(m for m in models if m["name"] == "0")  # std 0: the input-skip net is ~ the identity
+    other = next(m for m in models if m["name"] == "1")
+    assert identity["content"] < 0.01 * other["content"]
+    rows = (out / "metrics.csv").read_text().splitlines()
+    assert rows[0].startswith("rank,name,total") and len(rows) == 3
+    with Image.open(out / "contact_sheet.png") as sheet:
+        assert sheet.width > 3 * 32 and sheet.height > 3 * 32  # 3 columns (input + 2 models), 3 rows
+    assert "rank" in capsys.readouterr().out
+
+
+def test_eval_errors_are_one_line(tmp_path: Path, sweep: Path, capsys: pytest.CaptureFixture) -> None:
+    assert eval_main([str(tmp_path / "nope.pt"), "--photos", str(tmp_path)]) == 2
+    assert eval_main([str(sweep), "--photos", str(tmp_path / "empty")]) == 2
+    assert eval_main([str(sweep), "--photos", str(tmp_path), "--reference", "lbfgs"]) == 2
+    err = [line for line in capsys.readouterr().err.splitlines() if line]
+    assert len(err) == 3 and all(line.startswith("error: ") for line in err)
+
+
+@pytest.mark.parametrize("method", ["lbfgs", "adam"])
+def test_optimize_lowers_the_loss_and_writes_image_and_curve(tmp_path: Path, style_path: Path, random_vgg: Path,
+                                                             method: str) -> None:
+    photo = make_photo(tmp_path / "photo.png", size=(40, 30))
+    out = tmp_path / "opt.png"
+    assert optimize_main([str(photo), "-s", str(style_path), "-o", str(out), "--iterations", "5", "--size", "40",
+                          "--style-size", "48", "--weights", str(random_vgg), "--method", method]) == 0
+    with Image.open(out) as img:
+        assert img.size == (40, 30)
+    values = [float(line.split(",")[1]) for line in (tmp_path / "opt_loss.csv").read_text().splitlines()[1:]]
+    assert len(values) == 5 and values[-1] < values[0]
+    assert (tmp_path / "opt_loss.png").is_file()
+    assert optimize_main([str(photo), "-s", str(style_path), "-o", str(out), "--weights", str(random_vgg)]) == 2
