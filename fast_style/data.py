@@ -43,6 +43,7 @@ class ImageFolder(Dataset):
     def __init__(self, files: list[Path], image_size: int, train: bool) -> None:
         self.files = files
         self.image_size = image_size
+        self.reported: set[Path] = set()  # warn once per file (per worker), not every epoch
         crop = v2.RandomCrop(image_size) if train else v2.CenterCrop(image_size)
         self.transform = v2.Compose([
             v2.PILToTensor(),
@@ -62,7 +63,10 @@ class ImageFolder(Dataset):
                 img = open_rgb(path, draft_size=self.image_size)
                 return self.transform(img)  # (3, S, S)
         except Exception as e:  # truncated, corrupt, not an image, too large: skip it, never end the run
-            log.warning("skipping unreadable image %s (%s)", path, str(e).splitlines()[0][:120] if str(e) else type(e).__name__)
+            if path not in self.reported:
+                self.reported.add(path)
+                reason = str(e).splitlines()[0][:120] if str(e) else type(e).__name__
+                log.warning("skipping unreadable image %s (%s)", path, reason)
             return None
 
 
