@@ -92,7 +92,7 @@ def main() -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
     torch.manual_seed(0)
-    net = TransformerNet(input_skip=False).eval().requires_grad_(False)
+    net = TransformerNet().eval().requires_grad_(False)
     peak = matmul_gflops()
     print(f"device: cpu, {torch.get_num_threads()} threads, torch {torch.__version__}; "
           f"fp32 matmul (2048^3): {peak:.1f} GFLOP/s")

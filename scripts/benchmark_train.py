@@ -39,7 +39,7 @@ def peak_rss_mb() -> float:
 
 def make_step(lever: str, loss: PerceptualLoss, device: torch.device, batch: int, size: int):
     torch.manual_seed(0)
-    net = TransformerNet(input_skip=False).to(device)
+    net = TransformerNet().to(device)
     opt = torch.optim.Adam(net.parameters(), lr=1e-3)
     channels_last = lever in ("channels-last", "bf16", "compile")
     bf16 = lever in ("bf16", "compile")
