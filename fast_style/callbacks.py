@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
+import logging
+import os
+import signal
+import threading
 from pathlib import Path
 from typing import Any
+from weakref import proxy
 
 import pytorch_lightning as pl
 import torch
 import torch.nn.functional as F
+from pytorch_lightning.callbacks import ModelCheckpoint
 from pytorch_lightning.loggers import TensorBoardLogger
+from pytorch_lightning.utilities.exceptions import SIGTERMException
 from torchvision.utils import make_grid, save_image
 
 from fast_style.network import save_style_model
+
+log = logging.getLogger(__name__)
 
 
 def _fit_into(image: torch.Tensor, size: int) -> torch.Tensor:
@@ -95,3 +104,67 @@ class StyleModelWriter(pl.Callback):
 
     def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         self._write(trainer, pl_module, self.path)
+
+
+class AtomicModelCheckpoint(ModelCheckpoint):
+    """Lightning's ModelCheckpoint, but each file is written beside its place, fsynced, then renamed over it:
+    a crash or a full disk never leaves a truncated checkpoint where a good one was."""
+
+    def _save_checkpoint(self, trainer: pl.Trainer, filepath: str) -> None:
+        partial = f"{filepath}.partial"
+        trainer.save_checkpoint(partial, self.save_weights_only)
+        if trainer.is_global_zero:
+            with open(partial, "rb+") as f:
+                os.fsync(f.fileno())
+            os.replace(partial, filepath)
+        trainer.strategy.barrier("atomic_checkpoint")
+        self._last_global_step_saved = trainer.global_step
+        self._last_checkpoint_saved = filepath
+        if trainer.is_global_zero:
+            for logger in trainer.loggers:
+                logger.after_save_checkpoint(proxy(self))
+
+    def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        """The final step is always in last.ckpt, whatever the checkpoint interval."""
+        if self.save_last and self.dirpath and self._last_global_step_saved != trainer.global_step:
+            self._save_checkpoint(trainer, os.path.join(self.dirpath, f"{self.CHECKPOINT_NAME_LAST}{self.FILE_EXTENSION}"))
+
+
+class GracefulStop(pl.Callback):
+    """Ctrl-C (SIGINT) or SIGTERM: finish the current step, write a checkpoint and the style model, and stop.
+
+    The first Ctrl-C is turned into Lightning's own SIGTERM handling (which stops every DDP rank after the
+    current batch); a second Ctrl-C aborts at once.
+    """
+
+    def __init__(self) -> None:
+        self.previous: Any = None
+
+    def on_fit_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            return
+        self.previous = signal.getsignal(signal.SIGINT)
+
+        def on_sigint(signum: int, frame: Any) -> None:
+            log.warning("stopping after this step (writing a checkpoint); press Ctrl-C again to abort")
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+            signal.raise_signal(signal.SIGTERM)
+
+        signal.signal(signal.SIGINT, on_sigint)
+
+    def teardown(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
+        if self.previous is not None and threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGINT, self.previous)
+            self.previous = None
+
+    def on_exception(self, trainer: pl.Trainer, pl_module: pl.LightningModule, exception: BaseException) -> None:
+        if not isinstance(exception, SIGTERMException):
+            return
+        ckpt = trainer.checkpoint_callback
+        if isinstance(ckpt, ModelCheckpoint) and ckpt.dirpath:
+            path = os.path.join(ckpt.dirpath, f"{ckpt.CHECKPOINT_NAME_LAST}{ckpt.FILE_EXTENSION}")
+            ckpt._save_checkpoint(trainer, path)  # atomic where it is an AtomicModelCheckpoint
+            log.warning("stopped at step %d: checkpoint %s (resume with ckpt_path=%s)", trainer.global_step, path, path)
+        for callback in trainer.callbacks:
+            if isinstance(callback, StyleModelWriter):
+                callback.on_train_end(trainer, pl_module)
