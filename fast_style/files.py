@@ -77,6 +77,19 @@ def open_rgb(path: str | Path, draft_size: int | None = None) -> Image.Image:
     return rgb
 
 
+def native_bf16() -> bool:
+    """Whether this machine computes bf16 natively: a CUDA GPU that supports it, else a CPU with
+    AVX512-BF16 or AMX (where bf16 autocast roughly halves the time of convolutions)."""
+    import torch
+
+    if torch.cuda.is_available():
+        return torch.cuda.is_bf16_supported()
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported()) and torch.backends.mkldnn.is_available()
+    except (AttributeError, RuntimeError):
+        return False
+
+
 def default_loss_weights(source: str = "caffe") -> dict[str, float]:
     """content/style/tv weights of configs/loss/<source>.yaml, the defaults training uses."""
     from omegaconf import OmegaConf

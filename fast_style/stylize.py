@@ -13,7 +13,15 @@ from typing import overload
 import torch
 from PIL import Image
 
-from fast_style.files import IMAGE_EXTENSIONS, UserError, atomic_write, find_images, read_image, split_alpha
+from fast_style.files import (
+    IMAGE_EXTENSIONS,
+    UserError,
+    atomic_write,
+    find_images,
+    native_bf16,
+    read_image,
+    split_alpha,
+)
 from fast_style.network import StyleModelError, TransformerNet, load_style_model
 from fast_style.tiling import stylize_tiled
 
@@ -46,7 +54,7 @@ def pick_precision(precision: str, device: torch.device) -> torch.dtype:
     if precision == "auto":
         if device.type == "cuda":
             return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-        return torch.float32
+        return torch.bfloat16 if device.type == "cpu" and native_bf16() else torch.float32
     if precision not in PRECISIONS:
         raise UserError(f"unknown precision '{precision}': choose auto, {', '.join(PRECISIONS)}")
     if precision == "fp16" and device.type == "cpu":

@@ -14,11 +14,15 @@ from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 from pytorch_lightning.loggers import TensorBoardLogger
 
-from fast_style.files import CONFIG_DIR, UserError
+from fast_style.files import CONFIG_DIR, UserError, native_bf16
 from fast_style.module import StyleTransferModule
 
 log = logging.getLogger(__name__)
 
+# `trainer.precision: ${best_precision:}`: bf16 mixed precision where the hardware has it, else fp32
+OmegaConf.register_new_resolver(
+    "best_precision", lambda: "bf16-mixed" if native_bf16() else "32-true", replace=True
+)
 # the frozen VGG is in eval mode on purpose
 warnings.filterwarnings("ignore", message=r".*module\(s\) in eval mode.*")
 

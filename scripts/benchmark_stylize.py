@@ -4,7 +4,7 @@
 Prints, for each size: ms per image, megapixels/s, the network's GFLOPs (torch.utils.flop_counter),
 achieved GFLOP/s and its fraction of this machine's fp32 matrix-multiply rate, measured in the same run.
 Engines: the plain eager forward (the baseline), channels-last, bf16 autocast (where the CPU has it),
-torch.compile and onnxruntime (where installed). The last column is the speed-up over the plain forward,
+torch.compile, torch.compile + bf16, and onnxruntime (where installed). The last column is the speed-up over the plain forward,
 and the max abs difference to it (in [0, 1] pixel units).
 
     python scripts/benchmark_stylize.py                 # 256, 512, 1024, 2048 px, all engines
@@ -21,7 +21,7 @@ from collections.abc import Callable
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from fast_style.network import TransformerNet
+from fast_style.network import TransformerNet, load_style_model
 
 
 def matmul_gflops(n: int = 2048, repeat: int = 5) -> float:
@@ -67,6 +67,13 @@ def engines(net: TransformerNet, wanted: list[str]) -> dict[str, Callable[[torch
         out["bf16"] = bf16
     if "compile" in wanted:
         out["compile"] = torch.compile(net, dynamic=False)
+    if "compile_bf16" in wanted:
+        compiled = torch.compile(net, dynamic=False)
+
+        def compile_bf16(x: torch.Tensor) -> torch.Tensor:
+            with torch.autocast(x.device.type, dtype=torch.bfloat16):
+                return compiled(x).float()
+        out["compile_bf16"] = compile_bf16
     if "onnxruntime" in wanted:
         try:
             import onnxruntime as ort
@@ -85,14 +92,20 @@ def engines(net: TransformerNet, wanted: list[str]) -> dict[str, Callable[[torch
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--sizes", type=int, nargs="+", default=[256, 512, 1024, 2048])
-    p.add_argument("--engines", nargs="+", default=["eager", "channels_last", "bf16", "compile", "onnxruntime"])
+    p.add_argument("--engines", nargs="+", default=["eager", "channels_last", "bf16", "compile", "compile_bf16", "onnxruntime"])
     p.add_argument("--min-time", type=float, default=3.0, help="seconds of timing per cell (median reported)")
     p.add_argument("--threads", type=int, default=None)
+    p.add_argument("--model", help="a trained style model (default: the default network, randomly initialised)")
     args = p.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
     torch.manual_seed(0)
-    net = TransformerNet().eval().requires_grad_(False)
+    if args.model:
+        net = load_style_model(args.model)[0]
+    else:
+        net = TransformerNet()
+        torch.nn.init.normal_(net.decoder[-1].weight, std=0.02)  # not the identity, so differences show
+    net = net.eval().requires_grad_(False)
     peak = matmul_gflops()
     print(f"device: cpu, {torch.get_num_threads()} threads, torch {torch.__version__}; "
           f"fp32 matmul (2048^3): {peak:.1f} GFLOP/s")

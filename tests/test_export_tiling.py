@@ -60,9 +60,9 @@ def test_uint8_in_uint8_out_and_downscaled_statistics_stay_seamless() -> None:
 
 def test_stylizer_tiles_large_images_automatically(tmp_path: Path) -> None:
     path = save_style_model(_net(channels=(8, 16, 32), num_residual=2), tmp_path / "m.pt")
-    s = Stylizer.load(path, device="cpu", max_pixels=100 * 100, tile=64)
+    s = Stylizer.load(path, device="cpu", precision="fp32", max_pixels=100 * 100, tile=64)
     x = _photo_like(150, 130)
-    whole = Stylizer.load(path, device="cpu", max_pixels=0)(x)
+    whole = Stylizer.load(path, device="cpu", precision="fp32", max_pixels=0)(x)
     torch.testing.assert_close(s(x), whole, atol=1e-4, rtol=0)
 
 
@@ -78,5 +78,14 @@ def test_onnx_and_torchscript_export_match(tmp_path: Path, capsys: pytest.Captur
     assert export_main([str(model), "-o", str(tmp_path / "m.onnx")]) == 2  # exists
     assert "use --force" in capsys.readouterr().err
     ort = Stylizer.load(model, backend="onnxruntime")
-    torch_out = Stylizer.load(model, device="cpu")(x)
+    torch_out = Stylizer.load(model, device="cpu", precision="fp32")(x)
     torch.testing.assert_close(ort(x), torch_out, atol=1e-4, rtol=0)
+
+
+def test_bf16_inference_stays_close_to_fp32(tmp_path: Path) -> None:
+    path = save_style_model(_net(channels=(8, 16, 32), num_residual=2), tmp_path / "m.pt")
+    x = _photo_like(96, 80)
+    fp32 = Stylizer.load(path, device="cpu", precision="fp32")(x)
+    bf16 = Stylizer.load(path, device="cpu", precision="bf16")(x)
+    assert bf16.dtype == torch.float32
+    assert (bf16 - fp32).abs().mean().item() < 2e-2 and (bf16 - fp32).abs().max().item() < 0.15
