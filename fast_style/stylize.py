@@ -7,6 +7,7 @@ import glob
 import logging
 import sys
 import time
+import warnings
 from pathlib import Path
 from typing import overload
 
@@ -113,8 +114,12 @@ class Stylizer:
         backend: str = "torch",
         max_pixels: int = DEFAULT_MAX_PIXELS,
         tile: int = DEFAULT_TILE,
+        compile: bool = False,
     ):
         self.network = network.to(device).eval().requires_grad_(False)
+        # torch.compile fuses norm/pad/activation work into the convolutions: about 2x on the CPU once warm,
+        # after a compilation of tens of seconds per new image size (worth it for many same-size images)
+        self.forward = torch.compile(self.network) if compile else self.network
         self.device, self.dtype, self.meta = device, dtype, dict(meta or {})
         self.max_pixels, self.tile = max_pixels, tile
         self.session = None
@@ -125,19 +130,21 @@ class Stylizer:
 
     @classmethod
     def load(cls, path: str | Path, device: str = "auto", precision: str = "auto", backend: str = "torch",
-             max_pixels: int = DEFAULT_MAX_PIXELS, tile: int = DEFAULT_TILE) -> Stylizer:
-        """`max_pixels`: images larger than this are stylized in seamless tiles of `tile` px (0: never)."""
+             max_pixels: int = DEFAULT_MAX_PIXELS, tile: int = DEFAULT_TILE, compile: bool = False) -> Stylizer:
+        """`max_pixels`: images larger than this are stylized in seamless tiles of `tile` px (0: never).
+        `precision` "auto": bf16 on GPUs and on CPUs that compute it natively, else fp32."""
         net, meta = load_style_model(str(path))
         dev = pick_device(device) if backend == "torch" else torch.device("cpu")
-        return cls(net, dev, pick_precision(precision, dev), meta, backend, max_pixels, tile)
+        return cls(net, dev, pick_precision(precision, dev), meta, backend, max_pixels, tile, compile)
 
-    def _run(self, net: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
+    def _run(self, net: torch.nn.Module, x: torch.Tensor, eager: bool = False) -> torch.Tensor:
         if self.session is not None:
             return torch.from_numpy(self.session.run(None, {"image": x.cpu().numpy()})[0])
+        forward = net if eager else self.forward  # tiles patch the norm layers: they run eagerly
         if self.dtype == torch.float32:
-            return net(x)
+            return forward(x)
         with torch.autocast(self.device.type, dtype=self.dtype):
-            return net(x).float()
+            return forward(x).float()
 
     @torch.inference_mode()
     def stylize_tensor(self, images: torch.Tensor, strength: float = 1.0, tiled: bool | None = None) -> torch.Tensor:
@@ -156,7 +163,8 @@ class Stylizer:
             raise UserError("tiled stylization needs the torch backend (onnxruntime fixes each tile's statistics)")
         to_unit = (lambda t: t.float() / 255) if x.dtype == torch.uint8 else (lambda t: t.float())
         if tiled:
-            y = torch.cat([stylize_tiled(self.network, xi[None], self.tile, run=self._run) for xi in x])
+            run = lambda net, t: self._run(net, t, eager=True)  # noqa: E731
+            y = torch.cat([stylize_tiled(self.network, xi[None], self.tile, run=run) for xi in x])
         else:
             y = self._run(self.network, to_unit(x.to(self.device))).float().clamp(0, 1)
             y = y.mul(255).round().to(torch.uint8) if x.dtype == torch.uint8 else y
@@ -287,6 +295,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-pixels", type=float, default=DEFAULT_MAX_PIXELS,
                    help=f"tile images with more pixels than this (default {DEFAULT_MAX_PIXELS:.0f}; 0: never)")
     p.add_argument("--backend", default="torch", choices=["torch", "onnxruntime"], help="inference engine")
+    p.add_argument("--compile", action="store_true",
+                   help="torch.compile the network: ~2x faster once warm, tens of seconds per new image size")
+    p.add_argument("--max-image-pixels", type=float, default=Image.MAX_IMAGE_PIXELS,
+                   help=f"refuse images with more pixels than this (decompression bombs; default "
+                        f"{Image.MAX_IMAGE_PIXELS:.0f})")
     p.add_argument("--quality", type=int, default=95, help="JPEG/WebP quality 1-100 (default 95)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     return p
@@ -305,12 +318,15 @@ def run(args: argparse.Namespace) -> int:
         raise UserError("--max-pixels must be >= 0")
     if not 1 <= args.quality <= 100:
         raise UserError("--quality must be within 1..100")
+    if args.max_image_pixels <= 0:
+        raise UserError("--max-image-pixels must be > 0")
+    Image.MAX_IMAGE_PIXELS = int(args.max_image_pixels)
     items = expand_inputs(args.inputs)
     if not items:
         raise UserError("no images found in the given inputs")
     try:
         stylizer = Stylizer.load(args.model, args.device, args.precision, args.backend,
-                                 int(args.max_pixels), args.tile or DEFAULT_TILE)
+                                 int(args.max_pixels), args.tile or DEFAULT_TILE, args.compile)
     except StyleModelError as e:
         raise UserError(str(e)) from None
     plans = plan_outputs(items, args.output, args.name, Path(args.model).stem)
@@ -327,13 +343,15 @@ def run(args: argparse.Namespace) -> int:
                 raise UserError(f"{dst} is an input: choose another --output or --name")
             if dst.exists() and not args.force:
                 raise UserError(f"{dst} exists: use --force to overwrite it")
-            source = read_image(src)
+            with warnings.catch_warnings():
+                warnings.simplefilter("error", Image.DecompressionBombWarning)  # over the limit: refuse
+                source = read_image(src)
             out = stylizer.stylize_image(source, args.strength, args.preserve_color, args.max_size, args.scale,
                                          tiled=True if args.tile else None)
             save_image(out, dst, source, args.quality)
             done += 1
             megapixels += out.width * out.height / 1e6
-        except (UserError, OSError, ValueError, Image.DecompressionBombError) as e:
+        except (UserError, OSError, ValueError, Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
             failed += 1
             msg = str(e).splitlines()[0] if str(e) else type(e).__name__
             tqdm.write(f"error: {src}: {msg}" if not isinstance(e, UserError) else f"error: {msg}", file=sys.stderr)
@@ -347,6 +365,7 @@ def run(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    limit = Image.MAX_IMAGE_PIXELS
     try:
         return run(args)
     except UserError as e:
@@ -355,6 +374,8 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    finally:
+        Image.MAX_IMAGE_PIXELS = limit
 
 
 if __name__ == "__main__":

@@ -38,7 +38,7 @@ def train(cfg: DictConfig) -> Path:
     network = instantiate(cfg.model)
     loss = instantiate(cfg.loss)
     style_image = instantiate(cfg.style)
-    module = StyleTransferModule(network, loss, style_image, **cfg.optim)
+    module = StyleTransferModule(network, loss, style_image, **cfg.module)
     callbacks = [instantiate(c) for c in cfg.callbacks.values() if c is not None]
     logger = TensorBoardLogger(save_dir=str(out), name="tensorboard", version="", default_hp_metric=False)
     trainer: pl.Trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=logger, default_root_dir=str(out))

@@ -18,11 +18,12 @@ not change what is computed beyond rounding).
 from __future__ import annotations
 
 import argparse
-import gc
+import json
 import resource
+import subprocess
+import sys
 import time
 from contextlib import nullcontext
-from pathlib import Path
 
 import torch
 import torch.nn.functional as F
@@ -76,6 +77,30 @@ def make_step(lever: str, loss: PerceptualLoss, device: torch.device, batch: int
     return step
 
 
+def run_lever(lever: str, args: argparse.Namespace) -> dict:
+    """One lever in this process: steps/s, peak memory and the first step's loss."""
+    device = torch.device(args.device)
+    loss = PerceptualLoss(weights=args.weights, style_weight=5.0).to(device)
+    loss.set_style(torch.rand(1, 3, 384, 384, generator=torch.Generator().manual_seed(1)).to(device))
+    gen = torch.Generator().manual_seed(0)
+    batches = [torch.rand(args.batch, 3, args.size, args.size, generator=gen).to(device) for _ in range(4)]
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats()
+    step = make_step(lever, loss, device, args.batch, args.size)
+    first = step(batches[0])  # the same first batch and weights for every lever
+    step(batches[1])
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    t = time.perf_counter()
+    for i in range(args.steps):
+        step(batches[i % len(batches)])
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    rate = args.steps / (time.perf_counter() - t)
+    mem = torch.cuda.max_memory_allocated() / 2**20 if device.type == "cuda" else peak_rss_mb()
+    return {"rate": rate, "mem": mem, "loss": first}
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--size", type=int, default=256)
@@ -84,41 +109,26 @@ def main() -> None:
     p.add_argument("--levers", nargs="+", default=["plain", "content-cut", "channels-last", "bf16", "compile"])
     p.add_argument("--weights", default="caffe", help="VGG weights source (caffe, torchvision or a file)")
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    p.add_argument("--single", help=argparse.SUPPRESS)  # internal: run one lever, print JSON
     args = p.parse_args()
-    device = torch.device(args.device)
-    loss = PerceptualLoss(weights=args.weights, style_weight=5.0).to(device)
-    loss.set_style(torch.rand(1, 3, 384, 384, device=device))
-    gen = torch.Generator().manual_seed(0)
-    batches = [torch.rand(args.batch, 3, args.size, args.size, generator=gen).to(device) for _ in range(4)]
-    print(f"device: {device}, torch {torch.__version__}, {torch.get_num_threads()} threads; "
-          f"batch {args.batch} at {args.size} px, {args.steps} timed steps")
+    if args.single:
+        print(json.dumps(run_lever(args.single, args)))
+        return
+    print(f"device: {args.device}, torch {torch.__version__}, {torch.get_num_threads()} threads; "
+          f"batch {args.batch} at {args.size} px, {args.steps} timed steps; each lever in a fresh process")
     print(f"{'lever':>14} {'steps/s':>8} {'img/s':>7} {'peak MB':>8} {'speed-up':>9} {'loss ratio':>11}")
-    base_rate = base_loss = None
+    base = None
     for lever in args.levers:
-        gc.collect()
-        if device.type == "cuda":
-            torch.cuda.reset_peak_memory_stats()
-        try:
-            step = make_step(lever, loss, device, args.batch, args.size)
-            first = step(batches[0])  # the same first batch and weights for every lever
-            step(batches[1])
-            if device.type == "cuda":
-                torch.cuda.synchronize()
-            t = time.perf_counter()
-            for i in range(args.steps):
-                step(batches[i % len(batches)])
-            if device.type == "cuda":
-                torch.cuda.synchronize()
-            rate = args.steps / (time.perf_counter() - t)
-        except Exception as e:
-            print(f"{lever:>14} failed: {str(e).splitlines()[0][:90]}")
+        cmd = [sys.executable, __file__, "--single", lever, *sys.argv[1:]]
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+        if proc.returncode != 0:
+            print(f"{lever:>14} failed: {(proc.stderr.strip().splitlines() or ['?'])[-1][:90]}")
             continue
-        mem = torch.cuda.max_memory_allocated() / 2**20 if device.type == "cuda" else peak_rss_mb()
-        base_rate, base_loss = base_rate or rate, base_loss or first
-        print(f"{lever:>14} {rate:>8.2f} {rate * args.batch:>7.1f} {mem:>8.0f} {rate / base_rate:>8.2f}x "
-              f"{first / base_loss:>11.4f}", flush=True)
-    if device.type == "cpu":
-        print("(CPU peak memory is the process's peak RSS so far: it only grows from row to row)")
+        r = json.loads(proc.stdout.strip().splitlines()[-1])
+        base = base or r
+        print(f"{lever:>14} {r['rate']:>8.2f} {r['rate'] * args.batch:>7.1f} {r['mem']:>8.0f} "
+              f"{r['rate'] / base['rate']:>8.2f}x {r['loss'] / base['loss']:>11.4f}", flush=True)
+    print("peak MB: the process's peak RSS on the CPU (weights, data and activations), max allocated on a GPU")
 
 
 if __name__ == "__main__":

@@ -89,3 +89,13 @@ def test_bf16_inference_stays_close_to_fp32(tmp_path: Path) -> None:
     bf16 = Stylizer.load(path, device="cpu", precision="bf16")(x)
     assert bf16.dtype == torch.float32
     assert (bf16 - fp32).abs().mean().item() < 2e-2 and (bf16 - fp32).abs().max().item() < 0.15
+
+
+@pytest.mark.slow
+def test_compiled_stylizer_matches_eager(tmp_path: Path) -> None:
+    path = save_style_model(_net(channels=(8, 16, 32), num_residual=2), tmp_path / "m.pt")
+    x = _photo_like(64, 48)
+    eager = Stylizer.load(path, device="cpu", precision="fp32")(x)
+    compiled = Stylizer.load(path, device="cpu", precision="fp32", compile=True)
+    torch.testing.assert_close(compiled(x), eager, atol=1e-4, rtol=0)
+    torch.testing.assert_close(compiled(x, tiled=True), eager, atol=1e-4, rtol=0)  # tiles run eagerly

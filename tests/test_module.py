@@ -40,7 +40,7 @@ def test_a_batch_of_only_unreadable_files_is_skipped() -> None:
 
 def test_forward_is_inference_only_and_hparams_exclude_modules() -> None:
     m = _module(1.0, lr=3e-4)
-    assert set(m.hparams) == {"lr", "lr_schedule", "lr_min_ratio", "on_nonfinite"}
+    assert set(m.hparams) == {"lr", "lr_schedule", "lr_min_ratio", "on_nonfinite", "compile"}
     assert m(torch.rand(1, 3, 20, 20)).shape == (1, 3, 20, 20)
 
 

@@ -86,3 +86,12 @@ def test_cli_options_and_bad_inputs(model_path: Path, tmp_path: Path, capsys: py
     assert main([str(photo), "-m", str(model_path), "--strength", "2"]) == 2
     lines = [line for line in capsys.readouterr().err.splitlines() if line]
     assert len(lines) == 3 and all(line.startswith("error: ") for line in lines)
+
+
+def test_images_over_the_pixel_limit_are_refused(model_path: Path, tmp_path: Path,
+                                                 capsys: pytest.CaptureFixture) -> None:
+    photo = make_photo(tmp_path / "big.png", size=(120, 100))
+    code = main([str(photo), "-m", str(model_path), "-o", str(tmp_path / "o.png"), "--max-image-pixels", "5000"])
+    assert code == 1 and "exceeds limit" in capsys.readouterr().err
+    assert not (tmp_path / "o.png").exists()
+    assert main([str(photo), "-m", str(model_path), "-o", str(tmp_path / "o.png"), "--max-image-pixels", "20000"]) == 0

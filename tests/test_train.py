@@ -82,3 +82,13 @@ def test_cli_reports_user_mistakes_in_one_line(tmp_path: Path, style_path: Path,
     assert proc.returncode == 1
     assert "does not exist: set data.root=" in proc.stderr + proc.stdout
     assert "Traceback" not in proc.stderr + proc.stdout
+
+
+@pytest.mark.slow
+def test_compiled_training_steps(tmp_path: Path, photo_dir: Path, style_path: Path, random_vgg: Path) -> None:
+    out = tmp_path / "run"
+    train(tiny_cfg(out, photo_dir, style_path, random_vgg, "module.compile=true", "trainer.max_steps=2"))
+    ckpt = torch.load(out / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False)
+    assert ckpt["global_step"] == 2
+    assert all(k.startswith("network.") for k in ckpt["state_dict"])  # no compiled-wrapper keys
+    assert load_style_model(str(out / "style.pt"))[1]["step"] == 2
