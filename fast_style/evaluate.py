@@ -71,16 +71,30 @@ def find_models(items: list[str]) -> list[Path]:
     return models
 
 
-def model_name(path: Path, all_paths: list[Path]) -> str:
-    """A short unique label: the file name, or the folders that tell models apart."""
-    if len({p.name for p in all_paths}) == len(all_paths):
-        return path.stem
-    parts = path.parent.parts
-    for depth in range(1, len(parts) + 1):
-        labels = {"/".join(p.parent.parts[-depth:]) for p in all_paths}
-        if len(labels) == len(all_paths):
-            return "/".join(parts[-depth:])
-    return str(path)
+def _overrides(path: Path) -> list[str]:
+    """The command-line overrides of the Hydra run that wrote `path`, if it is in a run folder."""
+    from omegaconf import OmegaConf
+
+    file = path.parent / ".hydra" / "overrides.yaml"
+    return [str(o) for o in OmegaConf.load(file)] if file.is_file() else []
+
+
+def model_names(paths: list[Path]) -> list[str]:
+    """Short unique labels: for a sweep, the overrides that differ between runs (loss.style_weight=5);
+    else the file names, or the folders that tell models apart."""
+    overrides = [_overrides(p) for p in paths]
+    if len(paths) > 1 and all(overrides):
+        common = set.intersection(*(set(o) for o in overrides))
+        labels = [",".join(o for o in ov if o not in common) for ov in overrides]
+        if all(labels) and len(set(labels)) == len(labels):
+            return labels
+    if len({p.name for p in paths}) == len(paths):
+        return [p.stem for p in paths]
+    for depth in range(1, max(len(p.parent.parts) for p in paths) + 1):
+        labels = ["/".join(p.parent.parts[-depth:]) for p in paths]
+        if len(set(labels)) == len(paths):
+            return labels
+    return [str(p) for p in paths]
 
 
 def load_photos(folder: str, size: int) -> list[tuple[str, torch.Tensor]]:
@@ -152,7 +166,7 @@ def evaluate(models: list[Path], photos: list[tuple[str, torch.Tensor]], weights
     scorers: dict[str, Scorer] = {}
     references: dict[tuple[str, str], float] = {}
     scores, outputs = [], []
-    for path in models:
+    for path, name in zip(models, model_names(models)):
         try:
             net, meta = load_style_model(str(path))
         except StyleModelError as e:
@@ -164,9 +178,9 @@ def evaluate(models: list[Path], photos: list[tuple[str, torch.Tensor]], weights
             scorers[style] = Scorer(style, weights, style_size, loss_weights, judge, dev)
         scorer = scorers[style]
         net = net.to(dev)
-        score = ModelScore(model_name(path, models), str(path), style)
+        score = ModelScore(name, str(path), style)
         stylized_all, sums, seconds = [], {}, 0.0
-        for name, photo in photos:
+        for photo_name, photo in photos:
             t = time.perf_counter()
             with torch.no_grad():
                 out = net(photo.to(dev)).cpu()
@@ -177,7 +191,7 @@ def evaluate(models: list[Path], photos: list[tuple[str, torch.Tensor]], weights
             for k, v in terms.items():
                 sums[k] = sums.get(k, 0.0) + v
             if reference_iterations:
-                key = (style, name)
+                key = (style, photo_name)
                 if key not in references:
                     from fast_style.optimize import optimize_image
 
@@ -188,7 +202,7 @@ def evaluate(models: list[Path], photos: list[tuple[str, torch.Tensor]], weights
             setattr(score, k, v / n)
         score.ms_per_image = seconds / n * 1e3
         if reference_iterations:
-            ratios = [t / references[(style, name)] for t, (name, _) in zip(score.per_photo_total, photos)]
+            ratios = [t / references[(style, pn)] for t, (pn, _) in zip(score.per_photo_total, photos)]
             score.vs_reference = sum(ratios) / len(ratios)
         scores.append(score)
         outputs.append(stylized_all)

@@ -20,6 +20,9 @@ def sweep(tmp_path: Path, style_path: Path) -> Path:
         net = TransformerNet(channels=(4, 8, 8), num_residual=1)
         torch.nn.init.normal_(net.decoder[-1].weight, std=std)
         save_style_model(net, tmp_path / "multirun" / str(i) / "style.pt", {"style_image": str(style_path)})
+        hydra = tmp_path / "multirun" / str(i) / ".hydra"
+        hydra.mkdir()
+        (hydra / "overrides.yaml").write_text(f"- style.image=s.jpg\n- loss.style_weight={i + 1}\n")
     return tmp_path / "multirun"
 
 
@@ -34,12 +37,13 @@ def test_eval_ranks_a_sweep_and_writes_table_files_and_sheet(sweep: Path, tmp_pa
     assert code == 0
     report = json.loads((out / "metrics.json").read_text())
     models = report["models"]
-    assert [m["name"] for m in models] in (["0", "1"], ["1", "0"])
+    names = {"0": "loss.style_weight=1", "1": "loss.style_weight=2"}  # runs are labelled by what differs
+    assert sorted(m["name"] for m in models) == sorted(names.values())
     assert models[0]["total"] <= models[1]["total"]  # ranked
     for m in models:
         assert m["content"] >= 0 and m["style"] > 0 and m["vs_reference"] > 0 and len(m["per_photo_total"]) == 3
-    identity = next(m for m in models if m["name"] == "0")  # std 0: the input-skip net is ~ the identity
-    other = next(m for m in models if m["name"] == "1")
+    identity = next(m for m in models if m["name"] == names["0"])  # std 0: the input-skip net is ~ the identity
+    other = next(m for m in models if m["name"] == names["1"])
     assert identity["content"] < 0.01 * other["content"]
     rows = (out / "metrics.csv").read_text().splitlines()
     assert rows[0].startswith("rank,name,total") and len(rows) == 3
