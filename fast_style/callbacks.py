@@ -92,10 +92,13 @@ class StyleModelWriter(pl.Callback):
         super().__init__()
         self.path = Path(path)
         self.meta = dict(meta or {})
+        self._written: set[tuple[Path, int]] = set()
 
     def _write(self, trainer: pl.Trainer, pl_module: pl.LightningModule, path: Path) -> None:
-        if trainer.is_global_zero:
+        key = (path, trainer.global_step)  # step=N.ckpt and last.ckpt of the same step: write once
+        if trainer.is_global_zero and key not in self._written:
             save_style_model(pl_module.network, path, {**self.meta, "step": trainer.global_step})
+            self._written.add(key)
 
     def on_save_checkpoint(self, trainer: pl.Trainer, pl_module: pl.LightningModule, checkpoint: dict) -> None:
         ckpt_dir = trainer.checkpoint_callback.dirpath if trainer.checkpoint_callback else None
@@ -127,23 +130,26 @@ class AtomicModelCheckpoint(ModelCheckpoint):
     def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         """The final step is always in last.ckpt, whatever the checkpoint interval."""
         if self.save_last and self.dirpath and self._last_global_step_saved != trainer.global_step:
-            self._save_checkpoint(trainer, os.path.join(self.dirpath, f"{self.CHECKPOINT_NAME_LAST}{self.FILE_EXTENSION}"))
+            self.save_last_now(trainer)
+
+    def save_last_now(self, trainer: pl.Trainer) -> str:
+        path = os.path.join(self.dirpath, f"{self.CHECKPOINT_NAME_LAST}{self.FILE_EXTENSION}")
+        self.last_model_path = path  # so a resumed run keeps writing last.ckpt, not last-v1.ckpt
+        self._save_checkpoint(trainer, path)
+        return path
 
 
 class GracefulStop(pl.Callback):
     """Ctrl-C (SIGINT) or SIGTERM: finish the current step, write a checkpoint and the style model, and stop.
 
     The first Ctrl-C is turned into Lightning's own SIGTERM handling (which stops every DDP rank after the
-    current batch); a second Ctrl-C aborts at once.
+    current batch); a second Ctrl-C aborts at once. The handler is installed in `on_train_start`, after
+    Lightning has recorded the process's handlers, so Lightning's teardown restores the original one.
     """
 
-    def __init__(self) -> None:
-        self.previous: Any = None
-
-    def on_fit_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+    def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         if threading.current_thread() is not threading.main_thread():
             return
-        self.previous = signal.getsignal(signal.SIGINT)
 
         def on_sigint(signum: int, frame: Any) -> None:
             log.warning("stopping after this step (writing a checkpoint); press Ctrl-C again to abort")
@@ -152,18 +158,12 @@ class GracefulStop(pl.Callback):
 
         signal.signal(signal.SIGINT, on_sigint)
 
-    def teardown(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
-        if self.previous is not None and threading.current_thread() is threading.main_thread():
-            signal.signal(signal.SIGINT, self.previous)
-            self.previous = None
-
     def on_exception(self, trainer: pl.Trainer, pl_module: pl.LightningModule, exception: BaseException) -> None:
         if not isinstance(exception, SIGTERMException):
             return
         ckpt = trainer.checkpoint_callback
-        if isinstance(ckpt, ModelCheckpoint) and ckpt.dirpath:
-            path = os.path.join(ckpt.dirpath, f"{ckpt.CHECKPOINT_NAME_LAST}{ckpt.FILE_EXTENSION}")
-            ckpt._save_checkpoint(trainer, path)  # atomic where it is an AtomicModelCheckpoint
+        if isinstance(ckpt, AtomicModelCheckpoint) and ckpt.dirpath:
+            path = ckpt.save_last_now(trainer)
             log.warning("stopped at step %d: checkpoint %s (resume with ckpt_path=%s)", trainer.global_step, path, path)
         for callback in trainer.callbacks:
             if isinstance(callback, StyleModelWriter):

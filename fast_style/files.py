@@ -50,9 +50,8 @@ def read_image(path: str | Path, draft_size: int | None = None) -> Image.Image:
             w, h = img.size
             k = max(1, min(w, h) // draft_size)
             img.draft(img.mode, (w // k, h // k))
-        img = ImageOps.exif_transpose(img)
         img.load()
-        return img
+        return ImageOps.exif_transpose(img, in_place=False) if img.getexif().get(0x0112, 1) != 1 else img
 
 
 def split_alpha(img: Image.Image) -> tuple[Image.Image, Image.Image | None]:
@@ -66,7 +65,7 @@ def split_alpha(img: Image.Image) -> tuple[Image.Image, Image.Image | None]:
         arr = np.asarray(img, dtype=np.float64)
         top = 65535.0 if img.mode.startswith("I;16") or arr.max() > 255 else 255.0
         img = Image.fromarray(np.clip(arr / top * 255.0 + 0.5, 0, 255).astype(np.uint8), "L")
-    return img.convert("RGB"), alpha
+    return (img if img.mode == "RGB" else img.convert("RGB")), alpha
 
 
 def open_rgb(path: str | Path, draft_size: int | None = None) -> Image.Image:
@@ -77,13 +76,15 @@ def open_rgb(path: str | Path, draft_size: int | None = None) -> Image.Image:
     return rgb
 
 
-def native_bf16() -> bool:
-    """Whether this machine computes bf16 natively: a CUDA GPU that supports it, else a CPU with
-    AVX512-BF16 or AMX (where bf16 autocast roughly halves the time of convolutions)."""
+def native_bf16(device_type: str | None = None) -> bool:
+    """Whether `device_type` ("cuda", "cpu"; None: CUDA if present, else the CPU) computes bf16 natively:
+    an Ampere or newer GPU, or a CPU with AVX512-BF16 or AMX (where bf16 autocast about halves conv time)."""
     import torch
 
-    if torch.cuda.is_available():
-        return torch.cuda.is_bf16_supported()
+    if device_type is None:
+        device_type = "cuda" if torch.cuda.is_available() else "cpu"
+    if device_type == "cuda":
+        return torch.cuda.is_available() and torch.cuda.is_bf16_supported(including_emulation=False)
     try:
         return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported()) and torch.backends.mkldnn.is_available()
     except (AttributeError, RuntimeError):

@@ -54,8 +54,8 @@ def pick_device(device: str = "auto") -> torch.device:
 def pick_precision(precision: str, device: torch.device) -> torch.dtype:
     if precision == "auto":
         if device.type == "cuda":
-            return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-        return torch.bfloat16 if device.type == "cpu" and native_bf16() else torch.float32
+            return torch.bfloat16 if native_bf16("cuda") else torch.float16
+        return torch.bfloat16 if device.type == "cpu" and native_bf16("cpu") else torch.float32
     if precision not in PRECISIONS:
         raise UserError(f"unknown precision '{precision}': choose auto, {', '.join(PRECISIONS)}")
     if precision == "fp16" and device.type == "cpu":
@@ -157,21 +157,24 @@ class Stylizer:
         single = images.ndim == 3
         x = images[None] if single else images
         h, w = x.shape[-2:]
-        if tiled is None:
-            tiled = bool(self.max_pixels) and h * w > self.max_pixels
+        if tiled is None:  # onnxruntime cannot fix the norm statistics of tiles: it always runs whole images
+            tiled = self.session is None and bool(self.max_pixels) and h * w > self.max_pixels
         if tiled and self.session is not None:
             raise UserError("tiled stylization needs the torch backend (onnxruntime fixes each tile's statistics)")
-        to_unit = (lambda t: t.float() / 255) if x.dtype == torch.uint8 else (lambda t: t.float())
-        if tiled:
+        is_uint8 = x.dtype == torch.uint8
+        if tiled:  # uint8 in, uint8 out: bounded memory for huge images
             run = lambda net, t: self._run(net, t, eager=True)  # noqa: E731
             y = torch.cat([stylize_tiled(self.network, xi[None], self.tile, run=run) for xi in x])
+            if strength != 1.0 or not is_uint8:
+                y = y.float() / 255 if is_uint8 else y.float()
         else:
-            y = self._run(self.network, to_unit(x.to(self.device))).float().clamp(0, 1)
-            y = y.mul(255).round().to(torch.uint8) if x.dtype == torch.uint8 else y
+            y = self._run(self.network, (x.float() / 255 if is_uint8 else x.float()).to(self.device)).float()
+            y = y.clamp(0, 1)
         if strength != 1.0:
-            y = torch.lerp(to_unit(x.to(y.device)), to_unit(y), strength)
-            y = y.mul(255).round().to(torch.uint8) if x.dtype == torch.uint8 else y
-        y = y.to(images.device)
+            y = torch.lerp((x.float() / 255 if is_uint8 else x.float()).to(y.device), y, strength)
+        if is_uint8 and y.dtype != torch.uint8:
+            y = y.mul(255).round().to(torch.uint8)
+        y = y.to(images.device, images.dtype)
         return y[0] if single else y
 
     def stylize_image(
@@ -249,6 +252,12 @@ def plan_outputs(items: list[tuple[Path, Path]], output: str, name: str, style: 
         except (KeyError, IndexError, ValueError):
             raise UserError(f"bad --name pattern '{name}': use fields {{stem}}, {{ext}}, {{style}}") from None
         plans.append((src, out / rel / filename))
+    seen: dict[Path, Path] = {}
+    for src, dst in plans:
+        if dst.resolve() in seen:
+            raise UserError(f"{seen[dst.resolve()]} and {src} would both be written to {dst}: "
+                            "use --name with {stem}, or give their folders rather than a glob")
+        seen[dst.resolve()] = src
     return plans
 
 
@@ -264,8 +273,10 @@ def save_image(img: Image.Image, path: Path, source: Image.Image, quality: int) 
         params["quality"] = quality
     if source.mode in ("RGB", "RGBA") and source.info.get("icc_profile"):
         params["icc_profile"] = source.info["icc_profile"]  # an RGB profile still describes our RGB output
-    exif = source.getexif()
-    if exif and fmt in ("JPEG", "PNG", "WEBP", "TIFF"):
+    raw = source.info.get("exif")  # the EXIF block itself (getexif() of a TIFF would be its whole tag table)
+    if raw and fmt in ("JPEG", "PNG", "WEBP", "TIFF"):
+        exif = Image.Exif()
+        exif.load(raw)
         exif[0x0112] = 1  # orientation already applied
         params["exif"] = exif.tobytes()
     with atomic_write(path) as tmp:
@@ -289,9 +300,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--preserve-color", action="store_true", help="keep the photo's colours, stylize luminance")
     p.add_argument("--device", default="auto", help="auto (cuda, mps, cpu), cpu, cuda, cuda:N, mps")
     p.add_argument("--precision", default="auto", choices=["auto", *PRECISIONS], help="compute precision")
-    p.add_argument("--tile", type=int, nargs="?", const=DEFAULT_TILE, default=None, metavar="PX",
-                   help=f"stylize in seamless tiles of PX pixels (default {DEFAULT_TILE}); automatic above "
-                        f"--max-pixels")
+    p.add_argument("--tile", type=int, default=None, metavar="PX",
+                   help=f"always stylize in seamless tiles of PX pixels (e.g. {DEFAULT_TILE}); without it, "
+                        f"images over --max-pixels are tiled automatically in {DEFAULT_TILE} px tiles")
     p.add_argument("--max-pixels", type=float, default=DEFAULT_MAX_PIXELS,
                    help=f"tile images with more pixels than this (default {DEFAULT_MAX_PIXELS:.0f}; 0: never)")
     p.add_argument("--backend", default="torch", choices=["torch", "onnxruntime"], help="inference engine")

@@ -101,7 +101,7 @@ def stylize_tiled(
     device = next(net.parameters()).device
     _, _, h, w = image.shape
     tile = max(4, tile - tile % 4)
-    margin = receptive_margin(net) if margin is None else margin
+    margin = receptive_margin(net) if margin is None else 4 * -(-margin // 4)  # keep the stride-2 grid aligned
 
     def as_float(t: torch.Tensor) -> torch.Tensor:
         return (t.float() / 255.0 if t.dtype == torch.uint8 else t.float()).to(device)

@@ -28,7 +28,7 @@ warnings.filterwarnings("ignore", message=r".*module\(s\) in eval mode.*")
 
 
 
-def train(cfg: DictConfig) -> Path:
+def train(cfg: DictConfig) -> Path | None:
     """Train one style network as `cfg` says; returns the path of the style model it wrote."""
     if OmegaConf.is_missing(cfg.style, "image"):
         raise UserError("no style image: add style.image=path/to/painting.jpg")
@@ -44,9 +44,10 @@ def train(cfg: DictConfig) -> Path:
     trainer: pl.Trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=logger, default_root_dir=str(out))
     logger.log_hyperparams(OmegaConf.to_container(cfg, resolve=True))
     trainer.fit(module, datamodule=datamodule, ckpt_path=cfg.ckpt_path)
-    style_path = Path(cfg.callbacks.style_model.path)
+    style = OmegaConf.select(cfg, "callbacks.style_model.path")
+    style_path = Path(style) if style else None
     if trainer.is_global_zero:
-        log.info("style model: %s", style_path)
+        log.info("style model: %s", style_path or "not written (callbacks.style_model is off)")
         log.info("TensorBoard: tensorboard --logdir %s", out / "tensorboard")
     return style_path
 

@@ -95,3 +95,31 @@ def test_images_over_the_pixel_limit_are_refused(model_path: Path, tmp_path: Pat
     assert code == 1 and "exceeds limit" in capsys.readouterr().err
     assert not (tmp_path / "o.png").exists()
     assert main([str(photo), "-m", str(model_path), "-o", str(tmp_path / "o.png"), "--max-image-pixels", "20000"]) == 0
+
+
+def test_two_inputs_never_share_an_output(model_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    make_photo(tmp_path / "a" / "x.jpg")
+    make_photo(tmp_path / "b" / "x.jpg", seed=3)
+    code = main([str(tmp_path / "*" / "x.jpg"), "-m", str(model_path), "-o", str(tmp_path / "out"), "--force"])
+    assert code == 2 and "would both be written" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
+def test_tensor_dtype_is_kept(model_path: Path) -> None:
+    s = Stylizer.load(model_path, device="cpu", precision="fp32")
+    x = torch.rand(1, 3, 20, 24, dtype=torch.float64)
+    assert s(x).dtype == torch.float64 and s(x, strength=0.5).dtype == torch.float64
+    u = (x * 255).to(torch.uint8)
+    assert s(u).dtype == torch.uint8 and s(u, strength=0.5).dtype == torch.uint8
+    assert s(u, tiled=True).dtype == torch.uint8
+
+
+def test_exif_is_kept_with_orientation_applied(model_path: Path, tmp_path: Path) -> None:
+    exif = Image.Exif()
+    exif[0x010F] = "TestCam"  # Make
+    exif[0x0112] = 6  # rotate on display
+    Image.new("RGB", (40, 20), (120, 80, 60)).save(tmp_path / "cam.jpg", exif=exif.tobytes())
+    assert main([str(tmp_path / "cam.jpg"), "-m", str(model_path), "-o", str(tmp_path / "out.jpg"), "-q"]) == 0
+    with Image.open(tmp_path / "out.jpg") as out:
+        assert out.size == (20, 40)
+        assert out.getexif()[0x010F] == "TestCam" and out.getexif()[0x0112] == 1

@@ -1,5 +1,6 @@
 """A tiny end-to-end run: train, log, checkpoint, write a style model, stylize with it, resume."""
 
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -35,7 +36,9 @@ def _scalar_tags(logdir: Path) -> set[str]:
 @pytest.mark.slow
 def test_tiny_run_end_to_end_and_resume(tmp_path: Path, photo_dir: Path, style_path: Path, random_vgg: Path) -> None:
     out = tmp_path / "run"
+    handler = signal.getsignal(signal.SIGINT)
     style_model = train(tiny_cfg(out, photo_dir, style_path, random_vgg))
+    assert signal.getsignal(signal.SIGINT) is handler  # Ctrl-C behaves as before once training is over
 
     # TensorBoard: losses, learning rate, validation losses and the image grid
     tags = _scalar_tags(out / "tensorboard")
