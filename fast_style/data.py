@@ -40,9 +40,10 @@ def load_style_image(image: str, size: int | None = None) -> torch.Tensor:
 class ImageFolder(Dataset):
     """Images under a folder, resized and cropped to `image_size`; unreadable files yield None (and a warning)."""
 
-    def __init__(self, files: list[Path], image_size: int, train: bool) -> None:
+    def __init__(self, files: list[Path], image_size: int, train: bool, max_pixels: int | None = None) -> None:
         self.files = files
         self.image_size = image_size
+        self.max_pixels = max_pixels
         self.reported: set[Path] = set()  # warn once per file (per worker), not every epoch
         crop = v2.RandomCrop(image_size) if train else v2.CenterCrop(image_size)
         self.transform = v2.Compose([
@@ -60,7 +61,7 @@ class ImageFolder(Dataset):
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("error", Image.DecompressionBombWarning)
-                img = open_rgb(path, draft_size=self.image_size)
+                img = open_rgb(path, draft_size=self.image_size, max_pixels=self.max_pixels)
                 return self.transform(img)  # (3, S, S)
         except Exception as e:  # truncated, corrupt, not an image, too large: skip it, never end the run
             if path not in self.reported:
@@ -78,7 +79,8 @@ def collate_skipping(samples: list[torch.Tensor | None]) -> Batch:
 
 class StyleDataModule(pl.LightningDataModule):
     """Photos under `root` (recursive: jpg, png, webp, ...). `num_val` of them, chosen once by `seed`, are held out
-    for validation (losses and the logged image grid) unless `val_root` names a folder of its own."""
+    for validation (losses and the logged image grid) unless `val_root` names a folder of its own. Images with
+    more than `max_image_pixels` pixels are skipped unread (decompression bombs; Pillow's limit by default)."""
 
     def __init__(
         self,
@@ -89,6 +91,7 @@ class StyleDataModule(pl.LightningDataModule):
         num_val: int = 4,
         val_root: str | None = None,
         seed: int = 0,
+        max_image_pixels: int | None = 89_478_485,
     ) -> None:
         super().__init__()
         if image_size < 16 or batch_size < 1 or num_workers < 0 or num_val < 0:
@@ -98,7 +101,7 @@ class StyleDataModule(pl.LightningDataModule):
             )
         self.root, self.val_root = root, val_root
         self.image_size, self.batch_size, self.num_workers = image_size, batch_size, num_workers
-        self.num_val, self.seed = num_val, seed
+        self.num_val, self.seed, self.max_image_pixels = num_val, seed, max_image_pixels
         self.train_files: list[Path] = []
         self.val_files: list[Path] = []
 
@@ -145,13 +148,13 @@ class StyleDataModule(pl.LightningDataModule):
         )
 
     def train_dataloader(self) -> DataLoader:
-        return self._loader(ImageFolder(self.train_files, self.image_size, train=True), train=True)
+        return self._loader(ImageFolder(self.train_files, self.image_size, True, self.max_image_pixels), train=True)
 
     def val_dataloader(self) -> DataLoader:
-        return self._loader(ImageFolder(self.val_files, self.image_size, train=False), train=False)
+        return self._loader(ImageFolder(self.val_files, self.image_size, False, self.max_image_pixels), train=False)
 
     def val_images(self, count: int) -> torch.Tensor:
         """The first `count` validation images, (N, 3, S, S): the fixed set shown in image grids."""
-        ds = ImageFolder(self.val_files[:count], self.image_size, train=False)
+        ds = ImageFolder(self.val_files[:count], self.image_size, False, self.max_image_pixels)
         images = [x for x in (ds[i] for i in range(len(ds))) if x is not None]
         return torch.stack(images) if images else torch.empty(0, 3, self.image_size, self.image_size)

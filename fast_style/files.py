@@ -39,13 +39,16 @@ def atomic_write(path: str | Path) -> Iterator[Path]:
             os.unlink(tmp)
 
 
-def read_image(path: str | Path, draft_size: int | None = None) -> Image.Image:
+def read_image(path: str | Path, draft_size: int | None = None, max_pixels: int | None = None) -> Image.Image:
     """Open and decode an image with its EXIF orientation applied, keeping its mode (and alpha).
 
     `draft_size` lets JPEG decode at a reduced scale that still covers that many pixels on the short
-    side, which is several times faster for training crops far smaller than the photo.
+    side, which is several times faster for training crops far smaller than the photo. Images with more
+    than `max_pixels` pixels are refused before they are decoded (decompression bombs).
     """
     with Image.open(path) as img:
+        if max_pixels and img.width * img.height > max_pixels:
+            raise ValueError(f"{img.width}x{img.height} is over the limit of {max_pixels} pixels")
         if draft_size and img.format == "JPEG":
             w, h = img.size
             k = max(1, min(w, h) // draft_size)
@@ -68,9 +71,9 @@ def split_alpha(img: Image.Image) -> tuple[Image.Image, Image.Image | None]:
     return (img if img.mode == "RGB" else img.convert("RGB")), alpha
 
 
-def open_rgb(path: str | Path, draft_size: int | None = None) -> Image.Image:
+def open_rgb(path: str | Path, draft_size: int | None = None, max_pixels: int | None = None) -> Image.Image:
     """An image as RGB, EXIF orientation applied, transparency composited on white."""
-    rgb, alpha = split_alpha(read_image(path, draft_size))
+    rgb, alpha = split_alpha(read_image(path, draft_size, max_pixels))
     if alpha is not None:
         rgb = Image.composite(rgb, Image.new("RGB", rgb.size, (255, 255, 255)), alpha)
     return rgb

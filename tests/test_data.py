@@ -117,3 +117,15 @@ def test_style_image_loading(tmp_path: Path, style_path: Path) -> None:
     tiny = make_photo(tmp_path / "tiny.png", size=(8, 8))
     with pytest.raises(UserError, match="at least 16"):
         load_style_image(str(tiny))
+
+
+def test_images_over_the_pixel_limit_are_skipped_unread(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    make_photo(tmp_path / "d" / "small.png", size=(40, 40))
+    make_photo(tmp_path / "d" / "huge.png", size=(200, 100))
+    dm = StyleDataModule(str(tmp_path / "d"), image_size=32, batch_size=2, num_workers=0, num_val=0,
+                         max_image_pixels=5000)
+    dm.setup()
+    with caplog.at_level(logging.WARNING):
+        images, skipped = next(iter(dm.train_dataloader()))
+    assert skipped == 1 and images.shape == (1, 3, 32, 32)
+    assert "over the limit of 5000 pixels" in caplog.text
