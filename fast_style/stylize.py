@@ -162,16 +162,17 @@ class Stylizer:
         if tiled and self.session is not None:
             raise UserError("tiled stylization needs the torch backend (onnxruntime fixes each tile's statistics)")
         is_uint8 = x.dtype == torch.uint8
+
+        def unit(t: torch.Tensor) -> torch.Tensor:  # float in [0, 1]
+            return t.float() / 255 if t.dtype == torch.uint8 else t.float()
+
         if tiled:  # uint8 in, uint8 out: bounded memory for huge images
             run = lambda net, t: self._run(net, t, eager=True)  # noqa: E731
             y = torch.cat([stylize_tiled(self.network, xi[None], self.tile, run=run) for xi in x])
-            if strength != 1.0 or not is_uint8:
-                y = y.float() / 255 if is_uint8 else y.float()
         else:
-            y = self._run(self.network, (x.float() / 255 if is_uint8 else x.float()).to(self.device)).float()
-            y = y.clamp(0, 1)
+            y = self._run(self.network, unit(x).to(self.device)).float().clamp(0, 1)
         if strength != 1.0:
-            y = torch.lerp((x.float() / 255 if is_uint8 else x.float()).to(y.device), y, strength)
+            y = torch.lerp(unit(x).to(y.device), unit(y), strength)
         if is_uint8 and y.dtype != torch.uint8:
             y = y.mul(255).round().to(torch.uint8)
         y = y.to(images.device, images.dtype)

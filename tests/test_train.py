@@ -80,7 +80,7 @@ def test_tiny_run_end_to_end_and_resume(tmp_path: Path, photo_dir: Path, style_p
 @pytest.mark.slow
 def test_cli_reports_user_mistakes_in_one_line(tmp_path: Path, style_path: Path, random_vgg: Path) -> None:
     cmd = [sys.executable, "-m", "fast_style.train", f"data.root={tmp_path / 'nowhere'}",
-           f"style.image={style_path}", f"loss=file", f"loss.weights={random_vgg}", f"hydra.run.dir={tmp_path / 'r'}"]
+           f"style.image={style_path}", "loss=file", f"loss.weights={random_vgg}", f"hydra.run.dir={tmp_path / 'r'}"]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 1
     assert "does not exist: set data.root=" in proc.stderr + proc.stdout
