@@ -51,10 +51,12 @@ def pick_device(device: str = "auto") -> torch.device:
     return dev
 
 
-def pick_precision(precision: str, device: torch.device) -> torch.dtype:
+def pick_precision(precision: str, device: torch.device, compile: bool = False) -> torch.dtype:
+    """"auto" picks what measured fastest (benchmarks/README.md): on a GPU fp16 eagerly (bf16 autocast is
+    slower than fp32 there: its casts cost more than it saves) and bf16 compiled; on a CPU bf16 where native."""
     if precision == "auto":
         if device.type == "cuda":
-            return torch.bfloat16 if native_bf16("cuda") else torch.float16
+            return torch.bfloat16 if compile and native_bf16("cuda") else torch.float16
         return torch.bfloat16 if device.type == "cpu" and native_bf16("cpu") else torch.float32
     if precision not in PRECISIONS:
         raise UserError(f"unknown precision '{precision}': choose auto, {', '.join(PRECISIONS)}")
@@ -132,10 +134,10 @@ class Stylizer:
     def load(cls, path: str | Path, device: str = "auto", precision: str = "auto", backend: str = "torch",
              max_pixels: int = DEFAULT_MAX_PIXELS, tile: int = DEFAULT_TILE, compile: bool = False) -> Stylizer:
         """`max_pixels`: images larger than this are stylized in seamless tiles of `tile` px (0: never).
-        `precision` "auto": bf16 on GPUs and on CPUs that compute it natively, else fp32."""
+        `precision` "auto": on GPUs fp16 (bf16 with `compile`), on CPUs bf16 where native, else fp32."""
         net, meta = load_style_model(str(path))
         dev = pick_device(device) if backend == "torch" else torch.device("cpu")
-        return cls(net, dev, pick_precision(precision, dev), meta, backend, max_pixels, tile, compile)
+        return cls(net, dev, pick_precision(precision, dev, compile), meta, backend, max_pixels, tile, compile)
 
     def _run(self, net: torch.nn.Module, x: torch.Tensor, eager: bool = False) -> torch.Tensor:
         if self.session is not None:
@@ -170,7 +172,7 @@ class Stylizer:
             run = lambda net, t: self._run(net, t, eager=True)  # noqa: E731
             y = torch.cat([stylize_tiled(self.network, xi[None], self.tile, run=run) for xi in x])
         else:
-            y = self._run(self.network, unit(x).to(self.device)).float().clamp(0, 1)
+            y = self._run(self.network, unit(x.to(self.device))).float().clamp(0, 1)  # uint8 crosses to the GPU
         if strength != 1.0:
             y = torch.lerp(unit(x).to(y.device), unit(y), strength)
         if is_uint8 and y.dtype != torch.uint8:

@@ -3,12 +3,15 @@
 
 Prints, for each size: ms per image, megapixels/s, the network's GFLOPs (torch.utils.flop_counter),
 achieved GFLOP/s and its fraction of this machine's fp32 matrix-multiply rate, measured in the same run.
-Engines: the plain eager forward (the baseline), channels-last, bf16 autocast (where the CPU has it),
-torch.compile, torch.compile + bf16, and onnxruntime (where installed). The last column is the speed-up over the plain forward,
-and the max abs difference to it (in [0, 1] pixel units).
+Engines: the plain eager forward (the baseline), channels-last, bf16 or fp16 autocast, torch.compile,
+torch.compile + bf16, torch.compile with CUDA graphs + bf16 (GPU), onnxruntime (where installed) and
+`stylizer`, the product's own path (Stylizer with its defaults: a uint8 photo in host memory in, uint8 out,
+transfers included). The last columns are the speed-up over the plain forward and the max abs difference
+to it (in [0, 1] pixel units).
 
-    python scripts/benchmark_stylize.py                 # 256, 512, 1024, 2048 px, all engines
+    python scripts/benchmark_stylize.py                 # 256, 512, 1024, 2048 px, CPU engines
     python scripts/benchmark_stylize.py --sizes 1024 --engines eager onnxruntime
+    python scripts/benchmark_stylize.py --device cuda --sizes 1920x1080 --engines eager bf16 fp16 stylizer
 """
 
 from __future__ import annotations
@@ -22,15 +25,29 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from fast_style.network import TransformerNet, load_style_model
+from fast_style.stylize import Stylizer, pick_precision
 
 
-def matmul_gflops(n: int = 2048, repeat: int = 5) -> float:
-    a, b = torch.randn(n, n), torch.randn(n, n)
+def parse_size(text: str) -> tuple[int, int]:
+    """"1024" -> (1024, 1024); "1920x1080" -> (1920, 1080): (width, height)."""
+    w, _, h = text.lower().partition("x")
+    return int(w), int(h or w)
+
+
+def sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def matmul_gflops(device: torch.device, n: int = 2048, repeat: int = 5) -> float:
+    a, b = torch.randn(n, n, device=device), torch.randn(n, n, device=device)
     a @ b
     times = []
     for _ in range(repeat):
+        sync(device)
         t = time.perf_counter()
         a @ b
+        sync(device)
         times.append(time.perf_counter() - t)
     return 2 * n**3 / min(times) / 1e9
 
@@ -41,14 +58,32 @@ def count_gflops(net: torch.nn.Module, x: torch.Tensor) -> float:
     return counter.get_total_flops() / 1e9
 
 
-def timed(fn: Callable[[], torch.Tensor], min_time: float, min_runs: int = 3) -> float:
-    fn()  # warm-up (compilation, allocator)
+def timed(fn: Callable[[], torch.Tensor], min_time: float, device: torch.device, min_runs: int = 3) -> float:
+    fn()  # warm-up (compilation, allocator, CUDA graph capture)
+    fn()
     runs, start = [], time.perf_counter()
     while len(runs) < min_runs or time.perf_counter() - start < min_time:
+        sync(device)
         t = time.perf_counter()
         fn()
+        sync(device)
         runs.append(time.perf_counter() - t)
     return statistics.median(runs)
+
+
+def _autocast(net: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    with torch.autocast(x.device.type, dtype=dtype):
+        return net(x).float()
+
+
+_HOST: dict[tuple, torch.Tensor] = {}
+
+
+def _as_host_uint8(x: torch.Tensor) -> torch.Tensor:
+    key = (tuple(x.shape), x.data_ptr())
+    if key not in _HOST:  # converted once, outside the timing: a decoded photo is uint8 in host memory
+        _HOST[key] = x.mul(255).round().to("cpu", torch.uint8)
+    return _HOST[key]
 
 
 def engines(net: TransformerNet, wanted: list[str]) -> dict[str, Callable[[torch.Tensor], torch.Tensor]]:
@@ -58,13 +93,11 @@ def engines(net: TransformerNet, wanted: list[str]) -> dict[str, Callable[[torch
     if "channels_last" in wanted:
         cl = TransformerNet(**net.config).eval()
         cl.load_state_dict(net.state_dict())
-        cl = cl.to(memory_format=torch.channels_last)
+        cl = cl.to(next(net.parameters()).device, memory_format=torch.channels_last)
         out["channels_last"] = lambda x: cl(x.contiguous(memory_format=torch.channels_last))
-    if "bf16" in wanted and torch.backends.mkldnn.is_available():
-        def bf16(x: torch.Tensor) -> torch.Tensor:
-            with torch.autocast("cpu", dtype=torch.bfloat16):
-                return net(x).float()
-        out["bf16"] = bf16
+    for name, dtype in (("bf16", torch.bfloat16), ("fp16", torch.float16)):
+        if name in wanted:
+            out[name] = lambda x, dtype=dtype: _autocast(net, x, dtype)
     if "compile" in wanted:
         out["compile"] = torch.compile(net, dynamic=False)
     if "compile_bf16" in wanted:
@@ -74,6 +107,12 @@ def engines(net: TransformerNet, wanted: list[str]) -> dict[str, Callable[[torch
             with torch.autocast(x.device.type, dtype=torch.bfloat16):
                 return compiled(x).float()
         out["compile_bf16"] = compile_bf16
+    if "cudagraphs_bf16" in wanted:  # torch.compile with CUDA graphs: no per-kernel launch cost (GPU only)
+        graphed = torch.compile(net, dynamic=False, mode="reduce-overhead")
+        out["cudagraphs_bf16"] = lambda x: _autocast(graphed, x, torch.bfloat16).clone()
+    if "stylizer" in wanted:  # the product's path: uint8 photo in host memory -> uint8 result in host memory
+        stylizer = Stylizer(net, next(net.parameters()).device, pick_precision("auto", next(net.parameters()).device))
+        out["stylizer"] = lambda x: stylizer.stylize_tensor(_as_host_uint8(x))
     if "onnxruntime" in wanted:
         try:
             import onnxruntime as ort
@@ -83,7 +122,7 @@ def engines(net: TransformerNet, wanted: list[str]) -> dict[str, Callable[[torch
             opts = ort.SessionOptions()
             opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
             session = ort.InferenceSession(to_onnx_bytes(net), opts, providers=["CPUExecutionProvider"])
-            out["onnxruntime"] = lambda x: torch.from_numpy(session.run(None, {"image": x.numpy()})[0])
+            out["onnxruntime"] = lambda x: torch.from_numpy(session.run(None, {"image": x.cpu().numpy()})[0]).to(x.device)
         except ImportError:
             print("onnxruntime not installed: skipped")
     return out
@@ -91,8 +130,12 @@ def engines(net: TransformerNet, wanted: list[str]) -> dict[str, Callable[[torch
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--sizes", type=int, nargs="+", default=[256, 512, 1024, 2048])
-    p.add_argument("--engines", nargs="+", default=["eager", "channels_last", "bf16", "compile", "compile_bf16", "onnxruntime"])
+    p.add_argument("--sizes", type=parse_size, nargs="+", default=[256, 512, 1024, 2048],
+                   help="square sizes (1024) or WxH (1920x1080)")
+    p.add_argument("--engines", nargs="+", default=["eager", "channels_last", "bf16", "compile", "compile_bf16", "onnxruntime"],
+                   choices=["eager", "channels_last", "bf16", "fp16", "compile", "compile_bf16", "cudagraphs_bf16",
+                            "onnxruntime", "stylizer"])
+    p.add_argument("--device", default="cpu", help="cpu or cuda")
     p.add_argument("--min-time", type=float, default=3.0, help="seconds of timing per cell (median reported)")
     p.add_argument("--threads", type=int, default=None)
     p.add_argument("--model", help="a trained style model (default: the default network, randomly initialised)")
@@ -105,28 +148,32 @@ def main() -> None:
     else:
         net = TransformerNet()
         torch.nn.init.normal_(net.decoder[-1].weight, std=0.02)  # not the identity, so differences show
-    net = net.eval().requires_grad_(False)
-    peak = matmul_gflops()
-    print(f"device: cpu, {torch.get_num_threads()} threads, torch {torch.__version__}; "
-          f"fp32 matmul (2048^3): {peak:.1f} GFLOP/s")
-    print(f"{'size':>6} {'engine':>14} {'ms/img':>9} {'MP/s':>7} {'GFLOP':>7} {'GFLOP/s':>8} {'of peak':>8} "
-          f"{'speed-up':>9} {'max diff':>9}")
+    device = torch.device(args.device)
+    net = net.eval().requires_grad_(False).to(device)
+    peak = matmul_gflops(device)
+    where = torch.cuda.get_device_name(device) if device.type == "cuda" else f"cpu, {torch.get_num_threads()} threads"
+    print(f"device: {where}, torch {torch.__version__}; fp32 matmul (2048^3): {peak:.1f} GFLOP/s")
+    print(f"{'size':>10} {'engine':>15} {'ms/img':>9} {'img/s':>7} {'MP/s':>7} {'GFLOP':>7} {'GFLOP/s':>8} "
+          f"{'of peak':>8} {'speed-up':>9} {'max diff':>9}")
     runners = engines(net, args.engines)
-    for size in args.sizes:
-        x = torch.rand(1, 3, size, size)
+    for w, h in args.sizes:
+        x = torch.rand(1, 3, h, w, device=device)
         gflop = count_gflops(net, x)
+        label = f"{w}x{h}" if w != h else str(w)
         with torch.no_grad():
             reference = net(x)
             base = None
             for name, run in runners.items():
                 try:
-                    seconds = timed(lambda: run(x), args.min_time)
-                    diff = (run(x).float().clamp(0, 1) - reference).abs().max().item()
+                    seconds = timed(lambda: run(x), args.min_time, device)
+                    y = run(x)
+                    y = y.float() / 255 if y.dtype == torch.uint8 else y.float().clamp(0, 1)
+                    diff = (y.to(device) - reference).abs().max().item()
                 except Exception as e:  # an engine that cannot run here is reported, not fatal
-                    print(f"{size:>6} {name:>14} failed: {str(e).splitlines()[0][:80]}")
+                    print(f"{label:>10} {name:>15} failed: {str(e).splitlines()[0][:80]}", flush=True)
                     continue
                 base = base or seconds
-                print(f"{size:>6} {name:>14} {seconds * 1e3:>9.1f} {size * size / 1e6 / seconds:>7.2f} "
+                print(f"{label:>10} {name:>15} {seconds * 1e3:>9.2f} {1 / seconds:>7.1f} {w * h / 1e6 / seconds:>7.2f} "
                       f"{gflop:>7.1f} {gflop / seconds:>8.1f} {gflop / seconds / peak:>8.0%} "
                       f"{base / seconds:>8.2f}x {diff:>9.1e}", flush=True)
 

@@ -1,18 +1,26 @@
 #!/usr/bin/env python3
 """Training-step speed on this machine: the plain recipe of the paper against fast-style's levers.
 
-Each row runs the same step (transform net forward, VGG16 perceptual loss, backward, Adam) on random
-batches and prints steps/s, images/s and peak memory; the last columns are the speed-up over the plain
-recipe and the step's loss relative to it (the same weights, inputs and seed: a check that a lever does
-not change what is computed beyond rounding).
+Each row runs the same step (transform net forward, VGG16 perceptual loss, backward, Adam) and prints steps/s,
+images/s, peak memory and the time per step spent waiting for the data loader; then the speed-up over the
+plain recipe and the first step's loss relative to it (same weights, inputs and seed: a check that a lever
+does not change what is computed beyond rounding). Each row runs in a fresh process.
 
     plain          the paper's step, eager fp32: VGG to relu4_3 for both the stylized and the content batch
     content-cut    content targets only run VGG up to relu2_2 (fast-style's default)
-    channels-last  + channels-last tensors and weights
-    bf16           + bf16 autocast (where the CPU/GPU has bf16)
-    compile        + torch.compile of the network and the VGG
+    bf16           + bf16 autocast (trainer.precision=bf16-mixed, the default where bf16 is native)
+    channels-last  bf16 + channels-last tensors and weights (a side row: later rows do not include it)
+    fused          + fused Adam (fast-style's default on a GPU)
+    compile        + torch.compile of the network and the loss (module.compile=true)
+    cudagraphs     + CUDA graphs (module.compile=reduce-overhead; GPU only)
+
+Batches are random unless --data names a photo folder: then they come from StyleDataModule's loader (JPEG
+decode and resize in --workers processes), and with --cache-dir one more row repeats the last lever reading
+the pre-resized cache (data.cache_dir), built first and timed.
 
     python scripts/benchmark_train.py --size 256 --batch 4 --steps 10
+    python scripts/benchmark_train.py --data ../shared/data/coco --cache-dir /tmp/cache --workers 2
+    python scripts/benchmark_train.py --data ../shared/data/coco --cache-dir /tmp/cache --loader-only --steps 100
 """
 
 from __future__ import annotations
@@ -32,103 +40,177 @@ from fast_style.loss import PerceptualLoss, gram_matrix
 from fast_style.network import TransformerNet
 
 STYLE_LAYERS = ["relu1_2", "relu2_2", "relu3_3", "relu4_3"]
+CHAIN = ["plain", "content-cut", "bf16", "fused", "compile", "cudagraphs"]  # each includes those before it
+SIDE = {"channels-last": "bf16"}  # side row: its own flag on top of the named chain row
+
+
+def flags(lever: str) -> set[str]:
+    base = SIDE.get(lever.removesuffix("+cache"), lever.removesuffix("+cache"))
+    on = set(CHAIN[: CHAIN.index(base) + 1])
+    return on | ({lever.removesuffix("+cache")} if base != lever.removesuffix("+cache") else set())
 
 
 def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def make_step(lever: str, loss: PerceptualLoss, device: torch.device, batch: int, size: int):
+def make_step(lever: str, loss: PerceptualLoss, device: torch.device):
+    on = flags(lever)
     torch.manual_seed(0)
     net = TransformerNet().to(device)
-    opt = torch.optim.Adam(net.parameters(), lr=1e-3)
-    channels_last = lever in ("channels-last", "bf16", "compile")
-    bf16 = lever in ("bf16", "compile")
+    opt = torch.optim.Adam(net.parameters(), lr=1e-3, fused="fused" in on)
+    channels_last = "channels-last" in on
     if channels_last:
         net = net.to(memory_format=torch.channels_last)
         loss.vgg.to(memory_format=torch.channels_last)
-    else:
-        loss.vgg.to(memory_format=torch.contiguous_format)
-    forward = torch.compile(net) if lever == "compile" else net
-    vgg = torch.compile(loss.vgg) if lever == "compile" else loss.vgg
-    autocast = torch.autocast(device.type, dtype=torch.bfloat16) if bf16 else nullcontext()
+    autocast = torch.autocast(device.type, dtype=torch.bfloat16) if "bf16" in on else nullcontext()
     grams = {n: getattr(loss, f"gram_{n}") for n in STYLE_LAYERS}
 
-    def step(x: torch.Tensor) -> float:
-        if channels_last:
-            x = x.contiguous(memory_format=torch.channels_last)
+    def compute(x: torch.Tensor) -> torch.Tensor:
         with autocast:
-            y = forward(x)
-            if lever == "plain":  # the paper's recipe: the whole VGG for the content batch too
-                with torch.no_grad():
-                    target = vgg(x, STYLE_LAYERS)["relu2_2"]
-            else:
-                with torch.no_grad():
-                    target = vgg(x, ["relu2_2"])["relu2_2"]
-            feats = vgg(y, STYLE_LAYERS)
+            y = net(x)
+            with torch.no_grad():  # the paper's recipe runs the whole VGG for the content batch too
+                target = loss.vgg(x, ["relu2_2"] if "content-cut" in on else STYLE_LAYERS)["relu2_2"]
+            feats = loss.vgg(y, STYLE_LAYERS)
             content = F.mse_loss(feats["relu2_2"].float(), target.float())
             style = sum(F.mse_loss(gram_matrix(feats[n].float()), grams[n].expand(len(x), -1, -1)) for n in STYLE_LAYERS)
-            total = loss.content_weight * content + loss.style_weight * style
+            return loss.content_weight * content + loss.style_weight * style
+
+    if "compile" in on:
+        compute = torch.compile(compute, mode="reduce-overhead" if "cudagraphs" in on else None)
+
+    def step(x: torch.Tensor) -> torch.Tensor:
+        if channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
+        total = compute(x)
         opt.zero_grad(set_to_none=True)
         total.backward()
         opt.step()
-        return total.item()
+        return total.detach().clone()
 
     return step
 
 
+def batches(args: argparse.Namespace, cached: bool):
+    """An endless iterator of (B, 3, S, S) CPU batches: random, or from the photo folder's loader."""
+    if not args.data:
+        gen = torch.Generator().manual_seed(0)
+        fixed = [torch.rand(args.batch, 3, args.size, args.size, generator=gen) for _ in range(4)]
+        while True:
+            yield from fixed
+    from fast_style.data import StyleDataModule
+
+    dm = StyleDataModule(args.data, image_size=args.size, batch_size=args.batch, num_workers=args.workers,
+                         num_val=0, cache_dir=args.cache_dir if cached else None)
+    dm.setup()
+    torch.manual_seed(0)  # the same shuffled order in every process
+    loader = dm.train_dataloader()  # one loader: its worker processes persist across epochs, as in training
+    while True:
+        for images, _ in loader:
+            yield images
+
+
 def run_lever(lever: str, args: argparse.Namespace) -> dict:
-    """One lever in this process: steps/s, peak memory and the first step's loss."""
+    """One lever in this process: steps/s, peak memory, loader wait and the first step's loss."""
     device = torch.device(args.device)
+    cuda = device.type == "cuda"
     loss = PerceptualLoss(weights=args.weights, style_weight=5.0).to(device)
     loss.set_style(torch.rand(1, 3, 384, 384, generator=torch.Generator().manual_seed(1)).to(device))
-    gen = torch.Generator().manual_seed(0)
-    batches = [torch.rand(args.batch, 3, args.size, args.size, generator=gen).to(device) for _ in range(4)]
-    if device.type == "cuda":
+    data = batches(args, cached=lever.endswith("+cache"))
+    if cuda:
         torch.cuda.reset_peak_memory_stats()
-    step = make_step(lever, loss, device, args.batch, args.size)
-    first = step(batches[0])  # the same first batch and weights for every lever
-    step(batches[1])
-    if device.type == "cuda":
+    step = make_step(lever, loss, device)
+    first = step(next(data).to(device)).item()  # the same first batch and weights for every lever
+    for _ in range(args.warmup):
+        step(next(data).to(device))
+    if cuda:
         torch.cuda.synchronize()
+    wait = 0.0
     t = time.perf_counter()
-    for i in range(args.steps):
-        step(batches[i % len(batches)])
-    if device.type == "cuda":
+    for _ in range(args.steps):
+        w = time.perf_counter()
+        x = next(data)
+        wait += time.perf_counter() - w
+        step(x.to(device, non_blocking=True))
+    if cuda:
         torch.cuda.synchronize()
     rate = args.steps / (time.perf_counter() - t)
-    mem = torch.cuda.max_memory_allocated() / 2**20 if device.type == "cuda" else peak_rss_mb()
-    return {"rate": rate, "mem": mem, "loss": first}
+    mem = torch.cuda.max_memory_allocated() / 2**20 if cuda else peak_rss_mb()
+    return {"rate": rate, "mem": mem, "loss": first, "wait_ms": 1000 * wait / args.steps}
+
+
+def loader_only(args: argparse.Namespace) -> None:
+    """Images/s the data loader alone delivers with --workers processes, from the photos and from the cache."""
+    for cached in (False, True) if args.cache_dir else (False,):
+        data = batches(args, cached)
+        for _ in range(args.warmup):
+            next(data)
+        t = time.perf_counter()
+        for _ in range(args.steps):
+            next(data)
+        rate = args.steps * args.batch / (time.perf_counter() - t)
+        print(f"{'cache' if cached else 'photos':>20} loader alone: {rate:.0f} img/s with {args.workers} workers "
+              f"({rate / max(1, args.workers):.0f} per worker)", flush=True)
+
+
+def build_cache(args: argparse.Namespace) -> float:
+    from fast_style.data import StyleDataModule
+
+    t = time.perf_counter()
+    StyleDataModule(args.data, image_size=args.size, num_workers=args.workers, cache_dir=args.cache_dir).prepare_data()
+    return time.perf_counter() - t
 
 
 def main() -> None:
+    cuda = torch.cuda.is_available()
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--size", type=int, default=256)
     p.add_argument("--batch", type=int, default=4)
-    p.add_argument("--steps", type=int, default=10, help="timed steps per lever (after 2 warm-up steps)")
-    p.add_argument("--levers", nargs="+", default=["plain", "content-cut", "channels-last", "bf16", "compile"])
+    p.add_argument("--steps", type=int, default=10, help="timed steps per lever (after the warm-up steps)")
+    p.add_argument("--warmup", type=int, default=2, help="untimed steps first (compiling happens here)")
+    default_levers = CHAIN if cuda else ["plain", "content-cut", "bf16", "channels-last", "compile"]
+    p.add_argument("--levers", nargs="+", default=default_levers, choices=CHAIN + list(SIDE))
     p.add_argument("--weights", default="caffe", help="VGG weights source (caffe, torchvision or a file)")
-    p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    p.add_argument("--device", default="cuda" if cuda else "cpu")
+    p.add_argument("--data", help="a photo folder: real batches through the data loader instead of random ones")
+    p.add_argument("--workers", type=int, default=2, help="data loader processes (with --data)")
+    p.add_argument("--cache-dir", help="with --data: add a row reading the pre-resized cache made here")
+    p.add_argument("--loader-only", action="store_true", help="with --data: time the data loader alone, no steps")
     p.add_argument("--single", help=argparse.SUPPRESS)  # internal: run one lever, print JSON
     args = p.parse_args()
     if args.single:
         print(json.dumps(run_lever(args.single, args)))
         return
-    print(f"device: {args.device}, torch {torch.__version__}, {torch.get_num_threads()} threads; "
-          f"batch {args.batch} at {args.size} px, {args.steps} timed steps; each lever in a fresh process")
-    print(f"{'lever':>14} {'steps/s':>8} {'img/s':>7} {'peak MB':>8} {'speed-up':>9} {'loss ratio':>11}")
+    threads = torch.get_num_threads()
+    name = torch.cuda.get_device_name() if args.device == "cuda" else f"cpu, {threads} threads"
+    source = f"photos from {args.data} ({args.workers} workers)" if args.data else "random batches"
+    print(f"device: {name}, torch {torch.__version__}; batch {args.batch} at {args.size} px, {args.steps} timed "
+          f"steps after {args.warmup} warm-up; {source}; each lever in a fresh process")
+    levers = list(args.levers)
+    if args.data and args.cache_dir:
+        print(f"pre-resized cache built in {build_cache(args):.1f} s ({args.cache_dir})")
+        levers.append(levers[-1] + "+cache")
+    if args.loader_only:
+        if not args.data:
+            p.error("--loader-only needs --data")
+        return loader_only(args)
+    print(f"{'lever':>20} {'steps/s':>8} {'img/s':>7} {'peak MB':>8} {'wait ms':>8} {'speed-up':>9} {'loss ratio':>11}")
     base = None
-    for lever in args.levers:
+    for lever in levers:
         cmd = [sys.executable, __file__, "--single", lever, *sys.argv[1:]]
         proc = subprocess.run(cmd, capture_output=True, text=True)
         if proc.returncode != 0:
-            print(f"{lever:>14} failed: {(proc.stderr.strip().splitlines() or ['?'])[-1][:90]}")
+            print(f"{lever:>20} failed: {(proc.stderr.strip().splitlines() or ['?'])[-1][:90]}", flush=True)
             continue
         r = json.loads(proc.stdout.strip().splitlines()[-1])
         base = base or r
-        print(f"{lever:>14} {r['rate']:>8.2f} {r['rate'] * args.batch:>7.1f} {r['mem']:>8.0f} "
+        print(f"{lever:>20} {r['rate']:>8.2f} {r['rate'] * args.batch:>7.1f} {r['mem']:>8.0f} {r['wait_ms']:>8.1f} "
               f"{r['rate'] / base['rate']:>8.2f}x {r['loss'] / base['loss']:>11.4f}", flush=True)
-    print("peak MB: the process's peak RSS on the CPU (weights, data and activations), max allocated on a GPU")
+    print("peak MB: the process's peak RSS on a CPU (weights, data, activations), max allocated on a GPU; "
+          "wait ms: time per step blocked on the data loader")
+    if args.device == "cuda" and base:
+        print("projected time for the paper's 40,000 steps at the last row's rate: "
+              f"{40000 / r['rate'] / 60:.1f} min")
 
 
 if __name__ == "__main__":

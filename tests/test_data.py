@@ -1,4 +1,7 @@
+import errno
 import logging
+import os
+import time
 from pathlib import Path
 
 import pytest
@@ -129,3 +132,59 @@ def test_images_over_the_pixel_limit_are_skipped_unread(tmp_path: Path, caplog: 
         images, skipped = next(iter(dm.train_dataloader()))
     assert skipped == 1 and images.shape == (1, 3, 32, 32)
     assert "over the limit of 5000 pixels" in caplog.text
+
+
+def test_cache_holds_resized_copies_and_training_reads_them(photo_dir: Path, tmp_path: Path) -> None:
+    _corrupt(photo_dir)
+    cache = tmp_path / "cache"
+    dm = StyleDataModule(str(photo_dir), image_size=24, batch_size=2, num_workers=0, num_val=2, cache_dir=str(cache))
+    dm.prepare_data()
+    copies = sorted(cache.rglob("*.jpg"))
+    assert len(copies) == 10  # the 10 good photos; the 3 broken files are left out
+    assert all(min(Image.open(c).size) == 24 for c in copies)
+    assert (cache / next(cache.iterdir()).name / "nested" / "img0.jpg") in copies  # the folder tree is mirrored
+    dm.setup()
+    assert sum(str(f).startswith(str(cache)) for f in dm.train_files + dm.val_files) == 10
+    uncached = StyleDataModule(str(photo_dir), image_size=24, num_workers=0, num_val=2)
+    uncached.setup()
+    assert [f.stem for f in dm.val_files] == [f.stem for f in uncached.val_files]  # the same held-out photos
+    for images, skipped in dm.train_dataloader():  # broken photos have no copy: still skipped and counted
+        assert images.shape[1:] == (3, 24, 24) and len(images) + skipped == 2
+
+
+def test_cache_is_made_once_and_refreshed_when_a_photo_changes(photo_dir: Path, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    dm = StyleDataModule(str(photo_dir), image_size=24, num_workers=0, cache_dir=str(cache))
+    dm.prepare_data()
+    before = {c: c.stat().st_mtime_ns for c in cache.rglob("*.jpg")}
+    photo = photo_dir / "img1.png"
+    make_photo(photo, size=(90, 30), seed=5)
+    os.utime(photo, (time.time() + 5, time.time() + 5))
+    dm.prepare_data()
+    after = {c: c.stat().st_mtime_ns for c in cache.rglob("*.jpg")}
+    changed = [c.name for c in after if after[c] != before[c]]
+    assert changed == ["img1.jpg"]
+    assert Image.open(next(c for c in after if c.name == "img1.jpg")).size == (72, 24)
+
+
+def test_cache_on_a_full_disk_is_one_line_and_keeps_what_is_there(photo_dir: Path, tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    cache = tmp_path / "cache"
+    dm = StyleDataModule(str(photo_dir), image_size=24, num_workers=0, cache_dir=str(cache))
+    dm.prepare_data()
+    good = {c: c.read_bytes() for c in cache.rglob("*.jpg")}
+    for c in list(good)[:3]:
+        c.unlink()  # these must be written again, onto a full disk
+    real_save = Image.Image.save
+
+    def full_disk(self, fp, *args, **kwargs):
+        real_save(self, fp, *args, **kwargs)
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(Image.Image, "save", full_disk)
+    with pytest.raises(UserError, match="No space left on device: free some space or set data.cache_dir") as e:
+        dm.prepare_data()
+    assert "\n" not in str(e.value)
+    left = {c: c.read_bytes() for c in cache.rglob("*.jpg")}
+    assert all(good[c] == data for c, data in left.items()) and len(left) == len(good) - 3
+    assert not [p for p in cache.rglob("*") if p.name.endswith(".tmp")]  # no half-written file left behind

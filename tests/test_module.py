@@ -45,7 +45,8 @@ def test_forward_is_inference_only_and_hparams_exclude_modules() -> None:
 
 
 @pytest.mark.parametrize("kwargs,match", [({"lr": 0}, "lr"), ({"lr_schedule": "step"}, "lr_schedule"),
-                                          ({"on_nonfinite": "ignore"}, "on_nonfinite")])
+                                          ({"on_nonfinite": "ignore"}, "on_nonfinite"),
+                                          ({"compile": "fastest"}, "module.compile 'fastest'")])
 def test_bad_settings(kwargs: dict, match: str) -> None:
     with pytest.raises(UserError, match=match):
         _module(1.0, **kwargs)

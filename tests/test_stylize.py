@@ -4,6 +4,7 @@ import pytest
 import torch
 from PIL import Image
 
+from fast_style.files import UserError
 from fast_style.network import TransformerNet, save_style_model
 from fast_style.stylize import Stylizer, main, preserve_color
 
@@ -123,3 +124,18 @@ def test_exif_is_kept_with_orientation_applied(model_path: Path, tmp_path: Path)
     with Image.open(tmp_path / "out.jpg") as out:
         assert out.size == (20, 40)
         assert out.getexif()[0x010F] == "TestCam" and out.getexif()[0x0112] == 1
+
+
+def test_auto_precision_follows_the_measurements(monkeypatch: pytest.MonkeyPatch) -> None:
+    from fast_style import stylize
+
+    monkeypatch.setattr(stylize, "native_bf16", lambda device_type=None: True)
+    gpu, cpu = torch.device("cuda"), torch.device("cpu")
+    assert stylize.pick_precision("auto", gpu) == torch.float16  # bf16 autocast is slower than fp32 eagerly
+    assert stylize.pick_precision("auto", gpu, compile=True) == torch.bfloat16
+    assert stylize.pick_precision("auto", cpu) == torch.bfloat16
+    monkeypatch.setattr(stylize, "native_bf16", lambda device_type=None: False)
+    assert stylize.pick_precision("auto", cpu) == torch.float32
+    assert stylize.pick_precision("auto", gpu, compile=True) == torch.float16
+    with pytest.raises(UserError, match="fp16 is not supported on the CPU"):
+        stylize.pick_precision("fp16", cpu)

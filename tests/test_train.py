@@ -88,9 +88,11 @@ def test_cli_reports_user_mistakes_in_one_line(tmp_path: Path, style_path: Path,
 
 
 @pytest.mark.slow
-def test_compiled_training_steps(tmp_path: Path, photo_dir: Path, style_path: Path, random_vgg: Path) -> None:
-    out = tmp_path / "run"
-    train(tiny_cfg(out, photo_dir, style_path, random_vgg, "module.compile=true", "trainer.max_steps=2"))
+def test_compiled_training_steps_from_the_photo_cache(tmp_path: Path, photo_dir: Path, style_path: Path, random_vgg: Path) -> None:
+    out = tmp_path / "run"  # torch.compile's CUDA-graph mode (a plain compile on the CPU) and the photo cache
+    train(tiny_cfg(out, photo_dir, style_path, random_vgg, "module.compile=reduce-overhead", "trainer.max_steps=2",
+                   f"data.cache_dir={tmp_path / 'cache'}"))
+    assert len(list((tmp_path / "cache").rglob("*.jpg"))) == 10
     ckpt = torch.load(out / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False)
     assert ckpt["global_step"] == 2
     assert all(k.startswith("network.") for k in ckpt["state_dict"])  # no compiled-wrapper keys
