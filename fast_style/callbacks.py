@@ -18,6 +18,7 @@ from pytorch_lightning.loggers import TensorBoardLogger
 from pytorch_lightning.utilities.exceptions import SIGTERMException
 from torchvision.utils import make_grid, save_image
 
+from fast_style.files import atomic_write, writing
 from fast_style.network import save_style_model
 
 log = logging.getLogger(__name__)
@@ -80,8 +81,9 @@ class ImageLogger(pl.Callback):
             if isinstance(logger, TensorBoardLogger):
                 logger.experiment.add_image("val/images", grid, global_step=step)
         if self.dirpath:
-            self.dirpath.mkdir(parents=True, exist_ok=True)
-            save_image(grid, self.dirpath / f"step_{step:06d}.png")
+            path = self.dirpath / f"step_{step:06d}.png"
+            with writing(path), atomic_write(path) as tmp:
+                save_image(grid, tmp, format="png")
 
 
 class StyleModelWriter(pl.Callback):
@@ -97,7 +99,8 @@ class StyleModelWriter(pl.Callback):
     def _write(self, trainer: pl.Trainer, pl_module: pl.LightningModule, path: Path) -> None:
         key = (path, trainer.global_step)  # step=N.ckpt and last.ckpt of the same step: write once
         if trainer.is_global_zero and key not in self._written:
-            save_style_model(pl_module.network, path, {**self.meta, "step": trainer.global_step})
+            with writing(path):
+                save_style_model(pl_module.network, path, {**self.meta, "step": trainer.global_step})
             self._written.add(key)
 
     def on_save_checkpoint(self, trainer: pl.Trainer, pl_module: pl.LightningModule, checkpoint: dict) -> None:
@@ -115,11 +118,16 @@ class AtomicModelCheckpoint(ModelCheckpoint):
 
     def _save_checkpoint(self, trainer: pl.Trainer, filepath: str) -> None:
         partial = f"{filepath}.partial"
-        trainer.save_checkpoint(partial, self.save_weights_only)
-        if trainer.is_global_zero:
-            with open(partial, "rb+") as f:
-                os.fsync(f.fileno())
-            os.replace(partial, filepath)
+        try:
+            with writing(filepath):
+                trainer.save_checkpoint(partial, self.save_weights_only)
+                if trainer.is_global_zero:
+                    with open(partial, "rb+") as f:
+                        os.fsync(f.fileno())
+                    os.replace(partial, filepath)
+        finally:
+            if trainer.is_global_zero and os.path.exists(partial):
+                os.unlink(partial)
         trainer.strategy.barrier("atomic_checkpoint")
         self._last_global_step_saved = trainer.global_step
         self._last_checkpoint_saved = filepath

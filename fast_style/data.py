@@ -31,11 +31,14 @@ def load_style_image(image: str, size: int | None = None) -> torch.Tensor:
         img = open_rgb(path)
     except Exception as e:
         raise UserError(f"cannot read style image {image}: {str(e).splitlines()[0][:160]}") from None
+    if min(img.size) < 16:  # too small to hold any texture, however far it is scaled up
+        raise UserError(f"style image {image} is {img.width}x{img.height}: use one at least 16 px on each side")
     if size:
         scale = size / max(img.size)
         img = img.resize((max(1, round(img.width * scale)), max(1, round(img.height * scale))), Image.BICUBIC)
     if min(img.size) < 16:
-        raise UserError(f"style image {image} is {img.width}x{img.height}: use one at least 16 px on each side")
+        raise UserError(f"style image {image} would be {img.width}x{img.height} at style.size={size}: "
+                        "raise the size (at least 16 px on each side)")
     return v2.functional.to_dtype(v2.functional.pil_to_tensor(img), torch.float32, scale=True).unsqueeze(0)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import tempfile
 from collections.abc import Iterator
@@ -17,6 +18,25 @@ IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff")
 
 class UserError(Exception):
     """A mistake the user can fix; entry points print its one-line message instead of a traceback."""
+
+
+# a write failed for lack of room or rights, not because of the data: stop and say so in one line
+DISK_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EFBIG, errno.EIO}
+
+
+class DiskError(UserError):
+    """A file could not be written (full disk, quota, read-only, no permission); nothing written before is lost."""
+
+
+@contextmanager
+def writing(what: str | Path) -> Iterator[None]:
+    """Turn a failed write of `what` (disk full, quota, read-only, permissions) into a one-line DiskError."""
+    try:
+        yield
+    except OSError as e:
+        if e.errno not in DISK_ERRORS:
+            raise
+        raise DiskError(f"cannot write {what}: {e.strerror or e} (files written before it are intact)") from None
 
 
 @contextmanager

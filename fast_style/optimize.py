@@ -17,7 +17,7 @@ import torch
 from PIL import Image, ImageDraw
 
 from fast_style.data import load_style_image
-from fast_style.files import UserError, default_loss_weights, open_rgb
+from fast_style.files import UserError, atomic_write, default_loss_weights, open_rgb, writing
 from fast_style.loss import PerceptualLoss
 from fast_style.stylize import pick_device, pil_to_tensor, tensor_to_pil
 
@@ -124,15 +124,16 @@ def main(argv: list[str] | None = None) -> int:
         loss = PerceptualLoss(weights=args.weights, **weights).to(device)
         loss.set_style(load_style_image(args.style, args.style_size).to(device))
         image, history = optimize_image(content, loss, args.iterations, args.method, args.init, args.lr, progress=True)
+        curve = out.with_name(out.stem + "_loss")
+        with writing(out), atomic_write(out) as tmp:
+            tensor_to_pil(image[0]).save(tmp, format=Image.registered_extensions().get(out.suffix.lower(), "PNG"))
+        with writing(curve.with_suffix(".png")):
+            plot_curve(history, curve.with_suffix(".png"))
+        with writing(curve.with_suffix(".csv")), open(curve.with_suffix(".csv"), "w", newline="") as f:
+            csv.writer(f).writerows([("iteration", "total")] + [(i + 1, v) for i, v in enumerate(history)])
     except UserError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tensor_to_pil(image[0]).save(out)
-    curve = out.with_name(out.stem + "_loss")
-    plot_curve(history, curve.with_suffix(".png"))
-    with open(curve.with_suffix(".csv"), "w", newline="") as f:
-        csv.writer(f).writerows([("iteration", "total")] + [(i + 1, v) for i, v in enumerate(history)])
     print(f"wrote {out} (total loss {history[0]:.4g} -> {history[-1]:.4g}) and {curve.with_suffix('.png')}")
     return 0
 

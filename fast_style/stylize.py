@@ -16,12 +16,14 @@ from PIL import Image
 
 from fast_style.files import (
     IMAGE_EXTENSIONS,
+    DiskError,
     UserError,
     atomic_write,
     find_images,
     native_bf16,
     read_image,
     split_alpha,
+    writing,
 )
 from fast_style.network import StyleModelError, TransformerNet, load_style_model
 from fast_style.tiling import stylize_tiled
@@ -282,7 +284,7 @@ def save_image(img: Image.Image, path: Path, source: Image.Image, quality: int) 
         exif.load(raw)
         exif[0x0112] = 1  # orientation already applied
         params["exif"] = exif.tobytes()
-    with atomic_write(path) as tmp:
+    with writing(path), atomic_write(path) as tmp:
         img.save(tmp, format=fmt, **params)
 
 
@@ -365,6 +367,10 @@ def run(args: argparse.Namespace) -> int:
             save_image(out, dst, source, args.quality)
             done += 1
             megapixels += out.width * out.height / 1e6
+        except DiskError as e:  # every later image would fail the same way: stop here
+            failed += 1
+            tqdm.write(f"error: {e}; stopped", file=sys.stderr)
+            break
         except (UserError, OSError, ValueError, Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
             failed += 1
             msg = str(e).splitlines()[0] if str(e) else type(e).__name__

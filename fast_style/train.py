@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import os
+import re
 import sys
 import warnings
 from pathlib import Path
@@ -54,15 +56,71 @@ def train(cfg: DictConfig) -> Path | None:
 
 @hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="train")
 def _hydra_main(cfg: DictConfig) -> None:
+    from hydra.errors import InstantiationException
+
     try:
         train(cfg)
-    except (UserError, OmegaConfBaseException) as e:
-        log.error("error: %s", str(e).strip().splitlines()[0])
+    except (UserError, InstantiationException, OmegaConfBaseException) as e:  # also recorded in the run's log
+        log.error("error: %s", one_line(e, sys.argv[1:]))
         sys.exit(1)
 
 
+def _keys_under(parent: str, overrides: list[str]) -> list[str]:
+    """The settings a config node has, composed with the command line's other overrides."""
+    from hydra import compose, initialize_config_dir
+
+    try:
+        with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
+            cfg = compose("train", overrides=overrides)
+        node = OmegaConf.select(cfg, parent) if parent else cfg
+        return sorted(str(k) for k in node) if isinstance(node, DictConfig) else []
+    except Exception:  # the other overrides have mistakes too: name no keys rather than fail here
+        return []
+
+
+def one_line(error: BaseException, argv: list[str]) -> str:
+    """A user's configuration mistake, as Hydra, OmegaConf or our constructors report it, in one line."""
+    from hydra.errors import ConfigCompositionException, InstantiationException, MissingConfigException
+
+    cause = error.__cause__
+    if isinstance(error, InstantiationException):
+        if isinstance(cause, UserError):
+            return str(cause)
+        where = re.search(r"full_key: (\S+)", str(error))
+        return f"bad setting under {where.group(1) if where else 'the config'}: {cause or error}"
+    if isinstance(error, MissingConfigException) and error.options:
+        group = re.search(r"'([\w/]+)/([^/']+)'", str(error))
+        name = f"{group.group(1)} option '{group.group(2)}'" if group else "config option"
+        return f"unknown {name}: choose one of {', '.join(sorted(error.options))}"
+    if isinstance(error, ConfigCompositionException):
+        bad = re.search(r"Could not override '([^']+)'", str(error))
+        if bad and "not in struct" in str(cause or error):
+            key = bad.group(1)
+            parent = key.rpartition(".")[0]
+            others = [a for a in argv if "=" in a and not a.startswith("-") and a.split("=")[0].lstrip("+~") != key]
+            keys = _keys_under(parent, others)
+            known = f"; the settings under {parent or 'the top level'} are {', '.join(keys)}" if keys else ""
+            return f"unknown setting '{key}'{known} (use +{key}=... to add a new key on purpose)"
+    text = " ".join(f"{error} {cause or ''}".split())
+    return text[:300]
+
+
 def main() -> None:
-    _hydra_main()
+    """`fast-style-train`: Hydra's command line; configuration mistakes end in one line and exit code 1."""
+    from hydra.errors import HydraException
+
+    user_wants_traces = "HYDRA_FULL_ERROR" in os.environ
+    os.environ["HYDRA_FULL_ERROR"] = "1"  # Hydra re-raises instead of printing several lines; we print one
+    try:
+        _hydra_main()
+    except (UserError, HydraException, OmegaConfBaseException) as e:
+        if user_wants_traces and not isinstance(e, UserError):
+            raise
+        print(f"error: {one_line(e, sys.argv[1:])}", file=sys.stderr)
+        sys.exit(1)
+    finally:
+        if not user_wants_traces:
+            os.environ.pop("HYDRA_FULL_ERROR", None)
 
 
 if __name__ == "__main__":

@@ -73,3 +73,25 @@ def test_optimize_lowers_the_loss_and_writes_image_and_curve(tmp_path: Path, sty
     assert len(values) == 5 and values[-1] < values[0]
     assert (tmp_path / "opt_loss.png").is_file()
     assert optimize_main([str(photo), "-s", str(style_path), "-o", str(out), "--weights", str(random_vgg)]) == 2
+
+
+@pytest.mark.parametrize("tool", ["optimize", "eval"])
+@pytest.mark.parametrize("style", ["tiny", "missing", "not_an_image"])
+def test_bad_style_images_are_one_line(tool: str, style: str, sweep: Path, tmp_path: Path, random_vgg: Path,
+                                       capsys: pytest.CaptureFixture) -> None:
+    path = tmp_path / f"{style}.png"
+    if style == "tiny":
+        make_photo(path, size=(12, 9))
+    elif style == "not_an_image":
+        path.write_text("a painting, honestly")
+    photo = make_photo(tmp_path / "photos" / "p.jpg", size=(40, 32))
+    if tool == "optimize":
+        code = optimize_main([str(photo), "-s", str(path), "-o", str(tmp_path / "o.png"), "--weights", str(random_vgg),
+                              "--iterations", "1", "--size", "32"])
+    else:
+        code = eval_main([str(sweep), "--photos", str(photo.parent), "--out", str(tmp_path / "e"), "--style", str(path),
+                          "--weights", str(random_vgg), "--size", "32", "--no-judge"])
+    err = capsys.readouterr().err.strip().splitlines()
+    expected = {"tiny": "is 12x9: use one at least 16 px", "missing": "not found", "not_an_image": "cannot read"}[style]
+    assert code != 0 and len(err) == 1 and expected in err[0], err
+    assert not (tmp_path / "o.png").exists() and not (tmp_path / "e" / "metrics.csv").exists()

@@ -1,3 +1,4 @@
+import errno
 from pathlib import Path
 
 import pytest
@@ -99,3 +100,19 @@ def test_compiled_stylizer_matches_eager(tmp_path: Path) -> None:
     compiled = Stylizer.load(path, device="cpu", precision="fp32", compile=True)
     torch.testing.assert_close(compiled(x), eager, atol=1e-4, rtol=0)
     torch.testing.assert_close(compiled(x, tiled=True), eager, atol=1e-4, rtol=0)  # tiles run eagerly
+
+
+def test_export_onto_a_full_disk_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    model = save_style_model(_net(channels=(8, 16, 32), num_residual=2), tmp_path / "m.pt")
+    real = Path.write_bytes
+
+    def write_bytes(self: Path, data: bytes) -> int:
+        real(self, data[:100])
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(Path, "write_bytes", write_bytes)
+    assert export_main([str(model), "-o", str(tmp_path / "m.onnx")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: cannot write") and "No space left on device" in err and "\n" not in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.pt"]  # no partial file

@@ -1,5 +1,7 @@
-"""Fault injection: training killed (SIGKILL) or interrupted (SIGINT) resumes with nothing lost but the last steps."""
+"""Fault injection: training killed (SIGKILL) or interrupted (SIGINT) resumes with nothing lost but the last steps;
+a full disk stops it with one line and leaves the earlier files intact."""
 
+import errno
 import os
 import random
 import signal
@@ -9,9 +11,14 @@ import time
 from pathlib import Path
 
 import pytest
+import pytorch_lightning as pl
 import torch
 
+from fast_style.files import DiskError
 from fast_style.network import load_style_model
+from fast_style.train import train
+
+from .test_train import tiny_cfg
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -81,3 +88,54 @@ def test_ctrl_c_writes_a_checkpoint_and_style_model(tmp_path: Path, photo_dir: P
     assert step > 3  # the stop wrote a newer checkpoint than the periodic one
     assert load_style_model(str(out / "style.pt"))[1]["step"] == step
     assert f"stopped at step {step}" in err
+
+
+DISK = {"full": False}
+
+
+class FillDiskAt(pl.Callback):
+    """Test-only: from training step `step` on, the disk is full."""
+
+    def __init__(self, step: int) -> None:
+        self.step = step
+
+    def on_train_batch_start(self, trainer: pl.Trainer, *args) -> None:
+        DISK["full"] = trainer.global_step >= self.step
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("style_model", [True, False])
+def test_full_disk_stops_with_one_line_and_keeps_earlier_files(tmp_path: Path, photo_dir: Path, style_path: Path,
+                                                                random_vgg: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                style_model: bool) -> None:
+    real_save, real_fsync = torch.save, os.fsync
+
+    def save(obj, f, *args, **kwargs):  # a write onto a full disk: part of the bytes, then ENOSPC
+        if DISK["full"] and isinstance(f, (str, Path)):
+            Path(f).write_bytes(b"PK\x03\x04 half a file")
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_save(obj, f, *args, **kwargs)
+
+    def fsync(fd: int) -> None:  # the data would not fit once flushed (delayed allocation, network disks)
+        if DISK["full"]:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real_fsync(fd)
+
+    monkeypatch.setattr(torch, "save", save)
+    monkeypatch.setattr(os, "fsync", fsync)
+    monkeypatch.setitem(DISK, "full", False)
+    out = tmp_path / "run"
+    cfg = tiny_cfg(out, photo_dir, style_path, random_vgg, "callbacks.checkpoint.every_n_train_steps=2",
+                   *([] if style_model else ["callbacks.images.every_n_steps=0"]),
+                   "+callbacks.disk_full._target_=tests.test_faults.FillDiskAt", "+callbacks.disk_full.step=3",
+                   *([] if style_model else ["callbacks.style_model=null"]))
+    with pytest.raises(DiskError) as e:
+        train(cfg)
+    message = str(e.value)
+    assert "\n" not in message and "No space left on device" in message and "intact" in message
+    assert "000004" in message  # the first file of step 4 (its image grid, style model or checkpoint)
+    assert not [p for p in out.rglob("*") if p.name.endswith((".tmp", ".partial"))]
+    folder = out / "checkpoints"
+    kept = ["last.ckpt", "step=000002.ckpt"] + (["style-step=000002.pt"] if style_model else [])
+    assert sorted(p.name for p in folder.iterdir()) == kept
+    assert _all_checkpoints_load(folder) == [2, 2]

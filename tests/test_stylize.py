@@ -1,3 +1,4 @@
+import errno
 from pathlib import Path
 
 import pytest
@@ -139,3 +140,30 @@ def test_auto_precision_follows_the_measurements(monkeypatch: pytest.MonkeyPatch
     assert stylize.pick_precision("auto", gpu, compile=True) == torch.float16
     with pytest.raises(UserError, match="fp16 is not supported on the CPU"):
         stylize.pick_precision("fp16", cpu)
+
+
+def test_full_disk_stops_the_cli_with_one_line(model_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    src = tmp_path / "in"
+    for name in ("a.png", "b.png", "c.png"):
+        make_photo(src / name)
+    out = tmp_path / "out"
+    make_photo(out / "b.png", seed=3)  # an earlier result, to be replaced with --force
+    earlier = (out / "b.png").read_bytes()
+    real_save = Image.Image.save
+    saved: list[str] = []
+
+    def save(self, fp, *args, **kwargs):
+        if saved:  # room for one image only
+            Path(fp).write_bytes(b"\x89PNG half")
+            raise OSError(errno.ENOSPC, "No space left on device")
+        saved.append(str(fp))
+        return real_save(self, fp, *args, **kwargs)
+
+    monkeypatch.setattr(Image.Image, "save", save)
+    assert main([str(src), "-m", str(model_path), "-o", str(out), "-q", "--force"]) == 1
+    err = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error")]
+    assert len(err) == 1 and "No space left on device" in err[0] and err[0].endswith("stopped")
+    assert Image.open(out / "a.png").size == (48, 40)  # written before the disk filled
+    assert (out / "b.png").read_bytes() == earlier  # the earlier file is intact
+    assert not (out / "c.png").exists() and sorted(p.name for p in out.iterdir()) == ["a.png", "b.png"]

@@ -78,13 +78,24 @@ def test_tiny_run_end_to_end_and_resume(tmp_path: Path, photo_dir: Path, style_p
 
 
 @pytest.mark.slow
-def test_cli_reports_user_mistakes_in_one_line(tmp_path: Path, style_path: Path, random_vgg: Path) -> None:
-    cmd = [sys.executable, "-m", "fast_style.train", f"data.root={tmp_path / 'nowhere'}",
-           f"style.image={style_path}", "loss=file", f"loss.weights={random_vgg}", f"hydra.run.dir={tmp_path / 'r'}"]
+@pytest.mark.parametrize("override,expected", [
+    ("data.root={tmp}/nowhere", "does not exist: set data.root="),
+    ("data.rot=3", "unknown setting 'data.rot'; the settings under data are _target_, batch_size, cache_dir,"),
+    ("loss=caffee", "unknown loss option 'caffee': choose one of caffe, file, torchvision, vgg19"),
+    ("data.image_size=-5", "image_size=-5 (>= 16)"),
+    ("loss.weights={tmp}/missing.pth", "missing.pth' not found: use caffe, torchvision or a path"),
+    ("+trainer.gpus=2", "bad setting under trainer: Trainer.__init__() got an unexpected keyword argument 'gpus'"),
+])
+def test_cli_reports_user_mistakes_in_one_line(tmp_path: Path, photo_dir: Path, style_path: Path, random_vgg: Path,
+                                               override: str, expected: str) -> None:
+    cmd = [sys.executable, "-m", "fast_style.train", f"data.root={photo_dir}", f"style.image={style_path}",
+           "loss=file", f"loss.weights={random_vgg}", f"hydra.run.dir={tmp_path / 'r'}", "trainer.max_steps=0",
+           override.format(tmp=tmp_path)]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 1
-    assert "does not exist: set data.root=" in proc.stderr + proc.stdout
-    assert "Traceback" not in proc.stderr + proc.stdout
+    output = proc.stdout + proc.stderr
+    errors = [line for line in output.splitlines() if "error" in line.lower()]  # beside Lightning's info lines
+    assert proc.returncode == 1 and "Traceback" not in output
+    assert len(errors) == 1 and "error: " in errors[0] and expected in errors[0], output[-3000:]
 
 
 @pytest.mark.slow
