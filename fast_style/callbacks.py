@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import signal
@@ -121,6 +122,8 @@ class AtomicModelCheckpoint(ModelCheckpoint):
         try:
             with writing(filepath):
                 trainer.save_checkpoint(partial, self.save_weights_only)
+                if trainer.is_global_zero and not os.path.exists(partial):  # Lightning swallows PermissionError
+                    raise OSError(errno.EACCES, "Permission denied (nothing was written)")
                 if trainer.is_global_zero:
                     with open(partial, "rb+") as f:
                         os.fsync(f.fileno())

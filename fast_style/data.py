@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import random
 import warnings
 from pathlib import Path
@@ -15,7 +16,7 @@ from torch.utils.data import DataLoader, Dataset
 from torchvision.transforms import v2
 from tqdm import tqdm
 
-from fast_style.files import UserError, atomic_write, find_images, open_rgb
+from fast_style.files import DISK_ERRORS, UserError, atomic_write, find_images, open_rgb
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +90,7 @@ class _Shrink(Dataset):
     def __getitem__(self, i: int) -> tuple[str, str] | None:
         src, dst = self.jobs[i]
         try:
+            stamp = src.stat().st_mtime_ns  # read first: a photo changed meanwhile gets a copy that looks stale
             with warnings.catch_warnings():
                 warnings.simplefilter("error", Image.DecompressionBombWarning)
                 img = open_rgb(src, draft_size=self.image_size, max_pixels=self.max_pixels)
@@ -98,8 +100,11 @@ class _Shrink(Dataset):
         try:
             with atomic_write(dst) as tmp:
                 img.save(tmp, "JPEG", quality=95)
-        except OSError as e:  # disk full, read-only folder...: stop, whatever is cached already stays good
-            return ("unwritable", f"cannot write the image cache under {dst.parent}: {e.strerror or e}")
+                os.utime(tmp, ns=(stamp, stamp))  # the copy carries its photo's time: any change shows
+        except OSError as e:
+            if e.errno in DISK_ERRORS:  # disk full, read-only folder...: stop; what is cached already stays good
+                return ("unwritable", f"cannot write the image cache under {dst.parent}: {e.strerror or e}")
+            return ("unreadable", str(src))  # the encoder refused this image (e.g. wider than JPEG allows)
         return None
 
 
@@ -155,16 +160,21 @@ class StyleDataModule(pl.LightningDataModule):
         return files
 
     def _cached(self, folder: str, files: list[Path]) -> list[tuple[Path, Path]]:
-        """(photo, its cached copy) for each photo under `folder`."""
+        """(photo, its cached copy) for each photo under `folder`: a.png -> <cache>/<folder>-<hash>-256px/a.png.jpg"""
         root = Path(folder).expanduser()
+        cache = Path(self.cache_dir).expanduser().resolve()
+        if cache.is_relative_to(root.resolve()):
+            raise UserError(f"data.cache_dir {self.cache_dir} is inside {folder}: its copies would be read as more "
+                            "photos; choose a folder outside it")
         tag = hashlib.sha1(str(root.resolve()).encode()).hexdigest()[:8]
-        base = Path(self.cache_dir).expanduser() / f"{root.resolve().name}-{tag}-{self.image_size}px"
-        return [(f, (base / f.relative_to(root)).with_suffix(".jpg")) for f in files]
+        base = cache / f"{root.resolve().name}-{tag}-{self.image_size}px"
+        return [(f, base / f.relative_to(root).parent / f"{f.name}.jpg") for f in files]
 
-    def _cache_pairs(self) -> list[tuple[Path, Path]]:
-        pairs = self._cached(self.root, self._images_in(self.root, "data"))
+    def _cache_pairs(self, train: list[Path] | None = None, val: list[Path] | None = None) -> list[tuple[Path, Path]]:
+        pairs = self._cached(self.root, self._images_in(self.root, "data") if train is None else train)
         if self.val_root:
-            pairs += self._cached(self.val_root, self._images_in(self.val_root, "validation")[: self.num_val])
+            val = self._images_in(self.val_root, "validation")[: self.num_val] if val is None else val
+            pairs += self._cached(self.val_root, val)
         return pairs
 
     def prepare_data(self) -> None:
@@ -172,7 +182,7 @@ class StyleDataModule(pl.LightningDataModule):
         if not self.cache_dir:
             return
         stale = [(src, dst) for src, dst in self._cache_pairs()
-                 if not dst.exists() or dst.stat().st_mtime < src.stat().st_mtime]
+                 if not dst.exists() or dst.stat().st_mtime_ns != src.stat().st_mtime_ns]
         if not stale:
             return
         log.info("caching %d photos at %d px under %s", len(stale), self.image_size, self.cache_dir)
@@ -205,9 +215,9 @@ class StyleDataModule(pl.LightningDataModule):
                 f"batch_size={self.batch_size}: add images or lower data.batch_size"
             )
         if self.cache_dir:  # read the cached copy where there is one (unreadable photos have none)
-            copies = dict(self._cache_pairs())
+            copies = dict(self._cache_pairs(files, self.val_files if self.val_root else None))
             self.train_files = [c if (c := copies[f]).exists() else f for f in self.train_files]
-            self.val_files = [c if (c := copies.get(f, f)).exists() else f for f in self.val_files]
+            self.val_files = [c if (c := copies[f]).exists() else f for f in self.val_files]
         log.info("data: %d training images, %d held out for validation", len(self.train_files), len(self.val_files))
 
     def _loader(self, dataset: Dataset, train: bool) -> DataLoader:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import io
 import json
 import logging
 import sys
@@ -26,7 +27,7 @@ import torch
 from PIL import Image, ImageDraw
 
 from fast_style.data import load_style_image
-from fast_style.files import UserError, default_loss_weights, find_images, open_rgb
+from fast_style.files import UserError, atomic_write, default_loss_weights, find_images, open_rgb, writing
 from fast_style.loss import PerceptualLoss
 from fast_style.network import StyleModelError, load_style_model
 from fast_style.stylize import pil_to_tensor, tensor_to_pil
@@ -240,18 +241,26 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     order = sorted(range(len(scores)), key=lambda i: scores[i].total)
     out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
     columns = ["name", "total", "content", "style", "tv", "judge_content", "judge_style", "vs_reference", "ms_per_image"]
-    with open(out / "metrics.csv", "w", newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow(["rank", *columns, "path"])
-        for rank, i in enumerate(order, 1):
-            s = asdict(scores[i])
-            writer.writerow([rank, *(s[c] for c in columns), s["path"]])
-    (out / "metrics.json").write_text(json.dumps(
+    table = io.StringIO()
+    writer = csv.writer(table)
+    writer.writerow(["rank", *columns, "path"])
+    for rank, i in enumerate(order, 1):
+        s = asdict(scores[i])
+        writer.writerow([rank, *(s[c] for c in columns), s["path"]])
+    report = json.dumps(
         {"photos": [n for n, _ in photos], "weights": args.weights, "models": [asdict(scores[i]) for i in order]},
-        indent=2))
-    contact_sheet(photos, [outputs[i] for i in order], [scores[i].name for i in order]).save(out / "contact_sheet.png")
+        indent=2)
+    sheet = contact_sheet(photos, [outputs[i] for i in order], [scores[i].name for i in order])
+    try:
+        for name, write in (("metrics.csv", lambda p: p.write_text(table.getvalue())),
+                            ("metrics.json", lambda p: p.write_text(report)),
+                            ("contact_sheet.png", lambda p: sheet.save(p, format="PNG"))):
+            with writing(out / name), atomic_write(out / name) as tmp:
+                write(tmp)
+    except UserError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
 
     def fmt(v: float | None) -> str:
         return "-" if v is None else f"{v:.4g}"

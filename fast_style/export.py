@@ -87,8 +87,10 @@ def export(model_path: str, output: str, fmt: str | None = None, opset: int = 17
         scripted = to_torchscript(net)
         diff = _max_diff(net, scripted)
         checked = None
+        buffer = io.BytesIO()  # in memory first: TorchScript's own file writer aborts the process on a full disk
+        torch.jit.save(scripted, buffer)
         with writing(out), atomic_write(out) as tmp:
-            scripted.save(str(tmp))
+            tmp.write_bytes(buffer.getvalue())
     if diff is not None and not diff <= TOLERANCE:  # NaN fails too
         out.unlink()
         raise UserError(f"exported model differs from PyTorch by {diff:.2e} (> {TOLERANCE:g}): not written")

@@ -48,8 +48,8 @@ class StyleTransferModule(pl.LightningModule):
             raise UserError(f"unknown module.on_nonfinite '{on_nonfinite}': choose stop or skip")
         if not isinstance(compile, bool) and compile not in COMPILE_MODES:
             raise UserError(f"unknown module.compile '{compile}': choose true, false or one of {', '.join(COMPILE_MODES)}")
-        if lr <= 0:
-            raise UserError(f"module.lr must be > 0, got {lr}")
+        if isinstance(lr, bool) or not isinstance(lr, (int, float)) or lr <= 0:
+            raise UserError(f"module.lr must be a number > 0, got {lr!r}")
         self.save_hyperparameters(ignore=["network", "loss", "style_image"], logger=False)
         self.network = network
         self.loss = loss
@@ -108,7 +108,8 @@ class StyleTransferModule(pl.LightningModule):
                         self.skipped_images)
 
     def configure_optimizers(self):
-        fused = self.device.type == "cuda"  # one kernel for every parameter's update
+        # one kernel for every parameter's update (Lightning refuses it with fp16's gradient scaling and clipping)
+        fused = self.device.type == "cuda" and str(self.trainer.precision) not in ("16-mixed", "16")
         optimizer = torch.optim.Adam(self.network.parameters(), lr=self.hparams.lr, fused=fused)
         total = max(1, int(self.trainer.max_steps)) if self.trainer.max_steps and self.trainer.max_steps > 0 else None
         if self.hparams.lr_schedule == "cosine" and total is None:

@@ -6,6 +6,7 @@ reflection-padded to a multiple of 4 (two stride-2 convolutions) and the output 
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 from typing import Any
 
@@ -142,9 +143,12 @@ def style_model_payload(net: TransformerNet, meta: dict[str, Any] | None = None)
 
 
 def save_style_model(net: TransformerNet, path: str | Path, meta: dict[str, Any] | None = None) -> Path:
-    """Write a standalone style model atomically (a crash never leaves a truncated file in its place)."""
+    """Write a standalone style model atomically (a crash never leaves a truncated file in its place).
+    Serialized in memory first: a failed file write is then a plain OSError (full disk...), which callers report."""
+    buffer = io.BytesIO()
+    torch.save(style_model_payload(net, meta), buffer)
     with atomic_write(path) as tmp:
-        torch.save(style_model_payload(net, meta), tmp)
+        tmp.write_bytes(buffer.getvalue())
     return Path(path)
 
 

@@ -82,7 +82,7 @@ def plot_curve(values: list[float], path: Path, size: tuple[int, int] = (480, 24
         draw.line(pts, fill=(200, 40, 40), width=2)
         draw.text((22, 4), f"total loss (log): {max(finite):.3g} -> {finite[-1]:.3g}", fill="black")
     draw.rectangle([20, 20, w - 20, h - 20], outline=(150, 150, 150))
-    img.save(path)
+    img.save(path, format="PNG")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -127,10 +127,11 @@ def main(argv: list[str] | None = None) -> int:
         curve = out.with_name(out.stem + "_loss")
         with writing(out), atomic_write(out) as tmp:
             tensor_to_pil(image[0]).save(tmp, format=Image.registered_extensions().get(out.suffix.lower(), "PNG"))
-        with writing(curve.with_suffix(".png")):
-            plot_curve(history, curve.with_suffix(".png"))
-        with writing(curve.with_suffix(".csv")), open(curve.with_suffix(".csv"), "w", newline="") as f:
-            csv.writer(f).writerows([("iteration", "total")] + [(i + 1, v) for i, v in enumerate(history)])
+        with writing(curve.with_suffix(".png")), atomic_write(curve.with_suffix(".png")) as tmp:
+            plot_curve(history, tmp)
+        with writing(curve.with_suffix(".csv")), atomic_write(curve.with_suffix(".csv")) as tmp:
+            with open(tmp, "w", newline="") as f:
+                csv.writer(f).writerows([("iteration", "total")] + [(i + 1, v) for i, v in enumerate(history)])
     except UserError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

@@ -5,12 +5,15 @@ from __future__ import annotations
 import logging
 import os
 import re
+import signal
 import sys
 import warnings
 from pathlib import Path
 
 import hydra
 import pytorch_lightning as pl
+from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
@@ -34,24 +37,42 @@ def train(cfg: DictConfig) -> Path | None:
     """Train one style network as `cfg` says; returns the path of the style model it wrote."""
     if OmegaConf.is_missing(cfg.style, "image"):
         raise UserError("no style image: add style.image=path/to/painting.jpg")
+    if not isinstance(cfg.seed, int):
+        raise UserError(f"seed must be an integer, got {cfg.seed!r}")
+    ckpt = cfg.ckpt_path
+    if ckpt is not None and ckpt not in ("last", "best", "hpc", "registry") and not Path(ckpt).expanduser().is_file():
+        raise UserError(f"checkpoint '{ckpt}' not found: pass a .ckpt path, or ckpt_path=last with the run's "
+                        "hydra.run.dir")
     pl.seed_everything(cfg.seed, workers=True)
     out = Path(cfg.output_dir)
     datamodule = instantiate(cfg.data)
     network = instantiate(cfg.model)
     loss = instantiate(cfg.loss)
     style_image = instantiate(cfg.style)
-    module = StyleTransferModule(network, loss, style_image, **cfg.module)
+    try:
+        module = StyleTransferModule(network, loss, style_image, **cfg.module)
+    except TypeError as e:  # an unknown key (+module.x=...) or a value of the wrong type
+        raise UserError(f"bad setting under module: {e}") from None
     callbacks = [instantiate(c) for c in cfg.callbacks.values() if c is not None]
     logger = TensorBoardLogger(save_dir=str(out), name="tensorboard", version="", default_hp_metric=False)
     trainer: pl.Trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=logger, default_root_dir=str(out))
     logger.log_hyperparams(OmegaConf.to_container(cfg, resolve=True))
-    trainer.fit(module, datamodule=datamodule, ckpt_path=cfg.ckpt_path)
+    try:
+        trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt)
+    except Exception:
+        launcher = trainer.strategy.launcher  # DDP: an error on rank 0 alone must not leave the other ranks waiting
+        if trainer.is_global_zero and callable(getattr(launcher, "kill", None)):
+            launcher.kill(signal.SIGKILL)
+        raise
     style = OmegaConf.select(cfg, "callbacks.style_model.path")
     style_path = Path(style) if style else None
     if trainer.is_global_zero:
         log.info("style model: %s", style_path or "not written (callbacks.style_model is off)")
         log.info("TensorBoard: tensorboard --logdir %s", out / "tensorboard")
     return style_path
+
+
+_FULL_ERROR: dict = {"on": False, "failed": []}  # set by main(): whether to re-raise, and the failed runs
 
 
 @hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="train")
@@ -61,8 +82,13 @@ def _hydra_main(cfg: DictConfig) -> None:
     try:
         train(cfg)
     except (UserError, InstantiationException, OmegaConfBaseException) as e:  # also recorded in the run's log
-        log.error("error: %s", one_line(e, sys.argv[1:]))
-        sys.exit(1)
+        if _FULL_ERROR["on"]:
+            raise
+        message = one_line(e, sys.argv[1:])
+        log.error("error: %s", message)
+        if HydraConfig.get().mode != RunMode.MULTIRUN:
+            sys.exit(1)
+        _FULL_ERROR["failed"].append(f"#{HydraConfig.get().job.num}: {message}")  # as Hydra numbers the runs
 
 
 def _keys_under(parent: str, overrides: list[str]) -> list[str]:
@@ -106,21 +132,28 @@ def one_line(error: BaseException, argv: list[str]) -> str:
 
 
 def main() -> None:
-    """`fast-style-train`: Hydra's command line; configuration mistakes end in one line and exit code 1."""
+    """`fast-style-train`: Hydra's command line. Configuration mistakes end in one line and exit code 1; in a
+    multirun the other runs go on and the failed ones are listed at the end. HYDRA_FULL_ERROR=1: full reports."""
     from hydra.errors import HydraException
 
-    user_wants_traces = "HYDRA_FULL_ERROR" in os.environ
+    previous = os.environ.get("HYDRA_FULL_ERROR")
+    _FULL_ERROR.update(on=previous == "1", failed=[])
     os.environ["HYDRA_FULL_ERROR"] = "1"  # Hydra re-raises instead of printing several lines; we print one
     try:
         _hydra_main()
     except (UserError, HydraException, OmegaConfBaseException) as e:
-        if user_wants_traces and not isinstance(e, UserError):
+        if _FULL_ERROR["on"]:
             raise
         print(f"error: {one_line(e, sys.argv[1:])}", file=sys.stderr)
         sys.exit(1)
     finally:
-        if not user_wants_traces:
+        if previous is None:
             os.environ.pop("HYDRA_FULL_ERROR", None)
+        else:
+            os.environ["HYDRA_FULL_ERROR"] = previous
+    if _FULL_ERROR["failed"]:
+        print(f"error: {len(_FULL_ERROR['failed'])} run(s) failed: " + "; ".join(_FULL_ERROR["failed"]), file=sys.stderr)
+        sys.exit(1)
 
 
 if __name__ == "__main__":

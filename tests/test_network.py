@@ -1,3 +1,6 @@
+import resource
+import signal
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -96,3 +99,34 @@ def test_pickle_that_runs_code_is_refused(tmp_path: Path) -> None:
     with pytest.raises(StyleModelError):
         load_style_model(str(evil))
     assert not marker.exists()
+
+
+@contextmanager
+def files_limited_to(size: int):
+    """Real write failures from the OS: files may not grow past `size` bytes (EFBIG, like a full disk)."""
+    old_handler = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (size, hard))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+        signal.signal(signal.SIGXFSZ, old_handler)
+
+
+def test_style_model_and_torchscript_writes_that_fail_are_one_line(tmp_path: Path, capsys) -> None:
+    from fast_style.export import main as export_main
+    from fast_style.files import DiskError, writing
+
+    net = TransformerNet(channels=(4, 8, 8), num_residual=1)
+    model = save_style_model(net, tmp_path / "m.pt")
+    earlier = model.read_bytes()
+    with files_limited_to(4096), pytest.raises(DiskError, match="cannot write .*m.pt: File too large"):
+        with writing(model):
+            save_style_model(net, model, {"step": 2})
+    assert model.read_bytes() == earlier and sorted(p.name for p in tmp_path.iterdir()) == ["m.pt"]
+    with files_limited_to(4096):
+        code = export_main([str(model), "-o", str(tmp_path / "m.ts")])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and err.startswith("error: cannot write") and "File too large" in err and "\n" not in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.pt"]

@@ -1,5 +1,6 @@
 """A tiny end-to-end run: train, log, checkpoint, write a style model, stylize with it, resume."""
 
+import os
 import signal
 import subprocess
 import sys
@@ -85,6 +86,9 @@ def test_tiny_run_end_to_end_and_resume(tmp_path: Path, photo_dir: Path, style_p
     ("data.image_size=-5", "image_size=-5 (>= 16)"),
     ("loss.weights={tmp}/missing.pth", "missing.pth' not found: use caffe, torchvision or a path"),
     ("+trainer.gpus=2", "bad setting under trainer: Trainer.__init__() got an unexpected keyword argument 'gpus'"),
+    ("module.lr=fast", "module.lr must be a number > 0, got 'fast'"),
+    ("seed=abc", "seed must be an integer, got 'abc'"),
+    ("ckpt_path={tmp}/gone.ckpt", "gone.ckpt' not found: pass a .ckpt path"),
 ])
 def test_cli_reports_user_mistakes_in_one_line(tmp_path: Path, photo_dir: Path, style_path: Path, random_vgg: Path,
                                                override: str, expected: str) -> None:
@@ -96,6 +100,23 @@ def test_cli_reports_user_mistakes_in_one_line(tmp_path: Path, photo_dir: Path, 
     errors = [line for line in output.splitlines() if "error" in line.lower()]  # beside Lightning's info lines
     assert proc.returncode == 1 and "Traceback" not in output
     assert len(errors) == 1 and "error: " in errors[0] and expected in errors[0], output[-3000:]
+
+
+@pytest.mark.slow
+def test_a_sweep_runs_on_past_a_bad_run_and_fails_at_the_end(tmp_path: Path, photo_dir: Path, style_path: Path,
+                                                               random_vgg: Path) -> None:
+    cmd = [sys.executable, "-m", "fast_style.train", "-m", f"data.root={photo_dir}", f"style.image={style_path}",
+           "loss=file", f"loss.weights={random_vgg}", f"hydra.sweep.dir={tmp_path / 'sweep'}", "model=tiny",
+           "trainer=fast_dev", "trainer.max_steps=1", "data.num_workers=0", "data.batch_size=2", "data.num_val=2",
+           "data.image_size=-5,32"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 1
+    assert (tmp_path / "sweep" / "1" / "style.pt").is_file()  # the good run after the bad one ran
+    assert "error: 1 run(s) failed: #0: bad data settings: image_size=-5" in proc.stderr
+    assert "Traceback" not in proc.stdout + proc.stderr
+    full = subprocess.run(cmd[:3] + cmd[4:-1] + ["data.image_size=-5"], capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "HYDRA_FULL_ERROR": "1"})
+    assert full.returncode == 1 and "Traceback" in full.stderr and "image_size=-5 (>= 16)" in full.stderr
 
 
 @pytest.mark.slow
