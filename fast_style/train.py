@@ -28,6 +28,8 @@ log = logging.getLogger(__name__)
 OmegaConf.register_new_resolver(
     "best_precision", lambda: "bf16-mixed" if native_bf16() else "32-true", replace=True
 )
+# `style.size: ${mul:${data.image_size},2}`: the style's texture scale follows the training crops
+OmegaConf.register_new_resolver("mul", lambda a, b: int(a * b), replace=True)
 # the frozen VGG is in eval mode on purpose
 warnings.filterwarnings("ignore", message=r".*module\(s\) in eval mode.*")
 
