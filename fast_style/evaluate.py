@@ -137,7 +137,7 @@ class Scorer:
     """Losses of stylized images against their photos, for one style image, under fixed weights."""
 
     def __init__(self, style_image: str, weights: str, style_size: int, loss_weights: dict[str, float],
-                 judge: bool, device: torch.device) -> None:
+                 judge: bool, device: torch.device, judge_weights: str = "torchvision") -> None:
         self.device = device
         style = load_style_image(style_image, style_size).to(device)
         self.loss = PerceptualLoss(weights=weights, **loss_weights).to(device)
@@ -145,10 +145,12 @@ class Scorer:
         self.judge = None
         if judge:
             try:
-                self.judge = PerceptualLoss(**JUDGE, **loss_weights).to(device)
+                self.judge = PerceptualLoss(**{**JUDGE, "weights": judge_weights}, **loss_weights).to(device)
                 self.judge.set_style(style)
             except UserError as e:
-                log.warning("no independent VGG19 judge: %s", e)
+                reason = str(e).split(": use ")[0]  # the loader's advice is about training; ours follows
+                log.warning("no independent VGG19 judge (%s): pass a local VGG19 state_dict with --judge-weights, "
+                            "or --no-judge", reason)
 
     @torch.no_grad()
     def __call__(self, stylized: torch.Tensor, photo: torch.Tensor) -> dict[str, float]:
@@ -161,7 +163,7 @@ class Scorer:
 
 def evaluate(models: list[Path], photos: list[tuple[str, torch.Tensor]], weights: str = "caffe",
              style_size: int = 512, style_image: str | None = None, judge: bool = True,
-             reference_iterations: int = 0, device: str = "cpu") -> tuple[list[ModelScore], list[list[torch.Tensor]]]:
+             reference_iterations: int = 0, device: str = "cpu", judge_weights: str = "torchvision") -> tuple[list[ModelScore], list[list[torch.Tensor]]]:
     dev = torch.device(device)
     loss_weights = default_loss_weights(weights)
     scorers: dict[str, Scorer] = {}
@@ -176,7 +178,7 @@ def evaluate(models: list[Path], photos: list[tuple[str, torch.Tensor]], weights
         if not style:
             raise UserError(f"{path} does not name its style image: pass --style")
         if style not in scorers:
-            scorers[style] = Scorer(style, weights, style_size, loss_weights, judge, dev)
+            scorers[style] = Scorer(style, weights, style_size, loss_weights, judge, dev, judge_weights)
         scorer = scorers[style]
         net = net.to(dev)
         score = ModelScore(name, str(path), style)
@@ -221,6 +223,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--style-size", type=int, default=512)
     p.add_argument("--weights", default="caffe", help="the training VGG's weights: caffe, torchvision or a file")
     p.add_argument("--no-judge", action="store_true", help="skip the independent VGG19 judge")
+    p.add_argument("--judge-weights", default="torchvision",
+                   help="the judge's VGG19 weights: torchvision (downloaded once) or a local state_dict file")
     p.add_argument("--reference", help="optimize:N - compare with N L-BFGS iterations per photo")
     p.add_argument("--device", default="cpu")
     args = p.parse_args(argv)
@@ -235,7 +239,7 @@ def main(argv: list[str] | None = None) -> int:
         models = find_models(args.models)
         photos = load_photos(args.photos, args.size)
         scores, outputs = evaluate(models, photos, args.weights, args.style_size, args.style, not args.no_judge,
-                                   iterations, args.device)
+                                   iterations, args.device, args.judge_weights)
     except UserError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

@@ -95,3 +95,22 @@ def test_bad_style_images_are_one_line(tool: str, style: str, sweep: Path, tmp_p
     expected = {"tiny": "is 12x9: use one at least 16 px", "missing": "not found", "not_an_image": "cannot read"}[style]
     assert code != 0 and len(err) == 1 and expected in err[0], err
     assert not (tmp_path / "o.png").exists() and not (tmp_path / "e" / "metrics.csv").exists()
+
+
+def test_the_vgg19_judge_from_a_local_file(sweep: Path, tmp_path: Path, random_vgg: Path,
+                                           capsys: pytest.CaptureFixture, caplog: pytest.LogCaptureFixture) -> None:
+    import torchvision
+
+    torch.manual_seed(0)
+    vgg19 = tmp_path / "vgg19.pth"
+    torch.save(torchvision.models.vgg19(weights=None).features[:30].state_dict(), vgg19)  # to relu5_1
+    photos = tmp_path / "held_out"
+    make_photo(photos / "p.jpg", size=(40, 32))
+    args = [str(sweep), "--photos", str(photos), "--weights", str(random_vgg), "--size", "32", "--style-size", "32"]
+    assert eval_main([*args, "--out", str(tmp_path / "a"), "--judge-weights", str(vgg19)]) == 0
+    models = json.loads((tmp_path / "a" / "metrics.json").read_text())["models"]
+    assert all(m["judge_style"] > 0 and m["judge_content"] >= 0 for m in models)
+    assert "judge: VGG19 relu1_1..relu5_1 / relu4_2" in capsys.readouterr().out
+    assert eval_main([*args, "--out", str(tmp_path / "b"), "--judge-weights", str(tmp_path / "none.pth")]) == 0
+    assert "no independent VGG19 judge" in caplog.text and "--judge-weights" in caplog.text
+    assert all(m["judge_style"] is None for m in json.loads((tmp_path / "b" / "metrics.json").read_text())["models"])
