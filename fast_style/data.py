@@ -77,6 +77,16 @@ class ImageFolder(Dataset):
             return None
 
 
+def unreadable_marker(copy: Path) -> Path:
+    return copy.with_name(copy.name + ".unreadable")
+
+
+def _is_current(copy: Path, photo: Path) -> bool:
+    """Whether the cache already answers for `photo`: its copy, or its unreadable marker, has the photo's time."""
+    stamp = photo.stat().st_mtime_ns
+    return any(p.exists() and p.stat().st_mtime_ns == stamp for p in (copy, unreadable_marker(copy)))
+
+
 class _Shrink(Dataset):
     """Item i writes jobs[i] = (photo, cached copy) with its shorter side resized to `image_size`; returns the
     problem as (kind, text), None on success. DataLoader workers run it in parallel."""
@@ -96,7 +106,7 @@ class _Shrink(Dataset):
                 img = open_rgb(src, draft_size=self.image_size, max_pixels=self.max_pixels)
             img = v2.functional.resize(img, self.image_size, antialias=True)  # as training would, before cropping
         except Exception:
-            return ("unreadable", str(src))  # left out of the cache; the dataset skips it and says so
+            return self._unreadable(src, dst)
         try:
             with atomic_write(dst) as tmp:
                 img.save(tmp, "JPEG", quality=95)
@@ -104,8 +114,22 @@ class _Shrink(Dataset):
         except OSError as e:
             if e.errno in DISK_ERRORS:  # disk full, read-only folder...: stop; what is cached already stays good
                 return ("unwritable", f"cannot write the image cache under {dst.parent}: {e.strerror or e}")
-            return ("unreadable", str(src))  # the encoder refused this image (e.g. wider than JPEG allows)
+            return self._unreadable(src, dst)  # the encoder refused this image (e.g. wider than JPEG allows)
         return None
+
+    @staticmethod
+    def _unreadable(src: Path, dst: Path) -> tuple[str, str]:
+        """Left out of the cache (the dataset skips it and says so); a marker with the photo's time means the
+        next runs do not try it again until it changes."""
+        try:
+            marker = unreadable_marker(dst)
+            marker.parent.mkdir(parents=True, exist_ok=True)
+            marker.touch()
+            stamp = src.stat().st_mtime_ns
+            os.utime(marker, ns=(stamp, stamp))
+        except OSError:
+            pass  # then it is simply tried again next time
+        return ("unreadable", str(src))
 
 
 def collate_skipping(samples: list[torch.Tensor | None]) -> Batch:
@@ -181,8 +205,7 @@ class StyleDataModule(pl.LightningDataModule):
         """Fill the resized-photo cache (Lightning calls this on one process per node before `setup`)."""
         if not self.cache_dir:
             return
-        stale = [(src, dst) for src, dst in self._cache_pairs()
-                 if not dst.exists() or dst.stat().st_mtime_ns != src.stat().st_mtime_ns]
+        stale = [(src, dst) for src, dst in self._cache_pairs() if not _is_current(dst, src)]
         if not stale:
             return
         log.info("caching %d photos at %d px under %s", len(stale), self.image_size, self.cache_dir)

@@ -134,7 +134,8 @@ def test_images_over_the_pixel_limit_are_skipped_unread(tmp_path: Path, caplog: 
     assert "over the limit of 5000 pixels" in caplog.text
 
 
-def test_cache_holds_resized_copies_and_training_reads_them(photo_dir: Path, tmp_path: Path) -> None:
+def test_cache_holds_resized_copies_and_training_reads_them(photo_dir: Path, tmp_path: Path,
+                                                            caplog: pytest.LogCaptureFixture) -> None:
     _corrupt(photo_dir)
     cache = tmp_path / "cache"
     dm = StyleDataModule(str(photo_dir), image_size=24, batch_size=2, num_workers=0, num_val=2, cache_dir=str(cache))
@@ -143,6 +144,11 @@ def test_cache_holds_resized_copies_and_training_reads_them(photo_dir: Path, tmp
     assert len(copies) == 10  # the 10 good photos; the 3 broken files are left out
     assert all(min(Image.open(c).size) == 24 for c in copies)
     assert (cache / next(cache.iterdir()).name / "nested" / "img0.jpg.jpg") in copies  # the folder tree is mirrored
+    assert len(list(cache.rglob("*.unreadable"))) == 3
+    caplog.clear()
+    with caplog.at_level(logging.INFO):
+        dm.prepare_data()  # nothing changed: the broken files are not decoded again
+    assert "caching" not in caplog.text
     dm.setup()
     assert sum(str(f).startswith(str(cache)) for f in dm.train_files + dm.val_files) == 10
     uncached = StyleDataModule(str(photo_dir), image_size=24, num_workers=0, num_val=2)
