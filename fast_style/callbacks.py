@@ -83,7 +83,7 @@ class ImageLogger(pl.Callback):
                 logger.experiment.add_image("val/images", grid, global_step=step)
         if self.dirpath:
             path = self.dirpath / f"step_{step:06d}.png"
-            with writing(path), atomic_write(path) as tmp:
+            with atomic_write(path) as tmp:
                 save_image(grid, tmp, format="png")
 
 
@@ -100,8 +100,7 @@ class StyleModelWriter(pl.Callback):
     def _write(self, trainer: pl.Trainer, pl_module: pl.LightningModule, path: Path) -> None:
         key = (path, trainer.global_step)  # step=N.ckpt and last.ckpt of the same step: write once
         if trainer.is_global_zero and key not in self._written:
-            with writing(path):
-                save_style_model(pl_module.network, path, {**self.meta, "step": trainer.global_step})
+            save_style_model(pl_module.network, path, {**self.meta, "step": trainer.global_step})
             self._written.add(key)
 
     def on_save_checkpoint(self, trainer: pl.Trainer, pl_module: pl.LightningModule, checkpoint: dict) -> None:
@@ -122,9 +121,9 @@ class AtomicModelCheckpoint(ModelCheckpoint):
         try:
             with writing(filepath):
                 trainer.save_checkpoint(partial, self.save_weights_only)
-                if trainer.is_global_zero and not os.path.exists(partial):  # Lightning swallows PermissionError
-                    raise OSError(errno.EACCES, "Permission denied (nothing was written)")
                 if trainer.is_global_zero:
+                    if not os.path.exists(partial):  # Lightning swallows PermissionError
+                        raise OSError(errno.EACCES, "Permission denied (nothing was written)")
                     with open(partial, "rb+") as f:
                         os.fsync(f.fileno())
                     os.replace(partial, filepath)

@@ -16,7 +16,7 @@ from torch.utils.data import DataLoader, Dataset
 from torchvision.transforms import v2
 from tqdm import tqdm
 
-from fast_style.files import DISK_ERRORS, UserError, atomic_write, find_images, open_rgb
+from fast_style.files import DiskError, UserError, atomic_write, find_images, open_rgb
 
 log = logging.getLogger(__name__)
 
@@ -111,9 +111,9 @@ class _Shrink(Dataset):
             with atomic_write(dst) as tmp:
                 img.save(tmp, "JPEG", quality=95)
                 os.utime(tmp, ns=(stamp, stamp))  # the copy carries its photo's time: any change shows
-        except OSError as e:
-            if e.errno in DISK_ERRORS:  # disk full, read-only folder...: stop; what is cached already stays good
-                return ("unwritable", f"cannot write the image cache under {dst.parent}: {e.strerror or e}")
+        except DiskError as e:  # disk full, read-only folder...: stop; what is cached already stays good
+            return ("unwritable", f"cannot write the image cache under {dst.parent}: {e.reason}")
+        except OSError:
             return self._unreadable(src, dst)  # the encoder refused this image (e.g. wider than JPEG allows)
         return None
 
@@ -186,12 +186,12 @@ class StyleDataModule(pl.LightningDataModule):
     def _cached(self, folder: str, files: list[Path]) -> list[tuple[Path, Path]]:
         """(photo, its cached copy) for each photo under `folder`: a.png -> <cache>/<folder>-<hash>-256px/a.png.jpg"""
         root = Path(folder).expanduser()
-        cache = Path(self.cache_dir).expanduser().resolve()
-        if cache.is_relative_to(root.resolve()):
+        resolved, cache = root.resolve(), Path(self.cache_dir).expanduser().resolve()
+        if cache.is_relative_to(resolved):
             raise UserError(f"data.cache_dir {self.cache_dir} is inside {folder}: its copies would be read as more "
                             "photos; choose a folder outside it")
-        tag = hashlib.sha1(str(root.resolve()).encode()).hexdigest()[:8]
-        base = cache / f"{root.resolve().name}-{tag}-{self.image_size}px"
+        tag = hashlib.sha1(str(resolved).encode()).hexdigest()[:8]
+        base = cache / f"{resolved.name}-{tag}-{self.image_size}px"
         return [(f, base / f.relative_to(root).parent / f"{f.name}.jpg") for f in files]
 
     def _cache_pairs(self, train: list[Path] | None = None, val: list[Path] | None = None) -> list[tuple[Path, Path]]:

@@ -27,7 +27,7 @@ import torch
 from PIL import Image, ImageDraw
 
 from fast_style.data import load_style_image
-from fast_style.files import UserError, atomic_write, default_loss_weights, find_images, open_rgb, writing
+from fast_style.files import UserError, atomic_write, default_loss_weights, find_images, open_rgb
 from fast_style.loss import PerceptualLoss
 from fast_style.network import StyleModelError, load_style_model
 from fast_style.stylize import pil_to_tensor, tensor_to_pil
@@ -260,7 +260,7 @@ def main(argv: list[str] | None = None) -> int:
         for name, write in (("metrics.csv", lambda p: p.write_text(table.getvalue())),
                             ("metrics.json", lambda p: p.write_text(report)),
                             ("contact_sheet.png", lambda p: sheet.save(p, format="PNG"))):
-            with writing(out / name), atomic_write(out / name) as tmp:
+            with atomic_write(out / name) as tmp:
                 write(tmp)
     except UserError as e:
         print(f"error: {e}", file=sys.stderr)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import torch
 
-from fast_style.files import UserError, atomic_write, writing
+from fast_style.files import UserError, atomic_write, save_torch
 from fast_style.network import StyleModelError, TransformerNet, load_style_model
 
 # odd sizes on purpose: padding to a multiple of 4 and cropping back must survive export
@@ -81,16 +81,13 @@ def export(model_path: str, output: str, fmt: str | None = None, opset: int = 17
         data = to_onnx_bytes(net, opset)
         diff = check_onnx(net, data)
         checked = "checked by onnx only (install onnxruntime to compare outputs)" if diff is None else None
-        with writing(out), atomic_write(out) as tmp:
+        with atomic_write(out) as tmp:
             tmp.write_bytes(data)
     else:
         scripted = to_torchscript(net)
         diff = _max_diff(net, scripted)
         checked = None
-        buffer = io.BytesIO()  # in memory first: TorchScript's own file writer aborts the process on a full disk
-        torch.jit.save(scripted, buffer)
-        with writing(out), atomic_write(out) as tmp:
-            tmp.write_bytes(buffer.getvalue())
+        save_torch(scripted, out)
     if diff is not None and not diff <= TOLERANCE:  # NaN fails too
         out.unlink()
         raise UserError(f"exported model differs from PyTorch by {diff:.2e} (> {TOLERANCE:g}): not written")

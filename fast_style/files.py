@@ -27,6 +27,10 @@ DISK_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPER
 class DiskError(UserError):
     """A file could not be written (full disk, quota, read-only, no permission); nothing written before is lost."""
 
+    def __init__(self, what: str | Path, reason: str) -> None:
+        super().__init__(f"cannot write {what}: {reason} (files written before it are intact)")
+        self.reason = reason
+
 
 @contextmanager
 def writing(what: str | Path) -> Iterator[None]:
@@ -36,27 +40,43 @@ def writing(what: str | Path) -> Iterator[None]:
     except OSError as e:
         if e.errno not in DISK_ERRORS:
             raise
-        raise DiskError(f"cannot write {what}: {e.strerror or e} (files written before it are intact)") from None
+        raise DiskError(what, e.strerror or str(e)) from None
 
 
 @contextmanager
 def atomic_write(path: str | Path) -> Iterator[Path]:
-    """Yield a temporary path beside `path`; on success it is fsynced and renamed over `path`."""
+    """Yield a temporary path beside `path`; on success it is fsynced and renamed over `path`. A write that fails
+    for lack of room or rights (in the caller's block too) is a one-line DiskError naming `path`."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        yield Path(tmp)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the file the user's usual mode
-        with open(tmp, "rb+") as f:
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    with writing(path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        os.close(fd)
+        try:
+            yield Path(tmp)
+            umask = os.umask(0)
+            os.umask(umask)
+            os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the file the user's usual mode
+            with open(tmp, "rb+") as f:
+                os.fsync(f.fileno())
+            os.replace(tmp, path)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+
+
+def save_torch(obj: object, path: str | Path) -> Path:
+    """torch.save, atomically. Serialized in memory first: torch's own file writer turns a full disk into a
+    RuntimeError (or, for TorchScript, aborts the process) instead of an OSError that can be reported."""
+    import io
+
+    import torch
+
+    buffer = io.BytesIO()
+    (torch.jit.save if isinstance(obj, torch.jit.ScriptModule) else torch.save)(obj, buffer)
+    with atomic_write(path) as tmp:
+        tmp.write_bytes(buffer.getvalue())
+    return Path(path)
 
 
 def read_image(path: str | Path, draft_size: int | None = None, max_pixels: int | None = None) -> Image.Image:

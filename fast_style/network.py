@@ -6,7 +6,6 @@ reflection-padded to a multiple of 4 (two stride-2 convolutions) and the output 
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from fast_style.files import atomic_write
+from fast_style.files import save_torch
 
 
 SKIP_EPS = 0.01  # input_skip: the photo enters as logit(x), clipped to [0.01, 0.99]
@@ -143,13 +142,8 @@ def style_model_payload(net: TransformerNet, meta: dict[str, Any] | None = None)
 
 
 def save_style_model(net: TransformerNet, path: str | Path, meta: dict[str, Any] | None = None) -> Path:
-    """Write a standalone style model atomically (a crash never leaves a truncated file in its place).
-    Serialized in memory first: a failed file write is then a plain OSError (full disk...), which callers report."""
-    buffer = io.BytesIO()
-    torch.save(style_model_payload(net, meta), buffer)
-    with atomic_write(path) as tmp:
-        tmp.write_bytes(buffer.getvalue())
-    return Path(path)
+    """Write a standalone style model atomically (a crash never leaves a truncated file in its place)."""
+    return save_torch(style_model_payload(net, meta), path)
 
 
 def load_style_model(path: str, map_location: str | torch.device = "cpu") -> tuple[TransformerNet, dict[str, Any]]:

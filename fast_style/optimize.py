@@ -17,7 +17,7 @@ import torch
 from PIL import Image, ImageDraw
 
 from fast_style.data import load_style_image
-from fast_style.files import UserError, atomic_write, default_loss_weights, open_rgb, writing
+from fast_style.files import UserError, atomic_write, default_loss_weights, open_rgb
 from fast_style.loss import PerceptualLoss
 from fast_style.stylize import pick_device, pil_to_tensor, tensor_to_pil
 
@@ -125,11 +125,11 @@ def main(argv: list[str] | None = None) -> int:
         loss.set_style(load_style_image(args.style, args.style_size).to(device))
         image, history = optimize_image(content, loss, args.iterations, args.method, args.init, args.lr, progress=True)
         curve = out.with_name(out.stem + "_loss")
-        with writing(out), atomic_write(out) as tmp:
+        with atomic_write(out) as tmp:
             tensor_to_pil(image[0]).save(tmp, format=Image.registered_extensions().get(out.suffix.lower(), "PNG"))
-        with writing(curve.with_suffix(".png")), atomic_write(curve.with_suffix(".png")) as tmp:
+        with atomic_write(curve.with_suffix(".png")) as tmp:
             plot_curve(history, tmp)
-        with writing(curve.with_suffix(".csv")), atomic_write(curve.with_suffix(".csv")) as tmp:
+        with atomic_write(curve.with_suffix(".csv")) as tmp:
             with open(tmp, "w", newline="") as f:
                 csv.writer(f).writerows([("iteration", "total")] + [(i + 1, v) for i, v in enumerate(history)])
     except UserError as e:

@@ -23,7 +23,6 @@ from fast_style.files import (
     native_bf16,
     read_image,
     split_alpha,
-    writing,
 )
 from fast_style.network import StyleModelError, TransformerNet, load_style_model
 from fast_style.tiling import stylize_tiled
@@ -284,7 +283,7 @@ def save_image(img: Image.Image, path: Path, source: Image.Image, quality: int) 
         exif.load(raw)
         exif[0x0112] = 1  # orientation already applied
         params["exif"] = exif.tobytes()
-    with writing(path), atomic_write(path) as tmp:
+    with atomic_write(path) as tmp:
         img.save(tmp, format=fmt, **params)
 
 

