@@ -37,6 +37,13 @@ def _fit_into(image: torch.Tensor, size: int) -> torch.Tensor:
     return canvas
 
 
+def _raise_if_nonfinite(pl_module: pl.LightningModule) -> None:
+    """Before a checkpoint or style model is written: StyleTransferModule stops here if a loss went NaN/inf."""
+    check = getattr(pl_module, "raise_if_nonfinite", None)
+    if callable(check):
+        check()
+
+
 class ImageLogger(pl.Callback):
     """Every `every_n_steps` steps (and at the end) stylizes the fixed validation images and logs a grid:
     one row per image (input | stylized), a last row with the style image. Also saved as PNG in `dirpath`."""
@@ -100,6 +107,7 @@ class StyleModelWriter(pl.Callback):
     def _write(self, trainer: pl.Trainer, pl_module: pl.LightningModule, path: Path) -> None:
         key = (path, trainer.global_step)  # step=N.ckpt and last.ckpt of the same step: write once
         if trainer.is_global_zero and key not in self._written:
+            _raise_if_nonfinite(pl_module)
             save_style_model(pl_module.network, path, {**self.meta, "step": trainer.global_step})
             self._written.add(key)
 
@@ -117,6 +125,7 @@ class AtomicModelCheckpoint(ModelCheckpoint):
     a crash or a full disk never leaves a truncated checkpoint where a good one was."""
 
     def _save_checkpoint(self, trainer: pl.Trainer, filepath: str) -> None:
+        _raise_if_nonfinite(trainer.lightning_module)
         partial = f"{filepath}.partial"
         try:
             with writing(filepath):

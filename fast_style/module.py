@@ -16,7 +16,7 @@ from fast_style.network import TransformerNet
 log = logging.getLogger(__name__)
 
 LR_SCHEDULES = ("constant", "cosine")
-COMPILE_MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
+COMPILE_MODES = ("auto", "default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
 
 
 class StyleTransferModule(pl.LightningModule):
@@ -24,9 +24,11 @@ class StyleTransferModule(pl.LightningModule):
 
     `lr_schedule`: "constant" (the paper) or "cosine" decay to `lr * lr_min_ratio` over `trainer.max_steps`.
     `on_nonfinite`: a NaN/inf training loss "stop"s the run (the last checkpoint stays good) or "skip"s the step.
-    `compile`: torch.compile the network and the loss for training steps (2.1x with bf16 on a 2-core CPU, see
-    benchmarks/README.md; the first steps take longer while it compiles): true, or one of torch.compile's
-    modes ("reduce-overhead" adds CUDA graphs on a GPU). Checkpoints are unaffected.
+    `compile`: torch.compile the network and the loss for training steps: true, false, one of torch.compile's
+    modes ("reduce-overhead" adds CUDA graphs on a GPU), or "auto": "reduce-overhead" on one GPU (2.6x the
+    paper's fp32 step on an H100 at batch 4, about 40 s of compiling first), off on a CPU (1.04x over bf16
+    there, for a minute of compiling) and with several processes (DDP; not measured). See
+    benchmarks/README.md. Checkpoints are unaffected.
     On a GPU, Adam runs fused (one kernel for all parameters).
     """
 
@@ -39,7 +41,7 @@ class StyleTransferModule(pl.LightningModule):
         lr_schedule: str = "constant",
         lr_min_ratio: float = 0.1,
         on_nonfinite: str = "stop",
-        compile: bool | str = False,
+        compile: bool | str = "auto",
     ) -> None:
         super().__init__()
         if lr_schedule not in LR_SCHEDULES:
@@ -47,7 +49,8 @@ class StyleTransferModule(pl.LightningModule):
         if on_nonfinite not in ("stop", "skip"):
             raise UserError(f"unknown module.on_nonfinite '{on_nonfinite}': choose stop or skip")
         if not isinstance(compile, bool) and compile not in COMPILE_MODES:
-            raise UserError(f"unknown module.compile '{compile}': choose true, false or one of {', '.join(COMPILE_MODES)}")
+            raise UserError(f"unknown module.compile '{compile}': choose auto, true, false or one of "
+                            f"{', '.join(m for m in COMPILE_MODES if m != 'auto')}")
         if isinstance(lr, bool) or not isinstance(lr, (int, float)) or lr <= 0:
             raise UserError(f"module.lr must be a number > 0, got {lr!r}")
         self.save_hyperparameters(ignore=["network", "loss", "style_image"], logger=False)
@@ -55,14 +58,21 @@ class StyleTransferModule(pl.LightningModule):
         self.loss = loss
         self.register_buffer("style_image", style_image, persistent=False)
         self.skipped_images = 0
+        self._first_nonfinite: torch.Tensor | None = None  # see _nonfinite
+        self.cuda_graphs = False  # set by configure_model
         # plain functions, not submodules: compiling changes nothing in state_dict or checkpoints
         self.network_fn, self.loss_fn = self.network.forward, self.loss.forward
 
     def configure_model(self) -> None:
-        if self.hparams.compile:
-            mode = None if self.hparams.compile is True else self.hparams.compile
+        mode = self.hparams.compile
+        if mode == "auto":
+            one_gpu = self.trainer.strategy.root_device.type == "cuda" and self.trainer.world_size == 1
+            mode = "reduce-overhead" if one_gpu else False
+        if mode:
+            mode = None if mode is True else mode
             self.network_fn = torch.compile(self.network.forward, mode=mode)
             self.loss_fn = torch.compile(self.loss.forward, mode=mode)
+            self.cuda_graphs = mode in ("reduce-overhead", "max-autotune")  # on a GPU
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         """Inference: (B, 3, H, W) in [0, 1] -> stylized (B, 3, H, W) in [0, 1]."""
@@ -78,23 +88,66 @@ class StyleTransferModule(pl.LightningModule):
             self.log("train/skipped_images", float(self.skipped_images), on_step=True, on_epoch=False)
         if images.numel() == 0:
             return None  # every file of this batch was unreadable: Lightning skips the step
+        graphs = self.cuda_graphs and images.is_cuda
+        if graphs:  # each step replays the graphs, overwriting the last step's outputs
+            torch.compiler.cudagraph_mark_step_begin()
         terms = self.loss_fn(self.network_fn(images), images)
+        if graphs:  # logged values must outlive the next replay
+            terms = {name: value.clone() for name, value in terms.items()}
         train = stage == "train"
-        if train and not torch.isfinite(terms["total"]):
-            if self.hparams.on_nonfinite == "skip":
-                log.warning("non-finite loss at step %d: step skipped", self.global_step)
-                return None
-            raise UserError(
-                f"the loss became {terms['total'].item()} at step {self.global_step}: stopped; the last checkpoint "
-                "is intact (lower module.lr, or set module.on_nonfinite=skip)"
+        if train and self._nonfinite(terms["total"]):
+            log.warning("non-finite loss at step %d: step skipped", self.global_step)
+            return None
+        if not train or self._logging_now():  # values logged on other steps are never written
+            self.log_dict(
+                {f"{stage}/{name}": value for name, value in terms.items()},
+                on_step=train, on_epoch=not train, prog_bar=False, batch_size=len(images), sync_dist=not train,
             )
-        self.log_dict(
-            {f"{stage}/{name}": value for name, value in terms.items()},
-            on_step=train, on_epoch=not train, prog_bar=False, batch_size=len(images), sync_dist=not train,
-        )
-        if train:
+        if train and self._logging_now():
             self.log("loss", terms["total"], prog_bar=True, logger=False, batch_size=len(images))
         return terms["total"]
+
+    def _logging_now(self) -> bool:
+        """Whether Lightning writes step metrics after this step (every trainer.log_every_n_steps). Each
+        self.log costs about 0.3 ms of Python, a few percent of a GPU step at batch 4."""
+        connector = getattr(self._trainer, "_logger_connector", None)
+        return connector is None or connector.should_update_logs or bool(self.trainer.fast_dev_run)
+
+    def _nonfinite(self, total: torch.Tensor) -> bool:
+        """True when this step must be skipped. A NaN/inf loss with on_nonfinite=stop raises UserError: at once
+        on a CPU; on a GPU at the next logging step or before the next checkpoint or style model is written
+        (`raise_if_nonfinite`), so that the GPU's queue is not drained every step just to look at the loss."""
+        finite = torch.isfinite(total.detach())
+        if self.hparams.on_nonfinite == "skip":
+            return not bool(finite)  # the decision is needed now
+        if not self.defer_nonfinite_check(total.device):
+            if not finite:
+                self._raise_nonfinite(f"{total.item()}", self.global_step)
+            return False
+        # the first step with a non-finite loss, kept on the device (inf: none yet): three kernels, no sync
+        if self._first_nonfinite is None:
+            self._first_nonfinite = torch.full((), math.inf, dtype=torch.float64, device=total.device)
+        step = torch.where(finite, math.inf, float(self.global_step))
+        self._first_nonfinite = torch.minimum(self._first_nonfinite, step)
+        if self._logging_now():  # Lightning waits for the GPU at these steps anyway
+            self.raise_if_nonfinite()
+        return False
+
+    @staticmethod
+    def defer_nonfinite_check(device: torch.device) -> bool:
+        """Whether reading the loss on the host would stall `device`'s queue (GPUs: yes; CPU: no)."""
+        return device.type != "cpu"
+
+    def raise_if_nonfinite(self) -> None:
+        """Stops training if a loss so far was NaN/inf (GPU); fast-style's checkpoint and style-model writers
+        call it first, so that no file is written from broken weights."""
+        if self._first_nonfinite is not None and (step := self._first_nonfinite.item()) != math.inf:
+            self._raise_nonfinite("NaN or inf", int(step))
+
+    @staticmethod
+    def _raise_nonfinite(value: str, step: int) -> None:
+        raise UserError(f"the loss became {value} at step {step}: stopped; the last checkpoint is intact (lower "
+                        "module.lr, or set module.on_nonfinite=skip)")
 
     def training_step(self, batch: Batch, batch_idx: int) -> torch.Tensor | None:
         return self._shared_step(batch, "train")

@@ -17,6 +17,7 @@ from hydra.types import RunMode
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
+from pytorch_lightning.callbacks import ProgressBar
 from pytorch_lightning.loggers import TensorBoardLogger
 
 from fast_style.files import CONFIG_DIR, UserError, native_bf16
@@ -56,6 +57,8 @@ def train(cfg: DictConfig) -> Path | None:
     except TypeError as e:  # an unknown key (+module.x=...) or a value of the wrong type
         raise UserError(f"bad setting under module: {e}") from None
     callbacks = [instantiate(c) for c in cfg.callbacks.values() if c is not None]
+    if OmegaConf.select(cfg, "trainer.enable_progress_bar") is False:  # Lightning refuses a bar that is off
+        callbacks = [c for c in callbacks if not isinstance(c, ProgressBar)]
     logger = TensorBoardLogger(save_dir=str(out), name="tensorboard", version="", default_hp_metric=False)
     trainer: pl.Trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=logger, default_root_dir=str(out))
     logger.log_hyperparams(OmegaConf.to_container(cfg, resolve=True))

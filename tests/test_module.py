@@ -62,3 +62,13 @@ def test_cosine_schedule_decays_to_the_floor() -> None:
         sched.optimizer.step()
         sched.step()
     assert lrs[0] == pytest.approx(1e-3) and lrs[50] == pytest.approx(0.55e-3) and lrs[100] == pytest.approx(1e-4)
+
+
+@pytest.mark.parametrize("device,world_size,graphs", [("cuda", 1, True), ("cuda", 2, False), ("cpu", 1, False)])
+def test_compile_auto_uses_cuda_graphs_on_one_gpu_only(device: str, world_size: int, graphs: bool) -> None:
+    m = _module(1.0)  # compile="auto" by default
+    strategy = type("S", (), {"root_device": torch.device(device)})()
+    m.trainer = type("T", (), {"strategy": strategy, "world_size": world_size})()
+    m.configure_model()  # torch.compile only wraps here; nothing is compiled before the first call
+    assert m.cuda_graphs is graphs
+    assert (m.network_fn == m.network.forward) is not graphs

@@ -129,3 +129,50 @@ def test_compiled_training_steps_from_the_photo_cache(tmp_path: Path, photo_dir:
     assert ckpt["global_step"] == 2
     assert all(k.startswith("network.") for k in ckpt["state_dict"])  # no compiled-wrapper keys
     assert load_style_model(str(out / "style.pt"))[1]["step"] == 2
+
+
+@pytest.mark.slow
+def test_a_nan_loss_found_late_still_stops_before_any_file_is_written(
+    tmp_path: Path, photo_dir: Path, style_path: Path, random_vgg: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On a GPU the loss is looked at only at logging steps and before writes: a NaN at step 3 must stop the
+    run before step 4's checkpoint, although the next logging step is 50."""
+    from fast_style.files import UserError
+    from fast_style.loss import PerceptualLoss
+    from fast_style.module import StyleTransferModule
+
+    forward, calls = PerceptualLoss.forward, []
+
+    def nan_from_step_3(self, stylized, content):
+        terms = forward(self, stylized, content)
+        if torch.is_grad_enabled():  # training steps only
+            calls.append(1)
+            if len(calls) > 3:
+                terms["total"] = terms["total"] * float("nan")
+        return terms
+
+    monkeypatch.setattr(PerceptualLoss, "forward", nan_from_step_3)
+    monkeypatch.setattr(StyleTransferModule, "defer_nonfinite_check", staticmethod(lambda device: True))
+    out = tmp_path / "run"
+    cfg = tiny_cfg(out, photo_dir, style_path, random_vgg, "trainer.max_steps=8", "trainer.log_every_n_steps=50",
+                   "trainer.val_check_interval=100", "callbacks.checkpoint.every_n_train_steps=4")
+    with pytest.raises(UserError, match="NaN or inf at step 3"):
+        train(cfg)
+    assert len(calls) == 4  # stopped at step 4's checkpoint, not at the end
+    assert not list((out / "checkpoints").glob("*")) and not (out / "style.pt").exists()
+
+
+@pytest.mark.slow
+def test_step_metrics_are_written_every_log_every_n_steps(tmp_path: Path, photo_dir: Path, style_path: Path,
+                                                          random_vgg: Path) -> None:
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    out = tmp_path / "run"
+    train(tiny_cfg(out, photo_dir, style_path, random_vgg, "trainer.max_steps=6", "trainer.log_every_n_steps=3",
+                   "trainer.val_check_interval=100"))
+    acc = EventAccumulator(str(out / "tensorboard"))
+    acc.Reload()
+    for tag in ("train/total", "train/style", "train/content", "train/lr"):
+        events = acc.Scalars(tag)
+        assert [e.step for e in events] == [2, 5], tag
+        assert all(torch.isfinite(torch.tensor(e.value)) for e in events)
