@@ -13,6 +13,9 @@ does not change what is computed beyond rounding). Each row runs in a fresh proc
     fused          + fused Adam (fast-style's default on a GPU)
     compile        + torch.compile of the network and the loss (module.compile=true)
     cudagraphs     + CUDA graphs (module.compile=reduce-overhead; GPU only)
+    trainer        the fastest lever (cudagraphs on a GPU, compile on a CPU) as fast-style-train runs it:
+                   StyleTransferModule in a Lightning Trainer, bf16-mixed, logging every 10 steps, no checkpoints
+                   (the gap to that lever's row is Lightning's per-step cost)
 
 Batches are random unless --data names a photo folder: then they come from StyleDataModule's loader (JPEG
 decode and resize in --workers processes), and with --cache-dir one more row repeats the last lever reading
@@ -42,6 +45,7 @@ from fast_style.network import TransformerNet
 STYLE_LAYERS = ["relu1_2", "relu2_2", "relu3_3", "relu4_3"]
 CHAIN = ["plain", "content-cut", "bf16", "fused", "compile", "cudagraphs"]  # each includes those before it
 SIDE = {"channels-last": "bf16"}  # side row: its own flag on top of the named chain row
+TRAINER = "trainer"
 
 
 def flags(lever: str) -> set[str]:
@@ -110,13 +114,60 @@ def batches(args: argparse.Namespace, cached: bool):
             yield images
 
 
+def run_trainer(args: argparse.Namespace, style: torch.Tensor, data) -> dict:
+    """The `trainer` row: fast-style's LightningModule in a pl.Trainer, timed by a callback after warm-up."""
+    import tempfile
+
+    import pytorch_lightning as pl
+    from torch.utils.data import DataLoader, IterableDataset
+
+    from fast_style.files import native_bf16
+    from fast_style.module import StyleTransferModule
+
+    cuda = args.device == "cuda"
+
+    class Batches(IterableDataset):
+        def __iter__(self):
+            return ((x, 0) for x in data)
+
+    class Clock(pl.Callback):
+        def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:
+            if trainer.global_step == args.warmup + 1:
+                if cuda:
+                    torch.cuda.synchronize()
+                self.start = time.perf_counter()
+
+        def on_train_end(self, trainer, pl_module) -> None:
+            if cuda:
+                torch.cuda.synchronize()
+            self.rate = args.steps / (time.perf_counter() - self.start)
+
+    torch.manual_seed(0)
+    loss = PerceptualLoss(weights=args.weights, style_weight=5.0)
+    module = StyleTransferModule(TransformerNet(), loss, style, compile="reduce-overhead" if cuda else True)
+    clock = Clock()
+    with tempfile.TemporaryDirectory() as tmp:
+        trainer = pl.Trainer(
+            accelerator="gpu" if cuda else "cpu", devices=1, max_steps=args.warmup + 1 + args.steps,
+            precision="bf16-mixed" if native_bf16(args.device) else "32-true", log_every_n_steps=10,
+            logger=pl.loggers.TensorBoardLogger(tmp), enable_checkpointing=False, enable_progress_bar=False,
+            enable_model_summary=False, callbacks=[clock], default_root_dir=tmp,
+        )
+        trainer.fit(module, DataLoader(Batches(), batch_size=None))
+    mem = torch.cuda.max_memory_allocated() / 2**20 if cuda else peak_rss_mb()
+    return {"rate": clock.rate, "mem": mem, "loss": float("nan"), "wait_ms": float("nan")}
+
+
 def run_lever(lever: str, args: argparse.Namespace) -> dict:
     """One lever in this process: steps/s, peak memory, loader wait and the first step's loss."""
     device = torch.device(args.device)
     cuda = device.type == "cuda"
-    loss = PerceptualLoss(weights=args.weights, style_weight=5.0).to(device)
-    loss.set_style(torch.rand(1, 3, 384, 384, generator=torch.Generator().manual_seed(1)).to(device))
+    style = torch.rand(1, 3, 384, 384, generator=torch.Generator().manual_seed(1))
     data = batches(args, cached=lever.endswith("+cache"))
+    if lever == TRAINER:
+        return run_trainer(args, style, data)
+    loss = PerceptualLoss(weights=args.weights, style_weight=5.0).to(device)
+    loss.set_style(style.to(device))
     if cuda:
         torch.cuda.reset_peak_memory_stats()
     step = make_step(lever, loss, device)
@@ -169,7 +220,7 @@ def main() -> None:
     p.add_argument("--steps", type=int, default=10, help="timed steps per lever (after the warm-up steps)")
     p.add_argument("--warmup", type=int, default=2, help="untimed steps first (compiling happens here)")
     default_levers = CHAIN if cuda else ["plain", "content-cut", "bf16", "channels-last", "compile"]
-    p.add_argument("--levers", nargs="+", default=default_levers, choices=CHAIN + list(SIDE))
+    p.add_argument("--levers", nargs="+", default=default_levers + [TRAINER], choices=CHAIN + list(SIDE) + [TRAINER])
     p.add_argument("--weights", default="caffe", help="VGG weights source (caffe, torchvision or a file)")
     p.add_argument("--device", default="cuda" if cuda else "cpu")
     p.add_argument("--data", help="a photo folder: real batches through the data loader instead of random ones")
@@ -189,7 +240,7 @@ def main() -> None:
     levers = list(args.levers)
     if args.data and args.cache_dir:
         print(f"pre-resized cache built in {build_cache(args):.1f} s ({args.cache_dir})")
-        levers.append(levers[-1] + "+cache")
+        levers.append([lever for lever in levers if lever != TRAINER][-1] + "+cache")
     if args.loader_only:
         if not args.data:
             p.error("--loader-only needs --data")
@@ -204,8 +255,10 @@ def main() -> None:
             continue
         r = json.loads(proc.stdout.strip().splitlines()[-1])
         base = base or r
-        print(f"{lever:>20} {r['rate']:>8.2f} {r['rate'] * args.batch:>7.1f} {r['mem']:>8.0f} {r['wait_ms']:>8.1f} "
-              f"{r['rate'] / base['rate']:>8.2f}x {r['loss'] / base['loss']:>11.4f}", flush=True)
+        wait = "-" if lever == TRAINER else f"{r['wait_ms']:.1f}"
+        ratio = "-" if lever == TRAINER else f"{r['loss'] / base['loss']:.4f}"
+        print(f"{lever:>20} {r['rate']:>8.2f} {r['rate'] * args.batch:>7.1f} {r['mem']:>8.0f} {wait:>8} "
+              f"{r['rate'] / base['rate']:>8.2f}x {ratio:>11}", flush=True)
     print("peak MB: the process's peak RSS on a CPU (weights, data, activations), max allocated on a GPU; "
           "wait ms: time per step blocked on the data loader")
     if args.device == "cuda" and base:

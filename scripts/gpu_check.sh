@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
-# Everything GPU-specific in one run, for a machine lent for a few minutes (figures in benchmarks/README.md):
-#   1. training-step levers at 256 px, batch 4 and 16 (scripts/benchmark_train.py)
-#   2. a real training run (bf16 + compile, Lightning) for STEADY_S seconds: steps/s and val/* curves
-#   3. the same run in fp32 eager for a shorter time: held-out losses compared at equal steps
-#   4. the data loader with JPEG decode vs the pre-resized cache, at the fastest lever, batch 16
-#   5. inference at 1920x1080 (scripts/benchmark_stylize.py) and the stylize CLI on the GPU
+# Everything GPU-specific in one run, for a machine lent for a few minutes (figures in benchmarks/README.md).
+# PARTS picks and orders what runs (default: all of them):
+#   train      the real trainer (Lightning, bf16-mixed, module.compile=$COMPILE) at batch 4 for TRAIN_S seconds:
+#              steps/s and val/* curves
+#   levers4    training-step levers at 256 px, batch 4 (scripts/benchmark_train.py), the trainer row included
+#   train16    the same real run at batch 16 for TRAIN16_S seconds
+#   fp32       the real trainer in fp32 eager for FP32_S seconds: held-out losses compared at equal steps
+#   levers16   the levers at batch 16
+#   loader     the data loader with JPEG decode vs the pre-resized cache, at batch 16 (needs RAW_PHOTOS)
+#   infer      inference at 1920x1080 (scripts/benchmark_stylize.py) and the stylize CLI with the trained model
 #
-#   scripts/gpu_check.sh OUT_DIR RESIZED_PHOTOS RAW_PHOTOS STYLE_IMAGE CONTENT_PHOTO...
-# RESIZED_PHOTOS: a training folder (e.g. a data.cache_dir copy); RAW_PHOTOS: original JPEGs for step 4.
+#   PARTS="train levers4" scripts/gpu_check.sh OUT_DIR RESIZED_PHOTOS RAW_PHOTOS STYLE_IMAGE [CONTENT_PHOTO...]
+# RESIZED_PHOTOS: a training folder (e.g. a data.cache_dir copy); RAW_PHOTOS: original JPEGs for `loader`.
 set -u
 out=$1 photos=$2 raw=$3 style=$4
 shift 4
@@ -28,27 +32,40 @@ train() {  # name, seconds, overrides...
 log "device"
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
 $py -c "import torch, pytorch_lightning as pl; print('torch', torch.__version__, 'lightning', pl.__version__)"
-
-[ -z "${SKIP_BENCH:-}" ] && { log "1a. training levers, batch 4"
-timeout 200 $py scripts/benchmark_train.py --batch 4 --steps 100 --warmup 8 \
-    --levers plain content-cut bf16 channels-last fused compile cudagraphs; }
-
-log "2. training run: bf16 + compile, ${STEADY_S:-150} s"
-train bf16 "${STEADY_S:-150}" module.compile=true
-log "stylize CLI on the GPU with that model"
-$py -m fast_style.stylize -m "$out/bf16/style.pt" "$@" -o "$out/stylized" --device cuda 2>&1 | tail -n 3
-
-log "3. training run: fp32 eager (the paper's precision), ${FP32_S:-70} s"
-train fp32 "${FP32_S:-70}" trainer.precision=32-true
-
-[ -z "${SKIP_BENCH:-}" ] && { log "1b. training levers, batch 16"
-timeout 150 $py scripts/benchmark_train.py --batch 16 --steps 40 --warmup 8 --levers plain bf16 fused compile cudagraphs
-
-log "4. data loader: JPEG decode vs pre-resized cache, batch 16"
-timeout 90 $py scripts/benchmark_train.py --batch 16 --steps 40 --warmup 8 --levers compile --data "$raw" \
-    --cache-dir /tmp/fast-style-cache --workers 12; }
-
-log "5. inference at 1920x1080"
-timeout 100 $py scripts/benchmark_stylize.py --device cuda --sizes 1920x1080 --min-time 1 --model "$out/bf16/style.pt" \
-    --engines eager channels_last bf16 fp16 compile_bf16 cudagraphs_bf16 stylizer
+model=""
+for part in ${PARTS:-train levers4 train16 fp32 levers16 loader infer}; do
+    case $part in
+    train)
+        log "real trainer: bf16 + module.compile=${COMPILE:=reduce-overhead}, batch 4, ${TRAIN_S:=150} s"
+        train bf16 "$TRAIN_S" module.compile="$COMPILE"
+        model="$out/bf16/style.pt" ;;
+    levers4)
+        log "training levers, batch 4"
+        timeout 300 $py scripts/benchmark_train.py --batch 4 --steps 200 --warmup 8 \
+            --levers ${LEVERS4:-plain content-cut bf16 channels-last fused compile cudagraphs trainer} ;;
+    train16)
+        log "real trainer: bf16 + module.compile=${COMPILE:=reduce-overhead}, batch 16, ${TRAIN16_S:=90} s"
+        train bf16-batch16 "$TRAIN16_S" module.compile="$COMPILE" data.batch_size=16 ;;
+    fp32)
+        log "real trainer: fp32 eager (the paper's precision), ${FP32_S:=70} s"
+        train fp32 "$FP32_S" trainer.precision=32-true ;;
+    levers16)
+        log "training levers, batch 16"
+        timeout 200 $py scripts/benchmark_train.py --batch 16 --steps 40 --warmup 8 \
+            --levers plain bf16 fused compile cudagraphs trainer ;;
+    loader)
+        log "data loader: JPEG decode vs pre-resized cache, batch 16"
+        timeout 90 $py scripts/benchmark_train.py --batch 16 --steps 40 --warmup 8 --levers compile --data "$raw" \
+            --cache-dir /tmp/fast-style-cache --workers 12 ;;
+    infer)
+        log "inference at 1920x1080"
+        timeout 100 $py scripts/benchmark_stylize.py --device cuda --sizes 1920x1080 --min-time 1 \
+            ${model:+--model "$model"} --engines ${ENGINES:-eager channels_last bf16 fp16 compile_bf16 cudagraphs_bf16 stylizer}
+        if [ -n "$model" ] && [ $# -gt 0 ]; then
+            log "stylize CLI on the GPU with the trained model"
+            $py -m fast_style.stylize -m "$model" "$@" -o "$out/stylized" --device cuda 2>&1 | tail -n 3
+        fi ;;
+    *) echo "unknown part $part" ;;
+    esac
+done
 log "done"
