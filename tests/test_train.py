@@ -114,7 +114,8 @@ def test_a_sweep_runs_on_past_a_bad_run_and_fails_at_the_end(tmp_path: Path, pho
     assert (tmp_path / "sweep" / "1" / "style.pt").is_file()  # the good run after the bad one ran
     assert "error: 1 run(s) failed: #0: bad data settings: image_size=-5" in proc.stderr
     assert "Traceback" not in proc.stdout + proc.stderr
-    full = subprocess.run(cmd[:3] + cmd[4:-1] + ["data.image_size=-5"], capture_output=True, text=True, timeout=300,
+    single = cmd[:3] + cmd[4:-1] + ["data.image_size=-5", f"hydra.run.dir={tmp_path / 'single'}"]
+    full = subprocess.run(single, capture_output=True, text=True, timeout=300,
                           env={**os.environ, "HYDRA_FULL_ERROR": "1"})
     assert full.returncode == 1 and "Traceback" in full.stderr and "image_size=-5 (>= 16)" in full.stderr
 
