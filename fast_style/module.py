@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import math
 
@@ -25,10 +26,10 @@ class StyleTransferModule(pl.LightningModule):
     `lr_schedule`: "constant" (the paper) or "cosine" decay to `lr * lr_min_ratio` over `trainer.max_steps`.
     `on_nonfinite`: a NaN/inf training loss "stop"s the run (the last checkpoint stays good) or "skip"s the step.
     `compile`: torch.compile the network and the loss for training steps: true, false, one of torch.compile's
-    modes ("reduce-overhead" adds CUDA graphs on a GPU), or "auto": "reduce-overhead" on one GPU (2.6x the
-    paper's fp32 step on an H100 at batch 4, about 40 s of compiling first), off on a CPU (1.04x over bf16
-    there, for a minute of compiling) and with several processes (DDP; not measured). See
-    benchmarks/README.md. Checkpoints are unaffected.
+    modes ("reduce-overhead" adds CUDA graphs on a GPU), or "auto": "reduce-overhead" on one GPU that Triton
+    supports (2.3x the paper's fp32 step in a real H100 run at batch 4, after about 40 s of compiling); off
+    on a CPU (1.05-1.2x over bf16 there, for a minute of compiling) and with several processes (DDP; not
+    measured). See benchmarks/README.md. Checkpoints are unaffected.
     On a GPU, Adam runs fused (one kernel for all parameters).
     """
 
@@ -66,13 +67,21 @@ class StyleTransferModule(pl.LightningModule):
     def configure_model(self) -> None:
         mode = self.hparams.compile
         if mode == "auto":
-            one_gpu = self.trainer.strategy.root_device.type == "cuda" and self.trainer.world_size == 1
-            mode = "reduce-overhead" if one_gpu else False
+            mode = "reduce-overhead" if self._graphs_pay(self.trainer.strategy.root_device) else False
         if mode:
             mode = None if mode is True else mode
             self.network_fn = torch.compile(self.network.forward, mode=mode)
             self.loss_fn = torch.compile(self.loss.forward, mode=mode)
             self.cuda_graphs = mode in ("reduce-overhead", "max-autotune")  # on a GPU
+
+    def _graphs_pay(self, device: torch.device) -> bool:
+        """compile="auto": CUDA graphs on one GPU that torch.compile's GPU backend (Triton) supports."""
+        if device.type != "cuda" or self.trainer.world_size != 1:
+            return False
+        if importlib.util.find_spec("triton") is None or torch.cuda.get_device_capability(device) < (7, 0):
+            log.info("module.compile=auto: no Triton for this GPU, training uncompiled")
+            return False
+        return True
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         """Inference: (B, 3, H, W) in [0, 1] -> stylized (B, 3, H, W) in [0, 1]."""

@@ -64,8 +64,13 @@ def test_cosine_schedule_decays_to_the_floor() -> None:
     assert lrs[0] == pytest.approx(1e-3) and lrs[50] == pytest.approx(0.55e-3) and lrs[100] == pytest.approx(1e-4)
 
 
-@pytest.mark.parametrize("device,world_size,graphs", [("cuda", 1, True), ("cuda", 2, False), ("cpu", 1, False)])
-def test_compile_auto_uses_cuda_graphs_on_one_gpu_only(device: str, world_size: int, graphs: bool) -> None:
+@pytest.mark.parametrize("device,world_size,capability,triton,graphs", [
+    ("cuda", 1, (9, 0), True, True), ("cuda", 2, (9, 0), True, False), ("cuda", 1, (6, 1), True, False),
+    ("cuda", 1, (9, 0), False, False), ("cpu", 1, (9, 0), True, False)])
+def test_compile_auto_uses_cuda_graphs_on_one_gpu_only(device: str, world_size: int, capability: tuple, triton: bool,
+                                                       graphs: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(torch.cuda, "get_device_capability", lambda device=None: capability)
+    monkeypatch.setattr("fast_style.module.importlib.util.find_spec", lambda name: object() if triton else None)
     m = _module(1.0)  # compile="auto" by default
     strategy = type("S", (), {"root_device": torch.device(device)})()
     m.trainer = type("T", (), {"strategy": strategy, "world_size": world_size})()
