@@ -85,6 +85,22 @@ def plot_curve(values: list[float], path: Path, size: tuple[int, int] = (480, 24
     img.save(path, format="PNG")
 
 
+def check_outputs(outputs: list[Path], inputs: list[Path], force: bool) -> None:
+    """Refuses (UserError) an output that is an input, a folder, of an unknown image format (the first), or
+    that exists without `force`."""
+    if outputs[0].is_dir():
+        raise UserError(f"{outputs[0]} is a folder: give --output a file name, e.g. {outputs[0] / 'result.png'}")
+    if outputs[0].suffix.lower() not in Image.registered_extensions():
+        raise UserError(f"{outputs[0]}: unknown image format '{outputs[0].suffix}': end --output with .png or .jpg")
+    for path in outputs:
+        if path.is_dir():
+            raise UserError(f"{path} is a folder: choose another --output")
+        if path.exists() and any(i.exists() and path.samefile(i) for i in inputs):
+            raise UserError(f"{path} is an input: choose another --output")
+        if path.exists() and not force:
+            raise UserError(f"{path} exists: use --force to overwrite it")
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="fast-style-optimize", description=__doc__.splitlines()[0])
     p.add_argument("content", help="the photo")
@@ -106,10 +122,13 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     try:
         out = Path(args.output)
-        if out.exists() and not args.force:
-            raise UserError(f"{out} exists: use --force to overwrite it")
-        if args.iterations < 1 or args.size < 16:
-            raise UserError("--iterations must be >= 1 and --size >= 16")
+        curve = out.with_name(out.stem + "_loss")
+        outputs = [out, curve.with_suffix(".png"), curve.with_suffix(".csv")]
+        check_outputs(outputs, [Path(args.content), Path(args.style)], args.force)
+        if args.iterations < 1 or args.size < 16 or args.style_size < 16:
+            raise UserError("--iterations must be >= 1, --size and --style-size >= 16")
+        if args.lr is not None and not args.lr > 0:
+            raise UserError(f"--lr must be > 0, got {args.lr}")
         device = pick_device(args.device)
         try:
             photo = open_rgb(args.content)
@@ -124,9 +143,8 @@ def main(argv: list[str] | None = None) -> int:
         loss = PerceptualLoss(weights=args.weights, **weights).to(device)
         loss.set_style(load_style_image(args.style, args.style_size).to(device))
         image, history = optimize_image(content, loss, args.iterations, args.method, args.init, args.lr, progress=True)
-        curve = out.with_name(out.stem + "_loss")
         with atomic_write(out) as tmp:
-            tensor_to_pil(image[0]).save(tmp, format=Image.registered_extensions().get(out.suffix.lower(), "PNG"))
+            tensor_to_pil(image[0]).save(tmp, format=Image.registered_extensions()[out.suffix.lower()])
         with atomic_write(curve.with_suffix(".png")) as tmp:
             plot_curve(history, tmp)
         with atomic_write(curve.with_suffix(".csv")) as tmp:
@@ -135,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
     except UserError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    print(f"wrote {out} (total loss {history[0]:.4g} -> {history[-1]:.4g}) and {curve.with_suffix('.png')}")
+    print(f"wrote {out} (total loss {history[0]:.4g} -> {history[-1]:.4g}); loss curve: {outputs[1]}, {outputs[2]}")
     return 0
 
 

@@ -75,6 +75,23 @@ def test_optimize_lowers_the_loss_and_writes_image_and_curve(tmp_path: Path, sty
     assert optimize_main([str(photo), "-s", str(style_path), "-o", str(out), "--weights", str(random_vgg)]) == 2
 
 
+def test_optimize_never_writes_over_its_inputs_or_an_existing_curve(tmp_path: Path, style_path: Path,
+                                                                    random_vgg: Path, capsys) -> None:
+    photo = make_photo(tmp_path / "photo.png", size=(40, 30))
+    before = photo.read_bytes()
+    base = [str(photo), "-s", str(style_path), "--iterations", "2", "--size", "32", "--weights", str(random_vgg)]
+    (tmp_path / "folder").mkdir()
+    (tmp_path / "taken_loss.csv").write_text("mine")
+    cases = [(["-o", str(photo), "--force"], "is an input"), (["-o", str(style_path), "--force"], "is an input"),
+             (["-o", str(tmp_path / "folder")], "is a folder"), (["-o", str(tmp_path / "x.xyz")], "unknown image format"),
+             (["-o", str(tmp_path / "taken.png")], "taken_loss.csv exists"), (["-o", str(tmp_path / "a.png"), "--lr", "-1"], "--lr")]
+    for extra, message in cases:
+        assert optimize_main(base + extra) == 2, extra
+        assert message in capsys.readouterr().err, extra
+    assert photo.read_bytes() == before and (tmp_path / "taken_loss.csv").read_text() == "mine"
+    assert not (tmp_path / "photo_loss.csv").exists() and not (tmp_path / "taken.png").exists()
+
+
 @pytest.mark.parametrize("tool", ["optimize", "eval"])
 @pytest.mark.parametrize("style", ["tiny", "missing", "not_an_image"])
 def test_bad_style_images_are_one_line(tool: str, style: str, sweep: Path, tmp_path: Path, random_vgg: Path,
