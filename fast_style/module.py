@@ -70,8 +70,10 @@ class StyleTransferModule(pl.LightningModule):
             mode = "reduce-overhead" if self._graphs_pay(self.trainer.strategy.root_device) else False
         if mode:
             mode = None if mode is True else mode
-            self.network_fn = torch.compile(self.network.forward, mode=mode)
-            self.loss_fn = torch.compile(self.loss.forward, mode=mode)
+            # dynamic=False: a static graph per batch shape (the last validation batch, a batch short of an
+            # unreadable photo); torch's dynamic-shape path crashed on a second image size at inference
+            self.network_fn = torch.compile(self.network.forward, mode=mode, dynamic=False)
+            self.loss_fn = torch.compile(self.loss.forward, mode=mode, dynamic=False)
             self.cuda_graphs = mode in ("reduce-overhead", "max-autotune")  # on a GPU
 
     def _graphs_pay(self, device: torch.device) -> bool:

@@ -121,8 +121,9 @@ class Stylizer:
     ):
         self.network = network.to(device).eval().requires_grad_(False)
         # torch.compile fuses norm/pad/activation work into the convolutions: about 2x on the CPU once warm,
-        # after a compilation of tens of seconds per new image size (worth it for many same-size images)
-        self.forward = torch.compile(self.network) if compile else self.network
+        # after a compilation of tens of seconds per new image size (worth it for many same-size images).
+        # dynamic=False: one static graph per size; torch's dynamic-shape path crashed on a second size
+        self.forward = torch.compile(self.network, dynamic=False) if compile else self.network
         self.device, self.dtype, self.meta = device, dtype, dict(meta or {})
         self.max_pixels, self.tile = max_pixels, tile
         self.session = None
