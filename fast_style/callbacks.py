@@ -159,18 +159,22 @@ class AtomicModelCheckpoint(ModelCheckpoint):
 
 
 class GracefulStop(pl.Callback):
-    """Ctrl-C (SIGINT) or SIGTERM: finish the current step, write a checkpoint and the style model, and stop.
+    """Ctrl-C (SIGINT) or SIGTERM: finish the current step, write a checkpoint and the style model, and stop
+    (fast-style-train then exits with `exit_code`, 130 or 143, so that `train && stylize` does not go on).
 
     The first Ctrl-C is turned into Lightning's own SIGTERM handling (which stops every DDP rank after the
     current batch); a second Ctrl-C aborts at once. The handler is installed in `on_train_start`, after
     Lightning has recorded the process's handlers, so Lightning's teardown restores the original one.
     """
 
+    exit_code = 128 + signal.SIGTERM  # the shell's convention: 128 + the signal that stopped the run
+
     def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         if threading.current_thread() is not threading.main_thread():
             return
 
         def on_sigint(signum: int, frame: Any) -> None:
+            self.exit_code = 128 + signal.SIGINT
             log.warning("stopping after this step (writing a checkpoint); press Ctrl-C again to abort")
             signal.signal(signal.SIGINT, signal.default_int_handler)
             signal.raise_signal(signal.SIGTERM)

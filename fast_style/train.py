@@ -19,8 +19,10 @@ from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 from pytorch_lightning.callbacks import ProgressBar
 from pytorch_lightning.loggers import TensorBoardLogger
+from pytorch_lightning.utilities.exceptions import SIGTERMException
 
 from fast_style.files import CONFIG_DIR, UserError, native_bf16
+from fast_style.callbacks import GracefulStop
 from fast_style.module import StyleTransferModule
 
 log = logging.getLogger(__name__)
@@ -64,6 +66,9 @@ def train(cfg: DictConfig) -> Path | None:
     logger.log_hyperparams(OmegaConf.to_container(cfg, resolve=True))
     try:
         trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt)
+    except SIGTERMException:  # stopped by Ctrl-C/SIGTERM after writing a checkpoint: not a finished run
+        stop = next((c for c in callbacks if isinstance(c, GracefulStop)), None)
+        raise SystemExit(stop.exit_code if stop else 128 + signal.SIGTERM) from None
     except Exception:
         launcher = trainer.strategy.launcher  # DDP: an error on rank 0 alone must not leave the other ranks waiting
         if trainer.is_global_zero and callable(getattr(launcher, "kill", None)):
