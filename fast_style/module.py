@@ -59,6 +59,7 @@ class StyleTransferModule(pl.LightningModule):
         self.loss = loss
         self.register_buffer("style_image", style_image, persistent=False)
         self.skipped_images = 0
+        self._read_batches = 0  # training batches with at least one readable photo, this epoch
         self._first_nonfinite: torch.Tensor | None = None  # see _nonfinite
         self.cuda_graphs = False  # set by configure_model
         # plain functions, not submodules: compiling changes nothing in state_dict or checkpoints
@@ -99,6 +100,7 @@ class StyleTransferModule(pl.LightningModule):
             self.log("train/skipped_images", float(self.skipped_images), on_step=True, on_epoch=False)
         if images.numel() == 0:
             return None  # every file of this batch was unreadable: Lightning skips the step
+        self._read_batches += stage == "train"
         graphs = self.cuda_graphs and images.is_cuda
         if graphs:  # each step replays the graphs, overwriting the last step's outputs
             torch.compiler.cudagraph_mark_step_begin()
@@ -165,6 +167,14 @@ class StyleTransferModule(pl.LightningModule):
 
     def validation_step(self, batch: Batch, batch_idx: int) -> None:
         self._shared_step(batch, "val")
+
+    def on_train_epoch_start(self) -> None:
+        self._read_batches = 0
+
+    def on_train_epoch_end(self) -> None:
+        if not self._read_batches and self.skipped_images:  # else it would "finish" with an untrained network
+            raise UserError(f"none of the training photos could be read ({self.skipped_images} skipped, named in the "
+                            "warnings above): point data.root at a folder of JPEG/PNG/WebP photos")
 
     def on_train_end(self) -> None:
         if self.skipped_images:

@@ -48,6 +48,10 @@ def train(cfg: DictConfig) -> Path | None:
     if ckpt is not None and ckpt not in ("last", "best", "hpc", "registry") and not Path(ckpt).expanduser().is_file():
         raise UserError(f"checkpoint '{ckpt}' not found: pass a .ckpt path, or ckpt_path=last with the run's "
                         "hydra.run.dir")
+    last = OmegaConf.select(cfg, "callbacks.checkpoint.dirpath")
+    if ckpt == "last" and last and not (Path(last) / "last.ckpt").is_file():
+        raise UserError(f"ckpt_path=last: no {Path(last) / 'last.ckpt'}: set hydra.run.dir to the folder of the run "
+                        "to resume (nothing was trained)")
     pl.seed_everything(cfg.seed, workers=True)
     out = Path(cfg.output_dir)
     datamodule = instantiate(cfg.data)
@@ -66,6 +70,11 @@ def train(cfg: DictConfig) -> Path | None:
     logger.log_hyperparams(OmegaConf.to_container(cfg, resolve=True))
     try:
         trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt)
+    except RuntimeError as e:  # a checkpoint of another network shape (model.* differs from that run's)
+        if "Error(s) in loading state_dict" not in str(e):
+            raise
+        raise UserError(f"checkpoint {ckpt} holds a network of other settings than model.* here: resume with the "
+                        "same model overrides as that run") from None
     except SIGTERMException:  # stopped by Ctrl-C/SIGTERM after writing a checkpoint: not a finished run
         stop = next((c for c in callbacks if isinstance(c, GracefulStop)), None)
         raise SystemExit(stop.exit_code if stop else 128 + signal.SIGTERM) from None

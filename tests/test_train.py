@@ -77,6 +77,17 @@ def test_tiny_run_end_to_end_and_resume(tmp_path: Path, photo_dir: Path, style_p
     ckpt = torch.load(out / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False)
     assert ckpt["global_step"] == 8
 
+    # resume mistakes are one line, and nothing is trained: a folder without a checkpoint, another network
+    from fast_style.files import UserError
+
+    with pytest.raises(UserError, match="ckpt_path=last: no .*last.ckpt: set hydra.run.dir"):
+        train(tiny_cfg(tmp_path / "typo", photo_dir, style_path, random_vgg, "ckpt_path=last"))
+    assert not (tmp_path / "typo" / "style.pt").exists()
+    with pytest.raises(UserError, match="other settings than model"):
+        train(tiny_cfg(out, photo_dir, style_path, random_vgg, "trainer.max_steps=10", "ckpt_path=last",
+                       "model.channels=[4,8,16]"))
+    assert torch.load(out / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False)["global_step"] == 8
+
 
 @pytest.mark.slow
 @pytest.mark.parametrize("override,expected", [
@@ -177,3 +188,18 @@ def test_step_metrics_are_written_every_log_every_n_steps(tmp_path: Path, photo_
         events = acc.Scalars(tag)
         assert [e.step for e in events] == [2, 5], tag
         assert all(torch.isfinite(torch.tensor(e.value)) for e in events)
+
+
+@pytest.mark.slow
+def test_a_folder_without_one_readable_photo_fails_instead_of_writing_an_untrained_model(
+        tmp_path: Path, style_path: Path, random_vgg: Path) -> None:
+    from fast_style.files import UserError
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for i in range(8):
+        (photos / f"{i}.jpg").write_text("not a photo")
+    out = tmp_path / "run"
+    with pytest.raises(UserError, match="none of the training photos could be read"):
+        train(tiny_cfg(out, photos, style_path, random_vgg, "trainer.max_steps=5", "data.num_val=2"))
+    assert not (out / "style.pt").exists()
