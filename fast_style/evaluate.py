@@ -227,9 +227,18 @@ def main(argv: list[str] | None = None) -> int:
                    help="the judge's VGG19 weights: torchvision (downloaded once) or a local state_dict file")
     p.add_argument("--reference", help="optimize:N - compare with N L-BFGS iterations per photo")
     p.add_argument("--device", default="cpu")
+    p.add_argument("--force", action="store_true", help="overwrite the reports of an earlier evaluation in --out")
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
+    reports = [Path(args.out) / name for name in ("metrics.csv", "metrics.json", "contact_sheet.png")]
     try:
+        if args.size < 16 or args.style_size < 16:
+            raise UserError("--size and --style-size must be >= 16")
+        if args.judge_weights != "torchvision" and not args.no_judge and not Path(args.judge_weights).is_file():
+            raise UserError(f"--judge-weights {args.judge_weights} not found: a VGG19 state_dict file, or torchvision")
+        taken = [str(r) for r in reports if r.exists()]
+        if taken and not args.force:
+            raise UserError(f"{', '.join(taken)} exist(s): use --force to overwrite, or another --out")
         iterations = 0
         if args.reference:
             kind, _, n = args.reference.partition(":")
@@ -257,10 +266,9 @@ def main(argv: list[str] | None = None) -> int:
         indent=2)
     sheet = contact_sheet(photos, [outputs[i] for i in order], [scores[i].name for i in order])
     try:
-        for name, write in (("metrics.csv", lambda p: p.write_text(table.getvalue())),
-                            ("metrics.json", lambda p: p.write_text(report)),
-                            ("contact_sheet.png", lambda p: sheet.save(p, format="PNG"))):
-            with atomic_write(out / name) as tmp:
+        for path, write in zip(reports, (lambda p: p.write_text(table.getvalue()), lambda p: p.write_text(report),
+                                         lambda p: sheet.save(p, format="PNG"))):
+            with atomic_write(path) as tmp:
                 write(tmp)
     except UserError as e:
         print(f"error: {e}", file=sys.stderr)
@@ -277,7 +285,7 @@ def main(argv: list[str] | None = None) -> int:
         s = scores[i]
         print(f"{rank:>4}  {s.name[:30]:<30} {fmt(s.total):>10} {fmt(s.content):>10} {fmt(s.style):>10} "
               f"{fmt(s.tv):>9} {fmt(s.judge_style):>10} {fmt(s.vs_reference):>7} {s.ms_per_image:>8.1f}")
-    print(f"wrote {out / 'metrics.csv'}, {out / 'metrics.json'}, {out / 'contact_sheet.png'}")
+    print(f"wrote {', '.join(map(str, reports))}")
     return 0
 
 

@@ -63,12 +63,18 @@ def _max_diff(net: TransformerNet, run) -> float:
     return worst
 
 
+MIN_OPSET, MAX_OPSET = 11, 23  # tested range for torch 2.14's TorchScript-based exporter
+
+
 def export(model_path: str, output: str, fmt: str | None = None, opset: int = 17, force: bool = False) -> str:
     """Export and verify; returns a one-line report."""
     out = Path(output)
     fmt = fmt or {".onnx": "onnx", ".pt": "torchscript", ".ts": "torchscript"}.get(out.suffix.lower())
     if fmt not in ("onnx", "torchscript"):
         raise UserError(f"cannot tell the format of '{output}': use a .onnx or .ts file name, or --format")
+    if fmt == "onnx" and not MIN_OPSET <= opset <= MAX_OPSET:
+        raise UserError(f"--opset {opset}: choose {MIN_OPSET} to {MAX_OPSET} (the network needs {MIN_OPSET}'s "
+                        f"padding; torch's exporter stops at {MAX_OPSET}); the default is 17")
     if out.exists() and not force:
         raise UserError(f"{out} exists: use --force to overwrite it")
     if out.resolve() == Path(model_path).resolve():

@@ -146,6 +146,24 @@ def save_style_model(net: TransformerNet, path: str | Path, meta: dict[str, Any]
     return save_torch(style_model_payload(net, meta), path)
 
 
+def _why_unreadable(path: str, error: Exception) -> str:
+    """One line for a file torch.load(weights_only=True) refused."""
+    hint = "pass the style .pt that fast-style-train wrote"
+    try:
+        with open(path, "rb") as f:
+            head = f.read(4)
+    except OSError as e:
+        return f"cannot read style model {path}: {e.strerror}"
+    if not (head.startswith(b"PK") or head[:1] == b"\x80"):  # neither a zip nor a legacy pickle
+        kind = "an ONNX file" if str(path).lower().endswith(".onnx") else "not a PyTorch file"
+        return f"{path} is not a fast-style model ({kind}): {hint}"
+    if "Weights only load failed" in str(error):  # Python objects beyond tensors and containers
+        return (f"{path} is not a fast-style model (a TorchScript export or a file holding Python objects, which "
+                f"are never loaded: they could run code): {hint}")
+    first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    return f"{path} is not a readable fast-style model ({first[:200]}): {hint}"
+
+
 def load_style_model(path: str, map_location: str | torch.device = "cpu") -> tuple[TransformerNet, dict[str, Any]]:
     """Rebuild the network from a style-model file, without the training config and without unpickling code."""
     try:
@@ -153,8 +171,7 @@ def load_style_model(path: str, map_location: str | torch.device = "cpu") -> tup
     except FileNotFoundError:
         raise StyleModelError(f"style model not found: {path}") from None
     except Exception as e:  # truncated, foreign or hostile files all land here
-        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise StyleModelError(f"{path} is not a readable fast-style model ({first[:200]})") from None
+        raise StyleModelError(_why_unreadable(path, e)) from None
     if not isinstance(payload, dict) or payload.get("format") != STYLE_MODEL_FORMAT:
         raise StyleModelError(f"{path} is not a fast-style model (a Lightning checkpoint? use the style .pt it wrote)")
     version = payload.get("version")

@@ -50,14 +50,21 @@ def test_eval_ranks_a_sweep_and_writes_table_files_and_sheet(sweep: Path, tmp_pa
     with Image.open(out / "contact_sheet.png") as sheet:
         assert sheet.width > 3 * 32 and sheet.height > 3 * 32  # 3 columns (input + 2 models), 3 rows
     assert "rank" in capsys.readouterr().out
+    before = (out / "metrics.json").read_text()
+    assert eval_main([str(sweep), "--photos", str(photos), "--out", str(out), "--weights", str(random_vgg),
+                      "--size", "32", "--no-judge"]) == 2  # an earlier evaluation is never overwritten silently
+    assert "use --force" in capsys.readouterr().err and (out / "metrics.json").read_text() == before
 
 
 def test_eval_errors_are_one_line(tmp_path: Path, sweep: Path, capsys: pytest.CaptureFixture) -> None:
     assert eval_main([str(tmp_path / "nope.pt"), "--photos", str(tmp_path)]) == 2
     assert eval_main([str(sweep), "--photos", str(tmp_path / "empty")]) == 2
     assert eval_main([str(sweep), "--photos", str(tmp_path), "--reference", "lbfgs"]) == 2
+    assert eval_main([str(sweep), "--photos", str(tmp_path), "--size", "0"]) == 2
+    assert eval_main([str(sweep), "--photos", str(tmp_path), "--judge-weights", str(tmp_path / "typo.pth")]) == 2
     err = [line for line in capsys.readouterr().err.splitlines() if line]
-    assert len(err) == 3 and all(line.startswith("error: ") for line in err)
+    assert len(err) == 5 and all(line.startswith("error: ") for line in err)
+    assert "--size" in err[3] and "typo.pth not found" in err[4]
 
 
 @pytest.mark.parametrize("method", ["lbfgs", "adam"])
@@ -128,6 +135,9 @@ def test_the_vgg19_judge_from_a_local_file(sweep: Path, tmp_path: Path, random_v
     models = json.loads((tmp_path / "a" / "metrics.json").read_text())["models"]
     assert all(m["judge_style"] > 0 and m["judge_content"] >= 0 for m in models)
     assert "judge: VGG19 relu1_1..relu5_1 / relu4_2" in capsys.readouterr().out
-    assert eval_main([*args, "--out", str(tmp_path / "b"), "--judge-weights", str(tmp_path / "none.pth")]) == 0
+    assert eval_main([*args, "--out", str(tmp_path / "b"), "--judge-weights", str(tmp_path / "none.pth")]) == 2
+    assert "none.pth not found" in capsys.readouterr().err  # a typo is an error, not a silently skipped judge
+    (tmp_path / "junk.pth").write_bytes(b"junk")  # weights that exist but cannot be used: scored without judge
+    assert eval_main([*args, "--out", str(tmp_path / "b"), "--judge-weights", str(tmp_path / "junk.pth")]) == 0
     assert "no independent VGG19 judge" in caplog.text and "--judge-weights" in caplog.text
     assert all(m["judge_style"] is None for m in json.loads((tmp_path / "b" / "metrics.json").read_text())["models"])

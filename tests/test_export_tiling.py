@@ -78,6 +78,10 @@ def test_onnx_and_torchscript_export_match(tmp_path: Path, capsys: pytest.Captur
     torch.testing.assert_close(scripted(x), TransformerNet.eval(_net(channels=(8, 16, 32), num_residual=2))(x))
     assert export_main([str(model), "-o", str(tmp_path / "m.onnx")]) == 2  # exists
     assert "use --force" in capsys.readouterr().err
+    for opset in ("5", "99"):  # the exporter's own failures are tracebacks hundreds of lines long
+        assert export_main([str(model), "-o", str(tmp_path / "o.onnx"), "--opset", opset]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "choose 11 to 23" in err
     ort = Stylizer.load(model, backend="onnxruntime")
     torch_out = Stylizer.load(model, device="cpu", precision="fp32")(x)
     torch.testing.assert_close(ort(x), torch_out, atol=1e-4, rtol=0)
