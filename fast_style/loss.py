@@ -47,7 +47,7 @@ class VGGFeatures(nn.Module):
     `state_dict()` (and so out of Lightning checkpoints): they are fixed and come from the weights source.
     """
 
-    def __init__(self, layers: list[str], weights: str = "caffe", arch: str = "vgg16") -> None:
+    def __init__(self, layers: list[str], weights: str | None = "caffe", arch: str = "vgg16") -> None:
         super().__init__()
         if arch not in VGG_LAYERS:
             raise UserError(f"unknown VGG arch '{arch}': choose one of {', '.join(VGG_LAYERS)}")
@@ -113,7 +113,7 @@ class PerceptualLoss(nn.Module):
 
     def __init__(
         self,
-        weights: str = "caffe",
+        weights: str | None = "caffe",
         arch: str = "vgg16",
         style_layers: Mapping[str, float] | None = None,
         content_layers: Mapping[str, float] | None = None,

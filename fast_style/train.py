@@ -7,15 +7,18 @@ import os
 import re
 import signal
 import sys
+import types
+import typing
 import warnings
 from pathlib import Path
+from typing import Any
 
 import hydra
 import pytorch_lightning as pl
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
-from hydra.utils import instantiate
-from omegaconf import DictConfig, OmegaConf
+from hydra.utils import get_object, instantiate
+from omegaconf import DictConfig, ListConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 from pytorch_lightning.callbacks import ProgressBar
 from pytorch_lightning.loggers import TensorBoardLogger
@@ -52,6 +55,9 @@ def train(cfg: DictConfig) -> Path | None:
     if ckpt == "last" and last and not (Path(last) / "last.ckpt").is_file():
         raise UserError(f"ckpt_path=last: no {Path(last) / 'last.ckpt'}: set hydra.run.dir to the folder of the run "
                         "to resume (nothing was trained)")
+    for group in ("data", "model", "loss", "style", "trainer"):
+        check_types(cfg[group], group)
+    check_types(cfg.module, "module", StyleTransferModule)
     pl.seed_everything(cfg.seed, workers=True)
     out = Path(cfg.output_dir)
     datamodule = instantiate(cfg.data)
@@ -121,6 +127,31 @@ def _keys_under(parent: str, overrides: list[str]) -> list[str]:
         return sorted(str(k) for k in node) if isinstance(node, DictConfig) else []
     except Exception:  # the other overrides have mistakes too: name no keys rather than fail here
         return []
+
+
+_KINDS = {bool: "true or false", int: "an integer", float: "a number", str: "text", type(None): "null"}
+
+
+def check_types(node: DictConfig, where: str, target: Any = None) -> None:
+    """UserError for a setting whose value does not fit its constructor argument's simple annotation
+    (int, float, bool, str, None and unions of them), e.g. `data.batch_size=abc`, before anything is built."""
+    target = target or get_object(node["_target_"])
+    try:
+        hints = typing.get_type_hints(target.__init__ if isinstance(target, type) else target)
+    except Exception:  # annotations this Python cannot resolve: leave the checks to the constructor
+        return
+    for key, value in node.items():
+        hint = hints.get(str(key))
+        kinds = typing.get_args(hint) if isinstance(hint, types.UnionType) or typing.get_origin(hint) is typing.Union \
+            else (hint,)
+        if hint is None or not all(k in _KINDS for k in kinds) or isinstance(value, (DictConfig, ListConfig)):
+            continue
+        number = isinstance(value, (int, float)) and not isinstance(value, bool)
+        fits = any(isinstance(value, k) and not (k is not bool and isinstance(value, bool)) for k in kinds) or (
+            number and (float in kinds or str in kinds))  # data.root=2024 is a folder name Hydra read as a number
+        if not fits:
+            wanted = " or ".join(_KINDS[k] for k in kinds if not (k is int and float in kinds))
+            raise UserError(f"{where}.{key} must be {wanted}, got {value!r}")
 
 
 def one_line(error: BaseException, argv: list[str]) -> str:

@@ -131,8 +131,10 @@ def _read_state_file(path: Path) -> tuple[dict[str, torch.Tensor], str | None]:
     return state, norm
 
 
-def load_vgg_weights(source: str, arch: str = "vgg16") -> tuple[dict[str, torch.Tensor], str]:
+def load_vgg_weights(source: str | None, arch: str = "vgg16") -> tuple[dict[str, torch.Tensor], str]:
     """Return (torchvision-layout `features` state_dict, normalization name) for a weights source."""
+    if source is None:  # loss=file without its file
+        raise UserError("no VGG weights file: add loss.weights=path/to/vgg16.pth (or use loss=caffe)")
     if source == "caffe":
         if arch != "vgg16":
             raise UserError(f"caffe weights exist for vgg16 only, not {arch}: use loss.weights=torchvision or a file")

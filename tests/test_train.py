@@ -97,9 +97,12 @@ def test_tiny_run_end_to_end_and_resume(tmp_path: Path, photo_dir: Path, style_p
     ("data.image_size=-5", "image_size=-5 (>= 16)"),
     ("loss.weights={tmp}/missing.pth", "missing.pth' not found: use caffe, torchvision or a path"),
     ("+trainer.gpus=2", "bad setting under trainer: Trainer.__init__() got an unexpected keyword argument 'gpus'"),
-    ("module.lr=fast", "module.lr must be a number > 0, got 'fast'"),
+    ("module.lr=fast", "module.lr must be a number, got 'fast'"),
+    ("trainer.max_steps=abc", "trainer.max_steps must be an integer, got 'abc'"),
     ("seed=abc", "seed must be an integer, got 'abc'"),
     ("ckpt_path={tmp}/gone.ckpt", "gone.ckpt' not found: pass a .ckpt path"),
+    ("loss.weights=null", "no VGG weights file: add loss.weights=path"),  # what loss=file alone gives
+    ("data.batch_size=abc", "data.batch_size must be an integer, got 'abc'"),
 ])
 def test_cli_reports_user_mistakes_in_one_line(tmp_path: Path, photo_dir: Path, style_path: Path, random_vgg: Path,
                                                override: str, expected: str) -> None:
