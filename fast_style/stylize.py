@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import glob
 import logging
+import os
 import sys
 import time
 import warnings
@@ -246,8 +247,16 @@ def expand_inputs(inputs: list[str]) -> list[tuple[Path, Path]]:
 def plan_outputs(items: list[tuple[Path, Path]], output: str, name: str, style: str) -> list[tuple[Path, Path]]:
     """[(input, output path)]: `output` is a file for one input with an image extension, else a folder."""
     out = Path(output).expanduser()
-    if len(items) == 1 and out.suffix.lower() in IMAGE_EXTENSIONS and not out.is_dir():
+    as_file = bool(out.suffix) and not out.is_dir() and not output.endswith(("/", os.sep))
+    if as_file and out.suffix.lower() not in IMAGE_EXTENSIONS:
+        raise UserError(f"-o {output}: unknown image format '{out.suffix}': use {', '.join(IMAGE_EXTENSIONS)} (or end "
+                        "it with / for a folder)")
+    if as_file and len(items) > 1:
+        raise UserError(f"-o {output} names one file, but there are {len(items)} inputs: give a folder")
+    if as_file:
         return [(items[0][0], out)]
+    if out.is_file():
+        raise UserError(f"-o {output} is an existing file: give a folder (or one input and --force)")
     plans = []
     for src, root in items:
         rel = src.relative_to(root).parent
@@ -256,7 +265,10 @@ def plan_outputs(items: list[tuple[Path, Path]], output: str, name: str, style: 
             filename = name.format(**fields)
         except (KeyError, IndexError, ValueError):
             raise UserError(f"bad --name pattern '{name}': use fields {{stem}}, {{ext}}, {{style}}") from None
-        plans.append((src, out / rel / filename))
+        dst = out / rel / filename
+        if not dst.resolve().is_relative_to(out.resolve()):
+            raise UserError(f"--name '{name}' leads outside the output folder {out}: use a plain file name pattern")
+        plans.append((src, dst))
     seen: dict[Path, Path] = {}
     for src, dst in plans:
         if dst.resolve() in seen:
@@ -336,6 +348,8 @@ def run(args: argparse.Namespace) -> int:
         raise UserError("--quality must be within 1..100")
     if args.max_image_pixels <= 0:
         raise UserError("--max-image-pixels must be > 0")
+    if args.backend == "onnxruntime" and (args.tile or args.compile):
+        raise UserError(f"--{'tile' if args.tile else 'compile'} needs --backend torch")
     Image.MAX_IMAGE_PIXELS = int(args.max_image_pixels)
     items = expand_inputs(args.inputs)
     if not items:
@@ -345,7 +359,8 @@ def run(args: argparse.Namespace) -> int:
                                  int(args.max_pixels), args.tile or DEFAULT_TILE, args.compile)
     except StyleModelError as e:
         raise UserError(str(e)) from None
-    plans = plan_outputs(items, args.output, args.name, Path(args.model).stem)
+    trained_on = stylizer.meta.get("style_image")  # {style}: the painting's name, else the model file's
+    plans = plan_outputs(items, args.output, args.name, Path(trained_on).stem if trained_on else Path(args.model).stem)
     inputs = {src.resolve() for src, _ in plans}
     from tqdm import tqdm
 

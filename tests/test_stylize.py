@@ -107,6 +107,25 @@ def test_two_inputs_never_share_an_output(model_path: Path, tmp_path: Path, caps
     assert not (tmp_path / "out").exists()
 
 
+def test_output_names_say_what_they_will_do(model_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    a, b = make_photo(tmp_path / "a.jpg"), make_photo(tmp_path / "b.jpg", seed=2)
+    run = lambda *args: main([*map(str, args), "-m", str(model_path), "-q"])  # noqa: E731
+    cases = [((a, "-o", tmp_path / "x.gif"), "unknown image format '.gif'"),
+             ((a, b, "-o", tmp_path / "two.jpg"), "names one file, but there are 2 inputs"),
+             ((a, b, "-o", a, "--force"), "names one file, but there are 2 inputs"),
+             ((a, "-o", tmp_path / "d", "--name", "../../{stem}.png"), "leads outside the output folder"),
+             ((a, "-o", tmp_path / "o.png", "--backend", "onnxruntime", "--tile", "128"), "--tile needs --backend torch")]
+    for args, message in cases:
+        assert run(*args) == 2, args
+        assert message in capsys.readouterr().err, args
+    assert not (tmp_path / "x.gif").exists() and not (tmp_path / "two.jpg").exists()
+    # a folder name with a dot, made explicit by a trailing slash; {style} is the painting the model learnt
+    trained = tmp_path / "style.pt"  # the name fast-style-train gives every model
+    trained.write_bytes(model_path.read_bytes())
+    assert main([str(a), "-m", str(trained), "-o", f"{tmp_path / 'v1.2'}/", "--name", "{stem}_{style}.png"]) == 0
+    assert (tmp_path / "v1.2" / "a_wave.png").is_file()
+
+
 def test_tensor_dtype_is_kept(model_path: Path) -> None:
     s = Stylizer.load(model_path, device="cpu", precision="fp32")
     x = torch.rand(1, 3, 20, 24, dtype=torch.float64)
