@@ -229,7 +229,11 @@ class StyleDataModule(pl.LightningDataModule):
         else:
             order = list(range(len(files)))
             random.Random(self.seed).shuffle(order)
-            held = set(order[: self.num_val]) if len(files) > self.num_val else set()
+            if self.num_val and len(files) - self.num_val < self.batch_size:
+                raise UserError(f"data.num_val={self.num_val} would hold out all but {max(0, len(files) - self.num_val)}"
+                                f" of the {len(files)} photos in '{self.root}': lower data.num_val, or set "
+                                "data.val_root to a folder of validation photos")
+            held = set(order[: self.num_val])
             self.val_files = [files[i] for i in sorted(held)]
             self.train_files = [f for i, f in enumerate(files) if i not in held]
         if len(self.train_files) < self.batch_size:

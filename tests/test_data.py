@@ -100,6 +100,11 @@ def test_too_few_images_for_a_batch(tmp_path: Path) -> None:
     dm = StyleDataModule(str(tmp_path / "a"), batch_size=4, num_workers=0, num_val=0)
     with pytest.raises(UserError, match="fewer than batch_size"):
         dm.setup()
+    for i in range(5):
+        make_photo(tmp_path / "b" / f"{i}.png", seed=i)
+    dm = StyleDataModule(str(tmp_path / "b"), batch_size=2, num_workers=0, num_val=1000)
+    with pytest.raises(UserError, match="num_val=1000 would hold out all but 0 of the 5 photos"):
+        dm.setup()
 
 
 def test_bad_settings_are_refused() -> None:
