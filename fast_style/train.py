@@ -58,6 +58,8 @@ def train(cfg: DictConfig) -> Path | None:
     for group in ("data", "model", "loss", "style", "trainer"):
         check_types(cfg[group], group)
     check_types(cfg.module, "module", StyleTransferModule)
+    if ckpt is not None:  # resuming into the run's own folder: its checkpoints are expected there
+        warnings.filterwarnings("ignore", message=r"Checkpoint directory .* exists and is not empty")
     pl.seed_everything(cfg.seed, workers=True)
     out = Path(cfg.output_dir)
     datamodule = instantiate(cfg.data)
