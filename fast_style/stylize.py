@@ -389,6 +389,9 @@ def run(args: argparse.Namespace) -> int:
         except (UserError, OSError, ValueError, Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
             failed += 1
             msg = str(e).splitlines()[0] if str(e) else type(e).__name__
+            if isinstance(e, (Image.DecompressionBombError, Image.DecompressionBombWarning)):  # Pillow names 2x
+                msg = (f"more pixels than --max-image-pixels {int(args.max_image_pixels)} (the guard against "
+                       "decompression bombs): raise it if you trust this file")
             tqdm.write(f"error: {src}: {msg}" if not isinstance(e, UserError) else f"error: {msg}", file=sys.stderr)
     seconds = time.perf_counter() - start
     rate = megapixels / seconds if seconds > 0 else 0.0
