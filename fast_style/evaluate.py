@@ -80,13 +80,19 @@ def _overrides(path: Path) -> list[str]:
     return [str(o) for o in OmegaConf.load(file)] if file.is_file() else []
 
 
+def _short(override: str) -> str:
+    """style.image=/long/path/wave.jpg -> style.image=wave.jpg: labels that fit a table column."""
+    key, _, value = override.partition("=")
+    return f"{key}={Path(value).name}" if "/" in value else override
+
+
 def model_names(paths: list[Path]) -> list[str]:
     """Short unique labels: for a sweep, the overrides that differ between runs (loss.style_weight=5);
     else the file names, or the folders that tell models apart."""
     overrides = [_overrides(p) for p in paths]
     if len(paths) > 1 and all(overrides):
         common = set.intersection(*(set(o) for o in overrides))
-        labels = [",".join(o for o in ov if o not in common) for ov in overrides]
+        labels = [",".join(_short(o) for o in ov if o not in common) for ov in overrides]
         if all(labels) and len(set(labels)) == len(labels):
             return labels
     if len({p.name for p in paths}) == len(paths):

@@ -141,3 +141,15 @@ def test_the_vgg19_judge_from_a_local_file(sweep: Path, tmp_path: Path, random_v
     assert eval_main([*args, "--out", str(tmp_path / "b"), "--judge-weights", str(tmp_path / "junk.pth")]) == 0
     assert "no independent VGG19 judge" in caplog.text and "--judge-weights" in caplog.text
     assert all(m["judge_style"] is None for m in json.loads((tmp_path / "b" / "metrics.json").read_text())["models"])
+
+
+def test_runs_are_labelled_by_their_differing_overrides_with_short_paths(tmp_path: Path) -> None:
+    from fast_style.evaluate import model_names
+
+    paths = []
+    for i, style in enumerate(["/data/styles/wave.jpg", "/data/styles/candy.jpg"]):
+        run = tmp_path / f"run{i}"
+        (run / ".hydra").mkdir(parents=True)
+        (run / ".hydra" / "overrides.yaml").write_text(f"- style.image={style}\n- trainer.max_steps=50\n")
+        paths.append(run / "style.pt")
+    assert model_names(paths) == ["style.image=wave.jpg", "style.image=candy.jpg"]
