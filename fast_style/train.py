@@ -7,6 +7,7 @@ import os
 import re
 import signal
 import sys
+import time
 import types
 import typing
 import warnings
@@ -23,9 +24,10 @@ from omegaconf.errors import OmegaConfBaseException
 from pytorch_lightning.callbacks import ProgressBar
 from pytorch_lightning.loggers import TensorBoardLogger
 from pytorch_lightning.utilities.exceptions import SIGTERMException
+from pytorch_lightning.utilities.rank_zero import rank_zero_only
 
-from fast_style.files import CONFIG_DIR, UserError, native_bf16
 from fast_style.callbacks import GracefulStop
+from fast_style.files import CONFIG_DIR, UserError, atomic_write, native_bf16
 from fast_style.module import StyleTransferModule
 
 log = logging.getLogger(__name__)
@@ -62,6 +64,7 @@ def train(cfg: DictConfig) -> Path | None:
         warnings.filterwarnings("ignore", message=r"Checkpoint directory .* exists and is not empty")
     pl.seed_everything(cfg.seed, workers=True)
     out = Path(cfg.output_dir)
+    keep_launch_config(out / ".hydra")
     datamodule = instantiate(cfg.data)
     network = instantiate(cfg.model)
     loss = instantiate(cfg.loss)
@@ -97,6 +100,19 @@ def train(cfg: DictConfig) -> Path | None:
         log.info("style model: %s", style_path or "not written (callbacks.style_model is off)")
         log.info("TensorBoard: tensorboard --logdir %s", out / "tensorboard")
     return style_path
+
+
+def keep_launch_config(hydra_dir: Path) -> None:
+    """Hydra rewrites .hydra/config.yaml and overrides.yaml each time a folder is used (a resume): keep each
+    launch's copy in .hydra/launches/ so that the settings a run was started with are never lost."""
+    if not (hydra_dir / "config.yaml").is_file() or rank_zero_only.rank != 0:
+        return  # train(cfg) called without Hydra's command line, or a DDP rank other than 0
+    stamp = f"{time.strftime('%Y-%m-%d_%H-%M-%S')}-{os.getpid()}"
+    for name in ("config.yaml", "overrides.yaml"):
+        if (hydra_dir / name).is_file():
+            target = hydra_dir / "launches" / f"{stamp}-{name}"
+            with atomic_write(target) as tmp:
+                tmp.write_bytes((hydra_dir / name).read_bytes())
 
 
 _FULL_ERROR: dict = {"on": False, "failed": []}  # set by main(): whether to re-raise, and the failed runs

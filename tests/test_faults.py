@@ -70,6 +70,11 @@ def test_killed_runs_resume_to_the_end(tmp_path: Path, photo_dir: Path, style_pa
     assert done.returncode == 0, done.stderr[-2000:]
     assert torch.load(out / "checkpoints" / "last.ckpt", weights_only=False)["global_step"] == total
     assert load_style_model(str(out / "style.pt"))[1]["step"] == total
+    # Hydra rewrote .hydra/config.yaml at each launch; the copy of each launch that got as far as training is
+    # kept (later kills may land during start-up): the first without ckpt_path, the resumes with it
+    launches = sorted((out / ".hydra" / "launches").glob("*-overrides.yaml"))
+    assert len(launches) >= 2 and "ckpt_path=last" not in launches[0].read_text()
+    assert all("ckpt_path=last" in p.read_text() for p in launches[1:])
 
 
 @pytest.mark.slow
