@@ -26,8 +26,9 @@ Batch = tuple[torch.Tensor, int]  # (images (B, 3, S, S) in [0, 1], how many fil
 def load_style_image(image: str, size: int | None = None) -> torch.Tensor:
     """The style image as a (1, 3, H, W) tensor in [0, 1], its longer side resized to `size` (None: as is)."""
     path = Path(image).expanduser()
-    if not path.is_file():
-        raise UserError(f"style image '{image}' not found: set style.image=path/to/painting.jpg")
+    if not path.is_file():  # the same words fit training (style.image=) and the CLIs (--style)
+        problem = "is a folder, not an image" if path.is_dir() else "not found"
+        raise UserError(f"style image '{image}' {problem}: give the path of a painting (.jpg, .png, ...)")
     try:
         img = open_rgb(path)
     except Exception as e:
@@ -176,8 +177,10 @@ class StyleDataModule(pl.LightningDataModule):
     @staticmethod
     def _images_in(folder: str, what: str) -> list[Path]:
         path = Path(folder).expanduser()
+        key = "data.root" if what == "data" else "data.val_root"
         if not path.is_dir():
-            raise UserError(f"{what} folder '{folder}' does not exist: set data.root=path/to/photos (see data/README.md)")
+            problem = "is a file, not a folder" if path.exists() else "does not exist"
+            raise UserError(f"{what} folder '{folder}' {problem}: set {key}=path/to/photos (see data/README.md)")
         files = find_images(path)
         if not files:
             raise UserError(f"{what} folder '{folder}' holds no .jpg/.png/.webp images (see data/README.md)")

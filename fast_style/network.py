@@ -73,7 +73,7 @@ class TransformerNet(nn.Module):
         if min(c1, c2, c3) < 1 or num_residual < 0 or kernel_outer < 1 or kernel_outer % 2 == 0:
             raise ValueError(
                 f"bad network shape: channels={list(channels)}, num_residual={num_residual}, "
-                f"kernel_outer={kernel_outer} (channels must be positive, kernel_outer odd)"
+                f"kernel_outer={kernel_outer} (channels must be positive, num_residual >= 0, kernel_outer odd)"
             )
         self.config: dict[str, Any] = {
             "channels": [c1, c2, c3],
