@@ -72,8 +72,12 @@ def save_torch(obj: object, path: str | Path) -> Path:
 
     import torch
 
+    import warnings
+
     buffer = io.BytesIO()
-    (torch.jit.save if isinstance(obj, torch.jit.ScriptModule) else torch.save)(obj, buffer)
+    with warnings.catch_warnings():  # TorchScript's deprecation notice: the export is offered on purpose
+        warnings.filterwarnings("ignore", message=r".*torch\.jit.*deprecated", category=FutureWarning)
+        (torch.jit.save if isinstance(obj, torch.jit.ScriptModule) else torch.save)(obj, buffer)
     with atomic_write(path) as tmp:
         tmp.write_bytes(buffer.getvalue())
     return Path(path)

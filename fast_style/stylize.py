@@ -128,6 +128,7 @@ class Stylizer:
         self.device, self.dtype, self.meta = device, dtype, dict(meta or {})
         self.max_pixels, self.tile = max_pixels, tile
         self.session = None
+        self._warned_whole = False
         if backend == "onnxruntime":
             self.session = _onnx_session(self.network.cpu())
         elif backend != "torch":
@@ -163,7 +164,12 @@ class Stylizer:
         x = images[None] if single else images
         h, w = x.shape[-2:]
         if tiled is None:  # onnxruntime cannot fix the norm statistics of tiles: it always runs whole images
-            tiled = self.session is None and bool(self.max_pixels) and h * w > self.max_pixels
+            big = bool(self.max_pixels) and h * w > self.max_pixels
+            tiled = self.session is None and big
+            if big and self.session is not None and not self._warned_whole:
+                self._warned_whole = True
+                log.warning("images over %d pixels run whole with onnxruntime (tiling needs the torch backend): "
+                            "memory grows with the image", self.max_pixels)
         if tiled and self.session is not None:
             raise UserError("tiled stylization needs the torch backend (onnxruntime fixes each tile's statistics)")
         is_uint8 = x.dtype == torch.uint8

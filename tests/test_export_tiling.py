@@ -1,4 +1,5 @@
 import errno
+import logging
 from pathlib import Path
 
 import pytest
@@ -67,7 +68,8 @@ def test_stylizer_tiles_large_images_automatically(tmp_path: Path) -> None:
     torch.testing.assert_close(s(x), whole, atol=1e-4, rtol=0)
 
 
-def test_onnx_and_torchscript_export_match(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+def test_onnx_and_torchscript_export_match(tmp_path: Path, capsys: pytest.CaptureFixture,
+                                           caplog: pytest.LogCaptureFixture) -> None:
     pytest.importorskip("onnxruntime")
     model = save_style_model(_net(channels=(8, 16, 32), num_residual=2), tmp_path / "m.pt")
     assert export_main([str(model), "-o", str(tmp_path / "m.onnx")]) == 0
@@ -85,6 +87,10 @@ def test_onnx_and_torchscript_export_match(tmp_path: Path, capsys: pytest.Captur
     ort = Stylizer.load(model, backend="onnxruntime")
     torch_out = Stylizer.load(model, device="cpu", precision="fp32")(x)
     torch.testing.assert_close(ort(x), torch_out, atol=1e-4, rtol=0)
+    small_limit = Stylizer.load(model, backend="onnxruntime", max_pixels=1000)
+    with caplog.at_level(logging.WARNING):
+        small_limit(x), small_limit(x)
+    assert sum("run whole with onnxruntime" in r.message for r in caplog.records) == 1  # said once, not per image
 
 
 def test_bf16_inference_stays_close_to_fp32(tmp_path: Path) -> None:
