@@ -69,10 +69,9 @@ def save_torch(obj: object, path: str | Path) -> Path:
     """torch.save, atomically. Serialized in memory first: torch's own file writer turns a full disk into a
     RuntimeError (or, for TorchScript, aborts the process) instead of an OSError that can be reported."""
     import io
+    import warnings
 
     import torch
-
-    import warnings
 
     buffer = io.BytesIO()
     with warnings.catch_warnings():  # TorchScript's deprecation notice: the export is offered on purpose

@@ -27,6 +27,7 @@ from fast_style.files import (
 )
 from fast_style.network import StyleModelError, TransformerNet, load_style_model
 from fast_style.tiling import stylize_tiled
+from fast_style.video import VIDEO_OUTPUTS, is_video, output_name, stylize_video
 
 log = logging.getLogger(__name__)
 
@@ -238,12 +239,13 @@ def expand_inputs(inputs: list[str]) -> list[tuple[Path, Path]]:
     for item in inputs:
         path = Path(item).expanduser()
         if path.is_dir():
-            found += [(f, path) for f in find_images(path)]
+            videos = [f for f in path.rglob("*") if is_video(f) and f.is_file()]
+            found += [(f, path) for f in sorted(find_images(path) + videos)]
         elif path.is_file():
             found.append((path, path.parent))
         else:
             matches = sorted(Path(m) for m in glob.glob(item, recursive=True))
-            files = [m for m in matches if m.is_file() and m.suffix.lower() in IMAGE_EXTENSIONS]
+            files = [m for m in matches if m.is_file() and (m.suffix.lower() in IMAGE_EXTENSIONS or is_video(m))]
             if not files:
                 raise UserError(f"no such file, folder or matching images: {item}")
             found += [(f, f.parent) for f in files]
@@ -254,9 +256,11 @@ def plan_outputs(items: list[tuple[Path, Path]], output: str, name: str, style: 
     """[(input, output path)]: `output` is a file for one input with an image extension, else a folder."""
     out = Path(output).expanduser()
     as_file = bool(out.suffix) and not out.is_dir() and not output.endswith(("/", os.sep))
-    if as_file and out.suffix.lower() not in IMAGE_EXTENSIONS:
-        raise UserError(f"-o {output}: unknown image format '{out.suffix}': use {', '.join(IMAGE_EXTENSIONS)} (or end "
-                        "it with / for a folder)")
+    video = len(items) == 1 and is_video(items[0][0])
+    formats = tuple(VIDEO_OUTPUTS) if video else IMAGE_EXTENSIONS
+    if as_file and out.suffix.lower() not in formats:
+        raise UserError(f"-o {output}: unknown {'video' if video else 'image'} format '{out.suffix}': use "
+                        f"{', '.join(formats)} (or end it with / for a folder)")
     if as_file and len(items) > 1:
         raise UserError(f"-o {output} names one file, but there are {len(items)} inputs: give a folder")
     if as_file:
@@ -266,7 +270,8 @@ def plan_outputs(items: list[tuple[Path, Path]], output: str, name: str, style: 
     plans = []
     for src, root in items:
         rel = src.relative_to(root).parent
-        fields = {"stem": src.stem, "ext": src.suffix.lstrip("."), "style": style}
+        ext = Path(output_name(src)).suffix if is_video(src) else src.suffix  # .webm/.avi in: .mp4 out
+        fields = {"stem": src.stem, "ext": ext.lstrip("."), "style": style}
         try:
             filename = name.format(**fields)
         except (KeyError, IndexError, ValueError):
@@ -370,7 +375,7 @@ def run(args: argparse.Namespace) -> int:
     inputs = {src.resolve() for src, _ in plans}
     from tqdm import tqdm
 
-    failed = done = 0
+    failed = done = videos = frames = 0
     megapixels = 0.0
     start = time.perf_counter()
     bar = tqdm(plans, unit="img", disable=args.quiet or len(plans) < 2, file=sys.stderr)
@@ -380,11 +385,22 @@ def run(args: argparse.Namespace) -> int:
                 raise UserError(f"{dst} is an input: choose another --output or --name")
             if dst.exists() and not args.force:
                 raise UserError(f"{dst} exists: use --force to overwrite it")
+            def stylize(image: Image.Image) -> Image.Image:
+                return stylizer.stylize_image(image, args.strength, args.preserve_color, args.max_size, args.scale,
+                                              tiled=True if args.tile else None)
+
+            if is_video(src):
+                def count(frame: Image.Image) -> None:
+                    nonlocal megapixels
+                    megapixels += frame.width * frame.height / 1e6
+
+                frames += stylize_video(src, dst, stylize, on_frame=count)
+                videos += 1
+                continue
             with warnings.catch_warnings():
                 warnings.simplefilter("error", Image.DecompressionBombWarning)  # over the limit: refuse
                 source = read_image(src)
-            out = stylizer.stylize_image(source, args.strength, args.preserve_color, args.max_size, args.scale,
-                                         tiled=True if args.tile else None)
+            out = stylize(source)
             save_image(out, dst, source, args.quality)
             done += 1
             megapixels += out.width * out.height / 1e6
@@ -402,7 +418,8 @@ def run(args: argparse.Namespace) -> int:
     seconds = time.perf_counter() - start
     rate = megapixels / seconds if seconds > 0 else 0.0
     where = plans[0][1] if len(plans) == 1 else Path(args.output)
-    print(f"stylized {done} image(s), {megapixels:.1f} MP in {seconds:.1f} s ({rate:.2f} MP/s) -> {where}"
+    clips = f" and {videos} video(s) of {frames} frames" if videos else ""
+    print(f"stylized {done} image(s){clips}, {megapixels:.1f} MP in {seconds:.1f} s ({rate:.2f} MP/s) -> {where}"
           + (f"; {failed} failed" if failed else ""), file=sys.stderr)
     return 1 if failed else 0
 
