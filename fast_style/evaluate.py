@@ -185,6 +185,7 @@ def evaluate(models: list[Path], photos: list[tuple[str, torch.Tensor]], weights
             raise UserError(f"{path} does not name its style image: pass --style")
         if style not in scorers:
             scorers[style] = Scorer(style, weights, style_size, loss_weights, judge, dev, judge_weights)
+            judge = judge and scorers[style].judge is not None  # unavailable once: not tried (and reported) again
         scorer = scorers[style]
         net = net.to(dev)
         score = ModelScore(name, str(path), style)
