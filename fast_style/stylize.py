@@ -256,13 +256,13 @@ def plan_outputs(items: list[tuple[Path, Path]], output: str, name: str, style: 
     """[(input, output path)]: `output` is a file for one input with an image extension, else a folder."""
     out = Path(output).expanduser()
     as_file = bool(out.suffix) and not out.is_dir() and not output.endswith(("/", os.sep))
+    if as_file and len(items) > 1:
+        raise UserError(f"-o {output} names one file, but there are {len(items)} inputs: give a folder")
     video = len(items) == 1 and is_video(items[0][0])
     formats = tuple(VIDEO_OUTPUTS) if video else IMAGE_EXTENSIONS
     if as_file and out.suffix.lower() not in formats:
         raise UserError(f"-o {output}: unknown {'video' if video else 'image'} format '{out.suffix}': use "
                         f"{', '.join(formats)} (or end it with / for a folder)")
-    if as_file and len(items) > 1:
-        raise UserError(f"-o {output} names one file, but there are {len(items)} inputs: give a folder")
     if as_file:
         return [(items[0][0], out)]
     if out.is_file():
@@ -277,6 +277,10 @@ def plan_outputs(items: list[tuple[Path, Path]], output: str, name: str, style: 
         except (KeyError, IndexError, ValueError):
             raise UserError(f"bad --name pattern '{name}': use fields {{stem}}, {{ext}}, {{style}}") from None
         dst = out / rel / filename
+        formats = tuple(VIDEO_OUTPUTS) if is_video(src) else IMAGE_EXTENSIONS
+        if dst.suffix.lower() not in formats:  # before any work, not after the photos are done
+            raise UserError(f"--name '{name}' gives {dst.name} for {src.name}: {'videos' if is_video(src) else 'images'}"
+                            f" need one of {', '.join(formats)} (use {{ext}})")
         if not dst.resolve().is_relative_to(out.resolve()):
             raise UserError(f"--name '{name}' leads outside the output folder {out}: use a plain file name pattern")
         plans.append((src, dst))
@@ -314,9 +318,9 @@ def save_image(img: Image.Image, path: Path, source: Image.Image, quality: int) 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="fast-style-stylize",
-        description="Stylize photos with a trained style model: one forward pass per image.",
+        description="Stylize photos and videos with a trained style model: one forward pass per image or frame.",
     )
-    p.add_argument("inputs", nargs="+", help="image files, folders (recursive) or globs")
+    p.add_argument("inputs", nargs="+", help="image or video files, folders (recursive) or globs")
     p.add_argument("-m", "--model", required=True, help="style model file (.pt) written by fast-style-train")
     p.add_argument("-o", "--output", default="stylized",
                    help="output file (one input) or folder, mirroring input folders (default: ./stylized)")
@@ -417,7 +421,7 @@ def run(args: argparse.Namespace) -> int:
             tqdm.write(f"error: {src}: {msg}" if not isinstance(e, UserError) else f"error: {msg}", file=sys.stderr)
     seconds = time.perf_counter() - start
     rate = megapixels / seconds if seconds > 0 else 0.0
-    where = plans[0][1] if len(plans) == 1 else Path(args.output)
+    where = plans[0][1] if len(plans) == 1 and done + videos else Path(args.output)
     clips = f" and {videos} video(s) of {frames} frames" if videos else ""
     print(f"stylized {done} image(s){clips}, {megapixels:.1f} MP in {seconds:.1f} s ({rate:.2f} MP/s) -> {where}"
           + (f"; {failed} failed" if failed else ""), file=sys.stderr)

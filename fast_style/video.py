@@ -66,12 +66,13 @@ def stylize_video(
             video_out.options = {"crf": str(crf), "preset": "medium"}
             audio_out = out.add_stream_from_template(audio_in) if audio_in is not None else None
             streams = [video_in] + ([audio_in] if audio_in is not None else [])
+            early: list = []  # sound before the first frame: muxing it would open the encoder before its size is known
             try:
                 for packet in source.demux(*streams):
                     if packet.stream is audio_in:
                         if packet.dts is not None:
                             packet.stream = audio_out
-                            out.mux(packet)
+                            early.append(packet) if frames == 0 else out.mux(packet)
                         continue
                     for frame in packet.decode():
                         image = stylize(frame.to_image())
@@ -84,6 +85,9 @@ def stylize_video(
                         new.pts, new.time_base = frame.pts, frame.time_base
                         out.mux(video_out.encode(new))
                         frames += 1
+                        for held in early:
+                            out.mux(held)
+                        early.clear()
                         if on_frame:
                             on_frame(image)
             except av.FFmpegError as e:

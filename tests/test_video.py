@@ -21,10 +21,6 @@ def make_video(path: Path, frames: int = 8, size: tuple[int, int] = (66, 50), ra
         video = out.add_stream(codec, rate=rate)
         video.width, video.height, video.pix_fmt = *size, "yuv420p"
         sound = out.add_stream("aac", rate=16000) if audio else None
-        for i in range(frames):
-            img = np.full((size[1], size[0], 3), 30, np.uint8)
-            img[:, : (i + 1) * size[0] // frames] = (200, 80, 30)
-            out.mux(video.encode(av.VideoFrame.from_ndarray(img, format="rgb24")))
         if sound is not None:
             tone = np.sin(np.linspace(0, 880 * np.pi, 16000, dtype=np.float32))
             for k in range(0, 16000, 1024):
@@ -32,6 +28,12 @@ def make_video(path: Path, frames: int = 8, size: tuple[int, int] = (66, 50), ra
                 chunk.sample_rate = 16000
                 out.mux(sound.encode(chunk))
             out.mux(sound.encode())
+        for i in range(frames):
+            img = np.full((size[1], size[0], 3), 30, np.uint8)
+            img[:, : (i + 1) * size[0] // frames] = (200, 80, 30)
+            frame = av.VideoFrame.from_ndarray(img, format="rgb24")
+            frame.pts = i + 2  # the picture starts a little after the sound: sound packets come first
+            out.mux(video.encode(frame))
         out.mux(video.encode())
     return path
 
@@ -67,6 +69,11 @@ def test_a_video_keeps_its_frames_rate_and_sound(model: Path, tmp_path: Path, ca
     assert "exists: use --force" in capsys.readouterr().err and out.read_bytes() == stamp
     assert main([str(clip), "-m", str(model), "-o", str(tmp_path / "x.gif"), "-q"]) == 2
     assert "unknown video format '.gif'" in capsys.readouterr().err
+    assert main([str(clip), str(clip), "-m", str(model), "-o", str(tmp_path / "two.mp4"), "-q"]) == 2
+    assert "names one file, but there are 2 inputs" in capsys.readouterr().err
+    # a name pattern that cannot suit a video is refused before anything is stylized
+    assert main([str(clip), "-m", str(model), "-o", str(tmp_path / "d"), "--name", "{stem}.jpg", "-q"]) == 2
+    assert "videos need one of .mp4" in capsys.readouterr().err and not (tmp_path / "d").exists()
 
 
 def test_a_folder_of_photos_and_videos(model: Path, tmp_path: Path, capsys) -> None:
