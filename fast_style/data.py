@@ -26,6 +26,8 @@ Batch = tuple[torch.Tensor, int]  # (images (B, 3, S, S) in [0, 1], how many fil
 def load_style_image(image: str, size: int | None = None) -> torch.Tensor:
     """The style image as a (1, 3, H, W) tensor in [0, 1], its longer side resized to `size` (None: as is)."""
     path = Path(image).expanduser()
+    if size is not None and size < 16:
+        raise UserError(f"style size {size}: use at least 16 px (or null for the painting's own size)")
     if not path.is_file():  # the same words fit training (style.image=) and the CLIs (--style)
         problem = "is a folder, not an image" if path.is_dir() else "not found"
         raise UserError(f"style image '{image}' {problem}: give the path of a painting (.jpg, .png, ...)")

@@ -243,6 +243,10 @@ def main(argv: list[str] | None = None) -> int:
             raise UserError("--size and --style-size must be >= 16")
         if args.judge_weights != "torchvision" and not args.no_judge and not Path(args.judge_weights).is_file():
             raise UserError(f"--judge-weights {args.judge_weights} not found: a VGG19 state_dict file, or torchvision")
+        if Path(args.out).exists() and not Path(args.out).is_dir():
+            raise UserError(f"--out {args.out} is a file: give a folder for the reports")
+        if Path(args.out).resolve() == Path(args.photos).resolve():  # the sheet would be scored as a photo next time
+            raise UserError("--out is the --photos folder: give another folder for the reports")
         taken = [str(r) for r in reports if r.exists()]
         if taken and not args.force:
             raise UserError(f"{', '.join(taken)} exist(s): use --force to overwrite, or another --out")

@@ -125,8 +125,10 @@ def main(argv: list[str] | None = None) -> int:
         curve = out.with_name(out.stem + "_loss")
         outputs = [out, curve.with_suffix(".png"), curve.with_suffix(".csv")]
         check_outputs(outputs, [Path(args.content), Path(args.style)], args.force)
-        if args.iterations < 1 or args.size < 16 or args.style_size < 16:
-            raise UserError("--iterations must be >= 1, --size and --style-size >= 16")
+        for flag, value, least in (("--iterations", args.iterations, 1), ("--size", args.size, 16),
+                                   ("--style-size", args.style_size, 16)):
+            if value < least:
+                raise UserError(f"{flag} must be >= {least}, got {value}")
         if args.lr is not None and not args.lr > 0:
             raise UserError(f"--lr must be > 0, got {args.lr}")
         device = pick_device(args.device)

@@ -65,6 +65,11 @@ def test_eval_errors_are_one_line(tmp_path: Path, sweep: Path, capsys: pytest.Ca
     err = [line for line in capsys.readouterr().err.splitlines() if line]
     assert len(err) == 5 and all(line.startswith("error: ") for line in err)
     assert "--size" in err[3] and "typo.pth not found" in err[4]
+    (tmp_path / "file").write_text("x")
+    assert eval_main([str(sweep), "--photos", str(tmp_path), "--out", str(tmp_path / "file")]) == 2
+    assert eval_main([str(sweep), "--photos", str(tmp_path), "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "is a file: give a folder" in err and "--out is the --photos folder" in err
 
 
 @pytest.mark.parametrize("method", ["lbfgs", "adam"])

@@ -94,6 +94,7 @@ def test_tiny_run_end_to_end_and_resume(tmp_path: Path, photo_dir: Path, style_p
     ("data.root={tmp}/nowhere", "does not exist: set data.root="),
     ("data.val_root={tmp}/nowhere", "does not exist: set data.val_root="),
     ("style.image={tmp}", "is a folder, not an image"),
+    ("style.size=0", "style size 0: use at least 16 px"),
     ("data.rot=3", "unknown setting 'data.rot'; the settings under data are _target_, batch_size, cache_dir,"),
     ("loss=caffee", "unknown loss option 'caffee': choose one of caffe, file, torchvision, vgg19"),
     ("data.image_size=-5", "image_size=-5 (>= 16)"),
