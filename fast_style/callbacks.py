@@ -172,6 +172,8 @@ class GracefulStop(pl.Callback):
     def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         if threading.current_thread() is not threading.main_thread():
             return
+        if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:  # started with SIGINT ignored (`cmd &`, nohup): keep it
+            return
 
         def on_sigint(signum: int, frame: Any) -> None:
             self.exit_code = 128 + signal.SIGINT
