@@ -19,7 +19,7 @@ from pytorch_lightning.loggers import TensorBoardLogger
 from pytorch_lightning.utilities.exceptions import SIGTERMException
 from torchvision.utils import make_grid, save_image
 
-from fast_style.files import atomic_write, writing
+from fast_style.files import UserError, atomic_write, writing
 from fast_style.network import save_style_model
 
 log = logging.getLogger(__name__)
@@ -110,6 +110,16 @@ class StyleModelWriter(pl.Callback):
             _raise_if_nonfinite(pl_module)
             save_style_model(pl_module.network, path, {**self.meta, "step": trainer.global_step})
             self._written.add(key)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"meta": dict(self.meta)}  # in each checkpoint: what the run was trained on
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """On resume: a checkpoint trained on another painting is refused (style models would mix the two)."""
+        was, now = state_dict.get("meta", {}).get("style_image"), self.meta.get("style_image")
+        if was and now and Path(str(was)).name != Path(str(now)).name:
+            raise UserError(f"this checkpoint was trained on {was}, not {now}: resume with style.image={was}, "
+                            "or start a new run")
 
     def on_save_checkpoint(self, trainer: pl.Trainer, pl_module: pl.LightningModule, checkpoint: dict) -> None:
         ckpt_dir = trainer.checkpoint_callback.dirpath if trainer.checkpoint_callback else None

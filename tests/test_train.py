@@ -83,6 +83,10 @@ def test_tiny_run_end_to_end_and_resume(tmp_path: Path, photo_dir: Path, style_p
     with pytest.raises(UserError, match="ckpt_path=last: no .*last.ckpt: set hydra.run.dir"):
         train(tiny_cfg(tmp_path / "typo", photo_dir, style_path, random_vgg, "ckpt_path=last"))
     assert not (tmp_path / "typo" / "style.pt").exists()
+    other_style = tmp_path / "other_painting.png"
+    other_style.write_bytes(style_path.read_bytes())
+    with pytest.raises(UserError, match="trained on .*style.png, not .*other_painting.png"):
+        train(tiny_cfg(out, photo_dir, other_style, random_vgg, "trainer.max_steps=10", "ckpt_path=last"))
     with pytest.raises(UserError, match="other settings than model"):
         train(tiny_cfg(out, photo_dir, style_path, random_vgg, "trainer.max_steps=10", "ckpt_path=last",
                        "model.channels=[4,8,16]"))
