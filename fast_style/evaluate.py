@@ -264,7 +264,6 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 2
     order = sorted(range(len(scores)), key=lambda i: scores[i].total)
-    out = Path(args.out)
     columns = ["name", "total", "content", "style", "tv", "judge_content", "judge_style", "vs_reference", "ms_per_image"]
     table = io.StringIO()
     writer = csv.writer(table)

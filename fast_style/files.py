@@ -146,7 +146,7 @@ def default_loss_weights(source: str = "caffe") -> dict[str, float]:
     return {k: float(cfg[k]) for k in ("content_weight", "style_weight", "tv_weight")}
 
 
-def find_images(root: str | Path) -> list[Path]:
-    """Image files below `root`, recursively, sorted for reproducibility."""
+def find_images(root: str | Path, extensions: tuple[str, ...] = IMAGE_EXTENSIONS) -> list[Path]:
+    """Files below `root` with one of `extensions` (images by default), recursively, sorted for reproducibility."""
     root = Path(root)
-    return sorted(p for p in root.rglob("*") if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file())
+    return sorted(p for p in root.rglob("*") if p.suffix.lower() in extensions and p.is_file())

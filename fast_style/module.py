@@ -95,29 +95,30 @@ class StyleTransferModule(pl.LightningModule):
 
     def _shared_step(self, batch: Batch, stage: str) -> torch.Tensor | None:
         images, skipped = batch
-        if stage == "train" and skipped:
+        train = stage == "train"
+        if train and skipped:
             self.skipped_images += skipped
             self.log("train/skipped_images", float(self.skipped_images), on_step=True, on_epoch=False)
         if images.numel() == 0:
             return None  # every file of this batch was unreadable: Lightning skips the step
-        self._read_batches += stage == "train"
+        self._read_batches += train
         graphs = self.cuda_graphs and images.is_cuda
         if graphs:  # each step replays the graphs, overwriting the last step's outputs
             torch.compiler.cudagraph_mark_step_begin()
         terms = self.loss_fn(self.network_fn(images), images)
         if graphs:  # logged values must outlive the next replay
             terms = {name: value.clone() for name, value in terms.items()}
-        train = stage == "train"
-        if train and self._nonfinite(terms["total"]):
+        log_now = not train or self._logging_now()  # values logged on other steps are never written
+        if train and self._nonfinite(terms["total"], log_now):
             log.warning("non-finite loss at step %d: step skipped", self.global_step)
             return None
-        if not train or self._logging_now():  # values logged on other steps are never written
+        if log_now:
             self.log_dict(
                 {f"{stage}/{name}": value for name, value in terms.items()},
                 on_step=train, on_epoch=not train, prog_bar=False, batch_size=len(images), sync_dist=not train,
             )
-        if train and self._logging_now():
-            self.log("loss", terms["total"], prog_bar=True, logger=False, batch_size=len(images))
+            if train:
+                self.log("loss", terms["total"], prog_bar=True, logger=False, batch_size=len(images))
         return terms["total"]
 
     def _logging_now(self) -> bool:
@@ -126,7 +127,7 @@ class StyleTransferModule(pl.LightningModule):
         connector = getattr(self._trainer, "_logger_connector", None)
         return connector is None or connector.should_update_logs or bool(self.trainer.fast_dev_run)
 
-    def _nonfinite(self, total: torch.Tensor) -> bool:
+    def _nonfinite(self, total: torch.Tensor, logging_step: bool) -> bool:
         """True when this step must be skipped. A NaN/inf loss with on_nonfinite=stop raises UserError: at once
         on a CPU; on a GPU at the next logging step or before the next checkpoint or style model is written
         (`raise_if_nonfinite`), so that the GPU's queue is not drained every step just to look at the loss."""
@@ -142,7 +143,7 @@ class StyleTransferModule(pl.LightningModule):
             self._first_nonfinite = torch.full((), math.inf, dtype=torch.float64, device=total.device)
         step = torch.where(finite, math.inf, float(self.global_step))
         self._first_nonfinite = torch.minimum(self._first_nonfinite, step)
-        if self._logging_now():  # Lightning waits for the GPU at these steps anyway
+        if logging_step:  # Lightning waits for the GPU at these steps anyway
             self.raise_if_nonfinite()
         return False
 

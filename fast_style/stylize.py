@@ -27,9 +27,11 @@ from fast_style.files import (
 )
 from fast_style.network import StyleModelError, TransformerNet, load_style_model
 from fast_style.tiling import stylize_tiled
-from fast_style.video import VIDEO_OUTPUTS, is_video, output_name, stylize_video
+from fast_style.video import VIDEO_EXTENSIONS, VIDEO_OUTPUTS, is_video, output_name, stylize_video
 
 log = logging.getLogger(__name__)
+
+MEDIA_EXTENSIONS = IMAGE_EXTENSIONS + VIDEO_EXTENSIONS  # what folders and globs pick up
 
 DEFAULT_MAX_PIXELS = 4096 * 4096 // 4  # larger images are tiled: about 2 GB of activations on the CPU
 DEFAULT_TILE = 512
@@ -239,17 +241,21 @@ def expand_inputs(inputs: list[str]) -> list[tuple[Path, Path]]:
     for item in inputs:
         path = Path(item).expanduser()
         if path.is_dir():
-            videos = [f for f in path.rglob("*") if is_video(f) and f.is_file()]
-            found += [(f, path) for f in sorted(find_images(path) + videos)]
+            found += [(f, path) for f in find_images(path, MEDIA_EXTENSIONS)]
         elif path.is_file():
             found.append((path, path.parent))
         else:
             matches = sorted(Path(m) for m in glob.glob(item, recursive=True))
-            files = [m for m in matches if m.is_file() and (m.suffix.lower() in IMAGE_EXTENSIONS or is_video(m))]
+            files = [m for m in matches if m.is_file() and m.suffix.lower() in MEDIA_EXTENSIONS]
             if not files:
                 raise UserError(f"no such file, folder or matching images: {item}")
             found += [(f, f.parent) for f in files]
     return found
+
+
+def _output_formats(src: Path) -> tuple[str, tuple[str, ...]]:
+    """("video" or "image", the extensions its stylized copy may have)."""
+    return ("video", tuple(VIDEO_OUTPUTS)) if is_video(src) else ("image", IMAGE_EXTENSIONS)
 
 
 def plan_outputs(items: list[tuple[Path, Path]], output: str, name: str, style: str) -> list[tuple[Path, Path]]:
@@ -258,11 +264,10 @@ def plan_outputs(items: list[tuple[Path, Path]], output: str, name: str, style: 
     as_file = bool(out.suffix) and not out.is_dir() and not output.endswith(("/", os.sep))
     if as_file and len(items) > 1:
         raise UserError(f"-o {output} names one file, but there are {len(items)} inputs: give a folder")
-    video = len(items) == 1 and is_video(items[0][0])
-    formats = tuple(VIDEO_OUTPUTS) if video else IMAGE_EXTENSIONS
+    kind, formats = _output_formats(items[0][0])
     if as_file and out.suffix.lower() not in formats:
-        raise UserError(f"-o {output}: unknown {'video' if video else 'image'} format '{out.suffix}': use "
-                        f"{', '.join(formats)} (or end it with / for a folder)")
+        raise UserError(f"-o {output}: unknown {kind} format '{out.suffix}': use {', '.join(formats)} (or end it with "
+                        "/ for a folder)")
     if as_file:
         return [(items[0][0], out)]
     if out.is_file():
@@ -277,10 +282,10 @@ def plan_outputs(items: list[tuple[Path, Path]], output: str, name: str, style: 
         except (KeyError, IndexError, ValueError):
             raise UserError(f"bad --name pattern '{name}': use fields {{stem}}, {{ext}}, {{style}}") from None
         dst = out / rel / filename
-        formats = tuple(VIDEO_OUTPUTS) if is_video(src) else IMAGE_EXTENSIONS
+        kind, formats = _output_formats(src)
         if dst.suffix.lower() not in formats:  # before any work, not after the photos are done
-            raise UserError(f"--name '{name}' gives {dst.name} for {src.name}: {'videos' if is_video(src) else 'images'}"
-                            f" need one of {', '.join(formats)} (use {{ext}})")
+            raise UserError(f"--name '{name}' gives {dst.name} for {src.name}: {kind}s need one of "
+                            f"{', '.join(formats)} (use {{ext}})")
         if not dst.resolve().is_relative_to(out.resolve()):
             raise UserError(f"--name '{name}' leads outside the output folder {out}: use a plain file name pattern")
         plans.append((src, dst))
@@ -381,6 +386,15 @@ def run(args: argparse.Namespace) -> int:
 
     failed = done = videos = frames = 0
     megapixels = 0.0
+
+    def stylize(image: Image.Image) -> Image.Image:
+        return stylizer.stylize_image(image, args.strength, args.preserve_color, args.max_size, args.scale,
+                                      tiled=True if args.tile else None)
+
+    def count(image: Image.Image) -> None:  # each image and video frame written
+        nonlocal megapixels
+        megapixels += image.width * image.height / 1e6
+
     start = time.perf_counter()
     bar = tqdm(plans, unit="img", disable=args.quiet or len(plans) < 2, file=sys.stderr)
     for src, dst in bar:
@@ -389,15 +403,7 @@ def run(args: argparse.Namespace) -> int:
                 raise UserError(f"{dst} is an input: choose another --output or --name")
             if dst.exists() and not args.force:
                 raise UserError(f"{dst} exists: use --force to overwrite it")
-            def stylize(image: Image.Image) -> Image.Image:
-                return stylizer.stylize_image(image, args.strength, args.preserve_color, args.max_size, args.scale,
-                                              tiled=True if args.tile else None)
-
             if is_video(src):
-                def count(frame: Image.Image) -> None:
-                    nonlocal megapixels
-                    megapixels += frame.width * frame.height / 1e6
-
                 frames += stylize_video(src, dst, stylize, on_frame=count)
                 videos += 1
                 continue
@@ -407,7 +413,7 @@ def run(args: argparse.Namespace) -> int:
             out = stylize(source)
             save_image(out, dst, source, args.quality)
             done += 1
-            megapixels += out.width * out.height / 1e6
+            count(out)
         except DiskError as e:  # every later image would fail the same way: stop here
             failed += 1
             tqdm.write(f"error: {e}; stopped", file=sys.stderr)

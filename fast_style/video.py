@@ -72,7 +72,10 @@ def stylize_video(
                     if packet.stream is audio_in:
                         if packet.dts is not None:
                             packet.stream = audio_out
-                            early.append(packet) if frames == 0 else out.mux(packet)
+                            if frames == 0:
+                                early.append(packet)
+                            else:
+                                out.mux(packet)
                         continue
                     for frame in packet.decode():
                         image = stylize(frame.to_image())

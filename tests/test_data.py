@@ -1,7 +1,6 @@
 import errno
 import logging
 import os
-import time
 from pathlib import Path
 
 import pytest
