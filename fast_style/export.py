@@ -11,6 +11,7 @@ from pathlib import Path
 import torch
 
 from fast_style.files import UserError, atomic_write, save_torch
+from fast_style import zoo
 from fast_style.network import StyleModelError, TransformerNet, load_style_model
 
 # odd sizes on purpose: padding to a multiple of 4 and cropping back must survive export
@@ -77,26 +78,29 @@ def export(model_path: str, output: str, fmt: str | None = None, opset: int = 17
                         f"padding; torch's exporter stops at {MAX_OPSET}); the default is 17")
     if out.exists() and not force:
         raise UserError(f"{out} exists: use --force to overwrite it")
+    model_path = str(zoo.resolve(model_path))  # a file, or a built-in style's name
     if out.resolve() == Path(model_path).resolve():
         raise UserError("the output would overwrite the style model itself")
     try:
         net, _ = load_style_model(model_path)
     except StyleModelError as e:
         raise UserError(str(e)) from None
+    # compared first, written (atomically) only when it matches: an earlier export under --force stays otherwise
     if fmt == "onnx":
         data = to_onnx_bytes(net, opset)
         diff = check_onnx(net, data)
         checked = "checked by onnx only (install onnxruntime to compare outputs)" if diff is None else None
-        with atomic_write(out) as tmp:
-            tmp.write_bytes(data)
     else:
         scripted = to_torchscript(net)
         diff = _max_diff(net, scripted)
         checked = None
-        save_torch(scripted, out)
     if diff is not None and not diff <= TOLERANCE:  # NaN fails too
-        out.unlink()
         raise UserError(f"exported model differs from PyTorch by {diff:.2e} (> {TOLERANCE:g}): not written")
+    if fmt == "onnx":
+        with atomic_write(out) as tmp:
+            tmp.write_bytes(data)
+    else:
+        save_torch(scripted, out)
     check = checked or f"max abs difference to PyTorch {diff:.1e} on sizes " + ", ".join(
         f"{s[2]}x{s[3]}" for s in CHECK_SHAPES)
     return f"wrote {out} ({fmt}, {out.stat().st_size / 1e6:.1f} MB); {check}"
@@ -104,7 +108,7 @@ def export(model_path: str, output: str, fmt: str | None = None, opset: int = 17
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="fast-style-export", description=__doc__)
-    p.add_argument("model", help="style model (.pt) written by fast-style-train")
+    p.add_argument("model", help="style model (.pt) written by fast-style-train, or a built-in style's name (wave)")
     p.add_argument("-o", "--output", required=True, help="output file: .onnx (ONNX) or .ts (TorchScript)")
     p.add_argument("--format", choices=["onnx", "torchscript"], help="override the format the extension implies")
     p.add_argument("--opset", type=int, default=17, help="ONNX opset (default 17)")

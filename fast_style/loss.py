@@ -9,6 +9,7 @@ import torch.nn.functional as F
 import torchvision
 from torch import nn
 
+from fast_style import coverage
 from fast_style.files import UserError
 from fast_style.weights import NORMALIZATIONS, load_vgg_weights
 
@@ -127,7 +128,9 @@ class PerceptualLoss(nn.Module):
         if min(style_weight, content_weight, tv_weight) < 0:
             raise UserError("loss weights must be >= 0")
         self.style_weight, self.content_weight, self.tv_weight = style_weight, content_weight, tv_weight
-        self.vgg = VGGFeatures(sorted(set(self.style_layers) | set(self.content_layers)), weights, arch)
+        # relu3_3 too, for `coverage` (held-out figures only: training stops at the deepest loss layer)
+        self.vgg = VGGFeatures(sorted(set(self.style_layers) | set(self.content_layers) | {coverage.LAYER}), weights,
+                               arch)
         self.has_style = False
 
     @torch.no_grad()
@@ -136,7 +139,18 @@ class PerceptualLoss(nn.Module):
         feats = self.vgg(style.to(self.vgg.mean.device), list(self.style_layers))
         for name, f in feats.items():
             self.register_buffer(f"gram_{name}", gram_matrix(f.float()), persistent=False)  # (1, C, C)
+        spread = coverage.channel_spread(self.vgg(style.to(self.vgg.mean.device), [coverage.LAYER])[coverage.LAYER])
+        self.register_buffer("style_spread", spread, persistent=False)  # (1, C): the painting's texture
         self.has_style = True
+
+    @torch.no_grad()
+    def coverage(self, stylized: torch.Tensor, content: torch.Tensor) -> torch.Tensor:
+        """The share of each picture whose texture moved toward the style's (fast_style.coverage): (B,) in [0, 1]."""
+        if not self.has_style:
+            raise RuntimeError("PerceptualLoss.set_style() must be called before computing coverage")
+        layer = [coverage.LAYER]
+        return coverage.coverage(self.vgg(content, layer)[coverage.LAYER], self.vgg(stylized, layer)[coverage.LAYER],
+                                 self.style_spread)
 
     def forward(self, stylized: torch.Tensor, content: torch.Tensor) -> dict[str, torch.Tensor]:
         """stylized, content: (B, 3, H, W) in [0, 1]. Returns the weighted terms and their sum."""
@@ -144,7 +158,7 @@ class PerceptualLoss(nn.Module):
             raise RuntimeError("PerceptualLoss.set_style() must be called before computing losses")
         with torch.no_grad():  # content targets need no graph, and only the layers up to the deepest content one
             targets = self.vgg(content, list(self.content_layers))
-        feats = self.vgg(stylized)
+        feats = self.vgg(stylized, list(dict.fromkeys([*self.style_layers, *self.content_layers])))
         content_loss = sum(w * F.mse_loss(feats[n].float(), targets[n].float()) for n, w in self.content_layers.items())
         style_loss = sum(
             w * F.mse_loss(gram_matrix(feats[n].float()), getattr(self, f"gram_{n}").expand(len(stylized), -1, -1))

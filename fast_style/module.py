@@ -105,9 +105,12 @@ class StyleTransferModule(pl.LightningModule):
         graphs = self.cuda_graphs and images.is_cuda
         if graphs:  # each step replays the graphs, overwriting the last step's outputs
             torch.compiler.cudagraph_mark_step_begin()
-        terms = self.loss_fn(self.network_fn(images), images)
+        stylized = self.network_fn(images)
+        terms = self.loss_fn(stylized, images)
         if graphs:  # logged values must outlive the next replay
             terms = {name: value.clone() for name, value in terms.items()}
+        if not train:  # the share of each picture the style covers (fast_style.coverage), beside the losses
+            terms["coverage"] = self.loss.coverage(stylized.float(), images).mean()
         log_now = not train or self._logging_now()  # values logged on other steps are never written
         if train and self._nonfinite(terms["total"], log_now):
             log.warning("non-finite loss at step %d: step skipped", self.global_step)

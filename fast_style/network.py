@@ -16,8 +16,6 @@ from torch import nn
 from fast_style.files import save_torch
 
 
-SKIP_EPS = 0.01  # input_skip: the photo enters as logit(x), clipped to [0.01, 0.99]
-
 
 class ConvNormAct(nn.Sequential):
     """Reflection pad -> conv -> instance norm -> (ReLU)."""
@@ -57,8 +55,7 @@ class TransformerNet(nn.Module):
 
     `channels` are the widths of the three encoder stages (32, 64, 128 in the paper);
     `num_residual` residual blocks run at the narrowest resolution (H/4, W/4). The output is a sigmoid of the
-    last convolution. With `input_skip` the network predicts a change to its input's logits (zero at
-    initialisation, so it starts as the identity) rather than a new image; without it, it is the paper's network.
+    last convolution.
     """
 
     def __init__(
@@ -66,7 +63,6 @@ class TransformerNet(nn.Module):
         channels: tuple[int, int, int] | list[int] = (32, 64, 128),
         num_residual: int = 5,
         kernel_outer: int = 9,
-        input_skip: bool = True,
     ) -> None:
         super().__init__()
         c1, c2, c3 = (int(c) for c in channels)
@@ -79,7 +75,6 @@ class TransformerNet(nn.Module):
             "channels": [c1, c2, c3],
             "num_residual": int(num_residual),
             "kernel_outer": int(kernel_outer),
-            "input_skip": bool(input_skip),
         }
         self.encoder = nn.Sequential(
             ConvNormAct(3, c1, kernel_outer),  # (B, c1, H, W)
@@ -93,9 +88,6 @@ class TransformerNet(nn.Module):
             nn.ReflectionPad2d(kernel_outer // 2),
             nn.Conv2d(c1, 3, kernel_outer),  # (B, 3, H, W)
         )
-        if input_skip:  # start as the identity: content is kept from step 0 and style is added to it
-            nn.init.zeros_(self.decoder[-1].weight)
-            nn.init.zeros_(self.decoder[-1].bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h, w = x.shape[-2:]
@@ -111,8 +103,6 @@ class TransformerNet(nn.Module):
                 mode = "reflect" if ph < h and pw < w else "replicate"  # reflection needs pad < size
                 x = F.pad(x, (0, pw, 0, ph), mode=mode)
         y = self.decoder(self.residual(self.encoder(x)))[..., :h, :w]  # (B, 3, H, W) logits
-        if self.config["input_skip"]:
-            y = y + torch.logit(x[..., :h, :w].clamp(SKIP_EPS, 1 - SKIP_EPS))
         return torch.sigmoid(y)  # a valid image in training too: the loss never sees out-of-range pixels
 
 
@@ -130,20 +120,25 @@ class StyleModelError(ValueError):
     """A style-model file that cannot be used; the message says why in one line."""
 
 
-def style_model_payload(net: TransformerNet, meta: dict[str, Any] | None = None) -> dict[str, Any]:
-    """What a style-model file holds: plain containers and tensors only (safe to load)."""
+def style_model_payload(net: TransformerNet, meta: dict[str, Any] | None = None,
+                        dtype: torch.dtype = torch.float32) -> dict[str, Any]:
+    """What a style-model file holds: plain containers and tensors only (safe to load). `dtype` float16 halves
+    the file (the model zoo's); loading always gives a float32 network."""
+    if dtype not in (torch.float32, torch.float16):
+        raise ValueError(f"style models are stored as float32 or float16, not {dtype}")
     return {
         "format": STYLE_MODEL_FORMAT,
         "version": STYLE_MODEL_VERSION,
         "config": dict(net.config),
         "meta": dict(meta or {}),
-        "state_dict": {k: v.detach().to("cpu", torch.float32).clone() for k, v in net.state_dict().items()},
+        "state_dict": {k: v.detach().to("cpu", dtype).clone() for k, v in net.state_dict().items()},
     }
 
 
-def save_style_model(net: TransformerNet, path: str | Path, meta: dict[str, Any] | None = None) -> Path:
+def save_style_model(net: TransformerNet, path: str | Path, meta: dict[str, Any] | None = None,
+                     dtype: torch.dtype = torch.float32) -> Path:
     """Write a standalone style model atomically (a crash never leaves a truncated file in its place)."""
-    return save_torch(style_model_payload(net, meta), path)
+    return save_torch(style_model_payload(net, meta, dtype), path)
 
 
 def _why_unreadable(path: str, error: Exception) -> str:
@@ -180,10 +175,14 @@ def load_style_model(path: str, map_location: str | torch.device = "cpu") -> tup
             f"{path} has style-model format version {version}; this fast-style reads up to "
             f"{STYLE_MODEL_VERSION}: upgrade fast-style"
         )
+    config = dict(payload.get("config") or {})
+    if config.pop("input_skip", False):  # fast-style 0.1's option, removed: it painted blobs (benchmarks/README.md)
+        raise StyleModelError(f"{path} was trained with model.input_skip=true, which this fast-style no longer has: "
+                              "train it again (the default network is better), or use fast-style 0.1")
     try:
-        net = TransformerNet(**payload["config"])
-        net.load_state_dict(payload["state_dict"])
-    except (KeyError, TypeError, ValueError, RuntimeError) as e:
+        net = TransformerNet(**config)
+        net.load_state_dict({k: v.float() for k, v in payload["state_dict"].items()})
+    except (KeyError, TypeError, ValueError, RuntimeError, AttributeError) as e:
         raise StyleModelError(f"{path} is damaged: {str(e).splitlines()[0][:200]}") from None
     return net.eval(), dict(payload.get("meta", {}))
 

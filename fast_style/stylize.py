@@ -28,6 +28,7 @@ from fast_style.files import (
 from fast_style.network import StyleModelError, TransformerNet, load_style_model
 from fast_style.tiling import stylize_tiled
 from fast_style.video import VIDEO_EXTENSIONS, VIDEO_OUTPUTS, is_video, output_name, stylize_video
+from fast_style import zoo
 
 log = logging.getLogger(__name__)
 
@@ -106,7 +107,7 @@ def preserve_color(stylized: Image.Image, content: Image.Image) -> Image.Image:
 class Stylizer:
     """A style model loaded once, applied to PIL images, image paths or tensor batches.
 
-    >>> s = Stylizer.load("style.pt")
+    >>> s = Stylizer.load("style.pt")            # a trained model, or a built-in style: Stylizer.load("wave")
     >>> s("photo.jpg").save("out.jpg")         # path -> PIL image
     >>> s(Image.open("photo.jpg"))              # PIL image -> PIL image
     >>> s(torch.rand(2, 3, 256, 256))           # (B, 3, H, W) in [0, 1] -> same shape
@@ -140,9 +141,10 @@ class Stylizer:
     @classmethod
     def load(cls, path: str | Path, device: str = "auto", precision: str = "auto", backend: str = "torch",
              max_pixels: int = DEFAULT_MAX_PIXELS, tile: int = DEFAULT_TILE, compile: bool = False) -> Stylizer:
-        """`max_pixels`: images larger than this are stylized in seamless tiles of `tile` px (0: never).
+        """`path`: a style-model file, or the name of a built-in style (`fast_style.zoo.names()`).
+        `max_pixels`: images larger than this are stylized in seamless tiles of `tile` px (0: never).
         `precision` "auto": on GPUs fp16 (bf16 with `compile`), on CPUs bf16 where native, else fp32."""
-        net, meta = load_style_model(str(path))
+        net, meta = load_style_model(str(zoo.resolve(path)))
         dev = pick_device(device) if backend == "torch" else torch.device("cpu")
         return cls(net, dev, pick_precision(precision, dev, compile), meta, backend, max_pixels, tile, compile)
 
@@ -325,8 +327,12 @@ def build_parser() -> argparse.ArgumentParser:
         prog="fast-style-stylize",
         description="Stylize photos and videos with a trained style model: one forward pass per image or frame.",
     )
-    p.add_argument("inputs", nargs="+", help="image or video files, folders (recursive) or globs")
-    p.add_argument("-m", "--model", required=True, help="style model file (.pt) written by fast-style-train")
+    p.add_argument("inputs", nargs="*", help="image or video files, folders (recursive) or globs")
+    which = p.add_mutually_exclusive_group()
+    which.add_argument("-s", "--style", metavar="NAME",
+                       help="a built-in style (see --list-styles), e.g. --style wave")
+    which.add_argument("-m", "--model", help="a style model file (.pt) written by fast-style-train")
+    which.add_argument("--list-styles", action="store_true", help="list the built-in styles and exit")
     p.add_argument("-o", "--output", default="stylized",
                    help="output file (one input) or folder, mirroring input folders (default: ./stylized)")
     p.add_argument("--name", default="{stem}.{ext}", help="output file name pattern in a folder: {stem} {ext} {style}")
@@ -354,6 +360,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.list_styles:
+        print(zoo.describe() or "no built-in styles in this installation")
+        return 0
+    if not (args.style or args.model):
+        raise UserError(f"say which style: --style NAME (built in: {', '.join(zoo.names())}) or --model FILE.pt")
+    if args.style and args.style not in zoo.names():
+        raise UserError(f"unknown style '{args.style}': the built-in styles are {', '.join(zoo.names())} "
+                        "(--model takes a file you trained)")
+    if not args.inputs:
+        raise UserError("no inputs: give image or video files, folders or globs to stylize")
+    model = args.style or args.model
     if not 0.0 <= args.strength <= 1.0:
         raise UserError(f"--strength must be within 0..1, got {args.strength}")
     if args.max_size is not None and args.max_size < 1:
@@ -375,12 +392,12 @@ def run(args: argparse.Namespace) -> int:
     if not items:
         raise UserError("no images found in the given inputs")
     try:
-        stylizer = Stylizer.load(args.model, args.device, args.precision, args.backend,
+        stylizer = Stylizer.load(model, args.device, args.precision, args.backend,
                                  int(args.max_pixels), args.tile or DEFAULT_TILE, args.compile)
     except StyleModelError as e:
         raise UserError(str(e)) from None
     trained_on = stylizer.meta.get("style_image")  # {style}: the painting's name, else the model file's
-    plans = plan_outputs(items, args.output, args.name, Path(trained_on).stem if trained_on else Path(args.model).stem)
+    plans = plan_outputs(items, args.output, args.name, Path(trained_on).stem if trained_on else Path(model).stem)
     inputs = {src.resolve() for src, _ in plans}
     from tqdm import tqdm
 

@@ -94,12 +94,27 @@ def train(cfg: DictConfig) -> Path | None:
         if trainer.is_global_zero and callable(getattr(launcher, "kill", None)):
             launcher.kill(signal.SIGKILL)
         raise
+    log_hparams_summary(logger, cfg, trainer)
     style = OmegaConf.select(cfg, "callbacks.style_model.path")
     style_path = Path(style) if style else None
     if trainer.is_global_zero:
         log.info("style model: %s", style_path or "not written (callbacks.style_model is off)")
         log.info("TensorBoard: tensorboard --logdir %s", out / "tensorboard")
     return style_path
+
+
+# held-out metrics of the last validation -> the names TensorBoard's HParams tab shows them under
+HPARAM_METRICS = {"val/style": "hp/style", "val/content": "hp/content", "val/coverage": "hp/coverage",
+                  "val/total": "hp/total"}
+
+
+def log_hparams_summary(logger: TensorBoardLogger, cfg: DictConfig, trainer: pl.Trainer) -> None:
+    """TensorBoard's HParams tab: the run's settings beside its held-out metrics (of the last validation), so
+    that the runs of a sweep can be compared and sorted there."""
+    found = trainer.callback_metrics
+    metrics = {new: float(found[old]) for old, new in HPARAM_METRICS.items() if old in found}
+    if metrics:
+        logger.log_hyperparams(OmegaConf.to_container(cfg, resolve=True), metrics=metrics)
 
 
 def keep_launch_config(hydra_dir: Path) -> None:

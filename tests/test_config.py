@@ -35,7 +35,7 @@ def test_every_option_composes(group: str, option: str, tmp_path: Path) -> None:
 def test_model_and_trainer_nodes_instantiate(tmp_path: Path) -> None:
     cfg = _compose([f"output_dir={tmp_path}", "style.image=s.png", "model=tiny", "trainer=fast_dev"])
     net = instantiate(cfg.model)
-    assert net.config == {"channels": [4, 8, 8], "num_residual": 1, "kernel_outer": 3, "input_skip": True}
+    assert net.config == {"channels": [4, 8, 8], "num_residual": 1, "kernel_outer": 3}
     trainer = instantiate(cfg.trainer, logger=False, enable_checkpointing=False)
     assert trainer.max_steps == 4
     for name, node in cfg.callbacks.items():

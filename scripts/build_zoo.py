@@ -1,0 +1,84 @@
+#!/usr/bin/env python3
+"""Put a trained style model into the model zoo (fast_style/zoo/): float16 weights and a manifest.
+
+    python scripts/build_zoo.py wave outputs/zoo/wave --budget "8 min on one H200 shared by 7 runs"
+
+RUN is a fast-style-train run folder (its style.pt and .hydra/config.yaml are read), or a style.pt whose run
+folder is given with --config. The manifest records the painting (from PAINTINGS below), the training config
+and steps, the file's sha256 and size; `scripts/zoo_report.py` adds the held-out metrics.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+from pathlib import Path
+
+import torch
+from omegaconf import OmegaConf
+
+import fast_style.train  # noqa: F401  (registers the config's resolvers: mul, best_precision)
+from fast_style.network import load_style_model, save_style_model
+from fast_style.zoo import ZOO_DIR
+
+PD = "public domain (the painter died over 70 years ago; published before 1930)"
+PAINTINGS = {
+    "starry_night": {"title": "The Starry Night", "artist": "Vincent van Gogh", "year": "1889", "licence": PD},
+    "wave": {"title": "The Great Wave off Kanagawa", "artist": "Katsushika Hokusai", "year": "c. 1831",
+             "licence": PD},
+    "the_scream": {"title": "The Scream", "artist": "Edvard Munch", "year": "1893", "licence": PD},
+    "composition_vii": {"title": "Composition VII", "artist": "Wassily Kandinsky", "year": "1913", "licence": PD},
+    "udnie": {"title": "Udnie (Young American Girl, The Dance)", "artist": "Francis Picabia", "year": "1913",
+              "licence": PD},
+    "shipwreck": {"title": "The Shipwreck of the Minotaur", "artist": "J. M. W. Turner", "year": "c. 1810",
+                  "licence": PD},
+}
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("name", choices=sorted(PAINTINGS))
+    p.add_argument("run", help="the run folder, or its style.pt (then --config)")
+    p.add_argument("--config", help="the run's .hydra/config.yaml (default: RUN/.hydra/config.yaml)")
+    p.add_argument("--budget", required=True, help="what the training cost, in words (hardware, wall time)")
+    p.add_argument("--command", default="scripts/train_zoo.sh", help="how it was trained")
+    args = p.parse_args()
+    run = Path(args.run)
+    model = run / "style.pt" if run.is_dir() else run
+    config = OmegaConf.load(args.config or run / ".hydra" / "config.yaml")
+    net, meta = load_style_model(str(model))
+    meta["style_image"] = f"{args.name}.jpg"  # the painting's name, not the training machine's path
+    target = ZOO_DIR / f"{args.name}.pt"
+    save_style_model(net, target, meta, dtype=torch.float16)
+    data = target.read_bytes()
+    old = ZOO_DIR / f"{args.name}.json"
+    manifest = {
+        "name": args.name,
+        "painting": PAINTINGS[args.name],
+        "file": target.name,
+        "sha256": hashlib.sha256(data).hexdigest(),
+        "bytes": len(data),
+        "dtype": "float16",
+        "licence": "MIT (the trained weights, like fast-style)",
+        "training": {
+            "steps": meta.get("step"),
+            "batch_size": config.data.batch_size,
+            "image_size": config.data.image_size,
+            "style_size": config.style.size,
+            "photos": "COCO 2017 (450 photos; 41 more held out for validation and the metrics)",
+            "budget": args.budget,
+            "command": args.command,
+            "config": {key: OmegaConf.to_container(config[key], resolve=True) for key in ("model", "loss", "module")},
+            "precision": OmegaConf.select(config, "trainer.precision", default=None),
+        },
+        # kept from an earlier manifest of this name until scripts/zoo_report.py measures this file
+        "metrics": json.loads(old.read_text()).get("metrics", {}) if old.is_file() else {},
+    }
+    manifest["training"]["config"]["model"].pop("input_skip", None)  # fast-style 0.1's option, false here
+    old.write_text(json.dumps(manifest, indent=2) + "\n")
+    print(f"{target} ({len(data) / 1e6:.1f} MB), {old}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Train the model zoo's styles side by side on one GPU: one fast-style-train run per painting, each in its own
+# folder OUT_DIR/<name> with its log OUT_DIR/<name>.log. At batch 4 one run leaves most of a large GPU idle,
+# so the runs share it. Rerunning the same command resumes every run from its last checkpoint (raise
+# MAX_TIME, which counts the time already trained).
+#
+#   scripts/train_zoo.sh OUT_DIR PHOTOS VAL_PHOTOS STYLES_DIR [OVERRIDE ...]
+#
+# PHOTOS: training photos; VAL_PHOTOS: held-out photos for val/* (never trained on); STYLES_DIR holds
+# <name>.jpg for each name in STYLES. OVERRIDEs apply to every run (e.g. model.input_skip=true).
+# Environment: STYLES (default: the six public-domain paintings), MAX_TIME (Lightning's DD:HH:MM:SS per run,
+# default 00:00:07:00), MAX_STEPS (default 40000, the paper's), WORKERS (loader processes per run, default 2),
+# TIMEOUT_S (a hard stop per run: SIGTERM, which still writes a checkpoint and the style model).
+set -u
+out=$1 photos=$2 val=$3 styles=$4
+shift 4
+py=${PYTHON:-python3}
+export PYTHONUNBUFFERED=1
+mkdir -p "$out"
+
+run() {  # name, painting, overrides...
+    local name=$1 image=$2
+    shift 2
+    local dir=$out/$name resume=()
+    [ -f "$dir/checkpoints/last.ckpt" ] && resume=(ckpt_path=last)
+    ${TIMEOUT_S:+timeout -s TERM -k 30 "$TIMEOUT_S"} $py -m fast_style.train style.image="$image" data.root="$photos" data.val_root="$val" data.num_val=16 \
+        data.num_workers="${WORKERS:-2}" trainer.max_steps="${MAX_STEPS:-40000}" \
+        +trainer.max_time="${MAX_TIME:-00:00:07:00}" trainer.val_check_interval=500 \
+        trainer.enable_progress_bar=false callbacks.images.every_n_steps=1000 \
+        callbacks.checkpoint.every_n_train_steps=1000 hydra.run.dir="$dir" "${resume[@]}" "$@" >>"$dir.log" 2>&1
+    echo "$name: exit code $? ($(date +%T)); $(grep -c . "$dir.log") log lines, last: $(tail -n 1 "$dir.log")"
+}
+
+for name in ${STYLES:-starry_night wave the_scream composition_vii udnie shipwreck}; do
+    run "$name" "$styles/$name.jpg" "$@" &
+done
+wait

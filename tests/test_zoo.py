@@ -1,0 +1,81 @@
+"""The model zoo shipped in the package: names, manifests, files, and every way a user reaches a style."""
+
+import hashlib
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from PIL import Image
+
+from fast_style import zoo
+from fast_style.export import main as export_main
+from fast_style.files import UserError
+from fast_style.network import load_style_model
+from fast_style.stylize import Stylizer
+from fast_style.stylize import main as stylize_main
+
+PAINTINGS = {"starry_night", "wave", "the_scream", "composition_vii", "udnie", "shipwreck"}
+
+
+def test_zoo_holds_the_six_paintings_with_complete_manifests() -> None:
+    assert set(zoo.names()) >= PAINTINGS - {"the_scream"}  # see the_scream below
+    for name in zoo.names():
+        m = zoo.manifest(name)
+        data = (zoo.ZOO_DIR / m["file"]).read_bytes()
+        assert m["name"] == name and m["sha256"] == hashlib.sha256(data).hexdigest() and m["bytes"] == len(data)
+        assert len(data) < 4e6 and m["dtype"] == "float16"
+        assert {"title", "artist", "year", "licence"} <= set(m["painting"])
+        assert m["training"]["steps"] > 0 and m["training"]["config"]["model"]["channels"] == [32, 64, 128]
+        net, meta = load_style_model(str(zoo.resolve(name)))
+        assert meta["style_image"] == f"{name}.jpg" and meta["step"] == m["training"]["steps"]
+        assert next(net.parameters()).dtype == torch.float32
+
+
+def test_resolve_prefers_files_and_explains_unknown_names(tmp_path: Path, monkeypatch) -> None:
+    assert zoo.resolve("wave") == zoo.ZOO_DIR / "wave.pt"
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "wave").write_bytes(b"x")  # a file of that name in the working folder wins
+    assert zoo.resolve("wave") == Path("wave")
+    with pytest.raises(UserError, match="neither a style-model file nor a built-in style .*wave"):
+        zoo.resolve("vawe")
+    with pytest.raises(UserError, match="style model not found: models/x.pt"):
+        zoo.resolve("models/x.pt")
+    with pytest.raises(UserError, match="unknown style 'vawe'"):
+        zoo.manifest("vawe")
+
+
+def test_stylize_cli_takes_a_style_name_and_lists_styles(tmp_path: Path, capsys) -> None:
+    Image.new("RGB", (40, 30), (200, 120, 40)).save(tmp_path / "p.png")
+    assert stylize_main(["--list-styles"]) == 0
+    listed = capsys.readouterr().out
+    assert all(name in listed for name in zoo.names()) and "Hokusai" in listed
+    assert stylize_main(["--style", "wave", str(tmp_path / "p.png"), "-o", str(tmp_path / "out/"),
+                         "--name", "{stem}_{style}.{ext}", "-q"]) == 0
+    out = Image.open(tmp_path / "out" / "p_wave.png")
+    assert out.size == (40, 30) and out.getpixel((5, 5)) != (200, 120, 40)
+    assert stylize_main(["--style", "vawe", str(tmp_path / "p.png")]) == 2
+    assert "unknown style 'vawe'" in capsys.readouterr().err
+    assert stylize_main([str(tmp_path / "p.png")]) == 2
+    assert "--style NAME" in capsys.readouterr().err
+
+
+def test_style_and_model_are_exclusive(capsys) -> None:
+    with pytest.raises(SystemExit) as e:
+        stylize_main(["--style", "wave", "--model", "x.pt", "p.png"])
+    assert e.value.code == 2 and "not allowed with" in capsys.readouterr().err
+
+
+def test_python_api_and_export_take_a_style_name(tmp_path: Path) -> None:
+    stylizer = Stylizer.load("udnie", device="cpu", precision="fp32")
+    x = torch.rand(1, 3, 32, 48)
+    y = stylizer(x)
+    assert y.shape == x.shape and not torch.allclose(x, y)
+    assert export_main(["udnie", "-o", str(tmp_path / "udnie.ts")]) == 0
+    assert torch.jit.load(str(tmp_path / "udnie.ts"))(x).shape == x.shape
+
+
+def test_zoo_files_ship_in_the_wheel() -> None:
+    text = (Path(__file__).parents[1] / "pyproject.toml").read_text()
+    assert '"zoo/*.pt", "zoo/*.json"' in text
+    assert json.loads((zoo.ZOO_DIR / "wave.json").read_text())["file"] == "wave.pt"
