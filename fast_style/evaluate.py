@@ -150,6 +150,13 @@ def load_photos(folders: str | list[str], size: int) -> list[tuple[str, torch.Te
     return photos
 
 
+def spread(count: int, wanted: int) -> list[int]:
+    """`wanted` indices out of `count`, evenly spread, first and last included (0: all of them)."""
+    if not wanted or count <= wanted:
+        return list(range(count))
+    return sorted({round(k * (count - 1) / (wanted - 1)) for k in range(wanted)}) if wanted > 1 else [0]
+
+
 def contact_sheet(photos: list[tuple[str, torch.Tensor]], columns: list[list[torch.Tensor]], names: list[str],
                   cell: int = 192) -> Image.Image:
     """Rows: photos; first column the input, then one column per model, each labelled."""
@@ -323,10 +330,7 @@ def main(argv: list[str] | None = None) -> int:
     report = json.dumps(
         {"photos": [n for n, _ in photos], "weights": args.weights, "models": [asdict(scores[i]) for i in order]},
         indent=2)
-    rows = range(len(photos))
-    if args.sheet_rows and len(photos) > args.sheet_rows:  # spread over all folders, first and last included
-        rows = sorted({round(k * (len(photos) - 1) / (args.sheet_rows - 1)) for k in range(args.sheet_rows)}) \
-            if args.sheet_rows > 1 else [0]
+    rows = spread(len(photos), args.sheet_rows)
     sheet = contact_sheet([photos[r] for r in rows], [[outputs[i][r] for r in rows] for i in order],
                           [scores[i].name for i in order])
     try:

@@ -4,7 +4,9 @@
 Each row runs the same step (transform net forward, VGG16 perceptual loss, backward, Adam) and prints steps/s,
 images/s, peak memory and the time per step spent waiting for the data loader; then the speed-up over the
 plain recipe and the first step's loss relative to it (same weights, inputs and seed: a check that a lever
-does not change what is computed beyond rounding). Each row runs in a fresh process.
+does not change what is computed beyond rounding), and whether every step's loss (the first, the warm-up and
+the timed ones) stayed finite: a row whose loss went NaN/inf says so, and its speed means nothing. Each row runs
+in a fresh process.
 
     plain          the paper's step, eager fp32: VGG to relu4_3 for both the stylized and the content batch
     content-cut    content targets only run VGG up to relu2_2 (fast-style's default)
@@ -171,23 +173,28 @@ def run_lever(lever: str, args: argparse.Namespace) -> dict:
     if cuda:
         torch.cuda.reset_peak_memory_stats()
     step = make_step(lever, loss, device)
-    first = step(next(data).to(device)).item()  # the same first batch and weights for every lever
+    first_loss = step(next(data).to(device))  # the same first batch and weights for every lever
+    first = first_loss.item()
     for _ in range(args.warmup):
         step(next(data).to(device))
     if cuda:
         torch.cuda.synchronize()
     wait = 0.0
+    losses = []  # every timed step's loss, read after the clock stops (no host sync inside the loop)
     t = time.perf_counter()
     for _ in range(args.steps):
         w = time.perf_counter()
         x = next(data)
         wait += time.perf_counter() - w
-        step(x.to(device, non_blocking=True))
+        losses.append(step(x.to(device, non_blocking=True)))
     if cuda:
         torch.cuda.synchronize()
     rate = args.steps / (time.perf_counter() - t)
     mem = torch.cuda.max_memory_allocated() / 2**20 if cuda else peak_rss_mb()
-    return {"rate": rate, "mem": mem, "loss": first, "wait_ms": 1000 * wait / args.steps}
+    finite = torch.isfinite(torch.stack([first_loss, *losses]).float().cpu())
+    bad = None if bool(finite.all()) else int((~finite).nonzero()[0])  # 0: the first step, else warm-up + timed
+    return {"rate": rate, "mem": mem, "loss": first, "wait_ms": 1000 * wait / args.steps,
+            "nonfinite_step": None if bad is None else (bad if bad == 0 else bad + args.warmup)}
 
 
 def loader_only(args: argparse.Namespace) -> None:
@@ -245,7 +252,8 @@ def main() -> None:
         if not args.data:
             p.error("--loader-only needs --data")
         return loader_only(args)
-    print(f"{'lever':>20} {'steps/s':>8} {'img/s':>7} {'peak MB':>8} {'wait ms':>8} {'speed-up':>9} {'loss ratio':>11}")
+    print(f"{'lever':>20} {'steps/s':>8} {'img/s':>7} {'peak MB':>8} {'wait ms':>8} {'speed-up':>9} {'loss ratio':>11}"
+          "  losses")
     base = None
     for lever in levers:
         cmd = [sys.executable, __file__, "--single", lever, *sys.argv[1:]]
@@ -257,8 +265,10 @@ def main() -> None:
         base = base or r
         wait = "-" if lever == TRAINER else f"{r['wait_ms']:.1f}"
         ratio = "-" if lever == TRAINER else f"{r['loss'] / base['loss']:.4f}"
+        bad = r.get("nonfinite_step")  # the trainer row stops itself on a NaN/inf loss (and fails above)
+        finite = "all finite" if bad is None else f"NaN/inf from step {bad}: speed meaningless"
         print(f"{lever:>20} {r['rate']:>8.2f} {r['rate'] * args.batch:>7.1f} {r['mem']:>8.0f} {wait:>8} "
-              f"{r['rate'] / base['rate']:>8.2f}x {ratio:>11}", flush=True)
+              f"{r['rate'] / base['rate']:>8.2f}x {ratio:>11}  {finite}", flush=True)
     print("peak MB: the process's peak RSS on a CPU (weights, data, activations), max allocated on a GPU; "
           "wait ms: time per step blocked on the data loader")
     if args.device == "cuda" and base:

@@ -1,0 +1,78 @@
+#!/usr/bin/env python3
+"""The model zoo's quality report: every built-in style on photos none of them trained on.
+
+    python scripts/zoo_report.py --coco ../shared/data/coco --photos ../shared/data/content \\
+        --style-dir ../shared/data/styles --out zoo-report/
+
+Held-out photos: every 12th photo of the sorted COCO folder (the 41 that scripts/train_zoo.sh's runs never
+trained on: they were their validation photos) and any other folders given with --photos. Writes
+`metrics.csv`, `metrics.json` and `contact_sheet.png` (as fast-style-eval) under --out, prints a Markdown table
+(the README's), and with --write-manifests stores each style's figures in fast_style/zoo/<name>.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import tempfile
+from pathlib import Path
+
+from fast_style import zoo
+from fast_style.evaluate import contact_sheet, evaluate, find_models, load_photos, spread
+from fast_style.files import atomic_write, find_images
+
+HELD_OUT_EVERY = 12  # the zoo's runs trained on the others
+
+
+def held_out_coco(folder: str, dest: Path) -> Path:
+    """Links to every HELD_OUT_EVERY-th photo of `folder` (sorted), in `dest`."""
+    dest.mkdir(parents=True, exist_ok=True)
+    for photo in sorted(find_images(Path(folder)))[::HELD_OUT_EVERY]:
+        os.symlink(photo.resolve(), dest / photo.name)
+    return dest
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--coco", help="the COCO folder the zoo was trained from (its held-out photos are used)")
+    p.add_argument("--photos", nargs="*", default=[], help="more folders of photos no style trained on")
+    p.add_argument("--style-dir", required=True, help="the folder holding the paintings (wave.jpg, ...)")
+    p.add_argument("--out", default="zoo-report", help="folder for the reports (default zoo-report)")
+    p.add_argument("--size", type=int, default=384, help="longer side of the photos (default 384)")
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--sheet-rows", type=int, default=8)
+    p.add_argument("--write-manifests", action="store_true", help="store the figures in the zoo's manifests")
+    args = p.parse_args()
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        folders = [str(held_out_coco(args.coco, Path(tmp) / "coco"))] if args.coco else []
+        photos = load_photos(folders + args.photos, args.size)
+        names = zoo.names()
+        scores, outputs = evaluate(find_models(names), photos, style_size=512, device=args.device,
+                                   style_dirs=[args.style_dir])
+    rows = spread(len(photos), args.sheet_rows)
+    sheet = contact_sheet([photos[r] for r in rows], [[o[r] for r in rows] for o in outputs], names)
+    report = {"photos": [n for n, _ in photos], "size": args.size, "models": [vars(s) for s in scores]}
+    with atomic_write(out / "metrics.json") as tmp_file:
+        tmp_file.write_text(json.dumps(report, indent=2))
+    with atomic_write(out / "contact_sheet.png") as tmp_file:
+        sheet.save(tmp_file, format="PNG")
+    what = f"{len(photos)} held-out photos at {args.size} px"
+    print(f"| style | steps | style loss | content loss | coverage | judge style | judge content | ms/image |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    for name, s in zip(names, scores):
+        m = zoo.manifest(name)
+        print(f"| `{name}` | {m['training']['steps']:,} | {s.style:.3g} | {s.content:.3g} | {s.coverage:.2f} | "
+              f"{s.judge_style:.3g} | {s.judge_content:.3g} | {s.ms_per_image:.0f} |")
+        if args.write_manifests:
+            m["metrics"] = {"photos": what, "sha256": m["sha256"], "style": s.style, "content": s.content,
+                            "coverage": s.coverage, "judge_style": s.judge_style, "judge_content": s.judge_content,
+                            "ms_per_image_cpu": s.ms_per_image}
+            (zoo.ZOO_DIR / f"{name}.json").write_text(json.dumps(m, indent=2) + "\n")
+    print(f"\n{what}; wrote {out / 'metrics.json'}, {out / 'contact_sheet.png'}")
+
+
+if __name__ == "__main__":
+    main()
