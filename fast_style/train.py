@@ -115,6 +115,8 @@ def log_hparams_summary(logger: TensorBoardLogger, cfg: DictConfig, trainer: pl.
     metrics = {new: float(found[old]) for old, new in HPARAM_METRICS.items() if old in found}
     if metrics:
         logger.log_hyperparams(OmegaConf.to_container(cfg, resolve=True), metrics=metrics)
+        if rank_zero_only.rank == 0:
+            logger.experiment.flush()  # after fit: Lightning has finalized the logger, nothing else flushes it
 
 
 def keep_launch_config(hydra_dir: Path) -> None:

@@ -34,6 +34,14 @@ def _scalar_tags(logdir: Path) -> set[str]:
     return set(acc.Tags()["scalars"]) | {f"image:{t}" for t in acc.Tags()["images"]}
 
 
+def _all_tags(run: Path) -> set[str]:
+    """Every summary tag in a run's event files (EventAccumulator hides the hparams plugin's)."""
+    from tensorboard.backend.event_processing.event_file_loader import EventFileLoader
+
+    return {v.tag for f in sorted((run / "tensorboard").glob("events.out.tfevents.*"))
+            for event in EventFileLoader(str(f)).Load() for v in event.summary.value}
+
+
 @pytest.mark.slow
 def test_tiny_run_end_to_end_and_resume(tmp_path: Path, photo_dir: Path, style_path: Path, random_vgg: Path) -> None:
     out = tmp_path / "run"
@@ -43,9 +51,11 @@ def test_tiny_run_end_to_end_and_resume(tmp_path: Path, photo_dir: Path, style_p
 
     # TensorBoard: losses, learning rate, validation losses and the image grid
     tags = _scalar_tags(out / "tensorboard")
-    assert {"train/content", "train/style", "train/tv", "train/total", "train/lr", "val/total"} <= tags
+    assert {"train/content", "train/style", "train/tv", "train/total", "train/lr", "val/total", "val/coverage"} <= tags
+    # TensorBoard's HParams tab: the run's settings with its held-out metrics
+    assert {"hp/style", "hp/content", "hp/coverage", "hp/total", "_hparams_/session_start_info"} <= _all_tags(out)
     assert "image:val/images" in tags
-    assert (out / "tensorboard" / "hparams.yaml").read_text().count("style") > 0
+    assert "style_weight:" in (out / "tensorboard" / "hparams.yaml").read_text()
     assert sorted(p.name for p in (out / "images").glob("*.png")) == ["step_000002.png", "step_000004.png"]
 
     # the checkpoint holds the network and optimizer but no VGG; a style model per checkpoint and at the end
