@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 # torch/torchvision pinned to releases every supported platform can install (see README)
 TORCH  ?= torch==2.14.1 torchvision==0.29.1
 
-.PHONY: install install-test demo test test-fast weights clean-venv
+.PHONY: install install-test demo test test-fast weights zoo-report clean-venv
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,13 @@ test: install-test
 # the quick subset, for development
 test-fast: install-test
 	$(BIN)/python -m pytest -q -m "not slow and not download"
+
+# the model zoo's quality report (README, "Ready styles"): held-out photos and the paintings, from DATA
+DATA ?= ../shared/data
+zoo-report: install
+	$(BIN)/fast-style-weights --judge
+	$(BIN)/python scripts/zoo_report.py --coco $(DATA)/coco --photos $(DATA)/content --style-dir $(DATA)/styles \
+		--out zoo-report
 
 clean-venv:
 	rm -rf $(VENV)
