@@ -31,8 +31,9 @@ demo: install
 	$(BIN)/fast-style-weights
 	$(BIN)/fast-style-demo
 
-# everything, including the tests marked slow and download (CI runs this)
+# lint, then everything, including the tests marked slow and download (CI runs this)
 test: install-test
+	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q
 
 # the quick subset, for development

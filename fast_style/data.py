@@ -235,7 +235,8 @@ class StyleDataModule(pl.LightningDataModule):
             order = list(range(len(files)))
             random.Random(self.seed).shuffle(order)
             if self.num_val and len(files) - self.num_val < self.batch_size:
-                raise UserError(f"data.num_val={self.num_val} would hold out all but {max(0, len(files) - self.num_val)}"
+                kept = max(0, len(files) - self.num_val)
+                raise UserError(f"data.num_val={self.num_val} would hold out all but {kept}"
                                 f" of the {len(files)} photos in '{self.root}': lower data.num_val, or set "
                                 "data.val_root to a folder of validation photos")
             held = set(order[: self.num_val])

@@ -145,8 +145,8 @@ def load_photos(folders: str | list[str], size: int) -> list[tuple[str, torch.Te
         img.thumbnail((size, size), Image.LANCZOS)
         photos.append((f.name, pil_to_tensor(img).float().div(255)[None]))
     if not photos:
-        raise UserError(f"none of the photos in {', '.join(map(str, folders if isinstance(folders, list) else [folders]))}"
-                        " could be read")
+        named = ", ".join(map(str, folders if isinstance(folders, list) else [folders]))
+        raise UserError(f"none of the photos in {named} could be read")
     return photos
 
 

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import torch
 
-from fast_style.files import UserError, atomic_write, save_torch
 from fast_style import zoo
+from fast_style.files import UserError, atomic_write, save_torch
 from fast_style.network import StyleModelError, TransformerNet, load_style_model
 
 # odd sizes on purpose: padding to a multiple of 4 and cropping back must survive export

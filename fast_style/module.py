@@ -203,4 +203,5 @@ class StyleTransferModule(pl.LightningModule):
             return floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * t))
 
         scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
-        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step", "name": "train/lr"}}
+        schedule = {"scheduler": scheduler, "interval": "step", "name": "train/lr"}
+        return {"optimizer": optimizer, "lr_scheduler": schedule}

@@ -16,7 +16,6 @@ from torch import nn
 from fast_style.files import save_torch
 
 
-
 class ConvNormAct(nn.Sequential):
     """Reflection pad -> conv -> instance norm -> (ReLU)."""
 

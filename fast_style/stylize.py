@@ -15,6 +15,7 @@ from typing import overload
 import torch
 from PIL import Image
 
+from fast_style import zoo
 from fast_style.files import (
     IMAGE_EXTENSIONS,
     DiskError,
@@ -28,7 +29,6 @@ from fast_style.files import (
 from fast_style.network import StyleModelError, TransformerNet, load_style_model
 from fast_style.tiling import stylize_tiled
 from fast_style.video import VIDEO_EXTENSIONS, VIDEO_OUTPUTS, is_video, output_name, stylize_video
-from fast_style import zoo
 
 log = logging.getLogger(__name__)
 

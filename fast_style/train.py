@@ -237,7 +237,8 @@ def main() -> None:
         else:
             os.environ["HYDRA_FULL_ERROR"] = previous
     if _FULL_ERROR["failed"]:
-        print(f"error: {len(_FULL_ERROR['failed'])} run(s) failed: " + "; ".join(_FULL_ERROR["failed"]), file=sys.stderr)
+        failed = _FULL_ERROR["failed"]
+        print(f"error: {len(failed)} run(s) failed: " + "; ".join(failed), file=sys.stderr)
         sys.exit(1)
 
 

@@ -122,7 +122,11 @@ def engines(net: TransformerNet, wanted: list[str]) -> dict[str, Callable[[torch
             opts = ort.SessionOptions()
             opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
             session = ort.InferenceSession(to_onnx_bytes(net), opts, providers=["CPUExecutionProvider"])
-            out["onnxruntime"] = lambda x: torch.from_numpy(session.run(None, {"image": x.cpu().numpy()})[0]).to(x.device)
+
+            def onnx(x: torch.Tensor) -> torch.Tensor:
+                return torch.from_numpy(session.run(None, {"image": x.cpu().numpy()})[0]).to(x.device)
+
+            out["onnxruntime"] = onnx
         except ImportError:
             print("onnxruntime not installed: skipped")
     return out
@@ -132,7 +136,8 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--sizes", type=parse_size, nargs="+", default=[256, 512, 1024, 2048],
                    help="square sizes (1024) or WxH (1920x1080)")
-    p.add_argument("--engines", nargs="+", default=["eager", "channels_last", "bf16", "compile", "compile_bf16", "onnxruntime"],
+    p.add_argument("--engines", nargs="+",
+                   default=["eager", "channels_last", "bf16", "compile", "compile_bf16", "onnxruntime"],
                    choices=["eager", "channels_last", "bf16", "fp16", "compile", "compile_bf16", "cudagraphs_bf16",
                             "onnxruntime", "stylizer"])
     p.add_argument("--device", default="cpu", help="cpu or cuda")
@@ -165,7 +170,7 @@ def main() -> None:
             base = None
             for name, run in runners.items():
                 try:
-                    seconds = timed(lambda: run(x), args.min_time, device)
+                    seconds = timed(lambda run=run, x=x: run(x), args.min_time, device)
                     y = run(x)
                     y = y.float() / 255 if y.dtype == torch.uint8 else y.float().clamp(0, 1)
                     diff = (y.to(device) - reference).abs().max().item()

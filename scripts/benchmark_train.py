@@ -79,7 +79,8 @@ def make_step(lever: str, loss: PerceptualLoss, device: torch.device):
                 target = loss.vgg(x, ["relu2_2"] if "content-cut" in on else STYLE_LAYERS)["relu2_2"]
             feats = loss.vgg(y, STYLE_LAYERS)
             content = F.mse_loss(feats["relu2_2"].float(), target.float())
-            style = sum(F.mse_loss(gram_matrix(feats[n].float()), grams[n].expand(len(x), -1, -1)) for n in STYLE_LAYERS)
+            style = sum(F.mse_loss(gram_matrix(feats[n].float()), grams[n].expand(len(x), -1, -1))
+                        for n in STYLE_LAYERS)
             return loss.content_weight * content + loss.style_weight * style
 
     if "compile" in on:

@@ -85,14 +85,15 @@ def main() -> None:
         folders = [str(held_out_coco(args.coco, Path(tmp) / "coco"))] if args.coco else []
         photos = load_photos(folders + args.photos, SIZE)
     print(f"{len(photos)} held-out photos at {SIZE} px; judge: Oxford VGG19 (relu1_1..relu5_1 / relu4_2)")
-    print(f"| painting | network | style loss | content loss | coverage | judge style | judge content |")
+    print("| painting | network | style loss | content loss | coverage | judge style | judge content |")
     print("| --- | --- | --- | --- | --- | --- | --- |")
     for name in args.styles or zoo.names():
         painting_path = Path(args.style_dir) / f"{name}.jpg"
         painting = Image.open(painting_path).convert("RGB")
         scorer = Scorer(str(painting_path), "caffe", 512, default_loss_weights("caffe"), True, torch.device("cpu"))
         ours, _ = load_style_model(str(zoo.resolve(name)))
-        methods = {"fast-style zoo": ours, "Magenta arbitrary (any painting)": lambda x: public.arbitrary(x, painting)}
+        methods = {"fast-style zoo": ours,
+                   "Magenta arbitrary (any painting)": lambda x, painting=painting: public.arbitrary(x, painting)}
         if name in MULTI:
             methods[f"Magenta 26-style #{MULTI[name]}"] = lambda x, k=MULTI[name]: public.multistyle(x, k)
         for label, run in methods.items():
@@ -102,8 +103,9 @@ def main() -> None:
                     for key, value in scorer(run(photo), photo).items():
                         sums[key] = sums.get(key, 0.0) + value
             m = {k: v / len(photos) for k, v in sums.items()}
-            print(f"| {name} | {label} | {m['style']:.3g} | {m['content']:.3g} | {m['coverage']:.2f} | "
-                  f"{m.get('judge_style', float('nan')):.3g} | {m.get('judge_content', float('nan')):.3g} |", flush=True)
+            judge = f"{m.get('judge_style', float('nan')):.3g} | {m.get('judge_content', float('nan')):.3g}"
+            print(f"| {name} | {label} | {m['style']:.3g} | {m['content']:.3g} | {m['coverage']:.2f} | {judge} |",
+                  flush=True)
 
 
 if __name__ == "__main__":

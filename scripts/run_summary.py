@@ -19,7 +19,7 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("run", help="a run folder (its TensorBoard event files are searched below it)")
-    p.add_argument("--csv", help="write step, val/content, val/style, val/tv, val/total here")
+    p.add_argument("--csv", help="write step, val/content, val/style, val/tv, val/total, val/coverage here")
     args = p.parse_args()
     events = sorted(Path(args.run).rglob("events.out.tfevents.*"))
     if not events:
@@ -36,7 +36,7 @@ def main() -> None:
         (s0, (t0, _)), (s1, (t1, _)) = train[len(train) // 4], train[-1]
         print(f"steps logged: {train[-1][0]}; steady rate {(s1 - s0) / (t1 - t0):.2f} steps/s "
               f"(steps {s0}..{s1}); first to last logged step {t1 - train[0][1][0]:.0f} s")
-    names = [n for n in ("val/content", "val/style", "val/tv", "val/total") if n in scalars]
+    names = [n for n in ("val/content", "val/style", "val/tv", "val/total", "val/coverage") if n in scalars]
     steps = sorted(set().union(*(scalars[n] for n in names))) if names else []
     print(f"{'step':>7} " + " ".join(f"{n:>12}" for n in names))
     rows = []

@@ -60,7 +60,7 @@ def main() -> None:
     with atomic_write(out / "contact_sheet.png") as tmp_file:
         sheet.save(tmp_file, format="PNG")
     what = f"{len(photos)} held-out photos at {args.size} px"
-    print(f"| style | steps | style loss | content loss | coverage | judge style | judge content | ms/image |")
+    print("| style | steps | style loss | content loss | coverage | judge style | judge content | ms/image |")
     print("| --- | --- | --- | --- | --- | --- | --- | --- |")
     for name, s in zip(names, scores):
         m = zoo.manifest(name)

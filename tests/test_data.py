@@ -157,9 +157,11 @@ def test_cache_holds_resized_copies_and_training_reads_them(photo_dir: Path, tmp
     assert sum(str(f).startswith(str(cache)) for f in dm.train_files + dm.val_files) == 10
     uncached = StyleDataModule(str(photo_dir), image_size=24, num_workers=0, num_val=2)
     uncached.setup()
-    assert [f.name.removesuffix(".jpg") for f in dm.val_files] == [f.name for f in uncached.val_files]  # the same held-out photos
+    # the same held-out photos
+    assert [f.name.removesuffix(".jpg") for f in dm.val_files] == [f.name for f in uncached.val_files]
     for images, skipped in dm.train_dataloader():  # broken photos have no copy: still skipped and counted
-        assert (images.shape[1:] == (3, 24, 24) and len(images) + skipped == 2) or (images.numel() == 0 and skipped == 2)
+        assert (images.shape[1:] == (3, 24, 24) and len(images) + skipped == 2) or (
+            images.numel() == 0 and skipped == 2)
 
 
 def test_cache_is_made_once_and_refreshed_when_a_photo_changes(photo_dir: Path, tmp_path: Path) -> None:

@@ -5,11 +5,11 @@ import importlib.util
 import socket
 import sys
 import threading
+from collections.abc import Iterator
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from io import BytesIO
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 from PIL import Image

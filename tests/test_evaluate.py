@@ -94,8 +94,10 @@ def test_optimize_never_writes_over_its_inputs_or_an_existing_curve(tmp_path: Pa
     (tmp_path / "folder").mkdir()
     (tmp_path / "taken_loss.csv").write_text("mine")
     cases = [(["-o", str(photo), "--force"], "is an input"), (["-o", str(style_path), "--force"], "is an input"),
-             (["-o", str(tmp_path / "folder")], "is a folder"), (["-o", str(tmp_path / "x.xyz")], "unknown image format"),
-             (["-o", str(tmp_path / "taken.png")], "taken_loss.csv exists"), (["-o", str(tmp_path / "a.png"), "--lr", "-1"], "--lr")]
+             (["-o", str(tmp_path / "folder")], "is a folder"),
+             (["-o", str(tmp_path / "x.xyz")], "unknown image format"),
+             (["-o", str(tmp_path / "taken.png")], "taken_loss.csv exists"),
+             (["-o", str(tmp_path / "a.png"), "--lr", "-1"], "--lr")]
     for extra, message in cases:
         assert optimize_main(base + extra) == 2, extra
         assert message in capsys.readouterr().err, extra

@@ -44,7 +44,8 @@ def test_a_short_run_paints_the_whole_picture(tmp_path: Path, random_vgg: Path) 
     torch.manual_seed(0)
     untrained = TransformerNet(**trained.config).eval()
 
-    loss = PerceptualLoss(weights=str(random_vgg), **{k: v for k, v in cfg.loss.items() if k not in ("_target_", "weights")})
+    settings = {k: v for k, v in cfg.loss.items() if k not in ("_target_", "weights")}
+    loss = PerceptualLoss(weights=str(random_vgg), **settings)
     loss.set_style(load_style_image(str(style), 96))
     with torch.no_grad():
         photo = torch.stack([torch.from_numpy(np.array(Image.open(p).convert("RGB").resize((64, 64))))

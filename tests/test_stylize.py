@@ -116,7 +116,8 @@ def test_output_names_say_what_they_will_do(model_path: Path, tmp_path: Path, ca
              ((a, b, "-o", tmp_path / "two.jpg"), "names one file, but there are 2 inputs"),
              ((a, b, "-o", a, "--force"), "names one file, but there are 2 inputs"),
              ((a, "-o", tmp_path / "d", "--name", "../../{stem}.png"), "leads outside the output folder"),
-             ((a, "-o", tmp_path / "o.png", "--backend", "onnxruntime", "--tile", "128"), "--tile needs --backend torch")]
+             ((a, "-o", tmp_path / "o.png", "--backend", "onnxruntime", "--tile", "128"),
+              "--tile needs --backend torch")]
     for args, message in cases:
         assert run(*args) == 2, args
         assert message in capsys.readouterr().err, args

@@ -63,7 +63,8 @@ def test_tiny_run_end_to_end_and_resume(tmp_path: Path, photo_dir: Path, style_p
     assert ckpt["global_step"] == 4
     assert any(k.startswith("network.") for k in ckpt["state_dict"])
     assert not any(k.startswith("loss.") for k in ckpt["state_dict"])
-    assert {p.name for p in (out / "checkpoints").glob("style-*.pt")} == {"style-step=000002.pt", "style-step=000004.pt"}
+    written = {p.name for p in (out / "checkpoints").glob("style-*.pt")}
+    assert written == {"style-step=000002.pt", "style-step=000004.pt"}
     net, meta = load_style_model(str(style_model))
     assert style_model == out / "style.pt" and meta["step"] == 4 and meta["image_size"] == 32
     assert net.config["channels"] == [4, 8, 8]
@@ -152,7 +153,8 @@ def test_a_sweep_runs_on_past_a_bad_run_and_fails_at_the_end(tmp_path: Path, pho
 
 
 @pytest.mark.slow
-def test_compiled_training_steps_from_the_photo_cache(tmp_path: Path, photo_dir: Path, style_path: Path, random_vgg: Path) -> None:
+def test_compiled_training_steps_from_the_photo_cache(tmp_path: Path, photo_dir: Path, style_path: Path,
+                                                       random_vgg: Path) -> None:
     out = tmp_path / "run"  # torch.compile's CUDA-graph mode (a plain compile on the CPU) and the photo cache
     train(tiny_cfg(out, photo_dir, style_path, random_vgg, "module.compile=reduce-overhead", "trainer.max_steps=2",
                    f"data.cache_dir={tmp_path / 'cache'}"))

@@ -2,6 +2,7 @@
 The wheel is built without build isolation (setuptools comes with the test extras), so no network is needed."""
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -14,8 +15,12 @@ ROOT = Path(__file__).resolve().parents[1]
 
 @pytest.mark.slow
 def test_wheel_carries_the_zoo_and_stylizes_by_name(tmp_path: Path) -> None:
-    dist, site = tmp_path / "dist", tmp_path / "site"
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", str(ROOT), "--no-deps", "--no-build-isolation",
+    dist, site, source = tmp_path / "dist", tmp_path / "site", tmp_path / "source"
+    source.mkdir()  # built from a copy: setuptools leaves build/ and *.egg-info in the tree it builds
+    shutil.copy(ROOT / "pyproject.toml", source)
+    shutil.copy(ROOT / "README.md", source)
+    shutil.copytree(ROOT / "fast_style", source / "fast_style", ignore=shutil.ignore_patterns("__pycache__"))
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", str(source), "--no-deps", "--no-build-isolation",
                     "-w", str(dist)], check=True, capture_output=True)
     wheel = next(dist.glob("fast_style-*.whl"))
     subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(site), str(wheel)],
