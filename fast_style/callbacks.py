@@ -94,6 +94,25 @@ class ImageLogger(pl.Callback):
                 save_image(grid, tmp, format="png")
 
 
+class HParamsSummary(pl.Callback):
+    """At the end of training, the run's settings beside the last validation's held-out metrics, for TensorBoard's
+    HParams tab (`hp/style`, `hp/content`, `hp/coverage`, `hp/total`): a sweep's runs compare and sort there."""
+
+    METRICS = {"val/style": "hp/style", "val/content": "hp/content", "val/coverage": "hp/coverage",
+               "val/total": "hp/total"}
+
+    def __init__(self, params: dict[str, Any]) -> None:
+        super().__init__()
+        self.params = params
+
+    def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        found = trainer.callback_metrics
+        metrics = {new: float(found[old]) for old, new in self.METRICS.items() if old in found}
+        for logger in trainer.loggers:
+            if metrics and isinstance(logger, TensorBoardLogger):  # rank 0 only (Lightning's rank_zero_only)
+                logger.log_hyperparams(self.params, metrics=metrics)
+
+
 class StyleModelWriter(pl.Callback):
     """Writes the standalone style model (network hyper-parameters + weights, a few MB): beside each checkpoint
     as `<checkpoint dir>/style-step=N.pt`, and at the end of training as `path`."""

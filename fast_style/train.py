@@ -26,7 +26,7 @@ from pytorch_lightning.loggers import TensorBoardLogger
 from pytorch_lightning.utilities.exceptions import SIGTERMException
 from pytorch_lightning.utilities.rank_zero import rank_zero_only
 
-from fast_style.callbacks import GracefulStop
+from fast_style.callbacks import GracefulStop, HParamsSummary
 from fast_style.files import CONFIG_DIR, UserError, atomic_write, native_bf16
 from fast_style.module import StyleTransferModule
 
@@ -76,6 +76,7 @@ def train(cfg: DictConfig) -> Path | None:
     callbacks = [instantiate(c) for c in cfg.callbacks.values() if c is not None]
     if OmegaConf.select(cfg, "trainer.enable_progress_bar") is False:  # Lightning refuses a bar that is off
         callbacks = [c for c in callbacks if not isinstance(c, ProgressBar)]
+    callbacks.append(HParamsSummary(OmegaConf.to_container(cfg, resolve=True)))  # the HParams tab
     logger = TensorBoardLogger(save_dir=str(out), name="tensorboard", version="", default_hp_metric=False)
     trainer: pl.Trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=logger, default_root_dir=str(out))
     logger.log_hyperparams(OmegaConf.to_container(cfg, resolve=True))
@@ -94,29 +95,12 @@ def train(cfg: DictConfig) -> Path | None:
         if trainer.is_global_zero and callable(getattr(launcher, "kill", None)):
             launcher.kill(signal.SIGKILL)
         raise
-    log_hparams_summary(logger, cfg, trainer)
     style = OmegaConf.select(cfg, "callbacks.style_model.path")
     style_path = Path(style) if style else None
     if trainer.is_global_zero:
         log.info("style model: %s", style_path or "not written (callbacks.style_model is off)")
         log.info("TensorBoard: tensorboard --logdir %s", out / "tensorboard")
     return style_path
-
-
-# held-out metrics of the last validation -> the names TensorBoard's HParams tab shows them under
-HPARAM_METRICS = {"val/style": "hp/style", "val/content": "hp/content", "val/coverage": "hp/coverage",
-                  "val/total": "hp/total"}
-
-
-def log_hparams_summary(logger: TensorBoardLogger, cfg: DictConfig, trainer: pl.Trainer) -> None:
-    """TensorBoard's HParams tab: the run's settings beside its held-out metrics (of the last validation), so
-    that the runs of a sweep can be compared and sorted there."""
-    found = trainer.callback_metrics
-    metrics = {new: float(found[old]) for old, new in HPARAM_METRICS.items() if old in found}
-    if metrics:
-        logger.log_hyperparams(OmegaConf.to_container(cfg, resolve=True), metrics=metrics)
-        if rank_zero_only.rank == 0:
-            logger.experiment.flush()  # after fit: Lightning has finalized the logger, nothing else flushes it
 
 
 def keep_launch_config(hydra_dir: Path) -> None:
