@@ -68,8 +68,7 @@ def main() -> None:
               f"{s.judge_style:.3g} | {s.judge_content:.3g} | {s.ms_per_image:.0f} |")
         if args.write_manifests:
             m["metrics"] = {"photos": what, "sha256": m["sha256"], "style": s.style, "content": s.content,
-                            "coverage": s.coverage, "judge_style": s.judge_style, "judge_content": s.judge_content,
-                            "ms_per_image_cpu": s.ms_per_image}
+                            "coverage": s.coverage, "judge_style": s.judge_style, "judge_content": s.judge_content}
             (zoo.ZOO_DIR / f"{name}.json").write_text(json.dumps(m, indent=2) + "\n")
     print(f"\n{what}; wrote {out / 'metrics.json'}, {out / 'contact_sheet.png'}")
 

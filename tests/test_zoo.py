@@ -27,6 +27,8 @@ def test_zoo_holds_the_six_paintings_with_complete_manifests() -> None:
         assert len(data) < 4e6 and m["dtype"] == "float16"
         assert {"title", "artist", "year", "licence"} <= set(m["painting"])
         assert m["training"]["steps"] > 0 and m["training"]["config"]["model"]["channels"] == [32, 64, 128]
+        assert m["metrics"]["sha256"] == m["sha256"]  # held-out figures of this very file, not a replaced one
+        assert 0 < m["metrics"]["coverage"] <= 1 and m["metrics"]["judge_style"] > 0
         net, meta = load_style_model(str(zoo.resolve(name)))
         assert meta["style_image"] == f"{name}.jpg" and meta["step"] == m["training"]["steps"]
         assert next(net.parameters()).dtype == torch.float32
