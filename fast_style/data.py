@@ -6,11 +6,13 @@ import hashlib
 import logging
 import os
 import random
+import signal
 import warnings
 from pathlib import Path
 
 import pytorch_lightning as pl
 import torch
+from lightning_fabric.utilities.seed import pl_worker_init_function
 from PIL import Image
 from torch.utils.data import DataLoader, Dataset
 from torchvision.transforms import v2
@@ -133,6 +135,15 @@ class _Shrink(Dataset):
         except OSError:
             pass  # then it is simply tried again next time
         return ("unreadable", str(src))
+
+
+def init_worker(worker_id: int) -> None:
+    """Loader workers leave SIGTERM to the training process. A scheduler (Slurm's preemption) or `kill -TERM -PGID`
+    signals the whole process group, and a worker killed by it ended the run with a traceback before GracefulStop
+    could write its checkpoint; an ignoring worker is shut down by its loader as usual."""
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    if int(os.environ.get("PL_SEED_WORKERS", 0)):  # what Lightning adds by itself when no worker_init_fn is given
+        pl_worker_init_function(worker_id)
 
 
 def collate_skipping(samples: list[torch.Tensor | None]) -> Batch:
@@ -263,6 +274,7 @@ class StyleDataModule(pl.LightningDataModule):
             persistent_workers=self.num_workers > 0,
             pin_memory=torch.cuda.is_available(),
             collate_fn=collate_skipping,
+            worker_init_fn=init_worker,
         )
 
     def train_dataloader(self) -> DataLoader:

@@ -95,6 +95,26 @@ def test_ctrl_c_writes_a_checkpoint_and_style_model(tmp_path: Path, photo_dir: P
     assert f"stopped at step {step}" in err
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_a_signal_to_the_whole_process_group_stops_gracefully(tmp_path: Path, photo_dir: Path, style_path: Path,
+                                                              random_vgg: Path, sig: signal.Signals) -> None:
+    """Schedulers (Slurm's preemption, `kill -TERM -PGID`) and a terminal's Ctrl-C signal every process of the
+    job, the data loader's workers too: the run must still stop after the step with a checkpoint."""
+    out = tmp_path / "run"
+    cmd = _command(out, photo_dir, style_path, random_vgg, 100000, "data.num_workers=2")
+    proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            start_new_session=True)
+    _wait_for(out / "checkpoints" / "last.ckpt", proc)
+    time.sleep(1.0)
+    os.killpg(proc.pid, sig)
+    err, _ = proc.communicate(timeout=120)
+    assert proc.returncode == 128 + sig, err[-2000:]
+    assert "Traceback" not in err and "killed by signal" not in err
+    step = torch.load(out / "checkpoints" / "last.ckpt", weights_only=False)["global_step"]
+    assert load_style_model(str(out / "style.pt"))[1]["step"] == step
+
+
 DISK = {"full": False}
 
 
