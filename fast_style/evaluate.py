@@ -128,9 +128,9 @@ def model_names(paths: list[Path]) -> list[str]:
     return [str(p) for p in paths]
 
 
-def load_photos(folders: str | list[str], size: int) -> list[tuple[str, torch.Tensor]]:
+def load_photos(folders: list[str], size: int) -> list[tuple[str, torch.Tensor]]:
     files = []
-    for folder in [folders] if isinstance(folders, str) else folders:
+    for folder in folders:
         found = find_images(folder) if Path(folder).is_dir() else []
         if not found:
             raise UserError(f"no photos in '{folder}': give a folder of held-out images (never training images)")
@@ -145,8 +145,7 @@ def load_photos(folders: str | list[str], size: int) -> list[tuple[str, torch.Te
         img.thumbnail((size, size), Image.LANCZOS)
         photos.append((f.name, pil_to_tensor(img).float().div(255)[None]))
     if not photos:
-        named = ", ".join(map(str, folders if isinstance(folders, list) else [folders]))
-        raise UserError(f"none of the photos in {named} could be read")
+        raise UserError(f"none of the photos in {', '.join(map(str, folders))} could be read")
     return photos
 
 
@@ -199,7 +198,7 @@ class Scorer:
         terms = {k: v.item() for k, v in self.loss(stylized, photo).items()}
         terms["coverage"] = self.loss.coverage(stylized, photo).mean().item()
         if self.judge is not None:
-            j = self.judge(stylized.to(self.device), photo.to(self.device))
+            j = self.judge(stylized, photo)
             terms |= {"judge_content": j["content"].item(), "judge_style": j["style"].item()}
         return terms
 

