@@ -6,9 +6,9 @@ painting: distance = |cell spread - painting spread|^2 / |painting spread|^2. A 
 stylized picture's distance is at most RATIO times the photo's. The photo itself covers nothing; a few
 saturated blobs over an unchanged photo cover next to nothing; a network that paints the whole picture covers
 nearly every cell. Means are left out on purpose: a colour cast over an unchanged photo is not a style (with
-them, tinting a photo halfway to the painting's mean colour covered up to 0.7; without, 0.07 to 0.38, against
-0.75 to 0.87 for the zoo's models: benchmarks/README.md). Losses cannot tell these cases apart: Gram
-matrices are averages over the whole picture.
+them, tinting a photo halfway to the painting's mean colour covered up to 0.7; without, 0.08 to 0.40, against
+0.75 to 0.88 for the zoo's models: benchmarks/README.md, scripts/coverage_calibration.py). Losses cannot tell
+these cases apart: Gram matrices are averages over the whole picture.
 """
 
 from __future__ import annotations

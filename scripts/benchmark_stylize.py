@@ -24,6 +24,7 @@ from collections.abc import Callable
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
+from fast_style import zoo
 from fast_style.network import TransformerNet, load_style_model
 from fast_style.stylize import Stylizer, pick_precision
 
@@ -143,13 +144,14 @@ def main() -> None:
     p.add_argument("--device", default="cpu", help="cpu or cuda")
     p.add_argument("--min-time", type=float, default=3.0, help="seconds of timing per cell (median reported)")
     p.add_argument("--threads", type=int, default=None)
-    p.add_argument("--model", help="a trained style model (default: the default network, randomly initialised)")
+    p.add_argument("--model", help="a trained style model or a built-in style's name (default: the default "
+                                   "network, randomly initialised)")
     args = p.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     if args.model:
-        net = load_style_model(args.model)[0]
+        net = load_style_model(str(zoo.resolve(args.model)))[0]
     else:
         net = TransformerNet()
         torch.nn.init.normal_(net.decoder[-1].weight, std=0.02)  # not the identity, so differences show
