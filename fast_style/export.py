@@ -1,18 +1,17 @@
-"""`fast-style-export`: a style model to ONNX (dynamic batch, height, width) or TorchScript, checked before writing."""
+"""A style model to ONNX (dynamic batch, height, width) or TorchScript, compared with PyTorch before writing."""
 
 from __future__ import annotations
 
-import argparse
 import io
-import sys
 import warnings
 from pathlib import Path
 
 import torch
 
 from fast_style import zoo
-from fast_style.files import UserError, atomic_write, save_torch
-from fast_style.network import StyleModelError, TransformerNet, load_style_model
+from fast_style.atomic import atomic_write, check_output, save_torch
+from fast_style.errors import UserError
+from fast_style.network import TransformerNet, load_style_model
 
 # odd sizes on purpose: padding to a multiple of 4 and cropping back must survive export
 CHECK_SHAPES = ((1, 3, 67, 93), (2, 3, 128, 97), (1, 3, 45, 301))
@@ -76,15 +75,9 @@ def export(model_path: str, output: str, fmt: str | None = None, opset: int = 17
     if fmt == "onnx" and not MIN_OPSET <= opset <= MAX_OPSET:
         raise UserError(f"--opset {opset}: choose {MIN_OPSET} to {MAX_OPSET} (the network needs {MIN_OPSET}'s "
                         f"padding; torch's exporter stops at {MAX_OPSET}); the default is 17")
-    if out.exists() and not force:
-        raise UserError(f"{out} exists: use --force to overwrite it")
     model_path = str(zoo.resolve(model_path))  # a file, or a built-in style's name
-    if out.resolve() == Path(model_path).resolve():
-        raise UserError("the output would overwrite the style model itself")
-    try:
-        net, _ = load_style_model(model_path)
-    except StyleModelError as e:
-        raise UserError(str(e)) from None
+    check_output(out, force, {Path(model_path).resolve()})
+    net, _ = load_style_model(model_path)
     # compared first, written (atomically) only when it matches: an earlier export under --force stays otherwise
     if fmt == "onnx":
         data = to_onnx_bytes(net, opset)
@@ -104,23 +97,3 @@ def export(model_path: str, output: str, fmt: str | None = None, opset: int = 17
     check = checked or f"max abs difference to PyTorch {diff:.1e} on sizes " + ", ".join(
         f"{s[2]}x{s[3]}" for s in CHECK_SHAPES)
     return f"wrote {out} ({fmt}, {out.stat().st_size / 1e6:.1f} MB); {check}"
-
-
-def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="fast-style-export", description=__doc__)
-    p.add_argument("model", help="style model (.pt) written by fast-style-train, or a built-in style's name (wave)")
-    p.add_argument("-o", "--output", required=True, help="output file: .onnx (ONNX) or .ts (TorchScript)")
-    p.add_argument("--format", choices=["onnx", "torchscript"], help="override the format the extension implies")
-    p.add_argument("--opset", type=int, default=17, help="ONNX opset (default 17)")
-    p.add_argument("--force", action="store_true", help="overwrite an existing output")
-    args = p.parse_args(argv)
-    try:
-        print(export(args.model, args.output, args.format, args.opset, args.force))
-    except UserError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

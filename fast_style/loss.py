@@ -10,7 +10,7 @@ import torchvision
 from torch import nn
 
 from fast_style import coverage
-from fast_style.files import UserError
+from fast_style.errors import UserError
 from fast_style.weights import NORMALIZATIONS, load_vgg_weights
 
 # ReLU outputs by name -> index in torchvision's vggXX().features
@@ -25,6 +25,20 @@ VGG_LAYERS: dict[str, dict[str, int]] = {
         "relu5_2": 31, "relu5_3": 33, "relu5_4": 35,
     },
 }
+
+
+# The loss weights' defaults, per VGG weights source: caffe's features (0..255 BGR input) are about 58x larger
+# than torchvision's, so each source has its own scale. configs/loss/*.yaml leave them null to use these.
+DEFAULT_LOSS_WEIGHTS: dict[str, dict[str, float]] = {
+    "caffe": {"content_weight": 1.0, "style_weight": 5.0, "tv_weight": 1.0e3},  # Johnson et al.'s network
+    "torchvision": {"content_weight": 1.0e5, "style_weight": 1.0e10, "tv_weight": 1.0e2},  # pytorch/examples'
+}
+
+
+def default_loss_weights(weights: str | None = "caffe") -> dict[str, float]:
+    """content/style/tv weights for a VGG weights source: caffe's, else torchvision's scale (also for a local
+    file, whose normalization defaults to ImageNet's, and for oxford's VGG19, which takes torchvision's input)."""
+    return dict(DEFAULT_LOSS_WEIGHTS["caffe" if weights == "caffe" else "torchvision"])
 
 
 def gram_matrix(features: torch.Tensor) -> torch.Tensor:
@@ -77,10 +91,14 @@ class VGGFeatures(nn.Module):
     def train(self, mode: bool = True) -> VGGFeatures:
         return super().train(False)  # always eval, whatever the parent module does
 
+    def normalize(self, images: torch.Tensor) -> torch.Tensor:
+        """RGB in [0, 1] -> the input convention of the weights (caffe: BGR, 0..255, minus the mean pixel)."""
+        x = images.flip(1) if self.bgr else images
+        return (x * self.scale - self.mean) / self.std
+
     def forward(self, images: torch.Tensor, layers: list[str] | None = None) -> dict[str, torch.Tensor]:
         wanted = self.index if layers is None else {name: self.index[name] for name in layers}
-        x = images.flip(1) if self.bgr else images
-        x = (x * self.scale - self.mean) / self.std
+        x = self.normalize(images)
         out: dict[str, torch.Tensor] = {}
         last = max(wanted.values())
         by_index = {i: name for name, i in wanted.items()}
@@ -108,7 +126,8 @@ def _supply_own_keys(module: nn.Module, state_dict: dict, prefix: str, *args) ->
 class PerceptualLoss(nn.Module):
     """content_weight * content + style_weight * style + tv_weight * tv, computed by a frozen VGG.
 
-    `style_layers` and `content_layers` map VGG ReLU names to per-layer weights. Call `set_style` once with
+    `style_layers` and `content_layers` map VGG ReLU names to per-layer weights. A weight left None takes the
+    default for `weights` (DEFAULT_LOSS_WEIGHTS), the same the training configs use. Call `set_style` once with
     the style image before use; its Gram matrices are kept, not recomputed.
     """
 
@@ -118,16 +137,18 @@ class PerceptualLoss(nn.Module):
         arch: str = "vgg16",
         style_layers: Mapping[str, float] | None = None,
         content_layers: Mapping[str, float] | None = None,
-        style_weight: float = 1.0,
-        content_weight: float = 1.0,
-        tv_weight: float = 0.0,
+        style_weight: float | None = None,
+        content_weight: float | None = None,
+        tv_weight: float | None = None,
     ) -> None:
         super().__init__()
         self.style_layers = dict(style_layers or {"relu1_2": 1.0, "relu2_2": 1.0, "relu3_3": 1.0, "relu4_3": 1.0})
         self.content_layers = dict(content_layers or {"relu2_2": 1.0})
-        if min(style_weight, content_weight, tv_weight) < 0:
+        given = {"content_weight": content_weight, "style_weight": style_weight, "tv_weight": tv_weight}
+        chosen = default_loss_weights(weights) | {k: float(v) for k, v in given.items() if v is not None}
+        if min(chosen.values()) < 0:
             raise UserError("loss weights must be >= 0")
-        self.style_weight, self.content_weight, self.tv_weight = style_weight, content_weight, tv_weight
+        self.content_weight, self.style_weight, self.tv_weight = (chosen[k] for k in given)
         # relu3_3 too, for `coverage` (held-out figures only: training stops at the deepest loss layer)
         self.vgg = VGGFeatures(sorted(set(self.style_layers) | set(self.content_layers) | {coverage.LAYER}), weights,
                                arch)

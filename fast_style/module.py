@@ -10,7 +10,7 @@ import pytorch_lightning as pl
 import torch
 
 from fast_style.data import Batch
-from fast_style.files import UserError
+from fast_style.errors import UserError
 from fast_style.loss import PerceptualLoss
 from fast_style.network import TransformerNet
 
@@ -129,6 +129,7 @@ class StyleTransferModule(pl.LightningModule):
     def _logging_now(self) -> bool:
         """Whether Lightning writes step metrics after this step (every trainer.log_every_n_steps). Each
         self.log costs about 0.3 ms of Python, a few percent of a GPU step at batch 4."""
+        # private: no public API says whether this step is a logging one (tests/test_lightning_contract.py)
         connector = getattr(self._trainer, "_logger_connector", None)
         return connector is None or connector.should_update_logs or bool(self.trainer.fast_dev_run)
 
@@ -186,6 +187,24 @@ class StyleTransferModule(pl.LightningModule):
         if self.skipped_images:
             log.warning("%d unreadable images were skipped during training (named in the warnings above)",
                         self.skipped_images)
+
+    def on_save_checkpoint(self, checkpoint: dict) -> None:
+        checkpoint["network_config"] = dict(self.network.config)  # what a resume must build again
+
+    def on_load_checkpoint(self, checkpoint: dict) -> None:
+        """Before the weights are loaded: a checkpoint of another network (other model.* settings) is refused
+        in one line, by its recorded settings, or by its tensors' shapes where it records none."""
+        saved, ours = checkpoint.get("network_config"), dict(self.network.config)
+        if saved is not None and saved != ours:
+            diff = ", ".join(f"model.{k}={saved.get(k)}" for k in sorted(set(saved) | set(ours))
+                             if saved.get(k) != ours.get(k))
+            raise UserError(f"the checkpoint holds a network with {diff}: resume with the same model settings as "
+                            "its run")
+        own = {k: v.shape for k, v in self.state_dict().items() if k.startswith("network.")}
+        theirs = {k: v.shape for k, v in checkpoint.get("state_dict", {}).items() if k.startswith("network.")}
+        if saved is None and own != theirs:
+            raise UserError("the checkpoint holds a network of other settings than model.* here: resume with the "
+                            "same model overrides as its run")
 
     def configure_optimizers(self):
         # one kernel for every parameter's update (Lightning refuses it with fp16's gradient scaling and clipping)

@@ -13,7 +13,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from fast_style.files import save_torch
+from fast_style.atomic import save_torch
+from fast_style.errors import UserError
 
 
 class ConvNormAct(nn.Sequential):
@@ -115,7 +116,7 @@ STYLE_MODEL_FORMAT = "fast-style/style-model"
 STYLE_MODEL_VERSION = 1
 
 
-class StyleModelError(ValueError):
+class StyleModelError(UserError):
     """A style-model file that cannot be used; the message says why in one line."""
 
 

@@ -1,12 +1,11 @@
-"""Training entry point: `fast-style-train` (Hydra). `train(cfg)` is usable without the command line."""
+"""Training: `train(cfg)` builds the data, network, loss and Trainer a composed config describes and fits them
+(the command line, `fast-style-train`, is fast_style/cli/train.py; `fast_style.config.compose` makes a cfg)."""
 
 from __future__ import annotations
 
 import logging
 import os
-import re
 import signal
-import sys
 import time
 import types
 import typing
@@ -14,37 +13,25 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-import hydra
 import pytorch_lightning as pl
-from hydra.core.hydra_config import HydraConfig
-from hydra.types import RunMode
 from hydra.utils import get_object, instantiate
 from omegaconf import DictConfig, ListConfig, OmegaConf
-from omegaconf.errors import OmegaConfBaseException
 from pytorch_lightning.callbacks import ProgressBar
 from pytorch_lightning.loggers import TensorBoardLogger
 from pytorch_lightning.utilities.exceptions import SIGTERMException
 from pytorch_lightning.utilities.rank_zero import rank_zero_only
 
+from fast_style.atomic import atomic_write
 from fast_style.callbacks import GracefulStop, HParamsSummary
-from fast_style.files import CONFIG_DIR, UserError, atomic_write, native_bf16
+from fast_style.config import register_resolvers
+from fast_style.errors import UserError
 from fast_style.module import StyleTransferModule
 
 log = logging.getLogger(__name__)
 
-# `trainer.precision: ${best_precision:}`: bf16 mixed precision where the hardware has it, else fp32
-OmegaConf.register_new_resolver(
-    "best_precision", lambda: "bf16-mixed" if native_bf16() else "32-true", replace=True
-)
-# `style.size: ${mul:${data.image_size},2}`: the style's texture scale follows the training crops
-OmegaConf.register_new_resolver("mul", lambda a, b: int(a * b), replace=True)
-# the frozen VGG is in eval mode on purpose
-warnings.filterwarnings("ignore", message=r".*module\(s\) in eval mode.*")
-
-
-
 def train(cfg: DictConfig) -> Path | None:
     """Train one style network as `cfg` says; returns the path of the style model it wrote."""
+    register_resolvers()  # a cfg composed by hand may still hold ${best_precision:} and ${mul:...}
     if OmegaConf.is_missing(cfg.style, "image"):
         raise UserError("no style image: add style.image=path/to/painting.jpg")
     if not isinstance(cfg.seed, int):
@@ -60,14 +47,14 @@ def train(cfg: DictConfig) -> Path | None:
     for group in ("data", "model", "loss", "style", "trainer"):
         check_types(cfg[group], group)
     check_types(cfg.module, "module", StyleTransferModule)
-    if ckpt is not None:  # resuming into the run's own folder: its checkpoints are expected there
-        warnings.filterwarnings("ignore", message=r"Checkpoint directory .* exists and is not empty")
     pl.seed_everything(cfg.seed, workers=True)
     out = Path(cfg.output_dir)
     keep_launch_config(out / ".hydra")
     datamodule = instantiate(cfg.data)
     network = instantiate(cfg.model)
     loss = instantiate(cfg.loss)
+    for key in ("content_weight", "style_weight", "tv_weight"):  # null: the default the loss chose, recorded
+        cfg.loss[key] = getattr(loss, key)
     style_image = instantiate(cfg.style)
     try:
         module = StyleTransferModule(network, loss, style_image, **cfg.module)
@@ -81,17 +68,18 @@ def train(cfg: DictConfig) -> Path | None:
     trainer: pl.Trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=logger, default_root_dir=str(out))
     logger.log_hyperparams(OmegaConf.to_container(cfg, resolve=True))
     try:
-        trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt)
-    except RuntimeError as e:  # a checkpoint of another network shape (model.* differs from that run's)
-        if "Error(s) in loading state_dict" not in str(e):
-            raise
-        raise UserError(f"checkpoint {ckpt} holds a network of other settings than model.* here: resume with the "
-                        "same model overrides as that run") from None
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=r".*module\(s\) in eval mode.*")  # the frozen VGG, on purpose
+            if ckpt is not None:  # resuming into the run's own folder: its checkpoints are expected there
+                warnings.filterwarnings("ignore", message=r"Checkpoint directory .* exists and is not empty")
+            trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt)
     except SIGTERMException:  # stopped by Ctrl-C/SIGTERM after writing a checkpoint: not a finished run
         stop = next((c for c in callbacks if isinstance(c, GracefulStop)), None)
         raise SystemExit(stop.exit_code if stop else 128 + signal.SIGTERM) from None
     except Exception:
-        launcher = trainer.strategy.launcher  # DDP: an error on rank 0 alone must not leave the other ranks waiting
+        # DDP: an error on rank 0 alone must not leave the other ranks waiting; `kill` is the launcher's own
+        # (not a public Trainer API: tests/test_lightning_contract.py fails if an upgrade moves it)
+        launcher = trainer.strategy.launcher
         if trainer.is_global_zero and callable(getattr(launcher, "kill", None)):
             launcher.kill(signal.SIGKILL)
         raise
@@ -114,38 +102,6 @@ def keep_launch_config(hydra_dir: Path) -> None:
             target = hydra_dir / "launches" / f"{stamp}-{name}"
             with atomic_write(target) as tmp:
                 tmp.write_bytes((hydra_dir / name).read_bytes())
-
-
-_FULL_ERROR: dict = {"on": False, "failed": []}  # set by main(): whether to re-raise, and the failed runs
-
-
-@hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="train")
-def _hydra_main(cfg: DictConfig) -> None:
-    from hydra.errors import InstantiationException
-
-    try:
-        train(cfg)
-    except (UserError, InstantiationException, OmegaConfBaseException) as e:  # also recorded in the run's log
-        if _FULL_ERROR["on"]:
-            raise
-        message = one_line(e, sys.argv[1:])
-        log.error("error: %s", message)
-        if HydraConfig.get().mode != RunMode.MULTIRUN:
-            sys.exit(1)
-        _FULL_ERROR["failed"].append(f"#{HydraConfig.get().job.num}: {message}")  # as Hydra numbers the runs
-
-
-def _keys_under(parent: str, overrides: list[str]) -> list[str]:
-    """The settings a config node has, composed with the command line's other overrides."""
-    from hydra import compose, initialize_config_dir
-
-    try:
-        with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
-            cfg = compose("train", overrides=overrides)
-        node = OmegaConf.select(cfg, parent) if parent else cfg
-        return sorted(str(k) for k in node) if isinstance(node, DictConfig) else []
-    except Exception:  # the other overrides have mistakes too: name no keys rather than fail here
-        return []
 
 
 _KINDS = {bool: "true or false", int: "an integer", float: "a number", str: "text", type(None): "null"}
@@ -171,60 +127,3 @@ def check_types(node: DictConfig, where: str, target: Any = None) -> None:
         if not fits:
             wanted = " or ".join(_KINDS[k] for k in kinds if not (k is int and float in kinds))
             raise UserError(f"{where}.{key} must be {wanted}, got {value!r}")
-
-
-def one_line(error: BaseException, argv: list[str]) -> str:
-    """A user's configuration mistake, as Hydra, OmegaConf or our constructors report it, in one line."""
-    from hydra.errors import ConfigCompositionException, InstantiationException, MissingConfigException
-
-    cause = error.__cause__
-    if isinstance(error, InstantiationException):
-        if isinstance(cause, UserError):
-            return str(cause)
-        where = re.search(r"full_key: (\S+)", str(error))
-        return f"bad setting under {where.group(1) if where else 'the config'}: {cause or error}"
-    if isinstance(error, MissingConfigException) and error.options:
-        group = re.search(r"'([\w/]+)/([^/']+)'", str(error))
-        name = f"{group.group(1)} option '{group.group(2)}'" if group else "config option"
-        return f"unknown {name}: choose one of {', '.join(sorted(error.options))}"
-    if isinstance(error, ConfigCompositionException):
-        bad = re.search(r"Could not override '([^']+)'", str(error))
-        if bad and "not in struct" in str(cause or error):
-            key = bad.group(1)
-            parent = key.rpartition(".")[0]
-            others = [a for a in argv if "=" in a and not a.startswith("-") and a.split("=")[0].lstrip("+~") != key]
-            keys = _keys_under(parent, others)
-            known = f"; the settings under {parent or 'the top level'} are {', '.join(keys)}" if keys else ""
-            return f"unknown setting '{key}'{known} (use +{key}=... to add a new key on purpose)"
-    text = " ".join(f"{error} {cause or ''}".split())
-    return text[:300]
-
-
-def main() -> None:
-    """`fast-style-train`: Hydra's command line. Configuration mistakes end in one line and exit code 1; in a
-    multirun the other runs go on and the failed ones are listed at the end. HYDRA_FULL_ERROR=1: full reports."""
-    from hydra.errors import HydraException
-
-    previous = os.environ.get("HYDRA_FULL_ERROR")
-    _FULL_ERROR.update(on=previous == "1", failed=[])
-    os.environ["HYDRA_FULL_ERROR"] = "1"  # Hydra re-raises instead of printing several lines; we print one
-    try:
-        _hydra_main()
-    except (UserError, HydraException, OmegaConfBaseException) as e:
-        if _FULL_ERROR["on"]:
-            raise
-        print(f"error: {one_line(e, sys.argv[1:])}", file=sys.stderr)
-        sys.exit(1)
-    finally:
-        if previous is None:
-            os.environ.pop("HYDRA_FULL_ERROR", None)
-        else:
-            os.environ["HYDRA_FULL_ERROR"] = previous
-    if _FULL_ERROR["failed"]:
-        failed = _FULL_ERROR["failed"]
-        print(f"error: {len(failed)} run(s) failed: " + "; ".join(failed), file=sys.stderr)
-        sys.exit(1)
-
-
-if __name__ == "__main__":
-    main()

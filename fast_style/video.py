@@ -13,7 +13,8 @@ from pathlib import Path
 
 from PIL import Image
 
-from fast_style.files import UserError, atomic_write
+from fast_style.atomic import atomic_write
+from fast_style.errors import UserError
 
 VIDEO_EXTENSIONS = (".mp4", ".mov", ".mkv", ".avi", ".webm", ".m4v")
 # containers written (H.264 video); other inputs are written as .mp4

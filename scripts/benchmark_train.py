@@ -124,7 +124,7 @@ def run_trainer(args: argparse.Namespace, style: torch.Tensor, data) -> dict:
     import pytorch_lightning as pl
     from torch.utils.data import DataLoader, IterableDataset
 
-    from fast_style.files import native_bf16
+    from fast_style.devices import native_bf16
     from fast_style.module import StyleTransferModule
 
     cuda = args.device == "cuda"
@@ -146,7 +146,7 @@ def run_trainer(args: argparse.Namespace, style: torch.Tensor, data) -> dict:
             self.rate = args.steps / (time.perf_counter() - self.start)
 
     torch.manual_seed(0)
-    loss = PerceptualLoss(weights=args.weights, style_weight=5.0)
+    loss = PerceptualLoss(weights=args.weights)
     module = StyleTransferModule(TransformerNet(), loss, style, compile="reduce-overhead" if cuda else True)
     clock = Clock()
     with tempfile.TemporaryDirectory() as tmp:
@@ -169,7 +169,7 @@ def run_lever(lever: str, args: argparse.Namespace) -> dict:
     data = batches(args, cached=lever.endswith("+cache"))
     if lever == TRAINER:
         return run_trainer(args, style, data)
-    loss = PerceptualLoss(weights=args.weights, style_weight=5.0).to(device)
+    loss = PerceptualLoss(weights=args.weights).to(device)
     loss.set_style(style.to(device))
     if cuda:
         torch.cuda.reset_peak_memory_stats()

@@ -26,7 +26,7 @@ from PIL import Image
 
 from fast_style import zoo
 from fast_style.evaluate import Scorer, load_photos
-from fast_style.files import default_loss_weights
+from fast_style.loss import default_loss_weights
 from fast_style.network import load_style_model
 from fast_style.weights import pip_download
 

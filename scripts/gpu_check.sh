@@ -63,7 +63,7 @@ for part in ${PARTS:-train levers4 train16 fp32 levers16 loader infer}; do
             ${model:+--model "$model"} --engines ${ENGINES:-eager channels_last bf16 fp16 compile_bf16 cudagraphs_bf16 stylizer}
         if [ -n "$model" ] && [ $# -gt 0 ]; then
             log "stylize CLI on the GPU with the trained model"
-            $py -m fast_style.stylize -m "$model" "$@" -o "$out/stylized" --device cuda 2>&1 | tail -n 3
+            $py -m fast_style.cli.stylize -m "$model" "$@" -o "$out/stylized" --device cuda 2>&1 | tail -n 3
         fi ;;
     *) echo "unknown part $part" ;;
     esac

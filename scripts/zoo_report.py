@@ -19,8 +19,9 @@ import tempfile
 from pathlib import Path
 
 from fast_style import zoo
+from fast_style.atomic import atomic_write
 from fast_style.evaluate import contact_sheet, evaluate, find_models, load_photos, spread
-from fast_style.files import atomic_write, find_images
+from fast_style.images import find_images
 
 HELD_OUT_EVERY = 12  # the zoo's runs trained on the others
 

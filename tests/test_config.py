@@ -3,18 +3,16 @@
 from pathlib import Path
 
 import pytest
-from hydra import compose, initialize_config_dir
-from hydra.utils import instantiate
+from hydra.utils import get_object, instantiate
 from omegaconf import OmegaConf
 
-from fast_style.train import CONFIG_DIR
+from fast_style.config import CONFIG_DIR, compose
 
 GROUPS = {g.name: sorted(p.stem for p in g.glob("*.yaml")) for g in CONFIG_DIR.iterdir() if g.is_dir()}
 
 
 def _compose(overrides: list[str]):
-    with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
-        return compose("train", overrides=overrides, return_hydra_config=False)
+    return compose(overrides)
 
 
 def test_all_groups_are_present() -> None:
@@ -39,7 +37,9 @@ def test_model_and_trainer_nodes_instantiate(tmp_path: Path) -> None:
     trainer = instantiate(cfg.trainer, logger=False, enable_checkpointing=False)
     assert trainer.max_steps == 4
     for name, node in cfg.callbacks.items():
-        assert instantiate(node) is not None, name
+        assert type(instantiate(node)) is get_object(node._target_), name
+    writer = instantiate(cfg.callbacks.style_model)
+    assert writer.path == tmp_path / "style.pt" and writer.meta["style_image"] == "s.png"
 
 
 def test_style_image_is_required() -> None:

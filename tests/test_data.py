@@ -8,7 +8,8 @@ import torch
 from PIL import Image
 
 from fast_style.data import StyleDataModule, load_style_image
-from fast_style.files import UserError, open_rgb
+from fast_style.errors import UserError
+from fast_style.images import open_rgb
 
 from .conftest import make_photo
 
@@ -61,11 +62,14 @@ def test_a_batch_of_only_bad_files_is_empty(tmp_path: Path) -> None:
     root.mkdir()
     _corrupt(root)
     make_photo(root / "ok.png")
-    dm = StyleDataModule(str(root), image_size=16, batch_size=3, num_workers=0, num_val=0)
+    dm = StyleDataModule(str(root), image_size=16, batch_size=4, num_workers=0, num_val=0, seed=0)
     dm.setup()
-    for images, skipped in dm.train_dataloader():
-        assert images.numel() == 0 or images.shape[1:] == (3, 16, 16)
-        assert skipped >= 2
+    dm.train_files = [f for f in dm.train_files if f.name != "ok.png"] + [root / "ok.png"]  # bad ones first
+    loader = dm.train_dataloader()
+    loader = torch.utils.data.DataLoader(loader.dataset, batch_size=3, collate_fn=loader.collate_fn)  # in order
+    (first, skipped_first), (second, skipped_second) = list(loader)
+    assert first.numel() == 0 and skipped_first == 3  # three bad files: an empty batch, the three counted
+    assert second.shape == (1, 3, 16, 16) and skipped_second == 0
 
 
 def test_greyscale_palette_and_alpha_images_become_rgb(tmp_path: Path) -> None:

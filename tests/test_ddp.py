@@ -15,7 +15,7 @@ REPO = Path(__file__).resolve().parents[1]
 def test_two_process_ddp_on_cpu(tmp_path: Path, photo_dir: Path, style_path: Path, random_vgg: Path) -> None:
     out = tmp_path / "run"
     cmd = [
-        sys.executable, "-m", "fast_style.train", "trainer=ddp", "trainer.accelerator=cpu", "trainer.devices=2",
+        sys.executable, "-m", "fast_style.cli.train", "trainer=ddp", "trainer.accelerator=cpu", "trainer.devices=2",
         "trainer.max_steps=2", "trainer.val_check_interval=2", "trainer.enable_progress_bar=false",
         "model=tiny", "loss=file", f"loss.weights={random_vgg}", f"data.root={photo_dir}", "data.image_size=32",
         "data.batch_size=2", "data.num_workers=0", "data.num_val=2", f"style.image={style_path}", "style.size=48",

@@ -5,9 +5,9 @@ import pytest
 import torch
 from PIL import Image
 
-from fast_style.evaluate import main as eval_main
+from fast_style.cli.evaluate import main as eval_main
+from fast_style.cli.optimize import main as optimize_main
 from fast_style.network import TransformerNet, save_style_model
-from fast_style.optimize import main as optimize_main
 
 from .conftest import make_photo
 

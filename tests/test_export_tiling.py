@@ -5,9 +5,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from fast_style.export import main as export_main
+from fast_style.cli.export import main as export_main
 from fast_style.network import TransformerNet, save_style_model
-from fast_style.stylize import Stylizer
+from fast_style.stylizer import Stylizer
 from fast_style.tiling import receptive_margin, stylize_tiled
 
 

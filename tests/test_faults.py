@@ -14,7 +14,7 @@ import pytest
 import pytorch_lightning as pl
 import torch
 
-from fast_style.files import DiskError
+from fast_style.atomic import DiskError
 from fast_style.network import load_style_model
 from fast_style.train import train
 
@@ -25,7 +25,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 def _command(out: Path, photo_dir: Path, style_path: Path, vgg: Path, steps: int, *extra: str) -> list[str]:
     return [
-        sys.executable, "-m", "fast_style.train", "model=tiny", "loss=file", f"loss.weights={vgg}",
+        sys.executable, "-m", "fast_style.cli.train", "model=tiny", "loss=file", f"loss.weights={vgg}",
         f"data.root={photo_dir}", "data.image_size=32", "data.batch_size=2", "data.num_workers=0", "data.num_val=2",
         f"style.image={style_path}", "style.size=48", f"hydra.run.dir={out}", f"trainer.max_steps={steps}",
         "trainer.val_check_interval=5", "trainer.enable_progress_bar=false", "trainer.accelerator=cpu",
@@ -115,40 +115,52 @@ def test_a_signal_to_the_whole_process_group_stops_gracefully(tmp_path: Path, ph
     assert load_style_model(str(out / "style.pt"))[1]["step"] == step
 
 
-DISK = {"full": False}
+DISK = {"full": False, "failure": "write"}
 
 
 class FillDiskAt(pl.Callback):
-    """Test-only: from training step `step` on, the disk is full."""
+    """Test-only: from training step `step` on, the disk is full. With failure "write", the next checkpoint's
+    file (Lightning writes it, then our callback renames it into place) leads to Linux's /dev/full, which
+    answers every write with ENOSPC: the real write path, the kernel's own error."""
 
     def __init__(self, step: int) -> None:
         self.step = step
 
     def on_train_batch_start(self, trainer: pl.Trainer, *args) -> None:
         DISK["full"] = trainer.global_step >= self.step
+        if DISK["full"] and DISK["failure"] == "write":
+            folder = Path(trainer.checkpoint_callback.dirpath)
+            partial = folder / f"step={trainer.global_step + 1:06d}.ckpt.partial"
+            if not partial.is_symlink():
+                partial.symlink_to("/dev/full")
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("style_model", [True, False])
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs Linux's /dev/full")
+@pytest.mark.parametrize("style_model,failure", [(True, "write"), (False, "write"), (True, "fsync")])
 def test_full_disk_stops_with_one_line_and_keeps_earlier_files(tmp_path: Path, photo_dir: Path, style_path: Path,
                                                                 random_vgg: Path, monkeypatch: pytest.MonkeyPatch,
-                                                                style_model: bool) -> None:
-    real_save, real_fsync = torch.save, os.fsync
+                                                                style_model: bool, failure: str) -> None:
+    from fast_style import atomic
 
-    def save(obj, f, *args, **kwargs):  # a write onto a full disk: part of the bytes, then ENOSPC
-        if DISK["full"] and isinstance(f, (str, Path)):
-            Path(f).write_bytes(b"PK\x03\x04 half a file")
-            raise OSError(errno.ENOSPC, "No space left on device")
-        return real_save(obj, f, *args, **kwargs)
+    real_mkstemp, real_fsync = atomic.mkstemp, os.fsync
+
+    def mkstemp(*args, **kwargs):  # a full disk for real: the kernel's /dev/full answers every write with ENOSPC
+        fd, tmp = real_mkstemp(*args, **kwargs)
+        if DISK["full"] and failure == "write":
+            os.unlink(tmp)
+            os.symlink("/dev/full", tmp)
+        return fd, tmp
 
     def fsync(fd: int) -> None:  # the data would not fit once flushed (delayed allocation, network disks)
-        if DISK["full"]:
+        if DISK["full"] and failure == "fsync":
             raise OSError(errno.ENOSPC, "No space left on device")
         real_fsync(fd)
 
-    monkeypatch.setattr(torch, "save", save)
+    monkeypatch.setattr(atomic, "mkstemp", mkstemp)
     monkeypatch.setattr(os, "fsync", fsync)
     monkeypatch.setitem(DISK, "full", False)
+    monkeypatch.setitem(DISK, "failure", failure)
     out = tmp_path / "run"
     cfg = tiny_cfg(out, photo_dir, style_path, random_vgg, "callbacks.checkpoint.every_n_train_steps=2",
                    *([] if style_model else ["callbacks.images.every_n_steps=0"]),

@@ -6,13 +6,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from hydra import compose, initialize_config_dir
 from PIL import Image
 
+from fast_style.config import compose
 from fast_style.data import load_style_image
 from fast_style.loss import PerceptualLoss
 from fast_style.network import TransformerNet, load_style_model
-from fast_style.train import CONFIG_DIR, train
+from fast_style.train import train
 
 from .conftest import make_photo
 
@@ -32,14 +32,13 @@ def test_a_short_run_paints_the_whole_picture(tmp_path: Path, random_vgg: Path) 
     for i in range(12):
         make_photo((photos if i < 9 else held_out) / f"p{i}.png", size=(72 + 4 * i, 64), seed=i)
     style = _stripes(tmp_path / "stripes.png")
-    with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
-        cfg = compose("train", overrides=[
-            "model=small", "loss=file", f"loss.weights={random_vgg}", f"data.root={photos}", "data.image_size=48",
-            "data.batch_size=4", "data.num_workers=0", "data.num_val=1", f"style.image={style}", "style.size=96",
-            "module.lr=3e-3", "trainer.accelerator=cpu", "trainer.precision=32-true", "trainer.max_steps=120",
-            "trainer.val_check_interval=60", "trainer.enable_progress_bar=false", "trainer.enable_model_summary=false",
-            "callbacks.images.every_n_steps=0", f"output_dir={tmp_path / 'run'}",
-        ])
+    cfg = compose([
+        "model=small", "loss=file", f"loss.weights={random_vgg}", f"data.root={photos}", "data.image_size=48",
+        "data.batch_size=4", "data.num_workers=0", "data.num_val=1", f"style.image={style}", "style.size=96",
+        "module.lr=3e-3", "trainer.accelerator=cpu", "trainer.precision=32-true", "trainer.max_steps=120",
+        "trainer.val_check_interval=60", "trainer.enable_progress_bar=false", "trainer.enable_model_summary=false",
+        "callbacks.images.every_n_steps=0", f"output_dir={tmp_path / 'run'}",
+    ])
     trained, _ = load_style_model(str(train(cfg)))
     torch.manual_seed(0)
     untrained = TransformerNet(**trained.config).eval()

@@ -3,7 +3,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from fast_style.files import UserError
+from fast_style.errors import UserError
 from fast_style.loss import VGG_LAYERS, PerceptualLoss, VGGFeatures, gram_matrix, total_variation
 
 
@@ -89,9 +89,13 @@ def test_caffe_normalization_flips_to_bgr_and_scales(random_vgg: Path, tmp_path:
     assert caffe.bgr and not imagenet.bgr
     x = torch.zeros(1, 3, 4, 4)
     x[:, 0] = 1.0  # pure red
-    normalized = (x.flip(1) * caffe.scale - caffe.mean) / caffe.std
+    normalized = caffe.normalize(x)
     assert normalized[0, 2, 0, 0].item() == pytest.approx(255 - 123.68)  # red lands in the last (R of BGR) channel
     assert normalized[0, 0, 0, 0].item() == pytest.approx(-103.939)
+    assert imagenet.normalize(x)[0, 0, 0, 0].item() == pytest.approx((1 - 0.485) / 0.229)
+    # the features are computed from exactly that input: the first conv layer, by hand, on the normalized pixels
+    first = torch.nn.functional.conv2d(normalized, caffe.features[0].weight, caffe.features[0].bias, padding=1)
+    torch.testing.assert_close(caffe(x)["relu1_1"], first.relu())
 
 
 def test_layer_and_source_errors(random_vgg: Path) -> None:

@@ -2,7 +2,7 @@ import pytest
 import torch
 from torch import nn
 
-from fast_style.files import UserError
+from fast_style.errors import UserError
 from fast_style.module import StyleTransferModule
 from fast_style.network import TransformerNet
 

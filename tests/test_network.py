@@ -113,8 +113,8 @@ def files_limited_to(size: int):
 
 
 def test_style_model_and_torchscript_writes_that_fail_are_one_line(tmp_path: Path, capsys) -> None:
-    from fast_style.export import main as export_main
-    from fast_style.files import DiskError, writing
+    from fast_style.atomic import DiskError, writing
+    from fast_style.cli.export import main as export_main
 
     net = TransformerNet(channels=(4, 8, 8), num_residual=1)
     model = save_style_model(net, tmp_path / "m.pt")

@@ -9,9 +9,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
+from fast_style.cli.stylize import main as stylize_main
 from fast_style.data import ImageFolder
 from fast_style.network import TransformerNet, save_style_model
-from fast_style.stylize import main as stylize_main
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")  # PIL warns about the damaged files
 
@@ -20,7 +20,8 @@ FORMATS = {"png": "PNG", "jpg": "JPEG", "webp": "WEBP", "tif": "TIFF", "bmp": "B
 
 
 @st.composite
-def image_files(draw) -> tuple[bytes, str]:
+def image_files(draw) -> tuple[bytes, str, bool]:
+    """(file contents, extension, whether it is intact)."""
     mode = draw(st.sampled_from(MODES))
     ext = draw(st.sampled_from(sorted(FORMATS)))
     w, h = draw(st.integers(1, 40)), draw(st.integers(1, 40))
@@ -44,16 +45,17 @@ def image_files(draw) -> tuple[bytes, str]:
         data = b""
     elif damage == "garbage":
         data = draw(st.binary(max_size=64))
-    return data, ext
+    return data, ext, damage == "none"
 
 
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(file=image_files())
-def test_training_loader_returns_a_crop_or_skips(tmp_path: Path, file: tuple[bytes, str]) -> None:
-    data, ext = file
+def test_training_loader_returns_a_crop_or_skips(tmp_path: Path, file: tuple[bytes, str, bool]) -> None:
+    data, ext, intact = file
     path = tmp_path / f"x.{ext}"
     path.write_bytes(data)
     sample = ImageFolder([path], image_size=16, train=True)[0]
+    assert sample is not None or not intact  # every intact image, whatever its mode, becomes a crop
     assert sample is None or (sample.shape == (3, 16, 16) and 0 <= sample.min() and sample.max() <= 1)
 
 
@@ -65,15 +67,16 @@ def model(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(file=image_files())
-def test_cli_stylizes_or_reports_in_one_line(tmp_path: Path, model: Path, file: tuple[bytes, str],
+def test_cli_stylizes_or_reports_in_one_line(tmp_path: Path, model: Path, file: tuple[bytes, str, bool],
                                              capsys: pytest.CaptureFixture) -> None:
-    data, ext = file
+    data, ext, intact = file
     src = tmp_path / f"in.{ext}"
     src.write_bytes(data)
     out = tmp_path / f"out.{ext}"
     code = stylize_main([str(src), "-m", str(model), "-o", str(out), "--force", "-q"])
     err = capsys.readouterr().err
     assert "Traceback" not in err
+    assert code == 0 or not intact, err  # every intact image, whatever its mode and size, is stylized
     if code == 0:
         with Image.open(out) as img:
             img.load()

@@ -5,9 +5,11 @@ import pytest
 import torch
 from PIL import Image
 
-from fast_style.files import UserError
+from fast_style.cli.stylize import main
+from fast_style.errors import UserError
+from fast_style.images import preserve_color
 from fast_style.network import TransformerNet, save_style_model
-from fast_style.stylize import Stylizer, main, preserve_color
+from fast_style.stylizer import Stylizer
 
 from .conftest import make_photo
 
@@ -150,18 +152,18 @@ def test_exif_is_kept_with_orientation_applied(model_path: Path, tmp_path: Path)
 
 
 def test_auto_precision_follows_the_measurements(monkeypatch: pytest.MonkeyPatch) -> None:
-    from fast_style import stylize
+    from fast_style import devices
 
-    monkeypatch.setattr(stylize, "native_bf16", lambda device_type=None: True)
+    monkeypatch.setattr(devices, "native_bf16", lambda device_type=None: True)
     gpu, cpu = torch.device("cuda"), torch.device("cpu")
-    assert stylize.pick_precision("auto", gpu) == torch.float16  # bf16 autocast is slower than fp32 eagerly
-    assert stylize.pick_precision("auto", gpu, compile=True) == torch.bfloat16
-    assert stylize.pick_precision("auto", cpu) == torch.bfloat16
-    monkeypatch.setattr(stylize, "native_bf16", lambda device_type=None: False)
-    assert stylize.pick_precision("auto", cpu) == torch.float32
-    assert stylize.pick_precision("auto", gpu, compile=True) == torch.float16
+    assert devices.pick_precision("auto", gpu) == torch.float16  # bf16 autocast is slower than fp32 eagerly
+    assert devices.pick_precision("auto", gpu, compile=True) == torch.bfloat16
+    assert devices.pick_precision("auto", cpu) == torch.bfloat16
+    monkeypatch.setattr(devices, "native_bf16", lambda device_type=None: False)
+    assert devices.pick_precision("auto", cpu) == torch.float32
+    assert devices.pick_precision("auto", gpu, compile=True) == torch.float16
     with pytest.raises(UserError, match="fp16 is not supported on the CPU"):
-        stylize.pick_precision("fp16", cpu)
+        devices.pick_precision("fp16", cpu)
 
 
 def test_full_disk_stops_the_cli_with_one_line(model_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture,

@@ -8,22 +8,22 @@ from pathlib import Path
 
 import pytest
 import torch
-from hydra import compose, initialize_config_dir
+from omegaconf import OmegaConf
 from PIL import Image
 
+from fast_style.cli.stylize import main as stylize_main
+from fast_style.config import compose
 from fast_style.network import load_style_model
-from fast_style.stylize import main as stylize_main
-from fast_style.train import CONFIG_DIR, train
+from fast_style.train import train
 
 
 def tiny_cfg(out: Path, photo_dir: Path, style_path: Path, vgg: Path, *extra: str):
-    with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
-        return compose("train", overrides=[
-            "model=tiny", "trainer=fast_dev", "loss=file", f"loss.weights={vgg}",
-            f"data.root={photo_dir}", "data.image_size=32", "data.batch_size=2", "data.num_workers=0",
-            "data.num_val=2", f"style.image={style_path}", "style.size=48", f"output_dir={out}",
-            "callbacks.checkpoint.every_n_train_steps=2", "callbacks.images.every_n_steps=2", *extra,
-        ])
+    return compose([
+        "model=tiny", "trainer=fast_dev", "loss=file", f"loss.weights={vgg}",
+        f"data.root={photo_dir}", "data.image_size=32", "data.batch_size=2", "data.num_workers=0",
+        "data.num_val=2", f"style.image={style_path}", "style.size=48", f"output_dir={out}",
+        "callbacks.checkpoint.every_n_train_steps=2", "callbacks.images.every_n_steps=2", *extra,
+    ])
 
 
 def _scalar_tags(logdir: Path) -> set[str]:
@@ -55,7 +55,9 @@ def test_tiny_run_end_to_end_and_resume(tmp_path: Path, photo_dir: Path, style_p
     # TensorBoard's HParams tab: the run's settings with its held-out metrics
     assert {"hp/style", "hp/content", "hp/coverage", "hp/total", "_hparams_/session_start_info"} <= _all_tags(out)
     assert "image:val/images" in tags
-    assert "style_weight:" in (out / "tensorboard" / "hparams.yaml").read_text()
+    # the loss weights the configs leave null are recorded as used: loss=file takes torchvision's scale
+    hparams = OmegaConf.load(out / "tensorboard" / "hparams.yaml")
+    assert (hparams.loss.content_weight, hparams.loss.style_weight, hparams.loss.tv_weight) == (1e5, 1e10, 1e2)
     assert sorted(p.name for p in (out / "images").glob("*.png")) == ["step_000002.png", "step_000004.png"]
 
     # the checkpoint holds the network and optimizer but no VGG; a style model per checkpoint and at the end
@@ -89,7 +91,7 @@ def test_tiny_run_end_to_end_and_resume(tmp_path: Path, photo_dir: Path, style_p
     assert ckpt["global_step"] == 8
 
     # resume mistakes are one line, and nothing is trained: a folder without a checkpoint, another network
-    from fast_style.files import UserError
+    from fast_style.errors import UserError
 
     with pytest.raises(UserError, match="ckpt_path=last: no .*last.ckpt: set hydra.run.dir"):
         train(tiny_cfg(tmp_path / "typo", photo_dir, style_path, random_vgg, "ckpt_path=last"))
@@ -98,9 +100,15 @@ def test_tiny_run_end_to_end_and_resume(tmp_path: Path, photo_dir: Path, style_p
     other_style.write_bytes(style_path.read_bytes())
     with pytest.raises(UserError, match="trained on .*style.png, not .*other_painting.png"):
         train(tiny_cfg(out, photo_dir, other_style, random_vgg, "trainer.max_steps=10", "ckpt_path=last"))
-    with pytest.raises(UserError, match="other settings than model"):
+    with pytest.raises(UserError, match=r"holds a network with model.channels=\[4, 8, 8\]: resume with the same"):
         train(tiny_cfg(out, photo_dir, style_path, random_vgg, "trainer.max_steps=10", "ckpt_path=last",
                        "model.channels=[4,8,16]"))
+    older = torch.load(out / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False)
+    assert older.pop("network_config") == {"channels": [4, 8, 8], "num_residual": 1, "kernel_outer": 3}
+    torch.save(older, tmp_path / "older.ckpt")  # as fast-style 0.2 wrote them: told apart by the tensors' shapes
+    with pytest.raises(UserError, match="other settings than model"):
+        train(tiny_cfg(tmp_path / "from_older", photo_dir, style_path, random_vgg, "trainer.max_steps=10",
+                       f"ckpt_path={tmp_path / 'older.ckpt'}", "model.channels=[4,8,16]"))
     assert torch.load(out / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False)["global_step"] == 8
 
 
@@ -124,20 +132,20 @@ def test_tiny_run_end_to_end_and_resume(tmp_path: Path, photo_dir: Path, style_p
 ])
 def test_cli_reports_user_mistakes_in_one_line(tmp_path: Path, photo_dir: Path, style_path: Path, random_vgg: Path,
                                                override: str, expected: str) -> None:
-    cmd = [sys.executable, "-m", "fast_style.train", f"data.root={photo_dir}", f"style.image={style_path}",
+    cmd = [sys.executable, "-m", "fast_style.cli.train", f"data.root={photo_dir}", f"style.image={style_path}",
            "loss=file", f"loss.weights={random_vgg}", f"hydra.run.dir={tmp_path / 'r'}", "trainer.max_steps=0",
            override.format(tmp=tmp_path)]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     output = proc.stdout + proc.stderr
     errors = [line for line in output.splitlines() if "error" in line.lower()]  # beside Lightning's info lines
-    assert proc.returncode == 1 and "Traceback" not in output
+    assert proc.returncode == 2 and "Traceback" not in output
     assert len(errors) == 1 and "error: " in errors[0] and expected in errors[0], output[-3000:]
 
 
 @pytest.mark.slow
 def test_a_sweep_runs_on_past_a_bad_run_and_fails_at_the_end(tmp_path: Path, photo_dir: Path, style_path: Path,
                                                                random_vgg: Path) -> None:
-    cmd = [sys.executable, "-m", "fast_style.train", "-m", f"data.root={photo_dir}", f"style.image={style_path}",
+    cmd = [sys.executable, "-m", "fast_style.cli.train", "-m", f"data.root={photo_dir}", f"style.image={style_path}",
            "loss=file", f"loss.weights={random_vgg}", f"hydra.sweep.dir={tmp_path / 'sweep'}", "model=tiny",
            "trainer=fast_dev", "trainer.max_steps=1", "data.num_workers=0", "data.batch_size=2", "data.num_val=2",
            "data.image_size=-5,32"]
@@ -171,7 +179,7 @@ def test_a_nan_loss_found_late_still_stops_before_any_file_is_written(
 ) -> None:
     """On a GPU the loss is looked at only at logging steps and before writes: a NaN at step 3 must stop the
     run before step 4's checkpoint, although the next logging step is 50."""
-    from fast_style.files import UserError
+    from fast_style.errors import UserError
     from fast_style.loss import PerceptualLoss
     from fast_style.module import StyleTransferModule
 
@@ -215,7 +223,7 @@ def test_step_metrics_are_written_every_log_every_n_steps(tmp_path: Path, photo_
 @pytest.mark.slow
 def test_a_folder_without_one_readable_photo_fails_instead_of_writing_an_untrained_model(
         tmp_path: Path, style_path: Path, random_vgg: Path) -> None:
-    from fast_style.files import UserError
+    from fast_style.errors import UserError
 
     photos = tmp_path / "photos"
     photos.mkdir()

@@ -6,8 +6,8 @@ import pytest
 import torch
 from PIL import Image
 
+from fast_style.cli.stylize import main
 from fast_style.network import TransformerNet, save_style_model
-from fast_style.stylize import main
 
 av = pytest.importorskip("av")
 np = pytest.importorskip("numpy")

@@ -7,7 +7,7 @@ import torch
 import torchvision
 
 from fast_style import weights
-from fast_style.files import UserError
+from fast_style.errors import UserError
 from fast_style.weights import VGG16_BLOCKS, VGG16_CONV_INDICES, convert_caffe_onnx, load_vgg_weights
 
 

@@ -1,10 +1,14 @@
-"""A wheel install, not the checkout: the built-in styles ship in the wheel and work from any folder.
-The wheel is built without build isolation (setuptools comes with the test extras), so no network is needed."""
+"""A wheel install, not the checkout: built from a copy of the sources, installed into a fresh virtual
+environment outside the checkout, and every tool run from another folder through its console script. The
+wheel carries the configs (fast-style-train composes them, and a user's own --config-dir adds to them) and
+the built-in styles. Built without build isolation (hatchling comes with the test extras), and the fresh
+environment borrows this one's dependencies, so no network is needed."""
 
-import os
 import shutil
 import subprocess
 import sys
+import sysconfig
+import venv
 from pathlib import Path
 
 import pytest
@@ -13,34 +17,79 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parents[1]
 
 
-@pytest.mark.slow
-def test_wheel_carries_the_zoo_and_stylizes_by_name(tmp_path: Path) -> None:
-    dist, site, source = tmp_path / "dist", tmp_path / "site", tmp_path / "source"
-    source.mkdir()  # built from a copy: setuptools leaves build/ and *.egg-info in the tree it builds
-    shutil.copy(ROOT / "pyproject.toml", source)
-    shutil.copy(ROOT / "README.md", source)
-    shutil.copytree(ROOT / "fast_style", source / "fast_style", ignore=shutil.ignore_patterns("__pycache__"))
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The bin/ folder of a fresh virtual environment holding only the fast-style wheel."""
+    tmp = tmp_path_factory.mktemp("wheel")
+    source, dist, env = tmp / "source", tmp / "dist", tmp / "env"
+    source.mkdir()
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(ROOT / name, source)
+    for name in ("fast_style", "configs"):
+        shutil.copytree(ROOT / name, source / name, ignore=shutil.ignore_patterns("__pycache__"))
     subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", str(source), "--no-deps", "--no-build-isolation",
                     "-w", str(dist)], check=True, capture_output=True)
     wheel = next(dist.glob("fast_style-*.whl"))
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(site), str(wheel)],
-                   check=True, capture_output=True)
-    work = tmp_path / "elsewhere"  # not the checkout: only the installed package can answer
-    work.mkdir()
-    Image.new("RGB", (64, 48), (90, 140, 200)).save(work / "photo.png")
-    env = {**os.environ, "PYTHONPATH": str(site)}
+    venv.create(env, with_pip=False)
+    env_python = env / "bin" / "python"
+    site = Path(subprocess.run([str(env_python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+                               check=True, capture_output=True, text=True).stdout.strip())
+    # torch and the rest from this environment; its .pth files (this checkout's editable install) are not read
+    (site / "borrowed_dependencies.pth").write_text(sysconfig.get_path("purelib") + "\n")
+    subprocess.run([sys.executable, "-m", "pip", "--python", str(env_python), "install", "-q", "--no-deps",
+                    str(wheel)], check=True, capture_output=True)
+    return env / "bin"
 
-    def cli(*args: str) -> subprocess.CompletedProcess:
-        code = "import sys; from fast_style.stylize import main; sys.exit(main())"
-        return subprocess.run([sys.executable, "-c", code, *args], cwd=work, env=env, capture_output=True, text=True)
 
-    listed = cli("--list-styles")
+def _run(bin_dir: Path, tool: str, *args: str, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([str(bin_dir / tool), *map(str, args)], cwd=cwd, capture_output=True, text=True,
+                          timeout=600)
+
+
+@pytest.mark.slow
+def test_the_package_comes_from_the_wheel(installed: Path, tmp_path: Path) -> None:
+    code = "import fast_style, fast_style.config as c; print(fast_style.__file__); print(c.CONFIG_DIR)"
+    where = subprocess.run([str(installed / "python"), "-c", code], cwd=tmp_path, capture_output=True, text=True)
+    package, configs = where.stdout.split()
+    assert package.startswith(str(installed.parent)) and not package.startswith(str(ROOT)), where.stderr
+    assert Path(configs) == Path(package).parent / "configs" and (Path(configs) / "train.yaml").is_file()
+
+
+@pytest.mark.slow
+def test_every_built_in_style_stylizes_from_another_folder(installed: Path, tmp_path: Path) -> None:
+    Image.new("RGB", (64, 48), (90, 140, 200)).save(tmp_path / "photo.png")
+    listed = _run(installed, "fast-style-stylize", "--list-styles", cwd=tmp_path)
     names = [line.split()[0] for line in listed.stdout.splitlines()]
     assert listed.returncode == 0 and len(names) >= 5, listed.stderr
-    where = subprocess.run([sys.executable, "-c", "import fast_style; print(fast_style.__file__)"], cwd=work,
-                           env=env, capture_output=True, text=True).stdout
-    assert where.startswith(str(site))
     for name in names:
-        done = cli("--style", name, "photo.png", "-o", f"out_{name}.png", "--device", "cpu")
+        done = _run(installed, "fast-style-stylize", "--style", name, "photo.png", "-o", f"out_{name}.png",
+                    "--device", "cpu", cwd=tmp_path)
         assert done.returncode == 0, done.stderr
-        assert Image.open(work / f"out_{name}.png").size == (64, 48)
+        assert Image.open(tmp_path / f"out_{name}.png").size == (64, 48)
+
+
+@pytest.mark.slow
+def test_train_then_stylize_and_evaluate_from_a_wheel(installed: Path, tmp_path: Path, photo_dir: Path,
+                                                      style_path: Path, random_vgg: Path) -> None:
+    user = tmp_path / "my_configs" / "model"  # a user's own config folder adds an option to the built-in ones
+    user.mkdir(parents=True)
+    (user / "mine.yaml").write_text("_target_: fast_style.network.TransformerNet\nchannels: [4, 8, 8]\n"
+                                    "num_residual: 1\nkernel_outer: 3\n")
+    work = tmp_path / "work"
+    work.mkdir()
+    trained = _run(installed, "fast-style-train", "--config-dir", tmp_path / "my_configs", "model=mine",
+                   "trainer=fast_dev", "loss=file", f"loss.weights={random_vgg}", f"data.root={photo_dir}",
+                   "data.image_size=32", "data.batch_size=2", "data.num_workers=0", "data.num_val=2",
+                   f"style.image={style_path}", "style.size=48", "hydra.run.dir=run", cwd=work)
+    assert trained.returncode == 0, trained.stderr[-3000:]
+    model = work / "run" / "style.pt"
+    assert model.is_file() and (work / "run" / ".hydra" / "config.yaml").is_file()
+    assert "num_residual: 1" in (work / "run" / ".hydra" / "config.yaml").read_text()  # the user's option
+    done = _run(installed, "fast-style-stylize", "-m", model, photo_dir, "-o", "stylized", "-q", cwd=work)
+    assert done.returncode == 0 and len(list((work / "stylized").rglob("*.*"))) == 10, done.stderr
+    scored = _run(installed, "fast-style-eval", model, "--photos", photo_dir, "--no-judge", "--weights", random_vgg,
+                  "--size", "48", "--out", "eval", cwd=work)
+    assert scored.returncode == 0, scored.stderr[-3000:]
+    assert {p.name for p in (work / "eval").iterdir()} == {"metrics.csv", "metrics.json", "contact_sheet.png"}
+    bad = _run(installed, "fast-style-train", "model=nonesuch", cwd=work)
+    assert bad.returncode == 2 and "unknown model option 'nonesuch'" in bad.stderr and "mine" not in bad.stderr

@@ -9,7 +9,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from fast_style.files import UserError
+from fast_style.errors import UserError
 
 ZOO_DIR = Path(__file__).resolve().parent
 

@@ -1,0 +1,84 @@
+"""Files written whole or not at all: a temporary file beside the target, fsynced and renamed over it. A write
+that fails for lack of room or rights is a one-line DiskError; what was written before stays intact."""
+
+from __future__ import annotations
+
+import errno
+import io
+import os
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from tempfile import mkstemp
+
+from fast_style.errors import UserError
+
+# a write failed for lack of room or rights, not because of the data: stop and say so in one line
+DISK_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EFBIG, errno.EIO}
+
+
+class DiskError(UserError):
+    """A file could not be written (full disk, quota, read-only, no permission); nothing written before is lost."""
+
+    def __init__(self, what: str | Path, reason: str) -> None:
+        super().__init__(f"cannot write {what}: {reason} (files written before it are intact)")
+        self.reason = reason
+
+
+@contextmanager
+def writing(what: str | Path) -> Iterator[None]:
+    """Turn a failed write of `what` (disk full, quota, read-only, permissions) into a one-line DiskError."""
+    try:
+        yield
+    except OSError as e:
+        if e.errno not in DISK_ERRORS:
+            raise
+        raise DiskError(what, e.strerror or str(e)) from None
+
+
+@contextmanager
+def atomic_write(path: str | Path) -> Iterator[Path]:
+    """Yield a temporary path beside `path`; on success it is fsynced and renamed over `path`. A write that fails
+    for lack of room or rights (in the caller's block too) is a one-line DiskError naming `path`."""
+    path = Path(path)
+    with writing(path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        os.close(fd)
+        try:
+            yield Path(tmp)
+            umask = os.umask(0)
+            os.umask(umask)
+            os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the file the user's usual mode
+            with open(tmp, "rb+") as f:
+                os.fsync(f.fileno())
+            os.replace(tmp, path)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+
+
+def save_torch(obj: object, path: str | Path) -> Path:
+    """torch.save, atomically. Serialized in memory first: torch's own file writer turns a full disk into a
+    RuntimeError (or, for TorchScript, aborts the process) instead of an OSError that can be reported."""
+    import torch
+
+    buffer = io.BytesIO()
+    with warnings.catch_warnings():  # TorchScript's deprecation notice: the export is offered on purpose
+        warnings.filterwarnings("ignore", message=r".*torch\.jit.*deprecated", category=FutureWarning)
+        (torch.jit.save if isinstance(obj, torch.jit.ScriptModule) else torch.save)(obj, buffer)
+    with atomic_write(path) as tmp:
+        tmp.write_bytes(buffer.getvalue())
+    return Path(path)
+
+
+def check_output(path: Path, force: bool, inputs: set[Path] = frozenset()) -> None:
+    """Before any work: refuse (UserError) to write `path` over one of `inputs` (resolved paths), or over an
+    existing file without `force`. Nothing a user made is overwritten unasked."""
+    if path.resolve() in inputs:
+        raise UserError(f"{path} is an input: choose another output")
+    if path.is_dir():
+        raise UserError(f"{path} is a folder: give a file name")
+    if path.exists() and not force:
+        raise UserError(f"{path} exists: use --force to overwrite it")

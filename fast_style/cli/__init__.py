@@ -1,0 +1,33 @@
+"""The command-line tools: each module parses its arguments, plans, and calls the library (which never imports
+them). They share one frame, `run_tool`, and one exit-code convention:
+
+    0    done
+    1    done in part: some inputs failed, each reported in one line; every other output was written
+         (fast-style-stylize's files, fast-style-train's multirun)
+    2    stopped by a mistake the user can fix (a bad argument or setting, a missing or unreadable file, a full
+         disk, a training loss gone NaN), reported in one line, `error: ...`, without a traceback
+    130  interrupted by Ctrl-C (143: SIGTERM); no file is left half-written, and training saves a checkpoint first
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Callable
+
+from fast_style.errors import UserError
+
+EXIT_OK, EXIT_PARTIAL, EXIT_USER_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+def run_tool(body: Callable[[], int | None], log_level: int = logging.INFO) -> int:
+    """Run a command's body: a UserError becomes `error: <message>` and exit code 2, Ctrl-C exit code 130."""
+    logging.basicConfig(level=log_level, format="%(message)s")
+    try:
+        return body() or EXIT_OK
+    except UserError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED

@@ -1,0 +1,30 @@
+"""`fast-style-demo`: a built-in style at once, then a short training run of its own (fast_style/demo.py)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from fast_style.cli import run_tool
+from fast_style.demo import run_demo
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="fast-style-demo", description=__doc__.splitlines()[0])
+    parser.add_argument("--workdir", default="outputs/demo", help="where data and runs go (default outputs/demo)")
+    parser.add_argument("--steps", type=int, default=300, help="training steps (default 300)")
+    parser.add_argument("--image-size", type=int, default=128, help="training crop size (default 128)")
+    args = parser.parse_args(argv)
+    return run_tool(lambda: report(run_demo(Path(args.workdir), args.steps, args.image_size)))
+
+
+def report(paths: dict[str, Path]) -> None:
+    print("\nDemo finished.")
+    for what, path in paths.items():
+        print(f"  {what + ':':18} {path}")
+    print(f"  view the logs with: tensorboard --logdir {paths['tensorboard logs']}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

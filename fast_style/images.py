@@ -1,0 +1,115 @@
+"""Images in and out: decoding (EXIF orientation, alpha, 16-bit), PIL <-> tensor conversion, and saving with
+the source's EXIF and ICC profile."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image, ImageOps
+
+from fast_style.atomic import atomic_write
+from fast_style.errors import UserError
+
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff")
+
+
+def read_image(path: str | Path, draft_size: int | None = None, max_pixels: int | None = None) -> Image.Image:
+    """Open and decode an image with its EXIF orientation applied, keeping its mode (and alpha).
+
+    `draft_size` lets JPEG decode at a reduced scale that still covers that many pixels on the short
+    side, which is several times faster for training crops far smaller than the photo. Images with more
+    than `max_pixels` pixels are refused before they are decoded (decompression bombs).
+    """
+    with Image.open(path) as img:
+        if max_pixels and img.width * img.height > max_pixels:
+            raise ValueError(f"{img.width}x{img.height} is over the limit of {max_pixels} pixels")
+        if draft_size and img.format == "JPEG":
+            w, h = img.size
+            k = max(1, min(w, h) // draft_size)
+            img.draft(img.mode, (w // k, h // k))
+        img.load()
+        return ImageOps.exif_transpose(img, in_place=False) if img.getexif().get(0x0112, 1) != 1 else img
+
+
+def split_alpha(img: Image.Image) -> tuple[Image.Image, Image.Image | None]:
+    """Any Pillow mode -> (RGB image, alpha channel or None)."""
+    alpha = None
+    if img.mode in ("RGBA", "LA", "PA", "RGBa", "La") or (img.mode == "P" and "transparency" in img.info):
+        img = img.convert("RGBA")
+        alpha = img.getchannel("A")
+    elif img.mode in ("I", "F") or img.mode.startswith("I;16"):
+        # 16/32-bit greyscale: scale to 8 bits rather than let convert() clip at 255
+        arr = np.asarray(img, dtype=np.float64)
+        top = 65535.0 if img.mode.startswith("I;16") or arr.max() > 255 else 255.0
+        img = Image.fromarray(np.clip(arr / top * 255.0 + 0.5, 0, 255).astype(np.uint8), "L")
+    return (img if img.mode == "RGB" else img.convert("RGB")), alpha
+
+
+def open_rgb(path: str | Path, draft_size: int | None = None, max_pixels: int | None = None) -> Image.Image:
+    """An image as RGB, EXIF orientation applied, transparency composited on white."""
+    rgb, alpha = split_alpha(read_image(path, draft_size, max_pixels))
+    if alpha is not None:
+        rgb = Image.composite(rgb, Image.new("RGB", rgb.size, (255, 255, 255)), alpha)
+    return rgb
+
+
+def find_images(root: str | Path, extensions: tuple[str, ...] = IMAGE_EXTENSIONS) -> list[Path]:
+    """Files below `root` with one of `extensions` (images by default), recursively, sorted for reproducibility."""
+    root = Path(root)
+    return sorted(p for p in root.rglob("*") if p.suffix.lower() in extensions and p.is_file())
+
+
+def to_unit(x: torch.Tensor) -> torch.Tensor:
+    """uint8 in 0..255, or float -> float32 in [0, 1] (float input is taken as already in [0, 1])."""
+    return x.float() / 255 if x.dtype == torch.uint8 else x.float()
+
+
+def to_uint8(x: torch.Tensor) -> torch.Tensor:
+    """float in [0, 1] (clamped), or uint8 -> uint8."""
+    return x if x.dtype == torch.uint8 else x.clamp(0, 1).mul(255).round().to(torch.uint8)
+
+
+def pil_to_tensor(img: Image.Image) -> torch.Tensor:
+    """RGB PIL image -> (3, H, W) uint8."""
+    from torchvision.transforms.v2.functional import pil_to_tensor as convert
+
+    return convert(img)
+
+
+def tensor_to_pil(x: torch.Tensor) -> Image.Image:
+    """(3, H, W) uint8, or float in [0, 1] -> RGB PIL image."""
+    from torchvision.transforms.v2.functional import to_pil_image
+
+    return to_pil_image(to_uint8(x).cpu())
+
+
+def preserve_color(stylized: Image.Image, content: Image.Image) -> Image.Image:
+    """Luminance from the stylized image, chroma (YCbCr) from the content photo (Gatys et al. 2016)."""
+    y, _, _ = stylized.convert("YCbCr").split()
+    _, cb, cr = content.convert("YCbCr").split()
+    return Image.merge("YCbCr", (y, cb, cr)).convert("RGB")
+
+
+def save_image(img: Image.Image, path: Path, source: Image.Image | None = None, quality: int = 95) -> None:
+    """Save atomically by the extension's format, keeping `source`'s ICC profile and EXIF where the format
+    allows (the orientation tag reset: the pixels are already upright)."""
+    fmt = Image.registered_extensions().get(path.suffix.lower())
+    if fmt is None:
+        raise UserError(f"unknown output format '{path.suffix}': use .jpg, .png, .webp, .tif or .bmp")
+    if img.mode == "RGBA" and fmt in ("JPEG", "BMP"):
+        img = img.convert("RGB")  # these formats have no alpha
+    params: dict = {}
+    if fmt in ("JPEG", "WEBP"):
+        params["quality"] = quality
+    if source is not None and source.mode in ("RGB", "RGBA") and source.info.get("icc_profile"):
+        params["icc_profile"] = source.info["icc_profile"]  # an RGB profile still describes our RGB output
+    raw = source.info.get("exif") if source is not None else None  # the EXIF block (not a TIFF's tag table)
+    if raw and fmt in ("JPEG", "PNG", "WEBP", "TIFF"):
+        exif = Image.Exif()
+        exif.load(raw)
+        exif[0x0112] = 1  # orientation already applied
+        params["exif"] = exif.tobytes()
+    with atomic_write(path) as tmp:
+        img.save(tmp, format=fmt, **params)

@@ -1,0 +1,77 @@
+"""What a stylize run reads and writes: inputs (files, folders, globs) expanded into media files, and each
+one's output path, every name checked before any work starts."""
+
+from __future__ import annotations
+
+import glob
+import os
+from pathlib import Path
+
+from fast_style.errors import UserError
+from fast_style.images import IMAGE_EXTENSIONS, find_images
+from fast_style.video import VIDEO_EXTENSIONS, VIDEO_OUTPUTS, is_video, output_name
+
+MEDIA_EXTENSIONS = IMAGE_EXTENSIONS + VIDEO_EXTENSIONS  # what folders and globs pick up
+
+
+def expand_inputs(inputs: list[str]) -> list[tuple[Path, Path]]:
+    """Files, folders (recursive) and globs -> [(file, root it is relative to)]."""
+    found: list[tuple[Path, Path]] = []
+    for item in inputs:
+        path = Path(item).expanduser()
+        if path.is_dir():
+            found += [(f, path) for f in find_images(path, MEDIA_EXTENSIONS)]
+        elif path.is_file():
+            found.append((path, path.parent))
+        else:
+            matches = sorted(Path(m) for m in glob.glob(item, recursive=True))
+            files = [m for m in matches if m.is_file() and m.suffix.lower() in MEDIA_EXTENSIONS]
+            if not files:
+                raise UserError(f"no such file, folder or matching images: {item}")
+            found += [(f, f.parent) for f in files]
+    return found
+
+
+def _output_formats(src: Path) -> tuple[str, tuple[str, ...]]:
+    """("video" or "image", the extensions its stylized copy may have)."""
+    return ("video", tuple(VIDEO_OUTPUTS)) if is_video(src) else ("image", IMAGE_EXTENSIONS)
+
+
+def plan_outputs(items: list[tuple[Path, Path]], output: str, name: str, style: str) -> list[tuple[Path, Path]]:
+    """[(input, output path)]: `output` is a file for one input with an image extension, else a folder."""
+    out = Path(output).expanduser()
+    as_file = bool(out.suffix) and not out.is_dir() and not output.endswith(("/", os.sep))
+    if as_file and len(items) > 1:
+        raise UserError(f"-o {output} names one file, but there are {len(items)} inputs: give a folder")
+    kind, formats = _output_formats(items[0][0])
+    if as_file and out.suffix.lower() not in formats:
+        raise UserError(f"-o {output}: unknown {kind} format '{out.suffix}': use {', '.join(formats)} (or end it with "
+                        "/ for a folder)")
+    if as_file:
+        return [(items[0][0], out)]
+    if out.is_file():
+        raise UserError(f"-o {output} is an existing file: give a folder (or one input and --force)")
+    plans = []
+    for src, root in items:
+        rel = src.relative_to(root).parent
+        ext = Path(output_name(src)).suffix if is_video(src) else src.suffix  # .webm/.avi in: .mp4 out
+        fields = {"stem": src.stem, "ext": ext.lstrip("."), "style": style}
+        try:
+            filename = name.format(**fields)
+        except (KeyError, IndexError, ValueError):
+            raise UserError(f"bad --name pattern '{name}': use fields {{stem}}, {{ext}}, {{style}}") from None
+        dst = out / rel / filename
+        kind, formats = _output_formats(src)
+        if dst.suffix.lower() not in formats:  # before any work, not after the photos are done
+            raise UserError(f"--name '{name}' gives {dst.name} for {src.name}: {kind}s need one of "
+                            f"{', '.join(formats)} (use {{ext}})")
+        if not dst.resolve().is_relative_to(out.resolve()):
+            raise UserError(f"--name '{name}' leads outside the output folder {out}: use a plain file name pattern")
+        plans.append((src, dst))
+    seen: dict[Path, Path] = {}
+    for src, dst in plans:
+        if dst.resolve() in seen:
+            raise UserError(f"{seen[dst.resolve()]} and {src} would both be written to {dst}: "
+                            "use --name with {stem}, or give their folders rather than a glob")
+        seen[dst.resolve()] = src
+    return plans

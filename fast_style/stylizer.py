@@ -1,0 +1,160 @@
+"""The inference engine: `Stylizer` holds one style model on its device and precision (or in onnxruntime) and
+stylizes tensors, PIL images and image files, whole or in seamless tiles."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import overload
+
+import torch
+from PIL import Image
+
+from fast_style import zoo
+from fast_style.devices import pick_device, pick_precision
+from fast_style.errors import UserError
+from fast_style.images import pil_to_tensor, preserve_color, read_image, split_alpha, tensor_to_pil, to_uint8, to_unit
+from fast_style.network import TransformerNet, load_style_model
+from fast_style.tiling import stylize_tiled
+
+log = logging.getLogger(__name__)
+
+DEFAULT_MAX_PIXELS = 4096 * 4096 // 4  # larger images are tiled: about 2 GB of activations on the CPU
+DEFAULT_TILE = 512
+
+
+def _onnx_session(net: TransformerNet):
+    try:
+        import onnxruntime as ort
+    except ImportError:
+        raise UserError("--backend onnxruntime needs the onnxruntime package: pip install onnxruntime") from None
+    from fast_style.export import to_onnx_bytes
+
+    return ort.InferenceSession(to_onnx_bytes(net), providers=["CPUExecutionProvider"])
+
+
+class Stylizer:
+    """A style model loaded once, applied to PIL images, image paths or tensor batches.
+
+    >>> s = Stylizer.load("style.pt")            # a trained model, or a built-in style: Stylizer.load("wave")
+    >>> s("photo.jpg").save("out.jpg")         # path -> PIL image
+    >>> s(Image.open("photo.jpg"))              # PIL image -> PIL image
+    >>> s(torch.rand(2, 3, 256, 256))           # (B, 3, H, W) in [0, 1] -> same shape
+    """
+
+    def __init__(
+        self,
+        network: TransformerNet,
+        device: torch.device,
+        dtype: torch.dtype,
+        meta: dict | None = None,
+        backend: str = "torch",
+        max_pixels: int = DEFAULT_MAX_PIXELS,
+        tile: int = DEFAULT_TILE,
+        compile: bool = False,
+    ):
+        self.network = network.to(device).eval().requires_grad_(False)
+        # torch.compile fuses norm/pad/activation work into the convolutions: about 2x on the CPU once warm,
+        # after a compilation of tens of seconds per new image size (worth it for many same-size images).
+        # dynamic=False: one static graph per size; torch's dynamic-shape path crashed on a second size
+        self.forward = torch.compile(self.network, dynamic=False) if compile else self.network
+        self.device, self.dtype, self.meta = device, dtype, dict(meta or {})
+        self.max_pixels, self.tile = max_pixels, tile
+        self.session = None
+        self._warned_whole = False
+        if backend == "onnxruntime":
+            self.session = _onnx_session(self.network.cpu())
+        elif backend != "torch":
+            raise UserError(f"unknown backend '{backend}': use torch or onnxruntime")
+
+    @classmethod
+    def load(cls, path: str | Path, device: str = "auto", precision: str = "auto", backend: str = "torch",
+             max_pixels: int = DEFAULT_MAX_PIXELS, tile: int = DEFAULT_TILE, compile: bool = False) -> Stylizer:
+        """`path`: a style-model file, or the name of a built-in style (`fast_style.zoo.names()`).
+        `max_pixels`: images larger than this are stylized in seamless tiles of `tile` px (0: never).
+        `precision` "auto": on GPUs fp16 (bf16 with `compile`), on CPUs bf16 where native, else fp32."""
+        net, meta = load_style_model(str(zoo.resolve(path)))
+        dev = pick_device(device) if backend == "torch" else torch.device("cpu")
+        return cls(net, dev, pick_precision(precision, dev, compile), meta, backend, max_pixels, tile, compile)
+
+    def _run(self, net: torch.nn.Module, x: torch.Tensor, eager: bool = False) -> torch.Tensor:
+        if self.session is not None:
+            return torch.from_numpy(self.session.run(None, {"image": x.cpu().numpy()})[0])
+        forward = net if eager else self.forward  # tiles patch the norm layers: they run eagerly
+        if self.dtype == torch.float32:
+            return forward(x)
+        with torch.autocast(self.device.type, dtype=self.dtype):
+            return forward(x).float()
+
+    @torch.inference_mode()
+    def stylize_tensor(self, images: torch.Tensor, strength: float = 1.0, tiled: bool | None = None) -> torch.Tensor:
+        """(B, 3, H, W) or (3, H, W), float in [0, 1] or uint8 -> the same shape, dtype and device, stylized.
+
+        `tiled`: None decides by size (more than `max_pixels` pixels), True/False force it.
+        """
+        if images.ndim not in (3, 4) or images.shape[-3] != 3:
+            raise UserError(f"expected images of shape (B, 3, H, W) or (3, H, W), got {tuple(images.shape)}")
+        single = images.ndim == 3
+        x = images[None] if single else images
+        h, w = x.shape[-2:]
+        if tiled is None:  # onnxruntime cannot fix the norm statistics of tiles: it always runs whole images
+            big = bool(self.max_pixels) and h * w > self.max_pixels
+            tiled = self.session is None and big
+            if big and self.session is not None and not self._warned_whole:
+                self._warned_whole = True
+                log.warning("images over %d pixels run whole with onnxruntime (tiling needs the torch backend): "
+                            "memory grows with the image", self.max_pixels)
+        if tiled and self.session is not None:
+            raise UserError("tiled stylization needs the torch backend (onnxruntime fixes each tile's statistics)")
+        is_uint8 = x.dtype == torch.uint8
+
+        if tiled:  # uint8 in, uint8 out: bounded memory for huge images
+            run = lambda net, t: self._run(net, t, eager=True)  # noqa: E731
+            y = torch.cat([stylize_tiled(self.network, xi[None], self.tile, run=run) for xi in x])
+        else:
+            y = self._run(self.network, to_unit(x.to(self.device))).float().clamp(0, 1)  # uint8 crosses to the GPU
+        if strength != 1.0:
+            y = torch.lerp(to_unit(x).to(y.device), to_unit(y), strength)
+        if is_uint8:
+            y = to_uint8(y)
+        y = y.to(images.device, images.dtype)
+        return y[0] if single else y
+
+    def stylize_image(
+        self,
+        img: Image.Image,
+        strength: float = 1.0,
+        keep_color: bool = False,
+        max_size: int | None = None,
+        scale: float | None = None,
+        tiled: bool | None = None,
+    ) -> Image.Image:
+        """Any Pillow mode in; RGB out, or RGBA where the input had transparency (alpha re-attached)."""
+        rgb, alpha = split_alpha(img)
+        size = rgb.size
+        if scale:
+            size = (max(1, round(size[0] * scale)), max(1, round(size[1] * scale)))
+        if max_size and max(size) > max_size:
+            k = max_size / max(size)
+            size = (max(1, round(size[0] * k)), max(1, round(size[1] * k)))
+        if size != rgb.size:
+            rgb = rgb.resize(size, Image.LANCZOS)
+            alpha = alpha.resize(size, Image.LANCZOS) if alpha is not None else None
+        out = tensor_to_pil(self.stylize_tensor(pil_to_tensor(rgb), strength, tiled))
+        if keep_color:
+            out = preserve_color(out, rgb)
+        if alpha is not None:
+            out.putalpha(alpha)
+        return out
+
+    @overload
+    def __call__(self, x: torch.Tensor, **kwargs) -> torch.Tensor: ...
+    @overload
+    def __call__(self, x: Image.Image | str | Path, **kwargs) -> Image.Image: ...
+
+    def __call__(self, x, **kwargs):
+        if isinstance(x, torch.Tensor):
+            return self.stylize_tensor(x, kwargs.get("strength", 1.0), kwargs.get("tiled"))
+        if isinstance(x, (str, Path)):
+            x = read_image(x)
+        return self.stylize_image(x, **kwargs)
