@@ -34,6 +34,7 @@ demo: install
 # lint, then everything, including the tests marked slow and download (CI runs this)
 test: install-test
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest -q
 
 # the quick subset, for development
