@@ -99,8 +99,12 @@ class HParamsSummary(pl.Callback):
     """At the end of training, the run's settings beside the last validation's held-out metrics, for TensorBoard's
     HParams tab (`hp/style`, `hp/content`, `hp/coverage`, `hp/total`): a sweep's runs compare and sort there."""
 
-    METRICS = {"val/style": "hp/style", "val/content": "hp/content", "val/coverage": "hp/coverage",
-               "val/total": "hp/total"}
+    METRICS = {
+        "val/style": "hp/style",
+        "val/content": "hp/content",
+        "val/coverage": "hp/coverage",
+        "val/total": "hp/total",
+    }
 
     def __init__(self, params: dict[str, Any]) -> None:
         super().__init__()
@@ -138,8 +142,9 @@ class StyleModelWriter(pl.Callback):
         """On resume: a checkpoint trained on another painting is refused (style models would mix the two)."""
         was, now = state_dict.get("meta", {}).get("style_image"), self.meta.get("style_image")
         if was and now and Path(str(was)).name != Path(str(now)).name:
-            raise UserError(f"this checkpoint was trained on {was}, not {now}: resume with style.image={was}, "
-                            "or start a new run")
+            raise UserError(
+                f"this checkpoint was trained on {was}, not {now}: resume with style.image={was}, or start a new run"
+            )
 
     def on_save_checkpoint(self, trainer: pl.Trainer, pl_module: pl.LightningModule, checkpoint: dict) -> None:
         ckpt_dir = trainer.checkpoint_callback.dirpath if trainer.checkpoint_callback else None

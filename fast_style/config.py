@@ -21,8 +21,9 @@ CONFIG_DIR = _PACKAGED if _PACKAGED.is_dir() else _PACKAGED.parent.parent / "con
 def register_resolvers() -> None:
     """The interpolations the configs use; safe to call more than once."""
     # `trainer.precision: ${best_precision:}`: bf16 mixed precision where the hardware has it, else fp32
-    OmegaConf.register_new_resolver("best_precision", lambda: "bf16-mixed" if native_bf16() else "32-true",
-                                    replace=True)
+    OmegaConf.register_new_resolver(
+        "best_precision", lambda: "bf16-mixed" if native_bf16() else "32-true", replace=True
+    )
     # `style.size: ${mul:${data.image_size},2}`: the style's texture scale follows the training crops
     OmegaConf.register_new_resolver("mul", lambda a, b: int(a * b), replace=True)
 

@@ -41,8 +41,9 @@ def style_distance(features: torch.Tensor, style_spread: torch.Tensor, grid: int
     return (cell_spread(features, grid) - s).pow(2).sum(1) / s.pow(2).sum().clamp_min(1e-12)
 
 
-def coverage(photo: torch.Tensor, stylized: torch.Tensor, style_spread: torch.Tensor, grid: int = GRID,
-             ratio: float = RATIO) -> torch.Tensor:
+def coverage(
+    photo: torch.Tensor, stylized: torch.Tensor, style_spread: torch.Tensor, grid: int = GRID, ratio: float = RATIO
+) -> torch.Tensor:
     """photo, stylized: relu3_3 features (B, C, H, W); style_spread: `channel_spread` of the painting's.
     Returns the share of cells where the stylized picture is at most `ratio` times as far from the painting's
     texture as the photo: (B,) in [0, 1]."""

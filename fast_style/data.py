@@ -45,8 +45,10 @@ def load_style_image(image: str, size: int | None = None) -> torch.Tensor:
         scale = size / max(img.size)
         img = img.resize((max(1, round(img.width * scale)), max(1, round(img.height * scale))), Image.BICUBIC)
     if min(img.size) < 16:
-        raise UserError(f"style image {image} would be {img.width}x{img.height} at style.size={size}: "
-                        "raise the size (at least 16 px on each side)")
+        raise UserError(
+            f"style image {image} would be {img.width}x{img.height} at style.size={size}: "
+            "raise the size (at least 16 px on each side)"
+        )
     return v2.functional.to_dtype(v2.functional.pil_to_tensor(img), torch.float32, scale=True).unsqueeze(0)
 
 
@@ -59,12 +61,14 @@ class ImageFolder(Dataset):
         self.max_pixels = max_pixels
         self.reported: set[Path] = set()  # warn once per file (per worker), not every epoch
         crop = v2.RandomCrop(image_size) if train else v2.CenterCrop(image_size)
-        self.transform = v2.Compose([
-            v2.PILToTensor(),
-            v2.Resize(image_size, antialias=True),
-            crop,
-            v2.ToDtype(torch.float32, scale=True),
-        ])
+        self.transform = v2.Compose(
+            [
+                v2.PILToTensor(),
+                v2.Resize(image_size, antialias=True),
+                crop,
+                v2.ToDtype(torch.float32, scale=True),
+            ]
+        )
 
     def __len__(self) -> int:
         return len(self.files)
@@ -208,8 +212,10 @@ class StyleDataModule(pl.LightningDataModule):
         root = Path(folder).expanduser()
         resolved, cache = root.resolve(), Path(self.cache_dir).expanduser().resolve()
         if cache.is_relative_to(resolved):
-            raise UserError(f"data.cache_dir {self.cache_dir} is inside {folder}: its copies would be read as more "
-                            "photos; choose a folder outside it")
+            raise UserError(
+                f"data.cache_dir {self.cache_dir} is inside {folder}: its copies would be read as more "
+                "photos; choose a folder outside it"
+            )
         tag = hashlib.sha1(str(resolved).encode()).hexdigest()[:8]
         base = cache / f"{resolved.name}-{tag}-{self.image_size}px"
         return [(f, base / f.relative_to(root).parent / f"{f.name}.jpg") for f in files]
@@ -229,8 +235,9 @@ class StyleDataModule(pl.LightningDataModule):
         if not stale:
             return
         log.info("caching %d photos at %d px under %s", len(stale), self.image_size, self.cache_dir)
-        loader = DataLoader(_Shrink(stale, self.image_size, self.max_image_pixels), batch_size=None,
-                            num_workers=self.num_workers)
+        loader = DataLoader(
+            _Shrink(stale, self.image_size, self.max_image_pixels), batch_size=None, num_workers=self.num_workers
+        )
         unreadable = 0
         for problem in tqdm(loader, total=len(stale), desc="caching photos", unit="img", mininterval=2):
             if problem and problem[0] == "unwritable":
@@ -251,9 +258,11 @@ class StyleDataModule(pl.LightningDataModule):
             random.Random(self.seed).shuffle(order)
             if self.num_val and len(files) - self.num_val < self.batch_size:
                 kept = max(0, len(files) - self.num_val)
-                raise UserError(f"data.num_val={self.num_val} would hold out all but {kept}"
-                                f" of the {len(files)} photos in '{self.root}': lower data.num_val, or set "
-                                "data.val_root to a folder of validation photos")
+                raise UserError(
+                    f"data.num_val={self.num_val} would hold out all but {kept}"
+                    f" of the {len(files)} photos in '{self.root}': lower data.num_val, or set "
+                    "data.val_root to a folder of validation photos"
+                )
             held = set(order[: self.num_val])
             self.val_files = [files[i] for i in sorted(held)]
             self.train_files = [f for i, f in enumerate(files) if i not in held]

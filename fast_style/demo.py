@@ -25,9 +25,21 @@ log = logging.getLogger(__name__)
 SAMPLE_WHEEL = "scikit-image>=0.22"
 # colour photos and textures from skimage/data (public domain / CC0, see its README.txt)
 SAMPLE_PHOTOS = (
-    "astronaut.png", "chelsea.png", "coffee.png", "rocket.jpg", "motorcycle_left.png", "motorcycle_right.png",
-    "hubble_deep_field.jpg", "ihc.png", "retina.jpg", "brick.png", "grass.png", "gravel.png", "camera.png",
-    "coins.png", "moon.png",
+    "astronaut.png",
+    "chelsea.png",
+    "coffee.png",
+    "rocket.jpg",
+    "motorcycle_left.png",
+    "motorcycle_right.png",
+    "hubble_deep_field.jpg",
+    "ihc.png",
+    "retina.jpg",
+    "brick.png",
+    "grass.png",
+    "gravel.png",
+    "camera.png",
+    "coins.png",
+    "moon.png",
 )
 DEMO_PHOTO = "chelsea.png"  # held out of training; stylized at the end
 BUILT_IN = "starry_night"  # the built-in style shown first
@@ -36,10 +48,21 @@ BUILT_IN = "starry_night"  # the built-in style shown first
 def draw_mosaic_style(size: int = 384, seed: int = 7) -> Image.Image:
     """A bold stained-glass picture: Voronoi cells in a saturated palette, dark leading, bright curved strokes."""
     rng = np.random.default_rng(seed)
-    palette = np.array([
-        [230, 57, 70], [241, 196, 15], [39, 174, 96], [41, 128, 185], [142, 68, 173],
-        [243, 156, 18], [26, 188, 156], [236, 240, 241], [211, 84, 0], [22, 160, 133],
-    ], dtype=np.float32)
+    palette = np.array(
+        [
+            [230, 57, 70],
+            [241, 196, 15],
+            [39, 174, 96],
+            [41, 128, 185],
+            [142, 68, 173],
+            [243, 156, 18],
+            [26, 188, 156],
+            [236, 240, 241],
+            [211, 84, 0],
+            [22, 160, 133],
+        ],
+        dtype=np.float32,
+    )
     seeds = rng.uniform(0, size, size=(90, 2))
     yy, xx = np.mgrid[0:size, 0:size].astype(np.float32)
     dist = np.sqrt((xx[..., None] - seeds[:, 0]) ** 2 + (yy[..., None] - seeds[:, 1]) ** 2)  # (S, S, 90)
@@ -106,19 +129,30 @@ def run_demo(workdir: Path, steps: int, image_size: int, overrides: list[str] = 
     run_dir.mkdir(parents=True, exist_ok=True)
     ready = run_dir / f"{Path(DEMO_PHOTO).stem}_{BUILT_IN}.jpg"
     Stylizer.load(BUILT_IN)(data / "photos" / DEMO_PHOTO).save(ready, quality=95)
-    log.info("\nA built-in style first (fast-style-stylize --style %s): %s\nNow training a style of its own ...\n",
-             BUILT_IN, ready)
-    cfg = compose([
-        "experiment=demo",
-        f"data.root={train_dir}",
-        f"style.image={style_path}",
-        f"data.image_size={image_size}",
-        f"trainer.max_steps={steps}",
-        f"output_dir={run_dir}",
-        *overrides,
-    ])
+    log.info(
+        "\nA built-in style first (fast-style-stylize --style %s): %s\nNow training a style of its own ...\n",
+        BUILT_IN,
+        ready,
+    )
+    cfg = compose(
+        [
+            "experiment=demo",
+            f"data.root={train_dir}",
+            f"style.image={style_path}",
+            f"data.image_size={image_size}",
+            f"trainer.max_steps={steps}",
+            f"output_dir={run_dir}",
+            *overrides,
+        ]
+    )
     style_model = train(cfg)
     stylized = run_dir / f"{Path(DEMO_PHOTO).stem}_stylized.jpg"
     Stylizer.load(style_model)(data / "photos" / DEMO_PHOTO).save(stylized, quality=95)
-    return {"run": run_dir, "built-in style": ready, "style model": style_model, "stylized image": stylized,
-            "image grids": run_dir / "images", "tensorboard logs": run_dir / "tensorboard"}
+    return {
+        "run": run_dir,
+        "built-in style": ready,
+        "style model": style_model,
+        "stylized image": stylized,
+        "image grids": run_dir / "images",
+        "tensorboard logs": run_dir / "tensorboard",
+    }

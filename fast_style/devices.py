@@ -28,7 +28,7 @@ def _mps_available() -> bool:
 
 
 def pick_device(device: str = "auto") -> torch.device:
-    """"auto": CUDA, else MPS, else the CPU; otherwise the device named, refused in one line if absent."""
+    """ "auto": CUDA, else MPS, else the CPU; otherwise the device named, refused in one line if absent."""
     if device == "auto":
         if torch.cuda.is_available():
             return torch.device("cuda")
@@ -45,7 +45,7 @@ def pick_device(device: str = "auto") -> torch.device:
 
 
 def pick_precision(precision: str, device: torch.device, compile: bool = False) -> torch.dtype:
-    """"auto" picks what measured fastest (benchmarks/README.md): on a GPU fp16 eagerly (bf16 autocast is
+    """ "auto" picks what measured fastest (benchmarks/README.md): on a GPU fp16 eagerly (bf16 autocast is
     slower than fp32 there: its casts cost more than it saves) and bf16 compiled; on a CPU bf16 where native."""
     if precision == "auto":
         if device.type == "cuda":

@@ -29,9 +29,12 @@ from fast_style.network import load_style_model
 
 log = logging.getLogger(__name__)
 
-JUDGE = {"arch": "vgg19", "weights": "oxford",
-         "style_layers": {"relu1_1": 1.0, "relu2_1": 1.0, "relu3_1": 1.0, "relu4_1": 1.0, "relu5_1": 1.0},
-         "content_layers": {"relu4_2": 1.0}}
+JUDGE = {
+    "arch": "vgg19",
+    "weights": "oxford",
+    "style_layers": {"relu1_1": 1.0, "relu2_1": 1.0, "relu3_1": 1.0, "relu4_1": 1.0, "relu5_1": 1.0},
+    "content_layers": {"relu4_2": 1.0},
+}
 
 
 @dataclass
@@ -86,8 +89,10 @@ def find_style_image(recorded: str, style_dirs: list[str]) -> str:
         if candidate.is_file():
             return str(candidate)
     where = f" nor in {', '.join(style_dirs)}" if style_dirs else ""
-    raise UserError(f"the painting {recorded} is not there{where}: pass --style-dir FOLDER holding "
-                    f"{Path(recorded).name}, or --style PAINTING")
+    raise UserError(
+        f"the painting {recorded} is not there{where}: pass --style-dir FOLDER holding "
+        f"{Path(recorded).name}, or --style PAINTING"
+    )
 
 
 def _overrides(path: Path) -> list[str]:
@@ -150,8 +155,9 @@ def spread(count: int, wanted: int) -> list[int]:
     return sorted({round(k * (count - 1) / (wanted - 1)) for k in range(wanted)}) if wanted > 1 else [0]
 
 
-def contact_sheet(photos: list[tuple[str, torch.Tensor]], columns: list[list[torch.Tensor]], names: list[str],
-                  cell: int = 192) -> Image.Image:
+def contact_sheet(
+    photos: list[tuple[str, torch.Tensor]], columns: list[list[torch.Tensor]], names: list[str], cell: int = 192
+) -> Image.Image:
     """Rows: photos; first column the input, then one column per model, each labelled."""
     pad, header = 4, 18
     cols = 1 + len(columns)
@@ -170,8 +176,16 @@ def contact_sheet(photos: list[tuple[str, torch.Tensor]], columns: list[list[tor
 class Scorer:
     """Losses of stylized images against their photos, for one style image, under fixed weights."""
 
-    def __init__(self, style_image: str, weights: str, style_size: int, loss_weights: dict[str, float],
-                 judge: bool, device: torch.device, judge_weights: str = "oxford") -> None:
+    def __init__(
+        self,
+        style_image: str,
+        weights: str,
+        style_size: int,
+        loss_weights: dict[str, float],
+        judge: bool,
+        device: torch.device,
+        judge_weights: str = "oxford",
+    ) -> None:
         self.device = device
         style = load_style_image(style_image, style_size).to(device)
         self.loss = PerceptualLoss(weights=weights, **loss_weights).to(device)
@@ -183,8 +197,11 @@ class Scorer:
                 self.judge.set_style(style)
             except UserError as e:
                 reason = str(e).split(": use ")[0]  # the loader's advice is about training; ours follows
-                log.warning("no independent VGG19 judge (%s): pass a local VGG19 state_dict with --judge-weights, "
-                            "or --no-judge", reason)
+                log.warning(
+                    "no independent VGG19 judge (%s): pass a local VGG19 state_dict with --judge-weights, "
+                    "or --no-judge",
+                    reason,
+                )
 
     @torch.no_grad()
     def __call__(self, stylized: torch.Tensor, photo: torch.Tensor) -> dict[str, float]:
@@ -197,10 +214,18 @@ class Scorer:
         return terms
 
 
-def evaluate(models: list[Path], photos: list[tuple[str, torch.Tensor]], weights: str = "caffe",
-             style_size: int = 512, style_image: str | None = None, judge: bool = True,
-             reference_iterations: int = 0, device: str = "cpu", judge_weights: str = "oxford",
-             style_dirs: list[str] | None = None) -> tuple[list[ModelScore], list[list[torch.Tensor]]]:
+def evaluate(
+    models: list[Path],
+    photos: list[tuple[str, torch.Tensor]],
+    weights: str = "caffe",
+    style_size: int = 512,
+    style_image: str | None = None,
+    judge: bool = True,
+    reference_iterations: int = 0,
+    device: str = "cpu",
+    judge_weights: str = "oxford",
+    style_dirs: list[str] | None = None,
+) -> tuple[list[ModelScore], list[list[torch.Tensor]]]:
     dev = torch.device(device)
     loss_weights = default_loss_weights(weights)
     scorers: dict[str, Scorer] = {}
@@ -249,8 +274,18 @@ def evaluate(models: list[Path], photos: list[tuple[str, torch.Tensor]], weights
 
 
 REPORTS = ("metrics.csv", "metrics.json", "contact_sheet.png")
-COLUMNS = ["name", "total", "content", "style", "tv", "coverage", "judge_content", "judge_style", "vs_reference",
-           "ms_per_image"]
+COLUMNS = [
+    "name",
+    "total",
+    "content",
+    "style",
+    "tv",
+    "coverage",
+    "judge_content",
+    "judge_style",
+    "vs_reference",
+    "ms_per_image",
+]
 
 
 def ranked(scores: list[ModelScore], rank_by: str = "total") -> list[int]:
@@ -258,9 +293,15 @@ def ranked(scores: list[ModelScore], rank_by: str = "total") -> list[int]:
     return sorted(range(len(scores)), key=lambda i: RANK_BY[rank_by](scores[i]))
 
 
-def write_reports(out: Path, scores: list[ModelScore], outputs: list[list[torch.Tensor]],
-                  photos: list[tuple[str, torch.Tensor]], weights: str, rank_by: str = "total",
-                  sheet_rows: int = 8) -> list[Path]:
+def write_reports(
+    out: Path,
+    scores: list[ModelScore],
+    outputs: list[list[torch.Tensor]],
+    photos: list[tuple[str, torch.Tensor]],
+    weights: str,
+    rank_by: str = "total",
+    sheet_rows: int = 8,
+) -> list[Path]:
     """metrics.csv, metrics.json and contact_sheet.png in `out` (each written atomically), models ranked."""
     order = ranked(scores, rank_by)
     table = io.StringIO()
@@ -270,13 +311,21 @@ def write_reports(out: Path, scores: list[ModelScore], outputs: list[list[torch.
         s = asdict(scores[i])
         writer.writerow([rank, *(s[c] for c in COLUMNS), s["path"]])
     report = json.dumps(
-        {"photos": [n for n, _ in photos], "weights": weights, "models": [asdict(scores[i]) for i in order]}, indent=2)
+        {"photos": [n for n, _ in photos], "weights": weights, "models": [asdict(scores[i]) for i in order]}, indent=2
+    )
     rows = spread(len(photos), sheet_rows)
-    sheet = contact_sheet([photos[r] for r in rows], [[outputs[i][r] for r in rows] for i in order],
-                          [scores[i].name for i in order])
+    sheet = contact_sheet(
+        [photos[r] for r in rows], [[outputs[i][r] for r in rows] for i in order], [scores[i].name for i in order]
+    )
     paths = [out / name for name in REPORTS]
-    for path, write in zip(paths, (lambda p: p.write_text(table.getvalue()), lambda p: p.write_text(report),
-                                   lambda p: sheet.save(p, format="PNG"))):
+    for path, write in zip(
+        paths,
+        (
+            lambda p: p.write_text(table.getvalue()),
+            lambda p: p.write_text(report),
+            lambda p: sheet.save(p, format="PNG"),
+        ),
+    ):
         with atomic_write(path) as tmp:
             write(tmp)
     return paths

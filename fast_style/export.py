@@ -23,10 +23,17 @@ def to_onnx_bytes(net: TransformerNet, opset: int = 17) -> bytes:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # tracer chatter about shape arithmetic, which we check below
         torch.onnx.export(
-            net, (torch.rand(1, 3, 64, 64),), buf, dynamo=False, opset_version=opset,
-            input_names=["image"], output_names=["stylized"],
-            dynamic_axes={"image": {0: "batch", 2: "height", 3: "width"},
-                          "stylized": {0: "batch", 2: "height", 3: "width"}},
+            net,
+            (torch.rand(1, 3, 64, 64),),
+            buf,
+            dynamo=False,
+            opset_version=opset,
+            input_names=["image"],
+            output_names=["stylized"],
+            dynamic_axes={
+                "image": {0: "batch", 2: "height", 3: "width"},
+                "stylized": {0: "batch", 2: "height", 3: "width"},
+            },
         )
     return buf.getvalue()
 
@@ -73,8 +80,10 @@ def export(model_path: str, output: str, fmt: str | None = None, opset: int = 17
     if fmt not in ("onnx", "torchscript"):
         raise UserError(f"cannot tell the format of '{output}': use a .onnx or .ts file name, or --format")
     if fmt == "onnx" and not MIN_OPSET <= opset <= MAX_OPSET:
-        raise UserError(f"--opset {opset}: choose {MIN_OPSET} to {MAX_OPSET} (the network needs {MIN_OPSET}'s "
-                        f"padding; torch's exporter stops at {MAX_OPSET}); the default is 17")
+        raise UserError(
+            f"--opset {opset}: choose {MIN_OPSET} to {MAX_OPSET} (the network needs {MIN_OPSET}'s "
+            f"padding; torch's exporter stops at {MAX_OPSET}); the default is 17"
+        )
     model_path = str(zoo.resolve(model_path))  # a file, or a built-in style's name
     check_output(out, force, {Path(model_path).resolve()})
     net, _ = load_style_model(model_path)
@@ -95,5 +104,6 @@ def export(model_path: str, output: str, fmt: str | None = None, opset: int = 17
     else:
         save_torch(scripted, out)
     check = checked or f"max abs difference to PyTorch {diff:.1e} on sizes " + ", ".join(
-        f"{s[2]}x{s[3]}" for s in CHECK_SHAPES)
+        f"{s[2]}x{s[3]}" for s in CHECK_SHAPES
+    )
     return f"wrote {out} ({fmt}, {out.stat().st_size / 1e6:.1f} MB); {check}"

@@ -16,13 +16,37 @@ from fast_style.weights import NORMALIZATIONS, load_vgg_weights
 # ReLU outputs by name -> index in torchvision's vggXX().features
 VGG_LAYERS: dict[str, dict[str, int]] = {
     "vgg16": {
-        "relu1_1": 1, "relu1_2": 3, "relu2_1": 6, "relu2_2": 8, "relu3_1": 11, "relu3_2": 13, "relu3_3": 15,
-        "relu4_1": 18, "relu4_2": 20, "relu4_3": 22, "relu5_1": 25, "relu5_2": 27, "relu5_3": 29,
+        "relu1_1": 1,
+        "relu1_2": 3,
+        "relu2_1": 6,
+        "relu2_2": 8,
+        "relu3_1": 11,
+        "relu3_2": 13,
+        "relu3_3": 15,
+        "relu4_1": 18,
+        "relu4_2": 20,
+        "relu4_3": 22,
+        "relu5_1": 25,
+        "relu5_2": 27,
+        "relu5_3": 29,
     },
     "vgg19": {
-        "relu1_1": 1, "relu1_2": 3, "relu2_1": 6, "relu2_2": 8, "relu3_1": 11, "relu3_2": 13, "relu3_3": 15,
-        "relu3_4": 17, "relu4_1": 20, "relu4_2": 22, "relu4_3": 24, "relu4_4": 26, "relu5_1": 29,
-        "relu5_2": 31, "relu5_3": 33, "relu5_4": 35,
+        "relu1_1": 1,
+        "relu1_2": 3,
+        "relu2_1": 6,
+        "relu2_2": 8,
+        "relu3_1": 11,
+        "relu3_2": 13,
+        "relu3_3": 15,
+        "relu3_4": 17,
+        "relu4_1": 20,
+        "relu4_2": 22,
+        "relu4_3": 24,
+        "relu4_4": 26,
+        "relu5_1": 29,
+        "relu5_2": 31,
+        "relu5_3": 33,
+        "relu5_4": 35,
     },
 }
 
@@ -78,7 +102,7 @@ class VGGFeatures(nn.Module):
         missing = sorted(set(own) - set(state))
         if missing:
             raise UserError(f"VGG weights '{weights}' lack {missing[0]} (and {len(missing) - 1} more) for {arch}")
-        features.load_state_dict({k[len("features."):]: state[k] for k in own})
+        features.load_state_dict({k[len("features.") :]: state[k] for k in own})
         self.features = features.requires_grad_(False).eval()
         norm = NORMALIZATIONS[norm_name]
         self.bgr = bool(norm["bgr"])
@@ -150,8 +174,9 @@ class PerceptualLoss(nn.Module):
             raise UserError("loss weights must be >= 0")
         self.content_weight, self.style_weight, self.tv_weight = (chosen[k] for k in given)
         # relu3_3 too, for `coverage` (held-out figures only: training stops at the deepest loss layer)
-        self.vgg = VGGFeatures(sorted(set(self.style_layers) | set(self.content_layers) | {coverage.LAYER}), weights,
-                               arch)
+        self.vgg = VGGFeatures(
+            sorted(set(self.style_layers) | set(self.content_layers) | {coverage.LAYER}), weights, arch
+        )
         self.has_style = False
 
     @torch.no_grad()
@@ -170,8 +195,9 @@ class PerceptualLoss(nn.Module):
         if not self.has_style:
             raise RuntimeError("PerceptualLoss.set_style() must be called before computing coverage")
         layer = [coverage.LAYER]
-        return coverage.coverage(self.vgg(content, layer)[coverage.LAYER], self.vgg(stylized, layer)[coverage.LAYER],
-                                 self.style_spread)
+        return coverage.coverage(
+            self.vgg(content, layer)[coverage.LAYER], self.vgg(stylized, layer)[coverage.LAYER], self.style_spread
+        )
 
     def forward(self, stylized: torch.Tensor, content: torch.Tensor) -> dict[str, torch.Tensor]:
         """stylized, content: (B, 3, H, W) in [0, 1]. Returns the weighted terms and their sum."""

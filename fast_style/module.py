@@ -50,8 +50,10 @@ class StyleTransferModule(pl.LightningModule):
         if on_nonfinite not in ("stop", "skip"):
             raise UserError(f"unknown module.on_nonfinite '{on_nonfinite}': choose stop or skip")
         if not isinstance(compile, bool) and compile not in COMPILE_MODES:
-            raise UserError(f"unknown module.compile '{compile}': choose auto, true, false or one of "
-                            f"{', '.join(m for m in COMPILE_MODES if m != 'auto')}")
+            raise UserError(
+                f"unknown module.compile '{compile}': choose auto, true, false or one of "
+                f"{', '.join(m for m in COMPILE_MODES if m != 'auto')}"
+            )
         if isinstance(lr, bool) or not isinstance(lr, (int, float)) or lr <= 0:
             raise UserError(f"module.lr must be a number > 0, got {lr!r}")
         self.save_hyperparameters(ignore=["network", "loss", "style_image"], logger=False)
@@ -120,7 +122,11 @@ class StyleTransferModule(pl.LightningModule):
         if log_now:
             self.log_dict(
                 {f"{stage}/{name}": value for name, value in terms.items()},
-                on_step=train, on_epoch=not train, prog_bar=False, batch_size=len(images), sync_dist=not train,
+                on_step=train,
+                on_epoch=not train,
+                prog_bar=False,
+                batch_size=len(images),
+                sync_dist=not train,
             )
             if train:
                 self.log("loss", terms["total"], prog_bar=True, logger=False, batch_size=len(images))
@@ -166,8 +172,10 @@ class StyleTransferModule(pl.LightningModule):
 
     @staticmethod
     def _raise_nonfinite(value: str, step: int) -> None:
-        raise UserError(f"the loss became {value} at step {step}: stopped; the last checkpoint is intact (lower "
-                        "module.lr, or set module.on_nonfinite=skip)")
+        raise UserError(
+            f"the loss became {value} at step {step}: stopped; the last checkpoint is intact (lower "
+            "module.lr, or set module.on_nonfinite=skip)"
+        )
 
     def training_step(self, batch: Batch, batch_idx: int) -> torch.Tensor | None:
         return self._shared_step(batch, "train")
@@ -180,13 +188,16 @@ class StyleTransferModule(pl.LightningModule):
 
     def on_train_epoch_end(self) -> None:
         if not self._read_batches and self.skipped_images:  # else it would "finish" with an untrained network
-            raise UserError(f"none of the training photos could be read ({self.skipped_images} skipped, named in the "
-                            "warnings above): point data.root at a folder of JPEG/PNG/WebP photos")
+            raise UserError(
+                f"none of the training photos could be read ({self.skipped_images} skipped, named in the "
+                "warnings above): point data.root at a folder of JPEG/PNG/WebP photos"
+            )
 
     def on_train_end(self) -> None:
         if self.skipped_images:
-            log.warning("%d unreadable images were skipped during training (named in the warnings above)",
-                        self.skipped_images)
+            log.warning(
+                "%d unreadable images were skipped during training (named in the warnings above)", self.skipped_images
+            )
 
     def on_save_checkpoint(self, checkpoint: dict) -> None:
         checkpoint["network_config"] = dict(self.network.config)  # what a resume must build again
@@ -196,15 +207,19 @@ class StyleTransferModule(pl.LightningModule):
         in one line, by its recorded settings, or by its tensors' shapes where it records none."""
         saved, ours = checkpoint.get("network_config"), dict(self.network.config)
         if saved is not None and saved != ours:
-            diff = ", ".join(f"model.{k}={saved.get(k)}" for k in sorted(set(saved) | set(ours))
-                             if saved.get(k) != ours.get(k))
-            raise UserError(f"the checkpoint holds a network with {diff}: resume with the same model settings as "
-                            "its run")
+            diff = ", ".join(
+                f"model.{k}={saved.get(k)}" for k in sorted(set(saved) | set(ours)) if saved.get(k) != ours.get(k)
+            )
+            raise UserError(
+                f"the checkpoint holds a network with {diff}: resume with the same model settings as its run"
+            )
         own = {k: v.shape for k, v in self.state_dict().items() if k.startswith("network.")}
         theirs = {k: v.shape for k, v in checkpoint.get("state_dict", {}).items() if k.startswith("network.")}
         if saved is None and own != theirs:
-            raise UserError("the checkpoint holds a network of other settings than model.* here: resume with the "
-                            "same model overrides as its run")
+            raise UserError(
+                "the checkpoint holds a network of other settings than model.* here: resume with the "
+                "same model overrides as its run"
+            )
 
     def configure_optimizers(self):
         # one kernel for every parameter's update (Lightning refuses it with fp16's gradient scaling and clipping)

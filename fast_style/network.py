@@ -120,8 +120,9 @@ class StyleModelError(UserError):
     """A style-model file that cannot be used; the message says why in one line."""
 
 
-def style_model_payload(net: TransformerNet, meta: dict[str, Any] | None = None,
-                        dtype: torch.dtype = torch.float32) -> dict[str, Any]:
+def style_model_payload(
+    net: TransformerNet, meta: dict[str, Any] | None = None, dtype: torch.dtype = torch.float32
+) -> dict[str, Any]:
     """What a style-model file holds: plain containers and tensors only (safe to load). `dtype` float16 halves
     the file (the model zoo's); loading always gives a float32 network."""
     if dtype not in (torch.float32, torch.float16):
@@ -135,8 +136,9 @@ def style_model_payload(net: TransformerNet, meta: dict[str, Any] | None = None,
     }
 
 
-def save_style_model(net: TransformerNet, path: str | Path, meta: dict[str, Any] | None = None,
-                     dtype: torch.dtype = torch.float32) -> Path:
+def save_style_model(
+    net: TransformerNet, path: str | Path, meta: dict[str, Any] | None = None, dtype: torch.dtype = torch.float32
+) -> Path:
     """Write a standalone style model atomically (a crash never leaves a truncated file in its place)."""
     return save_torch(style_model_payload(net, meta, dtype), path)
 
@@ -153,8 +155,10 @@ def _why_unreadable(path: str, error: Exception) -> str:
         kind = "an ONNX file" if str(path).lower().endswith(".onnx") else "not a PyTorch file"
         return f"{path} is not a fast-style model ({kind}): {hint}"
     if "Weights only load failed" in str(error):  # Python objects beyond tensors and containers
-        return (f"{path} is not a fast-style model (a TorchScript export or a file holding Python objects, which "
-                f"are never loaded: they could run code): {hint}")
+        return (
+            f"{path} is not a fast-style model (a TorchScript export or a file holding Python objects, which "
+            f"are never loaded: they could run code): {hint}"
+        )
     first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
     return f"{path} is not a readable fast-style model ({first[:200]}): {hint}"
 
@@ -177,12 +181,13 @@ def load_style_model(path: str, map_location: str | torch.device = "cpu") -> tup
         )
     config = dict(payload.get("config") or {})
     if config.pop("input_skip", False):  # fast-style 0.1's option, removed: it painted blobs (benchmarks/README.md)
-        raise StyleModelError(f"{path} was trained with model.input_skip=true, which this fast-style no longer has: "
-                              "train it again (the default network is better), or use fast-style 0.1")
+        raise StyleModelError(
+            f"{path} was trained with model.input_skip=true, which this fast-style no longer has: "
+            "train it again (the default network is better), or use fast-style 0.1"
+        )
     try:
         net = TransformerNet(**config)
         net.load_state_dict(payload["state_dict"])  # float16 files are copied into the float32 parameters
     except (KeyError, TypeError, ValueError, RuntimeError) as e:
         raise StyleModelError(f"{path} is damaged: {str(e).splitlines()[0][:200]}") from None
     return net.eval(), dict(payload.get("meta", {}))
-

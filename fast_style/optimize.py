@@ -23,7 +23,6 @@ from fast_style.loss import PerceptualLoss
 log = logging.getLogger(__name__)
 
 
-
 def optimize_image(
     content: torch.Tensor,
     loss: PerceptualLoss,
@@ -44,8 +43,9 @@ def optimize_image(
     start = content.clamp(0.01, 0.99) if init == "content" else torch.rand_like(content) * 0.5 + 0.25
     z = torch.logit(start).detach().contiguous().requires_grad_(True)
     if method == "lbfgs":
-        opt: torch.optim.Optimizer = torch.optim.LBFGS([z], lr=lr or 1.0, max_iter=1, history_size=50,
-                                                       line_search_fn="strong_wolfe")
+        opt: torch.optim.Optimizer = torch.optim.LBFGS(
+            [z], lr=lr or 1.0, max_iter=1, history_size=50, line_search_fn="strong_wolfe"
+        )
     else:
         opt = torch.optim.Adam([z], lr=lr or 0.05)
     history: list[float] = []
@@ -76,8 +76,10 @@ def plot_curve(values: list[float], path: Path, size: tuple[int, int] = (480, 24
     if len(finite) >= 2:
         lo, hi = math.log10(min(finite)), math.log10(max(finite))
         span = hi - lo or 1.0
-        pts = [(20 + (w - 40) * i / (len(values) - 1), h - 20 - (h - 40) * (math.log10(max(v, 1e-30)) - lo) / span)
-               for i, v in enumerate(values)]
+        pts = [
+            (20 + (w - 40) * i / (len(values) - 1), h - 20 - (h - 40) * (math.log10(max(v, 1e-30)) - lo) / span)
+            for i, v in enumerate(values)
+        ]
         draw.line(pts, fill=(200, 40, 40), width=2)
         draw.text((22, 4), f"total loss (log): {max(finite):.3g} -> {finite[-1]:.3g}", fill="black")
     draw.rectangle([20, 20, w - 20, h - 20], outline=(150, 150, 150))

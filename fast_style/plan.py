@@ -45,8 +45,10 @@ def plan_outputs(items: list[tuple[Path, Path]], output: str, name: str, style: 
         raise UserError(f"-o {output} names one file, but there are {len(items)} inputs: give a folder")
     kind, formats = _output_formats(items[0][0])
     if as_file and out.suffix.lower() not in formats:
-        raise UserError(f"-o {output}: unknown {kind} format '{out.suffix}': use {', '.join(formats)} (or end it with "
-                        "/ for a folder)")
+        raise UserError(
+            f"-o {output}: unknown {kind} format '{out.suffix}': use {', '.join(formats)} (or end it with "
+            "/ for a folder)"
+        )
     if as_file:
         return [(items[0][0], out)]
     if out.is_file():
@@ -63,15 +65,19 @@ def plan_outputs(items: list[tuple[Path, Path]], output: str, name: str, style: 
         dst = out / rel / filename
         kind, formats = _output_formats(src)
         if dst.suffix.lower() not in formats:  # before any work, not after the photos are done
-            raise UserError(f"--name '{name}' gives {dst.name} for {src.name}: {kind}s need one of "
-                            f"{', '.join(formats)} (use {{ext}})")
+            raise UserError(
+                f"--name '{name}' gives {dst.name} for {src.name}: {kind}s need one of "
+                f"{', '.join(formats)} (use {{ext}})"
+            )
         if not dst.resolve().is_relative_to(out.resolve()):
             raise UserError(f"--name '{name}' leads outside the output folder {out}: use a plain file name pattern")
         plans.append((src, dst))
     seen: dict[Path, Path] = {}
     for src, dst in plans:
         if dst.resolve() in seen:
-            raise UserError(f"{seen[dst.resolve()]} and {src} would both be written to {dst}: "
-                            "use --name with {stem}, or give their folders rather than a glob")
+            raise UserError(
+                f"{seen[dst.resolve()]} and {src} would both be written to {dst}: "
+                "use --name with {stem}, or give their folders rather than a glob"
+            )
         seen[dst.resolve()] = src
     return plans

@@ -68,8 +68,16 @@ class Stylizer:
             raise UserError(f"unknown backend '{backend}': use torch or onnxruntime")
 
     @classmethod
-    def load(cls, path: str | Path, device: str = "auto", precision: str = "auto", backend: str = "torch",
-             max_pixels: int = DEFAULT_MAX_PIXELS, tile: int = DEFAULT_TILE, compile: bool = False) -> Stylizer:
+    def load(
+        cls,
+        path: str | Path,
+        device: str = "auto",
+        precision: str = "auto",
+        backend: str = "torch",
+        max_pixels: int = DEFAULT_MAX_PIXELS,
+        tile: int = DEFAULT_TILE,
+        compile: bool = False,
+    ) -> Stylizer:
         """`path`: a style-model file, or the name of a built-in style (`fast_style.zoo.names()`).
         `max_pixels`: images larger than this are stylized in seamless tiles of `tile` px (0: never).
         `precision` "auto": on GPUs fp16 (bf16 with `compile`), on CPUs bf16 where native, else fp32."""
@@ -102,8 +110,11 @@ class Stylizer:
             tiled = self.session is None and big
             if big and self.session is not None and not self._warned_whole:
                 self._warned_whole = True
-                log.warning("images over %d pixels run whole with onnxruntime (tiling needs the torch backend): "
-                            "memory grows with the image", self.max_pixels)
+                log.warning(
+                    "images over %d pixels run whole with onnxruntime (tiling needs the torch backend): "
+                    "memory grows with the image",
+                    self.max_pixels,
+                )
         if tiled and self.session is not None:
             raise UserError("tiled stylization needs the torch backend (onnxruntime fixes each tile's statistics)")
         is_uint8 = x.dtype == torch.uint8

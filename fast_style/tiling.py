@@ -67,6 +67,7 @@ def fixed_norm_stats(net: nn.Module, stats: NormStats) -> Iterator[None]:
         raise ValueError(f"{len(stats)} statistics for {len(norms)} norm layers")
     originals = []
     for m, (mean, var) in zip(norms, stats):
+
         def forward(x: torch.Tensor, m: nn.InstanceNorm2d = m, mean=mean, var=var) -> torch.Tensor:
             scale = torch.rsqrt(var.to(x) + m.eps)
             y = (x - mean.to(x)[..., None, None]) * scale[..., None, None]
@@ -107,9 +108,17 @@ def stylize_tiled(
         return (t.float() / 255.0 if t.dtype == torch.uint8 else t.float()).to(device)
 
     scale = min(1.0, stats_size / max(h, w))
-    small = as_float(image) if scale == 1.0 else F.interpolate(
-        as_float(image), size=(max(8, round(h * scale)), max(8, round(w * scale))), mode="bilinear",
-        antialias=True, align_corners=False)
+    small = (
+        as_float(image)
+        if scale == 1.0
+        else F.interpolate(
+            as_float(image),
+            size=(max(8, round(h * scale)), max(8, round(w * scale))),
+            mode="bilinear",
+            antialias=True,
+            align_corners=False,
+        )
+    )
     stats = record_norm_stats(net, small)
     del small
 

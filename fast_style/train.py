@@ -29,6 +29,7 @@ from fast_style.module import StyleTransferModule
 
 log = logging.getLogger(__name__)
 
+
 def train(cfg: DictConfig) -> Path | None:
     """Train one style network as `cfg` says; returns the path of the style model it wrote."""
     register_resolvers()  # a cfg composed by hand may still hold ${best_precision:} and ${mul:...}
@@ -38,12 +39,15 @@ def train(cfg: DictConfig) -> Path | None:
         raise UserError(f"seed must be an integer, got {cfg.seed!r}")
     ckpt = cfg.ckpt_path
     if ckpt is not None and ckpt not in ("last", "best", "hpc", "registry") and not Path(ckpt).expanduser().is_file():
-        raise UserError(f"checkpoint '{ckpt}' not found: pass a .ckpt path, or ckpt_path=last with the run's "
-                        "hydra.run.dir")
+        raise UserError(
+            f"checkpoint '{ckpt}' not found: pass a .ckpt path, or ckpt_path=last with the run's hydra.run.dir"
+        )
     last = OmegaConf.select(cfg, "callbacks.checkpoint.dirpath")
     if ckpt == "last" and last and not (Path(last) / "last.ckpt").is_file():
-        raise UserError(f"ckpt_path=last: no {Path(last) / 'last.ckpt'}: set hydra.run.dir to the folder of the run "
-                        "to resume (nothing was trained)")
+        raise UserError(
+            f"ckpt_path=last: no {Path(last) / 'last.ckpt'}: set hydra.run.dir to the folder of the run "
+            "to resume (nothing was trained)"
+        )
     for group in ("data", "model", "loss", "style", "trainer"):
         check_types(cfg[group], group)
     check_types(cfg.module, "module", StyleTransferModule)
@@ -117,13 +121,17 @@ def check_types(node: DictConfig, where: str, target: Any = None) -> None:
         return
     for key, value in node.items():
         hint = hints.get(str(key))
-        kinds = typing.get_args(hint) if isinstance(hint, types.UnionType) or typing.get_origin(hint) is typing.Union \
+        kinds = (
+            typing.get_args(hint)
+            if isinstance(hint, types.UnionType) or typing.get_origin(hint) is typing.Union
             else (hint,)
+        )
         if hint is None or not all(k in _KINDS for k in kinds) or isinstance(value, (DictConfig, ListConfig)):
             continue
         number = isinstance(value, (int, float)) and not isinstance(value, bool)
         fits = any(isinstance(value, k) and not (k is not bool and isinstance(value, bool)) for k in kinds) or (
-            number and (float in kinds or str in kinds))  # data.root=2024 is a folder name Hydra read as a number
+            number and (float in kinds or str in kinds)
+        )  # data.root=2024 is a folder name Hydra read as a number
         if not fits:
             wanted = " or ".join(_KINDS[k] for k in kinds if not (k is int and float in kinds))
             raise UserError(f"{where}.{key} must be {wanted}, got {value!r}")

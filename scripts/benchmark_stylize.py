@@ -31,7 +31,7 @@ from fast_style.stylizer import Stylizer
 
 
 def parse_size(text: str) -> tuple[int, int]:
-    """"1024" -> (1024, 1024); "1920x1080" -> (1920, 1080): (width, height)."""
+    """ "1024" -> (1024, 1024); "1920x1080" -> (1920, 1080): (width, height)."""
     w, _, h = text.lower().partition("x")
     return int(w), int(h or w)
 
@@ -108,6 +108,7 @@ def engines(net: TransformerNet, wanted: list[str]) -> dict[str, Callable[[torch
         def compile_bf16(x: torch.Tensor) -> torch.Tensor:
             with torch.autocast(x.device.type, dtype=torch.bfloat16):
                 return compiled(x).float()
+
         out["compile_bf16"] = compile_bf16
     if "cudagraphs_bf16" in wanted:  # torch.compile with CUDA graphs: no per-kernel launch cost (GPU only)
         graphed = torch.compile(net, dynamic=False, mode="reduce-overhead")
@@ -136,17 +137,36 @@ def engines(net: TransformerNet, wanted: list[str]) -> dict[str, Callable[[torch
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--sizes", type=parse_size, nargs="+", default=[256, 512, 1024, 2048],
-                   help="square sizes (1024) or WxH (1920x1080)")
-    p.add_argument("--engines", nargs="+",
-                   default=["eager", "channels_last", "bf16", "compile", "compile_bf16", "onnxruntime"],
-                   choices=["eager", "channels_last", "bf16", "fp16", "compile", "compile_bf16", "cudagraphs_bf16",
-                            "onnxruntime", "stylizer"])
+    p.add_argument(
+        "--sizes",
+        type=parse_size,
+        nargs="+",
+        default=[256, 512, 1024, 2048],
+        help="square sizes (1024) or WxH (1920x1080)",
+    )
+    p.add_argument(
+        "--engines",
+        nargs="+",
+        default=["eager", "channels_last", "bf16", "compile", "compile_bf16", "onnxruntime"],
+        choices=[
+            "eager",
+            "channels_last",
+            "bf16",
+            "fp16",
+            "compile",
+            "compile_bf16",
+            "cudagraphs_bf16",
+            "onnxruntime",
+            "stylizer",
+        ],
+    )
     p.add_argument("--device", default="cpu", help="cpu or cuda")
     p.add_argument("--min-time", type=float, default=3.0, help="seconds of timing per cell (median reported)")
     p.add_argument("--threads", type=int, default=None)
-    p.add_argument("--model", help="a trained style model or a built-in style's name (default: the default "
-                                   "network, randomly initialised)")
+    p.add_argument(
+        "--model",
+        help="a trained style model or a built-in style's name (default: the default network, randomly initialised)",
+    )
     args = p.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -161,8 +181,10 @@ def main() -> None:
     peak = matmul_gflops(device)
     where = torch.cuda.get_device_name(device) if device.type == "cuda" else f"cpu, {torch.get_num_threads()} threads"
     print(f"device: {where}, torch {torch.__version__}; fp32 matmul (2048^3): {peak:.1f} GFLOP/s")
-    print(f"{'size':>10} {'engine':>15} {'ms/img':>9} {'img/s':>7} {'MP/s':>7} {'GFLOP':>7} {'GFLOP/s':>8} "
-          f"{'of peak':>8} {'speed-up':>9} {'max diff':>9}")
+    print(
+        f"{'size':>10} {'engine':>15} {'ms/img':>9} {'img/s':>7} {'MP/s':>7} {'GFLOP':>7} {'GFLOP/s':>8} "
+        f"{'of peak':>8} {'speed-up':>9} {'max diff':>9}"
+    )
     runners = engines(net, args.engines)
     for w, h in args.sizes:
         x = torch.rand(1, 3, h, w, device=device)
@@ -181,9 +203,12 @@ def main() -> None:
                     print(f"{label:>10} {name:>15} failed: {str(e).splitlines()[0][:80]}", flush=True)
                     continue
                 base = base or seconds
-                print(f"{label:>10} {name:>15} {seconds * 1e3:>9.2f} {1 / seconds:>7.1f} {w * h / 1e6 / seconds:>7.2f} "
-                      f"{gflop:>7.1f} {gflop / seconds:>8.1f} {gflop / seconds / peak:>8.0%} "
-                      f"{base / seconds:>8.2f}x {diff:>9.1e}", flush=True)
+                print(
+                    f"{label:>10} {name:>15} {seconds * 1e3:>9.2f} {1 / seconds:>7.1f} {w * h / 1e6 / seconds:>7.2f} "
+                    f"{gflop:>7.1f} {gflop / seconds:>8.1f} {gflop / seconds / peak:>8.0%} "
+                    f"{base / seconds:>8.2f}x {diff:>9.1e}",
+                    flush=True,
+                )
 
 
 if __name__ == "__main__":

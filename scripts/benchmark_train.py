@@ -79,8 +79,9 @@ def make_step(lever: str, loss: PerceptualLoss, device: torch.device):
                 target = loss.vgg(x, ["relu2_2"] if "content-cut" in on else STYLE_LAYERS)["relu2_2"]
             feats = loss.vgg(y, STYLE_LAYERS)
             content = F.mse_loss(feats["relu2_2"].float(), target.float())
-            style = sum(F.mse_loss(gram_matrix(feats[n].float()), grams[n].expand(len(x), -1, -1))
-                        for n in STYLE_LAYERS)
+            style = sum(
+                F.mse_loss(gram_matrix(feats[n].float()), grams[n].expand(len(x), -1, -1)) for n in STYLE_LAYERS
+            )
             return loss.content_weight * content + loss.style_weight * style
 
     if "compile" in on:
@@ -107,8 +108,14 @@ def batches(args: argparse.Namespace, cached: bool):
             yield from fixed
     from fast_style.data import StyleDataModule
 
-    dm = StyleDataModule(args.data, image_size=args.size, batch_size=args.batch, num_workers=args.workers,
-                         num_val=0, cache_dir=args.cache_dir if cached else None)
+    dm = StyleDataModule(
+        args.data,
+        image_size=args.size,
+        batch_size=args.batch,
+        num_workers=args.workers,
+        num_val=0,
+        cache_dir=args.cache_dir if cached else None,
+    )
     dm.setup()
     torch.manual_seed(0)  # the same shuffled order in every process
     loader = dm.train_dataloader()  # one loader: its worker processes persist across epochs, as in training
@@ -151,10 +158,17 @@ def run_trainer(args: argparse.Namespace, style: torch.Tensor, data) -> dict:
     clock = Clock()
     with tempfile.TemporaryDirectory() as tmp:
         trainer = pl.Trainer(
-            accelerator="gpu" if cuda else "cpu", devices=1, max_steps=args.warmup + 1 + args.steps,
-            precision="bf16-mixed" if native_bf16(args.device) else "32-true", log_every_n_steps=10,
-            logger=pl.loggers.TensorBoardLogger(tmp), enable_checkpointing=False, enable_progress_bar=False,
-            enable_model_summary=False, callbacks=[clock], default_root_dir=tmp,
+            accelerator="gpu" if cuda else "cpu",
+            devices=1,
+            max_steps=args.warmup + 1 + args.steps,
+            precision="bf16-mixed" if native_bf16(args.device) else "32-true",
+            log_every_n_steps=10,
+            logger=pl.loggers.TensorBoardLogger(tmp),
+            enable_checkpointing=False,
+            enable_progress_bar=False,
+            enable_model_summary=False,
+            callbacks=[clock],
+            default_root_dir=tmp,
         )
         trainer.fit(module, DataLoader(Batches(), batch_size=None))
     mem = torch.cuda.max_memory_allocated() / 2**20 if cuda else peak_rss_mb()
@@ -194,8 +208,13 @@ def run_lever(lever: str, args: argparse.Namespace) -> dict:
     mem = torch.cuda.max_memory_allocated() / 2**20 if cuda else peak_rss_mb()
     finite = torch.isfinite(torch.stack([first_loss, *losses]).float().cpu())
     bad = None if bool(finite.all()) else int((~finite).nonzero()[0])  # 0: the first step, else warm-up + timed
-    return {"rate": rate, "mem": mem, "loss": first, "wait_ms": 1000 * wait / args.steps,
-            "nonfinite_step": None if bad is None else (bad if bad == 0 else bad + args.warmup)}
+    return {
+        "rate": rate,
+        "mem": mem,
+        "loss": first,
+        "wait_ms": 1000 * wait / args.steps,
+        "nonfinite_step": None if bad is None else (bad if bad == 0 else bad + args.warmup),
+    }
 
 
 def loader_only(args: argparse.Namespace) -> None:
@@ -208,8 +227,11 @@ def loader_only(args: argparse.Namespace) -> None:
         for _ in range(args.steps):
             next(data)
         rate = args.steps * args.batch / (time.perf_counter() - t)
-        print(f"{'cache' if cached else 'photos':>20} loader alone: {rate:.0f} img/s with {args.workers} workers "
-              f"({rate / max(1, args.workers):.0f} per worker)", flush=True)
+        print(
+            f"{'cache' if cached else 'photos':>20} loader alone: {rate:.0f} img/s with {args.workers} workers "
+            f"({rate / max(1, args.workers):.0f} per worker)",
+            flush=True,
+        )
 
 
 def build_cache(args: argparse.Namespace) -> float:
@@ -243,8 +265,10 @@ def main() -> None:
     threads = torch.get_num_threads()
     name = torch.cuda.get_device_name() if args.device == "cuda" else f"cpu, {threads} threads"
     source = f"photos from {args.data} ({args.workers} workers)" if args.data else "random batches"
-    print(f"device: {name}, torch {torch.__version__}; batch {args.batch} at {args.size} px, {args.steps} timed "
-          f"steps after {args.warmup} warm-up; {source}; each lever in a fresh process")
+    print(
+        f"device: {name}, torch {torch.__version__}; batch {args.batch} at {args.size} px, {args.steps} timed "
+        f"steps after {args.warmup} warm-up; {source}; each lever in a fresh process"
+    )
     levers = list(args.levers)
     if args.data and args.cache_dir:
         print(f"pre-resized cache built in {build_cache(args):.1f} s ({args.cache_dir})")
@@ -253,8 +277,10 @@ def main() -> None:
         if not args.data:
             p.error("--loader-only needs --data")
         return loader_only(args)
-    print(f"{'lever':>20} {'steps/s':>8} {'img/s':>7} {'peak MB':>8} {'wait ms':>8} {'speed-up':>9} {'loss ratio':>11}"
-          "  losses")
+    print(
+        f"{'lever':>20} {'steps/s':>8} {'img/s':>7} {'peak MB':>8} {'wait ms':>8} {'speed-up':>9} {'loss ratio':>11}"
+        "  losses"
+    )
     base = None
     for lever in levers:
         cmd = [sys.executable, __file__, "--single", lever, *sys.argv[1:]]
@@ -268,13 +294,17 @@ def main() -> None:
         ratio = "-" if lever == TRAINER else f"{r['loss'] / base['loss']:.4f}"
         bad = r.get("nonfinite_step")  # the trainer row stops itself on a NaN/inf loss (and fails above)
         finite = "all finite" if bad is None else f"NaN/inf from step {bad}: speed meaningless"
-        print(f"{lever:>20} {r['rate']:>8.2f} {r['rate'] * args.batch:>7.1f} {r['mem']:>8.0f} {wait:>8} "
-              f"{r['rate'] / base['rate']:>8.2f}x {ratio:>11}  {finite}", flush=True)
-    print("peak MB: the process's peak RSS on a CPU (weights, data, activations), max allocated on a GPU; "
-          "wait ms: time per step blocked on the data loader")
+        print(
+            f"{lever:>20} {r['rate']:>8.2f} {r['rate'] * args.batch:>7.1f} {r['mem']:>8.0f} {wait:>8} "
+            f"{r['rate'] / base['rate']:>8.2f}x {ratio:>11}  {finite}",
+            flush=True,
+        )
+    print(
+        "peak MB: the process's peak RSS on a CPU (weights, data, activations), max allocated on a GPU; "
+        "wait ms: time per step blocked on the data loader"
+    )
     if args.device == "cuda" and base:
-        print("projected time for the paper's 40,000 steps at the last row's rate: "
-              f"{40000 / r['rate'] / 60:.1f} min")
+        print(f"projected time for the paper's 40,000 steps at the last row's rate: {40000 / r['rate'] / 60:.1f} min")
 
 
 if __name__ == "__main__":

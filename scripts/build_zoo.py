@@ -25,14 +25,21 @@ from fast_style.zoo import ZOO_DIR
 PD = "public domain (the painter died over 70 years ago; published before 1930)"
 PAINTINGS = {
     "starry_night": {"title": "The Starry Night", "artist": "Vincent van Gogh", "year": "1889", "licence": PD},
-    "wave": {"title": "The Great Wave off Kanagawa", "artist": "Katsushika Hokusai", "year": "c. 1831",
-             "licence": PD},
+    "wave": {"title": "The Great Wave off Kanagawa", "artist": "Katsushika Hokusai", "year": "c. 1831", "licence": PD},
     "the_scream": {"title": "The Scream", "artist": "Edvard Munch", "year": "1893", "licence": PD},
     "composition_vii": {"title": "Composition VII", "artist": "Wassily Kandinsky", "year": "1913", "licence": PD},
-    "udnie": {"title": "Udnie (Young American Girl, The Dance)", "artist": "Francis Picabia", "year": "1913",
-              "licence": PD},
-    "shipwreck": {"title": "The Shipwreck of the Minotaur", "artist": "J. M. W. Turner", "year": "c. 1810",
-                  "licence": PD},
+    "udnie": {
+        "title": "Udnie (Young American Girl, The Dance)",
+        "artist": "Francis Picabia",
+        "year": "1913",
+        "licence": PD,
+    },
+    "shipwreck": {
+        "title": "The Shipwreck of the Minotaur",
+        "artist": "J. M. W. Turner",
+        "year": "c. 1810",
+        "licence": PD,
+    },
 }
 
 

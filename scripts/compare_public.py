@@ -60,13 +60,20 @@ class Public:
     def arbitrary(self, x: torch.Tensor, painting: Image.Image) -> torch.Tensor:
         """(1, 3, H, W) in [0, 1], longer side at most 384 -> the same, in the painting's style."""
         side = min(painting.size)
-        square = painting.crop(((painting.width - side) // 2, (painting.height - side) // 2,
-                                (painting.width + side) // 2, (painting.height + side) // 2)).resize((256, 256))
+        square = painting.crop(
+            (
+                (painting.width - side) // 2,
+                (painting.height - side) // 2,
+                (painting.width + side) // 2,
+                (painting.height + side) // 2,
+            )
+        ).resize((256, 256))
         vector = self.predict.run(None, {"style_image": (np.asarray(square, np.float32) / 255)[None]})[0]
         h, w = x.shape[-2:]
         padded = torch.nn.functional.pad(x, (0, SIZE - w, 0, SIZE - h), mode="replicate")
-        y = self.transform.run(None, {"content_image": padded.permute(0, 2, 3, 1).numpy(),
-                                      "mobilenet_conv/Conv/BiasAdd": vector})[0]
+        y = self.transform.run(
+            None, {"content_image": padded.permute(0, 2, 3, 1).numpy(), "mobilenet_conv/Conv/BiasAdd": vector}
+        )[0]
         return torch.from_numpy(y[:, :h, :w]).permute(0, 3, 1, 2).clamp(0, 1)
 
 
@@ -92,8 +99,10 @@ def main() -> None:
         painting = Image.open(painting_path).convert("RGB")
         scorer = Scorer(str(painting_path), "caffe", 512, default_loss_weights("caffe"), True, torch.device("cpu"))
         ours, _ = load_style_model(str(zoo.resolve(name)))
-        methods = {"fast-style zoo": ours,
-                   "Magenta arbitrary (any painting)": lambda x, painting=painting: public.arbitrary(x, painting)}
+        methods = {
+            "fast-style zoo": ours,
+            "Magenta arbitrary (any painting)": lambda x, painting=painting: public.arbitrary(x, painting),
+        }
         if name in MULTI:
             methods[f"Magenta 26-style #{MULTI[name]}"] = lambda x, k=MULTI[name]: public.multistyle(x, k)
         for label, run in methods.items():
@@ -104,8 +113,10 @@ def main() -> None:
                         sums[key] = sums.get(key, 0.0) + value
             m = {k: v / len(photos) for k, v in sums.items()}
             judge = f"{m.get('judge_style', float('nan')):.3g} | {m.get('judge_content', float('nan')):.3g}"
-            print(f"| {name} | {label} | {m['style']:.3g} | {m['content']:.3g} | {m['coverage']:.2f} | {judge} |",
-                  flush=True)
+            print(
+                f"| {name} | {label} | {m['style']:.3g} | {m['content']:.3g} | {m['coverage']:.2f} | {judge} |",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

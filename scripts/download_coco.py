@@ -21,6 +21,7 @@ Which images:
 example:
   python scripts/download_coco.py --split train2017 --count 5000 --out data/coco
 """
+
 from __future__ import annotations
 
 import argparse
@@ -189,6 +190,7 @@ def positive(kind: Callable[[str], float]) -> Callable[[str], float]:
         if value <= 0:
             raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
         return value
+
     return parse
 
 
@@ -198,16 +200,23 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--count", type=positive(int), default=5000, help="images wanted in the folder (default 5000)")
     p.add_argument("--out", default="data/coco", help="output root; images go to OUT/SPLIT/ (default data/coco)")
     p.add_argument("--workers", type=positive(int), default=16, help="parallel downloads (default 16)")
-    p.add_argument("--base-url", default=DEFAULT_BASE_URL,
-                   help=f"image server; an image is BASE_URL/SPLIT/NAME (default {DEFAULT_BASE_URL})")
+    p.add_argument(
+        "--base-url",
+        default=DEFAULT_BASE_URL,
+        help=f"image server; an image is BASE_URL/SPLIT/NAME (default {DEFAULT_BASE_URL})",
+    )
     p.add_argument("--list", metavar="FILE", help="text file of image file names, one per line, instead of probing ids")
     p.add_argument("--seed", type=int, default=0, help="seed for the order in which names/ids are tried (default 0)")
-    p.add_argument("--retries", type=int, default=3,
-                   help="extra attempts per image after a failure, with backoff (default 3)")
+    p.add_argument(
+        "--retries", type=int, default=3, help="extra attempts per image after a failure, with backoff (default 3)"
+    )
     p.add_argument("--timeout", type=positive(float), default=30.0, help="socket timeout in seconds (default 30)")
-    p.add_argument("--max-id", type=positive(int),
-                   help="probe mode: highest id tried (default: 581929 for train2017, 581781 for val2017); "
-                   "small values are for testing")
+    p.add_argument(
+        "--max-id",
+        type=positive(int),
+        help="probe mode: highest id tried (default: 581929 for train2017, 581781 for val2017); "
+        "small values are for testing",
+    )
     args = p.parse_args(argv)
     if args.retries < 0:
         p.error("--retries must be >= 0")
@@ -259,8 +268,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         pool.shutdown(wait=True, cancel_futures=True)
         bar.close()
     if interrupted:
-        print(f"interrupted: {len(present) + downloaded} images saved in {folder}; "
-              "rerun the same command to resume", file=sys.stderr)
+        print(
+            f"interrupted: {len(present) + downloaded} images saved in {folder}; rerun the same command to resume",
+            file=sys.stderr,
+        )
         return 130
     if not abort and not fetcher.reached and fetcher.last_connection_error:
         abort = f"error: cannot reach {args.base_url}: {fetcher.last_connection_error}"
@@ -269,8 +280,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     total = len(present) + downloaded
     not_found = f", {missing} not found" if missing else ""
-    print(f"{downloaded} downloaded, {len(present)} already present, {failed} failed{not_found}; "
-          f"{total}/{args.count} images in {folder}")
+    print(
+        f"{downloaded} downloaded, {len(present)} already present, {failed} failed{not_found}; "
+        f"{total}/{args.count} images in {folder}"
+    )
     return 0 if total >= args.count else 1
 
 

@@ -22,7 +22,7 @@ log() { echo "=== $* ($(date +%T))"; }
 train() {  # name, seconds, overrides...
     local name=$1 secs=$2
     shift 2
-    timeout $((secs + 150)) $py -m fast_style.train data.root="$photos" style.image="$style" data.num_workers=8 \
+    timeout $((secs + 150)) $py -m fast_style.cli.train data.root="$photos" style.image="$style" data.num_workers=8 \
         data.num_val=16 trainer.max_steps=40000 +trainer.max_time=$(printf "00:00:%02d:%02d" $((secs / 60)) $((secs % 60))) \
         trainer.val_check_interval=250 trainer.enable_progress_bar=false callbacks.images.every_n_steps=1000 \
         callbacks.checkpoint.every_n_train_steps=2000 hydra.run.dir="$out/$name" "$@" 2>&1 | grep -v Warning | tail -n 12

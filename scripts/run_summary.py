@@ -34,8 +34,10 @@ def main() -> None:
     train = sorted(scalars.get("train/total", {}).items())
     if len(train) >= 4:
         (s0, (t0, _)), (s1, (t1, _)) = train[len(train) // 4], train[-1]
-        print(f"steps logged: {train[-1][0]}; steady rate {(s1 - s0) / (t1 - t0):.2f} steps/s "
-              f"(steps {s0}..{s1}); first to last logged step {t1 - train[0][1][0]:.0f} s")
+        print(
+            f"steps logged: {train[-1][0]}; steady rate {(s1 - s0) / (t1 - t0):.2f} steps/s "
+            f"(steps {s0}..{s1}); first to last logged step {t1 - train[0][1][0]:.0f} s"
+        )
     names = [n for n in ("val/content", "val/style", "val/tv", "val/total", "val/coverage") if n in scalars]
     steps = sorted(set().union(*(scalars[n] for n in names))) if names else []
     print(f"{'step':>7} " + " ".join(f"{n:>12}" for n in names))

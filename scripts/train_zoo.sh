@@ -23,7 +23,7 @@ run() {  # name, painting, overrides...
     shift 2
     local dir=$out/$name resume=()
     [ -f "$dir/checkpoints/last.ckpt" ] && resume=(ckpt_path=last)
-    ${TIMEOUT_S:+timeout -s TERM -k 30 "$TIMEOUT_S"} $py -m fast_style.train style.image="$image" data.root="$photos" data.val_root="$val" data.num_val=16 \
+    ${TIMEOUT_S:+timeout -s TERM -k 30 "$TIMEOUT_S"} $py -m fast_style.cli.train style.image="$image" data.root="$photos" data.val_root="$val" data.num_val=16 \
         data.num_workers="${WORKERS:-2}" trainer.max_steps="${MAX_STEPS:-40000}" \
         +trainer.max_time="${MAX_TIME:-00:00:07:00}" trainer.val_check_interval=500 \
         trainer.enable_progress_bar=false callbacks.images.every_n_steps=1000 \

@@ -51,8 +51,9 @@ def main() -> None:
         folders = [str(held_out_coco(args.coco, Path(tmp) / "coco"))] if args.coco else []
         photos = load_photos(folders + args.photos, args.size)
         names = zoo.names()
-        scores, outputs = evaluate(find_models(names), photos, style_size=512, device=args.device,
-                                   style_dirs=[args.style_dir])
+        scores, outputs = evaluate(
+            find_models(names), photos, style_size=512, device=args.device, style_dirs=[args.style_dir]
+        )
     rows = spread(len(photos), args.sheet_rows)
     sheet = contact_sheet([photos[r] for r in rows], [[o[r] for r in rows] for o in outputs], names)
     report = {"photos": [n for n, _ in photos], "size": args.size, "models": [vars(s) for s in scores]}
@@ -65,11 +66,20 @@ def main() -> None:
     print("| --- | --- | --- | --- | --- | --- | --- | --- |")
     for name, s in zip(names, scores):
         m = zoo.manifest(name)
-        print(f"| `{name}` | {m['training']['steps']:,} | {s.style:.3g} | {s.content:.3g} | {s.coverage:.2f} | "
-              f"{s.judge_style:.3g} | {s.judge_content:.3g} | {s.ms_per_image:.0f} |")
+        print(
+            f"| `{name}` | {m['training']['steps']:,} | {s.style:.3g} | {s.content:.3g} | {s.coverage:.2f} | "
+            f"{s.judge_style:.3g} | {s.judge_content:.3g} | {s.ms_per_image:.0f} |"
+        )
         if args.write_manifests:
-            m["metrics"] = {"photos": what, "sha256": m["sha256"], "style": s.style, "content": s.content,
-                            "coverage": s.coverage, "judge_style": s.judge_style, "judge_content": s.judge_content}
+            m["metrics"] = {
+                "photos": what,
+                "sha256": m["sha256"],
+                "style": s.style,
+                "content": s.content,
+                "coverage": s.coverage,
+                "judge_style": s.judge_style,
+                "judge_content": s.judge_content,
+            }
             (zoo.ZOO_DIR / f"{name}.json").write_text(json.dumps(m, indent=2) + "\n")
     print(f"\n{what}; wrote {out / 'metrics.json'}, {out / 'contact_sheet.png'}")
 

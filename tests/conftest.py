@@ -32,8 +32,12 @@ def make_photo(path: Path, size: tuple[int, int] = (48, 40), mode: str = "RGB", 
 def photo_dir(tmp_path: Path) -> Path:
     root = tmp_path / "photos"
     for i in range(10):
-        make_photo(root / ("nested" if i % 3 == 0 else ".") / f"img{i}.{'png' if i % 2 else 'jpg'}",
-                   size=(48 + i, 40 + 2 * i), mode="L" if i == 4 else "RGB", seed=i)
+        make_photo(
+            root / ("nested" if i % 3 == 0 else ".") / f"img{i}.{'png' if i % 2 else 'jpg'}",
+            size=(48 + i, 40 + 2 * i),
+            mode="L" if i == 4 else "RGB",
+            seed=i,
+        )
     return root
 
 

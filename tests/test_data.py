@@ -87,10 +87,13 @@ def test_exif_orientation_is_applied(tmp_path: Path) -> None:
     assert open_rgb(tmp_path / "rot.jpg").size == (20, 40)
 
 
-@pytest.mark.parametrize("make,match", [
-    (lambda p: p / "missing", "does not exist"),
-    (lambda p: (p / "empty").mkdir() or p / "empty", "holds no"),
-])
+@pytest.mark.parametrize(
+    "make,match",
+    [
+        (lambda p: p / "missing", "does not exist"),
+        (lambda p: (p / "empty").mkdir() or p / "empty", "holds no"),
+    ],
+)
 def test_missing_or_empty_folder_is_one_line_error(tmp_path: Path, make, match: str) -> None:
     dm = StyleDataModule(str(make(tmp_path)), num_workers=0)
     with pytest.raises(UserError, match=match) as err:
@@ -133,8 +136,9 @@ def test_style_image_loading(tmp_path: Path, style_path: Path) -> None:
 def test_images_over_the_pixel_limit_are_skipped_unread(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     make_photo(tmp_path / "d" / "small.png", size=(40, 40))
     make_photo(tmp_path / "d" / "huge.png", size=(200, 100))
-    dm = StyleDataModule(str(tmp_path / "d"), image_size=32, batch_size=2, num_workers=0, num_val=0,
-                         max_image_pixels=5000)
+    dm = StyleDataModule(
+        str(tmp_path / "d"), image_size=32, batch_size=2, num_workers=0, num_val=0, max_image_pixels=5000
+    )
     dm.setup()
     with caplog.at_level(logging.WARNING):
         images, skipped = next(iter(dm.train_dataloader()))
@@ -142,8 +146,9 @@ def test_images_over_the_pixel_limit_are_skipped_unread(tmp_path: Path, caplog: 
     assert "over the limit of 5000 pixels" in caplog.text
 
 
-def test_cache_holds_resized_copies_and_training_reads_them(photo_dir: Path, tmp_path: Path,
-                                                            caplog: pytest.LogCaptureFixture) -> None:
+def test_cache_holds_resized_copies_and_training_reads_them(
+    photo_dir: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     _corrupt(photo_dir)
     cache = tmp_path / "cache"
     dm = StyleDataModule(str(photo_dir), image_size=24, batch_size=2, num_workers=0, num_val=2, cache_dir=str(cache))
@@ -165,7 +170,8 @@ def test_cache_holds_resized_copies_and_training_reads_them(photo_dir: Path, tmp
     assert [f.name.removesuffix(".jpg") for f in dm.val_files] == [f.name for f in uncached.val_files]
     for images, skipped in dm.train_dataloader():  # broken photos have no copy: still skipped and counted
         assert (images.shape[1:] == (3, 24, 24) and len(images) + skipped == 2) or (
-            images.numel() == 0 and skipped == 2)
+            images.numel() == 0 and skipped == 2
+        )
 
 
 def test_cache_is_made_once_and_refreshed_when_a_photo_changes(photo_dir: Path, tmp_path: Path) -> None:
@@ -192,8 +198,9 @@ def test_cache_inside_the_photo_folder_is_refused(photo_dir: Path) -> None:
         dm.prepare_data()
 
 
-def test_cache_on_a_full_disk_is_one_line_and_keeps_what_is_there(photo_dir: Path, tmp_path: Path,
-                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cache_on_a_full_disk_is_one_line_and_keeps_what_is_there(
+    photo_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     cache = tmp_path / "cache"
     dm = StyleDataModule(str(photo_dir), image_size=24, num_workers=0, cache_dir=str(cache))
     dm.prepare_data()

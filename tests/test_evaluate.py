@@ -26,14 +26,31 @@ def sweep(tmp_path: Path, style_path: Path) -> Path:
     return tmp_path / "multirun"
 
 
-def test_eval_ranks_a_sweep_and_writes_table_files_and_sheet(sweep: Path, tmp_path: Path, random_vgg: Path,
-                                                             capsys: pytest.CaptureFixture) -> None:
+def test_eval_ranks_a_sweep_and_writes_table_files_and_sheet(
+    sweep: Path, tmp_path: Path, random_vgg: Path, capsys: pytest.CaptureFixture
+) -> None:
     photos = tmp_path / "held_out"
     for i in range(3):
         make_photo(photos / f"p{i}.jpg", size=(40 + 8 * i, 32), seed=10 + i)
     out = tmp_path / "eval"
-    code = eval_main([str(sweep), "--photos", str(photos), "--out", str(out), "--weights", str(random_vgg),
-                      "--size", "32", "--style-size", "32", "--no-judge", "--reference", "optimize:3"])
+    code = eval_main(
+        [
+            str(sweep),
+            "--photos",
+            str(photos),
+            "--out",
+            str(out),
+            "--weights",
+            str(random_vgg),
+            "--size",
+            "32",
+            "--style-size",
+            "32",
+            "--no-judge",
+            "--reference",
+            "optimize:3",
+        ]
+    )
     assert code == 0
     report = json.loads((out / "metrics.json").read_text())
     models = report["models"]
@@ -50,8 +67,23 @@ def test_eval_ranks_a_sweep_and_writes_table_files_and_sheet(sweep: Path, tmp_pa
         assert sheet.width > 3 * 32 and sheet.height > 3 * 32  # 3 columns (input + 2 models), 3 rows
     assert "rank" in capsys.readouterr().out
     before = (out / "metrics.json").read_text()
-    assert eval_main([str(sweep), "--photos", str(photos), "--out", str(out), "--weights", str(random_vgg),
-                      "--size", "32", "--no-judge"]) == 2  # an earlier evaluation is never overwritten silently
+    assert (
+        eval_main(
+            [
+                str(sweep),
+                "--photos",
+                str(photos),
+                "--out",
+                str(out),
+                "--weights",
+                str(random_vgg),
+                "--size",
+                "32",
+                "--no-judge",
+            ]
+        )
+        == 2
+    )  # an earlier evaluation is never overwritten silently
     assert "use --force" in capsys.readouterr().err and (out / "metrics.json").read_text() == before
 
 
@@ -72,12 +104,33 @@ def test_eval_errors_are_one_line(tmp_path: Path, sweep: Path, capsys: pytest.Ca
 
 
 @pytest.mark.parametrize("method", ["lbfgs", "adam"])
-def test_optimize_lowers_the_loss_and_writes_image_and_curve(tmp_path: Path, style_path: Path, random_vgg: Path,
-                                                             method: str) -> None:
+def test_optimize_lowers_the_loss_and_writes_image_and_curve(
+    tmp_path: Path, style_path: Path, random_vgg: Path, method: str
+) -> None:
     photo = make_photo(tmp_path / "photo.png", size=(40, 30))
     out = tmp_path / "opt.png"
-    assert optimize_main([str(photo), "-s", str(style_path), "-o", str(out), "--iterations", "5", "--size", "40",
-                          "--style-size", "48", "--weights", str(random_vgg), "--method", method]) == 0
+    assert (
+        optimize_main(
+            [
+                str(photo),
+                "-s",
+                str(style_path),
+                "-o",
+                str(out),
+                "--iterations",
+                "5",
+                "--size",
+                "40",
+                "--style-size",
+                "48",
+                "--weights",
+                str(random_vgg),
+                "--method",
+                method,
+            ]
+        )
+        == 0
+    )
     with Image.open(out) as img:
         assert img.size == (40, 30)
     values = [float(line.split(",")[1]) for line in (tmp_path / "opt_loss.csv").read_text().splitlines()[1:]]
@@ -86,18 +139,22 @@ def test_optimize_lowers_the_loss_and_writes_image_and_curve(tmp_path: Path, sty
     assert optimize_main([str(photo), "-s", str(style_path), "-o", str(out), "--weights", str(random_vgg)]) == 2
 
 
-def test_optimize_never_writes_over_its_inputs_or_an_existing_curve(tmp_path: Path, style_path: Path,
-                                                                    random_vgg: Path, capsys) -> None:
+def test_optimize_never_writes_over_its_inputs_or_an_existing_curve(
+    tmp_path: Path, style_path: Path, random_vgg: Path, capsys
+) -> None:
     photo = make_photo(tmp_path / "photo.png", size=(40, 30))
     before = photo.read_bytes()
     base = [str(photo), "-s", str(style_path), "--iterations", "2", "--size", "32", "--weights", str(random_vgg)]
     (tmp_path / "folder").mkdir()
     (tmp_path / "taken_loss.csv").write_text("mine")
-    cases = [(["-o", str(photo), "--force"], "is an input"), (["-o", str(style_path), "--force"], "is an input"),
-             (["-o", str(tmp_path / "folder")], "is a folder"),
-             (["-o", str(tmp_path / "x.xyz")], "unknown image format"),
-             (["-o", str(tmp_path / "taken.png")], "taken_loss.csv exists"),
-             (["-o", str(tmp_path / "a.png"), "--lr", "-1"], "--lr")]
+    cases = [
+        (["-o", str(photo), "--force"], "is an input"),
+        (["-o", str(style_path), "--force"], "is an input"),
+        (["-o", str(tmp_path / "folder")], "is a folder"),
+        (["-o", str(tmp_path / "x.xyz")], "unknown image format"),
+        (["-o", str(tmp_path / "taken.png")], "taken_loss.csv exists"),
+        (["-o", str(tmp_path / "a.png"), "--lr", "-1"], "--lr"),
+    ]
     for extra, message in cases:
         assert optimize_main(base + extra) == 2, extra
         assert message in capsys.readouterr().err, extra
@@ -107,8 +164,9 @@ def test_optimize_never_writes_over_its_inputs_or_an_existing_curve(tmp_path: Pa
 
 @pytest.mark.parametrize("tool", ["optimize", "eval"])
 @pytest.mark.parametrize("style", ["tiny", "missing", "not_an_image"])
-def test_bad_style_images_are_one_line(tool: str, style: str, sweep: Path, tmp_path: Path, random_vgg: Path,
-                                       capsys: pytest.CaptureFixture) -> None:
+def test_bad_style_images_are_one_line(
+    tool: str, style: str, sweep: Path, tmp_path: Path, random_vgg: Path, capsys: pytest.CaptureFixture
+) -> None:
     path = tmp_path / f"{style}.png"
     if style == "tiny":
         make_photo(path, size=(12, 9))
@@ -116,19 +174,47 @@ def test_bad_style_images_are_one_line(tool: str, style: str, sweep: Path, tmp_p
         path.write_text("a painting, honestly")
     photo = make_photo(tmp_path / "photos" / "p.jpg", size=(40, 32))
     if tool == "optimize":
-        code = optimize_main([str(photo), "-s", str(path), "-o", str(tmp_path / "o.png"), "--weights", str(random_vgg),
-                              "--iterations", "1", "--size", "32"])
+        code = optimize_main(
+            [
+                str(photo),
+                "-s",
+                str(path),
+                "-o",
+                str(tmp_path / "o.png"),
+                "--weights",
+                str(random_vgg),
+                "--iterations",
+                "1",
+                "--size",
+                "32",
+            ]
+        )
     else:
-        code = eval_main([str(sweep), "--photos", str(photo.parent), "--out", str(tmp_path / "e"), "--style", str(path),
-                          "--weights", str(random_vgg), "--size", "32", "--no-judge"])
+        code = eval_main(
+            [
+                str(sweep),
+                "--photos",
+                str(photo.parent),
+                "--out",
+                str(tmp_path / "e"),
+                "--style",
+                str(path),
+                "--weights",
+                str(random_vgg),
+                "--size",
+                "32",
+                "--no-judge",
+            ]
+        )
     err = capsys.readouterr().err.strip().splitlines()
     expected = {"tiny": "is 12x9: use one at least 16 px", "missing": "not found", "not_an_image": "cannot read"}[style]
     assert code != 0 and len(err) == 1 and expected in err[0], err
     assert not (tmp_path / "o.png").exists() and not (tmp_path / "e" / "metrics.csv").exists()
 
 
-def test_the_vgg19_judge_from_a_local_file(sweep: Path, tmp_path: Path, random_vgg: Path,
-                                           capsys: pytest.CaptureFixture, caplog: pytest.LogCaptureFixture) -> None:
+def test_the_vgg19_judge_from_a_local_file(
+    sweep: Path, tmp_path: Path, random_vgg: Path, capsys: pytest.CaptureFixture, caplog: pytest.LogCaptureFixture
+) -> None:
     import torchvision
 
     torch.manual_seed(0)

@@ -68,8 +68,9 @@ def test_stylizer_tiles_large_images_automatically(tmp_path: Path) -> None:
     torch.testing.assert_close(s(x), whole, atol=1e-4, rtol=0)
 
 
-def test_onnx_and_torchscript_export_match(tmp_path: Path, capsys: pytest.CaptureFixture,
-                                           caplog: pytest.LogCaptureFixture) -> None:
+def test_onnx_and_torchscript_export_match(
+    tmp_path: Path, capsys: pytest.CaptureFixture, caplog: pytest.LogCaptureFixture
+) -> None:
     pytest.importorskip("onnxruntime")
     model = save_style_model(_net(channels=(8, 16, 32), num_residual=2), tmp_path / "m.pt")
     assert export_main([str(model), "-o", str(tmp_path / "m.onnx")]) == 0
@@ -112,7 +113,6 @@ def test_compiled_stylizer_matches_eager(tmp_path: Path) -> None:
     torch.testing.assert_close(compiled(x, tiled=True), eager, atol=1e-4, rtol=0)  # tiles run eagerly
 
 
-
 @pytest.mark.slow
 def test_compiled_stylizer_takes_a_second_image_size(tmp_path: Path) -> None:
     """Each size gets its own static graph: torch's dynamic-shape path crashed on the second size."""
@@ -124,8 +124,9 @@ def test_compiled_stylizer_takes_a_second_image_size(tmp_path: Path) -> None:
         torch.testing.assert_close(compiled(x), eager(x), atol=1e-4, rtol=0)
 
 
-def test_export_onto_a_full_disk_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture,
-                                             monkeypatch: pytest.MonkeyPatch) -> None:
+def test_export_onto_a_full_disk_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
     model = save_style_model(_net(channels=(8, 16, 32), num_residual=2), tmp_path / "m.pt")
     real = Path.write_bytes
 

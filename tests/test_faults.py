@@ -25,11 +25,27 @@ REPO = Path(__file__).resolve().parents[1]
 
 def _command(out: Path, photo_dir: Path, style_path: Path, vgg: Path, steps: int, *extra: str) -> list[str]:
     return [
-        sys.executable, "-m", "fast_style.cli.train", "model=tiny", "loss=file", f"loss.weights={vgg}",
-        f"data.root={photo_dir}", "data.image_size=32", "data.batch_size=2", "data.num_workers=0", "data.num_val=2",
-        f"style.image={style_path}", "style.size=48", f"hydra.run.dir={out}", f"trainer.max_steps={steps}",
-        "trainer.val_check_interval=5", "trainer.enable_progress_bar=false", "trainer.accelerator=cpu",
-        "callbacks.checkpoint.every_n_train_steps=3", "callbacks.images.every_n_steps=0", *extra,
+        sys.executable,
+        "-m",
+        "fast_style.cli.train",
+        "model=tiny",
+        "loss=file",
+        f"loss.weights={vgg}",
+        f"data.root={photo_dir}",
+        "data.image_size=32",
+        "data.batch_size=2",
+        "data.num_workers=0",
+        "data.num_val=2",
+        f"style.image={style_path}",
+        "style.size=48",
+        f"hydra.run.dir={out}",
+        f"trainer.max_steps={steps}",
+        "trainer.val_check_interval=5",
+        "trainer.enable_progress_bar=false",
+        "trainer.accelerator=cpu",
+        "callbacks.checkpoint.every_n_train_steps=3",
+        "callbacks.images.every_n_steps=0",
+        *extra,
     ]
 
 
@@ -65,8 +81,14 @@ def test_killed_runs_resume_to_the_end(tmp_path: Path, photo_dir: Path, style_pa
         proc.wait()
         steps = _all_checkpoints_load(out / "checkpoints")
         assert steps and max(steps) < total
-    done = subprocess.run(_command(out, photo_dir, style_path, random_vgg, total, "ckpt_path=last"), cwd=REPO,
-                          env=env, capture_output=True, text=True, timeout=600)
+    done = subprocess.run(
+        _command(out, photo_dir, style_path, random_vgg, total, "ckpt_path=last"),
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     assert torch.load(out / "checkpoints" / "last.ckpt", weights_only=False)["global_step"] == total
     assert load_style_model(str(out / "style.pt"))[1]["step"] == total
@@ -78,8 +100,9 @@ def test_killed_runs_resume_to_the_end(tmp_path: Path, photo_dir: Path, style_pa
 
 
 @pytest.mark.slow
-def test_ctrl_c_writes_a_checkpoint_and_style_model(tmp_path: Path, photo_dir: Path, style_path: Path,
-                                                    random_vgg: Path) -> None:
+def test_ctrl_c_writes_a_checkpoint_and_style_model(
+    tmp_path: Path, photo_dir: Path, style_path: Path, random_vgg: Path
+) -> None:
     out = tmp_path / "run"
     cmd = _command(out, photo_dir, style_path, random_vgg, 100000)
     proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -97,14 +120,16 @@ def test_ctrl_c_writes_a_checkpoint_and_style_model(tmp_path: Path, photo_dir: P
 
 @pytest.mark.slow
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
-def test_a_signal_to_the_whole_process_group_stops_gracefully(tmp_path: Path, photo_dir: Path, style_path: Path,
-                                                              random_vgg: Path, sig: signal.Signals) -> None:
+def test_a_signal_to_the_whole_process_group_stops_gracefully(
+    tmp_path: Path, photo_dir: Path, style_path: Path, random_vgg: Path, sig: signal.Signals
+) -> None:
     """Schedulers (Slurm's preemption, `kill -TERM -PGID`) and a terminal's Ctrl-C signal every process of the
     job, the data loader's workers too: the run must still stop after the step with a checkpoint."""
     out = tmp_path / "run"
     cmd = _command(out, photo_dir, style_path, random_vgg, 100000, "data.num_workers=2")
-    proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True
+    )
     _wait_for(out / "checkpoints" / "last.ckpt", proc)
     time.sleep(1.0)
     os.killpg(proc.pid, sig)
@@ -133,9 +158,15 @@ class FillDiskAt(pl.Callback):
 # "write": our own files (image grids, style models) are written into /dev/full, the kernel's own ENOSPC on the
 # real write path; Lightning writes the checkpoint itself (an fsspec transaction), so "fsync" covers that file
 @pytest.mark.parametrize("style_model,failure", [(True, "write"), (False, "fsync"), (True, "fsync")])
-def test_full_disk_stops_with_one_line_and_keeps_earlier_files(tmp_path: Path, photo_dir: Path, style_path: Path,
-                                                                random_vgg: Path, monkeypatch: pytest.MonkeyPatch,
-                                                                style_model: bool, failure: str) -> None:
+def test_full_disk_stops_with_one_line_and_keeps_earlier_files(
+    tmp_path: Path,
+    photo_dir: Path,
+    style_path: Path,
+    random_vgg: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    style_model: bool,
+    failure: str,
+) -> None:
     from fast_style import atomic
 
     real_mkstemp, real_fsync = atomic.mkstemp, os.fsync
@@ -157,10 +188,17 @@ def test_full_disk_stops_with_one_line_and_keeps_earlier_files(tmp_path: Path, p
     monkeypatch.setitem(DISK, "full", False)
     monkeypatch.setitem(DISK, "failure", failure)
     out = tmp_path / "run"
-    cfg = tiny_cfg(out, photo_dir, style_path, random_vgg, "callbacks.checkpoint.every_n_train_steps=2",
-                   *([] if style_model else ["callbacks.images.every_n_steps=0"]),
-                   "+callbacks.disk_full._target_=tests.test_faults.FillDiskAt", "+callbacks.disk_full.step=3",
-                   *([] if style_model else ["callbacks.style_model=null"]))
+    cfg = tiny_cfg(
+        out,
+        photo_dir,
+        style_path,
+        random_vgg,
+        "callbacks.checkpoint.every_n_train_steps=2",
+        *([] if style_model else ["callbacks.images.every_n_steps=0"]),
+        "+callbacks.disk_full._target_=tests.test_faults.FillDiskAt",
+        "+callbacks.disk_full.step=3",
+        *([] if style_model else ["callbacks.style_model=null"]),
+    )
     with pytest.raises(DiskError) as e:
         train(cfg)
     message = str(e.value)

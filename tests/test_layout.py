@@ -20,8 +20,9 @@ def _imports(path: Path) -> set[str]:
 def test_library_modules_never_import_the_command_line() -> None:
     library = [p for p in PACKAGE.rglob("*.py") if "cli" not in p.relative_to(PACKAGE).parts]
     assert len(library) > 10
-    offenders = {str(p.relative_to(PACKAGE)): sorted(n for n in _imports(p) if n.startswith("fast_style.cli"))
-                 for p in library}
+    offenders = {
+        str(p.relative_to(PACKAGE)): sorted(n for n in _imports(p) if n.startswith("fast_style.cli")) for p in library
+    }
     assert {k: v for k, v in offenders.items() if v} == {}
 
 
@@ -29,7 +30,8 @@ def test_every_command_has_its_module_in_cli() -> None:
     import tomllib
 
     scripts = tomllib.loads((PACKAGE.parent / "pyproject.toml").read_text())["project"]["scripts"]
-    assert scripts and all(target.startswith("fast_style.cli.") and target.endswith(":main")
-                           for target in scripts.values())
+    assert scripts and all(
+        target.startswith("fast_style.cli.") and target.endswith(":main") for target in scripts.values()
+    )
     for target in scripts.values():
         assert (PACKAGE / "cli" / f"{target.split(':')[0].rsplit('.', 1)[1]}.py").is_file()

@@ -32,13 +32,29 @@ def test_a_short_run_paints_the_whole_picture(tmp_path: Path, random_vgg: Path) 
     for i in range(12):
         make_photo((photos if i < 9 else held_out) / f"p{i}.png", size=(72 + 4 * i, 64), seed=i)
     style = _stripes(tmp_path / "stripes.png")
-    cfg = compose([
-        "model=small", "loss=file", f"loss.weights={random_vgg}", f"data.root={photos}", "data.image_size=48",
-        "data.batch_size=4", "data.num_workers=0", "data.num_val=1", f"style.image={style}", "style.size=96",
-        "module.lr=3e-3", "trainer.accelerator=cpu", "trainer.precision=32-true", "trainer.max_steps=120",
-        "trainer.val_check_interval=60", "trainer.enable_progress_bar=false", "trainer.enable_model_summary=false",
-        "callbacks.images.every_n_steps=0", f"output_dir={tmp_path / 'run'}",
-    ])
+    cfg = compose(
+        [
+            "model=small",
+            "loss=file",
+            f"loss.weights={random_vgg}",
+            f"data.root={photos}",
+            "data.image_size=48",
+            "data.batch_size=4",
+            "data.num_workers=0",
+            "data.num_val=1",
+            f"style.image={style}",
+            "style.size=96",
+            "module.lr=3e-3",
+            "trainer.accelerator=cpu",
+            "trainer.precision=32-true",
+            "trainer.max_steps=120",
+            "trainer.val_check_interval=60",
+            "trainer.enable_progress_bar=false",
+            "trainer.enable_model_summary=false",
+            "callbacks.images.every_n_steps=0",
+            f"output_dir={tmp_path / 'run'}",
+        ]
+    )
     trained, _ = load_style_model(str(train(cfg)))
     torch.manual_seed(0)
     untrained = TransformerNet(**trained.config).eval()
@@ -47,8 +63,17 @@ def test_a_short_run_paints_the_whole_picture(tmp_path: Path, random_vgg: Path) 
     loss = PerceptualLoss(weights=str(random_vgg), **settings)
     loss.set_style(load_style_image(str(style), 96))
     with torch.no_grad():
-        photo = torch.stack([torch.from_numpy(np.array(Image.open(p).convert("RGB").resize((64, 64))))
-                             for p in sorted(held_out.iterdir())]).permute(0, 3, 1, 2).float() / 255
+        photo = (
+            torch.stack(
+                [
+                    torch.from_numpy(np.array(Image.open(p).convert("RGB").resize((64, 64))))
+                    for p in sorted(held_out.iterdir())
+                ]
+            )
+            .permute(0, 3, 1, 2)
+            .float()
+            / 255
+        )
         before, after = untrained(photo), trained(photo)
         style_before, style_after = loss(before, photo)["style"], loss(after, photo)["style"]
         covered = loss.coverage(after, photo)

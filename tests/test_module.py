@@ -21,8 +21,9 @@ class ConstantLoss(nn.Module):
 
 
 def _module(value: float, **kwargs) -> StyleTransferModule:
-    return StyleTransferModule(TransformerNet(channels=(4, 8, 8), num_residual=1), ConstantLoss(value),
-                               torch.rand(1, 3, 16, 16), **kwargs)
+    return StyleTransferModule(
+        TransformerNet(channels=(4, 8, 8), num_residual=1), ConstantLoss(value), torch.rand(1, 3, 16, 16), **kwargs
+    )
 
 
 def test_nonfinite_loss_stops_with_a_clear_message_or_skips() -> None:
@@ -44,9 +45,15 @@ def test_forward_is_inference_only_and_hparams_exclude_modules() -> None:
     assert m(torch.rand(1, 3, 20, 20)).shape == (1, 3, 20, 20)
 
 
-@pytest.mark.parametrize("kwargs,match", [({"lr": 0}, "lr"), ({"lr_schedule": "step"}, "lr_schedule"),
-                                          ({"on_nonfinite": "ignore"}, "on_nonfinite"),
-                                          ({"compile": "fastest"}, "module.compile 'fastest'")])
+@pytest.mark.parametrize(
+    "kwargs,match",
+    [
+        ({"lr": 0}, "lr"),
+        ({"lr_schedule": "step"}, "lr_schedule"),
+        ({"on_nonfinite": "ignore"}, "on_nonfinite"),
+        ({"compile": "fastest"}, "module.compile 'fastest'"),
+    ],
+)
 def test_bad_settings(kwargs: dict, match: str) -> None:
     with pytest.raises(UserError, match=match):
         _module(1.0, **kwargs)
@@ -64,11 +71,19 @@ def test_cosine_schedule_decays_to_the_floor() -> None:
     assert lrs[0] == pytest.approx(1e-3) and lrs[50] == pytest.approx(0.55e-3) and lrs[100] == pytest.approx(1e-4)
 
 
-@pytest.mark.parametrize("device,world_size,capability,triton,graphs", [
-    ("cuda", 1, (9, 0), True, True), ("cuda", 2, (9, 0), True, False), ("cuda", 1, (6, 1), True, False),
-    ("cuda", 1, (9, 0), False, False), ("cpu", 1, (9, 0), True, False)])
-def test_compile_auto_uses_cuda_graphs_on_one_gpu_only(device: str, world_size: int, capability: tuple, triton: bool,
-                                                       graphs: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize(
+    "device,world_size,capability,triton,graphs",
+    [
+        ("cuda", 1, (9, 0), True, True),
+        ("cuda", 2, (9, 0), True, False),
+        ("cuda", 1, (6, 1), True, False),
+        ("cuda", 1, (9, 0), False, False),
+        ("cpu", 1, (9, 0), True, False),
+    ],
+)
+def test_compile_auto_uses_cuda_graphs_on_one_gpu_only(
+    device: str, world_size: int, capability: tuple, triton: bool, graphs: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(torch.cuda, "get_device_capability", lambda device=None: capability)
     monkeypatch.setattr("fast_style.module.importlib.util.find_spec", lambda name: object() if triton else None)
     m = _module(1.0)  # compile="auto" by default

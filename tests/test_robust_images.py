@@ -61,14 +61,14 @@ def test_training_loader_returns_a_crop_or_skips(tmp_path: Path, file: tuple[byt
 
 @pytest.fixture(scope="module")
 def model(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return save_style_model(TransformerNet(channels=(4, 8, 8), num_residual=1),
-                            tmp_path_factory.mktemp("m") / "m.pt")
+    return save_style_model(TransformerNet(channels=(4, 8, 8), num_residual=1), tmp_path_factory.mktemp("m") / "m.pt")
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(file=image_files())
-def test_cli_stylizes_or_reports_in_one_line(tmp_path: Path, model: Path, file: tuple[bytes, str, bool],
-                                             capsys: pytest.CaptureFixture) -> None:
+def test_cli_stylizes_or_reports_in_one_line(
+    tmp_path: Path, model: Path, file: tuple[bytes, str, bool], capsys: pytest.CaptureFixture
+) -> None:
     data, ext, intact = file
     src = tmp_path / f"in.{ext}"
     src.write_bytes(data)

@@ -54,8 +54,9 @@ def test_preserve_color_keeps_the_photos_chroma() -> None:
     assert abs(y - stylized.convert("YCbCr").getpixel((0, 0))[0]) <= 2
 
 
-def test_cli_folder_mirrors_tree_and_never_overwrites(model_path: Path, tmp_path: Path,
-                                                        capsys: pytest.CaptureFixture) -> None:
+def test_cli_folder_mirrors_tree_and_never_overwrites(
+    model_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
     src = tmp_path / "in"
     make_photo(src / "a.jpg")
     make_photo(src / "sub" / "b.png", mode="RGBA")
@@ -92,8 +93,9 @@ def test_cli_options_and_bad_inputs(model_path: Path, tmp_path: Path, capsys: py
     assert len(lines) == 3 and all(line.startswith("error: ") for line in lines)
 
 
-def test_images_over_the_pixel_limit_are_refused(model_path: Path, tmp_path: Path,
-                                                 capsys: pytest.CaptureFixture) -> None:
+def test_images_over_the_pixel_limit_are_refused(
+    model_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
     photo = make_photo(tmp_path / "big.png", size=(120, 100))
     code = main([str(photo), "-m", str(model_path), "-o", str(tmp_path / "o.png"), "--max-image-pixels", "5000"])
     assert code == 1 and "more pixels than --max-image-pixels 5000" in capsys.readouterr().err
@@ -114,12 +116,13 @@ def test_two_inputs_never_share_an_output(model_path: Path, tmp_path: Path, caps
 def test_output_names_say_what_they_will_do(model_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     a, b = make_photo(tmp_path / "a.jpg"), make_photo(tmp_path / "b.jpg", seed=2)
     run = lambda *args: main([*map(str, args), "-m", str(model_path), "-q"])  # noqa: E731
-    cases = [((a, "-o", tmp_path / "x.gif"), "unknown image format '.gif'"),
-             ((a, b, "-o", tmp_path / "two.jpg"), "names one file, but there are 2 inputs"),
-             ((a, b, "-o", a, "--force"), "names one file, but there are 2 inputs"),
-             ((a, "-o", tmp_path / "d", "--name", "../../{stem}.png"), "leads outside the output folder"),
-             ((a, "-o", tmp_path / "o.png", "--backend", "onnxruntime", "--tile", "128"),
-              "--tile needs --backend torch")]
+    cases = [
+        ((a, "-o", tmp_path / "x.gif"), "unknown image format '.gif'"),
+        ((a, b, "-o", tmp_path / "two.jpg"), "names one file, but there are 2 inputs"),
+        ((a, b, "-o", a, "--force"), "names one file, but there are 2 inputs"),
+        ((a, "-o", tmp_path / "d", "--name", "../../{stem}.png"), "leads outside the output folder"),
+        ((a, "-o", tmp_path / "o.png", "--backend", "onnxruntime", "--tile", "128"), "--tile needs --backend torch"),
+    ]
     for args, message in cases:
         assert run(*args) == 2, args
         assert message in capsys.readouterr().err, args
@@ -166,8 +169,9 @@ def test_auto_precision_follows_the_measurements(monkeypatch: pytest.MonkeyPatch
         devices.pick_precision("fp16", cpu)
 
 
-def test_full_disk_stops_the_cli_with_one_line(model_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture,
-                                                monkeypatch: pytest.MonkeyPatch) -> None:
+def test_full_disk_stops_the_cli_with_one_line(
+    model_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
     src = tmp_path / "in"
     for name in ("a.png", "b.png", "c.png"):
         make_photo(src / name)

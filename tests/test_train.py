@@ -18,12 +18,25 @@ from fast_style.train import train
 
 
 def tiny_cfg(out: Path, photo_dir: Path, style_path: Path, vgg: Path, *extra: str):
-    return compose([
-        "model=tiny", "trainer=fast_dev", "loss=file", f"loss.weights={vgg}",
-        f"data.root={photo_dir}", "data.image_size=32", "data.batch_size=2", "data.num_workers=0",
-        "data.num_val=2", f"style.image={style_path}", "style.size=48", f"output_dir={out}",
-        "callbacks.checkpoint.every_n_train_steps=2", "callbacks.images.every_n_steps=2", *extra,
-    ])
+    return compose(
+        [
+            "model=tiny",
+            "trainer=fast_dev",
+            "loss=file",
+            f"loss.weights={vgg}",
+            f"data.root={photo_dir}",
+            "data.image_size=32",
+            "data.batch_size=2",
+            "data.num_workers=0",
+            "data.num_val=2",
+            f"style.image={style_path}",
+            "style.size=48",
+            f"output_dir={out}",
+            "callbacks.checkpoint.every_n_train_steps=2",
+            "callbacks.images.every_n_steps=2",
+            *extra,
+        ]
+    )
 
 
 def _scalar_tags(logdir: Path) -> set[str]:
@@ -38,8 +51,12 @@ def _all_tags(run: Path) -> set[str]:
     """Every summary tag in a run's event files (EventAccumulator hides the hparams plugin's)."""
     from tensorboard.backend.event_processing.event_file_loader import EventFileLoader
 
-    return {v.tag for f in sorted((run / "tensorboard").glob("events.out.tfevents.*"))
-            for event in EventFileLoader(str(f)).Load() for v in event.summary.value}
+    return {
+        v.tag
+        for f in sorted((run / "tensorboard").glob("events.out.tfevents.*"))
+        for event in EventFileLoader(str(f)).Load()
+        for v in event.summary.value
+    }
 
 
 @pytest.mark.slow
@@ -81,8 +98,16 @@ def test_tiny_run_end_to_end_and_resume(tmp_path: Path, photo_dir: Path, style_p
 
     # resuming from a checkpoint path, or from "last" in the same folder, continues the step count
     resumed = tmp_path / "resumed"
-    train(tiny_cfg(resumed, photo_dir, style_path, random_vgg, "trainer.max_steps=6",
-                   f"ckpt_path={out / 'checkpoints' / 'last.ckpt'}"))
+    train(
+        tiny_cfg(
+            resumed,
+            photo_dir,
+            style_path,
+            random_vgg,
+            "trainer.max_steps=6",
+            f"ckpt_path={out / 'checkpoints' / 'last.ckpt'}",
+        )
+    )
     ckpt = torch.load(resumed / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False)
     assert ckpt["global_step"] == 6
     assert load_style_model(str(resumed / "style.pt"))[1]["step"] == 6
@@ -101,40 +126,71 @@ def test_tiny_run_end_to_end_and_resume(tmp_path: Path, photo_dir: Path, style_p
     with pytest.raises(UserError, match="trained on .*style.png, not .*other_painting.png"):
         train(tiny_cfg(out, photo_dir, other_style, random_vgg, "trainer.max_steps=10", "ckpt_path=last"))
     with pytest.raises(UserError, match=r"holds a network with model.channels=\[4, 8, 8\]: resume with the same"):
-        train(tiny_cfg(out, photo_dir, style_path, random_vgg, "trainer.max_steps=10", "ckpt_path=last",
-                       "model.channels=[4,8,16]"))
+        train(
+            tiny_cfg(
+                out,
+                photo_dir,
+                style_path,
+                random_vgg,
+                "trainer.max_steps=10",
+                "ckpt_path=last",
+                "model.channels=[4,8,16]",
+            )
+        )
     older = torch.load(out / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False)
     assert older.pop("network_config") == {"channels": [4, 8, 8], "num_residual": 1, "kernel_outer": 3}
     torch.save(older, tmp_path / "older.ckpt")  # as fast-style 0.2 wrote them: told apart by the tensors' shapes
     with pytest.raises(UserError, match="other settings than model"):
-        train(tiny_cfg(tmp_path / "from_older", photo_dir, style_path, random_vgg, "trainer.max_steps=10",
-                       f"ckpt_path={tmp_path / 'older.ckpt'}", "model.channels=[4,8,16]"))
+        train(
+            tiny_cfg(
+                tmp_path / "from_older",
+                photo_dir,
+                style_path,
+                random_vgg,
+                "trainer.max_steps=10",
+                f"ckpt_path={tmp_path / 'older.ckpt'}",
+                "model.channels=[4,8,16]",
+            )
+        )
     assert torch.load(out / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False)["global_step"] == 8
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("override,expected", [
-    ("data.root={tmp}/nowhere", "does not exist: set data.root="),
-    ("data.val_root={tmp}/nowhere", "does not exist: set data.val_root="),
-    ("style.image={tmp}", "is a folder, not an image"),
-    ("style.size=0", "style size 0: use at least 16 px"),
-    ("data.rot=3", "unknown setting 'data.rot'; the settings under data are _target_, batch_size, cache_dir,"),
-    ("loss=caffee", "unknown loss option 'caffee': choose one of caffe, file, torchvision, vgg19"),
-    ("data.image_size=-5", "image_size=-5 (>= 16)"),
-    ("loss.weights={tmp}/missing.pth", "missing.pth' not found: use caffe, torchvision or a path"),
-    ("+trainer.gpus=2", "bad setting under trainer: Trainer.__init__() got an unexpected keyword argument 'gpus'"),
-    ("module.lr=fast", "module.lr must be a number, got 'fast'"),
-    ("trainer.max_steps=abc", "trainer.max_steps must be an integer, got 'abc'"),
-    ("seed=abc", "seed must be an integer, got 'abc'"),
-    ("ckpt_path={tmp}/gone.ckpt", "gone.ckpt' not found: pass a .ckpt path"),
-    ("loss.weights=null", "no VGG weights file: add loss.weights=path"),  # what loss=file alone gives
-    ("data.batch_size=abc", "data.batch_size must be an integer, got 'abc'"),
-])
-def test_cli_reports_user_mistakes_in_one_line(tmp_path: Path, photo_dir: Path, style_path: Path, random_vgg: Path,
-                                               override: str, expected: str) -> None:
-    cmd = [sys.executable, "-m", "fast_style.cli.train", f"data.root={photo_dir}", f"style.image={style_path}",
-           "loss=file", f"loss.weights={random_vgg}", f"hydra.run.dir={tmp_path / 'r'}", "trainer.max_steps=0",
-           override.format(tmp=tmp_path)]
+@pytest.mark.parametrize(
+    "override,expected",
+    [
+        ("data.root={tmp}/nowhere", "does not exist: set data.root="),
+        ("data.val_root={tmp}/nowhere", "does not exist: set data.val_root="),
+        ("style.image={tmp}", "is a folder, not an image"),
+        ("style.size=0", "style size 0: use at least 16 px"),
+        ("data.rot=3", "unknown setting 'data.rot'; the settings under data are _target_, batch_size, cache_dir,"),
+        ("loss=caffee", "unknown loss option 'caffee': choose one of caffe, file, torchvision, vgg19"),
+        ("data.image_size=-5", "image_size=-5 (>= 16)"),
+        ("loss.weights={tmp}/missing.pth", "missing.pth' not found: use caffe, torchvision or a path"),
+        ("+trainer.gpus=2", "bad setting under trainer: Trainer.__init__() got an unexpected keyword argument 'gpus'"),
+        ("module.lr=fast", "module.lr must be a number, got 'fast'"),
+        ("trainer.max_steps=abc", "trainer.max_steps must be an integer, got 'abc'"),
+        ("seed=abc", "seed must be an integer, got 'abc'"),
+        ("ckpt_path={tmp}/gone.ckpt", "gone.ckpt' not found: pass a .ckpt path"),
+        ("loss.weights=null", "no VGG weights file: add loss.weights=path"),  # what loss=file alone gives
+        ("data.batch_size=abc", "data.batch_size must be an integer, got 'abc'"),
+    ],
+)
+def test_cli_reports_user_mistakes_in_one_line(
+    tmp_path: Path, photo_dir: Path, style_path: Path, random_vgg: Path, override: str, expected: str
+) -> None:
+    cmd = [
+        sys.executable,
+        "-m",
+        "fast_style.cli.train",
+        f"data.root={photo_dir}",
+        f"style.image={style_path}",
+        "loss=file",
+        f"loss.weights={random_vgg}",
+        f"hydra.run.dir={tmp_path / 'r'}",
+        "trainer.max_steps=0",
+        override.format(tmp=tmp_path),
+    ]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     output = proc.stdout + proc.stderr
     errors = [line for line in output.splitlines() if "error" in line.lower()]  # beside Lightning's info lines
@@ -143,29 +199,55 @@ def test_cli_reports_user_mistakes_in_one_line(tmp_path: Path, photo_dir: Path, 
 
 
 @pytest.mark.slow
-def test_a_sweep_runs_on_past_a_bad_run_and_fails_at_the_end(tmp_path: Path, photo_dir: Path, style_path: Path,
-                                                               random_vgg: Path) -> None:
-    cmd = [sys.executable, "-m", "fast_style.cli.train", "-m", f"data.root={photo_dir}", f"style.image={style_path}",
-           "loss=file", f"loss.weights={random_vgg}", f"hydra.sweep.dir={tmp_path / 'sweep'}", "model=tiny",
-           "trainer=fast_dev", "trainer.max_steps=1", "data.num_workers=0", "data.batch_size=2", "data.num_val=2",
-           "data.image_size=-5,32"]
+def test_a_sweep_runs_on_past_a_bad_run_and_fails_at_the_end(
+    tmp_path: Path, photo_dir: Path, style_path: Path, random_vgg: Path
+) -> None:
+    cmd = [
+        sys.executable,
+        "-m",
+        "fast_style.cli.train",
+        "-m",
+        f"data.root={photo_dir}",
+        f"style.image={style_path}",
+        "loss=file",
+        f"loss.weights={random_vgg}",
+        f"hydra.sweep.dir={tmp_path / 'sweep'}",
+        "model=tiny",
+        "trainer=fast_dev",
+        "trainer.max_steps=1",
+        "data.num_workers=0",
+        "data.batch_size=2",
+        "data.num_val=2",
+        "data.image_size=-5,32",
+    ]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 1
     assert (tmp_path / "sweep" / "1" / "style.pt").is_file()  # the good run after the bad one ran
     assert "error: 1 run(s) failed: #0: bad data settings: image_size=-5" in proc.stderr
     assert "Traceback" not in proc.stdout + proc.stderr
     single = cmd[:3] + cmd[4:-1] + ["data.image_size=-5", f"hydra.run.dir={tmp_path / 'single'}"]
-    full = subprocess.run(single, capture_output=True, text=True, timeout=300,
-                          env={**os.environ, "HYDRA_FULL_ERROR": "1"})
+    full = subprocess.run(
+        single, capture_output=True, text=True, timeout=300, env={**os.environ, "HYDRA_FULL_ERROR": "1"}
+    )
     assert full.returncode == 1 and "Traceback" in full.stderr and "image_size=-5 (>= 16)" in full.stderr
 
 
 @pytest.mark.slow
-def test_compiled_training_steps_from_the_photo_cache(tmp_path: Path, photo_dir: Path, style_path: Path,
-                                                       random_vgg: Path) -> None:
+def test_compiled_training_steps_from_the_photo_cache(
+    tmp_path: Path, photo_dir: Path, style_path: Path, random_vgg: Path
+) -> None:
     out = tmp_path / "run"  # torch.compile's CUDA-graph mode (a plain compile on the CPU) and the photo cache
-    train(tiny_cfg(out, photo_dir, style_path, random_vgg, "module.compile=reduce-overhead", "trainer.max_steps=2",
-                   f"data.cache_dir={tmp_path / 'cache'}"))
+    train(
+        tiny_cfg(
+            out,
+            photo_dir,
+            style_path,
+            random_vgg,
+            "module.compile=reduce-overhead",
+            "trainer.max_steps=2",
+            f"data.cache_dir={tmp_path / 'cache'}",
+        )
+    )
     assert len(list((tmp_path / "cache").rglob("*.jpg"))) == 10
     ckpt = torch.load(out / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False)
     assert ckpt["global_step"] == 2
@@ -196,8 +278,16 @@ def test_a_nan_loss_found_late_still_stops_before_any_file_is_written(
     monkeypatch.setattr(PerceptualLoss, "forward", nan_from_step_3)
     monkeypatch.setattr(StyleTransferModule, "defer_nonfinite_check", staticmethod(lambda device: True))
     out = tmp_path / "run"
-    cfg = tiny_cfg(out, photo_dir, style_path, random_vgg, "trainer.max_steps=8", "trainer.log_every_n_steps=50",
-                   "trainer.val_check_interval=100", "callbacks.checkpoint.every_n_train_steps=4")
+    cfg = tiny_cfg(
+        out,
+        photo_dir,
+        style_path,
+        random_vgg,
+        "trainer.max_steps=8",
+        "trainer.log_every_n_steps=50",
+        "trainer.val_check_interval=100",
+        "callbacks.checkpoint.every_n_train_steps=4",
+    )
     with pytest.raises(UserError, match="NaN or inf at step 3"):
         train(cfg)
     assert len(calls) == 4  # stopped at step 4's checkpoint, not at the end
@@ -205,13 +295,23 @@ def test_a_nan_loss_found_late_still_stops_before_any_file_is_written(
 
 
 @pytest.mark.slow
-def test_step_metrics_are_written_every_log_every_n_steps(tmp_path: Path, photo_dir: Path, style_path: Path,
-                                                          random_vgg: Path) -> None:
+def test_step_metrics_are_written_every_log_every_n_steps(
+    tmp_path: Path, photo_dir: Path, style_path: Path, random_vgg: Path
+) -> None:
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
     out = tmp_path / "run"
-    train(tiny_cfg(out, photo_dir, style_path, random_vgg, "trainer.max_steps=6", "trainer.log_every_n_steps=3",
-                   "trainer.val_check_interval=100"))
+    train(
+        tiny_cfg(
+            out,
+            photo_dir,
+            style_path,
+            random_vgg,
+            "trainer.max_steps=6",
+            "trainer.log_every_n_steps=3",
+            "trainer.val_check_interval=100",
+        )
+    )
     acc = EventAccumulator(str(out / "tensorboard"))
     acc.Reload()
     for tag in ("train/total", "train/style", "train/content", "train/lr"):
@@ -222,7 +322,8 @@ def test_step_metrics_are_written_every_log_every_n_steps(tmp_path: Path, photo_
 
 @pytest.mark.slow
 def test_a_folder_without_one_readable_photo_fails_instead_of_writing_an_untrained_model(
-        tmp_path: Path, style_path: Path, random_vgg: Path) -> None:
+    tmp_path: Path, style_path: Path, random_vgg: Path
+) -> None:
     from fast_style.errors import UserError
 
     photos = tmp_path / "photos"

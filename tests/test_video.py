@@ -13,8 +13,14 @@ av = pytest.importorskip("av")
 np = pytest.importorskip("numpy")
 
 
-def make_video(path: Path, frames: int = 8, size: tuple[int, int] = (66, 50), rate: int = 12,
-               audio: bool = True, codec: str = "libx264") -> Path:
+def make_video(
+    path: Path,
+    frames: int = 8,
+    size: tuple[int, int] = (66, 50),
+    rate: int = 12,
+    audio: bool = True,
+    codec: str = "libx264",
+) -> Path:
     """A small H.264 clip (a bar growing across the frame) with a second of 440 Hz tone."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with av.open(str(path), "w") as out:
@@ -24,7 +30,7 @@ def make_video(path: Path, frames: int = 8, size: tuple[int, int] = (66, 50), ra
         if sound is not None:
             tone = np.sin(np.linspace(0, 880 * np.pi, 16000, dtype=np.float32))
             for k in range(0, 16000, 1024):
-                chunk = av.AudioFrame.from_ndarray(tone[None, k:k + 1024], format="fltp", layout="mono")
+                chunk = av.AudioFrame.from_ndarray(tone[None, k : k + 1024], format="fltp", layout="mono")
                 chunk.sample_rate = 16000
                 out.mux(sound.encode(chunk))
             out.mux(sound.encode())

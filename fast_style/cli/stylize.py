@@ -29,12 +29,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("inputs", nargs="*", help="image or video files, folders (recursive) or globs")
     which = p.add_mutually_exclusive_group()
-    which.add_argument("-s", "--style", metavar="NAME",
-                       help="a built-in style (see --list-styles), e.g. --style wave")
+    which.add_argument("-s", "--style", metavar="NAME", help="a built-in style (see --list-styles), e.g. --style wave")
     which.add_argument("-m", "--model", help="a style model file (.pt) written by fast-style-train")
     which.add_argument("--list-styles", action="store_true", help="list the built-in styles and exit")
-    p.add_argument("-o", "--output", default="stylized",
-                   help="output file (one input) or folder, mirroring input folders (default: ./stylized)")
+    p.add_argument(
+        "-o",
+        "--output",
+        default="stylized",
+        help="output file (one input) or folder, mirroring input folders (default: ./stylized)",
+    )
     p.add_argument("--name", default="{stem}.{ext}", help="output file name pattern in a folder: {stem} {ext} {style}")
     p.add_argument("--force", action="store_true", help="overwrite existing output files")
     p.add_argument("--max-size", type=int, help="downscale so the longer side is at most this many pixels")
@@ -43,17 +46,32 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--preserve-color", action="store_true", help="keep the photo's colours, stylize luminance")
     p.add_argument("--device", default="auto", help="auto (cuda, mps, cpu), cpu, cuda, cuda:N, mps")
     p.add_argument("--precision", default="auto", choices=["auto", *PRECISIONS], help="compute precision")
-    p.add_argument("--tile", type=int, default=None, metavar="PX",
-                   help=f"always stylize in seamless tiles of PX pixels (e.g. {DEFAULT_TILE}); without it, "
-                        f"images over --max-pixels are tiled automatically in {DEFAULT_TILE} px tiles")
-    p.add_argument("--max-pixels", type=float, default=DEFAULT_MAX_PIXELS,
-                   help=f"tile images with more pixels than this (default {DEFAULT_MAX_PIXELS:.0f}; 0: never)")
+    p.add_argument(
+        "--tile",
+        type=int,
+        default=None,
+        metavar="PX",
+        help=f"always stylize in seamless tiles of PX pixels (e.g. {DEFAULT_TILE}); without it, "
+        f"images over --max-pixels are tiled automatically in {DEFAULT_TILE} px tiles",
+    )
+    p.add_argument(
+        "--max-pixels",
+        type=float,
+        default=DEFAULT_MAX_PIXELS,
+        help=f"tile images with more pixels than this (default {DEFAULT_MAX_PIXELS:.0f}; 0: never)",
+    )
     p.add_argument("--backend", default="torch", choices=["torch", "onnxruntime"], help="inference engine")
-    p.add_argument("--compile", action="store_true",
-                   help="torch.compile the network: ~2x faster once warm, tens of seconds per new image size")
-    p.add_argument("--max-image-pixels", type=float, default=Image.MAX_IMAGE_PIXELS,
-                   help=f"refuse images with more pixels than this (decompression bombs; default "
-                        f"{Image.MAX_IMAGE_PIXELS:.0f})")
+    p.add_argument(
+        "--compile",
+        action="store_true",
+        help="torch.compile the network: ~2x faster once warm, tens of seconds per new image size",
+    )
+    p.add_argument(
+        "--max-image-pixels",
+        type=float,
+        default=Image.MAX_IMAGE_PIXELS,
+        help=f"refuse images with more pixels than this (decompression bombs; default {Image.MAX_IMAGE_PIXELS:.0f})",
+    )
     p.add_argument("--quality", type=int, default=95, help="JPEG/WebP quality 1-100 (default 95)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     return p
@@ -66,8 +84,10 @@ def run(args: argparse.Namespace) -> int:
     if not (args.style or args.model):
         raise UserError(f"say which style: --style NAME (built in: {', '.join(zoo.names())}) or --model FILE.pt")
     if args.style and args.style not in zoo.names():
-        raise UserError(f"unknown style '{args.style}': the built-in styles are {', '.join(zoo.names())} "
-                        "(--model takes a file you trained)")
+        raise UserError(
+            f"unknown style '{args.style}': the built-in styles are {', '.join(zoo.names())} "
+            "(--model takes a file you trained)"
+        )
     if not args.inputs:
         raise UserError("no inputs: give image or video files, folders or globs to stylize")
     model = args.style or args.model
@@ -91,8 +111,9 @@ def run(args: argparse.Namespace) -> int:
     items = expand_inputs(args.inputs)
     if not items:
         raise UserError("no images found in the given inputs")
-    stylizer = Stylizer.load(model, args.device, args.precision, args.backend, int(args.max_pixels),
-                             args.tile or DEFAULT_TILE, args.compile)
+    stylizer = Stylizer.load(
+        model, args.device, args.precision, args.backend, int(args.max_pixels), args.tile or DEFAULT_TILE, args.compile
+    )
     trained_on = stylizer.meta.get("style_image")  # {style}: the painting's name, else the model file's
     plans = plan_outputs(items, args.output, args.name, Path(trained_on).stem if trained_on else Path(model).stem)
     inputs = {src.resolve() for src, _ in plans}
@@ -102,8 +123,9 @@ def run(args: argparse.Namespace) -> int:
     megapixels = 0.0
 
     def stylize(image: Image.Image) -> Image.Image:
-        return stylizer.stylize_image(image, args.strength, args.preserve_color, args.max_size, args.scale,
-                                      tiled=True if args.tile else None)
+        return stylizer.stylize_image(
+            image, args.strength, args.preserve_color, args.max_size, args.scale, tiled=True if args.tile else None
+        )
 
     def count(image: Image.Image) -> None:  # each image and video frame written
         nonlocal megapixels
@@ -133,15 +155,20 @@ def run(args: argparse.Namespace) -> int:
             failed += 1
             msg = first_line(e, 300)
             if isinstance(e, (Image.DecompressionBombError, Image.DecompressionBombWarning)):  # Pillow names 2x
-                msg = (f"more pixels than --max-image-pixels {int(args.max_image_pixels)} (the guard against "
-                       "decompression bombs): raise it if you trust this file")
+                msg = (
+                    f"more pixels than --max-image-pixels {int(args.max_image_pixels)} (the guard against "
+                    "decompression bombs): raise it if you trust this file"
+                )
             tqdm.write(f"error: {src}: {msg}" if not isinstance(e, UserError) else f"error: {msg}", file=sys.stderr)
     seconds = time.perf_counter() - start
     rate = megapixels / seconds if seconds > 0 else 0.0
     where = plans[0][1] if len(plans) == 1 and done + videos else Path(args.output)
     clips = f" and {videos} video(s) of {frames} frames" if videos else ""
-    print(f"stylized {done} image(s){clips}, {megapixels:.1f} MP in {seconds:.1f} s ({rate:.2f} MP/s) -> {where}"
-          + (f"; {failed} failed" if failed else ""), file=sys.stderr)
+    print(
+        f"stylized {done} image(s){clips}, {megapixels:.1f} MP in {seconds:.1f} s ({rate:.2f} MP/s) -> {where}"
+        + (f"; {failed} failed" if failed else ""),
+        file=sys.stderr,
+    )
     return EXIT_PARTIAL if failed else EXIT_OK
 
 

