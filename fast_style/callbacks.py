@@ -2,24 +2,23 @@
 
 from __future__ import annotations
 
-import errno
 import logging
 import os
 import signal
 import threading
 from pathlib import Path
 from typing import Any
-from weakref import proxy
 
 import pytorch_lightning as pl
 import torch
 import torch.nn.functional as F
 from pytorch_lightning.callbacks import ModelCheckpoint
 from pytorch_lightning.loggers import TensorBoardLogger
+from pytorch_lightning.plugins import TorchCheckpointIO
 from pytorch_lightning.utilities.exceptions import SIGTERMException
 from torchvision.utils import make_grid, save_image
 
-from fast_style.atomic import atomic_write, writing
+from fast_style.atomic import atomic_write, save_torch
 from fast_style.errors import UserError
 from fast_style.network import save_style_model
 
@@ -155,44 +154,35 @@ class StyleModelWriter(pl.Callback):
         self._write(trainer, pl_module, self.path)
 
 
-class AtomicModelCheckpoint(ModelCheckpoint):
-    """Lightning's ModelCheckpoint, but each file is written beside its place, fsynced, then renamed over it:
-    a crash or a full disk never leaves a truncated checkpoint where a good one was."""
+class AtomicCheckpointIO(TorchCheckpointIO):
+    """Lightning's checkpoint writer (a public plugin, `Trainer(plugins=[AtomicCheckpointIO()])`), but each file
+    is written beside its place, fsynced and renamed over it: a crash or a full disk never leaves a truncated
+    checkpoint where a good one was, and a full disk is a one-line DiskError. Remote URLs go to Lightning's own."""
 
-    # private: the one place the checkpoint is written (periodic, last, on SIGTERM). The write-beside-fsync-rename
-    # could move to a public CheckpointIO plugin; until then tests/test_lightning_contract.py fails if an
-    # upgrade moves this method or its bookkeeping
-    def _save_checkpoint(self, trainer: pl.Trainer, filepath: str) -> None:
-        _raise_if_nonfinite(trainer.lightning_module)
-        partial = f"{filepath}.partial"
-        try:
-            with writing(filepath):
-                trainer.save_checkpoint(partial, self.save_weights_only)
-                if trainer.is_global_zero:
-                    if not os.path.exists(partial):  # Lightning swallows PermissionError
-                        raise OSError(errno.EACCES, "Permission denied (nothing was written)")
-                    with open(partial, "rb+") as f:
-                        os.fsync(f.fileno())
-                    os.replace(partial, filepath)
-        finally:
-            if trainer.is_global_zero and os.path.exists(partial):
-                os.unlink(partial)
-        trainer.strategy.barrier("atomic_checkpoint")
-        self._last_global_step_saved = trainer.global_step
-        self._last_checkpoint_saved = filepath
-        if trainer.is_global_zero:
-            for logger in trainer.loggers:
-                logger.after_save_checkpoint(proxy(self))
+    def save_checkpoint(self, checkpoint: dict[str, Any], path: Any, storage_options: Any | None = None) -> None:
+        if storage_options is not None or "://" in str(path):
+            return super().save_checkpoint(checkpoint, path, storage_options)
+        save_torch(checkpoint, path)
+
+
+class FinalCheckpoint(ModelCheckpoint):
+    """Lightning's ModelCheckpoint, and the final step always in last.ckpt, whatever the checkpoint interval
+    (also when GracefulStop ends the run early)."""
+
+    _dumped_at: int | None = None  # the step of the newest checkpoint written (a periodic one brings last.ckpt)
+
+    def on_save_checkpoint(self, trainer: pl.Trainer, pl_module: pl.LightningModule, checkpoint: dict) -> None:
+        self._dumped_at = trainer.global_step
 
     def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        """The final step is always in last.ckpt, whatever the checkpoint interval."""
-        if self.save_last and self.dirpath and self._last_global_step_saved != trainer.global_step:
+        if self.save_last and self.dirpath:
             self.save_last_now(trainer)
 
     def save_last_now(self, trainer: pl.Trainer) -> str:
         path = os.path.join(self.dirpath, f"{self.CHECKPOINT_NAME_LAST}{self.FILE_EXTENSION}")
+        if self._dumped_at != trainer.global_step or not os.path.exists(path):
+            trainer.save_checkpoint(path, self.save_weights_only)
         self.last_model_path = path  # so a resumed run keeps writing last.ckpt, not last-v1.ckpt
-        self._save_checkpoint(trainer, path)
         return path
 
 
@@ -225,7 +215,7 @@ class GracefulStop(pl.Callback):
         if not isinstance(exception, SIGTERMException):
             return
         ckpt = trainer.checkpoint_callback
-        if isinstance(ckpt, AtomicModelCheckpoint) and ckpt.dirpath:
+        if isinstance(ckpt, FinalCheckpoint) and ckpt.dirpath:
             path = ckpt.save_last_now(trainer)
             log.warning("stopped at step %d: checkpoint %s (resume with ckpt_path=%s)", trainer.global_step, path, path)
         for callback in trainer.callbacks:

@@ -200,6 +200,7 @@ class StyleTransferModule(pl.LightningModule):
             )
 
     def on_save_checkpoint(self, checkpoint: dict) -> None:
+        self.raise_if_nonfinite()  # before anything is written: no file holds broken weights
         checkpoint["network_config"] = dict(self.network.config)  # what a resume must build again
 
     def on_load_checkpoint(self, checkpoint: dict) -> None:

@@ -13,9 +13,8 @@ import sys
 from pathlib import Path
 
 import torch
-from PIL import Image, ImageDraw
 
-from fast_style.atomic import atomic_write
+from fast_style.atomic import atomic_write, writing
 from fast_style.errors import UserError
 from fast_style.images import save_image, tensor_to_pil
 from fast_style.loss import PerceptualLoss
@@ -65,34 +64,25 @@ def optimize_image(
         return torch.sigmoid(z).detach(), history
 
 
-def plot_curve(values: list[float], path: Path, size: tuple[int, int] = (480, 240)) -> None:
-    """A small log-scale loss curve as PNG (no plotting library needed)."""
-    import math
-
-    w, h = size
-    img = Image.new("RGB", size, "white")
-    draw = ImageDraw.Draw(img)
-    finite = [v for v in values if v > 0 and math.isfinite(v)]
-    if len(finite) >= 2:
-        lo, hi = math.log10(min(finite)), math.log10(max(finite))
-        span = hi - lo or 1.0
-        pts = [
-            (20 + (w - 40) * i / (len(values) - 1), h - 20 - (h - 40) * (math.log10(max(v, 1e-30)) - lo) / span)
-            for i, v in enumerate(values)
-        ]
-        draw.line(pts, fill=(200, 40, 40), width=2)
-        draw.text((22, 4), f"total loss (log): {max(finite):.3g} -> {finite[-1]:.3g}", fill="black")
-    draw.rectangle([20, 20, w - 20, h - 20], outline=(150, 150, 150))
-    img.save(path, format="PNG")
+def curve_paths(out: Path) -> tuple[Path, Path]:
+    """Where `write_result` puts the loss curve beside `out`: `<stem>_loss.csv` and a TensorBoard folder
+    `<stem>_tensorboard/` (`tensorboard --logdir` it, as for training runs)."""
+    return out.with_name(out.stem + "_loss.csv"), out.with_name(out.stem + "_tensorboard")
 
 
 def write_result(image: torch.Tensor, history: list[float], out: Path) -> list[Path]:
-    """The image (1, 3, H, W) to `out`, its loss curve beside it as `<stem>_loss.png` and `.csv`, atomically."""
-    curve = out.with_name(out.stem + "_loss")
+    """The image (1, 3, H, W) to `out` and its loss curve beside it (`curve_paths`), replacing an earlier curve."""
+    from torch.utils.tensorboard import SummaryWriter
+
+    csv_path, board = curve_paths(out)
     save_image(tensor_to_pil(image[0]), out)
-    with atomic_write(curve.with_suffix(".png")) as tmp:
-        plot_curve(history, tmp)
-    with atomic_write(curve.with_suffix(".csv")) as tmp:
+    with atomic_write(csv_path) as tmp:
         with open(tmp, "w", newline="") as f:
             csv.writer(f).writerows([("iteration", "total")] + [(i + 1, v) for i, v in enumerate(history)])
-    return [out, curve.with_suffix(".png"), curve.with_suffix(".csv")]
+    with writing(board):
+        for old in board.glob("events.out.tfevents.*"):  # an earlier run's curve (the caller checked --force)
+            old.unlink()
+        with SummaryWriter(str(board)) as writer:
+            for i, value in enumerate(history, 1):
+                writer.add_scalar("optimize/total", value, i)
+    return [out, csv_path, board]

@@ -22,7 +22,7 @@ from pytorch_lightning.utilities.exceptions import SIGTERMException
 from pytorch_lightning.utilities.rank_zero import rank_zero_only
 
 from fast_style.atomic import atomic_write
-from fast_style.callbacks import GracefulStop, HParamsSummary
+from fast_style.callbacks import AtomicCheckpointIO, GracefulStop, HParamsSummary
 from fast_style.config import register_resolvers
 from fast_style.errors import UserError
 from fast_style.module import StyleTransferModule
@@ -69,7 +69,9 @@ def train(cfg: DictConfig) -> Path | None:
         callbacks = [c for c in callbacks if not isinstance(c, ProgressBar)]
     callbacks.append(HParamsSummary(OmegaConf.to_container(cfg, resolve=True)))  # the HParams tab
     logger = TensorBoardLogger(save_dir=str(out), name="tensorboard", version="", default_hp_metric=False)
-    trainer: pl.Trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=logger, default_root_dir=str(out))
+    trainer: pl.Trainer = instantiate(
+        cfg.trainer, callbacks=callbacks, logger=logger, default_root_dir=str(out), plugins=[AtomicCheckpointIO()]
+    )
     logger.log_hyperparams(OmegaConf.to_container(cfg, resolve=True))
     try:
         with warnings.catch_warnings():

@@ -135,7 +135,11 @@ def test_optimize_lowers_the_loss_and_writes_image_and_curve(
         assert img.size == (40, 30)
     values = [float(line.split(",")[1]) for line in (tmp_path / "opt_loss.csv").read_text().splitlines()[1:]]
     assert len(values) == 5 and values[-1] < values[0]
-    assert (tmp_path / "opt_loss.png").is_file()
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    board = EventAccumulator(str(tmp_path / "opt_tensorboard"))
+    board.Reload()
+    assert [e.value for e in board.Scalars("optimize/total")] == pytest.approx(values)
     assert optimize_main([str(photo), "-s", str(style_path), "-o", str(out), "--weights", str(random_vgg)]) == 2
 
 
@@ -147,12 +151,15 @@ def test_optimize_never_writes_over_its_inputs_or_an_existing_curve(
     base = [str(photo), "-s", str(style_path), "--iterations", "2", "--size", "32", "--weights", str(random_vgg)]
     (tmp_path / "folder").mkdir()
     (tmp_path / "taken_loss.csv").write_text("mine")
+    (tmp_path / "board_tensorboard").mkdir()
+    (tmp_path / "board_tensorboard" / "events.out.tfevents.1.host").write_text("an earlier curve")
     cases = [
         (["-o", str(photo), "--force"], "is an input"),
         (["-o", str(style_path), "--force"], "is an input"),
         (["-o", str(tmp_path / "folder")], "is a folder"),
         (["-o", str(tmp_path / "x.xyz")], "unknown image format"),
         (["-o", str(tmp_path / "taken.png")], "taken_loss.csv exists"),
+        (["-o", str(tmp_path / "board.png")], "board_tensorboard holds an earlier loss curve: use --force"),
         (["-o", str(tmp_path / "a.png"), "--lr", "-1"], "--lr"),
     ]
     for extra, message in cases:

@@ -155,9 +155,9 @@ class FillDiskAt(pl.Callback):
 
 @pytest.mark.slow
 @pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs Linux's /dev/full")
-# "write": our own files (image grids, style models) are written into /dev/full, the kernel's own ENOSPC on the
-# real write path; Lightning writes the checkpoint itself (an fsspec transaction), so "fsync" covers that file
-@pytest.mark.parametrize("style_model,failure", [(True, "write"), (False, "fsync"), (True, "fsync")])
+# "write": the files (checkpoints, image grids, style models) are written into /dev/full, the kernel's own
+# ENOSPC on the real write path; "fsync": the data would not fit once flushed
+@pytest.mark.parametrize("style_model,failure", [(True, "write"), (False, "write"), (True, "fsync"), (False, "fsync")])
 def test_full_disk_stops_with_one_line_and_keeps_earlier_files(
     tmp_path: Path,
     photo_dir: Path,

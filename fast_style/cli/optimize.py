@@ -20,14 +20,19 @@ from fast_style.devices import pick_device
 from fast_style.errors import UserError
 from fast_style.images import open_rgb, pil_to_tensor, to_unit
 from fast_style.loss import PerceptualLoss
-from fast_style.optimize import optimize_image, write_result
+from fast_style.optimize import curve_paths, optimize_image, write_result
 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="fast-style-optimize", description=__doc__.splitlines()[0])
     p.add_argument("content", help="the photo")
     p.add_argument("-s", "--style", required=True, help="the style image")
-    p.add_argument("-o", "--output", required=True, help="output image; its loss curve goes beside it (.png/.csv)")
+    p.add_argument(
+        "-o",
+        "--output",
+        required=True,
+        help="output image; its loss curve goes beside it (<stem>_loss.csv, <stem>_tensorboard/)",
+    )
     p.add_argument("--iterations", type=int, default=300)
     p.add_argument("--method", choices=["lbfgs", "adam"], default="lbfgs")
     p.add_argument("--init", choices=["content", "noise"], default="content")
@@ -50,10 +55,14 @@ def run(args: argparse.Namespace) -> None:
         raise UserError(f"{out} is a folder: give --output a file name, e.g. {out / 'result.png'}")
     if out.suffix.lower() not in Image.registered_extensions():
         raise UserError(f"{out}: unknown image format '{out.suffix}': end --output with .png or .jpg")
-    curve = out.with_name(out.stem + "_loss")
+    csv_path, board = curve_paths(out)
     inputs = {Path(args.content).resolve(), Path(args.style).resolve()}
-    for path in (out, curve.with_suffix(".png"), curve.with_suffix(".csv")):
+    for path in (out, csv_path):
         check_output(path, args.force, inputs)
+    if board.exists() and not board.is_dir():
+        raise UserError(f"{board} is a file: the loss curve's TensorBoard folder goes there; choose another --output")
+    if any(board.glob("events.out.tfevents.*")) and not args.force:
+        raise UserError(f"{board} holds an earlier loss curve: use --force to overwrite it")
     for flag, value, least in (
         ("--iterations", args.iterations, 1),
         ("--size", args.size, 16),
@@ -79,7 +88,10 @@ def run(args: argparse.Namespace) -> None:
     loss.set_style(load_style_image(args.style, args.style_size).to(device))
     image, history = optimize_image(content, loss, args.iterations, args.method, args.init, args.lr, progress=True)
     written = write_result(image, history, out)
-    print(f"wrote {out} (total loss {history[0]:.4g} -> {history[-1]:.4g}); loss curve: {written[1]}, {written[2]}")
+    print(
+        f"wrote {out} (total loss {history[0]:.4g} -> {history[-1]:.4g}); loss curve: {written[1]}, "
+        f"tensorboard --logdir {written[2]}"
+    )
 
 
 if __name__ == "__main__":
