@@ -1,25 +1,108 @@
-"""The training configuration (Hydra): where its folder is and the resolvers it uses.
+"""The training configuration (Hydra): where its folder is, the schemas that type it, and its resolvers.
 
 The folder is the repository's top-level `configs/`; a wheel carries the same files as `fast_style/configs`
 (mapped at build time, pyproject.toml), so an installed `fast-style-train` finds them without the checkout.
-`compose` builds a config as the command line would, for code and tests.
+
+Each config group that builds one of fast-style's objects (data, model, loss, style, module) is typed by a
+structured-config schema made from that object's constructor: its argument names, their types and their
+defaults. The constructor is the one source of every default; a group's YAML file names the schema
+(`defaults: [schema, _self_]`) and sets only what differs. A value of the wrong type (`data.batch_size=abc`) or
+an unknown key is refused while the config is composed, before anything is built. `compose` builds a config as
+the command line would, for code and tests.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import inspect
+import types
+import typing
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import MISSING, DictConfig, OmegaConf
 
 from fast_style.devices import native_bf16
 
 _PACKAGED = Path(__file__).resolve().parent / "configs"  # in a wheel
 CONFIG_DIR = _PACKAGED if _PACKAGED.is_dir() else _PACKAGED.parent.parent / "configs"  # else the checkout's
 
+# group -> (the object it builds, the constructor arguments that are not settings, whether it names a _target_)
+SCHEMAS: dict[str, tuple[str, tuple[str, ...], bool]] = {
+    "data": ("fast_style.data.StyleDataModule", (), True),
+    "model": ("fast_style.network.TransformerNet", (), True),
+    "loss": ("fast_style.loss.PerceptualLoss", (), True),
+    "style": ("fast_style.data.load_style_image", (), True),
+    "module": ("fast_style.module.StyleTransferModule", ("network", "loss", "style_image"), False),
+}
+_SIMPLE = (bool, int, float, str)
 
-def register_resolvers() -> None:
-    """The interpolations the configs use; safe to call more than once."""
+
+def _field_type(hint: Any) -> Any:
+    """A constructor's annotation as OmegaConf can check it: bool, int, float, str, Optional of them, or Any."""
+    if hint in _SIMPLE:
+        return hint
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):
+        args = typing.get_args(hint)
+        kinds = [a for a in args if a is not type(None)]
+        if len(kinds) == 1 and kinds[0] in _SIMPLE:
+            return typing.Optional[kinds[0]]  # noqa: UP045 (OmegaConf reads typing.Optional)
+    return Any  # containers, unions of kinds: the constructor checks them
+
+
+def schema(target: str, skip: tuple[str, ...] = (), with_target: bool = True) -> type:
+    """A dataclass with a field per argument of `target`'s constructor: its type and its default (MISSING
+    where it has none)."""
+    from hydra.utils import get_object
+
+    obj = get_object(target)
+    function = obj.__init__ if isinstance(obj, type) else obj
+    hints = typing.get_type_hints(function)
+    fields: list[tuple[str, Any, Any]] = [("_target_", str, dataclasses.field(default=target))] if with_target else []
+    for p in inspect.signature(function).parameters.values():
+        if p.name in ("self", *skip) or p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
+            continue
+        kind = _field_type(hints.get(p.name, Any))
+        default = p.default
+        if default is inspect.Parameter.empty:
+            fields.append((p.name, kind, dataclasses.field(default=MISSING)))
+        elif isinstance(default, (list, tuple, dict)):
+            copy = list(default) if isinstance(default, tuple) else default
+            fields.append((p.name, kind, dataclasses.field(default_factory=lambda c=copy: c)))
+        else:
+            fields.append((p.name, kind, dataclasses.field(default=default)))
+    return dataclasses.make_dataclass(f"{target.rsplit('.', 1)[1]}Settings", fields)
+
+
+def expected_kind(full_key: str) -> str | None:
+    """What a typed setting takes, in words ("an integer"), from its group's schema; None if untyped."""
+    group, _, key = full_key.partition(".")
+    if group not in SCHEMAS or "." in key:
+        return None
+    found = {f.name: f.type for f in dataclasses.fields(_schema(group))}.get(key)
+    words = {bool: "true or false", int: "an integer", float: "a number", str: "text"}
+    kinds = typing.get_args(found) or (found,)
+    named = [words[k] for k in kinds if k in words]
+    return " or ".join(named + (["null"] if type(None) in kinds else [])) or None
+
+
+_made: dict[str, type] = {}
+
+
+def _schema(group: str) -> type:
+    if group not in _made:
+        _made[group] = schema(*SCHEMAS[group])
+    return _made[group]
+
+
+def register() -> None:
+    """The schemas (as option `schema` of each group) and the interpolations the configs use; safe to repeat."""
+    from hydra.core.config_store import ConfigStore
+
+    store = ConfigStore.instance()
+    for group in SCHEMAS:
+        store.store(group=group, name="schema", node=_schema(group))
     # `trainer.precision: ${best_precision:}`: bf16 mixed precision where the hardware has it, else fp32
     OmegaConf.register_new_resolver(
         "best_precision", lambda: "bf16-mixed" if native_bf16() else "32-true", replace=True
@@ -33,6 +116,6 @@ def compose(overrides: Sequence[str] = (), config_name: str = "train") -> DictCo
     from hydra import compose as hydra_compose
     from hydra import initialize_config_dir
 
-    register_resolvers()
+    register()
     with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
         return hydra_compose(config_name, overrides=list(overrides))

@@ -21,10 +21,10 @@ from pytorch_lightning.loggers import TensorBoardLogger
 from pytorch_lightning.utilities.exceptions import SIGTERMException
 from pytorch_lightning.utilities.rank_zero import rank_zero_only
 
+from fast_style import config
 from fast_style.atomic import atomic_write
 from fast_style.callbacks import AtomicCheckpointIO, GracefulStop, HParamsSummary
-from fast_style.config import register_resolvers
-from fast_style.errors import UserError
+from fast_style.errors import UserError, first_line
 from fast_style.module import StyleTransferModule
 
 log = logging.getLogger(__name__)
@@ -32,7 +32,7 @@ log = logging.getLogger(__name__)
 
 def train(cfg: DictConfig) -> Path | None:
     """Train one style network as `cfg` says; returns the path of the style model it wrote."""
-    register_resolvers()  # a cfg composed by hand may still hold ${best_precision:} and ${mul:...}
+    config.register()  # a cfg composed by hand may still hold ${best_precision:} and ${mul:...}
     if OmegaConf.is_missing(cfg.style, "image"):
         raise UserError("no style image: add style.image=path/to/painting.jpg")
     if not isinstance(cfg.seed, int):
@@ -48,29 +48,29 @@ def train(cfg: DictConfig) -> Path | None:
             f"ckpt_path=last: no {Path(last) / 'last.ckpt'}: set hydra.run.dir to the folder of the run "
             "to resume (nothing was trained)"
         )
-    for group in ("data", "model", "loss", "style", "trainer"):
-        check_types(cfg[group], group)
-    check_types(cfg.module, "module", StyleTransferModule)
+    check_types(cfg.trainer, "trainer")  # the other groups are typed by their schemas (fast_style/config.py)
     pl.seed_everything(cfg.seed, workers=True)
     out = Path(cfg.output_dir)
     keep_launch_config(out / ".hydra")
-    datamodule = instantiate(cfg.data)
-    network = instantiate(cfg.model)
-    loss = instantiate(cfg.loss)
-    for key in ("content_weight", "style_weight", "tv_weight"):  # null: the default the loss chose, recorded
-        cfg.loss[key] = getattr(loss, key)
-    style_image = instantiate(cfg.style)
-    try:
-        module = StyleTransferModule(network, loss, style_image, **cfg.module)
-    except TypeError as e:  # an unknown key (+module.x=...) or a value of the wrong type
-        raise UserError(f"bad setting under module: {e}") from None
-    callbacks = [instantiate(c) for c in cfg.callbacks.values() if c is not None]
+    datamodule = build(cfg.data, "data")
+    network = build(cfg.model, "model")
+    loss = build(cfg.loss, "loss")
+    for key in ("content_weight", "style_weight", "tv_weight", "style_layers", "content_layers"):
+        cfg.loss[key] = getattr(loss, key)  # null: the default the loss chose, recorded as used
+    style_image = build(cfg.style, "style")
+    module = StyleTransferModule(network, loss, style_image, **cfg.module)
+    callbacks = [build(c, f"callbacks.{name}") for name, c in cfg.callbacks.items() if c is not None]
     if OmegaConf.select(cfg, "trainer.enable_progress_bar") is False:  # Lightning refuses a bar that is off
         callbacks = [c for c in callbacks if not isinstance(c, ProgressBar)]
     callbacks.append(HParamsSummary(OmegaConf.to_container(cfg, resolve=True)))  # the HParams tab
     logger = TensorBoardLogger(save_dir=str(out), name="tensorboard", version="", default_hp_metric=False)
-    trainer: pl.Trainer = instantiate(
-        cfg.trainer, callbacks=callbacks, logger=logger, default_root_dir=str(out), plugins=[AtomicCheckpointIO()]
+    trainer: pl.Trainer = build(
+        cfg.trainer,
+        "trainer",
+        callbacks=callbacks,
+        logger=logger,
+        default_root_dir=str(out),
+        plugins=[AtomicCheckpointIO()],
     )
     logger.log_hyperparams(OmegaConf.to_container(cfg, resolve=True))
     try:
@@ -95,6 +95,19 @@ def train(cfg: DictConfig) -> Path | None:
         log.info("style model: %s", style_path or "not written (callbacks.style_model is off)")
         log.info("TensorBoard: tensorboard --logdir %s", out / "tensorboard")
     return style_path
+
+
+def build(node: DictConfig, where: str, **kwargs: Any) -> Any:
+    """instantiate(node), a constructor's complaint as one line naming the config node it came from."""
+    from hydra.errors import InstantiationException
+
+    try:
+        return instantiate(node, **kwargs)
+    except InstantiationException as e:
+        cause = e.__cause__
+        if isinstance(cause, UserError):
+            raise cause from None
+        raise UserError(f"bad setting under {where}: {first_line(cause or e, 300)}") from None
 
 
 def keep_launch_config(hydra_dir: Path) -> None:

@@ -45,3 +45,31 @@ def test_model_and_trainer_nodes_instantiate(tmp_path: Path) -> None:
 def test_style_image_is_required() -> None:
     cfg = _compose(["output_dir=/tmp/x"])
     assert OmegaConf.is_missing(cfg.style, "image")
+
+
+def test_the_python_api_and_the_configs_build_the_same_loss(tmp_path: Path, random_vgg: Path) -> None:
+    from fast_style.loss import PerceptualLoss
+
+    cfg = _compose([f"output_dir={tmp_path}", "style.image=s.png", "loss=file", f"loss.weights={random_vgg}"])
+    from_config, from_python = instantiate(cfg.loss), PerceptualLoss(weights=str(random_vgg))
+    for key in ("content_weight", "style_weight", "tv_weight", "style_layers", "content_layers"):
+        assert getattr(from_config, key) == getattr(from_python, key), key
+    assert (from_python.content_weight, from_python.style_weight, from_python.tv_weight) == (1e5, 1e10, 1e2)
+    assert PerceptualLoss(weights=str(random_vgg), style_weight=7).style_weight == 7.0
+
+
+def test_every_setting_of_fast_styles_objects_is_typed_by_its_constructor(tmp_path: Path) -> None:
+    import inspect
+
+    from hydra.errors import ConfigCompositionException
+    from omegaconf.errors import ValidationError
+
+    from fast_style.data import StyleDataModule
+
+    cfg = _compose([f"output_dir={tmp_path}", "style.image=s.png"])
+    defaults = {k: p.default for k, p in inspect.signature(StyleDataModule).parameters.items()}
+    assert cfg.data.batch_size == defaults["batch_size"] and cfg.data.max_image_pixels == defaults["max_image_pixels"]
+    assert set(cfg.module) == {"lr", "lr_schedule", "lr_min_ratio", "on_nonfinite", "compile"}
+    with pytest.raises(ConfigCompositionException) as e:
+        _compose([f"output_dir={tmp_path}", "style.image=s.png", "data.batch_size=abc"])
+    assert isinstance(e.value.__cause__, ValidationError) and e.value.__cause__.full_key == "data.batch_size"

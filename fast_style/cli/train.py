@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 import sys
 
 import hydra
@@ -19,7 +18,7 @@ from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from fast_style.cli import EXIT_PARTIAL, EXIT_USER_ERROR
-from fast_style.config import CONFIG_DIR, compose, register_resolvers
+from fast_style.config import CONFIG_DIR, compose, expected_kind, register
 from fast_style.errors import UserError
 from fast_style.train import train
 
@@ -55,28 +54,27 @@ def _keys_under(parent: str, overrides: list[str]) -> list[str]:
 
 
 def one_line(error: BaseException, argv: list[str]) -> str:
-    """A user's configuration mistake, as Hydra, OmegaConf or our constructors report it, in one line."""
-    from hydra.errors import ConfigCompositionException, InstantiationException, MissingConfigException
+    """A user's configuration mistake, as Hydra, OmegaConf or our constructors report it, in one line (read from
+    the exceptions' own fields: the key, the value, the missing option)."""
+    from hydra.errors import MissingConfigException
+    from omegaconf.errors import ConfigAttributeError, ConfigKeyError, ValidationError
 
     cause = error.__cause__
-    if isinstance(error, InstantiationException):
-        if isinstance(cause, UserError):
-            return str(cause)
-        where = re.search(r"full_key: (\S+)", str(error))
-        return f"bad setting under {where.group(1) if where else 'the config'}: {cause or error}"
     if isinstance(error, MissingConfigException) and error.options:
-        group = re.search(r"'([\w/]+)/([^/']+)'", str(error))
-        name = f"{group.group(1)} option '{group.group(2)}'" if group else "config option"
-        return f"unknown {name}: choose one of {', '.join(sorted(error.options))}"
-    if isinstance(error, ConfigCompositionException):
-        bad = re.search(r"Could not override '([^']+)'", str(error))
-        if bad and "not in struct" in str(cause or error):
-            key = bad.group(1)
-            parent = key.rpartition(".")[0]
-            others = [a for a in argv if "=" in a and not a.startswith("-") and a.split("=")[0].lstrip("+~") != key]
-            keys = _keys_under(parent, others)
-            known = f"; the settings under {parent or 'the top level'} are {', '.join(keys)}" if keys else ""
-            return f"unknown setting '{key}'{known} (use +{key}=... to add a new key on purpose)"
+        group, _, option = (error.missing_cfg_file or "").rpartition("/")
+        options = sorted(o for o in error.options if o != "schema")
+        return f"unknown {group or 'config'} option '{option}': choose one of {', '.join(options)}"
+    if isinstance(cause, ValidationError) and cause.full_key and expected_kind(cause.full_key):
+        return f"{cause.full_key} must be {expected_kind(cause.full_key)}, got {cause.value!r}"
+    if isinstance(cause, (ConfigAttributeError, ConfigKeyError)) and cause.full_key:
+        key = cause.full_key
+        parent = key.rpartition(".")[0]
+        others = [a for a in argv if "=" in a and not a.startswith("-") and a.split("=")[0].lstrip("+~") != key]
+        keys = _keys_under(parent, others)
+        known = f"; the settings under {parent or 'the top level'} are {', '.join(keys)}" if keys else ""
+        return f"unknown setting '{key}'{known} (use +{key}=... to add a new key on purpose)"
+    if isinstance(error, UserError):
+        return str(error)
     text = " ".join(f"{error} {cause or ''}".split())
     return text[:300]
 
@@ -85,7 +83,7 @@ def main() -> None:
     """`fast-style-train`: Hydra's command line (see the module's docstring for errors and exit codes)."""
     from hydra.errors import HydraException
 
-    register_resolvers()
+    register()
     previous = os.environ.get("HYDRA_FULL_ERROR")
     _FULL_ERROR.update(on=previous == "1", failed=[])
     os.environ["HYDRA_FULL_ERROR"] = "1"  # Hydra re-raises instead of printing several lines; we print one
