@@ -23,7 +23,7 @@ from fast_style import zoo
 from fast_style.atomic import atomic_write
 from fast_style.data import load_style_image
 from fast_style.errors import UserError, first_line
-from fast_style.images import find_images, open_rgb, pil_to_tensor, tensor_to_pil
+from fast_style.images import find_images, open_rgb, pil_to_tensor, tensor_to_pil, to_unit
 from fast_style.loss import PerceptualLoss, default_loss_weights
 from fast_style.network import load_style_model
 
@@ -142,7 +142,7 @@ def load_photos(folders: list[str], size: int) -> list[tuple[str, torch.Tensor]]
             log.warning("error: skipping %s: %s", f, first_line(e))
             continue
         img.thumbnail((size, size), Image.LANCZOS)
-        photos.append((f.name, pil_to_tensor(img).float().div(255)[None]))
+        photos.append((f.name, to_unit(pil_to_tensor(img))[None]))
     if not photos:
         raise UserError(f"none of the photos in {', '.join(map(str, folders))} could be read")
     return photos

@@ -22,6 +22,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from fast_style.images import to_uint8, to_unit
+
 NormStats = list[tuple[torch.Tensor, torch.Tensor]]  # per norm layer: (mean (B, C), var (B, C))
 
 
@@ -105,7 +107,7 @@ def stylize_tiled(
     margin = receptive_margin(net) if margin is None else 4 * -(-margin // 4)  # keep the stride-2 grid aligned
 
     def as_float(t: torch.Tensor) -> torch.Tensor:
-        return (t.float() / 255.0 if t.dtype == torch.uint8 else t.float()).to(device)
+        return to_unit(t).to(device)
 
     scale = min(1.0, stats_size / max(h, w))
     small = (
@@ -132,5 +134,5 @@ def stylize_tiled(
                 cy1, cx1 = min(h, y1 + margin), min(w, x1 + margin)
                 piece = run(net, as_float(image[:, :, cy0:cy1, cx0:cx1])).float().clamp(0, 1)
                 piece = piece[:, :, y0 - cy0 : y1 - cy0, x0 - cx0 : x1 - cx0].cpu()
-                out[:, :, y0:y1, x0:x1] = piece.mul(255).round() if out.dtype == torch.uint8 else piece
+                out[:, :, y0:y1, x0:x1] = to_uint8(piece) if out.dtype == torch.uint8 else piece
     return out
