@@ -1,4 +1,5 @@
-"""Lightning callbacks: image grids for TensorBoard, and standalone style models beside the checkpoints."""
+"""Lightning callbacks and plugins: image grids, style models beside the checkpoints, atomic checkpoint files, the
+final checkpoint, a graceful stop on Ctrl-C/SIGTERM, and the HParams summary."""
 
 from __future__ import annotations
 

