@@ -11,6 +11,7 @@ import torch
 
 from fast_style.data import Batch
 from fast_style.errors import UserError
+from fast_style.lightning_internals import is_logging_step
 from fast_style.loss import PerceptualLoss
 from fast_style.network import TransformerNet
 
@@ -135,9 +136,7 @@ class StyleTransferModule(pl.LightningModule):
     def _logging_now(self) -> bool:
         """Whether Lightning writes step metrics after this step (every trainer.log_every_n_steps). Each
         self.log costs about 0.3 ms of Python, a few percent of a GPU step at batch 4."""
-        # private: no public API says whether this step is a logging one (tests/test_lightning_contract.py)
-        connector = getattr(self._trainer, "_logger_connector", None)
-        return connector is None or connector.should_update_logs or bool(self.trainer.fast_dev_run)
+        return is_logging_step(self._trainer)
 
     def _nonfinite(self, total: torch.Tensor, logging_step: bool) -> bool:
         """True when this step must be skipped. A NaN/inf loss with on_nonfinite=stop raises UserError: at once

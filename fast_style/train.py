@@ -25,6 +25,7 @@ from fast_style import config
 from fast_style.atomic import atomic_write
 from fast_style.callbacks import AtomicCheckpointIO, GracefulStop, HParamsSummary
 from fast_style.errors import UserError, first_line
+from fast_style.lightning_internals import stop_other_ranks
 from fast_style.module import StyleTransferModule
 
 log = logging.getLogger(__name__)
@@ -83,11 +84,7 @@ def train(cfg: DictConfig) -> Path | None:
         stop = next((c for c in callbacks if isinstance(c, GracefulStop)), None)
         raise SystemExit(stop.exit_code if stop else 128 + signal.SIGTERM) from None
     except Exception:
-        # DDP: an error on rank 0 alone must not leave the other ranks waiting; `kill` is the launcher's own
-        # (not a public Trainer API: tests/test_lightning_contract.py fails if an upgrade moves it)
-        launcher = trainer.strategy.launcher
-        if trainer.is_global_zero and callable(getattr(launcher, "kill", None)):
-            launcher.kill(signal.SIGKILL)
+        stop_other_ranks(trainer)  # DDP: an error on rank 0 alone must not leave the other ranks waiting
         raise
     style = OmegaConf.select(cfg, "callbacks.style_model.path")
     style_path = Path(style) if style else None

@@ -1,7 +1,7 @@
-"""The two private Lightning internals fast-style leans on, each for a reason no public API serves (named in
-the code beside its use; checkpoints go through the public CheckpointIO plugin). An upgrade of
-pytorch-lightning that moves one fails here, by name, instead of silently changing what users get (metrics
-logged every step, a DDP rank left hanging)."""
+"""The two private Lightning internals fast-style leans on (fast_style/lightning_internals.py, the only place
+that touches them), each for a reason no public API serves; checkpoints go through the public CheckpointIO
+plugin. An upgrade of pytorch-lightning that moves one fails here, by name, instead of silently changing what
+users get (metrics logged every step, a DDP rank left hanging)."""
 
 import inspect
 
@@ -18,3 +18,11 @@ def test_trainer_still_has_a_logger_connector_that_knows_the_logging_steps() -> 
 def test_ddp_launcher_can_still_kill_the_other_ranks() -> None:
     # train(): an error on rank 0 alone must not leave the other ranks waiting in a collective
     assert list(inspect.signature(_SubprocessScriptLauncher.kill).parameters) == ["self", "signum"]
+
+
+def test_is_logging_step_asks_lightning() -> None:
+    from fast_style.lightning_internals import is_logging_step
+
+    assert is_logging_step(None)  # no trainer (a module used alone): log
+    quiet = pl.Trainer(logger=False, enable_checkpointing=False, enable_progress_bar=False, log_every_n_steps=0)
+    assert not is_logging_step(quiet)  # Lightning's own answer: never
