@@ -1,6 +1,6 @@
 """Scoring style models on held-out photos (the library of `fast-style-eval`, fast_style/cli/evaluate.py).
 
-`evaluate` gives each model its mean content, style, total-variation loss and coverage under the training VGG
+`evaluate` gives each model its mean content, style, total-variation loss, coverage and flicker under the training VGG
 with one common set of loss weights (so models trained with other weights compare), the same under an
 independent VGG19 judge, the time per image and, optionally, the ratio to N L-BFGS iterations of the
 per-image optimization; `write_reports` writes metrics.csv, metrics.json and a contact sheet.
@@ -26,6 +26,7 @@ from fast_style.errors import UserError, first_line
 from fast_style.images import find_images, open_rgb, pil_to_tensor, tensor_to_pil, to_unit
 from fast_style.loss import PerceptualLoss, default_loss_weights
 from fast_style.network import load_style_model
+from fast_style.stability import stability
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +48,7 @@ class ModelScore:
     tv: float = 0.0
     total: float = 0.0
     coverage: float = 0.0
+    flicker: float | None = None  # fast_style.stability: frame-to-frame change on panning clips / the input's
     judge_content: float | None = None
     judge_style: float | None = None
     ms_per_image: float = 0.0
@@ -60,6 +62,7 @@ RANK_BY = {
     "style": lambda s: s.style,
     "content": lambda s: s.content,
     "coverage": lambda s: -s.coverage,
+    "flicker": lambda s: s.flicker if s.flicker is not None else float("inf"),
     "judge_style": lambda s: s.judge_style if s.judge_style is not None else float("inf"),
 }
 
@@ -225,6 +228,7 @@ def evaluate(
     device: str = "cpu",
     judge_weights: str = "oxford",
     style_dirs: list[str] | None = None,
+    stability_photos: int = 4,
 ) -> tuple[list[ModelScore], list[list[torch.Tensor]]]:
     dev = torch.device(device)
     loss_weights = default_loss_weights(weights)
@@ -265,6 +269,9 @@ def evaluate(
         for k, v in sums.items():
             setattr(score, k, v / n)
         score.ms_per_image = seconds / n * 1e3
+        if stability_photos:  # panning clips of the first photos, frame by frame (fast_style.stability)
+            clips = [photo for _, photo in photos[:stability_photos]]
+            score.flicker = stability(lambda x, net=net: net(x.to(dev)), clips).ratio
         if reference_iterations:
             ratios = [t / references[(style, pn)] for t, (pn, _) in zip(score.per_photo_total, photos)]
             score.vs_reference = sum(ratios) / len(ratios)
@@ -281,6 +288,7 @@ COLUMNS = [
     "style",
     "tv",
     "coverage",
+    "flicker",
     "judge_content",
     "judge_style",
     "vs_reference",

@@ -56,6 +56,13 @@ def main(argv: list[str] | None = None) -> int:
         default=8,
         help="photos shown in the contact sheet, spread over all of them (default 8; 0: all)",
     )
+    p.add_argument(
+        "--stability-photos",
+        type=int,
+        default=4,
+        help="flicker: panning clips (8 frames, 3 px a frame, light noise) made from this many photos (default 4; "
+        "0: skip); the frame-to-frame change of the stylized clip over the input's, motion undone",
+    )
     p.add_argument("--out", default="eval", help="folder for metrics.csv, metrics.json, contact_sheet.png")
     p.add_argument("--size", type=int, default=384, help="longer side of the photos in px (default 384)")
     p.add_argument("--style", help="style image (default: the one each model was trained on)")
@@ -89,8 +96,8 @@ def run(args: argparse.Namespace) -> None:
         )
     if not args.models and not args.zoo:
         raise UserError("no models: give style models, built-in style names, sweep folders, or --zoo")
-    if args.sheet_rows < 0:
-        raise UserError("--sheet-rows must be >= 0")
+    if args.sheet_rows < 0 or args.stability_photos < 0:
+        raise UserError("--sheet-rows and --stability-photos must be >= 0")
     if Path(args.out).exists() and not Path(args.out).is_dir():
         raise UserError(f"--out {args.out} is a file: give a folder for the reports")
     if any(Path(args.out).resolve() == Path(f).resolve() for f in args.photos):  # scored as a photo next time
@@ -117,6 +124,7 @@ def run(args: argparse.Namespace) -> None:
         args.device,
         args.judge_weights,
         args.style_dir,
+        args.stability_photos,
     )
     order = ranked(scores, args.rank_by)
     reports = write_reports(Path(args.out), scores, outputs, photos, args.weights, args.rank_by, args.sheet_rows)
@@ -130,14 +138,14 @@ def run(args: argparse.Namespace) -> None:
     )
     print(
         f"{'rank':>4}  {'model':<30} {'total':>10} {'content':>10} {'style':>10} {'tv':>9} {'coverage':>8} "
-        f"{'judge con':>10} {'judge sty':>10} {'vs opt':>7} {'ms/img':>8}"
+        f"{'flicker':>7} {'judge con':>10} {'judge sty':>10} {'vs opt':>7} {'ms/img':>8}"
     )
     for rank, i in enumerate(order, 1):
         s = scores[i]
         print(
             f"{rank:>4}  {s.name[:30]:<30} {fmt(s.total):>10} {fmt(s.content):>10} {fmt(s.style):>10} "
-            f"{fmt(s.tv):>9} {s.coverage:>8.2f} {fmt(s.judge_content):>10} {fmt(s.judge_style):>10} "
-            f"{fmt(s.vs_reference):>7} {s.ms_per_image:>8.1f}"
+            f"{fmt(s.tv):>9} {s.coverage:>8.2f} {fmt(s.flicker):>7} {fmt(s.judge_content):>10} "
+            f"{fmt(s.judge_style):>10} {fmt(s.vs_reference):>7} {s.ms_per_image:>8.1f}"
         )
     print(f"wrote {', '.join(map(str, reports))}")
 
