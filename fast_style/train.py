@@ -58,6 +58,14 @@ def train(cfg: DictConfig) -> Path | None:
     loss = build(cfg.loss, "loss")
     for key in ("content_weight", "style_weight", "tv_weight", "style_layers", "content_layers"):
         cfg.loss[key] = getattr(loss, key)  # null: the default the loss chose, recorded as used
+    log.info(
+        "loss: content weight %g, style weight %g, tv weight %g; style layers %s; content layers %s",
+        loss.content_weight,
+        loss.style_weight,
+        loss.tv_weight,
+        loss.style_layers,
+        loss.content_layers,
+    )
     style_image = build(cfg.style, "style")
     module = StyleTransferModule(network, loss, style_image, **cfg.module)
     callbacks = [build(c, f"callbacks.{name}") for name, c in cfg.callbacks.items() if c is not None]

@@ -189,7 +189,7 @@ def test_full_disk_stops_the_cli_with_one_line(
         return real_save(self, fp, *args, **kwargs)
 
     monkeypatch.setattr(Image.Image, "save", save)
-    assert main([str(src), "-m", str(model_path), "-o", str(out), "-q", "--force"]) == 1
+    assert main([str(src), "-m", str(model_path), "-o", str(out), "-q", "--force"]) == 2  # stopped: fix, rerun
     err = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error")]
     assert len(err) == 1 and "No space left on device" in err[0] and err[0].endswith("stopped")
     assert Image.open(out / "a.png").size == (48, 40)  # written before the disk filled

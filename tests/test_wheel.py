@@ -95,8 +95,8 @@ def test_train_then_stylize_and_evaluate_from_a_wheel(
 ) -> None:
     user = tmp_path / "my_configs" / "model"  # a user's own config folder adds an option to the built-in ones
     user.mkdir(parents=True)
-    (user / "mine.yaml").write_text(
-        "_target_: fast_style.network.TransformerNet\nchannels: [4, 8, 8]\nnum_residual: 1\nkernel_outer: 3\n"
+    (user / "mine.yaml").write_text(  # as the README shows: the group's schema, then what differs
+        "defaults:\n  - schema\n  - _self_\nchannels: [4, 8, 8]\nnum_residual: 1\nkernel_outer: 3\n"
     )
     work = tmp_path / "work"
     work.mkdir()

@@ -13,7 +13,7 @@ from PIL import Image
 
 from fast_style import zoo
 from fast_style.atomic import DiskError, check_output
-from fast_style.cli import EXIT_OK, EXIT_PARTIAL, run_tool
+from fast_style.cli import EXIT_OK, EXIT_PARTIAL, EXIT_USER_ERROR, run_tool
 from fast_style.devices import PRECISIONS
 from fast_style.errors import UserError, first_line
 from fast_style.images import read_image, save_image
@@ -120,6 +120,7 @@ def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     failed = done = videos = frames = 0
+    stopped = False  # by a full disk: a mistake to fix (exit code 2), not a few bad inputs (1)
     megapixels = 0.0
 
     def stylize(image: Image.Image) -> Image.Image:
@@ -149,6 +150,7 @@ def run(args: argparse.Namespace) -> int:
             count(out)
         except DiskError as e:  # every later image would fail the same way: stop here
             failed += 1
+            stopped = True
             tqdm.write(f"error: {e}; stopped", file=sys.stderr)
             break
         except (UserError, OSError, ValueError, Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
@@ -169,7 +171,7 @@ def run(args: argparse.Namespace) -> int:
         + (f"; {failed} failed" if failed else ""),
         file=sys.stderr,
     )
-    return EXIT_PARTIAL if failed else EXIT_OK
+    return EXIT_USER_ERROR if stopped else EXIT_PARTIAL if failed else EXIT_OK
 
 
 def main(argv: list[str] | None = None) -> int:
