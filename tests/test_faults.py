@@ -119,6 +119,33 @@ def test_ctrl_c_writes_a_checkpoint_and_style_model(
 
 
 @pytest.mark.slow
+def test_a_run_started_with_sigint_ignored_keeps_ignoring_it(
+    tmp_path: Path, photo_dir: Path, style_path: Path, random_vgg: Path
+) -> None:
+    """`fast-style-train ... &` in a script (or nohup) starts with SIGINT ignored: a Ctrl-C meant for the shell
+    must not stop the background run; SIGTERM still stops it gracefully."""
+    out = tmp_path / "run"
+    cmd = _command(out, photo_dir, style_path, random_vgg, 100000)
+    proc = subprocess.Popen(
+        cmd,
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
+    )
+    _wait_for(out / "checkpoints" / "last.ckpt", proc)
+    proc.send_signal(signal.SIGINT)
+    time.sleep(3.0)
+    assert proc.poll() is None  # still training
+    proc.send_signal(signal.SIGTERM)
+    err, _ = proc.communicate(timeout=120)
+    assert proc.returncode == 128 + signal.SIGTERM, err[-2000:]
+    step = torch.load(out / "checkpoints" / "last.ckpt", weights_only=False)["global_step"]
+    assert load_style_model(str(out / "style.pt"))[1]["step"] == step and f"stopped at step {step}" in err
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
 def test_a_signal_to_the_whole_process_group_stops_gracefully(
     tmp_path: Path, photo_dir: Path, style_path: Path, random_vgg: Path, sig: signal.Signals
