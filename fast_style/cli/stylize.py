@@ -5,21 +5,17 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-import time
-import warnings
 from pathlib import Path
 
 from PIL import Image
 
 from fast_style import zoo
-from fast_style.atomic import DiskError, check_output
+from fast_style.batch import stylize_files
 from fast_style.cli import EXIT_OK, EXIT_PARTIAL, EXIT_USER_ERROR, run_tool
 from fast_style.devices import PRECISIONS
-from fast_style.errors import UserError, first_line
-from fast_style.images import read_image, save_image
+from fast_style.errors import UserError
 from fast_style.plan import expand_inputs, plan_outputs
 from fast_style.stylizer import DEFAULT_MAX_PIXELS, DEFAULT_TILE, Stylizer
-from fast_style.video import is_video, stylize_video
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -116,62 +112,30 @@ def run(args: argparse.Namespace) -> int:
     )
     trained_on = stylizer.meta.get("style_image")  # {style}: the painting's name, else the model file's
     plans = plan_outputs(items, args.output, args.name, Path(trained_on).stem if trained_on else Path(model).stem)
-    inputs = {src.resolve() for src, _ in plans}
     from tqdm import tqdm
-
-    failed = done = videos = frames = 0
-    stopped = False  # by a full disk: a mistake to fix (exit code 2), not a few bad inputs (1)
-    megapixels = 0.0
 
     def stylize(image: Image.Image) -> Image.Image:
         return stylizer.stylize_image(
             image, args.strength, args.preserve_color, args.max_size, args.scale, tiled=True if args.tile else None
         )
 
-    def count(image: Image.Image) -> None:  # each image and video frame written
-        nonlocal megapixels
-        megapixels += image.width * image.height / 1e6
-
-    start = time.perf_counter()
-    bar = tqdm(plans, unit="img", disable=args.quiet or len(plans) < 2, file=sys.stderr)
-    for src, dst in bar:
-        try:
-            check_output(dst, args.force, inputs)
-            if is_video(src):
-                frames += stylize_video(src, dst, stylize, on_frame=count)
-                videos += 1
-                continue
-            with warnings.catch_warnings():
-                warnings.simplefilter("error", Image.DecompressionBombWarning)  # over the limit: refuse
-                source = read_image(src)
-            out = stylize(source)
-            save_image(out, dst, source, args.quality)
-            done += 1
-            count(out)
-        except DiskError as e:  # every later image would fail the same way: stop here
-            failed += 1
-            stopped = True
-            tqdm.write(f"error: {e}; stopped", file=sys.stderr)
-            break
-        except (UserError, OSError, ValueError, Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
-            failed += 1
-            msg = first_line(e, 300)
-            if isinstance(e, (Image.DecompressionBombError, Image.DecompressionBombWarning)):  # Pillow names 2x
-                msg = (
-                    f"more pixels than --max-image-pixels {int(args.max_image_pixels)} (the guard against "
-                    "decompression bombs): raise it if you trust this file"
-                )
-            tqdm.write(f"error: {src}: {msg}" if not isinstance(e, UserError) else f"error: {msg}", file=sys.stderr)
-    seconds = time.perf_counter() - start
-    rate = megapixels / seconds if seconds > 0 else 0.0
-    where = plans[0][1] if len(plans) == 1 and done + videos else Path(args.output)
-    clips = f" and {videos} video(s) of {frames} frames" if videos else ""
+    done = stylize_files(
+        plans,
+        stylize,
+        args.force,
+        args.quality,
+        on_error=lambda line: tqdm.write(line, file=sys.stderr),
+        progress=lambda items: tqdm(items, unit="img", disable=args.quiet or len(items) < 2, file=sys.stderr),
+    )
+    rate = done.megapixels / done.seconds if done.seconds > 0 else 0.0
+    where = plans[0][1] if len(plans) == 1 and done.images + done.videos else Path(args.output)
+    clips = f" and {done.videos} video(s) of {done.frames} frames" if done.videos else ""
     print(
-        f"stylized {done} image(s){clips}, {megapixels:.1f} MP in {seconds:.1f} s ({rate:.2f} MP/s) -> {where}"
-        + (f"; {failed} failed" if failed else ""),
+        f"stylized {done.images} image(s){clips}, {done.megapixels:.1f} MP in {done.seconds:.1f} s ({rate:.2f} MP/s) "
+        f"-> {where}" + (f"; {done.failed} failed" if done.failed else ""),
         file=sys.stderr,
     )
-    return EXIT_USER_ERROR if stopped else EXIT_PARTIAL if failed else EXIT_OK
+    return EXIT_USER_ERROR if done.stopped else EXIT_PARTIAL if done.failed else EXIT_OK
 
 
 def main(argv: list[str] | None = None) -> int:

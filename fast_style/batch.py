@@ -1,0 +1,78 @@
+"""Many files through one Stylizer: each planned (input, output) pair in turn, images and videos, every failure
+reported in one line and the rest carried on; a full disk stops the batch (every later file would fail too)."""
+
+from __future__ import annotations
+
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from PIL import Image
+
+from fast_style.atomic import DiskError, check_output
+from fast_style.errors import UserError, first_line
+from fast_style.images import read_image, save_image
+from fast_style.video import is_video, stylize_video
+
+
+@dataclass
+class BatchReport:
+    images: int = 0
+    videos: int = 0
+    frames: int = 0
+    megapixels: float = 0.0  # of every image and video frame written
+    seconds: float = 0.0
+    failed: int = 0
+    stopped: bool = False  # by a full disk (or quota, read-only): the files after it were not tried
+
+
+def stylize_files(
+    plans: list[tuple[Path, Path]],
+    stylize: Callable[[Image.Image], Image.Image],
+    force: bool = False,
+    quality: int = 95,
+    on_error: Callable[[str], None] = print,
+    progress: Callable[[list], list] = lambda items: items,
+) -> BatchReport:
+    """Stylize each input of `plans` into its output (never over an input, nor over an existing file without
+    `force`). `on_error` gets one line per failure; `progress` may wrap the list (a progress bar)."""
+    report = BatchReport()
+    inputs = {src.resolve() for src, _ in plans}
+
+    def count(image: Image.Image) -> None:
+        report.megapixels += image.width * image.height / 1e6
+
+    start = time.perf_counter()
+    for src, dst in progress(plans):
+        try:
+            check_output(dst, force, inputs)
+            if is_video(src):
+                report.frames += stylize_video(src, dst, stylize, on_frame=count)
+                report.videos += 1
+                continue
+            with warnings.catch_warnings():
+                warnings.simplefilter("error", Image.DecompressionBombWarning)  # over the limit: refuse
+                source = read_image(src)
+            out = stylize(source)
+            save_image(out, dst, source, quality)
+            report.images += 1
+            count(out)
+        except DiskError as e:
+            report.failed += 1
+            report.stopped = True
+            on_error(f"error: {e}; stopped")
+            break
+        except (UserError, OSError, ValueError, Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
+            report.failed += 1
+            if isinstance(e, (Image.DecompressionBombError, Image.DecompressionBombWarning)):  # Pillow names 2x
+                message = (
+                    f"more pixels than --max-image-pixels {Image.MAX_IMAGE_PIXELS} (the guard against "
+                    "decompression bombs): raise it if you trust this file"
+                )
+            else:
+                message = first_line(e, 300)
+            on_error(f"error: {message}" if isinstance(e, UserError) else f"error: {src}: {message}")
+    report.seconds = time.perf_counter() - start
+    return report
