@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# The recipe at a CPU budget: one short fast-style-train run per variant of the default recipe (loss weights,
+# learning rate and schedule, per-layer Gram weights, batch size), one after another, each in OUT_DIR/<name>,
+# then fast-style-eval over all of them on held-out photos (coverage, losses, the independent judge).
+#
+#   scripts/recipe_sweep.sh OUT_DIR PHOTOS VAL_PHOTOS PAINTING [OVERRIDE ...]
+#
+# PHOTOS: training photos; VAL_PHOTOS: held-out photos (never trained on; also what eval scores). OVERRIDEs
+# apply to every run. Environment: STEPS (default 400), SIZE (crop px, default 128), VARIANTS (names, default
+# all). A finished run (its style.pt exists) is not trained again.
+set -eu
+out=$1 photos=$2 val=$3 painting=$4
+shift 4
+py=${PYTHON:-python3}
+steps=${STEPS:-400} size=${SIZE:-128}
+mkdir -p "$out"
+
+declare -A VARIANT=(
+    [default]=""
+    [style2]="loss.style_weight=2"
+    [style10]="loss.style_weight=10"
+    [tv0]="loss.tv_weight=0"
+    [lr3e-3]="module.lr=3e-3"
+    [lr3e-3_cosine]="module.lr=3e-3 module.lr_schedule=cosine"
+    [deep_gram]="loss.style_layers={relu1_2:0.5,relu2_2:1.0,relu3_3:1.5,relu4_3:2.0}"
+    [batch8]="data.batch_size=8"
+)
+names=${VARIANTS:-default style2 style10 tv0 lr3e-3 lr3e-3_cosine deep_gram batch8}
+for name in $names; do
+    dir=$out/$name
+    [ -f "$dir/style.pt" ] && continue
+    start=$(date +%s)
+    # shellcheck disable=SC2086  # each variant is a list of overrides
+    $py -m fast_style.cli.train style.image="$painting" data.root="$photos" data.val_root="$val" data.num_val=8 \
+        data.image_size="$size" data.num_workers=1 trainer.max_steps="$steps" trainer.val_check_interval=200 \
+        trainer.enable_progress_bar=false callbacks.images.every_n_steps=200 \
+        callbacks.checkpoint.every_n_train_steps=200 hydra.run.dir="$dir" ${VARIANT[$name]} "$@" >"$dir.log" 2>&1
+    echo "$name: $(( $(date +%s) - start )) s"
+done
+models=()
+for name in $names; do models+=("$out/$name/style.pt"); done
+$py -m fast_style.cli.evaluate "${models[@]}" --photos "$val" --size 256 --rank-by coverage --out "$out/eval" \
+    --sheet-rows 6 --force
