@@ -19,7 +19,7 @@ from torchvision.transforms import v2
 from tqdm import tqdm
 
 from fast_style.atomic import DiskError, atomic_write
-from fast_style.errors import UserError
+from fast_style.errors import UserError, first_line
 from fast_style.images import find_images, open_rgb
 
 log = logging.getLogger(__name__)
@@ -38,7 +38,7 @@ def load_style_image(image: str, size: int | None = None) -> torch.Tensor:
     try:
         img = open_rgb(path)
     except Exception as e:
-        raise UserError(f"cannot read style image {image}: {str(e).splitlines()[0][:160]}") from None
+        raise UserError(f"cannot read style image {image}: {first_line(e, 160)}") from None
     if min(img.size) < 16:  # too small to hold any texture, however far it is scaled up
         raise UserError(f"style image {image} is {img.width}x{img.height}: use one at least 16 px on each side")
     if size:
@@ -83,7 +83,7 @@ class ImageFolder(Dataset):
         except Exception as e:  # truncated, corrupt, not an image, too large: skip it, never end the run
             if path not in self.reported:
                 self.reported.add(path)
-                reason = str(e).splitlines()[0][:120] if str(e) else type(e).__name__
+                reason = first_line(e, 120)
                 log.warning("skipping unreadable image %s (%s)", path, reason)
             return None
 

@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from fast_style.atomic import save_torch
-from fast_style.errors import UserError
+from fast_style.errors import UserError, first_line
 
 
 class ConvNormAct(nn.Sequential):
@@ -159,7 +159,7 @@ def _why_unreadable(path: str, error: Exception) -> str:
             f"{path} is not a fast-style model (a TorchScript export or a file holding Python objects, which "
             f"are never loaded: they could run code): {hint}"
         )
-    first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    first = first_line(error, 10_000)
     return f"{path} is not a readable fast-style model ({first[:200]}): {hint}"
 
 
@@ -189,5 +189,5 @@ def load_style_model(path: str, map_location: str | torch.device = "cpu") -> tup
         net = TransformerNet(**config)
         net.load_state_dict(payload["state_dict"])  # float16 files are copied into the float32 parameters
     except (KeyError, TypeError, ValueError, RuntimeError) as e:
-        raise StyleModelError(f"{path} is damaged: {str(e).splitlines()[0][:200]}") from None
+        raise StyleModelError(f"{path} is damaged: {first_line(e)}") from None
     return net.eval(), dict(payload.get("meta", {}))

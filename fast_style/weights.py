@@ -31,7 +31,7 @@ from pathlib import Path
 import torch
 
 from fast_style.atomic import save_torch
-from fast_style.errors import UserError
+from fast_style.errors import UserError, first_line
 
 log = logging.getLogger(__name__)
 
@@ -187,7 +187,7 @@ def _read_state_file(path: Path) -> tuple[dict[str, torch.Tensor], str | None]:
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:
-        raise UserError(f"cannot read VGG weights {path}: {str(e).splitlines()[0][:200]}") from None
+        raise UserError(f"cannot read VGG weights {path}: {first_line(e)}") from None
     norm = None
     if isinstance(obj, dict) and "state_dict" in obj:
         norm = obj.get("normalization")
@@ -237,7 +237,7 @@ def load_vgg_weights(source: str | None, arch: str = "vgg16") -> tuple[dict[str,
             model = getattr(torchvision.models, arch)(weights=weights.IMAGENET1K_V1)
         except Exception as e:
             raise UserError(
-                f"torchvision could not download {arch} weights ({str(e).splitlines()[0][:120]}): "
+                f"torchvision could not download {arch} weights ({first_line(e, 120)}): "
                 "use loss.weights=caffe, or a local state_dict file"
             ) from None
         return {f"features.{k}": v for k, v in model.features.state_dict().items()}, "imagenet"
