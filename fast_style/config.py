@@ -37,6 +37,8 @@ SCHEMAS: dict[str, tuple[str, tuple[str, ...], bool]] = {
     "module": ("fast_style.module.StyleTransferModule", ("network", "loss", "style_image"), False),
 }
 _SIMPLE = (bool, int, float, str)
+# what a setting of each simple type takes, in words, for one-line messages
+KIND_WORDS = {bool: "true or false", int: "an integer", float: "a number", str: "text", type(None): "null"}
 
 
 def _field_type(hint: Any) -> Any:
@@ -81,10 +83,8 @@ def expected_kind(full_key: str) -> str | None:
     if group not in SCHEMAS or "." in key:
         return None
     found = {f.name: f.type for f in dataclasses.fields(_schema(group))}.get(key)
-    words = {bool: "true or false", int: "an integer", float: "a number", str: "text"}
     kinds = typing.get_args(found) or (found,)
-    named = [words[k] for k in kinds if k in words]
-    return " or ".join(named + (["null"] if type(None) in kinds else [])) or None
+    return " or ".join(KIND_WORDS[k] for k in kinds if k in KIND_WORDS) or None
 
 
 _made: dict[str, type] = {}

@@ -128,13 +128,14 @@ def keep_launch_config(hydra_dir: Path) -> None:
                 tmp.write_bytes((hydra_dir / name).read_bytes())
 
 
-_KINDS = {bool: "true or false", int: "an integer", float: "a number", str: "text", type(None): "null"}
+_KINDS = config.KIND_WORDS
 
 
-def check_types(node: DictConfig, where: str, target: Any = None) -> None:
+def check_types(node: DictConfig, where: str) -> None:
     """UserError for a setting whose value does not fit its constructor argument's simple annotation
-    (int, float, bool, str, None and unions of them), e.g. `data.batch_size=abc`, before anything is built."""
-    target = target or get_object(node["_target_"])
+    (int, float, bool, str, None and unions of them), e.g. `trainer.max_steps=abc`, before anything is built.
+    For the Trainer node, which has no schema (it stays open to any Lightning argument)."""
+    target = get_object(node["_target_"])
     try:
         hints = typing.get_type_hints(target.__init__ if isinstance(target, type) else target)
     except Exception:  # annotations this Python cannot resolve: leave the checks to the constructor

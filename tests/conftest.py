@@ -13,6 +13,22 @@ from PIL import Image
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
 
+def tiny_run(photo_dir: Path, style_path: Path, vgg: Path, model: str = "tiny") -> list[str]:
+    """The overrides of a training run small enough for a test: a toy network, a random VGG file, 32 px crops."""
+    return [
+        f"model={model}",
+        "loss=file",
+        f"loss.weights={vgg}",
+        f"data.root={photo_dir}",
+        "data.image_size=32",
+        "data.batch_size=2",
+        "data.num_workers=0",
+        "data.num_val=2",
+        f"style.image={style_path}",
+        "style.size=48",
+    ]
+
+
 def make_photo(path: Path, size: tuple[int, int] = (48, 40), mode: str = "RGB", seed: int = 0) -> Path:
     """A smooth random picture (gradients + blobs) saved in `mode` at `path`."""
     rng = np.random.default_rng(seed)

@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 import torch
 
+from .conftest import tiny_run
+
 REPO = Path(__file__).resolve().parents[1]
 
 
@@ -24,16 +26,7 @@ def test_two_process_ddp_on_cpu(tmp_path: Path, photo_dir: Path, style_path: Pat
         "trainer.max_steps=2",
         "trainer.val_check_interval=2",
         "trainer.enable_progress_bar=false",
-        "model=tiny",
-        "loss=file",
-        f"loss.weights={random_vgg}",
-        f"data.root={photo_dir}",
-        "data.image_size=32",
-        "data.batch_size=2",
-        "data.num_workers=0",
-        "data.num_val=2",
-        f"style.image={style_path}",
-        "style.size=48",
+        *tiny_run(photo_dir, style_path, random_vgg),
         f"hydra.run.dir={out}",
         "callbacks.images.every_n_steps=1",
         "+callbacks.probe._target_=tests.ddp_probe.RecordBatches",

@@ -18,6 +18,7 @@ from fast_style.atomic import DiskError
 from fast_style.network import load_style_model
 from fast_style.train import train
 
+from .conftest import tiny_run
 from .test_train import tiny_cfg
 
 REPO = Path(__file__).resolve().parents[1]
@@ -28,16 +29,7 @@ def _command(out: Path, photo_dir: Path, style_path: Path, vgg: Path, steps: int
         sys.executable,
         "-m",
         "fast_style.cli.train",
-        "model=tiny",
-        "loss=file",
-        f"loss.weights={vgg}",
-        f"data.root={photo_dir}",
-        "data.image_size=32",
-        "data.batch_size=2",
-        "data.num_workers=0",
-        "data.num_val=2",
-        f"style.image={style_path}",
-        "style.size=48",
+        *tiny_run(photo_dir, style_path, vgg),
         f"hydra.run.dir={out}",
         f"trainer.max_steps={steps}",
         "trainer.val_check_interval=5",

@@ -16,21 +16,14 @@ from fast_style.config import compose
 from fast_style.network import load_style_model
 from fast_style.train import train
 
+from .conftest import tiny_run
+
 
 def tiny_cfg(out: Path, photo_dir: Path, style_path: Path, vgg: Path, *extra: str):
     return compose(
         [
-            "model=tiny",
+            *tiny_run(photo_dir, style_path, vgg),
             "trainer=fast_dev",
-            "loss=file",
-            f"loss.weights={vgg}",
-            f"data.root={photo_dir}",
-            "data.image_size=32",
-            "data.batch_size=2",
-            "data.num_workers=0",
-            "data.num_val=2",
-            f"style.image={style_path}",
-            "style.size=48",
             f"output_dir={out}",
             "callbacks.checkpoint.every_n_train_steps=2",
             "callbacks.images.every_n_steps=2",

@@ -14,6 +14,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from .conftest import tiny_run
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -105,17 +107,8 @@ def test_train_then_stylize_and_evaluate_from_a_wheel(
         "fast-style-train",
         "--config-dir",
         tmp_path / "my_configs",
-        "model=mine",
+        *tiny_run(photo_dir, style_path, random_vgg, model="mine"),
         "trainer=fast_dev",
-        "loss=file",
-        f"loss.weights={random_vgg}",
-        f"data.root={photo_dir}",
-        "data.image_size=32",
-        "data.batch_size=2",
-        "data.num_workers=0",
-        "data.num_val=2",
-        f"style.image={style_path}",
-        "style.size=48",
         "hydra.run.dir=run",
         cwd=work,
     )
