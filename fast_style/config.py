@@ -3,7 +3,7 @@
 The folder is the repository's top-level `configs/`; a wheel carries the same files as `fast_style/configs`
 (mapped at build time, pyproject.toml), so an installed `fast-style-train` finds them without the checkout.
 
-Each config group that builds one of fast-style's objects (data, model, loss, style, module) is typed by a
+Each config group that builds one of fast-style's objects (data, model, loss, style, module, temporal) is typed by a
 structured-config schema made from that object's constructor: its argument names, their types and their
 defaults. The constructor is the one source of every default; a group's YAML file names the schema
 (`defaults: [schema, _self_]`) and sets only what differs. A value of the wrong type (`data.batch_size=abc`) or
@@ -34,7 +34,8 @@ SCHEMAS: dict[str, tuple[str, tuple[str, ...], bool]] = {
     "model": ("fast_style.network.TransformerNet", (), True),
     "loss": ("fast_style.loss.PerceptualLoss", (), True),
     "style": ("fast_style.data.load_style_image", (), True),
-    "module": ("fast_style.module.StyleTransferModule", ("network", "loss", "style_image"), False),
+    "module": ("fast_style.module.StyleTransferModule", ("network", "loss", "style_image", "temporal"), False),
+    "temporal": ("fast_style.consistency.ConsistencyLoss", (), True),
 }
 _SIMPLE = (bool, int, float, str)
 # what a setting of each simple type takes, in words, for one-line messages

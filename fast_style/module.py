@@ -9,6 +9,7 @@ import math
 import pytorch_lightning as pl
 import torch
 
+from fast_style.consistency import ConsistencyLoss
 from fast_style.data import Batch
 from fast_style.errors import UserError
 from fast_style.lightning_internals import is_logging_step
@@ -32,6 +33,8 @@ class StyleTransferModule(pl.LightningModule):
     on a CPU (1.05-1.2x over bf16 there, for a minute of compiling) and with several processes (DDP; not
     measured). See benchmarks/README.md. Checkpoints are unaffected.
     On a GPU, Adam runs fused (one kernel for all parameters).
+    `temporal`: a ConsistencyLoss (fast_style/consistency.py) trains for stable video: each training step also
+    stylizes a moved, noisy copy of the batch (one network call on both) and adds the term `train/temporal`.
     """
 
     def __init__(
@@ -44,6 +47,7 @@ class StyleTransferModule(pl.LightningModule):
         lr_min_ratio: float = 0.1,
         on_nonfinite: str = "stop",
         compile: bool | str = "auto",
+        temporal: ConsistencyLoss | None = None,
     ) -> None:
         super().__init__()
         if lr_schedule not in LR_SCHEDULES:
@@ -57,9 +61,10 @@ class StyleTransferModule(pl.LightningModule):
             )
         if isinstance(lr, bool) or not isinstance(lr, (int, float)) or lr <= 0:
             raise UserError(f"module.lr must be a number > 0, got {lr!r}")
-        self.save_hyperparameters(ignore=["network", "loss", "style_image"], logger=False)
+        self.save_hyperparameters(ignore=["network", "loss", "style_image", "temporal"], logger=False)
         self.network = network
         self.loss = loss
+        self.temporal = temporal
         self.register_buffer("style_image", style_image, persistent=False)
         self.skipped_images = 0
         self._read_batches = 0  # training batches with at least one readable photo, this epoch
@@ -108,10 +113,18 @@ class StyleTransferModule(pl.LightningModule):
         graphs = self.cuda_graphs and images.is_cuda
         if graphs:  # each step replays the graphs, overwriting the last step's outputs
             torch.compiler.cudagraph_mark_step_begin()
-        stylized = self.network_fn(images)
+        moved = None
+        if train and self.temporal is not None:  # the batch and its moved copy in one call (one graph replay)
+            dy, dx = self.temporal.shift()
+            stylized, moved = self.network_fn(torch.cat([images, self.temporal.moved(images, dy, dx)])).chunk(2)
+        else:
+            stylized = self.network_fn(images)
         if graphs and not train:  # kept for the coverage below: a graph's output is overwritten by later replays
             stylized = stylized.clone()
         terms = self.loss_fn(stylized, images)
+        if moved is not None:
+            terms["temporal"] = self.temporal(stylized, moved, dy, dx)
+            terms["total"] = terms["total"] + terms["temporal"]
         if graphs:  # logged values must outlive the next replay
             terms = {name: value.clone() for name, value in terms.items()}
         if not train:  # the share of each picture the style covers (fast_style.coverage), beside the losses

@@ -67,7 +67,8 @@ def train(cfg: DictConfig) -> Path | None:
         loss.content_layers,
     )
     style_image = build(cfg.style, "style")
-    module = StyleTransferModule(network, loss, style_image, **cfg.module)
+    temporal = build(cfg.temporal, "temporal") if cfg.get("temporal") is not None else None
+    module = StyleTransferModule(network, loss, style_image, temporal=temporal, **cfg.module)
     callbacks = [build(c, f"callbacks.{name}") for name, c in cfg.callbacks.items() if c is not None]
     if OmegaConf.select(cfg, "trainer.enable_progress_bar") is False:  # Lightning refuses a bar that is off
         callbacks = [c for c in callbacks if not isinstance(c, ProgressBar)]

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The recipe at a CPU budget: one short fast-style-train run per variant of the default recipe (loss weights,
-# learning rate and schedule, per-layer Gram weights, batch size), one after another, each in OUT_DIR/<name>,
-# then fast-style-eval over all of them on held-out photos (coverage, losses, the independent judge).
+# learning rate and schedule, per-layer Gram weights, batch size, stability training), one after another, each
+# in OUT_DIR/<name>, then fast-style-eval over all of them on held-out photos (coverage, losses, the independent
+# judge).
 #
 #   scripts/recipe_sweep.sh OUT_DIR PHOTOS VAL_PHOTOS PAINTING [OVERRIDE ...]
 #
@@ -24,8 +25,11 @@ declare -A VARIANT=(
     [lr3e-3_cosine]="module.lr=3e-3 module.lr_schedule=cosine"
     [deep_gram]="loss.style_layers={relu1_2:0.5,relu2_2:1.0,relu3_3:1.5,relu4_3:2.0}"
     [batch8]="data.batch_size=8"
+    [temporal30]="temporal=shift temporal.weight=30"
+    [temporal100]="temporal=shift temporal.weight=100"
+    [temporal300]="temporal=shift temporal.weight=300"
 )
-names=${VARIANTS:-default style2 style10 tv0 lr3e-3 lr3e-3_cosine deep_gram batch8}
+names=${VARIANTS:-default style2 style10 tv0 lr3e-3 lr3e-3_cosine deep_gram batch8 temporal30 temporal100 temporal300}
 for name in $names; do
     dir=$out/$name
     [ -f "$dir/style.pt" ] && continue

@@ -1,0 +1,64 @@
+"""Training for temporal stability: the output of a slightly moved, noisier copy of a photo must be the output of
+the photo, moved the same way (the config group `temporal`; measured by fast_style.stability).
+
+Each training step also stylizes a copy of the batch shifted by a few pixels (`max_shift`, so not a multiple of
+the network's stride of 4 most of the time: the aliasing that makes texture swim) with its own gaussian noise
+(`noise`, std in [0, 1] units, like a camera's), and penalises the mean squared difference between that output
+and the batch's output shifted alike, away from a border of `margin` pixels. In the spirit of Ruder et al.'s
+training on shifted still images and of noise-resilient training; no optical flow is needed because the motion
+is known. The term is `weight` x the mean squared difference in 0-255 units (the perceptual loss's scale).
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from fast_style.errors import UserError
+
+
+class ConsistencyLoss(nn.Module):
+    def __init__(self, weight: float = 1.0, max_shift: int = 3, noise: float = 0.01, margin: int = 8) -> None:
+        super().__init__()
+        if isinstance(weight, bool) or not isinstance(weight, (int, float)) or weight < 0:
+            raise UserError(f"temporal.weight must be a number >= 0, got {weight!r}")
+        if not isinstance(max_shift, int) or max_shift < 1:
+            raise UserError(f"temporal.max_shift must be an integer >= 1, got {max_shift!r}")
+        if isinstance(noise, bool) or not isinstance(noise, (int, float)) or noise < 0:
+            raise UserError(f"temporal.noise must be a number >= 0, got {noise!r}")
+        if not isinstance(margin, int) or margin < 0:
+            raise UserError(f"temporal.margin must be an integer >= 0, got {margin!r}")
+        self.weight, self.max_shift, self.noise, self.margin = float(weight), max_shift, float(noise), margin
+
+    def shift(self) -> tuple[int, int]:
+        """A random (dy, dx), each in [-max_shift, max_shift], not both 0 (drawn on the CPU: no device sync)."""
+        while True:
+            dy, dx = torch.randint(-self.max_shift, self.max_shift + 1, (2,)).tolist()
+            if dy or dx:
+                return dy, dx
+
+    def moved(self, images: torch.Tensor, dy: int, dx: int) -> torch.Tensor:
+        """(B, 3, H, W) -> the same size, showing the scene moved so that moved[p] = images[p + (dy, dx)] (the
+        border that comes into view mirrored), with fresh noise."""
+        s = self.max_shift
+        h, w = images.shape[-2:]
+        if min(h, w) <= s + 2 * (s + self.margin):
+            raise UserError(
+                f"training crops of {h}x{w} px are too small for temporal.max_shift={s} and margin={self.margin}"
+            )
+        padded = F.pad(images, (s, s, s, s), mode="reflect")
+        out = padded[..., s + dy : s + dy + h, s + dx : s + dx + w]
+        if self.noise:
+            out = (out + self.noise * torch.randn_like(out)).clamp(0, 1)
+        return out
+
+    def forward(self, stylized: torch.Tensor, stylized_moved: torch.Tensor, dy: int, dx: int) -> torch.Tensor:
+        """stylized: the network's output for the batch; stylized_moved: for `moved(batch, dy, dx)`. Both
+        (B, 3, H, W) in [0, 1]. Returns weight x mean squared difference (0-255 units) where both show the same
+        scene, away from the margin."""
+        m = self.max_shift + self.margin
+        h, w = stylized.shape[-2:]
+        ours = stylized_moved[..., m : h - m, m : w - m]
+        theirs = stylized[..., m + dy : h - m + dy, m + dx : w - m + dx]  # stylized[p + d]
+        return self.weight * F.mse_loss(ours.float() * 255, theirs.float() * 255)

@@ -1,0 +1,105 @@
+"""The stability term (temporal=shift): exact motion, zero for a network that moves with its input, positive for
+one that does not, and wired into training."""
+
+import pytest
+import torch
+from torch import nn
+
+from fast_style.config import compose
+from fast_style.consistency import ConsistencyLoss
+from fast_style.errors import UserError
+from fast_style.module import StyleTransferModule
+from fast_style.network import TransformerNet
+from fast_style.train import train
+
+from .conftest import tiny_run
+from .test_module import ConstantLoss
+
+
+@pytest.mark.parametrize("dy,dx", [(1, 3), (-2, 0), (0, -3), (3, -1)])
+def test_moved_shows_the_scene_moved_by_the_shift(dy: int, dx: int) -> None:
+    term = ConsistencyLoss(noise=0.0, margin=0)
+    images = torch.rand(2, 3, 36, 40)
+    moved = term.moved(images, dy, dx)
+    assert moved.shape == images.shape
+    s = term.max_shift  # moved[p] == images[p + d] wherever p + d is inside the picture
+    torch.testing.assert_close(moved[..., s:-s, s:-s], images[..., s + dy : 36 - s + dy, s + dx : 40 - s + dx])
+    noisy = ConsistencyLoss(noise=0.05).moved(images, dy, dx)
+    assert 0.02 < (noisy - moved).std() < 0.06 and noisy.min() >= 0 and noisy.max() <= 1
+
+
+def test_zero_for_a_network_that_moves_with_its_input_positive_for_one_that_does_not() -> None:
+    term = ConsistencyLoss(weight=2.0, noise=0.0)
+    images = torch.rand(2, 3, 40, 40)
+    dy, dx = 1, -2
+    moved = term.moved(images, dy, dx)
+    pointwise = nn.Conv2d(3, 3, 1)  # the same at every position: moves with its input
+    assert term(pointwise(images), pointwise(moved), dy, dx).item() == pytest.approx(0, abs=1e-6)
+    # stride 2 then nearest upsampling: the output depends on where a pixel falls on the grid (aliasing)
+    aliased = nn.Sequential(nn.AvgPool2d(2), nn.Upsample(scale_factor=2))
+    value = term(aliased(images), aliased(moved), dy, dx).item()
+    assert value > 0
+    assert ConsistencyLoss(weight=4.0, noise=0.0)(aliased(images), aliased(moved), dy, dx).item() == pytest.approx(
+        2 * value
+    )
+    shifts = {term.shift() for _ in range(200)}
+    assert (0, 0) not in shifts and all(max(abs(a), abs(b)) <= 3 for a, b in shifts) and len(shifts) > 20
+
+
+@pytest.mark.parametrize(
+    "kwargs,match",
+    [
+        ({"weight": -1}, "weight"),
+        ({"max_shift": 0}, "max_shift"),
+        ({"noise": -0.1}, "noise"),
+        ({"margin": 1.5}, "margin"),
+    ],
+)
+def test_bad_settings(kwargs: dict, match: str) -> None:
+    with pytest.raises(UserError, match=match):
+        ConsistencyLoss(**kwargs)
+
+
+def test_crops_too_small_for_the_shift_say_so() -> None:
+    with pytest.raises(UserError, match="too small for temporal.max_shift=3"):
+        ConsistencyLoss().moved(torch.rand(1, 3, 20, 20), 1, 1)
+
+
+def test_the_training_step_adds_the_term_and_runs_the_network_once() -> None:
+    net = TransformerNet(channels=(4, 8, 8), num_residual=1)
+    calls = []
+
+    def counted(x: torch.Tensor) -> torch.Tensor:
+        calls.append(x.shape[0])
+        return net(x)
+
+    plain = StyleTransferModule(net, ConstantLoss(1.0), torch.rand(1, 3, 16, 16))
+    stable = StyleTransferModule(net, ConstantLoss(1.0), torch.rand(1, 3, 16, 16), temporal=ConsistencyLoss(5.0))
+    plain.network_fn = stable.network_fn = counted
+    batch = (torch.rand(2, 3, 40, 40), 0)
+    assert plain.training_step(batch, 0).item() == pytest.approx(1.0)
+    total = stable.training_step(batch, 0)
+    assert calls == [2, 4]  # the batch and its moved copy in one call
+    assert total.item() > 1.0
+    total.backward()
+    assert any(p.grad.abs().sum() > 0 for p in net.parameters())  # the term trains the network (the loss cannot)
+    assert set(stable.hparams) == set(plain.hparams)
+
+
+@pytest.mark.slow
+def test_temporal_shift_trains_end_to_end(tmp_path, photo_dir, style_path, random_vgg) -> None:
+    cfg = compose(
+        [
+            *tiny_run(photo_dir, style_path, random_vgg),
+            "temporal=shift",
+            "temporal.max_shift=2",
+            "temporal.margin=2",
+            "trainer=fast_dev",
+            f"output_dir={tmp_path / 'run'}",
+        ]
+    )
+    assert cfg.temporal.weight == 1.0 and cfg.temporal.max_shift == 2
+    assert train(cfg).is_file()
+    assert compose(["temporal=none"]).temporal is None
+    with pytest.raises(Exception, match="max_shift"):
+        compose(["temporal=shift", "temporal.max_shift=abc"])
