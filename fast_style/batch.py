@@ -30,14 +30,19 @@ class BatchReport:
 
 def stylize_files(
     plans: list[tuple[Path, Path]],
-    stylize: Callable[[Image.Image], Image.Image],
+    stylize: Callable[[list[Image.Image]], list[Image.Image]],
     force: bool = False,
     quality: int = 95,
     on_error: Callable[[str], None] = print,
     progress: Callable[[list], list] = lambda items: items,
+    video_batch: int = 4,
+    smooth: float = 0.0,
+    frame_progress: bool = False,
 ) -> BatchReport:
     """Stylize each input of `plans` into its output (never over an input, nor over an existing file without
-    `force`). `on_error` gets one line per failure; `progress` may wrap the list (a progress bar)."""
+    `force`). `stylize` takes a list of images (a video's frames come `video_batch` at a time) and returns as
+    many; `smooth` and `frame_progress` are stylize_video's. `on_error` gets one line per failure; `progress`
+    may wrap the list (a progress bar)."""
     report = BatchReport()
     inputs = {src.resolve() for src, _ in plans}
 
@@ -49,13 +54,15 @@ def stylize_files(
         try:
             check_output(dst, force, inputs)
             if is_video(src):
-                report.frames += stylize_video(src, dst, stylize, on_frame=count)
+                report.frames += stylize_video(
+                    src, dst, stylize, on_frame=count, batch_size=video_batch, smooth=smooth, progress=frame_progress
+                )
                 report.videos += 1
                 continue
             with warnings.catch_warnings():
                 warnings.simplefilter("error", Image.DecompressionBombWarning)  # over the limit: refuse
                 source = read_image(src)
-            out = stylize(source)
+            out = stylize([source])[0]
             save_image(out, dst, source, quality)
             report.images += 1
             count(out)

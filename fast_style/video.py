@@ -1,24 +1,32 @@
 """Video in, stylized video out (PyAV: FFmpeg's decoders and its H.264 encoder, shipped in its wheels).
 
-Every frame goes through `Stylizer.stylize_image`, so strength, colour preservation, --max-size and --scale work
-as for photos. The frame rate and timestamps are kept, the audio is copied unchanged, and the file is written
-beside its destination and renamed into place when complete.
+Three stages overlap: a thread decodes (FFmpeg's own threads too), the caller's thread stylizes frames in
+batches of `batch_size` (one network call each: a GPU stays busy, the CPU's cores share the work), and a thread
+encodes and writes. The queues between them are bounded, so memory does not grow with the video. The frame
+rate and timestamps are kept, the audio is copied unchanged, and the file is written beside its destination
+and renamed into place when complete: an error or Ctrl-C leaves no partial file.
 """
 
 from __future__ import annotations
 
+import queue
+import threading
 from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 from PIL import Image
 
 from fast_style.atomic import atomic_write
 from fast_style.errors import UserError
+from fast_style.smoothing import TemporalSmoother
 
 VIDEO_EXTENSIONS = (".mp4", ".mov", ".mkv", ".avi", ".webm", ".m4v")
 # containers written (H.264 video); other inputs are written as .mp4
 VIDEO_OUTPUTS = {".mp4": "mp4", ".mov": "mov", ".mkv": "matroska", ".m4v": "mp4"}
+_END = object()
+_WAIT = 0.1  # seconds a stage waits on a queue before it looks whether another stage failed or was stopped
 
 
 def is_video(path: Path) -> bool:
@@ -34,31 +42,92 @@ def _even(size: tuple[int, int]) -> tuple[int, int]:
     return size[0] - size[0] % 2, size[1] - size[1] % 2  # H.264's 4:2:0 needs even sides
 
 
+class _Stages:
+    """What the three stages share: a stop flag and the first error any of them met."""
+
+    def __init__(self) -> None:
+        self.stop = threading.Event()
+        self.error: BaseException | None = None
+
+    def fail(self, error: BaseException) -> None:
+        if self.error is None:
+            self.error = error
+        self.stop.set()
+
+    def put(self, q: queue.Queue, item: Any) -> None:
+        while not self.stop.is_set():
+            try:
+                return q.put(item, timeout=_WAIT)
+            except queue.Full:
+                continue
+        raise _Stopped
+
+    def get(self, q: queue.Queue) -> Any:
+        while not self.stop.is_set():
+            try:
+                return q.get(timeout=_WAIT)
+            except queue.Empty:
+                continue
+        raise _Stopped
+
+    def run(self, target: Callable[[], None], name: str) -> threading.Thread:
+        def body() -> None:
+            try:
+                target()
+            except _Stopped:
+                pass
+            except BaseException as e:  # handed to the caller's thread, which raises it
+                self.fail(e)
+
+        thread = threading.Thread(target=body, name=name, daemon=True)
+        thread.start()
+        return thread
+
+
+class _Stopped(Exception):
+    """Another stage failed or the caller stopped: this one ends quietly."""
+
+
 def stylize_video(
     src: str | Path,
     dst: str | Path,
-    stylize: Callable[[Image.Image], Image.Image],
+    stylize: Callable[[list[Image.Image]], list[Image.Image]],
     crf: int = 18,
     on_frame: Callable[[Image.Image], None] | None = None,
+    batch_size: int = 4,
+    smooth: float = 0.0,
+    progress: bool = False,
 ) -> int:
-    """Decode `src`, stylize every frame with `stylize` (PIL RGB in, PIL out), encode H.264 into `dst`, copy the
-    audio. Returns the number of frames. UserError for a file that is not a video or an unknown container."""
+    """Decode `src`, stylize its frames with `stylize` (a list of PIL RGB frames in, as many PIL images out),
+    encode H.264 into `dst`, copy the audio. Returns the number of frames.
+
+    `smooth` (0..1): temporal smoothing of the stylized frames where the picture is still (fast_style.smoothing),
+    for models trained without stability; `progress`: a bar with frames per second on stderr.
+    UserError for a file that is not a video or an unknown container."""
     import av
 
     src, dst = Path(src), Path(dst)
     fmt = VIDEO_OUTPUTS.get(dst.suffix.lower())
     if fmt is None:
         raise UserError(f"{dst}: videos are written as {', '.join(VIDEO_OUTPUTS)}")
+    if batch_size < 1:
+        raise UserError(f"the video batch size must be >= 1, got {batch_size}")
+    smoother = TemporalSmoother(smooth) if smooth else None
     try:
         source = av.open(str(src))
     except (av.FFmpegError, OSError) as e:
         raise UserError(f"cannot read video {src}: {e}") from None
+    stages = _Stages()
+    decoded: queue.Queue = queue.Queue(maxsize=2 * batch_size)  # frames (and sound) on their way to the network
+    stylized: queue.Queue = queue.Queue(maxsize=2 * batch_size)  # on their way to the encoder
     frames = 0
     with source, atomic_write(dst) as tmp:
         if not source.streams.video:
             raise UserError(f"{src} holds no video stream")
         video_in = source.streams.video[0]
+        video_in.thread_type = "AUTO"  # FFmpeg decodes with several threads where the codec allows
         audio_in = source.streams.audio[0] if source.streams.audio else None
+        total = video_in.frames or None
         with av.open(str(tmp), "w", format=fmt) as out:
             rate = video_in.average_rate or video_in.guessed_rate or Fraction(30)
             video_out = out.add_stream("libx264", rate=rate)
@@ -67,36 +136,96 @@ def stylize_video(
             video_out.options = {"crf": str(crf), "preset": "medium"}
             audio_out = out.add_stream_from_template(audio_in) if audio_in is not None else None
             streams = [video_in] + ([audio_in] if audio_in is not None else [])
-            early: list = []  # sound before the first frame: muxing it would open the encoder before its size is known
-            try:
-                for packet in source.demux(*streams):
-                    if packet.stream is audio_in:
-                        if packet.dts is not None:
-                            packet.stream = audio_out
-                            if frames == 0:
-                                early.append(packet)
-                            else:
-                                out.mux(packet)
+
+            def decode() -> None:
+                count = 0
+                try:
+                    for packet in source.demux(*streams):
+                        if packet.stream is audio_in:
+                            if packet.dts is not None:
+                                stages.put(decoded, ("sound", packet))
+                            continue
+                        for frame in packet.decode():
+                            stages.put(decoded, ("frame", frame.to_image(), frame.pts, frame.time_base))
+                            count += 1
+                except av.FFmpegError as e:
+                    raise UserError(f"cannot decode {src} (frame {count}): {e}") from None
+                stages.put(decoded, _END)
+
+            def encode() -> None:
+                written = 0
+                early: list = []  # sound before the first frame: muxing it would open the encoder before its size
+                while (item := stages.get(stylized)) is not _END:
+                    if item[0] == "sound":
+                        item[1].stream = audio_out
+                        if written:
+                            out.mux(item[1])
+                        else:
+                            early.append(item[1])
                         continue
-                    for frame in packet.decode():
-                        image = stylize(frame.to_image())
-                        if frames == 0:
-                            video_out.width, video_out.height = _even(image.size)
-                        size = (video_out.width, video_out.height)
-                        if image.size != size:
-                            image = image.crop((0, 0, *size)) if _even(image.size) == size else image.resize(size)
-                        new = av.VideoFrame.from_image(image.convert("RGB"))
-                        new.pts, new.time_base = frame.pts, frame.time_base
-                        out.mux(video_out.encode(new))
+                    _, image, pts, time_base = item
+                    if not written:
+                        video_out.width, video_out.height = _even(image.size)
+                    size = (video_out.width, video_out.height)
+                    if image.size != size:
+                        image = image.crop((0, 0, *size)) if _even(image.size) == size else image.resize(size)
+                    new = av.VideoFrame.from_image(image.convert("RGB"))
+                    new.pts, new.time_base = pts, time_base
+                    out.mux(video_out.encode(new))
+                    written += 1
+                    for held in early:
+                        out.mux(held)
+                    early.clear()
+                out.mux(video_out.encode())  # flush the encoder
+
+            threads = [stages.run(decode, "fast-style-decode"), stages.run(encode, "fast-style-encode")]
+            bar = None
+            if progress:
+                from tqdm import tqdm
+
+                bar = tqdm(total=total, unit="frame", desc=src.name, leave=False, dynamic_ncols=True)
+            try:
+                pending: list[tuple[Image.Image, Any, Any]] = []
+
+                def flush() -> None:
+                    nonlocal frames
+                    if not pending:
+                        return
+                    images = stylize([image for image, _, _ in pending])
+                    if len(images) != len(pending):
+                        raise RuntimeError(f"stylize returned {len(images)} images for {len(pending)} frames")
+                    for (frame, pts, time_base), image in zip(pending, images):
+                        if smoother is not None:
+                            image = smoother(frame, image)
+                        stages.put(stylized, ("frame", image, pts, time_base))
                         frames += 1
-                        for held in early:
-                            out.mux(held)
-                        early.clear()
                         if on_frame:
                             on_frame(image)
-            except av.FFmpegError as e:
-                raise UserError(f"cannot decode {src} (frame {frames}): {e}") from None
-            out.mux(video_out.encode())  # flush the encoder
+                    if bar is not None:
+                        bar.update(len(pending))
+                    pending.clear()
+
+                while (item := stages.get(decoded)) is not _END:
+                    if item[0] == "sound":
+                        stages.put(stylized, item)
+                        continue
+                    pending.append(item[1:])
+                    if len(pending) == batch_size:
+                        flush()
+                flush()
+                stages.put(stylized, _END)
+                threads[1].join()
+            except _Stopped:
+                pass
+            except BaseException as e:  # Ctrl-C or a failed stylize: the other stages stop, then it is raised
+                stages.fail(e)
+            finally:
+                for thread in threads:
+                    thread.join()
+                if bar is not None:
+                    bar.close()
+            if stages.error is not None:
+                raise stages.error
         if frames == 0:
             raise UserError(f"{src} holds no decodable frames")
     return frames

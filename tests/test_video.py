@@ -7,6 +7,7 @@ import torch
 from PIL import Image
 
 from fast_style.cli.stylize import main
+from fast_style.errors import UserError
 from fast_style.network import TransformerNet, save_style_model
 
 av = pytest.importorskip("av")
@@ -95,3 +96,78 @@ def test_a_folder_of_photos_and_videos(model: Path, tmp_path: Path, capsys) -> N
     assert len(frames_of(tmp_path / "out" / "sub" / "b.mp4")) == 8  # AVI in, H.264 MP4 out
     assert not (tmp_path / "out" / "broken.mov").exists()
     assert not list((tmp_path / "out").rglob("*.tmp"))  # no half-written file left behind
+
+
+def test_batches_give_the_frames_of_one_at_a_time_and_keep_their_order(model: Path, tmp_path: Path) -> None:
+    from fast_style.stylizer import Stylizer
+    from fast_style.video import stylize_video
+
+    clip = make_video(tmp_path / "clip.mp4", frames=11)
+    stylizer = Stylizer.load(model, device="cpu", precision="fp32")
+    sizes = []
+
+    def stylize(images):
+        sizes.append(len(images))
+        return stylizer.stylize_images(images)
+
+    assert stylize_video(clip, tmp_path / "b3.mp4", stylize, batch_size=3) == 11
+    assert sizes == [3, 3, 3, 2]
+    assert stylize_video(clip, tmp_path / "b1.mp4", stylize, batch_size=1, crf=0) == 11
+    assert stylize_video(clip, tmp_path / "b4.mp4", stylize, batch_size=4, crf=0) == 11
+    one, four = frames_of(tmp_path / "b1.mp4"), frames_of(tmp_path / "b4.mp4")
+    assert len(one) == len(four) == 11
+    for a, b in zip(one, four):  # the same pictures, in the same order (a batch is not mixed up)
+        assert np.abs(np.asarray(a, float) - np.asarray(b, float)).mean() < 1.0
+    with pytest.raises(UserError, match="batch size"):
+        stylize_video(clip, tmp_path / "b0.mp4", stylize, batch_size=0)
+
+
+@pytest.mark.parametrize("error", [KeyboardInterrupt, RuntimeError])
+def test_a_stop_midway_leaves_no_file_and_no_thread(model: Path, tmp_path: Path, error: type) -> None:
+    import threading
+
+    from fast_style.video import stylize_video
+
+    clip = make_video(tmp_path / "clip.mp4", frames=12)
+    calls = []
+
+    def stylize(images):
+        calls.append(len(images))
+        if len(calls) == 2:
+            raise error("stop")
+        return images
+
+    out = tmp_path / "out.mp4"
+    with pytest.raises(error):
+        stylize_video(clip, out, stylize, batch_size=2)
+    assert not out.exists() and not list(tmp_path.glob("*.tmp*")) and not list(tmp_path.glob(".*"))
+    assert not [t for t in threading.enumerate() if t.name.startswith("fast-style-")]
+
+
+def test_smoothing_calms_a_still_scene_and_follows_a_moving_one(tmp_path: Path) -> None:
+    from fast_style.smoothing import TemporalSmoother
+
+    gen = torch.Generator().manual_seed(0)
+    frame = torch.rand(3, 32, 32, generator=gen)
+    flicker = [frame.clone() * 0.5 + 0.5 * torch.rand(3, 32, 32, generator=gen) for _ in range(6)]  # swimming
+    smoother = TemporalSmoother(0.8)
+    out = [smoother.step(frame, y) for y in flicker]  # a still input: the outputs settle
+    raw = np.mean([(b - a).abs().mean().item() for a, b in zip(flicker, flicker[1:])])
+    calm = np.mean([(b - a).abs().mean().item() for a, b in zip(out, out[1:])])
+    assert calm < 0.5 * raw
+    moved = torch.roll(frame, 7, dims=2)  # the input changed everywhere: the new output is taken as it is
+    fresh = torch.rand(3, 32, 32, generator=gen)
+    assert (smoother.step(moved, fresh) - fresh).abs().max() < 0.05
+    assert TemporalSmoother(0.0).step(frame, flicker[0]) is flicker[0]
+    with pytest.raises(UserError, match="--smooth"):
+        TemporalSmoother(1.0)
+
+
+def test_smooth_and_batch_size_options(model: Path, tmp_path: Path, capsys) -> None:
+    clip = make_video(tmp_path / "clip.mp4", audio=False)
+    out = tmp_path / "smooth.mp4"
+    assert main([str(clip), "-m", str(model), "-o", str(out), "--smooth", "0.5", "--batch-size", "3", "-q"]) == 0
+    assert len(frames_of(out)) == 8
+    for flag, value in (("--smooth", "1"), ("--smooth", "-0.1"), ("--batch-size", "0")):
+        assert main([str(clip), "-m", str(model), "-o", str(tmp_path / "x.mp4"), flag, value, "-q"]) == 2
+        assert flag in capsys.readouterr().err

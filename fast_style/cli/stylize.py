@@ -69,6 +69,16 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"refuse images with more pixels than this (decompression bombs; default {Image.MAX_IMAGE_PIXELS:.0f})",
     )
     p.add_argument("--quality", type=int, default=95, help="JPEG/WebP quality 1-100 (default 95)")
+    p.add_argument(
+        "--batch-size", type=int, default=4, help="video frames per network call (default 4; more keeps a GPU busier)"
+    )
+    p.add_argument(
+        "--smooth",
+        type=float,
+        default=0.0,
+        help="video: blend each frame with the last where the picture is still, 0..1 (default 0: off); "
+        "calms the flicker of models trained without temporal=shift",
+    )
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     return p
 
@@ -97,6 +107,10 @@ def run(args: argparse.Namespace) -> int:
         raise UserError("--tile must be at least 64 pixels")
     if args.max_pixels < 0:
         raise UserError("--max-pixels must be >= 0")
+    if args.batch_size < 1:
+        raise UserError("--batch-size must be >= 1")
+    if not 0.0 <= args.smooth < 1.0:
+        raise UserError(f"--smooth must be within 0..1 (1 excluded), got {args.smooth}")
     if not 1 <= args.quality <= 100:
         raise UserError("--quality must be within 1..100")
     if args.max_image_pixels <= 0:
@@ -114,9 +128,9 @@ def run(args: argparse.Namespace) -> int:
     plans = plan_outputs(items, args.output, args.name, Path(trained_on).stem if trained_on else Path(model).stem)
     from tqdm import tqdm
 
-    def stylize(image: Image.Image) -> Image.Image:
-        return stylizer.stylize_image(
-            image, args.strength, args.preserve_color, args.max_size, args.scale, tiled=True if args.tile else None
+    def stylize(images: list[Image.Image]) -> list[Image.Image]:
+        return stylizer.stylize_images(
+            images, args.strength, args.preserve_color, args.max_size, args.scale, tiled=True if args.tile else None
         )
 
     done = stylize_files(
@@ -126,6 +140,9 @@ def run(args: argparse.Namespace) -> int:
         args.quality,
         on_error=lambda line: tqdm.write(line, file=sys.stderr),
         progress=lambda items: tqdm(items, unit="img", disable=args.quiet or len(items) < 2, file=sys.stderr),
+        video_batch=args.batch_size,
+        smooth=args.smooth,
+        frame_progress=not args.quiet,
     )
     rate = done.megapixels / done.seconds if done.seconds > 0 else 0.0
     where = plans[0][1] if len(plans) == 1 and done.images + done.videos else Path(args.output)

@@ -1,0 +1,83 @@
+#!/usr/bin/env python3
+"""Temporal smoothing at inference (`fast-style-stylize --smooth S`): flicker gained against ghosting paid.
+
+For each model and strength S, on clips made from the photos given (fast_style.stability's definitions):
+- flicker, pan: the aligned frame-to-frame difference of a window panning 3 px a frame, over the input's;
+- flicker, still: the same for a still camera (noise only), where smoothing should help most;
+- ghosting: a patch of another photo moving 6 px a frame over a still photo; the mean |smoothed - unsmoothed|
+  on the pixels whose input changed (the moving patch and the background it uncovers), in 0-255 units:
+  0 means moving things are drawn as without smoothing.
+
+    python scripts/benchmark_smoothing.py --photos ../shared/data/content --models wave starry_night
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import torch
+from torchvision.transforms.functional import pil_to_tensor
+
+from fast_style.images import open_rgb, to_unit
+from fast_style.smoothing import TemporalSmoother
+from fast_style.stability import aligned_difference, pan_clip
+from fast_style.stylizer import Stylizer
+
+FRAMES, SIZE, STEP, PATCH = 8, 256, 6, 64
+
+
+def sprite_clip(background: torch.Tensor, sprite: torch.Tensor, seed: int) -> torch.Tensor:
+    """(FRAMES, 3, SIZE, SIZE): a still window of `background` with a PATCH-px square of `sprite` moving right."""
+    still = pan_clip(background, FRAMES, SIZE, pan=0, noise=0.0)
+    patch = pan_clip(sprite, 1, PATCH, pan=0, noise=0.0)[0]
+    gen = torch.Generator().manual_seed(seed)
+    frames = []
+    for k in range(FRAMES):
+        frame = still[k].clone()
+        x = 20 + STEP * k
+        frame[:, 96 : 96 + PATCH, x : x + PATCH] = patch
+        frames.append((frame + 0.01 * torch.randn(frame.shape, generator=gen)).clamp(0, 1))
+    return torch.stack(frames)
+
+
+def smoothed(clip: torch.Tensor, out: torch.Tensor, strength: float) -> torch.Tensor:
+    smoother = TemporalSmoother(strength)
+    return torch.stack([smoother.step(x, y) for x, y in zip(clip, out)])
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--photos", type=Path, required=True, help="a folder of photos (at least 2)")
+    p.add_argument("--models", nargs="+", default=["wave"], help="built-in styles or model files")
+    p.add_argument("--strengths", type=float, nargs="+", default=[0.0, 0.5, 0.8, 0.9])
+    p.add_argument("--clips", type=int, default=4)
+    args = p.parse_args()
+    files = sorted(f for f in args.photos.iterdir() if f.suffix.lower() in (".jpg", ".jpeg", ".png"))
+    photos = [to_unit(pil_to_tensor(open_rgb(f)))[None] for f in files[: args.clips + 1]]
+    print("model           S   flicker pan   flicker still   ghosting (0-255)")
+    for model in args.models:
+        stylizer = Stylizer.load(model, device="cpu")
+
+        def run(clip: torch.Tensor) -> torch.Tensor:
+            return torch.cat([stylizer.stylize_tensor(frame[None]) for frame in clip])
+
+        clips = []
+        for i in range(args.clips):
+            pan, still = pan_clip(photos[i], seed=i), pan_clip(photos[i], pan=0, seed=i)
+            sprite = sprite_clip(photos[i], photos[i + 1], seed=i)
+            clips.append([(c, run(c)) for c in (pan, still, sprite)])
+        for s in args.strengths:
+            pan = still = ghost = 0.0
+            for (pc, po), (sc, so), (gc, go) in clips:
+                pan += aligned_difference(smoothed(pc, po, s)) / aligned_difference(pc)
+                still += aligned_difference(smoothed(sc, so, s), pan=0) / aligned_difference(sc, pan=0)
+                moving = (gc[1:] - gc[:-1]).abs().mean(1, keepdim=True) > 0.1  # (FRAMES-1, 1, H, W)
+                diff = (smoothed(gc, go, s)[1:] - go[1:]).abs().mean(1, keepdim=True)
+                ghost += (diff[moving].mean() * 255).item()
+            n = len(clips)
+            print(f"{Path(str(model)).stem:14} {s:3.1f}   {pan / n:11.2f}   {still / n:13.2f}   {ghost / n:16.2f}")
+
+
+if __name__ == "__main__":
+    main()
