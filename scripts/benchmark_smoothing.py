@@ -59,7 +59,7 @@ def main() -> None:
     for model in args.models:
         stylizer = Stylizer.load(model, device="cpu")
 
-        def run(clip: torch.Tensor) -> torch.Tensor:
+        def run(clip: torch.Tensor, stylizer: Stylizer = stylizer) -> torch.Tensor:
             return torch.cat([stylizer.stylize_tensor(frame[None]) for frame in clip])
 
         clips = []

@@ -93,7 +93,8 @@ def main() -> None:
         times["encode"] = time.perf_counter() - t
         total = sum(times.values())
         for stage, seconds in times.items():
-            print(f"  {stage:8} alone: {len(frames) / seconds:7.1f} frames/s  ({seconds / total:5.1%} of the stages' sum)")
+            share = seconds / total
+            print(f"  {stage:8} alone: {len(frames) / seconds:7.1f} frames/s  ({share:5.1%} of the stages' sum)")
         print(f"  stages one after another: {len(frames) / total:.1f} frames/s")
         for batch in (1, args.batch):
             t = time.perf_counter()

@@ -66,6 +66,10 @@ def test_the_package_comes_from_the_wheel(installed: Path, tmp_path: Path) -> No
     package, configs = where.stdout.split()
     assert package.startswith(str(installed.parent)) and not package.startswith(str(ROOT)), where.stderr
     assert Path(configs) == Path(package).parent / "configs" and (Path(configs) / "train.yaml").is_file()
+    web = Path(package).parent / "web"  # fast-style-serve's page travels in the wheel
+    assert {p.name for p in web.iterdir()} >= {"index.html", "app.js", "style.css"}
+    served = _run(installed, "fast-style-serve", "--help", cwd=tmp_path)
+    assert served.returncode == 0 and "--models" in served.stdout
 
 
 @pytest.mark.slow

@@ -1,0 +1,73 @@
+"""`fast-style-serve`: a local web app (photos and the webcam, live) and its HTTP API (fast_style/server.py)."""
+
+from __future__ import annotations
+
+import argparse
+import errno
+import shutil
+import socket
+import sys
+import tempfile
+from pathlib import Path
+
+from fast_style.cli import run_tool
+from fast_style.errors import UserError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="fast-style-serve", description=__doc__)
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
+    p.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    p.add_argument("--models", type=Path, help="a folder of style models (.pt) to offer beside the built-in styles")
+    p.add_argument("--device", default="auto", help="auto (cuda, mps, cpu), cpu, cuda, cuda:N, mps")
+    p.add_argument("--max-upload-mb", type=float, default=20, help="largest accepted upload (default 20 MB)")
+    p.add_argument("--max-megapixels", type=float, default=40, help="largest accepted photo (default 40 MP)")
+    p.add_argument("--max-size", type=int, default=2048, help="longest side of a result in px (default 2048)")
+    p.add_argument("--queue", type=int, default=4, help="requests that may wait; more are answered 503 (default 4)")
+    return p
+
+
+def run(args: argparse.Namespace) -> None:
+    from fast_style.server import Limits, Styles, create_app
+
+    if not 0 < args.port < 65536:
+        raise UserError(f"--port must be within 1..65535, got {args.port}")
+    for flag, value in (("--max-upload-mb", args.max_upload_mb), ("--max-megapixels", args.max_megapixels)):
+        if not value > 0:
+            raise UserError(f"{flag} must be > 0, got {value}")
+    if args.max_size < 16:
+        raise UserError(f"--max-size must be at least 16 pixels, got {args.max_size}")
+    if args.queue < 0:
+        raise UserError(f"--queue must be >= 0, got {args.queue}")
+    with socket.socket(socket.AF_INET6 if ":" in args.host else socket.AF_INET) as probe:
+        try:
+            probe.bind((args.host, args.port))
+        except OSError as e:
+            why = "is in use" if e.errno == errno.EADDRINUSE else f"cannot be used ({e.strerror})"
+            raise UserError(f"{args.host}:{args.port} {why}: choose another with --port or --host") from None
+    limits = Limits(
+        max_upload_bytes=int(args.max_upload_mb * 2**20),
+        max_pixels=int(args.max_megapixels * 1e6),
+        max_size=args.max_size,
+        waiting=args.queue,
+    )
+    app = create_app(Styles(args.models, args.device), limits)
+    import uvicorn
+
+    own_temp = tempfile.mkdtemp(prefix="fast-style-serve-")  # uploads are spooled here and nowhere else
+    tempfile.tempdir = own_temp
+    try:
+        host = f"[{args.host}]" if ":" in args.host else args.host
+        print(f"fast-style-serve: open http://{host}:{args.port}/ (Ctrl-C stops it)", file=sys.stderr, flush=True)
+        uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+    finally:
+        shutil.rmtree(own_temp, ignore_errors=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return run_tool(lambda: run(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,275 @@
+"""The web app and HTTP API behind `fast-style-serve` (FastAPI on uvicorn).
+
+- `GET /`: the page (fast_style/web/, no assets from elsewhere): stylize a photo, or the webcam live.
+- `GET /api/styles`: the styles this server offers (the built-in ones and the model files of its folder).
+- `POST /api/stylize`: a photo (multipart field `image`) with `style`, `strength`, `preserve_color`, `max_size`
+  and `format` -> the stylized image.
+- `WS /api/live`: text messages set the options (JSON: style, strength, preserve_color, max_size); each binary
+  message is a JPEG frame, answered by the stylized frame as a JPEG, or by `{"busy": true}` when it was dropped.
+- `GET /openapi.json`: the API's OpenAPI description.
+
+Every style is loaded once and shared by all clients. At most `running` stylizations run at once and `waiting`
+more wait their turn; a request beyond that is answered 503 ("busy") at once, never queued without bound.
+Safety: styles are chosen by name from the server's list (no paths, no model files from clients); uploads are
+refused over `max_upload_bytes` (before they are read whole) or `max_pixels` (before they are decoded:
+decompression bombs), and when they are not JPEG, PNG or WebP. Uploads are spooled only inside the server's
+own temporary folder.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import logging
+import threading
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import FastAPI, File, Form, Request, UploadFile, WebSocket, WebSocketDisconnect
+from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from PIL import Image, ImageOps
+
+from fast_style import zoo
+from fast_style.errors import UserError, first_line
+from fast_style.stylizer import Stylizer
+
+log = logging.getLogger(__name__)
+
+WEB_DIR = Path(__file__).resolve().parent / "web"
+IMAGE_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}  # accepted uploads
+OUTPUT_TYPES = {"jpeg": ("JPEG", "image/jpeg"), "png": ("PNG", "image/png")}
+
+
+@dataclass
+class Limits:
+    max_upload_bytes: int = 20 * 2**20
+    max_pixels: int = 40_000_000  # of an upload, read from its header before it is decoded
+    max_size: int = 2048  # the longest side of a result: larger photos are scaled down first
+    running: int = 1  # stylizations at once (the network already uses every core, or the whole GPU)
+    waiting: int = 4  # requests that may wait for their turn; more are answered 503 at once
+
+
+class Refused(Exception):
+    """A request the server turns down: an HTTP status and a one-line reason the page shows."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status, self.message = status, message
+
+
+class Styles:
+    """The styles a server offers, by name, each loaded once on first use and shared."""
+
+    def __init__(self, models_dir: Path | None = None, device: str = "auto") -> None:
+        self.device = device
+        self.files: dict[str, Path] = {name: zoo.resolve(name) for name in zoo.names()}
+        self.info: dict[str, dict[str, str]] = {}
+        for name in self.files:
+            painting = zoo.manifest(name).get("painting", {})
+            self.info[name] = {"title": painting.get("title", name), "artist": painting.get("artist", "")}
+        if models_dir is not None:
+            if not models_dir.is_dir():
+                raise UserError(f"--models {models_dir}: not a folder of style models (.pt)")
+            for path in sorted(models_dir.glob("*.pt")):
+                if path.stem in self.files:
+                    log.warning("%s: a built-in style has the name %r; the built-in one is served", path, path.stem)
+                    continue
+                self.files[path.stem] = path
+                self.info[path.stem] = {"title": path.stem, "artist": "", "file": path.name}
+        self._loaded: dict[str, Stylizer] = {}
+        self._lock = threading.Lock()
+
+    def list(self) -> list[dict[str, str]]:
+        return [{"name": name, **self.info[name]} for name in self.files]
+
+    def get(self, name: str) -> Stylizer:
+        if name not in self.files:
+            raise Refused(404, f"unknown style '{name}': choose one of {', '.join(self.files)}")
+        with self._lock:
+            if name not in self._loaded:
+                try:
+                    self._loaded[name] = Stylizer.load(self.files[name], device=self.device)
+                except UserError as e:
+                    raise Refused(500, f"style '{name}' cannot be loaded: {first_line(e)}") from None
+            return self._loaded[name]
+
+
+class Gate:
+    """At most `running` jobs at once and `waiting` more in line; a job beyond that is refused with 503 at once."""
+
+    def __init__(self, running: int, waiting: int) -> None:
+        self.running, self.waiting = running, waiting
+        self.admitted = 0
+        self._slots: asyncio.Semaphore | None = None  # made in the server's event loop
+
+    async def run(self, job: Any, *args: Any) -> Any:
+        if self.admitted >= self.running + self.waiting:
+            raise Refused(503, "busy: the server is stylizing other requests; try again in a moment")
+        if self._slots is None:
+            self._slots = asyncio.Semaphore(self.running)
+        self.admitted += 1
+        try:
+            async with self._slots:
+                return await asyncio.to_thread(job, *args)
+        finally:
+            self.admitted -= 1
+
+
+def decode_upload(data: bytes, limits: Limits) -> Image.Image:
+    """Bytes of an uploaded photo -> an RGB image, EXIF orientation applied; Refused for anything else."""
+    try:
+        img = Image.open(io.BytesIO(data))
+    except (OSError, ValueError, Image.DecompressionBombError):
+        raise Refused(415, "not an image this server reads: upload a JPEG, PNG or WebP photo") from None
+    if img.format not in IMAGE_TYPES:
+        raise Refused(415, f"{img.format} images are not accepted: upload a JPEG, PNG or WebP photo")
+    if img.width * img.height > limits.max_pixels:
+        raise Refused(
+            413, f"{img.width}x{img.height} is over this server's limit of {limits.max_pixels / 1e6:g} megapixels"
+        )
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            img.load()
+            img = ImageOps.exif_transpose(img)
+    except (OSError, ValueError, Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise Refused(415, "the image is damaged or cannot be decoded") from None
+    if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
+        rgba = img.convert("RGBA")
+        img = Image.alpha_composite(Image.new("RGBA", rgba.size, (255, 255, 255, 255)), rgba)
+    return img.convert("RGB")
+
+
+def check_options(strength: float, max_size: int | None, limits: Limits) -> int:
+    """The options every stylization takes; returns the longest side of the result."""
+    if not 0.0 <= strength <= 1.0:
+        raise Refused(400, f"strength must be within 0..1, got {strength}")
+    if max_size is not None and not 16 <= max_size:
+        raise Refused(400, f"max_size must be at least 16 pixels, got {max_size}")
+    return min(max_size or limits.max_size, limits.max_size)
+
+
+def too_large(limits: Limits) -> str:
+    return f"the upload is over this server's limit of {limits.max_upload_bytes / 2**20:.3g} MB"
+
+
+def encode(img: Image.Image, fmt: str = "jpeg", quality: int = 92) -> bytes:
+    buffer = io.BytesIO()
+    img.save(buffer, OUTPUT_TYPES[fmt][0], **({"quality": quality} if fmt == "jpeg" else {}))
+    return buffer.getvalue()
+
+
+def create_app(styles: Styles, limits: Limits | None = None) -> FastAPI:
+    """The FastAPI application of `fast-style-serve`."""
+    limits = limits or Limits()
+    gate = Gate(limits.running, limits.waiting)
+    # the interactive docs pages load their scripts from elsewhere: only the OpenAPI description is served
+    app = FastAPI(title="fast-style", version="1", docs_url=None, redoc_url=None)
+    app.state.styles, app.state.limits, app.state.gate = styles, limits, gate
+
+    @app.exception_handler(Refused)
+    async def refused(request: Request, e: Refused) -> JSONResponse:
+        headers = {"Retry-After": "1"} if e.status == 503 else None
+        return JSONResponse({"detail": e.message}, status_code=e.status, headers=headers)
+
+    @app.middleware("http")
+    async def body_limit(request: Request, call_next: Any) -> Any:
+        """Refuses an upload over the limit by its declared length, before any of it is read."""
+        length = request.headers.get("content-length")
+        if length is not None and length.isdigit() and int(length) > limits.max_upload_bytes + 64 * 1024:
+            return JSONResponse({"detail": too_large(limits)}, status_code=413)
+        return await call_next(request)
+
+    @app.get("/", include_in_schema=False)
+    async def page() -> FileResponse:
+        return FileResponse(WEB_DIR / "index.html")
+
+    app.mount("/static", StaticFiles(directory=WEB_DIR), name="static")
+
+    @app.get("/api/styles", summary="The styles this server offers")
+    async def list_styles() -> dict[str, Any]:
+        return {"styles": styles.list(), "max_size": limits.max_size, "max_upload_bytes": limits.max_upload_bytes}
+
+    @app.post(
+        "/api/stylize",
+        summary="Stylize an uploaded photo",
+        responses={
+            200: {"content": {"image/jpeg": {}, "image/png": {}}, "description": "the stylized image"},
+            400: {"description": "a bad option"},
+            404: {"description": "an unknown style"},
+            413: {"description": "an upload over the size or pixel limit"},
+            415: {"description": "not a JPEG, PNG or WebP image"},
+            503: {"description": "busy: try again in a moment"},
+        },
+    )
+    async def stylize(
+        image: Annotated[UploadFile, File(description="the photo: JPEG, PNG or WebP")],
+        style: Annotated[str, Form(description="a name from /api/styles")],
+        strength: Annotated[float, Form(description="0 = the photo, 1 = full style")] = 1.0,
+        preserve_color: Annotated[bool, Form(description="keep the photo's colours")] = False,
+        max_size: Annotated[int | None, Form(description="longest side of the result, px")] = None,
+        format: Annotated[str, Form(description="jpeg or png")] = "jpeg",
+    ) -> Response:
+        if format not in OUTPUT_TYPES:
+            raise Refused(400, f"format must be jpeg or png, got '{format}'")
+        size = check_options(strength, max_size, limits)
+        stylizer = styles.get(style)
+        data = await image.read(limits.max_upload_bytes + 1)
+        if len(data) > limits.max_upload_bytes:
+            raise Refused(413, too_large(limits))
+        photo = decode_upload(data, limits)
+
+        def job() -> bytes:
+            out = stylizer.stylize_image(photo, strength, preserve_color, max_size=size)
+            return encode(out, format)
+
+        return Response(await gate.run(job), media_type=OUTPUT_TYPES[format][1])
+
+    @app.websocket("/api/live")
+    async def live(ws: WebSocket) -> None:
+        await ws.accept()
+        options: dict[str, Any] = {"style": None, "strength": 1.0, "preserve_color": False, "max_size": 480}
+        try:
+            while True:
+                message = await ws.receive()
+                if message["type"] == "websocket.disconnect":
+                    return
+                if message.get("text") is not None:
+                    try:
+                        update = json.loads(message["text"])
+                        options.update({k: update[k] for k in options if k in update})
+                        check_options(float(options["strength"]), options["max_size"], limits)
+                        styles.get(options["style"])  # loads it now, not on the first frame
+                    except Refused as e:
+                        await ws.send_text(json.dumps({"error": e.message}))
+                    except (ValueError, TypeError, KeyError):
+                        await ws.send_text(json.dumps({"error": "options must be JSON with valid values"}))
+                    continue
+                data = message.get("bytes") or b""
+                try:
+                    if options["style"] is None:
+                        raise Refused(400, "choose a style first")
+                    if len(data) > limits.max_upload_bytes:
+                        raise Refused(413, too_large(limits))
+                    frame = decode_upload(data, limits)
+                    stylizer = styles.get(options["style"])
+                    size = check_options(float(options["strength"]), options["max_size"], limits)
+
+                    def job(frame: Image.Image = frame, stylizer: Stylizer = stylizer, size: int = size) -> bytes:
+                        out = stylizer.stylize_image(
+                            frame, float(options["strength"]), bool(options["preserve_color"]), max_size=size
+                        )
+                        return encode(out, "jpeg", quality=85)
+
+                    await ws.send_bytes(await gate.run(job))
+                except Refused as e:
+                    reply = {"busy": True} if e.status == 503 else {"error": e.message}
+                    await ws.send_text(json.dumps(reply))
+        except WebSocketDisconnect:
+            return
+
+    return app

@@ -1,0 +1,109 @@
+"""The web app in a real browser: Debian's Chromium, headless, driven by Playwright, its camera faked from a
+generated clip. Skipped (with the reason) where no Chromium or Playwright is installed; `.ci/run` installs both."""
+
+import shutil
+import socket
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from fast_style.network import TransformerNet, save_style_model
+from fast_style.server import Limits, Styles, create_app
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright is not installed (pip install playwright)")
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(CHROMIUM is None, reason="no Chromium here (Debian: apt-get install chromium)"),
+]
+
+
+def fake_camera(path: Path, size: tuple[int, int] = (320, 240), frames: int = 20) -> Path:
+    """A Y4M clip (what Chromium's fake camera reads): a bright square moving over a gradient."""
+    w, h = size
+    with open(path, "wb") as f:
+        f.write(f"YUV4MPEG2 W{w} H{h} F10:1 Ip A1:1 C420jpeg\n".encode())
+        for k in range(frames):
+            y = np.tile(np.linspace(40, 200, w, dtype=np.uint8), (h, 1))
+            y[60:120, 10 + 10 * k : 70 + 10 * k] = 250
+            u = np.full((h // 2, w // 2), 100, np.uint8)
+            v = np.full((h // 2, w // 2), 160, np.uint8)
+            f.write(b"FRAME\n" + y.tobytes() + u.tobytes() + v.tobytes())
+    return path
+
+
+@pytest.fixture
+def server(tmp_path: Path):
+    import uvicorn
+
+    torch.manual_seed(0)
+    net = TransformerNet(channels=(4, 8, 8), num_residual=1)
+    torch.nn.init.normal_(net.decoder[-1].weight, std=0.05)
+    save_style_model(net, tmp_path / "models" / "mine.pt", {"style_image": "mine.jpg"})
+    app = create_app(Styles(tmp_path / "models", device="cpu"), Limits(max_pixels=1_000_000))
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    for _ in range(100):
+        if server.started:
+            break
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}/"
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+def test_photo_and_live_modes_in_chromium(server: str, tmp_path: Path) -> None:
+    camera = fake_camera(tmp_path / "camera.y4m")
+    photo = tmp_path / "photo.png"
+    Image.fromarray(np.random.default_rng(0).integers(0, 255, (90, 120, 3), dtype=np.uint8)).save(photo)
+    big = tmp_path / "big.png"
+    Image.new("RGB", (1200, 1000), (90, 140, 200)).save(big)
+    (tmp_path / "notes.txt").write_text("not a photo")
+    args = [
+        "--use-fake-device-for-media-stream",
+        "--use-fake-ui-for-media-stream",
+        f"--use-file-for-fake-video-capture={camera}",
+    ]
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=args)
+        page = browser.new_page(viewport={"width": 1100, "height": 900})
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(server)
+        page.wait_for_function("document.querySelectorAll('#style option').length > 0")
+        page.select_option("#style", "mine")
+        # a photo: the result is shown beside it and can be downloaded
+        page.set_input_files("#file", str(photo))
+        page.wait_for_selector("#download:not([hidden])", timeout=30_000)
+        size = page.eval_on_selector("#result", "e => [e.naturalWidth, e.naturalHeight]")
+        assert size == [120, 90]
+        page.screenshot(path=str(tmp_path / "screen_photo.png"))
+        # refusals are shown in the page
+        page.set_input_files("#file", str(tmp_path / "notes.txt"))
+        assert "only JPEG, PNG and WebP" in page.text_content("#message")
+        page.set_input_files("#file", str(big))
+        page.wait_for_function("document.getElementById('message').textContent.includes('megapixels')")
+        # live: frames go round continuously; the counters say how fast
+        page.click("#tab-live")
+        page.select_option("#resolution", "320x240")
+        page.click("#start")
+        page.wait_for_function("parseInt(document.getElementById('frames').textContent) >= 5", timeout=30_000)
+        fps = float(page.text_content("#fps"))
+        latency = page.text_content("#latency")
+        page.screenshot(path=str(tmp_path / "screen_live.png"))
+        live = page.eval_on_selector("#live", "e => [e.width, e.height]")
+        page.click("#stop")
+        browser.close()
+    assert fps > 0 and latency.isdigit() and live == [320, 240]
+    assert errors == []
+    with Image.open(tmp_path / "screen_live.png") as shot:  # the stylized canvas is drawn, not blank
+        assert np.asarray(shot.convert("L")).std() > 10

@@ -1,0 +1,150 @@
+"""fast-style-serve's HTTP API and page: styles, stylize, the live channel, and every refusal."""
+
+import asyncio
+import io
+import json
+import re
+import threading
+from pathlib import Path
+
+import pytest
+import torch
+from PIL import Image
+
+from fast_style.cli.serve import main as serve_main
+from fast_style.network import TransformerNet, save_style_model
+from fast_style.server import WEB_DIR, Gate, Limits, Refused, Styles, create_app
+
+testclient = pytest.importorskip("fastapi.testclient")
+
+
+def png(size: tuple[int, int] = (60, 40), fmt: str = "PNG", mode: str = "RGB") -> bytes:
+    buffer = io.BytesIO()
+    Image.new(mode, size, (200, 120, 40) if mode == "RGB" else 128).save(buffer, fmt)
+    return buffer.getvalue()
+
+
+@pytest.fixture
+def models(tmp_path: Path) -> Path:
+    torch.manual_seed(0)
+    net = TransformerNet(channels=(4, 8, 8), num_residual=1)
+    torch.nn.init.normal_(net.decoder[-1].weight, std=0.05)
+    save_style_model(net, tmp_path / "models" / "mine.pt", {"style_image": "mine.jpg"})
+    return tmp_path / "models"
+
+
+@pytest.fixture
+def client(models: Path):
+    app = create_app(Styles(models, device="cpu"), Limits(max_upload_bytes=200_000, max_pixels=250_000))
+    with testclient.TestClient(app) as c:
+        yield c
+
+
+def test_the_page_and_its_assets_are_served_from_the_package(client) -> None:
+    page = client.get("/")
+    assert page.status_code == 200 and "text/html" in page.headers["content-type"]
+    for asset in ("/static/app.js", "/static/style.css"):
+        assert asset in page.text and client.get(asset).status_code == 200
+    for asset in WEB_DIR.iterdir():  # nothing loaded from elsewhere (no CDN): the page works offline
+        assert not re.search(r"https?://|//cdn|@import", asset.read_text()), asset.name
+    schema = client.get("/openapi.json").json()
+    assert {"/api/styles", "/api/stylize"} <= set(schema["paths"])
+
+
+def test_styles_lists_the_built_in_ones_and_the_folder(client) -> None:
+    from fast_style import zoo
+
+    names = [s["name"] for s in client.get("/api/styles").json()["styles"]]
+    assert names == [*zoo.names(), "mine"]
+
+
+@pytest.mark.parametrize("fmt,media", [("jpeg", "image/jpeg"), ("png", "image/png")])
+def test_stylize_returns_the_image(client, fmt: str, media: str) -> None:
+    reply = client.post(
+        "/api/stylize",
+        files={"image": ("p.png", png(), "image/png")},
+        data={"style": "mine", "strength": "0.8", "format": fmt},
+    )
+    assert reply.status_code == 200 and reply.headers["content-type"] == media
+    out = Image.open(io.BytesIO(reply.content))
+    assert out.size == (60, 40)
+    assert abs(out.convert("RGB").getpixel((30, 20))[0] - 200) > 3  # stylized, not the photo back
+    small = client.post(
+        "/api/stylize",
+        files={"image": ("p.webp", png((60, 40), "WEBP"), "image/webp")},
+        data={"style": "mine", "max_size": "30", "preserve_color": "true"},
+    )
+    assert small.status_code == 200 and Image.open(io.BytesIO(small.content)).size == (30, 20)
+
+
+@pytest.mark.parametrize(
+    "upload,data,status,words",
+    [
+        (("p.png", png(), "image/png"), {"style": "../../etc/x"}, 404, "unknown style"),
+        (("p.png", png(), "image/png"), {"style": "mine", "strength": "2"}, 400, "strength"),
+        (("p.png", png(), "image/png"), {"style": "mine", "format": "gif"}, 400, "format"),
+        (("p.png", png(), "image/png"), {"style": "mine", "max_size": "3"}, 400, "max_size"),
+        (("p.txt", b"hello", "text/plain"), {"style": "mine"}, 415, "JPEG, PNG or WebP"),
+        (("p.gif", png(fmt="GIF", mode="L"), "image/gif"), {"style": "mine"}, 415, "GIF images are not accepted"),
+        (("big.png", png((600, 500)), "image/png"), {"style": "mine"}, 413, "megapixels"),
+        (("huge.bin", b"\0" * 300_000, "image/png"), {"style": "mine"}, 413, "limit of 0.191 MB"),
+    ],
+)
+def test_refusals_are_one_clear_line(client, upload, data, status: int, words: str) -> None:
+    reply = client.post("/api/stylize", files={"image": upload}, data=data)
+    assert reply.status_code == status and words in reply.json()["detail"]
+
+
+def test_an_overloaded_server_answers_busy_at_once() -> None:
+    gate = Gate(running=1, waiting=1)
+    release = threading.Event()
+
+    async def scenario() -> list:
+        first = asyncio.create_task(gate.run(release.wait))
+        second = asyncio.create_task(gate.run(lambda: "second"))
+        await asyncio.sleep(0.05)
+        with pytest.raises(Refused) as busy:
+            await gate.run(lambda: "third")  # refused at once, while two are admitted
+        release.set()
+        return [await first, await second, busy.value.status, gate.admitted]
+
+    assert asyncio.run(scenario()) == [True, "second", 503, 0]
+
+
+def test_busy_is_a_503_with_retry_after(models: Path) -> None:
+    app = create_app(Styles(models, device="cpu"), Limits(running=1, waiting=0))
+    app.state.gate.admitted = 1  # one stylization running, none may wait
+    with testclient.TestClient(app) as c:
+        reply = c.post("/api/stylize", files={"image": ("p.png", png(), "image/png")}, data={"style": "mine"})
+    assert reply.status_code == 503 and reply.headers["retry-after"] == "1" and "busy" in reply.json()["detail"]
+
+
+def test_live_frames_come_back_stylized_and_mistakes_as_messages(client) -> None:
+    with client.websocket_connect("/api/live") as ws:
+        ws.send_bytes(png())
+        assert "choose a style" in json.loads(ws.receive_text())["error"]
+        ws.send_text(json.dumps({"style": "nope"}))
+        assert "unknown style" in json.loads(ws.receive_text())["error"]
+        ws.send_text(json.dumps({"style": "mine", "max_size": 32}))
+        frame = io.BytesIO()
+        Image.new("RGB", (64, 48), (10, 200, 90)).save(frame, "JPEG")
+        for _ in range(3):
+            ws.send_bytes(frame.getvalue())
+            out = Image.open(io.BytesIO(ws.receive_bytes()))
+            assert out.format == "JPEG" and out.size == (32, 24)
+        ws.send_bytes(b"not a picture")
+        assert "JPEG, PNG or WebP" in json.loads(ws.receive_text())["error"]
+
+
+def test_serve_refuses_bad_settings_and_a_taken_port(tmp_path: Path, capsys) -> None:
+    import socket
+
+    assert serve_main(["--models", str(tmp_path / "none")]) == 2
+    assert "not a folder of style models" in capsys.readouterr().err
+    assert serve_main(["--port", "0"]) == 2
+    assert serve_main(["--queue", "-1"]) == 2
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        assert serve_main(["--port", str(taken.getsockname()[1])]) == 2
+    assert "is in use: choose another with --port" in capsys.readouterr().err
