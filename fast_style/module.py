@@ -14,7 +14,7 @@ from fast_style.data import Batch
 from fast_style.errors import UserError
 from fast_style.lightning_internals import is_logging_step
 from fast_style.loss import PerceptualLoss
-from fast_style.network import TransformerNet
+from fast_style.network import TransformerNet, load_style_model
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +35,9 @@ class StyleTransferModule(pl.LightningModule):
     On a GPU, Adam runs fused (one kernel for all parameters).
     `temporal`: a ConsistencyLoss (fast_style/consistency.py) trains for stable video: each training step also
     stylizes a moved, noisy copy of the batch (one network call on both) and adds the term `train/temporal`.
+    `init_from`: start from the weights of a style model (a file, or a built-in style's name) instead of random
+    ones, to fine-tune it (for example for stability); its network must have the same model.* settings. A
+    resumed checkpoint's weights replace them.
     """
 
     def __init__(
@@ -48,6 +51,7 @@ class StyleTransferModule(pl.LightningModule):
         on_nonfinite: str = "stop",
         compile: bool | str = "auto",
         temporal: ConsistencyLoss | None = None,
+        init_from: str | None = None,
     ) -> None:
         super().__init__()
         if lr_schedule not in LR_SCHEDULES:
@@ -62,6 +66,8 @@ class StyleTransferModule(pl.LightningModule):
         if isinstance(lr, bool) or not isinstance(lr, (int, float)) or lr <= 0:
             raise UserError(f"module.lr must be a number > 0, got {lr!r}")
         self.save_hyperparameters(ignore=["network", "loss", "style_image", "temporal"], logger=False)
+        if init_from is not None:
+            self._start_from(network, init_from)
         self.network = network
         self.loss = loss
         self.temporal = temporal
@@ -72,6 +78,16 @@ class StyleTransferModule(pl.LightningModule):
         self.cuda_graphs = False  # set by configure_model
         # plain functions, not submodules: compiling changes nothing in state_dict or checkpoints
         self.network_fn, self.loss_fn = self.network.forward, self.loss.forward
+
+    @staticmethod
+    def _start_from(network: TransformerNet, model: str) -> None:
+        from fast_style import zoo
+
+        trained, _ = load_style_model(str(zoo.resolve(model)))
+        if trained.config != network.config:
+            diff = ", ".join(f"model.{k}={v}" for k, v in trained.config.items() if network.config.get(k) != v)
+            raise UserError(f"module.init_from={model} holds a network with {diff}: set the same model settings")
+        network.load_state_dict({k: v.float() for k, v in trained.state_dict().items()})
 
     def configure_model(self) -> None:
         mode = self.hparams.compile

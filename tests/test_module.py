@@ -41,7 +41,7 @@ def test_a_batch_of_only_unreadable_files_is_skipped() -> None:
 
 def test_forward_is_inference_only_and_hparams_exclude_modules() -> None:
     m = _module(1.0, lr=3e-4)
-    assert set(m.hparams) == {"lr", "lr_schedule", "lr_min_ratio", "on_nonfinite", "compile"}
+    assert set(m.hparams) == {"lr", "lr_schedule", "lr_min_ratio", "on_nonfinite", "compile", "init_from"}
     assert m(torch.rand(1, 3, 20, 20)).shape == (1, 3, 20, 20)
 
 
@@ -92,3 +92,19 @@ def test_compile_auto_uses_cuda_graphs_on_one_gpu_only(
     m.configure_model()  # torch.compile only wraps here; nothing is compiled before the first call
     assert m.cuda_graphs is graphs
     assert (m.network_fn == m.network.forward) is not graphs
+
+
+def test_init_from_starts_from_a_style_model_of_the_same_network(tmp_path) -> None:
+    from fast_style.network import save_style_model
+
+    torch.manual_seed(1)
+    trained = TransformerNet(channels=(4, 8, 8), num_residual=1)
+    path = save_style_model(trained, tmp_path / "style.pt", {}, dtype=torch.float16)
+    m = _module(1.0, init_from=str(path))
+    for name, value in trained.state_dict().items():
+        torch.testing.assert_close(m.network.state_dict()[name], value.half().float())  # fp16 file, fp32 network
+    other = save_style_model(TransformerNet(channels=(4, 8, 8), num_residual=2), tmp_path / "deep.pt", {})
+    with pytest.raises(UserError, match="module.init_from=.*num_residual=2"):
+        _module(1.0, init_from=str(other))
+    with pytest.raises(UserError, match="not found"):
+        _module(1.0, init_from=str(tmp_path / "missing.pt"))

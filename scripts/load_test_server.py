@@ -1,0 +1,130 @@
+#!/usr/bin/env python3
+"""A bounded load test of fast-style-serve's API on 127.0.0.1, and the API's overhead over a bare stylize.
+
+Starts the server in this process (uvicorn in a thread), then:
+1. overhead: one client, --repeat requests of a --megapixels photo, one after another, against the same
+   photo through `Stylizer.stylize_image` directly (both medians; the API adds decoding, encoding, HTTP);
+2. load: --clients clients posting that photo as fast as they can for --seconds; every answer must be 200 or an
+   explicit 503 (busy); prints the counts, p50/p95 latency of the 200s, and the process's memory (RSS) at the
+   start, halfway and the end.
+
+    python scripts/load_test_server.py --style wave --megapixels 1 --clients 8 --seconds 60
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import socket
+import statistics
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import numpy as np
+import uvicorn
+from PIL import Image
+
+from fast_style.server import Limits, Styles, create_app
+
+
+def rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def photo_bytes(megapixels: float, source: Path | None) -> tuple[bytes, Image.Image]:
+    w = int((megapixels * 1e6 * 4 / 3) ** 0.5)
+    h = int(w * 3 / 4)
+    if source is not None:
+        img = Image.open(source).convert("RGB").resize((w, h), Image.LANCZOS)
+    else:
+        img = Image.fromarray(np.random.default_rng(0).integers(0, 255, (h, w, 3), dtype=np.uint8))
+    buffer = io.BytesIO()
+    img.save(buffer, "JPEG", quality=90)
+    return buffer.getvalue(), img
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--style", default="wave")
+    p.add_argument("--photo", type=Path, help="a photo to send (default: generated), resized to --megapixels")
+    p.add_argument("--megapixels", type=float, default=1.0)
+    p.add_argument("--repeat", type=int, default=5)
+    p.add_argument("--clients", type=int, default=8)
+    p.add_argument("--seconds", type=float, default=60)
+    p.add_argument("--queue", type=int, default=4)
+    p.add_argument("--device", default="auto")
+    args = p.parse_args()
+    styles = Styles(device=args.device)
+    app = create_app(styles, Limits(waiting=args.queue, max_size=4096))
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    threading.Thread(target=server.run, daemon=True).start()
+    while not server.started:
+        time.sleep(0.05)
+    url = f"http://127.0.0.1:{port}/api/stylize"
+    data, img = photo_bytes(args.megapixels, args.photo)
+    form = {"style": args.style}
+
+    def post(client: httpx.Client) -> tuple[int, float]:
+        t = time.perf_counter()
+        reply = client.post(url, files={"image": ("p.jpg", data, "image/jpeg")}, data=form)
+        return reply.status_code, time.perf_counter() - t
+
+    stylizer = styles.get(args.style)
+    with httpx.Client(timeout=600) as client:
+        post(client)  # loads the style, warms up
+        stylizer.stylize_image(img, max_size=4096)
+        bare, api = [], []
+        for _ in range(args.repeat):
+            t = time.perf_counter()
+            stylizer.stylize_image(img, max_size=4096)
+            bare.append(time.perf_counter() - t)
+            status, seconds = post(client)
+            assert status == 200, status
+            api.append(seconds)
+    b, a = statistics.median(bare), statistics.median(api)
+    print(f"{img.width}x{img.height} ({args.megapixels:g} MP), {args.style} on {stylizer.device}:")
+    print(f"  bare stylize_image {b * 1e3:.0f} ms, POST /api/stylize {a * 1e3:.0f} ms: the API adds {a / b - 1:.1%}")
+
+    results: list[tuple[int, float]] = []
+    memory = [rss_mb()]
+    stop = time.perf_counter() + args.seconds
+
+    def client_loop() -> None:
+        with httpx.Client(timeout=600) as client:
+            while time.perf_counter() < stop:
+                status, seconds = post(client)
+                results.append((status, seconds))
+                if status == 503:
+                    time.sleep(0.2)  # as the page does: wait a moment after "busy"
+
+    threads = [threading.Thread(target=client_loop) for _ in range(args.clients)]
+    for t in threads:
+        t.start()
+    time.sleep(args.seconds / 2)
+    memory.append(rss_mb())
+    for t in threads:
+        t.join()
+    memory.append(rss_mb())
+    server.should_exit = True
+    ok = sorted(s for status, s in results if status == 200)
+    busy = sum(status == 503 for status, _ in results)
+    other = [status for status, _ in results if status not in (200, 503)]
+    p50 = ok[len(ok) // 2] if ok else float("nan")
+    p95 = ok[min(len(ok) - 1, int(len(ok) * 0.95))] if ok else float("nan")
+    print(
+        f"  load: {args.clients} clients for {args.seconds:g} s: {len(ok)} stylized, {busy} answered busy (503), "
+        f"{len(other)} other {sorted(set(other))}; latency of the stylized p50 {p50 * 1e3:.0f} ms, "
+        f"p95 {p95 * 1e3:.0f} ms; memory (RSS) {' -> '.join(f'{m:.0f}' for m in memory)} MB"
+    )
+
+
+if __name__ == "__main__":
+    main()
