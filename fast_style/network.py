@@ -17,17 +17,37 @@ from fast_style.atomic import save_torch
 from fast_style.errors import UserError, first_line
 
 
-class ConvNormAct(nn.Sequential):
-    """Reflection pad -> conv -> instance norm -> (ReLU)."""
+class BlurPool(nn.Module):
+    """Anti-aliased 2x downsampling (Zhang 2019): a fixed [1, 2, 1] x [1, 2, 1] / 16 blur, then every second pixel.
+    (B, C, H, W) -> (B, C, ceil(H/2), ceil(W/2)). The filter is not a parameter nor in state_dict."""
 
-    def __init__(self, cin: int, cout: int, kernel: int, stride: int = 1, relu: bool = True) -> None:
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        k = torch.tensor([1.0, 2.0, 1.0])
+        self.register_buffer("kernel", (k[:, None] * k[None, :] / 16).expand(channels, 1, 3, 3).clone(), False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = F.pad(x, (1, 1, 1, 1), mode="reflect")
+        return F.conv2d(x, self.kernel.to(x.dtype), stride=2, groups=x.shape[1])
+
+
+class ConvNormAct(nn.Sequential):
+    """Reflection pad -> conv -> instance norm -> (ReLU). `antialias` with stride 2: the conv runs at stride 1 and a
+    BlurPool after the ReLU downsamples (the same parameters, so the same state_dict keys)."""
+
+    def __init__(
+        self, cin: int, cout: int, kernel: int, stride: int = 1, relu: bool = True, antialias: bool = False
+    ) -> None:
+        blur = antialias and stride == 2
         layers: list[nn.Module] = [
             nn.ReflectionPad2d(kernel // 2),
-            nn.Conv2d(cin, cout, kernel, stride),
+            nn.Conv2d(cin, cout, kernel, 1 if blur else stride),
             nn.InstanceNorm2d(cout, affine=True),
         ]
         if relu:
             layers.append(nn.ReLU(inplace=True))
+        if blur:
+            layers.append(BlurPool(cout))
         super().__init__(*layers)
 
 
@@ -44,10 +64,12 @@ class ResidualBlock(nn.Module):
 
 
 class UpsampleConv(nn.Sequential):
-    """Nearest 2x upsampling then a stride-1 conv: no checkerboard artefacts of transposed convs."""
+    """2x upsampling (nearest, or bilinear with `antialias`) then a stride-1 conv: no checkerboard artefacts of
+    transposed convs."""
 
-    def __init__(self, cin: int, cout: int, kernel: int = 3) -> None:
-        super().__init__(nn.Upsample(scale_factor=2, mode="nearest"), ConvNormAct(cin, cout, kernel))
+    def __init__(self, cin: int, cout: int, kernel: int = 3, antialias: bool = False) -> None:
+        mode = {"mode": "bilinear", "align_corners": False} if antialias else {"mode": "nearest"}
+        super().__init__(nn.Upsample(scale_factor=2, **mode), ConvNormAct(cin, cout, kernel))
 
 
 class TransformerNet(nn.Module):
@@ -55,7 +77,10 @@ class TransformerNet(nn.Module):
 
     `channels` are the widths of the three encoder stages (32, 64, 128 in the paper);
     `num_residual` residual blocks run at the narrowest resolution (H/4, W/4). The output is a sigmoid of the
-    last convolution.
+    last convolution. `antialias`: blurred downsampling (BlurPool) and bilinear upsampling instead of strided
+    convolutions and nearest upsampling, against the aliasing that makes texture swim on moving video (about
+    18% more FLOPs; benchmarks/README.md). It is recorded in `config` only when on, so files and checkpoints of
+    the paper's network keep their settings.
     """
 
     def __init__(
@@ -63,6 +88,7 @@ class TransformerNet(nn.Module):
         channels: tuple[int, int, int] | list[int] = (32, 64, 128),
         num_residual: int = 5,
         kernel_outer: int = 9,
+        antialias: bool = False,
     ) -> None:
         super().__init__()
         c1, c2, c3 = (int(c) for c in channels)
@@ -76,15 +102,17 @@ class TransformerNet(nn.Module):
             "num_residual": int(num_residual),
             "kernel_outer": int(kernel_outer),
         }
+        if antialias:
+            self.config["antialias"] = True
         self.encoder = nn.Sequential(
             ConvNormAct(3, c1, kernel_outer),  # (B, c1, H, W)
-            ConvNormAct(c1, c2, 3, stride=2),  # (B, c2, H/2, W/2)
-            ConvNormAct(c2, c3, 3, stride=2),  # (B, c3, H/4, W/4)
+            ConvNormAct(c1, c2, 3, stride=2, antialias=antialias),  # (B, c2, H/2, W/2)
+            ConvNormAct(c2, c3, 3, stride=2, antialias=antialias),  # (B, c3, H/4, W/4)
         )
         self.residual = nn.Sequential(*(ResidualBlock(c3) for _ in range(num_residual)))
         self.decoder = nn.Sequential(
-            UpsampleConv(c3, c2),  # (B, c2, H/2, W/2)
-            UpsampleConv(c2, c1),  # (B, c1, H, W)
+            UpsampleConv(c3, c2, antialias=antialias),  # (B, c2, H/2, W/2)
+            UpsampleConv(c2, c1, antialias=antialias),  # (B, c1, H, W)
             nn.ReflectionPad2d(kernel_outer // 2),
             nn.Conv2d(c1, 3, kernel_outer),  # (B, 3, H, W)
         )

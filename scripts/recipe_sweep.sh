@@ -28,8 +28,11 @@ declare -A VARIANT=(
     [temporal30]="temporal=shift temporal.weight=30"
     [temporal100]="temporal=shift temporal.weight=100"
     [temporal300]="temporal=shift temporal.weight=300"
+    [temporal1000]="temporal=shift temporal.weight=1000"
+    [antialias]="model.antialias=true"
+    [antialias_temporal1000]="model.antialias=true temporal=shift temporal.weight=1000"
 )
-names=${VARIANTS:-default style2 style10 tv0 lr3e-3 lr3e-3_cosine deep_gram batch8 temporal30 temporal100 temporal300}
+names=${VARIANTS:-default style2 style10 tv0 lr3e-3 lr3e-3_cosine deep_gram batch8 temporal30 temporal100 temporal300 temporal1000}
 for name in $names; do
     dir=$out/$name
     [ -f "$dir/style.pt" ] && continue

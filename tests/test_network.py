@@ -153,3 +153,28 @@ def test_file_of_the_removed_input_skip_network_is_refused_in_one_line(tmp_path:
     payload["config"]["input_skip"] = False  # 0.1's files of the paper's network still load
     torch.save(payload, path)
     assert load_style_model(str(path))[0].config["num_residual"] == 1
+
+
+@pytest.mark.parametrize("h,w", [(32, 32), (37, 53), (5, 7), (130, 67)])
+def test_the_antialiased_network_keeps_sizes_parameters_and_files(h: int, w: int, tmp_path: Path) -> None:
+    from fast_style.network import BlurPool
+
+    plain, smooth = TransformerNet(channels=(4, 8, 8), num_residual=1), TransformerNet((4, 8, 8), 1, antialias=True)
+    assert smooth.state_dict().keys() == plain.state_dict().keys()  # the filters are fixed, not weights
+    assert sum(isinstance(m, BlurPool) for m in smooth.modules()) == 2 and "antialias" not in plain.config
+    y = smooth.eval()(torch.rand(2, 3, h, w))
+    assert y.shape == (2, 3, h, w) and 0 <= y.min() and y.max() <= 1
+    loaded, _ = load_style_model(str(save_style_model(smooth, tmp_path / "aa.pt")))
+    assert loaded.config["antialias"] is True
+    x = torch.rand(1, 3, h, w)
+    torch.testing.assert_close(loaded(x), smooth(x))
+
+
+def test_blur_pool_is_a_normalised_blur_then_every_second_pixel() -> None:
+    from fast_style.network import BlurPool
+
+    flat = torch.full((1, 2, 8, 10), 0.7)
+    torch.testing.assert_close(BlurPool(2)(flat), torch.full((1, 2, 4, 5), 0.7))  # a constant stays
+    stripes = torch.zeros(1, 1, 8, 8)
+    stripes[..., ::2] = 1.0  # the highest frequency: plain subsampling would keep 1s or 0s only
+    assert BlurPool(1)(stripes)[..., 1:-1, 1:-1].std() < 1e-6
