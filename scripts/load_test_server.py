@@ -4,7 +4,9 @@
 Starts the server in this process (uvicorn in a thread), then:
 1. overhead: one client, --repeat requests of a --megapixels photo, one after another, against the same
    photo through `Stylizer.stylize_image` directly (both medians; the API adds decoding, encoding, HTTP);
-2. load: --clients clients posting that photo as fast as they can for --seconds; every answer must be 200 or an
+2. live: one WebSocket client at each --live size (the page's resolutions) sending JPEG frames one at a time,
+   as the page does, for --live-seconds: frames per second and median latency;
+3. load: --clients clients posting that photo as fast as they can for --seconds; every answer must be 200 or an
    explicit 503 (busy); prints the counts, p50/p95 latency of the 200s, and the process's memory (RSS) at the
    start, halfway and the end.
 
@@ -58,6 +60,8 @@ def main() -> None:
     p.add_argument("--seconds", type=float, default=60)
     p.add_argument("--queue", type=int, default=4)
     p.add_argument("--device", default="auto")
+    p.add_argument("--live", nargs="*", default=["320x240", "480x360", "640x480"], help="live sizes WxH")
+    p.add_argument("--live-seconds", type=float, default=15)
     args = p.parse_args()
     styles = Styles(device=args.device)
     app = create_app(styles, Limits(waiting=args.queue, max_size=4096))
@@ -92,6 +96,25 @@ def main() -> None:
     b, a = statistics.median(bare), statistics.median(api)
     print(f"{img.width}x{img.height} ({args.megapixels:g} MP), {args.style} on {stylizer.device}:")
     print(f"  bare stylize_image {b * 1e3:.0f} ms, POST /api/stylize {a * 1e3:.0f} ms: the API adds {a / b - 1:.1%}")
+
+    from websockets.sync.client import connect
+
+    for size in args.live:
+        w, h = (int(v) for v in size.split("x"))
+        frame = io.BytesIO()
+        img.resize((w, h)).save(frame, "JPEG", quality=80)
+        latencies = []
+        with connect(f"ws://127.0.0.1:{port}/api/live", max_size=None) as ws:
+            ws.send(f'{{"style": "{args.style}", "max_size": {max(w, h)}}}')
+            end = time.perf_counter() + args.live_seconds
+            while time.perf_counter() < end:
+                t = time.perf_counter()
+                ws.send(frame.getvalue())
+                reply = ws.recv()
+                assert isinstance(reply, bytes), reply
+                latencies.append(time.perf_counter() - t)
+        fps = len(latencies) / sum(latencies)
+        print(f"  live {size}: {fps:.1f} frames/s, median latency {statistics.median(latencies) * 1e3:.0f} ms")
 
     results: list[tuple[int, float]] = []
     memory = [rss_mb()]

@@ -98,7 +98,7 @@ def test_temporal_shift_trains_end_to_end(tmp_path, photo_dir, style_path, rando
             f"output_dir={tmp_path / 'run'}",
         ]
     )
-    assert cfg.temporal.weight == 1.0 and cfg.temporal.max_shift == 2
+    assert cfg.temporal.weight == 1000.0 and cfg.temporal.max_shift == 2
     assert train(cfg).is_file()
     assert compose(["temporal=none"]).temporal is None
     with pytest.raises(Exception, match="max_shift"):
