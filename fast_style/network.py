@@ -78,9 +78,9 @@ class TransformerNet(nn.Module):
     `channels` are the widths of the three encoder stages (32, 64, 128 in the paper);
     `num_residual` residual blocks run at the narrowest resolution (H/4, W/4). The output is a sigmoid of the
     last convolution. `antialias`: blurred downsampling (BlurPool) and bilinear upsampling instead of strided
-    convolutions and nearest upsampling, against the aliasing that makes texture swim on moving video (about
-    18% more FLOPs; benchmarks/README.md). It is recorded in `config` only when on, so files and checkpoints of
-    the paper's network keep their settings.
+    convolutions and nearest upsampling, against the aliasing that makes texture swim on moving video (1.25x
+    the inference time on a CPU; benchmarks/README.md). It is recorded in `config` only when on, so files and
+    checkpoints of the paper's network keep their settings.
     """
 
     def __init__(
