@@ -24,6 +24,7 @@ import json
 import logging
 import threading
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
@@ -99,22 +100,22 @@ class Styles:
 
 
 class Gate:
-    """At most `running` jobs at once and `waiting` more in line; a job beyond that is refused with 503 at once."""
+    """At most `running` jobs at once and `waiting` more in line; a job beyond that is refused with 503 at once.
+
+    Jobs run on `running` threads of their own: the same few threads always, so the memory allocator keeps the
+    same few arenas (a general thread pool let the server's memory grow with every new thread it used)."""
 
     def __init__(self, running: int, waiting: int) -> None:
         self.running, self.waiting = running, waiting
         self.admitted = 0
-        self._slots: asyncio.Semaphore | None = None  # made in the server's event loop
+        self._workers = ThreadPoolExecutor(max_workers=running, thread_name_prefix="fast-style-stylize")
 
     async def run(self, job: Any, *args: Any) -> Any:
         if self.admitted >= self.running + self.waiting:
             raise Refused(503, "busy: the server is stylizing other requests; try again in a moment")
-        if self._slots is None:
-            self._slots = asyncio.Semaphore(self.running)
         self.admitted += 1
         try:
-            async with self._slots:
-                return await asyncio.to_thread(job, *args)
+            return await asyncio.get_running_loop().run_in_executor(self._workers, job, *args)
         finally:
             self.admitted -= 1
 

@@ -5,7 +5,7 @@ Makes a clip (a window panning across a photo, H.264) of --frames frames at --si
 decoding alone (to PIL frames), stylizing alone (the decoded frames, --batch at a time), encoding alone
 (H.264, the product's settings), and `stylize_video` end to end with the stages overlapping, once with one
 frame per network call and once with --batch. Prints frames per second for each and each stage's share of
-their sum.
+their sum (stylizing at --batch).
 
     python scripts/benchmark_video.py --style wave --size 640x360 --frames 48
     python scripts/benchmark_video.py --style wave --size 1920x1080 --frames 300 --device cuda --batch 8
@@ -83,11 +83,14 @@ def main() -> None:
         t = time.perf_counter()
         frames = decode(clip)
         times["decode"] = time.perf_counter() - t
-        t = time.perf_counter()
-        out = []
-        for k in range(0, len(frames), args.batch):
-            out += stylizer.stylize_images(frames[k : k + args.batch])
-        times["stylize"] = time.perf_counter() - t
+        for batch in sorted({1, args.batch}):
+            t = time.perf_counter()
+            out = []
+            for k in range(0, len(frames), batch):
+                out += stylizer.stylize_images(frames[k : k + batch])
+            seconds = time.perf_counter() - t
+            print(f"  stylize alone, batch {batch}: {len(frames) / seconds:.1f} frames/s")
+        times["stylize"] = seconds
         t = time.perf_counter()
         encode(out, Path(tmp) / "encoded.mp4")
         times["encode"] = time.perf_counter() - t
