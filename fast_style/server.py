@@ -240,11 +240,12 @@ def create_app(styles: Styles, limits: Limits | None = None) -> FastAPI:
                 if message["type"] == "websocket.disconnect":
                     return
                 if message.get("text") is not None:
-                    try:
+                    try:  # checked whole before any of it is taken
                         update = json.loads(message["text"])
-                        options.update({k: update[k] for k in options if k in update})
-                        check_options(float(options["strength"]), options["max_size"], limits)
-                        styles.get(options["style"])  # loads it now, not on the first frame
+                        new = {**options, **{k: update[k] for k in options if k in update}}
+                        check_options(float(new["strength"]), new["max_size"], limits)
+                        styles.get(new["style"])  # loads it now, not on the first frame
+                        options = new
                     except Refused as e:
                         await ws.send_text(json.dumps({"error": e.message}))
                     except (ValueError, TypeError, KeyError):
@@ -260,13 +261,11 @@ def create_app(styles: Styles, limits: Limits | None = None) -> FastAPI:
                     stylizer = styles.get(options["style"])
                     size = check_options(float(options["strength"]), options["max_size"], limits)
 
-                    def job(frame: Image.Image = frame, stylizer: Stylizer = stylizer, size: int = size) -> bytes:
-                        out = stylizer.stylize_image(
-                            frame, float(options["strength"]), bool(options["preserve_color"]), max_size=size
-                        )
-                        return encode(out, "jpeg", quality=85)
+                    def job(frame: Image.Image, stylizer: Stylizer, strength: float, keep: bool, size: int) -> bytes:
+                        return encode(stylizer.stylize_image(frame, strength, keep, max_size=size), "jpeg", quality=85)
 
-                    await ws.send_bytes(await gate.run(job))
+                    strength, keep = float(options["strength"]), bool(options["preserve_color"])
+                    await ws.send_bytes(await gate.run(job, frame, stylizer, strength, keep, size))
                 except Refused as e:
                     reply = {"busy": True} if e.status == 503 else {"error": e.message}
                     await ws.send_text(json.dumps(reply))

@@ -125,6 +125,10 @@ def test_live_frames_come_back_stylized_and_mistakes_as_messages(client) -> None
         assert "choose a style" in json.loads(ws.receive_text())["error"]
         ws.send_text(json.dumps({"style": "nope"}))
         assert "unknown style" in json.loads(ws.receive_text())["error"]
+        ws.send_text(json.dumps({"style": ["a", "list"]}))
+        assert "valid values" in json.loads(ws.receive_text())["error"]
+        ws.send_bytes(png())  # the refused options were not taken
+        assert "choose a style" in json.loads(ws.receive_text())["error"]
         ws.send_text(json.dumps({"style": "mine", "max_size": 32}))
         frame = io.BytesIO()
         Image.new("RGB", (64, 48), (10, 200, 90)).save(frame, "JPEG")
