@@ -43,6 +43,7 @@ log = logging.getLogger(__name__)
 WEB_DIR = Path(__file__).resolve().parent / "web"
 IMAGE_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}  # accepted uploads
 OUTPUT_TYPES = {"jpeg": ("JPEG", "image/jpeg"), "png": ("PNG", "image/png")}
+BUSY = "busy: the server is stylizing other requests; try again in a moment"
 
 
 @dataclass
@@ -110,9 +111,13 @@ class Gate:
         self.admitted = 0
         self._workers = ThreadPoolExecutor(max_workers=running, thread_name_prefix="fast-style-stylize")
 
+    @property
+    def full(self) -> bool:
+        return self.admitted >= self.running + self.waiting
+
     async def run(self, job: Any, *args: Any) -> Any:
-        if self.admitted >= self.running + self.waiting:
-            raise Refused(503, "busy: the server is stylizing other requests; try again in a moment")
+        if self.full:
+            raise Refused(503, BUSY)
         self.admitted += 1
         try:
             return await asyncio.get_running_loop().run_in_executor(self._workers, job, *args)
@@ -179,10 +184,13 @@ def create_app(styles: Styles, limits: Limits | None = None) -> FastAPI:
 
     @app.middleware("http")
     async def body_limit(request: Request, call_next: Any) -> Any:
-        """Refuses an upload over the limit by its declared length, before any of it is read."""
+        """Refuses an upload over the limit by its declared length, and any stylize request while the line is full,
+        before any of the upload is read."""
         length = request.headers.get("content-length")
         if length is not None and length.isdigit() and int(length) > limits.max_upload_bytes + 64 * 1024:
             return JSONResponse({"detail": too_large(limits)}, status_code=413)
+        if request.url.path == "/api/stylize" and gate.full:
+            return JSONResponse({"detail": BUSY}, status_code=503, headers={"Retry-After": "1"})
         return await call_next(request)
 
     @app.get("/", include_in_schema=False)
