@@ -49,6 +49,7 @@ class ModelScore:
     total: float = 0.0
     coverage: float = 0.0
     flicker: float | None = None  # fast_style.stability: frame-to-frame change on panning clips / the input's
+    flicker_zoom: float | None = None  # the same on clips zooming in
     judge_content: float | None = None
     judge_style: float | None = None
     ms_per_image: float = 0.0
@@ -272,6 +273,7 @@ def evaluate(
         if stability_photos:  # panning clips of the first photos, frame by frame (fast_style.stability)
             clips = [photo for _, photo in photos[:stability_photos]]
             score.flicker = stability(lambda x, net=net: net(x.to(dev)), clips).ratio
+            score.flicker_zoom = stability(lambda x, net=net: net(x.to(dev)), clips, motion="zoom").ratio
         if reference_iterations:
             ratios = [t / references[(style, pn)] for t, (pn, _) in zip(score.per_photo_total, photos)]
             score.vs_reference = sum(ratios) / len(ratios)
@@ -289,6 +291,7 @@ COLUMNS = [
     "tv",
     "coverage",
     "flicker",
+    "flicker_zoom",
     "judge_content",
     "judge_style",
     "vs_reference",

@@ -61,10 +61,12 @@ def test_eval_ranks_a_sweep_and_writes_table_files_and_sheet(
         assert m["content"] >= 0 and m["style"] > 0 and m["vs_reference"] > 0 and len(m["per_photo_total"]) == 3
     flat = next(m for m in models if m["name"] == names["0"])  # std 0: a flat grey picture, no texture at all
     assert flat["coverage"] == 0.0 and all(0.0 <= m["coverage"] <= 1.0 for m in models)
-    assert flat["flicker"] == 0.0  # a flat picture never changes; the other model's frames do
-    assert all(m["flicker"] > 0 for m in models if m is not flat)
+    assert flat["flicker"] == 0.0  # a flat picture never changes (resampling it for zoom: rounding); others do
+    assert flat["flicker_zoom"] == pytest.approx(0.0, abs=1e-5)
+    assert all(m["flicker"] > 0 and m["flicker_zoom"] > 0 for m in models if m is not flat)
     rows = (out / "metrics.csv").read_text().splitlines()
     assert rows[0].startswith("rank,name,total") and "coverage" in rows[0] and len(rows) == 3
+    assert "flicker,flicker_zoom" in rows[0]
     with Image.open(out / "contact_sheet.png") as sheet:
         assert sheet.width > 3 * 32 and sheet.height > 3 * 32  # 3 columns (input + 2 models), 3 rows
     assert "rank" in capsys.readouterr().out

@@ -35,3 +35,20 @@ def test_ratio_is_one_for_the_identity_zero_for_a_constant_and_high_for_jitter()
     assert jitter.ratio > 3 and jitter.photo == pytest.approx(0.0113, rel=0.05)
     blur = stability(lambda x: torch.nn.functional.avg_pool2d(x, 5, 1, 2, count_include_pad=False), photos)
     assert blur.ratio < 0.5  # averaging the noise away is more stable than the input
+
+
+def test_zoom_clips_are_undone_by_resampling_and_rank_like_pans() -> None:
+    from fast_style.stability import ZOOM, zoom_clip, zoomed_difference
+
+    clean = zoom_clip(_photo(), noise=0.0)
+    assert clean.shape == (8, 3, 256, 256)
+    undone = zoomed_difference(clean)
+    assert undone < 0.005 and zoomed_difference(clean, zoom=1.0) > 5 * undone  # not undoing it is far worse
+    assert zoomed_difference(clean, zoom=1 / ZOOM) > 5 * undone  # and so is undoing it the wrong way
+    photos = [_photo(0), _photo(1)]
+    assert stability(lambda x: x, photos, motion="zoom").ratio == pytest.approx(1.0)
+    gen = torch.Generator().manual_seed(0)
+    jitter = stability(lambda x: (x + 0.05 * torch.randn(x.shape, generator=gen)).clamp(0, 1), photos, motion="zoom")
+    assert jitter.ratio > 3
+    with pytest.raises(ValueError, match="pan or zoom"):
+        stability(lambda x: x, photos, motion="tilt")

@@ -61,7 +61,8 @@ def main(argv: list[str] | None = None) -> int:
         type=int,
         default=4,
         help="flicker: panning clips (8 frames, 3 px a frame, light noise) made from this many photos (default 4; "
-        "0: skip); the frame-to-frame change of the stylized clip over the input's, motion undone",
+        "0: skip); the frame-to-frame change of the stylized clip over the input's, motion undone; flicker zoom: "
+        "the same on clips zooming in 2%% a frame",
     )
     p.add_argument("--out", default="eval", help="folder for metrics.csv, metrics.json, contact_sheet.png")
     p.add_argument("--size", type=int, default=384, help="longer side of the photos in px (default 384)")
@@ -138,14 +139,14 @@ def run(args: argparse.Namespace) -> None:
     )
     print(
         f"{'rank':>4}  {'model':<30} {'total':>10} {'content':>10} {'style':>10} {'tv':>9} {'coverage':>8} "
-        f"{'flicker':>7} {'judge con':>10} {'judge sty':>10} {'vs opt':>7} {'ms/img':>8}"
+        f"{'flicker':>7} {'zoom':>6} {'judge con':>10} {'judge sty':>10} {'vs opt':>7} {'ms/img':>8}"
     )
     for rank, i in enumerate(order, 1):
         s = scores[i]
         print(
             f"{rank:>4}  {s.name[:30]:<30} {fmt(s.total):>10} {fmt(s.content):>10} {fmt(s.style):>10} "
-            f"{fmt(s.tv):>9} {s.coverage:>8.2f} {fmt(s.flicker):>7} {fmt(s.judge_content):>10} "
-            f"{fmt(s.judge_style):>10} {fmt(s.vs_reference):>7} {s.ms_per_image:>8.1f}"
+            f"{fmt(s.tv):>9} {s.coverage:>8.2f} {fmt(s.flicker):>7} {fmt(s.flicker_zoom):>6} "
+            f"{fmt(s.judge_content):>10} {fmt(s.judge_style):>10} {fmt(s.vs_reference):>7} {s.ms_per_image:>8.1f}"
         )
     print(f"wrote {', '.join(map(str, reports))}")
 
