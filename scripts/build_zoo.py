@@ -4,8 +4,10 @@
     python scripts/build_zoo.py wave outputs/zoo/wave --budget "8 min on one H200 shared by 7 runs"
 
 RUN is a fast-style-train run folder (its style.pt and .hydra/config.yaml are read), or a style.pt whose run
-folder is given with --config. The manifest records the painting (from PAINTINGS below), the training config
-and steps, the file's sha256 and size; `scripts/zoo_report.py` adds the held-out metrics.
+folder is given with --config. A run fine-tuned from the zoo's model (module.init_from) keeps the training record
+of the model it started from under `fine_tuned_from`. The manifest records the painting (from PAINTINGS
+below), the training config and steps, the file's sha256 and size; `scripts/zoo_report.py` adds the held-out
+metrics.
 """
 
 from __future__ import annotations
@@ -60,6 +62,7 @@ def main() -> None:
     save_style_model(net, target, meta, dtype=torch.float16)
     data = target.read_bytes()
     old = ZOO_DIR / f"{args.name}.json"
+    earlier = json.loads(old.read_text()) if old.is_file() else {}
     manifest = {
         "name": args.name,
         "painting": PAINTINGS[args.name],
@@ -76,12 +79,17 @@ def main() -> None:
             "photos": "COCO 2017 (450 photos; 41 more held out for validation and the metrics)",
             "budget": args.budget,
             "command": args.command,
-            "config": {key: OmegaConf.to_container(config[key], resolve=True) for key in ("model", "loss", "module")},
+            "config": {
+                key: OmegaConf.to_container(config[key], resolve=True) if config.get(key) is not None else None
+                for key in ("model", "loss", "module", "temporal")
+            },
             "precision": OmegaConf.select(config, "trainer.precision", default=None),
         },
         # kept from an earlier manifest of this name until scripts/zoo_report.py measures this file
-        "metrics": json.loads(old.read_text()).get("metrics", {}) if old.is_file() else {},
+        "metrics": earlier.get("metrics", {}),
     }
+    if OmegaConf.select(config, "module.init_from"):  # fine-tuned: the training of the model it started from
+        manifest["training"]["fine_tuned_from"] = earlier.get("training")
     manifest["training"]["config"]["model"].pop("input_skip", None)  # fast-style 0.1's option, false here
     old.write_text(json.dumps(manifest, indent=2) + "\n")
     print(f"{target} ({len(data) / 1e6:.1f} MB), {old}")
