@@ -24,7 +24,9 @@ import json
 import logging
 import threading
 import warnings
+from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
@@ -111,6 +113,9 @@ class Gate:
         self.admitted = 0
         self._workers = ThreadPoolExecutor(max_workers=running, thread_name_prefix="fast-style-stylize")
 
+    def close(self) -> None:
+        self._workers.shutdown(wait=False, cancel_futures=True)
+
     @property
     def full(self) -> bool:
         return self.admitted >= self.running + self.waiting
@@ -173,8 +178,14 @@ def create_app(styles: Styles, limits: Limits | None = None) -> FastAPI:
     """The FastAPI application of `fast-style-serve`."""
     limits = limits or Limits()
     gate = Gate(limits.running, limits.waiting)
+
     # the interactive docs pages load their scripts from elsewhere: only the OpenAPI description is served
-    app = FastAPI(title="fast-style", version="1", docs_url=None, redoc_url=None)
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        gate.close()  # the worker threads end with the server
+
+    app = FastAPI(title="fast-style", version="1", docs_url=None, redoc_url=None, lifespan=lifespan)
     app.state.styles, app.state.limits, app.state.gate = styles, limits, gate
 
     @app.exception_handler(Refused)

@@ -109,6 +109,7 @@ def test_an_overloaded_server_answers_busy_at_once() -> None:
         return [await first, await second, busy.value.status, gate.admitted]
 
     assert asyncio.run(scenario()) == [True, "second", 503, 0]
+    gate.close()
 
 
 def test_busy_is_a_503_with_retry_after(models: Path) -> None:
