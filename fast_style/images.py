@@ -4,6 +4,7 @@ the source's EXIF and ICC profile."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 import torch
@@ -15,7 +16,9 @@ from fast_style.errors import UserError
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff")
 
 
-def read_image(path: str | Path, draft_size: int | None = None, max_pixels: int | None = None) -> Image.Image:
+def read_image(
+    path: str | Path | BinaryIO, draft_size: int | None = None, max_pixels: int | None = None
+) -> Image.Image:
     """Open and decode an image with its EXIF orientation applied, keeping its mode (and alpha).
 
     `draft_size` lets JPEG decode at a reduced scale that still covers that many pixels on the short
@@ -47,7 +50,7 @@ def split_alpha(img: Image.Image) -> tuple[Image.Image, Image.Image | None]:
     return (img if img.mode == "RGB" else img.convert("RGB")), alpha
 
 
-def open_rgb(path: str | Path, draft_size: int | None = None, max_pixels: int | None = None) -> Image.Image:
+def open_rgb(path: str | Path | BinaryIO, draft_size: int | None = None, max_pixels: int | None = None) -> Image.Image:
     """An image as RGB, EXIF orientation applied, transparency composited on white."""
     rgb, alpha = split_alpha(read_image(path, draft_size, max_pixels))
     if alpha is not None:

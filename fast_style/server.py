@@ -34,10 +34,11 @@ from typing import Annotated, Any
 from fastapi import FastAPI, File, Form, Request, UploadFile, WebSocket, WebSocketDisconnect
 from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
-from PIL import Image, ImageOps
+from PIL import Image
 
 from fast_style import zoo
 from fast_style.errors import UserError, first_line
+from fast_style.images import open_rgb
 from fast_style.stylizer import Stylizer
 
 log = logging.getLogger(__name__)
@@ -131,28 +132,23 @@ class Gate:
 
 
 def decode_upload(data: bytes, limits: Limits) -> Image.Image:
-    """Bytes of an uploaded photo -> an RGB image, EXIF orientation applied; Refused for anything else."""
+    """Bytes of an uploaded photo -> an RGB image (images.open_rgb: EXIF orientation applied, transparency on
+    white); Refused for anything else. The type and size are read from the header before anything is decoded."""
     try:
-        img = Image.open(io.BytesIO(data))
+        with Image.open(io.BytesIO(data)) as header:
+            fmt, (w, h) = header.format, header.size
     except (OSError, ValueError, Image.DecompressionBombError):
         raise Refused(415, "not an image this server reads: upload a JPEG, PNG or WebP photo") from None
-    if img.format not in IMAGE_TYPES:
-        raise Refused(415, f"{img.format} images are not accepted: upload a JPEG, PNG or WebP photo")
-    if img.width * img.height > limits.max_pixels:
-        raise Refused(
-            413, f"{img.width}x{img.height} is over this server's limit of {limits.max_pixels / 1e6:g} megapixels"
-        )
+    if fmt not in IMAGE_TYPES:
+        raise Refused(415, f"{fmt} images are not accepted: upload a JPEG, PNG or WebP photo")
+    if w * h > limits.max_pixels:
+        raise Refused(413, f"{w}x{h} is over this server's limit of {limits.max_pixels / 1e6:g} megapixels")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            img.load()
-            img = ImageOps.exif_transpose(img)
+            return open_rgb(io.BytesIO(data))
     except (OSError, ValueError, Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise Refused(415, "the image is damaged or cannot be decoded") from None
-    if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
-        rgba = img.convert("RGBA")
-        img = Image.alpha_composite(Image.new("RGBA", rgba.size, (255, 255, 255, 255)), rgba)
-    return img.convert("RGB")
 
 
 def check_options(strength: float, max_size: int | None, limits: Limits) -> int:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 import torch
 import torch.nn.functional as F
@@ -98,14 +99,13 @@ def stability(
     `motion` "pan" (`pan` px a frame) or "zoom" (ZOOM a frame)."""
     if motion not in ("pan", "zoom"):
         raise ValueError(f"motion must be pan or zoom, got {motion!r}")
+    if motion == "pan":
+        make, difference = partial(pan_clip, pan=pan), partial(aligned_difference, pan=pan)
+    else:
+        make, difference = zoom_clip, zoomed_difference
     ours = inputs = 0.0
     for i, photo in enumerate(photos):
-        if motion == "pan":
-            clip = pan_clip(photo, frames, size, pan, noise, seed=i)
-            difference = lambda c: aligned_difference(c, pan)  # noqa: E731
-        else:
-            clip = zoom_clip(photo, frames, size, noise=noise, seed=i)
-            difference = zoomed_difference
+        clip = make(photo, frames, size, noise=noise, seed=i)
         with torch.no_grad():
             out = torch.cat([stylize(frame[None]).float().cpu() for frame in clip])  # frame by frame, as video goes
         ours += difference(out.clamp(0, 1))
