@@ -31,6 +31,18 @@ class BlurPool(nn.Module):
         return F.conv2d(x, self.kernel.to(x.dtype), stride=2, groups=x.shape[1])
 
 
+class InstanceNorm(nn.InstanceNorm2d):
+    """Instance norm that keeps a channels-last CPU image channels-last: for one image, batch norm's statistics
+    over (H, W) are exactly instance norm's, and its CPU kernel reads NHWC directly, where instance norm first
+    copies its input to NCHW (that copy was 30% of a bf16 channels-last forward; benchmarks/README.md).
+    Everything else (training, GPUs, export, batches) takes the plain instance norm."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.device.type == "cpu" and x.shape[0] == 1 and not x.is_contiguous() and not _exporting():
+            return F.batch_norm(x, None, None, self.weight, self.bias, True, 0.0, self.eps)
+        return super().forward(x)
+
+
 class ConvNormAct(nn.Sequential):
     """Reflection pad -> conv -> instance norm -> (ReLU). `antialias` with stride 2: the conv runs at stride 1 and a
     BlurPool after the ReLU downsamples (the same parameters, so the same state_dict keys)."""
@@ -42,7 +54,7 @@ class ConvNormAct(nn.Sequential):
         layers: list[nn.Module] = [
             nn.ReflectionPad2d(kernel // 2),
             nn.Conv2d(cin, cout, kernel, 1 if blur else stride),
-            nn.InstanceNorm2d(cout, affine=True),
+            InstanceNorm(cout, affine=True),
         ]
         if relu:
             layers.append(nn.ReLU(inplace=True))

@@ -3,6 +3,7 @@ stylizes tensors, PIL images and image files, whole or in seamless tiles."""
 
 from __future__ import annotations
 
+import copy
 import logging
 from pathlib import Path
 from typing import overload
@@ -54,6 +55,11 @@ class Stylizer:
         compile: bool = False,
     ):
         self.network = network.to(device).eval().requires_grad_(False)
+        # On the CPU in bf16 the network itself is cast and kept channels-last (oneDNN's NHWC kernels, and no
+        # casts around every layer as under autocast): 1.6x the autocast forward at 1024 px (benchmarks/README.md)
+        self.native = device.type == "cpu" and dtype == torch.bfloat16 and backend == "torch" and not compile
+        if self.native:
+            self.network = copy.deepcopy(self.network).to(dtype=dtype, memory_format=torch.channels_last)
         # torch.compile fuses norm/pad/activation work into the convolutions: about 2x on the CPU once warm,
         # after a compilation of tens of seconds per new image size (worth it for many same-size images).
         # dynamic=False: one static graph per size; torch's dynamic-shape path crashed on a second size
@@ -89,6 +95,9 @@ class Stylizer:
         if self.session is not None:
             return torch.from_numpy(self.session.run(None, {"image": x.cpu().numpy()})[0])
         forward = net if eager else self.forward  # tiles patch the norm layers: they run eagerly
+        if self.native:  # image by image: the channels-last norm takes one image (network.InstanceNorm)
+            x = x.to(self.dtype, memory_format=torch.channels_last)
+            return torch.cat([forward(xi[None]) for xi in x]).float()
         if self.dtype == torch.float32:
             return forward(x)
         with torch.autocast(self.device.type, dtype=self.dtype):

@@ -44,8 +44,9 @@ def _norms(net: nn.Module) -> list[nn.InstanceNorm2d]:
 
 
 @torch.no_grad()
-def record_norm_stats(net: nn.Module, x: torch.Tensor) -> NormStats:
-    """Run `net` on x (B, 3, H, W) and return each instance norm's input statistics, in order."""
+def record_norm_stats(net: nn.Module, x: torch.Tensor, run=None) -> NormStats:
+    """Run `net` on x (B, 3, H, W) (by `run(net, x)` if given) and return each instance norm's input statistics,
+    in order."""
     stats: NormStats = []
 
     def hook(module: nn.Module, inputs: tuple[torch.Tensor, ...]) -> None:
@@ -54,7 +55,7 @@ def record_norm_stats(net: nn.Module, x: torch.Tensor) -> NormStats:
 
     handles = [m.register_forward_pre_hook(hook) for m in _norms(net)]
     try:
-        net(x)
+        run(net, x) if run else net(x)
     finally:
         for h in handles:
             h.remove()
@@ -71,11 +72,11 @@ def fixed_norm_stats(net: nn.Module, stats: NormStats) -> Iterator[None]:
     for m, (mean, var) in zip(norms, stats):
 
         def forward(x: torch.Tensor, m: nn.InstanceNorm2d = m, mean=mean, var=var) -> torch.Tensor:
-            scale = torch.rsqrt(var.to(x) + m.eps)
-            y = (x - mean.to(x)[..., None, None]) * scale[..., None, None]
+            scale = torch.rsqrt(var.float() + m.eps)  # (B, C), folded with the affine part in fp32
+            shift = -mean.float() * scale
             if m.affine:
-                y = y * m.weight[:, None, None].to(x) + m.bias[:, None, None].to(x)
-            return y
+                scale, shift = scale * m.weight.float(), shift * m.weight.float() + m.bias.float()
+            return torch.addcmul(shift.to(x)[..., None, None], x, scale.to(x)[..., None, None])
 
         originals.append(m.forward)
         m.forward = forward  # type: ignore[method-assign]
@@ -121,7 +122,7 @@ def stylize_tiled(
             align_corners=False,
         )
     )
-    stats = record_norm_stats(net, small)
+    stats = record_norm_stats(net, small, run)
     del small
 
     out = torch.empty(1, 3, h, w, dtype=image.dtype)

@@ -3,7 +3,8 @@
 
 Prints, for each size: ms per image, megapixels/s, the network's GFLOPs (torch.utils.flop_counter),
 achieved GFLOP/s and its fraction of this machine's fp32 matrix-multiply rate, measured in the same run.
-Engines: the plain eager forward (the baseline), channels-last, bf16 or fp16 autocast, torch.compile,
+Engines: the plain eager forward (the baseline), channels-last, bf16 or fp16 autocast, the network cast to bf16
+and kept channels-last (bf16_cl: the default CPU path), torch.compile,
 torch.compile + bf16, torch.compile with CUDA graphs + bf16 (GPU), onnxruntime (where installed) and
 `stylizer`, the product's own path (Stylizer with its defaults: a uint8 photo in host memory in, uint8 out,
 transfers included). The last columns are the speed-up over the plain forward and the max abs difference
@@ -97,6 +98,11 @@ def engines(net: TransformerNet, wanted: list[str]) -> dict[str, Callable[[torch
         cl.load_state_dict(net.state_dict())
         cl = cl.to(next(net.parameters()).device, memory_format=torch.channels_last)
         out["channels_last"] = lambda x: cl(x.contiguous(memory_format=torch.channels_last))
+    if "bf16_cl" in wanted:  # the network itself in bf16, channels-last: the default CPU path of Stylizer
+        bcl = TransformerNet(**net.config).eval()
+        bcl.load_state_dict(net.state_dict())
+        bcl = bcl.to(next(net.parameters()).device, torch.bfloat16, memory_format=torch.channels_last)
+        out["bf16_cl"] = lambda x: bcl(x.to(torch.bfloat16, memory_format=torch.channels_last)).float()
     for name, dtype in (("bf16", torch.bfloat16), ("fp16", torch.float16)):
         if name in wanted:
             out[name] = lambda x, dtype=dtype: _autocast(net, x, dtype)
@@ -147,11 +153,12 @@ def main() -> None:
     p.add_argument(
         "--engines",
         nargs="+",
-        default=["eager", "channels_last", "bf16", "compile", "compile_bf16", "onnxruntime"],
+        default=["eager", "channels_last", "bf16", "bf16_cl", "compile", "compile_bf16", "onnxruntime"],
         choices=[
             "eager",
             "channels_last",
             "bf16",
+            "bf16_cl",
             "fp16",
             "compile",
             "compile_bf16",

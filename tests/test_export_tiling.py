@@ -103,6 +103,20 @@ def test_bf16_inference_stays_close_to_fp32(tmp_path: Path) -> None:
     assert (bf16 - fp32).abs().mean().item() < 2e-2 and (bf16 - fp32).abs().max().item() < 0.15
 
 
+def test_bf16_cpu_path_runs_a_channels_last_bf16_network_for_batches_and_tiles(tmp_path: Path) -> None:
+    path = save_style_model(_net(channels=(8, 16, 32), num_residual=2), tmp_path / "m.pt")
+    s = Stylizer.load(path, device="cpu", precision="bf16", max_pixels=0)
+    weight = s.network.encoder[0][1].weight
+    assert weight.dtype == torch.bfloat16 and weight.is_contiguous(memory_format=torch.channels_last)
+    x = torch.cat([_photo_like(96, 80), _photo_like(96, 80).flip(-1)])
+    fp32 = Stylizer.load(path, device="cpu", precision="fp32")(x)
+    both = s(x)
+    assert (both - fp32).abs().mean().item() < 2e-2  # what bf16 autocast gives too (0.012 here)
+    torch.testing.assert_close(both[1:], s(x[1:]))  # a batch is the images one by one
+    tiled = Stylizer.load(path, device="cpu", precision="bf16", max_pixels=50 * 50, tile=32)(x[:1])
+    assert (tiled - fp32[:1]).abs().mean().item() < 2e-2
+
+
 @pytest.mark.slow
 def test_compiled_stylizer_matches_eager(tmp_path: Path) -> None:
     path = save_style_model(_net(channels=(8, 16, 32), num_residual=2), tmp_path / "m.pt")

@@ -178,3 +178,14 @@ def test_blur_pool_is_a_normalised_blur_then_every_second_pixel() -> None:
     stripes = torch.zeros(1, 1, 8, 8)
     stripes[..., ::2] = 1.0  # the highest frequency: plain subsampling would keep 1s or 0s only
     assert BlurPool(1)(stripes)[..., 1:-1, 1:-1].std() < 1e-6
+
+
+def test_the_channels_last_norm_is_instance_norm() -> None:
+    """One channels-last CPU image takes batch norm's kernel (network.InstanceNorm): the same figures."""
+    norm = TransformerNet().encoder[1][2]
+    torch.nn.init.normal_(norm.weight), torch.nn.init.normal_(norm.bias)
+    x = torch.randn(1, norm.num_features, 19, 23) * 3 + 1
+    nhwc = x.contiguous(memory_format=torch.channels_last)
+    expected = torch.nn.functional.instance_norm(x, weight=norm.weight, bias=norm.bias, eps=norm.eps)
+    torch.testing.assert_close(norm(nhwc), expected, atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(norm(torch.cat([x, -x])), torch.cat([expected, norm(-x)]))
