@@ -3,9 +3,9 @@
 The folder is the repository's top-level `configs/`; a wheel carries the same files as `fast_style/configs`
 (mapped at build time, pyproject.toml), so an installed `fast-style-train` finds them without the checkout.
 
-Each config group that builds one of fast-style's objects (data, model, loss, style, module, temporal) is typed by a
-structured-config schema made from that object's constructor: its argument names, their types and their
-defaults. The constructor is the one source of every default; a group's YAML file names the schema
+Each config group that builds one of fast-style's objects (data, model, loss, style, module, temporal, distill)
+is typed by a structured-config schema made from that object's constructor: its argument names, their types and
+their defaults. The constructor is the one source of every default; a group's YAML file names the schema
 (`defaults: [schema, _self_]`) and sets only what differs. A value of the wrong type (`data.batch_size=abc`) or
 an unknown key is refused while the config is composed, before anything is built. `compose` builds a config as
 the command line would, for code and tests.
@@ -34,8 +34,13 @@ SCHEMAS: dict[str, tuple[str, tuple[str, ...], bool]] = {
     "model": ("fast_style.network.TransformerNet", (), True),
     "loss": ("fast_style.loss.PerceptualLoss", (), True),
     "style": ("fast_style.data.load_style_image", (), True),
-    "module": ("fast_style.module.StyleTransferModule", ("network", "loss", "style_image", "temporal"), False),
+    "module": (
+        "fast_style.module.StyleTransferModule",
+        ("network", "loss", "style_image", "temporal", "distill"),
+        False,
+    ),
     "temporal": ("fast_style.consistency.ConsistencyLoss", (), True),
+    "distill": ("fast_style.distillation.Distillation", (), True),
 }
 _SIMPLE = (bool, int, float, str)
 # what a setting of each simple type takes, in words, for one-line messages

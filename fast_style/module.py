@@ -11,6 +11,7 @@ import torch
 
 from fast_style.consistency import ConsistencyLoss
 from fast_style.data import Batch
+from fast_style.distillation import Distillation
 from fast_style.errors import UserError
 from fast_style.lightning_internals import is_logging_step
 from fast_style.loss import PerceptualLoss
@@ -35,6 +36,9 @@ class StyleTransferModule(pl.LightningModule):
     On a GPU, Adam runs fused (one kernel for all parameters).
     `temporal`: a ConsistencyLoss (fast_style/consistency.py) trains for stable video: each training step also
     stylizes a moved, noisy copy of the batch (one network call on both) and adds the term `train/temporal`.
+    `distill`: a Distillation (fast_style/distillation.py) trains the network to paint like a trained style
+    model instead: the training loss is the term `train/distill` alone (pixels, and one shallow layer of the
+    loss's VGG, against the teacher's picture); validation still logs the perceptual figures beside it.
     `init_from`: start from the weights of a style model (a file, or a built-in style's name) instead of random
     ones, to fine-tune it (for example for stability); its network must have the same model.* settings. A
     resumed checkpoint's weights replace them.
@@ -52,6 +56,7 @@ class StyleTransferModule(pl.LightningModule):
         compile: bool | str = "auto",
         temporal: ConsistencyLoss | None = None,
         init_from: str | None = None,
+        distill: Distillation | None = None,
     ) -> None:
         super().__init__()
         if lr_schedule not in LR_SCHEDULES:
@@ -65,12 +70,13 @@ class StyleTransferModule(pl.LightningModule):
             )
         if isinstance(lr, bool) or not isinstance(lr, (int, float)) or lr <= 0:
             raise UserError(f"module.lr must be a number > 0, got {lr!r}")
-        self.save_hyperparameters(ignore=["network", "loss", "style_image", "temporal"], logger=False)
+        self.save_hyperparameters(ignore=["network", "loss", "style_image", "temporal", "distill"], logger=False)
         if init_from is not None:
             self._start_from(network, init_from)
         self.network = network
         self.loss = loss
         self.temporal = temporal
+        self.distill = distill
         self.register_buffer("style_image", style_image, persistent=False)
         self.skipped_images = 0
         self._read_batches = 0  # training batches with at least one readable photo, this epoch
@@ -137,7 +143,13 @@ class StyleTransferModule(pl.LightningModule):
             stylized = self.network_fn(images)
         if graphs and not train:  # kept for the coverage below: a graph's output is overwritten by later replays
             stylized = stylized.clone()
-        terms = self.loss_fn(stylized, images)
+        if self.distill is not None:  # the teacher's picture is the target; the perceptual loss only reports
+            target = self.distill.target(images)
+            terms = {} if train else self.loss_fn(stylized, images)
+            terms |= self.distill(stylized, target, getattr(self.loss, "vgg", None))
+            terms["total"] = terms["distill"]
+        else:
+            terms = self.loss_fn(stylized, images)
         if moved is not None:
             terms["temporal"] = self.temporal(stylized, moved, dy, dx)
             terms["total"] = terms["total"] + terms["temporal"]

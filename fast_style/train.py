@@ -68,7 +68,8 @@ def train(cfg: DictConfig) -> Path | None:
     )
     style_image = build(cfg.style, "style")
     temporal = build(cfg.temporal, "temporal") if cfg.get("temporal") is not None else None
-    module = StyleTransferModule(network, loss, style_image, temporal=temporal, **cfg.module)
+    distill = build(cfg.distill, "distill") if cfg.get("distill") is not None else None
+    module = StyleTransferModule(network, loss, style_image, temporal=temporal, distill=distill, **cfg.module)
     callbacks = [build(c, f"callbacks.{name}") for name, c in cfg.callbacks.items() if c is not None]
     if OmegaConf.select(cfg, "trainer.enable_progress_bar") is False:  # Lightning refuses a bar that is off
         callbacks = [c for c in callbacks if not isinstance(c, ProgressBar)]

@@ -3,11 +3,12 @@
 
     python scripts/build_zoo.py wave outputs/zoo/wave --budget "8 min on one H200 shared by 7 runs"
 
-RUN is a fast-style-train run folder (its style.pt and .hydra/config.yaml are read), or a style.pt whose run
-folder is given with --config. A run fine-tuned from the zoo's model (module.init_from) keeps the training record
-of the model it started from under `fine_tuned_from`. The manifest records the painting (from PAINTINGS
-below), the training config and steps, the file's sha256 and size; `scripts/zoo_report.py` adds the held-out
-metrics.
+RUN is a fast-style-train run folder (its style.pt and .hydra/config.yaml are read), or a style.pt whose run folder
+is given with --config. A run distilled from the zoo's model (experiment=fast_variant) becomes the style's
+`<name>-fast` variant, its manifest naming the style under `fast_variant_of`. A run fine-tuned from the zoo's model
+(module.init_from) keeps the training record of the model it started from under `fine_tuned_from`. The manifest
+records the painting (from PAINTINGS below), the training config and steps, the file's sha256 and size;
+`scripts/zoo_report.py` adds the held-out metrics.
 """
 
 from __future__ import annotations
@@ -58,13 +59,17 @@ def main() -> None:
     config = OmegaConf.load(args.config or run / ".hydra" / "config.yaml")
     net, meta = load_style_model(str(model))
     meta["style_image"] = f"{args.name}.jpg"  # the painting's name, not the training machine's path
-    target = ZOO_DIR / f"{args.name}.pt"
+    distilled = OmegaConf.select(config, "distill.teacher") is not None
+    name = f"{args.name}-fast" if distilled else args.name
+    if distilled:
+        meta["distilled_from"] = args.name  # the zoo style, not the training machine's path
+    target = ZOO_DIR / f"{name}.pt"
     save_style_model(net, target, meta, dtype=torch.float16)
     data = target.read_bytes()
-    old = ZOO_DIR / f"{args.name}.json"
+    old = ZOO_DIR / f"{name}.json"
     earlier = json.loads(old.read_text()) if old.is_file() else {}
     manifest = {
-        "name": args.name,
+        "name": name,
         "painting": PAINTINGS[args.name],
         "file": target.name,
         "sha256": hashlib.sha256(data).hexdigest(),
@@ -81,13 +86,16 @@ def main() -> None:
             "command": args.command,
             "config": {
                 key: OmegaConf.to_container(config[key], resolve=True) if config.get(key) is not None else None
-                for key in ("model", "loss", "module", "temporal")
+                for key in ("model", "loss", "module", "temporal", "distill")
             },
             "precision": OmegaConf.select(config, "trainer.precision", default=None),
         },
         # kept from an earlier manifest of this name until scripts/zoo_report.py measures this file
         "metrics": earlier.get("metrics", {}),
     }
+    if distilled:  # the page and --list-styles offer it as the fast choice of its style
+        manifest = {"name": name, "fast_variant_of": args.name, **manifest}
+        manifest["training"]["config"]["distill"]["teacher"] = args.name
     if OmegaConf.select(config, "module.init_from"):  # fine-tuned: the training of the model it started from
         manifest["training"]["fine_tuned_from"] = earlier.get("training")
     manifest["training"]["config"]["model"].pop("input_skip", None)  # fast-style 0.1's option, false here

@@ -1,6 +1,7 @@
 """The model zoo: ready style models shipped inside the package, each `<name>.pt` (float16, a few MB) with its
 manifest `<name>.json` (the painting, artist and licence, the training config and steps, sha256, held-out
-metrics). Anything that takes a style-model file also takes a zoo name: `resolve("wave")`.
+metrics). Anything that takes a style-model file also takes a zoo name: `resolve("wave")`. A `<name>-fast` model
+is the smaller network distilled from `<name>` (its manifest says `fast_variant_of`), for live video on a CPU.
 """
 
 from __future__ import annotations
@@ -48,9 +49,10 @@ def describe() -> str:
         m = manifest(name)
         painting = m.get("painting", {})
         trained = m.get("training", {})
+        variant = f"; the fast variant of {m['fast_variant_of']} (a smaller network)" if "fast_variant_of" in m else ""
         lines.append(
-            f"{name:<16} {painting.get('title', '?')}, {painting.get('artist', '?')} "
-            f"({painting.get('year', '?')}); {trained.get('steps', '?')} steps at "
+            f"{name:<20} {painting.get('title', '?')}, {painting.get('artist', '?')} "
+            f"({painting.get('year', '?')}){variant}; {trained.get('steps', '?')} steps at "
             f"{trained.get('image_size', '?')} px"
         )
     return "\n".join(lines)

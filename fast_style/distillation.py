@@ -1,0 +1,84 @@
+"""Distillation: train a smaller, faster network to paint like a trained style model, its teacher (the config
+group `distill`; the zoo's `-fast` styles for live video on a CPU).
+
+Each training step stylizes the batch with the frozen teacher; the term `distill` is `weight` x the mean absolute
+difference between the student's picture and the teacher's (0-255 units) plus `feature_weight` x the mean
+absolute difference of their features at one shallow layer of the loss's VGG (`feature_layer`). Pixels alone
+give the palette and the shapes but blur the strokes; the shallow features bring the strokes back. Neither
+the style's Gram matrices nor the deep layers are computed in a training step, so a step costs less than a
+perceptual-loss step. Validation still reports the perceptual figures (style, content, coverage) beside the
+term, so a student can be compared with its teacher (benchmarks/README.md).
+"""
+
+from __future__ import annotations
+
+import copy
+
+import torch
+from torch import nn
+
+from fast_style.devices import native_bf16
+from fast_style.errors import UserError
+from fast_style.loss import VGGFeatures
+
+
+class Distillation(nn.Module):
+    """`teacher`: a style-model file or a built-in style's name. Its weights stay out of `state_dict` (and so
+    out of checkpoints): they come from that file."""
+
+    def __init__(
+        self, teacher: str, weight: float = 1.0, feature_weight: float = 0.5, feature_layer: str = "relu2_2"
+    ) -> None:
+        super().__init__()
+        from fast_style import zoo
+        from fast_style.network import load_style_model
+
+        if isinstance(weight, bool) or not isinstance(weight, (int, float)) or weight <= 0:
+            raise UserError(f"distill.weight must be a number > 0, got {weight!r}")
+        if isinstance(feature_weight, bool) or not isinstance(feature_weight, (int, float)) or feature_weight < 0:
+            raise UserError(f"distill.feature_weight must be a number >= 0, got {feature_weight!r}")
+        self.feature_weight, self.feature_layer = float(feature_weight), str(feature_layer)
+        net, _ = load_style_model(str(zoo.resolve(teacher)))
+        self.teacher_name, self.weight = str(teacher), float(weight)
+        # in a dict, not as submodules, so never in state_dict; "fast": the teacher's bf16 channels-last copy
+        self._nets: dict[str, nn.Module] = {"teacher": net.requires_grad_(False)}
+
+    @property
+    def teacher(self) -> nn.Module:
+        return self._nets["teacher"]
+
+    def _apply(self, fn, recurse: bool = True):  # .to(device) moves the teacher along
+        self._nets = {"teacher": self.teacher._apply(fn, recurse)}
+        return super()._apply(fn, recurse)
+
+    @torch.no_grad()
+    def target(self, images: torch.Tensor) -> torch.Tensor:
+        """(B, 3, H, W) in [0, 1] -> the teacher's stylization, the same shape."""
+        if images.device.type == "cpu" and native_bf16("cpu"):
+            # as the Stylizer runs it on such a CPU: bf16, channels-last, image by image (1.6x autocast's speed)
+            if "fast" not in self._nets:
+                fast = copy.deepcopy(self.teacher).to(torch.bfloat16, memory_format=torch.channels_last)
+                self._nets["fast"] = fast
+            with torch.autocast("cpu", enabled=False):
+                x = images.to(torch.bfloat16, memory_format=torch.channels_last)
+                return torch.cat([self._nets["fast"].eval()(xi[None]) for xi in x]).float()
+        return self.teacher.eval()(images)
+
+    def forward(
+        self, stylized: torch.Tensor, target: torch.Tensor, vgg: VGGFeatures | None = None
+    ) -> dict[str, torch.Tensor]:
+        """stylized, target: (B, 3, H, W) in [0, 1]; `vgg` computes the features (needed if feature_weight > 0).
+        Returns the terms `distill_pixels`, `distill_features` (when weighted) and their sum `distill`."""
+        terms = {"distill_pixels": self.weight * (stylized.float() - target.float()).abs().mean() * 255}
+        if self.feature_weight:
+            if vgg is None or self.feature_layer not in vgg.index:
+                raise UserError(
+                    f"distill.feature_layer={self.feature_layer} is not a layer of the loss's VGG "
+                    f"({', '.join(vgg.index) if vgg is not None else 'none'}): choose one of them"
+                )
+            with torch.no_grad():
+                theirs = vgg(target, [self.feature_layer])[self.feature_layer]
+            ours = vgg(stylized, [self.feature_layer])[self.feature_layer]
+            terms["distill_features"] = self.feature_weight * (ours.float() - theirs.float()).abs().mean()
+        terms["distill"] = sum(terms.values())
+        return terms

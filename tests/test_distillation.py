@@ -1,0 +1,106 @@
+"""Distillation (distill=teacher): the term, the teacher kept frozen and out of checkpoints, the training step
+without the perceptual loss, and a run end to end whose student moves toward its teacher."""
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from fast_style.config import compose
+from fast_style.distillation import Distillation
+from fast_style.errors import UserError
+from fast_style.images import open_rgb, pil_to_tensor, to_unit
+from fast_style.loss import VGGFeatures
+from fast_style.module import StyleTransferModule
+from fast_style.network import TransformerNet, load_style_model, save_style_model
+from fast_style.train import train
+
+from .conftest import tiny_run
+from .test_module import ConstantLoss
+from .test_train import _scalar_tags
+
+
+@pytest.fixture
+def teacher_path(tmp_path: Path) -> Path:
+    torch.manual_seed(3)
+    net = TransformerNet(channels=(4, 8, 8), num_residual=1, kernel_outer=3)
+    torch.nn.init.normal_(net.decoder[-1].weight, std=0.5)  # paints something other than grey
+    return save_style_model(net, tmp_path / "teacher.pt")
+
+
+def test_the_terms_are_mean_absolute_differences_of_pixels_and_features(teacher_path: Path, random_vgg) -> None:
+    term = Distillation(str(teacher_path), weight=2.0, feature_weight=0)
+    a, b = torch.zeros(1, 3, 8, 8), torch.full((1, 3, 8, 8), 0.1)
+    assert term(a, b)["distill"].item() == pytest.approx(2.0 * 25.5)  # grey levels
+    vgg = VGGFeatures(["relu1_2", "relu2_2"], str(random_vgg))
+    both = Distillation(str(teacher_path), weight=2.0, feature_weight=3.0)(a, b, vgg)
+    features = (vgg(a)["relu2_2"] - vgg(b)["relu2_2"]).abs().mean()
+    assert both["distill_features"].item() == pytest.approx(3.0 * features.item(), rel=1e-5) and features > 0
+    assert both["distill"].item() == pytest.approx(2.0 * 25.5 + 3.0 * features.item(), rel=1e-5)
+    with pytest.raises(UserError, match="relu4_3 is not a layer of the loss's VGG"):
+        Distillation(str(teacher_path), feature_layer="relu4_3")(a, b, vgg)
+    images = torch.rand(2, 3, 24, 24)
+    teacher, _ = load_style_model(str(teacher_path))
+    target = term.target(images)  # in bf16 on CPUs that compute it natively, as the Stylizer runs it
+    assert target.dtype == torch.float32 and (target - teacher(images)).abs().mean().item() < 0.01
+    assert term.state_dict() == {} and not list(term.parameters())  # the teacher comes from its file
+    assert not any(p.requires_grad for p in term.teacher.parameters())
+    term.to(torch.float64)
+    assert next(term.teacher.parameters()).dtype == torch.float64  # moved along with the module
+
+
+@pytest.mark.parametrize("weight", [0, -1, "x", True])
+def test_bad_weights_and_teachers_are_one_line(weight, teacher_path: Path, tmp_path: Path) -> None:
+    with pytest.raises(UserError, match="distill.weight"):
+        Distillation(str(teacher_path), weight=weight)
+    with pytest.raises(UserError, match="distill.feature_weight"):
+        Distillation(str(teacher_path), feature_weight=-1 if weight != "x" else "x")
+    with pytest.raises(UserError, match="not found"):
+        Distillation(str(tmp_path / "none.pt"))
+
+
+def test_the_training_step_uses_the_teacher_alone(teacher_path: Path) -> None:
+    torch.manual_seed(0)
+    student = TransformerNet(channels=(4, 8, 8), num_residual=1)
+    module = StyleTransferModule(
+        student, ConstantLoss(7.0), torch.rand(1, 3, 16, 16), distill=Distillation(str(teacher_path), feature_weight=0)
+    )
+    images = torch.rand(2, 3, 32, 32)
+    total = module.training_step((images, 0), 0)
+    expected = (student(images) - module.distill.target(images)).abs().mean() * 255
+    assert total.item() == pytest.approx(expected.item(), rel=1e-5)  # the constant perceptual loss is not in it
+    total.backward()
+    assert all(p.grad is not None for p in student.parameters())
+    assert not any(k.startswith("distill") for k in module.state_dict())
+
+
+@pytest.mark.slow
+def test_distill_trains_a_student_toward_its_teacher(tmp_path, photo_dir, style_path, random_vgg, teacher_path) -> None:
+    with pytest.raises(Exception, match="teacher"):  # the teacher is required
+        train(compose([*tiny_run(photo_dir, style_path, random_vgg), "distill=teacher", f"output_dir={tmp_path}"]))
+    cfg = compose(
+        [
+            *tiny_run(photo_dir, style_path, random_vgg),
+            "distill=teacher",
+            f"distill.teacher={teacher_path}",
+            "distill.feature_weight=0.01",
+            "trainer.max_steps=100",
+            "trainer.val_check_interval=50",
+            "module.lr=0.01",
+            f"output_dir={tmp_path / 'run'}",
+        ]
+    )
+    photos = sorted(photo_dir.rglob("*.*"))[:4]
+    images = to_unit(torch.stack([pil_to_tensor(open_rgb(p).resize((32, 32))) for p in photos]))
+    teacher = load_style_model(str(teacher_path))[0]
+    torch.manual_seed(0)
+    untrained = TransformerNet(channels=cfg.model.channels, num_residual=1, kernel_outer=3)
+    before = (untrained(images) - teacher(images)).abs().mean().item()
+    student, meta = load_style_model(str(train(cfg)))
+    after = (student(images) - teacher(images)).abs().mean().item()
+    assert after < 0.8 * before  # 0.21 -> 0.14 grey (0-1) in 100 steps
+    assert meta["distilled_from"] == str(teacher_path)
+    tags = _scalar_tags(tmp_path / "run" / "tensorboard")
+    assert {"train/distill", "val/distill", "val/style", "val/content", "val/coverage"} <= tags
+    assert "train/style" not in tags  # no VGG in a training step
+    assert compose(["distill=none"]).distill is None
