@@ -1,11 +1,13 @@
 """The web app and HTTP API behind `fast-style-serve` (FastAPI on uvicorn).
 
 - `GET /`: the page (fast_style/web/, no assets from elsewhere): stylize a photo, or the webcam live.
-- `GET /api/styles`: the styles this server offers (the built-in ones and the model files of its folder).
+- `GET /api/styles`: the styles this server offers (the built-in ones and the model files of its folder); a
+  style with a smaller, faster variant (the zoo's `-fast` models, for live use on a CPU) names it as `fast`.
 - `POST /api/stylize`: a photo (multipart field `image`) with `style`, `strength`, `preserve_color`, `max_size`
   and `format` -> the stylized image.
-- `WS /api/live`: text messages set the options (JSON: style, strength, preserve_color, max_size); each binary
-  message is a JPEG frame, answered by the stylized frame as a JPEG, or by `{"busy": true}` when it was dropped.
+- `WS /api/live`: text messages set the options (JSON: style, strength, preserve_color, max_size), answered only
+  when refused (`{"error": ..., "options": true}`); each binary message is a JPEG frame, answered in order by the
+  stylized frame as a JPEG, by `{"busy": true}` when it was dropped, or by `{"error": ...}`.
 - `GET /openapi.json`: the API's OpenAPI description.
 
 Every style is loaded once and shared by all clients. At most `running` stylizations run at once and `waiting`
@@ -74,8 +76,14 @@ class Styles:
         self.files: dict[str, Path] = {name: zoo.resolve(name) for name in zoo.names()}
         self.info: dict[str, dict[str, str]] = {}
         for name in self.files:
-            painting = zoo.manifest(name).get("painting", {})
+            m = zoo.manifest(name)
+            painting = m.get("painting", {})
             self.info[name] = {"title": painting.get("title", name), "artist": painting.get("artist", "")}
+            if m.get("fast_variant_of") in self.files:  # the page offers it as the "fast" choice of that style
+                self.info[name]["fast_variant_of"] = m["fast_variant_of"]
+        for name, info in self.info.items():
+            if "fast_variant_of" in info:
+                self.info[info["fast_variant_of"]]["fast"] = name
         if models_dir is not None:
             if not models_dir.is_dir():
                 raise UserError(f"--models {models_dir}: not a folder of style models (.pt)")
@@ -261,10 +269,11 @@ def create_app(styles: Styles, limits: Limits | None = None) -> FastAPI:
                         check_options(float(new["strength"]), new["max_size"], limits)
                         styles.get(new["style"])  # loads it now, not on the first frame
                         options = new
-                    except Refused as e:
-                        await ws.send_text(json.dumps({"error": e.message}))
+                    except Refused as e:  # "options": the answer to options, not to a frame
+                        await ws.send_text(json.dumps({"error": e.message, "options": True}))
                     except (ValueError, TypeError, KeyError):
-                        await ws.send_text(json.dumps({"error": "options must be JSON with valid values"}))
+                        reply = {"error": "options must be JSON with valid values", "options": True}
+                        await ws.send_text(json.dumps(reply))
                     continue
                 data = message.get("bytes") or b""
                 try:

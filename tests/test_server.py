@@ -123,9 +123,10 @@ def test_busy_is_a_503_with_retry_after(models: Path) -> None:
 def test_live_frames_come_back_stylized_and_mistakes_as_messages(client) -> None:
     with client.websocket_connect("/api/live") as ws:
         ws.send_bytes(png())
-        assert "choose a style" in json.loads(ws.receive_text())["error"]
+        assert json.loads(ws.receive_text()) == {"error": "choose a style first"}  # a frame's answer
         ws.send_text(json.dumps({"style": "nope"}))
-        assert "unknown style" in json.loads(ws.receive_text())["error"]
+        refused = json.loads(ws.receive_text())
+        assert "unknown style" in refused["error"] and refused["options"] is True  # an answer to options
         ws.send_text(json.dumps({"style": ["a", "list"]}))
         assert "valid values" in json.loads(ws.receive_text())["error"]
         ws.send_bytes(png())  # the refused options were not taken
@@ -137,6 +138,9 @@ def test_live_frames_come_back_stylized_and_mistakes_as_messages(client) -> None
             ws.send_bytes(frame.getvalue())
             out = Image.open(io.BytesIO(ws.receive_bytes()))
             assert out.format == "JPEG" and out.size == (32, 24)
+        for _ in range(2):  # two frames in flight, as the page sends them: two answers, in order
+            ws.send_bytes(frame.getvalue())
+        assert [Image.open(io.BytesIO(ws.receive_bytes())).size for _ in range(2)] == [(32, 24)] * 2
         ws.send_bytes(b"not a picture")
         assert "JPEG, PNG or WebP" in json.loads(ws.receive_text())["error"]
 
@@ -153,3 +157,17 @@ def test_serve_refuses_bad_settings_and_a_taken_port(tmp_path: Path, capsys) -> 
         taken.listen()
         assert serve_main(["--port", str(taken.getsockname()[1])]) == 2
     assert "is in use: choose another with --port" in capsys.readouterr().err
+
+
+def test_a_style_names_its_fast_variant_and_the_variant_its_style(tmp_path: Path, monkeypatch) -> None:
+    from fast_style import zoo
+
+    for name, extra in (("painting", {}), ("painting-fast", {"fast_variant_of": "painting"})):
+        save_style_model(TransformerNet(channels=(4, 8, 8), num_residual=1), tmp_path / f"{name}.pt")
+        manifest = {"name": name, "painting": {"title": "P", "artist": "A"}, "training": {}, **extra}
+        (tmp_path / f"{name}.json").write_text(json.dumps(manifest))
+    monkeypatch.setattr(zoo, "ZOO_DIR", tmp_path)
+    styles = {s["name"]: s for s in Styles(device="cpu").list()}
+    assert styles["painting"]["fast"] == "painting-fast" and "fast_variant_of" not in styles["painting"]
+    assert styles["painting-fast"]["fast_variant_of"] == "painting" and "fast" not in styles["painting-fast"]
+    assert "the fast variant of painting" in zoo.describe().splitlines()[1]

@@ -3,15 +3,25 @@
 
 const $ = (id) => document.getElementById(id);
 let maxUpload = 20 * 1024 * 1024;
+const fastOf = {};  // style name -> the name of its fast variant, where it has one
 
 function say(text, info = false) {
   $("message").textContent = text;
   $("message").className = info ? "info" : "";
 }
 
+function chosenStyle() {
+  const name = $("style").value;
+  return $("fast").checked && fastOf[name] ? fastOf[name] : name;
+}
+
+function showFastChoice() {
+  $("fast-choice").hidden = !fastOf[$("style").value];
+}
+
 function options() {
   return {
-    style: $("style").value,
+    style: chosenStyle(),
     strength: parseFloat($("strength").value),
     preserve_color: $("preserve-color").checked,
   };
@@ -23,11 +33,14 @@ async function loadStyles() {
     const body = await reply.json();
     maxUpload = body.max_upload_bytes;
     for (const s of body.styles) {
+      if (s.fast) fastOf[s.name] = s.fast;
+      if (s.fast_variant_of) continue;  // offered by the "Fast model" box of its style
       const option = document.createElement("option");
       option.value = s.name;
       option.textContent = s.artist ? `${s.name} (${s.title}, ${s.artist})` : s.name;
       $("style").append(option);
     }
+    showFastChoice();
     if (!body.styles.length) say("This server has no styles.");
   } catch (e) {
     say("Cannot reach the server: is fast-style-serve still running?");
@@ -86,13 +99,16 @@ drop.addEventListener("drop", (e) => {
   drop.classList.remove("over");
   stylizePhoto(e.dataTransfer.files[0]);
 });
-for (const id of ["style", "preserve-color"]) {
+$("style").addEventListener("change", showFastChoice);
+for (const id of ["style", "preserve-color", "fast"]) {
   $(id).addEventListener("change", () => { if (lastFile && !live) stylizePhoto(lastFile); sendOptions(); });
 }
 $("strength").addEventListener("input", () => { $("strength-value").textContent = parseFloat($("strength").value).toFixed(2); });
 $("strength").addEventListener("change", () => { if (lastFile && !live) stylizePhoto(lastFile); sendOptions(); });
 
-// ---- live mode: one frame in flight at a time, so a slow server drops frames instead of queueing them ----
+// ---- live mode: at most two frames in flight (the next one waits at the server while one is stylized, so the
+// server never idles for the round trip), so a slow server lowers the frame rate instead of queueing frames ----
+const IN_FLIGHT = 2;
 let live = null;
 
 function sendOptions() {
@@ -111,7 +127,7 @@ async function startLive() {
   }
   const socket = new WebSocket(`${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/api/live`);
   socket.binaryType = "blob";
-  const state = { socket, stream, frames: 0, dropped: 0, sentAt: 0, inFlight: false, times: [] };
+  const state = { socket, stream, frames: 0, dropped: 0, sent: [], times: [] };
   live = state;
   $("camera").srcObject = stream;
   $("start").disabled = true;
@@ -128,22 +144,22 @@ async function startLive() {
     grab.height = h;
     grab.getContext("2d").drawImage(video, 0, 0, w, h);
     grab.toBlob((blob) => {
-      if (live !== state || socket.readyState !== WebSocket.OPEN) return;
-      state.sentAt = performance.now();
-      state.inFlight = true;
+      if (live !== state || socket.readyState !== WebSocket.OPEN || state.sent.length >= IN_FLIGHT) return;
+      state.sent.push(performance.now());
       socket.send(blob);
     }, "image/jpeg", 0.8);
   }
 
-  socket.onopen = () => { sendOptions(); say("", true); next(); };
+  socket.onopen = () => { sendOptions(); say("", true); next(); setTimeout(next, 30); };
   socket.onmessage = async (event) => {
-    state.inFlight = false;
     if (typeof event.data === "string") {
       const reply = JSON.parse(event.data);
-      if (reply.busy) { state.dropped += 1; $("dropped").textContent = state.dropped; setTimeout(next, 100); }
-      else if (reply.error) { say(reply.error); setTimeout(next, 500); }
+      if (reply.busy) { state.sent.shift(); state.dropped += 1; $("dropped").textContent = state.dropped; setTimeout(next, 100); }
+      else if (reply.error && reply.options) say(reply.error);  // refused options: the frames go on
+      else if (reply.error) { state.sent.shift(); say(reply.error); setTimeout(next, 500); }
       return;
     }
+    const sentAt = state.sent.shift();
     const now = performance.now();
     const bitmap = await createImageBitmap(event.data);
     $("live").width = bitmap.width;
@@ -155,7 +171,7 @@ async function startLive() {
     const span = (state.times[state.times.length - 1] - state.times[0]) / 1000;
     $("frames").textContent = state.frames;
     $("fps").textContent = span > 0 ? ((state.times.length - 1) / span).toFixed(1) : "0.0";
-    $("latency").textContent = Math.round(now - state.sentAt);
+    $("latency").textContent = Math.round(now - sentAt);
     next();
   };
   socket.onclose = () => { if (live === state) { say("The live connection closed."); stopLive(); } };
@@ -175,7 +191,11 @@ $("start").addEventListener("click", startLive);
 $("stop").addEventListener("click", stopLive);
 $("resolution").addEventListener("change", sendOptions);
 
+let fastTouched = false;  // live mode starts with the fast model unless the person chose otherwise
+$("fast").addEventListener("change", () => { fastTouched = true; });
+
 function showTab(name) {
+  if (!fastTouched) $("fast").checked = name === "live";
   $("photo-mode").hidden = name !== "photo";
   $("live-mode").hidden = name !== "live";
   $("tab-photo").classList.toggle("active", name === "photo");
