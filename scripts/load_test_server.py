@@ -4,8 +4,9 @@
 Starts the server in this process (uvicorn in a thread), then:
 1. overhead: one client, --repeat requests of a --megapixels photo, one after another, against the same
    photo through `Stylizer.stylize_image` directly (both medians; the API adds decoding, encoding, HTTP);
-2. live: one WebSocket client at each --live size (the page's resolutions) sending JPEG frames one at a time,
-   as the page does, for --live-seconds: frames per second and median latency;
+2. live: one WebSocket client per --live-styles style (default: --style and its -fast variant) at each --live size
+   (the page's resolutions), keeping --in-flight JPEG frames in flight (2, as the page does) for --live-seconds:
+   frames per second and median latency;
 3. load: --clients clients posting that photo as fast as they can for --seconds; every answer must be 200 or an
    explicit 503 (busy); prints the counts, p50/p95 latency of the 200s, and the process's memory (RSS) at the
    start, halfway and the end.
@@ -62,6 +63,8 @@ def main() -> None:
     p.add_argument("--device", default="auto")
     p.add_argument("--live", nargs="*", default=["320x240", "480x360", "640x480"], help="live sizes WxH")
     p.add_argument("--live-seconds", type=float, default=15)
+    p.add_argument("--live-styles", nargs="*", help="styles for the live figures (default: --style, --style-fast)")
+    p.add_argument("--in-flight", type=int, default=2, help="live frames in flight (the page keeps 2)")
     args = p.parse_args()
     styles = Styles(device=args.device)
     app = create_app(styles, Limits(waiting=args.queue, max_size=4096))
@@ -99,22 +102,35 @@ def main() -> None:
 
     from websockets.sync.client import connect
 
-    for size in args.live:
-        w, h = (int(v) for v in size.split("x"))
-        frame = io.BytesIO()
-        img.resize((w, h)).save(frame, "JPEG", quality=80)
-        latencies = []
-        with connect(f"ws://127.0.0.1:{port}/api/live", max_size=None) as ws:
-            ws.send(f'{{"style": "{args.style}", "max_size": {max(w, h)}}}')
-            end = time.perf_counter() + args.live_seconds
-            while time.perf_counter() < end:
-                t = time.perf_counter()
-                ws.send(frame.getvalue())
-                reply = ws.recv()
-                assert isinstance(reply, bytes), reply
-                latencies.append(time.perf_counter() - t)
-        fps = len(latencies) / sum(latencies)
-        print(f"  live {size}: {fps:.1f} frames/s, median latency {statistics.median(latencies) * 1e3:.0f} ms")
+    live_styles = args.live_styles
+    if live_styles is None:
+        live_styles = [args.style] + [f"{args.style}-fast"] * (f"{args.style}-fast" in styles.files)
+    for style in live_styles:
+        styles.get(style)  # loaded before the clock starts
+        for size in args.live:
+            w, h = (int(v) for v in size.split("x"))
+            frame = io.BytesIO()
+            img.resize((w, h)).save(frame, "JPEG", quality=80)
+            latencies, sent = [], []
+            with connect(f"ws://127.0.0.1:{port}/api/live", max_size=None) as ws:
+                ws.send(f'{{"style": "{style}", "max_size": {max(w, h)}}}')
+                for _ in range(3):  # warm-up: the first frames of a size are slower
+                    ws.send(frame.getvalue())
+                    ws.recv()
+                start = time.perf_counter()
+                end = start + args.live_seconds
+                while sent or time.perf_counter() < end:
+                    while len(sent) < args.in_flight and time.perf_counter() < end:
+                        sent.append(time.perf_counter())
+                        ws.send(frame.getvalue())
+                    reply = ws.recv()
+                    assert isinstance(reply, bytes), reply
+                    latencies.append(time.perf_counter() - sent.pop(0))
+                elapsed = time.perf_counter() - start
+            print(
+                f"  live {style} {size}: {len(latencies) / elapsed:.1f} frames/s, median latency "
+                f"{statistics.median(latencies) * 1e3:.0f} ms ({args.in_flight} in flight)"
+            )
 
     results: list[tuple[int, float]] = []
     memory = [rss_mb()]
