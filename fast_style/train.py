@@ -69,6 +69,14 @@ def train(cfg: DictConfig) -> Path | None:
     style_image = build(cfg.style, "style")
     temporal = build(cfg.temporal, "temporal") if cfg.get("temporal") is not None else None
     distill = build(cfg.distill, "distill") if cfg.get("distill") is not None else None
+    if distill is not None:
+        log.info(
+            "distill: teacher %s, pixel weight %g, feature weight %g at %s; the loss above only reports (validation)",
+            distill.teacher_name,
+            distill.weight,
+            distill.feature_weight,
+            distill.feature_layer,
+        )
     module = StyleTransferModule(network, loss, style_image, temporal=temporal, distill=distill, **cfg.module)
     callbacks = [build(c, f"callbacks.{name}") for name, c in cfg.callbacks.items() if c is not None]
     if OmegaConf.select(cfg, "trainer.enable_progress_bar") is False:  # Lightning refuses a bar that is off
