@@ -21,7 +21,7 @@ from pathlib import Path
 import torch
 from omegaconf import OmegaConf
 
-import fast_style.train  # noqa: F401  (registers the config's resolvers: mul, best_precision)
+from fast_style.config import register
 from fast_style.network import load_style_model, save_style_model
 from fast_style.zoo import ZOO_DIR
 
@@ -56,6 +56,7 @@ def main() -> None:
     args = p.parse_args()
     run = Path(args.run)
     model = run / "style.pt" if run.is_dir() else run
+    register()  # the config's resolvers (mul, best_precision)
     config = OmegaConf.load(args.config or run / ".hydra" / "config.yaml")
     net, meta = load_style_model(str(model))
     meta["style_image"] = f"{args.name}.jpg"  # the painting's name, not the training machine's path

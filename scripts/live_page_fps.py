@@ -1,0 +1,118 @@
+#!/usr/bin/env python3
+"""Frames per second shown in fast-style-serve's page in live mode, in a real browser (headless Chromium driven
+by Playwright, its camera faked from a clip panning over a photo), with and without the style's fast variant.
+
+    python scripts/live_page_fps.py --style wave --photo ../shared/data/content/chicago.jpg --size 480x360
+
+Starts the server in this process on 127.0.0.1; the browser runs on the same machine, so its JPEG encoding and
+drawing share the CPU with the server, as they would for a person trying it on a laptop. For each setting the
+page runs --warmup seconds, then the frame counter is read over --seconds: frames per second and the page's last
+latency figure are printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import socket
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import uvicorn
+from PIL import Image
+
+from fast_style.server import Limits, Styles, create_app
+
+
+def camera_clip(photo: Path | None, path: Path, size: tuple[int, int], frames: int = 120) -> Path:
+    """A Y4M clip (Chromium's fake camera reads it, looping) panning 2 px a frame over the photo."""
+    w, h = size
+    if photo is not None:
+        img = Image.open(photo).convert("RGB")
+        img = img.resize((w + 2 * frames, round((w + 2 * frames) * img.height / img.width)), Image.LANCZOS)
+        img = img.crop((0, 0, img.width, max(h, min(img.height, h))))
+    else:
+        rng = np.random.default_rng(0)
+        img = Image.fromarray(rng.integers(0, 255, (h, w + 2 * frames, 3), dtype=np.uint8))
+    with open(path, "wb") as f:
+        f.write(f"YUV4MPEG2 W{w} H{h} F30:1 Ip A1:1 C420jpeg\n".encode())
+        for k in range(frames):
+            ycc = img.crop((2 * k, 0, 2 * k + w, h)).convert("YCbCr")
+            y, cb, cr = (np.asarray(c) for c in ycc.split())
+            half = [np.asarray(Image.fromarray(c).resize((w // 2, h // 2), Image.BILINEAR)) for c in (cb, cr)]
+            f.write(b"FRAME\n" + y.tobytes() + half[0].tobytes() + half[1].tobytes())
+    return path
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--style", default="wave")
+    p.add_argument("--photo", type=Path, help="the photo the fake camera pans over (default: noise)")
+    p.add_argument("--size", default="480x360", choices=["320x240", "480x360", "640x480"], help="the page's choice")
+    p.add_argument("--seconds", type=float, default=20)
+    p.add_argument("--warmup", type=float, default=5)
+    p.add_argument("--device", default="auto")
+    p.add_argument("--screenshots", type=Path, help="a folder for a screenshot of each setting")
+    args = p.parse_args()
+    from playwright.sync_api import sync_playwright
+
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None:
+        raise SystemExit("no Chromium here (Debian: apt-get install chromium)")
+    styles = Styles(device=args.device)
+    if f"{args.style}-fast" not in styles.files:
+        raise SystemExit(f"style {args.style} has no fast variant")
+    app = create_app(styles, Limits())
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    threading.Thread(target=server.run, daemon=True).start()
+    while not server.started:
+        time.sleep(0.05)
+    w, h = (int(v) for v in args.size.split("x"))
+    with tempfile.TemporaryDirectory() as tmp, sync_playwright() as pw:
+        clip = camera_clip(args.photo, Path(tmp) / "camera.y4m", (w, h))
+        browser = pw.chromium.launch(
+            executable_path=chromium,
+            args=[
+                "--use-fake-device-for-media-stream",
+                "--use-fake-ui-for-media-stream",
+                f"--use-file-for-fake-video-capture={clip}",
+            ],
+        )
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.goto(f"http://127.0.0.1:{port}/")
+        page.wait_for_function("document.querySelectorAll('#style option').length > 0")
+        page.select_option("#style", args.style)
+        page.click("#tab-live")
+        page.select_option("#resolution", args.size)
+        for fast in (True, False):
+            if page.is_checked("#fast") != fast:
+                page.click("#fast")
+            styles.get(f"{args.style}-fast" if fast else args.style)  # loaded before the clock starts
+            page.click("#start")
+            time.sleep(args.warmup)
+            start, frames0 = time.perf_counter(), int(page.text_content("#frames"))
+            time.sleep(args.seconds)
+            frames = int(page.text_content("#frames")) - frames0
+            elapsed = time.perf_counter() - start
+            latency, shown = page.text_content("#latency"), page.text_content("#fps")
+            name = f"{args.style}-fast" if fast else args.style
+            if args.screenshots:
+                args.screenshots.mkdir(parents=True, exist_ok=True)
+                page.screenshot(path=str(args.screenshots / f"live_{name}_{args.size}.png"))
+            page.click("#stop")
+            print(
+                f"{name} {args.size}: {frames / elapsed:.1f} frames/s over {elapsed:.0f} s (the page shows "
+                f"{shown}), latency {latency} ms"
+            )
+        browser.close()
+    server.should_exit = True
+
+
+if __name__ == "__main__":
+    main()
