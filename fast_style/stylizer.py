@@ -3,7 +3,6 @@ stylizes tensors, PIL images and image files, whole or in seamless tiles."""
 
 from __future__ import annotations
 
-import copy
 import logging
 from pathlib import Path
 from typing import overload
@@ -15,7 +14,7 @@ from fast_style import zoo
 from fast_style.devices import pick_device, pick_precision
 from fast_style.errors import UserError
 from fast_style.images import pil_to_tensor, preserve_color, read_image, split_alpha, tensor_to_pil, to_uint8, to_unit
-from fast_style.network import TransformerNet, load_style_model
+from fast_style.network import TransformerNet, for_cpu_inference, load_style_model
 from fast_style.tiling import stylize_tiled
 
 log = logging.getLogger(__name__)
@@ -59,7 +58,7 @@ class Stylizer:
         # casts around every layer as under autocast): 1.6x the autocast forward at 1024 px (benchmarks/README.md)
         self.native = device.type == "cpu" and dtype == torch.bfloat16 and backend == "torch" and not compile
         if self.native:
-            self.network = copy.deepcopy(self.network).to(dtype=dtype, memory_format=torch.channels_last)
+            self.network = for_cpu_inference(self.network, dtype)
         # torch.compile fuses norm/pad/activation work into the convolutions: about 2x on the CPU once warm,
         # after a compilation of tens of seconds per new image size (worth it for many same-size images).
         # dynamic=False: one static graph per size; torch's dynamic-shape path crashed on a second size

@@ -8,11 +8,14 @@ import torch
 
 from fast_style.network import (
     STYLE_MODEL_FORMAT,
+    SpaceToDepthConv,
     StyleModelError,
     TransformerNet,
+    for_cpu_inference,
     load_style_model,
     save_style_model,
 )
+from fast_style.tiling import receptive_margin
 
 
 @pytest.mark.parametrize("h,w", [(32, 32), (37, 53), (17, 9), (5, 7), (1, 1), (130, 67)])
@@ -189,3 +192,28 @@ def test_the_channels_last_norm_is_instance_norm() -> None:
     expected = torch.nn.functional.instance_norm(x, weight=norm.weight, bias=norm.bias, eps=norm.eps)
     torch.testing.assert_close(norm(nhwc), expected, atol=1e-5, rtol=1e-5)
     torch.testing.assert_close(norm(torch.cat([x, -x])), torch.cat([expected, norm(-x)]))
+
+
+@pytest.mark.parametrize("cin,cout,k", [(16, 3, 9), (3, 16, 9), (8, 5, 3), (4, 2, 1)])
+def test_space_to_depth_conv_is_the_convolution(cin: int, cout: int, k: int) -> None:
+    torch.manual_seed(0)
+    conv = torch.nn.Conv2d(cin, cout, k)
+    folded = SpaceToDepthConv(conv)
+    for h, w in [(20, 26), (21, 17)]:  # odd sizes take the convolution itself
+        x = torch.randn(2, cin, h, w)
+        torch.testing.assert_close(folded(x), conv(x), atol=1e-5, rtol=1e-5)
+    with pytest.raises(ValueError, match="stride-1"):
+        SpaceToDepthConv(torch.nn.Conv2d(3, 3, 3, stride=2))
+
+
+def test_the_cpu_inference_copy_computes_the_same_network() -> None:
+    torch.manual_seed(0)
+    net = TransformerNet(channels=(8, 16, 32), num_residual=2).eval()
+    torch.nn.init.normal_(net.decoder[-1].weight, std=0.05)
+    x = torch.rand(1, 3, 37, 50)
+    fast = for_cpu_inference(net, torch.float32)
+    assert isinstance(fast.decoder[-1], SpaceToDepthConv) and isinstance(net.decoder[-1], torch.nn.Conv2d)
+    assert receptive_margin(fast) == receptive_margin(net)  # tiles keep their context
+    with torch.no_grad():
+        torch.testing.assert_close(fast(x.contiguous(memory_format=torch.channels_last)), net(x), atol=1e-5, rtol=0)
+    assert next(for_cpu_inference(net).parameters()).dtype == torch.bfloat16
