@@ -24,6 +24,8 @@ def test_every_option_composes(group: str, option: str, tmp_path: Path) -> None:
     overrides = [f"{group}={option}", f"output_dir={tmp_path}", "style.image=s.png"]
     if group == "loss" and option == "file":
         overrides.append("loss.weights=vgg.pth")
+    if (group, option) in {("distill", "teacher"), ("experiment", "fast_variant")}:
+        overrides.append("distill.teacher=wave")  # required, like style.image
     cfg = _compose(overrides)
     OmegaConf.resolve(cfg)
     assert OmegaConf.missing_keys(cfg) == set()
