@@ -92,6 +92,16 @@ def test_photo_and_live_modes_in_chromium(server: str, tmp_path: Path) -> None:
         assert "only JPEG, PNG and WebP" in page.text_content("#message")
         page.set_input_files("#file", str(big))
         page.wait_for_function("document.getElementById('message').textContent.includes('megapixels')")
+        # a style with a fast variant offers it in a box, ticked in the Live tab; the variant is no style of its own
+        listed = page.eval_on_selector_all("#style option", "os => os.map(o => o.value)")
+        assert "wave" in listed and not [n for n in listed if n.endswith("-fast")]
+        page.select_option("#style", "wave")
+        assert page.is_visible("#fast-choice") and not page.is_checked("#fast")
+        page.click("#tab-live")
+        assert page.is_checked("#fast")
+        page.click("#tab-photo")
+        page.select_option("#style", "mine")
+        assert page.is_hidden("#fast-choice")
         # live: frames go round continuously; the counters say how fast
         page.click("#tab-live")
         page.select_option("#resolution", "320x240")
