@@ -10,7 +10,9 @@ from fast_style.network import (
     STYLE_MODEL_FORMAT,
     SpaceToDepthConv,
     StyleModelError,
+    SubPixelUpsampleConv,
     TransformerNet,
+    UpsampleConv,
     for_cpu_inference,
     load_style_model,
     save_style_model,
@@ -206,6 +208,23 @@ def test_space_to_depth_conv_is_the_convolution(cin: int, cout: int, k: int) -> 
         SpaceToDepthConv(torch.nn.Conv2d(3, 3, 3, stride=2))
 
 
+@pytest.mark.parametrize("h,w", [(6, 9), (1, 2), (2, 7)])
+def test_sub_pixel_upsample_conv_is_the_upsampling_conv(h: int, w: int) -> None:
+    torch.manual_seed(0)
+    up = UpsampleConv(6, 5).eval()
+    torch.nn.init.normal_(up[1][2].weight, 1.0, 0.3)  # the norm's affine, so its output depends on every phase
+    sub = SubPixelUpsampleConv(up)
+    x = torch.randn(1, 6, h, w)
+    with torch.no_grad():
+        expected = up(x)
+        nhwc = sub(x.contiguous(memory_format=torch.channels_last))  # the folded path (channels-last images)
+        assert nhwc.shape == (1, 5, 2 * h, 2 * w) and nhwc.is_contiguous(memory_format=torch.channels_last)
+        torch.testing.assert_close(nhwc, expected, atol=1e-5, rtol=1e-5)
+        torch.testing.assert_close(sub(x), expected)  # anything else runs the original
+    with pytest.raises(ValueError, match="nearest"):
+        SubPixelUpsampleConv(UpsampleConv(6, 5, antialias=True))
+
+
 def test_the_cpu_inference_copy_computes_the_same_network() -> None:
     torch.manual_seed(0)
     net = TransformerNet(channels=(8, 16, 32), num_residual=2).eval()
@@ -213,6 +232,7 @@ def test_the_cpu_inference_copy_computes_the_same_network() -> None:
     x = torch.rand(1, 3, 37, 50)
     fast = for_cpu_inference(net, torch.float32)
     assert isinstance(fast.decoder[-1], SpaceToDepthConv) and isinstance(net.decoder[-1], torch.nn.Conv2d)
+    assert [type(m) for m in fast.decoder[:2]] == [SubPixelUpsampleConv] * 2
     assert receptive_margin(fast) == receptive_margin(net)  # tiles keep their context
     with torch.no_grad():
         torch.testing.assert_close(fast(x.contiguous(memory_format=torch.channels_last)), net(x), atol=1e-5, rtol=0)
