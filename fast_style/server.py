@@ -24,11 +24,13 @@ import asyncio
 import io
 import json
 import logging
+import socket
 import threading
+import time
 import warnings
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
@@ -297,3 +299,26 @@ def create_app(styles: Styles, limits: Limits | None = None) -> FastAPI:
             return
 
     return app
+
+
+@contextmanager
+def serve_in_background(app: FastAPI, host: str = "127.0.0.1") -> Iterator[str]:
+    """Serves `app` with uvicorn in a thread of this process, on a free port of `host` (for scripts, tests and
+    notebooks); yields its address, "http://127.0.0.1:PORT". The server stops when the block ends."""
+    import uvicorn
+
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as sock:
+        sock.bind((host, 0))  # bound here and handed over: the port cannot be taken in between
+        server = uvicorn.Server(uvicorn.Config(app, log_level="warning", ws_per_message_deflate=False))  # as the CLI
+        thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+        thread.start()
+        deadline = time.monotonic() + 60
+        while not server.started:
+            if not thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("the server did not start")
+            time.sleep(0.02)
+        try:
+            yield f"http://{host}:{sock.getsockname()[1]}"
+        finally:
+            server.should_exit = True
+            thread.join(timeout=10)

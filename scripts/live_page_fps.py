@@ -13,18 +13,18 @@ latency figure are printed.
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
-import socket
 import tempfile
-import threading
 import time
 from pathlib import Path
 
 import numpy as np
-import uvicorn
+import torch
+from benchmark_stylize import matmul_gflops  # this folder's script: the machine's speed, for comparisons
 from PIL import Image
 
-from fast_style.server import Limits, Styles, create_app
+from fast_style.server import Limits, Styles, create_app, serve_in_background
 
 
 def camera_clip(photo: Path | None, path: Path, size: tuple[int, int], frames: int = 120) -> Path:
@@ -47,6 +47,22 @@ def camera_clip(photo: Path | None, path: Path, size: tuple[int, int], frames: i
     return path
 
 
+def browser_cpu_seconds() -> float | None:
+    """CPU time used so far by the Chromium processes on this machine (Linux's /proc), or None elsewhere."""
+    if not Path("/proc/self/stat").exists():
+        return None
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:  # a process that ended meanwhile
+            continue
+        name, fields = text[text.index("(") + 1 : text.rindex(")")], text[text.rindex(")") + 2 :].split()
+        if "chrom" in name:
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+    return total
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--style", default="wave")
@@ -55,8 +71,11 @@ def main() -> None:
     p.add_argument("--seconds", type=float, default=20)
     p.add_argument("--warmup", type=float, default=5)
     p.add_argument("--device", default="auto")
+    p.add_argument("--threads", type=int, help="torch's threads for the server (default: torch's choice)")
     p.add_argument("--screenshots", type=Path, help="a folder for a screenshot of each setting")
     args = p.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
     from playwright.sync_api import sync_playwright
 
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -66,52 +85,52 @@ def main() -> None:
     if f"{args.style}-fast" not in styles.files:
         raise SystemExit(f"style {args.style} has no fast variant")
     app = create_app(styles, Limits())
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    threading.Thread(target=server.run, daemon=True).start()
-    while not server.started:
-        time.sleep(0.05)
-    w, h = (int(v) for v in args.size.split("x"))
-    with tempfile.TemporaryDirectory() as tmp, sync_playwright() as pw:
-        clip = camera_clip(args.photo, Path(tmp) / "camera.y4m", (w, h))
-        browser = pw.chromium.launch(
-            executable_path=chromium,
-            args=[
-                "--use-fake-device-for-media-stream",
-                "--use-fake-ui-for-media-stream",
-                f"--use-file-for-fake-video-capture={clip}",
-            ],
-        )
-        page = browser.new_page(viewport={"width": 1280, "height": 900})
-        page.goto(f"http://127.0.0.1:{port}/")
-        page.wait_for_function("document.querySelectorAll('#style option').length > 0")
-        page.select_option("#style", args.style)
-        page.click("#tab-live")
-        page.select_option("#resolution", args.size)
-        for fast in (True, False):
-            if page.is_checked("#fast") != fast:
-                page.click("#fast")
-            styles.get(f"{args.style}-fast" if fast else args.style)  # loaded before the clock starts
-            page.click("#start")
-            time.sleep(args.warmup)
-            start, frames0 = time.perf_counter(), int(page.text_content("#frames"))
-            time.sleep(args.seconds)
-            frames = int(page.text_content("#frames")) - frames0
-            elapsed = time.perf_counter() - start
-            latency, shown = page.text_content("#latency"), page.text_content("#fps")
-            name = f"{args.style}-fast" if fast else args.style
-            if args.screenshots:
-                args.screenshots.mkdir(parents=True, exist_ok=True)
-                page.screenshot(path=str(args.screenshots / f"live_{name}_{args.size}.png"))
-            page.click("#stop")
-            print(
-                f"{name} {args.size}: {frames / elapsed:.1f} frames/s over {elapsed:.0f} s (the page shows "
-                f"{shown}), latency {latency} ms"
+    speed = matmul_gflops(torch.device("cpu"))
+    print(f"machine: {torch.get_num_threads()} threads, fp32 matmul (2048^3) {speed:.0f} GFLOP/s")
+    with serve_in_background(app) as address:
+        w, h = (int(v) for v in args.size.split("x"))
+        with tempfile.TemporaryDirectory() as tmp, sync_playwright() as pw:
+            clip = camera_clip(args.photo, Path(tmp) / "camera.y4m", (w, h))
+            browser = pw.chromium.launch(
+                executable_path=chromium,
+                args=[
+                    "--use-fake-device-for-media-stream",
+                    "--use-fake-ui-for-media-stream",
+                    f"--use-file-for-fake-video-capture={clip}",
+                ],
             )
-        browser.close()
-    server.should_exit = True
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.goto(f"{address}/")
+            page.wait_for_function("document.querySelectorAll('#style option').length > 0")
+            page.select_option("#style", args.style)
+            page.click("#tab-live")
+            page.select_option("#resolution", args.size)
+            for fast in (True, False):
+                if page.is_checked("#fast") != fast:
+                    page.click("#fast")
+                styles.get(f"{args.style}-fast" if fast else args.style)  # loaded before the clock starts
+                page.click("#start")
+                time.sleep(args.warmup)
+                start, frames0 = time.perf_counter(), int(page.text_content("#frames"))
+                cpu0, browser0 = time.process_time(), browser_cpu_seconds()
+                time.sleep(args.seconds)
+                frames = int(page.text_content("#frames")) - frames0
+                elapsed = time.perf_counter() - start
+                server_cpu, browser1 = time.process_time() - cpu0, browser_cpu_seconds()
+                latency, shown = page.text_content("#latency"), page.text_content("#fps")
+                name = f"{args.style}-fast" if fast else args.style
+                if args.screenshots:
+                    args.screenshots.mkdir(parents=True, exist_ok=True)
+                    page.screenshot(path=str(args.screenshots / f"live_{name}_{args.size}.png"))
+                page.click("#stop")
+                cpu = f"CPU: server {server_cpu / elapsed:.2f} cores"
+                if browser0 is not None and browser1 is not None:
+                    cpu += f", Chromium {(browser1 - browser0) / elapsed:.2f} cores"
+                print(
+                    f"{name} {args.size}: {frames / elapsed:.1f} frames/s over {elapsed:.0f} s (the page shows "
+                    f"{shown}), latency {latency} ms; {cpu}"
+                )
+            browser.close()
 
 
 if __name__ == "__main__":

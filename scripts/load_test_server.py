@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import io
-import socket
 import statistics
 import threading
 import time
@@ -26,10 +25,11 @@ from pathlib import Path
 
 import httpx
 import numpy as np
-import uvicorn
+import torch
+from benchmark_stylize import matmul_gflops  # this folder's script: the machine's speed, for comparisons
 from PIL import Image
 
-from fast_style.server import Limits, Styles, create_app
+from fast_style.server import Limits, Styles, create_app, serve_in_background
 
 
 def rss_mb() -> float:
@@ -68,101 +68,98 @@ def main() -> None:
     args = p.parse_args()
     styles = Styles(device=args.device)
     app = create_app(styles, Limits(waiting=args.queue, max_size=4096))
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    threading.Thread(target=server.run, daemon=True).start()
-    while not server.started:
-        time.sleep(0.05)
-    url = f"http://127.0.0.1:{port}/api/stylize"
-    data, img = photo_bytes(args.megapixels, args.photo)
-    form = {"style": args.style}
+    speed = matmul_gflops(torch.device("cpu"))
+    print(f"machine: {torch.get_num_threads()} threads, fp32 matmul (2048^3) {speed:.0f} GFLOP/s")
+    with serve_in_background(app) as address:
+        url = f"{address}/api/stylize"
+        data, img = photo_bytes(args.megapixels, args.photo)
+        form = {"style": args.style}
 
-    def post(client: httpx.Client) -> tuple[int, float]:
-        t = time.perf_counter()
-        reply = client.post(url, files={"image": ("p.jpg", data, "image/jpeg")}, data=form)
-        return reply.status_code, time.perf_counter() - t
-
-    stylizer = styles.get(args.style)
-    with httpx.Client(timeout=600) as client:
-        post(client)  # loads the style, warms up
-        stylizer.stylize_image(img, max_size=4096)
-        bare, api = [], []
-        for _ in range(args.repeat):
+        def post(client: httpx.Client) -> tuple[int, float]:
             t = time.perf_counter()
-            stylizer.stylize_image(img, max_size=4096)
-            bare.append(time.perf_counter() - t)
-            status, seconds = post(client)
-            assert status == 200, status
-            api.append(seconds)
-    b, a = statistics.median(bare), statistics.median(api)
-    print(f"{img.width}x{img.height} ({args.megapixels:g} MP), {args.style} on {stylizer.device}:")
-    print(f"  bare stylize_image {b * 1e3:.0f} ms, POST /api/stylize {a * 1e3:.0f} ms: the API adds {a / b - 1:.1%}")
+            reply = client.post(url, files={"image": ("p.jpg", data, "image/jpeg")}, data=form)
+            return reply.status_code, time.perf_counter() - t
 
-    from websockets.sync.client import connect
-
-    live_styles = args.live_styles
-    if live_styles is None:
-        live_styles = [args.style] + [f"{args.style}-fast"] * (f"{args.style}-fast" in styles.files)
-    for style in live_styles:
-        styles.get(style)  # loaded before the clock starts
-        for size in args.live:
-            w, h = (int(v) for v in size.split("x"))
-            frame = io.BytesIO()
-            img.resize((w, h)).save(frame, "JPEG", quality=80)
-            latencies, sent = [], []
-            with connect(f"ws://127.0.0.1:{port}/api/live", max_size=None) as ws:
-                ws.send(f'{{"style": "{style}", "max_size": {max(w, h)}}}')
-                for _ in range(3):  # warm-up: the first frames of a size are slower
-                    ws.send(frame.getvalue())
-                    ws.recv()
-                start = time.perf_counter()
-                end = start + args.live_seconds
-                while sent or time.perf_counter() < end:
-                    while len(sent) < args.in_flight and time.perf_counter() < end:
-                        sent.append(time.perf_counter())
-                        ws.send(frame.getvalue())
-                    reply = ws.recv()
-                    assert isinstance(reply, bytes), reply
-                    latencies.append(time.perf_counter() - sent.pop(0))
-                elapsed = time.perf_counter() - start
-            print(
-                f"  live {style} {size}: {len(latencies) / elapsed:.1f} frames/s, median latency "
-                f"{statistics.median(latencies) * 1e3:.0f} ms ({args.in_flight} in flight)"
-            )
-
-    results: list[tuple[int, float]] = []
-    memory = [rss_mb()]
-    stop = time.perf_counter() + args.seconds
-
-    def client_loop() -> None:
+        stylizer = styles.get(args.style)
         with httpx.Client(timeout=600) as client:
-            while time.perf_counter() < stop:
+            post(client)  # loads the style, warms up
+            stylizer.stylize_image(img, max_size=4096)
+            bare, api = [], []
+            for _ in range(args.repeat):
+                t = time.perf_counter()
+                stylizer.stylize_image(img, max_size=4096)
+                bare.append(time.perf_counter() - t)
                 status, seconds = post(client)
-                results.append((status, seconds))
-                if status == 503:
-                    time.sleep(0.2)  # as the page does: wait a moment after "busy"
+                assert status == 200, status
+                api.append(seconds)
+        b, a = statistics.median(bare), statistics.median(api)
+        print(f"{img.width}x{img.height} ({args.megapixels:g} MP), {args.style} on {stylizer.device}:")
+        print(
+            f"  bare stylize_image {b * 1e3:.0f} ms, POST /api/stylize {a * 1e3:.0f} ms: the API adds {a / b - 1:.1%}"
+        )
 
-    threads = [threading.Thread(target=client_loop) for _ in range(args.clients)]
-    for t in threads:
-        t.start()
-    time.sleep(args.seconds / 2)
-    memory.append(rss_mb())
-    for t in threads:
-        t.join()
-    memory.append(rss_mb())
-    server.should_exit = True
-    ok = sorted(s for status, s in results if status == 200)
-    busy = sum(status == 503 for status, _ in results)
-    other = [status for status, _ in results if status not in (200, 503)]
-    p50 = ok[len(ok) // 2] if ok else float("nan")
-    p95 = ok[min(len(ok) - 1, int(len(ok) * 0.95))] if ok else float("nan")
-    print(
-        f"  load: {args.clients} clients for {args.seconds:g} s: {len(ok)} stylized, {busy} answered busy (503), "
-        f"{len(other)} other {sorted(set(other))}; latency of the stylized p50 {p50 * 1e3:.0f} ms, "
-        f"p95 {p95 * 1e3:.0f} ms; memory (RSS) {' -> '.join(f'{m:.0f}' for m in memory)} MB"
-    )
+        from websockets.sync.client import connect
+
+        live_styles = args.live_styles
+        if live_styles is None:
+            live_styles = [args.style] + [f"{args.style}-fast"] * (f"{args.style}-fast" in styles.files)
+        for style in live_styles:
+            styles.get(style)  # loaded before the clock starts
+            for size in args.live:
+                w, h = (int(v) for v in size.split("x"))
+                frame = io.BytesIO()
+                img.resize((w, h)).save(frame, "JPEG", quality=80)
+                latencies, sent = [], []
+                with connect(address.replace("http", "ws", 1) + "/api/live", max_size=None) as ws:
+                    ws.send(f'{{"style": "{style}", "max_size": {max(w, h)}}}')
+                    for _ in range(3):  # warm-up: the first frames of a size are slower
+                        ws.send(frame.getvalue())
+                        ws.recv()
+                    start = time.perf_counter()
+                    end = start + args.live_seconds
+                    while sent or time.perf_counter() < end:
+                        while len(sent) < args.in_flight and time.perf_counter() < end:
+                            sent.append(time.perf_counter())
+                            ws.send(frame.getvalue())
+                        reply = ws.recv()
+                        assert isinstance(reply, bytes), reply
+                        latencies.append(time.perf_counter() - sent.pop(0))
+                    elapsed = time.perf_counter() - start
+                print(
+                    f"  live {style} {size}: {len(latencies) / elapsed:.1f} frames/s, median latency "
+                    f"{statistics.median(latencies) * 1e3:.0f} ms ({args.in_flight} in flight)"
+                )
+
+        results: list[tuple[int, float]] = []
+        memory = [rss_mb()]
+        stop = time.perf_counter() + args.seconds
+
+        def client_loop() -> None:
+            with httpx.Client(timeout=600) as client:
+                while time.perf_counter() < stop:
+                    status, seconds = post(client)
+                    results.append((status, seconds))
+                    if status == 503:
+                        time.sleep(0.2)  # as the page does: wait a moment after "busy"
+
+        threads = [threading.Thread(target=client_loop) for _ in range(args.clients)]
+        for t in threads:
+            t.start()
+        time.sleep(args.seconds / 2)
+        memory.append(rss_mb())
+        for t in threads:
+            t.join()
+        memory.append(rss_mb())
+        ok = sorted(s for status, s in results if status == 200)
+        busy = sum(status == 503 for status, _ in results)
+        other = [status for status, _ in results if status not in (200, 503)]
+        p50 = ok[len(ok) // 2] if ok else float("nan")
+        p95 = ok[min(len(ok) - 1, int(len(ok) * 0.95))] if ok else float("nan")
+        print(
+            f"  load: {args.clients} clients for {args.seconds:g} s: {len(ok)} stylized, {busy} answered busy (503), "
+            f"{len(other)} other {sorted(set(other))}; latency of the stylized p50 {p50 * 1e3:.0f} ms, "
+            f"p95 {p95 * 1e3:.0f} ms; memory (RSS) {' -> '.join(f'{m:.0f}' for m in memory)} MB"
+        )
 
 
 if __name__ == "__main__":

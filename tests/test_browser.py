@@ -2,9 +2,6 @@
 generated clip. Skipped (with the reason) where no Chromium or Playwright is installed; `.ci/run` installs both."""
 
 import shutil
-import socket
-import threading
-import time
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +10,7 @@ import torch
 from PIL import Image
 
 from fast_style.network import TransformerNet, save_style_model
-from fast_style.server import Limits, Styles, create_app
+from fast_style.server import Limits, Styles, create_app, serve_in_background
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright is not installed (pip install playwright)")
@@ -39,26 +36,13 @@ def fake_camera(path: Path, size: tuple[int, int] = (320, 240), frames: int = 20
 
 @pytest.fixture
 def server(tmp_path: Path):
-    import uvicorn
-
     torch.manual_seed(0)
     net = TransformerNet(channels=(4, 8, 8), num_residual=1)
     torch.nn.init.normal_(net.decoder[-1].weight, std=0.05)
     save_style_model(net, tmp_path / "models" / "mine.pt", {"style_image": "mine.jpg"})
     app = create_app(Styles(tmp_path / "models", device="cpu"), Limits(max_pixels=1_000_000))
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    for _ in range(100):
-        if server.started:
-            break
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}/"
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serve_in_background(app) as address:
+        yield address + "/"
 
 
 def test_photo_and_live_modes_in_chromium(server: str, tmp_path: Path) -> None:

@@ -59,7 +59,8 @@ def run(args: argparse.Namespace) -> None:
     try:
         host = f"[{args.host}]" if ":" in args.host else args.host
         print(f"fast-style-serve: open http://{host}:{args.port}/ (Ctrl-C stops it)", file=sys.stderr, flush=True)
-        uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+        # no per-message deflate: live frames are JPEGs, which do not compress; it only cost both ends CPU
+        uvicorn.run(app, host=args.host, port=args.port, log_level="warning", ws_per_message_deflate=False)
     finally:
         shutil.rmtree(own_temp, ignore_errors=True)
 

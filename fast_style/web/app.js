@@ -150,7 +150,11 @@ async function startLive() {
     }, "image/jpeg", 0.8);
   }
 
-  socket.onopen = () => { sendOptions(); say("", true); next(); setTimeout(next, 30); };
+  socket.onopen = () => {  // IN_FLIGHT frames start the loop; each answer then sends one more
+    sendOptions();
+    say("", true);
+    for (let i = 0; i < IN_FLIGHT; i++) setTimeout(next, 30 * i);
+  };
   socket.onmessage = async (event) => {
     if (typeof event.data === "string") {
       const reply = JSON.parse(event.data);
@@ -161,6 +165,7 @@ async function startLive() {
     }
     const sentAt = state.sent.shift();
     const now = performance.now();
+    next();  // the next frame is on its way before this one is decoded and drawn
     const bitmap = await createImageBitmap(event.data);
     $("live").width = bitmap.width;
     $("live").height = bitmap.height;
@@ -172,7 +177,6 @@ async function startLive() {
     $("frames").textContent = state.frames;
     $("fps").textContent = span > 0 ? ((state.times.length - 1) / span).toFixed(1) : "0.0";
     $("latency").textContent = Math.round(now - sentAt);
-    next();
   };
   socket.onclose = () => { if (live === state) { say("The live connection closed."); stopLive(); } };
 }
