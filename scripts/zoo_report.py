@@ -7,7 +7,8 @@
 Held-out photos: every 12th photo of the sorted COCO folder (the 41 that scripts/train_zoo.sh's runs never
 trained on: they were their validation photos) and any other folders given with --photos. Writes
 `metrics.csv`, `metrics.json` and `contact_sheet.png` (as fast-style-eval) under --out, prints a Markdown table
-(the README's), and with --write-manifests stores each style's figures in fast_style/zoo/<name>.json.
+(the README's), and with --write-manifests stores each style's figures in fast_style/zoo/<name>.json. --styles
+limits it to some styles (a new or replaced model): the others' manifests are left as they are.
 """
 
 from __future__ import annotations
@@ -44,13 +45,17 @@ def main() -> None:
     p.add_argument("--device", default="cpu")
     p.add_argument("--sheet-rows", type=int, default=8)
     p.add_argument("--write-manifests", action="store_true", help="store the figures in the zoo's manifests")
+    p.add_argument("--styles", nargs="+", metavar="NAME", help="only these built-in styles (default: all)")
     args = p.parse_args()
+    names = args.styles or zoo.names()
+    unknown = sorted(set(names) - set(zoo.names()))
+    if unknown:
+        p.error(f"not built-in styles: {', '.join(unknown)} (the zoo has {', '.join(zoo.names())})")
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         folders = [str(held_out_coco(args.coco, Path(tmp) / "coco"))] if args.coco else []
         photos = load_photos(folders + args.photos, args.size)
-        names = zoo.names()
         scores, outputs = evaluate(
             find_models(names), photos, style_size=512, device=args.device, style_dirs=[args.style_dir]
         )
@@ -80,7 +85,8 @@ def main() -> None:
                 "judge_style": s.judge_style,
                 "judge_content": s.judge_content,
             }
-            (zoo.ZOO_DIR / f"{name}.json").write_text(json.dumps(m, indent=2) + "\n")
+            with atomic_write(zoo.ZOO_DIR / f"{name}.json") as tmp_file:
+                tmp_file.write_text(json.dumps(m, indent=2) + "\n")
     print(f"\n{what}; wrote {out / 'metrics.json'}, {out / 'contact_sheet.png'}")
 
 

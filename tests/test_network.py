@@ -186,14 +186,17 @@ def test_blur_pool_is_a_normalised_blur_then_every_second_pixel() -> None:
 
 
 def test_the_channels_last_norm_is_instance_norm() -> None:
-    """One channels-last CPU image takes batch norm's kernel (network.InstanceNorm): the same figures."""
+    """Channels-last CPU images take group norm's kernel (network.InstanceNorm): the same figures."""
     norm = TransformerNet().encoder[1][2]
     torch.nn.init.normal_(norm.weight), torch.nn.init.normal_(norm.bias)
     x = torch.randn(1, norm.num_features, 19, 23) * 3 + 1
     nhwc = x.contiguous(memory_format=torch.channels_last)
     expected = torch.nn.functional.instance_norm(x, weight=norm.weight, bias=norm.bias, eps=norm.eps)
+    assert norm(nhwc).is_contiguous(memory_format=torch.channels_last)
     torch.testing.assert_close(norm(nhwc), expected, atol=1e-5, rtol=1e-5)
-    torch.testing.assert_close(norm(torch.cat([x, -x])), torch.cat([expected, norm(-x)]))
+    both = torch.cat([x, -x])
+    torch.testing.assert_close(norm(both.contiguous(memory_format=torch.channels_last)), norm(both), atol=1e-5, rtol=0)
+    torch.testing.assert_close(norm(both), torch.cat([expected, norm(-x)]))
 
 
 @pytest.mark.parametrize("cin,cout,k", [(16, 3, 9), (3, 16, 9), (8, 5, 3), (4, 2, 1)])
