@@ -6,13 +6,18 @@ the network's stride of 4 most of the time: the aliasing that makes texture swim
 (`noise`, std in [0, 1] units, like a camera's), and penalises the mean squared difference between that output
 and the batch's output shifted alike, away from a border of `margin` pixels. In the spirit of Ruder et al.'s
 training on shifted still images and of noise-resilient training; no optical flow is needed because the motion
-is known. The term is `weight` x the mean squared difference in 0-255 units (the perceptual loss's scale).
+is known. With `max_zoom` > 0 the copy is also zoomed about its centre by a factor drawn log-uniformly within
+1 +- max_zoom (a camera moving forward or back): the copy and the batch's output are then resampled bilinearly
+(Ruder et al. trained on zoomed stills too), and the border left out grows with the zoom.
+The term is `weight` x the mean squared difference in 0-255 units (the perceptual loss's scale).
 The default weight, 1000, is the one measured best with the caffe VGG's default loss weights: flicker 0.42x
 (wave) and 0.59x (starry_night) of the same recipe without it, at most 10% more held-out style loss
 (benchmarks/README.md, "Training for stability").
 """
 
 from __future__ import annotations
+
+import math
 
 import torch
 import torch.nn.functional as F
@@ -22,7 +27,9 @@ from fast_style.errors import UserError
 
 
 class ConsistencyLoss(nn.Module):
-    def __init__(self, weight: float = 1000.0, max_shift: int = 3, noise: float = 0.01, margin: int = 8) -> None:
+    def __init__(
+        self, weight: float = 1000.0, max_shift: int = 3, noise: float = 0.01, margin: int = 8, max_zoom: float = 0.0
+    ) -> None:
         super().__init__()
         if isinstance(weight, bool) or not isinstance(weight, (int, float)) or weight < 0:
             raise UserError(f"temporal.weight must be a number >= 0, got {weight!r}")
@@ -32,7 +39,10 @@ class ConsistencyLoss(nn.Module):
             raise UserError(f"temporal.noise must be a number >= 0, got {noise!r}")
         if not isinstance(margin, int) or margin < 0:
             raise UserError(f"temporal.margin must be an integer >= 0, got {margin!r}")
+        if isinstance(max_zoom, bool) or not isinstance(max_zoom, (int, float)) or not 0 <= max_zoom <= 0.25:
+            raise UserError(f"temporal.max_zoom must be a number within 0..0.25, got {max_zoom!r}")
         self.weight, self.max_shift, self.noise, self.margin = float(weight), max_shift, float(noise), margin
+        self.max_zoom = float(max_zoom)
 
     def shift(self) -> tuple[int, int]:
         """A random (dy, dx), each in [-max_shift, max_shift], not both 0 (drawn on the CPU: no device sync)."""
@@ -41,27 +51,55 @@ class ConsistencyLoss(nn.Module):
             if dy or dx:
                 return dy, dx
 
-    def moved(self, images: torch.Tensor, dy: int, dx: int) -> torch.Tensor:
+    def motion(self) -> tuple[int, int, float]:
+        """A random (dy, dx, zoom): `shift()`, and a zoom factor log-uniform within 1 +- max_zoom (1.0 without)."""
+        dy, dx = self.shift()
+        if not self.max_zoom:
+            return dy, dx, 1.0
+        return dy, dx, math.exp(math.log1p(self.max_zoom) * (2 * torch.rand(()).item() - 1))
+
+    def _border(self, h: int, w: int, zoom: float) -> int:
+        """Pixels left out at each side: the shift, the margin and what a zoom out brings into view."""
+        return self.max_shift + self.margin + math.ceil(max(h, w) / 2 * abs(1 - 1 / zoom))
+
+    @staticmethod
+    def _warp(images: torch.Tensor, dy: int, dx: int, zoom: float) -> torch.Tensor:
+        """out[p] = images[c + (p - c) / zoom + d], c the centre, bilinear (mirrored beyond the border)."""
+        b, _, h, w = images.shape
+        theta = images.new_tensor([[1 / zoom, 0.0, 2 * dx / w], [0.0, 1 / zoom, 2 * dy / h]]).expand(b, 2, 3)
+        grid = F.affine_grid(theta, list(images.shape), align_corners=False)
+        return F.grid_sample(images, grid, mode="bilinear", padding_mode="reflection", align_corners=False)
+
+    def moved(self, images: torch.Tensor, dy: int, dx: int, zoom: float = 1.0) -> torch.Tensor:
         """(B, 3, H, W) -> the same size, showing the scene moved so that moved[p] = images[p + (dy, dx)] (the
-        border that comes into view mirrored), with fresh noise."""
+        border that comes into view mirrored), zoomed by `zoom` about the centre (resampled), with fresh noise."""
         s = self.max_shift
         h, w = images.shape[-2:]
-        if min(h, w) <= s + 2 * (s + self.margin):
+        if min(h, w) <= s + 2 * self._border(h, w, zoom):
             raise UserError(
-                f"training crops of {h}x{w} px are too small for temporal.max_shift={s} and margin={self.margin}"
+                f"training crops of {h}x{w} px are too small for temporal.max_shift={s}, margin={self.margin} "
+                f"and max_zoom={self.max_zoom}"
             )
-        padded = F.pad(images, (s, s, s, s), mode="reflect")
-        out = padded[..., s + dy : s + dy + h, s + dx : s + dx + w]
+        if zoom != 1.0:
+            out = self._warp(images, dy, dx, zoom)
+        else:  # a whole-pixel shift: exact, no resampling
+            padded = F.pad(images, (s, s, s, s), mode="reflect")
+            out = padded[..., s + dy : s + dy + h, s + dx : s + dx + w]
         if self.noise:
             out = (out + self.noise * torch.randn_like(out)).clamp(0, 1)
         return out
 
-    def forward(self, stylized: torch.Tensor, stylized_moved: torch.Tensor, dy: int, dx: int) -> torch.Tensor:
-        """stylized: the network's output for the batch; stylized_moved: for `moved(batch, dy, dx)`. Both
+    def forward(
+        self, stylized: torch.Tensor, stylized_moved: torch.Tensor, dy: int, dx: int, zoom: float = 1.0
+    ) -> torch.Tensor:
+        """stylized: the network's output for the batch; stylized_moved: for `moved(batch, dy, dx, zoom)`. Both
         (B, 3, H, W) in [0, 1]. Returns weight x mean squared difference (0-255 units) where both show the same
-        scene, away from the margin."""
-        m = self.max_shift + self.margin
+        scene, away from the border."""
         h, w = stylized.shape[-2:]
+        m = self._border(h, w, zoom)
         ours = stylized_moved[..., m : h - m, m : w - m]
-        theirs = stylized[..., m + dy : h - m + dy, m + dx : w - m + dx]  # stylized[p + d]
+        if zoom != 1.0:  # the batch's output moved alike (resampled)
+            theirs = self._warp(stylized.float(), dy, dx, zoom)[..., m : h - m, m : w - m]
+        else:
+            theirs = stylized[..., m + dy : h - m + dy, m + dx : w - m + dx]  # stylized[p + d]
         return self.weight * F.mse_loss(ours.float() * 255, theirs.float() * 255)

@@ -137,8 +137,8 @@ class StyleTransferModule(pl.LightningModule):
             torch.compiler.cudagraph_mark_step_begin()
         moved = None
         if train and self.temporal is not None:  # the batch and its moved copy in one call (one graph replay)
-            dy, dx = self.temporal.shift()
-            stylized, moved = self.network_fn(torch.cat([images, self.temporal.moved(images, dy, dx)])).chunk(2)
+            dy, dx, zoom = self.temporal.motion()
+            stylized, moved = self.network_fn(torch.cat([images, self.temporal.moved(images, dy, dx, zoom)])).chunk(2)
         else:
             stylized = self.network_fn(images)
         if graphs and not train:  # kept for the coverage below: a graph's output is overwritten by later replays
@@ -151,7 +151,7 @@ class StyleTransferModule(pl.LightningModule):
         else:
             terms = self.loss_fn(stylized, images)
         if moved is not None:
-            terms["temporal"] = self.temporal(stylized, moved, dy, dx)
+            terms["temporal"] = self.temporal(stylized, moved, dy, dx, zoom)
             terms["total"] = terms["total"] + terms["temporal"]
         if graphs:  # logged values must outlive the next replay
             terms = {name: value.clone() for name, value in terms.items()}

@@ -46,9 +46,37 @@ def test_zero_for_a_network_that_moves_with_its_input_positive_for_one_that_does
     assert (0, 0) not in shifts and all(max(abs(a), abs(b)) <= 3 for a, b in shifts) and len(shifts) > 20
 
 
+@pytest.mark.parametrize("zoom", [1.03, 0.97])
+def test_zoom_pairs_show_the_scene_zoomed_and_are_zero_for_a_network_that_moves_with_it(zoom: float) -> None:
+    term = ConsistencyLoss(weight=2.0, noise=0.0, max_zoom=0.05)
+    h, w = 40, 48
+    ramp = torch.arange(w, dtype=torch.float32).expand(1, 3, h, w) / w  # image[x] = x / w
+    dy, dx = 2, -1
+    moved = term.moved(ramp, dy, dx, zoom)
+    m = term._border(h, w, zoom)
+    expected = ((w - 1) / 2 + (torch.arange(w) - (w - 1) / 2) / zoom + dx) / w  # ramp[c + (p - c) / zoom + d]
+    torch.testing.assert_close(moved[0, 0, m:-m, m:-m], expected[m:-m].expand(h - 2 * m, -1), atol=1e-5, rtol=0)
+    images = torch.rand(2, 3, h, w)
+    moved = term.moved(images, dy, dx, zoom)
+    pointwise = nn.Conv2d(3, 3, 1)  # commutes with resampling
+    assert term(pointwise(images), pointwise(moved), dy, dx, zoom).item() == pytest.approx(0, abs=1e-4)
+    aliased = nn.Sequential(nn.AvgPool2d(2), nn.Upsample(scale_factor=2))
+    assert term(aliased(images), aliased(moved), dy, dx, zoom).item() > 1.0
+    # without a zoom the resampled path is the exact shift
+    torch.testing.assert_close(term._warp(images, dy, dx, 1.0)[..., 4:-4, 4:-4], images[..., 6:-2, 3:-5])
+
+
+def test_motion_draws_zooms_within_the_bound_only_when_asked() -> None:
+    assert {ConsistencyLoss().motion()[2] for _ in range(20)} == {1.0}
+    zooms = [ConsistencyLoss(max_zoom=0.04).motion()[2] for _ in range(200)]
+    assert all(1 / 1.04 - 1e-9 <= z <= 1.04 + 1e-9 for z in zooms)
+    assert min(zooms) < 0.98 and max(zooms) > 1.02  # both ways
+
+
 @pytest.mark.parametrize(
     "kwargs,match",
     [
+        ({"max_zoom": 0.5}, "max_zoom"),
         ({"weight": -1}, "weight"),
         ({"max_shift": 0}, "max_shift"),
         ({"noise": -0.1}, "noise"),
@@ -65,7 +93,8 @@ def test_crops_too_small_for_the_shift_say_so() -> None:
         ConsistencyLoss().moved(torch.rand(1, 3, 20, 20), 1, 1)
 
 
-def test_the_training_step_adds_the_term_and_runs_the_network_once() -> None:
+@pytest.mark.parametrize("max_zoom", [0.0, 0.03])
+def test_the_training_step_adds_the_term_and_runs_the_network_once(max_zoom: float) -> None:
     net = TransformerNet(channels=(4, 8, 8), num_residual=1)
     calls = []
 
@@ -74,7 +103,7 @@ def test_the_training_step_adds_the_term_and_runs_the_network_once() -> None:
         return net(x)
 
     plain = StyleTransferModule(net, ConstantLoss(1.0), torch.rand(1, 3, 16, 16))
-    stable = StyleTransferModule(net, ConstantLoss(1.0), torch.rand(1, 3, 16, 16), temporal=ConsistencyLoss(5.0))
+    stable = StyleTransferModule(net, ConstantLoss(1.0), torch.rand(1, 3, 16, 16), temporal=ConsistencyLoss(5.0, max_zoom=max_zoom))
     plain.network_fn = stable.network_fn = counted
     batch = (torch.rand(2, 3, 40, 40), 0)
     assert plain.training_step(batch, 0).item() == pytest.approx(1.0)
@@ -94,6 +123,7 @@ def test_temporal_shift_trains_end_to_end(tmp_path, photo_dir, style_path, rando
             "temporal=shift",
             "temporal.max_shift=2",
             "temporal.margin=2",
+            "temporal.max_zoom=0.02",
             "trainer=fast_dev",
             f"output_dir={tmp_path / 'run'}",
         ]
