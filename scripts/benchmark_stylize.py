@@ -61,7 +61,8 @@ def count_gflops(net: torch.nn.Module, x: torch.Tensor) -> float:
     return counter.get_total_flops() / 1e9
 
 
-def timed(fn: Callable[[], torch.Tensor], min_time: float, device: torch.device, min_runs: int = 3) -> float:
+def timed(fn: Callable[[], torch.Tensor], min_time: float, device: torch.device, min_runs: int = 3) -> list[float]:
+    """Seconds of each call of `fn` over at least `min_time` (after two warm-up calls)."""
     fn()  # warm-up (compilation, allocator, CUDA graph capture)
     fn()
     runs, start = [], time.perf_counter()
@@ -71,7 +72,7 @@ def timed(fn: Callable[[], torch.Tensor], min_time: float, device: torch.device,
         fn()
         sync(device)
         runs.append(time.perf_counter() - t)
-    return statistics.median(runs)
+    return runs
 
 
 def _autocast(net: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
@@ -169,6 +170,13 @@ def main() -> None:
     )
     p.add_argument("--device", default="cpu", help="cpu or cuda")
     p.add_argument("--min-time", type=float, default=3.0, help="seconds of timing per cell (median reported)")
+    p.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="time the engines in turn this many times (min-time split among the rounds): on a machine whose "
+        "speed drifts, every engine then sees the same conditions",
+    )
     p.add_argument("--threads", type=int, default=None)
     p.add_argument(
         "--model",
@@ -200,15 +208,22 @@ def main() -> None:
         with torch.no_grad():
             reference = net(x)
             base = None
-            for name, run in runners.items():
-                try:
-                    seconds = timed(lambda run=run, x=x: run(x), args.min_time, device)
-                    y = run(x)
-                    y = y.float() / 255 if y.dtype == torch.uint8 else y.float().clamp(0, 1)
-                    diff = (y.to(device) - reference).abs().max().item()
-                except Exception as e:  # an engine that cannot run here is reported, not fatal
-                    print(f"{label:>10} {name:>15} failed: {str(e).splitlines()[0][:80]}", flush=True)
-                    continue
+            runs: dict[str, list[float]] = {name: [] for name in runners}
+            diffs: dict[str, float] = {}
+            for _ in range(max(1, args.rounds)):
+                for name, run in runners.items():
+                    if name not in runs:
+                        continue
+                    try:
+                        runs[name] += timed(lambda run=run, x=x: run(x), args.min_time / max(1, args.rounds), device)
+                        y = run(x)
+                        y = y.float() / 255 if y.dtype == torch.uint8 else y.float().clamp(0, 1)
+                        diffs[name] = (y.to(device) - reference).abs().max().item()
+                    except Exception as e:  # an engine that cannot run here is reported, not fatal
+                        print(f"{label:>10} {name:>15} failed: {str(e).splitlines()[0][:80]}", flush=True)
+                        del runs[name]
+            for name, times in runs.items():
+                seconds, diff = statistics.median(times), diffs[name]
                 base = base or seconds
                 print(
                     f"{label:>10} {name:>15} {seconds * 1e3:>9.2f} {1 / seconds:>7.1f} {w * h / 1e6 / seconds:>7.2f} "
