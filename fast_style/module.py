@@ -15,7 +15,7 @@ from fast_style.distillation import Distillation
 from fast_style.errors import UserError
 from fast_style.lightning_internals import is_logging_step
 from fast_style.loss import PerceptualLoss
-from fast_style.network import TransformerNet, load_style_model
+from fast_style.network import TransformerNet, load_style_model, narrowed_state_dict
 
 log = logging.getLogger(__name__)
 
@@ -40,8 +40,9 @@ class StyleTransferModule(pl.LightningModule):
     model instead: the training loss is the term `train/distill` alone (pixels, and one shallow layer of the
     loss's VGG, against the teacher's picture); validation still logs the perceptual figures beside it.
     `init_from`: start from the weights of a style model (a file, or a built-in style's name) instead of random
-    ones, to fine-tune it (for example for stability); its network must have the same model.* settings. A
-    resumed checkpoint's weights replace them.
+    ones, to fine-tune it (for example for stability); its network must have the same model.* settings, or
+    narrower model.channels in the first two stages (network.narrowed_state_dict: a smaller network to distil
+    from it). A resumed checkpoint's weights replace them.
     """
 
     def __init__(
@@ -90,10 +91,22 @@ class StyleTransferModule(pl.LightningModule):
         from fast_style import zoo
 
         trained, _ = load_style_model(str(zoo.resolve(model)))
-        if trained.config != network.config:
-            diff = ", ".join(f"model.{k}={v}" for k, v in trained.config.items() if network.config.get(k) != v)
-            raise UserError(f"module.init_from={model} holds a network with {diff}: set the same model settings")
-        network.load_state_dict({k: v.float() for k, v in trained.state_dict().items()})
+        others = {k: v for k, v in trained.config.items() if k != "channels"}
+        if others == {k: v for k, v in network.config.items() if k != "channels"}:
+            try:  # the same network, or a narrower one: it starts from the channels that matter most
+                state = narrowed_state_dict(trained, network.config["channels"])
+            except ValueError as e:
+                raise UserError(f"module.init_from={model}: {e} (model.channels)") from None
+            network.load_state_dict(state)
+            if network.config["channels"] != trained.config["channels"]:
+                log.info(
+                    "module.init_from=%s: the network starts from the %s channels of it that matter most",
+                    model,
+                    network.config["channels"],
+                )
+            return
+        diff = ", ".join(f"model.{k}={v}" for k, v in trained.config.items() if network.config.get(k) != v)
+        raise UserError(f"module.init_from={model} holds a network with {diff}: set the same model settings")
 
     def configure_model(self) -> None:
         mode = self.hparams.compile

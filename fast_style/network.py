@@ -228,6 +228,36 @@ def for_cpu_inference(net: TransformerNet, dtype: torch.dtype = torch.bfloat16) 
     return fast.to(dtype=dtype, memory_format=torch.channels_last)
 
 
+def narrowed_state_dict(trained: TransformerNet, channels: tuple[int, int, int] | list[int]) -> dict[str, Any]:
+    """The weights of `trained` for a network as narrow as `channels` in its first two stages (the residual width
+    stays): of each layer's channels, those that matter most to the next layer (|the norm's scale| x the L1 norm
+    of the next convolution's weights on the channel) are kept. The start of a smaller, faster network that
+    already paints roughly like `trained` (module.init_from with narrower model.channels), to be distilled."""
+    c1, c2, c3 = (int(c) for c in channels)
+    t1, t2, t3 = trained.config["channels"]
+    if c3 != t3 or not (0 < c1 <= t1 and 0 < c2 <= t2):
+        raise ValueError(
+            f"channels {[c1, c2, c3]} cannot be cut from {[t1, t2, t3]}: narrower first two stages, the same third"
+        )
+    state = {k: v.detach().float().clone() for k, v in trained.state_dict().items()}
+    # (width, the producing conv and its norm, the convolutions that read those channels)
+    groups = [
+        (c1, "encoder.0.1", "encoder.0.2", "encoder.1.1"),
+        (c2, "encoder.1.1", "encoder.1.2", "encoder.2.1"),
+        (c2, "decoder.0.1.1", "decoder.0.1.2", "decoder.1.1.1"),
+        (c1, "decoder.1.1.1", "decoder.1.1.2", "decoder.3"),
+    ]
+    kept = []
+    for width, _, norm, reader in groups:
+        importance = state[f"{norm}.weight"].abs() * state[f"{reader}.weight"].abs().sum(dim=(0, 2, 3))
+        kept.append(importance.topk(width).indices.sort().values)
+    for (_, conv, norm, reader), keep in zip(groups, kept):
+        for key in (f"{conv}.weight", f"{conv}.bias", f"{norm}.weight", f"{norm}.bias"):
+            state[key] = state[key][keep]
+        state[f"{reader}.weight"] = state[f"{reader}.weight"][:, keep]
+    return state
+
+
 def _exporting() -> bool:
     return torch.jit.is_tracing() or torch.onnx.is_in_onnx_export()
 

@@ -103,7 +103,8 @@ def test_the_training_step_adds_the_term_and_runs_the_network_once(max_zoom: flo
         return net(x)
 
     plain = StyleTransferModule(net, ConstantLoss(1.0), torch.rand(1, 3, 16, 16))
-    stable = StyleTransferModule(net, ConstantLoss(1.0), torch.rand(1, 3, 16, 16), temporal=ConsistencyLoss(5.0, max_zoom=max_zoom))
+    term = ConsistencyLoss(5.0, max_zoom=max_zoom)
+    stable = StyleTransferModule(net, ConstantLoss(1.0), torch.rand(1, 3, 16, 16), temporal=term)
     plain.network_fn = stable.network_fn = counted
     batch = (torch.rand(2, 3, 40, 40), 0)
     assert plain.training_step(batch, 0).item() == pytest.approx(1.0)

@@ -108,3 +108,33 @@ def test_init_from_starts_from_a_style_model_of_the_same_network(tmp_path) -> No
         _module(1.0, init_from=str(other))
     with pytest.raises(UserError, match="not found"):
         _module(1.0, init_from=str(tmp_path / "missing.pt"))
+
+
+def test_init_from_a_wider_network_keeps_the_channels_that_matter(tmp_path) -> None:
+    """A narrower network starts from the wider one's most important channels: where the others contribute
+    nothing (zero norm scale and shift: zero after the ReLU), the narrowed network computes the same picture."""
+    from fast_style.network import save_style_model
+
+    torch.manual_seed(2)
+    wide = TransformerNet(channels=(6, 10, 8), num_residual=1).eval()
+    state = wide.state_dict()
+    dropped = {"encoder.0.2": [0, 2], "encoder.1.2": [1, 5, 9], "decoder.0.1.2": [3, 4, 6], "decoder.1.1.2": [5, 1]}
+    for norm, channels in dropped.items():
+        state[f"{norm}.weight"][channels] = 0.0
+        state[f"{norm}.bias"][channels] = 0.0
+    torch.nn.init.normal_(state["decoder.3.weight"], std=0.1)
+    wide.load_state_dict(state)
+    path = save_style_model(wide, tmp_path / "wide.pt", {}, dtype=torch.float32)
+    m = StyleTransferModule(
+        TransformerNet(channels=(4, 7, 8), num_residual=1),
+        ConstantLoss(1.0),
+        torch.rand(1, 3, 16, 16),
+        init_from=str(path),
+    )
+    x = torch.rand(1, 3, 24, 32)
+    with torch.no_grad():
+        torch.testing.assert_close(m.network.eval()(x), wide(x), atol=1e-5, rtol=1e-4)
+    with pytest.raises(UserError, match="cannot be cut from"):  # wider, or another residual width
+        StyleTransferModule(
+            TransformerNet(channels=(8, 7, 8), num_residual=1), ConstantLoss(1.0), x, init_from=str(path)
+        )
