@@ -5,7 +5,8 @@
 
 RUN is a fast-style-train run folder (its style.pt and .hydra/config.yaml are read), or a style.pt whose run folder
 is given with --config. A run distilled from the zoo's model (experiment=fast_variant) becomes the style's
-`<name>-fast` variant, its manifest naming the style under `fast_variant_of`. A run fine-tuned from the zoo's model
+`<name>-fast` variant, its manifest naming the style under `fast_variant_of` (and `started_from` where it began as
+the style's network narrowed, module.init_from). A run fine-tuned from the zoo's model
 (module.init_from) keeps the training record of the model it started from under `fine_tuned_from`. The manifest
 records the painting (from PAINTINGS below), the training config and steps, the file's sha256 and size;
 `scripts/zoo_report.py` adds the held-out metrics.
@@ -97,7 +98,9 @@ def main() -> None:
     if distilled:  # the page and --list-styles offer it as the fast choice of its style
         manifest = {"name": name, "fast_variant_of": args.name, **manifest}
         manifest["training"]["config"]["distill"]["teacher"] = args.name
-    if OmegaConf.select(config, "module.init_from"):  # fine-tuned: the training of the model it started from
+    if OmegaConf.select(config, "module.init_from") and distilled:  # started from its teacher, cut down
+        manifest["training"]["started_from"] = f"{args.name}, narrowed to {net.config['channels']} channels"
+    elif OmegaConf.select(config, "module.init_from"):  # fine-tuned: the training of the model it started from
         manifest["training"]["fine_tuned_from"] = earlier.get("training")
     manifest["training"]["config"]["model"].pop("input_skip", None)  # fast-style 0.1's option, false here
     old.write_text(json.dumps(manifest, indent=2) + "\n")
