@@ -8,7 +8,9 @@ and the batch's output shifted alike, away from a border of `margin` pixels. In 
 training on shifted still images and of noise-resilient training; no optical flow is needed because the motion
 is known. With `max_zoom` > 0 the copy is also zoomed about its centre by a factor drawn log-uniformly within
 1 +- max_zoom (a camera moving forward or back): the copy and the batch's output are then resampled bilinearly
-(Ruder et al. trained on zoomed stills too), and the border left out grows with the zoom.
+(Ruder et al. trained on zoomed stills too), and the border left out grows with the zoom. At a short CPU budget
+it changed neither flicker figure (the shift alone already trains against the sub-pixel motion a zoom makes),
+so it is off by default (benchmarks/README.md).
 The term is `weight` x the mean squared difference in 0-255 units (the perceptual loss's scale).
 The default weight, 1000, is the one measured best with the caffe VGG's default loss weights: flicker 0.42x
 (wave) and 0.59x (starry_night) of the same recipe without it, at most 10% more held-out style loss
