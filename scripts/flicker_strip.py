@@ -1,11 +1,13 @@
 #!/usr/bin/env python3
 """A before/after picture of flicker: for each model, consecutive stylized frames of a panning clip with the
 motion undone (so a stable model shows the same picture four times), and beside them how much each frame
-changed from the last (x4, white = change).
+changed from the last (x4, white = change). With `-o NAME.gif` it writes the clip as a viewer sees it instead:
+an animated GIF of the pan (--gif-frames frames, not undone), the input and each model side by side.
 
     python scripts/flicker_strip.py --photo ../shared/data/content/chicago.jpg --models starry_night \\
         outputs/stable/style.pt -o flicker.png
     python scripts/flicker_strip.py --photo photo.jpg --models starry_night --smooth 0 0.8 -o smoothing.png
+    python scripts/flicker_strip.py --photo photo.jpg --models starry_night outputs/stable/style.pt -o pan.gif
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import argparse
 from pathlib import Path
 
 import torch
-from PIL import Image, ImageDraw
+from PIL import Image, ImageDraw, ImageOps
 from torchvision.transforms.functional import pil_to_tensor
 
 from fast_style.images import open_rgb, tensor_to_pil, to_unit
@@ -23,6 +25,8 @@ from fast_style.stability import PAN, pan_clip
 from fast_style.stylizer import Stylizer
 
 FRAMES, SIZE = 4, 192
+# a GIF small enough to put in a page: 160 px panels, 12 frames a second, of the photo at most 256 px high
+GIF_SIZE, GIF_FPS, GIF_PHOTO = 160, 12, 256
 
 
 def aligned(clip: torch.Tensor) -> list[torch.Tensor]:
@@ -31,24 +35,59 @@ def aligned(clip: torch.Tensor) -> list[torch.Tensor]:
     return [frame[:, :, PAN * (last - k) : PAN * (last - k) + SIZE - PAN * last] for k, frame in enumerate(clip)]
 
 
+def label(model: str) -> str:
+    """A built-in style's name, a model file's stem, or a run's folder name for its style.pt."""
+    return Path(model).parent.name if Path(model).stem == "style" else Path(model).stem
+
+
+def stylized_clips(clip: torch.Tensor, models: list[str], smooth: list[float]) -> list[tuple[str, torch.Tensor]]:
+    """The clip through each model, and with each --smooth value: (name, (frames, 3, H, W)), the input first."""
+    clips = [("input", clip)]
+    for model in models:
+        stylizer = Stylizer.load(model, device="cpu")
+        out = torch.cat([stylizer.stylize_tensor(frame[None]) for frame in clip])
+        for s in smooth:
+            smoother = TemporalSmoother(s)
+            frames = torch.stack([smoother.step(x, y) for x, y in zip(clip, out)]) if s else out
+            clips.append((label(model) + (f", --smooth {s:g}" if s else ""), frames))
+    return clips
+
+
+def write_gif(panels: list[tuple[str, torch.Tensor]], path: Path) -> None:
+    """panels: (name, (frames, 3, H, W) in [0, 1]) -> one animated GIF, the panels side by side, named above."""
+    frames, _, h, w = panels[0][1].shape
+    pictures = []
+    for k in range(frames):
+        sheet = Image.new("RGB", ((w + 4) * len(panels) - 4, h + 16), "white")
+        draw = ImageDraw.Draw(sheet)
+        for i, (name, clip) in enumerate(panels):
+            draw.text((i * (w + 4) + 2, 2), name, fill="black")
+            sheet.paste(tensor_to_pil(clip[k]), (i * (w + 4), 16))
+        pictures.append(sheet)
+    # one palette for all frames would band the painting's colours: each frame gets its own (Pillow's default)
+    pictures[0].save(path, save_all=True, append_images=pictures[1:], duration=round(1000 / GIF_FPS), loop=0)
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--photo", type=Path, required=True)
     p.add_argument("--models", nargs="+", required=True, help="built-in styles or model files, one row each")
     p.add_argument("--smooth", type=float, nargs="+", default=[0.0], help="--smooth values, a row each per model")
-    p.add_argument("-o", "--output", type=Path, required=True)
+    p.add_argument("-o", "--output", type=Path, required=True, help="a .png picture, or a .gif animation")
+    p.add_argument("--gif-frames", type=int, default=36, help="frames of the GIF (default 36: 3 s)")
     args = p.parse_args()
-    photo = to_unit(pil_to_tensor(open_rgb(args.photo)))[None]
-    clip = pan_clip(photo, FRAMES, SIZE)
-    rows: list[tuple[str, list[torch.Tensor]]] = [("input", aligned(clip))]
-    for model in args.models:
-        stylizer = Stylizer.load(model, device="cpu")
-        out = torch.cat([stylizer.stylize_tensor(frame[None]) for frame in clip])
-        for s in args.smooth:
-            smoother = TemporalSmoother(s)
-            frames = torch.stack([smoother.step(x, y) for x, y in zip(clip, out)]) if s else out
-            name = Path(model).parent.name if Path(model).stem == "style" else Path(model).stem  # a run's folder
-            rows.append((name + (f", --smooth {s:g}" if s else ""), aligned(frames)))
+    img = open_rgb(args.photo)
+    if args.output.suffix.lower() == ".gif":
+        img = ImageOps.contain(img, (4 * GIF_PHOTO, GIF_PHOTO), Image.Resampling.LANCZOS)
+    photo = to_unit(pil_to_tensor(img))[None]
+    if args.output.suffix.lower() == ".gif":
+        write_gif(stylized_clips(pan_clip(photo, args.gif_frames, GIF_SIZE), args.models, args.smooth), args.output)
+        print(f"wrote {args.output} ({args.output.stat().st_size / 1e6:.1f} MB)")
+        return
+    rows = [
+        (name, aligned(frames))
+        for name, frames in stylized_clips(pan_clip(photo, FRAMES, SIZE), args.models, args.smooth)
+    ]
     w = rows[0][1][0].shape[-1]
     cell = 4
     sheet = Image.new("RGB", ((w + cell) * (2 * FRAMES - 1), (SIZE + 20) * len(rows)), "white")
