@@ -41,8 +41,8 @@ class StyleTransferModule(pl.LightningModule):
     loss's VGG, against the teacher's picture); validation still logs the perceptual figures beside it.
     `init_from`: start from the weights of a style model (a file, or a built-in style's name) instead of random
     ones, to fine-tune it (for example for stability); its network must have the same model.* settings, or
-    narrower model.channels in the first two stages (network.narrowed_state_dict: a smaller network to distil
-    from it). A resumed checkpoint's weights replace them.
+    narrower model.channels and fewer model.num_residual blocks (network.narrowed_state_dict: a smaller network
+    to distil from it). A resumed checkpoint's weights replace them.
     """
 
     def __init__(
@@ -91,18 +91,21 @@ class StyleTransferModule(pl.LightningModule):
         from fast_style import zoo
 
         trained, _ = load_style_model(str(zoo.resolve(model)))
-        others = {k: v for k, v in trained.config.items() if k != "channels"}
-        if others == {k: v for k, v in network.config.items() if k != "channels"}:
-            try:  # the same network, or a narrower one: it starts from the channels that matter most
-                state = narrowed_state_dict(trained, network.config["channels"])
+        shape = ("channels", "num_residual")
+        others = {k: v for k, v in trained.config.items() if k not in shape}
+        if others == {k: v for k, v in network.config.items() if k not in shape}:
+            try:  # the same network, or a smaller one: it starts from the channels and blocks that matter most
+                state = narrowed_state_dict(trained, network.config["channels"], network.config["num_residual"])
             except ValueError as e:
-                raise UserError(f"module.init_from={model}: {e} (model.channels)") from None
+                raise UserError(f"module.init_from={model}: {e} (model.channels, model.num_residual)") from None
             network.load_state_dict(state)
-            if network.config["channels"] != trained.config["channels"]:
+            if any(network.config[k] != trained.config[k] for k in shape):
                 log.info(
-                    "module.init_from=%s: the network starts from the %s channels of it that matter most",
+                    "module.init_from=%s: the network starts from the %s channels and %d residual blocks of it "
+                    "that matter most",
                     model,
                     network.config["channels"],
+                    network.config["num_residual"],
                 )
             return
         diff = ", ".join(f"model.{k}={v}" for k, v in trained.config.items() if network.config.get(k) != v)

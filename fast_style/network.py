@@ -228,33 +228,58 @@ def for_cpu_inference(net: TransformerNet, dtype: torch.dtype = torch.bfloat16) 
     return fast.to(dtype=dtype, memory_format=torch.channels_last)
 
 
-def narrowed_state_dict(trained: TransformerNet, channels: tuple[int, int, int] | list[int]) -> dict[str, Any]:
-    """The weights of `trained` for a network as narrow as `channels` in its first two stages (the residual width
-    stays): of each layer's channels, those that matter most to the next layer (|the norm's scale| x the L1 norm
-    of the next convolution's weights on the channel) are kept. The start of a smaller, faster network that
-    already paints roughly like `trained` (module.init_from with narrower model.channels), to be distilled."""
+def narrowed_state_dict(
+    trained: TransformerNet, channels: tuple[int, int, int] | list[int], num_residual: int | None = None
+) -> dict[str, Any]:
+    """The weights of `trained` for a network as narrow as `channels`, with `num_residual` of its residual blocks
+    (default: all): of each layer's channels, those that matter most to the layers reading them (|the norm's
+    scale| x the L1 norm of the reading convolutions' weights on the channel) are kept; of the blocks, those that
+    add the most to the residual stream (the mean |scale| of their last norm), in their order. The start of a
+    smaller, faster network that already paints roughly like `trained` (module.init_from with a narrower model),
+    to be distilled."""
     c1, c2, c3 = (int(c) for c in channels)
     t1, t2, t3 = trained.config["channels"]
-    if c3 != t3 or not (0 < c1 <= t1 and 0 < c2 <= t2):
+    blocks = trained.config["num_residual"] if num_residual is None else int(num_residual)
+    if not (0 < c1 <= t1 and 0 < c2 <= t2 and 0 < c3 <= t3) or not 0 <= blocks <= trained.config["num_residual"]:
         raise ValueError(
-            f"channels {[c1, c2, c3]} cannot be cut from {[t1, t2, t3]}: narrower first two stages, the same third"
+            f"channels {[c1, c2, c3]} with {blocks} residual blocks cannot be cut from {[t1, t2, t3]} with "
+            f"{trained.config['num_residual']}: each width and the block count at most the trained network's"
         )
     state = {k: v.detach().float().clone() for k, v in trained.state_dict().items()}
-    # (width, the producing conv and its norm, the convolutions that read those channels)
+    # the blocks kept, renumbered in their order: those whose output (last norm's scale) is largest
+    scale = [state[f"residual.{i}.body.1.2.weight"].abs().mean() for i in range(trained.config["num_residual"])]
+    kept_blocks = sorted(torch.stack(scale).topk(blocks).indices.tolist()) if blocks else []
+    for key in [k for k in state if k.startswith("residual.")]:
+        i, rest = key.split(".", 2)[1:]
+        value = state.pop(key)
+        if int(i) in kept_blocks:
+            state[f"residual.{kept_blocks.index(int(i))}.{rest}"] = value
+    res = [f"residual.{i}.body" for i in range(blocks)]
+    # (width, the layers writing those channels (conv, norm), the convolutions reading them)
     groups = [
-        (c1, "encoder.0.1", "encoder.0.2", "encoder.1.1"),
-        (c2, "encoder.1.1", "encoder.1.2", "encoder.2.1"),
-        (c2, "decoder.0.1.1", "decoder.0.1.2", "decoder.1.1.1"),
-        (c1, "decoder.1.1.1", "decoder.1.1.2", "decoder.3"),
+        (c1, [("encoder.0.1", "encoder.0.2")], ["encoder.1.1"]),
+        (c2, [("encoder.1.1", "encoder.1.2")], ["encoder.2.1"]),
+        # the residual stream: written by the encoder and by every block, read by every block and the decoder
+        (
+            c3,
+            [("encoder.2.1", "encoder.2.2")] + [(f"{r}.1.1", f"{r}.1.2") for r in res],
+            [f"{r}.0.1" for r in res] + ["decoder.0.1.1"],
+        ),
+        *[(c3, [(f"{r}.0.1", f"{r}.0.2")], [f"{r}.1.1"]) for r in res],  # each block's inner channels
+        (c2, [("decoder.0.1.1", "decoder.0.1.2")], ["decoder.1.1.1"]),
+        (c1, [("decoder.1.1.1", "decoder.1.1.2")], ["decoder.3"]),
     ]
     kept = []
-    for width, _, norm, reader in groups:
-        importance = state[f"{norm}.weight"].abs() * state[f"{reader}.weight"].abs().sum(dim=(0, 2, 3))
-        kept.append(importance.topk(width).indices.sort().values)
-    for (_, conv, norm, reader), keep in zip(groups, kept):
-        for key in (f"{conv}.weight", f"{conv}.bias", f"{norm}.weight", f"{norm}.bias"):
-            state[key] = state[key][keep]
-        state[f"{reader}.weight"] = state[f"{reader}.weight"][:, keep]
+    for width, writers, readers in groups:
+        written = sum(state[f"{norm}.weight"].abs() for _, norm in writers)
+        read = sum(state[f"{reader}.weight"].abs().sum(dim=(0, 2, 3)) for reader in readers)
+        kept.append((written * read).topk(width).indices.sort().values)
+    for (_, writers, readers), keep in zip(groups, kept):
+        for conv, norm in writers:
+            for key in (f"{conv}.weight", f"{conv}.bias", f"{norm}.weight", f"{norm}.bias"):
+                state[key] = state[key][keep]
+        for reader in readers:
+            state[f"{reader}.weight"] = state[f"{reader}.weight"][:, keep]
     return state
 
 

@@ -103,22 +103,35 @@ def test_init_from_starts_from_a_style_model_of_the_same_network(tmp_path) -> No
     m = _module(1.0, init_from=str(path))
     for name, value in trained.state_dict().items():
         torch.testing.assert_close(m.network.state_dict()[name], value.half().float())  # fp16 file, fp32 network
-    other = save_style_model(TransformerNet(channels=(4, 8, 8), num_residual=2), tmp_path / "deep.pt", {})
-    with pytest.raises(UserError, match="module.init_from=.*num_residual=2"):
+    other = save_style_model(TransformerNet(channels=(4, 8, 8), num_residual=1, kernel_outer=5), tmp_path / "k.pt", {})
+    with pytest.raises(UserError, match="module.init_from=.*kernel_outer=5"):
         _module(1.0, init_from=str(other))
     with pytest.raises(UserError, match="not found"):
         _module(1.0, init_from=str(tmp_path / "missing.pt"))
 
 
 def test_init_from_a_wider_network_keeps_the_channels_that_matter(tmp_path) -> None:
-    """A narrower network starts from the wider one's most important channels: where the others contribute
-    nothing (zero norm scale and shift: zero after the ReLU), the narrowed network computes the same picture."""
+    """A smaller network starts from the wider, deeper one's most important channels and residual blocks: where
+    the others contribute nothing (zero norm scale and shift: zero after the ReLU, or nothing added to the
+    residual stream), the narrowed network computes the same picture."""
     from fast_style.network import save_style_model
 
     torch.manual_seed(2)
-    wide = TransformerNet(channels=(6, 10, 8), num_residual=1).eval()
+    wide = TransformerNet(channels=(6, 10, 8), num_residual=3).eval()
     state = wide.state_dict()
-    dropped = {"encoder.0.2": [0, 2], "encoder.1.2": [1, 5, 9], "decoder.0.1.2": [3, 4, 6], "decoder.1.1.2": [5, 1]}
+    dropped = {
+        "encoder.0.2": [0, 2],
+        "encoder.1.2": [1, 5, 9],
+        "decoder.0.1.2": [3, 4, 6],
+        "decoder.1.1.2": [5, 1],
+        # the residual stream's channels 2, 7, 0: written by the encoder and by each block
+        "encoder.2.2": [2, 7, 0],
+        "residual.0.body.1.2": [2, 7, 0],
+        "residual.2.body.1.2": [2, 7, 0],
+        "residual.1.body.1.2": list(range(8)),  # block 1 adds nothing: dropped
+        "residual.0.body.0.2": [1, 3, 4],  # each kept block's inner channels
+        "residual.2.body.0.2": [0, 6, 7],
+    }
     for norm, channels in dropped.items():
         state[f"{norm}.weight"][channels] = 0.0
         state[f"{norm}.bias"][channels] = 0.0
@@ -126,7 +139,7 @@ def test_init_from_a_wider_network_keeps_the_channels_that_matter(tmp_path) -> N
     wide.load_state_dict(state)
     path = save_style_model(wide, tmp_path / "wide.pt", {}, dtype=torch.float32)
     m = StyleTransferModule(
-        TransformerNet(channels=(4, 7, 8), num_residual=1),
+        TransformerNet(channels=(4, 7, 5), num_residual=2),
         ConstantLoss(1.0),
         torch.rand(1, 3, 16, 16),
         init_from=str(path),
@@ -134,7 +147,8 @@ def test_init_from_a_wider_network_keeps_the_channels_that_matter(tmp_path) -> N
     x = torch.rand(1, 3, 24, 32)
     with torch.no_grad():
         torch.testing.assert_close(m.network.eval()(x), wide(x), atol=1e-5, rtol=1e-4)
-    with pytest.raises(UserError, match="cannot be cut from"):  # wider, or another residual width
-        StyleTransferModule(
-            TransformerNet(channels=(8, 7, 8), num_residual=1), ConstantLoss(1.0), x, init_from=str(path)
-        )
+    for channels, blocks in (((8, 7, 5), 2), ((4, 7, 9), 2), ((4, 7, 5), 4)):  # wider or deeper than the file
+        with pytest.raises(UserError, match="cannot be cut from"):
+            StyleTransferModule(
+                TransformerNet(channels=channels, num_residual=blocks), ConstantLoss(1.0), x, init_from=str(path)
+            )
