@@ -99,7 +99,8 @@ def main() -> None:
         manifest = {"name": name, "fast_variant_of": args.name, **manifest}
         manifest["training"]["config"]["distill"]["teacher"] = args.name
     if OmegaConf.select(config, "module.init_from") and distilled:  # started from its teacher, cut down
-        manifest["training"]["started_from"] = f"{args.name}, narrowed to {net.config['channels']} channels"
+        shape = f"{net.config['channels']} channels, {net.config['num_residual']} residual blocks"
+        manifest["training"]["started_from"] = f"{args.name}, narrowed to {shape}"
     elif OmegaConf.select(config, "module.init_from"):  # fine-tuned: the training of the model it started from
         manifest["training"]["fine_tuned_from"] = earlier.get("training")
     manifest["training"]["config"]["model"].pop("input_skip", None)  # fast-style 0.1's option, false here

@@ -67,13 +67,17 @@ def main() -> None:
     with atomic_write(out / "contact_sheet.png") as tmp_file:
         sheet.save(tmp_file, format="PNG")
     what = f"{len(photos)} held-out photos at {args.size} px"
-    print("| style | steps | style loss | content loss | coverage | judge style | judge content | ms/image |")
-    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    print(
+        "| style | steps | style loss | content loss | coverage | judge style | judge content | flicker | "
+        "flicker zoom | ms/image |"
+    )
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for name, s in zip(names, scores):
         m = zoo.manifest(name)
         print(
             f"| `{name}` | {m['training']['steps']:,} | {s.style:.3g} | {s.content:.3g} | {s.coverage:.2f} | "
-            f"{s.judge_style:.3g} | {s.judge_content:.3g} | {s.ms_per_image:.0f} |"
+            f"{s.judge_style:.3g} | {s.judge_content:.3g} | {s.flicker:.2f} | {s.flicker_zoom:.2f} | "
+            f"{s.ms_per_image:.0f} |"
         )
         if args.write_manifests:
             m["metrics"] = {
@@ -84,6 +88,9 @@ def main() -> None:
                 "coverage": s.coverage,
                 "judge_style": s.judge_style,
                 "judge_content": s.judge_content,
+                # fast_style.stability on the first 4 photos (README, "Measure quality")
+                "flicker": s.flicker,
+                "flicker_zoom": s.flicker_zoom,
             }
             with atomic_write(zoo.ZOO_DIR / f"{name}.json") as tmp_file:
                 tmp_file.write_text(json.dumps(m, indent=2) + "\n")
