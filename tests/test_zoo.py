@@ -31,6 +31,7 @@ def test_zoo_holds_the_six_paintings_with_complete_manifests() -> None:
         assert fast or m["training"]["config"]["model"]["channels"] == [32, 64, 128]  # the paper's network
         assert m["metrics"]["sha256"] == m["sha256"]  # figures of this very file, not a replaced one
         assert 0 < m["metrics"]["coverage"] <= 1 and m["metrics"]["judge_style"] > 0
+        assert m["metrics"]["flicker"] > 0 and m["metrics"]["flicker_zoom"] > 0  # zoo_report.py: the pans
         net, meta = load_style_model(str(zoo.resolve(name)))
         assert meta["style_image"] == f"{fast or name}.jpg" and meta["step"] == m["training"]["steps"]
         if fast:
