@@ -106,3 +106,13 @@ def test_python_api_and_export_take_a_style_name(tmp_path: Path) -> None:
 
 def test_manifest_names_its_model_file() -> None:
     assert json.loads((zoo.ZOO_DIR / "wave.json").read_text())["file"] == "wave.pt"
+
+
+def test_list_styles_counts_the_steps_of_the_model_a_style_was_fine_tuned_from(tmp_path, monkeypatch) -> None:
+    from fast_style.network import TransformerNet, save_style_model
+
+    save_style_model(TransformerNet(channels=(4, 8, 8), num_residual=1), tmp_path / "p.pt")
+    training = {"steps": 600, "image_size": 256, "fine_tuned_from": {"steps": 1000}}
+    (tmp_path / "p.json").write_text(json.dumps({"name": "p", "painting": {"title": "P"}, "training": training}))
+    monkeypatch.setattr(zoo, "ZOO_DIR", tmp_path)
+    assert "; 1600 steps (1000 + 600 fine-tuning) at 256 px" in zoo.describe()

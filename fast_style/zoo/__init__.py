@@ -50,9 +50,12 @@ def describe() -> str:
         painting = m.get("painting", {})
         trained = m.get("training", {})
         variant = f"; the fast variant of {m['fast_variant_of']} (a smaller network)" if "fast_variant_of" in m else ""
+        steps = f"{trained.get('steps', '?')} steps"
+        earlier = trained.get("fine_tuned_from") or {}  # fine-tuned from an earlier model: its steps came first
+        if isinstance(earlier.get("steps"), int) and isinstance(trained.get("steps"), int):
+            steps = f"{earlier['steps'] + trained['steps']} steps ({earlier['steps']} + {trained['steps']} fine-tuning)"
         lines.append(
             f"{name:<20} {painting.get('title', '?')}, {painting.get('artist', '?')} "
-            f"({painting.get('year', '?')}){variant}; {trained.get('steps', '?')} steps at "
-            f"{trained.get('image_size', '?')} px"
+            f"({painting.get('year', '?')}){variant}; {steps} at {trained.get('image_size', '?')} px"
         )
     return "\n".join(lines)
