@@ -80,7 +80,8 @@ def main() -> None:
             f"{s.ms_per_image:.0f} |"
         )
         if args.write_manifests:
-            m["metrics"] = {
+            m["metrics"] = {  # what it does not measure (speed, written by hand) is kept
+                **m.get("metrics", {}),
                 "photos": what,
                 "sha256": m["sha256"],
                 "style": s.style,
