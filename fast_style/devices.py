@@ -3,6 +3,9 @@ compute dtype that measured fastest there (benchmarks/README.md)."""
 
 from __future__ import annotations
 
+import platform
+from collections.abc import Callable
+
 import torch
 
 from fast_style.errors import UserError
@@ -56,3 +59,14 @@ def pick_precision(precision: str, device: torch.device, compile: bool = False) 
     if precision == "fp16" and device.type == "cpu":
         raise UserError("fp16 is not supported on the CPU: use --precision bf16 or fp32")
     return PRECISIONS[precision]
+
+
+def compile_for(fn: Callable, device: torch.device, mode: str | None = None) -> Callable:
+    """torch.compile(fn) for `device`, one static graph per input shape. On an x86 CPU inductor writes 256-bit
+    (AVX2) vector code: its AVX-512 code for the network's bf16 backward gave NaN gradients from the first
+    step on a Xeon with AMX (torch 2.14.1), where the same graphs in fp32, uncompiled, or in 256-bit code train
+    normally (benchmarks/README.md)."""
+    if device.type == "cpu" and platform.machine().lower() in ("x86_64", "amd64"):
+        options = {**(torch._inductor.list_mode_options(mode) if mode else {}), "cpp.simdlen": 256}
+        return torch.compile(fn, dynamic=False, options=options)
+    return torch.compile(fn, mode=mode, dynamic=False)

@@ -11,6 +11,7 @@ import torch
 
 from fast_style.consistency import ConsistencyLoss
 from fast_style.data import Batch
+from fast_style.devices import compile_for
 from fast_style.distillation import Distillation
 from fast_style.errors import UserError
 from fast_style.lightning_internals import is_logging_step
@@ -31,8 +32,9 @@ class StyleTransferModule(pl.LightningModule):
     `compile`: torch.compile the network and the loss for training steps: true, false, one of torch.compile's
     modes ("reduce-overhead" adds CUDA graphs on a GPU), or "auto": "reduce-overhead" on one GPU that Triton
     supports (2.3x the paper's fp32 step in a real H100 run at batch 4, after about 40 s of compiling); off
-    on a CPU (1.05-1.2x over bf16 there, for a minute of compiling) and with several processes (DDP; not
-    measured). See benchmarks/README.md. Checkpoints are unaffected.
+    on a CPU (no faster than the eager bf16 step there, though it uses less memory; inductor's AVX-512 code
+    gave NaN gradients, so a CPU compiles 256-bit code: devices.compile_for) and with several processes (DDP;
+    not measured). See benchmarks/README.md. Checkpoints are unaffected.
     On a GPU, Adam runs fused (one kernel for all parameters).
     `temporal`: a ConsistencyLoss (fast_style/consistency.py) trains for stable video: each training step also
     stylizes a moved, noisy copy of the batch (one network call on both) and adds the term `train/temporal`.
@@ -119,8 +121,9 @@ class StyleTransferModule(pl.LightningModule):
             mode = None if mode is True else mode
             # dynamic=False: a static graph per batch shape (the last validation batch, a batch short of an
             # unreadable photo); torch's dynamic-shape path crashed on a second image size at inference
-            self.network_fn = torch.compile(self.network.forward, mode=mode, dynamic=False)
-            self.loss_fn = torch.compile(self.loss.forward, mode=mode, dynamic=False)
+            device = self.trainer.strategy.root_device
+            self.network_fn = compile_for(self.network.forward, device, mode)
+            self.loss_fn = compile_for(self.loss.forward, device, mode)
             self.cuda_graphs = mode in ("reduce-overhead", "max-autotune")  # on a GPU
 
     def _graphs_pay(self, device: torch.device) -> bool:

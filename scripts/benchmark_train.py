@@ -11,7 +11,10 @@ in a fresh process.
     plain          the paper's step, eager fp32: VGG to relu4_3 for both the stylized and the content batch
     content-cut    content targets only run VGG up to relu2_2 (fast-style's default)
     bf16           + bf16 autocast (trainer.precision=bf16-mixed, the default where bf16 is native)
-    channels-last  bf16 + channels-last tensors and weights (a side row: later rows do not include it)
+    vgg-nhwc       + the loss's VGG in fast-style's default layout: channels-last on a CPU (no change on a GPU);
+                   the rows before run it in torch's default NCHW
+    channels-last  bf16 + channels-last tensors and weights, network and VGG (a side row: later rows do not
+                   include it)
     fused          + fused Adam (fast-style's default on a GPU)
     compile        + torch.compile of the network and the loss (module.compile=true)
     cudagraphs     + CUDA graphs (module.compile=reduce-overhead; GPU only)
@@ -41,11 +44,12 @@ from contextlib import nullcontext
 import torch
 import torch.nn.functional as F
 
+from fast_style.devices import compile_for
 from fast_style.loss import PerceptualLoss, gram_matrix
 from fast_style.network import TransformerNet
 
 STYLE_LAYERS = ["relu1_2", "relu2_2", "relu3_3", "relu4_3"]
-CHAIN = ["plain", "content-cut", "bf16", "fused", "compile", "cudagraphs"]  # each includes those before it
+CHAIN = ["plain", "content-cut", "bf16", "vgg-nhwc", "fused", "compile", "cudagraphs"]  # each includes those before it
 SIDE = {"channels-last": "bf16"}  # side row: its own flag on top of the named chain row
 TRAINER = "trainer"
 
@@ -66,6 +70,7 @@ def make_step(lever: str, loss: PerceptualLoss, device: torch.device):
     net = TransformerNet().to(device)
     opt = torch.optim.Adam(net.parameters(), lr=1e-3, fused="fused" in on)
     channels_last = "channels-last" in on
+    loss.vgg.channels_last = True if channels_last else None if "vgg-nhwc" in on else False
     if channels_last:
         net = net.to(memory_format=torch.channels_last)
         loss.vgg.to(memory_format=torch.channels_last)
@@ -85,7 +90,7 @@ def make_step(lever: str, loss: PerceptualLoss, device: torch.device):
             return loss.content_weight * content + loss.style_weight * style
 
     if "compile" in on:
-        compute = torch.compile(compute, mode="reduce-overhead" if "cudagraphs" in on else None)
+        compute = compile_for(compute, device, "reduce-overhead" if "cudagraphs" in on else None)
 
     def step(x: torch.Tensor) -> torch.Tensor:
         if channels_last:
@@ -249,7 +254,7 @@ def main() -> None:
     p.add_argument("--batch", type=int, default=4)
     p.add_argument("--steps", type=int, default=10, help="timed steps per lever (after the warm-up steps)")
     p.add_argument("--warmup", type=int, default=2, help="untimed steps first (compiling happens here)")
-    default_levers = CHAIN if cuda else ["plain", "content-cut", "bf16", "channels-last", "compile"]
+    default_levers = CHAIN if cuda else ["plain", "content-cut", "bf16", "vgg-nhwc", "channels-last", "compile"]
     p.add_argument("--levers", nargs="+", default=default_levers + [TRAINER], choices=CHAIN + list(SIDE) + [TRAINER])
     p.add_argument("--weights", default="caffe", help="VGG weights source (caffe, torchvision or a file)")
     p.add_argument("--device", default="cuda" if cuda else "cpu")

@@ -24,6 +24,13 @@ def test_gram_scale_does_not_depend_on_image_size() -> None:
     torch.testing.assert_close(gram_matrix(small), gram_matrix(big))
 
 
+def test_gram_of_a_channels_last_tensor_is_the_same() -> None:
+    f = torch.rand(2, 5, 6, 7)
+    nhwc = f.contiguous(memory_format=torch.channels_last)
+    assert not nhwc.is_contiguous()
+    torch.testing.assert_close(gram_matrix(nhwc), gram_matrix(f))
+
+
 def test_total_variation() -> None:
     assert total_variation(torch.full((1, 3, 8, 8), 0.3)).item() == 0
     stripes = torch.zeros(1, 1, 4, 4)
@@ -56,6 +63,24 @@ def test_total_is_the_weighted_sum_and_style_is_positive(loss: PerceptualLoss) -
     t.update(loss(x, y))
     tv = total_variation(x)
     torch.testing.assert_close(t["tv"], 0.5 * tv)
+
+
+def test_channels_last_vgg_computes_the_same_losses_and_gradients(loss: PerceptualLoss) -> None:
+    loss.set_style(torch.rand(1, 3, 40, 48))
+    x, y = torch.rand(2, 3, 32, 32), torch.rand(2, 3, 32, 32)
+    results = {}
+    for layout in (False, True, None):  # None: the default, channels-last on a CPU
+        loss.vgg.channels_last = layout
+        image = x.clone().requires_grad_(True)
+        terms = loss(image, y)
+        terms["total"].backward()
+        results[layout] = ({k: v.detach() for k, v in terms.items()}, image.grad)
+        feats = loss.vgg(x, ["relu2_2"])["relu2_2"]
+        assert feats.is_contiguous(memory_format=torch.channels_last) == (layout is not False)
+    for layout in (True, None):
+        for name, value in results[False][0].items():
+            torch.testing.assert_close(results[layout][0][name], value, rtol=1e-4, atol=0)
+        torch.testing.assert_close(results[layout][1], results[False][1], rtol=1e-3, atol=1e-6)
 
 
 def test_gradients_flow_to_the_image_only(loss: PerceptualLoss) -> None:

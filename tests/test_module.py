@@ -94,6 +94,41 @@ def test_compile_auto_uses_cuda_graphs_on_one_gpu_only(
     assert (m.network_fn == m.network.forward) is not graphs
 
 
+def test_compile_for_asks_a_cpu_for_256_bit_vector_code(monkeypatch: pytest.MonkeyPatch) -> None:
+    from fast_style import devices
+
+    calls = []
+    monkeypatch.setattr(torch, "compile", lambda fn, **kwargs: calls.append(kwargs) or fn)
+    monkeypatch.setattr(devices.platform, "machine", lambda: "x86_64")
+    devices.compile_for(len, torch.device("cpu"))
+    devices.compile_for(len, torch.device("cpu"), "max-autotune-no-cudagraphs")
+    devices.compile_for(len, torch.device("cuda"), "reduce-overhead")
+    assert calls[0] == {"dynamic": False, "options": {"cpp.simdlen": 256}}
+    assert calls[1]["options"]["cpp.simdlen"] == 256 and calls[1]["options"]["max_autotune"] is True
+    assert calls[2] == {"mode": "reduce-overhead", "dynamic": False}
+    monkeypatch.setattr(devices.platform, "machine", lambda: "aarch64")  # no AVX-512 there: torch's own choice
+    devices.compile_for(len, torch.device("cpu"))
+    assert calls[3] == {"mode": None, "dynamic": False}
+
+
+@pytest.mark.slow
+def test_compiled_bf16_training_keeps_gradients_finite_on_a_cpu(random_vgg) -> None:
+    """inductor's AVX-512 code for this network's bf16 backward gave NaN gradients at the first step on a Xeon
+    with AMX (torch 2.14.1, benchmarks/README.md); what compile_for compiles must not (about 30 s)."""
+    from fast_style.devices import compile_for
+    from fast_style.loss import PerceptualLoss
+
+    torch.manual_seed(0)
+    net = TransformerNet(num_residual=3)
+    loss = PerceptualLoss(weights=str(random_vgg))
+    loss.set_style(torch.rand(1, 3, 128, 128))
+    forward = compile_for(net.forward, torch.device("cpu"))
+    x = torch.rand(4, 3, 64, 64, generator=torch.Generator().manual_seed(0))
+    with torch.autocast("cpu", torch.bfloat16):
+        loss(forward(x), x)["total"].backward()
+    assert all(bool(torch.isfinite(p.grad).all()) for p in net.parameters())
+
+
 def test_init_from_starts_from_a_style_model_of_the_same_network(tmp_path) -> None:
     from fast_style.network import save_style_model
 
