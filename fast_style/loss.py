@@ -87,8 +87,8 @@ class VGGFeatures(nn.Module):
 
     Takes RGB images in [0, 1] and applies the input convention of its weights. Its weights are left out of
     `state_dict()` (and so out of Lightning checkpoints): they are fixed and come from the weights source.
-    On a CPU it runs channels-last (oneDNN's NHWC convolutions): 1.26x a bf16 training step at 256 px, 1.16x
-    in fp32, on a 2-core Xeon (benchmarks/README.md); its features come out channels-last. `channels_last`
+    On a CPU it runs channels-last (oneDNN's NHWC convolutions): 1.3x-1.7x the bf16 training step at 256 px on
+    a 2-core Xeon (benchmarks/README.md); its features come out channels-last. `channels_last`
     (True, False; None: on a CPU only) lets a benchmark choose; on a GPU it is not measured yet.
     """
 
