@@ -131,8 +131,9 @@ class VGGFeatures(nn.Module):
     def forward(self, images: torch.Tensor, layers: list[str] | None = None) -> dict[str, torch.Tensor]:
         wanted = self.index if layers is None else {name: self.index[name] for name in layers}
         x = self.normalize(images)
-        if self.channels_last if self.channels_last is not None else x.device.type == "cpu":
-            x = x.contiguous(memory_format=torch.channels_last)  # the input suffices (measured so); weights as they are
+        nhwc = x.device.type == "cpu" if self.channels_last is None else self.channels_last
+        if nhwc:  # a channels-last input suffices (measured so): the weights stay as they are
+            x = x.contiguous(memory_format=torch.channels_last)
         out: dict[str, torch.Tensor] = {}
         last = max(wanted.values())
         by_index = {i: name for name, i in wanted.items()}

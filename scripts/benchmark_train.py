@@ -70,7 +70,8 @@ def make_step(lever: str, loss: PerceptualLoss, device: torch.device):
     net = TransformerNet().to(device)
     opt = torch.optim.Adam(net.parameters(), lr=1e-3, fused="fused" in on)
     channels_last = "channels-last" in on
-    loss.vgg.channels_last = True if channels_last else None if "vgg-nhwc" in on else False
+    # the VGG's layout: forced channels-last, fast-style's default (None: channels-last on a CPU), or NCHW
+    loss.vgg.channels_last = True if channels_last else (None if "vgg-nhwc" in on else False)
     if channels_last:
         net = net.to(memory_format=torch.channels_last)
         loss.vgg.to(memory_format=torch.channels_last)
