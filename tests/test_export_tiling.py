@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from fast_style import stylizer as stylizer_module
 from fast_style.cli.export import main as export_main
 from fast_style.network import TransformerNet, save_style_model
 from fast_style.stylizer import Stylizer
@@ -60,18 +61,25 @@ def test_uint8_in_uint8_out_and_downscaled_statistics_stay_seamless() -> None:
     assert steps[1] <= 3 * max(steps[0].item(), steps[2].item(), 1.0)
 
 
-def test_stylizer_tiles_large_images_automatically(tmp_path: Path) -> None:
+def test_stylizer_tiles_large_images_automatically(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = save_style_model(_net(channels=(8, 16, 32), num_residual=2), tmp_path / "m.pt")
     s = Stylizer.load(path, device="cpu", precision="fp32", max_pixels=100 * 100, tile=64)
     x = _photo_like(150, 130)
+    calls = []
+    real = stylizer_module.stylize_tiled
+    monkeypatch.setattr(stylizer_module, "stylize_tiled", lambda *a, **k: calls.append(1) or real(*a, **k))
     whole = Stylizer.load(path, device="cpu", precision="fp32", max_pixels=0)(x)
+    assert not calls  # max_pixels=0: never tiled
+    s(x[:, :, :90, :100])
+    assert not calls  # under the limit: whole
     torch.testing.assert_close(s(x), whole, atol=1e-4, rtol=0)
+    assert calls  # over it: tiled, and the same picture
 
 
 def test_onnx_and_torchscript_export_match(
     tmp_path: Path, capsys: pytest.CaptureFixture, caplog: pytest.LogCaptureFixture
 ) -> None:
-    pytest.importorskip("onnxruntime")
+    onnxruntime = pytest.importorskip("onnxruntime")
     model = save_style_model(_net(channels=(8, 16, 32), num_residual=2), tmp_path / "m.pt")
     assert export_main([str(model), "-o", str(tmp_path / "m.onnx")]) == 0
     assert "max abs difference" in capsys.readouterr().out
@@ -88,6 +96,9 @@ def test_onnx_and_torchscript_export_match(
     ort = Stylizer.load(model, backend="onnxruntime")
     torch_out = Stylizer.load(model, device="cpu", precision="fp32")(x)
     torch.testing.assert_close(ort(x), torch_out, atol=1e-4, rtol=0)
+    session = onnxruntime.InferenceSession(str(tmp_path / "m.onnx"))  # the file written, as another runtime reads it
+    (written,) = session.run(None, {session.get_inputs()[0].name: x.numpy()})
+    torch.testing.assert_close(torch.from_numpy(written).clamp(0, 1), torch_out, atol=1e-4, rtol=0)
     small_limit = Stylizer.load(model, backend="onnxruntime", max_pixels=1000)
     with caplog.at_level(logging.WARNING):
         small_limit(x), small_limit(x)

@@ -54,15 +54,45 @@ def test_losses_are_zero_on_identical_inputs(loss: PerceptualLoss) -> None:
     assert loss(flat, flat)["tv"].item() == 0
 
 
-def test_total_is_the_weighted_sum_and_style_is_positive(loss: PerceptualLoss) -> None:
-    loss.set_style(torch.rand(1, 3, 40, 48))
+def test_style_is_measured_against_the_style_image_not_the_photo(loss: PerceptualLoss) -> None:
+    style, photo = torch.rand(1, 3, 32, 32), torch.rand(1, 3, 32, 32)
+    loss.set_style(style)
+    painted_like_the_style = loss(style, photo)
+    assert painted_like_the_style["style"].item() == pytest.approx(0, abs=1e-12)
+    assert painted_like_the_style["content"] > 0
+    unchanged_photo = loss(photo, photo)
+    assert unchanged_photo["content"].item() == 0
+    assert unchanged_photo["style"] > 0
+
+
+def test_terms_are_the_weighted_per_layer_distances(random_vgg: Path) -> None:
+    layers = {"relu1_2": 0.25, "relu3_3": 4.0}
+    loss = PerceptualLoss(
+        weights=str(random_vgg),
+        style_layers=layers,
+        content_layers={"relu2_2": 1.0, "relu3_3": 0.5},
+        style_weight=2.0,
+        content_weight=3.0,
+        tv_weight=0.5,
+    )
+    style = torch.rand(1, 3, 40, 48)
+    loss.set_style(style)
     x, y = torch.rand(2, 3, 32, 32), torch.rand(2, 3, 32, 32)
     t = loss(x, y)
-    assert t["style"] > 0 and t["content"] > 0 and t["tv"] > 0
-    torch.testing.assert_close(t["total"], t["content"] + t["style"] + t["tv"])
-    t.update(loss(x, y))
-    tv = total_variation(x)
-    torch.testing.assert_close(t["tv"], 0.5 * tv)
+    assert t["content"] > 0 and t["style"] > 0 and t["tv"] > 0
+    vgg = VGGFeatures(["relu1_2", "relu2_2", "relu3_3"], str(random_vgg))  # the same weights, computed afresh
+    fx, fy = vgg(x, ["relu1_2", "relu2_2", "relu3_3"]), vgg(y, ["relu2_2", "relu3_3"])
+    fs = vgg(style, ["relu1_2", "relu3_3"])
+
+    def mse(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        return ((a.float() - b.float()) ** 2).mean()
+
+    content = 3.0 * (1.0 * mse(fx["relu2_2"], fy["relu2_2"]) + 0.5 * mse(fx["relu3_3"], fy["relu3_3"]))
+    style_d = 2.0 * sum(w * mse(gram_matrix(fx[n]), gram_matrix(fs[n]).expand(2, -1, -1)) for n, w in layers.items())
+    torch.testing.assert_close(t["content"], content, rtol=1e-4, atol=0)
+    torch.testing.assert_close(t["style"], style_d, rtol=1e-4, atol=0)
+    torch.testing.assert_close(t["tv"], 0.5 * total_variation(x))
+    torch.testing.assert_close(t["total"], content + style_d + 0.5 * total_variation(x), rtol=1e-4, atol=0)
 
 
 def test_channels_last_vgg_computes_the_same_losses_and_gradients(loss: PerceptualLoss) -> None:
