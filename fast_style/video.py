@@ -3,12 +3,15 @@
 Three stages overlap: a thread decodes (FFmpeg's own threads too), the caller's thread stylizes frames in
 batches of `batch_size` (one network call each: a GPU stays busy, the CPU's cores share the work), and a thread
 encodes and writes. The queues between them are bounded, so memory does not grow with the video. The frame
-rate and timestamps are kept, the audio is copied unchanged, and the file is written beside its destination
-and renamed into place when complete: an error or Ctrl-C leaves no partial file.
+rate and timestamps are kept; the audio is copied unchanged (or re-encoded as AAC where the output container
+cannot hold its codec); a phone's portrait video (landscape frames with a rotation tag) is turned upright before
+it is stylized. The file is written beside its destination and renamed into place when complete: an error or
+Ctrl-C leaves no partial file.
 """
 
 from __future__ import annotations
 
+import logging
 import queue
 import threading
 from collections.abc import Callable
@@ -25,7 +28,9 @@ from fast_style.smoothing import TemporalSmoother
 VIDEO_EXTENSIONS = (".mp4", ".mov", ".mkv", ".avi", ".webm", ".m4v")
 # containers written (H.264 video); other inputs are written as .mp4
 VIDEO_OUTPUTS = {".mp4": "mp4", ".mov": "mov", ".mkv": "matroska", ".m4v": "mp4"}
+_UPRIGHT = {90: Image.Transpose.ROTATE_90, 180: Image.Transpose.ROTATE_180, 270: Image.Transpose.ROTATE_270}
 _END = object()
+log = logging.getLogger(__name__)
 _WAIT = 0.1  # seconds a stage waits on a queue before it looks whether another stage failed or was stopped
 
 
@@ -36,6 +41,13 @@ def is_video(path: Path) -> bool:
 def output_name(src: Path) -> str:
     """The file name a video keeps in an output folder: its own, or .mp4 where its container is not written."""
     return src.name if src.suffix.lower() in VIDEO_OUTPUTS else src.stem + ".mp4"
+
+
+def upright(image: Image.Image, rotation: float) -> Image.Image:
+    """A decoded frame as a player shows it: `rotation` is the degrees counter-clockwise of the stream's display
+    matrix (PyAV's `VideoFrame.rotation`; a phone's portrait video says -90), rounded to a quarter turn."""
+    turn = _UPRIGHT.get(round(rotation / 90) % 4 * 90)
+    return image.transpose(turn) if turn is not None else image
 
 
 def _even(size: tuple[int, int]) -> tuple[int, int]:
@@ -134,7 +146,16 @@ def stylize_video(
             video_out.time_base = video_in.time_base
             video_out.pix_fmt = "yuv420p"
             video_out.options = {"crf": str(crf), "preset": "medium"}
-            audio_out = out.add_stream_from_template(audio_in) if audio_in is not None else None
+            copy_audio = audio_in is not None and audio_in.codec_context.name in out.supported_codecs
+            if audio_in is None:
+                audio_out = None
+            elif copy_audio:
+                audio_out = out.add_stream_from_template(audio_in)
+            else:  # e.g. 8-bit PCM from an .avi written as .mp4: the sound is kept, as AAC
+                log.info("%s: %s audio re-encoded as AAC for %s", src.name, audio_in.codec_context.name, dst.suffix)
+                audio_out = out.add_stream("aac", rate=audio_in.rate or 48000)
+                layout = audio_in.layout.name  # an .avi may not name the channels' order ("1 channels"): AAC needs it
+                audio_out.layout = ("mono" if audio_in.channels == 1 else "stereo") if "channels" in layout else layout
             streams = [video_in] + ([audio_in] if audio_in is not None else [])
 
             def decode() -> None:
@@ -142,26 +163,41 @@ def stylize_video(
                 try:
                     for packet in source.demux(*streams):
                         if packet.stream is audio_in:
-                            if packet.dts is not None:
+                            if not copy_audio:  # decoded here, encoded by the writer
+                                for sound in packet.decode():
+                                    stages.put(decoded, ("sound", sound))
+                            elif packet.dts is not None:
                                 stages.put(decoded, ("sound", packet))
                             continue
                         for frame in packet.decode():
-                            stages.put(decoded, ("frame", frame.to_image(), frame.pts, frame.time_base))
+                            image = upright(frame.to_image(), frame.rotation)
+                            stages.put(decoded, ("frame", image, frame.pts, frame.time_base))
                             count += 1
                 except av.FFmpegError as e:
                     raise UserError(f"cannot decode {src} (frame {count}): {e}") from None
                 stages.put(decoded, _END)
 
+            def sound_packets(sound: Any) -> list:
+                if not copy_audio:
+                    return audio_out.encode(sound)
+                sound.stream = audio_out
+                return [sound]
+
             def encode() -> None:
+                try:
+                    write()
+                except av.FFmpegError as e:
+                    raise UserError(f"cannot write {dst}: {e}") from None
+
+            def write() -> None:
                 written = 0
                 early: list = []  # sound before the first frame: muxing it would open the encoder before its size
                 while (item := stages.get(stylized)) is not _END:
                     if item[0] == "sound":
-                        item[1].stream = audio_out
                         if written:
-                            out.mux(item[1])
+                            out.mux(sound_packets(item[1]))
                         else:
-                            early.append(item[1])
+                            early.extend(sound_packets(item[1]))
                         continue
                     _, image, pts, time_base = item
                     if not written:
@@ -176,7 +212,9 @@ def stylize_video(
                     for held in early:
                         out.mux(held)
                     early.clear()
-                out.mux(video_out.encode())  # flush the encoder
+                out.mux(video_out.encode())  # flush the encoders
+                if audio_out is not None and not copy_audio:
+                    out.mux(audio_out.encode(None))
 
             threads = [stages.run(decode, "fast-style-decode"), stages.run(encode, "fast-style-encode")]
             bar = None

@@ -21,13 +21,18 @@ def make_video(
     rate: int = 12,
     audio: bool = True,
     codec: str = "libx264",
+    sound_codec: str = "aac",
+    rotation: int = 0,
 ) -> Path:
-    """A small H.264 clip (a bar growing across the frame) with a second of 440 Hz tone."""
+    """A small H.264 clip (a bar growing across the frame from the left) with a second of 440 Hz tone.
+    `rotation`: the display matrix's degrees counter-clockwise, as a phone writes (portrait: -90)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with av.open(str(path), "w") as out:
         video = out.add_stream(codec, rate=rate)
         video.width, video.height, video.pix_fmt = *size, "yuv420p"
-        sound = out.add_stream("aac", rate=16000) if audio else None
+        if rotation:
+            video.set_display_rotation(rotation)
+        sound = out.add_stream(sound_codec, rate=16000) if audio else None
         if sound is not None:
             tone = np.sin(np.linspace(0, 880 * np.pi, 16000, dtype=np.float32))
             for k in range(0, 16000, 1024):
@@ -120,6 +125,25 @@ def test_batches_give_the_frames_of_one_at_a_time_and_keep_their_order(model: Pa
         assert np.abs(np.asarray(a, float) - np.asarray(b, float)).mean() < 1.0
     with pytest.raises(UserError, match="batch size"):
         stylize_video(clip, tmp_path / "b0.mp4", stylize, batch_size=0)
+
+
+def test_a_phone_video_comes_out_upright_and_any_sound_is_kept(model: Path, tmp_path: Path) -> None:
+    phone = make_video(tmp_path / "phone.mp4", rotation=-90)  # landscape frames a player turns clockwise
+    assert main([str(phone), "-m", str(model), "-o", str(tmp_path / "up.mp4"), "-q"]) == 0
+    with av.open(str(tmp_path / "up.mp4")) as f:
+        first = next(f.decode(video=0))
+        assert (first.width, first.height, first.rotation) == (50, 66, 0)  # turned, and no tag left to turn it again
+    from fast_style.video import stylize_video
+
+    stylize_video(phone, tmp_path / "copy.mp4", lambda images: images)  # the frames as the network got them
+    red = np.asarray(frames_of(tmp_path / "copy.mp4")[3], float)[..., 0]  # the bar covers the left half: the top
+    assert red[:25].mean() > red[-25:].mean() + 80
+    # 8-bit PCM sound from an .avi cannot go into an .mp4 as it is: it is kept as AAC, not lost with the video
+    camera = make_video(tmp_path / "camera.avi", codec="mpeg4", sound_codec="pcm_u8")
+    assert main([str(camera), "-m", str(model), "-o", str(tmp_path / "camera.mp4"), "-q"]) == 0
+    with av.open(str(tmp_path / "camera.mp4")) as f:
+        assert [s.codec_context.name for s in f.streams] == ["h264", "aac"]
+        assert abs(sum(frame.samples for frame in f.decode(audio=0)) / 16000 - 1.0) < 0.1
 
 
 @pytest.mark.parametrize("error", [KeyboardInterrupt, RuntimeError])
