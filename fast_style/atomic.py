@@ -76,8 +76,9 @@ def save_torch(obj: object, path: str | Path) -> Path:
 def check_output(path: Path, force: bool, inputs: set[Path] = frozenset()) -> None:
     """Before any work: refuse (UserError) to write `path` over one of `inputs` (resolved paths), or over an
     existing file without `force`. Nothing a user made is overwritten unasked."""
-    if path.resolve() in inputs:
-        raise UserError(f"{path} is an input: choose another output")
+    same_name = [i for i in inputs if i.name.casefold() == path.name.casefold()]  # cheap first: folders of inputs
+    if path.resolve() in inputs or (path.exists() and any(i.exists() and path.samefile(i) for i in same_name)):
+        raise UserError(f"{path} is an input: choose another output")  # samefile: IMG.JPG vs img.jpg on macOS
     if path.is_dir():
         raise UserError(f"{path} is a folder: give a file name")
     if path.exists() and not force:

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import torch
 from PIL import Image
 
 from fast_style.atomic import DiskError, check_output
@@ -81,5 +82,19 @@ def stylize_files(
             else:
                 message = first_line(e, 300)
             on_error(f"error: {message}" if isinstance(e, UserError) else f"error: {src}: {message}")
+        except RuntimeError as e:
+            if not _out_of_memory(e):
+                raise
+            report.failed += 1
+            if torch.cuda.is_available():
+                torch.cuda.empty_cache()  # the next file starts with the memory this one held
+            on_error(
+                f"error: {src}: out of memory: stylize it in tiles (--tile 512), smaller (--max-size) or, for "
+                "a video, fewer frames at a time (--batch-size 1)"
+            )
     report.seconds = time.perf_counter() - start
     return report
+
+
+def _out_of_memory(e: RuntimeError) -> bool:
+    return isinstance(e, torch.OutOfMemoryError) or "can't allocate memory" in str(e)  # a GPU's, or the CPU's

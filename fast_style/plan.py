@@ -4,6 +4,7 @@ one's output path, every name checked before any work starts."""
 from __future__ import annotations
 
 import glob
+import itertools
 import os
 from pathlib import Path
 
@@ -14,18 +15,26 @@ from fast_style.video import VIDEO_EXTENSIONS, VIDEO_OUTPUTS, is_video, output_n
 MEDIA_EXTENSIONS = IMAGE_EXTENSIONS + VIDEO_EXTENSIONS  # what folders and globs pick up
 
 
-def expand_inputs(inputs: list[str]) -> list[tuple[Path, Path]]:
-    """Files, folders (recursive) and globs -> [(file, root it is relative to)]."""
+def expand_inputs(inputs: list[str], output: str | None = None) -> list[tuple[Path, Path]]:
+    """Files, folders (recursive) and globs -> [(file, root it is relative to)]. A folder or glob searched
+    leaves out the `output` folder below it (`fast-style-stylize .` run twice does not stylize ./stylized);
+    a file named outright is always taken."""
     found: list[tuple[Path, Path]] = []
+    skip = Path(output).expanduser().resolve() if output else None
+
+    def wanted(f: Path, searched: Path) -> bool:  # searched: the folder given, or a glob's folder before its * ? [
+        return skip is None or searched.resolve().is_relative_to(skip) or not f.resolve().is_relative_to(skip)
+
     for item in inputs:
         path = Path(item).expanduser()
         if path.is_dir():
-            found += [(f, path) for f in find_images(path, MEDIA_EXTENSIONS)]
+            found += [(f, path) for f in find_images(path, MEDIA_EXTENSIONS) if wanted(f, path)]
         elif path.is_file():
             found.append((path, path.parent))
         else:
             matches = sorted(Path(m) for m in glob.glob(item, recursive=True))
-            files = [m for m in matches if m.is_file() and m.suffix.lower() in MEDIA_EXTENSIONS]
+            base = Path(*itertools.takewhile(lambda part: not glob.has_magic(part), path.parts))  # "" -> "."
+            files = [m for m in matches if m.is_file() and m.suffix.lower() in MEDIA_EXTENSIONS and wanted(m, base)]
             if not files:
                 raise UserError(f"no such file, folder or matching images: {item}")
             found += [(f, f.parent) for f in files]

@@ -86,9 +86,13 @@ class Stylizer:
         """`path`: a style-model file, or the name of a built-in style (`fast_style.zoo.names()`).
         `max_pixels`: images larger than this are stylized in seamless tiles of `tile` px (0: never).
         `precision` "auto": on GPUs fp16 (bf16 with `compile`), on CPUs bf16 where native, else fp32."""
+        if backend == "onnxruntime" and (device not in ("auto", "cpu") or precision not in ("auto", "fp32")):
+            asked = f"device {device}" if device not in ("auto", "cpu") else f"precision {precision}"
+            raise UserError(f"the onnxruntime backend runs on the CPU in fp32: {asked} needs the torch backend")
         net, meta = load_style_model(str(zoo.resolve(path)))
         dev = pick_device(device) if backend == "torch" else torch.device("cpu")
-        return cls(net, dev, pick_precision(precision, dev, compile), meta, backend, max_pixels, tile, compile)
+        dtype = pick_precision(precision, dev, compile) if backend == "torch" else torch.float32
+        return cls(net, dev, dtype, meta, backend, max_pixels, tile, compile)
 
     def _run(self, net: torch.nn.Module, x: torch.Tensor, eager: bool = False) -> torch.Tensor:
         if self.session is not None:

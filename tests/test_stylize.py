@@ -1,4 +1,5 @@
 import errno
+import os
 from pathlib import Path
 
 import pytest
@@ -75,6 +76,44 @@ def test_cli_folder_mirrors_tree_and_never_overwrites(
     original = (src / "a.jpg").read_bytes()
     assert main([str(src / "a.jpg"), "-m", str(model_path), "-o", str(src), "--force", "-q"]) == 1
     assert (src / "a.jpg").read_bytes() == original
+    # ... and so is an output that is the input by another path (a link; on macOS, a name in another case)
+    (tmp_path / "linked").mkdir()
+    os.link(src / "a.jpg", tmp_path / "linked" / "A.JPG")
+    assert main([str(tmp_path / "linked" / "A.JPG"), "-m", str(model_path), "-o", str(src / "a.jpg"), "--force"]) == 1
+    assert "is an input" in capsys.readouterr().err and (src / "a.jpg").read_bytes() == original
+
+
+def test_a_folder_search_leaves_out_the_output_folder_inside_it(
+    model_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    make_photo(tmp_path / "a.jpg")
+    monkeypatch.chdir(tmp_path)
+    for _ in range(2):  # `fast-style-stylize . --style NAME` twice: the second run redoes a.jpg only
+        assert main([".", "-m", str(model_path), "--force", "-q"]) == 0
+        assert "stylized 1 image(s)" in capsys.readouterr().err
+    assert sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*.jpg")) == ["a.jpg", "stylized/a.jpg"]
+    assert main(["**/*.jpg", "-m", str(model_path), "--force", "-q"]) == 0  # a recursive glob leaves it out too
+    assert "stylized 1 image(s)" in capsys.readouterr().err
+    assert main(["stylized", "-m", str(model_path), "-o", "stylized/again", "-q"]) == 0  # named outright: taken
+    assert (tmp_path / "stylized" / "again" / "a.jpg").is_file()
+
+
+def test_running_out_of_memory_is_one_line_and_the_batch_goes_on(tmp_path: Path) -> None:
+    from fast_style.batch import stylize_files
+
+    plans = [(make_photo(tmp_path / f"{n}.png", seed=n), tmp_path / "out" / f"{n}.png") for n in (1, 2)]
+    errors: list[str] = []
+
+    def stylize(images: list[Image.Image]) -> list[Image.Image]:
+        if not errors:
+            raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 20.00 GiB")
+        return images
+
+    report = stylize_files(plans, stylize, on_error=errors.append)
+    assert report.failed == 1 and report.images == 1
+    assert len(errors) == 1 and "out of memory: stylize it in tiles (--tile 512)" in errors[0]
+    with pytest.raises(RuntimeError, match="a bug"):  # any other RuntimeError is a bug, raised as one
+        stylize_files(plans[1:], lambda images: (_ for _ in ()).throw(RuntimeError("a bug")), force=True)
 
 
 def test_cli_options_and_bad_inputs(model_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
@@ -122,11 +161,18 @@ def test_output_names_say_what_they_will_do(model_path: Path, tmp_path: Path, ca
         ((a, b, "-o", a, "--force"), "names one file, but there are 2 inputs"),
         ((a, "-o", tmp_path / "d", "--name", "../../{stem}.png"), "leads outside the output folder"),
         ((a, "-o", tmp_path / "o.png", "--backend", "onnxruntime", "--tile", "128"), "--tile needs --backend torch"),
+        ((a, "-o", tmp_path / "o.png", "--backend", "onnxruntime", "--device", "cuda"), "device cuda needs the torch"),
+        ((a, "-o", tmp_path / "o.png", "--backend", "onnxruntime", "--precision", "bf16"), "precision bf16 needs"),
+        ((a, "-o", tmp_path / "o.png", "--scale", "inf"), "--scale must be a finite number"),
+        ((a, "-o", tmp_path / "o.png", "--max-pixels", "inf"), "--max-pixels must be a finite number"),
+        ((a, "-o", tmp_path / "o.png", "--max-image-pixels", "nan"), "--max-image-pixels must be > 0"),
     ]
     for args, message in cases:
         assert run(*args) == 2, args
         assert message in capsys.readouterr().err, args
     assert not (tmp_path / "x.gif").exists() and not (tmp_path / "two.jpg").exists()
+    assert not (tmp_path / "o.png").exists()
+    assert run(a, "-o", tmp_path / "o.png", "--max-image-pixels", "inf") == 0  # no limit
     # a folder name with a dot, made explicit by a trailing slash; {style} is the painting the model learnt
     trained = tmp_path / "style.pt"  # the name fast-style-train gives every model
     trained.write_bytes(model_path.read_bytes())

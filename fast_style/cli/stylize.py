@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import math
 import sys
 from pathlib import Path
 
@@ -66,7 +67,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--max-image-pixels",
         type=float,
         default=Image.MAX_IMAGE_PIXELS,
-        help=f"refuse images with more pixels than this (decompression bombs; default {Image.MAX_IMAGE_PIXELS:.0f})",
+        help=f"refuse images with more pixels than this (decompression bombs; default {Image.MAX_IMAGE_PIXELS:.0f}; "
+        "inf: no limit)",
     )
     p.add_argument("--quality", type=int, default=95, help="JPEG/WebP quality 1-100 (default 95)")
     p.add_argument(
@@ -115,12 +117,15 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(f"--smooth must be within 0..1 (1 excluded), got {args.smooth}")
     if not 1 <= args.quality <= 100:
         raise UserError("--quality must be within 1..100")
-    if args.max_image_pixels <= 0:
-        raise UserError("--max-image-pixels must be > 0")
+    if math.isnan(args.max_image_pixels) or args.max_image_pixels <= 0:
+        raise UserError("--max-image-pixels must be > 0 (inf: no limit)")
+    for flag, value in (("--scale", args.scale), ("--max-pixels", args.max_pixels), ("--strength", args.strength)):
+        if value is not None and not math.isfinite(value):
+            raise UserError(f"{flag} must be a finite number, got {value}")
     if args.backend == "onnxruntime" and (args.tile or args.compile):
         raise UserError(f"--{'tile' if args.tile else 'compile'} needs --backend torch")
-    Image.MAX_IMAGE_PIXELS = int(args.max_image_pixels)
-    items = expand_inputs(args.inputs)
+    Image.MAX_IMAGE_PIXELS = int(args.max_image_pixels) if math.isfinite(args.max_image_pixels) else None
+    items = expand_inputs(args.inputs, args.output)
     if not items:
         raise UserError("no images found in the given inputs")
     stylizer = Stylizer.load(
