@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from fast_style import export as export_module
 from fast_style import stylizer as stylizer_module
 from fast_style.cli.export import main as export_main
 from fast_style.network import TransformerNet, save_style_model
@@ -77,7 +78,7 @@ def test_stylizer_tiles_large_images_automatically(tmp_path: Path, monkeypatch: 
 
 
 def test_onnx_and_torchscript_export_match(
-    tmp_path: Path, capsys: pytest.CaptureFixture, caplog: pytest.LogCaptureFixture
+    tmp_path: Path, capsys: pytest.CaptureFixture, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     onnxruntime = pytest.importorskip("onnxruntime")
     model = save_style_model(_net(channels=(8, 16, 32), num_residual=2), tmp_path / "m.pt")
@@ -93,6 +94,17 @@ def test_onnx_and_torchscript_export_match(
         assert export_main([str(model), "-o", str(tmp_path / "o.onnx"), "--opset", opset]) == 2
         err = capsys.readouterr().err
         assert err.count("\n") == 1 and "choose 11 to 23" in err
+    # an export that does not match PyTorch is refused, and an earlier good export under --force stays as it was
+    good = (tmp_path / "m.onnx").read_bytes()
+    for fmt, where in (("onnx", "check_onnx"), ("ts", "_max_diff")):
+        with monkeypatch.context() as m:
+            m.setattr(export_module, where, lambda *a: float("nan"))
+            assert export_main([str(model), "-o", str(tmp_path / f"m.{fmt}"), "--force"]) == 2
+        assert "not written" in capsys.readouterr().err
+    assert (tmp_path / "m.onnx").read_bytes() == good
+    assert export_main([str(model), "-o", str(tmp_path / "m.xyz")]) == 2
+    assert "use a .onnx or .ts file name, or --format" in capsys.readouterr().err
+    assert not (tmp_path / "m.xyz").exists()
     ort = Stylizer.load(model, backend="onnxruntime")
     torch_out = Stylizer.load(model, device="cpu", precision="fp32")(x)
     torch.testing.assert_close(ort(x), torch_out, atol=1e-4, rtol=0)
