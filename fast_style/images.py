@@ -43,9 +43,12 @@ def split_alpha(img: Image.Image) -> tuple[Image.Image, Image.Image | None]:
         img = img.convert("RGBA")
         alpha = img.getchannel("A")
     elif img.mode in ("I", "F") or img.mode.startswith("I;16"):
-        # 16/32-bit greyscale: scale to 8 bits rather than let convert() clip at 255
+        # 16/32-bit greyscale: scale to 8 bits rather than let convert() clip at 255; float (mode F, as HDR and
+        # scientific TIFFs store it) in 0..1 is scaled from 1
         arr = np.asarray(img, dtype=np.float64)
         top = 65535.0 if img.mode.startswith("I;16") or arr.max() > 255 else 255.0
+        if img.mode == "F" and arr.max() <= 1.0:
+            top = 1.0
         img = Image.fromarray(np.clip(arr / top * 255.0 + 0.5, 0, 255).astype(np.uint8), "L")
     return (img if img.mode == "RGB" else img.convert("RGB")), alpha
 

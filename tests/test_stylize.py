@@ -45,6 +45,15 @@ def test_alpha_is_reattached_and_modes_accepted(model_path: Path) -> None:
         assert s(Image.new("RGB", (20, 16), (90, 120, 200)).convert(mode)).mode == "RGB"
 
 
+def test_deep_greyscale_is_scaled_to_8_bits_by_its_range() -> None:
+    from fast_style.images import split_alpha
+
+    cases = [("F", 0.5, 128), ("F", 100.0, 100), ("I;16", 32768, 128), ("I", 40000, 156), ("I", 200, 200)]
+    for mode, value, grey in cases:  # float in 0..1 (HDR, scientific TIFFs), 16-bit, 32-bit in 8 or 16 bits
+        rgb, alpha = split_alpha(Image.new(mode, (4, 3), value))
+        assert rgb.mode == "RGB" and alpha is None and rgb.getpixel((1, 1)) == (grey,) * 3, (mode, value)
+
+
 def test_preserve_color_keeps_the_photos_chroma() -> None:
     photo = Image.new("RGB", (8, 8), (200, 40, 40))
     stylized = Image.new("RGB", (8, 8), (30, 30, 220))
