@@ -95,6 +95,20 @@ def test_refusals_are_one_clear_line(client, upload, data, status: int, words: s
     assert reply.status_code == status and words in reply.json()["detail"]
 
 
+def test_a_broken_model_file_is_a_500_and_strength_takes_effect(models: Path) -> None:
+    (models / "junk.pt").write_bytes(b"not a style model")
+    with testclient.TestClient(create_app(Styles(models, device="cpu"), Limits())) as c:
+        reply = c.post("/api/stylize", files={"image": ("p.png", png(), "image/png")}, data={"style": "junk"})
+        assert reply.status_code == 500 and reply.json()["detail"].startswith("style 'junk' cannot be loaded: ")
+        assert "\n" not in reply.json()["detail"]
+        photo = c.post(
+            "/api/stylize",
+            files={"image": ("p.png", png(), "image/png")},
+            data={"style": "mine", "strength": "0", "format": "png"},
+        )
+        assert Image.open(io.BytesIO(photo.content)).convert("RGB").getpixel((30, 20)) == (200, 120, 40)
+
+
 def test_an_overloaded_server_answers_busy_at_once() -> None:
     gate = Gate(running=1, waiting=1)
     release = threading.Event()

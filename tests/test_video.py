@@ -144,6 +144,23 @@ def test_a_phone_video_comes_out_upright_and_any_sound_is_kept(model: Path, tmp_
     with av.open(str(tmp_path / "camera.mp4")) as f:
         assert [s.codec_context.name for s in f.streams] == ["h264", "aac"]
         assert abs(sum(frame.samples for frame in f.decode(audio=0)) / 16000 - 1.0) < 0.1
+    # odd sides after --max-size: H.264 needs even ones (33x25 -> 32x24)
+    assert main([str(camera), "-m", str(model), "-o", str(tmp_path / "odd.mp4"), "--max-size", "33", "-q"]) == 0
+    assert {image.size for image in frames_of(tmp_path / "odd.mp4")} == {(32, 24)}
+
+
+def test_a_file_with_sound_only_is_one_line(model: Path, tmp_path: Path, capsys) -> None:
+    sound = tmp_path / "sound.mp4"
+    with av.open(str(sound), "w") as out:
+        stream = out.add_stream("aac", rate=16000)
+        chunk = av.AudioFrame.from_ndarray(np.zeros((1, 1024), np.float32), format="fltp", layout="mono")
+        chunk.sample_rate = 16000
+        out.mux(stream.encode(chunk))
+        out.mux(stream.encode())
+    assert main([str(sound), "-m", str(model), "-o", str(tmp_path / "out.mp4"), "-q"]) == 1
+    err = capsys.readouterr().err
+    assert "sound.mp4 holds no video stream" in err and "Traceback" not in err
+    assert not list(tmp_path.glob("out*"))
 
 
 @pytest.mark.parametrize("error", [KeyboardInterrupt, RuntimeError])
