@@ -22,6 +22,7 @@ from PIL import Image, ImageDraw
 from fast_style import zoo
 from fast_style.atomic import atomic_write
 from fast_style.data import load_style_image
+from fast_style.devices import pick_device
 from fast_style.errors import UserError, first_line
 from fast_style.images import find_images, open_rgb, pil_to_tensor, tensor_to_pil, to_unit
 from fast_style.loss import PerceptualLoss, default_loss_weights
@@ -231,7 +232,7 @@ def evaluate(
     style_dirs: list[str] | None = None,
     stability_photos: int = 4,
 ) -> tuple[list[ModelScore], list[list[torch.Tensor]]]:
-    dev = torch.device(device)
+    dev = pick_device(device)
     loss_weights = default_loss_weights(weights)
     scorers: dict[str, Scorer] = {}
     references: dict[tuple[str, str], float] = {}

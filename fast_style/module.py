@@ -73,6 +73,8 @@ class StyleTransferModule(pl.LightningModule):
             )
         if isinstance(lr, bool) or not isinstance(lr, (int, float)) or lr <= 0:
             raise UserError(f"module.lr must be a number > 0, got {lr!r}")
+        if not 0 <= lr_min_ratio <= 1:
+            raise UserError(f"module.lr_min_ratio must be within 0..1 (the cosine's end, times lr), got {lr_min_ratio}")
         self.save_hyperparameters(ignore=["network", "loss", "style_image", "temporal", "distill"], logger=False)
         if init_from is not None:
             self._start_from(network, init_from)
@@ -140,6 +142,9 @@ class StyleTransferModule(pl.LightningModule):
         return self.network(images)
 
     def on_fit_start(self) -> None:
+        if self.hparams.on_nonfinite == "skip" and self.trainer.world_size > 1:
+            # a step skipped on one process only would pair its gradient exchange with the others' next step
+            raise UserError("module.on_nonfinite=skip works on one device only: use stop with several (DDP)")
         self.loss.set_style(self.style_image)  # on the training device, once
 
     def _shared_step(self, batch: Batch, stage: str) -> torch.Tensor | None:
@@ -273,6 +278,7 @@ class StyleTransferModule(pl.LightningModule):
             raise UserError(
                 f"the checkpoint holds a network with {diff}: resume with the same model settings as its run"
             )
+        self._take_new_lr(checkpoint)
         own = {k: v.shape for k, v in self.state_dict().items() if k.startswith("network.")}
         theirs = {k: v.shape for k, v in checkpoint.get("state_dict", {}).items() if k.startswith("network.")}
         if saved is None and own != theirs:
@@ -281,9 +287,31 @@ class StyleTransferModule(pl.LightningModule):
                 "same model overrides as its run"
             )
 
+    def _take_new_lr(self, checkpoint: dict) -> None:
+        """A resume with another module.lr trains at it from the resumed step on (the optimizer's and the
+        schedule's saved rates are scaled before Lightning restores them); else the saved rate would win."""
+        saved = checkpoint.get("hyper_parameters", {}).get("lr")
+        if saved is None or saved == self.hparams.lr:
+            return
+        scale = self.hparams.lr / saved
+        for state in checkpoint.get("optimizer_states", []):
+            for group in state.get("param_groups", []):
+                for key in ("lr", "initial_lr"):
+                    if key in group:
+                        group[key] *= scale
+        for state in checkpoint.get("lr_schedulers", []):
+            for key in ("base_lrs", "_last_lr"):
+                if key in state:
+                    state[key] = [rate * scale for rate in state[key]]
+        log.info("module.lr: %g in the checkpoint, %g from the resumed step on", saved, self.hparams.lr)
+
     def configure_optimizers(self):
-        # one kernel for every parameter's update (Lightning refuses it with fp16's gradient scaling and clipping)
-        fused = self.device.type == "cuda" and str(self.trainer.precision) not in ("16-mixed", "16")
+        # one kernel for every parameter's update (Lightning refuses it with fp16's gradient scaling, and with
+        # gradient clipping under any mixed precision)
+        mixed = str(self.trainer.precision) in ("16-mixed", "16") or (
+            str(self.trainer.precision).endswith("-mixed") and bool(self.trainer.gradient_clip_val)
+        )
+        fused = self.device.type == "cuda" and not mixed
         optimizer = torch.optim.Adam(self.network.parameters(), lr=self.hparams.lr, fused=fused)
         total = max(1, int(self.trainer.max_steps)) if self.trainer.max_steps and self.trainer.max_steps > 0 else None
         if self.hparams.lr_schedule == "cosine" and total is None:

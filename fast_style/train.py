@@ -49,6 +49,12 @@ def train(cfg: DictConfig) -> Path | None:
             f"ckpt_path=last: no {Path(last) / 'last.ckpt'}: set hydra.run.dir to the folder of the run "
             "to resume (nothing was trained)"
         )
+    held = [p for p in (Path(last) / "last.ckpt", Path(cfg.output_dir) / "style.pt") if p.is_file()] if last else []
+    if ckpt is None and held:  # training from scratch would write over that run's checkpoints and style model
+        raise UserError(
+            f"{Path(cfg.output_dir)} holds a run ({held[0]}): resume it with ckpt_path=last, or train into "
+            "another folder (hydra.run.dir=...)"
+        )
     check_types(cfg.trainer, "trainer")  # the other groups are typed by their schemas (fast_style/config.py)
     pl.seed_everything(cfg.seed, workers=True)
     out = Path(cfg.output_dir)

@@ -37,12 +37,14 @@ names=${VARIANTS:-default style2 style10 tv0 lr3e-3 lr3e-3_cosine deep_gram batc
 for name in $names; do
     dir=$out/$name
     [ -f "$dir/style.pt" ] && continue
+    resume=()  # a variant stopped without its style model (killed) carries on from its last checkpoint
+    [ -f "$dir/checkpoints/last.ckpt" ] && resume=(ckpt_path=last)
     start=$(date +%s)
     # shellcheck disable=SC2086  # each variant is a list of overrides
     $py -m fast_style.cli.train style.image="$painting" data.root="$photos" data.val_root="$val" data.num_val=8 \
         data.image_size="$size" data.num_workers=1 trainer.max_steps="$steps" trainer.val_check_interval=200 \
         trainer.enable_progress_bar=false callbacks.images.every_n_steps=200 \
-        callbacks.checkpoint.every_n_train_steps=200 hydra.run.dir="$dir" ${VARIANT[$name]} "$@" >"$dir.log" 2>&1
+        callbacks.checkpoint.every_n_train_steps=200 hydra.run.dir="$dir" "${resume[@]}" ${VARIANT[$name]} "$@" >>"$dir.log" 2>&1
     echo "$name: $(( $(date +%s) - start )) s"
 done
 models=()

@@ -103,8 +103,12 @@ def test_eval_errors_are_one_line(tmp_path: Path, sweep: Path, capsys: pytest.Ca
     (tmp_path / "file").write_text("x")
     assert eval_main([str(sweep), "--photos", str(tmp_path), "--out", str(tmp_path / "file")]) == 2
     assert eval_main([str(sweep), "--photos", str(tmp_path), "--out", str(tmp_path)]) == 2
+    assert eval_main([str(sweep), "--photos", str(tmp_path), "--out", str(tmp_path / "reports")]) == 2
+    held = make_photo(tmp_path / "held" / "p.jpg", size=(40, 32)).parent
+    assert eval_main([str(sweep), "--photos", str(held), "--out", str(tmp_path / "e"), "--device", "gpu"]) == 2
     err = capsys.readouterr().err
-    assert "is a file: give a folder" in err and "--out is the --photos folder" in err
+    assert "is a file: give a folder" in err and err.count("--out is inside a --photos folder") == 2
+    assert "unknown device 'gpu': use auto, cpu" in err and "Traceback" not in err
 
 
 @pytest.mark.parametrize("method", ["lbfgs", "adam"])

@@ -52,6 +52,8 @@ def test_forward_is_inference_only_and_hparams_exclude_modules() -> None:
         ({"lr_schedule": "step"}, "lr_schedule"),
         ({"on_nonfinite": "ignore"}, "on_nonfinite"),
         ({"compile": "fastest"}, "module.compile 'fastest'"),
+        ({"lr_min_ratio": -1.0}, "lr_min_ratio must be within 0..1"),
+        ({"lr_min_ratio": 10.0}, "lr_min_ratio must be within 0..1"),
     ],
 )
 def test_bad_settings(kwargs: dict, match: str) -> None:

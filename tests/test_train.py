@@ -104,12 +104,21 @@ def test_tiny_run_end_to_end_and_resume(tmp_path: Path, photo_dir: Path, style_p
     ckpt = torch.load(resumed / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False)
     assert ckpt["global_step"] == 6
     assert load_style_model(str(resumed / "style.pt"))[1]["step"] == 6
-    train(tiny_cfg(out, photo_dir, style_path, random_vgg, "trainer.max_steps=8", "ckpt_path=last"))
+    # a resume at another module.lr trains at it (Lightning would restore the checkpoint's rate)
+    train(tiny_cfg(out, photo_dir, style_path, random_vgg, "trainer.max_steps=8", "ckpt_path=last", "module.lr=4e-4"))
     ckpt = torch.load(out / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False)
     assert ckpt["global_step"] == 8
+    assert ckpt["optimizer_states"][0]["param_groups"][0]["lr"] == pytest.approx(4e-4)
+    assert ckpt["lr_schedulers"][0]["base_lrs"] == [pytest.approx(4e-4)]
 
-    # resume mistakes are one line, and nothing is trained: a folder without a checkpoint, another network
+    # resume mistakes are one line, and nothing is trained: a folder without a checkpoint, another network,
+    # a run's folder trained into again from scratch (its checkpoints and style model would be overwritten)
     from fast_style.errors import UserError
+
+    before = (out / "style.pt").read_bytes()
+    with pytest.raises(UserError, match="holds a run .*last.ckpt.*: resume it with ckpt_path=last, or train into"):
+        train(tiny_cfg(out, photo_dir, style_path, random_vgg, "trainer.max_steps=10"))
+    assert (out / "style.pt").read_bytes() == before
 
     with pytest.raises(UserError, match="ckpt_path=last: no .*last.ckpt: set hydra.run.dir"):
         train(tiny_cfg(tmp_path / "typo", photo_dir, style_path, random_vgg, "ckpt_path=last"))

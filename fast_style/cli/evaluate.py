@@ -101,8 +101,11 @@ def run(args: argparse.Namespace) -> None:
         raise UserError("--sheet-rows and --stability-photos must be >= 0")
     if Path(args.out).exists() and not Path(args.out).is_dir():
         raise UserError(f"--out {args.out} is a file: give a folder for the reports")
-    if any(Path(args.out).resolve() == Path(f).resolve() for f in args.photos):  # scored as a photo next time
-        raise UserError("--out is the --photos folder: give another folder for the reports")
+    if any(Path(args.out).resolve().is_relative_to(Path(f).resolve()) for f in args.photos):
+        raise UserError(
+            "--out is inside a --photos folder (its sheet would be scored as a photo next time): "
+            "give a folder outside it"
+        )
     taken = [str(r) for r in reports if r.exists()]
     if taken and not args.force:
         raise UserError(f"{', '.join(taken)} exist(s): use --force to overwrite, or another --out")
