@@ -287,6 +287,12 @@ class StyleTransferModule(pl.LightningModule):
                 "same model overrides as its run"
             )
 
+    def _amp_refuses_fused(self) -> bool:
+        precision = str(self.trainer.precision)
+        return precision in ("16-mixed", "16") or (
+            precision.endswith("-mixed") and bool(self.trainer.gradient_clip_val)
+        )
+
     def _take_new_lr(self, checkpoint: dict) -> None:
         """A resume with another module.lr trains at it from the resumed step on (the optimizer's and the
         schedule's saved rates are scaled before Lightning restores them); else the saved rate would win."""
@@ -308,10 +314,7 @@ class StyleTransferModule(pl.LightningModule):
     def configure_optimizers(self):
         # one kernel for every parameter's update (Lightning refuses it with fp16's gradient scaling, and with
         # gradient clipping under any mixed precision)
-        mixed = str(self.trainer.precision) in ("16-mixed", "16") or (
-            str(self.trainer.precision).endswith("-mixed") and bool(self.trainer.gradient_clip_val)
-        )
-        fused = self.device.type == "cuda" and not mixed
+        fused = self.device.type == "cuda" and not self._amp_refuses_fused()
         optimizer = torch.optim.Adam(self.network.parameters(), lr=self.hparams.lr, fused=fused)
         total = max(1, int(self.trainer.max_steps)) if self.trainer.max_steps and self.trainer.max_steps > 0 else None
         if self.hparams.lr_schedule == "cosine" and total is None:

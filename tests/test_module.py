@@ -73,6 +73,14 @@ def test_cosine_schedule_decays_to_the_floor() -> None:
     assert lrs[0] == pytest.approx(1e-3) and lrs[50] == pytest.approx(0.55e-3) and lrs[100] == pytest.approx(1e-4)
 
 
+def test_fused_adam_only_where_lightning_allows_it() -> None:
+    m = _module(1.0)
+    cases = [("bf16-mixed", None, False), ("bf16-mixed", 1.0, True), ("16-mixed", None, True), ("32-true", 1.0, False)]
+    for precision, clip, refused in cases:  # Lightning's mixed precision refuses to clip a fused optimizer
+        m.trainer = type("T", (), {"precision": precision, "gradient_clip_val": clip})()
+        assert m._amp_refuses_fused() == refused, (precision, clip)
+
+
 @pytest.mark.parametrize(
     "device,world_size,capability,triton,graphs",
     [
