@@ -116,3 +116,6 @@ def test_list_styles_counts_the_steps_of_the_model_a_style_was_fine_tuned_from(t
     (tmp_path / "p.json").write_text(json.dumps({"name": "p", "painting": {"title": "P"}, "training": training}))
     monkeypatch.setattr(zoo, "ZOO_DIR", tmp_path)
     assert "; 1600 steps (1000 + 600 fine-tuning) at 256 px" in zoo.describe()
+    training["fine_tuned_from"]["fine_tuned_from"] = {"steps": 400}  # a fine-tuned model fine-tuned again
+    (tmp_path / "p.json").write_text(json.dumps({"name": "p", "painting": {"title": "P"}, "training": training}))
+    assert "; 2000 steps (400 + 1000 + 600 fine-tuning) at 256 px" in zoo.describe()

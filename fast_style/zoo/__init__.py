@@ -50,10 +50,13 @@ def describe() -> str:
         painting = m.get("painting", {})
         trained = m.get("training", {})
         variant = f"; the fast variant of {m['fast_variant_of']} (a smaller network)" if "fast_variant_of" in m else ""
+        stages = [trained]  # fine-tuned from an earlier model, perhaps itself fine-tuned: their steps came first
+        while isinstance(stages[0].get("fine_tuned_from"), dict):
+            stages.insert(0, stages[0]["fine_tuned_from"])
+        counts = [stage.get("steps") for stage in stages]
         steps = f"{trained.get('steps', '?')} steps"
-        earlier = trained.get("fine_tuned_from") or {}  # fine-tuned from an earlier model: its steps came first
-        if isinstance(earlier.get("steps"), int) and isinstance(trained.get("steps"), int):
-            steps = f"{earlier['steps'] + trained['steps']} steps ({earlier['steps']} + {trained['steps']} fine-tuning)"
+        if len(counts) > 1 and all(isinstance(n, int) for n in counts):
+            steps = f"{sum(counts)} steps ({' + '.join(map(str, counts))} fine-tuning)"
         lines.append(
             f"{name:<20} {painting.get('title', '?')}, {painting.get('artist', '?')} "
             f"({painting.get('year', '?')}){variant}; {steps} at {trained.get('image_size', '?')} px"
