@@ -76,10 +76,16 @@ def save_torch(obj: object, path: str | Path) -> Path:
 def check_output(path: Path, force: bool, inputs: set[Path] = frozenset()) -> None:
     """Before any work: refuse (UserError) to write `path` over one of `inputs` (resolved paths), or over an
     existing file without `force`. Nothing a user made is overwritten unasked."""
-    same_name = [i for i in inputs if i.name.casefold() == path.name.casefold()]  # cheap first: folders of inputs
-    if path.resolve() in inputs or (path.exists() and any(i.exists() and path.samefile(i) for i in same_name)):
-        raise UserError(f"{path} is an input: choose another output")  # samefile: IMG.JPG vs img.jpg on macOS
+    if path.resolve() in inputs or (path.exists() and _same_file_as_one_of(path, inputs)):
+        raise UserError(f"{path} is an input: choose another output")
     if path.is_dir():
         raise UserError(f"{path} is a folder: give a file name")
     if path.exists() and not force:
         raise UserError(f"{path} exists: use --force to overwrite it")
+
+
+def _same_file_as_one_of(path: Path, inputs: set[Path]) -> bool:
+    """The input by another path: a hard link, or on macOS a name in another case (IMG.JPG vs img.jpg). Only
+    inputs of the same name (any case) are compared, and only for an output that exists."""
+    name = path.name.casefold()
+    return any(i.name.casefold() == name and i.exists() and path.samefile(i) for i in inputs)
