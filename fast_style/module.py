@@ -153,8 +153,11 @@ class StyleTransferModule(pl.LightningModule):
         if train and skipped:
             self.skipped_images += skipped
             self.log("train/skipped_images", float(self.skipped_images), on_step=True, on_epoch=False)
-        if images.numel() == 0:
-            return None  # every file of this batch was unreadable: Lightning skips the step
+        if images.numel() == 0:  # every file of this batch was unreadable
+            if train and self._trainer is not None and self.trainer.world_size > 1:
+                # the other processes still exchange gradients this step: take part with zero ones
+                return sum(p.sum() for p in self.network.parameters()) * 0.0
+            return None  # Lightning skips the step
         self._read_batches += train
         graphs = self.cuda_graphs and images.is_cuda
         if graphs:  # each step replays the graphs, overwriting the last step's outputs

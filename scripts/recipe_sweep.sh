@@ -29,6 +29,7 @@ declare -A VARIANT=(
     [temporal100]="temporal=shift temporal.weight=100"
     [temporal300]="temporal=shift temporal.weight=300"
     [temporal1000]="temporal=shift temporal.weight=1000"
+    [temporal3000]="temporal=shift temporal.weight=3000"
     [temporal1000_zoom2]="temporal=shift temporal.weight=1000 temporal.max_zoom=0.02"
     [antialias]="model.antialias=true"
     [antialias_temporal1000]="model.antialias=true temporal=shift temporal.weight=1000"

@@ -1,8 +1,12 @@
-"""A callback for the DDP test: each rank writes checksums of the images it trained on."""
+"""For the DDP test: a callback with which each rank writes checksums of the images it trained on, and a data
+module whose rank 1 gets one batch of only unreadable files."""
 
 from pathlib import Path
 
 import pytorch_lightning as pl
+import torch
+
+from fast_style.data import Batch, StyleDataModule
 
 
 class RecordBatches(pl.Callback):
@@ -15,3 +19,15 @@ class RecordBatches(pl.Callback):
         with open(self.dirpath / f"rank{trainer.global_rank}.txt", "a") as f:
             for img in images:
                 f.write(f"{img.double().sum().item():.6f}\n")
+
+
+class FirstBatchUnreadableOnRank1(StyleDataModule):
+    """Rank 1's first training batch arrives as `collate_skipping` makes one whose files were all unreadable."""
+
+    emptied = False
+
+    def on_before_batch_transfer(self, batch: Batch, dataloader_idx: int) -> Batch:
+        if self.trainer.training and self.trainer.global_rank == 1 and not self.emptied:
+            self.emptied = True
+            return torch.empty(0), len(batch[0])
+        return batch

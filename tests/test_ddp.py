@@ -30,13 +30,16 @@ def test_two_process_ddp_on_cpu(tmp_path: Path, photo_dir: Path, style_path: Pat
         f"hydra.run.dir={out}",
         "callbacks.images.every_n_steps=1",
         "+callbacks.probe._target_=tests.ddp_probe.RecordBatches",
+        "data._target_=tests.ddp_probe.FirstBatchUnreadableOnRank1",
         f"+callbacks.probe.dirpath={tmp_path / 'probe'}",
     ]
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
+    # rank 1's first batch is all unreadable files: a rank that skipped its step would leave rank 0 waiting
+    proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
     seen = [set((tmp_path / "probe" / f"rank{r}.txt").read_text().split()) for r in (0, 1)]
-    assert len(seen[0]) == len(seen[1]) == 4  # 2 steps x batch 2 on each rank: one epoch of the 8 photos
+    assert len(seen[0]) == 4  # 2 steps x batch 2: rank 0's share of one epoch of the 8 photos
+    assert len(seen[1]) == 2  # its first batch was empty
     assert not seen[0] & seen[1]  # each rank trains on its own share of the data
     ckpt = torch.load(out / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False)
     assert ckpt["global_step"] == 2
