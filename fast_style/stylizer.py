@@ -110,7 +110,9 @@ class Stylizer:
     def stylize_tensor(self, images: torch.Tensor, strength: float = 1.0, tiled: bool | None = None) -> torch.Tensor:
         """(B, 3, H, W) or (3, H, W), float in [0, 1] or uint8 -> the same shape, dtype and device, stylized.
 
-        `tiled`: None decides by size (more than `max_pixels` pixels), True/False force it.
+        `tiled`: None decides by size (more than `max_pixels` pixels), True/False force it. Images run whole go
+        through the network in parts of at most `max_pixels` pixels together (one image at least): four video
+        frames just under the limit take the memory of one, not four.
         """
         if images.ndim not in (3, 4) or images.shape[-3] != 3:
             raise UserError(f"expected images of shape (B, 3, H, W) or (3, H, W), got {tuple(images.shape)}")
@@ -135,7 +137,9 @@ class Stylizer:
             run = lambda net, t: self._run(net, t, eager=True)  # noqa: E731
             y = torch.cat([stylize_tiled(self.network, xi[None], self.tile, run=run) for xi in x])
         else:
-            y = self._run(self.network, to_unit(x.to(self.device))).float().clamp(0, 1)  # uint8 crosses to the GPU
+            per_call = max(1, self.max_pixels // (h * w)) if self.max_pixels else len(x)
+            parts = (to_unit(part.to(self.device)) for part in x.split(per_call))  # uint8 crosses to the GPU
+            y = torch.cat([self._run(self.network, part).float().clamp(0, 1) for part in parts])
         if strength != 1.0:
             y = torch.lerp(to_unit(x).to(y.device), to_unit(y), strength)
         if is_uint8:

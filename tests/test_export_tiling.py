@@ -77,6 +77,22 @@ def test_stylizer_tiles_large_images_automatically(tmp_path: Path, monkeypatch: 
     assert calls  # over it: tiled, and the same picture
 
 
+def test_a_batch_runs_in_parts_of_at_most_max_pixels(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = save_style_model(_net(channels=(8, 16, 32), num_residual=2), tmp_path / "m.pt")
+    x = _photo_like(40, 48).expand(5, -1, -1, -1).contiguous()
+    x = x + 0.05 * torch.arange(5).view(5, 1, 1, 1)
+    whole = Stylizer.load(path, device="cpu", precision="fp32", max_pixels=0)(x)  # never split: one call of 5
+    s = Stylizer.load(path, device="cpu", precision="fp32", max_pixels=2 * 40 * 48 + 10)
+    sizes = []
+    real = s._run
+    monkeypatch.setattr(s, "_run", lambda net, t, eager=False: sizes.append(len(t)) or real(net, t, eager))
+    torch.testing.assert_close(s(x), whole, atol=1e-5, rtol=0)
+    assert sizes == [2, 2, 1]  # two frames fit under the limit together: the same pictures, a third of the memory
+    sizes.clear()
+    s(x[0])
+    assert sizes == [1]
+
+
 def test_onnx_and_torchscript_export_match(
     tmp_path: Path, capsys: pytest.CaptureFixture, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
