@@ -15,6 +15,7 @@ import torch
 from lightning_fabric.utilities.seed import pl_worker_init_function
 from PIL import Image
 from torch.utils.data import DataLoader, Dataset
+from torchdata.stateful_dataloader import StatefulDataLoader
 from torchvision.transforms import v2
 from tqdm import tqdm
 
@@ -23,6 +24,8 @@ from fast_style.errors import UserError, first_line
 from fast_style.images import find_images, open_rgb
 
 log = logging.getLogger(__name__)
+# torchdata's loader calls a torch function that torch 2.14 deprecates, on every construction
+warnings.filterwarnings("ignore", message="'set_vital' is deprecated", category=UserWarning, module="torchdata")
 
 Batch = tuple[torch.Tensor, int]  # (images (B, 3, S, S) in [0, 1], how many files in it were unreadable)
 
@@ -278,7 +281,10 @@ class StyleDataModule(pl.LightningDataModule):
         log.info("data: %d training images, %d held out for validation", len(self.train_files), len(self.val_files))
 
     def _loader(self, dataset: Dataset, train: bool) -> DataLoader:
-        return DataLoader(
+        # the training loader's place in its epoch (the shuffled order and how far it got) is saved in every
+        # checkpoint, so a run resumed mid-epoch trains on that epoch's remaining photos, not the first ones again
+        loader = StatefulDataLoader if train else DataLoader
+        return loader(
             dataset,
             batch_size=self.batch_size,
             shuffle=train,

@@ -29,8 +29,8 @@ def test_two_process_ddp_on_cpu(tmp_path: Path, photo_dir: Path, style_path: Pat
         *tiny_run(photo_dir, style_path, random_vgg),
         f"hydra.run.dir={out}",
         "callbacks.images.every_n_steps=1",
-        "+callbacks.probe._target_=tests.ddp_probe.RecordBatches",
-        "data._target_=tests.ddp_probe.FirstBatchUnreadableOnRank1",
+        "+callbacks.probe._target_=tests.probes.RecordBatches",
+        "data._target_=tests.probes.FirstBatchUnreadableOnRank1",
         f"+callbacks.probe.dirpath={tmp_path / 'probe'}",
     ]
     env = {**os.environ, "PYTHONPATH": str(REPO)}

@@ -32,6 +32,20 @@ def tiny_cfg(out: Path, photo_dir: Path, style_path: Path, vgg: Path, *extra: st
     )
 
 
+@pytest.mark.slow
+def test_a_run_resumed_mid_epoch_trains_on_the_rest_of_that_epoch(
+    tmp_path: Path, photo_dir: Path, style_path: Path, random_vgg: Path
+) -> None:
+    out, probe = tmp_path / "run", tmp_path / "probe"
+    record = ["+callbacks.probe._target_=tests.probes.RecordBatches", f"+callbacks.probe.dirpath={probe}"]
+    every = "callbacks.checkpoint.every_n_train_steps=1"
+    train(tiny_cfg(out, photo_dir, style_path, random_vgg, "trainer.max_steps=3", every, *record))
+    # stopped after 3 of the epoch's 4 batches (8 training photos, batch 2); resumed for the last one
+    train(tiny_cfg(out, photo_dir, style_path, random_vgg, "trainer.max_steps=4", every, "ckpt_path=last", *record))
+    seen = (probe / "rank0.txt").read_text().split()
+    assert len(seen) == 8 and len(set(seen)) == 8  # each training photo once: the epoch was not started over
+
+
 def _scalar_tags(logdir: Path) -> set[str]:
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 

@@ -1,5 +1,5 @@
-"""For the DDP test: a callback with which each rank writes checksums of the images it trained on, and a data
-module whose rank 1 gets one batch of only unreadable files."""
+"""Probes the training tests plug in by config: a callback with which each rank writes checksums of the images it
+trained on, and a data module whose rank 1 gets one batch of only unreadable files (DDP)."""
 
 from pathlib import Path
 
