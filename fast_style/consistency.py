@@ -12,9 +12,10 @@ is known. With `max_zoom` > 0 the copy is also zoomed about its centre by a fact
 it changed neither flicker figure (the shift alone already trains against the sub-pixel motion a zoom makes),
 so it is off by default (benchmarks/README.md).
 The term is `weight` x the mean squared difference in 0-255 units (the perceptual loss's scale).
-The default weight, 1000, is the one measured best with the caffe VGG's default loss weights: flicker 0.42x
-(wave) and 0.59x (starry_night) of the same recipe without it, at most 10% more held-out style loss
-(benchmarks/README.md, "Training for stability").
+The default weight, 1000, is the one measured best with the caffe VGG's default loss weights: flicker 0.40x to
+0.59x of the same recipe without it on five of the six zoo paintings, at most 10% more held-out style loss (3000
+gave up too much; benchmarks/README.md, "Training for stability"). With torchvision-scale VGG weights the
+perceptual terms are larger, so this weight steadies less (raise it there; not measured).
 """
 
 from __future__ import annotations
