@@ -41,6 +41,12 @@ def _command(out: Path, photo_dir: Path, style_path: Path, vgg: Path, steps: int
     ]
 
 
+def _sigint_as_in_a_terminal() -> None:
+    """A run's Ctrl-C as a terminal delivers it, even where the suite itself was started with SIGINT ignored
+    (`make test &` in a script): such a run would, by design, keep ignoring it."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _wait_for(path: Path, proc: subprocess.Popen, timeout: float = 120) -> None:
     end = time.time() + timeout
     while not path.exists():
@@ -97,7 +103,9 @@ def test_ctrl_c_writes_a_checkpoint_and_style_model(
 ) -> None:
     out = tmp_path / "run"
     cmd = _command(out, photo_dir, style_path, random_vgg, 100000)
-    proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, preexec_fn=_sigint_as_in_a_terminal
+    )
     _wait_for(out / "checkpoints" / "last.ckpt", proc)
     time.sleep(1.0)
     proc.send_signal(signal.SIGINT)
@@ -147,7 +155,13 @@ def test_a_signal_to_the_whole_process_group_stops_gracefully(
     out = tmp_path / "run"
     cmd = _command(out, photo_dir, style_path, random_vgg, 100000, "data.num_workers=2")
     proc = subprocess.Popen(
-        cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True
+        cmd,
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+        preexec_fn=_sigint_as_in_a_terminal,
     )
     _wait_for(out / "checkpoints" / "last.ckpt", proc)
     time.sleep(1.0)
