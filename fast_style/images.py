@@ -1,8 +1,9 @@
-"""Images in and out: decoding (EXIF orientation, alpha, 16-bit), PIL <-> tensor conversion, and saving with
-the source's EXIF and ICC profile."""
+"""Images in and out: decoding (EXIF orientation, alpha, 16-bit, CMYK through its ICC profile), PIL <-> tensor
+conversion, and saving with the source's EXIF and ICC profile."""
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 from typing import BinaryIO
 
@@ -36,10 +37,29 @@ def read_image(
         return ImageOps.exif_transpose(img, in_place=False) if img.getexif().get(0x0112, 1) != 1 else img
 
 
+def cmyk_to_srgb(img: Image.Image) -> Image.Image:
+    """A CMYK image (print: a magazine's JPEG, a prepress TIFF) -> RGB. With its embedded ICC profile, through
+    littlecms to sRGB (perceptual intent); Pillow's formula alone (R = 255 - C - K, ...) ignores how the inks
+    print and makes skies and skin garish. Without a profile, or with one littlecms cannot read, the formula."""
+    from PIL import ImageCms
+
+    icc = img.info.get("icc_profile")
+    if icc:
+        try:
+            return ImageCms.profileToProfile(
+                img, ImageCms.ImageCmsProfile(io.BytesIO(icc)), ImageCms.createProfile("sRGB"), outputMode="RGB"
+            )
+        except (ImageCms.PyCMSError, OSError, ValueError):
+            pass  # a damaged profile: the colours Pillow gives are still a picture
+    return img.convert("RGB")
+
+
 def split_alpha(img: Image.Image) -> tuple[Image.Image, Image.Image | None]:
     """Any Pillow mode -> (RGB image, alpha channel or None)."""
     alpha = None
-    if img.mode in ("RGBA", "LA", "PA", "RGBa", "La") or (img.mode == "P" and "transparency" in img.info):
+    if img.mode == "CMYK":
+        img = cmyk_to_srgb(img)
+    elif img.mode in ("RGBA", "LA", "PA", "RGBa", "La") or (img.mode == "P" and "transparency" in img.info):
         img = img.convert("RGBA")
         alpha = img.getchannel("A")
     elif img.mode in ("I", "F") or img.mode.startswith("I;16"):

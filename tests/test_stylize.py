@@ -1,14 +1,16 @@
 import errno
+import itertools
 import os
+import struct
 from pathlib import Path
 
 import pytest
 import torch
-from PIL import Image
+from PIL import Image, ImageCms
 
 from fast_style.cli.stylize import main
 from fast_style.errors import UserError
-from fast_style.images import preserve_color
+from fast_style.images import open_rgb, preserve_color
 from fast_style.network import TransformerNet, save_style_model
 from fast_style.stylizer import Stylizer
 
@@ -52,6 +54,54 @@ def test_deep_greyscale_is_scaled_to_8_bits_by_its_range() -> None:
     for mode, value, grey in cases:  # float in 0..1 (HDR, scientific TIFFs), 16-bit, 32-bit in 8 or 16 bits
         rgb, alpha = split_alpha(Image.new(mode, (4, 3), value))
         assert rgb.mode == "RGB" and alpha is None and rgb.getpixel((1, 1)) == (grey,) * 3, (mode, value)
+
+
+def _s15(x: float) -> bytes:
+    return struct.pack(">i", round(x * 65536))
+
+
+def cmyk_profile(ink_rgb) -> bytes:
+    """A minimal ICC v2 CMYK printer profile (one lut8 A2B0 tag, 2 grid points per ink) whose inks print as
+    ink_rgb(c, m, y, k) (each 0 or 1) -> an sRGB colour."""
+    corners = list(itertools.product((0, 1), repeat=4))  # C varies slowest, as the ICC grid orders them
+    rgb = Image.new("RGB", (len(corners), 1))
+    rgb.putdata([ink_rgb(*corner) for corner in corners])
+    srgb, lab_space = ImageCms.createProfile("sRGB"), ImageCms.createProfile("LAB")
+    lab = ImageCms.profileToProfile(rgb, srgb, lab_space, outputMode="LAB")
+    grid = bytes(v if i % 3 == 0 else (v + 128) % 256 for i, v in enumerate(lab.tobytes()))  # a, b: signed -> +128
+    ramp = bytes(range(256))
+    identity = b"".join(_s15(v) for v in (1, 0, 0, 0, 1, 0, 0, 0, 1))
+    lut = b"mft1" + bytes(4) + bytes([4, 3, 2, 0]) + identity + ramp * 4 + grid + ramp * 3
+    white = _s15(0.9642) + _s15(1.0) + _s15(0.8249)  # D50
+    name = b"test CMYK\0"
+    desc = b"desc" + bytes(4) + struct.pack(">I", len(name)) + name + bytes(4 + 4 + 2 + 1 + 67)
+    tags = [(b"desc", desc), (b"wtpt", b"XYZ " + bytes(4) + white), (b"A2B0", lut)]
+    offset, table, data = 128 + 4 + 12 * len(tags), b"", b""
+    for sig, body in tags:
+        body += bytes(-len(body) % 4)
+        table += sig + struct.pack(">II", offset + len(data), len(body))
+        data += body
+    header = struct.pack(">I", offset + len(data)) + bytes(4) + struct.pack(">I", 0x02100000) + b"prtrCMYKLab "
+    header += bytes(12) + b"acsp" + bytes(28) + white + bytes(48)
+    return header + struct.pack(">I", len(tags)) + table + data
+
+
+def test_cmyk_photos_are_read_through_their_icc_profile(model_path: Path, tmp_path: Path) -> None:
+    # a press whose cyan ink prints yellow: only the profile can know; Pillow's formula gives cyan
+    icc = cmyk_profile(lambda c, m, y, k: tuple(round(255 * (1 - v) * (1 - k)) for v in (m, y, c)))
+    cyan_ink = Image.new("CMYK", (16, 16), (255, 0, 0, 0))
+    cyan_ink.save(tmp_path / "profiled.jpg", quality=100, icc_profile=icc)
+    cyan_ink.save(tmp_path / "plain.jpg", quality=100)
+    cyan_ink.save(tmp_path / "damaged.tif", icc_profile=icc[:200])
+    r, g, b = open_rgb(tmp_path / "profiled.jpg").getpixel((8, 8))
+    assert r > 230 and g > 230 and b < 40
+    for name in ("plain.jpg", "damaged.tif"):  # no profile, or one littlecms cannot read: Pillow's formula
+        r, g, b = open_rgb(tmp_path / name).getpixel((8, 8))
+        assert r < 25 and g > 230 and b > 230, name
+    out = tmp_path / "out.jpg"
+    assert main([str(tmp_path / "profiled.jpg"), "-m", str(model_path), "-o", str(out), "-q"]) == 0
+    with Image.open(out) as stylized:  # sRGB now: the CMYK profile would misdescribe it
+        assert stylized.mode == "RGB" and "icc_profile" not in stylized.info
 
 
 def test_preserve_color_keeps_the_photos_chroma() -> None:
