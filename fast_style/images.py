@@ -1,5 +1,5 @@
-"""Images in and out: decoding (EXIF orientation, alpha, 16-bit, CMYK through its ICC profile), PIL <-> tensor
-conversion, and saving with the source's EXIF and ICC profile."""
+"""Images in and out: decoding (EXIF orientation, alpha, 16-bit, colours into sRGB through their ICC profile),
+PIL <-> tensor conversion, and saving with the source's EXIF."""
 
 from __future__ import annotations
 
@@ -9,11 +9,12 @@ from typing import BinaryIO
 
 import numpy as np
 import torch
-from PIL import Image, ImageOps
+from PIL import Image, ImageCms, ImageOps
 
 from fast_style.atomic import atomic_write
 from fast_style.errors import UserError
 
+_SRGB = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff")
 
 
@@ -37,29 +38,35 @@ def read_image(
         return ImageOps.exif_transpose(img, in_place=False) if img.getexif().get(0x0112, 1) != 1 else img
 
 
-def cmyk_to_srgb(img: Image.Image) -> Image.Image:
-    """A CMYK image (print: a magazine's JPEG, a prepress TIFF) -> RGB. With its embedded ICC profile, through
-    littlecms to sRGB (perceptual intent); Pillow's formula alone (R = 255 - C - K, ...) ignores how the inks
-    print and makes skies and skin garish. Without a profile, or with one littlecms cannot read, the formula."""
-    from PIL import ImageCms
+def _is_srgb(profile: ImageCms.ImageCmsProfile) -> bool:
+    return ImageCms.getProfileDescription(profile).strip().startswith("sRGB")
 
+
+def to_srgb(img: Image.Image) -> Image.Image:
+    """An image whose ICC profile is not sRGB -> the same picture in sRGB, the colours the networks learnt from
+    (COCO's photos and the paintings as the web shows them): CMYK (a print-ready JPEG, a prepress TIFF) and RGB
+    or RGBA in a wide gamut (a phone's Display P3, a camera's Adobe RGB), through littlecms, perceptual intent.
+    Read as plain numbers instead, a CMYK sky turns garish and an Adobe RGB photo's stylized colours come out
+    a third more saturated than the painting's. CMYK without a usable profile takes Pillow's formula
+    (R = 255 - C - K, ...); other images without one, or with one littlecms cannot read, are returned as
+    they are."""
     icc = img.info.get("icc_profile")
-    if icc:
+    if icc and img.mode in ("RGB", "RGBA", "CMYK"):
         try:
-            return ImageCms.profileToProfile(
-                img, ImageCms.ImageCmsProfile(io.BytesIO(icc)), ImageCms.createProfile("sRGB"), outputMode="RGB"
-            )
+            profile = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+            if img.mode == "CMYK" or not _is_srgb(profile):
+                mode = "RGB" if img.mode == "CMYK" else img.mode
+                return ImageCms.profileToProfile(img, profile, _SRGB, outputMode=mode)
         except (ImageCms.PyCMSError, OSError, ValueError):
-            pass  # a damaged profile: the colours Pillow gives are still a picture
-    return img.convert("RGB")
+            pass  # a damaged profile: the numbers as they are still make a picture
+    return img.convert("RGB") if img.mode == "CMYK" else img
 
 
 def split_alpha(img: Image.Image) -> tuple[Image.Image, Image.Image | None]:
     """Any Pillow mode -> (RGB image, alpha channel or None)."""
     alpha = None
-    if img.mode == "CMYK":
-        img = cmyk_to_srgb(img)
-    elif img.mode in ("RGBA", "LA", "PA", "RGBa", "La") or (img.mode == "P" and "transparency" in img.info):
+    img = to_srgb(img)
+    if img.mode in ("RGBA", "LA", "PA", "RGBa", "La") or (img.mode == "P" and "transparency" in img.info):
         img = img.convert("RGBA")
         alpha = img.getchannel("A")
     elif img.mode in ("I", "F") or img.mode.startswith("I;16"):
@@ -118,9 +125,20 @@ def preserve_color(stylized: Image.Image, content: Image.Image) -> Image.Image:
     return Image.merge("YCbCr", (y, cb, cr)).convert("RGB")
 
 
+def _srgb_profile_of(icc: bytes) -> bytes:
+    """`icc` if it describes sRGB, else littlecms's sRGB profile."""
+    try:
+        if _is_srgb(ImageCms.ImageCmsProfile(io.BytesIO(icc))):
+            return icc
+    except (ImageCms.PyCMSError, OSError, ValueError):
+        pass
+    return _SRGB.tobytes()
+
+
 def save_image(img: Image.Image, path: Path, source: Image.Image | None = None, quality: int = 95) -> None:
-    """Save atomically by the extension's format, keeping `source`'s ICC profile and EXIF where the format
-    allows (the orientation tag reset: the pixels are already upright)."""
+    """Save atomically by the extension's format, keeping `source`'s EXIF where the format allows (the
+    orientation tag reset: the pixels are already upright), and an sRGB profile where it had a profile (its
+    own if that was sRGB: the pixels were read as sRGB)."""
     fmt = Image.registered_extensions().get(path.suffix.lower())
     if fmt is None:
         raise UserError(f"unknown output format '{path.suffix}': use .jpg, .png, .webp, .tif or .bmp")
@@ -129,8 +147,8 @@ def save_image(img: Image.Image, path: Path, source: Image.Image | None = None, 
     params: dict = {}
     if fmt in ("JPEG", "WEBP"):
         params["quality"] = quality
-    if source is not None and source.mode in ("RGB", "RGBA") and source.info.get("icc_profile"):
-        params["icc_profile"] = source.info["icc_profile"]  # an RGB profile still describes our RGB output
+    if source is not None and source.info.get("icc_profile"):  # read as sRGB (to_srgb): say so
+        params["icc_profile"] = _srgb_profile_of(source.info["icc_profile"])
     raw = source.info.get("exif") if source is not None else None  # the EXIF block (not a TIFF's tag table)
     if raw and fmt in ("JPEG", "PNG", "WEBP", "TIFF"):
         exif = Image.Exif()

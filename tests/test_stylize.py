@@ -1,7 +1,6 @@
 import errno
-import itertools
+import io
 import os
-import struct
 from pathlib import Path
 
 import pytest
@@ -10,11 +9,12 @@ from PIL import Image, ImageCms
 
 from fast_style.cli.stylize import main
 from fast_style.errors import UserError
-from fast_style.images import open_rgb, preserve_color
+from fast_style.images import open_rgb, preserve_color, split_alpha
 from fast_style.network import TransformerNet, save_style_model
 from fast_style.stylizer import Stylizer
 
 from .conftest import make_photo
+from .icc_profiles import cmyk_profile, rgb_profile
 
 
 @pytest.fixture
@@ -48,42 +48,11 @@ def test_alpha_is_reattached_and_modes_accepted(model_path: Path) -> None:
 
 
 def test_deep_greyscale_is_scaled_to_8_bits_by_its_range() -> None:
-    from fast_style.images import split_alpha
 
     cases = [("F", 0.5, 128), ("F", 100.0, 100), ("I;16", 32768, 128), ("I", 40000, 156), ("I", 200, 200)]
     for mode, value, grey in cases:  # float in 0..1 (HDR, scientific TIFFs), 16-bit, 32-bit in 8 or 16 bits
         rgb, alpha = split_alpha(Image.new(mode, (4, 3), value))
         assert rgb.mode == "RGB" and alpha is None and rgb.getpixel((1, 1)) == (grey,) * 3, (mode, value)
-
-
-def _s15(x: float) -> bytes:
-    return struct.pack(">i", round(x * 65536))
-
-
-def cmyk_profile(ink_rgb) -> bytes:
-    """A minimal ICC v2 CMYK printer profile (one lut8 A2B0 tag, 2 grid points per ink) whose inks print as
-    ink_rgb(c, m, y, k) (each 0 or 1) -> an sRGB colour."""
-    corners = list(itertools.product((0, 1), repeat=4))  # C varies slowest, as the ICC grid orders them
-    rgb = Image.new("RGB", (len(corners), 1))
-    rgb.putdata([ink_rgb(*corner) for corner in corners])
-    srgb, lab_space = ImageCms.createProfile("sRGB"), ImageCms.createProfile("LAB")
-    lab = ImageCms.profileToProfile(rgb, srgb, lab_space, outputMode="LAB")
-    grid = bytes(v if i % 3 == 0 else (v + 128) % 256 for i, v in enumerate(lab.tobytes()))  # a, b: signed -> +128
-    ramp = bytes(range(256))
-    identity = b"".join(_s15(v) for v in (1, 0, 0, 0, 1, 0, 0, 0, 1))
-    lut = b"mft1" + bytes(4) + bytes([4, 3, 2, 0]) + identity + ramp * 4 + grid + ramp * 3
-    white = _s15(0.9642) + _s15(1.0) + _s15(0.8249)  # D50
-    name = b"test CMYK\0"
-    desc = b"desc" + bytes(4) + struct.pack(">I", len(name)) + name + bytes(4 + 4 + 2 + 1 + 67)
-    tags = [(b"desc", desc), (b"wtpt", b"XYZ " + bytes(4) + white), (b"A2B0", lut)]
-    offset, table, data = 128 + 4 + 12 * len(tags), b"", b""
-    for sig, body in tags:
-        body += bytes(-len(body) % 4)
-        table += sig + struct.pack(">II", offset + len(data), len(body))
-        data += body
-    header = struct.pack(">I", offset + len(data)) + bytes(4) + struct.pack(">I", 0x02100000) + b"prtrCMYKLab "
-    header += bytes(12) + b"acsp" + bytes(28) + white + bytes(48)
-    return header + struct.pack(">I", len(tags)) + table + data
 
 
 def test_cmyk_photos_are_read_through_their_icc_profile(model_path: Path, tmp_path: Path) -> None:
@@ -100,8 +69,31 @@ def test_cmyk_photos_are_read_through_their_icc_profile(model_path: Path, tmp_pa
         assert r < 25 and g > 230 and b > 230, name
     out = tmp_path / "out.jpg"
     assert main([str(tmp_path / "profiled.jpg"), "-m", str(model_path), "-o", str(out), "-q"]) == 0
-    with Image.open(out) as stylized:  # sRGB now: the CMYK profile would misdescribe it
-        assert stylized.mode == "RGB" and "icc_profile" not in stylized.info
+    with Image.open(out) as stylized:  # sRGB now, and tagged so: the CMYK profile would misdescribe it
+        assert stylized.mode == "RGB" and _description(stylized).startswith("sRGB")
+
+
+def _description(img: Image.Image) -> str:
+    return ImageCms.getProfileDescription(ImageCms.ImageCmsProfile(io.BytesIO(img.info["icc_profile"])))
+
+
+def test_wide_gamut_photos_are_read_as_srgb_and_saved_so(model_path: Path, tmp_path: Path) -> None:
+    # a display whose red primary is sRGB's green: (255, 0, 0) in it looks green; read as numbers, red
+    swapped = rgb_profile("green", "blue", "red")
+    Image.new("RGB", (16, 16), (255, 0, 0)).save(tmp_path / "wide.png", icc_profile=swapped)
+    Image.new("RGBA", (16, 16), (255, 0, 0, 77)).save(tmp_path / "wide_alpha.png", icc_profile=swapped)
+    assert open_rgb(tmp_path / "wide.png").getpixel((8, 8)) == (0, 255, 0)
+    rgb, alpha = split_alpha(Image.open(tmp_path / "wide_alpha.png"))
+    assert rgb.getpixel((8, 8)) == (0, 255, 0) and alpha.getextrema() == (77, 77)
+    srgb = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    Image.new("RGB", (16, 16), (255, 0, 0)).save(tmp_path / "srgb.png", icc_profile=srgb)
+    assert open_rgb(tmp_path / "srgb.png").getpixel((8, 8)) == (255, 0, 0)  # sRGB already: untouched
+    for name in ("wide.png", "srgb.png"):
+        out = tmp_path / f"out_{name}"
+        assert main([str(tmp_path / name), "-m", str(model_path), "-o", str(out), "-q"]) == 0
+        with Image.open(out) as stylized:  # the swapped profile would misdescribe the sRGB output
+            assert _description(stylized).startswith("sRGB"), name
+            assert name != "srgb.png" or stylized.info["icc_profile"] == srgb  # a source's sRGB profile kept
 
 
 def test_preserve_color_keeps_the_photos_chroma() -> None:
