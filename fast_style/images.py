@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import functools
 import io
+import itertools
 from pathlib import Path
 from typing import BinaryIO
 
 import numpy as np
 import torch
-from PIL import Image, ImageCms, ImageOps
+from PIL import Image, ImageChops, ImageCms, ImageOps
 
 from fast_style.atomic import atomic_write
 from fast_style.errors import UserError
@@ -39,20 +40,17 @@ def read_image(
         return ImageOps.exif_transpose(img, in_place=False) if img.getexif().get(0x0112, 1) != 1 else img
 
 
-def _is_srgb(profile: ImageCms.ImageCmsProfile) -> bool:
-    return "sRGB" in ImageCms.getProfileDescription(profile)  # "sRGB IEC61966-2.1", "Nikon sRGB 4.0.0.3002"
-
-
 def to_srgb(img: Image.Image) -> Image.Image:
     """An image whose ICC profile is not sRGB -> the same picture in sRGB, the colours the networks learnt from
-    (COCO's photos and the paintings as the web shows them): CMYK (a print-ready JPEG, a prepress TIFF) and RGB
-    or RGBA in a wide gamut (a phone's Display P3, a camera's Adobe RGB), through littlecms, perceptual intent.
-    Read as plain numbers instead, a CMYK sky turns garish and an Adobe RGB photo's stylized colours come out
-    a third more saturated than the painting's. CMYK without a usable profile takes Pillow's formula
-    (R = 255 - C - K, ...); other images without one, or with one littlecms cannot read, are returned as
-    they are."""
+    (COCO's photos and the paintings as the web shows them): CMYK (a print-ready JPEG, a prepress TIFF), RGB or
+    RGBA in a wide gamut (a phone's Display P3, a camera's Adobe RGB) and greyscale with its own tone curve
+    (L, to RGB), through littlecms, perceptual intent. Read as plain numbers instead, a CMYK sky turns garish
+    and an Adobe RGB photo's stylized colours come out a third more saturated than the painting's. CMYK
+    without a usable profile takes Pillow's formula (R = 255 - C - K, ...); other images without one, or with
+    one littlecms cannot read or that does not fit the mode, are returned as they are. Palette images: convert
+    them to RGB or RGBA first (split_alpha does)."""
     icc = img.info.get("icc_profile")
-    if icc and img.mode in ("RGB", "RGBA", "CMYK"):
+    if icc and img.mode in ("RGB", "RGBA", "CMYK", "L") and not (img.mode in ("RGB", "RGBA") and _is_srgb(icc)):
         transform = _to_srgb_transform(icc, img.mode)
         if transform is not None:
             return transform.apply(img)
@@ -61,21 +59,36 @@ def to_srgb(img: Image.Image) -> Image.Image:
 
 @functools.lru_cache(maxsize=16)
 def _to_srgb_transform(icc: bytes, mode: str) -> ImageCms.ImageCmsTransform | None:
-    """The littlecms transform from `icc` to sRGB for images of `mode`, built once per profile (a photo
-    folder's camera shares one; building it took three times as long as decoding a training crop); None for an
-    sRGB profile or a damaged one (the numbers as they are still make a picture)."""
+    """The littlecms transform from `icc` to sRGB for images of `mode` (RGB out for CMYK and L), built once per
+    profile (a photo folder's camera shares one; building it took three times as long as decoding a training
+    crop); None for a profile that is damaged or does not fit the mode (the numbers as they are still make a
+    picture)."""
     try:
         profile = ImageCms.ImageCmsProfile(io.BytesIO(icc))
-        if mode != "CMYK" and _is_srgb(profile):
-            return None
-        return ImageCms.buildTransform(profile, _SRGB, mode, "RGB" if mode == "CMYK" else mode)
+        return ImageCms.buildTransform(profile, _SRGB, mode, mode if mode in ("RGB", "RGBA") else "RGB")
     except (ImageCms.PyCMSError, OSError, ValueError):
         return None
+
+
+# colours that tell sRGB from other profiles: a cube of 6 levels a channel
+_PROBE = Image.frombytes("RGB", (216, 1), bytes(itertools.chain(*itertools.product(range(0, 256, 51), repeat=3))))
+
+
+@functools.lru_cache(maxsize=16)
+def _is_srgb(icc: bytes) -> bool:
+    """Whether an RGB profile maps every probe colour to itself within a level: sRGB by any name (Nikon's,
+    Canon's), not by its name alone ("Linear sRGB" is not)."""
+    transform = _to_srgb_transform(icc, "RGB")
+    if transform is None:
+        return False
+    return max(high for _, high in ImageChops.difference(transform.apply(_PROBE), _PROBE).getextrema()) <= 1
 
 
 def split_alpha(img: Image.Image) -> tuple[Image.Image, Image.Image | None]:
     """Any Pillow mode -> (RGB image, alpha channel or None)."""
     alpha = None
+    if img.mode in ("P", "PA"):  # the palette's colours first: a profile describes them (info is kept)
+        img = img.convert("RGBA" if img.mode == "PA" or "transparency" in img.info else "RGB")
     img = to_srgb(img)
     if img.mode in ("RGBA", "LA", "PA", "RGBa", "La") or (img.mode == "P" and "transparency" in img.info):
         img = img.convert("RGBA")
@@ -137,13 +150,8 @@ def preserve_color(stylized: Image.Image, content: Image.Image) -> Image.Image:
 
 
 def _srgb_profile_of(icc: bytes) -> bytes:
-    """`icc` if it describes sRGB, else littlecms's sRGB profile."""
-    try:
-        if _is_srgb(ImageCms.ImageCmsProfile(io.BytesIO(icc))):
-            return icc
-    except (ImageCms.PyCMSError, OSError, ValueError):
-        pass
-    return _SRGB.tobytes()
+    """`icc` if it is an sRGB profile, else littlecms's sRGB profile."""
+    return icc if _is_srgb(icc) else _SRGB.tobytes()
 
 
 def save_image(img: Image.Image, path: Path, source: Image.Image | None = None, quality: int = 95) -> None:

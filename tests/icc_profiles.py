@@ -21,8 +21,8 @@ def _s15(*values: float) -> bytes:
     return b"".join(struct.pack(">i", round(v * 65536)) for v in values)
 
 
-def _profile(cls: bytes, space: bytes, pcs: bytes, tags: list[tuple[bytes, bytes]]) -> bytes:
-    name = b"fast-style test profile\0"
+def _profile(cls: bytes, space: bytes, pcs: bytes, tags: list[tuple[bytes, bytes]], name: str = "test") -> bytes:
+    name = name.encode() + b"\0"
     desc = b"desc" + bytes(4) + struct.pack(">I", len(name)) + name + bytes(4 + 4 + 2 + 1 + 67)
     tags = [(b"desc", desc), (b"wtpt", b"XYZ " + bytes(4) + _s15(*D50)), *tags]
     offset, table, data = 128 + 4 + 12 * len(tags), b"", b""
@@ -51,13 +51,23 @@ def cmyk_profile(ink_rgb: Callable[[int, int, int, int], tuple[int, int, int]]) 
     return _profile(b"prtr", b"CMYK", b"Lab ", [(b"A2B0", lut)])
 
 
-def rgb_profile(red: str, green: str, blue: str, gamma: float = 2.2) -> bytes:
+def _curve(gamma: float) -> bytes:
+    return b"curv" + bytes(4) + struct.pack(">IH", 1, round(gamma * 256))
+
+
+def rgb_profile(red: str, green: str, blue: str, gamma: float = 2.2, name: str = "test RGB") -> bytes:
     """An RGB display profile whose red, green and blue primaries are sRGB's primaries of those names (so
-    rgb_profile("green", "blue", "red") shows (255, 0, 0) as sRGB's green), with a plain gamma curve."""
-    curve = b"curv" + bytes(4) + struct.pack(">IH", 1, round(gamma * 256))
+    rgb_profile("green", "blue", "red") shows (255, 0, 0) as sRGB's green), with a plain gamma curve; `name` is
+    its description."""
+    curve = _curve(gamma)
     tags = [
         (sig, b"XYZ " + bytes(4) + _s15(*SRGB_PRIMARIES[name]))
         for sig, name in zip((b"rXYZ", b"gXYZ", b"bXYZ"), (red, green, blue))
     ]
     tags += [(sig, curve) for sig in (b"rTRC", b"gTRC", b"bTRC")]
-    return _profile(b"mntr", b"RGB ", b"XYZ ", tags)
+    return _profile(b"mntr", b"RGB ", b"XYZ ", tags, name)
+
+
+def grey_profile(gamma: float) -> bytes:
+    """A greyscale display profile with a plain gamma curve (1.0: the numbers are linear light)."""
+    return _profile(b"mntr", b"GRAY", b"XYZ ", [(b"kTRC", _curve(gamma))], "test grey")

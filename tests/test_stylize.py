@@ -14,7 +14,7 @@ from fast_style.network import TransformerNet, save_style_model
 from fast_style.stylizer import Stylizer
 
 from .conftest import make_photo
-from .icc_profiles import cmyk_profile, rgb_profile
+from .icc_profiles import cmyk_profile, grey_profile, rgb_profile
 
 
 @pytest.fixture
@@ -85,10 +85,19 @@ def test_wide_gamut_photos_are_read_as_srgb_and_saved_so(model_path: Path, tmp_p
     assert open_rgb(tmp_path / "wide.png").getpixel((8, 8)) == (0, 255, 0)
     rgb, alpha = split_alpha(Image.open(tmp_path / "wide_alpha.png"))
     assert rgb.getpixel((8, 8)) == (0, 255, 0) and alpha.getextrema() == (77, 77)
+    palette = Image.new("RGB", (16, 16), (255, 0, 0)).convert("P")
+    palette.save(tmp_path / "wide_palette.png", icc_profile=swapped)
+    assert open_rgb(tmp_path / "wide_palette.png").getpixel((8, 8)) == (0, 255, 0)
+    # the name is not the test: linear light named sRGB is converted (mid grey 128 is sRGB's 188)
+    linear = rgb_profile("red", "green", "blue", gamma=1.0, name="Linear sRGB")
+    Image.new("RGB", (16, 16), (128, 128, 128)).save(tmp_path / "linear.png", icc_profile=linear)
+    assert all(abs(v - 188) <= 2 for v in open_rgb(tmp_path / "linear.png").getpixel((8, 8)))
+    Image.new("L", (16, 16), 128).save(tmp_path / "grey.png", icc_profile=grey_profile(1.0))
+    assert all(abs(v - 188) <= 2 for v in open_rgb(tmp_path / "grey.png").getpixel((8, 8)))
     srgb = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
     Image.new("RGB", (16, 16), (255, 0, 0)).save(tmp_path / "srgb.png", icc_profile=srgb)
     assert open_rgb(tmp_path / "srgb.png").getpixel((8, 8)) == (255, 0, 0)  # sRGB already: untouched
-    for name in ("wide.png", "srgb.png"):
+    for name in ("wide.png", "srgb.png", "linear.png"):
         out = tmp_path / f"out_{name}"
         assert main([str(tmp_path / name), "-m", str(model_path), "-o", str(out), "-q"]) == 0
         with Image.open(out) as stylized:  # the swapped profile would misdescribe the sRGB output
