@@ -43,6 +43,17 @@ def output_name(src: Path) -> str:
     return src.name if src.suffix.lower() in VIDEO_OUTPUTS else src.stem + ".mp4"
 
 
+def _source_colours(frame: Any) -> dict:
+    """to_image's arguments for a decoded frame: none where the stream says its colour space (PyAV follows
+    it); BT.709 for an HD frame (720 lines or more) that does not say, as players take it (swscale's default
+    is BT.601, the SD standard)."""
+    from av.video.reformatter import Colorspace
+
+    if frame.colorspace in (0, 2) and frame.height >= 720:  # AVCOL_SPC_RGB (an unset field) or UNSPECIFIED
+        return {"src_colorspace": Colorspace.ITU709}
+    return {}
+
+
 def upright(image: Image.Image, rotation: float) -> Image.Image:
     """A decoded frame as a player shows it: `rotation` is the degrees counter-clockwise of the stream's display
     matrix (PyAV's `VideoFrame.rotation`; a phone's portrait video says -90), rounded to a quarter turn."""
@@ -117,7 +128,7 @@ def stylize_video(
     for models trained without stability; `progress`: a bar with frames per second on stderr.
     UserError for a file that is not a video or an unknown container."""
     import av
-    from av.video.reformatter import ColorPrimaries, ColorRange, Colorspace, ColorTrc
+    from av.video.reformatter import ColorPrimaries, ColorRange, Colorspace, ColorTrc, VideoReformatter
 
     src, dst = Path(src), Path(dst)
     fmt = VIDEO_OUTPUTS.get(dst.suffix.lower())
@@ -176,7 +187,7 @@ def stylize_video(
                                 stages.put(decoded, ("sound", packet))
                             continue
                         for frame in packet.decode():
-                            image = upright(frame.to_image(), frame.rotation)
+                            image = upright(frame.to_image(**_source_colours(frame)), frame.rotation)
                             stages.put(decoded, ("frame", image, frame.pts, frame.time_base))
                             count += 1
                 except av.FFmpegError as e:
@@ -197,6 +208,7 @@ def stylize_video(
 
             def write() -> None:
                 written = 0
+                to_yuv = VideoReformatter()  # one swscale context for all frames (one each: 7.8 against 6.4 ms at 720p)
                 early: list = []  # sound before the first frame: muxing it would open the encoder before its size
                 while (item := stages.get(stylized)) is not _END:
                     if item[0] == "sound":
@@ -211,8 +223,11 @@ def stylize_video(
                     size = (video_out.width, video_out.height)
                     if image.size != size:
                         image = image.crop((0, 0, *size)) if _even(image.size) == size else image.resize(size)
-                    new = av.VideoFrame.from_image(image.convert("RGB")).reformat(
-                        format="yuv420p", dst_colorspace=Colorspace.ITU709, dst_color_range=ColorRange.MPEG
+                    new = to_yuv.reformat(
+                        av.VideoFrame.from_image(image.convert("RGB")),
+                        format="yuv420p",
+                        dst_colorspace=Colorspace.ITU709,
+                        dst_color_range=ColorRange.MPEG,
                     )
                     new.pts, new.time_base = pts, time_base
                     out.mux(video_out.encode(new))

@@ -127,22 +127,25 @@ def test_batches_give_the_frames_of_one_at_a_time_and_keep_their_order(model: Pa
         stylize_video(clip, tmp_path / "b0.mp4", stylize, batch_size=0)
 
 
-def test_colours_are_written_as_bt709_and_say_so(tmp_path: Path) -> None:
+@pytest.mark.parametrize("size,tagged", [((64, 48), True), ((1280, 720), False)])
+def test_colours_are_written_as_bt709_and_say_so(tmp_path: Path, size: tuple[int, int], tagged: bool) -> None:
     """Players take an untagged HD video for BT.709: the encoder's default BT.601 matrix, untagged, showed a
-    green (40, 180, 60) as (28, 158, 56). Frames are converted with BT.709 and the stream is tagged so."""
+    green (40, 180, 60) as (28, 158, 56). Frames are converted with BT.709 and the stream is tagged so; an
+    untagged HD source is read as BT.709 too, as players show it."""
     from av.video.reformatter import Colorspace
 
     from fast_style.video import stylize_video
 
     green = (40, 180, 60)
     src = tmp_path / "green.mp4"
-    with av.open(str(src), "w") as out:  # a phone's clip: BT.709, tagged
+    with av.open(str(src), "w") as out:  # a phone's clip (BT.709, tagged), or an HD one that does not say
         video = out.add_stream("libx264", rate=10)
-        video.width, video.height, video.pix_fmt = 64, 48, "yuv420p"
-        video.codec_context.colorspace = Colorspace.ITU709
-        video.options = {"crf": "0"}
+        video.width, video.height, video.pix_fmt = *size, "yuv420p"
+        if tagged:
+            video.codec_context.colorspace = Colorspace.ITU709
+        video.options = {"crf": "0", "preset": "ultrafast"}
         for i in range(3):
-            rgb = av.VideoFrame.from_ndarray(np.full((48, 64, 3), green, np.uint8), format="rgb24")
+            rgb = av.VideoFrame.from_ndarray(np.full((size[1], size[0], 3), green, np.uint8), format="rgb24")
             frame = rgb.reformat(format="yuv420p", dst_colorspace=Colorspace.ITU709)
             frame.pts = i
             out.mux(video.encode(frame))
@@ -153,7 +156,7 @@ def test_colours_are_written_as_bt709_and_say_so(tmp_path: Path) -> None:
         assert (tags.colorspace, tags.color_primaries, tags.color_trc) == (1, 1, 1)  # BT.709 (AVCOL_*_BT709)
         frame = next(f.decode(video=0))
         as_709 = frame.reformat(format="rgb24", src_colorspace=Colorspace.ITU709).to_ndarray()
-    assert np.abs(as_709[24, 32].astype(int) - green).max() <= 4
+    assert np.abs(as_709[size[1] // 2, size[0] // 2].astype(int) - green).max() <= 4
 
 
 def test_a_phone_video_comes_out_upright_and_any_sound_is_kept(model: Path, tmp_path: Path) -> None:
