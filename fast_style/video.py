@@ -43,6 +43,9 @@ def output_name(src: Path) -> str:
     return src.name if src.suffix.lower() in VIDEO_OUTPUTS else src.stem + ".mp4"
 
 
+_HDR = {16: "PQ", 18: "HLG"}  # AVCOL_TRC_SMPTE2084, AVCOL_TRC_ARIB_STD_B67: a phone's HDR clips say HLG
+
+
 def _source_colours(frame: Any) -> dict:
     """to_image's arguments for a decoded frame: none where the stream says its colour space (PyAV follows
     it); BT.709 for an HD frame (720 lines or more) that does not say, as players take it (swscale's default
@@ -187,6 +190,13 @@ def stylize_video(
                                 stages.put(decoded, ("sound", packet))
                             continue
                         for frame in packet.decode():
+                            if not count and frame.color_trc in _HDR:
+                                log.warning(
+                                    "%s is HDR video (%s): its colours are read without tone mapping and will look "
+                                    "flat; for true colours convert it to SDR (BT.709) first",
+                                    src.name,
+                                    _HDR[frame.color_trc],
+                                )
                             image = upright(frame.to_image(**_source_colours(frame)), frame.rotation)
                             stages.put(decoded, ("frame", image, frame.pts, frame.time_base))
                             count += 1

@@ -23,6 +23,7 @@ def make_video(
     codec: str = "libx264",
     sound_codec: str = "aac",
     rotation: int = 0,
+    color_trc: int | None = None,
 ) -> Path:
     """A small H.264 clip (a bar growing across the frame from the left) with a second of 440 Hz tone.
     `rotation`: the display matrix's degrees counter-clockwise, as a phone writes (portrait: -90)."""
@@ -32,6 +33,8 @@ def make_video(
         video.width, video.height, video.pix_fmt = *size, "yuv420p"
         if rotation:
             video.set_display_rotation(rotation)
+        if color_trc is not None:  # the transfer function the stream says its frames use
+            video.codec_context.color_trc = color_trc
         sound = out.add_stream(sound_codec, rate=16000) if audio else None
         if sound is not None:
             tone = np.sin(np.linspace(0, 880 * np.pi, 16000, dtype=np.float32))
@@ -157,6 +160,19 @@ def test_colours_are_written_as_bt709_and_say_so(tmp_path: Path, size: tuple[int
         frame = next(f.decode(video=0))
         as_709 = frame.reformat(format="rgb24", src_colorspace=Colorspace.ITU709).to_ndarray()
     assert np.abs(as_709[size[1] // 2, size[0] // 2].astype(int) - green).max() <= 4
+
+
+def test_hdr_video_is_stylized_with_a_warning_that_its_colours_are_not_tone_mapped(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from fast_style.video import stylize_video
+
+    src = make_video(tmp_path / "hlg.mp4", frames=3, audio=False, color_trc=18)  # HLG, as phones record
+    assert stylize_video(src, tmp_path / "out.mp4", lambda images: images) == 3
+    assert "hlg.mp4 is HDR video (HLG)" in caplog.text and "convert it to SDR" in caplog.text
+    caplog.clear()
+    assert stylize_video(make_video(tmp_path / "sdr.mp4", frames=3, audio=False), tmp_path / "o.mp4", list) == 3
+    assert "HDR" not in caplog.text
 
 
 def test_a_phone_video_comes_out_upright_and_any_sound_is_kept(model: Path, tmp_path: Path) -> None:
