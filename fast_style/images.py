@@ -11,13 +11,17 @@ from typing import BinaryIO
 
 import numpy as np
 import torch
+from pi_heif import register_heif_opener
 from PIL import Image, ImageChops, ImageCms, ImageOps
 
 from fast_style.atomic import atomic_write
 from fast_style.errors import UserError
 
 _SRGB = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
-IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff")
+IMAGE_OUTPUTS = (".jpg", ".jpeg", ".png", ".webp", ".avif", ".bmp", ".tif", ".tiff")  # what stylized images can be
+IMAGE_EXTENSIONS = IMAGE_OUTPUTS + (".heic", ".heif")  # what is read: a phone's HEIC photos too (decoded only)
+
+register_heif_opener()  # Pillow opens HEIC/HEIF (pi-heif)
 
 
 def read_image(
@@ -159,17 +163,17 @@ def save_image(img: Image.Image, path: Path, source: Image.Image | None = None, 
     orientation tag reset: the pixels are already upright), and an sRGB profile where it had a profile (its
     own if that was sRGB: the pixels were read as sRGB)."""
     fmt = Image.registered_extensions().get(path.suffix.lower())
-    if fmt is None:
-        raise UserError(f"unknown output format '{path.suffix}': use .jpg, .png, .webp, .tif or .bmp")
+    if fmt is None or path.suffix.lower() not in IMAGE_OUTPUTS:
+        raise UserError(f"unknown output format '{path.suffix}': use {', '.join(IMAGE_OUTPUTS)}")
     if img.mode == "RGBA" and fmt in ("JPEG", "BMP"):
         img = img.convert("RGB")  # these formats have no alpha
     params: dict = {}
-    if fmt in ("JPEG", "WEBP"):
+    if fmt in ("JPEG", "WEBP", "AVIF"):
         params["quality"] = quality
     if source is not None and source.info.get("icc_profile"):  # read as sRGB (to_srgb): say so
         params["icc_profile"] = _srgb_profile_of(source.info["icc_profile"])
     raw = source.info.get("exif") if source is not None else None  # the EXIF block (not a TIFF's tag table)
-    if raw and fmt in ("JPEG", "PNG", "WEBP", "TIFF"):
+    if raw and fmt in ("JPEG", "PNG", "WEBP", "AVIF", "TIFF"):
         exif = Image.Exif()
         exif.load(raw)
         exif[0x0112] = 1  # orientation already applied

@@ -9,7 +9,7 @@ import os
 from pathlib import Path
 
 from fast_style.errors import UserError
-from fast_style.images import IMAGE_EXTENSIONS, find_images
+from fast_style.images import IMAGE_EXTENSIONS, IMAGE_OUTPUTS, find_images
 from fast_style.video import VIDEO_EXTENSIONS, VIDEO_OUTPUTS, is_video, output_name
 
 MEDIA_EXTENSIONS = IMAGE_EXTENSIONS + VIDEO_EXTENSIONS  # what folders and globs pick up
@@ -43,7 +43,7 @@ def expand_inputs(inputs: list[str], output: str | None = None) -> list[tuple[Pa
 
 def _output_formats(src: Path) -> tuple[str, tuple[str, ...]]:
     """("video" or "image", the extensions its stylized copy may have)."""
-    return ("video", tuple(VIDEO_OUTPUTS)) if is_video(src) else ("image", IMAGE_EXTENSIONS)
+    return ("video", tuple(VIDEO_OUTPUTS)) if is_video(src) else ("image", IMAGE_OUTPUTS)
 
 
 def plan_outputs(items: list[tuple[Path, Path]], output: str, name: str, style: str) -> list[tuple[Path, Path]]:
@@ -66,6 +66,8 @@ def plan_outputs(items: list[tuple[Path, Path]], output: str, name: str, style: 
     for src, root in items:
         rel = src.relative_to(root).parent
         ext = Path(output_name(src)).suffix if is_video(src) else src.suffix  # .webm/.avi in: .mp4 out
+        if not is_video(src) and ext.lower() not in IMAGE_OUTPUTS:
+            ext = ".jpg"  # a phone's HEIC photo comes out as the JPEG phones share (HEIC is read, not written)
         fields = {"stem": src.stem, "ext": ext.lstrip("."), "style": style}
         try:
             filename = name.format(**fields)

@@ -105,6 +105,26 @@ def test_wide_gamut_photos_are_read_as_srgb_and_saved_so(model_path: Path, tmp_p
             assert name != "srgb.png" or stylized.info["icc_profile"] == srgb  # a source's sRGB profile kept
 
 
+def test_phone_photos_in_heic_and_avif_are_read(model_path: Path, tmp_path: Path, capsys) -> None:
+    import pillow_heif  # writes HEIC (the product reads it with pi-heif, which only decodes)
+
+    photos = tmp_path / "phone"
+    photos.mkdir()
+    photo = Image.new("RGB", (40, 30), (200, 40, 40))
+    pillow_heif.from_pillow(photo).save(photos / "IMG_0001.HEIC", quality=95)
+    photo.save(photos / "pic.avif", quality=95)
+    r, g, b = open_rgb(photos / "IMG_0001.HEIC").getpixel((20, 15))
+    assert abs(r - 200) < 12 and g < 60 and b < 60
+    out = tmp_path / "out"
+    assert main([str(photos), "-m", str(model_path), "-o", str(out), "-q"]) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["IMG_0001.jpg", "pic.avif"]  # HEIC is read, not written
+    with Image.open(out / "IMG_0001.jpg") as stylized:
+        assert stylized.format == "JPEG" and stylized.size == (40, 30)
+    capsys.readouterr()
+    assert main([str(photos / "IMG_0001.HEIC"), "-m", str(model_path), "-o", str(tmp_path / "x.heic")]) == 2
+    assert "unknown image format '.heic'" in capsys.readouterr().err
+
+
 def test_preserve_color_keeps_the_photos_chroma() -> None:
     photo = Image.new("RGB", (8, 8), (200, 40, 40))
     stylized = Image.new("RGB", (8, 8), (30, 30, 220))
