@@ -11,6 +11,8 @@ is known. With `max_zoom` > 0 the copy is also zoomed about its centre by a fact
 (Ruder et al. trained on zoomed stills too), and the border left out grows with the zoom. At a short CPU budget
 it changed neither flicker figure (the shift alone already trains against the sub-pixel motion a zoom makes),
 so it is off by default (benchmarks/README.md).
+With `share` < 1 only the first share of each batch (at least one photo) gets a moved copy: the network then
+runs on fewer extra photos, the step's main cost on a CPU (figures in benchmarks/README.md).
 The term is `weight` x the mean squared difference in 0-255 units (the perceptual loss's scale).
 The default weight, 1000, is the one measured best with the caffe VGG's default loss weights: flicker 0.40x to
 0.59x of the same recipe without it on five of the six zoo paintings, at most 10% more held-out style loss (3000
@@ -31,7 +33,13 @@ from fast_style.errors import UserError
 
 class ConsistencyLoss(nn.Module):
     def __init__(
-        self, weight: float = 1000.0, max_shift: int = 3, noise: float = 0.01, margin: int = 8, max_zoom: float = 0.0
+        self,
+        weight: float = 1000.0,
+        max_shift: int = 3,
+        noise: float = 0.01,
+        margin: int = 8,
+        max_zoom: float = 0.0,
+        share: float = 1.0,
     ) -> None:
         super().__init__()
         if isinstance(weight, bool) or not isinstance(weight, (int, float)) or weight < 0:
@@ -44,8 +52,14 @@ class ConsistencyLoss(nn.Module):
             raise UserError(f"temporal.margin must be an integer >= 0, got {margin!r}")
         if isinstance(max_zoom, bool) or not isinstance(max_zoom, (int, float)) or not 0 <= max_zoom <= 0.25:
             raise UserError(f"temporal.max_zoom must be a number within 0..0.25, got {max_zoom!r}")
+        if isinstance(share, bool) or not isinstance(share, (int, float)) or not 0 < share <= 1:
+            raise UserError(f"temporal.share must be a number within 0..1 (not 0), got {share!r}")
         self.weight, self.max_shift, self.noise, self.margin = float(weight), max_shift, float(noise), margin
-        self.max_zoom = float(max_zoom)
+        self.max_zoom, self.share = float(max_zoom), float(share)
+
+    def count(self, batch: int) -> int:
+        """How many of a batch's photos get a moved copy: the first `share` of them, at least one."""
+        return max(1, math.ceil(self.share * batch - 1e-9))
 
     def shift(self) -> tuple[int, int]:
         """A random (dy, dx), each in [-max_shift, max_shift], not both 0 (drawn on the CPU: no device sync)."""

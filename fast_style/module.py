@@ -37,7 +37,8 @@ class StyleTransferModule(pl.LightningModule):
     not measured). See benchmarks/README.md. Checkpoints are unaffected.
     On a GPU, Adam runs fused (one kernel for all parameters).
     `temporal`: a ConsistencyLoss (fast_style/consistency.py) trains for stable video: each training step also
-    stylizes a moved, noisy copy of the batch (one network call on both) and adds the term `train/temporal`.
+    stylizes a moved, noisy copy of the batch, or of its first `temporal.share` (one network call on both), and
+    adds the term `train/temporal`.
     `distill`: a Distillation (fast_style/distillation.py) trains the network to paint like a trained style
     model instead: the training loss is the term `train/distill` alone (pixels, and one shallow layer of the
     loss's VGG, against the teacher's picture); validation still logs the perceptual figures beside it.
@@ -165,7 +166,9 @@ class StyleTransferModule(pl.LightningModule):
         moved = None
         if train and self.temporal is not None:  # the batch and its moved copy in one call (one graph replay)
             dy, dx, zoom = self.temporal.motion()
-            stylized, moved = self.network_fn(torch.cat([images, self.temporal.moved(images, dy, dx, zoom)])).chunk(2)
+            n, k = len(images), self.temporal.count(len(images))
+            both = self.network_fn(torch.cat([images, self.temporal.moved(images[:k], dy, dx, zoom)]))
+            stylized, moved = both[:n], both[n:]
         else:
             stylized = self.network_fn(images)
         if graphs and not train:  # kept for the coverage below: a graph's output is overwritten by later replays
@@ -178,7 +181,7 @@ class StyleTransferModule(pl.LightningModule):
         else:
             terms = self.loss_fn(stylized, images)
         if moved is not None:
-            terms["temporal"] = self.temporal(stylized, moved, dy, dx, zoom)
+            terms["temporal"] = self.temporal(stylized[: len(moved)], moved, dy, dx, zoom)
             terms["total"] = terms["total"] + terms["temporal"]
         if graphs:  # logged values must outlive the next replay
             terms = {name: value.clone() for name, value in terms.items()}

@@ -21,6 +21,11 @@ in a fresh process.
     trainer        the fastest lever (cudagraphs on a GPU, compile on a CPU) as fast-style-train runs it:
                    StyleTransferModule in a Lightning Trainer, bf16-mixed, logging every 10 steps, no checkpoints
                    (the gap to that lever's row is Lightning's per-step cost)
+    trainer+temporal@S  with --temporal S ...: the trainer row with temporal=shift, a moved copy of the
+                   share S of each batch (temporal.share): what stability training costs per step
+
+--trainer-compile sets the trainer rows' module.compile (default: the fastest, as above; false is what
+fast-style-train does on a CPU by default).
 
 Batches are random unless --data names a photo folder: then they come from StyleDataModule's loader (JPEG
 decode and resize in --workers processes), and with --cache-dir one more row repeats the last lever reading
@@ -29,6 +34,7 @@ the pre-resized cache (data.cache_dir), built first and timed.
     python scripts/benchmark_train.py --size 256 --batch 4 --steps 10
     python scripts/benchmark_train.py --data ../shared/data/coco --cache-dir /tmp/cache --workers 2
     python scripts/benchmark_train.py --data ../shared/data/coco --cache-dir /tmp/cache --loader-only --steps 100
+    python scripts/benchmark_train.py --size 128 --levers trainer --trainer-compile false --temporal 1 0.5 0.25
 """
 
 from __future__ import annotations
@@ -130,13 +136,15 @@ def batches(args: argparse.Namespace, cached: bool):
             yield images
 
 
-def run_trainer(args: argparse.Namespace, style: torch.Tensor, data) -> dict:
-    """The `trainer` row: fast-style's LightningModule in a pl.Trainer, timed by a callback after warm-up."""
+def run_trainer(args: argparse.Namespace, style: torch.Tensor, data, share: float | None = None) -> dict:
+    """The `trainer` row: fast-style's LightningModule in a pl.Trainer, timed by a callback after warm-up;
+    with `share`, temporal=shift on that share of each batch."""
     import tempfile
 
     import pytorch_lightning as pl
     from torch.utils.data import DataLoader, IterableDataset
 
+    from fast_style.consistency import ConsistencyLoss
     from fast_style.devices import native_bf16
     from fast_style.module import StyleTransferModule
 
@@ -160,7 +168,11 @@ def run_trainer(args: argparse.Namespace, style: torch.Tensor, data) -> dict:
 
     torch.manual_seed(0)
     loss = PerceptualLoss(weights=args.weights)
-    module = StyleTransferModule(TransformerNet(), loss, style, compile="reduce-overhead" if cuda else True)
+    compile = {"true": True, "false": False, "fastest": None}.get(args.trainer_compile, args.trainer_compile)
+    if compile is None:  # the fastest
+        compile = "reduce-overhead" if cuda else True
+    temporal = None if share is None else ConsistencyLoss(share=share)
+    module = StyleTransferModule(TransformerNet(), loss, style, compile=compile, temporal=temporal)
     clock = Clock()
     with tempfile.TemporaryDirectory() as tmp:
         trainer = pl.Trainer(
@@ -187,8 +199,9 @@ def run_lever(lever: str, args: argparse.Namespace) -> dict:
     cuda = device.type == "cuda"
     style = torch.rand(1, 3, 384, 384, generator=torch.Generator().manual_seed(1))
     data = batches(args, cached=lever.endswith("+cache"))
-    if lever == TRAINER:
-        return run_trainer(args, style, data)
+    if lever.startswith(TRAINER):
+        share = lever.partition("@")[2]
+        return run_trainer(args, style, data, float(share) if share else None)
     loss = PerceptualLoss(weights=args.weights).to(device)
     loss.set_style(style.to(device))
     if cuda:
@@ -263,6 +276,20 @@ def main() -> None:
     p.add_argument("--workers", type=int, default=2, help="data loader processes (with --data)")
     p.add_argument("--cache-dir", help="with --data: add a row reading the pre-resized cache made here")
     p.add_argument("--loader-only", action="store_true", help="with --data: time the data loader alone, no steps")
+    p.add_argument(
+        "--temporal",
+        nargs="+",
+        type=float,
+        default=[],
+        metavar="SHARE",
+        help="after the trainer row, one with temporal=shift per share of the batch moved (1 = all of it)",
+    )
+    p.add_argument(
+        "--trainer-compile",
+        choices=["fastest", "auto", "true", "false"],
+        default="fastest",
+        help="the trainer rows' module.compile (fastest: CUDA graphs on a GPU, compile on a CPU)",
+    )
     p.add_argument("--single", help=argparse.SUPPRESS)  # internal: run one lever, print JSON
     args = p.parse_args()
     if args.single:
@@ -276,15 +303,18 @@ def main() -> None:
         f"steps after {args.warmup} warm-up; {source}; each lever in a fresh process"
     )
     levers = list(args.levers)
+    if args.temporal and not all(0 < share <= 1 for share in args.temporal):
+        p.error("--temporal takes shares within 0..1 (not 0)")
     if args.data and args.cache_dir:
         print(f"pre-resized cache built in {build_cache(args):.1f} s ({args.cache_dir})")
         levers.append([lever for lever in levers if lever != TRAINER][-1] + "+cache")
+    levers += [f"{TRAINER}+temporal@{share:g}" for share in args.temporal]
     if args.loader_only:
         if not args.data:
             p.error("--loader-only needs --data")
         return loader_only(args)
     print(
-        f"{'lever':>20} {'steps/s':>8} {'img/s':>7} {'peak MB':>8} {'wait ms':>8} {'speed-up':>9} {'loss ratio':>11}"
+        f"{'lever':>21} {'steps/s':>8} {'img/s':>7} {'peak MB':>8} {'wait ms':>8} {'speed-up':>9} {'loss ratio':>11}"
         "  losses"
     )
     base = None
@@ -292,16 +322,16 @@ def main() -> None:
         cmd = [sys.executable, __file__, "--single", lever, *sys.argv[1:]]
         proc = subprocess.run(cmd, capture_output=True, text=True)
         if proc.returncode != 0:
-            print(f"{lever:>20} failed: {(proc.stderr.strip().splitlines() or ['?'])[-1][:90]}", flush=True)
+            print(f"{lever:>21} failed: {(proc.stderr.strip().splitlines() or ['?'])[-1][:90]}", flush=True)
             continue
         r = json.loads(proc.stdout.strip().splitlines()[-1])
         base = base or r
-        wait = "-" if lever == TRAINER else f"{r['wait_ms']:.1f}"
-        ratio = "-" if lever == TRAINER else f"{r['loss'] / base['loss']:.4f}"
+        wait = "-" if lever.startswith(TRAINER) else f"{r['wait_ms']:.1f}"
+        ratio = "-" if lever.startswith(TRAINER) else f"{r['loss'] / base['loss']:.4f}"
         bad = r.get("nonfinite_step")  # the trainer row stops itself on a NaN/inf loss (and fails above)
         finite = "all finite" if bad is None else f"NaN/inf from step {bad}: speed meaningless"
         print(
-            f"{lever:>20} {r['rate']:>8.2f} {r['rate'] * args.batch:>7.1f} {r['mem']:>8.0f} {wait:>8} "
+            f"{lever:>21} {r['rate']:>8.2f} {r['rate'] * args.batch:>7.1f} {r['mem']:>8.0f} {wait:>8} "
             f"{r['rate'] / base['rate']:>8.2f}x {ratio:>11}  {finite}",
             flush=True,
         )

@@ -31,6 +31,10 @@ declare -A VARIANT=(
     [temporal1000]="temporal=shift temporal.weight=1000"
     [temporal3000]="temporal=shift temporal.weight=3000"
     [temporal1000_zoom2]="temporal=shift temporal.weight=1000 temporal.max_zoom=0.02"
+    [temporal1000_half]="temporal=shift temporal.weight=1000 temporal.share=0.5"
+    [temporal1000_quarter]="temporal=shift temporal.weight=1000 temporal.share=0.25"
+    [temporal1000_noise0]="temporal=shift temporal.weight=1000 temporal.noise=0"
+    [temporal1000_noise0_quarter]="temporal=shift temporal.weight=1000 temporal.noise=0 temporal.share=0.25"
     [antialias]="model.antialias=true"
     [antialias_temporal1000]="model.antialias=true temporal=shift temporal.weight=1000"
 )

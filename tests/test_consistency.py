@@ -81,6 +81,9 @@ def test_motion_draws_zooms_within_the_bound_only_when_asked() -> None:
         ({"max_shift": 0}, "max_shift"),
         ({"noise": -0.1}, "noise"),
         ({"margin": 1.5}, "margin"),
+        ({"share": 0}, "share"),
+        ({"share": 1.5}, "share"),
+        ({"share": True}, "share"),
     ],
 )
 def test_bad_settings(kwargs: dict, match: str) -> None:
@@ -114,6 +117,26 @@ def test_the_training_step_adds_the_term_and_runs_the_network_once(max_zoom: flo
     total.backward()
     assert any(p.grad.abs().sum() > 0 for p in net.parameters())  # the term trains the network (the loss cannot)
     assert set(stable.hparams) == set(plain.hparams)
+
+
+def test_a_share_of_the_batch_gets_a_moved_copy() -> None:
+    assert [ConsistencyLoss(share=s).count(4) for s in (1.0, 0.5, 0.3, 0.25, 0.01)] == [4, 2, 2, 1, 1]
+    assert ConsistencyLoss(share=0.3).count(10) == 3
+    net = TransformerNet(channels=(4, 8, 8), num_residual=1)
+    calls = []
+
+    def counted(x: torch.Tensor) -> torch.Tensor:
+        calls.append(x.shape[0])
+        return net(x)
+
+    term = ConsistencyLoss(5.0, share=0.5)
+    half = StyleTransferModule(net, ConstantLoss(1.0), torch.rand(1, 3, 16, 16), temporal=term)
+    half.network_fn = counted
+    total = half.training_step((torch.rand(4, 3, 40, 40), 0), 0)
+    assert calls == [6]  # the batch of 4 and moved copies of 2 of its photos, in one call
+    assert total.item() > 1.0
+    total.backward()
+    assert any(p.grad.abs().sum() > 0 for p in net.parameters())
 
 
 @pytest.mark.slow
