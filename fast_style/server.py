@@ -14,7 +14,7 @@ Every style is loaded once and shared by all clients. At most `running` stylizat
 more wait their turn; a request beyond that is answered 503 ("busy") at once, never queued without bound.
 Safety: styles are chosen by name from the server's list (no paths, no model files from clients); uploads are
 refused over `max_upload_bytes` (before they are read whole) or `max_pixels` (before they are decoded:
-decompression bombs), and when they are not JPEG, PNG or WebP. Uploads are spooled only inside the server's
+decompression bombs), and when they are not JPEG, PNG, WebP, AVIF or HEIC. Uploads are spooled only inside the server's
 own temporary folder.
 """
 
@@ -48,7 +48,14 @@ from fast_style.stylizer import Stylizer
 log = logging.getLogger(__name__)
 
 WEB_DIR = Path(__file__).resolve().parent / "web"
-IMAGE_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}  # accepted uploads
+IMAGE_TYPES = {  # accepted uploads (HEIF: a phone's HEIC photo, read through pi-heif)
+    "JPEG": "image/jpeg",
+    "PNG": "image/png",
+    "WEBP": "image/webp",
+    "AVIF": "image/avif",
+    "HEIF": "image/heic",
+}
+ACCEPTED = "a JPEG, PNG, WebP, AVIF or HEIC photo"
 OUTPUT_TYPES = {"jpeg": ("JPEG", "image/jpeg"), "png": ("PNG", "image/png")}
 BUSY = "busy: the server is stylizing other requests; try again in a moment"
 
@@ -148,9 +155,9 @@ def decode_upload(data: bytes, limits: Limits) -> Image.Image:
         with Image.open(io.BytesIO(data)) as header:
             fmt, (w, h) = header.format, header.size
     except (OSError, ValueError, Image.DecompressionBombError):
-        raise Refused(415, "not an image this server reads: upload a JPEG, PNG or WebP photo") from None
+        raise Refused(415, f"not an image this server reads: upload {ACCEPTED}") from None
     if fmt not in IMAGE_TYPES:
-        raise Refused(415, f"{fmt} images are not accepted: upload a JPEG, PNG or WebP photo")
+        raise Refused(415, f"{fmt} images are not accepted: upload {ACCEPTED}")
     if w * h > limits.max_pixels:
         raise Refused(413, f"{w}x{h} is over this server's limit of {limits.max_pixels / 1e6:g} megapixels")
     try:
@@ -228,12 +235,12 @@ def create_app(styles: Styles, limits: Limits | None = None) -> FastAPI:
             400: {"description": "a bad option"},
             404: {"description": "an unknown style"},
             413: {"description": "an upload over the size or pixel limit"},
-            415: {"description": "not a JPEG, PNG or WebP image"},
+            415: {"description": "not a JPEG, PNG, WebP, AVIF or HEIC image"},
             503: {"description": "busy: try again in a moment"},
         },
     )
     async def stylize(
-        image: Annotated[UploadFile, File(description="the photo: JPEG, PNG or WebP")],
+        image: Annotated[UploadFile, File(description="the photo: JPEG, PNG, WebP, AVIF or HEIC")],
         style: Annotated[str, Form(description="a name from /api/styles")],
         strength: Annotated[float, Form(description="0 = the photo, 1 = full style")] = 1.0,
         preserve_color: Annotated[bool, Form(description="keep the photo's colours")] = False,

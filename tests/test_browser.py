@@ -73,7 +73,7 @@ def test_photo_and_live_modes_in_chromium(server: str, tmp_path: Path) -> None:
         page.screenshot(path=str(tmp_path / "screen_photo.png"))
         # refusals are shown in the page
         page.set_input_files("#file", str(tmp_path / "notes.txt"))
-        assert "only JPEG, PNG and WebP" in page.text_content("#message")
+        assert "only JPEG, PNG, WebP, AVIF and HEIC" in page.text_content("#message")
         page.set_input_files("#file", str(big))
         page.wait_for_function("document.getElementById('message').textContent.includes('megapixels')")
         # a style with a fast variant offers it in a box, ticked in the Live tab; the variant is no style of its own

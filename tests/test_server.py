@@ -77,6 +77,17 @@ def test_stylize_returns_the_image(client, fmt: str, media: str) -> None:
     assert small.status_code == 200 and Image.open(io.BytesIO(small.content)).size == (30, 20)
 
 
+def test_phone_photos_in_heic_and_avif_are_accepted(client) -> None:
+    import pillow_heif  # writes HEIC (the server reads it with pi-heif)
+
+    heic = io.BytesIO()
+    pillow_heif.from_pillow(Image.open(io.BytesIO(png()))).save(heic, quality=95)
+    for name, data, media in [("IMG_0001.HEIC", heic.getvalue(), "image/heic"), ("p.avif", png(fmt="AVIF"), "")]:
+        reply = client.post("/api/stylize", files={"image": (name, data, media)}, data={"style": "mine"})
+        assert reply.status_code == 200, name
+        assert Image.open(io.BytesIO(reply.content)).size == (60, 40)
+
+
 @pytest.mark.parametrize(
     "upload,data,status,words",
     [
@@ -84,7 +95,7 @@ def test_stylize_returns_the_image(client, fmt: str, media: str) -> None:
         (("p.png", png(), "image/png"), {"style": "mine", "strength": "2"}, 400, "strength"),
         (("p.png", png(), "image/png"), {"style": "mine", "format": "gif"}, 400, "format"),
         (("p.png", png(), "image/png"), {"style": "mine", "max_size": "3"}, 400, "max_size"),
-        (("p.txt", b"hello", "text/plain"), {"style": "mine"}, 415, "JPEG, PNG or WebP"),
+        (("p.txt", b"hello", "text/plain"), {"style": "mine"}, 415, "JPEG, PNG, WebP, AVIF or HEIC"),
         (("p.gif", png(fmt="GIF", mode="L"), "image/gif"), {"style": "mine"}, 415, "GIF images are not accepted"),
         (("big.png", png((600, 500)), "image/png"), {"style": "mine"}, 413, "megapixels"),
         (("huge.bin", b"\0" * 300_000, "image/png"), {"style": "mine"}, 413, "limit of 0.191 MB"),
@@ -156,7 +167,7 @@ def test_live_frames_come_back_stylized_and_mistakes_as_messages(client) -> None
             ws.send_bytes(frame.getvalue())
         assert [Image.open(io.BytesIO(ws.receive_bytes())).size for _ in range(2)] == [(32, 24)] * 2
         ws.send_bytes(b"not a picture")
-        assert "JPEG, PNG or WebP" in json.loads(ws.receive_text())["error"]
+        assert "JPEG, PNG, WebP, AVIF or HEIC" in json.loads(ws.receive_text())["error"]
 
 
 def test_serve_refuses_bad_settings_and_a_taken_port(tmp_path: Path, capsys) -> None:

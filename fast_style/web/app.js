@@ -53,8 +53,10 @@ let lastFile = null;
 async function stylizePhoto(file) {
   if (!file) return;
   lastFile = file;
-  if (!["image/jpeg", "image/png", "image/webp"].includes(file.type)) {
-    say(`${file.name}: only JPEG, PNG and WebP photos are accepted.`);
+  // HEIC: some browsers leave a .heic file's type empty, so its name decides
+  const accepted = ["image/jpeg", "image/png", "image/webp", "image/avif", "image/heic", "image/heif"];
+  if (!accepted.includes(file.type) && !/\.(heic|heif|avif)$/i.test(file.name)) {
+    say(`${file.name}: only JPEG, PNG, WebP, AVIF and HEIC photos are accepted.`);
     return;
   }
   if (file.size > maxUpload) {
