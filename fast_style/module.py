@@ -37,8 +37,8 @@ class StyleTransferModule(pl.LightningModule):
     not measured). See benchmarks/README.md. Checkpoints are unaffected.
     On a GPU, Adam runs fused (one kernel for all parameters).
     `temporal`: a ConsistencyLoss (fast_style/consistency.py) trains for stable video: each training step also
-    stylizes a moved, noisy copy of the batch, or of its first `temporal.share` (one network call on both), and
-    adds the term `train/temporal`.
+    stylizes a moved copy (noisy with `temporal.noise`) of the batch, or of its first `temporal.share` (one
+    network call on both), and adds the term `train/temporal`.
     `distill`: a Distillation (fast_style/distillation.py) trains the network to paint like a trained style
     model instead: the training loss is the term `train/distill` alone (pixels, and one shallow layer of the
     loss's VGG, against the teacher's picture); validation still logs the perceptual figures beside it.
