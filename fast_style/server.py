@@ -48,14 +48,14 @@ from fast_style.stylizer import Stylizer
 log = logging.getLogger(__name__)
 
 WEB_DIR = Path(__file__).resolve().parent / "web"
-IMAGE_TYPES = {  # accepted uploads (HEIF: a phone's HEIC photo, read through pi-heif)
-    "JPEG": "image/jpeg",
-    "PNG": "image/png",
-    "WEBP": "image/webp",
-    "AVIF": "image/avif",
-    "HEIF": "image/heic",
+IMAGE_TYPES = {  # accepted uploads, Pillow's format: the name users know (HEIF: a phone's HEIC photo, via pi-heif)
+    "JPEG": "JPEG",
+    "PNG": "PNG",
+    "WEBP": "WebP",
+    "AVIF": "AVIF",
+    "HEIF": "HEIC",
 }
-ACCEPTED = "a JPEG, PNG, WebP, AVIF or HEIC photo"
+ACCEPTED = f"a {', '.join(list(IMAGE_TYPES.values())[:-1])} or {list(IMAGE_TYPES.values())[-1]} photo"
 OUTPUT_TYPES = {"jpeg": ("JPEG", "image/jpeg"), "png": ("PNG", "image/png")}
 BUSY = "busy: the server is stylizing other requests; try again in a moment"
 

@@ -193,25 +193,51 @@ def test_tiny_run_end_to_end_and_resume(tmp_path: Path, photo_dir: Path, style_p
     ],
 )
 def test_cli_reports_user_mistakes_in_one_line(
-    tmp_path: Path, photo_dir: Path, style_path: Path, random_vgg: Path, override: str, expected: str
+    tmp_path: Path,
+    photo_dir: Path,
+    style_path: Path,
+    random_vgg: Path,
+    override: str,
+    expected: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capfd: pytest.CaptureFixture[str],
 ) -> None:
-    cmd = [
-        sys.executable,
-        "-m",
-        "fast_style.cli.train",
+    """In this process (the tool's own `main`, as its console script calls it); the test below runs one case as a
+    separate process, start to end."""
+    from fast_style.cli.train import main
+
+    monkeypatch.setattr(sys, "argv", ["fast-style-train", *_mistake_args(tmp_path, photo_dir, style_path, random_vgg)])
+    sys.argv.append(override.format(tmp=tmp_path))
+    with pytest.raises(SystemExit) as stop:
+        main()
+    output = "".join(capfd.readouterr())
+    errors = [line for line in output.splitlines() if "error" in line.lower()]  # beside Lightning's info lines
+    assert stop.value.code == 2 and "Traceback" not in output
+    assert len(errors) == 1 and "error: " in errors[0] and expected in errors[0], output[-3000:]
+
+
+def _mistake_args(tmp_path: Path, photo_dir: Path, style_path: Path, random_vgg: Path) -> list[str]:
+    return [
         f"data.root={photo_dir}",
         f"style.image={style_path}",
         "loss=file",
         f"loss.weights={random_vgg}",
         f"hydra.run.dir={tmp_path / 'r'}",
         "trainer.max_steps=0",
-        override.format(tmp=tmp_path),
     ]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+
+
+@pytest.mark.slow
+def test_the_train_command_reports_a_mistake_in_one_line(
+    tmp_path: Path, photo_dir: Path, style_path: Path, random_vgg: Path
+) -> None:
+    cmd = [sys.executable, "-m", "fast_style.cli.train", *_mistake_args(tmp_path, photo_dir, style_path, random_vgg)]
+    proc = subprocess.run([*cmd, "module.lr=fast"], capture_output=True, text=True, timeout=300)
     output = proc.stdout + proc.stderr
-    errors = [line for line in output.splitlines() if "error" in line.lower()]  # beside Lightning's info lines
-    assert proc.returncode == 2 and "Traceback" not in output
-    assert len(errors) == 1 and "error: " in errors[0] and expected in errors[0], output[-3000:]
+    assert proc.returncode == 2 and "Traceback" not in output, output[-3000:]
+    assert [line for line in output.splitlines() if "error" in line.lower()] == [
+        "error: module.lr must be a number, got 'fast'"
+    ]
 
 
 @pytest.mark.slow
