@@ -5,8 +5,8 @@ batches of `batch_size` (one network call each: a GPU stays busy, the CPU's core
 encodes and writes. The queues between them are bounded, so memory does not grow with the video. The frame
 rate and timestamps are kept; the audio is copied unchanged (or re-encoded as AAC where the output container
 cannot hold its codec); a phone's portrait video (landscape frames with a rotation tag) is turned upright before
-it is stylized. The file is written beside its destination and renamed into place when complete: an error or
-Ctrl-C leaves no partial file.
+it is stylized; HDR frames (PQ, HLG) are tone-mapped to SDR (fast_style.hdr). The file is written beside its
+destination and renamed into place when complete: an error or Ctrl-C leaves no partial file.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from typing import Any
 
 from PIL import Image
 
+from fast_style import hdr
 from fast_style.atomic import atomic_write
 from fast_style.errors import UserError
 from fast_style.smoothing import TemporalSmoother
@@ -41,9 +42,6 @@ def is_video(path: Path) -> bool:
 def output_name(src: Path) -> str:
     """The file name a video keeps in an output folder: its own, or .mp4 where its container is not written."""
     return src.name if src.suffix.lower() in VIDEO_OUTPUTS else src.stem + ".mp4"
-
-
-_HDR = {16: "PQ", 18: "HLG"}  # AVCOL_TRC_SMPTE2084, AVCOL_TRC_ARIB_STD_B67: a phone's HDR clips say HLG
 
 
 def _source_colours(frame: Any) -> dict:
@@ -190,14 +188,15 @@ def stylize_video(
                                 stages.put(decoded, ("sound", packet))
                             continue
                         for frame in packet.decode():
-                            if not count and frame.color_trc in _HDR:
-                                log.warning(
-                                    "%s is HDR video (%s): its colours are read without tone mapping and will look "
-                                    "flat; for true colours convert it to SDR (BT.709) first",
-                                    src.name,
-                                    _HDR[frame.color_trc],
-                                )
-                            image = upright(frame.to_image(**_source_colours(frame)), frame.rotation)
+                            if frame.color_trc in hdr.TRANSFERS:  # tone-mapped to SDR, as BT.709 output needs
+                                if not count:
+                                    log.info(
+                                        "%s: HDR (%s) tone-mapped to SDR", src.name, hdr.TRANSFERS[frame.color_trc]
+                                    )
+                                image = hdr.frame_to_sdr_image(frame)
+                            else:
+                                image = frame.to_image(**_source_colours(frame))
+                            image = upright(image, frame.rotation)
                             stages.put(decoded, ("frame", image, frame.pts, frame.time_base))
                             count += 1
                 except av.FFmpegError as e:

@@ -23,7 +23,6 @@ def make_video(
     codec: str = "libx264",
     sound_codec: str = "aac",
     rotation: int = 0,
-    color_trc: int | None = None,
 ) -> Path:
     """A small H.264 clip (a bar growing across the frame from the left) with a second of 440 Hz tone.
     `rotation`: the display matrix's degrees counter-clockwise, as a phone writes (portrait: -90)."""
@@ -33,8 +32,6 @@ def make_video(
         video.width, video.height, video.pix_fmt = *size, "yuv420p"
         if rotation:
             video.set_display_rotation(rotation)
-        if color_trc is not None:  # the transfer function the stream says its frames use
-            video.codec_context.color_trc = color_trc
         sound = out.add_stream(sound_codec, rate=16000) if audio else None
         if sound is not None:
             tone = np.sin(np.linspace(0, 880 * np.pi, 16000, dtype=np.float32))
@@ -162,17 +159,60 @@ def test_colours_are_written_as_bt709_and_say_so(tmp_path: Path, size: tuple[int
     assert np.abs(as_709[size[1] // 2, size[0] // 2].astype(int) - green).max() <= 4
 
 
-def test_hdr_video_is_stylized_with_a_warning_that_its_colours_are_not_tone_mapped(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
-) -> None:
+def make_hdr_video(path: Path, rgb16: np.ndarray, transfer: int, frames: int = 3) -> Path:
+    """A 10-bit BT.2020 H.264 clip of one still picture, given as R'G'B' code values (16 bits) in `transfer`'s
+    signal (PQ or HLG), tagged as a phone tags its HDR clips."""
+    from av.video.reformatter import ColorPrimaries, ColorRange, Colorspace
+
+    with av.open(str(path), "w") as out:
+        video = out.add_stream("libx264", rate=10)
+        video.width, video.height, video.pix_fmt = rgb16.shape[1], rgb16.shape[0], "yuv420p10le"
+        tags = video.codec_context
+        tags.colorspace, tags.color_primaries, tags.color_range = (
+            Colorspace.BT2020,
+            ColorPrimaries.BT2020,
+            ColorRange.MPEG,
+        )
+        tags.color_trc = transfer
+        video.options = {"qp": "0", "preset": "ultrafast"}
+        for i in range(frames):
+            frame = av.VideoFrame.from_ndarray(rgb16, format="rgb48le").reformat(
+                format="yuv420p10le", dst_colorspace=Colorspace.BT2020, dst_color_range=ColorRange.MPEG
+            )
+            frame.pts = i
+            out.mux(video.encode(frame))
+        out.mux(video.encode())
+    return path
+
+
+@pytest.mark.parametrize("transfer", ["HLG", "PQ"])
+def test_hdr_video_is_tone_mapped_to_sdr(tmp_path: Path, transfer: str, caplog: pytest.LogCaptureFixture) -> None:
+    from fast_style import hdr
     from fast_style.video import stylize_video
 
-    src = make_video(tmp_path / "hlg.mp4", frames=3, audio=False, color_trc=18)  # HLG, as phones record
-    assert stylize_video(src, tmp_path / "out.mp4", lambda images: images) == 3
-    assert "hlg.mp4 is HDR video (HLG)" in caplog.text and "convert it to SDR" in caplog.text
-    caplog.clear()
-    assert stylize_video(make_video(tmp_path / "sdr.mp4", frames=3, audio=False), tmp_path / "o.mp4", list) == 3
+    # HDR's reference white (HLG's 75% signal, PQ's 203 nits) on the left, a saturated BT.2020 red on the right
+    white = {"HLG": 0.75, "PQ": 0.5807}[transfer]
+    picture = np.zeros((32, 64, 3), np.uint16)
+    picture[:, :32] = round(white * 65535)
+    picture[:, 32:] = (round(white * 65535), round(0.2 * 65535), round(0.1 * 65535))
+    code = {"HLG": hdr.HLG, "PQ": hdr.PQ}[transfer]
+    src = make_hdr_video(tmp_path / f"{transfer}.mp4", picture, code)
+    with caplog.at_level("INFO"):
+        assert stylize_video(src, tmp_path / "out.mp4", lambda images: images, crf=0) == 3
+    assert f"{transfer}.mp4: HDR ({transfer}) tone-mapped to SDR" in caplog.text
+    got = np.asarray(frames_of(tmp_path / "out.mp4")[1]).astype(int)
+    want = hdr.tone_map(picture, code).astype(int)
+    assert np.abs(got[16, 8] - 234).max() <= 3  # white as SDR's 92%, not the flat 191 (75%) read untouched
+    assert np.abs(got[16, 56] - want[16, 56]).max() <= 4 and got[16, 56, 0] > got[16, 56, 1] + 100  # still red
+
+
+def test_sdr_video_is_not_tone_mapped(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    from fast_style.video import stylize_video
+
+    with caplog.at_level("INFO"):
+        assert stylize_video(make_video(tmp_path / "sdr.mp4", frames=3, audio=False), tmp_path / "o.mp4", list) == 3
     assert "HDR" not in caplog.text
+    assert np.abs(np.asarray(frames_of(tmp_path / "o.mp4")[2])[25, 2].astype(int) - (200, 80, 30)).max() <= 6
 
 
 def test_a_phone_video_comes_out_upright_and_any_sound_is_kept(model: Path, tmp_path: Path) -> None:

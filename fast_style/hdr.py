@@ -1,0 +1,88 @@
+"""HDR video frames (PQ or HLG, BT.2020) tone-mapped to SDR BT.709, as the style networks and an SDR player
+expect: decoded at 16 bits, the signal turned into light in nits (PQ: SMPTE ST 2084's EOTF; HLG: BT.2100's
+inverse OETF and its OOTF for a 1000-nit display), BT.2020's primaries converted to BT.709's, HDR reference
+white (203 nits, BT.2408) put at SDR white with highlights rolled off smoothly above it, and the result encoded
+for a BT.1886 display (gamma 2.4).
+
+The roll-off acts on each pixel's brightest channel and scales the three alike, so hues and saturation are kept;
+up to `KNEE` of SDR white the light is unchanged, above it a smooth shoulder reaches white at `PEAK` nits (HLG's
+display peak; PQ's usual mastering peak): reference white comes out at 92% of SDR's signal (234 of 255), the
+highlights above it keep their gradations.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import torch
+from PIL import Image
+
+PQ, HLG = 16, 18  # FFmpeg's AVCOL_TRC_SMPTE2084 and AVCOL_TRC_ARIB_STD_B67 (a phone's HDR clips say HLG)
+TRANSFERS = {PQ: "PQ", HLG: "HLG"}
+BT2020 = 9  # AVCOL_PRI_BT2020
+REFERENCE_WHITE = 203.0  # nits: HDR's diffuse white (BT.2408), shown as SDR white
+PEAK = 1000.0  # nits: HLG's display for its OOTF (system gamma 1.2); PQ's assumed mastering peak, shown as white
+KNEE = 0.6  # share of SDR white below which light passes unchanged
+
+# BT.2020 RGB -> BT.709 RGB, linear light (BT.2087)
+_BT2020_TO_709 = torch.tensor(
+    [
+        [1.6605, -0.5876, -0.0728],
+        [-0.1246, 1.1329, -0.0083],
+        [-0.0182, -0.1006, 1.1187],
+    ]
+)
+_BT2020_LUMA = torch.tensor([0.2627, 0.6780, 0.0593])
+
+
+def _pq_to_nits(signal: np.ndarray) -> np.ndarray:
+    m1, m2 = 2610 / 16384, 2523 / 4096 * 128
+    c1, c2, c3 = 3424 / 4096, 2413 / 4096 * 32, 2392 / 4096 * 32
+    p = signal ** (1 / m2)
+    return 10000.0 * (np.maximum(p - c1, 0) / (c2 - c3 * p)) ** (1 / m1)
+
+
+def _hlg_to_scene(signal: np.ndarray) -> np.ndarray:
+    """HLG's inverse OETF: the signal (0..1) as scene light (0..1)."""
+    a, b = 0.17883277, 1 - 4 * 0.17883277
+    c = 0.5 - a * math.log(4 * a)
+    return np.where(signal <= 0.5, signal**2 / 3, (np.exp((signal - c) / a) + b) / 12)
+
+
+_TABLES: dict[int, np.ndarray] = {}
+
+
+def _linear_table(transfer: int) -> np.ndarray:
+    """Each 16-bit code value as linear light: nits for PQ, scene light (0..1) for HLG."""
+    if transfer not in _TABLES:
+        signal = np.arange(65536, dtype=np.float64) / 65535
+        table = _pq_to_nits(signal) if transfer == PQ else _hlg_to_scene(signal)
+        _TABLES[transfer] = table.astype(np.float32)
+    return _TABLES[transfer]
+
+
+def tone_map(rgb16: np.ndarray, transfer: int, primaries: int = BT2020) -> np.ndarray:
+    """(H, W, 3) uint16 R'G'B' with a PQ or HLG transfer -> (H, W, 3) uint8 BT.709 R'G'B' for SDR."""
+    light = torch.from_numpy(_linear_table(transfer)[rgb16])  # (H, W, 3): the transfer undone by table
+    if transfer == HLG:  # the OOTF: scene light to display light, by the pixel's luminance
+        luma = (light @ _BT2020_LUMA).clamp_min(1e-6).unsqueeze(-1)  # (H, W, 1)
+        light = light * (luma.pow(1.2 - 1) * PEAK)
+    if primaries == BT2020:
+        light = light @ _BT2020_TO_709.T
+    x = light.clamp_min(0).div_(REFERENCE_WHITE)  # 1 = SDR white
+    peak = x.amax(-1, keepdim=True)  # (H, W, 1)
+    # above the knee a rational shoulder (extended Reinhard): slope 1 at the knee, white at PEAK, clipped beyond
+    top, u = PEAK / REFERENCE_WHITE, (peak - KNEE) / (PEAK / REFERENCE_WHITE - KNEE)
+    slope = (top - KNEE) / (1 - KNEE)
+    rolled = KNEE + (1 - KNEE) * (slope * u / (1 + (slope - 1) * u))
+    x = torch.where(peak > KNEE, x * (rolled / peak.clamp_min(1e-6)), x)
+    return x.clamp_(0, 1).pow_(1 / 2.4).mul_(255).add_(0.5).to(torch.uint8).numpy()  # BT.1886's inverse
+
+
+def frame_to_sdr_image(frame: Any) -> Image.Image:
+    """A decoded PyAV frame whose transfer is PQ or HLG, as an SDR BT.709 RGB image (its matrix and range are
+    read from the frame by swscale)."""
+    rgb16 = frame.to_ndarray(format="rgb48le")
+    return Image.fromarray(tone_map(rgb16, frame.color_trc, frame.color_primaries))
