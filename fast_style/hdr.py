@@ -34,7 +34,6 @@ _BT2020_TO_709 = torch.tensor(
         [-0.0182, -0.1006, 1.1187],
     ]
 )
-_BT2020_LUMA = torch.tensor([0.2627, 0.6780, 0.0593])
 
 
 def _pq_to_nits(signal: np.ndarray) -> np.ndarray:
@@ -65,20 +64,28 @@ def _linear_table(transfer: int) -> np.ndarray:
 
 def tone_map(rgb16: np.ndarray, transfer: int, primaries: int = BT2020) -> np.ndarray:
     """(H, W, 3) uint16 R'G'B' with a PQ or HLG transfer -> (H, W, 3) uint8 BT.709 R'G'B' for SDR."""
-    light = torch.from_numpy(_linear_table(transfer)[rgb16])  # (H, W, 3): the transfer undone by table
-    if transfer == HLG:  # the OOTF: scene light to display light, by the pixel's luminance
-        luma = (light @ _BT2020_LUMA).clamp_min(1e-6).unsqueeze(-1)  # (H, W, 1)
-        light = light * (luma.pow(1.2 - 1) * PEAK)
-    if primaries == BT2020:
-        light = light @ _BT2020_TO_709.T
-    x = light.clamp_min(0).div_(REFERENCE_WHITE)  # 1 = SDR white
-    peak = x.amax(-1, keepdim=True)  # (H, W, 1)
+    planes = np.ascontiguousarray(rgb16.transpose(2, 0, 1))  # (3, H, W)
+    light = torch.from_numpy(np.take(_linear_table(transfer), planes))  # the transfer undone by table
+    r, g, b = light.unbind(0)
+    # per-pixel scale to SDR units (1 = SDR white); HLG's OOTF is such a scale: peak * luminance ** (1.2 - 1)
+    if transfer == HLG:
+        scale = (r * 0.2627).add_(g, alpha=0.6780).add_(b, alpha=0.0593).clamp_min_(1e-6).pow_(0.2)
+        scale.mul_(PEAK / REFERENCE_WHITE)
+    else:
+        scale = torch.full_like(r, 1 / REFERENCE_WHITE)
+    if primaries == BT2020:  # linear, so before the scale
+        m = _BT2020_TO_709.tolist()
+        light = torch.stack([(r * row[0]).add_(g, alpha=row[1]).add_(b, alpha=row[2]) for row in m])
+    light.clamp_min_(0)
+    peak = torch.maximum(torch.maximum(light[0], light[1]), light[2]).mul_(scale)  # brightest channel, SDR units
     # above the knee a rational shoulder (extended Reinhard): slope 1 at the knee, white at PEAK, clipped beyond
-    top, u = PEAK / REFERENCE_WHITE, (peak - KNEE) / (PEAK / REFERENCE_WHITE - KNEE)
+    top = PEAK / REFERENCE_WHITE
     slope = (top - KNEE) / (1 - KNEE)
-    rolled = KNEE + (1 - KNEE) * (slope * u / (1 + (slope - 1) * u))
-    x = torch.where(peak > KNEE, x * (rolled / peak.clamp_min(1e-6)), x)
-    return x.clamp_(0, 1).pow_(1 / 2.4).mul_(255).add_(0.5).to(torch.uint8).numpy()  # BT.1886's inverse
+    u = (peak - KNEE).div_(top - KNEE)
+    rolled = (u * slope).div_(u.mul(slope - 1).add_(1)).mul_(1 - KNEE).add_(KNEE)
+    gain = torch.where(peak > KNEE, rolled.div_(peak.clamp_min(1e-6)), 1.0).mul_(scale)
+    light.mul_(gain).clamp_(1e-12, 1).log_().mul_(1 / 2.4).exp_()  # BT.1886's inverse: light ** (1 / 2.4)
+    return light.mul_(255).add_(0.5).to(torch.uint8).permute(1, 2, 0).contiguous().numpy()
 
 
 def frame_to_sdr_image(frame: Any) -> Image.Image:

@@ -62,6 +62,15 @@ def upright(image: Image.Image, rotation: float) -> Image.Image:
     return image.transpose(turn) if turn is not None else image
 
 
+def frame_image(frame: Any) -> Image.Image:
+    """A decoded frame as the upright SDR RGB picture a style network takes: HDR (PQ, HLG) tone-mapped, an
+    untagged HD frame read as BT.709, a rotation tag applied."""
+    image = (
+        hdr.frame_to_sdr_image(frame) if frame.color_trc in hdr.TRANSFERS else frame.to_image(**_source_colours(frame))
+    )
+    return upright(image, frame.rotation)
+
+
 def _even(size: tuple[int, int]) -> tuple[int, int]:
     return size[0] - size[0] % 2, size[1] - size[1] % 2  # H.264's 4:2:0 needs even sides
 
@@ -188,15 +197,9 @@ def stylize_video(
                                 stages.put(decoded, ("sound", packet))
                             continue
                         for frame in packet.decode():
-                            if frame.color_trc in hdr.TRANSFERS:  # tone-mapped to SDR, as BT.709 output needs
-                                if not count:
-                                    log.info(
-                                        "%s: HDR (%s) tone-mapped to SDR", src.name, hdr.TRANSFERS[frame.color_trc]
-                                    )
-                                image = hdr.frame_to_sdr_image(frame)
-                            else:
-                                image = frame.to_image(**_source_colours(frame))
-                            image = upright(image, frame.rotation)
+                            if not count and frame.color_trc in hdr.TRANSFERS:
+                                log.info("%s: HDR (%s) tone-mapped to SDR", src.name, hdr.TRANSFERS[frame.color_trc])
+                            image = frame_image(frame)
                             stages.put(decoded, ("frame", image, frame.pts, frame.time_base))
                             count += 1
                 except av.FFmpegError as e:

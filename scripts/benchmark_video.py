@@ -9,6 +9,7 @@ their sum (stylizing at --batch).
 
     python scripts/benchmark_video.py --style wave --size 640x360 --frames 48
     python scripts/benchmark_video.py --style wave --size 1920x1080 --frames 300 --device cuda --batch 8
+    python scripts/benchmark_video.py --style wave --size 1920x1080 --frames 12 --hdr      # an HLG clip
 """
 
 from __future__ import annotations
@@ -20,13 +21,16 @@ from fractions import Fraction
 from pathlib import Path
 
 import av
+from av.video.reformatter import ColorPrimaries, Colorspace
 from PIL import Image
 
 from fast_style.stylizer import Stylizer
-from fast_style.video import stylize_video
+from fast_style.video import frame_image, stylize_video
 
 
-def make_clip(path: Path, photo: Path | None, size: tuple[int, int], frames: int) -> None:
+def make_clip(path: Path, photo: Path | None, size: tuple[int, int], frames: int, hdr: bool = False) -> None:
+    """`hdr`: 10-bit BT.2020 tagged HLG (the photo's values taken as the HLG signal: the cost does not depend
+    on the colours), as a phone records."""
     w, h = size
     if photo is not None:
         base = Image.open(photo).convert("RGB")
@@ -36,9 +40,14 @@ def make_clip(path: Path, photo: Path | None, size: tuple[int, int], frames: int
         base = Image.effect_mandelbrot((w + 3 * frames, h), (-2.2, -1.2, 1.0, 1.2), 60).convert("RGB")
     with av.open(str(path), "w") as out:
         stream = out.add_stream("libx264", rate=30)
-        stream.width, stream.height, stream.pix_fmt = w, h, "yuv420p"
+        stream.width, stream.height, stream.pix_fmt = w, h, "yuv420p10le" if hdr else "yuv420p"
+        if hdr:
+            tags = stream.codec_context
+            tags.colorspace, tags.color_primaries, tags.color_trc = Colorspace.BT2020, ColorPrimaries.BT2020, 18
         for i in range(frames):
             frame = av.VideoFrame.from_image(base.crop((3 * i, 0, 3 * i + w, h)))
+            if hdr:
+                frame = frame.reformat(format="yuv420p10le", dst_colorspace=Colorspace.BT2020)
             frame.pts = i
             out.mux(stream.encode(frame))
         out.mux(stream.encode())
@@ -47,7 +56,7 @@ def make_clip(path: Path, photo: Path | None, size: tuple[int, int], frames: int
 def decode(path: Path) -> list[Image.Image]:
     with av.open(str(path)) as f:
         f.streams.video[0].thread_type = "AUTO"
-        return [frame.to_image() for frame in f.decode(video=0)]
+        return [frame_image(frame) for frame in f.decode(video=0)]  # as stylize_video reads them
 
 
 def encode(frames: list[Image.Image], path: Path) -> None:
@@ -70,14 +79,16 @@ def main() -> None:
     p.add_argument("--frames", type=int, default=48)
     p.add_argument("--batch", type=int, default=4, help="frames per network call for the batched runs")
     p.add_argument("--device", default="auto")
+    p.add_argument("--hdr", action="store_true", help="a 10-bit HLG clip: decoding includes the tone mapping")
     args = p.parse_args()
     w, _, h = args.size.partition("x")
     size = (int(w), int(h or w))
     stylizer = Stylizer.load(args.style, device=args.device)
-    print(f"{args.style} on {stylizer.device} ({stylizer.dtype}), {args.frames} frames at {size[0]}x{size[1]}")
+    kind = "HDR (HLG, 10-bit)" if args.hdr else "SDR"
+    print(f"{args.style} on {stylizer.device} ({stylizer.dtype}), {args.frames} {kind} frames at {size[0]}x{size[1]}")
     with tempfile.TemporaryDirectory() as tmp:
         clip = Path(tmp) / "clip.mp4"
-        make_clip(clip, args.photo, size, args.frames)
+        make_clip(clip, args.photo, size, args.frames, args.hdr)
         stylizer.stylize_images(decode(clip)[: args.batch])  # warm-up (allocations, one-time set-up)
         times: dict[str, float] = {}
         t = time.perf_counter()
