@@ -5,14 +5,15 @@ white (203 nits, BT.2408) put at SDR white with highlights rolled off smoothly a
 for a BT.1886 display (gamma 2.4).
 
 The roll-off acts on each pixel's brightest channel and scales the three alike, so hues and saturation are kept;
-up to `KNEE` of SDR white the light is unchanged, above it a smooth shoulder reaches white at `PEAK` nits (HLG's
-display peak; PQ's usual mastering peak): reference white comes out at 92% of SDR's signal (234 of 255), the
-highlights above it keep their gradations.
+up to `KNEE` of SDR white the light is unchanged, above it a smooth shoulder reaches white at the content's peak
+(HLG: its 1000-nit display's; PQ: the stream's content light level or mastering peak, else 1000 nits): reference
+white comes out at about 92% of SDR's signal (233-234 of 255), the highlights above it keep their gradations.
 """
 
 from __future__ import annotations
 
 import math
+import struct
 from typing import Any
 
 import numpy as np
@@ -23,7 +24,7 @@ PQ, HLG = 16, 18  # FFmpeg's AVCOL_TRC_SMPTE2084 and AVCOL_TRC_ARIB_STD_B67 (a p
 TRANSFERS = {PQ: "PQ", HLG: "HLG"}
 BT2020 = 9  # AVCOL_PRI_BT2020
 REFERENCE_WHITE = 203.0  # nits: HDR's diffuse white (BT.2408), shown as SDR white
-PEAK = 1000.0  # nits: HLG's display for its OOTF (system gamma 1.2); PQ's assumed mastering peak, shown as white
+PEAK = 1000.0  # nits: HLG's display for its OOTF (system gamma 1.2); PQ's peak where a stream does not say
 KNEE = 0.6  # share of SDR white below which light passes unchanged
 
 # BT.2020 RGB -> BT.709 RGB, linear light (BT.2087)
@@ -62,8 +63,9 @@ def _linear_table(transfer: int) -> np.ndarray:
     return _TABLES[transfer]
 
 
-def tone_map(rgb16: np.ndarray, transfer: int, primaries: int = BT2020) -> np.ndarray:
-    """(H, W, 3) uint16 R'G'B' with a PQ or HLG transfer -> (H, W, 3) uint8 BT.709 R'G'B' for SDR."""
+def tone_map(rgb16: np.ndarray, transfer: int, primaries: int = BT2020, peak_nits: float = PEAK) -> np.ndarray:
+    """(H, W, 3) uint16 R'G'B' with a PQ or HLG transfer -> (H, W, 3) uint8 BT.709 R'G'B' for SDR.
+    `peak_nits`: the light shown as white (PQ: the content's peak, `content_peak`; HLG: its display's 1000)."""
     planes = np.ascontiguousarray(rgb16.transpose(2, 0, 1))  # (3, H, W)
     light = torch.from_numpy(np.take(_linear_table(transfer), planes))  # the transfer undone by table
     r, g, b = light.unbind(0)
@@ -78,8 +80,8 @@ def tone_map(rgb16: np.ndarray, transfer: int, primaries: int = BT2020) -> np.nd
         light = torch.stack([(r * row[0]).add_(g, alpha=row[1]).add_(b, alpha=row[2]) for row in m])
     light.clamp_min_(0)
     peak = torch.maximum(torch.maximum(light[0], light[1]), light[2]).mul_(scale)  # brightest channel, SDR units
-    # above the knee a rational shoulder (extended Reinhard): slope 1 at the knee, white at PEAK, clipped beyond
-    top = PEAK / REFERENCE_WHITE
+    # above the knee a rational shoulder (extended Reinhard): slope 1 at the knee, white at the peak, clipped beyond
+    top = max(peak_nits, REFERENCE_WHITE) / REFERENCE_WHITE
     slope = (top - KNEE) / (1 - KNEE)
     u = (peak - KNEE).div_(top - KNEE)
     rolled = (u * slope).div_(u.mul(slope - 1).add_(1)).mul_(1 - KNEE).add_(KNEE)
@@ -88,8 +90,25 @@ def tone_map(rgb16: np.ndarray, transfer: int, primaries: int = BT2020) -> np.nd
     return light.mul_(255).add_(0.5).to(torch.uint8).permute(1, 2, 0).contiguous().numpy()
 
 
-def frame_to_sdr_image(frame: Any) -> Image.Image:
+def content_peak(frame: Any) -> float:
+    """The brightest light a PQ stream says it holds, in nits: its content light level (MaxCLL), else its
+    mastering display's peak, else `PEAK`; FFmpeg attaches both to key frames (read it from the first)."""
+    from av.sidedata.sidedata import Type
+
+    found = {sd.type: bytes(sd) for sd in frame.side_data}
+    if len(cll := found.get(Type.CONTENT_LIGHT_LEVEL, b"")) >= 8 and (max_cll := struct.unpack("<I", cll[:4])[0]):
+        return float(min(max_cll, 10000))
+    mastering = found.get(Type.MASTERING_DISPLAY_METADATA, b"")
+    if len(mastering) >= 88 and struct.unpack("<i", mastering[84:88])[0]:  # has_luminance
+        num, den = struct.unpack("<ii", mastering[72:80])  # max_luminance, a rational, after 9 others
+        if num > 0 and den > 0:
+            return float(min(num / den, 10000))
+    return PEAK
+
+
+def frame_to_sdr_image(frame: Any, peak_nits: float = PEAK) -> Image.Image:
     """A decoded PyAV frame whose transfer is PQ or HLG, as an SDR BT.709 RGB image (its matrix and range are
-    read from the frame by swscale)."""
+    read from the frame by swscale). `peak_nits`: for PQ, `content_peak` of the stream's first frame."""
     rgb16 = frame.to_ndarray(format="rgb48le")
-    return Image.fromarray(tone_map(rgb16, frame.color_trc, frame.color_primaries))
+    peak = peak_nits if frame.color_trc == PQ else PEAK
+    return Image.fromarray(tone_map(rgb16, frame.color_trc, frame.color_primaries, peak))

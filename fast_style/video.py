@@ -62,12 +62,14 @@ def upright(image: Image.Image, rotation: float) -> Image.Image:
     return image.transpose(turn) if turn is not None else image
 
 
-def frame_image(frame: Any) -> Image.Image:
-    """A decoded frame as the upright SDR RGB picture a style network takes: HDR (PQ, HLG) tone-mapped, an
-    untagged HD frame read as BT.709, a rotation tag applied."""
-    image = (
-        hdr.frame_to_sdr_image(frame) if frame.color_trc in hdr.TRANSFERS else frame.to_image(**_source_colours(frame))
-    )
+def frame_image(frame: Any, peak_nits: float = hdr.PEAK) -> Image.Image:
+    """A decoded frame as the upright SDR RGB picture a style network takes: HDR (PQ, HLG) tone-mapped (PQ's
+    white at `peak_nits`: `hdr.content_peak` of the first frame), an untagged HD frame read as BT.709, a rotation
+    tag applied."""
+    if frame.color_trc in hdr.TRANSFERS:
+        image = hdr.frame_to_sdr_image(frame, peak_nits)
+    else:
+        image = frame.to_image(**_source_colours(frame))
     return upright(image, frame.rotation)
 
 
@@ -186,7 +188,7 @@ def stylize_video(
             streams = [video_in] + ([audio_in] if audio_in is not None else [])
 
             def decode() -> None:
-                count = 0
+                count, peak = 0, hdr.PEAK
                 try:
                     for packet in source.demux(*streams):
                         if packet.stream is audio_in:
@@ -197,9 +199,11 @@ def stylize_video(
                                 stages.put(decoded, ("sound", packet))
                             continue
                         for frame in packet.decode():
-                            if not count and frame.color_trc in hdr.TRANSFERS:
-                                log.info("%s: HDR (%s) tone-mapped to SDR", src.name, hdr.TRANSFERS[frame.color_trc])
-                            image = frame_image(frame)
+                            if not count and frame.color_trc in hdr.TRANSFERS:  # one peak for the whole video
+                                peak = hdr.content_peak(frame) if frame.color_trc == hdr.PQ else hdr.PEAK
+                                kind = hdr.TRANSFERS[frame.color_trc]
+                                log.info("%s: HDR (%s, %d nits) tone-mapped to SDR", src.name, kind, peak)
+                            image = frame_image(frame, peak)
                             stages.put(decoded, ("frame", image, frame.pts, frame.time_base))
                             count += 1
                 except av.FFmpegError as e:

@@ -10,6 +10,8 @@ from fast_style.cli.stylize import main
 from fast_style.errors import UserError
 from fast_style.network import TransformerNet, save_style_model
 
+from .test_hdr import pq_code
+
 av = pytest.importorskip("av")
 np = pytest.importorskip("numpy")
 
@@ -159,13 +161,14 @@ def test_colours_are_written_as_bt709_and_say_so(tmp_path: Path, size: tuple[int
     assert np.abs(as_709[size[1] // 2, size[0] // 2].astype(int) - green).max() <= 4
 
 
-def make_hdr_video(path: Path, rgb16: np.ndarray, transfer: int, frames: int = 3) -> Path:
+def make_hdr_video(path: Path, rgb16: np.ndarray, transfer: int, frames: int = 3, hdr10: str = "") -> Path:
     """A 10-bit BT.2020 H.264 clip of one still picture, given as R'G'B' code values (16 bits) in `transfer`'s
-    signal (PQ or HLG), tagged as a phone tags its HDR clips."""
+    signal (PQ or HLG), tagged as a phone tags its HDR clips. `hdr10`: x265's HDR10 metadata options (an HEVC
+    clip then, as HDR10 files are)."""
     from av.video.reformatter import ColorPrimaries, ColorRange, Colorspace
 
     with av.open(str(path), "w") as out:
-        video = out.add_stream("libx264", rate=10)
+        video = out.add_stream("libx265" if hdr10 else "libx264", rate=10)
         video.width, video.height, video.pix_fmt = rgb16.shape[1], rgb16.shape[0], "yuv420p10le"
         tags = video.codec_context
         tags.colorspace, tags.color_primaries, tags.color_range = (
@@ -175,6 +178,8 @@ def make_hdr_video(path: Path, rgb16: np.ndarray, transfer: int, frames: int = 3
         )
         tags.color_trc = transfer
         video.options = {"qp": "0", "preset": "ultrafast"}
+        if hdr10:
+            video.options = {"preset": "ultrafast", "x265-params": f"log-level=error:lossless=1:hdr10=1:{hdr10}"}
         for i in range(frames):
             frame = av.VideoFrame.from_ndarray(rgb16, format="rgb48le").reformat(
                 format="yuv420p10le", dst_colorspace=Colorspace.BT2020, dst_color_range=ColorRange.MPEG
@@ -199,11 +204,33 @@ def test_hdr_video_is_tone_mapped_to_sdr(tmp_path: Path, transfer: str, caplog: 
     src = make_hdr_video(tmp_path / f"{transfer}.mp4", picture, code)
     with caplog.at_level("INFO"):
         assert stylize_video(src, tmp_path / "out.mp4", lambda images: images, crf=0) == 3
-    assert f"{transfer}.mp4: HDR ({transfer}) tone-mapped to SDR" in caplog.text
+    assert f"{transfer}.mp4: HDR ({transfer}, 1000 nits) tone-mapped to SDR" in caplog.text
     got = np.asarray(frames_of(tmp_path / "out.mp4")[1]).astype(int)
     want = hdr.tone_map(picture, code).astype(int)
     assert np.abs(got[16, 8] - 234).max() <= 3  # white as SDR's 92%, not the flat 191 (75%) read untouched
     assert np.abs(got[16, 56] - want[16, 56]).max() <= 4 and got[16, 56, 0] > got[16, 56, 1] + 100  # still red
+
+
+MASTERING = "master-display=G(13250,34500)B(7500,3000)R(34000,16000)WP(15635,16450)L(40000000,50)"  # 4000 nits
+
+
+@pytest.mark.parametrize("metadata", ["max-cll=4000,400", MASTERING])
+def test_an_hdr10_clip_keeps_highlights_up_to_the_peak_it_says(
+    tmp_path: Path, metadata: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    from fast_style import hdr
+    from fast_style.video import stylize_video
+
+    code = {nits: pq_code(nits) for nits in (1000, 3000)}
+    picture = np.zeros((32, 64, 3), np.uint16)
+    picture[:, :32], picture[:, 32:] = code[1000], code[3000]
+    src = make_hdr_video(tmp_path / "hdr10.mp4", picture, hdr.PQ, hdr10=metadata)
+    with caplog.at_level("INFO"):
+        assert stylize_video(src, tmp_path / "out.mp4", lambda images: images, crf=0) == 3
+    assert "hdr10.mp4: HDR (PQ, 4000 nits) tone-mapped to SDR" in caplog.text
+    got = np.asarray(frames_of(tmp_path / "out.mp4")[2]).astype(int)
+    assert 240 <= got[16, 8, 0] < got[16, 56, 0] - 3  # 1000 and 3000 nits told apart, neither clipped
+    assert hdr.tone_map(picture, hdr.PQ)[16, 8, 0] == 255  # what the default 1000-nit peak would show
 
 
 def test_sdr_video_is_not_tone_mapped(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
