@@ -1,13 +1,15 @@
-"""HDR video frames (PQ or HLG, BT.2020) tone-mapped to SDR BT.709, as the style networks and an SDR player
-expect: decoded at 16 bits, the signal turned into light in nits (PQ: SMPTE ST 2084's EOTF; HLG: BT.2100's
-inverse OETF and its OOTF for a 1000-nit display), BT.2020's primaries converted to BT.709's, HDR reference
-white (203 nits, BT.2408) put at SDR white with highlights rolled off smoothly above it, and the result encoded
-for a BT.1886 display (gamma 2.4).
+"""HDR video frames (PQ or HLG; BT.2020, P3 or BT.709 primaries) tone-mapped to SDR BT.709, as the style
+networks and an SDR player expect: decoded at 16 bits, the signal turned into light in nits (PQ: SMPTE ST 2084's
+EOTF; HLG: BT.2100's inverse OETF and its OOTF for a 1000-nit display), the primaries converted to BT.709's (a
+matrix derived from their chromaticities), scaled so that HDR reference white (203 nits, BT.2408) is SDR's 1.0,
+highlights rolled off, and encoded for a BT.1886 display (gamma 2.4).
 
-The roll-off acts on each pixel's brightest channel and scales the three alike, so hues and saturation are kept;
-up to `KNEE` of SDR white the light is unchanged, above it a smooth shoulder reaches white at the content's peak
-(HLG: its 1000-nit display's; PQ: the stream's content light level or mastering peak, else 1000 nits): reference
-white comes out at about 92% of SDR's signal (233-234 of 255), the highlights above it keep their gradations.
+The roll-off acts on each pixel's brightest channel and scales the three alike, so hues are kept (colours outside
+BT.709's gamut are clipped per channel). Light up to `KNEE` of reference white (122 nits) passes unchanged; above
+it a rational shoulder (slope 1 at the knee) reaches SDR white at the content's peak (HLG: its 1000-nit
+display's; PQ: the stream's content light level or mastering peak, else 1000 nits). Reference white itself comes
+out at 81-82% of SDR white's light (232-234 of 255 in the signal); everything brighter shares the code values
+above it, rising with the light up to the peak.
 """
 
 from __future__ import annotations
@@ -22,19 +24,36 @@ from PIL import Image
 
 PQ, HLG = 16, 18  # FFmpeg's AVCOL_TRC_SMPTE2084 and AVCOL_TRC_ARIB_STD_B67 (a phone's HDR clips say HLG)
 TRANSFERS = {PQ: "PQ", HLG: "HLG"}
-BT2020 = 9  # AVCOL_PRI_BT2020
-REFERENCE_WHITE = 203.0  # nits: HDR's diffuse white (BT.2408), shown as SDR white
+BT709, UNSPECIFIED, BT2020, P3 = 1, 2, 9, 12  # FFmpeg's AVCOL_PRI_* (12: SMPTE EG 432-1, Display P3's D65)
+REFERENCE_WHITE = 203.0  # nits: HDR's diffuse white (BT.2408), scaled to SDR's 1.0
 PEAK = 1000.0  # nits: HLG's display for its OOTF (system gamma 1.2); PQ's peak where a stream does not say
-KNEE = 0.6  # share of SDR white below which light passes unchanged
+KNEE = 0.6  # share of reference white below which light passes unchanged
+MIN_STATED_PEAK = 400.0  # nits: a stated PQ peak below this is taken for a mistake in the file
 
-# BT.2020 RGB -> BT.709 RGB, linear light (BT.2087)
-_BT2020_TO_709 = torch.tensor(
-    [
-        [1.6605, -0.5876, -0.0728],
-        [-0.1246, 1.1329, -0.0083],
-        [-0.0182, -0.1006, 1.1187],
-    ]
-)
+_CHROMATICITIES = {  # red, green, blue, white (D65) as CIE xy
+    BT709: ((0.640, 0.330), (0.300, 0.600), (0.150, 0.060), (0.3127, 0.3290)),
+    BT2020: ((0.708, 0.292), (0.170, 0.797), (0.131, 0.046), (0.3127, 0.3290)),
+    P3: ((0.680, 0.320), (0.265, 0.690), (0.150, 0.060), (0.3127, 0.3290)),
+}
+
+
+def _rgb_to_xyz(primaries: int) -> np.ndarray:
+    """Linear RGB -> CIE XYZ for a set of primaries (white maps to Y = 1)."""
+    *rgb, white = _CHROMATICITIES[primaries]
+    xyz = np.array([[x / y, 1.0, (1 - x - y) / y] for x, y in rgb]).T  # (3, 3): a column per primary
+    wx, wy = white
+    scale = np.linalg.solve(xyz, [wx / wy, 1.0, (1 - wx - wy) / wy])
+    return xyz * scale
+
+
+def _to_bt709(primaries: int) -> list[list[float]]:
+    """The linear-light matrix from `primaries` to BT.709's."""
+    return (np.linalg.inv(_rgb_to_xyz(BT709)) @ _rgb_to_xyz(primaries)).tolist()
+
+
+def _luminance(primaries: int) -> list[float]:
+    """Y of each primary: the weights of luminance (HLG's OOTF takes them in the stream's own primaries)."""
+    return _rgb_to_xyz(primaries)[1].tolist()
 
 
 def _pq_to_nits(signal: np.ndarray) -> np.ndarray:
@@ -65,25 +84,27 @@ def _linear_table(transfer: int) -> np.ndarray:
 
 def tone_map(rgb16: np.ndarray, transfer: int, primaries: int = BT2020, peak_nits: float = PEAK) -> np.ndarray:
     """(H, W, 3) uint16 R'G'B' with a PQ or HLG transfer -> (H, W, 3) uint8 BT.709 R'G'B' for SDR.
-    `peak_nits`: the light shown as white (PQ: the content's peak, `content_peak`; HLG: its display's 1000)."""
+    `primaries`: FFmpeg's code (unspecified taken as BT.2020, as HDR means); `peak_nits`: PQ's light shown as
+    white (`content_peak`); HLG's is its display's, 1000 nits."""
+    primaries = primaries if primaries in _CHROMATICITIES else BT2020
     planes = np.ascontiguousarray(rgb16.transpose(2, 0, 1))  # (3, H, W)
     light = torch.from_numpy(np.take(_linear_table(transfer), planes))  # the transfer undone by table
     r, g, b = light.unbind(0)
-    # per-pixel scale to SDR units (1 = SDR white); HLG's OOTF is such a scale: peak * luminance ** (1.2 - 1)
+    # per-pixel scale to SDR units (1 = reference white); HLG's OOTF is such a scale: peak * luminance ** (1.2 - 1)
     if transfer == HLG:
-        scale = (r * 0.2627).add_(g, alpha=0.6780).add_(b, alpha=0.0593).clamp_min_(1e-6).pow_(0.2)
-        scale.mul_(PEAK / REFERENCE_WHITE)
+        wr, wg, wb = _luminance(primaries)
+        scale = (r * wr).add_(g, alpha=wg).add_(b, alpha=wb).clamp_min_(1e-6).pow_(0.2).mul_(PEAK / REFERENCE_WHITE)
+        peak_nits = PEAK
     else:
         scale = torch.full_like(r, 1 / REFERENCE_WHITE)
-    if primaries == BT2020:  # linear, so before the scale
-        m = _BT2020_TO_709.tolist()
-        light = torch.stack([(r * row[0]).add_(g, alpha=row[1]).add_(b, alpha=row[2]) for row in m])
+    if primaries != BT709:  # linear, so before the per-pixel scale
+        light = torch.stack([(r * m[0]).add_(g, alpha=m[1]).add_(b, alpha=m[2]) for m in _to_bt709(primaries)])
     light.clamp_min_(0)
     peak = torch.maximum(torch.maximum(light[0], light[1]), light[2]).mul_(scale)  # brightest channel, SDR units
     # above the knee a rational shoulder (extended Reinhard): slope 1 at the knee, white at the peak, clipped beyond
     top = max(peak_nits, REFERENCE_WHITE) / REFERENCE_WHITE
     slope = (top - KNEE) / (1 - KNEE)
-    u = (peak - KNEE).div_(top - KNEE)
+    u = (peak - KNEE).clamp_min_(0).div_(top - KNEE)
     rolled = (u * slope).div_(u.mul(slope - 1).add_(1)).mul_(1 - KNEE).add_(KNEE)
     gain = torch.where(peak > KNEE, rolled.div_(peak.clamp_min(1e-6)), 1.0).mul_(scale)
     light.mul_(gain).clamp_(1e-12, 1).log_().mul_(1 / 2.4).exp_()  # BT.1886's inverse: light ** (1 / 2.4)
@@ -92,23 +113,27 @@ def tone_map(rgb16: np.ndarray, transfer: int, primaries: int = BT2020, peak_nit
 
 def content_peak(frame: Any) -> float:
     """The brightest light a PQ stream says it holds, in nits: its content light level (MaxCLL), else its
-    mastering display's peak, else `PEAK`; FFmpeg attaches both to key frames (read it from the first)."""
+    mastering display's peak, else `PEAK` (also for a stated peak under `MIN_STATED_PEAK`, taken for a mistake).
+    Read from a decoded frame's side data (the first frame: stylize_video maps every frame with its answer)."""
     from av.sidedata.sidedata import Type
 
     found = {sd.type: bytes(sd) for sd in frame.side_data}
-    if len(cll := found.get(Type.CONTENT_LIGHT_LEVEL, b"")) >= 8 and (max_cll := struct.unpack("<I", cll[:4])[0]):
-        return float(min(max_cll, 10000))
+    stated = []
+    if len(cll := found.get(Type.CONTENT_LIGHT_LEVEL, b"")) >= 8:
+        stated.append(struct.unpack("<I", cll[:4])[0])  # AVContentLightMetadata.MaxCLL
     mastering = found.get(Type.MASTERING_DISPLAY_METADATA, b"")
     if len(mastering) >= 88 and struct.unpack("<i", mastering[84:88])[0]:  # has_luminance
         num, den = struct.unpack("<ii", mastering[72:80])  # max_luminance, a rational, after 9 others
-        if num > 0 and den > 0:
-            return float(min(num / den, 10000))
-    return PEAK
+        stated.append(num / den if den > 0 else 0)
+    return next((float(min(nits, 10000)) for nits in stated if nits >= MIN_STATED_PEAK), PEAK)
 
 
 def frame_to_sdr_image(frame: Any, peak_nits: float = PEAK) -> Image.Image:
     """A decoded PyAV frame whose transfer is PQ or HLG, as an SDR BT.709 RGB image (its matrix and range are
-    read from the frame by swscale). `peak_nits`: for PQ, `content_peak` of the stream's first frame."""
-    rgb16 = frame.to_ndarray(format="rgb48le")
-    peak = peak_nits if frame.color_trc == PQ else PEAK
-    return Image.fromarray(tone_map(rgb16, frame.color_trc, frame.color_primaries, peak))
+    read from the frame by swscale; an unstated matrix is taken as BT.2020's, not swscale's BT.601).
+    `peak_nits`: for PQ, `content_peak` of the stream's first frame."""
+    from av.video.reformatter import Colorspace
+
+    unstated = frame.colorspace in (0, 2)  # AVCOL_SPC_RGB (the field unset) or UNSPECIFIED
+    rgb16 = frame.to_ndarray(format="rgb48le", **({"src_colorspace": Colorspace.BT2020} if unstated else {}))
+    return Image.fromarray(tone_map(rgb16, frame.color_trc, frame.color_primaries, peak_nits))

@@ -161,22 +161,21 @@ def test_colours_are_written_as_bt709_and_say_so(tmp_path: Path, size: tuple[int
     assert np.abs(as_709[size[1] // 2, size[0] // 2].astype(int) - green).max() <= 4
 
 
-def make_hdr_video(path: Path, rgb16: np.ndarray, transfer: int, frames: int = 3, hdr10: str = "") -> Path:
+def make_hdr_video(
+    path: Path, rgb16: np.ndarray, transfer: int, frames: int = 3, hdr10: str = "", tag_matrix: bool = True
+) -> Path:
     """A 10-bit BT.2020 H.264 clip of one still picture, given as R'G'B' code values (16 bits) in `transfer`'s
     signal (PQ or HLG), tagged as a phone tags its HDR clips. `hdr10`: x265's HDR10 metadata options (an HEVC
-    clip then, as HDR10 files are)."""
+    clip then, as HDR10 files are). `tag_matrix=False`: the YUV matrix (BT.2020's) is not stated."""
     from av.video.reformatter import ColorPrimaries, ColorRange, Colorspace
 
     with av.open(str(path), "w") as out:
         video = out.add_stream("libx265" if hdr10 else "libx264", rate=10)
         video.width, video.height, video.pix_fmt = rgb16.shape[1], rgb16.shape[0], "yuv420p10le"
         tags = video.codec_context
-        tags.colorspace, tags.color_primaries, tags.color_range = (
-            Colorspace.BT2020,
-            ColorPrimaries.BT2020,
-            ColorRange.MPEG,
-        )
-        tags.color_trc = transfer
+        tags.color_primaries, tags.color_range, tags.color_trc = ColorPrimaries.BT2020, ColorRange.MPEG, transfer
+        if tag_matrix:
+            tags.colorspace = Colorspace.BT2020
         video.options = {"qp": "0", "preset": "ultrafast"}
         if hdr10:
             video.options = {"preset": "ultrafast", "x265-params": f"log-level=error:lossless=1:hdr10=1:{hdr10}"}
@@ -229,8 +228,24 @@ def test_an_hdr10_clip_keeps_highlights_up_to_the_peak_it_says(
         assert stylize_video(src, tmp_path / "out.mp4", lambda images: images, crf=0) == 3
     assert "hdr10.mp4: HDR (PQ, 4000 nits) tone-mapped to SDR" in caplog.text
     got = np.asarray(frames_of(tmp_path / "out.mp4")[2]).astype(int)
-    assert 240 <= got[16, 8, 0] < got[16, 56, 0] - 3  # 1000 and 3000 nits told apart, neither clipped
-    assert hdr.tone_map(picture, hdr.PQ)[16, 8, 0] == 255  # what the default 1000-nit peak would show
+    assert 240 <= got[16, 8, 0] <= 253 and got[16, 56, 0] >= got[16, 8, 0] + 2  # 1000 nits below white, 3000 above
+    assert hdr.tone_map(picture, hdr.PQ)[16, 8, 0] == 255  # where the default 1000-nit peak puts 1000 nits
+
+
+@pytest.mark.parametrize("transfer", ["HLG", "PQ"])
+def test_an_hdr_clip_that_does_not_state_its_matrix_is_read_as_bt2020(tmp_path: Path, transfer: str) -> None:
+    from fast_style import hdr
+    from fast_style.video import stylize_video
+
+    picture = np.zeros((32, 64, 3), np.uint16)
+    picture[:, :, 1] = round(0.6 * 65535)  # a green: where BT.601 and BT.2020's matrices differ most
+    code = {"HLG": hdr.HLG, "PQ": hdr.PQ}[transfer]
+    outputs = []
+    for tagged in (True, False):
+        src = make_hdr_video(tmp_path / f"{tagged}.mp4", picture, code, tag_matrix=tagged)
+        assert stylize_video(src, tmp_path / f"out{tagged}.mp4", lambda images: images, crf=0) == 3
+        outputs.append(np.asarray(frames_of(tmp_path / f"out{tagged}.mp4")[1])[16, 32].astype(int))
+    assert np.abs(outputs[0] - outputs[1]).max() <= 3, outputs
 
 
 def test_sdr_video_is_not_tone_mapped(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
