@@ -1,0 +1,41 @@
+"""scripts/train_zoo.sh, the one command a lent GPU's few minutes go to: it must run as written, the first time."""
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+import yaml
+
+from .conftest import tiny_run
+
+SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "train_zoo.sh"
+
+
+@pytest.mark.slow
+def test_train_zoo_trains_each_style_with_the_zoo_recipe_and_resumes(
+    tmp_path: Path, photo_dir: Path, style_path: Path, random_vgg: Path
+) -> None:
+    styles = tmp_path / "styles"
+    styles.mkdir()
+    shutil.copy(style_path, styles / "wave.jpg")
+    overrides = [
+        o for o in tiny_run(photo_dir, style_path, random_vgg) if not o.startswith(("data.root", "style.image"))
+    ]
+    env = {**os.environ, "PYTHON": sys.executable, "STYLES": "wave", "MAX_STEPS": "3", "WORKERS": "0"}
+    cmd = ["bash", str(SCRIPT), str(tmp_path / "zoo"), str(photo_dir), str(photo_dir), str(styles), *overrides]
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0 and "wave: exit code 0" in done.stdout, done.stdout + done.stderr
+    run = tmp_path / "zoo" / "wave"
+    assert (run / "style.pt").is_file() and (run / "checkpoints" / "last.ckpt").is_file()
+    cfg = yaml.safe_load((run / ".hydra" / "config.yaml").read_text())
+    assert cfg["module"]["lr_schedule"] == "cosine" and cfg["trainer"]["max_steps"] == 3
+    assert cfg["temporal"]["_target_"] == "fast_style.consistency.ConsistencyLoss"  # temporal=shift
+    env["MAX_STEPS"] = "5"  # the same command again resumes the run and trains on to the new end
+    again = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
+    assert "wave: exit code 0" in again.stdout, again.stdout + again.stderr
+    assert "Restoring states from the checkpoint" in (tmp_path / "zoo" / "wave.log").read_text()
+    assert torch.load(run / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False)["global_step"] == 5
