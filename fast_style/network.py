@@ -87,15 +87,19 @@ class UpsampleConv(nn.Sequential):
         super().__init__(nn.Upsample(scale_factor=2, **mode), ConvNormAct(cin, cout, kernel))
 
 
+ANTIALIAS = {"none": (False, False), "down": (True, False), "up": (False, True), "both": (True, True)}  # blur, bilinear
+
+
 class TransformerNet(nn.Module):
     """Johnson et al.'s residual transform network.
 
     `channels` are the widths of the three encoder stages (32, 64, 128 in the paper);
     `num_residual` residual blocks run at the narrowest resolution (H/4, W/4). The output is a sigmoid of the
-    last convolution. `antialias`: blurred downsampling (BlurPool) and bilinear upsampling instead of strided
-    convolutions and nearest upsampling, against the aliasing that makes texture swim on moving video (1.25x
-    the inference time on a CPU; benchmarks/README.md). It is recorded in `config` only when on, so files and
-    checkpoints of the paper's network keep their settings.
+    last convolution. `antialias`, against the aliasing that makes texture swim on moving video: "down" blurs
+    before downsampling (BlurPool instead of strided convolutions), "up" upsamples bilinearly instead of by
+    nearest neighbour, "both" (or true) does both (1.25x the inference time on a CPU; benchmarks/README.md),
+    "none" (or false) neither. It is recorded in `config` only when on, so files and checkpoints of the paper's
+    network keep their settings.
     """
 
     def __init__(
@@ -103,7 +107,7 @@ class TransformerNet(nn.Module):
         channels: tuple[int, int, int] | list[int] = (32, 64, 128),
         num_residual: int = 5,
         kernel_outer: int = 9,
-        antialias: bool = False,
+        antialias: bool | str = False,
     ) -> None:
         super().__init__()
         c1, c2, c3 = (int(c) for c in channels)
@@ -117,17 +121,23 @@ class TransformerNet(nn.Module):
             "num_residual": int(num_residual),
             "kernel_outer": int(kernel_outer),
         }
-        if antialias:
-            self.config["antialias"] = True
+        which = {False: "none", True: "both"}[antialias] if isinstance(antialias, bool) else str(antialias)
+        if which not in ANTIALIAS:
+            raise ValueError(
+                f"antialias={antialias!r}: use none, down (blurred downsampling), up (bilinear upsampling) or both"
+            )
+        blur, bilinear = ANTIALIAS[which]
+        if which != "none":
+            self.config["antialias"] = True if which == "both" else which  # true: as files before "down"/"up"
         self.encoder = nn.Sequential(
             ConvNormAct(3, c1, kernel_outer),  # (B, c1, H, W)
-            ConvNormAct(c1, c2, 3, stride=2, antialias=antialias),  # (B, c2, H/2, W/2)
-            ConvNormAct(c2, c3, 3, stride=2, antialias=antialias),  # (B, c3, H/4, W/4)
+            ConvNormAct(c1, c2, 3, stride=2, antialias=blur),  # (B, c2, H/2, W/2)
+            ConvNormAct(c2, c3, 3, stride=2, antialias=blur),  # (B, c3, H/4, W/4)
         )
         self.residual = nn.Sequential(*(ResidualBlock(c3) for _ in range(num_residual)))
         self.decoder = nn.Sequential(
-            UpsampleConv(c3, c2, antialias=antialias),  # (B, c2, H/2, W/2)
-            UpsampleConv(c2, c1, antialias=antialias),  # (B, c1, H, W)
+            UpsampleConv(c3, c2, antialias=bilinear),  # (B, c2, H/2, W/2)
+            UpsampleConv(c2, c1, antialias=bilinear),  # (B, c1, H, W)
             nn.ReflectionPad2d(kernel_outer // 2),
             nn.Conv2d(c1, 3, kernel_outer),  # (B, 3, H, W)
         )

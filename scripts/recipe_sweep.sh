@@ -36,6 +36,8 @@ declare -A VARIANT=(
     [temporal1000_noise0]="temporal=shift temporal.weight=1000 temporal.noise=0"
     [temporal1000_noise0_quarter]="temporal=shift temporal.weight=1000 temporal.noise=0 temporal.share=0.25"
     [antialias]="model.antialias=true"
+    [antialias_down]="model.antialias=down"
+    [antialias_up]="model.antialias=up"
     [antialias_temporal1000]="model.antialias=true temporal=shift temporal.weight=1000"
 )
 names=${VARIANTS:-default style2 style10 tv0 lr3e-3 lr3e-3_cosine deep_gram batch8 temporal30 temporal100 temporal300 temporal1000}

@@ -175,6 +175,21 @@ def test_the_antialiased_network_keeps_sizes_parameters_and_files(h: int, w: int
     torch.testing.assert_close(loaded(x), smooth(x))
 
 
+@pytest.mark.parametrize("which,blurs,bilinear", [("down", 2, 0), ("up", 0, 2), ("both", 2, 2), ("none", 0, 0)])
+def test_antialias_takes_either_part_alone(which: str, blurs: int, bilinear: int, tmp_path: Path) -> None:
+    from fast_style.network import BlurPool
+
+    net = TransformerNet((4, 8, 8), 1, antialias=which)
+    assert sum(isinstance(m, BlurPool) for m in net.modules()) == blurs
+    assert sum(isinstance(m, torch.nn.Upsample) and m.mode == "bilinear" for m in net.modules()) == bilinear
+    loaded, _ = load_style_model(str(save_style_model(net, tmp_path / "net.pt")))
+    assert loaded.config.get("antialias") == {"down": "down", "up": "up", "both": True, "none": None}[which]
+    x = torch.rand(1, 3, 20, 28)
+    torch.testing.assert_close(loaded.eval()(x), net.eval()(x))
+    with pytest.raises(ValueError, match="antialias='sideways': use none, down"):
+        TransformerNet((4, 8, 8), 1, antialias="sideways")
+
+
 def test_blur_pool_is_a_normalised_blur_then_every_second_pixel() -> None:
     from fast_style.network import BlurPool
 
