@@ -14,6 +14,7 @@ above it, rising with the light up to the peak.
 
 from __future__ import annotations
 
+import functools
 import math
 import struct
 from typing import Any
@@ -24,7 +25,7 @@ from PIL import Image
 
 PQ, HLG = 16, 18  # FFmpeg's AVCOL_TRC_SMPTE2084 and AVCOL_TRC_ARIB_STD_B67 (a phone's HDR clips say HLG)
 TRANSFERS = {PQ: "PQ", HLG: "HLG"}
-BT709, UNSPECIFIED, BT2020, P3 = 1, 2, 9, 12  # FFmpeg's AVCOL_PRI_* (12: SMPTE EG 432-1, Display P3's D65)
+BT709, BT2020, P3 = 1, 9, 12  # FFmpeg's AVCOL_PRI_* (12: SMPTE EG 432-1, Display P3's D65)
 REFERENCE_WHITE = 203.0  # nits: HDR's diffuse white (BT.2408), scaled to SDR's 1.0
 PEAK = 1000.0  # nits: HLG's display for its OOTF (system gamma 1.2); PQ's peak where a stream does not say
 KNEE = 0.6  # share of reference white below which light passes unchanged
@@ -46,14 +47,16 @@ def _rgb_to_xyz(primaries: int) -> np.ndarray:
     return xyz * scale
 
 
-def _to_bt709(primaries: int) -> list[list[float]]:
+@functools.cache
+def _to_bt709(primaries: int) -> tuple[tuple[float, ...], ...]:
     """The linear-light matrix from `primaries` to BT.709's."""
-    return (np.linalg.inv(_rgb_to_xyz(BT709)) @ _rgb_to_xyz(primaries)).tolist()
+    return tuple(map(tuple, (np.linalg.inv(_rgb_to_xyz(BT709)) @ _rgb_to_xyz(primaries)).tolist()))
 
 
-def _luminance(primaries: int) -> list[float]:
+@functools.cache
+def _luminance(primaries: int) -> tuple[float, ...]:
     """Y of each primary: the weights of luminance (HLG's OOTF takes them in the stream's own primaries)."""
-    return _rgb_to_xyz(primaries)[1].tolist()
+    return tuple(_rgb_to_xyz(primaries)[1].tolist())
 
 
 def _pq_to_nits(signal: np.ndarray) -> np.ndarray:
@@ -70,16 +73,11 @@ def _hlg_to_scene(signal: np.ndarray) -> np.ndarray:
     return np.where(signal <= 0.5, signal**2 / 3, (np.exp((signal - c) / a) + b) / 12)
 
 
-_TABLES: dict[int, np.ndarray] = {}
-
-
+@functools.cache
 def _linear_table(transfer: int) -> np.ndarray:
     """Each 16-bit code value as linear light: nits for PQ, scene light (0..1) for HLG."""
-    if transfer not in _TABLES:
-        signal = np.arange(65536, dtype=np.float64) / 65535
-        table = _pq_to_nits(signal) if transfer == PQ else _hlg_to_scene(signal)
-        _TABLES[transfer] = table.astype(np.float32)
-    return _TABLES[transfer]
+    signal = np.arange(65536, dtype=np.float64) / 65535
+    return (_pq_to_nits(signal) if transfer == PQ else _hlg_to_scene(signal)).astype(np.float32)
 
 
 def tone_map(rgb16: np.ndarray, transfer: int, primaries: int = BT2020, peak_nits: float = PEAK) -> np.ndarray:
@@ -90,13 +88,12 @@ def tone_map(rgb16: np.ndarray, transfer: int, primaries: int = BT2020, peak_nit
     planes = np.ascontiguousarray(rgb16.transpose(2, 0, 1))  # (3, H, W)
     light = torch.from_numpy(np.take(_linear_table(transfer), planes))  # the transfer undone by table
     r, g, b = light.unbind(0)
-    # per-pixel scale to SDR units (1 = reference white); HLG's OOTF is such a scale: peak * luminance ** (1.2 - 1)
+    # scale to SDR units (1 = reference white); HLG's OOTF is a per-pixel one: peak * luminance ** (1.2 - 1)
+    scale: torch.Tensor | float = 1 / REFERENCE_WHITE
     if transfer == HLG:
         wr, wg, wb = _luminance(primaries)
         scale = (r * wr).add_(g, alpha=wg).add_(b, alpha=wb).clamp_min_(1e-6).pow_(0.2).mul_(PEAK / REFERENCE_WHITE)
         peak_nits = PEAK
-    else:
-        scale = torch.full_like(r, 1 / REFERENCE_WHITE)
     if primaries != BT709:  # linear, so before the per-pixel scale
         light = torch.stack([(r * m[0]).add_(g, alpha=m[1]).add_(b, alpha=m[2]) for m in _to_bt709(primaries)])
     light.clamp_min_(0)
@@ -128,12 +125,9 @@ def content_peak(frame: Any) -> float:
     return next((float(min(nits, 10000)) for nits in stated if nits >= MIN_STATED_PEAK), PEAK)
 
 
-def frame_to_sdr_image(frame: Any, peak_nits: float = PEAK) -> Image.Image:
+def frame_to_sdr_image(frame: Any, peak_nits: float = PEAK, colours: dict | None = None) -> Image.Image:
     """A decoded PyAV frame whose transfer is PQ or HLG, as an SDR BT.709 RGB image (its matrix and range are
-    read from the frame by swscale; an unstated matrix is taken as BT.2020's, not swscale's BT.601).
+    read from the frame by swscale; `colours`: to_ndarray's arguments where the frame does not state them).
     `peak_nits`: for PQ, `content_peak` of the stream's first frame."""
-    from av.video.reformatter import Colorspace
-
-    unstated = frame.colorspace in (0, 2)  # AVCOL_SPC_RGB (the field unset) or UNSPECIFIED
-    rgb16 = frame.to_ndarray(format="rgb48le", **({"src_colorspace": Colorspace.BT2020} if unstated else {}))
+    rgb16 = frame.to_ndarray(format="rgb48le", **(colours or {}))
     return Image.fromarray(tone_map(rgb16, frame.color_trc, frame.color_primaries, peak_nits))

@@ -55,7 +55,8 @@ IMAGE_TYPES = {  # accepted uploads, Pillow's format: the name users know (HEIF:
     "AVIF": "AVIF",
     "HEIF": "HEIC",
 }
-ACCEPTED = f"a {', '.join(list(IMAGE_TYPES.values())[:-1])} or {list(IMAGE_TYPES.values())[-1]} photo"
+*_FIRST, _LAST = IMAGE_TYPES.values()
+ACCEPTED = f"a {', '.join(_FIRST)} or {_LAST} photo"
 OUTPUT_TYPES = {"jpeg": ("JPEG", "image/jpeg"), "png": ("PNG", "image/png")}
 BUSY = "busy: the server is stylizing other requests; try again in a moment"
 

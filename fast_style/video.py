@@ -45,13 +45,16 @@ def output_name(src: Path) -> str:
 
 
 def _source_colours(frame: Any) -> dict:
-    """to_image's arguments for a decoded frame: none where the stream says its colour space (PyAV follows
-    it); BT.709 for an HD frame (720 lines or more) that does not say, as players take it (swscale's default
-    is BT.601, the SD standard)."""
+    """to_image's (to_ndarray's) arguments for a decoded frame: none where the stream says its colour space
+    (PyAV follows it); where it does not, BT.2020 for an HDR frame (PQ, HLG) and BT.709 for an HD frame (720
+    lines or more), as players take them (swscale's default is BT.601, the SD standard)."""
     from av.video.reformatter import Colorspace
 
-    if frame.colorspace in (0, 2) and frame.height >= 720:  # AVCOL_SPC_RGB (an unset field) or UNSPECIFIED
-        return {"src_colorspace": Colorspace.ITU709}
+    if frame.colorspace in (0, 2):  # AVCOL_SPC_RGB (an unset field) or UNSPECIFIED
+        if frame.color_trc in hdr.TRANSFERS:
+            return {"src_colorspace": Colorspace.BT2020}
+        if frame.height >= 720:
+            return {"src_colorspace": Colorspace.ITU709}
     return {}
 
 
@@ -66,10 +69,11 @@ def frame_image(frame: Any, peak_nits: float = hdr.PEAK) -> Image.Image:
     """A decoded frame as the upright SDR RGB picture a style network takes: HDR (PQ, HLG) tone-mapped (PQ's
     white at `peak_nits`: `hdr.content_peak` of the first frame), an untagged HD frame read as BT.709, a rotation
     tag applied."""
+    colours = _source_colours(frame)
     if frame.color_trc in hdr.TRANSFERS:
-        image = hdr.frame_to_sdr_image(frame, peak_nits)
+        image = hdr.frame_to_sdr_image(frame, peak_nits, colours)
     else:
-        image = frame.to_image(**_source_colours(frame))
+        image = frame.to_image(**colours)
     return upright(image, frame.rotation)
 
 
