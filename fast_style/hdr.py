@@ -48,7 +48,7 @@ def _rgb_to_xyz(primaries: int) -> np.ndarray:
 
 
 @functools.cache
-def _to_bt709(primaries: int) -> tuple[tuple[float, ...], ...]:
+def to_bt709(primaries: int) -> tuple[tuple[float, ...], ...]:
     """The linear-light matrix from `primaries` to BT.709's."""
     return tuple(map(tuple, (np.linalg.inv(_rgb_to_xyz(BT709)) @ _rgb_to_xyz(primaries)).tolist()))
 
@@ -95,7 +95,7 @@ def tone_map(rgb16: np.ndarray, transfer: int, primaries: int = BT2020, peak_nit
         scale = (r * wr).add_(g, alpha=wg).add_(b, alpha=wb).clamp_min_(1e-6).pow_(0.2).mul_(PEAK / REFERENCE_WHITE)
         peak_nits = PEAK
     if primaries != BT709:  # linear, so before the per-pixel scale
-        light = torch.stack([(r * m[0]).add_(g, alpha=m[1]).add_(b, alpha=m[2]) for m in _to_bt709(primaries)])
+        light = torch.stack([(r * m[0]).add_(g, alpha=m[1]).add_(b, alpha=m[2]) for m in to_bt709(primaries)])
     light.clamp_min_(0)
     peak = torch.maximum(torch.maximum(light[0], light[1]), light[2]).mul_(scale)  # brightest channel, SDR units
     # above the knee a rational shoulder (extended Reinhard): slope 1 at the knee, white at the peak, clipped beyond

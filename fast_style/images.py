@@ -1,8 +1,9 @@
-"""Images in and out: decoding (EXIF orientation, alpha, 16-bit, colours into sRGB through their ICC profile),
-PIL <-> tensor conversion, and saving with the source's EXIF."""
+"""Images in and out: decoding (EXIF orientation, alpha, 16-bit, colours into sRGB through their ICC profile or
+their nclx code points), PIL <-> tensor conversion, and saving with the source's EXIF."""
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import io
 import itertools
@@ -11,9 +12,10 @@ from typing import BinaryIO
 
 import numpy as np
 import torch
-from pi_heif import register_heif_opener
+from pi_heif import open_heif, register_heif_opener
 from PIL import Image, ImageChops, ImageCms, ImageOps
 
+from fast_style import nclx
 from fast_style.atomic import atomic_write
 from fast_style.errors import UserError
 
@@ -41,7 +43,32 @@ def read_image(
             k = max(1, min(w, h) // draft_size)
             img.draft(img.mode, (w // k, h // k))
         img.load()
+        img = _coded_colour_to_srgb(img, path)
         return ImageOps.exif_transpose(img, in_place=False) if img.getexif().get(0x0112, 1) != 1 else img
+
+
+def _coded_colour_to_srgb(img: Image.Image, source: str | Path | BinaryIO) -> Image.Image:
+    """A HEIC or AVIF still whose colour is stated as nclx code points (fast_style.nclx), not an ICC profile,
+    converted to sRGB; other images as they are. An HDR (PQ or HLG) HEIC is decoded again at 16 bits for it
+    (Pillow holds 8-bit RGB), and its nclx wins over an ICC profile, which cannot state those transfers."""
+    if img.format == "AVIF" and not img.info.get("icc_profile"):
+        with open(source, "rb") if isinstance(source, (str, Path)) else contextlib.nullcontext(source) as fp:
+            if found := nclx.read_avif_nclx(fp):
+                img.info["nclx_profile"] = found
+    coded = nclx.nclx_of(img)
+    if coded is None or not nclx.needs_conversion(coded) or (img.info.get("icc_profile") and not nclx.is_hdr(coded)):
+        return img
+    rgb16 = None
+    if img.format == "HEIF" and nclx.is_hdr(coded) and img.info.get("bit_depth", 8) > 8:
+        if not isinstance(source, (str, Path)):
+            source.seek(0)
+        bits = img.info["bit_depth"]  # pi-heif shifts 10 or 12 bits up to 16: spread them over 0..65535
+        heif = open_heif(source, convert_hdr_to_8bit=False)
+        shifted = np.array(heif, copy=True)[..., :3] >> (16 - bits)  # a copy while the decoder's buffer lives
+        rgb16 = (shifted.astype(np.uint32) * 65535 // ((1 << bits) - 1)).astype(np.uint16)
+    converted = nclx.to_srgb(img, coded, rgb16)
+    converted.info = {k: v for k, v in img.info.items() if k not in ("nclx_profile", "icc_profile")}
+    return converted
 
 
 def to_srgb(img: Image.Image) -> Image.Image:

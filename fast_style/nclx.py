@@ -1,0 +1,169 @@
+"""Stills whose colour is stated as code points instead of an ICC profile: an `nclx` colour box (ITU-T H.273
+primaries, transfer characteristics, matrix), as HEIC and AVIF photos may carry it. A phone's Display P3 photo,
+a camera's BT.2020 HLG or PQ still (an "HDR HEIF"), read as plain numbers, come out dull or washed out; here
+they are converted to sRGB, the colours the networks learnt from.
+
+pi-heif reports a HEIC's box as `info["nclx_profile"]`; Pillow's AVIF reader does not, so `read_avif_nclx` finds
+the primary image's box in the file (ISO BMFF boxes: meta > iprp > ipco, tied to the item by ipma). The
+conversion: PQ and HLG go through `hdr.tone_map` (as HDR video does: 1000 nits shown as white); SDR transfers in
+a wider gamut (P3, BT.2020) are converted to BT.709/sRGB primaries in linear light, out-of-gamut colours clipped,
+the tone curve kept. Code points for BT.709 primaries (sRGB's) and an SDR transfer need nothing.
+"""
+
+from __future__ import annotations
+
+import functools
+import struct
+from typing import BinaryIO
+
+import numpy as np
+import torch
+from PIL import Image
+
+from fast_style import hdr
+
+LINEAR, GAMMA22, GAMMA28 = 8, 4, 5  # H.273 transfer characteristics with their own curves (others: sRGB's)
+_MAX_META = 1 << 24  # bytes: a meta box larger than this is not read (a damaged or hostile file)
+
+
+def nclx_of(img: Image.Image) -> dict | None:
+    """The code points an image states, as pi-heif's dict (`color_primaries`, `transfer_characteristics`, ...),
+    or None."""
+    nclx = img.info.get("nclx_profile")
+    return nclx if isinstance(nclx, dict) and "color_primaries" in nclx else None
+
+
+def needs_conversion(nclx: dict) -> bool:
+    """Whether pixels with these code points differ from sRGB: an HDR transfer, a gamut other than BT.709's,
+    or a linear or pure-gamma curve."""
+    transfer = nclx.get("transfer_characteristics")
+    return (
+        transfer in hdr.TRANSFERS
+        or transfer in (LINEAR, GAMMA22, GAMMA28)
+        or nclx.get("color_primaries") in (hdr.BT2020, hdr.P3)
+    )
+
+
+def is_hdr(nclx: dict) -> bool:
+    return nclx.get("transfer_characteristics") in hdr.TRANSFERS
+
+
+def to_srgb(img: Image.Image, nclx: dict, rgb16: np.ndarray | None = None) -> Image.Image:
+    """An RGB or RGBA image whose colours follow `nclx` -> the same picture in sRGB (alpha kept).
+    `rgb16`: the (H, W, 3) uint16 decode of an HDR picture, where the decoder gave one (8 bits loses the
+    shadows' steps of a PQ signal); otherwise the 8-bit pixels are used."""
+    alpha = img.getchannel("A") if img.mode in ("RGBA", "LA") else None
+    primaries, transfer = nclx.get("color_primaries"), nclx.get("transfer_characteristics")
+    if is_hdr(nclx):
+        codes = rgb16 if rgb16 is not None else np.asarray(img.convert("RGB"), np.uint16) * 257
+        out = Image.fromarray(hdr.tone_map(codes, transfer, primaries, hdr.PEAK))
+    else:
+        codes = torch.from_numpy(np.array(img.convert("RGB"))).int()
+        light = _decode_table(transfer)[codes]  # (H, W, 3) linear light
+        if primaries in (hdr.BT2020, hdr.P3):
+            light = light @ torch.tensor(hdr.to_bt709(primaries)).T
+        encoded = _SRGB_ENCODE[light.clamp_(0, 1).mul_(_ENCODE_STEPS).round_().int()]  # sRGB's curve by table
+        out = Image.fromarray(encoded.numpy())
+    if alpha is not None:
+        out.putalpha(alpha)
+    return out
+
+
+@functools.cache
+def _decode_table(transfer: int) -> torch.Tensor:
+    """Each 8-bit code value as linear light under an SDR transfer: its own curve where it has one, else sRGB's
+    (sRGB, BT.709 and the rest: only the gamut changes, the picture's tone is kept)."""
+    v = np.arange(256, dtype=np.float64) / 255
+    if transfer == LINEAR:
+        table = v
+    elif transfer in (GAMMA22, GAMMA28):
+        table = v ** (2.2 if transfer == GAMMA22 else 2.8)
+    else:
+        table = np.where(v <= 0.04045, v / 12.92, ((v + 0.055) / 1.055) ** 2.4)
+    return torch.from_numpy(table).float()
+
+
+_ENCODE_STEPS = 65535  # linear light quantised to 16 bits before sRGB's curve, taken from a table
+_light = np.arange(_ENCODE_STEPS + 1, dtype=np.float64) / _ENCODE_STEPS
+_SRGB_ENCODE = torch.from_numpy(
+    (np.where(_light <= 0.0031308, _light * 12.92, 1.055 * _light ** (1 / 2.4) - 0.055) * 255 + 0.5).astype(np.uint8)
+)
+del _light
+
+
+def read_avif_nclx(fp: BinaryIO) -> dict | None:
+    """The nclx colour box of an AVIF (or other HEIF) file's primary image, as pi-heif's dict, or None where it
+    has none or the boxes are damaged. Reads only the boxes before the meta box's end; the position is kept."""
+    at = fp.tell()
+    try:
+        fp.seek(0)
+        meta = _meta_box(fp)
+        return _primary_nclx(meta) if meta else None
+    except (IndexError, KeyError, ValueError, struct.error):
+        return None
+    finally:
+        fp.seek(at)
+
+
+def _meta_box(fp: BinaryIO) -> bytes | None:
+    """The payload of the file's top-level meta box (skipping the others, media data included)."""
+    while len(head := fp.read(8)) == 8:
+        size, kind = struct.unpack(">I4s", head)
+        header = 8
+        if size == 1:
+            size, header = struct.unpack(">Q", fp.read(8))[0], 16
+        if kind == b"meta":
+            return fp.read(min(size - header if size else _MAX_META, _MAX_META))
+        if size < header:  # 0 (to the end) or damaged: no meta box after it
+            return None
+        fp.seek(size - header, 1)
+    return None
+
+
+def _boxes(data: bytes, start: int, end: int) -> list[tuple[bytes, int, int]]:
+    """(type, payload start, payload end) of each box in data[start:end]."""
+    found = []
+    while start + 8 <= end:
+        size, kind = struct.unpack(">I4s", data[start : start + 8])
+        header = 8
+        if size == 1:
+            size, header = struct.unpack(">Q", data[start + 8 : start + 16])[0], 16
+        elif size == 0:
+            size = end - start
+        if size < header:
+            break
+        found.append((kind, start + header, min(start + size, end)))
+        start += size
+    return found
+
+
+def _primary_nclx(meta: bytes) -> dict | None:
+    children = {kind: (s, e) for kind, s, e in _boxes(meta, 4, len(meta))}  # meta is a full box: 4 bytes first
+    s, _ = children[b"pitm"]
+    primary = int.from_bytes(meta[s + 4 : s + (6 if meta[s] == 0 else 8)], "big")
+    iprp = _boxes(meta, *children[b"iprp"])
+    properties = next(_boxes(meta, s, e) for kind, s, e in iprp if kind == b"ipco")
+    for kind, s, _ in iprp:
+        if kind != b"ipma":
+            continue
+        version, wide_index = meta[s], meta[s + 3] & 1
+        (count,), p = struct.unpack(">I", meta[s + 4 : s + 8]), s + 8
+        for _ in range(count):
+            id_bytes = 2 if version < 1 else 4
+            item, n = int.from_bytes(meta[p : p + id_bytes], "big"), meta[p + id_bytes]
+            p += id_bytes + 1
+            for _ in range(n):
+                index = (int.from_bytes(meta[p : p + 2], "big") & 0x7FFF) if wide_index else meta[p] & 0x7F
+                p += 2 if wide_index else 1
+                if item != primary or not index:
+                    continue
+                box, bs, be = properties[index - 1]
+                if box == b"colr" and meta[bs : bs + 4] == b"nclx" and be - bs >= 11:
+                    pri, trc, mat = struct.unpack(">HHH", meta[bs + 4 : bs + 10])
+                    return {
+                        "color_primaries": pri,
+                        "transfer_characteristics": trc,
+                        "matrix_coefficients": mat,
+                        "full_range_flag": meta[bs + 10] >> 7,
+                    }
+    return None
