@@ -2,7 +2,8 @@
 networks and an SDR player expect: decoded at 16 bits, the signal turned into light in nits (PQ: SMPTE ST 2084's
 EOTF; HLG: BT.2100's inverse OETF and its OOTF for a 1000-nit display), the primaries converted to BT.709's (a
 matrix derived from their chromaticities), scaled so that HDR reference white (203 nits, BT.2408) is SDR's 1.0,
-highlights rolled off, and encoded for a BT.1886 display (gamma 2.4).
+highlights rolled off, and encoded for a BT.1886 display (gamma 2.4), or with sRGB's curve for an HDR still
+(fast_style.nclx).
 
 The roll-off acts on each pixel's brightest channel and scales the three alike, so hues are kept (colours outside
 BT.709's gamut are clipped per channel). Light up to `KNEE` of reference white (122 nits) passes unchanged; above
@@ -80,10 +81,13 @@ def _linear_table(transfer: int) -> np.ndarray:
     return (_pq_to_nits(signal) if transfer == PQ else _hlg_to_scene(signal)).astype(np.float32)
 
 
-def tone_map(rgb16: np.ndarray, transfer: int, primaries: int = BT2020, peak_nits: float = PEAK) -> np.ndarray:
+def tone_map(
+    rgb16: np.ndarray, transfer: int, primaries: int = BT2020, peak_nits: float = PEAK, srgb: bool = False
+) -> np.ndarray:
     """(H, W, 3) uint16 R'G'B' with a PQ or HLG transfer -> (H, W, 3) uint8 BT.709 R'G'B' for SDR.
     `primaries`: FFmpeg's code (unspecified taken as BT.2020, as HDR means); `peak_nits`: PQ's light shown as
-    white (`content_peak`); HLG's is its display's, 1000 nits."""
+    white (`content_peak`); HLG's is its display's, 1000 nits. `srgb`: encoded with sRGB's curve (a still
+    image's) instead of BT.1886's gamma 2.4 (video's)."""
     primaries = primaries if primaries in _CHROMATICITIES else BT2020
     planes = np.ascontiguousarray(rgb16.transpose(2, 0, 1))  # (3, H, W)
     light = torch.from_numpy(np.take(_linear_table(transfer), planes))  # the transfer undone by table
@@ -104,7 +108,11 @@ def tone_map(rgb16: np.ndarray, transfer: int, primaries: int = BT2020, peak_nit
     u = (peak - KNEE).clamp_min_(0).div_(top - KNEE)
     rolled = (u * slope).div_(u.mul(slope - 1).add_(1)).mul_(1 - KNEE).add_(KNEE)
     gain = torch.where(peak > KNEE, rolled.div_(peak.clamp_min(1e-6)), 1.0).mul_(scale)
-    light.mul_(gain).clamp_(1e-12, 1).log_().mul_(1 / 2.4).exp_()  # BT.1886's inverse: light ** (1 / 2.4)
+    light.mul_(gain).clamp_(1e-12, 1)
+    if srgb:
+        light = torch.where(light <= 0.0031308, light * 12.92, light.pow(1 / 2.4).mul_(1.055).sub_(0.055))
+    else:
+        light.log_().mul_(1 / 2.4).exp_()  # BT.1886's inverse: light ** (1 / 2.4)
     return light.mul_(255).add_(0.5).to(torch.uint8).permute(1, 2, 0).contiguous().numpy()
 
 

@@ -7,6 +7,7 @@ import contextlib
 import functools
 import io
 import itertools
+import os
 from pathlib import Path
 from typing import BinaryIO
 
@@ -47,28 +48,52 @@ def read_image(
         return ImageOps.exif_transpose(img, in_place=False) if img.getexif().get(0x0112, 1) != 1 else img
 
 
-def _coded_colour_to_srgb(img: Image.Image, source: str | Path | BinaryIO) -> Image.Image:
-    """A HEIC or AVIF still whose colour is stated as nclx code points (fast_style.nclx), not an ICC profile,
-    converted to sRGB; other images as they are. An HDR (PQ or HLG) HEIC is decoded again at 16 bits for it
-    (Pillow holds 8-bit RGB), and its nclx wins over an ICC profile, which cannot state those transfers."""
-    if img.format == "AVIF" and not img.info.get("icc_profile"):
-        with open(source, "rb") if isinstance(source, (str, Path)) else contextlib.nullcontext(source) as fp:
+def _coded_colour_to_srgb(img: Image.Image, source: str | os.PathLike | BinaryIO) -> Image.Image:
+    """A HEIC or AVIF still whose colour is stated as nclx code points (fast_style.nclx) and not by an ICC
+    profile (a profile, where there is one, is what counts, as pi-heif reports it), converted to sRGB (RGB, or
+    RGBA with its alpha); other images as they are. An HDR (PQ or HLG) HEIC is decoded again at its 10 or 12
+    bits for it (Pillow holds 8 bits a channel)."""
+    if img.info.get("icc_profile"):
+        return img
+    is_path = isinstance(source, (str, os.PathLike))
+    if img.format == "AVIF":
+        with open(source, "rb") if is_path else contextlib.nullcontext(source) as fp:
             if found := nclx.read_avif_nclx(fp):
                 img.info["nclx_profile"] = found
     coded = nclx.nclx_of(img)
-    if coded is None or not nclx.needs_conversion(coded) or (img.info.get("icc_profile") and not nclx.is_hdr(coded)):
+    if coded is None or not nclx.needs_conversion(coded):
         return img
+    rgb, alpha = split_alpha(img)  # 8-bit RGB: a 16-bit grey scaled, not clipped
     rgb16 = None
     if img.format == "HEIF" and nclx.is_hdr(coded) and img.info.get("bit_depth", 8) > 8:
-        if not isinstance(source, (str, Path)):
-            source.seek(0)
-        bits = img.info["bit_depth"]  # pi-heif shifts 10 or 12 bits up to 16: spread them over 0..65535
-        heif = open_heif(source, convert_hdr_to_8bit=False)
-        shifted = np.array(heif, copy=True)[..., :3] >> (16 - bits)  # a copy while the decoder's buffer lives
-        rgb16 = (shifted.astype(np.uint32) * 65535 // ((1 << bits) - 1)).astype(np.uint16)
-    converted = nclx.to_srgb(img, coded, rgb16)
+        with open(source, "rb") if is_path else _rewound(source) as fp:
+            rgb16 = _heif_16bit(fp, img.info["bit_depth"])
+    converted = nclx.to_srgb(rgb, coded, rgb16)
+    if alpha is not None:
+        converted.putalpha(alpha)
     converted.info = {k: v for k, v in img.info.items() if k not in ("nclx_profile", "icc_profile")}
     return converted
+
+
+@contextlib.contextmanager
+def _rewound(fp: BinaryIO):
+    """A stream read again from its start, its position put back after."""
+    at = fp.tell()
+    fp.seek(0)
+    try:
+        yield fp
+    finally:
+        fp.seek(at)
+
+
+def _heif_16bit(fp: BinaryIO, bits: int) -> np.ndarray:
+    """A HEIC's first image decoded at its full depth: (H, W, 3) uint16 over 0..65535 (grey: three equal
+    channels)."""
+    heif = open_heif(fp, convert_hdr_to_8bit=False)  # kept: the array below is a view of its buffer
+    samples = np.asarray(heif)
+    samples = (samples[..., None] if samples.ndim == 2 else samples)[..., :3] >> (16 - bits)  # pi-heif: top bits
+    spread = (np.arange(1 << bits, dtype=np.uint32) * 65535 // ((1 << bits) - 1)).astype(np.uint16)  # over 0..65535
+    return np.ascontiguousarray(np.broadcast_to(spread[samples], (*samples.shape[:2], 3)))
 
 
 def to_srgb(img: Image.Image) -> Image.Image:

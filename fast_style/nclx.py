@@ -7,7 +7,9 @@ pi-heif reports a HEIC's box as `info["nclx_profile"]`; Pillow's AVIF reader doe
 the primary image's box in the file (ISO BMFF boxes: meta > iprp > ipco, tied to the item by ipma). The
 conversion: PQ and HLG go through `hdr.tone_map` (as HDR video does: 1000 nits shown as white); SDR transfers in
 a wider gamut (P3, BT.2020) are converted to BT.709/sRGB primaries in linear light, out-of-gamut colours clipped,
-the tone curve kept. Code points for BT.709 primaries (sRGB's) and an SDR transfer need nothing.
+the tone curve kept. Code points for BT.709 primaries (sRGB's) and an SDR transfer need nothing; cinema's DCI-P3
+(11, another white) is left as it is. A file with an ICC profile as well is read through the profile
+(fast_style.images).
 """
 
 from __future__ import annotations
@@ -48,25 +50,21 @@ def is_hdr(nclx: dict) -> bool:
     return nclx.get("transfer_characteristics") in hdr.TRANSFERS
 
 
-def to_srgb(img: Image.Image, nclx: dict, rgb16: np.ndarray | None = None) -> Image.Image:
-    """An RGB or RGBA image whose colours follow `nclx` -> the same picture in sRGB (alpha kept).
-    `rgb16`: the (H, W, 3) uint16 decode of an HDR picture, where the decoder gave one (8 bits loses the
-    shadows' steps of a PQ signal); otherwise the 8-bit pixels are used."""
-    alpha = img.getchannel("A") if img.mode in ("RGBA", "LA") else None
+def to_srgb(rgb: Image.Image, nclx: dict, rgb16: np.ndarray | None = None) -> Image.Image:
+    """An RGB image whose colours follow `nclx` -> the same picture in sRGB. `rgb16`: the (H, W, 3) uint16
+    decode of an HDR picture, where the decoder gave one (8 bits loses the shadows' steps of a PQ signal);
+    otherwise the 8-bit pixels are used. HDR is tone-mapped as for video but encoded with sRGB's curve (an SDR
+    still's), not BT.1886's gamma 2.4, and a PQ still is shown up to 1000 nits (its clli box is not read)."""
     primaries, transfer = nclx.get("color_primaries"), nclx.get("transfer_characteristics")
     if is_hdr(nclx):
-        codes = rgb16 if rgb16 is not None else np.asarray(img.convert("RGB"), np.uint16) * 257
-        out = Image.fromarray(hdr.tone_map(codes, transfer, primaries, hdr.PEAK))
-    else:
-        codes = torch.from_numpy(np.array(img.convert("RGB"))).int()
-        light = _decode_table(transfer)[codes]  # (H, W, 3) linear light
-        if primaries in (hdr.BT2020, hdr.P3):
-            light = light @ torch.tensor(hdr.to_bt709(primaries)).T
-        encoded = _SRGB_ENCODE[light.clamp_(0, 1).mul_(_ENCODE_STEPS).round_().int()]  # sRGB's curve by table
-        out = Image.fromarray(encoded.numpy())
-    if alpha is not None:
-        out.putalpha(alpha)
-    return out
+        codes = rgb16 if rgb16 is not None else np.asarray(rgb, np.uint16) * 257
+        return Image.fromarray(hdr.tone_map(codes, transfer, primaries, hdr.PEAK, srgb=True))
+    codes = torch.from_numpy(np.array(rgb)).int()
+    light = _decode_table(transfer)[codes]  # (H, W, 3) linear light
+    if primaries in (hdr.BT2020, hdr.P3):
+        light = light @ torch.tensor(hdr.to_bt709(primaries)).T
+    encoded = _SRGB_ENCODE[light.clamp_(0, 1).mul_(_ENCODE_STEPS).round_().int()]  # sRGB's curve by table
+    return Image.fromarray(encoded.numpy())
 
 
 @functools.cache
@@ -99,7 +97,7 @@ def read_avif_nclx(fp: BinaryIO) -> dict | None:
         fp.seek(0)
         meta = _meta_box(fp)
         return _primary_nclx(meta) if meta else None
-    except (IndexError, KeyError, ValueError, struct.error):
+    except (IndexError, KeyError, ValueError, OverflowError, OSError, struct.error):
         return None
     finally:
         fp.seek(at)
@@ -112,9 +110,11 @@ def _meta_box(fp: BinaryIO) -> bytes | None:
         header = 8
         if size == 1:
             size, header = struct.unpack(">Q", fp.read(8))[0], 16
+        if size and size < header:  # damaged
+            return None
         if kind == b"meta":
             return fp.read(min(size - header if size else _MAX_META, _MAX_META))
-        if size < header:  # 0 (to the end) or damaged: no meta box after it
+        if not size:  # to the end of the file: no meta box after it
             return None
         fp.seek(size - header, 1)
     return None
@@ -142,7 +142,7 @@ def _primary_nclx(meta: bytes) -> dict | None:
     s, _ = children[b"pitm"]
     primary = int.from_bytes(meta[s + 4 : s + (6 if meta[s] == 0 else 8)], "big")
     iprp = _boxes(meta, *children[b"iprp"])
-    properties = next(_boxes(meta, s, e) for kind, s, e in iprp if kind == b"ipco")
+    properties = next((_boxes(meta, s, e) for kind, s, e in iprp if kind == b"ipco"), [])
     for kind, s, _ in iprp:
         if kind != b"ipma":
             continue
@@ -155,7 +155,7 @@ def _primary_nclx(meta: bytes) -> dict | None:
             for _ in range(n):
                 index = (int.from_bytes(meta[p : p + 2], "big") & 0x7FFF) if wide_index else meta[p] & 0x7F
                 p += 2 if wide_index else 1
-                if item != primary or not index:
+                if item != primary or not 0 < index <= len(properties):
                     continue
                 box, bs, be = properties[index - 1]
                 if box == b"colr" and meta[bs : bs + 4] == b"nclx" and be - bs >= 11:

@@ -2,12 +2,13 @@
 as sRGB."""
 
 import io
+import struct
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
-from PIL import Image
+from PIL import Image, ImageCms
 
 from fast_style.hdr import tone_map
 from fast_style.images import open_rgb, read_image, split_alpha
@@ -18,6 +19,7 @@ pillow_heif = pytest.importorskip("pillow_heif")  # writes HEIC (the product rea
 # Display P3 -> sRGB in linear light, as published (independent of the module's derivation from chromaticities)
 P3_TO_SRGB = np.array([[1.2249, -0.2247, 0.0], [-0.0420, 1.0419, 0.0], [-0.0197, -0.0786, 1.0979]])
 SRGB_COLOURS = [(200, 60, 40), (40, 160, 70), (50, 80, 190), (128, 128, 128)]  # inside P3, so they round-trip
+BT709_TO_2020 = np.array([[0.6274, 0.3293, 0.0433], [0.0691, 0.9195, 0.0114], [0.0164, 0.0880, 0.8956]])  # BT.2087
 
 
 def srgb_to_linear(v: np.ndarray) -> np.ndarray:
@@ -63,8 +65,10 @@ def test_a_display_p3_heic_without_a_profile_is_read_in_srgb(tmp_path: Path) -> 
     see_through.putalpha(77)
     rgb, alpha = split_alpha(read_image(save_heic(see_through, tmp_path / "alpha.heic", primaries=12, transfer=13)))
     assert np.abs(centres(rgb, 4) - np.array(SRGB_COLOURS)).max() <= 4 and alpha.getextrema() == (77, 77)
-    srgb = save_heic(patches(SRGB_COLOURS), tmp_path / "srgb.heic", primaries=1, transfer=13)
-    assert np.abs(centres(open_rgb(srgb), 4) - np.array(SRGB_COLOURS)).max() <= 4  # BT.709's primaries: as is
+    bt2020 = [tuple(int(round(v)) for v in linear_to_srgb(BT709_TO_2020 @ srgb_to_linear(c))) for c in SRGB_COLOURS]
+    wide = open_rgb(save_heic(patches(bt2020), tmp_path / "bt2020.heic", primaries=9, transfer=13))
+    assert np.abs(centres(wide, 4) - np.array(SRGB_COLOURS)).max() <= 4
+    assert "nclx_profile" not in wide.info and "icc_profile" not in wide.info  # sRGB now: nothing to convert again
 
 
 def avif_with_code_points(img: Image.Image, primaries: int, transfer: int) -> bytes:
@@ -87,22 +91,86 @@ def test_a_display_p3_avif_without_a_profile_is_read_in_srgb(tmp_path: Path) -> 
         assert np.abs(centres(open_rgb(source), 4) - np.array(SRGB_COLOURS)).max() <= 4
 
 
+def box(kind: bytes, payload: bytes, wide: bool = False) -> bytes:
+    """An ISO BMFF box; `wide`: with a 64-bit size."""
+    if wide:
+        return struct.pack(">I4sQ", 1, kind, 16 + len(payload)) + payload
+    return struct.pack(">I4s", 8 + len(payload), kind) + payload
+
+
+def full_box(kind: bytes, version: int, flags: int, payload: bytes, wide: bool = False) -> bytes:
+    return box(kind, bytes([version]) + flags.to_bytes(3, "big") + payload, wide)
+
+
+def colr(primaries: int, transfer: int) -> bytes:
+    return box(b"colr", b"nclx" + struct.pack(">HHHB", primaries, transfer, 6, 0x80))
+
+
+def ipma(version: int, flags: int, entries: list[tuple[int, list[int]]]) -> bytes:
+    """Item -> property associations: 1-based indexes into ipco, each marked essential."""
+    out = struct.pack(">I", len(entries))
+    for item, indexes in entries:
+        out += item.to_bytes(2 if version == 0 else 4, "big") + bytes([len(indexes)])
+        out += b"".join((i | 0x8000).to_bytes(2, "big") if flags & 1 else bytes([i | 0x80]) for i in indexes)
+    return full_box(b"ipma", version, flags, out)
+
+
+PROPERTIES = [box(b"ispe", bytes(12)), colr(1, 13), colr(12, 13), colr(9, 16)]  # indexes 1..4
+FTYP = box(b"ftyp", b"avif\0\0\0\0avifmif1")
+
+
+def heif(
+    primary: int, associations: list[bytes], pitm_version: int = 0, wide: bool = False, ipco: bool = True
+) -> io.BytesIO:
+    pitm = full_box(b"pitm", pitm_version, 0, primary.to_bytes(2 if pitm_version == 0 else 4, "big"))
+    iprp = box(b"iprp", (box(b"ipco", b"".join(PROPERTIES), wide) if ipco else b"") + b"".join(associations), wide)
+    hdlr = full_box(b"hdlr", 0, 0, bytes(4) + b"pict" + bytes(13))
+    return io.BytesIO(FTYP + full_box(b"meta", 0, 0, hdlr + pitm + iprp, wide))
+
+
+def primaries_read(fp: io.BytesIO) -> int | None:
+    found = read_avif_nclx(fp)
+    return found and found["color_primaries"]
+
+
+def test_the_primary_items_colour_box_is_found_in_every_layout() -> None:
+    assert read_avif_nclx(heif(1, [ipma(0, 0, [(1, [1, 4])])])) == {
+        "color_primaries": 9, "transfer_characteristics": 16, "matrix_coefficients": 6, "full_range_flag": 1
+    }  # fmt: skip
+    assert primaries_read(heif(2, [ipma(0, 0, [(1, [1, 2]), (2, [1, 3])])])) == 12  # not the first item's
+    assert primaries_read(heif(70000, [ipma(1, 1, [(5, [2]), (70000, [1, 4])])], pitm_version=1)) == 9  # wide ids
+    assert primaries_read(heif(2, [ipma(0, 0, [(1, [2])]), ipma(0, 0, [(2, [3])])])) == 12  # two ipma boxes
+    assert primaries_read(heif(1, [ipma(0, 0, [(1, [9, 3])])])) == 12  # an index past the list is skipped
+    assert primaries_read(heif(1, [ipma(0, 0, [(1, [3])])], wide=True)) == 12  # 64-bit sizes
+    media = heif(1, [ipma(0, 0, [(1, [4])])]).getvalue()
+    assert primaries_read(io.BytesIO(box(b"mdat", bytes(1000)) + media)) == 9  # the media data first
+    assert primaries_read(heif(1, [ipma(0, 0, [(2, [3])])])) is None  # only another item has a colour box
+
+
+def test_an_icc_profile_counts_before_code_points() -> None:
+    icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    out = io.BytesIO()
+    patches([(200, 60, 40)]).save(out, format="AVIF", quality=100, subsampling="4:4:4", icc_profile=icc)
+    data = bytearray(out.getvalue())  # libavif writes the profile and code points both: the latter say P3 here
+    at = data.find(b"colrnclx") + 8
+    data[at : at + 2] = (12).to_bytes(2, "big")
+    assert read_avif_nclx(io.BytesIO(data))["color_primaries"] == 12
+    assert np.abs(centres(open_rgb(io.BytesIO(data)), 1) - [(200, 60, 40)]).max() <= 3  # read as sRGB
+
+
 def test_damaged_or_missing_boxes_mean_no_code_points() -> None:
     data = avif_with_code_points(patches([(10, 20, 30)]), primaries=12, transfer=13)
     assert read_avif_nclx(io.BytesIO(b"")) is None
     assert read_avif_nclx(io.BytesIO(b"\x00\x00\x00\x10junk" * 4)) is None
     for cut in (20, 40, data.find(b"colrnclx") + 9):
         assert read_avif_nclx(io.BytesIO(data[:cut])) is None
+    assert read_avif_nclx(heif(1, [ipma(0, 0, [(1, [3])])], ipco=False)) is None
+    assert read_avif_nclx(io.BytesIO(FTYP + struct.pack(">I4sQ", 1, b"free", 1 << 63) + bytes(8))) is None
+    assert read_avif_nclx(io.BytesIO(FTYP + struct.pack(">I4s", 4, b"meta") + bytes(100))) is None
     fp = io.BytesIO(data)
     fp.seek(7)
     read_avif_nclx(fp)
     assert fp.tell() == 7  # the reader's position is kept
-
-
-def hlg_code(scene: float) -> float:
-    """BT.2100's HLG OETF (scene light 0..1 -> signal 0..1), written independently of the module."""
-    a, b, c = 0.17883277, 0.28466892, 0.55991073
-    return np.sqrt(3 * scene) if scene <= 1 / 12 else a * np.log(12 * scene - b) + c
 
 
 def pq_signal(nits: float) -> float:
@@ -111,26 +179,44 @@ def pq_signal(nits: float) -> float:
     return ((c1 + c2 * y) / (1 + c3 * y)) ** m2
 
 
-def save_heic10(levels: np.ndarray, path: Path, transfer: int) -> Path:
-    """A 10-bit BT.2020 HEIC of grey signal levels (0..1), one per column, 32 rows."""
-    codes = (np.round(np.asarray(levels, float) * 1023).astype(np.uint16) << 6)[None, :, None]  # top 10 of 16 bits
-    grey = np.ascontiguousarray(np.broadcast_to(codes, (32, codes.shape[1], 3)), "<u2")
-    heif = pillow_heif.from_bytes(mode="RGB;16", size=(grey.shape[1], 32), data=grey.tobytes())
-    heif.save(path, quality=-1, nclx_profile={"color_primaries": 9, "transfer_characteristics": transfer,
+def save_heic10(levels: np.ndarray, path: Path, transfer: int, primaries: int = 9, grey: bool = False) -> Path:
+    """A 10-bit HEIC of grey signal levels (0..1), one per column, 32 rows: RGB, or a greyscale image."""
+    codes = np.round(np.asarray(levels, float) * 1023).astype(np.uint16) << 6  # pillow-heif keeps the top 10 bits
+    samples = np.ascontiguousarray(np.broadcast_to(codes[None, :, None], (32, len(codes), 1 if grey else 3)), "<u2")
+    heif = pillow_heif.from_bytes(mode="L;16" if grey else "RGB;16", size=(len(codes), 32), data=samples.tobytes())
+    heif.save(path, quality=-1, nclx_profile={"color_primaries": primaries, "transfer_characteristics": transfer,
                                               "matrix_coefficients": 9, "full_range_flag": 1})  # fmt: skip
     return path
 
 
 def test_hdr_heic_stills_are_tone_mapped_as_hdr_video_is(tmp_path: Path) -> None:
-    # reference white (HLG 75%, PQ 203 nits) is SDR's 234, as for video (tests/test_hdr.py); read flat it was 191
+    # reference white (HLG 75%, PQ 203 nits) is 81-82% of SDR white's light, as for video (tests/test_hdr.py), here
+    # in sRGB's curve: 233; read flat it was 191
     for transfer, signal in ((18, 0.75), (16, pq_signal(203))):
         img = open_rgb(save_heic10(np.full(32, signal), tmp_path / f"{transfer}.heic", transfer))
-        assert img.mode == "RGB" and all(abs(v - 234) <= 2 for v in img.getpixel((16, 16))), transfer
+        assert img.mode == "RGB" and all(abs(v - 233) <= 2 for v in img.getpixel((16, 16))), transfer
+    # under the knee the light itself, with sRGB's curve (a still's), not video's gamma 2.4 (97)
+    for name, grey in (("rgb", False), ("grey", True)):  # a greyscale HEIC decodes to one 16-bit channel
+        mid = open_rgb(save_heic10(np.full(32, pq_signal(20)), tmp_path / f"20_{name}.heic", 16, grey=grey))
+        assert all(abs(v - linear_to_srgb(20 / 203)) <= 2 for v in mid.getpixel((16, 16))), name  # 88
+    data = (tmp_path / "20_rgb.heic").read_bytes()  # bytes, as the server gets them
+    fp = io.BytesIO(data)
+    assert abs(open_rgb(fp).getpixel((16, 16))[0] - 88) <= 2
     # a dark ramp keeps the 10-bit file's steps: 512 levels up to ~90 nits give ~170 SDR levels, where an 8-bit
     # decode (128 levels, sparse near black) gives at most 128
     ramp = open_rgb(save_heic10(np.arange(512) / 1023, tmp_path / "ramp.heic", 16)).getchannel("G")
     assert len(np.unique(np.asarray(ramp)[16])) > 140
-    assert abs(hlg_code(1 / 12) - 0.5) < 1e-6  # the OETF's join, a check of the helper itself
+
+
+def test_a_deep_greyscale_heic_in_a_wide_gamut_stays_its_grey(tmp_path: Path) -> None:
+    grey = open_rgb(save_heic10(np.full(32, 0.5), tmp_path / "grey.heic", transfer=13, primaries=12, grey=True))
+    assert all(abs(v - 128) <= 1 for v in grey.getpixel((16, 16)))  # a gamut leaves grey alone (was clipped: 255)
+
+
+def test_linear_and_gamma_transfers_are_read_through_their_curves(tmp_path: Path) -> None:
+    for transfer, light in ((8, 128 / 255), (4, (128 / 255) ** 2.2), (5, (128 / 255) ** 2.8)):
+        img = open_rgb(io.BytesIO(avif_with_code_points(patches([(128, 128, 128)]), 1, transfer)))
+        assert abs(img.getpixel((16, 16))[1] - linear_to_srgb(light)) <= 2, transfer  # linear 128 is sRGB's 188
 
 
 def test_stylize_cli_reads_an_hdr_heic_as_the_sdr_picture_it_shows(tmp_path: Path) -> None:
@@ -144,7 +230,7 @@ def test_stylize_cli_reads_an_hdr_heic_as_the_sdr_picture_it_shows(tmp_path: Pat
     levels = np.linspace(0.1, 0.95, 32)  # a ramp (a flat picture is all noise to instance normalisation)
     save_heic10(levels, tmp_path / "IMG_0002.HEIC", 18)
     codes = (np.round(levels * 1023) * 65535 / 1023).round().astype(np.uint16)  # the file's 10 bits, as 16
-    shown = tone_map(np.broadcast_to(codes[None, :, None], (32, 32, 3)).copy(), 18)  # tests/test_hdr.py checks it
+    shown = tone_map(np.broadcast_to(codes[None, :, None], (32, 32, 3)).copy(), 18, srgb=True)  # test_hdr.py's
     Image.fromarray(shown).save(tmp_path / "sdr.png")
     for name in ("IMG_0002.HEIC", "sdr.png"):
         assert (
