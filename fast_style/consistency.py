@@ -14,6 +14,8 @@ so it is off by default (benchmarks/README.md).
 With `share` < 1 only the first share of each batch (at least one photo) gets a moved copy: the network then
 runs on fewer extra photos, the term's main cost on a CPU (a quarter: 0.80x the plain step's speed instead of
 0.50x, for somewhat less stability: 0.46x-0.55x the flicker instead of 0.36x-0.44x).
+With `start` > 0 the first `start` steps train without the term (and without its extra network pass): the
+network learns to paint first and to hold its strokes still after, as fine-tuning a plain model does.
 `noise` defaults to 0: with the camera-like noise (std 0.01) the flicker fell no further (the measured clips
 carry such noise), but smooth regions such as skies stayed plainer (coverage 0.82 against 0.86 on wave, 0.79
 against 0.83 on the_scream; benchmarks/README.md, "`temporal.noise` and `temporal.share`").
@@ -44,6 +46,7 @@ class ConsistencyLoss(nn.Module):
         margin: int = 8,
         max_zoom: float = 0.0,
         share: float = 1.0,
+        start: int = 0,
     ) -> None:
         super().__init__()
         if isinstance(weight, bool) or not isinstance(weight, (int, float)) or weight < 0:
@@ -58,8 +61,14 @@ class ConsistencyLoss(nn.Module):
             raise UserError(f"temporal.max_zoom must be a number within 0..0.25, got {max_zoom!r}")
         if isinstance(share, bool) or not isinstance(share, (int, float)) or not 0 < share <= 1:
             raise UserError(f"temporal.share must be a number within 0..1 (not 0), got {share!r}")
+        if isinstance(start, bool) or not isinstance(start, int) or start < 0:
+            raise UserError(f"temporal.start must be an integer >= 0 (a training step), got {start!r}")
         self.weight, self.max_shift, self.noise, self.margin = float(weight), max_shift, float(noise), margin
-        self.max_zoom, self.share = float(max_zoom), float(share)
+        self.max_zoom, self.share, self.start = float(max_zoom), float(share), start
+
+    def active(self, step: int) -> bool:
+        """Whether the term applies at this training step (from `start` on)."""
+        return step >= self.start
 
     def count(self, batch: int) -> int:
         """How many of a batch's photos get a moved copy: the first `share` of them, at least one."""

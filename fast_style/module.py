@@ -164,7 +164,7 @@ class StyleTransferModule(pl.LightningModule):
         if graphs:  # each step replays the graphs, overwriting the last step's outputs
             torch.compiler.cudagraph_mark_step_begin()
         moved = None
-        if train and self.temporal is not None:  # the batch and its moved copy in one call (one graph replay)
+        if train and self.temporal is not None and self.temporal.active(self.global_step):  # both in one call
             dy, dx, zoom = self.temporal.motion()
             n, k = len(images), self.temporal.count(len(images))
             both = self.network_fn(torch.cat([images, self.temporal.moved(images[:k], dy, dx, zoom)]))

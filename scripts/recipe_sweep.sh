@@ -35,6 +35,8 @@ declare -A VARIANT=(
     [temporal1000_quarter]="temporal=shift temporal.weight=1000 temporal.share=0.25"
     [temporal1000_noise0]="temporal=shift temporal.weight=1000 temporal.noise=0"
     [temporal1000_noise0_quarter]="temporal=shift temporal.weight=1000 temporal.noise=0 temporal.share=0.25"
+    [temporal1000_quarter_late]="temporal=shift temporal.weight=1000 temporal.noise=0 temporal.share=0.25 temporal.start=200"
+    [temporal1000_late]="temporal=shift temporal.weight=1000 temporal.noise=0 temporal.start=200"
     [antialias]="model.antialias=true"
     [antialias_down]="model.antialias=down"
     [antialias_up]="model.antialias=up"

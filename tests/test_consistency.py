@@ -84,6 +84,8 @@ def test_motion_draws_zooms_within_the_bound_only_when_asked() -> None:
         ({"share": 0}, "share"),
         ({"share": 1.5}, "share"),
         ({"share": True}, "share"),
+        ({"start": -1}, "start"),
+        ({"start": 2.5}, "start"),
     ],
 )
 def test_bad_settings(kwargs: dict, match: str) -> None:
@@ -137,6 +139,24 @@ def test_a_share_of_the_batch_gets_a_moved_copy() -> None:
     assert total.item() > 1.0
     total.backward()
     assert any(p.grad.abs().sum() > 0 for p in net.parameters())
+
+
+def test_the_term_starts_at_its_step(monkeypatch: pytest.MonkeyPatch) -> None:
+    net = TransformerNet(channels=(4, 8, 8), num_residual=1)
+    calls = []
+
+    def counted(x: torch.Tensor) -> torch.Tensor:
+        calls.append(x.shape[0])
+        return net(x)
+
+    late = StyleTransferModule(net, ConstantLoss(1.0), torch.rand(1, 3, 16, 16), temporal=ConsistencyLoss(5.0, start=3))
+    late.network_fn = counted
+    batch = (torch.rand(2, 3, 40, 40), 0)
+    for step, (called, more) in enumerate([(2, False), (2, False), (2, False), (4, True), (4, True)]):
+        monkeypatch.setattr(StyleTransferModule, "global_step", property(lambda self, step=step: step))
+        calls.clear()
+        total = late.training_step(batch, 0)
+        assert calls == [called] and (total.item() > 1.0) == more, step  # no extra network pass before it
 
 
 @pytest.mark.slow
