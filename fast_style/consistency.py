@@ -15,7 +15,9 @@ With `share` < 1 only the first share of each batch (at least one photo) gets a 
 runs on fewer extra photos, the term's main cost on a CPU (a quarter: 0.80x the plain step's speed instead of
 0.50x, for somewhat less stability: 0.46x-0.55x the flicker instead of 0.36x-0.44x).
 With `start` > 0 the first `start` steps train without the term (and without its extra network pass): the
-network learns to paint first and to hold its strokes still after, as fine-tuning a plain model does.
+network learns to paint first and to hold its strokes still after, as fine-tuning a plain model does (from half
+of a 400-step CPU run: 0.48x-0.53x the flicker for -3% to +17% style loss, against 0.36x-0.44x for +6% to +21% with
+the term from the start; benchmarks/README.md, "`temporal.start`").
 `noise` defaults to 0: with the camera-like noise (std 0.01) the flicker fell no further (the measured clips
 carry such noise), but smooth regions such as skies stayed plainer (coverage 0.82 against 0.86 on wave, 0.79
 against 0.83 on the_scream; benchmarks/README.md, "`temporal.noise` and `temporal.share`").
