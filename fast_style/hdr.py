@@ -110,10 +110,24 @@ def tone_map(
     gain = torch.where(peak > KNEE, rolled.div_(peak.clamp_min(1e-6)), 1.0).mul_(scale)
     light.mul_(gain).clamp_(1e-12, 1)
     if srgb:
-        light = torch.where(light <= 0.0031308, light * 12.92, light.pow(1 / 2.4).mul_(1.055).sub_(0.055))
-    else:
-        light.log_().mul_(1 / 2.4).exp_()  # BT.1886's inverse: light ** (1 / 2.4)
+        return encode_srgb(light).permute(1, 2, 0).contiguous().numpy()
+    light.log_().mul_(1 / 2.4).exp_()  # BT.1886's inverse: light ** (1 / 2.4)
     return light.mul_(255).add_(0.5).to(torch.uint8).permute(1, 2, 0).contiguous().numpy()
+
+
+_ENCODE_STEPS = 65535  # linear light quantised to 16 bits, then sRGB's curve taken from a table
+
+
+@functools.cache
+def _srgb_table() -> torch.Tensor:
+    light = np.arange(_ENCODE_STEPS + 1, dtype=np.float64) / _ENCODE_STEPS
+    srgb = np.where(light <= 0.0031308, light * 12.92, 1.055 * light ** (1 / 2.4) - 0.055)
+    return torch.from_numpy((srgb * 255 + 0.5).astype(np.uint8))
+
+
+def encode_srgb(light: torch.Tensor) -> torch.Tensor:
+    """Linear light (0..1; clipped) -> uint8 code values in sRGB's curve, the same shape; `light` is changed."""
+    return _srgb_table()[light.clamp_(0, 1).mul_(_ENCODE_STEPS).round_().int()]
 
 
 def content_peak(frame: Any) -> float:

@@ -39,11 +39,7 @@ def needs_conversion(nclx: dict) -> bool:
     """Whether pixels with these code points differ from sRGB: an HDR transfer, a gamut other than BT.709's,
     or a linear or pure-gamma curve."""
     transfer = nclx.get("transfer_characteristics")
-    return (
-        transfer in hdr.TRANSFERS
-        or transfer in (LINEAR, GAMMA22, GAMMA28)
-        or nclx.get("color_primaries") in (hdr.BT2020, hdr.P3)
-    )
+    return is_hdr(nclx) or transfer in (LINEAR, GAMMA22, GAMMA28) or nclx.get("color_primaries") in (hdr.BT2020, hdr.P3)
 
 
 def is_hdr(nclx: dict) -> bool:
@@ -63,8 +59,7 @@ def to_srgb(rgb: Image.Image, nclx: dict, rgb16: np.ndarray | None = None) -> Im
     light = _decode_table(transfer)[codes]  # (H, W, 3) linear light
     if primaries in (hdr.BT2020, hdr.P3):
         light = light @ torch.tensor(hdr.to_bt709(primaries)).T
-    encoded = _SRGB_ENCODE[light.clamp_(0, 1).mul_(_ENCODE_STEPS).round_().int()]  # sRGB's curve by table
-    return Image.fromarray(encoded.numpy())
+    return Image.fromarray(hdr.encode_srgb(light).numpy())
 
 
 @functools.cache
@@ -79,14 +74,6 @@ def _decode_table(transfer: int) -> torch.Tensor:
     else:
         table = np.where(v <= 0.04045, v / 12.92, ((v + 0.055) / 1.055) ** 2.4)
     return torch.from_numpy(table).float()
-
-
-_ENCODE_STEPS = 65535  # linear light quantised to 16 bits before sRGB's curve, taken from a table
-_light = np.arange(_ENCODE_STEPS + 1, dtype=np.float64) / _ENCODE_STEPS
-_SRGB_ENCODE = torch.from_numpy(
-    (np.where(_light <= 0.0031308, _light * 12.92, 1.055 * _light ** (1 / 2.4) - 0.055) * 255 + 0.5).astype(np.uint8)
-)
-del _light
 
 
 def read_avif_nclx(fp: BinaryIO) -> dict | None:
