@@ -18,6 +18,7 @@ from __future__ import annotations
 import functools
 import math
 import struct
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
@@ -144,6 +145,13 @@ def content_peak(frame: Any) -> float:
     if len(mastering) >= 88 and struct.unpack("<i", mastering[84:88])[0]:  # has_luminance
         num, den = struct.unpack("<ii", mastering[72:80])  # max_luminance, a rational, after 9 others
         stated.append(num / den if den > 0 else 0)
+    return stated_peak(stated)
+
+
+def stated_peak(stated: Iterable[float]) -> float:
+    """The peak to map PQ light to white, in nits, from what a file states, most trusted first (content light
+    level, then mastering display): the first of at least `MIN_STATED_PEAK` (capped at PQ's 10,000), else
+    `PEAK`."""
     return next((float(min(nits, 10000)) for nits in stated if nits >= MIN_STATED_PEAK), PEAK)
 
 

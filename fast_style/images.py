@@ -16,7 +16,7 @@ import torch
 from pi_heif import open_heif, register_heif_opener
 from PIL import Image, ImageChops, ImageCms, ImageOps
 
-from fast_style import nclx
+from fast_style import hdr, nclx
 from fast_style.atomic import atomic_write
 from fast_style.errors import UserError
 
@@ -52,23 +52,30 @@ def _coded_colour_to_srgb(img: Image.Image, source: str | os.PathLike | BinaryIO
     """A HEIC or AVIF still whose colour is stated as nclx code points (fast_style.nclx) and not by an ICC
     profile (a profile, where there is one, is what counts, as pi-heif reports it), converted to sRGB (RGB, or
     RGBA with its alpha); other images as they are. An HDR (PQ or HLG) HEIC is decoded again at its 10 or 12
-    bits for it (Pillow holds 8 bits a channel)."""
+    bits for it (Pillow holds 8 bits a channel); a PQ still's white is its stated peak (`nclx.stated_peak`)."""
     if img.info.get("icc_profile"):
         return img
     is_path = isinstance(source, (str, os.PathLike))
-    if img.format == "AVIF":
+
+    def read_properties() -> dict[bytes, bytes]:
         with open(source, "rb") if is_path else contextlib.nullcontext(source) as fp:
-            if found := nclx.read_avif_nclx(fp):
-                img.info["nclx_profile"] = found
+            return nclx.read_properties(fp)
+
+    properties = read_properties() if img.format == "AVIF" else None  # Pillow does not report an AVIF's nclx
+    if properties and (found := nclx.code_points(properties)):
+        img.info["nclx_profile"] = found
     coded = nclx.nclx_of(img)
     if coded is None or not nclx.needs_conversion(coded):
         return img
+    peak = hdr.PEAK
+    if coded.get("transfer_characteristics") == hdr.PQ:
+        peak = nclx.stated_peak(read_properties() if properties is None else properties)
     rgb, alpha = split_alpha(img)  # 8-bit RGB: a 16-bit grey scaled, not clipped
     rgb16 = None
     if img.format == "HEIF" and nclx.is_hdr(coded) and img.info.get("bit_depth", 8) > 8:
         with open(source, "rb") if is_path else _rewound(source) as fp:
             rgb16 = _heif_16bit(fp, img.info["bit_depth"])
-    converted = nclx.to_srgb(rgb, coded, rgb16)
+    converted = nclx.to_srgb(rgb, coded, rgb16, peak)
     if alpha is not None:
         converted.putalpha(alpha)
     converted.info = {k: v for k, v in img.info.items() if k not in ("nclx_profile", "icc_profile")}

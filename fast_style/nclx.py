@@ -3,13 +3,14 @@ primaries, transfer characteristics, matrix), as HEIC and AVIF photos may carry 
 a camera's BT.2020 HLG or PQ still (an "HDR HEIF"), read as plain numbers, come out dull or washed out; here
 they are converted to sRGB, the colours the networks learnt from.
 
-pi-heif reports a HEIC's box as `info["nclx_profile"]`; Pillow's AVIF reader does not, so `read_avif_nclx` finds
-the primary image's box in the file (ISO BMFF boxes: meta > iprp > ipco, tied to the item by ipma). The
-conversion: PQ and HLG go through `hdr.tone_map` (as HDR video does: 1000 nits shown as white); SDR transfers in
-a wider gamut (P3, BT.2020) are converted to BT.709/sRGB primaries in linear light, out-of-gamut colours clipped,
-the tone curve kept. Code points for BT.709 primaries (sRGB's) and an SDR transfer need nothing; cinema's DCI-P3
-(11, another white) is left as it is. A file with an ICC profile as well is read through the profile
-(fast_style.images).
+pi-heif reports a HEIC's box as `info["nclx_profile"]`; Pillow's AVIF reader does not, so `read_properties` finds
+the primary image's box in the file (ISO BMFF boxes: meta > iprp > ipco, tied to the item by ipma), and with it a
+PQ still's content light level and mastering display (clli, mdcv), which neither reader reports. The conversion:
+PQ and HLG go through `hdr.tone_map` (as HDR video does: PQ's stated peak, else 1000 nits, shown as white); SDR
+transfers in a wider gamut (P3, BT.2020) are converted to BT.709/sRGB primaries in linear light, out-of-gamut
+colours clipped, the tone curve kept. Code points for BT.709 primaries (sRGB's) and an SDR transfer need nothing;
+cinema's DCI-P3 (11, another white) is left as it is. A file with an ICC profile as well is read through the
+profile (fast_style.images).
 """
 
 from __future__ import annotations
@@ -46,15 +47,15 @@ def is_hdr(nclx: dict) -> bool:
     return nclx.get("transfer_characteristics") in hdr.TRANSFERS
 
 
-def to_srgb(rgb: Image.Image, nclx: dict, rgb16: np.ndarray | None = None) -> Image.Image:
+def to_srgb(rgb: Image.Image, nclx: dict, rgb16: np.ndarray | None = None, peak_nits: float = hdr.PEAK) -> Image.Image:
     """An RGB image whose colours follow `nclx` -> the same picture in sRGB. `rgb16`: the (H, W, 3) uint16
     decode of an HDR picture, where the decoder gave one (8 bits loses the shadows' steps of a PQ signal);
     otherwise the 8-bit pixels are used. HDR is tone-mapped as for video but encoded with sRGB's curve (an SDR
-    still's), not BT.1886's gamma 2.4, and a PQ still is shown up to 1000 nits (its clli box is not read)."""
+    still's), not BT.1886's gamma 2.4; `peak_nits`: the light a PQ still shows as white (`stated_peak`)."""
     primaries, transfer = nclx.get("color_primaries"), nclx.get("transfer_characteristics")
     if is_hdr(nclx):
         codes = rgb16 if rgb16 is not None else np.asarray(rgb, np.uint16) * 257
-        return Image.fromarray(hdr.tone_map(codes, transfer, primaries, hdr.PEAK, srgb=True))
+        return Image.fromarray(hdr.tone_map(codes, transfer, primaries, peak_nits, srgb=True))
     codes = torch.from_numpy(np.array(rgb)).int()
     light = _decode_table(transfer)[codes]  # (H, W, 3) linear light
     if primaries in (hdr.BT2020, hdr.P3):
@@ -76,18 +77,45 @@ def _decode_table(transfer: int) -> torch.Tensor:
     return torch.from_numpy(table).float()
 
 
-def read_avif_nclx(fp: BinaryIO) -> dict | None:
-    """The nclx colour box of an AVIF (or other HEIF) file's primary image, as pi-heif's dict, or None where it
-    has none or the boxes are damaged. Reads only the boxes before the meta box's end; the position is kept."""
+def read_properties(fp: BinaryIO) -> dict[bytes, bytes]:
+    """The properties of a HEIF file's (HEIC's, AVIF's) primary image that say how to read its colour, as their
+    boxes' payloads: `b"nclx"` (a colr box's code points), `b"clli"` (content light level) and `b"mdcv"`
+    (mastering display), the first of each; {} where it has none or the boxes are damaged. Reads only the boxes
+    before the meta box's end; the position is kept."""
     at = fp.tell()
     try:
         fp.seek(0)
         meta = _meta_box(fp)
-        return _primary_nclx(meta) if meta else None
+        return _primary_properties(meta) if meta else {}
     except (IndexError, KeyError, ValueError, OverflowError, OSError, struct.error):
-        return None
+        return {}
     finally:
         fp.seek(at)
+
+
+def code_points(properties: dict[bytes, bytes]) -> dict | None:
+    """The nclx code points among `read_properties`' answer, as pi-heif's dict, or None."""
+    if len(box := properties.get(b"nclx", b"")) < 7:
+        return None
+    primaries, transfer, matrix = struct.unpack(">HHH", box[:6])
+    return {
+        "color_primaries": primaries,
+        "transfer_characteristics": transfer,
+        "matrix_coefficients": matrix,
+        "full_range_flag": box[6] >> 7,
+    }
+
+
+def stated_peak(properties: dict[bytes, bytes]) -> float:
+    """The nits a PQ still's white stands for, from `read_properties`' answer: its content light level
+    (MaxCLL), else its mastering display's peak, else `hdr.PEAK`, by the rule HDR video follows
+    (`hdr.stated_peak`)."""
+    stated = []
+    if len(clli := properties.get(b"clli", b"")) >= 4:
+        stated.append(struct.unpack(">H", clli[:2])[0])  # max_content_light_level, nits
+    if len(mdcv := properties.get(b"mdcv", b"")) >= 24:
+        stated.append(struct.unpack(">I", mdcv[16:20])[0] / 10000)  # max mastering luminance, 0.0001 nits
+    return hdr.stated_peak(stated)
 
 
 def _meta_box(fp: BinaryIO) -> bytes | None:
@@ -124,12 +152,13 @@ def _boxes(data: bytes, start: int, end: int) -> list[tuple[bytes, int, int]]:
     return found
 
 
-def _primary_nclx(meta: bytes) -> dict | None:
+def _primary_properties(meta: bytes) -> dict[bytes, bytes]:
     children = {kind: (s, e) for kind, s, e in _boxes(meta, 4, len(meta))}  # meta is a full box: 4 bytes first
     s, _ = children[b"pitm"]
     primary = int.from_bytes(meta[s + 4 : s + (6 if meta[s] == 0 else 8)], "big")
     iprp = _boxes(meta, *children[b"iprp"])
     properties = next((_boxes(meta, s, e) for kind, s, e in iprp if kind == b"ipco"), [])
+    found: dict[bytes, bytes] = {}
     for kind, s, _ in iprp:
         if kind != b"ipma":
             continue
@@ -145,12 +174,8 @@ def _primary_nclx(meta: bytes) -> dict | None:
                 if item != primary or not 0 < index <= len(properties):
                     continue
                 box, bs, be = properties[index - 1]
-                if box == b"colr" and meta[bs : bs + 4] == b"nclx" and be - bs >= 11:
-                    pri, trc, mat = struct.unpack(">HHH", meta[bs + 4 : bs + 10])
-                    return {
-                        "color_primaries": pri,
-                        "transfer_characteristics": trc,
-                        "matrix_coefficients": mat,
-                        "full_range_flag": meta[bs + 10] >> 7,
-                    }
-    return None
+                if box == b"colr" and meta[bs : bs + 4] == b"nclx":
+                    found.setdefault(b"nclx", meta[bs + 4 : be])
+                elif box in (b"clli", b"mdcv"):
+                    found.setdefault(box, meta[bs:be])
+    return found

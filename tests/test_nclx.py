@@ -12,7 +12,7 @@ from PIL import Image, ImageCms
 
 from fast_style.hdr import tone_map
 from fast_style.images import open_rgb, read_image, split_alpha
-from fast_style.nclx import read_avif_nclx
+from fast_style.nclx import code_points, read_properties, stated_peak
 
 pillow_heif = pytest.importorskip("pillow_heif")  # writes HEIC (the product reads it with pi-heif)
 
@@ -20,6 +20,10 @@ pillow_heif = pytest.importorskip("pillow_heif")  # writes HEIC (the product rea
 P3_TO_SRGB = np.array([[1.2249, -0.2247, 0.0], [-0.0420, 1.0419, 0.0], [-0.0197, -0.0786, 1.0979]])
 SRGB_COLOURS = [(200, 60, 40), (40, 160, 70), (50, 80, 190), (128, 128, 128)]  # inside P3, so they round-trip
 BT709_TO_2020 = np.array([[0.6274, 0.3293, 0.0433], [0.0691, 0.9195, 0.0114], [0.0164, 0.0880, 0.8956]])  # BT.2087
+
+
+def read_nclx(fp: io.BytesIO) -> dict | None:
+    return code_points(read_properties(fp))
 
 
 def srgb_to_linear(v: np.ndarray) -> np.ndarray:
@@ -85,7 +89,7 @@ def avif_with_code_points(img: Image.Image, primaries: int, transfer: int) -> by
 def test_a_display_p3_avif_without_a_profile_is_read_in_srgb(tmp_path: Path) -> None:
     p3 = [as_p3(c) for c in SRGB_COLOURS]
     data = avif_with_code_points(patches(p3), primaries=12, transfer=13)
-    assert read_avif_nclx(io.BytesIO(data))["color_primaries"] == 12
+    assert read_nclx(io.BytesIO(data))["color_primaries"] == 12
     (tmp_path / "p3.avif").write_bytes(data)
     for source in (tmp_path / "p3.avif", io.BytesIO(data)):  # a path, or bytes as the server gets them
         assert np.abs(centres(open_rgb(source), 4) - np.array(SRGB_COLOURS)).max() <= 4
@@ -120,21 +124,28 @@ FTYP = box(b"ftyp", b"avif\0\0\0\0avifmif1")
 
 
 def heif(
-    primary: int, associations: list[bytes], pitm_version: int = 0, wide: bool = False, ipco: bool = True
+    primary: int,
+    associations: list[bytes],
+    pitm_version: int = 0,
+    wide: bool = False,
+    ipco: bool = True,
+    extra: tuple[bytes, ...] | list[bytes] = (),
 ) -> io.BytesIO:
+    """A HEIF file's boxes (no media): PROPERTIES then `extra` in ipco, `associations` (ipma boxes)."""
     pitm = full_box(b"pitm", pitm_version, 0, primary.to_bytes(2 if pitm_version == 0 else 4, "big"))
-    iprp = box(b"iprp", (box(b"ipco", b"".join(PROPERTIES), wide) if ipco else b"") + b"".join(associations), wide)
+    properties = box(b"ipco", b"".join([*PROPERTIES, *extra]), wide) if ipco else b""
+    iprp = box(b"iprp", properties + b"".join(associations), wide)
     hdlr = full_box(b"hdlr", 0, 0, bytes(4) + b"pict" + bytes(13))
     return io.BytesIO(FTYP + full_box(b"meta", 0, 0, hdlr + pitm + iprp, wide))
 
 
 def primaries_read(fp: io.BytesIO) -> int | None:
-    found = read_avif_nclx(fp)
+    found = read_nclx(fp)
     return found and found["color_primaries"]
 
 
 def test_the_primary_items_colour_box_is_found_in_every_layout() -> None:
-    assert read_avif_nclx(heif(1, [ipma(0, 0, [(1, [1, 4])])])) == {
+    assert read_nclx(heif(1, [ipma(0, 0, [(1, [1, 4])])])) == {
         "color_primaries": 9, "transfer_characteristics": 16, "matrix_coefficients": 6, "full_range_flag": 1
     }  # fmt: skip
     assert primaries_read(heif(2, [ipma(0, 0, [(1, [1, 2]), (2, [1, 3])])])) == 12  # not the first item's
@@ -154,22 +165,22 @@ def test_an_icc_profile_counts_before_code_points() -> None:
     data = bytearray(out.getvalue())  # libavif writes the profile and code points both: the latter say P3 here
     at = data.find(b"colrnclx") + 8
     data[at : at + 2] = (12).to_bytes(2, "big")
-    assert read_avif_nclx(io.BytesIO(data))["color_primaries"] == 12
+    assert read_nclx(io.BytesIO(data))["color_primaries"] == 12
     assert np.abs(centres(open_rgb(io.BytesIO(data)), 1) - [(200, 60, 40)]).max() <= 3  # read as sRGB
 
 
 def test_damaged_or_missing_boxes_mean_no_code_points() -> None:
     data = avif_with_code_points(patches([(10, 20, 30)]), primaries=12, transfer=13)
-    assert read_avif_nclx(io.BytesIO(b"")) is None
-    assert read_avif_nclx(io.BytesIO(b"\x00\x00\x00\x10junk" * 4)) is None
+    assert read_nclx(io.BytesIO(b"")) is None
+    assert read_nclx(io.BytesIO(b"\x00\x00\x00\x10junk" * 4)) is None
     for cut in (20, 40, data.find(b"colrnclx") + 9):
-        assert read_avif_nclx(io.BytesIO(data[:cut])) is None
-    assert read_avif_nclx(heif(1, [ipma(0, 0, [(1, [3])])], ipco=False)) is None
-    assert read_avif_nclx(io.BytesIO(FTYP + struct.pack(">I4sQ", 1, b"free", 1 << 63) + bytes(8))) is None
-    assert read_avif_nclx(io.BytesIO(FTYP + struct.pack(">I4s", 4, b"meta") + bytes(100))) is None
+        assert read_nclx(io.BytesIO(data[:cut])) is None
+    assert read_nclx(heif(1, [ipma(0, 0, [(1, [3])])], ipco=False)) is None
+    assert read_nclx(io.BytesIO(FTYP + struct.pack(">I4sQ", 1, b"free", 1 << 63) + bytes(8))) is None
+    assert read_nclx(io.BytesIO(FTYP + struct.pack(">I4s", 4, b"meta") + bytes(100))) is None
     fp = io.BytesIO(data)
     fp.seek(7)
-    read_avif_nclx(fp)
+    read_nclx(fp)
     assert fp.tell() == 7  # the reader's position is kept
 
 
@@ -206,6 +217,101 @@ def test_hdr_heic_stills_are_tone_mapped_as_hdr_video_is(tmp_path: Path) -> None
     # decode (128 levels, sparse near black) gives at most 128
     ramp = open_rgb(save_heic10(np.arange(512) / 1023, tmp_path / "ramp.heic", 16)).getchannel("G")
     assert len(np.unique(np.asarray(ramp)[16])) > 140
+
+
+def children(data: bytes, start: int, end: int) -> dict[bytes, tuple[int, int]]:
+    """Box type -> (box start, box end) for the 32-bit-sized boxes in data[start:end] (as the encoders write)."""
+    found = {}
+    while start < end:
+        size = struct.unpack(">I", data[start : start + 4])[0]
+        found[data[start + 4 : start + 8]] = (start, start + size)
+        start += size
+    return found
+
+
+def with_property(data: bytes, prop: bytes) -> bytes:
+    """A HEIF file (as pillow-heif and Pillow write it: meta before the media data, iloc version 0 with 4-byte
+    offsets) with one more property box for its primary item: appended to ipco, associated in ipma, the boxes
+    around it grown, and iloc's offsets moved past the bytes added."""
+    ms, me = children(data, 0, len(data))[b"meta"]
+    meta_boxes = children(data, ms + 12, me)
+    ps, pe = meta_boxes[b"iprp"]
+    (cs, ce), (as_, ae) = (children(data, ps + 8, pe)[k] for k in (b"ipco", b"ipma"))
+    assert data[as_ + 8 : as_ + 12] == bytes(4)  # ipma version 0, 1-byte indexes
+    ipco = data[cs:ce] + prop
+    primary = int.from_bytes(data[meta_boxes[b"pitm"][0] + 12 : meta_boxes[b"pitm"][0] + 14], "big")
+    count, at = struct.unpack(">I", data[as_ + 12 : as_ + 16])[0], as_ + 16
+    entries = []
+    for _ in range(count):
+        item, n = int.from_bytes(data[at : at + 2], "big"), data[at + 2]
+        indexes = data[at + 3 : at + 3 + n]
+        at += 3 + n
+        entries.append(
+            (item, [i & 0x7F for i in indexes] + ([len(children(ipco, 8, len(ipco)))] if item == primary else []))
+        )
+    iprp = box(b"iprp", box(b"ipco", ipco[8:]) + ipma(0, 0, entries))
+    meta = bytearray(data[ms:ps] + iprp + data[pe:me])
+    meta[:4] = len(meta).to_bytes(4, "big")
+    moved = len(meta) - (me - ms)
+    ls = meta_boxes[b"iloc"][0] - ms  # iloc in the new meta (before iprp: where it was)
+    assert meta[ls + 8] == 0 and meta[ls + 12] == 0x44 and meta[ls + 13] in (0, 0x40)  # v0, 4-byte fields
+    base = meta[ls + 13] >> 4  # bytes of a base offset (the media at base + extent offset: one of them moves)
+    items, at = int.from_bytes(meta[ls + 14 : ls + 16], "big"), ls + 16
+
+    def move(at: int) -> None:
+        meta[at : at + 4] = (int.from_bytes(meta[at : at + 4], "big") + moved).to_bytes(4, "big")
+
+    for _ in range(items):
+        if base:
+            move(at + 4)
+        extents, at = int.from_bytes(meta[at + 4 + base : at + 6 + base], "big"), at + 6 + base
+        for _ in range(extents):
+            if not base:
+                move(at)
+            at += 8
+    return data[:ms] + bytes(meta) + data[me:]
+
+
+def clli(max_cll: int) -> bytes:
+    return box(b"clli", struct.pack(">HH", max_cll, max_cll // 4))
+
+
+def mdcv(max_nits: float) -> bytes:
+    return box(b"mdcv", bytes(16) + struct.pack(">II", int(max_nits * 10000), 50))  # primaries, white, max, min
+
+
+def test_a_pq_stills_stated_peak_is_what_it_shows_as_white(tmp_path: Path) -> None:
+    # 1000 nits is white where the still states no peak (as for video); stated 4000 nits, it is a highlight just
+    # below white (the shoulder keeps the top code values for the light above reference white), as tone_map makes
+    # it: from the HEIC's 10 bits, and from the AVIF's 8 as Pillow decodes them
+    signal = pq_signal(1000)
+    heic = save_heic10(np.full(32, signal), tmp_path / "pq.heic", 16).read_bytes()
+
+    def shown(code16: int, peak: float) -> int:
+        return int(tone_map(np.full((1, 1, 3), code16, np.uint16), 16, peak_nits=peak, srgb=True)[0, 0, 0])
+
+    code = round(signal * 1023) * 65535 // 1023
+    assert shown(code, 1000) == 255 and shown(code, 4000) == 252
+    for stated, peak in ((b"", 1000), (clli(4000), 4000), (mdcv(4000), 4000), (clli(100), 1000)):
+        data = with_property(heic, stated) if stated else heic
+        assert stated_peak(read_properties(io.BytesIO(data))) == peak
+        assert open_rgb(io.BytesIO(data)).getpixel((16, 16)) == (shown(code, peak),) * 3, stated
+    avif = avif_with_code_points(patches([(round(signal * 255),) * 3]), 9, 16)
+    code = open_rgb(io.BytesIO(avif_with_code_points(patches([(round(signal * 255),) * 3]), 1, 1))).getpixel((16, 16))
+    assert open_rgb(io.BytesIO(avif)).getpixel((16, 16)) == (255, 255, 255)
+    (tmp_path / "pq.avif").write_bytes(with_property(avif, clli(4000)))  # from a path as well as from bytes
+    for source in (tmp_path / "pq.avif", io.BytesIO(with_property(avif, clli(4000)))):
+        assert open_rgb(source).getpixel((16, 16)) == (shown(code[1] * 257, 4000),) * 3
+
+
+def test_the_stated_peak_follows_hdr_videos_rule() -> None:
+    found = read_properties(heif(1, [ipma(0, 0, [(1, [4, 5, 6])])], extra=[clli(2000), mdcv(4000)]))
+    assert stated_peak(found) == 2000  # the content's light level first
+    assert stated_peak(read_properties(heif(1, [ipma(0, 0, [(1, [5, 6])])], extra=[clli(0), mdcv(4000)]))) == 4000
+    assert stated_peak(read_properties(heif(1, [ipma(0, 0, [(1, [6])])], extra=[clli(9), mdcv(20000)]))) == 10000
+    assert stated_peak(read_properties(heif(1, [ipma(0, 0, [(1, [5])])], extra=[clli(300), mdcv(99)]))) == 1000
+    assert stated_peak(read_properties(heif(2, [ipma(0, 0, [(1, [5])])], extra=[clli(4000)]))) == 1000  # another's
+    assert stated_peak({b"clli": b"\x0f"}) == 1000  # too short: not read
 
 
 def test_a_deep_greyscale_heic_in_a_wide_gamut_stays_its_grey(tmp_path: Path) -> None:
