@@ -152,6 +152,9 @@ def _boxes(data: bytes, start: int, end: int) -> list[tuple[bytes, int, int]]:
     return found
 
 
+_SHORTEST = {b"nclx": 7, b"clli": 4, b"mdcv": 24}  # payload bytes each needs (a shorter box is skipped)
+
+
 def _primary_properties(meta: bytes) -> dict[bytes, bytes]:
     children = {kind: (s, e) for kind, s, e in _boxes(meta, 4, len(meta))}  # meta is a full box: 4 bytes first
     s, _ = children[b"pitm"]
@@ -159,23 +162,33 @@ def _primary_properties(meta: bytes) -> dict[bytes, bytes]:
     iprp = _boxes(meta, *children[b"iprp"])
     properties = next((_boxes(meta, s, e) for kind, s, e in iprp if kind == b"ipco"), [])
     found: dict[bytes, bytes] = {}
-    for kind, s, _ in iprp:
-        if kind != b"ipma":
+    for index in (i for kind, s, e in iprp if kind == b"ipma" for i in _indexes(meta, s, e, primary)):
+        if not 0 < index <= len(properties):
             continue
-        version, wide_index = meta[s], meta[s + 3] & 1
-        (count,), p = struct.unpack(">I", meta[s + 4 : s + 8]), s + 8
-        for _ in range(count):
-            id_bytes = 2 if version < 1 else 4
-            item, n = int.from_bytes(meta[p : p + id_bytes], "big"), meta[p + id_bytes]
-            p += id_bytes + 1
-            for _ in range(n):
-                index = (int.from_bytes(meta[p : p + 2], "big") & 0x7FFF) if wide_index else meta[p] & 0x7F
-                p += 2 if wide_index else 1
-                if item != primary or not 0 < index <= len(properties):
-                    continue
-                box, bs, be = properties[index - 1]
-                if box == b"colr" and meta[bs : bs + 4] == b"nclx":
-                    found.setdefault(b"nclx", meta[bs + 4 : be])
-                elif box in (b"clli", b"mdcv"):
-                    found.setdefault(box, meta[bs:be])
+        box, bs, be = properties[index - 1]
+        if box == b"colr" and meta[bs : bs + 4] == b"nclx":
+            box, bs = b"nclx", bs + 4
+        if box in _SHORTEST and be - bs >= _SHORTEST[box]:
+            found.setdefault(box, meta[bs:be])
     return found
+
+
+def _indexes(meta: bytes, s: int, e: int, item: int) -> list[int]:
+    """The 1-based ipco indexes an ipma box (payload meta[s:e]) ties to `item`, in its order; entries are read up
+    to the box's end (an overstated count reads no further: other ipma boxes are still read)."""
+    version, wide_index = meta[s], meta[s + 3] & 1
+    id_bytes, index_bytes = (2 if version < 1 else 4), (2 if wide_index else 1)
+    count, p = int.from_bytes(meta[s + 4 : s + 8], "big"), s + 8
+    for _ in range(count):
+        if p + id_bytes + 1 > e:
+            break
+        entry, n = int.from_bytes(meta[p : p + id_bytes], "big"), meta[p + id_bytes]
+        p += id_bytes + 1
+        if entry == item:
+            mask = 0x7FFF if wide_index else 0x7F  # the top bit marks an essential property
+            return [
+                int.from_bytes(meta[q : q + index_bytes], "big") & mask
+                for q in range(p, p + n * index_bytes, index_bytes)
+            ]
+        p += n * index_bytes
+    return []

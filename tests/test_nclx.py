@@ -178,6 +178,13 @@ def test_damaged_or_missing_boxes_mean_no_code_points() -> None:
     assert read_nclx(heif(1, [ipma(0, 0, [(1, [3])])], ipco=False)) is None
     assert read_nclx(io.BytesIO(FTYP + struct.pack(">I4sQ", 1, b"free", 1 << 63) + bytes(8))) is None
     assert read_nclx(io.BytesIO(FTYP + struct.pack(">I4s", 4, b"meta") + bytes(100))) is None
+    # a damaged ipma box, or a colour box too short, loses no more than itself
+    damaged = bytearray(heif(1, [ipma(0, 0, [(1, [3])]), ipma(0, 0, [(2, [1])])]).getvalue())
+    at = damaged.rfind(b"ipma") + 8
+    damaged[at : at + 4] = (5).to_bytes(4, "big")  # the second box says five entries, holds one
+    assert primaries_read(io.BytesIO(bytes(damaged))) == 12
+    short = box(b"colr", b"nclx" + bytes(3))
+    assert primaries_read(heif(1, [ipma(0, 0, [(1, [5, 3])])], extra=[short])) == 12
     fp = io.BytesIO(data)
     fp.seek(7)
     read_nclx(fp)
@@ -241,19 +248,19 @@ def with_property(data: bytes, prop: bytes) -> bytes:
     ipco = data[cs:ce] + prop
     primary = int.from_bytes(data[meta_boxes[b"pitm"][0] + 12 : meta_boxes[b"pitm"][0] + 14], "big")
     count, at = struct.unpack(">I", data[as_ + 12 : as_ + 16])[0], as_ + 16
-    entries = []
-    for _ in range(count):
+    new_index = len(children(ipco, 8, len(ipco)))  # the appended box, 1-based
+    entries = struct.pack(">I", count)
+    for _ in range(count):  # each entry as it was (its essential bits kept), the primary's with one index more
         item, n = int.from_bytes(data[at : at + 2], "big"), data[at + 2]
-        indexes = data[at + 3 : at + 3 + n]
+        added = bytes([new_index]) if item == primary else b""
+        entries += data[at : at + 2] + bytes([n + len(added)]) + data[at + 3 : at + 3 + n] + added
         at += 3 + n
-        entries.append(
-            (item, [i & 0x7F for i in indexes] + ([len(children(ipco, 8, len(ipco)))] if item == primary else []))
-        )
-    iprp = box(b"iprp", box(b"ipco", ipco[8:]) + ipma(0, 0, entries))
+    iprp = box(b"iprp", box(b"ipco", ipco[8:]) + full_box(b"ipma", 0, 0, entries))
     meta = bytearray(data[ms:ps] + iprp + data[pe:me])
     meta[:4] = len(meta).to_bytes(4, "big")
     moved = len(meta) - (me - ms)
-    ls = meta_boxes[b"iloc"][0] - ms  # iloc in the new meta (before iprp: where it was)
+    assert meta_boxes[b"iloc"][0] < ps  # so iloc is where it was in the new meta
+    ls = meta_boxes[b"iloc"][0] - ms
     assert meta[ls + 8] == 0 and meta[ls + 12] == 0x44 and meta[ls + 13] in (0, 0x40)  # v0, 4-byte fields
     base = meta[ls + 13] >> 4  # bytes of a base offset (the media at base + extent offset: one of them moves)
     items, at = int.from_bytes(meta[ls + 14 : ls + 16], "big"), ls + 16
@@ -305,13 +312,16 @@ def test_a_pq_stills_stated_peak_is_what_it_shows_as_white(tmp_path: Path) -> No
 
 
 def test_the_stated_peak_follows_hdr_videos_rule() -> None:
-    found = read_properties(heif(1, [ipma(0, 0, [(1, [4, 5, 6])])], extra=[clli(2000), mdcv(4000)]))
-    assert stated_peak(found) == 2000  # the content's light level first
-    assert stated_peak(read_properties(heif(1, [ipma(0, 0, [(1, [5, 6])])], extra=[clli(0), mdcv(4000)]))) == 4000
-    assert stated_peak(read_properties(heif(1, [ipma(0, 0, [(1, [6])])], extra=[clli(9), mdcv(20000)]))) == 10000
-    assert stated_peak(read_properties(heif(1, [ipma(0, 0, [(1, [5])])], extra=[clli(300), mdcv(99)]))) == 1000
-    assert stated_peak(read_properties(heif(2, [ipma(0, 0, [(1, [5])])], extra=[clli(4000)]))) == 1000  # another's
-    assert stated_peak({b"clli": b"\x0f"}) == 1000  # too short: not read
+    def peak(indexes: list[int], extra: list[bytes], primary: int = 1) -> float:
+        return stated_peak(read_properties(heif(primary, [ipma(0, 0, [(1, indexes)])], extra=extra)))
+
+    assert peak([4, 5, 6], [clli(2000), mdcv(4000)]) == 2000  # the content's light level first
+    assert peak([5, 6], [clli(0), mdcv(4000)]) == 4000  # none stated: the mastering display's
+    assert peak([5, 6], [clli(9), mdcv(20000)]) == 10000  # under 400 nits: a mistake; PQ's top at most
+    assert peak([5, 6], [clli(300), mdcv(99)]) == 1000  # neither believable
+    assert peak([5], [clli(4000)], primary=2) == 1000  # another item's
+    assert peak([6, 5], [clli(4000), clli(600)]) == 600  # the first of a kind tied to the item counts
+    assert peak([5, 6], [box(b"clli", b"\x0f"), clli(600)]) == 600  # a box too short to read is passed over
 
 
 def test_a_deep_greyscale_heic_in_a_wide_gamut_stays_its_grey(tmp_path: Path) -> None:
