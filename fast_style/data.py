@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import logging
 import os
 import random
@@ -122,8 +123,10 @@ class _Shrink(Dataset):
         except Exception:
             return self._unreadable(src, dst)
         try:
+            encoded = io.BytesIO()  # in memory first: Pillow's JPEG encoder leaves a short write unreported
+            img.save(encoded, "JPEG", quality=95)
             with atomic_write(dst) as tmp:
-                img.save(tmp, "JPEG", quality=95)
+                tmp.write_bytes(encoded.getbuffer())
                 os.utime(tmp, ns=(stamp, stamp))  # the copy carries its photo's time: any change shows
         except DiskError as e:  # disk full, read-only folder...: stop; what is cached already stays good
             return ("unwritable", f"cannot write the image cache under {dst.parent}: {e.reason}")

@@ -237,5 +237,7 @@ def save_image(img: Image.Image, path: Path, source: Image.Image | None = None, 
         exif.load(raw)
         exif[0x0112] = 1  # orientation already applied
         params["exif"] = exif.tobytes()
+    encoded = io.BytesIO()  # encoded in memory: Pillow's C encoders write to a file unchecked for short writes
+    img.save(encoded, format=fmt, **params)  # (a JPEG on a nearly full disk was left cut short, unreported)
     with atomic_write(path) as tmp:
-        img.save(tmp, format=fmt, **params)
+        tmp.write_bytes(encoded.getbuffer())

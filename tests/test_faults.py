@@ -242,3 +242,34 @@ def test_full_disk_stops_with_one_line_and_keeps_earlier_files(
     kept = ["last.ckpt", "step=000002.ckpt"] + (["style-step=000002.pt"] if style_model else [])
     assert sorted(p.name for p in folder.iterdir()) == kept
     assert _all_checkpoints_load(folder) == [2, 2]
+
+
+SHORT_WRITE = """
+import io, resource, signal, sys
+from pathlib import Path
+import numpy as np
+from PIL import Image
+from fast_style.atomic import DiskError
+from fast_style.images import save_image
+img = Image.fromarray(np.random.default_rng(0).integers(0, 256, (256, 256, 3), dtype=np.uint8))
+whole = io.BytesIO()
+img.save(whole, "JPEG", quality=95)
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails with EFBIG instead
+room = len(whole.getvalue()) - 100  # the encoder's last write is cut short: no error from it
+resource.setrlimit(resource.RLIMIT_FSIZE, (room, room))
+try:
+    save_image(img, Path(sys.argv[1]))
+except DiskError as e:
+    print(e)
+"""
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="needs Linux's RLIMIT_FSIZE")
+def test_a_jpeg_cut_short_by_a_full_disk_is_an_error_not_a_file(tmp_path: Path) -> None:
+    # the disk takes all but the last 100 bytes: Pillow's JPEG encoder wrote them to the file unchecked and the
+    # picture was left cut short, reported as written
+    out = tmp_path / "out.jpg"
+    done = subprocess.run([sys.executable, "-c", SHORT_WRITE, str(out)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("cannot write") and "File too large" in done.stdout
+    assert list(tmp_path.iterdir()) == []  # no file, not even a temporary one
