@@ -4,6 +4,7 @@ stylizes tensors, PIL images and image files, whole or in seamless tiles."""
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 from typing import overload
 
@@ -37,7 +38,7 @@ class Stylizer:
     """A style model loaded once, applied to PIL images, image paths or tensor batches.
 
     >>> s = Stylizer.load("style.pt")            # a trained model, or a built-in style: Stylizer.load("wave")
-    >>> s("photo.jpg").save("out.jpg")         # path -> PIL image
+    >>> s("photo.jpg").save("out.jpg")         # path -> PIL image (RGBA for a transparent PNG: keep PNG)
     >>> s(Image.open("photo.jpg"))              # PIL image -> PIL image
     >>> s(torch.rand(2, 3, 256, 256))           # (B, 3, H, W) in [0, 1] -> same shape
     """
@@ -53,6 +54,10 @@ class Stylizer:
         tile: int = DEFAULT_TILE,
         compile: bool = False,
     ):
+        if not isinstance(tile, int) or tile < 64:
+            raise UserError(f"tile must be at least 64 pixels, got {tile!r}")
+        if not isinstance(max_pixels, int) or max_pixels < 0:
+            raise UserError(f"max_pixels must be a whole number >= 0 (0: never tile), got {max_pixels!r}")
         self.network = network.to(device).eval().requires_grad_(False)
         # On the CPU in bf16 the network itself is cast and kept channels-last (oneDNN's NHWC kernels, and no
         # casts around every layer as under autocast): 1.6x the autocast forward at 1024 px (benchmarks/README.md)
@@ -89,6 +94,8 @@ class Stylizer:
         if backend == "onnxruntime" and (device not in ("auto", "cpu") or precision not in ("auto", "fp32")):
             asked = f"device {device}" if device not in ("auto", "cpu") else f"precision {precision}"
             raise UserError(f"the onnxruntime backend runs on the CPU in fp32: {asked} needs the torch backend")
+        if not isinstance(path, (str, os.PathLike)):
+            raise TypeError(f"Stylizer.load takes a built-in style's name or a model file's path, not {path!r}")
         net, meta = load_style_model(str(zoo.resolve(path)))
         dev = pick_device(device) if backend == "torch" else torch.device("cpu")
         dtype = pick_precision(precision, dev, compile) if backend == "torch" else torch.float32
@@ -119,6 +126,10 @@ class Stylizer:
         single = images.ndim == 3
         x = images[None] if single else images
         h, w = x.shape[-2:]
+        if not h * w:
+            raise UserError(f"an empty image ({w}x{h} pixels) cannot be stylized")
+        if not len(x):
+            return images.clone()  # no images in, none out
         if tiled is None:  # onnxruntime cannot fix the norm statistics of tiles: it always runs whole images
             big = bool(self.max_pixels) and h * w > self.max_pixels
             tiled = self.session is None and big
@@ -156,7 +167,10 @@ class Stylizer:
         scale: float | None = None,
         tiled: bool | None = None,
     ) -> Image.Image:
-        """Any Pillow mode in; RGB out, or RGBA where the input had transparency (alpha re-attached)."""
+        """Any Pillow mode in; RGB out, or RGBA where the input had transparency (alpha re-attached: convert it
+        to RGB before saving it as a JPEG)."""
+        if not img.width * img.height:
+            raise UserError(f"an empty image ({img.width}x{img.height} pixels) cannot be stylized")
         rgb, alpha = split_alpha(img)
         rgb = self._sized(rgb, max_size, scale)
         if alpha is not None and alpha.size != rgb.size:
@@ -201,6 +215,12 @@ class Stylizer:
         if max_size and max(size) > max_size:
             k = max_size / max(size)
             size = (max(1, round(size[0] * k)), max(1, round(size[1] * k)))
+        limit = Image.MAX_IMAGE_PIXELS  # the decompression-bomb guard (--max-image-pixels) holds for a scale too
+        if scale and scale > 1 and limit and size[0] * size[1] > limit:
+            raise UserError(
+                f"scale {scale:g} makes a {size[0]}x{size[1]} image ({size[0] * size[1]:,} pixels), more than the "
+                f"{limit:,} allowed (--max-image-pixels): lower the scale or give a max size"
+            )
         return img.resize(size, Image.LANCZOS) if size != img.size else img
 
     @overload
@@ -213,4 +233,7 @@ class Stylizer:
             return self.stylize_tensor(x, kwargs.get("strength", 1.0), kwargs.get("tiled"))
         if isinstance(x, (str, Path)):
             x = read_image(x)
+        if not isinstance(x, Image.Image):
+            hint = ": Image.fromarray(array) makes one of an (H, W, 3) uint8 array" if hasattr(x, "__array__") else ""
+            raise TypeError(f"a Stylizer takes a path, a PIL image or a tensor, not {type(x).__name__}{hint}")
         return self.stylize_image(x, **kwargs)

@@ -222,6 +222,31 @@ def test_images_over_the_pixel_limit_are_refused(
     assert code == 1 and "--max-image-pixels 1000 " in capsys.readouterr().err  # Pillow's own message says 2000
     assert not (tmp_path / "o.png").exists()
     assert main([str(photo), "-m", str(model_path), "-o", str(tmp_path / "o.png"), "--max-image-pixels", "20000"]) == 0
+    # the guard holds for the size after --scale too (--scale 100 had the kernel kill the process for its memory)
+    big = ["-m", str(model_path), "-o", str(tmp_path / "o2.png"), "--max-image-pixels", "20000", "--scale", "10"]
+    assert main([str(photo), *big]) == 1
+    assert "scale 10 makes a 1200x1000 image (1,200,000 pixels), more than the 20,000" in capsys.readouterr().err
+    assert not (tmp_path / "o2.png").exists()
+    assert main([str(photo), *big, "--max-size", "140"]) == 0  # a max size keeps it within the guard
+
+
+def test_api_misuse_is_a_clear_error(model_path: Path) -> None:
+    import numpy as np
+
+    s = Stylizer.load(model_path, device="cpu")
+    with pytest.raises(TypeError, match=r"not ndarray: Image\.fromarray"):
+        s(np.zeros((8, 8, 3), np.uint8))
+    with pytest.raises(TypeError, match="a path, a PIL image or a tensor, not bytes"):
+        s(b"photo")
+    with pytest.raises(TypeError, match="name or a model file's path, not None"):
+        Stylizer.load(None)
+    for empty in (Image.new("RGB", (0, 5)), torch.rand(3, 0, 8)):
+        with pytest.raises(UserError, match="an empty image"):
+            s(empty)
+    assert s(torch.rand(0, 3, 8, 8)).shape == (0, 3, 8, 8)  # no images in, none out
+    for bad in ({"tile": 0}, {"tile": -5}, {"max_pixels": -1}, {"max_pixels": 2.5}):
+        with pytest.raises(UserError, match="tile must be at least 64|max_pixels must be a whole number"):
+            Stylizer.load(model_path, device="cpu", **bad)
 
 
 def test_two_inputs_never_share_an_output(model_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
