@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import logging
+import math
 import sys
 from pathlib import Path
 
@@ -68,8 +69,12 @@ def optimize_image(
     from tqdm import tqdm
 
     for _ in tqdm(range(iterations), disable=not progress, unit="it", file=sys.stderr):
-        value = opt.step(closure)
-        history.append(float(value.detach()))
+        value = float(opt.step(closure).detach())
+        if not math.isfinite(value):  # the picture is lost (all black): say so instead of writing it
+            raise UserError(
+                f"the loss became {value} at iteration {len(history) + 1}: lower the learning rate or the weights"
+            )
+        history.append(value)
     with torch.no_grad():
         return torch.sigmoid(z).detach(), history
 

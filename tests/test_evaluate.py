@@ -7,6 +7,7 @@ from PIL import Image
 
 from fast_style.cli.evaluate import main as eval_main
 from fast_style.cli.optimize import main as optimize_main
+from fast_style.errors import UserError
 from fast_style.network import TransformerNet, save_style_model
 
 from .conftest import make_photo
@@ -171,12 +172,25 @@ def test_optimize_never_writes_over_its_inputs_or_an_existing_curve(
         (["-o", str(tmp_path / "taken.png")], "taken_loss.csv exists"),
         (["-o", str(tmp_path / "board.png")], "board_tensorboard holds an earlier loss curve: use --force"),
         (["-o", str(tmp_path / "a.png"), "--lr", "-1"], "--lr"),
+        (["-o", str(tmp_path / "a.gif")], "unknown image format '.gif'"),  # before the work, not after it
+        (["-o", str(tmp_path / "a.png"), "--style-weight", "nan"], "--style-weight must be a number >= 0, got nan"),
+        (["-o", str(tmp_path / "a.png"), "--tv-weight", "-1"], "--tv-weight must be a number >= 0"),
     ]
     for extra, message in cases:
         assert optimize_main(base + extra) == 2, extra
         assert message in capsys.readouterr().err, extra
     assert photo.read_bytes() == before and (tmp_path / "taken_loss.csv").read_text() == "mine"
     assert not (tmp_path / "photo_loss.csv").exists() and not (tmp_path / "taken.png").exists()
+
+
+def test_optimize_stops_when_the_loss_is_lost() -> None:
+    from fast_style.optimize import optimize_image
+
+    def loss(image: torch.Tensor, content: torch.Tensor) -> dict[str, torch.Tensor]:
+        return {"total": (image * float("nan")).sum()}  # a picture gone (a black image was written, exit 0)
+
+    with pytest.raises(UserError, match="the loss became nan at iteration 1: lower the learning rate"):
+        optimize_image(torch.rand(1, 3, 8, 8), loss, iterations=3, method="adam")
 
 
 @pytest.mark.parametrize("tool", ["optimize", "eval"])

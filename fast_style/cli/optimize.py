@@ -8,6 +8,7 @@ image, and the reference a feed-forward network approximates (`fast-style-eval -
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from pathlib import Path
 
@@ -18,7 +19,7 @@ from fast_style.cli import run_tool
 from fast_style.data import load_style_image
 from fast_style.devices import pick_device
 from fast_style.errors import UserError
-from fast_style.images import open_rgb, pil_to_tensor, to_unit
+from fast_style.images import IMAGE_OUTPUTS, open_rgb, pil_to_tensor, to_unit
 from fast_style.loss import PerceptualLoss
 from fast_style.optimize import curve_paths, optimize_image, write_result
 
@@ -53,8 +54,8 @@ def run(args: argparse.Namespace) -> None:
     out = Path(args.output)
     if out.is_dir():
         raise UserError(f"{out} is a folder: give --output a file name, e.g. {out / 'result.png'}")
-    if out.suffix.lower() not in Image.registered_extensions():
-        raise UserError(f"{out}: unknown image format '{out.suffix}': end --output with .png or .jpg")
+    if out.suffix.lower() not in IMAGE_OUTPUTS:
+        raise UserError(f"{out}: unknown image format '{out.suffix}': end --output with {', '.join(IMAGE_OUTPUTS)}")
     csv_path, board = curve_paths(out)
     inputs = {Path(args.content).resolve(), Path(args.style).resolve()}
     for path in (out, csv_path):
@@ -70,7 +71,14 @@ def run(args: argparse.Namespace) -> None:
     ):
         if value < least:
             raise UserError(f"{flag} must be >= {least}, got {value}")
-    if args.lr is not None and not args.lr > 0:
+    for flag, value in (
+        ("--content-weight", args.content_weight),
+        ("--style-weight", args.style_weight),
+        ("--tv-weight", args.tv_weight),
+    ):
+        if value is not None and not 0 <= value < math.inf:
+            raise UserError(f"{flag} must be a number >= 0, got {value}")
+    if args.lr is not None and not 0 < args.lr < math.inf:
         raise UserError(f"--lr must be > 0, got {args.lr}")
     device = pick_device(args.device)
     try:
