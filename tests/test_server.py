@@ -184,6 +184,52 @@ def test_serve_refuses_bad_settings_and_a_taken_port(tmp_path: Path, capsys) -> 
     assert "is in use: choose another with --port" in capsys.readouterr().err
 
 
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without a CUDA GPU")
+def test_serve_refuses_a_device_that_is_not_there(capsys) -> None:
+    import socket
+
+    with socket.socket() as taken:  # were the device not checked first, the port's refusal would come instead
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        assert serve_main(["--device", "cuda", "--port", str(taken.getsockname()[1])]) == 2
+    # it had started, then answered every request with a 500
+    assert "--device cuda asked for, but no CUDA GPU" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_ctrl_c_stops_the_server_with_130(tmp_path: Path) -> None:
+    import signal
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    with socket.socket() as free:
+        free.bind(("127.0.0.1", 0))
+        port = free.getsockname()[1]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "fast_style.cli.serve", "--port", str(port), "--models", str(tmp_path)],
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # as a terminal's Ctrl-C reaches it
+    )
+    try:
+        assert "open http" in proc.stderr.readline()
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:  # listening: the page answers
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.2)
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=60) == 130  # uvicorn.run had swallowed it: exit 0, so `serve && next` went on
+        assert "interrupted" in proc.stderr.read()
+    finally:
+        proc.kill()
+        proc.wait()
+
+
 def test_a_style_names_its_fast_variant_and_the_variant_its_style(tmp_path: Path, monkeypatch) -> None:
     from fast_style import zoo
 

@@ -28,6 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> None:
+    from fast_style.devices import pick_device
     from fast_style.server import Limits, Styles, create_app
 
     if not 0 < args.port < 65536:
@@ -39,6 +40,7 @@ def run(args: argparse.Namespace) -> None:
         raise UserError(f"--max-size must be at least 16 pixels, got {args.max_size}")
     if args.queue < 0:
         raise UserError(f"--queue must be >= 0, got {args.queue}")
+    pick_device(args.device)  # a device that is not there: refused now, not in every request's answer
     with socket.socket(socket.AF_INET6 if ":" in args.host else socket.AF_INET) as probe:
         try:
             probe.bind((args.host, args.port))
@@ -60,7 +62,11 @@ def run(args: argparse.Namespace) -> None:
         host = f"[{args.host}]" if ":" in args.host else args.host
         print(f"fast-style-serve: open http://{host}:{args.port}/ (Ctrl-C stops it)", file=sys.stderr, flush=True)
         # no per-message deflate: live frames are JPEGs, which do not compress; it only cost both ends CPU
-        uvicorn.run(app, host=args.host, port=args.port, log_level="warning", ws_per_message_deflate=False)
+        config = uvicorn.Config(app, host=args.host, port=args.port, log_level="warning", ws_per_message_deflate=False)
+        server = uvicorn.Server(config)  # not uvicorn.run, which swallows the Ctrl-C it re-raises (exit 0, not 130)
+        server.run()
+        if not server.started:
+            raise UserError(f"the server did not start on {host}:{args.port}: see the messages above")
     finally:
         shutil.rmtree(own_temp, ignore_errors=True)
 
