@@ -76,7 +76,9 @@ MIN_OPSET, MAX_OPSET = 11, 23  # tested range for torch 2.14's TorchScript-based
 def export(model_path: str, output: str, fmt: str | None = None, opset: int = 17, force: bool = False) -> str:
     """Export and verify; returns a one-line report."""
     out = Path(output)
-    fmt = fmt or {".onnx": "onnx", ".pt": "torchscript", ".ts": "torchscript"}.get(out.suffix.lower())
+    if fmt is None and out.suffix.lower() == ".pt":  # fast-style's own models: an export there would pass for one
+        raise UserError(f"'{output}': .pt is a style model's extension; a TorchScript export goes to a .ts file")
+    fmt = fmt or {".onnx": "onnx", ".ts": "torchscript"}.get(out.suffix.lower())
     if fmt not in ("onnx", "torchscript"):
         raise UserError(f"cannot tell the format of '{output}': use a .onnx or .ts file name, or --format")
     if fmt == "onnx" and not MIN_OPSET <= opset <= MAX_OPSET:

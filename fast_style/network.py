@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import itertools
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -339,13 +340,24 @@ def _why_unreadable(path: str, error: Exception) -> str:
     except OSError as e:
         return f"cannot read style model {path}: {e.strerror}"
     if not (head.startswith(b"PK") or head[:1] == b"\x80"):  # neither a zip nor a legacy pickle
-        kind = "an ONNX file" if str(path).lower().endswith(".onnx") else "not a PyTorch file"
-        return f"{path} is not a fast-style model ({kind}): {hint}"
+        if str(path).lower().endswith(".onnx"):
+            return (
+                f"{path} is an ONNX export, for other programs: pass the style .pt (or a built-in style's name) "
+                "it came from; --backend onnxruntime converts that itself"
+            )
+        return f"{path} is not a fast-style model (not a PyTorch file): {hint}"
+    if "TorchScript" in str(error):
+        return (
+            f"{path} is a TorchScript export, for other programs: pass the style .pt (or a built-in style's name) "
+            "it came from"
+        )
     if "Weights only load failed" in str(error):  # Python objects beyond tensors and containers
         return (
             f"{path} is not a fast-style model (a TorchScript export or a file holding Python objects, which "
             f"are never loaded: they could run code): {hint}"
         )
+    if head.startswith(b"PK"):  # torch's zip format, unreadable: cut short or damaged
+        return f"{path} is damaged (cut short by a download or a full disk?): get or train it again"
     first = first_line(error, 10_000)
     return f"{path} is not a readable fast-style model ({first[:200]}): {hint}"
 
@@ -353,13 +365,22 @@ def _why_unreadable(path: str, error: Exception) -> str:
 def load_style_model(path: str, map_location: str | torch.device = "cpu") -> tuple[TransformerNet, dict[str, Any]]:
     """Rebuild the network from a style-model file, without the training config and without unpickling code."""
     try:
-        payload = torch.load(path, map_location=map_location, weights_only=True)
+        with warnings.catch_warnings():  # torch's notice on a TorchScript archive: refused below in one line
+            warnings.filterwarnings("ignore", message=".*looks like a TorchScript archive", category=UserWarning)
+            payload = torch.load(path, map_location=map_location, weights_only=True)
     except FileNotFoundError:
         raise StyleModelError(f"style model not found: {path}") from None
     except Exception as e:  # truncated, foreign or hostile files all land here
         raise StyleModelError(_why_unreadable(path, e)) from None
     if not isinstance(payload, dict) or payload.get("format") != STYLE_MODEL_FORMAT:
-        raise StyleModelError(f"{path} is not a fast-style model (a Lightning checkpoint? use the style .pt it wrote)")
+        if isinstance(payload, dict) and "pytorch-lightning_version" in payload:
+            raise StyleModelError(
+                f"{path} is a training checkpoint: pass the style .pt its run wrote (style.pt in the run's folder)"
+            )
+        raise StyleModelError(
+            f"{path} is a PyTorch file but not a fast-style model: pass the style .pt that "
+            "fast-style-train wrote, or a built-in style's name"
+        )
     version = payload.get("version")
     if not isinstance(version, int) or version > STYLE_MODEL_VERSION:
         raise StyleModelError(

@@ -54,8 +54,8 @@ class Stylizer:
         tile: int = DEFAULT_TILE,
         compile: bool = False,
     ):
-        if not isinstance(tile, int) or tile < 64:
-            raise UserError(f"tile must be at least 64 pixels, got {tile!r}")
+        if not isinstance(tile, int) or tile < 1:
+            raise UserError(f"tile must be a positive number of pixels, got {tile!r}")
         if not isinstance(max_pixels, int) or max_pixels < 0:
             raise UserError(f"max_pixels must be a whole number >= 0 (0: never tile), got {max_pixels!r}")
         self.network = network.to(device).eval().requires_grad_(False)

@@ -207,13 +207,13 @@ def test_cache_on_a_full_disk_is_one_line_and_keeps_what_is_there(
     good = {c: c.read_bytes() for c in cache.rglob("*.jpg")}
     for c in list(good)[:3]:
         c.unlink()  # these must be written again, onto a full disk
-    real_save = Image.Image.save
+    real_write = Path.write_bytes
 
-    def full_disk(self, fp, *args, **kwargs):
-        real_save(self, fp, *args, **kwargs)
+    def full_disk(self: Path, data) -> int:  # the cached copy is encoded in memory, then written with this
+        real_write(self, data)
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(Image.Image, "save", full_disk)
+    monkeypatch.setattr(Path, "write_bytes", full_disk)
     with pytest.raises(UserError, match="No space left on device: free some space or set data.cache_dir") as e:
         dm.prepare_data()
     assert "\n" not in str(e.value)

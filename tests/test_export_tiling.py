@@ -120,6 +120,8 @@ def test_onnx_and_torchscript_export_match(
     assert (tmp_path / "m.onnx").read_bytes() == good
     assert export_main([str(model), "-o", str(tmp_path / "m.xyz")]) == 2
     assert "use a .onnx or .ts file name, or --format" in capsys.readouterr().err
+    assert export_main([str(model), "-o", str(tmp_path / "exported.pt")]) == 2  # it would pass for a style model
+    assert ".pt is a style model's extension; a TorchScript export goes to a .ts file" in capsys.readouterr().err
     assert not (tmp_path / "m.xyz").exists()
     ort = Stylizer.load(model, backend="onnxruntime")
     torch_out = Stylizer.load(model, device="cpu", precision="fp32")(x)

@@ -1,5 +1,6 @@
 import resource
 import signal
+import warnings
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -69,12 +70,24 @@ def test_style_model_errors_are_one_line(tmp_path: Path) -> None:
         load_style_model(str(junk))
     onnx = tmp_path / "style.onnx"
     onnx.write_bytes(b"\x08\x07\x12\x07pytorch")
-    with pytest.raises(StyleModelError, match="an ONNX file"):
+    with pytest.raises(StyleModelError, match="an ONNX export, for other programs: .*--backend onnxruntime conv"):
         load_style_model(str(onnx))
     foreign = tmp_path / "foreign.pt"
     torch.save({"state_dict": {}}, foreign)
-    with pytest.raises(StyleModelError, match="not a fast-style model"):
+    with pytest.raises(StyleModelError, match="a PyTorch file but not a fast-style model: pass the style .pt"):
         load_style_model(str(foreign))
+    checkpoint = tmp_path / "last.ckpt"
+    torch.save({"state_dict": {}, "pytorch-lightning_version": "2.5"}, checkpoint)
+    with pytest.raises(StyleModelError, match="a training checkpoint: pass the style .pt its run wrote"):
+        load_style_model(str(checkpoint))
+    scripted = tmp_path / "exported.ts"
+    from fast_style.export import to_torchscript
+
+    torch.jit.save(to_torchscript(TransformerNet(channels=(4, 8, 8), num_residual=1)), str(scripted))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)  # torch's own notice on such a file is kept out
+        with pytest.raises(StyleModelError, match="a TorchScript export, for other programs: pass the style .pt"):
+            load_style_model(str(scripted))
     newer = tmp_path / "newer.pt"
     torch.save({"format": STYLE_MODEL_FORMAT, "version": 99, "config": {}, "state_dict": {}}, newer)
     with pytest.raises(StyleModelError, match="upgrade fast-style"):
@@ -82,7 +95,7 @@ def test_style_model_errors_are_one_line(tmp_path: Path) -> None:
     good = save_style_model(TransformerNet(channels=(4, 8, 8), num_residual=1), tmp_path / "good.pt")
     truncated = tmp_path / "truncated.pt"
     truncated.write_bytes(good.read_bytes()[:-500])
-    with pytest.raises(StyleModelError):
+    with pytest.raises(StyleModelError, match=r"damaged \(cut short by a download or a full disk\?\): get or train"):
         load_style_model(str(truncated))
 
 
