@@ -346,3 +346,20 @@ def test_full_disk_stops_the_cli_with_one_line(
     assert Image.open(out / "a.png").size == (48, 40)  # written before the disk filled
     assert (out / "b.png").read_bytes() == earlier  # the earlier file is intact
     assert not (out / "c.png").exists() and sorted(p.name for p in out.iterdir()) == ["a.png", "b.png"]
+
+
+def test_ctrl_c_while_a_tool_loads_is_one_line() -> None:
+    # torch's import takes seconds before run_tool can catch a Ctrl-C: it printed 50-60 lines of import frames
+    import signal
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-c", "import fast_style.cli.stylize\nraise KeyboardInterrupt"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.stderr == "interrupted\n" and done.returncode == -signal.SIGINT  # a shell's 130
+    other = subprocess.run([sys.executable, "-c", "import fast_style.cli\n1 / 0"], capture_output=True, text=True)
+    assert "Traceback" in other.stderr and "ZeroDivisionError" in other.stderr  # other errors as before

@@ -20,6 +20,18 @@ from fast_style.errors import UserError
 EXIT_OK, EXIT_PARTIAL, EXIT_USER_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
+def _quiet_interrupt(kind: type[BaseException], value: BaseException, tb) -> None:
+    """Ctrl-C while a tool is still loading (torch's import takes seconds, before `run_tool` is there to catch
+    it): one line instead of a traceback through the import machinery; Python still exits as interrupted."""
+    if issubclass(kind, KeyboardInterrupt):
+        print("interrupted", file=sys.stderr)
+    else:
+        _previous_hook(kind, value, tb)
+
+
+_previous_hook, sys.excepthook = sys.excepthook, _quiet_interrupt
+
+
 def run_tool(body: Callable[[], int | None], log_level: int = logging.INFO) -> int:
     """Run a command's body: a UserError becomes `error: <message>` and exit code 2, Ctrl-C exit code 130."""
     logging.basicConfig(level=log_level, format="%(message)s")
