@@ -43,8 +43,16 @@ def atomic_write(path: str | Path) -> Iterator[Path]:
     for lack of room or rights (in the caller's block too) is a one-line DiskError naming `path`."""
     path = Path(path)
     with writing(path):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        try:  # where the file cannot even begin: one line naming it (not a temporary name, not the input)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        except (FileExistsError, NotADirectoryError):
+            blocking = next((a for a in path.parents if a.exists() and not a.is_dir()), path.parent)
+            raise UserError(f"cannot write {path}: {blocking} is a file, not a folder") from None
+        except OSError as e:
+            if e.errno in DISK_ERRORS:
+                raise
+            raise UserError(f"cannot write {path}: {e.strerror or e}") from None
         os.close(fd)
         try:
             yield Path(tmp)

@@ -38,7 +38,10 @@ def expand_inputs(inputs: list[str], output: str | None = None) -> list[tuple[Pa
             if not files:
                 raise UserError(f"no such file, folder or matching images: {item}")
             found += [(f, f.parent) for f in files]
-    return found
+    unique: dict[Path, tuple[Path, Path]] = {}  # a file given twice (a folder and a file in it) is one input
+    for f, root in found:
+        unique.setdefault(f.resolve(), (f, root))
+    return list(unique.values())
 
 
 def _output_formats(src: Path) -> tuple[str, tuple[str, ...]]:
@@ -59,7 +62,7 @@ def plan_outputs(items: list[tuple[Path, Path]], output: str, name: str, style: 
             "/ for a folder)"
         )
     if as_file:
-        return [(items[0][0], out)]
+        return _folders_possible([(items[0][0], out)], output)
     if out.is_file():
         raise UserError(f"-o {output} is an existing file: give a folder (or one input and --force)")
     plans = []
@@ -91,4 +94,13 @@ def plan_outputs(items: list[tuple[Path, Path]], output: str, name: str, style: 
                 "use --name with {stem}, or give their folders rather than a glob"
             )
         seen[dst.resolve()] = src
+    return _folders_possible(plans, output)
+
+
+def _folders_possible(plans: list[tuple[Path, Path]], output: str) -> list[tuple[Path, Path]]:
+    """`plans`, once no output's folder is blocked by a file (checked before any work, not file by file)."""
+    for folder in {dst.parent for _, dst in plans}:
+        blocking = next((a for a in (folder, *folder.parents) if a.exists()), None)
+        if blocking is not None and not blocking.is_dir():
+            raise UserError(f"-o {output}: {blocking} is a file, where a folder must go: choose another output")
     return plans

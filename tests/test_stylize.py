@@ -255,6 +255,32 @@ def test_two_inputs_never_share_an_output(model_path: Path, tmp_path: Path, caps
     code = main([str(tmp_path / "*" / "x.jpg"), "-m", str(model_path), "-o", str(tmp_path / "out"), "--force"])
     assert code == 2 and "would both be written" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
+    # one file given twice (its folder, and itself) is one input, not a clash
+    assert (
+        main([str(tmp_path / "a"), str(tmp_path / "a" / "x.jpg"), "-m", str(model_path), "-o", str(tmp_path / "o")])
+        == 0
+    )
+    assert sorted(p.name for p in (tmp_path / "o").iterdir()) == ["x.jpg"]
+
+
+def test_an_output_folder_blocked_by_a_file_is_one_line(
+    model_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    from fast_style.atomic import atomic_write
+
+    photo = make_photo(tmp_path / "p.jpg")
+    (tmp_path / "afile").write_text("mine")
+    for out in ("afile/x.jpg", "afile/deeper/"):  # it had been blamed on the input, as [Errno 17], exit 1
+        assert main([str(photo), "-m", str(model_path), "-o", str(tmp_path / out)]) == 2
+        assert "afile is a file, where a folder must go: choose another output" in capsys.readouterr().err
+    assert (tmp_path / "afile").read_text() == "mine"
+    with pytest.raises(UserError, match="cannot write .*afile/x.png: .*afile is a file, not a folder"):
+        with atomic_write(tmp_path / "afile" / "x.png"):
+            pass
+    if Path("/proc/self").exists():  # a folder that takes no files: the target named, not a temporary file
+        with pytest.raises(UserError, match=r"^cannot write /proc/x.png: No such file or directory$"):
+            with atomic_write(Path("/proc/x.png")):
+                pass
 
 
 def test_output_names_say_what_they_will_do(model_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
