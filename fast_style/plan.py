@@ -104,3 +104,23 @@ def _folders_possible(plans: list[tuple[Path, Path]], output: str) -> list[tuple
         if blocking is not None and not blocking.is_dir():
             raise UserError(f"-o {output}: {blocking} is a file, where a folder must go: choose another output")
     return plans
+
+
+def refuse_if_nothing_to_write(plans: list[tuple[Path, Path]], force: bool) -> None:
+    """Before any work: where every output exists already (without `force`) or is its own input, nothing could be
+    written: one line (exit 2), not one per file after loading the model. Where only some are, those are reported
+    file by file as the work goes (fast_style.batch)."""
+    inputs = {src.resolve() for src, _ in plans}
+    own = [dst for _, dst in plans if dst.resolve() in inputs]
+    taken = [dst for _, dst in plans if dst.resolve() not in inputs and dst.exists() and not force]
+    if not plans or len(own) + len(taken) < len(plans):
+        return
+    if not taken:
+        raise UserError(
+            f"every output would be written over its input (e.g. {own[0]}): give another -o, or a --name such as "
+            "'{stem}_{style}.{ext}'"
+        )
+    what = f"{len(taken)} outputs exist" if len(taken) > 1 else f"{taken[0]} exists"
+    if len(taken) > 1:
+        what += f" (e.g. {taken[0]})"
+    raise UserError(f"{what}: use --force to overwrite, or give another -o")

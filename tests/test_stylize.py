@@ -147,14 +147,19 @@ def test_cli_folder_mirrors_tree_and_never_overwrites(
     assert Image.open(out / "sub" / "b.png").mode == "RGBA"
     assert "stylized 2 image(s)" in capsys.readouterr().err
     before = (out / "a.jpg").read_bytes()
+    # all there already: one line before any work (not one per file), exit 2; some there: each one, exit 1
+    assert main([str(src), "-m", str(model_path), "-o", str(out), "-q", "--strength", "0.5"]) == 2
+    assert "2 outputs exist (e.g. " in capsys.readouterr().err
+    (out / "sub" / "b.png").unlink()
     assert main([str(src), "-m", str(model_path), "-o", str(out), "-q", "--strength", "0.5"]) == 1
-    assert "exists: use --force" in capsys.readouterr().err
-    assert (out / "a.jpg").read_bytes() == before
+    assert "a.jpg exists: use --force" in capsys.readouterr().err
+    assert (out / "a.jpg").read_bytes() == before and (out / "sub" / "b.png").is_file()
     assert main([str(src), "-m", str(model_path), "-o", str(out), "-q", "--force", "--strength", "0.5"]) == 0
     assert (out / "a.jpg").read_bytes() != before
     # writing into the input folder under the input's own name is refused
     original = (src / "a.jpg").read_bytes()
-    assert main([str(src / "a.jpg"), "-m", str(model_path), "-o", str(src), "--force", "-q"]) == 1
+    assert main([str(src / "a.jpg"), "-m", str(model_path), "-o", str(src), "--force", "-q"]) == 2
+    assert "every output would be written over its input" in capsys.readouterr().err
     assert (src / "a.jpg").read_bytes() == original
     # ... and so is an output that is the input by another path (a link; on macOS, a name in another case)
     (tmp_path / "linked").mkdir()

@@ -79,7 +79,7 @@ def test_a_video_keeps_its_frames_rate_and_sound(model: Path, tmp_path: Path, ca
     assert difference > 2  # stylized, not copied
     # nothing is overwritten without --force; a format we do not write is refused before any work
     stamp = out.read_bytes()
-    assert main([str(clip), "-m", str(model), "-o", str(out), "-q"]) == 1
+    assert main([str(clip), "-m", str(model), "-o", str(out), "-q"]) == 2
     assert "exists: use --force" in capsys.readouterr().err and out.read_bytes() == stamp
     assert main([str(clip), "-m", str(model), "-o", str(tmp_path / "x.gif"), "-q"]) == 2
     assert "unknown video format '.gif'" in capsys.readouterr().err

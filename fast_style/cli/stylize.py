@@ -15,7 +15,7 @@ from fast_style.batch import stylize_files
 from fast_style.cli import EXIT_OK, EXIT_PARTIAL, EXIT_USER_ERROR, run_tool
 from fast_style.devices import PRECISIONS
 from fast_style.errors import UserError
-from fast_style.plan import expand_inputs, plan_outputs
+from fast_style.plan import expand_inputs, plan_outputs, refuse_if_nothing_to_write
 from fast_style.stylizer import DEFAULT_MAX_PIXELS, DEFAULT_TILE, Stylizer
 
 
@@ -133,6 +133,7 @@ def run(args: argparse.Namespace) -> int:
     )
     trained_on = stylizer.meta.get("style_image")  # {style}: the painting's name, else the model file's
     plans = plan_outputs(items, args.output, args.name, Path(trained_on).stem if trained_on else Path(model).stem)
+    refuse_if_nothing_to_write(plans, args.force)
     from tqdm import tqdm
 
     def stylize(images: list[Image.Image]) -> list[Image.Image]:
