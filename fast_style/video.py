@@ -156,7 +156,7 @@ def stylize_video(
     try:
         source = av.open(str(src))
     except (av.FFmpegError, OSError) as e:
-        raise UserError(f"cannot read video {src}: {e}") from None
+        raise UserError(f"cannot read video {src}: {_reason(e)}") from None
     stages = _Stages()
     decoded: queue.Queue = queue.Queue(maxsize=2 * batch_size)  # frames (and sound) on their way to the network
     stylized: queue.Queue = queue.Queue(maxsize=2 * batch_size)  # on their way to the encoder
@@ -211,7 +211,16 @@ def stylize_video(
                             stages.put(decoded, ("frame", image, frame.pts, frame.time_base))
                             count += 1
                 except av.FFmpegError as e:
-                    raise UserError(f"cannot decode {src} (frame {count}): {e}") from None
+                    raise UserError(f"cannot decode {src} (frame {count}): {_reason(e)}") from None
+                declared = video_in.frames  # what the container says it holds (0: it does not say)
+                if declared and count + 2 < declared:
+                    log.warning(
+                        "%s: the video ended after %d of the %d frames it declares (cut short or damaged?); "
+                        "those were stylized",
+                        src.name,
+                        count,
+                        declared,
+                    )
                 stages.put(decoded, _END)
 
             def sound_packets(sound: Any) -> list:
@@ -224,7 +233,7 @@ def stylize_video(
                 try:
                     write()
                 except av.FFmpegError as e:
-                    raise UserError(f"cannot write {dst}: {e}") from None
+                    raise UserError(f"cannot write {dst}: {_reason(e)}") from None
 
             def write() -> None:
                 written = 0
@@ -310,3 +319,8 @@ def stylize_video(
         if frames == 0:
             raise UserError(f"{src} holds no decodable frames")
     return frames
+
+
+def _reason(error: Exception) -> str:
+    """FFmpeg's words for a failure, without PyAV's "[Errno 1094995529] ...: 'path'" wrapping."""
+    return getattr(error, "strerror", None) or str(error)

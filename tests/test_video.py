@@ -25,11 +25,12 @@ def make_video(
     codec: str = "libx264",
     sound_codec: str = "aac",
     rotation: int = 0,
+    faststart: bool = False,
 ) -> Path:
     """A small H.264 clip (a bar growing across the frame from the left) with a second of 440 Hz tone.
     `rotation`: the display matrix's degrees counter-clockwise, as a phone writes (portrait: -90)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    with av.open(str(path), "w") as out:
+    with av.open(str(path), "w", options={"movflags": "faststart"} if faststart else {}) as out:
         video = out.add_stream(codec, rate=rate)
         video.width, video.height, video.pix_fmt = *size, "yuv420p"
         if rotation:
@@ -293,6 +294,26 @@ def test_a_file_with_sound_only_is_one_line(model: Path, tmp_path: Path, capsys)
     err = capsys.readouterr().err
     assert "sound.mp4 holds no video stream" in err and "Traceback" not in err
     assert not list(tmp_path.glob("out*"))
+
+
+def test_a_video_cut_short_says_so_and_a_damaged_one_in_plain_words(
+    model: Path, tmp_path: Path, capsys, caplog: pytest.LogCaptureFixture
+) -> None:
+    whole = make_video(tmp_path / "whole.mp4", frames=48, size=(64, 48), audio=False, faststart=True)
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(whole.read_bytes()[: whole.stat().st_size * 2 // 3])  # the index first: it says 48 frames
+    assert main([str(cut), "-m", str(model), "-o", str(tmp_path / "out.mp4"), "-q"]) == 0
+    capsys.readouterr()  # it had said "1 video(s) of N frames" and no more
+    shown = len(frames_of(tmp_path / "out.mp4"))
+    assert 0 < shown < 46 and f"cut.mp4: the video ended after {shown} of the 48 frames it declares" in caplog.text
+    tiny = make_video(tmp_path / "tiny.mp4", frames=2, size=(64, 48), audio=False)
+    assert main([str(tiny), "-m", str(model), "-o", str(tmp_path / "tiled.mp4"), "-q", "--tile", "64"]) == 0
+    assert "warning: --tile stylizes every video frame in tiles" in capsys.readouterr().err  # 16x slower, unsaid
+    junk = tmp_path / "junk.mp4"
+    junk.write_bytes(b"\x00\x00\x00\x18ftypmp42" + bytes(200))
+    assert main([str(junk), "-m", str(model), "-o", str(tmp_path / "out2.mp4"), "-q"]) == 1
+    err = capsys.readouterr().err
+    assert "cannot read video" in err and "Errno" not in err and "Traceback" not in err
 
 
 @pytest.mark.parametrize("error", [KeyboardInterrupt, RuntimeError])
