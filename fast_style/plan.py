@@ -52,6 +52,8 @@ def _output_formats(src: Path) -> tuple[str, tuple[str, ...]]:
 def plan_outputs(items: list[tuple[Path, Path]], output: str, name: str, style: str) -> list[tuple[Path, Path]]:
     """[(input, output path)]: `output` is a file for one input with an image extension, else a folder."""
     out = Path(output).expanduser()
+    if out.name.lower() in (*IMAGE_OUTPUTS, *VIDEO_OUTPUTS) and not out.is_dir():  # -o .jpg: a hidden folder
+        raise UserError(f"-o {output} is an extension alone: give a file name, e.g. out{out.name}, or a folder")
     as_file = bool(out.suffix) and not out.is_dir() and not output.endswith(("/", os.sep))
     if as_file and len(items) > 1:
         raise UserError(f"-o {output} names one file, but there are {len(items)} inputs: give a folder")

@@ -279,6 +279,9 @@ def test_an_output_folder_blocked_by_a_file_is_one_line(
         assert main([str(photo), "-m", str(model_path), "-o", str(tmp_path / out)]) == 2
         assert "afile is a file, where a folder must go: choose another output" in capsys.readouterr().err
     assert (tmp_path / "afile").read_text() == "mine"
+    assert main([str(photo), "-m", str(model_path), "-o", str(tmp_path / ".jpg")]) == 2  # had made a hidden folder
+    assert "is an extension alone: give a file name, e.g. out.jpg" in capsys.readouterr().err
+    assert not (tmp_path / ".jpg").exists()
     with pytest.raises(UserError, match="cannot write .*afile/x.png: .*afile is a file, not a folder"):
         with atomic_write(tmp_path / "afile" / "x.png"):
             pass

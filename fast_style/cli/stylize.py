@@ -71,7 +71,12 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"refuse images with more pixels than this (decompression bombs; default {Image.MAX_IMAGE_PIXELS:.0f}; "
         "inf: no limit)",
     )
-    p.add_argument("--quality", type=int, default=95, help="JPEG/WebP quality 1-100 (default 95)")
+    p.add_argument(
+        "--quality",
+        type=int,
+        default=95,
+        help="JPEG/WebP/AVIF quality 1-100 (default 95; videos keep a fixed high quality, H.264 CRF 18)",
+    )
     p.add_argument(
         "--batch-size",
         type=int,
