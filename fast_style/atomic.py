@@ -37,6 +37,13 @@ def writing(what: str | Path) -> Iterator[None]:
         raise DiskError(what, e.strerror or str(e)) from None
 
 
+def file_in_the_way(folder: Path) -> Path | None:
+    """The file (not a folder) at `folder` or at the nearest of its parents that exists, or None: where the
+    folder cannot be made."""
+    nearest = next((a for a in (folder, *folder.parents) if a.exists()), None)
+    return nearest if nearest is not None and not nearest.is_dir() else None
+
+
 @contextmanager
 def atomic_write(path: str | Path) -> Iterator[Path]:
     """Yield a temporary path beside `path`; on success it is fsynced and renamed over `path`. A write that fails
@@ -47,7 +54,7 @@ def atomic_write(path: str | Path) -> Iterator[Path]:
             path.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
         except (FileExistsError, NotADirectoryError):
-            blocking = next((a for a in path.parents if a.exists() and not a.is_dir()), path.parent)
+            blocking = file_in_the_way(path.parent) or path.parent
             raise UserError(f"cannot write {path}: {blocking} is a file, not a folder") from None
         except OSError as e:
             if e.errno in DISK_ERRORS:

@@ -8,6 +8,7 @@ import itertools
 import os
 from pathlib import Path
 
+from fast_style.atomic import file_in_the_way
 from fast_style.errors import UserError
 from fast_style.images import IMAGE_EXTENSIONS, IMAGE_OUTPUTS, find_images
 from fast_style.video import VIDEO_EXTENSIONS, VIDEO_OUTPUTS, is_video, output_name
@@ -102,8 +103,7 @@ def plan_outputs(items: list[tuple[Path, Path]], output: str, name: str, style: 
 def _folders_possible(plans: list[tuple[Path, Path]], output: str) -> list[tuple[Path, Path]]:
     """`plans`, once no output's folder is blocked by a file (checked before any work, not file by file)."""
     for folder in {dst.parent for _, dst in plans}:
-        blocking = next((a for a in (folder, *folder.parents) if a.exists()), None)
-        if blocking is not None and not blocking.is_dir():
+        if blocking := file_in_the_way(folder):
             raise UserError(f"-o {output}: {blocking} is a file, where a folder must go: choose another output")
     return plans
 
