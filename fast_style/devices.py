@@ -9,8 +9,9 @@ from collections.abc import Callable
 import torch
 
 from fast_style.errors import UserError
+from fast_style.inference_defaults import PRECISIONS
 
-PRECISIONS = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
+_DTYPES = dict(zip(PRECISIONS, (torch.float32, torch.bfloat16, torch.float16), strict=True))
 
 
 def native_bf16(device_type: str | None = None) -> bool:
@@ -58,7 +59,7 @@ def pick_precision(precision: str, device: torch.device, compile: bool = False) 
         raise UserError(f"unknown precision '{precision}': choose auto, {', '.join(PRECISIONS)}")
     if precision == "fp16" and device.type == "cpu":
         raise UserError("fp16 is not supported on the CPU: use --precision bf16 or fp32")
-    return PRECISIONS[precision]
+    return _DTYPES[precision]
 
 
 def compile_for(fn: Callable, device: torch.device, mode: str | None = None) -> Callable:

@@ -13,7 +13,7 @@ import io
 import json
 import logging
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
 
 import torch
@@ -27,6 +27,7 @@ from fast_style.errors import UserError, first_line
 from fast_style.images import find_images, open_rgb, pil_to_tensor, tensor_to_pil, to_unit
 from fast_style.loss import PerceptualLoss, default_loss_weights
 from fast_style.network import load_style_model
+from fast_style.scores import ModelScore, ranked
 from fast_style.stability import stability
 
 log = logging.getLogger(__name__)
@@ -36,36 +37,6 @@ JUDGE = {
     "weights": "oxford",
     "style_layers": {"relu1_1": 1.0, "relu2_1": 1.0, "relu3_1": 1.0, "relu4_1": 1.0, "relu5_1": 1.0},
     "content_layers": {"relu4_2": 1.0},
-}
-
-
-@dataclass
-class ModelScore:
-    name: str
-    path: str
-    style_image: str
-    content: float = 0.0
-    style: float = 0.0
-    tv: float = 0.0
-    total: float = 0.0
-    coverage: float = 0.0
-    flicker: float | None = None  # fast_style.stability: frame-to-frame change on panning clips / the input's
-    flicker_zoom: float | None = None  # the same on clips zooming in
-    judge_content: float | None = None
-    judge_style: float | None = None
-    ms_per_image: float = 0.0
-    vs_reference: float | None = None
-    per_photo_total: list[float] = field(default_factory=list)
-
-
-# --rank-by: lower first, except coverage (more of the picture painted is better)
-RANK_BY = {
-    "total": lambda s: s.total,
-    "style": lambda s: s.style,
-    "content": lambda s: s.content,
-    "coverage": lambda s: -s.coverage,
-    "flicker": lambda s: s.flicker if s.flicker is not None else float("inf"),
-    "judge_style": lambda s: s.judge_style if s.judge_style is not None else float("inf"),
 }
 
 
@@ -298,11 +269,6 @@ COLUMNS = [
     "vs_reference",
     "ms_per_image",
 ]
-
-
-def ranked(scores: list[ModelScore], rank_by: str = "total") -> list[int]:
-    """Indices of `scores`, best first by `rank_by` (RANK_BY)."""
-    return sorted(range(len(scores)), key=lambda i: RANK_BY[rank_by](scores[i]))
 
 
 def write_reports(

@@ -15,13 +15,11 @@ from fast_style import zoo
 from fast_style.devices import pick_device, pick_precision
 from fast_style.errors import UserError
 from fast_style.images import pil_to_tensor, preserve_color, read_image, split_alpha, tensor_to_pil, to_uint8, to_unit
+from fast_style.inference_defaults import DEFAULT_MAX_PIXELS, DEFAULT_TILE
 from fast_style.network import TransformerNet, for_cpu_inference, load_style_model
 from fast_style.tiling import stylize_tiled
 
 log = logging.getLogger(__name__)
-
-DEFAULT_MAX_PIXELS = 4096 * 4096 // 4  # larger images are tiled: about 2 GB of activations on the CPU
-DEFAULT_TILE = 512
 
 
 def _onnx_session(net: TransformerNet):

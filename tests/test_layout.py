@@ -1,8 +1,13 @@
-"""The package's one structural rule: library modules never import the command-line modules (fast_style/cli/),
-which only parse, plan and call."""
+"""The package's structural rules: library modules never import the command-line modules (fast_style/cli/),
+which only parse, plan and call; and a tool's `--help` or argument mistake answers before torch loads."""
 
 import ast
+import json
+import subprocess
+import sys
 from pathlib import Path
+
+import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "fast_style"
 
@@ -35,3 +40,22 @@ def test_every_command_has_its_module_in_cli() -> None:
     )
     for target in scripts.values():
         assert (PACKAGE / "cli" / f"{target.split(':')[0].rsplit('.', 1)[1]}.py").is_file()
+
+
+# Hydra's --help composes the config, whose schemas are read from the constructors: fast-style-train loads torch
+ARGPARSE_TOOLS = ["stylize", "export", "evaluate", "optimize", "weights", "demo", "serve"]
+HEAVY = ["torch", "torchvision", "pytorch_lightning", "av", "onnxruntime", "numpy", "tqdm"]
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["--no-such-flag"]], ids=["help", "mistake"])
+@pytest.mark.parametrize("tool", ARGPARSE_TOOLS)
+def test_a_tools_help_and_argument_mistakes_load_no_torch(tool: str, argv: list[str]) -> None:
+    probe = (
+        f"import sys, json\nfrom fast_style.cli.{tool} import main\n"
+        f"try:\n    main({argv!r})\nexcept SystemExit as e:\n    code = e.code\n"
+        f"print(json.dumps([code, sorted({{m.split('.')[0] for m in sys.modules}} & set({HEAVY!r}))]))"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    code, loaded = json.loads(done.stdout.strip().splitlines()[-1])
+    assert code == (0 if argv == ["--help"] else 2), done.stderr
+    assert loaded == [], f"fast-style-{tool} {argv[0]} imported {loaded}"

@@ -7,7 +7,6 @@ import sys
 from pathlib import Path
 
 from fast_style.cli import run_tool
-from fast_style.demo import run_demo
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -16,7 +15,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--steps", type=int, default=300, help="training steps (default 300)")
     parser.add_argument("--image-size", type=int, default=128, help="training crop size (default 128)")
     args = parser.parse_args(argv)
-    return run_tool(lambda: report(run_demo(Path(args.workdir), args.steps, args.image_size)))
+    return run_tool(lambda: report(run(args)))
+
+
+def run(args: argparse.Namespace) -> dict[str, Path]:
+    from fast_style.demo import run_demo  # torch, Lightning: after the arguments are parsed
+
+    return run_demo(Path(args.workdir), args.steps, args.image_size)
 
 
 def report(paths: dict[str, Path]) -> None:

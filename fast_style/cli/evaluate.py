@@ -20,7 +20,9 @@ from pathlib import Path
 from fast_style import zoo
 from fast_style.cli import run_tool
 from fast_style.errors import UserError
-from fast_style.evaluate import RANK_BY, REPORTS, evaluate, find_models, load_photos, ranked, write_reports
+from fast_style.scores import RANK_BY, ranked
+
+# the library (torch, PyAV) is imported in run(): --help and a mistyped argument answer without loading it
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -84,6 +86,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run(args: argparse.Namespace) -> None:
+    from fast_style.evaluate import REPORTS, evaluate, find_models, load_photos, write_reports
+
     reports = [Path(args.out) / name for name in REPORTS]
     if args.size < 16 or args.style_size < 16:
         raise UserError("--size and --style-size must be >= 16")

@@ -7,7 +7,6 @@ import argparse
 import sys
 
 from fast_style.cli import run_tool
-from fast_style.export import export
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -18,7 +17,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--opset", type=int, default=17, help="ONNX opset (default 17)")
     p.add_argument("--force", action="store_true", help="overwrite an existing output")
     args = p.parse_args(argv)
-    return run_tool(lambda: print(export(args.model, args.output, args.format, args.opset, args.force)))
+    return run_tool(lambda: run(args))
+
+
+def run(args: argparse.Namespace) -> None:
+    from fast_style.export import export  # torch: after the arguments are parsed
+
+    print(export(args.model, args.output, args.format, args.opset, args.force))
 
 
 if __name__ == "__main__":

@@ -16,12 +16,9 @@ from PIL import Image
 
 from fast_style.atomic import check_output
 from fast_style.cli import run_tool
-from fast_style.data import load_style_image
-from fast_style.devices import pick_device
 from fast_style.errors import UserError
-from fast_style.images import IMAGE_OUTPUTS, open_rgb, pil_to_tensor, to_unit
-from fast_style.loss import PerceptualLoss
-from fast_style.optimize import curve_paths, optimize_image, write_result
+
+# the library (torch) is imported in run(): --help and a mistyped argument answer without loading it
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -51,6 +48,12 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run(args: argparse.Namespace) -> None:
+    from fast_style.data import load_style_image
+    from fast_style.devices import pick_device
+    from fast_style.images import IMAGE_OUTPUTS, open_rgb, pil_to_tensor, to_unit
+    from fast_style.loss import PerceptualLoss
+    from fast_style.optimize import curve_paths, optimize_image, write_result
+
     out = Path(args.output)
     if out.is_dir():
         raise UserError(f"{out} is a folder: give --output a file name, e.g. {out / 'result.png'}")

@@ -11,13 +11,11 @@ from pathlib import Path
 from PIL import Image
 
 from fast_style import zoo
-from fast_style.batch import stylize_files
 from fast_style.cli import EXIT_OK, EXIT_PARTIAL, EXIT_USER_ERROR, run_tool
-from fast_style.devices import PRECISIONS
 from fast_style.errors import UserError
-from fast_style.plan import expand_inputs, plan_outputs, refuse_if_nothing_to_write
-from fast_style.stylizer import DEFAULT_MAX_PIXELS, DEFAULT_TILE, Stylizer
-from fast_style.video import is_video
+from fast_style.inference_defaults import DEFAULT_MAX_PIXELS, DEFAULT_TILE, PRECISIONS
+
+# the library (torch, PyAV) is imported in run(): --help and a mistyped argument answer without loading it
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -130,6 +128,13 @@ def run(args: argparse.Namespace) -> int:
             raise UserError(f"{flag} must be a finite number, got {value}")
     if args.backend == "onnxruntime" and (args.tile or args.compile):
         raise UserError(f"--{'tile' if args.tile else 'compile'} needs --backend torch")
+    from tqdm import tqdm
+
+    from fast_style.batch import stylize_files
+    from fast_style.plan import expand_inputs, plan_outputs, refuse_if_nothing_to_write
+    from fast_style.stylizer import Stylizer
+    from fast_style.video import is_video
+
     Image.MAX_IMAGE_PIXELS = int(args.max_image_pixels) if math.isfinite(args.max_image_pixels) else None
     items = expand_inputs(args.inputs, args.output)
     if not items:
@@ -146,7 +151,6 @@ def run(args: argparse.Namespace) -> int:
             "leave it out unless whole frames run out of memory",
             file=sys.stderr,
         )
-    from tqdm import tqdm
 
     def stylize(images: list[Image.Image]) -> list[Image.Image]:
         return stylizer.stylize_images(

@@ -6,7 +6,6 @@ import argparse
 import sys
 
 from fast_style.cli import run_tool
-from fast_style.weights import caffe_weights_path, fetch_caffe_weights, fetch_judge_weights, judge_weights_path
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -26,6 +25,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def obtain(args: argparse.Namespace) -> None:
+    from fast_style.weights import caffe_weights_path, fetch_caffe_weights, fetch_judge_weights, judge_weights_path
+
     if args.print_path:
         print(caffe_weights_path())
         if args.judge:
