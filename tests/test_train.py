@@ -376,3 +376,15 @@ def test_a_folder_without_one_readable_photo_fails_instead_of_writing_an_untrain
     with pytest.raises(UserError, match="none of the training photos could be read"):
         train(tiny_cfg(out, photos, style_path, random_vgg, "trainer.max_steps=5", "data.num_val=2"))
     assert not (out / "style.pt").exists()
+
+
+def test_the_train_commands_help_names_the_tool_and_shows_how_to_start(tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "fast_style.cli.train", "--help"], capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    lines = proc.stdout.splitlines()
+    assert lines[0].startswith("fast-style-train: train a feed-forward style network")
+    assert "powered by Hydra" not in proc.stdout
+    assert any("ckpt_path=last" in line and "style.image=" in line for line in lines)  # resuming, as the README says
+    assert "model: fast, johnson, schema, small, tiny" in proc.stdout  # Hydra's groups still listed
