@@ -11,11 +11,12 @@
 - `GET /openapi.json`: the API's OpenAPI description.
 
 Every style is loaded once and shared by all clients. At most `running` stylizations run at once and `waiting`
-more wait their turn; a request beyond that is answered 503 ("busy") at once, never queued without bound.
-Safety: styles are chosen by name from the server's list (no paths, no model files from clients); uploads are
-refused over `max_upload_bytes` (before they are read whole) or `max_pixels` (before they are decoded:
-decompression bombs), and when they are not JPEG, PNG, WebP, AVIF or HEIC. Uploads are spooled only inside the server's
-own temporary folder.
+more wait their turn; a request beyond that is answered 503 ("busy") at once, never queued without bound, and one
+whose client left while it waited is skipped. Safety: styles are chosen by name from the server's list (no paths,
+no model files from clients); uploads are refused over `max_upload_bytes` (a declared length before anything is
+read, an undeclared one where it passes the limit) or `max_pixels` (before they are decoded: decompression
+bombs), and when they are not JPEG, PNG, WebP, AVIF or HEIC. Uploads are spooled only inside the server's own
+temporary folder. Every refusal is one line, `{"detail": "..."}`.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ import socket
 import threading
 import time
 import warnings
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
@@ -36,13 +37,17 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import FastAPI, File, Form, Request, UploadFile, WebSocket, WebSocketDisconnect
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from PIL import Image
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from fast_style import zoo
 from fast_style.errors import UserError, first_line
 from fast_style.images import open_rgb
+from fast_style.network import load_style_model
 from fast_style.stylizer import Stylizer
 
 log = logging.getLogger(__name__)
@@ -50,15 +55,17 @@ log = logging.getLogger(__name__)
 WEB_DIR = Path(__file__).resolve().parent / "web"
 IMAGE_TYPES = {  # accepted uploads, Pillow's format: the name users know (HEIF: a phone's HEIC photo, via pi-heif)
     "JPEG": "JPEG",
+    "MPO": "JPEG",  # a JPEG with more pictures after the first (many cameras, HDR phone photos): the first is read
     "PNG": "PNG",
     "WEBP": "WebP",
     "AVIF": "AVIF",
     "HEIF": "HEIC",
 }
-*_FIRST, _LAST = IMAGE_TYPES.values()
+*_FIRST, _LAST = dict.fromkeys(IMAGE_TYPES.values())
 ACCEPTED = f"a {', '.join(_FIRST)} or {_LAST} photo"
 OUTPUT_TYPES = {"jpeg": ("JPEG", "image/jpeg"), "png": ("PNG", "image/png")}
 BUSY = "busy: the server is stylizing other requests; try again in a moment"
+FORM_BYTES = 64 * 1024  # a multipart form's own bytes besides the photo
 
 
 @dataclass
@@ -68,6 +75,30 @@ class Limits:
     max_size: int = 2048  # the longest side of a result: larger photos are scaled down first
     running: int = 1  # stylizations at once (the network already uses every core, or the whole GPU)
     waiting: int = 4  # requests that may wait for their turn; more are answered 503 at once
+
+
+class CutOffBody:
+    """Stops reading a request body that passes `limit` bytes: 413 `message` as JSON, the rest never spooled. For
+    uploads without a declared length (chunked); one declared too long is refused before it is read (`body_limit`).
+    (Starlette's RequestBodyLimitMiddleware answers in plain text, over the JSON line every other refusal is.)"""
+
+    def __init__(self, app: ASGIApp, limit: int, message: str) -> None:
+        self.app, self.limit, self.message = app, limit, message
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        seen = 0
+
+        async def counted() -> Message:
+            nonlocal seen
+            message = await receive()
+            seen += len(message.get("body", b""))
+            if seen > self.limit:  # raised inside FastAPI's form parsing, which passes HTTPException on
+                raise HTTPException(413, self.message)
+            return message
+
+        await self.app(scope, counted, send)
 
 
 class Refused(Exception):
@@ -101,6 +132,11 @@ class Styles:
                 if path.stem in self.files:
                     log.warning("%s: a built-in style has the name %r; the built-in one is served", path, path.stem)
                     continue
+                try:  # read now, so that a file that is not a style model is never offered
+                    load_style_model(str(path))
+                except UserError as e:
+                    log.warning("skipped, not offered: %s", first_line(e))
+                    continue
                 self.files[path.stem] = path
                 self.info[path.stem] = {"title": path.stem, "artist": "", "file": path.name}
         self._loaded: dict[str, Stylizer] = {}
@@ -131,6 +167,7 @@ class Gate:
         self.running, self.waiting = running, waiting
         self.admitted = 0
         self._workers = ThreadPoolExecutor(max_workers=running, thread_name_prefix="fast-style-stylize")
+        self._slots = asyncio.Semaphore(running)
 
     def close(self) -> None:
         self._workers.shutdown(wait=False, cancel_futures=True)
@@ -139,12 +176,17 @@ class Gate:
     def full(self) -> bool:
         return self.admitted >= self.running + self.waiting
 
-    async def run(self, job: Any, *args: Any) -> Any:
+    async def run(self, job: Any, *args: Any, gone: Callable[[], Awaitable[bool]] | None = None) -> Any:
+        """`job(*args)` on a worker thread when its turn comes; `gone`, asked then, skips a job whose client
+        has left while it waited (a page that changed its options fires a new request and drops the last)."""
         if self.full:
             raise Refused(503, BUSY)
         self.admitted += 1
         try:
-            return await asyncio.get_running_loop().run_in_executor(self._workers, job, *args)
+            async with self._slots:
+                if gone is not None and await gone():
+                    raise Refused(499, "the client closed the request before its turn")
+                return await asyncio.get_running_loop().run_in_executor(self._workers, job, *args)
         finally:
             self.admitted -= 1
 
@@ -152,20 +194,25 @@ class Gate:
 def decode_upload(data: bytes, limits: Limits) -> Image.Image:
     """Bytes of an uploaded photo -> an RGB image (images.open_rgb: EXIF orientation applied, transparency on
     white); Refused for anything else. The type and size are read from the header before anything is decoded."""
+    over = f"over this server's limit of {limits.max_pixels / 1e6:g} megapixels"
     try:
         with Image.open(io.BytesIO(data)) as header:
             fmt, (w, h) = header.format, header.size
-    except (OSError, ValueError, Image.DecompressionBombError):
+    except Image.DecompressionBombError:  # Pillow's own guard, twice its MAX_IMAGE_PIXELS: far over ours too
+        raise Refused(413, f"the image is {over}") from None
+    except (OSError, ValueError):
         raise Refused(415, f"not an image this server reads: upload {ACCEPTED}") from None
     if fmt not in IMAGE_TYPES:
         raise Refused(415, f"{fmt} images are not accepted: upload {ACCEPTED}")
     if w * h > limits.max_pixels:
-        raise Refused(413, f"{w}x{h} is over this server's limit of {limits.max_pixels / 1e6:g} megapixels")
+        raise Refused(413, f"{w}x{h} is {over}")
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
+        with warnings.catch_warnings():  # the size was checked above, against this server's limit
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             return open_rgb(io.BytesIO(data))
-    except (OSError, ValueError, Image.DecompressionBombError, Image.DecompressionBombWarning):
+    except Image.DecompressionBombError:
+        raise Refused(413, f"{w}x{h} is over Pillow's limit (PIL.Image.MAX_IMAGE_PIXELS)") from None
+    except (OSError, ValueError):
         raise Refused(415, "the image is damaged or cannot be decoded") from None
 
 
@@ -176,6 +223,15 @@ def check_options(strength: float, max_size: int | None, limits: Limits) -> int:
     if max_size is not None and not 16 <= max_size:
         raise Refused(400, f"max_size must be at least 16 pixels, got {max_size}")
     return min(max_size or limits.max_size, limits.max_size)
+
+
+def invalid_fields(errors: Sequence[Any]) -> str:
+    """FastAPI's validation errors, one line: "missing field 'style'; strength: Input should be a valid number"."""
+    said = []
+    for error in errors:
+        field = str(error.get("loc", ("?",))[-1])
+        said.append(f"missing field '{field}'" if error.get("type") == "missing" else f"{field}: {error.get('msg')}")
+    return "; ".join(said) or "the request's fields are not valid"
 
 
 def too_large(limits: Limits) -> str:
@@ -200,6 +256,7 @@ def create_app(styles: Styles, limits: Limits | None = None) -> FastAPI:
         gate.close()  # the worker threads end with the server
 
     app = FastAPI(title="fast-style", version="1", docs_url=None, redoc_url=None, lifespan=lifespan)
+    app.add_middleware(CutOffBody, limit=limits.max_upload_bytes + FORM_BYTES, message=too_large(limits))
     app.state.styles, app.state.limits, app.state.gate = styles, limits, gate
 
     @app.exception_handler(Refused)
@@ -207,12 +264,17 @@ def create_app(styles: Styles, limits: Limits | None = None) -> FastAPI:
         headers = {"Retry-After": "1"} if e.status == 503 else None
         return JSONResponse({"detail": e.message}, status_code=e.status, headers=headers)
 
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, e: RequestValidationError) -> JSONResponse:
+        """A missing or malformed form field, in one line like every other refusal (FastAPI's is a list)."""
+        return JSONResponse({"detail": invalid_fields(e.errors())}, status_code=422)
+
     @app.middleware("http")
     async def body_limit(request: Request, call_next: Any) -> Any:
         """Refuses an upload over the limit by its declared length, and any stylize request while the line is full,
         before any of the upload is read."""
         length = request.headers.get("content-length")
-        if length is not None and length.isdigit() and int(length) > limits.max_upload_bytes + 64 * 1024:
+        if length is not None and length.isdigit() and int(length) > limits.max_upload_bytes + FORM_BYTES:
             return JSONResponse({"detail": too_large(limits)}, status_code=413)
         if request.url.path == "/api/stylize" and gate.full:
             return JSONResponse({"detail": BUSY}, status_code=503, headers={"Retry-After": "1"})
@@ -237,10 +299,12 @@ def create_app(styles: Styles, limits: Limits | None = None) -> FastAPI:
             404: {"description": "an unknown style"},
             413: {"description": "an upload over the size or pixel limit"},
             415: {"description": "not a JPEG, PNG, WebP, AVIF or HEIC image"},
+            422: {"description": "a missing or malformed field"},
             503: {"description": "busy: try again in a moment"},
         },
     )
     async def stylize(
+        request: Request,
         image: Annotated[UploadFile, File(description="the photo: JPEG, PNG, WebP, AVIF or HEIC")],
         style: Annotated[str, Form(description="a name from /api/styles")],
         strength: Annotated[float, Form(description="0 = the photo, 1 = full style")] = 1.0,
@@ -248,6 +312,7 @@ def create_app(styles: Styles, limits: Limits | None = None) -> FastAPI:
         max_size: Annotated[int | None, Form(description="longest side of the result, px")] = None,
         format: Annotated[str, Form(description="jpeg or png")] = "jpeg",
     ) -> Response:
+        format = format.lower()
         if format not in OUTPUT_TYPES:
             raise Refused(400, f"format must be jpeg or png, got '{format}'")
         size = check_options(strength, max_size, limits)
@@ -255,13 +320,12 @@ def create_app(styles: Styles, limits: Limits | None = None) -> FastAPI:
         data = await image.read(limits.max_upload_bytes + 1)
         if len(data) > limits.max_upload_bytes:
             raise Refused(413, too_large(limits))
-        photo = decode_upload(data, limits)
 
-        def job() -> bytes:
-            out = stylizer.stylize_image(photo, strength, preserve_color, max_size=size)
+        def job() -> bytes:  # decoded on the worker too: not on the event loop, and not for a request turned away
+            out = stylizer.stylize_image(decode_upload(data, limits), strength, preserve_color, max_size=size)
             return encode(out, format)
 
-        return Response(await gate.run(job), media_type=OUTPUT_TYPES[format][1])
+        return Response(await gate.run(job, gone=request.is_disconnected), media_type=OUTPUT_TYPES[format][1])
 
     @app.websocket("/api/live")
     async def live(ws: WebSocket) -> None:
@@ -275,7 +339,13 @@ def create_app(styles: Styles, limits: Limits | None = None) -> FastAPI:
                 if message.get("text") is not None:
                     try:  # checked whole before any of it is taken
                         update = json.loads(message["text"])
+                        if not isinstance(update, dict):
+                            raise Refused(400, 'options must be a JSON object, e.g. {"style": "wave"}')
                         new = {**options, **{k: update[k] for k in options if k in update}}
+                        if new["style"] is None:
+                            raise Refused(400, f"choose a style first: one of {', '.join(styles.files)}")
+                        if not isinstance(new["preserve_color"], bool):
+                            raise Refused(400, f"preserve_color must be true or false, got {new['preserve_color']!r}")
                         check_options(float(new["strength"]), new["max_size"], limits)
                         styles.get(new["style"])  # loads it now, not on the first frame
                         options = new
@@ -291,15 +361,15 @@ def create_app(styles: Styles, limits: Limits | None = None) -> FastAPI:
                         raise Refused(400, "choose a style first")
                     if len(data) > limits.max_upload_bytes:
                         raise Refused(413, too_large(limits))
-                    frame = decode_upload(data, limits)
                     stylizer = styles.get(options["style"])
                     size = check_options(float(options["strength"]), options["max_size"], limits)
 
-                    def job(frame: Image.Image, stylizer: Stylizer, strength: float, keep: bool, size: int) -> bytes:
+                    def job(data: bytes, stylizer: Stylizer, strength: float, keep: bool, size: int) -> bytes:
+                        frame = decode_upload(data, limits)
                         return encode(stylizer.stylize_image(frame, strength, keep, max_size=size), "jpeg", quality=85)
 
-                    strength, keep = float(options["strength"]), bool(options["preserve_color"])
-                    await ws.send_bytes(await gate.run(job, frame, stylizer, strength, keep, size))
+                    strength, keep = float(options["strength"]), options["preserve_color"]
+                    await ws.send_bytes(await gate.run(job, data, stylizer, strength, keep, size))
                 except Refused as e:
                     reply = {"busy": True} if e.status == 503 else {"error": e.message}
                     await ws.send_text(json.dumps(reply))

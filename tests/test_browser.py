@@ -71,11 +71,16 @@ def test_photo_and_live_modes_in_chromium(server: str, tmp_path: Path) -> None:
         size = page.eval_on_selector("#result", "e => [e.naturalWidth, e.naturalHeight]")
         assert size == [120, 90]
         page.screenshot(path=str(tmp_path / "screen_photo.png"))
-        # refusals are shown in the page
+        # refusals are shown in the page, and the earlier photo's result is not left beside them as if it were
+        # this one's (in the browser, then by the server)
         page.set_input_files("#file", str(tmp_path / "notes.txt"))
         assert "only JPEG, PNG, WebP, AVIF and HEIC" in page.text_content("#message")
+        assert page.is_hidden("#download") and page.get_attribute("#result", "src") is None
+        page.set_input_files("#file", str(photo))
+        page.wait_for_selector("#download:not([hidden])", timeout=30_000)
         page.set_input_files("#file", str(big))
         page.wait_for_function("document.getElementById('message').textContent.includes('megapixels')")
+        assert page.is_hidden("#download") and page.get_attribute("#result", "src") is None
         # a style with a fast variant offers it in a box, ticked in the Live tab; the variant is no style of its own
         listed = page.eval_on_selector_all("#style option", "os => os.map(o => o.value)")
         assert "wave" in listed and not [n for n in listed if n.endswith("-fast")]

@@ -5,6 +5,7 @@ import io
 import json
 import re
 import threading
+import zlib
 from pathlib import Path
 
 import pytest
@@ -106,18 +107,93 @@ def test_refusals_are_one_clear_line(client, upload, data, status: int, words: s
     assert reply.status_code == status and words in reply.json()["detail"]
 
 
-def test_a_broken_model_file_is_a_500_and_strength_takes_effect(models: Path) -> None:
+def test_a_file_that_is_not_a_style_model_is_not_offered_and_strength_takes_effect(models: Path, caplog) -> None:
     (models / "junk.pt").write_bytes(b"not a style model")
-    with testclient.TestClient(create_app(Styles(models, device="cpu"), Limits())) as c:
-        reply = c.post("/api/stylize", files={"image": ("p.png", png(), "image/png")}, data={"style": "junk"})
-        assert reply.status_code == 500 and reply.json()["detail"].startswith("style 'junk' cannot be loaded: ")
+    save_style_model(TransformerNet(channels=(4, 8, 8), num_residual=1), models / "later.pt")
+    styles = Styles(models, device="cpu")  # junk.pt is read at start and left out, with a warning naming it
+    assert "skipped, not offered" in caplog.text and "junk.pt" in caplog.text
+    (models / "later.pt").write_bytes(b"damaged after the start")
+    with testclient.TestClient(create_app(styles, Limits())) as c:
+        assert [s["name"] for s in c.get("/api/styles").json()["styles"]][-2:] == ["later", "mine"]
+        junk = c.post("/api/stylize", files={"image": ("p.png", png(), "image/png")}, data={"style": "junk"})
+        assert junk.status_code == 404
+        reply = c.post("/api/stylize", files={"image": ("p.png", png(), "image/png")}, data={"style": "later"})
+        assert reply.status_code == 500 and reply.json()["detail"].startswith("style 'later' cannot be loaded: ")
         assert "\n" not in reply.json()["detail"]
         photo = c.post(
             "/api/stylize",
             files={"image": ("p.png", png(), "image/png")},
-            data={"style": "mine", "strength": "0", "format": "png"},
+            data={"style": "mine", "strength": "0", "format": "PNG"},  # the format's case does not matter
         )
         assert Image.open(io.BytesIO(photo.content)).convert("RGB").getpixel((30, 20)) == (200, 120, 40)
+
+
+def test_a_camera_jpeg_with_more_pictures_is_accepted(client) -> None:
+    first, second = Image.new("RGB", (60, 40), (200, 120, 40)), Image.new("RGB", (30, 20), (0, 0, 255))
+    mpo = io.BytesIO()
+    first.save(mpo, "MPO", save_all=True, append_images=[second])  # as many cameras and HDR phone photos write
+    assert Image.open(io.BytesIO(mpo.getvalue())).format == "MPO"
+    reply = client.post(
+        "/api/stylize", files={"image": ("DSC_0001.JPG", mpo.getvalue(), "image/jpeg")}, data={"style": "mine"}
+    )
+    assert reply.status_code == 200 and Image.open(io.BytesIO(reply.content)).size == (60, 40)
+
+
+@pytest.mark.parametrize(
+    "data,words",
+    [
+        ({}, "missing field 'style'"),
+        ({"style": "mine", "strength": "abc"}, "strength: "),
+        ({"style": "mine", "max_size": "1.5"}, "max_size: "),
+    ],
+)
+def test_a_missing_or_malformed_field_is_one_line(client, data: dict, words: str) -> None:
+    reply = client.post("/api/stylize", files={"image": ("p.png", png(), "image/png")}, data=data)
+    detail = reply.json()["detail"]
+    assert reply.status_code == 422 and isinstance(detail, str) and words in detail  # FastAPI's own: a list
+
+
+def test_an_upload_without_a_declared_length_is_cut_off_at_the_limit(models: Path) -> None:
+    app = create_app(Styles(models, device="cpu"), Limits(max_upload_bytes=200_000))
+    boundary = "b0undary"
+    head = f'--{boundary}\r\nContent-Disposition: form-data; name="style"\r\n\r\nmine\r\n'
+    head += f'--{boundary}\r\nContent-Disposition: form-data; name="image"; filename="p.png"\r\n\r\n'
+    chunks = [head.encode(), *[b"\0" * 32768] * 64, f"\r\n--{boundary}--\r\n".encode()]  # 2 MB, chunked
+    read, answer = [], []
+
+    async def receive() -> dict:
+        read.append(1)
+        return {"type": "http.request", "body": chunks[len(read) - 1], "more_body": len(read) < len(chunks)}
+
+    async def send(message: dict) -> None:
+        answer.append(message)
+
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "path": "/api/stylize",
+        "raw_path": b"/api/stylize",
+        "query_string": b"",
+        "root_path": "",
+        "scheme": "http",
+        "http_version": "1.1",
+        "server": ("test", 80),
+        "client": ("test", 1),
+        "headers": [(b"content-type", f"multipart/form-data; boundary={boundary}".encode())],  # no length
+    }
+    asyncio.run(app(scope, receive, send))
+    assert answer[0]["status"] == 413 and "limit of 0.191 MB" in json.loads(answer[1]["body"])["detail"]
+    assert len(read) < 16  # no further than the limit: the whole upload had been spooled, then refused
+
+
+def test_pillows_own_guard_is_a_413_not_a_damaged_image(client) -> None:
+    buffer = io.BytesIO()
+    Image.new("L", (20, 20)).save(buffer, "PNG")
+    data = bytearray(buffer.getvalue())
+    data[16:24] = (100_000).to_bytes(4, "big") * 2  # the header claims 100000x100000: past Pillow's own limit
+    data[29:33] = zlib.crc32(bytes(data[12:29])).to_bytes(4, "big")  # IHDR's checksum, made right again
+    reply = client.post("/api/stylize", files={"image": ("p.png", bytes(data), "image/png")}, data={"style": "mine"})
+    assert reply.status_code == 413 and "megapixels" in reply.json()["detail"]  # it was a 415, "not an image"
 
 
 def test_an_overloaded_server_answers_busy_at_once() -> None:
@@ -134,6 +210,25 @@ def test_an_overloaded_server_answers_busy_at_once() -> None:
         return [await first, await second, busy.value.status, gate.admitted]
 
     assert asyncio.run(scenario()) == [True, "second", 503, 0]
+    gate.close()
+
+
+def test_a_job_whose_client_left_while_it_waited_is_not_run() -> None:
+    gate = Gate(running=1, waiting=1)
+    release, ran = threading.Event(), []
+
+    async def scenario() -> int:
+        first = asyncio.create_task(gate.run(release.wait))
+        await asyncio.sleep(0.05)
+        second = asyncio.create_task(gate.run(lambda: ran.append(1), gone=lambda: asyncio.sleep(0, True)))
+        await asyncio.sleep(0.05)
+        release.set()
+        await first
+        with pytest.raises(Refused) as skipped:
+            await second
+        return skipped.value.status
+
+    assert asyncio.run(scenario()) == 499 and ran == []  # a page's replaced request no longer holds a turn
     gate.close()
 
 
@@ -156,6 +251,13 @@ def test_live_frames_come_back_stylized_and_mistakes_as_messages(client) -> None
         assert "valid values" in json.loads(ws.receive_text())["error"]
         ws.send_bytes(png())  # the refused options were not taken
         assert "choose a style" in json.loads(ws.receive_text())["error"]
+        for options, words in (
+            ([1, 2], "a JSON object"),
+            ({"strength": 0.5}, "choose a style first: one of"),  # it said "unknown style 'None'"
+            ({"style": "mine", "preserve_color": "no"}, "preserve_color must be true or false"),  # bool("no"): true
+        ):
+            ws.send_text(json.dumps(options))
+            assert words in json.loads(ws.receive_text())["error"]
         ws.send_text(json.dumps({"style": "mine", "max_size": 32}))
         frame = io.BytesIO()
         Image.new("RGB", (64, 48), (10, 200, 90)).save(frame, "JPEG")
@@ -177,6 +279,7 @@ def test_serve_refuses_bad_settings_and_a_taken_port(tmp_path: Path, capsys) -> 
     assert "not a folder of style models" in capsys.readouterr().err
     assert serve_main(["--port", "0"]) == 2
     assert serve_main(["--queue", "-1"]) == 2
+    assert serve_main(["--max-upload-mb", "inf"]) == 2  # it was an OverflowError's traceback
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
@@ -197,7 +300,9 @@ def test_serve_refuses_a_device_that_is_not_there(capsys) -> None:
 
 
 @pytest.mark.slow
-def test_ctrl_c_stops_the_server_with_130(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("sig", "code", "said"), [("SIGINT", 130, "interrupted"), ("SIGTERM", 143, "stopped")])
+def test_ctrl_c_or_sigterm_stops_the_server_and_removes_its_folder(tmp_path: Path, sig: str, code: int, said: str):
+    import os
     import signal
     import socket
     import subprocess
@@ -207,10 +312,13 @@ def test_ctrl_c_stops_the_server_with_130(tmp_path: Path) -> None:
     with socket.socket() as free:
         free.bind(("127.0.0.1", 0))
         port = free.getsockname()[1]
+    temp = tmp_path / "tmp"
+    temp.mkdir()
     proc = subprocess.Popen(
         [sys.executable, "-m", "fast_style.cli.serve", "--port", str(port), "--models", str(tmp_path)],
         stderr=subprocess.PIPE,
         text=True,
+        env={**os.environ, "TMPDIR": str(temp)},
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # as a terminal's Ctrl-C reaches it
     )
     try:
@@ -222,9 +330,13 @@ def test_ctrl_c_stops_the_server_with_130(tmp_path: Path) -> None:
                 break
             except OSError:
                 time.sleep(0.2)
-        proc.send_signal(signal.SIGINT)
-        assert proc.wait(timeout=60) == 130  # uvicorn.run had swallowed it: exit 0, so `serve && next` went on
-        assert "interrupted" in proc.stderr.read()
+        assert [p.name[:17] for p in temp.iterdir()] == ["fast-style-serve-"]  # its uploads' folder
+        proc.send_signal(getattr(signal, sig))
+        # Ctrl-C: uvicorn.run had swallowed it (exit 0, so `serve && next` went on); SIGTERM (systemd, docker
+        # stop) had killed it by the default action after uvicorn re-raised it, leaving the folder behind
+        assert proc.wait(timeout=60) == code
+        assert said in proc.stderr.read()
+        assert list(temp.iterdir()) == []
     finally:
         proc.kill()
         proc.wait()

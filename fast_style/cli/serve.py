@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import errno
+import math
 import shutil
+import signal
 import socket
 import sys
 import tempfile
@@ -34,8 +36,8 @@ def run(args: argparse.Namespace) -> None:
     if not 0 < args.port < 65536:
         raise UserError(f"--port must be within 1..65535, got {args.port}")
     for flag, value in (("--max-upload-mb", args.max_upload_mb), ("--max-megapixels", args.max_megapixels)):
-        if not value > 0:
-            raise UserError(f"{flag} must be > 0, got {value}")
+        if not 0 < value < math.inf:
+            raise UserError(f"{flag} must be a number > 0, got {value}")
     if args.max_size < 16:
         raise UserError(f"--max-size must be at least 16 pixels, got {args.max_size}")
     if args.queue < 0:
@@ -55,6 +57,10 @@ def run(args: argparse.Namespace) -> None:
     )
     app = create_app(Styles(args.models, args.device), limits)
     import uvicorn
+    from PIL import Image
+
+    # the server's --max-megapixels is the rule: Pillow's own guard (89 MP) must not refuse below it
+    Image.MAX_IMAGE_PIXELS = max(Image.MAX_IMAGE_PIXELS or 0, limits.max_pixels)
 
     own_temp = tempfile.mkdtemp(prefix="fast-style-serve-")  # uploads are spooled here and nowhere else
     tempfile.tempdir = own_temp
@@ -64,11 +70,22 @@ def run(args: argparse.Namespace) -> None:
         # no per-message deflate: live frames are JPEGs, which do not compress; it only cost both ends CPU
         config = uvicorn.Config(app, host=args.host, port=args.port, log_level="warning", ws_per_message_deflate=False)
         server = uvicorn.Server(config)  # not uvicorn.run, which swallows the Ctrl-C it re-raises (exit 0, not 130)
-        server.run()
+        # uvicorn stops cleanly on SIGTERM (systemd, docker stop), then raises it again: exit 143 through the
+        # `finally` below (the default action would kill the process and leave the temporary folder)
+        previous = signal.signal(signal.SIGTERM, _terminated)
+        try:
+            server.run()
+        finally:
+            signal.signal(signal.SIGTERM, previous)
         if not server.started:
             raise UserError(f"the server did not start on {host}:{args.port}: see the messages above")
     finally:
         shutil.rmtree(own_temp, ignore_errors=True)
+
+
+def _terminated(signum: int, frame: object) -> None:
+    print("stopped (SIGTERM)", file=sys.stderr)
+    raise SystemExit(128 + signum)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -49,18 +49,31 @@ async function loadStyles() {
 
 // ---- photo mode ----
 let lastFile = null;
+let inFlight = null; // the request under way: a newer choice aborts it (the server then skips it if it still waits)
+
+function clearResult() {
+  $("result").removeAttribute("src");
+  $("download").hidden = true;
+  $("elapsed").textContent = "";
+}
+
+function failed(message) {
+  clearResult(); // no result of an earlier photo or style left beside the message
+  say(message);
+}
 
 async function stylizePhoto(file) {
   if (!file) return;
+  if (file !== lastFile) clearResult();
   lastFile = file;
   // HEIC: some browsers leave a .heic file's type empty, so its name decides
   const accepted = ["image/jpeg", "image/png", "image/webp", "image/avif", "image/heic", "image/heif"];
   if (!accepted.includes(file.type) && !/\.(heic|heif|avif)$/i.test(file.name)) {
-    say(`${file.name}: only JPEG, PNG, WebP, AVIF and HEIC photos are accepted.`);
+    failed(`${file.name}: only JPEG, PNG, WebP, AVIF and HEIC photos are accepted.`);
     return;
   }
   if (file.size > maxUpload) {
-    say(`${file.name} is over this server's upload limit of ${(maxUpload / 1048576).toFixed(0)} MB.`);
+    failed(`${file.name} is over this server's upload limit of ${(maxUpload / 1048576).toFixed(0)} MB.`);
     return;
   }
   $("original").src = URL.createObjectURL(file);
@@ -72,12 +85,16 @@ async function stylizePhoto(file) {
   form.append("preserve_color", o.preserve_color);
   say("Stylizing...", true);
   const started = performance.now();
+  if (inFlight) inFlight.abort();
+  const request = new AbortController();
+  inFlight = request;
   try {
-    const reply = await fetch("/api/stylize", { method: "POST", body: form });
+    const reply = await fetch("/api/stylize", { method: "POST", body: form, signal: request.signal });
     if (!reply.ok) {
       let detail = reply.statusText;
       try { detail = (await reply.json()).detail; } catch (e) { /* not JSON */ }
-      say(reply.status === 503 ? "The server is busy: try again in a moment." : detail);
+      if (typeof detail !== "string") detail = JSON.stringify(detail);
+      failed(reply.status === 503 ? "The server is busy: try again in a moment." : detail);
       return;
     }
     const url = URL.createObjectURL(await reply.blob());
@@ -88,7 +105,10 @@ async function stylizePhoto(file) {
     $("elapsed").textContent = `${Math.round(performance.now() - started)} ms`;
     say("");
   } catch (e) {
-    say("Cannot reach the server: is fast-style-serve still running?");
+    if (e.name === "AbortError") return; // replaced by a newer request, which says what happened
+    failed("Cannot reach the server: is fast-style-serve still running?");
+  } finally {
+    if (inFlight === request) inFlight = null;
   }
 }
 
