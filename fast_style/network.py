@@ -146,7 +146,7 @@ class TransformerNet(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h, w = x.shape[-2:]
         if _exporting():
-            # traced sizes stay symbolic only through plain arithmetic: exported graphs need H, W >= 12
+            # traced sizes stay symbolic only through plain arithmetic: exported graphs need H, W >= EXPORT_MIN_SIDE
             x = F.pad(x, (0, (4 - w % 4) % 4, 0, (4 - h % 4) % 4), mode="reflect")
         else:
             # pad to a multiple of 4 (two stride-2 convs), and to at least 8 px (or the outer kernel)
@@ -158,6 +158,9 @@ class TransformerNet(nn.Module):
                 x = F.pad(x, (0, pw, 0, ph), mode=mode)
         y = self.decoder(self.residual(self.encoder(x)))[..., :h, :w]  # (B, 3, H, W) logits
         return torch.sigmoid(y)  # a valid image in training too: the loss never sees out-of-range pixels
+
+
+EXPORT_MIN_SIDE = 12  # an exported graph's reflection pads need inputs this large (TransformerNet.forward)
 
 
 class SpaceToDepthConv(nn.Module):

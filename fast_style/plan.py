@@ -6,6 +6,7 @@ from __future__ import annotations
 import glob
 import itertools
 import os
+import string
 from pathlib import Path
 
 from fast_style.atomic import file_in_the_way
@@ -50,8 +51,28 @@ def _output_formats(src: Path) -> tuple[str, tuple[str, ...]]:
     return ("video", tuple(VIDEO_OUTPUTS)) if is_video(src) else ("image", IMAGE_OUTPUTS)
 
 
-def plan_outputs(items: list[tuple[Path, Path]], output: str, name: str, style: str) -> list[tuple[Path, Path]]:
-    """[(input, output path)]: `output` is a file for one input with an image extension, else a folder."""
+NAME_FIELDS = ("stem", "ext", "style", "model")  # --name's fields
+
+
+def check_name_pattern(name: str) -> None:
+    """`--name` takes its fields as they are: no attributes, indexes, conversions or formats of them
+    ('{stem.upper}' had named a file after a method's repr)."""
+    try:
+        parsed = list(string.Formatter().parse(name))
+    except ValueError:
+        parsed = [("", "?", "", None)]
+    for _, field, spec, conversion in parsed:
+        if field is not None and (field not in NAME_FIELDS or spec or conversion):
+            fields = ", ".join(f"{{{f}}}" for f in NAME_FIELDS)
+            raise UserError(f"bad --name pattern '{name}': use the fields {fields} as they are")
+
+
+def plan_outputs(
+    items: list[tuple[Path, Path]], output: str, name: str, style: str, model: str | None = None
+) -> list[tuple[Path, Path]]:
+    """[(input, output path)]: `output` is a file for one input with an image extension, else a folder. In a
+    folder, `name` makes each file's name from its {stem}, {ext}, the painting ({style}) and the model's name
+    ({model}: a built-in style's, or the model file's stem; `style` where not given)."""
     out = Path(output).expanduser()
     if out.name.lower() in (*IMAGE_OUTPUTS, *VIDEO_OUTPUTS) and not out.is_dir():  # -o .jpg: a hidden folder
         raise UserError(f"-o {output} is an extension alone: give a file name, e.g. out{out.name}, or a folder")
@@ -68,17 +89,14 @@ def plan_outputs(items: list[tuple[Path, Path]], output: str, name: str, style: 
         return _folders_possible([(items[0][0], out)], output)
     if out.is_file():
         raise UserError(f"-o {output} is an existing file: give a folder (or one input and --force)")
+    check_name_pattern(name)
     plans = []
     for src, root in items:
         rel = src.relative_to(root).parent
         ext = Path(output_name(src)).suffix if is_video(src) else src.suffix  # .webm/.avi in: .mp4 out
         if not is_video(src) and ext.lower() not in IMAGE_OUTPUTS:
             ext = ".jpg"  # a phone's HEIC photo comes out as the JPEG phones share (HEIC is read, not written)
-        fields = {"stem": src.stem, "ext": ext.lstrip("."), "style": style}
-        try:
-            filename = name.format(**fields)
-        except (KeyError, IndexError, ValueError):
-            raise UserError(f"bad --name pattern '{name}': use fields {{stem}}, {{ext}}, {{style}}") from None
+        filename = name.format(stem=src.stem, ext=ext.lstrip("."), style=style, model=model or style)
         dst = out / rel / filename
         kind, formats = _output_formats(src)
         if dst.suffix.lower() not in formats:  # before any work, not after the photos are done

@@ -9,14 +9,16 @@ from pathlib import Path
 from typing import overload
 
 import torch
+import torch.nn.functional as F
 from PIL import Image
 
 from fast_style import zoo
 from fast_style.devices import pick_device, pick_precision
 from fast_style.errors import UserError
-from fast_style.images import pil_to_tensor, preserve_color, read_image, split_alpha, tensor_to_pil, to_uint8, to_unit
+from fast_style.images import pil_to_tensor, read_image, split_alpha, tensor_to_pil, to_uint8, to_unit
+from fast_style.images import preserve_color as with_colors_of
 from fast_style.inference_defaults import DEFAULT_MAX_PIXELS, DEFAULT_TILE
-from fast_style.network import TransformerNet, for_cpu_inference, load_style_model
+from fast_style.network import EXPORT_MIN_SIDE, TransformerNet, for_cpu_inference, load_style_model
 from fast_style.tiling import stylize_tiled
 
 log = logging.getLogger(__name__)
@@ -101,7 +103,11 @@ class Stylizer:
 
     def _run(self, net: torch.nn.Module, x: torch.Tensor, eager: bool = False) -> torch.Tensor:
         if self.session is not None:
-            return torch.from_numpy(self.session.run(None, {"image": x.cpu().numpy()})[0])
+            h, w = x.shape[-2:]  # smaller images are padded here, as the torch network pads them itself
+            ph, pw = max(0, EXPORT_MIN_SIDE - h), max(0, EXPORT_MIN_SIDE - w)
+            if ph or pw:
+                x = F.pad(x, (0, pw, 0, ph), mode="reflect" if ph < h and pw < w else "replicate")
+            return torch.from_numpy(self.session.run(None, {"image": x.cpu().numpy()})[0])[..., :h, :w]
         forward = net if eager else self.forward  # tiles patch the norm layers: they run eagerly
         if self.native:  # image by image: 4 frames of 480x360 took 151 ms so, 170 ms as one batch
             x = x.to(self.dtype, memory_format=torch.channels_last)
@@ -119,6 +125,8 @@ class Stylizer:
         through the network in parts of at most `max_pixels` pixels together (one image at least): four video
         frames just under the limit take the memory of one, not four.
         """
+        if not 0.0 <= strength <= 1.0:
+            raise UserError(f"strength must be within 0..1 (0: the photo, 1: the full style), got {strength}")
         if images.ndim not in (3, 4) or images.shape[-3] != 3:
             raise UserError(f"expected images of shape (B, 3, H, W) or (3, H, W), got {tuple(images.shape)}")
         single = images.ndim == 3
@@ -160,7 +168,7 @@ class Stylizer:
         self,
         img: Image.Image,
         strength: float = 1.0,
-        keep_color: bool = False,
+        preserve_color: bool = False,
         max_size: int | None = None,
         scale: float | None = None,
         tiled: bool | None = None,
@@ -171,29 +179,37 @@ class Stylizer:
             raise UserError(f"an empty image ({img.width}x{img.height} pixels) cannot be stylized")
         rgb, alpha = split_alpha(img)
         rgb = self._sized(rgb, max_size, scale)
-        if alpha is not None and alpha.size != rgb.size:
-            alpha = alpha.resize(rgb.size, Image.LANCZOS)
-        out = tensor_to_pil(self.stylize_tensor(pil_to_tensor(rgb), strength, tiled))
-        if keep_color:
-            out = preserve_color(out, rgb)
+        return self._finished(self.stylize_tensor(pil_to_tensor(rgb), strength, tiled), rgb, alpha, preserve_color)
+
+    @staticmethod
+    def _finished(y: torch.Tensor, rgb: Image.Image, alpha: Image.Image | None, keep: bool) -> Image.Image:
+        """A stylized (3, H, W) tensor as an image: the photo's colours kept if asked, its transparency put back."""
+        out = tensor_to_pil(y)
+        if keep:
+            out = with_colors_of(out, rgb)
         if alpha is not None:
-            out.putalpha(alpha)
+            out.putalpha(alpha if alpha.size == out.size else alpha.resize(out.size, Image.LANCZOS))
         return out
 
     def stylize_images(
         self,
         images: list[Image.Image],
         strength: float = 1.0,
-        keep_color: bool = False,
+        preserve_color: bool = False,
         max_size: int | None = None,
         scale: float | None = None,
         tiled: bool | None = None,
     ) -> list[Image.Image]:
-        """`stylize_image` for several RGB images at once: those of one size (a video's frames) go through the
-        network as one batch, which keeps a GPU busy (on a 2-core CPU one at a time measured faster)."""
+        """`stylize_image` for several images at once (transparency kept as there): those of one size (a video's
+        frames) go through the network as one batch, which keeps a GPU busy (on a 2-core CPU one at a time
+        measured faster)."""
         if len(images) == 1:
-            return [self.stylize_image(images[0], strength, keep_color, max_size, scale, tiled)]
-        sized = [self._sized(im.convert("RGB"), max_size, scale) for im in images]
+            return [self.stylize_image(images[0], strength, preserve_color, max_size, scale, tiled)]
+        for im in images:
+            if not im.width * im.height:
+                raise UserError(f"an empty image ({im.width}x{im.height} pixels) cannot be stylized")
+        split = [split_alpha(im) for im in images]
+        sized = [self._sized(rgb, max_size, scale) for rgb, _ in split]
         out: list[Image.Image | None] = [None] * len(images)
         by_size: dict[tuple[int, int], list[int]] = {}
         for i, im in enumerate(sized):
@@ -201,8 +217,7 @@ class Stylizer:
         for indices in by_size.values():
             batch = torch.stack([pil_to_tensor(sized[i]) for i in indices])
             for i, y in zip(indices, self.stylize_tensor(batch, strength, tiled)):  # tiles: image by image
-                result = tensor_to_pil(y)
-                out[i] = preserve_color(result, sized[i]) if keep_color else result
+                out[i] = self._finished(y, sized[i], split[i][1], preserve_color)
         return out  # type: ignore[return-value]
 
     @staticmethod
@@ -226,12 +241,24 @@ class Stylizer:
     @overload
     def __call__(self, x: Image.Image | str | Path, **kwargs) -> Image.Image: ...
 
-    def __call__(self, x, **kwargs):
+    def __call__(
+        self,
+        x,
+        *,
+        strength: float = 1.0,
+        preserve_color: bool = False,
+        max_size: int | None = None,
+        scale: float | None = None,
+        tiled: bool | None = None,
+    ):
+        """A path or PIL image -> a PIL image (`stylize_image`); a tensor -> a tensor (`stylize_tensor`)."""
         if isinstance(x, torch.Tensor):
-            return self.stylize_tensor(x, kwargs.get("strength", 1.0), kwargs.get("tiled"))
+            if preserve_color or max_size or scale:
+                raise TypeError("preserve_color, max_size and scale apply to images: for a tensor, resize it first")
+            return self.stylize_tensor(x, strength, tiled)
         if isinstance(x, (str, Path)):
             x = read_image(x)
         if not isinstance(x, Image.Image):
             hint = ": Image.fromarray(array) makes one of an (H, W, 3) uint8 array" if hasattr(x, "__array__") else ""
             raise TypeError(f"a Stylizer takes a path, a PIL image or a tensor, not {type(x).__name__}{hint}")
-        return self.stylize_image(x, **kwargs)
+        return self.stylize_image(x, strength, preserve_color, max_size, scale, tiled)

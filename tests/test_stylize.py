@@ -299,6 +299,10 @@ def test_output_names_say_what_they_will_do(model_path: Path, tmp_path: Path, ca
         ((a, b, "-o", tmp_path / "two.jpg"), "names one file, but there are 2 inputs"),
         ((a, b, "-o", a, "--force"), "names one file, but there are 2 inputs"),
         ((a, "-o", tmp_path / "d", "--name", "../../{stem}.png"), "leads outside the output folder"),
+        ((a, "-o", tmp_path / "d", "--name", "{stem.upper}.{ext}"), "bad --name pattern"),  # named a method's repr
+        ((a, "-o", tmp_path / "d", "--name", "{stem!r}.{ext}"), "bad --name pattern"),
+        ((a, "-o", tmp_path / "d", "--name", "{foo}.{ext}"), "{stem}, {ext}, {style}, {model}"),
+        ((a, "-o", tmp_path / "d", "--name", "{stem.{ext}"), "bad --name pattern"),
         ((a, "-o", tmp_path / "o.png", "--backend", "onnxruntime", "--tile", "128"), "--tile needs --backend torch"),
         ((a, "-o", tmp_path / "o.png", "--backend", "onnxruntime", "--device", "cuda"), "device cuda needs the torch"),
         ((a, "-o", tmp_path / "o.png", "--backend", "onnxruntime", "--precision", "bf16"), "precision bf16 needs"),
@@ -317,6 +321,10 @@ def test_output_names_say_what_they_will_do(model_path: Path, tmp_path: Path, ca
     trained.write_bytes(model_path.read_bytes())
     assert main([str(a), "-m", str(trained), "-o", f"{tmp_path / 'v1.2'}/", "--name", "{stem}_{style}.png"]) == 0
     assert (tmp_path / "v1.2" / "a_wave.png").is_file()
+    # {model}: the model's own name, which tells a style from its fast variant ({style} is the same for both)
+    assert main([str(a), "-m", str(trained), "-o", str(tmp_path / "m"), "--name", "{stem}_{model}.png", "-q"]) == 0
+    assert (tmp_path / "m" / "a_style.png").is_file()
+    assert not (tmp_path / "d").exists()
 
 
 def test_tensor_dtype_is_kept(model_path: Path) -> None:
@@ -397,3 +405,31 @@ def test_ctrl_c_while_a_tool_loads_is_one_line() -> None:
     assert done.stderr == "interrupted\n" and done.returncode == -signal.SIGINT  # a shell's 130
     other = subprocess.run([sys.executable, "-c", "import fast_style.cli\n1 / 0"], capture_output=True, text=True)
     assert "Traceback" in other.stderr and "ZeroDivisionError" in other.stderr  # other errors as before
+
+
+def test_onnxruntime_takes_images_smaller_than_the_exported_graph(model_path: Path) -> None:
+    pytest.importorskip("onnxruntime")
+    ort = Stylizer.load(model_path, device="cpu", backend="onnxruntime")
+    eager = Stylizer.load(model_path, device="cpu", precision="fp32")
+    for h, w in [(1, 1), (3, 200), (8, 8), (11, 30)]:  # the graph's reflection pads had refused them
+        x = torch.rand(1, 3, h, w)
+        y = ort(x)
+        assert y.shape == x.shape and torch.isfinite(y).all()
+        assert (y - eager(x)).abs().mean() < 0.05  # the same picture (the padding differs at the edges)
+
+
+def test_the_python_api_checks_what_it_is_given(model_path: Path) -> None:
+    s = Stylizer.load(model_path, device="cpu", precision="fp32")
+    x = torch.rand(1, 3, 16, 16)
+    with pytest.raises(UserError, match="strength must be within 0..1"):
+        s(x, strength=2)  # it returned values in -0.7..1.95
+    with pytest.raises(TypeError):
+        s(x, strenght=0)  # a misspelt option had been ignored
+    with pytest.raises(TypeError, match="apply to images"):
+        s(x, preserve_color=True)
+    photo = Image.new("RGB", (20, 16), (200, 30, 30))
+    assert s(photo, preserve_color=True, max_size=10).size == (10, 8)  # the name the CLI and HTTP API use
+    rgba = Image.new("RGBA", (20, 16), (10, 20, 30, 128))
+    one, (a, b) = s.stylize_images([rgba]), s.stylize_images([rgba, rgba.copy()])
+    assert one[0].mode == a.mode == b.mode == "RGBA"  # two had come back RGB, their transparency dropped
+    assert a.getchannel("A").getextrema() == (128, 128)

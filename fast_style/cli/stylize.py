@@ -34,7 +34,11 @@ def build_parser() -> argparse.ArgumentParser:
         default="stylized",
         help="output file (one input) or folder, mirroring input folders (default: ./stylized)",
     )
-    p.add_argument("--name", default="{stem}.{ext}", help="output file name pattern in a folder: {stem} {ext} {style}")
+    p.add_argument(
+        "--name",
+        default="{stem}.{ext}",
+        help="output file name pattern in a folder: {stem} {ext}, {style} (the painting), {model} (wave-fast, ...)",
+    )
     p.add_argument("--force", action="store_true", help="overwrite existing output files")
     p.add_argument("--max-size", type=int, help="downscale so the longer side is at most this many pixels")
     p.add_argument("--scale", type=float, help="resize the input by this factor first")
@@ -143,7 +147,8 @@ def run(args: argparse.Namespace) -> int:
         model, args.device, args.precision, args.backend, int(args.max_pixels), args.tile or DEFAULT_TILE, args.compile
     )
     trained_on = stylizer.meta.get("style_image")  # {style}: the painting's name, else the model file's
-    plans = plan_outputs(items, args.output, args.name, Path(trained_on).stem if trained_on else Path(model).stem)
+    painting = Path(trained_on).stem if trained_on else Path(model).stem
+    plans = plan_outputs(items, args.output, args.name, painting, args.style or Path(model).stem)
     refuse_if_nothing_to_write(plans, args.force)
     if args.tile and any(is_video(src) for src, _ in plans):  # measured: a 2 s clip 532 s in 64 px tiles, 34 s whole
         print(
