@@ -262,7 +262,7 @@ class StyleDataModule(pl.LightningDataModule):
         else:
             order = list(range(len(files)))
             random.Random(self.seed).shuffle(order)
-            if self.num_val and len(files) - self.num_val < self.batch_size:
+            if self.num_val and len(files) - self.num_val < self.batch_size <= len(files):  # else: batch_size's
                 kept = max(0, len(files) - self.num_val)
                 raise UserError(
                     f"data.num_val={self.num_val} would hold out all but {kept}"

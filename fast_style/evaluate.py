@@ -103,6 +103,9 @@ def model_names(paths: list[Path]) -> list[str]:
     return [str(p) for p in paths]
 
 
+MIN_PHOTO_SIDE = 16  # the VGG's four poolings leave 1 px of it (a 2 px side failed)
+
+
 def load_photos(folders: list[str], size: int) -> list[tuple[str, torch.Tensor]]:
     files = []
     for folder in folders:
@@ -115,9 +118,14 @@ def load_photos(folders: list[str], size: int) -> list[tuple[str, torch.Tensor]]
         try:
             img = open_rgb(f)
         except (OSError, ValueError) as e:
-            log.warning("error: skipping %s: %s", f, first_line(e))
+            log.warning("warning: skipping %s: %s", f, first_line(e))
             continue
         img.thumbnail((size, size), Image.LANCZOS)
+        if min(img.size) < MIN_PHOTO_SIDE:
+            log.warning(
+                "warning: skipping %s: %dx%d at --size %d, under %d px a side", f, *img.size, size, MIN_PHOTO_SIDE
+            )
+            continue
         photos.append((f.name, to_unit(pil_to_tensor(img))[None]))
     if not photos:
         raise UserError(f"none of the photos in {', '.join(map(str, folders))} could be read")

@@ -243,8 +243,8 @@ class StyleTransferModule(pl.LightningModule):
     @staticmethod
     def _raise_nonfinite(value: str, step: int) -> None:
         raise UserError(
-            f"the loss became {value} at step {step}: stopped; the last checkpoint is intact (lower "
-            "module.lr, or set module.on_nonfinite=skip)"
+            f"the loss became {value} at step {step}: stopped, no file written from the broken weights (lower "
+            "module.lr or a loss weight, or set module.on_nonfinite=skip)"
         )
 
     def training_step(self, batch: Batch, batch_idx: int) -> torch.Tensor | None:

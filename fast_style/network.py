@@ -111,6 +111,8 @@ class TransformerNet(nn.Module):
         antialias: bool | str = False,
     ) -> None:
         super().__init__()
+        if isinstance(channels, (str, bytes)) or not hasattr(channels, "__len__") or len(channels) != 3:
+            raise ValueError(f"channels must be three widths, e.g. [32, 64, 128], got {channels!r}")
         c1, c2, c3 = (int(c) for c in channels)
         if min(c1, c2, c3) < 1 or num_residual < 0 or kernel_outer < 1 or kernel_outer % 2 == 0:
             raise ValueError(

@@ -10,6 +10,7 @@ import time
 import types
 import typing
 import warnings
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -27,38 +28,82 @@ from fast_style.callbacks import AtomicCheckpointIO, GracefulStop, HParamsSummar
 from fast_style.errors import UserError, first_line
 from fast_style.lightning_internals import stop_other_ranks
 from fast_style.module import StyleTransferModule
+from fast_style.network import load_style_model
 
 log = logging.getLogger(__name__)
 
 
 def train(cfg: DictConfig) -> Path | None:
     """Train one style network as `cfg` says; returns the path of the style model it wrote."""
+    hydra_dir = Path(cfg.output_dir) / ".hydra"
+    try:
+        trainer, module, datamodule, callbacks, ckpt = _prepare(cfg)
+    except BaseException:
+        restore_last_launch(hydra_dir)  # a refused launch leaves the run's own record as it was
+        raise
+    keep_launch_config(hydra_dir)
+    out = Path(cfg.output_dir)
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=r".*module\(s\) in eval mode.*")  # the frozen VGG, on purpose
+            if ckpt is not None:  # resuming into the run's own folder: its checkpoints are expected there
+                warnings.filterwarnings("ignore", message=r"Checkpoint directory .* exists and is not empty")
+            trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt)
+    except SIGTERMException:  # stopped by Ctrl-C/SIGTERM after writing a checkpoint: not a finished run
+        stop = next((c for c in callbacks if isinstance(c, GracefulStop)), None)
+        raise SystemExit(stop.exit_code if stop else 128 + signal.SIGTERM) from None
+    except Exception:
+        stop_other_ranks(trainer)  # DDP: an error on rank 0 alone must not leave the other ranks waiting
+        raise
+    style = OmegaConf.select(cfg, "callbacks.style_model.path")
+    style_path = Path(style) if style else None
+    if trainer.is_global_zero:
+        if style_path is None:
+            log.info("style model: not written (callbacks.style_model is off)")
+        elif style_path.is_file():
+            log.info("style model: %s", style_path)
+        else:
+            log.info("style model: none written (no step was trained)")
+        if (out / "tensorboard").is_dir():
+            log.info("TensorBoard: tensorboard --logdir %s", out / "tensorboard")
+    return style_path
+
+
+def _prepare(cfg: DictConfig) -> tuple[pl.Trainer, StyleTransferModule, Any, list, str | None]:
+    """Everything a run needs, checked and built: (trainer, module, datamodule, callbacks, ckpt_path)."""
     config.register()  # a cfg composed by hand may still hold ${best_precision:} and ${mul:...}
     if OmegaConf.is_missing(cfg.style, "image"):
         raise UserError("no style image: add style.image=path/to/painting.jpg")
     if not isinstance(cfg.seed, int):
         raise UserError(f"seed must be an integer, got {cfg.seed!r}")
     ckpt = cfg.ckpt_path
-    if ckpt is not None and ckpt not in ("last", "best", "hpc", "registry") and not Path(ckpt).expanduser().is_file():
-        raise UserError(
-            f"checkpoint '{ckpt}' not found: pass a .ckpt path, or ckpt_path=last with the run's hydra.run.dir"
-        )
+    if ckpt is not None and ckpt not in ("last", "best", "hpc", "registry"):
+        check_checkpoint(Path(ckpt).expanduser())
+    out = Path(cfg.output_dir)
     last = OmegaConf.select(cfg, "callbacks.checkpoint.dirpath")
     if ckpt == "last" and last and not (Path(last) / "last.ckpt").is_file():
+        if in_multirun():  # rerunning a stopped sweep: the runs it had not reached start from the beginning
+            log.info("ckpt_path=last: no checkpoint in %s yet: this run starts from the beginning", last)
+            ckpt = None
+        else:
+            raise UserError(
+                f"ckpt_path=last: no {Path(last) / 'last.ckpt'}: set hydra.run.dir to the folder of the run "
+                "to resume (nothing was trained)"
+            )
+    if ckpt is None and (held := _run_in(out, last)):  # training from scratch would write over that run
         raise UserError(
-            f"ckpt_path=last: no {Path(last) / 'last.ckpt'}: set hydra.run.dir to the folder of the run "
-            "to resume (nothing was trained)"
+            f"{out} holds a run ({held}): resume it with ckpt_path=last, or train into another folder "
+            "(hydra.run.dir=...)"
         )
-    held = [p for p in (Path(last) / "last.ckpt", Path(cfg.output_dir) / "style.pt") if p.is_file()] if last else []
-    if ckpt is None and held:  # training from scratch would write over that run's checkpoints and style model
-        raise UserError(
-            f"{Path(cfg.output_dir)} holds a run ({held[0]}): resume it with ckpt_path=last, or train into "
-            "another folder (hydra.run.dir=...)"
-        )
+    for key in ("root", "val_root"):
+        folder = OmegaConf.select(cfg, f"data.{key}")
+        if folder and out.resolve().is_relative_to(Path(folder).expanduser().resolve()):
+            raise UserError(
+                f"the run's folder {out} is inside data.{key}={folder}: its image grids would become training "
+                "photos; set hydra.run.dir outside it (or point data.root at the photos' own folder)"
+            )
     check_types(cfg.trainer, "trainer")  # the other groups are typed by their schemas (fast_style/config.py)
     pl.seed_everything(cfg.seed, workers=True)
-    out = Path(cfg.output_dir)
-    keep_launch_config(out / ".hydra")
     datamodule = build(cfg.data, "data")
     network = build(cfg.model, "model")
     loss = build(cfg.loss, "loss")
@@ -98,24 +143,58 @@ def train(cfg: DictConfig) -> Path | None:
         plugins=[AtomicCheckpointIO()],
     )
     logger.log_hyperparams(OmegaConf.to_container(cfg, resolve=True))
+    return trainer, module, datamodule, callbacks, ckpt
+
+
+def check_checkpoint(path: Path) -> None:
+    """`ckpt_path` must be a Lightning checkpoint: a style model, another file or a damaged one is refused in
+    one line here (Lightning's own reports were a KeyError or an OSError traceback)."""
+    if not path.is_file():
+        raise UserError(
+            f"checkpoint '{path}' not found: pass a .ckpt path, or ckpt_path=last with the run's hydra.run.dir"
+        )
     try:
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message=r".*module\(s\) in eval mode.*")  # the frozen VGG, on purpose
-            if ckpt is not None:  # resuming into the run's own folder: its checkpoints are expected there
-                warnings.filterwarnings("ignore", message=r"Checkpoint directory .* exists and is not empty")
-            trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt)
-    except SIGTERMException:  # stopped by Ctrl-C/SIGTERM after writing a checkpoint: not a finished run
-        stop = next((c for c in callbacks if isinstance(c, GracefulStop)), None)
-        raise SystemExit(stop.exit_code if stop else 128 + signal.SIGTERM) from None
-    except Exception:
-        stop_other_ranks(trainer)  # DDP: an error on rank 0 alone must not leave the other ranks waiting
-        raise
-    style = OmegaConf.select(cfg, "callbacks.style_model.path")
-    style_path = Path(style) if style else None
-    if trainer.is_global_zero:
-        log.info("style model: %s", style_path or "not written (callbacks.style_model is off)")
-        log.info("TensorBoard: tensorboard --logdir %s", out / "tensorboard")
-    return style_path
+        with zipfile.ZipFile(path) as archive:
+            archive.namelist()
+    except (zipfile.BadZipFile, OSError):
+        raise UserError(f"{path} is not a Lightning checkpoint (or is cut short): pass a run's .ckpt") from None
+    try:
+        load_style_model(str(path))
+    except UserError:
+        return  # not a style model: Lightning reads it
+    raise UserError(
+        f"{path} is a style model, not a checkpoint: resume from the run's checkpoints/last.ckpt, or start from "
+        f"the model with module.init_from={path}"
+    )
+
+
+def in_multirun() -> bool:
+    """Whether this run is one of a sweep (fast-style-train -m)."""
+    from hydra.core.hydra_config import HydraConfig
+    from hydra.types import RunMode
+
+    return HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN
+
+
+def _run_in(out: Path, checkpoints: str | None) -> Path | None:
+    """A file showing that `out` holds a run (a checkpoint, a style model, an image grid, a TensorBoard log),
+    even one stopped before its first checkpoint; None for a new folder."""
+    candidates = [out / "style.pt", *(out / "images").glob("step_*.png"), *(out / "tensorboard").glob("events.*")]
+    if checkpoints:
+        candidates.insert(0, Path(checkpoints) / "last.ckpt")
+    return next((p for p in candidates if p.is_file()), None)
+
+
+def restore_last_launch(hydra_dir: Path) -> None:
+    """Hydra writes a launch's settings into .hydra/ before `train` can refuse it: where the folder holds an
+    earlier launch (.hydra/launches/, `keep_launch_config`), its files are put back."""
+    if rank_zero_only.rank != 0:
+        return
+    for name in LAUNCH_FILES:
+        kept = sorted((hydra_dir / "launches").glob(f"*-{name}"))
+        if kept and (hydra_dir / name).is_file():
+            with atomic_write(hydra_dir / name) as tmp:
+                tmp.write_bytes(kept[-1].read_bytes())
 
 
 def build(node: DictConfig, where: str, **kwargs: Any) -> Any:
@@ -131,13 +210,16 @@ def build(node: DictConfig, where: str, **kwargs: Any) -> Any:
         raise UserError(f"bad setting under {where}: {first_line(cause or e, 300)}") from None
 
 
+LAUNCH_FILES = ("config.yaml", "overrides.yaml", "hydra.yaml")
+
+
 def keep_launch_config(hydra_dir: Path) -> None:
     """Hydra rewrites .hydra/config.yaml and overrides.yaml each time a folder is used (a resume): keep each
     launch's copy in .hydra/launches/ so that the settings a run was started with are never lost."""
     if not (hydra_dir / "config.yaml").is_file() or rank_zero_only.rank != 0:
         return  # train(cfg) called without Hydra's command line, or a DDP rank other than 0
     stamp = f"{time.strftime('%Y-%m-%d_%H-%M-%S')}-{os.getpid()}"
-    for name in ("config.yaml", "overrides.yaml"):
+    for name in LAUNCH_FILES:
         if (hydra_dir / name).is_file():
             target = hydra_dir / "launches" / f"{stamp}-{name}"
             with atomic_write(target) as tmp:

@@ -111,6 +111,9 @@ def test_too_few_images_for_a_batch(tmp_path: Path) -> None:
     dm = StyleDataModule(str(tmp_path / "b"), batch_size=2, num_workers=0, num_val=1000)
     with pytest.raises(UserError, match="num_val=1000 would hold out all but 0 of the 5 photos"):
         dm.setup()
+    dm = StyleDataModule(str(tmp_path / "b"), batch_size=1000, num_workers=0, num_val=2)
+    with pytest.raises(UserError, match="3 training images, fewer than batch_size=1000"):  # it blamed num_val
+        dm.setup()
 
 
 def test_bad_settings_are_refused() -> None:

@@ -31,3 +31,12 @@ def test_demo_end_to_end(tmp_path: Path, random_vgg: Path) -> None:
     with Image.open(paths["stylized image"]) as out, Image.open(tmp_path / "data" / "photos" / DEMO_PHOTO) as src:
         assert out.size == src.size
     assert paths["style model"].is_file() and any(paths["image grids"].glob("*.png"))
+
+
+def test_the_demo_refuses_its_own_bad_arguments_before_any_work(tmp_path: Path, capsys) -> None:
+    from fast_style.cli.demo import main as demo_main
+
+    for args, said in ((["--steps", "0"], "--steps must be at least 1"), (["--image-size", "8"], "--image-size")):
+        assert demo_main([*args, "--workdir", str(tmp_path / "d")]) == 2
+        assert said in capsys.readouterr().err
+    assert not (tmp_path / "d").exists()  # it had stylized with a built-in style and left a run folder each time

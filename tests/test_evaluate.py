@@ -110,6 +110,21 @@ def test_eval_errors_are_one_line(tmp_path: Path, sweep: Path, capsys: pytest.Ca
     err = capsys.readouterr().err
     assert "is a file: give a folder" in err and err.count("--out is inside a --photos folder") == 2
     assert "unknown device 'gpu': use auto, cpu" in err and "Traceback" not in err
+    # ranking by a figure that is not measured (every model 'inf') had given the arguments' order as a rank
+    args = [str(sweep), "--photos", str(held), "--out", str(tmp_path / "e")]
+    assert eval_main([*args, "--rank-by", "flicker", "--stability-photos", "0"]) == 2
+    assert eval_main([*args, "--rank-by", "judge_style", "--no-judge"]) == 2
+    err = capsys.readouterr().err
+    assert "--rank-by flicker needs the flicker measured" in err and "--rank-by judge_style needs the judge" in err
+
+
+def test_photos_too_thin_to_score_are_skipped_with_a_warning(tmp_path: Path) -> None:
+    from fast_style.evaluate import load_photos
+
+    make_photo(tmp_path / "p" / "photo.jpg", size=(40, 32))
+    Image.new("RGB", (2000, 30)).save(tmp_path / "p" / "strip.png")  # 128x2 at --size 128: the VGG's pools failed
+    Image.new("RGB", (8, 8)).save(tmp_path / "p" / "tiny.png")
+    assert [name for name, _ in load_photos([str(tmp_path / "p")], 128)] == ["photo.jpg"]
 
 
 @pytest.mark.parametrize("method", ["lbfgs", "adam"])

@@ -268,3 +268,8 @@ def test_the_cpu_inference_copy_computes_the_same_network() -> None:
     with torch.no_grad():
         torch.testing.assert_close(fast(x.contiguous(memory_format=torch.channels_last)), net(x), atol=1e-5, rtol=0)
     assert next(for_cpu_inference(net).parameters()).dtype == torch.bfloat16
+
+
+def test_channels_must_be_three_widths() -> None:
+    with pytest.raises(ValueError, match=r"channels must be three widths, e.g. \[32, 64, 128\], got 32"):
+        TransformerNet(channels=32)  # model.channels=32: it was "'int' object is not iterable"

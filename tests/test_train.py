@@ -133,6 +133,29 @@ def test_tiny_run_end_to_end_and_resume(tmp_path: Path, photo_dir: Path, style_p
     with pytest.raises(UserError, match="holds a run .*last.ckpt.*: resume it with ckpt_path=last, or train into"):
         train(tiny_cfg(out, photo_dir, style_path, random_vgg, "trainer.max_steps=10"))
     assert (out / "style.pt").read_bytes() == before
+    # Hydra writes a launch's settings into .hydra/ before train() can refuse it: the run's own are put back
+    launches = out / ".hydra" / "launches"
+    launches.mkdir(parents=True)
+    (launches / "2026-01-01_00-00-00-1-config.yaml").write_text("the run's own settings\n")
+    (out / ".hydra" / "config.yaml").write_text("the refused launch's settings\n")
+    with pytest.raises(UserError, match="holds a run"):
+        train(tiny_cfg(out, photo_dir, style_path, random_vgg, "trainer.max_steps=10"))
+    assert (out / ".hydra" / "config.yaml").read_text() == "the run's own settings\n"
+    assert len(list(launches.iterdir())) == 1  # and the refused launch is not kept as one
+    # a folder whose run was stopped before its first checkpoint still holds that run's grids and logs
+    stopped = tmp_path / "stopped_early"
+    (stopped / "images").mkdir(parents=True)
+    (stopped / "images" / "step_000200.png").write_bytes(b"a grid")
+    with pytest.raises(UserError, match="holds a run .*step_000200.png"):
+        train(tiny_cfg(stopped, photo_dir, style_path, random_vgg))
+    # ckpt_path that is not a checkpoint: one line (Lightning's were a KeyError and an OSError traceback)
+    (tmp_path / "notes.txt").write_text("not a checkpoint")
+    for wrong, said in ((out / "style.pt", "is a style model, not a checkpoint"), (tmp_path / "notes.txt", "not a")):
+        with pytest.raises(UserError, match=said):
+            train(tiny_cfg(tmp_path / "from_wrong", photo_dir, style_path, random_vgg, f"ckpt_path={wrong}"))
+    # a run's folder inside the photos': its image grids would be trained on
+    with pytest.raises(UserError, match="inside data.root=.*image grids would become training photos"):
+        train(tiny_cfg(photo_dir / "outputs" / "run", photo_dir, style_path, random_vgg))
 
     with pytest.raises(UserError, match="ckpt_path=last: no .*last.ckpt: set hydra.run.dir"):
         train(tiny_cfg(tmp_path / "typo", photo_dir, style_path, random_vgg, "ckpt_path=last"))
@@ -213,7 +236,7 @@ def test_cli_reports_user_mistakes_in_one_line(
     output = "".join(capfd.readouterr())
     errors = [line for line in output.splitlines() if "error" in line.lower()]  # beside Lightning's info lines
     assert stop.value.code == 2 and "Traceback" not in output
-    assert len(errors) == 1 and "error: " in errors[0] and expected in errors[0], output[-3000:]
+    assert len(errors) == 1 and errors[0].startswith("error: ") and expected in errors[0], output[-3000:]
 
 
 def _mistake_args(tmp_path: Path, photo_dir: Path, style_path: Path, random_vgg: Path) -> list[str]:
@@ -272,6 +295,14 @@ def test_a_sweep_runs_on_past_a_bad_run_and_fails_at_the_end(
         single, capture_output=True, text=True, timeout=300, env={**os.environ, "HYDRA_FULL_ERROR": "1"}
     )
     assert full.returncode == 1 and "Traceback" in full.stderr and "image_size=-5 (>= 16)" in full.stderr
+    # the stopped sweep finished by rerunning it with ckpt_path=last: run #1 resumes, #0 (no checkpoint yet)
+    # starts from the beginning (it had been refused: "set hydra.run.dir")
+    again = subprocess.run(
+        [*cmd[:-1], "data.image_size=32", "ckpt_path=last"], capture_output=True, text=True, timeout=300
+    )
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert (tmp_path / "sweep" / "0" / "style.pt").is_file()
+    assert "sweep/0/checkpoints yet: this run starts from the beginning" in again.stdout + again.stderr
 
 
 @pytest.mark.slow

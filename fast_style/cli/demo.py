@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from fast_style.cli import run_tool
+from fast_style.errors import UserError
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -19,6 +20,10 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run(args: argparse.Namespace) -> dict[str, Path]:
+    if args.steps < 1:
+        raise UserError(f"--steps must be at least 1, got {args.steps}")
+    if args.image_size < 32:
+        raise UserError(f"--image-size must be at least 32 pixels, got {args.image_size}")
     from fast_style.demo import run_demo  # torch, Lightning: after the arguments are parsed
 
     return run_demo(Path(args.workdir), args.steps, args.image_size)

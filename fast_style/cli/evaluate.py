@@ -101,6 +101,10 @@ def run(args: argparse.Namespace) -> None:
         )
     if not args.models and not args.zoo:
         raise UserError("no models: give style models, built-in style names, sweep folders, or --zoo")
+    if args.rank_by == "flicker" and not args.stability_photos:
+        raise UserError("--rank-by flicker needs the flicker measured: leave out --stability-photos 0")
+    if args.rank_by == "judge_style" and args.no_judge:
+        raise UserError("--rank-by judge_style needs the judge: leave out --no-judge")
     if args.sheet_rows < 0 or args.stability_photos < 0:
         raise UserError("--sheet-rows and --stability-photos must be >= 0")
     if Path(args.out).exists() and not Path(args.out).is_dir():

@@ -37,10 +37,19 @@ def _hydra_main(cfg: DictConfig) -> None:
         if _FULL_ERROR["on"]:
             raise
         message = one_line(e, sys.argv[1:])
-        log.error("error: %s", message)
+        _into_run_log(f"error: {message}")
+        print(f"\nerror: {message}", file=sys.stderr)  # plain, as every tool's; on a line of its own (a progress bar)
         if HydraConfig.get().mode != RunMode.MULTIRUN:
             sys.exit(EXIT_USER_ERROR)
         _FULL_ERROR["failed"].append(f"#{HydraConfig.get().job.num}: {message}")  # as Hydra numbers the runs
+
+
+def _into_run_log(line: str) -> None:
+    """`line` into the run's own log file (Hydra's job logging) only: the console gets it plain."""
+    record = log.makeRecord(log.name, logging.ERROR, __file__, 0, line, (), None)
+    for handler in logging.getLogger().handlers:
+        if isinstance(handler, logging.FileHandler):
+            handler.handle(record)
 
 
 def _keys_under(parent: str, overrides: list[str]) -> list[str]:
@@ -72,6 +81,8 @@ def one_line(error: BaseException, argv: list[str]) -> str:
         others = [a for a in argv if "=" in a and not a.startswith("-") and a.split("=")[0].lstrip("+~") != key]
         keys = _keys_under(parent, others)
         known = f"; the settings under {parent or 'the top level'} are {', '.join(keys)}" if keys else ""
+        if parent == "trainer":  # the node lists only what the config sets: Lightning takes many more
+            return f"unknown setting '{key}'{known}; another pytorch_lightning.Trainer argument goes in as +{key}=..."
         return f"unknown setting '{key}'{known} (use +{key}=... to add a new key on purpose)"
     if isinstance(error, UserError):
         return str(error)

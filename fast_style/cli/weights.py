@@ -28,9 +28,10 @@ def obtain(args: argparse.Namespace) -> None:
     from fast_style.weights import caffe_weights_path, fetch_caffe_weights, fetch_judge_weights, judge_weights_path
 
     if args.print_path:
-        print(caffe_weights_path())
-        if args.judge:
-            print(judge_weights_path())
+        for path, flag in [(caffe_weights_path(), ""), *([(judge_weights_path(), " --judge")] if args.judge else [])]:
+            print(path)  # alone on stdout, for scripts; whether it is there yet, on stderr
+            if not path.exists():
+                print(f"  not there yet: fast-style-weights{flag} obtains it", file=sys.stderr)
         return
     wanted = [("VGG16 caffe weights", caffe_weights_path, fetch_caffe_weights)]
     if args.judge:
