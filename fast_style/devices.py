@@ -3,6 +3,7 @@ compute dtype that measured fastest there (benchmarks/README.md)."""
 
 from __future__ import annotations
 
+import logging
 import platform
 from collections.abc import Callable
 
@@ -10,6 +11,8 @@ import torch
 
 from fast_style.errors import UserError
 from fast_style.inference_defaults import PRECISIONS
+
+log = logging.getLogger(__name__)
 
 _DTYPES = dict(zip(PRECISIONS, (torch.float32, torch.bfloat16, torch.float16), strict=True))
 
@@ -59,6 +62,8 @@ def pick_precision(precision: str, device: torch.device, compile: bool = False) 
         raise UserError(f"unknown precision '{precision}': choose auto, {', '.join(PRECISIONS)}")
     if precision == "fp16" and device.type == "cpu":
         raise UserError("fp16 is not supported on the CPU: use --precision bf16 or fp32")
+    if precision == "bf16" and device.type == "cpu" and not native_bf16("cpu"):
+        log.warning("warning: this CPU has no native bf16 (AVX512-BF16 or AMX): bf16 runs emulated, slower than fp32")
     return _DTYPES[precision]
 
 

@@ -71,20 +71,28 @@ def _max_diff(net: TransformerNet, run) -> float:
 
 
 MIN_OPSET, MAX_OPSET = 11, 23  # tested range for torch 2.14's TorchScript-based exporter
+DEFAULT_OPSET = 17
 
 
-def export(model_path: str, output: str, fmt: str | None = None, opset: int = 17, force: bool = False) -> str:
-    """Export and verify; returns a one-line report."""
+def export(model_path: str, output: str, fmt: str | None = None, opset: int | None = None, force: bool = False) -> str:
+    """Export and verify; returns a one-line report. `opset`: ONNX only (default 17)."""
     out = Path(output)
     if fmt is None and out.suffix.lower() == ".pt":  # fast-style's own models: an export there would pass for one
         raise UserError(f"'{output}': .pt is a style model's extension; a TorchScript export goes to a .ts file")
-    fmt = fmt or {".onnx": "onnx", ".ts": "torchscript"}.get(out.suffix.lower())
+    implied = {".onnx": "onnx", ".ts": "torchscript"}.get(out.suffix.lower())
+    if fmt and implied and fmt != implied:  # a TorchScript file named .onnx would fail in every ONNX runtime
+        wanted = ".onnx" if fmt == "onnx" else ".ts"
+        raise UserError(f"--format {fmt}, but '{output}' ends in {out.suffix}: name it {wanted}")
+    fmt = fmt or implied
+    if fmt == "torchscript" and opset is not None:
+        raise UserError("--opset is for ONNX exports: a TorchScript file has none")
+    opset = DEFAULT_OPSET if opset is None else opset
     if fmt not in ("onnx", "torchscript"):
         raise UserError(f"cannot tell the format of '{output}': use a .onnx or .ts file name, or --format")
     if fmt == "onnx" and not MIN_OPSET <= opset <= MAX_OPSET:
         raise UserError(
             f"--opset {opset}: choose {MIN_OPSET} to {MAX_OPSET} (the network needs {MIN_OPSET}'s "
-            f"padding; torch's exporter stops at {MAX_OPSET}); the default is 17"
+            f"padding; torch's exporter stops at {MAX_OPSET}); the default is {DEFAULT_OPSET}"
         )
     model_path = str(zoo.resolve(model_path))  # a file, or a built-in style's name
     check_output(out, force, {Path(model_path).resolve()})

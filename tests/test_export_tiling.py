@@ -122,7 +122,11 @@ def test_onnx_and_torchscript_export_match(
     assert "use a .onnx or .ts file name, or --format" in capsys.readouterr().err
     assert export_main([str(model), "-o", str(tmp_path / "exported.pt")]) == 2  # it would pass for a style model
     assert ".pt is a style model's extension; a TorchScript export goes to a .ts file" in capsys.readouterr().err
-    assert not (tmp_path / "m.xyz").exists()
+    assert export_main([str(model), "-o", str(tmp_path / "x.onnx"), "--format", "torchscript"]) == 2
+    assert "--format torchscript, but" in capsys.readouterr().err  # a TorchScript file named .onnx
+    assert export_main([str(model), "-o", str(tmp_path / "x.ts"), "--opset", "13"]) == 2
+    assert "--opset is for ONNX exports" in capsys.readouterr().err  # it had been ignored
+    assert not (tmp_path / "m.xyz").exists() and not (tmp_path / "x.onnx").exists()
     ort = Stylizer.load(model, backend="onnxruntime")
     torch_out = Stylizer.load(model, device="cpu", precision="fp32")(x)
     torch.testing.assert_close(ort(x), torch_out, atol=1e-4, rtol=0)

@@ -362,6 +362,16 @@ def test_auto_precision_follows_the_measurements(monkeypatch: pytest.MonkeyPatch
         devices.pick_precision("fp16", cpu)
 
 
+def test_bf16_asked_for_on_a_cpu_without_it_warns(monkeypatch: pytest.MonkeyPatch, caplog, capsys) -> None:
+    from fast_style import devices
+
+    monkeypatch.setattr(devices, "native_bf16", lambda device_type=None: False)
+    assert devices.pick_precision("bf16", torch.device("cpu")) == torch.bfloat16  # as asked, but said: 2x slower
+    assert "no native bf16" in caplog.text
+    assert main(["--list-styles", "photo.jpg"]) == 2  # the inputs had been ignored without a word
+    assert "--list-styles takes no inputs" in capsys.readouterr().err
+
+
 def test_full_disk_stops_the_cli_with_one_line(
     model_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -97,6 +97,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     if args.list_styles:
+        if args.inputs:
+            raise UserError("--list-styles takes no inputs: list the styles, then stylize with --style NAME")
         print(zoo.describe() or "no built-in styles in this installation")
         return 0
     if not (args.style or args.model):
