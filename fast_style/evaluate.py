@@ -259,6 +259,13 @@ def evaluate(
             score.vs_reference = sum(ratios) / len(ratios)
         scores.append(score)
         outputs.append(stylized_all)
+    if len(scorers) > 1:  # each painting's Gram targets have their own scale
+        log.warning(
+            "warning: these models were trained on %d paintings (%s): their losses compare only between models of "
+            "the same painting, though the table ranks them together",
+            len(scorers),
+            ", ".join(sorted(Path(s).stem for s in scorers)),
+        )
     return scores, outputs
 
 

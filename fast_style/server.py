@@ -46,7 +46,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from fast_style import zoo
 from fast_style.errors import UserError, first_line
-from fast_style.images import open_rgb
+from fast_style.images import open_rgb, read_image
 from fast_style.network import load_style_model
 from fast_style.stylizer import Stylizer
 
@@ -191,9 +191,10 @@ class Gate:
             self.admitted -= 1
 
 
-def decode_upload(data: bytes, limits: Limits) -> Image.Image:
+def decode_upload(data: bytes, limits: Limits, keep_alpha: bool = False) -> Image.Image:
     """Bytes of an uploaded photo -> an RGB image (images.open_rgb: EXIF orientation applied, transparency on
-    white); Refused for anything else. The type and size are read from the header before anything is decoded."""
+    white; kept instead with `keep_alpha`, for a PNG answer); Refused for anything else. The type and size are
+    read from the header before anything is decoded."""
     over = f"over this server's limit of {limits.max_pixels / 1e6:g} megapixels"
     try:
         with Image.open(io.BytesIO(data)) as header:
@@ -209,7 +210,7 @@ def decode_upload(data: bytes, limits: Limits) -> Image.Image:
     try:
         with warnings.catch_warnings():  # the size was checked above, against this server's limit
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            return open_rgb(io.BytesIO(data))
+            return read_image(io.BytesIO(data)) if keep_alpha else open_rgb(io.BytesIO(data))
     except Image.DecompressionBombError:
         raise Refused(413, f"{w}x{h} is over Pillow's limit (PIL.Image.MAX_IMAGE_PIXELS)") from None
     except (OSError, ValueError):
@@ -322,7 +323,8 @@ def create_app(styles: Styles, limits: Limits | None = None) -> FastAPI:
             raise Refused(413, too_large(limits))
 
         def job() -> bytes:  # decoded on the worker too: not on the event loop, and not for a request turned away
-            out = stylizer.stylize_image(decode_upload(data, limits), strength, preserve_color, max_size=size)
+            photo = decode_upload(data, limits, keep_alpha=format == "png")  # a PNG keeps a transparent upload's alpha
+            out = stylizer.stylize_image(photo, strength, preserve_color, max_size=size)
             return encode(out, format)
 
         return Response(await gate.run(job, gone=request.is_disconnected), media_type=OUTPUT_TYPES[format][1])

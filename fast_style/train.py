@@ -46,6 +46,8 @@ def train(cfg: DictConfig) -> Path | None:
     try:
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message=r".*module\(s\) in eval mode.*")  # the frozen VGG, on purpose
+            # Lightning's own use of a torch API that torch 2.14 deprecates, printed on every run: not the user's
+            warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\).*")
             if ckpt is not None:  # resuming into the run's own folder: its checkpoints are expected there
                 warnings.filterwarnings("ignore", message=r"Checkpoint directory .* exists and is not empty")
             trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt)

@@ -354,3 +354,15 @@ def test_a_style_names_its_fast_variant_and_the_variant_its_style(tmp_path: Path
     assert styles["painting"]["fast"] == "painting-fast" and "fast_variant_of" not in styles["painting"]
     assert styles["painting-fast"]["fast_variant_of"] == "painting" and "fast" not in styles["painting-fast"]
     assert "the fast variant of painting" in zoo.describe().splitlines()[1]
+
+
+def test_a_transparent_upload_keeps_its_transparency_as_png(client) -> None:
+    logo = io.BytesIO()
+    Image.new("RGBA", (60, 40), (200, 120, 40, 0)).save(logo, "PNG")
+    answers = [
+        client.post("/api/stylize", files={"image": ("logo.png", logo.getvalue(), "image/png")}, data=options)
+        for options in ({"style": "mine", "format": "png"}, {"style": "mine"})
+    ]
+    png_out, jpeg_out = (Image.open(io.BytesIO(a.content)) for a in answers)
+    assert png_out.mode == "RGBA" and png_out.getchannel("A").getextrema() == (0, 0)  # it came back opaque white
+    assert jpeg_out.mode == "RGB"  # a JPEG has no alpha: the transparent part on white, as before
