@@ -281,7 +281,8 @@ class StyleDataModule(pl.LightningDataModule):
             copies = dict(self._cache_pairs(files, self.val_files if self.val_root else None))
             self.train_files = [c if (c := copies[f]).exists() else f for f in self.train_files]
             self.val_files = [c if (c := copies[f]).exists() else f for f in self.val_files]
-        log.info("data: %d training images, %d held out for validation", len(self.train_files), len(self.val_files))
+        n = len(self.train_files)
+        log.info("data: %d training image%s, %d held out for validation", n, "" if n == 1 else "s", len(self.val_files))
 
     def _loader(self, dataset: Dataset, train: bool) -> DataLoader:
         # the training loader's place in its epoch (the shuffled order and how far it got) is saved in every

@@ -178,8 +178,9 @@ def run(args: argparse.Namespace) -> int:
     rate = done.megapixels / done.seconds if done.seconds > 0 else 0.0
     where = plans[0][1] if len(plans) == 1 and done.images + done.videos else Path(args.output)
     clips = f" and {done.videos} video(s) of {done.frames} frames" if done.videos else ""
+    mp = f"{done.megapixels:.{1 if done.megapixels >= 1 else 2}f}"  # a 256 px photo is 0.07 MP, not 0.0
     print(
-        f"stylized {done.images} image(s){clips}, {done.megapixels:.1f} MP in {done.seconds:.1f} s ({rate:.2f} MP/s) "
+        f"stylized {done.images} image(s){clips}, {mp} MP in {done.seconds:.1f} s ({rate:.2f} MP/s) "
         f"-> {where}" + (f"; {done.failed} failed" if done.failed else ""),
         file=sys.stderr,
     )
