@@ -76,7 +76,24 @@ def _overrides(path: Path) -> list[str]:
     from omegaconf import OmegaConf
 
     file = path.parent / ".hydra" / "overrides.yaml"
-    return [str(o) for o in OmegaConf.load(file)] if file.is_file() else []
+    found = [str(o) for o in OmegaConf.load(file)] if file.is_file() else []
+    return [o for o in found if not o.lstrip("+~").partition("=")[0].startswith(_BOOKKEEPING)]
+
+
+# settings that do not change what a model learns (resuming, where files and logs go, validation): no label
+_BOOKKEEPING = (
+    "ckpt_path",
+    "hydra.",
+    "output_dir",
+    "callbacks.",
+    "data.val_root",
+    "data.num_val",
+    "data.num_workers",
+    "data.cache_dir",
+    "trainer.val_check_interval",
+    "trainer.log_every_n_steps",
+    "trainer.enable_progress_bar",
+)
 
 
 def _short(override: str) -> str:

@@ -291,3 +291,7 @@ def test_runs_are_labelled_by_their_differing_overrides_with_short_paths(tmp_pat
         (run / ".hydra" / "overrides.yaml").write_text(f"- style.image={style}\n- trainer.max_steps=50\n")
         paths.append(run / "style.pt")
     assert model_names(paths) == ["style.image=wave.jpg", "style.image=candy.jpg"]
+    # a resume's and a validation folder's overrides say nothing about the model: left out of its label
+    with (tmp_path / "run1" / ".hydra" / "overrides.yaml").open("a") as f:
+        f.write("- ckpt_path=last\n- data.val_root=/data/heldout\n- trainer.val_check_interval=2\n")
+    assert model_names(paths) == ["style.image=wave.jpg", "style.image=candy.jpg"]
