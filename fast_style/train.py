@@ -33,8 +33,19 @@ from fast_style.network import load_style_model
 log = logging.getLogger(__name__)
 
 
+class _NoTips(logging.Filter):
+    """Lightning's advertisements for its cloud services ("💡 Tip: ... try installing litlogger"), printed on every
+    run, are left out of a run's output; its other messages stay."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("💡 Tip:")
+
+
 def train(cfg: DictConfig) -> Path | None:
     """Train one style network as `cfg` says; returns the path of the style model it wrote."""
+    tips = logging.getLogger("pytorch_lightning.utilities.rank_zero")
+    if not any(isinstance(f, _NoTips) for f in tips.filters):
+        tips.addFilter(_NoTips())
     hydra_dir = Path(cfg.output_dir) / ".hydra"
     try:
         trainer, module, datamodule, callbacks, ckpt = _prepare(cfg)

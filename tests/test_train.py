@@ -1,5 +1,6 @@
 """A tiny end-to-end run: train, log, checkpoint, write a style model, stylize with it, resume."""
 
+import logging
 import os
 import signal
 import subprocess
@@ -67,10 +68,14 @@ def _all_tags(run: Path) -> set[str]:
 
 
 @pytest.mark.slow
-def test_tiny_run_end_to_end_and_resume(tmp_path: Path, photo_dir: Path, style_path: Path, random_vgg: Path) -> None:
+def test_tiny_run_end_to_end_and_resume(
+    tmp_path: Path, photo_dir: Path, style_path: Path, random_vgg: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     out = tmp_path / "run"
     handler = signal.getsignal(signal.SIGINT)
-    style_model = train(tiny_cfg(out, photo_dir, style_path, random_vgg))
+    with caplog.at_level(logging.INFO):
+        style_model = train(tiny_cfg(out, photo_dir, style_path, random_vgg))
+    assert "data: " in caplog.text and "Tip:" not in caplog.text  # Lightning's cloud advertisements left out
     assert signal.getsignal(signal.SIGINT) is handler  # Ctrl-C behaves as before once training is over
 
     # TensorBoard: losses, learning rate, validation losses and the image grid
