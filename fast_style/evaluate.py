@@ -87,7 +87,6 @@ _BOOKKEEPING = (
     "output_dir",
     "callbacks.",
     "data.val_root",
-    "data.num_val",
     "data.num_workers",
     "data.cache_dir",
     "trainer.val_check_interval",

@@ -28,7 +28,6 @@ import logging
 import socket
 import threading
 import time
-import warnings
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager, contextmanager
@@ -77,17 +76,24 @@ class Limits:
     waiting: int = 4  # requests that may wait for their turn; more are answered 503 at once
 
 
-class CutOffBody:
-    """Stops reading a request body that passes `limit` bytes: 413 `message` as JSON, the rest never spooled. For
-    uploads without a declared length (chunked); one declared too long is refused before it is read (`body_limit`).
-    (Starlette's RequestBodyLimitMiddleware answers in plain text, over the JSON line every other refusal is.)"""
+class UploadGuard:
+    """Pure ASGI (a BaseHTTPMiddleware would hide a client's disconnect from `request.is_disconnected`): refuses
+    an upload declared over `limit` bytes, and a stylize request while `gate` is full, before any of it is read;
+    stops reading an undeclared (chunked) one where it passes `limit`, the rest never spooled. Answers are the
+    one-line JSON every refusal is (Starlette's RequestBodyLimitMiddleware answers in plain text)."""
 
-    def __init__(self, app: ASGIApp, limit: int, message: str) -> None:
-        self.app, self.limit, self.message = app, limit, message
+    def __init__(self, app: ASGIApp, limit: int, message: str, gate: Gate) -> None:
+        self.app, self.limit, self.message, self.gate = app, limit, message, gate
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
+        length = dict(scope.get("headers", [])).get(b"content-length", b"")
+        if length.isdigit() and int(length) > self.limit:
+            return await JSONResponse({"detail": self.message}, status_code=413)(scope, receive, send)
+        if scope["path"] == "/api/stylize" and self.gate.full:
+            busy = JSONResponse({"detail": BUSY}, status_code=503, headers={"Retry-After": "1"})
+            return await busy(scope, receive, send)
         seen = 0
 
         async def counted() -> Message:
@@ -207,10 +213,8 @@ def decode_upload(data: bytes, limits: Limits, keep_alpha: bool = False) -> Imag
         raise Refused(415, f"{fmt} images are not accepted: upload {ACCEPTED}")
     if w * h > limits.max_pixels:
         raise Refused(413, f"{w}x{h} is {over}")
-    try:
-        with warnings.catch_warnings():  # the size was checked above, against this server's limit
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            return read_image(io.BytesIO(data)) if keep_alpha else open_rgb(io.BytesIO(data))
+    try:  # (a DecompressionBombWarning can only be printed where Limits allow more than Pillow's MAX_IMAGE_PIXELS)
+        return read_image(io.BytesIO(data)) if keep_alpha else open_rgb(io.BytesIO(data))
     except Image.DecompressionBombError:
         raise Refused(413, f"{w}x{h} is over Pillow's limit (PIL.Image.MAX_IMAGE_PIXELS)") from None
     except (OSError, ValueError):
@@ -257,7 +261,7 @@ def create_app(styles: Styles, limits: Limits | None = None) -> FastAPI:
         gate.close()  # the worker threads end with the server
 
     app = FastAPI(title="fast-style", version="1", docs_url=None, redoc_url=None, lifespan=lifespan)
-    app.add_middleware(CutOffBody, limit=limits.max_upload_bytes + FORM_BYTES, message=too_large(limits))
+    app.add_middleware(UploadGuard, limit=limits.max_upload_bytes + FORM_BYTES, message=too_large(limits), gate=gate)
     app.state.styles, app.state.limits, app.state.gate = styles, limits, gate
 
     @app.exception_handler(Refused)
@@ -269,17 +273,6 @@ def create_app(styles: Styles, limits: Limits | None = None) -> FastAPI:
     async def invalid(request: Request, e: RequestValidationError) -> JSONResponse:
         """A missing or malformed form field, in one line like every other refusal (FastAPI's is a list)."""
         return JSONResponse({"detail": invalid_fields(e.errors())}, status_code=422)
-
-    @app.middleware("http")
-    async def body_limit(request: Request, call_next: Any) -> Any:
-        """Refuses an upload over the limit by its declared length, and any stylize request while the line is full,
-        before any of the upload is read."""
-        length = request.headers.get("content-length")
-        if length is not None and length.isdigit() and int(length) > limits.max_upload_bytes + FORM_BYTES:
-            return JSONResponse({"detail": too_large(limits)}, status_code=413)
-        if request.url.path == "/api/stylize" and gate.full:
-            return JSONResponse({"detail": BUSY}, status_code=503, headers={"Retry-After": "1"})
-        return await call_next(request)
 
     @app.get("/", include_in_schema=False)
     async def page() -> FileResponse:

@@ -52,7 +52,7 @@ def train(cfg: DictConfig) -> Path | None:
     except BaseException:
         restore_last_launch(hydra_dir)  # a refused launch leaves the run's own record as it was
         raise
-    keep_launch_config(hydra_dir)
+    launch = next(c for c in callbacks if isinstance(c, KeepLaunch))
     out = Path(cfg.output_dir)
     try:
         with warnings.catch_warnings():
@@ -63,11 +63,18 @@ def train(cfg: DictConfig) -> Path | None:
                 warnings.filterwarnings("ignore", message=r"Checkpoint directory .* exists and is not empty")
             trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt)
     except SIGTERMException:  # stopped by Ctrl-C/SIGTERM after writing a checkpoint: not a finished run
+        if not launch.kept:
+            restore_last_launch(hydra_dir)
         stop = next((c for c in callbacks if isinstance(c, GracefulStop)), None)
         raise SystemExit(stop.exit_code if stop else 128 + signal.SIGTERM) from None
-    except Exception:
-        stop_other_ranks(trainer)  # DDP: an error on rank 0 alone must not leave the other ranks waiting
+    except BaseException as e:
+        if not launch.kept:  # refused in setup or in the checkpoint's checks (data, painting, network shape)
+            restore_last_launch(hydra_dir)
+        if isinstance(e, Exception):
+            stop_other_ranks(trainer)  # DDP: an error on rank 0 alone must not leave the other ranks waiting
         raise
+    if not launch.kept:  # nothing trained (the run was already at trainer.max_steps): the run's record stays
+        restore_last_launch(hydra_dir)
     style = OmegaConf.select(cfg, "callbacks.style_model.path")
     style_path = Path(style) if style else None
     if trainer.is_global_zero:
@@ -94,20 +101,26 @@ def _prepare(cfg: DictConfig) -> tuple[pl.Trainer, StyleTransferModule, Any, lis
         check_checkpoint(Path(ckpt).expanduser())
     out = Path(cfg.output_dir)
     last = OmegaConf.select(cfg, "callbacks.checkpoint.dirpath")
+    held = _run_in(out, last)
     if ckpt == "last" and last and not (Path(last) / "last.ckpt").is_file():
-        if in_multirun():  # rerunning a stopped sweep: the runs it had not reached start from the beginning
+        if in_multirun() and not (out / "style.pt").is_file():
+            # rerunning a stopped sweep: a run it had not reached, or stopped before its first checkpoint (its
+            # logs and grids are written over), starts from the beginning
             log.info("ckpt_path=last: no checkpoint in %s yet: this run starts from the beginning", last)
-            ckpt = None
+            ckpt, held = None, None
+        elif held:
+            raise UserError(
+                f"ckpt_path=last: {out} holds a run stopped before its first checkpoint ({held}): nothing to "
+                "resume; delete that folder, or train into another (hydra.run.dir=...)"
+            )
         else:
             raise UserError(
                 f"ckpt_path=last: no {Path(last) / 'last.ckpt'}: set hydra.run.dir to the folder of the run "
                 "to resume (nothing was trained)"
             )
-    if ckpt is None and (held := _run_in(out, last)):  # training from scratch would write over that run
-        raise UserError(
-            f"{out} holds a run ({held}): resume it with ckpt_path=last, or train into another folder "
-            "(hydra.run.dir=...)"
-        )
+    if ckpt is None and held:  # training from scratch would write over that run
+        resume = "resume it with ckpt_path=last" if held.suffix == ".ckpt" else "nothing to resume in it"
+        raise UserError(f"{out} holds a run ({held}): {resume}; or train into another folder (hydra.run.dir=...)")
     for key in ("root", "val_root"):
         folder = OmegaConf.select(cfg, f"data.{key}")
         if folder and out.resolve().is_relative_to(Path(folder).expanduser().resolve()):
@@ -146,6 +159,7 @@ def _prepare(cfg: DictConfig) -> tuple[pl.Trainer, StyleTransferModule, Any, lis
     if OmegaConf.select(cfg, "trainer.enable_progress_bar") is False:  # Lightning refuses a bar that is off
         callbacks = [c for c in callbacks if not isinstance(c, ProgressBar)]
     callbacks.append(HParamsSummary(OmegaConf.to_container(cfg, resolve=True)))  # the HParams tab
+    callbacks.append(KeepLaunch(out / ".hydra"))
     logger = TensorBoardLogger(save_dir=str(out), name="tensorboard", version="", default_hp_metric=False)
     trainer: pl.Trainer = build(
         cfg.trainer,
@@ -161,20 +175,24 @@ def _prepare(cfg: DictConfig) -> tuple[pl.Trainer, StyleTransferModule, Any, lis
 
 def check_checkpoint(path: Path) -> None:
     """`ckpt_path` must be a Lightning checkpoint: a style model, another file or a damaged one is refused in
-    one line here (Lightning's own reports were a KeyError or an OSError traceback)."""
+    one line here (Lightning's own reports were a KeyError or an OSError traceback). Read from the archive's
+    pickle alone (small: the tensors are stored beside it), not by loading the checkpoint."""
     if not path.is_file():
         raise UserError(
             f"checkpoint '{path}' not found: pass a .ckpt path, or ckpt_path=last with the run's hydra.run.dir"
         )
     try:
         with zipfile.ZipFile(path) as archive:
-            archive.namelist()
-    except (zipfile.BadZipFile, OSError):
-        raise UserError(f"{path} is not a Lightning checkpoint (or is cut short): pass a run's .ckpt") from None
+            pickles = [n for n in archive.namelist() if n.endswith("/data.pkl")]
+            lightning = bool(pickles) and b"pytorch-lightning_version" in archive.read(pickles[0])
+    except (zipfile.BadZipFile, OSError, KeyError):
+        lightning = False
+    if lightning:
+        return
     try:
         load_style_model(str(path))
     except UserError:
-        return  # not a style model: Lightning reads it
+        raise UserError(f"{path} is not a Lightning checkpoint (or is cut short): pass a run's .ckpt") from None
     raise UserError(
         f"{path} is a style model, not a checkpoint: resume from the run's checkpoints/last.ckpt, or start from "
         f"the model with module.init_from={path}"
@@ -224,6 +242,18 @@ def build(node: DictConfig, where: str, **kwargs: Any) -> Any:
 
 
 LAUNCH_FILES = ("config.yaml", "overrides.yaml", "hydra.yaml")
+
+
+class KeepLaunch(pl.Callback):
+    """Keeps this launch's settings (`keep_launch_config`) once training starts: after the data, the checkpoint
+    and the network were checked against it, so a launch refused in any of them is never kept as one."""
+
+    def __init__(self, hydra_dir: Path) -> None:
+        self.hydra_dir, self.kept = hydra_dir, False
+
+    def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        keep_launch_config(self.hydra_dir)
+        self.kept = True
 
 
 def keep_launch_config(hydra_dir: Path) -> None:

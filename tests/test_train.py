@@ -135,7 +135,7 @@ def test_tiny_run_end_to_end_and_resume(
     from fast_style.errors import UserError
 
     before = (out / "style.pt").read_bytes()
-    with pytest.raises(UserError, match="holds a run .*last.ckpt.*: resume it with ckpt_path=last, or train into"):
+    with pytest.raises(UserError, match="holds a run .*last.ckpt.*: resume it with ckpt_path=last; or train into"):
         train(tiny_cfg(out, photo_dir, style_path, random_vgg, "trainer.max_steps=10"))
     assert (out / "style.pt").read_bytes() == before
     # Hydra writes a launch's settings into .hydra/ before train() can refuse it: the run's own are put back
@@ -151,8 +151,10 @@ def test_tiny_run_end_to_end_and_resume(
     stopped = tmp_path / "stopped_early"
     (stopped / "images").mkdir(parents=True)
     (stopped / "images" / "step_000200.png").write_bytes(b"a grid")
-    with pytest.raises(UserError, match="holds a run .*step_000200.png"):
+    with pytest.raises(UserError, match="holds a run .*step_000200.png.*nothing to resume in it"):
         train(tiny_cfg(stopped, photo_dir, style_path, random_vgg))
+    with pytest.raises(UserError, match="stopped before its first checkpoint .*: nothing to resume; delete"):
+        train(tiny_cfg(stopped, photo_dir, style_path, random_vgg, "ckpt_path=last"))
     # ckpt_path that is not a checkpoint: one line (Lightning's were a KeyError and an OSError traceback)
     (tmp_path / "notes.txt").write_text("not a checkpoint")
     for wrong, said in ((out / "style.pt", "is a style model, not a checkpoint"), (tmp_path / "notes.txt", "not a")):
@@ -167,8 +169,12 @@ def test_tiny_run_end_to_end_and_resume(
     assert not (tmp_path / "typo" / "style.pt").exists()
     other_style = tmp_path / "other_painting.png"
     other_style.write_bytes(style_path.read_bytes())
+    (out / ".hydra" / "config.yaml").write_text("the refused resume's settings\n")  # as Hydra writes them first
     with pytest.raises(UserError, match="trained on .*style.png, not .*other_painting.png"):
         train(tiny_cfg(out, photo_dir, other_style, random_vgg, "trainer.max_steps=10", "ckpt_path=last"))
+    # refused inside fit (the checkpoint's painting): the run's record put back, the launch not kept
+    assert (out / ".hydra" / "config.yaml").read_text() == "the run's own settings\n"
+    assert len(list(launches.iterdir())) == 1
     with pytest.raises(UserError, match=r"holds a network with model.channels=\[4, 8, 8\]: resume with the same"):
         train(
             tiny_cfg(
