@@ -153,6 +153,23 @@ def test_a_missing_or_malformed_field_is_one_line(client, data: dict, words: str
     assert reply.status_code == 422 and isinstance(detail, str) and words in detail  # FastAPI's own: a list
 
 
+def stylize_scope(boundary: str) -> dict:
+    """An ASGI scope of a multipart POST to /api/stylize, for driving the app without a client."""
+    return {
+        "type": "http",
+        "method": "POST",
+        "path": "/api/stylize",
+        "raw_path": b"/api/stylize",
+        "query_string": b"",
+        "root_path": "",
+        "scheme": "http",
+        "http_version": "1.1",
+        "server": ("test", 80),
+        "client": ("test", 1),
+        "headers": [(b"content-type", f"multipart/form-data; boundary={boundary}".encode())],
+    }
+
+
 def test_an_upload_without_a_declared_length_is_cut_off_at_the_limit(models: Path) -> None:
     app = create_app(Styles(models, device="cpu"), Limits(max_upload_bytes=200_000))
     boundary = "b0undary"
@@ -168,19 +185,7 @@ def test_an_upload_without_a_declared_length_is_cut_off_at_the_limit(models: Pat
     async def send(message: dict) -> None:
         answer.append(message)
 
-    scope = {
-        "type": "http",
-        "method": "POST",
-        "path": "/api/stylize",
-        "raw_path": b"/api/stylize",
-        "query_string": b"",
-        "root_path": "",
-        "scheme": "http",
-        "http_version": "1.1",
-        "server": ("test", 80),
-        "client": ("test", 1),
-        "headers": [(b"content-type", f"multipart/form-data; boundary={boundary}".encode())],  # no length
-    }
+    scope = stylize_scope(boundary)  # no Content-Length
     asyncio.run(app(scope, receive, send))
     assert answer[0]["status"] == 413 and "limit of 0.191 MB" in json.loads(answer[1]["body"])["detail"]
     assert len(read) < 16  # no further than the limit: the whole upload had been spooled, then refused
@@ -258,19 +263,7 @@ def test_the_server_sees_that_a_client_has_left(models: Path, monkeypatch: pytes
     async def send(message: dict) -> None:
         pass
 
-    scope = {
-        "type": "http",
-        "method": "POST",
-        "path": "/api/stylize",
-        "raw_path": b"/api/stylize",
-        "query_string": b"",
-        "root_path": "",
-        "scheme": "http",
-        "http_version": "1.1",
-        "server": ("test", 80),
-        "client": ("test", 1),
-        "headers": [(b"content-type", f"multipart/form-data; boundary={boundary}".encode())],
-    }
+    scope = stylize_scope(boundary)
     asyncio.run(app(scope, receive, send))
     assert asked == [True]  # behind an @app.middleware("http") (BaseHTTPMiddleware) it read False: never skipped
 
