@@ -63,18 +63,16 @@ def train(cfg: DictConfig) -> Path | None:
                 warnings.filterwarnings("ignore", message=r"Checkpoint directory .* exists and is not empty")
             trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt)
     except SIGTERMException:  # stopped by Ctrl-C/SIGTERM after writing a checkpoint: not a finished run
-        if not launch.kept:
-            restore_last_launch(hydra_dir)
         stop = next((c for c in callbacks if isinstance(c, GracefulStop)), None)
         raise SystemExit(stop.exit_code if stop else 128 + signal.SIGTERM) from None
-    except BaseException as e:
-        if not launch.kept:  # refused in setup or in the checkpoint's checks (data, painting, network shape)
-            restore_last_launch(hydra_dir)
-        if isinstance(e, Exception):
-            stop_other_ranks(trainer)  # DDP: an error on rank 0 alone must not leave the other ranks waiting
+    except Exception:
+        stop_other_ranks(trainer)  # DDP: an error on rank 0 alone must not leave the other ranks waiting
         raise
-    if not launch.kept:  # nothing trained (the run was already at trainer.max_steps): the run's record stays
-        restore_last_launch(hydra_dir)
+    finally:
+        # no step trained (refused in setup or by the checkpoint's checks, stopped first, or already at
+        # trainer.max_steps): the run's own record stays
+        if not launch.kept:
+            restore_last_launch(hydra_dir)
     style = OmegaConf.select(cfg, "callbacks.style_model.path")
     style_path = Path(style) if style else None
     if trainer.is_global_zero:

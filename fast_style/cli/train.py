@@ -13,14 +13,13 @@ import sys
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
-from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from fast_style.cli import EXIT_PARTIAL, EXIT_USER_ERROR
 from fast_style.config import CONFIG_DIR, compose, expected_kind, register
 from fast_style.errors import UserError
-from fast_style.train import train
+from fast_style.train import in_multirun, train
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +38,7 @@ def _hydra_main(cfg: DictConfig) -> None:
         message = one_line(e, sys.argv[1:])
         _into_run_log(f"error: {message}")
         print(f"\nerror: {message}", file=sys.stderr)  # plain, as every tool's; on a line of its own (a progress bar)
-        if HydraConfig.get().mode != RunMode.MULTIRUN:
+        if not in_multirun():
             sys.exit(EXIT_USER_ERROR)
         _FULL_ERROR["failed"].append(f"#{HydraConfig.get().job.num}: {message}")  # as Hydra numbers the runs
 
