@@ -105,12 +105,14 @@ class VGGFeatures(nn.Module):
         self.index = {name: names[name] for name in layers}
         depth = max(self.index.values()) + 1
         state, norm_name = load_vgg_weights(weights, arch)
-        features = getattr(torchvision.models, arch)(weights=None).features[:depth]
+        with torch.device("meta"):  # shapes only: randomly initialising all of VGG (its 120M-weight classifier
+            features = getattr(torchvision.models, arch)(weights=None).features[:depth]  # too) took 2.4 s
         own = {f"features.{k}": v for k, v in features.state_dict().items()}
         missing = sorted(set(own) - set(state))
         if missing:
             raise UserError(f"VGG weights '{weights}' lack {missing[0]} (and {len(missing) - 1} more) for {arch}")
-        features.load_state_dict({k[len("features.") :]: state[k] for k in own})
+        loaded = {k[len("features.") :]: state[k].to(dtype=v.dtype, copy=True) for k, v in own.items()}
+        features.load_state_dict(loaded, assign=True)
         self.features = features.requires_grad_(False).eval()
         norm = NORMALIZATIONS[norm_name]
         self.bgr = bool(norm["bgr"])
