@@ -47,9 +47,10 @@ def _sigint_as_in_a_terminal() -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
-def _wait_for(path: Path, proc: subprocess.Popen, timeout: float = 120) -> None:
+def _wait_for(path: Path, proc: subprocess.Popen, timeout: float = 120, newer_than: int = -1) -> None:
+    """Until `path` exists (and was written after `newer_than`, a st_mtime_ns), while `proc` runs."""
     end = time.time() + timeout
-    while not path.exists():
+    while not path.exists() or path.stat().st_mtime_ns <= newer_than:
         assert proc.poll() is None, proc.stderr.read() if proc.stderr else "process ended"
         assert time.time() < end, f"{path} never appeared"
         time.sleep(0.05)
@@ -66,14 +67,15 @@ def _all_checkpoints_load(folder: Path) -> list[int]:
 
 @pytest.mark.slow
 def test_killed_runs_resume_to_the_end(tmp_path: Path, photo_dir: Path, style_path: Path, random_vgg: Path) -> None:
-    out = tmp_path / "run"
-    total = 400
+    out, last = tmp_path / "run", tmp_path / "run" / "checkpoints" / "last.ckpt"
+    total = 200
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     rng = random.Random(0)
     for attempt in range(3):
         cmd = _command(out, photo_dir, style_path, random_vgg, total, *(["ckpt_path=last"] if attempt else []))
+        before = last.stat().st_mtime_ns if last.exists() else -1
         proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-        _wait_for(out / "checkpoints" / "last.ckpt", proc)
+        _wait_for(last, proc, newer_than=before)  # training (again), not still starting
         time.sleep(rng.uniform(0.3, 2.0))  # somewhere in the middle of training, maybe mid-write
         proc.send_signal(signal.SIGKILL)
         proc.wait()
@@ -88,12 +90,12 @@ def test_killed_runs_resume_to_the_end(tmp_path: Path, photo_dir: Path, style_pa
         timeout=600,
     )
     assert done.returncode == 0, done.stderr[-2000:]
-    assert torch.load(out / "checkpoints" / "last.ckpt", weights_only=False)["global_step"] == total
+    assert torch.load(last, weights_only=False)["global_step"] == total
     assert load_style_model(str(out / "style.pt"))[1]["step"] == total
     # Hydra rewrote .hydra/config.yaml at each launch; the copy of each launch that got as far as training is
-    # kept (later kills may land during start-up): the first without ckpt_path, the resumes with it
+    # kept: the first without ckpt_path, the resumes with it
     launches = sorted((out / ".hydra" / "launches").glob("*-overrides.yaml"))
-    assert len(launches) >= 2 and "ckpt_path=last" not in launches[0].read_text()
+    assert len(launches) >= 4 and "ckpt_path=last" not in launches[0].read_text()
     assert all("ckpt_path=last" in p.read_text() for p in launches[1:])
 
 

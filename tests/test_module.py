@@ -122,14 +122,19 @@ def test_compile_for_asks_a_cpu_for_256_bit_vector_code(monkeypatch: pytest.Monk
 
 
 @pytest.mark.slow
+@pytest.mark.skipif(
+    not torch.backends.cpu.get_cpu_capability().startswith("AVX512"),
+    reason="the NaN comes from AVX-512 code: without it inductor writes the same 256-bit code either way",
+)
 def test_compiled_bf16_training_keeps_gradients_finite_on_a_cpu(random_vgg) -> None:
     """inductor's AVX-512 code for this network's bf16 backward gave NaN gradients at the first step on a Xeon
-    with AMX (torch 2.14.1, benchmarks/README.md); what compile_for compiles must not (about 30 s)."""
+    with AMX (torch 2.14.1, benchmarks/README.md); what compile_for compiles must not (about 30 s there). A CPU
+    without AVX-512 gets 256-bit code whatever compile_for asks, so there the test would guard nothing (95 s)."""
     from fast_style.devices import compile_for
     from fast_style.loss import PerceptualLoss
 
     torch.manual_seed(0)
-    net = TransformerNet(num_residual=3)
+    net = TransformerNet(num_residual=1)  # every kind of layer the network has; more blocks repeat them
     loss = PerceptualLoss(weights=str(random_vgg))
     loss.set_style(torch.rand(1, 3, 128, 128))
     forward = compile_for(net.forward, torch.device("cpu"))
