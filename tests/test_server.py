@@ -336,8 +336,15 @@ def test_serve_refuses_a_device_that_is_not_there(capsys) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(("sig", "code", "said"), [("SIGINT", 130, "interrupted"), ("SIGTERM", 143, "stopped")])
-def test_ctrl_c_or_sigterm_stops_the_server_and_removes_its_folder(tmp_path: Path, sig: str, code: int, said: str):
+@pytest.mark.parametrize(
+    ("sig", "ignored", "code", "said"),
+    [("SIGINT", False, 130, "interrupted"), ("SIGTERM", False, 143, "stopped"), ("SIGINT", True, 143, "stopped")],
+)
+def test_ctrl_c_or_sigterm_stops_the_server_and_removes_its_folder(
+    tmp_path: Path, sig: str, ignored: bool, code: int, said: str
+):
+    """Ctrl-C and SIGTERM stop it cleanly; started with SIGINT ignored (`fast-style-serve &` in a script), a
+    Ctrl-C meant for the shell does not, and SIGTERM still does."""
     import os
     import signal
     import socket
@@ -355,10 +362,12 @@ def test_ctrl_c_or_sigterm_stops_the_server_and_removes_its_folder(tmp_path: Pat
         stderr=subprocess.PIPE,
         text=True,
         env={**os.environ, "TMPDIR": str(temp)},
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # as a terminal's Ctrl-C reaches it
+        # SIG_DFL: as a terminal's Ctrl-C reaches it (the suite itself may run with SIGINT ignored)
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN if ignored else signal.SIG_DFL),
     )
     try:
-        assert "open http" in proc.stderr.readline()
+        first = proc.stderr.readline()
+        assert "open http" in first and (f"kill {proc.pid} stops it" if ignored else "Ctrl-C stops it") in first
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:  # listening: the page answers
             try:
@@ -367,6 +376,12 @@ def test_ctrl_c_or_sigterm_stops_the_server_and_removes_its_folder(tmp_path: Pat
             except OSError:
                 time.sleep(0.2)
         assert [p.name[:17] for p in temp.iterdir()] == ["fast-style-serve-"]  # its uploads' folder
+        if ignored:
+            proc.send_signal(signal.SIGINT)
+            time.sleep(2)
+            assert proc.poll() is None  # still serving
+            socket.create_connection(("127.0.0.1", port), timeout=5).close()
+            sig = "SIGTERM"
         proc.send_signal(getattr(signal, sig))
         # Ctrl-C: uvicorn.run had swallowed it (exit 0, so `serve && next` went on); SIGTERM (systemd, docker
         # stop) had killed it by the default action after uvicorn re-raised it, leaving the folder behind

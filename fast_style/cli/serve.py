@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import errno
 import math
+import os
 import shutil
 import signal
 import socket
@@ -62,14 +63,25 @@ def run(args: argparse.Namespace) -> None:
     # the server's --max-megapixels is the rule: Pillow's own guard (89 MP) must not refuse below it
     Image.MAX_IMAGE_PIXELS = max(Image.MAX_IMAGE_PIXELS or 0, limits.max_pixels)
 
+    class Server(uvicorn.Server):
+        """Started with SIGINT ignored (`fast-style-serve &` in a script, nohup), it keeps ignoring it, as every
+        program does: a Ctrl-C meant for the shell must not stop it (uvicorn would take it as a stop)."""
+
+        keep_ignoring_sigint = signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+
+        def handle_exit(self, sig: int, frame: object) -> None:
+            if not (sig == signal.SIGINT and self.keep_ignoring_sigint):
+                super().handle_exit(sig, frame)
+
     own_temp = tempfile.mkdtemp(prefix="fast-style-serve-")  # uploads are spooled here and nowhere else
     tempfile.tempdir = own_temp
     try:
         host = f"[{args.host}]" if ":" in args.host else args.host
-        print(f"fast-style-serve: open http://{host}:{args.port}/ (Ctrl-C stops it)", file=sys.stderr, flush=True)
+        stop = f"kill {os.getpid()} stops it" if Server.keep_ignoring_sigint else "Ctrl-C stops it"
+        print(f"fast-style-serve: open http://{host}:{args.port}/ ({stop})", file=sys.stderr, flush=True)
         # no per-message deflate: live frames are JPEGs, which do not compress; it only cost both ends CPU
         config = uvicorn.Config(app, host=args.host, port=args.port, log_level="warning", ws_per_message_deflate=False)
-        server = uvicorn.Server(config)  # not uvicorn.run, which swallows the Ctrl-C it re-raises (exit 0, not 130)
+        server = Server(config)  # not uvicorn.run, which swallows the Ctrl-C it re-raises (exit 0, not 130)
         # uvicorn stops cleanly on SIGTERM (systemd, docker stop), then raises it again: exit 143 through the
         # `finally` below (the default action would kill the process and leave the temporary folder)
         previous = signal.signal(signal.SIGTERM, _terminated)
