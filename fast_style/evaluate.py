@@ -158,8 +158,10 @@ def spread(count: int, wanted: int) -> list[int]:
 def contact_sheet(
     photos: list[tuple[str, torch.Tensor]], columns: list[list[torch.Tensor]], names: list[str], cell: int = 192
 ) -> Image.Image:
-    """Rows: photos; first column the input, then one column per model, each labelled."""
+    """Rows: photos; first column the input, then one column per model, each labelled. `cell`: the longer side
+    of each picture in px (0: as large as the largest photo, for judging the strokes at full size)."""
     pad, header = 4, 18
+    cell = cell or max(max(photo.shape[-2:]) for _, photo in photos)
     cols = 1 + len(columns)
     sheet = Image.new("RGB", (cols * (cell + pad) + pad, header + len(photos) * (cell + pad) + pad), "white")
     draw = ImageDraw.Draw(sheet)
@@ -310,6 +312,7 @@ def write_reports(
     weights: str,
     rank_by: str = "total",
     sheet_rows: int = 8,
+    sheet_cell: int = 192,
 ) -> list[Path]:
     """metrics.csv, metrics.json and contact_sheet.png in `out` (each written atomically), models ranked."""
     order = ranked(scores, rank_by)
@@ -324,7 +327,10 @@ def write_reports(
     )
     rows = spread(len(photos), sheet_rows)
     sheet = contact_sheet(
-        [photos[r] for r in rows], [[outputs[i][r] for r in rows] for i in order], [scores[i].name for i in order]
+        [photos[r] for r in rows],
+        [[outputs[i][r] for r in rows] for i in order],
+        [scores[i].name for i in order],
+        sheet_cell,
     )
     paths = [out / name for name in REPORTS]
     for path, write in zip(

@@ -44,6 +44,7 @@ def main() -> None:
     p.add_argument("--size", type=int, default=384, help="longer side of the photos (default 384)")
     p.add_argument("--device", default="cpu")
     p.add_argument("--sheet-rows", type=int, default=8)
+    p.add_argument("--sheet-cell", type=int, default=192, help="px per picture in the sheet (0: full size)")
     p.add_argument("--write-manifests", action="store_true", help="store the figures in the zoo's manifests")
     p.add_argument("--styles", nargs="+", metavar="NAME", help="only these built-in styles (default: all)")
     args = p.parse_args()
@@ -60,7 +61,7 @@ def main() -> None:
             find_models(names), photos, style_size=512, device=args.device, style_dirs=[args.style_dir]
         )
     rows = spread(len(photos), args.sheet_rows)
-    sheet = contact_sheet([photos[r] for r in rows], [[o[r] for r in rows] for o in outputs], names)
+    sheet = contact_sheet([photos[r] for r in rows], [[o[r] for r in rows] for o in outputs], names, args.sheet_cell)
     report = {"photos": [n for n, _ in photos], "size": args.size, "models": [vars(s) for s in scores]}
     with atomic_write(out / "metrics.json") as tmp_file:
         tmp_file.write_text(json.dumps(report, indent=2))

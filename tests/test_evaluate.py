@@ -50,6 +50,8 @@ def test_eval_ranks_a_sweep_and_writes_table_files_and_sheet(
             "--no-judge",
             "--reference",
             "optimize:3",
+            "--sheet-cell",
+            "0",
         ]
     )
     assert code == 0
@@ -69,7 +71,9 @@ def test_eval_ranks_a_sweep_and_writes_table_files_and_sheet(
     assert rows[0].startswith("rank,name,total") and "coverage" in rows[0] and len(rows) == 3
     assert "flicker,flicker_zoom" in rows[0]
     with Image.open(out / "contact_sheet.png") as sheet:
-        assert sheet.width > 3 * 32 and sheet.height > 3 * 32  # 3 columns (input + 2 models), 3 rows
+        # 3 columns (input + 2 models) and 3 rows of 32 px cells (--sheet-cell 0: the photos' size), 4 px apart,
+        # under an 18 px header of labels
+        assert sheet.size == (3 * (32 + 4) + 4, 18 + 3 * (32 + 4) + 4)
     assert "rank" in capsys.readouterr().out
     before = (out / "metrics.json").read_text()
     assert (
@@ -97,10 +101,12 @@ def test_eval_errors_are_one_line(tmp_path: Path, sweep: Path, capsys: pytest.Ca
     assert eval_main([str(sweep), "--photos", str(tmp_path / "empty")]) == 2
     assert eval_main([str(sweep), "--photos", str(tmp_path), "--reference", "lbfgs"]) == 2
     assert eval_main([str(sweep), "--photos", str(tmp_path), "--size", "0"]) == 2
+    assert eval_main([str(sweep), "--photos", str(tmp_path), "--sheet-cell", "8"]) == 2
     assert eval_main([str(sweep), "--photos", str(tmp_path), "--judge-weights", str(tmp_path / "typo.pth")]) == 2
     err = [line for line in capsys.readouterr().err.splitlines() if line]
-    assert len(err) == 5 and all(line.startswith("error: ") for line in err)
-    assert "--size" in err[3] and "typo.pth not found" in err[4]
+    assert len(err) == 6 and all(line.startswith("error: ") for line in err)
+    assert "--size" in err[3] and "typo.pth not found" in err[5]
+    assert "--sheet-cell 8: give 32 to 4096 px, or 0 for full size" in err[4]
     (tmp_path / "file").write_text("x")
     assert eval_main([str(sweep), "--photos", str(tmp_path), "--out", str(tmp_path / "file")]) == 2
     assert eval_main([str(sweep), "--photos", str(tmp_path), "--out", str(tmp_path)]) == 2

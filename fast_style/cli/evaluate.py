@@ -59,6 +59,13 @@ def main(argv: list[str] | None = None) -> int:
         help="photos shown in the contact sheet, spread over all of them (default 8; 0: all)",
     )
     p.add_argument(
+        "--sheet-cell",
+        type=int,
+        default=192,
+        metavar="PX",
+        help="longer side of each picture in the contact sheet (default 192; 0: full size, as --size)",
+    )
+    p.add_argument(
         "--stability-photos",
         type=int,
         default=4,
@@ -107,6 +114,8 @@ def run(args: argparse.Namespace) -> None:
         raise UserError("--rank-by judge_style needs the judge: leave out --no-judge")
     if args.sheet_rows < 0 or args.stability_photos < 0:
         raise UserError("--sheet-rows and --stability-photos must be >= 0")
+    if args.sheet_cell != 0 and not 32 <= args.sheet_cell <= 4096:
+        raise UserError(f"--sheet-cell {args.sheet_cell}: give 32 to 4096 px, or 0 for full size")
     if Path(args.out).exists() and not Path(args.out).is_dir():
         raise UserError(f"--out {args.out} is a file: give a folder for the reports")
     if any(Path(args.out).resolve().is_relative_to(Path(f).resolve()) for f in args.photos):
@@ -139,7 +148,9 @@ def run(args: argparse.Namespace) -> None:
         args.stability_photos,
     )
     order = ranked(scores, args.rank_by)
-    reports = write_reports(Path(args.out), scores, outputs, photos, args.weights, args.rank_by, args.sheet_rows)
+    reports = write_reports(
+        Path(args.out), scores, outputs, photos, args.weights, args.rank_by, args.sheet_rows, args.sheet_cell
+    )
 
     def fmt(v: float | None) -> str:
         return "-" if v is None else f"{v:.4g}"
