@@ -112,7 +112,11 @@ class VGGFeatures(nn.Module):
         if missing:
             raise UserError(f"VGG weights '{weights}' lack {missing[0]} (and {len(missing) - 1} more) for {arch}")
         loaded = {k[len("features.") :]: state[k].to(dtype=v.dtype, copy=True) for k, v in own.items()}
-        features.load_state_dict(loaded, assign=True)
+        try:
+            features.load_state_dict(loaded, assign=True)
+        except RuntimeError as e:  # "size mismatch for 0.weight: copying a param with shape ..."
+            wrong = next((line.strip() for line in str(e).splitlines() if "size mismatch" in line), str(e))
+            raise UserError(f"VGG weights '{weights}' are not {arch}'s: {wrong}") from None
         self.features = features.requires_grad_(False).eval()
         norm = NORMALIZATIONS[norm_name]
         self.bgr = bool(norm["bgr"])

@@ -153,7 +153,7 @@ def test_caffe_normalization_flips_to_bgr_and_scales(random_vgg: Path, tmp_path:
     torch.testing.assert_close(caffe(x)["relu1_1"], first.relu())
 
 
-def test_layer_and_source_errors(random_vgg: Path) -> None:
+def test_layer_and_source_errors(random_vgg: Path, tmp_path: Path) -> None:
     with pytest.raises(UserError, match="unknown vgg16 layers"):
         VGGFeatures(["relu9_9"], weights=str(random_vgg))
     with pytest.raises(UserError, match="not found"):
@@ -162,6 +162,11 @@ def test_layer_and_source_errors(random_vgg: Path) -> None:
         VGGFeatures(["relu1_1"], weights="caffe", arch="vgg19")
     with pytest.raises(UserError, match="unknown VGG arch"):
         VGGFeatures(["relu1_1"], weights=str(random_vgg), arch="vgg11")
+    state = torch.load(random_vgg)
+    state["2.weight"] = torch.zeros(64, 64, 5, 5)  # another network's layer
+    torch.save(state, tmp_path / "other.pth")
+    with pytest.raises(UserError, match=r"other.pth' are not vgg16's: size mismatch for 2.weight: .*\[64, 64, 5, 5\]"):
+        VGGFeatures(["relu1_2"], weights=str(tmp_path / "other.pth"))
 
 
 def test_vgg19_layers_from_a_file(tmp_path: Path) -> None:
