@@ -162,16 +162,23 @@ def contact_sheet(
     of each picture in px (0: as large as the largest photo, for judging the strokes at full size)."""
     pad, header = 4, 18
     cell = cell or max(max(photo.shape[-2:]) for _, photo in photos)
+    rows = []  # each row as tall as its tallest picture: landscape photos leave no band of white below
+    for r, (_, photo) in enumerate(photos):
+        tiles = [tensor_to_pil(img[0]) for img in [photo, *(col[r] for col in columns)]]
+        for tile in tiles:
+            tile.thumbnail((cell, cell), Image.LANCZOS)
+        rows.append(tiles)
+    heights = [max(tile.height for tile in tiles) for tiles in rows]
     cols = 1 + len(columns)
-    sheet = Image.new("RGB", (cols * (cell + pad) + pad, header + len(photos) * (cell + pad) + pad), "white")
+    sheet = Image.new("RGB", (cols * (cell + pad) + pad, header + sum(h + pad for h in heights) + pad), "white")
     draw = ImageDraw.Draw(sheet)
     for c, label in enumerate(["input", *names]):
         draw.text((pad + c * (cell + pad), 3), label[: cell // 6], fill="black")
-    for r, (_, photo) in enumerate(photos):
-        for c, img in enumerate([photo, *(col[r] for col in columns)]):
-            tile = tensor_to_pil(img[0])
-            tile.thumbnail((cell, cell), Image.LANCZOS)
-            sheet.paste(tile, (pad + c * (cell + pad), header + pad + r * (cell + pad)))
+    top = header + pad
+    for tiles, height in zip(rows, heights):
+        for c, tile in enumerate(tiles):
+            sheet.paste(tile, (pad + c * (cell + pad), top))
+        top += height + pad
     return sheet
 
 

@@ -71,9 +71,9 @@ def test_eval_ranks_a_sweep_and_writes_table_files_and_sheet(
     assert rows[0].startswith("rank,name,total") and "coverage" in rows[0] and len(rows) == 3
     assert "flicker,flicker_zoom" in rows[0]
     with Image.open(out / "contact_sheet.png") as sheet:
-        # 3 columns (input + 2 models) and 3 rows of 32 px cells (--sheet-cell 0: the photos' size), 4 px apart,
-        # under an 18 px header of labels
-        assert sheet.size == (3 * (32 + 4) + 4, 18 + 3 * (32 + 4) + 4)
+        # 3 columns (input + 2 models) of 32 px (--sheet-cell 0: the photos' size at --size 32), 4 px apart, under
+        # an 18 px header of labels; each row as tall as its photo (40x32 -> 32x26, 48x32 -> 32x21, 56x32 -> 32x18)
+        assert sheet.size == (3 * (32 + 4) + 4, 18 + (26 + 4) + (21 + 4) + (18 + 4) + 4)
     assert "rank" in capsys.readouterr().out
     before = (out / "metrics.json").read_text()
     assert (
