@@ -149,7 +149,14 @@ def run(args: argparse.Namespace) -> None:
     )
     order = ranked(scores, args.rank_by)
     reports = write_reports(
-        Path(args.out), scores, outputs, photos, args.weights, args.rank_by, args.sheet_rows, args.sheet_cell
+        Path(args.out),
+        scores,
+        outputs,
+        photos,
+        args.weights,
+        rank_by=args.rank_by,
+        sheet_rows=args.sheet_rows,
+        sheet_cell=args.sheet_cell,
     )
 
     def fmt(v: float | None) -> str:
