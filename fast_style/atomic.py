@@ -91,12 +91,24 @@ def save_torch(obj: object, path: str | Path) -> Path:
 def check_output(path: Path, force: bool, inputs: set[Path] = frozenset()) -> None:
     """Before any work: refuse (UserError) to write `path` over one of `inputs` (resolved paths), or over an
     existing file without `force`. Nothing a user made is overwritten unasked."""
-    if path.resolve() in inputs or (path.exists() and _same_file_as_one_of(path, inputs)):
-        raise UserError(f"{path} is an input: choose another output")
+    if refusal := output_refusal(path, force, inputs):
+        raise UserError(refusal)
+
+
+def output_refusal(path: Path, force: bool, inputs: set[Path] = frozenset()) -> str | None:
+    """Why `check_output` refuses `path`, in one line; None where it may be written."""
+    if is_an_input(path, inputs):
+        return f"{path} is an input: choose another output"
     if path.is_dir():
-        raise UserError(f"{path} is a folder: give a file name")
+        return f"{path} is a folder: give a file name"
     if path.exists() and not force:
-        raise UserError(f"{path} exists: use --force to overwrite it")
+        return f"{path} exists: use --force to overwrite it"
+    return None
+
+
+def is_an_input(path: Path, inputs: set[Path]) -> bool:
+    """Whether `path` is one of `inputs` (resolved paths), by its name or by another (a link, a name's case)."""
+    return path.resolve() in inputs or (path.exists() and _same_file_as_one_of(path, inputs))
 
 
 def _same_file_as_one_of(path: Path, inputs: set[Path]) -> bool:

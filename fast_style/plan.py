@@ -9,7 +9,7 @@ import os
 import string
 from pathlib import Path
 
-from fast_style.atomic import file_in_the_way
+from fast_style.atomic import file_in_the_way, is_an_input, output_refusal
 from fast_style.errors import UserError
 from fast_style.images import IMAGE_EXTENSIONS, IMAGE_OUTPUTS, find_images
 from fast_style.video import VIDEO_EXTENSIONS, VIDEO_OUTPUTS, is_video, output_name
@@ -127,20 +127,22 @@ def _folders_possible(plans: list[tuple[Path, Path]], output: str) -> list[tuple
 
 
 def refuse_if_nothing_to_write(plans: list[tuple[Path, Path]], force: bool) -> None:
-    """Before any work: where every output exists already (without `force`) or is its own input, nothing could be
-    written: one line (exit 2), not one per file after loading the model. Where only some are, those are reported
-    file by file as the work goes (fast_style.batch)."""
+    """Before any work: where `check_output` (fast_style.atomic) would refuse every output, nothing could be
+    written: one line (exit 2), not one per file after loading the model. Where only some are refused, those are
+    reported file by file as the work goes (fast_style.batch)."""
     inputs = {src.resolve() for src, _ in plans}
-    own = [dst for _, dst in plans if dst.resolve() in inputs]
-    taken = [dst for _, dst in plans if dst.resolve() not in inputs and dst.exists() and not force]
-    if not plans or len(own) + len(taken) < len(plans):
+    refused = [(dst, why) for _, dst in plans if (why := output_refusal(dst, force, inputs))]
+    if not plans or len(refused) < len(plans):
         return
-    if not taken:
+    if all(is_an_input(dst, inputs) for dst, _ in refused):
+        which = f"every output would be written over its input (e.g. {refused[0][0]})"
+        if len(refused) == 1:
+            which = f"the output would be written over its input ({refused[0][0]})"
+        raise UserError(f"{which}: give another -o, or a --name such as '{{stem}}_{{style}}.{{ext}}'")
+    if len(refused) == 1:
+        raise UserError(refused[0][1])
+    if not force and all(dst.is_file() for dst, _ in refused):
         raise UserError(
-            f"every output would be written over its input (e.g. {own[0]}): give another -o, or a --name such as "
-            "'{stem}_{style}.{ext}'"
+            f"{len(refused)} outputs exist (e.g. {refused[0][0]}): use --force to overwrite, or give another -o"
         )
-    what = f"{len(taken)} outputs exist" if len(taken) > 1 else f"{taken[0]} exists"
-    if len(taken) > 1:
-        what += f" (e.g. {taken[0]})"
-    raise UserError(f"{what}: use --force to overwrite, or give another -o")
+    raise UserError(f"none of the {len(refused)} outputs can be written: {refused[0][1]} (and {len(refused) - 1} more)")

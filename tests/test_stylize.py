@@ -159,13 +159,18 @@ def test_cli_folder_mirrors_tree_and_never_overwrites(
     # writing into the input folder under the input's own name is refused
     original = (src / "a.jpg").read_bytes()
     assert main([str(src / "a.jpg"), "-m", str(model_path), "-o", str(src), "--force", "-q"]) == 2
-    assert "every output would be written over its input" in capsys.readouterr().err
+    assert "the output would be written over its input" in capsys.readouterr().err
     assert (src / "a.jpg").read_bytes() == original
     # ... and so is an output that is the input by another path (a link; on macOS, a name in another case)
     (tmp_path / "linked").mkdir()
     os.link(src / "a.jpg", tmp_path / "linked" / "A.JPG")
-    assert main([str(tmp_path / "linked" / "A.JPG"), "-m", str(model_path), "-o", str(src / "a.jpg"), "--force"]) == 1
-    assert "is an input" in capsys.readouterr().err and (src / "a.jpg").read_bytes() == original
+    assert main([str(tmp_path / "linked" / "A.JPG"), "-m", str(model_path), "-o", str(src / "a.jpg"), "--force"]) == 2
+    assert "written over its input" in capsys.readouterr().err and (src / "a.jpg").read_bytes() == original
+    # an output where a folder stands: refused before any work too
+    make_photo(tmp_path / "more" / "c.jpg")
+    (out / "c.jpg").mkdir()
+    assert main([str(tmp_path / "more" / "c.jpg"), "-m", str(model_path), "-o", str(out), "-q"]) == 2
+    assert "c.jpg is a folder: give a file name" in capsys.readouterr().err and not any((out / "c.jpg").iterdir())
 
 
 def test_a_folder_search_leaves_out_the_output_folder_inside_it(
