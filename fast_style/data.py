@@ -189,11 +189,11 @@ class StyleDataModule(pl.LightningDataModule):
         cache_dir: str | None = None,
     ) -> None:
         super().__init__()
-        if image_size < 16 or batch_size < 1 or num_workers < 0 or num_val < 0:
-            raise UserError(
-                f"bad data settings: image_size={image_size} (>= 16), batch_size={batch_size} (>= 1), "
-                f"num_workers={num_workers} (>= 0), num_val={num_val} (>= 0)"
-            )
+        limits = {"image_size": (image_size, 16), "batch_size": (batch_size, 1)}
+        limits |= {"num_workers": (num_workers, 0), "num_val": (num_val, 0)}
+        bad = [f"data.{k}={v} (at least {least})" for k, (v, least) in limits.items() if v < least]
+        if bad:
+            raise UserError(f"bad data settings: {', '.join(bad)}")
         self.root, self.val_root = root, val_root
         self.image_size, self.batch_size, self.num_workers = image_size, batch_size, num_workers
         self.num_val, self.seed, self.max_image_pixels = num_val, seed, max_image_pixels
@@ -207,10 +207,12 @@ class StyleDataModule(pl.LightningDataModule):
         key = "data.root" if what == "data" else "data.val_root"
         if not path.is_dir():
             problem = "is a file, not a folder" if path.exists() else "does not exist"
-            raise UserError(f"{what} folder '{folder}' {problem}: set {key}=path/to/photos (see data/README.md)")
+            raise UserError(f"{what} folder '{folder}' {problem}: set {key}=path/to/photos (a folder of photos)")
         files = find_images(path)
         if not files:
-            raise UserError(f"{what} folder '{folder}' holds no .jpg/.png/.webp images (see data/README.md)")
+            raise UserError(
+                f"{what} folder '{folder}' holds no .jpg/.png/.webp images: set {key} to a folder of photos"
+            )
         return files
 
     def _cached(self, folder: str, files: list[Path]) -> list[tuple[Path, Path]]:

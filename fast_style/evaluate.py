@@ -125,7 +125,12 @@ MIN_PHOTO_SIDE = 16  # the VGG's four poolings leave 1 px of it (a 2 px side fai
 def load_photos(folders: list[str], size: int) -> list[tuple[str, torch.Tensor]]:
     files = []
     for folder in folders:
-        found = find_images(folder) if Path(folder).is_dir() else []
+        if not Path(folder).is_dir():
+            problem = "is a file, not a folder" if Path(folder).exists() else "does not exist"
+            raise UserError(
+                f"photo folder '{folder}' {problem}: give a folder of held-out images (never training images)"
+            )
+        found = find_images(folder)
         if not found:
             raise UserError(f"no photos in '{folder}': give a folder of held-out images (never training images)")
         files += found

@@ -221,7 +221,9 @@ def load_vgg_weights(source: str | None, arch: str = "vgg16") -> tuple[dict[str,
         raise UserError("no VGG weights file: add loss.weights=path/to/vgg16.pth (or use loss=caffe)")
     if source == "caffe":
         if arch != "vgg16":
-            raise UserError(f"caffe weights exist for vgg16 only, not {arch}: use loss.weights=torchvision or a file")
+            raise UserError(
+                f"caffe weights exist for vgg16 only, not {arch}: use loss.weights=torchvision, oxford or a file"
+            )
         return _cached_or_fetched(caffe_weights_path(), fetch_caffe_weights, "VGG16 caffe", "fast-style-weights")
     if source == "oxford":
         if arch != "vgg19":
@@ -236,9 +238,13 @@ def load_vgg_weights(source: str | None, arch: str = "vgg16") -> tuple[dict[str,
         try:
             model = getattr(torchvision.models, arch)(weights=weights.IMAGENET1K_V1)
         except Exception as e:
+            instead = {  # the registry's Oxford weights; vgg19's are the judge's, so its figures lose independence
+                "vgg16": "loss.weights=caffe",
+                "vgg19": "loss.weights=oxford (the quality judge's own weights: its figures are then not independent)",
+            }[arch]
             raise UserError(
                 f"torchvision could not download {arch} weights ({first_line(e, 120)}): "
-                "use loss.weights=caffe, or a local state_dict file"
+                f"use {instead}, or a local state_dict file"
             ) from None
         return {f"features.{k}": v for k, v in model.features.state_dict().items()}, "imagenet"
     path = Path(source).expanduser()

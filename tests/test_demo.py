@@ -40,3 +40,8 @@ def test_the_demo_refuses_its_own_bad_arguments_before_any_work(tmp_path: Path, 
         assert demo_main([*args, "--workdir", str(tmp_path / "d")]) == 2
         assert said in capsys.readouterr().err
     assert not (tmp_path / "d").exists()  # it had stylized with a built-in style and left a run folder each time
+    (tmp_path / "f").write_text("mine")  # a file where the workdir (or a folder above it) would go
+    for workdir in (tmp_path / "f", tmp_path / "f" / "d"):
+        assert demo_main(["--workdir", str(workdir)]) == 2
+        assert f"{tmp_path / 'f'} is a file, not a folder; choose another --workdir" in capsys.readouterr().err
+    assert (tmp_path / "f").read_text() == "mine"

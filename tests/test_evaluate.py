@@ -105,6 +105,7 @@ def test_eval_errors_are_one_line(tmp_path: Path, sweep: Path, capsys: pytest.Ca
     assert eval_main([str(sweep), "--photos", str(tmp_path), "--judge-weights", str(tmp_path / "typo.pth")]) == 2
     err = [line for line in capsys.readouterr().err.splitlines() if line]
     assert len(err) == 6 and all(line.startswith("error: ") for line in err)
+    assert "empty' does not exist: give a folder of held-out images" in err[1]
     assert "--size" in err[3] and "typo.pth not found" in err[5]
     assert "--sheet-cell 8: give 32 to 4096 px, or 0 for full size" in err[4]
     (tmp_path / "file").write_text("x")

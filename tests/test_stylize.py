@@ -222,19 +222,34 @@ def test_cli_options_and_bad_inputs(model_path: Path, tmp_path: Path, capsys: py
     assert len(lines) == 3 and all(line.startswith("error: ") for line in lines)
 
 
+def test_when_every_input_fails_nothing_is_written_and_the_exit_is_a_mistakes(
+    model_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    (tmp_path / "notes.txt").write_text("not a picture")
+    (tmp_path / "cut.jpg").write_bytes(b"\xff\xd8\xff")
+    assert main([str(tmp_path / "notes.txt"), "-m", str(model_path), "-o", str(tmp_path / "n.jpg")]) == 2
+    err = [line for line in capsys.readouterr().err.splitlines() if line.startswith(("error", "stylized"))]
+    assert len(err) == 1 and "notes.txt: cannot identify image file" in err[0]  # no 'stylized 0 image(s) -> n.jpg'
+    files = [str(tmp_path / "notes.txt"), str(tmp_path / "cut.jpg")]
+    assert main([*files, "-m", str(model_path), "-o", str(tmp_path / "out"), "-q"]) == 2
+    err = capsys.readouterr().err
+    assert "error: none of the 2 inputs could be stylized; nothing written" in err and "stylized 0" not in err
+    assert not (tmp_path / "n.jpg").exists() and not list((tmp_path / "out").glob("*"))
+
+
 def test_images_over_the_pixel_limit_are_refused(
     model_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture
 ) -> None:
     photo = make_photo(tmp_path / "big.png", size=(120, 100))
     code = main([str(photo), "-m", str(model_path), "-o", str(tmp_path / "o.png"), "--max-image-pixels", "5000"])
-    assert code == 1 and "more pixels than --max-image-pixels 5000" in capsys.readouterr().err
+    assert code == 2 and "more pixels than --max-image-pixels 5000" in capsys.readouterr().err
     code = main([str(photo), "-m", str(model_path), "-o", str(tmp_path / "o.png"), "--max-image-pixels", "1000"])
-    assert code == 1 and "--max-image-pixels 1000 " in capsys.readouterr().err  # Pillow's own message says 2000
+    assert code == 2 and "--max-image-pixels 1000 " in capsys.readouterr().err  # Pillow's own message says 2000
     assert not (tmp_path / "o.png").exists()
     assert main([str(photo), "-m", str(model_path), "-o", str(tmp_path / "o.png"), "--max-image-pixels", "20000"]) == 0
     # the guard holds for the size after --scale too (--scale 100 had the kernel kill the process for its memory)
     big = ["-m", str(model_path), "-o", str(tmp_path / "o2.png"), "--max-image-pixels", "20000", "--scale", "10"]
-    assert main([str(photo), *big]) == 1
+    assert main([str(photo), *big]) == 2
     assert "scale 10 makes a 1200x1000 image (1,200,000 pixels), more than the 20,000" in capsys.readouterr().err
     assert not (tmp_path / "o2.png").exists()
     assert main([str(photo), *big, "--max-size", "140"]) == 0  # a max size keeps it within the guard

@@ -214,7 +214,11 @@ def test_tiny_run_end_to_end_and_resume(
         ("style.size=0", "style size 0: use at least 16 px"),
         ("data.rot=3", "unknown setting 'data.rot'; the settings under data are _target_, batch_size, cache_dir,"),
         ("loss=caffee", "unknown loss option 'caffee': choose one of caffe, file, torchvision, vgg19"),
-        ("data.image_size=-5", "image_size=-5 (>= 16)"),
+        ("data.image_size=-5", "bad data settings: data.image_size=-5 (at least 16)"),  # only the bad one
+        ("temporal.weight=10", "'temporal.weight' is a setting of the temporal group, which is off: add temporal="),
+        ("distill.teacher=wave", "'distill.teacher' is a setting of the distill group, which is off: add distill="),
+        ("style={style}", "unknown style option '{style}': choose one of default; a file goes in as style.image="),
+        ("hydra.run.dir={style}/run", "a file is in the way; choose another hydra.run.dir"),
         ("loss.weights={tmp}/missing.pth", "missing.pth' not found: use caffe, torchvision or a path"),
         ("+trainer.gpus=2", "bad setting under trainer: Trainer.__init__() got an unexpected keyword argument 'gpus'"),
         ("module.lr=fast", "module.lr must be a number, got 'fast'"),
@@ -240,7 +244,8 @@ def test_cli_reports_user_mistakes_in_one_line(
     from fast_style.cli.train import main
 
     monkeypatch.setattr(sys, "argv", ["fast-style-train", *_mistake_args(tmp_path, photo_dir, style_path, random_vgg)])
-    sys.argv.append(override.format(tmp=tmp_path))
+    sys.argv.append(override.format(tmp=tmp_path, style=style_path))
+    expected = expected.format(style=style_path)
     with pytest.raises(SystemExit) as stop:
         main()
     output = "".join(capfd.readouterr())
@@ -298,7 +303,7 @@ def test_a_sweep_runs_on_past_a_bad_run_and_fails_at_the_end(
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 1
     assert (tmp_path / "sweep" / "1" / "style.pt").is_file()  # the good run after the bad one ran
-    assert "error: 1 run(s) failed: #0: bad data settings: image_size=-5" in proc.stderr
+    assert "error: 1 run(s) failed: #0: bad data settings: data.image_size=-5 (at least 16)" in proc.stderr
     assert "Traceback" not in proc.stdout + proc.stderr
     # HYDRA_FULL_ERROR=1: the exception itself, for a traceback (in this process, as the console script runs)
     from fast_style.cli.train import main
@@ -309,7 +314,7 @@ def test_a_sweep_runs_on_past_a_bad_run_and_fails_at_the_end(
     with pytest.raises(Exception) as raised:
         main()
     assert not isinstance(raised.value, SystemExit)
-    assert "image_size=-5 (>= 16)" in f"{raised.value} {raised.value.__cause__}"
+    assert "image_size=-5 (at least 16)" in f"{raised.value} {raised.value.__cause__}"
     monkeypatch.delenv("HYDRA_FULL_ERROR")
     # the stopped sweep finished by rerunning it with ckpt_path=last: run #1 resumes, #0 (no checkpoint yet)
     # starts from the beginning (it had been refused: "set hydra.run.dir")

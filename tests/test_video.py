@@ -70,7 +70,7 @@ def test_a_video_keeps_its_frames_rate_and_sound(model: Path, tmp_path: Path, ca
     clip = make_video(tmp_path / "clip.mp4")
     out = tmp_path / "clip_wave.mp4"
     assert main([str(clip), "-m", str(model), "-o", str(out), "-q"]) == 0
-    assert "1 video(s) of 8 frames" in capsys.readouterr().err
+    assert "stylized 1 video(s) of 8 frames," in capsys.readouterr().err  # no "0 image(s)"
     with av.open(str(out)) as f:
         assert f.streams.video[0].average_rate == 12 and [s.type for s in f.streams] == ["video", "audio"]
         assert abs(f.duration / 1e6 - 1.0) < 0.15  # the sound's second, as in the input
@@ -290,7 +290,7 @@ def test_a_file_with_sound_only_is_one_line(model: Path, tmp_path: Path, capsys)
         chunk.sample_rate = 16000
         out.mux(stream.encode(chunk))
         out.mux(stream.encode())
-    assert main([str(sound), "-m", str(model), "-o", str(tmp_path / "out.mp4"), "-q"]) == 1
+    assert main([str(sound), "-m", str(model), "-o", str(tmp_path / "out.mp4"), "-q"]) == 2  # its only input
     err = capsys.readouterr().err
     assert "sound.mp4 holds no video stream" in err and "Traceback" not in err
     assert not list(tmp_path.glob("out*"))
@@ -311,7 +311,7 @@ def test_a_video_cut_short_says_so_and_a_damaged_one_in_plain_words(
     assert "warning: --tile stylizes every video frame in tiles" in capsys.readouterr().err  # 16x slower, unsaid
     junk = tmp_path / "junk.mp4"
     junk.write_bytes(b"\x00\x00\x00\x18ftypmp42" + bytes(200))
-    assert main([str(junk), "-m", str(model), "-o", str(tmp_path / "out2.mp4"), "-q"]) == 1
+    assert main([str(junk), "-m", str(model), "-o", str(tmp_path / "out2.mp4"), "-q"]) == 2
     err = capsys.readouterr().err
     assert "cannot read video" in err and "Errno" not in err and "Traceback" not in err
 

@@ -87,6 +87,19 @@ def test_missing_cache_and_no_registry_is_one_line_naming_the_command(monkeypatc
     assert "\n" not in str(err.value)
 
 
+def test_vgg19_mistakes_name_the_weights_that_work(monkeypatch: pytest.MonkeyPatch) -> None:
+
+    with pytest.raises(UserError, match="vgg16 only, not vgg19: use loss.weights=torchvision, oxford or a file"):
+        load_vgg_weights("caffe", "vgg19")
+
+    def offline(*args, **kwargs):
+        raise OSError("no network")
+
+    monkeypatch.setattr(torchvision.models, "vgg19", offline)
+    with pytest.raises(UserError, match=r"could not download vgg19 weights \(no network\): use loss.weights=oxford"):
+        load_vgg_weights("torchvision", "vgg19")
+
+
 def test_cache_dir_follows_the_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("FAST_STYLE_CACHE", str(tmp_path / "c"))
     assert weights.caffe_weights_path() == tmp_path / "c" / weights.CAFFE_FILE

@@ -57,6 +57,9 @@ def test_resolve_prefers_files_and_explains_unknown_names(tmp_path: Path, monkey
         zoo.resolve("vawe")
     with pytest.raises(UserError, match="style model not found: models/x.pt"):
         zoo.resolve("models/x.pt")
+    (tmp_path / "runs").mkdir()
+    with pytest.raises(UserError, match="runs is a folder: give a style-model file"):
+        zoo.resolve("runs")
     with pytest.raises(UserError, match="unknown style 'vawe'"):
         zoo.manifest("vawe")
 

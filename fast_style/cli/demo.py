@@ -24,9 +24,13 @@ def run(args: argparse.Namespace) -> dict[str, Path]:
         raise UserError(f"--steps must be at least 1, got {args.steps}")
     if args.image_size < 32:
         raise UserError(f"--image-size must be at least 32 pixels, got {args.image_size}")
+    workdir = Path(args.workdir)
+    in_the_way = next((p for p in (workdir, *workdir.parents) if p.exists() and not p.is_dir()), None)
+    if in_the_way is not None:
+        raise UserError(f"--workdir {workdir}: {in_the_way} is a file, not a folder; choose another --workdir")
     from fast_style.demo import run_demo  # torch, Lightning: after the arguments are parsed
 
-    return run_demo(Path(args.workdir), args.steps, args.image_size)
+    return run_demo(workdir, args.steps, args.image_size)
 
 
 def report(paths: dict[str, Path]) -> None:

@@ -76,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", default="eval", help="folder for metrics.csv, metrics.json, contact_sheet.png")
     p.add_argument("--size", type=int, default=384, help="longer side of the photos in px (default 384)")
     p.add_argument("--style", help="style image (default: the one each model was trained on)")
-    p.add_argument("--style-size", type=int, default=512)
+    p.add_argument("--style-size", type=int, default=512, help="the style image's longer side in px (default 512)")
     p.add_argument("--weights", default="caffe", help="the training VGG's weights: caffe, torchvision or a file")
     p.add_argument("--no-judge", action="store_true", help="skip the independent VGG19 judge")
     p.add_argument(
@@ -86,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
         "torchvision (downloaded once) or a local state_dict file",
     )
     p.add_argument("--reference", help="optimize:N - compare with N L-BFGS iterations per photo")
-    p.add_argument("--device", default="cpu")
+    p.add_argument("--device", default="cpu", help="cpu (the default), cuda, cuda:N, mps or auto")
     p.add_argument("--force", action="store_true", help="overwrite the reports of an earlier evaluation in --out")
     args = p.parse_args(argv)
     return run_tool(lambda: run(args))

@@ -175,12 +175,17 @@ def run(args: argparse.Namespace) -> int:
         smooth=args.smooth,
         frame_progress=not args.quiet,
     )
+    if not (done.images or done.videos):  # every input failed, each said why above: nothing was written
+        if len(plans) > 1 and not done.stopped:
+            print(f"error: none of the {len(plans)} inputs could be stylized; nothing written", file=sys.stderr)
+        return EXIT_USER_ERROR
     rate = done.megapixels / done.seconds if done.seconds > 0 else 0.0
     where = plans[0][1] if len(plans) == 1 and done.images + done.videos else Path(args.output)
-    clips = f" and {done.videos} video(s) of {done.frames} frames" if done.videos else ""
+    what = [f"{done.images} image(s)"] if done.images else []
+    what += [f"{done.videos} video(s) of {done.frames} frames"] if done.videos else []
     mp = f"{done.megapixels:.{1 if done.megapixels >= 1 else 2}f}"  # a 256 px photo is 0.07 MP, not 0.0
     print(
-        f"stylized {done.images} image(s){clips}, {mp} MP in {done.seconds:.1f} s ({rate:.2f} MP/s) "
+        f"stylized {' and '.join(what)}, {mp} MP in {done.seconds:.1f} s ({rate:.2f} MP/s) "
         f"-> {where}" + (f"; {done.failed} failed" if done.failed else ""),
         file=sys.stderr,
     )

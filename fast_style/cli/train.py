@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+from pathlib import Path
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
@@ -23,6 +24,7 @@ from fast_style.train import in_multirun, train
 
 log = logging.getLogger(__name__)
 
+_FILE_KEYS = {"style": "style.image", "loss": "loss=file loss.weights"}  # groups whose option is often a file
 _FULL_ERROR: dict = {"on": False, "failed": []}  # set by main(): whether to re-raise, and the failed runs
 
 
@@ -69,9 +71,15 @@ def one_line(error: BaseException, argv: list[str]) -> str:
 
     cause = error.__cause__
     if isinstance(error, MissingConfigException) and error.options:
-        group, _, option = (error.missing_cfg_file or "").rpartition("/")
+        missing = error.missing_cfg_file or ""
+        group, _, option = missing.rpartition("/")
+        for arg in argv:  # the override that asked for it: an option may be a path (style=/x/wave.jpg)
+            key, _, value = arg.partition("=")
+            if f"{key.lstrip('+~')}/{value}" == missing:
+                group, option = key.lstrip("+~"), value
         options = sorted(o for o in error.options if o != "schema")
-        return f"unknown {group or 'config'} option '{option}': choose one of {', '.join(options)}"
+        hint = f"; a file goes in as {_FILE_KEYS[group]}=..." if group in _FILE_KEYS and Path(option).suffix else ""
+        return f"unknown {group or 'config'} option '{option}': choose one of {', '.join(options)}{hint}"
     if isinstance(cause, ValidationError) and cause.full_key and expected_kind(cause.full_key):
         return f"{cause.full_key} must be {expected_kind(cause.full_key)}, got {cause.value!r}"
     if isinstance(cause, (ConfigAttributeError, ConfigKeyError)) and cause.full_key:
@@ -80,6 +88,12 @@ def one_line(error: BaseException, argv: list[str]) -> str:
         others = [a for a in argv if "=" in a and not a.startswith("-") and a.split("=")[0].lstrip("+~") != key]
         keys = _keys_under(parent, others)
         known = f"; the settings under {parent or 'the top level'} are {', '.join(keys)}" if keys else ""
+        group = key.partition(".")[0]
+        if not keys and (CONFIG_DIR / group / "none.yaml").is_file():  # an optional group left at none
+            options = sorted(f.stem for f in (CONFIG_DIR / group).glob("*.yaml") if f.stem not in ("none", "schema"))
+            return f"'{key}' is a setting of the {group} group, which is off: add {group}={options[0]} " + (
+                f"(or another of {', '.join(options)})" if len(options) > 1 else "to the command line"
+            )
         if parent == "trainer":  # the node lists only what the config sets: Lightning takes many more
             return f"unknown setting '{key}'{known}; another pytorch_lightning.Trainer argument goes in as +{key}=..."
         return f"unknown setting '{key}'{known} (use +{key}=... to add a new key on purpose)"
@@ -103,6 +117,15 @@ def main() -> None:
         if _FULL_ERROR["on"]:
             raise
         print(f"error: {one_line(e, sys.argv[1:])}", file=sys.stderr)
+        sys.exit(EXIT_USER_ERROR)
+    except (FileExistsError, NotADirectoryError) as e:  # a file where the run's folder must go (hydra.run.dir)
+        if _FULL_ERROR["on"]:
+            raise
+        print(
+            f"error: cannot make a folder at {e.filename}: a file is in the way; choose another hydra.run.dir "
+            "(or move the file)",
+            file=sys.stderr,
+        )
         sys.exit(EXIT_USER_ERROR)
     finally:
         if previous is None:

@@ -34,6 +34,8 @@ def resolve(model: str | Path) -> Path:
         return path
     if str(model) in names():
         return ZOO_DIR / f"{model}.pt"
+    if path.is_dir():
+        raise UserError(f"{model} is a folder: give a style-model file (a run's style.pt) or a built-in style's name")
     if path.suffix or len(path.parts) > 1:  # meant as a file
         raise UserError(f"style model not found: {model}")
     raise UserError(
