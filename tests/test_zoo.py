@@ -105,6 +105,13 @@ def test_python_api_and_export_take_a_style_name(tmp_path: Path) -> None:
     assert y.shape == x.shape and not torch.allclose(x, y)
     assert export_main(["udnie", "-o", str(tmp_path / "udnie.ts")]) == 0
     assert torch.jit.load(str(tmp_path / "udnie.ts"))(x).shape == x.shape
+    # a folder as -o: the model's name in it, in the format asked for (a folder that does not exist yet: a /)
+    assert export_main(["udnie-fast", "-o", str(tmp_path), "--format", "torchscript"]) == 0
+    assert export_main(["udnie-fast", "-o", f"{tmp_path / 'new'}/", "--format", "torchscript"]) == 0
+    assert torch.jit.load(str(tmp_path / "new" / "udnie-fast.ts"))(x).shape == x.shape
+    before = (tmp_path / "udnie-fast.ts").read_bytes()
+    assert export_main(["udnie-fast", "-o", str(tmp_path), "--format", "torchscript"]) == 2  # there: --force
+    assert (tmp_path / "udnie-fast.ts").read_bytes() == before
 
 
 def test_manifest_names_its_model_file() -> None:

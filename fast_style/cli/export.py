@@ -4,7 +4,9 @@ writing."""
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+from pathlib import Path
 
 from fast_style.cli import run_tool
 
@@ -12,7 +14,12 @@ from fast_style.cli import run_tool
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="fast-style-export", description=__doc__)
     p.add_argument("model", help="style model (.pt) written by fast-style-train, or a built-in style's name (wave)")
-    p.add_argument("-o", "--output", required=True, help="output file: .onnx (ONNX) or .ts (TorchScript)")
+    p.add_argument(
+        "-o",
+        "--output",
+        required=True,
+        help="output file: .onnx (ONNX) or .ts (TorchScript); or a folder (the model's name in it)",
+    )
     p.add_argument("--format", choices=["onnx", "torchscript"], help="override the format the extension implies")
     p.add_argument("--opset", type=int, help="ONNX opset, 11 to 23 (default 17); ONNX only")
     p.add_argument("--force", action="store_true", help="overwrite an existing output")
@@ -23,7 +30,18 @@ def main(argv: list[str] | None = None) -> int:
 def run(args: argparse.Namespace) -> None:
     from fast_style.export import export  # torch: after the arguments are parsed
 
-    print(export(args.model, args.output, args.format, args.opset, args.force))
+    print(
+        export(args.model, str(output_file(args.output, args.model, args.format)), args.format, args.opset, args.force)
+    )
+
+
+def output_file(output: str, model: str, fmt: str | None) -> Path:
+    """`-o` as given, or, where it is a folder (one that exists, or a name ending in /), the model's name in it
+    (wave.onnx; a run's style.pt gives style.onnx)."""
+    out = Path(output)
+    if not (out.is_dir() or output.endswith(("/", os.sep))):
+        return out
+    return out / (Path(model).stem + (".ts" if fmt == "torchscript" else ".onnx"))
 
 
 if __name__ == "__main__":
