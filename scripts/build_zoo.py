@@ -98,10 +98,11 @@ def main() -> None:
     if distilled:  # the page and --list-styles offer it as the fast choice of its style
         manifest = {"name": name, "fast_variant_of": args.name, **manifest}
         manifest["training"]["config"]["distill"]["teacher"] = args.name
-    if OmegaConf.select(config, "module.init_from") and distilled:  # started from its teacher, cut down
+    init_from = OmegaConf.select(config, "module.init_from")
+    if init_from and distilled and init_from != name:  # started from its teacher, cut down
         shape = f"{net.config['channels']} channels, {net.config['num_residual']} residual blocks"
         manifest["training"]["started_from"] = f"{args.name}, narrowed to {shape}"
-    elif OmegaConf.select(config, "module.init_from"):  # fine-tuned: the training of the model it started from
+    elif init_from:  # fine-tuned (a variant from itself too): the training of the model it started from
         manifest["training"]["fine_tuned_from"] = earlier.get("training")
     manifest["training"]["config"]["model"].pop("input_skip", None)  # fast-style 0.1's option, false here
     old.write_text(json.dumps(manifest, indent=2) + "\n")

@@ -1,0 +1,53 @@
+"""scripts/build_zoo.py, which puts a trained run into the zoo: float16 weights and a manifest that says where the
+model came from."""
+
+import json
+import runpy
+import sys
+from pathlib import Path
+
+import pytest
+from omegaconf import OmegaConf
+
+from fast_style import zoo
+from fast_style.config import compose
+from fast_style.network import TransformerNet, load_style_model, save_style_model
+
+SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "build_zoo.py"
+
+
+def _run(tmp_path: Path, overrides: list[str], name: str) -> Path:
+    run = tmp_path / name
+    cfg = compose([f"output_dir={run}", "style.image=wave.jpg", "experiment=fast_variant", *overrides])
+    (run / ".hydra").mkdir(parents=True)
+    OmegaConf.save(cfg, run / ".hydra" / "config.yaml")
+    net = TransformerNet(channels=[16, 32, 64], num_residual=3)
+    save_style_model(net, run / "style.pt", {"step": 1600, "style_image": "/machine/wave.jpg"})
+    return run
+
+
+def _build(run: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sys, "argv", ["build_zoo.py", "wave", str(run), "--budget", "2 CPU cores", "--command", "c"])
+    runpy.run_path(str(SCRIPT), run_name="__main__")
+
+
+@pytest.mark.parametrize("init_from", ["wave", "wave-fast"])
+def test_a_fast_variant_says_whether_it_was_narrowed_or_trained_on(
+    init_from: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(zoo, "ZOO_DIR", tmp_path / "zoo")
+    (tmp_path / "zoo").mkdir()
+    earlier = {"training": {"steps": 1600, "budget": "the first phase"}, "metrics": {"sha256": "old"}}
+    (tmp_path / "zoo" / "wave-fast.json").write_text(json.dumps(earlier))
+    _build(_run(tmp_path, ["distill.teacher=wave", f"module.init_from={init_from}"], "run"), monkeypatch)
+    m = json.loads((tmp_path / "zoo" / "wave-fast.json").read_text())
+    assert m["name"] == "wave-fast" and m["fast_variant_of"] == "wave" and m["dtype"] == "float16"
+    assert m["training"]["steps"] == 1600 and m["training"]["config"]["distill"]["teacher"] == "wave"
+    if init_from == "wave":  # began as its teacher cut down to the small shape
+        assert m["training"]["started_from"] == "wave, narrowed to [16, 32, 64] channels, 3 residual blocks"
+        assert "fine_tuned_from" not in m["training"]
+    else:  # a second phase of the variant itself keeps the first phase's record
+        assert m["training"]["fine_tuned_from"] == earlier["training"] and "started_from" not in m["training"]
+    assert m["metrics"] == earlier["metrics"]  # stale until zoo_report.py --write-manifests measures the file
+    _, meta = load_style_model(str(tmp_path / "zoo" / "wave-fast.pt"))
+    assert meta["style_image"] == "wave.jpg" and meta["distilled_from"] == "wave"
