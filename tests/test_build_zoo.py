@@ -16,8 +16,8 @@ from fast_style.network import TransformerNet, load_style_model, save_style_mode
 SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "build_zoo.py"
 
 
-def _run(tmp_path: Path, overrides: list[str], name: str) -> Path:
-    run = tmp_path / name
+def _run(tmp_path: Path, overrides: list[str]) -> Path:
+    run = tmp_path / "run"
     cfg = compose([f"output_dir={run}", "style.image=wave.jpg", "experiment=fast_variant", *overrides])
     (run / ".hydra").mkdir(parents=True)
     OmegaConf.save(cfg, run / ".hydra" / "config.yaml")
@@ -39,7 +39,7 @@ def test_a_fast_variant_says_whether_it_was_narrowed_or_trained_on(
     (tmp_path / "zoo").mkdir()
     earlier = {"training": {"steps": 1600, "budget": "the first phase"}, "metrics": {"sha256": "old"}}
     (tmp_path / "zoo" / "wave-fast.json").write_text(json.dumps(earlier))
-    _build(_run(tmp_path, ["distill.teacher=wave", f"module.init_from={init_from}"], "run"), monkeypatch)
+    _build(_run(tmp_path, ["distill.teacher=wave", f"module.init_from={init_from}"]), monkeypatch)
     m = json.loads((tmp_path / "zoo" / "wave-fast.json").read_text())
     assert m["name"] == "wave-fast" and m["fast_variant_of"] == "wave" and m["dtype"] == "float16"
     assert m["training"]["steps"] == 1600 and m["training"]["config"]["distill"]["teacher"] == "wave"
