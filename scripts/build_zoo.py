@@ -7,7 +7,8 @@ RUN is a fast-style-train run folder (its style.pt and .hydra/config.yaml are re
 is given with --config. A run distilled from the zoo's model (experiment=fast_variant) becomes the style's
 `<name>-fast` variant, its manifest naming the style under `fast_variant_of` (and `started_from` where it began as
 the style's network narrowed, module.init_from). A run fine-tuned from the zoo's model
-(module.init_from) keeps the training record of the model it started from under `fine_tuned_from`. The manifest
+(module.init_from) keeps the training record of the model it started from under `fine_tuned_from` (building the
+same run again, to mend its words, keeps the record it had: the zoo's file is then this run's). The manifest
 records the painting (from PAINTINGS below), the training config and steps, the file's sha256 and size;
 `scripts/zoo_report.py` adds the held-out metrics.
 """
@@ -103,7 +104,9 @@ def main() -> None:
         shape = f"{net.config['channels']} channels, {net.config['num_residual']} residual blocks"
         manifest["training"]["started_from"] = f"{args.name}, narrowed to {shape}"
     elif init_from:  # fine-tuned (a variant from itself too): the training of the model it started from
-        manifest["training"]["fine_tuned_from"] = earlier.get("training")
+        rebuilt = earlier.get("sha256") == manifest["sha256"]  # this run was already in the zoo: not a new phase
+        started = (earlier.get("training") or {}).get("fine_tuned_from") if rebuilt else earlier.get("training")
+        manifest["training"]["fine_tuned_from"] = started
     manifest["training"]["config"]["model"].pop("input_skip", None)  # fast-style 0.1's option, false here
     old.write_text(json.dumps(manifest, indent=2) + "\n")
     print(f"{target} ({len(data) / 1e6:.1f} MB), {old}")

@@ -51,3 +51,17 @@ def test_a_fast_variant_says_whether_it_was_narrowed_or_trained_on(
     assert m["metrics"] == earlier["metrics"]  # stale until zoo_report.py --write-manifests measures the file
     _, meta = load_style_model(str(tmp_path / "zoo" / "wave-fast.pt"))
     assert meta["style_image"] == "wave.jpg" and meta["distilled_from"] == "wave"
+
+
+def test_building_the_same_run_again_does_not_add_a_phase(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(zoo, "ZOO_DIR", tmp_path / "zoo")
+    (tmp_path / "zoo").mkdir()
+    first = {"training": {"steps": 1600, "budget": "the first phase"}, "metrics": {}}
+    (tmp_path / "zoo" / "wave-fast.json").write_text(json.dumps(first))
+    run = _run(tmp_path, ["distill.teacher=wave", "module.init_from=wave-fast"])
+    _build(run, monkeypatch)
+    once = json.loads((tmp_path / "zoo" / "wave-fast.json").read_text())
+    _build(run, monkeypatch)  # again, say with its budget's words mended
+    again = json.loads((tmp_path / "zoo" / "wave-fast.json").read_text())
+    assert again["sha256"] == once["sha256"]
+    assert again["training"]["fine_tuned_from"] == first["training"]  # not the first build's own record
