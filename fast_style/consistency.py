@@ -25,7 +25,10 @@ The term is `weight` x the mean squared difference in 0-255 units (the perceptua
 The default weight, 1000, is the one measured best with the caffe VGG's default loss weights: flicker 0.40x to
 0.59x of the same recipe without it on five of the six zoo paintings, at most 10% more held-out style loss (3000
 gave up too much; benchmarks/README.md, "Training for stability"). With torchvision-scale VGG weights the
-perceptual terms are larger, so this weight steadies less (raise it there; not measured).
+perceptual terms are larger, so this weight steadies less (raise it there; not measured). To steady a model
+that has already converged without the term (`module.init_from`), a lower weight trades better: 300 for 600
+steps gave 0.57x (starry_night) and 0.66x (wave) the flicker for +6% and +4% style loss, where 1000 had cost
++18% to +54% (benchmarks/README.md, "Steadier zoo models").
 """
 
 from __future__ import annotations
