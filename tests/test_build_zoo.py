@@ -26,6 +26,14 @@ def _run(tmp_path: Path, overrides: list[str]) -> Path:
     return run
 
 
+def _zoo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, earlier: dict) -> Path:
+    """A zoo folder in tmp_path holding wave-fast's earlier manifest; the script writes there."""
+    monkeypatch.setattr(zoo, "ZOO_DIR", tmp_path / "zoo")
+    (tmp_path / "zoo").mkdir()
+    (tmp_path / "zoo" / "wave-fast.json").write_text(json.dumps(earlier))
+    return tmp_path / "zoo" / "wave-fast.json"
+
+
 def _build(run: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(sys, "argv", ["build_zoo.py", "wave", str(run), "--budget", "2 CPU cores", "--command", "c"])
     runpy.run_path(str(SCRIPT), run_name="__main__")
@@ -35,10 +43,8 @@ def _build(run: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 def test_a_fast_variant_says_whether_it_was_narrowed_or_trained_on(
     init_from: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(zoo, "ZOO_DIR", tmp_path / "zoo")
-    (tmp_path / "zoo").mkdir()
     earlier = {"training": {"steps": 1600, "budget": "the first phase"}, "metrics": {"sha256": "old"}}
-    (tmp_path / "zoo" / "wave-fast.json").write_text(json.dumps(earlier))
+    _zoo(tmp_path, monkeypatch, earlier)
     _build(_run(tmp_path, ["distill.teacher=wave", f"module.init_from={init_from}"]), monkeypatch)
     m = json.loads((tmp_path / "zoo" / "wave-fast.json").read_text())
     assert m["name"] == "wave-fast" and m["fast_variant_of"] == "wave" and m["dtype"] == "float16"
@@ -54,14 +60,12 @@ def test_a_fast_variant_says_whether_it_was_narrowed_or_trained_on(
 
 
 def test_building_the_same_run_again_does_not_add_a_phase(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(zoo, "ZOO_DIR", tmp_path / "zoo")
-    (tmp_path / "zoo").mkdir()
     first = {"training": {"steps": 1600, "budget": "the first phase"}, "metrics": {}}
-    (tmp_path / "zoo" / "wave-fast.json").write_text(json.dumps(first))
+    manifest = _zoo(tmp_path, monkeypatch, first)
     run = _run(tmp_path, ["distill.teacher=wave", "module.init_from=wave-fast"])
     _build(run, monkeypatch)
-    once = json.loads((tmp_path / "zoo" / "wave-fast.json").read_text())
+    once = json.loads(manifest.read_text())
     _build(run, monkeypatch)  # again, say with its budget's words mended
-    again = json.loads((tmp_path / "zoo" / "wave-fast.json").read_text())
+    again = json.loads(manifest.read_text())
     assert again["sha256"] == once["sha256"]
     assert again["training"]["fine_tuned_from"] == first["training"]  # not the first build's own record
