@@ -252,6 +252,26 @@ def test_cli_reports_user_mistakes_in_one_line(
     errors = [line for line in output.splitlines() if "error" in line.lower()]  # beside Lightning's info lines
     assert stop.value.code == 2 and "Traceback" not in output
     assert len(errors) == 1 and errors[0].startswith("error: ") and expected in errors[0], output[-3000:]
+    assert not (tmp_path / "r").exists()  # the refused run's folder (Hydra's settings and log) is not left behind
+
+
+def test_a_refused_run_keeps_a_folder_that_holds_more_than_its_launch(
+    tmp_path: Path, photo_dir: Path, style_path: Path, random_vgg: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from fast_style.cli.train import main
+
+    run = tmp_path / "r"
+    (run / "images").mkdir(parents=True)
+    (run / "images" / "step_1.png").write_bytes(b"a grid of an earlier launch")
+    (run / "train.log").write_text("an earlier launch\n")
+    monkeypatch.setattr(sys, "argv", ["fast-style-train", *_mistake_args(tmp_path, photo_dir, style_path, random_vgg)])
+    sys.argv.append(f"ckpt_path={tmp_path / 'gone.ckpt'}")
+    with pytest.raises(SystemExit) as stop:
+        main()
+    assert stop.value.code == 2
+    assert (run / "images" / "step_1.png").read_bytes() == b"a grid of an earlier launch"
+    log = (run / "train.log").read_text()
+    assert log.startswith("an earlier launch\n") and "error: " in log  # the refusal recorded beside it
 
 
 def _mistake_args(tmp_path: Path, photo_dir: Path, style_path: Path, random_vgg: Path) -> list[str]:
@@ -429,18 +449,25 @@ def test_step_metrics_are_written_every_log_every_n_steps(
 
 @pytest.mark.slow
 def test_a_folder_without_one_readable_photo_fails_instead_of_writing_an_untrained_model(
-    tmp_path: Path, style_path: Path, random_vgg: Path
+    tmp_path: Path, style_path: Path, random_vgg: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from fast_style.errors import UserError
+    """Found once training started (at the first epoch's end): refused in one line, as the command runs it, and
+    the run's folder is kept with the launch that trained (not removed as a launch refused before its first step)."""
+    from fast_style.cli.train import main
 
     photos = tmp_path / "photos"
     photos.mkdir()
     for i in range(8):
         (photos / f"{i}.jpg").write_text("not a photo")
-    out = tmp_path / "run"
-    with pytest.raises(UserError, match="none of the training photos could be read"):
-        train(tiny_cfg(out, photos, style_path, random_vgg, "trainer.max_steps=5", "data.num_val=2"))
-    assert not (out / "style.pt").exists()
+    run = tmp_path / "r"
+    args = [f"data.root={photos}", "model=tiny", "trainer=fast_dev", "trainer.max_steps=5", "data.num_workers=0"]
+    args += [f"style.image={style_path}", "loss=file", f"loss.weights={random_vgg}", f"hydra.run.dir={run}"]
+    monkeypatch.setattr(sys, "argv", ["fast-style-train", *args, "data.batch_size=2", "data.num_val=2"])
+    with pytest.raises(SystemExit) as stop:
+        main()
+    assert stop.value.code == 2 and not (run / "style.pt").exists()
+    assert len(list((run / ".hydra" / "launches").iterdir())) == 3
+    assert "none of the training photos could be read" in (run / "train.log").read_text()
 
 
 def test_the_train_commands_help_names_the_tool_and_shows_how_to_start(tmp_path: Path) -> None:

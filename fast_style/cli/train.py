@@ -1,14 +1,16 @@
 """`fast-style-train`: Hydra's command line over `fast_style.train.train`.
 
-Configuration mistakes end in one line and exit code 2; in a multirun the other runs go on and the failed ones
-are listed at the end (exit code 1). HYDRA_FULL_ERROR=1 shows Hydra's full reports. Own config folders:
-`--config-dir DIR` (searched before the built-in configs) or `hydra.searchpath=[file://DIR]`.
+Configuration mistakes end in one line and exit code 2, and a refused run leaves no folder of its own behind; in
+a multirun the other runs go on and the failed ones are listed at the end (exit code 1). HYDRA_FULL_ERROR=1 shows
+Hydra's full reports. Own config folders: `--config-dir DIR` (searched before the built-in configs) or
+`hydra.searchpath=[file://DIR]`.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -20,7 +22,7 @@ from omegaconf.errors import OmegaConfBaseException
 from fast_style.cli import EXIT_PARTIAL, EXIT_USER_ERROR
 from fast_style.config import CONFIG_DIR, compose, expected_kind, register
 from fast_style.errors import UserError
-from fast_style.train import in_multirun, train
+from fast_style.train import LAUNCH_FILES, in_multirun, train
 
 log = logging.getLogger(__name__)
 
@@ -32,15 +34,19 @@ _FULL_ERROR: dict = {"on": False, "failed": []}  # set by main(): whether to re-
 def _hydra_main(cfg: DictConfig) -> None:
     from hydra.errors import InstantiationException
 
+    out = Path(HydraConfig.get().runtime.output_dir)
+    fresh = _holds_only_this_launch(out)
     try:
         train(cfg)
-    except (UserError, InstantiationException, OmegaConfBaseException) as e:  # also recorded in the run's log
+    except (UserError, InstantiationException, OmegaConfBaseException) as e:  # also in the run's log (a sweep's)
         if _FULL_ERROR["on"]:
             raise
         message = one_line(e, sys.argv[1:])
         _into_run_log(f"error: {message}")
         print(f"\nerror: {message}", file=sys.stderr)  # plain, as every tool's; on a line of its own (a progress bar)
         if not in_multirun():
+            if fresh:
+                _remove_refused_run(out)
             sys.exit(EXIT_USER_ERROR)
         _FULL_ERROR["failed"].append(f"#{HydraConfig.get().job.num}: {message}")  # as Hydra numbers the runs
 
@@ -51,6 +57,30 @@ def _into_run_log(line: str) -> None:
     for handler in logging.getLogger().handlers:
         if isinstance(handler, logging.FileHandler):
             handler.handle(record)
+
+
+def _holds_only_this_launch(out: Path) -> bool:
+    """Whether the run's folder holds nothing but what Hydra wrote for this launch: its settings (.hydra/) and its
+    log. Else it holds an earlier run, a kept launch (.hydra/launches/) or the user's own files."""
+    launch = {(".hydra",), *((".hydra", name) for name in LAUNCH_FILES)}
+    return all(
+        e in launch or (len(e) == 1 and e[0].endswith(".log"))
+        for e in (p.relative_to(out).parts for p in out.rglob("*"))
+    )
+
+
+def _remove_refused_run(out: Path) -> None:
+    """A run refused before its first step, in a folder this launch made, leaves no folder behind (the console had
+    its error): Hydra's settings and log, and an empty TensorBoard file. Training that started keeps .hydra/launches/
+    (`KeepLaunch`) and everything it wrote."""
+    if (out / ".hydra" / "launches").exists():
+        return
+    root = logging.getLogger()
+    for handler in list(root.handlers):  # Hydra's job log, open in that folder
+        if isinstance(handler, logging.FileHandler) and Path(handler.baseFilename).parent == out.resolve():
+            handler.close()
+            root.removeHandler(handler)
+    shutil.rmtree(out, ignore_errors=True)
 
 
 def _keys_under(parent: str, overrides: list[str]) -> list[str]:
