@@ -28,7 +28,8 @@ gave up too much; benchmarks/README.md, "Training for stability"). With torchvis
 perceptual terms are larger, so this weight steadies less (raise it there; not measured). To steady a model
 that has already converged without the term (`module.init_from`), a lower weight trades better: 300 for 600
 steps gave 0.57x (starry_night) and 0.66x (wave) the flicker for +6% and +4% style loss, where 1000 had cost
-+18% to +54% (benchmarks/README.md, "Steadier zoo models").
++18% to +54%; 600 more at lr 2e-4 (from 3e-4) took starry_night, wave and shipwreck to 0.53x-0.63x for +2% to
++5% (benchmarks/README.md, "Steadier zoo models", "The last two steadied").
 """
 
 from __future__ import annotations
