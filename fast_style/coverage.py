@@ -7,7 +7,7 @@ stylized picture's distance is at most RATIO times the photo's. The photo itself
 saturated blobs over an unchanged photo cover next to nothing; a network that paints the whole picture covers
 nearly every cell. Means are left out on purpose: a colour cast over an unchanged photo is not a style (with
 them, tinting a photo halfway to the painting's mean colour covered up to 0.7; without, 0.08 to 0.40, against
-0.75 to 0.88 for the zoo's models: benchmarks/README.md, scripts/coverage_calibration.py). Losses cannot tell
+0.73 to 0.93 for the zoo's models: benchmarks/README.md, scripts/coverage_calibration.py). Losses cannot tell
 these cases apart: Gram matrices are averages over the whole picture.
 """
 
