@@ -4,6 +4,7 @@ import logging
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -253,6 +254,40 @@ def test_cli_reports_user_mistakes_in_one_line(
     assert stop.value.code == 2 and "Traceback" not in output
     assert len(errors) == 1 and errors[0].startswith("error: ") and expected in errors[0], output[-3000:]
     assert not (tmp_path / "r").exists()  # the refused run's folder (Hydra's settings and log) is not left behind
+
+
+@pytest.mark.parametrize("before", ["nothing", "outputs with a run", "today's folder"])
+def test_a_refused_run_in_the_default_folder_leaves_only_what_was_there(
+    tmp_path: Path,
+    photo_dir: Path,
+    style_path: Path,
+    random_vgg: Path,
+    before: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """outputs/<date>/<time>/ as Hydra makes it: the parents this launch made go with the refused run's folder."""
+    from fast_style.cli.train import main
+
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    today = work / "outputs" / time.strftime("%Y-%m-%d")
+    if before == "outputs with a run":
+        (work / "outputs" / "2020-01-01" / "10-00-00").mkdir(parents=True)
+    elif before == "today's folder":
+        today.mkdir(parents=True)
+    args = [a for a in _mistake_args(tmp_path, photo_dir, style_path, random_vgg) if not a.startswith("hydra.")]
+    monkeypatch.setattr(sys, "argv", ["fast-style-train", *args, f"ckpt_path={tmp_path / 'gone.ckpt'}"])
+    with pytest.raises(SystemExit) as stop:
+        main()
+    assert stop.value.code == 2
+    folders = sorted(str(p.relative_to(work)) for p in work.rglob("*"))
+    expected = {
+        "nothing": [],
+        "outputs with a run": ["outputs", "outputs/2020-01-01", "outputs/2020-01-01/10-00-00"],
+        "today's folder": ["outputs", str(today.relative_to(work))],
+    }
+    assert folders == expected[before]
 
 
 def test_a_refused_run_keeps_a_folder_that_holds_more_than_its_launch(

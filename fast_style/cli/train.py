@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 
 _FILE_KEYS = {"style": "style.image", "loss": "loss=file loss.weights"}  # groups whose option is often a file
 _FULL_ERROR: dict = {"on": False, "failed": []}  # set by main(): whether to re-raise, and the failed runs
+_RUN_PARENTS: dict = {}  # set by main(): which of the run folder's parents were there before Hydra made it
 
 
 @hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="train")
@@ -81,6 +82,39 @@ def _remove_refused_run(out: Path) -> None:
             handler.close()
             root.removeHandler(handler)
     shutil.rmtree(out, ignore_errors=True)
+    parent = Path(os.path.abspath(out)).parent
+    while _made_by_this_launch(parent) and parent.is_dir() and not any(parent.iterdir()):
+        parent.rmdir()  # outputs/<date>/ too, when the refused run was all it held and this launch made it
+        parent = parent.parent
+
+
+def _note_run_parents(argv: list[str]) -> None:
+    """Which folders above the run's folder are there before Hydra makes it: the fixed part of `hydra.run.dir`
+    (`outputs/` in outputs/${now:...}/...) with its parents, and the folders in it. Other parents stay unknown."""
+    run_dirs = [a.partition("=")[2] for a in argv if a.lstrip("+").startswith("hydra.run.dir=")]
+    if run_dirs:
+        template = run_dirs[-1]
+    else:
+        template = OmegaConf.to_container(OmegaConf.load(CONFIG_DIR / "train.yaml").hydra.run)["dir"]
+    prefix = template.split("${")[0]
+    fixed = Path(os.path.abspath(prefix or "."))
+    if prefix != template and not prefix.endswith(("/", os.sep)):  # runs/exp-${now:...}: the folder is runs/
+        fixed = fixed.parent
+    _RUN_PARENTS.clear()
+    try:
+        inside = {c for c in fixed.iterdir() if c.is_dir()} if fixed.is_dir() else set()
+    except OSError:  # unreadable: nothing is known, nothing is removed
+        return
+    _RUN_PARENTS.update(fixed=fixed, existed={p: p.is_dir() for p in (fixed, *fixed.parents)}, inside=inside)
+
+
+def _made_by_this_launch(folder: Path) -> bool:
+    """Whether `folder` was not there before this launch (False where main() did not know it)."""
+    if not _RUN_PARENTS:
+        return False
+    if folder in _RUN_PARENTS["existed"]:
+        return not _RUN_PARENTS["existed"][folder]
+    return folder.parent == _RUN_PARENTS["fixed"] and folder not in _RUN_PARENTS["inside"]
 
 
 def _keys_under(parent: str, overrides: list[str]) -> list[str]:
@@ -141,6 +175,7 @@ def main() -> None:
     previous = os.environ.get("HYDRA_FULL_ERROR")
     _FULL_ERROR.update(on=previous == "1", failed=[])
     os.environ["HYDRA_FULL_ERROR"] = "1"  # Hydra re-raises instead of printing several lines; we print one
+    _note_run_parents(sys.argv[1:])
     try:
         _hydra_main()
     except (UserError, HydraException, OmegaConfBaseException) as e:
