@@ -9,12 +9,19 @@ their defaults. The constructor is the one source of every default; a group's YA
 (`defaults: [schema, _self_]`) and sets only what differs. A value of the wrong type (`data.batch_size=abc`) or
 an unknown key is refused while the config is composed, before anything is built. `compose` builds a config as
 the command line would, for code and tests.
+
+Reading the constructors imports torch and Lightning (seconds), so the schemas are also kept in the cache folder
+(`fast_style.weights.cache_dir`), under a key made of the package's source files: `fast-style-train --help` and a
+mistyped setting answer without loading them, and any change to the code makes a new key.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import inspect
+import json
+import sys
 import types
 import typing
 from collections.abc import Sequence
@@ -23,7 +30,8 @@ from typing import Any
 
 from omegaconf import MISSING, DictConfig, OmegaConf
 
-from fast_style.devices import native_bf16
+from fast_style.atomic import atomic_write
+from fast_style.weights import cache_dir
 
 _PACKAGED = Path(__file__).resolve().parent / "configs"  # in a wheel
 CONFIG_DIR = _PACKAGED if _PACKAGED.is_dir() else _PACKAGED.parent.parent / "configs"  # else the checkout's
@@ -62,25 +70,79 @@ def _field_type(hint: Any) -> Any:
 def schema(target: str, skip: tuple[str, ...] = (), with_target: bool = True) -> type:
     """A dataclass with a field per argument of `target`'s constructor: its type and its default (MISSING
     where it has none)."""
+    return _dataclass(target, _fields(target, skip, with_target))
+
+
+# a field as the cache holds it: [name, kind, default], kind "int", "int?" (Optional) or "any", no default: MISSING
+_KINDS: dict[str, Any] = {"bool": bool, "int": int, "float": float, "str": str, "any": Any}
+
+
+def _fields(target: str, skip: tuple[str, ...], with_target: bool) -> list[list]:
     from hydra.utils import get_object
 
     obj = get_object(target)
     function = obj.__init__ if isinstance(obj, type) else obj
     hints = typing.get_type_hints(function)
-    fields: list[tuple[str, Any, Any]] = [("_target_", str, dataclasses.field(default=target))] if with_target else []
+    fields: list[list] = [["_target_", "str", target]] if with_target else []
     for p in inspect.signature(function).parameters.values():
         if p.name in ("self", *skip) or p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
             continue
         kind = _field_type(hints.get(p.name, Any))
-        default = p.default
-        if default is inspect.Parameter.empty:
-            fields.append((p.name, kind, dataclasses.field(default=MISSING)))
-        elif isinstance(default, (list, tuple, dict)):
-            copy = list(default) if isinstance(default, tuple) else default
-            fields.append((p.name, kind, dataclasses.field(default_factory=lambda c=copy: c)))
+        optional = typing.get_origin(kind) is typing.Union
+        name = (typing.get_args(kind)[0] if optional else kind).__name__ if kind is not Any else "any"
+        default = MISSING if p.default is inspect.Parameter.empty else p.default
+        fields.append([p.name, name + "?" * optional, list(default) if isinstance(default, tuple) else default])
+    return fields
+
+
+def _dataclass(target: str, fields: list[list]) -> type:
+    made = []
+    for name, kind, default in fields:
+        hint = _KINDS[kind.rstrip("?")]
+        hint = typing.Optional[hint] if kind.endswith("?") else hint  # noqa: UP045 (OmegaConf reads typing.Optional)
+        if isinstance(default, (list, dict)):
+            made.append((name, hint, dataclasses.field(default_factory=lambda c=default: c)))
         else:
-            fields.append((p.name, kind, dataclasses.field(default=default)))
-    return dataclasses.make_dataclass(f"{target.rsplit('.', 1)[1]}Settings", fields)
+            made.append((name, hint, dataclasses.field(default=default)))
+    return dataclasses.make_dataclass(f"{target.rsplit('.', 1)[1]}Settings", made)
+
+
+def _source_key() -> str:
+    """Changes with any of the package's Python files (where the constructors and their defaults live) and with
+    the libraries a default may come from."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    digest = hashlib.sha256(sys.version.encode())
+    for dist in ("pillow", "torch", "torchvision", "pytorch-lightning"):  # a default may be theirs (Pillow's limit)
+        try:
+            digest.update(f"{dist} {version(dist)}".encode())
+        except PackageNotFoundError:
+            pass
+    package = Path(__file__).resolve().parent
+    for path in sorted(package.rglob("*.py")):
+        digest.update(path.relative_to(package).as_posix().encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def _all_fields() -> dict[str, list[list]]:
+    """Every group's fields: from the cache where it holds this code's, else from the constructors (then kept)."""
+    path = cache_dir() / f"config-schemas-{_source_key()}.json"
+    try:
+        cached = json.loads(path.read_text())
+        if sorted(cached) == sorted(SCHEMAS):
+            return {group: cached[group] for group in SCHEMAS}  # MISSING is the text "???" in both
+    except (OSError, ValueError, TypeError):  # none yet, or unreadable: read the constructors
+        pass
+    fields = {group: _fields(*SCHEMAS[group]) for group in SCHEMAS}
+    try:
+        text = json.dumps(fields)
+        if json.loads(text) != fields:  # a default JSON would change (a tuple inside, a number as a key)
+            return fields
+        with atomic_write(path) as tmp:
+            tmp.write_text(text)
+    except Exception:  # noqa: BLE001 (a default JSON cannot hold, a read-only cache: the next start reads again)
+        pass
+    return fields
 
 
 def expected_kind(full_key: str) -> str | None:
@@ -98,7 +160,11 @@ _made: dict[str, type] = {}
 
 def _schema(group: str) -> type:
     if group not in _made:
-        _made[group] = schema(*SCHEMAS[group])
+        fields = _all_fields()
+        try:
+            _made.update({g: _dataclass(SCHEMAS[g][0], fields[g]) for g in SCHEMAS})
+        except (KeyError, TypeError, ValueError):  # a cache file not as this code writes them
+            _made.update({g: schema(*SCHEMAS[g]) for g in SCHEMAS})
     return _made[group]
 
 
@@ -111,10 +177,16 @@ def register() -> None:
         store.store(group=group, name="schema", node=_schema(group))
     # `trainer.precision: ${best_precision:}`: bf16 mixed precision where the hardware has it, else fp32
     OmegaConf.register_new_resolver(
-        "best_precision", lambda: "bf16-mixed" if native_bf16() else "32-true", replace=True
+        "best_precision", lambda: "bf16-mixed" if _native_bf16() else "32-true", replace=True
     )
     # `style.size: ${mul:${data.image_size},2}`: the style's texture scale follows the training crops
     OmegaConf.register_new_resolver("mul", lambda a, b: int(a * b), replace=True)
+
+
+def _native_bf16() -> bool:
+    from fast_style.devices import native_bf16  # torch: only where a config is resolved
+
+    return native_bf16()
 
 
 def compose(overrides: Sequence[str] = (), config_name: str = "train") -> DictConfig:

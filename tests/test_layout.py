@@ -42,7 +42,6 @@ def test_every_command_has_its_module_in_cli() -> None:
         assert (PACKAGE / "cli" / f"{target.split(':')[0].rsplit('.', 1)[1]}.py").is_file()
 
 
-# Hydra's --help composes the config, whose schemas are read from the constructors: fast-style-train loads torch
 ARGPARSE_TOOLS = ["stylize", "export", "evaluate", "optimize", "weights", "demo", "serve"]
 HEAVY = ["torch", "torchvision", "pytorch_lightning", "av", "onnxruntime", "numpy", "tqdm"]
 
@@ -59,3 +58,19 @@ def test_a_tools_help_and_argument_mistakes_load_no_torch(tool: str, argv: list[
     code, loaded = json.loads(done.stdout.strip().splitlines()[-1])
     assert code == (0 if argv == ["--help"] else 2), done.stderr
     assert loaded == [], f"fast-style-{tool} {argv[0]} imported {loaded}"
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["data.batch_size=abc"]], ids=["help", "mistake"])
+def test_the_train_commands_help_and_setting_mistakes_load_no_torch_once_its_schemas_are_kept(argv: list[str]) -> None:
+    """Hydra composes the config for --help too: its schemas come from the constructors (torch, Lightning) the
+    first time, then from the cache (the test's own: conftest)."""
+    probe = (
+        "import sys, json\nfrom fast_style.cli.train import main\n"
+        f"sys.argv = ['fast-style-train', *{argv!r}]\n"
+        "try:\n    main()\nexcept SystemExit as e:\n    code = e.code\n"
+        f"print(json.dumps([code, sorted({{m.split('.')[0] for m in sys.modules}} & set({HEAVY!r}))]))"
+    )
+    runs = [subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120) for _ in "12"]
+    (first_code, first_loaded), (code, loaded) = (json.loads(r.stdout.strip().splitlines()[-1]) for r in runs)
+    assert first_code == code == (0 if argv == ["--help"] else 2), runs[1].stderr
+    assert "torch" in first_loaded and loaded == [], f"fast-style-train {argv[0]} imported {loaded}"

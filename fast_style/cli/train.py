@@ -22,7 +22,6 @@ from omegaconf.errors import OmegaConfBaseException
 from fast_style.cli import EXIT_PARTIAL, EXIT_USER_ERROR
 from fast_style.config import CONFIG_DIR, compose, expected_kind, register
 from fast_style.errors import UserError
-from fast_style.train import LAUNCH_FILES, in_multirun, train
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +33,8 @@ _RUN_PARENTS: dict = {}  # set by main(): which of the run folder's parents were
 @hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="train")
 def _hydra_main(cfg: DictConfig) -> None:
     from hydra.errors import InstantiationException
+
+    from fast_style.train import in_multirun, train  # torch and Lightning: only once a run starts
 
     out = Path(HydraConfig.get().runtime.output_dir)
     fresh = _holds_only_this_launch(out)
@@ -63,6 +64,8 @@ def _into_run_log(line: str) -> None:
 def _holds_only_this_launch(out: Path) -> bool:
     """Whether the run's folder holds nothing but what Hydra wrote for this launch: its settings (.hydra/) and its
     log. Else it holds an earlier run, a kept launch (.hydra/launches/) or the user's own files."""
+    from fast_style.train import LAUNCH_FILES
+
     launch = {(".hydra",), *((".hydra", name) for name in LAUNCH_FILES)}
     return all(
         e in launch or (len(e) == 1 and e[0].endswith(".log"))
