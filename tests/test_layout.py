@@ -74,3 +74,58 @@ def test_the_train_commands_help_and_setting_mistakes_load_no_torch_once_its_sch
     (first_code, first_loaded), (code, loaded) = (json.loads(r.stdout.strip().splitlines()[-1]) for r in runs)
     assert first_code == code == (0 if argv == ["--help"] else 2), runs[1].stderr
     assert "torch" in first_loaded and loaded == [], f"fast-style-train {argv[0]} imported {loaded}"
+
+
+REPEATED = {  # an option of each tool that holds one value, given twice
+    "stylize": ["x.jpg", "--style", "wave", "--style", "udnie"],
+    "export": ["wave", "--opset", "17", "--opset", "18"],
+    "evaluate": ["wave", "--photos", "p", "--size", "256", "--size", "512"],
+    "optimize": ["x.jpg", "-s", "a.jpg", "--style", "b.jpg"],
+    "demo": ["--steps", "10", "--steps", "20"],
+    "serve": ["--port", "8000", "--port", "8001"],
+}
+
+
+@pytest.mark.parametrize("tool", sorted(REPEATED))
+def test_an_option_given_twice_is_refused_in_one_line(
+    tool: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    import importlib
+
+    monkeypatch.chdir(tmp_path)  # nothing a tool might write lands in the checkout
+    with pytest.raises(SystemExit) as stopped:
+        importlib.import_module(f"fast_style.cli.{tool}").main(REPEATED[tool])
+    error = capsys.readouterr().err.strip().splitlines()[-1]
+    first, second = [a for a in REPEATED[tool] if a[0] != "-"][-2:]
+    assert stopped.value.code == 2 and f"given twice ({first}, then {second}): give it once" in error
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_options_and_inputs_come_in_any_order_and_repeatable_options_add_up() -> None:
+    from fast_style.cli import ToolParser
+
+    p = ToolParser(prog="tool")
+    p.add_argument("inputs", nargs="*")
+    p.add_argument("--style")
+    p.add_argument("--photos", nargs="+", action="extend")
+    args = p.parse_args(["a.jpg", "--style", "wave", "b.jpg", "--photos", "x", "--photos", "y", "z"])
+    assert (args.inputs, args.style, args.photos) == (["a.jpg", "b.jpg"], "wave", ["x", "y", "z"])
+    assert not [k for k in vars(args) if k.startswith("_")]  # no bookkeeping left in what the tool reads
+
+
+def test_the_train_command_refuses_a_setting_given_twice() -> None:
+    from fast_style.cli.train import repeated_setting
+
+    assert repeated_setting(["-m", "style.image=a.jpg,b.jpg", "trainer.max_steps=5", "--cfg", "job"]) is None
+    assert repeated_setting(["style.image=a.jpg", "+style.image=b.jpg"]) == (
+        "style.image is set twice (a.jpg, then b.jpg): set it once (several runs go in as -m style.image=a.jpg,b.jpg)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "fast_style.cli.train", "module.lr=1e-3", "module.lr=2e-3"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 2 and done.stderr.strip() == (
+        "error: module.lr is set twice (1e-3, then 2e-3): set it once (several runs go in as -m module.lr=1e-3,2e-3)"
+    )

@@ -11,6 +11,7 @@ them). They share one frame, `run_tool`, and one exit-code convention:
 
 from __future__ import annotations
 
+import argparse
 import logging
 import sys
 from collections.abc import Callable
@@ -30,6 +31,47 @@ def _quiet_interrupt(kind: type[BaseException], value: BaseException, tb) -> Non
 
 
 _previous_hook, sys.excepthook = sys.excepthook, _quiet_interrupt
+
+
+class _StoreOnce(argparse.Action):
+    """A plain option's value, refused when it comes twice: argparse would keep the last without a word, so
+    `--style wave --style udnie` would stylize with udnie alone."""
+
+    def __call__(self, parser, namespace, values, option_string=None) -> None:
+        given = namespace.__dict__.setdefault(_GIVEN, {})
+        if self.dest in given and self.option_strings:  # positionals: argparse fills each once (or with [])
+            raise argparse.ArgumentError(
+                self, f"given twice ({_shown(given[self.dest])}, then {_shown(values)}): give it once"
+            )
+        given[self.dest] = values
+        setattr(namespace, self.dest, values)
+
+
+_GIVEN = "_fast_style_given"
+
+
+def _shown(values: object) -> str:
+    return " ".join(map(str, values)) if isinstance(values, list) else str(values)
+
+
+class ToolParser(argparse.ArgumentParser):
+    """The tools' argument parser: argparse's, except that options and inputs may come in any order and that an
+    option holding a value may be given once (flags, and options meant to repeat, action="append" or "extend",
+    are argparse's own)."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.register("action", None, _StoreOnce)
+        self.register("action", "store", _StoreOnce)
+
+    def parse_args(self, args=None, namespace=None):
+        """Options and inputs in any order (`a.jpg --style wave b.jpg` is two inputs, not an unknown b.jpg)."""
+        return self.parse_intermixed_args(args, namespace)
+
+    def parse_known_args(self, args=None, namespace=None):
+        parsed, extras = super().parse_known_args(args, namespace)
+        parsed.__dict__.pop(_GIVEN, None)
+        return parsed, extras
 
 
 def run_tool(body: Callable[[], int | None], log_level: int = logging.INFO) -> int:

@@ -6,12 +6,12 @@ import argparse
 import sys
 from pathlib import Path
 
-from fast_style.cli import run_tool
+from fast_style.cli import ToolParser, run_tool
 from fast_style.errors import UserError
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="fast-style-demo", description=__doc__.splitlines()[0])
+    parser = ToolParser(prog="fast-style-demo", description=__doc__.splitlines()[0])
     parser.add_argument("--workdir", default="outputs/demo", help="where data and runs go (default outputs/demo)")
     parser.add_argument("--steps", type=int, default=300, help="training steps (default 300)")
     parser.add_argument("--image-size", type=int, default=128, help="training crop size (default 128)")

@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 
 from fast_style import zoo
-from fast_style.cli import run_tool
+from fast_style.cli import ToolParser, run_tool
 from fast_style.errors import UserError
 from fast_style.scores import RANK_BY, ranked
 
@@ -26,7 +26,7 @@ from fast_style.scores import RANK_BY, ranked
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(
+    p = ToolParser(
         prog="fast-style-eval",
         description=__doc__.splitlines()[0],
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -38,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
         help="style models (.pt), built-in styles by name, or folders holding style.pt files (a sweep)",
     )
     p.add_argument("--zoo", action="store_true", help="every built-in style (fast-style-stylize --list-styles)")
-    p.add_argument("--photos", required=True, nargs="+", help="folders of held-out photos")
+    p.add_argument("--photos", required=True, nargs="+", action="extend", help="folders of held-out photos; repeatable")
     p.add_argument(
         "--style-dir",
         action="append",

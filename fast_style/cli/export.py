@@ -8,11 +8,11 @@ import os
 import sys
 from pathlib import Path
 
-from fast_style.cli import run_tool
+from fast_style.cli import ToolParser, run_tool
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="fast-style-export", description=__doc__)
+    p = ToolParser(prog="fast-style-export", description=__doc__)
     p.add_argument("model", help="style model (.pt) written by fast-style-train, or a built-in style's name (wave)")
     p.add_argument(
         "-o",

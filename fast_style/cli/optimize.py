@@ -15,14 +15,14 @@ from pathlib import Path
 from PIL import Image
 
 from fast_style.atomic import check_output
-from fast_style.cli import run_tool
+from fast_style.cli import ToolParser, run_tool
 from fast_style.errors import UserError
 
 # the library (torch) is imported in run(): --help and a mistyped argument answer without loading it
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="fast-style-optimize", description=__doc__.splitlines()[0])
+    p = ToolParser(prog="fast-style-optimize", description=__doc__.splitlines()[0])
     p.add_argument("content", help="the photo")
     p.add_argument("-s", "--style", required=True, help="the style image")
     p.add_argument(

@@ -13,12 +13,12 @@ import sys
 import tempfile
 from pathlib import Path
 
-from fast_style.cli import run_tool
+from fast_style.cli import ToolParser, run_tool
 from fast_style.errors import UserError
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="fast-style-serve", description=__doc__)
+    p = ToolParser(prog="fast-style-serve", description=__doc__)
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
     p.add_argument("--port", type=int, default=8000, help="port (default 8000)")
     p.add_argument("--models", type=Path, help="a folder of style models (.pt) to offer beside the built-in styles")

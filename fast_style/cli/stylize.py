@@ -11,7 +11,7 @@ from pathlib import Path
 from PIL import Image
 
 from fast_style import zoo
-from fast_style.cli import EXIT_OK, EXIT_PARTIAL, EXIT_USER_ERROR, run_tool
+from fast_style.cli import EXIT_OK, EXIT_PARTIAL, EXIT_USER_ERROR, ToolParser, run_tool
 from fast_style.errors import UserError
 from fast_style.inference_defaults import DEFAULT_MAX_PIXELS, DEFAULT_TILE, PRECISIONS
 
@@ -19,7 +19,7 @@ from fast_style.inference_defaults import DEFAULT_MAX_PIXELS, DEFAULT_TILE, PREC
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = ToolParser(
         prog="fast-style-stylize",
         description="Stylize photos and videos with a trained style model: one forward pass per image or frame.",
     )

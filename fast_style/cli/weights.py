@@ -5,11 +5,11 @@ from __future__ import annotations
 import argparse
 import sys
 
-from fast_style.cli import run_tool
+from fast_style.cli import ToolParser, run_tool
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
+    parser = ToolParser(
         prog="fast-style-weights",
         description="Obtain Oxford's original VGG16 weights (caffe) for the perceptual loss and cache them.",
     )
