@@ -111,21 +111,3 @@ def test_options_and_inputs_come_in_any_order_and_repeatable_options_add_up() ->
     args = p.parse_args(["a.jpg", "--style", "wave", "b.jpg", "--photos", "x", "--photos", "y", "z"])
     assert (args.inputs, args.style, args.photos) == (["a.jpg", "b.jpg"], "wave", ["x", "y", "z"])
     assert not [k for k in vars(args) if k.startswith("_")]  # no bookkeeping left in what the tool reads
-
-
-def test_the_train_command_refuses_a_setting_given_twice() -> None:
-    from fast_style.cli.train import repeated_setting
-
-    assert repeated_setting(["-m", "style.image=a.jpg,b.jpg", "trainer.max_steps=5", "--cfg", "job"]) is None
-    assert repeated_setting(["style.image=a.jpg", "+style.image=b.jpg"]) == (
-        "style.image is set twice (a.jpg, then b.jpg): set it once (several runs go in as -m style.image=a.jpg,b.jpg)"
-    )
-    done = subprocess.run(
-        [sys.executable, "-m", "fast_style.cli.train", "module.lr=1e-3", "module.lr=2e-3"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert done.returncode == 2 and done.stderr.strip() == (
-        "error: module.lr is set twice (1e-3, then 2e-3): set it once (several runs go in as -m module.lr=1e-3,2e-3)"
-    )

@@ -170,30 +170,10 @@ def one_line(error: BaseException, argv: list[str]) -> str:
     return text[:300]
 
 
-def repeated_setting(argv: list[str]) -> str | None:
-    """The one-line refusal of a setting given twice (Hydra keeps the last without a word), or None."""
-    given: dict[str, str] = {}
-    for arg in argv:
-        if arg.startswith("-") or "=" not in arg:  # Hydra's own flags (-m, --cfg job) and their values
-            continue
-        key, _, value = arg.partition("=")
-        key = key.lstrip("+~")
-        if key in given:
-            return (
-                f"{key} is set twice ({given[key]}, then {value}): set it once "
-                f"(several runs go in as -m {key}={given[key]},{value})"
-            )
-        given[key] = value
-    return None
-
-
 def main() -> None:
     """`fast-style-train`: Hydra's command line (see the module's docstring for errors and exit codes)."""
     from hydra.errors import HydraException
 
-    if repeated := repeated_setting(sys.argv[1:]):
-        print(f"error: {repeated}", file=sys.stderr)
-        sys.exit(EXIT_USER_ERROR)
     register()
     previous = os.environ.get("HYDRA_FULL_ERROR")
     _FULL_ERROR.update(on=previous == "1", failed=[])
