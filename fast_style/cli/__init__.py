@@ -33,6 +33,9 @@ def _quiet_interrupt(kind: type[BaseException], value: BaseException, tb) -> Non
 _previous_hook, sys.excepthook = sys.excepthook, _quiet_interrupt
 
 
+_GIVEN = "_fast_style_given"  # the namespace's note of the options given so far, removed before a tool reads it
+
+
 class _StoreOnce(argparse.Action):
     """A plain option's value, refused when it comes twice: argparse would keep the last without a word, so
     `--style wave --style udnie` would stylize with udnie alone."""
@@ -45,9 +48,6 @@ class _StoreOnce(argparse.Action):
             )
         given[self.dest] = values
         setattr(namespace, self.dest, values)
-
-
-_GIVEN = "_fast_style_given"
 
 
 def _shown(values: object) -> str:
@@ -66,12 +66,9 @@ class ToolParser(argparse.ArgumentParser):
 
     def parse_args(self, args=None, namespace=None):
         """Options and inputs in any order (`a.jpg --style wave b.jpg` is two inputs, not an unknown b.jpg)."""
-        return self.parse_intermixed_args(args, namespace)
-
-    def parse_known_args(self, args=None, namespace=None):
-        parsed, extras = super().parse_known_args(args, namespace)
-        parsed.__dict__.pop(_GIVEN, None)
-        return parsed, extras
+        parsed = self.parse_intermixed_args(args, namespace)
+        parsed.__dict__.pop(_GIVEN, None)  # here, not in parse_known_args: Python 3.13's intermixed parse skips it
+        return parsed
 
 
 def run_tool(body: Callable[[], int | None], log_level: int = logging.INFO) -> int:
