@@ -24,6 +24,7 @@ import torch
 from omegaconf import OmegaConf
 
 from fast_style.config import register
+from fast_style.interpolation import interpolate
 from fast_style.network import load_style_model, save_style_model
 from fast_style.zoo import ZOO_DIR
 
@@ -55,12 +56,19 @@ def main() -> None:
     p.add_argument("--config", help="the run's .hydra/config.yaml (default: RUN/.hydra/config.yaml)")
     p.add_argument("--budget", required=True, help="what the training cost, in words (hardware, wall time)")
     p.add_argument("--command", default="scripts/train_zoo.sh", help="how it was trained")
+    p.add_argument("--blend-with", metavar="MODEL", help="the style .pt this run was fine-tuned from, to blend back in")
+    p.add_argument("--share", type=float, default=0.0, help="MODEL's share of the blended weights (0 to 1)")
     args = p.parse_args()
+    if (args.blend_with is None) != (args.share == 0.0) or not 0.0 <= args.share < 1.0:
+        p.error("--blend-with MODEL needs --share, a fraction from 0 up to (not including) 1, and --share needs it")
     run = Path(args.run)
     model = run / "style.pt" if run.is_dir() else run
     register()  # the config's resolvers (mul, best_precision)
     config = OmegaConf.load(args.config or run / ".hydra" / "config.yaml")
     net, meta = load_style_model(str(model))
+    if args.blend_with:
+        start, _ = load_style_model(args.blend_with)
+        net = interpolate(net, start, args.share)
     meta["style_image"] = f"{args.name}.jpg"  # the painting's name, not the training machine's path
     distilled = OmegaConf.select(config, "distill.teacher") is not None
     name = f"{args.name}-fast" if distilled else args.name
@@ -107,6 +115,14 @@ def main() -> None:
         rebuilt = earlier.get("sha256") == manifest["sha256"]  # this run was already in the zoo: not a new phase
         started = (earlier.get("training") or {}).get("fine_tuned_from") if rebuilt else earlier.get("training")
         manifest["training"]["fine_tuned_from"] = started
+    if args.blend_with:
+        start_bytes = Path(args.blend_with).read_bytes()
+        manifest["training"]["blend"] = {
+            "share_of_start": args.share,
+            "start_sha256": hashlib.sha256(start_bytes).hexdigest(),
+            "how": f"{1 - args.share:g} of this run's weights plus {args.share:g} of the model it was fine-tuned "
+            "from, parameter by parameter (scripts/build_zoo.py --blend-with)",
+        }
     manifest["training"]["config"]["model"].pop("input_skip", None)  # fast-style 0.1's option, false here
     old.write_text(json.dumps(manifest, indent=2) + "\n")
     print(f"{target} ({len(data) / 1e6:.1f} MB), {old}")

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 from omegaconf import OmegaConf
 
 from fast_style import zoo
@@ -69,3 +70,45 @@ def test_building_the_same_run_again_does_not_add_a_phase(tmp_path: Path, monkey
     again = json.loads(manifest.read_text())
     assert again["sha256"] == once["sha256"]
     assert again["training"]["fine_tuned_from"] == first["training"]  # not the first build's own record
+
+
+def test_a_blend_with_the_model_it_started_from_is_built_and_recorded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _zoo(tmp_path, monkeypatch, {"training": {"steps": 1600}, "metrics": {}})
+    run = _run(tmp_path, ["distill.teacher=wave", "module.init_from=wave-fast"])
+    start = TransformerNet(channels=[16, 32, 64], num_residual=3)
+    save_style_model(start, tmp_path / "start.pt")
+    argv = [
+        "build_zoo.py",
+        "wave",
+        str(run),
+        "--budget",
+        "b",
+        "--blend-with",
+        str(tmp_path / "start.pt"),
+        "--share",
+        "0.25",
+    ]
+    monkeypatch.setattr(sys, "argv", argv)
+    runpy.run_path(str(SCRIPT), run_name="__main__")
+    m = json.loads((tmp_path / "zoo" / "wave-fast.json").read_text())
+    blend = m["training"]["blend"]
+    assert blend["share_of_start"] == 0.25 and len(blend["start_sha256"]) == 64 and "0.75 of this run" in blend["how"]
+    built, _ = load_style_model(str(tmp_path / "zoo" / "wave-fast.pt"))
+    trained, _ = load_style_model(str(run / "style.pt"))
+    for k, v in built.state_dict().items():
+        want = 0.75 * trained.state_dict()[k] + 0.25 * start.state_dict()[k]
+        torch.testing.assert_close(v, want, rtol=2e-3, atol=1e-4)  # stored in float16
+
+
+@pytest.mark.parametrize(
+    "extra", [["--share", "0.3"], ["--blend-with", "x.pt"], ["--blend-with", "x.pt", "--share", "1"]]
+)
+def test_a_blend_needs_a_model_and_a_share_below_1(
+    extra: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(sys, "argv", ["build_zoo.py", "wave", str(tmp_path), "--budget", "b", *extra])
+    with pytest.raises(SystemExit) as e:
+        runpy.run_path(str(SCRIPT), run_name="__main__")
+    assert e.value.code == 2 and "--blend-with MODEL needs --share" in capsys.readouterr().err

@@ -1,0 +1,35 @@
+"""Weight-space interpolation between two style models of one shape.
+
+A stability fine-tune (temporal=shift) and the model it started from lie in one basin of the loss: the straight
+line between their weights trades the fine-tune's stability back for style loss smoothly, and on the zoo's models a
+point on it beats the fine-tune's own checkpoints on both at once (benchmarks/README.md; the idea is Wortsman et
+al.'s weight-space ensembles for fine-tuning, 2022). scripts/build_zoo.py --blend-with uses it.
+"""
+
+from __future__ import annotations
+
+import copy
+
+import torch
+
+from fast_style.network import StyleModelError, TransformerNet
+
+
+def interpolate(start: TransformerNet, end: TransformerNet, share: float) -> TransformerNet:
+    """A new network whose every parameter is `(1 - share) * start + share * end` (float32).
+
+    share=0 gives `start`, share=1 gives `end`. The two must have one shape (the same `config`): a fine-tune
+    and the model it was fine-tuned from."""
+    if not 0.0 <= share <= 1.0:
+        raise ValueError(f"share must be between 0 and 1, not {share}")
+    if dict(start.config) != dict(end.config):
+        raise StyleModelError(
+            f"cannot blend a {dict(start.config)} network with a {dict(end.config)} one: "
+            "blend a fine-tune with the model it started from"
+        )
+    blended = copy.deepcopy(end).float()
+    a, b = start.state_dict(), end.state_dict()
+    with torch.no_grad():
+        state = {k: torch.lerp(a[k].float(), v.float(), share) if v.is_floating_point() else v for k, v in b.items()}
+    blended.load_state_dict(state)
+    return blended.eval()

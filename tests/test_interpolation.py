@@ -1,0 +1,41 @@
+"""fast_style.interpolation: the straight line between two style models' weights."""
+
+import pytest
+import torch
+
+from fast_style.interpolation import interpolate
+from fast_style.network import StyleModelError, TransformerNet
+
+
+def _pair() -> tuple[TransformerNet, TransformerNet]:
+    torch.manual_seed(0)
+    a = TransformerNet(channels=[8, 16, 32], num_residual=1)
+    torch.manual_seed(1)
+    return a, TransformerNet(channels=[8, 16, 32], num_residual=1)
+
+
+def test_the_ends_are_the_two_models_and_a_share_between_is_their_weighted_mean() -> None:
+    a, b = _pair()
+    sa, sb = a.state_dict(), b.state_dict()
+    assert any(not torch.equal(sa[k], sb[k]) for k in sa)  # two different networks
+    for share in (0.0, 1.0, 0.3):
+        blended = interpolate(a, b, share).state_dict()
+        assert blended.keys() == sa.keys()
+        for k in sa:
+            torch.testing.assert_close(blended[k], (1 - share) * sa[k] + share * sb[k], rtol=0, atol=1e-6)
+
+
+def test_the_inputs_are_left_as_they_were_and_the_blend_runs() -> None:
+    a, b = _pair()
+    before = {k: v.clone() for k, v in b.state_dict().items()}
+    out = interpolate(a, b, 0.5)(torch.rand(1, 3, 20, 24))
+    assert out.shape == (1, 3, 20, 24) and torch.isfinite(out).all()
+    assert all(torch.equal(before[k], v) for k, v in b.state_dict().items())
+
+
+def test_networks_of_two_shapes_or_a_share_outside_0_to_1_are_refused() -> None:
+    a, _ = _pair()
+    with pytest.raises(StyleModelError, match="blend a fine-tune with the model it started from"):
+        interpolate(a, TransformerNet(channels=[8, 16, 32], num_residual=2), 0.5)
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        interpolate(a, a, 1.5)
