@@ -108,7 +108,9 @@ def main() -> None:
         manifest = {"name": name, "fast_variant_of": args.name, **manifest}
         manifest["training"]["config"]["distill"]["teacher"] = args.name
     init_from = OmegaConf.select(config, "module.init_from")
-    if init_from and distilled and init_from != name:  # started from its teacher, cut down
+    if init_from and Path(init_from).suffix == ".pt":  # a file on the training machine: its name, not its folders
+        manifest["training"]["config"]["module"]["init_from"] = Path(init_from).name
+    if init_from and distilled and init_from == args.name:  # started from its teacher, cut down
         shape = f"{net.config['channels']} channels, {net.config['num_residual']} residual blocks"
         manifest["training"]["started_from"] = f"{args.name}, narrowed to {shape}"
     elif init_from:  # fine-tuned (a variant from itself too): the training of the model it started from

@@ -72,6 +72,18 @@ def test_building_the_same_run_again_does_not_add_a_phase(tmp_path: Path, monkey
     assert again["training"]["fine_tuned_from"] == first["training"]  # not the first build's own record
 
 
+def test_a_run_started_from_a_file_records_the_files_name_and_the_phase_before(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    earlier = {"training": {"steps": 300, "budget": "the phase before"}, "metrics": {}}
+    manifest = _zoo(tmp_path, monkeypatch, earlier)
+    _build(_run(tmp_path, ["distill.teacher=wave", "module.init_from=/machine/runs/p5/wave-p5.pt"]), monkeypatch)
+    m = json.loads(manifest.read_text())
+    assert m["training"]["config"]["module"]["init_from"] == "wave-p5.pt"  # no folder of the training machine
+    assert m["training"]["fine_tuned_from"] == earlier["training"] and "started_from" not in m["training"]
+    assert "/machine" not in manifest.read_text()
+
+
 def test_a_blend_with_the_model_it_started_from_is_built_and_recorded(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
