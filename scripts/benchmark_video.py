@@ -90,8 +90,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         clip = Path(tmp) / "clip.mp4"
         make_clip(clip, args.photo, size, args.frames, args.hdr)
+        first = decode(clip)[: args.batch]
         for batch in sorted({1, args.batch}):  # warm-up (allocations, one-time set-up, compiling each shape)
-            stylizer.stylize_images(decode(clip)[:batch])
+            stylizer.stylize_images(first[:batch])
         times: dict[str, float] = {}
         t = time.perf_counter()
         frames = decode(clip)
