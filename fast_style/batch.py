@@ -36,27 +36,41 @@ def stylize_files(
     quality: int = 95,
     on_error: Callable[[str], None] = print,
     progress: Callable[[list], list] = lambda items: items,
+    stylize_frames: Callable[[torch.Tensor], torch.Tensor] | None = None,
+    device: torch.device | str = "cpu",
     video_batch: int = 4,
     smooth: float = 0.0,
     frame_progress: bool = False,
+    video_preset: str = "medium",
 ) -> BatchReport:
     """Stylize each input of `plans` into its output (never over an input, nor over an existing file without
-    `force`). `stylize` takes a list of images (a video's frames come `video_batch` at a time) and returns as
-    many; `smooth` and `frame_progress` are stylize_video's. `on_error` gets one line per failure; `progress`
-    may wrap the list (a progress bar)."""
+    `force`). `stylize` takes a list of images and returns as many; `stylize_frames` takes a video's frames on
+    `device` (`video_batch` at a time; fast_style.video.stylize_video, whose `smooth`, `progress` and `preset` are
+    `smooth`, `frame_progress` and `video_preset`). `on_error` gets one line per failure; `progress` may wrap the
+    list (a progress bar)."""
     report = BatchReport()
     inputs = {src.resolve() for src, _ in plans}
 
-    def count(image: Image.Image) -> None:
-        report.megapixels += image.width * image.height / 1e6
+    def count(width: int, height: int) -> None:
+        report.megapixels += width * height / 1e6
 
     start = time.perf_counter()
     for src, dst in progress(plans):
         try:
             check_output(dst, force, inputs)
             if is_video(src):
+                if stylize_frames is None:
+                    raise ValueError("videos need stylize_frames")
                 report.frames += stylize_video(
-                    src, dst, stylize, on_frame=count, batch_size=video_batch, smooth=smooth, progress=frame_progress
+                    src,
+                    dst,
+                    stylize_frames,
+                    on_frame=count,
+                    batch_size=video_batch,
+                    smooth=smooth,
+                    progress=frame_progress,
+                    device=device,
+                    preset=video_preset,
                 )
                 report.videos += 1
                 continue
@@ -66,7 +80,7 @@ def stylize_files(
             out = stylize([source])[0]
             save_image(out, dst, source, quality)
             report.images += 1
-            count(out)
+            count(*out.size)
         except DiskError as e:
             report.failed += 1
             report.stopped = True

@@ -23,7 +23,6 @@ from typing import Any
 
 import numpy as np
 import torch
-from PIL import Image
 
 PQ, HLG = 16, 18  # FFmpeg's AVCOL_TRC_SMPTE2084 and AVCOL_TRC_ARIB_STD_B67 (a phone's HDR clips say HLG)
 TRANSFERS = {PQ: "PQ", HLG: "HLG"}
@@ -155,9 +154,9 @@ def stated_peak(stated: Iterable[float]) -> float:
     return next((float(min(nits, 10000)) for nits in stated if nits >= MIN_STATED_PEAK), PEAK)
 
 
-def frame_to_sdr_image(frame: Any, peak_nits: float = PEAK, colours: dict | None = None) -> Image.Image:
-    """A decoded PyAV frame whose transfer is PQ or HLG, as an SDR BT.709 RGB image (its matrix and range are
+def frame_to_sdr(frame: Any, peak_nits: float = PEAK, colours: dict | None = None) -> np.ndarray:
+    """A decoded PyAV frame whose transfer is PQ or HLG, as (H, W, 3) uint8 SDR BT.709 RGB (its matrix and range are
     read from the frame by swscale; `colours`: to_ndarray's arguments where the frame does not state them).
     `peak_nits`: for PQ, `content_peak` of the stream's first frame."""
     rgb16 = frame.to_ndarray(format="rgb48le", **(colours or {}))
-    return Image.fromarray(tone_map(rgb16, frame.color_trc, frame.color_primaries, peak_nits))
+    return tone_map(rgb16, frame.color_trc, frame.color_primaries, peak_nits)

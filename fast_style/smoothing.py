@@ -11,17 +11,14 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
-from PIL import Image
-from torchvision.transforms.functional import pil_to_tensor
 
 from fast_style.errors import UserError
-from fast_style.images import tensor_to_pil
 
 STILL = 0.04  # a mean input change (in [0, 1] units) at which a pixel counts as moving (weight e^-1 of strength)
 
 
 class TemporalSmoother:
-    """Feed frames in order: `smoother(frame, stylized)` returns the smoothed stylized frame."""
+    """Feed frames in order: `smoother.step(frame, stylized)` returns the smoothed stylized frame."""
 
     def __init__(self, strength: float, still: float = STILL) -> None:
         if isinstance(strength, bool) or not 0.0 <= strength < 1.0:
@@ -41,10 +38,3 @@ class TemporalSmoother:
             out = torch.lerp(stylized, self._out, weight)
         self._frame, self._out = frame, out
         return out
-
-    def __call__(self, frame: Image.Image, stylized: Image.Image) -> Image.Image:
-        if frame.size != stylized.size:
-            frame = frame.resize(stylized.size, Image.BILINEAR)
-        x = pil_to_tensor(frame.convert("RGB")).float() / 255
-        y = pil_to_tensor(stylized.convert("RGB")).float() / 255
-        return tensor_to_pil(self.step(x, y))

@@ -20,6 +20,7 @@ from fast_style.images import preserve_color as with_colors_of
 from fast_style.inference_defaults import DEFAULT_MAX_PIXELS, DEFAULT_TILE
 from fast_style.network import EXPORT_MIN_SIDE, TransformerNet, for_cpu_inference, load_style_model
 from fast_style.tiling import stylize_tiled
+from fast_style.yuv import keep_colours
 
 log = logging.getLogger(__name__)
 
@@ -221,8 +222,8 @@ class Stylizer:
         return out  # type: ignore[return-value]
 
     @staticmethod
-    def _sized(img: Image.Image, max_size: int | None, scale: float | None) -> Image.Image:
-        size = img.size
+    def _target_size(size: tuple[int, int], max_size: int | None, scale: float | None) -> tuple[int, int]:
+        """(W, H) of an image resized by `scale`, then down to `max_size` on its longer side."""
         if scale:
             size = (max(1, round(size[0] * scale)), max(1, round(size[1] * scale)))
         if max_size and max(size) > max_size:
@@ -234,7 +235,32 @@ class Stylizer:
                 f"scale {scale:g} makes a {size[0]}x{size[1]} image ({size[0] * size[1]:,} pixels), more than the "
                 f"{limit:,} allowed (--max-image-pixels): lower the scale or give a max size"
             )
+        return size
+
+    @classmethod
+    def _sized(cls, img: Image.Image, max_size: int | None, scale: float | None) -> Image.Image:
+        size = cls._target_size(img.size, max_size, scale)
         return img.resize(size, Image.LANCZOS) if size != img.size else img
+
+    def stylize_frames(
+        self,
+        frames: torch.Tensor,
+        strength: float = 1.0,
+        preserve_color: bool = False,
+        max_size: int | None = None,
+        scale: float | None = None,
+        tiled: bool | None = None,
+    ) -> torch.Tensor:
+        """Video frames, as `stylize_video` hands them: (N, 3, H, W) float RGB in [0, 1] on this stylizer's device
+        -> (N, 3, H', W') stylized there. Resized first as `stylize_image` resizes a photo, on the device (bicubic,
+        antialiased, where a photo gets Pillow's Lanczos); `preserve_color` keeps the frames' colours."""
+        h, w = frames.shape[-2:]
+        width, height = self._target_size((w, h), max_size, scale)
+        x = frames
+        if (width, height) != (w, h):
+            x = F.interpolate(frames, (height, width), mode="bicubic", antialias=True).clamp(0, 1)
+        y = self.stylize_tensor(x, strength, tiled)
+        return keep_colours(y, x) if preserve_color else y
 
     @overload
     def __call__(self, x: torch.Tensor, **kwargs) -> torch.Tensor: ...

@@ -1,14 +1,17 @@
 #!/usr/bin/env python3
 """Video end to end (decode, stylize, encode) on this machine, and the share of each stage.
 
-Makes a clip (a window panning across a photo, H.264) of --frames frames at --size, then times, in one run:
-decoding alone (to PIL frames), stylizing alone (the decoded frames, --batch at a time), encoding alone
-(H.264, the product's settings), and `stylize_video` end to end with the stages overlapping, once with one
-frame per network call and once with --batch. Prints frames per second for each and each stage's share of
-their sum (stylizing at --batch).
+Makes a clip (a window panning across a photo, H.264) of --frames frames at --size, then times, in one run, each
+stage as `stylize_video` runs it: decoding alone (to arrays: Y'CbCr 4:2:0 for a GPU, RGB by swscale for the CPU),
+stylizing alone (the decoded frames, --batch at a time, to the device and back), encoding alone (H.264 at CRF 18
+with x264's --preset), and `stylize_video` end to end with the stages overlapping, once with one frame per
+network call and once with --batch. Prints frames per second for each and each stage's share of their sum
+(stylizing at --batch).
 
     python scripts/benchmark_video.py --style wave --size 640x360 --frames 48
     python scripts/benchmark_video.py --style wave --size 1920x1080 --frames 300 --device cuda --batch 8 --compile
+    python scripts/benchmark_video.py --style wave --size 1920x1080 --frames 300 --device cuda --batch 8 --compile \
+        --preset ultrafast
     python scripts/benchmark_video.py --style wave --size 1920x1080 --frames 12 --hdr      # an HLG clip
 """
 
@@ -21,11 +24,13 @@ from fractions import Fraction
 from pathlib import Path
 
 import av
+import numpy as np
 from av.video.reformatter import ColorPrimaries, Colorspace
 from PIL import Image
 
+from fast_style.inference_defaults import PRESETS
 from fast_style.stylizer import Stylizer
-from fast_style.video import frame_image, stylize_video
+from fast_style.video import frame_array, frames_to_tensor, quarter_turns, stylize_video, tensor_to_frames
 
 
 def make_clip(path: Path, photo: Path | None, size: tuple[int, int], frames: int, hdr: bool = False) -> None:
@@ -53,19 +58,34 @@ def make_clip(path: Path, photo: Path | None, size: tuple[int, int], frames: int
         out.mux(stream.encode())
 
 
-def decode(path: Path) -> list[Image.Image]:
+def decode(path: Path, planes: bool) -> list[tuple]:
+    """The clip's frames as stylize_video's decoding stage hands them on: (array, layout, quarter turns)."""
     with av.open(str(path)) as f:
         f.streams.video[0].thread_type = "AUTO"
-        return [frame_image(frame) for frame in f.decode(video=0)]  # as stylize_video reads them
+        return [(*frame_array(frame, planes=planes), quarter_turns(frame.rotation)) for frame in f.decode(video=0)]
 
 
-def encode(frames: list[Image.Image], path: Path) -> None:
+def stylize(stylizer: Stylizer, frames: list[tuple], planes: bool) -> np.ndarray:
+    """stylize_video's middle stage for one batch: to the device, stylized, back as arrays for the encoder."""
+    _, layout, turns = frames[0]
+    x = frames_to_tensor([array for array, _, _ in frames], layout, turns, stylizer.device)
+    return tensor_to_frames(stylizer.stylize_frames(x), planes)
+
+
+def encode(frames: list[np.ndarray], path: Path, planes: bool, preset: str) -> None:
+    """stylize_video's encoding stage: arrays to H.264 (swscale converting RGB to 4:2:0 where not `planes`)."""
     with av.open(str(path), "w") as out:
         stream = out.add_stream("libx264", rate=Fraction(30))
-        stream.width, stream.height = frames[0].size
-        stream.pix_fmt, stream.options = "yuv420p", {"crf": "18", "preset": "medium"}
-        for i, image in enumerate(frames):
-            frame = av.VideoFrame.from_image(image)
+        h, w = frames[0].shape[:2]
+        stream.width, stream.height = w, h * 2 // 3 if planes else h
+        stream.pix_fmt, stream.options = "yuv420p", {"crf": "18", "preset": preset}
+        for i, array in enumerate(frames):
+            if planes:
+                frame = av.VideoFrame.from_ndarray(array, format="yuv420p")
+            else:
+                frame = av.VideoFrame.from_ndarray(array, format="rgb24").reformat(
+                    format="yuv420p", dst_colorspace=Colorspace.ITU709
+                )
             frame.pts = i
             out.mux(stream.encode(frame))
         out.mux(stream.encode())
@@ -81,32 +101,37 @@ def main() -> None:
     p.add_argument("--device", default="auto")
     p.add_argument("--hdr", action="store_true", help="a 10-bit HLG clip: decoding includes the tone mapping")
     p.add_argument("--compile", action="store_true", help="torch.compile the network (Stylizer.load(compile=True))")
+    p.add_argument("--preset", default="medium", choices=PRESETS, help="x264's preset (default medium)")
     args = p.parse_args()
     w, _, h = args.size.partition("x")
     size = (int(w), int(h or w))
     stylizer = Stylizer.load(args.style, device=args.device, compile=args.compile)
+    planes = stylizer.device.type != "cpu"  # as stylize_video decides: Y'CbCr to a GPU, swscale's RGB on a CPU
     kind = "HDR (HLG, 10-bit)" if args.hdr else "SDR"
-    print(f"{args.style} on {stylizer.device} ({stylizer.dtype}), {args.frames} {kind} frames at {size[0]}x{size[1]}")
+    print(
+        f"{args.style} on {stylizer.device} ({stylizer.dtype}), {args.frames} {kind} frames at {size[0]}x{size[1]}, "
+        f"colours converted {'on the device' if planes else 'by swscale'}, x264 preset {args.preset}"
+    )
     with tempfile.TemporaryDirectory() as tmp:
         clip = Path(tmp) / "clip.mp4"
         make_clip(clip, args.photo, size, args.frames, args.hdr)
-        first = decode(clip)[: args.batch]
+        first = decode(clip, planes)[: args.batch]
         for batch in sorted({1, args.batch}):  # warm-up (allocations, one-time set-up, compiling each shape)
-            stylizer.stylize_images(first[:batch])
+            stylize(stylizer, first[:batch], planes)
         times: dict[str, float] = {}
         t = time.perf_counter()
-        frames = decode(clip)
+        frames = decode(clip, planes)
         times["decode"] = time.perf_counter() - t
         for batch in sorted({1, args.batch}):
             t = time.perf_counter()
-            out = []
+            out: list[np.ndarray] = []
             for k in range(0, len(frames), batch):
-                out += stylizer.stylize_images(frames[k : k + batch])
+                out += list(stylize(stylizer, frames[k : k + batch], planes))
             seconds = time.perf_counter() - t
             print(f"  stylize alone, batch {batch}: {len(frames) / seconds:.1f} frames/s")
         times["stylize"] = seconds
         t = time.perf_counter()
-        encode(out, Path(tmp) / "encoded.mp4")
+        encode(out, Path(tmp) / "encoded.mp4", planes, args.preset)
         times["encode"] = time.perf_counter() - t
         total = sum(times.values())
         for stage, seconds in times.items():
@@ -115,7 +140,14 @@ def main() -> None:
         print(f"  stages one after another: {len(frames) / total:.1f} frames/s")
         for batch in (1, args.batch):
             t = time.perf_counter()
-            n = stylize_video(clip, Path(tmp) / f"out{batch}.mp4", stylizer.stylize_images, batch_size=batch)
+            n = stylize_video(
+                clip,
+                Path(tmp) / f"out{batch}.mp4",
+                stylizer.stylize_frames,
+                batch_size=batch,
+                device=stylizer.device,
+                preset=args.preset,
+            )
             seconds = time.perf_counter() - t
             print(f"  stylize_video, batch {batch}, stages overlapping: {n / seconds:.1f} frames/s")
 

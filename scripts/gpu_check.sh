@@ -9,6 +9,8 @@
 #   levers16   the levers at batch 16
 #   loader     the data loader with JPEG decode vs the pre-resized cache, at batch 16 (needs RAW_PHOTOS)
 #   infer      inference at 1920x1080 (scripts/benchmark_stylize.py) and the stylize CLI with the trained model
+#   video      1080p video end to end and stage by stage (scripts/benchmark_video.py), x264 presets medium and
+#              ultrafast (VIDEO_FRAMES frames, the zoo's wave compiled, 8 frames per call)
 #
 #   PARTS="train levers4" scripts/gpu_check.sh OUT_DIR RESIZED_PHOTOS RAW_PHOTOS STYLE_IMAGE [CONTENT_PHOTO...]
 # RESIZED_PHOTOS: a training folder (e.g. a data.cache_dir copy); RAW_PHOTOS: original JPEGs for `loader`.
@@ -65,6 +67,12 @@ for part in ${PARTS:-train levers4 train16 fp32 levers16 loader infer}; do
             log "stylize CLI on the GPU with the trained model"
             $py -m fast_style.cli.stylize -m "$model" "$@" -o "$out/stylized" --device cuda 2>&1 | tail -n 3
         fi ;;
+    video)
+        for preset in medium ultrafast; do
+            log "video at 1920x1080, x264 preset $preset"
+            timeout 400 $py scripts/benchmark_video.py --style wave --size 1920x1080 --frames ${VIDEO_FRAMES:=240} \
+                --device cuda --batch 8 --compile --preset $preset
+        done ;;
     *) echo "unknown part $part" ;;
     esac
 done

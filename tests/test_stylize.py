@@ -347,6 +347,27 @@ def test_output_names_say_what_they_will_do(model_path: Path, tmp_path: Path, ca
     assert not (tmp_path / "d").exists()
 
 
+def test_video_frames_are_stylized_as_photos_are(model_path: Path, tmp_path: Path) -> None:
+    """`stylize_frames` (a video's frames on the device) resizes and keeps colours as `stylize_images` does."""
+    from fast_style.images import pil_to_tensor
+
+    s = Stylizer.load(model_path, device="cpu", precision="fp32")
+    photos = [open_rgb(make_photo(tmp_path / f"{n}.png", size=(90, 60), seed=n)) for n in (1, 2)]
+    frames = torch.stack([pil_to_tensor(p) for p in photos]).float() / 255
+    for options in (
+        {},
+        {"max_size": 45},
+        {"scale": 0.5, "preserve_color": True},
+        {"strength": 0.5},
+        {"preserve_color": True},
+    ):
+        got = s.stylize_frames(frames, **options)
+        want = torch.stack([pil_to_tensor(im) for im in s.stylize_images(photos, **options)]).float() / 255
+        assert got.shape == want.shape and got.dtype == torch.float32, options
+        assert (got - want).abs().mean() < (0.015 if options.keys() & {"max_size", "scale"} else 0.006), options
+    assert s.stylize_frames(frames, max_size=45).shape == (2, 3, 30, 45)
+
+
 def test_tensor_dtype_is_kept(model_path: Path) -> None:
     s = Stylizer.load(model_path, device="cpu", precision="fp32")
     x = torch.rand(1, 3, 20, 24, dtype=torch.float64)

@@ -108,17 +108,25 @@ def test_a_folder_of_photos_and_videos(model: Path, tmp_path: Path, capsys) -> N
     assert not list((tmp_path / "out").rglob("*.tmp"))  # no half-written file left behind
 
 
-def test_batches_give_the_frames_of_one_at_a_time_and_keep_their_order(model: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("on_device", [False, True])
+def test_batches_give_the_frames_of_one_at_a_time_and_keep_their_order(
+    model: Path, tmp_path: Path, on_device: bool
+) -> None:
+    """`on_device`: the frames cross as Y'CbCr and are converted by fast_style.yuv, as on a GPU."""
+    from functools import partial
+
     from fast_style.stylizer import Stylizer
-    from fast_style.video import stylize_video
+    from fast_style.video import stylize_video as run
+
+    stylize_video = partial(run, convert_on_device=on_device)
 
     clip = make_video(tmp_path / "clip.mp4", frames=11)
     stylizer = Stylizer.load(model, device="cpu", precision="fp32")
     sizes = []
 
-    def stylize(images):
-        sizes.append(len(images))
-        return stylizer.stylize_images(images)
+    def stylize(frames):
+        sizes.append(len(frames))
+        return stylizer.stylize_frames(frames)
 
     assert stylize_video(clip, tmp_path / "b3.mp4", stylize, batch_size=3) == 11
     assert sizes == [3, 3, 3, 2]
@@ -132,11 +140,15 @@ def test_batches_give_the_frames_of_one_at_a_time_and_keep_their_order(model: Pa
         stylize_video(clip, tmp_path / "b0.mp4", stylize, batch_size=0)
 
 
-@pytest.mark.parametrize("size,tagged", [((64, 48), True), ((1280, 720), False)])
-def test_colours_are_written_as_bt709_and_say_so(tmp_path: Path, size: tuple[int, int], tagged: bool) -> None:
+@pytest.mark.parametrize("on_device", [False, True])
+@pytest.mark.parametrize("size,tagged", [((64, 48), True), ((1280, 720), False), ((64, 48), False)])
+def test_colours_are_written_as_bt709_and_say_so(
+    tmp_path: Path, size: tuple[int, int], tagged: bool, on_device: bool
+) -> None:
     """Players take an untagged HD video for BT.709: the encoder's default BT.601 matrix, untagged, showed a
     green (40, 180, 60) as (28, 158, 56). Frames are converted with BT.709 and the stream is tagged so; an
-    untagged HD source is read as BT.709 too, as players show it."""
+    untagged HD source is read as BT.709 too, as players show it, and an untagged SD one as BT.601. Converted by
+    swscale or, `on_device`, by fast_style.yuv."""
     from av.video.reformatter import Colorspace
 
     from fast_style.video import stylize_video
@@ -151,11 +163,12 @@ def test_colours_are_written_as_bt709_and_say_so(tmp_path: Path, size: tuple[int
         video.options = {"crf": "0", "preset": "ultrafast"}
         for i in range(3):
             rgb = av.VideoFrame.from_ndarray(np.full((size[1], size[0], 3), green, np.uint8), format="rgb24")
-            frame = rgb.reformat(format="yuv420p", dst_colorspace=Colorspace.ITU709)
+            matrix = Colorspace.ITU709 if tagged or size[1] >= 720 else Colorspace.ITU601
+            frame = rgb.reformat(format="yuv420p", dst_colorspace=matrix)
             frame.pts = i
             out.mux(video.encode(frame))
         out.mux(video.encode())
-    assert stylize_video(src, tmp_path / "out.mp4", lambda images: images, crf=0) == 3
+    assert stylize_video(src, tmp_path / "out.mp4", lambda frames: frames, crf=0, convert_on_device=on_device) == 3
     with av.open(str(tmp_path / "out.mp4")) as f:
         tags = f.streams.video[0].codec_context
         assert (tags.colorspace, tags.color_primaries, tags.color_trc) == (1, 1, 1)  # BT.709 (AVCOL_*_BT709)
@@ -205,7 +218,7 @@ def test_hdr_video_is_tone_mapped_to_sdr(tmp_path: Path, transfer: str, caplog: 
     code = {"HLG": hdr.HLG, "PQ": hdr.PQ}[transfer]
     src = make_hdr_video(tmp_path / f"{transfer}.mp4", picture, code)
     with caplog.at_level("INFO"):
-        assert stylize_video(src, tmp_path / "out.mp4", lambda images: images, crf=0) == 3
+        assert stylize_video(src, tmp_path / "out.mp4", lambda frames: frames, crf=0) == 3
     assert f"{transfer}.mp4: HDR ({transfer}, 1000 nits) tone-mapped to SDR" in caplog.text
     got = np.asarray(frames_of(tmp_path / "out.mp4")[1]).astype(int)
     want = hdr.tone_map(picture, code).astype(int)
@@ -228,7 +241,7 @@ def test_an_hdr10_clip_keeps_highlights_up_to_the_peak_it_says(
     picture[:, :32], picture[:, 32:] = code[1000], code[3000]
     src = make_hdr_video(tmp_path / "hdr10.mp4", picture, hdr.PQ, hdr10=metadata)
     with caplog.at_level("INFO"):
-        assert stylize_video(src, tmp_path / "out.mp4", lambda images: images, crf=0) == 3
+        assert stylize_video(src, tmp_path / "out.mp4", lambda frames: frames, crf=0) == 3
     assert "hdr10.mp4: HDR (PQ, 4000 nits) tone-mapped to SDR" in caplog.text
     got = np.asarray(frames_of(tmp_path / "out.mp4")[2]).astype(int)
     assert 240 <= got[16, 8, 0] <= 253 and got[16, 56, 0] >= got[16, 8, 0] + 2  # 1000 nits below white, 3000 above
@@ -246,7 +259,7 @@ def test_an_hdr_clip_that_does_not_state_its_matrix_is_read_as_bt2020(tmp_path: 
     outputs = []
     for tagged in (True, False):
         src = make_hdr_video(tmp_path / f"{tagged}.mp4", picture, code, tag_matrix=tagged)
-        assert stylize_video(src, tmp_path / f"out{tagged}.mp4", lambda images: images, crf=0) == 3
+        assert stylize_video(src, tmp_path / f"out{tagged}.mp4", lambda frames: frames, crf=0) == 3
         outputs.append(np.asarray(frames_of(tmp_path / f"out{tagged}.mp4")[1])[16, 32].astype(int))
     assert np.abs(outputs[0] - outputs[1]).max() <= 3, outputs
 
@@ -255,7 +268,8 @@ def test_sdr_video_is_not_tone_mapped(tmp_path: Path, caplog: pytest.LogCaptureF
     from fast_style.video import stylize_video
 
     with caplog.at_level("INFO"):
-        assert stylize_video(make_video(tmp_path / "sdr.mp4", frames=3, audio=False), tmp_path / "o.mp4", list) == 3
+        clip = make_video(tmp_path / "sdr.mp4", frames=3, audio=False)
+        assert stylize_video(clip, tmp_path / "o.mp4", lambda frames: frames) == 3
     assert "HDR" not in caplog.text
     assert np.abs(np.asarray(frames_of(tmp_path / "o.mp4")[2])[25, 2].astype(int) - (200, 80, 30)).max() <= 6
 
@@ -268,9 +282,10 @@ def test_a_phone_video_comes_out_upright_and_any_sound_is_kept(model: Path, tmp_
         assert (first.width, first.height, first.rotation) == (50, 66, 0)  # turned, and no tag left to turn it again
     from fast_style.video import stylize_video
 
-    stylize_video(phone, tmp_path / "copy.mp4", lambda images: images)  # the frames as the network got them
-    red = np.asarray(frames_of(tmp_path / "copy.mp4")[3], float)[..., 0]  # the bar covers the left half: the top
-    assert red[:25].mean() > red[-25:].mean() + 80
+    for on_device in (False, True):  # the frames as the network got them
+        stylize_video(phone, tmp_path / f"copy{on_device}.mp4", lambda frames: frames, convert_on_device=on_device)
+        red = np.asarray(frames_of(tmp_path / f"copy{on_device}.mp4")[3], float)[..., 0]  # the bar: the top half
+        assert red[:25].mean() > red[-25:].mean() + 80
     # 8-bit PCM sound from an .avi cannot go into an .mp4 as it is: it is kept as AAC, not lost with the video
     camera = make_video(tmp_path / "camera.avi", codec="mpeg4", sound_codec="pcm_u8")
     assert main([str(camera), "-m", str(model), "-o", str(tmp_path / "camera.mp4"), "-q"]) == 0
@@ -325,11 +340,11 @@ def test_a_stop_midway_leaves_no_file_and_no_thread(model: Path, tmp_path: Path,
     clip = make_video(tmp_path / "clip.mp4", frames=12)
     calls = []
 
-    def stylize(images):
-        calls.append(len(images))
+    def stylize(frames):
+        calls.append(len(frames))
         if len(calls) == 2:
             raise error("stop")
-        return images
+        return frames
 
     out = tmp_path / "out.mp4"
     with pytest.raises(error):
@@ -385,3 +400,19 @@ def test_smooth_and_batch_size_options(model: Path, tmp_path: Path, capsys) -> N
     for flag, value in (("--smooth", "1"), ("--smooth", "-0.1"), ("--batch-size", "0")):
         assert main([str(clip), "-m", str(model), "-o", str(tmp_path / "x.mp4"), flag, value, "-q"]) == 2
         assert flag in capsys.readouterr().err
+
+
+def test_the_encoder_preset_is_the_one_asked_for(model: Path, tmp_path: Path, capsys) -> None:
+    clip = make_video(tmp_path / "clip.mp4", audio=False)
+    for preset, subme in (("ultrafast", b"subme=0 "), ("medium", b"subme=7 ")):  # x264 writes its settings in
+        out = tmp_path / f"{preset}.mp4"
+        assert main([str(clip), "-m", str(model), "-o", str(out), "--video-preset", preset, "-q"]) == 0
+        assert subme in out.read_bytes() and len(frames_of(out)) == 8
+    with pytest.raises(SystemExit) as stop:  # argparse's one line, before anything is loaded
+        main([str(clip), "-m", str(model), "-o", str(tmp_path / "x.mp4"), "--video-preset", "quick"])
+    assert stop.value.code == 2 and "invalid choice: 'quick'" in capsys.readouterr().err
+    from fast_style.video import stylize_video
+
+    with pytest.raises(UserError, match="unknown video preset 'quick': use one of ultrafast"):
+        stylize_video(clip, tmp_path / "y.mp4", lambda frames: frames, preset="quick")
+    assert not (tmp_path / "x.mp4").exists() and not (tmp_path / "y.mp4").exists()
