@@ -416,3 +416,30 @@ def test_the_encoder_preset_is_the_one_asked_for(model: Path, tmp_path: Path, ca
     with pytest.raises(UserError, match="unknown video preset 'quick': use one of ultrafast"):
         stylize_video(clip, tmp_path / "y.mp4", lambda frames: frames, preset="quick")
     assert not (tmp_path / "x.mp4").exists() and not (tmp_path / "y.mp4").exists()
+
+
+@pytest.mark.parametrize("pix_fmt", ["yuv420p10le", "yuv444p", "yuvj420p"])
+def test_frames_the_yuv_path_does_not_take_are_converted_by_swscale(tmp_path: Path, pix_fmt: str) -> None:
+    """On a GPU 8-bit 4:2:0 frames cross as Y'CbCr; a 10-bit or 4:4:4 one goes through swscale instead, a JPEG-range
+    one (a webcam's yuvj420p) through fast_style.yuv read as full range: each keeps its colours."""
+    from av.video.reformatter import ColorRange, Colorspace
+
+    from fast_style.video import stylize_video
+
+    colour, src = (200, 80, 30), tmp_path / f"{pix_fmt}.mkv"
+    with av.open(str(src), "w") as out:
+        video = out.add_stream("libx264", rate=10)
+        video.width, video.height, video.pix_fmt = 64, 48, pix_fmt
+        video.codec_context.colorspace = Colorspace.ITU709
+        video.options = {"qp": "0", "preset": "ultrafast"}
+        for i in range(3):
+            rgb = av.VideoFrame.from_ndarray(np.full((48, 64, 3), colour, np.uint8), format="rgb24")
+            full = ColorRange.JPEG if pix_fmt == "yuvj420p" else ColorRange.MPEG
+            frame = rgb.reformat(format=pix_fmt, dst_colorspace=Colorspace.ITU709, dst_color_range=full)
+            frame.pts = i
+            out.mux(video.encode(frame))
+        out.mux(video.encode())
+    with av.open(str(src)) as f:
+        assert next(f.decode(video=0)).format.name == pix_fmt
+    assert stylize_video(src, tmp_path / "out.mp4", lambda frames: frames, crf=0, convert_on_device=True) == 3
+    assert np.abs(np.asarray(frames_of(tmp_path / "out.mp4")[1])[24, 32].astype(int) - colour).max() <= 4
