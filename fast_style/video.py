@@ -93,6 +93,13 @@ def frames_to_tensor(arrays: list[np.ndarray], layout: tuple | None, turns: int,
     return torch.rot90(x, turns, (-2, -1)) if turns else x
 
 
+def _fitted(frames: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """(N, 3, H, W) at the video's (H, W) `size`: an odd side cropped by its last pixel, another size resized."""
+    if _even(frames.shape[-2:]) == size:
+        return frames[..., : size[0], : size[1]]
+    return F.interpolate(frames, size, mode="bilinear", antialias=True)
+
+
 def _even(size: Sequence[int]) -> tuple[int, int]:
     return size[0] - size[0] % 2, size[1] - size[1] % 2  # H.264's 4:2:0 needs even sides
 
@@ -325,14 +332,13 @@ def stylize_video(
                     if not isinstance(y, torch.Tensor) or y.ndim != 4 or len(y) != len(x):
                         got = tuple(y.shape) if isinstance(y, torch.Tensor) else type(y).__name__
                         raise RuntimeError(f"stylize returned {got} for {tuple(x.shape)} frames")
+                    if smoother is not None and x.shape[-2:] != y.shape[-2:]:  # it compares frames at the output's size
+                        x = F.interpolate(x, y.shape[-2:], mode="bilinear", antialias=True)
                     if size is None:
                         size = _even(y.shape[-2:])
-                    if tuple(y.shape[-2:]) != size:  # an odd side cropped; a frame of another size resized
-                        crop = _even(y.shape[-2:]) == size
-                        y = y[..., : size[0], : size[1]] if crop else F.interpolate(y, size, mode="bilinear")
+                    if tuple(y.shape[-2:]) != size:
+                        y, x = _fitted(y, size), _fitted(x, size) if smoother is not None else x
                     if smoother is not None:
-                        if x.shape[-2:] != y.shape[-2:]:
-                            x = F.interpolate(x, y.shape[-2:], mode="bilinear", antialias=True)
                         y = torch.stack([smoother.step(a, b) for a, b in zip(x, y)])
                     arrays = tensor_to_frames(y, planes=on_device)
                     for array, (*_, pts, time_base) in zip(arrays, pending):
@@ -349,7 +355,7 @@ def stylize_video(
                         stages.put(stylized, item)
                         continue
                     _, array, layout, turns, pts, time_base = item
-                    if pending and (array.shape != pending[0][0].shape or layout != pending[0][1]):
+                    if pending and (array.shape, layout, turns) != (pending[0][0].shape, *pending[0][1:3]):
                         flush()
                     pending.append((array, layout, turns, pts, time_base))
                     if len(pending) == batch_size:
