@@ -4,14 +4,14 @@
 Makes a clip (a window panning across a photo, H.264) of --frames frames at --size, then times, in one run, each
 stage as `stylize_video` runs it: decoding alone (to arrays: Y'CbCr 4:2:0 for a GPU, RGB by swscale for the CPU),
 stylizing alone (the decoded frames, --batch at a time, to the device and back), encoding alone (H.264 at CRF 18
-with x264's --preset), and `stylize_video` end to end with the stages overlapping, once with one frame per
+with each x264 --preset), and `stylize_video` end to end with the stages overlapping, once with one frame per
 network call and once with --batch. Prints frames per second for each and each stage's share of their sum
 (stylizing at --batch).
 
     python scripts/benchmark_video.py --style wave --size 640x360 --frames 48
     python scripts/benchmark_video.py --style wave --size 1920x1080 --frames 300 --device cuda --batch 8 --compile
     python scripts/benchmark_video.py --style wave --size 1920x1080 --frames 300 --device cuda --batch 8 --compile \
-        --preset ultrafast
+        --preset medium ultrafast
     python scripts/benchmark_video.py --style wave --size 1920x1080 --frames 12 --hdr      # an HLG clip
 """
 
@@ -101,7 +101,9 @@ def main() -> None:
     p.add_argument("--device", default="auto")
     p.add_argument("--hdr", action="store_true", help="a 10-bit HLG clip: decoding includes the tone mapping")
     p.add_argument("--compile", action="store_true", help="torch.compile the network (Stylizer.load(compile=True))")
-    p.add_argument("--preset", default="medium", choices=PRESETS, help="x264's preset (default medium)")
+    p.add_argument(
+        "--preset", nargs="+", default=["medium"], choices=PRESETS, help="x264's presets to time (default medium)"
+    )
     args = p.parse_args()
     w, _, h = args.size.partition("x")
     size = (int(w), int(h or w))
@@ -110,7 +112,7 @@ def main() -> None:
     kind = "HDR (HLG, 10-bit)" if args.hdr else "SDR"
     print(
         f"{args.style} on {stylizer.device} ({stylizer.dtype}), {args.frames} {kind} frames at {size[0]}x{size[1]}, "
-        f"colours converted {'on the device' if planes else 'by swscale'}, x264 preset {args.preset}"
+        f"colours converted {'on the device' if planes else 'by swscale'}"
     )
     with tempfile.TemporaryDirectory() as tmp:
         clip = Path(tmp) / "clip.mp4"
@@ -130,26 +132,29 @@ def main() -> None:
             seconds = time.perf_counter() - t
             print(f"  stylize alone, batch {batch}: {len(frames) / seconds:.1f} frames/s")
         times["stylize"] = seconds
-        t = time.perf_counter()
-        encode(out, Path(tmp) / "encoded.mp4", planes, args.preset)
-        times["encode"] = time.perf_counter() - t
-        total = sum(times.values())
-        for stage, seconds in times.items():
-            share = seconds / total
-            print(f"  {stage:8} alone: {len(frames) / seconds:7.1f} frames/s  ({share:5.1%} of the stages' sum)")
-        print(f"  stages one after another: {len(frames) / total:.1f} frames/s")
-        for batch in (1, args.batch):
+        for preset in args.preset:  # the stages' sum, and end to end, with each encoder preset
             t = time.perf_counter()
-            n = stylize_video(
-                clip,
-                Path(tmp) / f"out{batch}.mp4",
-                stylizer.stylize_frames,
-                batch_size=batch,
-                device=stylizer.device,
-                preset=args.preset,
-            )
-            seconds = time.perf_counter() - t
-            print(f"  stylize_video, batch {batch}, stages overlapping: {n / seconds:.1f} frames/s")
+            encode(out, Path(tmp) / "encoded.mp4", planes, preset)
+            times["encode"] = time.perf_counter() - t
+            size = (Path(tmp) / "encoded.mp4").stat().st_size / len(out) / 1e3
+            total = sum(times.values())
+            print(f"  x264 preset {preset} ({size:.1f} kB a frame):")
+            for stage, seconds in times.items():
+                share = seconds / total
+                print(f"  {stage:8} alone: {len(frames) / seconds:7.1f} frames/s  ({share:5.1%} of the stages' sum)")
+            print(f"  stages one after another: {len(frames) / total:.1f} frames/s")
+            for batch in sorted({1, args.batch}):
+                t = time.perf_counter()
+                n = stylize_video(
+                    clip,
+                    Path(tmp) / f"out{batch}.mp4",
+                    stylizer.stylize_frames,
+                    batch_size=batch,
+                    device=stylizer.device,
+                    preset=preset,
+                )
+                seconds = time.perf_counter() - t
+                print(f"  stylize_video, batch {batch}, stages overlapping: {n / seconds:.1f} frames/s")
 
 
 if __name__ == "__main__":
