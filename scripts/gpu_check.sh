@@ -9,6 +9,10 @@
 #   levers16   the levers at batch 16
 #   loader     the data loader with JPEG decode vs the pre-resized cache, at batch 16 (needs RAW_PHOTOS)
 #   infer      inference at 1920x1080 (scripts/benchmark_stylize.py) and the stylize CLI with the trained model
+#   zoo        zoo styles at the paper's budget (scripts/train_zoo.sh, resumable) in ZOO_DIR (default /tmp/zoo):
+#              ZOO_STYLES (default wave) for ZOO_STEPS (default 40000) steps or ZOO_TIME (default 9 min), held-out
+#              photos ZOO_VAL (default RAW_PHOTOS); each style.pt and log copied to OUT/zoo (a last.ckpt, about
+#              20 MB, stays in ZOO_DIR: a later call resumes from it while the machine is kept)
 #   video      1080p video end to end and stage by stage (scripts/benchmark_video.py), x264 presets medium and
 #              ultrafast (VIDEO_FRAMES frames, the zoo's wave compiled, 8 frames per call)
 #
@@ -67,6 +71,17 @@ for part in ${PARTS:-train levers4 train16 fp32 levers16 loader infer}; do
             log "stylize CLI on the GPU with the trained model"
             $py -m fast_style.cli.stylize -m "$model" "$@" -o "$out/stylized" --device cuda 2>&1 | tail -n 3
         fi ;;
+    zoo)
+        zoo=${ZOO_DIR:-/tmp/zoo}
+        log "zoo: ${ZOO_STYLES:=wave}, ${ZOO_STEPS:=40000} steps, at most ${ZOO_TIME:=00:00:09:00} each"
+        STYLES="$ZOO_STYLES" MAX_STEPS="$ZOO_STEPS" MAX_TIME="$ZOO_TIME" TIMEOUT_S=${ZOO_TIMEOUT_S:-660} \
+            WORKERS=${ZOO_WORKERS:-6} scripts/train_zoo.sh "$zoo" "$photos" "${ZOO_VAL:-$raw}" "$(dirname "$style")"
+        mkdir -p "$out/zoo"
+        for name in $ZOO_STYLES; do
+            cp "$zoo/$name.log" "$out/zoo/" 2>/dev/null
+            cp "$zoo/$name/style.pt" "$out/zoo/$name.pt" && cp -r "$zoo/$name/.hydra" "$out/zoo/$name.hydra" &&
+                echo "$name: $out/zoo/$name.pt" || echo "$name: no style.pt"
+        done ;;
     video)
         log "video at 1920x1080, x264 presets medium and ultrafast"
         timeout 500 $py scripts/benchmark_video.py --style wave --size 1920x1080 --frames ${VIDEO_FRAMES:=240} \
