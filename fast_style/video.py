@@ -26,7 +26,7 @@ import torch.nn.functional as F
 from fast_style import hdr, yuv
 from fast_style.atomic import atomic_write
 from fast_style.errors import UserError
-from fast_style.images import to_uint8
+from fast_style.images import to_uint8, to_unit
 from fast_style.inference_defaults import PRESETS
 from fast_style.smoothing import TemporalSmoother
 
@@ -86,15 +86,12 @@ def frame_array(frame: Any, peak_nits: float = hdr.PEAK, planes: bool = False) -
 def frames_to_tensor(arrays: list[np.ndarray], layout: tuple | None, turns: int, device: torch.device) -> torch.Tensor:
     """`frame_array`'s arrays of one size and layout -> (N, 3, H, W) float RGB in [0, 1] on `device`, upright."""
     batch = torch.from_numpy(np.stack(arrays)).to(device)  # uint8 crosses to a GPU: a quarter of the float's bytes
-    if layout is None:
-        x = batch.permute(0, 3, 1, 2).float() / 255
-    else:
-        x = yuv.to_rgb(batch, *layout)
+    x = to_unit(batch.permute(0, 3, 1, 2)) if layout is None else yuv.to_rgb(batch, *layout)
     return torch.rot90(x, turns, (-2, -1)) if turns else x
 
 
 def _fitted(frames: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
-    """(N, 3, H, W) at the video's (H, W) `size`: an odd side cropped by its last pixel, another size resized."""
+    """(N, 3, H, W) at the video's (H, W) `size`: as they are, an odd side cropped by its last pixel, or resized."""
     if _even(frames.shape[-2:]) == size:
         return frames[..., : size[0], : size[1]]
     return F.interpolate(frames, size, mode="bilinear", antialias=True)
@@ -332,14 +329,14 @@ def stylize_video(
                     if not isinstance(y, torch.Tensor) or y.ndim != 4 or len(y) != len(x):
                         got = tuple(y.shape) if isinstance(y, torch.Tensor) else type(y).__name__
                         raise RuntimeError(f"stylize returned {got} for {tuple(x.shape)} frames")
-                    if smoother is not None and x.shape[-2:] != y.shape[-2:]:  # it compares frames at the output's size
-                        x = F.interpolate(x, y.shape[-2:], mode="bilinear", antialias=True)
                     if size is None:
                         size = _even(y.shape[-2:])
-                    if tuple(y.shape[-2:]) != size:
-                        y, x = _fitted(y, size), _fitted(x, size) if smoother is not None else x
-                    if smoother is not None:
-                        y = torch.stack([smoother.step(a, b) for a, b in zip(x, y)])
+                    if smoother is not None:  # it compares the input frames with the output, at the output's size
+                        if x.shape[-2:] != y.shape[-2:]:
+                            x = F.interpolate(x, y.shape[-2:], mode="bilinear", antialias=True)
+                        y = torch.stack([smoother.step(a, b) for a, b in zip(_fitted(x, size), _fitted(y, size))])
+                    else:
+                        y = _fitted(y, size)
                     arrays = tensor_to_frames(y, planes=on_device)
                     for array, (*_, pts, time_base) in zip(arrays, pending):
                         stages.put(stylized, ("frame", array, pts, time_base))
