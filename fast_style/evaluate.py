@@ -9,6 +9,7 @@ per-image optimization; `write_reports` writes metrics.csv, metrics.json and a c
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 import logging
@@ -200,7 +201,7 @@ class Scorer:
         device: torch.device,
         judge_weights: str = "oxford",
     ) -> None:
-        self.device = device
+        self.device, self.style_image = device, style_image
         style = load_style_image(style_image, style_size).to(device)
         self.loss = PerceptualLoss(weights=weights, **loss_weights).to(device)
         self.loss.set_style(style)
@@ -252,10 +253,11 @@ def evaluate(
         if not style_image and not recorded:
             raise UserError(f"{path} does not name its style image: pass --style")
         style = style_image or find_style_image(recorded, style_dirs or [])
-        if style not in scorers:
-            scorers[style] = Scorer(style, weights, style_size, loss_weights, judge, dev, judge_weights)
-            judge = judge and scorers[style].judge is not None  # unavailable once: not tried (and reported) again
-        scorer = scorers[style]
+        key = hashlib.sha256(Path(style).expanduser().read_bytes()).hexdigest()  # copies of a painting: one scorer
+        if key not in scorers:
+            scorers[key] = Scorer(style, weights, style_size, loss_weights, judge, dev, judge_weights)
+            judge = judge and scorers[key].judge is not None  # unavailable once: not tried (and reported) again
+        scorer = scorers[key]
         net = net.to(dev)
         score = ModelScore(name, str(path), style)
         stylized_all, sums, seconds = [], {}, 0.0
@@ -294,7 +296,7 @@ def evaluate(
             "warning: these models were trained on %d paintings (%s): their losses compare only between models of "
             "the same painting, though the table ranks them together",
             len(scorers),
-            ", ".join(sorted(Path(s).stem for s in scorers)),
+            ", ".join(sorted(Path(s.style_image).stem for s in scorers.values())),
         )
     return scores, outputs
 

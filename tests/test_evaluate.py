@@ -302,3 +302,26 @@ def test_runs_are_labelled_by_their_differing_overrides_with_short_paths(tmp_pat
     with (tmp_path / "run1" / ".hydra" / "overrides.yaml").open("a") as f:
         f.write("- ckpt_path=last\n- data.val_root=/data/heldout\n- trainer.val_check_interval=2\n")
     assert model_names(paths) == ["style.image=wave.jpg", "style.image=candy.jpg"]
+
+
+def test_copies_of_one_painting_share_a_scorer_and_other_paintings_are_flagged(
+    tmp_path: Path, style_path: Path, random_vgg: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from fast_style.evaluate import evaluate
+
+    copy = tmp_path / "elsewhere" / "wave.png"
+    copy.parent.mkdir()
+    copy.write_bytes(style_path.read_bytes())
+    other = make_photo(tmp_path / "other.png", size=(64, 48), seed=5)
+    models = []
+    for i, painting in enumerate((style_path, copy, other)):
+        models.append(tmp_path / f"m{i}.pt")
+        save_style_model(TransformerNet(channels=(4, 8, 8), num_residual=1), models[-1], {"style_image": str(painting)})
+    photos = [("p", torch.rand(1, 3, 32, 32))]
+    args = dict(weights=str(random_vgg), style_size=32, judge=False, stability_photos=0)
+    with caplog.at_level("WARNING"):
+        evaluate(models[:2], photos, **args)
+    assert "paintings" not in caplog.text  # the same picture in two folders: one painting
+    with caplog.at_level("WARNING"):
+        evaluate(models, photos, **args)
+    assert "trained on 2 paintings (other, style)" in caplog.text
