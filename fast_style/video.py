@@ -72,15 +72,39 @@ def frame_array(frame: Any, peak_nits: float = hdr.PEAK, planes: bool = False) -
     """A decoded frame as an array for the network, not yet turned upright (`quarter_turns`), and how to read it:
     ((H, W, 3) uint8 SDR RGB, None), HDR (PQ, HLG) tone-mapped (PQ's white at `peak_nits`: `hdr.content_peak` of the
     first frame) and an untagged HD frame read as BT.709; or, with `planes` and where fast_style.yuv converts the
-    frame (8-bit 4:2:0 SDR, even sides), its ((H * 3/2, W) uint8 yuv420p array, (matrix, full range)) as decoded."""
-    if planes and frame.format.name in ("yuv420p", "yuvj420p") and not (frame.width % 2 or frame.height % 2):
+    frame (8-bit 4:2:0 SDR, even sides), its ((H * 3/2, W) uint8 yuv420p or nv12 array, (matrix, full range,
+    nv12)) as decoded: `yuv.to_rgb`'s arguments."""
+    name = frame.format.name
+    if planes and name in ("yuv420p", "yuvj420p", "nv12") and not (frame.width % 2 or frame.height % 2):
         matrix = yuv.matrix_of(frame.colorspace, frame.height)
         if matrix is not None and frame.color_trc not in hdr.TRANSFERS:
-            return frame.to_ndarray(), (matrix, frame.format.name == "yuvj420p" or frame.color_range == 2)
+            return frame.to_ndarray(), (matrix, name == "yuvj420p" or frame.color_range == 2, name == "nv12")
     colours = _source_colours(frame)
     if frame.color_trc in hdr.TRANSFERS:
         return hdr.frame_to_sdr(frame, peak_nits, colours), None
     return frame.to_ndarray(format="rgb24", **colours), None
+
+
+def open_source(src: Path, nvdec: int | None = None) -> Any:
+    """The video file opened for decoding; with `nvdec` (a CUDA device's index), its frames decoded there by NVDEC
+    and handed back in system memory (nv12 for 8-bit 4:2:0), or in software where FFmpeg cannot open that decoder
+    (no NVIDIA GPU or driver: a log line says so)."""
+    import av
+    from av.codec.hwaccel import HWAccel
+
+    hw_error = None
+    if nvdec is not None:
+        try:
+            return av.open(str(src), hwaccel=HWAccel("cuda", device=str(nvdec), allow_software_fallback=True))
+        except (av.FFmpegError, OSError) as e:
+            hw_error = e
+    try:
+        source = av.open(str(src))
+    except (av.FFmpegError, OSError) as e:
+        raise UserError(f"cannot read video {src}: {_reason(e)}") from None
+    if hw_error is not None:
+        log.warning("%s: no NVDEC decoder (%s): decoding in software", src.name, _reason(hw_error))
+    return source
 
 
 def frames_to_tensor(arrays: list[np.ndarray], layout: tuple | None, turns: int, device: torch.device) -> torch.Tensor:
@@ -167,6 +191,7 @@ def stylize_video(
     device: torch.device | str = "cpu",
     preset: str = "medium",
     convert_on_device: bool | None = None,
+    decode_on_device: bool = False,
 ) -> int:
     """Decode `src`, stylize its frames with `stylize`, encode H.264 into `dst`, copy the audio. Returns the number
     of frames.
@@ -178,7 +203,10 @@ def stylize_video(
     `progress`: a bar with frames per second on stderr; `preset`: x264's speed for the quality of `crf`
     (ultrafast ... veryslow: a faster preset writes a larger file); `convert_on_device`: whether 8-bit 4:2:0 frames
     cross to `device` and back as Y'CbCr, converted there (None: on a GPU, not on the CPU, where swscale converts
-    a 1080p frame in 1.8 ms and torch in 82). UserError for a file that is not a video or an unknown container."""
+    a 1080p frame in 1.8 ms and torch in 82); `decode_on_device`: decode the video with a CUDA `device`'s own
+    decoder (NVDEC, through FFmpeg's CUDA hwaccel; it hands back nv12 frames), leaving the CPU's cores to the
+    encoder, or in software where FFmpeg cannot open that decoder (a log line says so). UserError for a file that
+    is not a video or an unknown container."""
     import av
     from av.video.reformatter import ColorPrimaries, ColorRange, Colorspace, ColorTrc, VideoReformatter
 
@@ -190,12 +218,11 @@ def stylize_video(
         raise UserError(f"the video batch size must be >= 1, got {batch_size}")
     if preset not in PRESETS:
         raise UserError(f"unknown video preset '{preset}': use one of {', '.join(PRESETS)}")
+    if decode_on_device and device.type != "cuda":
+        raise UserError(f"decoding on the device needs a CUDA device (NVDEC), not {device}")
     on_device = device.type != "cpu" if convert_on_device is None else convert_on_device
     smoother = TemporalSmoother(smooth) if smooth else None
-    try:
-        source = av.open(str(src))
-    except (av.FFmpegError, OSError) as e:
-        raise UserError(f"cannot read video {src}: {_reason(e)}") from None
+    source = open_source(src, (device.index or 0) if decode_on_device else None)
     stages = _Stages()
     decoded: queue.Queue = queue.Queue(maxsize=2 * batch_size)  # frames (and sound) on their way to the network
     stylized: queue.Queue = queue.Queue(maxsize=2 * batch_size)  # on their way to the encoder

@@ -2,7 +2,8 @@
 
 A decoded H.264 frame is 8-bit Y'CbCr 4:2:0: a full-size luma plane and two chroma planes of a quarter of its
 size each, half the bytes of its RGB picture. PyAV lays such a frame (`yuv420p`) out as one (H * 3/2, W) uint8
-array: the luma's H rows, then U's and V's samples in rows of W. `to_rgb` and `to_yuv420` turn a batch of such
+array: the luma's H rows, then U's and V's samples in rows of W (`nv12`, what NVDEC decodes to, the same with U and
+V alternating). `to_rgb` and `to_yuv420` turn a batch of such
 arrays into RGB in [0, 1] and back on the tensors' device, instead of in FFmpeg's swscale on the CPU's cores,
 which then stay free for decoding and encoding. The chroma is taken as centred between its four luma samples
 (bilinear up, a 2x2 mean down); H.264's default siting is a quarter of a chroma sample to the left of that, a
@@ -29,14 +30,20 @@ def matrix_of(colorspace: int, height: int) -> tuple[float, float] | None:
     return MATRICES.get(colorspace)
 
 
-def to_rgb(planes: torch.Tensor, matrix: tuple[float, float] = BT709, full_range: bool = False) -> torch.Tensor:
+def to_rgb(
+    planes: torch.Tensor, matrix: tuple[float, float] = BT709, full_range: bool = False, interleaved: bool = False
+) -> torch.Tensor:
     """(N, H * 3/2, W) uint8 yuv420p arrays -> (N, 3, H, W) float RGB in [0, 1]. `full_range`: codes 0-255 (JPEG's,
-    `yuvj420p`) rather than video's 16-235 for luma and 16-240 for chroma."""
+    `yuvj420p`) rather than video's 16-235 for luma and 16-240 for chroma. `interleaved`: `nv12` arrays (what a
+    GPU's decoder hands back), whose chroma rows alternate Cb and Cr samples instead of holding all Cb, then Cr."""
     n, rows, w = planes.shape
     h = rows * 2 // 3
     flat = planes.reshape(n, rows * w)
     y = flat[:, : h * w].reshape(n, 1, h, w).float()  # (N, 1, H, W)
-    c = flat[:, h * w :].reshape(n, 2, h // 2, w // 2).float()  # (N, 2, H/2, W/2): Cb, Cr
+    if interleaved:
+        c = flat[:, h * w :].reshape(n, h // 2, w // 2, 2).permute(0, 3, 1, 2).float()  # (N, 2, H/2, W/2)
+    else:
+        c = flat[:, h * w :].reshape(n, 2, h // 2, w // 2).float()  # (N, 2, H/2, W/2): Cb, Cr
     if full_range:
         y, c = y / 255, (c - 128) / 255
     else:

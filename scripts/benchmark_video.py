@@ -13,6 +13,8 @@ network call and once with --batch. Prints frames per second for each and each s
     python scripts/benchmark_video.py --style wave --size 1920x1080 --frames 300 --device cuda --batch 8 --compile \
         --preset medium ultrafast
     python scripts/benchmark_video.py --style wave --size 1920x1080 --frames 12 --hdr      # an HLG clip
+    python scripts/benchmark_video.py --style wave --size 1920x1080 --frames 300 --device cuda --batch 8 --compile \
+        --preset ultrafast --decoders cpu nvdec     # decoding in software and with the GPU's NVDEC
 """
 
 from __future__ import annotations
@@ -30,7 +32,14 @@ from PIL import Image
 
 from fast_style.inference_defaults import PRESETS
 from fast_style.stylizer import Stylizer
-from fast_style.video import frame_array, frames_to_tensor, quarter_turns, stylize_video, tensor_to_frames
+from fast_style.video import (
+    frame_array,
+    frames_to_tensor,
+    open_source,
+    quarter_turns,
+    stylize_video,
+    tensor_to_frames,
+)
 
 
 def make_clip(path: Path, photo: Path | None, size: tuple[int, int], frames: int, hdr: bool = False) -> None:
@@ -58,9 +67,10 @@ def make_clip(path: Path, photo: Path | None, size: tuple[int, int], frames: int
         out.mux(stream.encode())
 
 
-def decode(path: Path, planes: bool) -> list[tuple]:
-    """The clip's frames as stylize_video's decoding stage hands them on: (array, layout, quarter turns)."""
-    with av.open(str(path)) as f:
+def decode(path: Path, planes: bool, nvdec: int | None = None) -> list[tuple]:
+    """The clip's frames as stylize_video's decoding stage hands them on: (array, layout, quarter turns); with
+    `nvdec` (a CUDA device's index) decoded by the GPU's NVDEC where FFmpeg opens it."""
+    with open_source(path, nvdec) as f:
         f.streams.video[0].thread_type = "AUTO"
         return [(*frame_array(frame, planes=planes), quarter_turns(frame.rotation)) for frame in f.decode(video=0)]
 
@@ -104,10 +114,19 @@ def main() -> None:
     p.add_argument(
         "--preset", nargs="+", default=["medium"], choices=PRESETS, help="x264's presets to time (default medium)"
     )
+    p.add_argument(
+        "--decoders",
+        nargs="+",
+        default=["cpu"],
+        choices=["cpu", "nvdec"],
+        help="decode in software (cpu) and/or with the GPU's NVDEC (stylize_video(decode_on_device=True))",
+    )
     args = p.parse_args()
     w, _, h = args.size.partition("x")
     size = (int(w), int(h or w))
     stylizer = Stylizer.load(args.style, device=args.device, compile=args.compile)
+    if "nvdec" in args.decoders and stylizer.device.type != "cuda":
+        p.error("--decoders nvdec needs a CUDA --device")
     planes = stylizer.device.type != "cpu"  # as stylize_video decides: Y'CbCr to a GPU, swscale's RGB on a CPU
     kind = "HDR (HLG, 10-bit)" if args.hdr else "SDR"
     print(
@@ -121,9 +140,13 @@ def main() -> None:
         for batch in sorted({1, args.batch}):  # warm-up (allocations, one-time set-up, compiling each shape)
             stylize(stylizer, first[:batch], planes)
         times: dict[str, float] = {}
-        t = time.perf_counter()
-        frames = decode(clip, planes)
-        times["decode"] = time.perf_counter() - t
+        nvdec = stylizer.device.index or 0
+        for decoder in args.decoders:
+            t = time.perf_counter()
+            frames = decode(clip, planes, nvdec if decoder == "nvdec" else None)
+            times["decode"] = time.perf_counter() - t
+            kind = frames[0][1] and ("nv12" if frames[0][1][2] else "yuv420p")
+            print(f"  decode alone ({decoder}, {kind or 'RGB'}): {len(frames) / times['decode']:.1f} frames/s")
         for batch in sorted({1, args.batch}):
             t = time.perf_counter()
             out: list[np.ndarray] = []
@@ -143,18 +166,23 @@ def main() -> None:
                 share = seconds / total
                 print(f"  {stage:8} alone: {len(frames) / seconds:7.1f} frames/s  ({share:5.1%} of the stages' sum)")
             print(f"  stages one after another: {len(frames) / total:.1f} frames/s")
-            for batch in sorted({1, args.batch}):
-                t = time.perf_counter()
-                n = stylize_video(
-                    clip,
-                    Path(tmp) / f"out{batch}.mp4",
-                    stylizer.stylize_frames,
-                    batch_size=batch,
-                    device=stylizer.device,
-                    preset=preset,
-                )
-                seconds = time.perf_counter() - t
-                print(f"  stylize_video, batch {batch}, stages overlapping: {n / seconds:.1f} frames/s")
+            for decoder in args.decoders:
+                for batch in sorted({1, args.batch}):
+                    t = time.perf_counter()
+                    n = stylize_video(
+                        clip,
+                        Path(tmp) / f"out{batch}.mp4",
+                        stylizer.stylize_frames,
+                        batch_size=batch,
+                        device=stylizer.device,
+                        preset=preset,
+                        decode_on_device=decoder == "nvdec",
+                    )
+                    seconds = time.perf_counter() - t
+                    print(
+                        f"  stylize_video, {decoder} decoding, batch {batch}, stages overlapping: "
+                        f"{n / seconds:.1f} frames/s"
+                    )
 
 
 if __name__ == "__main__":

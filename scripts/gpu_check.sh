@@ -13,8 +13,9 @@
 #              ZOO_STYLES (default wave) for ZOO_STEPS (default 40000) steps or ZOO_TIME (default 9 min), held-out
 #              photos ZOO_VAL (default RAW_PHOTOS); each style.pt and log copied to OUT/zoo (a last.ckpt, about
 #              20 MB, stays in ZOO_DIR: a later call resumes from it while the machine is kept)
-#   video      1080p video end to end and stage by stage (scripts/benchmark_video.py), x264 presets medium and
-#              ultrafast (VIDEO_FRAMES frames, the zoo's wave compiled, 8 frames per call)
+#   video      1080p video end to end and stage by stage (scripts/benchmark_video.py), x264 presets ultrafast and
+#              medium, decoding in software and with NVDEC (VIDEO_FRAMES frames, the zoo's wave compiled, 8 frames
+#              per call)
 #
 #   PARTS="train levers4" scripts/gpu_check.sh OUT_DIR RESIZED_PHOTOS RAW_PHOTOS STYLE_IMAGE [CONTENT_PHOTO...]
 # RESIZED_PHOTOS: a training folder (e.g. a data.cache_dir copy); RAW_PHOTOS: original JPEGs for `loader`.
@@ -83,9 +84,9 @@ for part in ${PARTS:-train levers4 train16 fp32 levers16 loader infer}; do
                 echo "$name: $out/zoo/$name.pt" || echo "$name: no style.pt"
         done ;;
     video)
-        log "video at 1920x1080, x264 presets medium and ultrafast"
+        log "video at 1920x1080, x264 presets ultrafast and medium, software and NVDEC decoding"
         timeout 500 $py scripts/benchmark_video.py --style wave --size 1920x1080 --frames ${VIDEO_FRAMES:=240} \
-            --device cuda --batch 8 --compile --preset medium ultrafast ;;
+            --device cuda --batch 8 --compile --preset ultrafast medium --decoders cpu nvdec ;;
     *) echo "unknown part $part" ;;
     esac
 done

@@ -443,3 +443,25 @@ def test_frames_the_yuv_path_does_not_take_are_converted_by_swscale(tmp_path: Pa
         assert next(f.decode(video=0)).format.name == pix_fmt
     assert stylize_video(src, tmp_path / "out.mp4", lambda frames: frames, crf=0, convert_on_device=True) == 3
     assert np.abs(np.asarray(frames_of(tmp_path / "out.mp4")[1])[24, 32].astype(int) - colour).max() <= 4
+
+
+def test_nvdec_decoding_falls_back_to_software_and_its_nv12_frames_keep_their_colours(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """`decode_on_device` decodes with a CUDA device's NVDEC where FFmpeg opens one (its frames come back as nv12),
+    else in software with a log line; nv12 frames cross as Y'CbCr and convert to the clip's colours."""
+    from fast_style.video import frame_array, frames_to_tensor, open_source, stylize_video
+
+    clip = make_video(tmp_path / "clip.mp4", audio=False, size=(64, 48))
+    with caplog.at_level("WARNING"), open_source(clip, nvdec=0) as source:
+        frames = list(source.decode(video=0))
+    assert len(frames) == 8
+    if frames[0].format.name != "nv12":  # no NVIDIA GPU here: decoded in software, and said so
+        assert "clip.mp4: no NVDEC decoder" in caplog.text and "decoding in software" in caplog.text
+    array, layout = frame_array(frames[3].reformat(format="nv12"), planes=True)  # the bar half way across
+    assert array.shape == (72, 64) and layout[2] is True  # (H * 3/2, W), read as interleaved chroma
+    rgb = frames_to_tensor([array], layout, 0, torch.device("cpu"))[0].permute(1, 2, 0).numpy() * 255
+    assert np.abs(rgb[24, 8] - (200, 80, 30)).max() <= 5 and np.abs(rgb[24, 56] - 30).max() <= 5
+    with pytest.raises(UserError, match="needs a CUDA device"):
+        stylize_video(clip, tmp_path / "out.mp4", lambda frames: frames, decode_on_device=True)
+    assert not (tmp_path / "out.mp4").exists()

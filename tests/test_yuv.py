@@ -18,22 +18,23 @@ def picture(h: int = 48, w: int = 64) -> np.ndarray:
     return rgb.round().astype(np.uint8)
 
 
+@pytest.mark.parametrize("fmt", ["yuv420p", "nv12"])  # nv12: what NVDEC decodes to
 @pytest.mark.parametrize("full_range", [False, True])
 @pytest.mark.parametrize("space,matrix", [("ITU709", yuv.BT709), ("ITU601", yuv.BT601)])
-def test_to_rgb_reads_yuv420p_as_swscale_does(space: str, matrix: tuple, full_range: bool) -> None:
+def test_to_rgb_reads_yuv420p_as_swscale_does(space: str, matrix: tuple, full_range: bool, fmt: str) -> None:
     from av.video.reformatter import ColorRange, Colorspace
 
     rgb = picture()
     colours = {"src_colorspace": getattr(Colorspace, space)}
     colours["src_color_range"] = ColorRange.JPEG if full_range else ColorRange.MPEG
     planes = av.VideoFrame.from_ndarray(rgb, format="rgb24").reformat(
-        format="yuv420p", dst_colorspace=colours["src_colorspace"], dst_color_range=colours["src_color_range"]
+        format=fmt, dst_colorspace=colours["src_colorspace"], dst_color_range=colours["src_color_range"]
     )
-    ours = yuv.to_rgb(torch.from_numpy(planes.to_ndarray())[None], matrix, full_range)
+    ours = yuv.to_rgb(torch.from_numpy(planes.to_ndarray())[None], matrix, full_range, interleaved=fmt == "nv12")
     assert ours.shape == (1, 3, 48, 64) and ours.dtype == torch.float32
     theirs = planes.reformat(format="rgb24", **colours).to_ndarray().astype(float)
     got = ours[0].permute(1, 2, 0).numpy() * 255
-    assert np.abs(got - theirs)[8, 10].max() <= 3 and np.abs(got - theirs)[28, 40].max() <= 3  # flat patches
+    assert np.abs(got - rgb)[8, 10].max() <= 3 and np.abs(got - rgb)[28, 40].max() <= 3  # flat patches: the picture
     assert np.abs(got - theirs).mean() < 4  # their chroma filters differ at the edges of the patches
     assert np.abs(got - rgb).mean() < np.abs(theirs - rgb).mean() + 0.5  # as close to the picture as swscale
 
