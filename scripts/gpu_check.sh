@@ -19,6 +19,8 @@
 #
 #   PARTS="train levers4" scripts/gpu_check.sh OUT_DIR RESIZED_PHOTOS RAW_PHOTOS STYLE_IMAGE [CONTENT_PHOTO...]
 # RESIZED_PHOTOS: a training folder (e.g. a data.cache_dir copy); RAW_PHOTOS: original JPEGs for `loader`.
+# It needs fast-style's dependencies importable there (torchdata, hydra-core, av, pi-heif beside torch) and the
+# caffe VGG16 in the weights cache (`fast-style-weights`, 59 MB; FAST_STYLE_CACHE names another folder).
 set -u
 out=$1 photos=$2 raw=$3 style=$4
 shift 4

@@ -12,7 +12,8 @@
 # The rate falls down a cosine to MAX_STEPS (module.lr_schedule=cosine): under the constant rate the H200's
 # the_scream run diverged at step 7,700 of 8 (benchmarks/README.md), and a decayed rate ends every run settled.
 # Environment: STYLES (default: the six public-domain paintings), MAX_STEPS (default 7000: what six runs side by
-# side reach in about 6 minutes on an H200, 21 steps/s each; the paper's 40000 needs about 30), MAX_TIME
+# side reach in about 6 minutes on an H200, 21 steps/s each; the paper's 40000 needs about 30; one run alone did 64
+# steps/s with temporal=shift, 27,096 steps in 8 min 18 s, so 40000 take about 11 min), MAX_TIME
 # (Lightning's DD:HH:MM:SS per run, a guard, default 00:00:08:00), WORKERS (loader processes per run, default
 # 2), TIMEOUT_S (a hard stop per run: SIGTERM, which still writes a checkpoint and the style model).
 set -u
