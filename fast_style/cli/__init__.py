@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Callable
 
@@ -72,10 +73,14 @@ class ToolParser(argparse.ArgumentParser):
 
 
 def run_tool(body: Callable[[], int | None], log_level: int = logging.INFO) -> int:
-    """Run a command's body: a UserError becomes `error: <message>` and exit code 2, Ctrl-C exit code 130."""
+    """Run a command's body: a UserError becomes `error: <message>` and exit code 2, Ctrl-C exit code 130, and a
+    reader that stopped early (`fast-style-stylize --list-styles | head`) ends it quietly."""
     logging.basicConfig(level=log_level, format="%(message)s")
     try:
         return body() or EXIT_OK
+    except BrokenPipeError:  # what is still buffered for the closed pipe goes nowhere, so exiting says nothing
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
     except UserError as e:
         print(f"error: {e}", file=sys.stderr)
         return EXIT_USER_ERROR
