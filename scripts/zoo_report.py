@@ -69,14 +69,14 @@ def main() -> None:
         sheet.save(tmp_file, format="PNG")
     what = f"{len(photos)} held-out photos at {args.size} px"
     print(
-        "| style | steps | style loss | content loss | coverage | judge style | judge content | flicker | "
+        "| style | steps (all phases) | style loss | content loss | coverage | judge style | judge content | flicker | "
         "flicker zoom | ms/image |"
     )
     print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for name, s in zip(names, scores):
         m = zoo.manifest(name)
         print(
-            f"| `{name}` | {m['training']['steps']:,} | {s.style:.3g} | {s.content:.3g} | {s.coverage:.2f} | "
+            f"| `{name}` | {sum(zoo.phase_steps(m)):,} | {s.style:.3g} | {s.content:.3g} | {s.coverage:.2f} | "
             f"{s.judge_style:.3g} | {s.judge_content:.3g} | {s.flicker:.2f} | {s.flicker_zoom:.2f} | "
             f"{s.ms_per_image:.0f} |"
         )

@@ -129,3 +129,15 @@ def test_list_styles_counts_the_steps_of_the_model_a_style_was_fine_tuned_from(t
     training["fine_tuned_from"]["fine_tuned_from"] = {"steps": 400}  # a fine-tuned model fine-tuned again
     (tmp_path / "p.json").write_text(json.dumps({"name": "p", "painting": {"title": "P"}, "training": training}))
     assert "; 2000 steps (400 + 1000 + 600 fine-tuning) at 256 px" in zoo.describe()
+    assert zoo.phase_steps(zoo.manifest("p")) == [400, 1000, 600]  # what zoo_report.py sums
+
+
+def test_a_reader_that_stops_early_ends_the_listing_quietly() -> None:
+    import subprocess
+    import sys
+
+    code = "import sys; from fast_style.cli.stylize import main; sys.exit(main(['--list-styles']))"
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdout.close()  # as `| head` does once it has its lines: here before the first
+    error = proc.stderr.read().decode()
+    assert proc.wait() == 0 and error == ""

@@ -44,6 +44,15 @@ def resolve(model: str | Path) -> Path:
     )
 
 
+def phase_steps(m: dict) -> list:
+    """The training steps of each phase a built-in style went through, first to last (its `training` record, and
+    the `fine_tuned_from` records nested in it: the model each phase started from)."""
+    stages = [m.get("training", {})]
+    while isinstance(stages[0].get("fine_tuned_from"), dict):
+        stages.insert(0, stages[0]["fine_tuned_from"])
+    return [stage.get("steps") for stage in stages]
+
+
 def describe() -> str:
     """One line per built-in style: name, painting, artist, training budget (for --list-styles)."""
     lines = []
@@ -52,10 +61,7 @@ def describe() -> str:
         painting = m.get("painting", {})
         trained = m.get("training", {})
         variant = f"; the fast variant of {m['fast_variant_of']} (a smaller network)" if "fast_variant_of" in m else ""
-        stages = [trained]  # fine-tuned from an earlier model, perhaps itself fine-tuned: their steps came first
-        while isinstance(stages[0].get("fine_tuned_from"), dict):
-            stages.insert(0, stages[0]["fine_tuned_from"])
-        counts = [stage.get("steps") for stage in stages]
+        counts = phase_steps(m)
         steps = f"{trained.get('steps', '?')} steps"
         if len(counts) > 1 and all(isinstance(n, int) for n in counts):
             steps = f"{sum(counts)} steps ({' + '.join(map(str, counts))} fine-tuning)"
