@@ -229,6 +229,15 @@ class Scorer:
         return terms
 
 
+def _painting_key(style: str) -> str:
+    """Copies of one painting share a scorer: keyed by the file's bytes (by its path where it cannot be read, for
+    load_style_image to report)."""
+    try:
+        return hashlib.sha256(Path(style).expanduser().read_bytes()).hexdigest()
+    except OSError:
+        return style
+
+
 def evaluate(
     models: list[Path],
     photos: list[tuple[str, torch.Tensor]],
@@ -253,7 +262,7 @@ def evaluate(
         if not style_image and not recorded:
             raise UserError(f"{path} does not name its style image: pass --style")
         style = style_image or find_style_image(recorded, style_dirs or [])
-        key = hashlib.sha256(Path(style).expanduser().read_bytes()).hexdigest()  # copies of a painting: one scorer
+        key = _painting_key(style)
         if key not in scorers:
             scorers[key] = Scorer(style, weights, style_size, loss_weights, judge, dev, judge_weights)
             judge = judge and scorers[key].judge is not None  # unavailable once: not tried (and reported) again
