@@ -6,7 +6,7 @@ stage as `stylize_video` runs it: decoding alone (to arrays: Y'CbCr 4:2:0 for a 
 stylizing alone (the decoded frames, --batch at a time, to the device and back), encoding alone (H.264 at CRF 18
 with each x264 --preset), and `stylize_video` end to end with the stages overlapping, once with one frame per
 network call and once with --batch. Prints frames per second for each and each stage's share of their sum
-(stylizing at --batch).
+(stylizing at --batch, the frames of the first --decoders listed; with two decoders, a sum for each).
 
     python scripts/benchmark_video.py --style wave --size 640x360 --frames 48
     python scripts/benchmark_video.py --style wave --size 1920x1080 --frames 300 --device cuda --batch 8 --compile
@@ -139,14 +139,14 @@ def main() -> None:
         first = decode(clip, planes)[: args.batch]
         for batch in sorted({1, args.batch}):  # warm-up (allocations, one-time set-up, compiling each shape)
             stylize(stylizer, first[:batch], planes)
-        times: dict[str, float] = {}
+        decoding: dict[str, float] = {}  # each decoder's seconds
         nvdec = stylizer.device.index or 0
-        for decoder in args.decoders:
+        for decoder in reversed(args.decoders):  # the first listed last: its frames are the ones stylized below
             t = time.perf_counter()
             frames = decode(clip, planes, nvdec if decoder == "nvdec" else None)
-            times["decode"] = time.perf_counter() - t
+            decoding[decoder] = time.perf_counter() - t
             kind = frames[0][1] and ("nv12" if frames[0][1][2] else "yuv420p")
-            print(f"  decode alone ({decoder}, {kind or 'RGB'}): {len(frames) / times['decode']:.1f} frames/s")
+            print(f"  decode alone ({decoder}, {kind or 'RGB'}): {len(frames) / decoding[decoder]:.1f} frames/s")
         for batch in sorted({1, args.batch}):
             t = time.perf_counter()
             out: list[np.ndarray] = []
@@ -154,18 +154,20 @@ def main() -> None:
                 out += list(stylize(stylizer, frames[k : k + batch], planes))
             seconds = time.perf_counter() - t
             print(f"  stylize alone, batch {batch}: {len(frames) / seconds:.1f} frames/s")
-        times["stylize"] = seconds
+        stylizing = seconds
         for preset in args.preset:  # the stages' sum, and end to end, with each encoder preset
             t = time.perf_counter()
             encode(out, Path(tmp) / "encoded.mp4", planes, preset)
-            times["encode"] = time.perf_counter() - t
+            encoding = time.perf_counter() - t
             size = (Path(tmp) / "encoded.mp4").stat().st_size / len(out) / 1e3
-            total = sum(times.values())
             print(f"  x264 preset {preset} ({size:.1f} kB a frame):")
-            for stage, seconds in times.items():
-                share = seconds / total
-                print(f"  {stage:8} alone: {len(frames) / seconds:7.1f} frames/s  ({share:5.1%} of the stages' sum)")
-            print(f"  stages one after another: {len(frames) / total:.1f} frames/s")
+            for decoder in args.decoders:
+                times = {f"decode ({decoder})": decoding[decoder], "stylize": stylizing, "encode": encoding}
+                total = sum(times.values())
+                for stage, seconds in times.items():
+                    rate, share = len(frames) / seconds, seconds / total
+                    print(f"  {stage:14} alone: {rate:7.1f} frames/s  ({share:5.1%} of the stages' sum)")
+                print(f"  stages one after another, {decoder} decoding: {len(frames) / total:.1f} frames/s")
             for decoder in args.decoders:
                 for batch in sorted({1, args.batch}):
                     t = time.perf_counter()
