@@ -133,6 +133,30 @@ def tensor_to_frames(frames: torch.Tensor, planes: bool = False) -> np.ndarray:
     return to_uint8(frames).permute(0, 2, 3, 1).contiguous().cpu().numpy()
 
 
+class _FrameTimes:
+    """Presentation times for the decoded frames, always increasing, as the encoder needs them. An AVI file stores
+    frames in decoding order and FFmpeg numbers them as stored, so once B-frames are put back in order their numbers
+    are shuffled (1, 4, 3, 5, 2, ...): there each frame takes the decoding time of the packet that returned it,
+    less that lead at the first frame (1, 2, 3, ...). A time that is missing or not after the one before becomes
+    that one plus a frame."""
+
+    def __init__(self, by_decoding: bool, step: int) -> None:
+        self.by_decoding, self.step = by_decoding, step
+        self.last: int | None = None
+        self.lead: int | None = None
+
+    def __call__(self, frame: Any) -> int:
+        t = frame.pts
+        if self.by_decoding and frame.dts is not None:
+            if self.lead is None:
+                self.lead = frame.dts - (t if t is not None else frame.dts)
+            t = frame.dts - self.lead
+        if t is None or (self.last is not None and t <= self.last):
+            t = 0 if self.last is None else self.last + self.step
+        self.last = t
+        return t
+
+
 class _Stages:
     """What the three stages share: a stop flag and the first error any of them met."""
 
@@ -245,7 +269,9 @@ def stylize_video(
             tags.colorspace, tags.color_range = Colorspace.ITU709, ColorRange.MPEG
             tags.color_primaries, tags.color_trc = ColorPrimaries.BT709, ColorTrc.BT709
             video_out.options = {"crf": str(crf), "preset": preset}
-            copy_audio = audio_in is not None and audio_in.codec_context.name in out.supported_codecs
+            sound_codec = audio_in.codec_context.name if audio_in is not None else ""
+            # PCM is on MP4's list, but FFmpeg's muxer refuses it (few players would read it): it becomes AAC
+            copy_audio = sound_codec in out.supported_codecs and not (fmt == "mp4" and sound_codec.startswith("pcm_"))
             if audio_in is None:
                 audio_out = None
             elif copy_audio:
@@ -256,6 +282,9 @@ def stylize_video(
                 layout = audio_in.layout.name  # an .avi may not name the channels' order ("1 channels"): AAC needs it
                 audio_out.layout = ("mono" if audio_in.channels == 1 else "stereo") if "channels" in layout else layout
             streams = [video_in] + ([audio_in] if audio_in is not None else [])
+
+            step = max(1, round(1 / (rate * video_in.time_base))) if video_in.time_base else 1  # a frame's ticks
+            times = _FrameTimes("avi" in source.format.name.split(","), step)
 
             def decode() -> None:
                 count, peak = 0, hdr.PEAK
@@ -275,7 +304,7 @@ def stylize_video(
                                 log.info("%s: HDR (%s, %d nits) tone-mapped to SDR", src.name, kind, peak)
                             array, layout = frame_array(frame, peak, planes=on_device)
                             turns = quarter_turns(frame.rotation)
-                            stages.put(decoded, ("frame", array, layout, turns, frame.pts, frame.time_base))
+                            stages.put(decoded, ("frame", array, layout, turns, times(frame), frame.time_base))
                             count += 1
                 except av.FFmpegError as e:
                     raise UserError(f"cannot decode {src} (frame {count}): {_reason(e)}") from None

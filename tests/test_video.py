@@ -1,5 +1,6 @@
 """Videos through fast-style-stylize: frames, rate and audio kept, nothing overwritten, bad files in one line."""
 
+import itertools
 from pathlib import Path
 
 import pytest
@@ -106,6 +107,43 @@ def test_a_folder_of_photos_and_videos(model: Path, tmp_path: Path, capsys) -> N
     assert len(frames_of(tmp_path / "out" / "sub" / "b.mp4")) == 8  # AVI in, H.264 MP4 out
     assert not (tmp_path / "out" / "broken.mov").exists()
     assert not list((tmp_path / "out").rglob("*.tmp"))  # no half-written file left behind
+
+
+def test_an_h264_avi_with_b_frames_keeps_its_frames_in_order(tmp_path: Path) -> None:
+    """AVI stores frames in decoding order and FFmpeg numbers them as stored: after B-frames are reordered their
+    times were shuffled, and the encoder refused them at the end ("Invalid argument")."""
+    from fast_style.video import stylize_video
+
+    clip = make_video(tmp_path / "clip.avi", frames=16, size=(64, 48), audio=False)  # x264's default has B-frames
+    with av.open(str(clip)) as f:
+        assert any(a.pts > b.pts for a, b in itertools.pairwise(f.decode(video=0)))  # the shuffle is there
+    out = tmp_path / "clip.mp4"
+    assert stylize_video(clip, out, lambda x: x) == 16
+    with av.open(str(out)) as f:
+        frames = list(f.decode(video=0))
+        assert f.streams.video[0].average_rate == 12
+    assert len(frames) == 16 and all(b.pts > a.pts for a, b in itertools.pairwise(frames))
+    step = frames[1].pts - frames[0].pts
+    assert all(b.pts - a.pts == step for a, b in itertools.pairwise(frames))  # evenly spaced, as they were shown
+    bars = [int((np.asarray(frame.to_image())[24, :, 0] > 115).sum()) for frame in frames]  # the growing bar
+    assert bars == sorted(bars) and bars[-1] > bars[0] + 40
+
+
+@pytest.mark.parametrize(
+    ("by_decoding", "stamps", "expected"),
+    [
+        (False, [(0, None), (5, None), (5, None), (None, None), (30, None)], [0, 5, 7, 9, 30]),  # repeats, gaps
+        (True, [(1, 2), (4, 3), (3, 4), (5, 5), (2, 6), (9, None), (10, None)], [1, 2, 3, 4, 5, 9, 10]),  # AVI
+        (True, [(None, 0), (None, 1), (None, None)], [0, 1, 3]),
+    ],
+)
+def test_frame_times_always_increase(by_decoding: bool, stamps: list, expected: list) -> None:
+    from types import SimpleNamespace
+
+    from fast_style.video import _FrameTimes
+
+    times = _FrameTimes(by_decoding, step=2)
+    assert [times(SimpleNamespace(pts=pts, dts=dts)) for pts, dts in stamps] == expected
 
 
 @pytest.mark.parametrize("on_device", [False, True])
@@ -286,12 +324,14 @@ def test_a_phone_video_comes_out_upright_and_any_sound_is_kept(model: Path, tmp_
         stylize_video(phone, tmp_path / f"copy{on_device}.mp4", lambda frames: frames, convert_on_device=on_device)
         red = np.asarray(frames_of(tmp_path / f"copy{on_device}.mp4")[3], float)[..., 0]  # the bar: the top half
         assert red[:25].mean() > red[-25:].mean() + 80
-    # 8-bit PCM sound from an .avi cannot go into an .mp4 as it is: it is kept as AAC, not lost with the video
-    camera = make_video(tmp_path / "camera.avi", codec="mpeg4", sound_codec="pcm_u8")
-    assert main([str(camera), "-m", str(model), "-o", str(tmp_path / "camera.mp4"), "-q"]) == 0
-    with av.open(str(tmp_path / "camera.mp4")) as f:
-        assert [s.codec_context.name for s in f.streams] == ["h264", "aac"]
-        assert abs(sum(frame.samples for frame in f.decode(audio=0)) / 16000 - 1.0) < 0.1
+    # PCM sound from an .avi cannot go into an .mp4 as it is: it is kept as AAC, not lost with the video (16-bit
+    # PCM, the usual camera's, is on MP4's list, but FFmpeg's muxer refused it at the end: "Invalid argument")
+    for sound_codec in ("pcm_s16le", "pcm_u8"):
+        camera = make_video(tmp_path / "camera.avi", codec="mpeg4", sound_codec=sound_codec)
+        assert main([str(camera), "-m", str(model), "-o", str(tmp_path / "camera.mp4"), "-q", "--force"]) == 0
+        with av.open(str(tmp_path / "camera.mp4")) as f:
+            assert [s.codec_context.name for s in f.streams] == ["h264", "aac"]
+            assert abs(sum(frame.samples for frame in f.decode(audio=0)) / 16000 - 1.0) < 0.1
     # odd sides after --max-size: H.264 needs even ones (33x25 -> 32x24)
     assert main([str(camera), "-m", str(model), "-o", str(tmp_path / "odd.mp4"), "--max-size", "33", "-q"]) == 0
     assert {image.size for image in frames_of(tmp_path / "odd.mp4")} == {(32, 24)}
