@@ -458,6 +458,46 @@ def test_ctrl_c_while_a_tool_loads_is_one_line() -> None:
     assert "Traceback" in other.stderr and "ZeroDivisionError" in other.stderr  # other errors as before
 
 
+def test_sigterm_stops_a_tool_like_ctrl_c_and_leaves_no_file(tmp_path: Path) -> None:
+    # it killed the tool outright: no line, exit -15, and the half-written video's temporary file stayed behind
+    import subprocess
+    import sys
+
+    body = f"""
+import os, signal, sys, time
+from pathlib import Path
+from fast_style.atomic import atomic_write
+from fast_style.cli import run_tool
+
+def body():
+    with atomic_write(Path({str(tmp_path / "out.mp4")!r})) as tmp:
+        Path(tmp).write_bytes(b"half a video")
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(30)
+
+sys.exit(run_tool(body))
+"""
+    done = subprocess.run([sys.executable, "-c", body], capture_output=True, text=True, timeout=120)
+    assert (done.returncode, done.stderr) == (143, "stopped (SIGTERM)\n")
+    assert list(tmp_path.iterdir()) == []  # neither the output nor its temporary file
+
+
+def test_sigterm_is_left_to_a_handler_that_took_its_place() -> None:
+    """Lightning's handler, during a training run (fast-style-demo), calls the one it replaced as well: that must
+    not abort the graceful stop (a checkpoint first) that Lightning's starts."""
+    import signal
+
+    from fast_style.cli import _on_sigterm
+
+    called = []
+    previous = signal.signal(signal.SIGTERM, lambda signum, frame: called.append(_on_sigterm(signum, frame)))
+    try:
+        signal.raise_signal(signal.SIGTERM)  # no Terminated
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    assert called == [None]
+
+
 def test_onnxruntime_takes_images_smaller_than_the_exported_graph(model_path: Path) -> None:
     pytest.importorskip("onnxruntime")
     ort = Stylizer.load(model_path, device="cpu", backend="onnxruntime")

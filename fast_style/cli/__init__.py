@@ -6,7 +6,8 @@ them). They share one frame, `run_tool`, and one exit-code convention:
          (fast-style-stylize's files, fast-style-train's multirun)
     2    stopped by a mistake the user can fix (a bad argument or setting, a missing or unreadable file, a full
          disk, a training loss gone NaN), reported in one line, `error: ...`, without a traceback
-    130  interrupted by Ctrl-C (143: SIGTERM); no file is left half-written, and training saves a checkpoint first
+    130  interrupted by Ctrl-C (143: SIGTERM, from a scheduler, `kill` or `docker stop`); no file is left
+         half-written, and training saves a checkpoint first
 """
 
 from __future__ import annotations
@@ -14,12 +15,24 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import signal
 import sys
+import threading
 from collections.abc import Callable
 
 from fast_style.errors import UserError
 
-EXIT_OK, EXIT_PARTIAL, EXIT_USER_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 130
+EXIT_OK, EXIT_PARTIAL, EXIT_USER_ERROR, EXIT_INTERRUPTED, EXIT_TERMINATED = 0, 1, 2, 130, 143
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM stops a tool the way Ctrl-C does: what it was writing is removed on the way out."""
+
+
+def _on_sigterm(signum: int, frame: object) -> None:
+    if signal.getsignal(signal.SIGTERM) is not _on_sigterm:
+        return  # called by a handler that took its place and calls it too (Lightning's): that one stops the run
+    raise Terminated
 
 
 def _quiet_interrupt(kind: type[BaseException], value: BaseException, tb) -> None:
@@ -73,11 +86,17 @@ class ToolParser(argparse.ArgumentParser):
 
 
 def run_tool(body: Callable[[], int | None], log_level: int = logging.INFO) -> int:
-    """Run a command's body: a UserError becomes `error: <message>` and exit code 2, Ctrl-C exit code 130, and a
-    reader that stopped early (`fast-style-stylize --list-styles | head`) ends it quietly."""
+    """Run a command's body: a UserError becomes `error: <message>` and exit code 2, Ctrl-C exit code 130 and
+    SIGTERM 143 (each with one line, after every file being written is removed), and a reader that stopped early
+    (`fast-style-stylize --list-styles | head`) ends it quietly."""
     logging.basicConfig(level=log_level, format="%(message)s")
+    main_thread = threading.current_thread() is threading.main_thread()  # (signal handlers are set there only)
+    previous = signal.signal(signal.SIGTERM, _on_sigterm) if main_thread else None
     try:
         return body() or EXIT_OK
+    except Terminated:
+        print("stopped (SIGTERM)", file=sys.stderr)
+        return EXIT_TERMINATED
     except BrokenPipeError:  # what is still buffered for the closed pipe goes nowhere, so exiting says nothing
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_OK
@@ -87,3 +106,6 @@ def run_tool(body: Callable[[], int | None], log_level: int = logging.INFO) -> i
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
