@@ -132,21 +132,36 @@ class Styles:
             if "fast_variant_of" in info:
                 self.info[info["fast_variant_of"]]["fast"] = name
         if models_dir is not None:
-            if not models_dir.is_dir():
-                raise UserError(f"--models {models_dir}: not a folder of style models (.pt)")
-            for path in sorted(models_dir.glob("*.pt")):
-                if path.stem in self.files:
-                    log.warning("%s: a built-in style has the name %r; the built-in one is served", path, path.stem)
-                    continue
-                try:  # read now, so that a file that is not a style model is never offered
-                    load_style_model(str(path))
-                except UserError as e:
-                    log.warning("skipped, not offered: %s", first_line(e))
-                    continue
-                self.files[path.stem] = path
-                self.info[path.stem] = {"title": path.stem, "artist": "", "file": path.name}
+            self._add_models(models_dir)
         self._loaded: dict[str, Stylizer] = {}
         self._lock = threading.Lock()
+
+    def _add_models(self, models_dir: Path) -> None:
+        """The style models in `models_dir` (`NAME.pt`, offered as NAME) and every training run's `style.pt` below
+        it (`runs/wave/style.pt` in `runs/`, offered as wave; `outputs/2026-12-04/10-00-00/style.pt` in `outputs/`
+        as 2026-12-04-10-00-00)."""
+        if not models_dir.is_dir():
+            raise UserError(f"--models {models_dir}: not a folder of style models (.pt)")
+        found = {path.stem: path for path in sorted(models_dir.glob("*.pt"))}
+        for path in sorted(models_dir.rglob("style.pt")):
+            if path.parent != models_dir:
+                found.setdefault("-".join(path.parent.relative_to(models_dir).parts), path)
+        if not found:
+            log.warning(
+                "--models %s: no style model in it (*.pt) or below it (a run's style.pt): built-in styles only",
+                models_dir,
+            )
+        for name, path in found.items():
+            if name in self.files:
+                log.warning("%s: a built-in style has the name %r; the built-in one is served", path, name)
+                continue
+            try:  # read now, so that a file that is not a style model is never offered
+                load_style_model(str(path))
+            except UserError as e:
+                log.warning("skipped, not offered: %s", first_line(e))
+                continue
+            self.files[name] = path
+            self.info[name] = {"title": name, "artist": "", "file": str(path.relative_to(models_dir))}
 
     def list(self) -> list[dict[str, str]]:
         return [{"name": name, **self.info[name]} for name in self.files]

@@ -12,6 +12,7 @@ import pytest
 import torch
 from PIL import Image
 
+from fast_style import zoo
 from fast_style.cli.serve import main as serve_main
 from fast_style.network import TransformerNet, save_style_model
 from fast_style.server import WEB_DIR, Gate, Limits, Refused, Styles, create_app
@@ -105,6 +106,20 @@ def test_phone_photos_in_heic_and_avif_are_accepted(client) -> None:
 def test_refusals_are_one_clear_line(client, upload, data, status: int, words: str) -> None:
     reply = client.post("/api/stylize", files={"image": upload}, data=data)
     assert reply.status_code == status and words in reply.json()["detail"]
+
+
+def test_models_takes_a_folder_of_training_runs(tmp_path: Path, caplog) -> None:
+    # `--models runs/` (the README's example) offered nothing: it read only the .pt files directly in the folder
+    net = TransformerNet(channels=(4, 8, 8), num_residual=1)
+    save_style_model(net, tmp_path / "runs" / "sea" / "style.pt")
+    save_style_model(net, tmp_path / "runs" / "2026-12-04" / "10-00-00" / "style.pt")
+    save_style_model(net, tmp_path / "runs" / "sea" / "checkpoints" / "style-step=000100.pt")  # not a run's end
+    save_style_model(net, tmp_path / "runs" / "mine.pt")
+    names = [s["name"] for s in Styles(tmp_path / "runs", device="cpu").list()]
+    assert names[-3:] == ["mine", "2026-12-04-10-00-00", "sea"] and len(names) == len(zoo.names()) + 3
+    (tmp_path / "empty").mkdir()
+    assert len(Styles(tmp_path / "empty", device="cpu").list()) == len(zoo.names())
+    assert "no style model in it" in caplog.text  # said at start, not found out from an empty list
 
 
 def test_a_file_that_is_not_a_style_model_is_not_offered_and_strength_takes_effect(models: Path, caplog) -> None:
@@ -358,7 +373,7 @@ def test_ctrl_c_or_sigterm_stops_the_server_and_removes_its_folder(
     temp = tmp_path / "tmp"
     temp.mkdir()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "fast_style.cli.serve", "--port", str(port), "--models", str(tmp_path)],
+        [sys.executable, "-m", "fast_style.cli.serve", "--port", str(port)],
         stderr=subprocess.PIPE,
         text=True,
         env={**os.environ, "TMPDIR": str(temp)},
