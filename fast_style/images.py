@@ -224,8 +224,8 @@ def save_image(img: Image.Image, path: Path, source: Image.Image | None = None, 
     fmt = Image.registered_extensions().get(path.suffix.lower())
     if fmt is None or path.suffix.lower() not in IMAGE_OUTPUTS:
         raise UserError(f"unknown output format '{path.suffix}': use {', '.join(IMAGE_OUTPUTS)}")
-    if img.mode == "RGBA" and fmt in ("JPEG", "BMP"):
-        img = img.convert("RGB")  # these formats have no alpha
+    if img.mode == "RGBA" and fmt in ("JPEG", "BMP"):  # these formats have no alpha: on white, as inputs are read
+        img = Image.alpha_composite(Image.new("RGBA", img.size, (255, 255, 255, 255)), img).convert("RGB")
     params: dict = {}
     if fmt in ("JPEG", "WEBP", "AVIF"):
         params["quality"] = quality

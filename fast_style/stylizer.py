@@ -4,6 +4,7 @@ stylizes tensors, PIL images and image files, whole or in seamless tiles."""
 from __future__ import annotations
 
 import logging
+import math
 import os
 from pathlib import Path
 from typing import overload
@@ -225,6 +226,8 @@ class Stylizer:
     def _target_size(size: tuple[int, int], max_size: int | None, scale: float | None) -> tuple[int, int]:
         """(W, H) of an image resized by `scale`, then down to `max_size` on its longer side."""
         if scale:
+            if not math.isfinite(size[0] * scale * size[1] * scale):
+                raise UserError(f"scale {scale:g} makes the {size[0]}x{size[1]} image too large to count: lower it")
             size = (max(1, round(size[0] * scale)), max(1, round(size[1] * scale)))
         if max_size and max(size) > max_size:
             k = max_size / max(size)

@@ -387,6 +387,11 @@ def stylize_video(
                         raise RuntimeError(f"stylize returned {got} for {tuple(x.shape)} frames")
                     if size is None:
                         size = _even(y.shape[-2:])
+                        if min(size) < 2:
+                            h, w = y.shape[-2:]
+                            raise UserError(
+                                f"{src}: {w}x{h} frames are too small for H.264 (2x2 at least): give a larger size"
+                            )
                     if smoother is not None:  # it compares the input frames with the output, at the output's size
                         if x.shape[-2:] != y.shape[-2:]:
                             x = F.interpolate(x, y.shape[-2:], mode="bilinear", antialias=True)

@@ -47,6 +47,26 @@ def test_alpha_is_reattached_and_modes_accepted(model_path: Path) -> None:
         assert s(Image.new("RGB", (20, 16), (90, 120, 200)).convert(mode)).mode == "RGB"
 
 
+def test_a_transparent_picture_saved_as_jpeg_is_on_white(tmp_path: Path) -> None:
+    # the colour hidden under the transparency showed instead (black, for most PNGs)
+    from fast_style.images import save_image
+
+    picture = Image.new("RGBA", (8, 4), (0, 0, 0, 0))
+    picture.paste((200, 30, 30, 255), (0, 0, 4, 4))
+    save_image(picture, tmp_path / "out.jpg")
+    with Image.open(tmp_path / "out.jpg") as saved:
+        left, right = saved.getpixel((1, 2)), saved.getpixel((6, 2))
+    assert left[0] > 180 and left[1] < 60 and min(right) > 245
+    save_image(picture, tmp_path / "out.png")  # PNG keeps the transparency itself
+    assert Image.open(tmp_path / "out.png").getpixel((6, 2))[3] == 0
+
+
+def test_a_scale_too_large_to_count_is_one_line(model_path: Path, tmp_path: Path, capsys) -> None:
+    photo = make_photo(tmp_path / "p.jpg", size=(37, 23))  # 1e20 was refused by the pixel limit, 1e308 overflowed
+    assert main([str(photo), "-m", str(model_path), "-o", str(tmp_path / "o.jpg"), "--scale", "1e308", "-q"]) == 2
+    assert "too large to count" in capsys.readouterr().err and not (tmp_path / "o.jpg").exists()
+
+
 def test_deep_greyscale_is_scaled_to_8_bits_by_its_range() -> None:
 
     cases = [("F", 0.5, 128), ("F", 100.0, 100), ("I;16", 32768, 128), ("I", 40000, 156), ("I", 200, 200)]

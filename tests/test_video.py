@@ -335,6 +335,9 @@ def test_a_phone_video_comes_out_upright_and_any_sound_is_kept(model: Path, tmp_
     # odd sides after --max-size: H.264 needs even ones (33x25 -> 32x24)
     assert main([str(camera), "-m", str(model), "-o", str(tmp_path / "odd.mp4"), "--max-size", "33", "-q"]) == 0
     assert {image.size for image in frames_of(tmp_path / "odd.mp4")} == {(32, 24)}
+    # a size with nothing left once the sides are even: one line, not an IndexError from the encoder
+    assert main([str(camera), "-m", str(model), "-o", str(tmp_path / "dot.mp4"), "--max-size", "1", "-q"]) == 2
+    assert not list(tmp_path.glob("*dot.mp4*"))
 
 
 def test_a_file_with_sound_only_is_one_line(model: Path, tmp_path: Path, capsys) -> None:
