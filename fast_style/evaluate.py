@@ -42,7 +42,8 @@ JUDGE = {
 
 
 def find_models(items: list[str]) -> list[Path]:
-    """Style-model files, built-in styles by name, and every `style.pt` below given folders (a Hydra sweep)."""
+    """Style-model files, built-in styles by name, and every `style.pt` below given folders (a Hydra sweep); a model
+    given twice (`wave` and its file, a run and its sweep's folder) is evaluated once."""
     models: list[Path] = []
     for item in items:
         path = Path(item)
@@ -53,7 +54,10 @@ def find_models(items: list[str]) -> list[Path]:
             models += found
         else:
             models.append(zoo.resolve(item))
-    return models
+    unique: dict[Path, Path] = {}
+    for path in models:
+        unique.setdefault(path.resolve(), path)
+    return list(unique.values())
 
 
 def find_style_image(recorded: str, style_dirs: list[str]) -> str:

@@ -123,6 +123,17 @@ def test_eval_errors_are_one_line(tmp_path: Path, sweep: Path, capsys: pytest.Ca
     assert eval_main([*args, "--rank-by", "judge_style", "--no-judge"]) == 2
     err = capsys.readouterr().err
     assert "--rank-by flicker needs the flicker measured" in err and "--rank-by judge_style needs the judge" in err
+    # an --out below a file was found only once every model had been scored
+    assert eval_main([str(sweep), "--photos", str(held), "--out", str(tmp_path / "file" / "e")]) == 2
+    assert f"{tmp_path / 'file'} is a file: give a folder" in capsys.readouterr().err
+
+
+def test_a_model_given_twice_is_evaluated_once(sweep: Path) -> None:
+    from fast_style import zoo
+    from fast_style.evaluate import find_models
+
+    runs = sorted(sweep.rglob("style.pt"))
+    assert find_models(["wave", str(zoo.resolve("wave")), str(sweep), str(runs[0])]) == [zoo.resolve("wave"), *runs]
 
 
 def test_photos_too_thin_to_score_are_skipped_with_a_warning(tmp_path: Path) -> None:

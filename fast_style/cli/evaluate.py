@@ -14,6 +14,7 @@ reports each model's total loss divided by the optimized one (1.0 = as good as N
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -30,7 +31,7 @@ def main(argv: list[str] | None = None) -> int:
         prog="fast-style-eval",
         description=__doc__.splitlines()[0],
         formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog=__doc__,
+        epilog=__doc__.partition("\n\n")[2],
     )
     p.add_argument(
         "models",
@@ -73,7 +74,9 @@ def main(argv: list[str] | None = None) -> int:
         "0: skip); the frame-to-frame change of the stylized clip over the input's, motion undone; flicker zoom: "
         "the same on clips zooming in 2%% a frame",
     )
-    p.add_argument("--out", default="eval", help="folder for metrics.csv, metrics.json, contact_sheet.png")
+    p.add_argument(
+        "--out", default="eval", help="folder for metrics.csv, metrics.json, contact_sheet.png (default eval)"
+    )
     p.add_argument("--size", type=int, default=384, help="longer side of the photos in px (default 384)")
     p.add_argument("--style", help="style image (default: the one each model was trained on)")
     p.add_argument("--style-size", type=int, default=512, help="the style image's longer side in px (default 512)")
@@ -118,6 +121,10 @@ def run(args: argparse.Namespace) -> None:
         raise UserError(f"--sheet-cell {args.sheet_cell}: give 32 to 4096 px, or 0 for full size")
     if Path(args.out).exists() and not Path(args.out).is_dir():
         raise UserError(f"--out {args.out} is a file: give a folder for the reports")
+    ancestor = next(p for p in Path(args.out).absolute().parents if p.exists())  # checked before the work
+    if not Path(args.out).exists() and not (ancestor.is_dir() and os.access(ancestor, os.W_OK | os.X_OK)):
+        what = "not writable" if ancestor.is_dir() else "a file"
+        raise UserError(f"--out {args.out}: {ancestor} is {what}: give a folder")
     if any(Path(args.out).resolve().is_relative_to(Path(f).resolve()) for f in args.photos):
         raise UserError(
             "--out is inside a --photos folder (its sheet would be scored as a photo next time): "
