@@ -204,6 +204,10 @@ class GracefulStop(pl.Callback):
         if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:  # started with SIGINT ignored (`cmd &`, nohup): keep it
             return
 
+        notices = logging.getLogger("pytorch_lightning.trainer.connectors.signal_connector")
+        if self._not_from_ctrl_c not in notices.filters:
+            notices.addFilter(self._not_from_ctrl_c)
+
         def on_sigint(signum: int, frame: Any) -> None:
             self.exit_code = 128 + signal.SIGINT
             log.warning("stopping after this step (writing a checkpoint); press Ctrl-C again to abort")
@@ -211,6 +215,10 @@ class GracefulStop(pl.Callback):
             signal.raise_signal(signal.SIGTERM)
 
         signal.signal(signal.SIGINT, on_sigint)
+
+    def _not_from_ctrl_c(self, record: logging.LogRecord) -> bool:
+        """Lightning's "Received SIGTERM: 15" is left out where the SIGTERM is the one a Ctrl-C turned into."""
+        return self.exit_code != 128 + signal.SIGINT or "Received SIGTERM" not in record.getMessage()
 
     def on_exception(self, trainer: pl.Trainer, pl_module: pl.LightningModule, exception: BaseException) -> None:
         if not isinstance(exception, SIGTERMException):

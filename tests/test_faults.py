@@ -113,7 +113,7 @@ def test_ctrl_c_writes_a_checkpoint_and_style_model(
     proc.send_signal(signal.SIGINT)
     err, _ = proc.communicate(timeout=120)  # Hydra logs to stdout
     assert proc.returncode == 130, err[-2000:]  # stopped, not finished: `train && stylize` must not go on
-    assert "Traceback" not in err
+    assert "Traceback" not in err and "Received SIGTERM" not in err  # (Lightning's notice: the Ctrl-C's SIGTERM)
     step = torch.load(out / "checkpoints" / "last.ckpt", weights_only=False)["global_step"]
     assert step > 3  # the stop wrote a newer checkpoint than the periodic one
     assert load_style_model(str(out / "style.pt"))[1]["step"] == step
