@@ -256,6 +256,24 @@ def test_cli_reports_user_mistakes_in_one_line(
     assert not (tmp_path / "r").exists()  # the refused run's folder (Hydra's settings and log) is not left behind
 
 
+def test_a_mistake_in_ones_own_config_file_is_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+) -> None:
+    # it printed Hydra's "In 'model/wide': ConfigKeyError raised while composing config: ... object_type=..."
+    from fast_style.cli.train import main
+
+    (tmp_path / "mine" / "model").mkdir(parents=True)
+    (tmp_path / "mine" / "model" / "wide.yaml").write_text("defaults:\n  - schema\n  - _self_\nchanels: [8, 16, 32]\n")
+    argv = ["fast-style-train", "--config-dir", str(tmp_path / "mine"), "model=wide", f"hydra.run.dir={tmp_path / 'r'}"]
+    monkeypatch.setattr(sys, "argv", argv)
+    with pytest.raises(SystemExit) as stop:
+        main()
+    err = capfd.readouterr().err
+    assert stop.value.code == 2 and err.count("\n") == 1
+    assert err.startswith("error: unknown setting 'model.chanels' in the config model/wide; the settings under model")
+    assert "channels" in err and not (tmp_path / "r").exists()
+
+
 @pytest.mark.parametrize("before", ["nothing", "outputs with a run", "today's folder"])
 def test_a_refused_run_in_the_default_folder_leaves_only_what_was_there(
     tmp_path: Path,

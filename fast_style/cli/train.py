@@ -133,10 +133,13 @@ def _keys_under(parent: str, overrides: list[str]) -> list[str]:
 def one_line(error: BaseException, argv: list[str]) -> str:
     """A user's configuration mistake, as Hydra, OmegaConf or our constructors report it, in one line (read from
     the exceptions' own fields: the key, the value, the missing option)."""
-    from hydra.errors import MissingConfigException
+    from hydra.errors import ConfigCompositionException, MissingConfigException
     from omegaconf.errors import ConfigAttributeError, ConfigKeyError, ValidationError
 
-    cause = error.__cause__
+    cause, source = error.__cause__, ""
+    if cause is None and isinstance(error, ConfigCompositionException):  # a mistake in a config file of one's own
+        cause = error.__context__  # (Hydra raises it while handling OmegaConf's error, without `from`)
+        source = str(error).partition("'")[2].partition("'")[0]  # "In 'model/wide': ..." -> model/wide
     if isinstance(error, MissingConfigException) and error.options:
         missing = error.missing_cfg_file or ""
         group, _, option = missing.rpartition("/")
@@ -152,7 +155,10 @@ def one_line(error: BaseException, argv: list[str]) -> str:
     if isinstance(cause, (ConfigAttributeError, ConfigKeyError)) and cause.full_key:
         key = cause.full_key
         parent = key.rpartition(".")[0]
-        others = [a for a in argv if "=" in a and not a.startswith("-") and a.split("=")[0].lstrip("+~") != key]
+        mistaken = {key, source.partition("/")[0]}  # the key itself, or the group whose config file has it
+        others = [
+            a for a in argv if "=" in a and not a.startswith("-") and a.split("=")[0].lstrip("+~") not in mistaken
+        ]
         keys = _keys_under(parent, others)
         known = f"; the settings under {parent or 'the top level'} are {', '.join(keys)}" if keys else ""
         group = key.partition(".")[0]
@@ -161,6 +167,8 @@ def one_line(error: BaseException, argv: list[str]) -> str:
             return f"'{key}' is a setting of the {group} group, which is off: add {group}={options[0]} " + (
                 f"(or another of {', '.join(options)})" if len(options) > 1 else "to the command line"
             )
+        if source:
+            return f"unknown setting '{key}' in the config {source}{known}"
         if parent == "trainer":  # the node lists only what the config sets: Lightning takes many more
             return f"unknown setting '{key}'{known}; another pytorch_lightning.Trainer argument goes in as +{key}=..."
         return f"unknown setting '{key}'{known} (use +{key}=... to add a new key on purpose)"
