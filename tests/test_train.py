@@ -351,6 +351,31 @@ def test_the_train_command_reports_a_mistake_in_one_line(
     ]
 
 
+@pytest.mark.parametrize("before", ["nothing", "a sweep of that day"])
+def test_a_sweep_refused_before_its_first_run_leaves_no_folder(
+    tmp_path: Path, photo_dir: Path, style_path: Path, before: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Hydra checks every run's settings before the first and writes multirun/<date>/<time>/multirun.yaml before that
+    from fast_style.cli.train import main
+
+    monkeypatch.chdir(tmp_path)
+    earlier = tmp_path / "multirun" / time.strftime("%Y-%m-%d") / "00-00-00"
+    if before != "nothing":
+        (earlier / "0").mkdir(parents=True)
+    args = ["-m", f"data.root={photo_dir}", f"style.image={style_path}", "loss.style_weight=2,abc"]
+    monkeypatch.setattr(sys, "argv", ["fast-style-train", *args])
+    with pytest.raises(SystemExit) as stop:
+        main()
+    assert stop.value.code == 2
+    left = sorted(str(p.relative_to(tmp_path)) for p in (tmp_path / "multirun").rglob("*"))
+    assert left == (
+        []
+        if before == "nothing"
+        else sorted(str(p.relative_to(tmp_path)) for p in (earlier, earlier.parent, earlier / "0"))
+    )
+    assert (tmp_path / "multirun").exists() == (before != "nothing")
+
+
 @pytest.mark.slow
 def test_a_sweep_runs_on_past_a_bad_run_and_fails_at_the_end(
     tmp_path: Path, photo_dir: Path, style_path: Path, random_vgg: Path, monkeypatch: pytest.MonkeyPatch

@@ -91,24 +91,44 @@ def _remove_refused_run(out: Path) -> None:
         parent = parent.parent
 
 
+def _remove_refused_sweep() -> None:
+    """A sweep refused before its first run (Hydra checks every run's settings first: `loss.style_weight=2,abc`)
+    leaves no folder behind: Hydra had written the sweep's multirun.yaml, alone in a folder of its own."""
+    if not _RUN_PARENTS:
+        return
+    fixed = _RUN_PARENTS["fixed"]
+    for sweep in fixed.glob("/".join("*" * _RUN_PARENTS["depth"])):  # multirun/<date>/<time>
+        if _made_by_this_launch(sweep) and [p.name for p in sweep.iterdir()] == ["multirun.yaml"]:
+            shutil.rmtree(sweep)
+            parent = sweep.parent
+            while _made_by_this_launch(parent) and not any(parent.iterdir()):
+                parent.rmdir()  # multirun/<date>/ too, when this launch made it for the refused sweep
+                parent = parent.parent
+
+
 def _note_run_parents(argv: list[str]) -> None:
     """Which folders above the run's folder are there before Hydra makes it: the fixed part of `hydra.run.dir`
-    (`outputs/` in outputs/${now:...}/...) with its parents, and the folders in it. Other parents stay unknown."""
-    run_dirs = [a.partition("=")[2] for a in argv if a.lstrip("+").startswith("hydra.run.dir=")]
+    (`outputs/` in outputs/${now:...}/...; a sweep's `hydra.sweep.dir`) with its parents, and the folders in it.
+    Other parents stay unknown."""
+    kind = "sweep" if "-m" in argv or "--multirun" in argv else "run"
+    run_dirs = [a.partition("=")[2] for a in argv if a.lstrip("+").startswith(f"hydra.{kind}.dir=")]
     if run_dirs:
         template = run_dirs[-1]
     else:
-        template = OmegaConf.to_container(OmegaConf.load(CONFIG_DIR / "train.yaml").hydra.run)["dir"]
+        template = OmegaConf.to_container(OmegaConf.load(CONFIG_DIR / "train.yaml").hydra[kind])["dir"]
     prefix = template.split("${")[0]
     fixed = Path(os.path.abspath(prefix or "."))
     if prefix != template and not prefix.endswith(("/", os.sep)):  # runs/exp-${now:...}: the folder is runs/
         fixed = fixed.parent
+    depth = max(1, len(Path(template[len(prefix) :]).parts))  # the folders in it that the template makes
     _RUN_PARENTS.clear()
     try:
-        inside = {c for c in fixed.iterdir() if c.is_dir()} if fixed.is_dir() else set()
+        inside = {c for n in range(1, depth + 1) for c in fixed.glob("/".join("*" * n)) if c.is_dir()}
     except OSError:  # unreadable: nothing is known, nothing is removed
         return
-    _RUN_PARENTS.update(fixed=fixed, existed={p: p.is_dir() for p in (fixed, *fixed.parents)}, inside=inside)
+    _RUN_PARENTS.update(
+        fixed=fixed, existed={p: p.is_dir() for p in (fixed, *fixed.parents)}, inside=inside, depth=depth
+    )
 
 
 def _made_by_this_launch(folder: Path) -> bool:
@@ -117,7 +137,9 @@ def _made_by_this_launch(folder: Path) -> bool:
         return False
     if folder in _RUN_PARENTS["existed"]:
         return not _RUN_PARENTS["existed"][folder]
-    return folder.parent == _RUN_PARENTS["fixed"] and folder not in _RUN_PARENTS["inside"]
+    fixed = _RUN_PARENTS["fixed"]
+    inner = folder.is_relative_to(fixed) and 0 < len(folder.relative_to(fixed).parts) <= _RUN_PARENTS["depth"]
+    return inner and folder not in _RUN_PARENTS["inside"]
 
 
 def _keys_under(parent: str, overrides: list[str]) -> list[str]:
@@ -193,6 +215,7 @@ def main() -> None:
         if _FULL_ERROR["on"]:
             raise
         print(f"error: {one_line(e, sys.argv[1:])}", file=sys.stderr)
+        _remove_refused_sweep()
         sys.exit(EXIT_USER_ERROR)
     except (FileExistsError, NotADirectoryError) as e:  # a file where the run's folder must go (hydra.run.dir)
         if _FULL_ERROR["on"]:
