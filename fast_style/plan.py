@@ -51,7 +51,7 @@ def _output_formats(src: Path) -> tuple[str, tuple[str, ...]]:
     return ("video", tuple(VIDEO_OUTPUTS)) if is_video(src) else ("image", IMAGE_OUTPUTS)
 
 
-NAME_FIELDS = ("stem", "ext", "style", "model")  # --name's fields
+NAME_FIELDS = ("stem", "ext", "suffix", "style", "model")  # --name's fields
 
 
 def check_name_pattern(name: str) -> None:
@@ -71,8 +71,9 @@ def plan_outputs(
     items: list[tuple[Path, Path]], output: str, name: str, style: str, model: str | None = None
 ) -> list[tuple[Path, Path]]:
     """[(input, output path)]: `output` is a file for one input with an image extension, else a folder. In a
-    folder, `name` makes each file's name from its {stem}, {ext}, the painting ({style}) and the model's name
-    ({model}: a built-in style's, or the model file's stem; `style` where not given)."""
+    folder, `name` makes each file's name from its {stem}, {ext} (the output's), {suffix} (the input's own
+    extension), the painting ({style}) and the model's name ({model}: a built-in style's, or the model file's stem;
+    `style` where not given)."""
     out = Path(output).expanduser()
     if out.name.lower() in (*IMAGE_OUTPUTS, *VIDEO_OUTPUTS) and not out.is_dir():  # -o .jpg: a hidden folder
         raise UserError(f"-o {output} is an extension alone: give a file name, e.g. out{out.name}, or a folder")
@@ -88,7 +89,10 @@ def plan_outputs(
     if as_file:
         return _folders_possible([(items[0][0], out)], output)
     if out.is_file():
-        raise UserError(f"-o {output} is an existing file: give a folder (or one input and --force)")
+        raise UserError(
+            f"-o {output} is an existing file without an extension: give a folder, or a file name such "
+            f"as {out.name}{formats[0]}"
+        )
     check_name_pattern(name)
     plans = []
     for src, root in items:
@@ -96,7 +100,8 @@ def plan_outputs(
         ext = Path(output_name(src)).suffix if is_video(src) else src.suffix  # .webm/.avi in: .mp4 out
         if not is_video(src) and ext.lower() not in IMAGE_OUTPUTS:
             ext = ".jpg"  # a phone's HEIC photo comes out as the JPEG phones share (HEIC is read, not written)
-        filename = name.format(stem=src.stem, ext=ext.lstrip("."), style=style, model=model or style)
+        suffix = src.suffix.lstrip(".")
+        filename = name.format(stem=src.stem, ext=ext.lstrip("."), suffix=suffix, style=style, model=model or style)
         dst = out / rel / filename
         kind, formats = _output_formats(src)
         if dst.suffix.lower() not in formats:  # before any work, not after the photos are done
@@ -109,11 +114,11 @@ def plan_outputs(
         plans.append((src, dst))
     seen: dict[Path, Path] = {}
     for src, dst in plans:
-        if dst.resolve() in seen:
-            raise UserError(
-                f"{seen[dst.resolve()]} and {src} would both be written to {dst}: "
-                "use --name with {stem}, or give their folders rather than a glob"
-            )
+        if (first := seen.get(dst.resolve())) is not None:
+            hint = "use --name with {stem}, or give their folders rather than a glob"
+            if first.stem == src.stem and first.suffix != src.suffix:  # a.mp4 and a.webm, IMG.HEIC and IMG.JPG
+                hint = "use --name with the input's own extension, {suffix}: '{stem}_{suffix}.{ext}'"
+            raise UserError(f"{first} and {src} would both be written to {dst}: {hint}")
         seen[dst.resolve()] = src
     return _folders_possible(plans, output)
 

@@ -306,6 +306,17 @@ def test_two_inputs_never_share_an_output(model_path: Path, tmp_path: Path, caps
         == 0
     )
     assert sorted(p.name for p in (tmp_path / "o").iterdir()) == ["x.jpg"]
+    # one name, two extensions (a phone's IMG_1.HEIC beside IMG_1.JPG): no --name with {stem} tells them apart
+    from fast_style.plan import plan_outputs
+
+    items = [(tmp_path / "c" / "y.heic", tmp_path / "c"), (tmp_path / "c" / "y.jpg", tmp_path / "c")]  # both .jpg out
+    (tmp_path / "notes").write_text("a file without an extension, where -o names a folder")
+    with pytest.raises(UserError, match="is an existing file without an extension: give a folder, or .* notes.jpg"):
+        plan_outputs(items[1:], str(tmp_path / "notes"), "{stem}.{ext}", "wave")
+    with pytest.raises(UserError, match=r"--name with the input's own extension, \{suffix\}"):
+        plan_outputs(items, str(tmp_path / "p"), "{stem}.{ext}", "wave")
+    plans = plan_outputs(items, str(tmp_path / "p"), "{stem}_{suffix}.{ext}", "wave")
+    assert [dst.name for _, dst in plans] == ["y_heic.jpg", "y_jpg.jpg"]
 
 
 def test_an_output_folder_blocked_by_a_file_is_one_line(
@@ -341,7 +352,7 @@ def test_output_names_say_what_they_will_do(model_path: Path, tmp_path: Path, ca
         ((a, "-o", tmp_path / "d", "--name", "../../{stem}.png"), "leads outside the output folder"),
         ((a, "-o", tmp_path / "d", "--name", "{stem.upper}.{ext}"), "bad --name pattern"),  # named a method's repr
         ((a, "-o", tmp_path / "d", "--name", "{stem!r}.{ext}"), "bad --name pattern"),
-        ((a, "-o", tmp_path / "d", "--name", "{foo}.{ext}"), "{stem}, {ext}, {style}, {model}"),
+        ((a, "-o", tmp_path / "d", "--name", "{foo}.{ext}"), "{stem}, {ext}, {suffix}, {style}, {model}"),
         ((a, "-o", tmp_path / "d", "--name", "{stem.{ext}"), "bad --name pattern"),
         ((a, "-o", tmp_path / "o.png", "--backend", "onnxruntime", "--tile", "128"), "--tile needs --backend torch"),
         ((a, "-o", tmp_path / "o.png", "--backend", "onnxruntime", "--device", "cuda"), "device cuda needs the torch"),

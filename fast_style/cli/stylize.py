@@ -37,7 +37,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--name",
         default="{stem}.{ext}",
-        help="output file name pattern in a folder: {stem} {ext}, {style} (the painting), {model} (wave-fast, ...)",
+        help="output file name pattern in a folder: {stem} {ext}, {suffix} (the input's own extension), {style} "
+        "(the painting), {model} (wave-fast, ...)",
     )
     p.add_argument("--force", action="store_true", help="overwrite existing output files")
     p.add_argument("--max-size", type=int, help="downscale so the longer side is at most this many pixels")
