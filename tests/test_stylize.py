@@ -67,6 +67,20 @@ def test_a_scale_too_large_to_count_is_one_line(model_path: Path, tmp_path: Path
     assert "too large to count" in capsys.readouterr().err and not (tmp_path / "o.jpg").exists()
 
 
+def test_a_gif_in_a_folder_is_stylized_from_its_first_frame_and_an_animation_says_so(
+    model_path: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # a folder's GIFs were skipped without a word ("no images found"); one named alone was cut to a frame silently
+    frames = [Image.new("RGB", (40, 30), (60 * i, 90, 200)) for i in range(3)]
+    (tmp_path / "in").mkdir()
+    frames[0].save(tmp_path / "in" / "anim.gif", save_all=True, append_images=frames[1:], duration=100)
+    frames[0].save(tmp_path / "in" / "still.gif")
+    assert main([str(tmp_path / "in"), "-m", str(model_path), "-o", str(tmp_path / "out"), "-q"]) == 0
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["anim.jpg", "still.jpg"]
+    assert Image.open(tmp_path / "out" / "anim.jpg").size == (40, 30)
+    assert "anim.gif: an animation of 3 frames: only the first is used" in caplog.text and "still" not in caplog.text
+
+
 def test_deep_greyscale_is_scaled_to_8_bits_by_its_range() -> None:
 
     cases = [("F", 0.5, 128), ("F", 100.0, 100), ("I;16", 32768, 128), ("I", 40000, 156), ("I", 200, 200)]
