@@ -348,7 +348,7 @@ def _why_unreadable(path: str, error: Exception) -> str:
         if str(path).lower().endswith(".onnx"):
             return (
                 f"{path} is an ONNX export, for other programs: pass the style .pt (or a built-in style's name) "
-                "it came from; --backend onnxruntime converts that itself"
+                "it came from (fast-style-stylize --backend onnxruntime runs that through ONNX Runtime)"
             )
         return f"{path} is not a fast-style model (not a PyTorch file): {hint}"
     if "TorchScript" in str(error):

@@ -75,6 +75,8 @@ def plan_outputs(
     folder, `name` makes each file's name from its {stem}, {ext} (the output's), {suffix} (the input's own
     extension), the painting ({style}) and the model's name ({model}: a built-in style's, or the model file's stem;
     `style` where not given)."""
+    if not output.strip():  # an unset shell variable: not the current folder
+        raise UserError("-o is empty: give a file or a folder")
     out = Path(output).expanduser()
     if out.name.lower() in (*IMAGE_OUTPUTS, *VIDEO_OUTPUTS) and not out.is_dir():  # -o .jpg: a hidden folder
         raise UserError(f"-o {output} is an extension alone: give a file name, e.g. out{out.name}, or a folder")

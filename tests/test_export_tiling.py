@@ -126,6 +126,10 @@ def test_onnx_and_torchscript_export_match(
     assert "--format torchscript, but" in capsys.readouterr().err  # a TorchScript file named .onnx
     assert export_main([str(model), "-o", str(tmp_path / "x.ts"), "--opset", "13"]) == 2
     assert "--opset is for ONNX exports" in capsys.readouterr().err  # it had been ignored
+    assert export_main([str(model), "-o", ""]) == 2  # an unset shell variable: it wrote into the current folder
+    assert "-o is empty" in capsys.readouterr().err
+    assert export_main([str(tmp_path / "m.onnx"), "-o", str(tmp_path / "again.onnx")]) == 2  # an export as input
+    assert "fast-style-stylize --backend onnxruntime" in capsys.readouterr().err
     assert not (tmp_path / "m.xyz").exists() and not (tmp_path / "x.onnx").exists()
     ort = Stylizer.load(model, backend="onnxruntime")
     torch_out = Stylizer.load(model, device="cpu", precision="fp32")(x)

@@ -324,6 +324,8 @@ def test_two_inputs_never_share_an_output(model_path: Path, tmp_path: Path, caps
     from fast_style.plan import plan_outputs
 
     items = [(tmp_path / "c" / "y.heic", tmp_path / "c"), (tmp_path / "c" / "y.jpg", tmp_path / "c")]  # both .jpg out
+    with pytest.raises(UserError, match="-o is empty: give a file or a folder"):  # not the current folder
+        plan_outputs(items, "", "{stem}.{ext}", "wave")
     (tmp_path / "notes").write_text("a file without an extension, where -o names a folder")
     with pytest.raises(UserError, match="is an existing file without an extension: give a folder, or .* notes.jpg"):
         plan_outputs(items[1:], str(tmp_path / "notes"), "{stem}.{ext}", "wave")

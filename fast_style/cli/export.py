@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from fast_style.cli import ToolParser, run_tool
+from fast_style.errors import UserError
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -38,6 +39,8 @@ def run(args: argparse.Namespace) -> None:
 def output_file(output: str, model: str, fmt: str | None) -> Path:
     """`-o` as given, or, where it is a folder (one that exists, or a name ending in /), the model's name in it
     (wave.onnx; a run's style.pt gives style.onnx)."""
+    if not output.strip():  # an unset shell variable: not the current folder
+        raise UserError("-o is empty: give a file (wave.onnx) or a folder")
     out = Path(output)
     if not (out.is_dir() or output.endswith(("/", os.sep))):
         return out
