@@ -42,13 +42,15 @@ def stylize_files(
     smooth: float = 0.0,
     frame_progress: bool = False,
     video_preset: str = "medium",
+    report: BatchReport | None = None,
 ) -> BatchReport:
     """Stylize each input of `plans` into its output (never over an input, nor over an existing file without
     `force`). `stylize` takes a list of images and returns as many; `stylize_frames` takes a video's frames on
     `device` (`video_batch` at a time; fast_style.video.stylize_video, whose `smooth`, `progress` and `preset` are
     `smooth`, `frame_progress` and `video_preset`). `on_error` gets one line per failure; `progress` may wrap the
-    list (a progress bar)."""
-    report = BatchReport()
+    list (a progress bar). `report`: filled as the files are done (so a caller stopped by Ctrl-C can say how far it
+    came), returned."""
+    report = BatchReport() if report is None else report
     inputs = {src.resolve() for src, _ in plans}
 
     def count(width: int, height: int) -> None:

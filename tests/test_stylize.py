@@ -488,6 +488,25 @@ def test_full_disk_stops_the_cli_with_one_line(
     assert not (out / "c.png").exists() and sorted(p.name for p in out.iterdir()) == ["a.png", "b.png"]
 
 
+def test_ctrl_c_in_a_batch_says_how_many_were_done(
+    model_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    for k in range(3):
+        make_photo(tmp_path / "in" / f"{k}.jpg", seed=k)
+    real, calls = Stylizer.stylize_images, []
+
+    def stopped_at_the_second(self, images, *args):
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real(self, images, *args)
+
+    monkeypatch.setattr(Stylizer, "stylize_images", stopped_at_the_second)
+    assert main([str(tmp_path / "in"), "-m", str(model_path), "-o", str(tmp_path / "out"), "-q"]) == 130
+    assert capsys.readouterr().err.endswith("1 of 3 inputs were stylized before the stop\ninterrupted\n")
+    assert [p.name for p in (tmp_path / "out").iterdir()] == ["0.jpg"]  # kept, and nothing half-written beside it
+
+
 def test_ctrl_c_while_a_tool_loads_is_one_line() -> None:
     # torch's import takes seconds before run_tool can catch a Ctrl-C: it printed 50-60 lines of import frames
     import signal

@@ -145,7 +145,7 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(f"--{'tile' if args.tile else 'compile'} needs --backend torch")
     from tqdm import tqdm
 
-    from fast_style.batch import stylize_files
+    from fast_style.batch import BatchReport, stylize_files
     from fast_style.plan import expand_inputs, plan_outputs, refuse_if_nothing_to_write
     from fast_style.stylizer import Stylizer
     from fast_style.video import is_video
@@ -170,20 +170,27 @@ def run(args: argparse.Namespace) -> int:
 
     options = (args.strength, args.preserve_color, args.max_size, args.scale, True if args.tile else None)
 
-    done = stylize_files(
-        plans,
-        lambda images: stylizer.stylize_images(images, *options),
-        args.force,
-        args.quality,
-        on_error=lambda line: tqdm.write(line, file=sys.stderr),
-        progress=lambda items: tqdm(items, unit="img", disable=args.quiet or len(items) < 2, file=sys.stderr),
-        stylize_frames=lambda frames: stylizer.stylize_frames(frames, *options),
-        device=stylizer.device,
-        video_batch=args.batch_size or (4 if stylizer.device.type == "cuda" else 1),
-        smooth=args.smooth,
-        frame_progress=not args.quiet,
-        video_preset=args.video_preset,
-    )
+    done = BatchReport()  # filled as the files are done
+    try:
+        stylize_files(
+            plans,
+            lambda images: stylizer.stylize_images(images, *options),
+            args.force,
+            args.quality,
+            on_error=lambda line: tqdm.write(line, file=sys.stderr),
+            progress=lambda items: tqdm(items, unit="img", disable=args.quiet or len(items) < 2, file=sys.stderr),
+            stylize_frames=lambda frames: stylizer.stylize_frames(frames, *options),
+            device=stylizer.device,
+            video_batch=args.batch_size or (4 if stylizer.device.type == "cuda" else 1),
+            smooth=args.smooth,
+            frame_progress=not args.quiet,
+            video_preset=args.video_preset,
+            report=done,
+        )
+    except KeyboardInterrupt:  # Ctrl-C or SIGTERM: the files done are kept; say how many
+        if done.images or done.videos:
+            print(f"{done.images + done.videos} of {len(plans)} inputs were stylized before the stop", file=sys.stderr)
+        raise
     if not (done.images or done.videos):  # every input failed, each said why above: nothing was written
         if len(plans) > 1 and not done.stopped:
             print(f"error: none of the {len(plans)} inputs could be stylized; nothing written", file=sys.stderr)
