@@ -70,7 +70,7 @@ def test_style_model_errors_are_one_line(tmp_path: Path) -> None:
         load_style_model(str(junk))
     onnx = tmp_path / "style.onnx"
     onnx.write_bytes(b"\x08\x07\x12\x07pytorch")
-    with pytest.raises(StyleModelError, match="an ONNX export, for other programs: .*--backend onnxruntime conv"):
+    with pytest.raises(StyleModelError, match="an ONNX export, for other programs: .*--backend onnxruntime runs that"):
         load_style_model(str(onnx))
     foreign = tmp_path / "foreign.pt"
     torch.save({"state_dict": {}}, foreign)
