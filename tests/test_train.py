@@ -376,6 +376,31 @@ def test_a_sweep_refused_before_its_first_run_leaves_no_folder(
     assert (tmp_path / "multirun").exists() == (before != "nothing")
 
 
+def test_the_refused_sweeps_cleanup_keeps_what_is_not_its_own(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Only a folder this launch made, holding only a multirun.yaml of this command line, goes; a file at a sweep
+    folder's depth (a .DS_Store) had raised NotADirectoryError after the one-line error."""
+    from omegaconf import OmegaConf
+
+    from fast_style.cli.train import _note_run_parents, _remove_refused_sweep
+
+    monkeypatch.chdir(tmp_path)
+    argv = ["-m", "loss.style_weight=2,abc", "hydra.job.chdir=false"]
+    _note_run_parents(argv)
+
+    def sweep(name: str, task: list[str]) -> Path:
+        folder = tmp_path / "multirun" / "2026-01-01" / name
+        folder.mkdir(parents=True)
+        hydra = {"overrides": {"task": task, "hydra": ["hydra.job.chdir=false", "hydra.mode=MULTIRUN"]}}
+        OmegaConf.save({"hydra": hydra}, folder / "multirun.yaml")
+        return folder
+
+    other = sweep("10-00-00", ["loss.style_weight=1,5"])  # another launch, started meanwhile
+    (tmp_path / "multirun" / "2026-01-01" / ".DS_Store").write_bytes(b"")
+    ours = sweep("10-00-01", ["loss.style_weight=2,abc"])
+    _remove_refused_sweep(argv)
+    assert not ours.exists() and (other / "multirun.yaml").is_file()
+
+
 @pytest.mark.slow
 def test_a_sweep_runs_on_past_a_bad_run_and_fails_at_the_end(
     tmp_path: Path, photo_dir: Path, style_path: Path, random_vgg: Path, monkeypatch: pytest.MonkeyPatch

@@ -91,19 +91,31 @@ def _remove_refused_run(out: Path) -> None:
         parent = parent.parent
 
 
-def _remove_refused_sweep() -> None:
+def _remove_refused_sweep(argv: list[str]) -> None:
     """A sweep refused before its first run (Hydra checks every run's settings first: `loss.style_weight=2,abc`)
-    leaves no folder behind: Hydra had written the sweep's multirun.yaml, alone in a folder of its own."""
-    if not _RUN_PARENTS:
+    leaves no folder behind: Hydra had written its multirun.yaml, alone in a folder of its own. Only a folder that
+    this launch made, that holds nothing else, and whose multirun.yaml has this command line's overrides goes."""
+    if _RUN_PARENTS.get("kind") != "sweep":
         return
-    fixed = _RUN_PARENTS["fixed"]
-    for sweep in fixed.glob("/".join("*" * _RUN_PARENTS["depth"])):  # multirun/<date>/<time>
-        if _made_by_this_launch(sweep) and [p.name for p in sweep.iterdir()] == ["multirun.yaml"]:
+    fixed, depth = _RUN_PARENTS["fixed"], _RUN_PARENTS["depth"]
+    task = [a for a in argv if "=" in a and not a.startswith(("-", "hydra.", "+hydra.", "~hydra."))]
+    ours = [a for a in argv if a.lstrip("+~").startswith("hydra.")]
+    try:
+        for sweep in [fixed] if depth == 0 else fixed.glob("/".join("*" * depth)):  # multirun/<date>/<time>
+            if not (sweep.is_dir() and _made_by_this_launch(sweep)):
+                continue
+            if [p.name for p in sweep.iterdir()] != ["multirun.yaml"]:
+                continue
+            said = OmegaConf.load(sweep / "multirun.yaml").hydra.overrides
+            if list(said.task) != task or [h for h in said.hydra if h != "hydra.mode=MULTIRUN"] != ours:
+                continue  # another launch's sweep
             shutil.rmtree(sweep)
             parent = sweep.parent
             while _made_by_this_launch(parent) and not any(parent.iterdir()):
                 parent.rmdir()  # multirun/<date>/ too, when this launch made it for the refused sweep
                 parent = parent.parent
+    except (OSError, OmegaConfBaseException):  # the error above is what matters: never a traceback here
+        return
 
 
 def _note_run_parents(argv: list[str]) -> None:
@@ -120,15 +132,14 @@ def _note_run_parents(argv: list[str]) -> None:
     fixed = Path(os.path.abspath(prefix or "."))
     if prefix != template and not prefix.endswith(("/", os.sep)):  # runs/exp-${now:...}: the folder is runs/
         fixed = fixed.parent
-    depth = max(1, len(Path(template[len(prefix) :]).parts))  # the folders in it that the template makes
+    depth = len(Path(template[len(prefix) :]).parts)  # the folders in it that the template makes (0: none)
     _RUN_PARENTS.clear()
     try:
         inside = {c for n in range(1, depth + 1) for c in fixed.glob("/".join("*" * n)) if c.is_dir()}
     except OSError:  # unreadable: nothing is known, nothing is removed
         return
-    _RUN_PARENTS.update(
-        fixed=fixed, existed={p: p.is_dir() for p in (fixed, *fixed.parents)}, inside=inside, depth=depth
-    )
+    existed = {p: p.is_dir() for p in (fixed, *fixed.parents)}
+    _RUN_PARENTS.update(fixed=fixed, existed=existed, inside=inside, depth=depth, kind=kind)
 
 
 def _made_by_this_launch(folder: Path) -> bool:
@@ -215,7 +226,7 @@ def main() -> None:
         if _FULL_ERROR["on"]:
             raise
         print(f"error: {one_line(e, sys.argv[1:])}", file=sys.stderr)
-        _remove_refused_sweep()
+        _remove_refused_sweep(sys.argv[1:])
         sys.exit(EXIT_USER_ERROR)
     except (FileExistsError, NotADirectoryError) as e:  # a file where the run's folder must go (hydra.run.dir)
         if _FULL_ERROR["on"]:
