@@ -3,6 +3,7 @@ reported in one line and the rest carried on; a full disk stops the batch (every
 
 from __future__ import annotations
 
+import logging
 import time
 import warnings
 from collections.abc import Callable
@@ -14,8 +15,10 @@ from PIL import Image
 
 from fast_style.atomic import DiskError, check_output
 from fast_style.errors import UserError, first_line
-from fast_style.images import read_image, save_image
+from fast_style.images import animation_frames, read_image, save_image
 from fast_style.video import is_video, stylize_video
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -79,6 +82,8 @@ def stylize_files(
             with warnings.catch_warnings():
                 warnings.simplefilter("error", Image.DecompressionBombWarning)  # over the limit: refuse
                 source = read_image(src)
+            if (frames := animation_frames(src)) > 1:
+                log.warning("%s: an animation of %d frames: only the first is used", src.name, frames)
             out = stylize([source])[0]
             save_image(out, dst, source, quality)
             report.images += 1

@@ -7,7 +7,6 @@ import contextlib
 import functools
 import io
 import itertools
-import logging
 import os
 from pathlib import Path
 from typing import BinaryIO
@@ -22,7 +21,6 @@ from fast_style.atomic import atomic_write
 from fast_style.errors import UserError
 
 _SRGB = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
-log = logging.getLogger(__name__)
 IMAGE_OUTPUTS = (".jpg", ".jpeg", ".png", ".webp", ".avif", ".bmp", ".tif", ".tiff")  # what stylized images can be
 IMAGE_EXTENSIONS = IMAGE_OUTPUTS + (".heic", ".heif")  # what is read: a phone's HEIC photos too (decoded only)
 
@@ -45,9 +43,6 @@ def read_image(
             w, h = img.size
             k = max(1, min(w, h) // draft_size)
             img.draft(img.mode, (w // k, h // k))
-        if img.format in ("GIF", "PNG", "WEBP") and getattr(img, "is_animated", False):  # (not a camera's MPO)
-            name = Path(path).name if isinstance(path, (str, Path)) else "the image"
-            log.warning("%s: an animation of %d frames: only the first is used", name, img.n_frames)
         img.load()
         img = _coded_colour_to_srgb(img, path)
         return ImageOps.exif_transpose(img, in_place=False) if img.getexif().get(0x0112, 1) != 1 else img
@@ -170,6 +165,13 @@ def split_alpha(img: Image.Image) -> tuple[Image.Image, Image.Image | None]:
             top = 1.0
         img = Image.fromarray(np.clip(arr / top * 255.0 + 0.5, 0, 255).astype(np.uint8), "L")
     return (img if img.mode == "RGB" else img.convert("RGB")), alpha
+
+
+def animation_frames(path: str | Path) -> int:
+    """The frames of an animated GIF, PNG or WebP (a still picture, or a camera's MPO with its preview: 1)."""
+    with Image.open(path) as img:
+        animated = img.format in ("GIF", "PNG", "WEBP") and getattr(img, "is_animated", False)
+        return img.n_frames if animated else 1
 
 
 def open_rgb(path: str | Path | BinaryIO, draft_size: int | None = None, max_pixels: int | None = None) -> Image.Image:

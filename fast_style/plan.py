@@ -92,6 +92,8 @@ def plan_outputs(
     if as_file:
         return _folders_possible([(items[0][0], out)], output)
     if out.is_file():
+        if len(items) > 1 or output.endswith(("/", os.sep)):
+            raise UserError(f"-o {output} is an existing file: give a folder")
         raise UserError(
             f"-o {output} is an existing file without an extension: give a folder, or a file name such "
             f"as {out.name}{formats[0]}"

@@ -25,6 +25,7 @@ import asyncio
 import io
 import json
 import logging
+import os
 import socket
 import threading
 import time
@@ -143,9 +144,21 @@ class Styles:
         if not models_dir.is_dir():
             raise UserError(f"--models {models_dir}: not a folder of style models (.pt)")
         found = {path.stem: path for path in sorted(models_dir.glob("*.pt"))}
-        for path in sorted(models_dir.rglob("style.pt")):
-            if path.parent != models_dir:
-                found.setdefault("-".join(path.parent.relative_to(models_dir).parts), path)
+        seen: set[str] = set()
+        for folder, subfolders, files in os.walk(models_dir, followlinks=True):  # runs/wave -> ../outputs/...
+            subfolders.sort()
+            if (real := os.path.realpath(folder)) in seen:  # a link back up the tree: once is enough
+                subfolders.clear()
+                continue
+            seen.add(real)
+            path = Path(folder) / "style.pt"
+            if "style.pt" not in files or path.parent == models_dir:
+                continue
+            name = "-".join(path.parent.relative_to(models_dir).parts)
+            if name in found:
+                log.warning("%s: not offered, the name %r is %s's", path, name, found[name])
+                continue
+            found[name] = path
         if not found:
             log.warning(
                 "--models %s: no style model in it (*.pt) or below it (a run's style.pt): built-in styles only",

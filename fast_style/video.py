@@ -137,8 +137,8 @@ class _FrameTimes:
     """Presentation times for the decoded frames, always increasing, as the encoder needs them. An AVI file stores
     frames in decoding order and FFmpeg numbers them as stored, so once B-frames are put back in order their numbers
     are shuffled (1, 4, 3, 5, 2, ...): there each frame takes the decoding time of the packet that returned it,
-    less that lead at the first frame (1, 2, 3, ...). A time that is missing or not after the one before becomes
-    that one plus a frame."""
+    less that lead at the first frame (1, 2, 3, ...), and the frames flushed at the end (no packet) follow on. A
+    time that is missing or not after the one before becomes that one plus a frame."""
 
     def __init__(self, by_decoding: bool, step: int) -> None:
         self.by_decoding, self.step = by_decoding, step
@@ -151,6 +151,8 @@ class _FrameTimes:
             if self.lead is None:
                 self.lead = frame.dts - (t if t is not None else frame.dts)
             t = frame.dts - self.lead
+        elif self.by_decoding and self.lead is not None:  # the frames the decoder still held at the end
+            t = None
         if t is None or (self.last is not None and t <= self.last):
             t = 0 if self.last is None else self.last + self.step
         self.last = t

@@ -115,8 +115,13 @@ def test_models_takes_a_folder_of_training_runs(tmp_path: Path, caplog) -> None:
     save_style_model(net, tmp_path / "runs" / "2026-12-04" / "10-00-00" / "style.pt")
     save_style_model(net, tmp_path / "runs" / "sea" / "checkpoints" / "style-step=000100.pt")  # not a run's end
     save_style_model(net, tmp_path / "runs" / "mine.pt")
+    save_style_model(net, tmp_path / "elsewhere" / "lake" / "style.pt")
+    (tmp_path / "runs" / "lake").symlink_to(tmp_path / "elsewhere" / "lake")  # a run linked in: followed
+    (tmp_path / "runs" / "sea" / "up").symlink_to(tmp_path / "runs")  # a link back up: not walked twice
+    save_style_model(net, tmp_path / "runs" / "mine" / "style.pt")  # mine.pt has the name: one line says so
     names = [s["name"] for s in Styles(tmp_path / "runs", device="cpu").list()]
-    assert names[-3:] == ["mine", "2026-12-04-10-00-00", "sea"] and len(names) == len(zoo.names()) + 3
+    assert names[-4:] == ["mine", "2026-12-04-10-00-00", "lake", "sea"] and len(names) == len(zoo.names()) + 4
+    assert "not offered, the name 'mine'" in caplog.text
     (tmp_path / "empty").mkdir()
     assert len(Styles(tmp_path / "empty", device="cpu").list()) == len(zoo.names())
     assert "no style model in it" in caplog.text  # said at start, not found out from an empty list

@@ -546,6 +546,12 @@ sys.exit(run_tool(body))
     done = subprocess.run([sys.executable, "-c", body], capture_output=True, text=True, timeout=120)
     assert (done.returncode, done.stderr) == (143, "stopped (SIGTERM)\n")
     assert list(tmp_path.iterdir()) == []  # neither the output nor its temporary file
+    # started with SIGTERM ignored on purpose, a tool keeps ignoring it
+    ignoring = body.replace("time.sleep(30)", "time.sleep(1)").replace(
+        "sys.exit(run_tool(body))", "signal.signal(signal.SIGTERM, signal.SIG_IGN)\nsys.exit(run_tool(body))"
+    )
+    done = subprocess.run([sys.executable, "-c", ignoring], capture_output=True, text=True, timeout=120)
+    assert (done.returncode, done.stderr) == (0, "") and (tmp_path / "out.mp4").read_bytes() == b"half a video"
 
 
 def test_sigterm_is_left_to_a_handler_that_took_its_place() -> None:

@@ -91,7 +91,8 @@ def run_tool(body: Callable[[], int | None], log_level: int = logging.INFO) -> i
     (`fast-style-stylize --list-styles | head`) ends it quietly."""
     logging.basicConfig(level=log_level, format="%(message)s")
     main_thread = threading.current_thread() is threading.main_thread()  # (signal handlers are set there only)
-    previous = signal.signal(signal.SIGTERM, _on_sigterm) if main_thread else None
+    ignored = signal.getsignal(signal.SIGTERM) is signal.SIG_IGN  # started so on purpose: it stays ignored
+    previous = signal.signal(signal.SIGTERM, _on_sigterm) if main_thread and not ignored else None
     try:
         return body() or EXIT_OK
     except Terminated:

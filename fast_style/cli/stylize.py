@@ -189,7 +189,7 @@ def run(args: argparse.Namespace) -> int:
         )
     except KeyboardInterrupt:  # Ctrl-C or SIGTERM: the files done are kept; say how many
         if done.images or done.videos:
-            print(f"{done.images + done.videos} of {len(plans)} inputs were stylized before the stop", file=sys.stderr)
+            tqdm.write(f"{done.images + done.videos} of {len(plans)} inputs were stylized before the stop", sys.stderr)
         raise
     if not (done.images or done.videos):  # every input failed, each said why above: nothing was written
         if len(plans) > 1 and not done.stopped:
