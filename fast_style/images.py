@@ -150,6 +150,10 @@ def _is_srgb(icc: bytes) -> bool:
 def split_alpha(img: Image.Image) -> tuple[Image.Image, Image.Image | None]:
     """Any Pillow mode -> (RGB image, alpha channel or None)."""
     alpha = None
+    if img.mode in ("RGB", "L") and "transparency" in img.info:  # a colour key (a PNG's tRNS): see-through pixels
+        img = img.convert("RGBA" if img.mode == "RGB" else "LA")
+    elif img.mode == "La":  # premultiplied: Pillow converts it to RGBA only through LA
+        img = img.convert("LA")
     if img.mode in ("P", "PA"):  # the palette's colours first: a profile describes them (info is kept)
         img = img.convert("RGBA" if img.mode == "PA" or "transparency" in img.info else "RGB")
     img = to_srgb(img)

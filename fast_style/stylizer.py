@@ -131,6 +131,8 @@ class Stylizer:
             raise UserError(f"strength must be within 0..1 (0: the photo, 1: the full style), got {strength}")
         if images.ndim not in (3, 4) or images.shape[-3] != 3:
             raise UserError(f"expected images of shape (B, 3, H, W) or (3, H, W), got {tuple(images.shape)}")
+        if not (images.dtype == torch.uint8 or images.is_floating_point()):  # an int64 tensor came back all black
+            raise UserError(f"expected float images in [0, 1] or uint8 ones, got {images.dtype}: convert them first")
         single = images.ndim == 3
         x = images[None] if single else images
         h, w = x.shape[-2:]
@@ -225,6 +227,8 @@ class Stylizer:
     @staticmethod
     def _target_size(size: tuple[int, int], max_size: int | None, scale: float | None) -> tuple[int, int]:
         """(W, H) of an image resized by `scale`, then down to `max_size` on its longer side."""
+        if (max_size is not None and max_size < 1) or (scale is not None and not scale > 0):
+            raise UserError(f"max size must be at least 1 px and scale above 0, got {max_size} and {scale}")
         if scale:
             if not math.isfinite(size[0] * scale * size[1] * scale):
                 raise UserError(f"scale {scale:g} makes the {size[0]}x{size[1]} image too large to count: lower it")

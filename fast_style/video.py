@@ -244,6 +244,8 @@ def stylize_video(
         raise UserError(f"the video batch size must be >= 1, got {batch_size}")
     if preset not in PRESETS:
         raise UserError(f"unknown video preset '{preset}': use one of {', '.join(PRESETS)}")
+    if dst.resolve() == src.resolve():  # the input would be replaced by its own stylized copy
+        raise UserError(f"{dst} is the video being read: write the stylized one elsewhere")
     if decode_on_device and device.type != "cuda":
         raise UserError(f"decoding on the device needs a CUDA device (NVDEC), not {device}")
     on_device = device.type != "cpu" if convert_on_device is None else convert_on_device

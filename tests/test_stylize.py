@@ -45,6 +45,13 @@ def test_alpha_is_reattached_and_modes_accepted(model_path: Path) -> None:
     assert out.mode == "RGBA" and out.getchannel("A").getextrema() == (128, 128)
     for mode in ("L", "P", "CMYK", "I;16", "1"):
         assert s(Image.new("RGB", (20, 16), (90, 120, 200)).convert(mode)).mode == "RGB"
+    assert s(Image.new("LA", (20, 16), (90, 128)).convert("La")).mode == "RGBA"  # premultiplied: it had raised
+    for mode, key in (("RGB", (0, 0, 0)), ("L", 0)):  # a colour key (a PNG's tRNS chunk): it had been dropped
+        keyed = Image.new(mode, (20, 16), key)
+        keyed.paste((200, 30, 30) if mode == "RGB" else 200, (0, 0, 10, 16))
+        keyed.info["transparency"] = key
+        out = s(keyed)
+        assert out.mode == "RGBA" and out.getpixel((15, 8))[3] == 0 and out.getpixel((5, 8))[3] == 255
 
 
 def test_a_transparent_picture_saved_as_jpeg_is_on_white(tmp_path: Path) -> None:
@@ -303,6 +310,12 @@ def test_api_misuse_is_a_clear_error(model_path: Path) -> None:
         with pytest.raises(UserError, match="an empty image"):
             s(empty)
     assert s(torch.rand(0, 3, 8, 8)).shape == (0, 3, 8, 8)  # no images in, none out
+    for dtype in (torch.int64, torch.int32, torch.bool):  # an int64 batch had come back all black
+        with pytest.raises(UserError, match=f"float images in \\[0, 1\\] or uint8 ones, got {dtype}"):
+            s(torch.zeros(1, 3, 8, 8, dtype=dtype))
+    for size in ({"max_size": -5}, {"max_size": 0}, {"scale": -1.0}, {"scale": 0.0}):  # each gave a 1x1 image
+        with pytest.raises(UserError, match="max size must be at least 1 px and scale above 0"):
+            s(Image.new("RGB", (20, 16)), **size)
     for bad in ({"tile": 0}, {"tile": -5}, {"max_pixels": -1}, {"max_pixels": 2.5}):
         with pytest.raises(UserError, match="tile must be a positive number|max_pixels must be a whole number"):
             Stylizer.load(model_path, device="cpu", **bad)

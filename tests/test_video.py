@@ -118,6 +118,9 @@ def test_an_h264_avi_with_b_frames_keeps_its_frames_in_order(tmp_path: Path) -> 
     with av.open(str(clip)) as f:
         assert any(a.pts > b.pts for a, b in itertools.pairwise(f.decode(video=0)))  # the shuffle is there
     out = tmp_path / "clip.mp4"
+    own = make_video(tmp_path / "own.mp4", frames=2, audio=False)
+    with pytest.raises(UserError, match="is the video being read"):  # it replaced its input
+        stylize_video(own, tmp_path / "." / "own.mp4", lambda x: x)
     assert stylize_video(clip, out, lambda x: x) == 16
     with av.open(str(out)) as f:
         frames = list(f.decode(video=0))
