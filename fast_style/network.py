@@ -320,6 +320,8 @@ def style_model_payload(
     the file (the model zoo's); loading always gives a float32 network."""
     if dtype not in (torch.float32, torch.float16):
         raise ValueError(f"style models are stored as float32 or float16, not {dtype}")
+    if (odd := _not_plain(meta or {})) is not None:  # loading refuses Python objects: the file would be unreadable
+        raise TypeError(f"meta holds {odd!r} ({type(odd).__name__}): use str, int, float, bool, None, lists and dicts")
     return {
         "format": STYLE_MODEL_FORMAT,
         "version": STYLE_MODEL_VERSION,
@@ -327,6 +329,16 @@ def style_model_payload(
         "meta": dict(meta or {}),
         "state_dict": {k: v.detach().to("cpu", dtype).clone() for k, v in net.state_dict().items()},
     }
+
+
+def _not_plain(value: Any) -> Any:
+    """The first value in `value` that is not a plain one (str, int, float, bool, None, list, tuple, dict), else
+    None."""
+    if isinstance(value, dict):
+        value = [*value.keys(), *value.values()]
+    if isinstance(value, (list, tuple)):
+        return next((odd for v in value if (odd := _not_plain(v)) is not None), None)
+    return None if value is None or type(value) in (str, int, float, bool) else value
 
 
 def save_style_model(

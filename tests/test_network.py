@@ -61,6 +61,16 @@ def test_style_model_round_trip(tmp_path: Path) -> None:
     assert payload["format"] == STYLE_MODEL_FORMAT
 
 
+def test_a_style_model_is_never_written_with_meta_that_loading_refuses(tmp_path: Path) -> None:
+    # a Path in meta was saved without a word; loading then called the file "a file holding Python objects"
+    net = TransformerNet(channels=(4, 8, 8), num_residual=1)
+    with pytest.raises(TypeError, match="meta holds PosixPath"):
+        save_style_model(net, tmp_path / "odd.pt", {"runs": [{"style_image": Path("wave.jpg")}]})
+    assert not (tmp_path / "odd.pt").exists()
+    save_style_model(net, tmp_path / "plain.pt", {"style_image": "wave.jpg", "steps": [1, 2.5, None, True]})
+    assert load_style_model(str(tmp_path / "plain.pt"))[1]["steps"] == [1, 2.5, None, True]
+
+
 def test_style_model_errors_are_one_line(tmp_path: Path) -> None:
     with pytest.raises(StyleModelError, match="not found"):
         load_style_model(str(tmp_path / "missing.pt"))
