@@ -44,6 +44,8 @@ def pick_device(device: str = "auto") -> torch.device:
         dev = torch.device(device)
     except RuntimeError:
         raise UserError(f"unknown device '{device}': use auto, cpu, cuda, cuda:N or mps") from None
+    if dev.type not in ("cpu", "cuda", "mps"):  # xpu, meta, hpu, ...: torch names them, fast-style does not run there
+        raise UserError(f"device '{device}' is not one fast-style runs on: use auto, cpu, cuda, cuda:N or mps")
     if dev.type == "cuda" and not torch.cuda.is_available():
         raise UserError("--device cuda asked for, but no CUDA GPU is available: use --device cpu")
     if dev.type == "mps" and not _mps_available():

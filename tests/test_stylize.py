@@ -313,6 +313,9 @@ def test_api_misuse_is_a_clear_error(model_path: Path) -> None:
     for dtype in (torch.int64, torch.int32, torch.bool):  # an int64 batch had come back all black
         with pytest.raises(UserError, match=f"float images in \\[0, 1\\] or uint8 ones, got {dtype}"):
             s(torch.zeros(1, 3, 8, 8, dtype=dtype))
+    for device in ("xpu", "meta", "hpu", "bogus"):  # torch's other device types crashed at load or first call
+        with pytest.raises(UserError, match="use auto, cpu, cuda, cuda:N or mps"):
+            Stylizer.load(model_path, device=device)
     for size in ({"max_size": -5}, {"max_size": 0}, {"scale": -1.0}, {"scale": 0.0}):  # each gave a 1x1 image
         with pytest.raises(UserError, match="max size must be at least 1 px and scale above 0"):
             s(Image.new("RGB", (20, 16)), **size)
