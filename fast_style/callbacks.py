@@ -226,7 +226,15 @@ class GracefulStop(pl.Callback):
         ckpt = trainer.checkpoint_callback
         if isinstance(ckpt, FinalCheckpoint) and ckpt.dirpath:
             path = ckpt.save_last_now(trainer)
-            log.warning("stopped at step %d: checkpoint %s (resume with ckpt_path=%s)", trainer.global_step, path, path)
+            run = Path(path).parent.parent  # <run>/checkpoints/last.ckpt
+            log.warning(
+                "stopped at step %d: checkpoint %s; to resume, run the same command with ckpt_path=last "
+                "hydra.run.dir=%s (a sweep's run: ckpt_path=last hydra.sweep.dir=%s)",
+                trainer.global_step,
+                path,
+                run,
+                run.parent,
+            )
         for callback in trainer.callbacks:
             if isinstance(callback, StyleModelWriter):
                 callback.on_train_end(trainer, pl_module)

@@ -118,6 +118,7 @@ def test_ctrl_c_writes_a_checkpoint_and_style_model(
     assert step > 3  # the stop wrote a newer checkpoint than the periodic one
     assert load_style_model(str(out / "style.pt"))[1]["step"] == step
     assert f"stopped at step {step}" in err
+    assert f"run the same command with ckpt_path=last hydra.run.dir={out}" in err  # not one run's path for a sweep
 
 
 @pytest.mark.slow
