@@ -260,12 +260,13 @@ class Stylizer:
     ) -> torch.Tensor:
         """Video frames, as `stylize_video` hands them: (N, 3, H, W) float RGB in [0, 1] on this stylizer's device
         -> (N, 3, H', W') stylized there. Resized first as `stylize_image` resizes a photo, on the device (bicubic,
-        antialiased, where a photo gets Pillow's Lanczos); `preserve_color` keeps the frames' colours."""
+        antialiased, where a photo gets Pillow's Lanczos); `preserve_color` keeps the frames' colours. uint8 frames
+        (0..255) are read as such and come back as float too."""
         h, w = frames.shape[-2:]
         width, height = self._target_size((w, h), max_size, scale)
-        x = frames
+        x = to_unit(frames) if frames.dtype == torch.uint8 else frames  # resizing and colours work in 0..1
         if (width, height) != (w, h):
-            x = F.interpolate(frames, (height, width), mode="bicubic", antialias=True).clamp(0, 1)
+            x = F.interpolate(x, (height, width), mode="bicubic", antialias=True).clamp(0, 1)
         y = self.stylize_tensor(x, strength, tiled)
         return keep_colours(y, x) if preserve_color else y
 

@@ -54,6 +54,16 @@ def test_alpha_is_reattached_and_modes_accepted(model_path: Path) -> None:
         assert out.mode == "RGBA" and out.getpixel((15, 8))[3] == 0 and out.getpixel((5, 8))[3] == 255
 
 
+def test_uint8_frames_resized_or_with_their_colours_kept_are_read_as_0_to_255(model_path: Path) -> None:
+    # resized, they were clamped to 0..1 (a black frame stylized); with preserve_color, nearly white came back
+    s = Stylizer.load(model_path, device="cpu", precision="fp32")
+    frames = (torch.rand(2, 3, 24, 32) * 255).to(torch.uint8)
+    unit = frames.float() / 255
+    for options in ({"max_size": 16}, {"preserve_color": True}, {}):
+        got = s.stylize_frames(frames, **options)
+        torch.testing.assert_close(got.float(), s.stylize_frames(unit, **options).float(), atol=1e-4, rtol=0)
+
+
 def test_a_transparent_picture_saved_as_jpeg_is_on_white(tmp_path: Path) -> None:
     # the colour hidden under the transparency showed instead (black, for most PNGs)
     from fast_style.images import save_image
