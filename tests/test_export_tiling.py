@@ -127,6 +127,10 @@ def test_onnx_and_torchscript_export_match(
     assert export_main([str(model), "-o", str(tmp_path / "x.ts"), "--opset", "13"]) == 2
     assert "--opset is for ONNX exports" in capsys.readouterr().err  # it had been ignored
     assert export_main([str(model), "-o", ""]) == 2  # an unset shell variable: it wrote into the current folder
+    (tmp_path / "sea").mkdir()  # a run's style.pt is named by its folder: two runs' exports no longer clash
+    (tmp_path / "sea" / "style.pt").write_bytes(model.read_bytes())
+    assert export_main([str(tmp_path / "sea" / "style.pt"), "-o", f"{tmp_path / 'exports'}/"]) == 0
+    assert (tmp_path / "exports" / "sea.onnx").is_file()
     assert "-o is empty" in capsys.readouterr().err
     assert export_main([str(tmp_path / "m.onnx"), "-o", str(tmp_path / "again.onnx")]) == 2  # an export as input
     assert "fast-style-stylize --backend onnxruntime" in capsys.readouterr().err

@@ -416,7 +416,11 @@ def test_output_names_say_what_they_will_do(model_path: Path, tmp_path: Path, ca
     assert (tmp_path / "v1.2" / "a_wave.png").is_file()
     # {model}: the model's own name, which tells a style from its fast variant ({style} is the same for both)
     assert main([str(a), "-m", str(trained), "-o", str(tmp_path / "m"), "--name", "{stem}_{model}.png", "-q"]) == 0
-    assert (tmp_path / "m" / "a_style.png").is_file()
+    assert (tmp_path / "m" / f"a_{tmp_path.name}.png").is_file()  # a run's style.pt: named by its run's folder
+    (tmp_path / "sea").mkdir()
+    trained.rename(tmp_path / "sea" / "style.pt")  # and the run's folder itself is taken for its style.pt
+    assert main([str(a), "-m", str(tmp_path / "sea"), "-o", str(tmp_path / "n"), "--name", "{stem}_{model}.png"]) == 0
+    assert (tmp_path / "n" / "a_sea.png").is_file()
     assert not (tmp_path / "d").exists()
 
 

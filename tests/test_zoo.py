@@ -58,8 +58,11 @@ def test_resolve_prefers_files_and_explains_unknown_names(tmp_path: Path, monkey
     with pytest.raises(UserError, match="style model not found: models/x.pt"):
         zoo.resolve("models/x.pt")
     (tmp_path / "runs").mkdir()
-    with pytest.raises(UserError, match="runs is a folder: give a style-model file"):
+    with pytest.raises(UserError, match="runs is a folder without a style.pt: give a style-model file"):
         zoo.resolve("runs")
+    (tmp_path / "runs" / "style.pt").write_bytes(b"a run's model")  # a run's folder: its style.pt
+    assert zoo.resolve("runs") == Path("runs") / "style.pt" and zoo.model_name("runs") == "runs"
+    assert zoo.model_name("runs/style.pt") == "runs" and zoo.model_name("wave") == "wave"
     with pytest.raises(UserError, match="unknown style 'vawe'"):
         zoo.manifest("vawe")
 

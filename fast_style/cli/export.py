@@ -8,6 +8,7 @@ import os
 import sys
 from pathlib import Path
 
+from fast_style import zoo
 from fast_style.cli import ToolParser, run_tool
 from fast_style.errors import UserError
 
@@ -38,13 +39,13 @@ def run(args: argparse.Namespace) -> None:
 
 def output_file(output: str, model: str, fmt: str | None) -> Path:
     """`-o` as given, or, where it is a folder (one that exists, or a name ending in /), the model's name in it
-    (wave.onnx; a run's style.pt gives style.onnx)."""
+    (wave.onnx; a run's style.pt is named by its folder: runs/sea/style.pt gives sea.onnx)."""
     if not output.strip():  # an unset shell variable: not the current folder
         raise UserError("-o is empty: give a file (wave.onnx) or a folder")
     out = Path(output)
     if not (out.is_dir() or output.endswith(("/", os.sep))):
         return out
-    return out / (Path(model).stem + (".ts" if fmt == "torchscript" else ".onnx"))
+    return out / (zoo.model_name(model) + (".ts" if fmt == "torchscript" else ".onnx"))
 
 
 if __name__ == "__main__":

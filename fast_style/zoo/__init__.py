@@ -35,13 +35,24 @@ def resolve(model: str | Path) -> Path:
     if str(model) in names():
         return ZOO_DIR / f"{model}.pt"
     if path.is_dir():
-        raise UserError(f"{model} is a folder: give a style-model file (a run's style.pt) or a built-in style's name")
+        if (path / "style.pt").is_file():  # a training run's folder: its final style model
+            return path / "style.pt"
+        raise UserError(f"{model} is a folder without a style.pt: give a style-model file or a built-in style's name")
     if path.suffix or len(path.parts) > 1:  # meant as a file
         raise UserError(f"style model not found: {model}")
     raise UserError(
         f"'{model}' is neither a style-model file nor a built-in style ({', '.join(names())}): "
         "give a .pt file that fast-style-train wrote, or one of those names"
     )
+
+
+def model_name(model: str | Path) -> str:
+    """A model's short name, for output file names: a built-in style's own, a training run's folder for its
+    style.pt (every run's file has that name), else the file's stem."""
+    path = Path(model).expanduser()
+    if path.is_dir():
+        path = path / "style.pt"
+    return path.parent.name if path.name == "style.pt" and path.parent.name else path.stem
 
 
 def phase_steps(m: dict) -> list:
