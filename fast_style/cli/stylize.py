@@ -157,9 +157,10 @@ def run(args: argparse.Namespace) -> int:
     stylizer = Stylizer.load(
         model, args.device, args.precision, args.backend, int(args.max_pixels), args.tile or DEFAULT_TILE, args.compile
     )
-    trained_on = stylizer.meta.get("style_image")  # {style}: the painting's name, else the model file's
-    painting = Path(trained_on).stem if trained_on else zoo.model_name(model)
-    plans = plan_outputs(items, args.output, args.name, painting, args.style or zoo.model_name(model))
+    trained_on = stylizer.meta.get("style_image")  # {style}: the painting's name, else the model's
+    name = zoo.model_name(model)
+    painting = Path(trained_on).stem if trained_on else name
+    plans = plan_outputs(items, args.output, args.name, painting, args.style or name)
     refuse_if_nothing_to_write(plans, args.force)
     if args.tile and any(is_video(src) for src, _ in plans):  # measured: a 2 s clip 532 s in 64 px tiles, 34 s whole
         print(

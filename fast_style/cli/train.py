@@ -98,8 +98,9 @@ def _remove_refused_sweep(argv: list[str]) -> None:
     if _RUN_PARENTS.get("kind") != "sweep":
         return
     fixed, depth = _RUN_PARENTS["fixed"], _RUN_PARENTS["depth"]
-    task = [a for a in argv if "=" in a and not a.startswith(("-", "hydra.", "+hydra.", "~hydra."))]
-    ours = [a for a in argv if a.lstrip("+~").startswith("hydra.")]
+    settings = [a for a in argv if "=" in a and not a.startswith("-")]
+    ours = [a for a in settings if a.lstrip("+~").startswith("hydra.")]  # Hydra's own, kept apart in multirun.yaml
+    task = [a for a in settings if a not in ours]
     try:
         for sweep in [fixed] if depth == 0 else fixed.glob("/".join("*" * depth)):  # multirun/<date>/<time>
             if not (sweep.is_dir() and _made_by_this_launch(sweep)):
