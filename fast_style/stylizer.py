@@ -3,6 +3,7 @@ stylizes tensors, PIL images and image files, whole or in seamless tiles."""
 
 from __future__ import annotations
 
+import copy
 import logging
 import math
 import os
@@ -60,16 +61,17 @@ class Stylizer:
             raise UserError(f"tile must be a positive number of pixels, got {tile!r}")
         if not isinstance(max_pixels, int) or max_pixels < 0:
             raise UserError(f"max_pixels must be a whole number >= 0 (0: never tile), got {max_pixels!r}")
-        self.network = network.to(device).eval().requires_grad_(False)
-        # On the CPU in bf16 the network itself is cast and kept channels-last (oneDNN's NHWC kernels, and no
-        # casts around every layer as under autocast): 1.6x the autocast forward at 1024 px (benchmarks/README.md)
+        # a copy (a few MB): the caller's network keeps its device, mode and gradients; `network` stays a plain
+        # TransformerNet in float32 (save_style_model takes it) whatever runs below
+        self.network = copy.deepcopy(network).to(device, torch.float32).eval().requires_grad_(False)
+        # On the CPU in bf16 a copy is cast and kept channels-last (oneDNN's NHWC kernels, and no casts around
+        # every layer as under autocast): 1.6x the autocast forward at 1024 px (benchmarks/README.md)
         self.native = device.type == "cpu" and dtype == torch.bfloat16 and backend == "torch" and not compile
-        if self.native:
-            self.network = for_cpu_inference(self.network, dtype)
+        self._net = for_cpu_inference(self.network, dtype) if self.native else self.network
         # torch.compile fuses norm/pad/activation work into the convolutions: about 2x on the CPU once warm,
         # after a compilation of tens of seconds per new image size (worth it for many same-size images).
         # dynamic=False: one static graph per size; torch's dynamic-shape path crashed on a second size
-        self.forward = torch.compile(self.network, dynamic=False) if compile else self.network
+        self.forward = torch.compile(self._net, dynamic=False) if compile else self._net
         self.device, self.dtype, self.meta = device, dtype, dict(meta or {})
         self.max_pixels, self.tile = max_pixels, tile
         self.session = None
@@ -156,11 +158,11 @@ class Stylizer:
 
         if tiled:  # uint8 in, uint8 out: bounded memory for huge images
             run = lambda net, t: self._run(net, t, eager=True)  # noqa: E731
-            y = torch.cat([stylize_tiled(self.network, xi[None], self.tile, run=run) for xi in x])
+            y = torch.cat([stylize_tiled(self._net, xi[None], self.tile, run=run) for xi in x])
         else:
             per_call = max(1, self.max_pixels // (h * w)) if self.max_pixels else len(x)
             parts = (to_unit(part.to(self.device)) for part in x.split(per_call))  # uint8 crosses to the GPU
-            y = torch.cat([self._run(self.network, part).float().clamp(0, 1) for part in parts])
+            y = torch.cat([self._run(self._net, part).float().clamp(0, 1) for part in parts])
         if strength != 1.0:
             y = torch.lerp(to_unit(x).to(y.device), to_unit(y), strength)
         if is_uint8:

@@ -159,7 +159,7 @@ def test_bf16_inference_stays_close_to_fp32(tmp_path: Path) -> None:
 def test_bf16_cpu_path_runs_a_channels_last_bf16_network_for_batches_and_tiles(tmp_path: Path) -> None:
     path = save_style_model(_net(channels=(8, 16, 32), num_residual=2), tmp_path / "m.pt")
     s = Stylizer.load(path, device="cpu", precision="bf16", max_pixels=0)
-    weight = s.network.encoder[0][1].weight
+    weight = s._net.encoder[0][1].weight  # what runs: a bf16, channels-last copy
     assert weight.dtype == torch.bfloat16 and weight.is_contiguous(memory_format=torch.channels_last)
     x = torch.cat([_photo_like(96, 80), _photo_like(96, 80).flip(-1)])
     fp32 = Stylizer.load(path, device="cpu", precision="fp32")(x)
@@ -168,6 +168,19 @@ def test_bf16_cpu_path_runs_a_channels_last_bf16_network_for_batches_and_tiles(t
     torch.testing.assert_close(both[1:], s(x[1:]))  # a batch is the images one by one
     tiled = Stylizer.load(path, device="cpu", precision="bf16", max_pixels=50 * 50, tile=32)(x[:1])
     assert (tiled - fp32[:1]).abs().mean().item() < 2e-2
+
+
+def test_a_stylizer_leaves_the_callers_network_alone_and_its_network_saves_in_any_precision(tmp_path: Path) -> None:
+    net = _net(channels=(8, 16, 32), num_residual=2).train()
+    before = {k: v.clone() for k, v in net.state_dict().items()}
+    x = _photo_like(64, 48)
+    for precision in ("bf16", "fp32"):
+        s = Stylizer(net, torch.device("cpu"), torch.bfloat16 if precision == "bf16" else torch.float32)
+        assert net.training and all(p.requires_grad for p in net.parameters())  # the caller's: untouched
+        path = save_style_model(s.network, tmp_path / f"{precision}.pt")  # a bf16 one was read as damaged
+        again = Stylizer.load(path, device="cpu", precision=precision)
+        torch.testing.assert_close(again(x), s(x))
+    assert all(torch.equal(v, before[k]) for k, v in net.state_dict().items())
 
 
 @pytest.mark.slow
