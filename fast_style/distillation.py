@@ -38,8 +38,9 @@ class Distillation(nn.Module):
         if isinstance(feature_weight, bool) or not isinstance(feature_weight, (int, float)) or feature_weight < 0:
             raise UserError(f"distill.feature_weight must be a number >= 0, got {feature_weight!r}")
         self.feature_weight, self.feature_layer = float(feature_weight), str(feature_layer)
-        net, _ = load_style_model(str(zoo.resolve(teacher)))
+        net, meta = load_style_model(str(zoo.resolve(teacher)))
         self.teacher_name, self.weight = str(teacher), float(weight)
+        self.teacher_painting: str | None = meta.get("style_image")  # its file name, as training recorded it
         # in a dict, not as submodules, so never in state_dict; "fast": the teacher's bf16 channels-last copy
         self._nets: dict[str, nn.Module] = {"teacher": net.requires_grad_(False)}
 

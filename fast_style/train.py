@@ -91,9 +91,31 @@ def train(cfg: DictConfig) -> Path | None:
     return style_path
 
 
+def _check_typed(cfg: DictConfig) -> None:
+    """Refuse, in one line, a group whose option file does not start from the group's schema (an own
+    `model/wide.yaml` without `defaults: [schema, _self_]`): untyped, it would build a dict, not the object."""
+    for group in config.SCHEMAS:
+        node = OmegaConf.select(cfg, group)
+        if isinstance(node, DictConfig) and OmegaConf.get_type(node) is dict:
+            option = _choice(group)
+            named = f"{group}={option}" if option else f"the {group} group's option"
+            raise UserError(
+                f"{named} does not start from the group's schema: begin its file with "
+                "`defaults: [schema, _self_]` (README, Configuration)"
+            )
+
+
+def _choice(group: str) -> str | None:
+    """The option of `group` this launch chose (Hydra's record), None outside a Hydra launch."""
+    from hydra.core.hydra_config import HydraConfig
+
+    return HydraConfig.get().runtime.choices.get(group) if HydraConfig.initialized() else None
+
+
 def _prepare(cfg: DictConfig) -> tuple[pl.Trainer, StyleTransferModule, Any, list, str | None]:
     """Everything a run needs, checked and built: (trainer, module, datamodule, callbacks, ckpt_path)."""
     config.register()  # a cfg composed by hand may still hold ${best_precision:} and ${mul:...}
+    _check_typed(cfg)
     if OmegaConf.is_missing(cfg.style, "image"):
         raise UserError("no style image: add style.image=path/to/painting.jpg")
     if not isinstance(cfg.seed, int):
@@ -156,6 +178,17 @@ def _prepare(cfg: DictConfig) -> tuple[pl.Trainer, StyleTransferModule, Any, lis
             distill.feature_weight,
             distill.feature_layer,
         )
+        painting, ours = distill.teacher_painting, Path(str(cfg.style.image)).name
+        if painting and Path(painting).name != ours:  # a name of its own for the same file passes: warn only
+            log.warning(
+                "distill.teacher=%s was trained on %s, style.image is %s: the student paints like its teacher "
+                "whatever style.image says (its name in the style model, and val/style's reference); set style.image "
+                "to the teacher's painting unless %s is that painting",
+                distill.teacher_name,
+                Path(painting).name,
+                ours,
+                ours,
+            )
     module = StyleTransferModule(network, loss, style_image, temporal=temporal, distill=distill, **cfg.module)
     callbacks = [build(c, f"callbacks.{name}") for name, c in cfg.callbacks.items() if c is not None]
     if OmegaConf.select(cfg, "trainer.enable_progress_bar") is False:  # Lightning refuses a bar that is off

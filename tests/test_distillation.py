@@ -104,3 +104,17 @@ def test_distill_trains_a_student_toward_its_teacher(tmp_path, photo_dir, style_
     assert {"train/distill", "val/distill", "val/style", "val/content", "val/coverage"} <= tags
     assert "train/style" not in tags  # no VGG in a training step
     assert compose(["distill=none"]).distill is None
+
+
+def test_a_teacher_of_another_painting_is_named_in_a_warning(
+    tmp_path: Path, photo_dir, style_path, random_vgg, caplog: pytest.LogCaptureFixture
+) -> None:
+    net, _ = load_style_model(str(save_style_model(TransformerNet(channels=(4, 8, 8), num_residual=1), tmp_path / "t")))
+    for painting, warned in ((style_path.name, False), ("wave.jpg", True)):
+        teacher = save_style_model(net, tmp_path / f"teacher-{painting}.pt", {"style_image": painting})
+        caplog.clear()
+        args = [*tiny_run(photo_dir, style_path, random_vgg), "distill=teacher", f"distill.teacher={teacher}"]
+        train(compose([*args, "trainer.max_steps=1", f"output_dir={tmp_path / 'runs' / painting}"]))
+        said = [r.getMessage() for r in caplog.records if r.levelname == "WARNING" and "was trained on" in r.message]
+        assert bool(said) == warned, said
+    assert f"was trained on wave.jpg, style.image is {style_path.name}: the student paints like its teacher" in said[0]

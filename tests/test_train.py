@@ -274,6 +274,24 @@ def test_a_mistake_in_ones_own_config_file_is_one_line(
     assert "channels" in err and not (tmp_path / "r").exists()
 
 
+def test_an_own_option_without_the_groups_schema_is_one_line(
+    tmp_path: Path, style_path: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+) -> None:
+    # it trained on until the network was a dict: "error: Missing key forward full_key: model.forward ..."
+    from fast_style.cli.train import main
+
+    (tmp_path / "mine" / "model").mkdir(parents=True)
+    (tmp_path / "mine" / "model" / "wide.yaml").write_text("channels: [8, 16, 32]\n")
+    argv = ["fast-style-train", "--config-dir", str(tmp_path / "mine"), "model=wide", f"style.image={style_path}"]
+    monkeypatch.setattr(sys, "argv", [*argv, f"hydra.run.dir={tmp_path / 'r'}"])
+    with pytest.raises(SystemExit) as stop:
+        main()
+    err = capfd.readouterr().err.strip()
+    assert stop.value.code == 2 and "\n" not in err, err
+    assert err.startswith("error: model=wide does not start from the group's schema: begin its file with `defaults:")
+    assert not (tmp_path / "r").exists()
+
+
 @pytest.mark.parametrize("before", ["nothing", "outputs with a run", "today's folder"])
 def test_a_refused_run_in_the_default_folder_leaves_only_what_was_there(
     tmp_path: Path,
