@@ -187,6 +187,17 @@ class FinalCheckpoint(ModelCheckpoint):
         return path
 
 
+def _run_folder_setting(run: Path) -> str:
+    """The setting that points a resume at this run: its own folder, or in a sweep the sweep's (each of its runs
+    then resumes from its own last.ckpt; naming one run's folder would resume them all from that one)."""
+    from hydra.core.hydra_config import HydraConfig
+    from hydra.types import RunMode
+
+    if HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN:
+        return f"hydra.sweep.dir={HydraConfig.get().sweep['dir']}"
+    return f"hydra.run.dir={run}"
+
+
 class GracefulStop(pl.Callback):
     """Ctrl-C (SIGINT) or SIGTERM: finish the current step, write a checkpoint and the style model, and stop
     (fast-style-train then exits with `exit_code`, 130 or 143, so that `train && stylize` does not go on).
@@ -236,12 +247,10 @@ class GracefulStop(pl.Callback):
                 log.warning("stopped at step %d: checkpoint %s; to resume: %s", trainer.global_step, path, self.resume)
             else:
                 log.warning(
-                    "stopped at step %d: checkpoint %s; to resume, run the same command with ckpt_path=last "
-                    "hydra.run.dir=%s (a sweep's run: ckpt_path=last hydra.sweep.dir=%s)",
+                    "stopped at step %d: checkpoint %s; to resume, run the same command with ckpt_path=last %s",
                     trainer.global_step,
                     path,
-                    run,
-                    run.parent,
+                    _run_folder_setting(run),
                 )
         for callback in trainer.callbacks:
             if isinstance(callback, StyleModelWriter):

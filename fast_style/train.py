@@ -54,6 +54,7 @@ def train(cfg: DictConfig) -> Path | None:
         raise
     launch = next(c for c in callbacks if isinstance(c, KeepLaunch))
     out = Path(cfg.output_dir)
+    events = set((out / "tensorboard").glob("events.out.tfevents.*"))  # the earlier launches'
     try:
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message=r".*module\(s\) in eval mode.*")  # the frozen VGG, on purpose
@@ -77,6 +78,9 @@ def train(cfg: DictConfig) -> Path | None:
         # trainer.max_steps): the run's own record stays
         if not launch.kept:
             restore_last_launch(hydra_dir)
+            if trainer.is_global_zero:  # and no TensorBoard file of a launch that logged nothing
+                for path in set((out / "tensorboard").glob("events.out.tfevents.*")) - events:
+                    path.unlink(missing_ok=True)
     style = OmegaConf.select(cfg, "callbacks.style_model.path")
     style_path = Path(style) if style else None
     if trainer.is_global_zero:

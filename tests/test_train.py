@@ -170,10 +170,13 @@ def test_tiny_run_end_to_end_and_resume(
     other_style = tmp_path / "other_painting.png"
     other_style.write_bytes(style_path.read_bytes())
     (out / ".hydra" / "config.yaml").write_text("the refused resume's settings\n")  # as Hydra writes them first
+    events = sorted((out / "tensorboard").glob("events.out.tfevents.*"))
     with pytest.raises(UserError, match="trained on .*style.png, not .*other_painting.png"):
         train(tiny_cfg(out, photo_dir, other_style, random_vgg, "trainer.max_steps=10", "ckpt_path=last"))
-    # refused inside fit (the checkpoint's painting): the run's record put back, the launch not kept
+    # refused inside fit (the checkpoint's painting): the run's record put back, the launch not kept, and no
+    # empty TensorBoard file of its own left beside the run's
     assert (out / ".hydra" / "config.yaml").read_text() == "the run's own settings\n"
+    assert events and sorted((out / "tensorboard").glob("events.out.tfevents.*")) == events
     assert len(list(launches.iterdir())) == 1
     with pytest.raises(UserError, match=r"holds a network with model.channels=\[4, 8, 8\]: resume with the same"):
         train(
@@ -203,6 +206,24 @@ def test_tiny_run_end_to_end_and_resume(
             )
         )
     assert torch.load(out / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False)["global_step"] == 8
+
+
+def test_the_stop_line_points_a_resume_at_the_run_or_at_its_whole_sweep(monkeypatch: pytest.MonkeyPatch) -> None:
+    # a single run's stop line also named a "sweep" folder (the run's parent): not a sweep, and wrong for one
+    from types import SimpleNamespace
+
+    from hydra.core.hydra_config import HydraConfig
+    from hydra.types import RunMode
+
+    from fast_style.callbacks import _run_folder_setting
+
+    assert _run_folder_setting(Path("/r/one")) == "hydra.run.dir=/r/one"  # train(cfg) from Python: no Hydra
+    for mode, said in ((RunMode.RUN, "hydra.run.dir=/s/3"), (RunMode.MULTIRUN, "hydra.sweep.dir=/s")):
+        monkeypatch.setattr(HydraConfig, "initialized", staticmethod(lambda: True))
+        monkeypatch.setattr(
+            HydraConfig, "get", staticmethod(lambda m=mode: SimpleNamespace(mode=m, sweep={"dir": "/s"}))
+        )
+        assert _run_folder_setting(Path("/s/3")) == said
 
 
 @pytest.mark.slow
