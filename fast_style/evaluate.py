@@ -30,6 +30,7 @@ from fast_style.loss import PerceptualLoss, default_loss_weights
 from fast_style.network import load_style_model
 from fast_style.scores import ModelScore, ranked
 from fast_style.stability import stability
+from fast_style.walk import files_below
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +49,7 @@ def find_models(items: list[str]) -> list[Path]:
     for item in items:
         path = Path(item)
         if path.is_dir():
-            found = sorted(path.rglob("style.pt"))
+            found = files_below(path, lambda name: name == "style.pt")
             if not found:
                 raise UserError(f"no style.pt below {item}")
             models += found

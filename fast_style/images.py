@@ -19,6 +19,7 @@ from PIL import Image, ImageChops, ImageCms, ImageOps
 from fast_style import hdr, nclx
 from fast_style.atomic import atomic_write
 from fast_style.errors import UserError
+from fast_style.walk import files_below
 
 _SRGB = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
 IMAGE_OUTPUTS = (".jpg", ".jpeg", ".png", ".webp", ".avif", ".bmp", ".tif", ".tiff")  # what stylized images can be
@@ -187,9 +188,9 @@ def open_rgb(path: str | Path | BinaryIO, draft_size: int | None = None, max_pix
 
 
 def find_images(root: str | Path, extensions: tuple[str, ...] = IMAGE_EXTENSIONS) -> list[Path]:
-    """Files below `root` with one of `extensions` (images by default), recursively, sorted for reproducibility."""
-    root = Path(root)
-    return sorted(p for p in root.rglob("*") if p.suffix.lower() in extensions and p.is_file())
+    """Files below `root` with one of `extensions` (images by default), recursively (links to folders followed),
+    sorted for reproducibility."""
+    return files_below(root, lambda name: os.path.splitext(name)[1].lower() in extensions)
 
 
 def to_unit(x: torch.Tensor) -> torch.Tensor:

@@ -25,7 +25,6 @@ import asyncio
 import io
 import json
 import logging
-import os
 import socket
 import threading
 import time
@@ -49,6 +48,7 @@ from fast_style.errors import UserError, first_line
 from fast_style.images import open_rgb, read_image
 from fast_style.network import load_style_model
 from fast_style.stylizer import Stylizer
+from fast_style.walk import files_below
 
 log = logging.getLogger(__name__)
 
@@ -144,15 +144,8 @@ class Styles:
         if not models_dir.is_dir():
             raise UserError(f"--models {models_dir}: not a folder of style models (.pt)")
         found = {path.stem: path for path in sorted(models_dir.glob("*.pt"))}
-        seen: set[str] = set()
-        for folder, subfolders, files in os.walk(models_dir, followlinks=True):  # runs/wave -> ../outputs/...
-            subfolders.sort()
-            if (real := os.path.realpath(folder)) in seen:  # a link back up the tree: once is enough
-                subfolders.clear()
-                continue
-            seen.add(real)
-            path = Path(folder) / "style.pt"
-            if "style.pt" not in files or path.parent == models_dir:
+        for path in files_below(models_dir, lambda name: name == "style.pt"):  # runs/wave -> ../outputs/...
+            if path.parent == models_dir:
                 continue
             name = "-".join(path.parent.relative_to(models_dir).parts)
             if name in found:

@@ -1,0 +1,30 @@
+"""Walking a folder tree: the files below a folder (photos to stylize or train on, runs' style models), links to
+folders followed, and a folder that cannot be read named rather than skipped without a word."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+
+def files_below(root: str | Path, keep: Callable[[str], bool]) -> list[Path]:
+    """Every file below `root` whose name `keep` accepts, sorted. Links to folders are followed (`runs/wave ->
+    ../outputs/...`), each real folder once, so a link back up the tree ends; an unreadable folder is named in a
+    warning and skipped."""
+
+    def unreadable(error: OSError) -> None:
+        log.warning("%s: cannot read this folder (%s): skipped", error.filename, error.strerror or error)
+
+    found: list[Path] = []
+    seen: set[str] = set()
+    for folder, subfolders, files in os.walk(root, onerror=unreadable, followlinks=True):
+        if (real := os.path.realpath(folder)) in seen:
+            subfolders.clear()
+            continue
+        seen.add(real)
+        found += [path for name in files if keep(name) and (path := Path(folder) / name).is_file()]
+    return sorted(found)
