@@ -3,8 +3,8 @@
 Three stages overlap: a thread decodes (FFmpeg's own threads too), the caller's thread stylizes frames in
 batches of `batch_size` (one network call each: a GPU stays busy, the CPU's cores share the work), and a thread
 encodes and writes. The queues between them are bounded, so memory does not grow with the video. The frame
-rate and timestamps are kept; the audio is copied unchanged (or re-encoded as AAC where the output container
-cannot hold its codec); a phone's portrait video (landscape frames with a rotation tag) is turned upright before
+rate and each frame's time are kept (uneven ones too); every sound track is copied unchanged with its language
+(or re-encoded as AAC where the output container cannot hold its codec), and the file's tags too; a phone's portrait video (landscape frames with a rotation tag) is turned upright before
 it is stylized; HDR frames (PQ, HLG) are tone-mapped to SDR (fast_style.hdr). The file is written beside its
 destination and renamed into place when complete: an error or Ctrl-C leaves no partial file.
 """
@@ -15,6 +15,7 @@ import logging
 import queue
 import threading
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -131,6 +132,41 @@ def tensor_to_frames(frames: torch.Tensor, planes: bool = False) -> np.ndarray:
     if planes:
         return yuv.to_yuv420(frames).cpu().numpy()
     return to_uint8(frames).permute(0, 2, 3, 1).contiguous().cpu().numpy()
+
+
+# sound codecs on a container's list that FFmpeg's muxer refuses all the same: PCM in MP4 (few players would read
+# it), Opus and FLAC in QuickTime ("only supported in MP4"); such sound is re-encoded as AAC
+_LISTED_BUT_REFUSED: dict[str, tuple[str, ...]] = {"mp4": ("pcm_",), "mov": ("opus", "flac")}
+
+
+# tags a muxer writes for itself: not copied from the source file
+_MUXER_TAGS = {"major_brand", "minor_version", "compatible_brands", "encoder", "duration"}
+
+
+@dataclass
+class _SoundTrack:
+    """A sound track of the source and its stream in the output: copied unchanged where the output's container
+    takes its codec, else decoded and re-encoded as AAC."""
+
+    source: Any
+    out: Any
+    copy: bool
+
+    @classmethod
+    def of(cls, sound: Any, out: Any, fmt: str, name: str, suffix: str) -> _SoundTrack:
+        codec = sound.codec_context.name
+        copy = codec in out.supported_codecs and not codec.startswith(_LISTED_BUT_REFUSED.get(fmt, ()))
+        if copy:
+            stream = out.add_stream_from_template(sound)
+        else:  # e.g. 8-bit PCM from an .avi written as .mp4: the sound is kept, as AAC
+            log.info("%s: %s audio re-encoded as AAC for %s", name, codec, suffix)
+            stream = out.add_stream("aac", rate=sound.rate or 48000)
+            layout = sound.layout.name  # an .avi may not name the channels' order ("1 channels"): AAC needs it
+            stream.layout = ("mono" if sound.channels == 1 else "stereo") if "channels" in layout else layout
+        for key in ("language", "title"):
+            if sound.metadata.get(key):
+                stream.metadata[key] = sound.metadata[key]
+        return cls(sound, stream, copy)
 
 
 class _FrameTimes:
@@ -260,12 +296,13 @@ def stylize_video(
             raise UserError(f"{src} holds no video stream")
         video_in = source.streams.video[0]
         video_in.thread_type = "AUTO"  # FFmpeg decodes with several threads where the codec allows
-        audio_in = source.streams.audio[0] if source.streams.audio else None
         total = video_in.frames or None
         with av.open(str(tmp), "w", format=fmt) as out:
             rate = video_in.average_rate or video_in.guessed_rate or Fraction(30)
             video_out = out.add_stream("libx264", rate=rate)
-            video_out.time_base = video_in.time_base
+            # the encoder counts in the input's ticks too: in its default 1/rate, uneven frame times (a phone's
+            # dropped frames, a screen recording) were rounded onto the average rate's grid, two frames to one time
+            video_out.time_base = video_out.codec_context.time_base = video_in.time_base
             video_out.pix_fmt = "yuv420p"
             # BT.709, said in the stream: untagged, the encoder's default BT.601 matrix showed shifted colours
             # in players that take an HD video for BT.709 (a green 40,180,60 as 28,158,56)
@@ -273,19 +310,13 @@ def stylize_video(
             tags.colorspace, tags.color_range = Colorspace.ITU709, ColorRange.MPEG
             tags.color_primaries, tags.color_trc = ColorPrimaries.BT709, ColorTrc.BT709
             video_out.options = {"crf": str(crf), "preset": preset}
-            sound_codec = audio_in.codec_context.name if audio_in is not None else ""
-            # PCM is on MP4's list, but FFmpeg's muxer refuses it (few players would read it): it becomes AAC
-            copy_audio = sound_codec in out.supported_codecs and not (fmt == "mp4" and sound_codec.startswith("pcm_"))
-            if audio_in is None:
-                audio_out = None
-            elif copy_audio:
-                audio_out = out.add_stream_from_template(audio_in)
-            else:  # e.g. 8-bit PCM from an .avi written as .mp4: the sound is kept, as AAC
-                log.info("%s: %s audio re-encoded as AAC for %s", src.name, audio_in.codec_context.name, dst.suffix)
-                audio_out = out.add_stream("aac", rate=audio_in.rate or 48000)
-                layout = audio_in.layout.name  # an .avi may not name the channels' order ("1 channels"): AAC needs it
-                audio_out.layout = ("mono" if audio_in.channels == 1 else "stereo") if "channels" in layout else layout
-            streams = [video_in] + ([audio_in] if audio_in is not None else [])
+            # every sound track (a film's languages, a commentary), each with its language and title
+            tracks = {
+                sound.index: _SoundTrack.of(sound, out, fmt, src.name, dst.suffix) for sound in source.streams.audio
+            }
+            # the file's own tags (title, creation time, location), not those its muxer writes for itself
+            out.metadata.update({k: v for k, v in source.metadata.items() if k.lower() not in _MUXER_TAGS})
+            streams = [video_in, *source.streams.audio]
 
             step = max(1, round(1 / (rate * video_in.time_base))) if video_in.time_base else 1  # a frame's ticks
             times = _FrameTimes("avi" in source.format.name.split(","), step)
@@ -294,12 +325,12 @@ def stylize_video(
                 count, peak = 0, hdr.PEAK
                 try:
                     for packet in source.demux(*streams):
-                        if packet.stream is audio_in:
-                            if not copy_audio:  # decoded here, encoded by the writer
+                        if (track := tracks.get(packet.stream.index)) is not None:
+                            if not track.copy:  # decoded here, encoded by the writer
                                 for sound in packet.decode():
-                                    stages.put(decoded, ("sound", sound))
+                                    stages.put(decoded, ("sound", track, sound))
                             elif packet.dts is not None:
-                                stages.put(decoded, ("sound", packet))
+                                stages.put(decoded, ("sound", track, packet))
                             continue
                         for frame in packet.decode():
                             if not count and frame.color_trc in hdr.TRANSFERS:  # one peak for the whole video
@@ -323,10 +354,10 @@ def stylize_video(
                     )
                 stages.put(decoded, _END)
 
-            def sound_packets(sound: Any) -> list:
-                if not copy_audio:
-                    return audio_out.encode(sound)
-                sound.stream = audio_out
+            def sound_packets(track: _SoundTrack, sound: Any) -> list:
+                if not track.copy:
+                    return track.out.encode(sound)
+                sound.stream = track.out
                 return [sound]
 
             def encode() -> None:
@@ -342,9 +373,9 @@ def stylize_video(
                 while (item := stages.get(stylized)) is not _END:
                     if item[0] == "sound":
                         if written:
-                            out.mux(sound_packets(item[1]))
+                            out.mux(sound_packets(*item[1:]))
                         else:
-                            early.extend(sound_packets(item[1]))
+                            early.extend(sound_packets(*item[1:]))
                         continue
                     _, array, pts, time_base = item
                     if not written:
@@ -366,8 +397,9 @@ def stylize_video(
                         out.mux(held)
                     early.clear()
                 out.mux(video_out.encode())  # flush the encoders
-                if audio_out is not None and not copy_audio:
-                    out.mux(audio_out.encode(None))
+                for track in tracks.values():
+                    if not track.copy:
+                        out.mux(track.out.encode(None))
 
             threads = [stages.run(decode, "fast-style-decode"), stages.run(encode, "fast-style-encode")]
             bar = None

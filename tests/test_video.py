@@ -1,6 +1,7 @@
 """Videos through fast-style-stylize: frames, rate and audio kept, nothing overwritten, bad files in one line."""
 
 import itertools
+from fractions import Fraction
 from pathlib import Path
 
 import pytest
@@ -511,3 +512,63 @@ def test_nvdec_decoding_falls_back_to_software_and_its_nv12_frames_keep_their_co
     with pytest.raises(UserError, match="needs a CUDA device"):
         stylize_video(clip, tmp_path / "out.mp4", lambda frames: frames, decode_on_device=True)
     assert not (tmp_path / "out.mp4").exists()
+
+
+def _clip(path: Path, times_ms: list[int], sounds: tuple[tuple[str, str], ...] = (), tags: dict | None = None) -> Path:
+    """H.264 frames at `times_ms` (time base 1/1000), and a second of tone per (codec, language) in `sounds`."""
+    with av.open(str(path), "w") as out:
+        out.metadata.update(tags or {})
+        video = out.add_stream("libx264", rate=25)
+        video.width, video.height, video.pix_fmt = 64, 48, "yuv420p"
+        video.time_base = video.codec_context.time_base = Fraction(1, 1000)
+        tracks = []
+        for codec, language in sounds:
+            sound = out.add_stream(codec, rate=48000)
+            sound.layout = "mono"
+            sound.metadata["language"] = language
+            tracks.append(sound)
+        for sound in tracks:
+            tone = np.sin(np.linspace(0, 880 * np.pi, 48000, dtype=np.float32))[None]
+            chunk = av.AudioFrame.from_ndarray(tone, format="fltp", layout="mono")
+            chunk.sample_rate = 48000
+            out.mux(sound.encode(chunk))
+            out.mux(sound.encode())
+        for i, t in enumerate(times_ms):
+            frame = av.VideoFrame.from_ndarray(np.full((48, 64, 3), 20 * i % 255, np.uint8), format="rgb24")
+            frame.pts, frame.time_base = t, video.time_base
+            out.mux(video.encode(frame))
+        out.mux(video.encode())
+    return path
+
+
+def _times_ms(path: Path) -> list[int]:
+    with av.open(str(path)) as f:
+        stream = f.streams.video[0]
+        return sorted(round(float(p.pts * stream.time_base) * 1000) for p in f.demux(stream) if p.pts is not None)
+
+
+def test_uneven_frame_times_are_kept(model: Path, tmp_path: Path) -> None:
+    # a phone's dropped frames, a screen recording: the encoder counted in 1/average rate, so two frames fell on
+    # one time: an .mp4 failed at the end ("Invalid argument"), an .mkv paired frames up (0, 0, 167, 167, ...)
+    times = [0, 40, 140, 200, 400, 440, 540, 600, 800, 840]
+    for suffix in (".mkv", ".mp4"):
+        clip = _clip(tmp_path / f"vfr{suffix}", times)
+        for out in ("out.mp4", "out.mkv"):
+            assert main([str(clip), "-m", str(model), "-o", str(tmp_path / out), "-q", "--force"]) == 0
+            assert _times_ms(tmp_path / out) == times, (suffix, out)
+
+
+def test_every_sound_track_its_language_and_the_files_tags_are_kept(model: Path, tmp_path: Path) -> None:
+    tags = {"title": "Holiday", "creation_time": "2024-05-01T10:00:00.000000Z"}
+    clip = _clip(tmp_path / "film.mkv", list(range(0, 400, 40)), (("aac", "eng"), ("libopus", "fra")), tags)
+    # .mov's muxer refuses Opus though it lists it ("opus only supported in MP4"): re-encoded as AAC there
+    for out, codecs in (("out.mkv", ["aac", "opus"]), ("out.mov", ["aac", "aac"]), ("out.mp4", ["aac", "opus"])):
+        assert main([str(clip), "-m", str(model), "-o", str(tmp_path / out), "-q"]) == 0, out
+        with av.open(str(tmp_path / out)) as f:
+            assert [s.codec_context.name for s in f.streams.audio] == codecs, out
+            assert [s.metadata.get("language") for s in f.streams.audio] == ["eng", "fra"], out
+            assert {k: f.metadata.get(k) for k in tags} == tags, out
+            samples = [0, 0]
+            for packet in f.demux(*f.streams.audio):
+                samples[f.streams.audio.index(packet.stream)] += sum(frame.samples for frame in packet.decode())
+            assert min(samples) >= 47000, (out, samples)  # a second of each
