@@ -88,7 +88,9 @@ def export(model_path: str, output: str, fmt: str | None = None, opset: int | No
         raise UserError("--opset is for ONNX exports: a TorchScript file has none")
     opset = DEFAULT_OPSET if opset is None else opset
     if fmt not in ("onnx", "torchscript"):
-        raise UserError(f"cannot tell the format of '{output}': use a .onnx or .ts file name, or --format")
+        raise UserError(
+            f"cannot tell the format of '{output}': use a .onnx or .ts file name, or --format (fmt= in Python)"
+        )
     if fmt == "onnx" and not MIN_OPSET <= opset <= MAX_OPSET:
         raise UserError(
             f"--opset {opset}: choose {MIN_OPSET} to {MAX_OPSET} (the network needs {MIN_OPSET}'s "

@@ -4,9 +4,10 @@ Three stages overlap: a thread decodes (FFmpeg's own threads too), the caller's 
 batches of `batch_size` (one network call each: a GPU stays busy, the CPU's cores share the work), and a thread
 encodes and writes. The queues between them are bounded, so memory does not grow with the video. The frame
 rate and each frame's time are kept (uneven ones too); every sound track is copied unchanged with its language
-(or re-encoded as AAC where the output container cannot hold its codec), and the file's tags too; a phone's portrait video (landscape frames with a rotation tag) is turned upright before
-it is stylized; HDR frames (PQ, HLG) are tone-mapped to SDR (fast_style.hdr). The file is written beside its
-destination and renamed into place when complete: an error or Ctrl-C leaves no partial file.
+(or re-encoded as AAC where the output container cannot hold its codec), and the file's tags too; a phone's
+portrait video (landscape frames with a rotation tag) is turned upright before it is stylized; HDR frames (PQ,
+HLG) are tone-mapped to SDR (fast_style.hdr). The file is written beside its destination and renamed into place
+when complete: an error or Ctrl-C leaves no partial file.
 """
 
 from __future__ import annotations

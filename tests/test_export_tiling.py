@@ -131,6 +131,9 @@ def test_onnx_and_torchscript_export_match(
     (tmp_path / "sea" / "style.pt").write_bytes(model.read_bytes())
     assert export_main([str(tmp_path / "sea" / "style.pt"), "-o", f"{tmp_path / 'exports'}/"]) == 0
     assert (tmp_path / "exports" / "sea.onnx").is_file()
+    # a name without an extension is a folder, as fast-style-stylize reads -o ("cannot tell the format" said before)
+    assert export_main([str(model), "-o", str(tmp_path / "new"), "--format", "torchscript"]) == 0
+    assert (tmp_path / "new" / "m.ts").is_file()
     assert "-o is empty" in capsys.readouterr().err
     assert export_main([str(tmp_path / "m.onnx"), "-o", str(tmp_path / "again.onnx")]) == 2  # an export as input
     assert "fast-style-stylize --backend onnxruntime" in capsys.readouterr().err

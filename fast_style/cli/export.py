@@ -20,7 +20,8 @@ def main(argv: list[str] | None = None) -> int:
         "-o",
         "--output",
         required=True,
-        help="output file: .onnx (ONNX) or .ts (TorchScript); or a folder (the model's name in it)",
+        help="output file: .onnx (ONNX) or .ts (TorchScript); or a folder (a name without an extension too): the "
+        "model's name in it",
     )
     p.add_argument("--format", choices=["onnx", "torchscript"], help="override the format the extension implies")
     p.add_argument("--opset", type=int, help="ONNX opset, 11 to 23 (default 17); ONNX only")
@@ -38,12 +39,14 @@ def run(args: argparse.Namespace) -> None:
 
 
 def output_file(output: str, model: str, fmt: str | None) -> Path:
-    """`-o` as given, or, where it is a folder (one that exists, or a name ending in /), the model's name in it
-    (wave.onnx; a run's style.pt is named by its folder: runs/sea/style.pt gives sea.onnx)."""
+    """`-o` as given, or, where it is a folder (one that exists, a name ending in /, or a name without an extension
+    that is not a file: as fast-style-stylize reads -o), the model's name in it (wave.onnx; a run's style.pt is
+    named by its folder: runs/sea/style.pt gives sea.onnx)."""
     if not output.strip():  # an unset shell variable: not the current folder
         raise UserError("-o is empty: give a file (wave.onnx) or a folder")
     out = Path(output)
-    if not (out.is_dir() or output.endswith(("/", os.sep))):
+    folder = out.is_dir() or output.endswith(("/", os.sep)) or not (out.suffix or out.is_file())
+    if not folder:
         return out
     return out / (zoo.model_name(model) + (".ts" if fmt == "torchscript" else ".onnx"))
 
