@@ -204,18 +204,39 @@ class Gate:
         return self.admitted >= self.running + self.waiting
 
     async def run(self, job: Any, *args: Any, gone: Callable[[], Awaitable[bool]] | None = None) -> Any:
-        """`job(*args)` on a worker thread when its turn comes; `gone`, asked then, skips a job whose client
-        has left while it waited (a page that changed its options fires a new request and drops the last)."""
+        """`job(*args)` on a worker thread when its turn comes. `gone`, asked while the job waits (every
+        `GONE_EVERY` s) and when its turn comes, drops a job whose client has left: its place in line is free at
+        once (a page that changes its options fires a new request and drops the last; those it dropped must not
+        make its newest one busy)."""
         if self.full:
             raise Refused(503, BUSY)
         self.admitted += 1
         try:
-            async with self._slots:
+            await self._turn(gone)
+            try:
                 if gone is not None and await gone():
                     raise Refused(499, "the client closed the request before its turn")
                 return await asyncio.get_running_loop().run_in_executor(self._workers, job, *args)
+            finally:
+                self._slots.release()
         finally:
             self.admitted -= 1
+
+    GONE_EVERY = 0.2
+
+    async def _turn(self, gone: Callable[[], Awaitable[bool]] | None) -> None:
+        """Wait for a running slot (held on return); Refused(499) where `gone` says the client left first."""
+        acquire = asyncio.ensure_future(self._slots.acquire())
+        try:
+            while not (await asyncio.wait({acquire}, timeout=self.GONE_EVERY if gone else None))[0]:
+                if await gone():
+                    raise Refused(499, "the client closed the request while it waited")
+        except BaseException:
+            if acquire.done() and not acquire.cancelled() and acquire.exception() is None:
+                self._slots.release()  # it came just as we gave up: pass it on
+            else:
+                acquire.cancel()
+            raise
 
 
 def decode_upload(data: bytes, limits: Limits, keep_alpha: bool = False) -> Image.Image:
@@ -395,6 +416,16 @@ def create_app(styles: Styles, limits: Limits | None = None) -> FastAPI:
     return app
 
 
+def server_config(app: FastAPI, **kwargs: Any) -> Any:
+    """uvicorn's settings for `app` (fast-style-serve's and serve_in_background's): no per-message deflate (live
+    frames are JPEGs, which do not compress: it only cost both ends CPU), and a WebSocket message as large as an
+    upload (uvicorn's own limit, 16 MB, closed the live connection below the server's 20 MB)."""
+    import uvicorn
+
+    limit = app.state.limits.max_upload_bytes + FORM_BYTES
+    return uvicorn.Config(app, log_level="warning", ws_per_message_deflate=False, ws_max_size=limit, **kwargs)
+
+
 @contextmanager
 def serve_in_background(app: FastAPI, host: str = "127.0.0.1") -> Iterator[str]:
     """Serves `app` with uvicorn in a thread of this process, on a free port of `host` (for scripts, tests and
@@ -403,7 +434,7 @@ def serve_in_background(app: FastAPI, host: str = "127.0.0.1") -> Iterator[str]:
 
     with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as sock:
         sock.bind((host, 0))  # bound here and handed over: the port cannot be taken in between
-        server = uvicorn.Server(uvicorn.Config(app, log_level="warning", ws_per_message_deflate=False))  # as the CLI
+        server = uvicorn.Server(server_config(app))  # as the CLI
         thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
         thread.start()
         deadline = time.monotonic() + 60

@@ -30,9 +30,21 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def check_port(host: str, port: int) -> None:
+    """UserError, at once, where the server could not listen on `host`:`port`."""
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        # as uvicorn binds: a port whose last connections are in TIME-WAIT (a restart) is free to listen on
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as e:
+            why = "is in use" if e.errno == errno.EADDRINUSE else f"cannot be used ({e.strerror})"
+            raise UserError(f"{host}:{port} {why}: choose another with --port or --host") from None
+
+
 def run(args: argparse.Namespace) -> None:
     from fast_style.devices import pick_device
-    from fast_style.server import Limits, Styles, create_app
+    from fast_style.server import Limits, Styles, create_app, server_config
 
     if not 0 < args.port < 65536:
         raise UserError(f"--port must be within 1..65535, got {args.port}")
@@ -44,12 +56,8 @@ def run(args: argparse.Namespace) -> None:
     if args.queue < 0:
         raise UserError(f"--queue must be >= 0, got {args.queue}")
     pick_device(args.device)  # a device that is not there: refused now, not in every request's answer
-    with socket.socket(socket.AF_INET6 if ":" in args.host else socket.AF_INET) as probe:
-        try:
-            probe.bind((args.host, args.port))
-        except OSError as e:
-            why = "is in use" if e.errno == errno.EADDRINUSE else f"cannot be used ({e.strerror})"
-            raise UserError(f"{args.host}:{args.port} {why}: choose another with --port or --host") from None
+    args.host = args.host.removeprefix("[").removesuffix("]")  # [::1], as the URL below writes it
+    check_port(args.host, args.port)
     limits = Limits(
         max_upload_bytes=int(args.max_upload_mb * 2**20),
         max_pixels=int(args.max_megapixels * 1e6),
@@ -79,9 +87,8 @@ def run(args: argparse.Namespace) -> None:
         host = f"[{args.host}]" if ":" in args.host else args.host
         stop = f"kill {os.getpid()} stops it" if Server.keep_ignoring_sigint else "Ctrl-C stops it"
         print(f"fast-style-serve: open http://{host}:{args.port}/ ({stop})", file=sys.stderr, flush=True)
-        # no per-message deflate: live frames are JPEGs, which do not compress; it only cost both ends CPU
-        config = uvicorn.Config(app, host=args.host, port=args.port, log_level="warning", ws_per_message_deflate=False)
-        server = Server(config)  # not uvicorn.run, which swallows the Ctrl-C it re-raises (exit 0, not 130)
+        # not uvicorn.run, which swallows the Ctrl-C it re-raises (exit 0, not 130)
+        server = Server(server_config(app, host=args.host, port=args.port))
         # uvicorn stops cleanly on SIGTERM (systemd, docker stop), then raises it again: exit 143 through the
         # `finally` below (the default action would kill the process and leave the temporary folder)
         previous = signal.signal(signal.SIGTERM, _terminated)
