@@ -155,7 +155,10 @@ def load_photos(folders: list[str], size: int) -> list[tuple[str, torch.Tensor]]
             continue
         photos.append((f.name, to_unit(pil_to_tensor(img))[None]))
     if not photos:
-        raise UserError(f"none of the photos in {', '.join(map(str, folders))} could be read")
+        raise UserError(  # all skipped: unreadable, or too small at --size (the warnings above say which)
+            f"none of the photos in {', '.join(map(str, folders))} could be used (see the warnings above): give "
+            f"readable photos at least {MIN_PHOTO_SIDE} px a side at --size {size}"
+        )
     return photos
 
 
@@ -170,9 +173,11 @@ def contact_sheet(
     photos: list[tuple[str, torch.Tensor]], columns: list[list[torch.Tensor]], names: list[str], cell: int = 192
 ) -> Image.Image:
     """Rows: photos; first column the input, then one column per model, each labelled. `cell`: the longer side
-    of each picture in px (0: as large as the largest photo, for judging the strokes at full size)."""
+    of each picture in px, at most the largest photo's (0: that, for judging the strokes at full size; pictures are
+    never enlarged, so a larger cell only left white between them)."""
     pad, header = 4, 18
-    cell = cell or max(max(photo.shape[-2:]) for _, photo in photos)
+    largest = max(max(photo.shape[-2:]) for _, photo in photos)
+    cell = min(cell, largest) if cell else largest
     rows = []  # each row as tall as its tallest picture: landscape photos leave no band of white below
     for r, (_, photo) in enumerate(photos):
         tiles = [tensor_to_pil(img[0]) for img in [photo, *(col[r] for col in columns)]]
@@ -216,6 +221,8 @@ class Scorer:
                 self.judge = PerceptualLoss(**{**JUDGE, "weights": judge_weights}, **loss_weights).to(device)
                 self.judge.set_style(style)
             except UserError as e:
+                if judge_weights != "oxford":  # weights the user named: theirs to mend, not to go without
+                    raise
                 reason = str(e).split(": use ")[0]  # the loader's advice is about training; ours follows
                 log.warning(
                     "no independent VGG19 judge (%s): pass a local VGG19 state_dict with --judge-weights, "

@@ -194,7 +194,9 @@ def _read_state_file(path: Path) -> tuple[dict[str, torch.Tensor], str | None]:
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:
-        raise UserError(f"cannot read VGG weights {path}: {first_line(e)}") from None
+        raise UserError(  # first_line alone said "101" or "EOFError"
+            f"cannot read VGG weights {path}: not a state_dict saved with torch.save ({first_line(e, 100)})"
+        ) from None
     norm = None
     if isinstance(obj, dict) and "state_dict" in obj:
         norm = obj.get("normalization")
@@ -246,8 +248,9 @@ def load_vgg_weights(source: str | None, arch: str = "vgg16") -> tuple[dict[str,
             model = getattr(torchvision.models, arch)(weights=weights.IMAGENET1K_V1)
         except Exception as e:
             instead = {  # the registry's Oxford weights; vgg19's are the judge's, so its figures lose independence
-                "vgg16": "loss.weights=caffe",
-                "vgg19": "loss.weights=oxford (the quality judge's own weights: its figures are then not independent)",
+                "vgg16": "caffe (loss.weights=caffe to train; --weights caffe in fast-style-eval and -optimize)",
+                "vgg19": "oxford (loss.weights=oxford to train, though it is the quality judge's own: the judge's "
+                "figures are then not independent; --judge-weights oxford in fast-style-eval)",
             }[arch]
             raise UserError(
                 f"torchvision could not download {arch} weights ({first_line(e, 120)}): "

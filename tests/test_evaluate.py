@@ -126,6 +126,23 @@ def test_eval_errors_are_one_line(tmp_path: Path, sweep: Path, capsys: pytest.Ca
     # an --out below a file was found only once every model had been scored
     assert eval_main([str(sweep), "--photos", str(held), "--out", str(tmp_path / "file" / "e")]) == 2
     assert f"{tmp_path / 'file'} is a file: give a folder" in capsys.readouterr().err
+    # --photos takes every name after it: the models given after it were taken for photo folders
+    assert eval_main(["--photos", str(held), "wave"]) == 2
+    assert "no models: wave went to --photos, which takes every name after it; name the models first" in (
+        capsys.readouterr().err
+    )
+    # photos all too small at --size: they were read (the warnings said so); "could not be read" misled
+    assert eval_main([str(sweep), "--photos", str(held), "--size", "16", "--out", str(tmp_path / "e")]) == 2
+    assert "could be used (see the warnings above): give readable photos at least" in capsys.readouterr().err
+
+
+def test_contact_sheet_cells_are_never_wider_than_the_pictures() -> None:
+    from fast_style.evaluate import contact_sheet
+
+    photos = [("p.jpg", torch.rand(1, 3, 48, 64))]
+    for cell, width in ((192, 2 * (64 + 4) + 4), (32, 2 * (32 + 4) + 4), (0, 2 * (64 + 4) + 4)):
+        # a 192 px cell for 64 px pictures left wide white gaps between them
+        assert contact_sheet(photos, [[torch.rand(1, 3, 48, 64)]], ["m"], cell).width == width, cell
 
 
 def test_a_model_given_twice_is_evaluated_once(sweep: Path) -> None:
@@ -293,10 +310,11 @@ def test_the_vgg19_judge_from_a_local_file(
     assert "judge: VGG19 relu1_1..relu5_1 / relu4_2" in capsys.readouterr().out
     assert eval_main([*args, "--out", str(tmp_path / "b"), "--judge-weights", str(tmp_path / "none.pth")]) == 2
     assert "none.pth not found" in capsys.readouterr().err  # a typo is an error, not a silently skipped judge
-    (tmp_path / "junk.pth").write_bytes(b"junk")  # weights that exist but cannot be used: scored without judge
-    assert eval_main([*args, "--out", str(tmp_path / "b"), "--judge-weights", str(tmp_path / "junk.pth")]) == 0
-    assert "no independent VGG19 judge" in caplog.text and "--judge-weights" in caplog.text
-    assert all(m["judge_style"] is None for m in json.loads((tmp_path / "b" / "metrics.json").read_text())["models"])
+    (tmp_path / "junk.pth").write_bytes(b"junk")  # weights named that cannot be used: an error too (it was a
+    assert eval_main([*args, "--out", str(tmp_path / "b"), "--judge-weights", str(tmp_path / "junk.pth")]) == 2
+    err = capsys.readouterr().err  # warning, then reports without the judge and exit code 0)
+    assert "cannot read VGG weights" in err and "not a state_dict saved with torch.save" in err
+    assert not (tmp_path / "b").exists()
 
 
 def test_runs_are_labelled_by_their_differing_overrides_with_short_paths(tmp_path: Path) -> None:

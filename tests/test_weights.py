@@ -96,8 +96,12 @@ def test_vgg19_mistakes_name_the_weights_that_work(monkeypatch: pytest.MonkeyPat
         raise OSError("no network")
 
     monkeypatch.setattr(torchvision.models, "vgg19", offline)
-    with pytest.raises(UserError, match=r"could not download vgg19 weights \(no network\): use loss.weights=oxford"):
+    with pytest.raises(UserError, match=r"could not download vgg19 weights \(no network\): use oxford \(loss.weights"):
         load_vgg_weights("torchvision", "vgg19")
+    # the tools that take --weights were told a training setting (loss.weights=caffe) too
+    monkeypatch.setattr(torchvision.models, "vgg16", offline)
+    with pytest.raises(UserError, match="use caffe .loss.weights=caffe to train; --weights caffe in fast-style-eval"):
+        load_vgg_weights("torchvision", "vgg16")
 
 
 def test_cache_dir_follows_the_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

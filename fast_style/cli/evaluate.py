@@ -64,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
         type=int,
         default=192,
         metavar="PX",
-        help="longer side of each picture in the contact sheet (default 192; 0: full size, as --size)",
+        help="longer side of each picture in the contact sheet (default 192, at most --size; 0: full size, as --size)",
     )
     p.add_argument(
         "--stability-photos",
@@ -110,6 +110,12 @@ def run(args: argparse.Namespace) -> None:
             f"--judge-weights {args.judge_weights} not found: a VGG19 state_dict file, oxford or torchvision"
         )
     if not args.models and not args.zoo:
+        taken = [p for p in args.photos if p in zoo.names() or p.endswith(".pt")]  # --photos held_out/ wave
+        if taken:
+            raise UserError(
+                f"no models: {', '.join(taken)} went to --photos, which takes every name after it; name the models "
+                "first (fast-style-eval wave --photos held_out/)"
+            )
         raise UserError("no models: give style models, built-in style names, sweep folders, or --zoo")
     if args.rank_by == "flicker" and not args.stability_photos:
         raise UserError("--rank-by flicker needs the flicker measured: leave out --stability-photos 0")

@@ -35,7 +35,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--method", choices=["lbfgs", "adam"], default="lbfgs")
     p.add_argument("--init", choices=["content", "noise"], default="content")
     p.add_argument("--lr", type=float, help="step size (default: 1 for L-BFGS, 0.05 for Adam)")
-    p.add_argument("--size", type=int, default=512, help="longer side of the content image in px (default 512)")
+    p.add_argument(
+        "--size",
+        type=int,
+        default=512,
+        help="longer side of the content image in px, at most (default 512; a smaller photo keeps its size)",
+    )
     p.add_argument("--style-size", type=int, default=512, help="longer side of the style image in px")
     p.add_argument("--weights", default="caffe", help="VGG weights: caffe, torchvision or a file")
     p.add_argument("--content-weight", type=float, help="default: the training default for --weights")
