@@ -13,9 +13,10 @@ from pathlib import Path
 import torch
 from PIL import Image
 
+from fast_style.animation import ANIMATED_OUTPUTS, frame_count, stylize_animation
 from fast_style.atomic import DiskError, check_output
 from fast_style.errors import UserError, first_line
-from fast_style.images import animation_frames, read_image, save_image
+from fast_style.images import read_image, save_image
 from fast_style.video import is_video, stylize_video
 
 log = logging.getLogger(__name__)
@@ -82,8 +83,19 @@ def stylize_files(
             with warnings.catch_warnings():
                 warnings.simplefilter("error", Image.DecompressionBombWarning)  # over the limit: refuse
                 source = read_image(src)
-            if (frames := animation_frames(src)) > 1:
-                log.warning("%s: an animation of %d frames: only the first is used", src.name, frames)
+                if (frames := frame_count(src)) > 1 and dst.suffix.lower() in ANIMATED_OUTPUTS:
+                    count_frames, width, height = stylize_animation(src, dst, stylize, quality)
+                    report.images += 1
+                    count(width * height * count_frames, 1)
+                    continue
+            if frames > 1:
+                log.warning(
+                    "%s: an animation of %d frames: only the first is written to %s (%s keep the whole animation)",
+                    src.name,
+                    frames,
+                    dst.suffix,
+                    ", ".join(ANIMATED_OUTPUTS),
+                )
             out = stylize([source])[0]
             save_image(out, dst, source, quality)
             report.images += 1

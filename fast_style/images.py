@@ -22,7 +22,8 @@ from fast_style.errors import UserError
 from fast_style.walk import files_below
 
 _SRGB = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
-IMAGE_OUTPUTS = (".jpg", ".jpeg", ".png", ".webp", ".avif", ".bmp", ".tif", ".tiff")  # what stylized images can be
+# what stylized images can be written as
+IMAGE_OUTPUTS = (".jpg", ".jpeg", ".png", ".webp", ".avif", ".bmp", ".tif", ".tiff", ".gif")
 IMAGE_EXTENSIONS = IMAGE_OUTPUTS + (".heic", ".heif")  # what is read: a phone's HEIC photos too (decoded only)
 
 register_heif_opener()  # Pillow opens HEIC/HEIF (pi-heif)
@@ -170,13 +171,6 @@ def split_alpha(img: Image.Image) -> tuple[Image.Image, Image.Image | None]:
             top = 1.0
         img = Image.fromarray(np.clip(arr / top * 255.0 + 0.5, 0, 255).astype(np.uint8), "L")
     return (img if img.mode == "RGB" else img.convert("RGB")), alpha
-
-
-def animation_frames(path: str | Path) -> int:
-    """The frames of an animated GIF, PNG or WebP (a still picture, or a camera's MPO with its preview: 1)."""
-    with Image.open(path) as img:
-        animated = img.format in ("GIF", "PNG", "WEBP") and getattr(img, "is_animated", False)
-        return img.n_frames if animated else 1
 
 
 def open_rgb(path: str | Path | BinaryIO, draft_size: int | None = None, max_pixels: int | None = None) -> Image.Image:

@@ -14,8 +14,8 @@ from fast_style.errors import UserError
 from fast_style.images import IMAGE_EXTENSIONS, IMAGE_OUTPUTS, find_images
 from fast_style.video import VIDEO_EXTENSIONS, VIDEO_OUTPUTS, is_video, output_name
 
-# what folders and globs pick up; a GIF too (its first frame, written as .jpg; an animation says so)
-MEDIA_EXTENSIONS = IMAGE_EXTENSIONS + (".gif",) + VIDEO_EXTENSIONS
+# what folders and globs pick up (an animated GIF, PNG or WebP as an animation: fast_style.animation)
+MEDIA_EXTENSIONS = IMAGE_EXTENSIONS + VIDEO_EXTENSIONS
 
 
 def expand_inputs(inputs: list[str], output: str | None = None) -> list[tuple[Path, Path]]:

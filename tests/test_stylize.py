@@ -84,18 +84,57 @@ def test_a_scale_too_large_to_count_is_one_line(model_path: Path, tmp_path: Path
     assert "too large to count" in capsys.readouterr().err and not (tmp_path / "o.jpg").exists()
 
 
-def test_a_gif_in_a_folder_is_stylized_from_its_first_frame_and_an_animation_says_so(
+def test_an_animation_comes_out_animated_and_a_still_output_says_it_keeps_one_frame(
     model_path: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    # a folder's GIFs were skipped without a word ("no images found"); one named alone was cut to a frame silently
-    frames = [Image.new("RGB", (40, 30), (60 * i, 90, 200)) for i in range(3)]
+    # a folder's GIFs were skipped without a word; then an animation came out as its first frame, as a .jpg
+    from PIL import ImageSequence
+
+    frames = [Image.new("RGB", (40, 30), (30, 90, 200)) for i in range(3)]
+    for i, frame in enumerate(frames):  # a bar moving across
+        frame.paste((230, 200, 40), (i * 12, 0, i * 12 + 14, 30))
     (tmp_path / "in").mkdir()
-    frames[0].save(tmp_path / "in" / "anim.gif", save_all=True, append_images=frames[1:], duration=100)
+    frames[0].save(tmp_path / "in" / "anim.gif", save_all=True, append_images=frames[1:], duration=[50, 60, 70], loop=0)
+    frames[0].save(tmp_path / "in" / "anim.webp", save_all=True, append_images=frames[1:], duration=80, loop=3)
+    frames[0].save(tmp_path / "in" / "anim.png", save_all=True, append_images=frames[1:], duration=90)
     frames[0].save(tmp_path / "in" / "still.gif")
     assert main([str(tmp_path / "in"), "-m", str(model_path), "-o", str(tmp_path / "out"), "-q"]) == 0
-    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["anim.jpg", "still.jpg"]
-    assert Image.open(tmp_path / "out" / "anim.jpg").size == (40, 30)
-    assert "anim.gif: an animation of 3 frames: only the first is used" in caplog.text and "still" not in caplog.text
+    names = ["anim.gif", "anim.png", "anim.webp", "still.gif"]
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == names
+    for name, durations, loop in (("anim.gif", [50, 60, 70], 0), ("anim.webp", [80] * 3, 3), ("anim.png", [90] * 3, 0)):
+        with Image.open(tmp_path / "out" / name) as out:
+            got = [(f.convert("RGB").size, f.info["duration"]) for f in ImageSequence.Iterator(out)]
+            assert got == [((40, 30), d) for d in durations] and out.info.get("loop") == loop, name
+            out.seek(0)
+            first = out.convert("RGB")
+            out.seek(2)  # each frame stylized on its own: the third is not the first
+            assert first.getpixel((5, 15)) != out.convert("RGB").getpixel((5, 15)), name
+    assert "animation" not in caplog.text
+    assert main([str(tmp_path / "in" / "anim.gif"), "-m", str(model_path), "-o", str(tmp_path / "a.jpg"), "-q"]) == 0
+    assert Image.open(tmp_path / "a.jpg").size == (40, 30)
+    assert "anim.gif: an animation of 3 frames: only the first is written to .jpg (.gif, .png, .webp keep" in (
+        caplog.text
+    )
+
+
+def test_an_animation_keeps_its_transparency_and_a_huge_one_is_one_line(
+    model_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    from fast_style import animation
+
+    frames = [Image.new("RGBA", (32, 24), (0, 0, 0, 0)) for _ in range(3)]
+    for i, frame in enumerate(frames):
+        frame.paste((200, 50, 50, 255), (i * 8, 4, i * 8 + 12, 16))
+    frames[0].save(tmp_path / "sticker.gif", save_all=True, append_images=frames[1:], duration=100, disposal=2)
+    assert main([str(tmp_path / "sticker.gif"), "-m", str(model_path), "-o", str(tmp_path / "out.gif"), "-q"]) == 0
+    with Image.open(tmp_path / "out.gif") as out:
+        out.seek(1)
+        rgba = out.convert("RGBA")
+        assert rgba.getpixel((1, 1))[3] == 0 and rgba.getpixel((12, 10))[3] == 255  # clear around, the shape not
+    monkeypatch.setattr(animation, "MAX_PIXELS", 2 * 32 * 24)
+    assert main([str(tmp_path / "sticker.gif"), "-m", str(model_path), "-o", str(tmp_path / "big.gif"), "-q"]) == 2
+    assert "an animation of 3 frames of 32x24 is over" in capsys.readouterr().err
+    assert not (tmp_path / "big.gif").exists()
 
 
 def test_deep_greyscale_is_scaled_to_8_bits_by_its_range() -> None:
@@ -388,7 +427,7 @@ def test_output_names_say_what_they_will_do(model_path: Path, tmp_path: Path, ca
     a, b = make_photo(tmp_path / "a.jpg"), make_photo(tmp_path / "b.jpg", seed=2)
     run = lambda *args: main([*map(str, args), "-m", str(model_path), "-q"])  # noqa: E731
     cases = [
-        ((a, "-o", tmp_path / "x.gif"), "unknown image format '.gif'"),
+        ((a, "-o", tmp_path / "x.jpeg2"), "unknown image format '.jpeg2'"),
         ((a, b, "-o", tmp_path / "two.jpg"), "names one file, but there are 2 inputs"),
         ((a, b, "-o", a, "--force"), "names one file, but there are 2 inputs"),
         ((a, "-o", tmp_path / "d", "--name", "../../{stem}.png"), "leads outside the output folder"),
@@ -406,7 +445,7 @@ def test_output_names_say_what_they_will_do(model_path: Path, tmp_path: Path, ca
     for args, message in cases:
         assert run(*args) == 2, args
         assert message in capsys.readouterr().err, args
-    assert not (tmp_path / "x.gif").exists() and not (tmp_path / "two.jpg").exists()
+    assert not (tmp_path / "x.jpeg2").exists() and not (tmp_path / "two.jpg").exists()
     assert not (tmp_path / "o.png").exists()
     assert run(a, "-o", tmp_path / "o.png", "--max-image-pixels", "inf") == 0  # no limit
     # a folder name with a dot, made explicit by a trailing slash; {style} is the painting the model learnt

@@ -1,0 +1,85 @@
+"""Animated pictures (GIF, animated PNG and WebP): every frame stylized and written back as an animation, each
+frame's duration and the loop count kept. fast-style-stylize takes them as it takes photos; from Python:
+`stylize_animation("in.gif", "out.gif", stylizer.stylize_images)`."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from pathlib import Path
+
+from PIL import Image, ImageSequence
+
+from fast_style.atomic import atomic_write
+from fast_style.errors import UserError
+
+# what an animation can be written as (other outputs take its first frame)
+ANIMATED_OUTPUTS = {".gif": "GIF", ".png": "PNG", ".webp": "WEBP"}
+MAX_PIXELS = 400_000_000  # all frames together: every frame is held, before and after stylizing (a few GB at most)
+CHUNK = 8  # frames stylized at a time
+
+
+def frame_count(path: str | Path) -> int:
+    """The frames of an animated GIF, PNG or WebP (a still picture, or a camera's MPO with its preview: 1)."""
+    with Image.open(path) as img:
+        animated = img.format in ("GIF", "PNG", "WEBP") and getattr(img, "is_animated", False)
+        return img.n_frames if animated else 1
+
+
+def read_frames(path: str | Path) -> tuple[list[Image.Image], list[int], int | None]:
+    """Every frame as a whole picture (Pillow applies each frame's disposal; RGBA where any pixel is transparent,
+    else RGB), each frame's duration in ms, and the loop count (0: for ever; None: played once, as the file says)."""
+    with Image.open(path) as img:
+        if img.n_frames * img.width * img.height > MAX_PIXELS:
+            raise UserError(
+                f"{path}: an animation of {img.n_frames} frames of {img.width}x{img.height} is over "
+                f"{MAX_PIXELS // 1_000_000} million pixels in all: shorten it, or stylize its first frame alone "
+                "(-o name.jpg)"
+            )
+        loop = img.info.get("loop")
+        frames, durations = [], []
+        for frame in ImageSequence.Iterator(img):
+            frames.append(frame.convert("RGBA"))  # loaded first: a WebP frame's duration is known only then
+            durations.append(int(frame.info.get("duration") or 100))  # 0 or none: browsers show 100 ms
+    if all(f.getchannel("A").getextrema()[0] == 255 for f in frames):
+        frames = [f.convert("RGB") for f in frames]
+    return frames, durations, loop
+
+
+def save_frames(
+    frames: list[Image.Image], durations: list[int], loop: int | None, path: Path, quality: int = 95
+) -> None:
+    """Write `frames` as an animation in the format `path`'s extension names, atomically."""
+    fmt = ANIMATED_OUTPUTS.get(path.suffix.lower())
+    if fmt is None:
+        raise UserError(f"{path}: animations are written as {', '.join(ANIMATED_OUTPUTS)}")
+    params: dict = {"save_all": True, "append_images": frames[1:], "duration": durations}
+    if loop is not None:
+        params["loop"] = loop
+    if fmt == "WEBP":
+        params["quality"] = quality
+    encoded = io.BytesIO()  # encoded in memory, then written whole (as images.save_image does)
+    frames[0].save(encoded, format=fmt, **params)
+    with atomic_write(path) as tmp:
+        tmp.write_bytes(encoded.getbuffer())
+
+
+def stylize_animation(
+    src: str | Path,
+    dst: str | Path,
+    stylize: Callable[[list[Image.Image]], list[Image.Image]],
+    quality: int = 95,
+) -> tuple[int, int, int]:
+    """Stylize every frame of the animation `src` with `stylize` (a list of images in, as many out:
+    `Stylizer.stylize_images`) into the animation `dst` (.gif, .png or .webp). Returns (frames, width, height)
+    of the result."""
+    dst = Path(dst)
+    if dst.suffix.lower() not in ANIMATED_OUTPUTS:
+        raise UserError(f"{dst}: animations are written as {', '.join(ANIMATED_OUTPUTS)}")
+    frames, durations, loop = read_frames(src)
+    stylized: list[Image.Image] = []
+    for start in range(0, len(frames), CHUNK):
+        stylized += stylize(frames[start : start + CHUNK])
+        frames[start : start + CHUNK] = [None] * len(frames[start : start + CHUNK])  # type: ignore[list-item]
+    save_frames(stylized, durations, loop, dst, quality)
+    return len(stylized), *stylized[0].size
