@@ -20,6 +20,7 @@ import sys
 import threading
 from collections.abc import Callable
 
+from fast_style.atomic import writes_under_way
 from fast_style.errors import UserError
 
 EXIT_OK, EXIT_PARTIAL, EXIT_USER_ERROR, EXIT_INTERRUPTED, EXIT_TERMINATED = 0, 1, 2, 130, 143
@@ -33,6 +34,25 @@ def _on_sigterm(signum: int, frame: object) -> None:
     if signal.getsignal(signal.SIGTERM) is not _on_sigterm:
         return  # called by a handler that took its place and calls it too (Lightning's): that one stops the run
     raise Terminated
+
+
+def _on_sigint(signum: int, frame: object) -> None:
+    """Ctrl-C: KeyboardInterrupt, as Python's own handler raises it, except inside an import (torch's takes
+    seconds) while nothing is being written: there the tool stops at once. A KeyboardInterrupt raised in the
+    middle of torch's import came out as another error (numpy's "cannot load module more than once per
+    process", a RecursionError) with a traceback."""
+    if _in_import(frame) and not writes_under_way():
+        print("interrupted", file=sys.stderr, flush=True)
+        os._exit(EXIT_INTERRUPTED)
+    raise KeyboardInterrupt
+
+
+def _in_import(frame: object) -> bool:
+    while frame is not None:
+        if frame.f_code.co_filename.startswith("<frozen importlib"):  # type: ignore[attr-defined]
+            return True
+        frame = frame.f_back  # type: ignore[attr-defined]
+    return False
 
 
 def _quiet_interrupt(kind: type[BaseException], value: BaseException, tb) -> None:
@@ -93,6 +113,8 @@ def run_tool(body: Callable[[], int | None], log_level: int = logging.INFO) -> i
     main_thread = threading.current_thread() is threading.main_thread()  # (signal handlers are set there only)
     ignored = signal.getsignal(signal.SIGTERM) is signal.SIG_IGN  # started so on purpose: it stays ignored
     previous = signal.signal(signal.SIGTERM, _on_sigterm) if main_thread and not ignored else None
+    ours = main_thread and signal.getsignal(signal.SIGINT) is signal.default_int_handler  # not SIG_IGN (`cmd &`)
+    previous_int = signal.signal(signal.SIGINT, _on_sigint) if ours else None
     try:
         return body() or EXIT_OK
     except Terminated:
@@ -110,3 +132,5 @@ def run_tool(body: Callable[[], int | None], log_level: int = logging.INFO) -> i
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
+        if previous_int is not None:
+            signal.signal(signal.SIGINT, previous_int)
