@@ -179,7 +179,7 @@ def run(args: argparse.Namespace) -> int:
             args.force,
             args.quality,
             on_error=lambda line: tqdm.write(line, file=sys.stderr),
-            progress=lambda items: tqdm(items, unit="img", disable=args.quiet or len(items) < 2, file=sys.stderr),
+            progress=lambda items: tqdm(items, unit="file", disable=args.quiet or len(items) < 2, file=sys.stderr),
             stylize_frames=lambda frames: stylizer.stylize_frames(frames, *options),
             device=stylizer.device,
             video_batch=args.batch_size or (4 if stylizer.device.type == "cuda" else 1),
