@@ -44,14 +44,6 @@ def file_in_the_way(folder: Path) -> Path | None:
     return nearest if nearest is not None and not nearest.is_dir() else None
 
 
-_open = 0  # atomic writes under way (their temporary files exist)
-
-
-def writes_under_way() -> bool:
-    """Whether an atomic write's temporary file exists now (a stop must go through its clean-up)."""
-    return _open > 0
-
-
 @contextmanager
 def atomic_write(path: str | Path) -> Iterator[Path]:
     """Yield a temporary path beside `path`; on success it is fsynced and renamed over `path`. A write that fails
@@ -69,8 +61,6 @@ def atomic_write(path: str | Path) -> Iterator[Path]:
                 raise
             raise UserError(f"cannot write {path}: {e.strerror or e}") from None
         os.close(fd)
-        global _open
-        _open += 1
         try:
             yield Path(tmp)
             umask = os.umask(0)
@@ -82,7 +72,6 @@ def atomic_write(path: str | Path) -> Iterator[Path]:
         finally:
             if os.path.exists(tmp):
                 os.unlink(tmp)
-            _open -= 1
 
 
 def save_torch(obj: object, path: str | Path) -> Path:

@@ -19,8 +19,8 @@ import signal
 import sys
 import threading
 from collections.abc import Callable
+from types import FrameType
 
-from fast_style.atomic import writes_under_way
 from fast_style.errors import UserError
 
 EXIT_OK, EXIT_PARTIAL, EXIT_USER_ERROR, EXIT_INTERRUPTED, EXIT_TERMINATED = 0, 1, 2, 130, 143
@@ -36,23 +36,43 @@ def _on_sigterm(signum: int, frame: object) -> None:
     raise Terminated
 
 
-def _on_sigint(signum: int, frame: object) -> None:
+def _on_sigint(signum: int, frame: FrameType | None) -> None:
     """Ctrl-C: KeyboardInterrupt, as Python's own handler raises it, except inside an import (torch's takes
-    seconds) while nothing is being written: there the tool stops at once. A KeyboardInterrupt raised in the
-    middle of torch's import came out as another error (numpy's "cannot load module more than once per
-    process", a RecursionError) with a traceback."""
-    if _in_import(frame) and not writes_under_way():
-        print("interrupted", file=sys.stderr, flush=True)
-        os._exit(EXIT_INTERRUPTED)
-    raise KeyboardInterrupt
+    seconds): there it is raised once the import is done, in the code that asked for it. Raised in the middle of
+    torch's import, it came out as another error (numpy's "cannot load module more than once per process", a
+    RecursionError) with a traceback. A second Ctrl-C while the import goes on raises at once."""
+    global _deferred
+    importer = _importer(frame)
+    if importer is None or _deferred:
+        _deferred = False
+        raise KeyboardInterrupt
+    _deferred = True
+
+    def after_the_import(frame: FrameType, event: str, arg: object) -> object:
+        global _deferred
+        if event in ("line", "return", "exception") and _deferred:
+            _deferred = False
+            sys.settrace(None)
+            frame.f_trace = None
+            raise KeyboardInterrupt
+        return after_the_import
+
+    importer.f_trace, importer.f_trace_lines = after_the_import, True
+    sys.settrace(lambda *args: None)  # tracing on, for the importer's own trace function; other frames untraced
 
 
-def _in_import(frame: object) -> bool:
+_deferred = False  # a Ctrl-C waits for an import to end
+
+
+def _importer(frame: FrameType | None) -> FrameType | None:
+    """The frame whose `import` the interrupted code runs in (that of the outermost import), None outside
+    imports."""
+    importer = None
     while frame is not None:
-        if frame.f_code.co_filename.startswith("<frozen importlib"):  # type: ignore[attr-defined]
-            return True
-        frame = frame.f_back  # type: ignore[attr-defined]
-    return False
+        if frame.f_code.co_filename.startswith("<frozen importlib"):
+            importer = frame.f_back
+        frame = frame.f_back
+    return importer
 
 
 def _quiet_interrupt(kind: type[BaseException], value: BaseException, tb) -> None:
