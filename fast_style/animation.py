@@ -12,6 +12,7 @@ from PIL import Image, ImageSequence
 
 from fast_style.atomic import atomic_write
 from fast_style.errors import UserError
+from fast_style.images import to_srgb
 
 # what an animation can be written as (other outputs take its first frame)
 ANIMATED_OUTPUTS = {".gif": "GIF", ".png": "PNG", ".webp": "WEBP"}
@@ -26,9 +27,9 @@ def frame_count(path: str | Path) -> int:
         return img.n_frames if animated else 1
 
 
-def read_frames(path: str | Path) -> tuple[list[Image.Image], list[int], int | None]:
-    """Every frame as a whole picture (Pillow applies each frame's disposal; RGBA where any pixel is transparent,
-    else RGB), each frame's duration in ms, and the loop count (0: for ever; None: played once, as the file says)."""
+def read_frames(path: str | Path) -> tuple[list[Image.Image], list[int], int]:
+    """Every frame as a whole picture in sRGB (Pillow applies each frame's disposal; RGBA where any pixel is
+    transparent, else RGB), each frame's duration in ms, and how many times it plays (0: for ever)."""
     with Image.open(path) as img:
         if img.n_frames * img.width * img.height > MAX_PIXELS:
             raise UserError(
@@ -37,25 +38,32 @@ def read_frames(path: str | Path) -> tuple[list[Image.Image], list[int], int | N
                 "(-o name.jpg)"
             )
         loop = img.info.get("loop")
+        if img.format == "GIF":  # a GIF counts repeats after the first play, and no count at all plays once
+            plays = 1 if loop is None else (0 if loop == 0 else loop + 1)
+        else:  # APNG and WebP count plays
+            plays = int(loop or 0)
         frames, durations = [], []
         for frame in ImageSequence.Iterator(img):
-            frames.append(frame.convert("RGBA"))  # loaded first: a WebP frame's duration is known only then
+            frames.append(to_srgb(frame.convert("RGBA")))  # loaded first: a WebP frame's duration is known only then
             durations.append(int(frame.info.get("duration") or 100))  # 0 or none: browsers show 100 ms
     if all(f.getchannel("A").getextrema()[0] == 255 for f in frames):
         frames = [f.convert("RGB") for f in frames]
-    return frames, durations, loop
+    return frames, durations, plays
 
 
-def save_frames(
-    frames: list[Image.Image], durations: list[int], loop: int | None, path: Path, quality: int = 95
-) -> None:
-    """Write `frames` as an animation in the format `path`'s extension names, atomically."""
+def save_frames(frames: list[Image.Image], durations: list[int], plays: int, path: Path, quality: int = 95) -> None:
+    """Write `frames` as an animation in the format `path`'s extension names, atomically, played `plays` times
+    (0: for ever)."""
     fmt = ANIMATED_OUTPUTS.get(path.suffix.lower())
     if fmt is None:
         raise UserError(f"{path}: animations are written as {', '.join(ANIMATED_OUTPUTS)}")
     params: dict = {"save_all": True, "append_images": frames[1:], "duration": durations}
-    if loop is not None:
-        params["loop"] = loop
+    if fmt != "GIF":
+        params["loop"] = plays
+    elif plays != 1:  # (no count: once)
+        params["loop"] = max(0, plays - 1) if plays else 0
+    if fmt == "GIF" and frames[0].mode == "RGBA":
+        params["disposal"] = 2  # each frame drawn on a clear canvas: what turns transparent leaves no trail
     if fmt == "WEBP":
         params["quality"] = quality
     encoded = io.BytesIO()  # encoded in memory, then written whole (as images.save_image does)
@@ -76,10 +84,16 @@ def stylize_animation(
     dst = Path(dst)
     if dst.suffix.lower() not in ANIMATED_OUTPUTS:
         raise UserError(f"{dst}: animations are written as {', '.join(ANIMATED_OUTPUTS)}")
-    frames, durations, loop = read_frames(src)
+    frames, durations, plays = read_frames(src)
     stylized: list[Image.Image] = []
     for start in range(0, len(frames), CHUNK):
         stylized += stylize(frames[start : start + CHUNK])
         frames[start : start + CHUNK] = [None] * len(frames[start : start + CHUNK])  # type: ignore[list-item]
-    save_frames(stylized, durations, loop, dst, quality)
+        width, height = stylized[0].size
+        if len(durations) * width * height > MAX_PIXELS:  # enlarged (--scale): the result's frames too many
+            raise UserError(
+                f"{src}: {len(durations)} frames of {width}x{height} are over {MAX_PIXELS // 1_000_000} million "
+                "pixels in all: stylize it smaller (--max-size, --scale)"
+            )
+    save_frames(stylized, durations, plays, dst, quality)
     return len(stylized), *stylized[0].size

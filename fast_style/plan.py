@@ -9,6 +9,7 @@ import os
 import string
 from pathlib import Path
 
+from fast_style.animation import frame_count
 from fast_style.atomic import file_in_the_way, is_an_input, output_refusal
 from fast_style.errors import UserError
 from fast_style.images import IMAGE_EXTENSIONS, IMAGE_OUTPUTS, find_images
@@ -45,6 +46,14 @@ def expand_inputs(inputs: list[str], output: str | None = None) -> list[tuple[Pa
     for f, root in found:
         unique.setdefault(f.resolve(), (f, root))
     return list(unique.values())
+
+
+def _still(path: Path) -> bool:
+    """Whether a picture has one frame (an unreadable one counts as still: reading it will say what is wrong)."""
+    try:
+        return frame_count(path) == 1
+    except (OSError, ValueError):
+        return True
 
 
 def _output_formats(src: Path) -> tuple[str, tuple[str, ...]]:
@@ -103,8 +112,9 @@ def plan_outputs(
     for src, root in items:
         rel = src.relative_to(root).parent
         ext = Path(output_name(src)).suffix if is_video(src) else src.suffix  # .webm/.avi in: .mp4 out
-        if not is_video(src) and ext.lower() not in IMAGE_OUTPUTS:
-            ext = ".jpg"  # a phone's HEIC photo comes out as the JPEG phones share (HEIC is read, not written)
+        if not is_video(src) and (ext.lower() not in IMAGE_OUTPUTS or (ext.lower() == ".gif" and _still(src))):
+            ext = ".jpg"  # a phone's HEIC photo comes out as the JPEG phones share (HEIC is read, not written), and
+            # a still GIF as a JPEG too (256 colours would band the strokes); an animated one stays a GIF
         suffix = src.suffix.lstrip(".")
         filename = name.format(stem=src.stem, ext=ext.lstrip("."), suffix=suffix, style=style, model=model or style)
         dst = out / rel / filename

@@ -99,7 +99,7 @@ def test_an_animation_comes_out_animated_and_a_still_output_says_it_keeps_one_fr
     frames[0].save(tmp_path / "in" / "anim.png", save_all=True, append_images=frames[1:], duration=90)
     frames[0].save(tmp_path / "in" / "still.gif")
     assert main([str(tmp_path / "in"), "-m", str(model_path), "-o", str(tmp_path / "out"), "-q"]) == 0
-    names = ["anim.gif", "anim.png", "anim.webp", "still.gif"]
+    names = ["anim.gif", "anim.png", "anim.webp", "still.jpg"]  # a still GIF as a JPEG: 256 colours band
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == names
     for name, durations, loop in (("anim.gif", [50, 60, 70], 0), ("anim.webp", [80] * 3, 3), ("anim.png", [90] * 3, 0)):
         with Image.open(tmp_path / "out" / name) as out:
@@ -131,6 +131,14 @@ def test_an_animation_keeps_its_transparency_and_a_huge_one_is_one_line(
         out.seek(1)
         rgba = out.convert("RGBA")
         assert rgba.getpixel((1, 1))[3] == 0 and rgba.getpixel((12, 10))[3] == 255  # clear around, the shape not
+        assert rgba.getpixel((2, 10))[3] == 0  # where the shape was a frame before: no trail of it left
+    # how many times it plays, across formats: a GIF counts repeats (none: once), APNG and WebP count plays
+    once = tmp_path / "once.gif"
+    frames[0].save(once, save_all=True, append_images=frames[1:], duration=100, disposal=2)  # no loop: once
+    frames[0].save(tmp_path / "thrice.webp", save_all=True, append_images=frames[1:], duration=100, loop=3)
+    for src, dst, said in ((once, "once.webp", 1), (once, "once.png", 1), (tmp_path / "thrice.webp", "t.gif", 2)):
+        assert main([str(src), "-m", str(model_path), "-o", str(tmp_path / dst), "-q"]) == 0
+        assert Image.open(tmp_path / dst).info.get("loop") == said, dst
     monkeypatch.setattr(animation, "MAX_PIXELS", 2 * 32 * 24)
     assert main([str(tmp_path / "sticker.gif"), "-m", str(model_path), "-o", str(tmp_path / "big.gif"), "-q"]) == 2
     assert "an animation of 3 frames of 32x24 is over" in capsys.readouterr().err
