@@ -92,7 +92,7 @@ class UploadGuard:
         length = dict(scope.get("headers", [])).get(b"content-length", b"")
         if length.isdigit() and int(length) > self.limit:
             return await JSONResponse({"detail": self.message}, status_code=413)(scope, receive, send)
-        if scope["path"] == "/api/stylize" and self.gate.full:
+        if scope["path"] == "/api/stylize" and self.gate.full and not await self.gate.make_room():
             busy = JSONResponse({"detail": BUSY}, status_code=503, headers={"Retry-After": "1"})
             return await busy(scope, receive, send)
         seen = 0
@@ -195,6 +195,7 @@ class Gate:
         self.admitted = 0
         self._workers = ThreadPoolExecutor(max_workers=running, thread_name_prefix="fast-style-stylize")
         self._slots = asyncio.Semaphore(running)
+        self._waiting: dict[asyncio.Future, Callable[[], Awaitable[bool]]] = {}  # a waiting job's turn: its `gone`
 
     def close(self) -> None:
         self._workers.shutdown(wait=False, cancel_futures=True)
@@ -208,7 +209,7 @@ class Gate:
         `GONE_EVERY` s) and when its turn comes, drops a job whose client has left: its place in line is free at
         once (a page that changes its options fires a new request and drops the last; those it dropped must not
         make its newest one busy)."""
-        if self.full:
+        if self.full and not await self.make_room():
             raise Refused(503, BUSY)
         self.admitted += 1
         try:
@@ -224,19 +225,37 @@ class Gate:
 
     GONE_EVERY = 0.2
 
+    async def make_room(self) -> bool:
+        """Asked when full: drops, now rather than at their next look, the waiting jobs whose clients have left
+        (a page aborts its request and sends the new one at once); whether there is room then."""
+        for turn, gone in list(self._waiting.items()):
+            if not turn.done() and await gone():
+                turn.cancel()
+        for _ in range(20):  # the dropped jobs leave the line within a few turns of the event loop
+            if not self.full:
+                return True
+            await asyncio.sleep(0)
+        return False
+
     async def _turn(self, gone: Callable[[], Awaitable[bool]] | None) -> None:
         """Wait for a running slot (held on return); Refused(499) where `gone` says the client left first."""
         acquire = asyncio.ensure_future(self._slots.acquire())
+        if gone is not None:
+            self._waiting[acquire] = gone
         try:
             while not (await asyncio.wait({acquire}, timeout=self.GONE_EVERY if gone else None))[0]:
                 if await gone():
                     raise Refused(499, "the client closed the request while it waited")
+            if acquire.cancelled():  # by make_room
+                raise Refused(499, "the client closed the request while it waited")
         except BaseException:
             if acquire.done() and not acquire.cancelled() and acquire.exception() is None:
                 self._slots.release()  # it came just as we gave up: pass it on
             else:
                 acquire.cancel()
             raise
+        finally:
+            self._waiting.pop(acquire, None)
 
 
 def decode_upload(data: bytes, limits: Limits, keep_alpha: bool = False) -> Image.Image:

@@ -97,10 +97,11 @@ def train(cfg: DictConfig) -> Path | None:
 
 def _check_typed(cfg: DictConfig) -> None:
     """Refuse, in one line, a group whose option file does not start from the group's schema (an own
-    `model/wide.yaml` without `defaults: [schema, _self_]`): untyped, it would build a dict, not the object."""
-    for group in config.SCHEMAS:
+    `model/wide.yaml` without `defaults: [schema, _self_]`): without the schema's `_target_` it would build a
+    dict, not the object. (A config read back from a run's .hydra/config.yaml is untyped, but names its targets.)"""
+    for group, (_, _, with_target) in config.SCHEMAS.items():
         node = OmegaConf.select(cfg, group)
-        if isinstance(node, DictConfig) and OmegaConf.get_type(node) is dict:
+        if with_target and isinstance(node, DictConfig) and "_target_" not in node:
             option = _choice(group)
             named = f"{group}={option}" if option else f"the {group} group's option"
             raise UserError(

@@ -22,6 +22,7 @@ def files_below(root: str | Path, keep: Callable[[str], bool]) -> list[Path]:
     found: list[Path] = []
     seen: set[str] = set()
     for folder, subfolders, files in os.walk(root, onerror=unreadable, followlinks=True):
+        subfolders.sort()  # a folder reached twice (a link to it) is named by its first path in sorted order
         if (real := os.path.realpath(folder)) in seen:
             subfolders.clear()
             continue

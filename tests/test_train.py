@@ -311,6 +311,10 @@ def test_an_own_option_without_the_groups_schema_is_one_line(
     assert stop.value.code == 2 and "\n" not in err, err
     assert err.startswith("error: model=wide does not start from the group's schema: begin its file with `defaults:")
     assert not (tmp_path / "r").exists()
+    # a config read back from a run's record is untyped but names its targets: it still builds
+    from fast_style.train import _check_typed
+
+    _check_typed(OmegaConf.create(OmegaConf.to_yaml(compose([f"style.image={style_path}"]))))
 
 
 @pytest.mark.parametrize("before", ["nothing", "outputs with a run", "today's folder"])

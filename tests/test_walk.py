@@ -51,3 +51,13 @@ def test_eval_finds_the_runs_below_a_linked_folder(tmp_path: Path) -> None:
     (tmp_path / "runs").mkdir()
     (tmp_path / "runs" / "wave").symlink_to(run)
     assert find_models([str(tmp_path / "runs")]) == [tmp_path / "runs" / "wave" / "style.pt"]
+
+
+def test_a_folder_reached_twice_is_named_by_its_first_path_in_sorted_order(tmp_path: Path) -> None:
+    # the listing order (a file system's own) decided it: serve's style names and the photos' paths could differ
+    for real, link in (("z_real", "a_link"), ("a_real", "z_link")):
+        root = tmp_path / real.split("_")[0]
+        make_photo(root / real / "p.jpg")
+        (root / link).symlink_to(root / real)
+        first = min(real, link)
+        assert find_images(root) == [root / first / "p.jpg"]

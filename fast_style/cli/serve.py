@@ -34,7 +34,9 @@ def check_port(host: str, port: int) -> None:
     """UserError, at once, where the server could not listen on `host`:`port`."""
     with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
         # as uvicorn binds: a port whose last connections are in TIME-WAIT (a restart) is free to listen on
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        # (not on Windows, where SO_REUSEADDR would let it bind a port another server listens on)
+        if os.name != "nt":
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind((host, port))
         except OSError as e:
