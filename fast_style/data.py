@@ -22,7 +22,7 @@ from tqdm import tqdm
 
 from fast_style.atomic import DiskError, atomic_write
 from fast_style.errors import UserError, first_line
-from fast_style.images import find_images, open_rgb
+from fast_style.images import IMAGE_EXTENSIONS, find_images, open_rgb
 
 log = logging.getLogger(__name__)
 # torchdata's loader calls a torch function that torch 2.14 deprecates, on every construction
@@ -211,7 +211,8 @@ class StyleDataModule(pl.LightningDataModule):
         files = find_images(path)
         if not files:
             raise UserError(
-                f"{what} folder '{folder}' holds no .jpg/.png/.webp images: set {key} to a folder of photos"
+                f"{what} folder '{folder}' holds no photos ({', '.join(IMAGE_EXTENSIONS)}): set {key} to a "
+                "folder of photos"
             )
         return files
 
