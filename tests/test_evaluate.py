@@ -222,7 +222,7 @@ def test_optimize_never_writes_over_its_inputs_or_an_existing_curve(
         (["-o", str(tmp_path / "taken.png")], "taken_loss.csv exists"),
         (["-o", str(tmp_path / "board.png")], "board_tensorboard holds an earlier loss curve: use --force"),
         (["-o", str(tmp_path / "a.png"), "--lr", "-1"], "--lr"),
-        (["-o", str(tmp_path / "a.gif")], "unknown image format '.gif'"),  # before the work, not after it
+        (["-o", str(tmp_path / "a.svg")], "unknown image format '.svg'"),  # before the work, not after it
         (["-o", str(tmp_path / "a.png"), "--style-weight", "nan"], "--style-weight must be a number >= 0, got nan"),
         (["-o", str(tmp_path / "a.png"), "--tv-weight", "-1"], "--tv-weight must be a number >= 0"),
     ]

@@ -654,8 +654,9 @@ def test_onnxruntime_takes_images_smaller_than_the_exported_graph(model_path: Pa
     for h, w in [(1, 1), (3, 200), (8, 8), (11, 30)]:  # the graph's reflection pads had refused them
         x = torch.rand(1, 3, h, w)
         y = ort(x)
-        assert y.shape == x.shape and torch.isfinite(y).all()
-        assert (y - eager(x)).abs().mean() < 0.05  # the same picture (the padding differs at the edges)
+        assert y.shape == x.shape and torch.isfinite(y).all() and 0 <= y.min() and y.max() <= 1
+        if h * w > 1:  # a single pixel pads to a flat image: instance norm then scales each engine's rounding noise
+            assert (y - eager(x)).abs().mean() < 0.05  # the same picture (the padding differs at the edges)
 
 
 def test_the_python_api_checks_what_it_is_given(model_path: Path) -> None:
