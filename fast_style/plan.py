@@ -91,7 +91,14 @@ def plan_outputs(
         raise UserError(f"-o {output} is an extension alone: give a file name, e.g. out{out.name}, or a folder")
     as_file = bool(out.suffix) and not out.is_dir() and not output.endswith(("/", os.sep))
     if as_file and len(items) > 1:
-        raise UserError(f"-o {output} names one file, but there are {len(items)} inputs: give a folder")
+        folder = (
+            "give a folder"
+            if out.suffix.lower() in (*IMAGE_OUTPUTS, *VIDEO_OUTPUTS)
+            else (
+                f"for a folder, end it with / (-o {output}/)"  # out.v1: a folder's name with a dot
+            )
+        )
+        raise UserError(f"-o {output} names one file, but there are {len(items)} inputs: {folder}")
     kind, formats = _output_formats(items[0][0])
     if as_file and out.suffix.lower() not in formats:
         raise UserError(
@@ -130,9 +137,14 @@ def plan_outputs(
     seen: dict[Path, Path] = {}
     for src, dst in plans:
         if (first := seen.get(dst.resolve())) is not None:
-            hint = "use --name with {stem}, or give their folders rather than a glob"
+            hint = "use --name with {stem}"  # a pattern without it names every file alike
             if first.stem == src.stem and first.suffix != src.suffix:  # a.mp4 and a.webm, IMG.HEIC and IMG.JPG
                 hint = "use --name with the input's own extension, {suffix}: '{stem}_{suffix}.{ext}'"
+            elif first.name == src.name:  # coll/a/p.jpg and coll/b/p.jpg given one by one (a glob): no folder kept
+                above = Path(os.path.commonpath([first.absolute(), src.absolute()]))
+                hint = f"give the folder that holds both ({_shown(above)}): its subfolders are kept in -o"
+                if above.parent == above:  # only the file system's root holds both
+                    hint = "stylize them into separate -o folders"
             raise UserError(f"{first} and {src} would both be written to {dst}: {hint}")
         seen[dst.resolve()] = src
     return _folders_possible(plans, output)
@@ -166,3 +178,11 @@ def refuse_if_nothing_to_write(plans: list[tuple[Path, Path]], force: bool) -> N
             f"{len(refused)} outputs exist (e.g. {refused[0][0]}): use --force to overwrite, or give another -o"
         )
     raise UserError(f"none of the {len(refused)} outputs can be written: {refused[0][1]} (and {len(refused) - 1} more)")
+
+
+def _shown(folder: Path) -> str:
+    """`folder` as short as a user would type it: relative to the current folder where it lies below it."""
+    try:
+        return str(folder.relative_to(Path.cwd())) or "."
+    except ValueError:
+        return str(folder)

@@ -49,8 +49,8 @@ class Stylizer:
     def __init__(
         self,
         network: TransformerNet,
-        device: torch.device,
-        dtype: torch.dtype,
+        device: torch.device | str,
+        dtype: torch.dtype | str,
         meta: dict | None = None,
         backend: str = "torch",
         max_pixels: int = DEFAULT_MAX_PIXELS,
@@ -59,6 +59,10 @@ class Stylizer:
     ):
         if not isinstance(tile, int) or tile < 1:
             raise UserError(f"tile must be a positive number of pixels, got {tile!r}")
+        if isinstance(device, str):  # "cpu", "cuda:1", "auto": as Stylizer.load takes them
+            device = pick_device(device)
+        if isinstance(dtype, str):  # "auto", "fp32", "bf16", "fp16"
+            dtype = pick_precision(dtype, device, compile)
         if not isinstance(max_pixels, int) or max_pixels < 0:
             raise UserError(f"max_pixels must be a whole number >= 0 (0: never tile), got {max_pixels!r}")
         # a copy (a few MB): the caller's network keeps its device, mode and gradients; `network` stays a plain

@@ -8,6 +8,7 @@ import torch
 from fast_style import export as export_module
 from fast_style import stylizer as stylizer_module
 from fast_style.cli.export import main as export_main
+from fast_style.errors import UserError
 from fast_style.network import TransformerNet, save_style_model
 from fast_style.stylizer import Stylizer
 from fast_style.tiling import receptive_margin, stylize_tiled
@@ -184,6 +185,28 @@ def test_a_stylizer_leaves_the_callers_network_alone_and_its_network_saves_in_an
         again = Stylizer.load(path, device="cpu", precision=precision)
         torch.testing.assert_close(again(x), s(x))
     assert all(torch.equal(v, before[k]) for k, v in net.state_dict().items())
+    named = Stylizer(net, "cpu", "bf16")  # as Stylizer.load and the command line name them ('str' has no .type)
+    assert (named.device, named.dtype) == (torch.device("cpu"), torch.bfloat16)
+    torch.testing.assert_close(named(x), Stylizer(net, torch.device("cpu"), torch.bfloat16)(x))
+    with pytest.raises(UserError, match="unknown device 'gpu'"):
+        Stylizer(net, "gpu", torch.float32)
+
+
+def test_export_names_its_model_as_stylize_does(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    model = save_style_model(_net(channels=(8, 16, 32), num_residual=2), tmp_path / "m.pt")
+    assert export_main(["--model", str(model), "-o", str(tmp_path / "a.ts")]) == 0  # 'unrecognized arguments' before
+    assert export_main(["--style", "wave-fast", "-o", f"{tmp_path}/"]) == 0
+    assert (tmp_path / "a.ts").is_file() and (tmp_path / "wave-fast.onnx").is_file()
+    capsys.readouterr()
+    for args, message in (
+        (["--style", "nope"], "unknown style 'nope': the built-in styles are "),
+        ([str(model), "--style", "wave"], "say which model once: MODEL, --style NAME or --model FILE"),
+        ([], "say which model: a built-in style's name (composition_vii"),
+    ):
+        with pytest.raises(SystemExit) as stop:
+            export_main([*args, "-o", str(tmp_path / "b.onnx")])
+        assert stop.value.code == 2 and message in capsys.readouterr().err, args
+    assert not (tmp_path / "b.onnx").exists()
 
 
 @pytest.mark.slow

@@ -250,8 +250,23 @@ def test_cli_folder_mirrors_tree_and_never_overwrites(
     assert "2 outputs exist (e.g. " in capsys.readouterr().err
     (out / "sub" / "b.png").unlink()
     assert main([str(src), "-m", str(model_path), "-o", str(out), "-q", "--strength", "0.5"]) == 1
-    assert "a.jpg exists: use --force" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "a.jpg exists: use --force" in err and "1 failed (1 because their outputs exist: --skip-existing" in err
     assert (out / "a.jpg").read_bytes() == before and (out / "sub" / "b.png").is_file()
+    # a stopped run resumed: the inputs done are left, quietly, and the rest stylized
+    (out / "sub" / "b.png").unlink()
+    assert main([str(src), "-m", str(model_path), "-o", str(out), "-q", "--skip-existing"]) == 0
+    err = capsys.readouterr().err
+    assert "skipping 1 of 2 inputs: their outputs exist" in err and "error" not in err
+    assert (out / "a.jpg").read_bytes() == before and (out / "sub" / "b.png").is_file()
+    assert main([str(src), "-m", str(model_path), "-o", str(out), "-q", "--skip-existing"]) == 0
+    assert "nothing to do: the 2 output(s) exist already" in capsys.readouterr().err
+    original = (src / "a.jpg").read_bytes()  # an output that is its input is still refused, not skipped
+    assert main([str(src / "a.jpg"), "-m", str(model_path), "-o", str(src), "-q", "--skip-existing"]) == 2
+    assert "written over its input" in capsys.readouterr().err and (src / "a.jpg").read_bytes() == original
+    with pytest.raises(SystemExit):
+        main([str(src), "-m", str(model_path), "--skip-existing", "--force"])
+    assert "argument --force: not allowed with argument --skip-existing" in capsys.readouterr().err
     assert main([str(src), "-m", str(model_path), "-o", str(out), "-q", "--force", "--strength", "0.5"]) == 0
     assert (out / "a.jpg").read_bytes() != before
     # writing into the input folder under the input's own name is refused
@@ -385,8 +400,16 @@ def test_two_inputs_never_share_an_output(model_path: Path, tmp_path: Path, caps
     make_photo(tmp_path / "a" / "x.jpg")
     make_photo(tmp_path / "b" / "x.jpg", seed=3)
     code = main([str(tmp_path / "*" / "x.jpg"), "-m", str(model_path), "-o", str(tmp_path / "out"), "--force"])
-    assert code == 2 and "would both be written" in capsys.readouterr().err
+    err = capsys.readouterr().err  # the advice fits: the names are alike, so {stem} could not tell them apart
+    assert (
+        code == 2 and f"would both be written to {tmp_path / 'out' / 'x.jpg'}: give the folder that holds both (" in err
+    )
     assert not (tmp_path / "out").exists()
+    assert main([str(tmp_path), "-m", str(model_path), "-o", str(tmp_path / "out"), "-q"]) == 0  # and it works
+    assert {p.relative_to(tmp_path / "out").as_posix() for p in (tmp_path / "out").rglob("*.jpg")} == {
+        "a/x.jpg",
+        "b/x.jpg",
+    }
     # one file given twice (its folder, and itself) is one input, not a clash
     assert (
         main([str(tmp_path / "a"), str(tmp_path / "a" / "x.jpg"), "-m", str(model_path), "-o", str(tmp_path / "o")])
@@ -436,7 +459,9 @@ def test_output_names_say_what_they_will_do(model_path: Path, tmp_path: Path, ca
     run = lambda *args: main([*map(str, args), "-m", str(model_path), "-q"])  # noqa: E731
     cases = [
         ((a, "-o", tmp_path / "x.jpeg2"), "unknown image format '.jpeg2'"),
-        ((a, b, "-o", tmp_path / "two.jpg"), "names one file, but there are 2 inputs"),
+        ((a, b, "-o", tmp_path / "two.jpg"), "names one file, but there are 2 inputs: give a folder"),
+        ((a, b, "-o", tmp_path / "out.v1"), "names one file, but there are 2 inputs: for a folder, end it with /"),
+        ((a, "-o", tmp_path / "one.png", "--name", "{stem}_x.{ext}"), "-o folder; -o " + str(tmp_path / "one.png")),
         ((a, b, "-o", a, "--force"), "names one file, but there are 2 inputs"),
         ((a, "-o", tmp_path / "d", "--name", "../../{stem}.png"), "leads outside the output folder"),
         ((a, "-o", tmp_path / "d", "--name", "{stem.upper}.{ext}"), "bad --name pattern"),  # named a method's repr

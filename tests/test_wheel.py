@@ -25,7 +25,7 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     tmp = tmp_path_factory.mktemp("wheel")
     source, dist, env = tmp / "source", tmp / "dist", tmp / "env"
     source.mkdir()
-    for name in ("pyproject.toml", "README.md"):
+    for name in ("pyproject.toml", "README.md", "LICENSE"):
         shutil.copy(ROOT / name, source)
     for name in ("fast_style", "configs"):
         shutil.copytree(ROOT / name, source / name, ignore=shutil.ignore_patterns("__pycache__"))
@@ -68,6 +68,10 @@ def test_the_package_comes_from_the_wheel(installed: Path, tmp_path: Path) -> No
     assert Path(configs) == Path(package).parent / "configs" and (Path(configs) / "train.yaml").is_file()
     web = Path(package).parent / "web"  # fast-style-serve's page travels in the wheel
     assert {p.name for p in web.iterdir()} >= {"index.html", "app.js", "style.css"}
+    code = "from importlib.metadata import metadata as m; d = m('fast-style'); print(d['License-Expression'])"
+    licence = subprocess.run([str(installed / "python"), "-c", code], capture_output=True, text=True).stdout.strip()
+    dist_info = next(Path(package).parent.parent.glob("fast_style-*.dist-info"))
+    assert licence == "MIT" and "MIT License" in next(dist_info.rglob("LICENSE")).read_text()  # the terms travel
     served = _run(installed, "fast-style-serve", "--help", cwd=tmp_path)
     assert served.returncode == 0 and "--models" in served.stdout
 

@@ -15,7 +15,14 @@ from fast_style.errors import UserError
 
 def main(argv: list[str] | None = None) -> int:
     p = ToolParser(prog="fast-style-export", description=__doc__)
-    p.add_argument("model", help="style model (.pt) written by fast-style-train, or a built-in style's name (wave)")
+    p.add_argument(
+        "model", nargs="?", help="style model (.pt) written by fast-style-train, or a built-in style's name (wave)"
+    )
+    which = p.add_mutually_exclusive_group()  # as fast-style-stylize names them
+    which.add_argument("-s", "--style", metavar="NAME", help="a built-in style, e.g. --style wave (the same as MODEL)")
+    which.add_argument(
+        "-m", "--model", dest="model_file", metavar="FILE", help="a style model file (the same as MODEL)"
+    )
     p.add_argument(
         "-o",
         "--output",
@@ -27,6 +34,18 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--opset", type=int, help="ONNX opset, 11 to 23 (default 17); ONNX only")
     p.add_argument("--force", action="store_true", help="overwrite an existing output")
     args = p.parse_args(argv)
+    given = [m for m in (args.model, args.style, args.model_file) if m is not None]
+    if len(given) != 1:
+        p.error(
+            "say which model once: MODEL, --style NAME or --model FILE"
+            if given
+            else f"say which model: a built-in style's name ({', '.join(zoo.names())}) or a model file (.pt)"
+        )
+    if args.style is not None and args.style not in zoo.names():
+        p.error(
+            f"unknown style '{args.style}': the built-in styles are {', '.join(zoo.names())} (--model takes a file)"
+        )
+    args.model = given[0]
     return run_tool(lambda: run(args))
 
 
