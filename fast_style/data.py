@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import io
 import logging
+import multiprocessing
 import os
 import random
 import signal
@@ -149,6 +151,9 @@ class _Shrink(Dataset):
         return ("unreadable", str(src))
 
 
+_EXIT_GUARD: list = []  # _kill_workers_left, once registered
+
+
 def init_worker(worker_id: int) -> None:
     """Loader workers leave SIGTERM and SIGINT to the training process. A scheduler (Slurm's preemption),
     `kill -TERM -PGID` or a terminal's Ctrl-C signals the whole process group, and a worker stopped by it ended the
@@ -158,6 +163,18 @@ def init_worker(worker_id: int) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     if int(os.environ.get("PL_SEED_WORKERS", 0)):  # what Lightning adds by itself when no worker_init_fn is given
         pl_worker_init_function(worker_id)
+
+
+def _kill_workers_left() -> None:
+    """At the process's exit, loader workers still running are killed. They ignore SIGTERM (init_worker), and
+    multiprocessing's own exit handler ends its children with SIGTERM and then waits for them: a run ended by a
+    traceback (its loaders never shut down) waited for ever, and ignored a scheduler's SIGTERM too. (Registered
+    after multiprocessing's handler, so it runs first.)"""
+    if hasattr(signal, "SIGCHLD"):  # torch's handler would report each killed worker as an error of its own
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    for child in multiprocessing.active_children():
+        if child.daemon:  # the loaders' workers (and a pool's); nothing of the user's runs as a daemon child
+            child.kill()
 
 
 def collate_skipping(samples: list[torch.Tensor | None]) -> Batch:
@@ -291,6 +308,8 @@ class StyleDataModule(pl.LightningDataModule):
         # the training loader's place in its epoch (the shuffled order and how far it got) is saved in every
         # checkpoint, so a run resumed mid-epoch trains on that epoch's remaining photos, not the first ones again
         loader = StatefulDataLoader if train else DataLoader
+        if self.num_workers > 0 and not _EXIT_GUARD:
+            _EXIT_GUARD.append(atexit.register(_kill_workers_left))
         return loader(
             dataset,
             batch_size=self.batch_size,

@@ -126,11 +126,20 @@ def _prepare(cfg: DictConfig) -> tuple[pl.Trainer, StyleTransferModule, Any, lis
     if not isinstance(cfg.seed, int):
         raise UserError(f"seed must be an integer, got {cfg.seed!r}")
     ckpt = cfg.ckpt_path
-    if ckpt is not None and ckpt not in ("last", "best", "hpc", "registry"):
+    if ckpt in ("best", "hpc", "registry"):  # Lightning's other names: runs here keep none of those checkpoints
+        raise UserError(
+            f"ckpt_path={ckpt}: fast-style resumes from ckpt_path=last (with the run's hydra.run.dir) or a .ckpt file"
+        )
+    if ckpt is not None and ckpt != "last":
         check_checkpoint(Path(ckpt).expanduser())
     out = Path(cfg.output_dir)
     last = OmegaConf.select(cfg, "callbacks.checkpoint.dirpath")
     held = _run_in(out, last)
+    if ckpt not in (None, "last") and held and not _within(Path(ckpt).expanduser(), last):
+        raise UserError(  # another run's checkpoint, continued here, would write over this folder's run
+            f"{out} holds a run ({held}) and ckpt_path={ckpt} is another run's: continue that one in a folder of its "
+            "own (hydra.run.dir=...), or resume this one with ckpt_path=last"
+        )
     if ckpt == "last" and last and not (Path(last) / "last.ckpt").is_file():
         if in_multirun() and not (out / "style.pt").is_file():
             # rerunning a stopped sweep: a run it had not reached, or stopped before its first checkpoint (its
@@ -158,6 +167,12 @@ def _prepare(cfg: DictConfig) -> tuple[pl.Trainer, StyleTransferModule, Any, lis
                 "photos; set hydra.run.dir outside it (or point data.root at the photos' own folder)"
             )
     check_types(cfg.trainer, "trainer")  # the other groups are typed by their schemas (fast_style/config.py)
+    precision = str(OmegaConf.select(cfg, "trainer.precision"))
+    if precision not in TRAINED_PRECISIONS:  # bf16-true, 64-true: the image grids and val/coverage run in float32
+        raise UserError(
+            f"trainer.precision={precision} is not a precision fast-style trains in: use bf16-mixed, 16-mixed "
+            "(on a GPU) or 32-true; the weights stay float32 in each"
+        )
     pl.seed_everything(cfg.seed, workers=True)
     datamodule = build(cfg.data, "data")
     network = build(cfg.model, "model")
@@ -247,6 +262,11 @@ def in_multirun() -> bool:
     return HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN
 
 
+def _within(path: Path, folder: str | None) -> bool:
+    """Whether `path` lies in `folder` (a run's checkpoints: resuming from one of its own)."""
+    return folder is not None and path.resolve().is_relative_to(Path(folder).expanduser().resolve())
+
+
 def _run_in(out: Path, checkpoints: str | None) -> Path | None:
     """A file showing that `out` holds a run (a checkpoint, a style model, an image grid, a TensorBoard log),
     even one stopped before its first checkpoint; None for a new folder."""
@@ -282,6 +302,7 @@ def build(node: DictConfig, where: str, **kwargs: Any) -> Any:
 
 
 LAUNCH_FILES = ("config.yaml", "overrides.yaml", "hydra.yaml")
+TRAINED_PRECISIONS = ("32-true", "32", "bf16-mixed", "bf16", "16-mixed", "16")  # Lightning's names (and aliases)
 
 
 class KeepLaunch(pl.Callback):

@@ -223,3 +223,20 @@ def test_cache_on_a_full_disk_is_one_line_and_keeps_what_is_there(
     left = {c: c.read_bytes() for c in cache.rglob("*.jpg")}
     assert all(good[c] == data for c, data in left.items()) and len(left) == len(good) - 3
     assert not [p for p in cache.rglob("*") if p.name.endswith(".tmp")]  # no half-written file left behind
+
+
+def test_a_run_ended_by_a_traceback_exits_with_its_loader_workers_running(photo_dir: Path) -> None:
+    """The workers ignore SIGTERM (init_worker), and multiprocessing ends its children at exit with SIGTERM and then
+    waits: a crash in validation printed its traceback and then hung for ever (only SIGKILL ended it)."""
+    import subprocess
+    import sys
+
+    crash = (
+        "import sys; from fast_style.data import StyleDataModule\n"
+        "dm = StyleDataModule(root=sys.argv[1], image_size=32, batch_size=2, num_workers=1, num_val=2)\n"
+        "dm.setup(); loader = iter(dm.val_dataloader()); next(loader)  # persistent workers, left running\n"
+        "raise RuntimeError('a crash in validation')\n"
+    )
+    done = subprocess.run([sys.executable, "-c", crash, str(photo_dir)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1 and done.stderr.rstrip().endswith("RuntimeError: a crash in validation")
+    assert "killed by signal" not in done.stderr  # torch's own report of a worker killed at exit: not shown

@@ -138,6 +138,10 @@ def test_tiny_run_end_to_end_and_resume(
     with pytest.raises(UserError, match="holds a run .*last.ckpt.*: resume it with ckpt_path=last; or train into"):
         train(tiny_cfg(out, photo_dir, style_path, random_vgg, "trainer.max_steps=10"))
     assert (out / "style.pt").read_bytes() == before
+    other = resumed / "checkpoints" / "last.ckpt"  # another run's checkpoint continued here wrote over this run
+    with pytest.raises(UserError, match=r"holds a run .*and ckpt_path=.*last.ckpt is another run's: continue"):
+        train(tiny_cfg(out, photo_dir, style_path, random_vgg, "trainer.max_steps=10", f"ckpt_path={other}"))
+    assert (out / "style.pt").read_bytes() == before
     # Hydra writes a launch's settings into .hydra/ before train() can refuse it: the run's own are put back
     launches = out / ".hydra" / "launches"
     launches.mkdir(parents=True)
@@ -249,6 +253,9 @@ def test_the_stop_line_points_a_resume_at_the_run_or_at_its_whole_sweep(monkeypa
         ("ckpt_path={tmp}/gone.ckpt", "gone.ckpt' not found: pass a .ckpt path"),
         ("loss.weights=null", "no VGG weights file: add loss.weights=path"),  # what loss=file alone gives
         ("data.batch_size=abc", "data.batch_size must be an integer, got 'abc'"),
+        ("ckpt_path=best", "ckpt_path=best: fast-style resumes from ckpt_path=last"),  # Lightning's traceback
+        ("trainer.precision=bf16-true", "trainer.precision=bf16-true is not a precision fast-style trains in"),
+        ("trainer.precision=64-true", "use bf16-mixed, 16-mixed (on a GPU) or 32-true"),  # crashed in the grids
     ],
 )
 def test_cli_reports_user_mistakes_in_one_line(
@@ -368,6 +375,23 @@ def test_a_refused_run_keeps_a_folder_that_holds_more_than_its_launch(
     assert (run / "images" / "step_1.png").read_bytes() == b"a grid of an earlier launch"
     log = (run / "train.log").read_text()
     assert log.startswith("an earlier launch\n") and "error: " in log  # the refusal recorded beside it
+
+
+def test_a_refused_run_keeps_the_users_own_folder(
+    tmp_path: Path, photo_dir: Path, style_path: Path, random_vgg: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """hydra.run.dir naming a folder the user had (empty, or with a .log of theirs): it was removed with the
+    refused launch's files, as if this launch had made it."""
+    from fast_style.cli.train import main
+
+    run = tmp_path / "r"
+    run.mkdir()
+    (run / "notes.log").write_text("mine\n")
+    monkeypatch.setattr(sys, "argv", ["fast-style-train", *_mistake_args(tmp_path, photo_dir, style_path, random_vgg)])
+    sys.argv.append(f"data.root={tmp_path / 'nowhere'}")
+    with pytest.raises(SystemExit) as stop:
+        main()
+    assert stop.value.code == 2 and (run / "notes.log").read_text() == "mine\n"
 
 
 def _mistake_args(tmp_path: Path, photo_dir: Path, style_path: Path, random_vgg: Path) -> list[str]:

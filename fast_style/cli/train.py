@@ -37,7 +37,7 @@ def _hydra_main(cfg: DictConfig) -> None:
     from fast_style.train import in_multirun, train  # torch and Lightning: only once a run starts
 
     out = Path(HydraConfig.get().runtime.output_dir)
-    fresh = _holds_only_this_launch(out)
+    fresh = _holds_only_this_launch(out) and _made_by_this_launch(out)  # never a folder the user had before
     try:
         train(cfg)
     except (UserError, InstantiationException, OmegaConfBaseException) as e:  # also in the run's log (a sweep's)
