@@ -242,7 +242,7 @@ class GracefulStop(pl.Callback):
         ckpt = trainer.checkpoint_callback
         if isinstance(ckpt, FinalCheckpoint) and ckpt.dirpath:
             path = ckpt.save_last_now(trainer)
-            run = Path(path).parent.parent  # <run>/checkpoints/last.ckpt
+            run = Path(trainer.default_root_dir)  # the run's folder (its checkpoints may be kept elsewhere)
             if self.resume:
                 log.warning("stopped at step %d: checkpoint %s; to resume: %s", trainer.global_step, path, self.resume)
             else:

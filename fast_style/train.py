@@ -70,6 +70,11 @@ def train(cfg: DictConfig) -> Path | None:
     except SIGTERMException:  # stopped by Ctrl-C/SIGTERM after writing a checkpoint: not a finished run
         stop = next((c for c in callbacks if isinstance(c, GracefulStop)), None)
         raise SystemExit(stop.exit_code if stop else 128 + signal.SIGTERM) from None
+    except SystemExit as e:  # Lightning ends a KeyboardInterrupt (a second Ctrl-C: abort at once) with exit code 1
+        if not isinstance(e.__context__, KeyboardInterrupt):
+            raise
+        log.warning("interrupted: the steps since the last checkpoint are not saved")
+        raise SystemExit(128 + signal.SIGINT) from None
     except Exception:
         stop_other_ranks(trainer)  # DDP: an error on rank 0 alone must not leave the other ranks waiting
         raise

@@ -313,3 +313,58 @@ def test_ctrl_c_inside_an_import_stops_the_tool_once_the_import_is_done(tmp_path
         assert (tmp_path / "imported").is_file() and not done.stdout, kind  # the import ended, nothing after it ran
         names = {p.name for p in tmp_path.iterdir()} - {"__pycache__"}
         assert names == {"slow_import.py", "imported"}, kind  # the temporary file went through its clean-up
+
+
+class InterruptAt(pl.Callback):
+    """Test-only: a second Ctrl-C (KeyboardInterrupt, after the first's handler is gone) at training step `step`."""
+
+    def __init__(self, step: int) -> None:
+        self.step = step
+
+    def on_train_batch_start(self, trainer: pl.Trainer, *args) -> None:
+        if trainer.global_step == self.step:
+            raise KeyboardInterrupt
+
+
+def test_a_second_ctrl_c_aborts_as_interrupted(
+    tmp_path: Path, photo_dir: Path, style_path: Path, random_vgg: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Lightning ends a KeyboardInterrupt with exit code 1, which the README's table reads as 'done in part'."""
+    out = tmp_path / "run"
+    extra = (
+        "trainer.max_steps=6",
+        "+callbacks.abort._target_=tests.test_faults.InterruptAt",
+        "+callbacks.abort.step=3",
+    )
+    with pytest.raises(SystemExit) as stop:
+        train(tiny_cfg(out, photo_dir, style_path, random_vgg, *extra))
+    assert stop.value.code == 130
+    assert "interrupted: the steps since the last checkpoint are not saved" in caplog.text
+
+
+def test_the_stop_line_names_the_run_folder_when_its_checkpoints_are_kept_elsewhere(
+    tmp_path: Path, photo_dir: Path, style_path: Path, random_vgg: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """callbacks.checkpoint.dirpath outside the run: the resume line named the checkpoints' parent as the run."""
+    out, elsewhere = tmp_path / "run", tmp_path / "elsewhere" / "ck"
+    extra = (
+        "trainer.max_steps=6",
+        f"callbacks.checkpoint.dirpath={elsewhere}",
+        "+callbacks.stop._target_=tests.test_faults.TerminateAt",
+        "+callbacks.stop.step=3",
+    )
+    with pytest.raises(SystemExit) as stop:
+        train(tiny_cfg(out, photo_dir, style_path, random_vgg, *extra))
+    assert stop.value.code == 143 and (elsewhere / "last.ckpt").is_file()
+    assert f"ckpt_path=last hydra.run.dir={out}" in caplog.text
+
+
+class TerminateAt(pl.Callback):
+    """Test-only: SIGTERM (a scheduler's stop, or the first Ctrl-C as GracefulStop turns it) at step `step`."""
+
+    def __init__(self, step: int) -> None:
+        self.step = step
+
+    def on_train_batch_start(self, trainer: pl.Trainer, *args) -> None:
+        if trainer.global_step == self.step:
+            trainer._signal_connector.received_sigterm = True  # as its SIGTERM handler marks it

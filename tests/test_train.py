@@ -254,6 +254,7 @@ def test_the_stop_line_points_a_resume_at_the_run_or_at_its_whole_sweep(monkeypa
         ("loss.weights=null", "no VGG weights file: add loss.weights=path"),  # what loss=file alone gives
         ("data.batch_size=abc", "data.batch_size must be an integer, got 'abc'"),
         ("ckpt_path=best", "ckpt_path=best: fast-style resumes from ckpt_path=last"),  # Lightning's traceback
+        ("experiment=fast_variant", "distill.teacher has no value: add distill.teacher=..."),  # OmegaConf's words
         ("trainer.precision=bf16-true", "trainer.precision=bf16-true is not a precision fast-style trains in"),
         ("trainer.precision=64-true", "use bf16-mixed, 16-mixed (on a GPU) or 32-true"),  # crashed in the grids
     ],

@@ -168,7 +168,7 @@ def one_line(error: BaseException, argv: list[str]) -> str:
     """A user's configuration mistake, as Hydra, OmegaConf or our constructors report it, in one line (read from
     the exceptions' own fields: the key, the value, the missing option)."""
     from hydra.errors import ConfigCompositionException, MissingConfigException
-    from omegaconf.errors import ConfigAttributeError, ConfigKeyError, ValidationError
+    from omegaconf.errors import ConfigAttributeError, ConfigKeyError, MissingMandatoryValue, ValidationError
 
     cause, source = error.__cause__, ""
     if cause is None and isinstance(error, ConfigCompositionException):  # a mistake in a config file of one's own
@@ -208,6 +208,9 @@ def one_line(error: BaseException, argv: list[str]) -> str:
         return f"unknown setting '{key}'{known} (use +{key}=... to add a new key on purpose)"
     if isinstance(error, UserError):
         return str(error)
+    for found in (error, cause):  # a ??? left in a config: experiment=fast_variant without its teacher
+        if isinstance(found, MissingMandatoryValue) and found.full_key:
+            return f"{found.full_key} has no value: add {found.full_key}=... (README, Configuration)"
     text = " ".join(f"{error} {cause or ''}".split())
     return text[:300]
 
