@@ -95,7 +95,10 @@ def train(cfg: DictConfig) -> Path | None:
             log.info("style model: %s", style_path)
         else:
             log.info("style model: none written (no step was trained)")
-        if (out / "tensorboard").is_dir():
+        if not launch.kept and 0 <= trainer.max_steps <= trainer.global_step:  # a finished run resumed, or max 0
+            at = f"the checkpoint is at step {trainer.global_step} and " if ckpt is not None else ""
+            log.warning("nothing trained: %strainer.max_steps=%d; raise it to train on", at, trainer.max_steps)
+        if any((out / "tensorboard").glob("events.out.tfevents.*")):
             log.info("TensorBoard: tensorboard --logdir %s", out / "tensorboard")
     return style_path
 

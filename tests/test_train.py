@@ -127,6 +127,9 @@ def test_tiny_run_end_to_end_and_resume(
     train(tiny_cfg(out, photo_dir, style_path, random_vgg, "trainer.max_steps=8", "ckpt_path=last", "module.lr=4e-4"))
     ckpt = torch.load(out / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False)
     assert ckpt["global_step"] == 8
+    caplog.clear()  # a resume that cannot go on says so (it ended without a word, exit 0)
+    train(tiny_cfg(out, photo_dir, style_path, random_vgg, "trainer.max_steps=5", "ckpt_path=last"))
+    assert "nothing trained: the checkpoint is at step 8 and trainer.max_steps=5; raise it" in caplog.text
     assert ckpt["optimizer_states"][0]["param_groups"][0]["lr"] == pytest.approx(4e-4)
     assert ckpt["lr_schedulers"][0]["base_lrs"] == [pytest.approx(4e-4)]
 
@@ -376,6 +379,25 @@ def test_a_refused_run_keeps_a_folder_that_holds_more_than_its_launch(
     assert (run / "images" / "step_1.png").read_bytes() == b"a grid of an earlier launch"
     log = (run / "train.log").read_text()
     assert log.startswith("an earlier launch\n") and "error: " in log  # the refusal recorded beside it
+    assert f"launch: fast-style-train data.root={photo_dir} " in log  # what this launch was asked
+
+
+def test_a_crash_is_in_the_runs_log(
+    tmp_path: Path, photo_dir: Path, style_path: Path, random_vgg: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A crash's traceback went to the terminal only: a scheduler's job whose output was lost left no trace."""
+    import fast_style.train
+    from fast_style.cli.train import main
+
+    def crash(cfg) -> None:
+        raise RuntimeError("a bug of ours")
+
+    monkeypatch.setattr(fast_style.train, "train", crash)
+    monkeypatch.setattr(sys, "argv", ["fast-style-train", *_mistake_args(tmp_path, photo_dir, style_path, random_vgg)])
+    with pytest.raises(RuntimeError, match="a bug of ours"):  # the traceback still reaches the terminal
+        main()
+    log = (tmp_path / "r" / "train.log").read_text()
+    assert "error: the run crashed:\nTraceback (most recent call last):" in log and "RuntimeError: a bug of ours" in log
 
 
 def test_a_refused_run_keeps_the_users_own_folder(

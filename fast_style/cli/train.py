@@ -12,6 +12,7 @@ import logging
 import os
 import shutil
 import sys
+import traceback
 from pathlib import Path
 
 import hydra
@@ -38,6 +39,8 @@ def _hydra_main(cfg: DictConfig) -> None:
 
     out = Path(HydraConfig.get().runtime.output_dir)
     fresh = _holds_only_this_launch(out) and _made_by_this_launch(out)  # never a folder the user had before
+    launch = " ".join(HydraConfig.get().overrides.task) or "(the defaults)"
+    _into_run_log(f"launch: fast-style-train {launch}", logging.INFO)  # the log says what ran (the terminal knows)
     try:
         train(cfg)
     except (UserError, InstantiationException, OmegaConfBaseException) as e:  # also in the run's log (a sweep's)
@@ -51,11 +54,14 @@ def _hydra_main(cfg: DictConfig) -> None:
                 _remove_refused_run(out)
             sys.exit(EXIT_USER_ERROR)
         _FULL_ERROR["failed"].append(f"#{HydraConfig.get().job.num}: {message}")  # as Hydra numbers the runs
+    except Exception:  # a crash: its traceback goes to the terminal (Hydra's report) and into the run's log
+        _into_run_log(f"error: the run crashed:\n{traceback.format_exc().rstrip()}")
+        raise
 
 
-def _into_run_log(line: str) -> None:
-    """`line` into the run's own log file (Hydra's job logging) only: the console gets it plain."""
-    record = log.makeRecord(log.name, logging.ERROR, __file__, 0, line, (), None)
+def _into_run_log(line: str, level: int = logging.ERROR) -> None:
+    """`line` into the run's own log file (Hydra's job logging) only: the console gets it plain, or not at all."""
+    record = log.makeRecord(log.name, level, __file__, 0, line, (), None)
     for handler in logging.getLogger().handlers:
         if isinstance(handler, logging.FileHandler):
             handler.handle(record)
