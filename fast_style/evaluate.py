@@ -13,6 +13,7 @@ import hashlib
 import io
 import json
 import logging
+import textwrap
 import time
 from dataclasses import asdict
 from pathlib import Path
@@ -175,9 +176,12 @@ def contact_sheet(
     """Rows: photos; first column the input, then one column per model, each labelled. `cell`: the longer side
     of each picture in px, at most the largest photo's (0: that, for judging the strokes at full size; pictures are
     never enlarged, so a larger cell only left white between them)."""
-    pad, header = 4, 18
+    pad = 4
     largest = max(max(photo.shape[-2:]) for _, photo in photos)
     cell = min(cell, largest) if cell else largest
+    # labels wrap in a narrow column (6 px a character): cut short, the_scream and the_scream-fast read alike
+    labels = [textwrap.wrap(label, max(1, cell // 6)) or [""] for label in ["input", *names]]
+    header = 7 + 11 * max(len(lines) for lines in labels)
     rows = []  # each row as tall as its tallest picture: landscape photos leave no band of white below
     for r, (_, photo) in enumerate(photos):
         tiles = [tensor_to_pil(img[0]) for img in [photo, *(col[r] for col in columns)]]
@@ -188,8 +192,8 @@ def contact_sheet(
     cols = 1 + len(columns)
     sheet = Image.new("RGB", (cols * (cell + pad) + pad, header + sum(h + pad for h in heights) + pad), "white")
     draw = ImageDraw.Draw(sheet)
-    for c, label in enumerate(["input", *names]):
-        draw.text((pad + c * (cell + pad), 3), label[: cell // 6], fill="black")
+    for c, lines in enumerate(labels):
+        draw.text((pad + c * (cell + pad), 3), "\n".join(lines), fill="black", spacing=1)
     top = header + pad
     for tiles, height in zip(rows, heights):
         for c, tile in enumerate(tiles):

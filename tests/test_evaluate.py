@@ -72,8 +72,9 @@ def test_eval_ranks_a_sweep_and_writes_table_files_and_sheet(
     assert "flicker,flicker_zoom" in rows[0]
     with Image.open(out / "contact_sheet.png") as sheet:
         # 3 columns (input + 2 models) of 32 px (--sheet-cell 0: the photos' size at --size 32), 4 px apart, under
-        # an 18 px header of labels; each row as tall as its photo (40x32 -> 32x26, 48x32 -> 32x21, 56x32 -> 32x18)
-        assert sheet.size == (3 * (32 + 4) + 4, 18 + (26 + 4) + (21 + 4) + (18 + 4) + 4)
+        # a header of labels wrapped at 5 characters (loss.style_weight=1: 4 lines of 11 px, and 7 px);
+        # each row as tall as its photo (40x32 -> 32x26, 48x32 -> 32x21, 56x32 -> 32x18)
+        assert sheet.size == (3 * (32 + 4) + 4, 7 + 4 * 11 + (26 + 4) + (21 + 4) + (18 + 4) + 4)
     assert "rank" in capsys.readouterr().out
     before = (out / "metrics.json").read_text()
     assert (
@@ -354,3 +355,19 @@ def test_copies_of_one_painting_share_a_scorer_and_other_paintings_are_flagged(
     with caplog.at_level("WARNING"):
         evaluate(models, photos, **args)
     assert "trained on 2 paintings (other, style)" in caplog.text
+
+
+def test_contact_sheet_labels_wrap_rather_than_cut_in_narrow_columns() -> None:
+    """At --size 64 the labels were cut to 10 characters: the_scream headed both the_scream and the_scream-fast."""
+    import numpy as np
+
+    from fast_style.evaluate import contact_sheet
+
+    photos = [("p.jpg", torch.zeros(1, 3, 48, 64))]
+    white = [[torch.ones(1, 3, 48, 64)]]
+
+    def ink_rows(name: str) -> int:  # rows with text in the model's column (its picture is white)
+        sheet = np.asarray(contact_sheet(photos, white, [name], 64).convert("L"))
+        return int((sheet[:, 4 + 68 : 4 + 68 + 64] < 128).any(axis=1).sum())
+
+    assert ink_rows("the_scream-fast") > ink_rows("the_scream")  # a second line: '-fast'
