@@ -43,7 +43,10 @@ def read_frames(path: str | Path) -> tuple[list[Image.Image], list[int], int]:
         else:  # APNG and WebP count plays
             plays = int(loop or 0)
         frames, durations = [], []
-        for frame in ImageSequence.Iterator(img):
+        fallback = img.format == "PNG" and bool(img.info.get("default_image"))  # an APNG's still for old viewers
+        for index, frame in enumerate(ImageSequence.Iterator(img)):
+            if fallback and index == 0:  # not a frame of the animation (Pillow counts it as frame 0)
+                continue
             frames.append(to_srgb(frame.convert("RGBA")))  # loaded first: a WebP frame's duration is known only then
             durations.append(int(frame.info.get("duration") or 100))  # 0 or none: browsers show 100 ms
     if all(f.getchannel("A").getextrema()[0] == 255 for f in frames):

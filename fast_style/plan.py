@@ -141,9 +141,12 @@ def plan_outputs(
             if first.stem == src.stem and first.suffix != src.suffix:  # a.mp4 and a.webm, IMG.HEIC and IMG.JPG
                 hint = "use --name with the input's own extension, {suffix}: '{stem}_{suffix}.{ext}'"
             elif first.name == src.name:  # coll/a/p.jpg and coll/b/p.jpg given one by one (a glob): no folder kept
-                above = Path(os.path.commonpath([first.absolute(), src.absolute()]))
+                try:
+                    above = Path(os.path.commonpath([first.absolute(), src.absolute()]))
+                except ValueError:  # Windows: on two drives
+                    above = Path(first.absolute().anchor)
                 hint = f"give the folder that holds both ({_shown(above)}): its subfolders are kept in -o"
-                if above.parent == above:  # only the file system's root holds both
+                if above.parent == above:  # only the file system's root (or none) holds both
                     hint = "stylize them into separate -o folders"
             raise UserError(f"{first} and {src} would both be written to {dst}: {hint}")
         seen[dst.resolve()] = src

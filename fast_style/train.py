@@ -133,7 +133,7 @@ def _prepare(cfg: DictConfig) -> tuple[pl.Trainer, StyleTransferModule, Any, lis
         raise UserError("no style image: add style.image=path/to/painting.jpg")
     if not isinstance(cfg.seed, int):
         raise UserError(f"seed must be an integer, got {cfg.seed!r}")
-    ckpt = cfg.ckpt_path
+    ckpt = None if cfg.ckpt_path is None else str(cfg.ckpt_path)  # Hydra reads ckpt_path=123 as a number
     if ckpt in ("best", "hpc", "registry"):  # Lightning's other names: runs here keep none of those checkpoints
         raise UserError(
             f"ckpt_path={ckpt}: fast-style resumes from ckpt_path=last (with the run's hydra.run.dir) or a .ckpt file"
@@ -175,7 +175,7 @@ def _prepare(cfg: DictConfig) -> tuple[pl.Trainer, StyleTransferModule, Any, lis
                 "photos; set hydra.run.dir outside it (or point data.root at the photos' own folder)"
             )
     check_types(cfg.trainer, "trainer")  # the other groups are typed by their schemas (fast_style/config.py)
-    precision = str(OmegaConf.select(cfg, "trainer.precision"))
+    precision = str(OmegaConf.select(cfg, "trainer.precision", default=None) or "32-true")  # null: Lightning's
     if precision not in TRAINED_PRECISIONS:  # bf16-true, 64-true: the image grids and val/coverage run in float32
         raise UserError(
             f"trainer.precision={precision} is not a precision fast-style trains in: use bf16-mixed, 16-mixed "

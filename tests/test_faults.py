@@ -315,6 +315,34 @@ def test_ctrl_c_inside_an_import_stops_the_tool_once_the_import_is_done(tmp_path
         assert names == {"slow_import.py", "imported"}, kind  # the temporary file went through its clean-up
 
 
+def test_a_second_ctrl_c_inside_an_import_leaves_no_tracing_behind(tmp_path: Path) -> None:
+    """The first Ctrl-C waits for the import with a trace function; the second raised at once and left it on: a
+    caller of main() (a notebook, tests) ran 3x slower after, and a debugger's tracer was lost."""
+    (tmp_path / "twice.py").write_text(
+        "import os, signal, time\n"
+        "os.kill(os.getpid(), signal.SIGINT)\n"
+        "time.sleep(0.2)\n"
+        "os.kill(os.getpid(), signal.SIGINT)\n"
+        "time.sleep(1)\n"
+    )
+    script = (
+        "import sys\nfrom fast_style.cli import run_tool\nsys.path.insert(0, sys.argv[1])\n"
+        "def mine(*args):\n    return mine\n"
+        "sys.settrace(mine)  # a debugger's\n"
+        "code = run_tool(lambda: __import__('twice'))\n"
+        "print(sys.gettrace() is mine)\nsys.exit(code)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(tmp_path)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        preexec_fn=_sigint_as_in_a_terminal,
+    )
+    assert (done.returncode, done.stderr, done.stdout) == (130, "interrupted\n", "True\n"), done.stderr[-2000:]
+
+
 class InterruptAt(pl.Callback):
     """Test-only: a second Ctrl-C (KeyboardInterrupt, after the first's handler is gone) at training step `step`."""
 

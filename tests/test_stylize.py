@@ -145,6 +145,17 @@ def test_an_animation_keeps_its_transparency_and_a_huge_one_is_one_line(
     assert not (tmp_path / "big.gif").exists()
 
 
+def test_an_apngs_still_for_old_viewers_is_not_a_frame(tmp_path: Path) -> None:
+    """An APNG may carry a default image that is not part of its animation: it had become the output's frame 1."""
+    from fast_style.animation import read_frames
+
+    still = Image.new("RGB", (16, 12), (0, 255, 0))
+    frames = [Image.new("RGB", (16, 12), (40 * i, 0, 0)) for i in range(3)]
+    still.save(tmp_path / "a.png", save_all=True, append_images=frames, default_image=True, duration=[50, 60, 70])
+    read, durations, _ = read_frames(tmp_path / "a.png")
+    assert [f.getpixel((0, 0)) for f in read] == [(0, 0, 0), (40, 0, 0), (80, 0, 0)] and durations == [50, 60, 70]
+
+
 def test_deep_greyscale_is_scaled_to_8_bits_by_its_range() -> None:
 
     cases = [("F", 0.5, 128), ("F", 100.0, 100), ("I;16", 32768, 128), ("I", 40000, 156), ("I", 200, 200)]
@@ -396,7 +407,11 @@ def test_api_misuse_is_a_clear_error(model_path: Path) -> None:
             Stylizer.load(model_path, device="cpu", **bad)
 
 
-def test_two_inputs_never_share_an_output(model_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+def test_two_inputs_never_share_an_output(
+    model_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from fast_style import plan
+
     make_photo(tmp_path / "a" / "x.jpg")
     make_photo(tmp_path / "b" / "x.jpg", seed=3)
     code = main([str(tmp_path / "*" / "x.jpg"), "-m", str(model_path), "-o", str(tmp_path / "out"), "--force"])
@@ -410,6 +425,9 @@ def test_two_inputs_never_share_an_output(model_path: Path, tmp_path: Path, caps
         "a/x.jpg",
         "b/x.jpg",
     }
+    monkeypatch.setattr(plan.os.path, "commonpath", lambda paths: (_ for _ in ()).throw(ValueError("two drives")))
+    code = main([str(tmp_path / "*" / "x.jpg"), "-m", str(model_path), "-o", str(tmp_path / "o2"), "--force"])
+    assert code == 2 and "stylize them into separate -o folders" in capsys.readouterr().err  # Windows: a traceback
     # one file given twice (its folder, and itself) is one input, not a clash
     assert (
         main([str(tmp_path / "a"), str(tmp_path / "a" / "x.jpg"), "-m", str(model_path), "-o", str(tmp_path / "o")])

@@ -127,6 +127,8 @@ def test_tiny_run_end_to_end_and_resume(
     train(tiny_cfg(out, photo_dir, style_path, random_vgg, "trainer.max_steps=8", "ckpt_path=last", "module.lr=4e-4"))
     ckpt = torch.load(out / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False)
     assert ckpt["global_step"] == 8
+    # trainer.precision=null is Lightning's default (32-true), not a precision refused as 'None'
+    assert train(tiny_cfg(tmp_path / "null", photo_dir, style_path, random_vgg, "trainer.precision=null")).is_file()
     caplog.clear()  # a resume that cannot go on says so (it ended without a word, exit 0)
     train(tiny_cfg(out, photo_dir, style_path, random_vgg, "trainer.max_steps=5", "ckpt_path=last"))
     assert "nothing trained: the checkpoint is at step 8 and trainer.max_steps=5; raise it" in caplog.text
@@ -258,6 +260,7 @@ def test_the_stop_line_points_a_resume_at_the_run_or_at_its_whole_sweep(monkeypa
         ("data.batch_size=abc", "data.batch_size must be an integer, got 'abc'"),
         ("ckpt_path=best", "ckpt_path=best: fast-style resumes from ckpt_path=last"),  # Lightning's traceback
         ("experiment=fast_variant", "distill.teacher has no value: add distill.teacher=..."),  # OmegaConf's words
+        ("ckpt_path=123", "checkpoint '123' not found"),  # a number to Hydra: a TypeError traceback
         ("trainer.precision=bf16-true", "trainer.precision=bf16-true is not a precision fast-style trains in"),
         ("trainer.precision=64-true", "use bf16-mixed, 16-mixed (on a GPU) or 32-true"),  # crashed in the grids
     ],
@@ -304,6 +307,29 @@ def test_a_mistake_in_ones_own_config_file_is_one_line(
     assert stop.value.code == 2 and err.count("\n") == 1
     assert err.startswith("error: unknown setting 'model.chanels' in the config model/wide; the settings under model")
     assert "channels" in err and not (tmp_path / "r").exists()
+
+
+def test_a_refused_run_whose_folder_an_own_config_sets(
+    tmp_path: Path, photo_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """hydra.run.dir from an experiment of the user's: the folder this launch made goes (it stayed, with the
+    launch's record), and one the user had, with a .log of theirs in it, stays whole."""
+    from fast_style.cli.train import main
+
+    (tmp_path / "mine" / "experiment").mkdir(parents=True)
+    run = tmp_path / "exp_runs" / "one"
+    experiment = f"# @package _global_\nhydra:\n  run:\n    dir: {run}\n"
+    (tmp_path / "mine" / "experiment" / "here.yaml").write_text(experiment)
+    argv = ["fast-style-train", "--config-dir", str(tmp_path / "mine"), "experiment=here", f"data.root={photo_dir}"]
+    monkeypatch.setattr(sys, "argv", argv)  # no style.image: refused before the first step
+    with pytest.raises(SystemExit):
+        main()
+    assert not run.exists()
+    run.mkdir(parents=True)
+    (run / "notes.log").write_text("mine\n")
+    with pytest.raises(SystemExit):
+        main()
+    assert (run / "notes.log").read_text() == "mine\n"
 
 
 def test_an_own_option_without_the_groups_schema_is_one_line(

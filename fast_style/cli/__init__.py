@@ -44,21 +44,34 @@ def _on_sigint(signum: int, frame: FrameType | None) -> None:
     global _deferred
     importer = _importer(frame)
     if importer is None or _deferred:
-        _deferred = False
+        _stop_waiting()  # a second Ctrl-C: at once, and the first one's tracing undone
         raise KeyboardInterrupt
     _deferred = True
 
     def after_the_import(frame: FrameType, event: str, arg: object) -> object:
-        global _deferred
         if event in ("line", "return", "exception") and _deferred:
-            _deferred = False
-            sys.settrace(None)
-            frame.f_trace = None
+            _stop_waiting()
             raise KeyboardInterrupt
         return after_the_import
 
+    _waiting.update(importer=importer, tracer=sys.gettrace())
     importer.f_trace, importer.f_trace_lines = after_the_import, True
     sys.settrace(lambda *args: None)  # tracing on, for the importer's own trace function; other frames untraced
+
+
+def _stop_waiting() -> None:
+    """A deferred Ctrl-C ends: the importer's trace function goes, and the tracer there was before (a debugger's,
+    coverage's, or none) is back."""
+    global _deferred
+    if _deferred:
+        importer = _waiting.pop("importer", None)
+        if importer is not None:
+            importer.f_trace = None
+        sys.settrace(_waiting.pop("tracer", None))
+    _deferred = False
+
+
+_waiting: dict = {}  # while a Ctrl-C waits: the importer's frame and the tracer before
 
 
 _deferred = False  # a Ctrl-C waits for an import to end

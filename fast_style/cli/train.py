@@ -38,7 +38,8 @@ def _hydra_main(cfg: DictConfig) -> None:
     from fast_style.train import in_multirun, train  # torch and Lightning: only once a run starts
 
     out = Path(HydraConfig.get().runtime.output_dir)
-    fresh = _holds_only_this_launch(out) and _made_by_this_launch(out)  # never a folder the user had before
+    made = _made_by_this_launch(out)  # never a folder the user had before; unknown: one that held no log either
+    fresh = _holds_only_this_launch(out) and (made if made is not None else _log_is_new(out))
     launch = " ".join(HydraConfig.get().overrides.task) or "(the defaults)"
     _into_run_log(f"launch: fast-style-train {launch}", logging.INFO)  # the log says what ran (the terminal knows)
     try:
@@ -72,11 +73,14 @@ def _holds_only_this_launch(out: Path) -> bool:
     log. Else it holds an earlier run, a kept launch (.hydra/launches/) or the user's own files."""
     from fast_style.train import LAUNCH_FILES
 
-    launch = {(".hydra",), *((".hydra", name) for name in LAUNCH_FILES)}
-    return all(
-        e in launch or (len(e) == 1 and e[0].endswith(".log"))
-        for e in (p.relative_to(out).parts for p in out.rglob("*"))
-    )
+    launch = {(".hydra",), *((".hydra", name) for name in LAUNCH_FILES), *((f.name,) for f in _run_logs(out))}
+    return all(e in launch for e in (p.relative_to(out).parts for p in out.rglob("*")))
+
+
+def _run_logs(out: Path) -> list[Path]:
+    """The log files Hydra's job logging keeps open in `out` (train.log): a user's own .log there is not one."""
+    files = [Path(h.baseFilename) for h in logging.getLogger().handlers if isinstance(h, logging.FileHandler)]
+    return [f for f in files if f.parent == out.resolve()]
 
 
 def _remove_refused_run(out: Path) -> None:
@@ -149,15 +153,24 @@ def _note_run_parents(argv: list[str]) -> None:
     _RUN_PARENTS.update(fixed=fixed, existed=existed, inside=inside, depth=depth, kind=kind)
 
 
-def _made_by_this_launch(folder: Path) -> bool:
-    """Whether `folder` was not there before this launch (False where main() did not know it)."""
+def _made_by_this_launch(folder: Path) -> bool | None:
+    """Whether `folder` was not there before this launch; None where main() did not know (no main(), or a run
+    folder that a config file of the user's places elsewhere)."""
     if not _RUN_PARENTS:
-        return False
+        return None
     if folder in _RUN_PARENTS["existed"]:
         return not _RUN_PARENTS["existed"][folder]
     fixed = _RUN_PARENTS["fixed"]
-    inner = folder.is_relative_to(fixed) and 0 < len(folder.relative_to(fixed).parts) <= _RUN_PARENTS["depth"]
-    return inner and folder not in _RUN_PARENTS["inside"]
+    if not folder.is_relative_to(fixed) or len(folder.relative_to(fixed).parts) > _RUN_PARENTS["depth"]:
+        return None
+    return len(folder.relative_to(fixed).parts) > 0 and folder not in _RUN_PARENTS["inside"]
+
+
+def _log_is_new(out: Path) -> bool:
+    """Whether the run's log in `out` holds nothing yet (read before this launch writes to it): a folder holding
+    only that and this launch's .hydra/ had nothing of anyone's before."""
+    ours = _run_logs(out)
+    return bool(ours) and all(f.stat().st_size == 0 for f in ours if f.exists())
 
 
 def _keys_under(parent: str, overrides: list[str]) -> list[str]:
