@@ -10,6 +10,7 @@ import multiprocessing
 import os
 import random
 import signal
+import time
 import warnings
 from pathlib import Path
 
@@ -172,8 +173,13 @@ def _kill_workers_left() -> None:
     after multiprocessing's handler, so it runs first.)"""
     if hasattr(signal, "SIGCHLD"):  # torch's handler would report each killed worker as an error of its own
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-    for child in multiprocessing.active_children():
-        if child.daemon:  # the loaders' workers (and a pool's); nothing of the user's runs as a daemon child
+    children = [c for c in multiprocessing.active_children() if c.daemon]  # the loaders' workers, a pool's
+    for child in children:  # a daemon of a caller's own that ends on SIGTERM still does so, cleaning up
+        child.terminate()
+    deadline = time.monotonic() + 1.0
+    for child in children:
+        child.join(max(0.0, deadline - time.monotonic()))
+        if child.is_alive():  # ours, ignoring it
             child.kill()
 
 
