@@ -232,6 +232,14 @@ class GracefulStop(pl.Callback):
 
         signal.signal(signal.SIGINT, on_sigint)
 
+    def on_train_batch_end(self, trainer: pl.Trainer, *args: Any) -> None:
+        """A stop asked during the step: its checkpoint is written here, where Lightning writes its periodic ones
+        (a resume from one written later, once the step's counters had moved on, logged every point one step
+        late); the stop itself follows after this step, as Lightning's SIGTERM handling does it."""
+        ckpt = trainer.checkpoint_callback
+        if trainer.received_sigterm and isinstance(ckpt, FinalCheckpoint) and ckpt.dirpath:
+            ckpt.save_last_now(trainer)
+
     def _not_from_ctrl_c(self, record: logging.LogRecord) -> bool:
         """Lightning's "Received SIGTERM: 15" is left out where the SIGTERM is the one a Ctrl-C turned into."""
         return self.exit_code != 128 + signal.SIGINT or "Received SIGTERM" not in record.getMessage()

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 import pytorch_lightning as pl
 import torch
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from fast_style.atomic import DiskError
 from fast_style.network import load_style_model
@@ -396,3 +397,24 @@ class TerminateAt(pl.Callback):
     def on_train_batch_start(self, trainer: pl.Trainer, *args) -> None:
         if trainer.global_step == self.step:
             trainer._signal_connector.received_sigterm = True  # as its SIGTERM handler marks it
+
+
+def test_a_run_stopped_at_a_validation_step_resumes_its_curves_in_step(
+    tmp_path: Path, photo_dir: Path, style_path: Path, random_vgg: Path
+) -> None:
+    """Its checkpoint was written once the step's counters had moved on: every point after the resume sat one
+    step late (a gap in train/total, val/* a step off)."""
+    out = tmp_path / "run"
+    common = (
+        "trainer.val_check_interval=4",
+        "callbacks.checkpoint.every_n_train_steps=10",
+    )
+    stop = ("+callbacks.stop._target_=tests.test_faults.TerminateAt", "+callbacks.stop.step=3")
+    with pytest.raises(SystemExit):
+        train(tiny_cfg(out, photo_dir, style_path, random_vgg, "trainer.max_steps=9", *common, *stop))
+    assert torch.load(out / "checkpoints" / "last.ckpt", weights_only=False)["global_step"] == 4
+    train(tiny_cfg(out, photo_dir, style_path, random_vgg, "trainer.max_steps=9", *common, "ckpt_path=last"))
+    board = EventAccumulator(str(out / "tensorboard"))
+    board.Reload()
+    assert sorted({e.step for e in board.Scalars("train/total")}) == list(range(9))
+    assert sorted({e.step for e in board.Scalars("val/total")}) == [3, 7]
