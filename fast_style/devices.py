@@ -69,11 +69,26 @@ def pick_precision(precision: str, device: torch.device, compile: bool = False) 
     return _DTYPES[precision]
 
 
+class _NoCudaNotice(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("No CUDA runtime is found")
+
+
+def quiet_cuda_notice() -> None:
+    """A compile on the CPU imports torch's C++ extension helper, which warns on every run that it found no CUDA
+    runtime: left out (its other messages stay)."""
+    logger = logging.getLogger("torch.utils.cpp_extension")
+    if not any(isinstance(f, _NoCudaNotice) for f in logger.filters):
+        logger.addFilter(_NoCudaNotice())
+
+
 def compile_for(fn: Callable, device: torch.device, mode: str | None = None) -> Callable:
     """torch.compile(fn) for `device`, one static graph per input shape. On an x86 CPU inductor writes 256-bit
     (AVX2) vector code: its AVX-512 code for the network's bf16 backward gave NaN gradients from the first
     step on a Xeon with AMX (torch 2.14.1), where the same graphs in fp32, uncompiled, or in 256-bit code train
     normally (benchmarks/README.md)."""
+    if device.type == "cpu":
+        quiet_cuda_notice()
     if device.type == "cpu" and platform.machine().lower() in ("x86_64", "amd64"):
         options = {**(torch._inductor.list_mode_options(mode) if mode else {}), "cpp.simdlen": 256}
         return torch.compile(fn, dynamic=False, options=options)

@@ -15,7 +15,7 @@ import torch.nn.functional as F
 from PIL import Image
 
 from fast_style import zoo
-from fast_style.devices import pick_device, pick_precision
+from fast_style.devices import pick_device, pick_precision, quiet_cuda_notice
 from fast_style.errors import UserError
 from fast_style.images import pil_to_tensor, read_image, split_alpha, tensor_to_pil, to_uint8, to_unit
 from fast_style.images import preserve_color as with_colors_of
@@ -75,6 +75,8 @@ class Stylizer:
         # torch.compile fuses norm/pad/activation work into the convolutions: about 2x on the CPU once warm,
         # after a compilation of tens of seconds per new image size (worth it for many same-size images).
         # dynamic=False: one static graph per size; torch's dynamic-shape path crashed on a second size
+        if compile and device.type == "cpu":
+            quiet_cuda_notice()
         self.forward = torch.compile(self._net, dynamic=False) if compile else self._net
         self.device, self.dtype, self.meta = device, dtype, dict(meta or {})
         self.max_pixels, self.tile = max_pixels, tile

@@ -245,3 +245,13 @@ def test_export_onto_a_full_disk_is_one_line(
     err = capsys.readouterr().err.strip()
     assert err.startswith("error: cannot write") and "No space left on device" in err and "\n" not in err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m.pt"]  # no partial file
+
+
+def test_a_compiled_cpu_stylizer_leaves_out_torchs_no_cuda_notice(caplog: pytest.LogCaptureFixture) -> None:
+    """'No CUDA runtime is found, using CUDA_HOME=...' came with every --compile on a CPU; torch's other notices stay."""
+    Stylizer(_net(channels=(8, 16, 32), num_residual=2), "cpu", "fp32", compile=True)
+    notices = logging.getLogger("torch.utils.cpp_extension")
+    with caplog.at_level(logging.WARNING):
+        notices.warning("No CUDA runtime is found, using CUDA_HOME='%s'", "/usr/local")
+        notices.warning("another notice")
+    assert "No CUDA runtime" not in caplog.text and "another notice" in caplog.text
