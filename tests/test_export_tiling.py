@@ -248,7 +248,7 @@ def test_export_onto_a_full_disk_is_one_line(
 
 
 def test_a_compiled_cpu_stylizer_leaves_out_torchs_no_cuda_notice(caplog: pytest.LogCaptureFixture) -> None:
-    """'No CUDA runtime is found, using CUDA_HOME=...' came with every --compile on a CPU; torch's other notices stay."""
+    """'No CUDA runtime is found, using CUDA_HOME=...' came with every CPU --compile; torch's other notices stay."""
     Stylizer(_net(channels=(8, 16, 32), num_residual=2), "cpu", "fp32", compile=True)
     notices = logging.getLogger("torch.utils.cpp_extension")
     with caplog.at_level(logging.WARNING):
