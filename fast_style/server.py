@@ -15,7 +15,7 @@ more wait their turn; a request beyond that is answered 503 ("busy") at once, ne
 whose client left while it waited is skipped. Safety: styles are chosen by name from the server's list (no paths,
 no model files from clients); uploads are refused over `max_upload_bytes` (a declared length before anything is
 read, an undeclared one where it passes the limit) or `max_pixels` (before they are decoded: decompression
-bombs), and when they are not JPEG, PNG, WebP, AVIF or HEIC. Uploads are spooled only inside the server's own
+bombs), and when they are not JPEG, PNG, WebP, AVIF, HEIC, GIF or BMP. Uploads are spooled only inside the server's own
 temporary folder. Every refusal is one line, `{"detail": "..."}`.
 """
 
@@ -60,6 +60,8 @@ IMAGE_TYPES = {  # accepted uploads, Pillow's format: the name users know (HEIF:
     "WEBP": "WebP",
     "AVIF": "AVIF",
     "HEIF": "HEIC",
+    "GIF": "GIF",  # an animation's first frame (the answer is one picture)
+    "BMP": "BMP",
 }
 *_FIRST, _LAST = dict.fromkeys(IMAGE_TYPES.values())
 ACCEPTED = f"a {', '.join(_FIRST)} or {_LAST} photo"
@@ -353,14 +355,16 @@ def create_app(styles: Styles, limits: Limits | None = None) -> FastAPI:
             400: {"description": "a bad option"},
             404: {"description": "an unknown style"},
             413: {"description": "an upload over the size or pixel limit"},
-            415: {"description": "not a JPEG, PNG, WebP, AVIF or HEIC image"},
+            415: {"description": "not a JPEG, PNG, WebP, AVIF, HEIC, GIF or BMP image"},
             422: {"description": "a missing or malformed field"},
             503: {"description": "busy: try again in a moment"},
         },
     )
     async def stylize(
         request: Request,
-        image: Annotated[UploadFile, File(description="the photo: JPEG, PNG, WebP, AVIF or HEIC")],
+        image: Annotated[
+            UploadFile, File(description="the photo: JPEG, PNG, WebP, AVIF, HEIC, GIF or BMP (an animation: its first)")
+        ],
         style: Annotated[str, Form(description="a name from /api/styles")],
         strength: Annotated[float, Form(description="0 = the photo, 1 = full style")] = 1.0,
         preserve_color: Annotated[bool, Form(description="keep the photo's colours")] = False,

@@ -74,7 +74,7 @@ def test_photo_and_live_modes_in_chromium(server: str, tmp_path: Path) -> None:
         # refusals are shown in the page, and the earlier photo's result is not left beside them as if it were
         # this one's (in the browser, then by the server)
         page.set_input_files("#file", str(tmp_path / "notes.txt"))
-        assert "only JPEG, PNG, WebP, AVIF and HEIC" in page.text_content("#message")
+        assert "only JPEG, PNG, WebP, AVIF, HEIC, GIF and BMP" in page.text_content("#message")
         assert page.is_hidden("#download") and page.get_attribute("#result", "src") is None
         page.set_input_files("#file", str(photo))
         page.wait_for_selector("#download:not([hidden])", timeout=30_000)

@@ -85,7 +85,12 @@ def test_phone_photos_in_heic_and_avif_are_accepted(client) -> None:
 
     heic = io.BytesIO()
     pillow_heif.from_pillow(Image.open(io.BytesIO(png()))).save(heic, quality=95)
-    for name, data, media in [("IMG_0001.HEIC", heic.getvalue(), "image/heic"), ("p.avif", png(fmt="AVIF"), "")]:
+    frames = [Image.new("RGB", (60, 40), c) for c in ((200, 120, 40), (0, 0, 255))]  # a GIF: its first frame
+    gif = io.BytesIO()
+    frames[0].save(gif, "GIF", save_all=True, append_images=frames[1:], duration=100)
+    uploads = [("IMG_0001.HEIC", heic.getvalue(), "image/heic"), ("p.avif", png(fmt="AVIF"), "")]
+    uploads += [("a.gif", gif.getvalue(), "image/gif"), ("p.bmp", png(fmt="BMP"), "image/bmp")]  # refused before
+    for name, data, media in uploads:
         reply = client.post("/api/stylize", files={"image": (name, data, media)}, data={"style": "mine"})
         assert reply.status_code == 200, name
         assert Image.open(io.BytesIO(reply.content)).size == (60, 40)
@@ -98,8 +103,8 @@ def test_phone_photos_in_heic_and_avif_are_accepted(client) -> None:
         (("p.png", png(), "image/png"), {"style": "mine", "strength": "2"}, 400, "strength"),
         (("p.png", png(), "image/png"), {"style": "mine", "format": "gif"}, 400, "format"),
         (("p.png", png(), "image/png"), {"style": "mine", "max_size": "3"}, 400, "max_size"),
-        (("p.txt", b"hello", "text/plain"), {"style": "mine"}, 415, "JPEG, PNG, WebP, AVIF or HEIC"),
-        (("p.gif", png(fmt="GIF", mode="L"), "image/gif"), {"style": "mine"}, 415, "GIF images are not accepted"),
+        (("p.txt", b"hello", "text/plain"), {"style": "mine"}, 415, "JPEG, PNG, WebP, AVIF, HEIC, GIF or BMP"),
+        (("p.ico", png(fmt="ICO"), "image/x-icon"), {"style": "mine"}, 415, "ICO images are not accepted"),
         (("big.png", png((600, 500)), "image/png"), {"style": "mine"}, 413, "megapixels"),
         (("huge.bin", b"\0" * 300_000, "image/png"), {"style": "mine"}, 413, "limit of 0.191 MB"),
     ],
@@ -326,7 +331,7 @@ def test_live_frames_come_back_stylized_and_mistakes_as_messages(client) -> None
             ws.send_bytes(frame.getvalue())
         assert [Image.open(io.BytesIO(ws.receive_bytes())).size for _ in range(2)] == [(32, 24)] * 2
         ws.send_bytes(b"not a picture")
-        assert "JPEG, PNG, WebP, AVIF or HEIC" in json.loads(ws.receive_text())["error"]
+        assert "JPEG, PNG, WebP, AVIF, HEIC, GIF or BMP" in json.loads(ws.receive_text())["error"]
 
 
 def test_serve_refuses_bad_settings_and_a_taken_port(tmp_path: Path, capsys) -> None:

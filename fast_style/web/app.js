@@ -67,9 +67,10 @@ async function stylizePhoto(file) {
   if (file !== lastFile) clearResult();
   lastFile = file;
   // HEIC: some browsers leave a .heic file's type empty, so its name decides
-  const accepted = ["image/jpeg", "image/png", "image/webp", "image/avif", "image/heic", "image/heif"];
+  const accepted = ["image/jpeg", "image/png", "image/webp", "image/avif", "image/heic", "image/heif", "image/gif",
+    "image/bmp"];
   if (!accepted.includes(file.type) && !/\.(heic|heif|avif)$/i.test(file.name)) {
-    failed(`${file.name}: only JPEG, PNG, WebP, AVIF and HEIC photos are accepted.`);
+    failed(`${file.name}: only JPEG, PNG, WebP, AVIF, HEIC, GIF and BMP pictures are accepted.`);
     return;
   }
   if (file.size > maxUpload) {
