@@ -46,6 +46,11 @@ def train(cfg: DictConfig) -> Path | None:
     tips = logging.getLogger("pytorch_lightning.utilities.rank_zero")
     if not any(isinstance(f, _NoTips) for f in tips.filters):
         tips.addFilter(_NoTips())
+    if "output_dir" not in cfg:  # an own primary config (--config-name) that does not start from fast-style's
+        raise UserError(
+            f"the config {_config_name() or 'given'} does not build on fast-style's train config: begin its defaults "
+            "with it, `defaults: [train, _self_]` (README, Configuration)"
+        )
     hydra_dir = Path(cfg.output_dir) / ".hydra"
     try:
         trainer, module, datamodule, callbacks, ckpt = _prepare(cfg)
@@ -116,6 +121,13 @@ def _check_typed(cfg: DictConfig) -> None:
                 f"{named} does not start from the group's schema: begin its file with "
                 "`defaults: [schema, _self_]` (README, Configuration)"
             )
+
+
+def _config_name() -> str | None:
+    """The primary config this launch composed (Hydra's record), None outside a Hydra launch."""
+    from hydra.core.hydra_config import HydraConfig
+
+    return HydraConfig.get().job.config_name if HydraConfig.initialized() else None
 
 
 def _choice(group: str) -> str | None:

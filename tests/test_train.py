@@ -332,6 +332,23 @@ def test_a_refused_run_whose_folder_an_own_config_sets(
     assert (run / "notes.log").read_text() == "mine\n"
 
 
+def test_an_own_primary_config_without_train_is_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """--config-name of one's own that does not start from train.yaml: "Key 'output_dir' is not in struct"."""
+    from fast_style.cli.train import main
+
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "alone.yaml").write_text("defaults:\n  - _self_\nseed: 3\n")
+    argv = ["fast-style-train", "--config-dir", str(tmp_path / "mine"), "--config-name", "alone"]
+    monkeypatch.setattr(sys, "argv", [*argv, f"hydra.run.dir={tmp_path / 'r'}"])
+    with pytest.raises(SystemExit) as stop:
+        main()
+    err = capfd.readouterr().err.strip()
+    assert stop.value.code == 2 and err.startswith("error: the config alone does not build on fast-style's train")
+    assert "`defaults: [train, _self_]`" in err and not (tmp_path / "r").exists()
+
+
 def test_an_own_option_without_the_groups_schema_is_one_line(
     tmp_path: Path, style_path: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
 ) -> None:
