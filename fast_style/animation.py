@@ -15,15 +15,16 @@ from fast_style.errors import UserError
 from fast_style.images import to_srgb
 
 # what an animation can be written as (other outputs take its first frame)
-ANIMATED_OUTPUTS = {".gif": "GIF", ".png": "PNG", ".webp": "WEBP"}
+ANIMATED_OUTPUTS = {".gif": "GIF", ".png": "PNG", ".apng": "PNG", ".webp": "WEBP"}
 MAX_PIXELS = 400_000_000  # all frames together: every frame is held, before and after stylizing (a few GB at most)
 CHUNK = 8  # frames stylized at a time
 
 
 def frame_count(path: str | Path) -> int:
-    """The frames of an animated GIF, PNG or WebP (a still picture, or a camera's MPO with its preview: 1)."""
+    """The frames of an animated GIF, PNG, WebP or AVIF (a still picture, or a camera's MPO with its preview: 1).
+    (An animated AVIF is read, and written as one of ANIMATED_OUTPUTS; as .avif it keeps its first frame.)"""
     with Image.open(path) as img:
-        animated = img.format in ("GIF", "PNG", "WEBP") and getattr(img, "is_animated", False)
+        animated = img.format in ("GIF", "PNG", "WEBP", "AVIF") and getattr(img, "is_animated", False)
         return img.n_frames if animated else 1
 
 

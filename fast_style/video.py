@@ -32,7 +32,7 @@ from fast_style.images import to_uint8, to_unit
 from fast_style.inference_defaults import PRESETS
 from fast_style.smoothing import TemporalSmoother
 
-VIDEO_EXTENSIONS = (".mp4", ".mov", ".mkv", ".avi", ".webm", ".m4v")
+VIDEO_EXTENSIONS = (".mp4", ".mov", ".mkv", ".avi", ".webm", ".m4v", ".ts", ".mts", ".m2ts", ".3gp", ".mpg", ".mpeg")
 # containers written (H.264 video); other inputs are written as .mp4
 VIDEO_OUTPUTS = {".mp4": "mp4", ".mov": "mov", ".mkv": "matroska", ".m4v": "mp4"}
 _END = object()
@@ -167,6 +167,7 @@ class _SoundTrack:
         for key in ("language", "title"):
             if sound.metadata.get(key):
                 stream.metadata[key] = sound.metadata[key]
+        stream.disposition = sound.disposition  # which track plays by default, a commentary's mark
         return cls(sound, stream, copy)
 
 
@@ -317,13 +318,18 @@ def stylize_video(
             }
             # the file's own tags (title, creation time, location), not those its muxer writes for itself
             out.metadata.update({k: v for k, v in source.metadata.items() if k.lower() not in _MUXER_TAGS})
+            if chapters := source.chapters():  # a film's or a camera's chapter marks
+                out.set_chapters(chapters)
+            left = [s.type for s in source.streams if s.type not in ("video", "audio")]
+            if left:  # subtitles, a phone's data tracks: not written (only the picture and the sound are)
+                log.warning("%s: %d %s track(s) not kept", src.name, len(left), " and ".join(sorted(set(left))))
             streams = [video_in, *source.streams.audio]
 
             step = max(1, round(1 / (rate * video_in.time_base))) if video_in.time_base else 1  # a frame's ticks
             times = _FrameTimes("avi" in source.format.name.split(","), step)
 
             def decode() -> None:
-                count, peak = 0, hdr.PEAK
+                count, peak, first, last = 0, hdr.PEAK, None, None
                 try:
                     for packet in source.demux(*streams):
                         if (track := tracks.get(packet.stream.index)) is not None:
@@ -342,6 +348,8 @@ def stylize_video(
                             turns = quarter_turns(frame.rotation)
                             stages.put(decoded, ("frame", array, layout, turns, times(frame), frame.time_base))
                             count += 1
+                            if frame.time is not None:
+                                first, last = frame.time if first is None else first, frame.time
                 except av.FFmpegError as e:
                     raise UserError(f"cannot decode {src} (frame {count}): {_reason(e)}") from None
                 declared = video_in.frames  # what the container says it holds (0: it does not say)
@@ -353,6 +361,15 @@ def stylize_video(
                         count,
                         declared,
                     )
+                elif not declared and last is not None and (length := _declared_length(video_in)):
+                    if (last - first) + 3 / float(rate) < length:  # Matroska/WebM state a length, not a count
+                        log.warning(
+                            "%s: the video ended after %.2f of the %.2f s it declares (cut short or damaged?); "
+                            "that was stylized",
+                            src.name,
+                            last - first,
+                            length,
+                        )
                 stages.put(decoded, _END)
 
             def sound_packets(track: _SoundTrack, sound: Any) -> list:
@@ -472,6 +489,18 @@ def stylize_video(
         if frames == 0:
             raise UserError(f"{src} holds no decodable frames")
     return frames
+
+
+def _declared_length(video: Any) -> float | None:
+    """The video stream's stated length in seconds: its duration, or Matroska's DURATION tag (HH:MM:SS.fraction)."""
+    if video.duration and video.time_base:
+        return float(video.duration * video.time_base)
+    tag = video.metadata.get("DURATION") or video.metadata.get("duration")
+    try:
+        h, m, sec = str(tag).split(":")
+        return int(h) * 3600 + int(m) * 60 + float(sec)
+    except ValueError:
+        return None
 
 
 def _reason(error: Exception) -> str:

@@ -112,7 +112,7 @@ def test_an_animation_comes_out_animated_and_a_still_output_says_it_keeps_one_fr
     assert "animation" not in caplog.text
     assert main([str(tmp_path / "in" / "anim.gif"), "-m", str(model_path), "-o", str(tmp_path / "a.jpg"), "-q"]) == 0
     assert Image.open(tmp_path / "a.jpg").size == (40, 30)
-    assert "anim.gif: an animation of 3 frames: only the first is written to .jpg (.gif, .png, .webp keep" in (
+    assert "anim.gif: an animation of 3 frames: only the first is written to .jpg (.gif, .png, .apng, .webp keep" in (
         caplog.text
     )
 
@@ -154,6 +154,29 @@ def test_an_apngs_still_for_old_viewers_is_not_a_frame(tmp_path: Path) -> None:
     still.save(tmp_path / "a.png", save_all=True, append_images=frames, default_image=True, duration=[50, 60, 70])
     read, durations, _ = read_frames(tmp_path / "a.png")
     assert [f.getpixel((0, 0)) for f in read] == [(0, 0, 0), (40, 0, 0), (80, 0, 0)] and durations == [50, 60, 70]
+
+
+def test_an_apng_stays_an_apng_and_an_animated_avif_says_it_keeps_one_frame(
+    model_path: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """.apng came out as a still .jpg (and a folder's were not found); an animated AVIF lost its frames unsaid."""
+    frames = [Image.new("RGB", (32, 24), (20, 40, 60)) for _ in range(3)]
+    for i, frame in enumerate(frames):  # a moving shape: frames alike would be merged by Pillow's writers
+        frame.paste((200, 50, 50), (i * 8, 4, i * 8 + 12, 16))
+    (tmp_path / "in").mkdir()
+    frames[0].save(tmp_path / "in" / "a.apng", "PNG", save_all=True, append_images=frames[1:], duration=80)
+    assert main([str(tmp_path / "in"), "-m", str(model_path), "-o", str(tmp_path / "out"), "-q"]) == 0
+    with Image.open(tmp_path / "out" / "a.apng") as out:
+        assert out.format == "PNG" and out.n_frames == 3
+    try:
+        frames[0].save(tmp_path / "a.avif", save_all=True, append_images=frames[1:], duration=80)
+    except (OSError, ValueError, KeyError):
+        pytest.skip("this Pillow writes no AVIF")
+    assert main([str(tmp_path / "a.avif"), "-m", str(model_path), "-o", str(tmp_path / "b.avif"), "-q"]) == 0
+    assert "a.avif: an animation of 3 frames: only the first is written to .avif" in caplog.text
+    assert main([str(tmp_path / "a.avif"), "-m", str(model_path), "-o", str(tmp_path / "b.gif"), "-q"]) == 0
+    with Image.open(tmp_path / "b.gif") as out:
+        assert out.n_frames == 3
 
 
 def test_deep_greyscale_is_scaled_to_8_bits_by_its_range() -> None:

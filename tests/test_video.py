@@ -572,3 +572,49 @@ def test_every_sound_track_its_language_and_the_files_tags_are_kept(model: Path,
             for packet in f.demux(*f.streams.audio):
                 samples[f.streams.audio.index(packet.stream)] += sum(frame.samples for frame in packet.decode())
             assert min(samples) >= 47000, (out, samples)  # a second of each
+
+
+def test_chapters_and_default_tracks_are_kept_and_tracks_left_out_are_named(
+    model: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Chapters and which sound track plays by default were lost without a word, and so were subtitles."""
+    clip = _clip(tmp_path / "film.mp4", list(range(0, 400, 40)), (("aac", "eng"), ("aac", "eng")))
+    (tmp_path / "s.srt").write_text("1\n00:00:00,000 --> 00:00:00,300\nHello\n")
+    with av.open(str(clip)) as video, av.open(str(tmp_path / "s.srt")) as subs:
+        with av.open(str(tmp_path / "full.mkv"), "w") as out:
+            streams = {}
+            for source in (video, subs):
+                for stream in source.streams:
+                    streams[(id(source), stream.index)] = made = out.add_stream_from_template(stream)
+                    if stream.index == 2 and source is video:  # the second sound: the default, a commentary
+                        made.disposition = av.stream.Disposition.default | av.stream.Disposition.comment
+            out.set_chapters([{"id": 1, "start": 0, "end": 200, "time_base": Fraction(1, 1000), "metadata": {}}])
+            for source in (video, subs):
+                for packet in source.demux():
+                    if packet.dts is not None:
+                        packet.stream = streams[(id(source), packet.stream.index)]
+                        out.mux(packet)
+    assert main([str(tmp_path / "full.mkv"), "-m", str(model), "-o", str(tmp_path / "out.mkv"), "-q"]) == 0
+    with av.open(str(tmp_path / "out.mkv")) as f:
+        assert len(f.chapters()) == 1
+        marks = [s.disposition for s in f.streams.audio]
+        assert not marks[0] & av.stream.Disposition.default and marks[1] & av.stream.Disposition.comment
+    assert "full.mkv: 1 subtitle track(s) not kept" in caplog.text
+
+
+def test_a_matroska_video_cut_short_says_so_and_camera_containers_are_videos(
+    model: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Matroska states a length, not a frame count: half a file came out half as long, exit 0, without a word;
+    .ts/.mts/.3gp were read as images ('cannot identify image file')."""
+    whole = _clip(tmp_path / "whole.mkv", list(range(0, 2000, 40)))
+    cut = tmp_path / "cut.mkv"
+    cut.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
+    assert main([str(cut), "-m", str(model), "-o", str(tmp_path / "out.mkv"), "-q"]) == 0
+    assert "cut.mkv: the video ended after " in caplog.text and "of the 2.00 s it declares" in caplog.text
+    caplog.clear()
+    assert main([str(whole), "-m", str(model), "-o", str(tmp_path / "whole_out.mkv"), "-q"]) == 0
+    assert "ended after" not in caplog.text  # a whole one: no warning
+    camera = _clip(tmp_path / "cam.ts", list(range(0, 400, 40)))
+    assert main([str(camera), "-m", str(model), "-o", str(tmp_path / "from_camera"), "-q"]) == 0
+    assert len(frames_of(tmp_path / "from_camera" / "cam.mp4")) == 10
