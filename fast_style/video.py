@@ -135,9 +135,10 @@ def tensor_to_frames(frames: torch.Tensor, planes: bool = False) -> np.ndarray:
     return to_uint8(frames).permute(0, 2, 3, 1).contiguous().cpu().numpy()
 
 
-# sound codecs on a container's list that FFmpeg's muxer refuses all the same: PCM in MP4 (few players would read
-# it), Opus and FLAC in QuickTime ("only supported in MP4"); such sound is re-encoded as AAC
-_LISTED_BUT_REFUSED: dict[str, tuple[str, ...]] = {"mp4": ("pcm_",), "mov": ("opus", "flac")}
+# sound codecs on a container's list that FFmpeg's muxer refuses all the same, or that players do not read there:
+# PCM and Vorbis in MP4 (Safari, QuickTime), Opus and FLAC in QuickTime ("only supported in MP4"); such sound is
+# re-encoded as AAC
+_LISTED_BUT_REFUSED: dict[str, tuple[str, ...]] = {"mp4": ("pcm_", "vorbis"), "mov": ("opus", "flac", "vorbis")}
 
 
 # tags a muxer writes for itself: not copied from the source file

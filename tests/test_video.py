@@ -524,12 +524,13 @@ def _clip(path: Path, times_ms: list[int], sounds: tuple[tuple[str, str], ...] =
         tracks = []
         for codec, language in sounds:
             sound = out.add_stream(codec, rate=48000)
-            sound.layout = "mono"
+            sound.options = {"strict": "experimental"}  # FFmpeg's own Vorbis encoder (stereo only)
+            sound.layout = "stereo" if codec == "vorbis" else "mono"
             sound.metadata["language"] = language
             tracks.append(sound)
         for sound in tracks:
-            tone = np.sin(np.linspace(0, 880 * np.pi, 48000, dtype=np.float32))[None]
-            chunk = av.AudioFrame.from_ndarray(tone, format="fltp", layout="mono")
+            tone = np.sin(np.linspace(0, 880 * np.pi, 48000, dtype=np.float32))[None].repeat(sound.channels, 0)
+            chunk = av.AudioFrame.from_ndarray(tone, format="fltp", layout=sound.layout.name)
             chunk.sample_rate = 48000
             out.mux(sound.encode(chunk))
             out.mux(sound.encode())
@@ -563,6 +564,7 @@ def test_every_sound_track_its_language_and_the_files_tags_are_kept(model: Path,
     clip = _clip(tmp_path / "film.mkv", list(range(0, 400, 40)), (("aac", "eng"), ("libopus", "fra")), tags)
     # .mov's muxer refuses Opus though it lists it ("opus only supported in MP4"): re-encoded as AAC there
     for out, codecs in (("out.mkv", ["aac", "opus"]), ("out.mov", ["aac", "aac"]), ("out.mp4", ["aac", "opus"])):
+        # (Vorbis, which MP4 players do not read, below)
         assert main([str(clip), "-m", str(model), "-o", str(tmp_path / out), "-q"]) == 0, out
         with av.open(str(tmp_path / out)) as f:
             assert [s.codec_context.name for s in f.streams.audio] == codecs, out
@@ -618,3 +620,12 @@ def test_a_matroska_video_cut_short_says_so_and_camera_containers_are_videos(
     camera = _clip(tmp_path / "cam.ts", list(range(0, 400, 40)))
     assert main([str(camera), "-m", str(model), "-o", str(tmp_path / "from_camera"), "-q"]) == 0
     assert len(frames_of(tmp_path / "from_camera" / "cam.mp4")) == 10
+
+
+def test_vorbis_sound_becomes_aac_in_mp4_and_mov(model: Path, tmp_path: Path) -> None:
+    """An .mkv's Vorbis track was copied into .mp4, where Safari and QuickTime do not play it."""
+    clip = _clip(tmp_path / "film.mkv", list(range(0, 400, 40)), (("vorbis", "eng"),))
+    for out, codec in (("out.mp4", "aac"), ("out.mov", "aac"), ("out.mkv", "vorbis")):
+        assert main([str(clip), "-m", str(model), "-o", str(tmp_path / out), "-q"]) == 0, out
+        with av.open(str(tmp_path / out)) as f:
+            assert [s.codec_context.name for s in f.streams.audio] == [codec], out
