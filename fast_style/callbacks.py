@@ -232,6 +232,12 @@ class GracefulStop(pl.Callback):
 
         signal.signal(signal.SIGINT, on_sigint)
 
+    _validated_at: int | None = None  # the step of the newest validation
+
+    def on_validation_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        if not trainer.sanity_checking:
+            self._validated_at = trainer.global_step
+
     def on_train_batch_end(self, trainer: pl.Trainer, *args: Any) -> None:
         """A stop asked during the step: its checkpoint is written here, where Lightning writes its periodic ones
         (a resume from one written later, once the step's counters had moved on, logged every point one step
@@ -249,7 +255,16 @@ class GracefulStop(pl.Callback):
             return
         ckpt = trainer.checkpoint_callback
         if isinstance(ckpt, FinalCheckpoint) and ckpt.dirpath:
-            path = ckpt.save_last_now(trainer)
+            # stopped after this step's validation: Lightning restarts from a checkpoint at a validation step as
+            # from one written at validation's end, before the step's logging count moved on, and moves it on
+            # again (every point after the resume sat one step late); the count is written as it was then
+            loop = trainer.fit_loop.epoch_loop
+            late = int(self._validated_at == trainer.global_step)
+            loop._batches_that_stepped -= late
+            try:
+                path = ckpt.save_last_now(trainer)
+            finally:
+                loop._batches_that_stepped += late
             run = Path(trainer.default_root_dir)  # the run's folder (its checkpoints may be kept elsewhere)
             if self.resume:
                 log.warning("stopped at step %d: checkpoint %s; to resume: %s", trainer.global_step, path, self.resume)

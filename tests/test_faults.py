@@ -399,8 +399,20 @@ class TerminateAt(pl.Callback):
             trainer._signal_connector.received_sigterm = True  # as its SIGTERM handler marks it
 
 
+class TerminateAfterValidation(pl.Callback):
+    """Test-only: SIGTERM once the validation at step `step` is done (the stop then comes after the step's end)."""
+
+    def __init__(self, step: int) -> None:
+        self.step = step
+
+    def on_validation_end(self, trainer: pl.Trainer, *args) -> None:
+        if trainer.global_step == self.step and not trainer.sanity_checking:
+            trainer._signal_connector.received_sigterm = True  # as its SIGTERM handler marks it
+
+
+@pytest.mark.parametrize("stop", ["TerminateAt", "TerminateAfterValidation"])
 def test_a_run_stopped_at_a_validation_step_resumes_its_curves_in_step(
-    tmp_path: Path, photo_dir: Path, style_path: Path, random_vgg: Path
+    tmp_path: Path, photo_dir: Path, style_path: Path, random_vgg: Path, stop: str
 ) -> None:
     """Its checkpoint was written once the step's counters had moved on: every point after the resume sat one
     step late (a gap in train/total, val/* a step off)."""
@@ -409,7 +421,8 @@ def test_a_run_stopped_at_a_validation_step_resumes_its_curves_in_step(
         "trainer.val_check_interval=4",
         "callbacks.checkpoint.every_n_train_steps=10",
     )
-    stop = ("+callbacks.stop._target_=tests.test_faults.TerminateAt", "+callbacks.stop.step=3")
+    step = 3 if stop == "TerminateAt" else 4  # asked during step 4 (index 3), or after its validation
+    stop = (f"+callbacks.stop._target_=tests.test_faults.{stop}", f"+callbacks.stop.step={step}")
     with pytest.raises(SystemExit):
         train(tiny_cfg(out, photo_dir, style_path, random_vgg, "trainer.max_steps=9", *common, *stop))
     assert torch.load(out / "checkpoints" / "last.ckpt", weights_only=False)["global_step"] == 4
