@@ -175,6 +175,15 @@ class FinalCheckpoint(ModelCheckpoint):
     def on_save_checkpoint(self, trainer: pl.Trainer, pl_module: pl.LightningModule, checkpoint: dict) -> None:
         self._dumped_at = trainer.global_step
 
+    def on_train_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule, *args: Any) -> None:
+        """A stop asked during the step (GracefulStop, a scheduler's SIGTERM): its checkpoint is written here, after
+        the periodic one (not twice), where Lightning's restart expects one (a resume from one written later, once
+        the step's counters had moved on, logged every point one step late). Every DDP rank decides alike."""
+        super().on_train_batch_end(trainer, pl_module, *args)
+        if trainer.strategy.reduce_boolean_decision(trainer.received_sigterm, all=False):
+            if self.save_last and self.dirpath:
+                self.save_last_now(trainer)
+
     def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         if self.save_last and self.dirpath:
             self.save_last_now(trainer)
@@ -237,14 +246,6 @@ class GracefulStop(pl.Callback):
     def on_validation_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         if not trainer.sanity_checking:
             self._validated_at = trainer.global_step
-
-    def on_train_batch_end(self, trainer: pl.Trainer, *args: Any) -> None:
-        """A stop asked during the step: its checkpoint is written here, where Lightning writes its periodic ones
-        (a resume from one written later, once the step's counters had moved on, logged every point one step
-        late); the stop itself follows after this step, as Lightning's SIGTERM handling does it."""
-        ckpt = trainer.checkpoint_callback
-        if trainer.received_sigterm and isinstance(ckpt, FinalCheckpoint) and ckpt.dirpath:
-            ckpt.save_last_now(trainer)
 
     def _not_from_ctrl_c(self, record: logging.LogRecord) -> bool:
         """Lightning's "Received SIGTERM: 15" is left out where the SIGTERM is the one a Ctrl-C turned into."""

@@ -27,6 +27,8 @@ def expand_inputs(inputs: list[str], output: str | None = None) -> list[tuple[Pa
     skip = Path(output).expanduser().resolve() if output else None
 
     def wanted(f: Path, searched: Path) -> bool:  # searched: the folder given, or a glob's folder before its * ? [
+        if f.suffix.lower() == ".ts" and not is_video(f):  # a TorchScript export beside the photos: not a video
+            return False
         return skip is None or searched.resolve().is_relative_to(skip) or not f.resolve().is_relative_to(skip)
 
     for item in inputs:

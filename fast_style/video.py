@@ -41,7 +41,20 @@ _WAIT = 0.1  # seconds a stage waits on a queue before it looks whether another 
 
 
 def is_video(path: Path) -> bool:
-    return path.suffix.lower() in VIDEO_EXTENSIONS
+    suffix = path.suffix.lower()
+    if suffix == ".ts":  # MPEG-TS from a camera, or a TorchScript export of fast-style-export's (a zip)
+        return _mpeg_ts(path)
+    return suffix in VIDEO_EXTENSIONS
+
+
+def _mpeg_ts(path: Path) -> bool:
+    """Whether `path` holds an MPEG transport stream: 188-byte packets, each starting with the sync byte 0x47."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(189)
+    except OSError:
+        return False
+    return head[:1] == b"\x47" and (len(head) < 189 or head[188:189] == b"\x47")
 
 
 def output_name(src: Path) -> str:
@@ -322,6 +335,8 @@ def stylize_video(
             if chapters := source.chapters():  # a film's or a camera's chapter marks
                 out.set_chapters(chapters)
             left = [s.type for s in source.streams if s.type not in ("video", "audio")]
+            if chapters and "data" in left:  # MP4's chapters come as a text track, read back as data: kept above
+                left.remove("data")
             if left:  # subtitles, a phone's data tracks: not written (only the picture and the sound are)
                 log.warning("%s: %d %s track(s) not kept", src.name, len(left), " and ".join(sorted(set(left))))
             streams = [video_in, *source.streams.audio]
@@ -362,14 +377,14 @@ def stylize_video(
                         count,
                         declared,
                     )
-                elif not declared and last is not None and (length := _declared_length(video_in)):
-                    if (last - first) + 3 / float(rate) < length:  # Matroska/WebM state a length, not a count
+                elif not declared and last is not None and (end := _declared_end(video_in)):
+                    if last + 3 / float(rate) < end:  # Matroska/WebM state where the video ends, not a count
                         log.warning(
-                            "%s: the video ended after %.2f of the %.2f s it declares (cut short or damaged?); "
+                            "%s: the video ended at %.2f s of the %.2f s it declares (cut short or damaged?); "
                             "that was stylized",
                             src.name,
-                            last - first,
-                            length,
+                            last,
+                            end,
                         )
                 stages.put(decoded, _END)
 
@@ -492,10 +507,11 @@ def stylize_video(
     return frames
 
 
-def _declared_length(video: Any) -> float | None:
-    """The video stream's stated length in seconds: its duration, or Matroska's DURATION tag (HH:MM:SS.fraction)."""
+def _declared_end(video: Any) -> float | None:
+    """Where the video stream says it ends, in seconds: its start and duration, or Matroska's DURATION tag
+    (HH:MM:SS.fraction: the stream's end time, not its span)."""
     if video.duration and video.time_base:
-        return float(video.duration * video.time_base)
+        return float(((video.start_time or 0) + video.duration) * video.time_base)
     tag = video.metadata.get("DURATION") or video.metadata.get("duration")
     try:
         h, m, sec = str(tag).split(":")

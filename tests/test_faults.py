@@ -431,3 +431,23 @@ def test_a_run_stopped_at_a_validation_step_resumes_its_curves_in_step(
     board.Reload()
     assert sorted({e.step for e in board.Scalars("train/total")}) == list(range(9))
     assert sorted({e.step for e in board.Scalars("val/total")}) == [3, 7]
+
+
+def test_a_stop_at_a_periodic_checkpoint_writes_it_once(
+    tmp_path: Path, photo_dir: Path, style_path: Path, random_vgg: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Inside a scheduler's grace period every write counts: the stop's last.ckpt came on top of the periodic one."""
+    written: list[tuple[str, int]] = []
+    save = pl.Trainer.save_checkpoint
+
+    def counted(trainer: pl.Trainer, path, *args, **kwargs):
+        written.append((Path(path).name, trainer.global_step))
+        return save(trainer, path, *args, **kwargs)
+
+    monkeypatch.setattr(pl.Trainer, "save_checkpoint", counted)
+    out = tmp_path / "run"
+    extra = ("trainer.max_steps=9", "callbacks.checkpoint.every_n_train_steps=4")
+    stop = ("+callbacks.stop._target_=tests.test_faults.TerminateAt", "+callbacks.stop.step=3")
+    with pytest.raises(SystemExit):
+        train(tiny_cfg(out, photo_dir, style_path, random_vgg, *extra, *stop))
+    assert [name for name, step in written if step == 4].count("last.ckpt") == 1, written

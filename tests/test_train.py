@@ -312,8 +312,8 @@ def test_a_mistake_in_ones_own_config_file_is_one_line(
 def test_a_refused_run_whose_folder_an_own_config_sets(
     tmp_path: Path, photo_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """hydra.run.dir from an experiment of the user's: the folder this launch made goes (it stayed, with the
-    launch's record), and one the user had, with a .log of theirs in it, stays whole."""
+    """hydra.run.dir from an experiment of the user's (who made the folder is not known): only this launch's
+    files go (they stayed), the folder stays; one the user had, with a .log of theirs in it, stays whole."""
     from fast_style.cli.train import main
 
     (tmp_path / "mine" / "experiment").mkdir(parents=True)
@@ -324,12 +324,20 @@ def test_a_refused_run_whose_folder_an_own_config_sets(
     monkeypatch.setattr(sys, "argv", argv)  # no style.image: refused before the first step
     with pytest.raises(SystemExit):
         main()
-    assert not run.exists()
-    run.mkdir(parents=True)
+    assert run.is_dir() and not any(run.iterdir())
     (run / "notes.log").write_text("mine\n")
     with pytest.raises(SystemExit):
         main()
     assert (run / "notes.log").read_text() == "mine\n"
+    (run / "notes.log").unlink()
+    monkeypatch.setattr(
+        sys, "argv", [*argv[:-1], f"data.root={photo_dir}", f"hydra.run.dir={tmp_path / 'linked' / 'r'}"]
+    )
+    (tmp_path / "linked").symlink_to(tmp_path / "scratch", target_is_directory=True)  # outputs/ on scratch space
+    (tmp_path / "scratch").mkdir()
+    with pytest.raises(SystemExit):
+        main()
+    assert not any((tmp_path / "scratch").iterdir())  # the run folder it made there went (the log's path differed)
 
 
 def test_an_own_primary_config_without_train_is_one_line(

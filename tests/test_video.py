@@ -602,6 +602,12 @@ def test_chapters_and_default_tracks_are_kept_and_tracks_left_out_are_named(
         marks = [s.disposition for s in f.streams.audio]
         assert not marks[0] & av.stream.Disposition.default and marks[1] & av.stream.Disposition.comment
     assert "full.mkv: 1 subtitle track(s) not kept" in caplog.text
+    caplog.clear()  # MP4's chapters are a text track of their own, read back as data: kept, so not named as lost
+    assert main([str(tmp_path / "out.mkv"), "-m", str(model), "-o", str(tmp_path / "out.mp4"), "-q"]) == 0
+    assert main([str(tmp_path / "out.mp4"), "-m", str(model), "-o", str(tmp_path / "again.mp4"), "-q"]) == 0
+    assert "not kept" not in caplog.text
+    with av.open(str(tmp_path / "again.mp4")) as f:
+        assert len(f.chapters()) == 1
 
 
 def test_a_matroska_video_cut_short_says_so_and_camera_containers_are_videos(
@@ -613,13 +619,18 @@ def test_a_matroska_video_cut_short_says_so_and_camera_containers_are_videos(
     cut = tmp_path / "cut.mkv"
     cut.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
     assert main([str(cut), "-m", str(model), "-o", str(tmp_path / "out.mkv"), "-q"]) == 0
-    assert "cut.mkv: the video ended after " in caplog.text and "of the 2.00 s it declares" in caplog.text
+    assert "cut.mkv: the video ended at " in caplog.text and "of the 2.00 s it declares" in caplog.text
     caplog.clear()
-    assert main([str(whole), "-m", str(model), "-o", str(tmp_path / "whole_out.mkv"), "-q"]) == 0
-    assert "ended after" not in caplog.text  # a whole one: no warning
-    camera = _clip(tmp_path / "cam.ts", list(range(0, 400, 40)))
-    assert main([str(camera), "-m", str(model), "-o", str(tmp_path / "from_camera"), "-q"]) == 0
-    assert len(frames_of(tmp_path / "from_camera" / "cam.mp4")) == 10
+    late = _clip(tmp_path / "late.mkv", list(range(500, 1500, 40)))  # whole, its video starting at 0.5 s
+    for clip in (whole, late):
+        assert main([str(clip), "-m", str(model), "-o", str(tmp_path / f"{clip.stem}_out.mkv"), "-q"]) == 0
+    assert "ended at" not in caplog.text  # whole ones: no warning
+    (tmp_path / "cam").mkdir()
+    camera = _clip(tmp_path / "cam" / "cam.ts", list(range(0, 400, 40)))
+    (tmp_path / "cam" / "wave.ts").write_bytes(b"PK\x03\x04 a TorchScript export, a zip")  # fast-style-export's
+    assert main([str(tmp_path / "cam"), "-m", str(model), "-o", str(tmp_path / "from_camera"), "-q"]) == 0
+    assert len(frames_of(tmp_path / "from_camera" / "cam.mp4")) == 10 and camera.is_file()
+    assert sorted(p.name for p in (tmp_path / "from_camera").iterdir()) == ["cam.mp4"]  # the export: not a video
 
 
 def test_vorbis_sound_becomes_aac_in_mp4_and_mov(model: Path, tmp_path: Path) -> None:

@@ -40,6 +40,7 @@ def _hydra_main(cfg: DictConfig) -> None:
     out = Path(HydraConfig.get().runtime.output_dir)
     made = _made_by_this_launch(out)  # never a folder the user had before; unknown: one that held no log either
     fresh = _holds_only_this_launch(out) and (made if made is not None else _log_is_new(out))
+    whole = made is True  # where it is not known who made the folder, only this launch's files go
     launch = " ".join(HydraConfig.get().overrides.task) or "(the defaults)"
     _into_run_log(f"launch: fast-style-train {launch}", logging.INFO)  # the log says what ran (the terminal knows)
     try:
@@ -52,7 +53,7 @@ def _hydra_main(cfg: DictConfig) -> None:
         print(f"\nerror: {message}", file=sys.stderr)  # plain, as every tool's; on a line of its own (a progress bar)
         if not in_multirun():
             if fresh:
-                _remove_refused_run(out)
+                _remove_refused_run(out, whole)
             sys.exit(EXIT_USER_ERROR)
         _FULL_ERROR["failed"].append(f"#{HydraConfig.get().job.num}: {message}")  # as Hydra numbers the runs
     except Exception:  # a crash: its traceback goes to the terminal (Hydra's report) and into the run's log
@@ -80,20 +81,26 @@ def _holds_only_this_launch(out: Path) -> bool:
 def _run_logs(out: Path) -> list[Path]:
     """The log files Hydra's job logging keeps open in `out` (train.log): a user's own .log there is not one."""
     files = [Path(h.baseFilename) for h in logging.getLogger().handlers if isinstance(h, logging.FileHandler)]
-    return [f for f in files if f.parent == out.resolve()]
+    return [f for f in files if f.resolve().parent == out.resolve()]  # (outputs/ may be a link to scratch space)
 
 
-def _remove_refused_run(out: Path) -> None:
+def _remove_refused_run(out: Path, whole: bool = True) -> None:
     """A run refused before its first step, in a folder this launch made, leaves no folder behind (the console had
     its error): Hydra's settings and log, and an empty TensorBoard file. Training that started keeps .hydra/launches/
-    (`KeepLaunch`) and everything it wrote."""
+    (`KeepLaunch`) and everything it wrote. Not `whole`: the folder stays, only this launch's files go."""
     if (out / ".hydra" / "launches").exists():
         return
+    logs = _run_logs(out)
     root = logging.getLogger()
     for handler in list(root.handlers):  # Hydra's job log, open in that folder
-        if isinstance(handler, logging.FileHandler) and Path(handler.baseFilename).parent == out.resolve():
+        if isinstance(handler, logging.FileHandler) and Path(handler.baseFilename) in logs:
             handler.close()
             root.removeHandler(handler)
+    if not whole:
+        shutil.rmtree(out / ".hydra", ignore_errors=True)
+        for log_file in logs:
+            log_file.unlink(missing_ok=True)
+        return
     shutil.rmtree(out, ignore_errors=True)
     parent = Path(os.path.abspath(out)).parent
     while _made_by_this_launch(parent) and parent.is_dir() and not any(parent.iterdir()):
