@@ -68,7 +68,7 @@ async function stylizePhoto(file) {
   lastFile = file;
   // HEIC: some browsers leave a .heic file's type empty, so its name decides
   const accepted = ["image/jpeg", "image/png", "image/webp", "image/avif", "image/heic", "image/heif", "image/gif",
-    "image/bmp"];
+    "image/bmp", "image/x-ms-bmp"];  // (some browsers name BMP so)
   if (!accepted.includes(file.type) && !/\.(heic|heif|avif)$/i.test(file.name)) {
     failed(`${file.name}: only JPEG, PNG, WebP, AVIF, HEIC, GIF and BMP pictures are accepted.`);
     return;
