@@ -308,9 +308,9 @@ def stylize_video(
     stylized: queue.Queue = queue.Queue(maxsize=2 * batch_size)  # on their way to the encoder
     frames = 0
     with source, atomic_write(dst) as tmp:
-        if not source.streams.video:
+        video_in = main_video(source.streams.video)
+        if video_in is None:
             raise UserError(f"{src} holds no video stream")
-        video_in = source.streams.video[0]
         video_in.thread_type = "AUTO"  # FFmpeg decodes with several threads where the codec allows
         total = video_in.frames or None
         with av.open(str(tmp), "w", format=fmt) as out:
@@ -335,6 +335,7 @@ def stylize_video(
             if chapters := source.chapters():  # a film's or a camera's chapter marks
                 out.set_chapters(chapters)
             left = [s.type for s in source.streams if s.type not in ("video", "audio")]
+            left += ["cover picture"] * sum(s is not video_in for s in source.streams.video)
             if chapters and "data" in left:  # MP4's chapters come as a text track, read back as data: kept above
                 left.remove("data")
             if left:  # subtitles, a phone's data tracks: not written (only the picture and the sound are)
@@ -505,6 +506,15 @@ def stylize_video(
         if frames == 0:
             raise UserError(f"{src} holds no decodable frames")
     return frames
+
+
+def main_video(streams: Sequence[Any]) -> Any:
+    """The video stream to stylize: the first that is not an attached picture (FFmpeg shows an MP4's or MKV's cover
+    art as a video stream of one frame, sometimes before the film's), None where there is none."""
+    from av.stream import Disposition
+
+    films = [s for s in streams if not s.disposition & Disposition.attached_pic]
+    return films[0] if films else None
 
 
 def _declared_end(video: Any) -> float | None:

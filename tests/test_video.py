@@ -640,3 +640,16 @@ def test_vorbis_sound_becomes_aac_in_mp4_and_mov(model: Path, tmp_path: Path) ->
         assert main([str(clip), "-m", str(model), "-o", str(tmp_path / out), "-q"]) == 0, out
         with av.open(str(tmp_path / out)) as f:
             assert [s.codec_context.name for s in f.streams.audio] == [codec], out
+
+
+def test_cover_art_is_not_taken_for_the_film() -> None:
+    """FFmpeg shows an attached cover picture as a video stream, sometimes the first: that one-frame 'video' was
+    stylized instead of the film, or a song with a cover taken for a video."""
+    from types import SimpleNamespace
+
+    from fast_style.video import main_video
+
+    cover = SimpleNamespace(disposition=av.stream.Disposition.attached_pic, index=0)
+    film = SimpleNamespace(disposition=av.stream.Disposition.default, index=1)
+    assert main_video([cover, film]) is film and main_video([film]) is film
+    assert main_video([cover]) is None and main_video([]) is None
