@@ -82,12 +82,12 @@ def stylize_files(
                 continue
             with warnings.catch_warnings():
                 warnings.simplefilter("error", Image.DecompressionBombWarning)  # over the limit: refuse
-                source = read_image(src)
                 if (frames := frame_count(src)) > 1 and dst.suffix.lower() in ANIMATED_OUTPUTS:
                     count_frames, width, height = stylize_animation(src, dst, stylize, quality)
                     report.images += 1
                     count(width * height * count_frames, 1)
                     continue
+                source = read_image(src)  # (an animation above reads its own frames)
             if frames > 1:
                 log.warning(
                     "%s: an animation of %d frames: only the first is written to %s (%s keep the whole animation)",

@@ -178,11 +178,12 @@ class FinalCheckpoint(ModelCheckpoint):
     def on_train_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule, *args: Any) -> None:
         """A stop asked during the step (GracefulStop, a scheduler's SIGTERM): its checkpoint is written here, after
         the periodic one (not twice), where Lightning's restart expects one (a resume from one written later, once
-        the step's counters had moved on, logged every point one step late). Every DDP rank decides alike."""
+        the step's counters had moved on, logged every point one step late). One process only: DDP ranks may see
+        the signal on either side of a step, and agreeing would cost a collective every step; they write it when
+        Lightning stops them together (GracefulStop.on_exception)."""
         super().on_train_batch_end(trainer, pl_module, *args)
-        if trainer.strategy.reduce_boolean_decision(trainer.received_sigterm, all=False):
-            if self.save_last and self.dirpath:
-                self.save_last_now(trainer)
+        if trainer.received_sigterm and trainer.world_size == 1 and self.save_last and self.dirpath:
+            self.save_last_now(trainer)
 
     def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         if self.save_last and self.dirpath:
@@ -200,9 +201,10 @@ def _run_folder_setting(run: Path) -> str:
     """The setting that points a resume at this run: its own folder, or in a sweep the sweep's (each of its runs
     then resumes from its own last.ckpt; naming one run's folder would resume them all from that one)."""
     from hydra.core.hydra_config import HydraConfig
-    from hydra.types import RunMode
 
-    if HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN:
+    from fast_style.train import in_multirun  # (train imports this module)
+
+    if in_multirun():
         return f"hydra.sweep.dir={HydraConfig.get().sweep['dir']}"
     return f"hydra.run.dir={run}"
 

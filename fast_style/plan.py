@@ -93,13 +93,9 @@ def plan_outputs(
         raise UserError(f"-o {output} is an extension alone: give a file name, e.g. out{out.name}, or a folder")
     as_file = bool(out.suffix) and not out.is_dir() and not output.endswith(("/", os.sep))
     if as_file and len(items) > 1:
-        folder = (
-            "give a folder"
-            if out.suffix.lower() in (*IMAGE_OUTPUTS, *VIDEO_OUTPUTS)
-            else (
-                f"for a folder, end it with / (-o {output}/)"  # out.v1: a folder's name with a dot
-            )
-        )
+        folder = "give a folder"
+        if out.suffix.lower() not in (*IMAGE_OUTPUTS, *VIDEO_OUTPUTS):  # out.v1: a folder's name with a dot
+            folder = f"for a folder, end it with / (-o {output}/)"
         raise UserError(f"-o {output} names one file, but there are {len(items)} inputs: {folder}")
     kind, formats = _output_formats(items[0][0])
     if as_file and out.suffix.lower() not in formats:

@@ -346,7 +346,7 @@ def stylize_video(
             times = _FrameTimes("avi" in source.format.name.split(","), step)
 
             def decode() -> None:
-                count, peak, first, last = 0, hdr.PEAK, None, None
+                count, peak, last = 0, hdr.PEAK, None
                 try:
                     for packet in source.demux(*streams):
                         if (track := tracks.get(packet.stream.index)) is not None:
@@ -365,8 +365,7 @@ def stylize_video(
                             turns = quarter_turns(frame.rotation)
                             stages.put(decoded, ("frame", array, layout, turns, times(frame), frame.time_base))
                             count += 1
-                            if frame.time is not None:
-                                first, last = frame.time if first is None else first, frame.time
+                            last = frame.time if frame.time is not None else last
                 except av.FFmpegError as e:
                     raise UserError(f"cannot decode {src} (frame {count}): {_reason(e)}") from None
                 declared = video_in.frames  # what the container says it holds (0: it does not say)
