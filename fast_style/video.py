@@ -124,7 +124,12 @@ def open_source(src: Path, nvdec: int | None = None) -> Any:
 
 def frames_to_tensor(arrays: list[np.ndarray], layout: tuple | None, turns: int, device: torch.device) -> torch.Tensor:
     """`frame_array`'s arrays of one size and layout -> (N, 3, H, W) float RGB in [0, 1] on `device`, upright."""
-    batch = torch.from_numpy(np.stack(arrays)).to(device)  # uint8 crosses to a GPU: a quarter of the float's bytes
+    if device.type == "cuda":  # stacked into pinned memory, the copy queued behind the batch the GPU is running
+        batch = torch.empty((len(arrays), *arrays[0].shape), dtype=torch.from_numpy(arrays[0]).dtype, pin_memory=True)
+        np.stack(arrays, out=batch.numpy())
+    else:
+        batch = torch.from_numpy(np.stack(arrays))
+    batch = batch.to(device, non_blocking=True)  # uint8 crosses to a GPU: a quarter of the float's bytes
     x = to_unit(batch.permute(0, 3, 1, 2)) if layout is None else yuv.to_rgb(batch, *layout)
     return torch.rot90(x, turns, (-2, -1)) if turns else x
 
@@ -143,9 +148,29 @@ def _even(size: Sequence[int]) -> tuple[int, int]:
 def tensor_to_frames(frames: torch.Tensor, planes: bool = False) -> np.ndarray:
     """(N, 3, H, W) float RGB in [0, 1] (H, W even) -> on the CPU, (N, H, W, 3) uint8 RGB for swscale, or with
     `planes` (N, H * 3/2, W) uint8 yuv420p converted where the tensor lives (BT.709, video range)."""
-    if planes:
-        return yuv.to_yuv420(frames).cpu().numpy()
-    return to_uint8(frames).permute(0, 2, 3, 1).contiguous().cpu().numpy()
+    return _Download(frames, planes).arrays()
+
+
+class _Download:
+    """`tensor_to_frames` started, read later: from a CUDA device the copy goes into pinned host memory without
+    waiting, so the next batch can be launched before this one is read and the GPU runs it while the host hands
+    these frames to the encoder and stacks the next ones (otherwise the GPU idled through each batch's download)."""
+
+    def __init__(self, frames: torch.Tensor, planes: bool = False) -> None:
+        out = yuv.to_yuv420(frames) if planes else to_uint8(frames).permute(0, 2, 3, 1).contiguous()
+        self.done: torch.cuda.Event | None = None
+        if out.device.type == "cuda":
+            self.host = torch.empty(out.shape, dtype=out.dtype, pin_memory=True)
+            self.host.copy_(out, non_blocking=True)
+            self.done = torch.cuda.Event()
+            self.done.record()  # on the stream the copy was queued on: it waits for that copy, not later batches
+        else:
+            self.host = out.cpu()
+
+    def arrays(self) -> np.ndarray:
+        if self.done is not None:
+            self.done.synchronize()
+        return self.host.numpy()
 
 
 # sound codecs on a container's list that FFmpeg's muxer refuses all the same, or that players do not read there:
@@ -444,9 +469,23 @@ def stylize_video(
             try:
                 pending: list[tuple] = []  # frames of one size and layout, waiting for a batch
                 size: tuple[int, int] | None = None  # the output's (H, W), set by the first batch: even sides
+                launched: tuple[_Download, list[tuple]] | None = None  # the batch before, on its way back
+
+                def hand_over() -> None:  # the batch launched before: its frames to the encoder
+                    nonlocal frames, launched
+                    if launched is None:
+                        return
+                    (download, items), launched = launched, None
+                    for array, (*_, pts, time_base) in zip(download.arrays(), items):
+                        stages.put(stylized, ("frame", array, pts, time_base))
+                        frames += 1
+                        if on_frame:
+                            on_frame(size[1], size[0])
+                    if bar is not None:
+                        bar.update(len(items))
 
                 def flush() -> None:
-                    nonlocal frames, size
+                    nonlocal size, launched
                     if not pending:
                         return
                     _, layout, turns, *_ = pending[0]
@@ -468,14 +507,9 @@ def stylize_video(
                         y = torch.stack([smoother.step(a, b) for a, b in zip(_fitted(x, size), _fitted(y, size))])
                     else:
                         y = _fitted(y, size)
-                    arrays = tensor_to_frames(y, planes=on_device)
-                    for array, (*_, pts, time_base) in zip(arrays, pending):
-                        stages.put(stylized, ("frame", array, pts, time_base))
-                        frames += 1
-                        if on_frame:
-                            on_frame(size[1], size[0])
-                    if bar is not None:
-                        bar.update(len(pending))
+                    download = _Download(y, planes=on_device)  # this batch queued on the GPU before the last is read
+                    hand_over()
+                    launched = (download, pending.copy())
                     pending.clear()
 
                 while (item := stages.get(decoded)) is not _END:
@@ -489,6 +523,7 @@ def stylize_video(
                     if len(pending) == batch_size:
                         flush()
                 flush()
+                hand_over()
                 stages.put(stylized, _END)
                 threads[1].join()
             except _Stopped:

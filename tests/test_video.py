@@ -182,6 +182,37 @@ def test_batches_give_the_frames_of_one_at_a_time_and_keep_their_order(
         stylize_video(clip, tmp_path / "b0.mp4", stylize, batch_size=0)
 
 
+def test_each_batch_is_launched_before_the_one_before_it_is_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The GPU gets batch k+1 before batch k's frames are read back, so it is not idle while the host hands
+    frames to the encoder; every frame still arrives once, in order."""
+    import fast_style.video as video
+
+    events = []
+
+    class Download(video._Download):
+        def __init__(self, frames: torch.Tensor, planes: bool = False) -> None:
+            super().__init__(frames, planes)
+            self.batch = len([e for e in events if e[0] == "launch"]) - 1
+
+        def arrays(self):
+            events.append(("read", self.batch))
+            return super().arrays()
+
+    def stylize(frames):
+        events.append(("launch", len(frames)))
+        return frames
+
+    monkeypatch.setattr(video, "_Download", Download)
+    clip = make_video(tmp_path / "clip.mp4", frames=7, audio=False)
+    assert video.stylize_video(clip, tmp_path / "out.mp4", stylize, batch_size=3, crf=0) == 7
+    assert events == [("launch", 3), ("launch", 3), ("read", 0), ("launch", 1), ("read", 1), ("read", 2)]
+    got = [np.asarray(f, float) for f in frames_of(tmp_path / "out.mp4")]
+    want = [np.asarray(f, float) for f in frames_of(clip)]
+    assert len(got) == 7 and all(np.abs(a - b).mean() < 2 for a, b in zip(got, want))
+
+
 @pytest.mark.parametrize("on_device", [False, True])
 @pytest.mark.parametrize("size,tagged", [((64, 48), True), ((1280, 720), False), ((64, 48), False)])
 def test_colours_are_written_as_bt709_and_say_so(
