@@ -439,6 +439,9 @@ def create_app(styles: Styles, limits: Limits | None = None) -> FastAPI:
     return app
 
 
+GRACE_S = 10  # how long a stop waits for requests in progress (a stylization, an upload) before it cancels them
+
+
 def server_config(app: FastAPI, **kwargs: Any) -> Any:
     """uvicorn's settings for `app` (fast-style-serve's and serve_in_background's): no per-message deflate (live
     frames are JPEGs, which do not compress: it only cost both ends CPU), and a WebSocket message as large as an
@@ -446,7 +449,14 @@ def server_config(app: FastAPI, **kwargs: Any) -> Any:
     import uvicorn
 
     limit = app.state.limits.max_upload_bytes + FORM_BYTES
-    return uvicorn.Config(app, log_level="warning", ws_per_message_deflate=False, ws_max_size=limit, **kwargs)
+    return uvicorn.Config(
+        app,
+        log_level="warning",
+        ws_per_message_deflate=False,
+        ws_max_size=limit,
+        timeout_graceful_shutdown=GRACE_S,  # a client stalled mid-upload held a stop for as long as it liked
+        **kwargs,
+    )
 
 
 @contextmanager

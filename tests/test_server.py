@@ -390,16 +390,9 @@ def test_serve_refuses_a_device_that_is_not_there(capsys) -> None:
     assert "--device cuda asked for, but no CUDA GPU" in capsys.readouterr().err
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize(
-    ("sig", "ignored", "code", "said"),
-    [("SIGINT", False, 130, "interrupted"), ("SIGTERM", False, 143, "stopped"), ("SIGINT", True, 143, "stopped")],
-)
-def test_ctrl_c_or_sigterm_stops_the_server_and_removes_its_folder(
-    tmp_path: Path, sig: str, ignored: bool, code: int, said: str
-):
-    """Ctrl-C and SIGTERM stop it cleanly; started with SIGINT ignored (`fast-style-serve &` in a script), a
-    Ctrl-C meant for the shell does not, and SIGTERM still does."""
+def _serve_in_a_process(tmp_path: Path, ignored: bool = False):
+    """`fast-style-serve` started as from a terminal (or with SIGINT ignored, as by `&` in a script), listening;
+    (the process, its port, the folder its temporary files go to)."""
     import os
     import signal
     import socket
@@ -420,16 +413,34 @@ def test_ctrl_c_or_sigterm_stops_the_server_and_removes_its_folder(
         # SIG_DFL: as a terminal's Ctrl-C reaches it (the suite itself may run with SIGINT ignored)
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN if ignored else signal.SIG_DFL),
     )
+    first = proc.stderr.readline()
+    assert "open http" in first and (f"kill {proc.pid} stops it" if ignored else "Ctrl-C stops it") in first
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:  # listening: the page answers
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            time.sleep(0.2)
+    return proc, port, temp
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("sig", "ignored", "code", "said"),
+    [("SIGINT", False, 130, "interrupted"), ("SIGTERM", False, 143, "stopped"), ("SIGINT", True, 143, "stopped")],
+)
+def test_ctrl_c_or_sigterm_stops_the_server_and_removes_its_folder(
+    tmp_path: Path, sig: str, ignored: bool, code: int, said: str
+):
+    """Ctrl-C and SIGTERM stop it cleanly; started with SIGINT ignored (`fast-style-serve &` in a script), a
+    Ctrl-C meant for the shell does not, and SIGTERM still does."""
+    import signal
+    import socket
+    import time
+
+    proc, port, temp = _serve_in_a_process(tmp_path, ignored)
     try:
-        first = proc.stderr.readline()
-        assert "open http" in first and (f"kill {proc.pid} stops it" if ignored else "Ctrl-C stops it") in first
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:  # listening: the page answers
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                time.sleep(0.2)
         assert [p.name[:17] for p in temp.iterdir()] == ["fast-style-serve-"]  # its uploads' folder
         if ignored:
             proc.send_signal(signal.SIGINT)
@@ -443,6 +454,40 @@ def test_ctrl_c_or_sigterm_stops_the_server_and_removes_its_folder(
         assert proc.wait(timeout=60) == code
         assert said in proc.stderr.read()
         assert list(temp.iterdir()) == []
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("again", [True, False])
+def test_a_client_stalled_mid_upload_does_not_hold_a_stop(tmp_path: Path, again: bool) -> None:
+    """A phone that lost its network mid-upload: the stop says what it waits for, a second Ctrl-C stops at once
+    in one line (it printed 129 lines of tracebacks), and without one the stop ends after its grace period (it
+    waited as long as the client stayed)."""
+    import signal
+    import socket
+    import time
+
+    from fast_style.server import GRACE_S
+
+    proc, port, temp = _serve_in_a_process(tmp_path)
+    try:
+        stalled = socket.create_connection(("127.0.0.1", port))
+        head = "POST /api/stylize HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=B\r\n"
+        stalled.sendall(f"{head}Content-Length: 100000\r\n\r\n--B\r\n".encode())
+        time.sleep(1)
+        proc.send_signal(signal.SIGINT)
+        assert "stopping: waiting for 1 open connection(s)" in proc.stderr.readline()
+        start = time.monotonic()
+        if again:
+            proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=GRACE_S + 20) == 130
+        took = time.monotonic() - start
+        assert took < 5 if again else GRACE_S - 2 < took < GRACE_S + 10
+        assert proc.stderr.read().strip() == "interrupted"
+        assert list(temp.iterdir()) == []
+        stalled.close()
     finally:
         proc.kill()
         proc.wait()

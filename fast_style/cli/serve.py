@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import errno
+import logging
 import math
 import os
 import shutil
@@ -46,7 +48,7 @@ def check_port(host: str, port: int) -> None:
 
 def run(args: argparse.Namespace) -> None:
     from fast_style.devices import pick_device
-    from fast_style.server import Limits, Styles, create_app, server_config
+    from fast_style.server import GRACE_S, Limits, Styles, create_app, server_config
 
     if not 0 < args.port < 65536:
         raise UserError(f"--port must be within 1..65535, got {args.port}")
@@ -80,8 +82,17 @@ def run(args: argparse.Namespace) -> None:
         keep_ignoring_sigint = signal.getsignal(signal.SIGINT) is signal.SIG_IGN
 
         def handle_exit(self, sig: int, frame: object) -> None:
-            if not (sig == signal.SIGINT and self.keep_ignoring_sigint):
-                super().handle_exit(sig, frame)
+            if sig == signal.SIGINT and self.keep_ignoring_sigint:
+                return
+            first, open_ = not self.should_exit, len(self.server_state.connections)
+            super().handle_exit(sig, frame)  # before the line: a second Ctrl-C may come while it is printed
+            if first and open_:  # a request in progress, or a client stalled mid-upload: said, or it looks hung
+                print(
+                    f"stopping: waiting for {open_} open connection(s), at most {GRACE_S} s "
+                    "(Ctrl-C again stops at once)",
+                    file=sys.stderr,
+                    flush=True,
+                )
 
     own_temp = tempfile.mkdtemp(prefix="fast-style-serve-")  # uploads are spooled here and nowhere else
     tempfile.tempdir = own_temp
@@ -91,6 +102,8 @@ def run(args: argparse.Namespace) -> None:
         print(f"fast-style-serve: open http://{host}:{args.port}/ ({stop})", file=sys.stderr, flush=True)
         # not uvicorn.run, which swallows the Ctrl-C it re-raises (exit 0, not 130)
         server = Server(server_config(app, host=args.host, port=args.port))
+        quiet = _QuietStop(server)
+        logging.getLogger("uvicorn.error").addFilter(quiet)
         # uvicorn stops cleanly on SIGTERM (systemd, docker stop), then raises it again: exit 143 through the
         # `finally` below (the default action would kill the process and leave the temporary folder)
         previous = signal.signal(signal.SIGTERM, _terminated)
@@ -102,6 +115,23 @@ def run(args: argparse.Namespace) -> None:
             raise UserError(f"the server did not start on {host}:{args.port}: see the messages above")
     finally:
         shutil.rmtree(own_temp, ignore_errors=True)
+
+
+class _QuietStop(logging.Filter):
+    """Once a stop is asked, the tasks uvicorn cancels (a stalled upload, the app's shutdown) are not errors: their
+    tracebacks (a hundred lines at a second Ctrl-C) are left out, and its own "Cancel N running task(s)" too."""
+
+    def __init__(self, server: object) -> None:
+        super().__init__()
+        self.server = server
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not getattr(self.server, "should_exit", False):
+            return True
+        error = record.exc_info[1] if record.exc_info else None
+        text = record.getMessage()
+        cancelled = isinstance(error, (asyncio.CancelledError, KeyboardInterrupt)) or "CancelledError" in text
+        return not (cancelled or text.startswith("Cancel "))
 
 
 def _terminated(signum: int, frame: object) -> None:
