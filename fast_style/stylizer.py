@@ -15,8 +15,8 @@ import torch.nn.functional as F
 from PIL import Image
 
 from fast_style import zoo
-from fast_style.devices import pick_device, pick_precision, quiet_cuda_notice
-from fast_style.errors import UserError
+from fast_style.devices import _DTYPES, pick_device, pick_precision, quiet_cuda_notice
+from fast_style.errors import UserError, first_line
 from fast_style.images import pil_to_tensor, read_image, split_alpha, tensor_to_pil, to_uint8, to_unit
 from fast_style.images import preserve_color as with_colors_of
 from fast_style.inference_defaults import DEFAULT_MAX_PIXELS, DEFAULT_TILE
@@ -57,12 +57,21 @@ class Stylizer:
         tile: int = DEFAULT_TILE,
         compile: bool = False,
     ):
+        if not isinstance(network, torch.nn.Module):
+            raise TypeError(
+                f"Stylizer takes a network, not {network!r}: for a built-in style or a model file, "
+                "use Stylizer.load(name_or_path)"
+            )
         if not isinstance(tile, int) or tile < 1:
             raise UserError(f"tile must be a positive number of pixels, got {tile!r}")
         if isinstance(device, str):  # "cpu", "cuda:1", "auto": as Stylizer.load takes them
             device = pick_device(device)
-        if isinstance(dtype, str):  # "auto", "fp32", "bf16", "fp16"
-            dtype = pick_precision(dtype, device, compile)
+        if isinstance(dtype, torch.dtype):  # checked as its name is (fp16 on the CPU, an integer type)
+            names = {v: k for k, v in _DTYPES.items()}
+            if dtype not in names:
+                raise UserError(f"dtype must be one of {', '.join(map(str, names))}, got {dtype}")
+            dtype = names[dtype]
+        dtype = pick_precision(dtype, device, compile)  # "auto", "fp32", "bf16", "fp16"
         if not isinstance(max_pixels, int) or max_pixels < 0:
             raise UserError(f"max_pixels must be a whole number >= 0 (0: never tile), got {max_pixels!r}")
         # a copy (a few MB): the caller's network keeps its device, mode and gradients; `network` stays a plain
@@ -127,7 +136,6 @@ class Stylizer:
         with torch.autocast(self.device.type, dtype=self.dtype):
             return forward(x).float()
 
-    @torch.inference_mode()
     def stylize_tensor(self, images: torch.Tensor, strength: float = 1.0, tiled: bool | None = None) -> torch.Tensor:
         """(B, 3, H, W) or (3, H, W), float in [0, 1] or uint8 -> the same shape, dtype and device, stylized.
 
@@ -135,6 +143,20 @@ class Stylizer:
         through the network in parts of at most `max_pixels` pixels together (one image at least): four video
         frames just under the limit take the memory of one, not four.
         """
+        if isinstance(images, torch.Tensor) and images.is_floating_point() and images.numel():
+            low, high = (float(v) for v in torch.aminmax(images.detach()))
+            if low < -0.01 or high > 1.01:  # 0..255 or -1..1 floats: silently wrong pictures (values up to 128)
+                hint = "divide them by 255 (or pass uint8)" if high > 1.5 else "map them to 0..1 first"
+                raise UserError(f"float images must be in [0, 1], got values from {low:.3g} to {high:.3g}: {hint}")
+        return self._stylize_tensor(images, strength, tiled)
+
+    @torch.inference_mode()
+    def _stylize_tensor(self, images: torch.Tensor, strength: float = 1.0, tiled: bool | None = None) -> torch.Tensor:
+        """`stylize_tensor` without the range check (a GPU sync: video frames are in range by construction)."""
+        if not isinstance(images, torch.Tensor):
+            raise TypeError(f"expected a tensor of images, not {type(images).__name__}")
+        if isinstance(strength, bool) or not isinstance(strength, (int, float)):
+            raise TypeError(f"strength must be a number within 0..1, not {strength!r}")
         if not 0.0 <= strength <= 1.0:
             raise UserError(f"strength must be within 0..1 (0: the photo, 1: the full style), got {strength}")
         if images.ndim not in (3, 4) or images.shape[-3] != 3:
@@ -185,8 +207,9 @@ class Stylizer:
         scale: float | None = None,
         tiled: bool | None = None,
     ) -> Image.Image:
-        """Any Pillow mode in; RGB out, or RGBA where the input had transparency (alpha re-attached: convert it
-        to RGB before saving it as a JPEG)."""
+        """Any Pillow mode (or an image file's path) in; RGB out, or RGBA where the input had transparency (alpha
+        re-attached: convert it to RGB before saving it as a JPEG)."""
+        img = _as_image(img)
         if not img.width * img.height:
             raise UserError(f"an empty image ({img.width}x{img.height} pixels) cannot be stylized")
         rgb, alpha = split_alpha(img)
@@ -215,6 +238,7 @@ class Stylizer:
         """`stylize_image` for several images at once (transparency kept as there): those of one size (a video's
         frames) go through the network as one batch, which keeps a GPU busy (on a 2-core CPU one at a time
         measured faster)."""
+        images = [_as_image(im) for im in images]
         if len(images) == 1:
             return [self.stylize_image(images[0], strength, preserve_color, max_size, scale, tiled)]
         for im in images:
@@ -235,6 +259,9 @@ class Stylizer:
     @staticmethod
     def _target_size(size: tuple[int, int], max_size: int | None, scale: float | None) -> tuple[int, int]:
         """(W, H) of an image resized by `scale`, then down to `max_size` on its longer side."""
+        for name, value in (("max_size", max_size), ("scale", scale)):
+            if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
+                raise TypeError(f"{name} must be a number, not {value!r}")
         if (max_size is not None and max_size < 1) or (scale is not None and not scale > 0):
             raise UserError(f"max size must be at least 1 px and scale above 0, got {max_size} and {scale}")
         if scale:
@@ -269,13 +296,17 @@ class Stylizer:
         """Video frames, as `stylize_video` hands them: (N, 3, H, W) float RGB in [0, 1] on this stylizer's device
         -> (N, 3, H', W') stylized there. Resized first as `stylize_image` resizes a photo, on the device (bicubic,
         antialiased, where a photo gets Pillow's Lanczos); `preserve_color` keeps the frames' colours. uint8 frames
-        (0..255) are read as such and come back as float too."""
+        (0..255) are read as such and come back as float too. Their range is not checked (that would wait on the
+        GPU for every batch)."""
+        if not isinstance(frames, torch.Tensor) or frames.ndim != 4:
+            got = tuple(frames.shape) if isinstance(frames, torch.Tensor) else type(frames).__name__
+            raise UserError(f"expected frames of shape (N, 3, H, W), got {got}")
         h, w = frames.shape[-2:]
         width, height = self._target_size((w, h), max_size, scale)
         x = to_unit(frames) if frames.dtype == torch.uint8 else frames  # resizing and colours work in 0..1
         if (width, height) != (w, h):
             x = F.interpolate(x, (height, width), mode="bicubic", antialias=True).clamp(0, 1)
-        y = self.stylize_tensor(x, strength, tiled)
+        y = self._stylize_tensor(x, strength, tiled)
         return keep_colours(y, x) if preserve_color else y
 
     @overload
@@ -298,9 +329,17 @@ class Stylizer:
             if preserve_color or max_size or scale:
                 raise TypeError("preserve_color, max_size and scale apply to images: for a tensor, resize it first")
             return self.stylize_tensor(x, strength, tiled)
-        if isinstance(x, (str, Path)):
-            x = read_image(x)
-        if not isinstance(x, Image.Image):
-            hint = ": Image.fromarray(array) makes one of an (H, W, 3) uint8 array" if hasattr(x, "__array__") else ""
-            raise TypeError(f"a Stylizer takes a path, a PIL image or a tensor, not {type(x).__name__}{hint}")
-        return self.stylize_image(x, strength, preserve_color, max_size, scale, tiled)
+        return self.stylize_image(_as_image(x), strength, preserve_color, max_size, scale, tiled)
+
+
+def _as_image(x: object) -> Image.Image:
+    """A PIL image, or one read from a path (UserError where the file is not a readable image)."""
+    if isinstance(x, (str, os.PathLike)):
+        try:
+            return read_image(x)
+        except (OSError, ValueError) as e:  # missing, a folder, not an image, truncated
+            raise UserError(f"cannot read {x}: {first_line(e)}") from None
+    if not isinstance(x, Image.Image):
+        hint = ": Image.fromarray(array) makes one of an (H, W, 3) uint8 array" if hasattr(x, "__array__") else ""
+        raise TypeError(f"a Stylizer takes a path, a PIL image or a tensor, not {type(x).__name__}{hint}")
+    return x

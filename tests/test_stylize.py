@@ -1,6 +1,7 @@
 import errno
 import io
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -428,6 +429,37 @@ def test_api_misuse_is_a_clear_error(model_path: Path) -> None:
     for bad in ({"tile": 0}, {"tile": -5}, {"max_pixels": -1}, {"max_pixels": 2.5}):
         with pytest.raises(UserError, match="tile must be a positive number|max_pixels must be a whole number"):
             Stylizer.load(model_path, device="cpu", **bad)
+
+
+def test_api_mistakes_in_values_files_and_types_are_named(model_path: Path, tmp_path: Path) -> None:
+    s = Stylizer.load(model_path, device="cpu")
+    photo = Image.new("RGB", (20, 16))
+    # floats outside 0..1 came back as values up to 128 (0..255 input at strength 0.5), or below 0 (-1..1 input)
+    for images, hint in ((torch.rand(1, 3, 8, 8) * 255, "divide them by 255"), (torch.rand(3, 8, 8) * 2 - 1, "0..1")):
+        with pytest.raises(UserError, match=f"float images must be in \\[0, 1\\], got values from .*{hint}"):
+            s(images, strength=0.5)
+    assert s(torch.rand(3, 8, 8) * 1.005).shape == (3, 8, 8)  # rounding just past 1 is no mistake
+    (tmp_path / "text.jpg").write_text("not a picture")
+    make_photo(tmp_path / "whole.jpg")
+    (tmp_path / "cut.jpg").write_bytes((tmp_path / "whole.jpg").read_bytes()[:300])
+    for path in (tmp_path / "text.jpg", tmp_path / "cut.jpg", tmp_path, tmp_path / "none.jpg"):
+        for call in (s, s.stylize_image, lambda p: s.stylize_images([photo, p])):
+            with pytest.raises(UserError, match=f"cannot read {re.escape(str(path))}: "):
+                call(path)
+    photo.save(tmp_path / "p.png")
+    assert s.stylize_image(str(tmp_path / "p.png")).size == (20, 16)  # a path is read
+    for options, name in (({"strength": "0.5"}, "strength"), ({"max_size": "100"}, "max_size")):
+        with pytest.raises(TypeError, match=f"{name} must be a number"):
+            s(photo, **options)
+    with pytest.raises(UserError, match=r"frames of shape \(N, 3, H, W\), got \(3, 8, 12\)"):
+        s.stylize_frames(torch.rand(3, 8, 12), max_size=6)
+    with pytest.raises(TypeError, match=r"use Stylizer\.load"):
+        Stylizer("wave", "cpu", "fp32")
+    with pytest.raises(UserError, match="dtype must be one of"):
+        Stylizer(s.network, "cpu", torch.int32)
+    with pytest.raises(UserError, match="fp16 is not supported on the CPU"):  # as Stylizer.load(precision="fp16")
+        Stylizer(s.network, "cpu", torch.float16)
+    assert Stylizer(s.network, "cpu", torch.float32).dtype == torch.float32
 
 
 def test_two_inputs_never_share_an_output(
