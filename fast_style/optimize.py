@@ -34,7 +34,8 @@ def optimize_image(
     lr: float | None = None,
     progress: bool = False,
 ) -> tuple[torch.Tensor, list[float]]:
-    """content: (1, 3, H, W) in [0, 1], with `loss.set_style` done. Returns (image, total loss per iteration).
+    """content: (1, 3, H, W) in [0, 1], with `loss.set_style` done. Returns (image, total loss after each number
+    of iterations: `iterations` + 1 values, the first the starting image's, the last the returned image's).
 
     The image is optimized in logit space, so it stays a valid image without clamping.
     """
@@ -68,15 +69,19 @@ def optimize_image(
 
     from tqdm import tqdm
 
-    for _ in tqdm(range(iterations), disable=not progress, unit="it", file=sys.stderr):
-        value = float(opt.step(closure).detach())
+    def checked(value: float) -> float:
         if not math.isfinite(value):  # the picture is lost (all black): say so instead of writing it
-            raise UserError(
-                f"the loss became {value} at iteration {len(history) + 1}: lower the learning rate or the weights"
-            )
-        history.append(value)
+            when = f"after {len(history)} iteration(s)" if history else "for the starting image"
+            raise UserError(f"the loss became {value} {when}: lower the learning rate or the weights")
+        return value
+
+    for _ in tqdm(range(iterations), disable=not progress, unit="it", file=sys.stderr):
+        # a step returns the loss it started from: the image before it (the last step's result is scored below)
+        history.append(checked(float(opt.step(closure).detach())))
     with torch.no_grad():
-        return torch.sigmoid(z).detach(), history
+        image = torch.sigmoid(z).detach()
+        history.append(checked(float(loss(image, content)["total"])))
+        return image, history
 
 
 def curve_paths(out: Path) -> tuple[Path, Path]:
@@ -93,11 +98,11 @@ def write_result(image: torch.Tensor, history: list[float], out: Path) -> list[P
     save_image(tensor_to_pil(image[0]), out)
     with atomic_write(csv_path) as tmp:
         with open(tmp, "w", newline="") as f:
-            csv.writer(f).writerows([("iteration", "total")] + [(i + 1, v) for i, v in enumerate(history)])
+            csv.writer(f).writerows([("iteration", "total")] + list(enumerate(history)))  # 0: the start
     with writing(board):
         for old in board.glob("events.out.tfevents.*"):  # an earlier run's curve (the caller checked --force)
             old.unlink()
         with SummaryWriter(str(board)) as writer:
-            for i, value in enumerate(history, 1):
+            for i, value in enumerate(history):
                 writer.add_scalar("optimize/total", value, i)
     return [out, csv_path, board]

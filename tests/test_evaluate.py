@@ -193,8 +193,10 @@ def test_optimize_lowers_the_loss_and_writes_image_and_curve(
     )
     with Image.open(out) as img:
         assert img.size == (40, 30)
-    values = [float(line.split(",")[1]) for line in (tmp_path / "opt_loss.csv").read_text().splitlines()[1:]]
-    assert len(values) == 5 and values[-1] < values[0]
+    rows = [line.split(",") for line in (tmp_path / "opt_loss.csv").read_text().splitlines()[1:]]
+    assert [int(i) for i, _ in rows] == list(range(6))  # 0: the photo, then after each iteration
+    values = [float(v) for _, v in rows]
+    assert values[-1] < values[0]
     if method == "lbfgs":  # a real descent: the line search once had no evaluation and stalled after 2 steps
         assert values[-1] < 0.5 * values[0] and values[2] < 0.99 * values[1]
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
@@ -240,8 +242,25 @@ def test_optimize_stops_when_the_loss_is_lost() -> None:
     def loss(image: torch.Tensor, content: torch.Tensor) -> dict[str, torch.Tensor]:
         return {"total": (image * float("nan")).sum()}  # a picture gone (a black image was written, exit 0)
 
-    with pytest.raises(UserError, match="the loss became nan at iteration 1: lower the learning rate"):
+    with pytest.raises(UserError, match="the loss became nan for the starting image: lower the learning rate"):
         optimize_image(torch.rand(1, 3, 8, 8), loss, iterations=3, method="adam")
+
+
+@pytest.mark.parametrize("method", ["lbfgs", "adam"])
+def test_the_loss_curve_ends_with_the_loss_of_the_image_returned(method: str) -> None:
+    """A step returns the loss it started from: the curve was one step behind (1 iteration reported the untouched
+    photo's loss, and eval's optimize:1 reference was no optimization at all)."""
+    from fast_style.optimize import optimize_image
+
+    def loss(image: torch.Tensor, content: torch.Tensor) -> dict[str, torch.Tensor]:
+        return {"total": ((image - 0.3) ** 2).sum()}
+
+    content = torch.rand(1, 3, 8, 8)
+    image, history = optimize_image(content, loss, iterations=2, method=method)
+    assert len(history) == 3  # the start, then after each iteration
+    assert history[0] == pytest.approx(float(loss(content.clamp(0.01, 0.99), content)["total"]), rel=1e-5)
+    assert history[-1] == pytest.approx(float(loss(image, content)["total"]), rel=1e-5)
+    assert history[-1] < history[1] < history[0]
 
 
 @pytest.mark.parametrize("tool", ["optimize", "eval"])
