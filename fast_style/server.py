@@ -391,11 +391,28 @@ def create_app(styles: Styles, limits: Limits | None = None) -> FastAPI:
     async def live(ws: WebSocket) -> None:
         await ws.accept()
         options: dict[str, Any] = {"style": None, "strength": 1.0, "preserve_color": False, "max_size": 480}
+        no_style = "choose a style first"  # or why the style chosen was refused
+        # messages are read as they come, so a client that leaves is seen while its frame waits for its turn
+        # (its frames had run all the same, keeping other users' requests out)
+        inbox: asyncio.Queue = asyncio.Queue()
+        closed = asyncio.Event()
+
+        async def read() -> None:
+            try:
+                while (message := await ws.receive())["type"] != "websocket.disconnect":
+                    inbox.put_nowait(message)
+            except (WebSocketDisconnect, RuntimeError):
+                pass
+            finally:
+                closed.set()
+                inbox.put_nowait(None)
+
+        async def gone() -> bool:
+            return closed.is_set()
+
+        reader = asyncio.create_task(read())
         try:
-            while True:
-                message = await ws.receive()
-                if message["type"] == "websocket.disconnect":
-                    return
+            while (message := await inbox.get()) is not None:
                 if message.get("text") is not None:
                     try:  # checked whole before any of it is taken
                         update = json.loads(message["text"])
@@ -407,7 +424,12 @@ def create_app(styles: Styles, limits: Limits | None = None) -> FastAPI:
                         if not isinstance(new["preserve_color"], bool):
                             raise Refused(400, f"preserve_color must be true or false, got {new['preserve_color']!r}")
                         check_options(float(new["strength"]), new["max_size"], limits)
-                        styles.get(new["style"])  # loads it now, not on the first frame
+                        try:
+                            styles.get(new["style"])  # loads it now, not on the first frame
+                        except Refused as e:
+                            if options["style"] is None:  # the frames say why, not "choose a style first"
+                                no_style = e.message
+                            raise
                         options = new
                     except Refused as e:  # "options": the answer to options, not to a frame
                         await ws.send_text(json.dumps({"error": e.message, "options": True}))
@@ -418,7 +440,7 @@ def create_app(styles: Styles, limits: Limits | None = None) -> FastAPI:
                 data = message.get("bytes") or b""
                 try:
                     if options["style"] is None:
-                        raise Refused(400, "choose a style first")
+                        raise Refused(400, no_style)
                     if len(data) > limits.max_upload_bytes:
                         raise Refused(413, too_large(limits))
                     stylizer = styles.get(options["style"])
@@ -429,12 +451,16 @@ def create_app(styles: Styles, limits: Limits | None = None) -> FastAPI:
                         return encode(stylizer.stylize_image(frame, strength, keep, max_size=size), "jpeg", quality=85)
 
                     strength, keep = float(options["strength"]), options["preserve_color"]
-                    await ws.send_bytes(await gate.run(job, data, stylizer, strength, keep, size))
+                    await ws.send_bytes(await gate.run(job, data, stylizer, strength, keep, size, gone=gone))
                 except Refused as e:
+                    if closed.is_set():
+                        return
                     reply = {"busy": True} if e.status == 503 else {"error": e.message}
                     await ws.send_text(json.dumps(reply))
         except WebSocketDisconnect:
             return
+        finally:
+            reader.cancel()
 
     return app
 

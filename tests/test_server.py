@@ -311,8 +311,8 @@ def test_live_frames_come_back_stylized_and_mistakes_as_messages(client) -> None
         assert "unknown style" in refused["error"] and refused["options"] is True  # an answer to options
         ws.send_text(json.dumps({"style": ["a", "list"]}))
         assert "valid values" in json.loads(ws.receive_text())["error"]
-        ws.send_bytes(png())  # the refused options were not taken
-        assert "choose a style" in json.loads(ws.receive_text())["error"]
+        ws.send_bytes(png())  # the refused options were not taken: the frame says why (not "choose a style")
+        assert "unknown style 'nope'" in json.loads(ws.receive_text())["error"]
         for options, words in (
             ([1, 2], "a JSON object"),
             ({"strength": 0.5}, "choose a style first: one of"),  # it said "unknown style 'None'"
@@ -376,6 +376,8 @@ def test_a_port_just_left_by_a_stopped_server_is_free_again(capsys: pytest.Captu
         port = taken.getsockname()[1]
         assert serve_main(["--host", "[::1]", "--port", str(port)]) == 2
     assert f"::1:{port} is in use" in capsys.readouterr().err
+    assert serve_main(["--host", "", "--port", str(port)]) == 2  # it listened everywhere at "http://:PORT/"
+    assert "--host is empty: give 127.0.0.1" in capsys.readouterr().err
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without a CUDA GPU")
@@ -541,6 +543,38 @@ def test_a_job_whose_client_left_frees_its_place_in_line_at_once() -> None:
 
     assert asyncio.run(scenario()) == [True, 499, "newest", 0]
     gate.close()
+
+
+def test_a_live_frame_whose_client_left_is_dropped(models: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A live frame waits for its turn like a photo; a client that closes meanwhile gives its place up (the frames
+    of closed connections all ran, and other users' requests were answered busy)."""
+    app = create_app(Styles(models, device="cpu"), Limits())
+    asked, sent = [], []
+
+    async def run(job, *args, gone=None):  # the frame's turn comes after its client has closed
+        await asyncio.sleep(0.1)
+        asked.append(await gone())
+        raise Refused(499, "the client closed the request while it waited")
+
+    monkeypatch.setattr(app.state.gate, "run", run)
+    messages = [
+        {"type": "websocket.connect"},
+        {"type": "websocket.receive", "text": json.dumps({"style": "mine"})},
+        {"type": "websocket.receive", "bytes": png()},
+        {"type": "websocket.disconnect", "code": 1001},
+    ]
+
+    async def receive() -> dict:
+        await asyncio.sleep(0.01)
+        return messages.pop(0) if messages else {"type": "websocket.disconnect", "code": 1001}
+
+    async def send(message: dict) -> None:
+        sent.append(message["type"])
+
+    scope = {**stylize_scope(""), "type": "websocket", "path": "/api/live", "raw_path": b"/api/live", "headers": []}
+    asyncio.run(asyncio.wait_for(app(scope, receive, send), 10))
+    assert asked == [True]
+    assert sent == ["websocket.accept"]  # nothing sent to the closed connection
 
 
 def test_uvicorn_takes_live_frames_as_large_as_uploads(models: Path) -> None:

@@ -61,6 +61,8 @@ def run(args: argparse.Namespace) -> None:
         raise UserError(f"--queue must be >= 0, got {args.queue}")
     pick_device(args.device)  # a device that is not there: refused now, not in every request's answer
     args.host = args.host.removeprefix("[").removesuffix("]")  # [::1], as the URL below writes it
+    if not args.host.strip():  # it listened on every address and printed http://:8000/
+        raise UserError("--host is empty: give 127.0.0.1 (this machine only) or 0.0.0.0 (every network)")
     check_port(args.host, args.port)
     limits = Limits(
         max_upload_bytes=int(args.max_upload_mb * 2**20),

@@ -66,14 +66,18 @@ async function stylizePhoto(file) {
   if (!file) return;
   if (file !== lastFile) clearResult();
   lastFile = file;
+  // a newer choice replaces the request under way, even one refused below (its answer had filled the result)
+  if (inFlight) { inFlight.abort(); inFlight = null; }
   // HEIC: some browsers leave a .heic file's type empty, so its name decides
   const accepted = ["image/jpeg", "image/png", "image/webp", "image/avif", "image/heic", "image/heif", "image/gif",
     "image/bmp", "image/x-ms-bmp"];  // (some browsers name BMP so)
   if (!accepted.includes(file.type) && !/\.(heic|heif|avif)$/i.test(file.name)) {
+    $("original").removeAttribute("src");
     failed(`${file.name}: only JPEG, PNG, WebP, AVIF, HEIC, GIF and BMP pictures are accepted.`);
     return;
   }
   if (file.size > maxUpload) {
+    $("original").removeAttribute("src");
     failed(`${file.name} is over this server's upload limit of ${(maxUpload / 1048576).toFixed(0)} MB.`);
     return;
   }
@@ -86,7 +90,6 @@ async function stylizePhoto(file) {
   form.append("preserve_color", o.preserve_color);
   say("Stylizing...", true);
   const started = performance.now();
-  if (inFlight) inFlight.abort();
   const request = new AbortController();
   inFlight = request;
   try {
