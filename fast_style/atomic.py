@@ -44,6 +44,23 @@ def file_in_the_way(folder: Path) -> Path | None:
     return nearest if nearest is not None and not nearest.is_dir() else None
 
 
+def check_writable(folder: Path, flag: str) -> None:
+    """Before any work: UserError where no file can be made in `folder` (where it does not exist yet, in the
+    nearest parent that does, where it will be made): a read-only disk or a folder without rights was found only
+    when the results were written, after all the work."""
+    nearest = next(p for p in (folder.absolute(), *folder.absolute().parents) if p.exists())
+    if not nearest.is_dir():
+        raise UserError(f"{flag} {folder}: {nearest} is a file: give a folder")
+    try:
+        fd, probe = mkstemp(prefix=".fast-style-probe.", dir=nearest)
+    except OSError as e:
+        raise UserError(
+            f"{flag} {folder}: cannot write in {nearest} ({e.strerror or e}): give another folder"
+        ) from None
+    os.close(fd)
+    os.unlink(probe)
+
+
 @contextmanager
 def atomic_write(path: str | Path) -> Iterator[Path]:
     """Yield a temporary path beside `path`; on success it is fsynced and renamed over `path`. A write that fails

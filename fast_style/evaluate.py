@@ -15,6 +15,8 @@ import json
 import logging
 import textwrap
 import time
+from collections import Counter
+from contextlib import ExitStack
 from dataclasses import asdict
 from pathlib import Path
 
@@ -22,12 +24,12 @@ import torch
 from PIL import Image, ImageDraw
 
 from fast_style import zoo
-from fast_style.atomic import atomic_write
+from fast_style.atomic import atomic_write, writing
 from fast_style.data import load_style_image
 from fast_style.devices import pick_device
 from fast_style.errors import UserError, first_line
 from fast_style.images import find_images, open_rgb, pil_to_tensor, tensor_to_pil, to_unit
-from fast_style.loss import PerceptualLoss, default_loss_weights
+from fast_style.loss import MIN_PHOTO_SIDE, PerceptualLoss, default_loss_weights
 from fast_style.network import load_style_model
 from fast_style.scores import ModelScore, ranked
 from fast_style.stability import stability
@@ -126,11 +128,13 @@ def model_names(paths: list[Path]) -> list[str]:
     return [str(p) for p in paths]
 
 
-MIN_PHOTO_SIDE = 16  # the VGG's four poolings leave 1 px of it (a 2 px side failed)
-
-
-def load_photos(folders: list[str], size: int) -> list[tuple[str, torch.Tensor]]:
-    files = []
+def load_photos(
+    folders: list[str], size: int, skipped: list[Path] | None = None, limit: int | None = None
+) -> list[tuple[str, torch.Tensor]]:
+    """The images in `folders` (and below), each (name, (1, 3, H, W) in [0, 1]) with its longer side at most `size`;
+    named by their paths within their folder (by the path given where two folders hold the same name). Unreadable
+    or too small ones are skipped with a warning (and added to `skipped`); `limit`: the first that many only."""
+    files: list[tuple[Path, str]] = []
     for folder in folders:
         if not Path(folder).is_dir():
             problem = "is a file, not a folder" if Path(folder).exists() else "does not exist"
@@ -140,21 +144,32 @@ def load_photos(folders: list[str], size: int) -> list[tuple[str, torch.Tensor]]
         found = find_images(folder)
         if not found:
             raise UserError(f"no photos in '{folder}': give a folder of held-out images (never training images)")
-        files += found
+        for f in found:
+            try:
+                files.append((f, f.relative_to(folder).as_posix()))
+            except ValueError:  # reached through a link: not below the folder's own path
+                files.append((f, f.name))
+    names = Counter(name for _, name in files)
     photos = []
-    for f in files:
+    for f, name in files:
+        if limit is not None and len(photos) == limit:
+            break
         try:
             img = open_rgb(f)
         except (OSError, ValueError) as e:
             log.warning("warning: skipping %s: %s", f, first_line(e))
+            if skipped is not None:
+                skipped.append(f)
             continue
         img.thumbnail((size, size), Image.LANCZOS)
         if min(img.size) < MIN_PHOTO_SIDE:
             log.warning(
                 "warning: skipping %s: %dx%d at --size %d, under %d px a side", f, *img.size, size, MIN_PHOTO_SIDE
             )
+            if skipped is not None:
+                skipped.append(f)
             continue
-        photos.append((f.name, to_unit(pil_to_tensor(img))[None]))
+        photos.append((name if names[name] == 1 else str(f), to_unit(pil_to_tensor(img))[None]))
     if not photos:
         raise UserError(  # all skipped: unreadable, or too small at --size (the warnings above say which)
             f"none of the photos in {', '.join(map(str, folders))} could be used (see the warnings above): give "
@@ -266,11 +281,14 @@ def evaluate(
     judge_weights: str = "oxford",
     style_dirs: list[str] | None = None,
     stability_photos: int = 4,
+    clip_photos: list[tuple[str, torch.Tensor]] | None = None,
 ) -> tuple[list[ModelScore], list[list[torch.Tensor]]]:
+    """Each model scored on `photos`; its flicker on clips cut from the first `stability_photos` of `clip_photos`
+    (default `photos`: the CLI gives them at STABILITY_SIZE, so the figure does not change with --size)."""
     dev = pick_device(device)
     loss_weights = default_loss_weights(weights)
     scorers: dict[str, Scorer] = {}
-    references: dict[tuple[str, str], float] = {}
+    references: dict[tuple[str, int], float] = {}  # (painting, photo's index): two photos may share a name
     scores, outputs = [], []
     for path, name in zip(models, model_names(models)):
         net, meta = load_style_model(str(path))
@@ -286,7 +304,9 @@ def evaluate(
         net = net.to(dev)
         score = ModelScore(name, str(path), style)
         stylized_all, sums, seconds = [], {}, 0.0
-        for photo_name, photo in photos:
+        with torch.no_grad():  # a first call's set-up is not timed (it was most of ms/img at small sizes)
+            net(photos[0][1].to(dev))
+        for index, (_, photo) in enumerate(photos):
             t = time.perf_counter()
             with torch.no_grad():
                 out = net(photo.to(dev)).cpu()
@@ -297,22 +317,21 @@ def evaluate(
             for k, v in terms.items():
                 sums[k] = sums.get(k, 0.0) + v
             if reference_iterations:
-                key = (style, photo_name)
-                if key not in references:
+                if (style, index) not in references:
                     from fast_style.optimize import optimize_image
 
                     _, history = optimize_image(photo.to(dev), scorer.loss, reference_iterations)
-                    references[key] = min(history)
+                    references[style, index] = min(history)
         n = len(photos)
         for k, v in sums.items():
             setattr(score, k, v / n)
         score.ms_per_image = seconds / n * 1e3
         if stability_photos:  # panning clips of the first photos, frame by frame (fast_style.stability)
-            clips = [photo for _, photo in photos[:stability_photos]]
+            clips = [photo for _, photo in (clip_photos or photos)[:stability_photos]]
             score.flicker = stability(lambda x, net=net: net(x.to(dev)), clips).ratio
             score.flicker_zoom = stability(lambda x, net=net: net(x.to(dev)), clips, motion="zoom").ratio
         if reference_iterations:
-            ratios = [t / references[(style, pn)] for t, (pn, _) in zip(score.per_photo_total, photos)]
+            ratios = [t / references[style, i] for i, t in enumerate(score.per_photo_total)]
             score.vs_reference = sum(ratios) / len(ratios)
         scores.append(score)
         outputs.append(stylized_all)
@@ -327,6 +346,7 @@ def evaluate(
 
 
 REPORTS = ("metrics.csv", "metrics.json", "contact_sheet.png")
+STABILITY_SIZE = 384  # the photos' longer side for the flicker's clips, whatever --size (the README's figures)
 COLUMNS = [
     "name",
     "total",
@@ -372,14 +392,17 @@ def write_reports(
         sheet_cell,
     )
     paths = [out / name for name in REPORTS]
-    for path, write in zip(
-        paths,
-        (
-            lambda p: p.write_text(table.getvalue()),
-            lambda p: p.write_text(report),
-            lambda p: sheet.save(p, format="PNG"),
-        ),
-    ):
-        with atomic_write(path) as tmp:
-            write(tmp)
+    with ExitStack() as together:  # the three replace an earlier report together or not at all (a mixed one)
+        temps = [together.enter_context(atomic_write(path)) for path in paths]
+        for path, tmp, write in zip(
+            paths,
+            temps,
+            (
+                lambda p: p.write_text(table.getvalue()),
+                lambda p: p.write_text(report),
+                lambda p: sheet.save(p, format="PNG"),
+            ),
+        ):
+            with writing(path):  # named here: the stack's outer levels would name the last file
+                write(tmp)
     return paths

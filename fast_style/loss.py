@@ -13,6 +13,8 @@ from fast_style import coverage
 from fast_style.errors import UserError
 from fast_style.weights import NORMALIZATIONS, load_vgg_weights
 
+MIN_PHOTO_SIDE = 16  # a picture's shortest side the VGG takes: its four poolings leave 1 px of it (2 px failed)
+
 # ReLU outputs by name -> index in torchvision's vggXX().features
 VGG_LAYERS: dict[str, dict[str, int]] = {
     "vgg16": {

@@ -390,3 +390,143 @@ def test_contact_sheet_labels_wrap_rather_than_cut_in_narrow_columns() -> None:
         return int((sheet[:, 4 + 68 : 4 + 68 + 64] < 128).any(axis=1).sum())
 
     assert ink_rows("the_scream-fast") > ink_rows("the_scream")  # a second line: '-fast'
+
+
+def _eval_args(models: Path, photos: list[Path], out: Path, vgg: Path, *extra: str) -> list[str]:
+    folders = [str(p) for p in photos]
+    return [str(models), "--photos", *folders, "--out", str(out), "--weights", str(vgg), "--size", "32",
+            "--style-size", "32", "--no-judge", *extra]  # fmt: skip
+
+
+def test_photos_of_one_name_in_two_folders_keep_their_own_reference_and_name(
+    sweep: Path, tmp_path: Path, random_vgg: Path
+) -> None:
+    """The reference was keyed by file name: the second x.jpg was divided by the first one's optimized loss."""
+    a = make_photo(tmp_path / "pa" / "x.jpg", size=(40, 32), seed=1).parent
+    b = make_photo(tmp_path / "pb" / "x.jpg", size=(40, 32), seed=7).parent
+    make_photo(tmp_path / "pb" / "sub" / "y.jpg", size=(40, 32), seed=8)
+    args = _eval_args(sweep, [a, b], tmp_path / "e", random_vgg, "--reference", "optimize:2", "--stability-photos", "0")
+    assert eval_main(args) == 0
+    report = json.loads((tmp_path / "e" / "metrics.json").read_text())
+    assert report["photos"] == [str(a / "x.jpg"), "sub/y.jpg", str(b / "x.jpg")]
+    swapped = _eval_args(
+        sweep, [b, a], tmp_path / "f", random_vgg, "--reference", "optimize:2", "--stability-photos", "0"
+    )
+    assert eval_main(swapped) == 0
+    again = json.loads((tmp_path / "f" / "metrics.json").read_text())
+    for m, n in zip(report["models"], again["models"]):  # the same figures whichever folder comes first
+        assert m["vs_reference"] == pytest.approx(n["vs_reference"], rel=1e-4)
+
+
+def test_skipped_photos_make_the_run_done_in_part(
+    sweep: Path, tmp_path: Path, random_vgg: Path, capsys: pytest.CaptureFixture
+) -> None:
+    photos = make_photo(tmp_path / "mixed" / "good.jpg", size=(40, 32)).parent
+    (photos / "text.jpg").write_text("not a photo")
+    assert eval_main(_eval_args(sweep, [photos], tmp_path / "e", random_vgg, "--stability-photos", "0")) == 1
+    assert "1 photo(s) skipped (see above); scored on 1" in capsys.readouterr().err  # after the warning
+    assert (tmp_path / "e" / "metrics.json").exists()
+
+
+def test_the_flicker_clips_do_not_depend_on_size(
+    sweep: Path, tmp_path: Path, random_vgg: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The clips were cut from the photos at --size: flicker 1.3 at 384 px, 4.2 at 64 for one model."""
+    import fast_style.evaluate as evaluate
+
+    photos = make_photo(tmp_path / "p" / "big.jpg", size=(600, 450)).parent
+    seen = {}
+
+    def spy(models, photos, *args):
+        seen["scored"] = [p.shape[-2:] for _, p in photos]
+        seen["clips"] = [p.shape[-2:] for _, p in args[-1][: args[-2]]]
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(evaluate, "evaluate", spy)
+    assert eval_main(_eval_args(sweep, [photos], tmp_path / "e", random_vgg)) == 130
+    assert seen == {"scored": [(24, 32)], "clips": [(288, evaluate.STABILITY_SIZE)]}
+
+
+def test_a_first_call_is_not_timed(tmp_path: Path, style_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import time
+
+    import fast_style.evaluate as evaluate
+
+    class SlowFirst(torch.nn.Module):  # a network's first call sets itself up (oneDNN, allocations)
+        calls = 0
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            SlowFirst.calls += 1
+            if SlowFirst.calls == 1:
+                time.sleep(1.0)
+            return x
+
+    monkeypatch.setattr(evaluate, "load_style_model", lambda path: (SlowFirst(), {"style_image": str(style_path)}))
+    photos = [("p.jpg", torch.rand(1, 3, 32, 32))]
+    scores, _ = evaluate.evaluate([tmp_path / "m.pt"], photos, judge=False, stability_photos=0, style_size=32)
+    assert scores[0].ms_per_image < 500
+
+
+def test_a_failed_rewrite_of_a_report_leaves_the_earlier_one_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A full disk at the contact sheet had left the new tables beside the old sheet: a report that looked whole."""
+    import errno
+
+    import fast_style.evaluate as evaluate
+    from fast_style.atomic import DiskError
+    from fast_style.scores import ModelScore
+
+    photos = [("p.jpg", torch.rand(1, 3, 32, 32))]
+    score = ModelScore("m", "m.pt", "s.jpg", total=1.0, content=1.0, style=1.0, tv=0.0, coverage=0.5)
+    evaluate.write_reports(tmp_path, [score], [[torch.rand(1, 3, 32, 32)]], photos, "caffe")
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+
+    def full(self, fp, *args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(Image.Image, "save", full)
+    score.name = "another"
+    with pytest.raises(DiskError, match="contact_sheet.png: No space left on device"):
+        evaluate.write_reports(tmp_path, [score], [[torch.rand(1, 3, 32, 32)]], photos, "caffe")
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before  # no temporary file left either
+
+
+@pytest.mark.parametrize("tool", ["eval", "optimize"])
+def test_an_unwritable_destination_is_refused_before_the_work(
+    tool: str, sweep: Path, tmp_path: Path, style_path: Path, random_vgg: Path, monkeypatch, capsys
+) -> None:
+    """A read-only folder was found only when the results were written (a whole evaluation, every iteration)."""
+    import errno
+
+    import fast_style.atomic as atomic
+
+    def read_only(*args, **kwargs):
+        raise OSError(errno.EROFS, "Read-only file system")
+
+    photo = make_photo(tmp_path / "photos" / "p.jpg", size=(40, 32))
+    out = tmp_path / "ro"
+    out.mkdir()
+    monkeypatch.setattr(atomic, "mkstemp", read_only)
+    if tool == "eval":
+        code = eval_main(_eval_args(sweep, [photo.parent], out, random_vgg))
+    else:
+        code = optimize_main(
+            [str(photo), "-s", str(style_path), "-o", str(out / "x.png"), "--weights", str(random_vgg)]
+        )
+    assert code == 2
+    assert f"cannot write in {out} (Read-only file system): give another folder" in capsys.readouterr().err
+
+
+def test_optimize_refuses_a_photo_too_thin_for_the_vgg(
+    tmp_path: Path, style_path: Path, random_vgg: Path, capsys: pytest.CaptureFixture
+) -> None:
+    """900x150 at --size 16 (16x3) ended in a RuntimeError's traceback from the VGG's poolings."""
+    base = ["-s", str(style_path), "-o", str(tmp_path / "o.png"), "--weights", str(random_vgg)]
+    thin = make_photo(tmp_path / "thin.jpg", size=(180, 30))
+    assert optimize_main([str(thin), *base, "--size", "40"]) == 2
+    assert "thin.jpg is 40x7 at --size 40, under 16 px a side: give --size 96 or more" in capsys.readouterr().err
+    tiny = make_photo(tmp_path / "tiny.png", size=(10, 10))
+    assert optimize_main([str(tiny), *base]) == 2
+    assert "tiny.png is 10x10: under 16 px a side, too small" in capsys.readouterr().err
+    assert not (tmp_path / "o.png").exists()

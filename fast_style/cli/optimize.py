@@ -14,7 +14,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from fast_style.atomic import check_output
+from fast_style.atomic import check_output, check_writable
 from fast_style.cli import ToolParser, run_tool
 from fast_style.errors import UserError
 
@@ -56,7 +56,7 @@ def run(args: argparse.Namespace) -> None:
     from fast_style.data import load_style_image
     from fast_style.devices import pick_device
     from fast_style.images import IMAGE_OUTPUTS, open_rgb, pil_to_tensor, to_unit
-    from fast_style.loss import PerceptualLoss
+    from fast_style.loss import MIN_PHOTO_SIDE, PerceptualLoss
     from fast_style.optimize import curve_paths, optimize_image, write_result
 
     out = Path(args.output)
@@ -88,12 +88,22 @@ def run(args: argparse.Namespace) -> None:
             raise UserError(f"{flag} must be a number >= 0, got {value}")
     if args.lr is not None and not 0 < args.lr < math.inf:
         raise UserError(f"--lr must be > 0, got {args.lr}")
+    check_writable(out.parent, "--output")  # a read-only folder: found before the iterations, not after them
     device = pick_device(args.device)
     try:
         photo = open_rgb(args.content)
     except (OSError, ValueError) as e:
         raise UserError(f"cannot read {args.content}: {e}") from None
+    whole = photo.size
     photo.thumbnail((args.size, args.size), Image.LANCZOS)
+    if min(photo.size) < MIN_PHOTO_SIDE:  # VGG's poolings leave nothing of it (a RuntimeError's traceback)
+        if min(whole) < MIN_PHOTO_SIDE:
+            raise UserError(f"{args.content} is {whole[0]}x{whole[1]}: under {MIN_PHOTO_SIDE} px a side, too small")
+        least = math.ceil(MIN_PHOTO_SIDE * max(whole) / min(whole))
+        raise UserError(
+            f"{args.content} is {photo.width}x{photo.height} at --size {args.size}, under {MIN_PHOTO_SIDE} px a "
+            f"side: give --size {least} or more"
+        )
     content = to_unit(pil_to_tensor(photo))[None].to(device)
     loss = PerceptualLoss(
         weights=args.weights,
