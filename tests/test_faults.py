@@ -316,6 +316,22 @@ def test_ctrl_c_inside_an_import_stops_the_tool_once_the_import_is_done(tmp_path
         assert names == {"slow_import.py", "imported"}, kind  # the temporary file went through its clean-up
 
 
+def test_a_sigterm_before_torch_is_loaded_prints_one_line(tmp_path: Path) -> None:
+    """Stopped while torch was being imported (its loggers not yet set to warnings), its exit hook's INFO lines
+    ("FakeTensor cache stats:", "cache_hits: 0") followed the tool's one line."""
+    script = (
+        "import atexit, logging, os, signal, sys, time\nfrom fast_style.cli import run_tool\n"
+        "def body():\n"
+        "    log = logging.getLogger('torch._subclasses.fake_tensor')\n"
+        "    atexit.register(lambda: log.info('FakeTensor cache stats:'))  # as torch registers it at import\n"
+        "    os.kill(os.getpid(), signal.SIGTERM)\n"
+        "    time.sleep(5)\n"
+        "sys.exit(run_tool(body))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 143 and done.stderr == "stopped (SIGTERM)\n", done.stderr[-2000:]
+
+
 def test_a_second_ctrl_c_inside_an_import_leaves_no_tracing_behind(tmp_path: Path) -> None:
     """The first Ctrl-C waits for the import with a trace function; the second raised at once and left it on: a
     caller of main() (a notebook, tests) ran 3x slower after, and a debugger's tracer was lost."""

@@ -143,6 +143,9 @@ def run_tool(body: Callable[[], int | None], log_level: int = logging.INFO) -> i
     SIGTERM 143 (each with one line, after every file being written is removed), and a reader that stopped early
     (`fast-style-stylize --list-styles | head`) ends it quietly."""
     logging.basicConfig(level=log_level, format="%(message)s")
+    # torch sets its loggers to warnings when its import ends; stopped during it (a SIGTERM at start-up), its
+    # exit hooks' INFO lines ("FakeTensor cache stats: ...") followed the one line a stop prints
+    logging.getLogger("torch").setLevel(logging.WARNING)
     main_thread = threading.current_thread() is threading.main_thread()  # (signal handlers are set there only)
     ignored = signal.getsignal(signal.SIGTERM) is signal.SIG_IGN  # started so on purpose: it stays ignored
     previous = signal.signal(signal.SIGTERM, _on_sigterm) if main_thread and not ignored else None
