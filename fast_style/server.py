@@ -394,17 +394,21 @@ def create_app(styles: Styles, limits: Limits | None = None) -> FastAPI:
         no_style = "choose a style first"  # or why the style chosen was refused
         # messages are read as they come, so a client that leaves is seen while its frame waits for its turn
         # (its frames had run all the same, keeping other users' requests out)
-        inbox: asyncio.Queue = asyncio.Queue()
+        # a few messages ahead at most: a client sending faster than its frames are answered waits, as it did when
+        # each message was read only once the last was answered (an unbounded queue held every frame it sent)
+        inbox: asyncio.Queue = asyncio.Queue(maxsize=LIVE_AHEAD)
         closed = asyncio.Event()
 
         async def read() -> None:
             try:
                 while (message := await ws.receive())["type"] != "websocket.disconnect":
-                    inbox.put_nowait(message)
+                    await inbox.put(message)
             except (WebSocketDisconnect, RuntimeError):
                 pass
             finally:
                 closed.set()
+                while inbox.full():  # the client is gone: what it sent is not answered
+                    inbox.get_nowait()
                 inbox.put_nowait(None)
 
         async def gone() -> bool:
@@ -465,6 +469,7 @@ def create_app(styles: Styles, limits: Limits | None = None) -> FastAPI:
     return app
 
 
+LIVE_AHEAD = 4  # live messages read ahead of the one being answered (the page keeps two frames in flight)
 GRACE_S = 10  # how long a stop waits for requests in progress (a stylization, an upload) before it cancels them
 
 

@@ -480,7 +480,7 @@ def test_a_client_stalled_mid_upload_does_not_hold_a_stop(tmp_path: Path, again:
         stalled.sendall(f"{head}Content-Length: 100000\r\n\r\n--B\r\n".encode())
         time.sleep(1)
         proc.send_signal(signal.SIGINT)
-        assert "stopping: waiting for 1 open connection(s)" in proc.stderr.readline()
+        assert "stopping: waiting for 1 request(s) under way" in proc.stderr.readline()
         start = time.monotonic()
         if again:
             proc.send_signal(signal.SIGINT)
@@ -575,6 +575,44 @@ def test_a_live_frame_whose_client_left_is_dropped(models: Path, monkeypatch: py
     asyncio.run(asyncio.wait_for(app(scope, receive, send), 10))
     assert asked == [True]
     assert sent == ["websocket.accept"]  # nothing sent to the closed connection
+
+
+def test_a_live_client_sending_faster_than_it_is_answered_is_held_back(
+    models: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The reader had queued every frame a client sent, unbounded (400 frames of 1 MB held while one ran)."""
+    from fast_style.server import LIVE_AHEAD
+
+    app = create_app(Styles(models, device="cpu"), Limits())
+    received = []
+
+    async def run(job, *args, gone=None):  # the first frame's stylization takes its time
+        await asyncio.sleep(3600)
+
+    monkeypatch.setattr(app.state.gate, "run", run)
+
+    async def receive() -> dict:
+        await asyncio.sleep(0)
+        received.append(1)
+        if len(received) == 1:
+            return {"type": "websocket.connect"}
+        if len(received) == 2:
+            return {"type": "websocket.receive", "text": json.dumps({"style": "mine"})}
+        return (
+            {"type": "websocket.receive", "bytes": png()} if len(received) < 200 else {"type": "websocket.disconnect"}
+        )
+
+    async def send(message: dict) -> None:
+        pass
+
+    async def scenario() -> None:
+        scope = {**stylize_scope(""), "type": "websocket", "path": "/api/live", "raw_path": b"/api/live", "headers": []}
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(app(scope, receive, send), 0.5)
+
+    asyncio.run(scenario())
+    # connect, options, the frame being answered, LIVE_AHEAD queued, one waiting for room
+    assert len(received) <= 3 + LIVE_AHEAD + 1
 
 
 def test_uvicorn_takes_live_frames_as_large_as_uploads(models: Path) -> None:

@@ -86,11 +86,12 @@ def run(args: argparse.Namespace) -> None:
         def handle_exit(self, sig: int, frame: object) -> None:
             if sig == signal.SIGINT and self.keep_ignoring_sigint:
                 return
-            first, open_ = not self.should_exit, len(self.server_state.connections)
+            # requests under way (a stylization, a client stalled mid-upload): idle connections close at once
+            first, busy = not self.should_exit, len(self.server_state.tasks)
             super().handle_exit(sig, frame)  # before the line: a second Ctrl-C may come while it is printed
-            if first and open_:  # a request in progress, or a client stalled mid-upload: said, or it looks hung
+            if first and busy:  # said, or the stop looks hung
                 print(
-                    f"stopping: waiting for {open_} open connection(s), at most {GRACE_S} s "
+                    f"stopping: waiting for {busy} request(s) under way, at most {GRACE_S} s "
                     "(Ctrl-C again stops at once)",
                     file=sys.stderr,
                     flush=True,
@@ -113,6 +114,7 @@ def run(args: argparse.Namespace) -> None:
             server.run()
         finally:
             signal.signal(signal.SIGTERM, previous)
+            logging.getLogger("uvicorn.error").removeFilter(quiet)  # another server in this process logs in full
         if not server.started:
             raise UserError(f"the server did not start on {host}:{args.port}: see the messages above")
     finally:
