@@ -125,11 +125,13 @@ def open_source(src: Path, nvdec: int | None = None) -> Any:
 def frames_to_tensor(arrays: list[np.ndarray], layout: tuple | None, turns: int, device: torch.device) -> torch.Tensor:
     """`frame_array`'s arrays of one size and layout -> (N, 3, H, W) float RGB in [0, 1] on `device`, upright."""
     if device.type == "cuda":  # stacked into pinned memory, the copy queued behind the batch the GPU is running
-        batch = torch.empty((len(arrays), *arrays[0].shape), dtype=torch.from_numpy(arrays[0]).dtype, pin_memory=True)
-        np.stack(arrays, out=batch.numpy())
-    else:
-        batch = torch.from_numpy(np.stack(arrays))
-    batch = batch.to(device, non_blocking=True)  # uint8 crosses to a GPU: a quarter of the float's bytes
+        with torch.cuda.device(device):  # pinned by cuda:N's context, not by a new one on GPU 0
+            shape, dtype = (len(arrays), *arrays[0].shape), torch.from_numpy(arrays[0]).dtype
+            host = torch.empty(shape, dtype=dtype, pin_memory=True)
+            np.stack(arrays, out=host.numpy())
+            batch = host.to(device, non_blocking=True)  # uint8 crosses: a quarter of the float's bytes
+    else:  # (MPS: a blocking copy; non-blocking ones from pageable memory read back wrong values there)
+        batch = torch.from_numpy(np.stack(arrays)).to(device)
     x = to_unit(batch.permute(0, 3, 1, 2)) if layout is None else yuv.to_rgb(batch, *layout)
     return torch.rot90(x, turns, (-2, -1)) if turns else x
 
@@ -160,10 +162,11 @@ class _Download:
         out = yuv.to_yuv420(frames) if planes else to_uint8(frames).permute(0, 2, 3, 1).contiguous()
         self.done: torch.cuda.Event | None = None
         if out.device.type == "cuda":
-            self.host = torch.empty(out.shape, dtype=out.dtype, pin_memory=True)
-            self.host.copy_(out, non_blocking=True)
-            self.done = torch.cuda.Event()
-            self.done.record()  # on the stream the copy was queued on: it waits for that copy, not later batches
+            with torch.cuda.device(out.device):  # cuda:N's current stream, where the copy is queued (not GPU 0's)
+                self.host = torch.empty(out.shape, dtype=out.dtype, pin_memory=True)
+                self.host.copy_(out, non_blocking=True)
+                self.done = torch.cuda.Event()
+                self.done.record()  # after that copy on its stream: waits for it, not for later batches
         else:
             self.host = out.cpu()
 
