@@ -66,12 +66,12 @@ class Stylizer:
             raise UserError(f"tile must be a positive number of pixels, got {tile!r}")
         if isinstance(device, str):  # "cpu", "cuda:1", "auto": as Stylizer.load takes them
             device = pick_device(device)
-        if isinstance(dtype, torch.dtype):  # checked as its name is (fp16 on the CPU, an integer type)
-            names = {v: k for k, v in _DTYPES.items()}
-            if dtype not in names:
-                raise UserError(f"dtype must be one of {', '.join(map(str, names))}, got {dtype}")
-            dtype = names[dtype]
-        dtype = pick_precision(dtype, device, compile)  # "auto", "fp32", "bf16", "fp16"
+        if isinstance(dtype, str):  # "auto", "fp32", "bf16", "fp16"
+            dtype = pick_precision(dtype, device, compile)
+        elif dtype not in _DTYPES.values():  # an integer type ran as garbage
+            raise UserError(f"dtype must be one of {', '.join(map(str, _DTYPES.values()))}, got {dtype}")
+        elif dtype == torch.float16 and device.type == "cpu":
+            pick_precision("fp16", device)  # refused, as Stylizer.load(precision="fp16") refuses it
         if not isinstance(max_pixels, int) or max_pixels < 0:
             raise UserError(f"max_pixels must be a whole number >= 0 (0: never tile), got {max_pixels!r}")
         # a copy (a few MB): the caller's network keeps its device, mode and gradients; `network` stays a plain
@@ -155,8 +155,7 @@ class Stylizer:
         """`stylize_tensor` without the range check (a GPU sync: video frames are in range by construction)."""
         if not isinstance(images, torch.Tensor):
             raise TypeError(f"expected a tensor of images, not {type(images).__name__}")
-        if isinstance(strength, bool) or not isinstance(strength, (int, float)):
-            raise TypeError(f"strength must be a number within 0..1, not {strength!r}")
+        _check_number("strength", strength)
         if not 0.0 <= strength <= 1.0:
             raise UserError(f"strength must be within 0..1 (0: the photo, 1: the full style), got {strength}")
         if images.ndim not in (3, 4) or images.shape[-3] != 3:
@@ -260,8 +259,8 @@ class Stylizer:
     def _target_size(size: tuple[int, int], max_size: int | None, scale: float | None) -> tuple[int, int]:
         """(W, H) of an image resized by `scale`, then down to `max_size` on its longer side."""
         for name, value in (("max_size", max_size), ("scale", scale)):
-            if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
-                raise TypeError(f"{name} must be a number, not {value!r}")
+            if value is not None:
+                _check_number(name, value)
         if (max_size is not None and max_size < 1) or (scale is not None and not scale > 0):
             raise UserError(f"max size must be at least 1 px and scale above 0, got {max_size} and {scale}")
         if scale:
@@ -330,6 +329,17 @@ class Stylizer:
                 raise TypeError("preserve_color, max_size and scale apply to images: for a tensor, resize it first")
             return self.stylize_tensor(x, strength, tiled)
         return self.stylize_image(_as_image(x), strength, preserve_color, max_size, scale, tiled)
+
+
+def _check_number(name: str, value: object) -> None:
+    """TypeError for a value that is not one number: a string ('0.5') compared as text deep inside; numpy
+    numbers and one-element tensors are numbers."""
+    try:
+        if isinstance(value, (str, bytes, bool)):
+            raise TypeError
+        float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError, RuntimeError):
+        raise TypeError(f"{name} must be a number, not {value!r}") from None
 
 
 def _as_image(x: object) -> Image.Image:

@@ -451,6 +451,10 @@ def test_api_mistakes_in_values_files_and_types_are_named(model_path: Path, tmp_
     for options, name in (({"strength": "0.5"}, "strength"), ({"max_size": "100"}, "max_size")):
         with pytest.raises(TypeError, match=f"{name} must be a number"):
             s(photo, **options)
+    import numpy as np  # numpy's numbers and a 0-d tensor are numbers
+
+    assert s(photo, strength=np.float32(0.5), max_size=np.int64(10)).size == (10, 8)
+    assert s(torch.rand(3, 8, 8), strength=torch.tensor(0.5)).shape == (3, 8, 8)
     with pytest.raises(UserError, match=r"frames of shape \(N, 3, H, W\), got \(3, 8, 12\)"):
         s.stylize_frames(torch.rand(3, 8, 12), max_size=6)
     with pytest.raises(TypeError, match=r"use Stylizer\.load"):
@@ -460,6 +464,14 @@ def test_api_mistakes_in_values_files_and_types_are_named(model_path: Path, tmp_
     with pytest.raises(UserError, match="fp16 is not supported on the CPU"):  # as Stylizer.load(precision="fp16")
         Stylizer(s.network, "cpu", torch.float16)
     assert Stylizer(s.network, "cpu", torch.float32).dtype == torch.float32
+
+
+def test_an_emulated_bf16_is_warned_once(model_path: Path, monkeypatch, caplog) -> None:
+    import fast_style.devices as devices
+
+    monkeypatch.setattr(devices, "native_bf16", lambda kind: False)
+    Stylizer.load(model_path, device="cpu", precision="bf16")  # load picks it, the constructor took it again
+    assert sum("no native bf16" in r.getMessage() for r in caplog.records) == 1
 
 
 def test_two_inputs_never_share_an_output(
