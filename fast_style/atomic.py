@@ -44,19 +44,17 @@ def file_in_the_way(folder: Path) -> Path | None:
     return nearest if nearest is not None and not nearest.is_dir() else None
 
 
-def check_writable(folder: Path, flag: str) -> None:
-    """Before any work: UserError where no file can be made in `folder` (where it does not exist yet, in the
-    nearest parent that does, where it will be made): a read-only disk or a folder without rights was found only
-    when the results were written, after all the work."""
+def check_writable(folder: Path, label: str) -> None:
+    """Before any work: UserError, starting with `label` (the option and its value), where no file can be made in
+    `folder` (where it does not exist yet, in the nearest parent that does, where it will be made): a read-only
+    disk or a folder without rights was found only when the results were written, after all the work."""
     nearest = next(p for p in (folder.absolute(), *folder.absolute().parents) if p.exists())
     if not nearest.is_dir():
-        raise UserError(f"{flag} {folder}: {nearest} is a file: give a folder")
+        raise UserError(f"{label}: {nearest} is a file, not a folder")
     try:
         fd, probe = mkstemp(prefix=".fast-style-probe.", dir=nearest)
     except OSError as e:
-        raise UserError(
-            f"{flag} {folder}: cannot write in {nearest} ({e.strerror or e}): give another folder"
-        ) from None
+        raise UserError(f"{label}: cannot write in {nearest} ({e.strerror or e}): choose another place") from None
     os.close(fd)
     os.unlink(probe)
 
@@ -65,9 +63,42 @@ def check_writable(folder: Path, flag: str) -> None:
 def atomic_write(path: str | Path) -> Iterator[Path]:
     """Yield a temporary path beside `path`; on success it is fsynced and renamed over `path`. A write that fails
     for lack of room or rights (in the caller's block too) is a one-line DiskError naming `path`."""
-    path = Path(path)
+    with writing(path), atomic_writes([path]) as temps:
+        yield temps[0]
+
+
+@contextmanager
+def atomic_writes(paths: list[str | Path]) -> Iterator[list[Path]]:
+    """`atomic_write` for files that belong together (a report's tables and its sheet): every one is fsynced
+    before any is renamed, so a failure while writing or syncing any of them leaves all the earlier files as
+    they were, not some replaced. A failed write in the caller's block is the caller's to name (`writing`)."""
+    paths = [Path(p) for p in paths]
+    temps: list[Path] = []
+    try:
+        for path in paths:
+            temps.append(_temporary_beside(path))
+        yield temps
+        umask = os.umask(0)
+        os.umask(umask)
+        for path, tmp in zip(paths, temps):
+            with writing(path):
+                os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the file the user's usual mode
+                with open(tmp, "rb+") as f:
+                    os.fsync(f.fileno())
+        for path, tmp in zip(paths, temps):
+            with writing(path):
+                os.replace(tmp, path)
+    finally:
+        for tmp in temps:
+            if tmp.exists():
+                tmp.unlink()
+
+
+def _temporary_beside(path: Path) -> Path:
+    """An empty temporary file in `path`'s folder (made where missing); one line naming `path` where it cannot
+    be (not a temporary name, not the input)."""
     with writing(path):
-        try:  # where the file cannot even begin: one line naming it (not a temporary name, not the input)
+        try:
             path.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
         except (FileExistsError, NotADirectoryError):
@@ -77,18 +108,8 @@ def atomic_write(path: str | Path) -> Iterator[Path]:
             if e.errno in DISK_ERRORS:
                 raise
             raise UserError(f"cannot write {path}: {e.strerror or e}") from None
-        os.close(fd)
-        try:
-            yield Path(tmp)
-            umask = os.umask(0)
-            os.umask(umask)
-            os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the file the user's usual mode
-            with open(tmp, "rb+") as f:
-                os.fsync(f.fileno())
-            os.replace(tmp, path)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+    os.close(fd)
+    return Path(tmp)
 
 
 def save_torch(obj: object, path: str | Path) -> Path:

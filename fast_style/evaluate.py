@@ -16,7 +16,6 @@ import logging
 import textwrap
 import time
 from collections import Counter
-from contextlib import ExitStack
 from dataclasses import asdict
 from pathlib import Path
 
@@ -24,7 +23,7 @@ import torch
 from PIL import Image, ImageDraw
 
 from fast_style import zoo
-from fast_style.atomic import atomic_write, writing
+from fast_style.atomic import atomic_writes, writing
 from fast_style.data import load_style_image
 from fast_style.devices import pick_device
 from fast_style.errors import UserError, first_line
@@ -128,12 +127,19 @@ def model_names(paths: list[Path]) -> list[str]:
     return [str(p) for p in paths]
 
 
+def read_photo(path: Path, size: int) -> torch.Tensor:
+    """An image as (1, 3, H, W) in [0, 1], its longer side at most `size` (never enlarged)."""
+    img = open_rgb(path)
+    img.thumbnail((size, size), Image.LANCZOS)
+    return to_unit(pil_to_tensor(img))[None]
+
+
 def load_photos(
-    folders: list[str], size: int, skipped: list[Path] | None = None, limit: int | None = None
+    folders: list[str], size: int, skipped: list[Path] | None = None, sources: list[Path] | None = None
 ) -> list[tuple[str, torch.Tensor]]:
     """The images in `folders` (and below), each (name, (1, 3, H, W) in [0, 1]) with its longer side at most `size`;
     named by their paths within their folder (by the path given where two folders hold the same name). Unreadable
-    or too small ones are skipped with a warning (and added to `skipped`); `limit`: the first that many only."""
+    or too small ones are skipped with a warning (and added to `skipped`); `sources`: filled with the files read."""
     files: list[tuple[Path, str]] = []
     for folder in folders:
         if not Path(folder).is_dir():
@@ -152,24 +158,22 @@ def load_photos(
     names = Counter(name for _, name in files)
     photos = []
     for f, name in files:
-        if limit is not None and len(photos) == limit:
-            break
         try:
-            img = open_rgb(f)
+            photo = read_photo(f, size)
         except (OSError, ValueError) as e:
             log.warning("warning: skipping %s: %s", f, first_line(e))
             if skipped is not None:
                 skipped.append(f)
             continue
-        img.thumbnail((size, size), Image.LANCZOS)
-        if min(img.size) < MIN_PHOTO_SIDE:
-            log.warning(
-                "warning: skipping %s: %dx%d at --size %d, under %d px a side", f, *img.size, size, MIN_PHOTO_SIDE
-            )
+        h, w = photo.shape[-2:]
+        if min(h, w) < MIN_PHOTO_SIDE:
+            log.warning("warning: skipping %s: %dx%d at --size %d, under %d px a side", f, w, h, size, MIN_PHOTO_SIDE)
             if skipped is not None:
                 skipped.append(f)
             continue
-        photos.append((name if names[name] == 1 else str(f), to_unit(pil_to_tensor(img))[None]))
+        photos.append((name if names[name] == 1 else str(f), photo))
+        if sources is not None:
+            sources.append(f)
     if not photos:
         raise UserError(  # all skipped: unreadable, or too small at --size (the warnings above say which)
             f"none of the photos in {', '.join(map(str, folders))} could be used (see the warnings above): give "
@@ -392,8 +396,7 @@ def write_reports(
         sheet_cell,
     )
     paths = [out / name for name in REPORTS]
-    with ExitStack() as together:  # the three replace an earlier report together or not at all (a mixed one)
-        temps = [together.enter_context(atomic_write(path)) for path in paths]
+    with atomic_writes(paths) as temps:  # the three replace an earlier report together (not a mixed one)
         for path, tmp, write in zip(
             paths,
             temps,

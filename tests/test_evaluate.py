@@ -116,7 +116,7 @@ def test_eval_errors_are_one_line(tmp_path: Path, sweep: Path, capsys: pytest.Ca
     held = make_photo(tmp_path / "held" / "p.jpg", size=(40, 32)).parent
     assert eval_main([str(sweep), "--photos", str(held), "--out", str(tmp_path / "e"), "--device", "gpu"]) == 2
     err = capsys.readouterr().err
-    assert "is a file: give a folder" in err and err.count("--out is inside a --photos folder") == 2
+    assert "is a file: give a folder for the reports" in err and err.count("--out is inside a --photos folder") == 2
     assert "unknown device 'gpu': use auto, cpu" in err and "Traceback" not in err
     # ranking by a figure that is not measured (every model 'inf') had given the arguments' order as a rank
     args = [str(sweep), "--photos", str(held), "--out", str(tmp_path / "e")]
@@ -126,7 +126,7 @@ def test_eval_errors_are_one_line(tmp_path: Path, sweep: Path, capsys: pytest.Ca
     assert "--rank-by flicker needs the flicker measured" in err and "--rank-by judge_style needs the judge" in err
     # an --out below a file was found only once every model had been scored
     assert eval_main([str(sweep), "--photos", str(held), "--out", str(tmp_path / "file" / "e")]) == 2
-    assert f"{tmp_path / 'file'} is a file: give a folder" in capsys.readouterr().err
+    assert f"{tmp_path / 'file'} is a file, not a folder" in capsys.readouterr().err
     # --photos takes every name after it: the models given after it were taken for photo folders
     assert eval_main(["--photos", str(held), "wave"]) == 2
     assert "no models: wave went to --photos, which takes every name after it; name the models first" in (
@@ -419,11 +419,13 @@ def test_photos_of_one_name_in_two_folders_keep_their_own_reference_and_name(
 
 
 def test_skipped_photos_make_the_run_done_in_part(
-    sweep: Path, tmp_path: Path, random_vgg: Path, capsys: pytest.CaptureFixture
+    sweep: Path, tmp_path: Path, random_vgg: Path, capsys: pytest.CaptureFixture, caplog: pytest.LogCaptureFixture
 ) -> None:
     photos = make_photo(tmp_path / "mixed" / "good.jpg", size=(40, 32)).parent
     (photos / "text.jpg").write_text("not a photo")
-    assert eval_main(_eval_args(sweep, [photos], tmp_path / "e", random_vgg, "--stability-photos", "0")) == 1
+    assert eval_main(_eval_args(sweep, [photos], tmp_path / "e", random_vgg)) == 1
+    # warned once: the flicker's photos (at 384 px) are the ones scored, not the folder read again
+    assert sum("skipping" in r.getMessage() for r in caplog.records) == 1
     assert "1 photo(s) skipped (see above); scored on 1" in capsys.readouterr().err  # after the warning
     assert (tmp_path / "e" / "metrics.json").exists()
 
@@ -439,7 +441,7 @@ def test_the_flicker_clips_do_not_depend_on_size(
 
     def spy(models, photos, *args):
         seen["scored"] = [p.shape[-2:] for _, p in photos]
-        seen["clips"] = [p.shape[-2:] for _, p in args[-1][: args[-2]]]
+        seen["clips"] = [p.shape[-2:] for _, p in args[-1]]
         raise KeyboardInterrupt
 
     monkeypatch.setattr(evaluate, "evaluate", spy)
@@ -485,11 +487,25 @@ def test_a_failed_rewrite_of_a_report_leaves_the_earlier_one_whole(
     def full(self, fp, *args, **kwargs):
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(Image.Image, "save", full)
     score.name = "another"
-    with pytest.raises(DiskError, match="contact_sheet.png: No space left on device"):
-        evaluate.write_reports(tmp_path, [score], [[torch.rand(1, 3, 32, 32)]], photos, "caffe")
+    with monkeypatch.context() as patch:
+        patch.setattr(Image.Image, "save", full)
+        with pytest.raises(DiskError, match="contact_sheet.png: No space left on device"):
+            evaluate.write_reports(tmp_path, [score], [[torch.rand(1, 3, 32, 32)]], photos, "caffe")
     assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before  # no temporary file left either
+    import fast_style.atomic as atomic
+
+    synced = []
+
+    def fsync(fd: int) -> None:  # a late full disk (delayed allocation, NFS) at the second file's sync
+        synced.append(fd)
+        if len(synced) == 2:
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(atomic.os, "fsync", fsync)
+    with pytest.raises(DiskError, match="metrics.json: No space left on device"):
+        evaluate.write_reports(tmp_path, [score], [[torch.rand(1, 3, 32, 32)]], photos, "caffe")
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before  # the first was not renamed alone
 
 
 @pytest.mark.parametrize("tool", ["eval", "optimize"])
@@ -515,7 +531,7 @@ def test_an_unwritable_destination_is_refused_before_the_work(
             [str(photo), "-s", str(style_path), "-o", str(out / "x.png"), "--weights", str(random_vgg)]
         )
     assert code == 2
-    assert f"cannot write in {out} (Read-only file system): give another folder" in capsys.readouterr().err
+    assert f"cannot write in {out} (Read-only file system): choose another place" in capsys.readouterr().err
 
 
 def test_optimize_refuses_a_photo_too_thin_for_the_vgg(

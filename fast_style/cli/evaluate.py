@@ -96,7 +96,15 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    from fast_style.evaluate import REPORTS, STABILITY_SIZE, evaluate, find_models, load_photos, write_reports
+    from fast_style.evaluate import (
+        REPORTS,
+        STABILITY_SIZE,
+        evaluate,
+        find_models,
+        load_photos,
+        read_photo,
+        write_reports,
+    )
 
     reports = [Path(args.out) / name for name in REPORTS]
     if args.size < 16 or args.style_size < 16:
@@ -127,7 +135,7 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(f"--sheet-cell {args.sheet_cell}: give 32 to 4096 px, or 0 for full size")
     if Path(args.out).exists() and not Path(args.out).is_dir():
         raise UserError(f"--out {args.out} is a file: give a folder for the reports")
-    check_writable(Path(args.out), "--out")  # before the work, not once every model is scored
+    check_writable(Path(args.out), f"--out {args.out}")  # before the work, not once every model is scored
     if any(Path(args.out).resolve().is_relative_to(Path(f).resolve()) for f in args.photos):
         raise UserError(
             "--out is inside a --photos folder (its sheet would be scored as a photo next time): "
@@ -144,11 +152,10 @@ def run(args: argparse.Namespace) -> int:
         iterations = int(n)
     models = find_models(args.models + (zoo.names() if args.zoo else []))
     skipped: list[Path] = []
-    photos = load_photos(args.photos, args.size, skipped)
-    # the flicker's clips are cut from the photos at one size whatever --size (it had read 1.3 at 384 px, 4.2 at 64)
-    clips = photos if args.size == STABILITY_SIZE or not args.stability_photos else None
-    if clips is None:
-        clips = load_photos(args.photos, STABILITY_SIZE, limit=args.stability_photos)
+    files: list[Path] = []
+    photos = load_photos(args.photos, args.size, skipped, files)
+    # the flicker's clips are cut from the same photos at one size whatever --size (1.3 at 384 px, 4.2 at 64)
+    clips = [(name, read_photo(f, STABILITY_SIZE)) for (name, _), f in zip(photos, files[: args.stability_photos])]
     scores, outputs = evaluate(
         models,
         photos,

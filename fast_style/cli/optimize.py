@@ -88,7 +88,7 @@ def run(args: argparse.Namespace) -> None:
             raise UserError(f"{flag} must be a number >= 0, got {value}")
     if args.lr is not None and not 0 < args.lr < math.inf:
         raise UserError(f"--lr must be > 0, got {args.lr}")
-    check_writable(out.parent, "--output")  # a read-only folder: found before the iterations, not after them
+    check_writable(out.parent, f"--output {out}")  # a read-only folder: found before the iterations, not after
     device = pick_device(args.device)
     try:
         photo = open_rgb(args.content)
