@@ -4,7 +4,7 @@ Each stylized frame is blended with the previous smoothed frame, by `strength`, 
 a pixel's weight falls off with how much the input changed there since the last frame (averaged over a 5x5
 neighbourhood, so sensor noise counts as still and a moving edge does not), so moving objects are not dragged
 behind (ghosting) while the texture on still parts stops swimming. It cannot tell a camera pan over a flat
-region from a still one: there the texture stays put while the scene moves (measured in benchmarks/README.md).
+region from a still one: there the texture of successive positions is averaged and blurs (README.md).
 """
 
 from __future__ import annotations

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 import torch
+import yaml
 from omegaconf import OmegaConf
 from PIL import Image
 
@@ -724,3 +725,23 @@ def test_the_train_commands_help_names_the_tool_and_shows_how_to_start(tmp_path:
     assert "powered by Hydra" not in proc.stdout
     assert any("ckpt_path=last" in line and "style.image=" in line for line in lines)  # resuming, as the README says
     assert "model: fast, johnson, schema, small, tiny" in proc.stdout  # Hydra's groups still listed
+
+
+def test_paths_that_training_writes_and_paths_from_home_are_taken_unquoted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    """`ckpt_path=.../step=000004.ckpt` (a periodic checkpoint's own name) and `data.cache_dir=~/...` (the
+    README's, which the shell does not expand after `=`) were refused by Hydra's grammar ("mismatched input '='",
+    "LexerNoViableAltException")."""
+    from fast_style.cli.train import main
+
+    monkeypatch.setenv("HOME", str(tmp_path))
+    args = ["--cfg", "job", "data.cache_dir=~/photos", "ckpt_path=run/checkpoints/step=000004.ckpt"]
+    args += ["module.init_from=run/checkpoints/style-step=000004.pt", "loss.style_weight=2", "style.image=w.jpg"]
+    monkeypatch.setattr(sys, "argv", ["fast-style-train", *args])
+    main()
+    shown = yaml.safe_load(capsys.readouterr().out)
+    assert shown["data"]["cache_dir"] == f"{tmp_path}/photos"
+    assert shown["ckpt_path"] == "run/checkpoints/step=000004.ckpt"
+    assert shown["module"]["init_from"] == "run/checkpoints/style-step=000004.pt"
+    assert shown["loss"]["style_weight"] == 2  # a number stays a number

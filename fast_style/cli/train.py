@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import shutil
 import sys
 import traceback
@@ -241,10 +242,30 @@ def one_line(error: BaseException, argv: list[str]) -> str:
     return text[:300]
 
 
+_KEY = re.compile(r"(\+{0,2}[A-Za-z_][\w.]*(?:@[\w.:]+)?)=(.*)", re.DOTALL)
+
+
+def as_paths(args: list[str]) -> list[str]:
+    """Overrides whose value is a path Hydra's grammar refuses unquoted, quoted for it: a checkpoint or style model
+    training wrote (`checkpoints/step=000400.ckpt`, `style-step=000400.pt`) and a path from home
+    (`data.cache_dir=~/...`, which the shell leaves as it is after `=`: expanded here, as the shell would at the start
+    of a word). Values with Hydra's own syntax (sweeps, lists, interpolations, quotes) are left to it."""
+    out = []
+    for arg in args:
+        match = _KEY.fullmatch(arg)
+        value = match.group(2) if match else ""
+        plain = not any(c in value for c in "'\",()[]{}$ ")
+        if match and plain and ("=" in value or value.startswith("~")):
+            arg = f"{match.group(1)}='{os.path.expanduser(value)}'"
+        out.append(arg)
+    return out
+
+
 def main() -> None:
     """`fast-style-train`: Hydra's command line (see the module's docstring for errors and exit codes)."""
     from hydra.errors import HydraException
 
+    sys.argv[1:] = as_paths(sys.argv[1:])
     register()
     previous = os.environ.get("HYDRA_FULL_ERROR")
     _FULL_ERROR.update(on=previous == "1", failed=[])
