@@ -3,17 +3,25 @@
 Each stylized frame is blended with the previous smoothed frame, by `strength`, where the input picture is still:
 a pixel's weight falls off with how much the input changed there since the last frame (averaged over a 5x5
 neighbourhood, so sensor noise counts as still and a moving edge does not), so moving objects are not dragged
-behind (ghosting) while the texture on still parts stops swimming. It cannot tell a camera pan over a flat
-region from a still one: there the texture of successive positions is averaged and blurs (README.md).
+behind (ghosting) while the texture on still parts stops swimming.
+
+A camera that pans moves every pixel: the previous frames are first moved by the whole picture's shift since
+then (phase correlation, to a fraction of a pixel), so the texture is smoothed along the motion instead of being
+let through unsmoothed (where the picture changed) or averaged across the pan's positions into a blur (in flat
+regions, where it did not). What the shift does not explain (objects moving on their own, a zoom) is gated as
+before; the strip a pan brings into view has no past and is taken as stylized.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
 
 from fast_style.errors import UserError
 
+SHIFT_SIDE = 512  # the longest side at which `shift` compares two frames
 STILL = 0.04  # a mean input change (in [0, 1] units) at which a pixel counts as moving (weight e^-1 of strength)
 
 
@@ -32,9 +40,67 @@ class TemporalSmoother:
         if self._out is None or self._out.shape != stylized.shape or self.strength == 0:
             out = stylized
         else:
-            change = (frame - self._frame).abs().mean(0, keepdim=True)  # (1, H, W)
-            change = F.avg_pool2d(change[None], 5, stride=1, padding=2, count_include_pad=False)[0]
-            weight = self.strength * torch.exp(-((change / self.still) ** 2))  # (1, H, W): 0 where it moved
-            out = torch.lerp(stylized, self._out, weight)
+            # the last frame, its smoothed output and where they are known, moved as the picture moved since;
+            # that shift is taken only where it explains more of the picture than a still camera does (an object
+            # moving over a flat, still background can have the stronger correlation: the background then stays)
+            stack = torch.cat([self._frame, self._out, torch.ones_like(frame[:1])])
+            past = moved(stack, shift(self._frame, frame))
+            still, panned = self._weight(frame, stack), self._weight(frame, past)
+            pan = panned.mean() > still.mean()
+            weight, history = torch.where(pan, panned, still), torch.where(pan, past[3:6], self._out)
+            out = torch.lerp(stylized, history, self.strength * weight)
         self._frame, self._out = frame, out
         return out
+
+    def _weight(self, frame: torch.Tensor, past: torch.Tensor) -> torch.Tensor:
+        """(1, H, W) in [0, 1]: how still `frame` is against the last frame as `past` holds it (its first three
+        channels; the last: where it is known), 0 where it moved or has no past."""
+        change = (frame - past[:3]).abs().mean(0, keepdim=True)  # (1, H, W)
+        change = F.avg_pool2d(change[None], 5, stride=1, padding=2, count_include_pad=False)[0]
+        return torch.exp(-((change / self.still) ** 2)) * (past[6:] > 0.999)
+
+
+def shift(before: torch.Tensor, after: torch.Tensor) -> torch.Tensor:
+    """How far the whole picture moved from `before` to `after` ((3, H, W) each): a (2,) tensor (dy, dx) in pixels,
+    after(y, x) ~ before(y - dy, x - dx), by phase correlation of the grey frames (a Hann window against the edges'
+    wrap-around), refined to a fraction of a pixel by a parabola through the peak; shifts under 0.1 px count as
+    none. Larger frames are compared on their central SHIFT_SIDE x SHIFT_SIDE px (a pan moves all of the picture;
+    at full resolution, as precise as the whole frame: 1080p in 0.2 s on two CPU cores, its centre in 0.02).
+    Tensor operations only: on a GPU nothing waits for it."""
+    h, w = before.shape[-2:]
+    if max(h, w) > SHIFT_SIDE:
+        top, left = max(0, (h - SHIFT_SIDE) // 2), max(0, (w - SHIFT_SIDE) // 2)
+        centre = (..., slice(top, top + SHIFT_SIDE), slice(left, left + SHIFT_SIDE))
+        return shift(before[centre], after[centre])
+    window = torch.outer(
+        torch.hann_window(h, periodic=False, device=before.device),
+        torch.hann_window(w, periodic=False, device=before.device),
+    )
+    a, b = (x.float().mean(0) for x in (before, after))
+    fa, fb = (torch.fft.rfft2((x - x.mean()) * window) for x in (a, b))
+    cross = fb * fa.conj()
+    r = torch.fft.irfft2(cross / (cross.abs() + 1e-12), s=(h, w))  # (H, W): a peak at the shift
+    peak = r.flatten().argmax()
+    py, px = peak // w, peak % w
+
+    def refined(at: torch.Tensor, size: int, side: Callable[[torch.Tensor], torch.Tensor]) -> torch.Tensor:
+        lo, mid, hi = side((at - 1) % size), side(at), side((at + 1) % size)
+        curve = lo - 2 * mid + hi
+        fraction = torch.where(curve.abs() > 1e-12, 0.5 * (lo - hi) / curve.where(curve != 0, 1), 0).clamp(-0.5, 0.5)
+        return torch.where(at > size // 2, at - size, at) + fraction
+
+    dy = refined(py, h, lambda y: r[y, px])
+    dx = refined(px, w, lambda x: r[py, x])
+    d = torch.stack([dy, dx]).float()
+    return torch.where(d.abs() < 0.1, 0, d)
+
+
+def moved(x: torch.Tensor, d: torch.Tensor) -> torch.Tensor:
+    """(C, H, W) moved by `shift`'s (dy, dx): out(y, x) = x(y - dy, x - dx), bilinear, zeros where it has no pixel."""
+    h, w = x.shape[-2:]
+    one, zero = torch.ones((), device=x.device), torch.zeros((), device=x.device)
+    theta = torch.stack([torch.stack([one, zero, -2 * d[1] / w]), torch.stack([zero, one, -2 * d[0] / h])])[
+        None
+    ]  # (1, 2, 3): sample at the pixel d before, in grid_sample's [-1, 1] units
+    grid = F.affine_grid(theta, [1, x.shape[0], h, w], align_corners=False)
+    return F.grid_sample(x[None].float(), grid, mode="bilinear", padding_mode="zeros", align_corners=False)[0]

@@ -305,7 +305,7 @@ def stylize_video(
     `stylize` takes up to `batch_size` frames as (N, 3, H, W) float RGB in [0, 1] on `device` (upright, of one size)
     and returns them stylized, as (N, 3, H', W') on the same device (any size: it is kept for the whole video).
     `on_frame(width, height)`: called for each frame written. `smooth` (0..1): temporal smoothing of the
-    stylized frames where the picture is still (fast_style.smoothing), for models trained without stability;
+    stylized frames where the picture is still or pans (fast_style.smoothing), for models trained without stability;
     `progress`: a bar with frames per second on stderr; `preset`: x264's speed for the quality of `crf`
     (ultrafast ... veryslow: a faster preset writes a larger file); `convert_on_device`: whether 8-bit 4:2:0 frames
     cross to `device` and back as Y'CbCr, converted there (None: on a GPU, not on the CPU, where swscale converts

@@ -6,7 +6,9 @@ For each model and strength S, on clips made from the photos given (fast_style.s
 - flicker, still: the same for a still camera (noise only), where smoothing should help most;
 - ghosting: a patch of another photo moving 6 px a frame over a still photo; the mean |smoothed - unsmoothed|
   on the pixels whose input changed (the moving patch and the background it uncovers), in 0-255 units:
-  0 means moving things are drawn as without smoothing.
+  0 means moving things are drawn as without smoothing;
+- sharpness, pan: the smoothed pan's mean gradient magnitude over the unsmoothed pan's, on its last half (1: as
+  sharp; a smoother that averages the texture of a pan's successive positions blurs it below 1).
 
     python scripts/benchmark_smoothing.py --photos ../shared/data/content --models wave starry_night
 """
@@ -41,6 +43,13 @@ def sprite_clip(background: torch.Tensor, sprite: torch.Tensor, seed: int) -> to
     return torch.stack(frames)
 
 
+def gradient(frames: torch.Tensor) -> float:
+    """Mean absolute horizontal and vertical difference of neighbouring pixels: how sharp the frames are."""
+    return (
+        (frames[..., 1:, :] - frames[..., :-1, :]).abs().mean() + (frames[..., 1:] - frames[..., :-1]).abs().mean()
+    ).item()
+
+
 def smoothed(clip: torch.Tensor, out: torch.Tensor, strength: float) -> torch.Tensor:
     smoother = TemporalSmoother(strength)
     return torch.stack([smoother.step(x, y) for x, y in zip(clip, out)])
@@ -55,7 +64,7 @@ def main() -> None:
     args = p.parse_args()
     files = sorted(f for f in args.photos.iterdir() if f.suffix.lower() in (".jpg", ".jpeg", ".png"))
     photos = [to_unit(pil_to_tensor(open_rgb(f)))[None] for f in files[: args.clips + 1]]
-    print("model           S   flicker pan   flicker still   ghosting (0-255)")
+    print("model           S   flicker pan   flicker still   ghosting (0-255)   sharpness pan")
     for model in args.models:
         stylizer = Stylizer.load(model, device="cpu")
 
@@ -68,15 +77,20 @@ def main() -> None:
             sprite = sprite_clip(photos[i], photos[i + 1], seed=i)
             clips.append([(c, run(c)) for c in (pan, still, sprite)])
         for s in args.strengths:
-            pan = still = ghost = 0.0
+            pan = still = ghost = sharp = 0.0
             for (pc, po), (sc, so), (gc, go) in clips:
-                pan += aligned_difference(smoothed(pc, po, s)) / aligned_difference(pc)
+                calm = smoothed(pc, po, s)
+                pan += aligned_difference(calm) / aligned_difference(pc)
+                sharp += gradient(calm[FRAMES // 2 :]) / gradient(po[FRAMES // 2 :])
                 still += aligned_difference(smoothed(sc, so, s), pan=0) / aligned_difference(sc, pan=0)
                 moving = (gc[1:] - gc[:-1]).abs().mean(1, keepdim=True) > 0.1  # (FRAMES-1, 1, H, W)
                 diff = (smoothed(gc, go, s)[1:] - go[1:]).abs().mean(1, keepdim=True)
                 ghost += (diff[moving].mean() * 255).item()
             n = len(clips)
-            print(f"{Path(str(model)).stem:14} {s:3.1f}   {pan / n:11.2f}   {still / n:13.2f}   {ghost / n:16.2f}")
+            print(
+                f"{Path(str(model)).stem:14} {s:3.1f}   {pan / n:11.2f}   {still / n:13.2f}   {ghost / n:16.2f}"
+                f"   {sharp / n:13.2f}"
+            )
 
 
 if __name__ == "__main__":

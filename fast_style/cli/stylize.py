@@ -105,7 +105,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--smooth",
         type=float,
         default=0.0,
-        help="video: blend each frame with the last where the picture is still, 0..1 (default 0: off); "
+        help="video: blend each frame with the last where the picture is still or pans, 0..1 (default 0: off); "
         "calms the flicker of models trained without temporal=shift",
     )
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
