@@ -97,13 +97,15 @@ class ImageLogger(pl.Callback):
 
 class HParamsSummary(pl.Callback):
     """At the end of training, the run's settings beside the last validation's held-out metrics, for TensorBoard's
-    HParams tab (`hp/style`, `hp/content`, `hp/coverage`, `hp/total`): a sweep's runs compare and sort there."""
+    HParams tab (`hp/style`, `hp/content`, `hp/coverage`, `hp/total`): a sweep's runs compare and sort there. The
+    losses are under the default loss weights (`val/common/*`), as fast-style-eval scores them: under each run's
+    own weights, a sweep over loss.style_weight ranked the lowest weight best whatever its pictures."""
 
     METRICS = {
-        "val/style": "hp/style",
-        "val/content": "hp/content",
+        "val/common/style": "hp/style",
+        "val/common/content": "hp/content",
         "val/coverage": "hp/coverage",
-        "val/total": "hp/total",
+        "val/common/total": "hp/total",
     }
 
     def __init__(self, params: dict[str, Any]) -> None:
@@ -191,9 +193,12 @@ class FinalCheckpoint(ModelCheckpoint):
 
     def save_last_now(self, trainer: pl.Trainer) -> str:
         path = os.path.join(self.dirpath, f"{self.CHECKPOINT_NAME_LAST}{self.FILE_EXTENSION}")
+        # set before the save, which stores it: a resumed run then knows last.ckpt for its own and keeps writing
+        # it (stored afterwards, the restored path was another, and Lightning wrote last-v1.ckpt beside a stale
+        # last.ckpt that a resume by path went back to)
+        self.last_model_path = path
         if self._dumped_at != trainer.global_step or not os.path.exists(path):
             trainer.save_checkpoint(path, self.save_weights_only)
-        self.last_model_path = path  # so a resumed run keeps writing last.ckpt, not last-v1.ckpt
         return path
 
 

@@ -299,6 +299,12 @@ class StyleDataModule(pl.LightningDataModule):
             self.val_files = [files[i] for i in sorted(held)]
             self.train_files = [f for i, f in enumerate(files) if i not in held]
         if len(self.train_files) < self.batch_size:
+            if not self.train_files and not self.val_root:  # lowering the batch alone met the hold-out's refusal
+                raise UserError(
+                    f"data folder '{self.root}' has {len(files)} photos and data.num_val={self.num_val} holds them "
+                    "all out for validation: lower data.num_val (and data.batch_size to at most the photos left for "
+                    "training), or add photos"
+                )
             raise UserError(
                 f"data folder '{self.root}' has {len(self.train_files)} training images, fewer than "
                 f"batch_size={self.batch_size}: add images or lower data.batch_size"

@@ -192,6 +192,7 @@ class PerceptualLoss(nn.Module):
         if min(chosen.values()) < 0:
             raise UserError("loss weights must be >= 0")
         self.content_weight, self.style_weight, self.tv_weight = (chosen[k] for k in given)
+        self.defaults = default_loss_weights(weights)  # the common weights runs of a sweep compare under
         # relu3_3 too, for `coverage` (held-out figures only: training stops at the deepest loss layer)
         self.vgg = VGGFeatures(
             sorted(set(self.style_layers) | set(self.content_layers) | {coverage.LAYER}), weights, arch
@@ -218,8 +219,10 @@ class PerceptualLoss(nn.Module):
             self.vgg(content, layer)[coverage.LAYER], self.vgg(stylized, layer)[coverage.LAYER], self.style_spread
         )
 
-    def forward(self, stylized: torch.Tensor, content: torch.Tensor) -> dict[str, torch.Tensor]:
-        """stylized, content: (B, 3, H, W) in [0, 1]. Returns the weighted terms and their sum."""
+    def forward(self, stylized: torch.Tensor, content: torch.Tensor, common: bool = False) -> dict[str, torch.Tensor]:
+        """stylized, content: (B, 3, H, W) in [0, 1]. Returns the weighted terms and their sum; with `common` also
+        `common/<term>`: the same under the default weights (`defaults`), which compare across runs trained with
+        other loss weights (a run's own weighted style loss is lower for a lower style weight)."""
         if not self.has_style:
             raise RuntimeError("PerceptualLoss.set_style() must be called before computing losses")
         with torch.no_grad():  # content targets need no graph, and only the layers up to the deepest content one
@@ -237,4 +240,9 @@ class PerceptualLoss(nn.Module):
             "tv": self.tv_weight * tv,
         }
         terms["total"] = terms["content"] + terms["style"] + terms["tv"]
+        if common:
+            d = self.defaults
+            raw = {"content": content_loss, "style": style_loss, "tv": tv}
+            terms |= {f"common/{k}": d[f"{k}_weight"] * v for k, v in raw.items()}
+            terms["common/total"] = terms["common/content"] + terms["common/style"] + terms["common/tv"]
         return terms

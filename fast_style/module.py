@@ -175,11 +175,11 @@ class StyleTransferModule(pl.LightningModule):
             stylized = stylized.clone()
         if self.distill is not None:  # the teacher's picture is the target; the perceptual loss only reports
             target = self.distill.target(images)
-            terms = {} if train else self.loss_fn(stylized, images)
+            terms = {} if train else self.loss_fn(stylized, images, common=True)
             terms |= self.distill(stylized, target, getattr(self.loss, "vgg", None))
             terms["total"] = terms["distill"]
         else:
-            terms = self.loss_fn(stylized, images)
+            terms = self.loss_fn(stylized, images, common=not train)  # val/common/*: a sweep's runs compare on them
         if moved is not None:
             terms["temporal"] = self.temporal(stylized[: len(moved)], moved, dy, dx, zoom)
             terms["total"] = terms["total"] + terms["temporal"]

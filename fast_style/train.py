@@ -91,6 +91,9 @@ def train(cfg: DictConfig) -> Path | None:
             if trainer.is_global_zero:  # and no TensorBoard file of a launch that logged nothing
                 for path in set((out / "tensorboard").glob("events.out.tfevents.*")) - events:
                     path.unlink(missing_ok=True)
+    if ckpt is None and trainer.max_steps == 0:  # (after fit: the data's and settings' mistakes come first)
+        # a new run of no step left a folder with no model, which was then refused as "holds a run"
+        raise UserError("trainer.max_steps=0 trains nothing: give the steps to train, e.g. trainer.max_steps=2000")
     style = OmegaConf.select(cfg, "callbacks.style_model.path")
     style_path = Path(style) if style else None
     if trainer.is_global_zero:
@@ -100,7 +103,7 @@ def train(cfg: DictConfig) -> Path | None:
             log.info("style model: %s", style_path)
         else:
             log.info("style model: none written (no step was trained)")
-        if not launch.kept and 0 <= trainer.max_steps <= trainer.global_step:  # a finished run resumed, or max 0
+        if not launch.kept and 0 <= trainer.max_steps <= trainer.global_step:  # a finished run resumed
             at = f"the checkpoint is at step {trainer.global_step} and " if ckpt is not None else ""
             log.warning("nothing trained: %strainer.max_steps=%d; raise it to train on", at, trainer.max_steps)
         if any((out / "tensorboard").glob("events.out.tfevents.*")):

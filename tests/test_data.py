@@ -114,6 +114,11 @@ def test_too_few_images_for_a_batch(tmp_path: Path) -> None:
     dm = StyleDataModule(str(tmp_path / "b"), batch_size=1000, num_workers=0, num_val=2)
     with pytest.raises(UserError, match="3 training images, fewer than batch_size=1000"):  # it blamed num_val
         dm.setup()
+    # validation takes every photo and the batch is larger than the folder: lowering the batch alone, as the
+    # message said, met the hold-out's refusal next
+    dm = StyleDataModule(str(tmp_path / "b"), batch_size=6, num_workers=0, num_val=5)
+    with pytest.raises(UserError, match="has 5 photos and data.num_val=5 holds them all out .*lower data.num_val"):
+        dm.setup()
 
 
 def test_bad_settings_are_refused() -> None:

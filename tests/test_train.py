@@ -48,6 +48,22 @@ def test_a_run_resumed_mid_epoch_trains_on_the_rest_of_that_epoch(
     assert len(seen) == 8 and len(set(seen)) == 8  # each training photo once: the epoch was not started over
 
 
+def test_resumed_runs_keep_writing_last_ckpt(tmp_path: Path, photo_dir: Path, style_path: Path, random_vgg: Path):
+    """A resume wrote its periodic and final checkpoints to last-v1.ckpt beside a stale last.ckpt, which a resume
+    by path (`ckpt_path=RUN/checkpoints/last.ckpt`) went back to, training the steps again."""
+    out = tmp_path / "run"
+    every = "callbacks.checkpoint.every_n_train_steps=5"
+    train(tiny_cfg(out, photo_dir, style_path, random_vgg, "trainer.max_steps=3", every))
+    train(tiny_cfg(out, photo_dir, style_path, random_vgg, "trainer.max_steps=8", every, "ckpt_path=last"))
+    assert sorted(p.name for p in (out / "checkpoints").glob("last*")) == ["last.ckpt"]
+    ckpt = torch.load(out / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False)
+    assert ckpt["global_step"] == 8
+    train(tiny_cfg(out, photo_dir, style_path, random_vgg, "trainer.max_steps=12", every, "ckpt_path=last"))
+    assert sorted(p.name for p in (out / "checkpoints").glob("last*")) == ["last.ckpt"]
+    ckpt = torch.load(out / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False)
+    assert ckpt["global_step"] == 12
+
+
 def _scalar_tags(logdir: Path) -> set[str]:
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
@@ -264,6 +280,7 @@ def test_the_stop_line_points_a_resume_at_the_run_or_at_its_whole_sweep(monkeypa
         ("ckpt_path=123", "checkpoint '123' not found"),  # a number to Hydra: a TypeError traceback
         ("trainer.precision=bf16-true", "trainer.precision=bf16-true is not a precision fast-style trains in"),
         ("trainer.precision=64-true", "use bf16-mixed, 16-mixed (on a GPU) or 32-true"),  # crashed in the grids
+        ("trainer.max_steps=0", "trainer.max_steps=0 trains nothing: give the steps to train"),  # a folder, no model
     ],
 )
 def test_cli_reports_user_mistakes_in_one_line(
@@ -639,8 +656,8 @@ def test_a_nan_loss_found_late_still_stops_before_any_file_is_written(
 
     forward, calls = PerceptualLoss.forward, []
 
-    def nan_from_step_3(self, stylized, content):
-        terms = forward(self, stylized, content)
+    def nan_from_step_3(self, stylized, content, common=False):
+        terms = forward(self, stylized, content, common)
         if torch.is_grad_enabled():  # training steps only
             calls.append(1)
             if len(calls) > 3:
@@ -745,3 +762,46 @@ def test_paths_that_training_writes_and_paths_from_home_are_taken_unquoted(
     assert shown["ckpt_path"] == "run/checkpoints/step=000004.ckpt"
     assert shown["module"]["init_from"] == "run/checkpoints/style-step=000004.pt"
     assert shown["loss"]["style_weight"] == 2  # a number stays a number
+
+
+def _scalars(run: Path) -> dict[str, list[tuple[int, float]]]:
+    """Every scalar in a run's event files, by tag: (step, value) in the order written."""
+    from tensorboard.backend.event_processing.event_file_loader import EventFileLoader
+    from tensorboard.util import tensor_util
+
+    found: dict[str, list[tuple[int, float]]] = {}
+    for f in sorted((run / "tensorboard").glob("events.out.tfevents.*")):
+        for event in EventFileLoader(str(f)).Load():
+            for v in event.summary.value:
+                value = v.simple_value if v.HasField("simple_value") else None
+                if value is None and v.HasField("tensor") and v.tensor.dtype:
+                    array = tensor_util.make_ndarray(v.tensor)
+                    value = float(array.item()) if array.size == 1 else None  # (images are tensors too)
+                if value is not None:
+                    found.setdefault(v.tag, []).append((event.step, value))
+    return found
+
+
+def test_the_hparams_figures_compare_runs_of_other_loss_weights(
+    tmp_path: Path, photo_dir: Path, style_path: Path, random_vgg: Path
+) -> None:
+    """hp/style was the run's own weighted val/style: in a sweep over loss.style_weight the lowest weight ranked
+    best whatever its pictures. It is now the held-out style loss under the default weights, as eval scores it."""
+    out = tmp_path / "run"
+    train(tiny_cfg(out, photo_dir, style_path, random_vgg, "loss.style_weight=1e9"))  # the default (file): 1e10
+    scalars = _scalars(out)
+    own, common = scalars["val/style"][-1][1], scalars["val/common/style"][-1][1]
+    assert common == pytest.approx(10 * own, rel=1e-4)
+    assert scalars["hp/style"][-1][1] == pytest.approx(common, rel=1e-4)
+    total = scalars["val/common/content"][-1][1] + common + scalars["val/common/tv"][-1][1]
+    assert scalars["hp/total"][-1][1] == pytest.approx(total, rel=1e-4)
+
+
+def test_a_new_run_of_no_steps_is_refused(tmp_path: Path, photo_dir: Path, style_path: Path, random_vgg: Path):
+    """It ended with a warning and exit 0, leaving a folder with no model that was then refused as 'holds a run'."""
+    from fast_style.errors import UserError
+
+    out = tmp_path / "run"
+    with pytest.raises(UserError, match="trainer.max_steps=0 trains nothing: give the steps to train"):
+        train(tiny_cfg(out, photo_dir, style_path, random_vgg, "trainer.max_steps=0"))
+    assert not list(out.glob("tensorboard/events.out.tfevents.*")) and not list(out.glob("checkpoints/*"))
