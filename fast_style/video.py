@@ -187,16 +187,16 @@ _MUXER_TAGS = {"major_brand", "minor_version", "compatible_brands", "encoder", "
 
 
 @dataclass
-class _SoundTrack:
-    """A sound track of the source and its stream in the output: copied unchanged where the output's container
-    takes its codec, else decoded and re-encoded as AAC."""
+class _Track:
+    """A sound or subtitle track of the source and its stream in the output: copied unchanged where the output's
+    container takes its codec, else (sound only) decoded and re-encoded as AAC."""
 
     source: Any
     out: Any
     copy: bool
 
     @classmethod
-    def of(cls, sound: Any, out: Any, fmt: str, name: str, suffix: str) -> _SoundTrack:
+    def of(cls, sound: Any, out: Any, fmt: str, name: str, suffix: str) -> _Track:
         codec = sound.codec_context.name
         copy = codec in out.supported_codecs and not codec.startswith(_LISTED_BUT_REFUSED.get(fmt, ()))
         if copy:
@@ -206,11 +206,22 @@ class _SoundTrack:
             stream = out.add_stream("aac", rate=sound.rate or 48000)
             layout = sound.layout.name  # an .avi may not name the channels' order ("1 channels"): AAC needs it
             stream.layout = ("mono" if sound.channels == 1 else "stereo") if "channels" in layout else layout
-        for key in ("language", "title"):
-            if sound.metadata.get(key):
-                stream.metadata[key] = sound.metadata[key]
-        stream.disposition = sound.disposition  # which track plays by default, a commentary's mark
-        return cls(sound, stream, copy)
+        return cls(sound, _labelled(stream, sound), copy)
+
+    @classmethod
+    def copied(cls, track: Any, out: Any) -> _Track:
+        """Another kind of track (subtitles) whose packets go into the output unchanged."""
+        return cls(track, _labelled(out.add_stream_from_template(track), track), True)
+
+
+def _labelled(stream: Any, source: Any) -> Any:
+    """`stream` with the language, title and disposition (which track plays by default, a commentary's or the
+    forced subtitles' mark) of the source's track it comes from."""
+    for key in ("language", "title"):
+        if source.metadata.get(key):
+            stream.metadata[key] = source.metadata[key]
+    stream.disposition = source.disposition
+    return stream
 
 
 class _FrameTimes:
@@ -355,20 +366,26 @@ def stylize_video(
             tags.color_primaries, tags.color_trc = ColorPrimaries.BT709, ColorTrc.BT709
             video_out.options = {"crf": str(crf), "preset": preset}
             # every sound track (a film's languages, a commentary), each with its language and title
-            tracks = {
-                sound.index: _SoundTrack.of(sound, out, fmt, src.name, dst.suffix) for sound in source.streams.audio
-            }
+            tracks = {sound.index: _Track.of(sound, out, fmt, src.name, dst.suffix) for sound in source.streams.audio}
+            # subtitles copied where the output's container takes their format (an .mkv's SRT/ASS into .mkv, an
+            # .mp4's into .mp4/.mov); the others are named below (FFmpeg converts text subtitles only by decoding
+            # and encoding them, which its Python binding cannot)
+            kept = [sub for sub in source.streams.subtitles if sub.codec_context.name in out.supported_codecs]
+            tracks |= {sub.index: _Track.copied(sub, out) for sub in kept}
             # the file's own tags (title, creation time, location), not those its muxer writes for itself
             out.metadata.update({k: v for k, v in source.metadata.items() if k.lower() not in _MUXER_TAGS})
             if chapters := source.chapters():  # a film's or a camera's chapter marks
                 out.set_chapters(chapters)
-            left = [s.type for s in source.streams if s.type not in ("video", "audio")]
+            left = [s.type for s in source.streams if s.type not in ("video", "audio") and s not in kept]
             left += ["cover picture"] * sum(s is not video_in for s in source.streams.video)
             if chapters and "data" in left:  # MP4's chapters come as a text track, read back as data: kept above
                 left.remove("data")
-            if left:  # subtitles, a phone's data tracks: not written (only the picture and the sound are)
-                log.warning("%s: %d %s track(s) not kept", src.name, len(left), " and ".join(sorted(set(left))))
-            streams = [video_in, *source.streams.audio]
+            if left:  # a phone's data tracks, subtitles the output cannot hold: not written
+                hint = ""
+                if "subtitle" in left and fmt != "matroska":
+                    hint = f" (the subtitles' format is not one {dst.suffix} holds: write .mkv to keep them)"
+                log.warning("%s: %d %s track(s) not kept%s", src.name, len(left), " and ".join(sorted(set(left))), hint)
+            streams = [video_in, *source.streams.audio, *kept]
 
             step = max(1, round(1 / (rate * video_in.time_base))) if video_in.time_base else 1  # a frame's ticks
             times = _FrameTimes("avi" in source.format.name.split(","), step)
@@ -380,9 +397,9 @@ def stylize_video(
                         if (track := tracks.get(packet.stream.index)) is not None:
                             if not track.copy:  # decoded here, encoded by the writer
                                 for sound in packet.decode():
-                                    stages.put(decoded, ("sound", track, sound))
+                                    stages.put(decoded, ("track", track, sound))
                             elif packet.dts is not None:
-                                stages.put(decoded, ("sound", track, packet))
+                                stages.put(decoded, ("track", track, packet))
                             continue
                         for frame in packet.decode():
                             if not count and frame.color_trc in hdr.TRANSFERS:  # one peak for the whole video
@@ -416,11 +433,11 @@ def stylize_video(
                         )
                 stages.put(decoded, _END)
 
-            def sound_packets(track: _SoundTrack, sound: Any) -> list:
+            def track_packets(track: _Track, item: Any) -> list:  # item: decoded sound, or a packet to copy
                 if not track.copy:
-                    return track.out.encode(sound)
-                sound.stream = track.out
-                return [sound]
+                    return track.out.encode(item)
+                item.stream = track.out
+                return [item]
 
             def encode() -> None:
                 try:
@@ -433,11 +450,11 @@ def stylize_video(
                 to_yuv = VideoReformatter()  # one swscale context for all frames (one each: 7.8 against 6.4 ms at 720p)
                 early: list = []  # sound before the first frame: muxing it would open the encoder before its size
                 while (item := stages.get(stylized)) is not _END:
-                    if item[0] == "sound":
+                    if item[0] == "track":
                         if written:
-                            out.mux(sound_packets(*item[1:]))
+                            out.mux(track_packets(*item[1:]))
                         else:
-                            early.extend(sound_packets(*item[1:]))
+                            early.extend(track_packets(*item[1:]))
                         continue
                     _, array, pts, time_base = item
                     if not written:
@@ -516,7 +533,7 @@ def stylize_video(
                     pending.clear()
 
                 while (item := stages.get(decoded)) is not _END:
-                    if item[0] == "sound":
+                    if item[0] == "track":
                         stages.put(stylized, item)
                         continue
                     _, array, layout, turns, pts, time_base = item

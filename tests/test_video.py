@@ -659,9 +659,18 @@ def test_chapters_and_default_tracks_are_kept_and_tracks_left_out_are_named(
         assert len(f.chapters()) == 1
         marks = [s.disposition for s in f.streams.audio]
         assert not marks[0] & av.stream.Disposition.default and marks[1] & av.stream.Disposition.comment
-    assert "full.mkv: 1 subtitle track(s) not kept" in caplog.text
+        # the subtitles too, Matroska into Matroska (they were dropped with a warning)
+        assert [s.codec_context.name for s in f.streams.subtitles] == ["srt"]
+        text = [(p.pts, bytes(p)) for p in f.demux(f.streams.subtitles[0]) if p.size]
+        assert text == [(0, b"Hello")]
+    assert "not kept" not in caplog.text
+    # an .mp4 holds no SRT: named, with the way to keep them
+    assert main([str(tmp_path / "full.mkv"), "-m", str(model), "-o", str(tmp_path / "sub.mp4"), "-q"]) == 0
+    assert "full.mkv: 1 subtitle track(s) not kept (the subtitles' format is not one .mp4 holds: write .mkv" in (
+        caplog.text
+    )
     caplog.clear()  # MP4's chapters are a text track of their own, read back as data: kept, so not named as lost
-    assert main([str(tmp_path / "out.mkv"), "-m", str(model), "-o", str(tmp_path / "out.mp4"), "-q"]) == 0
+    assert main([str(tmp_path / "sub.mp4"), "-m", str(model), "-o", str(tmp_path / "out.mp4"), "-q"]) == 0
     assert main([str(tmp_path / "out.mp4"), "-m", str(model), "-o", str(tmp_path / "again.mp4"), "-q"]) == 0
     assert "not kept" not in caplog.text
     with av.open(str(tmp_path / "again.mp4")) as f:
