@@ -72,8 +72,19 @@ def save_frames(frames: list[Image.Image], durations: list[int], plays: int, pat
         params["quality"] = quality
     encoded = io.BytesIO()  # encoded in memory, then written whole (as images.save_image does)
     frames[0].save(encoded, format=fmt, **params)
+    data = encoded.getbuffer()
+    if fmt == "WEBP" and any(f.mode == "RGBA" and f.getextrema()[3][0] < 255 for f in frames):
+        _say_webp_has_alpha(data)
     with atomic_write(path) as tmp:
-        tmp.write_bytes(encoded.getbuffer())
+        tmp.write_bytes(data)
+
+
+def _say_webp_has_alpha(data: memoryview) -> None:
+    """Set the alpha flag of an animated WebP's VP8X header. Where transparency is only a strip along a border,
+    libwebp crops every frame to the rest and stores no alpha, and leaves the flag clear: the file is then read as
+    opaque (Pillow gives RGB, the strip black) though the uncovered canvas is transparent."""
+    if bytes(data[12:16]) == b"VP8X":
+        data[20] |= 0x10  # flags byte after the chunk's header: bit 4, alpha
 
 
 def stylize_animation(

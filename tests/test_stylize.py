@@ -4,6 +4,7 @@ import os
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from PIL import Image, ImageCms
@@ -144,6 +145,27 @@ def test_an_animation_keeps_its_transparency_and_a_huge_one_is_one_line(
     assert main([str(tmp_path / "sticker.gif"), "-m", str(model_path), "-o", str(tmp_path / "big.gif"), "-q"]) == 2
     assert "an animation of 3 frames of 32x24 is over" in capsys.readouterr().err
     assert not (tmp_path / "big.gif").exists()
+
+
+def test_an_animated_webp_whose_transparency_is_a_strip_along_a_border_stays_transparent(tmp_path: Path) -> None:
+    """libwebp cropped the frames to the opaque part and left the file's alpha flag clear: read back as RGB, the
+    transparent strip black."""
+    from fast_style.animation import save_frames
+
+    rng = np.random.default_rng(0)
+    frames = []
+    for _ in range(3):
+        pixels = rng.integers(0, 255, (48, 64, 4), dtype=np.uint8)
+        pixels[..., 3] = 255
+        pixels[:12, :, 3] = 0  # the top strip clear
+        frames.append(Image.fromarray(pixels, "RGBA"))
+    save_frames(frames, [100] * 3, 0, tmp_path / "strip.webp")
+    with Image.open(tmp_path / "strip.webp") as out:
+        assert out.mode == "RGBA" and out.n_frames == 3
+        out.seek(2)
+        assert out.getpixel((5, 3))[3] == 0 and out.getpixel((30, 30))[3] == 255
+    save_frames([f.convert("RGB") for f in frames], [100] * 3, 0, tmp_path / "opaque.webp")
+    assert Image.open(tmp_path / "opaque.webp").mode == "RGB"  # opaque frames: no alpha said
 
 
 def test_an_apngs_still_for_old_viewers_is_not_a_frame(tmp_path: Path) -> None:
