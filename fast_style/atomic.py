@@ -48,7 +48,9 @@ def check_writable(folder: Path, label: str) -> None:
     """Before any work: UserError, starting with `label` (the option and its value), where no file can be made in
     `folder` (where it does not exist yet, in the nearest parent that does, where it will be made): a read-only
     disk or a folder without rights was found only when the results were written, after all the work."""
-    nearest = next(p for p in (folder.absolute(), *folder.absolute().parents) if p.exists())
+    nearest = next(p for p in (folder.absolute(), *folder.absolute().parents) if p.exists() or p.is_symlink())
+    if not nearest.exists():  # a link to nothing: the folder cannot be made through it
+        raise UserError(f"{label}: {nearest} is a link to {os.readlink(nearest)}, which does not exist")
     if not nearest.is_dir():
         raise UserError(f"{label}: {nearest} is a file, not a folder")
     try:

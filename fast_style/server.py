@@ -326,6 +326,7 @@ def create_app(styles: Styles, limits: Limits | None = None) -> FastAPI:
     app = FastAPI(title="fast-style", version="1", docs_url=None, redoc_url=None, lifespan=lifespan)
     app.add_middleware(UploadGuard, limit=limits.max_upload_bytes + FORM_BYTES, message=too_large(limits), gate=gate)
     app.state.styles, app.state.limits, app.state.gate = styles, limits, gate
+    app.state.live_frames = 0  # live frames being stylized or waiting for their turn (a stop counts them)
 
     @app.exception_handler(Refused)
     async def refused(request: Request, e: Refused) -> JSONResponse:
@@ -428,14 +429,11 @@ def create_app(styles: Styles, limits: Limits | None = None) -> FastAPI:
                         if not isinstance(new["preserve_color"], bool):
                             raise Refused(400, f"preserve_color must be true or false, got {new['preserve_color']!r}")
                         check_options(float(new["strength"]), new["max_size"], limits)
-                        try:
-                            styles.get(new["style"])  # loads it now, not on the first frame
-                        except Refused as e:
-                            if options["style"] is None:  # the frames say why, not "choose a style first"
-                                no_style = e.message
-                            raise
+                        styles.get(new["style"])  # loads it now, not on the first frame
                         options = new
                     except Refused as e:  # "options": the answer to options, not to a frame
+                        if options["style"] is None:  # the frames say why the last try left none, not the first's
+                            no_style = e.message
                         await ws.send_text(json.dumps({"error": e.message, "options": True}))
                     except (ValueError, TypeError, KeyError):
                         reply = {"error": "options must be JSON with valid values", "options": True}
@@ -455,7 +453,12 @@ def create_app(styles: Styles, limits: Limits | None = None) -> FastAPI:
                         return encode(stylizer.stylize_image(frame, strength, keep, max_size=size), "jpeg", quality=85)
 
                     strength, keep = float(options["strength"]), options["preserve_color"]
-                    await ws.send_bytes(await gate.run(job, data, stylizer, strength, keep, size, gone=gone))
+                    app.state.live_frames += 1
+                    try:
+                        answer = await gate.run(job, data, stylizer, strength, keep, size, gone=gone)
+                    finally:
+                        app.state.live_frames -= 1
+                    await ws.send_bytes(answer)
                 except Refused as e:
                     if closed.is_set():
                         return

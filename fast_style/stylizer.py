@@ -155,7 +155,7 @@ class Stylizer:
         """`stylize_tensor` without the range check (a GPU sync: video frames are in range by construction)."""
         if not isinstance(images, torch.Tensor):
             raise TypeError(f"expected a tensor of images, not {type(images).__name__}")
-        _check_number("strength", strength)
+        strength = _number("strength", strength)
         if not 0.0 <= strength <= 1.0:
             raise UserError(f"strength must be within 0..1 (0: the photo, 1: the full style), got {strength}")
         if images.ndim not in (3, 4) or images.shape[-3] != 3:
@@ -258,9 +258,9 @@ class Stylizer:
     @staticmethod
     def _target_size(size: tuple[int, int], max_size: int | None, scale: float | None) -> tuple[int, int]:
         """(W, H) of an image resized by `scale`, then down to `max_size` on its longer side."""
-        for name, value in (("max_size", max_size), ("scale", scale)):
-            if value is not None:
-                _check_number(name, value)
+        # (numbers of any kind: a one-element tensor's round() failed below)
+        max_size = None if max_size is None else _number("max_size", max_size)  # type: ignore[assignment]
+        scale = None if scale is None else _number("scale", scale)
         if (max_size is not None and max_size < 1) or (scale is not None and not scale > 0):
             raise UserError(f"max size must be at least 1 px and scale above 0, got {max_size} and {scale}")
         if scale:
@@ -331,15 +331,18 @@ class Stylizer:
         return self.stylize_image(_as_image(x), strength, preserve_color, max_size, scale, tiled)
 
 
-def _check_number(name: str, value: object) -> None:
-    """TypeError for a value that is not one number: a string ('0.5') compared as text deep inside; numpy
-    numbers and one-element tensors are numbers."""
+def _number(name: str, value: object) -> float:
+    """`value` as a float; TypeError for one that is not one number (a string, '0.5', was compared as text deep
+    inside) or is NaN (which passed every range check); numpy numbers and one-element tensors are numbers."""
     try:
         if isinstance(value, (str, bytes, bool)):
             raise TypeError
-        float(value)  # type: ignore[arg-type]
+        number = float(value)  # type: ignore[arg-type]
     except (TypeError, ValueError, RuntimeError):
         raise TypeError(f"{name} must be a number, not {value!r}") from None
+    if math.isnan(number):
+        raise TypeError(f"{name} must be a number, not NaN")
+    return number
 
 
 def _as_image(x: object) -> Image.Image:

@@ -534,6 +534,30 @@ def test_an_unwritable_destination_is_refused_before_the_work(
     assert f"cannot write in {out} (Read-only file system): choose another place" in capsys.readouterr().err
 
 
+def test_a_destination_through_a_link_to_nothing_is_refused_before_the_work(
+    tmp_path: Path, style_path: Path, random_vgg: Path, capsys
+) -> None:
+    """A dangling link passed the check (its parent was probed) and failed after every iteration: 'is a file'."""
+    photo = make_photo(tmp_path / "p.jpg", size=(40, 32))
+    (tmp_path / "dang").symlink_to(tmp_path / "nowhere" / "dir")
+    code = optimize_main(
+        [
+            str(photo),
+            "-s",
+            str(style_path),
+            "-o",
+            str(tmp_path / "dang" / "x.png"),
+            "--weights",
+            str(random_vgg),
+            "--iterations",
+            "1",
+        ]
+    )
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1, err
+    assert f"dang is a link to {tmp_path / 'nowhere' / 'dir'}, which does not exist" in err
+
+
 def test_optimize_refuses_a_photo_too_thin_for_the_vgg(
     tmp_path: Path, style_path: Path, random_vgg: Path, capsys: pytest.CaptureFixture
 ) -> None:

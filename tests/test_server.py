@@ -313,6 +313,10 @@ def test_live_frames_come_back_stylized_and_mistakes_as_messages(client) -> None
         assert "valid values" in json.loads(ws.receive_text())["error"]
         ws.send_bytes(png())  # the refused options were not taken: the frame says why (not "choose a style")
         assert "unknown style 'nope'" in json.loads(ws.receive_text())["error"]
+        ws.send_text(json.dumps({"style": "mine", "strength": 5}))  # a known style, refused for another value
+        assert "strength must be within 0..1" in json.loads(ws.receive_text())["error"]
+        ws.send_bytes(png())  # the frames say the last refusal's reason (they still blamed 'nope')
+        assert "strength must be within 0..1" in json.loads(ws.receive_text())["error"]
         for options, words in (
             ([1, 2], "a JSON object"),
             ({"strength": 0.5}, "choose a style first: one of"),  # it said "unknown style 'None'"
@@ -490,6 +494,32 @@ def test_a_client_stalled_mid_upload_does_not_hold_a_stop(tmp_path: Path, again:
         assert proc.stderr.read().strip() == "interrupted"
         assert list(temp.iterdir()) == []
         stalled.close()
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+@pytest.mark.slow
+def test_an_idle_live_connection_is_not_a_request_a_stop_waits_for(tmp_path: Path) -> None:
+    """A page open on the live view, sending nothing, was counted: 'waiting for 1 request(s) under way'."""
+    import base64
+    import os
+    import signal
+    import socket
+
+    proc, port, temp = _serve_in_a_process(tmp_path)
+    try:
+        live = socket.create_connection(("127.0.0.1", port))
+        key = base64.b64encode(os.urandom(16)).decode()
+        live.sendall(
+            f"GET /api/live HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n".encode()
+        )
+        assert live.recv(1000).startswith(b"HTTP/1.1 101")  # open, and idle
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=20) == 130
+        assert proc.stderr.read().strip() == "interrupted"  # no "stopping: waiting for ..." line
+        live.close()
     finally:
         proc.kill()
         proc.wait()

@@ -470,12 +470,18 @@ def test_api_mistakes_in_values_files_and_types_are_named(model_path: Path, tmp_
                 call(path)
     photo.save(tmp_path / "p.png")
     assert s.stylize_image(str(tmp_path / "p.png")).size == (20, 16)  # a path is read
-    for options, name in (({"strength": "0.5"}, "strength"), ({"max_size": "100"}, "max_size")):
+    for options, name in (
+        ({"strength": "0.5"}, "strength"),
+        ({"max_size": "100"}, "max_size"),
+        ({"scale": float("nan")}, "scale"),  # NaN passed every range check
+        ({"strength": float("nan")}, "strength"),
+    ):
         with pytest.raises(TypeError, match=f"{name} must be a number"):
             s(photo, **options)
-    import numpy as np  # numpy's numbers and a 0-d tensor are numbers
-
+    # numpy's numbers and a 0-d tensor are numbers (a tensor's max_size or scale failed in round())
     assert s(photo, strength=np.float32(0.5), max_size=np.int64(10)).size == (10, 8)
+    assert s(photo, max_size=torch.tensor(10)).size == (10, 8)
+    assert s(photo, scale=torch.tensor(0.5)).size == (10, 8)
     assert s(torch.rand(3, 8, 8), strength=torch.tensor(0.5)).shape == (3, 8, 8)
     with pytest.raises(UserError, match=r"frames of shape \(N, 3, H, W\), got \(3, 8, 12\)"):
         s.stylize_frames(torch.rand(3, 8, 12), max_size=6)

@@ -753,13 +753,13 @@ def test_paths_that_training_writes_and_paths_from_home_are_taken_unquoted(
     from fast_style.cli.train import main
 
     monkeypatch.setenv("HOME", str(tmp_path))
-    args = ["--cfg", "job", "data.cache_dir=~/photos", "ckpt_path=run/checkpoints/step=000004.ckpt"]
+    args = ["--cfg", "job", "data.cache_dir=~/My photos", "ckpt_path=My Runs (copy)/checkpoints/step=000004.ckpt"]
     args += ["module.init_from=run/checkpoints/style-step=000004.pt", "loss.style_weight=2", "style.image=w.jpg"]
     monkeypatch.setattr(sys, "argv", ["fast-style-train", *args])
     main()
     shown = yaml.safe_load(capsys.readouterr().out)
-    assert shown["data"]["cache_dir"] == f"{tmp_path}/photos"
-    assert shown["ckpt_path"] == "run/checkpoints/step=000004.ckpt"
+    assert shown["data"]["cache_dir"] == f"{tmp_path}/My photos"  # a space too (a reviewer's "My Drive")
+    assert shown["ckpt_path"] == "My Runs (copy)/checkpoints/step=000004.ckpt"  # and brackets
     assert shown["module"]["init_from"] == "run/checkpoints/style-step=000004.pt"
     assert shown["loss"]["style_weight"] == 2  # a number stays a number
 

@@ -477,6 +477,39 @@ def test_smoothing_follows_a_camera_pan_without_blurring(tmp_path: Path) -> None
     assert sharpness(out[-1]) > 0.9 * sharpness(moved(texture, pan[-1]) / 1.3)  # the strokes kept, not averaged
 
 
+def test_a_pans_shift_is_found_to_a_fraction_of_a_pixel_without_waiting_on_the_device() -> None:
+    """A parabola through the phase correlation's peak read 0.25 px as 0.12 (and 0.125 as none); its five reads,
+    r[y, x] with 0-dim tensors, were .item()s: twelve GPU-to-host waits a frame, undoing the video pipeline."""
+    import math
+
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    from fast_style.smoothing import shift
+
+    gen = torch.Generator().manual_seed(0)
+    fy, fx = torch.fft.fftfreq(256)[:, None], torch.fft.rfftfreq(256)[None]
+    spectrum = torch.fft.rfft2(torch.randn(3, 256, 256, generator=gen)) / (fy**2 + fx**2).sqrt().clamp(min=1 / 256)
+
+    def frame(dy: float, dx: float) -> torch.Tensor:  # a photo-like 1/f scene moved exactly by (dy, dx) px
+        x = torch.fft.irfft2(spectrum * torch.exp(-2j * math.pi * (fy * dy + fx * dx)), s=(256, 256))
+        return (x - x.min()) / (x.max() - x.min())
+
+    before = frame(0, 0)
+    for d in ((0.25, 0), (0, 0.5), (0.75, -0.25), (-0.5, 1.25), (2.25, 1.5), (0.125, 0), (3, 0)):
+        assert shift(before, frame(*d)).tolist() == pytest.approx(d, abs=0.02), d
+
+    class Waits(TorchDispatchMode):  # .item() and friends: where a GPU would make the host wait
+        count = 0
+
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):  # type: ignore[no-untyped-def]
+            Waits.count += "_local_scalar_dense" in str(func)
+            return func(*args, **(kwargs or {}))
+
+    with Waits():
+        shift(before, frame(1, 2))
+    assert Waits.count == 0
+
+
 def test_smooth_and_batch_size_options(model: Path, tmp_path: Path, capsys) -> None:
     clip = make_video(tmp_path / "clip.mp4", audio=False)
     out = tmp_path / "smooth.mp4"

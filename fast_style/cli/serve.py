@@ -87,7 +87,7 @@ def run(args: argparse.Namespace) -> None:
             if sig == signal.SIGINT and self.keep_ignoring_sigint:
                 return
             # requests under way (a stylization, a client stalled mid-upload): idle connections close at once
-            first, busy = not self.should_exit, len(self.server_state.tasks)
+            first, busy = not self.should_exit, _under_way(self.server_state.tasks, app.state.live_frames)
             super().handle_exit(sig, frame)  # before the line: a second Ctrl-C may come while it is printed
             if first and busy:  # said, or the stop looks hung
                 print(
@@ -119,6 +119,14 @@ def run(args: argparse.Namespace) -> None:
             raise UserError(f"the server did not start on {host}:{args.port}: see the messages above")
     finally:
         shutil.rmtree(own_temp, ignore_errors=True)
+
+
+def _under_way(tasks: set, live_frames: int) -> int:
+    """Requests a stop waits for: uvicorn's HTTP tasks, and live frames being stylized or waiting; not the live
+    connections themselves, which close at once when idle (uvicorn runs each as a task too)."""
+    sockets = ("WebSocket", "WSProtocol")  # its WebSocket protocols' run_asgi
+    http = [t for t in tasks if not any(s in getattr(t.get_coro(), "__qualname__", "") for s in sockets)]
+    return len(http) + live_frames
 
 
 class _QuietStop(logging.Filter):

@@ -254,8 +254,11 @@ def as_paths(args: list[str]) -> list[str]:
     for arg in args:
         match = _KEY.fullmatch(arg)
         value = match.group(2) if match else ""
-        plain = not any(c in value for c in "'\",()[]{}$ ")
-        if match and plain and ("=" in value or value.startswith("~")):
+        # a value holding '=' is never valid Hydra unquoted, so only quotes and interpolations of its own stay its;
+        # one from home may be a sweep or a list (`~/a,~/b`), so that syntax stays Hydra's too
+        quoted = "'" in value or '"' in value or "${" in value
+        home = value.startswith("~") and not any(c in value for c in ",()[]{}$")
+        if match and not quoted and ("=" in value or home):
             arg = f"{match.group(1)}='{os.path.expanduser(value)}'"
         out.append(arg)
     return out
