@@ -28,6 +28,7 @@ import logging
 import socket
 import threading
 import time
+from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager, contextmanager
@@ -393,23 +394,33 @@ def create_app(styles: Styles, limits: Limits | None = None) -> FastAPI:
         await ws.accept()
         options: dict[str, Any] = {"style": None, "strength": 1.0, "preserve_color": False, "max_size": 480}
         no_style = "choose a style first"  # or why the style chosen was refused
-        # messages are read as they come, so a client that leaves is seen while its frame waits for its turn
-        # (its frames had run all the same, keeping other users' requests out)
-        # a few messages ahead at most: a client sending faster than its frames are answered waits, as it did when
-        # each message was read only once the last was answered (an unbounded queue held every frame it sent)
-        inbox: asyncio.Queue = asyncio.Queue(maxsize=LIVE_AHEAD)
+        # messages are read as they come, so a client that leaves is seen while its frames wait for their turn
+        # (they had run all the same, keeping other users' requests out). A client sending frames faster than they
+        # are answered keeps LIVE_AHEAD waiting at most: the oldest waiting one gives way to the newest and is
+        # answered busy in its turn (its picture dropped at once; the reader never waits, or a client that left
+        # behind a full queue was not seen until its frames had run)
+        inbox: asyncio.Queue = asyncio.Queue()
+        waiting: deque[dict] = deque()  # the frames in the inbox that still hold their picture, oldest first
         closed = asyncio.Event()
 
         async def read() -> None:
             try:
                 while (message := await ws.receive())["type"] != "websocket.disconnect":
-                    await inbox.put(message)
+                    if message.get("bytes") is not None:
+                        if len(waiting) == LIVE_AHEAD:
+                            waiting.popleft().update(bytes=None, dropped=True)
+                        waiting.append(message)
+                    if inbox.qsize() >= LIVE_QUEUE:  # answers owed pile up: a client that never waits for them
+                        await ws.close(1008, "frames sent much faster than they are answered: wait for answers")
+                        break
+                    inbox.put_nowait(message)
             except (WebSocketDisconnect, RuntimeError):
                 pass
             finally:
                 closed.set()
-                while inbox.full():  # the client is gone: what it sent is not answered
+                while not inbox.empty():  # the client is gone: what it sent is not answered
                     inbox.get_nowait()
+                waiting.clear()
                 inbox.put_nowait(None)
 
         async def gone() -> bool:
@@ -418,6 +429,11 @@ def create_app(styles: Styles, limits: Limits | None = None) -> FastAPI:
         reader = asyncio.create_task(read())
         try:
             while (message := await inbox.get()) is not None:
+                if waiting and message is waiting[0]:
+                    waiting.popleft()
+                if message.get("dropped"):  # it gave way to a newer frame
+                    await ws.send_text(json.dumps({"busy": True}))
+                    continue
                 if message.get("text") is not None:
                     try:  # checked whole before any of it is taken
                         update = json.loads(message["text"])
@@ -472,7 +488,8 @@ def create_app(styles: Styles, limits: Limits | None = None) -> FastAPI:
     return app
 
 
-LIVE_AHEAD = 4  # live messages read ahead of the one being answered (the page keeps two frames in flight)
+LIVE_AHEAD = 4  # live frames waiting behind the one being answered (the page keeps two frames in flight)
+LIVE_QUEUE = 64  # answers a live client may be owed (busy ones included) before it is disconnected
 GRACE_S = 10  # how long a stop waits for requests in progress (a stylization, an upload) before it cancels them
 
 

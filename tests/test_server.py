@@ -607,14 +607,21 @@ def test_a_live_frame_whose_client_left_is_dropped(models: Path, monkeypatch: py
     assert sent == ["websocket.accept"]  # nothing sent to the closed connection
 
 
-def test_a_live_client_sending_faster_than_it_is_answered_is_held_back(
+def _live_scope() -> dict:
+    return {**stylize_scope(""), "type": "websocket", "path": "/api/live", "raw_path": b"/api/live", "headers": []}
+
+
+def test_a_live_client_sending_faster_than_it_is_answered_gets_busy_answers_then_is_closed(
     models: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The reader had queued every frame a client sent, unbounded (400 frames of 1 MB held while one ran)."""
-    from fast_style.server import LIVE_AHEAD
+    """The reader had queued every frame a client sent, unbounded (400 frames of 1 MB held while one ran); then it
+    waited for room, and a client that left behind a full queue was not seen until its frames had run. Now the
+    oldest waiting frame gives way to the newest (answered busy in its turn), and a client owed LIVE_QUEUE answers
+    is closed."""
+    from fast_style.server import LIVE_AHEAD, LIVE_QUEUE
 
     app = create_app(Styles(models, device="cpu"), Limits())
-    received = []
+    received, sent, held = [], [], []
 
     async def run(job, *args, gone=None):  # the first frame's stylization takes its time
         await asyncio.sleep(3600)
@@ -628,21 +635,67 @@ def test_a_live_client_sending_faster_than_it_is_answered_is_held_back(
             return {"type": "websocket.connect"}
         if len(received) == 2:
             return {"type": "websocket.receive", "text": json.dumps({"style": "mine"})}
-        return (
-            {"type": "websocket.receive", "bytes": png()} if len(received) < 200 else {"type": "websocket.disconnect"}
-        )
+        frame = {"type": "websocket.receive", "bytes": png()}
+        held.append(frame)
+        return frame if len(received) < 1000 else {"type": "websocket.disconnect"}
 
     async def send(message: dict) -> None:
-        pass
+        sent.append(message)
 
     async def scenario() -> None:
-        scope = {**stylize_scope(""), "type": "websocket", "path": "/api/live", "raw_path": b"/api/live", "headers": []}
         with pytest.raises(TimeoutError):
-            await asyncio.wait_for(app(scope, receive, send), 0.5)
+            await asyncio.wait_for(app(_live_scope(), receive, send), 1)
 
     asyncio.run(scenario())
-    # connect, options, the frame being answered, LIVE_AHEAD queued, one waiting for room
-    assert len(received) <= 3 + LIVE_AHEAD + 1
+    assert {"type": "websocket.close", "code": 1008} in [{k: m.get(k) for k in ("type", "code")} for m in sent]
+    assert len(received) <= 3 + LIVE_QUEUE + 1  # read until it was owed LIVE_QUEUE answers, then closed
+    assert sum(m["bytes"] is not None for m in held[1:]) <= LIVE_AHEAD  # the waiting ones' pictures only
+
+
+def test_live_frames_a_client_sends_ahead_give_way_to_newer_ones_in_order(
+    models: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each frame is answered, in order: the ones that gave way say busy, the newest come back stylized; and a
+    client that leaves is seen at once, its frames waiting behind not run."""
+    from fast_style.server import LIVE_AHEAD
+
+    app = create_app(Styles(models, device="cpu"), Limits())
+    ran, sent = [], []
+
+    async def run(job, *args, gone=None):
+        if await gone():
+            raise Refused(499, "the client closed the request before its turn")
+        ran.append(args[0][:1])
+        await asyncio.sleep(0.2)
+        return b"done"
+
+    monkeypatch.setattr(app.state.gate, "run", run)
+
+    def session(frames: int, leave: bool) -> list:
+        sent.clear()
+        ran.clear()
+        messages = [{"type": "websocket.connect"}, {"type": "websocket.receive", "text": json.dumps({"style": "m"})}]
+        messages += [{"type": "websocket.receive", "bytes": bytes([i]) + png()} for i in range(frames)]
+
+        async def receive() -> dict:
+            await asyncio.sleep(0.01)
+            if messages:
+                return messages.pop(0)
+            await asyncio.sleep(0 if leave else 0.2 * (frames + 2))
+            return {"type": "websocket.disconnect", "code": 1001}
+
+        async def send(message: dict) -> None:
+            sent.append(message.get("bytes") or message.get("text") or message["type"])
+
+        monkeypatch.setattr(app.state.styles, "get", lambda name: object())
+        asyncio.run(asyncio.wait_for(app(_live_scope(), receive, send), 10))
+        return sent[1:]  # after websocket.accept
+
+    busy = json.dumps({"busy": True})
+    assert session(3 + LIVE_AHEAD, leave=False) == [b"done", busy, busy] + [b"done"] * LIVE_AHEAD
+    assert ran == [bytes([0])] + [bytes([i]) for i in range(3, 3 + LIVE_AHEAD)]  # the newest, in order
+    session(10, leave=True)
+    assert ran == [bytes([0])]  # frames 1..4 were run after the client had left
 
 
 def test_uvicorn_takes_live_frames_as_large_as_uploads(models: Path) -> None:
