@@ -9,7 +9,9 @@ A camera that pans moves every pixel: the previous frames are first moved by the
 then (phase correlation, to a fraction of a pixel), so the texture is smoothed along the motion instead of being
 let through unsmoothed (where the picture changed) or averaged across the pan's positions into a blur (in flat
 regions, where it did not). What the shift does not explain (objects moving on their own, a zoom) is gated as
-before; the strip a pan brings into view has no past and is taken as stylized.
+before; the strip a pan brings into view has no past and is taken as stylized. The gate sees change, not motion:
+where a zoom, a roll or a flat object's inside changes the input little, or a fade changes it slowly, it blends
+(README: what --smooth does not follow).
 """
 
 from __future__ import annotations
