@@ -9,12 +9,15 @@ A camera that pans moves every pixel: the previous frames are first moved by the
 then (phase correlation, to a fraction of a pixel), so the texture is smoothed along the motion instead of being
 let through unsmoothed (where the picture changed) or averaged across the pan's positions into a blur (in flat
 regions, where it did not). What the shift does not explain (objects moving on their own, a zoom) is gated as
-before; the strip a pan brings into view has no past and is taken as stylized. The gate sees change, not motion:
-where a zoom, a roll or a flat object's inside changes the input little, or a fade changes it slowly, it blends
-(README: what --smooth does not follow).
+before; the strip a pan brings into view has no past and is taken as stylized. The gate sees change, not motion,
+so it also lets through the surroundings of what moved (`near_motion`: a flat object's inside barely changes);
+where a zoom or a roll changes the input little, or a fade changes it slowly, it blends (README: what --smooth
+does not follow).
 """
 
 from __future__ import annotations
+
+import math
 
 import torch
 import torch.nn.functional as F
@@ -23,6 +26,8 @@ from fast_style.errors import UserError
 
 SHIFT_SIDE = 512  # the longest side at which `shift` compares two frames
 STILL = 0.04  # a mean input change (in [0, 1] units) at which a pixel counts as moving (weight e^-1 of strength)
+MOVING = 0.1  # a weight under which a pixel has surely moved (change 1.5 STILL): its surroundings are let through too
+MOTION_REACH = 1 / 16  # how far around a moving pixel, as a share of the frame's short side (16 px at 256)
 
 
 class TemporalSmoother:
@@ -45,19 +50,39 @@ class TemporalSmoother:
             # moving over a flat, still background can have the stronger correlation: the background then stays)
             stack = torch.cat([self._frame, self._out, torch.ones_like(frame[:1])])
             past = moved(stack, shift(self._frame, frame))
-            still, panned = self._weight(frame, stack), self._weight(frame, past)
-            pan = panned.mean() > still.mean()
-            weight, history = torch.where(pan, panned, still), torch.where(pan, past[3:6], self._out)
+            known = past[6:] > 0.999  # (1, H, W): not the strip a pan brought into view
+            still, panned = self._weight(frame, stack[:3]), self._weight(frame, past[:3] * known)
+            pan = (panned * known).mean() > still.mean()
+            history = torch.where(pan, past[3:6], self._out)
+            weight = near_motion(torch.where(pan, panned, still)) * (known | ~pan)  # the new strip: no past
             out = torch.lerp(stylized, history, self.strength * weight)
         self._frame, self._out = frame, out
         return out
 
     def _weight(self, frame: torch.Tensor, past: torch.Tensor) -> torch.Tensor:
-        """(1, H, W) in [0, 1]: how still `frame` is against the last frame as `past` holds it (its first three
-        channels; the last: where it is known), 0 where it moved or has no past."""
-        change = (frame - past[:3]).abs().mean(0, keepdim=True)  # (1, H, W)
+        """(1, H, W) in [0, 1]: how still `frame` (3, H, W) is against the last frame as `past` (3, H, W) holds it,
+        0 where it moved."""
+        change = (frame - past).abs().mean(0, keepdim=True)  # (1, H, W)
         change = F.avg_pool2d(change[None], 5, stride=1, padding=2, count_include_pad=False)[0]
-        return torch.exp(-((change / self.still) ** 2)) * (past[6:] > 0.999)
+        return torch.exp(-((change / self.still) ** 2))
+
+
+def near_motion(weight: torch.Tensor, moving: float = MOVING) -> torch.Tensor:
+    """`weight` (1, H, W), 0 also within MOTION_REACH of the short side around where it has moved (under `moving`
+    over 4x4 blocks: a thin edge alone, a warp's residue on a pan, is not motion): the flat inside of a moving
+    object barely changes, so it looked still and trailed copies of its painted texture, while the flicker of still
+    and panned pictures is smoothed as before (noise alone never brings a block under `moving`). The reach is
+    spread on a coarse grid of (1080p) 16 px blocks, so it stays cheap."""
+    h, w = weight.shape[-2:]
+    blocks = F.avg_pool2d(weight[None], 4, ceil_mode=True) < moving  # (1, 1, H/4, W/4): these moved
+    reach = min(h, w) * MOTION_REACH / 4  # in 4 px blocks
+    group = max(1, int(reach // 4))  # coarser cells, so that the reach is a few of them
+    cells = F.max_pool2d(blocks.float(), group, ceil_mode=True)  # any block in the cell moved
+    r = max(1, math.ceil(reach / group))
+    for kernel in ((1, 2 * r + 1), (2 * r + 1, 1)):  # within r cells of one that moved, row and column apart
+        cells = F.max_pool2d(cells, kernel, stride=1, padding=(kernel[0] // 2, kernel[1] // 2))
+    near = F.interpolate(cells, scale_factor=4 * group, mode="nearest")[0, :, :h, :w] > 0
+    return weight.masked_fill(near, 0)
 
 
 def shift(before: torch.Tensor, after: torch.Tensor) -> torch.Tensor:

@@ -7,6 +7,8 @@ For each model and strength S, on clips made from the photos given (fast_style.s
 - ghosting: a patch of another photo moving 6 px a frame over a still photo; the mean |smoothed - unsmoothed|
   on the pixels whose input changed (the moving patch and the background it uncovers), in 0-255 units:
   0 means moving things are drawn as without smoothing;
+- ghosting, flat: the same for a flat, light disc (radius 40 px) moving 6 px a frame over a still photo, on the
+  disc: its inside barely changes, so a gate on the input's change alone takes it for still;
 - sharpness, pan: the smoothed pan's mean gradient magnitude over the unsmoothed pan's, on its last half (1: as
   sharp; a smoother that averages the texture of a pan's successive positions blurs it below 1).
 
@@ -43,6 +45,22 @@ def sprite_clip(background: torch.Tensor, sprite: torch.Tensor, seed: int) -> to
     return torch.stack(frames)
 
 
+def disc_clip(background: torch.Tensor, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """(FRAMES, 3, SIZE, SIZE) frames of a still window of `background` with a flat disc moving right, and
+    (FRAMES, SIZE, SIZE) where the disc is."""
+    still = pan_clip(background, FRAMES, SIZE, pan=0, noise=0.0)
+    y, x = torch.meshgrid(torch.arange(SIZE), torch.arange(SIZE), indexing="ij")
+    gen = torch.Generator().manual_seed(seed)
+    frames, discs = [], []
+    for k in range(FRAMES):
+        disc = (y - SIZE // 2) ** 2 + (x - 60 - STEP * k) ** 2 < 40**2
+        frame = still[k].clone()
+        frame[:, disc] = torch.tensor([0.95, 0.9, 0.85])[:, None]
+        frames.append((frame + 0.01 * torch.randn(frame.shape, generator=gen)).clamp(0, 1))
+        discs.append(disc)
+    return torch.stack(frames), torch.stack(discs)
+
+
 def gradient(frames: torch.Tensor) -> float:
     """Mean absolute horizontal and vertical difference of neighbouring pixels: how sharp the frames are."""
     return (
@@ -64,7 +82,7 @@ def main() -> None:
     args = p.parse_args()
     files = sorted(f for f in args.photos.iterdir() if f.suffix.lower() in (".jpg", ".jpeg", ".png"))
     photos = [to_unit(pil_to_tensor(open_rgb(f)))[None] for f in files[: args.clips + 1]]
-    print("model           S   flicker pan   flicker still   ghosting (0-255)   sharpness pan")
+    print("model           S   flicker pan   flicker still   ghosting (0-255)   ghosting flat   sharpness pan")
     for model in args.models:
         stylizer = Stylizer.load(model, device="cpu")
 
@@ -75,10 +93,11 @@ def main() -> None:
         for i in range(args.clips):
             pan, still = pan_clip(photos[i], seed=i), pan_clip(photos[i], pan=0, seed=i)
             sprite = sprite_clip(photos[i], photos[i + 1], seed=i)
-            clips.append([(c, run(c)) for c in (pan, still, sprite)])
+            disc, where = disc_clip(photos[i], seed=i)
+            clips.append([(c, run(c)) for c in (pan, still, sprite, disc)] + [where])
         for s in args.strengths:
-            pan = still = ghost = sharp = 0.0
-            for (pc, po), (sc, so), (gc, go) in clips:
+            pan = still = ghost = flat = sharp = 0.0
+            for (pc, po), (sc, so), (gc, go), (dc, do), where in clips:
                 calm = smoothed(pc, po, s)
                 pan += aligned_difference(calm) / aligned_difference(pc)
                 sharp += gradient(calm[FRAMES // 2 :]) / gradient(po[FRAMES // 2 :])
@@ -86,10 +105,12 @@ def main() -> None:
                 moving = (gc[1:] - gc[:-1]).abs().mean(1, keepdim=True) > 0.1  # (FRAMES-1, 1, H, W)
                 diff = (smoothed(gc, go, s)[1:] - go[1:]).abs().mean(1, keepdim=True)
                 ghost += (diff[moving].mean() * 255).item()
+                diff = (smoothed(dc, do, s)[1:] - do[1:]).abs().mean(1)  # (FRAMES-1, H, W)
+                flat += (diff[where[1:]].mean() * 255).item()
             n = len(clips)
             print(
                 f"{Path(str(model)).stem:14} {s:3.1f}   {pan / n:11.2f}   {still / n:13.2f}   {ghost / n:16.2f}"
-                f"   {sharp / n:13.2f}"
+                f"   {flat / n:13.2f}   {sharp / n:13.2f}"
             )
 
 

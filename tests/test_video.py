@@ -477,6 +477,27 @@ def test_smoothing_follows_a_camera_pan_without_blurring(tmp_path: Path) -> None
     assert sharpness(out[-1]) > 0.9 * sharpness(moved(texture, pan[-1]) / 1.3)  # the strokes kept, not averaged
 
 
+def test_smoothing_leaves_no_trail_inside_a_flat_moving_object() -> None:
+    """The inside of a flat object barely changes as it moves, so the gate took it for still and blended the
+    painted texture it carries with its last positions: copies trailed it (15 grey levels off, starry_night)."""
+    import torch.nn.functional as F
+
+    from fast_style.smoothing import TemporalSmoother
+
+    gen = torch.Generator().manual_seed(0)
+    scene = F.avg_pool2d(torch.rand(1, 3, 128, 128, generator=gen), 3, 1, 1)[0]
+    y, x = torch.meshgrid(torch.arange(128.0), torch.arange(128.0), indexing="ij")
+    smoother, off = TemporalSmoother(0.8), []
+    for k in range(6):
+        centre = 40 + 5 * k
+        disc = (y - 64) ** 2 + (x - centre) ** 2 < 14**2  # within MOTION_REACH of its moving edges
+        frame = torch.where(disc, torch.tensor([0.9, 0.85, 0.8])[:, None, None], scene)
+        strokes = 0.5 + 0.4 * torch.sin((x - centre) / 1.5)  # the painting moves with the disc
+        stylized = torch.where(disc, strokes.expand(3, -1, -1), scene)
+        off.append((smoother.step(frame, stylized) - stylized).abs().mean(0)[disc].mean().item())
+    assert max(off[1:]) < 0.02, off  # 0.15-0.2 before: the last positions' strokes blended in
+
+
 def test_a_pans_shift_is_found_to_a_fraction_of_a_pixel_without_waiting_on_the_device() -> None:
     """A parabola through the phase correlation's peak read 0.25 px as 0.12 (and 0.125 as none); its five reads,
     r[y, x] with 0-dim tensors, were .item()s: twelve GPU-to-host waits a frame, undoing the video pipeline."""
