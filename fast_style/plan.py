@@ -98,6 +98,11 @@ def plan_outputs(
             folder = f"for a folder, end it with / (-o {output}/)"
         raise UserError(f"-o {output} names one file, but there are {len(items)} inputs: {folder}")
     kind, formats = _output_formats(items[0][0])
+    if as_file and kind == "image" and out.suffix.lower() in VIDEO_OUTPUTS:  # not "unknown image format '.mp4'"
+        raise UserError(
+            f"-o {output} names a video, but {items[0][0]} is not a video: an image is written as "
+            f"{', '.join(formats[:4])}, ..."
+        )
     if as_file and out.suffix.lower() not in formats:
         raise UserError(
             f"-o {output}: unknown {kind} format '{out.suffix}': use {', '.join(formats)} (or end it with "

@@ -572,6 +572,7 @@ def test_output_names_say_what_they_will_do(model_path: Path, tmp_path: Path, ca
     run = lambda *args: main([*map(str, args), "-m", str(model_path), "-q"])  # noqa: E731
     cases = [
         ((a, "-o", tmp_path / "x.jpeg2"), "unknown image format '.jpeg2'"),
+        ((a, "-o", tmp_path / "x.mp4"), "x.mp4 names a video, but " + str(a) + " is not a video: an image is written"),
         ((a, b, "-o", tmp_path / "two.jpg"), "names one file, but there are 2 inputs: give a folder"),
         ((a, b, "-o", tmp_path / "out.v1"), "names one file, but there are 2 inputs: for a folder, end it with /"),
         ((a, "-o", tmp_path / "one.png", "--name", "{stem}_x.{ext}"), "-o folder; -o " + str(tmp_path / "one.png")),
