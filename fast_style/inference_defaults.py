@@ -1,7 +1,7 @@
 """The inference settings a user may choose, with their defaults: the compute precisions, when and how large
-images are tiled, and the video encoder's presets. Free of torch, so the command-line parsers name them (and
-`--help` answers) without loading it; `fast_style.devices`, `fast_style.stylizer` and `fast_style.video` apply
-them."""
+images are tiled, the video encoder's presets and the output folder. Free of torch, so the command-line parsers
+name them (and `--help` answers) without loading it; `fast_style.devices`, `fast_style.stylizer`,
+`fast_style.video` and `fast_style.plan` apply them."""
 
 from __future__ import annotations
 
@@ -10,3 +10,4 @@ DEFAULT_MAX_PIXELS = 4096 * 4096 // 4  # larger images are tiled: about 2 GB of 
 DEFAULT_TILE = 512
 # x264's presets for video, fastest first: at 1080p, alone on 16 cores, ultrafast 101, veryfast 54, medium 42 frames/s
 PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow")
+DEFAULT_OUTPUT = "stylized"  # fast-style-stylize's output folder where -o is not given

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import glob
 import itertools
+import logging
 import os
 import string
 from pathlib import Path
@@ -13,16 +14,21 @@ from fast_style.animation import frame_count
 from fast_style.atomic import file_in_the_way, is_an_input, output_refusal
 from fast_style.errors import UserError
 from fast_style.images import IMAGE_EXTENSIONS, IMAGE_OUTPUTS, find_images
+from fast_style.inference_defaults import DEFAULT_OUTPUT
 from fast_style.video import VIDEO_EXTENSIONS, VIDEO_OUTPUTS, is_video, output_name
+from fast_style.walk import files_below
 
 # what folders and globs pick up (an animated GIF, PNG or WebP as an animation: fast_style.animation)
 MEDIA_EXTENSIONS = IMAGE_EXTENSIONS + VIDEO_EXTENSIONS
+log = logging.getLogger(__name__)
 
 
 def expand_inputs(inputs: list[str], output: str | None = None) -> list[tuple[Path, Path]]:
     """Files, folders (recursive) and globs -> [(file, root it is relative to)]. A folder or glob searched
-    leaves out the `output` folder below it (`fast-style-stylize .` run twice does not stylize ./stylized);
-    a file named outright is always taken."""
+    leaves out the `output` folder below it (`fast-style-stylize .` run twice does not stylize ./stylized), and
+    a folder searched leaves out an earlier run's default output folder in it too (`-o other` after a run
+    without -o stylized the stylized copies again, a level deeper each run), with a warning, and names the other
+    files it leaves out (RAW photos, sidecars); a file named outright is always taken."""
     found: list[tuple[Path, Path]] = []
     skip = Path(output).expanduser().resolve() if output else None
 
@@ -34,7 +40,20 @@ def expand_inputs(inputs: list[str], output: str | None = None) -> list[tuple[Pa
     for item in inputs:
         path = Path(item).expanduser()
         if path.is_dir():
-            found += [(f, path) for f in find_images(path, MEDIA_EXTENSIONS) if wanted(f, path)]
+            media = [f for f in find_images(path, MEDIA_EXTENSIONS) if wanted(f, path)]
+            earlier = [f for f in media if DEFAULT_OUTPUT in f.relative_to(path).parts[:-1]]
+            if earlier:
+                folder = next(f for f in earlier).parent
+                while folder.name != DEFAULT_OUTPUT:
+                    folder = folder.parent
+                log.warning(
+                    "%s: left out %d file(s) in %s/ (an earlier run's output: name that folder to stylize them)",
+                    item,
+                    len(earlier),
+                    folder,
+                )
+            found += [(f, path) for f in media if f not in earlier]
+            _name_files_left_out(path, item)
         elif path.is_file():
             found.append((path, path.parent))
         else:
@@ -48,6 +67,16 @@ def expand_inputs(inputs: list[str], output: str | None = None) -> list[tuple[Pa
     for f, root in found:
         unique.setdefault(f.resolve(), (f, root))
     return list(unique.values())
+
+
+def _name_files_left_out(folder: Path, item: str) -> None:
+    """A warning naming how many files below `folder` are not images or videos, and their kinds (a RAW+JPEG
+    shooter's .CR2/.dng were left out without a word)."""
+    others = files_below(folder, lambda name: os.path.splitext(name)[1].lower() not in MEDIA_EXTENSIONS)
+    if others:
+        kinds = sorted({f.suffix.lower() or "no extension" for f in others})
+        listed = ", ".join(kinds[:4]) + (", ..." if len(kinds) > 4 else "")
+        log.warning("%s: left out %d file(s) that are not images or videos (%s)", item, len(others), listed)
 
 
 def _still(path: Path) -> bool:

@@ -17,7 +17,7 @@ from PIL import Image
 from fast_style import zoo
 from fast_style.devices import _DTYPES, pick_device, pick_precision, quiet_cuda_notice
 from fast_style.errors import UserError, first_line
-from fast_style.images import pil_to_tensor, read_image, split_alpha, tensor_to_pil, to_uint8, to_unit
+from fast_style.images import pil_to_tensor, read_image, split_alpha, tensor_to_pil, to_uint8, to_unit, upright
 from fast_style.images import preserve_color as with_colors_of
 from fast_style.inference_defaults import DEFAULT_MAX_PIXELS, DEFAULT_TILE
 from fast_style.network import EXPORT_MIN_SIDE, TransformerNet, for_cpu_inference, load_style_model
@@ -145,6 +145,8 @@ class Stylizer:
         """
         if isinstance(images, torch.Tensor) and images.is_floating_point() and images.numel():
             low, high = (float(v) for v in torch.aminmax(images.detach()))
+            if math.isnan(low) or math.isnan(high):  # came back NaN, without a word
+                raise UserError("the images hold NaN values: stylize finite pixels in [0, 1]")
             if low < -0.01 or high > 1.01:  # 0..255 or -1..1 floats: silently wrong pictures (values up to 128)
                 hint = "divide them by 255 (or pass uint8)" if high > 1.5 else "map them to 0..1 first"
                 raise UserError(f"float images must be in [0, 1], got values from {low:.3g} to {high:.3g}: {hint}")
@@ -158,6 +160,7 @@ class Stylizer:
         strength = _number("strength", strength)
         if not 0.0 <= strength <= 1.0:
             raise UserError(f"strength must be within 0..1 (0: the photo, 1: the full style), got {strength}")
+        # (an empty batch, (0, 3, H, W), is answered empty below; the range check above skips it)
         if images.ndim not in (3, 4) or images.shape[-3] != 3:
             raise UserError(f"expected images of shape (B, 3, H, W) or (3, H, W), got {tuple(images.shape)}")
         if not (images.dtype == torch.uint8 or images.is_floating_point()):  # an int64 tensor came back all black
@@ -355,4 +358,4 @@ def _as_image(x: object) -> Image.Image:
     if not isinstance(x, Image.Image):
         hint = ": Image.fromarray(array) makes one of an (H, W, 3) uint8 array" if hasattr(x, "__array__") else ""
         raise TypeError(f"a Stylizer takes a path, a PIL image or a tensor, not {type(x).__name__}{hint}")
-    return x
+    return upright(x)  # a phone's photo from Image.open as from its path (it came out on its side)

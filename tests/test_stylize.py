@@ -461,6 +461,8 @@ def test_api_mistakes_in_values_files_and_types_are_named(model_path: Path, tmp_
         with pytest.raises(UserError, match=f"float images must be in \\[0, 1\\], got values from .*{hint}"):
             s(images, strength=0.5)
     assert s(torch.rand(3, 8, 8) * 1.005).shape == (3, 8, 8)  # rounding just past 1 is no mistake
+    with pytest.raises(UserError, match="NaN values"):  # came back all NaN
+        s(torch.full((1, 3, 8, 8), float("nan")))
     (tmp_path / "text.jpg").write_text("not a picture")
     make_photo(tmp_path / "whole.jpg")
     (tmp_path / "cut.jpg").write_bytes((tmp_path / "whole.jpg").read_bytes()[:300])
@@ -485,6 +487,9 @@ def test_api_mistakes_in_values_files_and_types_are_named(model_path: Path, tmp_
     assert s(torch.rand(3, 8, 8), strength=torch.tensor(0.5)).shape == (3, 8, 8)
     with pytest.raises(UserError, match=r"frames of shape \(N, 3, H, W\), got \(3, 8, 12\)"):
         s.stylize_frames(torch.rand(3, 8, 12), max_size=6)
+    import fast_style
+
+    assert fast_style.Stylizer is Stylizer  # `from fast_style import Stylizer` (an ImportError)
     with pytest.raises(TypeError, match=r"use Stylizer\.load"):
         Stylizer("wave", "cpu", "fp32")
     with pytest.raises(UserError, match="dtype must be one of"):
@@ -565,6 +570,26 @@ def test_an_output_folder_blocked_by_a_file_is_one_line(
         with pytest.raises(UserError, match=r"^cannot write /proc/x.png: No such file or directory$"):
             with atomic_write(Path("/proc/x.png")):
                 pass
+
+
+def test_a_folder_run_leaves_out_an_earlier_runs_output_and_names_what_it_skips(
+    model_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A run with -o after one without stylized the first run's stylized/ copies again (a level deeper each run),
+    and a RAW+JPEG shooter's .CR2 files were left out without a word."""
+    tmp_path = tmp_path / "shoot"
+    make_photo(tmp_path / "a.jpg")
+    (tmp_path / "IMG_1.CR2").write_bytes(b"raw")
+    (tmp_path / "IMG_1.xmp").write_text("<x:xmpmeta/>")
+    monkeypatch.chdir(tmp_path)
+    assert main([".", "-m", str(model_path), "-q"]) == 0  # into ./stylized
+    assert "left out 2 file(s) that are not images or videos (.cr2, .xmp)" in caplog.text
+    caplog.clear()
+    assert main([".", "-m", str(model_path), "-o", "again", "-q"]) == 0
+    assert sorted(p.relative_to(tmp_path / "again").as_posix() for p in (tmp_path / "again").rglob("*")) == ["a.jpg"]
+    assert "left out 1 file(s) in stylized/ (an earlier run's output: name that folder to stylize them)" in caplog.text
+    assert main(["stylized", "-m", str(model_path), "-o", "restyled", "-q"]) == 0  # named: taken
+    assert (tmp_path / "restyled" / "a.jpg").is_file()
 
 
 def test_output_names_say_what_they_will_do(model_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
@@ -649,6 +674,29 @@ def test_exif_is_kept_with_orientation_applied(model_path: Path, tmp_path: Path)
     with Image.open(tmp_path / "out.jpg") as out:
         assert out.size == (20, 40)
         assert out.getexif()[0x010F] == "TestCam" and out.getexif()[0x0112] == 1
+    # the API: a photo from Image.open as from its path (it came out on its side)
+    s = Stylizer.load(model_path, device="cpu")
+    with Image.open(tmp_path / "cam.jpg") as photo:
+        assert s.stylize_image(photo).size == s.stylize_image(tmp_path / "cam.jpg").size == (20, 40)
+        assert [im.size for im in s.stylize_images([photo, photo.copy()])] == [(20, 40)] * 2
+
+
+def test_what_is_under_a_transparent_hole_does_not_change_the_visible_picture(model_path: Path) -> None:
+    """The colour under fully transparent pixels (black, white: whatever an editor left) went into the network,
+    which changed the visible picture by 45 grey levels on average and drew a halo round a cut-out's hole."""
+    gen = torch.Generator().manual_seed(0)
+    pixels = (torch.rand(48, 64, 4, generator=gen) * 255).to(torch.uint8).numpy()
+    pixels[..., 3] = 255
+    pixels[12:36, 16:40, 3] = 0  # a hole
+    pixels[0, :, 3] = 128  # a half-seen row keeps its own colour
+    s = Stylizer.load(model_path, device="cpu")
+    outs = []
+    for hidden in (0, 255):
+        variant = pixels.copy()
+        variant[12:36, 16:40, :3] = hidden
+        outs.append(np.asarray(s.stylize_image(Image.fromarray(variant, "RGBA"))))
+    assert outs[0].shape == (48, 64, 4) and (outs[0][..., 3] == pixels[..., 3]).all()
+    assert (outs[0] == outs[1]).all()
 
 
 def test_auto_precision_follows_the_measurements(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -26,6 +26,19 @@ def test_links_to_folders_are_followed_each_real_folder_once(tmp_path: Path) -> 
     assert files_below(root, lambda name: name.endswith(".txt")) == [root / "notes.txt"]
 
 
+def test_hidden_files_and_folders_are_not_taken(tmp_path: Path) -> None:
+    """macOS's `._a.jpg` companions failed as images and ended a folder run in part (exit 1); `.thumbnails`
+    were stylized into the output."""
+    root = tmp_path / "photos"
+    make_photo(root / "a.jpg")
+    (root / "._a.jpg").write_bytes(b"\x00\x05\x16\x07 AppleDouble")
+    make_photo(root / ".thumbnails" / "t.jpg")
+    make_photo(root / "sub" / ".hidden.png")
+    make_photo(root / "sub" / "b.png")
+    assert find_images(root) == [root / "a.jpg", root / "sub" / "b.png"]
+    assert find_images(root / ".thumbnails") == [root / ".thumbnails" / "t.jpg"]  # given outright: taken
+
+
 def test_an_unreadable_folder_is_named_not_skipped_silently(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -13,7 +13,7 @@ from PIL import Image
 from fast_style import zoo
 from fast_style.cli import EXIT_OK, EXIT_PARTIAL, EXIT_USER_ERROR, ToolParser, run_tool
 from fast_style.errors import UserError
-from fast_style.inference_defaults import DEFAULT_MAX_PIXELS, DEFAULT_TILE, PRECISIONS, PRESETS
+from fast_style.inference_defaults import DEFAULT_MAX_PIXELS, DEFAULT_OUTPUT, DEFAULT_TILE, PRECISIONS, PRESETS
 
 DEFAULT_NAME = "{stem}.{ext}"
 
@@ -33,7 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "-o",
         "--output",
-        default="stylized",
+        default=DEFAULT_OUTPUT,
         help="output file (one input) or folder, mirroring input folders (default: ./stylized)",
     )
     p.add_argument(
