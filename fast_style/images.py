@@ -8,6 +8,7 @@ import functools
 import io
 import itertools
 import os
+import re
 from pathlib import Path
 from typing import BinaryIO
 
@@ -248,6 +249,33 @@ def preserve_color(stylized: Image.Image, content: Image.Image) -> Image.Image:
     return Image.merge("YCbCr", (y, cb, cr)).convert("RGB")
 
 
+def _kept_metadata(source: Image.Image | None, fmt: str) -> dict:
+    """Save parameters that keep `source`'s XMP (a photographer's copyright and credits: JPEG, WebP, AVIF, PNG),
+    resolution (300 dpi became 72: JPEG, PNG, TIFF) and JPEG comment. Its XMP orientation is already gone where the
+    photo was turned upright (Pillow's exif_transpose removes it)."""
+    if source is None:
+        return {}
+    params: dict = {}
+    xmp = source.info.get("xmp") or source.info.get("XML:com.adobe.xmp")
+    if isinstance(xmp, str):
+        xmp = xmp.encode()
+    if xmp:  # an orientation of its own (with none in the EXIF, so not turned): the pixels are as they are shown
+        xmp = re.sub(rb'tiff:Orientation="[0-9]"|<tiff:Orientation>[0-9]</tiff:Orientation>', b"", xmp)
+    if xmp and fmt in ("JPEG", "WEBP", "AVIF"):
+        params["xmp"] = xmp
+    elif xmp and fmt == "PNG":
+        from PIL.PngImagePlugin import PngInfo
+
+        info = PngInfo()
+        info.add_itxt("XML:com.adobe.xmp", xmp.decode("utf-8", "replace"))
+        params["pnginfo"] = info
+    if (dpi := source.info.get("dpi")) and fmt in ("JPEG", "PNG", "TIFF"):
+        params["dpi"] = tuple(round(float(d), 2) for d in dpi)
+    if (comment := source.info.get("comment")) and fmt == "JPEG":
+        params["comment"] = comment
+    return params
+
+
 def _srgb_profile_of(icc: bytes) -> bytes:
     """`icc` if it is an sRGB profile, else littlecms's sRGB profile."""
     return icc if _is_srgb(icc) else _SRGB.tobytes()
@@ -255,8 +283,9 @@ def _srgb_profile_of(icc: bytes) -> bytes:
 
 def save_image(img: Image.Image, path: Path, source: Image.Image | None = None, quality: int = 95) -> None:
     """Save atomically by the extension's format, keeping `source`'s EXIF where the format allows (the
-    orientation tag reset: the pixels are already upright), and an sRGB profile where it had a profile (its
-    own if that was sRGB: the pixels were read as sRGB)."""
+    orientation tag reset: the pixels are already upright), its XMP, resolution and JPEG comment likewise
+    (`_kept_metadata`), and an sRGB profile where it had a profile (its own if that was sRGB: the pixels were read
+    as sRGB)."""
     fmt = Image.registered_extensions().get(path.suffix.lower())
     if fmt is None or path.suffix.lower() not in IMAGE_OUTPUTS:
         raise UserError(f"unknown output format '{path.suffix}': use {', '.join(IMAGE_OUTPUTS)}")
@@ -273,6 +302,7 @@ def save_image(img: Image.Image, path: Path, source: Image.Image | None = None, 
         exif.load(raw)
         exif[0x0112] = 1  # orientation already applied
         params["exif"] = exif.tobytes()
+    params |= _kept_metadata(source, fmt)
     encoded = io.BytesIO()  # encoded in memory: Pillow's C encoders write to a file unchecked for short writes
     img.save(encoded, format=fmt, **params)  # (a JPEG on a nearly full disk was left cut short, unreported)
     with atomic_write(path) as tmp:

@@ -674,6 +674,24 @@ def test_exif_is_kept_with_orientation_applied(model_path: Path, tmp_path: Path)
     with Image.open(tmp_path / "out.jpg") as out:
         assert out.size == (20, 40)
         assert out.getexif()[0x010F] == "TestCam" and out.getexif()[0x0112] == 1
+    # XMP (a photographer's credits), resolution and a JPEG comment kept too (they were dropped), the XMP's own
+    # orientation removed (the pixels are upright)
+    xmp = (
+        b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
+        b'<rdf:Description xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:tiff="http://ns.adobe.com/tiff/1.0/" '
+        b'tiff:Orientation="6"><dc:creator>Ann</dc:creator></rdf:Description></rdf:RDF></x:xmpmeta>'
+    )
+    Image.new("RGB", (40, 20)).save(
+        tmp_path / "credits.jpg", exif=exif.tobytes(), xmp=xmp, dpi=(300, 300), comment=b"c"
+    )
+    for out in ("credits.jpg", "credits.png", "credits.webp"):
+        assert main([str(tmp_path / "credits.jpg"), "-m", str(model_path), "-o", str(tmp_path / "o" / out), "-q"]) == 0
+        with Image.open(tmp_path / "o" / out) as kept:
+            kept.load()
+            got = kept.info.get("xmp") or kept.info.get("XML:com.adobe.xmp").encode()
+            assert b"<dc:creator>Ann</dc:creator>" in got and b"Orientation" not in got, out
+            assert out.endswith(".webp") or round(kept.info["dpi"][0]) == 300, out
+            assert not out.endswith(".jpg") or kept.info["comment"] == b"c"
     # the API: a photo from Image.open as from its path (it came out on its side)
     s = Stylizer.load(model_path, device="cpu")
     with Image.open(tmp_path / "cam.jpg") as photo:
