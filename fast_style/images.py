@@ -7,6 +7,7 @@ import contextlib
 import functools
 import io
 import itertools
+import logging
 import os
 import re
 from pathlib import Path
@@ -29,6 +30,8 @@ IMAGE_OUTPUTS = (".jpg", ".jpeg", ".png", ".apng", ".webp", ".avif", ".bmp", ".t
 IMAGE_EXTENSIONS = IMAGE_OUTPUTS + (".heic", ".heif")  # what is read: a phone's HEIC photos too (decoded only)
 
 register_heif_opener()  # Pillow opens HEIC/HEIF (pi-heif)
+log = logging.getLogger(__name__)
+JPEG_XMP_BYTES = 65504 - 29  # a JPEG segment, less the XMP namespace that starts it
 
 
 def read_image(
@@ -261,7 +264,9 @@ def _kept_metadata(source: Image.Image | None, fmt: str) -> dict:
         xmp = xmp.encode()
     if xmp:  # an orientation of its own (with none in the EXIF, so not turned): the pixels are as they are shown
         xmp = re.sub(rb'tiff:Orientation="[0-9]"|<tiff:Orientation>[0-9]</tiff:Orientation>', b"", xmp)
-    if xmp and fmt in ("JPEG", "WEBP", "AVIF"):
+    if xmp and fmt == "JPEG" and len(xmp) > JPEG_XMP_BYTES:  # Pillow refuses it: the photo was not written
+        log.warning("the XMP metadata (%d bytes, an edit history?) is too long for a JPEG: not kept", len(xmp))
+    elif xmp and fmt in ("JPEG", "WEBP", "AVIF"):
         params["xmp"] = xmp
     elif xmp and fmt == "PNG":
         from PIL.PngImagePlugin import PngInfo
@@ -269,8 +274,9 @@ def _kept_metadata(source: Image.Image | None, fmt: str) -> dict:
         info = PngInfo()
         info.add_itxt("XML:com.adobe.xmp", xmp.decode("utf-8", "replace"))
         params["pnginfo"] = info
-    if (dpi := source.info.get("dpi")) and fmt in ("JPEG", "PNG", "TIFF"):
-        params["dpi"] = tuple(round(float(d), 2) for d in dpi)
+    dpi = source.info.get("dpi")
+    if dpi and fmt in ("JPEG", "PNG", "TIFF") and not (fmt == "JPEG" and not all(0 < d <= 65535 for d in dpi)):
+        params["dpi"] = tuple(round(float(d), 2) for d in dpi)  # (a JPEG's are 16 bits: 254000 became 57392)
     if (comment := source.info.get("comment")) and fmt == "JPEG":
         params["comment"] = comment
     return params

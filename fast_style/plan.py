@@ -73,6 +73,7 @@ def _name_files_left_out(folder: Path, item: str) -> None:
     """A warning naming how many files below `folder` are not images or videos, and their kinds (a RAW+JPEG
     shooter's .CR2/.dng were left out without a word)."""
     others = files_below(folder, lambda name: os.path.splitext(name)[1].lower() not in MEDIA_EXTENSIONS)
+    others = [f for f in others if DEFAULT_OUTPUT not in f.relative_to(folder).parts[:-1]]  # (left out already)
     if others:
         kinds = sorted({f.suffix.lower() or "no extension" for f in others})
         listed = ", ".join(kinds[:4]) + (", ..." if len(kinds) > 4 else "")

@@ -22,6 +22,7 @@ temporary folder. Every refusal is one line, `{"detail": "..."}`.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import json
 import logging
@@ -401,7 +402,7 @@ def create_app(styles: Styles, limits: Limits | None = None) -> FastAPI:
         # behind a full queue was not seen until its frames had run)
         inbox: asyncio.Queue = asyncio.Queue()
         waiting: deque[dict] = deque()  # the frames in the inbox that still hold their picture, oldest first
-        closed = asyncio.Event()
+        closed, flooded = asyncio.Event(), asyncio.Event()
 
         async def read() -> None:
             try:
@@ -411,7 +412,7 @@ def create_app(styles: Styles, limits: Limits | None = None) -> FastAPI:
                             waiting.popleft().update(bytes=None, dropped=True)
                         waiting.append(message)
                     if inbox.qsize() >= LIVE_QUEUE:  # answers owed pile up: a client that never waits for them
-                        await ws.close(1008, "frames sent much faster than they are answered: wait for answers")
+                        flooded.set()  # closed by the handler once its answer under way is sent (only it sends)
                         break
                     inbox.put_nowait(message)
             except (WebSocketDisconnect, RuntimeError):
@@ -484,6 +485,9 @@ def create_app(styles: Styles, limits: Limits | None = None) -> FastAPI:
             return
         finally:
             reader.cancel()
+            if flooded.is_set():
+                with contextlib.suppress(WebSocketDisconnect, RuntimeError):  # (it may have left meanwhile)
+                    await ws.close(1008, "frames sent much faster than they are answered: wait for answers")
 
     return app
 

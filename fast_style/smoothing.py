@@ -55,7 +55,7 @@ class TemporalSmoother:
             pan = (panned * known).mean() > still.mean()
             history = torch.where(pan, past[3:6], self._out)
             weight = near_motion(torch.where(pan, panned, still)) * (known | ~pan)  # the new strip: no past
-            out = torch.lerp(stylized, history, self.strength * weight)
+            out = torch.lerp(stylized, history.to(stylized.dtype), (self.strength * weight).to(stylized.dtype))
         self._frame, self._out = frame, out
         return out
 
@@ -109,7 +109,7 @@ def shift(before: torch.Tensor, after: torch.Tensor) -> torch.Tensor:
     peak = flat.argmax()
     py, px = peak // w, peak % w
     # the peak's neighbours along each axis, read with index tensors (a 0-dim one, r[y, x], is an .item(): a sync)
-    steps = torch.tensor([-1, 0, 1], device=r.device)
+    steps = torch.arange(-1, 2, device=r.device)  # (made there: a copy from the host would wait on the GPU too)
     rows = flat.index_select(0, (py + steps) % h * w + px)  # (3,): above, at, below
     cols = flat.index_select(0, py * w + (px + steps) % w)  # (3,): left, at, right
 

@@ -358,4 +358,6 @@ def _as_image(x: object) -> Image.Image:
     if not isinstance(x, Image.Image):
         hint = ": Image.fromarray(array) makes one of an (H, W, 3) uint8 array" if hasattr(x, "__array__") else ""
         raise TypeError(f"a Stylizer takes a path, a PIL image or a tensor, not {type(x).__name__}{hint}")
-    return upright(x)  # a phone's photo from Image.open as from its path (it came out on its side)
+    # a phone's photo from Image.open as from its path (it came out on its side); one made from it (transposed,
+    # resized: format None) is taken as it is, as its maker may have turned it already, keeping the tag
+    return upright(x) if x.format else x

@@ -651,6 +651,17 @@ def test_a_live_client_sending_faster_than_it_is_answered_gets_busy_answers_then
     assert len(received) <= 3 + LIVE_QUEUE + 1  # read until it was owed LIVE_QUEUE answers, then closed
     assert sum(m["bytes"] is not None for m in held[1:]) <= LIVE_AHEAD  # the waiting ones' pictures only
 
+    async def quick(job, *args, gone=None):  # the frame under way ends after the flood is seen
+        await asyncio.sleep(0.3)
+        return b"stylized"
+
+    monkeypatch.setattr(app.state.gate, "run", quick)
+    received.clear(), sent.clear()  # the reader had closed the socket under the handler, whose answer then raised
+    asyncio.run(asyncio.wait_for(app(_live_scope(), receive, send), 10))  # ends without an error
+    kinds = [m["type"] for m in sent]
+    assert kinds[0] == "websocket.accept" and kinds[-1] == "websocket.close" and sent[-1]["code"] == 1008
+    assert {"type": "websocket.send", "bytes": b"stylized"} in [{k: m.get(k) for k in ("type", "bytes")} for m in sent]
+
 
 def test_live_frames_a_client_sends_ahead_give_way_to_newer_ones_in_order(
     models: Path, monkeypatch: pytest.MonkeyPatch

@@ -692,11 +692,24 @@ def test_exif_is_kept_with_orientation_applied(model_path: Path, tmp_path: Path)
             assert b"<dc:creator>Ann</dc:creator>" in got and b"Orientation" not in got, out
             assert out.endswith(".webp") or round(kept.info["dpi"][0]) == 300, out
             assert not out.endswith(".jpg") or kept.info["comment"] == b"c"
-    # the API: a photo from Image.open as from its path (it came out on its side)
+    # an XMP too long for a JPEG (an edit history) is left out with a warning (the photo was not written), and a
+    # resolution a JPEG cannot hold is left out (254000 dpi came back as 57392)
+    from PIL.PngImagePlugin import PngInfo
+
+    long = PngInfo()
+    long.add_itxt("XML:com.adobe.xmp", "<x:xmpmeta>" + "h" * 70_000 + "</x:xmpmeta>")
+    Image.new("RGB", (16, 16)).save(tmp_path / "edited.png", pnginfo=long, dpi=(254000, 254000))
+    assert main([str(tmp_path / "edited.png"), "-m", str(model_path), "-o", str(tmp_path / "e.jpg"), "-q"]) == 0
+    with Image.open(tmp_path / "e.jpg") as kept:
+        assert "xmp" not in kept.info and kept.info.get("dpi", (72, 72)) != (57392, 57392)
+    # the API: a photo from Image.open as from its path (it came out on its side); one the caller turned already
+    # (transpose keeps the EXIF tag) is taken as it is
     s = Stylizer.load(model_path, device="cpu")
     with Image.open(tmp_path / "cam.jpg") as photo:
         assert s.stylize_image(photo).size == s.stylize_image(tmp_path / "cam.jpg").size == (20, 40)
-        assert [im.size for im in s.stylize_images([photo, photo.copy()])] == [(20, 40)] * 2
+        assert [im.size for im in s.stylize_images([photo, photo])] == [(20, 40)] * 2
+        turned = photo.transpose(Image.Transpose.ROTATE_270)
+        assert turned.getexif().get(0x0112) == 6 and s.stylize_image(turned).size == (20, 40)
 
 
 def test_what_is_under_a_transparent_hole_does_not_change_the_visible_picture(model_path: Path) -> None:
