@@ -190,12 +190,20 @@ def _fill_hidden(rgb: Image.Image, alpha: Image.Image) -> Image.Image:
     """`rgb` with its fully transparent pixels given the colours of the visible ones around them (pull-push: a
     pyramid of alpha-weighted means, filled from the coarsest level down). Their colour was whatever the file held
     there, unseen, which the network read all the same: black or white under a cut-out's hole changed the visible
-    picture by 45 grey levels on average and drew a halo round the hole."""
-    x = torch.from_numpy(np.asarray(rgb, dtype=np.float32)).permute(2, 0, 1)[None]  # (1, 3, H, W)
-    w = torch.from_numpy(np.asarray(alpha) > 0).float()[None, None]  # (1, 1, H, W): seen
-    if not w.any():
+    picture by 45 grey levels on average and drew a halo round the hole. The full-size picture is never held as
+    floats (an 89-megapixel one would have taken several GB): its first level is made band by band, and its hidden
+    pixels take their half-size level's colour."""
+    x = torch.from_numpy(np.array(rgb))  # (H, W, 3) uint8 (a copy: torch takes no read-only array)
+    seen = torch.from_numpy(np.asarray(alpha) > 0)  # (H, W)
+    if not seen.any():
         return rgb
-    levels = [(x * w, w)]
+    h, w = seen.shape
+    pooled = []  # the half-size level, band by band (even bands: the same 2x2 blocks as pooled whole)
+    for top in range(0, h, 512):
+        k = seen[top : top + 512][None, None].float()
+        c = x[top : top + 512].permute(2, 0, 1)[None].float() * k
+        pooled.append((F.avg_pool2d(c, 2, ceil_mode=True), F.avg_pool2d(k, 2, ceil_mode=True)))
+    levels = [(torch.cat([c for c, _ in pooled], -2), torch.cat([k for _, k in pooled], -2))]
     while max(levels[-1][1].shape[-2:]) > 1:
         c, k = levels[-1]
         levels.append((F.avg_pool2d(c, 2, ceil_mode=True), F.avg_pool2d(k, 2, ceil_mode=True)))
@@ -203,8 +211,9 @@ def _fill_hidden(rgb: Image.Image, alpha: Image.Image) -> Image.Image:
     for c, k in reversed(levels[:-1]):
         coarse = F.interpolate(filled, size=c.shape[-2:], mode="bilinear", align_corners=False)
         filled = torch.where(k > 0, c / k.clamp_min(1e-8), coarse)
-    out = torch.where(w > 0, x, filled)[0].permute(1, 2, 0).round().clamp(0, 255).to(torch.uint8)
-    return Image.fromarray(out.numpy(), "RGB")
+    half = filled[0].permute(1, 2, 0).round().clamp(0, 255).to(torch.uint8)  # (H/2, W/2, 3)
+    full = half.repeat_interleave(2, 0)[:h].repeat_interleave(2, 1)[:, :w]
+    return Image.fromarray(torch.where(seen[..., None], x, full).numpy(), "RGB")
 
 
 def open_rgb(path: str | Path | BinaryIO, draft_size: int | None = None, max_pixels: int | None = None) -> Image.Image:
