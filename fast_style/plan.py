@@ -8,12 +8,13 @@ import itertools
 import logging
 import os
 import string
+from collections.abc import Callable
 from pathlib import Path
 
 from fast_style.animation import frame_count
 from fast_style.atomic import file_in_the_way, is_an_input, output_refusal
 from fast_style.errors import UserError
-from fast_style.images import IMAGE_EXTENSIONS, IMAGE_OUTPUTS, find_images
+from fast_style.images import IMAGE_EXTENSIONS, IMAGE_OUTPUTS
 from fast_style.inference_defaults import DEFAULT_OUTPUT
 from fast_style.video import VIDEO_EXTENSIONS, VIDEO_OUTPUTS, is_video, output_name
 from fast_style.walk import files_below
@@ -40,20 +41,7 @@ def expand_inputs(inputs: list[str], output: str | None = None) -> list[tuple[Pa
     for item in inputs:
         path = Path(item).expanduser()
         if path.is_dir():
-            media = [f for f in find_images(path, MEDIA_EXTENSIONS) if wanted(f, path)]
-            earlier = [f for f in media if DEFAULT_OUTPUT in f.relative_to(path).parts[:-1]]
-            if earlier:
-                folder = next(f for f in earlier).parent
-                while folder.name != DEFAULT_OUTPUT:
-                    folder = folder.parent
-                log.warning(
-                    "%s: left out %d file(s) in %s/ (an earlier run's output: name that folder to stylize them)",
-                    item,
-                    len(earlier),
-                    folder,
-                )
-            found += [(f, path) for f in media if f not in earlier]
-            _name_files_left_out(path, item)
+            found += [(f, path) for f in _search(path, item, lambda f, path=path: wanted(f, path))]
         elif path.is_file():
             found.append((path, path.parent))
         else:
@@ -69,15 +57,34 @@ def expand_inputs(inputs: list[str], output: str | None = None) -> list[tuple[Pa
     return list(unique.values())
 
 
-def _name_files_left_out(folder: Path, item: str) -> None:
-    """A warning naming how many files below `folder` are not images or videos, and their kinds (a RAW+JPEG
-    shooter's .CR2/.dng were left out without a word)."""
-    others = files_below(folder, lambda name: os.path.splitext(name)[1].lower() not in MEDIA_EXTENSIONS)
-    others = [f for f in others if DEFAULT_OUTPUT not in f.relative_to(folder).parts[:-1]]  # (left out already)
+def _search(folder: Path, item: str, wanted: Callable[[Path], bool]) -> list[Path]:
+    """The images and videos below `folder` that `wanted` takes, in one walk; those in an earlier run's default
+    output folder are left out, and the files that are not images or videos (a RAW+JPEG shooter's .CR2/.dng, left
+    out without a word before) counted, each in a warning."""
+    media: list[Path] = []
+    earlier: list[Path] = []
+    others: list[Path] = []
+    for f in files_below(folder, lambda name: True):
+        in_earlier = DEFAULT_OUTPUT in f.relative_to(folder).parts[:-1]
+        if os.path.splitext(f.name)[1].lower() not in MEDIA_EXTENSIONS:
+            if not in_earlier:
+                others.append(f)
+        elif wanted(f):
+            (earlier if in_earlier else media).append(f)
+    if earlier:
+        parts = earlier[0].relative_to(folder).parts
+        first = folder.joinpath(*parts[: parts.index(DEFAULT_OUTPUT) + 1])
+        log.warning(
+            "%s: left out %d file(s) in %s/ (an earlier run's output: name that folder to stylize them)",
+            item,
+            len(earlier),
+            first,
+        )
     if others:
         kinds = sorted({f.suffix.lower() or "no extension" for f in others})
         listed = ", ".join(kinds[:4]) + (", ..." if len(kinds) > 4 else "")
         log.warning("%s: left out %d file(s) that are not images or videos (%s)", item, len(others), listed)
+    return media
 
 
 def _still(path: Path) -> bool:

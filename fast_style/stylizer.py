@@ -331,7 +331,7 @@ class Stylizer:
             if preserve_color or max_size or scale:
                 raise TypeError("preserve_color, max_size and scale apply to images: for a tensor, resize it first")
             return self.stylize_tensor(x, strength, tiled)
-        return self.stylize_image(_as_image(x), strength, preserve_color, max_size, scale, tiled)
+        return self.stylize_image(x, strength, preserve_color, max_size, scale, tiled)  # (a path is read there)
 
 
 def _number(name: str, value: object) -> float:
