@@ -367,8 +367,8 @@ def stylize_video(
             video_out.options = {"crf": str(crf), "preset": preset}
             # every sound track (a film's languages, a commentary), each with its language and title
             tracks = {sound.index: _Track.of(sound, out, fmt, src.name, dst.suffix) for sound in source.streams.audio}
-            # subtitles copied where the output's container takes their format (an .mkv's SRT/ASS into .mkv, an
-            # .mp4's into .mp4/.mov); the others are named below (FFmpeg converts text subtitles only by decoding
+            # subtitles copied where the output's container takes their format (an .mkv's SRT/ASS/PGS/DVD into .mkv,
+            # an .mp4's into .mp4/.mov); the others are named below (FFmpeg converts text subtitles only by decoding
             # and encoding them, which its Python binding cannot)
             kept = [sub for sub in source.streams.subtitles if sub.codec_context.name in out.supported_codecs]
             tracks |= {sub.index: _Track.copied(sub, out) for sub in kept}

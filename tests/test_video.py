@@ -1,6 +1,7 @@
 """Videos through fast-style-stylize: frames, rate and audio kept, nothing overwritten, bad files in one line."""
 
 import itertools
+import struct
 from fractions import Fraction
 from pathlib import Path
 
@@ -731,6 +732,44 @@ def test_chapters_and_default_tracks_are_kept_and_tracks_left_out_are_named(
     assert "not kept" not in caplog.text
     with av.open(str(tmp_path / "again.mp4")) as f:
         assert len(f.chapters()) == 1
+
+
+def test_picture_subtitles_are_kept_in_matroska(model: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """A film's Blu-ray (PGS) and DVD subtitles are pictures, not text: copied into .mkv like SRT; PGS named as left
+    out of an .mp4, which does not hold it."""
+    # a PGS stream as a .sup file holds it: two display sets (a composition segment, then the set's end)
+    sup = b"".join(
+        b"PG" + struct.pack(">IIBH", pts, 0, kind, len(data)) + data
+        for pts in (18000, 54000)  # 0.2 s and 0.6 s at 90 kHz
+        for kind, data in ((0x16, struct.pack(">HHBHBBBB", 64, 48, 0x10, 1, 0x80, 0, 0, 0)), (0x80, b""))
+    )
+    (tmp_path / "film.sup").write_bytes(sup)
+    clip = _clip(tmp_path / "clip.mkv", list(range(0, 800, 40)))
+    with av.open(str(clip)) as video, av.open(str(tmp_path / "film.sup")) as pgs:
+        with av.open(str(tmp_path / "film.mkv"), "w") as out:
+            made = {id(s): out.add_stream_from_template(s) for s in (*video.streams, *pgs.streams)}
+            dvd = out.add_stream("dvdsub")  # FFmpeg writes DVD subtitles: a packet's bytes are not checked
+            dvd.time_base = Fraction(1, 1000)
+            for packet in itertools.chain(video.demux(), pgs.demux()):
+                if packet.size:  # (not the demuxers' empty last packets)
+                    packet.stream = made[id(packet.stream)]
+                    out.mux(packet)
+            for t in (100, 500):
+                packet = av.Packet(bytes(range(40)))
+                packet.stream, packet.pts, packet.dts, packet.duration = dvd, t, t, 200
+                out.mux(packet)
+    assert main([str(tmp_path / "film.mkv"), "-m", str(model), "-o", str(tmp_path / "out.mkv"), "-q"]) == 0
+    with av.open(str(tmp_path / "out.mkv")) as f:
+        assert [s.codec_context.name for s in f.streams.subtitles] == ["pgssub", "dvdsub"]
+        counts = [0, 0]
+        for packet in f.demux(*f.streams.subtitles):
+            counts[f.streams.subtitles.index(packet.stream)] += packet.size > 0
+        assert counts == [2, 2]
+    assert "not kept" not in caplog.text
+    assert main([str(tmp_path / "film.mkv"), "-m", str(model), "-o", str(tmp_path / "out.mp4"), "-q"]) == 0
+    with av.open(str(tmp_path / "out.mp4")) as f:  # MP4 holds DVD subtitles, not PGS
+        assert [s.codec_context.name for s in f.streams.subtitles] == ["dvdsub"]
+    assert "film.mkv: 1 subtitle track(s) not kept (the subtitles' format is not one .mp4 holds" in caplog.text
 
 
 def test_a_matroska_video_cut_short_says_so_and_camera_containers_are_videos(
