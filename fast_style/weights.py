@@ -201,6 +201,11 @@ def _read_state_file(path: Path) -> tuple[dict[str, torch.Tensor], str | None]:
     if isinstance(obj, dict) and "state_dict" in obj:
         norm = obj.get("normalization")
         obj = obj["state_dict"]
+        if norm is not None and (not isinstance(norm, str) or norm not in NORMALIZATIONS):
+            raise UserError(
+                f"{path}: its normalization entry is {norm!r}; use one of {', '.join(map(repr, NORMALIZATIONS))} "
+                "(the pixel scaling and channel order the weights were trained with; without one: 'imagenet')"
+            )
     if not isinstance(obj, dict) or not all(isinstance(v, torch.Tensor) for v in obj.values()):
         raise UserError(f"{path} is not a VGG state_dict")
     # accept full-model keys (features.N.*), features-only keys (N.*)

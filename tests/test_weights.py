@@ -120,6 +120,10 @@ def test_state_dict_files_in_either_key_layout(tmp_path: Path) -> None:
     (tmp_path / "b.pth").write_text("garbage")
     with pytest.raises(UserError, match="cannot read"):
         load_vgg_weights(str(tmp_path / "b.pth"))
+    for norm in ("bgr", {"mean": 0}):  # a KeyError's (a TypeError's) traceback when the loss was built
+        torch.save({"state_dict": t, "normalization": norm}, tmp_path / "c.pth")
+        with pytest.raises(UserError, match="its normalization entry is .*; use one of 'caffe', 'imagenet'"):
+            load_vgg_weights(str(tmp_path / "c.pth"))
 
 
 @pytest.mark.download
