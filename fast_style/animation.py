@@ -12,7 +12,7 @@ from PIL import Image, ImageSequence
 
 from fast_style.atomic import atomic_write
 from fast_style.errors import UserError
-from fast_style.images import to_srgb
+from fast_style.images import decoding, to_srgb
 
 # what an animation can be written as (other outputs take its first frame)
 ANIMATED_OUTPUTS = {".gif": "GIF", ".png": "PNG", ".apng": "PNG", ".webp": "WEBP"}
@@ -23,7 +23,7 @@ CHUNK = 8  # frames stylized at a time
 def frame_count(path: str | Path) -> int:
     """The frames of an animated GIF, PNG, WebP or AVIF (a still picture, or a camera's MPO with its preview: 1).
     (An animated AVIF is read, and written as one of ANIMATED_OUTPUTS; as .avif it keeps its first frame.)"""
-    with Image.open(path) as img:
+    with decoding(), Image.open(path) as img:
         animated = img.format in ("GIF", "PNG", "WEBP", "AVIF") and getattr(img, "is_animated", False)
         return img.n_frames if animated else 1
 
@@ -31,7 +31,7 @@ def frame_count(path: str | Path) -> int:
 def read_frames(path: str | Path) -> tuple[list[Image.Image], list[int], int]:
     """Every frame as a whole picture in sRGB (Pillow applies each frame's disposal; RGBA where any pixel is
     transparent, else RGB), each frame's duration in ms, and how many times it plays (0: for ever)."""
-    with Image.open(path) as img:
+    with decoding(), Image.open(path) as img:
         if img.n_frames * img.width * img.height > MAX_PIXELS:
             raise UserError(
                 f"{path}: an animation of {img.n_frames} frames of {img.width}x{img.height} is over "

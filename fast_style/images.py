@@ -10,6 +10,9 @@ import itertools
 import logging
 import os
 import re
+import struct
+import zlib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
@@ -21,7 +24,7 @@ from PIL import Image, ImageChops, ImageCms, ImageOps
 
 from fast_style import hdr, nclx
 from fast_style.atomic import atomic_write
-from fast_style.errors import UserError
+from fast_style.errors import UserError, first_line
 from fast_style.walk import files_below
 
 _SRGB = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
@@ -32,6 +35,19 @@ IMAGE_EXTENSIONS = IMAGE_OUTPUTS + (".heic", ".heif")  # what is read: a phone's
 register_heif_opener()  # Pillow opens HEIC/HEIF (pi-heif)
 log = logging.getLogger(__name__)
 JPEG_XMP_BYTES = 65504 - 29  # a JPEG segment, less the XMP namespace that starts it
+# what Pillow's readers raise for a damaged or cut-short file besides OSError: AVIF's RuntimeError and SyntaxError,
+# the GIF reader's IndexError, EOFError and struct.error from header parsers, zlib's error
+_DAMAGED = (SyntaxError, IndexError, RuntimeError, EOFError, struct.error, zlib.error)
+
+
+@contextlib.contextmanager
+def decoding() -> Iterator[None]:
+    """Pillow's other errors for a damaged file raised as ValueError, which every reader of pictures catches and
+    reports in one line (a cut-short AVIF or GIF stopped a folder's run with a traceback)."""
+    try:
+        yield
+    except _DAMAGED as e:
+        raise ValueError(f"damaged or cut short ({first_line(e, 120)})") from e
 
 
 def read_image(
@@ -43,7 +59,7 @@ def read_image(
     side, which is several times faster for training crops far smaller than the photo. Images with more
     than `max_pixels` pixels are refused before they are decoded (decompression bombs).
     """
-    with Image.open(path) as img:
+    with decoding(), Image.open(path) as img:
         if max_pixels and img.width * img.height > max_pixels:
             raise ValueError(f"{img.width}x{img.height} is over the limit of {max_pixels} pixels")
         if draft_size and img.format == "JPEG":

@@ -11,6 +11,8 @@ import string
 from collections.abc import Callable
 from pathlib import Path
 
+from PIL import Image
+
 from fast_style.animation import frame_count
 from fast_style.atomic import file_in_the_way, is_an_input, output_refusal
 from fast_style.errors import UserError
@@ -45,7 +47,7 @@ def expand_inputs(inputs: list[str], output: str | None = None) -> list[tuple[Pa
         elif path.is_file():
             found.append((path, path.parent))
         else:
-            matches = sorted(Path(m) for m in glob.glob(item, recursive=True))
+            matches = sorted(Path(m) for m in glob.glob(str(path), recursive=True))  # ~ expanded, as for a file
             base = Path(*itertools.takewhile(lambda part: not glob.has_magic(part), path.parts))  # "" -> "."
             files = [m for m in matches if m.is_file() and m.suffix.lower() in MEDIA_EXTENSIONS and wanted(m, base)]
             if not files:
@@ -91,7 +93,7 @@ def _still(path: Path) -> bool:
     """Whether a picture has one frame (an unreadable one counts as still: reading it will say what is wrong)."""
     try:
         return frame_count(path) == 1
-    except (OSError, ValueError):
+    except (OSError, ValueError, Image.DecompressionBombError):
         return True
 
 

@@ -47,7 +47,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from fast_style import zoo
 from fast_style.errors import UserError, first_line
-from fast_style.images import open_rgb, read_image
+from fast_style.images import decoding, open_rgb, read_image
 from fast_style.network import load_style_model
 from fast_style.stylizer import Stylizer
 from fast_style.walk import files_below
@@ -268,7 +268,7 @@ def decode_upload(data: bytes, limits: Limits, keep_alpha: bool = False) -> Imag
     read from the header before anything is decoded."""
     over = f"over this server's limit of {limits.max_pixels / 1e6:g} megapixels"
     try:
-        with Image.open(io.BytesIO(data)) as header:
+        with decoding(), Image.open(io.BytesIO(data)) as header:
             fmt, (w, h) = header.format, header.size
     except Image.DecompressionBombError:  # Pillow's own guard, twice its MAX_IMAGE_PIXELS: far over ours too
         raise Refused(413, f"the image is {over}") from None

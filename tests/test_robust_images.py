@@ -16,7 +16,7 @@ from fast_style.network import TransformerNet, save_style_model
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")  # PIL warns about the damaged files
 
 MODES = ["1", "L", "LA", "P", "RGB", "RGBA", "CMYK", "I;16", "I", "F", "YCbCr"]
-FORMATS = {"png": "PNG", "jpg": "JPEG", "webp": "WEBP", "tif": "TIFF", "bmp": "BMP"}
+FORMATS = {"png": "PNG", "jpg": "JPEG", "webp": "WEBP", "tif": "TIFF", "bmp": "BMP", "gif": "GIF", "avif": "AVIF"}
 
 
 @st.composite

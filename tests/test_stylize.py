@@ -407,6 +407,33 @@ def test_when_every_input_fails_nothing_is_written_and_the_exit_is_a_mistakes(
     assert not (tmp_path / "n.jpg").exists() and not list((tmp_path / "out").glob("*"))
 
 
+def test_a_cut_short_avif_or_gif_is_one_line_and_the_others_are_written(
+    model_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    """Pillow reports these with SyntaxError and IndexError, not OSError: the run stopped with a traceback
+    (the GIF's at planning, before anything was written), or a GIF over the pixel limit did."""
+    frame = Image.linear_gradient("L").convert("RGB").resize((40, 30))
+    (tmp_path / "in").mkdir()
+    more = {"save_all": True, "append_images": [frame.rotate(10), frame.rotate(20)], "duration": 50}
+    for name, fmt, extra in (("b.avif", "AVIF", {}), ("c.gif", "GIF", more)):
+        data = io.BytesIO()
+        frame.save(data, fmt, **extra)
+        cut = len(data.getvalue()) - 10 if fmt == "AVIF" else len(data.getvalue()) * 3 // 5  # (IndexError)
+        (tmp_path / "in" / name).write_bytes(data.getvalue()[:cut])
+    for name in ("a.png", "d.png"):
+        frame.save(tmp_path / "in" / name)
+    assert main([str(tmp_path / "in"), "-m", str(model_path), "-o", str(tmp_path / "out"), "-q"]) == 1
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    assert f"error: {tmp_path / 'in' / 'b.avif'}: damaged or cut short" in err
+    assert f"error: {tmp_path / 'in' / 'c.gif'}: " in err
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a.png", "d.png"]
+    whole = tmp_path / "whole.gif"
+    frame.save(whole, save_all=True, append_images=[frame.rotate(10)], duration=50)
+    assert main([str(whole), "-m", str(model_path), "-o", str(tmp_path / "w"), "--max-image-pixels", "500"]) == 2
+    assert "more pixels than --max-image-pixels 500" in capsys.readouterr().err
+
+
 def test_images_over_the_pixel_limit_are_refused(
     model_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture
 ) -> None:
@@ -505,6 +532,15 @@ def test_an_emulated_bf16_is_warned_once(model_path: Path, monkeypatch, caplog) 
     monkeypatch.setattr(devices, "native_bf16", lambda kind: False)
     Stylizer.load(model_path, device="cpu", precision="bf16")  # load picks it, the constructor took it again
     assert sum("no native bf16" in r.getMessage() for r in caplog.records) == 1
+
+
+def test_a_quoted_home_folder_glob_is_expanded_as_a_quoted_file_is(
+    model_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path))  # '~/pics/*.png' said "no such file, folder or matching images"
+    make_photo(tmp_path / "pics" / "c.png")
+    assert main(["~/pics/*.png", "-m", str(model_path), "-o", str(tmp_path / "out"), "-q"]) == 0
+    assert [p.name for p in (tmp_path / "out").iterdir()] == ["c.png"]
 
 
 def test_two_inputs_never_share_an_output(
