@@ -23,6 +23,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from fast_style.images import to_uint8, to_unit
+from fast_style.network import BlurPool
 
 NormStats = list[tuple[torch.Tensor, torch.Tensor]]  # per norm layer: (mean (B, C), var (B, C))
 
@@ -32,7 +33,12 @@ def receptive_margin(net: nn.Module) -> int:
     margin, stride = 0, 1
     for m in net.modules():
         if isinstance(m, nn.Upsample):
+            if m.mode != "nearest":  # bilinear: a pixel of the small image on each side
+                margin += stride
             stride //= 2
+        elif isinstance(m, BlurPool):  # (model.antialias=down) a 3x3 blur, then every second pixel
+            margin += stride
+            stride *= 2
         elif isinstance(m, nn.Conv2d):
             margin += (m.kernel_size[0] // 2) * stride
             stride *= m.stride[0]
