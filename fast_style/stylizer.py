@@ -188,13 +188,14 @@ class Stylizer:
 
         if tiled:  # uint8 in, uint8 out: bounded memory for huge images
             run = lambda net, t: self._run(net, t, eager=True)  # noqa: E731
-            y = torch.cat([stylize_tiled(self._net, xi[None], self.tile, run=run) for xi in x])
+            done = [stylize_tiled(self._net, xi[None], self.tile, run=run, strength=strength) for xi in x]
+            y = done[0] if len(done) == 1 else torch.cat(done)  # (one picture: not copied once more)
         else:
             per_call = max(1, self.max_pixels // (h * w)) if self.max_pixels else len(x)
             parts = (to_unit(part.to(self.device)) for part in x.split(per_call))  # uint8 crosses to the GPU
             y = torch.cat([self._run(self._net, part).float().clamp(0, 1) for part in parts])
-        if strength != 1.0:
-            y = torch.lerp(to_unit(x).to(y.device), to_unit(y), strength)
+            if strength != 1.0:
+                y = torch.lerp(to_unit(x).to(y.device), y, strength)
         if is_uint8:
             y = to_uint8(y)
         y = y.to(images.device, images.dtype)

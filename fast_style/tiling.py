@@ -101,11 +101,13 @@ def stylize_tiled(
     stats_size: int = 1536,
     margin: int | None = None,
     run=None,
+    strength: float = 1.0,
 ) -> torch.Tensor:
     """image: (1, 3, H, W), uint8 or float in [0, 1], on any device -> the same dtype and shape, on the CPU.
 
     `tile` is the interior kept from each tile (a multiple of 4); each tile runs with `margin` extra pixels
     of context on every side. `run(net, x)` computes the network (e.g. under autocast); default `net(x)`.
+    `strength` below 1 blends each tile with the photo (0: the photo).
     """
     run = run or (lambda n, t: n(t))
     device = next(net.parameters()).device
@@ -117,17 +119,12 @@ def stylize_tiled(
         return to_unit(t).to(device)
 
     scale = min(1.0, stats_size / max(h, w))
-    small = (
-        as_float(image)
-        if scale == 1.0
-        else F.interpolate(
-            as_float(image),
-            size=(max(8, round(h * scale)), max(8, round(w * scale))),
-            mode="bilinear",
-            antialias=True,
-            align_corners=False,
-        )
-    )
+    if scale == 1.0:
+        small = as_float(image)
+    else:  # a uint8 picture on the CPU is scaled down as it is: a float copy of a huge photo is 4 bytes a value
+        whole = image if image.dtype == torch.uint8 and image.device.type == "cpu" else to_unit(image)
+        size = (max(8, round(h * scale)), max(8, round(w * scale)))
+        small = as_float(F.interpolate(whole, size=size, mode="bilinear", antialias=True, align_corners=False))
     stats = record_norm_stats(net, small, run)
     del small
 
@@ -140,6 +137,9 @@ def stylize_tiled(
                 cy0, cx0 = max(0, y0 - margin), max(0, x0 - margin)
                 cy1, cx1 = min(h, y1 + margin), min(w, x1 + margin)
                 piece = run(net, as_float(image[:, :, cy0:cy1, cx0:cx1])).float().clamp(0, 1)
-                piece = piece[:, :, y0 - cy0 : y1 - cy0, x0 - cx0 : x1 - cx0].cpu()
+                piece = piece[:, :, y0 - cy0 : y1 - cy0, x0 - cx0 : x1 - cx0]
+                if strength != 1.0:  # blended here, a tile at a time: not as float copies of the whole picture
+                    piece = torch.lerp(as_float(image[:, :, y0:y1, x0:x1]), piece, strength)
+                piece = piece.cpu()
                 out[:, :, y0:y1, x0:x1] = to_uint8(piece) if out.dtype == torch.uint8 else piece
     return out

@@ -89,6 +89,15 @@ def test_stylizer_tiles_large_images_automatically(tmp_path: Path, monkeypatch: 
     assert not calls  # under the limit: whole
     torch.testing.assert_close(s(x), whole, atol=1e-4, rtol=0)
     assert calls  # over it: tiled, and the same picture
+    # a strength below 1 is blended a tile at a time (float copies of the whole picture grew with it), the same
+    once = Stylizer.load(path, device="cpu", precision="fp32", max_pixels=0)
+    torch.testing.assert_close(
+        s.stylize_tensor(x, strength=0.3), once.stylize_tensor(x, strength=0.3), atol=1e-4, rtol=0
+    )
+    assert len(calls) == 2
+    eight = (x * 255).round().to(torch.uint8)  # and uint8 in, uint8 out
+    half = once.stylize_tensor(eight, strength=0.3)
+    assert (s.stylize_tensor(eight, strength=0.3).int() - half.int()).abs().max() <= 1
 
 
 def test_a_batch_runs_in_parts_of_at_most_max_pixels(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
