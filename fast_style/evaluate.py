@@ -49,8 +49,12 @@ def find_models(items: list[str]) -> list[Path]:
     given twice (`wave` and its file, a run and its sweep's folder) is evaluated once."""
     models: list[Path] = []
     for item in items:
-        path = Path(item)
-        if path.is_dir():
+        path = Path(item).expanduser()
+        if item in zoo.names():  # a built-in style's name, as stylize and export read it, before a folder of
+            if path.is_dir():  # that name (fast-style-export wave -o wave makes one)
+                log.warning("%s: the built-in style (the folder %s/ is ./%s)", item, item, item)
+            models.append(zoo.resolve(item))
+        elif path.is_dir():
             found = files_below(path, lambda name: name == "style.pt")
             if not found:
                 raise UserError(f"no style.pt below {item}")
@@ -110,21 +114,27 @@ def _short(override: str) -> str:
 
 
 def model_names(paths: list[Path]) -> list[str]:
-    """Short unique labels: for a sweep, the overrides that differ between runs (loss.style_weight=5);
-    else the file names, or the folders that tell models apart."""
-    overrides = [_overrides(p) for p in paths]
-    if len(paths) > 1 and all(overrides):
-        common = set.intersection(*(set(o) for o in overrides))
-        labels = [",".join(_short(o) for o in ov if o not in common) for ov in overrides]
-        if all(labels) and len(set(labels)) == len(labels):
-            return labels
-    if len({p.name for p in paths}) == len(paths):
-        return [p.stem for p in paths]
-    for depth in range(1, max(len(p.parent.parts) for p in paths) + 1):
-        labels = ["/".join(p.parent.parts[-depth:]) for p in paths]
-        if len(set(labels)) == len(paths):
-            return labels
-    return [str(p) for p in paths]
+    """Short unique labels: a built-in style's name; for the runs of a sweep, the overrides that differ between
+    them (loss.style_weight=5); else a run's folder or a file's stem, with the folders above where those clash."""
+    built_in = {i for i, p in enumerate(paths) if p.resolve().parent == zoo.ZOO_DIR.resolve()}
+    labels = [zoo.model_name(p) for p in paths]
+    runs = {i: _overrides(p) for i, p in enumerate(paths) if i not in built_in}
+    if len(runs) > 1 and all(runs.values()):
+        common = set.intersection(*(set(o) for o in runs.values()))
+        swept = {i: ",".join(_short(o) for o in ov if o not in common) for i, ov in runs.items()}
+        if all(swept.values()) and len(set(swept.values())) == len(swept):
+            labels = [swept.get(i, label) for i, label in enumerate(labels)]
+    for depth in range(2, max(len(p.parts) for p in paths) + 1):
+        if len(set(labels)) == len(labels):
+            break
+        labels = [label if i in built_in else _tail(paths[i], depth) for i, label in enumerate(labels)]
+    return labels if len(set(labels)) == len(labels) else [str(p) for p in paths]
+
+
+def _tail(path: Path, depth: int) -> str:
+    """The last `depth` parts of a model's path, without `style.pt` and a file's extension (runs/a/0)."""
+    parts = path.parent.parts if path.name == "style.pt" else (*path.parent.parts, path.stem)
+    return "/".join(parts[-depth:])
 
 
 def read_photo(path: Path, size: int) -> torch.Tensor:
@@ -274,7 +284,7 @@ def _painting_key(style: str) -> str:
 
 
 def evaluate(
-    models: list[Path],
+    models: list[str | Path],
     photos: list[tuple[str, torch.Tensor]],
     weights: str = "caffe",
     style_size: int = 512,
@@ -289,6 +299,7 @@ def evaluate(
 ) -> tuple[list[ModelScore], list[list[torch.Tensor]]]:
     """Each model scored on `photos`; its flicker on clips cut from the first `stability_photos` of `clip_photos`
     (default `photos`: the CLI gives them at STABILITY_SIZE, so the figure does not change with --size)."""
+    models = [zoo.resolve(m) for m in models]  # built-in styles by name too, and runs' folders
     dev = pick_device(device)
     loss_weights = default_loss_weights(weights)
     scorers: dict[str, Scorer] = {}

@@ -77,6 +77,9 @@ DEFAULT_OPSET = 17
 def export(model_path: str, output: str, fmt: str | None = None, opset: int | None = None, force: bool = False) -> str:
     """Export and verify; returns a one-line report. `opset`: ONNX only (default 17)."""
     out = Path(output)
+    if fmt is not None and str(fmt).lower() not in ("onnx", "torchscript"):
+        raise UserError(f"format {fmt!r}: choose onnx or torchscript")
+    fmt = None if fmt is None else str(fmt).lower()  # (ONNX, as the format's own name is spelt)
     if fmt is None and out.suffix.lower() == ".pt":  # fast-style's own models: an export there would pass for one
         raise UserError(f"'{output}': .pt is a style model's extension; a TorchScript export goes to a .ts file")
     implied = {".onnx": "onnx", ".ts": "torchscript"}.get(out.suffix.lower())

@@ -353,6 +353,33 @@ def test_runs_are_labelled_by_their_differing_overrides_with_short_paths(tmp_pat
     assert model_names(paths) == ["style.image=wave.jpg", "style.image=candy.jpg"]
 
 
+def test_built_in_styles_are_labelled_by_name_beside_runs_and_win_over_a_folder_of_their_name(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from fast_style import zoo
+    from fast_style.evaluate import find_models, model_names
+
+    runs = []
+    for i, weight in enumerate((2, 5)):
+        run = tmp_path / "sweep" / str(i)
+        (run / ".hydra").mkdir(parents=True)
+        (run / ".hydra" / "overrides.yaml").write_text(f"- loss.style_weight={weight}\n")
+        runs.append(run / "style.pt")
+    # beside a sweep, a built-in style was labelled 'zoo' and the runs 0 and 1; two built-in ones by their paths
+    assert model_names([zoo.resolve("wave-fast"), *runs]) == ["wave-fast", "loss.style_weight=2", "loss.style_weight=5"]
+    assert model_names([zoo.resolve("wave"), zoo.resolve("wave-fast")]) == ["wave", "wave-fast"]
+    assert model_names([runs[0]]) == ["0"]  # a run by its folder (was 'style')
+    (tmp_path / "other" / "0").mkdir(parents=True)
+    assert model_names([runs[0], tmp_path / "other" / "0" / "style.pt"]) == ["sweep/0", "other/0"]
+    # a folder named as a built-in style (fast-style-export wave-fast -o wave-fast makes one): the style, said
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "wave-fast" / "run").mkdir(parents=True)
+    (tmp_path / "wave-fast" / "run" / "style.pt").write_bytes(b"a run")
+    assert find_models(["wave-fast"]) == [zoo.resolve("wave-fast")]
+    assert "wave-fast: the built-in style (the folder wave-fast/ is ./wave-fast)" in caplog.text
+    assert find_models(["./wave-fast"]) == [Path("wave-fast/run/style.pt")]
+
+
 def test_copies_of_one_painting_share_a_scorer_and_other_paintings_are_flagged(
     tmp_path: Path, style_path: Path, random_vgg: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -465,8 +492,18 @@ def test_a_first_call_is_not_timed(tmp_path: Path, style_path: Path, monkeypatch
 
     monkeypatch.setattr(evaluate, "load_style_model", lambda path: (SlowFirst(), {"style_image": str(style_path)}))
     photos = [("p.jpg", torch.rand(1, 3, 32, 32))]
+    (tmp_path / "m.pt").write_bytes(b"read by the stand-in above")
     scores, _ = evaluate.evaluate([tmp_path / "m.pt"], photos, judge=False, stability_photos=0, style_size=32)
     assert scores[0].ms_per_image < 500
+
+
+def test_evaluate_in_python_takes_a_built_in_styles_name(style_path: Path, random_vgg: Path) -> None:
+    from fast_style.evaluate import evaluate
+
+    photos = [("p.jpg", torch.rand(1, 3, 32, 32))]  # 'str' object has no attribute 'parent' before
+    options = {"weights": str(random_vgg), "judge": False, "stability_photos": 0, "style_size": 32}
+    scores, _ = evaluate(["wave-fast"], photos, style_image=str(style_path), **options)
+    assert [s.name for s in scores] == ["wave-fast"]
 
 
 def test_a_failed_rewrite_of_a_report_leaves_the_earlier_one_whole(

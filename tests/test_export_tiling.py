@@ -229,6 +229,10 @@ def test_export_names_its_model_as_stylize_does(tmp_path: Path, capsys: pytest.C
             export_main([*args, "-o", str(tmp_path / "b.onnx")])
         assert stop.value.code == 2 and message in capsys.readouterr().err, args
     assert not (tmp_path / "b.onnx").exists()
+    # in Python, the format as ONNX spells itself ('name it .ts' for an .onnx file before), and a wrong one named
+    assert "onnx" in export_module.export("wave-fast", str(tmp_path / "c.onnx"), fmt="ONNX").lower()
+    with pytest.raises(UserError, match="format 'tflite': choose onnx or torchscript"):
+        export_module.export("wave-fast", str(tmp_path / "d.onnx"), fmt="tflite")
 
 
 @pytest.mark.slow
