@@ -15,7 +15,7 @@ from PIL import Image
 
 from fast_style.animation import ANIMATED_OUTPUTS, frame_count, stylize_animation
 from fast_style.atomic import DiskError, check_output
-from fast_style.errors import UserError, first_line
+from fast_style.errors import UserError, first_line, out_of_memory
 from fast_style.images import read_image, save_image
 from fast_style.video import is_video, stylize_video
 
@@ -116,7 +116,7 @@ def stylize_files(
                 message = first_line(e, 300)
             on_error(f"error: {message}" if isinstance(e, UserError) else f"error: {src}: {message}")
         except RuntimeError as e:
-            if not _out_of_memory(e):
+            if not out_of_memory(e):
                 raise
             report.failed += 1
             if torch.cuda.is_available():
@@ -128,6 +128,3 @@ def stylize_files(
     report.seconds = time.perf_counter() - start
     return report
 
-
-def _out_of_memory(e: RuntimeError) -> bool:
-    return isinstance(e, torch.OutOfMemoryError) or "can't allocate memory" in str(e)  # a GPU's, or the CPU's

@@ -12,3 +12,12 @@ def first_line(error: BaseException, limit: int = 200) -> str:
     """The first line of an exception's message (at most `limit` characters), or its type's name."""
     text = str(error).strip()
     return text.splitlines()[0][:limit] if text else type(error).__name__
+
+
+def out_of_memory(error: BaseException) -> bool:
+    """Whether `error` is a GPU's or the CPU's allocation failure (torch's, or Python's MemoryError)."""
+    return (
+        isinstance(error, MemoryError)
+        or type(error).__name__ == "OutOfMemoryError"  # torch.OutOfMemoryError (torch is not imported here)
+        or "can't allocate memory" in str(error)  # the CPU allocator's RuntimeError
+    )

@@ -170,7 +170,7 @@ def load_photos(
     for f, name in files:
         try:
             photo = read_photo(f, size)
-        except (OSError, ValueError) as e:
+        except (OSError, ValueError, Image.DecompressionBombError) as e:  # (a bomb: Pillow's limit, in its words)
             log.warning("warning: skipping %s: %s", f, first_line(e))
             if skipped is not None:
                 skipped.append(f)

@@ -607,3 +607,36 @@ def test_optimize_refuses_a_photo_too_thin_for_the_vgg(
     assert optimize_main([str(tiny), *base]) == 2
     assert "tiny.png is 10x10: under 16 px a side, too small" in capsys.readouterr().err
     assert not (tmp_path / "o.png").exists()
+
+
+def test_a_photo_over_pillows_limit_or_a_size_that_does_not_fit_is_one_line(
+    sweep: Path,
+    tmp_path: Path,
+    style_path: Path,
+    random_vgg: Path,
+    capsys: pytest.CaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Pillow's DecompressionBombError and an allocation that fails (--style-size 16000) ended in tracebacks."""
+    from PIL import Image
+
+    from fast_style import optimize
+
+    photos = make_photo(tmp_path / "p" / "big.jpg", size=(200, 160)).parent
+    make_photo(photos / "small.jpg", size=(20, 16))
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 2000)  # big.jpg is over twice that: Pillow refuses it
+    assert eval_main(_eval_args(sweep, [photos], tmp_path / "e", random_vgg)) == 1  # skipped, the other scored
+    assert "1 photo(s) skipped (see above); scored on 1" in capsys.readouterr().err
+    base = ["-s", str(style_path), "-o", str(tmp_path / "o.png"), "--weights", str(random_vgg)]
+    assert optimize_main([str(photos / "big.jpg"), *base]) == 2
+    assert "cannot read " in capsys.readouterr().err
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 89_478_485)
+
+    def no_memory(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("DefaultCPUAllocator: can't allocate memory: you tried to allocate 36298752000 bytes.")
+
+    monkeypatch.setattr(optimize, "optimize_image", no_memory)
+    assert optimize_main([str(photos / "big.jpg"), *base]) == 2
+    err = capsys.readouterr().err
+    assert "error: out of memory (DefaultCPUAllocator: can't allocate memory" in err and "Traceback" not in err
+    assert not (tmp_path / "o.png").exists()

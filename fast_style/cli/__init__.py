@@ -21,7 +21,7 @@ import threading
 from collections.abc import Callable
 from types import FrameType
 
-from fast_style.errors import UserError
+from fast_style.errors import UserError, first_line, out_of_memory
 
 EXIT_OK, EXIT_PARTIAL, EXIT_USER_ERROR, EXIT_INTERRUPTED, EXIT_TERMINATED = 0, 1, 2, 130, 143
 
@@ -165,6 +165,11 @@ def run_tool(body: Callable[[], int | None], log_level: int = logging.INFO) -> i
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except (RuntimeError, MemoryError) as e:  # a size asked for that does not fit (--style-size 16000)
+        if not out_of_memory(e):
+            raise
+        print(f"error: out of memory ({first_line(e, 120)}): ask for smaller sizes", file=sys.stderr)
+        return EXIT_USER_ERROR
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)

@@ -16,7 +16,7 @@ from PIL import Image
 
 from fast_style.atomic import check_output, check_writable
 from fast_style.cli import ToolParser, run_tool
-from fast_style.errors import UserError
+from fast_style.errors import UserError, first_line
 
 # the library (torch) is imported in run(): --help and a mistyped argument answer without loading it
 
@@ -92,8 +92,8 @@ def run(args: argparse.Namespace) -> None:
     device = pick_device(args.device)
     try:
         photo = open_rgb(args.content)
-    except (OSError, ValueError) as e:
-        raise UserError(f"cannot read {args.content}: {e}") from None
+    except (OSError, ValueError, Image.DecompressionBombError) as e:
+        raise UserError(f"cannot read {args.content}: {first_line(e)}") from None
     whole = photo.size
     photo.thumbnail((args.size, args.size), Image.LANCZOS)
     if min(photo.size) < MIN_PHOTO_SIDE:  # VGG's poolings leave nothing of it (a RuntimeError's traceback)
