@@ -127,4 +127,3 @@ def stylize_files(
             )
     report.seconds = time.perf_counter() - start
     return report
-
