@@ -10,7 +10,9 @@ from __future__ import annotations
 import csv
 import logging
 import math
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 import torch
@@ -99,10 +101,25 @@ def write_result(image: torch.Tensor, history: list[float], out: Path) -> list[P
     with atomic_write(csv_path) as tmp:
         with open(tmp, "w", newline="") as f:
             csv.writer(f).writerows([("iteration", "total")] + list(enumerate(history)))  # 0: the start
-    with writing(board):
-        for old in board.glob("events.out.tfevents.*"):  # an earlier run's curve (the caller checked --force)
-            old.unlink()
-        with SummaryWriter(str(board)) as writer:
+    # TensorBoard's events are made in the system's temporary folder and copied beside the image whole: written
+    # there, a full disk left an empty events file (that a rerun took for an earlier curve) and TensorBoard's
+    # writer thread printed a traceback, after the earlier curve had been deleted
+    with tempfile.TemporaryDirectory(prefix="fast-style-curve.") as scratch:
+        with SummaryWriter(scratch) as writer:
             for i, value in enumerate(history):
                 writer.add_scalar("optimize/total", value, i)
+        (events,) = Path(scratch).glob("events.out.tfevents.*")
+        with writing(board):
+            made = not board.exists()
+            board.mkdir(parents=True, exist_ok=True)
+            earlier = [p for p in board.glob("events.out.tfevents.*") if p.name != events.name]
+            try:
+                with atomic_write(board / events.name) as tmp:
+                    shutil.copyfile(events, tmp)
+            except BaseException:
+                if made:  # (empty: the copy's temporary file is gone)
+                    board.rmdir()
+                raise
+            for old in earlier:  # an earlier run's curve (the caller checked --force), once the new one is whole
+                old.unlink()
     return [out, csv_path, board]

@@ -236,6 +236,39 @@ def test_optimize_never_writes_over_its_inputs_or_an_existing_curve(
     assert not (tmp_path / "photo_loss.csv").exists() and not (tmp_path / "taken.png").exists()
 
 
+def test_a_full_disk_keeps_the_earlier_loss_curve_and_leaves_no_empty_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The curve's events were written in place: a full disk left an empty events file (a rerun then said 'holds
+    an earlier loss curve'), with TensorBoard's thread's traceback, after the earlier curve had been deleted."""
+    import errno
+    import shutil
+
+    from fast_style import optimize
+    from fast_style.atomic import DiskError
+
+    image, history = torch.rand(1, 3, 8, 8), [3.0, 2.0]
+    board = tmp_path / "a_tensorboard"
+    for earlier in (False, True):
+        if earlier:
+            board.mkdir()
+            (board / "events.out.tfevents.1.host").write_text("an earlier curve")
+
+        def full(src: str, dst: str) -> None:
+            Path(dst).write_bytes(b"half")
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+        monkeypatch.setattr(shutil, "copyfile", full)
+        with pytest.raises(DiskError, match="No space left on device"):
+            optimize.write_result(image, history, tmp_path / "a.png")
+        assert (
+            sorted(p.name for p in board.iterdir()) == ["events.out.tfevents.1.host"] if earlier else not board.exists()
+        )
+    monkeypatch.undo()
+    optimize.write_result(image, history, tmp_path / "a.png")  # and with room: the new curve alone
+    assert [p.name.startswith("events.out.tfevents.") and p.stat().st_size > 20 for p in board.iterdir()] == [True]
+
+
 def test_optimize_stops_when_the_loss_is_lost() -> None:
     from fast_style.optimize import optimize_image
 
