@@ -24,7 +24,7 @@ from PIL import Image, ImageChops, ImageCms, ImageOps
 
 from fast_style import hdr, nclx
 from fast_style.atomic import atomic_write
-from fast_style.errors import UserError, first_line
+from fast_style.errors import UserError, first_line, out_of_memory
 from fast_style.walk import files_below
 
 _SRGB = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
@@ -47,6 +47,8 @@ def decoding() -> Iterator[None]:
     try:
         yield
     except _DAMAGED as e:
+        if out_of_memory(e):  # (a huge picture's allocation, not a damaged file)
+            raise
         raise ValueError(f"damaged or cut short ({first_line(e, 120)})") from e
 
 
