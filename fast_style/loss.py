@@ -62,8 +62,9 @@ DEFAULT_LOSS_WEIGHTS: dict[str, dict[str, float]] = {
 
 
 def default_loss_weights(weights: str | None = "caffe") -> dict[str, float]:
-    """content/style/tv weights for a VGG weights source: caffe's, else torchvision's scale (also for a local
-    file, whose normalization defaults to ImageNet's, and for oxford's VGG19, which takes torchvision's input)."""
+    """content/style/tv weights for a VGG weights source, or for the normalization its features were loaded
+    with: caffe's, else torchvision's scale (also for oxford's VGG19, which takes torchvision's input; a local
+    file's defaults follow its normalization entry, PerceptualLoss)."""
     return dict(DEFAULT_LOSS_WEIGHTS["caffe" if weights == "caffe" else "torchvision"])
 
 
@@ -120,6 +121,7 @@ class VGGFeatures(nn.Module):
             wrong = next((line.strip() for line in str(e).splitlines() if "size mismatch" in line), str(e))
             raise UserError(f"VGG weights '{weights}' are not {arch}'s: {wrong}") from None
         self.features = features.requires_grad_(False).eval()
+        self.normalization = norm_name
         norm = NORMALIZATIONS[norm_name]
         self.bgr = bool(norm["bgr"])
         self.register_buffer("scale", torch.tensor(norm["scale"]), persistent=False)
@@ -188,15 +190,17 @@ class PerceptualLoss(nn.Module):
         self.style_layers = dict(style_layers or {"relu1_2": 1.0, "relu2_2": 1.0, "relu3_3": 1.0, "relu4_3": 1.0})
         self.content_layers = dict(content_layers or {"relu2_2": 1.0})
         given = {"content_weight": content_weight, "style_weight": style_weight, "tv_weight": tv_weight}
-        chosen = default_loss_weights(weights) | {k: float(v) for k, v in given.items() if v is not None}
-        if min(chosen.values()) < 0:
+        if any(v is not None and float(v) < 0 for v in given.values()):
             raise UserError("loss weights must be >= 0")
-        self.content_weight, self.style_weight, self.tv_weight = (chosen[k] for k in given)
-        self.defaults = default_loss_weights(weights)  # the common weights runs of a sweep compare under
         # relu3_3 too, for `coverage` (held-out figures only: training stops at the deepest loss layer)
         self.vgg = VGGFeatures(
             sorted(set(self.style_layers) | set(self.content_layers) | {coverage.LAYER}), weights, arch
         )
+        # the defaults of the scale the features were loaded at: a file of caffe's weights (the cache's, copied
+        # for loss=file) trained under torchvision's, style outweighing content 20,000 times more
+        self.defaults = default_loss_weights(self.vgg.normalization)  # (runs of a sweep compare under these)
+        chosen = self.defaults | {k: float(v) for k, v in given.items() if v is not None}
+        self.content_weight, self.style_weight, self.tv_weight = (chosen[k] for k in given)
         self.has_style = False
 
     @torch.no_grad()

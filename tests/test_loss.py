@@ -153,6 +153,18 @@ def test_caffe_normalization_flips_to_bgr_and_scales(random_vgg: Path, tmp_path:
     torch.testing.assert_close(caffe(x)["relu1_1"], first.relu())
 
 
+def test_a_files_default_loss_weights_follow_its_normalization(random_vgg: Path, tmp_path: Path) -> None:
+    """loss=file with caffe's weights (the cache's file, copied for an offline machine) trained under torchvision's
+    defaults (content 1e5, style 1e10): style outweighed content 20,000 times more than under caffe's."""
+    state = torch.load(random_vgg, weights_only=True)
+    torch.save({"normalization": "caffe", "state_dict": state}, tmp_path / "caffe.pth")
+    caffe = PerceptualLoss(weights=str(tmp_path / "caffe.pth"), style_weight=7.0)
+    assert (caffe.content_weight, caffe.style_weight, caffe.tv_weight) == (1.0, 7.0, 1.0e3)
+    assert caffe.defaults["style_weight"] == 5.0
+    imagenet = PerceptualLoss(weights=str(random_vgg))  # no entry: ImageNet's, torchvision's scale
+    assert (imagenet.content_weight, imagenet.style_weight, imagenet.tv_weight) == (1.0e5, 1.0e10, 1.0e2)
+
+
 def test_layer_and_source_errors(random_vgg: Path, tmp_path: Path) -> None:
     with pytest.raises(UserError, match="unknown vgg16 layers"):
         VGGFeatures(["relu9_9"], weights=str(random_vgg))
