@@ -17,6 +17,7 @@ from typing import Any
 import pytorch_lightning as pl
 from hydra.utils import get_object, instantiate
 from omegaconf import DictConfig, ListConfig, OmegaConf
+from pytorch_lightning.accelerators import CPUAccelerator
 from pytorch_lightning.callbacks import ProgressBar
 from pytorch_lightning.loggers import TensorBoardLogger
 from pytorch_lightning.utilities.exceptions import SIGTERMException
@@ -25,6 +26,7 @@ from pytorch_lightning.utilities.rank_zero import rank_zero_only
 from fast_style import config
 from fast_style.atomic import atomic_write
 from fast_style.callbacks import AtomicCheckpointIO, GracefulStop, HParamsSummary
+from fast_style.devices import native_bf16
 from fast_style.errors import UserError, first_line
 from fast_style.lightning_internals import stop_other_ranks
 from fast_style.module import StyleTransferModule
@@ -51,6 +53,7 @@ def train(cfg: DictConfig) -> Path | None:
             f"the config {_config_name() or 'given'} does not build on fast-style's train config: begin its defaults "
             "with it, `defaults: [train, _self_]` (README, Configuration)"
         )
+    _check_output_dir(cfg)
     hydra_dir = Path(cfg.output_dir) / ".hydra"
     try:
         trainer, module, datamodule, callbacks, ckpt = _prepare(cfg)
@@ -138,6 +141,19 @@ def _choice(group: str) -> str | None:
     from hydra.core.hydra_config import HydraConfig
 
     return HydraConfig.get().runtime.choices.get(group) if HydraConfig.initialized() else None
+
+
+def _check_output_dir(cfg: DictConfig) -> None:
+    """Under Hydra, output_dir is the run's folder, hydra.run.dir: set on its own, the checkpoints, style model and
+    TensorBoard went there while .hydra/ and train.log went to the run's folder."""
+    from hydra.core.hydra_config import HydraConfig
+
+    if not HydraConfig.initialized():  # (a config composed in Python sets output_dir itself)
+        return
+    run_dir = HydraConfig.get().runtime.output_dir
+    if Path(str(cfg.output_dir)).absolute() != Path(run_dir).absolute():
+        key = "hydra.sweep.dir" if in_multirun() else "hydra.run.dir"
+        raise UserError(f"output_dir follows the run's folder: set {key}={cfg.output_dir} instead")
 
 
 def _prepare(cfg: DictConfig) -> tuple[pl.Trainer, StyleTransferModule, Any, list, str | None]:
@@ -247,6 +263,15 @@ def _prepare(cfg: DictConfig) -> tuple[pl.Trainer, StyleTransferModule, Any, lis
         default_root_dir=str(out),
         plugins=[AtomicCheckpointIO()],
     )
+    if isinstance(trainer.accelerator, CPUAccelerator) and precision != "32-true":
+        if precision == "16-mixed":  # Lightning trains bf16-mixed instead, saying only "Using bfloat16 AMP"
+            log.warning("warning: trainer.precision=16-mixed is for GPUs: on the CPU it trains as bf16-mixed")
+        if not native_bf16("cpu"):  # as fast-style-stylize says for --precision bf16
+            log.warning(
+                "warning: this CPU has no native bf16 (AVX512-BF16 or AMX): %s runs emulated, several times "
+                "slower than trainer.precision=32-true",
+                precision,
+            )
     logger.log_hyperparams(OmegaConf.to_container(cfg, resolve=True))
     return trainer, module, datamodule, callbacks, ckpt
 
