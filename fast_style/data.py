@@ -13,6 +13,7 @@ import signal
 import time
 import warnings
 from pathlib import Path
+from typing import NamedTuple
 
 import pytorch_lightning as pl
 import torch
@@ -31,7 +32,16 @@ log = logging.getLogger(__name__)
 # torchdata's loader calls a torch function that torch 2.14 deprecates, on every construction
 warnings.filterwarnings("ignore", message="'set_vital' is deprecated", category=UserWarning, module="torchdata")
 
-Batch = tuple[torch.Tensor, int]  # (images (B, 3, S, S) in [0, 1], how many files in it were unreadable)
+
+class Unreadable(NamedTuple):
+    """What a loader gives for a file it could not read: the training process names it once (a warning from each
+    loader worker named it twice) and counts each file once (a count of skips read as several bad files)."""
+
+    path: str
+    reason: str
+
+
+Batch = tuple[torch.Tensor, tuple[Unreadable, ...]]  # (images (B, 3, S, S) in [0, 1], the files it could not read)
 
 
 def load_style_image(image: str, size: int | None = None) -> torch.Tensor:
@@ -60,13 +70,12 @@ def load_style_image(image: str, size: int | None = None) -> torch.Tensor:
 
 
 class ImageFolder(Dataset):
-    """Images under a folder, resized and cropped to `image_size`; unreadable files yield None (and a warning)."""
+    """Images under a folder, resized and cropped to `image_size`; an unreadable file yields Unreadable."""
 
     def __init__(self, files: list[Path], image_size: int, train: bool, max_pixels: int | None = None) -> None:
         self.files = files
         self.image_size = image_size
         self.max_pixels = max_pixels
-        self.reported: set[Path] = set()  # warn once per file (per worker), not every epoch
         crop = v2.RandomCrop(image_size) if train else v2.CenterCrop(image_size)
         self.transform = v2.Compose(
             [
@@ -80,7 +89,7 @@ class ImageFolder(Dataset):
     def __len__(self) -> int:
         return len(self.files)
 
-    def __getitem__(self, i: int) -> torch.Tensor | None:
+    def __getitem__(self, i: int) -> torch.Tensor | Unreadable:
         path = self.files[i]
         try:
             with warnings.catch_warnings():
@@ -88,11 +97,7 @@ class ImageFolder(Dataset):
                 img = open_rgb(path, draft_size=self.image_size, max_pixels=self.max_pixels)
                 return self.transform(img)  # (3, S, S)
         except Exception as e:  # truncated, corrupt, not an image, too large: skip it, never end the run
-            if path not in self.reported:
-                self.reported.add(path)
-                reason = first_line(e, 120)
-                log.warning("skipping unreadable image %s (%s)", path, reason)
-            return None
+            return Unreadable(str(path), first_line(e, 120))
 
 
 def unreadable_marker(copy: Path) -> Path:
@@ -183,10 +188,10 @@ def _kill_workers_left() -> None:
             child.kill()
 
 
-def collate_skipping(samples: list[torch.Tensor | None]) -> Batch:
-    good = [s for s in samples if s is not None]
+def collate_skipping(samples: list[torch.Tensor | Unreadable]) -> Batch:
+    good = [s for s in samples if isinstance(s, torch.Tensor)]
     images = torch.stack(good) if good else torch.empty(0)
-    return images, len(samples) - len(good)
+    return images, tuple(s for s in samples if isinstance(s, Unreadable))
 
 
 class StyleDataModule(pl.LightningDataModule):
@@ -343,5 +348,5 @@ class StyleDataModule(pl.LightningDataModule):
     def val_images(self, count: int) -> torch.Tensor:
         """The first `count` validation images, (N, 3, S, S): the fixed set shown in image grids."""
         ds = ImageFolder(self.val_files[:count], self.image_size, False, self.max_image_pixels)
-        images = [x for x in (ds[i] for i in range(len(ds))) if x is not None]
+        images = [x for x in (ds[i] for i in range(len(ds))) if isinstance(x, torch.Tensor)]
         return torch.stack(images) if images else torch.empty(0, 3, self.image_size, self.image_size)

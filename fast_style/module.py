@@ -84,7 +84,8 @@ class StyleTransferModule(pl.LightningModule):
         self.temporal = temporal
         self.distill = distill
         self.register_buffer("style_image", style_image, persistent=False)
-        self.skipped_images = 0
+        self.skipped_images = 0  # training photos that could not be read
+        self._unreadable: set[str] = set()  # every file named so far (training's and validation's)
         self._read_batches = 0  # training batches with at least one readable photo, this epoch
         self._first_nonfinite: torch.Tensor | None = None  # see _nonfinite
         self.cuda_graphs = False  # set by configure_model
@@ -149,10 +150,14 @@ class StyleTransferModule(pl.LightningModule):
         self.loss.set_style(self.style_image)  # on the training device, once
 
     def _shared_step(self, batch: Batch, stage: str) -> torch.Tensor | None:
-        images, skipped = batch
+        images, unreadable = batch
         train = stage == "train"
-        if train and skipped:
-            self.skipped_images += skipped
+        new = [u for u in unreadable if u.path not in self._unreadable]
+        for u in new:  # named once, here in the training process (each loader worker named it before)
+            self._unreadable.add(u.path)
+            log.warning("skipping unreadable image %s (%s)", u.path, u.reason)
+        if train and new:  # each file counted once, not each time an epoch meets it
+            self.skipped_images += len(new)
             self.log("train/skipped_images", float(self.skipped_images), on_step=True, on_epoch=False)
         if images.numel() == 0:  # every file of this batch was unreadable
             if train and self._trainer is not None and self.trainer.world_size > 1:

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytorch_lightning as pl
 import torch
 
-from fast_style.data import Batch, StyleDataModule
+from fast_style.data import Batch, StyleDataModule, Unreadable
 
 
 class RecordBatches(pl.Callback):
@@ -29,5 +29,5 @@ class FirstBatchUnreadableOnRank1(StyleDataModule):
     def on_before_batch_transfer(self, batch: Batch, dataloader_idx: int) -> Batch:
         if self.trainer.training and self.trainer.global_rank == 1 and not self.emptied:
             self.emptied = True
-            return torch.empty(0), len(batch[0])
+            return torch.empty(0), tuple(Unreadable(f"gone{i}.jpg", "probe") for i in range(len(batch[0])))
         return batch

@@ -14,12 +14,13 @@ from fast_style.images import open_rgb
 from .conftest import make_photo
 
 
-def _corrupt(root: Path) -> None:
+def _corrupt(root: Path) -> list[Path]:
     (root / "empty.jpg").write_bytes(b"")
     (root / "notes.png").write_text("this is not an image")
     good = make_photo(root / "tmp_full.jpg", size=(64, 64))
     (root / "truncated.jpg").write_bytes(good.read_bytes()[:200])
     good.unlink()
+    return [root / "empty.jpg", root / "notes.png", root / "truncated.jpg"]
 
 
 def test_batches_have_the_crop_size_and_unit_range(photo_dir: Path) -> None:
@@ -28,7 +29,7 @@ def test_batches_have_the_crop_size_and_unit_range(photo_dir: Path) -> None:
     assert len(dm.train_files) == 8 and len(dm.val_files) == 2
     assert not set(dm.train_files) & set(dm.val_files)
     images, skipped = next(iter(dm.train_dataloader()))
-    assert images.shape == (3, 3, 32, 32) and skipped == 0
+    assert images.shape == (3, 3, 32, 32) and skipped == ()
     assert images.dtype == torch.float32 and 0 <= images.min() and images.max() <= 1
     assert dm.val_images(5).shape == (2, 3, 32, 32)
 
@@ -42,19 +43,16 @@ def test_held_out_images_are_fixed_by_the_seed(photo_dir: Path) -> None:
     assert picks[0] == picks[1] and picks[0] != picks[2]
 
 
-def test_unreadable_files_are_skipped_and_counted(photo_dir: Path, caplog: pytest.LogCaptureFixture) -> None:
-    _corrupt(photo_dir)
+def test_unreadable_files_are_skipped_and_named(photo_dir: Path) -> None:
+    bad = _corrupt(photo_dir)
     dm = StyleDataModule(str(photo_dir), image_size=32, batch_size=13, num_workers=0, num_val=0)
     dm.setup()
     assert len(dm.train_files) == 13
-    loader = dm.train_dataloader()
-    with caplog.at_level(logging.WARNING):
-        batches = list(loader)
-        list(loader)  # a second epoch reports nothing new
+    batches = list(dm.train_dataloader())
     assert len(batches) == 1
-    images, skipped = batches[0]
-    assert skipped == 3 and images.shape == (10, 3, 32, 32)
-    assert sum("skipping unreadable image" in r.message for r in caplog.records) == 3
+    images, skipped = batches[0]  # each named with its reason: the training process warns once per file
+    assert images.shape == (10, 3, 32, 32)
+    assert sorted(u.path for u in skipped) == sorted(map(str, bad)) and all(u.reason for u in skipped)
 
 
 def test_a_batch_of_only_bad_files_is_empty(tmp_path: Path) -> None:
@@ -68,8 +66,8 @@ def test_a_batch_of_only_bad_files_is_empty(tmp_path: Path) -> None:
     loader = dm.train_dataloader()
     loader = torch.utils.data.DataLoader(loader.dataset, batch_size=3, collate_fn=loader.collate_fn)  # in order
     (first, skipped_first), (second, skipped_second) = list(loader)
-    assert first.numel() == 0 and skipped_first == 3  # three bad files: an empty batch, the three counted
-    assert second.shape == (1, 3, 16, 16) and skipped_second == 0
+    assert first.numel() == 0 and len(skipped_first) == 3  # three bad files: an empty batch, the three named
+    assert second.shape == (1, 3, 16, 16) and skipped_second == ()
 
 
 def test_greyscale_palette_and_alpha_images_become_rgb(tmp_path: Path) -> None:
@@ -141,17 +139,16 @@ def test_style_image_loading(tmp_path: Path, style_path: Path) -> None:
         load_style_image(str(tiny))
 
 
-def test_images_over_the_pixel_limit_are_skipped_unread(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+def test_images_over_the_pixel_limit_are_skipped_unread(tmp_path: Path) -> None:
     make_photo(tmp_path / "d" / "small.png", size=(40, 40))
     make_photo(tmp_path / "d" / "huge.png", size=(200, 100))
     dm = StyleDataModule(
         str(tmp_path / "d"), image_size=32, batch_size=2, num_workers=0, num_val=0, max_image_pixels=5000
     )
     dm.setup()
-    with caplog.at_level(logging.WARNING):
-        images, skipped = next(iter(dm.train_dataloader()))
-    assert skipped == 1 and images.shape == (1, 3, 32, 32)
-    assert "over the limit of 5000 pixels" in caplog.text
+    images, skipped = next(iter(dm.train_dataloader()))
+    assert len(skipped) == 1 and images.shape == (1, 3, 32, 32)
+    assert "over the limit of 5000 pixels" in skipped[0].reason
 
 
 def test_cache_holds_resized_copies_and_training_reads_them(
@@ -177,8 +174,8 @@ def test_cache_holds_resized_copies_and_training_reads_them(
     # the same held-out photos
     assert [f.name.removesuffix(".jpg") for f in dm.val_files] == [f.name for f in uncached.val_files]
     for images, skipped in dm.train_dataloader():  # broken photos have no copy: still skipped and counted
-        assert (images.shape[1:] == (3, 24, 24) and len(images) + skipped == 2) or (
-            images.numel() == 0 and skipped == 2
+        assert (images.shape[1:] == (3, 24, 24) and len(images) + len(skipped) == 2) or (
+            images.numel() == 0 and len(skipped) == 2
         )
 
 

@@ -2,6 +2,7 @@ import pytest
 import torch
 from torch import nn
 
+from fast_style.data import Unreadable
 from fast_style.errors import UserError
 from fast_style.module import StyleTransferModule
 from fast_style.network import TransformerNet
@@ -27,16 +28,23 @@ def _module(value: float, **kwargs) -> StyleTransferModule:
 
 
 def test_nonfinite_loss_stops_with_a_clear_message_or_skips() -> None:
-    batch = (torch.rand(2, 3, 16, 16), 0)
+    batch = (torch.rand(2, 3, 16, 16), ())
     with pytest.raises(UserError, match="nan at step 0.*no file written from the broken weights"):
         _module(float("nan")).training_step(batch, 0)
     assert _module(float("inf"), on_nonfinite="skip").training_step(batch, 0) is None
 
 
-def test_a_batch_of_only_unreadable_files_is_skipped() -> None:
+def test_a_batch_of_only_unreadable_files_is_skipped_and_each_file_named_and_counted_once(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     m = _module(1.0)
-    assert m.training_step((torch.empty(0), 4), 0) is None
+    bad = tuple(Unreadable(f"p{i}.jpg", "truncated") for i in range(4))
+    assert m.training_step((torch.empty(0), bad), 0) is None
     assert m.skipped_images == 4
+    # met again (the next epoch, another loader worker): not named or counted again (3 skips of 1 file read as 3)
+    assert m.training_step((torch.rand(1, 3, 16, 16), bad[:2]), 1) is not None
+    assert m.skipped_images == 4
+    assert [r.getMessage() for r in caplog.records].count("skipping unreadable image p0.jpg (truncated)") == 1
 
 
 def test_forward_is_inference_only_and_hparams_exclude_modules() -> None:
