@@ -648,6 +648,7 @@ def test_output_names_say_what_they_will_do(model_path: Path, tmp_path: Path, ca
         ((a, "-o", tmp_path / "o.png", "--backend", "onnxruntime", "--precision", "bf16"), "precision bf16 needs"),
         ((a, "-o", tmp_path / "o.png", "--scale", "inf"), "--scale must be a finite number"),
         ((a, "-o", tmp_path / "o.png", "--max-pixels", "inf"), "--max-pixels must be a finite number"),
+        ((a, "-o", tmp_path / "o.png", "--max-pixels", "4.2"), "--max-pixels 4.2 is a count of pixels, not megapixels"),
         ((a, "-o", tmp_path / "o.png", "--max-image-pixels", "nan"), "--max-image-pixels must be > 0"),
     ]
     for args, message in cases:

@@ -138,6 +138,10 @@ def run(args: argparse.Namespace) -> int:
         raise UserError("--tile must be at least 64 pixels")
     if args.max_pixels < 0:
         raise UserError("--max-pixels must be >= 0")
+    if 0 < args.max_pixels < 64 * 64:  # (--max-pixels 4.2 tiled every picture in tiles of a few pixels' worth)
+        raise UserError(
+            f"--max-pixels {args.max_pixels:g} is a count of pixels, not megapixels: 4.2 MP is 4.2e6 (0: never tile)"
+        )
     if args.batch_size is not None and args.batch_size < 1:
         raise UserError("--batch-size must be >= 1")
     if not 0.0 <= args.smooth < 1.0:
