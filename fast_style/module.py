@@ -96,7 +96,11 @@ class StyleTransferModule(pl.LightningModule):
     def _start_from(network: TransformerNet, model: str) -> None:
         from fast_style import zoo
 
-        trained, _ = load_style_model(str(zoo.resolve(model)))
+        try:
+            path = zoo.resolve(model)
+        except UserError as e:  # the setting named, as every training mistake is
+            raise UserError(f"module.init_from={model}: {e}") from None
+        trained, _ = load_style_model(str(path))
         shape = ("channels", "num_residual")
         others = {k: v for k, v in trained.config.items() if k not in shape}
         if others == {k: v for k, v in network.config.items() if k not in shape}:

@@ -283,6 +283,7 @@ def test_the_stop_line_points_a_resume_at_the_run_or_at_its_whole_sweep(monkeypa
         ("trainer.max_steps=0", "trainer.max_steps=0 trains nothing: give the steps to train"),  # a folder, no model
         # the checkpoints and style model went there, .hydra/ and train.log into the run's folder
         ("output_dir={tmp}/foo", "output_dir follows the run's folder: set hydra.run.dir={tmp}/foo instead"),
+        ("module.init_from=nope.pt", "module.init_from=nope.pt: style model not found: nope.pt (a style.pt that"),
     ],
 )
 def test_cli_reports_user_mistakes_in_one_line(

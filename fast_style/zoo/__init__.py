@@ -39,7 +39,10 @@ def resolve(model: str | Path) -> Path:
             return path / "style.pt"
         raise UserError(f"{model} is a folder without a style.pt: give a style-model file or a built-in style's name")
     if path.suffix or len(path.parts) > 1:  # meant as a file
-        raise UserError(f"style model not found: {model}")
+        raise UserError(
+            f"style model not found: {model} (a style.pt that fast-style-train wrote, or a built-in style's name: "
+            "fast-style-stylize --list-styles)"
+        )
     raise UserError(
         f"'{model}' is neither a style-model file nor a built-in style ({', '.join(names())}): "
         "give a .pt file that fast-style-train wrote, or one of those names"
