@@ -352,7 +352,11 @@ def stylize_video(
             raise UserError(f"{src} holds no video stream")
         video_in.thread_type = "AUTO"  # FFmpeg decodes with several threads where the codec allows
         total = video_in.frames or None
-        with av.open(str(tmp), "w", format=fmt) as out:
+        # an iPhone's tags (com.apple.quicktime.location.ISO6709, .make, .creationdate) are QuickTime keys, which
+        # MP4 and MOV hold only as FFmpeg writes every tag that way (not the iTunes-style title others read)
+        keys = fmt in ("mp4", "mov") and any(k.startswith("com.apple.quicktime.") for k in source.metadata)
+        options = {"movflags": "use_metadata_tags"} if keys else {}
+        with av.open(str(tmp), "w", format=fmt, options=options) as out:
             rate = video_in.average_rate or video_in.guessed_rate or Fraction(30)
             video_out = out.add_stream("libx264", rate=rate)
             # the encoder counts in the input's ticks too: in its default 1/rate, uneven frame times (a phone's
@@ -366,17 +370,24 @@ def stylize_video(
             tags.color_primaries, tags.color_trc = ColorPrimaries.BT709, ColorTrc.BT709
             video_out.options = {"crf": str(crf), "preset": preset}
             # every sound track (a film's languages, a commentary), each with its language and title
-            tracks = {sound.index: _Track.of(sound, out, fmt, src.name, dst.suffix) for sound in source.streams.audio}
+            # (a sound whose codec FFmpeg does not know has no codec context: it is named below, not kept)
+            sounds = [sound for sound in source.streams.audio if sound.codec_context is not None]
+            tracks = {sound.index: _Track.of(sound, out, fmt, src.name, dst.suffix) for sound in sounds}
             # subtitles copied where the output's container takes their format (an .mkv's SRT/ASS/PGS/DVD into .mkv,
             # an .mp4's into .mp4/.mov); the others are named below (FFmpeg converts text subtitles only by decoding
             # and encoding them, which its Python binding cannot)
-            kept = [sub for sub in source.streams.subtitles if sub.codec_context.name in out.supported_codecs]
+            kept = [
+                sub
+                for sub in source.streams.subtitles
+                if sub.codec_context is not None and sub.codec_context.name in out.supported_codecs
+            ]
             tracks |= {sub.index: _Track.copied(sub, out) for sub in kept}
             # the file's own tags (title, creation time, location), not those its muxer writes for itself
             out.metadata.update({k: v for k, v in source.metadata.items() if k.lower() not in _MUXER_TAGS})
             if chapters := source.chapters():  # a film's or a camera's chapter marks
                 out.set_chapters(chapters)
             left = [s.type for s in source.streams if s.type not in ("video", "audio") and s not in kept]
+            left += ["sound of an unknown codec"] * (len(source.streams.audio) - len(sounds))
             left += ["cover picture"] * sum(s is not video_in for s in source.streams.video)
             if chapters and "data" in left:  # MP4's chapters come as a text track, read back as data: kept above
                 left.remove("data")
@@ -385,7 +396,7 @@ def stylize_video(
                 if "subtitle" in left and fmt != "matroska":
                     hint = f" (the subtitles' format is not one {dst.suffix} holds: write .mkv to keep them)"
                 log.warning("%s: %d %s track(s) not kept%s", src.name, len(left), " and ".join(sorted(set(left))), hint)
-            streams = [video_in, *source.streams.audio, *kept]
+            streams = [video_in, *sounds, *kept]
 
             step = max(1, round(1 / (rate * video_in.time_base))) if video_in.time_base else 1  # a frame's ticks
             times = _FrameTimes("avi" in source.format.name.split(","), step)

@@ -152,7 +152,7 @@ def run_trainer(args: argparse.Namespace, style: torch.Tensor, data, share: floa
 
     class Batches(IterableDataset):
         def __iter__(self):
-            return ((x, 0) for x in data)
+            return ((x, ()) for x in data)
 
     class Clock(pl.Callback):
         def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:

@@ -111,7 +111,7 @@ def test_the_training_step_adds_the_term_and_runs_the_network_once(max_zoom: flo
     term = ConsistencyLoss(5.0, max_zoom=max_zoom)
     stable = StyleTransferModule(net, ConstantLoss(1.0), torch.rand(1, 3, 16, 16), temporal=term)
     plain.network_fn = stable.network_fn = counted
-    batch = (torch.rand(2, 3, 40, 40), 0)
+    batch = (torch.rand(2, 3, 40, 40), ())
     assert plain.training_step(batch, 0).item() == pytest.approx(1.0)
     total = stable.training_step(batch, 0)
     assert calls == [2, 4]  # the batch and its moved copy in one call
@@ -134,7 +134,7 @@ def test_a_share_of_the_batch_gets_a_moved_copy() -> None:
     term = ConsistencyLoss(5.0, share=0.5)
     half = StyleTransferModule(net, ConstantLoss(1.0), torch.rand(1, 3, 16, 16), temporal=term)
     half.network_fn = counted
-    total = half.training_step((torch.rand(4, 3, 40, 40), 0), 0)
+    total = half.training_step((torch.rand(4, 3, 40, 40), ()), 0)
     assert calls == [6]  # the batch of 4 and moved copies of 2 of its photos, in one call
     assert total.item() > 1.0
     total.backward()
@@ -151,7 +151,7 @@ def test_the_term_starts_at_its_step(monkeypatch: pytest.MonkeyPatch) -> None:
 
     late = StyleTransferModule(net, ConstantLoss(1.0), torch.rand(1, 3, 16, 16), temporal=ConsistencyLoss(5.0, start=3))
     late.network_fn = counted
-    batch = (torch.rand(2, 3, 40, 40), 0)
+    batch = (torch.rand(2, 3, 40, 40), ())
     for step, (called, more) in enumerate([(2, False), (2, False), (2, False), (4, True), (4, True)]):
         monkeypatch.setattr(StyleTransferModule, "global_step", property(lambda self, step=step: step))
         calls.clear()

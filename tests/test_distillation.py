@@ -66,7 +66,7 @@ def test_the_training_step_uses_the_teacher_alone(teacher_path: Path) -> None:
         student, ConstantLoss(7.0), torch.rand(1, 3, 16, 16), distill=Distillation(str(teacher_path), feature_weight=0)
     )
     images = torch.rand(2, 3, 32, 32)
-    total = module.training_step((images, 0), 0)
+    total = module.training_step((images, ()), 0)
     expected = (student(images) - module.distill.target(images)).abs().mean() * 255
     assert total.item() == pytest.approx(expected.item(), rel=1e-5)  # the constant perceptual loss is not in it
     total.backward()

@@ -795,6 +795,36 @@ def test_a_matroska_video_cut_short_says_so_and_camera_containers_are_videos(
     assert sorted(p.name for p in (tmp_path / "from_camera").iterdir()) == ["cam.mp4"]  # the export: not a video
 
 
+def test_an_iphones_quicktime_tags_and_a_sound_of_unknown_codec(
+    model: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An iPhone's location, make and date (QuickTime keys) were dropped from .mov/.mp4; a sound track whose codec
+    FFmpeg does not know ended the run with an AttributeError's traceback."""
+    tags = {"com.apple.quicktime.location.ISO6709": "+37.3349-122.0090+010.000/", "com.apple.quicktime.make": "Apple"}
+    phone = tmp_path / "phone.mov"
+    with av.open(str(phone), "w", options={"movflags": "use_metadata_tags"}) as out:
+        out.metadata.update(tags)
+        video = out.add_stream("libx264", rate=10)
+        video.width, video.height, video.pix_fmt = 32, 32, "yuv420p"
+        for i in range(3):
+            frame = av.VideoFrame.from_ndarray(np.full((32, 32, 3), 50 * i, np.uint8), format="rgb24")
+            frame.pts = i
+            out.mux(video.encode(frame))
+        out.mux(video.encode())
+    for suffix in (".mov", ".mp4"):
+        assert main([str(phone), "-m", str(model), "-o", str(tmp_path / f"out{suffix}"), "-q"]) == 0
+        with av.open(str(tmp_path / f"out{suffix}")) as f:
+            assert {k: f.metadata.get(k) for k in tags} == tags, suffix
+    clip = make_video(tmp_path / "clip.avi", frames=4, codec="mpeg4", sound_codec="pcm_s16le")
+    data = bytearray(clip.read_bytes())
+    at = data.find(b"strf", data.find(b"auds")) + 8  # the sound's format tag: one no codec has
+    data[at : at + 2] = (0x9999).to_bytes(2, "little")
+    (tmp_path / "odd.avi").write_bytes(bytes(data))
+    assert main([str(tmp_path / "odd.avi"), "-m", str(model), "-o", str(tmp_path / "odd.mp4"), "-q"]) == 0
+    assert "odd.avi: 1 sound of an unknown codec track(s) not kept" in caplog.text
+    assert len(frames_of(tmp_path / "odd.mp4")) == 4
+
+
 def test_vorbis_sound_becomes_aac_in_mp4_and_mov(model: Path, tmp_path: Path) -> None:
     """An .mkv's Vorbis track was copied into .mp4, where Safari and QuickTime do not play it."""
     clip = _clip(tmp_path / "film.mkv", list(range(0, 400, 40)), (("vorbis", "eng"),))
