@@ -35,6 +35,7 @@ IMAGE_EXTENSIONS = IMAGE_OUTPUTS + (".heic", ".heif")  # what is read: a phone's
 register_heif_opener()  # Pillow opens HEIC/HEIF (pi-heif)
 log = logging.getLogger(__name__)
 JPEG_XMP_BYTES = 65504 - 29  # a JPEG segment, less the XMP namespace that starts it
+JPEG_EXIF_BYTES = 65533  # a JPEG segment, less its length (Pillow's limit for the "Exif" block)
 # what Pillow's readers raise for a damaged or cut-short file besides OSError: AVIF's RuntimeError and SyntaxError,
 # the GIF reader's IndexError, EOFError and struct.error from header parsers, zlib's error
 _DAMAGED = (SyntaxError, IndexError, RuntimeError, EOFError, struct.error, zlib.error)
@@ -335,6 +336,13 @@ def save_image(img: Image.Image, path: Path, source: Image.Image | None = None, 
         exif.load(raw)
         exif[0x0112] = 1  # orientation already applied
         params["exif"] = exif.tobytes()
+        if fmt == "JPEG" and len(params["exif"]) > JPEG_EXIF_BYTES:  # Pillow refuses it: the photo was not written
+            exif.get_ifd(0x8769).pop(0x927C, None)  # the camera maker's notes, most of a long block
+            params["exif"] = exif.tobytes()
+            if len(params["exif"]) > JPEG_EXIF_BYTES:
+                log.warning("the EXIF metadata (%d bytes) is too long for a JPEG: not kept", len(params.pop("exif")))
+            else:
+                log.warning("the camera maker's notes in the EXIF metadata are too long for a JPEG: not kept")
     params |= _kept_metadata(source, fmt)
     encoded = io.BytesIO()  # encoded in memory: Pillow's C encoders write to a file unchecked for short writes
     img.save(encoded, format=fmt, **params)  # (a JPEG on a nearly full disk was left cut short, unreported)

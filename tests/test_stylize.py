@@ -739,6 +739,17 @@ def test_exif_is_kept_with_orientation_applied(model_path: Path, tmp_path: Path)
     assert main([str(tmp_path / "edited.png"), "-m", str(model_path), "-o", str(tmp_path / "e.jpg"), "-q"]) == 0
     with Image.open(tmp_path / "e.jpg") as kept:
         assert "xmp" not in kept.info and kept.info.get("dpi", (72, 72)) != (57392, 57392)
+    # EXIF too long for a JPEG ('EXIF data is too long': not written): the maker's notes left out, else all of it
+    notes, text = Image.Exif(), Image.Exif()
+    notes[0x010F] = text[0x010F] = "TestCam"
+    notes.get_ifd(0x8769)[0x927C] = b"n" * 70_000  # MakerNote
+    text[0x010E] = "d" * 70_000  # ImageDescription
+    for name, exif, make in (("notes", notes, "TestCam"), ("text", text, None)):
+        Image.new("RGB", (16, 16)).save(tmp_path / f"{name}.png", exif=exif.tobytes())
+        out = tmp_path / f"{name}.jpg"
+        assert main([str(tmp_path / f"{name}.png"), "-m", str(model_path), "-o", str(out), "-q"]) == 0, name
+        with Image.open(out) as kept:
+            assert kept.getexif().get(0x010F) == make and 0x927C not in kept.getexif().get_ifd(0x8769), name
     # the API: a photo from Image.open as from its path (it came out on its side); one the caller turned already
     # (transpose keeps the EXIF tag) is taken as it is
     s = Stylizer.load(model_path, device="cpu")
