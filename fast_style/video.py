@@ -401,6 +401,8 @@ def stylize_video(
             step = max(1, round(1 / (rate * video_in.time_base))) if video_in.time_base else 1  # a frame's ticks
             times = _FrameTimes("avi" in source.format.name.split(","), step)
 
+            first_rotation: list[float] = []  # the first frame's, for the writer
+
             def decode() -> None:
                 count, peak, last = 0, hdr.PEAK, None
                 try:
@@ -419,6 +421,8 @@ def stylize_video(
                                 log.info("%s: HDR (%s, %d nits) tone-mapped to SDR", src.name, kind, peak)
                             array, layout = frame_array(frame, peak, planes=on_device)
                             turns = quarter_turns(frame.rotation)
+                            if not count:
+                                first_rotation.append(frame.rotation)
                             stages.put(decoded, ("frame", array, layout, turns, times(frame), frame.time_base))
                             count += 1
                             last = frame.time if frame.time is not None else last
@@ -471,6 +475,11 @@ def stylize_video(
                     if not written:
                         rows = array.shape[0] * 2 // 3 if on_device else array.shape[0]  # 4:2:0's rows: H * 3/2
                         video_out.width, video_out.height = array.shape[1], rows
+                        if (sar := video_in.sample_aspect_ratio) and sar != 1:  # a DVD's, HDV's, DV's wide pixels:
+                            # shown as wide as the source's (the output came out squeezed, 16:9 as 3:2), and
+                            # turned with the picture (a portrait phone's frame is upright by now)
+                            turned = bool(quarter_turns(first_rotation[0]) % 2) if first_rotation else False
+                            video_out.codec_context.sample_aspect_ratio = 1 / sar if turned else sar
                     if on_device:  # converted on the GPU already
                         new = av.VideoFrame.from_ndarray(array, format="yuv420p")
                     else:

@@ -825,6 +825,25 @@ def test_an_iphones_quicktime_tags_and_a_sound_of_unknown_codec(
     assert len(frames_of(tmp_path / "odd.mp4")) == 4
 
 
+def test_wide_pixels_are_shown_as_wide(model: Path, tmp_path: Path) -> None:
+    """A DVD's 720x480 frames shown at 16:9 (pixels 32:27 wide) came out squeezed to 3:2."""
+    src = tmp_path / "dvd.mpg"
+    with av.open(str(src), "w", format="mpeg") as out:
+        video = out.add_stream("mpeg2video", rate=25)
+        video.width, video.height, video.pix_fmt = 96, 64, "yuv420p"
+        video.codec_context.sample_aspect_ratio = Fraction(32, 27)
+        for i in range(6):
+            frame = av.VideoFrame.from_ndarray(np.full((64, 96, 3), 40 * i, np.uint8), format="rgb24")
+            frame.pts = i
+            out.mux(video.encode(frame))
+        out.mux(video.encode())
+    assert main([str(src), "-m", str(model), "-o", str(tmp_path / "out.mp4"), "-q"]) == 0
+    with av.open(str(tmp_path / "out.mp4")) as f:
+        stream = f.streams.video[0]
+        assert (stream.width, stream.height, stream.sample_aspect_ratio) == (96, 64, Fraction(32, 27))
+        assert stream.display_aspect_ratio == Fraction(16, 9)
+
+
 def test_vorbis_sound_becomes_aac_in_mp4_and_mov(model: Path, tmp_path: Path) -> None:
     """An .mkv's Vorbis track was copied into .mp4, where Safari and QuickTime do not play it."""
     clip = _clip(tmp_path / "film.mkv", list(range(0, 400, 40)), (("vorbis", "eng"),))
