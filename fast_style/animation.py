@@ -12,7 +12,7 @@ from PIL import Image, ImageSequence
 
 from fast_style.atomic import atomic_write
 from fast_style.errors import UserError
-from fast_style.images import decoding, to_srgb
+from fast_style.images import decoding, to_srgb, upright
 
 # what an animation can be written as (other outputs take its first frame)
 ANIMATED_OUTPUTS = {".gif": "GIF", ".png": "PNG", ".apng": "PNG", ".webp": "WEBP"}
@@ -45,10 +45,15 @@ def read_frames(path: str | Path) -> tuple[list[Image.Image], list[int], int]:
             plays = int(loop or 0)
         frames, durations = [], []
         fallback = img.format == "PNG" and bool(img.info.get("default_image"))  # an APNG's still for old viewers
+        orientation = img.getexif().get(0x0112, 1)  # a WebP's or APNG's EXIF turns every frame (came out sideways)
         for index, frame in enumerate(ImageSequence.Iterator(img)):
             if fallback and index == 0:  # not a frame of the animation (Pillow counts it as frame 0)
                 continue
-            frames.append(to_srgb(frame.convert("RGBA")))  # loaded first: a WebP frame's duration is known only then
+            whole = to_srgb(frame.convert("RGBA"))  # loaded first: a WebP frame's duration is known only then
+            if orientation != 1:
+                whole.getexif()[0x0112] = orientation
+                whole = upright(whole)
+            frames.append(whole)
             durations.append(int(frame.info.get("duration") or 100))  # 0 or none: browsers show 100 ms
     if all(f.getchannel("A").getextrema()[0] == 255 for f in frames):
         frames = [f.convert("RGB") for f in frames]
