@@ -186,6 +186,10 @@ _LISTED_BUT_REFUSED: dict[str, tuple[str, ...]] = {"mp4": ("pcm_", "vorbis"), "m
 _MUXER_TAGS = {"major_brand", "minor_version", "compatible_brands", "encoder", "duration"}
 
 
+# the channel order an AAC track takes for a sound that names none, by its number of channels
+_AAC_LAYOUTS = {1: "mono", 2: "stereo", 3: "3.0", 4: "4.0", 5: "5.0", 6: "5.1"}
+
+
 @dataclass
 class _Track:
     """A sound or subtitle track of the source and its stream in the output: copied unchanged where the output's
@@ -203,9 +207,18 @@ class _Track:
             stream = out.add_stream_from_template(sound)
         else:  # e.g. 8-bit PCM from an .avi written as .mp4: the sound is kept, as AAC
             log.info("%s: %s audio re-encoded as AAC for %s", name, codec, suffix)
-            stream = out.add_stream("aac", rate=sound.rate or 48000)
-            layout = sound.layout.name  # an .avi may not name the channels' order ("1 channels"): AAC needs it
-            stream.layout = ("mono" if sound.channels == 1 else "stereo") if "channels" in layout else layout
+            import av
+
+            # the rate nearest the sound's among those AAC has (192 kHz or 4 kHz failed the whole video); the
+            # encoder resamples to it
+            rate = min(av.Codec("aac", "w").audio_rates, key=lambda r: abs(r - (sound.rate or 48000)))
+            stream = out.add_stream("aac", rate=rate)
+            layout = sound.layout.name  # an .avi or .mkv may not name the channels' order ("6 channels"): AAC's
+            if "channels" in layout:  # usual order for that many (six were mixed down to two)
+                layout = _AAC_LAYOUTS.get(sound.channels, "stereo")
+                if layout == "stereo" and sound.channels > 2:
+                    log.warning("%s: %d sound channels in no named order mixed down to stereo", name, sound.channels)
+            stream.layout = layout
         return cls(sound, _labelled(stream, sound), copy)
 
     @classmethod

@@ -825,6 +825,38 @@ def test_an_iphones_quicktime_tags_and_a_sound_of_unknown_codec(
     assert len(frames_of(tmp_path / "odd.mp4")) == 4
 
 
+@pytest.mark.parametrize(
+    "fmt,suffix,rate,layout", [("matroska", ".mkv", 48000, "5.1"), ("mov", ".mov", 192000, "stereo")]
+)
+def test_sound_made_aac_keeps_its_channels_and_any_rate(
+    model: Path, tmp_path: Path, fmt: str, suffix: str, rate: int, layout: str
+) -> None:
+    """PCM with six channels in no named order came out as two; at 192 kHz the whole video failed ('Invalid
+    argument': AAC has no such rate)."""
+    src = tmp_path / f"pcm{suffix}"
+    with av.open(str(src), "w", format=fmt) as out:
+        video = out.add_stream("libx264", rate=12)
+        video.width, video.height, video.pix_fmt = 32, 32, "yuv420p"
+        sound = out.add_stream("pcm_s16le", rate=rate)
+        sound.layout = layout
+        chunk = np.zeros((sound.channels, 1024), np.float32)
+        for k in range(0, rate // 4, 1024):
+            frame = av.AudioFrame.from_ndarray(chunk, format="fltp", layout=layout)
+            frame.sample_rate, frame.pts = rate, k
+            out.mux(sound.encode(frame))
+        out.mux(sound.encode())
+        for i in range(4):
+            picture = av.VideoFrame.from_ndarray(np.full((32, 32, 3), 60 * i, np.uint8), format="rgb24")
+            picture.pts = i
+            out.mux(video.encode(picture))
+        out.mux(video.encode())
+    assert main([str(src), "-m", str(model), "-o", str(tmp_path / "out.mp4"), "-q"]) == 0
+    with av.open(str(tmp_path / "out.mp4")) as f:
+        (track,) = f.streams.audio
+        assert track.codec_context.name == "aac" and track.channels == (6 if layout == "5.1" else 2)
+        assert track.rate == min(rate, 96000)
+
+
 def test_wide_pixels_are_shown_as_wide(model: Path, tmp_path: Path) -> None:
     """A DVD's 720x480 frames shown at 16:9 (pixels 32:27 wide) came out squeezed to 3:2."""
     src = tmp_path / "dvd.mpg"
