@@ -144,6 +144,12 @@ def to_srgb(img: Image.Image) -> Image.Image:
     one littlecms cannot read or that does not fit the mode, are returned as they are. Palette images: convert
     them to RGB or RGBA first (split_alpha does)."""
     icc = img.info.get("icc_profile")
+    if icc and img.mode == "LA":  # grey with alpha: its grey through the profile (it was ignored), alpha kept
+        transform = _to_srgb_transform(icc, "L")
+        if transform is not None:
+            rgba = transform.apply(img.getchannel("L")).convert("RGBA")
+            rgba.putalpha(img.getchannel("A"))
+            return rgba
     if icc and img.mode in ("RGB", "RGBA", "CMYK", "L") and not (img.mode in ("RGB", "RGBA") and _is_srgb(icc)):
         transform = _to_srgb_transform(icc, img.mode)
         if transform is not None:
@@ -181,6 +187,23 @@ def _is_srgb(icc: bytes) -> bool:
 def split_alpha(img: Image.Image) -> tuple[Image.Image, Image.Image | None]:
     """Any Pillow mode -> (RGB image, alpha channel or None)."""
     alpha = None
+    if img.mode == "1" and "transparency" in img.info:  # a 1-bit PNG's key: as grey's below (it came out opaque)
+        img = img.convert("L")
+    if img.mode in ("I", "F") or img.mode.startswith("I;16"):
+        # 16/32-bit greyscale: scale to 8 bits rather than let convert() clip at 255; float (mode F, as HDR and
+        # scientific TIFFs store it) in 0..1 is scaled from 1. Its colour key (a 16-bit PNG's tRNS) is read before
+        # (it was lost), its grey profile kept for to_srgb (it was ignored)
+        arr = np.asarray(img, dtype=np.float64)
+        key = img.info.get("transparency")
+        if isinstance(key, int) and not isinstance(key, bool):
+            alpha = Image.fromarray(np.where(arr == key, 0, 255).astype(np.uint8), "L")
+        top = 65535.0 if img.mode.startswith("I;16") or arr.max() > 255 else 255.0
+        if img.mode == "F" and arr.max() <= 1.0:
+            top = 1.0
+        eight = Image.fromarray(np.clip(arr / top * 255.0 + 0.5, 0, 255).astype(np.uint8), "L")
+        if img.info.get("icc_profile"):
+            eight.info["icc_profile"] = img.info["icc_profile"]
+        img = eight
     if img.mode in ("RGB", "L") and "transparency" in img.info:  # a colour key (a PNG's tRNS): see-through pixels
         img = img.convert("RGBA" if img.mode == "RGB" else "LA")
     elif img.mode == "La":  # premultiplied: Pillow converts it to RGBA only through LA
@@ -191,14 +214,6 @@ def split_alpha(img: Image.Image) -> tuple[Image.Image, Image.Image | None]:
     if img.mode in ("RGBA", "LA", "PA", "RGBa", "La") or (img.mode == "P" and "transparency" in img.info):
         img = img.convert("RGBA")
         alpha = img.getchannel("A")
-    elif img.mode in ("I", "F") or img.mode.startswith("I;16"):
-        # 16/32-bit greyscale: scale to 8 bits rather than let convert() clip at 255; float (mode F, as HDR and
-        # scientific TIFFs store it) in 0..1 is scaled from 1
-        arr = np.asarray(img, dtype=np.float64)
-        top = 65535.0 if img.mode.startswith("I;16") or arr.max() > 255 else 255.0
-        if img.mode == "F" and arr.max() <= 1.0:
-            top = 1.0
-        img = Image.fromarray(np.clip(arr / top * 255.0 + 0.5, 0, 255).astype(np.uint8), "L")
     rgb = img if img.mode == "RGB" else img.convert("RGB")
     if alpha is not None and alpha.getextrema()[0] == 0:
         rgb = _fill_hidden(rgb, alpha)

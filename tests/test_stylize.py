@@ -54,6 +54,15 @@ def test_alpha_is_reattached_and_modes_accepted(model_path: Path) -> None:
         keyed.info["transparency"] = key
         out = s(keyed)
         assert out.mode == "RGBA" and out.getpixel((15, 8))[3] == 0 and out.getpixel((5, 8))[3] == 255
+    # a 1-bit and a 16-bit grey PNG's keys (they came out opaque)
+    one = Image.new("1", (20, 16), 0)
+    one.paste(1, (0, 0, 10, 16))
+    deep = Image.fromarray(np.where(np.arange(20)[None, :] < 10, 40000, 1000).repeat(16, 0).astype(np.uint16))
+    for keyed, key in ((one, 0), (deep, 1000)):
+        data = io.BytesIO()
+        keyed.save(data, "PNG", transparency=key)
+        out = s(Image.open(data))
+        assert out.mode == "RGBA" and out.getpixel((15, 8))[3] == 0 and out.getpixel((5, 8))[3] == 255, keyed.mode
 
 
 def test_uint8_frames_resized_or_with_their_colours_kept_are_read_as_0_to_255(model_path: Path) -> None:
@@ -264,6 +273,12 @@ def test_wide_gamut_photos_are_read_as_srgb_and_saved_so(model_path: Path, tmp_p
     assert all(abs(v - 188) <= 2 for v in open_rgb(tmp_path / "linear.png").getpixel((8, 8)))
     Image.new("L", (16, 16), 128).save(tmp_path / "grey.png", icc_profile=grey_profile(1.0))
     assert all(abs(v - 188) <= 2 for v in open_rgb(tmp_path / "grey.png").getpixel((8, 8)))
+    # grey with alpha, and 16-bit grey, through their profile too (read as plain numbers: 128 stayed 128)
+    Image.new("LA", (16, 16), (128, 255)).save(tmp_path / "grey_alpha.png", icc_profile=grey_profile(1.0))
+    deep = Image.fromarray(np.full((16, 16), 128 * 257, np.uint16))
+    deep.save(tmp_path / "grey16.png", icc_profile=grey_profile(1.0))
+    for name in ("grey_alpha.png", "grey16.png"):
+        assert all(abs(v - 188) <= 2 for v in open_rgb(tmp_path / name).getpixel((8, 8))), name
     srgb = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
     Image.new("RGB", (16, 16), (255, 0, 0)).save(tmp_path / "srgb.png", icc_profile=srgb)
     assert open_rgb(tmp_path / "srgb.png").getpixel((8, 8)) == (255, 0, 0)  # sRGB already: untouched
