@@ -12,7 +12,7 @@ from PIL import Image, ImageSequence
 
 from fast_style.atomic import atomic_write
 from fast_style.errors import UserError
-from fast_style.images import decoding, to_srgb, upright
+from fast_style.images import decoding, kept_metadata, to_srgb, upright
 
 # what an animation can be written as (other outputs take its first frame)
 ANIMATED_OUTPUTS = {".gif": "GIF", ".png": "PNG", ".apng": "PNG", ".webp": "WEBP"}
@@ -60,13 +60,21 @@ def read_frames(path: str | Path) -> tuple[list[Image.Image], list[int], int]:
     return frames, durations, plays
 
 
-def save_frames(frames: list[Image.Image], durations: list[int], plays: int, path: Path, quality: int = 95) -> None:
+def save_frames(
+    frames: list[Image.Image],
+    durations: list[int],
+    plays: int,
+    path: Path,
+    quality: int = 95,
+    source: Image.Image | None = None,
+) -> None:
     """Write `frames` as an animation in the format `path`'s extension names, atomically, played `plays` times
-    (0: for ever)."""
+    (0: for ever), with `source`'s metadata (EXIF, XMP, ...: images.kept_metadata) where the format holds it."""
     fmt = ANIMATED_OUTPUTS.get(path.suffix.lower())
     if fmt is None:
         raise UserError(f"{path}: animations are written as {', '.join(ANIMATED_OUTPUTS)}")
     params: dict = {"save_all": True, "append_images": frames[1:], "duration": durations}
+    params |= kept_metadata(source, fmt)
     if fmt != "GIF":
         params["loop"] = plays
     elif plays != 1:  # (no count: once)
@@ -105,6 +113,8 @@ def stylize_animation(
     if dst.suffix.lower() not in ANIMATED_OUTPUTS:
         raise UserError(f"{dst}: animations are written as {', '.join(ANIMATED_OUTPUTS)}")
     frames, durations, plays = read_frames(src)
+    with Image.open(src) as source:
+        pass  # its header alone: the metadata the stylized copy keeps (its EXIF and XMP were lost)
     stylized: list[Image.Image] = []
     for start in range(0, len(frames), CHUNK):
         stylized += stylize(frames[start : start + CHUNK])
@@ -115,5 +125,5 @@ def stylize_animation(
                 f"{src}: {len(durations)} frames of {width}x{height} are over {MAX_PIXELS // 1_000_000} million "
                 "pixels in all: stylize it smaller (--max-size, --scale)"
             )
-    save_frames(stylized, durations, plays, dst, quality)
+    save_frames(stylized, durations, plays, dst, quality, source)
     return len(stylized), *stylized[0].size

@@ -331,10 +331,7 @@ def _srgb_profile_of(icc: bytes) -> bytes:
 
 
 def save_image(img: Image.Image, path: Path, source: Image.Image | None = None, quality: int = 95) -> None:
-    """Save atomically by the extension's format, keeping `source`'s EXIF where the format allows (the
-    orientation tag reset: the pixels are already upright), its XMP, resolution and JPEG comment likewise
-    (`_kept_metadata`), and an sRGB profile where it had a profile (its own if that was sRGB: the pixels were read
-    as sRGB)."""
+    """Save atomically by the extension's format, keeping `source`'s metadata (`kept_metadata`)."""
     fmt = Image.registered_extensions().get(path.suffix.lower())
     if fmt is None or path.suffix.lower() not in IMAGE_OUTPUTS:
         raise UserError(f"unknown output format '{path.suffix}': use {', '.join(IMAGE_OUTPUTS)}")
@@ -343,6 +340,18 @@ def save_image(img: Image.Image, path: Path, source: Image.Image | None = None, 
     params: dict = {}
     if fmt in ("JPEG", "WEBP", "AVIF"):
         params["quality"] = quality
+    params |= kept_metadata(source, fmt)
+    encoded = io.BytesIO()  # encoded in memory: Pillow's C encoders write to a file unchecked for short writes
+    img.save(encoded, format=fmt, **params)  # (a JPEG on a nearly full disk was left cut short, unreported)
+    with atomic_write(path) as tmp:
+        tmp.write_bytes(encoded.getbuffer())
+
+
+def kept_metadata(source: Image.Image | None, fmt: str) -> dict:
+    """Save parameters for a stylized copy of `source` in `fmt`: its EXIF where the format allows (the orientation
+    tag reset: the pixels are already upright), its XMP, resolution and JPEG comment (`_kept_metadata`), and an
+    sRGB profile where it had a profile (its own if that was sRGB: the pixels were read as sRGB)."""
+    params: dict = {}
     if source is not None and source.info.get("icc_profile"):  # read as sRGB (to_srgb): say so
         params["icc_profile"] = _srgb_profile_of(source.info["icc_profile"])
     raw = source.info.get("exif") if source is not None else None  # the EXIF block (not a TIFF's tag table)
@@ -358,8 +367,4 @@ def save_image(img: Image.Image, path: Path, source: Image.Image | None = None, 
                 log.warning("the EXIF metadata (%d bytes) is too long for a JPEG: not kept", len(params.pop("exif")))
             else:
                 log.warning("the camera maker's notes in the EXIF metadata are too long for a JPEG: not kept")
-    params |= _kept_metadata(source, fmt)
-    encoded = io.BytesIO()  # encoded in memory: Pillow's C encoders write to a file unchecked for short writes
-    img.save(encoded, format=fmt, **params)  # (a JPEG on a nearly full disk was left cut short, unreported)
-    with atomic_write(path) as tmp:
-        tmp.write_bytes(encoded.getbuffer())
+    return params | _kept_metadata(source, fmt)

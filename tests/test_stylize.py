@@ -135,12 +135,14 @@ def test_an_animated_webp_or_apng_with_an_exif_orientation_comes_out_upright(mod
         frame.paste((250, 250, 200), (20 * i, 0, 20 * i + 16, 40))
     exif = Image.Exif()
     exif[0x0112] = 6  # rotate on display: shown 40 wide, 80 high
+    exif[0x010F] = "TestCam"
     for name in ("turned.webp", "turned.png"):
         frames[0].save(tmp_path / name, save_all=True, append_images=frames[1:], duration=100, exif=exif.tobytes())
         out = tmp_path / "out" / name
         assert main([str(tmp_path / name), "-m", str(model_path), "-o", str(out), "-q"]) == 0
         with Image.open(out) as animated:
             assert (animated.size, animated.n_frames) == ((40, 80), 3), name
+            assert animated.getexif().get(0x010F) == "TestCam" and animated.getexif().get(0x0112) == 1, name
 
 
 def test_an_animation_keeps_its_transparency_and_a_huge_one_is_one_line(
