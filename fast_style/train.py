@@ -148,7 +148,8 @@ def _check_output_dir(cfg: DictConfig) -> None:
     TensorBoard went there while .hydra/ and train.log went to the run's folder."""
     from hydra.core.hydra_config import HydraConfig
 
-    if not HydraConfig.initialized():  # (a config composed in Python sets output_dir itself)
+    # (a config composed in Python sets output_dir itself; a test's Hydra may have no run folder)
+    if not HydraConfig.initialized() or OmegaConf.is_missing(HydraConfig.get().runtime, "output_dir"):
         return
     run_dir = HydraConfig.get().runtime.output_dir
     if Path(str(cfg.output_dir)).absolute() != Path(run_dir).absolute():
