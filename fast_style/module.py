@@ -85,6 +85,8 @@ class StyleTransferModule(pl.LightningModule):
         self.distill = distill
         self.register_buffer("style_image", style_image, persistent=False)
         self.skipped_images = 0  # training photos that could not be read
+        self._cosine: dict | None = None  # the cosine schedule's stretch (configure_optimizers)
+        self._resumed: tuple[int, dict | None] = (0, None)  # a checkpoint's step and stretch (on_load_checkpoint)
         self._unreadable: set[str] = set()  # every file named so far (training's and validation's)
         self._read_batches = 0  # training batches with at least one readable photo, this epoch
         self._first_nonfinite: torch.Tensor | None = None  # see _nonfinite
@@ -281,6 +283,8 @@ class StyleTransferModule(pl.LightningModule):
     def on_save_checkpoint(self, checkpoint: dict) -> None:
         self.raise_if_nonfinite()  # before anything is written: no file holds broken weights
         checkpoint["network_config"] = dict(self.network.config)  # what a resume must build again
+        if self._cosine is not None:  # the schedule's last stretch: a resume to more steps continues from it
+            checkpoint["lr_cosine"] = dict(self._cosine)
 
     def on_load_checkpoint(self, checkpoint: dict) -> None:
         """Before the weights are loaded: a checkpoint of another network (other model.* settings) is refused
@@ -294,6 +298,7 @@ class StyleTransferModule(pl.LightningModule):
                 f"the checkpoint holds a network with {diff}: resume with the same model settings as its run"
             )
         self._take_new_lr(checkpoint)
+        self._resumed = (int(checkpoint.get("global_step", 0)), checkpoint.get("lr_cosine"))
         own = {k: v.shape for k, v in self.state_dict().items() if k.startswith("network.")}
         theirs = {k: v.shape for k, v in checkpoint.get("state_dict", {}).items() if k.startswith("network.")}
         if saved is None and own != theirs:
@@ -335,13 +340,28 @@ class StyleTransferModule(pl.LightningModule):
         if self.hparams.lr_schedule == "cosine" and total is None:
             raise UserError("module.lr_schedule=cosine needs trainer.max_steps")
         floor = self.hparams.lr_min_ratio
+        # the cosine from `start` (its rate's factor there: `factor`) down to the floor at `total`: from 0 and 1 in
+        # a new run; a resume to another trainer.max_steps goes on from where the rate was, down to the floor at
+        # the new end (a rebuilt cosine had the rate jump back up, 2.3x)
+        self._cosine = {"start": 0, "factor": 1.0, "total": total} if self.hparams.lr_schedule == "cosine" else None
+        step, saved = self._resumed
+        if self._cosine is not None and saved and saved.get("total") != total and step < total:
+            here = _cosine_factor(step, saved, floor)
+            self._cosine = {"start": step, "factor": here, "total": total}
+            log.info("module.lr_schedule=cosine: from step %d on, down to its floor at step %d", step, total)
+        cosine = self._cosine
 
         def factor(step: int) -> float:
-            if self.hparams.lr_schedule == "constant":
-                return 1.0
-            t = min(step, total) / total
-            return floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * t))
+            return 1.0 if cosine is None else _cosine_factor(step, cosine, floor)
 
         scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
         schedule = {"scheduler": scheduler, "interval": "step", "name": "train/lr"}
         return {"optimizer": optimizer, "lr_scheduler": schedule}
+
+
+def _cosine_factor(step: int, cosine: dict, floor: float) -> float:
+    """The learning rate's factor at `step` on a cosine stretch: `cosine["factor"]` at its start, the floor at
+    its total and after."""
+    start, top, total = cosine["start"], cosine["factor"], cosine["total"]
+    t = min(max(step - start, 0), total - start) / max(1, total - start)
+    return floor + (top - floor) * 0.5 * (1 + math.cos(math.pi * t))

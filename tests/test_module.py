@@ -81,6 +81,25 @@ def test_cosine_schedule_decays_to_the_floor() -> None:
     assert lrs[0] == pytest.approx(1e-3) and lrs[50] == pytest.approx(0.55e-3) and lrs[100] == pytest.approx(1e-4)
 
 
+def test_a_cosine_resumed_to_more_steps_goes_on_down_from_where_it_was() -> None:
+    """Rebuilt for the new trainer.max_steps, the rate jumped back up (2.3x at step 9 of 8 -> 12)."""
+    first = _module(1.0, lr=1e-3, lr_schedule="cosine", lr_min_ratio=0.1)
+    first.trainer = type("T", (), {"max_steps": 8})()
+    first.configure_optimizers()
+    checkpoint = {"global_step": 8, "network_config": dict(first.network.config)}
+    first.on_save_checkpoint(checkpoint)
+    assert checkpoint["lr_cosine"] == {"start": 0, "factor": 1.0, "total": 8}
+    # at its end (step 8) it stays at the floor; half-way (step 4, factor 0.55) it goes on down to the new end
+    for at, steps, start in ((8, 8, 0.1), (8, 12, 0.1), (4, 12, 0.55)):
+        resumed = _module(1.0, lr=1e-3, lr_schedule="cosine", lr_min_ratio=0.1)
+        resumed.on_load_checkpoint(checkpoint | {"global_step": at, "state_dict": resumed.state_dict()})
+        resumed.trainer = type("T", (), {"max_steps": steps})()
+        factor = resumed.configure_optimizers()["lr_scheduler"]["scheduler"].lr_lambdas[0]
+        rates = [factor(step) for step in range(at, steps + 1)]
+        assert rates[0] == pytest.approx(start) and rates[-1] == pytest.approx(0.1), (at, steps)
+        assert all(a >= b - 1e-12 for a, b in zip(rates, rates[1:])), rates  # never up again
+
+
 def test_fused_adam_only_where_lightning_allows_it() -> None:
     m = _module(1.0)
     cases = [("bf16-mixed", None, False), ("bf16-mixed", 1.0, True), ("16-mixed", None, True), ("32-true", 1.0, False)]
