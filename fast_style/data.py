@@ -318,6 +318,16 @@ class StyleDataModule(pl.LightningDataModule):
             copies = dict(self._cache_pairs(files, self.val_files if self.val_root else None))
             self.train_files = [c if (c := copies[f]).exists() else f for f in self.train_files]
             self.val_files = [c if (c := copies[f]).exists() else f for f in self.val_files]
+        # validation photos that cannot be read are left out here, on every process alike: under DDP, a rank
+        # whose validation batch came out empty logged nothing and the others waited for it for ever
+        check = ImageFolder(self.val_files, 16, False, self.max_image_pixels)
+        readable = []
+        for i, f in enumerate(self.val_files):
+            if isinstance(item := check[i], Unreadable):
+                log.warning("skipping unreadable image %s (%s)", item.path, item.reason)
+            else:
+                readable.append(f)
+        self.val_files = readable
         n = len(self.train_files)
         log.info("data: %d training image%s, %d held out for validation", n, "" if n == 1 else "s", len(self.val_files))
 

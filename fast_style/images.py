@@ -62,7 +62,7 @@ def read_image(
     side, which is several times faster for training crops far smaller than the photo. Images with more
     than `max_pixels` pixels are refused before they are decoded (decompression bombs).
     """
-    with decoding(), Image.open(path) as img:
+    with decoding(), _own_limit(max_pixels), Image.open(path) as img:
         if max_pixels and img.width * img.height > max_pixels:
             raise ValueError(f"{img.width}x{img.height} is over the limit of {max_pixels} pixels")
         if draft_size and img.format == "JPEG":
@@ -71,6 +71,20 @@ def read_image(
             img.draft(img.mode, (w // k, h // k))
         img.load()
         return upright(_coded_colour_to_srgb(img, path))
+
+
+@contextlib.contextmanager
+def _own_limit(max_pixels: int | None) -> Iterator[None]:
+    """Where a caller gives its own pixel limit (data.max_image_pixels), Pillow's is lifted while the header is
+    read: a limit above Pillow's 89 megapixels had those photos skipped all the same."""
+    if not max_pixels:
+        yield
+        return
+    saved, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, None
+    try:
+        yield
+    finally:
+        Image.MAX_IMAGE_PIXELS = saved
 
 
 def upright(img: Image.Image) -> Image.Image:

@@ -151,6 +151,17 @@ def test_images_over_the_pixel_limit_are_skipped_unread(tmp_path: Path) -> None:
     assert "over the limit of 5000 pixels" in skipped[0].reason
 
 
+def test_a_pixel_limit_above_pillows_is_the_one_that_counts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """data.max_image_pixels above Pillow's 89 megapixels had those photos skipped by Pillow's limit anyway."""
+    from fast_style.data import ImageFolder
+
+    photo = make_photo(tmp_path / "big.png", size=(64, 64))
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1000)  # Pillow's guard, scaled down: 4096 pixels are over it
+    assert ImageFolder([photo], 32, True, max_pixels=10_000)[0].shape == (3, 32, 32)
+    assert Image.MAX_IMAGE_PIXELS == 1000  # (lifted while the header was read, then put back)
+    assert "over the limit of 4000" in ImageFolder([photo], 32, True, max_pixels=4000)[0].reason
+
+
 def test_cache_holds_resized_copies_and_training_reads_them(
     photo_dir: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -242,3 +253,18 @@ def test_a_run_ended_by_a_traceback_exits_with_its_loader_workers_running(photo_
     done = subprocess.run([sys.executable, "-c", crash, str(photo_dir)], capture_output=True, text=True, timeout=120)
     assert done.returncode == 1 and done.stderr.rstrip().endswith("RuntimeError: a crash in validation")
     assert "killed by signal" not in done.stderr  # torch's own report of a worker killed at exit: not shown
+
+
+def test_unreadable_validation_photos_are_left_out_at_setup(
+    photo_dir: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Under DDP a rank whose validation batch came out empty logged nothing, and the others waited for ever:
+    every process leaves them out alike, before the first step."""
+    held = tmp_path / "held"
+    make_photo(held / "good.jpg")
+    bad = _corrupt(held)
+    dm = StyleDataModule(str(photo_dir), image_size=32, num_workers=0, val_root=str(held))
+    with caplog.at_level(logging.WARNING):
+        dm.setup()
+    assert dm.val_files == [held / "good.jpg"]
+    assert all(f"skipping unreadable image {f}" in caplog.text for f in bad)
