@@ -83,6 +83,14 @@ def train(cfg: DictConfig) -> Path | None:
             raise
         log.warning("interrupted: the steps since the last checkpoint are not saved")
         raise SystemExit(128 + signal.SIGINT) from None
+    except ValueError as e:  # Lightning's check of the interval against the epoch, made once the data is read
+        stop_other_ranks(trainer)
+        if "val_check_interval" not in str(e):
+            raise
+        raise UserError(
+            f"{first_line(e)}: lower trainer.val_check_interval, or set trainer.check_val_every_n_epoch=null to "
+            "count it in steps across epochs"
+        ) from None
     except Exception:
         stop_other_ranks(trainer)  # DDP: an error on rank 0 alone must not leave the other ranks waiting
         raise
@@ -213,6 +221,15 @@ def _prepare(cfg: DictConfig) -> tuple[pl.Trainer, StyleTransferModule, Any, lis
             f"trainer.precision={precision} is not a precision fast-style trains in: use bf16-mixed, 16-mixed "
             "(on a GPU) or 32-true; the weights stay float32 in each"
         )
+    interval = OmegaConf.select(cfg, "trainer.val_check_interval", default=None)
+    if interval is not None and not isinstance(interval, bool) and interval <= 0:  # a ZeroDivisionError's traceback
+        raise UserError(
+            f"trainer.val_check_interval={interval}: give the training steps between validations (at least 1), or "
+            "+trainer.limit_val_batches=0 to validate never"
+        )
+    accumulate = OmegaConf.select(cfg, "trainer.accumulate_grad_batches", default=None)
+    if accumulate is not None and not isinstance(accumulate, bool) and accumulate < 1:
+        raise UserError(f"trainer.accumulate_grad_batches={accumulate}: give at least 1 (batches per step)")
     pl.seed_everything(cfg.seed, workers=True)
     datamodule = build(cfg.data, "data")
     network = build(cfg.model, "model")

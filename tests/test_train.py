@@ -284,6 +284,10 @@ def test_the_stop_line_points_a_resume_at_the_run_or_at_its_whole_sweep(monkeypa
         # the checkpoints and style model went there, .hydra/ and train.log into the run's folder
         ("output_dir={tmp}/foo", "output_dir follows the run's folder: set hydra.run.dir={tmp}/foo instead"),
         ("module.init_from=nope.pt", "module.init_from=nope.pt: style model not found: nope.pt (a style.pt that"),
+        # Lightning's ZeroDivisionError and ValueError tracebacks, and the run's folder left behind
+        ("trainer.val_check_interval=0", "trainer.val_check_interval=0: give the training steps between validations"),
+        ("+trainer.accumulate_grad_batches=0", "trainer.accumulate_grad_batches=0: give at least 1"),
+        ("trainer.check_val_every_n_epoch=1", "or set trainer.check_val_every_n_epoch=null to count it in steps"),
     ],
 )
 def test_cli_reports_user_mistakes_in_one_line(
