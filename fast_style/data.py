@@ -21,6 +21,7 @@ from lightning_fabric.utilities.seed import pl_worker_init_function
 from PIL import Image
 from torch.utils.data import DataLoader, Dataset
 from torchdata.stateful_dataloader import StatefulDataLoader
+from torchdata.stateful_dataloader.sampler import StatefulDistributedSampler
 from torchvision.transforms import v2
 from tqdm import tqdm
 
@@ -337,10 +338,16 @@ class StyleDataModule(pl.LightningDataModule):
         loader = StatefulDataLoader if train else DataLoader
         if self.num_workers > 0 and not _EXIT_GUARD:
             _EXIT_GUARD.append(atexit.register(_kill_workers_left))
+        sampler = None
+        if train and torch.distributed.is_available() and torch.distributed.is_initialized():
+            # several processes (DDP): a sampler whose shuffled order the checkpoint keeps (Lightning's own
+            # distributed wrapper keeps none: a resume drew a new order and skipped as many photos of it)
+            sampler = StatefulDistributedSampler(dataset, shuffle=True, seed=self.seed, drop_last=True)
         return loader(
             dataset,
             batch_size=self.batch_size,
-            shuffle=train,
+            shuffle=train and sampler is None,
+            sampler=sampler,
             drop_last=train,
             num_workers=self.num_workers,
             persistent_workers=self.num_workers > 0,
