@@ -7,7 +7,7 @@ seams and colour shifts. Here every tile is normalized with the statistics of th
    `stats_size` (exact when the image is not larger than that), and a hook records each norm layer's
    per-channel mean and variance;
 2. tile pass: overlapping tiles run with those fixed statistics. The network is then a pure convolution
-   stack, so a tile with a margin wider than the receptive field (about 54 px for the paper's network)
+   stack, so a tile with a margin wider than the receptive field (58 px for the paper's network)
    reproduces the whole-image result exactly in its interior; only interiors are kept.
 
 Memory is bounded by the tile size (plus the uint8 input and output images), whatever the image size.
@@ -32,9 +32,8 @@ def receptive_margin(net: nn.Module) -> int:
     """Pixels of context each output pixel depends on, on each side, rounded up to a multiple of 4."""
     margin, stride = 0, 1
     for m in net.modules():
-        if isinstance(m, nn.Upsample):
-            if m.mode != "nearest":  # bilinear: a pixel of the small image on each side
-                margin += stride
+        if isinstance(m, nn.Upsample):  # a pixel of the small image on each side (bilinear's neighbours; the
+            margin += stride  # nearest one's floor, as the tile's grid may fall: kernel_outer=5 seamed by 9 levels)
             stride //= 2
         elif isinstance(m, BlurPool):  # (model.antialias=down) a 3x3 blur, then every second pixel
             margin += stride
