@@ -345,7 +345,9 @@ class StyleTransferModule(pl.LightningModule):
         # the new end (a rebuilt cosine had the rate jump back up, 2.3x)
         self._cosine = {"start": 0, "factor": 1.0, "total": total} if self.hparams.lr_schedule == "cosine" else None
         step, saved = self._resumed
-        if self._cosine is not None and saved and saved.get("total") != total and step < total:
+        if self._cosine is not None and saved and saved.get("total") == total:
+            self._cosine = dict(saved)  # the stretch it was on (a second resume to the same end)
+        elif self._cosine is not None and saved and step < total:
             here = _cosine_factor(step, saved, floor)
             self._cosine = {"start": step, "factor": here, "total": total}
             log.info("module.lr_schedule=cosine: from step %d on, down to its floor at step %d", step, total)

@@ -281,9 +281,10 @@ def _prepare(cfg: DictConfig) -> tuple[pl.Trainer, StyleTransferModule, Any, lis
         default_root_dir=str(out),
         plugins=[AtomicCheckpointIO()],
     )
-    if isinstance(trainer.accelerator, CPUAccelerator) and precision != "32-true":
-        if precision == "16-mixed":  # Lightning trains bf16-mixed instead, saying only "Using bfloat16 AMP"
-            log.warning("warning: trainer.precision=16-mixed is for GPUs: on the CPU it trains as bf16-mixed")
+    asked = {"32": "32-true", "16": "16-mixed", "bf16": "bf16-mixed"}.get(precision, precision)  # Lightning's names
+    if isinstance(trainer.accelerator, CPUAccelerator) and asked != "32-true":
+        if asked == "16-mixed":  # Lightning trains bf16-mixed instead, saying only "Using bfloat16 AMP"
+            log.warning("warning: trainer.precision=%s is for GPUs: on the CPU it trains as bf16-mixed", precision)
         if not native_bf16("cpu"):  # as fast-style-stylize says for --precision bf16
             log.warning(
                 "warning: this CPU has no native bf16 (AVX512-BF16 or AMX): %s runs emulated, several times "

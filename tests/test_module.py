@@ -98,6 +98,14 @@ def test_a_cosine_resumed_to_more_steps_goes_on_down_from_where_it_was() -> None
         rates = [factor(step) for step in range(at, steps + 1)]
         assert rates[0] == pytest.approx(start) and rates[-1] == pytest.approx(0.1), (at, steps)
         assert all(a >= b - 1e-12 for a, b in zip(rates, rates[1:])), rates  # never up again
+        if (at, steps) == (4, 12):  # resumed once more, to the same end: on the same stretch (it was rebuilt)
+            again = {"global_step": 8, "network_config": dict(resumed.network.config)}
+            resumed.on_save_checkpoint(again)
+            last = _module(1.0, lr=1e-3, lr_schedule="cosine", lr_min_ratio=0.1)
+            last.on_load_checkpoint(again | {"state_dict": last.state_dict()})
+            last.trainer = type("T", (), {"max_steps": 12})()
+            factor = last.configure_optimizers()["lr_scheduler"]["scheduler"].lr_lambdas[0]
+            assert [factor(step) for step in range(8, 13)] == pytest.approx(rates[4:])
 
 
 def test_fused_adam_only_where_lightning_allows_it() -> None:
