@@ -118,17 +118,19 @@ def model_names(paths: list[Path]) -> list[str]:
     them (loss.style_weight=5); else a run's folder or a file's stem, with the folders above where those clash."""
     built_in = {i for i, p in enumerate(paths) if p.resolve().parent == zoo.ZOO_DIR.resolve()}
     labels = [zoo.model_name(p) for p in paths]
-    runs = {i: _overrides(p) for i, p in enumerate(paths) if i not in built_in}
-    if len(runs) > 1 and all(runs.values()):
+    runs = {i: ov for i, p in enumerate(paths) if i not in built_in and (ov := _overrides(p))}  # a sweep's runs
+    if len(runs) > 1:
         common = set.intersection(*(set(o) for o in runs.values()))
         swept = {i: ",".join(_short(o) for o in ov if o not in common) for i, ov in runs.items()}
         if all(swept.values()) and len(set(swept.values())) == len(swept):
             labels = [swept.get(i, label) for i, label in enumerate(labels)]
-    for depth in range(2, max(len(p.parts) for p in paths) + 1):
-        if len(set(labels)) == len(labels):
+    whole = [p.absolute() for p in paths]
+    for depth in range(2, max(len(p.parts) for p in whole) + 1):  # the clashing ones: the folders above them
+        clashing = {i for i, label in enumerate(labels) if labels.count(label) > 1 and i not in built_in}
+        if not clashing:
             break
-        labels = [label if i in built_in else _tail(paths[i], depth) for i, label in enumerate(labels)]
-    return labels if len(set(labels)) == len(labels) else [str(p) for p in paths]
+        labels = [_tail(whole[i], depth) if i in clashing else label for i, label in enumerate(labels)]
+    return labels
 
 
 def _tail(path: Path, depth: int) -> str:

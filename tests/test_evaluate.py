@@ -404,6 +404,10 @@ def test_built_in_styles_are_labelled_by_name_beside_runs_and_win_over_a_folder_
     assert model_names([runs[0]]) == ["0"]  # a run by its folder (was 'style')
     (tmp_path / "other" / "0").mkdir(parents=True)
     assert model_names([runs[0], tmp_path / "other" / "0" / "style.pt"]) == ["sweep/0", "other/0"]
+    # a plain file beside a sweep leaves the runs their overrides; one named as a built-in style takes its folder
+    mine = tmp_path / "wave.pt"
+    assert model_names([*runs, mine]) == ["loss.style_weight=2", "loss.style_weight=5", "wave"]
+    assert model_names([zoo.resolve("wave"), mine]) == ["wave", f"{tmp_path.name}/wave"]
     # a folder named as a built-in style (fast-style-export wave-fast -o wave-fast makes one): the style, said
     monkeypatch.chdir(tmp_path)
     (tmp_path / "wave-fast" / "run").mkdir(parents=True)

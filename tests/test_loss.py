@@ -161,6 +161,9 @@ def test_a_files_default_loss_weights_follow_its_normalization(random_vgg: Path,
     caffe = PerceptualLoss(weights=str(tmp_path / "caffe.pth"), style_weight=7.0)
     assert (caffe.content_weight, caffe.style_weight, caffe.tv_weight) == (1.0, 7.0, 1.0e3)
     assert caffe.defaults["style_weight"] == 5.0
+    from fast_style.loss import default_loss_weights
+
+    assert default_loss_weights(str(tmp_path / "caffe.pth")) == caffe.defaults  # eval's, for --weights FILE too
     imagenet = PerceptualLoss(weights=str(random_vgg))  # no entry: ImageNet's, torchvision's scale
     assert (imagenet.content_weight, imagenet.style_weight, imagenet.tv_weight) == (1.0e5, 1.0e10, 1.0e2)
 
