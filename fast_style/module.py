@@ -88,6 +88,7 @@ class StyleTransferModule(pl.LightningModule):
         self._cosine: dict | None = None  # the cosine schedule's stretch (configure_optimizers)
         self._resumed: tuple[int, dict | None] = (0, None)  # a checkpoint's step and stretch (on_load_checkpoint)
         self._unreadable: set[str] = set()  # every file named so far (training's and validation's)
+        self._skipped_paths: set[str] = set()  # the training photos among them
         self._read_batches = 0  # training batches with at least one readable photo, this epoch
         self._first_nonfinite: torch.Tensor | None = None  # see _nonfinite
         self.cuda_graphs = False  # set by configure_model
@@ -164,6 +165,7 @@ class StyleTransferModule(pl.LightningModule):
             log.warning("skipping unreadable image %s (%s)", u.path, u.reason)
         if train and new:  # each file counted once, not each time an epoch meets it
             self.skipped_images += len(new)
+            self._skipped_paths.update(u.path for u in new)
             self.log("train/skipped_images", float(self.skipped_images), on_step=True, on_epoch=False)
         if images.numel() == 0:  # every file of this batch was unreadable
             if train and self._trainer is not None and self.trainer.world_size > 1:
@@ -275,10 +277,13 @@ class StyleTransferModule(pl.LightningModule):
             )
 
     def on_train_end(self) -> None:
-        if self.skipped_images:
-            log.warning(
-                "%d unreadable images were skipped during training (named in the warnings above)", self.skipped_images
-            )
+        skipped = self._skipped_paths
+        if self._trainer is not None and self.trainer.world_size > 1 and torch.distributed.is_initialized():
+            every: list = [None] * self.trainer.world_size  # under DDP each process met its own share, some alike:
+            torch.distributed.all_gather_object(every, sorted(skipped))  # counted once, said once
+            skipped = set().union(*every)
+        if skipped and (self._trainer is None or self.trainer.is_global_zero):
+            log.warning("%d unreadable images were skipped during training (named in the warnings above)", len(skipped))
 
     def on_save_checkpoint(self, checkpoint: dict) -> None:
         self.raise_if_nonfinite()  # before anything is written: no file holds broken weights

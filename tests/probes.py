@@ -22,7 +22,8 @@ class RecordBatches(pl.Callback):
 
 
 class FirstBatchUnreadableOnRank1(StyleDataModule):
-    """Rank 1's first training batch arrives as `collate_skipping` makes one whose files were all unreadable."""
+    """Rank 1's first training batch arrives as `collate_skipping` makes one whose files were all unreadable, and
+    rank 0's names one of those files too."""
 
     emptied = False
 
@@ -30,4 +31,7 @@ class FirstBatchUnreadableOnRank1(StyleDataModule):
         if self.trainer.training and self.trainer.global_rank == 1 and not self.emptied:
             self.emptied = True
             return torch.empty(0), tuple(Unreadable(f"gone{i}.jpg", "probe") for i in range(len(batch[0])))
+        if self.trainer.training and self.trainer.global_rank == 0 and not self.emptied:  # one of them here too
+            self.emptied = True
+            return batch[0], (Unreadable("gone0.jpg", "probe"),)
         return batch

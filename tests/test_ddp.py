@@ -45,4 +45,7 @@ def test_two_process_ddp_on_cpu(tmp_path: Path, photo_dir: Path, style_path: Pat
     assert ckpt["global_step"] == 2
     assert sorted(p.name for p in out.glob("*.pt")) == ["style.pt"]
     assert len(list((out / "tensorboard").glob("events.out.tfevents.*"))) == 1  # rank 0 logs alone
+    # the unreadable files are counted once for the whole run (each rank said its own count: 1 and 2), on rank 0
+    said = proc.stdout + proc.stderr
+    assert said.count("unreadable images were skipped") == 1 and "2 unreadable images were skipped" in said
     assert sorted(p.name for p in (out / "images").glob("*.png")) == ["step_000001.png", "step_000002.png"]
