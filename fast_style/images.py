@@ -65,12 +65,25 @@ def read_image(
     with decoding(), _own_limit(max_pixels), Image.open(path) as img:
         if max_pixels and img.width * img.height > max_pixels:
             raise ValueError(f"{img.width}x{img.height} is over the limit of {max_pixels} pixels")
+        _scale_grey_key(img)
         if draft_size and img.format == "JPEG":
             w, h = img.size
             k = max(1, min(w, h) // draft_size)
             img.draft(img.mode, (w // k, h // k))
         img.load()
         return upright(_coded_colour_to_srgb(img, path))
+
+
+def _scale_grey_key(img: Image.Image) -> None:
+    """A 2- or 4-bit grey PNG's colour key on the 0..255 scale Pillow gives its pixels (it leaves the key as stored:
+    3 of 0..3 never matched 255, and the picture came out opaque). Before the image is loaded (its tile says)."""
+    key = img.info.get("transparency")
+    if img.format != "PNG" or img.mode != "L" or not isinstance(key, int) or not img.tile:
+        return
+    raw = img.tile[0][3]
+    bits = {"L;2": 2, "L;4": 4}.get(raw if isinstance(raw, str) else raw[0])
+    if bits:
+        img.info["transparency"] = key * (255 // (2**bits - 1))
 
 
 @contextlib.contextmanager

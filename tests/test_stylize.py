@@ -11,7 +11,7 @@ from PIL import Image, ImageCms
 
 from fast_style.cli.stylize import main
 from fast_style.errors import UserError
-from fast_style.images import open_rgb, preserve_color, split_alpha
+from fast_style.images import open_rgb, preserve_color, read_image, split_alpha
 from fast_style.network import TransformerNet, save_style_model
 from fast_style.stylizer import Stylizer
 
@@ -54,6 +54,17 @@ def test_alpha_is_reattached_and_modes_accepted(model_path: Path) -> None:
         keyed.info["transparency"] = key
         out = s(keyed)
         assert out.mode == "RGBA" and out.getpixel((15, 8))[3] == 0 and out.getpixel((5, 8))[3] == 255
+    # a 2-bit grey PNG's key (Pillow scales its pixels to 0..255, not the key)
+    two = Image.new("L", (20, 16), 0)
+    two.paste(255, (0, 0, 10, 16))
+    data = io.BytesIO()
+    two.save(data, "PNG", bits=2, transparency=0)
+    out = s(read_image(data))
+    assert out.mode == "RGBA" and out.getpixel((15, 8))[3] == 0 and out.getpixel((5, 8))[3] == 255
+    data = io.BytesIO()
+    two.save(data, "PNG", bits=2, transparency=3)
+    out = s(read_image(data))
+    assert out.getpixel((15, 8))[3] == 255 and out.getpixel((5, 8))[3] == 0
     # a 1-bit and a 16-bit grey PNG's keys (they came out opaque)
     one = Image.new("1", (20, 16), 0)
     one.paste(1, (0, 0, 10, 16))
