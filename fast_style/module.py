@@ -84,11 +84,10 @@ class StyleTransferModule(pl.LightningModule):
         self.temporal = temporal
         self.distill = distill
         self.register_buffer("style_image", style_image, persistent=False)
-        self.skipped_images = 0  # training photos that could not be read
         self._cosine: dict | None = None  # the cosine schedule's stretch (configure_optimizers)
         self._resumed: tuple[int, dict | None] = (0, None)  # a checkpoint's step and stretch (on_load_checkpoint)
         self._unreadable: set[str] = set()  # every file named so far (training's and validation's)
-        self._skipped_paths: set[str] = set()  # the training photos among them
+        self._skipped_paths: set[str] = set()  # the training photos among them (skipped_images)
         self._read_batches = 0  # training batches with at least one readable photo, this epoch
         self._first_nonfinite: torch.Tensor | None = None  # see _nonfinite
         self.cuda_graphs = False  # set by configure_model
@@ -156,6 +155,11 @@ class StyleTransferModule(pl.LightningModule):
             raise UserError("module.on_nonfinite=skip works on one device only: use stop with several (DDP)")
         self.loss.set_style(self.style_image)  # on the training device, once
 
+    @property
+    def skipped_images(self) -> int:
+        """Training photos that could not be read, each counted once (on this process)."""
+        return len(self._skipped_paths)
+
     def _shared_step(self, batch: Batch, stage: str) -> torch.Tensor | None:
         images, unreadable = batch
         train = stage == "train"
@@ -164,7 +168,6 @@ class StyleTransferModule(pl.LightningModule):
             self._unreadable.add(u.path)
             log.warning("skipping unreadable image %s (%s)", u.path, u.reason)
         if train and new:  # each file counted once, not each time an epoch meets it
-            self.skipped_images += len(new)
             self._skipped_paths.update(u.path for u in new)
             self.log("train/skipped_images", float(self.skipped_images), on_step=True, on_epoch=False)
         if images.numel() == 0:  # every file of this batch was unreadable

@@ -657,6 +657,16 @@ def _clip(path: Path, times_ms: list[int], sounds: tuple[tuple[str, str], ...] =
     return path
 
 
+def _flat_frames(out, video, count: int, step: int) -> None:
+    """`count` flat grey frames (0, step, 2 step, ...) encoded into `video`, a stream of `out`, then its encoder
+    flushed."""
+    for i in range(count):
+        frame = av.VideoFrame.from_ndarray(np.full((video.height, video.width, 3), step * i, np.uint8), format="rgb24")
+        frame.pts = i
+        out.mux(video.encode(frame))
+    out.mux(video.encode())
+
+
 def _times_ms(path: Path) -> list[int]:
     with av.open(str(path)) as f:
         stream = f.streams.video[0]
@@ -806,11 +816,7 @@ def test_an_iphones_quicktime_tags_and_a_sound_of_unknown_codec(
         out.metadata.update(tags)
         video = out.add_stream("libx264", rate=10)
         video.width, video.height, video.pix_fmt = 32, 32, "yuv420p"
-        for i in range(3):
-            frame = av.VideoFrame.from_ndarray(np.full((32, 32, 3), 50 * i, np.uint8), format="rgb24")
-            frame.pts = i
-            out.mux(video.encode(frame))
-        out.mux(video.encode())
+        _flat_frames(out, video, 3, 50)
     for suffix in (".mov", ".mp4"):
         assert main([str(phone), "-m", str(model), "-o", str(tmp_path / f"out{suffix}"), "-q"]) == 0
         with av.open(str(tmp_path / f"out{suffix}")) as f:
@@ -845,11 +851,7 @@ def test_sound_made_aac_keeps_its_channels_and_any_rate(
             frame.sample_rate, frame.pts = rate, k
             out.mux(sound.encode(frame))
         out.mux(sound.encode())
-        for i in range(4):
-            picture = av.VideoFrame.from_ndarray(np.full((32, 32, 3), 60 * i, np.uint8), format="rgb24")
-            picture.pts = i
-            out.mux(video.encode(picture))
-        out.mux(video.encode())
+        _flat_frames(out, video, 4, 60)
     assert main([str(src), "-m", str(model), "-o", str(tmp_path / "out.mp4"), "-q"]) == 0
     with av.open(str(tmp_path / "out.mp4")) as f:
         (track,) = f.streams.audio
@@ -864,11 +866,7 @@ def test_wide_pixels_are_shown_as_wide(model: Path, tmp_path: Path) -> None:
         video = out.add_stream("mpeg2video", rate=25)
         video.width, video.height, video.pix_fmt = 96, 64, "yuv420p"
         video.codec_context.sample_aspect_ratio = Fraction(32, 27)
-        for i in range(6):
-            frame = av.VideoFrame.from_ndarray(np.full((64, 96, 3), 40 * i, np.uint8), format="rgb24")
-            frame.pts = i
-            out.mux(video.encode(frame))
-        out.mux(video.encode())
+        _flat_frames(out, video, 6, 40)
     assert main([str(src), "-m", str(model), "-o", str(tmp_path / "out.mp4"), "-q"]) == 0
     with av.open(str(tmp_path / "out.mp4")) as f:
         stream = f.streams.video[0]
