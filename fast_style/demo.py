@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
+from fast_style.devices import native_bf16, pick_device
 from fast_style.errors import UserError
 from fast_style.weights import pip_download
 
@@ -48,6 +49,21 @@ SAMPLE_PHOTOS = (
 )
 DEMO_PHOTO = "chelsea.png"  # held out of training; stylized at the end
 BUILT_IN = "starry_night"  # the built-in style shown first
+# training crops: 128 px where steps are fast; 96 px on a CPU without native bf16, whose fp32 steps are about
+# 1.8x slower (the demo took 8 min there at 128 px, 5 min at 96: benchmarks/README.md)
+IMAGE_SIZE, SLOW_CPU_IMAGE_SIZE = 128, 96
+
+
+def default_image_size() -> int:
+    """The demo's training crop size on this machine: 128 px on a GPU or a CPU computing bf16 natively, else 96."""
+    if pick_device("auto").type != "cpu" or native_bf16("cpu"):
+        return IMAGE_SIZE
+    log.info(
+        "Training at %d px crops: this CPU has no native bf16, so 128 px would take about 8 minutes "
+        "(--image-size 128 for finer cells).",
+        SLOW_CPU_IMAGE_SIZE,
+    )
+    return SLOW_CPU_IMAGE_SIZE
 
 
 def draw_mosaic_style(size: int = 384, seed: int = 7) -> Image.Image:

@@ -65,3 +65,30 @@ def test_a_stopped_demo_names_the_fast_style_train_command_that_resumes_it(tmp_p
     again = compose([*args[1:-1], f"output_dir={run}"])  # what fast-style-train composes from it
     cfg.callbacks.graceful_stop.resume = None
     assert OmegaConf.to_container(again) == {**OmegaConf.to_container(cfg), "ckpt_path": "last"}
+
+
+@pytest.mark.parametrize(
+    ("bf16", "asked", "trained"), [(False, [], 96), (True, [], 128), (False, ["--image-size", "128"], 128)]
+)
+def test_the_demo_trains_smaller_crops_on_a_cpu_without_native_bf16(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    bf16: bool,
+    asked: list,
+    trained: int,
+) -> None:
+    # fp32 steps on such a CPU are ~1.8x slower: 128 px crops took the demo 8 minutes there, 96 px about 5
+    import fast_style.demo
+    from fast_style.cli.demo import main as demo_main
+
+    got = []
+    monkeypatch.setattr(fast_style.demo, "native_bf16", lambda device_type=None: bf16)
+    monkeypatch.setattr(fast_style.demo, "pick_device", lambda device="auto": __import__("torch").device("cpu"))
+    monkeypatch.setattr(
+        fast_style.demo, "run_demo", lambda workdir, steps, size: got.append(size) or {"tensorboard logs": workdir}
+    )
+    with caplog.at_level("INFO"):
+        assert demo_main(["--workdir", str(tmp_path / "d"), *asked]) == 0
+    assert got == [trained]
+    assert ("no native bf16" in caplog.text) == (trained == 96 and not asked)
