@@ -190,10 +190,15 @@ _MUXER_TAGS = {"major_brand", "minor_version", "compatible_brands", "encoder", "
 _AAC_LAYOUTS = {1: "mono", 2: "stereo", 3: "3.0", 4: "4.0", 5: "5.0", 6: "5.1"}
 
 
+# the text subtitle format each output container takes, for text subtitles it does not hold as they are
+_TEXT_SUBTITLES = {"mp4": "mov_text", "mov": "mov_text", "matroska": "subrip"}
+
+
 @dataclass
 class _Track:
     """A sound or subtitle track of the source and its stream in the output: copied unchanged where the output's
-    container takes its codec, else (sound only) decoded and re-encoded as AAC."""
+    container takes its codec, else decoded and encoded again (sound as AAC, text subtitles in the container's
+    text format)."""
 
     source: Any
     out: Any
@@ -225,6 +230,47 @@ class _Track:
     def copied(cls, track: Any, out: Any) -> _Track:
         """Another kind of track (subtitles) whose packets go into the output unchanged."""
         return cls(track, _labelled(out.add_stream_from_template(track), track), True)
+
+    @classmethod
+    def subtitles(cls, sub: Any, out: Any, fmt: str, name: str, suffix: str) -> _Track | None:
+        """Text subtitles (SRT, ASS, WebVTT, MP4's mov_text, ...) in the output container's own text format where
+        it does not hold theirs (an .mkv's SRT into .mp4, an .mp4's into .mkv); None for picture subtitles (PGS,
+        DVB), which cannot become text."""
+        target = _TEXT_SUBTITLES.get(fmt)
+        if target is None or not sub.codec_context.codec.text_sub:
+            return None
+        decoder = sub.codec_context
+        decoder.open(strict=False)  # the decoder writes the events' ASS header, which the encoder starts from
+        stream = out.add_stream(target)
+        stream.codec_context.subtitle_header = decoder.subtitle_header
+        log.info("%s: %s subtitles written as %s for %s", name, decoder.name, target, suffix)
+        return cls(sub, _labelled(stream, sub), False)
+
+    def decoded(self, packet: Any) -> list:
+        """What the writer takes from one of the source's packets: sound frames, or the subtitle events with the
+        packet that gives their times."""
+        if self.source.type != "subtitle":
+            return packet.decode()
+        if not packet.size or packet.pts is None:
+            return []
+        events = self.source.codec_context.decode2(packet)
+        return [] if events is None else [(events, packet)]
+
+    def packets(self, item: Any) -> list:
+        """The output's packets for `item`: a packet copied, a sound frame or subtitle events encoded (None:
+        the sound encoder's last packets)."""
+        if self.copy:
+            item.stream = self.out
+            return [item]
+        if self.source.type != "subtitle":
+            return self.out.encode(item)
+        if item is None:
+            return []
+        events, timing = item
+        packet = self.out.codec_context.encode_subtitle(events)
+        packet.pts, packet.dts, packet.duration = timing.pts, timing.dts, timing.duration
+        packet.time_base, packet.stream = timing.time_base, self.out
+        return [packet]
 
 
 def _labelled(stream: Any, source: Any) -> Any:
@@ -387,14 +433,19 @@ def stylize_video(
             sounds = [sound for sound in source.streams.audio if sound.codec_context is not None]
             tracks = {sound.index: _Track.of(sound, out, fmt, src.name, dst.suffix) for sound in sounds}
             # subtitles copied where the output's container takes their format (an .mkv's SRT/ASS/PGS/DVD into .mkv,
-            # an .mp4's into .mp4/.mov); the others are named below (FFmpeg converts text subtitles only by decoding
-            # and encoding them, which its Python binding cannot)
-            kept = [
-                sub
-                for sub in source.streams.subtitles
-                if sub.codec_context is not None and sub.codec_context.name in out.supported_codecs
-            ]
-            tracks |= {sub.index: _Track.copied(sub, out) for sub in kept}
+            # an .mp4's into .mp4/.mov), text subtitles written in its text format where it does not (SRT into .mp4);
+            # the others (PGS into .mp4) are named below
+            kept = []
+            for sub in source.streams.subtitles:
+                if sub.codec_context is None:
+                    continue
+                if sub.codec_context.name in out.supported_codecs:
+                    tracks[sub.index] = _Track.copied(sub, out)
+                elif (track := _Track.subtitles(sub, out, fmt, src.name, dst.suffix)) is not None:
+                    tracks[sub.index] = track
+                else:
+                    continue
+                kept.append(sub)
             # the file's own tags (title, creation time, location), not those its muxer writes for itself
             out.metadata.update({k: v for k, v in source.metadata.items() if k.lower() not in _MUXER_TAGS})
             if chapters := source.chapters():  # a film's or a camera's chapter marks
@@ -422,8 +473,8 @@ def stylize_video(
                     for packet in source.demux(*streams):
                         if (track := tracks.get(packet.stream.index)) is not None:
                             if not track.copy:  # decoded here, encoded by the writer
-                                for sound in packet.decode():
-                                    stages.put(decoded, ("track", track, sound))
+                                for sound_or_text in track.decoded(packet):
+                                    stages.put(decoded, ("track", track, sound_or_text))
                             elif packet.dts is not None:
                                 stages.put(decoded, ("track", track, packet))
                             continue
@@ -461,12 +512,6 @@ def stylize_video(
                         )
                 stages.put(decoded, _END)
 
-            def track_packets(track: _Track, item: Any) -> list:  # item: decoded sound, or a packet to copy
-                if not track.copy:
-                    return track.out.encode(item)
-                item.stream = track.out
-                return [item]
-
             def encode() -> None:
                 try:
                     write()
@@ -480,9 +525,9 @@ def stylize_video(
                 while (item := stages.get(stylized)) is not _END:
                     if item[0] == "track":
                         if written:
-                            out.mux(track_packets(*item[1:]))
+                            out.mux(item[1].packets(item[2]))
                         else:
-                            early.extend(track_packets(*item[1:]))
+                            early.extend(item[1].packets(item[2]))
                         continue
                     _, array, pts, time_base = item
                     if not written:
@@ -511,7 +556,7 @@ def stylize_video(
                 out.mux(video_out.encode())  # flush the encoders
                 for track in tracks.values():
                     if not track.copy:
-                        out.mux(track.out.encode(None))
+                        out.mux(track.packets(None))
 
             threads = [stages.run(decode, "fast-style-decode"), stages.run(encode, "fast-style-encode")]
             bar = None

@@ -715,6 +715,8 @@ def test_chapters_and_default_tracks_are_kept_and_tracks_left_out_are_named(
                     streams[(id(source), stream.index)] = made = out.add_stream_from_template(stream)
                     if stream.index == 2 and source is video:  # the second sound: the default, a commentary
                         made.disposition = av.stream.Disposition.default | av.stream.Disposition.comment
+                    if source is subs:
+                        made.metadata["language"] = "eng"
             out.set_chapters([{"id": 1, "start": 0, "end": 200, "time_base": Fraction(1, 1000), "metadata": {}}])
             for source in (video, subs):
                 for packet in source.demux():
@@ -731,17 +733,23 @@ def test_chapters_and_default_tracks_are_kept_and_tracks_left_out_are_named(
         text = [(p.pts, bytes(p)) for p in f.demux(f.streams.subtitles[0]) if p.size]
         assert text == [(0, b"Hello")]
     assert "not kept" not in caplog.text
-    # an .mp4 holds no SRT: named, with the way to keep them
+    # an .mp4 holds no SRT: written as MP4's own text subtitles (they were dropped with a warning), with their
+    # language and times; and back into .mkv as SRT
     assert main([str(tmp_path / "full.mkv"), "-m", str(model), "-o", str(tmp_path / "sub.mp4"), "-q"]) == 0
-    assert "full.mkv: 1 subtitle track(s) not kept (the subtitles' format is not one .mp4 holds: write .mkv" in (
-        caplog.text
-    )
-    caplog.clear()  # MP4's chapters are a text track of their own, read back as data: kept, so not named as lost
     assert main([str(tmp_path / "sub.mp4"), "-m", str(model), "-o", str(tmp_path / "out.mp4"), "-q"]) == 0
     assert main([str(tmp_path / "out.mp4"), "-m", str(model), "-o", str(tmp_path / "again.mp4"), "-q"]) == 0
-    assert "not kept" not in caplog.text
-    with av.open(str(tmp_path / "again.mp4")) as f:
-        assert len(f.chapters()) == 1
+    assert main([str(tmp_path / "again.mp4"), "-m", str(model), "-o", str(tmp_path / "back.mkv"), "-q"]) == 0
+    assert "not kept" not in caplog.text  # (MP4's chapters are a text track of their own, read back as data)
+    for name, codec in (("sub.mp4", "mov_text"), ("again.mp4", "mov_text"), ("back.mkv", "srt")):
+        with av.open(str(tmp_path / name)) as f:
+            assert len(f.chapters()) == 1, name
+            (sub,) = f.streams.subtitles
+            assert (sub.codec_context.name, sub.metadata.get("language")) == (codec, "eng"), name
+            events = [(p, sub.codec_context.decode2(p)) for p in f.demux(sub) if p.size]
+            said = [
+                (float(p.pts * p.time_base), float(p.duration * p.time_base), e.rects[0].dialogue) for p, e in events
+            ]
+            assert [event for event in said if event[2]] == [(0.0, 0.3, b"Hello")], name  # (MP4 fills gaps: empty)
 
 
 def test_picture_subtitles_are_kept_in_matroska(model: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
