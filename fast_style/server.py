@@ -29,6 +29,7 @@ import logging
 import socket
 import threading
 import time
+import warnings
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -69,6 +70,7 @@ IMAGE_TYPES = {  # accepted uploads, Pillow's format: the name users know (HEIF:
 ACCEPTED = f"a {', '.join(_FIRST)} or {_LAST} photo"
 OUTPUT_TYPES = {"jpeg": ("JPEG", "image/jpeg"), "png": ("PNG", "image/png")}
 BUSY = "busy: the server is stylizing other requests; try again in a moment"
+STOPPING = "the server is stopping: try again once it is back"
 FORM_BYTES = 64 * 1024  # a multipart form's own bytes besides the photo
 
 
@@ -197,6 +199,8 @@ class Gate:
     def __init__(self, running: int, waiting: int) -> None:
         self.running, self.waiting = running, waiting
         self.admitted = 0
+        self.busy = 0  # jobs on a worker thread now (one a stop cut short runs on until it ends)
+        self._busy_lock = threading.Lock()
         self._workers = ThreadPoolExecutor(max_workers=running, thread_name_prefix="fast-style-stylize")
         self._slots = asyncio.Semaphore(running)
         self._waiting: dict[asyncio.Future, Callable[[], Awaitable[bool]]] = {}  # a waiting job's turn: its `gone`
@@ -221,11 +225,20 @@ class Gate:
             try:
                 if gone is not None and await gone():
                     raise Refused(499, "the client closed the request before its turn")
-                return await asyncio.get_running_loop().run_in_executor(self._workers, job, *args)
+                with self._busy_lock:
+                    self.busy += 1
+                return await asyncio.get_running_loop().run_in_executor(self._workers, self._counted, job, *args)
             finally:
                 self._slots.release()
         finally:
             self.admitted -= 1
+
+    def _counted(self, job: Any, *args: Any) -> Any:
+        try:
+            return job(*args)
+        finally:
+            with self._busy_lock:
+                self.busy -= 1
 
     GONE_EVERY = 0.2
 
@@ -267,9 +280,11 @@ def decode_upload(data: bytes, limits: Limits, keep_alpha: bool = False) -> Imag
     white; kept instead with `keep_alpha`, for a PNG answer); Refused for anything else. The type and size are
     read from the header before anything is decoded."""
     over = f"over this server's limit of {limits.max_pixels / 1e6:g} megapixels"
-    try:
-        with decoding(), Image.open(io.BytesIO(data)) as header:
-            fmt, (w, h) = header.format, header.size
+    try:  # (Pillow warns of a "decompression bomb" over its MAX_IMAGE_PIXELS: refused below if over ours)
+        with decoding(), warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as header:
+                fmt, (w, h) = header.format, header.size
     except Image.DecompressionBombError:  # Pillow's own guard, twice its MAX_IMAGE_PIXELS: far over ours too
         raise Refused(413, f"the image is {over}") from None
     except (OSError, ValueError):
@@ -340,13 +355,14 @@ def create_app(styles: Styles, limits: Limits | None = None) -> FastAPI:
         """A missing or malformed form field, in one line like every other refusal (FastAPI's is a list)."""
         return JSONResponse({"detail": invalid_fields(e.errors())}, status_code=422)
 
-    @app.get("/", include_in_schema=False)
+    # HEAD too, as everywhere GET is (uptime checks, curl -I): FastAPI's app.get answers it 405
+    @app.api_route("/", methods=["GET", "HEAD"], include_in_schema=False)
     async def page() -> FileResponse:
         return FileResponse(WEB_DIR / "index.html")
 
     app.mount("/static", StaticFiles(directory=WEB_DIR), name="static")
 
-    @app.get("/api/styles", summary="The styles this server offers")
+    @app.api_route("/api/styles", methods=["GET", "HEAD"], summary="The styles this server offers")
     async def list_styles() -> dict[str, Any]:
         return {"styles": styles.list(), "max_size": limits.max_size, "max_upload_bytes": limits.max_upload_bytes}
 
@@ -388,7 +404,11 @@ def create_app(styles: Styles, limits: Limits | None = None) -> FastAPI:
             out = stylizer.stylize_image(photo, strength, preserve_color, max_size=size)
             return encode(out, format)
 
-        return Response(await gate.run(job, gone=request.is_disconnected), media_type=OUTPUT_TYPES[format][1])
+        try:
+            answer = await gate.run(job, gone=request.is_disconnected)
+        except asyncio.CancelledError:  # a stop's grace period ran out: one line, not uvicorn's plain-text 500
+            return JSONResponse({"detail": STOPPING}, status_code=503, headers={"Retry-After": "10"})
+        return Response(answer, media_type=OUTPUT_TYPES[format][1])
 
     @app.websocket("/api/live")
     async def live(ws: WebSocket) -> None:

@@ -227,6 +227,24 @@ def test_pillows_own_guard_is_a_413_not_a_damaged_image(client) -> None:
     assert reply.status_code == 413 and "megapixels" in reply.json()["detail"]  # it was a 415, "not an image"
 
 
+def test_a_photo_over_pillows_warning_size_is_refused_without_its_bomb_warning(client, recwarn) -> None:
+    buffer = io.BytesIO()
+    Image.new("L", (20, 20)).save(buffer, "PNG")
+    data = bytearray(buffer.getvalue())
+    data[16:24] = (10_000).to_bytes(4, "big") * 2  # 100 MP: over Pillow's 89 MP warning, under its error
+    data[29:33] = zlib.crc32(bytes(data[12:29])).to_bytes(4, "big")
+    reply = client.post("/api/stylize", files={"image": ("p.png", bytes(data), "image/png")}, data={"style": "mine"})
+    assert reply.status_code == 413 and "10000x10000" in reply.json()["detail"]
+    # the server's log said "... could be decompression bomb DOS attack" for an upload it refused anyway
+    assert not [w for w in recwarn if issubclass(w.category, Image.DecompressionBombWarning)]
+
+
+def test_head_is_answered_wherever_get_is(client) -> None:
+    for path in ("/", "/api/styles", "/static/app.js"):  # the page and the styles were 405 (uptime checks, curl -I)
+        reply = client.head(path)
+        assert reply.status_code == 200 and reply.headers["content-type"], path
+
+
 def test_an_overloaded_server_answers_busy_at_once() -> None:
     gate = Gate(running=1, waiting=1)
     release = threading.Event()
@@ -494,6 +512,62 @@ def test_a_client_stalled_mid_upload_does_not_hold_a_stop(tmp_path: Path, again:
         assert proc.stderr.read().strip() == "interrupted"
         assert list(temp.iterdir()) == []
         stalled.close()
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("again", [True, False])
+def test_a_stylization_under_way_does_not_hold_a_stop(tmp_path: Path, again: bool) -> None:
+    """A large photo being stylized when Ctrl-C comes: the stop ended only when the job did (76 s after the grace
+    period for a 36 MP photo), its client had uvicorn's plain-text 500, and a second Ctrl-C aborted the process
+    (exit -6) and left the temporary folder behind."""
+    import http.client
+    import signal
+    import time
+
+    from fast_style.server import GRACE_S, STOPPING
+
+    proc, port, temp = _serve_in_a_process(tmp_path)
+    answer: list = []
+
+    def post() -> None:
+        buffer = io.BytesIO()
+        Image.new("L", (6000, 6000), 90).save(buffer, "PNG")  # 36 MP: a minute's work on two CPU cores
+        body = b"".join(
+            [
+                b'--B\r\nContent-Disposition: form-data; name="style"\r\n\r\nstarry_night\r\n',
+                b'--B\r\nContent-Disposition: form-data; name="max_size"\r\n\r\n2048\r\n',
+                b'--B\r\nContent-Disposition: form-data; name="image"; filename="p.png"\r\n',
+                b"Content-Type: image/png\r\n\r\n" + buffer.getvalue() + b"\r\n--B--\r\n",
+            ]
+        )
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=GRACE_S + 30)
+        try:
+            connection.request("POST", "/api/stylize", body, {"Content-Type": "multipart/form-data; boundary=B"})
+            reply = connection.getresponse()
+            answer.append((reply.status, reply.read()))
+        except OSError as e:  # a second Ctrl-C: the connection may close unanswered
+            answer.append(e)
+
+    try:
+        client = threading.Thread(target=post)
+        client.start()
+        time.sleep(4)  # uploaded, decoded: the stylization runs
+        proc.send_signal(signal.SIGINT)
+        assert "stopping: waiting for 1 request(s) under way" in proc.stderr.readline()
+        start = time.monotonic()
+        if again:
+            proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=GRACE_S + 60) == 130
+        took = time.monotonic() - start
+        assert took < 5 if again else GRACE_S - 2 < took < GRACE_S + 5
+        assert proc.stderr.read().strip() == "interrupted"
+        assert list(temp.iterdir()) == []
+        client.join(timeout=10)
+        if not again:  # the client is told, in the one line every refusal is
+            assert answer[0][0] == 503 and json.loads(answer[0][1]) == {"detail": STOPPING}
     finally:
         proc.kill()
         proc.wait()

@@ -46,7 +46,24 @@ def check_port(host: str, port: int) -> None:
             raise UserError(f"{host}:{port} {why}: choose another with --port or --host") from None
 
 
-def run(args: argparse.Namespace) -> None:
+class CutShort:
+    """What a stop that cut stylizations short leaves behind: their worker threads, which Python's exit would wait
+    for (a minute for a large photo, and a second Ctrl-C then aborted the process), and the temporary folder they
+    may write in again."""
+
+    def __init__(self) -> None:
+        self.jobs, self.temp = 0, ""
+
+    def end_process(self, code: int) -> None:
+        """Ends the process now, with `code`, where jobs were cut short; else nothing."""
+        if self.jobs:
+            shutil.rmtree(self.temp, ignore_errors=True)
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(code)
+
+
+def run(args: argparse.Namespace, cut_short: CutShort | None = None) -> None:
     from fast_style.devices import pick_device
     from fast_style.server import GRACE_S, Limits, Styles, create_app, server_config
 
@@ -99,6 +116,8 @@ def run(args: argparse.Namespace) -> None:
 
     own_temp = tempfile.mkdtemp(prefix="fast-style-serve-")  # uploads are spooled here and nowhere else
     tempfile.tempdir = own_temp
+    if cut_short is not None:
+        cut_short.temp = own_temp
     try:
         host = f"[{args.host}]" if ":" in args.host else args.host
         stop = f"kill {os.getpid()} stops it" if Server.keep_ignoring_sigint else "Ctrl-C stops it"
@@ -119,6 +138,8 @@ def run(args: argparse.Namespace) -> None:
             raise UserError(f"the server did not start on {host}:{args.port}: see the messages above")
     finally:
         shutil.rmtree(own_temp, ignore_errors=True)
+        if cut_short is not None:
+            cut_short.jobs = app.state.gate.busy
 
 
 def _under_way(tasks: set, live_frames: int) -> int:
@@ -153,7 +174,10 @@ def _terminated(signum: int, frame: object) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return run_tool(lambda: run(args))
+    cut_short = CutShort()
+    code = run_tool(lambda: run(args, cut_short))
+    cut_short.end_process(code)
+    return code
 
 
 if __name__ == "__main__":
