@@ -483,17 +483,34 @@ def test_ctrl_c_or_sigterm_stops_the_server_and_removes_its_folder(
         proc.wait()
 
 
+def _stop_under_way(proc, temp: Path, again: bool) -> None:
+    """Ctrl-C with one request under way (twice with `again`): the stop says so and ends within its grace period
+    (at once with `again`), exit 130 in one line, its temporary folder removed."""
+    import signal
+    import time
+
+    from fast_style.server import GRACE_S
+
+    proc.send_signal(signal.SIGINT)
+    assert "stopping: waiting for 1 request(s) under way" in proc.stderr.readline()
+    start = time.monotonic()
+    if again:
+        proc.send_signal(signal.SIGINT)
+    assert proc.wait(timeout=GRACE_S + 60) == 130
+    took = time.monotonic() - start
+    assert took < 5 if again else GRACE_S - 2 < took < GRACE_S + 5
+    assert proc.stderr.read().strip() == "interrupted"
+    assert list(temp.iterdir()) == []
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("again", [True, False])
 def test_a_client_stalled_mid_upload_does_not_hold_a_stop(tmp_path: Path, again: bool) -> None:
     """A phone that lost its network mid-upload: the stop says what it waits for, a second Ctrl-C stops at once
     in one line (it printed 129 lines of tracebacks), and without one the stop ends after its grace period (it
     waited as long as the client stayed)."""
-    import signal
     import socket
     import time
-
-    from fast_style.server import GRACE_S
 
     proc, port, temp = _serve_in_a_process(tmp_path)
     try:
@@ -501,16 +518,7 @@ def test_a_client_stalled_mid_upload_does_not_hold_a_stop(tmp_path: Path, again:
         head = "POST /api/stylize HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=B\r\n"
         stalled.sendall(f"{head}Content-Length: 100000\r\n\r\n--B\r\n".encode())
         time.sleep(1)
-        proc.send_signal(signal.SIGINT)
-        assert "stopping: waiting for 1 request(s) under way" in proc.stderr.readline()
-        start = time.monotonic()
-        if again:
-            proc.send_signal(signal.SIGINT)
-        assert proc.wait(timeout=GRACE_S + 20) == 130
-        took = time.monotonic() - start
-        assert took < 5 if again else GRACE_S - 2 < took < GRACE_S + 10
-        assert proc.stderr.read().strip() == "interrupted"
-        assert list(temp.iterdir()) == []
+        _stop_under_way(proc, temp, again)
         stalled.close()
     finally:
         proc.kill()
@@ -524,7 +532,6 @@ def test_a_stylization_under_way_does_not_hold_a_stop(tmp_path: Path, again: boo
     period for a 36 MP photo), its client had uvicorn's plain-text 500, and a second Ctrl-C aborted the process
     (exit -6) and left the temporary folder behind."""
     import http.client
-    import signal
     import time
 
     from fast_style.server import GRACE_S, STOPPING
@@ -555,16 +562,7 @@ def test_a_stylization_under_way_does_not_hold_a_stop(tmp_path: Path, again: boo
         client = threading.Thread(target=post)
         client.start()
         time.sleep(4)  # uploaded, decoded: the stylization runs
-        proc.send_signal(signal.SIGINT)
-        assert "stopping: waiting for 1 request(s) under way" in proc.stderr.readline()
-        start = time.monotonic()
-        if again:
-            proc.send_signal(signal.SIGINT)
-        assert proc.wait(timeout=GRACE_S + 60) == 130
-        took = time.monotonic() - start
-        assert took < 5 if again else GRACE_S - 2 < took < GRACE_S + 5
-        assert proc.stderr.read().strip() == "interrupted"
-        assert list(temp.iterdir()) == []
+        _stop_under_way(proc, temp, again)
         client.join(timeout=10)
         if not again:  # the client is told, in the one line every refusal is
             assert answer[0][0] == 503 and json.loads(answer[0][1]) == {"detail": STOPPING}
