@@ -110,16 +110,21 @@ def open_source(src: Path, nvdec: int | None = None) -> Any:
     hw_error = None
     if nvdec is not None:
         try:
-            return av.open(str(src), hwaccel=HWAccel("cuda", device=str(nvdec), allow_software_fallback=True))
+            return av.open(_local(src), hwaccel=HWAccel("cuda", device=str(nvdec), allow_software_fallback=True))
         except (av.FFmpegError, OSError) as e:
             hw_error = e
     try:
-        source = av.open(str(src))
+        source = av.open(_local(src))
     except (av.FFmpegError, OSError) as e:
         raise UserError(f"cannot read video {src}: {_reason(e)}") from None
     if hw_error is not None:
         log.warning("%s: no NVDEC decoder (%s): decoding in software", src.name, _reason(hw_error))
     return source
+
+
+def _local(path: Path) -> str:
+    """A file's name as FFmpeg takes it: "file:" first, or "12:30.mp4" is read as a URL of protocol "12"."""
+    return f"file:{path}"
 
 
 def frames_to_tensor(arrays: list[np.ndarray], layout: tuple | None, turns: int, device: torch.device) -> torch.Tensor:
@@ -208,6 +213,8 @@ class _Track:
     def of(cls, sound: Any, out: Any, fmt: str, name: str, suffix: str) -> _Track:
         codec = sound.codec_context.name
         copy = codec in out.supported_codecs and not codec.startswith(_LISTED_BUT_REFUSED.get(fmt, ()))
+        if fmt == "mp4" and codec.startswith("mp3") and (sound.rate or 0) < 16000:  # MPEG-2.5's 8-12 kHz (an old
+            copy = False  # camera's .avi): "not standard" to the muxer, which failed the whole video
         if copy:
             stream = out.add_stream_from_template(sound)
         else:  # e.g. 8-bit PCM from an .avi written as .mp4: the sound is kept, as AAC
@@ -384,6 +391,7 @@ def stylize_video(
     encoder, or in software where FFmpeg cannot open that decoder (a log line says so). UserError for a file that
     is not a video or an unknown container."""
     import av
+    from av.stream import Disposition
     from av.video.reformatter import ColorPrimaries, ColorRange, Colorspace, ColorTrc, VideoReformatter
 
     src, dst, device = Path(src), Path(dst), torch.device(device)
@@ -415,7 +423,7 @@ def stylize_video(
         # MP4 and MOV hold only as FFmpeg writes every tag that way (not the iTunes-style title others read)
         keys = fmt in ("mp4", "mov") and any(k.startswith("com.apple.quicktime.") for k in source.metadata)
         options = {"movflags": "use_metadata_tags"} if keys else {}
-        with av.open(str(tmp), "w", format=fmt, options=options) as out:
+        with av.open(_local(tmp), "w", format=fmt, options=options) as out:
             rate = video_in.average_rate or video_in.guessed_rate or Fraction(30)
             video_out = out.add_stream("libx264", rate=rate)
             # the encoder counts in the input's ticks too: in its default 1/rate, uneven frame times (a phone's
@@ -452,13 +460,17 @@ def stylize_video(
                 out.set_chapters(chapters)
             left = [s.type for s in source.streams if s.type not in ("video", "audio") and s not in kept]
             left += ["sound of an unknown codec"] * (len(source.streams.audio) - len(sounds))
-            left += ["cover picture"] * sum(s is not video_in for s in source.streams.video)
+            others = [s for s in source.streams.video if s is not video_in]  # a film's cover; another camera angle
+            covers = sum(bool(s.disposition & Disposition.attached_pic) for s in others)
+            left += ["cover picture"] * covers + ["other video"] * (len(others) - covers)
             if chapters and "data" in left:  # MP4's chapters come as a text track, read back as data: kept above
                 left.remove("data")
             if left:  # a phone's data tracks, subtitles the output cannot hold: not written
                 hint = ""
                 if "subtitle" in left and fmt != "matroska":
                     hint = f" (the subtitles' format is not one {dst.suffix} holds: write .mkv to keep them)"
+                if "other video" in left:
+                    hint += " (one video is stylized: the first)"
                 log.warning("%s: %d %s track(s) not kept%s", src.name, len(left), " and ".join(sorted(set(left))), hint)
             streams = [video_in, *sounds, *kept]
 
@@ -492,7 +504,9 @@ def stylize_video(
                             last = frame.time if frame.time is not None else last
                 except av.FFmpegError as e:
                     raise UserError(f"cannot decode {src} (frame {count}): {_reason(e)}") from None
-                declared = video_in.frames  # what the container says it holds (0: it does not say)
+                declared = video_in.frames  # what the container says it holds (0: it does not say); an MP4 trimmed
+                if declared and video_in.duration and video_in.time_base:  # by an edit list stores more than it plays
+                    declared = min(declared, round(video_in.duration * video_in.time_base * rate))
                 if declared and count + 2 < declared:
                     log.warning(
                         "%s: the video ended after %d of the %d frames it declares (cut short or damaged?); "

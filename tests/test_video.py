@@ -629,24 +629,25 @@ def test_nvdec_decoding_falls_back_to_software_and_its_nv12_frames_keep_their_co
     assert not (tmp_path / "out.mp4").exists()
 
 
-def _clip(path: Path, times_ms: list[int], sounds: tuple[tuple[str, str], ...] = (), tags: dict | None = None) -> Path:
-    """H.264 frames at `times_ms` (time base 1/1000), and a second of tone per (codec, language) in `sounds`."""
+def _clip(path: Path, times_ms: list[int], sounds: tuple[tuple, ...] = (), tags: dict | None = None) -> Path:
+    """H.264 frames at `times_ms` (time base 1/1000), and a second of tone per (codec, language[, rate]) in
+    `sounds` (48 kHz unless given)."""
     with av.open(str(path), "w") as out:
         out.metadata.update(tags or {})
         video = out.add_stream("libx264", rate=25)
         video.width, video.height, video.pix_fmt = 64, 48, "yuv420p"
         video.time_base = video.codec_context.time_base = Fraction(1, 1000)
         tracks = []
-        for codec, language in sounds:
-            sound = out.add_stream(codec, rate=48000)
+        for codec, language, *rate in sounds:
+            sound = out.add_stream(codec, rate=rate[0] if rate else 48000)
             sound.options = {"strict": "experimental"}  # FFmpeg's own Vorbis encoder (stereo only)
             sound.layout = "stereo" if codec == "vorbis" else "mono"
             sound.metadata["language"] = language
             tracks.append(sound)
         for sound in tracks:
-            tone = np.sin(np.linspace(0, 880 * np.pi, 48000, dtype=np.float32))[None].repeat(sound.channels, 0)
+            tone = np.sin(np.linspace(0, 880 * np.pi, sound.rate, dtype=np.float32))[None].repeat(sound.channels, 0)
             chunk = av.AudioFrame.from_ndarray(tone, format="fltp", layout=sound.layout.name)
-            chunk.sample_rate = 48000
+            chunk.sample_rate = sound.rate
             out.mux(sound.encode(chunk))
             out.mux(sound.encode())
         for i, t in enumerate(times_ms):
@@ -889,6 +890,46 @@ def test_vorbis_sound_becomes_aac_in_mp4_and_mov(model: Path, tmp_path: Path) ->
         assert main([str(clip), "-m", str(model), "-o", str(tmp_path / out), "-q"]) == 0, out
         with av.open(str(tmp_path / out)) as f:
             assert [s.codec_context.name for s in f.streams.audio] == [codec], out
+
+
+def test_low_rate_mp3_a_colon_in_a_name_a_trimmed_mp4_and_a_second_camera(
+    model: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An old camera's 11 kHz MP3 failed the whole video into .mp4 ("Invalid argument"); "12:30.mp4" was "Protocol
+    not found"; an MP4 trimmed by an edit list (a lossless trimmer's) was "cut short or damaged?"; a second camera
+    angle was named a cover picture."""
+    monkeypatch.chdir(tmp_path)
+    _clip(tmp_path / "12:30.mkv", list(range(0, 400, 40)), (("libmp3lame", "eng", 11025),))
+    assert main(["12:30.mkv", "-m", str(model), "-o", "low.mp4", "-q"]) == 0
+    with av.open("low.mp4") as f:
+        assert [(s.codec_context.name, s.metadata.get("language")) for s in f.streams.audio] == [("aac", "eng")]
+        assert sum(frame.samples for packet in f.demux(f.streams.audio[0]) for frame in packet.decode()) > 10000
+    # an edit list that plays 0.8-1.6 s of 2 s: 20 of the 50 frames stored
+    clip = make_video(tmp_path / "whole.mp4", frames=50, size=(64, 48), audio=False, rate=25)
+    data = bytearray(clip.read_bytes())
+    at = data.find(b"elst")
+    with av.open(str(clip)) as f:
+        ticks = 1 / f.streams.video[0].time_base  # the track's own
+    (entries,) = struct.unpack_from(">I", data, at + 8)
+    for entry in range(at + 12, at + 12 + 12 * entries, 12):  # (an empty edit first, the encoder's delay: none)
+        movie, media = struct.unpack_from(">Ii", data, entry)
+        struct.pack_into(">Ii", data, entry, *((0, media) if media < 0 else (800, media + int(0.8 * ticks))))
+    (tmp_path / "trim.mp4").write_bytes(data)
+    caplog.clear()
+    assert main(["trim.mp4", "-m", str(model), "-o", "trimmed.mp4", "-q"]) == 0
+    assert len(frames_of(tmp_path / "trimmed.mp4")) == 20 and "cut short" not in caplog.text
+    with av.open(str(clip)) as a, av.open(str(tmp_path / "angles.mkv"), "w") as out:
+        for _ in range(2):
+            out.add_stream_from_template(a.streams.video[0])
+        for packet in a.demux(a.streams.video[0]):
+            if packet.size:
+                for stream in out.streams.video:
+                    copy = av.Packet(bytes(packet))
+                    copy.pts, copy.dts, copy.time_base, copy.stream = packet.pts, packet.dts, packet.time_base, stream
+                    copy.is_keyframe = packet.is_keyframe
+                    out.mux(copy)
+    assert main(["angles.mkv", "-m", str(model), "-o", "angles_out.mkv", "-q"]) == 0
+    assert "angles.mkv: 1 other video track(s) not kept (one video is stylized: the first)" in caplog.text
 
 
 def test_cover_art_is_not_taken_for_the_film() -> None:
