@@ -7,6 +7,7 @@ import copy
 import logging
 import math
 import os
+import threading
 from pathlib import Path
 from typing import overload
 
@@ -64,8 +65,11 @@ class Stylizer:
             )
         if not isinstance(tile, int) or tile < 1:
             raise UserError(f"tile must be a positive number of pixels, got {tile!r}")
-        if isinstance(device, str):  # "cpu", "cuda:1", "auto": as Stylizer.load takes them
-            device = pick_device(device)
+        if backend == "onnxruntime":  # (it had reported the bf16 asked for, and run fp32)
+            device, dtype = _onnx_settings(device, dtype)
+        # "cpu", "cuda:1", "auto" as Stylizer.load takes them; a torch.device checked too (one with no GPU behind
+        # it failed in torch's words, and "meta" at the first image)
+        device = pick_device(device if isinstance(device, str) else str(device))
         if isinstance(dtype, str):  # "auto", "fp32", "bf16", "fp16"
             dtype = pick_precision(dtype, device, compile)
         elif dtype not in _DTYPES.values():  # an integer type ran as garbage
@@ -91,6 +95,8 @@ class Stylizer:
         self.max_pixels, self.tile = max_pixels, tile
         self.session = None
         self._warned_whole = False
+        # calls from several threads take turns: a tiled one hooks and patches the network's norm layers
+        self._lock = threading.Lock()
         if backend == "onnxruntime":
             self.session = _onnx_session(self.network.cpu())
         elif backend != "torch":
@@ -110,9 +116,8 @@ class Stylizer:
         """`path`: a style-model file, or the name of a built-in style (`fast_style.zoo.names()`).
         `max_pixels`: images larger than this are stylized in seamless tiles of `tile` px (0: never).
         `precision` "auto": on GPUs fp16 (bf16 with `compile`), on CPUs bf16 where native, else fp32."""
-        if backend == "onnxruntime" and (device not in ("auto", "cpu") or precision not in ("auto", "fp32")):
-            asked = f"device {device}" if device not in ("auto", "cpu") else f"precision {precision}"
-            raise UserError(f"the onnxruntime backend runs on the CPU in fp32: {asked} needs the torch backend")
+        if backend == "onnxruntime":
+            _onnx_settings(device, precision)
         if not isinstance(path, (str, os.PathLike)):
             raise TypeError(f"Stylizer.load takes a built-in style's name or a model file's path, not {path!r}")
         net, meta = load_style_model(str(zoo.resolve(path)))
@@ -145,8 +150,8 @@ class Stylizer:
         """
         if isinstance(images, torch.Tensor) and images.is_floating_point() and images.numel():
             low, high = (float(v) for v in torch.aminmax(images.detach()))
-            if math.isnan(low) or math.isnan(high):  # came back NaN, without a word
-                raise UserError("the images hold NaN values: stylize finite pixels in [0, 1]")
+            if not (math.isfinite(low) and math.isfinite(high)):  # NaN came back NaN, without a word
+                raise UserError("the images hold NaN or infinite values: stylize finite pixels in [0, 1]")
             if low < -0.01 or high > 1.01:  # 0..255 or -1..1 floats: silently wrong pictures (values up to 128)
                 hint = "divide them by 255 (or pass uint8)" if high > 1.5 else "map them to 0..1 first"
                 raise UserError(f"float images must be in [0, 1], got values from {low:.3g} to {high:.3g}: {hint}")
@@ -184,8 +189,15 @@ class Stylizer:
                 )
         if tiled and self.session is not None:
             raise UserError("tiled stylization needs the torch backend (onnxruntime fixes each tile's statistics)")
-        is_uint8 = x.dtype == torch.uint8
+        with self._lock:
+            y = self._stylized(x, strength, tiled)
+        y = y.to(images.device, images.dtype)
+        return y[0] if single else y
 
+    def _stylized(self, x: torch.Tensor, strength: float, tiled: bool) -> torch.Tensor:
+        """(B, 3, H, W) checked images -> stylized, uint8 where they are, else float, on the stylizer's device."""
+        is_uint8 = x.dtype == torch.uint8
+        h, w = x.shape[-2:]
         if tiled:  # uint8 in, uint8 out: bounded memory for huge images
             run = lambda net, t: self._run(net, t, eager=True)  # noqa: E731
             done = [stylize_tiled(self._net, xi[None], self.tile, run=run, strength=strength) for xi in x]
@@ -196,10 +208,7 @@ class Stylizer:
             y = torch.cat([self._run(self._net, part).float().clamp(0, 1) for part in parts])
             if strength != 1.0:
                 y = torch.lerp(to_unit(x).to(y.device), y, strength)
-        if is_uint8:
-            y = to_uint8(y)
-        y = y.to(images.device, images.dtype)
-        return y[0] if single else y
+        return to_uint8(y) if is_uint8 else y
 
     def stylize_image(
         self,
@@ -349,6 +358,15 @@ def _number(name: str, value: object) -> float:
     return number
 
 
+def _onnx_settings(device: object, precision: object) -> tuple[torch.device, torch.dtype]:
+    """The onnxruntime backend's device and dtype, the CPU's and fp32; UserError where others were asked for."""
+    cpu = device in ("auto", "cpu") or (isinstance(device, torch.device) and device.type == "cpu")
+    if not cpu or precision not in ("auto", "fp32", torch.float32):
+        asked = f"device {device}" if not cpu else f"precision {precision}"
+        raise UserError(f"the onnxruntime backend runs on the CPU in fp32: {asked} needs the torch backend")
+    return torch.device("cpu"), torch.float32
+
+
 def _as_image(x: object) -> Image.Image:
     """A PIL image, or one read from a path (UserError where the file is not a readable image)."""
     if isinstance(x, (str, os.PathLike)):
@@ -356,6 +374,11 @@ def _as_image(x: object) -> Image.Image:
             return read_image(x)
         except (OSError, ValueError) as e:  # missing, a folder, not an image, truncated
             raise UserError(f"cannot read {x}: {first_line(e)}") from None
+        except Image.DecompressionBombError:
+            raise UserError(
+                f"cannot read {x}: more pixels than Pillow's guard against decompression bombs allows "
+                "(PIL.Image.MAX_IMAGE_PIXELS: raise it if you trust this file)"
+            ) from None
     if not isinstance(x, Image.Image):
         hint = ": Image.fromarray(array) makes one of an (H, W, 3) uint8 array" if hasattr(x, "__array__") else ""
         raise TypeError(f"a Stylizer takes a path, a PIL image or a tensor, not {type(x).__name__}{hint}")

@@ -531,8 +531,9 @@ def test_api_mistakes_in_values_files_and_types_are_named(model_path: Path, tmp_
         with pytest.raises(UserError, match=f"float images must be in \\[0, 1\\], got values from .*{hint}"):
             s(images, strength=0.5)
     assert s(torch.rand(3, 8, 8) * 1.005).shape == (3, 8, 8)  # rounding just past 1 is no mistake
-    with pytest.raises(UserError, match="NaN values"):  # came back all NaN
-        s(torch.full((1, 3, 8, 8), float("nan")))
+    for value in ("nan", "inf", "-inf"):  # NaN came back all NaN; inf was told to divide by 255
+        with pytest.raises(UserError, match="NaN or infinite values"):
+            s(torch.full((1, 3, 8, 8), float(value)))
     (tmp_path / "text.jpg").write_text("not a picture")
     make_photo(tmp_path / "whole.jpg")
     (tmp_path / "cut.jpg").write_bytes((tmp_path / "whole.jpg").read_bytes()[:300])
@@ -540,6 +541,16 @@ def test_api_mistakes_in_values_files_and_types_are_named(model_path: Path, tmp_
         for call in (s, s.stylize_image, lambda p: s.stylize_images([photo, p])):
             with pytest.raises(UserError, match=f"cannot read {re.escape(str(path))}: "):
                 call(path)
+    import zlib
+
+    Image.new("L", (20, 20)).save(tmp_path / "bomb.png")
+    data = bytearray((tmp_path / "bomb.png").read_bytes())
+    data[16:24] = (20_000).to_bytes(4, "big") * 2  # 400 MP: past Pillow's error limit (PIL's own error came out)
+    data[29:33] = zlib.crc32(bytes(data[12:29])).to_bytes(4, "big")
+    (tmp_path / "bomb.png").write_bytes(data)
+    for call in (s, lambda p: s.stylize_images([p])):
+        with pytest.raises(UserError, match="bomb.png: more pixels than Pillow's guard against decompression bombs"):
+            call(tmp_path / "bomb.png")
     photo.save(tmp_path / "p.png")
     assert s.stylize_image(str(tmp_path / "p.png")).size == (20, 16)  # a path is read
     for options, name in (
@@ -954,6 +965,50 @@ def test_sigterm_is_left_to_a_handler_that_took_its_place() -> None:
     finally:
         signal.signal(signal.SIGTERM, previous)
     assert called == [None]
+
+
+def test_a_stylizer_checks_a_torch_device_and_the_onnxruntime_backends_settings(model_path: Path) -> None:
+    from fast_style.network import load_style_model
+
+    net, meta = load_style_model(str(model_path))
+    # a torch.device: checked as its name is (no GPU: torch's "Found no NVIDIA driver"; meta: at the first image)
+    with pytest.raises(UserError, match="no CUDA GPU is available"):
+        Stylizer(net, torch.device("cuda"), torch.float32)
+    with pytest.raises(UserError, match="use auto, cpu, cuda"):
+        Stylizer(net, torch.device("meta"), torch.float32)
+    assert Stylizer(net, torch.device("cpu"), torch.float32).device == torch.device("cpu")
+    # onnxruntime runs fp32 on the CPU: bf16 asked for was reported as the dtype, and warned of as emulated
+    with pytest.raises(UserError, match="precision bf16 needs the torch backend"):
+        Stylizer(net, "cpu", "bf16", backend="onnxruntime")
+    with pytest.raises(UserError, match="precision torch.bfloat16 needs the torch backend"):
+        Stylizer(net, "cpu", torch.bfloat16, backend="onnxruntime")
+    pytest.importorskip("onnxruntime")
+    ort = Stylizer(net, "auto", "auto", backend="onnxruntime")
+    assert (ort.device, ort.dtype) == (torch.device("cpu"), torch.float32)
+
+
+def test_one_stylizer_serves_several_threads(model_path: Path) -> None:
+    """A tiled call hooks the shared network's norm layers: another thread's whole-image calls meanwhile fed its
+    statistics ("ValueError: 52 statistics for 11 norm layers") or ran with the tile's patched layers."""
+    import threading
+
+    s = Stylizer.load(model_path, device="cpu", precision="fp32", tile=32)
+    big, small = torch.rand(1, 3, 96, 96), torch.rand(1, 3, 40, 40)
+    want_big, want_small = s(big, tiled=True), s(small)
+    errors, results = [], []
+
+    def tiles() -> None:
+        try:
+            results.extend(s(big, tiled=True) for _ in range(6))
+        except Exception as e:  # noqa: BLE001 (reported below)
+            errors.append(e)
+
+    thread = threading.Thread(target=tiles)
+    thread.start()
+    wholes = [s(small) for _ in range(30)]
+    thread.join()
+    assert not errors
+    assert all(torch.equal(r, want_big) for r in results) and all(torch.equal(w, want_small) for w in wholes)
 
 
 def test_onnxruntime_takes_images_smaller_than_the_exported_graph(model_path: Path) -> None:
