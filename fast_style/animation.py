@@ -10,8 +10,8 @@ from pathlib import Path
 
 from PIL import Image, ImageSequence
 
-from fast_style.atomic import atomic_write
-from fast_style.errors import UserError
+from fast_style.atomic import atomic_write, not_a_folder
+from fast_style.errors import UserError, first_line
 from fast_style.images import decoding, kept_metadata, to_srgb, upright
 
 # what an animation can be written as (other outputs take its first frame)
@@ -30,9 +30,17 @@ def frame_count(path: str | Path) -> int:
 
 def read_frames(path: str | Path) -> tuple[list[Image.Image], list[int], int]:
     """Every frame as a whole picture in sRGB (Pillow applies each frame's disposal; RGBA where any pixel is
-    transparent, else RGB), each frame's duration in ms, and how many times it plays (0: for ever)."""
+    transparent, else RGB), each frame's duration in ms, and how many times it plays (0: for ever). A still
+    picture is one frame; UserError for a file that is not a picture Pillow reads."""
+    try:
+        return _read_frames(path)
+    except (OSError, ValueError) as e:  # missing, a folder, a video, damaged
+        raise UserError(f"cannot read {path}: {first_line(e)}") from None
+
+
+def _read_frames(path: str | Path) -> tuple[list[Image.Image], list[int], int]:
     with decoding(), Image.open(path) as img:
-        if img.n_frames * img.width * img.height > MAX_PIXELS:
+        if getattr(img, "n_frames", 1) * img.width * img.height > MAX_PIXELS:
             raise UserError(
                 f"{path}: an animation of {img.n_frames} frames of {img.width}x{img.height} is over "
                 f"{MAX_PIXELS // 1_000_000} million pixels in all: shorten it, or stylize its first frame alone "
@@ -64,12 +72,13 @@ def save_frames(
     frames: list[Image.Image],
     durations: list[int],
     plays: int,
-    path: Path,
+    path: str | Path,
     quality: int = 95,
     source: Image.Image | None = None,
 ) -> None:
     """Write `frames` as an animation in the format `path`'s extension names, atomically, played `plays` times
     (0: for ever), with `source`'s metadata (EXIF, XMP, ...: images.kept_metadata) where the format holds it."""
+    path = Path(path)
     fmt = ANIMATED_OUTPUTS.get(path.suffix.lower())
     if fmt is None:
         raise UserError(f"{path}: animations are written as {', '.join(ANIMATED_OUTPUTS)}")
@@ -112,6 +121,9 @@ def stylize_animation(
     dst = Path(dst)
     if dst.suffix.lower() not in ANIMATED_OUTPUTS:
         raise UserError(f"{dst}: animations are written as {', '.join(ANIMATED_OUTPUTS)}")
+    if dst.resolve() == Path(src).resolve():  # the input would be replaced by its own stylized copy
+        raise UserError(f"{dst} is the animation being read: write the stylized one elsewhere")
+    not_a_folder(dst)
     frames, durations, plays = read_frames(src)
     with Image.open(src) as source:
         pass  # its header alone: the metadata the stylized copy keeps (its EXIF and XMP were lost)

@@ -96,9 +96,17 @@ def atomic_writes(paths: list[str | Path]) -> Iterator[list[Path]]:
                 tmp.unlink()
 
 
+def not_a_folder(path: Path) -> None:
+    """UserError where the file to write, `path`, is a folder: said before the work, not at the rename after it
+    ("Is a directory: '.x.mp4.tmp' -> 'x.mp4'")."""
+    if path.is_dir():
+        raise UserError(f"cannot write {path}: it is a folder; give a file's name")
+
+
 def _temporary_beside(path: Path) -> Path:
     """An empty temporary file in `path`'s folder (made where missing); one line naming `path` where it cannot
     be (not a temporary name, not the input)."""
+    not_a_folder(path)
     with writing(path):
         try:
             path.parent.mkdir(parents=True, exist_ok=True)

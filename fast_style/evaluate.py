@@ -381,7 +381,7 @@ COLUMNS = [
 
 
 def write_reports(
-    out: Path,
+    out: str | Path,
     scores: list[ModelScore],
     outputs: list[list[torch.Tensor]],
     photos: list[tuple[str, torch.Tensor]],
@@ -391,6 +391,7 @@ def write_reports(
     sheet_cell: int = 192,
 ) -> list[Path]:
     """metrics.csv, metrics.json and contact_sheet.png in `out` (each written atomically), models ranked."""
+    out = Path(out)
     order = ranked(scores, rank_by)
     table = io.StringIO()
     writer = csv.writer(table)

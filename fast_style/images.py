@@ -357,8 +357,9 @@ def _srgb_profile_of(icc: bytes) -> bytes:
     return icc if _is_srgb(icc) else _SRGB.tobytes()
 
 
-def save_image(img: Image.Image, path: Path, source: Image.Image | None = None, quality: int = 95) -> None:
+def save_image(img: Image.Image, path: str | Path, source: Image.Image | None = None, quality: int = 95) -> None:
     """Save atomically by the extension's format, keeping `source`'s metadata (`kept_metadata`)."""
+    path = Path(path)
     fmt = Image.registered_extensions().get(path.suffix.lower())
     if fmt is None or path.suffix.lower() not in IMAGE_OUTPUTS:
         raise UserError(f"unknown output format '{path.suffix}': use {', '.join(IMAGE_OUTPUTS)}")

@@ -41,6 +41,14 @@ def optimize_image(
 
     The image is optimized in logit space, so it stays a valid image without clamping.
     """
+    if not isinstance(content, torch.Tensor) or content.ndim != 4 or content.shape[:2] != (1, 3):
+        got = tuple(content.shape) if isinstance(content, torch.Tensor) else type(content).__name__
+        raise UserError(f"content must be one image of shape (1, 3, H, W), got {got}")
+    if not content.is_floating_point():  # uint8 came out all white (clamped to 0.99)
+        raise UserError(f"content must be float in [0, 1], got {content.dtype}: divide uint8 images by 255")
+    low, high = (float(v) for v in torch.aminmax(content.detach()))
+    if not (-0.01 <= low and high <= 1.01):  # (NaN fails too) 0..255 floats: a loss of 2.5e10
+        raise UserError(f"content must be in [0, 1], got values from {low:.3g} to {high:.3g}")
     if method not in ("lbfgs", "adam"):
         raise UserError(f"unknown method '{method}': use lbfgs or adam")
     if init not in ("content", "noise"):
@@ -92,8 +100,9 @@ def curve_paths(out: Path) -> tuple[Path, Path]:
     return out.with_name(out.stem + "_loss.csv"), out.with_name(out.stem + "_tensorboard")
 
 
-def write_result(image: torch.Tensor, history: list[float], out: Path) -> list[Path]:
+def write_result(image: torch.Tensor, history: list[float], out: str | Path) -> list[Path]:
     """The image (1, 3, H, W) to `out` and its loss curve beside it (`curve_paths`), replacing an earlier curve."""
+    out = Path(out)
     from torch.utils.tensorboard import SummaryWriter
 
     csv_path, board = curve_paths(out)

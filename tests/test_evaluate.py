@@ -279,6 +279,27 @@ def test_optimize_stops_when_the_loss_is_lost() -> None:
         optimize_image(torch.rand(1, 3, 8, 8), loss, iterations=3, method="adam")
 
 
+def test_optimize_image_refuses_content_it_cannot_use() -> None:
+    # uint8 came out all white, 0..255 floats gave a loss of 2.5e10, (3, H, W) only a broadcasting warning
+    from fast_style.optimize import optimize_image
+
+    def loss(image: torch.Tensor, content: torch.Tensor) -> dict[str, torch.Tensor]:
+        return {"total": ((image - content) ** 2).sum()}
+
+    for content, said in (
+        (
+            torch.randint(0, 255, (1, 3, 8, 8), dtype=torch.uint8),
+            "content must be float in \\[0, 1\\], got torch.uint8",
+        ),
+        (torch.rand(1, 3, 8, 8) * 255, "content must be in \\[0, 1\\], got values from"),
+        (torch.full((1, 3, 8, 8), float("nan")), "content must be in \\[0, 1\\]"),
+        (torch.rand(3, 8, 8), "one image of shape \\(1, 3, H, W\\), got \\(3, 8, 8\\)"),
+        (torch.rand(2, 3, 8, 8), "got \\(2, 3, 8, 8\\)"),
+    ):
+        with pytest.raises(UserError, match=said):
+            optimize_image(content, loss, iterations=1)
+
+
 @pytest.mark.parametrize("method", ["lbfgs", "adam"])
 def test_the_loss_curve_ends_with_the_loss_of_the_image_returned(method: str) -> None:
     """A step returns the loss it started from: the curve was one step behind (1 iteration reported the untouched

@@ -216,6 +216,37 @@ def test_an_apngs_still_for_old_viewers_is_not_a_frame(tmp_path: Path) -> None:
     assert [f.getpixel((0, 0)) for f in read] == [(0, 0, 0), (40, 0, 0), (80, 0, 0)] and durations == [50, 60, 70]
 
 
+def test_the_animation_api_refuses_its_own_input_as_output_and_unreadable_files(tmp_path: Path) -> None:
+    """stylize_animation(a, a) replaced the animation with its stylized copy; a missing file, a text file or a
+    still JPEG raised FileNotFoundError, UnidentifiedImageError or AttributeError ('n_frames'); a folder as
+    the output failed after all the work, naming a temporary file; str paths raised AttributeError."""
+    from fast_style.animation import read_frames, save_frames, stylize_animation
+
+    frames = [Image.new("RGB", (16, 12), (60 * i, 0, 0)) for i in range(3)]
+    save_frames(frames, [100] * 3, 0, str(tmp_path / "a.gif"))  # a str path
+    before = (tmp_path / "a.gif").read_bytes()
+    calls = []
+
+    def stylize(images):
+        calls.append(len(images))
+        return images
+
+    for dst in (tmp_path / "a.gif", str(tmp_path / "." / "a.gif")):
+        with pytest.raises(UserError, match="is the animation being read"):
+            stylize_animation(tmp_path / "a.gif", dst, stylize)
+    assert (tmp_path / "a.gif").read_bytes() == before and not calls
+    (tmp_path / "text.gif").write_text("not a picture")
+    make_photo(tmp_path / "still.jpg")
+    for path in (tmp_path / "none.gif", tmp_path / "text.gif"):
+        with pytest.raises(UserError, match=f"cannot read {re.escape(str(path))}: "):
+            read_frames(path)
+    assert len(read_frames(tmp_path / "still.jpg")[0]) == 1
+    (tmp_path / "out.gif").mkdir()
+    with pytest.raises(UserError, match="out.gif: it is a folder; give a file's name"):
+        stylize_animation(tmp_path / "a.gif", tmp_path / "out.gif", stylize)
+    assert not calls  # refused before any frame was stylized
+
+
 def test_an_apng_stays_an_apng_and_an_animated_avif_says_it_keeps_one_frame(
     model_path: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -943,3 +943,15 @@ def test_cover_art_is_not_taken_for_the_film() -> None:
     film = SimpleNamespace(disposition=av.stream.Disposition.default, index=1)
     assert main_video([cover, film]) is film and main_video([film]) is film
     assert main_video([cover]) is None and main_video([]) is None
+
+
+def test_a_folder_as_the_output_is_refused_before_the_work(tmp_path: Path) -> None:
+    # it failed after the whole video, in os.replace's words naming a temporary file
+    from fast_style.video import stylize_video
+
+    clip = make_video(tmp_path / "clip.mp4", frames=4, audio=False)
+    (tmp_path / "d.mp4").mkdir()
+    calls = []
+    with pytest.raises(UserError, match="d.mp4: it is a folder; give a file's name"):
+        stylize_video(clip, tmp_path / "d.mp4", lambda frames: calls.append(len(frames)) or frames)
+    assert not calls
