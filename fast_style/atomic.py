@@ -8,7 +8,7 @@ import io
 import os
 import warnings
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from tempfile import mkstemp
 
@@ -76,8 +76,10 @@ def atomic_writes(paths: list[str | Path]) -> Iterator[list[Path]]:
     they were, not some replaced. A failed write in the caller's block is the caller's to name (`writing`)."""
     paths = [Path(p) for p in paths]
     temps: list[Path] = []
+    made: list[Path] = []  # folders made for them, deepest first: removed again, where empty, if the write fails
     try:
         for path in paths:
+            made += [p for p in path.parents if not p.exists()]
             temps.append(_temporary_beside(path))
         yield temps
         umask = os.umask(0)
@@ -94,6 +96,10 @@ def atomic_writes(paths: list[str | Path]) -> Iterator[list[Path]]:
         for tmp in temps:
             if tmp.exists():
                 tmp.unlink()
+        if not all(path.exists() for path in paths):  # stopped or failed: no empty `-o` folder left behind
+            for folder in made:
+                with suppress(OSError):  # (not empty: another file was written there meanwhile)
+                    folder.rmdir()
 
 
 def not_a_folder(path: Path) -> None:

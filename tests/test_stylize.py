@@ -933,6 +933,15 @@ def test_ctrl_c_in_a_batch_says_how_many_were_done(
     assert main([str(tmp_path / "in"), "-m", str(model_path), "-o", str(tmp_path / "out"), "-q"]) == 130
     assert capsys.readouterr().err.endswith("1 of 3 inputs were stylized before the stop\ninterrupted\n")
     assert [p.name for p in (tmp_path / "out").iterdir()] == ["0.jpg"]  # kept, and nothing half-written beside it
+    from fast_style.atomic import atomic_write
+
+    # stopped while writing the first file: the folders made for it are not left behind, empty
+    with pytest.raises(KeyboardInterrupt), atomic_write(tmp_path / "made" / "deeper" / "x.png"):
+        raise KeyboardInterrupt
+    assert not (tmp_path / "made").exists()
+    with atomic_write(tmp_path / "made" / "deeper" / "x.png") as tmp:
+        tmp.write_bytes(b"kept")
+    assert (tmp_path / "made" / "deeper" / "x.png").read_bytes() == b"kept"
 
 
 def test_ctrl_c_while_a_tool_loads_is_one_line() -> None:
