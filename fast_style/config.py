@@ -140,6 +140,9 @@ def _all_fields() -> dict[str, list[list]]:
             return fields
         with atomic_write(path) as tmp:
             tmp.write_text(text)
+        for older in path.parent.glob("config-schemas-*.json"):  # earlier versions' (one per upgrade or edit)
+            if older != path:
+                older.unlink(missing_ok=True)
     except Exception:  # noqa: BLE001 (a default JSON cannot hold, a read-only cache: the next start reads again)
         pass
     return fields

