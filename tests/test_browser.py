@@ -2,6 +2,7 @@
 generated clip. Skipped (with the reason) where no Chromium or Playwright is installed; `.ci/run` installs both."""
 
 import shutil
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +21,7 @@ pytestmark = [
 ]
 
 
-def fake_camera(path: Path, size: tuple[int, int] = (320, 240), frames: int = 20) -> Path:
+def fake_camera(path: Path, size: tuple[int, int] = (320, 180), frames: int = 20) -> Path:
     """A Y4M clip (what Chromium's fake camera reads): a bright square moving over a gradient."""
     w, h = size
     with open(path, "wb") as f:
@@ -40,7 +41,7 @@ def server(tmp_path: Path):
     net = TransformerNet(channels=(4, 8, 8), num_residual=1)
     torch.nn.init.normal_(net.decoder[-1].weight, std=0.05)
     save_style_model(net, tmp_path / "models" / "mine.pt", {"style_image": "mine.jpg"})
-    app = create_app(Styles(tmp_path / "models", device="cpu"), Limits(max_pixels=1_000_000))
+    app = create_app(Styles(tmp_path / "models", device="cpu"), Limits(max_pixels=1_000_000, max_size=600))
     with serve_in_background(app) as address:
         yield address + "/"
 
@@ -51,6 +52,12 @@ def test_photo_and_live_modes_in_chromium(server: str, tmp_path: Path) -> None:
     Image.fromarray(np.random.default_rng(0).integers(0, 255, (90, 120, 3), dtype=np.uint8)).save(photo)
     big = tmp_path / "big.png"
     Image.new("RGB", (1200, 1000), (90, 140, 200)).save(big)
+    bomb = tmp_path / "bomb.png"  # its header claims 10000x10000: the browser cannot draw it, the server refuses it
+    Image.new("L", (20, 20)).save(bomb)
+    data = bytearray(bomb.read_bytes())
+    data[16:24] = (10_000).to_bytes(4, "big") * 2
+    data[29:33] = zlib.crc32(bytes(data[12:29])).to_bytes(4, "big")
+    bomb.write_bytes(data)
     (tmp_path / "notes.txt").write_text("not a photo")
     args = [
         "--use-fake-device-for-media-stream",
@@ -60,6 +67,24 @@ def test_photo_and_live_modes_in_chromium(server: str, tmp_path: Path) -> None:
     with sync_api.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=args)
         page = browser.new_page(viewport={"width": 1100, "height": 900})
+        # what the page asks of the browser, counted: photo requests, and the cameras it opens
+        page.add_init_script(
+            """
+            window.stylizeCalls = 0;
+            const realFetch = window.fetch;
+            window.fetch = (url, ...rest) => {
+              if (String(url).includes("/api/stylize")) window.stylizeCalls += 1;
+              return realFetch(url, ...rest);
+            };
+            window.cameras = [];
+            const realCamera = navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices);
+            navigator.mediaDevices.getUserMedia = async (c) => {
+              const stream = await realCamera(c);
+              window.cameras.push(stream);
+              return stream;
+            };
+            """
+        )
         errors: list[str] = []
         page.on("pageerror", lambda e: errors.append(str(e)))
         page.goto(server)
@@ -78,9 +103,19 @@ def test_photo_and_live_modes_in_chromium(server: str, tmp_path: Path) -> None:
         assert page.is_hidden("#download") and page.get_attribute("#result", "src") is None
         page.set_input_files("#file", str(photo))
         page.wait_for_selector("#download:not([hidden])", timeout=30_000)
+        # a photo larger than any result is sent at the result's size (a 48 MP phone photo had been refused)
         page.set_input_files("#file", str(big))
+        page.wait_for_function("document.getElementById('result').naturalWidth === 600", timeout=30_000)
+        assert page.eval_on_selector("#result", "e => [e.naturalWidth, e.naturalHeight]") == [600, 500]
+        page.set_input_files("#file", str(bomb))
         page.wait_for_function("document.getElementById('message').textContent.includes('megapixels')")
         assert page.is_hidden("#download") and page.get_attribute("#result", "src") is None
+        # the keyboard reaches the file chooser through the drop area (the file input itself is hidden)
+        page.focus("#drop")
+        with page.expect_file_chooser() as chooser:
+            page.keyboard.press("Enter")
+        chooser.value.set_files(str(photo))
+        page.wait_for_selector("#download:not([hidden])", timeout=30_000)
         # a style with a fast variant offers it in a box, ticked in the Live tab; the variant is no style of its own
         listed = page.eval_on_selector_all("#style option", "os => os.map(o => o.value)")
         assert "wave" in listed and not [n for n in listed if n.endswith("-fast")]
@@ -88,21 +123,31 @@ def test_photo_and_live_modes_in_chromium(server: str, tmp_path: Path) -> None:
         assert page.is_visible("#fast-choice") and not page.is_checked("#fast")
         page.click("#tab-live")
         assert page.is_checked("#fast")
-        page.click("#tab-photo")
+        # options changed in the Live tab do not stylize the hidden photo (it ran with the Live tab's fast model)
+        calls = page.evaluate("window.stylizeCalls")
+        page.eval_on_selector("#preserve-color", "e => { e.checked = true; e.dispatchEvent(new Event('change')); }")
+        assert page.evaluate("window.stylizeCalls") == calls
+        page.click("#tab-photo")  # ... back in the Photo tab, the photo is redone with what is chosen there
+        page.wait_for_function(f"window.stylizeCalls === {calls + 1}")
+        page.wait_for_function("document.getElementById('result').alt.endsWith('wave')", timeout=30_000)
+        assert page.get_attribute("#download", "download") == "photo_wave.jpg"
+        assert page.get_attribute("#result", "alt") == "photo.png stylized as wave"
         page.select_option("#style", "mine")
         assert page.is_hidden("#fast-choice")
         # live: frames go round continuously; the counters say how fast
         page.click("#tab-live")
         page.select_option("#resolution", "320x240")
-        page.click("#start")
+        page.dblclick("#start")  # a second click had opened a second camera that Stop never closed
         page.wait_for_function("parseInt(document.getElementById('frames').textContent) >= 5", timeout=30_000)
         fps = float(page.text_content("#fps"))
         latency = page.text_content("#latency")
         page.screenshot(path=str(tmp_path / "screen_live.png"))
         live = page.eval_on_selector("#live", "e => [e.width, e.height]")
         page.click("#stop")
+        cameras = page.evaluate("window.cameras.map(s => s.getTracks().every(t => t.readyState === 'ended'))")
         browser.close()
-    assert fps > 0 and latency.isdigit() and live == [320, 240]
+    # the camera's 16:9 kept (frames had been stretched to 4:3), one camera opened, and closed by Stop
+    assert fps > 0 and latency.isdigit() and live == [320, 180] and cameras == [True]
     assert errors == []
     with Image.open(tmp_path / "screen_live.png") as shot:  # the stylized canvas is drawn, not blank
         assert np.asarray(shot.convert("L")).std() > 10

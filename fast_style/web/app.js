@@ -3,6 +3,7 @@
 
 const $ = (id) => document.getElementById(id);
 let maxUpload = 20 * 1024 * 1024;
+let maxSize = 2048;  // the longest side of a result: larger photos are scaled down here before they are sent
 const fastOf = {};  // style name -> the name of its fast variant, where it has one
 
 function say(text, info = false) {
@@ -32,6 +33,7 @@ async function loadStyles() {
     const reply = await fetch("/api/styles");
     const body = await reply.json();
     maxUpload = body.max_upload_bytes;
+    maxSize = body.max_size;
     for (const s of body.styles) {
       if (s.fast) fastOf[s.name] = s.fast;
       if (s.fast_variant_of) continue;  // offered by the "Fast model" box of its style
@@ -50,11 +52,48 @@ async function loadStyles() {
 // ---- photo mode ----
 let lastFile = null;
 let inFlight = null; // the request under way: a newer choice aborts it (the server then skips it if it still waits)
+let askedFor = null;  // the options (JSON) of the result shown, or of the request under way
+const urls = {};  // the object URL each image shows, released when it is replaced (each held a whole picture)
+
+function showBlob(id, blob) {
+  if (urls[id]) URL.revokeObjectURL(urls[id]);
+  urls[id] = blob ? URL.createObjectURL(blob) : null;
+  if (blob) $(id).src = urls[id]; else $(id).removeAttribute("src");
+  return urls[id];
+}
 
 function clearResult() {
-  $("result").removeAttribute("src");
+  showBlob("result", null);
+  $("result").alt = "";
+  askedFor = null;
   $("download").hidden = true;
   $("elapsed").textContent = "";
+}
+
+function megabytes(bytes) {  // as the server writes its limit (3 significant digits): 0.3 MB, not "0 MB"
+  return `${Number((bytes / 1048576).toPrecision(3))} MB`;
+}
+
+async function scaledDown(file) {
+  // a photo larger than any result (a 48 MP phone photo: refused at 40 MP, or over the upload limit) is sent at
+  // the result's size; one the browser cannot decode (HEIC in most) is sent as it is
+  try {
+    const bitmap = await createImageBitmap(file);
+    const scale = maxSize / Math.max(bitmap.width, bitmap.height);
+    if (scale >= 1) { bitmap.close(); return file; }
+    const canvas = document.createElement("canvas");
+    canvas.width = Math.max(1, Math.round(bitmap.width * scale));
+    canvas.height = Math.max(1, Math.round(bitmap.height * scale));
+    const context = canvas.getContext("2d");
+    context.imageSmoothingQuality = "high";
+    context.drawImage(bitmap, 0, 0, canvas.width, canvas.height);
+    bitmap.close();
+    const type = file.type === "image/jpeg" ? "image/jpeg" : "image/png";  // (PNG keeps a transparent photo's alpha)
+    const blob = await new Promise((done) => canvas.toBlob(done, type, 0.95));
+    return blob || file;
+  } catch (e) {
+    return file;
+  }
 }
 
 function failed(message) {
@@ -72,37 +111,42 @@ async function stylizePhoto(file) {
   const accepted = ["image/jpeg", "image/png", "image/webp", "image/avif", "image/heic", "image/heif", "image/gif",
     "image/bmp", "image/x-ms-bmp"];  // (some browsers name BMP so)
   if (!accepted.includes(file.type) && !/\.(heic|heif|avif)$/i.test(file.name)) {
-    $("original").removeAttribute("src");
+    showBlob("original", null);
     failed(`${file.name}: only JPEG, PNG, WebP, AVIF, HEIC, GIF and BMP pictures are accepted.`);
     return;
   }
-  if (file.size > maxUpload) {
-    $("original").removeAttribute("src");
-    failed(`${file.name} is over this server's upload limit of ${(maxUpload / 1048576).toFixed(0)} MB.`);
+  const o = options();
+  askedFor = JSON.stringify(o);
+  const request = new AbortController();
+  inFlight = request;
+  showBlob("original", file);
+  $("original").alt = file.name;
+  const upload = await scaledDown(file);
+  if (inFlight !== request) return;  // a newer choice came meanwhile
+  if (upload.size > maxUpload) {
+    inFlight = null;
+    showBlob("original", null);
+    failed(`${file.name} is over this server's upload limit of ${megabytes(maxUpload)}.`);
     return;
   }
-  $("original").src = URL.createObjectURL(file);
   const form = new FormData();
-  form.append("image", file);
-  const o = options();
+  form.append("image", upload, file.name);
   form.append("style", o.style);
   form.append("strength", o.strength);
   form.append("preserve_color", o.preserve_color);
   say("Stylizing...", true);
   const started = performance.now();
-  const request = new AbortController();
-  inFlight = request;
   try {
     const reply = await fetch("/api/stylize", { method: "POST", body: form, signal: request.signal });
     if (!reply.ok) {
       let detail = reply.statusText;
       try { detail = (await reply.json()).detail; } catch (e) { /* not JSON */ }
       if (typeof detail !== "string") detail = JSON.stringify(detail);
-      failed(reply.status === 503 ? "The server is busy: try again in a moment." : detail);
+      failed(detail);  // (503: busy, or stopping, in the server's words)
       return;
     }
-    const url = URL.createObjectURL(await reply.blob());
-    $("result").src = url;
+    const url = showBlob("result", await reply.blob());
+    $("result").alt = `${file.name} stylized as ${o.style}`;
     $("download").href = url;
     $("download").download = file.name.replace(/\.[^.]*$/, "") + `_${o.style}.jpg`;
     $("download").hidden = false;
@@ -116,8 +160,17 @@ async function stylizePhoto(file) {
   }
 }
 
-$("file").addEventListener("change", () => stylizePhoto($("file").files[0]));
+$("file").addEventListener("change", () => {
+  const file = $("file").files[0];
+  $("file").value = "";  // the same file chosen again (a retry after "busy") is a change too
+  stylizePhoto(file);
+});
 const drop = $("drop");
+drop.addEventListener("keydown", (e) => {  // the drop area is the keyboard's way to the file chooser
+  if (e.key === "Enter" || e.key === " ") { e.preventDefault(); $("file").click(); }
+});
+// a photo dropped beside the drop area: the browser had opened it in place of the page
+for (const type of ["dragover", "drop"]) document.addEventListener(type, (e) => e.preventDefault());
 drop.addEventListener("dragover", (e) => { e.preventDefault(); drop.classList.add("over"); });
 drop.addEventListener("dragleave", () => drop.classList.remove("over"));
 drop.addEventListener("drop", (e) => {
@@ -126,11 +179,17 @@ drop.addEventListener("drop", (e) => {
   stylizePhoto(e.dataTransfer.files[0]);
 });
 $("style").addEventListener("change", showFastChoice);
-for (const id of ["style", "preserve-color", "fast"]) {
-  $(id).addEventListener("change", () => { if (lastFile && !live) stylizePhoto(lastFile); sendOptions(); });
+
+function photoShown() {
+  return !$("photo-mode").hidden;
 }
+
+function optionsChanged() {  // the photo is stylized again only where it is shown (back in the Photo tab: then)
+  if (lastFile && photoShown()) stylizePhoto(lastFile);
+  sendOptions();
+}
+for (const id of ["style", "preserve-color", "fast", "strength"]) $(id).addEventListener("change", optionsChanged);
 $("strength").addEventListener("input", () => { $("strength-value").textContent = parseFloat($("strength").value).toFixed(2); });
-$("strength").addEventListener("change", () => { if (lastFile && !live) stylizePhoto(lastFile); sendOptions(); });
 
 // ---- live mode: at most two frames in flight (the next one waits at the server while one is stylized, so the
 // server never idles for the round trip), so a slow server lowers the frame rate instead of queueing frames ----
@@ -143,21 +202,43 @@ function sendOptions() {
   live.socket.send(JSON.stringify({ ...options(), max_size: Math.max(w, h) }));
 }
 
+let starting = null;  // a camera asked for, not yet given: Stop or leaving the tab meanwhile cancels it
+
 async function startLive() {
+  if (live || starting) return;
+  if (!navigator.mediaDevices) {  // a page from another machine over plain http: the browser offers no camera
+    say("The camera works only on a secure page: open it on this machine (localhost), or serve it over https.");
+    return;
+  }
+  const asked = {};
+  starting = asked;
+  $("start").disabled = true;  // at once: a second click had opened a second camera that Stop never closed
+  $("stop").disabled = false;
   let stream;
   try {
     stream = await navigator.mediaDevices.getUserMedia({ video: true, audio: false });
   } catch (e) {
-    say(`No camera: ${e.message}. Allow camera access for this page, or use the Photo tab.`);
+    if (starting === asked) {
+      starting = null;
+      $("start").disabled = false;
+      $("stop").disabled = true;
+      say(`No camera: ${e.message}. Allow camera access for this page, or use the Photo tab.`);
+    }
     return;
   }
+  if (starting !== asked) {  // stopped, or the tab left, while the browser asked for permission
+    stream.getTracks().forEach((t) => t.stop());
+    return;
+  }
+  starting = null;
   const socket = new WebSocket(`${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/api/live`);
   socket.binaryType = "blob";
   const state = { socket, stream, frames: 0, dropped: 0, sent: [], times: [] };
   live = state;
+  for (const id of ["frames", "dropped"]) $(id).textContent = "0";
+  $("fps").textContent = "0.0";
+  $("latency").textContent = "-";
   $("camera").srcObject = stream;
-  $("start").disabled = true;
-  $("stop").disabled = false;
   const grab = document.createElement("canvas");
   const show = $("live").getContext("2d");
 
@@ -165,10 +246,13 @@ async function startLive() {
     if (live !== state || socket.readyState !== WebSocket.OPEN) return;
     const video = $("camera");
     if (!video.videoWidth) { setTimeout(next, 50); return; }
+    // the camera's own shape (a phone upright: 3:4, a 16:9 webcam), its longer side the resolution's: frames
+    // had been stretched to 4:3
     const [w, h] = $("resolution").value.split("x").map(Number);
-    grab.width = w;
-    grab.height = h;
-    grab.getContext("2d").drawImage(video, 0, 0, w, h);
+    const scale = Math.max(w, h) / Math.max(video.videoWidth, video.videoHeight);
+    grab.width = Math.max(1, Math.round(video.videoWidth * scale));
+    grab.height = Math.max(1, Math.round(video.videoHeight * scale));
+    grab.getContext("2d").drawImage(video, 0, 0, grab.width, grab.height);
     grab.toBlob((blob) => {
       if (live !== state || socket.readyState !== WebSocket.OPEN || state.sent.length >= IN_FLIGHT) return;
       state.sent.push(performance.now());
@@ -177,6 +261,7 @@ async function startLive() {
   }
 
   socket.onopen = () => {  // IN_FLIGHT frames start the loop; each answer then sends one more
+    if (live !== state) { socket.close(); return; }
     sendOptions();
     say("", true);
     for (let i = 0; i < IN_FLIGHT; i++) setTimeout(next, 30 * i);
@@ -204,17 +289,23 @@ async function startLive() {
     $("fps").textContent = span > 0 ? ((state.times.length - 1) / span).toFixed(1) : "0.0";
     $("latency").textContent = Math.round(now - sentAt);
   };
-  socket.onclose = () => { if (live === state) { say("The live connection closed."); stopLive(); } };
+  socket.onclose = (event) => {
+    if (live !== state) return;
+    if (event.code === 1012) say("The server stopped: start it again, then press Start camera.");
+    else say(`The live connection closed${event.reason ? `: ${event.reason}` : "."}`);
+    stopLive();
+  };
 }
 
 function stopLive() {
+  starting = null;
+  $("start").disabled = false;
+  $("stop").disabled = true;
   if (!live) return;
   const state = live;
   live = null;
   state.stream.getTracks().forEach((t) => t.stop());
-  if (state.socket.readyState === WebSocket.OPEN) state.socket.close();
-  $("start").disabled = false;
-  $("stop").disabled = true;
+  state.socket.close();  // (also while it still connects: it had opened later and stayed open)
 }
 
 $("start").addEventListener("click", startLive);
@@ -231,8 +322,15 @@ function showTab(name) {
   $("tab-photo").classList.toggle("active", name === "photo");
   $("tab-live").classList.toggle("active", name === "live");
   if (name !== "live") stopLive();
+  // back in the Photo tab: its result redone where the options changed meanwhile (or the Live tab's Fast box)
+  const stale = askedFor !== null && askedFor !== JSON.stringify(options());
+  if (name === "photo" && lastFile && stale) stylizePhoto(lastFile);
 }
 $("tab-photo").addEventListener("click", () => showTab("photo"));
 $("tab-live").addEventListener("click", () => showTab("live"));
+
+document.addEventListener("visibilitychange", () => {  // a hidden page does not keep the camera on
+  if (document.hidden && (live || starting)) { stopLive(); say("The camera stopped while the page was hidden.", true); }
+});
 
 loadStyles();
