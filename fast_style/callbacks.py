@@ -177,6 +177,24 @@ class FinalCheckpoint(ModelCheckpoint):
     def on_save_checkpoint(self, trainer: pl.Trainer, pl_module: pl.LightningModule, checkpoint: dict) -> None:
         self._dumped_at = trainer.global_step
 
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """A run folder copied or moved (from a GPU machine to a laptop): the checkpoints it names are taken as
+        this folder's. Lightning forgot them where the folder had changed, so a resumed run wrote last-v1.ckpt
+        beside the old last.ckpt (which the next resume by path went back to, losing the steps between) and kept
+        every periodic checkpoint."""
+        old = state_dict.get("dirpath")
+        if old and self.dirpath and old != self.dirpath:
+
+            def here(path: Any) -> Any:
+                inside = isinstance(path, str) and path and os.path.dirname(path) == old
+                return os.path.join(self.dirpath, os.path.basename(path)) if inside else path
+
+            state_dict = {**state_dict, "dirpath": self.dirpath}
+            for key in ("best_model_path", "kth_best_model_path", "last_model_path"):
+                state_dict[key] = here(state_dict.get(key))
+            state_dict["best_k_models"] = {here(k): v for k, v in state_dict.get("best_k_models", {}).items()}
+        super().load_state_dict(state_dict)
+
     def on_train_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule, *args: Any) -> None:
         """A stop asked during the step (GracefulStop, a scheduler's SIGTERM): its checkpoint is written here, after
         the periodic one (not twice), where Lightning's restart expects one (a resume from one written later, once

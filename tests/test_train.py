@@ -62,6 +62,16 @@ def test_resumed_runs_keep_writing_last_ckpt(tmp_path: Path, photo_dir: Path, st
     assert sorted(p.name for p in (out / "checkpoints").glob("last*")) == ["last.ckpt"]
     ckpt = torch.load(out / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False)
     assert ckpt["global_step"] == 12
+    # the run folder moved (a GPU machine's run, copied to a laptop): the same, in its new place; it had written
+    # last-v1.ckpt beside the old last.ckpt, which the next resume took, and kept every periodic checkpoint
+    moved = tmp_path / "moved"
+    out.rename(moved)
+    for steps in (16, 21):
+        train(tiny_cfg(moved, photo_dir, style_path, random_vgg, f"trainer.max_steps={steps}", every, "ckpt_path=last"))
+        periodic = f"step={steps // 5 * 5:06d}.ckpt"  # the newest alone
+        assert sorted(p.name for p in (moved / "checkpoints").glob("*.ckpt")) == ["last.ckpt", periodic]
+        ckpt = torch.load(moved / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False)
+        assert ckpt["global_step"] == steps
 
 
 def _scalar_tags(logdir: Path) -> set[str]:
