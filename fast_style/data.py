@@ -315,6 +315,13 @@ class StyleDataModule(pl.LightningDataModule):
                 f"data folder '{self.root}' has {len(self.train_files)} training images, fewer than "
                 f"batch_size={self.batch_size}: add images or lower data.batch_size"
             )
+        world = self.trainer.world_size if self.trainer is not None else 1
+        if len(self.train_files) < self.batch_size * world:  # DDP: each process a batch of its own (it trained none)
+            raise UserError(
+                f"data folder '{self.root}' has {len(self.train_files)} training images, fewer than one batch for "
+                f"each of the {world} processes (data.batch_size={self.batch_size} each): add images or lower "
+                f"data.batch_size to at most {len(self.train_files) // world}"
+            )
         if self.cache_dir:  # read the cached copy where there is one (unreadable photos have none)
             copies = dict(self._cache_pairs(files, self.val_files if self.val_root else None))
             self.train_files = [c if (c := copies[f]).exists() else f for f in self.train_files]

@@ -117,6 +117,15 @@ def test_too_few_images_for_a_batch(tmp_path: Path) -> None:
     dm = StyleDataModule(str(tmp_path / "b"), batch_size=6, num_workers=0, num_val=5)
     with pytest.raises(UserError, match="has 5 photos and data.num_val=5 holds them all out .*lower data.num_val"):
         dm.setup()
+    # DDP: a batch for each process (4 photos, batch 4, 2 processes trained nothing and exited 0)
+    from types import SimpleNamespace
+
+    dm = StyleDataModule(str(tmp_path / "b"), batch_size=4, num_workers=0, num_val=1)
+    dm.trainer = SimpleNamespace(world_size=2)
+    with pytest.raises(
+        UserError, match="4 training images, fewer than one batch for each of the 2 processes .* at most 2"
+    ):
+        dm.setup()
 
 
 def test_bad_settings_are_refused() -> None:
