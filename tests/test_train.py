@@ -278,7 +278,9 @@ def test_the_stop_line_points_a_resume_at_the_run_or_at_its_whole_sweep(monkeypa
         ("style={style}", "unknown style option '{style}': choose one of default; a file goes in as style.image="),
         ("hydra.run.dir={style}/run", "a file is in the way; choose another hydra.run.dir"),
         ("loss.weights={tmp}/missing.pth", "missing.pth' not found: use caffe, torchvision or a path"),
-        ("+trainer.gpus=2", "bad setting under trainer: Trainer.__init__() got an unexpected keyword argument 'gpus'"),
+        # refused before the loss network is built, with what the Trainer takes (Lightning's TypeError came after)
+        ("+trainer.gpus=2", "trainer.gpus is not a setting of Trainer: it takes accelerator, accumulate_grad_batches,"),
+        ("+trainer.max_step=5", "trainer.max_step is not a setting of Trainer (did you mean trainer.max_steps?)"),
         ("module.lr=fast", "module.lr must be a number, got 'fast'"),
         ("trainer.max_steps=abc", "trainer.max_steps must be an integer, got 'abc'"),
         ("seed=abc", "seed must be an integer, got 'abc'"),
