@@ -36,13 +36,19 @@ def read_frames(path: str | Path) -> tuple[list[Image.Image], list[int], int]:
         return _read_frames(path)
     except (OSError, ValueError) as e:  # missing, a folder, a video, damaged
         raise UserError(f"cannot read {path}: {first_line(e)}") from None
+    except Image.DecompressionBombError:
+        raise UserError(
+            f"cannot read {path}: more pixels than Pillow's guard against decompression bombs allows "
+            "(PIL.Image.MAX_IMAGE_PIXELS: raise it if you trust this file)"
+        ) from None
 
 
 def _read_frames(path: str | Path) -> tuple[list[Image.Image], list[int], int]:
     with decoding(), Image.open(path) as img:
-        if getattr(img, "n_frames", 1) * img.width * img.height > MAX_PIXELS:
+        count = getattr(img, "n_frames", 1)  # (a still JPEG or BMP has no count)
+        if count * img.width * img.height > MAX_PIXELS:
             raise UserError(
-                f"{path}: an animation of {img.n_frames} frames of {img.width}x{img.height} is over "
+                f"{path}: an animation of {count} frames of {img.width}x{img.height} is over "
                 f"{MAX_PIXELS // 1_000_000} million pixels in all: shorten it, or stylize its first frame alone "
                 "(-o name.jpg)"
             )

@@ -17,11 +17,14 @@ mistyped setting answer without loading them, and any change to the code makes a
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import inspect
 import json
+import os
 import sys
+import time
 import types
 import typing
 from collections.abc import Sequence
@@ -51,6 +54,7 @@ SCHEMAS: dict[str, tuple[str, tuple[str, ...], bool]] = {
     "distill": ("fast_style.distillation.Distillation", (), True),
 }
 _SIMPLE = (bool, int, float, str)
+SCHEMA_CACHE_DAYS = 30  # a cached schema file unused this long is removed by another version's start
 # what a setting of each simple type takes, in words, for one-line messages
 KIND_WORDS = {bool: "true or false", int: "an integer", float: "a number", str: "text", type(None): "null"}
 
@@ -130,6 +134,8 @@ def _all_fields() -> dict[str, list[list]]:
     try:
         cached = json.loads(path.read_text())
         if sorted(cached) == sorted(SCHEMAS):
+            with contextlib.suppress(OSError):
+                os.utime(path)  # used: kept (others unused for a month are pruned below)
             return {group: cached[group] for group in SCHEMAS}  # MISSING is the text "???" in both
     except (OSError, ValueError, TypeError):  # none yet, or unreadable: read the constructors
         pass
@@ -140,8 +146,10 @@ def _all_fields() -> dict[str, list[list]]:
             return fields
         with atomic_write(path) as tmp:
             tmp.write_text(text)
-        for older in path.parent.glob("config-schemas-*.json"):  # earlier versions' (one per upgrade or edit)
-            if older != path:
+        # earlier versions' (one per upgrade or edit), unused for a month: another install sharing the cache
+        # (a checkout beside a released venv) keeps its own, as it reads it
+        for older in path.parent.glob("config-schemas-*.json"):
+            if older != path and time.time() - older.stat().st_mtime > SCHEMA_CACHE_DAYS * 86400:
                 older.unlink(missing_ok=True)
     except Exception:  # noqa: BLE001 (a default JSON cannot hold, a read-only cache: the next start reads again)
         pass

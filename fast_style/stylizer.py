@@ -102,6 +102,13 @@ class Stylizer:
         elif backend != "torch":
             raise UserError(f"unknown backend '{backend}': use torch or onnxruntime")
 
+    def __getstate__(self) -> dict:  # copied or pickled without its lock (a new one on the other side)
+        return {k: v for k, v in self.__dict__.items() if k != "_lock"}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
+
     @classmethod
     def load(
         cls,

@@ -208,6 +208,7 @@ class _Track:
     source: Any
     out: Any
     copy: bool
+    damaged: bool = False  # a subtitle packet could not be decoded (said once)
 
     @classmethod
     def of(cls, sound: Any, out: Any, fmt: str, name: str, suffix: str) -> _Track:
@@ -260,7 +261,15 @@ class _Track:
             return packet.decode()
         if not packet.size or packet.pts is None:
             return []
-        events = self.source.codec_context.decode2(packet)
+        import av
+
+        try:
+            events = self.source.codec_context.decode2(packet)
+        except av.FFmpegError as e:  # one damaged cue: left out, not the whole video (it failed the file)
+            if not self.damaged:
+                log.warning("subtitles at %.1f s cannot be decoded (%s): left out", _seconds(packet), _reason(e))
+            self.damaged = True
+            return []
         return [] if events is None else [(events, packet)]
 
     def packets(self, item: Any) -> list:
@@ -674,6 +683,10 @@ def _declared_end(video: Any) -> float | None:
         return int(h) * 3600 + int(m) * 60 + float(sec)
     except ValueError:
         return None
+
+
+def _seconds(packet: Any) -> float:
+    return float(packet.pts * packet.time_base) if packet.pts is not None and packet.time_base else 0.0
 
 
 def _reason(error: Exception) -> str:

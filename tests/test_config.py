@@ -91,9 +91,17 @@ def test_the_cached_schemas_are_the_constructors(monkeypatch: pytest.MonkeyPatch
         ]
 
     live = {group: described(config.schema(*made)) for group, made in config.SCHEMAS.items()}
+    import os
+    import time
+
     config.cache_dir().mkdir(parents=True, exist_ok=True)
-    (config.cache_dir() / "config-schemas-0123456789abcdef.json").write_text("{}")  # an earlier version's: one
-    fields = config._all_fields()  # read from the constructors, and kept           # more each upgrade, never gone
+    old, other = (config.cache_dir() / f"config-schemas-{key}.json" for key in ("0123456789abcdef", "fedcba9876543210"))
+    old.write_text("{}")  # an earlier version's, unused for two months: one more each upgrade, never removed
+    os.utime(old, (time.time() - 60 * 86400,) * 2)
+    other.write_text("{}")  # another install's sharing the cache, in use: kept
+    fields = config._all_fields()  # read from the constructors, and kept
+    assert not old.exists() and other.exists()
+    other.unlink()
     kept = list(config.cache_dir().glob("config-schemas-*.json"))
     assert len(kept) == 1 and json.loads(kept[0].read_text()) == fields
     monkeypatch.setattr(config, "_fields", lambda *a: pytest.fail("the constructors were read again"))

@@ -241,6 +241,16 @@ def test_the_animation_api_refuses_its_own_input_as_output_and_unreadable_files(
         with pytest.raises(UserError, match=f"cannot read {re.escape(str(path))}: "):
             read_frames(path)
     assert len(read_frames(tmp_path / "still.jpg")[0]) == 1
+    Image.new("RGB", (4, 4)).save(tmp_path / "huge.bmp")  # its header says 30000x20000: over the limit, in one line
+    data = bytearray((tmp_path / "huge.bmp").read_bytes())
+    data[18:26] = (30000).to_bytes(4, "little") + (20000).to_bytes(4, "little")
+    (tmp_path / "huge.bmp").write_bytes(data)
+    with pytest.raises(UserError, match="huge.bmp: more pixels than Pillow's guard against decompression bombs"):
+        read_frames(tmp_path / "huge.bmp")  # (PIL's own error came out)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(Image, "MAX_IMAGE_PIXELS", None)  # Pillow's guard off: fast-style's own limit still holds
+        with pytest.raises(UserError, match="an animation of 1 frames of 30000x20000 is over"):
+            read_frames(tmp_path / "huge.bmp")  # (AttributeError: 'BmpImageFile' object has no attribute 'n_frames')
     (tmp_path / "out.gif").mkdir()
     with pytest.raises(UserError, match="out.gif: it is a folder; give a file's name"):
         stylize_animation(tmp_path / "a.gif", tmp_path / "out.gif", stylize)
@@ -1025,6 +1035,17 @@ def test_a_stylizer_checks_a_torch_device_and_the_onnxruntime_backends_settings(
     pytest.importorskip("onnxruntime")
     ort = Stylizer(net, "auto", "auto", backend="onnxruntime")
     assert (ort.device, ort.dtype) == (torch.device("cpu"), torch.float32)
+
+
+def test_a_stylizer_is_copied_and_pickled(model_path: Path) -> None:
+    # (the lock that lets threads take turns is not copied: a new one for the copy)
+    import copy
+    import pickle
+
+    s = Stylizer.load(model_path, device="cpu", precision="fp32")
+    x = torch.rand(1, 3, 24, 24)
+    for other in (copy.deepcopy(s), pickle.loads(pickle.dumps(s))):
+        assert torch.equal(other(x), s(x)) and other._lock is not s._lock
 
 
 def test_one_stylizer_serves_several_threads(model_path: Path) -> None:

@@ -1,6 +1,7 @@
 """Videos through fast-style-stylize: frames, rate and audio kept, nothing overwritten, bad files in one line."""
 
 import itertools
+import re
 import struct
 from fractions import Fraction
 from pathlib import Path
@@ -943,6 +944,32 @@ def test_cover_art_is_not_taken_for_the_film() -> None:
     film = SimpleNamespace(disposition=av.stream.Disposition.default, index=1)
     assert main_video([cover, film]) is film and main_video([film]) is film
     assert main_video([cover]) is None and main_video([]) is None
+
+
+def test_a_damaged_subtitle_cue_is_left_out_not_the_video(
+    model: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # one cut-short mov_text sample failed the whole video ("cannot decode bad.mp4 (frame 2)")
+    clip = make_video(tmp_path / "clip.mp4", frames=12, audio=False)
+    with av.open(str(clip)) as a, av.open(str(tmp_path / "bad.mp4"), "w") as out:
+        video = out.add_stream_from_template(a.streams.video[0])
+        text = out.add_stream("mov_text")
+        text.time_base = Fraction(1, 1000)
+        text.codec_context.subtitle_header = b"[Script Info]\nScriptType: v4.00+\n\n[Events]\n"
+        for packet in a.demux(a.streams.video[0]):
+            if packet.size:
+                packet.stream = video
+                out.mux(packet)
+        for t, sample in ((0, b"\x00\x02hi"), (300, b"\x00"), (600, b"\x00\x02yo")):
+            cue = av.Packet(sample)
+            cue.stream, cue.pts, cue.dts, cue.duration = text, t, t, 200
+            out.mux(cue)
+    assert main([str(tmp_path / "bad.mp4"), "-m", str(model), "-o", str(tmp_path / "out.mkv"), "-q"]) == 0
+    assert caplog.text.count("subtitles at 0.3 s cannot be decoded") == 1
+    with av.open(str(tmp_path / "out.mkv")) as f:
+        (sub,) = f.streams.subtitles
+        said = [sub.codec_context.decode2(p).rects[0].dialogue for p in f.demux(sub) if p.size]
+        assert [re.sub(rb"\{[^}]*\}", b"", line) for line in said] == [b"hi", b"yo"]  # (less its font tags)
 
 
 def test_a_folder_as_the_output_is_refused_before_the_work(tmp_path: Path) -> None:

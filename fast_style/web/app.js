@@ -88,9 +88,13 @@ async function scaledDown(file) {
     context.imageSmoothingQuality = "high";
     context.drawImage(bitmap, 0, 0, canvas.width, canvas.height);
     bitmap.close();
-    const type = file.type === "image/jpeg" ? "image/jpeg" : "image/png";  // (PNG keeps a transparent photo's alpha)
-    const blob = await new Promise((done) => canvas.toBlob(done, type, 0.95));
-    return blob || file;
+    // JPEG, unless the photo is transparent somewhere (PNG keeps its alpha; for an opaque photo it came out
+    // larger than the file it replaced, even over the upload limit)
+    const pixels = file.type === "image/jpeg" ? null : context.getImageData(0, 0, canvas.width, canvas.height).data;
+    let transparent = false;
+    for (let i = 3; pixels && i < pixels.length && !transparent; i += 4) transparent = pixels[i] < 255;
+    const blob = await new Promise((done) => canvas.toBlob(done, transparent ? "image/png" : "image/jpeg", 0.95));
+    return !blob || (blob.size > file.size && file.size <= maxUpload) ? file : blob;
   } catch (e) {
     return file;
   }
