@@ -14,23 +14,48 @@
 # Environment: STYLES (default: the six public-domain paintings), MAX_STEPS (default 7000: what six runs side by
 # side reach in about 6 minutes on an H200, 21 steps/s each; the paper's 40000 needs about 30; one run alone did 64
 # steps/s with temporal=shift, 27,096 steps in 8 min 18 s, so 40000 take about 11 min), MAX_TIME
-# (Lightning's DD:HH:MM:SS per run, a guard, default 00:00:08:00), WORKERS (loader processes per run, default
-# 2), TIMEOUT_S (a hard stop per run: SIGTERM, which still writes a checkpoint and the style model).
+# (DD:HH:MM:SS of training per run in this call, default 00:00:08:00: on a resume it is added to the time the run
+# trained before, which Lightning's limit counts), WORKERS (loader processes per run, default 2), TIMEOUT_S (a
+# hard stop per run: SIGTERM, which still writes a checkpoint and the style model). VAL_PHOTOS must not be PHOTOS.
 set -u
 out=$1 photos=$2 val=$3 styles=$4
 shift 4
 py=${PYTHON:-python3}
 export PYTHONUNBUFFERED=1
+if [ "$(realpath "$val")" = "$(realpath "$photos")" ]; then
+    echo "VAL_PHOTOS is the training folder: give held-out photos (val/* would score photos trained on)" >&2
+    exit 2
+fi
 mkdir -p "$out"
+# the precision written into each run's config (its `${best_precision:}` would be resolved again where the config
+# is read, e.g. by scripts/build_zoo.py on a machine without native bf16)
+precision=$($py -c "from fast_style.devices import native_bf16; print('bf16-mixed' if native_bf16() else '32-true')")
+
+limit_after() {  # a run's checkpoint, this call's DD:HH:MM:SS -> Lightning's max_time: what it trained, and that
+    $py - "$@" <<'END'
+import sys
+
+import torch
+
+ckpt = torch.load(sys.argv[1], map_location="cpu", weights_only=False)
+done = next((v["time_elapsed"]["train"] for k, v in ckpt.get("callbacks", {}).items() if k.startswith("Timer")), 0)
+d, h, m, s = (int(x) for x in sys.argv[2].split(":"))
+total = int(done) + ((d * 24 + h) * 60 + m) * 60 + s
+print(f"{total // 86400:02d}:{total // 3600 % 24:02d}:{total // 60 % 60:02d}:{total % 60:02d}")
+END
+}
 
 run() {  # name, painting, overrides...
     local name=$1 image=$2
     shift 2
-    local dir=$out/$name resume=()
-    [ -f "$dir/checkpoints/last.ckpt" ] && resume=(ckpt_path=last)
+    local dir=$out/$name resume=() limit=${MAX_TIME:-00:00:08:00}
+    if [ -f "$dir/checkpoints/last.ckpt" ]; then  # (the same limit again had trained nothing, exit code 0)
+        resume=(ckpt_path=last)
+        limit=$(limit_after "$dir/checkpoints/last.ckpt" "$limit")
+    fi
     ${TIMEOUT_S:+timeout -s TERM -k 30 "$TIMEOUT_S"} $py -m fast_style.cli.train style.image="$image" data.root="$photos" data.val_root="$val" data.num_val=16 \
         data.num_workers="${WORKERS:-2}" trainer.max_steps="${MAX_STEPS:-7000}" \
-        +trainer.max_time="${MAX_TIME:-00:00:08:00}" module.lr_schedule=cosine trainer.val_check_interval=500 \
+        +trainer.max_time="$limit" trainer.precision="$precision" module.lr_schedule=cosine trainer.val_check_interval=500 \
         trainer.enable_progress_bar=false callbacks.images.every_n_steps=1000 \
         callbacks.checkpoint.every_n_train_steps=1000 temporal=shift hydra.run.dir="$dir" "${resume[@]}" "$@" \
         >>"$dir.log" 2>&1

@@ -6,7 +6,7 @@
 
 Held-out photos: every 12th photo of the sorted COCO folder (the 41 that scripts/train_zoo.sh's runs never
 trained on: they were their validation photos) and any other folders given with --photos. Writes
-`metrics.csv`, `metrics.json` and `contact_sheet.png` (as fast-style-eval) under --out, prints a Markdown table
+`metrics.json` and `contact_sheet.png` under --out, prints a Markdown table
 (the README's), and with --write-manifests stores each style's figures in fast_style/zoo/<name>.json. --styles
 limits it to some styles (a new or replaced model): the others' manifests are left as they are.
 """
