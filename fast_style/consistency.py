@@ -111,7 +111,9 @@ class ConsistencyLoss(nn.Module):
         border that comes into view mirrored), zoomed by `zoom` about the centre (resampled), with fresh noise."""
         s = self.max_shift
         h, w = images.shape[-2:]
-        if min(h, w) <= s + 2 * self._border(h, w, zoom):
+        # checked for the widest zoom out max_zoom allows, not this step's draw: a size that passed a run's first
+        # steps had failed it at a later step's random zoom, hours in
+        if min(h, w) <= s + 2 * self._border(h, w, 1 / (1 + self.max_zoom)):
             raise UserError(
                 f"training crops of {h}x{w} px are too small for temporal.max_shift={s}, margin={self.margin} "
                 f"and max_zoom={self.max_zoom}"

@@ -109,6 +109,7 @@ class VGGFeatures(nn.Module):
         if unknown:
             raise UserError(f"unknown {arch} layers {unknown}: choose from {', '.join(names)}")
         self.index = {name: names[name] for name in layers}
+        self.arch = arch
         depth = max(self.index.values()) + 1
         state, norm_name = load_vgg_weights(weights, arch)
         with torch.device("meta"):  # shapes only: randomly initialising all of VGG (its 120M-weight classifier
@@ -135,6 +136,17 @@ class VGGFeatures(nn.Module):
 
     def train(self, mode: bool = True) -> VGGFeatures:
         return super().train(False)  # always eval, whatever the parent module does
+
+    def add(self, name: str) -> None:
+        """Return layer `name` too (distillation's feature layer, which the loss's layers may not include: VGG19's
+        Gatys layers hold no relu2_2). It must lie within the network as truncated."""
+        names = VGG_LAYERS[self.arch]
+        if name not in names:
+            raise UserError(f"unknown {self.arch} layer '{name}': choose from {', '.join(names)}")
+        if names[name] >= len(self.features):
+            deepest = max(self.index, key=self.index.get)
+            raise UserError(f"{name} is deeper than the loss's {self.arch} goes ({deepest}): choose a shallower layer")
+        self.index[name] = names[name]
 
     def normalize(self, images: torch.Tensor) -> torch.Tensor:
         """RGB in [0, 1] -> the input convention of the weights (caffe: BGR, 0..255, minus the mean pixel)."""

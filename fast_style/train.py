@@ -249,6 +249,11 @@ def _prepare(cfg: DictConfig) -> tuple[pl.Trainer, StyleTransferModule, Any, lis
     style_image = build(cfg.style, "style")
     temporal = build(cfg.temporal, "temporal") if cfg.get("temporal") is not None else None
     distill = build(cfg.distill, "distill") if cfg.get("distill") is not None else None
+    if distill is not None and distill.feature_weight:  # its layer computed by the loss's VGG (loss=vgg19 had
+        try:  # none of relu2_2, the default: the run failed at its first step)
+            loss.vgg.add(distill.feature_layer)
+        except UserError as e:
+            raise UserError(f"distill.feature_layer={distill.feature_layer}: {e}") from None
     if distill is not None:
         log.info(
             "distill: teacher %s, pixel weight %g, feature weight %g at %s; the loss above only reports (validation)",

@@ -177,3 +177,13 @@ def test_temporal_shift_trains_end_to_end(tmp_path, photo_dir, style_path, rando
     assert compose(["temporal=none"]).temporal is None
     with pytest.raises(Exception, match="max_shift"):
         compose(["temporal=shift", "temporal.max_shift=abc"])
+
+
+def test_a_crop_too_small_for_the_widest_zoom_is_refused_at_every_step() -> None:
+    # checked against each step's random zoom, a 34 px crop passed the first steps and failed at a later one
+    loss = ConsistencyLoss(max_zoom=0.25)
+    x = torch.rand(1, 3, 34, 34)
+    for zoom in (1.0, 1.25, 0.8):
+        with pytest.raises(UserError, match="too small for temporal.max_shift=3, margin=8 and max_zoom=0.25"):
+            loss.moved(x, 1, 1, zoom)
+    assert loss.moved(torch.rand(1, 3, 48, 48), 1, 1, 0.8).shape == (1, 3, 48, 48)  # room for the widest

@@ -118,3 +118,31 @@ def test_a_teacher_of_another_painting_is_named_in_a_warning(
         said = [r.getMessage() for r in caplog.records if r.levelname == "WARNING" and "was trained on" in r.message]
         assert bool(said) == warned, said
     assert f"was trained on wave.jpg, style.image is {style_path.name}: the student paints like its teacher" in said[0]
+
+
+def test_the_feature_layer_is_computed_even_where_the_loss_has_no_use_for_it(
+    tmp_path: Path, photo_dir, style_path, random_vgg, teacher_path
+) -> None:
+    """loss=vgg19 (Gatys' layers: no relu2_2, distillation's default) failed at the first training step, after the
+    whole run was built; a layer deeper than the loss's VGG goes is refused before anything is."""
+    vgg = VGGFeatures(["relu1_2", "relu3_3"], str(random_vgg))
+    x = torch.rand(1, 3, 16, 16)
+    vgg.add("relu2_2")
+    want = VGGFeatures(["relu2_2"], str(random_vgg))(x)["relu2_2"]
+    assert torch.allclose(vgg(x, ["relu2_2"])["relu2_2"], want) and set(vgg(x)) == {"relu1_2", "relu2_2", "relu3_3"}
+    with pytest.raises(UserError, match="relu4_3 is deeper than the loss's vgg16 goes \\(relu3_3\\)"):
+        vgg.add("relu4_3")
+    with pytest.raises(UserError, match="unknown vgg16 layer 'relu9_9'"):
+        vgg.add("relu9_9")
+    base = [
+        *tiny_run(photo_dir, style_path, random_vgg),
+        "distill=teacher",
+        f"distill.teacher={teacher_path}",
+        "distill.feature_weight=0.01",
+        "loss.style_layers={relu1_2: 1.0}",
+        "loss.content_layers={relu1_2: 1.0}",
+        "trainer.max_steps=2",
+    ]
+    assert train(compose([*base, f"output_dir={tmp_path / 'a'}"])).is_file()  # relu2_2, beside relu1_2 and relu3_3
+    with pytest.raises(UserError, match="distill.feature_layer=relu4_3: relu4_3 is deeper than the loss's vgg16"):
+        train(compose([*base, "distill.feature_layer=relu4_3", f"output_dir={tmp_path / 'b'}"]))
