@@ -26,13 +26,22 @@ def test_train_zoo_trains_each_style_with_the_zoo_recipe_and_resumes(
         o for o in tiny_run(photo_dir, style_path, random_vgg) if not o.startswith(("data.root", "style.image"))
     ]
     env = {**os.environ, "PYTHON": sys.executable, "STYLES": "wave", "MAX_STEPS": "3", "WORKERS": "0"}
-    cmd = ["bash", str(SCRIPT), str(tmp_path / "zoo"), str(photo_dir), str(photo_dir), str(styles), *overrides]
+    held_out = tmp_path / "held_out"
+    held_out.mkdir()
+    for photo in sorted(p for p in photo_dir.rglob("*.*") if p.is_file())[:3]:
+        shutil.copy(photo, held_out / photo.name)
+    same = ["bash", str(SCRIPT), str(tmp_path / "zoo"), str(photo_dir), str(photo_dir), str(styles), *overrides]
+    refused = subprocess.run(same, env=env, capture_output=True, text=True, timeout=600)
+    assert refused.returncode == 2 and "VAL_PHOTOS is the training folder" in refused.stderr  # val/* scored them
+    cmd = ["bash", str(SCRIPT), str(tmp_path / "zoo"), str(photo_dir), str(held_out), str(styles), *overrides]
     done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0 and "wave: exit code 0" in done.stdout, done.stdout + done.stderr
     run = tmp_path / "zoo" / "wave"
     assert (run / "style.pt").is_file() and (run / "checkpoints" / "last.ckpt").is_file()
     cfg = yaml.safe_load((run / ".hydra" / "config.yaml").read_text())
     assert cfg["module"]["lr_schedule"] == "cosine" and cfg["trainer"]["max_steps"] == 3
+    # the precision it trained in, written out: build_zoo on another machine resolved `${best_precision:}` there
+    assert cfg["trainer"]["precision"] in ("bf16-mixed", "32-true")
     assert cfg["temporal"]["_target_"] == "fast_style.consistency.ConsistencyLoss"  # temporal=shift
     env["MAX_STEPS"] = "5"  # the same command again resumes the run and trains on to the new end
     again = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
