@@ -11,8 +11,8 @@ from pathlib import Path
 from PIL import Image, ImageSequence
 
 from fast_style.atomic import atomic_write, not_a_folder
-from fast_style.errors import UserError, first_line
-from fast_style.images import decoding, kept_metadata, to_srgb, upright
+from fast_style.errors import UserError
+from fast_style.images import decoding, kept_metadata, reading, to_srgb, upright
 
 # what an animation can be written as (other outputs take its first frame)
 ANIMATED_OUTPUTS = {".gif": "GIF", ".png": "PNG", ".apng": "PNG", ".webp": "WEBP"}
@@ -32,15 +32,8 @@ def read_frames(path: str | Path) -> tuple[list[Image.Image], list[int], int]:
     """Every frame as a whole picture in sRGB (Pillow applies each frame's disposal; RGBA where any pixel is
     transparent, else RGB), each frame's duration in ms, and how many times it plays (0: for ever). A still
     picture is one frame; UserError for a file that is not a picture Pillow reads."""
-    try:
+    with reading(path):  # missing, a folder, a video, damaged, a bomb
         return _read_frames(path)
-    except (OSError, ValueError) as e:  # missing, a folder, a video, damaged
-        raise UserError(f"cannot read {path}: {first_line(e)}") from None
-    except Image.DecompressionBombError:
-        raise UserError(
-            f"cannot read {path}: more pixels than Pillow's guard against decompression bombs allows "
-            "(PIL.Image.MAX_IMAGE_PIXELS: raise it if you trust this file)"
-        ) from None
 
 
 def _read_frames(path: str | Path) -> tuple[list[Image.Image], list[int], int]:

@@ -53,6 +53,21 @@ def decoding() -> Iterator[None]:
         raise ValueError(f"damaged or cut short ({first_line(e, 120)})") from e
 
 
+@contextlib.contextmanager
+def reading(path: object) -> Iterator[None]:
+    """A file Pillow cannot read, in one line: UserError "cannot read PATH: ..." for a missing file, a folder, a
+    damaged picture or one over Pillow's guard against decompression bombs (its own message names a DOS attack)."""
+    try:
+        yield
+    except (OSError, ValueError) as e:
+        raise UserError(f"cannot read {path}: {first_line(e)}") from None
+    except Image.DecompressionBombError:
+        raise UserError(
+            f"cannot read {path}: more pixels than Pillow's guard against decompression bombs allows "
+            "(PIL.Image.MAX_IMAGE_PIXELS: raise it if you trust this file)"
+        ) from None
+
+
 def read_image(
     path: str | Path | BinaryIO, draft_size: int | None = None, max_pixels: int | None = None
 ) -> Image.Image:

@@ -17,8 +17,8 @@ from PIL import Image
 
 from fast_style import zoo
 from fast_style.devices import _DTYPES, pick_device, pick_precision, quiet_cuda_notice
-from fast_style.errors import UserError, first_line
-from fast_style.images import pil_to_tensor, read_image, split_alpha, tensor_to_pil, to_uint8, to_unit, upright
+from fast_style.errors import UserError
+from fast_style.images import pil_to_tensor, read_image, reading, split_alpha, tensor_to_pil, to_uint8, to_unit, upright
 from fast_style.images import preserve_color as with_colors_of
 from fast_style.inference_defaults import DEFAULT_MAX_PIXELS, DEFAULT_TILE
 from fast_style.network import EXPORT_MIN_SIDE, TransformerNet, for_cpu_inference, load_style_model
@@ -377,15 +377,8 @@ def _onnx_settings(device: object, precision: object) -> tuple[torch.device, tor
 def _as_image(x: object) -> Image.Image:
     """A PIL image, or one read from a path (UserError where the file is not a readable image)."""
     if isinstance(x, (str, os.PathLike)):
-        try:
+        with reading(x):  # missing, a folder, not an image, truncated, a bomb
             return read_image(x)
-        except (OSError, ValueError) as e:  # missing, a folder, not an image, truncated
-            raise UserError(f"cannot read {x}: {first_line(e)}") from None
-        except Image.DecompressionBombError:
-            raise UserError(
-                f"cannot read {x}: more pixels than Pillow's guard against decompression bombs allows "
-                "(PIL.Image.MAX_IMAGE_PIXELS: raise it if you trust this file)"
-            ) from None
     if not isinstance(x, Image.Image):
         hint = ": Image.fromarray(array) makes one of an (H, W, 3) uint8 array" if hasattr(x, "__array__") else ""
         raise TypeError(f"a Stylizer takes a path, a PIL image or a tensor, not {type(x).__name__}{hint}")

@@ -16,7 +16,7 @@ from PIL import Image
 
 from fast_style.atomic import check_output, check_writable
 from fast_style.cli import ToolParser, run_tool
-from fast_style.errors import UserError, first_line
+from fast_style.errors import UserError
 
 # the library (torch) is imported in run(): --help and a mistyped argument answer without loading it
 
@@ -55,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
 def run(args: argparse.Namespace) -> None:
     from fast_style.data import load_style_image
     from fast_style.devices import pick_device
-    from fast_style.images import IMAGE_OUTPUTS, open_rgb, pil_to_tensor, to_unit
+    from fast_style.images import IMAGE_OUTPUTS, open_rgb, pil_to_tensor, reading, to_unit
     from fast_style.loss import MIN_PHOTO_SIDE, PerceptualLoss
     from fast_style.optimize import curve_paths, optimize_image, write_result
 
@@ -90,10 +90,8 @@ def run(args: argparse.Namespace) -> None:
         raise UserError(f"--lr must be > 0, got {args.lr}")
     check_writable(out.parent, f"--output {out}")  # a read-only folder: found before the iterations, not after
     device = pick_device(args.device)
-    try:
+    with reading(args.content):
         photo = open_rgb(args.content)
-    except (OSError, ValueError, Image.DecompressionBombError) as e:
-        raise UserError(f"cannot read {args.content}: {first_line(e)}") from None
     whole = photo.size
     photo.thumbnail((args.size, args.size), Image.LANCZOS)
     if min(photo.size) < MIN_PHOTO_SIDE:  # VGG's poolings leave nothing of it (a RuntimeError's traceback)
