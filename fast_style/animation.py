@@ -10,7 +10,7 @@ from pathlib import Path
 
 from PIL import Image, ImageSequence
 
-from fast_style.atomic import atomic_write, not_a_folder
+from fast_style.atomic import atomic_write, check_output
 from fast_style.errors import UserError
 from fast_style.images import decoding, kept_metadata, reading, to_srgb, upright
 
@@ -113,16 +113,17 @@ def stylize_animation(
     dst: str | Path,
     stylize: Callable[[list[Image.Image]], list[Image.Image]],
     quality: int = 95,
+    force: bool = False,
 ) -> tuple[int, int, int]:
     """Stylize every frame of the animation `src` with `stylize` (a list of images in, as many out:
     `Stylizer.stylize_images`) into the animation `dst` (.gif, .png or .webp). Returns (frames, width, height)
-    of the result."""
+    of the result. An existing `dst` is replaced only with `force` (UserError before any work otherwise)."""
     dst = Path(dst)
     if dst.suffix.lower() not in ANIMATED_OUTPUTS:
         raise UserError(f"{dst}: animations are written as {', '.join(ANIMATED_OUTPUTS)}")
     if dst.resolve() == Path(src).resolve():  # the input would be replaced by its own stylized copy
         raise UserError(f"{dst} is the animation being read: write the stylized one elsewhere")
-    not_a_folder(dst)
+    check_output(dst, force)
     frames, durations, plays = read_frames(src)
     with Image.open(src) as source:
         pass  # its header alone: the metadata the stylized copy keeps (its EXIF and XMP were lost)

@@ -106,7 +106,10 @@ def not_a_folder(path: Path) -> None:
     """UserError where the file to write, `path`, is a folder: said before the work, not at the rename after it
     ("Is a directory: '.x.mp4.tmp' -> 'x.mp4'")."""
     if path.is_dir():
-        raise UserError(f"cannot write {path}: it is a folder; give a file's name")
+        raise UserError(_A_FOLDER.format(path))
+
+
+_A_FOLDER = "cannot write {}: it is a folder; give a file's name"
 
 
 def _temporary_beside(path: Path) -> Path:
@@ -154,7 +157,7 @@ def output_refusal(path: Path, force: bool, inputs: set[Path] = frozenset()) -> 
     if is_an_input(path, inputs):
         return f"{path} is an input: choose another output"
     if path.is_dir():
-        return f"{path} is a folder: give a file name"
+        return _A_FOLDER.format(path)
     if path.exists() and not force:
         return f"{path} exists: use --force to overwrite it"
     return None

@@ -77,13 +77,14 @@ def stylize_files(
                     progress=frame_progress,
                     device=device,
                     preset=video_preset,
+                    force=force,
                 )
                 report.videos += 1
                 continue
             with warnings.catch_warnings():
                 warnings.simplefilter("error", Image.DecompressionBombWarning)  # over the limit: refuse
                 if (frames := frame_count(src)) > 1 and dst.suffix.lower() in ANIMATED_OUTPUTS:
-                    count_frames, width, height = stylize_animation(src, dst, stylize, quality)
+                    count_frames, width, height = stylize_animation(src, dst, stylize, quality, force)
                     report.images += 1
                     count(width * height * count_frames, 1)
                     continue

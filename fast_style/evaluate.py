@@ -380,6 +380,13 @@ COLUMNS = [
 ]
 
 
+def check_reports(out: Path, force: bool) -> None:
+    """UserError where `write_reports` would replace an earlier evaluation's reports in `out` without `force`."""
+    taken = [str(out / name) for name in REPORTS if (out / name).exists()]
+    if taken and not force:
+        raise UserError(f"{', '.join(taken)} exist(s): use --force to overwrite, or another --out")
+
+
 def write_reports(
     out: str | Path,
     scores: list[ModelScore],
@@ -389,9 +396,12 @@ def write_reports(
     rank_by: str = "total",
     sheet_rows: int = 8,
     sheet_cell: int = 192,
+    force: bool = False,
 ) -> list[Path]:
-    """metrics.csv, metrics.json and contact_sheet.png in `out` (each written atomically), models ranked."""
+    """metrics.csv, metrics.json and contact_sheet.png in `out` (each written atomically), models ranked; an
+    earlier evaluation's reports are replaced only with `force` (`check_reports`)."""
     out = Path(out)
+    check_reports(out, force)
     order = ranked(scores, rank_by)
     table = io.StringIO()
     writer = csv.writer(table)

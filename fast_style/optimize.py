@@ -17,7 +17,7 @@ from pathlib import Path
 
 import torch
 
-from fast_style.atomic import atomic_write, writing
+from fast_style.atomic import atomic_write, check_output, writing
 from fast_style.errors import UserError
 from fast_style.images import save_image, tensor_to_pil
 from fast_style.loss import PerceptualLoss
@@ -100,9 +100,23 @@ def curve_paths(out: Path) -> tuple[Path, Path]:
     return out.with_name(out.stem + "_loss.csv"), out.with_name(out.stem + "_tensorboard")
 
 
-def write_result(image: torch.Tensor, history: list[float], out: str | Path) -> list[Path]:
-    """The image (1, 3, H, W) to `out` and its loss curve beside it (`curve_paths`), replacing an earlier curve."""
+def check_result(out: Path, force: bool, inputs: set[Path] = frozenset()) -> None:
+    """UserError where `write_result` may not write `out` and its curve: over one of `inputs` (resolved paths), a
+    folder, or without `force` over an existing image, CSV or earlier TensorBoard curve."""
+    csv_path, board = curve_paths(out)
+    for path in (out, csv_path):
+        check_output(path, force, inputs)
+    if board.exists() and not board.is_dir():
+        raise UserError(f"{board} is a file: the loss curve's TensorBoard folder goes there; choose another output")
+    if any(board.glob("events.out.tfevents.*")) and not force:
+        raise UserError(f"{board} holds an earlier loss curve: use --force to overwrite it")
+
+
+def write_result(image: torch.Tensor, history: list[float], out: str | Path, force: bool = False) -> list[Path]:
+    """The image (1, 3, H, W) to `out` and its loss curve beside it (`curve_paths`); an earlier image and curve
+    are replaced only with `force` (`check_result`)."""
     out = Path(out)
+    check_result(out, force)
     from torch.utils.tensorboard import SummaryWriter
 
     csv_path, board = curve_paths(out)
@@ -129,6 +143,6 @@ def write_result(image: torch.Tensor, history: list[float], out: str | Path) -> 
                 if made:  # (empty: the copy's temporary file is gone)
                     board.rmdir()
                 raise
-            for old in earlier:  # an earlier run's curve (the caller checked --force), once the new one is whole
+            for old in earlier:  # an earlier run's curve (forced), once the new one is whole
                 old.unlink()
     return [out, csv_path, board]

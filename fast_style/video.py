@@ -26,7 +26,7 @@ import torch
 import torch.nn.functional as F
 
 from fast_style import hdr, yuv
-from fast_style.atomic import atomic_write
+from fast_style.atomic import atomic_write, check_output
 from fast_style.errors import UserError
 from fast_style.images import to_uint8, to_unit
 from fast_style.inference_defaults import PRESETS
@@ -384,9 +384,10 @@ def stylize_video(
     preset: str = "medium",
     convert_on_device: bool | None = None,
     decode_on_device: bool = False,
+    force: bool = False,
 ) -> int:
     """Decode `src`, stylize its frames with `stylize`, encode H.264 into `dst`, copy the audio. Returns the number
-    of frames.
+    of frames. An existing `dst` is replaced only with `force` (UserError before any work otherwise).
 
     `stylize` takes up to `batch_size` frames as (N, 3, H, W) float RGB in [0, 1] on `device` (upright, of one size)
     and returns them stylized, as (N, 3, H', W') on the same device (any size: it is kept for the whole video).
@@ -413,6 +414,7 @@ def stylize_video(
         raise UserError(f"unknown video preset '{preset}': use one of {', '.join(PRESETS)}")
     if dst.resolve() == src.resolve():  # the input would be replaced by its own stylized copy
         raise UserError(f"{dst} is the video being read: write the stylized one elsewhere")
+    check_output(dst, force)
     if decode_on_device and device.type != "cuda":
         raise UserError(f"decoding on the device needs a CUDA device (NVDEC), not {device}")
     on_device = device.type != "cpu" if convert_on_device is None else convert_on_device

@@ -179,6 +179,7 @@ def main() -> None:
                         device=stylizer.device,
                         preset=preset,
                         decode_on_device=decoder == "nvdec",
+                        force=True,  # the same file for each preset
                     )
                     seconds = time.perf_counter() - t
                     print(

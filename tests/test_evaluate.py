@@ -1,4 +1,5 @@
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -260,12 +261,12 @@ def test_a_full_disk_keeps_the_earlier_loss_curve_and_leaves_no_empty_one(
 
         monkeypatch.setattr(shutil, "copyfile", full)
         with pytest.raises(DiskError, match="No space left on device"):
-            optimize.write_result(image, history, tmp_path / "a.png")
+            optimize.write_result(image, history, tmp_path / "a.png", force=True)
         assert (
             sorted(p.name for p in board.iterdir()) == ["events.out.tfevents.1.host"] if earlier else not board.exists()
         )
     monkeypatch.undo()
-    optimize.write_result(image, history, tmp_path / "a.png")  # and with room: the new curve alone
+    optimize.write_result(image, history, tmp_path / "a.png", force=True)  # and with room: the new curve alone
     assert [p.name.startswith("events.out.tfevents.") and p.stat().st_size > 20 for p in board.iterdir()] == [True]
 
 
@@ -586,7 +587,7 @@ def test_a_failed_rewrite_of_a_report_leaves_the_earlier_one_whole(
     with monkeypatch.context() as patch:
         patch.setattr(Image.Image, "save", full)
         with pytest.raises(DiskError, match="contact_sheet.png: No space left on device"):
-            evaluate.write_reports(tmp_path, [score], [[torch.rand(1, 3, 32, 32)]], photos, "caffe")
+            evaluate.write_reports(tmp_path, [score], [[torch.rand(1, 3, 32, 32)]], photos, "caffe", force=True)
     assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before  # no temporary file left either
     import fast_style.atomic as atomic
 
@@ -599,7 +600,7 @@ def test_a_failed_rewrite_of_a_report_leaves_the_earlier_one_whole(
 
     monkeypatch.setattr(atomic.os, "fsync", fsync)
     with pytest.raises(DiskError, match="metrics.json: No space left on device"):
-        evaluate.write_reports(tmp_path, [score], [[torch.rand(1, 3, 32, 32)]], photos, "caffe")
+        evaluate.write_reports(tmp_path, [score], [[torch.rand(1, 3, 32, 32)]], photos, "caffe", force=True)
     assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before  # the first was not renamed alone
 
 
@@ -698,3 +699,53 @@ def test_a_photo_over_pillows_limit_or_a_size_that_does_not_fit_is_one_line(
     err = capsys.readouterr().err
     assert "error: out of memory (DefaultCPUAllocator: can't allocate memory" in err and "Traceback" not in err
     assert not (tmp_path / "o.png").exists()
+
+
+def test_the_library_writers_keep_an_existing_file_unless_forced(tmp_path: Path) -> None:
+    """From Python, stylize_video, stylize_animation, optimize.write_result and evaluate.write_reports replaced an
+    existing file silently (only the CLIs refused without --force): each refuses before any work now, and replaces
+    it with force=True."""
+    import fast_style.evaluate as evaluate
+    import fast_style.optimize as optimize
+    from fast_style.animation import save_frames, stylize_animation
+    from fast_style.scores import ModelScore
+    from fast_style.video import stylize_video
+
+    from .test_video import make_video
+
+    calls: list[int] = []
+
+    def same(frames):
+        calls.append(len(frames))
+        return frames
+
+    clip = make_video(tmp_path / "clip.mp4", frames=2, audio=False)
+    save_frames([Image.new("RGB", (16, 12), (60 * i, 0, 0)) for i in range(2)], [100] * 2, 0, tmp_path / "a.gif")
+    photos = [("p.jpg", torch.rand(1, 3, 32, 32))]
+    score = ModelScore("m", "m.pt", "s.jpg", total=1.0, content=1.0, style=1.0, tv=0.0, coverage=0.5)
+    reports = tmp_path / "reports"
+    reports.mkdir()
+    (reports / "metrics.json").write_text("mine")
+    writers = {
+        tmp_path / "out.mp4": lambda **kw: stylize_video(clip, tmp_path / "out.mp4", same, **kw),
+        tmp_path / "out.gif": lambda **kw: stylize_animation(tmp_path / "a.gif", tmp_path / "out.gif", same, **kw),
+        tmp_path / "o.png": lambda **kw: optimize.write_result(
+            torch.rand(1, 3, 8, 8), [2.0, 1.0], tmp_path / "o.png", **kw
+        ),
+        reports / "metrics.json": lambda **kw: evaluate.write_reports(
+            reports, [score], [[torch.rand(1, 3, 32, 32)]], photos, "caffe", **kw
+        ),
+    }
+    for path, write in writers.items():
+        if not path.exists():
+            path.write_text("mine")
+        with pytest.raises(UserError, match=f"{re.escape(str(path))} exist.*use --force"):
+            write()
+        assert path.read_text() == "mine" and not calls
+        write(force=True)
+        assert path.stat().st_size > 4 and path.read_bytes() != b"mine"
+        calls.clear()
+    for made in ("o.png", "o_loss.csv"):  # the curve beside an image: kept alone too
+        (tmp_path / made).unlink()
+    with pytest.raises(UserError, match="o_tensorboard holds an earlier loss curve: use --force"):
+        optimize.write_result(torch.rand(1, 3, 8, 8), [2.0, 1.0], tmp_path / "o.png")

@@ -424,7 +424,7 @@ def test_cli_folder_mirrors_tree_and_never_overwrites(
     make_photo(tmp_path / "more" / "c.jpg")
     (out / "c.jpg").mkdir()
     assert main([str(tmp_path / "more" / "c.jpg"), "-m", str(model_path), "-o", str(out), "-q"]) == 2
-    assert "c.jpg is a folder: give a file name" in capsys.readouterr().err and not any((out / "c.jpg").iterdir())
+    assert "c.jpg: it is a folder; give a file's name" in capsys.readouterr().err and not any((out / "c.jpg").iterdir())
 
 
 def test_a_folder_search_leaves_out_the_output_folder_inside_it(

@@ -97,8 +97,8 @@ def main(argv: list[str] | None = None) -> int:
 
 def run(args: argparse.Namespace) -> int:
     from fast_style.evaluate import (
-        REPORTS,
         STABILITY_SIZE,
+        check_reports,
         evaluate,
         find_models,
         load_photos,
@@ -106,7 +106,6 @@ def run(args: argparse.Namespace) -> int:
         write_reports,
     )
 
-    reports = [Path(args.out) / name for name in REPORTS]
     if args.size < 16 or args.style_size < 16:
         raise UserError("--size and --style-size must be >= 16")
     if (
@@ -141,9 +140,7 @@ def run(args: argparse.Namespace) -> int:
             "--out is inside a --photos folder (its sheet would be scored as a photo next time): "
             "give a folder outside it"
         )
-    taken = [str(r) for r in reports if r.exists()]
-    if taken and not args.force:
-        raise UserError(f"{', '.join(taken)} exist(s): use --force to overwrite, or another --out")
+    check_reports(Path(args.out), args.force)
     iterations = 0
     if args.reference:
         kind, _, n = args.reference.partition(":")
@@ -180,6 +177,7 @@ def run(args: argparse.Namespace) -> int:
         rank_by=args.rank_by,
         sheet_rows=args.sheet_rows,
         sheet_cell=args.sheet_cell,
+        force=args.force,
     )
 
     def fmt(v: float | None) -> str:

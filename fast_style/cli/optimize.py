@@ -14,7 +14,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from fast_style.atomic import check_output, check_writable
+from fast_style.atomic import check_writable
 from fast_style.cli import ToolParser, run_tool
 from fast_style.errors import UserError
 
@@ -57,21 +57,14 @@ def run(args: argparse.Namespace) -> None:
     from fast_style.devices import pick_device
     from fast_style.images import IMAGE_OUTPUTS, open_rgb, pil_to_tensor, reading, to_unit
     from fast_style.loss import MIN_PHOTO_SIDE, PerceptualLoss
-    from fast_style.optimize import curve_paths, optimize_image, write_result
+    from fast_style.optimize import check_result, optimize_image, write_result
 
     out = Path(args.output)
     if out.is_dir():
         raise UserError(f"{out} is a folder: give --output a file name, e.g. {out / 'result.png'}")
     if out.suffix.lower() not in IMAGE_OUTPUTS:
         raise UserError(f"{out}: unknown image format '{out.suffix}': end --output with {', '.join(IMAGE_OUTPUTS)}")
-    csv_path, board = curve_paths(out)
-    inputs = {Path(args.content).resolve(), Path(args.style).resolve()}
-    for path in (out, csv_path):
-        check_output(path, args.force, inputs)
-    if board.exists() and not board.is_dir():
-        raise UserError(f"{board} is a file: the loss curve's TensorBoard folder goes there; choose another --output")
-    if any(board.glob("events.out.tfevents.*")) and not args.force:
-        raise UserError(f"{board} holds an earlier loss curve: use --force to overwrite it")
+    check_result(out, args.force, {Path(args.content).resolve(), Path(args.style).resolve()})
     for flag, value, least in (
         ("--iterations", args.iterations, 1),
         ("--size", args.size, 16),
@@ -111,7 +104,7 @@ def run(args: argparse.Namespace) -> None:
     ).to(device)
     loss.set_style(load_style_image(args.style, args.style_size).to(device))
     image, history = optimize_image(content, loss, args.iterations, args.method, args.init, args.lr, progress=True)
-    written = write_result(image, history, out)
+    written = write_result(image, history, out, args.force)
     print(
         f"wrote {out} (total loss {history[0]:.4g} -> {history[-1]:.4g}); loss curve: {written[1]}, "
         f"tensorboard --logdir {written[2]}"
