@@ -10,7 +10,7 @@ from pathlib import Path
 
 from PIL import Image, ImageSequence
 
-from fast_style.atomic import atomic_write, check_output
+from fast_style.atomic import atomic_write, check_output, is_the_file
 from fast_style.errors import UserError
 from fast_style.images import decoding, kept_metadata, reading, to_srgb, upright
 
@@ -67,6 +67,13 @@ def _read_frames(path: str | Path) -> tuple[list[Image.Image], list[int], int]:
     return frames, durations, plays
 
 
+def _format_of(path: Path) -> str:
+    """Pillow's format for the animation `path` (UserError for an extension no animation is written as)."""
+    if (fmt := ANIMATED_OUTPUTS.get(path.suffix.lower())) is None:
+        raise UserError(f"{path}: animations are written as {', '.join(ANIMATED_OUTPUTS)}")
+    return fmt
+
+
 def save_frames(
     frames: list[Image.Image],
     durations: list[int],
@@ -78,9 +85,7 @@ def save_frames(
     """Write `frames` as an animation in the format `path`'s extension names, atomically, played `plays` times
     (0: for ever), with `source`'s metadata (EXIF, XMP, ...: images.kept_metadata) where the format holds it."""
     path = Path(path)
-    fmt = ANIMATED_OUTPUTS.get(path.suffix.lower())
-    if fmt is None:
-        raise UserError(f"{path}: animations are written as {', '.join(ANIMATED_OUTPUTS)}")
+    fmt = _format_of(path)
     params: dict = {"save_all": True, "append_images": frames[1:], "duration": durations}
     params |= kept_metadata(source, fmt)
     if fmt != "GIF":
@@ -119,9 +124,8 @@ def stylize_animation(
     `Stylizer.stylize_images`) into the animation `dst` (.gif, .png or .webp). Returns (frames, width, height)
     of the result. An existing `dst` is replaced only with `force` (UserError before any work otherwise)."""
     dst = Path(dst)
-    if dst.suffix.lower() not in ANIMATED_OUTPUTS:
-        raise UserError(f"{dst}: animations are written as {', '.join(ANIMATED_OUTPUTS)}")
-    if dst.resolve() == Path(src).resolve():  # the input would be replaced by its own stylized copy
+    _format_of(dst)
+    if is_the_file(dst, Path(src)):  # the input would be replaced by its own stylized copy
         raise UserError(f"{dst} is the animation being read: write the stylized one elsewhere")
     check_output(dst, force)
     frames, durations, plays = read_frames(src)

@@ -163,6 +163,11 @@ def output_refusal(path: Path, force: bool, inputs: set[Path] = frozenset()) -> 
     return None
 
 
+def is_the_file(path: Path, src: Path) -> bool:
+    """Whether writing `path` would replace the file `src`: its path, or another name of it (a link, a case)."""
+    return path.resolve() == src.resolve() or (path.exists() and src.exists() and path.samefile(src))
+
+
 def is_an_input(path: Path, inputs: set[Path]) -> bool:
     """Whether `path` is one of `inputs` (resolved paths), by its name or by another (a link, a name's case)."""
     return path.resolve() in inputs or (path.exists() and _same_file_as_one_of(path, inputs))

@@ -27,7 +27,7 @@ from fast_style.atomic import atomic_writes, writing
 from fast_style.data import load_style_image
 from fast_style.devices import pick_device
 from fast_style.errors import UserError, first_line
-from fast_style.images import find_images, open_rgb, pil_to_tensor, tensor_to_pil, to_unit
+from fast_style.images import find_images, read_photo, tensor_to_pil
 from fast_style.loss import MIN_PHOTO_SIDE, PerceptualLoss, default_loss_weights
 from fast_style.network import load_style_model
 from fast_style.scores import ModelScore, ranked
@@ -137,13 +137,6 @@ def _tail(path: Path, depth: int) -> str:
     """The last `depth` parts of a model's path, without `style.pt` and a file's extension (runs/a/0)."""
     parts = path.parent.parts if path.name == "style.pt" else (*path.parent.parts, path.stem)
     return "/".join(parts[-depth:])
-
-
-def read_photo(path: Path, size: int) -> torch.Tensor:
-    """An image as (1, 3, H, W) in [0, 1], its longer side at most `size` (never enlarged)."""
-    img = open_rgb(path)
-    img.thumbnail((size, size), Image.LANCZOS)
-    return to_unit(pil_to_tensor(img))[None]
 
 
 def load_photos(

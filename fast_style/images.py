@@ -372,6 +372,13 @@ def _srgb_profile_of(icc: bytes) -> bytes:
     return icc if _is_srgb(icc) else _SRGB.tobytes()
 
 
+def read_photo(path: str | Path, size: int) -> torch.Tensor:
+    """An image as (1, 3, H, W) in [0, 1], its longer side at most `size` (never enlarged)."""
+    img = open_rgb(path)
+    img.thumbnail((size, size), Image.LANCZOS)
+    return to_unit(pil_to_tensor(img))[None]
+
+
 def save_image(img: Image.Image, path: str | Path, source: Image.Image | None = None, quality: int = 95) -> None:
     """Save atomically by the extension's format, keeping `source`'s metadata (`kept_metadata`)."""
     path = Path(path)

@@ -244,6 +244,9 @@ class PerceptualLoss(nn.Module):
         other loss weights (a run's own weighted style loss is lower for a lower style weight)."""
         if not self.has_style:
             raise RuntimeError("PerceptualLoss.set_style() must be called before computing losses")
+        if min(content.shape[-2:]) < MIN_PHOTO_SIDE:  # VGG's poolings leave nothing of it (a RuntimeError)
+            h, w = content.shape[-2:]
+            raise UserError(f"an image of {w}x{h} is under {MIN_PHOTO_SIDE} px a side: too small for the VGG loss")
         with torch.no_grad():  # content targets need no graph, and only the layers up to the deepest content one
             targets = self.vgg(content, list(self.content_layers))
         feats = self.vgg(stylized, list(dict.fromkeys([*self.style_layers, *self.content_layers])))

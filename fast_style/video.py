@@ -26,7 +26,7 @@ import torch
 import torch.nn.functional as F
 
 from fast_style import hdr, yuv
-from fast_style.atomic import atomic_write, check_output
+from fast_style.atomic import atomic_write, check_output, is_the_file
 from fast_style.errors import UserError
 from fast_style.images import to_uint8, to_unit
 from fast_style.inference_defaults import PRESETS
@@ -412,7 +412,7 @@ def stylize_video(
         raise UserError(f"the video batch size must be >= 1, got {batch_size}")
     if preset not in PRESETS:
         raise UserError(f"unknown video preset '{preset}': use one of {', '.join(PRESETS)}")
-    if dst.resolve() == src.resolve():  # the input would be replaced by its own stylized copy
+    if is_the_file(dst, src):  # the input would be replaced by its own stylized copy
         raise UserError(f"{dst} is the video being read: write the stylized one elsewhere")
     check_output(dst, force)
     if decode_on_device and device.type != "cuda":

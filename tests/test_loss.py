@@ -197,3 +197,14 @@ def test_vgg19_layers_from_a_file(tmp_path: Path) -> None:
 def test_loss_needs_a_style_first(loss: PerceptualLoss) -> None:
     with pytest.raises(RuntimeError, match="set_style"):
         loss(torch.rand(1, 3, 16, 16), torch.rand(1, 3, 16, 16))
+
+
+def test_an_image_too_small_for_the_vgg_is_one_line(loss: PerceptualLoss) -> None:
+    """optimize_image from Python with a 12 px photo (fast-style-optimize's own check is in the CLI) ended in
+    PyTorch's RuntimeError from a pooling deep in the VGG."""
+    from fast_style.optimize import optimize_image
+
+    loss.set_style(torch.rand(1, 3, 32, 32))
+    with pytest.raises(UserError, match="an image of 20x12 is under 16 px a side: too small for the VGG loss"):
+        optimize_image(torch.rand(1, 3, 12, 20), loss, iterations=1)
+    assert loss(torch.rand(1, 3, 16, 16), torch.rand(1, 3, 16, 16))["total"].isfinite()  # the least it takes

@@ -231,7 +231,8 @@ def test_the_animation_api_refuses_its_own_input_as_output_and_unreadable_files(
         calls.append(len(images))
         return images
 
-    for dst in (tmp_path / "a.gif", str(tmp_path / "." / "a.gif")):
+    os.link(tmp_path / "a.gif", tmp_path / "linked.gif")  # the same file by another name
+    for dst in (tmp_path / "a.gif", str(tmp_path / "." / "a.gif"), tmp_path / "linked.gif"):
         with pytest.raises(UserError, match="is the animation being read"):
             stylize_animation(tmp_path / "a.gif", dst, stylize)
     assert (tmp_path / "a.gif").read_bytes() == before and not calls

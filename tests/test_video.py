@@ -1,6 +1,7 @@
 """Videos through fast-style-stylize: frames, rate and audio kept, nothing overwritten, bad files in one line."""
 
 import itertools
+import os
 import re
 import struct
 from fractions import Fraction
@@ -122,8 +123,10 @@ def test_an_h264_avi_with_b_frames_keeps_its_frames_in_order(tmp_path: Path) -> 
         assert any(a.pts > b.pts for a, b in itertools.pairwise(f.decode(video=0)))  # the shuffle is there
     out = tmp_path / "clip.mp4"
     own = make_video(tmp_path / "own.mp4", frames=2, audio=False)
-    with pytest.raises(UserError, match="is the video being read"):  # it replaced its input
-        stylize_video(own, tmp_path / "." / "own.mp4", lambda x: x)
+    os.link(own, tmp_path / "linked.mp4")  # the same file by another name
+    for dst in (tmp_path / "." / "own.mp4", tmp_path / "linked.mp4"):
+        with pytest.raises(UserError, match="is the video being read"):  # it replaced its input
+            stylize_video(own, dst, lambda x: x, force=True)
     assert stylize_video(clip, out, lambda x: x) == 16
     with av.open(str(out)) as f:
         frames = list(f.decode(video=0))

@@ -102,9 +102,9 @@ def run(args: argparse.Namespace) -> int:
         evaluate,
         find_models,
         load_photos,
-        read_photo,
         write_reports,
     )
+    from fast_style.images import read_photo
 
     if args.size < 16 or args.style_size < 16:
         raise UserError("--size and --style-size must be >= 16")

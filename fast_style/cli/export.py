@@ -41,10 +41,11 @@ def main(argv: list[str] | None = None) -> int:
             if given
             else f"say which model: a built-in style's name ({', '.join(zoo.names())}) or a model file (.pt)"
         )
-    if args.style is not None and args.style not in zoo.names():
-        p.error(
-            f"unknown style '{args.style}': the built-in styles are {', '.join(zoo.names())} (--model takes a file)"
-        )
+    if args.style is not None:
+        try:
+            zoo.check_name(args.style)
+        except UserError as e:
+            p.error(str(e))
     args.model = given[0]
     return run_tool(lambda: run(args))
 

@@ -55,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
 def run(args: argparse.Namespace) -> None:
     from fast_style.data import load_style_image
     from fast_style.devices import pick_device
-    from fast_style.images import IMAGE_OUTPUTS, open_rgb, pil_to_tensor, reading, to_unit
+    from fast_style.images import IMAGE_OUTPUTS, read_photo, reading
     from fast_style.loss import MIN_PHOTO_SIDE, PerceptualLoss
     from fast_style.optimize import check_result, optimize_image, write_result
 
@@ -84,18 +84,16 @@ def run(args: argparse.Namespace) -> None:
     check_writable(out.parent, f"--output {out}")  # a read-only folder: found before the iterations, not after
     device = pick_device(args.device)
     with reading(args.content):
-        photo = open_rgb(args.content)
-    whole = photo.size
-    photo.thumbnail((args.size, args.size), Image.LANCZOS)
-    if min(photo.size) < MIN_PHOTO_SIDE:  # VGG's poolings leave nothing of it (a RuntimeError's traceback)
-        if min(whole) < MIN_PHOTO_SIDE:
-            raise UserError(f"{args.content} is {whole[0]}x{whole[1]}: under {MIN_PHOTO_SIDE} px a side, too small")
-        least = math.ceil(MIN_PHOTO_SIDE * max(whole) / min(whole))
+        content = read_photo(args.content, args.size).to(device)
+    if min(content.shape[-2:]) < MIN_PHOTO_SIDE:  # VGG's poolings leave nothing of it (a RuntimeError's traceback)
+        with Image.open(args.content) as whole:
+            w, h = whole.size
+        if min(w, h) < MIN_PHOTO_SIDE:
+            raise UserError(f"{args.content} is {w}x{h}: under {MIN_PHOTO_SIDE} px a side, too small")
         raise UserError(
-            f"{args.content} is {photo.width}x{photo.height} at --size {args.size}, under {MIN_PHOTO_SIDE} px a "
-            f"side: give --size {least} or more"
+            f"{args.content} is {content.shape[-1]}x{content.shape[-2]} at --size {args.size}, under {MIN_PHOTO_SIDE} "
+            f"px a side: give --size {math.ceil(MIN_PHOTO_SIDE * max(w, h) / min(w, h))} or more"
         )
-    content = to_unit(pil_to_tensor(photo))[None].to(device)
     loss = PerceptualLoss(
         weights=args.weights,
         content_weight=args.content_weight,

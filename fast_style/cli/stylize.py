@@ -120,11 +120,8 @@ def run(args: argparse.Namespace) -> int:
         return 0
     if not (args.style or args.model):
         raise UserError(f"say which style: --style NAME (built in: {', '.join(zoo.names())}) or --model FILE.pt")
-    if args.style and args.style not in zoo.names():
-        raise UserError(
-            f"unknown style '{args.style}': the built-in styles are {', '.join(zoo.names())} "
-            "(--model takes a file you trained)"
-        )
+    if args.style:
+        zoo.check_name(args.style)
     if not args.inputs:
         raise UserError("no inputs: give image or video files, folders or globs to stylize")
     model = args.style or args.model

@@ -20,10 +20,18 @@ def names() -> list[str]:
     return sorted(p.stem for p in ZOO_DIR.glob("*.pt") if p.with_suffix(".json").is_file())
 
 
+def check_name(name: str) -> None:
+    """UserError where `name` is not a built-in style, naming those there are."""
+    if name not in names():
+        raise UserError(
+            f"unknown style '{name}': the built-in styles are {', '.join(names()) or 'none'} "
+            "(a style model you trained is a file: --model FILE)"
+        )
+
+
 def manifest(name: str) -> dict[str, Any]:
     """A built-in style's manifest (see the module docstring)."""
-    if name not in names():
-        raise UserError(f"unknown style '{name}': the built-in styles are {', '.join(names()) or 'none'}")
+    check_name(name)
     return json.loads((ZOO_DIR / f"{name}.json").read_text())
 
 
