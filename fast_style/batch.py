@@ -42,7 +42,7 @@ def stylize_files(
     progress: Callable[[list], list] = lambda items: items,
     stylize_frames: Callable[[torch.Tensor], torch.Tensor] | None = None,
     device: torch.device | str = "cpu",
-    video_batch: int = 4,
+    video_batch: int | None = None,
     smooth: float = 0.0,
     frame_progress: bool = False,
     video_preset: str = "medium",

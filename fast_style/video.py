@@ -377,7 +377,7 @@ def stylize_video(
     stylize: Callable[[torch.Tensor], torch.Tensor],
     crf: int = 18,
     on_frame: Callable[[int, int], None] | None = None,
-    batch_size: int = 4,
+    batch_size: int | None = None,
     smooth: float = 0.0,
     progress: bool = False,
     device: torch.device | str = "cpu",
@@ -389,7 +389,8 @@ def stylize_video(
     """Decode `src`, stylize its frames with `stylize`, encode H.264 into `dst`, copy the audio. Returns the number
     of frames. An existing `dst` is replaced only with `force` (UserError before any work otherwise).
 
-    `stylize` takes up to `batch_size` frames as (N, 3, H, W) float RGB in [0, 1] on `device` (upright, of one size)
+    `stylize` takes up to `batch_size` frames (None: 4 on a GPU, 1 on the CPU, whose cores already share each
+    frame) as (N, 3, H, W) float RGB in [0, 1] on `device` (upright, of one size)
     and returns them stylized, as (N, 3, H', W') on the same device (any size: it is kept for the whole video).
     `on_frame(width, height)`: called for each frame written. `smooth` (0..1): temporal smoothing of the
     stylized frames where the picture is still or pans (fast_style.smoothing), for models trained without stability;
@@ -408,6 +409,8 @@ def stylize_video(
     fmt = VIDEO_OUTPUTS.get(dst.suffix.lower())
     if fmt is None:
         raise UserError(f"{dst}: videos are written as {', '.join(VIDEO_OUTPUTS)}")
+    if batch_size is None:
+        batch_size = 4 if device.type == "cuda" else 1
     if batch_size < 1:
         raise UserError(f"the video batch size must be >= 1, got {batch_size}")
     if preset not in PRESETS:

@@ -985,3 +985,24 @@ def test_a_folder_as_the_output_is_refused_before_the_work(tmp_path: Path) -> No
     with pytest.raises(UserError, match="d.mp4: it is a folder; give a file's name"):
         stylize_video(clip, tmp_path / "d.mp4", lambda frames: calls.append(len(frames)) or frames)
     assert not calls
+
+
+def test_the_default_batch_follows_the_device(tmp_path: Path) -> None:
+    """The video batch's default (1 frame a call on the CPU, 4 on a GPU) was the CLI's alone: from Python
+    stylize_video and stylize_files batched 4 frames a call on the CPU too."""
+    from fast_style.batch import stylize_files
+    from fast_style.video import stylize_video
+
+    clip = make_video(tmp_path / "clip.mp4", frames=5, audio=False)
+    calls: list[int] = []
+
+    def stylize(frames: torch.Tensor) -> torch.Tensor:
+        calls.append(len(frames))
+        return frames
+
+    assert stylize_video(clip, tmp_path / "a.mp4", stylize) == 5 and calls == [1] * 5
+    calls.clear()
+    stylize_files([(clip, tmp_path / "b.mp4")], lambda images: images, stylize_frames=stylize)
+    assert calls == [1] * 5
+    calls.clear()
+    assert stylize_video(clip, tmp_path / "c.mp4", stylize, batch_size=4) == 5 and calls == [4, 1]

@@ -206,7 +206,7 @@ def run(args: argparse.Namespace) -> int:
             progress=lambda items: tqdm(items, unit="file", disable=args.quiet or len(items) < 2, file=sys.stderr),
             stylize_frames=lambda frames: stylizer.stylize_frames(frames, *options),
             device=stylizer.device,
-            video_batch=args.batch_size or (4 if stylizer.device.type == "cuda" else 1),
+            video_batch=args.batch_size,
             smooth=args.smooth,
             frame_progress=not args.quiet,
             video_preset=args.video_preset,
