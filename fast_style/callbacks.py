@@ -21,6 +21,7 @@ from torchvision.utils import make_grid, save_image
 
 from fast_style.atomic import atomic_write, save_torch
 from fast_style.errors import UserError
+from fast_style.lightning_internals import logging_count_lowered
 from fast_style.network import save_style_model
 
 log = logging.getLogger(__name__)
@@ -284,13 +285,8 @@ class GracefulStop(pl.Callback):
             # stopped after this step's validation: Lightning restarts from a checkpoint at a validation step as
             # from one written at validation's end, before the step's logging count moved on, and moves it on
             # again (every point after the resume sat one step late); the count is written as it was then
-            loop = trainer.fit_loop.epoch_loop
-            late = int(self._validated_at == trainer.global_step)
-            loop._batches_that_stepped -= late
-            try:
+            with logging_count_lowered(trainer, int(self._validated_at == trainer.global_step)):
                 path = ckpt.save_last_now(trainer)
-            finally:
-                loop._batches_that_stepped += late
             run = Path(trainer.default_root_dir)  # the run's folder (its checkpoints may be kept elsewhere)
             if self.resume:
                 log.warning("stopped at step %d: checkpoint %s; to resume: %s", trainer.global_step, path, self.resume)

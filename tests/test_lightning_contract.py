@@ -1,4 +1,4 @@
-"""The two private Lightning internals fast-style leans on (fast_style/lightning_internals.py, the only place
+"""The three private Lightning internals fast-style leans on (fast_style/lightning_internals.py, the only place
 that touches them), each for a reason no public API serves; checkpoints go through the public CheckpointIO
 plugin. An upgrade of pytorch-lightning that moves one fails here, by name, instead of silently changing what
 users get (metrics logged every step, a DDP rank left hanging)."""
@@ -18,6 +18,18 @@ def test_trainer_still_has_a_logger_connector_that_knows_the_logging_steps() -> 
 def test_ddp_launcher_can_still_kill_the_other_ranks() -> None:
     # train(): an error on rank 0 alone must not leave the other ranks waiting in a collective
     assert list(inspect.signature(_SubprocessScriptLauncher.kill).parameters) == ["self", "signum"]
+
+
+def test_the_epoch_loop_still_counts_the_steps_logged() -> None:
+    # GracefulStop.on_exception: a checkpoint saved at a stop after validation writes the count as it was before it
+    from fast_style.lightning_internals import logging_count_lowered
+
+    trainer = pl.Trainer(logger=False, enable_checkpointing=False, enable_progress_bar=False, max_steps=1)
+    loop = trainer.fit_loop.epoch_loop
+    assert loop._batches_that_stepped == 0 and loop.state_dict()["state_dict"]["_batches_that_stepped"] == 0
+    with logging_count_lowered(trainer, 1):
+        assert loop.state_dict()["state_dict"]["_batches_that_stepped"] == -1
+    assert loop._batches_that_stepped == 0
 
 
 def test_is_logging_step_asks_lightning() -> None:
