@@ -19,6 +19,7 @@ from pytorch_lightning.plugins import TorchCheckpointIO
 from pytorch_lightning.utilities.exceptions import SIGTERMException
 from torchvision.utils import make_grid, save_image
 
+from fast_style import launch
 from fast_style.atomic import atomic_write, save_torch
 from fast_style.errors import UserError
 from fast_style.lightning_internals import logging_count_lowered
@@ -226,9 +227,7 @@ def _run_folder_setting(run: Path) -> str:
     then resumes from its own last.ckpt; naming one run's folder would resume them all from that one)."""
     from hydra.core.hydra_config import HydraConfig
 
-    from fast_style.train import in_multirun  # (train imports this module)
-
-    if in_multirun():
+    if launch.in_multirun():
         return f"hydra.sweep.dir={HydraConfig.get().sweep['dir']}"
     return f"hydra.run.dir={run}"
 

@@ -6,9 +6,7 @@ from __future__ import annotations
 import difflib
 import inspect
 import logging
-import os
 import signal
-import time
 import types
 import typing
 import warnings
@@ -23,10 +21,8 @@ from pytorch_lightning.accelerators import CPUAccelerator
 from pytorch_lightning.callbacks import ProgressBar
 from pytorch_lightning.loggers import TensorBoardLogger
 from pytorch_lightning.utilities.exceptions import SIGTERMException
-from pytorch_lightning.utilities.rank_zero import rank_zero_only
 
-from fast_style import config
-from fast_style.atomic import atomic_write
+from fast_style import config, launch
 from fast_style.callbacks import AtomicCheckpointIO, GracefulStop, HParamsSummary
 from fast_style.devices import native_bf16
 from fast_style.errors import UserError, first_line
@@ -52,17 +48,17 @@ def train(cfg: DictConfig) -> Path | None:
         tips.addFilter(_NoTips())
     if "output_dir" not in cfg:  # an own primary config (--config-name) that does not start from fast-style's
         raise UserError(
-            f"the config {_config_name() or 'given'} does not build on fast-style's train config: begin its defaults "
-            "with it, `defaults: [train, _self_]` (README, Configuration)"
+            f"the config {launch.config_name() or 'given'} does not build on fast-style's train config: begin its "
+            "defaults with it, `defaults: [train, _self_]` (README, Configuration)"
         )
     _check_output_dir(cfg)
     hydra_dir = Path(cfg.output_dir) / ".hydra"
     try:
         trainer, module, datamodule, callbacks, ckpt = _prepare(cfg)
     except BaseException:
-        restore_last_launch(hydra_dir)  # a refused launch leaves the run's own record as it was
+        launch.restore_last_launch(hydra_dir)  # a refused launch leaves the run's own record as it was
         raise
-    launch = next(c for c in callbacks if isinstance(c, KeepLaunch))
+    keeper = next(c for c in callbacks if isinstance(c, launch.KeepLaunch))
     out = Path(cfg.output_dir)
     events = set((out / "tensorboard").glob("events.out.tfevents.*"))  # the earlier launches'
     try:
@@ -99,8 +95,8 @@ def train(cfg: DictConfig) -> Path | None:
     finally:
         # no step trained (refused in setup or by the checkpoint's checks, stopped first, or already at
         # trainer.max_steps): the run's own record stays
-        if not launch.kept:
-            restore_last_launch(hydra_dir)
+        if not keeper.kept:
+            launch.restore_last_launch(hydra_dir)
             if trainer.is_global_zero:  # and no TensorBoard file of a launch that logged nothing
                 for path in set((out / "tensorboard").glob("events.out.tfevents.*")) - events:
                     path.unlink(missing_ok=True)
@@ -116,7 +112,7 @@ def train(cfg: DictConfig) -> Path | None:
             log.info("style model: %s", style_path)
         else:
             log.info("style model: none written (no step was trained)")
-        if not launch.kept and 0 <= trainer.max_steps <= trainer.global_step:  # a finished run resumed
+        if not keeper.kept and 0 <= trainer.max_steps <= trainer.global_step:  # a finished run resumed
             at = f"the checkpoint is at step {trainer.global_step} and " if ckpt is not None else ""
             log.warning("nothing trained: %strainer.max_steps=%d; raise it to train on", at, trainer.max_steps)
         if any((out / "tensorboard").glob("events.out.tfevents.*")):
@@ -131,26 +127,12 @@ def _check_typed(cfg: DictConfig) -> None:
     for group, (_, _, with_target) in config.SCHEMAS.items():
         node = OmegaConf.select(cfg, group)
         if with_target and isinstance(node, DictConfig) and "_target_" not in node:
-            option = _choice(group)
+            option = launch.choice(group)
             named = f"{group}={option}" if option else f"the {group} group's option"
             raise UserError(
                 f"{named} does not start from the group's schema: begin its file with "
                 "`defaults: [schema, _self_]` (README, Configuration)"
             )
-
-
-def _config_name() -> str | None:
-    """The primary config this launch composed (Hydra's record), None outside a Hydra launch."""
-    from hydra.core.hydra_config import HydraConfig
-
-    return HydraConfig.get().job.config_name if HydraConfig.initialized() else None
-
-
-def _choice(group: str) -> str | None:
-    """The option of `group` this launch chose (Hydra's record), None outside a Hydra launch."""
-    from hydra.core.hydra_config import HydraConfig
-
-    return HydraConfig.get().runtime.choices.get(group) if HydraConfig.initialized() else None
 
 
 def _check_output_dir(cfg: DictConfig) -> None:
@@ -163,7 +145,7 @@ def _check_output_dir(cfg: DictConfig) -> None:
         return
     run_dir = HydraConfig.get().runtime.output_dir
     if Path(str(cfg.output_dir)).absolute() != Path(run_dir).absolute():
-        key = "hydra.sweep.dir" if in_multirun() else "hydra.run.dir"
+        key = "hydra.sweep.dir" if launch.in_multirun() else "hydra.run.dir"
         raise UserError(f"output_dir follows the run's folder: set {key}={cfg.output_dir} instead")
 
 
@@ -191,7 +173,7 @@ def _prepare(cfg: DictConfig) -> tuple[pl.Trainer, StyleTransferModule, Any, lis
             "own (hydra.run.dir=...), or resume this one with ckpt_path=last"
         )
     if ckpt == "last" and last and not (Path(last) / "last.ckpt").is_file():
-        if in_multirun() and not (out / "style.pt").is_file():
+        if launch.in_multirun() and not (out / "style.pt").is_file():
             # rerunning a stopped sweep: a run it had not reached, or stopped before its first checkpoint (its
             # logs and grids are written over), starts from the beginning
             log.info("ckpt_path=last: no checkpoint in %s yet: this run starts from the beginning", last)
@@ -278,7 +260,7 @@ def _prepare(cfg: DictConfig) -> tuple[pl.Trainer, StyleTransferModule, Any, lis
     if OmegaConf.select(cfg, "trainer.enable_progress_bar") is False:  # Lightning refuses a bar that is off
         callbacks = [c for c in callbacks if not isinstance(c, ProgressBar)]
     callbacks.append(HParamsSummary(OmegaConf.to_container(cfg, resolve=True)))  # the HParams tab
-    callbacks.append(KeepLaunch(out / ".hydra"))
+    callbacks.append(launch.KeepLaunch(out / ".hydra"))
     logger = TensorBoardLogger(save_dir=str(out), name="tensorboard", version="", default_hp_metric=False)
     trainer: pl.Trainer = build(
         cfg.trainer,
@@ -328,14 +310,6 @@ def check_checkpoint(path: Path) -> None:
     )
 
 
-def in_multirun() -> bool:
-    """Whether this run is one of a sweep (fast-style-train -m)."""
-    from hydra.core.hydra_config import HydraConfig
-    from hydra.types import RunMode
-
-    return HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN
-
-
 def _within(path: Path, folder: str | None) -> bool:
     """Whether `path` lies in `folder` (a run's checkpoints: resuming from one of its own)."""
     return folder is not None and path.resolve().is_relative_to(Path(folder).expanduser().resolve())
@@ -348,18 +322,6 @@ def _run_in(out: Path, checkpoints: str | None) -> Path | None:
     if checkpoints:
         candidates.insert(0, Path(checkpoints) / "last.ckpt")
     return next((p for p in candidates if p.is_file()), None)
-
-
-def restore_last_launch(hydra_dir: Path) -> None:
-    """Hydra writes a launch's settings into .hydra/ before `train` can refuse it: where the folder holds an
-    earlier launch (.hydra/launches/, `keep_launch_config`), its files are put back."""
-    if rank_zero_only.rank != 0:
-        return
-    for name in LAUNCH_FILES:
-        kept = sorted((hydra_dir / "launches").glob(f"*-{name}"))
-        if kept and (hydra_dir / name).is_file():
-            with atomic_write(hydra_dir / name) as tmp:
-                tmp.write_bytes(kept[-1].read_bytes())
 
 
 def build(node: DictConfig, where: str, **kwargs: Any) -> Any:
@@ -375,33 +337,7 @@ def build(node: DictConfig, where: str, **kwargs: Any) -> Any:
         raise UserError(f"bad setting under {where}: {first_line(cause or e, 300)}") from None
 
 
-LAUNCH_FILES = ("config.yaml", "overrides.yaml", "hydra.yaml")
 TRAINED_PRECISIONS = ("32-true", "32", "bf16-mixed", "bf16", "16-mixed", "16")  # Lightning's names (and aliases)
-
-
-class KeepLaunch(pl.Callback):
-    """Keeps this launch's settings (`keep_launch_config`) once training starts: after the data, the checkpoint
-    and the network were checked against it, so a launch refused in any of them is never kept as one."""
-
-    def __init__(self, hydra_dir: Path) -> None:
-        self.hydra_dir, self.kept = hydra_dir, False
-
-    def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        keep_launch_config(self.hydra_dir)
-        self.kept = True
-
-
-def keep_launch_config(hydra_dir: Path) -> None:
-    """Hydra rewrites .hydra/config.yaml and overrides.yaml each time a folder is used (a resume): keep each
-    launch's copy in .hydra/launches/ so that the settings a run was started with are never lost."""
-    if not (hydra_dir / "config.yaml").is_file() or rank_zero_only.rank != 0:
-        return  # train(cfg) called without Hydra's command line, or a DDP rank other than 0
-    stamp = f"{time.strftime('%Y-%m-%d_%H-%M-%S')}-{os.getpid()}"
-    for name in LAUNCH_FILES:
-        if (hydra_dir / name).is_file():
-            target = hydra_dir / "launches" / f"{stamp}-{name}"
-            with atomic_write(target) as tmp:
-                tmp.write_bytes((hydra_dir / name).read_bytes())
 
 
 _KINDS = config.KIND_WORDS

@@ -36,7 +36,8 @@ _RUN_PARENTS: dict = {}  # set by main(): which of the run folder's parents were
 def _hydra_main(cfg: DictConfig) -> None:
     from hydra.errors import InstantiationException
 
-    from fast_style.train import in_multirun, train  # torch and Lightning: only once a run starts
+    from fast_style.launch import in_multirun
+    from fast_style.train import train  # torch and Lightning: only once a run starts
 
     out = Path(HydraConfig.get().runtime.output_dir)
     made = _made_by_this_launch(out)  # never a folder the user had before; unknown: one that held no log either
@@ -73,7 +74,7 @@ def _into_run_log(line: str, level: int = logging.ERROR) -> None:
 def _holds_only_this_launch(out: Path) -> bool:
     """Whether the run's folder holds nothing but what Hydra wrote for this launch: its settings (.hydra/) and its
     log. Else it holds an earlier run, a kept launch (.hydra/launches/) or the user's own files."""
-    from fast_style.train import LAUNCH_FILES
+    from fast_style.launch import LAUNCH_FILES
 
     launch = {(".hydra",), *((".hydra", name) for name in LAUNCH_FILES), *((f.name,) for f in _run_logs(out))}
     return all(e in launch for e in (p.relative_to(out).parts for p in out.rglob("*")))

@@ -1,0 +1,74 @@
+"""A Hydra launch of `fast-style-train`: what it chose (its primary config, a group's option), whether it is one
+run of a sweep, and its settings (.hydra/) kept per launch, so a resume never loses what a run was started with."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import pytorch_lightning as pl
+from pytorch_lightning.utilities.rank_zero import rank_zero_only
+
+from fast_style.atomic import atomic_write
+
+LAUNCH_FILES = ("config.yaml", "overrides.yaml", "hydra.yaml")
+
+
+class KeepLaunch(pl.Callback):
+    """Keeps this launch's settings (`keep_launch_config`) once training starts: after the data, the checkpoint
+    and the network were checked against it, so a launch refused in any of them is never kept as one."""
+
+    def __init__(self, hydra_dir: Path) -> None:
+        self.hydra_dir, self.kept = hydra_dir, False
+
+    def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        keep_launch_config(self.hydra_dir)
+        self.kept = True
+
+
+def keep_launch_config(hydra_dir: Path) -> None:
+    """Hydra rewrites .hydra/config.yaml and overrides.yaml each time a folder is used (a resume): keep each
+    launch's copy in .hydra/launches/ so that the settings a run was started with are never lost."""
+    if not (hydra_dir / "config.yaml").is_file() or rank_zero_only.rank != 0:
+        return  # train(cfg) called without Hydra's command line, or a DDP rank other than 0
+    stamp = f"{time.strftime('%Y-%m-%d_%H-%M-%S')}-{os.getpid()}"
+    for name in LAUNCH_FILES:
+        if (hydra_dir / name).is_file():
+            target = hydra_dir / "launches" / f"{stamp}-{name}"
+            with atomic_write(target) as tmp:
+                tmp.write_bytes((hydra_dir / name).read_bytes())
+
+
+def restore_last_launch(hydra_dir: Path) -> None:
+    """Hydra writes a launch's settings into .hydra/ before `train` can refuse it: where the folder holds an
+    earlier launch (.hydra/launches/, `keep_launch_config`), its files are put back."""
+    if rank_zero_only.rank != 0:
+        return
+    for name in LAUNCH_FILES:
+        kept = sorted((hydra_dir / "launches").glob(f"*-{name}"))
+        if kept and (hydra_dir / name).is_file():
+            with atomic_write(hydra_dir / name) as tmp:
+                tmp.write_bytes(kept[-1].read_bytes())
+
+
+def in_multirun() -> bool:
+    """Whether this run is one of a sweep (fast-style-train -m)."""
+    from hydra.core.hydra_config import HydraConfig
+    from hydra.types import RunMode
+
+    return HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN
+
+
+def config_name() -> str | None:
+    """The primary config this launch composed (Hydra's record), None outside a Hydra launch."""
+    from hydra.core.hydra_config import HydraConfig
+
+    return HydraConfig.get().job.config_name if HydraConfig.initialized() else None
+
+
+def choice(group: str) -> str | None:
+    """The option of `group` this launch chose (Hydra's record), None outside a Hydra launch."""
+    from hydra.core.hydra_config import HydraConfig
+
+    return HydraConfig.get().runtime.choices.get(group) if HydraConfig.initialized() else None
