@@ -15,8 +15,8 @@ more wait their turn; a request beyond that is answered 503 ("busy") at once, ne
 whose client left while it waited is skipped. Safety: styles are chosen by name from the server's list (no paths,
 no model files from clients); uploads are refused over `max_upload_bytes` (a declared length before anything is
 read, an undeclared one where it passes the limit) or `max_pixels` (before they are decoded: decompression
-bombs), and when they are not JPEG, PNG, WebP, AVIF, HEIC, GIF or BMP. Uploads are spooled only inside the server's own
-temporary folder. Every refusal is one line, `{"detail": "..."}`.
+bombs), and when they are not JPEG, PNG, WebP, AVIF, HEIC, GIF or BMP. fast-style-serve spools uploads only
+inside its own temporary folder. Every refusal is one line, `{"detail": "..."}`.
 """
 
 from __future__ import annotations
@@ -333,6 +333,9 @@ def create_app(styles: Styles, limits: Limits | None = None) -> FastAPI:
     """The FastAPI application of `fast-style-serve`."""
     limits = limits or Limits()
     gate = Gate(limits.running, limits.waiting)
+    # the server's max_pixels is the rule (checked in every upload's header): Pillow's own guard, a process-wide
+    # setting (89 MP), must not refuse photos below it; it is only ever raised
+    Image.MAX_IMAGE_PIXELS = max(Image.MAX_IMAGE_PIXELS or 0, limits.max_pixels) if Image.MAX_IMAGE_PIXELS else None
 
     # the interactive docs pages load their scripts from elsewhere: only the OpenAPI description is served
     @asynccontextmanager

@@ -793,3 +793,17 @@ def test_uvicorn_takes_live_frames_as_large_as_uploads(models: Path) -> None:
         app = create_app(Styles(models, device="cpu"), Limits(max_upload_bytes=mb * 2**20))
         config = server_config(app, host="127.0.0.1", port=8000)
         assert config.ws_max_size == mb * 2**20 + FORM_BYTES and not config.ws_per_message_deflate
+
+
+def test_the_app_s_pixel_limit_rules_over_pillow_s(models: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Only fast-style-serve raised Pillow's process-wide guard to the server's max_pixels: an app made from Python
+    (serve_in_background, a notebook) with a limit above Pillow's refused the photos between the two."""
+    from fast_style.server import decode_upload
+
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 500_000)  # (Pillow's default is 89 MP; scaled down here)
+    limits = Limits(max_pixels=2_000_000)
+    create_app(Styles(models, device="cpu"), limits)
+    assert decode_upload(png((1200, 1000)), limits).size == (1200, 1000)
+    assert Image.MAX_IMAGE_PIXELS == 2_000_000
+    create_app(Styles(models, device="cpu"), Limits(max_pixels=1_000))  # a lower limit leaves Pillow's as it is
+    assert Image.MAX_IMAGE_PIXELS == 2_000_000

@@ -89,10 +89,6 @@ def run(args: argparse.Namespace, cut_short: CutShort | None = None) -> None:
     )
     app = create_app(Styles(args.models, args.device), limits)
     import uvicorn
-    from PIL import Image
-
-    # the server's --max-megapixels is the rule: Pillow's own guard (89 MP) must not refuse below it
-    Image.MAX_IMAGE_PIXELS = max(Image.MAX_IMAGE_PIXELS or 0, limits.max_pixels)
 
     class Server(uvicorn.Server):
         """Started with SIGINT ignored (`fast-style-serve &` in a script, nohup), it keeps ignoring it, as every
