@@ -85,10 +85,10 @@ def export(model_path: str, output: str, fmt: str | None = None, opset: int | No
     implied = {".onnx": "onnx", ".ts": "torchscript"}.get(out.suffix.lower())
     if fmt and implied and fmt != implied:  # a TorchScript file named .onnx would fail in every ONNX runtime
         wanted = ".onnx" if fmt == "onnx" else ".ts"
-        raise UserError(f"--format {fmt}, but '{output}' ends in {out.suffix}: name it {wanted}")
+        raise UserError(f"format {fmt}, but '{output}' ends in {out.suffix}: name it {wanted}")
     fmt = fmt or implied
     if fmt == "torchscript" and opset is not None:
-        raise UserError("--opset is for ONNX exports: a TorchScript file has none")
+        raise UserError("an opset (--opset) is for ONNX exports: a TorchScript file has none")
     opset = DEFAULT_OPSET if opset is None else opset
     if fmt not in ("onnx", "torchscript"):
         raise UserError(

@@ -148,7 +148,7 @@ class Styles:
         it (`runs/wave/style.pt` in `runs/`, offered as wave; `outputs/2026-12-04/10-00-00/style.pt` in `outputs/`
         as 2026-12-04-10-00-00)."""
         if not models_dir.is_dir():
-            raise UserError(f"--models {models_dir}: not a folder of style models (.pt)")
+            raise UserError(f"models folder {models_dir} (--models): not a folder of style models (.pt)")
         found = {path.stem: path for path in sorted(models_dir.glob("*.pt"))}
         for path in files_below(models_dir, lambda name: name == "style.pt"):  # runs/wave -> ../outputs/...
             if path.parent == models_dir:

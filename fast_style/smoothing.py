@@ -35,7 +35,7 @@ class TemporalSmoother:
 
     def __init__(self, strength: float, still: float = STILL) -> None:
         if isinstance(strength, bool) or not 0.0 <= strength < 1.0:
-            raise UserError(f"--smooth must be within 0..1 (1 excluded), got {strength}")
+            raise UserError(f"smoothing (--smooth) must be within 0..1 (1 excluded), got {strength}")
         self.strength, self.still = float(strength), still
         self._frame: torch.Tensor | None = None  # the last input frame, at the output's size
         self._out: torch.Tensor | None = None  # the last smoothed output

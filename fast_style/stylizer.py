@@ -32,7 +32,7 @@ def _onnx_session(net: TransformerNet):
     try:
         import onnxruntime as ort
     except ImportError:
-        raise UserError("--backend onnxruntime needs the onnxruntime package: pip install onnxruntime") from None
+        raise UserError("the onnxruntime backend needs the onnxruntime package: pip install onnxruntime") from None
     from fast_style.export import to_onnx_bytes
 
     return ort.InferenceSession(to_onnx_bytes(net), providers=["CPUExecutionProvider"])

@@ -415,7 +415,7 @@ def test_serve_refuses_a_device_that_is_not_there(capsys) -> None:
         taken.listen()
         assert serve_main(["--device", "cuda", "--port", str(taken.getsockname()[1])]) == 2
     # it had started, then answered every request with a 500
-    assert "--device cuda asked for, but no CUDA GPU" in capsys.readouterr().err
+    assert "device cuda asked for, but no CUDA GPU" in capsys.readouterr().err
 
 
 def _serve_in_a_process(tmp_path: Path, ignored: bool = False):
