@@ -26,8 +26,10 @@ from torchvision.transforms import v2
 from tqdm import tqdm
 
 from fast_style.atomic import DiskError, atomic_write
+from fast_style.devices import check_memory
 from fast_style.errors import UserError, first_line
 from fast_style.images import IMAGE_EXTENSIONS, find_images, open_rgb
+from fast_style.loss import STYLE_BYTES_PER_PIXEL
 
 log = logging.getLogger(__name__)
 # torchdata's loader calls a torch function that torch 2.14 deprecates, on every construction
@@ -43,6 +45,9 @@ class Unreadable(NamedTuple):
 
 
 Batch = tuple[torch.Tensor, tuple[Unreadable, ...]]  # (images (B, 3, S, S) in [0, 1], the files it could not read)
+
+
+_LOWER_STYLE_SIZE = "lower the style size (style.size=, --style-size)"
 
 
 def load_style_image(image: str, size: int | None = None) -> torch.Tensor:
@@ -61,7 +66,10 @@ def load_style_image(image: str, size: int | None = None) -> torch.Tensor:
         raise UserError(f"style image {image} is {img.width}x{img.height}: use one at least 16 px on each side")
     if size:
         scale = size / max(img.size)
-        img = img.resize((max(1, round(img.width * scale)), max(1, round(img.height * scale))), Image.BICUBIC)
+        w, h = max(1, round(img.width * scale)), max(1, round(img.height * scale))
+        # the VGG's features of it come next (STYLE_BYTES_PER_PIXEL): a --style-size 100000 was killed unannounced
+        check_memory(w * h * STYLE_BYTES_PER_PIXEL, f"the style image at size {size} ({w}x{h})", _LOWER_STYLE_SIZE)
+        img = img.resize((w, h), Image.BICUBIC)
     if min(img.size) < 16:
         raise UserError(
             f"style image {image} would be {img.width}x{img.height} at style.size={size}: "

@@ -11,9 +11,13 @@ import torchvision
 from torch import nn
 
 from fast_style import coverage
+from fast_style.devices import check_memory
 from fast_style.errors import UserError
 from fast_style.weights import NORMALIZATIONS, load_vgg_weights
 
+# memory the VGG16 takes per pixel of its input on the CPU in fp32 (measured at 1000x1000 px, with margin): its
+# features without gradients (a style image's), and its features and their gradients (optimize's image)
+STYLE_BYTES_PER_PIXEL, GRAD_BYTES_PER_PIXEL = 640, 2800
 MIN_PHOTO_SIDE = 16  # a picture's shortest side the VGG takes: its four poolings leave 1 px of it (2 px failed)
 
 # ReLU outputs by name -> index in torchvision's vggXX().features
@@ -221,6 +225,9 @@ class PerceptualLoss(nn.Module):
     @torch.no_grad()
     def set_style(self, style: torch.Tensor) -> None:
         """style: (1, 3, H, W) in [0, 1]. Computes and keeps its Gram matrices, (1, C, C) per layer."""
+        if style.device.type == "cpu":
+            h, w = style.shape[-2:]
+            check_memory(h * w * STYLE_BYTES_PER_PIXEL, f"a {w}x{h} style image", "lower the style size")
         feats = self.vgg(style.to(self.vgg.mean.device), list(dict.fromkeys([*self.style_layers, coverage.LAYER])))
         for name in self.style_layers:
             self.register_buffer(f"gram_{name}", gram_matrix(feats[name].float()), persistent=False)  # (1, C, C)
@@ -247,6 +254,10 @@ class PerceptualLoss(nn.Module):
         if min(content.shape[-2:]) < MIN_PHOTO_SIDE:  # VGG's poolings leave nothing of it (a RuntimeError)
             h, w = content.shape[-2:]
             raise UserError(f"an image of {w}x{h} is under {MIN_PHOTO_SIDE} px a side: too small for the VGG loss")
+        pixels = stylized.shape[0] * stylized.shape[-2] * stylized.shape[-1]
+        if pixels > 2**21 and stylized.device.type == "cpu":  # large: optimize's photo (a training batch is smaller)
+            per_pixel = GRAD_BYTES_PER_PIXEL if stylized.requires_grad else 2 * STYLE_BYTES_PER_PIXEL
+            check_memory(pixels * per_pixel, f"the VGG loss of {pixels / 1e6:.0f} MP", "ask for a smaller size")
         with torch.no_grad():  # content targets need no graph, and only the layers up to the deepest content one
             targets = self.vgg(content, list(self.content_layers))
         feats = self.vgg(stylized, list(dict.fromkeys([*self.style_layers, *self.content_layers])))

@@ -208,3 +208,26 @@ def test_an_image_too_small_for_the_vgg_is_one_line(loss: PerceptualLoss) -> Non
     with pytest.raises(UserError, match="an image of 20x12 is under 16 px a side: too small for the VGG loss"):
         optimize_image(torch.rand(1, 3, 12, 20), loss, iterations=1)
     assert loss(torch.rand(1, 3, 16, 16), torch.rand(1, 3, 16, 16))["total"].isfinite()  # the least it takes
+
+
+def test_sizes_the_memory_cannot_hold_are_refused_before_the_work(
+    loss: PerceptualLoss, style_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """fast-style-optimize --style-size 100000 was killed by the kernel (exit 137, no word): Linux does not fail an
+    allocation too large, it kills the process. What the style image and the VGG need is compared with the free
+    memory first."""
+    from fast_style import devices
+    from fast_style.data import load_style_image
+
+    monkeypatch.setattr(devices, "free_memory", lambda: 50 * 2**20)  # 50 MB free
+    with pytest.raises(UserError, match=r"the style image at size 4000 \(4000x\d+\) needs about .* GB of memory, "):
+        load_style_image(str(style_path), 4000)
+    assert load_style_image(str(style_path), 64).shape[-1] == 64  # a small one fits
+    with pytest.raises(UserError, match="a 300x300 style image needs about 0.1 GB of memory, 0.0 GB are free"):
+        loss.set_style(torch.rand(1, 3, 300, 300))
+    loss.set_style(torch.rand(1, 3, 32, 32))
+    big = torch.rand(1, 3, 1500, 1500)
+    with pytest.raises(UserError, match="the VGG loss of 2 MP needs about 5.9 GB"):
+        loss(big.clone().requires_grad_(True), big)
+    monkeypatch.setattr(devices, "free_memory", lambda: None)  # unknown (not Linux): not refused
+    loss.set_style(torch.rand(1, 3, 300, 300))
