@@ -4,6 +4,7 @@ loading it."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 
@@ -38,5 +39,10 @@ RANK_BY = {
 
 
 def ranked(scores: list[ModelScore], rank_by: str = "total") -> list[int]:
-    """Indices of `scores`, best first by `rank_by` (RANK_BY)."""
-    return sorted(range(len(scores)), key=lambda i: RANK_BY[rank_by](scores[i]))
+    """Indices of `scores`, best first by `rank_by` (RANK_BY); a NaN score (a model that paints NaN) last."""
+
+    def key(i: int) -> tuple[bool, float]:
+        value = RANK_BY[rank_by](scores[i])
+        return (math.isnan(value), 0.0 if math.isnan(value) else value)  # NaN compares false: sorted lost order
+
+    return sorted(range(len(scores)), key=key)

@@ -749,3 +749,15 @@ def test_the_library_writers_keep_an_existing_file_unless_forced(tmp_path: Path)
         (tmp_path / made).unlink()
     with pytest.raises(UserError, match="o_tensorboard holds an earlier loss curve: use --force"):
         optimize.write_result(torch.rand(1, 3, 8, 8), [2.0, 1.0], tmp_path / "o.png")
+
+
+def test_a_model_scored_nan_is_ranked_last() -> None:
+    """sorted() with a NaN key left the others out of order (the best model ranked last behind a NaN one)."""
+    from fast_style.scores import ModelScore, ranked
+
+    scores = [
+        ModelScore(n, n, "s", total=t, coverage=c)
+        for n, t, c in (("a", 3.0, 0.2), ("b", float("nan"), 0.9), ("c", 1.0, float("nan")), ("d", 2.0, 0.5))
+    ]
+    assert ranked(scores) == [2, 3, 0, 1]
+    assert ranked(scores, "coverage") == [1, 3, 0, 2]

@@ -151,12 +151,18 @@ def test_onnx_and_torchscript_export_match(
             assert export_main([str(model), "-o", str(tmp_path / f"m.{fmt}"), "--force"]) == 2
         assert "not written" in capsys.readouterr().err
     assert (tmp_path / "m.onnx").read_bytes() == good
+    nan = _net(channels=(8, 16, 32), num_residual=2)  # a model whose weights are NaN matched its NaN export
+    nan.decoder[-1].weight.data.fill_(float("nan"))  # ("max abs difference 0.0e+00": max(0.0, nan) is 0.0)
+    for fmt in ("onnx", "ts"):
+        assert export_main([str(save_style_model(nan, tmp_path / "nan.pt")), "-o", str(tmp_path / f"n.{fmt}")]) == 2
+        assert "the model paints NaN or infinite values" in capsys.readouterr().err
+        assert not (tmp_path / f"n.{fmt}").exists()
     assert export_main([str(model), "-o", str(tmp_path / "m.xyz")]) == 2
     assert "use a .onnx or .ts file name, or --format" in capsys.readouterr().err
     assert export_main([str(model), "-o", str(tmp_path / "exported.pt")]) == 2  # it would pass for a style model
     assert ".pt is a style model's extension; a TorchScript export goes to a .ts file" in capsys.readouterr().err
     assert export_main([str(model), "-o", str(tmp_path / "x.onnx"), "--format", "torchscript"]) == 2
-    assert "--format torchscript, but" in capsys.readouterr().err  # a TorchScript file named .onnx
+    assert "format torchscript, but" in capsys.readouterr().err  # a TorchScript file named .onnx
     assert export_main([str(model), "-o", str(tmp_path / "x.ts"), "--opset", "13"]) == 2
     assert "opset (--opset) is for ONNX exports" in capsys.readouterr().err  # it had been ignored
     assert export_main([str(model), "-o", ""]) == 2  # an unset shell variable: it wrote into the current folder
