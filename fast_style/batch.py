@@ -16,7 +16,7 @@ from PIL import Image
 from fast_style.animation import ANIMATED_OUTPUTS, frame_count, stylize_animation
 from fast_style.atomic import DiskError, check_output
 from fast_style.errors import UserError, first_line, out_of_memory
-from fast_style.images import read_image, save_image
+from fast_style.images import over_the_bomb_limit, read_image, save_image
 from fast_style.video import is_video, stylize_video
 
 log = logging.getLogger(__name__)
@@ -109,10 +109,7 @@ def stylize_files(
         except (UserError, OSError, ValueError, Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
             report.failed += 1
             if isinstance(e, (Image.DecompressionBombError, Image.DecompressionBombWarning)):  # Pillow names 2x
-                message = (
-                    f"more pixels than --max-image-pixels {Image.MAX_IMAGE_PIXELS} (the guard against "
-                    "decompression bombs): raise it if you trust this file"
-                )
+                message = over_the_bomb_limit()
             else:
                 message = first_line(e, 300)
             on_error(f"error: {message}" if isinstance(e, UserError) else f"error: {src}: {message}")

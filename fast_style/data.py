@@ -28,7 +28,7 @@ from tqdm import tqdm
 from fast_style.atomic import DiskError, atomic_write
 from fast_style.devices import check_memory
 from fast_style.errors import UserError, first_line
-from fast_style.images import IMAGE_EXTENSIONS, find_images, open_rgb
+from fast_style.images import IMAGE_EXTENSIONS, find_images, open_rgb, over_the_bomb_limit
 from fast_style.loss import STYLE_BYTES_PER_PIXEL
 
 log = logging.getLogger(__name__)
@@ -60,6 +60,8 @@ def load_style_image(image: str, size: int | None = None) -> torch.Tensor:
         raise UserError(f"style image '{image}' {problem}: give the path of a painting (.jpg, .png, ...)")
     try:
         img = open_rgb(path)
+    except Image.DecompressionBombError:  # (Pillow's own words name a DOS attack)
+        raise UserError(f"cannot read style image {image}: {over_the_bomb_limit()}") from None
     except Exception as e:
         raise UserError(f"cannot read style image {image}: {first_line(e, 160)}") from None
     if min(img.size) < 16:  # too small to hold any texture, however far it is scaled up
@@ -72,8 +74,8 @@ def load_style_image(image: str, size: int | None = None) -> torch.Tensor:
         img = img.resize((w, h), Image.BICUBIC)
     if min(img.size) < 16:
         raise UserError(
-            f"style image {image} would be {img.width}x{img.height} at style.size={size}: "
-            "raise the size (at least 16 px on each side)"
+            f"style image {image} would be {img.width}x{img.height} at size {size}: raise the style size "
+            "(style.size=, --style-size) to at least 16 px on each side"
         )
     return v2.functional.to_dtype(v2.functional.pil_to_tensor(img), torch.float32, scale=True).unsqueeze(0)
 

@@ -9,9 +9,13 @@ class UserError(Exception):
 
 
 def first_line(error: BaseException, limit: int = 200) -> str:
-    """The first line of an exception's message (at most `limit` characters), or its type's name."""
-    text = str(error).strip()
-    return text.splitlines()[0][:limit] if text else type(error).__name__
+    """The first line of an exception's message (at most `limit` characters), or its type's name; a first line that
+    only announces the next ("Error(s) in loading state_dict for TransformerNet:") with the next."""
+    lines = [line.strip() for line in str(error).strip().splitlines()]
+    if not lines:
+        return type(error).__name__
+    text = f"{lines[0]} {lines[1]}" if lines[0].endswith(":") and len(lines) > 1 else lines[0]
+    return text[:limit]
 
 
 def out_of_memory(error: BaseException) -> bool:

@@ -57,7 +57,10 @@ def find_models(items: list[str]) -> list[Path]:
         elif path.is_dir():
             found = files_below(path, lambda name: name == "style.pt")
             if not found:
-                raise UserError(f"no style.pt below {item}")
+                raise UserError(
+                    f"no style.pt below {item}: give style models (.pt), built-in style names or a training run's "
+                    "(or sweep's) folder; the photos go after --photos"
+                )
             models += found
         else:
             models.append(zoo.resolve(item))
@@ -88,7 +91,11 @@ def _overrides(path: Path) -> list[str]:
     from omegaconf import OmegaConf
 
     file = path.parent / ".hydra" / "overrides.yaml"
-    found = [str(o) for o in OmegaConf.load(file)] if file.is_file() else []
+    try:
+        found = [str(o) for o in OmegaConf.load(file)] if file.is_file() else []
+    except Exception as e:  # a damaged record (its YAML parser's error was a traceback): named by its folder
+        log.warning("warning: %s cannot be read (%s): its run is named by its folder", file, first_line(e, 120))
+        return []
     return [o for o in found if not o.lstrip("+~").partition("=")[0].startswith(_BOOKKEEPING)]
 
 
@@ -160,6 +167,10 @@ def load_photos(
                 files.append((f, f.relative_to(folder).as_posix()))
             except ValueError:  # reached through a link: not below the folder's own path
                 files.append((f, f.name))
+    unique: dict[Path, tuple[Path, str]] = {}  # a photo once, where folders overlap (--photos a a/sub): it counted 2x
+    for f, name in files:
+        unique.setdefault(f.resolve(), (f, name))
+    files = list(unique.values())
     names = Counter(name for _, name in files)
     photos = []
     for f, name in files:

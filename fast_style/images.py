@@ -62,10 +62,15 @@ def reading(path: object) -> Iterator[None]:
     except (OSError, ValueError) as e:
         raise UserError(f"cannot read {path}: {first_line(e)}") from None
     except Image.DecompressionBombError:
-        raise UserError(
-            f"cannot read {path}: more pixels than Pillow's guard against decompression bombs allows "
-            "(PIL.Image.MAX_IMAGE_PIXELS: raise it if you trust this file)"
-        ) from None
+        raise UserError(f"cannot read {path}: {over_the_bomb_limit()}") from None
+
+
+def over_the_bomb_limit() -> str:
+    """Why a picture over Pillow's guard against decompression bombs is refused, and how to let it in."""
+    return (
+        f"more pixels than Pillow's guard against decompression bombs allows ({Image.MAX_IMAGE_PIXELS}: "
+        "--max-image-pixels, or PIL.Image.MAX_IMAGE_PIXELS from Python): raise it if you trust this file"
+    )
 
 
 def read_image(

@@ -761,3 +761,42 @@ def test_a_model_scored_nan_is_ranked_last() -> None:
     ]
     assert ranked(scores) == [2, 3, 0, 1]
     assert ranked(scores, "coverage") == [1, 3, 0, 2]
+
+
+def test_eval_takes_overlapping_folders_damaged_records_and_says_what_to_give(
+    sweep: Path,
+    tmp_path: Path,
+    random_vgg: Path,
+    capsys: pytest.CaptureFixture,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """--photos a a/sub scored a/sub's photos twice; a damaged .hydra/overrides.yaml was a YAML traceback; --out ''
+    wrote the reports into the current folder; a photo folder given as a model said 'no style.pt below' alone;
+    a painting over the bomb guard named Pillow's setting alone (now --max-image-pixels, which eval takes too)."""
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", Image.MAX_IMAGE_PIXELS)  # (--max-image-pixels sets it)
+    photos = tmp_path / "held_out"
+    make_photo(photos / "p0.jpg", size=(40, 32), seed=1)
+    make_photo(photos / "sub" / "p1.jpg", size=(40, 32), seed=2)
+    (sweep / "1" / ".hydra" / "overrides.yaml").write_text("{{{ not yaml: [\n")
+    common = ["--weights", str(random_vgg), "--size", "32", "--style-size", "32", "--no-judge"]
+    common += ["--stability-photos", "0"]
+    out = tmp_path / "eval"
+    assert eval_main([str(sweep), "--photos", str(photos), str(photos / "sub"), "--out", str(out), *common]) == 0
+    report = json.loads((out / "metrics.json").read_text())
+    assert report["photos"] == ["p0.jpg", "sub/p1.jpg"] and len(report["models"]) == 2
+    assert "overrides.yaml cannot be read (while parsing a flow node): its run is named by its folder" in caplog.text
+    assert eval_main([str(sweep), "--photos", str(photos), "--out", "", *common]) == 2
+    assert "--out is empty" in capsys.readouterr().err
+    assert eval_main([str(photos), "--photos", str(photos), "--out", str(tmp_path / "e2"), *common]) == 2
+    assert "the photos go after --photos" in capsys.readouterr().err
+    assert (
+        eval_main(
+            [str(sweep), "--photos", str(photos), "--out", str(tmp_path / "e3"), *common, "--max-image-pixels", "1000"]
+        )
+        == 2
+    )
+    assert (
+        "style.png: more pixels than Pillow's guard against decompression bombs allows (1000: --max-image-pixels"
+        in (capsys.readouterr().err)
+    )

@@ -283,3 +283,18 @@ def test_the_cpu_inference_copy_computes_the_same_network() -> None:
 def test_channels_must_be_three_widths() -> None:
     with pytest.raises(ValueError, match=r"channels must be three widths, e.g. \[32, 64, 128\], got 32"):
         TransformerNet(channels=32)  # model.channels=32: it was "'int' object is not iterable"
+
+
+def test_a_model_whose_weights_do_not_fit_its_network_says_which(tmp_path: Path) -> None:
+    """'missing.pt is damaged: Error(s) in loading state_dict for TransformerNet:' ended at the colon: the line
+    that says what is wrong was the exception's second."""
+    from fast_style.errors import UserError
+
+    path = save_style_model(TransformerNet(channels=(4, 8, 8), num_residual=1), tmp_path / "m.pt")
+    payload = torch.load(path, weights_only=True)
+    del payload["state_dict"]["decoder.3.weight"]
+    torch.save(payload, tmp_path / "missing.pt")
+    with pytest.raises(
+        UserError, match=r"missing.pt is damaged: Error\(s\) in loading .*: Missing key\(s\) in state_dict"
+    ):
+        load_style_model(str(tmp_path / "missing.pt"))

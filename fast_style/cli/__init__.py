@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import math
 import os
 import signal
 import sys
@@ -175,3 +176,25 @@ def run_tool(body: Callable[[], int | None], log_level: int = logging.INFO) -> i
             signal.signal(signal.SIGTERM, previous)
         if previous_int is not None:
             signal.signal(signal.SIGINT, previous_int)
+
+
+def add_pixel_limit(parser: argparse.ArgumentParser) -> None:
+    """--max-image-pixels, the guard against decompression bombs (Pillow's), for the tools that read pictures."""
+    from PIL import Image
+
+    parser.add_argument(
+        "--max-image-pixels",
+        type=float,
+        default=Image.MAX_IMAGE_PIXELS,
+        help=f"refuse images with more pixels than this (decompression bombs; default {Image.MAX_IMAGE_PIXELS:.0f}; "
+        "inf: no limit)",
+    )
+
+
+def apply_pixel_limit(value: float) -> None:
+    """--max-image-pixels checked and made Pillow's limit (None for inf)."""
+    from PIL import Image
+
+    if math.isnan(value) or value <= 0:
+        raise UserError("--max-image-pixels must be > 0 (inf: no limit)")
+    Image.MAX_IMAGE_PIXELS = int(value) if math.isfinite(value) else None

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from fast_style import zoo
 from fast_style.atomic import check_writable
-from fast_style.cli import EXIT_OK, EXIT_PARTIAL, ToolParser, run_tool
+from fast_style.cli import EXIT_OK, EXIT_PARTIAL, ToolParser, add_pixel_limit, apply_pixel_limit, run_tool
 from fast_style.errors import UserError
 from fast_style.scores import RANK_BY, ranked
 
@@ -91,6 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--reference", help="optimize:N - compare with N L-BFGS iterations per photo")
     p.add_argument("--device", default="cpu", help="cpu (the default), cuda, cuda:N, mps or auto")
     p.add_argument("--force", action="store_true", help="overwrite the reports of an earlier evaluation in --out")
+    add_pixel_limit(p)
     args = p.parse_args(argv)
     return run_tool(lambda: run(args))
 
@@ -106,6 +107,9 @@ def run(args: argparse.Namespace) -> int:
     )
     from fast_style.images import read_photo
 
+    apply_pixel_limit(args.max_image_pixels)
+    if not args.out.strip():  # an unset shell variable: not the current folder
+        raise UserError("--out is empty: give a folder for the reports")
     if args.size < 16 or args.style_size < 16:
         raise UserError("--size and --style-size must be >= 16")
     if (

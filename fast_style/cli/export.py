@@ -30,7 +30,11 @@ def main(argv: list[str] | None = None) -> int:
         help="output file: .onnx (ONNX) or .ts (TorchScript); or a folder (a name without an extension too): the "
         "model's name in it",
     )
-    p.add_argument("--format", choices=["onnx", "torchscript"], help="override the format the extension implies")
+    p.add_argument(
+        "--format",
+        choices=["onnx", "torchscript"],
+        help="the format where -o does not say it (a folder; must agree with an .onnx or .ts name)",
+    )
     p.add_argument("--opset", type=int, help="ONNX opset, 11 to 23 (default 17); ONNX only")
     p.add_argument("--force", action="store_true", help="overwrite an existing output")
     args = p.parse_args(argv)

@@ -11,7 +11,15 @@ from pathlib import Path
 from PIL import Image
 
 from fast_style import zoo
-from fast_style.cli import EXIT_OK, EXIT_PARTIAL, EXIT_USER_ERROR, ToolParser, run_tool
+from fast_style.cli import (
+    EXIT_OK,
+    EXIT_PARTIAL,
+    EXIT_USER_ERROR,
+    ToolParser,
+    add_pixel_limit,
+    apply_pixel_limit,
+    run_tool,
+)
 from fast_style.errors import UserError
 from fast_style.inference_defaults import DEFAULT_MAX_PIXELS, DEFAULT_OUTPUT, DEFAULT_TILE, PRECISIONS, PRESETS
 
@@ -75,13 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="torch.compile the network: ~2x faster once warm, tens of seconds per new image size",
     )
-    p.add_argument(
-        "--max-image-pixels",
-        type=float,
-        default=Image.MAX_IMAGE_PIXELS,
-        help=f"refuse images with more pixels than this (decompression bombs; default {Image.MAX_IMAGE_PIXELS:.0f}; "
-        "inf: no limit)",
-    )
+    add_pixel_limit(p)
     p.add_argument(
         "--quality",
         type=int,
@@ -145,8 +147,7 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(f"--smooth must be within 0..1 (1 excluded), got {args.smooth}")
     if not 1 <= args.quality <= 100:
         raise UserError("--quality must be within 1..100")
-    if math.isnan(args.max_image_pixels) or args.max_image_pixels <= 0:
-        raise UserError("--max-image-pixels must be > 0 (inf: no limit)")
+    apply_pixel_limit(args.max_image_pixels)
     for flag, value in (("--scale", args.scale), ("--max-pixels", args.max_pixels), ("--strength", args.strength)):
         if value is not None and not math.isfinite(value):
             raise UserError(f"{flag} must be a finite number, got {value}")
@@ -160,7 +161,6 @@ def run(args: argparse.Namespace) -> int:
     from fast_style.stylizer import Stylizer
     from fast_style.video import is_video
 
-    Image.MAX_IMAGE_PIXELS = int(args.max_image_pixels) if math.isfinite(args.max_image_pixels) else None
     items = expand_inputs(args.inputs, args.output)
     if not items:
         raise UserError("no images found in the given inputs")
