@@ -279,18 +279,21 @@ def test_a_jpeg_cut_short_by_a_full_disk_is_an_error_not_a_file(tmp_path: Path) 
     assert list(tmp_path.iterdir()) == []  # no file, not even a temporary one
 
 
+# a module whose import a Ctrl-C stops halfway: it fails as numpy does when the KeyboardInterrupt is raised in it
+SLOW_IMPORT = (
+    "import os, signal, sys, time\n"
+    "try:\n"
+    "    os.kill(os.getpid(), signal.SIGINT)\n"
+    "    time.sleep(1)\n"
+    "except KeyboardInterrupt:\n"
+    "    raise ImportError('cannot load module more than once per process')\n"
+)
+
+
 def test_ctrl_c_inside_an_import_stops_the_tool_once_the_import_is_done(tmp_path: Path) -> None:
     # a KeyboardInterrupt raised in the middle of torch's import came out as another error with a traceback
     # (numpy's "cannot load module more than once per process", a RecursionError), as this module makes it
-    (tmp_path / "slow_import.py").write_text(
-        "import os, signal, sys, time\n"
-        "try:\n"
-        "    os.kill(os.getpid(), signal.SIGINT)\n"
-        "    time.sleep(1)\n"
-        "except KeyboardInterrupt:\n"
-        "    raise ImportError('cannot load module more than once per process')\n"
-        "open(sys.argv[1] + '/imported', 'w').close()\n"
-    )
+    (tmp_path / "slow_import.py").write_text(SLOW_IMPORT + "open(sys.argv[1] + '/imported', 'w').close()\n")
     script = (
         "import sys\nfrom pathlib import Path\nfrom fast_style.atomic import atomic_write\n"
         "from fast_style.cli import run_tool\nsys.path.insert(0, sys.argv[1])\n"
@@ -314,6 +317,26 @@ def test_ctrl_c_inside_an_import_stops_the_tool_once_the_import_is_done(tmp_path
         assert (tmp_path / "imported").is_file() and not done.stdout, kind  # the import ended, nothing after it ran
         names = {p.name for p in tmp_path.iterdir()} - {"__pycache__"}
         assert names == {"slow_import.py", "imported"}, kind  # the temporary file went through its clean-up
+
+
+def test_ctrl_c_while_fast_style_train_loads_stops_it_in_one_line(tmp_path: Path) -> None:
+    """fast-style-train had no Ctrl-C handling before training: one inside an import came out as numpy's "cannot
+    load module more than once per process" with a traceback, or was lost and the whole run trained."""
+    (tmp_path / "slow_import.py").write_text(SLOW_IMPORT)
+    script = (  # the import lands where fast-style-train loads what it needs (here: as it registers its configs)
+        "import sys\nsys.path.insert(0, sys.argv[1])\nimport fast_style.cli.train as t\n"
+        "t.register = lambda: __import__('slow_import')\nsys.argv[1:] = []\nt.main()\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(tmp_path)],
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        preexec_fn=_sigint_as_in_a_terminal,
+    )
+    assert done.returncode == 130 and done.stderr == "interrupted\n", done.stderr[-2000:]
 
 
 def test_a_sigterm_before_torch_is_loaded_prints_one_line(tmp_path: Path) -> None:

@@ -12,6 +12,7 @@ import logging
 import os
 import re
 import shutil
+import signal
 import sys
 import traceback
 from pathlib import Path
@@ -21,7 +22,7 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from fast_style.cli import EXIT_PARTIAL, EXIT_USER_ERROR
+from fast_style.cli import EXIT_INTERRUPTED, EXIT_PARTIAL, EXIT_USER_ERROR, _on_sigint
 from fast_style.config import CONFIG_DIR, compose, expected_kind, register
 from fast_style.errors import UserError
 
@@ -29,6 +30,7 @@ log = logging.getLogger(__name__)
 
 _FILE_KEYS = {"style": "style.image", "loss": "loss=file loss.weights"}  # groups whose option is often a file
 _FULL_ERROR: dict = {"on": False, "failed": []}  # set by main(): whether to re-raise, and the failed runs
+_STARTED: dict = {"run": False}  # set once Hydra has made a run's folder and called the task
 _RUN_PARENTS: dict = {}  # set by main(): which of the run folder's parents were there before Hydra made it
 
 
@@ -39,6 +41,7 @@ def _hydra_main(cfg: DictConfig) -> None:
     from fast_style.launch import in_multirun
     from fast_style.train import train  # torch and Lightning: only once a run starts
 
+    _STARTED["run"] = True  # the run's folder is made: an OSError from here on is the run's own
     out = Path(HydraConfig.get().runtime.output_dir)
     made = _made_by_this_launch(out)  # never a folder the user had before; unknown: one that held no log either
     fresh = _holds_only_this_launch(out) and (made if made is not None else _log_is_new(out))
@@ -269,14 +272,27 @@ def main() -> None:
     """`fast-style-train`: Hydra's command line (see the module's docstring for errors and exit codes)."""
     from hydra.errors import HydraException
 
+    # a Ctrl-C while torch and Lightning load (seconds) waits for the import it lands in, as in every tool
+    # (run_tool): raised inside it, it came out as numpy's "cannot load module more than once" with a traceback, or
+    # was lost and the whole run trained; once training starts, GracefulStop takes Ctrl-C over
+    ours = signal.getsignal(signal.SIGINT) is signal.default_int_handler  # (not SIG_IGN: `cmd &`)
+    if ours:
+        signal.signal(signal.SIGINT, _on_sigint)
+    logging.getLogger("torch").setLevel(logging.WARNING)  # (stopped in its import: its exit hooks' INFO lines)
     sys.argv[1:] = as_paths(sys.argv[1:])
-    register()
     previous = os.environ.get("HYDRA_FULL_ERROR")
     _FULL_ERROR.update(on=previous == "1", failed=[])
     os.environ["HYDRA_FULL_ERROR"] = "1"  # Hydra re-raises instead of printing several lines; we print one
     _note_run_parents(sys.argv[1:])
     try:
+        register()  # (the groups' schemas: torch and Lightning are imported where they are not cached)
         _hydra_main()
+    except KeyboardInterrupt:  # before training took Ctrl-C over (Hydra composing, torch loading)
+        print("interrupted", file=sys.stderr)
+        sys.exit(EXIT_INTERRUPTED)
+    except BrokenPipeError:  # `fast-style-train --help | head`: the reader stopped early
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(0)
     except (UserError, HydraException, OmegaConfBaseException) as e:
         if _FULL_ERROR["on"]:
             raise
@@ -292,7 +308,18 @@ def main() -> None:
             file=sys.stderr,
         )
         sys.exit(EXIT_USER_ERROR)
+    except OSError as e:  # Hydra making the run's folder: read-only, no permission (/sys/run: a traceback)
+        if _FULL_ERROR["on"] or _STARTED["run"] or not e.filename:
+            raise
+        print(
+            f"error: cannot make the run's folder {e.filename}: {e.strerror}; choose another hydra.run.dir "
+            "(hydra.sweep.dir for a sweep)",
+            file=sys.stderr,
+        )
+        sys.exit(EXIT_USER_ERROR)
     finally:
+        if ours and signal.getsignal(signal.SIGINT) is _on_sigint:  # (main called in a process that goes on: tests)
+            signal.signal(signal.SIGINT, signal.default_int_handler)
         if previous is None:
             os.environ.pop("HYDRA_FULL_ERROR", None)
         else:
