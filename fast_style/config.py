@@ -192,6 +192,9 @@ def register() -> None:
     )
     # `style.size: ${mul:${data.image_size},2}`: the style's texture scale follows the training crops
     OmegaConf.register_new_resolver("mul", lambda a, b: int(a * b), replace=True)
+    # a run's folder is named by its start time and its process: two runs started in the same second (a script's
+    # `&`) shared one, and the later one's files replaced the earlier one's
+    OmegaConf.register_new_resolver("pid", os.getpid, replace=True)
 
 
 def _native_bf16() -> bool:

@@ -121,3 +121,27 @@ def test_a_damaged_schema_cache_is_read_past(monkeypatch: pytest.MonkeyPatch) ->
     path.write_text(json.dumps({group: [["batch_size", "no such kind", 4]] for group in config.SCHEMAS}))
     monkeypatch.setattr(config, "_made", {})
     assert _compose(["output_dir=o", "style.image=s.png"]).data.batch_size == 4  # well-formed, but not ours
+
+
+def test_two_runs_started_in_the_same_second_get_their_own_folders(tmp_path: Path) -> None:
+    """The run folder was outputs/<date>/<time>: two launches in one second (a script's `&`) shared it, and the
+    later run's style.pt replaced the earlier one's. The process is in the name now."""
+    import subprocess
+    import sys
+
+    script = (
+        "from hydra import compose, initialize_config_dir\n"
+        "from fast_style.config import CONFIG_DIR, register\n"
+        "register()\n"
+        "with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base='1.3'):\n"
+        "    cfg = compose('train', return_hydra_config=True)\n"
+        "print(cfg.hydra.run.dir, cfg.hydra.sweep.dir)\n"
+    )
+    dirs = [
+        subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout.split()
+        for _ in range(2)
+    ]
+    for run in dirs:
+        assert run[0].startswith("outputs/") and run[1].startswith("multirun/")
+    assert dirs[0][0] != dirs[1][0] and dirs[0][1] != dirs[1][1]
+    assert dirs[0][0].rsplit("-", 1)[0].count("-") == 4  # <date>/<hh-mm-ss>-<pid>
