@@ -172,6 +172,7 @@ def _prepare(cfg: DictConfig) -> tuple[pl.Trainer, StyleTransferModule, Any, lis
             f"{out} holds a run ({held}) and ckpt_path={ckpt} is another run's: continue that one in a folder of its "
             "own (hydra.run.dir=...), or resume this one with ckpt_path=last"
         )
+    elsewhere = "hydra.sweep.dir" if launch.in_multirun() else "hydra.run.dir"  # (a sweep's runs: run.dir is not read)
     if ckpt == "last" and last and not (Path(last) / "last.ckpt").is_file():
         if launch.in_multirun() and not (out / "style.pt").is_file():
             # rerunning a stopped sweep: a run it had not reached, or stopped before its first checkpoint (its
@@ -181,7 +182,7 @@ def _prepare(cfg: DictConfig) -> tuple[pl.Trainer, StyleTransferModule, Any, lis
         elif held:
             raise UserError(
                 f"ckpt_path=last: {out} holds a run stopped before its first checkpoint ({held}): nothing to "
-                "resume; delete that folder, or train into another (hydra.run.dir=...)"
+                f"resume; delete that folder, or train into another ({elsewhere}=...)"
             )
         else:
             raise UserError(
@@ -190,7 +191,13 @@ def _prepare(cfg: DictConfig) -> tuple[pl.Trainer, StyleTransferModule, Any, lis
             )
     if ckpt is None and held:  # training from scratch would write over that run
         resume = "resume it with ckpt_path=last" if held.suffix == ".ckpt" else "nothing to resume in it"
-        raise UserError(f"{out} holds a run ({held}): {resume}; or train into another folder (hydra.run.dir=...)")
+        raise UserError(f"{out} holds a run ({held}): {resume}; or train into another folder ({elsewhere}=...)")
+    style_model = OmegaConf.select(cfg, "callbacks.style_model.path")
+    if ckpt is None and style_model and Path(style_model).expanduser().is_file():  # a file outside the run's folder
+        raise UserError(
+            f"callbacks.style_model.path={style_model} exists: a new run does not write over it; give another path "
+            "(or move that file)"
+        )
     for key in ("root", "val_root"):
         folder = OmegaConf.select(cfg, f"data.{key}")
         if folder and out.resolve().is_relative_to(Path(folder).expanduser().resolve()):

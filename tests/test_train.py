@@ -278,6 +278,8 @@ def test_the_stop_line_points_a_resume_at_the_run_or_at_its_whole_sweep(monkeypa
         ("style={style}", "unknown style option '{style}': choose one of default; a file goes in as style.image="),
         ("hydra.run.dir={style}/run", "a file is in the way; choose another hydra.run.dir"),
         ("hydra.run.dir=/proc/fast-style-run", "cannot make the run's folder /proc/fast-style-run: "),  # a traceback
+        # a file of the user's outside the run's folder was replaced by the new run's model without a word
+        ("callbacks.style_model.path={style}", "callbacks.style_model.path={style} exists: a new run does not write"),
         ("loss.weights={tmp}/missing.pth", "missing.pth' not found: use caffe, torchvision or a path"),
         # refused before the loss network is built, with what the Trainer takes (Lightning's TypeError came after)
         ("+trainer.gpus=2", "trainer.gpus is not a setting of Trainer: it takes accelerator, accumulate_grad_batches,"),
