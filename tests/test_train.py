@@ -849,3 +849,25 @@ def test_a_precision_the_cpu_runs_slowly_or_not_at_all_is_said(
         )
         assert (f"={precision} is for GPUs: on the CPU it trains as bf16-mixed" in caplog.text) is bool(said), precision
         assert ("this CPU has no native bf16" in caplog.text) is (said is not None), precision
+
+
+def test_paths_hydra_cannot_read_unquoted_are_quoted_for_it() -> None:
+    """`style.image=painting (1).jpg` (a browser's second download) was Hydra's "mismatched input '.' expecting
+    <EOF>"; a checkpoint's `step=000400.ckpt` and `~/` paths the same. Hydra's own syntax is left to it."""
+    from fast_style.cli.train import as_paths
+
+    given = [
+        "style.image=painting (1).jpg",
+        "style.image=wave[1].jpg",
+        "ckpt_path=runs/a/checkpoints/step=000400.ckpt",
+        "loss.style_weight=range(1,5)",
+        "loss.style_weight=1,2",
+        "trainer.max_steps=10",
+        "style.image='quoted (2).jpg'",
+    ]
+    assert as_paths(given) == [
+        "style.image='painting (1).jpg'",
+        "style.image='wave[1].jpg'",
+        "ckpt_path='runs/a/checkpoints/step=000400.ckpt'",
+        *given[3:],
+    ]

@@ -253,7 +253,8 @@ def as_paths(args: list[str]) -> list[str]:
     """Overrides whose value is a path Hydra's grammar refuses unquoted, quoted for it: a checkpoint or style model
     training wrote (`checkpoints/step=000400.ckpt`, `style-step=000400.pt`) and a path from home
     (`data.cache_dir=~/...`, which the shell leaves as it is after `=`: expanded here, as the shell would at the start
-    of a word). Values with Hydra's own syntax (sweeps, lists, interpolations, quotes) are left to it."""
+    of a word), and a file name Hydra's grammar refuses (`style.image=painting (1).jpg`). Values with Hydra's own
+    syntax (sweeps, lists, interpolations, quotes) are left to it."""
     out = []
     for arg in args:
         match = _KEY.fullmatch(arg)
@@ -262,10 +263,27 @@ def as_paths(args: list[str]) -> list[str]:
         # one from home may be a sweep or a list (`~/a,~/b`), so that syntax stays Hydra's too
         quoted = "'" in value or '"' in value or "${" in value
         home = value.startswith("~") and not any(c in value for c in ",()[]{}$")
-        if match and not quoted and ("=" in value or home):
+        if match and not quoted and ("=" in value or home or _a_name_hydra_refuses(value)):
             arg = f"{match.group(1)}='{os.path.expanduser(value)}'"
         out.append(arg)
     return out
+
+
+def _a_name_hydra_refuses(value: str) -> bool:
+    """A file name Hydra's grammar cannot read unquoted but can quoted: `painting (1).jpg`, `wave[1].jpg` (Hydra's
+    "mismatched input '.' expecting <EOF>"); its own syntax (`range(1,5)`, `a,b`, `[1,2]`) reads as it is."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    parser = OverridesParser.create()
+    try:
+        parser.parse_override(f"k={value}")
+        return False
+    except Exception:
+        try:
+            parser.parse_override(f"k='{value}'")
+            return "." in value or os.sep in value  # a file's name or path, not a mistake in Hydra's syntax
+        except Exception:
+            return False
 
 
 def main() -> None:
