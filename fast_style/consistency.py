@@ -113,10 +113,12 @@ class ConsistencyLoss(nn.Module):
         h, w = images.shape[-2:]
         # checked for the widest zoom out max_zoom allows, not this step's draw: a size that passed a run's first
         # steps had failed it at a later step's random zoom, hours in
-        if min(h, w) <= s + 2 * self._border(h, w, 1 / (1 + self.max_zoom)):
+        widest = 1 / (1 + self.max_zoom)
+        if min(h, w) <= s + 2 * self._border(h, w, widest):
+            least = next(n for n in range(16, 1 << 16) if n > s + 2 * self._border(n, n, widest))
             raise UserError(
                 f"training crops of {h}x{w} px are too small for temporal.max_shift={s}, margin={self.margin} "
-                f"and max_zoom={self.max_zoom}"
+                f"and max_zoom={self.max_zoom}: give data.image_size={least} or more, or lower those"
             )
         if zoom != 1.0:
             out = self._warp(images, dy, dx, zoom)

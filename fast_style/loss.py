@@ -209,8 +209,8 @@ class PerceptualLoss(nn.Module):
         self.style_layers = dict(style_layers or {"relu1_2": 1.0, "relu2_2": 1.0, "relu3_3": 1.0, "relu4_3": 1.0})
         self.content_layers = dict(content_layers or {"relu2_2": 1.0})
         given = {"content_weight": content_weight, "style_weight": style_weight, "tv_weight": tv_weight}
-        if any(v is not None and float(v) < 0 for v in given.values()):
-            raise UserError("loss weights must be >= 0")
+        if negative := [f"{k}={v}" for k, v in given.items() if v is not None and float(v) < 0]:
+            raise UserError(f"loss weights must be >= 0, got {', '.join(negative)}")
         # relu3_3 too, for `coverage` (held-out figures only: training stops at the deepest loss layer)
         self.vgg = VGGFeatures(
             sorted(set(self.style_layers) | set(self.content_layers) | {coverage.LAYER}), weights, arch

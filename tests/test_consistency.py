@@ -1,6 +1,8 @@
 """The stability term (temporal=shift): exact motion, zero for a network that moves with its input, positive for
 one that does not, and wired into training."""
 
+import re
+
 import pytest
 import torch
 from torch import nn
@@ -183,7 +185,11 @@ def test_a_crop_too_small_for_the_widest_zoom_is_refused_at_every_step() -> None
     # checked against each step's random zoom, a 34 px crop passed the first steps and failed at a later one
     loss = ConsistencyLoss(max_zoom=0.25)
     x = torch.rand(1, 3, 34, 34)
+    said = "too small for temporal.max_shift=3, margin=8 and max_zoom=0.25: give data.image_size=(\\d+) or more"
     for zoom in (1.0, 1.25, 0.8):
-        with pytest.raises(UserError, match="too small for temporal.max_shift=3, margin=8 and max_zoom=0.25"):
+        with pytest.raises(UserError, match=said) as refused:
             loss.moved(x, 1, 1, zoom)
-    assert loss.moved(torch.rand(1, 3, 48, 48), 1, 1, 0.8).shape == (1, 3, 48, 48)  # room for the widest
+    least = int(re.search(said, str(refused.value)).group(1))  # the size it names is the least that works
+    assert loss.moved(torch.rand(1, 3, least, least), 1, 1, 0.8).shape == (1, 3, least, least)
+    with pytest.raises(UserError, match=said):
+        loss.moved(torch.rand(1, 3, least - 1, least - 1), 1, 1, 0.8)

@@ -526,7 +526,7 @@ def test_images_over_the_pixel_limit_are_refused(
     code = main([str(photo), "-m", str(model_path), "-o", str(tmp_path / "o.png"), "--max-image-pixels", "5000"])
     assert code == 2 and "decompression bombs allows (5000: --max-image-pixels" in capsys.readouterr().err
     code = main([str(photo), "-m", str(model_path), "-o", str(tmp_path / "o.png"), "--max-image-pixels", "1000"])
-    assert code == 2 and "--max-image-pixels 1000 " in capsys.readouterr().err  # Pillow's own message says 2000
+    assert code == 2 and "(1000: --max-image-pixels" in capsys.readouterr().err  # Pillow's own message says 2000
     assert not (tmp_path / "o.png").exists()
     assert main([str(photo), "-m", str(model_path), "-o", str(tmp_path / "o.png"), "--max-image-pixels", "20000"]) == 0
     # the guard holds for the size after --scale too (--scale 100 had the kernel kill the process for its memory)

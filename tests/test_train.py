@@ -270,7 +270,11 @@ def test_the_stop_line_points_a_resume_at_the_run_or_at_its_whole_sweep(monkeypa
         ("data.val_root={tmp}/nowhere", "does not exist: set data.val_root="),
         ("style.image={tmp}", "is a folder, not an image"),
         ("style.size=0", "style size 0: use at least 16 px"),
-        ("data.rot=3", "unknown setting 'data.rot'; the settings under data are _target_, batch_size, cache_dir,"),
+        ("data.rot=3", "unknown setting 'data.rot' (did you mean data.root?); the settings under data are _target_, b"),
+        # the nearest key named (it suggested +data.batchsize=..., which the data module then refused)
+        ("data.batchsize=3", "unknown setting 'data.batchsize' (did you mean data.batch_size?)"),
+        ("stlye.image=x.jpg", "unknown setting 'stlye.image' (did you mean style.image?)"),  # (listed nothing)
+        ("loss.style_weight=-5", "loss weights must be >= 0, got style_weight=-5"),  # which one was not said
         ("loss=caffee", "unknown loss option 'caffee': choose one of caffe, file, torchvision, vgg19"),
         ("data.image_size=-5", "bad data settings: data.image_size=-5 (at least 16)"),  # only the bad one
         ("temporal.weight=10", "'temporal.weight' is a setting of the temporal group, which is off: add temporal="),
@@ -345,7 +349,10 @@ def test_a_mistake_in_ones_own_config_file_is_one_line(
         main()
     err = capfd.readouterr().err
     assert stop.value.code == 2 and err.count("\n") == 1
-    assert err.startswith("error: unknown setting 'model.chanels' in the config model/wide; the settings under model")
+    assert err.startswith(
+        "error: unknown setting 'model.chanels' in the config model/wide (did you mean model.channels?); the settings "
+        "under model"
+    )
     assert "channels" in err and not (tmp_path / "r").exists()
 
 

@@ -8,6 +8,7 @@ Hydra's full reports. Own config folders: `--config-dir DIR` (searched before th
 
 from __future__ import annotations
 
+import difflib
 import logging
 import os
 import re
@@ -221,8 +222,13 @@ def one_line(error: BaseException, argv: list[str]) -> str:
         key = cause.full_key
         parent = key.rpartition(".")[0]
         mistaken = {key, source.partition("/")[0]}  # the key itself, or the group whose config file has it
-        others = [
-            a for a in argv if "=" in a and not a.startswith("-") and a.split("=")[0].lstrip("+~") not in mistaken
+        others = [  # (stlye.image=x: the unknown key is stlye, and the override under it goes too)
+            a
+            for a in argv
+            if "=" in a
+            and not a.startswith("-")
+            and a.split("=")[0].lstrip("+~").partition(".")[0] not in mistaken
+            and a.split("=")[0].lstrip("+~") not in mistaken
         ]
         keys = _keys_under(parent, others)
         known = f"; the settings under {parent or 'the top level'} are {', '.join(keys)}" if keys else ""
@@ -232,8 +238,17 @@ def one_line(error: BaseException, argv: list[str]) -> str:
             return f"'{key}' is a setting of the {group} group, which is off: add {group}={options[0]} " + (
                 f"(or another of {', '.join(options)})" if len(options) > 1 else "to the command line"
             )
+        # the nearest setting (data.batchsize: data.batch_size, which the +key=... hint below does not find)
+        given = [a.split("=")[0].lstrip("+~") for a in argv if "=" in a]
+        below = next((g[len(key) :] for g in given if g.startswith(f"{key}.")), "")  # stlye.image: stlye, .image
+        near = difflib.get_close_matches(key.rpartition(".")[2], keys, n=1)
+        guess = f"{parent + '.' if parent else ''}{near[0]}{below}" if near else ""
+        hint = f" (did you mean {guess}?)" if guess else ""
+        key += below
         if source:
-            return f"unknown setting '{key}' in the config {source}{known}"
+            return f"unknown setting '{key}' in the config {source}{hint}{known}"
+        if guess:
+            return f"unknown setting '{key}'{hint}{known}"
         if parent == "trainer":  # the node lists only what the config sets: Lightning takes many more
             return f"unknown setting '{key}'{known}; another pytorch_lightning.Trainer argument goes in as +{key}=..."
         return f"unknown setting '{key}'{known} (use +{key}=... to add a new key on purpose)"
@@ -300,6 +315,7 @@ def main() -> None:
     sys.argv[1:] = as_paths(sys.argv[1:])
     previous = os.environ.get("HYDRA_FULL_ERROR")
     _FULL_ERROR.update(on=previous == "1", failed=[])
+    _STARTED["run"] = False
     os.environ["HYDRA_FULL_ERROR"] = "1"  # Hydra re-raises instead of printing several lines; we print one
     _note_run_parents(sys.argv[1:])
     try:
