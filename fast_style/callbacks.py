@@ -175,6 +175,12 @@ class FinalCheckpoint(ModelCheckpoint):
     (also when GracefulStop ends the run early)."""
 
     _dumped_at: int | None = None  # the step of the newest checkpoint written (a periodic one brings last.ckpt)
+    _validated_at: int | None = None  # the step of the newest validation
+
+    def on_validation_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        super().on_validation_end(trainer, pl_module)
+        if not trainer.sanity_checking:
+            self._validated_at = trainer.global_step
 
     def on_save_checkpoint(self, trainer: pl.Trainer, pl_module: pl.LightningModule, checkpoint: dict) -> None:
         self._dumped_at = trainer.global_step
@@ -218,7 +224,12 @@ class FinalCheckpoint(ModelCheckpoint):
         # last.ckpt that a resume by path went back to)
         self.last_model_path = path
         if self._dumped_at != trainer.global_step or not os.path.exists(path):
-            trainer.save_checkpoint(path, self.save_weights_only)
+            # written after this step's validation (a stop then, the run's end): Lightning restarts from a checkpoint
+            # at a validation step as from one written at validation's end, before the step's logging count moved
+            # on, and moves it on again (every point after the resume sat one step late); the count is written as
+            # it was then
+            with logging_count_lowered(trainer, int(self._validated_at == trainer.global_step)):
+                trainer.save_checkpoint(path, self.save_weights_only)
         return path
 
 
@@ -266,12 +277,6 @@ class GracefulStop(pl.Callback):
 
         signal.signal(signal.SIGINT, on_sigint)
 
-    _validated_at: int | None = None  # the step of the newest validation
-
-    def on_validation_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        if not trainer.sanity_checking:
-            self._validated_at = trainer.global_step
-
     def _not_from_ctrl_c(self, record: logging.LogRecord) -> bool:
         """Lightning's "Received SIGTERM: 15" is left out where the SIGTERM is the one a Ctrl-C turned into."""
         return self.exit_code != 128 + signal.SIGINT or "Received SIGTERM" not in record.getMessage()
@@ -281,11 +286,7 @@ class GracefulStop(pl.Callback):
             return
         ckpt = trainer.checkpoint_callback
         if isinstance(ckpt, FinalCheckpoint) and ckpt.dirpath:
-            # stopped after this step's validation: Lightning restarts from a checkpoint at a validation step as
-            # from one written at validation's end, before the step's logging count moved on, and moves it on
-            # again (every point after the resume sat one step late); the count is written as it was then
-            with logging_count_lowered(trainer, int(self._validated_at == trainer.global_step)):
-                path = ckpt.save_last_now(trainer)
+            path = ckpt.save_last_now(trainer)
             run = Path(trainer.default_root_dir)  # the run's folder (its checkpoints may be kept elsewhere)
             if self.resume:
                 log.warning("stopped at step %d: checkpoint %s; to resume: %s", trainer.global_step, path, self.resume)
