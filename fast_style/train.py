@@ -60,6 +60,7 @@ def train(cfg: DictConfig) -> Path | None:
         raise
     keeper = next(c for c in callbacks if isinstance(c, launch.KeepLaunch))
     out = Path(cfg.output_dir)
+    last = OmegaConf.select(cfg, "callbacks.checkpoint.dirpath")
     events = set((out / "tensorboard").glob("events.out.tfevents.*"))  # the earlier launches'
     try:
         with warnings.catch_warnings():
@@ -97,8 +98,13 @@ def train(cfg: DictConfig) -> Path | None:
         # trainer.max_steps): the run's own record stays
         if not keeper.kept:
             launch.restore_last_launch(hydra_dir)
-            if trainer.is_global_zero:  # and no TensorBoard file of a launch that logged nothing
-                for path in set((out / "tensorboard").glob("events.out.tfevents.*")) - events:
+        # and no TensorBoard file of a launch that logged nothing, nor an empty one (its header alone) of a new run
+        # stopped before it wrote anything (no photo readable: the file then refused the corrected command as
+        # "holds a run"); a curve that shows a failure (a loss gone NaN) stays
+        if trainer.is_global_zero:
+            nothing = ckpt is None and not _wrote_a_model(out, last)
+            for path in set((out / "tensorboard").glob("events.out.tfevents.*")) - events:
+                if not keeper.kept or (nothing and path.stat().st_size < EMPTY_EVENTS_BYTES):
                     path.unlink(missing_ok=True)
     if ckpt is None and trainer.max_steps == 0:  # (after fit: the data's and settings' mistakes come first)
         # a new run of no step left a folder with no model, which was then refused as "holds a run"
@@ -322,6 +328,13 @@ def _within(path: Path, folder: str | None) -> bool:
     return folder is not None and path.resolve().is_relative_to(Path(folder).expanduser().resolve())
 
 
+def _wrote_a_model(out: Path, checkpoints: str | None) -> bool:
+    """Whether a run in `out` wrote a checkpoint, a style model or an image grid: what is worth keeping."""
+    written = [out / "style.pt", *(out / "images").glob("step_*.png")]
+    written += Path(checkpoints).glob("*.ckpt") if checkpoints else []
+    return any(p.is_file() for p in written)
+
+
 def _run_in(out: Path, checkpoints: str | None) -> Path | None:
     """A file showing that `out` holds a run (a checkpoint, a style model, an image grid, a TensorBoard log),
     even one stopped before its first checkpoint; None for a new folder."""
@@ -344,6 +357,7 @@ def build(node: DictConfig, where: str, **kwargs: Any) -> Any:
         raise UserError(f"bad setting under {where}: {first_line(cause or e, 300)}") from None
 
 
+EMPTY_EVENTS_BYTES = 200  # a TensorBoard file holding its header alone (88 bytes), no point of any curve
 TRAINED_PRECISIONS = ("32-true", "32", "bf16-mixed", "bf16", "16-mixed", "16")  # Lightning's names (and aliases)
 
 

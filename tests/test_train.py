@@ -878,3 +878,39 @@ def test_paths_hydra_cannot_read_unquoted_are_quoted_for_it() -> None:
         "ckpt_path='runs/a/checkpoints/step=000400.ckpt'",
         *given[3:],
     ]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("made", [True, False])
+def test_a_run_stopped_at_its_first_step_leaves_no_folder_in_the_way(
+    tmp_path: Path,
+    photo_dir: Path,
+    style_path: Path,
+    random_vgg: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capfd: pytest.CaptureFixture[str],
+    made: bool,
+) -> None:
+    """No photo readable: the error came at the first step, after the launch was kept, and its folder (.hydra, the
+    log, an empty TensorBoard file) then refused the corrected command as 'holds a run'."""
+    from fast_style.cli.train import main
+
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    for i in range(6):
+        (bad / f"x{i}.jpg").write_text("not a picture")
+    if not made:
+        (tmp_path / "r").mkdir()  # a folder of the user's, empty
+    args = [a for a in _mistake_args(tmp_path, photo_dir, style_path, random_vgg) if not a.startswith("trainer.")]
+    args += ["trainer.max_steps=1", "data.num_val=1", "data.num_workers=0", "data.image_size=32"]
+    monkeypatch.setattr(sys, "argv", ["fast-style-train", *args, f"data.root={bad}"])
+    with pytest.raises(SystemExit) as stop:
+        main()
+    assert stop.value.code == 2 and "none of the training photos could be read" in capfd.readouterr().err
+    if made:  # made by this launch: gone
+        assert not (tmp_path / "r").exists()
+    else:  # the user's: it stays, without the file that marked a run
+        assert (tmp_path / "r").is_dir() and not any((tmp_path / "r").glob("tensorboard/events.*"))
+    monkeypatch.setattr(sys, "argv", ["fast-style-train", *args])  # the same, with readable photos: it trains
+    main()
+    assert (tmp_path / "r" / "style.pt").is_file()
