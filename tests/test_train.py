@@ -826,6 +826,18 @@ def test_the_hparams_figures_compare_runs_of_other_loss_weights(
     assert scalars["hp/total"][-1][1] == pytest.approx(total, rel=1e-4)
 
 
+def test_a_run_shorter_than_the_validation_interval_validates_at_its_last_step(
+    tmp_path: Path, photo_dir: Path, style_path: Path, random_vgg: Path
+) -> None:
+    """trainer.max_steps=300 under the default interval of 500 validated never: no held-out figures, no image grid,
+    an empty HParams tab."""
+    out = tmp_path / "run"
+    train(tiny_cfg(out, photo_dir, style_path, random_vgg, "trainer.max_steps=3", "trainer.val_check_interval=500"))
+    scalars = _scalars(out)
+    assert [step for step, _ in scalars["val/common/style"]] == [2] and "hp/style" in scalars  # after step 3
+    assert (out / "images" / "step_000003.png").is_file()
+
+
 def test_a_new_run_of_no_steps_is_refused(tmp_path: Path, photo_dir: Path, style_path: Path, random_vgg: Path):
     """It ended with a warning and exit 0, leaving a folder with no model that was then refused as 'holds a run'."""
     from fast_style.errors import UserError
