@@ -635,6 +635,13 @@ def test_a_sweep_runs_on_past_a_bad_run_and_fails_at_the_end(
     assert again.returncode == 0, again.stderr[-2000:]
     assert (tmp_path / "sweep" / "0" / "style.pt").is_file()
     assert "sweep/0/checkpoints yet: this run starts from the beginning" in again.stdout + again.stderr
+    # rerun from scratch (no ckpt_path): every run is refused, and the sweep's record stays the finished sweep's
+    # (Hydra had written the refused launch's settings over it)
+    record = (tmp_path / "sweep" / "multirun.yaml").read_bytes()
+    longer = [a if a != "trainer.max_steps=1" else "trainer.max_steps=7" for a in cmd[:-1]]
+    refused = subprocess.run([*longer, "data.image_size=32"], capture_output=True, text=True, timeout=300)
+    assert refused.returncode == 1 and "or train into another folder (hydra.sweep.dir=...)" in refused.stderr
+    assert (tmp_path / "sweep" / "multirun.yaml").read_bytes() == record
 
 
 @pytest.mark.slow

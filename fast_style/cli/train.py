@@ -8,6 +8,7 @@ Hydra's full reports. Own config folders: `--config-dir DIR` (searched before th
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import logging
 import os
@@ -31,7 +32,7 @@ log = logging.getLogger(__name__)
 
 _FILE_KEYS = {"style": "style.image", "loss": "loss=file loss.weights"}  # groups whose option is often a file
 _FULL_ERROR: dict = {"on": False, "failed": []}  # set by main(): whether to re-raise, and the failed runs
-_STARTED: dict = {"run": False}  # set once Hydra has made a run's folder and called the task
+_STARTED: dict = {"run": False, "trained": 0}  # a run's folder made and the task called; the runs that trained
 _RUN_PARENTS: dict = {}  # set by main(): which of the run folder's parents were there before Hydra made it
 
 
@@ -51,6 +52,7 @@ def _hydra_main(cfg: DictConfig) -> None:
     _into_run_log(f"launch: fast-style-train {launch}", logging.INFO)  # the log says what ran (the terminal knows)
     try:
         train(cfg)
+        _STARTED["trained"] += 1
     except (UserError, InstantiationException, OmegaConfBaseException) as e:  # also in the run's log (a sweep's)
         if _FULL_ERROR["on"]:
             raise
@@ -168,6 +170,18 @@ def _note_run_parents(argv: list[str]) -> None:
         return
     existed = {p: p.is_dir() for p in (fixed, *fixed.parents)}
     _RUN_PARENTS.update(fixed=fixed, existed=existed, inside=inside, depth=depth, kind=kind)
+    record = fixed / "multirun.yaml"  # a sweep rerun into its own folder: Hydra rewrites the record at once
+    if kind == "sweep" and depth == 0 and record.is_file():
+        _RUN_PARENTS["record"] = (record, record.read_bytes())
+
+
+def _restore_sweep_record() -> None:
+    """A rerun of a sweep whose every run was refused (`trainer.max_steps=7` without `ckpt_path=last`) leaves the
+    sweep's multirun.yaml as it was: Hydra had written the refused launch's settings over the sweep's."""
+    if "record" in _RUN_PARENTS and not _STARTED["trained"]:
+        record, earlier = _RUN_PARENTS["record"]
+        with contextlib.suppress(OSError):
+            record.write_bytes(earlier)
 
 
 def _made_by_this_launch(folder: Path) -> bool | None:
@@ -319,7 +333,7 @@ def main() -> None:
     sys.argv[1:] = as_paths(sys.argv[1:])
     previous = os.environ.get("HYDRA_FULL_ERROR")
     _FULL_ERROR.update(on=previous == "1", failed=[])
-    _STARTED["run"] = False
+    _STARTED.update(run=False, trained=0)
     os.environ["HYDRA_FULL_ERROR"] = "1"  # Hydra re-raises instead of printing several lines; we print one
     _note_run_parents(sys.argv[1:])
     try:
@@ -363,6 +377,7 @@ def main() -> None:
         else:
             os.environ["HYDRA_FULL_ERROR"] = previous
     if _FULL_ERROR["failed"]:
+        _restore_sweep_record()
         failed = _FULL_ERROR["failed"]
         print(f"error: {len(failed)} run(s) failed: " + "; ".join(failed), file=sys.stderr)
         sys.exit(EXIT_PARTIAL)
