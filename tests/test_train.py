@@ -933,3 +933,23 @@ def test_a_run_stopped_at_its_first_step_leaves_no_folder_in_the_way(
     monkeypatch.setattr(sys, "argv", ["fast-style-train", *args])  # the same, with readable photos: it trains
     main()
     assert (tmp_path / "r" / "style.pt").is_file()
+
+
+def test_out_of_memory_in_training_is_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """Every other tool said 'out of memory ...: ask for smaller sizes' (run_tool); fast-style-train crashed with
+    torch's traceback for a batch that did not fit."""
+    import fast_style.train as training
+    from fast_style.cli.train import main
+
+    def too_big(cfg):
+        raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 20.00 GiB")
+
+    monkeypatch.setattr(training, "train", too_big)  # (so the paths below need not exist)
+    monkeypatch.setattr(sys, "argv", ["fast-style-train", *_mistake_args(tmp_path, tmp_path, tmp_path, tmp_path)])
+    with pytest.raises(SystemExit) as stop:
+        main()
+    err = capfd.readouterr().err
+    assert stop.value.code == 2 and "Traceback" not in err
+    assert "error: out of memory (CUDA out of memory. Tried to allocate 20.00 GiB): lower data.batch_size" in err

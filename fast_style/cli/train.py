@@ -26,7 +26,7 @@ from omegaconf.errors import OmegaConfBaseException
 
 from fast_style.cli import EXIT_INTERRUPTED, EXIT_PARTIAL, EXIT_USER_ERROR, _on_sigint
 from fast_style.config import CONFIG_DIR, compose, expected_kind, register
-from fast_style.errors import UserError
+from fast_style.errors import UserError, first_line, out_of_memory
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +51,14 @@ def _hydra_main(cfg: DictConfig) -> None:
     launch = " ".join(HydraConfig.get().overrides.task) or "(the defaults)"
     _into_run_log(f"launch: fast-style-train {launch}", logging.INFO)  # the log says what ran (the terminal knows)
     try:
-        train(cfg)
+        try:
+            train(cfg)
+        except (RuntimeError, MemoryError) as e:  # a batch or size that does not fit: one line, as in every tool
+            if not out_of_memory(e):
+                raise
+            raise UserError(
+                f"out of memory ({first_line(e, 120)}): lower data.batch_size or data.image_size (or style.size)"
+            ) from e
         _STARTED["trained"] += 1
     except (UserError, InstantiationException, OmegaConfBaseException) as e:  # also in the run's log (a sweep's)
         if _FULL_ERROR["on"]:
