@@ -911,7 +911,8 @@ def test_a_run_stopped_at_its_first_step_leaves_no_folder_in_the_way(
     made: bool,
 ) -> None:
     """No photo readable: the error came at the first step, after the launch was kept, and its folder (.hydra, the
-    log, an empty TensorBoard file) then refused the corrected command as 'holds a run'."""
+    log, an empty TensorBoard file) then refused the corrected command as 'holds a run'. In a folder this launch
+    made or in the user's own."""
     from fast_style.cli.train import main
 
     bad = tmp_path / "bad"
@@ -926,10 +927,8 @@ def test_a_run_stopped_at_its_first_step_leaves_no_folder_in_the_way(
     with pytest.raises(SystemExit) as stop:
         main()
     assert stop.value.code == 2 and "none of the training photos could be read" in capfd.readouterr().err
-    if made:  # made by this launch: gone
-        assert not (tmp_path / "r").exists()
-    else:  # the user's: it stays, without the file that marked a run
-        assert (tmp_path / "r").is_dir() and not any((tmp_path / "r").glob("tensorboard/events.*"))
+    # the folder keeps the launch's record and log (the test above), not the empty TensorBoard file that marked a run
+    assert (tmp_path / "r" / "train.log").is_file() and not any((tmp_path / "r").glob("tensorboard/events.*"))
     monkeypatch.setattr(sys, "argv", ["fast-style-train", *args])  # the same, with readable photos: it trains
     main()
     assert (tmp_path / "r" / "style.pt").is_file()

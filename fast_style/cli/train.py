@@ -101,12 +101,10 @@ def _run_logs(out: Path) -> list[Path]:
 
 def _remove_refused_run(out: Path, whole: bool = True) -> None:
     """A run refused before its first step, in a folder this launch made, leaves no folder behind (the console had
-    its error): Hydra's settings and log, and an empty TensorBoard file; also one stopped at its first step (no
-    photo could be read: the folder then blocked the corrected command as "holds a run"). Training that wrote
-    anything (a checkpoint, a style model, an image grid) keeps its folder. Not `whole`: the folder stays, only this
+    its error): Hydra's settings and log, and an empty TensorBoard file. Training that started keeps .hydra/launches/
+    (`KeepLaunch`) and its log (an empty TensorBoard file goes: `train`). Not `whole`: the folder stays, only this
     launch's files go."""
-    written = [*(out / "checkpoints").glob("*.ckpt"), out / "style.pt", *(out / "images").glob("step_*.png")]
-    if any(f.is_file() for f in written):
+    if (out / ".hydra" / "launches").exists():
         return
     logs = _run_logs(out)
     root = logging.getLogger()
@@ -116,7 +114,6 @@ def _remove_refused_run(out: Path, whole: bool = True) -> None:
             root.removeHandler(handler)
     if not whole:
         shutil.rmtree(out / ".hydra", ignore_errors=True)
-        shutil.rmtree(out / "tensorboard", ignore_errors=True)  # (the folder held nothing else before: `fresh`)
         for log_file in logs:
             log_file.unlink(missing_ok=True)
         return
