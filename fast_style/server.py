@@ -114,8 +114,9 @@ class UploadGuard:
         await self.app(scope, counted, send)
 
 
-class Refused(Exception):
-    """A request the server turns down: an HTTP status and a one-line reason the page shows."""
+class Refused(UserError):
+    """A request the server turns down: a UserError (the one error type users see) with the HTTP status it is
+    answered with, and a one-line reason the page shows."""
 
     def __init__(self, status: int, message: str) -> None:
         super().__init__(message)
