@@ -142,6 +142,7 @@ def test_photo_and_live_modes_in_chromium(server: str, tmp_path: Path) -> None:
         latency = page.text_content("#latency")
         page.screenshot(path=str(tmp_path / "screen_live.png"))
         live = page.eval_on_selector("#live", "e => [e.width, e.height]")
+        assert page.is_hidden("#camera-choice")  # one camera: nothing to choose
         page.click("#stop")
         cameras = page.evaluate("window.cameras.map(s => s.getTracks().every(t => t.readyState === 'ended'))")
         browser.close()
@@ -150,3 +151,39 @@ def test_photo_and_live_modes_in_chromium(server: str, tmp_path: Path) -> None:
     assert errors == []
     with Image.open(tmp_path / "screen_live.png") as shot:  # the stylized canvas is drawn, not blank
         assert np.asarray(shot.convert("L")).std() > 10
+
+
+def test_a_second_camera_can_be_chosen_while_live(server: str) -> None:
+    """A phone has a front and a back camera (a laptop a USB webcam too): the page opened the browser's default
+    one, with no way to change it."""
+    args = ["--use-fake-device-for-media-stream=device-count=2", "--use-fake-ui-for-media-stream"]
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=args)
+        page = browser.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(server)
+        page.wait_for_function("document.querySelectorAll('#style option').length > 0")
+        page.select_option("#style", "mine")
+        page.click("#tab-live")
+        page.select_option("#resolution", "320x240")
+        page.click("#start")
+        page.wait_for_function("parseInt(document.getElementById('frames').textContent) >= 2", timeout=30_000)
+        page.wait_for_selector("#camera-choice:not([hidden])")
+        devices = page.eval_on_selector_all("#camera-device option", "os => os.map(o => o.value)")
+        in_use = "() => document.getElementById('camera').srcObject.getVideoTracks()[0].getSettings().deviceId"
+        first = page.evaluate(in_use)
+        assert len(devices) == 2 and page.input_value("#camera-device") == first
+        other = next(d for d in devices if d != first)
+        old = page.evaluate_handle("() => document.getElementById('camera').srcObject")
+        page.select_option("#camera-device", other)
+        page.wait_for_function(f"({in_use})() === {other!r}", timeout=30_000)
+        frames = int(page.text_content("#frames"))
+        page.wait_for_function(f"parseInt(document.getElementById('frames').textContent) >= {frames + 2}")
+        assert old.evaluate("s => s.getTracks().every(t => t.readyState === 'ended')")  # the first one closed
+        page.click("#stop")
+        page.click("#start")  # the next start opens the camera chosen
+        page.wait_for_function(f"document.getElementById('camera').srcObject && ({in_use})() === {other!r}")
+        page.click("#stop")
+        browser.close()
+    assert errors == []

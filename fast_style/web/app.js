@@ -220,7 +220,7 @@ async function startLive() {
   $("stop").disabled = false;
   let stream;
   try {
-    stream = await navigator.mediaDevices.getUserMedia({ video: true, audio: false });
+    stream = await navigator.mediaDevices.getUserMedia({ video: chosenCamera(), audio: false });
   } catch (e) {
     if (starting === asked) {
       starting = null;
@@ -243,6 +243,7 @@ async function startLive() {
   $("fps").textContent = "0.0";
   $("latency").textContent = "-";
   $("camera").srcObject = stream;
+  listCameras();  // (their names are known once a camera is allowed)
   const grab = document.createElement("canvas");
   const show = $("live").getContext("2d");
 
@@ -300,6 +301,42 @@ async function startLive() {
     stopLive();
   };
 }
+
+// ---- the camera: a phone's front and back ones, a laptop's and a USB webcam; the list shows where there are two ----
+function chosenCamera() {
+  const id = $("camera-device").value;
+  return id ? { deviceId: { exact: id } } : true;
+}
+
+async function listCameras() {
+  const cameras = (await navigator.mediaDevices.enumerateDevices()).filter((d) => d.kind === "videoinput");
+  const track = live && live.stream.getVideoTracks()[0];
+  const current = track ? track.getSettings().deviceId : $("camera-device").value;
+  $("camera-device").replaceChildren(
+    ...cameras.map((c, i) => new Option(c.label || `Camera ${i + 1}`, c.deviceId, false, c.deviceId === current)),
+  );
+  $("camera-choice").hidden = cameras.length < 2;
+}
+
+let switching = null;  // the camera asked for last: an earlier answer that comes later is not used
+
+$("camera-device").addEventListener("change", async () => {
+  if (!live) return;  // the next start opens it
+  const state = live;
+  const asked = {};
+  switching = asked;
+  let stream;
+  try {
+    stream = await navigator.mediaDevices.getUserMedia({ video: chosenCamera(), audio: false });
+  } catch (e) {
+    if (switching === asked) say(`That camera cannot be opened: ${e.message}`);
+    return;
+  }
+  if (live !== state || switching !== asked) { stream.getTracks().forEach((t) => t.stop()); return; }
+  state.stream.getTracks().forEach((t) => t.stop());  // the frames go on from the new one
+  state.stream = stream;
+  $("camera").srcObject = stream;
+});
 
 function stopLive() {
   starting = null;
