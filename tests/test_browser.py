@@ -59,6 +59,11 @@ def test_photo_and_live_modes_in_chromium(server: str, tmp_path: Path) -> None:
     data[29:33] = zlib.crc32(bytes(data[12:29])).to_bytes(4, "big")
     bomb.write_bytes(data)
     (tmp_path / "notes.txt").write_text("not a photo")
+    import pillow_heif  # (writes HEIC; the server reads it with pi-heif)
+
+    heic = tmp_path / "IMG_0001.HEIC"
+    with Image.open(photo) as opened:
+        pillow_heif.from_pillow(opened).save(heic, quality=90)
     args = [
         "--use-fake-device-for-media-stream",
         "--use-fake-ui-for-media-stream",
@@ -110,11 +115,17 @@ def test_photo_and_live_modes_in_chromium(server: str, tmp_path: Path) -> None:
         page.set_input_files("#file", str(bomb))
         page.wait_for_function("document.getElementById('message').textContent.includes('megapixels')")
         assert page.is_hidden("#download") and page.get_attribute("#result", "src") is None
+        # a phone's HEIC, which Chromium cannot draw: stylized by the server, and its empty frame says why
+        page.set_input_files("#file", str(heic))
+        page.wait_for_selector("#download:not([hidden])", timeout=30_000)
+        page.wait_for_function("document.getElementById('original-caption').textContent.includes('cannot show')")
         # the keyboard reaches the file chooser through the drop area (the file input itself is hidden)
+
         with page.expect_file_chooser() as chooser:
             page.press("#drop", "Enter")
         chooser.value.set_files(str(photo))
         page.wait_for_selector("#download:not([hidden])", timeout=30_000)
+        assert page.text_content("#original-caption") == "Photo"  # a photo it draws: the plain caption again
         # a style with a fast variant offers it in a box, ticked in the Live tab; the variant is no style of its own
         listed = page.eval_on_selector_all("#style option", "os => os.map(o => o.value)")
         assert "wave" in listed and not [n for n in listed if n.endswith("-fast")]

@@ -62,6 +62,12 @@ function showBlob(id, blob) {
   return urls[id];
 }
 
+// a photo this browser cannot draw (HEIC in most): said under its empty frame, as the server reads it all the same
+$("original").addEventListener("error", () => {
+  if ($("original").getAttribute("src")) $("original-caption").textContent = "Photo (this browser cannot show it)";
+});
+$("original").addEventListener("load", () => { $("original-caption").textContent = "Photo"; });
+
 function clearResult() {
   showBlob("result", null);
   $("result").alt = "";
