@@ -159,7 +159,7 @@ def output_refusal(path: Path, force: bool, inputs: set[Path] = frozenset()) -> 
     if path.is_dir():
         return _A_FOLDER.format(path)
     if path.exists() and not force:
-        return f"{path} exists: use --force to overwrite it"
+        return f"{path} exists: use --force (from Python: force=True) to overwrite it"
     return None
 
 

@@ -211,13 +211,15 @@ class FinalCheckpoint(ModelCheckpoint):
         Lightning stops them together (GracefulStop.on_exception)."""
         super().on_train_batch_end(trainer, pl_module, *args)
         if trainer.received_sigterm and trainer.world_size == 1 and self.save_last and self.dirpath:
-            self.save_last_now(trainer)
+            self.save_last_now(trainer, after_validation=False)  # (this step's validation, if any, comes later)
 
     def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         if self.save_last and self.dirpath:
             self.save_last_now(trainer)
 
-    def save_last_now(self, trainer: pl.Trainer) -> str:
+    def save_last_now(self, trainer: pl.Trainer, after_validation: bool = True) -> str:
+        """last.ckpt now; `after_validation`: written where this step's validation may have run (a stop's, the
+        run's end), not at the step's end before it."""
         path = os.path.join(self.dirpath, f"{self.CHECKPOINT_NAME_LAST}{self.FILE_EXTENSION}")
         # set before the save, which stores it: a resumed run then knows last.ckpt for its own and keeps writing
         # it (stored afterwards, the restored path was another, and Lightning wrote last-v1.ckpt beside a stale
@@ -228,7 +230,8 @@ class FinalCheckpoint(ModelCheckpoint):
             # at a validation step as from one written at validation's end, before the step's logging count moved
             # on, and moves it on again (every point after the resume sat one step late); the count is written as
             # it was then
-            with logging_count_lowered(trainer, int(self._validated_at == trainer.global_step)):
+            late = after_validation and self._validated_at == trainer.global_step
+            with logging_count_lowered(trainer, int(late)):
                 trainer.save_checkpoint(path, self.save_weights_only)
         return path
 

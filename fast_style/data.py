@@ -29,7 +29,6 @@ from fast_style.atomic import DiskError, atomic_write
 from fast_style.devices import check_memory
 from fast_style.errors import UserError, first_line
 from fast_style.images import IMAGE_EXTENSIONS, find_images, open_rgb, over_the_bomb_limit
-from fast_style.loss import STYLE_BYTES_PER_PIXEL
 
 log = logging.getLogger(__name__)
 # torchdata's loader calls a torch function that torch 2.14 deprecates, on every construction
@@ -48,6 +47,7 @@ Batch = tuple[torch.Tensor, tuple[Unreadable, ...]]  # (images (B, 3, S, S) in [
 
 
 _LOWER_STYLE_SIZE = "lower the style size (style.size=, --style-size)"
+PICTURE_BYTES_PER_PIXEL = 24  # Pillow's RGB copies, the uint8 and float32 tensors of a style image
 
 
 def load_style_image(image: str, size: int | None = None) -> torch.Tensor:
@@ -69,8 +69,9 @@ def load_style_image(image: str, size: int | None = None) -> torch.Tensor:
     if size:
         scale = size / max(img.size)
         w, h = max(1, round(img.width * scale)), max(1, round(img.height * scale))
-        # the VGG's features of it come next (STYLE_BYTES_PER_PIXEL): a --style-size 100000 was killed unannounced
-        check_memory(w * h * STYLE_BYTES_PER_PIXEL, f"the style image at size {size} ({w}x{h})", _LOWER_STYLE_SIZE)
+        # the picture in memory, resized and as float (the VGG's features of it: PerceptualLoss.set_style, on the CPU):
+        # a --style-size 100000 was killed unannounced
+        check_memory(w * h * PICTURE_BYTES_PER_PIXEL, f"the style image at size {size} ({w}x{h})", _LOWER_STYLE_SIZE)
         img = img.resize((w, h), Image.BICUBIC)
     if min(img.size) < 16:
         raise UserError(

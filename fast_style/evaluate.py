@@ -388,7 +388,9 @@ def check_reports(out: Path, force: bool) -> None:
     """UserError where `write_reports` would replace an earlier evaluation's reports in `out` without `force`."""
     taken = [str(out / name) for name in REPORTS if (out / name).exists()]
     if taken and not force:
-        raise UserError(f"{', '.join(taken)} exist(s): use --force to overwrite, or another --out")
+        raise UserError(
+            f"{', '.join(taken)} exist(s): use --force (from Python: force=True) to overwrite, or another --out"
+        )
 
 
 def write_reports(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import math
 import warnings
 from pathlib import Path
 
@@ -69,8 +70,9 @@ def _max_diff(net: TransformerNet, run) -> float:
             if not expected.isfinite().all():  # (it matched its NaN export: "difference 0.0e+00")
                 raise UserError("the model paints NaN or infinite values: its weights are damaged, nothing to export")
             diff = (y - expected).abs().max().item()
-            if not diff <= worst:  # NaN too (max(0.0, nan) is 0.0)
-                worst = diff
+            if math.isnan(diff):  # the export paints NaN where PyTorch does not (max(0.0, nan) is 0.0)
+                return diff
+            worst = max(worst, diff)
     return worst
 
 

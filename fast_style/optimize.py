@@ -109,7 +109,7 @@ def check_result(out: Path, force: bool, inputs: set[Path] = frozenset()) -> Non
     if board.exists() and not board.is_dir():
         raise UserError(f"{board} is a file: the loss curve's TensorBoard folder goes there; choose another output")
     if any(board.glob("events.out.tfevents.*")) and not force:
-        raise UserError(f"{board} holds an earlier loss curve: use --force to overwrite it")
+        raise UserError(f"{board} holds an earlier loss curve: use --force (from Python: force=True) to overwrite it")
 
 
 def write_result(image: torch.Tensor, history: list[float], out: str | Path, force: bool = False) -> list[Path]:

@@ -146,8 +146,8 @@ class Styles:
 
     def _add_models(self, models_dir: Path) -> None:
         """The style models in `models_dir` (`NAME.pt`, offered as NAME) and every training run's `style.pt` below
-        it (`runs/wave/style.pt` in `runs/`, offered as wave; `outputs/2026-12-04/10-00-00/style.pt` in `outputs/`
-        as 2026-12-04-10-00-00)."""
+        it (`runs/wave/style.pt` in `runs/`, offered as wave; `outputs/2026-12-04/10-00-00-4242/style.pt` in
+        `outputs/` as 2026-12-04-10-00-00-4242)."""
         if not models_dir.is_dir():
             raise UserError(f"models folder {models_dir} (--models): not a folder of style models (.pt)")
         found = {path.stem: path for path in sorted(models_dir.glob("*.pt"))}

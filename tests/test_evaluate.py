@@ -774,7 +774,8 @@ def test_eval_takes_overlapping_folders_damaged_records_and_says_what_to_give(
     """--photos a a/sub scored a/sub's photos twice; a damaged .hydra/overrides.yaml was a YAML traceback; --out ''
     wrote the reports into the current folder; a photo folder given as a model said 'no style.pt below' alone;
     a painting over the bomb guard named Pillow's setting alone (now --max-image-pixels, which eval takes too)."""
-    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", Image.MAX_IMAGE_PIXELS)  # (--max-image-pixels sets it)
+    before = Image.MAX_IMAGE_PIXELS
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", before)  # (in case the tool leaves it set)
     photos = tmp_path / "held_out"
     make_photo(photos / "p0.jpg", size=(40, 32), seed=1)
     make_photo(photos / "sub" / "p1.jpg", size=(40, 32), seed=2)
@@ -800,3 +801,4 @@ def test_eval_takes_overlapping_folders_damaged_records_and_says_what_to_give(
         "style.png: more pixels than Pillow's guard against decompression bombs allows (1000: --max-image-pixels"
         in (capsys.readouterr().err)
     )
+    assert Image.MAX_IMAGE_PIXELS == before  # Pillow's own limit again (it stayed 1000 for the rest of the process)

@@ -274,6 +274,8 @@ def test_the_stop_line_points_a_resume_at_the_run_or_at_its_whole_sweep(monkeypa
         # the nearest key named (it suggested +data.batchsize=..., which the data module then refused)
         ("data.batchsize=3", "unknown setting 'data.batchsize' (did you mean data.batch_size?)"),
         ("stlye.image=x.jpg", "unknown setting 'stlye.image' (did you mean style.image?)"),  # (listed nothing)
+        # a Trainer argument the config does not set: no guess (it had said "did you mean trainer.max_steps?")
+        ("trainer.min_steps=3", "Trainer argument goes in as +trainer.min_steps=..."),
         ("loss.style_weight=-5", "loss weights must be >= 0, got style_weight=-5"),  # which one was not said
         ("loss=caffee", "unknown loss option 'caffee': choose one of caffe, file, torchvision, vgg19"),
         ("data.image_size=-5", "bad data settings: data.image_size=-5 (at least 16)"),  # only the bad one
@@ -843,6 +845,11 @@ def test_a_run_shorter_than_the_validation_interval_validates_at_its_last_step(
     scalars = _scalars(out)
     assert [step for step, _ in scalars["val/common/style"]] == [2] and "hp/style" in scalars  # after step 3
     assert (out / "images" / "step_000003.png").is_file()
+    # with gradients accumulated the interval counts batches, max_steps optimizer steps: at the last step too
+    out = tmp_path / "accumulated"
+    extra = ("trainer.max_steps=3", "trainer.val_check_interval=500", "+trainer.accumulate_grad_batches=2")
+    train(tiny_cfg(out, photo_dir, style_path, random_vgg, *extra))
+    assert [step for step, _ in _scalars(out)["val/common/style"]] == [2]
 
 
 def test_a_new_run_of_no_steps_is_refused(tmp_path: Path, photo_dir: Path, style_path: Path, random_vgg: Path):
@@ -952,3 +959,21 @@ def test_out_of_memory_in_training_is_one_line(
     err = capfd.readouterr().err
     assert stop.value.code == 2 and "Traceback" not in err
     assert "error: out of memory (CUDA out of memory. Tried to allocate 20.00 GiB): lower data.batch_size" in err
+
+
+@pytest.mark.parametrize("folder", ["runs/r (2)", "~/r"])
+def test_a_refused_run_in_a_folder_whose_name_is_quoted_leaves_none(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str], folder: str
+) -> None:
+    """hydra.run.dir=~/r or 'r (2)' reached the folder check quoted (as fast-style-train quotes them for Hydra): it
+    matched no folder, and a refused run left its folder behind."""
+    from fast_style.cli.train import main
+
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.chdir(tmp_path)
+    run = f"hydra.run.dir={folder}"
+    monkeypatch.setattr(sys, "argv", ["fast-style-train", f"data.root={tmp_path}/nowhere", "style.image=x.jpg", run])
+    with pytest.raises(SystemExit) as stop:
+        main()
+    assert stop.value.code == 2 and "style image 'x.jpg' not found" in capfd.readouterr().err
+    assert not (tmp_path / folder.removeprefix("~/")).exists()

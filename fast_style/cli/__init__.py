@@ -13,13 +13,14 @@ them). They share one frame, `run_tool`, and one exit-code convention:
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import math
 import os
 import signal
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from types import FrameType
 
 from fast_style.errors import UserError, first_line, out_of_memory
@@ -182,19 +183,25 @@ def add_pixel_limit(parser: argparse.ArgumentParser) -> None:
     """--max-image-pixels, the guard against decompression bombs (Pillow's), for the tools that read pictures."""
     from PIL import Image
 
+    limit = Image.MAX_IMAGE_PIXELS or math.inf  # (None: no limit, as a program using the tools may have set it)
     parser.add_argument(
         "--max-image-pixels",
         type=float,
-        default=Image.MAX_IMAGE_PIXELS,
-        help=f"refuse images with more pixels than this (decompression bombs; default {Image.MAX_IMAGE_PIXELS:.0f}; "
-        "inf: no limit)",
+        default=limit,
+        help=f"refuse images with more pixels than this (decompression bombs; default {limit:.0f}; inf: no limit)",
     )
 
 
-def apply_pixel_limit(value: float) -> None:
-    """--max-image-pixels checked and made Pillow's limit (None for inf)."""
+@contextlib.contextmanager
+def pixel_limit(value: float) -> Iterator[None]:
+    """Within: --max-image-pixels checked and made Pillow's limit (None for inf); Pillow's own afterwards (a tool's
+    main called from a program, or a test, had left it set for the rest of the process)."""
     from PIL import Image
 
     if math.isnan(value) or value <= 0:
         raise UserError("--max-image-pixels must be > 0 (inf: no limit)")
-    Image.MAX_IMAGE_PIXELS = int(value) if math.isfinite(value) else None
+    saved, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, int(value) if math.isfinite(value) else None
+    try:
+        yield
+    finally:
+        Image.MAX_IMAGE_PIXELS = saved

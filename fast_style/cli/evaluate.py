@@ -8,7 +8,7 @@ loss weights (so models trained with different weights are comparable), the same
 reports each model's total loss divided by the optimized one (1.0 = as good as N iterations).
 
     fast-style-eval outputs/a/style.pt outputs/b/style.pt --photos held_out/ --out eval/
-    fast-style-eval multirun/2026-11-26/10-00-00 --photos held_out/      # every style.pt of a sweep, ranked
+    fast-style-eval multirun/2026-11-26/10-00-00-4242 --photos held_out/      # every style.pt of a sweep, ranked
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from pathlib import Path
 
 from fast_style import zoo
 from fast_style.atomic import check_writable
-from fast_style.cli import EXIT_OK, EXIT_PARTIAL, ToolParser, add_pixel_limit, apply_pixel_limit, run_tool
+from fast_style.cli import EXIT_OK, EXIT_PARTIAL, ToolParser, add_pixel_limit, pixel_limit, run_tool
 from fast_style.errors import UserError
 from fast_style.scores import RANK_BY, ranked
 
@@ -93,7 +93,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--force", action="store_true", help="overwrite the reports of an earlier evaluation in --out")
     add_pixel_limit(p)
     args = p.parse_args(argv)
-    return run_tool(lambda: run(args))
+
+    def body() -> int | None:
+        with pixel_limit(args.max_image_pixels):  # (checked first; Pillow's own limit again afterwards)
+            return run(args)
+
+    return run_tool(body)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -107,7 +112,6 @@ def run(args: argparse.Namespace) -> int:
     )
     from fast_style.images import read_photo
 
-    apply_pixel_limit(args.max_image_pixels)
     if not args.out.strip():  # an unset shell variable: not the current folder
         raise UserError("--out is empty: give a folder for the reports")
     if args.size < 16 or args.style_size < 16:

@@ -15,7 +15,7 @@ from pathlib import Path
 from PIL import Image
 
 from fast_style.atomic import check_writable
-from fast_style.cli import ToolParser, add_pixel_limit, apply_pixel_limit, run_tool
+from fast_style.cli import ToolParser, add_pixel_limit, pixel_limit, run_tool
 from fast_style.errors import UserError
 
 # the library (torch) is imported in run(): --help and a mistyped argument answer without loading it
@@ -50,7 +50,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--force", action="store_true", help="overwrite an existing output")
     add_pixel_limit(p)
     args = p.parse_args(argv)
-    return run_tool(lambda: run(args))
+
+    def body() -> int | None:
+        with pixel_limit(args.max_image_pixels):  # (checked first; Pillow's own limit again afterwards)
+            return run(args)
+
+    return run_tool(body)
 
 
 def run(args: argparse.Namespace) -> None:
@@ -60,7 +65,6 @@ def run(args: argparse.Namespace) -> None:
     from fast_style.loss import MIN_PHOTO_SIDE, PerceptualLoss
     from fast_style.optimize import check_result, optimize_image, write_result
 
-    apply_pixel_limit(args.max_image_pixels)
     out = Path(args.output)
     if out.is_dir():
         raise UserError(f"{out} is a folder: give --output a file name, e.g. {out / 'result.png'}")

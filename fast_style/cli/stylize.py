@@ -8,8 +8,6 @@ import math
 import sys
 from pathlib import Path
 
-from PIL import Image
-
 from fast_style import zoo
 from fast_style.cli import (
     EXIT_OK,
@@ -17,7 +15,7 @@ from fast_style.cli import (
     EXIT_USER_ERROR,
     ToolParser,
     add_pixel_limit,
-    apply_pixel_limit,
+    pixel_limit,
     run_tool,
 )
 from fast_style.errors import UserError
@@ -147,7 +145,6 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(f"--smooth must be within 0..1 (1 excluded), got {args.smooth}")
     if not 1 <= args.quality <= 100:
         raise UserError("--quality must be within 1..100")
-    apply_pixel_limit(args.max_image_pixels)
     for flag, value in (("--scale", args.scale), ("--max-pixels", args.max_pixels), ("--strength", args.strength)):
         if value is not None and not math.isfinite(value):
             raise UserError(f"{flag} must be a finite number, got {value}")
@@ -238,11 +235,12 @@ def run(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    limit = Image.MAX_IMAGE_PIXELS
-    try:
-        return run_tool(lambda: run(args), log_level=logging.WARNING)
-    finally:
-        Image.MAX_IMAGE_PIXELS = limit
+
+    def body() -> int:
+        with pixel_limit(args.max_image_pixels):  # (checked first; Pillow's own limit again afterwards)
+            return run(args)
+
+    return run_tool(body, log_level=logging.WARNING)
 
 
 if __name__ == "__main__":

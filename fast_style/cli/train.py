@@ -158,6 +158,8 @@ def _note_run_parents(argv: list[str]) -> None:
     Other parents stay unknown."""
     kind = "sweep" if "-m" in argv or "--multirun" in argv else "run"
     run_dirs = [a.partition("=")[2] for a in argv if a.lstrip("+").startswith(f"hydra.{kind}.dir=")]
+    run_dirs = [d[1:-1] if len(d) > 1 and d[0] == d[-1] and d[0] in "'\"" else d for d in run_dirs]  # as_paths quotes
+
     if run_dirs:
         template = run_dirs[-1]
     else:
@@ -206,6 +208,15 @@ def _log_is_new(out: Path) -> bool:
     only that and this launch's .hydra/ had nothing of anyone's before."""
     ours = _run_logs(out)
     return bool(ours) and all(f.stat().st_size == 0 for f in ours if f.exists())
+
+
+def _a_trainer_argument(name: str) -> bool:
+    """Whether pytorch_lightning.Trainer takes `name` (only where a mistake is being reported: Lightning loads)."""
+    import inspect
+
+    import pytorch_lightning as pl
+
+    return name in inspect.signature(pl.Trainer).parameters
 
 
 def _keys_under(parent: str, overrides: list[str]) -> list[str]:
@@ -264,6 +275,8 @@ def one_line(error: BaseException, argv: list[str]) -> str:
         given = [a.split("=")[0].lstrip("+~") for a in argv if "=" in a]
         below = next((g[len(key) :] for g in given if g.startswith(f"{key}.")), "")  # stlye.image: stlye, .image
         near = difflib.get_close_matches(key.rpartition(".")[2], keys, n=1)
+        if parent == "trainer" and _a_trainer_argument(key.rpartition(".")[2]):  # min_steps: no max_steps guessed
+            near = []
         guess = f"{parent + '.' if parent else ''}{near[0]}{below}" if near else ""
         hint = f" (did you mean {guess}?)" if guess else ""
         key += below
