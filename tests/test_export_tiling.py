@@ -1,5 +1,6 @@
 import errno
 import logging
+import math
 from pathlib import Path
 
 import pytest
@@ -297,3 +298,15 @@ def test_a_compiled_cpu_stylizer_leaves_out_torchs_no_cuda_notice(caplog: pytest
         notices.warning("No CUDA runtime is found, using CUDA_HOME='%s'", "/usr/local")
         notices.warning("another notice")
     assert "No CUDA runtime" not in caplog.text and "another notice" in caplog.text
+
+
+def test_an_export_that_paints_nan_at_one_size_fails_its_check() -> None:
+    """A NaN on the first check size was overwritten by the next size's finite difference: the export was written."""
+    net = _net(channels=(8, 16, 32), num_residual=2)
+    calls = []
+
+    def exported(x: torch.Tensor) -> torch.Tensor:
+        calls.append(x.shape)
+        return torch.full_like(x, float("nan")) if len(calls) == 1 else net(x)
+
+    assert math.isnan(export_module._max_diff(net, exported))
