@@ -472,6 +472,24 @@ def test_a_run_stopped_at_a_validation_step_resumes_its_curves_in_step(
     assert sorted({e.step for e in board.Scalars("val/total")}) == [3, 7]
 
 
+def test_a_stop_in_the_batch_after_a_validation_resumes_in_step_with_accumulated_gradients(
+    tmp_path: Path, photo_dir: Path, style_path: Path, random_vgg: Path
+) -> None:
+    """With 2 batches a step, the batch after a validation keeps the step count: its stop checkpoint was taken for
+    one written after the validation, and the resumed curves sat one step early (step 1 twice, no step 5)."""
+    out = tmp_path / "run"
+    common = ("trainer.val_check_interval=4", "callbacks.checkpoint.every_n_train_steps=10")
+    common += ("+trainer.accumulate_grad_batches=2", "trainer.max_steps=6")
+    stop = ("+callbacks.stop._target_=tests.test_faults.TerminateAt", "+callbacks.stop.step=2")
+    with pytest.raises(SystemExit):
+        train(tiny_cfg(out, photo_dir, style_path, random_vgg, *common, *stop))
+    train(tiny_cfg(out, photo_dir, style_path, random_vgg, *common, "ckpt_path=last"))
+    board = EventAccumulator(str(out / "tensorboard"))
+    board.Reload()
+    assert sorted(e.step for e in board.Scalars("train/total")) == list(range(6))
+    assert sorted({e.step for e in board.Scalars("val/total")}) == [1, 3, 5]
+
+
 def test_a_finished_run_continued_keeps_its_curves_in_step(
     tmp_path: Path, photo_dir: Path, style_path: Path, random_vgg: Path
 ) -> None:
