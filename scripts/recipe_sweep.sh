@@ -43,20 +43,40 @@ declare -A VARIANT=(
     [antialias_temporal1000]="model.antialias=true temporal=shift temporal.weight=1000"
 )
 names=${VARIANTS:-default style2 style10 tv0 lr3e-3 lr3e-3_cosine deep_gram batch8 temporal30 temporal100 temporal300 temporal1000}
+failed=()
+for name in $names; do
+    if [ -z "${VARIANT[$name]+set}" ]; then
+        echo "unknown variant '$name': choose from ${!VARIANT[*]}" >&2
+        exit 2
+    fi
+done
 for name in $names; do
     dir=$out/$name
     [ -f "$dir/style.pt" ] && continue
     resume=()  # a variant stopped without its style model (killed) carries on from its last checkpoint
     [ -f "$dir/checkpoints/last.ckpt" ] && resume=(ckpt_path=last)
     start=$(date +%s)
+    code=0
     # shellcheck disable=SC2086  # each variant is a list of overrides
     $py -m fast_style.cli.train style.image="$painting" data.root="$photos" data.val_root="$val" data.num_val=8 \
         data.image_size="$size" data.num_workers=1 trainer.max_steps="$steps" trainer.val_check_interval=200 \
         trainer.enable_progress_bar=false callbacks.images.every_n_steps=200 \
-        callbacks.checkpoint.every_n_train_steps=200 hydra.run.dir="$dir" "${resume[@]}" ${VARIANT[$name]} "$@" >>"$dir.log" 2>&1
+        callbacks.checkpoint.every_n_train_steps=200 hydra.run.dir="$dir" "${resume[@]}" ${VARIANT[$name]} "$@" \
+        >>"$dir.log" 2>&1 || code=$?
+    if [ "$code" != 0 ]; then  # said here, and the other variants go on (a failure had ended the sweep silently)
+        echo "$name: exit code $code; see $dir.log; last: $(grep -v '^\s*$' "$dir.log" | tail -n 1)" >&2
+        failed+=("$name")
+        continue
+    fi
     echo "$name: $(( $(date +%s) - start )) s"
 done
 models=()
-for name in $names; do models+=("$out/$name/style.pt"); done
-$py -m fast_style.cli.evaluate "${models[@]}" --photos "$val" --size 256 --rank-by coverage --out "$out/eval" \
-    --sheet-rows 6 --force
+for name in $names; do [ -f "$out/$name/style.pt" ] && models+=("$out/$name/style.pt"); done
+if [ ${#models[@]} -gt 0 ]; then
+    $py -m fast_style.cli.evaluate "${models[@]}" --photos "$val" --size 256 --rank-by coverage --out "$out/eval" \
+        --sheet-rows 6 --force
+fi
+if [ ${#failed[@]} -gt 0 ]; then
+    echo "failed: ${failed[*]} (their logs: $out/<name>.log)" >&2
+    exit 1
+fi

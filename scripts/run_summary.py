@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Summarise a training run's TensorBoard logs: steady steps/s and the held-out val/* curve (also as CSV).
 
-    python scripts/run_summary.py outputs/2026-11-26/10-00-00 [--csv curve.csv]
+    python scripts/run_summary.py outputs/2026-11-26/10-00-00-4242 [--csv curve.csv]
 
 steps/s is measured from the wall times TensorBoard stored with `train/total`, from a quarter of the run to
 its end, so compilation and warm-up are left out.
