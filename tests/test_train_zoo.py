@@ -48,3 +48,27 @@ def test_train_zoo_trains_each_style_with_the_zoo_recipe_and_resumes(
     assert "wave: exit code 0" in again.stdout, again.stdout + again.stderr
     assert "Restoring states from the checkpoint" in (tmp_path / "zoo" / "wave.log").read_text()
     assert torch.load(run / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False)["global_step"] == 5
+
+
+@pytest.mark.slow
+def test_recipe_sweep_names_a_failed_variant_and_goes_on(tmp_path: Path, photo_dir: Path, style_path: Path) -> None:
+    """A variant that failed (set -e) ended the whole sweep: exit 2, no word on the terminal, the next variants and
+    the evaluation never ran; an unknown variant failed the same way, as an unbound variable."""
+    sweep = SCRIPT.parent / "recipe_sweep.sh"
+    env = {**os.environ, "PYTHON": sys.executable, "STEPS": "2", "SIZE": "32", "PYTHONPATH": str(SCRIPT.parents[1])}
+    args = ["bash", str(sweep), str(tmp_path / "sweep"), str(photo_dir), str(photo_dir), str(style_path)]
+    unknown = subprocess.run(args, env={**env, "VARIANTS": "nope"}, capture_output=True, text=True, timeout=60)
+    assert unknown.returncode == 2 and "unknown variant 'nope': choose from" in unknown.stderr
+    # data.batch_size=64 (for every variant) is more than the test photos: both fail, both said, exit 1 at the end
+    done = subprocess.run(
+        [*args, "data.batch_size=64"],
+        env={**env, "VARIANTS": "batch8 style2"},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 1, done.stdout + done.stderr
+    for name in ("batch8", "style2"):
+        said = f"{name}: exit code 2; see {tmp_path / 'sweep' / name}.log; last: error: data folder"
+        assert said in done.stderr and "fewer than batch_size=64" in done.stderr
+    assert "failed: batch8 style2" in done.stderr
