@@ -41,6 +41,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from fast_style.errors import UserError
+from fast_style.numbers import check_number
 
 
 class ConsistencyLoss(nn.Module):
@@ -55,20 +56,13 @@ class ConsistencyLoss(nn.Module):
         start: int = 0,
     ) -> None:
         super().__init__()
-        if isinstance(weight, bool) or not isinstance(weight, (int, float)) or weight < 0:
-            raise UserError(f"temporal.weight must be a number >= 0, got {weight!r}")
-        if not isinstance(max_shift, int) or max_shift < 1:
-            raise UserError(f"temporal.max_shift must be an integer >= 1, got {max_shift!r}")
-        if isinstance(noise, bool) or not isinstance(noise, (int, float)) or noise < 0:
-            raise UserError(f"temporal.noise must be a number >= 0, got {noise!r}")
-        if not isinstance(margin, int) or margin < 0:
-            raise UserError(f"temporal.margin must be an integer >= 0, got {margin!r}")
-        if isinstance(max_zoom, bool) or not isinstance(max_zoom, (int, float)) or not 0 <= max_zoom <= 0.25:
-            raise UserError(f"temporal.max_zoom must be a number within 0..0.25, got {max_zoom!r}")
-        if isinstance(share, bool) or not isinstance(share, (int, float)) or not 0 < share <= 1:
-            raise UserError(f"temporal.share must be a number within 0..1 (not 0), got {share!r}")
-        if isinstance(start, bool) or not isinstance(start, int) or start < 0:
-            raise UserError(f"temporal.start must be an integer >= 0 (a training step), got {start!r}")
+        check_number("temporal.weight", weight, lambda v: v >= 0, "a number >= 0")
+        check_number("temporal.max_shift", max_shift, lambda v: v >= 1, "an integer >= 1", integer=True)
+        check_number("temporal.noise", noise, lambda v: v >= 0, "a number >= 0")
+        check_number("temporal.margin", margin, lambda v: v >= 0, "an integer >= 0", integer=True)
+        check_number("temporal.max_zoom", max_zoom, lambda v: 0 <= v <= 0.25, "a number within 0..0.25")
+        check_number("temporal.share", share, lambda v: 0 < v <= 1, "a number within 0..1 (not 0)")
+        check_number("temporal.start", start, lambda v: v >= 0, "an integer >= 0 (a training step)", integer=True)
         self.weight, self.max_shift, self.noise, self.margin = float(weight), max_shift, float(noise), margin
         self.max_zoom, self.share, self.start = float(max_zoom), float(share), start
 

@@ -20,6 +20,7 @@ from torch import nn
 from fast_style.devices import native_bf16
 from fast_style.errors import UserError
 from fast_style.loss import VGGFeatures
+from fast_style.numbers import check_number
 
 
 class Distillation(nn.Module):
@@ -33,10 +34,8 @@ class Distillation(nn.Module):
         from fast_style import zoo
         from fast_style.network import load_style_model
 
-        if isinstance(weight, bool) or not isinstance(weight, (int, float)) or weight <= 0:
-            raise UserError(f"distill.weight must be a number > 0, got {weight!r}")
-        if isinstance(feature_weight, bool) or not isinstance(feature_weight, (int, float)) or feature_weight < 0:
-            raise UserError(f"distill.feature_weight must be a number >= 0, got {feature_weight!r}")
+        check_number("distill.weight", weight, lambda v: v > 0, "a number > 0")
+        check_number("distill.feature_weight", feature_weight, lambda v: v >= 0, "a number >= 0")
         self.feature_weight, self.feature_layer = float(feature_weight), str(feature_layer)
         net, meta = load_style_model(str(zoo.resolve(teacher)))
         self.teacher_name, self.weight = str(teacher), float(weight)

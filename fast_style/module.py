@@ -17,6 +17,7 @@ from fast_style.errors import UserError
 from fast_style.lightning_internals import is_logging_step
 from fast_style.loss import PerceptualLoss
 from fast_style.network import TransformerNet, load_style_model, narrowed_state_dict
+from fast_style.numbers import check_number
 
 log = logging.getLogger(__name__)
 
@@ -72,10 +73,10 @@ class StyleTransferModule(pl.LightningModule):
                 f"unknown module.compile '{compile}': choose auto, true, false or one of "
                 f"{', '.join(m for m in COMPILE_MODES if m != 'auto')}"
             )
-        if isinstance(lr, bool) or not isinstance(lr, (int, float)) or lr <= 0:
-            raise UserError(f"module.lr must be a number > 0, got {lr!r}")
-        if not 0 <= lr_min_ratio <= 1:
-            raise UserError(f"module.lr_min_ratio must be within 0..1 (the cosine's end, times lr), got {lr_min_ratio}")
+        check_number("module.lr", lr, lambda v: v > 0, "a number > 0")
+        check_number(
+            "module.lr_min_ratio", lr_min_ratio, lambda v: 0 <= v <= 1, "within 0..1 (the cosine's end, times lr)"
+        )
         self.save_hyperparameters(ignore=["network", "loss", "style_image", "temporal", "distill"], logger=False)
         if init_from is not None:
             self._start_from(network, init_from)

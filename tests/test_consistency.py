@@ -88,6 +88,9 @@ def test_motion_draws_zooms_within_the_bound_only_when_asked() -> None:
         ({"share": True}, "share"),
         ({"start": -1}, "start"),
         ({"start": 2.5}, "start"),
+        # NaN passed every comparison (temporal.weight=nan): the loss then went NaN at the first step
+        ({"weight": float("nan")}, "temporal.weight must be a number >= 0, got nan"),
+        ({"max_zoom": float("nan")}, "temporal.max_zoom must be a number within 0..0.25, got nan"),
     ],
 )
 def test_bad_settings(kwargs: dict, match: str) -> None:

@@ -62,6 +62,8 @@ def test_forward_is_inference_only_and_hparams_exclude_modules() -> None:
         ({"compile": "fastest"}, "module.compile 'fastest'"),
         ({"lr_min_ratio": -1.0}, "lr_min_ratio must be within 0..1"),
         ({"lr_min_ratio": 10.0}, "lr_min_ratio must be within 0..1"),
+        ({"lr": float("nan")}, "module.lr must be a number > 0, got nan"),  # (NaN passed every comparison)
+        ({"lr_min_ratio": float("nan")}, "lr_min_ratio must be within 0..1"),
     ],
 )
 def test_bad_settings(kwargs: dict, match: str) -> None:
