@@ -88,9 +88,9 @@ class ImageLogger(pl.Callback):
         style = _fit_into(pl_module.style_image[0].float(), size)
         tiles += [style, torch.ones_like(style)]
         grid = make_grid(torch.stack(tiles).cpu(), nrow=2, padding=2, pad_value=1.0)  # (3, H', W')
-        for logger in trainer.loggers:
-            if isinstance(logger, TensorBoardLogger):
-                logger.experiment.add_image("val/images", grid, global_step=step)
+        for logger in trainer.loggers:  # at the step Lightning logs this step's points at (train/*, val/*): the
+            if isinstance(logger, TensorBoardLogger):  # grid after 10 steps sat at 10, their validation at 9
+                logger.experiment.add_image("val/images", grid, global_step=max(step - 1, 0))
         if self.dirpath:
             path = self.dirpath / f"step_{step:06d}.png"
             with atomic_write(path) as tmp:

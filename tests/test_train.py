@@ -12,6 +12,7 @@ import torch
 import yaml
 from omegaconf import OmegaConf
 from PIL import Image
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from fast_style.cli.stylize import main as stylize_main
 from fast_style.config import compose
@@ -75,8 +76,6 @@ def test_resumed_runs_keep_writing_last_ckpt(tmp_path: Path, photo_dir: Path, st
 
 
 def _scalar_tags(logdir: Path) -> set[str]:
-    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
-
     acc = EventAccumulator(str(logdir))
     acc.Reload()
     return set(acc.Tags()["scalars"]) | {f"image:{t}" for t in acc.Tags()["images"]}
@@ -111,6 +110,9 @@ def test_tiny_run_end_to_end_and_resume(
     # TensorBoard's HParams tab: the run's settings with its held-out metrics
     assert {"hp/style", "hp/content", "hp/coverage", "hp/total", "_hparams_/session_start_info"} <= _all_tags(out)
     assert "image:val/images" in tags
+    board = EventAccumulator(str(out / "tensorboard"))
+    board.Reload()  # each grid at the step of the validation beside it (they had been a step apart)
+    assert [e.step for e in board.Images("val/images")] == sorted({e.step for e in board.Scalars("val/total")})
     # the loss weights the configs leave null are recorded as used: loss=file takes torchvision's scale
     hparams = OmegaConf.load(out / "tensorboard" / "hparams.yaml")
     assert (hparams.loss.content_weight, hparams.loss.style_weight, hparams.loss.tv_weight) == (1e5, 1e10, 1e2)
