@@ -205,3 +205,15 @@ def pixel_limit(value: float) -> Iterator[None]:
         yield
     finally:
         Image.MAX_IMAGE_PIXELS = saved
+
+
+def run_reading_pictures(
+    args: argparse.Namespace, body: Callable[[], int | None], log_level: int = logging.INFO
+) -> int:
+    """`run_tool(body)` for a tool that reads pictures: its --max-image-pixels is Pillow's limit while it runs."""
+
+    def limited() -> int | None:
+        with pixel_limit(args.max_image_pixels):  # (checked first; Pillow's own limit again afterwards)
+            return body()
+
+    return run_tool(limited, log_level)

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from fast_style import zoo
 from fast_style.atomic import check_writable
-from fast_style.cli import EXIT_OK, EXIT_PARTIAL, ToolParser, add_pixel_limit, pixel_limit, run_tool
+from fast_style.cli import EXIT_OK, EXIT_PARTIAL, ToolParser, add_pixel_limit, run_reading_pictures
 from fast_style.errors import UserError
 from fast_style.scores import RANK_BY, ranked
 
@@ -93,12 +93,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--force", action="store_true", help="overwrite the reports of an earlier evaluation in --out")
     add_pixel_limit(p)
     args = p.parse_args(argv)
-
-    def body() -> int | None:
-        with pixel_limit(args.max_image_pixels):  # (checked first; Pillow's own limit again afterwards)
-            return run(args)
-
-    return run_tool(body)
+    return run_reading_pictures(args, lambda: run(args))
 
 
 def run(args: argparse.Namespace) -> int:

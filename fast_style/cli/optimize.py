@@ -15,7 +15,7 @@ from pathlib import Path
 from PIL import Image
 
 from fast_style.atomic import check_writable
-from fast_style.cli import ToolParser, add_pixel_limit, pixel_limit, run_tool
+from fast_style.cli import ToolParser, add_pixel_limit, run_reading_pictures
 from fast_style.errors import UserError
 
 # the library (torch) is imported in run(): --help and a mistyped argument answer without loading it
@@ -50,12 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--force", action="store_true", help="overwrite an existing output")
     add_pixel_limit(p)
     args = p.parse_args(argv)
-
-    def body() -> int | None:
-        with pixel_limit(args.max_image_pixels):  # (checked first; Pillow's own limit again afterwards)
-            return run(args)
-
-    return run_tool(body)
+    return run_reading_pictures(args, lambda: run(args))
 
 
 def run(args: argparse.Namespace) -> None:

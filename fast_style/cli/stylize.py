@@ -15,8 +15,7 @@ from fast_style.cli import (
     EXIT_USER_ERROR,
     ToolParser,
     add_pixel_limit,
-    pixel_limit,
-    run_tool,
+    run_reading_pictures,
 )
 from fast_style.errors import UserError
 from fast_style.inference_defaults import DEFAULT_MAX_PIXELS, DEFAULT_OUTPUT, DEFAULT_TILE, PRECISIONS, PRESETS
@@ -235,12 +234,7 @@ def run(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-
-    def body() -> int:
-        with pixel_limit(args.max_image_pixels):  # (checked first; Pillow's own limit again afterwards)
-            return run(args)
-
-    return run_tool(body, log_level=logging.WARNING)
+    return run_reading_pictures(args, lambda: run(args), logging.WARNING)
 
 
 if __name__ == "__main__":
