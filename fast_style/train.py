@@ -102,7 +102,7 @@ def train(cfg: DictConfig) -> Path | None:
         # stopped before it wrote anything (no photo readable: the file then refused the corrected command as
         # "holds a run"); a curve that shows a failure (a loss gone NaN) stays
         if trainer.is_global_zero:
-            nothing = ckpt is None and not _wrote_a_model(out, last)
+            nothing = ckpt is None and _run_in(out, last, logs=False) is None  # no checkpoint, model or grid
             for path in set((out / "tensorboard").glob("events.out.tfevents.*")) - events:
                 if not keeper.kept or (nothing and path.stat().st_size < EMPTY_EVENTS_BYTES):
                     path.unlink(missing_ok=True)
@@ -336,17 +336,11 @@ def _within(path: Path, folder: str | None) -> bool:
     return folder is not None and path.resolve().is_relative_to(Path(folder).expanduser().resolve())
 
 
-def _wrote_a_model(out: Path, checkpoints: str | None) -> bool:
-    """Whether a run in `out` wrote a checkpoint, a style model or an image grid: what is worth keeping."""
-    written = [out / "style.pt", *(out / "images").glob("step_*.png")]
-    written += Path(checkpoints).glob("*.ckpt") if checkpoints else []
-    return any(p.is_file() for p in written)
-
-
-def _run_in(out: Path, checkpoints: str | None) -> Path | None:
-    """A file showing that `out` holds a run (a checkpoint, a style model, an image grid, a TensorBoard log),
-    even one stopped before its first checkpoint; None for a new folder."""
-    candidates = [out / "style.pt", *(out / "images").glob("step_*.png"), *(out / "tensorboard").glob("events.*")]
+def _run_in(out: Path, checkpoints: str | None, logs: bool = True) -> Path | None:
+    """A file showing that `out` holds a run (a checkpoint, a style model, an image grid, a TensorBoard log, unless
+    not `logs`), even one stopped before its first checkpoint; None for a new folder."""
+    candidates = [out / "style.pt", *(out / "images").glob("step_*.png")]
+    candidates += (out / "tensorboard").glob("events.*") if logs else []
     if checkpoints:
         candidates.insert(0, Path(checkpoints) / "last.ckpt")
     return next((p for p in candidates if p.is_file()), None)
