@@ -110,6 +110,7 @@ def not_a_folder(path: Path) -> None:
 
 
 _A_FOLDER = "cannot write {}: it is a folder; give a file's name"
+TO_OVERWRITE = "use --force (from Python: force=True) to overwrite"  # what every refusal of an existing output says
 
 
 def _temporary_beside(path: Path) -> Path:
@@ -159,7 +160,7 @@ def output_refusal(path: Path, force: bool, inputs: set[Path] = frozenset()) -> 
     if path.is_dir():
         return _A_FOLDER.format(path)
     if path.exists() and not force:
-        return f"{path} exists: use --force (from Python: force=True) to overwrite it"
+        return f"{path} exists: {TO_OVERWRITE} it"
     return None
 
 

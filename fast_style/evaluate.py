@@ -23,7 +23,7 @@ import torch
 from PIL import Image, ImageDraw
 
 from fast_style import zoo
-from fast_style.atomic import atomic_writes, writing
+from fast_style.atomic import TO_OVERWRITE, atomic_writes, writing
 from fast_style.data import load_style_image
 from fast_style.devices import pick_device
 from fast_style.errors import UserError, first_line
@@ -388,9 +388,7 @@ def check_reports(out: Path, force: bool) -> None:
     """UserError where `write_reports` would replace an earlier evaluation's reports in `out` without `force`."""
     taken = [str(out / name) for name in REPORTS if (out / name).exists()]
     if taken and not force:
-        raise UserError(
-            f"{', '.join(taken)} exist(s): use --force (from Python: force=True) to overwrite, or another --out"
-        )
+        raise UserError(f"{', '.join(taken)} exist(s): {TO_OVERWRITE}, or another --out")
 
 
 def write_reports(

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import torch
 
-from fast_style.atomic import atomic_write, check_output, writing
+from fast_style.atomic import TO_OVERWRITE, atomic_write, check_output, writing
 from fast_style.errors import UserError
 from fast_style.images import save_image, tensor_to_pil
 from fast_style.loss import PerceptualLoss
@@ -109,7 +109,7 @@ def check_result(out: Path, force: bool, inputs: set[Path] = frozenset()) -> Non
     if board.exists() and not board.is_dir():
         raise UserError(f"{board} is a file: the loss curve's TensorBoard folder goes there; choose another output")
     if any(board.glob("events.out.tfevents.*")) and not force:
-        raise UserError(f"{board} holds an earlier loss curve: use --force (from Python: force=True) to overwrite it")
+        raise UserError(f"{board} holds an earlier loss curve: {TO_OVERWRITE} it")
 
 
 def write_result(image: torch.Tensor, history: list[float], out: str | Path, force: bool = False) -> list[Path]:
