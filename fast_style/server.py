@@ -50,6 +50,7 @@ from fast_style import zoo
 from fast_style.errors import UserError, first_line
 from fast_style.images import decoding, open_rgb, read_image
 from fast_style.network import load_style_model
+from fast_style.options import check_max_size, check_strength
 from fast_style.stylizer import Stylizer
 from fast_style.walk import files_below
 
@@ -304,11 +305,12 @@ def decode_upload(data: bytes, limits: Limits, keep_alpha: bool = False) -> Imag
 
 def check_options(strength: float, max_size: int | None, limits: Limits) -> int:
     """The options every stylization takes; returns the longest side of the result."""
-    if not 0.0 <= strength <= 1.0:
-        raise Refused(400, f"strength must be within 0..1, got {strength}")
-    if max_size is not None and not 16 <= max_size:
-        raise Refused(400, f"max_size must be at least 16 pixels, got {max_size}")
-    return min(max_size or limits.max_size, limits.max_size)
+    try:
+        check_strength(strength, "strength")
+        size = check_max_size(max_size, "max_size")
+    except (UserError, TypeError) as e:
+        raise Refused(400, str(e)) from None
+    return min(int(size or limits.max_size), limits.max_size)
 
 
 def invalid_fields(errors: Sequence[Any]) -> str:

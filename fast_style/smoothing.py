@@ -22,7 +22,7 @@ import math
 import torch
 import torch.nn.functional as F
 
-from fast_style.errors import UserError
+from fast_style.options import check_smoothing
 
 SHIFT_SIDE = 512  # the longest side at which `shift` compares two frames
 STILL = 0.04  # a mean input change (in [0, 1] units) at which a pixel counts as moving (weight e^-1 of strength)
@@ -34,9 +34,7 @@ class TemporalSmoother:
     """Feed frames in order: `smoother.step(frame, stylized)` returns the smoothed stylized frame."""
 
     def __init__(self, strength: float, still: float = STILL) -> None:
-        if isinstance(strength, bool) or not 0.0 <= strength < 1.0:
-            raise UserError(f"smoothing (--smooth) must be within 0..1 (1 excluded), got {strength}")
-        self.strength, self.still = float(strength), still
+        self.strength, self.still = check_smoothing(strength), still
         self._frame: torch.Tensor | None = None  # the last input frame, at the output's size
         self._out: torch.Tensor | None = None  # the last smoothed output
 

@@ -22,6 +22,7 @@ from fast_style.images import pil_to_tensor, read_image, reading, split_alpha, t
 from fast_style.images import preserve_color as with_colors_of
 from fast_style.inference_defaults import DEFAULT_MAX_PIXELS, DEFAULT_TILE
 from fast_style.network import EXPORT_MIN_SIDE, TransformerNet, for_cpu_inference, load_style_model
+from fast_style.options import check_max_size, check_scale, check_strength
 from fast_style.tiling import stylize_tiled
 from fast_style.yuv import keep_colours
 
@@ -169,9 +170,7 @@ class Stylizer:
         """`stylize_tensor` without the range check (a GPU sync: video frames are in range by construction)."""
         if not isinstance(images, torch.Tensor):
             raise TypeError(f"expected a tensor of images, not {type(images).__name__}")
-        strength = _number("strength", strength)
-        if not 0.0 <= strength <= 1.0:
-            raise UserError(f"strength must be within 0..1 (0: the photo, 1: the full style), got {strength}")
+        strength = check_strength(strength)
         # (an empty batch, (0, 3, H, W), is answered empty below; the range check above skips it)
         if images.ndim not in (3, 4) or images.shape[-3] != 3:
             raise UserError(f"expected images of shape (B, 3, H, W) or (3, H, W), got {tuple(images.shape)}")
@@ -279,10 +278,8 @@ class Stylizer:
     def _target_size(size: tuple[int, int], max_size: int | None, scale: float | None) -> tuple[int, int]:
         """(W, H) of an image resized by `scale`, then down to `max_size` on its longer side."""
         # (numbers of any kind: a one-element tensor's round() failed below)
-        max_size = None if max_size is None else _number("max_size", max_size)  # type: ignore[assignment]
-        scale = None if scale is None else _number("scale", scale)
-        if (max_size is not None and max_size < 1) or (scale is not None and not scale > 0):
-            raise UserError(f"max size must be at least 1 px and scale above 0, got {max_size} and {scale}")
+        max_size = check_max_size(max_size)  # type: ignore[assignment]
+        scale = check_scale(scale)
         if scale:
             if not math.isfinite(size[0] * scale * size[1] * scale):
                 raise UserError(f"scale {scale:g} makes the {size[0]}x{size[1]} image too large to count: lower it")
@@ -349,20 +346,6 @@ class Stylizer:
                 raise TypeError("preserve_color, max_size and scale apply to images: for a tensor, resize it first")
             return self.stylize_tensor(x, strength, tiled)
         return self.stylize_image(x, strength, preserve_color, max_size, scale, tiled)  # (a path is read there)
-
-
-def _number(name: str, value: object) -> float:
-    """`value` as a float; TypeError for one that is not one number (a string, '0.5', was compared as text deep
-    inside) or is NaN (which passed every range check); numpy numbers and one-element tensors are numbers."""
-    try:
-        if isinstance(value, (str, bytes, bool)):
-            raise TypeError
-        number = float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError, RuntimeError):
-        raise TypeError(f"{name} must be a number, not {value!r}") from None
-    if math.isnan(number):
-        raise TypeError(f"{name} must be a number, not NaN")
-    return number
 
 
 def _onnx_settings(device: object, precision: object) -> tuple[torch.device, torch.dtype]:

@@ -104,9 +104,19 @@ def test_phone_photos_in_heic_and_avif_are_accepted(client) -> None:
     "upload,data,status,words",
     [
         (("p.png", png(), "image/png"), {"style": "../../etc/x"}, 404, "unknown style"),
-        (("p.png", png(), "image/png"), {"style": "mine", "strength": "2"}, 400, "strength"),
+        (
+            ("p.png", png(), "image/png"),
+            {"style": "mine", "strength": "2"},
+            400,
+            "strength must be within 0..1 (0: the photo, 1: the full style)",
+        ),
         (("p.png", png(), "image/png"), {"style": "mine", "format": "gif"}, 400, "format"),
-        (("p.png", png(), "image/png"), {"style": "mine", "max_size": "3"}, 400, "max_size"),
+        (
+            ("p.png", png(), "image/png"),
+            {"style": "mine", "max_size": "0"},
+            400,
+            "max_size must be a number of pixels >= 1, got 0",
+        ),
         (("p.txt", b"hello", "text/plain"), {"style": "mine"}, 415, "JPEG, PNG, WebP, AVIF, HEIC, GIF or BMP"),
         (("p.ico", png(fmt="ICO"), "image/x-icon"), {"style": "mine"}, 415, "ICO images are not accepted"),
         (("big.png", png((600, 500)), "image/png"), {"style": "mine"}, 413, "megapixels"),

@@ -477,6 +477,26 @@ def test_cli_options_and_bad_inputs(model_path: Path, tmp_path: Path, capsys: py
     assert len(lines) == 3 and all(line.startswith("error: ") for line in lines)
 
 
+@pytest.mark.parametrize(
+    "flag,value,said",
+    [
+        ("--strength", "2", "--strength must be within 0..1 (0: the photo, 1: the full style), got 2"),
+        ("--strength", "nan", "--strength must be a number, not NaN"),
+        ("--max-size", "0", "--max-size must be a number of pixels >= 1, got 0"),
+        ("--scale", "inf", "--scale must be a number > 0, got inf"),
+        ("--scale", "nan", "--scale must be a number, not NaN"),
+        ("--smooth", "1", "--smooth must be within 0..1 (1 excluded; 0: none), got 1"),
+    ],
+)
+def test_the_cli_says_the_librarys_rule_in_its_flags_words(
+    model_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture, flag: str, value: str, said: str
+) -> None:
+    photo = tmp_path / "p.png"
+    Image.new("RGB", (20, 16)).save(photo)
+    assert main([str(photo), "-m", str(model_path), flag, value]) == 2
+    assert capsys.readouterr().err.strip() == f"error: {said}"
+
+
 def test_when_every_input_fails_nothing_is_written_and_the_exit_is_a_mistakes(
     model_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture
 ) -> None:
@@ -557,8 +577,13 @@ def test_api_misuse_is_a_clear_error(model_path: Path) -> None:
     for device in ("xpu", "meta", "hpu", "bogus"):  # torch's other device types crashed at load or first call
         with pytest.raises(UserError, match="use auto, cpu, cuda, cuda:N or mps"):
             Stylizer.load(model_path, device=device)
-    for size in ({"max_size": -5}, {"max_size": 0}, {"scale": -1.0}, {"scale": 0.0}):  # each gave a 1x1 image
-        with pytest.raises(UserError, match="max size must be at least 1 px and scale above 0"):
+    for size, said in (  # each gave a 1x1 image
+        ({"max_size": -5}, r"max_size \(--max-size\) must be a number of pixels >= 1, got -5"),
+        ({"max_size": 0}, r"max_size \(--max-size\) must be a number of pixels >= 1, got 0"),
+        ({"scale": -1.0}, r"scale \(--scale\) must be a number > 0, got -1"),
+        ({"scale": 0.0}, r"scale \(--scale\) must be a number > 0, got 0"),
+    ):
+        with pytest.raises(UserError, match=said):
             s(Image.new("RGB", (20, 16)), **size)
     for bad in ({"tile": 0}, {"tile": -5}, {"max_pixels": -1}, {"max_pixels": 2.5}):
         with pytest.raises(UserError, match="tile must be a positive number|max_pixels must be a whole number"):
@@ -601,7 +626,7 @@ def test_api_mistakes_in_values_files_and_types_are_named(model_path: Path, tmp_
         ({"scale": float("nan")}, "scale"),  # NaN passed every range check
         ({"strength": float("nan")}, "strength"),
     ):
-        with pytest.raises(TypeError, match=f"{name} must be a number"):
+        with pytest.raises(TypeError, match=f"{name} \\(--[a-z-]+\\) must be a number"):
             s(photo, **options)
     # numpy's numbers and a 0-d tensor are numbers (a tensor's max_size or scale failed in round())
     assert s(photo, strength=np.float32(0.5), max_size=np.int64(10)).size == (10, 8)
@@ -742,7 +767,7 @@ def test_output_names_say_what_they_will_do(model_path: Path, tmp_path: Path, ca
         ((a, "-o", tmp_path / "o.png", "--backend", "onnxruntime", "--tile", "128"), "--tile needs --backend torch"),
         ((a, "-o", tmp_path / "o.png", "--backend", "onnxruntime", "--device", "cuda"), "device cuda needs the torch"),
         ((a, "-o", tmp_path / "o.png", "--backend", "onnxruntime", "--precision", "bf16"), "precision bf16 needs"),
-        ((a, "-o", tmp_path / "o.png", "--scale", "inf"), "--scale must be a finite number"),
+        ((a, "-o", tmp_path / "o.png", "--scale", "inf"), "--scale must be a number > 0, got inf"),
         ((a, "-o", tmp_path / "o.png", "--max-pixels", "inf"), "--max-pixels must be a finite number"),
         ((a, "-o", tmp_path / "o.png", "--max-pixels", "4.2"), "--max-pixels 4.2 is a count of pixels, not megapixels"),
         ((a, "-o", tmp_path / "o.png", "--max-image-pixels", "nan"), "--max-image-pixels must be > 0"),
@@ -1088,7 +1113,7 @@ def test_onnxruntime_takes_images_smaller_than_the_exported_graph(model_path: Pa
 def test_the_python_api_checks_what_it_is_given(model_path: Path) -> None:
     s = Stylizer.load(model_path, device="cpu", precision="fp32")
     x = torch.rand(1, 3, 16, 16)
-    with pytest.raises(UserError, match="strength must be within 0..1"):
+    with pytest.raises(UserError, match=r"strength \(--strength\) must be within 0..1"):
         s(x, strength=2)  # it returned values in -0.7..1.95
     with pytest.raises(TypeError):
         s(x, strenght=0)  # a misspelt option had been ignored

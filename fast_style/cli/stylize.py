@@ -19,6 +19,7 @@ from fast_style.cli import (
 )
 from fast_style.errors import UserError
 from fast_style.inference_defaults import DEFAULT_MAX_PIXELS, DEFAULT_OUTPUT, DEFAULT_TILE, PRECISIONS, PRESETS
+from fast_style.options import check_max_size, check_scale, check_smoothing, check_strength
 
 DEFAULT_NAME = "{stem}.{ext}"
 
@@ -124,12 +125,13 @@ def run(args: argparse.Namespace) -> int:
     if not args.inputs:
         raise UserError("no inputs: give image or video files, folders or globs to stylize")
     model = args.style or args.model
-    if not 0.0 <= args.strength <= 1.0:
-        raise UserError(f"--strength must be within 0..1, got {args.strength}")
-    if args.max_size is not None and args.max_size < 1:
-        raise UserError("--max-size must be a positive number of pixels")
-    if args.scale is not None and args.scale <= 0:
-        raise UserError("--scale must be > 0")
+    try:  # the library's rules and words, named by their flags
+        check_strength(args.strength, "--strength")
+        check_max_size(args.max_size, "--max-size")
+        check_scale(args.scale, "--scale")
+        check_smoothing(args.smooth, "--smooth")
+    except TypeError as e:  # NaN: for the library a programming mistake, here a typed one
+        raise UserError(str(e)) from None
     if args.tile is not None and args.tile < 64:
         raise UserError("--tile must be at least 64 pixels")
     if args.max_pixels < 0:
@@ -140,13 +142,10 @@ def run(args: argparse.Namespace) -> int:
         )
     if args.batch_size is not None and args.batch_size < 1:
         raise UserError("--batch-size must be >= 1")
-    if not 0.0 <= args.smooth < 1.0:
-        raise UserError(f"--smooth must be within 0..1 (1 excluded), got {args.smooth}")
     if not 1 <= args.quality <= 100:
         raise UserError("--quality must be within 1..100")
-    for flag, value in (("--scale", args.scale), ("--max-pixels", args.max_pixels), ("--strength", args.strength)):
-        if value is not None and not math.isfinite(value):
-            raise UserError(f"{flag} must be a finite number, got {value}")
+    if not math.isfinite(args.max_pixels):
+        raise UserError(f"--max-pixels must be a finite number, got {args.max_pixels}")
     if args.backend == "onnxruntime" and (args.tile or args.compile):
         raise UserError(f"--{'tile' if args.tile else 'compile'} needs --backend torch")
     from tqdm import tqdm

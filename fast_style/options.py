@@ -1,0 +1,54 @@
+"""The options every stylization takes (strength, max size, scale, smoothing), each checked by one rule in one
+wording for the Python API, the command lines and the server. `name` is the setting as the caller spells it: the
+defaults name the Python argument with its command-line flag in brackets; the server passes its field's name.
+
+A value that is not one number (a string, NaN) is a TypeError, a programming mistake; a number out of range is a
+UserError."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+from fast_style.errors import UserError
+
+
+def as_number(name: str, value: object) -> float:
+    """`value` as a float; TypeError for one that is not one number (a string, '0.5', was compared as text deep
+    inside) or is NaN (which passed every range check); numpy numbers and one-element tensors are numbers."""
+    try:
+        if isinstance(value, (str, bytes, bool)):
+            raise TypeError
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError, RuntimeError):
+        raise TypeError(f"{name} must be a number, not {value!r}") from None
+    if math.isnan(number):
+        raise TypeError(f"{name} must be a number, not NaN")
+    return number
+
+
+def _checked(name: str, value: object, within: Callable[[float], bool], takes: str) -> float:
+    number = as_number(name, value)
+    if not within(number):
+        raise UserError(f"{name} must be {takes}, got {number:g}")
+    return number
+
+
+def check_strength(value: object, name: str = "strength (--strength)") -> float:
+    """0: the photo, 1: the full style, blended between."""
+    return _checked(name, value, lambda v: 0 <= v <= 1, "within 0..1 (0: the photo, 1: the full style)")
+
+
+def check_max_size(value: object, name: str = "max_size (--max-size)") -> float | None:
+    """The longest side of a result in pixels, or None: the image's own size."""
+    return None if value is None else _checked(name, value, lambda v: 1 <= v < math.inf, "a number of pixels >= 1")
+
+
+def check_scale(value: object, name: str = "scale (--scale)") -> float | None:
+    """A factor on both sides of an image before it is stylized, or None."""
+    return None if value is None else _checked(name, value, lambda v: 0 < v < math.inf, "a number > 0")
+
+
+def check_smoothing(value: object, name: str = "smooth (--smooth)") -> float:
+    """Temporal smoothing of video frames: 0 (none) up to, not including, 1."""
+    return _checked(name, value, lambda v: 0 <= v < 1, "within 0..1 (1 excluded; 0: none)")
