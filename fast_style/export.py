@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import math
+import os
 import warnings
 from pathlib import Path
 
@@ -80,9 +81,25 @@ MIN_OPSET, MAX_OPSET = 11, 23  # tested range for torch 2.14's TorchScript-based
 DEFAULT_OPSET = 17
 
 
-def export(model_path: str, output: str, fmt: str | None = None, opset: int | None = None, force: bool = False) -> str:
-    """Export and verify; returns a one-line report. `opset`: ONNX only (default 17)."""
+def output_file(output: str, model: str, fmt: str | None = None) -> Path:
+    """`output` as given, or, where it is a folder (one that exists, a name ending in /, or a name without an
+    extension that is not a file: as fast-style-stylize reads -o), the model's name in it (wave.onnx; a run's
+    style.pt is named by its folder: runs/sea/style.pt gives sea.onnx)."""
+    if not str(output).strip():  # an unset shell variable: not the current folder
+        raise UserError("the output (-o) is empty: give a file (wave.onnx) or a folder")
     out = Path(output)
+    folder = out.is_dir() or str(output).endswith(("/", os.sep)) or not (out.suffix or out.is_file())
+    if not folder:
+        return out
+    torchscript = fmt is not None and str(fmt).lower() == "torchscript"
+    return out / (zoo.model_name(str(model)) + (".ts" if torchscript else ".onnx"))
+
+
+def export(model_path: str, output: str, fmt: str | None = None, opset: int | None = None, force: bool = False) -> str:
+    """Export and verify; returns a one-line report. `output`: a file (.onnx or .ts), or a folder to hold one
+    named after the model (`output_file`). `opset`: ONNX only (default 17)."""
+    out = output_file(output, model_path, fmt)
+    output = str(out)
     if fmt is not None and str(fmt).lower() not in ("onnx", "torchscript"):
         raise UserError(f"format {fmt!r}: choose onnx or torchscript")
     fmt = None if fmt is None else str(fmt).lower()  # (ONNX, as the format's own name is spelt)

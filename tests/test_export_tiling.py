@@ -174,7 +174,11 @@ def test_onnx_and_torchscript_export_match(
     # a name without an extension is a folder, as fast-style-stylize reads -o ("cannot tell the format" said before)
     assert export_main([str(model), "-o", str(tmp_path / "new"), "--format", "torchscript"]) == 0
     assert (tmp_path / "new" / "m.ts").is_file()
-    assert "-o is empty" in capsys.readouterr().err
+    # the folder rule is the library's (it was the CLI's alone)
+    assert "wrote " + str(tmp_path / "py" / "m.onnx") in export_module.export(str(model), f"{tmp_path / 'py'}/")
+    with pytest.raises(UserError, match="the output \\(-o\\) is empty"):
+        export_module.export(str(model), " ")
+    assert "the output (-o) is empty" in capsys.readouterr().err
     assert export_main([str(tmp_path / "m.onnx"), "-o", str(tmp_path / "again.onnx")]) == 2  # an export as input
     assert "fast-style-stylize --backend onnxruntime" in capsys.readouterr().err
     assert not (tmp_path / "m.xyz").exists() and not (tmp_path / "x.onnx").exists()

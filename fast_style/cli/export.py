@@ -4,9 +4,7 @@ writing."""
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-from pathlib import Path
 
 from fast_style import zoo
 from fast_style.cli import ToolParser, run_tool
@@ -57,22 +55,7 @@ def main(argv: list[str] | None = None) -> int:
 def run(args: argparse.Namespace) -> None:
     from fast_style.export import export  # torch: after the arguments are parsed
 
-    print(
-        export(args.model, str(output_file(args.output, args.model, args.format)), args.format, args.opset, args.force)
-    )
-
-
-def output_file(output: str, model: str, fmt: str | None) -> Path:
-    """`-o` as given, or, where it is a folder (one that exists, a name ending in /, or a name without an extension
-    that is not a file: as fast-style-stylize reads -o), the model's name in it (wave.onnx; a run's style.pt is
-    named by its folder: runs/sea/style.pt gives sea.onnx)."""
-    if not output.strip():  # an unset shell variable: not the current folder
-        raise UserError("-o is empty: give a file (wave.onnx) or a folder")
-    out = Path(output)
-    folder = out.is_dir() or output.endswith(("/", os.sep)) or not (out.suffix or out.is_file())
-    if not folder:
-        return out
-    return out / (zoo.model_name(model) + (".ts" if fmt == "torchscript" else ".onnx"))
+    print(export(args.model, args.output, args.format, args.opset, args.force))
 
 
 if __name__ == "__main__":
