@@ -74,6 +74,19 @@ def test_the_training_step_uses_the_teacher_alone(teacher_path: Path) -> None:
     assert not any(k.startswith("distill") for k in module.state_dict())
 
 
+def test_on_a_bf16_cpu_the_teacher_runs_as_the_stylizer_runs_it(teacher_path: Path, monkeypatch) -> None:
+    import fast_style.distillation as distillation
+    from fast_style.network import SpaceToDepthConv
+
+    monkeypatch.setattr(distillation, "native_bf16", lambda device: True)
+    term = Distillation(str(teacher_path), feature_weight=0)
+    images = torch.rand(2, 3, 32, 24)
+    fast = term.target(images)
+    assert isinstance(term._nets["fast"].decoder[-1], SpaceToDepthConv)  # the Stylizer's copy (for_cpu_inference)
+    assert fast.dtype == torch.float32 and fast.shape == images.shape
+    assert (fast - term.teacher.eval()(images)).abs().max() < 0.05  # bf16's rounding, no more
+
+
 @pytest.mark.slow
 def test_distill_trains_a_student_toward_its_teacher(tmp_path, photo_dir, style_path, random_vgg, teacher_path) -> None:
     with pytest.raises(Exception, match="teacher"):  # the teacher is required
