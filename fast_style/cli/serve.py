@@ -171,7 +171,10 @@ def _terminated(signum: int, frame: object) -> None:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     cut_short = CutShort()
-    code = run_tool(lambda: run(args, cut_short))
+    try:
+        code = run_tool(lambda: run(args, cut_short))
+    except SystemExit as e:  # SIGTERM's 143 (_terminated): it too ends at once where a job was cut short (Python's
+        code = e.code if isinstance(e.code, int) else 1  # exit waited for the job, and a Ctrl-C then aborted it)
     cut_short.end_process(code)
     return code
 
