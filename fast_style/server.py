@@ -112,7 +112,20 @@ class UploadGuard:
                 raise HTTPException(413, self.message)
             return message
 
-        await self.app(scope, counted, send)
+        started = False
+
+        async def sending(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, counted, sending)
+        except asyncio.CancelledError:  # a stop's grace period ran out while the request was read (a stalled
+            if not started:  # upload): the one-line refusal, not uvicorn's plain-text 500
+                stopping = JSONResponse({"detail": STOPPING}, status_code=503, headers={"Retry-After": "10"})
+                await stopping(scope, receive, send)
+            raise
 
 
 class Refused(UserError):
@@ -182,7 +195,8 @@ class Styles:
 
     def get(self, name: str) -> Stylizer:
         if name not in self.files:
-            raise Refused(404, f"unknown style '{name}': choose one of {', '.join(self.files)}")
+            shown = name if len(name) <= 80 else name[:60] + "..."  # a 900 KB name came back whole
+            raise Refused(404, f"unknown style '{shown}': choose one of {', '.join(self.files)}")
         with self._lock:
             if name not in self._loaded:
                 try:

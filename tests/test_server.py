@@ -104,6 +104,7 @@ def test_phone_photos_in_heic_and_avif_are_accepted(client) -> None:
     "upload,data,status,words",
     [
         (("p.png", png(), "image/png"), {"style": "../../etc/x"}, 404, "unknown style"),
+        (("p.png", png(), "image/png"), {"style": "x" * 100_000}, 404, "unknown style '" + "x" * 60 + "...'"),
         (
             ("p.png", png(), "image/png"),
             {"style": "mine", "strength": "2"},
@@ -411,7 +412,7 @@ def test_a_port_just_left_by_a_stopped_server_is_free_again(capsys: pytest.Captu
         taken.listen()
         port = taken.getsockname()[1]
         assert serve_main(["--host", "[::1]", "--port", str(port)]) == 2
-    assert f"::1:{port} is in use" in capsys.readouterr().err
+    assert f"error: [::1]:{port} is in use" in capsys.readouterr().err  # as its address is written, not :::PORT
     assert serve_main(["--host", "", "--port", str(port)]) == 2  # it listened everywhere at "http://:PORT/"
     assert "--host is empty: give 127.0.0.1" in capsys.readouterr().err
 
@@ -526,6 +527,8 @@ def test_a_client_stalled_mid_upload_does_not_hold_a_stop(tmp_path: Path, again:
     import socket
     import time
 
+    from fast_style.server import STOPPING
+
     proc, port, temp = _serve_in_a_process(tmp_path)
     try:
         stalled = socket.create_connection(("127.0.0.1", port))
@@ -533,6 +536,11 @@ def test_a_client_stalled_mid_upload_does_not_hold_a_stop(tmp_path: Path, again:
         stalled.sendall(f"{head}Content-Length: 100000\r\n\r\n--B\r\n".encode())
         time.sleep(1)
         _stop_under_way(proc, temp, again)
+        if not again:  # told in the one line every refusal is (uvicorn's plain-text 500 before)
+            stalled.settimeout(5)
+            reply = stalled.recv(10000).decode()
+            head, body = reply.split("\r\n\r\n", 1)
+            assert head.startswith("HTTP/1.1 503") and json.loads(body) == {"detail": STOPPING}
         stalled.close()
     finally:
         proc.kill()

@@ -43,7 +43,8 @@ def check_port(host: str, port: int) -> None:
             probe.bind((host, port))
         except OSError as e:
             why = "is in use" if e.errno == errno.EADDRINUSE else f"cannot be used ({e.strerror})"
-            raise UserError(f"{host}:{port} {why}: choose another with --port or --host") from None
+            shown = f"[{host}]" if ":" in host else host  # as the address is written: [::]:8000
+            raise UserError(f"{shown}:{port} {why}: choose another with --port or --host") from None
 
 
 class CutShort:
