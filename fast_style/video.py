@@ -48,13 +48,25 @@ def is_video(path: Path) -> bool:
 
 
 def _mpeg_ts(path: Path) -> bool:
-    """Whether `path` holds an MPEG transport stream: 188-byte packets, each starting with the sync byte 0x47."""
+    """Whether `path` holds an MPEG transport stream: packets of 188 bytes (192 in a Blu-ray's or AVCHD camera's
+    .m2ts-style file: a 4-byte clock first), each starting with the sync byte 0x47, four in a row, the first
+    anywhere in the first packet (a file cut out of a longer one starts mid-packet). A zip (fast-style-export's
+    TorchScript) or a TypeScript source is not one."""
     try:
         with open(path, "rb") as f:
-            head = f.read(189)
+            head = f.read(5 * 192)
     except OSError:
         return False
-    return head[:1] == b"\x47" and (len(head) < 189 or head[188:189] == b"\x47")
+    if head.startswith(b"PK"):
+        return False
+    if len(head) < 4 * 188:  # a very short stream: whole packets from its start
+        return len(head) >= 188 and all(head[i] == 0x47 for i in range(0, len(head), 188))
+    return any(
+        all(head[start + k * size] == 0x47 for k in range(4))
+        for size in (188, 192)
+        for start in range(size)
+        if start + 3 * size < len(head)
+    )
 
 
 def output_name(src: Path) -> str:
@@ -209,6 +221,21 @@ class _Track:
     out: Any
     copy: bool
     damaged: bool = False  # a subtitle packet could not be decoded (said once)
+    offset: int = 0  # ticks added to the source's times since they jumped back (`continuous`)
+    last: tuple[int, int] | None = None  # the last packet's decoding time and duration, after the offset
+
+    def continuous(self, packet: Any) -> None:
+        """`packet` on one time line with the track's packets before it: where the source's times jump back (two
+        transport streams joined with `cat`), the track goes on from its last packet's end, as the video's frames
+        do (_FrameTimes); the muxer had refused the jump, failing the video ("Invalid argument")."""
+        if packet.dts is None:
+            return
+        if self.last is not None and packet.dts + self.offset <= self.last[0]:
+            self.offset = self.last[0] + max(1, self.last[1]) - packet.dts
+        packet.dts += self.offset
+        if packet.pts is not None:
+            packet.pts += self.offset
+        self.last = (packet.dts, packet.duration or 0)
 
     @classmethod
     def of(cls, sound: Any, out: Any, fmt: str, name: str, suffix: str) -> _Track:
@@ -492,19 +519,31 @@ def stylize_video(
             times = _FrameTimes("avi" in source.format.name.split(","), step)
 
             first_rotation: list[float] = []  # the first frame's, for the writer
+            # the output starts at 0, as FFmpeg writes it: a transport stream (a TV recording, a camera's) starts
+            # wherever its clock stood, and the output had as long an empty lead-in (an hour's)
+            origin = Fraction(source.start_time, 1_000_000) if (source.start_time or 0) > 0 else Fraction(0)
 
             def decode() -> None:
                 count, peak, last = 0, hdr.PEAK, None
+                skipped: list[Exception] = []  # packets the decoder refused
                 try:
                     for packet in source.demux(*streams):
+                        if origin and packet.time_base:
+                            _moved_back(packet, round(origin / packet.time_base))
                         if (track := tracks.get(packet.stream.index)) is not None:
+                            track.continuous(packet)
                             if not track.copy:  # decoded here, encoded by the writer
                                 for sound_or_text in track.decoded(packet):
                                     stages.put(decoded, ("track", track, sound_or_text))
                             elif packet.dts is not None:
                                 stages.put(decoded, ("track", track, packet))
                             continue
-                        for frame in packet.decode():
+                        try:
+                            frames = packet.decode()
+                        except av.FFmpegError as e:  # a damaged packet, or a stream cut before its first key
+                            skipped.append(e)  # frame (a recording's .ts cut out of a longer one): left out, as
+                            continue  # FFmpeg leaves it out; the whole video failed at the first such packet
+                        for frame in frames:
                             if not count and frame.color_trc in hdr.TRANSFERS:  # one peak for the whole video
                                 peak = hdr.content_peak(frame) if frame.color_trc == hdr.PQ else hdr.PEAK
                                 kind = hdr.TRANSFERS[frame.color_trc]
@@ -518,6 +557,11 @@ def stylize_video(
                             last = frame.time if frame.time is not None else last
                 except av.FFmpegError as e:
                     raise UserError(f"cannot decode {src} (frame {count}): {_reason(e)}") from None
+                if skipped and not count:
+                    raise UserError(f"cannot decode {src}: {_reason(skipped[0])}")
+                if skipped:
+                    why = _reason(skipped[0])
+                    log.warning("%s: %d damaged video packet(s) left out (%s)", src.name, len(skipped), why)
                 declared = video_in.frames  # what the container says it holds (0: it does not say); an MP4 trimmed
                 if declared and video_in.duration and video_in.time_base:  # by an edit list stores more than it plays
                     declared = min(declared, round(video_in.duration * video_in.time_base * rate))
@@ -530,6 +574,7 @@ def stylize_video(
                         declared,
                     )
                 elif not declared and last is not None and (end := _declared_end(video_in)):
+                    end -= float(origin)  # the times were moved back to start at 0
                     if last + 3 / float(rate) < end:  # Matroska/WebM state where the video ends, not a count
                         log.warning(
                             "%s: the video ended at %.2f s of the %.2f s it declares (cut short or damaged?); "
@@ -688,6 +733,13 @@ def _declared_end(video: Any) -> float | None:
         return int(h) * 3600 + int(m) * 60 + float(sec)
     except ValueError:
         return None
+
+
+def _moved_back(packet: Any, ticks: int) -> None:
+    if packet.pts is not None:
+        packet.pts -= ticks
+    if packet.dts is not None:
+        packet.dts -= ticks
 
 
 def _seconds(packet: Any) -> float:

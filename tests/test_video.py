@@ -633,9 +633,11 @@ def test_nvdec_decoding_falls_back_to_software_and_its_nv12_frames_keep_their_co
     assert not (tmp_path / "out.mp4").exists()
 
 
-def _clip(path: Path, times_ms: list[int], sounds: tuple[tuple, ...] = (), tags: dict | None = None) -> Path:
-    """H.264 frames at `times_ms` (time base 1/1000), and a second of tone per (codec, language[, rate]) in
-    `sounds` (48 kHz unless given)."""
+def _clip(
+    path: Path, times_ms: list[int], sounds: tuple[tuple, ...] = (), tags: dict | None = None, sound_ms: int = 0
+) -> Path:
+    """H.264 frames at `times_ms` (time base 1/1000), and a second of tone from `sound_ms` per (codec,
+    language[, rate]) in `sounds` (48 kHz unless given)."""
     with av.open(str(path), "w") as out:
         out.metadata.update(tags or {})
         video = out.add_stream("libx264", rate=25)
@@ -648,17 +650,23 @@ def _clip(path: Path, times_ms: list[int], sounds: tuple[tuple, ...] = (), tags:
             sound.layout = "stereo" if codec == "vorbis" else "mono"
             sound.metadata["language"] = language
             tracks.append(sound)
+        held = []  # MPEG-TS refused sound before the video's first packet: muxed after the video there
         for sound in tracks:
             tone = np.sin(np.linspace(0, 880 * np.pi, sound.rate, dtype=np.float32))[None].repeat(sound.channels, 0)
             chunk = av.AudioFrame.from_ndarray(tone, format="fltp", layout=sound.layout.name)
             chunk.sample_rate = sound.rate
-            out.mux(sound.encode(chunk))
-            out.mux(sound.encode())
+            if sound_ms:
+                chunk.pts, chunk.time_base = sound_ms * sound.rate // 1000, Fraction(1, sound.rate)
+            held += [*sound.encode(chunk), *sound.encode()]
+        if path.suffix != ".ts":
+            out.mux(held)
+            held = []
         for i, t in enumerate(times_ms):
             frame = av.VideoFrame.from_ndarray(np.full((48, 64, 3), 20 * i % 255, np.uint8), format="rgb24")
             frame.pts, frame.time_base = t, video.time_base
             out.mux(video.encode(frame))
         out.mux(video.encode())
+        out.mux(held)
     return path
 
 
@@ -816,6 +824,43 @@ def test_a_matroska_video_cut_short_says_so_and_camera_containers_are_videos(
     assert main([str(tmp_path / "cam"), "-m", str(model), "-o", str(tmp_path / "from_camera"), "-q"]) == 0
     assert len(frames_of(tmp_path / "from_camera" / "cam.mp4")) == 10 and camera.is_file()
     assert sorted(p.name for p in (tmp_path / "from_camera").iterdir()) == ["cam.mp4"]  # the export: not a video
+
+
+def test_a_transport_streams_clock_is_no_lead_in_and_joined_streams_play_on(model: Path, tmp_path: Path) -> None:
+    """A TV recording's or a camera's .ts starts wherever its clock stood: the output began with as long an empty
+    lead-in (an hour's, exit 0); two joined with `cat` jump back in time, and their sound failed the video
+    ("cannot write: Invalid argument"); a Blu-ray-style stream (192-byte packets) and one cut mid-packet were
+    'not a video'."""
+    tone = (("mp2", "eng"),)
+    late = _clip(tmp_path / "late.ts", [3_600_000 + 40 * i for i in range(25)], tone, sound_ms=3_600_000)
+    for suffix in (".mp4", ".mkv"):
+        out = tmp_path / f"late{suffix}"
+        assert main([str(late), "-m", str(model), "-o", str(out), "-q"]) == 0
+        with av.open(str(out)) as f:
+            assert f.duration / 1e6 < 1.5, suffix  # the second of sound, not 3601 s
+            assert [round(float(f.start_time) / 1e6, 1)] == [0.0]
+        assert len(_times_ms(out)) == 25 and _times_ms(out)[0] < 100, suffix
+    first = _clip(tmp_path / "a.ts", [1000 + 40 * i for i in range(10)], tone, sound_ms=1000)
+    second = _clip(tmp_path / "b.ts", [40 * i for i in range(10)], tone)
+    joined = tmp_path / "joined.ts"
+    joined.write_bytes(first.read_bytes() + second.read_bytes())
+    for suffix in (".mp4", ".mkv"):
+        out = tmp_path / f"joined{suffix}"
+        assert main([str(joined), "-m", str(model), "-o", str(out), "-q"]) == 0, suffix
+        assert len(frames_of(out)) == 20
+        with av.open(str(out)) as f:
+            sound = [float(p.pts * p.time_base) for p in f.demux(f.streams.audio[0]) if p.pts is not None]
+        assert sound == sorted(sound) and 1.9 < sound[-1] < 2.2, suffix  # both seconds of tone, one after the other
+    for name, options in (("bd.ts", {"mpegts_m2ts_mode": "1"}), ("long.ts", {})):
+        with av.open(str(tmp_path / name), "w", format="mpegts", options=options) as out:
+            video = out.add_stream("libx264", rate=25, options={"g": "5"})  # a key frame every 5
+            video.width, video.height, video.pix_fmt = 64, 48, "yuv420p"
+            _flat_frames(out, video, 40, 5)
+    cut = tmp_path / "cut.ts"
+    cut.write_bytes((tmp_path / "long.ts").read_bytes()[1000:])  # mid-packet, before a key frame
+    for clip in (tmp_path / "bd.ts", cut):
+        assert main([str(clip), "-m", str(model), "-o", str(tmp_path / f"{clip.stem}.mp4"), "-q"]) == 0, clip.name
+        assert 30 <= len(frames_of(tmp_path / f"{clip.stem}.mp4")) <= 40
 
 
 def test_an_iphones_quicktime_tags_and_a_sound_of_unknown_codec(
