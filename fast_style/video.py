@@ -13,6 +13,7 @@ when complete: an error or Ctrl-C leaves no partial file.
 from __future__ import annotations
 
 import logging
+import math
 import queue
 import threading
 from collections.abc import Callable, Sequence
@@ -95,8 +96,23 @@ def quarter_turns(rotation: float) -> int:
     return round(rotation / 90) % 4
 
 
+def orientation(frame: Any) -> tuple[int, bool]:
+    """(quarter turns, mirrored) that make a decoded frame upright as a player shows it: mirrored left to right
+    first where its display matrix mirrors (a mirrored front camera's; the matrix is then a turn after the mirror),
+    then turned as `quarter_turns` says. Without the mirror a mirroring matrix read as a half turn (PyAV's
+    rotation of a left-right mirror is -180): the picture came out upside down."""
+    from av.sidedata.sidedata import Type
+
+    matrix = frame.side_data.get(Type.DISPLAYMATRIX)
+    m = np.frombuffer(bytes(matrix), "<i4").astype(float) if matrix is not None else None
+    if m is None or m.size < 5 or m[0] * m[4] - m[1] * m[3] >= 0:
+        return quarter_turns(frame.rotation), False
+    # the turn left once the mirror is undone (x negated: the first column), as av_display_rotation_get reads it
+    return quarter_turns(-math.degrees(math.atan2(-m[1], -m[0]))), True
+
+
 def frame_array(frame: Any, peak_nits: float = hdr.PEAK, planes: bool = False) -> tuple[np.ndarray, tuple | None]:
-    """A decoded frame as an array for the network, not yet turned upright (`quarter_turns`), and how to read it:
+    """A decoded frame as an array for the network, not yet turned upright (`orientation`), and how to read it:
     ((H, W, 3) uint8 SDR RGB, None), HDR (PQ, HLG) tone-mapped (PQ's white at `peak_nits`: `hdr.content_peak` of the
     first frame) and an untagged HD frame read as BT.709; or, with `planes` and where fast_style.yuv converts the
     frame (8-bit 4:2:0 SDR, even sides), its ((H * 3/2, W) uint8 yuv420p or nv12 array, (matrix, full range,
@@ -139,8 +155,11 @@ def _local(path: Path) -> str:
     return f"file:{path}"
 
 
-def frames_to_tensor(arrays: list[np.ndarray], layout: tuple | None, turns: int, device: torch.device) -> torch.Tensor:
-    """`frame_array`'s arrays of one size and layout -> (N, 3, H, W) float RGB in [0, 1] on `device`, upright."""
+def frames_to_tensor(
+    arrays: list[np.ndarray], layout: tuple | None, upright: tuple[int, bool], device: torch.device
+) -> torch.Tensor:
+    """`frame_array`'s arrays of one size and layout -> (N, 3, H, W) float RGB in [0, 1] on `device`, upright
+    (`orientation`)."""
     if device.type == "cuda":  # stacked into pinned memory, the copy queued behind the batch the GPU is running
         with torch.cuda.device(device):  # pinned by cuda:N's context, not by a new one on GPU 0
             shape, dtype = (len(arrays), *arrays[0].shape), torch.from_numpy(arrays[0]).dtype
@@ -150,6 +169,8 @@ def frames_to_tensor(arrays: list[np.ndarray], layout: tuple | None, turns: int,
     else:  # (MPS: a blocking copy; non-blocking ones from pageable memory read back wrong values there)
         batch = torch.from_numpy(np.stack(arrays)).to(device)
     x = to_unit(batch.permute(0, 3, 1, 2)) if layout is None else yuv.to_rgb(batch, *layout)
+    turns, mirrored = upright
+    x = x.flip(-1) if mirrored else x
     return torch.rot90(x, turns, (-2, -1)) if turns else x
 
 
@@ -518,7 +539,7 @@ def stylize_video(
             step = max(1, round(1 / (rate * video_in.time_base))) if video_in.time_base else 1  # a frame's ticks
             times = _FrameTimes("avi" in source.format.name.split(","), step)
 
-            first_rotation: list[float] = []  # the first frame's, for the writer
+            first_upright: list[tuple[int, bool]] = []  # the first frame's orientation, for the writer
             # the output starts at 0, as FFmpeg writes it: a transport stream (a TV recording, a camera's) starts
             # wherever its clock stood, and the output had as long an empty lead-in (an hour's)
             origin = Fraction(source.start_time, 1_000_000) if (source.start_time or 0) > 0 else Fraction(0)
@@ -549,10 +570,10 @@ def stylize_video(
                                 kind = hdr.TRANSFERS[frame.color_trc]
                                 log.info("%s: HDR (%s, %d nits) tone-mapped to SDR", src.name, kind, peak)
                             array, layout = frame_array(frame, peak, planes=on_device)
-                            turns = quarter_turns(frame.rotation)
+                            upright = orientation(frame)
                             if not count:
-                                first_rotation.append(frame.rotation)
-                            stages.put(decoded, ("frame", array, layout, turns, times(frame), frame.time_base))
+                                first_upright.append(upright)
+                            stages.put(decoded, ("frame", array, layout, upright, times(frame), frame.time_base))
                             count += 1
                             last = frame.time if frame.time is not None else last
                 except av.FFmpegError as e:
@@ -609,7 +630,7 @@ def stylize_video(
                         if (sar := video_in.sample_aspect_ratio) and sar != 1:  # a DVD's, HDV's, DV's wide pixels:
                             # shown as wide as the source's (the output came out squeezed, 16:9 as 3:2), and
                             # turned with the picture (a portrait phone's frame is upright by now)
-                            turned = bool(quarter_turns(first_rotation[0]) % 2) if first_rotation else False
+                            turned = bool(first_upright[0][0] % 2) if first_upright else False
                             video_out.codec_context.sample_aspect_ratio = 1 / sar if turned else sar
                     if on_device:  # converted on the GPU already
                         new = av.VideoFrame.from_ndarray(array, format="yuv420p")
@@ -659,8 +680,8 @@ def stylize_video(
                     nonlocal size, launched
                     if not pending:
                         return
-                    _, layout, turns, *_ = pending[0]
-                    x = frames_to_tensor([item[0] for item in pending], layout, turns, device)
+                    _, layout, upright, *_ = pending[0]
+                    x = frames_to_tensor([item[0] for item in pending], layout, upright, device)
                     y = stylize(x)
                     if not isinstance(y, torch.Tensor) or y.ndim != 4 or len(y) != len(x):
                         got = tuple(y.shape) if isinstance(y, torch.Tensor) else type(y).__name__
@@ -687,10 +708,10 @@ def stylize_video(
                     if item[0] == "track":
                         stages.put(stylized, item)
                         continue
-                    _, array, layout, turns, pts, time_base = item
-                    if pending and (array.shape, layout, turns) != (pending[0][0].shape, *pending[0][1:3]):
+                    _, array, layout, upright, pts, time_base = item
+                    if pending and (array.shape, layout, upright) != (pending[0][0].shape, *pending[0][1:3]):
                         flush()
-                    pending.append((array, layout, turns, pts, time_base))
+                    pending.append((array, layout, upright, pts, time_base))
                     if len(pending) == batch_size:
                         flush()
                 flush()

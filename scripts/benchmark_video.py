@@ -36,7 +36,7 @@ from fast_style.video import (
     frame_array,
     frames_to_tensor,
     open_source,
-    quarter_turns,
+    orientation,
     stylize_video,
     tensor_to_frames,
 )
@@ -68,17 +68,17 @@ def make_clip(path: Path, photo: Path | None, size: tuple[int, int], frames: int
 
 
 def decode(path: Path, planes: bool, nvdec: int | None = None) -> list[tuple]:
-    """The clip's frames as stylize_video's decoding stage hands them on: (array, layout, quarter turns); with
+    """The clip's frames as stylize_video's decoding stage hands them on: (array, layout, orientation); with
     `nvdec` (a CUDA device's index) decoded by the GPU's NVDEC where FFmpeg opens it."""
     with open_source(path, nvdec) as f:
         f.streams.video[0].thread_type = "AUTO"
-        return [(*frame_array(frame, planes=planes), quarter_turns(frame.rotation)) for frame in f.decode(video=0)]
+        return [(*frame_array(frame, planes=planes), orientation(frame)) for frame in f.decode(video=0)]
 
 
 def stylize(stylizer: Stylizer, frames: list[tuple], planes: bool) -> np.ndarray:
     """stylize_video's middle stage for one batch: to the device, stylized, back as arrays for the encoder."""
-    _, layout, turns = frames[0]
-    x = frames_to_tensor([array for array, _, _ in frames], layout, turns, stylizer.device)
+    _, layout, upright = frames[0]
+    x = frames_to_tensor([array for array, _, _ in frames], layout, upright, stylizer.device)
     return tensor_to_frames(stylizer.stylize_frames(x), planes)
 
 

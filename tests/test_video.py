@@ -380,6 +380,33 @@ def test_a_phone_video_comes_out_upright_and_any_sound_is_kept(model: Path, tmp_
     assert not list(tmp_path.glob("*dot.mp4*"))
 
 
+@pytest.mark.parametrize("degrees", [0, 90, 180, -90])
+def test_every_display_orientation_comes_out_as_a_player_shows_it(tmp_path: Path, degrees: int) -> None:
+    """The eight orientations a display matrix states (four turns, each mirrored or not): a left-right mirror
+    came out turned upside down (PyAV reads its rotation as -180)."""
+    from fast_style.video import stylize_video
+
+    picture = np.zeros((32, 48, 3), np.uint8)
+    picture[:8, :16] = 255  # a white block at the top left, a grey one along the bottom: no symmetry
+    picture[-8:, 8:] = 120
+    for hflip in (False, True):
+        clip = tmp_path / f"m{hflip}.mp4"
+        with av.open(str(clip), "w") as out:
+            video = out.add_stream("libx264", rate=10, options={"qp": "0"})
+            video.width, video.height, video.pix_fmt = 48, 32, "yuv444p"
+            video.set_display_rotation(degrees, hflip=hflip)  # as PyAV writes it: the turn, then the mirror
+            for i in range(2):
+                frame = av.VideoFrame.from_ndarray(picture, format="rgb24")
+                frame.pts = i
+                out.mux(video.encode(frame))
+            out.mux(video.encode())
+        shown = np.rot90(picture, degrees // 90)
+        shown = shown[:, ::-1] if hflip else shown
+        stylize_video(clip, tmp_path / f"out{hflip}.mp4", lambda frames: frames)
+        got = np.asarray(frames_of(tmp_path / f"out{hflip}.mp4")[0], float)
+        assert got.shape == shown.shape and np.abs(got - shown).mean() < 12, (degrees, hflip)
+
+
 def test_a_file_with_sound_only_is_one_line(model: Path, tmp_path: Path, capsys) -> None:
     sound = tmp_path / "sound.mp4"
     with av.open(str(sound), "w") as out:
@@ -626,7 +653,7 @@ def test_nvdec_decoding_falls_back_to_software_and_its_nv12_frames_keep_their_co
         assert "clip.mp4: no NVDEC decoder" in caplog.text and "decoding in software" in caplog.text
     array, layout = frame_array(frames[3].reformat(format="nv12"), planes=True)  # the bar half way across
     assert array.shape == (72, 64) and layout[2] is True  # (H * 3/2, W), read as interleaved chroma
-    rgb = frames_to_tensor([array], layout, 0, torch.device("cpu"))[0].permute(1, 2, 0).numpy() * 255
+    rgb = frames_to_tensor([array], layout, (0, False), torch.device("cpu"))[0].permute(1, 2, 0).numpy() * 255
     assert np.abs(rgb[24, 8] - (200, 80, 30)).max() <= 5 and np.abs(rgb[24, 56] - 30).max() <= 5
     with pytest.raises(UserError, match="needs a CUDA device"):
         stylize_video(clip, tmp_path / "out.mp4", lambda frames: frames, decode_on_device=True)
