@@ -825,3 +825,25 @@ def test_the_app_s_pixel_limit_rules_over_pillow_s(models: Path, monkeypatch: py
     assert Image.MAX_IMAGE_PIXELS == 2_000_000
     create_app(Styles(models, device="cpu"), Limits(max_pixels=1_000))  # a lower limit leaves Pillow's as it is
     assert Image.MAX_IMAGE_PIXELS == 2_000_000
+
+
+def test_serving_in_this_process_leaves_the_temporary_folder_as_it_was(
+    models: Path, tmp_path: Path, monkeypatch
+) -> None:
+    """fast_style.serving spools uploads in a folder of its own: Python's temporary folder is the system's again
+    after a stop (it pointed at the removed folder), and its own folder is gone."""
+    import socket
+    import tempfile
+
+    from fast_style.serving import serve
+
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))
+    app = create_app(Styles(models, device="cpu"), Limits())
+    with socket.socket() as taken:  # a port that cannot be served: the server stops at its start
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        with pytest.raises((SystemExit, UserError)):
+            serve(app, "127.0.0.1", taken.getsockname()[1])
+    assert tempfile.tempdir == str(temp) and list(temp.iterdir()) == []

@@ -1,0 +1,121 @@
+"""fast_style.server's app served by this process until it is stopped: Ctrl-C or SIGTERM (systemd, docker stop)
+give requests under way GRACE_S seconds, then cancel them, each stop in one line; uploads are spooled in a
+temporary folder of its own, removed at the end (fast-style-serve's; serve_in_background serves a notebook's or a
+test's app in a thread instead)."""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import signal
+import sys
+import tempfile
+from typing import Any
+
+from fast_style.errors import UserError
+
+
+class CutShort:
+    """What a stop that cut stylizations short leaves behind: their worker threads, which Python's exit would wait
+    for (a minute for a large photo, and a second Ctrl-C then aborted the process), and the temporary folder they
+    may write in again."""
+
+    def __init__(self) -> None:
+        self.jobs, self.temp = 0, ""
+
+    def end_process(self, code: int) -> None:
+        """Ends the process now, with `code`, where jobs were cut short; else nothing."""
+        if self.jobs:
+            shutil.rmtree(self.temp, ignore_errors=True)
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(code)
+
+
+def serve(app: Any, host: str, port: int, cut_short: CutShort | None = None) -> None:
+    """Serves `app` (create_app's) on `host`:`port` until a stop; SystemExit(143) after SIGTERM, KeyboardInterrupt
+    after Ctrl-C. `cut_short`: told the jobs a stop cut short and the temporary folder, for `end_process`."""
+    import uvicorn
+
+    from fast_style.server import GRACE_S, server_config  # FastAPI: here, so that CutShort is light to import
+
+    class Server(uvicorn.Server):
+        """Started with SIGINT ignored (`fast-style-serve &` in a script, nohup), it keeps ignoring it, as every
+        program does: a Ctrl-C meant for the shell must not stop it (uvicorn would take it as a stop)."""
+
+        keep_ignoring_sigint = signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+
+        def handle_exit(self, sig: int, frame: object) -> None:
+            if sig == signal.SIGINT and self.keep_ignoring_sigint:
+                return
+            # requests under way (a stylization, a client stalled mid-upload): idle connections close at once
+            first, busy = not self.should_exit, _under_way(self.server_state.tasks, app.state.live_frames)
+            super().handle_exit(sig, frame)  # before the line: a second Ctrl-C may come while it is printed
+            if first and busy:  # said, or the stop looks hung
+                print(
+                    f"stopping: waiting for {busy} request(s) under way, at most {GRACE_S} s "
+                    "(Ctrl-C again stops at once)",
+                    file=sys.stderr,
+                    flush=True,
+                )
+
+    own_temp = tempfile.mkdtemp(prefix="fast-style-serve-")  # uploads are spooled here and nowhere else
+    system_temp, tempfile.tempdir = tempfile.tempdir, own_temp
+    if cut_short is not None:
+        cut_short.temp = own_temp
+    try:
+        shown = f"[{host}]" if ":" in host else host
+        stop = f"kill {os.getpid()} stops it" if Server.keep_ignoring_sigint else "Ctrl-C stops it"
+        print(f"fast-style-serve: open http://{shown}:{port}/ ({stop})", file=sys.stderr, flush=True)
+        # not uvicorn.run, which swallows the Ctrl-C it re-raises (exit 0, not 130)
+        server = Server(server_config(app, host=host, port=port))
+        quiet = _QuietStop(server)
+        logging.getLogger("uvicorn.error").addFilter(quiet)
+        # uvicorn stops cleanly on SIGTERM (systemd, docker stop), then raises it again: exit 143 through the
+        # `finally` below (the default action would kill the process and leave the temporary folder)
+        previous = signal.signal(signal.SIGTERM, _terminated)
+        try:
+            server.run()
+        finally:
+            signal.signal(signal.SIGTERM, previous)
+            logging.getLogger("uvicorn.error").removeFilter(quiet)  # another server in this process logs in full
+        if not server.started:
+            raise UserError(f"the server did not start on {shown}:{port}: see the messages above")
+    finally:
+        tempfile.tempdir = system_temp
+        shutil.rmtree(own_temp, ignore_errors=True)
+        if cut_short is not None:
+            cut_short.jobs = app.state.gate.busy
+
+
+def _under_way(tasks: set, live_frames: int) -> int:
+    """Requests a stop waits for: uvicorn's HTTP tasks, and live frames being stylized or waiting; not the live
+    connections themselves, which close at once when idle (uvicorn runs each as a task too)."""
+    sockets = ("WebSocket", "WSProtocol")  # its WebSocket protocols' run_asgi
+    http = [t for t in tasks if not any(s in getattr(t.get_coro(), "__qualname__", "") for s in sockets)]
+    return len(http) + live_frames
+
+
+class _QuietStop(logging.Filter):
+    """Once a stop is asked, the tasks uvicorn cancels (a stalled upload, the app's shutdown) are not errors: their
+    tracebacks (a hundred lines at a second Ctrl-C) are left out, and its own "Cancel N running task(s)" too."""
+
+    def __init__(self, server: object) -> None:
+        super().__init__()
+        self.server = server
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not getattr(self.server, "should_exit", False):
+            return True
+        import asyncio  # (imported by uvicorn long before)
+
+        error = record.exc_info[1] if record.exc_info else None
+        text = record.getMessage()
+        cancelled = isinstance(error, (asyncio.CancelledError, KeyboardInterrupt)) or "CancelledError" in text
+        return not (cancelled or text.startswith("Cancel "))
+
+
+def _terminated(signum: int, frame: object) -> None:
+    print("stopped (SIGTERM)", file=sys.stderr)
+    raise SystemExit(128 + signum)
