@@ -363,7 +363,6 @@ def create_app(styles: Styles, limits: Limits | None = None) -> FastAPI:
     app = FastAPI(title="fast-style", version="1", docs_url=None, redoc_url=None, lifespan=lifespan)
     app.add_middleware(UploadGuard, limit=limits.max_upload_bytes + FORM_BYTES, message=too_large(limits), gate=gate)
     app.state.styles, app.state.limits, app.state.gate = styles, limits, gate
-    app.state.live_frames = 0  # live frames being stylized or waiting for their turn (a stop counts them)
 
     @app.exception_handler(Refused)
     async def refused(request: Request, e: Refused) -> JSONResponse:
@@ -470,6 +469,10 @@ def create_app(styles: Styles, limits: Limits | None = None) -> FastAPI:
         async def gone() -> bool:
             return closed.is_set()
 
+        def _frame_done(task: asyncio.Future) -> None:
+            if not task.cancelled():
+                task.exception()  # (retrieved: a Refused after the client left is nobody's to hear)
+
         reader = asyncio.create_task(read())
         try:
             while (message := await inbox.get()) is not None:
@@ -513,11 +516,16 @@ def create_app(styles: Styles, limits: Limits | None = None) -> FastAPI:
                         return encode(stylizer.stylize_image(frame, strength, keep, max_size=size), "jpeg", quality=85)
 
                     strength, keep = float(options["strength"]), options["preserve_color"]
-                    app.state.live_frames += 1
+                    running = asyncio.ensure_future(gate.run(job, data, stylizer, strength, keep, size, gone=gone))
+                    running.add_done_callback(_frame_done)
+                    left = asyncio.ensure_future(closed.wait())
                     try:
-                        answer = await gate.run(job, data, stylizer, strength, keep, size, gone=gone)
+                        await asyncio.wait({running, left}, return_when=asyncio.FIRST_COMPLETED)
                     finally:
-                        app.state.live_frames -= 1
+                        left.cancel()
+                    if not (running.done() or flooded.is_set()):  # the client left (a stop closes it at once):
+                        return  # the answer is owed to nobody, and a stop had waited its grace period for it
+                    answer = await running  # (a flooding client is closed once this answer is sent)
                     await ws.send_bytes(answer)
                 except Refused as e:
                     if closed.is_set():

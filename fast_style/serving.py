@@ -50,7 +50,7 @@ def serve(app: Any, host: str, port: int, cut_short: CutShort | None = None) -> 
             if sig == signal.SIGINT and self.keep_ignoring_sigint:
                 return
             # requests under way (a stylization, a client stalled mid-upload): idle connections close at once
-            first, busy = not self.should_exit, _under_way(self.server_state.tasks, app.state.live_frames)
+            first, busy = not self.should_exit, _under_way(self.server_state.tasks)
             super().handle_exit(sig, frame)  # before the line: a second Ctrl-C may come while it is printed
             if first and busy:  # said, or the stop looks hung
                 print(
@@ -89,12 +89,12 @@ def serve(app: Any, host: str, port: int, cut_short: CutShort | None = None) -> 
             cut_short.jobs = app.state.gate.busy
 
 
-def _under_way(tasks: set, live_frames: int) -> int:
-    """Requests a stop waits for: uvicorn's HTTP tasks, and live frames being stylized or waiting; not the live
-    connections themselves, which close at once when idle (uvicorn runs each as a task too)."""
+def _under_way(tasks: set) -> int:
+    """Requests a stop waits for: uvicorn's HTTP tasks; not the live connections, which close at once (a frame
+    being stylized for one is answered to nobody: its handler ends without waiting), though uvicorn runs each as
+    a task too."""
     sockets = ("WebSocket", "WSProtocol")  # its WebSocket protocols' run_asgi
-    http = [t for t in tasks if not any(s in getattr(t.get_coro(), "__qualname__", "") for s in sockets)]
-    return len(http) + live_frames
+    return sum(not any(s in getattr(t.get_coro(), "__qualname__", "") for s in sockets) for t in tasks)
 
 
 class _QuietStop(logging.Filter):

@@ -619,6 +619,34 @@ def test_an_idle_live_connection_is_not_a_request_a_stop_waits_for(tmp_path: Pat
         proc.wait()
 
 
+@pytest.mark.slow
+def test_a_live_frame_under_way_does_not_hold_a_stop(tmp_path: Path) -> None:
+    """A stop closes live connections at once, so a frame being stylized for one is answered to nobody: the stop
+    waited its whole grace period for it (10 s) and said it was waiting for a request."""
+    import signal
+    import time
+
+    from websockets.sync.client import connect
+
+    proc, port, temp = _serve_in_a_process(tmp_path)
+    buffer = io.BytesIO()
+    Image.new("RGB", (2000, 1500), (90, 140, 200)).save(buffer, "JPEG")  # seconds of work at 2048 px
+    try:
+        with connect(f"ws://127.0.0.1:{port}/api/live") as live:
+            live.send(json.dumps({"style": "starry_night", "max_size": 2048}))
+            live.send(buffer.getvalue())
+            time.sleep(1.5)  # decoded, being stylized
+            start = time.monotonic()
+            proc.send_signal(signal.SIGINT)
+            assert proc.wait(timeout=30) == 130
+        assert time.monotonic() - start < 5
+        assert proc.stderr.read().strip() == "interrupted"  # no "stopping: waiting for 1 request(s)"
+        assert list(temp.iterdir()) == []
+    finally:
+        proc.kill()
+        proc.wait()
+
+
 def test_a_style_names_its_fast_variant_and_the_variant_its_style(tmp_path: Path, monkeypatch) -> None:
     from fast_style import zoo
 
@@ -696,7 +724,12 @@ def test_a_live_frame_whose_client_left_is_dropped(models: Path, monkeypatch: py
         sent.append(message["type"])
 
     scope = {**stylize_scope(""), "type": "websocket", "path": "/api/live", "raw_path": b"/api/live", "headers": []}
-    asyncio.run(asyncio.wait_for(app(scope, receive, send), 10))
+
+    async def served() -> None:  # the handler ends as its client leaves; the frame's turn comes after
+        await asyncio.wait_for(app(scope, receive, send), 10)
+        await asyncio.sleep(0.3)
+
+    asyncio.run(served())
     assert asked == [True]
     assert sent == ["websocket.accept"]  # nothing sent to the closed connection
 
