@@ -136,7 +136,8 @@ class StyleModelWriter(pl.Callback):
         key = (path, trainer.global_step)  # step=N.ckpt and last.ckpt of the same step: write once
         if trainer.is_global_zero and key not in self._written:
             _raise_if_nonfinite(pl_module)
-            save_style_model(pl_module.network, path, {**self.meta, "step": trainer.global_step})
+            # (the run's own files, rewritten as it goes on: whether `path` may be written was settled at its start)
+            save_style_model(pl_module.network, path, {**self.meta, "step": trainer.global_step}, force=True)
             self._written.add(key)
 
     def state_dict(self) -> dict[str, Any]:

@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from fast_style.atomic import save_torch
+from fast_style.atomic import check_output, save_torch
 from fast_style.errors import UserError, first_line
 
 
@@ -342,9 +342,15 @@ def _not_plain(value: Any) -> Any:
 
 
 def save_style_model(
-    net: TransformerNet, path: str | Path, meta: dict[str, Any] | None = None, dtype: torch.dtype = torch.float32
+    net: TransformerNet,
+    path: str | Path,
+    meta: dict[str, Any] | None = None,
+    dtype: torch.dtype = torch.float32,
+    force: bool = False,
 ) -> Path:
-    """Write a standalone style model atomically (a crash never leaves a truncated file in its place)."""
+    """Write a standalone style model atomically (a crash never leaves a truncated file in its place); an existing
+    file is replaced only with `force` (a photo passed by mistake was replaced by the model, without a word)."""
+    check_output(Path(path), force)
     return save_torch(style_model_payload(net, meta, dtype), path)
 
 

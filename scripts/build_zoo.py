@@ -75,7 +75,7 @@ def main() -> None:
     if distilled:
         meta["distilled_from"] = args.name  # the zoo style, not the training machine's path
     target = ZOO_DIR / f"{name}.pt"
-    save_style_model(net, target, meta, dtype=torch.float16)
+    save_style_model(net, target, meta, dtype=torch.float16, force=True)  # a zoo model is replaced, not kept beside
     data = target.read_bytes()
     old = ZOO_DIR / f"{name}.json"
     earlier = json.loads(old.read_text()) if old.is_file() else {}

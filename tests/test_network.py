@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from fast_style.errors import UserError
 from fast_style.network import (
     STYLE_MODEL_FORMAT,
     SpaceToDepthConv,
@@ -59,6 +60,12 @@ def test_style_model_round_trip(tmp_path: Path) -> None:
     assert not list(tmp_path.glob("m/*.tmp"))  # atomic write left nothing behind
     payload = torch.load(path, weights_only=True)
     assert payload["format"] == STYLE_MODEL_FORMAT
+    photo = tmp_path / "photo.jpg"  # an existing file (a photo passed by mistake) was replaced without a word
+    photo.write_bytes(b"a photo")
+    with pytest.raises(UserError, match="photo.jpg exists: use --force \\(from Python: force=True\\)"):
+        save_style_model(net, photo)
+    assert photo.read_bytes() == b"a photo"
+    assert load_style_model(str(save_style_model(net, photo, force=True)))[0].config == loaded.config
 
 
 def test_a_style_model_is_never_written_with_meta_that_loading_refuses(tmp_path: Path) -> None:
@@ -149,7 +156,7 @@ def test_style_model_and_torchscript_writes_that_fail_are_one_line(tmp_path: Pat
     earlier = model.read_bytes()
     with files_limited_to(4096), pytest.raises(DiskError, match="cannot write .*m.pt: File too large"):
         with writing(model):
-            save_style_model(net, model, {"step": 2})
+            save_style_model(net, model, {"step": 2}, force=True)
     assert model.read_bytes() == earlier and sorted(p.name for p in tmp_path.iterdir()) == ["m.pt"]
     with files_limited_to(4096):
         code = export_main([str(model), "-o", str(tmp_path / "m.ts")])
