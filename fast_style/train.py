@@ -17,6 +17,7 @@ from typing import Any
 import pytorch_lightning as pl
 from hydra.utils import get_object, instantiate
 from omegaconf import DictConfig, ListConfig, OmegaConf
+from omegaconf.errors import InterpolationResolutionError
 from pytorch_lightning.accelerators import CPUAccelerator
 from pytorch_lightning.callbacks import ProgressBar
 from pytorch_lightning.loggers import TensorBoardLogger
@@ -52,7 +53,13 @@ def train(cfg: DictConfig) -> Path | None:
             "defaults with it, `defaults: [train, _self_]` (README, Configuration)"
         )
     _check_output_dir(cfg)
-    hydra_dir = Path(cfg.output_dir) / ".hydra"
+    try:
+        hydra_dir = Path(cfg.output_dir) / ".hydra"
+    except InterpolationResolutionError:  # ${hydra:runtime.output_dir} outside a Hydra run: a config composed in Python
+        raise UserError(
+            "output_dir is not set: outside fast-style-train, name the run's folder, e.g. "
+            'compose(["style.image=wave.jpg", "output_dir=runs/wave"])'
+        ) from None
     try:
         trainer, module, datamodule, callbacks, ckpt = _prepare(cfg)
     except BaseException:

@@ -16,6 +16,7 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 
 from fast_style.cli.stylize import main as stylize_main
 from fast_style.config import compose
+from fast_style.errors import UserError
 from fast_style.network import load_style_model
 from fast_style.train import train
 
@@ -428,6 +429,12 @@ def test_an_own_option_without_the_groups_schema_is_one_line(
     from fast_style.train import _check_typed
 
     _check_typed(OmegaConf.create(OmegaConf.to_yaml(compose([f"style.image={style_path}"]))))
+
+
+def test_a_config_composed_in_python_is_told_to_name_its_run_folder(style_path: Path, photo_dir: Path) -> None:
+    # omegaconf's "InterpolationResolutionError: ... HydraConfig was not set", from deep inside
+    with pytest.raises(UserError, match=r"output_dir is not set: outside fast-style-train, name the run's folder"):
+        train(compose([f"style.image={style_path}", f"data.root={photo_dir}", "trainer.max_steps=1"]))
 
 
 @pytest.mark.parametrize("before", ["nothing", "outputs with a run", "today's folder"])
