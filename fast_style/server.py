@@ -217,12 +217,19 @@ class Gate:
         self.admitted = 0
         self.busy = 0  # jobs on a worker thread now (one a stop cut short runs on until it ends)
         self._busy_lock = threading.Lock()
-        self._workers = ThreadPoolExecutor(max_workers=running, thread_name_prefix="fast-style-stylize")
-        self._slots = asyncio.Semaphore(running)
+        self.open()
+
+    def open(self) -> None:
+        """Its worker threads and running slots, new: an app served again (a notebook's cell run twice) had its
+        threads shut down by the first server's end ("cannot schedule new futures after shutdown")."""
+        self._workers = ThreadPoolExecutor(max_workers=self.running, thread_name_prefix="fast-style-stylize")
+        self._slots = asyncio.Semaphore(self.running)  # (bound to the event loop of the server it serves)
         self._waiting: dict[asyncio.Future, Callable[[], Awaitable[bool]]] = {}  # a waiting job's turn: its `gone`
+        self.closed = False
 
     def close(self) -> None:
         self._workers.shutdown(wait=False, cancel_futures=True)
+        self.closed = True
 
     @property
     def full(self) -> bool:
@@ -357,6 +364,8 @@ def create_app(styles: Styles, limits: Limits | None = None) -> FastAPI:
     # the interactive docs pages load their scripts from elsewhere: only the OpenAPI description is served
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if gate.closed:  # served again
+            gate.open()
         yield
         gate.close()  # the worker threads end with the server
 

@@ -880,3 +880,26 @@ def test_serving_in_this_process_leaves_the_temporary_folder_as_it_was(
         with pytest.raises((SystemExit, UserError)):
             serve(app, "127.0.0.1", taken.getsockname()[1])
     assert tempfile.tempdir == str(temp) and list(temp.iterdir()) == []
+
+
+def test_an_app_served_twice_stylizes_the_second_time_too(models: Path) -> None:
+    """A notebook's cell run twice: the first server's end had shut the app's worker threads down, and every
+    request of the second was a 500 ("cannot schedule new futures after shutdown")."""
+    import urllib.request
+
+    from fast_style.server import serve_in_background
+
+    app = create_app(Styles(models, device="cpu"), Limits())
+    body = b"".join(
+        [
+            b'--B\r\nContent-Disposition: form-data; name="style"\r\n\r\nmine\r\n',
+            b'--B\r\nContent-Disposition: form-data; name="image"; filename="p.png"\r\n',
+            b"Content-Type: image/png\r\n\r\n" + png() + b"\r\n--B--\r\n",
+        ]
+    )
+    for _ in range(2):
+        with serve_in_background(app) as address:
+            headers = {"Content-Type": "multipart/form-data; boundary=B"}
+            request = urllib.request.Request(f"{address}/api/stylize", body, headers)
+            with urllib.request.urlopen(request, timeout=60) as reply:
+                assert reply.status == 200 and Image.open(io.BytesIO(reply.read())).size == (60, 40)
