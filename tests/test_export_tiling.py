@@ -155,7 +155,10 @@ def test_onnx_and_torchscript_export_match(
     nan = _net(channels=(8, 16, 32), num_residual=2)  # a model whose weights are NaN matched its NaN export
     nan.decoder[-1].weight.data.fill_(float("nan"))  # ("max abs difference 0.0e+00": max(0.0, nan) is 0.0)
     for fmt in ("onnx", "ts"):
-        assert export_main([str(save_style_model(nan, tmp_path / "nan.pt")), "-o", str(tmp_path / f"n.{fmt}")]) == 2
+        assert (
+            export_main([str(save_style_model(nan, tmp_path / "nan.pt", force=True)), "-o", str(tmp_path / f"n.{fmt}")])
+            == 2
+        )
         assert "the model paints NaN or infinite values" in capsys.readouterr().err
         assert not (tmp_path / f"n.{fmt}").exists()
     assert export_main([str(model), "-o", str(tmp_path / "m.xyz")]) == 2
