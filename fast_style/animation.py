@@ -13,6 +13,7 @@ from PIL import Image, ImageSequence
 from fast_style.atomic import atomic_write, check_output, is_the_file
 from fast_style.errors import UserError
 from fast_style.images import decoding, kept_metadata, reading, to_srgb, upright
+from fast_style.numbers import check_number
 
 # what an animation can be written as (other outputs take its first frame)
 ANIMATED_OUTPUTS = {".gif": "GIF", ".png": "PNG", ".apng": "PNG", ".webp": "WEBP"}
@@ -123,6 +124,8 @@ def stylize_animation(
     """Stylize every frame of the animation `src` with `stylize` (a list of images in, as many out:
     `Stylizer.stylize_images`) into the animation `dst` (.gif, .png or .webp). Returns (frames, width, height)
     of the result. An existing `dst` is replaced only with `force` (UserError before any work otherwise)."""
+    # (WebP's; checked first: 500 failed in Pillow's encoder once every frame was stylized)
+    check_number("quality", quality, lambda v: 1 <= v <= 100, "a whole number within 1..100 (--quality)", True)
     dst = Path(dst)
     _format_of(dst)
     if is_the_file(dst, Path(src)):  # the input would be replaced by its own stylized copy

@@ -34,9 +34,9 @@ def _mps_available() -> bool:
     return getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available()
 
 
-def pick_device(device: str = "auto") -> torch.device:
-    """ "auto": CUDA, else MPS, else the CPU; otherwise the device named, refused in one line if absent."""
-    if device == "auto":
+def pick_device(device: str | None = "auto") -> torch.device:
+    """ "auto" (or None): CUDA, else MPS, else the CPU; otherwise the device named, refused in one line if absent."""
+    if device is None or device == "auto":
         if torch.cuda.is_available():
             return torch.device("cuda")
         return torch.device("mps") if _mps_available() else torch.device("cpu")

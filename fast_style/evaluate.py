@@ -30,7 +30,7 @@ from fast_style.errors import UserError, first_line
 from fast_style.images import find_images, read_photo, tensor_to_pil
 from fast_style.loss import MIN_PHOTO_SIDE, PerceptualLoss, default_loss_weights
 from fast_style.network import load_style_model
-from fast_style.scores import ModelScore, ranked
+from fast_style.scores import RANK_BY, ModelScore, ranked
 from fast_style.stability import stability
 from fast_style.walk import files_below
 
@@ -46,9 +46,11 @@ JUDGE = {
 
 def find_models(items: list[str]) -> list[Path]:
     """Style-model files, built-in styles by name, and every `style.pt` below given folders (a Hydra sweep); a model
-    given twice (`wave` and its file, a run and its sweep's folder) is evaluated once."""
+    given twice (`wave` and its file, a run and its sweep's folder) is evaluated once. One name alone is taken too."""
+    items = [items] if isinstance(items, (str, Path)) else items  # (a string was read as its letters: 'w', 'a', ...)
     models: list[Path] = []
     for item in items:
+        item = str(item)
         path = Path(item).expanduser()
         if item in zoo.names():  # a built-in style's name, as stylize and export read it, before a folder of
             if path.is_dir():  # that name (fast-style-export wave -o wave makes one)
@@ -151,7 +153,12 @@ def load_photos(
 ) -> list[tuple[str, torch.Tensor]]:
     """The images in `folders` (and below), each (name, (1, 3, H, W) in [0, 1]) with its longer side at most `size`;
     named by their paths within their folder (by the path given where two folders hold the same name). Unreadable
-    or too small ones are skipped with a warning (and added to `skipped`); `sources`: filled with the files read."""
+    or too small ones are skipped with a warning (and added to `skipped`); `sources`: filled with the files read.
+    One folder alone is taken too."""
+    folders = [folders] if isinstance(folders, (str, Path)) else folders  # (a string was read as its letters: it
+    # walked the whole file system from '/')
+    if isinstance(size, bool) or not isinstance(size, int) or size < MIN_PHOTO_SIDE:
+        raise UserError(f"the photos' size must be a whole number of pixels >= {MIN_PHOTO_SIDE}, got {size!r}")
     files: list[tuple[Path, str]] = []
     for folder in folders:
         if not Path(folder).is_dir():
@@ -305,7 +312,9 @@ def evaluate(
 ) -> tuple[list[ModelScore], list[list[torch.Tensor]]]:
     """Each model scored on `photos`; its flicker on clips cut from the first `stability_photos` of `clip_photos`
     (default `photos`: the CLI gives them at STABILITY_SIZE, so the figure does not change with --size)."""
-    models = [zoo.resolve(m) for m in models]  # built-in styles by name too, and runs' folders
+    models = [zoo.resolve(m) for m in ([models] if isinstance(models, (str, Path)) else models)]  # names too
+    if not models or not photos:
+        raise UserError(f"nothing to evaluate: {'no models' if not models else 'no photos'} given")
     dev = pick_device(device)
     loss_weights = default_loss_weights(weights)
     scorers: dict[str, Scorer] = {}
@@ -391,6 +400,12 @@ def check_reports(out: Path, force: bool) -> None:
         raise UserError(f"{', '.join(taken)} exist(s): {TO_OVERWRITE}, or another --out")
 
 
+def check_sheet_cell(cell: object) -> None:
+    """The contact sheet's cell: 32 to 4096 px on its longer side, or 0 for the images' own size."""
+    if isinstance(cell, bool) or not isinstance(cell, int) or not (cell == 0 or 32 <= cell <= 4096):
+        raise UserError(f"the sheet cell (--sheet-cell) {cell!r}: give 32 to 4096 px, or 0 for full size")
+
+
 def write_reports(
     out: str | Path,
     scores: list[ModelScore],
@@ -405,6 +420,9 @@ def write_reports(
     """metrics.csv, metrics.json and contact_sheet.png in `out` (each written atomically), models ranked; an
     earlier evaluation's reports are replaced only with `force` (`check_reports`)."""
     out = Path(out)
+    if rank_by not in RANK_BY:
+        raise UserError(f"rank_by {rank_by!r}: choose one of {', '.join(RANK_BY)} (--rank-by)")
+    check_sheet_cell(sheet_cell)
     check_reports(out, force)
     order = ranked(scores, rank_by)
     table = io.StringIO()

@@ -113,6 +113,8 @@ def export(model_path: str, output: str, fmt: str | None = None, opset: int | No
     if fmt == "torchscript" and opset is not None:
         raise UserError("an opset (--opset) is for ONNX exports: a TorchScript file has none")
     opset = DEFAULT_OPSET if opset is None else opset
+    if isinstance(opset, bool) or not isinstance(opset, int):  # 17.0 passed the range check and torch printed its
+        raise UserError(f"the opset (--opset) is a whole number, {MIN_OPSET} to {MAX_OPSET}, got {opset!r}")  # graph
     if fmt not in ("onnx", "torchscript"):
         raise UserError(
             f"cannot tell the format of '{output}': use a .onnx or .ts file name, or --format (fmt= in Python)"

@@ -50,6 +50,7 @@ from fast_style import zoo
 from fast_style.errors import UserError, first_line
 from fast_style.images import decoding, open_rgb, read_image
 from fast_style.network import load_style_model
+from fast_style.numbers import check_number
 from fast_style.options import check_max_size, check_strength
 from fast_style.stylizer import Stylizer
 from fast_style.walk import files_below
@@ -82,6 +83,13 @@ class Limits:
     max_size: int = 2048  # the longest side of a result: larger photos are scaled down first
     running: int = 1  # stylizations at once (the network already uses every core, or the whole GPU)
     waiting: int = 4  # requests that may wait for their turn; more are answered 503 at once
+
+    def __post_init__(self) -> None:  # (max_size=-5 made every request a 500; running=0 an executor's ValueError)
+        for name, least in (("max_upload_bytes", 1), ("max_pixels", 1), ("max_size", 16), ("running", 1)):
+            check_number(
+                f"Limits.{name}", getattr(self, name), lambda v, n=least: v >= n, f"an integer >= {least}", True
+            )
+        check_number("Limits.waiting", self.waiting, lambda v: v >= 0, "an integer >= 0", True)
 
 
 class UploadGuard:
@@ -154,7 +162,7 @@ class Styles:
             if "fast_variant_of" in info:
                 self.info[info["fast_variant_of"]]["fast"] = name
         if models_dir is not None:
-            self._add_models(models_dir)
+            self._add_models(Path(models_dir))  # (a str's .is_dir() was an AttributeError)
         self._loaded: dict[str, Stylizer] = {}
         self._lock = threading.Lock()
 

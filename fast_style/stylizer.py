@@ -17,7 +17,7 @@ from PIL import Image
 
 from fast_style import zoo
 from fast_style.devices import _DTYPES, pick_device, pick_precision, quiet_cuda_notice
-from fast_style.errors import UserError
+from fast_style.errors import UserError, first_line
 from fast_style.images import pil_to_tensor, read_image, reading, split_alpha, tensor_to_pil, to_uint8, to_unit, upright
 from fast_style.images import preserve_color as with_colors_of
 from fast_style.inference_defaults import DEFAULT_MAX_PIXELS, DEFAULT_TILE
@@ -103,12 +103,17 @@ class Stylizer:
         elif backend != "torch":
             raise UserError(f"unknown backend '{backend}': use torch or onnxruntime")
 
-    def __getstate__(self) -> dict:  # copied or pickled without its lock (a new one on the other side)
-        return {k: v for k, v in self.__dict__.items() if k != "_lock"}
+    def __getstate__(self) -> dict:  # copied or pickled without its lock and its ONNX Runtime session, which
+        # cannot be (a new one of each on the other side: the session from the network)
+        state = {k: v for k, v in self.__dict__.items() if k != "_lock"}
+        state["session"] = "onnx" if self.session is not None else None
+        return state
 
     def __setstate__(self, state: dict) -> None:
         self.__dict__.update(state)
         self._lock = threading.Lock()
+        if self.session is not None:
+            self.session = _onnx_session(self.network)
 
     @classmethod
     def load(
@@ -256,6 +261,11 @@ class Stylizer:
         """`stylize_image` for several images at once (transparency kept as there): those of one size (a video's
         frames) go through the network as one batch, which keeps a GPU busy (on a 2-core CPU one at a time
         measured faster)."""
+        if isinstance(images, (str, os.PathLike, Image.Image, torch.Tensor)):  # one, not a list of them
+            raise TypeError(
+                f"stylize_images takes a list of images, not one {type(images).__name__}: stylize_image takes one "
+                "(stylize_frames or stylize_tensor a batch tensor)"
+            )
         images = [_as_image(im) for im in images]
         if len(images) == 1:
             return [self.stylize_image(images[0], strength, preserve_color, max_size, scale, tiled)]
@@ -342,7 +352,7 @@ class Stylizer:
     ):
         """A path or PIL image -> a PIL image (`stylize_image`); a tensor -> a tensor (`stylize_tensor`)."""
         if isinstance(x, torch.Tensor):
-            if preserve_color or max_size or scale:
+            if preserve_color or max_size is not None or scale is not None:  # (max_size=0 was ignored)
                 raise TypeError("preserve_color, max_size and scale apply to images: for a tensor, resize it first")
             return self.stylize_tensor(x, strength, tiled)
         return self.stylize_image(x, strength, preserve_color, max_size, scale, tiled)  # (a path is read there)
@@ -365,6 +375,12 @@ def _as_image(x: object) -> Image.Image:
     if not isinstance(x, Image.Image):
         hint = ": Image.fromarray(array) makes one of an (H, W, 3) uint8 array" if hasattr(x, "__array__") else ""
         raise TypeError(f"a Stylizer takes a path, a PIL image or a tensor, not {type(x).__name__}{hint}")
+    try:  # read now, in one line: a truncated file's OSError, a closed image's bare AssertionError from Pillow
+        x.load()
+    except (OSError, ValueError, AssertionError, AttributeError) as e:
+        why = first_line(e) if str(e) else "it was closed (stylize it inside its `with Image.open(...)` block)"
+        name = getattr(x, "filename", "") or "given"
+        raise UserError(f"cannot read the image {name}: {why}") from None
     # a phone's photo from Image.open as from its path (it came out on its side); one made from it (transposed,
     # resized: format None) is taken as it is, as its maker may have turned it already, keeping the tag
     return upright(x) if x.format else x

@@ -28,9 +28,11 @@ import torch.nn.functional as F
 
 from fast_style import hdr, yuv
 from fast_style.atomic import atomic_write, check_output, is_the_file
+from fast_style.devices import pick_device
 from fast_style.errors import UserError
 from fast_style.images import to_uint8, to_unit
 from fast_style.inference_defaults import PRESETS
+from fast_style.numbers import check_number
 from fast_style.smoothing import TemporalSmoother
 
 VIDEO_EXTENSIONS = (".mp4", ".mov", ".mkv", ".avi", ".webm", ".m4v", ".ts", ".mts", ".m2ts", ".3gp", ".mpg", ".mpeg")
@@ -453,7 +455,9 @@ def stylize_video(
     from av.stream import Disposition
     from av.video.reformatter import ColorPrimaries, ColorRange, Colorspace, ColorTrc, VideoReformatter
 
-    src, dst, device = Path(src), Path(dst), torch.device(device)
+    src, dst = Path(src), Path(dst)
+    device = pick_device(str(device))  # one line for a device that is not there (torch's "exchangeDevice" error)
+    check_number("crf", crf, lambda v: 0 <= v <= 51, "a whole number within 0..51 (x264's CRF: 18 by default)", True)
     fmt = VIDEO_OUTPUTS.get(dst.suffix.lower())
     if fmt is None:
         raise UserError(f"{dst}: videos are written as {', '.join(VIDEO_OUTPUTS)}")
@@ -479,6 +483,8 @@ def stylize_video(
         video_in = main_video(source.streams.video)
         if video_in is None:
             raise UserError(f"{src} holds no video stream")
+        if source.format.name == "image2" or source.format.name.endswith("_pipe"):  # FFmpeg reads a photo as a
+            raise UserError(f"{src} is a still image, not a video: stylize it as an image")  # one-frame video
         video_in.thread_type = "AUTO"  # FFmpeg decodes with several threads where the codec allows
         total = video_in.frames or None
         # an iPhone's tags (com.apple.quicktime.location.ISO6709, .make, .creationdate) are QuickTime keys, which

@@ -109,7 +109,7 @@ def test_eval_errors_are_one_line(tmp_path: Path, sweep: Path, capsys: pytest.Ca
     assert len(err) == 6 and all(line.startswith("error: ") for line in err)
     assert "empty' does not exist: give a folder of held-out images" in err[1]
     assert "--size" in err[3] and "typo.pth not found" in err[5]
-    assert "--sheet-cell 8: give 32 to 4096 px, or 0 for full size" in err[4]
+    assert "the sheet cell (--sheet-cell) 8: give 32 to 4096 px, or 0 for full size" in err[4]
     (tmp_path / "file").write_text("x")
     assert eval_main([str(sweep), "--photos", str(tmp_path), "--out", str(tmp_path / "file")]) == 2
     assert eval_main([str(sweep), "--photos", str(tmp_path), "--out", str(tmp_path)]) == 2

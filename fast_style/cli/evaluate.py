@@ -100,6 +100,7 @@ def run(args: argparse.Namespace) -> int:
     from fast_style.evaluate import (
         STABILITY_SIZE,
         check_reports,
+        check_sheet_cell,
         evaluate,
         find_models,
         load_photos,
@@ -133,8 +134,7 @@ def run(args: argparse.Namespace) -> int:
         raise UserError("--rank-by judge_style needs the judge: leave out --no-judge")
     if args.sheet_rows < 0 or args.stability_photos < 0:
         raise UserError("--sheet-rows and --stability-photos must be >= 0")
-    if args.sheet_cell != 0 and not 32 <= args.sheet_cell <= 4096:
-        raise UserError(f"--sheet-cell {args.sheet_cell}: give 32 to 4096 px, or 0 for full size")
+    check_sheet_cell(args.sheet_cell)
     if Path(args.out).exists() and not Path(args.out).is_dir():
         raise UserError(f"--out {args.out} is a file: give a folder for the reports")
     check_writable(Path(args.out), f"--out {args.out}")  # before the work, not once every model is scored

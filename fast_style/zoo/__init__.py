@@ -37,6 +37,8 @@ def manifest(name: str) -> dict[str, Any]:
 
 def resolve(model: str | Path) -> Path:
     """A style-model file, or the file of a built-in style named `model` (an existing file wins)."""
+    if not str(model).strip():  # read as the current folder: " is a folder without a style.pt"
+        raise UserError(f"no style model given: a style.pt file or a built-in style's name ({', '.join(names())})")
     path = Path(model).expanduser()
     if path.is_file():
         return path

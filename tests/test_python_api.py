@@ -1,0 +1,112 @@
+"""The Python API used as a notebook user would, carelessly too: each mistake one UserError (or a TypeError for a
+programming one) naming what to do, never a deep traceback from torch, Pillow, PyAV or omegaconf."""
+
+import copy
+import io
+import pickle
+from pathlib import Path
+
+import pytest
+import torch
+from PIL import Image
+
+from fast_style import zoo
+from fast_style.errors import UserError
+from fast_style.evaluate import evaluate, find_models, load_photos, write_reports
+from fast_style.export import export
+from fast_style.network import TransformerNet, save_style_model
+from fast_style.server import Limits, Styles
+from fast_style.stylizer import Stylizer
+
+from .conftest import make_photo
+
+
+@pytest.fixture
+def model_path(tmp_path: Path) -> Path:
+    return save_style_model(TransformerNet(channels=(4, 8, 8), num_residual=1), tmp_path / "m.pt")
+
+
+def test_images_closed_truncated_or_given_alone_are_named(model_path: Path, tmp_path: Path) -> None:
+    s = Stylizer.load(model_path, device=None)  # None: as "auto" (torch's multi-line TypeError)
+    photo = make_photo(tmp_path / "p.jpg")
+    with Image.open(photo) as im:
+        pass
+    with pytest.raises(UserError, match="p.jpg: it was closed"):  # Pillow's bare AssertionError
+        s(im)
+    whole = make_photo(tmp_path / "whole.jpg", (300, 200))
+    cut = tmp_path / "cut.jpg"
+    cut.write_bytes(whole.read_bytes()[: whole.stat().st_size * 2 // 3])  # its header whole: Image.open reads it
+    with pytest.raises(UserError, match="cannot read the image .*cut.jpg: image file is truncated"):
+        s(Image.open(cut))
+    for one in (str(photo), torch.rand(2, 3, 8, 8)):  # "cannot read p" (its letters), or "not Tensor"
+        with pytest.raises(TypeError, match="stylize_images takes a list of images, not one"):
+            s.stylize_images(one)
+    with pytest.raises(TypeError, match="apply to images"):
+        s(torch.rand(3, 8, 8), max_size=0)  # ignored before (0 is falsy)
+
+
+def test_an_onnx_runtime_stylizer_is_copied_and_pickled(model_path: Path) -> None:
+    pytest.importorskip("onnxruntime")
+    s = Stylizer.load(model_path, backend="onnxruntime")
+    x = torch.rand(1, 3, 24, 24)
+    for other in (copy.deepcopy(s), pickle.loads(pickle.dumps(s))):  # "cannot pickle 'InferenceSession'"
+        assert other.session is not s.session
+        torch.testing.assert_close(other(x), s(x))
+
+
+def test_evaluations_takes_one_folder_or_model_alone_and_refuses_nothing_to_do(
+    model_path: Path, tmp_path: Path
+) -> None:
+    make_photo(tmp_path / "photos" / "a.jpg")
+    folder = tmp_path / "photos"
+    assert [n for n, _ in load_photos(str(folder), 64)] == ["a.jpg"]  # it walked '/' letter by letter
+    assert find_models(str(model_path)) == [model_path]
+    for size in (0, -1, 2.5):  # a ZeroDivisionError; a warning per photo
+        with pytest.raises(UserError, match="the photos' size must be a whole number of pixels >= 16"):
+            load_photos([str(folder)], size)
+    with pytest.raises(UserError, match="nothing to evaluate: no photos given"):
+        evaluate([model_path], [])
+    with pytest.raises(UserError, match="nothing to evaluate: no models given"):
+        evaluate([], load_photos([str(folder)], 64))
+    for options, said in (
+        ({"rank_by": "nope"}, "rank_by 'nope': choose one of"),
+        ({"sheet_cell": -1}, "the sheet cell"),
+    ):
+        with pytest.raises(UserError, match=said):
+            write_reports(tmp_path / "out", [], [], [], "caffe", **options)
+
+
+def test_export_video_animation_server_and_zoo_settings_are_checked_first(model_path: Path, tmp_path: Path) -> None:
+    from fast_style.animation import stylize_animation
+    from fast_style.video import stylize_video
+
+    for opset in (17.0, "17"):  # torch printed its whole graph, then an internal TypeError
+        with pytest.raises(UserError, match="the opset \\(--opset\\) is a whole number, 11 to 23"):
+            export(str(model_path), str(tmp_path / "m.onnx"), opset=opset)
+    clip = tmp_path / "c.mp4"
+    clip.write_bytes(b"")
+    for options, said in (
+        ({"crf": 99}, "crf must be a whole number within 0..51"),  # x264's own limit; taken silently
+        ({"crf": "x"}, "crf must be a whole number within 0..51"),  # "cannot write: Invalid argument"
+        ({"device": "gpu"}, "unknown device 'gpu'"),  # torch's "Expected one of cpu, cuda, ipu, ..."
+    ):
+        with pytest.raises(UserError, match=said):
+            stylize_video(clip, tmp_path / "o.mp4", lambda frames: frames, **options)
+    make_photo(tmp_path / "still.jpg")  # a one-frame .mp4 was written without a word
+    with pytest.raises(UserError, match="still.jpg is a still image, not a video"):
+        stylize_video(tmp_path / "still.jpg", tmp_path / "o.mp4", lambda frames: frames)
+    assert not (tmp_path / "o.mp4").exists()
+    gif = io.BytesIO()
+    Image.new("RGB", (8, 8)).save(gif, "GIF", save_all=True, append_images=[Image.new("RGB", (8, 8), "red")])
+    (tmp_path / "a.gif").write_bytes(gif.getvalue())
+    with pytest.raises(UserError, match="quality must be a whole number within 1..100"):  # after every frame
+        stylize_animation(tmp_path / "a.gif", tmp_path / "o.webp", lambda frames: frames, quality=500)
+    for limits, said in (({"max_size": -5}, "Limits.max_size"), ({"running": 0}, "Limits.running")):
+        with pytest.raises(UserError, match=f"{said} must be an integer >="):  # a 500 per request; a ValueError
+            Limits(**limits)
+    (tmp_path / "models").mkdir()
+    save_style_model(TransformerNet(channels=(4, 8, 8), num_residual=1), tmp_path / "models" / "mine.pt")
+    assert "mine" in Styles(str(tmp_path / "models"), device="cpu").files  # a str: an AttributeError
+    for empty in ("", " "):  # read as the current folder: " is a folder without a style.pt"
+        with pytest.raises(UserError, match="no style model given"):
+            zoo.resolve(empty)
