@@ -21,6 +21,7 @@ from fast_style.atomic import TO_OVERWRITE, atomic_write, check_output, writing
 from fast_style.errors import UserError
 from fast_style.images import save_image, tensor_to_pil
 from fast_style.loss import PerceptualLoss
+from fast_style.numbers import check_number
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +54,9 @@ def optimize_image(
         raise UserError(f"unknown method '{method}': use lbfgs or adam")
     if init not in ("content", "noise"):
         raise UserError(f"unknown init '{init}': use content or noise")
+    if lr is not None:  # (0 had stood for the default, a negative one was torch's ValueError)
+        check_number("lr", lr, lambda v: 0 < v < math.inf, "a number > 0 (--lr), or None for the method's default")
+    check_number("iterations", iterations, lambda v: v >= 0, "a whole number >= 0 (--iterations)", integer=True)
     start = content.clamp(0.01, 0.99) if init == "content" else torch.rand_like(content) * 0.5 + 0.25
     z = torch.logit(start).detach().contiguous().requires_grad_(True)
     if method == "lbfgs":
@@ -61,14 +65,14 @@ def optimize_image(
         # its second iteration (starry_night at 256 px: 5.7e6 flat, against 1.6e5 in 60 iterations now)
         opt: torch.optim.Optimizer = torch.optim.LBFGS(
             [z],
-            lr=lr or 1.0,
+            lr=1.0 if lr is None else lr,
             max_iter=1,
             max_eval=LINE_SEARCH_EVALS + 1,
             history_size=50,
             line_search_fn="strong_wolfe",
         )
     else:
-        opt = torch.optim.Adam([z], lr=lr or 0.05)
+        opt = torch.optim.Adam([z], lr=0.05 if lr is None else lr)
     history: list[float] = []
 
     def closure() -> torch.Tensor:

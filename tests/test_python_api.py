@@ -110,3 +110,16 @@ def test_export_video_animation_server_and_zoo_settings_are_checked_first(model_
     for empty in ("", " "):  # read as the current folder: " is a folder without a style.pt"
         with pytest.raises(UserError, match="no style model given"):
             zoo.resolve(empty)
+
+
+def test_optimize_image_refuses_a_learning_rate_it_would_not_use(random_vgg) -> None:
+    from fast_style.loss import PerceptualLoss
+    from fast_style.optimize import optimize_image
+
+    loss = PerceptualLoss(weights=str(random_vgg))
+    loss.set_style(torch.rand(1, 3, 32, 32))
+    for lr in (0, -1.0, float("nan")):  # 0 stood for the default; -1 was torch's ValueError
+        with pytest.raises(UserError, match="lr must be a number > 0"):
+            optimize_image(torch.rand(1, 3, 32, 32), loss, 1, lr=lr)
+    image, history = optimize_image(torch.rand(1, 3, 32, 32), loss, 1, method="adam", lr=0.1)
+    assert image.shape == (1, 3, 32, 32) and len(history) == 2
