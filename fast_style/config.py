@@ -195,6 +195,22 @@ def register() -> None:
     # a run's folder is named by its start time and its process: two runs started in the same second (a script's
     # `&`) shared one, and the later one's files replaced the earlier one's
     OmegaConf.register_new_resolver("pid", os.getpid, replace=True)
+    # `output_dir: ${run_folder:}`: Hydra's runtime.output_dir, which `--cfg job --resolve` showed as null (and
+    # the checkpoints' folder as None/checkpoints)
+    OmegaConf.register_new_resolver("run_folder", _run_folder, replace=True)
+
+
+def _run_folder() -> str:
+    """The run's folder: Hydra's runtime.output_dir, or before a run (`--cfg job --resolve`) the folder it would
+    get (hydra.run.dir, or a sweep's hydra.sweep.dir). Outside Hydra (a config composed in Python) an error that
+    train() turns into "output_dir is not set"."""
+    from hydra.core.hydra_config import HydraConfig
+    from hydra.types import RunMode
+
+    hydra = HydraConfig.get()
+    if not OmegaConf.is_missing(hydra.runtime, "output_dir") and hydra.runtime.output_dir:
+        return str(hydra.runtime.output_dir)
+    return str(hydra.sweep.dir if hydra.mode == RunMode.MULTIRUN else hydra.run.dir)
 
 
 def _native_bf16() -> bool:

@@ -55,7 +55,7 @@ def train(cfg: DictConfig) -> Path | None:
     _check_output_dir(cfg)
     try:
         hydra_dir = Path(cfg.output_dir) / ".hydra"
-    except InterpolationResolutionError:  # ${hydra:runtime.output_dir} outside a Hydra run: a config composed in Python
+    except InterpolationResolutionError:  # ${run_folder:} outside a Hydra run: a config composed in Python
         raise UserError(
             "output_dir is not set: outside fast-style-train, name the run's folder, e.g. "
             'compose(["style.image=wave.jpg", "output_dir=runs/wave"])'

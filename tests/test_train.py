@@ -1,6 +1,7 @@
 """A tiny end-to-end run: train, log, checkpoint, write a style model, stylize with it, resume."""
 
 import logging
+import re
 import signal
 import subprocess
 import sys
@@ -809,6 +810,11 @@ def test_paths_that_training_writes_and_paths_from_home_are_taken_unquoted(
     assert shown["ckpt_path"] == "My Runs (copy)/checkpoints/step=000004.ckpt"  # and brackets
     assert shown["module"]["init_from"] == "run/checkpoints/style-step=000004.pt"
     assert shown["loss"]["style_weight"] == 2  # a number stays a number
+    monkeypatch.setattr(sys, "argv", ["fast-style-train", "--cfg", "job", "--resolve", "style.image=w.jpg"])
+    main()  # the values worked out: the run's folder as a run would get it (null, and None/checkpoints)
+    shown = yaml.safe_load(capsys.readouterr().out)
+    assert re.fullmatch(r"outputs/\d{4}-\d\d-\d\d/\d\d-\d\d-\d\d-\d+", shown["output_dir"])
+    assert shown["callbacks"]["checkpoint"]["dirpath"] == shown["output_dir"] + "/checkpoints"
 
 
 def _scalars(run: Path) -> dict[str, list[tuple[int, float]]]:
