@@ -243,22 +243,34 @@ class _Track:
     source: Any
     out: Any
     copy: bool
-    damaged: bool = False  # a subtitle packet could not be decoded (said once)
+    damaged: bool = False  # a subtitle packet could not be decoded, or came out of order (said once)
     offset: int = 0  # ticks added to the source's times since they jumped back (`continuous`)
     last: tuple[int, int] | None = None  # the last packet's decoding time and duration, after the offset
 
-    def continuous(self, packet: Any) -> None:
-        """`packet` on one time line with the track's packets before it: where the source's times jump back (two
-        transport streams joined with `cat`), the track goes on from its last packet's end, as the video's frames
-        do (_FrameTimes); the muxer had refused the jump, failing the video ("Invalid argument")."""
-        if packet.dts is None:
-            return
-        if self.last is not None and packet.dts + self.offset <= self.last[0]:
-            self.offset = self.last[0] + max(1, self.last[1]) - packet.dts
+    def continuous(self, packet: Any, jumps: dict[str, Fraction]) -> bool:
+        """`packet` on one time line with the track's packets before it. Where a sound track's times jump back
+        (two transport streams joined with `cat`), it goes on from its last packet's end, as the video's frames
+        do (_FrameTimes; the muxer had refused the jump, failing the video: "Invalid argument"), and `jumps`
+        ["seconds"] says by how much; subtitles, whose cues are sparse (and may start together), move by that
+        amount, and a cue still before the last one is left out (said once): False."""
+        if packet.dts is None or not packet.time_base:
+            return True
+        if self.source.type == "audio":
+            if self.last is not None and packet.dts + self.offset < self.last[0]:
+                self.offset = self.last[0] + max(1, self.last[1]) - packet.dts
+                jumps["seconds"] = self.offset * packet.time_base
+        else:
+            self.offset = round(jumps.get("seconds", Fraction(0)) / packet.time_base)
+            if self.last is not None and packet.dts + self.offset < self.last[0]:
+                if not self.damaged:
+                    log.warning("subtitles at %.1f s are out of order (joined files?): left out", _seconds(packet))
+                self.damaged = True  # (not written: the muxer refuses a time going back)
+                return False
         packet.dts += self.offset
         if packet.pts is not None:
             packet.pts += self.offset
         self.last = (packet.dts, packet.duration or 0)
+        return True
 
     @classmethod
     def of(cls, sound: Any, out: Any, fmt: str, name: str, suffix: str) -> _Track:
@@ -456,7 +468,8 @@ def stylize_video(
     from av.video.reformatter import ColorPrimaries, ColorRange, Colorspace, ColorTrc, VideoReformatter
 
     src, dst = Path(src), Path(dst)
-    device = pick_device(str(device))  # one line for a device that is not there (torch's "exchangeDevice" error)
+    # one line for a device that is not there (torch's "exchangeDevice" error); None: auto
+    device = pick_device(None if device is None else str(device))
     check_number("crf", crf, lambda v: 0 <= v <= 51, "a whole number within 0..51 (x264's CRF: 18 by default)", True)
     fmt = VIDEO_OUTPUTS.get(dst.suffix.lower())
     if fmt is None:
@@ -524,8 +537,12 @@ def stylize_video(
                 kept.append(sub)
             # the file's own tags (title, creation time, location), not those its muxer writes for itself
             out.metadata.update({k: v for k, v in source.metadata.items() if k.lower() not in _MUXER_TAGS})
+            # the output starts at 0, as FFmpeg writes it: a transport stream (a TV recording, a camera's) starts
+            # wherever its clock stood, and the output had as long an empty lead-in (an hour's); the chapters move
+            # with the picture and sound
+            origin = Fraction(source.start_time, 1_000_000) if (source.start_time or 0) > 0 else Fraction(0)
             if chapters := source.chapters():  # a film's or a camera's chapter marks
-                out.set_chapters(chapters)
+                out.set_chapters(_moved_chapters(chapters, origin) if origin else chapters)
             left = [s.type for s in source.streams if s.type not in ("video", "audio") and s not in kept]
             left += ["sound of an unknown codec"] * (len(source.streams.audio) - len(sounds))
             others = [s for s in source.streams.video if s is not video_in]  # a film's cover; another camera angle
@@ -546,9 +563,7 @@ def stylize_video(
             times = _FrameTimes("avi" in source.format.name.split(","), step)
 
             first_upright: list[tuple[int, bool]] = []  # the first frame's orientation, for the writer
-            # the output starts at 0, as FFmpeg writes it: a transport stream (a TV recording, a camera's) starts
-            # wherever its clock stood, and the output had as long an empty lead-in (an hour's)
-            origin = Fraction(source.start_time, 1_000_000) if (source.start_time or 0) > 0 else Fraction(0)
+            jumps: dict[str, Fraction] = {}  # how far the sound moved at a jump back in time (_Track.continuous)
 
             def decode() -> None:
                 count, peak, last = 0, hdr.PEAK, None
@@ -558,7 +573,8 @@ def stylize_video(
                         if origin and packet.time_base:
                             _moved_back(packet, round(origin / packet.time_base))
                         if (track := tracks.get(packet.stream.index)) is not None:
-                            track.continuous(packet)
+                            if not track.continuous(packet, jumps):  # a cue out of order: left out
+                                continue
                             if not track.copy:  # decoded here, encoded by the writer
                                 for sound_or_text in track.decoded(packet):
                                     stages.put(decoded, ("track", track, sound_or_text))
@@ -760,6 +776,17 @@ def _declared_end(video: Any) -> float | None:
         return int(h) * 3600 + int(m) * 60 + float(sec)
     except ValueError:
         return None
+
+
+def _moved_chapters(chapters: list[dict], origin: Fraction) -> list[dict]:
+    """`chapters` (PyAV's dicts: start, end, time_base) `origin` seconds earlier; one that ended before it is left
+    out, one that began before it begins at 0."""
+    moved = []
+    for chapter in chapters:
+        ticks = round(origin / chapter["time_base"])
+        if chapter["end"] - ticks > 0:
+            moved.append({**chapter, "start": max(0, chapter["start"] - ticks), "end": chapter["end"] - ticks})
+    return moved
 
 
 def _moved_back(packet: Any, ticks: int) -> None:

@@ -379,6 +379,9 @@ def test_serve_refuses_bad_settings_and_a_taken_port(tmp_path: Path, capsys) -> 
     assert serve_main(["--port", "0"]) == 2
     assert serve_main(["--queue", "-1"]) == 2
     assert serve_main(["--max-upload-mb", "inf"]) == 2  # it was an OverflowError's traceback
+    for flag in ("--max-upload-mb", "--max-megapixels"):  # no byte or pixel: it named Limits' own field
+        assert serve_main([flag, "0.0000001"]) == 2
+        assert f"error: {flag} must be a number > 0" in capsys.readouterr().err
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()

@@ -890,6 +890,43 @@ def test_a_transport_streams_clock_is_no_lead_in_and_joined_streams_play_on(mode
         assert 30 <= len(frames_of(tmp_path / f"{clip.stem}.mp4")) <= 40
 
 
+def test_cues_starting_together_and_chapters_keep_their_times(model: Path, tmp_path: Path) -> None:
+    """Two subtitle cues starting together were taken for a jump back in time: every later cue moved by the first
+    one's length (past the video's end); the chapters of a video starting late stayed where they were while the
+    picture moved to 0."""
+    (tmp_path / "s.srt").write_text(
+        "1\n00:00:00,500 --> 00:00:02,500\nA\n\n2\n00:00:00,500 --> 00:00:02,500\nB\n\n"
+        "3\n00:00:03,000 --> 00:00:03,200\nC\n"
+    )
+    for name, start in (("full.mkv", 0), ("late.mkv", 2000)):
+        clip = _clip(tmp_path / f"v{start}.mkv", list(range(start, start + 3840, 40)))
+        with av.open(str(clip)) as video, av.open(str(tmp_path / "s.srt")) as subs:
+            with av.open(str(tmp_path / name), "w") as out:
+                made = {id(s): out.add_stream_from_template(s) for s in (*video.streams, *subs.streams)}
+                marks = [(0, 2000, "before"), (2000, 5840, "scene")] if start else []
+                out.set_chapters(
+                    [
+                        {"id": i + 1, "start": a, "end": b, "time_base": Fraction(1, 1000), "metadata": {"title": t}}
+                        for i, (a, b, t) in enumerate(marks)
+                    ]
+                )
+                for source in (video, subs) if not start else (video,):
+                    for packet in source.demux():
+                        if packet.dts is not None:
+                            packet.stream = made[id(packet.stream)]
+                            out.mux(packet)
+    assert main([str(tmp_path / "full.mkv"), "-m", str(model), "-o", str(tmp_path / "out.mkv"), "-q"]) == 0
+    with av.open(str(tmp_path / "out.mkv")) as f:
+        cues = [(float(p.pts * p.time_base), bytes(p)) for p in f.demux(f.streams.subtitles[0]) if p.size]
+    # (the input's own start, its B-frames' lead, moved every time back alike); B was 2.0 s after A, C 4.5
+    assert [text for _, text in cues] == [b"A", b"B", b"C"] and cues[1][0] == cues[0][0]
+    assert cues[2][0] - cues[0][0] == pytest.approx(2.5)
+    assert main([str(tmp_path / "late.mkv"), "-m", str(model), "-o", str(tmp_path / "late_out.mkv"), "-q"]) == 0
+    with av.open(str(tmp_path / "late_out.mkv")) as f:
+        chapters = [(float(c["start"] * c["time_base"]), c["metadata"].get("title")) for c in f.chapters()]
+    assert chapters == [(0.0, "scene")]  # the picture starts at 0: "before" ended before it
+
+
 def test_an_iphones_quicktime_tags_and_a_sound_of_unknown_codec(
     model: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -51,9 +51,12 @@ def run(args: argparse.Namespace, cut_short: Any = None) -> None:
 
     if not 0 < args.port < 65536:
         raise UserError(f"--port must be within 1..65535, got {args.port}")
-    for flag, value in (("--max-upload-mb", args.max_upload_mb), ("--max-megapixels", args.max_megapixels)):
-        if not 0 < value < math.inf:
-            raise UserError(f"{flag} must be a number > 0, got {value}")
+    for flag, value, unit in (
+        ("--max-upload-mb", args.max_upload_mb, 2**20),
+        ("--max-megapixels", args.max_megapixels, 1e6),
+    ):
+        if not 1 <= value * unit < math.inf:  # (0.0000001 MB is no byte: Limits named its own field, not the flag)
+            raise UserError(f"{flag} must be a number > 0 (a byte or pixel at least), got {value}")
     if args.max_size < 16:
         raise UserError(f"--max-size must be at least 16 pixels, got {args.max_size}")
     if args.queue < 0:
