@@ -365,6 +365,9 @@ def create_app(styles: Styles, limits: Limits | None = None) -> FastAPI:
     """The FastAPI application of `fast-style-serve`."""
     limits = limits or Limits()
     gate = Gate(limits.running, limits.waiting)
+    # a malformed multipart body is answered 400 "Invalid multipart data"; its parser's own warning (as "Expected
+    # boundary character 45, got 255 at index 2") only puzzled the server's terminal
+    logging.getLogger("python_multipart").setLevel(logging.ERROR)
     # the server's max_pixels is the rule (checked in every upload's header): Pillow's own guard, a process-wide
     # setting (89 MP), must not refuse photos below it; it is only ever raised
     Image.MAX_IMAGE_PIXELS = max(Image.MAX_IMAGE_PIXELS or 0, limits.max_pixels) if Image.MAX_IMAGE_PIXELS else None

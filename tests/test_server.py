@@ -906,3 +906,14 @@ def test_an_app_served_twice_stylizes_the_second_time_too(models: Path) -> None:
             request = urllib.request.Request(f"{address}/api/stylize", body, headers)
             with urllib.request.urlopen(request, timeout=60) as reply:
                 assert reply.status == 200 and Image.open(io.BytesIO(reply.read())).size == (60, 40)
+
+
+def test_a_malformed_upload_is_a_400_and_no_puzzle_on_the_terminal(client, caplog) -> None:
+    import logging
+
+    with caplog.at_level(logging.WARNING):
+        reply = client.post(
+            "/api/stylize", content=png(), headers={"Content-Type": "multipart/form-data; boundary=xyz"}
+        )
+    assert reply.status_code == 400 and "multipart" in reply.json()["detail"].lower()
+    assert not [r for r in caplog.records if r.name.startswith("python_multipart")]  # "Expected boundary character"
