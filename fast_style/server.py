@@ -37,6 +37,7 @@ from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 from fastapi import FastAPI, File, Form, Request, UploadFile, WebSocket, WebSocketDisconnect
 from fastapi.exceptions import RequestValidationError
@@ -44,6 +45,7 @@ from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from PIL import Image
 from starlette.exceptions import HTTPException
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from fast_style import zoo
@@ -351,6 +353,12 @@ def invalid_fields(errors: Sequence[Any]) -> str:
     return "; ".join(said) or "the request's fields are not valid"
 
 
+def _named(hostname: str, hosts: Sequence[str]) -> bool:
+    """Whether `hostname` (urlsplit's: an IPv6 address without brackets) is one of `hosts`."""
+    name = f"[{hostname}]" if ":" in hostname else hostname
+    return name.lower() in (h.lower() for h in hosts)
+
+
 def too_large(limits: Limits) -> str:
     return f"the upload is over this server's limit of {limits.max_upload_bytes / 2**20:.3g} MB"
 
@@ -361,8 +369,22 @@ def encode(img: Image.Image, fmt: str = "jpeg", quality: int = 92) -> bytes:
     return buffer.getvalue()
 
 
-def create_app(styles: Styles, limits: Limits | None = None) -> FastAPI:
-    """The FastAPI application of `fast-style-serve`."""
+LOOPBACK_NAMES = ("localhost", "127.0.0.1", "[::1]")  # how a browser on this machine names a server on it
+
+
+def allowed_hosts(host: str, also: Sequence[str] = ()) -> list[str] | None:
+    """The names a request may give its server as (its Host header) for a server listening on `host`: on this
+    machine only, its loopback names and `also` (a reverse proxy's public name), so that a web page elsewhere
+    cannot reach it through a name of its own (DNS rebinding); listening on the network, None: any name (its
+    addresses there are not known), unless `also` lists them."""
+    loopback = host.strip("[]") in ("localhost", "::1") or host.startswith("127.")
+    names = [*(LOOPBACK_NAMES if loopback else ()), *also]
+    return [f"[{n}]" if ":" in n and not n.startswith("[") else n for n in names] or None
+
+
+def create_app(styles: Styles, limits: Limits | None = None, hosts: Sequence[str] | None = None) -> FastAPI:
+    """The FastAPI application of `fast-style-serve`. `hosts`: the only names requests may address it by
+    (`allowed_hosts`; None: any), and the only sites whose pages may open its live connection."""
     limits = limits or Limits()
     gate = Gate(limits.running, limits.waiting)
     # a malformed multipart body is answered 400 "Invalid multipart data"; its parser's own warning (as "Expected
@@ -382,6 +404,8 @@ def create_app(styles: Styles, limits: Limits | None = None) -> FastAPI:
 
     app = FastAPI(title="fast-style", version="1", docs_url=None, redoc_url=None, lifespan=lifespan)
     app.add_middleware(UploadGuard, limit=limits.max_upload_bytes + FORM_BYTES, message=too_large(limits), gate=gate)
+    if hosts is not None:  # (outermost: a request by another name is turned away before anything else)
+        app.add_middleware(TrustedHostMiddleware, allowed_hosts=list(hosts), www_redirect=False)
     app.state.styles, app.state.limits, app.state.gate = styles, limits, gate
 
     @app.exception_handler(Refused)
@@ -454,6 +478,11 @@ def create_app(styles: Styles, limits: Limits | None = None) -> FastAPI:
 
     @app.websocket("/api/live")
     async def live(ws: WebSocket) -> None:
+        # a page of another site (WebSockets have no same-origin rule) may not use it: its Origin names that site
+        origin = urlsplit(ws.headers.get("origin") or "")
+        if hosts is not None and origin.hostname and not _named(origin.hostname, hosts):
+            await ws.close(1008, "a page of another site may not use this server's live view")
+            return
         await ws.accept()
         options: dict[str, Any] = {"style": None, "strength": 1.0, "preserve_color": False, "max_size": 480}
         no_style = "choose a style first"  # or why the style chosen was refused

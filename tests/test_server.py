@@ -535,7 +535,7 @@ def test_a_client_stalled_mid_upload_does_not_hold_a_stop(tmp_path: Path, again:
     proc, port, temp = _serve_in_a_process(tmp_path)
     try:
         stalled = socket.create_connection(("127.0.0.1", port))
-        head = "POST /api/stylize HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=B\r\n"
+        head = "POST /api/stylize HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: multipart/form-data; boundary=B\r\n"
         stalled.sendall(f"{head}Content-Length: 100000\r\n\r\n--B\r\n".encode())
         time.sleep(1)
         _stop_under_way(proc, temp, again)
@@ -609,7 +609,7 @@ def test_an_idle_live_connection_is_not_a_request_a_stop_waits_for(tmp_path: Pat
         live = socket.create_connection(("127.0.0.1", port))
         key = base64.b64encode(os.urandom(16)).decode()
         live.sendall(
-            f"GET /api/live HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            f"GET /api/live HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
             f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n".encode()
         )
         assert live.recv(1000).startswith(b"HTTP/1.1 101")  # open, and idle
@@ -917,3 +917,35 @@ def test_a_malformed_upload_is_a_400_and_no_puzzle_on_the_terminal(client, caplo
         )
     assert reply.status_code == 400 and "multipart" in reply.json()["detail"].lower()
     assert not [r for r in caplog.records if r.name.startswith("python_multipart")]  # "Expected boundary character"
+
+
+def test_a_server_on_this_machine_answers_only_to_its_own_names(models: Path) -> None:
+    """Any web page the user visits could reach a server on 127.0.0.1: through a name of its own resolving there
+    (DNS rebinding, whose answers the page may read), or by opening the live view (WebSockets have no same-origin
+    rule). On this machine only, the server answers only to its loopback names (and --allow-host's)."""
+    from starlette.websockets import WebSocketDisconnect
+
+    from fast_style.server import allowed_hosts
+
+    assert allowed_hosts("127.0.0.1") == ["localhost", "127.0.0.1", "[::1]"]
+    assert allowed_hosts("::1", ["photos.example.org"]) == ["localhost", "127.0.0.1", "[::1]", "photos.example.org"]
+    assert allowed_hosts("0.0.0.0") is None and allowed_hosts("0.0.0.0", ["::2"]) == ["[::2]"]
+    app = create_app(Styles(models, device="cpu"), Limits(), allowed_hosts("127.0.0.1", ["proxy.example"]))
+    with testclient.TestClient(app, base_url="http://127.0.0.1:8000") as c:
+        assert c.get("/api/styles").status_code == 200
+        for host, status in (
+            ("localhost:8000", 200),
+            ("[::1]:8000", 200),
+            ("proxy.example", 200),
+            ("evil.example", 400),
+        ):
+            assert c.get("/api/styles", headers={"Host": host}).status_code == status, host
+        with c.websocket_connect(
+            "ws://127.0.0.1:8000/api/live", headers={"Origin": "http://localhost:8000"}
+        ) as ws:  # its own page
+            ws.send_text(json.dumps({"style": "mine"}))
+        for origin in ("http://evil.example", "https://127.0.0.1.evil.example"):
+            with pytest.raises(WebSocketDisconnect) as refused:  # before it opens (a browser sees HTTP 403)
+                with c.websocket_connect("ws://127.0.0.1:8000/api/live", headers={"Origin": origin}):
+                    pass
+            assert refused.value.code == 1008, origin

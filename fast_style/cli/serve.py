@@ -25,6 +25,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-megapixels", type=float, default=40, help="largest accepted photo (default 40 MP)")
     p.add_argument("--max-size", type=int, default=2048, help="longest side of a result in px (default 2048)")
     p.add_argument("--queue", type=int, default=4, help="requests that may wait; more are answered 503 (default 4)")
+    p.add_argument(
+        "--allow-host",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="another name requests may address the server by (a reverse proxy's public name; repeatable): on "
+        "this machine only (the default --host) it answers only to localhost, 127.0.0.1 and [::1], so that a web "
+        "page elsewhere cannot reach it through a name of its own",
+    )
     return p
 
 
@@ -46,7 +55,7 @@ def check_port(host: str, port: int) -> None:
 def run(args: argparse.Namespace, cut_short: Any = None) -> None:
     """Checks the arguments, then serves (fast_style.serving) until a stop; `cut_short`: serving.CutShort."""
     from fast_style.devices import pick_device
-    from fast_style.server import Limits, Styles, create_app
+    from fast_style.server import Limits, Styles, allowed_hosts, create_app
     from fast_style.serving import serve
 
     if not 0 < args.port < 65536:
@@ -72,7 +81,8 @@ def run(args: argparse.Namespace, cut_short: Any = None) -> None:
         max_size=args.max_size,
         waiting=args.queue,
     )
-    serve(create_app(Styles(args.models, args.device), limits), args.host, args.port, cut_short)
+    hosts = allowed_hosts(args.host, [h.strip() for h in args.allow_host if h.strip()])
+    serve(create_app(Styles(args.models, args.device), limits, hosts), args.host, args.port, cut_short)
 
 
 def main(argv: list[str] | None = None) -> int:
