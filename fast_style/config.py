@@ -81,15 +81,29 @@ def schema(target: str, skip: tuple[str, ...] = (), with_target: bool = True) ->
 _KINDS: dict[str, Any] = {"bool": bool, "int": int, "float": float, "str": str, "any": Any}
 
 
+def constructor_signature(obj: Any) -> tuple[list[inspect.Parameter], dict[str, Any]]:
+    """A class's (its __init__'s, without self) or a function's parameters, and their annotations resolved ({}
+    where this Python cannot resolve them: the constructor checks its values then): what the config schemas and
+    the Trainer node's check read."""
+    function = obj.__init__ if isinstance(obj, type) else obj
+    try:
+        params = [p for p in inspect.signature(function).parameters.values() if p.name != "self"]
+    except (TypeError, ValueError):  # a builtin without a signature
+        params = []
+    try:
+        hints = typing.get_type_hints(function)
+    except Exception:
+        hints = {}
+    return params, hints
+
+
 def _fields(target: str, skip: tuple[str, ...], with_target: bool) -> list[list]:
     from hydra.utils import get_object
 
-    obj = get_object(target)
-    function = obj.__init__ if isinstance(obj, type) else obj
-    hints = typing.get_type_hints(function)
+    params, hints = constructor_signature(get_object(target))
     fields: list[list] = [["_target_", "str", target]] if with_target else []
-    for p in inspect.signature(function).parameters.values():
-        if p.name in ("self", *skip) or p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
+    for p in params:
+        if p.name in skip or p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
             continue
         kind = _field_type(hints.get(p.name, Any))
         optional = typing.get_origin(kind) is typing.Union

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import difflib
-import inspect
 import logging
 import signal
 import types
@@ -378,10 +377,8 @@ def check_types(node: DictConfig, where: str) -> None:
     (int, float, bool, str, None and unions of them), e.g. `trainer.max_steps=abc`, before anything is built.
     For the Trainer node, which has no schema (it stays open to any Lightning argument)."""
     target = get_object(node["_target_"])
-    try:
-        params = inspect.signature(target).parameters
-    except (TypeError, ValueError):
-        params = {}
+    signature, hints = config.constructor_signature(target)
+    params = {p.name: p for p in signature}
     if params and not any(p.kind is p.VAR_KEYWORD for p in params.values()):
         # `+trainer.foo=1` adds a key Hydra cannot check: refused here, not after the loss network is built
         for key in (str(k) for k in node if not str(k).startswith("_")):
@@ -391,10 +388,6 @@ def check_types(node: DictConfig, where: str) -> None:
                 raise UserError(
                     f"{where}.{key} is not a setting of {target.__name__}{hint}: it takes {', '.join(sorted(params))}"
                 )
-    try:
-        hints = typing.get_type_hints(target.__init__ if isinstance(target, type) else target)
-    except Exception:  # annotations this Python cannot resolve: leave the checks to the constructor
-        return
     for key, value in node.items():
         hint = hints.get(str(key))
         kinds = (
