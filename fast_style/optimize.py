@@ -89,7 +89,7 @@ def optimize_image(
             raise UserError(f"the loss became {value} {when}: lower the learning rate or the weights")
         return value
 
-    for _ in tqdm(range(iterations), disable=not progress, unit="it", file=sys.stderr):
+    for _ in tqdm(range(iterations), disable=None if progress else True, unit="it", file=sys.stderr):  # (a terminal's)
         # a step returns the loss it started from: the image before it (the last step's result is scored below)
         history.append(checked(float(opt.step(closure).detach())))
     with torch.no_grad():

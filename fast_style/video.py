@@ -679,7 +679,8 @@ def stylize_video(
             if progress:
                 from tqdm import tqdm
 
-                bar = tqdm(total=total, unit="frame", desc=src.name, leave=False, dynamic_ncols=True)
+                # (disable=None: none where stderr is not a terminal: a log file had a line of every update)
+                bar = tqdm(total=total, unit="frame", desc=src.name, leave=False, dynamic_ncols=True, disable=None)
             try:
                 pending: list[tuple] = []  # frames of one size and layout, waiting for a batch
                 size: tuple[int, int] | None = None  # the output's (H, W), set by the first batch: even sides

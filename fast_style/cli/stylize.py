@@ -198,7 +198,9 @@ def run(args: argparse.Namespace) -> int:
             args.force,
             args.quality,
             on_error=lambda line: tqdm.write(line, file=sys.stderr),
-            progress=lambda items: tqdm(items, unit="file", disable=args.quiet or len(items) < 2, file=sys.stderr),
+            progress=lambda items: tqdm(
+                items, unit="file", disable=True if args.quiet or len(items) < 2 else None, file=sys.stderr
+            ),  # (None: no bar where stderr is not a terminal, as a log file or a pipe)
             stylize_frames=lambda frames: stylizer.stylize_frames(frames, *options),
             device=stylizer.device,
             video_batch=args.batch_size,
