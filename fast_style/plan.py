@@ -176,6 +176,7 @@ def plan_outputs(
         if not dst.resolve().is_relative_to(out.resolve()):
             raise UserError(f"--name '{name}' leads outside the output folder {out}: use a plain file name pattern")
         plans.append((src, dst))
+    plans = _without_earlier_outputs(plans)
     seen: dict[Path, Path] = {}
     for src, dst in plans:
         if (first := seen.get(dst.resolve())) is not None:
@@ -193,6 +194,26 @@ def plan_outputs(
             raise UserError(f"{first} and {src} would both be written to {dst}: {hint}")
         seen[dst.resolve()] = src
     return _folders_possible(plans, output)
+
+
+def _without_earlier_outputs(plans: list[tuple[Path, Path]]) -> list[tuple[Path, Path]]:
+    """`plans` less those whose input another input's output replaces: an earlier run's result found again (-o the
+    input folder with a --name, as the refusal of -o the input folder suggests; a shell's * that takes the output
+    folder) was stylized again on every rerun, a name longer each time (a_wave_wave.jpg), or collided with its own
+    source ("would both be written"). Said in a warning."""
+    makers: dict[Path, set[Path]] = {}
+    for src, dst in plans:
+        makers.setdefault(dst.resolve(), set()).add(src.resolve())
+    earlier = [src for src, _ in plans if makers.get(src.resolve(), set()) - {src.resolve()}]
+    if not earlier or len(earlier) == len(plans):
+        return plans
+    log.warning(
+        "left out %d file(s) this run writes (an earlier run's outputs, such as %s): --force replaces them",
+        len(earlier),
+        earlier[0],
+    )
+    left_out = set(earlier)
+    return [(src, dst) for src, dst in plans if src not in left_out]
 
 
 def _folders_possible(plans: list[tuple[Path, Path]], output: str) -> list[tuple[Path, Path]]:

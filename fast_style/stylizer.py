@@ -214,7 +214,8 @@ class Stylizer:
             done = [stylize_tiled(self._net, xi[None], self.tile, run=run, strength=strength) for xi in x]
             y = done[0] if len(done) == 1 else torch.cat(done)  # (one picture: not copied once more)
         else:
-            per_call = max(1, self.max_pixels // (h * w)) if self.max_pixels else len(x)
+            # (at most the batch: a huge max_pixels, 1e30, overflowed torch's split for every file)
+            per_call = max(1, min(len(x), self.max_pixels // (h * w))) if self.max_pixels else len(x)
             parts = (to_unit(part.to(self.device)) for part in x.split(per_call))  # uint8 crosses to the GPU
             y = torch.cat([self._run(self._net, part).float().clamp(0, 1) for part in parts])
             if strength != 1.0:

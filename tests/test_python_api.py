@@ -123,3 +123,28 @@ def test_optimize_image_refuses_a_learning_rate_it_would_not_use(random_vgg) -> 
             optimize_image(torch.rand(1, 3, 32, 32), loss, 1, lr=lr)
     image, history = optimize_image(torch.rand(1, 3, 32, 32), loss, 1, method="adam", lr=0.1)
     assert image.shape == (1, 3, 32, 32) and len(history) == 2
+
+
+def test_a_rerun_of_a_large_folder_names_runs_and_limits_as_given(
+    model_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+
+    from fast_style.atomic import is_an_input
+
+    run = tmp_path / "runs" / "myrun"
+    run.mkdir(parents=True)
+    (run / "style.pt").write_bytes(model_path.read_bytes())
+    monkeypatch.chdir(run)  # from inside the run's folder: {model} was "style"
+    assert zoo.model_name(".") == zoo.model_name("style.pt") == "myrun"
+    many = Stylizer.load(model_path, device="cpu", max_pixels=10**30)  # overflowed torch's split for every file
+    assert many(torch.rand(2, 3, 16, 16)).shape == (2, 3, 16, 16)
+    for folder in ("in", "out", "other"):
+        (tmp_path / folder).mkdir()
+    (tmp_path / "in" / "a.jpg").write_bytes(b"a")
+    (tmp_path / "other" / "b.jpg").write_bytes(b"b")
+    os.link(tmp_path / "in" / "a.jpg", tmp_path / "out" / "a.jpg")  # the input by another path
+    os.link(tmp_path / "other" / "b.jpg", tmp_path / "out" / "b.jpg")
+    first, second = {(tmp_path / "in" / "a.jpg").resolve()}, {(tmp_path / "other" / "b.jpg").resolve()}
+    assert is_an_input(tmp_path / "out" / "a.jpg", first) and not is_an_input(tmp_path / "out" / "b.jpg", first)
+    assert is_an_input(tmp_path / "out" / "b.jpg", second)  # another set: its own names (looked up, not scanned)

@@ -1125,3 +1125,32 @@ def test_the_python_api_checks_what_it_is_given(model_path: Path) -> None:
     one, (a, b) = s.stylize_images([rgba]), s.stylize_images([rgba, rgba.copy()])
     assert one[0].mode == a.mode == b.mode == "RGBA"  # two had come back RGB, their transparency dropped
     assert a.getchannel("A").getextrema() == (128, 128)
+
+
+def test_a_rerun_leaves_out_what_the_run_before_wrote_beside_the_photos(
+    model_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """-o the photos' own folder with a --name (as that refusal suggests) stylized its outputs again on every rerun
+    (a_wave_wave.jpg, exit 1); a shell's * that takes the output folder (`fast-style-stylize *`) could not be run twice
+    ("would both be written", even with --skip-existing)."""
+    photos = tmp_path / "photos"
+    make_photo(photos / "a.jpg"), make_photo(photos / "b.png", seed=1)
+    args = [str(photos), "-m", str(model_path), "-o", str(photos), "--name", "{stem}_{model}.{ext}", "-q"]
+    assert main(args) == 0 and sorted(p.name for p in photos.iterdir()) == [
+        "a.jpg",
+        "a_wave.jpg",
+        "b.png",
+        "b_wave.png",
+    ]
+    assert main(args) == 2  # the outputs exist: said, nothing stylized again
+    assert main([*args, "--skip-existing"]) == 0
+    assert main([*args, "--force"]) == 0
+    assert sorted(p.name for p in photos.iterdir()) == ["a.jpg", "a_wave.jpg", "b.png", "b_wave.png"]
+    assert "left out 2 file(s) this run writes (an earlier run's outputs" in caplog.text
+    monkeypatch.chdir(tmp_path / "photos")
+    for p in photos.glob("*_wave.*"):
+        p.unlink()
+    assert main(["a.jpg", "b.png", "-m", str(model_path), "-q"]) == 0  # `fast-style-stylize *`, first run
+    shell_star = ["a.jpg", "b.png", "stylized", "-m", str(model_path), "-q"]  # its second: the output folder too
+    assert main([*shell_star, "--skip-existing"]) == 0 and main([*shell_star, "--force"]) == 0
+    assert sorted(p.name for p in (photos / "stylized").iterdir()) == ["a.jpg", "b.png"]

@@ -65,6 +65,8 @@ def model_name(model: str | Path) -> str:
     path = Path(model).expanduser()
     if path.is_dir():
         path = path / "style.pt"
+    if path.name == "style.pt":  # (absolute: `--model .` or `style.pt` from inside the run's folder named it "style")
+        path = path.absolute()
     return path.parent.name if path.name == "style.pt" and path.parent.name else path.stem
 
 
