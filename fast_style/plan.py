@@ -42,6 +42,10 @@ def expand_inputs(inputs: list[str], output: str | None = None) -> list[tuple[Pa
 
     for item in inputs:
         path = Path(item).expanduser()
+        try:
+            path.is_dir()
+        except OSError as e:  # in a folder closed to this user: a PermissionError's traceback
+            raise UserError(f"cannot read {item}: {e.strerror or e} (a folder above it is closed to you)") from None
         if path.is_dir():
             found += [(f, path) for f in _search(path, item, lambda f, path=path: wanted(f, path))]
         elif path.is_file():
@@ -128,6 +132,10 @@ def plan_outputs(
     if not output.strip():  # an unset shell variable: not the current folder
         raise UserError("-o is empty: give a file or a folder")
     out = Path(output).expanduser()
+    try:
+        out.is_dir()
+    except OSError as e:  # in a folder closed to this user: a PermissionError's traceback
+        raise UserError(f"-o {output}: {e.strerror or e}: give a folder you can write in") from None
     if out.name.lower() in (*IMAGE_OUTPUTS, *VIDEO_OUTPUTS) and not out.is_dir():  # -o .jpg: a hidden folder
         raise UserError(f"-o {output} is an extension alone: give a file name, e.g. out{out.name}, or a folder")
     as_file = bool(out.suffix) and not out.is_dir() and not output.endswith(("/", os.sep))

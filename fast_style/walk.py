@@ -30,5 +30,8 @@ def files_below(root: str | Path, keep: Callable[[str], bool]) -> list[Path]:
             continue
         seen.add(real)
         shown = (name for name in files if not name.startswith("."))
-        found += [path for name in shown if keep(name) and (path := Path(folder) / name).is_file()]
+        try:
+            found += [path for name in shown if keep(name) and (path := Path(folder) / name).is_file()]
+        except OSError as e:  # a folder whose names can be read but not its files (read without search: mode 600)
+            unreadable(OSError(e.errno, e.strerror, folder))
     return sorted(found)

@@ -148,3 +148,30 @@ def test_a_rerun_of_a_large_folder_names_runs_and_limits_as_given(
     first, second = {(tmp_path / "in" / "a.jpg").resolve()}, {(tmp_path / "other" / "b.jpg").resolve()}
     assert is_an_input(tmp_path / "out" / "a.jpg", first) and not is_an_input(tmp_path / "out" / "b.jpg", first)
     assert is_an_input(tmp_path / "out" / "b.jpg", second)  # another set: its own names (looked up, not scanned)
+
+
+def test_folders_closed_to_the_user_are_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog) -> None:
+    """A folder whose names can be read but not its files (mode 600), an input or -o inside a folder closed to
+    the user: PermissionError tracebacks (as root here: the permission is refused by a stand-in for the kernel)."""
+    from fast_style.plan import expand_inputs, plan_outputs
+    from fast_style.walk import files_below
+
+    make_photo(tmp_path / "in" / "a.jpg")
+    make_photo(tmp_path / "in" / "closed" / "b.jpg")
+    real_is_file, real_is_dir = Path.is_file, Path.is_dir
+
+    def closed(path: Path) -> bool:
+        if "closed" in path.parts:
+            raise PermissionError(13, "Permission denied", str(path))
+        return False
+
+    monkeypatch.setattr(Path, "is_file", lambda p: closed(p) or real_is_file(p))
+    assert [f.name for f in files_below(tmp_path / "in", lambda name: True)] == ["a.jpg"]
+    assert "closed: cannot read this folder (Permission denied): skipped" in caplog.text
+    monkeypatch.setattr(Path, "is_dir", lambda p: closed(p) or real_is_dir(p))
+    with pytest.raises(UserError, match="cannot read .*b.jpg: Permission denied \\(a folder above it is closed"):
+        expand_inputs([str(tmp_path / "in" / "closed" / "b.jpg")])
+    with pytest.raises(UserError, match="-o .*out: Permission denied: give a folder you can write in"):
+        plan_outputs(
+            [(tmp_path / "in" / "a.jpg", tmp_path / "in")], str(tmp_path / "closed" / "out"), "{stem}.{ext}", "s"
+        )
