@@ -241,10 +241,14 @@ def refuse_if_nothing_to_write(plans: list[tuple[Path, Path]], force: bool) -> N
     if not plans or len(refused) < len(plans):
         return
     if all(is_an_input(dst, inputs) for dst, _ in refused):
-        which = f"every output would be written over its input (e.g. {refused[0][0]})"
-        if len(refused) == 1:
-            which = f"the output would be written over its input ({refused[0][0]})"
-        raise UserError(f"{which}: give another -o, or a --name such as '{{stem}}_{{style}}.{{ext}}'")
+        if len(refused) == 1:  # (-o may name the file itself, where --name is refused: a file name for it)
+            dst = refused[0][0]
+            other = dst.with_name(f"{dst.stem}_stylized{dst.suffix}")
+            raise UserError(f"the output would be written over its input ({dst}): give another -o, e.g. -o {other}")
+        raise UserError(
+            f"every output would be written over its input (e.g. {refused[0][0]}): give another -o, or a --name "
+            "such as '{stem}_{style}.{ext}'"
+        )
     if len(refused) == 1:
         raise UserError(refused[0][1])
     if not force and all(dst.is_file() for dst, _ in refused):

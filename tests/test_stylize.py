@@ -415,6 +415,9 @@ def test_cli_folder_mirrors_tree_and_never_overwrites(
     original = (src / "a.jpg").read_bytes()
     assert main([str(src / "a.jpg"), "-m", str(model_path), "-o", str(src), "--force", "-q"]) == 2
     assert "the output would be written over its input" in capsys.readouterr().err
+    assert main([str(src / "a.jpg"), "-m", str(model_path), "-o", str(src / "a.jpg"), "--force", "-q"]) == 2
+    # a file name to try, not --name (refused where -o names the file itself)
+    assert capsys.readouterr().err.strip().endswith(f"give another -o, e.g. -o {src / 'a_stylized.jpg'}")
     assert (src / "a.jpg").read_bytes() == original
     # ... and so is an output that is the input by another path (a link; on macOS, a name in another case)
     (tmp_path / "linked").mkdir()
