@@ -479,8 +479,9 @@ def create_app(styles: Styles, limits: Limits | None = None, hosts: Sequence[str
     @app.websocket("/api/live")
     async def live(ws: WebSocket) -> None:
         # a page of another site (WebSockets have no same-origin rule) may not use it: its Origin names that site
-        origin = urlsplit(ws.headers.get("origin") or "")
-        if hosts is not None and origin.hostname and not _named(origin.hostname, hosts):
+        # ("null" for a sandboxed frame's); a program that is no browser sends none
+        origin = ws.headers.get("origin")
+        if hosts is not None and origin is not None and not _named(urlsplit(origin).hostname or "", hosts):
             await ws.close(1008, "a page of another site may not use this server's live view")
             return
         await ws.accept()

@@ -944,7 +944,7 @@ def test_a_server_on_this_machine_answers_only_to_its_own_names(models: Path) ->
             "ws://127.0.0.1:8000/api/live", headers={"Origin": "http://localhost:8000"}
         ) as ws:  # its own page
             ws.send_text(json.dumps({"style": "mine"}))
-        for origin in ("http://evil.example", "https://127.0.0.1.evil.example"):
+        for origin in ("http://evil.example", "https://127.0.0.1.evil.example", "null"):  # null: a sandboxed frame
             with pytest.raises(WebSocketDisconnect) as refused:  # before it opens (a browser sees HTTP 403)
                 with c.websocket_connect("ws://127.0.0.1:8000/api/live", headers={"Origin": origin}):
                     pass
