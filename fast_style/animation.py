@@ -16,14 +16,13 @@ from fast_style.images import decoding, kept_metadata, reading, to_srgb, upright
 from fast_style.numbers import check_number
 
 # what an animation can be written as (other outputs take its first frame)
-ANIMATED_OUTPUTS = {".gif": "GIF", ".png": "PNG", ".apng": "PNG", ".webp": "WEBP"}
+ANIMATED_OUTPUTS = {".gif": "GIF", ".png": "PNG", ".apng": "PNG", ".webp": "WEBP", ".avif": "AVIF"}
 MAX_PIXELS = 400_000_000  # all frames together: every frame is held, before and after stylizing (a few GB at most)
 CHUNK = 8  # frames stylized at a time
 
 
 def frame_count(path: str | Path) -> int:
-    """The frames of an animated GIF, PNG, WebP or AVIF (a still picture, or a camera's MPO with its preview: 1).
-    (An animated AVIF is read, and written as one of ANIMATED_OUTPUTS; as .avif it keeps its first frame.)"""
+    """The frames of an animated GIF, PNG, WebP or AVIF (a still picture, or a camera's MPO with its preview: 1)."""
     with decoding(), Image.open(path) as img:
         animated = img.format in ("GIF", "PNG", "WEBP", "AVIF") and getattr(img, "is_animated", False)
         return img.n_frames if animated else 1
@@ -49,7 +48,7 @@ def _read_frames(path: str | Path) -> tuple[list[Image.Image], list[int], int]:
         loop = img.info.get("loop")
         if img.format == "GIF":  # a GIF counts repeats after the first play, and no count at all plays once
             plays = 1 if loop is None else (0 if loop == 0 else loop + 1)
-        else:  # APNG and WebP count plays
+        else:  # APNG and WebP count plays (an AVIF says none: for ever)
             plays = int(loop or 0)
         frames, durations = [], []
         fallback = img.format == "PNG" and bool(img.info.get("default_image"))  # an APNG's still for old viewers
@@ -95,7 +94,7 @@ def save_frames(
         params["loop"] = max(0, plays - 1) if plays else 0
     if fmt == "GIF" and frames[0].mode == "RGBA":
         params["disposal"] = 2  # each frame drawn on a clear canvas: what turns transparent leaves no trail
-    if fmt == "WEBP":
+    if fmt in ("WEBP", "AVIF"):
         params["quality"] = quality
     encoded = io.BytesIO()  # encoded in memory, then written whole (as images.save_image does)
     frames[0].save(encoded, format=fmt, **params)
