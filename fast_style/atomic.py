@@ -181,15 +181,16 @@ def _same_file_as_one_of(path: Path, inputs: set[Path]) -> bool:
     return any(i.exists() and path.samefile(i) for i in named)
 
 
-_NAMED: list = [None, {}]  # the inputs last asked about (held: its id is not reused) and their index by name
+# the inputs last asked about (held, so their id is not reused), their count, and their index by name
+_NAMED: list = [None, 0, {}]
 
 
 def _inputs_named(inputs: set[Path]) -> dict[str, list[Path]]:
     """`inputs` by their names (any case), made once for a set asked about many times (every output of a folder
     against every input: 10,000 files' rerun spent 43 s comparing names before its first picture)."""
-    if _NAMED[0] is not inputs or len(_NAMED[1].get("", ())) != len(inputs):
-        index: dict[str, list[Path]] = {"": list(inputs)}  # ("": all of them, to see the set grow)
+    if _NAMED[0] is not inputs or _NAMED[1] != len(inputs):
+        index: dict[str, list[Path]] = {}
         for i in inputs:
             index.setdefault(i.name.casefold(), []).append(i)
-        _NAMED[:] = [inputs, index]
-    return _NAMED[1]
+        _NAMED[:] = [inputs, len(inputs), index]
+    return _NAMED[2]

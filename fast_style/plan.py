@@ -43,10 +43,10 @@ def expand_inputs(inputs: list[str], output: str | None = None) -> list[tuple[Pa
     for item in inputs:
         path = Path(item).expanduser()
         try:
-            path.is_dir()
+            is_dir = path.is_dir()
         except OSError as e:  # in a folder closed to this user: a PermissionError's traceback
             raise UserError(f"cannot read {item}: {e.strerror or e} (a folder above it is closed to you)") from None
-        if path.is_dir():
+        if is_dir:
             found += [(f, path) for f in _search(path, item, lambda f, path=path: wanted(f, path))]
         elif path.is_file():
             found.append((path, path.parent))
@@ -209,10 +209,11 @@ def _without_earlier_outputs(plans: list[tuple[Path, Path]]) -> list[tuple[Path,
     input folder with a --name, as the refusal of -o the input folder suggests; a shell's * that takes the output
     folder) was stylized again on every rerun, a name longer each time (a_wave_wave.jpg), or collided with its own
     source ("would both be written"). Said in a warning."""
+    resolved = [(src.resolve(), dst.resolve()) for src, dst in plans]  # (once each: thousands of files)
     makers: dict[Path, set[Path]] = {}
-    for src, dst in plans:
-        makers.setdefault(dst.resolve(), set()).add(src.resolve())
-    earlier = [src for src, _ in plans if makers.get(src.resolve(), set()) - {src.resolve()}]
+    for src, dst in resolved:
+        makers.setdefault(dst, set()).add(src)
+    earlier = [plan[0] for plan, (src, _) in zip(plans, resolved) if makers.get(src, set()) - {src}]
     if not earlier or len(earlier) == len(plans):
         return plans
     log.warning(
