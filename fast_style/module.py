@@ -18,6 +18,7 @@ from fast_style.lightning_internals import is_logging_step
 from fast_style.loss import PerceptualLoss
 from fast_style.network import TransformerNet, load_style_model, narrowed_state_dict
 from fast_style.numbers import check_number
+from fast_style.rank_logging import EVERY_RANK
 
 log = logging.getLogger(__name__)
 
@@ -151,9 +152,6 @@ class StyleTransferModule(pl.LightningModule):
         return self.network(images)
 
     def on_fit_start(self) -> None:
-        if self.hparams.on_nonfinite == "skip" and self.trainer.world_size > 1:
-            # a step skipped on one process only would pair its gradient exchange with the others' next step
-            raise UserError("module.on_nonfinite=skip works on one device only: use stop with several (DDP)")
         self.loss.set_style(self.style_image)  # on the training device, once
 
     @property
@@ -167,15 +165,12 @@ class StyleTransferModule(pl.LightningModule):
         new = [u for u in unreadable if u.path not in self._unreadable]
         for u in new:  # named once, here in the training process (each loader worker named it before)
             self._unreadable.add(u.path)
-            log.warning("skipping unreadable image %s (%s)", u.path, u.reason)
+            log.warning("skipping unreadable image %s (%s)", u.path, u.reason, extra=EVERY_RANK)
         if train and new:  # each file counted once, not each time an epoch meets it
             self._skipped_paths.update(u.path for u in new)
             self.log("train/skipped_images", float(self.skipped_images), on_step=True, on_epoch=False)
         if images.numel() == 0:  # every file of this batch was unreadable
-            if train and self._trainer is not None and self.trainer.world_size > 1:
-                # the other processes still exchange gradients this step: take part with zero ones
-                return sum(p.sum() for p in self.network.parameters()) * 0.0
-            return None  # Lightning skips the step
+            return self._no_step(train)
         self._read_batches += train
         graphs = self.cuda_graphs and images.is_cuda
         if graphs:  # each step replays the graphs, overwriting the last step's outputs
@@ -206,8 +201,8 @@ class StyleTransferModule(pl.LightningModule):
             terms["coverage"] = self.loss.coverage(stylized.float(), images).mean()
         log_now = not train or self._logging_now()  # values logged on other steps are never written
         if train and self._nonfinite(terms["total"], log_now):
-            log.warning("non-finite loss at step %d: step skipped", self.global_step)
-            return None
+            log.warning("non-finite loss at step %d: step skipped", self.global_step, extra=EVERY_RANK)
+            return self._no_step(train)
         if log_now:
             self.log_dict(
                 {f"{stage}/{name}": value for name, value in terms.items()},
@@ -225,6 +220,14 @@ class StyleTransferModule(pl.LightningModule):
         """Whether Lightning writes step metrics after this step (every trainer.log_every_n_steps). Each
         self.log costs about 0.3 ms of Python, a few percent of a GPU step at batch 4."""
         return is_logging_step(self._trainer)
+
+    def _no_step(self, train: bool) -> torch.Tensor | None:
+        """What a step with nothing to learn from returns: None (Lightning skips it), or under DDP a loss of zero
+        gradients: the other processes still exchange gradients this step, and a process that skipped it would
+        pair its next step's exchange with their this one's."""
+        if train and self._trainer is not None and self.trainer.world_size > 1:
+            return sum(p.sum() for p in self.network.parameters()) * 0.0
+        return None
 
     def _nonfinite(self, total: torch.Tensor, logging_step: bool) -> bool:
         """True when this step must be skipped. A NaN/inf loss with on_nonfinite=stop raises UserError: at once

@@ -29,6 +29,7 @@ from fast_style.errors import UserError, first_line
 from fast_style.lightning_internals import stop_other_ranks
 from fast_style.module import StyleTransferModule
 from fast_style.network import load_style_model
+from fast_style.rank_logging import one_copy_on_terminal
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +47,7 @@ def train(cfg: DictConfig) -> Path | None:
     tips = logging.getLogger("pytorch_lightning.utilities.rank_zero")
     if not any(isinstance(f, _NoTips) for f in tips.filters):
         tips.addFilter(_NoTips())
+    one_copy_on_terminal()  # DDP: the other ranks' copies of the same messages stay in their log files
     if "output_dir" not in cfg:  # an own primary config (--config-name) that does not start from fast-style's
         raise UserError(
             f"the config {launch.config_name() or 'given'} does not build on fast-style's train config: begin its "

@@ -1,5 +1,6 @@
 """Probes the training tests plug in by config: a callback with which each rank writes checksums of the images it
-trained on, and a data module whose rank 1 gets one batch of only unreadable files (DDP)."""
+trained on, and a data module whose rank 1 gets one batch of only unreadable files and later one whose loss is NaN
+(DDP)."""
 
 from pathlib import Path
 
@@ -23,15 +24,18 @@ class RecordBatches(pl.Callback):
 
 class FirstBatchUnreadableOnRank1(StyleDataModule):
     """Rank 1's first training batch arrives as `collate_skipping` makes one whose files were all unreadable, and
-    rank 0's names one of those files too."""
+    rank 0's names one of those files too; rank 1's third batch is NaN pixels (its loss NaN, rank 0's not)."""
 
-    emptied = False
+    batches = 0
 
     def on_before_batch_transfer(self, batch: Batch, dataloader_idx: int) -> Batch:
-        if self.trainer.training and self.trainer.global_rank == 1 and not self.emptied:
-            self.emptied = True
+        if not self.trainer.training:
+            return batch
+        self.batches += 1
+        if self.trainer.global_rank == 1 and self.batches == 1:
             return torch.empty(0), tuple(Unreadable(f"gone{i}.jpg", "probe") for i in range(len(batch[0])))
-        if self.trainer.training and self.trainer.global_rank == 0 and not self.emptied:  # one of them here too
-            self.emptied = True
+        if self.trainer.global_rank == 1 and self.batches == 3:
+            return torch.full_like(batch[0], float("nan")), batch[1]
+        if self.trainer.global_rank == 0 and self.batches == 1:  # one of them here too
             return batch[0], (Unreadable("gone0.jpg", "probe"),)
         return batch

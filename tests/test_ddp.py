@@ -23,7 +23,8 @@ def test_two_process_ddp_on_cpu(tmp_path: Path, photo_dir: Path, style_path: Pat
         "trainer=ddp",
         "trainer.accelerator=cpu",
         "trainer.devices=2",
-        "trainer.max_steps=2",
+        "trainer.max_steps=3",
+        "module.on_nonfinite=skip",
         "trainer.val_check_interval=2",
         "trainer.enable_progress_bar=false",
         *tiny_run(photo_dir, style_path, random_vgg),
@@ -34,18 +35,26 @@ def test_two_process_ddp_on_cpu(tmp_path: Path, photo_dir: Path, style_path: Pat
         f"+callbacks.probe.dirpath={tmp_path / 'probe'}",
     ]
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    # rank 1's first batch is all unreadable files: a rank that skipped its step would leave rank 0 waiting
+    # rank 1's first batch is all unreadable files and its third NaN pixels (on_nonfinite=skip): a rank that
+    # skipped its step would pair its next gradient exchange with rank 0's this one
     proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    seen = [set((tmp_path / "probe" / f"rank{r}.txt").read_text().split()) for r in (0, 1)]
-    assert len(seen[0]) == 4  # 2 steps x batch 2: rank 0's share of one epoch of the 8 photos
-    assert len(seen[1]) == 2  # its first batch was empty
-    assert not seen[0] & seen[1]  # each rank trains on its own share of the data
+    seen = [(tmp_path / "probe" / f"rank{r}.txt").read_text().split() for r in (0, 1)]
+    assert len(seen[0]) == 6  # 3 steps x batch 2: rank 0's share of the 8 photos, then a new epoch's first batch
+    assert len(seen[1]) == 4 and seen[1][2:] == ["nan", "nan"]  # its first batch was empty, its third NaN pixels
+    assert not set(seen[0][:4]) & set(seen[1][:2])  # in an epoch each rank trains on its own share of the data
     ckpt = torch.load(out / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False)
-    assert ckpt["global_step"] == 2
+    assert ckpt["global_step"] == 3
+    assert all(torch.isfinite(v).all() for v in ckpt["state_dict"].values())
     assert sorted(p.name for p in out.glob("*.pt")) == ["style.pt"]
     assert len(list((out / "tensorboard").glob("events.out.tfevents.*"))) == 1  # rank 0 logs alone
     # the unreadable files are counted once for the whole run (each rank said its own count: 1 and 2), on rank 0
     said = proc.stdout + proc.stderr
     assert said.count("unreadable images were skipped") == 1 and "2 unreadable images were skipped" in said
-    assert sorted(p.name for p in (out / "images").glob("*.png")) == ["step_000001.png", "step_000002.png"]
+    # on the terminal, what every rank says alike once; a rank's own warnings named by it; its log file all of it
+    assert said.count("data: 8 training images") == 1 and said.count("loss: content weight") == 1
+    assert "[rank: 1] skipping unreadable image gone1.jpg" in said and "[rank: 1] non-finite loss at step 2" in said
+    assert "skipping unreadable image gone0.jpg" in said and "[rank: 0]" not in said
+    rank1 = (out / "train_ddp_process_1.log").read_text()
+    assert "data: 8 training images" in rank1 and "skipping unreadable image gone1.jpg" in rank1
+    assert sorted(p.name for p in (out / "images").glob("*.png")) == [f"step_00000{i}.png" for i in (1, 2, 3)]

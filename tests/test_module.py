@@ -32,6 +32,12 @@ def test_nonfinite_loss_stops_with_a_clear_message_or_skips() -> None:
     with pytest.raises(UserError, match="nan at step 0.*no file written from the broken weights"):
         _module(float("nan")).training_step(batch, 0)
     assert _module(float("inf"), on_nonfinite="skip").training_step(batch, 0) is None
+    # under DDP the skipping process still takes part in the step's gradient exchange, with zero gradients
+    m = _module(float("inf"), on_nonfinite="skip")
+    m.trainer = type("T", (), {"world_size": 2, "global_step": 0, "fast_dev_run": False})()
+    zero = m.training_step(batch, 0)
+    zero.backward()
+    assert zero.item() == 0 and all(p.grad is not None and not p.grad.any() for p in m.network.parameters())
 
 
 def test_a_batch_of_only_unreadable_files_is_skipped_and_each_file_named_and_counted_once(
