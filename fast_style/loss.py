@@ -13,49 +13,17 @@ from torch import nn
 from fast_style import coverage
 from fast_style.devices import check_memory
 from fast_style.errors import UserError
-from fast_style.weights import NORMALIZATIONS, load_vgg_weights
+from fast_style.weights import NORMALIZATIONS, load_vgg_weights, vgg_convs
 
 # memory the VGG16 takes per pixel of its input on the CPU in fp32 (measured at 1000x1000 px, with margin): its
 # features without gradients (a style image's), and its features and their gradients (optimize's image)
 STYLE_BYTES_PER_PIXEL, GRAD_BYTES_PER_PIXEL = 640, 2800
 MIN_PHOTO_SIDE = 16  # a picture's shortest side the VGG takes: its four poolings leave 1 px of it (2 px failed)
 
-# ReLU outputs by name -> index in torchvision's vggXX().features
-VGG_LAYERS: dict[str, dict[str, int]] = {
-    "vgg16": {
-        "relu1_1": 1,
-        "relu1_2": 3,
-        "relu2_1": 6,
-        "relu2_2": 8,
-        "relu3_1": 11,
-        "relu3_2": 13,
-        "relu3_3": 15,
-        "relu4_1": 18,
-        "relu4_2": 20,
-        "relu4_3": 22,
-        "relu5_1": 25,
-        "relu5_2": 27,
-        "relu5_3": 29,
-    },
-    "vgg19": {
-        "relu1_1": 1,
-        "relu1_2": 3,
-        "relu2_1": 6,
-        "relu2_2": 8,
-        "relu3_1": 11,
-        "relu3_2": 13,
-        "relu3_3": 15,
-        "relu3_4": 17,
-        "relu4_1": 20,
-        "relu4_2": 22,
-        "relu4_3": 24,
-        "relu4_4": 26,
-        "relu5_1": 29,
-        "relu5_2": 31,
-        "relu5_3": 33,
-        "relu5_4": 35,
-    },
-}
+
+def vgg_layers(arch: str) -> dict[str, int]:
+    """ReLU outputs by name -> index in torchvision's `arch`().features: {"relu1_1": 1, "relu1_2": 3, ...}."""
+    return {f"relu{b}_{c}": index + 1 for (b, c), index in vgg_convs(arch)}
 
 
 # The loss weights' defaults, per VGG weights source: caffe's features (0..255 BGR input) are about 58x larger
@@ -106,9 +74,7 @@ class VGGFeatures(nn.Module):
 
     def __init__(self, layers: list[str], weights: str | None = "caffe", arch: str = "vgg16") -> None:
         super().__init__()
-        if arch not in VGG_LAYERS:
-            raise UserError(f"unknown VGG arch '{arch}': choose one of {', '.join(VGG_LAYERS)}")
-        names = VGG_LAYERS[arch]
+        names = vgg_layers(arch)
         unknown = [name for name in layers if name not in names]
         if unknown:
             raise UserError(f"unknown {arch} layers {unknown}: choose from {', '.join(names)}")
@@ -144,7 +110,7 @@ class VGGFeatures(nn.Module):
     def add(self, name: str) -> None:
         """Return layer `name` too (distillation's feature layer, which the loss's layers may not include: VGG19's
         Gatys layers hold no relu2_2). It must lie within the network as truncated."""
-        names = VGG_LAYERS[self.arch]
+        names = vgg_layers(self.arch)
         if name not in names:
             raise UserError(f"unknown {self.arch} layer '{name}': choose from {', '.join(names)}")
         if names[name] >= len(self.features):

