@@ -10,8 +10,6 @@ import pytest
 import torch
 from PIL import Image
 
-SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
-
 
 def tiny_run(photo_dir: Path, style_path: Path, vgg: Path, model: str = "tiny") -> list[str]:
     """The overrides of a training run small enough for a test: a toy network, a random VGG file, 32 px crops."""

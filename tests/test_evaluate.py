@@ -71,12 +71,16 @@ def test_eval_ranks_a_sweep_and_writes_table_files_and_sheet(
     rows = (out / "metrics.csv").read_text().splitlines()
     assert rows[0].startswith("rank,name,total") and "coverage" in rows[0] and len(rows) == 3
     assert "flicker,flicker_zoom" in rows[0]
+    assert [r.split(",")[:2] for r in rows[1:]] == [["1", models[0]["name"]], ["2", models[1]["name"]]]  # ranked
     with Image.open(out / "contact_sheet.png") as sheet:
         # 3 columns (input + 2 models) of 32 px (--sheet-cell 0: the photos' size at --size 32), 4 px apart, under
         # a header of labels wrapped at 5 characters (loss.style_weight=1: 4 lines of 11 px, and 7 px);
         # each row as tall as its photo (40x32 -> 32x26, 48x32 -> 32x21, 56x32 -> 32x18)
         assert sheet.size == (3 * (32 + 4) + 4, 7 + 4 * 11 + (26 + 4) + (21 + 4) + (18 + 4) + 4)
-    assert "rank" in capsys.readouterr().out
+    table = capsys.readouterr().out.splitlines()
+    first = next(i for i, line in enumerate(table) if line.lstrip().startswith("rank"))
+    ranked = [[str(i), m["name"]] for i, m in enumerate(models, 1)]
+    assert [line.split()[:2] for line in table[first + 1 : first + 3]] == ranked
     before = (out / "metrics.json").read_text()
     assert (
         eval_main(

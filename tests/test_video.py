@@ -1100,7 +1100,9 @@ def test_the_default_batch_follows_the_device(tmp_path: Path) -> None:
     """The video batch's default (1 frame a call on the CPU, 4 on a GPU) was the CLI's alone: from Python
     stylize_video and stylize_files batched 4 frames a call on the CPU too."""
     from fast_style.batch import stylize_files
-    from fast_style.video import stylize_video
+    from fast_style.video import default_batch, stylize_video
+
+    assert default_batch(torch.device("cuda", 1)) == 4 and default_batch(torch.device("cpu")) == 1
 
     clip = make_video(tmp_path / "clip.mp4", frames=5, audio=False)
     calls: list[int] = []
