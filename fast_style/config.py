@@ -44,7 +44,7 @@ SCHEMAS: dict[str, tuple[str, tuple[str, ...], bool]] = {
     "data": ("fast_style.data.StyleDataModule", (), True),
     "model": ("fast_style.network.TransformerNet", (), True),
     "loss": ("fast_style.loss.PerceptualLoss", (), True),
-    "style": ("fast_style.data.load_style_image", (), True),
+    "style": ("fast_style.style_image.load_style_image", (), True),
     "module": (
         "fast_style.module.StyleTransferModule",
         ("network", "loss", "style_image", "temporal", "distill"),

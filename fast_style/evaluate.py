@@ -24,7 +24,6 @@ from PIL import Image, ImageDraw
 
 from fast_style import zoo
 from fast_style.atomic import TO_OVERWRITE, atomic_writes, writing
-from fast_style.data import load_style_image
 from fast_style.devices import pick_device
 from fast_style.errors import UserError, first_line
 from fast_style.images import find_images, read_photo, tensor_to_pil
@@ -32,6 +31,7 @@ from fast_style.loss import MIN_PHOTO_SIDE, PerceptualLoss, default_loss_weights
 from fast_style.network import load_style_model
 from fast_style.scores import RANK_BY, ModelScore, ranked
 from fast_style.stability import stability
+from fast_style.style_image import load_style_image
 from fast_style.walk import files_below
 
 log = logging.getLogger(__name__)

@@ -7,9 +7,10 @@ import pytest
 import torch
 from PIL import Image
 
-from fast_style.data import StyleDataModule, load_style_image
+from fast_style.data import StyleDataModule
 from fast_style.errors import UserError
 from fast_style.images import open_rgb
+from fast_style.style_image import load_style_image
 
 from .conftest import make_photo
 

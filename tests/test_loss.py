@@ -217,7 +217,7 @@ def test_sizes_the_memory_cannot_hold_are_refused_before_the_work(
     allocation too large, it kills the process. What the style image and the VGG need is compared with the free
     memory first."""
     from fast_style import devices
-    from fast_style.data import load_style_image
+    from fast_style.style_image import load_style_image
 
     monkeypatch.setattr(devices, "free_memory", lambda: 50 * 2**20)  # 50 MB free
     with pytest.raises(UserError, match=r"the style image at size 4000 \(4000x\d+\) needs about .* GB of memory, "):

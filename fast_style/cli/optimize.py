@@ -54,11 +54,11 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run(args: argparse.Namespace) -> None:
-    from fast_style.data import load_style_image
     from fast_style.devices import pick_device
     from fast_style.images import IMAGE_OUTPUTS, read_photo, reading
     from fast_style.loss import MIN_PHOTO_SIDE, PerceptualLoss
     from fast_style.optimize import check_result, optimize_image, write_result
+    from fast_style.style_image import load_style_image
 
     out = Path(args.output)
     if out.is_dir():

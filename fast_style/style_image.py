@@ -1,0 +1,48 @@
+"""The painting a style network learns: read from its file, checked (a picture, at least 16 px, fitting in memory)
+and sized for the loss's VGG, as a tensor. Training's `style` config group builds it; eval and optimize use it too."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from PIL import Image
+from torchvision.transforms import v2
+
+from fast_style.devices import check_memory
+from fast_style.errors import UserError, first_line
+from fast_style.images import open_rgb, over_the_bomb_limit
+
+_LOWER_STYLE_SIZE = "lower the style size (style.size=, --style-size)"
+PICTURE_BYTES_PER_PIXEL = 24  # Pillow's RGB copies, the uint8 and float32 tensors of a style image
+
+
+def load_style_image(image: str, size: int | None = None) -> torch.Tensor:
+    """The style image as a (1, 3, H, W) tensor in [0, 1], its longer side resized to `size` (None: as is)."""
+    path = Path(image).expanduser()
+    if size is not None and size < 16:
+        raise UserError(f"style size {size}: use at least 16 px (or null for the painting's own size)")
+    if not path.is_file():  # the same words fit training (style.image=) and the CLIs (--style)
+        problem = "is a folder, not an image" if path.is_dir() else "not found"
+        raise UserError(f"style image '{image}' {problem}: give the path of a painting (.jpg, .png, ...)")
+    try:
+        img = open_rgb(path)
+    except Image.DecompressionBombError:  # (Pillow's own words name a DOS attack)
+        raise UserError(f"cannot read style image {image}: {over_the_bomb_limit()}") from None
+    except Exception as e:
+        raise UserError(f"cannot read style image {image}: {first_line(e, 160)}") from None
+    if min(img.size) < 16:  # too small to hold any texture, however far it is scaled up
+        raise UserError(f"style image {image} is {img.width}x{img.height}: use one at least 16 px on each side")
+    if size:
+        scale = size / max(img.size)
+        w, h = max(1, round(img.width * scale)), max(1, round(img.height * scale))
+        # the picture in memory, resized and as float (the VGG's features of it: PerceptualLoss.set_style, on the CPU):
+        # a --style-size 100000 was killed unannounced
+        check_memory(w * h * PICTURE_BYTES_PER_PIXEL, f"the style image at size {size} ({w}x{h})", _LOWER_STYLE_SIZE)
+        img = img.resize((w, h), Image.BICUBIC)
+    if min(img.size) < 16:
+        raise UserError(
+            f"style image {image} would be {img.width}x{img.height} at size {size}: raise the style size "
+            "(style.size=, --style-size) to at least 16 px on each side"
+        )
+    return v2.functional.to_dtype(v2.functional.pil_to_tensor(img), torch.float32, scale=True).unsqueeze(0)
