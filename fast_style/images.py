@@ -335,13 +335,6 @@ def tensor_to_pil(x: torch.Tensor) -> Image.Image:
     return Image.fromarray(to_uint8(x).permute(1, 2, 0).contiguous().cpu().numpy())
 
 
-def preserve_color(stylized: Image.Image, content: Image.Image) -> Image.Image:
-    """Luminance from the stylized image, chroma (YCbCr) from the content photo (Gatys et al. 2016)."""
-    y, _, _ = stylized.convert("YCbCr").split()
-    _, cb, cr = content.convert("YCbCr").split()
-    return Image.merge("YCbCr", (y, cb, cr)).convert("RGB")
-
-
 def _kept_metadata(source: Image.Image | None, fmt: str) -> dict:
     """Save parameters that keep `source`'s XMP (a photographer's copyright and credits: JPEG, WebP, AVIF, PNG),
     resolution (300 dpi became 72: JPEG, PNG, TIFF) and JPEG comment. Its XMP orientation is already gone where the

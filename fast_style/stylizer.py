@@ -19,7 +19,6 @@ from fast_style import zoo
 from fast_style.devices import _DTYPES, pick_device, pick_precision, quiet_cuda_notice
 from fast_style.errors import UserError, first_line
 from fast_style.images import pil_to_tensor, read_image, reading, split_alpha, tensor_to_pil, to_uint8, to_unit, upright
-from fast_style.images import preserve_color as with_colors_of
 from fast_style.inference_defaults import DEFAULT_MAX_PIXELS, DEFAULT_TILE
 from fast_style.network import EXPORT_MIN_SIDE, TransformerNet, for_cpu_inference, load_style_model
 from fast_style.options import check_max_size, check_scale, check_strength
@@ -243,9 +242,9 @@ class Stylizer:
     @staticmethod
     def _finished(y: torch.Tensor, rgb: Image.Image, alpha: Image.Image | None, keep: bool) -> Image.Image:
         """A stylized (3, H, W) tensor as an image: the photo's colours kept if asked, its transparency put back."""
+        if keep:  # on the stylized tensor's device, before its 8-bit steps (as video frames are)
+            y = keep_colours(to_unit(y), to_unit(pil_to_tensor(rgb)).to(y.device))
         out = tensor_to_pil(y)
-        if keep:
-            out = with_colors_of(out, rgb)
         if alpha is not None:
             out.putalpha(alpha if alpha.size == out.size else alpha.resize(out.size, Image.LANCZOS))
         return out

@@ -66,7 +66,7 @@ def to_yuv420(rgb: torch.Tensor, matrix: tuple[float, float] = BT709) -> torch.T
 
 def keep_colours(stylized: torch.Tensor, content: torch.Tensor) -> torch.Tensor:
     """(..., 3, H, W) RGB in [0, 1]: the luma of `stylized` with the chroma of `content` (Gatys et al. 2016), in
-    BT.601's full-range Y'CbCr as fast_style.images.preserve_color does with Pillow."""
+    BT.601's full-range Y'CbCr, as Pillow's YCbCr mode (photos and video frames alike: Stylizer)."""
     y, _, _ = _to_ycbcr(stylized, BT601)
     _, cb, cr = _to_ycbcr(content, BT601)
     return _from_ycbcr(y, cb, cr, BT601).clamp(0, 1)
