@@ -14,7 +14,8 @@ from fast_style.inference_defaults import PRECISIONS
 
 log = logging.getLogger(__name__)
 
-_DTYPES = dict(zip(PRECISIONS, (torch.float32, torch.bfloat16, torch.float16), strict=True))
+# the torch dtype of each precision name (what a Stylizer takes as `dtype`)
+DTYPES = dict(zip(PRECISIONS, (torch.float32, torch.bfloat16, torch.float16), strict=True))
 
 
 def native_bf16(device_type: str | None = None) -> bool:
@@ -66,7 +67,7 @@ def pick_precision(precision: str, device: torch.device, compile: bool = False) 
         raise UserError("fp16 is not supported on the CPU: use precision bf16 or fp32 (--precision)")
     if precision == "bf16" and device.type == "cpu" and not native_bf16("cpu"):
         log.warning("warning: this CPU has no native bf16 (AVX512-BF16 or AMX): bf16 runs emulated, slower than fp32")
-    return _DTYPES[precision]
+    return DTYPES[precision]
 
 
 class _NoCudaNotice(logging.Filter):

@@ -16,7 +16,7 @@ import torch.nn.functional as F
 from PIL import Image
 
 from fast_style import zoo
-from fast_style.devices import _DTYPES, pick_device, pick_precision, quiet_cuda_notice
+from fast_style.devices import DTYPES, pick_device, pick_precision, quiet_cuda_notice
 from fast_style.errors import UserError, first_line
 from fast_style.images import pil_to_tensor, read_image, reading, split_alpha, tensor_to_pil, to_uint8, to_unit, upright
 from fast_style.inference_defaults import DEFAULT_MAX_PIXELS, DEFAULT_TILE
@@ -72,8 +72,8 @@ class Stylizer:
         device = pick_device(device if isinstance(device, str) else str(device))
         if isinstance(dtype, str):  # "auto", "fp32", "bf16", "fp16"
             dtype = pick_precision(dtype, device, compile)
-        elif dtype not in _DTYPES.values():  # an integer type ran as garbage
-            raise UserError(f"dtype must be one of {', '.join(map(str, _DTYPES.values()))}, got {dtype}")
+        elif dtype not in DTYPES.values():  # an integer type ran as garbage
+            raise UserError(f"dtype must be one of {', '.join(map(str, DTYPES.values()))}, got {dtype}")
         elif dtype == torch.float16 and device.type == "cpu":
             pick_precision("fp16", device)  # refused, as Stylizer.load(precision="fp16") refuses it
         if not isinstance(max_pixels, int) or max_pixels < 0:

