@@ -17,7 +17,6 @@ import math
 import queue
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -34,6 +33,7 @@ from fast_style.images import to_uint8, to_unit
 from fast_style.inference_defaults import PRESETS
 from fast_style.numbers import check_number
 from fast_style.smoothing import TemporalSmoother
+from fast_style.video_tracks import MUXER_TAGS, Track, ffmpeg_reason, moved_back, moved_chapters
 
 VIDEO_EXTENSIONS = (".mp4", ".mov", ".mkv", ".avi", ".webm", ".m4v", ".ts", ".mts", ".m2ts", ".3gp", ".mpg", ".mpeg")
 # containers written (H.264 video); other inputs are written as .mp4
@@ -146,9 +146,9 @@ def open_source(src: Path, nvdec: int | None = None) -> Any:
     try:
         source = av.open(_local(src))
     except (av.FFmpegError, OSError) as e:
-        raise UserError(f"cannot read video {src}: {_reason(e)}") from None
+        raise UserError(f"cannot read video {src}: {ffmpeg_reason(e)}") from None
     if hw_error is not None:
-        log.warning("%s: no NVDEC decoder (%s): decoding in software", src.name, _reason(hw_error))
+        log.warning("%s: no NVDEC decoder (%s): decoding in software", src.name, ffmpeg_reason(hw_error))
     return source
 
 
@@ -214,151 +214,6 @@ class _Download:
         if self.done is not None:
             self.done.synchronize()
         return self.host.numpy()
-
-
-# sound codecs on a container's list that FFmpeg's muxer refuses all the same, or that players do not read there:
-# PCM and Vorbis in MP4 (Safari, QuickTime), Opus and FLAC in QuickTime ("only supported in MP4"); such sound is
-# re-encoded as AAC
-_LISTED_BUT_REFUSED: dict[str, tuple[str, ...]] = {"mp4": ("pcm_", "vorbis"), "mov": ("opus", "flac", "vorbis")}
-
-
-# tags a muxer writes for itself: not copied from the source file
-_MUXER_TAGS = {"major_brand", "minor_version", "compatible_brands", "encoder", "duration"}
-
-
-# the channel order an AAC track takes for a sound that names none, by its number of channels
-_AAC_LAYOUTS = {1: "mono", 2: "stereo", 3: "3.0", 4: "4.0", 5: "5.0", 6: "5.1"}
-
-
-# the text subtitle format each output container takes, for text subtitles it does not hold as they are
-_TEXT_SUBTITLES = {"mp4": "mov_text", "mov": "mov_text", "matroska": "subrip"}
-
-
-@dataclass
-class _Track:
-    """A sound or subtitle track of the source and its stream in the output: copied unchanged where the output's
-    container takes its codec, else decoded and encoded again (sound as AAC, text subtitles in the container's
-    text format)."""
-
-    source: Any
-    out: Any
-    copy: bool
-    damaged: bool = False  # a subtitle packet could not be decoded, or came out of order (said once)
-    offset: int = 0  # ticks added to the source's times since they jumped back (`continuous`)
-    last: tuple[int, int] | None = None  # the last packet's decoding time and duration, after the offset
-
-    def continuous(self, packet: Any, jumps: dict[str, Fraction]) -> bool:
-        """`packet` on one time line with the track's packets before it. Where a sound track's times jump back
-        (two transport streams joined with `cat`), it goes on from its last packet's end, as the video's frames
-        do (_FrameTimes; the muxer had refused the jump, failing the video: "Invalid argument"), and `jumps`
-        ["seconds"] says by how much; subtitles, whose cues are sparse (and may start together), move by that
-        amount, and a cue still before the last one is left out (said once): False."""
-        if packet.dts is None or not packet.time_base:
-            return True
-        if self.source.type == "audio":
-            if self.last is not None and packet.dts + self.offset < self.last[0]:
-                self.offset = self.last[0] + max(1, self.last[1]) - packet.dts
-                jumps["seconds"] = self.offset * packet.time_base
-        else:
-            self.offset = round(jumps.get("seconds", Fraction(0)) / packet.time_base)
-            if self.last is not None and packet.dts + self.offset < self.last[0]:
-                if not self.damaged:
-                    log.warning("subtitles at %.1f s are out of order (joined files?): left out", _seconds(packet))
-                self.damaged = True  # (not written: the muxer refuses a time going back)
-                return False
-        packet.dts += self.offset
-        if packet.pts is not None:
-            packet.pts += self.offset
-        self.last = (packet.dts, packet.duration or 0)
-        return True
-
-    @classmethod
-    def of(cls, sound: Any, out: Any, fmt: str, name: str, suffix: str) -> _Track:
-        codec = sound.codec_context.name
-        copy = codec in out.supported_codecs and not codec.startswith(_LISTED_BUT_REFUSED.get(fmt, ()))
-        if fmt == "mp4" and codec.startswith("mp3") and (sound.rate or 0) < 16000:  # MPEG-2.5's 8-12 kHz (an old
-            copy = False  # camera's .avi): "not standard" to the muxer, which failed the whole video
-        if copy:
-            stream = out.add_stream_from_template(sound)
-        else:  # e.g. 8-bit PCM from an .avi written as .mp4: the sound is kept, as AAC
-            log.info("%s: %s audio re-encoded as AAC for %s", name, codec, suffix)
-            import av
-
-            # the rate nearest the sound's among those AAC has (192 kHz or 4 kHz failed the whole video); the
-            # encoder resamples to it
-            rate = min(av.Codec("aac", "w").audio_rates, key=lambda r: abs(r - (sound.rate or 48000)))
-            stream = out.add_stream("aac", rate=rate)
-            layout = sound.layout.name  # an .avi or .mkv may not name the channels' order ("6 channels"): AAC's
-            if "channels" in layout:  # usual order for that many (six were mixed down to two)
-                layout = _AAC_LAYOUTS.get(sound.channels, "stereo")
-                if layout == "stereo" and sound.channels > 2:
-                    log.warning("%s: %d sound channels in no named order mixed down to stereo", name, sound.channels)
-            stream.layout = layout
-        return cls(sound, _labelled(stream, sound), copy)
-
-    @classmethod
-    def copied(cls, track: Any, out: Any) -> _Track:
-        """Another kind of track (subtitles) whose packets go into the output unchanged."""
-        return cls(track, _labelled(out.add_stream_from_template(track), track), True)
-
-    @classmethod
-    def subtitles(cls, sub: Any, out: Any, fmt: str, name: str, suffix: str) -> _Track | None:
-        """Text subtitles (SRT, ASS, WebVTT, MP4's mov_text, ...) in the output container's own text format where
-        it does not hold theirs (an .mkv's SRT into .mp4, an .mp4's into .mkv); None for picture subtitles (PGS,
-        DVB), which cannot become text."""
-        target = _TEXT_SUBTITLES.get(fmt)
-        if target is None or not sub.codec_context.codec.text_sub:
-            return None
-        decoder = sub.codec_context
-        decoder.open(strict=False)  # the decoder writes the events' ASS header, which the encoder starts from
-        stream = out.add_stream(target)
-        stream.codec_context.subtitle_header = decoder.subtitle_header
-        log.info("%s: %s subtitles written as %s for %s", name, decoder.name, target, suffix)
-        return cls(sub, _labelled(stream, sub), False)
-
-    def decoded(self, packet: Any) -> list:
-        """What the writer takes from one of the source's packets: sound frames, or the subtitle events with the
-        packet that gives their times."""
-        if self.source.type != "subtitle":
-            return packet.decode()
-        if not packet.size or packet.pts is None:
-            return []
-        import av
-
-        try:
-            events = self.source.codec_context.decode2(packet)
-        except av.FFmpegError as e:  # one damaged cue: left out, not the whole video (it failed the file)
-            if not self.damaged:
-                log.warning("subtitles at %.1f s cannot be decoded (%s): left out", _seconds(packet), _reason(e))
-            self.damaged = True
-            return []
-        return [] if events is None else [(events, packet)]
-
-    def packets(self, item: Any) -> list:
-        """The output's packets for `item`: a packet copied, a sound frame or subtitle events encoded (None:
-        the sound encoder's last packets)."""
-        if self.copy:
-            item.stream = self.out
-            return [item]
-        if self.source.type != "subtitle":
-            return self.out.encode(item)
-        if item is None:
-            return []
-        events, timing = item
-        packet = self.out.codec_context.encode_subtitle(events)
-        packet.pts, packet.dts, packet.duration = timing.pts, timing.dts, timing.duration
-        packet.time_base, packet.stream = timing.time_base, self.out
-        return [packet]
-
-
-def _labelled(stream: Any, source: Any) -> Any:
-    """`stream` with the language, title and disposition (which track plays by default, a commentary's or the
-    forced subtitles' mark) of the source's track it comes from."""
-    for key in ("language", "title"):
-        if source.metadata.get(key):
-            stream.metadata[key] = source.metadata[key]
-    stream.disposition = source.disposition
-    return stream
 
 
 class _FrameTimes:
@@ -525,7 +380,7 @@ def stylize_video(
             # every sound track (a film's languages, a commentary), each with its language and title
             # (a sound whose codec FFmpeg does not know has no codec context: it is named below, not kept)
             sounds = [sound for sound in source.streams.audio if sound.codec_context is not None]
-            tracks = {sound.index: _Track.of(sound, out, fmt, src.name, dst.suffix) for sound in sounds}
+            tracks = {sound.index: Track.of(sound, out, fmt, src.name, dst.suffix) for sound in sounds}
             # subtitles copied where the output's container takes their format (an .mkv's SRT/ASS/PGS/DVD into .mkv,
             # an .mp4's into .mp4/.mov), text subtitles written in its text format where it does not (SRT into .mp4);
             # the others (PGS into .mp4) are named below
@@ -534,20 +389,20 @@ def stylize_video(
                 if sub.codec_context is None:
                     continue
                 if sub.codec_context.name in out.supported_codecs:
-                    tracks[sub.index] = _Track.copied(sub, out)
-                elif (track := _Track.subtitles(sub, out, fmt, src.name, dst.suffix)) is not None:
+                    tracks[sub.index] = Track.copied(sub, out)
+                elif (track := Track.subtitles(sub, out, fmt, src.name, dst.suffix)) is not None:
                     tracks[sub.index] = track
                 else:
                     continue
                 kept.append(sub)
             # the file's own tags (title, creation time, location), not those its muxer writes for itself
-            out.metadata.update({k: v for k, v in source.metadata.items() if k.lower() not in _MUXER_TAGS})
+            out.metadata.update({k: v for k, v in source.metadata.items() if k.lower() not in MUXER_TAGS})
             # the output starts at 0, as FFmpeg writes it: a transport stream (a TV recording, a camera's) starts
             # wherever its clock stood, and the output had as long an empty lead-in (an hour's); the chapters move
             # with the picture and sound
             origin = Fraction(source.start_time, 1_000_000) if (source.start_time or 0) > 0 else Fraction(0)
             if chapters := source.chapters():  # a film's or a camera's chapter marks
-                out.set_chapters(_moved_chapters(chapters, origin) if origin else chapters)
+                out.set_chapters(moved_chapters(chapters, origin) if origin else chapters)
             left = [s.type for s in source.streams if s.type not in ("video", "audio") and s not in kept]
             left += ["sound of an unknown codec"] * (len(source.streams.audio) - len(sounds))
             others = [s for s in source.streams.video if s is not video_in]  # a film's cover; another camera angle
@@ -568,7 +423,7 @@ def stylize_video(
             times = _FrameTimes("avi" in source.format.name.split(","), step)
 
             first_upright: list[tuple[int, bool]] = []  # the first frame's orientation, for the writer
-            jumps: dict[str, Fraction] = {}  # how far the sound moved at a jump back in time (_Track.continuous)
+            jumps: dict[str, Fraction] = {}  # how far the sound moved at a jump back in time (Track.continuous)
 
             def decode() -> None:
                 count, peak, last = 0, hdr.PEAK, None
@@ -576,7 +431,7 @@ def stylize_video(
                 try:
                     for packet in source.demux(*streams):
                         if origin and packet.time_base:
-                            _moved_back(packet, round(origin / packet.time_base))
+                            moved_back(packet, round(origin / packet.time_base))
                         if (track := tracks.get(packet.stream.index)) is not None:
                             if not track.continuous(packet, jumps):  # a cue out of order: left out
                                 continue
@@ -604,11 +459,11 @@ def stylize_video(
                             count += 1
                             last = frame.time if frame.time is not None else last
                 except av.FFmpegError as e:
-                    raise UserError(f"cannot decode {src} (frame {count}): {_reason(e)}") from None
+                    raise UserError(f"cannot decode {src} (frame {count}): {ffmpeg_reason(e)}") from None
                 if skipped and not count:
-                    raise UserError(f"cannot decode {src}: {_reason(skipped[0])}")
+                    raise UserError(f"cannot decode {src}: {ffmpeg_reason(skipped[0])}")
                 if skipped:
-                    why = _reason(skipped[0])
+                    why = ffmpeg_reason(skipped[0])
                     log.warning("%s: %d damaged video packet(s) left out (%s)", src.name, len(skipped), why)
                 declared = video_in.frames  # what the container says it holds (0: it does not say); an MP4 trimmed
                 if declared and video_in.duration and video_in.time_base:  # by an edit list stores more than it plays
@@ -637,7 +492,7 @@ def stylize_video(
                 try:
                     write()
                 except av.FFmpegError as e:
-                    raise UserError(f"cannot write {dst}: {_reason(e)}") from None
+                    raise UserError(f"cannot write {dst}: {ffmpeg_reason(e)}") from None
 
             def write() -> None:
                 written = 0
@@ -782,30 +637,3 @@ def _declared_end(video: Any) -> float | None:
         return int(h) * 3600 + int(m) * 60 + float(sec)
     except ValueError:
         return None
-
-
-def _moved_chapters(chapters: list[dict], origin: Fraction) -> list[dict]:
-    """`chapters` (PyAV's dicts: start, end, time_base) `origin` seconds earlier; one that ended before it is left
-    out, one that began before it begins at 0."""
-    moved = []
-    for chapter in chapters:
-        ticks = round(origin / chapter["time_base"])
-        if chapter["end"] - ticks > 0:
-            moved.append({**chapter, "start": max(0, chapter["start"] - ticks), "end": chapter["end"] - ticks})
-    return moved
-
-
-def _moved_back(packet: Any, ticks: int) -> None:
-    if packet.pts is not None:
-        packet.pts -= ticks
-    if packet.dts is not None:
-        packet.dts -= ticks
-
-
-def _seconds(packet: Any) -> float:
-    return float(packet.pts * packet.time_base) if packet.pts is not None and packet.time_base else 0.0
-
-
-def _reason(error: Exception) -> str:
-    """FFmpeg's words for a failure, without PyAV's "[Errno 1094995529] ...: 'path'" wrapping."""
-    return getattr(error, "strerror", None) or str(error)
