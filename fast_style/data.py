@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import atexit
-import hashlib
-import io
 import logging
 import multiprocessing
 import os
@@ -23,11 +21,10 @@ from torch.utils.data import DataLoader, Dataset
 from torchdata.stateful_dataloader import StatefulDataLoader
 from torchdata.stateful_dataloader.sampler import StatefulDistributedSampler
 from torchvision.transforms import v2
-from tqdm import tqdm
 
-from fast_style.atomic import DiskError, atomic_write
 from fast_style.errors import UserError, first_line
 from fast_style.images import IMAGE_EXTENSIONS, find_images, open_rgb
+from fast_style.photo_cache import cached_copies, fill_cache
 
 log = logging.getLogger(__name__)
 # torchdata's loader calls a torch function that torch 2.14 deprecates, on every construction
@@ -74,63 +71,6 @@ class ImageFolder(Dataset):
                 return self.transform(img)  # (3, S, S)
         except Exception as e:  # truncated, corrupt, not an image, too large: skip it, never end the run
             return Unreadable(str(path), first_line(e, 120))
-
-
-def unreadable_marker(copy: Path) -> Path:
-    return copy.with_name(copy.name + ".unreadable")
-
-
-def _is_current(copy: Path, photo: Path) -> bool:
-    """Whether the cache already answers for `photo`: its copy, or its unreadable marker, has the photo's time."""
-    stamp = photo.stat().st_mtime_ns
-    return any(p.exists() and p.stat().st_mtime_ns == stamp for p in (copy, unreadable_marker(copy)))
-
-
-class _Shrink(Dataset):
-    """Item i writes jobs[i] = (photo, cached copy) with its shorter side resized to `image_size`; returns the
-    problem as (kind, text), None on success. DataLoader workers run it in parallel."""
-
-    def __init__(self, jobs: list[tuple[Path, Path]], image_size: int, max_pixels: int | None) -> None:
-        self.jobs, self.image_size, self.max_pixels = jobs, image_size, max_pixels
-
-    def __len__(self) -> int:
-        return len(self.jobs)
-
-    def __getitem__(self, i: int) -> tuple[str, str] | None:
-        src, dst = self.jobs[i]
-        try:
-            stamp = src.stat().st_mtime_ns  # read first: a photo changed meanwhile gets a copy that looks stale
-            with warnings.catch_warnings():
-                warnings.simplefilter("error", Image.DecompressionBombWarning)
-                img = open_rgb(src, draft_size=self.image_size, max_pixels=self.max_pixels)
-            img = v2.functional.resize(img, self.image_size, antialias=True)  # as training would, before cropping
-        except Exception:
-            return self._unreadable(src, dst)
-        try:
-            encoded = io.BytesIO()  # in memory first: Pillow's JPEG encoder leaves a short write unreported
-            img.save(encoded, "JPEG", quality=95)
-            with atomic_write(dst) as tmp:
-                tmp.write_bytes(encoded.getbuffer())
-                os.utime(tmp, ns=(stamp, stamp))  # the copy carries its photo's time: any change shows
-        except DiskError as e:  # disk full, read-only folder...: stop; what is cached already stays good
-            return ("unwritable", f"cannot write the image cache under {dst.parent}: {e.reason}")
-        except OSError:
-            return self._unreadable(src, dst)  # the encoder refused this image (e.g. wider than JPEG allows)
-        return None
-
-    @staticmethod
-    def _unreadable(src: Path, dst: Path) -> tuple[str, str]:
-        """Left out of the cache (the dataset skips it and says so); a marker with the photo's time means the
-        next runs do not try it again until it changes."""
-        try:
-            marker = unreadable_marker(dst)
-            marker.parent.mkdir(parents=True, exist_ok=True)
-            marker.touch()
-            stamp = src.stat().st_mtime_ns
-            os.utime(marker, ns=(stamp, stamp))
-        except OSError:
-            pass  # then it is simply tried again next time
-        return ("unreadable", str(src))
 
 
 _EXIT_GUARD: list = []  # _kill_workers_left, once registered
@@ -220,44 +160,19 @@ class StyleDataModule(pl.LightningDataModule):
             )
         return files
 
-    def _cached(self, folder: str, files: list[Path]) -> list[tuple[Path, Path]]:
-        """(photo, its cached copy) for each photo under `folder`: a.png -> <cache>/<folder>-<hash>-256px/a.png.jpg"""
-        root = Path(folder).expanduser()
-        resolved, cache = root.resolve(), Path(self.cache_dir).expanduser().resolve()
-        if cache.is_relative_to(resolved):
-            raise UserError(
-                f"data.cache_dir {self.cache_dir} is inside {folder}: its copies would be read as more "
-                "photos; choose a folder outside it"
-            )
-        tag = hashlib.sha1(str(resolved).encode()).hexdigest()[:8]
-        base = cache / f"{resolved.name}-{tag}-{self.image_size}px"
-        return [(f, base / f.relative_to(root).parent / f"{f.name}.jpg") for f in files]
-
     def _cache_pairs(self, train: list[Path] | None = None, val: list[Path] | None = None) -> list[tuple[Path, Path]]:
-        pairs = self._cached(self.root, self._images_in(self.root, "data") if train is None else train)
+        args = (self.cache_dir, self.image_size)
+        pairs = cached_copies(self.root, self._images_in(self.root, "data") if train is None else train, *args)
         if self.val_root:
             val = self._images_in(self.val_root, "validation")[: self.num_val] if val is None else val
-            pairs += self._cached(self.val_root, val)
+            pairs += cached_copies(self.val_root, val, *args)
         return pairs
 
     def prepare_data(self) -> None:
         """Fill the resized-photo cache (Lightning calls this on one process per node before `setup`)."""
         if not self.cache_dir:
             return
-        stale = [(src, dst) for src, dst in self._cache_pairs() if not _is_current(dst, src)]
-        if not stale:
-            return
-        log.info("caching %d photos at %d px under %s", len(stale), self.image_size, self.cache_dir)
-        loader = DataLoader(
-            _Shrink(stale, self.image_size, self.max_image_pixels), batch_size=None, num_workers=self.num_workers
-        )
-        unreadable = 0
-        for problem in tqdm(loader, total=len(stale), desc="caching photos", unit="img", mininterval=2):
-            if problem and problem[0] == "unwritable":
-                raise UserError(f"{problem[1]}: free some space or set data.cache_dir elsewhere")
-            unreadable += problem is not None
-        if unreadable:
-            log.warning("%d unreadable photos were left out of the cache (training skips them)", unreadable)
+        fill_cache(self._cache_pairs(), self.image_size, self.max_image_pixels, self.num_workers, self.cache_dir)
 
     def setup(self, stage: str | None = None) -> None:
         if self.train_files:
