@@ -1,5 +1,5 @@
 """Images in and out: decoding (EXIF orientation, alpha, 16-bit, colours into sRGB through their ICC profile or
-their nclx code points), PIL <-> tensor conversion, and saving with the source's EXIF."""
+their nclx code points), and saving with the source's EXIF (tensors: fast_style/pixels.py)."""
 
 from __future__ import annotations
 
@@ -25,6 +25,7 @@ from PIL import Image, ImageChops, ImageCms, ImageOps
 from fast_style import hdr, nclx
 from fast_style.atomic import atomic_write
 from fast_style.errors import UserError, first_line, out_of_memory
+from fast_style.pixels import pil_to_tensor, to_unit
 from fast_style.walk import files_below
 
 _SRGB = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
@@ -309,30 +310,6 @@ def find_images(root: str | Path, extensions: tuple[str, ...] = IMAGE_EXTENSIONS
     """Files below `root` with one of `extensions` (images by default), recursively (links to folders followed),
     sorted for reproducibility."""
     return files_below(root, lambda name: os.path.splitext(name)[1].lower() in extensions)
-
-
-def to_unit(x: torch.Tensor) -> torch.Tensor:
-    """uint8 in 0..255, or float -> float32 in [0, 1] (float input is taken as already in [0, 1])."""
-    return x.float() / 255 if x.dtype == torch.uint8 else x.float()
-
-
-def to_uint8(x: torch.Tensor) -> torch.Tensor:
-    """float in [0, 1] (clamped), or uint8 -> uint8."""
-    return x if x.dtype == torch.uint8 else x.clamp(0, 1).mul(255).round().to(torch.uint8)
-
-
-def pil_to_tensor(img: Image.Image) -> torch.Tensor:
-    """RGB PIL image -> (3, H, W) uint8."""
-    from torchvision.transforms.v2.functional import pil_to_tensor as convert
-
-    return convert(img)
-
-
-def tensor_to_pil(x: torch.Tensor) -> Image.Image:
-    """(3, H, W) uint8, or float in [0, 1] -> RGB PIL image. The channels go last where the tensor lives (on a GPU,
-    with the conversion to 8 bits), so Pillow gets a contiguous array: from a strided one it copies pixel by pixel,
-    11.5 ms of a 1080p video frame's 34 on an H200 (benchmarks/README.md)."""
-    return Image.fromarray(to_uint8(x).permute(1, 2, 0).contiguous().cpu().numpy())
 
 
 def _kept_metadata(source: Image.Image | None, fmt: str) -> dict:

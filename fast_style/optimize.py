@@ -19,9 +19,10 @@ import torch
 
 from fast_style.atomic import TO_OVERWRITE, atomic_write, check_output, writing
 from fast_style.errors import UserError
-from fast_style.images import save_image, tensor_to_pil
+from fast_style.images import save_image
 from fast_style.loss import PerceptualLoss
 from fast_style.numbers import check_number
+from fast_style.pixels import tensor_to_pil
 
 log = logging.getLogger(__name__)
 

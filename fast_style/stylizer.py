@@ -18,10 +18,11 @@ from PIL import Image
 from fast_style import zoo
 from fast_style.devices import DTYPES, pick_device, pick_precision, quiet_cuda_notice
 from fast_style.errors import UserError, first_line
-from fast_style.images import pil_to_tensor, read_image, reading, split_alpha, tensor_to_pil, to_uint8, to_unit, upright
+from fast_style.images import read_image, reading, split_alpha, upright
 from fast_style.inference_defaults import DEFAULT_MAX_PIXELS, DEFAULT_TILE
 from fast_style.network import EXPORT_MIN_SIDE, TransformerNet, for_cpu_inference, load_style_model
 from fast_style.options import check_max_size, check_scale, check_strength
+from fast_style.pixels import pil_to_tensor, tensor_to_pil, to_uint8, to_unit
 from fast_style.tiling import stylize_tiled
 from fast_style.yuv import keep_colours
 

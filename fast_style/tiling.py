@@ -22,8 +22,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from fast_style.images import to_uint8, to_unit
 from fast_style.network import BlurPool
+from fast_style.pixels import to_uint8, to_unit
 
 NormStats = list[tuple[torch.Tensor, torch.Tensor]]  # per norm layer: (mean (B, C), var (B, C))
 

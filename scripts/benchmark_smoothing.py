@@ -23,7 +23,8 @@ from pathlib import Path
 import torch
 from torchvision.transforms.functional import pil_to_tensor
 
-from fast_style.images import open_rgb, to_unit
+from fast_style.images import open_rgb
+from fast_style.pixels import to_unit
 from fast_style.smoothing import TemporalSmoother
 from fast_style.stability import aligned_difference, pan_clip
 from fast_style.stylizer import Stylizer

@@ -19,7 +19,8 @@ import torch
 from PIL import Image, ImageDraw, ImageOps
 from torchvision.transforms.functional import pil_to_tensor
 
-from fast_style.images import open_rgb, tensor_to_pil, to_unit
+from fast_style.images import open_rgb
+from fast_style.pixels import tensor_to_pil, to_unit
 from fast_style.smoothing import TemporalSmoother
 from fast_style.stability import PAN, pan_clip
 from fast_style.stylizer import Stylizer

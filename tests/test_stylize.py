@@ -806,7 +806,7 @@ def test_output_names_say_what_they_will_do(model_path: Path, tmp_path: Path, ca
 
 def test_video_frames_are_stylized_as_photos_are(model_path: Path, tmp_path: Path) -> None:
     """`stylize_frames` (a video's frames on the device) resizes and keeps colours as `stylize_images` does."""
-    from fast_style.images import pil_to_tensor
+    from fast_style.pixels import pil_to_tensor
 
     s = Stylizer.load(model_path, device="cpu", precision="fp32")
     photos = [open_rgb(make_photo(tmp_path / f"{n}.png", size=(90, 60), seed=n)) for n in (1, 2)]

@@ -66,7 +66,7 @@ def test_matrix_of_a_frame_and_kept_colours() -> None:
     assert yuv.matrix_of(2, 576) == yuv.BT601 and yuv.matrix_of(10, 1080) is None  # BT.2020 CL: not converted here
     from PIL import Image
 
-    from fast_style.images import pil_to_tensor
+    from fast_style.pixels import pil_to_tensor
 
     content, stylized = picture(), np.roll(picture(), 17, axis=1)[..., ::-1]
     y, _, _ = Image.fromarray(np.ascontiguousarray(stylized)).convert("YCbCr").split()
