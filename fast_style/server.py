@@ -26,14 +26,12 @@ import contextlib
 import io
 import json
 import logging
-import socket
 import threading
-import time
 import warnings
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import asynccontextmanager, contextmanager
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
@@ -595,44 +593,3 @@ def create_app(styles: Styles, limits: Limits | None = None, hosts: Sequence[str
 
 LIVE_AHEAD = 4  # live frames waiting behind the one being answered (the page keeps two frames in flight)
 LIVE_QUEUE = 64  # answers a live client may be owed (busy ones included) before it is disconnected
-GRACE_S = 10  # how long a stop waits for requests in progress (a stylization, an upload) before it cancels them
-
-
-def server_config(app: FastAPI, **kwargs: Any) -> Any:
-    """uvicorn's settings for `app` (fast-style-serve's and serve_in_background's): no per-message deflate (live
-    frames are JPEGs, which do not compress: it only cost both ends CPU), and a WebSocket message as large as an
-    upload (uvicorn's own limit, 16 MB, closed the live connection below the server's 20 MB)."""
-    import uvicorn
-
-    limit = app.state.limits.max_upload_bytes + FORM_BYTES
-    return uvicorn.Config(
-        app,
-        log_level="warning",
-        ws_per_message_deflate=False,
-        ws_max_size=limit,
-        timeout_graceful_shutdown=GRACE_S,  # a client stalled mid-upload held a stop for as long as it liked
-        **kwargs,
-    )
-
-
-@contextmanager
-def serve_in_background(app: FastAPI, host: str = "127.0.0.1") -> Iterator[str]:
-    """Serves `app` with uvicorn in a thread of this process, on a free port of `host` (for scripts, tests and
-    notebooks); yields its address, "http://127.0.0.1:PORT". The server stops when the block ends."""
-    import uvicorn
-
-    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as sock:
-        sock.bind((host, 0))  # bound here and handed over: the port cannot be taken in between
-        server = uvicorn.Server(server_config(app))  # as the CLI
-        thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-        thread.start()
-        deadline = time.monotonic() + 60
-        while not server.started:
-            if not thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError("the server did not start")
-            time.sleep(0.02)
-        try:
-            yield f"http://{host}:{sock.getsockname()[1]}"
-        finally:
-            server.should_exit = True
-            thread.join(timeout=10)

@@ -9,11 +9,18 @@ import logging
 import os
 import shutil
 import signal
+import socket
 import sys
 import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from fast_style.errors import UserError
+
+GRACE_S = 10  # how long a stop waits for requests in progress (a stylization, an upload) before it cancels them
 
 
 class CutShort:
@@ -37,8 +44,6 @@ def serve(app: Any, host: str, port: int, cut_short: CutShort | None = None) -> 
     """Serves `app` (create_app's) on `host`:`port` until a stop; SystemExit(143) after SIGTERM, KeyboardInterrupt
     after Ctrl-C. `cut_short`: told the jobs a stop cut short and the temporary folder, for `end_process`."""
     import uvicorn
-
-    from fast_style.server import GRACE_S, server_config  # FastAPI: here, so that CutShort is light to import
 
     class Server(uvicorn.Server):
         """Started with SIGINT ignored (`fast-style-serve &` in a script, nohup), it keeps ignoring it, as every
@@ -119,3 +124,45 @@ class _QuietStop(logging.Filter):
 def _terminated(signum: int, frame: object) -> None:
     print("stopped (SIGTERM)", file=sys.stderr)
     raise SystemExit(128 + signum)
+
+
+def server_config(app: Any, **kwargs: Any) -> Any:
+    """uvicorn's settings for `app` (fast-style-serve's and serve_in_background's): no per-message deflate (live
+    frames are JPEGs, which do not compress: it only cost both ends CPU), and a WebSocket message as large as an
+    upload (uvicorn's own limit, 16 MB, closed the live connection below the server's 20 MB)."""
+    import uvicorn
+
+    from fast_style.server import FORM_BYTES
+
+    limit = app.state.limits.max_upload_bytes + FORM_BYTES
+    return uvicorn.Config(
+        app,
+        log_level="warning",
+        ws_per_message_deflate=False,
+        ws_max_size=limit,
+        timeout_graceful_shutdown=GRACE_S,  # a client stalled mid-upload held a stop for as long as it liked
+        **kwargs,
+    )
+
+
+@contextmanager
+def serve_in_background(app: Any, host: str = "127.0.0.1") -> Iterator[str]:
+    """Serves `app` with uvicorn in a thread of this process, on a free port of `host` (for scripts, tests and
+    notebooks); yields its address, "http://127.0.0.1:PORT". The server stops when the block ends."""
+    import uvicorn
+
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as sock:
+        sock.bind((host, 0))  # bound here and handed over: the port cannot be taken in between
+        server = uvicorn.Server(server_config(app))  # as the CLI
+        thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+        thread.start()
+        deadline = time.monotonic() + 60
+        while not server.started:
+            if not thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("the server did not start")
+            time.sleep(0.02)
+        try:
+            yield f"http://{host}:{sock.getsockname()[1]}"
+        finally:
+            server.should_exit = True
+            thread.join(timeout=10)

@@ -24,7 +24,8 @@ import torch
 from benchmark_stylize import matmul_gflops  # this folder's script: the machine's speed, for comparisons
 from PIL import Image
 
-from fast_style.server import Limits, Styles, create_app, serve_in_background
+from fast_style.server import Limits, Styles, create_app
+from fast_style.serving import serve_in_background
 
 
 def camera_clip(photo: Path | None, path: Path, size: tuple[int, int], frames: int = 120) -> Path:

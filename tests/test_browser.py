@@ -11,7 +11,8 @@ import torch
 from PIL import Image
 
 from fast_style.network import TransformerNet, save_style_model
-from fast_style.server import Limits, Styles, create_app, serve_in_background
+from fast_style.server import Limits, Styles, create_app
+from fast_style.serving import serve_in_background
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright is not installed (pip install playwright)")

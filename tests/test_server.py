@@ -507,7 +507,7 @@ def _stop_under_way(proc, temp: Path, again: bool, sig: str = "SIGINT") -> None:
     import signal
     import time
 
-    from fast_style.server import GRACE_S
+    from fast_style.serving import GRACE_S
 
     proc.send_signal(getattr(signal, sig))
     assert "stopping: waiting for 1 request(s) under way" in proc.stderr.readline()
@@ -559,7 +559,8 @@ def test_a_stylization_under_way_does_not_hold_a_stop(tmp_path: Path, again: boo
     import http.client
     import time
 
-    from fast_style.server import GRACE_S, STOPPING
+    from fast_style.server import STOPPING
+    from fast_style.serving import GRACE_S
 
     proc, port, temp = _serve_in_a_process(tmp_path)
     answer: list = []
@@ -841,7 +842,8 @@ def test_live_frames_a_client_sends_ahead_give_way_to_newer_ones_in_order(
 
 def test_uvicorn_takes_live_frames_as_large_as_uploads(models: Path) -> None:
     # uvicorn's own WebSocket limit (16 MB) closed the live connection under the 20 MB upload limit, unexplained
-    from fast_style.server import FORM_BYTES, server_config
+    from fast_style.server import FORM_BYTES
+    from fast_style.serving import server_config
 
     for mb in (20, 64):
         app = create_app(Styles(models, device="cpu"), Limits(max_upload_bytes=mb * 2**20))
@@ -890,7 +892,7 @@ def test_an_app_served_twice_stylizes_the_second_time_too(models: Path) -> None:
     request of the second was a 500 ("cannot schedule new futures after shutdown")."""
     import urllib.request
 
-    from fast_style.server import serve_in_background
+    from fast_style.serving import serve_in_background
 
     app = create_app(Styles(models, device="cpu"), Limits())
     body = b"".join(
