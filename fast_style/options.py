@@ -1,4 +1,4 @@
-"""The options every stylization takes (strength, max size, scale, smoothing), each checked by one rule in one
+"""The options every stylization takes (strength, max size, scale, smoothing, tiling), each checked by one rule in one
 wording for the Python API, the command lines and the server. `name` is the setting as the caller spells it: the
 defaults name the Python argument with its command-line flag in brackets; the server passes its field's name.
 
@@ -52,3 +52,18 @@ def check_scale(value: object, name: str = "scale (--scale)") -> float | None:
 def check_smoothing(value: object, name: str = "smooth (--smooth)") -> float:
     """Temporal smoothing of video frames: 0 (none) up to, not including, 1."""
     return _checked(name, value, lambda v: 0 <= v < 1, "within 0..1 (1 excluded; 0: none)")
+
+
+def check_tile(value: object, name: str = "tile (--tile)") -> int:
+    """The side of the tiles a large image is stylized in: at least 64 px (a 300x200 picture took 80 s in 1 px
+    tiles, a few milliseconds whole)."""
+    return int(_checked(name, value, lambda v: 64 <= v < math.inf and v == int(v), "a whole number of pixels >= 64"))
+
+
+def check_max_pixels(value: object, name: str = "max_pixels (--max-pixels)") -> int:
+    """Images with more pixels than this are stylized in tiles; 0: never. A count of pixels, not megapixels."""
+    number = as_number(name, value)
+    if 0 < number < 64 * 64:  # (4.2, meaning megapixels, tiled every picture in tiles of a few pixels' worth)
+        raise UserError(f"{name} {number:g} is a count of pixels, not megapixels: 4.2 MP is 4.2e6 (0: never tile)")
+    within = lambda v: 0 <= v < math.inf and v == int(v)  # noqa: E731
+    return int(_checked(name, value, within, "a whole number of pixels >= 0 (0: never tile)"))

@@ -21,7 +21,7 @@ from fast_style.errors import UserError, first_line
 from fast_style.images import read_image, reading, split_alpha, upright
 from fast_style.inference_defaults import DEFAULT_MAX_PIXELS, DEFAULT_TILE
 from fast_style.network import EXPORT_MIN_SIDE, TransformerNet, for_cpu_inference, load_style_model
-from fast_style.options import check_max_size, check_scale, check_strength
+from fast_style.options import check_max_pixels, check_max_size, check_scale, check_strength, check_tile
 from fast_style.pixels import pil_to_tensor, tensor_to_pil, to_uint8, to_unit
 from fast_style.tiling import stylize_tiled
 from fast_style.yuv import keep_colours
@@ -64,8 +64,7 @@ class Stylizer:
                 f"Stylizer takes a network, not {network!r}: for a built-in style or a model file, "
                 "use Stylizer.load(name_or_path)"
             )
-        if not isinstance(tile, int) or tile < 1:
-            raise UserError(f"tile must be a positive number of pixels, got {tile!r}")
+        tile = check_tile(tile)
         if backend == "onnxruntime":  # (it had reported the bf16 asked for, and run fp32)
             device, dtype = _onnx_settings(device, dtype)
         # "cpu", "cuda:1", "auto" as Stylizer.load takes them; a torch.device checked too (one with no GPU behind
@@ -77,8 +76,7 @@ class Stylizer:
             raise UserError(f"dtype must be one of {', '.join(map(str, DTYPES.values()))}, got {dtype}")
         elif dtype == torch.float16 and device.type == "cpu":
             pick_precision("fp16", device)  # refused, as Stylizer.load(precision="fp16") refuses it
-        if not isinstance(max_pixels, int) or max_pixels < 0:
-            raise UserError(f"max_pixels must be a whole number >= 0 (0: never tile), got {max_pixels!r}")
+        max_pixels = check_max_pixels(max_pixels)
         # a copy (a few MB): the caller's network keeps its device, mode and gradients; `network` stays a plain
         # TransformerNet in float32 (save_style_model takes it) whatever runs below
         self.network = copy.deepcopy(network).to(device, torch.float32).eval().requires_grad_(False)

@@ -113,10 +113,10 @@ def test_stylizer_tiles_large_images_automatically(tmp_path: Path, monkeypatch: 
 
 def test_a_batch_runs_in_parts_of_at_most_max_pixels(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = save_style_model(_net(channels=(8, 16, 32), num_residual=2), tmp_path / "m.pt")
-    x = _photo_like(40, 48).expand(5, -1, -1, -1).contiguous()
+    x = _photo_like(64, 72).expand(5, -1, -1, -1).contiguous()
     x = x + 0.05 * torch.arange(5).view(5, 1, 1, 1)
     whole = Stylizer.load(path, device="cpu", precision="fp32", max_pixels=0)(x)  # never split: one call of 5
-    s = Stylizer.load(path, device="cpu", precision="fp32", max_pixels=2 * 40 * 48 + 10)
+    s = Stylizer.load(path, device="cpu", precision="fp32", max_pixels=2 * 64 * 72 + 10)
     sizes = []
     real = s._run
     monkeypatch.setattr(s, "_run", lambda net, t, eager=False: sizes.append(len(t)) or real(net, t, eager))
@@ -191,9 +191,9 @@ def test_onnx_and_torchscript_export_match(
     session = onnxruntime.InferenceSession(str(tmp_path / "m.onnx"))  # the file written, as another runtime reads it
     (written,) = session.run(None, {session.get_inputs()[0].name: x.numpy()})
     torch.testing.assert_close(torch.from_numpy(written).clamp(0, 1), torch_out, atol=1e-4, rtol=0)
-    small_limit = Stylizer.load(model, backend="onnxruntime", max_pixels=1000)
+    small_limit, large = Stylizer.load(model, backend="onnxruntime", max_pixels=64 * 64), torch.rand(1, 3, 70, 70)
     with caplog.at_level(logging.WARNING):
-        small_limit(x), small_limit(x)
+        small_limit(large), small_limit(large)
     assert sum("run whole with onnxruntime" in r.message for r in caplog.records) == 1  # said once, not per image
 
 
@@ -216,7 +216,7 @@ def test_bf16_cpu_path_runs_a_channels_last_bf16_network_for_batches_and_tiles(t
     both = s(x)
     assert (both - fp32).abs().mean().item() < 2e-2  # what bf16 autocast gives too (0.012 here)
     torch.testing.assert_close(both[1:], s(x[1:]))  # a batch is the images one by one
-    tiled = Stylizer.load(path, device="cpu", precision="bf16", max_pixels=50 * 50, tile=32)(x[:1])
+    tiled = Stylizer.load(path, device="cpu", precision="bf16", max_pixels=64 * 64, tile=64)(x[:1])
     assert (tiled - fp32[:1]).abs().mean().item() < 2e-2
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import math
 import sys
 from pathlib import Path
 
@@ -19,7 +18,14 @@ from fast_style.cli import (
 )
 from fast_style.errors import UserError
 from fast_style.inference_defaults import DEFAULT_MAX_PIXELS, DEFAULT_OUTPUT, DEFAULT_TILE, PRECISIONS, PRESETS
-from fast_style.options import check_max_size, check_scale, check_smoothing, check_strength
+from fast_style.options import (
+    check_max_pixels,
+    check_max_size,
+    check_scale,
+    check_smoothing,
+    check_strength,
+    check_tile,
+)
 
 DEFAULT_NAME = "{stem}.{ext}"
 
@@ -130,22 +136,15 @@ def run(args: argparse.Namespace) -> int:
         check_max_size(args.max_size, "--max-size")
         check_scale(args.scale, "--scale")
         check_smoothing(args.smooth, "--smooth")
+        if args.tile is not None:
+            check_tile(args.tile, "--tile")
+        check_max_pixels(args.max_pixels, "--max-pixels")
     except TypeError as e:  # NaN: for the library a programming mistake, here a typed one
         raise UserError(str(e)) from None
-    if args.tile is not None and args.tile < 64:
-        raise UserError("--tile must be at least 64 pixels")
-    if args.max_pixels < 0:
-        raise UserError("--max-pixels must be >= 0")
-    if 0 < args.max_pixels < 64 * 64:  # (--max-pixels 4.2 tiled every picture in tiles of a few pixels' worth)
-        raise UserError(
-            f"--max-pixels {args.max_pixels:g} is a count of pixels, not megapixels: 4.2 MP is 4.2e6 (0: never tile)"
-        )
     if args.batch_size is not None and args.batch_size < 1:
         raise UserError("--batch-size must be >= 1")
     if not 1 <= args.quality <= 100:
         raise UserError("--quality must be within 1..100")
-    if not math.isfinite(args.max_pixels):
-        raise UserError(f"--max-pixels must be a finite number, got {args.max_pixels}")
     if args.backend == "onnxruntime" and (args.tile or args.compile):
         raise UserError(f"--{'tile' if args.tile else 'compile'} needs --backend torch")
     from tqdm import tqdm
