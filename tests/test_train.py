@@ -288,6 +288,10 @@ def test_the_stop_line_points_a_resume_at_the_run_or_at_its_whole_sweep(monkeypa
         ("style={style}", "unknown style option '{style}': choose one of default; a file goes in as style.image="),
         ("hydra.run.dir={style}/run", "a file is in the way; choose another hydra.run.dir"),
         ("hydra.run.dir=/proc/fast-style-run", "cannot make the run's folder /proc/fast-style-run: "),  # a traceback
+        ("hydra.run.dir=/sys", "cannot write the run's log /sys/train.log: "),  # a folder of its own: a traceback
+        # the run's files went into the current folder
+        ("hydra.run.dir=", "hydra.run.dir is empty (an unset shell variable?): give the run's folder, or leave it out"),
+        ("hydra.sweep.dir=' '", "hydra.sweep.dir is empty"),
         # a file of the user's outside the run's folder was replaced by the new run's model without a word
         ("callbacks.style_model.path={style}", "callbacks.style_model.path={style} exists: a new run does not write"),
         ("loss.weights={tmp}/missing.pth", "missing.pth' not found: use caffe, torchvision or a path"),

@@ -336,6 +336,18 @@ def _a_name_hydra_refuses(value: str) -> bool:
             return False
 
 
+def _check_run_folders(argv: list[str]) -> None:
+    """An empty run or sweep folder (`hydra.run.dir=$UNSET`) is refused: Hydra took it as the current folder and
+    wrote the run's files among whatever is there."""
+    for arg in argv:
+        key, _, value = arg.lstrip("+~").partition("=")
+        if key in ("hydra.run.dir", "hydra.sweep.dir") and not value.strip().strip("'\"").strip():
+            raise UserError(
+                f"{key} is empty (an unset shell variable?): give the run's folder, or leave it out for "
+                f"{'outputs' if key == 'hydra.run.dir' else 'multirun'}/<date>/<time>-<pid>"
+            )
+
+
 def main() -> None:
     """`fast-style-train`: Hydra's command line (see the module's docstring for errors and exit codes)."""
     from hydra.errors import HydraException
@@ -354,6 +366,7 @@ def main() -> None:
     os.environ["HYDRA_FULL_ERROR"] = "1"  # Hydra re-raises instead of printing several lines; we print one
     _note_run_parents(sys.argv[1:])
     try:
+        _check_run_folders(sys.argv[1:])
         register()  # (the groups' schemas: torch and Lightning are imported where they are not cached)
         _hydra_main()
     except KeyboardInterrupt:  # before training took Ctrl-C over (Hydra composing, torch loading)
@@ -374,6 +387,16 @@ def main() -> None:
         print(
             f"error: cannot make a folder at {e.filename}: a file is in the way; choose another hydra.run.dir "
             "(or move the file)",
+            file=sys.stderr,
+        )
+        sys.exit(EXIT_USER_ERROR)
+    except ValueError as e:  # Hydra's logging opening the run's log: "Unable to configure handler 'file'"
+        cause = e.__cause__
+        if _FULL_ERROR["on"] or _STARTED["run"] or not isinstance(cause, OSError) or not cause.filename:
+            raise
+        print(
+            f"error: cannot write the run's log {cause.filename}: {cause.strerror}; choose another hydra.run.dir "
+            "(hydra.sweep.dir for a sweep)",
             file=sys.stderr,
         )
         sys.exit(EXIT_USER_ERROR)
