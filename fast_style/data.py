@@ -160,6 +160,23 @@ class StyleDataModule(pl.LightningDataModule):
             )
         return files
 
+    def _readable(self, candidates: list[Path], count: int) -> tuple[list[Path], set[Path]]:
+        """The first `count` of `candidates` that can be read, and those found unreadable on the way (each named).
+        Checked here, on every process alike: under DDP, a rank whose validation batch came out empty logged
+        nothing and the others waited for it for ever. At most `count` + 20 are tried."""
+        readable: list[Path] = []
+        unreadable: set[Path] = set()
+        check = ImageFolder(candidates[: count + 20], 16, False, self.max_image_pixels)
+        for i in range(len(check)):
+            if len(readable) == count:
+                break
+            if isinstance(item := check[i], Unreadable):
+                log.warning("skipping unreadable image %s (%s)", item.path, item.reason)
+                unreadable.add(candidates[i])
+            else:
+                readable.append(candidates[i])
+        return readable, unreadable
+
     def _cache_pairs(self, train: list[Path] | None = None, val: list[Path] | None = None) -> list[tuple[Path, Path]]:
         args = (self.cache_dir, self.image_size)
         pairs = cached_copies(self.root, self._images_in(self.root, "data") if train is None else train, *args)
@@ -180,7 +197,7 @@ class StyleDataModule(pl.LightningDataModule):
         files = self._images_in(self.root, "data")
         if self.val_root:
             self.train_files = files
-            self.val_files = self._images_in(self.val_root, "validation")[: self.num_val]
+            self.val_files, _ = self._readable(self._images_in(self.val_root, "validation"), self.num_val)
         else:
             order = list(range(len(files)))
             random.Random(self.seed).shuffle(order)
@@ -191,9 +208,12 @@ class StyleDataModule(pl.LightningDataModule):
                     f" of the {len(files)} photos in '{self.root}': lower data.num_val, or set "
                     "data.val_root to a folder of validation photos"
                 )
-            held = set(order[: self.num_val])
-            self.val_files = [files[i] for i in sorted(held)]
-            self.train_files = [f for i, f in enumerate(files) if i not in held]
+            # the first readable photos of the shuffled order: an unreadable one picked had left no validation
+            # at all (one photo held out); an unreadable one is left out of training too (it was named once)
+            picked, unreadable = self._readable([files[i] for i in order], self.num_val)
+            chosen = set(picked)
+            self.val_files = [f for f in files if f in chosen]
+            self.train_files = [f for f in files if f not in chosen and f not in unreadable]
         if len(self.train_files) < self.batch_size:
             if not self.train_files and not self.val_root:  # lowering the batch alone met the hold-out's refusal
                 raise UserError(
@@ -216,16 +236,6 @@ class StyleDataModule(pl.LightningDataModule):
             copies = dict(self._cache_pairs(files, self.val_files if self.val_root else None))
             self.train_files = [c if (c := copies[f]).exists() else f for f in self.train_files]
             self.val_files = [c if (c := copies[f]).exists() else f for f in self.val_files]
-        # validation photos that cannot be read are left out here, on every process alike: under DDP, a rank
-        # whose validation batch came out empty logged nothing and the others waited for it for ever
-        check = ImageFolder(self.val_files, 16, False, self.max_image_pixels)
-        readable = []
-        for i, f in enumerate(self.val_files):
-            if isinstance(item := check[i], Unreadable):
-                log.warning("skipping unreadable image %s (%s)", item.path, item.reason)
-            else:
-                readable.append(f)
-        self.val_files = readable
         n = len(self.train_files)
         log.info("data: %d training image%s, %d held out for validation", n, "" if n == 1 else "s", len(self.val_files))
 

@@ -278,6 +278,19 @@ def test_unreadable_validation_photos_are_left_out_at_setup(
         dm.setup()
     assert dm.val_files == [held / "good.jpg"]
     assert all(f"skipping unreadable image {f}" in caplog.text for f in bad)
+    # held out from the photos themselves: the first readable ones of the shuffled order (an unreadable one picked
+    # left no validation at all), and what was found unreadable on the way is not trained on either
+    mixed = tmp_path / "mixed"
+    (mixed / "more").mkdir(parents=True)
+    bad = _corrupt(mixed) + _corrupt(mixed / "more")
+    good = [make_photo(mixed / f"g{i}.jpg", seed=i) for i in range(3)]
+    caplog.clear()
+    dm = StyleDataModule(str(mixed), image_size=32, batch_size=1, num_workers=0, num_val=2)
+    with caplog.at_level(logging.WARNING):
+        dm.setup()
+    named = [f for f in bad if f"skipping unreadable image {f}" in caplog.text]
+    assert named and len(dm.val_files) == 2 and set(dm.val_files) <= set(good)  # (the seed tries bad ones first)
+    assert not set(dm.train_files) & set(named) and len(dm.train_files) == len(good) + len(bad) - 2 - len(named)
 
 
 def test_under_ddp_the_training_order_is_one_a_checkpoint_keeps(photo_dir: Path, tmp_path: Path) -> None:
