@@ -60,6 +60,10 @@ def test_photo_and_live_modes_in_chromium(server: str, tmp_path: Path) -> None:
     data[29:33] = zlib.crc32(bytes(data[12:29])).to_bytes(4, "big")
     bomb.write_bytes(data)
     (tmp_path / "notes.txt").write_text("not a photo")
+    cutout = tmp_path / "cutout.png"  # transparent around an opaque middle
+    square = np.zeros((60, 80, 4), np.uint8)
+    square[15:45, 20:60] = (200, 80, 40, 255)
+    Image.fromarray(square, "RGBA").save(cutout)
     import pillow_heif  # (writes HEIC; the server reads it with pi-heif)
 
     heic = tmp_path / "IMG_0001.HEIC"
@@ -116,10 +120,33 @@ def test_photo_and_live_modes_in_chromium(server: str, tmp_path: Path) -> None:
         page.set_input_files("#file", str(bomb))
         page.wait_for_function("document.getElementById('message').textContent.includes('megapixels')")
         assert page.is_hidden("#download") and page.get_attribute("#result", "src") is None
+        # one the browser could not scale down: the message says what to do (it only said the limit)
+        assert "cannot scale this kind of photo down before sending it: save it as a JPEG" in page.text_content(
+            "#message"
+        )
+        # a transparent photo's result keeps its transparency, and downloads as a PNG (a JPEG, filled in grey)
+        page.set_input_files("#file", str(cutout))
+        page.wait_for_selector("#download:not([hidden])", timeout=30_000)
+        assert page.get_attribute("#download", "download") == "cutout_mine.png"
+        alpha = page.evaluate(
+            """async () => {
+              const blob = await (await fetch(document.getElementById("result").src)).blob();
+              const bitmap = await createImageBitmap(blob);
+              const canvas = new OffscreenCanvas(bitmap.width, bitmap.height);
+              const context = canvas.getContext("2d");
+              context.drawImage(bitmap, 0, 0);
+              const at = (x, y) => context.getImageData(x, y, 1, 1).data[3];
+              return [blob.type, at(2, 2), at(40, 30)];
+            }"""
+        )
+        assert alpha == ["image/png", 0, 255]
         # a phone's HEIC, which Chromium cannot draw: stylized by the server, and its empty frame says why
         page.set_input_files("#file", str(heic))
         page.wait_for_selector("#download:not([hidden])", timeout=30_000)
         page.wait_for_function("document.getElementById('original-caption').textContent.includes('cannot show')")
+        # a refused file then leaves an empty frame: not the earlier photo's name, nor its caption
+        page.set_input_files("#file", str(tmp_path / "notes.txt"))
+        assert page.get_attribute("#original", "alt") == "" and page.text_content("#original-caption") == "Photo"
         # the keyboard reaches the file chooser through the drop area (the file input itself is hidden)
 
         with page.expect_file_chooser() as chooser:
@@ -199,3 +226,27 @@ def test_a_second_camera_can_be_chosen_while_live(server: str) -> None:
         page.click("#stop")
         browser.close()
     assert errors == []
+
+
+def test_on_a_phone_and_when_the_server_is_gone(tmp_path: Path) -> None:
+    """At a phone's width the page fits (a built-in style's long name had made the list, and the page, wider than
+    the screen); the live view started after the server stopped says so (it said "the live connection closed"),
+    and the keyboard's focus follows the Start and Stop buttons as they turn on and off (it fell to the page)."""
+    args = ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"]
+    app = create_app(Styles(None, device="cpu"), Limits())
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=args)
+        page = browser.new_page(viewport={"width": 390, "height": 844}, is_mobile=True)
+        with serve_in_background(app) as address:
+            page.goto(address + "/")
+            page.wait_for_function("document.querySelectorAll('#style option').length > 0")
+            longest = max(page.eval_on_selector_all("#style option", "os => os.map(o => o.textContent.length)"))
+            width = page.evaluate("document.documentElement.scrollWidth")  # (a phone zooms out to show it all)
+            page.click("#tab-live")
+            live_width = page.evaluate("document.documentElement.scrollWidth")
+        page.focus("#start")
+        page.keyboard.press("Enter")
+        page.wait_for_function("document.getElementById('message').textContent.includes('Cannot reach the server')")
+        page.wait_for_function("document.activeElement.id === 'start'")  # back on Start, enabled again
+        browser.close()
+    assert longest > 40 and width <= 390 and live_width <= 390

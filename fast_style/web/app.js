@@ -68,6 +68,12 @@ $("original").addEventListener("error", () => {
 });
 $("original").addEventListener("load", () => { $("original-caption").textContent = "Photo"; });
 
+function showOriginal(file) {  // the photo chosen, or an empty frame (a refused file's: no earlier name left)
+  showBlob("original", file);
+  $("original").alt = file ? file.name : "";
+  $("original-caption").textContent = "Photo";
+}
+
 function clearResult() {
   showBlob("result", null);
   $("result").alt = "";
@@ -82,11 +88,11 @@ function megabytes(bytes) {  // as the server writes its limit (3 significant di
 
 async function scaledDown(file) {
   // a photo larger than any result (a 48 MP phone photo: refused at 40 MP, or over the upload limit) is sent at
-  // the result's size; one the browser cannot decode (HEIC in most) is sent as it is
+  // the result's size; one the browser cannot decode (HEIC in most) is sent as it is (`asIs`). `transparent`:
+  // whether it is transparent somewhere, so that its result comes back as a PNG with its transparency
   try {
     const bitmap = await createImageBitmap(file);
-    const scale = maxSize / Math.max(bitmap.width, bitmap.height);
-    if (scale >= 1) { bitmap.close(); return file; }
+    const scale = Math.min(1, maxSize / Math.max(bitmap.width, bitmap.height));
     const canvas = document.createElement("canvas");
     canvas.width = Math.max(1, Math.round(bitmap.width * scale));
     canvas.height = Math.max(1, Math.round(bitmap.height * scale));
@@ -94,15 +100,17 @@ async function scaledDown(file) {
     context.imageSmoothingQuality = "high";
     context.drawImage(bitmap, 0, 0, canvas.width, canvas.height);
     bitmap.close();
-    // JPEG, unless the photo is transparent somewhere (PNG keeps its alpha; for an opaque photo it came out
-    // larger than the file it replaced, even over the upload limit)
     const pixels = file.type === "image/jpeg" ? null : context.getImageData(0, 0, canvas.width, canvas.height).data;
     let transparent = false;
     for (let i = 3; pixels && i < pixels.length && !transparent; i += 4) transparent = pixels[i] < 255;
+    if (scale >= 1) return { upload: file, transparent, asIs: false };
+    // JPEG, unless the photo is transparent somewhere (PNG keeps its alpha; for an opaque photo it came out
+    // larger than the file it replaced, even over the upload limit)
     const blob = await new Promise((done) => canvas.toBlob(done, transparent ? "image/png" : "image/jpeg", 0.95));
-    return !blob || (blob.size > file.size && file.size <= maxUpload) ? file : blob;
+    const upload = !blob || (blob.size > file.size && file.size <= maxUpload) ? file : blob;
+    return { upload, transparent, asIs: false };
   } catch (e) {
-    return file;
+    return { upload: file, transparent: false, asIs: true };
   }
 }
 
@@ -121,7 +129,7 @@ async function stylizePhoto(file) {
   const accepted = ["image/jpeg", "image/png", "image/webp", "image/avif", "image/heic", "image/heif", "image/gif",
     "image/bmp", "image/x-ms-bmp"];  // (some browsers name BMP so)
   if (!accepted.includes(file.type) && !/\.(heic|heif|avif)$/i.test(file.name)) {
-    showBlob("original", null);
+    showOriginal(null);
     failed(`${file.name}: only JPEG, PNG, WebP, AVIF, HEIC, GIF and BMP pictures are accepted.`);
     return;
   }
@@ -129,13 +137,12 @@ async function stylizePhoto(file) {
   askedFor = JSON.stringify(o);
   const request = new AbortController();
   inFlight = request;
-  showBlob("original", file);
-  $("original").alt = file.name;
-  const upload = await scaledDown(file);
+  showOriginal(file);
+  const { upload, transparent, asIs } = await scaledDown(file);
   if (inFlight !== request) return;  // a newer choice came meanwhile
   if (upload.size > maxUpload) {
     inFlight = null;
-    showBlob("original", null);
+    showOriginal(null);
     failed(`${file.name} is over this server's upload limit of ${megabytes(maxUpload)}.`);
     return;
   }
@@ -144,6 +151,8 @@ async function stylizePhoto(file) {
   form.append("style", o.style);
   form.append("strength", o.strength);
   form.append("preserve_color", o.preserve_color);
+  const format = transparent ? "png" : "jpeg";  // a transparent photo's result keeps its transparency
+  form.append("format", format);
   say("Stylizing...", true);
   const started = performance.now();
   try {
@@ -152,13 +161,16 @@ async function stylizePhoto(file) {
       let detail = reply.statusText;
       try { detail = (await reply.json()).detail; } catch (e) { /* not JSON */ }
       if (typeof detail !== "string") detail = JSON.stringify(detail);
+      if (reply.status === 413 && asIs) {  // not scaled down here: say how to get it accepted
+        detail += " This browser cannot scale this kind of photo down before sending it: save it as a JPEG first.";
+      }
       failed(detail);  // (503: busy, or stopping, in the server's words)
       return;
     }
     const url = showBlob("result", await reply.blob());
     $("result").alt = `${file.name} stylized as ${o.style}`;
     $("download").href = url;
-    $("download").download = file.name.replace(/\.[^.]*$/, "") + `_${o.style}.jpg`;
+    $("download").download = file.name.replace(/\.[^.]*$/, "") + `_${o.style}.${format === "png" ? "png" : "jpg"}`;
     $("download").hidden = false;
     $("elapsed").textContent = `${Math.round(performance.now() - started)} ms`;
     say("");
@@ -222,16 +234,14 @@ async function startLive() {
   }
   const asked = {};
   starting = asked;
-  $("start").disabled = true;  // at once: a second click had opened a second camera that Stop never closed
-  $("stop").disabled = false;
+  enableStop(true);  // at once: a second click had opened a second camera that Stop never closed
   let stream;
   try {
     stream = await navigator.mediaDevices.getUserMedia({ video: chosenCamera(), audio: false });
   } catch (e) {
     if (starting === asked) {
       starting = null;
-      $("start").disabled = false;
-      $("stop").disabled = true;
+      enableStop(false);
       say(`No camera: ${e.message}. Allow camera access for this page, or use the Photo tab.`);
     }
     return;
@@ -243,7 +253,7 @@ async function startLive() {
   starting = null;
   const socket = new WebSocket(`${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/api/live`);
   socket.binaryType = "blob";
-  const state = { socket, stream, frames: 0, dropped: 0, sent: [], times: [] };
+  const state = { socket, stream, opened: false, frames: 0, dropped: 0, sent: [], times: [] };
   live = state;
   for (const id of ["frames", "dropped"]) $(id).textContent = "0";
   $("fps").textContent = "0.0";
@@ -273,6 +283,7 @@ async function startLive() {
 
   socket.onopen = () => {  // IN_FLIGHT frames start the loop; each answer then sends one more
     if (live !== state) { socket.close(); return; }
+    state.opened = true;
     sendOptions();
     say("", true);
     for (let i = 0; i < IN_FLIGHT; i++) setTimeout(next, 30 * i);
@@ -302,7 +313,8 @@ async function startLive() {
   };
   socket.onclose = (event) => {
     if (live !== state) return;
-    if (event.code === 1012) say("The server stopped: start it again, then press Start camera.");
+    if (!state.opened) say("Cannot reach the server: is fast-style-serve still running?");
+    else if (event.code === 1012) say("The server stopped: start it again, then press Start camera.");
     else say(`The live connection closed${event.reason ? `: ${event.reason}` : "."}`);
     stopLive();
   };
@@ -344,10 +356,17 @@ $("camera-device").addEventListener("change", async () => {
   $("camera").srcObject = stream;
 });
 
+function enableStop(on) {
+  // the button pressed is disabled: the keyboard's focus goes to the one enabled (it fell to the page's start)
+  const focused = document.activeElement === $("start") || document.activeElement === $("stop");
+  $("start").disabled = on;
+  $("stop").disabled = !on;
+  if (focused) $(on ? "stop" : "start").focus();
+}
+
 function stopLive() {
   starting = null;
-  $("start").disabled = false;
-  $("stop").disabled = true;
+  enableStop(false);
   if (!live) return;
   const state = live;
   live = null;
