@@ -195,6 +195,7 @@ class StyleDataModule(pl.LightningDataModule):
         if self.train_files:
             return
         files = self._images_in(self.root, "data")
+        unreadable: set[Path] = set()
         if self.val_root:
             self.train_files = files
             self.val_files, _ = self._readable(self._images_in(self.val_root, "validation"), self.num_val)
@@ -214,6 +215,11 @@ class StyleDataModule(pl.LightningDataModule):
             chosen = set(picked)
             self.val_files = [f for f in files if f in chosen]
             self.train_files = [f for f in files if f not in chosen and f not in unreadable]
+        if not self.train_files and not self.val_root and len(unreadable) == len(files):
+            raise UserError(
+                f"none of the {len(files)} photos in '{self.root}' could be read (named in the warnings above): "
+                "point data.root at a folder of JPEG/PNG/WebP photos"
+            )
         if len(self.train_files) < self.batch_size:
             if not self.train_files and not self.val_root:  # lowering the batch alone met the hold-out's refusal
                 raise UserError(

@@ -291,6 +291,10 @@ def test_unreadable_validation_photos_are_left_out_at_setup(
     named = [f for f in bad if f"skipping unreadable image {f}" in caplog.text]
     assert named and len(dm.val_files) == 2 and set(dm.val_files) <= set(good)  # (the seed tries bad ones first)
     assert not set(dm.train_files) & set(named) and len(dm.train_files) == len(good) + len(bad) - 2 - len(named)
+    (tmp_path / "none").mkdir()
+    _corrupt(tmp_path / "none")  # all of them found unreadable there: said so (not "0 training images")
+    with pytest.raises(UserError, match="none of the 3 photos in '.*none' could be read"):
+        StyleDataModule(str(tmp_path / "none"), image_size=32, batch_size=1, num_workers=0, num_val=1).setup()
 
 
 def test_under_ddp_the_training_order_is_one_a_checkpoint_keeps(photo_dir: Path, tmp_path: Path) -> None:

@@ -771,8 +771,8 @@ def test_a_folder_without_one_readable_photo_fails_instead_of_writing_an_untrain
 
     photos = tmp_path / "photos"
     photos.mkdir()
-    for i in range(8):
-        (photos / f"{i}.jpg").write_text("not a photo")
+    for i in range(30):  # more than holding out 2 validation photos tries (2 + 20): the rest are found in training
+        (photos / f"{i:02d}.jpg").write_text("not a photo")
     run = tmp_path / "r"
     args = [f"data.root={photos}", "model=tiny", "trainer=fast_dev", "trainer.max_steps=5", "data.num_workers=0"]
     args += [f"style.image={style_path}", "loss=file", f"loss.weights={random_vgg}", f"hydra.run.dir={run}"]
@@ -943,8 +943,8 @@ def test_a_run_stopped_at_its_first_step_leaves_no_folder_in_the_way(
 
     bad = tmp_path / "bad"
     bad.mkdir()
-    for i in range(6):
-        (bad / f"x{i}.jpg").write_text("not a picture")
+    for i in range(30):  # more than the validation's hold-out tries (1 + 20): found at the first step
+        (bad / f"x{i:02d}.jpg").write_text("not a picture")
     if not made:
         (tmp_path / "r").mkdir()  # a folder of the user's, empty
     args = [a for a in _mistake_args(tmp_path, photo_dir, style_path, random_vgg) if not a.startswith("trainer.")]
