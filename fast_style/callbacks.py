@@ -22,7 +22,7 @@ from torchvision.utils import make_grid, save_image
 from fast_style import launch
 from fast_style.atomic import atomic_write, save_torch
 from fast_style.errors import UserError
-from fast_style.lightning_internals import logging_count_lowered
+from fast_style.lightning_internals import set_logging_count
 from fast_style.network import save_style_model
 
 log = logging.getLogger(__name__)
@@ -176,12 +176,7 @@ class FinalCheckpoint(ModelCheckpoint):
     (also when GracefulStop ends the run early)."""
 
     _dumped_at: int | None = None  # the step of the newest checkpoint written (a periodic one brings last.ckpt)
-    _validated_at: int | None = None  # the step of the newest validation
-
-    def on_validation_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        super().on_validation_end(trainer, pl_module)
-        if not trainer.sanity_checking:
-            self._validated_at = trainer.global_step
+    _resumed = False  # restored from a checkpoint: its logging count is set at the first step
 
     def on_save_checkpoint(self, trainer: pl.Trainer, pl_module: pl.LightningModule, checkpoint: dict) -> None:
         self._dumped_at = trainer.global_step
@@ -203,6 +198,17 @@ class FinalCheckpoint(ModelCheckpoint):
                 state_dict[key] = here(state_dict.get(key))
             state_dict["best_k_models"] = {here(k): v for k, v in state_dict.get("best_k_models", {}).items()}
         super().load_state_dict(state_dict)
+        self._resumed = True
+
+    def on_train_batch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule, *args: Any) -> None:
+        """The first step after a resume is logged at its own step. Lightning's restart moves its count of steps
+        logged on, or not, by whether the checkpoint's step was a validation step under the resumed run's
+        trainer.val_check_interval and where in a step the checkpoint was written: every point of the resumed
+        run sat a step late, or early (a step twice), where a short run's interval (lowered to its max_steps)
+        changed with the longer run. Every step's batches start with the count at the steps done."""
+        if self._resumed:
+            self._resumed = False
+            set_logging_count(trainer, trainer.global_step)
 
     def on_train_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule, *args: Any) -> None:
         """A stop asked during the step (GracefulStop, a scheduler's SIGTERM): its checkpoint is written here, after
@@ -212,28 +218,21 @@ class FinalCheckpoint(ModelCheckpoint):
         Lightning stops them together (GracefulStop.on_exception)."""
         super().on_train_batch_end(trainer, pl_module, *args)
         if trainer.received_sigterm and trainer.world_size == 1 and self.save_last and self.dirpath:
-            self.save_last_now(trainer, after_validation=False)  # (this step's validation, if any, comes later)
+            self.save_last_now(trainer)
 
     def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         if self.save_last and self.dirpath:
             self.save_last_now(trainer)
 
-    def save_last_now(self, trainer: pl.Trainer, after_validation: bool = True) -> str:
-        """last.ckpt now; `after_validation`: written where this step's validation may have run (a stop's, the
-        run's end), not at the step's end before it."""
+    def save_last_now(self, trainer: pl.Trainer) -> str:
+        """last.ckpt now (a stop's, the run's end), unless this step's is written already."""
         path = os.path.join(self.dirpath, f"{self.CHECKPOINT_NAME_LAST}{self.FILE_EXTENSION}")
         # set before the save, which stores it: a resumed run then knows last.ckpt for its own and keeps writing
         # it (stored afterwards, the restored path was another, and Lightning wrote last-v1.ckpt beside a stale
         # last.ckpt that a resume by path went back to)
         self.last_model_path = path
         if self._dumped_at != trainer.global_step or not os.path.exists(path):
-            # written after this step's validation (a stop then, the run's end): Lightning restarts from a checkpoint
-            # at a validation step as from one written at validation's end, before the step's logging count moved
-            # on, and moves it on again (every point after the resume sat one step late); the count is written as
-            # it was then
-            late = after_validation and self._validated_at == trainer.global_step
-            with logging_count_lowered(trainer, int(late)):
-                trainer.save_checkpoint(path, self.save_weights_only)
+            trainer.save_checkpoint(path, self.save_weights_only)
         return path
 
 

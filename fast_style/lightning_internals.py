@@ -4,8 +4,6 @@ tests/test_lightning_contract.py, which fails by name when a Lightning upgrade m
 from __future__ import annotations
 
 import signal
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import pytorch_lightning as pl
 
@@ -25,13 +23,6 @@ def stop_other_ranks(trainer: pl.Trainer) -> None:
         launcher.kill(signal.SIGKILL)
 
 
-@contextmanager
-def logging_count_lowered(trainer: pl.Trainer, by: int) -> Iterator[None]:
-    """Within: Lightning's count of steps logged (what a checkpoint saves for the logging steps after a resume)
-    lowered by `by`, then restored."""
-    loop = trainer.fit_loop.epoch_loop
-    loop._batches_that_stepped -= by
-    try:
-        yield
-    finally:
-        loop._batches_that_stepped += by
+def set_logging_count(trainer: pl.Trainer, steps: int) -> None:
+    """Lightning's count of steps logged (the step its metrics are written at) set to `steps`."""
+    trainer.fit_loop.epoch_loop._batches_that_stepped = steps

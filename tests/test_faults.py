@@ -505,6 +505,23 @@ def test_a_finished_run_continued_keeps_its_curves_in_step(
     assert sorted({e.step for e in board.Scalars("val/total")}) == [1, 3, 5]
 
 
+def test_a_finished_run_continued_with_another_validation_interval_keeps_its_curves_in_step(
+    tmp_path: Path, photo_dir: Path, style_path: Path, random_vgg: Path
+) -> None:
+    """A short run validates at its last step (its interval lowered to max_steps), and the longer run that continues
+    it has another interval: Lightning's restart then left the count of steps logged where it was, and every
+    point of the continued run sat a step late (step 3 twice, no step 5)."""
+    out = tmp_path / "run"
+    first = ("trainer.max_steps=4", "trainer.val_check_interval=4", "callbacks.checkpoint.every_n_train_steps=10")
+    train(tiny_cfg(out, photo_dir, style_path, random_vgg, *first))
+    then = ("trainer.max_steps=6", "trainer.val_check_interval=6", "callbacks.checkpoint.every_n_train_steps=10")
+    train(tiny_cfg(out, photo_dir, style_path, random_vgg, *then, "ckpt_path=last"))
+    board = EventAccumulator(str(out / "tensorboard"))
+    board.Reload()
+    assert sorted(e.step for e in board.Scalars("train/total")) == list(range(6))  # each step once
+    assert sorted(e.step for e in board.Scalars("val/total")) == [3, 5]
+
+
 def test_a_stop_at_a_periodic_checkpoint_writes_it_once(
     tmp_path: Path, photo_dir: Path, style_path: Path, random_vgg: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

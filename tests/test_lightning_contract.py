@@ -21,15 +21,14 @@ def test_ddp_launcher_can_still_kill_the_other_ranks() -> None:
 
 
 def test_the_epoch_loop_still_counts_the_steps_logged() -> None:
-    # GracefulStop.on_exception: a checkpoint saved at a stop after validation writes the count as it was before it
-    from fast_style.lightning_internals import logging_count_lowered
+    # FinalCheckpoint.on_train_batch_start: a resumed run's first step sets the count its points are logged at
+    from fast_style.lightning_internals import set_logging_count
 
     trainer = pl.Trainer(logger=False, enable_checkpointing=False, enable_progress_bar=False, max_steps=1)
     loop = trainer.fit_loop.epoch_loop
     assert loop._batches_that_stepped == 0 and loop.state_dict()["state_dict"]["_batches_that_stepped"] == 0
-    with logging_count_lowered(trainer, 1):
-        assert loop.state_dict()["state_dict"]["_batches_that_stepped"] == -1
-    assert loop._batches_that_stepped == 0
+    set_logging_count(trainer, 7)
+    assert loop.state_dict()["state_dict"]["_batches_that_stepped"] == 7
 
 
 def test_is_logging_step_asks_lightning() -> None:
