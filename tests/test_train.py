@@ -1,6 +1,7 @@
 """A tiny end-to-end run: train, log, checkpoint, write a style model, stylize with it, resume."""
 
 import logging
+import os
 import re
 import signal
 import subprocess
@@ -958,6 +959,37 @@ def test_a_run_stopped_at_its_first_step_leaves_no_folder_in_the_way(
     monkeypatch.setattr(sys, "argv", ["fast-style-train", *args])  # the same, with readable photos: it trains
     main()
     assert (tmp_path / "r" / "style.pt").is_file()
+
+
+def test_a_second_launch_into_a_running_runs_folder_is_refused_before_it_writes(
+    tmp_path: Path,
+    photo_dir: Path,
+    style_path: Path,
+    random_vgg: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    """Two launches into one folder (started together, or a resume while the run still trained) both trained, each
+    writing over the other's checkpoints, style model and .hydra record. The launch holds its folder's lock."""
+    from fast_style.cli.train import main
+    from fast_style.run_lock import lock_run_folder
+
+    run = tmp_path / "r"
+    args = [a for a in _mistake_args(tmp_path, photo_dir, style_path, random_vgg) if not a.startswith("trainer.")]
+    args += ["trainer=fast_dev", "trainer.max_steps=2", "data.num_workers=0", "data.image_size=32"]
+    monkeypatch.setattr(sys, "argv", ["fast-style-train", *args])
+    other = lock_run_folder(run, "the other launch")  # what a launch running there holds (another open file)
+    with pytest.raises(SystemExit) as stop:
+        main()
+    err = capfd.readouterr().err
+    assert stop.value.code == 2 and f"hydra.run.dir={run}: another fast-style-train (pid {os.getpid()})" in err
+    assert not run.exists()  # nothing of the refused launch written
+    other.close()  # that run ended (or was killed): the lock goes with it
+    main()
+    assert (run / "style.pt").is_file()
+    again = lock_run_folder(run, "after")  # and this launch's own lock ended with it
+    assert again is not None
+    again.close()
 
 
 def test_out_of_memory_in_training_is_one_line(

@@ -18,6 +18,7 @@ import signal
 import sys
 import traceback
 from pathlib import Path
+from typing import IO
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
@@ -336,6 +337,18 @@ def _a_name_hydra_refuses(value: str) -> bool:
             return False
 
 
+def _lock_named_folder() -> IO | None:
+    """The lock of the run's (or sweep's) folder where the command names one (`hydra.run.dir=runs/wave`); a
+    folder made from the time and process id (the default) is this launch's alone. Not in the processes DDP
+    starts for the other ranks, which run in their rank 0's folder."""
+    ranks = ("RANK", "LOCAL_RANK", "NODE_RANK", "GROUP_RANK", "SLURM_PROCID")  # (Lightning, torchrun, SLURM)
+    if _RUN_PARENTS.get("depth") != 0 or any(os.environ.get(k, "0") != "0" for k in ranks):
+        return None
+    from fast_style.run_lock import lock_run_folder
+
+    return lock_run_folder(_RUN_PARENTS["fixed"], f"hydra.{_RUN_PARENTS['kind']}.dir={_RUN_PARENTS['fixed']}")
+
+
 def _check_run_folders(argv: list[str]) -> None:
     """An empty run or sweep folder (`hydra.run.dir=$UNSET`) is refused: Hydra took it as the current folder and
     wrote the run's files among whatever is there."""
@@ -365,8 +378,10 @@ def main() -> None:
     _STARTED.update(run=False, trained=0)
     os.environ["HYDRA_FULL_ERROR"] = "1"  # Hydra re-raises instead of printing several lines; we print one
     _note_run_parents(sys.argv[1:])
+    lock = None
     try:
         _check_run_folders(sys.argv[1:])
+        lock = _lock_named_folder()
         register()  # (the groups' schemas: torch and Lightning are imported where they are not cached)
         _hydra_main()
     except KeyboardInterrupt:  # before training took Ctrl-C over (Hydra composing, torch loading)
@@ -410,6 +425,8 @@ def main() -> None:
         )
         sys.exit(EXIT_USER_ERROR)
     finally:
+        if lock is not None:
+            lock.close()
         if ours and signal.getsignal(signal.SIGINT) is _on_sigint:  # (main called in a process that goes on: tests)
             signal.signal(signal.SIGINT, signal.default_int_handler)
         if previous is None:

@@ -1,0 +1,49 @@
+"""One fast-style-train at a time in a run's folder: a launch holds an advisory lock (flock) on a file named after
+the folder, under fast-style's cache folder, for as long as it runs. A second launch into the same folder (two
+commands started together, or a resume while the run still trains) is refused before it writes anything there:
+both had trained, each writing over the other's checkpoints and style model. The lock ends with the process,
+however it ends (a crash, SIGKILL), so no stale lock is ever left to clear."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+from typing import IO
+
+from fast_style.cache import cache_dir
+from fast_style.errors import UserError
+
+
+def lock_run_folder(folder: Path, setting: str) -> IO | None:
+    """Holds the lock of `folder` (keep the returned file open while the run goes on; None where locks cannot
+    be made here). UserError naming `setting` (`hydra.run.dir=...`) where another launch holds it."""
+    try:
+        import fcntl
+    except ImportError:  # (not on Windows)
+        return None
+    key = hashlib.sha1(str(folder.expanduser().resolve()).encode()).hexdigest()[:20]
+    path = cache_dir() / "run-locks" / f"{key}.lock"
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle = open(path, "a+")  # noqa: SIM115 (held open for the run)
+    except OSError:  # no cache folder to write in: no lock, as before
+        return None
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.seek(0)
+        holder = handle.read().strip() or "?"
+        handle.close()
+        raise UserError(
+            f"{setting}: another fast-style-train (pid {holder}) is running in that folder: wait for it to end "
+            "(or stop it), or choose another folder"
+        ) from None
+    except OSError:
+        handle.close()
+        return None
+    handle.seek(0)
+    handle.truncate()
+    handle.write(f"{os.getpid()}\n")
+    handle.flush()
+    return handle
