@@ -11,7 +11,7 @@ import signal
 import time
 import warnings
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import pytorch_lightning as pl
 import torch
@@ -43,21 +43,21 @@ Batch = tuple[torch.Tensor, tuple[Unreadable, ...]]  # (images (B, 3, S, S) in [
 
 
 class ImageFolder(Dataset):
-    """Images under a folder, resized and cropped to `image_size`; an unreadable file yields Unreadable."""
+    """Images under a folder, resized and cropped to `image_size`; an unreadable file yields Unreadable.
+
+    Training crops are drawn from a random stream of the dataset's own, seeded from torch's seed where it first
+    draws (a loader worker's: each worker's own), whose state a StatefulDataLoader keeps in each checkpoint with
+    the rest of its place (`state_dict`): a resumed run trains on the crops an uninterrupted one does (they were
+    drawn again from the seed, from the resumed step on)."""
 
     def __init__(self, files: list[Path], image_size: int, train: bool, max_pixels: int | None = None) -> None:
         self.files = files
         self.image_size = image_size
         self.max_pixels = max_pixels
-        crop = v2.RandomCrop(image_size) if train else v2.CenterCrop(image_size)
-        self.transform = v2.Compose(
-            [
-                v2.PILToTensor(),
-                v2.Resize(image_size, antialias=True),
-                crop,
-                v2.ToDtype(torch.float32, scale=True),
-            ]
-        )
+        self.train = train
+        self.resize = v2.Compose([v2.PILToTensor(), v2.Resize(image_size, antialias=True)])
+        self.crops = torch.Generator()
+        self._seeded = False
 
     def __len__(self) -> int:
         return len(self.files)
@@ -68,9 +68,27 @@ class ImageFolder(Dataset):
             with warnings.catch_warnings():
                 warnings.simplefilter("error", Image.DecompressionBombWarning)
                 img = open_rgb(path, draft_size=self.image_size, max_pixels=self.max_pixels)
-                return self.transform(img)  # (3, S, S)
+                x = self.resize(img)  # (3, H, W) uint8, its shorter side image_size
         except Exception as e:  # truncated, corrupt, not an image, too large: skip it, never end the run
             return Unreadable(str(path), first_line(e, 120))
+        size = self.image_size
+        if self.train:
+            if not self._seeded:  # here, in the process that draws: a worker's seed is its own
+                self.crops.manual_seed(torch.initial_seed())
+                self._seeded = True
+            top, left = (int(torch.randint(0, n - size + 1, (), generator=self.crops)) for n in x.shape[-2:])
+            x = v2.functional.crop(x, top, left, size, size)
+        else:
+            x = v2.functional.center_crop(x, [size, size])
+        return v2.functional.to_dtype(x, torch.float32, scale=True)  # (3, S, S)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"crops": self.crops.get_state(), "seeded": self._seeded}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        if "crops" in state:
+            self.crops.set_state(state["crops"])
+            self._seeded = bool(state.get("seeded", True))
 
 
 _EXIT_GUARD: list = []  # _kill_workers_left, once registered

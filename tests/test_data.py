@@ -313,12 +313,11 @@ def test_under_ddp_the_training_order_is_one_a_checkpoint_keeps(photo_dir: Path,
         batches = iter(loader)
         next(batches)
         state = loader.state_dict()
-        torch.manual_seed(1)  # the same crops of the same photos
         rest = [b[0] for b in batches]
         resumed = dm.train_dataloader()
-        resumed.load_state_dict(state)
-        again = iter(resumed)  # (making an iterator draws from the generator: before the seed, as above)
-        torch.manual_seed(1)
+        resumed.load_state_dict(state)  # the same photos, and the same crops of them (the state holds both)
+        again = iter(resumed)
+        torch.manual_seed(1)  # (torch's own stream is not what crops draw from)
         assert all(torch.equal(a, b) for a, b in zip(rest, (b[0] for b in again), strict=True))
     finally:
         dist.destroy_process_group()

@@ -52,6 +52,30 @@ def test_a_run_resumed_mid_epoch_trains_on_the_rest_of_that_epoch(
     assert len(seen) == 8 and len(set(seen)) == 8  # each training photo once: the epoch was not started over
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("workers,stop", [(0, 3), (2, 3), (0, 4)])
+def test_a_resumed_run_trains_on_the_crops_an_uninterrupted_one_does(
+    tmp_path: Path, photo_dir: Path, style_path: Path, random_vgg: Path, workers: int, stop: int
+) -> None:
+    """The same photos came in the same order after a resume, but every random crop from the resumed step on, in
+    every later epoch too, was another: the crops' random stream started again from its seed. Mid-epoch (3 of 4
+    steps) and at an epoch's end (4), in the training process and in loader workers."""
+    common = ("callbacks.checkpoint.every_n_train_steps=1", f"data.num_workers={workers}")
+
+    def crops(out: Path, *launches: int) -> list[str]:
+        probe = ["+callbacks.probe._target_=tests.probes.RecordBatches", f"+callbacks.probe.dirpath={out / 'probe'}"]
+        for i, steps in enumerate(launches):
+            resume = ("ckpt_path=last",) if i else ()
+            train(
+                tiny_cfg(out, photo_dir, style_path, random_vgg, f"trainer.max_steps={steps}", *common, *probe, *resume)
+            )
+        return (out / "probe" / "rank0.txt").read_text().split()
+
+    whole = crops(tmp_path / "whole", 7)
+    assert len(whole) == 14 and len(set(whole)) > 8  # 8 photos, the second epoch's crops other than the first's
+    assert crops(tmp_path / "resumed", stop, 7) == whole
+
+
 def test_resumed_runs_keep_writing_last_ckpt(tmp_path: Path, photo_dir: Path, style_path: Path, random_vgg: Path):
     """A resume wrote its periodic and final checkpoints to last-v1.ckpt beside a stale last.ckpt, which a resume
     by path (`ckpt_path=RUN/checkpoints/last.ckpt`) went back to, training the steps again."""
