@@ -238,6 +238,12 @@ class StyleDataModule(pl.LightningDataModule):
                 f"none of the {len(files)} photos in '{self.root}' could be read (named in the warnings above): "
                 "point data.root at a folder of JPEG/PNG/WebP photos"
             )
+        if not self.train_files and unreadable:
+            raise UserError(
+                f"data folder '{self.root}' has {len(files)} photos, {len(unreadable)} of them unreadable (named in "
+                f"the warnings above), and data.num_val={self.num_val} holds out all the readable ones for "
+                "validation: add photos, or lower data.num_val"
+            )
         if len(self.train_files) < self.batch_size:
             if not self.train_files and not self.val_root:  # lowering the batch alone met the hold-out's refusal
                 raise UserError(

@@ -201,7 +201,9 @@ class StyleTransferModule(pl.LightningModule):
             terms["coverage"] = self.loss.coverage(stylized.float(), images).mean()
         log_now = not train or self._logging_now()  # values logged on other steps are never written
         if train and self._nonfinite(terms["total"], log_now):
-            log.warning("non-finite loss at step %d: step skipped", self.global_step, extra=EVERY_RANK)
+            several = self._trainer is not None and self.trainer.world_size > 1
+            share = "this process's share of the step skipped (zero gradients)" if several else "step skipped"
+            log.warning("non-finite loss at step %d: %s", self.global_step, share, extra=EVERY_RANK)
             return self._no_step(train)
         if log_now:
             self.log_dict(

@@ -1,8 +1,10 @@
-"""One fast-style-train at a time in a run's folder: a launch holds an advisory lock (flock) on a file named after
-the folder, under fast-style's cache folder, for as long as it runs. A second launch into the same folder (two
+"""One fast-style-train at a time in a run's folder: a launch holds an advisory lock on a file named after the
+folder, under fast-style's cache folder, for as long as it runs. A second launch into the same folder (two
 commands started together, or a resume while the run still trains) is refused before it writes anything there:
 both had trained, each writing over the other's checkpoints and style model. The lock ends with the process,
-however it ends (a crash, SIGKILL), so no stale lock is ever left to clear."""
+however it ends (a crash, SIGKILL), so no stale lock is ever left to clear: a POSIX record lock (lockf), the
+process's own, which the loader workers it forks do not inherit (a flock was theirs too, and a resume right
+after a SIGKILL was refused for the seconds they took to notice)."""
 
 from __future__ import annotations
 
@@ -16,8 +18,9 @@ from fast_style.errors import UserError
 
 
 def lock_run_folder(folder: Path, setting: str) -> IO | None:
-    """Holds the lock of `folder` (keep the returned file open while the run goes on; None where locks cannot
-    be made here). UserError naming `setting` (`hydra.run.dir=...`) where another launch holds it."""
+    """Holds the lock of `folder` (keep the returned file open while the run goes on, and do not open the lock
+    file again in this process: closing any copy would end the lock; None where locks cannot be made here).
+    UserError naming `setting` (`hydra.run.dir=...`) where another process holds it."""
     try:
         import fcntl
     except ImportError:  # (not on Windows)
@@ -30,8 +33,8 @@ def lock_run_folder(folder: Path, setting: str) -> IO | None:
     except OSError:  # no cache folder to write in: no lock, as before
         return None
     try:
-        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
+        fcntl.lockf(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except (BlockingIOError, PermissionError):  # (held elsewhere: EAGAIN, or EACCES on some systems)
         handle.seek(0)
         holder = handle.read().strip() or "?"
         handle.close()

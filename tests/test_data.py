@@ -1,6 +1,7 @@
 import errno
 import logging
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -295,6 +296,18 @@ def test_unreadable_validation_photos_are_left_out_at_setup(
     _corrupt(tmp_path / "none")  # all of them found unreadable there: said so (not "0 training images")
     with pytest.raises(UserError, match="none of the 3 photos in '.*none' could be read"):
         StyleDataModule(str(tmp_path / "none"), image_size=32, batch_size=1, num_workers=0, num_val=1).setup()
+    make_photo(tmp_path / "none" / "good.jpg")  # the one readable photo held out: said so (not "holds them all")
+    said = set()
+    for seed in range(12):  # the seeds whose order meets the unreadable ones before the readable one
+        dm = StyleDataModule(str(tmp_path / "none"), image_size=32, batch_size=1, num_workers=0, num_val=1, seed=seed)
+        try:
+            dm.setup()
+        except UserError as e:
+            said.add(re.sub(r"'.*'", "F", str(e)))
+    assert said == {
+        "data folder F has 4 photos, 3 of them unreadable (named in the warnings above), and data.num_val=1 holds out "
+        "all the readable ones for validation: add photos, or lower data.num_val"
+    }
 
 
 def test_under_ddp_the_training_order_is_one_a_checkpoint_keeps(photo_dir: Path, tmp_path: Path) -> None:

@@ -381,6 +381,9 @@ def test_preserve_color_keeps_the_photos_chroma(model_path: Path) -> None:
     assert np.abs(plain[..., 1:] - (pcb, pcr)).max() > 5  # the style changed the colours, ...
     assert np.abs(kept[..., 1:] - (pcb, pcr)).max() <= 2  # which come back the photo's (8-bit rounding)
     assert np.abs(kept[..., 0] - plain[..., 0]).max() <= 2  # over the stylized picture's light
+    # in bands of rows (bounded memory for a huge photo), joined exactly
+    y, photo_t = torch.rand(3, 37, 20), torch.randint(0, 256, (3, 37, 20), dtype=torch.uint8)
+    assert torch.equal(Stylizer._colours_kept(y, photo_t, rows=5), Stylizer._colours_kept(y, photo_t))
 
 
 def test_cli_folder_mirrors_tree_and_never_overwrites(

@@ -994,26 +994,41 @@ def test_a_second_launch_into_a_running_runs_folder_is_refused_before_it_writes(
     capfd: pytest.CaptureFixture[str],
 ) -> None:
     """Two launches into one folder (started together, or a resume while the run still trained) both trained, each
-    writing over the other's checkpoints, style model and .hydra record. The launch holds its folder's lock."""
+    writing over the other's checkpoints, style model and .hydra record. The launch holds its folder's lock; a
+    launch killed (SIGKILL) frees it at once, though a loader worker it forked lives on for a few seconds."""
     from fast_style.cli.train import main
-    from fast_style.run_lock import lock_run_folder
 
     run = tmp_path / "r"
-    args = [a for a in _mistake_args(tmp_path, photo_dir, style_path, random_vgg) if not a.startswith("trainer.")]
-    args += ["trainer=fast_dev", "trainer.max_steps=2", "data.num_workers=0", "data.image_size=32"]
-    monkeypatch.setattr(sys, "argv", ["fast-style-train", *args])
-    other = lock_run_folder(run, "the other launch")  # what a launch running there holds (another open file)
-    with pytest.raises(SystemExit) as stop:
+    holder = (  # another launch's process, with a forked child (a loader worker)
+        "import os, sys, time; from pathlib import Path; from fast_style.run_lock import lock_run_folder\n"
+        f"lock = lock_run_folder(Path({str(run)!r}), 'x')\n"
+        "child = os.fork()\n"
+        "if child == 0: time.sleep(60); os._exit(0)\n"
+        "print(os.getpid(), child, flush=True); time.sleep(60)\n"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", holder], stdout=subprocess.PIPE, text=True, env=os.environ.copy())
+    pid, child = map(int, proc.stdout.readline().split())
+    try:
+        args = [a for a in _mistake_args(tmp_path, photo_dir, style_path, random_vgg) if not a.startswith("trainer.")]
+        args += ["trainer=fast_dev", "trainer.max_steps=2", "data.num_workers=0", "data.image_size=32"]
+        monkeypatch.setattr(sys, "argv", ["fast-style-train", *args])
+        with pytest.raises(SystemExit) as stop:
+            main()
+        err = capfd.readouterr().err
+        assert stop.value.code == 2 and f"hydra.run.dir={run}: another fast-style-train (pid {pid})" in err
+        assert not run.exists()  # nothing of the refused launch written
+        monkeypatch.setattr(sys, "argv", ["fast-style-train", *args, "--cfg", "job"])  # writes nothing: not refused
         main()
-    err = capfd.readouterr().err
-    assert stop.value.code == 2 and f"hydra.run.dir={run}: another fast-style-train (pid {os.getpid()})" in err
-    assert not run.exists()  # nothing of the refused launch written
-    other.close()  # that run ended (or was killed): the lock goes with it
-    main()
-    assert (run / "style.pt").is_file()
-    again = lock_run_folder(run, "after")  # and this launch's own lock ended with it
-    assert again is not None
-    again.close()
+        assert "max_steps: 2" in capfd.readouterr().out
+        proc.kill()  # SIGKILL: the lock goes with the process, not with the child it forked (still running)
+        proc.wait()
+        os.kill(child, 0)
+        monkeypatch.setattr(sys, "argv", ["fast-style-train", *args])
+        main()
+        assert (run / "style.pt").is_file()
+    finally:
+        proc.kill()
+        os.kill(child, signal.SIGKILL)
 
 
 def test_out_of_memory_in_training_is_one_line(

@@ -337,12 +337,17 @@ def _a_name_hydra_refuses(value: str) -> bool:
             return False
 
 
-def _lock_named_folder() -> IO | None:
+_WRITES_NOTHING = {"-h", "--help", "--hydra-help", "-c", "--cfg", "-i", "--info", "--resolve", "-sc"}
+
+
+def _lock_named_folder(argv: list[str]) -> IO | None:
     """The lock of the run's (or sweep's) folder where the command names one (`hydra.run.dir=runs/wave`); a
     folder made from the time and process id (the default) is this launch's alone. Not in the processes DDP
     starts for the other ranks, which run in their rank 0's folder."""
     ranks = ("RANK", "LOCAL_RANK", "NODE_RANK", "GROUP_RANK", "SLURM_PROCID")  # (Lightning, torchrun, SLURM)
     if _RUN_PARENTS.get("depth") != 0 or any(os.environ.get(k, "0") != "0" for k in ranks):
+        return None
+    if any(a in _WRITES_NOTHING or a.startswith("--shell-completion") for a in argv):  # --cfg job of a running run
         return None
     from fast_style.run_lock import lock_run_folder
 
@@ -381,7 +386,7 @@ def main() -> None:
     lock = None
     try:
         _check_run_folders(sys.argv[1:])
-        lock = _lock_named_folder()
+        lock = _lock_named_folder(sys.argv[1:])
         register()  # (the groups' schemas: torch and Lightning are imported where they are not cached)
         _hydra_main()
     except KeyboardInterrupt:  # before training took Ctrl-C over (Hydra composing, torch loading)
