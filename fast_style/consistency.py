@@ -65,6 +65,35 @@ class ConsistencyLoss(nn.Module):
         check_number("temporal.start", start, lambda v: v >= 0, "an integer >= 0 (a training step)", integer=True)
         self.weight, self.max_shift, self.noise, self.margin = float(weight), max_shift, float(noise), margin
         self.max_zoom, self.share, self.start = float(max_zoom), float(share), start
+        # its own random streams (the motion's on the CPU, the noise's on the images' device), seeded from torch's
+        # seed at the first draw and kept in checkpoints (rng_state): a resumed run moves its copies as an
+        # uninterrupted one does (torch's own stream started again from the seed)
+        self._draws: torch.Generator | None = None
+        self._noise: torch.Generator | None = None
+        self._resumed_noise: torch.Tensor | None = None
+
+    def _motion_stream(self) -> torch.Generator:
+        if self._draws is None:
+            self._draws = torch.Generator().manual_seed(torch.initial_seed())
+        return self._draws
+
+    def _noise_stream(self, device: torch.device) -> torch.Generator:
+        if self._noise is None or self._noise.device != device:
+            self._noise = torch.Generator(device).manual_seed(torch.initial_seed() + 1)
+            if self._resumed_noise is not None:  # a checkpoint's, restored where the images' device is known
+                self._noise.set_state(self._resumed_noise)
+                self._resumed_noise = None
+        return self._noise
+
+    def rng_state(self) -> dict[str, torch.Tensor]:
+        """The random streams' states, for a checkpoint (those not drawn from yet are left out)."""
+        streams = {"motion": self._draws, "noise": self._noise}
+        return {name: g.get_state() for name, g in streams.items() if g is not None}
+
+    def load_rng_state(self, state: dict[str, torch.Tensor]) -> None:
+        if "motion" in state:
+            self._motion_stream().set_state(state["motion"])
+        self._noise, self._resumed_noise = None, state.get("noise")
 
     def active(self, step: int) -> bool:
         """Whether the term applies at this training step (from `start` on)."""
@@ -77,7 +106,7 @@ class ConsistencyLoss(nn.Module):
     def shift(self) -> tuple[int, int]:
         """A random (dy, dx), each in [-max_shift, max_shift], not both 0 (drawn on the CPU: no device sync)."""
         while True:
-            dy, dx = torch.randint(-self.max_shift, self.max_shift + 1, (2,)).tolist()
+            dy, dx = torch.randint(-self.max_shift, self.max_shift + 1, (2,), generator=self._motion_stream()).tolist()
             if dy or dx:
                 return dy, dx
 
@@ -86,7 +115,8 @@ class ConsistencyLoss(nn.Module):
         dy, dx = self.shift()
         if not self.max_zoom:
             return dy, dx, 1.0
-        return dy, dx, math.exp(math.log1p(self.max_zoom) * (2 * torch.rand(()).item() - 1))
+        u = torch.rand((), generator=self._motion_stream()).item()
+        return dy, dx, math.exp(math.log1p(self.max_zoom) * (2 * u - 1))
 
     def _border(self, h: int, w: int, zoom: float) -> int:
         """Pixels left out at each side: the shift, the margin and what a zoom out brings into view."""
@@ -120,7 +150,8 @@ class ConsistencyLoss(nn.Module):
             padded = F.pad(images, (s, s, s, s), mode="reflect")
             out = padded[..., s + dy : s + dy + h, s + dx : s + dx + w]
         if self.noise:
-            out = (out + self.noise * torch.randn_like(out)).clamp(0, 1)
+            noise = torch.randn(out.shape, generator=self._noise_stream(out.device), device=out.device)
+            out = (out + self.noise * noise.to(out.dtype)).clamp(0, 1)
         return out
 
     def forward(

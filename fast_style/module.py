@@ -299,6 +299,8 @@ class StyleTransferModule(pl.LightningModule):
         checkpoint["network_config"] = dict(self.network.config)  # what a resume must build again
         if self._cosine is not None:  # the schedule's last stretch: a resume to more steps continues from it
             checkpoint["lr_cosine"] = dict(self._cosine)
+        if self.temporal is not None:  # the moved copies' random streams: a resume moves them as before
+            checkpoint["temporal_rng"] = self.temporal.rng_state()
 
     def on_load_checkpoint(self, checkpoint: dict) -> None:
         """Before the weights are loaded: a checkpoint of another network (other model.* settings) is refused
@@ -313,6 +315,8 @@ class StyleTransferModule(pl.LightningModule):
             )
         self._take_new_lr(checkpoint)
         self._resumed = (int(checkpoint.get("global_step", 0)), checkpoint.get("lr_cosine"))
+        if self.temporal is not None and checkpoint.get("temporal_rng"):
+            self.temporal.load_rng_state(checkpoint["temporal_rng"])
         own = {k: v.shape for k, v in self.state_dict().items() if k.startswith("network.")}
         theirs = {k: v.shape for k, v in checkpoint.get("state_dict", {}).items() if k.startswith("network.")}
         if saved is None and own != theirs:

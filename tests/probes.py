@@ -39,3 +39,23 @@ class FirstBatchUnreadableOnRank1(StyleDataModule):
         if self.trainer.global_rank == 0 and self.batches == 1:  # one of them here too
             return batch[0], (Unreadable("gone0.jpg", "probe"),)
         return batch
+
+
+class RecordMoved(pl.Callback):
+    """Writes a checksum of every moved copy the stability term makes (its motion and noise) to dirpath/moved.txt."""
+
+    def __init__(self, dirpath: str) -> None:
+        self.dirpath = Path(dirpath)
+
+    def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self.dirpath.mkdir(parents=True, exist_ok=True)
+        temporal, record = pl_module.temporal, self.dirpath / "moved.txt"
+        moved = type(temporal).moved
+
+        def recorded(images: torch.Tensor, *args, **kwargs) -> torch.Tensor:
+            out = moved(temporal, images, *args, **kwargs)
+            with open(record, "a") as f:
+                f.write(f"{args} {out.double().sum().item():.6f}\n")
+            return out
+
+        temporal.moved = recorded

@@ -70,7 +70,8 @@ def test_zoom_pairs_show_the_scene_zoomed_and_are_zero_for_a_network_that_moves_
 
 def test_motion_draws_zooms_within_the_bound_only_when_asked() -> None:
     assert {ConsistencyLoss().motion()[2] for _ in range(20)} == {1.0}
-    zooms = [ConsistencyLoss(max_zoom=0.04).motion()[2] for _ in range(200)]
+    term = ConsistencyLoss(max_zoom=0.04)  # (its own stream: a new one starts again from the seed)
+    zooms = [term.motion()[2] for _ in range(200)]
     assert all(1 / 1.04 - 1e-9 <= z <= 1.04 + 1e-9 for z in zooms)
     assert min(zooms) < 0.98 and max(zooms) > 1.02  # both ways
 
@@ -196,3 +197,28 @@ def test_a_crop_too_small_for_the_widest_zoom_is_refused_at_every_step() -> None
     assert loss.moved(torch.rand(1, 3, least, least), 1, 1, 0.8).shape == (1, 3, least, least)
     with pytest.raises(UserError, match=said):
         loss.moved(torch.rand(1, 3, least - 1, least - 1), 1, 1, 0.8)
+
+
+@pytest.mark.slow
+def test_a_resumed_run_moves_its_copies_as_an_uninterrupted_one_does(
+    tmp_path, photo_dir, style_path, random_vgg
+) -> None:
+    """The copies' shifts, zooms and noise drew from torch's stream, started again from the seed at a resume."""
+
+    def moved(out, *launches: int) -> list[str]:
+        for i, steps in enumerate(launches):
+            cfg = [
+                *tiny_run(photo_dir, style_path, random_vgg),
+                *("temporal=shift", "temporal.max_shift=2", "temporal.margin=2", "temporal.max_zoom=0.05"),
+                *("temporal.noise=0.02", "trainer=fast_dev", f"trainer.max_steps={steps}", f"output_dir={out}"),
+                "callbacks.checkpoint.every_n_train_steps=1",
+                "+callbacks.probe._target_=tests.probes.RecordMoved",
+                f"+callbacks.probe.dirpath={out / 'probe'}",
+                *(("ckpt_path=last",) if i else ()),
+            ]
+            train(compose(cfg))
+        return (out / "probe" / "moved.txt").read_text().splitlines()
+
+    whole = moved(tmp_path / "whole", 6)
+    assert len(whole) == 6 and len(set(whole)) == 6
+    assert moved(tmp_path / "resumed", 3, 6) == whole
