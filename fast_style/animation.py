@@ -10,10 +10,11 @@ from pathlib import Path
 
 from PIL import Image, ImageSequence
 
-from fast_style.atomic import atomic_write, check_output, is_the_file
+from fast_style.atomic import atomic_write
 from fast_style.errors import UserError
 from fast_style.images import decoding, kept_metadata, reading, to_srgb, upright
 from fast_style.numbers import check_number
+from fast_style.outputs import check_output, is_the_file
 
 # what an animation can be written as (other outputs take its first frame)
 ANIMATED_OUTPUTS = {".gif": "GIF", ".png": "PNG", ".apng": "PNG", ".webp": "WEBP", ".avif": "AVIF"}

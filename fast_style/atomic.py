@@ -13,6 +13,7 @@ from pathlib import Path
 from tempfile import mkstemp
 
 from fast_style.errors import UserError
+from fast_style.outputs import file_in_the_way, not_a_folder
 
 # a write failed for lack of room or rights, not because of the data: stop and say so in one line
 DISK_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EFBIG, errno.EIO}
@@ -35,30 +36,6 @@ def writing(what: str | Path) -> Iterator[None]:
         if e.errno not in DISK_ERRORS:
             raise
         raise DiskError(what, e.strerror or str(e)) from None
-
-
-def file_in_the_way(folder: Path) -> Path | None:
-    """The file (not a folder) at `folder` or at the nearest of its parents that exists, or None: where the
-    folder cannot be made."""
-    nearest = next((a for a in (folder, *folder.parents) if a.exists()), None)
-    return nearest if nearest is not None and not nearest.is_dir() else None
-
-
-def check_writable(folder: Path, label: str) -> None:
-    """Before any work: UserError, starting with `label` (the option and its value), where no file can be made in
-    `folder` (where it does not exist yet, in the nearest parent that does, where it will be made): a read-only
-    disk or a folder without rights was found only when the results were written, after all the work."""
-    nearest = next(p for p in (folder.absolute(), *folder.absolute().parents) if p.exists() or p.is_symlink())
-    if not nearest.exists():  # a link to nothing: the folder cannot be made through it
-        raise UserError(f"{label}: {nearest} is a link to {os.readlink(nearest)}, which does not exist")
-    if not nearest.is_dir():
-        raise UserError(f"{label}: {nearest} is a file, not a folder")
-    try:
-        fd, probe = mkstemp(prefix=".fast-style-probe.", dir=nearest)
-    except OSError as e:
-        raise UserError(f"{label}: cannot write in {nearest} ({e.strerror or e}): choose another place") from None
-    os.close(fd)
-    os.unlink(probe)
 
 
 @contextmanager
@@ -102,17 +79,6 @@ def atomic_writes(paths: list[str | Path]) -> Iterator[list[Path]]:
                     folder.rmdir()
 
 
-def not_a_folder(path: Path) -> None:
-    """UserError where the file to write, `path`, is a folder: said before the work, not at the rename after it
-    ("Is a directory: '.x.mp4.tmp' -> 'x.mp4'")."""
-    if path.is_dir():
-        raise UserError(_A_FOLDER.format(path))
-
-
-_A_FOLDER = "cannot write {}: it is a folder; give a file's name"
-TO_OVERWRITE = "use --force (from Python: force=True) to overwrite"  # what every refusal of an existing output says
-
-
 def _temporary_beside(path: Path) -> Path:
     """An empty temporary file in `path`'s folder (made where missing); one line naming `path` where it cannot
     be (not a temporary name, not the input)."""
@@ -144,53 +110,3 @@ def save_torch(obj: object, path: str | Path) -> Path:
     with atomic_write(path) as tmp:
         tmp.write_bytes(buffer.getvalue())
     return Path(path)
-
-
-def check_output(path: Path, force: bool, inputs: set[Path] = frozenset()) -> None:
-    """Before any work: refuse (UserError) to write `path` over one of `inputs` (resolved paths), or over an
-    existing file without `force`. Nothing a user made is overwritten unasked."""
-    if refusal := output_refusal(path, force, inputs):
-        raise UserError(refusal)
-
-
-def output_refusal(path: Path, force: bool, inputs: set[Path] = frozenset()) -> str | None:
-    """Why `check_output` refuses `path`, in one line; None where it may be written."""
-    if is_an_input(path, inputs):
-        return f"{path} is an input: choose another output"
-    if path.is_dir():
-        return _A_FOLDER.format(path)
-    if path.exists() and not force:
-        return f"{path} exists: {TO_OVERWRITE} it"
-    return None
-
-
-def is_the_file(path: Path, src: Path) -> bool:
-    """Whether writing `path` would replace the file `src`: its path, or another name of it (a link, a case)."""
-    return path.resolve() == src.resolve() or (path.exists() and src.exists() and path.samefile(src))
-
-
-def is_an_input(path: Path, inputs: set[Path]) -> bool:
-    """Whether `path` is one of `inputs` (resolved paths), by its name or by another (a link, a name's case)."""
-    return path.resolve() in inputs or (path.exists() and _same_file_as_one_of(path, inputs))
-
-
-def _same_file_as_one_of(path: Path, inputs: set[Path]) -> bool:
-    """The input by another path: a hard link, or on macOS a name in another case (IMG.JPG vs img.jpg). Only
-    inputs of the same name (any case) are compared, and only for an output that exists."""
-    named = _inputs_named(inputs).get(path.name.casefold(), ())
-    return any(i.exists() and path.samefile(i) for i in named)
-
-
-# the inputs last asked about (held, so their id is not reused), their count, and their index by name
-_NAMED: list = [None, 0, {}]
-
-
-def _inputs_named(inputs: set[Path]) -> dict[str, list[Path]]:
-    """`inputs` by their names (any case), made once for a set asked about many times (every output of a folder
-    against every input: 10,000 files' rerun spent 43 s comparing names before its first picture)."""
-    if _NAMED[0] is not inputs or _NAMED[1] != len(inputs):
-        index: dict[str, list[Path]] = {}
-        for i in inputs:
-            index.setdefault(i.name.casefold(), []).append(i)
-        _NAMED[:] = [inputs, len(inputs), index]
-    return _NAMED[2]

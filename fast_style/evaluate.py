@@ -23,12 +23,13 @@ import torch
 from PIL import Image, ImageDraw
 
 from fast_style import zoo
-from fast_style.atomic import TO_OVERWRITE, atomic_writes, writing
+from fast_style.atomic import atomic_writes, writing
 from fast_style.devices import pick_device
 from fast_style.errors import UserError, first_line
 from fast_style.images import find_images, read_photo
 from fast_style.loss import MIN_PHOTO_SIDE, PerceptualLoss, default_loss_weights
 from fast_style.network import load_style_model
+from fast_style.outputs import TO_OVERWRITE
 from fast_style.pixels import tensor_to_pil
 from fast_style.scores import RANK_BY, ModelScore, ranked
 from fast_style.stability import stability

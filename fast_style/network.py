@@ -16,8 +16,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from fast_style.atomic import check_output, save_torch
+from fast_style.atomic import save_torch
 from fast_style.errors import UserError, first_line
+from fast_style.outputs import check_output
 
 
 class BlurPool(nn.Module):

@@ -17,11 +17,12 @@ from pathlib import Path
 
 import torch
 
-from fast_style.atomic import TO_OVERWRITE, atomic_write, check_output, writing
+from fast_style.atomic import atomic_write, writing
 from fast_style.errors import UserError
 from fast_style.images import save_image
 from fast_style.loss import PerceptualLoss
 from fast_style.numbers import check_number
+from fast_style.outputs import TO_OVERWRITE, check_output
 from fast_style.pixels import tensor_to_pil
 
 log = logging.getLogger(__name__)

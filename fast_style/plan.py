@@ -14,10 +14,10 @@ from pathlib import Path
 from PIL import Image
 
 from fast_style.animation import frame_count
-from fast_style.atomic import file_in_the_way, is_an_input, output_refusal
 from fast_style.errors import UserError
 from fast_style.images import IMAGE_EXTENSIONS, IMAGE_OUTPUTS
 from fast_style.inference_defaults import DEFAULT_OUTPUT
+from fast_style.outputs import file_in_the_way, is_an_input, output_refusal
 from fast_style.video import VIDEO_EXTENSIONS, VIDEO_OUTPUTS, is_video, output_name
 from fast_style.walk import files_below
 

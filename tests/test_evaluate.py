@@ -616,6 +616,7 @@ def test_an_unwritable_destination_is_refused_before_the_work(
     import errno
 
     import fast_style.atomic as atomic
+    import fast_style.outputs as outputs
 
     def read_only(*args, **kwargs):
         raise OSError(errno.EROFS, "Read-only file system")
@@ -623,7 +624,8 @@ def test_an_unwritable_destination_is_refused_before_the_work(
     photo = make_photo(tmp_path / "photos" / "p.jpg", size=(40, 32))
     out = tmp_path / "ro"
     out.mkdir()
-    monkeypatch.setattr(atomic, "mkstemp", read_only)
+    monkeypatch.setattr(outputs, "mkstemp", read_only)  # the check before the work
+    monkeypatch.setattr(atomic, "mkstemp", read_only)  # and the write after it
     if tool == "eval":
         code = eval_main(_eval_args(sweep, [photo.parent], out, random_vgg))
     else:

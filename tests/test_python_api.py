@@ -130,7 +130,7 @@ def test_a_rerun_of_a_large_folder_names_runs_and_limits_as_given(
 ) -> None:
     import os
 
-    from fast_style.atomic import is_an_input
+    from fast_style.outputs import is_an_input
 
     run = tmp_path / "runs" / "myrun"
     run.mkdir(parents=True)

@@ -6,9 +6,9 @@ import argparse
 import sys
 from pathlib import Path
 
-from fast_style.atomic import file_in_the_way
 from fast_style.cli import ToolParser, run_tool
 from fast_style.errors import UserError
+from fast_style.outputs import file_in_the_way
 
 
 def main(argv: list[str] | None = None) -> int:

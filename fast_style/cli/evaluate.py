@@ -18,9 +18,9 @@ import sys
 from pathlib import Path
 
 from fast_style import zoo
-from fast_style.atomic import check_writable
 from fast_style.cli import EXIT_OK, EXIT_PARTIAL, ToolParser, add_pixel_limit, run_reading_pictures
 from fast_style.errors import UserError
+from fast_style.outputs import check_writable
 from fast_style.scores import RANK_BY, ranked
 
 # the library (torch, PyAV) is imported in run(): --help and a mistyped argument answer without loading it

@@ -14,9 +14,9 @@ from pathlib import Path
 
 from PIL import Image
 
-from fast_style.atomic import check_writable
 from fast_style.cli import ToolParser, add_pixel_limit, run_reading_pictures
 from fast_style.errors import UserError
+from fast_style.outputs import check_writable
 
 # the library (torch) is imported in run(): --help and a mistyped argument answer without loading it
 

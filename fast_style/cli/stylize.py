@@ -149,8 +149,8 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(f"--{'tile' if args.tile else 'compile'} needs --backend torch")
     from tqdm import tqdm
 
-    from fast_style.atomic import is_an_input
     from fast_style.batch import BatchReport, stylize_files
+    from fast_style.outputs import is_an_input
     from fast_style.plan import expand_inputs, plan_outputs, refuse_if_nothing_to_write
     from fast_style.stylizer import Stylizer
     from fast_style.video import is_video
