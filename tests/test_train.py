@@ -634,6 +634,7 @@ def test_the_refused_sweeps_cleanup_keeps_what_is_not_its_own(tmp_path: Path, mo
 def test_a_sweep_runs_on_past_a_bad_run_and_fails_at_the_end(
     tmp_path: Path, photo_dir: Path, style_path: Path, random_vgg: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    _text = {"capture_output": True, "text": True, "timeout": 300}
     cmd = [
         sys.executable,
         "-m",
@@ -657,6 +658,10 @@ def test_a_sweep_runs_on_past_a_bad_run_and_fails_at_the_end(
     assert (tmp_path / "sweep" / "1" / "style.pt").is_file()  # the good run after the bad one ran
     assert "error: 1 run(s) failed: #0: bad data settings: data.image_size=-5 (at least 16)" in proc.stderr
     assert "Traceback" not in proc.stdout + proc.stderr
+    # every run failed: a mistake to fix (2), not "done in part" (1)
+    others = [a for a in cmd[:-1] if not a.startswith("hydra.sweep.dir=")]
+    proc = subprocess.run([*others, "data.image_size=-5,-6", f"hydra.sweep.dir={tmp_path / 'none'}"], **_text)
+    assert proc.returncode == 2 and "error: 2 run(s) failed: #0: " in proc.stderr
     # HYDRA_FULL_ERROR=1: the exception itself, for a traceback (in this process, as the console script runs)
     from fast_style.cli.train import main
 
@@ -681,7 +686,7 @@ def test_a_sweep_runs_on_past_a_bad_run_and_fails_at_the_end(
     record = (tmp_path / "sweep" / "multirun.yaml").read_bytes()
     longer = [a if a != "trainer.max_steps=1" else "trainer.max_steps=7" for a in cmd[:-1]]
     refused = subprocess.run([*longer, "data.image_size=32"], capture_output=True, text=True, timeout=300)
-    assert refused.returncode == 1 and "or train into another folder (hydra.sweep.dir=...)" in refused.stderr
+    assert refused.returncode == 2 and "or train into another folder (hydra.sweep.dir=...)" in refused.stderr
     assert (tmp_path / "sweep" / "multirun.yaml").read_bytes() == record
 
 
@@ -1017,9 +1022,30 @@ def test_a_second_launch_into_a_running_runs_folder_is_refused_before_it_writes(
         err = capfd.readouterr().err
         assert stop.value.code == 2 and f"hydra.run.dir={run}: another fast-style-train (pid {pid})" in err
         assert not run.exists()  # nothing of the refused launch written
-        monkeypatch.setattr(sys, "argv", ["fast-style-train", *args, "--cfg", "job"])  # writes nothing: not refused
-        main()
-        assert "max_steps: 2" in capfd.readouterr().out
+        for cfg in (["--cfg", "job"], ["--cfg=job"], ["-cjob"]):  # writes nothing: not refused
+            monkeypatch.setattr(sys, "argv", ["fast-style-train", *args, *cfg])
+            main()
+            assert "max_steps: 2" in capfd.readouterr().out
+        # the folder named through an interpolation (or a config file, or a sweep's run folder): refused too, once
+        # Hydra has resolved it, and the refused launch's folder removed
+        same = [a for a in args if not a.startswith("hydra.run.dir=")] + [f"hydra.run.dir={tmp_path}/${{seed}}"]
+        other = subprocess.Popen(
+            [sys.executable, "-c", holder.replace(repr(str(run)), repr(str(tmp_path / "0")))],
+            stdout=subprocess.PIPE,
+            text=True,
+            env=os.environ.copy(),
+        )
+        opid, ochild = map(int, other.stdout.readline().split())
+        os.kill(ochild, signal.SIGKILL)
+        monkeypatch.setattr(sys, "argv", ["fast-style-train", *same, "seed=0"])
+        with pytest.raises(SystemExit) as stop:
+            main()
+        other.kill()
+        err = capfd.readouterr().err
+        assert (
+            stop.value.code == 2 and f"the run's folder {tmp_path / '0'}: another fast-style-train (pid {opid})" in err
+        )
+        assert not (tmp_path / "0").exists()
         proc.kill()  # SIGKILL: the lock goes with the process, not with the child it forked (still running)
         proc.wait()
         os.kill(child, 0)

@@ -51,7 +51,9 @@ def _hydra_main(cfg: DictConfig) -> None:
     whole = made is True  # where it is not known who made the folder, only this launch's files go
     launch = " ".join(HydraConfig.get().overrides.task) or "(the defaults)"
     _into_run_log(f"launch: fast-style-train {launch}", logging.INFO)  # the log says what ran (the terminal knows)
+    held = None
     try:
+        held = _lock_resolved_folder(out)
         try:
             train(cfg)
         except (RuntimeError, MemoryError) as e:  # a batch or size that does not fit: one line, as in every tool
@@ -75,6 +77,9 @@ def _hydra_main(cfg: DictConfig) -> None:
     except Exception:  # a crash: its traceback goes to the terminal (Hydra's report) and into the run's log
         _into_run_log(f"error: the run crashed:\n{traceback.format_exc().rstrip()}")
         raise
+    finally:
+        if held is not None:
+            held.close()
 
 
 def _into_run_log(line: str, level: int = logging.ERROR) -> None:
@@ -337,21 +342,48 @@ def _a_name_hydra_refuses(value: str) -> bool:
             return False
 
 
-_WRITES_NOTHING = {"-h", "--help", "--hydra-help", "-c", "--cfg", "-i", "--info", "--resolve", "-sc"}
+_WRITES_NOTHING = {"-h", "--help", "--hydra-help", "--cfg", "--info", "--resolve", "--shell-completion"}
+_LOCKED: dict = {}  # the folder whose lock main() took before Hydra (not taken again: closing it would end it)
 
 
 def _lock_named_folder(argv: list[str]) -> IO | None:
     """The lock of the run's (or sweep's) folder where the command names one (`hydra.run.dir=runs/wave`); a
     folder made from the time and process id (the default) is this launch's alone. Not in the processes DDP
     starts for the other ranks, which run in their rank 0's folder."""
-    ranks = ("RANK", "LOCAL_RANK", "NODE_RANK", "GROUP_RANK", "SLURM_PROCID")  # (Lightning, torchrun, SLURM)
-    if _RUN_PARENTS.get("depth") != 0 or any(os.environ.get(k, "0") != "0" for k in ranks):
+    if _RUN_PARENTS.get("depth") != 0 or _another_rank():
         return None
-    if any(a in _WRITES_NOTHING or a.startswith("--shell-completion") for a in argv):  # --cfg job of a running run
+    if any(a.split("=")[0] in _WRITES_NOTHING or a.startswith(("-c", "-i", "-sc")) for a in argv):  # --cfg=job
         return None
     from fast_style.run_lock import lock_run_folder
 
-    return lock_run_folder(_RUN_PARENTS["fixed"], f"hydra.{_RUN_PARENTS['kind']}.dir={_RUN_PARENTS['fixed']}")
+    lock = lock_run_folder(_RUN_PARENTS["fixed"], f"hydra.{_RUN_PARENTS['kind']}.dir={_RUN_PARENTS['fixed']}")
+    if lock is not None:
+        _LOCKED["folder"] = _RUN_PARENTS["fixed"].resolve()
+    return lock
+
+
+def _lock_resolved_folder(out: Path) -> IO | None:
+    """The lock of the folder this run trains in, as Hydra resolved it: a folder set in a config file or through
+    an interpolation, and a sweep's run folder (one launch ran into a running sweep's `<sweep>/0`), which the lock
+    taken before Hydra (the folder named on the command line) does not cover. Refused here, Hydra has already
+    written this launch's settings into the folder: the running run's own, where it has kept them, are put back."""
+    if _LOCKED.get("folder") == out.resolve() or _another_rank():
+        return None
+    from fast_style.launch import restore_last_launch
+    from fast_style.run_lock import lock_run_folder
+
+    try:
+        return lock_run_folder(out, f"the run's folder {out}")
+    except UserError:
+        restore_last_launch(out / ".hydra")
+        raise
+
+
+def _another_rank() -> bool:
+    """A process DDP started for a rank other than 0 (Lightning's, torchrun's, SLURM's), which trains in its rank
+    0's folder."""
+    ranks = ("RANK", "LOCAL_RANK", "NODE_RANK", "GROUP_RANK", "SLURM_PROCID")
+    return any(os.environ.get(k, "0") != "0" for k in ranks)
 
 
 def _check_run_folders(argv: list[str]) -> None:
@@ -383,6 +415,7 @@ def main() -> None:
     _STARTED.update(run=False, trained=0)
     os.environ["HYDRA_FULL_ERROR"] = "1"  # Hydra re-raises instead of printing several lines; we print one
     _note_run_parents(sys.argv[1:])
+    _LOCKED.clear()
     lock = None
     try:
         _check_run_folders(sys.argv[1:])
@@ -405,8 +438,8 @@ def main() -> None:
         if _FULL_ERROR["on"]:
             raise
         print(
-            f"error: cannot make a folder at {e.filename}: a file is in the way; choose another hydra.run.dir "
-            "(or move the file)",
+            f"error: cannot make a folder at {e.filename}: a file is in the way; choose another "
+            f"hydra.{_RUN_PARENTS.get('kind', 'run')}.dir (or move the file)",
             file=sys.stderr,
         )
         sys.exit(EXIT_USER_ERROR)
@@ -442,7 +475,7 @@ def main() -> None:
         _restore_sweep_record()
         failed = _FULL_ERROR["failed"]
         print(f"error: {len(failed)} run(s) failed: " + "; ".join(failed), file=sys.stderr)
-        sys.exit(EXIT_PARTIAL)
+        sys.exit(EXIT_PARTIAL if _STARTED["trained"] else EXIT_USER_ERROR)  # none trained: not "done in part"
 
 
 if __name__ == "__main__":
