@@ -824,6 +824,14 @@ def test_the_train_commands_help_names_the_tool_and_shows_how_to_start(tmp_path:
     assert "powered by Hydra" not in proc.stdout
     assert any("ckpt_path=last" in line and "style.image=" in line for line in lines)  # resuming, as the README says
     assert "model: fast, johnson, schema, small, tiny" in proc.stdout  # Hydra's groups still listed
+    # Hydra's own help, with the run's settings beside it: they were "unknown" to it ("did you mean" themselves)
+    proc = subprocess.run(
+        [sys.executable, "-m", "fast_style.cli.train", "--hydra-help", "loss.style_weight=3", "style.image=x.jpg"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0 and "== Flags ==" in proc.stdout and not proc.stderr, proc.stderr[-2000:]
 
 
 def test_paths_that_training_writes_and_paths_from_home_are_taken_unquoted(

@@ -410,6 +410,8 @@ def main() -> None:
         signal.signal(signal.SIGINT, _on_sigint)
     logging.getLogger("torch").setLevel(logging.WARNING)  # (stopped in its import: its exit hooks' INFO lines)
     sys.argv[1:] = as_paths(sys.argv[1:])
+    if "--hydra-help" in sys.argv:  # Hydra's own help composes only its own settings: the run's are beside the point
+        sys.argv[1:] = [a for a in sys.argv[1:] if "=" not in a or a.lstrip("+~").startswith("hydra.")]
     previous = os.environ.get("HYDRA_FULL_ERROR")
     _FULL_ERROR.update(on=previous == "1", failed=[])
     _STARTED.update(run=False, trained=0)
