@@ -201,8 +201,7 @@ class StyleTransferModule(pl.LightningModule):
             terms["coverage"] = self.loss.coverage(stylized.float(), images).mean()
         log_now = not train or self._logging_now()  # values logged on other steps are never written
         if train and self._nonfinite(terms["total"], log_now):
-            several = self._trainer is not None and self.trainer.world_size > 1
-            share = "this process's share of the step skipped (zero gradients)" if several else "step skipped"
+            share = "this process's share of the step skipped (zero gradients)" if self._ddp else "step skipped"
             log.warning("non-finite loss at step %d: %s", self.global_step, share, extra=EVERY_RANK)
             return self._no_step(train)
         if log_now:
@@ -227,9 +226,14 @@ class StyleTransferModule(pl.LightningModule):
         """What a step with nothing to learn from returns: None (Lightning skips it), or under DDP a loss of zero
         gradients: the other processes still exchange gradients this step, and a process that skipped it would
         pair its next step's exchange with their this one's."""
-        if train and self._trainer is not None and self.trainer.world_size > 1:
+        if train and self._ddp:
             return sum(p.sum() for p in self.network.parameters()) * 0.0
         return None
+
+    @property
+    def _ddp(self) -> bool:
+        """Trained by several processes that exchange gradients every step."""
+        return self._trainer is not None and self.trainer.world_size > 1
 
     def _nonfinite(self, total: torch.Tensor, logging_step: bool) -> bool:
         """True when this step must be skipped. A NaN/inf loss with on_nonfinite=stop raises UserError: at once
@@ -287,7 +291,7 @@ class StyleTransferModule(pl.LightningModule):
 
     def on_train_end(self) -> None:
         skipped = self._skipped_paths
-        if self._trainer is not None and self.trainer.world_size > 1 and torch.distributed.is_initialized():
+        if self._ddp and torch.distributed.is_initialized():
             every: list = [None] * self.trainer.world_size  # under DDP each process met its own share, some alike:
             torch.distributed.all_gather_object(every, sorted(skipped))  # counted once, said once
             skipped = set().union(*every)
