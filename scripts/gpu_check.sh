@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Everything GPU-specific in one run, for a machine lent for a few minutes (figures in benchmarks/README.md).
+# Everything GPU-specific in one run, for a machine lent for a few minutes (figures in benchmarks/README.md); the
+# zoo's training runs through scripts/gpu_zoo.sh instead.
 # PARTS picks and orders what runs (default: all of them):
 #   train      the real trainer (Lightning, bf16-mixed, module.compile=$COMPILE) at batch 4 for TRAIN_S seconds:
 #              steps/s and val/* curves
@@ -9,24 +10,16 @@
 #   levers16   the levers at batch 16
 #   loader     the data loader with JPEG decode vs the pre-resized cache, at batch 16 (needs RAW_PHOTOS)
 #   infer      inference at 1920x1080 (scripts/benchmark_stylize.py) and the stylize CLI with the trained model
-#   zoo        zoo styles at the paper's budget (scripts/train_zoo.sh, resumable) in ZOO_DIR (default /tmp/zoo):
-#              ZOO_STYLES (default wave) for ZOO_STEPS (default 40000) steps or ZOO_TIME of training in this call
-#              (default 8 min; a hard stop ZOO_TIMEOUT_S after it, default ZOO_TIME + 60 s, at most 540, so that
-#              the copy is done inside the device tool's 600 s a command), held-out photos ZOO_VAL (required: the
-#              COCO split scripts/zoo_report.py holds out, never the training folder); each run's style.pt (or,
-#              where it failed, its newest periodic one as NAME-stepN.pt), log and config.yaml copied flat to
-#              OUT/zoo (a last.ckpt, about 20 MB, stays in ZOO_DIR: a later call resumes from it while the
-#              machine is kept). Then, on this machine: scripts/build_zoo.py NAME OUT/zoo/NAME.pt --config
-#              OUT/zoo/NAME.config.yaml (the GPU model into the zoo first), a CPU tail with
-#              module.init_from=NAME (the zoo's name, not a file: its record is kept), build_zoo.py again, then
-#              scripts/zoo_report.py --write-manifests
 #   video      1080p video end to end and stage by stage (scripts/benchmark_video.py), x264 presets ultrafast and
 #              medium, decoding in software and with NVDEC (VIDEO_FRAMES frames, the zoo's wave compiled, 8 frames
 #              per call)
 #
 #   PARTS="train levers4" scripts/gpu_check.sh OUT_DIR RESIZED_PHOTOS RAW_PHOTOS STYLE_IMAGE [CONTENT_PHOTO...]
 # RESIZED_PHOTOS: a training folder (e.g. a data.cache_dir copy); RAW_PHOTOS: original JPEGs for `loader`.
-# It needs fast-style's dependencies importable there (torchdata, hydra-core, av, pi-heif beside torch) and the
+# It needs fast-style's dependencies importable there (torchdata, hydra-core, av, pi-heif beside torch): for the
+# video part, `scripts/pack_device.py --video` packs them into .dev (carried), and on the machine
+# `python3 -m pip install -q --no-index --no-deps --target /tmp/site .dev/whl/*.whl;
+# export PYTHONPATH=/tmp/site:$PWD/.dev/site` makes them importable. The other parts also need the
 # caffe VGG16 in the weights cache (`fast-style-weights`, 59 MB; FAST_STYLE_CACHE names another folder).
 set -u
 out=$1 photos=$2 raw=$3 style=$4
@@ -85,31 +78,6 @@ for part in ${PARTS:-train levers4 train16 fp32 levers16 loader infer}; do
             log "stylize CLI on the GPU with the trained model"
             $py -m fast_style.cli.stylize -m "$model" "$@" -o "$out/stylized" --device cuda 2>&1 | tail -n 3
         fi ;;
-    zoo)
-        zoo=${ZOO_DIR:-/tmp/zoo}
-        if [ -z "${ZOO_VAL:-}" ] || [ "$(realpath "${ZOO_VAL:-}")" = "$(realpath "$photos")" ]; then
-            echo "zoo: set ZOO_VAL to held-out photos (not the training folder $photos): part skipped"
-            continue
-        fi
-        log "zoo: ${ZOO_STYLES:=wave}, ${ZOO_STEPS:=40000} steps, at most ${ZOO_TIME:=00:00:08:00} of training each"
-        IFS=: read -r d h m s <<<"$ZOO_TIME"
-        limit=$(( ((10#$d * 24 + 10#$h) * 60 + 10#$m) * 60 + 10#$s + 60 ))
-        STYLES="$ZOO_STYLES" MAX_STEPS="$ZOO_STEPS" MAX_TIME="$ZOO_TIME" TIMEOUT_S=${ZOO_TIMEOUT_S:-$((limit < 540 ? limit : 540))} \
-            WORKERS=${ZOO_WORKERS:-6} scripts/train_zoo.sh "$zoo" "$photos" "$ZOO_VAL" "$(dirname "$style")"
-        mkdir -p "$out/zoo"
-        for name in $ZOO_STYLES; do
-            cp "$zoo/$name.log" "$out/zoo/" 2>/dev/null
-            cp "$zoo/$name/.hydra/config.yaml" "$out/zoo/$name.config.yaml" 2>/dev/null
-            if cp "$zoo/$name/style.pt" "$out/zoo/$name.pt" 2>/dev/null; then
-                echo "$name: $out/zoo/$name.pt"
-            elif newest=$(ls "$zoo/$name"/checkpoints/style-step=*.pt 2>/dev/null | sort | tail -n 1) && [ -n "$newest" ]; then
-                step=${newest##*=}
-                cp "$newest" "$out/zoo/$name-step${step%.pt}.pt"  # (no '=': the tool refuses it in names)
-                echo "$name: no style.pt (see its log); its newest periodic model: $out/zoo/$name-step${step%.pt}.pt"
-            else
-                echo "$name: no style.pt"
-            fi
-        done ;;
     video)
         log "video at 1920x1080, x264 presets ultrafast and medium, software and NVDEC decoding"
         timeout 500 $py scripts/benchmark_video.py --style wave --size 1920x1080 --frames ${VIDEO_FRAMES:=240} \

@@ -1,0 +1,63 @@
+"""scripts/pack_device.py, which packs what a lent GPU trains the zoo from: the split must be the zoo's, and the
+cut-down VGG must give the training loss the full one gives."""
+
+import runpy
+from pathlib import Path
+
+import pytest
+import torch
+
+from fast_style.loss import VGGFeatures
+from fast_style.weights import caffe_weights_path
+
+from .conftest import make_photo
+
+SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "pack_device.py"
+
+
+def test_pack_training_splits_like_the_zoo_and_keeps_the_loss(tmp_path: Path, random_vgg: Path) -> None:
+    coco = tmp_path / "coco"
+    coco.mkdir()
+    for i in range(14):  # every 12th of the sorted photos is held out: 0 and 12
+        make_photo(coco / f"{i:03d}.jpg", size=(120, 90), seed=i)
+    styles = tmp_path / "styles"
+    styles.mkdir()
+    make_photo(styles / "wave.jpg", size=(64, 64))
+    caffe_weights_path().parent.mkdir(parents=True, exist_ok=True)
+    full = torch.load(random_vgg, map_location="cpu", weights_only=True)
+    torch.save({"arch": "vgg16", "normalization": "caffe", "state_dict": full}, caffe_weights_path())
+    dest = tmp_path / "dev"
+    for sub in ("train", "heldout", "styles"):
+        (dest / sub).mkdir(parents=True)
+
+    runpy.run_path(str(SCRIPT))["pack_training"](dest, coco, styles, 64)
+
+    assert sorted(p.name for p in (dest / "heldout").iterdir()) == ["000.jpg", "012.jpg"]
+    assert len(list((dest / "train").iterdir())) == 12
+    from PIL import Image
+
+    with Image.open(dest / "train" / "001.jpg") as im:
+        assert min(im.size) == 64  # shorter side
+    assert [p.name for p in (dest / "styles").iterdir()] == ["wave.jpg"]
+    packed = torch.load(dest / "vgg16-fp16.pth", map_location="cpu", weights_only=True)
+    assert packed["normalization"] == "caffe"
+    assert all(v.dtype == torch.float16 for v in packed["state_dict"].values())
+    assert "features.21.weight" in packed["state_dict"] and "features.24.weight" not in packed["state_dict"]
+    torch.manual_seed(0)
+    x, y = torch.rand(2, 1, 3, 64, 64).unbind(0)
+    layers = ["relu1_2", "relu2_2", "relu3_3", "relu4_3"]  # the default loss's
+    cut = VGGFeatures(layers, weights=str(dest / "vgg16-fp16.pth"))
+    whole = VGGFeatures(layers, weights=str(caffe_weights_path()))
+    fa, fb = cut(x), whole(x)
+    assert fa.keys() == fb.keys() == set(layers)
+    for k in layers:  # float16 weights: within a few parts in a thousand of the largest activation
+        torch.testing.assert_close(fa[k], fb[k], rtol=0, atol=5e-3 * fb[k].abs().max().item())
+    assert not torch.allclose(cut(y)["relu4_3"], fa["relu4_3"])
+
+
+@pytest.mark.parametrize("args", [["--style-dir", "x"], []])
+def test_pack_device_asks_for_the_photos_unless_video(args: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("sys.argv", ["pack_device.py", *args])
+    with pytest.raises(SystemExit) as e:
+        runpy.run_path(str(SCRIPT), run_name="__main__")
+    assert e.value.code == 2
