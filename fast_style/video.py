@@ -325,8 +325,6 @@ def stylize_video(
     encoder, or in software where FFmpeg cannot open that decoder (a log line says so). UserError for a file that
     is not a video or an unknown container."""
     import av
-    from av.stream import Disposition
-    from av.video.reformatter import ColorPrimaries, ColorRange, Colorspace, ColorTrc, VideoReformatter
 
     src, dst = Path(src), Path(dst)
     # one line for a device that is not there (torch's "exchangeDevice" error); None: auto
@@ -347,12 +345,7 @@ def stylize_video(
     if decode_on_device and device.type != "cuda":
         raise UserError(f"decoding on the device needs a CUDA device (NVDEC), not {device}")
     on_device = device.type != "cpu" if convert_on_device is None else convert_on_device
-    smoother = TemporalSmoother(smooth) if smooth else None
     source = open_source(src, (device.index or 0) if decode_on_device else None)
-    stages = _Stages()
-    decoded: queue.Queue = queue.Queue(maxsize=2 * batch_size)  # frames (and sound) on their way to the network
-    stylized: queue.Queue = queue.Queue(maxsize=2 * batch_size)  # on their way to the encoder
-    frames = 0
     with source, atomic_write(dst) as tmp:
         video_in = main_video(source.streams.video)
         if video_in is None:
@@ -360,262 +353,359 @@ def stylize_video(
         if source.format.name == "image2" or source.format.name.endswith("_pipe"):  # FFmpeg reads a photo as a
             raise UserError(f"{src} is a still image, not a video: stylize it as an image")  # one-frame video
         video_in.thread_type = "AUTO"  # FFmpeg decodes with several threads where the codec allows
-        total = video_in.frames or None
         # an iPhone's tags (com.apple.quicktime.location.ISO6709, .make, .creationdate) are QuickTime keys, which
         # MP4 and MOV hold only as FFmpeg writes every tag that way (not the iTunes-style title others read)
         keys = fmt in ("mp4", "mov") and any(k.startswith("com.apple.quicktime.") for k in source.metadata)
-        options = {"movflags": "use_metadata_tags"} if keys else {}
-        with av.open(_local(tmp), "w", format=fmt, options=options) as out:
-            rate = video_in.average_rate or video_in.guessed_rate or Fraction(30)
-            video_out = out.add_stream("libx264", rate=rate)
-            # the encoder counts in the input's ticks too: in its default 1/rate, uneven frame times (a phone's
-            # dropped frames, a screen recording) were rounded onto the average rate's grid, two frames to one time
-            video_out.time_base = video_out.codec_context.time_base = video_in.time_base
-            video_out.pix_fmt = "yuv420p"
-            # BT.709, said in the stream: untagged, the encoder's default BT.601 matrix showed shifted colours
-            # in players that take an HD video for BT.709 (a green 40,180,60 as 28,158,56)
-            tags = video_out.codec_context
-            tags.colorspace, tags.color_range = Colorspace.ITU709, ColorRange.MPEG
-            tags.color_primaries, tags.color_trc = ColorPrimaries.BT709, ColorTrc.BT709
-            video_out.options = {"crf": str(crf), "preset": preset}
-            # every sound track (a film's languages, a commentary), each with its language and title
-            # (a sound whose codec FFmpeg does not know has no codec context: it is named below, not kept)
-            sounds = [sound for sound in source.streams.audio if sound.codec_context is not None]
-            tracks = {sound.index: Track.of(sound, out, fmt, src.name, dst.suffix) for sound in sounds}
-            # subtitles copied where the output's container takes their format (an .mkv's SRT/ASS/PGS/DVD into .mkv,
-            # an .mp4's into .mp4/.mov), text subtitles written in its text format where it does not (SRT into .mp4);
-            # the others (PGS into .mp4) are named below
-            kept = []
-            for sub in source.streams.subtitles:
-                if sub.codec_context is None:
-                    continue
-                if sub.codec_context.name in out.supported_codecs:
-                    tracks[sub.index] = Track.copied(sub, out)
-                elif (track := Track.subtitles(sub, out, fmt, src.name, dst.suffix)) is not None:
-                    tracks[sub.index] = track
-                else:
-                    continue
-                kept.append(sub)
-            # the file's own tags (title, creation time, location), not those its muxer writes for itself
-            out.metadata.update({k: v for k, v in source.metadata.items() if k.lower() not in MUXER_TAGS})
-            # the output starts at 0, as FFmpeg writes it: a transport stream (a TV recording, a camera's) starts
-            # wherever its clock stood, and the output had as long an empty lead-in (an hour's); the chapters move
-            # with the picture and sound
-            origin = Fraction(source.start_time, 1_000_000) if (source.start_time or 0) > 0 else Fraction(0)
-            if chapters := source.chapters():  # a film's or a camera's chapter marks
-                out.set_chapters(moved_chapters(chapters, origin) if origin else chapters)
-            left = [s.type for s in source.streams if s.type not in ("video", "audio") and s not in kept]
-            left += ["sound of an unknown codec"] * (len(source.streams.audio) - len(sounds))
-            others = [s for s in source.streams.video if s is not video_in]  # a film's cover; another camera angle
-            covers = sum(bool(s.disposition & Disposition.attached_pic) for s in others)
-            left += ["cover picture"] * covers + ["other video"] * (len(others) - covers)
-            if chapters and "data" in left:  # MP4's chapters come as a text track, read back as data: kept above
-                left.remove("data")
-            if left:  # a phone's data tracks, subtitles the output cannot hold: not written
-                hint = ""
-                if "subtitle" in left and fmt != "matroska":
-                    hint = f" (the subtitles' format is not one {dst.suffix} holds: write .mkv to keep them)"
-                if "other video" in left:
-                    hint += " (one video is stylized: the first)"
-                log.warning("%s: %d %s track(s) not kept%s", src.name, len(left), " and ".join(sorted(set(left))), hint)
-            streams = [video_in, *sounds, *kept]
-
-            step = max(1, round(1 / (rate * video_in.time_base))) if video_in.time_base else 1  # a frame's ticks
-            times = _FrameTimes("avi" in source.format.name.split(","), step)
-
-            first_upright: list[tuple[int, bool]] = []  # the first frame's orientation, for the writer
-            jumps: dict[str, Fraction] = {}  # how far the sound moved at a jump back in time (Track.continuous)
-
-            def decode() -> None:
-                count, peak, last = 0, hdr.PEAK, None
-                skipped: list[Exception] = []  # packets the decoder refused
-                try:
-                    for packet in source.demux(*streams):
-                        if origin and packet.time_base:
-                            moved_back(packet, round(origin / packet.time_base))
-                        if (track := tracks.get(packet.stream.index)) is not None:
-                            if not track.continuous(packet, jumps):  # a cue out of order: left out
-                                continue
-                            if not track.copy:  # decoded here, encoded by the writer
-                                for sound_or_text in track.decoded(packet):
-                                    stages.put(decoded, ("track", track, sound_or_text))
-                            elif packet.dts is not None:
-                                stages.put(decoded, ("track", track, packet))
-                            continue
-                        try:
-                            frames = packet.decode()
-                        except av.FFmpegError as e:  # a damaged packet, or a stream cut before its first key
-                            skipped.append(e)  # frame (a recording's .ts cut out of a longer one): left out, as
-                            continue  # FFmpeg leaves it out; the whole video failed at the first such packet
-                        for frame in frames:
-                            if not count and frame.color_trc in hdr.TRANSFERS:  # one peak for the whole video
-                                peak = hdr.content_peak(frame) if frame.color_trc == hdr.PQ else hdr.PEAK
-                                kind = hdr.TRANSFERS[frame.color_trc]
-                                log.info("%s: HDR (%s, %d nits) tone-mapped to SDR", src.name, kind, peak)
-                            array, layout = frame_array(frame, peak, planes=on_device)
-                            upright = orientation(frame)
-                            if not count:
-                                first_upright.append(upright)
-                            stages.put(decoded, ("frame", array, layout, upright, times(frame), frame.time_base))
-                            count += 1
-                            last = frame.time if frame.time is not None else last
-                except av.FFmpegError as e:
-                    raise UserError(f"cannot decode {src} (frame {count}): {ffmpeg_reason(e)}") from None
-                if skipped and not count:
-                    raise UserError(f"cannot decode {src}: {ffmpeg_reason(skipped[0])}")
-                if skipped:
-                    why = ffmpeg_reason(skipped[0])
-                    log.warning("%s: %d damaged video packet(s) left out (%s)", src.name, len(skipped), why)
-                declared = video_in.frames  # what the container says it holds (0: it does not say); an MP4 trimmed
-                if declared and video_in.duration and video_in.time_base:  # by an edit list stores more than it plays
-                    declared = min(declared, round(video_in.duration * video_in.time_base * rate))
-                if declared and count + 2 < declared:
-                    log.warning(
-                        "%s: the video ended after %d of the %d frames it declares (cut short or damaged?); "
-                        "those were stylized",
-                        src.name,
-                        count,
-                        declared,
-                    )
-                elif not declared and last is not None and (end := _declared_end(video_in)):
-                    end -= float(origin)  # the times were moved back to start at 0
-                    if last + 3 / float(rate) < end:  # Matroska/WebM state where the video ends, not a count
-                        log.warning(
-                            "%s: the video ended at %.2f s of the %.2f s it declares (cut short or damaged?); "
-                            "that was stylized",
-                            src.name,
-                            last,
-                            end,
-                        )
-                stages.put(decoded, _END)
-
-            def encode() -> None:
-                try:
-                    write()
-                except av.FFmpegError as e:
-                    raise UserError(f"cannot write {dst}: {ffmpeg_reason(e)}") from None
-
-            def write() -> None:
-                written = 0
-                to_yuv = VideoReformatter()  # one swscale context for all frames (one each: 7.8 against 6.4 ms at 720p)
-                early: list = []  # sound before the first frame: muxing it would open the encoder before its size
-                while (item := stages.get(stylized)) is not _END:
-                    if item[0] == "track":
-                        if written:
-                            out.mux(item[1].packets(item[2]))
-                        else:
-                            early.extend(item[1].packets(item[2]))
-                        continue
-                    _, array, pts, time_base = item
-                    if not written:
-                        rows = array.shape[0] * 2 // 3 if on_device else array.shape[0]  # 4:2:0's rows: H * 3/2
-                        video_out.width, video_out.height = array.shape[1], rows
-                        if (sar := video_in.sample_aspect_ratio) and sar != 1:  # a DVD's, HDV's, DV's wide pixels:
-                            # shown as wide as the source's (the output came out squeezed, 16:9 as 3:2), and
-                            # turned with the picture (a portrait phone's frame is upright by now)
-                            turned = bool(first_upright[0][0] % 2) if first_upright else False
-                            video_out.codec_context.sample_aspect_ratio = 1 / sar if turned else sar
-                    if on_device:  # converted on the GPU already
-                        new = av.VideoFrame.from_ndarray(array, format="yuv420p")
-                    else:
-                        new = to_yuv.reformat(
-                            av.VideoFrame.from_ndarray(array, format="rgb24"),
-                            format="yuv420p",
-                            dst_colorspace=Colorspace.ITU709,
-                            dst_color_range=ColorRange.MPEG,
-                        )
-                    new.pts, new.time_base = pts, time_base
-                    out.mux(video_out.encode(new))
-                    written += 1
-                    for held in early:
-                        out.mux(held)
-                    early.clear()
-                out.mux(video_out.encode())  # flush the encoders
-                for track in tracks.values():
-                    if not track.copy:
-                        out.mux(track.packets(None))
-
-            threads = [stages.run(decode, "fast-style-decode"), stages.run(encode, "fast-style-encode")]
-            bar = None
-            if progress:
-                from tqdm import tqdm
-
-                # (disable=None: none where stderr is not a terminal: a log file had a line of every update)
-                bar = tqdm(total=total, unit="frame", desc=src.name, leave=False, dynamic_ncols=True, disable=None)
-            try:
-                pending: list[tuple] = []  # frames of one size and layout, waiting for a batch
-                size: tuple[int, int] | None = None  # the output's (H, W), set by the first batch: even sides
-                launched: tuple[_Download, list[tuple]] | None = None  # the batch before, on its way back
-
-                def hand_over() -> None:  # the batch launched before: its frames to the encoder
-                    nonlocal frames, launched
-                    if launched is None:
-                        return
-                    (download, items), launched = launched, None
-                    for array, (*_, pts, time_base) in zip(download.arrays(), items):
-                        stages.put(stylized, ("frame", array, pts, time_base))
-                        frames += 1
-                        if on_frame:
-                            on_frame(size[1], size[0])
-                    if bar is not None:
-                        bar.update(len(items))
-
-                def flush() -> None:
-                    nonlocal size, launched
-                    if not pending:
-                        return
-                    _, layout, upright, *_ = pending[0]
-                    x = frames_to_tensor([item[0] for item in pending], layout, upright, device)
-                    y = stylize(x)
-                    if not isinstance(y, torch.Tensor) or y.ndim != 4 or len(y) != len(x):
-                        got = tuple(y.shape) if isinstance(y, torch.Tensor) else type(y).__name__
-                        raise RuntimeError(f"stylize returned {got} for {tuple(x.shape)} frames")
-                    if size is None:
-                        size = _even(y.shape[-2:])
-                        if min(size) < 2:
-                            h, w = y.shape[-2:]
-                            raise UserError(
-                                f"{src}: {w}x{h} frames are too small for H.264 (2x2 at least): give a larger size"
-                            )
-                    if smoother is not None:  # it compares the input frames with the output, at the output's size
-                        if x.shape[-2:] != y.shape[-2:]:
-                            x = F.interpolate(x, y.shape[-2:], mode="bilinear", antialias=True)
-                        y = torch.stack([smoother.step(a, b) for a, b in zip(_fitted(x, size), _fitted(y, size))])
-                    else:
-                        y = _fitted(y, size)
-                    download = _Download(y, planes=on_device)  # this batch queued on the GPU before the last is read
-                    hand_over()
-                    launched = (download, pending.copy())
-                    pending.clear()
-
-                while (item := stages.get(decoded)) is not _END:
-                    if item[0] == "track":
-                        stages.put(stylized, item)
-                        continue
-                    _, array, layout, upright, pts, time_base = item
-                    if pending and (array.shape, layout, upright) != (pending[0][0].shape, *pending[0][1:3]):
-                        flush()
-                    pending.append((array, layout, upright, pts, time_base))
-                    if len(pending) == batch_size:
-                        flush()
-                flush()
-                hand_over()
-                stages.put(stylized, _END)
-                threads[1].join()
-            except _Stopped:
-                pass
-            except BaseException as e:  # Ctrl-C or a failed stylize: the other stages stop, then it is raised
-                stages.fail(e)
-            finally:
-                for thread in threads:
-                    thread.join()
-                if bar is not None:
-                    bar.close()
-            if stages.error is not None:
-                raise stages.error
+        with av.open(_local(tmp), "w", format=fmt, options={"movflags": "use_metadata_tags"} if keys else {}) as out:
+            x264 = {"crf": str(crf), "preset": preset}
+            job = _Job(src, dst, source, video_in, out, fmt, x264, on_device, batch_size)
+            frames = job.run(stylize, device, TemporalSmoother(smooth) if smooth else None, on_frame, progress)
         if frames == 0:
             raise UserError(f"{src} holds no decodable frames")
     return frames
+
+
+class _Job:
+    """One video's three stages: `decode` (a thread) hands frames and sound to `run` (the caller's thread), which
+    stylizes the frames in batches and hands them on with the sound to `write` (a thread), which encodes and muxes."""
+
+    def __init__(
+        self,
+        src: Path,
+        dst: Path,
+        source: Any,
+        video_in: Any,
+        out: Any,
+        fmt: str,
+        x264: dict[str, str],
+        on_device: bool,
+        batch_size: int,
+    ) -> None:
+        self.src, self.dst, self.source, self.video_in, self.out = src, dst, source, video_in, out
+        self.on_device, self.batch_size = on_device, batch_size
+        self.rate = video_in.average_rate or video_in.guessed_rate or Fraction(30)
+        self.video_out = self._video_stream(x264)
+        sounds, kept = self._tracks(fmt)
+        # the file's own tags (title, creation time, location), not those its muxer writes for itself
+        out.metadata.update({k: v for k, v in source.metadata.items() if k.lower() not in MUXER_TAGS})
+        # the output starts at 0, as FFmpeg writes it: a transport stream (a TV recording, a camera's) starts
+        # wherever its clock stood, and the output had as long an empty lead-in (an hour's); the chapters move
+        # with the picture and sound
+        self.origin = Fraction(source.start_time, 1_000_000) if (source.start_time or 0) > 0 else Fraction(0)
+        chapters = source.chapters()  # a film's or a camera's chapter marks
+        if chapters:
+            out.set_chapters(moved_chapters(chapters, self.origin) if self.origin else chapters)
+        self._name_left_out(sounds, kept, bool(chapters), fmt)
+        self.streams = [video_in, *sounds, *kept]
+        step = max(1, round(1 / (self.rate * video_in.time_base))) if video_in.time_base else 1  # a frame's ticks
+        self.times = _FrameTimes("avi" in source.format.name.split(","), step)
+        self.first_upright: list[tuple[int, bool]] = []  # the first frame's orientation, for the writer
+        self.jumps: dict[str, Fraction] = {}  # how far the sound moved at a jump back in time (Track.continuous)
+        self.stages = _Stages()
+        self.decoded: queue.Queue = queue.Queue(
+            maxsize=2 * batch_size
+        )  # frames (and sound) on their way to the network
+        self.stylized: queue.Queue = queue.Queue(maxsize=2 * batch_size)  # on their way to the encoder
+
+    def _video_stream(self, x264: dict[str, str]) -> Any:
+        from av.video.reformatter import ColorPrimaries, ColorRange, Colorspace, ColorTrc
+
+        video_out = self.out.add_stream("libx264", rate=self.rate)
+        # the encoder counts in the input's ticks too: in its default 1/rate, uneven frame times (a phone's
+        # dropped frames, a screen recording) were rounded onto the average rate's grid, two frames to one time
+        video_out.time_base = video_out.codec_context.time_base = self.video_in.time_base
+        video_out.pix_fmt = "yuv420p"
+        # BT.709, said in the stream: untagged, the encoder's default BT.601 matrix showed shifted colours
+        # in players that take an HD video for BT.709 (a green 40,180,60 as 28,158,56)
+        tags = video_out.codec_context
+        tags.colorspace, tags.color_range = Colorspace.ITU709, ColorRange.MPEG
+        tags.color_primaries, tags.color_trc = ColorPrimaries.BT709, ColorTrc.BT709
+        video_out.options = x264  # crf and preset
+        return video_out
+
+    def _tracks(self, fmt: str) -> tuple[list, list]:
+        """The sound and subtitle tracks kept, set up in the output (self.tracks: each by its input's index)."""
+        src, dst, out = self.src, self.dst, self.out
+        # every sound track (a film's languages, a commentary), each with its language and title
+        # (a sound whose codec FFmpeg does not know has no codec context: it is named below, not kept)
+        sounds = [sound for sound in self.source.streams.audio if sound.codec_context is not None]
+        self.tracks = {sound.index: Track.of(sound, out, fmt, src.name, dst.suffix) for sound in sounds}
+        # subtitles copied where the output's container takes their format (an .mkv's SRT/ASS/PGS/DVD into .mkv,
+        # an .mp4's into .mp4/.mov), text subtitles written in its text format where it does not (SRT into .mp4);
+        # the others (PGS into .mp4) are named below
+        kept = []
+        for sub in self.source.streams.subtitles:
+            if sub.codec_context is None:
+                continue
+            if sub.codec_context.name in out.supported_codecs:
+                self.tracks[sub.index] = Track.copied(sub, out)
+            elif (track := Track.subtitles(sub, out, fmt, src.name, dst.suffix)) is not None:
+                self.tracks[sub.index] = track
+            else:
+                continue
+            kept.append(sub)
+        return sounds, kept
+
+    def _name_left_out(self, sounds: list, kept: list, chapters: bool, fmt: str) -> None:
+        """A warning naming the tracks not written: a phone's data tracks, subtitles the output cannot hold."""
+        from av.stream import Disposition
+
+        source = self.source
+        left = [s.type for s in source.streams if s.type not in ("video", "audio") and s not in kept]
+        left += ["sound of an unknown codec"] * (len(source.streams.audio) - len(sounds))
+        others = [s for s in source.streams.video if s is not self.video_in]  # a film's cover; another camera angle
+        covers = sum(bool(s.disposition & Disposition.attached_pic) for s in others)
+        left += ["cover picture"] * covers + ["other video"] * (len(others) - covers)
+        if chapters and "data" in left:  # MP4's chapters come as a text track, read back as data: kept above
+            left.remove("data")
+        if left:
+            hint = ""
+            if "subtitle" in left and fmt != "matroska":
+                hint = f" (the subtitles' format is not one {self.dst.suffix} holds: write .mkv to keep them)"
+            if "other video" in left:
+                hint += " (one video is stylized: the first)"
+            log.warning(
+                "%s: %d %s track(s) not kept%s", self.src.name, len(left), " and ".join(sorted(set(left))), hint
+            )
+
+    def decode(self) -> None:
+        import av
+
+        src, stages, origin = self.src, self.stages, self.origin
+        count, peak, last = 0, hdr.PEAK, None
+        skipped: list[Exception] = []  # packets the decoder refused
+        try:
+            for packet in self.source.demux(*self.streams):
+                if origin and packet.time_base:
+                    moved_back(packet, round(origin / packet.time_base))
+                if (track := self.tracks.get(packet.stream.index)) is not None:
+                    if not track.continuous(packet, self.jumps):  # a cue out of order: left out
+                        continue
+                    if not track.copy:  # decoded here, encoded by the writer
+                        for sound_or_text in track.decoded(packet):
+                            stages.put(self.decoded, ("track", track, sound_or_text))
+                    elif packet.dts is not None:
+                        stages.put(self.decoded, ("track", track, packet))
+                    continue
+                try:
+                    frames = packet.decode()
+                except av.FFmpegError as e:  # a damaged packet, or a stream cut before its first key
+                    skipped.append(e)  # frame (a recording's .ts cut out of a longer one): left out, as
+                    continue  # FFmpeg leaves it out; the whole video failed at the first such packet
+                for frame in frames:
+                    if not count and frame.color_trc in hdr.TRANSFERS:  # one peak for the whole video
+                        peak = hdr.content_peak(frame) if frame.color_trc == hdr.PQ else hdr.PEAK
+                        kind = hdr.TRANSFERS[frame.color_trc]
+                        log.info("%s: HDR (%s, %d nits) tone-mapped to SDR", src.name, kind, peak)
+                    array, layout = frame_array(frame, peak, planes=self.on_device)
+                    upright = orientation(frame)
+                    if not count:
+                        self.first_upright.append(upright)
+                    stages.put(self.decoded, ("frame", array, layout, upright, self.times(frame), frame.time_base))
+                    count += 1
+                    last = frame.time if frame.time is not None else last
+        except av.FFmpegError as e:
+            raise UserError(f"cannot decode {src} (frame {count}): {ffmpeg_reason(e)}") from None
+        if skipped and not count:
+            raise UserError(f"cannot decode {src}: {ffmpeg_reason(skipped[0])}")
+        if skipped:
+            why = ffmpeg_reason(skipped[0])
+            log.warning("%s: %d damaged video packet(s) left out (%s)", src.name, len(skipped), why)
+        self._say_cut_short(count, last)
+        stages.put(self.decoded, _END)
+
+    def _say_cut_short(self, count: int, last: float | None) -> None:
+        """A warning where the video ended well before what its container declares."""
+        video_in, name = self.video_in, self.src.name
+        declared = video_in.frames  # what the container says it holds (0: it does not say); an MP4 trimmed
+        if declared and video_in.duration and video_in.time_base:  # by an edit list stores more than it plays
+            declared = min(declared, round(video_in.duration * video_in.time_base * self.rate))
+        if declared and count + 2 < declared:
+            log.warning(
+                "%s: the video ended after %d of the %d frames it declares (cut short or damaged?); "
+                "those were stylized",
+                name,
+                count,
+                declared,
+            )
+        elif not declared and last is not None and (end := _declared_end(video_in)):
+            end -= float(self.origin)  # the times were moved back to start at 0
+            if last + 3 / float(self.rate) < end:  # Matroska/WebM state where the video ends, not a count
+                log.warning(
+                    "%s: the video ended at %.2f s of the %.2f s it declares (cut short or damaged?); "
+                    "that was stylized",
+                    name,
+                    last,
+                    end,
+                )
+
+    def encode(self) -> None:
+        import av
+
+        try:
+            self.write()
+        except av.FFmpegError as e:
+            raise UserError(f"cannot write {self.dst}: {ffmpeg_reason(e)}") from None
+
+    def write(self) -> None:
+        import av
+        from av.video.reformatter import ColorRange, Colorspace, VideoReformatter
+
+        out, video_out, video_in = self.out, self.video_out, self.video_in
+        written = 0
+        to_yuv = VideoReformatter()  # one swscale context for all frames (one each: 7.8 against 6.4 ms at 720p)
+        early: list = []  # sound before the first frame: muxing it would open the encoder before its size
+        while (item := self.stages.get(self.stylized)) is not _END:
+            if item[0] == "track":
+                if written:
+                    out.mux(item[1].packets(item[2]))
+                else:
+                    early.extend(item[1].packets(item[2]))
+                continue
+            _, array, pts, time_base = item
+            if not written:
+                rows = array.shape[0] * 2 // 3 if self.on_device else array.shape[0]  # 4:2:0's rows: H * 3/2
+                video_out.width, video_out.height = array.shape[1], rows
+                if (sar := video_in.sample_aspect_ratio) and sar != 1:  # a DVD's, HDV's, DV's wide pixels:
+                    # shown as wide as the source's (the output came out squeezed, 16:9 as 3:2), and
+                    # turned with the picture (a portrait phone's frame is upright by now)
+                    turned = bool(self.first_upright[0][0] % 2) if self.first_upright else False
+                    video_out.codec_context.sample_aspect_ratio = 1 / sar if turned else sar
+            if self.on_device:  # converted on the GPU already
+                new = av.VideoFrame.from_ndarray(array, format="yuv420p")
+            else:
+                new = to_yuv.reformat(
+                    av.VideoFrame.from_ndarray(array, format="rgb24"),
+                    format="yuv420p",
+                    dst_colorspace=Colorspace.ITU709,
+                    dst_color_range=ColorRange.MPEG,
+                )
+            new.pts, new.time_base = pts, time_base
+            out.mux(video_out.encode(new))
+            written += 1
+            for held in early:
+                out.mux(held)
+            early.clear()
+        out.mux(video_out.encode())  # flush the encoders
+        for track in self.tracks.values():
+            if not track.copy:
+                out.mux(track.packets(None))
+
+    def run(
+        self,
+        stylize: Callable[[torch.Tensor], torch.Tensor],
+        device: torch.device,
+        smoother: TemporalSmoother | None,
+        on_frame: Callable[[int, int], None] | None,
+        progress: bool,
+    ) -> int:
+        """The three stages to the end; the frames written. The first error any stage met is raised here."""
+        stages = self.stages
+        threads = [stages.run(self.decode, "fast-style-decode"), stages.run(self.encode, "fast-style-encode")]
+        bar = None
+        if progress:
+            from tqdm import tqdm
+
+            # (disable=None: none where stderr is not a terminal: a log file had a line of every update)
+            total = self.video_in.frames or None
+            bar = tqdm(total=total, unit="frame", desc=self.src.name, leave=False, dynamic_ncols=True, disable=None)
+        batches = _Batches(self, stylize, device, smoother, on_frame, bar)
+        try:
+            while (item := stages.get(self.decoded)) is not _END:
+                if item[0] == "track":
+                    stages.put(self.stylized, item)
+                else:
+                    batches.add(item[1:])
+            batches.flush()
+            batches.hand_over()
+            stages.put(self.stylized, _END)
+            threads[1].join()
+        except _Stopped:
+            pass
+        except BaseException as e:  # Ctrl-C or a failed stylize: the other stages stop, then it is raised
+            stages.fail(e)
+        finally:
+            for thread in threads:
+                thread.join()
+            if bar is not None:
+                bar.close()
+        if stages.error is not None:
+            raise stages.error
+        return batches.frames
+
+
+class _Batches:
+    """The network's stage: frames of one size and layout gathered into batches, each stylized and its download
+    started before the batch before it is handed to the encoder (fast_style.video._Download)."""
+
+    def __init__(
+        self,
+        job: _Job,
+        stylize: Callable[[torch.Tensor], torch.Tensor],
+        device: torch.device,
+        smoother: TemporalSmoother | None,
+        on_frame: Callable[[int, int], None] | None,
+        bar: Any,
+    ) -> None:
+        self.job, self.stylize, self.device = job, stylize, device
+        self.smoother, self.on_frame, self.bar = smoother, on_frame, bar
+        self.pending: list[tuple] = []  # frames of one size and layout, waiting for a batch
+        self.size: tuple[int, int] | None = None  # the output's (H, W), set by the first batch: even sides
+        self.launched: tuple[_Download, list[tuple]] | None = None  # the batch before, on its way back
+        self.frames = 0  # handed to the encoder
+
+    def add(self, frame: tuple) -> None:
+        """One decoded frame: (array, layout, upright, pts, time_base)."""
+        array, layout, upright, *_ = frame
+        first = self.pending[0] if self.pending else None
+        if first is not None and (array.shape, layout, upright) != (first[0].shape, *first[1:3]):
+            self.flush()
+        self.pending.append(frame)
+        if len(self.pending) == self.job.batch_size:
+            self.flush()
+
+    def hand_over(self) -> None:
+        """The batch launched before: its frames to the encoder."""
+        if self.launched is None:
+            return
+        (download, items), self.launched = self.launched, None
+        for array, (*_, pts, time_base) in zip(download.arrays(), items):
+            self.job.stages.put(self.job.stylized, ("frame", array, pts, time_base))
+            self.frames += 1
+            if self.on_frame:
+                self.on_frame(self.size[1], self.size[0])
+        if self.bar is not None:
+            self.bar.update(len(items))
+
+    def flush(self) -> None:
+        """The frames waiting, stylized as one batch."""
+        pending = self.pending
+        if not pending:
+            return
+        _, layout, upright, *_ = pending[0]
+        x = frames_to_tensor([item[0] for item in pending], layout, upright, self.device)
+        y = self.stylize(x)
+        if not isinstance(y, torch.Tensor) or y.ndim != 4 or len(y) != len(x):
+            got = tuple(y.shape) if isinstance(y, torch.Tensor) else type(y).__name__
+            raise RuntimeError(f"stylize returned {got} for {tuple(x.shape)} frames")
+        if self.size is None:
+            self.size = _even(y.shape[-2:])
+            if min(self.size) < 2:
+                h, w = y.shape[-2:]
+                raise UserError(
+                    f"{self.job.src}: {w}x{h} frames are too small for H.264 (2x2 at least): give a larger size"
+                )
+        size = self.size
+        if self.smoother is not None:  # it compares the input frames with the output, at the output's size
+            if x.shape[-2:] != y.shape[-2:]:
+                x = F.interpolate(x, y.shape[-2:], mode="bilinear", antialias=True)
+            y = torch.stack([self.smoother.step(a, b) for a, b in zip(_fitted(x, size), _fitted(y, size))])
+        else:
+            y = _fitted(y, size)
+        download = _Download(y, planes=self.job.on_device)  # this batch queued on the GPU before the last is read
+        self.hand_over()
+        self.launched = (download, pending.copy())
+        pending.clear()
 
 
 def main_video(streams: Sequence[Any]) -> Any:
