@@ -5,14 +5,14 @@ a pixel's weight falls off with how much the input changed there since the last 
 neighbourhood, so sensor noise counts as still and a moving edge does not), so moving objects are not dragged
 behind (ghosting) while the texture on still parts stops swimming.
 
-A camera that pans moves every pixel: the previous frames are first moved by the whole picture's shift since
-then (phase correlation, to a fraction of a pixel), so the texture is smoothed along the motion instead of being
-let through unsmoothed (where the picture changed) or averaged across the pan's positions into a blur (in flat
-regions, where it did not). What the shift does not explain (objects moving on their own, a zoom) is gated as
-before; the strip a pan brings into view has no past and is taken as stylized. The gate sees change, not motion,
-so it also lets through the surroundings of what moved (`near_motion`: a flat object's inside barely changes);
-where a zoom or a roll changes the input little, or a fade changes it slowly, it blends (README: what --smooth
-does not follow).
+A camera that pans, zooms or rolls moves every pixel: the previous frames are first moved as the whole picture
+moved since then (`shift`: phase correlation, to a fraction of a pixel; `align`: the scale and angle fitted to it),
+so the texture is smoothed along the motion instead of being let through unsmoothed (where the picture changed)
+or averaged across the motion's positions into a blur (in flat regions, where it did not). What that motion does
+not explain (objects moving on their own, parallax) is gated as before; the strip a pan brings into view has no
+past and is taken as stylized. The gate sees change, not motion, so it also lets through the surroundings of what
+moved (`near_motion`: a flat object's inside barely changes); where a fade changes the picture slowly, it blends
+(README: what --smooth does not follow).
 """
 
 from __future__ import annotations
@@ -25,6 +25,9 @@ import torch.nn.functional as F
 from fast_style.options import check_smoothing
 
 SHIFT_SIDE = 512  # the longest side at which `shift` compares two frames
+ALIGN_SIDE = 256  # the longest side at which `align` fits a zoom and a roll
+ALIGN_STEPS = 6  # Gauss-Newton steps of `align`
+ALIGN_GAIN = 0.98  # `align` keeps the pan alone unless the fit leaves less than this share of its residual
 STILL = 0.04  # a mean input change (in [0, 1] units) at which a pixel counts as moving (weight e^-1 of strength)
 MOVING = 0.1  # a weight under which a pixel has surely moved (change 1.5 STILL): its surroundings are let through too
 MOTION_REACH = 1 / 16  # how far around a moving pixel, as a share of the frame's short side (16 px at 256)
@@ -43,15 +46,17 @@ class TemporalSmoother:
         if self._out is None or self._out.shape != stylized.shape or self.strength == 0:
             out = stylized
         else:
-            # the last frame, its smoothed output and where they are known, moved as the picture moved since;
-            # that shift is taken only where it explains more of the picture than a still camera does (an object
-            # moving over a flat, still background can have the stronger correlation: the background then stays)
-            stack = torch.cat([self._frame, self._out, torch.ones_like(frame[:1])])
-            past = moved(stack, shift(self._frame, frame))
-            known = past[6:] > 0.999  # (1, H, W): not the strip a pan brought into view
-            still, panned = self._weight(frame, stack[:3]), self._weight(frame, past[:3] * known)
+            # the last frame, its smoothed output and where they are known, moved as the picture moved since (a pan,
+            # a zoom, a roll: `align`); that motion is taken only where it explains more of the picture than a still
+            # camera does (an object moving over a flat, still background can have the stronger correlation: the
+            # background then stays). The output's history is resampled again at every frame of a zoom or a roll:
+            # bicubic, or it blurs (0.68 of the unsmoothed sharpness against 0.81; benchmarks/README.md)
+            m = align(self._frame, frame, shift(self._frame, frame))
+            seen = warped(torch.cat([self._frame, torch.ones_like(frame[:1])]), m)
+            known = seen[3:] > 0.999  # (1, H, W): not the strip a pan brought into view
+            still, panned = self._weight(frame, self._frame), self._weight(frame, seen[:3] * known)
             pan = (panned * known).mean() > still.mean()
-            history = torch.where(pan, past[3:6], self._out)
+            history = torch.where(pan, warped(self._out, m, "bicubic"), self._out)
             weight = near_motion(torch.where(pan, panned, still)) * (known | ~pan)  # the new strip: no past
             out = torch.lerp(stylized, history.to(stylized.dtype), (self.strength * weight).to(stylized.dtype))
         self._frame, self._out = frame, out
@@ -125,12 +130,73 @@ def shift(before: torch.Tensor, after: torch.Tensor) -> torch.Tensor:
     return torch.where(d.abs() < 0.1, 0, d)
 
 
-def moved(x: torch.Tensor, d: torch.Tensor) -> torch.Tensor:
-    """(C, H, W) moved by `shift`'s (dy, dx): out(y, x) = x(y - dy, x - dx), bilinear, zeros where it has no pixel."""
+def align(before: torch.Tensor, after: torch.Tensor, d: torch.Tensor) -> torch.Tensor:
+    """How the whole picture moved from `before` to `after` ((3, H, W) each) as a zoom, a roll and a shift: a (2, 3)
+    affine M in pixels about the frame's centre c, after(p) ~ before(M[:, :2] (p - c) + c + M[:, 2]) for p = (x, y).
+    Fitted by Gauss-Newton on the grey frames (at most ALIGN_SIDE px), starting from `shift`'s (dy, dx) `d`, to a
+    similarity (scale, angle, shift); the pan alone is kept where the fit does not explain the picture better
+    (ALIGN_GAIN), so a pan is followed as precisely as `shift` finds it. Tensor operations only, like `shift`."""
+    h, w = before.shape[-2:]
+    f = min(1.0, ALIGN_SIDE / max(h, w))
+    a, b = (x.float().mean(0)[None, None] for x in (before, after))  # (1, 1, H, W)
+    if f < 1:
+        size = (max(8, round(h * f)), max(8, round(w * f)))
+        a, b = (F.interpolate(x, size=size, mode="area") for x in (a, b))
+    hs, ws = a.shape[-2:]
+    fy, fx = hs / h, ws / w
+    gy = F.pad(a[..., 2:, :] - a[..., :-2, :], (0, 0, 1, 1)) / 2  # central differences, 0 at the border
+    gx = F.pad(a[..., :, 2:] - a[..., :, :-2], (1, 1, 0, 0)) / 2
+    ones = torch.ones_like(a)
+    source = torch.cat([a, gx, gy, ones], 1)  # (1, 4, hs, ws): sampled together
+    ys = torch.arange(hs, device=a.device, dtype=torch.float32) - (hs - 1) / 2
+    xs = torch.arange(ws, device=a.device, dtype=torch.float32) - (ws - 1) / 2
+    py, px = torch.meshgrid(ys, xs, indexing="ij")  # (hs, ws): pixel positions about the centre
+    half = max(hs, ws) / 2  # scale and angle in units of the half side: the four unknowns alike in size
+    inside = torch.zeros(hs, ws, dtype=torch.bool, device=a.device)
+    inside[4:-4, 4:-4] = True
+    target = b[0, 0]
+
+    def sample(p: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """For p = (scale - 1, angle) x half and the shift (tx, ty): the residual against `after`, before's
+        gradients at the warped points, and where those points lie inside before."""
+        s_, r_, tx, ty = p[0] / half, p[1] / half, p[2], p[3]
+        qx = (1 + s_) * px - r_ * py + tx
+        qy = r_ * px + (1 + s_) * py + ty
+        grid = torch.stack([(qx + (ws - 1) / 2 + 0.5) * 2 / ws - 1, (qy + (hs - 1) / 2 + 0.5) * 2 / hs - 1], -1)
+        out = F.grid_sample(source, grid[None], mode="bilinear", padding_mode="zeros", align_corners=False)[0]
+        valid = (out[3] > 0.999) & inside
+        return out[0] - target, out[1], out[2], valid.float()
+
+    def cost(r: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+        return (r * r * v).sum() / v.sum().clamp(min=1)
+
+    start = torch.stack([d.new_zeros(()), d.new_zeros(()), -d[1] * fx, -d[0] * fy]).float()
+    p, first = start, None
+    for _ in range(ALIGN_STEPS):
+        r, gxs, gys, v = sample(p)
+        first = cost(r, v) if first is None else first
+        jac = torch.stack([(gxs * px + gys * py) / half, (gys * px - gxs * py) / half, gxs, gys])  # (4, hs, ws)
+        jv = jac * v
+        hess = jv.flatten(1) @ jac.flatten(1).T  # (4, 4)
+        grad = jv.flatten(1) @ r.flatten()
+        damp = 1e-3 * torch.diagonal(hess).clamp(min=1e-6)
+        p = p - torch.linalg.solve_ex(hess + torch.diag(damp), grad)[0]  # (_ex: no check, no wait on a GPU)
+    r, _, _, v = sample(p)
+    better = cost(r, v) < ALIGN_GAIN * first
+    p = torch.where(better & torch.isfinite(p).all(), p, start)
+    s_, r_ = p[0] / half, p[1] / half
+    m = torch.stack(
+        [torch.stack([1 + s_, -r_, p[2] / fx]), torch.stack([r_, 1 + s_, p[3] / fy])]
+    )  # (2, 3) at full size: the scale and angle hold at any size, the shift grows back
+    return m
+
+
+def warped(x: torch.Tensor, m: torch.Tensor, mode: str = "bilinear") -> torch.Tensor:
+    """(C, H, W) sampled through `align`'s affine m: out(p) = x(m[:, :2] (p - c) + c + m[:, 2]), zeros where it has
+    no pixel. `mode` "bicubic" for what is resampled frame after frame (a zoom's history: bilinear blurred it)."""
     h, w = x.shape[-2:]
-    one, zero = torch.ones((), device=x.device), torch.zeros((), device=x.device)
-    theta = torch.stack([torch.stack([one, zero, -2 * d[1] / w]), torch.stack([zero, one, -2 * d[0] / h])])[
-        None
-    ]  # (1, 2, 3): sample at the pixel d before, in grid_sample's [-1, 1] units
-    grid = F.affine_grid(theta, [1, x.shape[0], h, w], align_corners=False)
-    return F.grid_sample(x[None].float(), grid, mode="bilinear", padding_mode="zeros", align_corners=False)[0]
+    scale = m.new_tensor([w / 2, h / 2])
+    # in grid_sample's [-1, 1] units: u = p_rel / scale, so theta = S^-1 A S with the shift S^-1 t
+    theta = torch.cat([m[:, :2] * scale[None, :] / scale[:, None], (m[:, 2] / scale)[:, None]], 1)[None]
+    grid = F.affine_grid(theta.float(), [1, x.shape[0], h, w], align_corners=False)
+    return F.grid_sample(x[None].float(), grid, mode=mode, padding_mode="zeros", align_corners=False)[0]

@@ -10,7 +10,10 @@ For each model and strength S, on clips made from the photos given (fast_style.s
 - ghosting, flat: the same for a flat, light disc (radius 40 px) moving 6 px a frame over a still photo, on the
   disc: its inside barely changes, so a gate on the input's change alone takes it for still;
 - sharpness, pan: the smoothed pan's mean gradient magnitude over the unsmoothed pan's, on its last half (1: as
-  sharp; a smoother that averages the texture of a pan's successive positions blurs it below 1).
+  sharp; a smoother that averages the texture of a pan's successive positions blurs it below 1);
+- flicker and sharpness, zoom: the same on a clip zooming 2% a frame into the photo's centre
+  (fast_style.stability.zoom_clip), its motion undone by resampling;
+- flicker and sharpness, roll: the same on a clip turning ROLL degrees a frame about the photo's centre.
 
     python scripts/benchmark_smoothing.py --photos ../shared/data/content --models wave starry_night
 """
@@ -21,15 +24,17 @@ import argparse
 from pathlib import Path
 
 import torch
+import torch.nn.functional as F
 from torchvision.transforms.functional import pil_to_tensor
 
 from fast_style.images import open_rgb
 from fast_style.pixels import to_unit
 from fast_style.smoothing import TemporalSmoother
-from fast_style.stability import aligned_difference, pan_clip
+from fast_style.stability import aligned_difference, pan_clip, zoom_clip, zoomed_difference
 from fast_style.stylizer import Stylizer
 
 FRAMES, SIZE, STEP, PATCH = 8, 256, 6, 64
+ROLL = 1.5  # degrees a frame
 
 
 def sprite_clip(background: torch.Tensor, sprite: torch.Tensor, seed: int) -> torch.Tensor:
@@ -62,6 +67,35 @@ def disc_clip(background: torch.Tensor, seed: int) -> tuple[torch.Tensor, torch.
     return torch.stack(frames), torch.stack(discs)
 
 
+def _turned(x: torch.Tensor, degrees: torch.Tensor, size: int, side: float) -> torch.Tensor:
+    """x (N, 3, S, S) sampled at its centre's `side` share, each turned by its `degrees` (N,), at size px."""
+    a = torch.deg2rad(degrees)
+    theta = torch.stack(
+        [torch.stack([a.cos(), -a.sin(), 0 * a], -1), torch.stack([a.sin(), a.cos(), 0 * a], -1)], 1
+    )  # (N, 2, 3)
+    grid = F.affine_grid(theta * side, [len(x), 3, size, size], align_corners=False)
+    return F.grid_sample(x, grid, mode="bilinear", align_corners=False)
+
+
+def roll_clip(photo: torch.Tensor, seed: int) -> torch.Tensor:
+    """(FRAMES, 3, SIZE, SIZE): the photo's central square (half of it seen) turning ROLL degrees a frame."""
+    h, w = photo.shape[-2:]
+    side = min(h, w)
+    square = photo[..., (h - side) // 2 : (h - side) // 2 + side, (w - side) // 2 : (w - side) // 2 + side]
+    clip = _turned(square.expand(FRAMES, -1, -1, -1), ROLL * torch.arange(FRAMES, dtype=torch.float32), SIZE, 0.5)
+    gen = torch.Generator().manual_seed(seed)
+    return (clip + 0.01 * torch.randn(clip.shape, generator=gen)).clamp(0, 1)
+
+
+def rolled_difference(clip: torch.Tensor, margin: int = 40) -> float:
+    """Mean |frame k+1 - frame k| with frame k+1 turned back onto frame k, inside a circle clear of the corners."""
+    n = len(clip)
+    back = _turned(clip[1:], torch.full((n - 1,), -ROLL), clip.shape[-1], 1.0)
+    y, x = torch.meshgrid(torch.arange(SIZE) - SIZE / 2, torch.arange(SIZE) - SIZE / 2, indexing="ij")
+    inside = (y**2 + x**2) < (SIZE / 2 - margin) ** 2
+    return (back - clip[:-1]).abs().mean(1)[:, inside].mean().item()
+
+
 def gradient(frames: torch.Tensor) -> float:
     """Mean absolute horizontal and vertical difference of neighbouring pixels: how sharp the frames are."""
     return (
@@ -83,7 +117,10 @@ def main() -> None:
     args = p.parse_args()
     files = sorted(f for f in args.photos.iterdir() if f.suffix.lower() in (".jpg", ".jpeg", ".png"))
     photos = [to_unit(pil_to_tensor(open_rgb(f)))[None] for f in files[: args.clips + 1]]
-    print("model           S   flicker pan   flicker still   ghosting (0-255)   ghosting flat   sharpness pan")
+    print(
+        "model           S   flicker pan   flicker still   ghosting (0-255)   ghosting flat   sharpness pan"
+        "   flicker zoom   sharpness zoom   flicker roll   sharpness roll"
+    )
     for model in args.models:
         stylizer = Stylizer.load(model, device="cpu")
 
@@ -95,10 +132,17 @@ def main() -> None:
             pan, still = pan_clip(photos[i], seed=i), pan_clip(photos[i], pan=0, seed=i)
             sprite = sprite_clip(photos[i], photos[i + 1], seed=i)
             disc, where = disc_clip(photos[i], seed=i)
-            clips.append([(c, run(c)) for c in (pan, still, sprite, disc)] + [where])
+            zoom, roll = zoom_clip(photos[i], seed=i), roll_clip(photos[i], seed=i)
+            clips.append([(c, run(c)) for c in (pan, still, sprite, disc, zoom, roll)] + [where])
         for s in args.strengths:
-            pan = still = ghost = flat = sharp = 0.0
-            for (pc, po), (sc, so), (gc, go), (dc, do), where in clips:
+            pan = still = ghost = flat = sharp = zoom = zoom_sharp = roll = roll_sharp = 0.0
+            for (pc, po), (sc, so), (gc, go), (dc, do), (zc, zo), (rc, ro), where in clips:
+                calm = smoothed(zc, zo, s)
+                zoom += zoomed_difference(calm) / zoomed_difference(zc)
+                zoom_sharp += gradient(calm[FRAMES // 2 :]) / gradient(zo[FRAMES // 2 :])
+                calm = smoothed(rc, ro, s)
+                roll += rolled_difference(calm) / rolled_difference(rc)
+                roll_sharp += gradient(calm[FRAMES // 2 :]) / gradient(ro[FRAMES // 2 :])
                 calm = smoothed(pc, po, s)
                 pan += aligned_difference(calm) / aligned_difference(pc)
                 sharp += gradient(calm[FRAMES // 2 :]) / gradient(po[FRAMES // 2 :])
@@ -111,7 +155,8 @@ def main() -> None:
             n = len(clips)
             print(
                 f"{Path(str(model)).stem:14} {s:3.1f}   {pan / n:11.2f}   {still / n:13.2f}   {ghost / n:16.2f}"
-                f"   {flat / n:13.2f}   {sharp / n:13.2f}"
+                f"   {flat / n:13.2f}   {sharp / n:13.2f}   {zoom / n:12.2f}   {zoom_sharp / n:14.2f}"
+                f"   {roll / n:12.2f}   {roll_sharp / n:14.2f}"
             )
 
 
