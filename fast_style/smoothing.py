@@ -138,10 +138,13 @@ def align(before: torch.Tensor, after: torch.Tensor, d: torch.Tensor) -> torch.T
     (ALIGN_GAIN), so a pan is followed as precisely as `shift` finds it. Tensor operations only, like `shift`."""
     h, w = before.shape[-2:]
     f = min(1.0, ALIGN_SIDE / max(h, w))
+    one, zero = d.new_ones(()), d.new_zeros(())
+    if min(h, w) < 9:  # too small to fit anything but the shift
+        return torch.stack([torch.stack([one, zero, -d[1]]), torch.stack([zero, one, -d[0]])]).float()
     a, b = (x.float().mean(0)[None, None] for x in (before, after))  # (1, 1, H, W)
-    if f < 1:
+    if f < 1:  # (not "area": at a factor that is not whole its uneven bins bent the picture, a pan fitted as a zoom)
         size = (max(8, round(h * f)), max(8, round(w * f)))
-        a, b = (F.interpolate(x, size=size, mode="area") for x in (a, b))
+        a, b = (F.interpolate(x, size=size, mode="bilinear", antialias=True, align_corners=False) for x in (a, b))
     hs, ws = a.shape[-2:]
     fy, fx = hs / h, ws / w
     gy = F.pad(a[..., 2:, :] - a[..., :-2, :], (0, 0, 1, 1)) / 2  # central differences, 0 at the border
@@ -195,8 +198,12 @@ def warped(x: torch.Tensor, m: torch.Tensor, mode: str = "bilinear") -> torch.Te
     """(C, H, W) sampled through `align`'s affine m: out(p) = x(m[:, :2] (p - c) + c + m[:, 2]), zeros where it has
     no pixel. `mode` "bicubic" for what is resampled frame after frame (a zoom's history: bilinear blurred it)."""
     h, w = x.shape[-2:]
-    scale = m.new_tensor([w / 2, h / 2])
-    # in grid_sample's [-1, 1] units: u = p_rel / scale, so theta = S^-1 A S with the shift S^-1 t
-    theta = torch.cat([m[:, :2] * scale[None, :] / scale[:, None], (m[:, 2] / scale)[:, None]], 1)[None]
-    grid = F.affine_grid(theta.float(), [1, x.shape[0], h, w], align_corners=False)
-    return F.grid_sample(x[None].float(), grid, mode=mode, padding_mode="zeros", align_corners=False)[0]
+    # in grid_sample's [-1, 1] units u = p / S, S = diag(w/2, h/2): theta = S^-1 A S, its shift S^-1 t (made from
+    # Python numbers: a tensor of them copied to a GPU would make the host wait)
+    row_x = torch.stack([m[0, 0], m[0, 1] * (h / w), m[0, 2] * (2 / w)])
+    row_y = torch.stack([m[1, 0] * (w / h), m[1, 1], m[1, 2] * (2 / h)])
+    theta = torch.stack([row_x, row_y])[None].float()
+    grid = F.affine_grid(theta, [1, x.shape[0], h, w], align_corners=False)
+    # the history's own border pixels where bicubic reaches past it (zeros brightened the column beside a new strip)
+    padding = "border" if mode == "bicubic" else "zeros"
+    return F.grid_sample(x[None].float(), grid, mode=mode, padding_mode=padding, align_corners=False)[0]

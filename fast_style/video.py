@@ -345,6 +345,7 @@ def stylize_video(
     if decode_on_device and device.type != "cuda":
         raise UserError(f"decoding on the device needs a CUDA device (NVDEC), not {device}")
     on_device = device.type != "cpu" if convert_on_device is None else convert_on_device
+    smoother = TemporalSmoother(smooth) if smooth else None  # (its value checked before the video is opened)
     source = open_source(src, (device.index or 0) if decode_on_device else None)
     with source, atomic_write(dst) as tmp:
         video_in = main_video(source.streams.video)
@@ -359,7 +360,7 @@ def stylize_video(
         with av.open(_local(tmp), "w", format=fmt, options={"movflags": "use_metadata_tags"} if keys else {}) as out:
             x264 = {"crf": str(crf), "preset": preset}
             job = _Job(src, dst, source, video_in, out, fmt, x264, on_device, batch_size)
-            frames = job.run(stylize, device, TemporalSmoother(smooth) if smooth else None, on_frame, progress)
+            frames = job.run(stylize, device, smoother, on_frame, progress)
         if frames == 0:
             raise UserError(f"{src} holds no decodable frames")
     return frames

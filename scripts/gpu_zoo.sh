@@ -32,9 +32,10 @@ echo "=== ${STYLES:=udnie shipwreck}: ${STEPS:=18000} steps, at most ${TIME:=00:
     nvidia-smi --query-gpu=utilization.gpu,memory.used --format=csv,noheader 2>/dev/null
     for n in $STYLES; do echo "$n: $(ls "$zoo/$n/checkpoints" 2>/dev/null | sort -V | tail -n 2 | tr '\n' ' ')"; done
 done) &
+monitor=$!
 STYLES="$STYLES" MAX_STEPS=$STEPS MAX_TIME=$TIME TIMEOUT_S=${TIMEOUT_S:-540} WORKERS=${WORKERS:-6} PYTHON=$py \
     scripts/train_zoo.sh "$zoo" "$dev/train" "$dev/heldout" "$dev/styles"
-kill %1 2>/dev/null
+pkill -P $monitor 2>/dev/null; kill $monitor 2>/dev/null  # (its sleep too, which held the log's pipe open)
 echo "=== copy ($(date +%T))"
 for n in $STYLES; do
     cp "$zoo/$n/.hydra/config.yaml" "$out/$n.config.yaml"

@@ -85,12 +85,15 @@ def main() -> None:
     args = p.parse_args()
     if not args.video and not (args.coco and args.style_dir):
         p.error("--coco and --style-dir are needed to pack for the zoo's training (or --video)")
-    root = Path.cwd()
-    dest = root / args.dest
+    root = Path.cwd().resolve()
+    dest = (root / args.dest).resolve()
     if not (root / ".git").exists():
         sys.exit("run it from the checkout's root (the device tool sends that folder)")
+    tracked = subprocess.run(["git", "ls-files", "--", str(dest)], capture_output=True, text=True).stdout.strip()
+    if dest.parent != root or dest.name == ".git" or tracked:
+        sys.exit(f"--dest must name a folder of its own in the checkout's root (emptied first), not {args.dest!r}")
     exclude = root / ".git" / "info" / "exclude"
-    line = f"/{args.dest.strip('/')}/"
+    line = f"/{dest.name}/"
     if line not in exclude.read_text().split():
         with exclude.open("a") as f:
             f.write(f"\n{line}\n")

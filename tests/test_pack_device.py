@@ -61,3 +61,20 @@ def test_pack_device_asks_for_the_photos_unless_video(args: list[str], monkeypat
     with pytest.raises(SystemExit) as e:
         runpy.run_path(str(SCRIPT), run_name="__main__")
     assert e.value.code == 2
+
+
+@pytest.mark.parametrize("dest", ["", ".", "..", ".git", "scripts"])
+def test_pack_device_never_empties_the_checkout(dest: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """--dest "" (or ".") emptied the whole checkout, .git included: the folder is emptied before it is filled."""
+    import subprocess
+
+    checkout = tmp_path / "checkout"  # a checkout of its own: were the guard gone, this one would be emptied
+    (checkout / "scripts").mkdir(parents=True)
+    (checkout / "scripts" / "tool.py").write_text("")
+    subprocess.run(["git", "init", "-q"], cwd=checkout, check=True)
+    subprocess.run(["git", "add", "scripts/tool.py"], cwd=checkout, check=True)
+    monkeypatch.chdir(checkout)
+    monkeypatch.setattr("sys.argv", ["pack_device.py", "--video", "--dest", dest])
+    with pytest.raises(SystemExit, match="--dest must name a folder of its own"):
+        runpy.run_path(str(SCRIPT), run_name="__main__")
+    assert (checkout / ".git").is_dir() and (checkout / "scripts" / "tool.py").is_file()
