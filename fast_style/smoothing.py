@@ -173,7 +173,7 @@ def align(before: torch.Tensor, after: torch.Tensor, d: torch.Tensor) -> torch.T
     def cost(r: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
         return (r * r * v).sum() / v.sum().clamp(min=1)
 
-    start = torch.stack([d.new_zeros(()), d.new_zeros(()), -d[1] * fx, -d[0] * fy]).float()
+    start = torch.stack([zero, zero, -d[1] * fx, -d[0] * fy]).float()
     p, first = start, None
     for _ in range(ALIGN_STEPS):
         r, gxs, gys, v = sample(p)

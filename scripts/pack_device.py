@@ -17,6 +17,7 @@ import importlib
 import shutil
 import subprocess
 import sys
+from importlib.metadata import version
 from pathlib import Path
 
 import torch
@@ -44,12 +45,6 @@ def resize(src: Path, dest: Path, side: int) -> None:
         if scale < 1:
             im = im.resize((round(im.width * scale), round(im.height * scale)), Image.Resampling.LANCZOS)
         im.save(dest / f"{src.stem}.jpg", quality=90)
-
-
-def installed(name: str) -> str:
-    from importlib.metadata import version
-
-    return version(name)
 
 
 def folder_bytes(paths: list[Path]) -> int:
@@ -89,8 +84,8 @@ def main() -> None:
     dest = (root / args.dest).resolve()
     if not (root / ".git").exists():
         sys.exit("run it from the checkout's root (the device tool sends that folder)")
-    tracked = subprocess.run(["git", "ls-files", "--", str(dest)], capture_output=True, text=True).stdout.strip()
-    if dest.parent != root or dest.name == ".git" or tracked:
+    holds_tracked = subprocess.run(["git", "ls-files", "--", str(dest)], capture_output=True, text=True).stdout
+    if dest.parent != root or dest.name == ".git" or holds_tracked.strip():
         sys.exit(f"--dest must name a folder of its own in the checkout's root (emptied first), not {args.dest!r}")
     exclude = root / ".git" / "info" / "exclude"
     line = f"/{dest.name}/"
@@ -111,7 +106,7 @@ def main() -> None:
     platforms = [f"--platform=manylinux_2_{n}_x86_64" for n in (17, 27, 28)] + ["--platform=manylinux2014_x86_64"]
     cmd = [sys.executable, "-m", "pip", "download", "-q", "--no-deps", "--only-binary=:all:", "--python-version=3.12"]
     cmd += ["--implementation=cp", *platforms, "-d", str(dest / "whl")]
-    subprocess.run(cmd + [f"{n}=={installed(n)}" for n in wanted], check=True)
+    subprocess.run(cmd + [f"{n}=={version(n)}" for n in wanted], check=True)
 
     tracked = subprocess.run(["git", "ls-files", "-z"], capture_output=True, check=True).stdout.decode().split("\0")
     tree = folder_bytes([root / t for t in tracked if t])
