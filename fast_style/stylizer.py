@@ -16,7 +16,7 @@ import torch.nn.functional as F
 from PIL import Image
 
 from fast_style import zoo
-from fast_style.devices import DTYPES, pick_device, pick_precision, quiet_cuda_notice
+from fast_style.devices import DTYPES, compile_for, pick_device, pick_precision
 from fast_style.errors import UserError, first_line
 from fast_style.images import read_image, reading, split_alpha, upright
 from fast_style.inference_defaults import DEFAULT_MAX_PIXELS, DEFAULT_TILE
@@ -86,10 +86,9 @@ class Stylizer:
         self._net = for_cpu_inference(self.network, dtype) if self.native else self.network
         # torch.compile fuses norm/pad/activation work into the convolutions: about 2x on the CPU once warm,
         # after a compilation of tens of seconds per new image size (worth it for many same-size images).
-        # dynamic=False: one static graph per size; torch's dynamic-shape path crashed on a second size
-        if compile and device.type == "cpu":
-            quiet_cuda_notice()
-        self.forward = torch.compile(self._net, dynamic=False) if compile else self._net
+        # (devices.compile_for: one static graph per size, torch's dynamic-shape path crashed on a second size; on an
+        # x86 CPU the 256-bit code training uses, where AVX-512's bf16 code had given NaN)
+        self.forward = compile_for(self._net, device) if compile else self._net
         self.device, self.dtype, self.meta = device, dtype, dict(meta or {})
         self.max_pixels, self.tile = max_pixels, tile
         self.session = None
