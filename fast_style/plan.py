@@ -36,7 +36,7 @@ def expand_inputs(inputs: list[str], output: str | None = None) -> list[tuple[Pa
     skip = Path(output).expanduser().resolve() if output else None
 
     def wanted(f: Path, searched: Path) -> bool:  # searched: the folder given, or a glob's folder before its * ? [
-        if f.suffix.lower() == ".ts" and not is_video(f):  # a TorchScript export beside the photos: not a video
+        if _a_model_export(f):  # beside the photos: not a video
             return False
         return skip is None or searched.resolve().is_relative_to(skip) or not f.resolve().is_relative_to(skip)
 
@@ -49,6 +49,8 @@ def expand_inputs(inputs: list[str], output: str | None = None) -> list[tuple[Pa
         if is_dir:
             found += [(f, path) for f in _search(path, item, lambda f, path=path: wanted(f, path))]
         elif path.is_file():
+            if _a_model_export(path):
+                raise UserError(_not_a_stream(item, path))
             found.append((path, path.parent))
         else:
             matches = sorted(Path(m) for m in glob.glob(str(path), recursive=True))  # ~ expanded, as for a file
@@ -72,7 +74,7 @@ def _search(folder: Path, item: str, wanted: Callable[[Path], bool]) -> list[Pat
     others: list[Path] = []
     for f in files_below(folder, lambda name: True):
         in_earlier = DEFAULT_OUTPUT in f.relative_to(folder).parts[:-1]
-        if os.path.splitext(f.name)[1].lower() not in MEDIA_EXTENSIONS:
+        if os.path.splitext(f.name)[1].lower() not in MEDIA_EXTENSIONS or _a_model_export(f):  # (counted too)
             if not in_earlier:
                 others.append(f)
         elif wanted(f):
@@ -91,6 +93,23 @@ def _search(folder: Path, item: str, wanted: Callable[[Path], bool]) -> list[Pat
         listed = ", ".join(kinds[:4]) + (", ..." if len(kinds) > 4 else "")
         log.warning("%s: left out %d file(s) that are not images or videos (%s)", item, len(others), listed)
     return media
+
+
+def _a_model_export(path: Path) -> bool:
+    """Whether `path` is a .ts file that is not a video (MPEG-TS) but a TorchScript export, or another file."""
+    return path.suffix.lower() == ".ts" and not is_video(path)
+
+
+def _not_a_stream(item: str, path: Path) -> str:
+    """Why a .ts file named outright is not stylized: it is a model, or holds no video packets."""
+    with open(path, "rb") as f:
+        zipped = f.read(2) == b"PK"
+    if zipped:
+        return (
+            f"{item} is a TorchScript export (fast-style-export's), not a video: stylize with the style it was "
+            "exported from (--style or --model) and give photos or videos"
+        )
+    return f"{item} is not a video: no MPEG transport stream packets in it (a damaged recording, or another file)"
 
 
 def _still(path: Path) -> bool:
@@ -208,12 +227,18 @@ def _without_earlier_outputs(plans: list[tuple[Path, Path]]) -> list[tuple[Path,
     """`plans` less those whose input another input's output replaces: an earlier run's result found again (-o the
     input folder with a --name, as the refusal of -o the input folder suggests; a shell's * that takes the output
     folder) was stylized again on every rerun, a name longer each time (a_wave_wave.jpg), or collided with its own
-    source ("would both be written"). Said in a warning."""
+    source ("would both be written"). Said in a warning. A file beside its maker with the same name but for the
+    extension is not taken for an output: it may as well be the user's own (a phone's IMG_1.HEIC and IMG_1.JPG, a
+    clip.avi and clip.mp4; left out, --force wrote over it), so the two are reported as colliding."""
     resolved = [(src.resolve(), dst.resolve()) for src, dst in plans]  # (once each: thousands of files)
     makers: dict[Path, set[Path]] = {}
     for src, dst in resolved:
         makers.setdefault(dst, set()).add(src)
-    earlier = [plan[0] for plan, (src, _) in zip(plans, resolved) if makers.get(src, set()) - {src}]
+
+    def made(src: Path) -> bool:  # by another input, under a name that tells it from a file of the user's
+        return any(m != src and (m.parent, m.stem) != (src.parent, src.stem) for m in makers.get(src, ()))
+
+    earlier = [plan[0] for plan, (src, _) in zip(plans, resolved) if made(src)]
     if not earlier or len(earlier) == len(plans):
         return plans
     log.warning(

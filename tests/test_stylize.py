@@ -1177,3 +1177,21 @@ def test_a_rerun_leaves_out_what_the_run_before_wrote_beside_the_photos(
     shell_star = ["a.jpg", "b.png", "stylized", "-m", str(model_path), "-q"]  # its second: the output folder too
     assert main([*shell_star, "--skip-existing"]) == 0 and main([*shell_star, "--force"]) == 0
     assert sorted(p.name for p in (photos / "stylized").iterdir()) == ["a.jpg", "b.png"]
+
+
+def test_a_photo_beside_one_of_the_same_name_is_never_taken_for_an_earlier_output(
+    model_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    """IMG_1.jpg beside a still IMG_1.gif (whose output is a .jpg), stylized into their own folder with --force: the
+    JPEG was left out as "an earlier run's output" and the GIF's result written over it, exit 0."""
+    photos = tmp_path / "photos"
+    make_photo(photos / "IMG_1.jpg")
+    Image.new("RGB", (40, 32), (10, 200, 30)).save(photos / "IMG_1.gif")
+    before = (photos / "IMG_1.jpg").read_bytes()
+    for named in ([str(photos)], [str(photos / "IMG_1.gif"), str(photos / "IMG_1.jpg")]):
+        assert main([*named, "-m", str(model_path), "-o", str(photos), "--force", "-q"]) == 2
+        assert "would both be written to" in capsys.readouterr().err
+        assert (photos / "IMG_1.jpg").read_bytes() == before
+    args = [str(photos), "-m", str(model_path), "-o", str(photos), "--name", "{stem}_{suffix}.{ext}", "-q"]
+    assert main(args) == 0  # as the error suggests
+    assert sorted(p.name for p in photos.iterdir()) == ["IMG_1.gif", "IMG_1.jpg", "IMG_1_gif.jpg", "IMG_1_jpg.jpg"]

@@ -923,7 +923,7 @@ def test_picture_subtitles_are_kept_in_matroska(model: Path, tmp_path: Path, cap
 
 
 def test_a_matroska_video_cut_short_says_so_and_camera_containers_are_videos(
-    model: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+    model: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture
 ) -> None:
     """Matroska states a length, not a frame count: half a file came out half as long, exit 0, without a word;
     .ts/.mts/.3gp were read as images ('cannot identify image file')."""
@@ -943,6 +943,12 @@ def test_a_matroska_video_cut_short_says_so_and_camera_containers_are_videos(
     assert main([str(tmp_path / "cam"), "-m", str(model), "-o", str(tmp_path / "from_camera"), "-q"]) == 0
     assert len(frames_of(tmp_path / "from_camera" / "cam.mp4")) == 10 and camera.is_file()
     assert sorted(p.name for p in (tmp_path / "from_camera").iterdir()) == ["cam.mp4"]  # the export: not a video
+    assert "cam: left out 1 file(s) that are not images or videos (.ts)" in caplog.text  # (had gone without a word)
+    (tmp_path / "cam" / "notes.ts").write_text("export const a = 1;\n")  # a TypeScript source
+    for name, said in (("wave.ts", "is a TorchScript export"), ("notes.ts", "is not a video: no MPEG")):
+        capsys.readouterr()
+        assert main([str(tmp_path / "cam" / name), "-m", str(model), "-o", str(tmp_path / "x"), "-q"]) == 2
+        assert said in capsys.readouterr().err  # (had been "cannot identify image file")
 
 
 def test_a_transport_streams_clock_is_no_lead_in_and_joined_streams_play_on(model: Path, tmp_path: Path) -> None:
