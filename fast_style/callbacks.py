@@ -247,8 +247,9 @@ def _run_folder_setting(run: Path) -> str:
 
 
 class GracefulStop(pl.Callback):
-    """Ctrl-C (SIGINT) or SIGTERM: finish the current step, write a checkpoint and the style model, and stop
-    (fast-style-train then exits with `exit_code`, 130 or 143, so that `train && stylize` does not go on).
+    """Ctrl-C (SIGINT), SIGTERM or SIGHUP (the terminal closed): finish the current step, write a checkpoint and the
+    style model, and stop (fast-style-train then exits with `exit_code`, 130, 143 or 129, so that `train && stylize`
+    does not go on).
 
     The first Ctrl-C is turned into Lightning's own SIGTERM handling (which stops every DDP rank after the
     current batch); a second Ctrl-C aborts at once. The handler is installed in `on_train_start`, after
@@ -261,13 +262,11 @@ class GracefulStop(pl.Callback):
         """`resume`: the command that resumes the run, for the stop line (None: the same command with
         `ckpt_path=last hydra.run.dir=<the run>`; fast-style-demo gives its fast-style-train equivalent)."""
         self.resume = resume
+        self._hangup: Any = None  # SIGHUP's handler before the run's (on_train_start)
 
     def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         if threading.current_thread() is not threading.main_thread():
             return
-        if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:  # started with SIGINT ignored (`cmd &`, nohup): keep it
-            return
-
         notices = logging.getLogger("pytorch_lightning.trainer.connectors.signal_connector")
         if self._not_from_ctrl_c not in notices.filters:
             notices.addFilter(self._not_from_ctrl_c)
@@ -278,11 +277,25 @@ class GracefulStop(pl.Callback):
             signal.signal(signal.SIGINT, signal.default_int_handler)
             signal.raise_signal(signal.SIGTERM)
 
-        signal.signal(signal.SIGINT, on_sigint)
+        def on_sighup(signum: int, frame: Any) -> None:  # the terminal closed: it had killed the run unsaved
+            self.exit_code = 128 + signum
+            signal.raise_signal(signal.SIGTERM)
+
+        # a signal ignored on start stays ignored: SIGINT in `cmd &` or under nohup, SIGHUP under nohup
+        if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:
+            signal.signal(signal.SIGINT, on_sigint)
+        hangup = getattr(signal, "SIGHUP", None)  # (none on Windows)
+        if hangup is not None and signal.getsignal(hangup) is not signal.SIG_IGN:
+            self._hangup = signal.signal(hangup, on_sighup)
+
+    def teardown(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
+        if self._hangup is not None:  # (Lightning restores only the handlers it knows)
+            signal.signal(signal.SIGHUP, self._hangup)
+            self._hangup = None
 
     def _not_from_ctrl_c(self, record: logging.LogRecord) -> bool:
-        """Lightning's "Received SIGTERM: 15" is left out where the SIGTERM is the one a Ctrl-C turned into."""
-        return self.exit_code != 128 + signal.SIGINT or "Received SIGTERM" not in record.getMessage()
+        """Lightning's "Received SIGTERM: 15" is left out where the SIGTERM is one a Ctrl-C or SIGHUP turned into."""
+        return self.exit_code == 128 + signal.SIGTERM or "Received SIGTERM" not in record.getMessage()
 
     def on_exception(self, trainer: pl.Trainer, pl_module: pl.LightningModule, exception: BaseException) -> None:
         if not isinstance(exception, SIGTERMException):

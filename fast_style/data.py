@@ -95,12 +95,13 @@ _EXIT_GUARD: list = []  # _kill_workers_left, once registered
 
 
 def init_worker(worker_id: int) -> None:
-    """Loader workers leave SIGTERM and SIGINT to the training process. A scheduler (Slurm's preemption),
-    `kill -TERM -PGID` or a terminal's Ctrl-C signals the whole process group, and a worker stopped by it ended the
-    run with a traceback before GracefulStop could write its checkpoint (SIGINT: sometimes, when the worker was
-    mid-batch); an ignoring worker is shut down by its loader as usual."""
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    """Loader workers leave SIGTERM, SIGINT and SIGHUP to the training process. A scheduler (Slurm's preemption),
+    `kill -TERM -PGID`, a terminal's Ctrl-C or its closing signals the whole process group, and a worker stopped by
+    it ended the run with a traceback before GracefulStop could write its checkpoint (SIGINT: sometimes, when the
+    worker was mid-batch); an ignoring worker is shut down by its loader as usual."""
+    for stop in ("SIGTERM", "SIGINT", "SIGHUP"):  # (SIGHUP: a closed terminal's; none on Windows)
+        if hasattr(signal, stop):
+            signal.signal(getattr(signal, stop), signal.SIG_IGN)
     if int(os.environ.get("PL_SEED_WORKERS", 0)):  # what Lightning adds by itself when no worker_init_fn is given
         pl_worker_init_function(worker_id)
 

@@ -15,7 +15,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import Any
 
 from fast_style.errors import UserError
@@ -78,12 +78,24 @@ def serve(app: Any, host: str, port: int, cut_short: CutShort | None = None) -> 
         quiet = _QuietStop(server)
         logging.getLogger("uvicorn.error").addFilter(quiet)
         # uvicorn stops cleanly on SIGTERM (systemd, docker stop), then raises it again: exit 143 through the
-        # `finally` below (the default action would kill the process and leave the temporary folder)
-        previous = signal.signal(signal.SIGTERM, _terminated)
+        # `finally` below (the default action would kill the process and leave the temporary folder). A SIGHUP (the
+        # terminal closed) stops it the same way, exit 129; started with it ignored (nohup), it stays ignored
+        hung_up: list[int] = []
+
+        def hang_up(signum: int, frame: object) -> None:
+            hung_up.append(signum)
+            server.handle_exit(signal.SIGTERM, frame)  # (uvicorn handles SIGINT and SIGTERM only)
+
+        previous = signal.signal(signal.SIGTERM, lambda signum, frame: _terminated(hung_up[0] if hung_up else signum))
+        hangup = getattr(signal, "SIGHUP", None)  # (none on Windows)
+        keep = hangup is None or signal.getsignal(hangup) is signal.SIG_IGN
+        previous_hangup = None if keep else signal.signal(hangup, hang_up)
         try:
             server.run()
         finally:
             signal.signal(signal.SIGTERM, previous)
+            if previous_hangup is not None:
+                signal.signal(hangup, previous_hangup)
             logging.getLogger("uvicorn.error").removeFilter(quiet)  # another server in this process logs in full
         if not server.started:
             raise UserError(f"the server did not start on {shown}:{port}: see the messages above")
@@ -121,8 +133,9 @@ class _QuietStop(logging.Filter):
         return not (cancelled or text.startswith("Cancel "))
 
 
-def _terminated(signum: int, frame: object) -> None:
-    print("stopped (SIGTERM)", file=sys.stderr)
+def _terminated(signum: int) -> None:
+    with suppress(OSError):  # (a closed terminal)
+        print(f"stopped ({signal.Signals(signum).name})", file=sys.stderr)
     raise SystemExit(128 + signum)
 
 

@@ -150,7 +150,7 @@ def test_a_run_started_with_sigint_ignored_keeps_ignoring_it(
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP])  # SIGHUP: the terminal closed
 def test_a_signal_to_the_whole_process_group_stops_gracefully(
     tmp_path: Path, photo_dir: Path, style_path: Path, random_vgg: Path, sig: signal.Signals
 ) -> None:

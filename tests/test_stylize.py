@@ -1042,6 +1042,11 @@ sys.exit(run_tool(body))
     done = subprocess.run([sys.executable, "-c", body], capture_output=True, text=True, timeout=120)
     assert (done.returncode, done.stderr) == (143, "stopped (SIGTERM)\n")
     assert list(tmp_path.iterdir()) == []  # neither the output nor its temporary file
+    # a terminal closed, an SSH connection lost: the hidden temporary file had stayed
+    hangup = body.replace("signal.SIGTERM)", "signal.SIGHUP)")
+    done = subprocess.run([sys.executable, "-c", hangup], capture_output=True, text=True, timeout=120)
+    assert (done.returncode, done.stderr) == (129, "stopped (SIGHUP)\n")
+    assert list(tmp_path.iterdir()) == []
     # started with SIGTERM ignored on purpose, a tool keeps ignoring it
     ignoring = body.replace("time.sleep(30)", "time.sleep(1)").replace(
         "sys.exit(run_tool(body))", "signal.signal(signal.SIGTERM, signal.SIG_IGN)\nsys.exit(run_tool(body))"

@@ -6,8 +6,8 @@ them). They share one frame, `run_tool`, and one exit-code convention:
          (fast-style-stylize's files, fast-style-train's multirun)
     2    stopped by a mistake the user can fix (a bad argument or setting, a missing or unreadable file, a full
          disk, a training loss gone NaN), reported in one line, `error: ...`, without a traceback
-    130  interrupted by Ctrl-C (143: SIGTERM, from a scheduler, `kill` or `docker stop`); no file is left
-         half-written, and training saves a checkpoint first
+    130  interrupted by Ctrl-C (143: SIGTERM, from a scheduler, `kill` or `docker stop`; 129: SIGHUP, the terminal
+         closed, an SSH connection lost); no file is left half-written, and training saves a checkpoint first
 """
 
 from __future__ import annotations
@@ -29,13 +29,17 @@ EXIT_OK, EXIT_PARTIAL, EXIT_USER_ERROR, EXIT_INTERRUPTED, EXIT_TERMINATED = 0, 1
 
 
 class Terminated(KeyboardInterrupt):
-    """SIGTERM stops a tool the way Ctrl-C does: what it was writing is removed on the way out."""
+    """SIGTERM (or SIGHUP) stops a tool the way Ctrl-C does: what it was writing is removed on the way out."""
+
+
+# stopped the way Ctrl-C stops: SIGTERM, and SIGHUP where there is one (its hidden temporary files had stayed)
+STOPS = (signal.SIGTERM, *([signal.SIGHUP] if hasattr(signal, "SIGHUP") else []))
 
 
 def _on_sigterm(signum: int, frame: object) -> None:
-    if signal.getsignal(signal.SIGTERM) is not _on_sigterm:
+    if signal.getsignal(signum) is not _on_sigterm:
         return  # called by a handler that took its place and calls it too (Lightning's): that one stops the run
-    raise Terminated
+    raise Terminated(signum)
 
 
 def _on_sigint(signum: int, frame: FrameType | None) -> None:
@@ -149,15 +153,18 @@ def run_tool(body: Callable[[], int | None], log_level: int = logging.INFO) -> i
     # exit hooks' INFO lines ("FakeTensor cache stats: ...") followed the one line a stop prints
     logging.getLogger("torch").setLevel(logging.WARNING)
     main_thread = threading.current_thread() is threading.main_thread()  # (signal handlers are set there only)
-    ignored = signal.getsignal(signal.SIGTERM) is signal.SIG_IGN  # started so on purpose: it stays ignored
-    previous = signal.signal(signal.SIGTERM, _on_sigterm) if main_thread and not ignored else None
+    # a signal ignored on start (nohup: SIGHUP) was ignored on purpose: it stays ignored
+    stops = [s for s in STOPS if main_thread and signal.getsignal(s) is not signal.SIG_IGN]
+    previous = {s: signal.signal(s, _on_sigterm) for s in stops}
     ours = main_thread and signal.getsignal(signal.SIGINT) is signal.default_int_handler  # not SIG_IGN (`cmd &`)
     previous_int = signal.signal(signal.SIGINT, _on_sigint) if ours else None
     try:
         return body() or EXIT_OK
-    except Terminated:
-        print("stopped (SIGTERM)", file=sys.stderr)
-        return EXIT_TERMINATED
+    except Terminated as e:
+        stop = signal.Signals(e.args[0] if e.args else signal.SIGTERM)
+        with contextlib.suppress(OSError):  # (a closed terminal)
+            print(f"stopped ({stop.name})", file=sys.stderr)
+        return EXIT_TERMINATED if stop == signal.SIGTERM else 128 + stop.value
     except BrokenPipeError:  # what is still buffered for the closed pipe goes nowhere, so exiting says nothing
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_OK
@@ -173,8 +180,9 @@ def run_tool(body: Callable[[], int | None], log_level: int = logging.INFO) -> i
         print(f"error: out of memory ({first_line(e, 120)}): ask for smaller sizes", file=sys.stderr)
         return EXIT_USER_ERROR
     finally:
-        if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
+        for stop, handler in previous.items():
+            if handler is not None:  # (None: one set outside Python)
+                signal.signal(stop, handler)
         if previous_int is not None:
             signal.signal(signal.SIGINT, previous_int)
 
