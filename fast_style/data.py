@@ -123,6 +123,28 @@ def _kill_workers_left() -> None:
             child.kill()
 
 
+class _TrainLoader(StatefulDataLoader):
+    """The training loader, whose place in its epoch a resume with another data.num_workers cannot take (its state
+    holds a snapshot per worker, and torchdata asserts the count: a page of traceback): there the epoch is drawn
+    afresh, with a warning."""
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        if "_snapshot" in state_dict:
+            saved = state_dict["_snapshot"].get("_main_snapshot", {}).get("_num_workers")
+        else:
+            saved = 0 if "_num_yielded" in state_dict else None  # (a single process's state; {}: none)
+        if saved is not None and saved != self.num_workers:
+            log.warning(
+                "resumed with data.num_workers=%d where the run had %d: its place in the epoch cannot be carried "
+                "over, so this epoch's photos are shuffled afresh (resume with data.num_workers=%d to keep it)",
+                self.num_workers,
+                saved,
+                saved,
+            )
+            return
+        super().load_state_dict(state_dict)
+
+
 def collate_skipping(samples: list[torch.Tensor | Unreadable]) -> Batch:
     good = [s for s in samples if isinstance(s, torch.Tensor)]
     images = torch.stack(good) if good else torch.empty(0)
@@ -273,7 +295,7 @@ class StyleDataModule(pl.LightningDataModule):
     def _loader(self, dataset: Dataset, train: bool) -> DataLoader:
         # the training loader's place in its epoch (the shuffled order and how far it got) is saved in every
         # checkpoint, so a run resumed mid-epoch trains on that epoch's remaining photos, not the first ones again
-        loader = StatefulDataLoader if train else DataLoader
+        loader = _TrainLoader if train else DataLoader
         if self.num_workers > 0 and not _EXIT_GUARD:
             _EXIT_GUARD.append(atexit.register(_kill_workers_left))
         sampler = None

@@ -76,6 +76,24 @@ def test_a_resumed_run_trains_on_the_crops_an_uninterrupted_one_does(
     assert crops(tmp_path / "resumed", stop, 7) == whole
 
 
+@pytest.mark.slow
+def test_a_run_resumes_with_another_number_of_loader_workers(
+    tmp_path: Path, photo_dir: Path, style_path: Path, random_vgg: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A run moved to another machine resumes with the default data.num_workers: the loader's saved place (a
+    snapshot per worker) did not fit, and the resume ended in torchdata's AssertionError, a page of traceback."""
+    out = tmp_path / "run"
+    every = "callbacks.checkpoint.every_n_train_steps=1"
+    for steps, workers in ((3, 0), (5, 1), (6, 0)):  # mid-epoch each time (4 batches an epoch)
+        resume = ("ckpt_path=last",) if steps > 3 else ()
+        cfg = tiny_cfg(out, photo_dir, style_path, random_vgg, f"trainer.max_steps={steps}", every, *resume)
+        cfg.data.num_workers = workers
+        train(cfg)
+        assert torch.load(out / "checkpoints" / "last.ckpt", weights_only=False)["global_step"] == steps
+    assert "resumed with data.num_workers=1 where the run had 0" in caplog.text
+    assert "resumed with data.num_workers=0 where the run had 1" in caplog.text
+
+
 def test_resumed_runs_keep_writing_last_ckpt(tmp_path: Path, photo_dir: Path, style_path: Path, random_vgg: Path):
     """A resume wrote its periodic and final checkpoints to last-v1.ckpt beside a stale last.ckpt, which a resume
     by path (`ckpt_path=RUN/checkpoints/last.ckpt`) went back to, training the steps again."""
