@@ -69,6 +69,7 @@ def train(cfg: DictConfig) -> Path | None:
     keeper = next(c for c in callbacks if isinstance(c, launch.KeepLaunch))
     out = Path(cfg.output_dir)
     last = OmegaConf.select(cfg, "callbacks.checkpoint.dirpath")
+    grids = OmegaConf.select(cfg, "callbacks.images.dirpath")
     events = set((out / "tensorboard").glob("events.out.tfevents.*"))  # the earlier launches'
     try:
         with warnings.catch_warnings():
@@ -110,7 +111,7 @@ def train(cfg: DictConfig) -> Path | None:
         # stopped before it wrote anything (no photo readable: the file then refused the corrected command as
         # "holds a run"); a curve that shows a failure (a loss gone NaN) stays
         if trainer.is_global_zero:
-            nothing = ckpt is None and _run_in(out, last, logs=False) is None  # no checkpoint, model or grid
+            nothing = ckpt is None and _run_in(out, last, grids, logs=False) is None  # no checkpoint, model or grid
             for path in set((out / "tensorboard").glob("events.out.tfevents.*")) - events:
                 if not keeper.kept or (nothing and path.stat().st_size < EMPTY_EVENTS_BYTES):
                     path.unlink(missing_ok=True)
@@ -180,7 +181,7 @@ def _prepare(cfg: DictConfig) -> tuple[pl.Trainer, StyleTransferModule, Any, lis
         check_checkpoint(Path(ckpt).expanduser())
     out = Path(cfg.output_dir)
     last = OmegaConf.select(cfg, "callbacks.checkpoint.dirpath")
-    held = _run_in(out, last)
+    held = _run_in(out, last, OmegaConf.select(cfg, "callbacks.images.dirpath"))
     if ckpt not in (None, "last") and held and not _within(Path(ckpt).expanduser(), last):
         raise UserError(  # another run's checkpoint, continued here, would write over this folder's run
             f"{out} holds a run ({held}) and ckpt_path={ckpt} is another run's: continue that one in a folder of its "
@@ -203,6 +204,12 @@ def _prepare(cfg: DictConfig) -> tuple[pl.Trainer, StyleTransferModule, Any, lis
                 f"ckpt_path=last: no {Path(last) / 'last.ckpt'}: set hydra.run.dir to the folder of the run "
                 "to resume (nothing was trained)"
             )
+    if ckpt is None and held and not held.resolve().is_relative_to(out.resolve()):  # a folder set elsewhere
+        key = "callbacks.images.dirpath" if held.suffix == ".png" else "callbacks.checkpoint.dirpath"
+        raise UserError(
+            f"{key}={held.parent} holds another run's files ({held.name}): a new run does not write over them; "
+            "give another folder (or move them)"
+        )
     if ckpt is None and held:  # training from scratch would write over that run
         resume = "resume it with ckpt_path=last" if held.suffix == ".ckpt" else "nothing to resume in it"
         raise UserError(f"{out} holds a run ({held}): {resume}; or train into another folder ({elsewhere}=...)")
@@ -344,10 +351,11 @@ def _within(path: Path, folder: str | None) -> bool:
     return folder is not None and path.resolve().is_relative_to(Path(folder).expanduser().resolve())
 
 
-def _run_in(out: Path, checkpoints: str | None, logs: bool = True) -> Path | None:
+def _run_in(out: Path, checkpoints: str | None, images: str | None, logs: bool = True) -> Path | None:
     """A file showing that `out` holds a run (a checkpoint, a style model, an image grid, a TensorBoard log, unless
-    not `logs`), even one stopped before its first checkpoint; None for a new folder."""
-    candidates = [out / "style.pt", *(out / "images").glob("step_*.png")]
+    not `logs`), even one stopped before its first checkpoint, also where its checkpoints' or grids' folders are set
+    elsewhere; None for a new folder."""
+    candidates = [out / "style.pt", *(Path(images).expanduser().glob("step_*.png") if images else [])]
     candidates += (out / "tensorboard").glob("events.*") if logs else []
     if checkpoints:
         candidates.insert(0, Path(checkpoints) / "last.ckpt")

@@ -76,6 +76,22 @@ def test_a_resumed_run_trains_on_the_crops_an_uninterrupted_one_does(
     assert crops(tmp_path / "resumed", stop, 7) == whole
 
 
+def test_a_new_run_does_not_write_over_grids_or_checkpoints_in_a_folder_set_elsewhere(
+    tmp_path: Path, photo_dir: Path, style_path: Path, random_vgg: Path
+) -> None:
+    """callbacks.images.dirpath (or callbacks.checkpoint.dirpath) at another run's folder, or one of the user's:
+    its step_000002.png was replaced by the new run's grid without a word."""
+    grids, checkpoints = tmp_path / "grids", tmp_path / "ckpts"
+    grids.mkdir(), checkpoints.mkdir()
+    (grids / "step_000002.png").write_bytes(b"precious")
+    (checkpoints / "last.ckpt").write_bytes(b"another run's")
+    for key, folder, name in (("images", grids, "step_000002.png"), ("checkpoint", checkpoints, "last.ckpt")):
+        setting = f"callbacks.{key}.dirpath={folder}"
+        with pytest.raises(UserError, match=f"{setting} holds another run's files \\({name}\\): a new run does not"):
+            train(tiny_cfg(tmp_path / key, photo_dir, style_path, random_vgg, setting))
+    assert (grids / "step_000002.png").read_bytes() == b"precious"
+
+
 @pytest.mark.slow
 def test_a_run_resumes_with_another_number_of_loader_workers(
     tmp_path: Path, photo_dir: Path, style_path: Path, random_vgg: Path, caplog: pytest.LogCaptureFixture
