@@ -10,6 +10,7 @@ import random
 import signal
 import time
 import warnings
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -23,7 +24,7 @@ from torchdata.stateful_dataloader.sampler import StatefulDistributedSampler
 from torchvision.transforms import v2
 
 from fast_style.errors import UserError, first_line
-from fast_style.images import IMAGE_EXTENSIONS, find_images, open_rgb
+from fast_style.images import IMAGE_EXTENSIONS, OVER_LIMIT, find_images, open_rgb
 from fast_style.photo_cache import cached_copies, fill_cache
 
 log = logging.getLogger(__name__)
@@ -123,6 +124,17 @@ def _kill_workers_left() -> None:
             child.kill()
 
 
+def what_to_do(reasons: Iterable[str]) -> str:
+    """What to do when no training photo could be read, by why they could not."""
+    reasons = list(reasons)
+    large = sum(OVER_LIMIT in r for r in reasons)
+    if large and large == len(reasons):  # (a folder of large scans or panoramas)
+        return "each is larger than data.max_image_pixels allows: raise it (null: no limit)"
+    if large:
+        return f"point data.root at a folder of JPEG/PNG/WebP photos ({large} are larger than data.max_image_pixels)"
+    return "point data.root at a folder of JPEG/PNG/WebP photos"
+
+
 class _TrainLoader(StatefulDataLoader):
     """The training loader, whose place in its epoch a resume with another data.num_workers cannot take (its state
     holds a snapshot per worker, and torchdata asserts the count: a page of traceback): there the epoch is drawn
@@ -206,14 +218,14 @@ class StyleDataModule(pl.LightningDataModule):
         Checked here, on every process alike: under DDP, a rank whose validation batch came out empty logged
         nothing and the others waited for it for ever. At most `count` + 20 are tried."""
         readable: list[Path] = []
-        unreadable: set[Path] = set()
+        unreadable: dict[Path, str] = {}  # each with why
         check = ImageFolder(candidates[: count + 20], 16, False, self.max_image_pixels)
         for i in range(len(check)):
             if len(readable) == count:
                 break
             if isinstance(item := check[i], Unreadable):
                 log.warning("skipping unreadable image %s (%s)", item.path, item.reason)
-                unreadable.add(candidates[i])
+                unreadable[candidates[i]] = item.reason
             else:
                 readable.append(candidates[i])
         return readable, unreadable
@@ -236,7 +248,7 @@ class StyleDataModule(pl.LightningDataModule):
         if self.train_files:
             return
         files = self._images_in(self.root, "data")
-        unreadable: set[Path] = set()
+        unreadable: dict[Path, str] = {}
         if self.val_root:
             self.train_files = files
             self.val_files, _ = self._readable(self._images_in(self.val_root, "validation"), self.num_val)
@@ -259,7 +271,7 @@ class StyleDataModule(pl.LightningDataModule):
         if not self.train_files and not self.val_root and len(unreadable) == len(files):
             raise UserError(
                 f"none of the {len(files)} photos in '{self.root}' could be read (named in the warnings above): "
-                "point data.root at a folder of JPEG/PNG/WebP photos"
+                f"{what_to_do(unreadable.values())}"
             )
         if not self.train_files and unreadable:
             raise UserError(

@@ -32,6 +32,7 @@ _SRGB = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
 # what stylized images can be written as
 IMAGE_OUTPUTS = (".jpg", ".jpeg", ".png", ".apng", ".webp", ".avif", ".bmp", ".tif", ".tiff", ".gif")
 IMAGE_EXTENSIONS = IMAGE_OUTPUTS + (".heic", ".heif")  # what is read: a phone's HEIC photos too (decoded only)
+OVER_LIMIT = "is over the limit of"  # why an image with more pixels than allowed is not read (open_rgb)
 
 register_heif_opener()  # Pillow opens HEIC/HEIF (pi-heif)
 log = logging.getLogger(__name__)
@@ -85,7 +86,7 @@ def read_image(
     """
     with decoding(), _own_limit(max_pixels), Image.open(path) as img:
         if max_pixels and img.width * img.height > max_pixels:
-            raise ValueError(f"{img.width}x{img.height} is over the limit of {max_pixels} pixels")
+            raise ValueError(f"{img.width}x{img.height} {OVER_LIMIT} {max_pixels} pixels")
         _scale_grey_key(img)
         if draft_size and img.format == "JPEG":
             w, h = img.size

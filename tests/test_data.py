@@ -294,8 +294,15 @@ def test_unreadable_validation_photos_are_left_out_at_setup(
     assert not set(dm.train_files) & set(named) and len(dm.train_files) == len(good) + len(bad) - 2 - len(named)
     (tmp_path / "none").mkdir()
     _corrupt(tmp_path / "none")  # all of them found unreadable there: said so (not "0 training images")
-    with pytest.raises(UserError, match="none of the 3 photos in '.*none' could be read"):
+    with pytest.raises(UserError, match="none of the 3 photos in '.*none' could be read.*: point data.root at"):
         StyleDataModule(str(tmp_path / "none"), image_size=32, batch_size=1, num_workers=0, num_val=1).setup()
+    # every one larger than data.max_image_pixels: that is what to change (it said "point data.root at ...")
+    with pytest.raises(UserError, match=r"could be read .*: point data.root .* \(3 are larger than data.max_image_"):
+        StyleDataModule(str(mixed), image_size=32, batch_size=1, num_workers=0, num_val=1, max_image_pixels=10).setup()
+    for f in bad:
+        f.unlink()
+    with pytest.raises(UserError, match="could be read .*: each is larger than data.max_image_pixels allows: raise"):
+        StyleDataModule(str(mixed), image_size=32, batch_size=1, num_workers=0, num_val=1, max_image_pixels=10).setup()
     make_photo(tmp_path / "none" / "good.jpg")  # the one readable photo held out: said so (not "holds them all")
     said = set()
     for seed in range(12):  # the seeds whose order meets the unreadable ones before the readable one
