@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shlex
 import signal
 import threading
 from pathlib import Path
@@ -241,9 +242,10 @@ def _run_folder_setting(run: Path) -> str:
     then resumes from its own last.ckpt; naming one run's folder would resume them all from that one)."""
     from hydra.core.hydra_config import HydraConfig
 
+    # quoted for the shell where it must be (a folder with a space: the line pasted did not resume)
     if launch.in_multirun():
-        return f"hydra.sweep.dir={HydraConfig.get().sweep['dir']}"
-    return f"hydra.run.dir={run}"
+        return shlex.quote(f"hydra.sweep.dir={HydraConfig.get().sweep['dir']}")
+    return shlex.quote(f"hydra.run.dir={run}")
 
 
 class GracefulStop(pl.Callback):

@@ -153,6 +153,17 @@ def _supply_own_keys(module: nn.Module, state_dict: dict, prefix: str, *args) ->
             state_dict.setdefault(f"{prefix}{child_name}.{name}", tensor)
 
 
+def _layer_weights(name: str, layers: object) -> dict[str, float]:
+    """`layers` checked: a mapping of VGG ReLU names to weights (a list of names had failed in dict()'s words)."""
+    example = f"loss.{name}='{{relu2_2: 1.0, relu3_3: 0.5}}'"
+    if not isinstance(layers, Mapping):
+        raise UserError(f"loss.{name} maps VGG layers to their weights, e.g. {example}; got {layers}")
+    for layer, weight in layers.items():
+        if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not weight >= 0:
+            raise UserError(f"loss.{name}: {layer}'s weight must be a number >= 0, e.g. {example}; got {weight!r}")
+    return {str(k): float(v) for k, v in layers.items()}
+
+
 class PerceptualLoss(nn.Module):
     """content_weight * content + style_weight * style + tv_weight * tv, computed by a frozen VGG.
 
@@ -172,8 +183,10 @@ class PerceptualLoss(nn.Module):
         tv_weight: float | None = None,
     ) -> None:
         super().__init__()
-        self.style_layers = dict(style_layers or {"relu1_2": 1.0, "relu2_2": 1.0, "relu3_3": 1.0, "relu4_3": 1.0})
-        self.content_layers = dict(content_layers or {"relu2_2": 1.0})
+        self.style_layers = _layer_weights(
+            "style_layers", style_layers or {"relu1_2": 1.0, "relu2_2": 1.0, "relu3_3": 1.0, "relu4_3": 1.0}
+        )
+        self.content_layers = _layer_weights("content_layers", content_layers or {"relu2_2": 1.0})
         given = {"content_weight": content_weight, "style_weight": style_weight, "tv_weight": tv_weight}
         if negative := [f"{k}={v}" for k, v in given.items() if v is not None and float(v) < 0]:
             raise UserError(f"loss weights must be >= 0, got {', '.join(negative)}")

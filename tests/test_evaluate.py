@@ -28,6 +28,23 @@ def sweep(tmp_path: Path, style_path: Path) -> Path:
     return tmp_path / "multirun"
 
 
+def test_the_table_shows_a_sweeps_long_labels_whole(
+    sweep: Path, tmp_path: Path, random_vgg: Path, capsys: pytest.CaptureFixture
+) -> None:
+    """Labels were cut at 30 characters: two runs of a sweep over two settings read alike in the table."""
+    for i in range(2):
+        (sweep / str(i) / ".hydra" / "overrides.yaml").write_text(
+            f"- style.image=starry_night.jpg\n- loss.style_weight={i + 1}\n- loss.tv_weight={i + 1}\n"
+        )
+    make_photo(tmp_path / "held_out" / "p.jpg", size=(40, 32))
+    args = [str(sweep), "--photos", str(tmp_path / "held_out"), "--out", str(tmp_path / "eval"), "--no-judge"]
+    args += ["--weights", str(random_vgg), "--size", "32", "--style-size", "32", "--stability-photos", "0"]
+    assert eval_main(args) == 0
+    table = capsys.readouterr().out
+    for i in (1, 2):
+        assert f" loss.style_weight={i},loss.tv_weight={i} " in table
+
+
 def test_eval_ranks_a_sweep_and_writes_table_files_and_sheet(
     sweep: Path, tmp_path: Path, random_vgg: Path, capsys: pytest.CaptureFixture
 ) -> None:

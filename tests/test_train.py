@@ -317,6 +317,7 @@ def test_the_stop_line_points_a_resume_at_the_run_or_at_its_whole_sweep(monkeypa
     from fast_style.callbacks import _run_folder_setting
 
     assert _run_folder_setting(Path("/r/one")) == "hydra.run.dir=/r/one"  # train(cfg) from Python: no Hydra
+    assert _run_folder_setting(Path("/r/a b")) == "'hydra.run.dir=/r/a b'"  # pasted, it must be one word
     for mode, said in ((RunMode.RUN, "hydra.run.dir=/s/3"), (RunMode.MULTIRUN, "hydra.sweep.dir=/s")):
         monkeypatch.setattr(HydraConfig, "initialized", staticmethod(lambda: True))
         monkeypatch.setattr(
@@ -340,6 +341,8 @@ def test_the_stop_line_points_a_resume_at_the_run_or_at_its_whole_sweep(monkeypa
         # a Trainer argument the config does not set: no guess (it had said "did you mean trainer.max_steps?")
         ("trainer.min_steps=3", "Trainer argument goes in as +trainer.min_steps=..."),
         ("loss.style_weight=-5", "loss weights must be >= 0, got style_weight=-5"),  # which one was not said
+        # "dictionary update sequence element #0 has length 7; 2 is required"
+        ("loss.style_layers=[relu1_2]", "loss.style_layers maps VGG layers to their weights, e.g. loss.style_layers="),
         ("loss=caffee", "unknown loss option 'caffee': choose one of caffe, file, torchvision, vgg19"),
         ("data.image_size=-5", "bad data settings: data.image_size=-5 (at least 16)"),  # only the bad one
         ("temporal.weight=10", "'temporal.weight' is a setting of the temporal group, which is off: add temporal="),

@@ -190,14 +190,15 @@ def run(args: argparse.Namespace) -> int:
         f"{len(photos)} photos; losses under the {args.weights} VGG with the default loss weights"
         + ("; judge: VGG19 relu1_1..relu5_1 / relu4_2" if scores and scores[0].judge_style is not None else "")
     )
+    width = max([30, *(len(s.name) for s in scores)])  # whole: a sweep's labels cut at 30 read alike
     print(
-        f"{'rank':>4}  {'model':<30} {'total':>10} {'content':>10} {'style':>10} {'tv':>9} {'coverage':>8} "
+        f"{'rank':>4}  {'model':<{width}} {'total':>10} {'content':>10} {'style':>10} {'tv':>9} {'coverage':>8} "
         f"{'flicker':>7} {'zoom':>6} {'judge con':>10} {'judge sty':>10} {'vs opt':>7} {'ms/img':>8}"
     )
     for rank, i in enumerate(order, 1):
         s = scores[i]
         print(
-            f"{rank:>4}  {s.name[:30]:<30} {fmt(s.total):>10} {fmt(s.content):>10} {fmt(s.style):>10} "
+            f"{rank:>4}  {s.name:<{width}} {fmt(s.total):>10} {fmt(s.content):>10} {fmt(s.style):>10} "
             f"{fmt(s.tv):>9} {s.coverage:>8.2f} {fmt(s.flicker):>7} {fmt(s.flicker_zoom):>6} "
             f"{fmt(s.judge_content):>10} {fmt(s.judge_style):>10} {fmt(s.vs_reference):>7} {s.ms_per_image:>8.1f}"
         )
