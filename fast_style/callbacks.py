@@ -115,6 +115,13 @@ class HParamsSummary(pl.Callback):
         super().__init__()
         self.params = params
 
+    def on_train_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule, *args: Any) -> None:
+        """At the last step, a validation whatever the interval (Lightning validates a run asked to stop, as
+        EarlyStopping asks): a run of 1,000 steps at the interval 300, or one resumed for the steps before its next
+        validation, had its figures from an earlier step here, or none."""
+        if 0 < trainer.max_steps <= trainer.global_step:
+            trainer.should_stop = True
+
     def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         found = trainer.callback_metrics
         metrics = {new: float(found[old]) for old, new in self.METRICS.items() if old in found}

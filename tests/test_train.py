@@ -944,6 +944,15 @@ def test_a_run_shorter_than_the_validation_interval_validates_at_its_last_step(
     extra = ("trainer.max_steps=3", "trainer.val_check_interval=500", "+trainer.accumulate_grad_batches=2")
     train(tiny_cfg(out, photo_dir, style_path, random_vgg, *extra))
     assert [step for step, _ in _scalars(out)["val/common/style"]] == [2]
+    # a run whose last step falls between validations (5 steps at the interval 2), and a resumed one (to 6):
+    # the held-out figures and the HParams tab came from an earlier step (from none in the resumed launch)
+    out = tmp_path / "uneven"
+    every = ("trainer.val_check_interval=2", "callbacks.checkpoint.every_n_train_steps=1")
+    train(tiny_cfg(out, photo_dir, style_path, random_vgg, "trainer.max_steps=5", *every))
+    assert [step for step, _ in _scalars(out)["val/common/style"]] == [1, 3, 4]
+    train(tiny_cfg(out, photo_dir, style_path, random_vgg, "trainer.max_steps=6", *every, "ckpt_path=last"))
+    scalars = _scalars(out)
+    assert [step for step, _ in scalars["val/common/style"]] == [1, 3, 4, 5] and len(scalars["hp/style"]) == 2
 
 
 def test_a_new_run_of_no_steps_is_refused(tmp_path: Path, photo_dir: Path, style_path: Path, random_vgg: Path):
