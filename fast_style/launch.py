@@ -72,3 +72,28 @@ def choice(group: str) -> str | None:
     from hydra.core.hydra_config import HydraConfig
 
     return HydraConfig.get().runtime.choices.get(group) if HydraConfig.initialized() else None
+
+
+def swept_elsewhere(hydra_dir: Path) -> list[str]:
+    """In a rerun of a sweep, the swept settings this run is given that differ from those its run was trained with
+    (its last launch kept: `keep_launch_config`), as "key: was A, now B". A sweep rerun with its values in another
+    order (`loss.style_weight=10,5,2` after `2,5,10`) gives each run another run's setting, and a resume went on
+    training run 0's model at run 2's weight without a word. Settings every run shares (trainer.max_steps raised
+    to train on) are not swept, and may change."""
+    from hydra.core.hydra_config import HydraConfig
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from omegaconf import OmegaConf
+
+    kept = sorted((hydra_dir / "launches").glob("*-overrides.yaml"))
+    sweep = Path(HydraConfig.get().sweep.dir) / "multirun.yaml"
+    if not in_multirun() or not kept or not sweep.is_file():
+        return []
+    parser = OverridesParser.create()
+    asked = parser.parse_overrides(list(OmegaConf.load(sweep).hydra.overrides.task))
+    swept = {o.key_or_group for o in asked if o.is_sweep_override()}
+
+    def values(overrides: list[str]) -> dict[str, str]:
+        return {o.key_or_group: o.get_value_element_as_str() for o in parser.parse_overrides(overrides)}
+
+    was, now = values(list(OmegaConf.load(kept[-1]))), values(list(HydraConfig.get().overrides.task))
+    return [f"{k}: was {was[k]}, now {now[k]}" for k in sorted(swept) if k in was and k in now and was[k] != now[k]]

@@ -204,6 +204,12 @@ def _prepare(cfg: DictConfig) -> tuple[pl.Trainer, StyleTransferModule, Any, lis
                 f"ckpt_path=last: no {Path(last) / 'last.ckpt'}: set hydra.run.dir to the folder of the run "
                 "to resume (nothing was trained)"
             )
+    if ckpt == "last" and (changed := launch.swept_elsewhere(out / ".hydra")):
+        raise UserError(
+            f"run {out.name} of the sweep was trained with other settings than this rerun gives it "
+            f"({'; '.join(changed)}): list the swept values in the order of the sweep's first launch "
+            "(or sweep into a new hydra.sweep.dir)"
+        )
     if ckpt is None and held and not held.resolve().is_relative_to(out.resolve()):  # a folder set elsewhere
         key = "callbacks.images.dirpath" if held.suffix == ".png" else "callbacks.checkpoint.dirpath"
         raise UserError(

@@ -725,6 +725,19 @@ def test_a_sweep_runs_on_past_a_bad_run_and_fails_at_the_end(
     refused = subprocess.run([*longer, "data.image_size=32"], capture_output=True, text=True, timeout=300)
     assert refused.returncode == 2 and "or train into another folder (hydra.sweep.dir=...)" in refused.stderr
     assert (tmp_path / "sweep" / "multirun.yaml").read_bytes() == record
+    # a sweep rerun with its values in another order: each run would go on at another's setting (run 0, trained at
+    # loss.style_weight=1, resumed at 2 without a word); raising the steps of all of them is a resume as before
+    two = [*cmd[:-1], "data.image_size=32", f"hydra.sweep.dir={tmp_path / 'two'}"]
+    assert subprocess.run([*two, "loss.style_weight=1,2"], **_text).returncode == 0
+    resume = [a if a != "trainer.max_steps=1" else "trainer.max_steps=2" for a in two] + ["ckpt_path=last"]
+    swapped = subprocess.run([*resume, "loss.style_weight=2,1"], **_text)
+    assert swapped.returncode == 2, swapped.stderr[-2000:]
+    assert (
+        "#0: run 0 of the sweep was trained with other settings than this rerun gives it (loss.style_weight: "
+        "was 1, now 2): list the swept values in the order" in swapped.stderr
+    )
+    assert subprocess.run([*resume, "loss.style_weight=1,2"], **_text).returncode == 0
+    assert load_style_model(str(tmp_path / "two" / "0" / "style.pt"))[1]["step"] == 2
 
 
 @pytest.mark.slow
