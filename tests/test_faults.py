@@ -339,6 +339,23 @@ def test_ctrl_c_while_fast_style_train_loads_stops_it_in_one_line(tmp_path: Path
     assert done.returncode == 130 and done.stderr == "interrupted\n", done.stderr[-2000:]
 
 
+def test_a_closed_terminal_while_fast_style_train_loads_stops_it_in_one_line(tmp_path: Path) -> None:
+    """SIGHUP before training (which GracefulStop then takes over) killed it without a word."""
+    script = (
+        "import os, signal, sys, time\nimport fast_style.cli.train as t\n"
+        "t.register = lambda: (os.kill(os.getpid(), signal.SIGHUP), time.sleep(30))\nsys.argv[1:] = []\nt.main()\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert (done.returncode, done.stderr) == (129, "stopped (SIGHUP)\n"), done.stderr[-2000:]
+
+
 def test_a_sigterm_before_torch_is_loaded_prints_one_line(tmp_path: Path) -> None:
     """Stopped while torch was being imported (its loggers not yet set to warnings), its exit hook's INFO lines
     ("FakeTensor cache stats:", "cache_hits: 0") followed the tool's one line."""

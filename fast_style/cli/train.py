@@ -25,7 +25,7 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from fast_style.cli import EXIT_INTERRUPTED, EXIT_PARTIAL, EXIT_USER_ERROR, _on_sigint
+from fast_style.cli import EXIT_INTERRUPTED, EXIT_PARTIAL, EXIT_USER_ERROR, Terminated, _on_sigint, _on_sigterm
 from fast_style.config import CONFIG_DIR, compose, expected_kind, register
 from fast_style.errors import UserError, first_line, out_of_memory
 
@@ -408,6 +408,11 @@ def main() -> None:
     ours = signal.getsignal(signal.SIGINT) is signal.default_int_handler  # (not SIG_IGN: `cmd &`)
     if ours:
         signal.signal(signal.SIGINT, _on_sigint)
+    # a closed terminal (SIGHUP) while it loads: one line, as in every tool (GracefulStop takes it over in training)
+    hangup = getattr(signal, "SIGHUP", None)
+    hung_up = hangup is not None and signal.getsignal(hangup) is signal.SIG_DFL  # (not SIG_IGN: nohup)
+    if hung_up:
+        signal.signal(hangup, _on_sigterm)
     logging.getLogger("torch").setLevel(logging.WARNING)  # (stopped in its import: its exit hooks' INFO lines)
     sys.argv[1:] = as_paths(sys.argv[1:])
     if "--hydra-help" in sys.argv:  # Hydra's own help composes only its own settings: the run's are beside the point
@@ -424,6 +429,10 @@ def main() -> None:
         lock = _lock_named_folder(sys.argv[1:])
         register()  # (the groups' schemas: torch and Lightning are imported where they are not cached)
         _hydra_main()
+    except Terminated as e:  # SIGHUP, before training took it over
+        with contextlib.suppress(OSError):  # (the terminal is gone)
+            print(f"stopped ({signal.Signals(e.args[0]).name})", file=sys.stderr)
+        sys.exit(128 + e.args[0])
     except KeyboardInterrupt:  # before training took Ctrl-C over (Hydra composing, torch loading)
         print("interrupted", file=sys.stderr)
         sys.exit(EXIT_INTERRUPTED)
@@ -469,6 +478,8 @@ def main() -> None:
             lock.close()
         if ours and signal.getsignal(signal.SIGINT) is _on_sigint:  # (main called in a process that goes on: tests)
             signal.signal(signal.SIGINT, signal.default_int_handler)
+        if hung_up and signal.getsignal(hangup) is _on_sigterm:
+            signal.signal(hangup, signal.SIG_DFL)
         if previous is None:
             os.environ.pop("HYDRA_FULL_ERROR", None)
         else:
