@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import time
 from pathlib import Path
+from typing import Any
 
 import pytorch_lightning as pl
 from pytorch_lightning.utilities.rank_zero import rank_zero_only
@@ -84,16 +85,22 @@ def swept_elsewhere(hydra_dir: Path) -> list[str]:
     from hydra.core.override_parser.overrides_parser import OverridesParser
     from omegaconf import OmegaConf
 
+    if not in_multirun():  # (train(cfg) from Python has no HydraConfig)
+        return []
     kept = sorted((hydra_dir / "launches").glob("*-overrides.yaml"))
     sweep = Path(HydraConfig.get().sweep.dir) / "multirun.yaml"
-    if not in_multirun() or not kept or not sweep.is_file():
+    if not kept or not sweep.is_file():
         return []
     parser = OverridesParser.create()
     asked = parser.parse_overrides(list(OmegaConf.load(sweep).hydra.overrides.task))
     swept = {o.key_or_group for o in asked if o.is_sweep_override()}
 
-    def values(overrides: list[str]) -> dict[str, str]:
-        return {o.key_or_group: o.get_value_element_as_str() for o in parser.parse_overrides(overrides)}
+    def values(overrides: list[str]) -> dict[str, Any]:  # {key: override}
+        return {o.key_or_group: o for o in parser.parse_overrides(overrides)}
 
     was, now = values(list(OmegaConf.load(kept[-1]))), values(list(HydraConfig.get().overrides.task))
-    return [f"{k}: was {was[k]}, now {now[k]}" for k in sorted(swept) if k in was and k in now and was[k] != now[k]]
+    return [  # values compared, not their spelling (1e5 was written 100000.0, and 100000 is the same)
+        f"{k}: was {was[k].get_value_element_as_str()}, now {now[k].get_value_element_as_str()}"
+        for k in sorted(swept)
+        if k in was and k in now and was[k].value() != now[k].value()
+    ]

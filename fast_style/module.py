@@ -90,7 +90,7 @@ class StyleTransferModule(pl.LightningModule):
         self._resumed: tuple[int, dict | None] = (0, None)  # a checkpoint's step and stretch (on_load_checkpoint)
         self._unreadable: set[str] = set()  # every file named so far (training's and validation's)
         self._skipped_paths: set[str] = set()  # the training photos among them (skipped_images)
-        self._skip_reasons: set[str] = set()  # why they were skipped (what_to_do)
+        self._skip_reasons: dict[str, str] = {}  # why each was skipped (what_to_do)
         self._read_batches = 0  # training batches with at least one readable photo, this epoch
         self._first_nonfinite: torch.Tensor | None = None  # see _nonfinite
         self.cuda_graphs = False  # set by configure_model
@@ -169,7 +169,7 @@ class StyleTransferModule(pl.LightningModule):
             log.warning("skipping unreadable image %s (%s)", u.path, u.reason, extra=EVERY_RANK)
         if train and new:  # each file counted once, not each time an epoch meets it
             self._skipped_paths.update(u.path for u in new)
-            self._skip_reasons.update(u.reason for u in new)
+            self._skip_reasons.update((u.path, u.reason) for u in new)
             self.log("train/skipped_images", float(self.skipped_images), on_step=True, on_epoch=False)
         if images.numel() == 0:  # every file of this batch was unreadable
             return self._no_step(train)
@@ -288,7 +288,7 @@ class StyleTransferModule(pl.LightningModule):
         if not self._read_batches and self.skipped_images:  # else it would "finish" with an untrained network
             raise UserError(
                 f"none of the training photos could be read ({self.skipped_images} skipped, named in the "
-                f"warnings above): {what_to_do(self._skip_reasons)}"
+                f"warnings above): {what_to_do(self._skip_reasons.values())}"
             )
 
     def on_train_end(self) -> None:

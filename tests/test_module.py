@@ -53,6 +53,20 @@ def test_a_batch_of_only_unreadable_files_is_skipped_and_each_file_named_and_cou
     assert [r.getMessage() for r in caplog.records].count("skipping unreadable image p0.jpg (truncated)") == 1
 
 
+def test_an_epoch_of_photos_all_over_the_pixel_limit_says_to_raise_it() -> None:
+    """(Reached where data.val_root is set, or with many photos.) Its "3 are larger" had counted the distinct reasons:
+    photos of one size give one."""
+    m = _module(1.0)
+    large = tuple(Unreadable(f"p{i}.jpg", "64x64 is over the limit of 2500 pixels") for i in range(3))
+    m.on_train_epoch_start()
+    m.training_step((torch.empty(0), large), 0)
+    with pytest.raises(UserError, match="each is larger than data.max_image_pixels allows: raise it"):
+        m.on_train_epoch_end()
+    m.training_step((torch.empty(0), (Unreadable("bad.jpg", "truncated"),)), 1)
+    with pytest.raises(UserError, match=r"point data.root at .* \(3 are larger than data.max_image_pixels\)"):
+        m.on_train_epoch_end()
+
+
 def test_forward_is_inference_only_and_hparams_exclude_modules() -> None:
     m = _module(1.0, lr=3e-4)
     assert set(m.hparams) == {"lr", "lr_schedule", "lr_min_ratio", "on_nonfinite", "compile", "init_from"}

@@ -736,7 +736,7 @@ def test_a_sweep_runs_on_past_a_bad_run_and_fails_at_the_end(
         "#0: run 0 of the sweep was trained with other settings than this rerun gives it (loss.style_weight: "
         "was 1, now 2): list the swept values in the order" in swapped.stderr
     )
-    assert subprocess.run([*resume, "loss.style_weight=1,2"], **_text).returncode == 0
+    assert subprocess.run([*resume, "loss.style_weight=1.0,2.0"], **_text).returncode == 0  # values, not spellings
     assert load_style_model(str(tmp_path / "two" / "0" / "style.pt"))[1]["step"] == 2
 
 
