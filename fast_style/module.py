@@ -107,13 +107,23 @@ class StyleTransferModule(pl.LightningModule):
             raise UserError(f"module.init_from={model}: {e}") from None
         trained, _ = load_style_model(str(path))
         shape = ("channels", "num_residual")
-        others = {k: v for k, v in trained.config.items() if k not in shape}
-        if others == {k: v for k, v in network.config.items() if k not in shape}:
+        # model.antialias may change: it resamples with the same weights (blurred strides, bilinear upsampling), and
+        # fine-tuning a trained model for video with it is the point (README: Training for video)
+        free = (*shape, "antialias")
+        others = {k: v for k, v in trained.config.items() if k not in free}
+        if others == {k: v for k, v in network.config.items() if k not in free}:
             try:  # the same network, or a smaller one: it starts from the channels and blocks that matter most
                 state = narrowed_state_dict(trained, network.config["channels"], network.config["num_residual"])
             except ValueError as e:
                 raise UserError(f"module.init_from={model}: {e} (model.channels, model.num_residual)") from None
             network.load_state_dict(state)
+            if (was := trained.config.get("antialias", "none")) != network.config.get("antialias", "none"):
+                log.info(
+                    "module.init_from=%s was trained with model.antialias=%s: the network starts from its weights "
+                    "and learns to paint through the new resampling",
+                    model,
+                    was,
+                )
             if any(network.config[k] != trained.config[k] for k in shape):
                 log.info(
                     "module.init_from=%s: the network starts from the %s channels and %d residual blocks of it "
@@ -123,7 +133,12 @@ class StyleTransferModule(pl.LightningModule):
                     network.config["num_residual"],
                 )
             return
-        diff = ", ".join(f"model.{k}={v}" for k, v in trained.config.items() if network.config.get(k) != v)
+        keys = dict.fromkeys([*trained.config, *network.config])  # (a setting at its default is not written)
+        diff = ", ".join(
+            f"model.{k}={trained.config.get(k, 'none')}"
+            for k in keys
+            if k not in free and network.config.get(k) != trained.config.get(k)
+        )
         raise UserError(f"module.init_from={model} holds a network with {diff}: set the same model settings")
 
     def configure_model(self) -> None:

@@ -215,6 +215,22 @@ def test_init_from_starts_from_a_style_model_of_the_same_network(tmp_path) -> No
         _module(1.0, init_from=str(other))
     with pytest.raises(UserError, match="not found"):
         _module(1.0, init_from=str(tmp_path / "missing.pt"))
+    # model.antialias may change (the same weights, resampled otherwise): it had been refused in words naming no
+    # setting ("holds a network with : set the same model settings"); another setting beside it is named
+    smooth = StyleTransferModule(
+        TransformerNet(channels=(4, 8, 8), num_residual=1, antialias="up"),
+        ConstantLoss(1.0),
+        torch.rand(1, 3, 16, 16),
+        init_from=str(path),
+    )
+    torch.testing.assert_close(smooth.network.state_dict(), m.network.state_dict())
+    with pytest.raises(UserError, match=r"holds a network with model.kernel_outer=9: set the same model settings"):
+        StyleTransferModule(
+            TransformerNet(channels=(4, 8, 8), num_residual=1, kernel_outer=5, antialias="up"),
+            ConstantLoss(1.0),
+            torch.rand(1, 3, 16, 16),
+            init_from=str(path),
+        )
 
 
 def test_init_from_a_wider_network_keeps_the_channels_that_matter(tmp_path) -> None:
