@@ -5,6 +5,7 @@ frame's duration and the loop count kept. fast-style-stylize takes them as it ta
 from __future__ import annotations
 
 import io
+import itertools
 from collections.abc import Callable
 from pathlib import Path
 
@@ -29,7 +30,7 @@ def frame_count(path: str | Path) -> int:
         return img.n_frames if animated else 1
 
 
-def read_frames(path: str | Path) -> tuple[list[Image.Image], list[int], int]:
+def read_frames(path: str | Path) -> tuple[list[Image.Image], list[float], int]:
     """Every frame as a whole picture in sRGB (Pillow applies each frame's disposal; RGBA where any pixel is
     transparent, else RGB), each frame's duration in ms, and how many times it plays (0: for ever). A still
     picture is one frame; UserError for a file that is not a picture Pillow reads."""
@@ -37,7 +38,7 @@ def read_frames(path: str | Path) -> tuple[list[Image.Image], list[int], int]:
         return _read_frames(path)
 
 
-def _read_frames(path: str | Path) -> tuple[list[Image.Image], list[int], int]:
+def _read_frames(path: str | Path) -> tuple[list[Image.Image], list[float], int]:
     with decoding(), Image.open(path) as img:
         count = getattr(img, "n_frames", 1)  # (a still JPEG or BMP has no count)
         if count * img.width * img.height > MAX_PIXELS:
@@ -62,7 +63,7 @@ def _read_frames(path: str | Path) -> tuple[list[Image.Image], list[int], int]:
                 whole.getexif()[0x0112] = orientation
                 whole = upright(whole)
             frames.append(whole)
-            durations.append(int(frame.info.get("duration") or 100))  # 0 or none: browsers show 100 ms
+            durations.append(float(frame.info.get("duration") or 100))  # 0 or none: browsers show 100 ms
     if all(f.getchannel("A").getextrema()[0] == 255 for f in frames):
         frames = [f.convert("RGB") for f in frames]
     return frames, durations, plays
@@ -77,7 +78,7 @@ def _format_of(path: Path) -> str:
 
 def save_frames(
     frames: list[Image.Image],
-    durations: list[int],
+    durations: list[float],
     plays: int,
     path: str | Path,
     quality: int = 95,
@@ -87,7 +88,12 @@ def save_frames(
     (0: for ever), with `source`'s metadata (EXIF, XMP, ...: images.kept_metadata) where the format holds it."""
     path = Path(path)
     fmt = _format_of(path)
-    params: dict = {"save_all": True, "append_images": frames[1:], "duration": durations}
+    # whole milliseconds (GIF: hundredths of a second), each rounded where the time so far ends: a 30 fps APNG's
+    # 33.33 ms frames, cut to 33 (GIF: to 30), played 1% (10%) fast
+    unit = 10 if fmt == "GIF" else 1
+    ends = [round(t / unit) * unit for t in itertools.accumulate(durations)]
+    whole = [max(unit, b - a) for a, b in zip([0, *ends], ends)]
+    params: dict = {"save_all": True, "append_images": frames[1:], "duration": whole}
     params |= kept_metadata(source, fmt)
     if fmt != "GIF":
         params["loop"] = plays

@@ -1184,6 +1184,22 @@ def test_a_rerun_leaves_out_what_the_run_before_wrote_beside_the_photos(
     assert sorted(p.name for p in (photos / "stylized").iterdir()) == ["a.jpg", "b.png"]
 
 
+def test_an_animations_frame_times_add_up_to_its_length_in_every_format(tmp_path: Path) -> None:
+    """A 30 fps APNG's 33.33 ms frames were cut to 33 ms, and to 30 in a GIF (which counts hundredths): 1% and 10%
+    fast."""
+    from fast_style.animation import read_frames, save_frames
+
+    frames = [Image.new("RGB", (8, 8), (i * 8, 0, 0)) for i in range(30)]
+    frames[0].save(tmp_path / "in.png", save_all=True, append_images=frames[1:], duration=1000 / 30)
+    read, durations, plays = read_frames(tmp_path / "in.png")
+    assert sum(durations) == pytest.approx(1000)
+    for name, unit in (("out.gif", 10), ("out.png", 1), ("out.webp", 1)):
+        save_frames(read, durations, plays, tmp_path / name)
+        written = read_frames(tmp_path / name)[1]
+        assert sum(written) == pytest.approx(1000, abs=unit / 2), name
+        assert all(abs(d - 1000 / 30) < unit for d in written), name  # each as near as the format allows
+
+
 def test_a_photo_beside_one_of_the_same_name_is_never_taken_for_an_earlier_output(
     model_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture
 ) -> None:
