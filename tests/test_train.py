@@ -368,6 +368,8 @@ def test_the_stop_line_points_a_resume_at_the_run_or_at_its_whole_sweep(monkeypa
         ("data.batch_size=abc", "data.batch_size must be an integer, got 'abc'"),
         ("ckpt_path=best", "ckpt_path=best: fast-style resumes from ckpt_path=last"),  # Lightning's traceback
         ("experiment=fast_variant", "distill.teacher has no value: add distill.teacher=..."),  # OmegaConf's words
+        # OmegaConf's "ConfigTypeError raised while resolving interpolation: ... node `distill` is not a container"
+        ("experiment=fast_variant distill=none", "module.init_from cannot be worked out (it is ${{distill.teacher}}"),
         ("ckpt_path=123", "checkpoint '123' not found"),  # a number to Hydra: a TypeError traceback
         ("trainer.precision=bf16-true", "trainer.precision=bf16-true is not a precision fast-style trains in"),
         ("trainer.precision=64-true", "use bf16-mixed, 16-mixed (on a GPU) or 32-true"),  # crashed in the grids
@@ -396,7 +398,8 @@ def test_cli_reports_user_mistakes_in_one_line(
     from fast_style.cli.train import main
 
     monkeypatch.setattr(sys, "argv", ["fast-style-train", *_mistake_args(tmp_path, photo_dir, style_path, random_vgg)])
-    sys.argv.append(override.format(tmp=tmp_path, style=style_path))
+    given = override.format(tmp=tmp_path, style=style_path)
+    sys.argv += [given] if "'" in given else given.split(" ")  # (two overrides in a case; a quoted space is one)
     expected = expected.format(style=style_path, tmp=tmp_path)
     with pytest.raises(SystemExit) as stop:
         main()

@@ -239,7 +239,13 @@ def one_line(error: BaseException, argv: list[str]) -> str:
     """A user's configuration mistake, as Hydra, OmegaConf or our constructors report it, in one line (read from
     the exceptions' own fields: the key, the value, the missing option)."""
     from hydra.errors import ConfigCompositionException, MissingConfigException
-    from omegaconf.errors import ConfigAttributeError, ConfigKeyError, MissingMandatoryValue, ValidationError
+    from omegaconf.errors import (
+        ConfigAttributeError,
+        ConfigKeyError,
+        InterpolationResolutionError,
+        MissingMandatoryValue,
+        ValidationError,
+    )
 
     cause, source = error.__cause__, ""
     if cause is None and isinstance(error, ConfigCompositionException):  # a mistake in a config file of one's own
@@ -298,6 +304,14 @@ def one_line(error: BaseException, argv: list[str]) -> str:
     for found in (error, cause):  # a ??? left in a config: experiment=fast_variant without its teacher
         if isinstance(found, MissingMandatoryValue) and found.full_key:
             return f"{found.full_key} has no value: add {found.full_key}=... (README, Configuration)"
+        # a ${...} whose setting is not there: experiment=fast_variant distill=none (its init_from is the teacher)
+        if isinstance(found, InterpolationResolutionError) and found.full_key:
+            ref = re.search(r"access ([\w.]+)", str(found))
+            said = f" (it is ${{{ref.group(1)}}}, which this config does not have)" if ref else ""
+            return (
+                f"{found.full_key} cannot be worked out{said}: give it yourself, {found.full_key}=..., or add the "
+                "setting it refers to"
+            )
     text = " ".join(f"{error} {cause or ''}".split())
     return text[:300]
 
