@@ -607,6 +607,20 @@ def _mistake_args(tmp_path: Path, photo_dir: Path, style_path: Path, random_vgg:
     ]
 
 
+def test_a_refused_launch_leaves_a_folder_that_was_there_as_it_was(
+    tmp_path: Path, photo_dir: Path, style_path: Path, random_vgg: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An empty folder of the user's named as hydra.run.dir gained .hydra/ and train.log from a refused launch."""
+    from fast_style.cli.train import main
+
+    (tmp_path / "r").mkdir()
+    args = ["fast-style-train", *_mistake_args(tmp_path, photo_dir, style_path, random_vgg), "data.image_size=-5"]
+    monkeypatch.setattr(sys, "argv", args)
+    with pytest.raises(SystemExit) as stop:
+        main()
+    assert stop.value.code == 2 and list((tmp_path / "r").iterdir()) == []
+
+
 @pytest.mark.slow
 def test_the_train_command_reports_a_mistake_in_one_line(
     tmp_path: Path, photo_dir: Path, style_path: Path, random_vgg: Path

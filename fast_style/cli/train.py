@@ -46,9 +46,11 @@ def _hydra_main(cfg: DictConfig) -> None:
 
     _STARTED["run"] = True  # the run's folder is made: an OSError from here on is the run's own
     out = Path(HydraConfig.get().runtime.output_dir)
-    made = _made_by_this_launch(out)  # never a folder the user had before; unknown: one that held no log either
-    fresh = _holds_only_this_launch(out) and (made if made is not None else _log_is_new(out))
-    whole = made is True  # where it is not known who made the folder, only this launch's files go
+    # this launch's files go where nothing else is there: the whole folder where this launch made it; in a folder
+    # that was there before (empty: it gained .hydra/ and train.log), or where that is not known, only its files
+    made = _made_by_this_launch(out)
+    fresh = _holds_only_this_launch(out) and (made is True or _log_is_new(out))
+    whole = made is True
     launch = " ".join(HydraConfig.get().overrides.task) or "(the defaults)"
     _into_run_log(f"launch: fast-style-train {launch}", logging.INFO)  # the log says what ran (the terminal knows)
     held = None
