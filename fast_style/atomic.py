@@ -4,16 +4,25 @@ that fails for lack of room or rights is a one-line DiskError; what was written 
 from __future__ import annotations
 
 import errno
+import glob
 import io
 import os
+import re
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from tempfile import mkstemp
 
+try:
+    import fcntl
+except ImportError:  # Windows
+    fcntl = None  # type: ignore[assignment]
+
 from fast_style.errors import UserError
 from fast_style.outputs import file_in_the_way, not_a_folder
+
+_TEMP_NAME = re.compile(r"[a-z0-9_]{8}")  # mkstemp's random part
 
 # a write failed for lack of room or rights, not because of the data: stop and say so in one line
 DISK_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EFBIG, errno.EIO}
@@ -53,11 +62,14 @@ def atomic_writes(paths: list[str | Path]) -> Iterator[list[Path]]:
     they were, not some replaced. A failed write in the caller's block is the caller's to name (`writing`)."""
     paths = [Path(p) for p in paths]
     temps: list[Path] = []
+    held: list[int] = []  # each temporary file's descriptor, locked while it is ours (_remove_abandoned)
     made: list[Path] = []  # folders made for them, deepest first: removed again, where empty, if the write fails
     try:
         for path in paths:
             made += [p for p in path.parents if not p.exists()]
-            temps.append(_temporary_beside(path))
+            tmp, fd = _temporary_beside(path)
+            temps.append(tmp)
+            held.append(fd)
         yield temps
         umask = os.umask(0)
         os.umask(umask)
@@ -73,19 +85,23 @@ def atomic_writes(paths: list[str | Path]) -> Iterator[list[Path]]:
         for tmp in temps:
             if tmp.exists():
                 tmp.unlink()
+        for fd in held:
+            os.close(fd)
         if not all(path.exists() for path in paths):  # stopped or failed: no empty `-o` folder left behind
             for folder in made:
                 with suppress(OSError):  # (not empty: another file was written there meanwhile)
                     folder.rmdir()
 
 
-def _temporary_beside(path: Path) -> Path:
-    """An empty temporary file in `path`'s folder (made where missing); one line naming `path` where it cannot
-    be (not a temporary name, not the input)."""
+def _temporary_beside(path: Path) -> tuple[Path, int]:
+    """An empty temporary file in `path`'s folder (made where missing), and its descriptor, holding a lock on it
+    until the write ends; one line naming `path` where it cannot be (not a temporary name, not the input). Those a
+    killed writer left for `path` (SIGKILL, the kernel's out-of-memory killer, a power cut) are removed first."""
     not_a_folder(path)
     with writing(path):
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
+            _remove_abandoned(path)
             fd, tmp = mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
         except (FileExistsError, NotADirectoryError):
             blocking = file_in_the_way(path.parent) or path.parent
@@ -94,8 +110,32 @@ def _temporary_beside(path: Path) -> Path:
             if e.errno in DISK_ERRORS:
                 raise
             raise UserError(f"cannot write {path}: {e.strerror or e}") from None
-    os.close(fd)
-    return Path(tmp)
+    if fcntl is not None:
+        with suppress(OSError):  # (a file system without locks: nothing is removed for it later either)
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    return Path(tmp), fd
+
+
+def _remove_abandoned(path: Path) -> None:
+    """The temporary files beside `path` that no writer holds any more: a writer locks its own until it ends
+    (the lock goes with its process, however it ends), so one that can be locked here was left by a killed one.
+    Only names of this module's pattern (.NAME.XXXXXXXX.tmp); not where locks are unknown (Windows)."""
+    if fcntl is None:
+        return
+    for old in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
+        if not _TEMP_NAME.fullmatch(old.name[len(path.name) + 2 : -4]):
+            continue
+        try:
+            fd = os.open(old, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+        except OSError:
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # held by a live writer: BlockingIOError
+            old.unlink()
+        except OSError:
+            pass
+        finally:
+            os.close(fd)
 
 
 def save_torch(obj: object, path: str | Path) -> Path:

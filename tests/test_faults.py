@@ -290,6 +290,37 @@ SLOW_IMPORT = (
 )
 
 
+@pytest.mark.skipif(sys.platform == "win32", reason="file locks as POSIX systems have them")
+def test_a_killed_writers_temporary_file_goes_at_the_next_write_and_a_live_ones_stays(tmp_path: Path) -> None:
+    """SIGKILL (the out-of-memory killer, mid-video) left a hidden .out.mp4.XXXXXXXX.tmp as large as what was
+    written, and every later run left it there."""
+    from fast_style.atomic import atomic_write
+
+    out = tmp_path / "out.mp4"
+    killed = subprocess.run(  # a writer killed mid-write
+        [
+            sys.executable,
+            "-c",
+            "import os, signal, sys\nfrom pathlib import Path\nfrom fast_style.atomic import "
+            "atomic_write\nwith atomic_write(Path(sys.argv[1])) as tmp:\n    tmp.write_bytes(b'half')\n"
+            "    os.kill(os.getpid(), signal.SIGKILL)\n",
+            str(out),
+        ],
+        cwd=REPO,
+    )
+    assert killed.returncode == -signal.SIGKILL
+    (left,) = tmp_path.glob(".out.mp4.*.tmp")
+    (tmp_path / ".out.mp4.mine.tmp").write_text("a name of the user's")  # not of atomic_write's pattern: kept
+    with atomic_write(out) as first:
+        assert not left.exists()  # the killed writer's, removed
+        with atomic_write(out) as second:  # another writer of the same file meanwhile: the first's stays
+            assert first.exists()
+            second.write_bytes(b"b")
+        first.write_bytes(b"a")
+    assert out.read_bytes() == b"a"
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".out.mp4.mine.tmp", "out.mp4"]
+
+
 def test_ctrl_c_inside_an_import_stops_the_tool_once_the_import_is_done(tmp_path: Path) -> None:
     # a KeyboardInterrupt raised in the middle of torch's import came out as another error with a traceback
     # (numpy's "cannot load module more than once per process", a RecursionError), as this module makes it
