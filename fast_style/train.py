@@ -248,14 +248,6 @@ def _prepare(cfg: DictConfig) -> tuple[pl.Trainer, StyleTransferModule, Any, lis
     accumulate = OmegaConf.select(cfg, "trainer.accumulate_grad_batches", default=None)
     if accumulate is not None and not isinstance(accumulate, bool) and accumulate < 1:
         raise UserError(f"trainer.accumulate_grad_batches={accumulate}: give at least 1 (batches per step)")
-    # a short run (trainer.max_steps=300 under the default 500) validated never: no held-out figures, no image grid,
-    # an empty HParams tab. The interval counts batches (a float: a share of an epoch), max_steps optimizer steps
-    batches = OmegaConf.select(cfg, "trainer.max_steps", default=-1)
-    if type(batches) is int and type(accumulate) is int:
-        batches *= accumulate
-    if type(interval) is int and type(batches) is int and 0 < batches < interval:
-        log.info("validating at the last step: trainer.val_check_interval=%d is beyond trainer.max_steps", interval)
-        cfg.trainer.val_check_interval = batches
     pl.seed_everything(cfg.seed, workers=True)
     datamodule = build(cfg.data, "data")
     network = build(cfg.model, "model")

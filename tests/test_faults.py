@@ -556,7 +556,7 @@ def test_a_finished_run_continued_keeps_its_curves_in_step(
 def test_a_finished_run_continued_with_another_validation_interval_keeps_its_curves_in_step(
     tmp_path: Path, photo_dir: Path, style_path: Path, random_vgg: Path
 ) -> None:
-    """A short run validates at its last step (its interval lowered to max_steps), and the longer run that continues
+    """A short run validates at its last step (before its interval), and the longer run that continues
     it has another interval: Lightning's restart then left the count of steps logged where it was, and every
     point of the continued run sat a step late (step 3 twice, no step 5)."""
     out = tmp_path / "run"

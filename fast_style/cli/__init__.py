@@ -42,6 +42,14 @@ def _on_sigterm(signum: int, frame: object) -> None:
     raise Terminated(signum)
 
 
+def stopped(stop: Terminated) -> int:
+    """The line a SIGTERM or SIGHUP stop prints, and its exit code (128 + the signal: 143, 129)."""
+    signum = signal.Signals(stop.args[0] if stop.args else signal.SIGTERM)
+    with contextlib.suppress(OSError):  # (a closed terminal)
+        print(f"stopped ({signum.name})", file=sys.stderr)
+    return 128 + signum.value
+
+
 def _on_sigint(signum: int, frame: FrameType | None) -> None:
     """Ctrl-C: KeyboardInterrupt, as Python's own handler raises it, except inside an import (torch's takes
     seconds): there it is raised once the import is done, in the code that asked for it. Raised in the middle of
@@ -161,10 +169,7 @@ def run_tool(body: Callable[[], int | None], log_level: int = logging.INFO) -> i
     try:
         return body() or EXIT_OK
     except Terminated as e:
-        stop = signal.Signals(e.args[0] if e.args else signal.SIGTERM)
-        with contextlib.suppress(OSError):  # (a closed terminal)
-            print(f"stopped ({stop.name})", file=sys.stderr)
-        return EXIT_TERMINATED if stop == signal.SIGTERM else 128 + stop.value
+        return stopped(e)
     except BrokenPipeError:  # what is still buffered for the closed pipe goes nowhere, so exiting says nothing
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_OK

@@ -25,7 +25,15 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from fast_style.cli import EXIT_INTERRUPTED, EXIT_PARTIAL, EXIT_USER_ERROR, Terminated, _on_sigint, _on_sigterm
+from fast_style.cli import (
+    EXIT_INTERRUPTED,
+    EXIT_PARTIAL,
+    EXIT_USER_ERROR,
+    Terminated,
+    _on_sigint,
+    _on_sigterm,
+    stopped,
+)
 from fast_style.config import CONFIG_DIR, compose, expected_kind, register
 from fast_style.errors import UserError, first_line, out_of_memory
 
@@ -446,9 +454,7 @@ def main() -> None:
         register()  # (the groups' schemas: torch and Lightning are imported where they are not cached)
         _hydra_main()
     except Terminated as e:  # SIGHUP, before training took it over
-        with contextlib.suppress(OSError):  # (the terminal is gone)
-            print(f"stopped ({signal.Signals(e.args[0]).name})", file=sys.stderr)
-        sys.exit(128 + e.args[0])
+        sys.exit(stopped(e))
     except KeyboardInterrupt:  # before training took Ctrl-C over (Hydra composing, torch loading)
         print("interrupted", file=sys.stderr)
         sys.exit(EXIT_INTERRUPTED)
