@@ -358,16 +358,16 @@ def test_ctrl_c_while_fast_style_train_loads_stops_it_in_one_line(tmp_path: Path
         "import sys\nsys.path.insert(0, sys.argv[1])\nimport fast_style.cli.train as t\n"
         "t.register = lambda: __import__('slow_import')\nsys.argv[1:] = []\nt.main()\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", script, str(tmp_path)],
-        cwd=tmp_path,
-        env={**os.environ, "PYTHONPATH": str(REPO)},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        preexec_fn=_sigint_as_in_a_terminal,
-    )
+    done = _run_script(script, tmp_path, str(tmp_path), preexec_fn=_sigint_as_in_a_terminal)
     assert done.returncode == 130 and done.stderr == "interrupted\n", done.stderr[-2000:]
+
+
+def _run_script(script: str, cwd: Path, *args: str, **options) -> subprocess.CompletedProcess:
+    """`python -c script args...` in `cwd`, importing this checkout's fast_style; its output captured."""
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    return subprocess.run(
+        [sys.executable, "-c", script, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=120, **options
+    )
 
 
 def test_a_closed_terminal_while_fast_style_train_loads_stops_it_in_one_line(tmp_path: Path) -> None:
@@ -376,15 +376,26 @@ def test_a_closed_terminal_while_fast_style_train_loads_stops_it_in_one_line(tmp
         "import os, signal, sys, time\nimport fast_style.cli.train as t\n"
         "t.register = lambda: (os.kill(os.getpid(), signal.SIGHUP), time.sleep(30))\nsys.argv[1:] = []\nt.main()\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", script],
-        cwd=tmp_path,
-        env={**os.environ, "PYTHONPATH": str(REPO)},
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    done = _run_script(script, tmp_path)
     assert (done.returncode, done.stderr) == (129, "stopped (SIGHUP)\n"), done.stderr[-2000:]
+
+
+@pytest.mark.parametrize("folder", ["made by the launch", "there before"])
+def test_a_stop_while_the_run_loads_leaves_no_folder_of_its_own(tmp_path: Path, folder: str) -> None:
+    """A SIGTERM (or Ctrl-C) after Hydra made the run's folder and before training took it over (torch and
+    Lightning loading, the data being read) killed fast-style-train without a word and left the folder holding only
+    .hydra/ and train.log; an empty folder of the user's named for the run is left as it was."""
+    run = tmp_path / "run"
+    if folder == "there before":
+        run.mkdir()
+    script = (
+        "import os, signal, sys, time\nimport fast_style.train as tr\nimport fast_style.cli.train as t\n"
+        "tr.train = lambda cfg: (os.kill(os.getpid(), signal.SIGTERM), time.sleep(30))\n"
+        "sys.argv[1:] = ['style.image=w.jpg', f'hydra.run.dir={sys.argv[1]}']\nt.main()\n"
+    )
+    done = _run_script(script, tmp_path, str(run))
+    assert (done.returncode, done.stderr) == (143, "stopped (SIGTERM)\n"), done.stderr[-2000:]
+    assert (list(run.iterdir()) == []) if folder == "there before" else not run.exists()
 
 
 def test_a_sigterm_before_torch_is_loaded_prints_one_line(tmp_path: Path) -> None:

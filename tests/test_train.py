@@ -429,6 +429,18 @@ def test_a_mistake_in_ones_own_config_file_is_one_line(
         "under model"
     )
     assert "channels" in err and not (tmp_path / "r").exists()
+    # the same mistake on the command line, over one's own option: the settings of that option named (it advised
+    # +model.chanels=..., which the network then refused), with --config-dir=DIR and -cd DIR too
+    (tmp_path / "mine" / "model" / "wide.yaml").write_text("defaults:\n  - schema\n  - _self_\nchannels: [8, 16]\n")
+    for given in (["--config-dir", str(tmp_path / "mine")], [f"--config-dir={tmp_path / 'mine'}"]):
+        for form in (given, ["-cd", given[-1].rpartition("=")[2]]):
+            monkeypatch.setattr(sys, "argv", [argv[0], *form, *argv[3:], "model.chanels=[4,8]"])
+            with pytest.raises(SystemExit) as stop:
+                main()
+            err = capfd.readouterr().err
+            assert stop.value.code == 2 and err.startswith(
+                "error: unknown setting 'model.chanels' (did you mean model.channels?); the settings under model are "
+            ), (form, err)
 
 
 def test_a_refused_run_whose_folder_an_own_config_sets(
@@ -607,14 +619,22 @@ def _mistake_args(tmp_path: Path, photo_dir: Path, style_path: Path, random_vgg:
     ]
 
 
+@pytest.mark.parametrize("mistake", ["data.image_size=-5", "data.root={tmp}/no_photos"])
 def test_a_refused_launch_leaves_a_folder_that_was_there_as_it_was(
-    tmp_path: Path, photo_dir: Path, style_path: Path, random_vgg: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path,
+    photo_dir: Path,
+    style_path: Path,
+    random_vgg: Path,
+    mistake: str,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """An empty folder of the user's named as hydra.run.dir gained .hydra/ and train.log from a refused launch."""
+    """An empty folder of the user's named as hydra.run.dir gained .hydra/ and train.log from a refused launch,
+    and an empty tensorboard/ from one refused after the logger was made (data.root missing)."""
     from fast_style.cli.train import main
 
     (tmp_path / "r").mkdir()
-    args = ["fast-style-train", *_mistake_args(tmp_path, photo_dir, style_path, random_vgg), "data.image_size=-5"]
+    mistake = mistake.format(tmp=tmp_path)
+    args = ["fast-style-train", *_mistake_args(tmp_path, photo_dir, style_path, random_vgg), mistake]
     monkeypatch.setattr(sys, "argv", args)
     with pytest.raises(SystemExit) as stop:
         main()
@@ -712,10 +732,16 @@ def test_a_sweep_runs_on_past_a_bad_run_and_fails_at_the_end(
     assert (tmp_path / "sweep" / "1" / "style.pt").is_file()  # the good run after the bad one ran
     assert "error: 1 run(s) failed: #0: bad data settings: data.image_size=-5 (at least 16)" in proc.stderr
     assert "Traceback" not in proc.stdout + proc.stderr
-    # every run failed: a mistake to fix (2), not "done in part" (1)
+    # the refused run's folder stays beside the others, its log saying why
+    assert "error: bad data settings: data.image_size=-5" in (tmp_path / "sweep" / "0" / "train.log").read_text()
+    # every run failed: a mistake to fix (2), not "done in part" (1), and no folder left (as for a refused run)
     others = [a for a in cmd[:-1] if not a.startswith("hydra.sweep.dir=")]
     proc = subprocess.run([*others, "data.image_size=-5,-6", f"hydra.sweep.dir={tmp_path / 'none'}"], **_text)
     assert proc.returncode == 2 and "error: 2 run(s) failed: #0: " in proc.stderr
+    assert not (tmp_path / "none").exists()
+    (tmp_path / "dated").mkdir()  # in the default multirun/<date>/<time>/ too: the folders this launch made
+    proc = subprocess.run([*others, "data.image_size=-5,-6"], cwd=tmp_path / "dated", **_text)
+    assert proc.returncode == 2 and list((tmp_path / "dated").iterdir()) == []
     # HYDRA_FULL_ERROR=1: the exception itself, for a traceback (in this process, as the console script runs)
     from fast_style.cli.train import main
 

@@ -152,10 +152,11 @@ class ToolParser(argparse.ArgumentParser):
         return parsed
 
 
-def run_tool(body: Callable[[], int | None], log_level: int = logging.INFO) -> int:
+def run_tool(body: Callable[[], int | None], log_level: int = logging.INFO, tracebacks: bool = False) -> int:
     """Run a command's body: a UserError becomes `error: <message>` and exit code 2, Ctrl-C exit code 130 and
     SIGTERM 143 (each with one line, after every file being written is removed), and a reader that stopped early
-    (`fast-style-stylize --list-styles | head`) ends it quietly."""
+    (`fast-style-stylize --list-styles | head`) ends it quietly. `tracebacks`: a UserError is raised as it is (for
+    its traceback: fast-style-train under HYDRA_FULL_ERROR=1)."""
     logging.basicConfig(level=log_level, format="%(message)s")
     # torch sets its loggers to warnings when its import ends; stopped during it (a SIGTERM at start-up), its
     # exit hooks' INFO lines ("FakeTensor cache stats: ...") followed the one line a stop prints
@@ -174,6 +175,8 @@ def run_tool(body: Callable[[], int | None], log_level: int = logging.INFO) -> i
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_OK
     except UserError as e:
+        if tracebacks:
+            raise
         print(f"error: {e}", file=sys.stderr)
         return EXIT_USER_ERROR
     except KeyboardInterrupt:

@@ -1,9 +1,9 @@
 """`fast-style-train`: Hydra's command line over `fast_style.train.train`.
 
-Configuration mistakes end in one line and exit code 2, and a refused run leaves no folder of its own behind; in
-a multirun the other runs go on and the failed ones are listed at the end (exit code 1). HYDRA_FULL_ERROR=1 shows
-Hydra's full reports. Own config folders: `--config-dir DIR` (searched before the built-in configs) or
-`hydra.searchpath=[file://DIR]`.
+Configuration mistakes end in one line and exit code 2, and a refused run (or one stopped while it loads) leaves no
+folder of its own behind; in a multirun the other runs go on and the failed ones are listed at the end (exit code 1).
+HYDRA_FULL_ERROR=1 shows Hydra's full reports. Own config folders: `--config-dir DIR` (searched before the
+built-in configs) or `hydra.searchpath=[file://DIR]`.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ import logging
 import os
 import re
 import shutil
-import signal
 import sys
 import traceback
 from pathlib import Path
@@ -25,22 +24,15 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from fast_style.cli import (
-    EXIT_INTERRUPTED,
-    EXIT_PARTIAL,
-    EXIT_USER_ERROR,
-    Terminated,
-    _on_sigint,
-    _on_sigterm,
-    stopped,
-)
+from fast_style.cli import EXIT_OK, EXIT_PARTIAL, EXIT_USER_ERROR, run_tool
 from fast_style.config import CONFIG_DIR, compose, expected_kind, register
 from fast_style.errors import UserError, first_line, out_of_memory
 
 log = logging.getLogger(__name__)
 
 _FILE_KEYS = {"style": "style.image", "loss": "loss=file loss.weights"}  # groups whose option is often a file
-_FULL_ERROR: dict = {"on": False, "failed": []}  # set by main(): whether to re-raise, and the failed runs
+# set by main(): whether to re-raise; a sweep's failed runs, and the folders of those refused in a new folder
+_FULL_ERROR: dict = {"on": False, "failed": [], "refused": []}
 _STARTED: dict = {"run": False, "trained": 0}  # a run's folder made and the task called; the runs that trained
 _RUN_PARENTS: dict = {}  # set by main(): which of the run folder's parents were there before Hydra made it
 
@@ -48,9 +40,6 @@ _RUN_PARENTS: dict = {}  # set by main(): which of the run folder's parents were
 @hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="train")
 def _hydra_main(cfg: DictConfig) -> None:
     from hydra.errors import InstantiationException
-
-    from fast_style.launch import in_multirun
-    from fast_style.train import train  # torch and Lightning: only once a run starts
 
     _STARTED["run"] = True  # the run's folder is made: an OSError from here on is the run's own
     out = Path(HydraConfig.get().runtime.output_dir)
@@ -63,6 +52,8 @@ def _hydra_main(cfg: DictConfig) -> None:
     _into_run_log(f"launch: fast-style-train {launch}", logging.INFO)  # the log says what ran (the terminal knows)
     held = None
     try:
+        from fast_style.train import train  # torch and Lightning: only once a run starts
+
         held = _lock_resolved_folder(out)
         try:
             train(cfg)
@@ -73,7 +64,13 @@ def _hydra_main(cfg: DictConfig) -> None:
                 f"out of memory ({first_line(e, 120)}): lower data.batch_size or data.image_size (or style.size)"
             ) from e
         _STARTED["trained"] += 1
+    except KeyboardInterrupt:  # Ctrl-C, SIGTERM or SIGHUP before training took them over (torch loading)
+        if fresh:
+            _remove_refused_run(out, whole)  # (a run that trained a step keeps its folder: .hydra/launches/)
+        raise
     except (UserError, InstantiationException, OmegaConfBaseException) as e:  # also in the run's log (a sweep's)
+        from fast_style.launch import in_multirun
+
         if _FULL_ERROR["on"]:
             raise
         message = one_line(e, sys.argv[1:])
@@ -84,6 +81,8 @@ def _hydra_main(cfg: DictConfig) -> None:
                 _remove_refused_run(out, whole)
             sys.exit(EXIT_USER_ERROR)
         _FULL_ERROR["failed"].append(f"#{HydraConfig.get().job.num}: {message}")  # as Hydra numbers the runs
+        if fresh:  # kept, with its log saying why, unless every run of the sweep is refused (`_launch`)
+            _FULL_ERROR["refused"].append((out, whole))
     except Exception:  # a crash: its traceback goes to the terminal (Hydra's report) and into the run's log
         _into_run_log(f"error: the run crashed:\n{traceback.format_exc().rstrip()}")
         raise
@@ -116,10 +115,10 @@ def _run_logs(out: Path) -> list[Path]:
 
 
 def _remove_refused_run(out: Path, whole: bool = True) -> None:
-    """A run refused before its first step, in a folder this launch made, leaves no folder behind (the console had
-    its error): Hydra's settings and log, and an empty TensorBoard file. Training that started keeps .hydra/launches/
-    (`KeepLaunch`) and its log (an empty TensorBoard file goes: `train`). Not `whole`: the folder stays, only this
-    launch's files go."""
+    """A run refused (or stopped) before its first step, in a folder this launch made, leaves no folder behind (the
+    console had its error): Hydra's settings and log, and an empty TensorBoard file. Training that started keeps
+    .hydra/launches/ (`KeepLaunch`) and its log (an empty TensorBoard file goes: `train`). Not `whole`: the folder
+    stays, only this launch's files go."""
     if (out / ".hydra" / "launches").exists():
         return
     logs = _run_logs(out)
@@ -132,6 +131,11 @@ def _remove_refused_run(out: Path, whole: bool = True) -> None:
         shutil.rmtree(out / ".hydra", ignore_errors=True)
         for log_file in logs:
             log_file.unlink(missing_ok=True)
+        # and the folders it made (tensorboard/, when refused after the logger: data.root missing), if empty: the
+        # folder held nothing but this launch's files when it began (`_holds_only_this_launch`)
+        for folder in sorted((p for p in out.rglob("*") if p.is_dir()), key=lambda p: len(p.parts), reverse=True):
+            with contextlib.suppress(OSError):
+                folder.rmdir()
         return
     shutil.rmtree(out, ignore_errors=True)
     parent = Path(os.path.abspath(out)).parent
@@ -186,12 +190,13 @@ def _note_run_parents(argv: list[str]) -> None:
         fixed = fixed.parent
     depth = len(Path(template[len(prefix) :]).parts)  # the folders in it that the template makes (0: none)
     _RUN_PARENTS.clear()
+    levels = depth + (kind == "sweep")  # a sweep's runs are a level below its folder: 0/, 1/, ...
     try:
-        inside = {c for n in range(1, depth + 1) for c in fixed.glob("/".join("*" * n)) if c.is_dir()}
+        inside = {c for n in range(1, levels + 1) for c in fixed.glob("/".join("*" * n)) if c.is_dir()}
     except OSError:  # unreadable: nothing is known, nothing is removed
         return
     existed = {p: p.is_dir() for p in (fixed, *fixed.parents)}
-    _RUN_PARENTS.update(fixed=fixed, existed=existed, inside=inside, depth=depth, kind=kind)
+    _RUN_PARENTS.update(fixed=fixed, existed=existed, inside=inside, depth=depth, levels=levels, kind=kind)
     record = fixed / "multirun.yaml"  # a sweep rerun into its own folder: Hydra rewrites the record at once
     if kind == "sweep" and depth == 0 and record.is_file():
         _RUN_PARENTS["record"] = (record, record.read_bytes())
@@ -214,7 +219,7 @@ def _made_by_this_launch(folder: Path) -> bool | None:
     if folder in _RUN_PARENTS["existed"]:
         return not _RUN_PARENTS["existed"][folder]
     fixed = _RUN_PARENTS["fixed"]
-    if not folder.is_relative_to(fixed) or len(folder.relative_to(fixed).parts) > _RUN_PARENTS["depth"]:
+    if not folder.is_relative_to(fixed) or len(folder.relative_to(fixed).parts) > _RUN_PARENTS["levels"]:
         return None
     return len(folder.relative_to(fixed).parts) > 0 and folder not in _RUN_PARENTS["inside"]
 
@@ -235,14 +240,29 @@ def _a_trainer_argument(name: str) -> bool:
     return name in inspect.signature(pl.Trainer).parameters
 
 
-def _keys_under(parent: str, overrides: list[str]) -> list[str]:
-    """The settings a config node has, composed with the command line's other overrides."""
+def _keys_under(parent: str, overrides: list[str], config_dirs: list[str]) -> list[str]:
+    """The settings a config node has, composed with the command line's other overrides and its own config
+    folders (`--config-dir`)."""
+    folders = [f"file://{os.path.abspath(d)}" for d in config_dirs]
+    if folders:  # (searched after the built-in configs here, before them in the launch: the same unless they clash)
+        overrides = [*overrides, f"hydra.searchpath=[{','.join(repr(f) for f in folders)}]"]
     try:
         cfg = compose(overrides)
         node = OmegaConf.select(cfg, parent) if parent else cfg
         return sorted(str(k) for k in node) if isinstance(node, DictConfig) else []
     except Exception:  # the other overrides have mistakes too: name no keys rather than fail here
         return []
+
+
+def _own_config_dirs(argv: list[str]) -> list[str]:
+    """The config folders Hydra's --config-dir (-cd) adds: `--config-dir DIR`, `--config-dir=DIR`, `-cd DIR`."""
+    found = []
+    for i, arg in enumerate(argv):
+        if arg in ("--config-dir", "-cd") and i + 1 < len(argv):
+            found.append(argv[i + 1])
+        elif arg.startswith("--config-dir="):
+            found.append(arg.partition("=")[2])
+    return found
 
 
 def one_line(error: BaseException, argv: list[str]) -> str:
@@ -285,7 +305,7 @@ def one_line(error: BaseException, argv: list[str]) -> str:
             and a.split("=")[0].lstrip("+~").partition(".")[0] not in mistaken
             and a.split("=")[0].lstrip("+~") not in mistaken
         ]
-        keys = _keys_under(parent, others)
+        keys = _keys_under(parent, others, _own_config_dirs(argv))
         known = f"; the settings under {parent or 'the top level'} are {', '.join(keys)}" if keys else ""
         group = key.partition(".")[0]
         if not keys and (CONFIG_DIR / group / "none.yaml").is_file():  # an optional group left at none
@@ -423,28 +443,31 @@ def _check_run_folders(argv: list[str]) -> None:
 
 
 def main() -> None:
-    """`fast-style-train`: Hydra's command line (see the module's docstring for errors and exit codes)."""
-    from hydra.errors import HydraException
-
-    # a Ctrl-C while torch and Lightning load (seconds) waits for the import it lands in, as in every tool
-    # (run_tool): raised inside it, it came out as numpy's "cannot load module more than once" with a traceback, or
-    # was lost and the whole run trained; once training starts, GracefulStop takes Ctrl-C over
-    ours = signal.getsignal(signal.SIGINT) is signal.default_int_handler  # (not SIG_IGN: `cmd &`)
-    if ours:
-        signal.signal(signal.SIGINT, _on_sigint)
-    # a closed terminal (SIGHUP) while it loads: one line, as in every tool (GracefulStop takes it over in training)
-    hangup = getattr(signal, "SIGHUP", None)
-    hung_up = hangup is not None and signal.getsignal(hangup) is signal.SIG_DFL  # (not SIG_IGN: nohup)
-    if hung_up:
-        signal.signal(hangup, _on_sigterm)
-    logging.getLogger("torch").setLevel(logging.WARNING)  # (stopped in its import: its exit hooks' INFO lines)
+    """`fast-style-train`: Hydra's command line in the frame every tool shares (`run_tool`: Ctrl-C, SIGTERM and
+    SIGHUP while torch and Lightning load, a closed pipe, `error: ...`); see the module's docstring for exit codes."""
     sys.argv[1:] = as_paths(sys.argv[1:])
     if "--hydra-help" in sys.argv:  # Hydra's own help composes only its own settings: the run's are beside the point
         sys.argv[1:] = [a for a in sys.argv[1:] if "=" not in a or a.lstrip("+~").startswith("hydra.")]
     previous = os.environ.get("HYDRA_FULL_ERROR")
-    _FULL_ERROR.update(on=previous == "1", failed=[])
+    _FULL_ERROR.update(on=previous == "1", failed=[], refused=[])
     _STARTED.update(run=False, trained=0)
     os.environ["HYDRA_FULL_ERROR"] = "1"  # Hydra re-raises instead of printing several lines; we print one
+    try:
+        # (the run's own logging is Hydra's job logging; HYDRA_FULL_ERROR=1: a mistake's traceback too)
+        code = run_tool(_launch, logging.WARNING, tracebacks=_FULL_ERROR["on"])
+    finally:
+        if previous is None:
+            os.environ.pop("HYDRA_FULL_ERROR", None)
+        else:
+            os.environ["HYDRA_FULL_ERROR"] = previous
+    if code != EXIT_OK:  # (returns where it is done: main() called from a program)
+        sys.exit(code)
+
+
+def _launch() -> int:
+    """Hydra's launch of the run (or sweep), its mistakes as UserError; the exit code of a sweep with failed runs."""
+    from hydra.errors import HydraException
+
     _note_run_parents(sys.argv[1:])
     _LOCKED.clear()
     lock = None
@@ -453,64 +476,48 @@ def main() -> None:
         lock = _lock_named_folder(sys.argv[1:])
         register()  # (the groups' schemas: torch and Lightning are imported where they are not cached)
         _hydra_main()
-    except Terminated as e:  # SIGHUP, before training took it over
-        sys.exit(stopped(e))
-    except KeyboardInterrupt:  # before training took Ctrl-C over (Hydra composing, torch loading)
-        print("interrupted", file=sys.stderr)
-        sys.exit(EXIT_INTERRUPTED)
-    except BrokenPipeError:  # `fast-style-train --help | head`: the reader stopped early
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        sys.exit(0)
     except (UserError, HydraException, OmegaConfBaseException) as e:
         if _FULL_ERROR["on"]:
             raise
-        print(f"error: {one_line(e, sys.argv[1:])}", file=sys.stderr)
         _remove_refused_sweep(sys.argv[1:])
-        sys.exit(EXIT_USER_ERROR)
+        raise UserError(one_line(e, sys.argv[1:])) from e
     except (FileExistsError, NotADirectoryError) as e:  # a file where the run's folder must go (hydra.run.dir)
         if _FULL_ERROR["on"]:
             raise
-        print(
-            f"error: cannot make a folder at {e.filename}: a file is in the way; choose another "
-            f"hydra.{_RUN_PARENTS.get('kind', 'run')}.dir (or move the file)",
-            file=sys.stderr,
-        )
-        sys.exit(EXIT_USER_ERROR)
+        raise UserError(
+            f"cannot make a folder at {e.filename}: a file is in the way; choose another "
+            f"hydra.{_RUN_PARENTS.get('kind', 'run')}.dir (or move the file)"
+        ) from e
     except ValueError as e:  # Hydra's logging opening the run's log: "Unable to configure handler 'file'"
         cause = e.__cause__
         if _FULL_ERROR["on"] or _STARTED["run"] or not isinstance(cause, OSError) or not cause.filename:
             raise
-        print(
-            f"error: cannot write the run's log {cause.filename}: {cause.strerror}; choose another hydra.run.dir "
-            "(hydra.sweep.dir for a sweep)",
-            file=sys.stderr,
-        )
-        sys.exit(EXIT_USER_ERROR)
+        raise UserError(
+            f"cannot write the run's log {cause.filename}: {cause.strerror}; choose another hydra.run.dir "
+            "(hydra.sweep.dir for a sweep)"
+        ) from e
     except OSError as e:  # Hydra making the run's folder: read-only, no permission (/sys/run: a traceback)
         if _FULL_ERROR["on"] or _STARTED["run"] or not e.filename:
             raise
-        print(
-            f"error: cannot make the run's folder {e.filename}: {e.strerror}; choose another hydra.run.dir "
-            "(hydra.sweep.dir for a sweep)",
-            file=sys.stderr,
-        )
-        sys.exit(EXIT_USER_ERROR)
+        raise UserError(
+            f"cannot make the run's folder {e.filename}: {e.strerror}; choose another hydra.run.dir "
+            "(hydra.sweep.dir for a sweep)"
+        ) from e
     finally:
         if lock is not None:
             lock.close()
-        if ours and signal.getsignal(signal.SIGINT) is _on_sigint:  # (main called in a process that goes on: tests)
-            signal.signal(signal.SIGINT, signal.default_int_handler)
-        if hung_up and signal.getsignal(hangup) is _on_sigterm:
-            signal.signal(hangup, signal.SIG_DFL)
-        if previous is None:
-            os.environ.pop("HYDRA_FULL_ERROR", None)
-        else:
-            os.environ["HYDRA_FULL_ERROR"] = previous
-    if _FULL_ERROR["failed"]:
-        _restore_sweep_record()
-        failed = _FULL_ERROR["failed"]
-        print(f"error: {len(failed)} run(s) failed: " + "; ".join(failed), file=sys.stderr)
-        sys.exit(EXIT_PARTIAL if _STARTED["trained"] else EXIT_USER_ERROR)  # none trained: not "done in part"
+    if not _FULL_ERROR["failed"]:
+        return EXIT_OK
+    _restore_sweep_record()
+    failed = _FULL_ERROR["failed"]
+    print(f"error: {len(failed)} run(s) failed: " + "; ".join(failed), file=sys.stderr)
+    if _STARTED["trained"]:
+        return EXIT_PARTIAL
+    # none trained: not "done in part", and a sweep refused whole leaves no folder behind, as a refused run
+    for out, whole in _FULL_ERROR["refused"]:
+        _remove_refused_run(out, whole)
+    _remove_refused_sweep(sys.argv[1:])
+    return EXIT_USER_ERROR
 
 
 if __name__ == "__main__":
