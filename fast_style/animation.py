@@ -83,9 +83,11 @@ def save_frames(
     path: str | Path,
     quality: int = 95,
     source: Image.Image | None = None,
+    overwrite: bool = True,
 ) -> None:
     """Write `frames` as an animation in the format `path`'s extension names, atomically, played `plays` times
-    (0: for ever), with `source`'s metadata (EXIF, XMP, ...: images.kept_metadata) where the format holds it."""
+    (0: for ever), with `source`'s metadata (EXIF, XMP, ...: images.kept_metadata) where the format holds it. Not
+    `overwrite`: a file made at `path` meanwhile is kept (atomic.atomic_write)."""
     path = Path(path)
     fmt = _format_of(path)
     # whole milliseconds (GIF: hundredths of a second), each rounded where the time so far ends: a 30 fps APNG's
@@ -108,7 +110,7 @@ def save_frames(
     data = encoded.getbuffer()
     if fmt == "WEBP" and any(f.mode == "RGBA" and f.getextrema()[3][0] < 255 for f in frames):
         _say_webp_has_alpha(data)
-    with atomic_write(path) as tmp:
+    with atomic_write(path, overwrite) as tmp:
         tmp.write_bytes(data)
 
 
@@ -150,5 +152,5 @@ def stylize_animation(
                 f"{src}: {len(durations)} frames of {width}x{height} are over {MAX_PIXELS // 1_000_000} million "
                 "pixels in all: stylize it smaller (--max-size, --scale)"
             )
-    save_frames(stylized, durations, plays, dst, quality, source)
+    save_frames(stylized, durations, plays, dst, quality, source, overwrite=force)
     return len(stylized), *stylized[0].size

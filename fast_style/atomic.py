@@ -20,7 +20,7 @@ except ImportError:  # Windows
     fcntl = None  # type: ignore[assignment]
 
 from fast_style.errors import UserError
-from fast_style.outputs import file_in_the_way, not_a_folder
+from fast_style.outputs import TO_OVERWRITE, file_in_the_way, not_a_folder
 
 _TEMP_NAME = re.compile(r"[a-z0-9_]{8}")  # mkstemp's random part
 
@@ -48,15 +48,17 @@ def writing(what: str | Path) -> Iterator[None]:
 
 
 @contextmanager
-def atomic_write(path: str | Path) -> Iterator[Path]:
+def atomic_write(path: str | Path, overwrite: bool = True) -> Iterator[Path]:
     """Yield a temporary path beside `path`; on success it is fsynced and renamed over `path`. A write that fails
-    for lack of room or rights (in the caller's block too) is a one-line DiskError naming `path`."""
-    with writing(path), atomic_writes([path]) as temps:
+    for lack of room or rights (in the caller's block too) is a one-line DiskError naming `path`. Not `overwrite`:
+    a file another program made at `path` while this one was being written (a minute's stylization, a video's
+    hour) is kept, and the write refused in one line."""
+    with writing(path), atomic_writes([path], overwrite) as temps:
         yield temps[0]
 
 
 @contextmanager
-def atomic_writes(paths: list[str | Path]) -> Iterator[list[Path]]:
+def atomic_writes(paths: list[str | Path], overwrite: bool = True) -> Iterator[list[Path]]:
     """`atomic_write` for files that belong together (a report's tables and its sheet): every one is fsynced
     before any is renamed, so a failure while writing or syncing any of them leaves all the earlier files as
     they were, not some replaced. A failed write in the caller's block is the caller's to name (`writing`)."""
@@ -80,7 +82,10 @@ def atomic_writes(paths: list[str | Path]) -> Iterator[list[Path]]:
                     os.fsync(f.fileno())
         for path, tmp in zip(paths, temps):
             with writing(path):
-                os.replace(tmp, path)
+                if overwrite:
+                    os.replace(tmp, path)
+                else:
+                    _publish_new(tmp, path)
     finally:
         for tmp in temps:
             if tmp.exists():
@@ -91,6 +96,26 @@ def atomic_writes(paths: list[str | Path]) -> Iterator[list[Path]]:
             for folder in made:
                 with suppress(OSError):  # (not empty: another file was written there meanwhile)
                     folder.rmdir()
+
+
+def _publish_new(tmp: Path, path: Path) -> None:
+    """`tmp` given the name `path` only where no file has it: as a second name (a hard link, which never replaces),
+    then its temporary name removed; where the file system has no hard links (FAT, some network mounts), renamed
+    after a last look (a file made in between is then replaced)."""
+    try:
+        os.link(tmp, path)
+    except FileExistsError:
+        raise UserError(f"{path} exists (made while this one was being written): it is kept; {TO_OVERWRITE}") from None
+    except OSError as e:
+        if e.errno in DISK_ERRORS - {errno.EPERM} or e.errno == errno.ENOENT:
+            raise
+        if path.exists() or path.is_symlink():
+            raise UserError(
+                f"{path} exists (made while this one was being written): it is kept; {TO_OVERWRITE}"
+            ) from None
+        os.replace(tmp, path)
+    else:
+        tmp.unlink()
 
 
 def _temporary_beside(path: Path) -> tuple[Path, int]:
@@ -138,7 +163,7 @@ def _remove_abandoned(path: Path) -> None:
             os.close(fd)
 
 
-def save_torch(obj: object, path: str | Path) -> Path:
+def save_torch(obj: object, path: str | Path, overwrite: bool = True) -> Path:
     """torch.save, atomically. Serialized in memory first: torch's own file writer turns a full disk into a
     RuntimeError (or, for TorchScript, aborts the process) instead of an OSError that can be reported."""
     import torch
@@ -147,6 +172,6 @@ def save_torch(obj: object, path: str | Path) -> Path:
     with warnings.catch_warnings():  # TorchScript's deprecation notice: the export is offered on purpose
         warnings.filterwarnings("ignore", message=r".*torch\.jit.*deprecated", category=FutureWarning)
         (torch.jit.save if isinstance(obj, torch.jit.ScriptModule) else torch.save)(obj, buffer)
-    with atomic_write(path) as tmp:
+    with atomic_write(path, overwrite) as tmp:
         tmp.write_bytes(buffer.getvalue())
     return Path(path)

@@ -99,7 +99,7 @@ def stylize_files(
                     ", ".join(ANIMATED_OUTPUTS),
                 )
             out = stylize([source])[0]
-            save_image(out, dst, source, quality)
+            save_image(out, dst, source, quality, overwrite=force)
             report.images += 1
             count(*out.size)
         except DiskError as e:

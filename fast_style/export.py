@@ -140,10 +140,10 @@ def export(model_path: str, output: str, fmt: str | None = None, opset: int | No
     if diff is not None and not diff <= TOLERANCE:  # NaN fails too
         raise UserError(f"exported model differs from PyTorch by {diff:.2e} (> {TOLERANCE:g}): not written")
     if fmt == "onnx":
-        with atomic_write(out) as tmp:
+        with atomic_write(out, overwrite=force) as tmp:
             tmp.write_bytes(data)
     else:
-        save_torch(scripted, out)
+        save_torch(scripted, out, overwrite=force)
     check = checked or f"max abs difference to PyTorch {diff:.1e} on sizes " + ", ".join(
         f"{s[2]}x{s[3]}" for s in CHECK_SHAPES
     )

@@ -355,8 +355,11 @@ def read_photo(path: str | Path, size: int) -> torch.Tensor:
     return to_unit(pil_to_tensor(img))[None]
 
 
-def save_image(img: Image.Image, path: str | Path, source: Image.Image | None = None, quality: int = 95) -> None:
-    """Save atomically by the extension's format, keeping `source`'s metadata (`kept_metadata`)."""
+def save_image(
+    img: Image.Image, path: str | Path, source: Image.Image | None = None, quality: int = 95, overwrite: bool = True
+) -> None:
+    """Save atomically by the extension's format, keeping `source`'s metadata (`kept_metadata`). Not `overwrite`: a
+    file made at `path` meanwhile is kept (atomic.atomic_write)."""
     path = Path(path)
     fmt = Image.registered_extensions().get(path.suffix.lower())
     if fmt is None or path.suffix.lower() not in IMAGE_OUTPUTS:
@@ -369,7 +372,7 @@ def save_image(img: Image.Image, path: str | Path, source: Image.Image | None = 
     params |= kept_metadata(source, fmt)
     encoded = io.BytesIO()  # encoded in memory: Pillow's C encoders write to a file unchecked for short writes
     img.save(encoded, format=fmt, **params)  # (a JPEG on a nearly full disk was left cut short, unreported)
-    with atomic_write(path) as tmp:
+    with atomic_write(path, overwrite) as tmp:
         tmp.write_bytes(encoded.getbuffer())
 
 

@@ -352,7 +352,7 @@ def save_style_model(
     """Write a standalone style model atomically (a crash never leaves a truncated file in its place); an existing
     file is replaced only with `force` (a photo passed by mistake was replaced by the model, without a word)."""
     check_output(Path(path), force)
-    return save_torch(style_model_payload(net, meta, dtype), path)
+    return save_torch(style_model_payload(net, meta, dtype), path, overwrite=force)
 
 
 def _why_unreadable(path: str, error: Exception) -> str:

@@ -126,8 +126,8 @@ def write_result(image: torch.Tensor, history: list[float], out: str | Path, for
     from torch.utils.tensorboard import SummaryWriter
 
     csv_path, board = curve_paths(out)
-    save_image(tensor_to_pil(image[0]), out)
-    with atomic_write(csv_path) as tmp:
+    save_image(tensor_to_pil(image[0]), out, overwrite=force)
+    with atomic_write(csv_path, overwrite=force) as tmp:
         with open(tmp, "w", newline="") as f:
             csv.writer(f).writerows([("iteration", "total")] + list(enumerate(history)))  # 0: the start
     # TensorBoard's events are made in the system's temporary folder and copied beside the image whole: written

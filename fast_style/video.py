@@ -347,7 +347,7 @@ def stylize_video(
     on_device = device.type != "cpu" if convert_on_device is None else convert_on_device
     smoother = TemporalSmoother(smooth) if smooth else None  # (its value checked before the video is opened)
     source = open_source(src, (device.index or 0) if decode_on_device else None)
-    with source, atomic_write(dst) as tmp:
+    with source, atomic_write(dst, overwrite=force) as tmp:
         video_in = main_video(source.streams.video)
         if video_in is None:
             raise UserError(f"{src} holds no video stream")

@@ -321,6 +321,53 @@ def test_a_killed_writers_temporary_file_goes_at_the_next_write_and_a_live_ones_
     assert sorted(p.name for p in tmp_path.iterdir()) == [".out.mp4.mine.tmp", "out.mp4"]
 
 
+@pytest.mark.parametrize("links", ["hard links", "no hard links"])
+def test_a_file_made_while_an_output_is_written_is_kept_without_force(
+    tmp_path: Path, links: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The check for an existing output comes before the work (a minute's stylization, a video's hour): a file
+    made at that name meanwhile (a second run with the same -o, the user's own) was replaced without --force."""
+    from fast_style.atomic import atomic_write
+    from fast_style.errors import UserError
+
+    if links == "no hard links":  # FAT, some network mounts: a last look before the rename
+        monkeypatch.setattr(os, "link", lambda *a: (_ for _ in ()).throw(OSError(errno.EPERM, "not supported")))
+    out = tmp_path / "out.jpg"
+    with pytest.raises(UserError, match=r"out\.jpg exists \(made while this one was being written\): it is kept"):
+        with atomic_write(out, overwrite=False) as tmp:
+            tmp.write_bytes(b"stylized")
+            out.write_bytes(b"the user's")
+    assert out.read_bytes() == b"the user's" and sorted(p.name for p in tmp_path.iterdir()) == ["out.jpg"]
+    with atomic_write(tmp_path / "new.jpg", overwrite=False) as tmp:  # nothing there: written
+        tmp.write_bytes(b"stylized")
+    with atomic_write(out) as tmp:  # --force: replaced
+        tmp.write_bytes(b"stylized")
+    assert out.read_bytes() == (tmp_path / "new.jpg").read_bytes() == b"stylized"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["new.jpg", "out.jpg"]
+
+
+def test_stylize_keeps_a_file_made_at_its_output_meanwhile(tmp_path: Path) -> None:
+    from PIL import Image
+
+    from fast_style.batch import stylize_files
+
+    src = tmp_path / "a.png"
+    Image.new("RGB", (32, 24), "red").save(src)
+    out = tmp_path / "out" / "a.png"
+
+    def slow_stylize(images: list) -> list:  # another run (or the user) writes the same name meanwhile
+        out.parent.mkdir(exist_ok=True)
+        out.write_bytes(b"the other run's")
+        return images
+
+    errors: list[str] = []
+    report = stylize_files([(src, out)], slow_stylize, on_error=errors.append)
+    assert report.failed == 1 and report.images == 0 and out.read_bytes() == b"the other run's"
+    assert len(errors) == 1 and "exists (made while this one was being written): it is kept; use --force" in errors[0]
+    assert stylize_files([(src, out)], lambda images: images, force=True).images == 1  # --force: replaced
+    assert Image.open(out).size == (32, 24)
+
+
 def test_ctrl_c_inside_an_import_stops_the_tool_once_the_import_is_done(tmp_path: Path) -> None:
     # a KeyboardInterrupt raised in the middle of torch's import came out as another error with a traceback
     # (numpy's "cannot load module more than once per process", a RecursionError), as this module makes it
