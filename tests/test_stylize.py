@@ -475,6 +475,41 @@ def test_running_out_of_memory_is_one_line_and_the_batch_goes_on(tmp_path: Path)
         stylize_files(plans[1:], lambda images: (_ for _ in ()).throw(RuntimeError("a bug")), force=True)
 
 
+def test_an_output_through_a_symlink_loop_is_one_line(
+    model_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    """pathlib's resolve raises RuntimeError("Symlink loop from ...") on Python 3.11 and 3.12: a traceback, exit 1,
+    from stylize and export alike."""
+    from fast_style.cli.export import main as export
+
+    photo = make_photo(tmp_path / "p.png")
+    (tmp_path / "loop_a").symlink_to("loop_b")
+    (tmp_path / "loop_b").symlink_to("loop_a")
+    for run in (
+        lambda: main([str(photo), "-m", str(model_path), "-o", f"{tmp_path / 'loop_a'}/", "-q"]),
+        lambda: main([str(photo), "-m", str(model_path), "-o", str(tmp_path / "loop_a" / "x.jpg"), "-q"]),
+        lambda: export([str(model_path), "-o", f"{tmp_path / 'loop_a'}/"]),
+    ):
+        assert run() == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and err.startswith("error: ") and "leads back to itself" in err, err
+    assert {p.name for p in tmp_path.iterdir()} >= {"loop_a", "loop_b"} and not list(tmp_path.glob("*.onnx"))
+
+
+def test_after_a_double_dash_a_name_beginning_with_a_dash_is_an_input(
+    model_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    """`fast-style-stylize --style wave -- -draft.jpg`: Python 3.11's intermixed parse took it for an unknown option
+    ("unrecognized arguments: -draft.jpg", after the usage)."""
+    monkeypatch.chdir(tmp_path)
+    make_photo(tmp_path / "-draft.png")
+    make_photo(tmp_path / "b.png", seed=2)
+    assert main(["-m", str(model_path), "-o", "out", "-q", "--", "-draft.png", "b.png"]) == 0
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["-draft.png", "b.png"]
+    assert main(["-m", str(model_path), "-o", "out2", "-q", "--", "-missing.png"]) == 2  # still a file's name
+    assert "no such file" in capsys.readouterr().err
+
+
 def test_cli_options_and_bad_inputs(model_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     photo = make_photo(tmp_path / "p.png", size=(300, 200))
     out = tmp_path / "o.webp"

@@ -146,7 +146,13 @@ class ToolParser(argparse.ArgumentParser):
         self.register("action", "store", _StoreOnce)
 
     def parse_args(self, args=None, namespace=None):
-        """Options and inputs in any order (`a.jpg --style wave b.jpg` is two inputs, not an unknown b.jpg)."""
+        """Options and inputs in any order (`a.jpg --style wave b.jpg` is two inputs, not an unknown b.jpg); after
+        `--`, every argument is an input, one whose name begins with '-' too (`-- -draft.jpg`), which Python 3.11's
+        intermixed parse took for an unknown option: it is given as the same file's ./-name."""
+        args = list(sys.argv[1:] if args is None else args)
+        if "--" in args:
+            end = args.index("--")
+            args = args[:end] + [os.path.join(os.curdir, a) if a.startswith("-") else a for a in args[end + 1 :]]
         parsed = self.parse_intermixed_args(args, namespace)
         parsed.__dict__.pop(_GIVEN, None)  # here, not in parse_known_args: Python 3.13's intermixed parse skips it
         return parsed
@@ -183,6 +189,10 @@ def run_tool(body: Callable[[], int | None], log_level: int = logging.INFO, trac
         print("interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
     except (RuntimeError, MemoryError) as e:  # a size asked for that does not fit (--style-size 16000)
+        if isinstance(e, RuntimeError) and str(e).startswith("Symlink loop from "):  # pathlib's resolve (3.11, 3.12)
+            loop = str(e).removeprefix("Symlink loop from ")
+            print(f"error: {loop} is a symbolic link that leads back to itself: fix or remove it", file=sys.stderr)
+            return EXIT_USER_ERROR
         if not out_of_memory(e):
             raise
         print(f"error: out of memory ({first_line(e, 120)}): ask for smaller sizes", file=sys.stderr)
