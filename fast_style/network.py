@@ -323,13 +323,23 @@ def style_model_payload(
         raise ValueError(f"style models are stored as float32 or float16, not {dtype}")
     if (odd := _not_plain(meta or {})) is not None:  # loading refuses Python objects: the file would be unreadable
         raise TypeError(f"meta holds {odd!r} ({type(odd).__name__}): use str, int, float, bool, None, lists and dicts")
+    state = {k: v.detach().to("cpu", dtype).clone() for k, v in net.state_dict().items()}
+    if (damaged := _not_finite(state)) is not None:  # it would paint black pictures without a word
+        overflow = dtype == torch.float16 and net.state_dict()[damaged].isfinite().all()
+        too_large = " (too large for float16)" if overflow else ""
+        raise UserError(f"the network's weight {damaged} holds NaN or infinite values{too_large}: not saved")
     return {
         "format": STYLE_MODEL_FORMAT,
         "version": STYLE_MODEL_VERSION,
         "config": dict(net.config),
         "meta": dict(meta or {}),
-        "state_dict": {k: v.detach().to("cpu", dtype).clone() for k, v in net.state_dict().items()},
+        "state_dict": state,
     }
+
+
+def _not_finite(state: dict[str, torch.Tensor]) -> str | None:
+    """The first weight of `state` holding NaN or an infinity, None where all are finite."""
+    return next((k for k, v in state.items() if v.is_floating_point() and not v.isfinite().all()), None)
 
 
 def _not_plain(value: Any) -> Any:
@@ -391,6 +401,8 @@ def load_style_model(path: str, map_location: str | torch.device = "cpu") -> tup
     try:
         with warnings.catch_warnings():  # torch's notice on a TorchScript archive: refused below in one line
             warnings.filterwarnings("ignore", message=".*looks like a TorchScript archive", category=UserWarning)
+            # and on a pickle of another protocol (a plain torch.save of something else): refused below in one line
+            warnings.filterwarnings("ignore", message=".*Detected pickle protocol", category=UserWarning)
             payload = torch.load(path, map_location=map_location, weights_only=True)
     except FileNotFoundError:
         raise StyleModelError(f"style model not found: {path}") from None
@@ -422,4 +434,6 @@ def load_style_model(path: str, map_location: str | torch.device = "cpu") -> tup
         net.load_state_dict(payload["state_dict"])  # float16 files are copied into the float32 parameters
     except (KeyError, TypeError, ValueError, RuntimeError) as e:
         raise StyleModelError(f"{path} is damaged: {first_line(e)}") from None
+    if (damaged := _not_finite(payload["state_dict"])) is not None:  # every picture would come out black
+        raise StyleModelError(f"{path} is damaged: its weight {damaged} holds NaN or infinite values")
     return net.eval(), dict(payload.get("meta", {}))

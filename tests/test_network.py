@@ -116,6 +116,32 @@ def test_style_model_errors_are_one_line(tmp_path: Path) -> None:
         load_style_model(str(truncated))
 
 
+def test_a_model_with_nan_weights_is_neither_saved_nor_loaded(tmp_path: Path) -> None:
+    """Stylize wrote all-black pictures (exit 0) with a model whose weights held NaN, which export refused; and such
+    a model was saved without a word. A pickle of another protocol warned in two lines before its one line."""
+    net = TransformerNet(channels=(4, 8, 8), num_residual=1)
+    good = save_style_model(net, tmp_path / "good.pt")
+    with torch.no_grad():
+        net.encoder[1][1].weight[0, 0, 0, 0] = float("nan")
+    with pytest.raises(UserError, match=r"weight encoder\.1\.1\.weight holds NaN or infinite values: not saved"):
+        save_style_model(net, tmp_path / "nan.pt")
+    assert not (tmp_path / "nan.pt").exists()
+    with torch.no_grad():
+        net.encoder[1][1].weight[0, 0, 0, 0] = 1e6  # finite, but past float16's range
+    with pytest.raises(UserError, match=r"\(too large for float16\): not saved"):
+        save_style_model(net, tmp_path / "half.pt", dtype=torch.float16)
+    payload = torch.load(good, weights_only=True)  # a file damaged after it was written
+    payload["state_dict"]["encoder.1.1.weight"][0, 0, 0, 0] = float("inf")
+    torch.save(payload, tmp_path / "inf.pt")
+    with pytest.raises(StyleModelError, match=r"inf\.pt is damaged: its weight encoder\.1\.1\.weight holds NaN"):
+        load_style_model(str(tmp_path / "inf.pt"))
+    torch.save({"state_dict": {}}, tmp_path / "protocol.pt", pickle_protocol=4)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        with pytest.raises(StyleModelError, match="not a fast-style model"):
+            load_style_model(str(tmp_path / "protocol.pt"))
+
+
 class _Evil:
     def __reduce__(self):
         import os
