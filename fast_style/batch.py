@@ -16,7 +16,7 @@ from PIL import Image
 from fast_style.animation import ANIMATED_OUTPUTS, frame_count, stylize_animation
 from fast_style.atomic import DiskError
 from fast_style.errors import UserError, first_line, out_of_memory
-from fast_style.images import over_the_bomb_limit, read_image, save_image
+from fast_style.images import over_the_bomb_limit, page_count, read_image, save_image
 from fast_style.outputs import check_output
 from fast_style.video import is_video, stylize_video
 
@@ -98,6 +98,8 @@ def stylize_files(
                     dst.suffix,
                     ", ".join(ANIMATED_OUTPUTS),
                 )
+            elif (pages := page_count(src)) > 1:  # (they went without a word)
+                log.warning("%s: a TIFF of %d pages: only the first is stylized", src.name, pages)
             out = stylize([source])[0]
             save_image(out, dst, source, quality, overwrite=force)
             report.images += 1

@@ -96,6 +96,13 @@ def read_image(
         return upright(_coded_colour_to_srgb(img, path))
 
 
+def page_count(path: str | Path) -> int:
+    """The pages of a multi-page TIFF (a scan of several sheets, a fax), of which read_image reads the first; 1 for
+    any other picture."""
+    with decoding(), Image.open(path) as img:
+        return getattr(img, "n_frames", 1) if img.format == "TIFF" else 1
+
+
 def _scale_grey_key(img: Image.Image) -> None:
     """A 2- or 4-bit grey PNG's colour key on the 0..255 scale Pillow gives its pixels (it leaves the key as stored:
     3 of 0..3 never matched 255, and the picture came out opaque). Before the image is loaded (its tile says)."""

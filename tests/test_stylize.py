@@ -136,6 +136,11 @@ def test_an_animation_comes_out_animated_and_a_still_output_says_it_keeps_one_fr
     assert Image.open(tmp_path / "a.jpg").size == (40, 30)
     kept = "(.gif, .png, .apng, .webp, .avif keep"
     assert f"anim.gif: an animation of 3 frames: only the first is written to .jpg {kept}" in caplog.text
+    # a multi-page TIFF (a scan of several sheets): its first page, said (the others went without a word)
+    frames[0].save(tmp_path / "pages.tif", save_all=True, append_images=frames[1:])
+    assert main([str(tmp_path / "pages.tif"), "-m", str(model_path), "-o", str(tmp_path / "p.tif"), "-q"]) == 0
+    assert "pages.tif: a TIFF of 3 pages: only the first is stylized" in caplog.text
+    assert getattr(Image.open(tmp_path / "p.tif"), "n_frames", 1) == 1
 
 
 def test_an_animated_webp_or_apng_with_an_exif_orientation_comes_out_upright(model_path: Path, tmp_path: Path) -> None:
