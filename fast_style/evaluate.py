@@ -322,7 +322,9 @@ def evaluate(
     scorers: dict[str, Scorer] = {}
     references: dict[tuple[str, int], float] = {}  # (painting, photo's index): two photos may share a name
     scores, outputs = [], []
-    for path, name in zip(models, model_names(models)):
+    for number, (path, name) in enumerate(zip(models, model_names(models)), 1):
+        # what it is doing, as it goes (a reference optimization takes minutes a photo on a CPU: it looked hung)
+        log.info("scoring %s (%d of %d) on %d photos", name, number, len(models), len(photos))
         net, meta = load_style_model(str(path))
         recorded = meta.get("style_image")
         if not style_image and not recorded:
@@ -352,6 +354,13 @@ def evaluate(
                 if (style, index) not in references:
                     from fast_style.optimize import optimize_image
 
+                    log.info(
+                        "  %s's reference for photo %d of %d: %d L-BFGS iterations",
+                        Path(style).stem,
+                        index + 1,
+                        len(photos),
+                        reference_iterations,
+                    )
                     _, history = optimize_image(photo.to(dev), scorer.loss, reference_iterations)
                     references[style, index] = min(history)
         n = len(photos)

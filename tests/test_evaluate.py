@@ -46,8 +46,9 @@ def test_the_table_shows_a_sweeps_long_labels_whole(
 
 
 def test_eval_ranks_a_sweep_and_writes_table_files_and_sheet(
-    sweep: Path, tmp_path: Path, random_vgg: Path, capsys: pytest.CaptureFixture
+    sweep: Path, tmp_path: Path, random_vgg: Path, capsys: pytest.CaptureFixture, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level("INFO", logger="fast_style.evaluate")
     photos = tmp_path / "held_out"
     for i in range(3):
         make_photo(photos / f"p{i}.jpg", size=(40 + 8 * i, 32), seed=10 + i)
@@ -73,6 +74,10 @@ def test_eval_ranks_a_sweep_and_writes_table_files_and_sheet(
         ]
     )
     assert code == 0
+    # what it does as it goes: a reference optimization takes minutes a photo on a CPU, and it looked hung
+    said = caplog.text
+    assert "scoring loss.style_weight=1 (1 of 2) on 3 photos" in said and "(2 of 2)" in said
+    assert said.count("'s reference for photo ") == 3 and "reference for photo 3 of 3: 3 L-BFGS iterations" in said
     report = json.loads((out / "metrics.json").read_text())
     models = report["models"]
     names = {"0": "loss.style_weight=1", "1": "loss.style_weight=2"}  # runs are labelled by what differs
