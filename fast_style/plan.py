@@ -57,12 +57,23 @@ def expand_inputs(inputs: list[str], output: str | None = None) -> list[tuple[Pa
             base = Path(*itertools.takewhile(lambda part: not glob.has_magic(part), path.parts))  # "" -> "."
             files = [m for m in matches if m.is_file() and m.suffix.lower() in MEDIA_EXTENSIONS and wanted(m, base)]
             if not files:
-                raise UserError(f"no such file, folder or matching images: {item}")
+                raise UserError(_not_found(item, path))
             found += [(f, f.parent) for f in files]
     unique: dict[Path, tuple[Path, Path]] = {}  # a file given twice (a folder and a file in it) is one input
     for f, root in found:
         unique.setdefault(f.resolve(), (f, root))
     return list(unique.values())
+
+
+def _not_found(item: str, path: Path) -> str:
+    """Why an input named outright is none: not there, or there but not a file to read (a pipe, a device, a link
+    to nothing or to itself)."""
+    if path.is_symlink() and not path.exists():
+        target = os.readlink(path)
+        return f"{item} is a link to {target}, which does not exist (or leads back to the link): fix or remove it"
+    if path.exists():
+        return f"{item} is not a regular file (a pipe, a socket or a device): give a picture or video file"
+    return f"no such file, folder or matching images: {item}"
 
 
 def _search(folder: Path, item: str, wanted: Callable[[Path], bool]) -> list[Path]:

@@ -515,6 +515,25 @@ def test_after_a_double_dash_a_name_beginning_with_a_dash_is_an_input(
     assert "no such file" in capsys.readouterr().err
 
 
+def test_an_input_that_is_there_but_no_file_says_so(
+    model_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    """A pipe, a link to nothing and a link to itself were each "no such file", though `ls` shows them."""
+    os.mkfifo(tmp_path / "pipe.jpg")
+    (tmp_path / "gone.jpg").symlink_to(tmp_path / "moved.jpg")
+    (tmp_path / "self.jpg").symlink_to("self.jpg")
+    for name, said in (
+        ("pipe.jpg", "pipe.jpg is not a regular file (a pipe, a socket or a device): give a picture or video file"),
+        ("gone.jpg", f"gone.jpg is a link to {tmp_path / 'moved.jpg'}, which does not exist"),
+        ("self.jpg", "self.jpg is a link to self.jpg, which does not exist (or leads back to the link)"),
+    ):
+        assert main([str(tmp_path / name), "-m", str(model_path), "-o", str(tmp_path / "out"), "-q"]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and said in err, err
+    assert main([str(tmp_path / "nothing.jpg"), "-m", str(model_path), "-q"]) == 2
+    assert "no such file, folder or matching images" in capsys.readouterr().err
+
+
 def test_cli_options_and_bad_inputs(model_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     photo = make_photo(tmp_path / "p.png", size=(300, 200))
     out = tmp_path / "o.webp"
