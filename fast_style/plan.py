@@ -36,8 +36,6 @@ def expand_inputs(inputs: list[str], output: str | None = None) -> list[tuple[Pa
     skip = Path(output).expanduser().resolve() if output else None
 
     def wanted(f: Path, searched: Path) -> bool:  # searched: the folder given, or a glob's folder before its * ? [
-        if _a_model_export(f):  # beside the photos: not a video
-            return False
         return skip is None or searched.resolve().is_relative_to(skip) or not f.resolve().is_relative_to(skip)
 
     for item in inputs:
@@ -56,6 +54,7 @@ def expand_inputs(inputs: list[str], output: str | None = None) -> list[tuple[Pa
             matches = sorted(Path(m) for m in glob.glob(str(path), recursive=True))  # ~ expanded, as for a file
             base = Path(*itertools.takewhile(lambda part: not glob.has_magic(part), path.parts))  # "" -> "."
             files = [m for m in matches if m.is_file() and m.suffix.lower() in MEDIA_EXTENSIONS and wanted(m, base)]
+            files = [m for m in files if not _a_model_export(m)]  # a model beside the photos: not a video
             if not files:
                 raise UserError(_not_found(item, path))
             found += [(f, f.parent) for f in files]

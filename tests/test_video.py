@@ -923,7 +923,11 @@ def test_picture_subtitles_are_kept_in_matroska(model: Path, tmp_path: Path, cap
 
 
 def test_a_matroska_video_cut_short_says_so_and_camera_containers_are_videos(
-    model: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture
+    model: Path,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+    capsys: pytest.CaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Matroska states a length, not a frame count: half a file came out half as long, exit 0, without a word;
     .ts/.mts/.3gp were read as images ('cannot identify image file')."""
@@ -944,6 +948,13 @@ def test_a_matroska_video_cut_short_says_so_and_camera_containers_are_videos(
     assert len(frames_of(tmp_path / "from_camera" / "cam.mp4")) == 10 and camera.is_file()
     assert sorted(p.name for p in (tmp_path / "from_camera").iterdir()) == ["cam.mp4"]  # the export: not a video
     assert "cam: left out 1 file(s) that are not images or videos (.ts)" in caplog.text  # (had gone without a word)
+    import fast_style.plan as plan
+
+    looked: list[str] = []  # each .ts file's first bytes read once in the search (they were read twice)
+    monkeypatch.setattr(plan, "is_video", lambda f, real=plan.is_video: looked.append(Path(f).name) or real(f))
+    assert [f.name for f, _ in plan.expand_inputs([str(tmp_path / "cam")])] == ["cam.ts"]
+    assert sorted(looked) == ["cam.ts", "wave.ts"]
+    assert [f.name for f, _ in plan.expand_inputs([str(tmp_path / "cam" / "*.ts")])] == ["cam.ts"]  # a glob too
     (tmp_path / "cam" / "notes.ts").write_text("export const a = 1;\n")  # a TypeScript source
     for name, said in (("wave.ts", "is a TorchScript export"), ("notes.ts", "is not a video: no MPEG")):
         capsys.readouterr()
