@@ -105,6 +105,9 @@ def _publish_new(tmp: Path, path: Path) -> None:
     try:
         os.link(tmp, path)
     except FileExistsError:
+        if _same_file(tmp, path):  # NFS: a retried link that had been made the first time
+            tmp.unlink()
+            return
         raise UserError(f"{path} exists (made while this one was being written): it is kept; {TO_OVERWRITE}") from None
     except OSError as e:
         if e.errno in DISK_ERRORS - {errno.EPERM} or e.errno == errno.ENOENT:
@@ -116,6 +119,13 @@ def _publish_new(tmp: Path, path: Path) -> None:
         os.replace(tmp, path)
     else:
         tmp.unlink()
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:  # (a link to nothing)
+        return False
 
 
 def _temporary_beside(path: Path) -> tuple[Path, int]:

@@ -36,6 +36,8 @@ from omegaconf import MISSING, DictConfig, OmegaConf
 from fast_style.atomic import atomic_write
 from fast_style.cache import cache_dir
 
+LAUNCH_FILES = ("config.yaml", "overrides.yaml", "hydra.yaml")  # what Hydra writes into a run's .hydra/ each launch
+
 _PACKAGED = Path(__file__).resolve().parent / "configs"  # in a wheel
 CONFIG_DIR = _PACKAGED if _PACKAGED.is_dir() else _PACKAGED.parent.parent / "configs"  # else the checkout's
 

@@ -11,6 +11,7 @@ import logging
 import os
 import re
 import struct
+import warnings
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
@@ -99,8 +100,12 @@ def read_image(
 def page_count(path: str | Path) -> int:
     """The pages of a multi-page TIFF (a scan of several sheets, a fax), of which read_image reads the first; 1 for
     any other picture."""
-    with decoding(), Image.open(path) as img:
-        return getattr(img, "n_frames", 1) if img.format == "TIFF" else 1
+    try:
+        with warnings.catch_warnings(), decoding(), Image.open(path) as img:
+            warnings.simplefilter("ignore")  # (Pillow's "Corrupt EXIF data" of a damaged later page: said below)
+            return getattr(img, "n_frames", 1) if img.format == "TIFF" else 1
+    except Exception:  # a later page damaged (Pillow's TypeError "Missing dimensions"): the first was read all the same
+        return 1
 
 
 def _scale_grey_key(img: Image.Image) -> None:

@@ -12,8 +12,7 @@ import pytorch_lightning as pl
 from pytorch_lightning.utilities.rank_zero import rank_zero_only
 
 from fast_style.atomic import atomic_write
-
-LAUNCH_FILES = ("config.yaml", "overrides.yaml", "hydra.yaml")
+from fast_style.config import LAUNCH_FILES
 
 
 class KeepLaunch(pl.Callback):

@@ -61,6 +61,8 @@ def output_refusal(path: Path, force: bool, inputs: set[Path] = frozenset()) -> 
         return _A_FOLDER.format(path)
     if path.exists() and not force:
         return f"{path} exists: {TO_OVERWRITE} it"
+    if path.is_symlink() and not force:  # a link to nothing: not written through, nor replaced unasked
+        return f"{path} exists (a link to {os.readlink(path)}, which does not exist): {TO_OVERWRITE} it"
     return None
 
 

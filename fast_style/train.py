@@ -87,8 +87,11 @@ def train(cfg: DictConfig) -> Path | None:
         stop = next((c for c in callbacks if isinstance(c, GracefulStop)), None)
         raise SystemExit(stop.exit_code if stop else 128 + signal.SIGTERM) from None
     except SystemExit as e:  # Lightning ends a KeyboardInterrupt (a second Ctrl-C: abort at once) with exit code 1
-        if not isinstance(e.__context__, KeyboardInterrupt):
+        stop = e.__context__
+        if not isinstance(stop, KeyboardInterrupt):
             raise
+        if not keeper.kept:  # before training started (Lightning's set-up: DDP, the data): as while torch loads, a
+            raise stop from None  # SIGTERM's 143 or SIGHUP's 129 (the tool's own stop, cli.Terminated), not 130
         log.warning("interrupted: the steps since the last checkpoint are not saved")
         raise SystemExit(128 + signal.SIGINT) from None
     except ValueError as e:  # Lightning's check of the interval against the epoch, made once the data is read

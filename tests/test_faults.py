@@ -432,17 +432,44 @@ def test_a_stop_while_the_run_loads_leaves_no_folder_of_its_own(tmp_path: Path, 
     """A SIGTERM (or Ctrl-C) after Hydra made the run's folder and before training took it over (torch and
     Lightning loading, the data being read) killed fast-style-train without a word and left the folder holding only
     .hydra/ and train.log; an empty folder of the user's named for the run is left as it was."""
+    from fast_style.config import register
+
+    register()  # the configs' schemas cached: the script imports Lightning first once its run's folder is made
     run = tmp_path / "run"
     if folder == "there before":
         run.mkdir()
-    script = (
-        "import os, signal, sys, time\nimport fast_style.train as tr\nimport fast_style.cli.train as t\n"
-        "tr.train = lambda cfg: (os.kill(os.getpid(), signal.SIGTERM), time.sleep(30))\n"
-        "sys.argv[1:] = ['style.image=w.jpg', f'hydra.run.dir={sys.argv[1]}']\nt.main()\n"
+    script = (  # the stop lands as the run's folder is made and torch and Lightning load (as they are imported)
+        "import os, signal, sys, time\nrun = sys.argv[1]\n"
+        "class Stop:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name in ('pytorch_lightning', 'fast_style.train') and os.path.isdir(run + '/.hydra'):\n"
+        "            os.kill(os.getpid(), signal.SIGTERM)\n"
+        "            time.sleep(30)\n"
+        "sys.meta_path.insert(0, Stop())\nimport fast_style.cli.train as t\n"
+        "sys.argv[1:] = ['style.image=w.jpg', f'hydra.run.dir={run}']\nt.main()\n"
     )
     done = _run_script(script, tmp_path, str(run))
     assert (done.returncode, done.stderr) == (143, "stopped (SIGTERM)\n"), done.stderr[-2000:]
     assert (list(run.iterdir()) == []) if folder == "there before" else not run.exists()
+
+
+def test_a_sigterm_in_lightnings_set_up_stops_as_a_sigterm(
+    tmp_path: Path, photo_dir: Path, style_path: Path, random_vgg: Path
+) -> None:
+    """Lightning ends a KeyboardInterrupt inside fit with exit(1): a SIGTERM while it set up (the data, DDP) before
+    training took the signals over ended as Ctrl-C (130, "interrupted: the steps since the last checkpoint are not
+    saved"), and left the run's folder."""
+    run = tmp_path / "run"
+    script = (
+        "import os, signal, sys\nfrom fast_style.data import StyleDataModule\nimport fast_style.cli.train as t\n"
+        "StyleDataModule.setup = lambda self, stage=None: os.kill(os.getpid(), signal.SIGTERM)\n"
+        "sys.argv[1:] = sys.argv[2:]\nt.main()\n"
+    )
+    args = [f"data.root={photo_dir}", f"style.image={style_path}", "loss=file", f"loss.weights={random_vgg}"]
+    args += ["model=tiny", "data.num_workers=0", f"hydra.run.dir={run}"]
+    done = _run_script(script, tmp_path, "-", *args)
+    assert done.returncode == 143 and done.stderr.endswith("stopped (SIGTERM)\n"), done.stderr[-2000:]
+    assert "interrupted" not in done.stderr and not run.exists()
 
 
 def test_a_sigterm_before_torch_is_loaded_prints_one_line(tmp_path: Path) -> None:

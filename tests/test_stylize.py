@@ -141,6 +141,17 @@ def test_an_animation_comes_out_animated_and_a_still_output_says_it_keeps_one_fr
     assert main([str(tmp_path / "pages.tif"), "-m", str(model_path), "-o", str(tmp_path / "p.tif"), "-q"]) == 0
     assert "pages.tif: a TIFF of 3 pages: only the first is stylized" in caplog.text
     assert getattr(Image.open(tmp_path / "p.tif"), "n_frames", 1) == 1
+    # its second page's place past the file's end (a damaged later page): the first stylized all the same
+    import struct
+
+    frames[0].save(tmp_path / "damaged.tif")
+    data = bytearray((tmp_path / "damaged.tif").read_bytes())
+    first = struct.unpack("<I", data[4:8])[0]  # (little-endian: "II")
+    after = first + 2 + 12 * struct.unpack("<H", data[first : first + 2])[0]  # the next page's offset
+    data[after : after + 4] = struct.pack("<I", len(data) + 1000)
+    (tmp_path / "damaged.tif").write_bytes(data)
+    assert main([str(tmp_path / "damaged.tif"), "-m", str(model_path), "-o", str(tmp_path / "d.png"), "-q"]) == 0
+    assert Image.open(tmp_path / "d.png").size == (40, 30)
 
 
 def test_an_animated_webp_or_apng_with_an_exif_orientation_comes_out_upright(model_path: Path, tmp_path: Path) -> None:
@@ -532,6 +543,24 @@ def test_an_input_that_is_there_but_no_file_says_so(
         assert err.count("\n") == 1 and said in err, err
     assert main([str(tmp_path / "nothing.jpg"), "-m", str(model_path), "-q"]) == 2
     assert "no such file, folder or matching images" in capsys.readouterr().err
+
+
+def test_a_link_to_nothing_at_the_output_is_refused_before_the_work(
+    model_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    """It passed the check before the work (it does not "exist") and was then refused after it, as a file "made while
+    this one was being written"."""
+    photo = make_photo(tmp_path / "p.png")
+    out = tmp_path / "out.png"
+    out.symlink_to(tmp_path / "gone" / "x.png")
+    assert main([str(photo), "-m", str(model_path), "-o", str(out), "-q"]) == 2
+    err = capsys.readouterr().err
+    assert (
+        err == f"error: {out} exists (a link to {tmp_path / 'gone' / 'x.png'}, which does not exist): use --force "
+        "(from Python: force=True) to overwrite it\n"
+    ), err
+    assert main([str(photo), "-m", str(model_path), "-o", str(out), "-q", "--force"]) == 0  # the link replaced
+    assert not out.is_symlink() and Image.open(out).size == Image.open(photo).size
 
 
 def test_cli_options_and_bad_inputs(model_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:

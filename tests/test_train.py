@@ -619,7 +619,45 @@ def _mistake_args(tmp_path: Path, photo_dir: Path, style_path: Path, random_vgg:
     ]
 
 
-@pytest.mark.parametrize("mistake", ["data.image_size=-5", "data.root={tmp}/no_photos"])
+@pytest.mark.parametrize("kind", ["run", "sweep"])
+def test_a_run_that_fails_after_it_trained_keeps_its_folder(
+    tmp_path: Path, photo_dir: Path, style_path: Path, random_vgg: Path, kind: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run that failed in one line after steps had trained (a loss gone NaN) was taken for one refused before its
+    first step where .hydra/launches/ was missing (hydra.output_subdir=null): its folder, checkpoints and all, was
+    removed; a sweep whose every run failed so lost every run."""
+    from fast_style.cli.train import main
+    from fast_style.loss import PerceptualLoss
+
+    forward, calls = PerceptualLoss.forward, []
+
+    def nan_from_step_3(self, stylized, content, common=False):
+        terms = forward(self, stylized, content, common)
+        if torch.is_grad_enabled():
+            calls.append(1)
+            if len(calls) % 4 == 3:  # each run's third step
+                terms["total"] = terms["total"] * float("nan")
+        return terms
+
+    monkeypatch.setattr(PerceptualLoss, "forward", nan_from_step_3)
+    args = [a for a in _mistake_args(tmp_path, photo_dir, style_path, random_vgg) if "max_steps" not in a]
+    args += ["model=tiny", "data.image_size=32", "data.batch_size=2", "data.num_val=2", "data.num_workers=0"]
+    args += ["trainer.max_steps=4", "callbacks.checkpoint.every_n_train_steps=2", "hydra.output_subdir=null"]
+    if kind == "sweep":
+        args = ["-m", *(a for a in args if not a.startswith("hydra.run.dir")), f"hydra.sweep.dir={tmp_path / 'r'}"]
+        args.append("module.lr=1e-3,2e-3")
+    monkeypatch.setattr(sys, "argv", ["fast-style-train", *args])
+    with pytest.raises(SystemExit) as stop:
+        main()
+    assert stop.value.code == 2
+    runs = [tmp_path / "r"] if kind == "run" else [tmp_path / "r" / "0", tmp_path / "r" / "1"]
+    for run in runs:
+        assert (run / "checkpoints" / "step=000002.ckpt").is_file(), run
+
+
+@pytest.mark.parametrize(
+    "mistake", ["data.image_size=-5", "data.root={tmp}/no_photos", "trainer.check_val_every_n_epoch=1"]
+)
 def test_a_refused_launch_leaves_a_folder_that_was_there_as_it_was(
     tmp_path: Path,
     photo_dir: Path,

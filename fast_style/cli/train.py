@@ -25,7 +25,7 @@ from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from fast_style.cli import EXIT_OK, EXIT_PARTIAL, EXIT_USER_ERROR, run_tool
-from fast_style.config import CONFIG_DIR, compose, expected_kind, register
+from fast_style.config import CONFIG_DIR, LAUNCH_FILES, compose, expected_kind, register
 from fast_style.errors import UserError, first_line, out_of_memory
 
 log = logging.getLogger(__name__)
@@ -45,9 +45,11 @@ def _hydra_main(cfg: DictConfig) -> None:
     out = Path(HydraConfig.get().runtime.output_dir)
     # this launch's files go where nothing else is there: the whole folder where this launch made it; in a folder
     # that was there before (empty: it gained .hydra/ and train.log), or where that is not known, only its files
+    # (nothing here loads torch or Lightning: a stop while they load finds this known)
+    logs = _run_logs(out)  # named now: at a sweep's end, the job log open is the last run's
     made = _made_by_this_launch(out)
-    fresh = _holds_only_this_launch(out) and (made is True or _log_is_new(out))
-    whole = made is True
+    fresh = _holds_only_this_launch(out, logs) and (made is True or _log_is_new(logs))
+    refused = (out, made is True, logs) if fresh else None  # what a refusal before the first step removes
     launch = " ".join(HydraConfig.get().overrides.task) or "(the defaults)"
     _into_run_log(f"launch: fast-style-train {launch}", logging.INFO)  # the log says what ran (the terminal knows)
     held = None
@@ -65,8 +67,8 @@ def _hydra_main(cfg: DictConfig) -> None:
             ) from e
         _STARTED["trained"] += 1
     except KeyboardInterrupt:  # Ctrl-C, SIGTERM or SIGHUP before training took them over (torch loading)
-        if fresh:
-            _remove_refused_run(out, whole)  # (a run that trained a step keeps its folder: .hydra/launches/)
+        if refused:
+            _remove_refused_run(*refused)
         raise
     except (UserError, InstantiationException, OmegaConfBaseException) as e:  # also in the run's log (a sweep's)
         from fast_style.launch import in_multirun
@@ -77,12 +79,12 @@ def _hydra_main(cfg: DictConfig) -> None:
         _into_run_log(f"error: {message}")
         print(f"\nerror: {message}", file=sys.stderr)  # plain, as every tool's; on a line of its own (a progress bar)
         if not in_multirun():
-            if fresh:
-                _remove_refused_run(out, whole)
+            if refused:
+                _remove_refused_run(*refused)
             sys.exit(EXIT_USER_ERROR)
         _FULL_ERROR["failed"].append(f"#{HydraConfig.get().job.num}: {message}")  # as Hydra numbers the runs
-        if fresh:  # kept, with its log saying why, unless every run of the sweep is refused (`_launch`)
-            _FULL_ERROR["refused"].append((out, whole))
+        if refused:  # kept, with its log saying why, unless every run of the sweep is refused (`_launch`)
+            _FULL_ERROR["refused"].append(refused)
     except Exception:  # a crash: its traceback goes to the terminal (Hydra's report) and into the run's log
         _into_run_log(f"error: the run crashed:\n{traceback.format_exc().rstrip()}")
         raise
@@ -99,13 +101,21 @@ def _into_run_log(line: str, level: int = logging.ERROR) -> None:
             handler.handle(record)
 
 
-def _holds_only_this_launch(out: Path) -> bool:
+def _holds_only_this_launch(out: Path, logs: list[Path], empty_folders: bool = False) -> bool:
     """Whether the run's folder holds nothing but what Hydra wrote for this launch: its settings (.hydra/) and its
-    log. Else it holds an earlier run, a kept launch (.hydra/launches/) or the user's own files."""
-    from fast_style.launch import LAUNCH_FILES
-
-    launch = {(".hydra",), *((".hydra", name) for name in LAUNCH_FILES), *((f.name,) for f in _run_logs(out))}
-    return all(e in launch for e in (p.relative_to(out).parts for p in out.rglob("*")))
+    `logs` (and, with `empty_folders`, folders without a file and the logger's tensorboard/hparams.yaml). Else it
+    holds an earlier run, a kept launch (.hydra/launches/), what training wrote (a checkpoint, a TensorBoard file)
+    or the user's own files."""
+    launch = {(".hydra",), *((".hydra", name) for name in LAUNCH_FILES), *((f.name,) for f in logs)}
+    if empty_folders:  # and what Lightning's logger writes as fit begins, before any step
+        launch |= {("tensorboard",), ("tensorboard", "hparams.yaml")}
+    for path in out.rglob("*"):
+        if path.relative_to(out).parts in launch:
+            continue
+        if empty_folders and path.is_dir() and not path.is_symlink() and all(p.is_dir() for p in path.rglob("*")):
+            continue
+        return False
+    return True
 
 
 def _run_logs(out: Path) -> list[Path]:
@@ -114,14 +124,14 @@ def _run_logs(out: Path) -> list[Path]:
     return [f for f in files if f.resolve().parent == out.resolve()]  # (outputs/ may be a link to scratch space)
 
 
-def _remove_refused_run(out: Path, whole: bool = True) -> None:
+def _remove_refused_run(out: Path, whole: bool, logs: list[Path]) -> None:
     """A run refused (or stopped) before its first step, in a folder this launch made, leaves no folder behind (the
-    console had its error): Hydra's settings and log, and an empty TensorBoard file. Training that started keeps
-    .hydra/launches/ (`KeepLaunch`) and its log (an empty TensorBoard file goes: `train`). Not `whole`: the folder
-    stays, only this launch's files go."""
-    if (out / ".hydra" / "launches").exists():
+    console had its error): Hydra's settings and its `logs` (an empty TensorBoard file went already: `train`). A
+    folder that holds anything else now is kept whole: training wrote there (a checkpoint, a TensorBoard file,
+    .hydra/launches/), a run that failed after its first step (a loss gone NaN). Not `whole`: the folder was there
+    before; only this launch's files go."""
+    if not _holds_only_this_launch(out, logs, empty_folders=True):
         return
-    logs = _run_logs(out)
     root = logging.getLogger()
     for handler in list(root.handlers):  # Hydra's job log, open in that folder
         if isinstance(handler, logging.FileHandler) and Path(handler.baseFilename) in logs:
@@ -129,7 +139,7 @@ def _remove_refused_run(out: Path, whole: bool = True) -> None:
             root.removeHandler(handler)
     if not whole:
         shutil.rmtree(out / ".hydra", ignore_errors=True)
-        for log_file in logs:
+        for log_file in [*logs, out / "tensorboard" / "hparams.yaml"]:
             log_file.unlink(missing_ok=True)
         # and the folders it made (tensorboard/, when refused after the logger: data.root missing), if empty: the
         # folder held nothing but this launch's files when it began (`_holds_only_this_launch`)
@@ -224,11 +234,10 @@ def _made_by_this_launch(folder: Path) -> bool | None:
     return len(folder.relative_to(fixed).parts) > 0 and folder not in _RUN_PARENTS["inside"]
 
 
-def _log_is_new(out: Path) -> bool:
-    """Whether the run's log in `out` holds nothing yet (read before this launch writes to it): a folder holding
-    only that and this launch's .hydra/ had nothing of anyone's before."""
-    ours = _run_logs(out)
-    return bool(ours) and all(f.stat().st_size == 0 for f in ours if f.exists())
+def _log_is_new(logs: list[Path]) -> bool:
+    """Whether the run's `logs` hold nothing yet (read before this launch writes to them): a folder holding only
+    them and this launch's .hydra/ had nothing of anyone's before."""
+    return bool(logs) and all(f.stat().st_size == 0 for f in logs if f.exists())
 
 
 def _a_trainer_argument(name: str) -> bool:
@@ -514,8 +523,8 @@ def _launch() -> int:
     if _STARTED["trained"]:
         return EXIT_PARTIAL
     # none trained: not "done in part", and a sweep refused whole leaves no folder behind, as a refused run
-    for out, whole in _FULL_ERROR["refused"]:
-        _remove_refused_run(out, whole)
+    for refused in _FULL_ERROR["refused"]:
+        _remove_refused_run(*refused)
     _remove_refused_sweep(sys.argv[1:])
     return EXIT_USER_ERROR
 
