@@ -19,8 +19,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
+from fast_style.atomic import atomic_write
 from fast_style.devices import native_bf16, pick_device
 from fast_style.errors import UserError
+from fast_style.outputs import check_writable
 from fast_style.wheels import pip_download
 
 if TYPE_CHECKING:
@@ -111,9 +113,9 @@ def draw_mosaic_style(size: int = 384, seed: int = 7) -> Image.Image:
 
 
 def fetch_sample_photos(dest: Path) -> list[Path]:
-    """Extract colour sample photos from the scikit-image wheel into `dest` (kept for later runs)."""
-    dest.mkdir(parents=True, exist_ok=True)
-    have = [dest / name for name in SAMPLE_PHOTOS if (dest / name).is_file()]
+    """Extract colour sample photos from the scikit-image wheel into `dest` (kept for later runs; one damaged
+    there, cut short by a full disk or a killed copy, is extracted again: it failed every later demo)."""
+    have = [dest / name for name in SAMPLE_PHOTOS if _a_photo(dest / name)]
     if len(have) == len(SAMPLE_PHOTOS):
         return have
     with tempfile.TemporaryDirectory(prefix="fast-style-demo-") as tmp:
@@ -122,12 +124,37 @@ def fetch_sample_photos(dest: Path) -> list[Path]:
             members = set(zf.namelist())
             for name in SAMPLE_PHOTOS:
                 member = f"skimage/data/{name}"
-                if member in members:
-                    (dest / name).write_bytes(zf.read(member))
+                if member in members and dest / name not in have:
+                    with atomic_write(dest / name) as part:
+                        part.write_bytes(zf.read(member))
     found = [dest / name for name in SAMPLE_PHOTOS if (dest / name).is_file()]
     if len(found) < 4:
         raise UserError(f"the scikit-image wheel held only {len(found)} of the sample photos")
     return found
+
+
+def _a_photo(path: Path) -> bool:
+    """Whether `path` is a picture Pillow reads whole."""
+    try:
+        with Image.open(path) as img:
+            img.load()
+        return True
+    except Exception:  # missing, cut short, not a picture
+        return False
+
+
+def _new_run_folder(runs: Path) -> Path:
+    """`runs/<date_time>`, made here, never one that is there: two demos started in the same second (or a folder
+    of that name) get `<date_time>-2`, ..."""
+    stamp = time.strftime("%Y-%m-%d_%H-%M-%S")
+    runs.mkdir(parents=True, exist_ok=True)
+    for n in range(1, 1000):
+        try:
+            (folder := runs / (stamp if n == 1 else f"{stamp}-{n}")).mkdir()
+            return folder
+        except FileExistsError:
+            continue
+    raise UserError(f"cannot make a new run folder in {runs}: 999 of this second's are there")
 
 
 def training_config(
@@ -155,6 +182,7 @@ def run_demo(workdir: Path, steps: int, image_size: int, overrides: list[str] = 
     from fast_style.stylizer import Stylizer
     from fast_style.train import train
 
+    check_writable(workdir, f"--workdir {workdir}")  # before the work (a read-only one: a traceback at runs/)
     data = workdir / "data"
     photos = fetch_sample_photos(data / "photos")
     train_dir = data / "train"
@@ -166,8 +194,7 @@ def run_demo(workdir: Path, steps: int, image_size: int, overrides: list[str] = 
     style_path = data / "mosaic_style.png"
     if not style_path.exists():
         draw_mosaic_style().save(style_path)
-    run_dir = workdir / "runs" / time.strftime("%Y-%m-%d_%H-%M-%S")
-    run_dir.mkdir(parents=True, exist_ok=True)
+    run_dir = _new_run_folder(workdir / "runs")  # each run its own: two in one second wrote into one
     ready = run_dir / f"{Path(DEMO_PHOTO).stem}_{BUILT_IN}.jpg"
     Stylizer.load(BUILT_IN)(data / "photos" / DEMO_PHOTO).save(ready, quality=95)
     log.info(

@@ -52,6 +52,38 @@ def test_the_demo_refuses_its_own_bad_arguments_before_any_work(tmp_path: Path, 
     assert (tmp_path / "f").read_text() == "mine"
 
 
+def test_a_damaged_sample_photo_is_fetched_again_and_two_demos_get_their_own_folders(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A sample photo cut short (a full disk, a killed copy) failed every later demo ("Truncated File Read"): it was
+    taken as there because a file of its name was; and two demos started in the same second wrote into one run
+    folder, one's model over the other's."""
+    import io
+    import zipfile
+
+    import fast_style.demo as demo
+
+    wheel = tmp_path / "scikit_image.whl"
+    with zipfile.ZipFile(wheel, "w") as zf:
+        for i, name in enumerate(demo.SAMPLE_PHOTOS):
+            png = io.BytesIO()
+            Image.new("RGB", (24, 16), (10 * i, 80, 160)).save(png, format="PNG")
+            zf.writestr(f"skimage/data/{name}", png.getvalue())
+    fetched: list[Path] = []
+    monkeypatch.setattr(demo, "pip_download", lambda spec, dest: fetched.append(dest) or wheel)
+    photos = tmp_path / "data" / "photos"
+    assert len(demo.fetch_sample_photos(photos)) == len(demo.SAMPLE_PHOTOS) and len(fetched) == 1
+    assert len(demo.fetch_sample_photos(photos)) == len(demo.SAMPLE_PHOTOS) and len(fetched) == 1  # kept
+    damaged = photos / demo.SAMPLE_PHOTOS[0]
+    damaged.write_bytes(damaged.read_bytes()[:40])
+    demo.fetch_sample_photos(photos)
+    assert len(fetched) == 2 and Image.open(damaged).size == (24, 16)
+    assert not [p for p in photos.iterdir() if p.name.startswith(".")]  # no temporary files left
+    monkeypatch.setattr(demo.time, "strftime", lambda fmt: "2026-12-06_01-20-12")  # one second for both
+    first, second = demo._new_run_folder(tmp_path / "runs"), demo._new_run_folder(tmp_path / "runs")
+    assert (first.name, second.name) == ("2026-12-06_01-20-12", "2026-12-06_01-20-12-2")
+
+
 def test_a_stopped_demo_names_the_fast_style_train_command_that_resumes_it(tmp_path: Path) -> None:
     # the stop line said "run the same command with ckpt_path=last ...": fast-style-demo takes neither
     from fast_style.config import compose
