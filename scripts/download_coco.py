@@ -25,7 +25,10 @@ example:
 from __future__ import annotations
 
 import argparse
+import contextlib
+import errno
 import http.client
+import math
 import random
 import sys
 import threading
@@ -51,6 +54,14 @@ DOWNLOADED, MISSING, FAILED = "downloaded", "missing", "failed"
 
 class Unreachable(Exception):
     """UNREACHABLE_AFTER connection attempts in a row failed."""
+
+
+class DiskFull(Exception):
+    """An image could not be written (a full disk, a quota, no rights): every other would fail alike."""
+
+
+# failures to write, not to download: stop at the first (a full disk had each of thousands of ids tried four times)
+DISK_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EFBIG}
 
 
 class Interrupted(Exception):
@@ -127,6 +138,8 @@ class Fetcher:
                     with resp, open(part, "wb") as f:
                         received = self._copy(resp, f)
                 except (OSError, http.client.HTTPException) as e:
+                    if isinstance(e, OSError) and e.errno in DISK_ERRORS:
+                        raise DiskFull(f"cannot write {part}: {e.strerror}") from None
                     error = f"download broke off: {e or type(e).__name__}"
                     continue
                 expected = resp.headers.get("Content-Length")
@@ -139,7 +152,8 @@ class Fetcher:
                     return name, DOWNLOADED, ""
             return name, FAILED, error
         finally:
-            part.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):  # (a read-only folder: no .part was made)
+                part.unlink(missing_ok=True)
 
 
 def scan(folder: Path) -> tuple[set[str], list[str]]:
@@ -187,8 +201,8 @@ def candidates(names: Iterable[str], skip: set[str]) -> Iterator[str]:
 def positive(kind: Callable[[str], float]) -> Callable[[str], float]:
     def parse(text: str) -> float:
         value = kind(text)
-        if value <= 0:
-            raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
+        if not math.isfinite(value) or value <= 0:  # (nan and inf: a traceback from the socket's timeout)
+            raise argparse.ArgumentTypeError(f"must be a number > 0, got {text}")
         return value
 
     return parse
@@ -226,13 +240,28 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         except (OSError, UnicodeDecodeError, ValueError) as e:
             p.error(f"cannot use --list {args.list}: {e}")
     args.base_url = args.base_url.rstrip("/")
+    if urllib.parse.urlsplit(args.base_url).scheme not in ("http", "https"):
+        p.error(f"--base-url {args.base_url}: give an http:// or https:// address")
     return args
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     folder = Path(args.out) / args.split
-    folder.mkdir(parents=True, exist_ok=True)
+    made = [p for p in (folder, *folder.parents) if not p.exists()]  # removed again where nothing comes of them
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as e:  # a file in the way, a read-only disk, no rights
+        print(f"error: cannot make {folder}: {e.strerror or e}; choose another --out", file=sys.stderr)
+        return 2
+    code = _download(args, folder)
+    for empty in made:  # deepest first
+        with contextlib.suppress(OSError):
+            empty.rmdir()
+    return code
+
+
+def _download(args: argparse.Namespace, folder: Path) -> int:
     present, corrupt = scan(folder)
     queue = candidates(chain(corrupt, shuffled_names(args)), present)
     fetcher = Fetcher(args.base_url, args.split, folder, args.retries, args.timeout)
@@ -258,9 +287,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                     missing += 1
                 else:
                     failed += 1
-                    tqdm.write(f"failed: {name}: {error}", file=sys.stderr)
+                    if fetcher.reached:  # (before the server answered once: said in one line at the end)
+                        tqdm.write(f"failed: {name}: {error}", file=sys.stderr)
     except Unreachable as e:
         abort = f"error: cannot reach {args.base_url}: {e}"
+    except DiskFull as e:
+        abort = f"error: {e}; the {len(present) + downloaded} images saved are kept"
     except KeyboardInterrupt:
         interrupted = True
     finally:
@@ -277,7 +309,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         abort = f"error: cannot reach {args.base_url}: {fetcher.last_connection_error}"
     if abort:
         print(abort, file=sys.stderr)
-        return 1
+        return 1 if downloaded else 2  # done in part, or not at all
     total = len(present) + downloaded
     not_found = f", {missing} not found" if missing else ""
     print(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import importlib.util
 import socket
 import sys
@@ -214,7 +215,7 @@ def test_truncated_body_is_retried_then_reported(tmp_path, served, capsys, mode)
         server.close()
     assert code == 1
     assert server.requests == [name(1)] * 3
-    assert list((tmp_path / "out" / SPLIT).iterdir()) == []
+    assert not (tmp_path / "out").exists()  # the folders it made for nothing are not left behind
     captured = capsys.readouterr()
     assert f"failed: {name(1)}" in captured.err
     assert "0 downloaded, 0 already present, 1 failed; 0/1" in captured.out
@@ -230,9 +231,11 @@ def test_unreachable_server_gives_one_line_error(tmp_path, capsys, monkeypatch, 
         port = s.getsockname()[1]
     if mode == ["--list"]:
         mode = ["--list", write_list(tmp_path / "names.txt", [1, 2])]
-    assert run(f"http://127.0.0.1:{port}", tmp_path / "out", "--count", "5", *mode) == 1
+    assert run(f"http://127.0.0.1:{port}", tmp_path / "out", "--count", "5", *mode) == 2  # nothing done: not 1
     captured = capsys.readouterr()
     errors = [line for line in captured.err.splitlines() if line.startswith("error:")]
+    assert not [line for line in captured.err.splitlines() if line.startswith("failed:")]  # not one per image
+    assert not (tmp_path / "out").exists()
     assert len(errors) == 1
     assert errors[0].startswith(f"error: cannot reach http://127.0.0.1:{port}: ")
     assert "Traceback" not in captured.err
@@ -250,11 +253,44 @@ def test_ctrl_c_exits_cleanly(tmp_path, server, monkeypatch, capsys):
     assert "interrupted: 0 images saved" in err and "rerun" in err
 
 
-@pytest.mark.parametrize("bad", [["--count", "0"], ["--workers", "-1"], ["--split", "test2017"]])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        ["--count", "0"],
+        ["--workers", "-1"],
+        ["--split", "test2017"],
+        ["--timeout", "nan"],  # (nan and inf: tracebacks from the socket)
+        ["--timeout", "inf"],
+        ["--base-url", "notaurl"],  # (urllib's ValueError, a traceback)
+    ],
+)
 def test_invalid_arguments_are_rejected(tmp_path, bad):
     with pytest.raises(SystemExit) as exc:
         dc.main(["--out", str(tmp_path), *bad])
     assert exc.value.code == 2
+
+
+def test_a_file_in_the_way_or_a_full_disk_is_one_line(tmp_path, server, served, capsys, monkeypatch):
+    (tmp_path / "afile").write_text("mine")
+    assert run(server.url, tmp_path / "afile", "--count", "1", "--max-id", "12") == 2
+    assert capsys.readouterr().err.startswith(f"error: cannot make {tmp_path / 'afile' / SPLIT}: ")
+    assert (tmp_path / "afile").read_text() == "mine"
+    written = []  # a full disk after one image: it stops at once (each of thousands of ids was tried four times)
+    real_open = open
+
+    def full_after_one(path, mode="r", *args, **kwargs):
+        if "w" in mode and str(path).endswith(".part"):
+            if written:
+                raise OSError(errno.ENOSPC, "No space left on device")
+            written.append(path)
+        return real_open(path, mode, *args, **kwargs)
+
+    monkeypatch.setattr("builtins.open", full_after_one)
+    assert run(server.url, tmp_path / "out", "--count", "5", "--max-id", "12", "--workers", "1") == 1
+    err = capsys.readouterr().err
+    assert "error: cannot write " in err and "No space left on device; the 1 images saved are kept" in err
+    assert len(set(server.requests)) == len(server.requests) < 12  # no retries, not every id
+    assert len(list((tmp_path / "out" / SPLIT).iterdir())) == 1
 
 
 def test_list_with_path_is_rejected(tmp_path):
