@@ -31,9 +31,11 @@ def main(argv: list[str] | None = None) -> int:
         required=True,
         help="output image; its loss curve goes beside it (<stem>_loss.csv, <stem>_tensorboard/)",
     )
-    p.add_argument("--iterations", type=int, default=300)
-    p.add_argument("--method", choices=["lbfgs", "adam"], default="lbfgs")
-    p.add_argument("--init", choices=["content", "noise"], default="content")
+    p.add_argument("--iterations", type=int, default=300, help="optimizer steps (default 300)")
+    p.add_argument("--method", choices=["lbfgs", "adam"], default="lbfgs", help="the optimizer (default lbfgs)")
+    p.add_argument(
+        "--init", choices=["content", "noise"], default="content", help="the starting picture (default content)"
+    )
     p.add_argument("--lr", type=float, help="step size (default: 1 for L-BFGS, 0.05 for Adam)")
     p.add_argument(
         "--size",
@@ -41,12 +43,12 @@ def main(argv: list[str] | None = None) -> int:
         default=512,
         help="longer side of the content image in px, at most (default 512; a smaller photo keeps its size)",
     )
-    p.add_argument("--style-size", type=int, default=512, help="longer side of the style image in px")
-    p.add_argument("--weights", default="caffe", help="VGG weights: caffe, torchvision or a file")
+    p.add_argument("--style-size", type=int, default=512, help="longer side of the style image in px (default 512)")
+    p.add_argument("--weights", default="caffe", help="VGG weights: caffe, torchvision or a file (default caffe)")
     p.add_argument("--content-weight", type=float, help="default: the training default for --weights")
-    p.add_argument("--style-weight", type=float)
-    p.add_argument("--tv-weight", type=float)
-    p.add_argument("--device", default="auto")
+    p.add_argument("--style-weight", type=float, help="default: the training default for --weights")
+    p.add_argument("--tv-weight", type=float, help="default: the training default for --weights")
+    p.add_argument("--device", default="auto", help="auto (cuda, mps, cpu), cpu, cuda, cuda:N, mps")
     p.add_argument("--force", action="store_true", help="overwrite an existing output")
     add_pixel_limit(p)
     args = p.parse_args(argv)
