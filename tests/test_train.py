@@ -679,6 +679,25 @@ def test_a_refused_launch_leaves_a_folder_that_was_there_as_it_was(
     assert stop.value.code == 2 and list((tmp_path / "r").iterdir()) == []
 
 
+def test_a_refused_sweep_leaves_folders_that_were_there_as_they_were(
+    tmp_path: Path, photo_dir: Path, style_path: Path, random_vgg: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A sweep folder of the user's, with its run folders made empty beforehand, kept each run's train.log and the
+    launch's multirun.yaml after every run was refused."""
+    from fast_style.cli.train import main
+
+    sweep = tmp_path / "sw"
+    for run in ("0", "1"):
+        (sweep / run).mkdir(parents=True)
+    args = [a for a in _mistake_args(tmp_path, photo_dir, style_path, random_vgg) if "hydra.run.dir" not in a]
+    args += ["data.image_size=-5,-6", f"hydra.sweep.dir={sweep}"]
+    monkeypatch.setattr(sys, "argv", ["fast-style-train", "-m", *args])
+    with pytest.raises(SystemExit) as stop:
+        main()
+    assert stop.value.code == 2
+    assert sorted(str(p.relative_to(sweep)) for p in sweep.rglob("*")) == ["0", "1"]
+
+
 @pytest.mark.slow
 def test_the_train_command_reports_a_mistake_in_one_line(
     tmp_path: Path, photo_dir: Path, style_path: Path, random_vgg: Path

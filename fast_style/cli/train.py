@@ -166,13 +166,19 @@ def _remove_refused_sweep(argv: list[str]) -> None:
     task = [a for a in settings if a not in ours]
     try:
         for sweep in [fixed] if depth == 0 else fixed.glob("/".join("*" * depth)):  # multirun/<date>/<time>
-            if not (sweep.is_dir() and _made_by_this_launch(sweep)):
-                continue
-            if [p.name for p in sweep.iterdir()] != ["multirun.yaml"]:
+            made = _made_by_this_launch(sweep)
+            # a folder of the user's named for the sweep, without a record before: it goes back to how it was
+            theirs = made is False and depth == 0 and "record" not in _RUN_PARENTS
+            if not (sweep.is_dir() and (made or theirs) and (sweep / "multirun.yaml").is_file()):
                 continue
             said = OmegaConf.load(sweep / "multirun.yaml").hydra.overrides
             if list(said.task) != task or [h for h in said.hydra if h != "hydra.mode=MULTIRUN"] != ours:
                 continue  # another launch's sweep
+            if theirs:
+                (sweep / "multirun.yaml").unlink()
+                continue
+            if [p.name for p in sweep.iterdir()] != ["multirun.yaml"]:
+                continue
             shutil.rmtree(sweep)
             parent = sweep.parent
             while _made_by_this_launch(parent) and not any(parent.iterdir()):
