@@ -147,7 +147,10 @@ def _new_run_folder(runs: Path) -> Path:
     """`runs/<date_time>`, made here, never one that is there: two demos started in the same second (or a folder
     of that name) get `<date_time>-2`, ..."""
     stamp = time.strftime("%Y-%m-%d_%H-%M-%S")
-    runs.mkdir(parents=True, exist_ok=True)
+    try:
+        runs.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        raise UserError(f"{runs} is a file, not a folder: move it, or choose another --workdir") from None
     for n in range(1, 1000):
         try:
             (folder := runs / (stamp if n == 1 else f"{stamp}-{n}")).mkdir()

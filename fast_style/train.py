@@ -102,8 +102,10 @@ def train(cfg: DictConfig) -> Path | None:
             f"{first_line(e)}: lower trainer.val_check_interval, or set trainer.check_val_every_n_epoch=null to "
             "count it in steps across epochs"
         ) from None
-    except Exception:
+    except Exception as e:
         stop_other_ranks(trainer)  # DDP: an error on rank 0 alone must not leave the other ranks waiting
+        if isinstance(e, UserError) and keeper.kept:  # (a loss gone NaN): not a launch refused before its start,
+            e.after_training_started = True  # whose folder fast-style-train removes
         raise
     finally:
         # no step trained (refused in setup or by the checkpoint's checks, stopped first, or already at

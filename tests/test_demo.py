@@ -8,6 +8,7 @@ from omegaconf import OmegaConf
 from PIL import Image
 
 from fast_style.demo import DEMO_PHOTO, draw_mosaic_style, run_demo, training_config
+from fast_style.errors import UserError
 
 
 def test_procedural_style_is_colourful_and_textured() -> None:
@@ -82,6 +83,10 @@ def test_a_damaged_sample_photo_is_fetched_again_and_two_demos_get_their_own_fol
     monkeypatch.setattr(demo.time, "strftime", lambda fmt: "2026-12-06_01-20-12")  # one second for both
     first, second = demo._new_run_folder(tmp_path / "runs"), demo._new_run_folder(tmp_path / "runs")
     assert (first.name, second.name) == ("2026-12-06_01-20-12", "2026-12-06_01-20-12-2")
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "elsewhere" / "runs").write_text("mine")  # a file where runs/ goes: one line (a traceback)
+    with pytest.raises(UserError, match=r"runs is a file, not a folder: move it, or choose another --workdir"):
+        demo._new_run_folder(tmp_path / "elsewhere" / "runs")
 
 
 def test_a_stopped_demo_names_the_fast_style_train_command_that_resumes_it(tmp_path: Path) -> None:

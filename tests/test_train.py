@@ -619,23 +619,30 @@ def _mistake_args(tmp_path: Path, photo_dir: Path, style_path: Path, random_vgg:
     ]
 
 
-@pytest.mark.parametrize("kind", ["run", "sweep"])
+@pytest.mark.parametrize(("kind", "nan_at"), [("run", 3), ("sweep", 3), ("run", 1), ("sweep", 1)])
 def test_a_run_that_fails_after_it_trained_keeps_its_folder(
-    tmp_path: Path, photo_dir: Path, style_path: Path, random_vgg: Path, kind: str, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path,
+    photo_dir: Path,
+    style_path: Path,
+    random_vgg: Path,
+    kind: str,
+    nan_at: int,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """A run that failed in one line after steps had trained (a loss gone NaN) was taken for one refused before its
-    first step where .hydra/launches/ was missing (hydra.output_subdir=null): its folder, checkpoints and all, was
-    removed; a sweep whose every run failed so lost every run."""
+    """A run that failed in one line after training had started (a loss gone NaN) was taken for one refused before
+    its first step where .hydra/launches/ was missing (hydra.output_subdir=null): its folder, checkpoints and all,
+    was removed; a sweep whose every run failed so lost every run. At the first step, nothing written yet, its log
+    (which says why it failed) went with it."""
     from fast_style.cli.train import main
     from fast_style.loss import PerceptualLoss
 
-    forward, calls = PerceptualLoss.forward, []
+    forward, calls = PerceptualLoss.forward, {}
 
     def nan_from_step_3(self, stylized, content, common=False):
         terms = forward(self, stylized, content, common)
         if torch.is_grad_enabled():
-            calls.append(1)
-            if len(calls) % 4 == 3:  # each run's third step
+            calls[id(self)] = calls.get(id(self), 0) + 1  # each run its own loss module
+            if calls[id(self)] == nan_at:
                 terms["total"] = terms["total"] * float("nan")
         return terms
 
@@ -652,7 +659,8 @@ def test_a_run_that_fails_after_it_trained_keeps_its_folder(
     assert stop.value.code == 2
     runs = [tmp_path / "r"] if kind == "run" else [tmp_path / "r" / "0", tmp_path / "r" / "1"]
     for run in runs:
-        assert (run / "checkpoints" / "step=000002.ckpt").is_file(), run
+        assert (run / "train.log").is_file() and "the loss became" in (run / "train.log").read_text(), run
+        assert (run / "checkpoints" / "step=000002.ckpt").is_file() == (nan_at == 3), run
 
 
 @pytest.mark.parametrize(

@@ -75,6 +75,8 @@ def _hydra_main(cfg: DictConfig) -> None:
 
         if _FULL_ERROR["on"]:
             raise
+        if getattr(e, "after_training_started", False):  # (a loss gone NaN): the run's folder is its record
+            refused = None
         message = one_line(e, sys.argv[1:])
         _into_run_log(f"error: {message}")
         print(f"\nerror: {message}", file=sys.stderr)  # plain, as every tool's; on a line of its own (a progress bar)
