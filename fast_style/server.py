@@ -92,6 +92,34 @@ class Limits:
         check_number("Limits.waiting", self.waiting, lambda v: v >= 0, "an integer >= 0", True)
 
 
+class HostGuard:
+    """Starlette's check of the Host header (TrustedHostMiddleware: a web page elsewhere must not reach the server
+    through a name of its own), its refusal the one-line JSON every refusal is (Starlette's is plain text)."""
+
+    def __init__(self, app: ASGIApp, allowed_hosts: list[str]) -> None:
+        self.app, self.hosts = app, allowed_hosts
+        self.live = TrustedHostMiddleware(app, allowed_hosts=allowed_hosts, www_redirect=False)  # (as it was)
+        self.check = TrustedHostMiddleware(self._passed, allowed_hosts=allowed_hosts, www_redirect=False)
+
+    @staticmethod
+    async def _passed(scope: Scope, receive: Receive, send: Send) -> None:
+        scope["fast_style.host_allowed"] = True
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":  # a live connection's: refused as Starlette refuses it
+            return await self.live(scope, receive, send)
+        checked = dict(scope)
+
+        async def unsaid(message: Message) -> None:  # Starlette's own refusal: answered below instead
+            return None
+
+        await self.check(checked, receive, unsaid)
+        if checked.get("fast_style.host_allowed"):
+            return await self.app(scope, receive, send)
+        said = f"this server answers to {', '.join(self.hosts)} only (fast-style-serve --allow-host NAME adds one)"
+        await JSONResponse({"detail": said}, status_code=400)(scope, receive, send)
+
+
 class UploadGuard:
     """Pure ASGI (a BaseHTTPMiddleware would hide a client's disconnect from `request.is_disconnected`): refuses
     an upload declared over `limit` bytes, and a stylize request while `gate` is full, before any of it is read;
@@ -403,7 +431,7 @@ def create_app(styles: Styles, limits: Limits | None = None, hosts: Sequence[str
     app = FastAPI(title="fast-style", version="1", docs_url=None, redoc_url=None, lifespan=lifespan)
     app.add_middleware(UploadGuard, limit=limits.max_upload_bytes + FORM_BYTES, message=too_large(limits), gate=gate)
     if hosts is not None:  # (outermost: a request by another name is turned away before anything else)
-        app.add_middleware(TrustedHostMiddleware, allowed_hosts=list(hosts), www_redirect=False)
+        app.add_middleware(HostGuard, allowed_hosts=list(hosts))
     app.state.styles, app.state.limits, app.state.gate = styles, limits, gate
 
     @app.exception_handler(Refused)

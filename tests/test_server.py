@@ -948,6 +948,11 @@ def test_a_server_on_this_machine_answers_only_to_its_own_names(models: Path) ->
             ("evil.example", 400),
         ):
             assert c.get("/api/styles", headers={"Host": host}).status_code == status, host
+        refused = c.post("/api/stylize", headers={"Host": "evil.example"})  # the one-line JSON every refusal is
+        assert refused.status_code == 400 and refused.json() == {  # (Starlette's was "Invalid host header", plain)
+            "detail": "this server answers to localhost, 127.0.0.1, [::1], proxy.example only (fast-style-serve "
+            "--allow-host NAME adds one)"
+        }
         with c.websocket_connect(
             "ws://127.0.0.1:8000/api/live", headers={"Origin": "http://localhost:8000"}
         ) as ws:  # its own page
