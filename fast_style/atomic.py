@@ -102,20 +102,19 @@ def _publish_new(tmp: Path, path: Path) -> None:
     """`tmp` given the name `path` only where no file has it: as a second name (a hard link, which never replaces),
     then its temporary name removed; where the file system has no hard links (FAT, some network mounts), renamed
     after a last look (a file made in between is then replaced)."""
+    made_meanwhile = f"{path} exists (made while this one was being written): it is kept; {TO_OVERWRITE}"
     try:
         os.link(tmp, path)
     except FileExistsError:
         if _same_file(tmp, path):  # NFS: a retried link that had been made the first time
             tmp.unlink()
             return
-        raise UserError(f"{path} exists (made while this one was being written): it is kept; {TO_OVERWRITE}") from None
+        raise UserError(made_meanwhile) from None
     except OSError as e:
         if e.errno in DISK_ERRORS - {errno.EPERM} or e.errno == errno.ENOENT:
             raise
         if path.exists() or path.is_symlink():
-            raise UserError(
-                f"{path} exists (made while this one was being written): it is kept; {TO_OVERWRITE}"
-            ) from None
+            raise UserError(made_meanwhile) from None
         os.replace(tmp, path)
     else:
         tmp.unlink()

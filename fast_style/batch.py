@@ -98,7 +98,7 @@ def stylize_files(
                     dst.suffix,
                     ", ".join(ANIMATED_OUTPUTS),
                 )
-            elif (pages := page_count(src)) > 1:  # (they went without a word)
+            elif src.suffix.lower() in (".tif", ".tiff") and (pages := page_count(src)) > 1:  # (without a word)
                 log.warning("%s: a TIFF of %d pages: only the first is stylized", src.name, pages)
             out = stylize([source])[0]
             save_image(out, dst, source, quality, overwrite=force)

@@ -44,7 +44,7 @@ def obtain(args: argparse.Namespace) -> None:
         wanted.append(("VGG19 judge weights", judge_weights_path, fetch_judge_weights))
     for what, where, fetch in wanted:
         was_cached = not args.force and is_cached(where())  # (a damaged one is obtained again, and said so)
-        path = fetch(force=args.force)
+        path = where() if was_cached else fetch(force=args.force)  # (read once where it is cached)
         print(f"{what} {'already cached' if was_cached else 'saved'}: {path}")
 
 
