@@ -20,7 +20,7 @@ except ImportError:  # Windows
     fcntl = None  # type: ignore[assignment]
 
 from fast_style.errors import UserError
-from fast_style.outputs import TO_OVERWRITE, file_in_the_way, not_a_folder
+from fast_style.outputs import file_in_the_way, not_a_folder, to_overwrite
 
 _TEMP_NAME = re.compile(r"[a-z0-9_]{8}")  # mkstemp's random part
 
@@ -102,7 +102,7 @@ def _publish_new(tmp: Path, path: Path) -> None:
     """`tmp` given the name `path` only where no file has it: as a second name (a hard link, which never replaces),
     then its temporary name removed; where the file system has no hard links (FAT, some network mounts), renamed
     after a last look (a file made in between is then replaced)."""
-    made_meanwhile = f"{path} exists (made while this one was being written): it is kept; {TO_OVERWRITE}"
+    made_meanwhile = f"{path} exists (made while this one was being written): it is kept; {to_overwrite()}"
     try:
         os.link(tmp, path)
     except FileExistsError:

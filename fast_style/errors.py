@@ -8,6 +8,22 @@ class UserError(Exception):
     prints its message as one line, `error: ...`, with no traceback (fast_style.cli)."""
 
 
+# whether a command is running (fast_style.cli.run_tool sets it): a remedy then names its option, not an argument
+_COMMAND_LINE = [False]
+
+
+def set_command_line(running: bool) -> bool:
+    """Say whether a command is running (fast_style.cli.run_tool, around its body); returns what was said before."""
+    before, _COMMAND_LINE[0] = _COMMAND_LINE[0], running
+    return before
+
+
+def remedy(option: str, argument: str) -> str:
+    """How a message names the setting that fixes it: the command's option (`--force`) while a command runs, the
+    Python argument (`force=True`) where the library was called from Python."""
+    return option if _COMMAND_LINE[0] else argument
+
+
 def first_line(error: BaseException, limit: int = 200) -> str:
     """The first line of an exception's message (at most `limit` characters), or its type's name; a first line that
     only announces the next ("Error(s) in loading state_dict for TransformerNet:") with the next."""

@@ -29,7 +29,7 @@ from fast_style.errors import UserError, first_line
 from fast_style.images import find_images, read_photo
 from fast_style.loss import MIN_PHOTO_SIDE, PerceptualLoss, default_loss_weights
 from fast_style.network import load_style_model
-from fast_style.outputs import TO_OVERWRITE
+from fast_style.outputs import to_overwrite
 from fast_style.pixels import tensor_to_pil
 from fast_style.scores import RANK_BY, ModelScore, ranked
 from fast_style.stability import stability
@@ -408,7 +408,7 @@ def check_reports(out: Path, force: bool) -> None:
     """UserError where `write_reports` would replace an earlier evaluation's reports in `out` without `force`."""
     taken = [str(out / name) for name in REPORTS if (out / name).exists()]
     if taken and not force:
-        raise UserError(f"{', '.join(taken)} exist(s): {TO_OVERWRITE}, or another --out")
+        raise UserError(f"{', '.join(taken)} exist(s): {to_overwrite()}, or another --out")
 
 
 def check_sheet_cell(cell: object) -> None:

@@ -25,7 +25,7 @@ from PIL import Image, ImageChops, ImageCms, ImageOps
 
 from fast_style import hdr, nclx
 from fast_style.atomic import atomic_write
-from fast_style.errors import UserError, first_line, out_of_memory
+from fast_style.errors import UserError, first_line, out_of_memory, remedy
 from fast_style.pixels import pil_to_tensor, to_unit
 from fast_style.walk import files_below
 
@@ -72,7 +72,7 @@ def over_the_bomb_limit() -> str:
     """Why a picture over Pillow's guard against decompression bombs is refused, and how to let it in."""
     return (
         f"more pixels than Pillow's guard against decompression bombs allows ({Image.MAX_IMAGE_PIXELS}: "
-        "--max-image-pixels, or PIL.Image.MAX_IMAGE_PIXELS from Python): raise it if you trust this file"
+        f"{remedy('--max-image-pixels', 'PIL.Image.MAX_IMAGE_PIXELS')}): raise it if you trust this file"
     )
 
 

@@ -22,7 +22,7 @@ from fast_style.errors import UserError
 from fast_style.images import save_image
 from fast_style.loss import PerceptualLoss
 from fast_style.numbers import check_number
-from fast_style.outputs import TO_OVERWRITE, check_output
+from fast_style.outputs import check_output, to_overwrite
 from fast_style.pixels import tensor_to_pil
 
 log = logging.getLogger(__name__)
@@ -115,7 +115,7 @@ def check_result(out: Path, force: bool, inputs: set[Path] = frozenset()) -> Non
     if board.exists() and not board.is_dir():
         raise UserError(f"{board} is a file: the loss curve's TensorBoard folder goes there; choose another output")
     if any(board.glob("events.out.tfevents.*")) and not force:
-        raise UserError(f"{board} holds an earlier loss curve: {TO_OVERWRITE} it")
+        raise UserError(f"{board} holds an earlier loss curve: {to_overwrite()} it")
 
 
 def write_result(image: torch.Tensor, history: list[float], out: str | Path, force: bool = False) -> list[Path]:

@@ -8,7 +8,7 @@ import os
 from pathlib import Path
 from tempfile import mkstemp
 
-from fast_style.errors import UserError
+from fast_style.errors import UserError, remedy
 
 
 def file_in_the_way(folder: Path) -> Path | None:
@@ -43,7 +43,11 @@ def not_a_folder(path: Path) -> None:
 
 
 _A_FOLDER = "cannot write {}: it is a folder; give a file's name"
-TO_OVERWRITE = "use --force (from Python: force=True) to overwrite"  # what every refusal of an existing output says
+
+
+def to_overwrite() -> str:
+    """What every refusal of an existing output says: on a command line its option, from Python its argument."""
+    return f"use {remedy('--force', 'force=True')} to overwrite"
 
 
 def check_output(path: Path, force: bool, inputs: set[Path] = frozenset()) -> None:
@@ -60,9 +64,9 @@ def output_refusal(path: Path, force: bool, inputs: set[Path] = frozenset()) -> 
     if path.is_dir():
         return _A_FOLDER.format(path)
     if path.exists() and not force:
-        return f"{path} exists: {TO_OVERWRITE} it"
+        return f"{path} exists: {to_overwrite()} it"
     if path.is_symlink() and not force:  # a link to nothing: not written through, nor replaced unasked
-        return f"{path} exists (a link to {os.readlink(path)}, which does not exist): {TO_OVERWRITE} it"
+        return f"{path} exists (a link to {os.readlink(path)}, which does not exist): {to_overwrite()} it"
     return None
 
 

@@ -767,7 +767,7 @@ def test_the_library_writers_keep_an_existing_file_unless_forced(tmp_path: Path)
     for path, write in writers.items():
         if not path.exists():
             path.write_text("mine")
-        with pytest.raises(UserError, match=f"{re.escape(str(path))} exist.*use --force"):
+        with pytest.raises(UserError, match=f"{re.escape(str(path))} exist.*use force=True"):
             write()
         assert path.read_text() == "mine" and not calls
         write(force=True)
@@ -775,7 +775,7 @@ def test_the_library_writers_keep_an_existing_file_unless_forced(tmp_path: Path)
         calls.clear()
     for made in ("o.png", "o_loss.csv"):  # the curve beside an image: kept alone too
         (tmp_path / made).unlink()
-    with pytest.raises(UserError, match="o_tensorboard holds an earlier loss curve: use --force"):
+    with pytest.raises(UserError, match="o_tensorboard holds an earlier loss curve: use force=True"):
         optimize.write_result(torch.rand(1, 3, 8, 8), [2.0, 1.0], tmp_path / "o.png")
 
 

@@ -363,7 +363,7 @@ def test_stylize_keeps_a_file_made_at_its_output_meanwhile(tmp_path: Path) -> No
     errors: list[str] = []
     report = stylize_files([(src, out)], slow_stylize, on_error=errors.append)
     assert report.failed == 1 and report.images == 0 and out.read_bytes() == b"the other run's"
-    assert len(errors) == 1 and "exists (made while this one was being written): it is kept; use --force" in errors[0]
+    assert len(errors) == 1 and "(made while this one was being written): it is kept; use force=True" in errors[0]
     assert stylize_files([(src, out)], lambda images: images, force=True).images == 1  # --force: replaced
     assert Image.open(out).size == (32, 24)
 

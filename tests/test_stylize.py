@@ -13,6 +13,7 @@ from fast_style.cli.stylize import main
 from fast_style.errors import UserError
 from fast_style.images import open_rgb, read_image, split_alpha
 from fast_style.network import TransformerNet, save_style_model
+from fast_style.outputs import check_output
 from fast_style.stylizer import Stylizer
 
 from .conftest import make_photo
@@ -545,6 +546,28 @@ def test_an_input_that_is_there_but_no_file_says_so(
     assert "no such file, folder or matching images" in capsys.readouterr().err
 
 
+def test_a_refusal_names_the_option_on_the_command_line_and_the_argument_from_python(
+    model_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    """The command line said "use --force (from Python: force=True)": a command's user has no Python argument, and a
+    Python caller no option. A too-large picture likewise names --max-image-pixels or PIL.Image.MAX_IMAGE_PIXELS."""
+    photo = make_photo(tmp_path / "p.png", size=(40, 30))
+    out = tmp_path / "out.png"
+    out.write_text("mine")
+    assert main([str(photo), "-m", str(model_path), "-o", str(out), "-q"]) == 2
+    assert capsys.readouterr().err == f"error: {out} exists: use --force to overwrite it\n"
+    with pytest.raises(UserError, match=r"out.png exists: use force=True to overwrite it$"):  # after it: Python's
+        check_output(out, force=False)
+    assert main([str(photo), "-m", str(model_path), "-o", str(tmp_path / "o2.png"), "--max-image-pixels", "600"]) == 2
+    assert "(600: --max-image-pixels): raise it if you trust this file" in capsys.readouterr().err
+    limit, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, 500  # (Pillow refuses twice the limit)
+    try:
+        with pytest.raises(UserError, match=re.escape("(500: PIL.Image.MAX_IMAGE_PIXELS): raise it")):
+            Stylizer.load(model_path)(photo)
+    finally:
+        Image.MAX_IMAGE_PIXELS = limit
+
+
 def test_a_link_to_nothing_at_the_output_is_refused_before_the_work(
     model_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture
 ) -> None:
@@ -557,7 +580,7 @@ def test_a_link_to_nothing_at_the_output_is_refused_before_the_work(
     err = capsys.readouterr().err
     assert (
         err == f"error: {out} exists (a link to {tmp_path / 'gone' / 'x.png'}, which does not exist): use --force "
-        "(from Python: force=True) to overwrite it\n"
+        "to overwrite it\n"  # (a command's message names its option, not the Python argument)
     ), err
     assert main([str(photo), "-m", str(model_path), "-o", str(out), "-q", "--force"]) == 0  # the link replaced
     assert not out.is_symlink() and Image.open(out).size == Image.open(photo).size

@@ -23,7 +23,7 @@ import threading
 from collections.abc import Callable, Iterator
 from types import FrameType
 
-from fast_style.errors import UserError, first_line, out_of_memory
+from fast_style.errors import UserError, first_line, out_of_memory, set_command_line
 
 EXIT_OK, EXIT_PARTIAL, EXIT_USER_ERROR, EXIT_INTERRUPTED, EXIT_TERMINATED = 0, 1, 2, 130, 143
 
@@ -173,6 +173,7 @@ def run_tool(body: Callable[[], int | None], log_level: int = logging.INFO, trac
     previous = {s: signal.signal(s, _on_sigterm) for s in stops}
     ours = main_thread and signal.getsignal(signal.SIGINT) is signal.default_int_handler  # not SIG_IGN (`cmd &`)
     previous_int = signal.signal(signal.SIGINT, _on_sigint) if ours else None
+    was_running = set_command_line(True)  # a remedy in a message names the option (errors.remedy)
     try:
         return body() or EXIT_OK
     except Terminated as e:
@@ -198,6 +199,7 @@ def run_tool(body: Callable[[], int | None], log_level: int = logging.INFO, trac
         print(f"error: out of memory ({first_line(e, 120)}): ask for smaller sizes", file=sys.stderr)
         return EXIT_USER_ERROR
     finally:
+        set_command_line(was_running)
         for stop, handler in previous.items():
             if handler is not None:  # (None: one set outside Python)
                 signal.signal(stop, handler)

@@ -25,7 +25,7 @@ def check_name(name: str) -> None:
     if name not in names():
         raise UserError(
             f"unknown style '{name}': the built-in styles are {', '.join(names()) or 'none'} "
-            "(a style model you trained is a file: --model FILE, or its path from Python)"
+            "(a style model you trained is given by its file's path)"
         )
 
 
