@@ -301,6 +301,9 @@ def _prepare(cfg: DictConfig) -> tuple[pl.Trainer, StyleTransferModule, Any, lis
     callbacks.append(HParamsSummary(OmegaConf.to_container(cfg, resolve=True)))  # the HParams tab
     callbacks.append(launch.KeepLaunch(out / ".hydra"))
     logger = TensorBoardLogger(save_dir=str(out), name="tensorboard", version="", default_hp_metric=False)
+    steps, every = (OmegaConf.select(cfg, f"trainer.{key}") for key in ("max_steps", "log_every_n_steps"))
+    if isinstance(steps, int) and isinstance(every, int) and 0 < steps < every:  # a run shorter than the interval
+        cfg.trainer.log_every_n_steps = steps  # logs its last step (it had no train/* curve at all); recorded as used
     trainer: pl.Trainer = build(
         cfg.trainer,
         "trainer",

@@ -136,6 +136,19 @@ def test_resumed_runs_keep_writing_last_ckpt(tmp_path: Path, photo_dir: Path, st
         assert ckpt["global_step"] == steps
 
 
+@pytest.mark.slow
+def test_a_run_shorter_than_the_logging_interval_has_train_curves(
+    tmp_path: Path, photo_dir: Path, style_path: Path, random_vgg: Path
+) -> None:
+    """Lightning writes step metrics every trainer.log_every_n_steps (10): a 3-step run had no train/* curve."""
+    out = tmp_path / "run"
+    train(tiny_cfg(out, photo_dir, style_path, random_vgg, "trainer.max_steps=3", "trainer.log_every_n_steps=10"))
+    board = EventAccumulator(str(out / "tensorboard"))
+    board.Reload()
+    assert [e.step for e in board.Scalars("train/total")] == [2]  # its last step (Lightning counts from 0)
+    assert OmegaConf.load(out / "tensorboard" / "hparams.yaml").trainer.log_every_n_steps == 3  # as used
+
+
 def _scalar_tags(logdir: Path) -> set[str]:
     acc = EventAccumulator(str(logdir))
     acc.Reload()
