@@ -230,11 +230,14 @@ def test_tiny_run_end_to_end_and_resume(
     train(tiny_cfg(out, photo_dir, style_path, random_vgg, "trainer.max_steps=8", "ckpt_path=last", "module.lr=4e-4"))
     ckpt = torch.load(out / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False)
     assert ckpt["global_step"] == 8
+    hparams = OmegaConf.load(out / "tensorboard" / "hparams.yaml")  # this launch's settings (it kept the first's)
+    assert (hparams.trainer.max_steps, hparams.module.lr, hparams.ckpt_path) == (8, 4e-4, "last")
     # trainer.precision=null is Lightning's default (32-true), not a precision refused as 'None'
     assert train(tiny_cfg(tmp_path / "null", photo_dir, style_path, random_vgg, "trainer.precision=null")).is_file()
     caplog.clear()  # a resume that cannot go on says so (it ended without a word, exit 0)
     train(tiny_cfg(out, photo_dir, style_path, random_vgg, "trainer.max_steps=5", "ckpt_path=last"))
     assert "nothing trained: the checkpoint is at step 8 and trainer.max_steps=5; raise it" in caplog.text
+    assert OmegaConf.load(out / "tensorboard" / "hparams.yaml").trainer.max_steps == 8  # a launch that trained none
     assert ckpt["optimizer_states"][0]["param_groups"][0]["lr"] == pytest.approx(4e-4)
     assert ckpt["lr_schedulers"][0]["base_lrs"] == [pytest.approx(4e-4)]
 
