@@ -1,5 +1,6 @@
 """Lightning callbacks and plugins: image grids, style models beside the checkpoints, atomic checkpoint files, the
-final checkpoint, a graceful stop on Ctrl-C/SIGTERM, and the HParams summary."""
+final checkpoint, a graceful stop on Ctrl-C/SIGTERM, the HParams summary, and a launch's settings kept once it
+trains."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import pytorch_lightning as pl
 import torch
 import torch.nn.functional as F
 from pytorch_lightning.callbacks import ModelCheckpoint
+from pytorch_lightning.core.saving import save_hparams_to_yaml
 from pytorch_lightning.loggers import TensorBoardLogger
 from pytorch_lightning.plugins import TorchCheckpointIO
 from pytorch_lightning.utilities.exceptions import SIGTERMException
@@ -24,7 +26,7 @@ from fast_style import launch
 from fast_style.atomic import atomic_write, save_torch
 from fast_style.errors import UserError
 from fast_style.lightning_internals import set_logging_count
-from fast_style.network import save_style_model
+from fast_style.style_model import save_style_model
 
 log = logging.getLogger(__name__)
 
@@ -325,3 +327,22 @@ class GracefulStop(pl.Callback):
         for callback in trainer.callbacks:
             if isinstance(callback, StyleModelWriter):
                 callback.on_train_end(trainer, pl_module)
+
+
+class KeepLaunch(pl.Callback):
+    """Keeps this launch's settings (`keep_launch_config`) once training starts: after the data, the checkpoint
+    and the network were checked against it, so a launch refused in any of them is never kept as one."""
+
+    def __init__(self, hydra_dir: Path) -> None:
+        self.hydra_dir, self.kept = hydra_dir, False
+
+    def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        launch.keep_launch_config(self.hydra_dir)
+        for logger in trainer.loggers if trainer.is_global_zero else ():
+            # Lightning writes a logger's hparams.yaml only where there is none: a resumed run's kept its first
+            # launch's settings (trainer.max_steps=3 for a run trained on to 8)
+            hparams = Path(logger.log_dir or "", "hparams.yaml") if isinstance(logger, TensorBoardLogger) else None
+            if hparams is not None and hparams.is_file():
+                with atomic_write(hparams) as tmp:
+                    save_hparams_to_yaml(tmp, logger.hparams)
+        self.kept = True

@@ -31,7 +31,7 @@ class Distillation(nn.Module):
     ) -> None:
         super().__init__()
         from fast_style import zoo
-        from fast_style.network import load_style_model
+        from fast_style.style_model import load_style_model
 
         check_number("distill.weight", weight, lambda v: v > 0, "a number > 0")
         check_number("distill.feature_weight", feature_weight, lambda v: v >= 0, "a number >= 0")

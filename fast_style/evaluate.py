@@ -28,12 +28,12 @@ from fast_style.devices import pick_device
 from fast_style.errors import UserError, first_line
 from fast_style.images import find_images, read_photo
 from fast_style.loss import MIN_PHOTO_SIDE, PerceptualLoss, default_loss_weights
-from fast_style.network import load_style_model
 from fast_style.outputs import to_overwrite
 from fast_style.pixels import tensor_to_pil
 from fast_style.scores import RANK_BY, ModelScore, ranked
 from fast_style.stability import stability
 from fast_style.style_image import load_style_image
+from fast_style.style_model import load_style_model
 from fast_style.walk import files_below
 
 log = logging.getLogger(__name__)

@@ -13,8 +13,9 @@ import torch
 from fast_style import zoo
 from fast_style.atomic import atomic_write, save_torch
 from fast_style.errors import UserError
-from fast_style.network import TransformerNet, load_style_model
+from fast_style.network import TransformerNet
 from fast_style.outputs import check_output
+from fast_style.style_model import load_style_model
 
 # odd sizes on purpose: padding to a multiple of 4 and cropping back must survive export
 CHECK_SHAPES = ((1, 3, 67, 93), (2, 3, 128, 97), (1, 3, 45, 301))

@@ -12,7 +12,8 @@ import copy
 
 import torch
 
-from fast_style.network import StyleModelError, TransformerNet
+from fast_style.network import TransformerNet
+from fast_style.style_model import StyleModelError
 
 
 def interpolate(start: TransformerNet, end: TransformerNet, share: float) -> TransformerNet:

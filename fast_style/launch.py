@@ -8,32 +8,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-import pytorch_lightning as pl
-from pytorch_lightning.core.saving import save_hparams_to_yaml
-from pytorch_lightning.loggers import TensorBoardLogger
 from pytorch_lightning.utilities.rank_zero import rank_zero_only
 
 from fast_style.atomic import atomic_write
 from fast_style.config import LAUNCH_FILES
-
-
-class KeepLaunch(pl.Callback):
-    """Keeps this launch's settings (`keep_launch_config`) once training starts: after the data, the checkpoint
-    and the network were checked against it, so a launch refused in any of them is never kept as one."""
-
-    def __init__(self, hydra_dir: Path) -> None:
-        self.hydra_dir, self.kept = hydra_dir, False
-
-    def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        keep_launch_config(self.hydra_dir)
-        for logger in trainer.loggers if trainer.is_global_zero else ():
-            # Lightning writes a logger's hparams.yaml only where there is none: a resumed run's kept its first
-            # launch's settings (trainer.max_steps=3 for a run trained on to 8)
-            hparams = Path(logger.log_dir or "", "hparams.yaml") if isinstance(logger, TensorBoardLogger) else None
-            if hparams is not None and hparams.is_file():
-                with atomic_write(hparams) as tmp:
-                    save_hparams_to_yaml(tmp, logger.hparams)
-        self.kept = True
 
 
 def keep_launch_config(hydra_dir: Path) -> None:

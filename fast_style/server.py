@@ -49,9 +49,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from fast_style import zoo
 from fast_style.errors import UserError, first_line
 from fast_style.images import decoding, open_rgb, read_image
-from fast_style.network import load_style_model
 from fast_style.numbers import check_number
 from fast_style.options import check_max_size, check_strength
+from fast_style.style_model import load_style_model
 from fast_style.stylizer import Stylizer
 from fast_style.walk import files_below
 

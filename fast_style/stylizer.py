@@ -20,9 +20,10 @@ from fast_style.devices import DTYPES, compile_for, pick_device, pick_precision
 from fast_style.errors import UserError, first_line
 from fast_style.images import read_image, reading, split_alpha, upright
 from fast_style.inference_defaults import DEFAULT_MAX_PIXELS, DEFAULT_TILE
-from fast_style.network import EXPORT_MIN_SIDE, TransformerNet, for_cpu_inference, load_style_model
+from fast_style.network import EXPORT_MIN_SIDE, TransformerNet, for_cpu_inference
 from fast_style.options import check_max_pixels, check_max_size, check_scale, check_strength, check_tile
 from fast_style.pixels import pil_to_tensor, tensor_to_pil, to_uint8, to_unit
+from fast_style.style_model import load_style_model
 from fast_style.tiling import stylize_tiled
 from fast_style.yuv import keep_colours
 

@@ -23,13 +23,13 @@ from pytorch_lightning.loggers import TensorBoardLogger
 from pytorch_lightning.utilities.exceptions import SIGTERMException
 
 from fast_style import config, launch
-from fast_style.callbacks import AtomicCheckpointIO, GracefulStop, HParamsSummary
+from fast_style.callbacks import AtomicCheckpointIO, GracefulStop, HParamsSummary, KeepLaunch
 from fast_style.devices import native_bf16
 from fast_style.errors import UserError, first_line
 from fast_style.lightning_internals import stop_other_ranks
 from fast_style.module import StyleTransferModule
-from fast_style.network import load_style_model
 from fast_style.rank_logging import one_copy_on_terminal
+from fast_style.style_model import load_style_model
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +66,7 @@ def train(cfg: DictConfig) -> Path | None:
     except BaseException:
         launch.restore_last_launch(hydra_dir)  # a refused launch leaves the run's own record as it was
         raise
-    keeper = next(c for c in callbacks if isinstance(c, launch.KeepLaunch))
+    keeper = next(c for c in callbacks if isinstance(c, KeepLaunch))
     out = Path(cfg.output_dir)
     last = OmegaConf.select(cfg, "callbacks.checkpoint.dirpath")
     grids = OmegaConf.select(cfg, "callbacks.images.dirpath")
@@ -299,7 +299,7 @@ def _prepare(cfg: DictConfig) -> tuple[pl.Trainer, StyleTransferModule, Any, lis
     if OmegaConf.select(cfg, "trainer.enable_progress_bar") is False:  # Lightning refuses a bar that is off
         callbacks = [c for c in callbacks if not isinstance(c, ProgressBar)]
     callbacks.append(HParamsSummary(OmegaConf.to_container(cfg, resolve=True)))  # the HParams tab
-    callbacks.append(launch.KeepLaunch(out / ".hydra"))
+    callbacks.append(KeepLaunch(out / ".hydra"))
     logger = TensorBoardLogger(save_dir=str(out), name="tensorboard", version="", default_hp_metric=False)
     steps, every = (OmegaConf.select(cfg, f"trainer.{key}") for key in ("max_steps", "log_every_n_steps"))
     if isinstance(steps, int) and isinstance(every, int) and 0 < steps < every:  # a run shorter than the interval

@@ -27,7 +27,8 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from fast_style import zoo
 from fast_style.devices import pick_precision
-from fast_style.network import TransformerNet, load_style_model
+from fast_style.network import TransformerNet
+from fast_style.style_model import load_style_model
 from fast_style.stylizer import Stylizer
 
 

@@ -25,7 +25,7 @@ from omegaconf import OmegaConf
 
 from fast_style.config import register
 from fast_style.interpolation import interpolate
-from fast_style.network import load_style_model, save_style_model
+from fast_style.style_model import load_style_model, save_style_model
 from fast_style.zoo import ZOO_DIR
 
 PD = "public domain (the painter died over 70 years ago; published before 1930)"

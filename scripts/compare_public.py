@@ -27,7 +27,7 @@ from PIL import Image
 from fast_style import zoo
 from fast_style.evaluate import Scorer, load_photos
 from fast_style.loss import default_loss_weights
-from fast_style.network import load_style_model
+from fast_style.style_model import load_style_model
 from fast_style.wheels import pip_download
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # scripts/: the zoo's held-out split

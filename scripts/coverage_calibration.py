@@ -21,8 +21,8 @@ import torch.nn.functional as F
 from fast_style import zoo
 from fast_style.evaluate import load_photos
 from fast_style.loss import PerceptualLoss
-from fast_style.network import load_style_model
 from fast_style.style_image import load_style_image
+from fast_style.style_model import load_style_model
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # scripts/: the zoo's held-out split
 from zoo_report import held_out_coco  # noqa: E402

@@ -10,9 +10,10 @@ import pytest
 import torch
 from PIL import Image
 
-from fast_style.network import TransformerNet, save_style_model
+from fast_style.network import TransformerNet
 from fast_style.server import Limits, Styles, create_app
 from fast_style.serving import serve_in_background
+from fast_style.style_model import save_style_model
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright is not installed (pip install playwright)")

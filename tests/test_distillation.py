@@ -12,8 +12,9 @@ from fast_style.errors import UserError
 from fast_style.images import open_rgb
 from fast_style.loss import VGGFeatures
 from fast_style.module import StyleTransferModule
-from fast_style.network import TransformerNet, load_style_model, save_style_model
+from fast_style.network import TransformerNet
 from fast_style.pixels import pil_to_tensor, to_unit
+from fast_style.style_model import load_style_model, save_style_model
 from fast_style.train import train
 
 from .conftest import tiny_run

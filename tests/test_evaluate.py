@@ -9,7 +9,8 @@ from PIL import Image
 from fast_style.cli.evaluate import main as eval_main
 from fast_style.cli.optimize import main as optimize_main
 from fast_style.errors import UserError
-from fast_style.network import TransformerNet, save_style_model
+from fast_style.network import TransformerNet
+from fast_style.style_model import save_style_model
 
 from .conftest import make_photo
 

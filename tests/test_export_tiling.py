@@ -10,7 +10,8 @@ from fast_style import export as export_module
 from fast_style import stylizer as stylizer_module
 from fast_style.cli.export import main as export_main
 from fast_style.errors import UserError
-from fast_style.network import TransformerNet, save_style_model
+from fast_style.network import TransformerNet
+from fast_style.style_model import save_style_model
 from fast_style.stylizer import Stylizer
 from fast_style.tiling import receptive_margin, stylize_tiled
 

@@ -16,7 +16,7 @@ import torch
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from fast_style.atomic import DiskError
-from fast_style.network import load_style_model
+from fast_style.style_model import load_style_model
 from fast_style.train import train
 
 from .conftest import tiny_run

@@ -4,7 +4,8 @@ import pytest
 import torch
 
 from fast_style.interpolation import interpolate
-from fast_style.network import StyleModelError, TransformerNet
+from fast_style.network import TransformerNet
+from fast_style.style_model import StyleModelError
 
 
 def _pair() -> tuple[TransformerNet, TransformerNet]:

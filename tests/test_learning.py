@@ -10,8 +10,9 @@ from PIL import Image
 
 from fast_style.config import compose
 from fast_style.loss import PerceptualLoss
-from fast_style.network import TransformerNet, load_style_model
+from fast_style.network import TransformerNet
 from fast_style.style_image import load_style_image
+from fast_style.style_model import load_style_model
 from fast_style.train import train
 
 from .conftest import make_photo

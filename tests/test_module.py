@@ -202,7 +202,7 @@ def test_compiled_bf16_training_keeps_gradients_finite_on_a_cpu(random_vgg) -> N
 
 
 def test_init_from_starts_from_a_style_model_of_the_same_network(tmp_path) -> None:
-    from fast_style.network import save_style_model
+    from fast_style.style_model import save_style_model
 
     torch.manual_seed(1)
     trained = TransformerNet(channels=(4, 8, 8), num_residual=1)
@@ -237,7 +237,7 @@ def test_init_from_a_wider_network_keeps_the_channels_that_matter(tmp_path) -> N
     """A smaller network starts from the wider, deeper one's most important channels and residual blocks: where
     the others contribute nothing (zero norm scale and shift: zero after the ReLU, or nothing added to the
     residual stream), the narrowed network computes the same picture."""
-    from fast_style.network import save_style_model
+    from fast_style.style_model import save_style_model
 
     torch.manual_seed(2)
     wide = TransformerNet(channels=(6, 10, 8), num_residual=3).eval()

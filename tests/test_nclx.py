@@ -337,7 +337,8 @@ def test_linear_and_gamma_transfers_are_read_through_their_curves(tmp_path: Path
 
 def test_stylize_cli_reads_an_hdr_heic_as_the_sdr_picture_it_shows(tmp_path: Path) -> None:
     from fast_style.cli.stylize import main
-    from fast_style.network import TransformerNet, save_style_model
+    from fast_style.network import TransformerNet
+    from fast_style.style_model import save_style_model
 
     torch.manual_seed(0)
     net = TransformerNet(channels=(4, 8, 8), num_residual=1)

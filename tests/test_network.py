@@ -8,17 +8,8 @@ import pytest
 import torch
 
 from fast_style.errors import UserError
-from fast_style.network import (
-    STYLE_MODEL_FORMAT,
-    SpaceToDepthConv,
-    StyleModelError,
-    SubPixelUpsampleConv,
-    TransformerNet,
-    UpsampleConv,
-    for_cpu_inference,
-    load_style_model,
-    save_style_model,
-)
+from fast_style.network import SpaceToDepthConv, SubPixelUpsampleConv, TransformerNet, UpsampleConv, for_cpu_inference
+from fast_style.style_model import STYLE_MODEL_FORMAT, StyleModelError, load_style_model, save_style_model
 from fast_style.tiling import receptive_margin
 
 

@@ -14,8 +14,9 @@ from fast_style import zoo
 from fast_style.errors import UserError
 from fast_style.evaluate import evaluate, find_models, load_photos, write_reports
 from fast_style.export import export
-from fast_style.network import TransformerNet, save_style_model
+from fast_style.network import TransformerNet
 from fast_style.server import Limits, Styles
+from fast_style.style_model import save_style_model
 from fast_style.stylizer import Stylizer
 
 from .conftest import make_photo

@@ -12,7 +12,8 @@ from PIL import Image
 
 from fast_style.cli.stylize import main as stylize_main
 from fast_style.data import ImageFolder, Unreadable
-from fast_style.network import TransformerNet, save_style_model
+from fast_style.network import TransformerNet
+from fast_style.style_model import save_style_model
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")  # PIL warns about the damaged files
 

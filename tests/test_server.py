@@ -15,8 +15,9 @@ from PIL import Image
 from fast_style import zoo
 from fast_style.cli.serve import main as serve_main
 from fast_style.errors import UserError
-from fast_style.network import TransformerNet, save_style_model
+from fast_style.network import TransformerNet
 from fast_style.server import WEB_DIR, Gate, Limits, Refused, Styles, create_app
+from fast_style.style_model import save_style_model
 
 testclient = pytest.importorskip("fastapi.testclient")
 

@@ -12,8 +12,9 @@ from PIL import Image, ImageCms
 from fast_style.cli.stylize import main
 from fast_style.errors import UserError
 from fast_style.images import open_rgb, read_image, split_alpha
-from fast_style.network import TransformerNet, save_style_model
+from fast_style.network import TransformerNet
 from fast_style.outputs import check_output
+from fast_style.style_model import save_style_model
 from fast_style.stylizer import Stylizer
 
 from .conftest import make_photo
@@ -1183,7 +1184,7 @@ def test_sigterm_is_left_to_a_handler_that_took_its_place() -> None:
 
 
 def test_a_stylizer_checks_a_torch_device_and_the_onnxruntime_backends_settings(model_path: Path) -> None:
-    from fast_style.network import load_style_model
+    from fast_style.style_model import load_style_model
 
     net, meta = load_style_model(str(model_path))
     # a torch.device: checked as its name is (no GPU: torch's "Found no NVIDIA driver"; meta: at the first image)

@@ -19,7 +19,7 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 from fast_style.cli.stylize import main as stylize_main
 from fast_style.config import compose
 from fast_style.errors import UserError
-from fast_style.network import load_style_model
+from fast_style.style_model import load_style_model
 from fast_style.train import train
 
 from .conftest import tiny_run

@@ -13,7 +13,8 @@ from PIL import Image
 
 from fast_style.cli.stylize import main
 from fast_style.errors import UserError
-from fast_style.network import TransformerNet, save_style_model
+from fast_style.network import TransformerNet
+from fast_style.style_model import save_style_model
 
 from .test_hdr import pq_code
 

@@ -1,0 +1,148 @@
+"""A style-model file: a trained transform network's hyper-parameters and weights (float32, or float16 for the
+zoo), with what it was trained on, in plain containers that load safely; enough to rebuild the network without
+the training config."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from fast_style.atomic import save_torch
+from fast_style.errors import UserError, first_line
+from fast_style.network import TransformerNet
+from fast_style.outputs import check_output
+
+STYLE_MODEL_FORMAT = "fast-style/style-model"
+STYLE_MODEL_VERSION = 1
+
+
+class StyleModelError(UserError):
+    """A style-model file that cannot be used; the message says why in one line."""
+
+
+def style_model_payload(
+    net: TransformerNet, meta: dict[str, Any] | None = None, dtype: torch.dtype = torch.float32
+) -> dict[str, Any]:
+    """What a style-model file holds: plain containers and tensors only (safe to load). `dtype` float16 halves
+    the file (the model zoo's); loading always gives a float32 network."""
+    if dtype not in (torch.float32, torch.float16):
+        raise ValueError(f"style models are stored as float32 or float16, not {dtype}")
+    if (odd := _not_plain(meta or {})) is not None:  # loading refuses Python objects: the file would be unreadable
+        raise TypeError(f"meta holds {odd!r} ({type(odd).__name__}): use str, int, float, bool, None, lists and dicts")
+    state = {k: v.detach().to("cpu", dtype).clone() for k, v in net.state_dict().items()}
+    if (damaged := _not_finite(state)) is not None:  # it would paint black pictures without a word
+        overflow = dtype == torch.float16 and net.state_dict()[damaged].isfinite().all()
+        too_large = " (too large for float16)" if overflow else ""
+        raise UserError(f"the network's weight {damaged} holds NaN or infinite values{too_large}: not saved")
+    return {
+        "format": STYLE_MODEL_FORMAT,
+        "version": STYLE_MODEL_VERSION,
+        "config": dict(net.config),
+        "meta": dict(meta or {}),
+        "state_dict": state,
+    }
+
+
+def _not_finite(state: dict[str, torch.Tensor]) -> str | None:
+    """The first weight of `state` holding NaN or an infinity, None where all are finite."""
+    return next((k for k, v in state.items() if v.is_floating_point() and not v.isfinite().all()), None)
+
+
+def _not_plain(value: Any) -> Any:
+    """The first value in `value` that is not a plain one (str, int, float, bool, None, list, tuple, dict), else
+    None."""
+    if isinstance(value, dict):
+        value = [*value.keys(), *value.values()]
+    if isinstance(value, (list, tuple)):
+        return next((odd for v in value if (odd := _not_plain(v)) is not None), None)
+    return None if value is None or type(value) in (str, int, float, bool) else value
+
+
+def save_style_model(
+    net: TransformerNet,
+    path: str | Path,
+    meta: dict[str, Any] | None = None,
+    dtype: torch.dtype = torch.float32,
+    force: bool = False,
+) -> Path:
+    """Write a standalone style model atomically (a crash never leaves a truncated file in its place); an existing
+    file is replaced only with `force` (a photo passed by mistake was replaced by the model, without a word)."""
+    check_output(Path(path), force)
+    return save_torch(style_model_payload(net, meta, dtype), path, overwrite=force)
+
+
+def _why_unreadable(path: str, error: Exception) -> str:
+    """One line for a file torch.load(weights_only=True) refused."""
+    hint = "pass the style .pt that fast-style-train wrote"
+    try:
+        with open(path, "rb") as f:
+            head = f.read(4)
+    except OSError as e:
+        return f"cannot read style model {path}: {e.strerror}"
+    if not (head.startswith(b"PK") or head[:1] == b"\x80"):  # neither a zip nor a legacy pickle
+        if str(path).lower().endswith(".onnx"):
+            return (
+                f"{path} is an ONNX export, for other programs: pass the style .pt (or a built-in style's name) "
+                "it came from (fast-style-stylize --backend onnxruntime runs that through ONNX Runtime)"
+            )
+        return f"{path} is not a fast-style model (not a PyTorch file): {hint}"
+    if "TorchScript" in str(error):
+        return (
+            f"{path} is a TorchScript export, for other programs: pass the style .pt (or a built-in style's name) "
+            "it came from"
+        )
+    if "Weights only load failed" in str(error):  # Python objects beyond tensors and containers
+        return (
+            f"{path} is not a fast-style model (a TorchScript export or a file holding Python objects, which "
+            f"are never loaded: they could run code): {hint}"
+        )
+    if head.startswith(b"PK"):  # torch's zip format, unreadable: cut short or damaged
+        return f"{path} is damaged (cut short by a download or a full disk?): get or train it again"
+    first = first_line(error, 10_000)
+    return f"{path} is not a readable fast-style model ({first[:200]}): {hint}"
+
+
+def load_style_model(path: str, map_location: str | torch.device = "cpu") -> tuple[TransformerNet, dict[str, Any]]:
+    """Rebuild the network from a style-model file, without the training config and without unpickling code."""
+    try:
+        with warnings.catch_warnings():  # torch's notice on a TorchScript archive: refused below in one line
+            warnings.filterwarnings("ignore", message=".*looks like a TorchScript archive", category=UserWarning)
+            # and on a pickle of another protocol (a plain torch.save of something else): refused below in one line
+            warnings.filterwarnings("ignore", message=".*Detected pickle protocol", category=UserWarning)
+            payload = torch.load(path, map_location=map_location, weights_only=True)
+    except FileNotFoundError:
+        raise StyleModelError(f"style model not found: {path}") from None
+    except Exception as e:  # truncated, foreign or hostile files all land here
+        raise StyleModelError(_why_unreadable(path, e)) from None
+    if not isinstance(payload, dict) or payload.get("format") != STYLE_MODEL_FORMAT:
+        if isinstance(payload, dict) and "pytorch-lightning_version" in payload:
+            raise StyleModelError(
+                f"{path} is a training checkpoint: pass the style .pt its run wrote (style.pt in the run's folder)"
+            )
+        raise StyleModelError(
+            f"{path} is a PyTorch file but not a fast-style model: pass the style .pt that "
+            "fast-style-train wrote, or a built-in style's name"
+        )
+    version = payload.get("version")
+    if not isinstance(version, int) or version > STYLE_MODEL_VERSION:
+        raise StyleModelError(
+            f"{path} has style-model format version {version}; this fast-style reads up to "
+            f"{STYLE_MODEL_VERSION}: upgrade fast-style"
+        )
+    config = dict(payload.get("config") or {})
+    if config.pop("input_skip", False):  # fast-style 0.1's option, removed: it painted blobs (benchmarks/README.md)
+        raise StyleModelError(
+            f"{path} was trained with model.input_skip=true, which this fast-style no longer has: "
+            "train it again (the default network is better), or use fast-style 0.1"
+        )
+    try:
+        net = TransformerNet(**config)
+        net.load_state_dict(payload["state_dict"])  # float16 files are copied into the float32 parameters
+    except (KeyError, TypeError, ValueError, RuntimeError) as e:
+        raise StyleModelError(f"{path} is damaged: {first_line(e)}") from None
+    if (damaged := _not_finite(payload["state_dict"])) is not None:  # every picture would come out black
+        raise StyleModelError(f"{path} is damaged: its weight {damaged} holds NaN or infinite values")
+    return net.eval(), dict(payload.get("meta", {}))
