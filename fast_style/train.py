@@ -112,13 +112,13 @@ def train(cfg: DictConfig) -> Path | None:
         # trainer.max_steps): the run's own record stays
         if not keeper.kept:
             launch.restore_last_launch(hydra_dir)
-        # and no TensorBoard file of a launch that logged nothing, nor an empty one (its header alone) of a new run
-        # stopped before it wrote anything (no photo readable: the file then refused the corrected command as
-        # "holds a run"); a curve that shows a failure (a loss gone NaN) stays
+        # and no TensorBoard file of a launch that logged nothing, nor one without a loss of a new run stopped
+        # before it wrote anything (no photo readable: the file then refused the corrected command as "holds a
+        # run"); a curve that shows a failure (a loss gone NaN) stays
         if trainer.is_global_zero:
             nothing = ckpt is None and _run_in(out, last, grids, logs=False) is None  # no checkpoint, model or grid
             for path in set((out / "tensorboard").glob("events.out.tfevents.*")) - events:
-                if not keeper.kept or (nothing and path.stat().st_size < EMPTY_EVENTS_BYTES):
+                if not keeper.kept or (nothing and not _holds_a_loss(path)):
                     path.unlink(missing_ok=True)
     if ckpt is None and trainer.max_steps == 0:  # (after fit: the data's and settings' mistakes come first)
         # a new run of no step left a folder with no model, which was then refused as "holds a run"
@@ -381,7 +381,22 @@ def build(node: DictConfig, where: str, **kwargs: Any) -> Any:
         raise UserError(f"bad setting under {where}: {first_line(cause or e, 300)}") from None
 
 
-EMPTY_EVENTS_BYTES = 200  # a TensorBoard file holding its header alone (88 bytes), no point of any curve
+# what a run's first step logs before (or without) a loss: the learning rate, Lightning's epoch, the photos skipped
+_NO_LOSS = {"train/lr", "epoch", "train/skipped_images"}
+
+
+def _holds_a_loss(events: Path) -> bool:
+    """Whether a TensorBoard file holds a point of a loss's or a validation's curve, or cannot be read: a file of
+    its header alone, or of what a first step logs before its loss (`_NO_LOSS`), records nothing."""
+    from tensorboard.backend.event_processing.event_file_loader import EventFileLoader
+
+    try:
+        tags = {v.tag for event in EventFileLoader(str(events)).Load() for v in event.summary.value}
+    except Exception:  # (a damaged file: kept, as anything not known to be empty)
+        return True
+    return bool(tags - _NO_LOSS)
+
+
 TRAINED_PRECISIONS = ("32-true", "32", "bf16-mixed", "bf16", "16-mixed", "16")  # Lightning's names (and aliases)
 
 

@@ -765,11 +765,11 @@ def test_the_refused_sweeps_cleanup_keeps_what_is_not_its_own(tmp_path: Path, mo
     folder's depth (a .DS_Store) had raised NotADirectoryError after the one-line error."""
     from omegaconf import OmegaConf
 
-    from fast_style.cli.train import _note_run_parents, _remove_refused_sweep
+    from fast_style.launch_folders import note_run_parents, remove_refused_sweep
 
     monkeypatch.chdir(tmp_path)
     argv = ["-m", "loss.style_weight=2,abc", "hydra.job.chdir=false"]
-    _note_run_parents(argv)
+    note_run_parents(argv)
 
     def sweep(name: str, task: list[str]) -> Path:
         folder = tmp_path / "multirun" / "2026-01-01" / name
@@ -781,7 +781,7 @@ def test_the_refused_sweeps_cleanup_keeps_what_is_not_its_own(tmp_path: Path, mo
     other = sweep("10-00-00", ["loss.style_weight=1,5"])  # another launch, started meanwhile
     (tmp_path / "multirun" / "2026-01-01" / ".DS_Store").write_bytes(b"")
     ours = sweep("10-00-01", ["loss.style_weight=2,abc"])
-    _remove_refused_sweep(argv)
+    remove_refused_sweep(argv)
     assert not ours.exists() and (other / "multirun.yaml").is_file()
 
 

@@ -8,12 +8,10 @@ built-in configs) or `hydra.searchpath=[file://DIR]`.
 
 from __future__ import annotations
 
-import contextlib
 import difflib
 import logging
 import os
 import re
-import shutil
 import sys
 import traceback
 from pathlib import Path
@@ -24,8 +22,9 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
+from fast_style import launch_folders
 from fast_style.cli import EXIT_OK, EXIT_PARTIAL, EXIT_USER_ERROR, run_tool
-from fast_style.config import CONFIG_DIR, LAUNCH_FILES, compose, expected_kind, register
+from fast_style.config import CONFIG_DIR, compose, expected_kind, register
 from fast_style.errors import UserError, first_line, out_of_memory
 
 log = logging.getLogger(__name__)
@@ -34,7 +33,6 @@ _FILE_KEYS = {"style": "style.image", "loss": "loss=file loss.weights"}  # group
 # set by main(): whether to re-raise; a sweep's failed runs, and the folders of those refused in a new folder
 _FULL_ERROR: dict = {"on": False, "failed": [], "refused": []}
 _STARTED: dict = {"run": False, "trained": 0}  # a run's folder made and the task called; the runs that trained
-_RUN_PARENTS: dict = {}  # set by main(): which of the run folder's parents were there before Hydra made it
 
 
 @hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="train")
@@ -46,9 +44,9 @@ def _hydra_main(cfg: DictConfig) -> None:
     # this launch's files go where nothing else is there: the whole folder where this launch made it; in a folder
     # that was there before (empty: it gained .hydra/ and train.log), or where that is not known, only its files
     # (nothing here loads torch or Lightning: a stop while they load finds this known)
-    logs = _run_logs(out)  # named now: at a sweep's end, the job log open is the last run's
-    made = _made_by_this_launch(out)
-    fresh = _holds_only_this_launch(out, logs) and (made is True or _log_is_new(logs))
+    logs = launch_folders.run_logs(out)  # named now: at a sweep's end, the job log open is the last run's
+    made = launch_folders.made_by_this_launch(out)
+    fresh = launch_folders.holds_only_this_launch(out, logs) and (made is True or launch_folders.log_is_new(logs))
     refused = (out, made is True, logs) if fresh else None  # what a refusal before the first step removes
     launch = " ".join(HydraConfig.get().overrides.task) or "(the defaults)"
     _into_run_log(f"launch: fast-style-train {launch}", logging.INFO)  # the log says what ran (the terminal knows)
@@ -68,7 +66,7 @@ def _hydra_main(cfg: DictConfig) -> None:
         _STARTED["trained"] += 1
     except KeyboardInterrupt:  # Ctrl-C, SIGTERM or SIGHUP before training took them over (torch loading)
         if refused:
-            _remove_refused_run(*refused)
+            launch_folders.remove_refused_run(*refused)
         raise
     except (UserError, InstantiationException, OmegaConfBaseException) as e:  # also in the run's log (a sweep's)
         from fast_style.launch import in_multirun
@@ -82,7 +80,7 @@ def _hydra_main(cfg: DictConfig) -> None:
         print(f"\nerror: {message}", file=sys.stderr)  # plain, as every tool's; on a line of its own (a progress bar)
         if not in_multirun():
             if refused:
-                _remove_refused_run(*refused)
+                launch_folders.remove_refused_run(*refused)
             sys.exit(EXIT_USER_ERROR)
         _FULL_ERROR["failed"].append(f"#{HydraConfig.get().job.num}: {message}")  # as Hydra numbers the runs
         if refused:  # kept, with its log saying why, unless every run of the sweep is refused (`_launch`)
@@ -101,151 +99,6 @@ def _into_run_log(line: str, level: int = logging.ERROR) -> None:
     for handler in logging.getLogger().handlers:
         if isinstance(handler, logging.FileHandler):
             handler.handle(record)
-
-
-def _holds_only_this_launch(out: Path, logs: list[Path], empty_folders: bool = False) -> bool:
-    """Whether the run's folder holds nothing but what Hydra wrote for this launch: its settings (.hydra/) and its
-    `logs` (and, with `empty_folders`, folders without a file and the logger's tensorboard/hparams.yaml). Else it
-    holds an earlier run, a kept launch (.hydra/launches/), what training wrote (a checkpoint, a TensorBoard file)
-    or the user's own files."""
-    launch = {(".hydra",), *((".hydra", name) for name in LAUNCH_FILES), *((f.name,) for f in logs)}
-    if empty_folders:  # and what Lightning's logger writes as fit begins, before any step
-        launch |= {("tensorboard",), ("tensorboard", "hparams.yaml")}
-    for path in out.rglob("*"):
-        if path.relative_to(out).parts in launch:
-            continue
-        if empty_folders and path.is_dir() and not path.is_symlink() and all(p.is_dir() for p in path.rglob("*")):
-            continue
-        return False
-    return True
-
-
-def _run_logs(out: Path) -> list[Path]:
-    """The log files Hydra's job logging keeps open in `out` (train.log): a user's own .log there is not one."""
-    files = [Path(h.baseFilename) for h in logging.getLogger().handlers if isinstance(h, logging.FileHandler)]
-    return [f for f in files if f.resolve().parent == out.resolve()]  # (outputs/ may be a link to scratch space)
-
-
-def _remove_refused_run(out: Path, whole: bool, logs: list[Path]) -> None:
-    """A run refused (or stopped) before its first step, in a folder this launch made, leaves no folder behind (the
-    console had its error): Hydra's settings and its `logs` (an empty TensorBoard file went already: `train`). A
-    folder that holds anything else now is kept whole: training wrote there (a checkpoint, a TensorBoard file,
-    .hydra/launches/), a run that failed after its first step (a loss gone NaN). Not `whole`: the folder was there
-    before; only this launch's files go."""
-    if not _holds_only_this_launch(out, logs, empty_folders=True):
-        return
-    root = logging.getLogger()
-    for handler in list(root.handlers):  # Hydra's job log, open in that folder
-        if isinstance(handler, logging.FileHandler) and Path(handler.baseFilename) in logs:
-            handler.close()
-            root.removeHandler(handler)
-    if not whole:
-        shutil.rmtree(out / ".hydra", ignore_errors=True)
-        for log_file in [*logs, out / "tensorboard" / "hparams.yaml"]:
-            log_file.unlink(missing_ok=True)
-        # and the folders it made (tensorboard/, when refused after the logger: data.root missing), if empty: the
-        # folder held nothing but this launch's files when it began (`_holds_only_this_launch`)
-        for folder in sorted((p for p in out.rglob("*") if p.is_dir()), key=lambda p: len(p.parts), reverse=True):
-            with contextlib.suppress(OSError):
-                folder.rmdir()
-        return
-    shutil.rmtree(out, ignore_errors=True)
-    parent = Path(os.path.abspath(out)).parent
-    while _made_by_this_launch(parent) and parent.is_dir() and not any(parent.iterdir()):
-        parent.rmdir()  # outputs/<date>/ too, when the refused run was all it held and this launch made it
-        parent = parent.parent
-
-
-def _remove_refused_sweep(argv: list[str]) -> None:
-    """A sweep refused before its first run (Hydra checks every run's settings first: `loss.style_weight=2,abc`)
-    leaves no folder behind: Hydra had written its multirun.yaml, alone in a folder of its own. Only a folder that
-    this launch made, that holds nothing else, and whose multirun.yaml has this command line's overrides goes."""
-    if _RUN_PARENTS.get("kind") != "sweep":
-        return
-    fixed, depth = _RUN_PARENTS["fixed"], _RUN_PARENTS["depth"]
-    settings = [a for a in argv if "=" in a and not a.startswith("-")]
-    ours = [a for a in settings if a.lstrip("+~").startswith("hydra.")]  # Hydra's own, kept apart in multirun.yaml
-    task = [a for a in settings if a not in ours]
-    try:
-        for sweep in [fixed] if depth == 0 else fixed.glob("/".join("*" * depth)):  # multirun/<date>/<time>
-            made = _made_by_this_launch(sweep)
-            # a folder of the user's named for the sweep, without a record before: it goes back to how it was
-            theirs = made is False and depth == 0 and "record" not in _RUN_PARENTS
-            if not (sweep.is_dir() and (made or theirs) and (sweep / "multirun.yaml").is_file()):
-                continue
-            said = OmegaConf.load(sweep / "multirun.yaml").hydra.overrides
-            if list(said.task) != task or [h for h in said.hydra if h != "hydra.mode=MULTIRUN"] != ours:
-                continue  # another launch's sweep
-            if theirs:
-                (sweep / "multirun.yaml").unlink()
-                continue
-            if [p.name for p in sweep.iterdir()] != ["multirun.yaml"]:
-                continue
-            shutil.rmtree(sweep)
-            parent = sweep.parent
-            while _made_by_this_launch(parent) and not any(parent.iterdir()):
-                parent.rmdir()  # multirun/<date>/ too, when this launch made it for the refused sweep
-                parent = parent.parent
-    except (OSError, OmegaConfBaseException):  # the error above is what matters: never a traceback here
-        return
-
-
-def _note_run_parents(argv: list[str]) -> None:
-    """Which folders above the run's folder are there before Hydra makes it: the fixed part of `hydra.run.dir`
-    (`outputs/` in outputs/${now:...}/...; a sweep's `hydra.sweep.dir`) with its parents, and the folders in it.
-    Other parents stay unknown."""
-    kind = "sweep" if "-m" in argv or "--multirun" in argv else "run"
-    run_dirs = [a.partition("=")[2] for a in argv if a.lstrip("+").startswith(f"hydra.{kind}.dir=")]
-    run_dirs = [d[1:-1] if len(d) > 1 and d[0] == d[-1] and d[0] in "'\"" else d for d in run_dirs]  # as_paths quotes
-
-    if run_dirs:
-        template = run_dirs[-1]
-    else:
-        template = OmegaConf.to_container(OmegaConf.load(CONFIG_DIR / "train.yaml").hydra[kind])["dir"]
-    prefix = template.split("${")[0]
-    fixed = Path(os.path.abspath(prefix or "."))
-    if prefix != template and not prefix.endswith(("/", os.sep)):  # runs/exp-${now:...}: the folder is runs/
-        fixed = fixed.parent
-    depth = len(Path(template[len(prefix) :]).parts)  # the folders in it that the template makes (0: none)
-    _RUN_PARENTS.clear()
-    levels = depth + (kind == "sweep")  # a sweep's runs are a level below its folder: 0/, 1/, ...
-    try:
-        inside = {c for n in range(1, levels + 1) for c in fixed.glob("/".join("*" * n)) if c.is_dir()}
-    except OSError:  # unreadable: nothing is known, nothing is removed
-        return
-    existed = {p: p.is_dir() for p in (fixed, *fixed.parents)}
-    _RUN_PARENTS.update(fixed=fixed, existed=existed, inside=inside, depth=depth, levels=levels, kind=kind)
-    record = fixed / "multirun.yaml"  # a sweep rerun into its own folder: Hydra rewrites the record at once
-    if kind == "sweep" and depth == 0 and record.is_file():
-        _RUN_PARENTS["record"] = (record, record.read_bytes())
-
-
-def _restore_sweep_record() -> None:
-    """A rerun of a sweep whose every run was refused (`trainer.max_steps=7` without `ckpt_path=last`) leaves the
-    sweep's multirun.yaml as it was: Hydra had written the refused launch's settings over the sweep's."""
-    if "record" in _RUN_PARENTS and not _STARTED["trained"]:
-        record, earlier = _RUN_PARENTS["record"]
-        with contextlib.suppress(OSError):
-            record.write_bytes(earlier)
-
-
-def _made_by_this_launch(folder: Path) -> bool | None:
-    """Whether `folder` was not there before this launch; None where main() did not know (no main(), or a run
-    folder that a config file of the user's places elsewhere)."""
-    if not _RUN_PARENTS:
-        return None
-    if folder in _RUN_PARENTS["existed"]:
-        return not _RUN_PARENTS["existed"][folder]
-    fixed = _RUN_PARENTS["fixed"]
-    if not folder.is_relative_to(fixed) or len(folder.relative_to(fixed).parts) > _RUN_PARENTS["levels"]:
-        return None
-    return len(folder.relative_to(fixed).parts) > 0 and folder not in _RUN_PARENTS["inside"]
-
-
-def _log_is_new(logs: list[Path]) -> bool:
-    """Whether the run's `logs` hold nothing yet (read before this launch writes to them): a folder holding only
-    them and this launch's .hydra/ had nothing of anyone's before."""
-    return bool(logs) and all(f.stat().st_size == 0 for f in logs if f.exists())
 
 
 def _a_trainer_argument(name: str) -> bool:
@@ -411,15 +264,17 @@ def _lock_named_folder(argv: list[str]) -> IO | None:
     """The lock of the run's (or sweep's) folder where the command names one (`hydra.run.dir=runs/wave`); a
     folder made from the time and process id (the default) is this launch's alone. Not in the processes DDP
     starts for the other ranks, which run in their rank 0's folder."""
-    if _RUN_PARENTS.get("depth") != 0 or _another_rank():
+    named = launch_folders.named_run_folder()
+    if named is None or _another_rank():
         return None
     if any(a.split("=")[0] in _WRITES_NOTHING or a.startswith(("-c", "-i", "-sc")) for a in argv):  # --cfg=job
         return None
     from fast_style.run_lock import lock_run_folder
 
-    lock = lock_run_folder(_RUN_PARENTS["fixed"], f"hydra.{_RUN_PARENTS['kind']}.dir={_RUN_PARENTS['fixed']}")
+    kind, folder = named
+    lock = lock_run_folder(folder, f"hydra.{kind}.dir={folder}")
     if lock is not None:
-        _LOCKED["folder"] = _RUN_PARENTS["fixed"].resolve()
+        _LOCKED["folder"] = folder.resolve()
     return lock
 
 
@@ -485,7 +340,7 @@ def _launch() -> int:
     """Hydra's launch of the run (or sweep), its mistakes as UserError; the exit code of a sweep with failed runs."""
     from hydra.errors import HydraException
 
-    _note_run_parents(sys.argv[1:])
+    launch_folders.note_run_parents(sys.argv[1:])
     _LOCKED.clear()
     lock = None
     try:
@@ -496,14 +351,14 @@ def _launch() -> int:
     except (UserError, HydraException, OmegaConfBaseException) as e:
         if _FULL_ERROR["on"]:
             raise
-        _remove_refused_sweep(sys.argv[1:])
+        launch_folders.remove_refused_sweep(sys.argv[1:])
         raise UserError(one_line(e, sys.argv[1:])) from e
     except (FileExistsError, NotADirectoryError) as e:  # a file where the run's folder must go (hydra.run.dir)
         if _FULL_ERROR["on"]:
             raise
         raise UserError(
             f"cannot make a folder at {e.filename}: a file is in the way; choose another "
-            f"hydra.{_RUN_PARENTS.get('kind', 'run')}.dir (or move the file)"
+            f"hydra.{launch_folders.launch_kind()}.dir (or move the file)"
         ) from e
     except ValueError as e:  # Hydra's logging opening the run's log: "Unable to configure handler 'file'"
         cause = e.__cause__
@@ -525,15 +380,15 @@ def _launch() -> int:
             lock.close()
     if not _FULL_ERROR["failed"]:
         return EXIT_OK
-    _restore_sweep_record()
+    launch_folders.restore_sweep_record(_STARTED["trained"])
     failed = _FULL_ERROR["failed"]
     print(f"error: {len(failed)} run(s) failed: " + "; ".join(failed), file=sys.stderr)
     if _STARTED["trained"]:
         return EXIT_PARTIAL
     # none trained: not "done in part", and a sweep refused whole leaves no folder behind, as a refused run
     for refused in _FULL_ERROR["refused"]:
-        _remove_refused_run(*refused)
-    _remove_refused_sweep(sys.argv[1:])
+        launch_folders.remove_refused_run(*refused)
+    launch_folders.remove_refused_sweep(sys.argv[1:])
     return EXIT_USER_ERROR
 
 
