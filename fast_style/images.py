@@ -127,7 +127,14 @@ def _own_limit(max_pixels: int | None) -> Iterator[None]:
     if not max_pixels:
         yield
         return
-    saved, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, None
+    with pillow_pixel_limit(None):
+        yield
+
+
+@contextlib.contextmanager
+def pillow_pixel_limit(limit: int | None) -> Iterator[None]:
+    """Within: Pillow's guard against decompression bombs set to `limit` pixels (None: none); its own afterwards."""
+    saved, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, limit
     try:
         yield
     finally:

@@ -25,7 +25,7 @@ from types import FrameType
 
 from fast_style.errors import UserError, first_line, out_of_memory, set_command_line
 
-EXIT_OK, EXIT_PARTIAL, EXIT_USER_ERROR, EXIT_INTERRUPTED, EXIT_TERMINATED = 0, 1, 2, 130, 143
+EXIT_OK, EXIT_PARTIAL, EXIT_USER_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
 class Terminated(KeyboardInterrupt):
@@ -207,6 +207,13 @@ def run_tool(body: Callable[[], int | None], log_level: int = logging.INFO, trac
             signal.signal(signal.SIGINT, previous_int)
 
 
+def add_device(parser: argparse.ArgumentParser, default: str = "auto") -> None:
+    """--device, for the tools that run a network."""
+    parser.add_argument(
+        "--device", default=default, help=f"auto (cuda, mps, cpu), cpu, cuda, cuda:N, mps (default {default})"
+    )
+
+
 def add_pixel_limit(parser: argparse.ArgumentParser) -> None:
     """--max-image-pixels, the guard against decompression bombs (Pillow's), for the tools that read pictures."""
     from PIL import Image
@@ -224,15 +231,12 @@ def add_pixel_limit(parser: argparse.ArgumentParser) -> None:
 def pixel_limit(value: float) -> Iterator[None]:
     """Within: --max-image-pixels checked and made Pillow's limit (None for inf); Pillow's own afterwards (a tool's
     main called from a program, or a test, had left it set for the rest of the process)."""
-    from PIL import Image
+    from fast_style.images import pillow_pixel_limit
 
     if math.isnan(value) or value <= 0:
         raise UserError("--max-image-pixels must be > 0 (inf: no limit)")
-    saved, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, int(value) if math.isfinite(value) else None
-    try:
+    with pillow_pixel_limit(int(value) if math.isfinite(value) else None):
         yield
-    finally:
-        Image.MAX_IMAGE_PIXELS = saved
 
 
 def run_reading_pictures(

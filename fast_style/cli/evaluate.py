@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 
 from fast_style import zoo
-from fast_style.cli import EXIT_OK, EXIT_PARTIAL, ToolParser, add_pixel_limit, run_reading_pictures
+from fast_style.cli import EXIT_OK, EXIT_PARTIAL, ToolParser, add_device, add_pixel_limit, run_reading_pictures
 from fast_style.errors import UserError
 from fast_style.outputs import check_writable
 from fast_style.scores import RANK_BY, ranked
@@ -89,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
         "torchvision (downloaded once) or a local state_dict file",
     )
     p.add_argument("--reference", help="optimize:N - compare with N L-BFGS iterations per photo")
-    p.add_argument("--device", default="cpu", help="cpu (the default), cuda, cuda:N, mps or auto")
+    add_device(p, "cpu")
     p.add_argument("--force", action="store_true", help="overwrite the reports of an earlier evaluation in --out")
     add_pixel_limit(p)
     args = p.parse_args(argv)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from fast_style.cli import ToolParser, add_pixel_limit, run_reading_pictures
+from fast_style.cli import ToolParser, add_device, add_pixel_limit, run_reading_pictures
 from fast_style.errors import UserError
 from fast_style.outputs import check_writable
 
@@ -48,7 +48,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--content-weight", type=float, help="default: the training default for --weights")
     p.add_argument("--style-weight", type=float, help="default: the training default for --weights")
     p.add_argument("--tv-weight", type=float, help="default: the training default for --weights")
-    p.add_argument("--device", default="auto", help="auto (cuda, mps, cpu), cpu, cuda, cuda:N, mps")
+    add_device(p)
     p.add_argument("--force", action="store_true", help="overwrite an existing output")
     add_pixel_limit(p)
     args = p.parse_args(argv)

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from fast_style.cli import ToolParser, run_tool
+from fast_style.cli import ToolParser, add_device, run_tool
 from fast_style.errors import UserError
 
 
@@ -20,7 +20,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
     p.add_argument("--port", type=int, default=8000, help="port (default 8000)")
     p.add_argument("--models", type=Path, help="a folder of style models (.pt) to offer beside the built-in styles")
-    p.add_argument("--device", default="auto", help="auto (cuda, mps, cpu), cpu, cuda, cuda:N, mps")
+    add_device(p)
     p.add_argument("--max-upload-mb", type=float, default=20, help="largest accepted upload (default 20 MB)")
     p.add_argument("--max-megapixels", type=float, default=40, help="largest accepted photo (default 40 MP)")
     p.add_argument("--max-size", type=int, default=2048, help="longest side of a result in px (default 2048)")

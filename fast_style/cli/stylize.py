@@ -13,6 +13,7 @@ from fast_style.cli import (
     EXIT_PARTIAL,
     EXIT_USER_ERROR,
     ToolParser,
+    add_device,
     add_pixel_limit,
     run_reading_pictures,
 )
@@ -65,7 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--scale", type=float, help="resize the input by this factor first")
     p.add_argument("--strength", type=float, default=1.0, help="0 = the photo, 1 = full style (default 1)")
     p.add_argument("--preserve-color", action="store_true", help="keep the photo's colours, stylize luminance")
-    p.add_argument("--device", default="auto", help="auto (cuda, mps, cpu), cpu, cuda, cuda:N, mps")
+    add_device(p)
     p.add_argument("--precision", default="auto", choices=["auto", *PRECISIONS], help="compute precision")
     p.add_argument(
         "--tile",
