@@ -16,7 +16,7 @@ from PIL import Image
 from fast_style.animation import ANIMATED_OUTPUTS, frame_count, stylize_animation
 from fast_style.atomic import DiskError
 from fast_style.errors import UserError, first_line, out_of_memory
-from fast_style.images import over_the_bomb_limit, page_count, read_image, save_image
+from fast_style.images import BOMB, over_the_bomb_limit, page_count, read_image, save_image
 from fast_style.outputs import check_output
 from fast_style.video import is_video, stylize_video
 
@@ -109,9 +109,9 @@ def stylize_files(
             report.stopped = True
             on_error(f"error: {e}; stopped")
             break
-        except (UserError, OSError, ValueError, Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
+        except (UserError, OSError, ValueError, *BOMB) as e:
             report.failed += 1
-            if isinstance(e, (Image.DecompressionBombError, Image.DecompressionBombWarning)):  # Pillow names 2x
+            if isinstance(e, BOMB):  # Pillow names 2x
                 message = over_the_bomb_limit()
             else:
                 message = first_line(e, 300)

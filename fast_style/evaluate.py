@@ -26,7 +26,7 @@ from fast_style import zoo
 from fast_style.atomic import atomic_writes, writing
 from fast_style.devices import pick_device
 from fast_style.errors import UserError, first_line
-from fast_style.images import find_images, read_photo
+from fast_style.images import BOMB, find_images, over_the_bomb_limit, read_photo
 from fast_style.loss import MIN_PHOTO_SIDE, PerceptualLoss, default_loss_weights
 from fast_style.outputs import to_overwrite
 from fast_style.pixels import tensor_to_pil
@@ -185,8 +185,8 @@ def load_photos(
     for f, name in files:
         try:
             photo = read_photo(f, size)
-        except (OSError, ValueError, Image.DecompressionBombError) as e:  # (a bomb: Pillow's limit, in its words)
-            log.warning("warning: skipping %s: %s", f, first_line(e))
+        except (OSError, ValueError, *BOMB) as e:
+            log.warning("warning: skipping %s: %s", f, over_the_bomb_limit() if isinstance(e, BOMB) else first_line(e))
             if skipped is not None:
                 skipped.append(f)
             continue

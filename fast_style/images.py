@@ -44,6 +44,11 @@ JPEG_EXIF_BYTES = 65533  # a JPEG segment, less its length (Pillow's limit for t
 _DAMAGED = (SyntaxError, IndexError, RuntimeError, EOFError, struct.error, zlib.error)
 
 
+# Pillow's two refusals of a picture over its limit: the error (over twice the limit), and the warning (over it),
+# which the tools make an error (cli.run_reading_pictures: --max-image-pixels is the limit, not twice it)
+BOMB = (Image.DecompressionBombError, Image.DecompressionBombWarning)
+
+
 @contextlib.contextmanager
 def decoding() -> Iterator[None]:
     """Pillow's other errors for a damaged file raised as ValueError, which every reader of pictures catches and
@@ -64,7 +69,7 @@ def reading(path: object) -> Iterator[None]:
         yield
     except (OSError, ValueError) as e:
         raise UserError(f"cannot read {path}: {first_line(e)}") from None
-    except Image.DecompressionBombError:
+    except BOMB:
         raise UserError(f"cannot read {path}: {over_the_bomb_limit()}") from None
 
 

@@ -11,11 +11,9 @@ import string
 from collections.abc import Callable
 from pathlib import Path
 
-from PIL import Image
-
 from fast_style.animation import frame_count
 from fast_style.errors import UserError
-from fast_style.images import IMAGE_EXTENSIONS, IMAGE_OUTPUTS
+from fast_style.images import BOMB, IMAGE_EXTENSIONS, IMAGE_OUTPUTS
 from fast_style.inference_defaults import DEFAULT_OUTPUT
 from fast_style.outputs import file_in_the_way, is_an_input, output_refusal
 from fast_style.video import VIDEO_EXTENSIONS, VIDEO_OUTPUTS, is_video, output_name
@@ -126,7 +124,7 @@ def _still(path: Path) -> bool:
     """Whether a picture has one frame (an unreadable one counts as still: reading it will say what is wrong)."""
     try:
         return frame_count(path) == 1
-    except (OSError, ValueError, Image.DecompressionBombError):
+    except (OSError, ValueError, *BOMB):
         return True
 
 

@@ -11,7 +11,7 @@ from torchvision.transforms import v2
 
 from fast_style.devices import check_memory
 from fast_style.errors import UserError, first_line
-from fast_style.images import open_rgb, over_the_bomb_limit
+from fast_style.images import BOMB, open_rgb, over_the_bomb_limit
 
 _LOWER_STYLE_SIZE = "lower the style size (style.size=, --style-size)"
 PICTURE_BYTES_PER_PIXEL = 24  # Pillow's RGB copies, the uint8 and float32 tensors of a style image
@@ -27,7 +27,7 @@ def load_style_image(image: str, size: int | None = None) -> torch.Tensor:
         raise UserError(f"style image '{image}' {problem}: give the path of a painting (.jpg, .png, ...)")
     try:
         img = open_rgb(path)
-    except Image.DecompressionBombError:  # (Pillow's own words name a DOS attack)
+    except BOMB:  # (Pillow's own words name a DOS attack)
         raise UserError(f"cannot read style image {image}: {over_the_bomb_limit()}") from None
     except Exception as e:
         raise UserError(f"cannot read style image {image}: {first_line(e, 160)}") from None

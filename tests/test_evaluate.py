@@ -260,6 +260,11 @@ def test_optimize_never_writes_over_its_inputs_or_an_existing_curve(
     for extra, message in cases:
         assert optimize_main(base + extra) == 2, extra
         assert message in capsys.readouterr().err, extra
+    # a photo of 1,200 pixels over a limit of 1,000: refused (Pillow lets up to twice its limit through, warning)
+    small = make_photo(tmp_path / "small_style.png", size=(30, 30), seed=5)
+    args = [str(photo), "-s", str(small), *base[3:], "-o", str(tmp_path / "a.png"), "--max-image-pixels", "1000"]
+    assert optimize_main(args) == 2
+    assert f"cannot read {photo}: more pixels than Pillow's guard" in capsys.readouterr().err
     assert photo.read_bytes() == before and (tmp_path / "taken_loss.csv").read_text() == "mine"
     assert not (tmp_path / "photo_loss.csv").exists() and not (tmp_path / "taken.png").exists()
 
@@ -822,12 +827,23 @@ def test_eval_takes_overlapping_folders_damaged_records_and_says_what_to_give(
     assert "the photos go after --photos" in capsys.readouterr().err
     assert (
         eval_main(
-            [str(sweep), "--photos", str(photos), "--out", str(tmp_path / "e3"), *common, "--max-image-pixels", "1000"]
+            [str(sweep), "--photos", str(photos), "--out", str(tmp_path / "e3"), *common, "--max-image-pixels", "1300"]
         )
         == 2
     )
     assert (
-        "style.png: more pixels than Pillow's guard against decompression bombs allows (1000: --max-image-pixels"
+        "style.png: more pixels than Pillow's guard against decompression bombs allows (1300: --max-image-pixels"
         in (capsys.readouterr().err)
     )
-    assert Image.MAX_IMAGE_PIXELS == before  # Pillow's own limit again (it stayed 1000 for the rest of the process)
+    assert Image.MAX_IMAGE_PIXELS == before  # Pillow's own limit again (it stayed 1300 for the rest of the process)
+    # a photo over the limit but not twice it is skipped as one over it (it was scored, with Pillow's warning)
+    painting = make_photo(tmp_path / "painting.png", size=(30, 30), seed=4)
+    make_photo(photos / "sub" / "p2.png", size=(30, 30), seed=3)
+    args = [str(sweep), "--photos", str(photos), "--out", str(tmp_path / "e4"), *common, "--style", str(painting)]
+    assert eval_main([*args, "--max-image-pixels", "1000"]) == 1
+    said = "more pixels than Pillow's guard against decompression bombs allows (1000: --max-image-pixels)"
+    assert (
+        f"skipping {photos / 'p0.jpg'}: {said}" in caplog.text
+        and f"skipping {photos / 'sub' / 'p1.jpg'}" in caplog.text
+    )
+    assert json.loads((tmp_path / "e4" / "metrics.json").read_text())["photos"] == ["sub/p2.png"]

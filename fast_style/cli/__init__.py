@@ -20,6 +20,7 @@ import os
 import signal
 import sys
 import threading
+import warnings
 from collections.abc import Callable, Iterator
 from types import FrameType
 
@@ -245,7 +246,11 @@ def run_reading_pictures(
     """`run_tool(body)` for a tool that reads pictures: its --max-image-pixels is Pillow's limit while it runs."""
 
     def limited() -> int | None:
-        with pixel_limit(args.max_image_pixels):  # (checked first; Pillow's own limit again afterwards)
+        from PIL import Image
+
+        with pixel_limit(args.max_image_pixels), warnings.catch_warnings():  # (checked first; Pillow's own after)
+            # a picture over the limit is refused (images.BOMB), not let through up to twice it with Pillow's warning
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
             return body()
 
     return run_tool(limited, log_level)
