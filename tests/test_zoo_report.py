@@ -1,0 +1,61 @@
+"""scripts/zoo_report.py (`make zoo-report`): the zoo's quality report, its flicker measured as fast-style-eval's,
+and its mistakes in one line."""
+
+import runpy
+import sys
+from pathlib import Path
+
+import pytest
+
+from fast_style import evaluate
+from fast_style.errors import UserError
+
+from .conftest import make_photo
+
+SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "zoo_report.py"
+
+
+def _run(monkeypatch: pytest.MonkeyPatch, *args: str) -> int:
+    monkeypatch.setattr(sys, "argv", ["zoo_report.py", *args])
+    with pytest.raises(SystemExit) as done:
+        runpy.run_path(str(SCRIPT), run_name="__main__")
+    return done.value.code
+
+
+def test_the_flicker_clips_are_read_at_one_size_whatever_size(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The report's flicker came from clips cut at --size (3.86 at 64 px for a model that fast-style-eval measures
+    at 1.31), and --write-manifests would have stored it."""
+    photos = tmp_path / "photos"
+    for seed in range(2):
+        make_photo(photos / f"p{seed}.png", size=(480, 360), seed=seed)
+    seen: dict = {}
+
+    def scored(models: list, photos: list, **kw: object) -> None:
+        seen.update(kw, photos=photos)
+        raise UserError("stopped here")
+
+    monkeypatch.setattr(evaluate, "evaluate", scored)
+    args = ["--photos", str(photos), "--style-dir", str(tmp_path), "--styles", "wave", "--out", str(tmp_path / "r")]
+    assert _run(monkeypatch, *args, "--size", "64") == 2
+    assert [max(p.shape[-2:]) for _, p in seen["photos"]] == [64, 64]
+    assert [max(c.shape[-2:]) for _, c in seen["clip_photos"]] == [evaluate.STABILITY_SIZE] * 2
+    assert seen["stability_photos"] == 2 and not (tmp_path / "r").exists()  # nothing written before the figures
+
+
+def test_mistakes_are_one_line_and_leave_no_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    """Each was a traceback (the COCO folder's named as a temporary folder), after an empty --out was made."""
+    out = tmp_path / "r"
+    (tmp_path / "empty").mkdir()
+    cases = [
+        (["--coco", str(tmp_path / "nodir"), "--style-dir", str(tmp_path)], "nodir is not a folder: give the COCO"),
+        (["--coco", str(tmp_path / "empty"), "--style-dir", str(tmp_path)], "empty holds no photos"),
+        (["--style-dir", str(tmp_path)], "no photos: give --coco"),
+        (["--photos", str(tmp_path), "--style-dir", str(tmp_path / "nodir")], "nodir is not a folder: give the folder"),
+    ]
+    for args, said in cases:
+        assert _run(monkeypatch, *args, "--out", str(out)) == 2, args
+        err = capsys.readouterr().err
+        assert err.startswith("error: ") and err.count("\n") == 1 and said in err, err
+        assert not out.exists()
