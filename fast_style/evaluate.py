@@ -396,6 +396,8 @@ def stability_clips(
     """The first `count` of `photos` read again from their files (`load_photos`' `sources`) at STABILITY_SIZE, for
     `evaluate`'s `clip_photos`: the flicker is then the same at any --size (one model's: 1.3 at 384 px, 4.2 at 64)."""
     return [(name, read_photo(f, STABILITY_SIZE)) for (name, _), f in zip(photos, sources[:count])]
+
+
 COLUMNS = [
     "name",
     "total",
@@ -414,6 +416,9 @@ COLUMNS = [
 
 def check_reports(out: Path, force: bool) -> None:
     """UserError where `write_reports` would replace an earlier evaluation's reports in `out` without `force`."""
+    for name in REPORTS:  # (found after every model had been scored)
+        if (out / name).is_dir():
+            raise UserError(f"{out / name} is a folder, where the report {name} goes: choose another --out")
     taken = [str(out / name) for name in REPORTS if (out / name).exists()]
     if taken and not force:
         raise UserError(f"{', '.join(taken)} exist(s): {to_overwrite()}, or another --out")

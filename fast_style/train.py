@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import difflib
 import logging
+import shlex
 import signal
 import types
 import typing
@@ -136,7 +137,7 @@ def train(cfg: DictConfig) -> Path | None:
             at = f"the checkpoint is at step {trainer.global_step} and " if ckpt is not None else ""
             log.warning("nothing trained: %strainer.max_steps=%d; raise it to train on", at, trainer.max_steps)
         if any((out / "tensorboard").glob("events.out.tfevents.*")):
-            log.info("TensorBoard: tensorboard --logdir %s", out / "tensorboard")
+            log.info("TensorBoard: tensorboard --logdir %s", shlex.quote(str(out / "tensorboard")))
     return style_path
 
 

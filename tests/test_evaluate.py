@@ -155,11 +155,19 @@ def test_eval_errors_are_one_line(tmp_path: Path, sweep: Path, capsys: pytest.Ca
     # an --out below a file was found only once every model had been scored
     assert eval_main([str(sweep), "--photos", str(held), "--out", str(tmp_path / "file" / "e")]) == 2
     assert f"{tmp_path / 'file'} is a file, not a folder" in capsys.readouterr().err
+    # a folder where a report goes: found once every model had been scored (and without --force, called a report)
+    (tmp_path / "taken" / "contact_sheet.png").mkdir(parents=True)
+    for force in ([], ["--force"]):
+        assert eval_main([str(sweep), "--photos", str(held), "--out", str(tmp_path / "taken"), *force]) == 2
+        said = f"error: {tmp_path / 'taken' / 'contact_sheet.png'} is a folder, where the report contact_sheet.png goes"
+        assert capsys.readouterr().err.startswith(said)
     # --photos takes every name after it: the models given after it were taken for photo folders
     assert eval_main(["--photos", str(held), "wave"]) == 2
-    assert "no models: wave went to --photos, which takes every name after it; name the models first" in (
-        capsys.readouterr().err
-    )
+    assert "wave went to --photos, which takes every name after it: name the models first" in capsys.readouterr().err
+    # and with a model before it: "photo folder 'udnie' does not exist"
+    assert eval_main(["wave", "--photos", str(held), "udnie", str(tmp_path / "run.pt")]) == 2
+    err = capsys.readouterr().err
+    assert f"error: udnie, {tmp_path / 'run.pt'} went to --photos, which takes every name after it" in err, err
     # photos all too small at --size: they were read (the warnings said so); "could not be read" misled
     assert eval_main([str(sweep), "--photos", str(held), "--size", "16", "--out", str(tmp_path / "e")]) == 2
     assert "could be used (see the warnings above): give readable photos at least" in capsys.readouterr().err

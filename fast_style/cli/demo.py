@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
 from pathlib import Path
 
@@ -41,7 +42,7 @@ def report(paths: dict[str, Path]) -> None:
     print("\nDemo finished.")
     for what, path in paths.items():
         print(f"  {what + ':':18} {path}")
-    print(f"  view the logs with: tensorboard --logdir {paths['tensorboard logs']}")
+    print(f"  view the logs with: tensorboard --logdir {shlex.quote(str(paths['tensorboard logs']))}")
 
 
 if __name__ == "__main__":

@@ -119,13 +119,14 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(
             f"--judge-weights {args.judge_weights} not found: a VGG19 state_dict file, oxford or torchvision"
         )
+    # --photos held_out/ wave: a model (a built-in style's name, a .pt file) after --photos, with or without others
+    taken = [p for p in args.photos if not Path(p).is_dir() and (p in zoo.names() or p.endswith(".pt"))]
+    if taken:
+        raise UserError(
+            f"{', '.join(taken)} went to --photos, which takes every name after it: name the models first "
+            "(fast-style-eval wave udnie --photos held_out/)"
+        )
     if not args.models and not args.zoo:
-        taken = [p for p in args.photos if p in zoo.names() or p.endswith(".pt")]  # --photos held_out/ wave
-        if taken:
-            raise UserError(
-                f"no models: {', '.join(taken)} went to --photos, which takes every name after it; name the models "
-                "first (fast-style-eval wave --photos held_out/)"
-            )
         raise UserError("no models: give style models, built-in style names, sweep folders, or --zoo")
     if args.rank_by == "flicker" and not args.stability_photos:
         raise UserError("--rank-by flicker needs the flicker measured: leave out --stability-photos 0")

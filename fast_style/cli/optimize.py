@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import shlex
 import sys
 from pathlib import Path
 
@@ -108,7 +109,7 @@ def run(args: argparse.Namespace) -> None:
     written = write_result(image, history, out, args.force)
     print(
         f"wrote {out} (total loss {history[0]:.4g} -> {history[-1]:.4g}); loss curve: {written[1]}, "
-        f"tensorboard --logdir {written[2]}"
+        f"tensorboard --logdir {shlex.quote(str(written[2]))}"
     )
 
 
