@@ -8,7 +8,8 @@
 #
 # PHOTOS: training photos; VAL_PHOTOS: held-out photos (never trained on; also what eval scores). OVERRIDEs
 # apply to every run. Environment: STEPS (default 400), SIZE (crop px, default 128), VARIANTS (names, default
-# all). A finished run (its style.pt exists) is not trained again.
+# all). A finished run (its style.pt exists) is not trained again. The temporal variants without "noise0" in
+# their names give temporal.noise=0.01, the default when benchmarks/README.md measured them (it is 0 since).
 set -eu
 out=$1 photos=$2 val=$3 painting=$4
 shift 4
@@ -25,14 +26,14 @@ declare -A VARIANT=(
     [lr3e-3_cosine]="module.lr=3e-3 module.lr_schedule=cosine"
     [deep_gram]="loss.style_layers={relu1_2:0.5,relu2_2:1.0,relu3_3:1.5,relu4_3:2.0}"
     [batch8]="data.batch_size=8"
-    [temporal30]="temporal=shift temporal.weight=30"
-    [temporal100]="temporal=shift temporal.weight=100"
-    [temporal300]="temporal=shift temporal.weight=300"
-    [temporal1000]="temporal=shift temporal.weight=1000"
-    [temporal3000]="temporal=shift temporal.weight=3000"
-    [temporal1000_zoom2]="temporal=shift temporal.weight=1000 temporal.max_zoom=0.02"
-    [temporal1000_half]="temporal=shift temporal.weight=1000 temporal.share=0.5"
-    [temporal1000_quarter]="temporal=shift temporal.weight=1000 temporal.share=0.25"
+    [temporal30]="temporal=shift temporal.weight=30 temporal.noise=0.01"
+    [temporal100]="temporal=shift temporal.weight=100 temporal.noise=0.01"
+    [temporal300]="temporal=shift temporal.weight=300 temporal.noise=0.01"
+    [temporal1000]="temporal=shift temporal.weight=1000 temporal.noise=0.01"
+    [temporal3000]="temporal=shift temporal.weight=3000 temporal.noise=0.01"
+    [temporal1000_zoom2]="temporal=shift temporal.weight=1000 temporal.max_zoom=0.02 temporal.noise=0.01"
+    [temporal1000_half]="temporal=shift temporal.weight=1000 temporal.share=0.5 temporal.noise=0.01"
+    [temporal1000_quarter]="temporal=shift temporal.weight=1000 temporal.share=0.25 temporal.noise=0.01"
     [temporal1000_noise0]="temporal=shift temporal.weight=1000 temporal.noise=0"
     [temporal1000_noise0_quarter]="temporal=shift temporal.weight=1000 temporal.noise=0 temporal.share=0.25"
     [temporal1000_quarter_late]="temporal=shift temporal.weight=1000 temporal.noise=0 temporal.share=0.25 temporal.start=200"
@@ -40,7 +41,7 @@ declare -A VARIANT=(
     [antialias]="model.antialias=true"
     [antialias_down]="model.antialias=down"
     [antialias_up]="model.antialias=up"
-    [antialias_temporal1000]="model.antialias=true temporal=shift temporal.weight=1000"
+    [antialias_temporal1000]="model.antialias=true temporal=shift temporal.weight=1000 temporal.noise=0.01"
 )
 names=${VARIANTS:-default style2 style10 tv0 lr3e-3 lr3e-3_cosine deep_gram batch8 temporal30 temporal100 temporal300 temporal1000}
 failed=()

@@ -106,13 +106,14 @@ def build_parser() -> argparse.ArgumentParser:
         choices=PRESETS,
         metavar="PRESET",
         help="video: x264's speed for the same quality, ultrafast ... veryslow (default medium; ultrafast encodes "
-        "about 2.4x as fast into a file about twice the size)",
+        "2.4x to 4x as fast into a file 2x to 6x the size)",
     )
     p.add_argument(
         "--smooth",
         type=float,
         default=0.0,
-        help="video: blend each frame with the last where the picture is still or pans, 0..1 (default 0: off); "
+        help="video: blend each frame with the last where the picture is still or pans, 0 to below 1 (default 0: "
+        "off); "
         "calms the flicker of models trained without temporal=shift",
     )
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
