@@ -15,8 +15,9 @@ from PIL import Image
 
 from fast_style.animation import ANIMATED_OUTPUTS, frame_count, stylize_animation
 from fast_style.atomic import DiskError
+from fast_style.bomb_guard import BOMB, over_the_bomb_limit
 from fast_style.errors import UserError, first_line, out_of_memory
-from fast_style.images import BOMB, over_the_bomb_limit, page_count, read_image, save_image
+from fast_style.images import page_count, read_image, save_image
 from fast_style.outputs import check_output
 from fast_style.video import is_video, stylize_video
 

@@ -191,6 +191,21 @@ class FinalCheckpoint(ModelCheckpoint):
     def on_save_checkpoint(self, trainer: pl.Trainer, pl_module: pl.LightningModule, checkpoint: dict) -> None:
         self._dumped_at = trainer.global_step
 
+    @property
+    def state_key(self) -> str:
+        """One key whatever the interval. Lightning's holds every_n_train_steps: a resume at another interval found
+        no state, wrote last-v1.ckpt beside a stale last.ckpt (which the next ckpt_path=last went back to, losing
+        the steps between) and kept the older periodic checkpoint."""
+        return type(self).__qualname__
+
+    def on_load_checkpoint(self, trainer: pl.Trainer, pl_module: pl.LightningModule, checkpoint: dict) -> None:
+        """A checkpoint written under Lightning's key (before `state_key` was one): its state is read as ours."""
+        states = checkpoint.get("callbacks") or {}
+        if self.state_key not in states:
+            earlier = [k for k in states if isinstance(k, str) and k.startswith(self.state_key + "{")]
+            if earlier:
+                states[self.state_key] = states[earlier[0]]
+
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         """A run folder copied or moved (from a GPU machine to a laptop): the checkpoints it names are taken as
         this folder's. Lightning forgot them where the folder had changed, so a resumed run wrote last-v1.ckpt
@@ -331,18 +346,25 @@ class GracefulStop(pl.Callback):
 
 class KeepLaunch(pl.Callback):
     """Keeps this launch's settings (`keep_launch_config`) once training starts: after the data, the checkpoint
-    and the network were checked against it, so a launch refused in any of them is never kept as one."""
+    and the network were checked against it, so a launch refused in any of them is never kept as one. The logger's
+    hparams.yaml, which Lightning writes only where there is none (a resumed run's kept its first launch's:
+    trainer.max_steps=3 for a run trained on to 8), is this launch's from its first checkpoint on: it says the
+    settings of the launch that wrote the run's newest checkpoint (one that failed before any, as no photo
+    readable, leaves it as it was)."""
 
     def __init__(self, hydra_dir: Path) -> None:
-        self.hydra_dir, self.kept = hydra_dir, False
+        self.hydra_dir, self.kept, self._settings_written = hydra_dir, False, False
 
     def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         launch.keep_launch_config(self.hydra_dir)
-        for logger in trainer.loggers if trainer.is_global_zero else ():
-            # Lightning writes a logger's hparams.yaml only where there is none: a resumed run's kept its first
-            # launch's settings (trainer.max_steps=3 for a run trained on to 8)
+        self.kept = True
+
+    def on_save_checkpoint(self, trainer: pl.Trainer, pl_module: pl.LightningModule, checkpoint: dict) -> None:
+        if self._settings_written or not trainer.is_global_zero:
+            return
+        self._settings_written = True
+        for logger in trainer.loggers:
             hparams = Path(logger.log_dir or "", "hparams.yaml") if isinstance(logger, TensorBoardLogger) else None
             if hparams is not None and hparams.is_file():
                 with atomic_write(hparams) as tmp:
                     save_hparams_to_yaml(tmp, logger.hparams)
-        self.kept = True

@@ -8,20 +8,36 @@ class UserError(Exception):
     prints its message as one line, `error: ...`, with no traceback (fast_style.cli)."""
 
 
-# whether a command is running (fast_style.cli.run_tool sets it): a remedy then names its option, not an argument
-_COMMAND_LINE = [False]
+# while a command runs (fast_style.cli.run_tool sets it): the options its parser has (fast_style.cli.ToolParser)
+_COMMAND: dict = {"running": False, "options": frozenset()}
 
 
-def set_command_line(running: bool) -> bool:
-    """Say whether a command is running (fast_style.cli.run_tool, around its body); returns what was said before."""
-    before, _COMMAND_LINE[0] = _COMMAND_LINE[0], running
-    return before
+def set_command_line(running: bool) -> tuple:
+    """Say whether a command is running (fast_style.cli.run_tool, around its body); returns what was said before,
+    for `restore_command_line`."""
+    before = dict(_COMMAND)
+    _COMMAND["running"] = running
+    return before["running"], before["options"]
 
 
-def remedy(option: str, argument: str) -> str:
-    """How a message names the setting that fixes it: the command's option (`--force`) while a command runs, the
-    Python argument (`force=True`) where the library was called from Python."""
-    return option if _COMMAND_LINE[0] else argument
+def restore_command_line(before: tuple) -> None:
+    """What `set_command_line` said before: the outer command's options within one, none after the last."""
+    running, options = before
+    _COMMAND["running"], _COMMAND["options"] = running, options if running else frozenset()
+
+
+def command_options(options: frozenset[str]) -> None:
+    """The options of the command being parsed (fast_style.cli.ToolParser): only those are named as remedies."""
+    _COMMAND["options"] = options
+
+
+def remedy(option: str, argument: str) -> str | None:
+    """How a message names the setting that fixes it: the command's option (`--force`) while a command that has it
+    runs, the Python argument (`force=True`) where the library was called from Python, None in a command without
+    such an option (fast-style-train has no --max-image-pixels: the message then says what else to do)."""
+    if not _COMMAND["running"]:
+        return argument
+    return option if option in _COMMAND["options"] else None
 
 
 def first_line(error: BaseException, limit: int = 200) -> str:

@@ -24,9 +24,10 @@ from PIL import Image, ImageDraw
 
 from fast_style import zoo
 from fast_style.atomic import atomic_writes, writing
+from fast_style.bomb_guard import BOMB, over_the_bomb_limit
 from fast_style.devices import pick_device
 from fast_style.errors import UserError, first_line
-from fast_style.images import BOMB, find_images, over_the_bomb_limit, read_photo
+from fast_style.images import find_images, read_photo
 from fast_style.loss import MIN_PHOTO_SIDE, PerceptualLoss, default_loss_weights
 from fast_style.outputs import to_overwrite
 from fast_style.pixels import tensor_to_pil

@@ -25,7 +25,8 @@ from PIL import Image, ImageChops, ImageCms, ImageOps
 
 from fast_style import hdr, nclx
 from fast_style.atomic import atomic_write
-from fast_style.errors import UserError, first_line, out_of_memory, remedy
+from fast_style.bomb_guard import BOMB, over_the_bomb_limit, pillow_pixel_limit
+from fast_style.errors import UserError, first_line, out_of_memory
 from fast_style.pixels import pil_to_tensor, to_unit
 from fast_style.walk import files_below
 
@@ -42,11 +43,6 @@ JPEG_EXIF_BYTES = 65533  # a JPEG segment, less its length (Pillow's limit for t
 # what Pillow's readers raise for a damaged or cut-short file besides OSError: AVIF's RuntimeError and SyntaxError,
 # the GIF reader's IndexError, EOFError and struct.error from header parsers, zlib's error
 _DAMAGED = (SyntaxError, IndexError, RuntimeError, EOFError, struct.error, zlib.error)
-
-
-# Pillow's two refusals of a picture over its limit: the error (over twice the limit), and the warning (over it),
-# which the tools make an error (cli.run_reading_pictures: --max-image-pixels is the limit, not twice it)
-BOMB = (Image.DecompressionBombError, Image.DecompressionBombWarning)
 
 
 @contextlib.contextmanager
@@ -71,14 +67,6 @@ def reading(path: object) -> Iterator[None]:
         raise UserError(f"cannot read {path}: {first_line(e)}") from None
     except BOMB:
         raise UserError(f"cannot read {path}: {over_the_bomb_limit()}") from None
-
-
-def over_the_bomb_limit() -> str:
-    """Why a picture over Pillow's guard against decompression bombs is refused, and how to let it in."""
-    return (
-        f"more pixels than Pillow's guard against decompression bombs allows ({Image.MAX_IMAGE_PIXELS}: "
-        f"{remedy('--max-image-pixels', 'PIL.Image.MAX_IMAGE_PIXELS')}): raise it if you trust this file"
-    )
 
 
 def read_image(
@@ -134,16 +122,6 @@ def _own_limit(max_pixels: int | None) -> Iterator[None]:
         return
     with pillow_pixel_limit(None):
         yield
-
-
-@contextlib.contextmanager
-def pillow_pixel_limit(limit: int | None) -> Iterator[None]:
-    """Within: Pillow's guard against decompression bombs set to `limit` pixels (None: none); its own afterwards."""
-    saved, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, limit
-    try:
-        yield
-    finally:
-        Image.MAX_IMAGE_PIXELS = saved
 
 
 def upright(img: Image.Image) -> Image.Image:

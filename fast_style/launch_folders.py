@@ -105,7 +105,7 @@ def holds_only_this_launch(out: Path, logs: list[Path], empty_folders: bool = Fa
 
 def remove_refused_run(out: Path, whole: bool, logs: list[Path]) -> None:
     """A run refused (or stopped) before its first step, in a folder this launch made, leaves no folder behind (the
-    console had its error): Hydra's settings and its `logs` (an empty TensorBoard file went already: `train`). A
+    console had its error): Hydra's settings and its `logs` (a TensorBoard file without a loss went already: `train`). A
     folder that holds anything else now is kept whole: training wrote there (a checkpoint, a TensorBoard file,
     .hydra/launches/), a run that failed after its first step (a loss gone NaN). Not `whole`: the folder was there
     before; only this launch's files go."""

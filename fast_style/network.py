@@ -296,3 +296,13 @@ def narrowed_state_dict(
 
 def _exporting() -> bool:
     return torch.jit.is_tracing() or torch.onnx.is_in_onnx_export()
+
+
+def __getattr__(name: str) -> Any:
+    """The style-model file's names, which lived here before fast_style/style_model.py (imported on first use:
+    this module imports nothing of the package)."""
+    if name in ("save_style_model", "load_style_model", "style_model_payload", "StyleModelError"):
+        from fast_style import style_model
+
+        return getattr(style_model, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -47,7 +47,7 @@ _A_FOLDER = "cannot write {}: it is a folder; give a file's name"
 
 def to_overwrite() -> str:
     """What every refusal of an existing output says: on a command line its option, from Python its argument."""
-    return f"use {remedy('--force', 'force=True')} to overwrite"
+    return f"use {remedy('--force', 'force=True') or '--force'} to overwrite"  # (every tool that writes has it)
 
 
 def check_output(path: Path, force: bool, inputs: set[Path] = frozenset()) -> None:

@@ -12,8 +12,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 from fast_style.animation import frame_count
+from fast_style.bomb_guard import BOMB
 from fast_style.errors import UserError
-from fast_style.images import BOMB, IMAGE_EXTENSIONS, IMAGE_OUTPUTS
+from fast_style.images import IMAGE_EXTENSIONS, IMAGE_OUTPUTS
 from fast_style.inference_defaults import DEFAULT_OUTPUT
 from fast_style.outputs import file_in_the_way, is_an_input, output_refusal
 from fast_style.video import VIDEO_EXTENSIONS, VIDEO_OUTPUTS, is_video, output_name

@@ -9,9 +9,10 @@ import torch
 from PIL import Image
 from torchvision.transforms import v2
 
+from fast_style.bomb_guard import BOMB, over_the_bomb_limit
 from fast_style.devices import check_memory
 from fast_style.errors import UserError, first_line
-from fast_style.images import BOMB, open_rgb, over_the_bomb_limit
+from fast_style.images import open_rgb
 
 _LOWER_STYLE_SIZE = "lower the style size (style.size=, --style-size)"
 PICTURE_BYTES_PER_PIXEL = 24  # Pillow's RGB copies, the uint8 and float32 tensors of a style image

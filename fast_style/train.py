@@ -299,12 +299,14 @@ def _prepare(cfg: DictConfig) -> tuple[pl.Trainer, StyleTransferModule, Any, lis
     callbacks = [build(c, f"callbacks.{name}") for name, c in cfg.callbacks.items() if c is not None]
     if OmegaConf.select(cfg, "trainer.enable_progress_bar") is False:  # Lightning refuses a bar that is off
         callbacks = [c for c in callbacks if not isinstance(c, ProgressBar)]
-    callbacks.append(HParamsSummary(OmegaConf.to_container(cfg, resolve=True)))  # the HParams tab
+    settings = OmegaConf.to_container(cfg, resolve=True)  # as used (the loss weights above)
+    steps, every = (OmegaConf.select(cfg, f"trainer.{key}") for key in ("max_steps", "log_every_n_steps"))
+    short = isinstance(steps, int) and isinstance(every, int) and 0 < steps < every  # shorter than the interval
+    if short:  # logs its last step (it had no train/* curve at all); the caller's cfg is left as it was
+        settings["trainer"]["log_every_n_steps"] = steps
+    callbacks.append(HParamsSummary(settings))  # the HParams tab
     callbacks.append(KeepLaunch(out / ".hydra"))
     logger = TensorBoardLogger(save_dir=str(out), name="tensorboard", version="", default_hp_metric=False)
-    steps, every = (OmegaConf.select(cfg, f"trainer.{key}") for key in ("max_steps", "log_every_n_steps"))
-    if isinstance(steps, int) and isinstance(every, int) and 0 < steps < every:  # a run shorter than the interval
-        cfg.trainer.log_every_n_steps = steps  # logs its last step (it had no train/* curve at all); recorded as used
     trainer: pl.Trainer = build(
         cfg.trainer,
         "trainer",
@@ -312,6 +314,7 @@ def _prepare(cfg: DictConfig) -> tuple[pl.Trainer, StyleTransferModule, Any, lis
         logger=logger,
         default_root_dir=str(out),
         plugins=[AtomicCheckpointIO()],
+        **({"log_every_n_steps": steps} if short else {}),
     )
     asked = {"32": "32-true", "16": "16-mixed", "bf16": "bf16-mixed"}.get(precision, precision)  # Lightning's names
     if isinstance(trainer.accelerator, CPUAccelerator) and asked != "32-true":
@@ -323,7 +326,7 @@ def _prepare(cfg: DictConfig) -> tuple[pl.Trainer, StyleTransferModule, Any, lis
                 "slower than trainer.precision=32-true",
                 precision,
             )
-    logger.log_hyperparams(OmegaConf.to_container(cfg, resolve=True))
+    logger.log_hyperparams(settings)
     return trainer, module, datamodule, callbacks, ckpt
 
 

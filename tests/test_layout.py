@@ -60,6 +60,29 @@ def test_a_tools_help_and_argument_mistakes_load_no_torch(tool: str, argv: list[
     assert loaded == [], f"fast-style-{tool} {argv[0]} imported {loaded}"
 
 
+VALUE_MISTAKES = {  # a value refused before the work, inside the tool's run (not by argparse)
+    "stylize": ["x.jpg", "--style", "wave", "--max-image-pixels", "0"],
+    "stylize-strength": ["x.jpg", "--style", "wave", "--strength", "7"],
+    "optimize": ["x.jpg", "-s", "a.jpg", "-o", "o.png", "--max-image-pixels", "0"],
+    "evaluate": ["wave", "--photos", "p", "--max-image-pixels", "0"],
+}
+
+
+@pytest.mark.parametrize("case", sorted(VALUE_MISTAKES))
+def test_a_bad_value_is_refused_before_torch_loads(case: str, tmp_path: Path) -> None:
+    """--max-image-pixels 0 took 1.6 s, torch loaded to check it (the pixel limit's helper sat beside the images'
+    decoding code)."""
+    probe = (
+        f"import sys, json\nfrom fast_style.cli.{case.split('-')[0]} import main\n"
+        f"code = main({VALUE_MISTAKES[case]!r})\n"
+        f"print(json.dumps([code, sorted({{m.split('.')[0] for m in sys.modules}} & set({HEAVY!r}))]))"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    code, loaded = json.loads(done.stdout.strip().splitlines()[-1])
+    assert code == 2 and done.stderr.startswith("error: "), done.stderr
+    assert loaded == [], f"{case} imported {loaded}"
+
+
 @pytest.mark.parametrize("argv", [["--help"], ["data.batch_size=abc"]], ids=["help", "mistake"])
 def test_the_train_commands_help_and_setting_mistakes_load_no_torch_once_its_schemas_are_kept(argv: list[str]) -> None:
     """Hydra composes the config for --help too: its schemas come from the constructors (torch, Lightning) the

@@ -322,3 +322,14 @@ def test_a_model_whose_weights_do_not_fit_its_network_says_which(tmp_path: Path)
         UserError, match=r"missing.pt is damaged: Error\(s\) in loading .*: Missing key\(s\) in state_dict"
     ):
         load_style_model(str(tmp_path / "missing.pt"))
+
+
+def test_the_style_model_file_names_are_still_found_in_network() -> None:
+    """They lived in fast_style.network (the README's API) before fast_style/style_model.py."""
+    import fast_style.network as network
+    from fast_style import style_model
+
+    assert network.save_style_model is style_model.save_style_model
+    assert network.StyleModelError is style_model.StyleModelError
+    with pytest.raises(AttributeError, match="no attribute 'nothing'"):
+        network.nothing  # noqa: B018

@@ -134,6 +134,21 @@ def test_resumed_runs_keep_writing_last_ckpt(tmp_path: Path, photo_dir: Path, st
         assert sorted(p.name for p in (moved / "checkpoints").glob("*.ckpt")) == ["last.ckpt", periodic]
         ckpt = torch.load(moved / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False)
         assert ckpt["global_step"] == steps
+    # resumed at another checkpoint interval (Lightning keys the checkpointer's state by it): last-v1.ckpt was
+    # written beside a stale last.ckpt, and step=000020.ckpt kept; and from a checkpoint under Lightning's key
+    for steps, interval, lightning_key in ((24, 3, False), (26, 2, True)):
+        if lightning_key:
+            path = moved / "checkpoints" / "last.ckpt"
+            ckpt = torch.load(path, map_location="cpu", weights_only=False)
+            state = ckpt["callbacks"].pop("FinalCheckpoint")
+            ckpt["callbacks"]["FinalCheckpoint{'monitor': None, 'mode': 'min', 'every_n_train_steps': 3}"] = state
+            torch.save(ckpt, path)
+        again = [f"trainer.max_steps={steps}", f"callbacks.checkpoint.every_n_train_steps={interval}", "ckpt_path=last"]
+        train(tiny_cfg(moved, photo_dir, style_path, random_vgg, *again))
+        periodic = f"step={steps // interval * interval:06d}.ckpt"
+        assert sorted(p.name for p in (moved / "checkpoints").glob("*.ckpt")) == ["last.ckpt", periodic], steps
+        ckpt = torch.load(moved / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False)
+        assert ckpt["global_step"] == steps
 
 
 @pytest.mark.slow
@@ -142,11 +157,30 @@ def test_a_run_shorter_than_the_logging_interval_has_train_curves(
 ) -> None:
     """Lightning writes step metrics every trainer.log_every_n_steps (10): a 3-step run had no train/* curve."""
     out = tmp_path / "run"
-    train(tiny_cfg(out, photo_dir, style_path, random_vgg, "trainer.max_steps=3", "trainer.log_every_n_steps=10"))
+    cfg = tiny_cfg(out, photo_dir, style_path, random_vgg, "trainer.max_steps=3", "trainer.log_every_n_steps=10")
+    train(cfg)
+    assert cfg.trainer.log_every_n_steps == 10  # the caller's config as it was (reused for a longer run, it logged
+    # every 3 steps)
     board = EventAccumulator(str(out / "tensorboard"))
     board.Reload()
     assert [e.step for e in board.Scalars("train/total")] == [2]  # its last step (Lightning counts from 0)
-    assert OmegaConf.load(out / "tensorboard" / "hparams.yaml").trainer.log_every_n_steps == 3  # as used
+    assert OmegaConf.load(out / "tensorboard" / "hparams.yaml").trainer.log_every_n_steps == 3  # as used, and in
+    assert _hparams_tab(out)["trainer/log_every_n_steps"] == 3  # the HParams tab too (it said 10)
+
+
+def _hparams_tab(run: Path) -> dict:
+    """The settings TensorBoard's HParams tab shows for a run (its session_start_info), flattened with '/'."""
+    from tensorboard.backend.event_processing.event_file_loader import EventFileLoader
+    from tensorboard.plugins.hparams import plugin_data_pb2
+
+    for f in sorted((run / "tensorboard").glob("events.out.tfevents.*")):
+        for event in EventFileLoader(str(f)).Load():
+            for v in event.summary.value:
+                if v.tag == "_hparams_/session_start_info":
+                    data = plugin_data_pb2.HParamsPluginData.FromString(v.metadata.plugin_data.content)
+                    hp = data.session_start_info.hparams
+                    return {k: hp[k].number_value if hp[k].HasField("number_value") else hp[k].string_value for k in hp}
+    return {}
 
 
 def _scalar_tags(logdir: Path) -> set[str]:
@@ -232,6 +266,19 @@ def test_tiny_run_end_to_end_and_resume(
     assert ckpt["global_step"] == 8
     hparams = OmegaConf.load(out / "tensorboard" / "hparams.yaml")  # this launch's settings (it kept the first's)
     assert (hparams.trainer.max_steps, hparams.module.lr, hparams.ckpt_path) == (8, 4e-4, "last")
+    bad = tmp_path / "bad"  # a resume that fails before its first checkpoint (no photo readable, found at the
+    bad.mkdir()  # epoch's end) leaves them as they were: they are the settings of the newest checkpoint's launch
+    for i in range(30):
+        (bad / f"x{i:02d}.jpg").write_text("not a picture")
+    failing = [
+        "trainer.max_steps=20",
+        "ckpt_path=last",
+        f"data.root={bad}",
+        "callbacks.checkpoint.every_n_train_steps=99",
+    ]
+    with pytest.raises(UserError, match="none of the training photos could be read"):
+        train(tiny_cfg(out, photo_dir, style_path, random_vgg, *failing))
+    assert OmegaConf.load(out / "tensorboard" / "hparams.yaml") == hparams
     # trainer.precision=null is Lightning's default (32-true), not a precision refused as 'None'
     assert train(tiny_cfg(tmp_path / "null", photo_dir, style_path, random_vgg, "trainer.precision=null")).is_file()
     caplog.clear()  # a resume that cannot go on says so (it ended without a word, exit 0)
@@ -243,7 +290,6 @@ def test_tiny_run_end_to_end_and_resume(
 
     # resume mistakes are one line, and nothing is trained: a folder without a checkpoint, another network,
     # a run's folder trained into again from scratch (its checkpoints and style model would be overwritten)
-    from fast_style.errors import UserError
 
     before = (out / "style.pt").read_bytes()
     with pytest.raises(UserError, match="holds a run .*last.ckpt.*: resume it with ckpt_path=last; or train into"):
@@ -424,6 +470,28 @@ def test_cli_reports_user_mistakes_in_one_line(
     assert stop.value.code == 2 and "Traceback" not in output
     assert len(errors) == 1 and errors[0].startswith("error: ") and expected in errors[0], output[-3000:]
     assert not (tmp_path / "r").exists()  # the refused run's folder (Hydra's settings and log) is not left behind
+
+
+def test_a_painting_over_pillows_limit_says_what_training_can_do(
+    tmp_path: Path,
+    photo_dir: Path,
+    style_path: Path,
+    random_vgg: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    """fast-style-train has no --max-image-pixels, which the message named (a remedy of the other tools)."""
+    from PIL import Image
+
+    from fast_style.cli.train import main
+
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1000)  # the painting has 3,072 pixels: over twice it
+    monkeypatch.setattr(sys, "argv", ["fast-style-train", *_mistake_args(tmp_path, photo_dir, style_path, random_vgg)])
+    with pytest.raises(SystemExit) as stop:
+        main()
+    err = capfd.readouterr().err
+    assert stop.value.code == 2 and "guard against decompression bombs allows (1000 pixels): use a smaller copy" in err
+    assert "--max-image-pixels" not in err and "PIL.Image" not in err
 
 
 def test_a_mistake_in_ones_own_config_file_is_one_line(

@@ -24,7 +24,14 @@ import warnings
 from collections.abc import Callable, Iterator
 from types import FrameType
 
-from fast_style.errors import UserError, first_line, out_of_memory, set_command_line
+from fast_style.errors import (
+    UserError,
+    command_options,
+    first_line,
+    out_of_memory,
+    restore_command_line,
+    set_command_line,
+)
 
 EXIT_OK, EXIT_PARTIAL, EXIT_USER_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -154,6 +161,7 @@ class ToolParser(argparse.ArgumentParser):
         if "--" in args:
             end = args.index("--")
             args = args[:end] + [os.path.join(os.curdir, a) if a.startswith("-") else a for a in args[end + 1 :]]
+        command_options(frozenset(self._option_string_actions))  # the remedies a message may name (errors.remedy)
         parsed = self.parse_intermixed_args(args, namespace)
         parsed.__dict__.pop(_GIVEN, None)  # here, not in parse_known_args: Python 3.13's intermixed parse skips it
         return parsed
@@ -174,7 +182,7 @@ def run_tool(body: Callable[[], int | None], log_level: int = logging.INFO, trac
     previous = {s: signal.signal(s, _on_sigterm) for s in stops}
     ours = main_thread and signal.getsignal(signal.SIGINT) is signal.default_int_handler  # not SIG_IGN (`cmd &`)
     previous_int = signal.signal(signal.SIGINT, _on_sigint) if ours else None
-    was_running = set_command_line(True)  # a remedy in a message names the option (errors.remedy)
+    was = set_command_line(True)  # a remedy in a message names the option (errors.remedy)
     try:
         return body() or EXIT_OK
     except Terminated as e:
@@ -200,7 +208,7 @@ def run_tool(body: Callable[[], int | None], log_level: int = logging.INFO, trac
         print(f"error: out of memory ({first_line(e, 120)}): ask for smaller sizes", file=sys.stderr)
         return EXIT_USER_ERROR
     finally:
-        set_command_line(was_running)
+        restore_command_line(was)
         for stop, handler in previous.items():
             if handler is not None:  # (None: one set outside Python)
                 signal.signal(stop, handler)
@@ -232,7 +240,7 @@ def add_pixel_limit(parser: argparse.ArgumentParser) -> None:
 def pixel_limit(value: float) -> Iterator[None]:
     """Within: --max-image-pixels checked and made Pillow's limit (None for inf); Pillow's own afterwards (a tool's
     main called from a program, or a test, had left it set for the rest of the process)."""
-    from fast_style.images import pillow_pixel_limit
+    from fast_style.bomb_guard import pillow_pixel_limit
 
     if math.isnan(value) or value <= 0:
         raise UserError("--max-image-pixels must be > 0 (inf: no limit)")
@@ -249,7 +257,7 @@ def run_reading_pictures(
         from PIL import Image
 
         with pixel_limit(args.max_image_pixels), warnings.catch_warnings():  # (checked first; Pillow's own after)
-            # a picture over the limit is refused (images.BOMB), not let through up to twice it with Pillow's warning
+            # a picture over the limit is refused (bomb_guard.BOMB), not let through up to twice it with a warning
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             return body()
 
