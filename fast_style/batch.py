@@ -69,18 +69,23 @@ def stylize_files(
             if is_video(src):
                 if stylize_frames is None:
                     raise ValueError("videos need stylize_frames")
-                report.frames += stylize_video(
-                    src,
-                    dst,
-                    stylize_frames,
-                    on_frame=count,
-                    batch_size=video_batch,
-                    smooth=smooth,
-                    progress=frame_progress,
-                    device=device,
-                    preset=video_preset,
-                    force=force,
-                )
+                before = report.megapixels
+                try:
+                    report.frames += stylize_video(
+                        src,
+                        dst,
+                        stylize_frames,
+                        on_frame=count,
+                        batch_size=video_batch,
+                        smooth=smooth,
+                        progress=frame_progress,
+                        device=device,
+                        preset=video_preset,
+                        force=force,
+                    )
+                except BaseException:  # not written: its frames are not counted (a full disk's summary had them)
+                    report.megapixels = before
+                    raise
                 report.videos += 1
                 continue
             with warnings.catch_warnings():

@@ -71,7 +71,7 @@ def _not_found(item: str, path: Path) -> str:
         return f"{item} is a link to {target}, which does not exist (or leads back to the link): fix or remove it"
     if path.exists():
         return f"{item} is not a regular file (a pipe, a socket or a device): give a picture or video file"
-    return f"no such file, folder or matching images: {item}"
+    return f"no such file, folder or matching images or videos: {item}"
 
 
 def _search(folder: Path, item: str, wanted: Callable[[Path], bool]) -> list[Path]:
@@ -179,9 +179,9 @@ def plan_outputs(
             f"{', '.join(formats[:4])}, ..."
         )
     if as_file and out.suffix.lower() not in formats:
+        written = "a video is not written" if kind == "video" else "an image is not written"  # (.webm is read)
         raise UserError(
-            f"-o {output}: unknown {kind} format '{out.suffix}': use {', '.join(formats)} (or end it with "
-            "/ for a folder)"
+            f"-o {output}: {written} as '{out.suffix}': use {', '.join(formats)} (or end it with / for a folder)"
         )
     if as_file:
         return _folders_possible([(items[0][0], out)], output)

@@ -335,8 +335,10 @@ def stylize_video(
         raise UserError(f"{dst}: videos are written as {', '.join(VIDEO_OUTPUTS)}")
     if batch_size is None:
         batch_size = default_batch(device)
-    if batch_size < 1:
-        raise UserError(f"the video batch size must be >= 1, got {batch_size}")
+    # (2.5 never filled a batch: the whole video went in one, however long; '3' was a TypeError deep inside)
+    check_number(
+        "the video batch size (batch_size, --batch-size)", batch_size, lambda v: v >= 1, "a whole number >= 1", True
+    )
     if preset not in PRESETS:
         raise UserError(f"unknown video preset '{preset}': use one of {', '.join(PRESETS)}")
     if is_the_file(dst, src):  # the input would be replaced by its own stylized copy

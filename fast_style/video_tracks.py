@@ -39,7 +39,7 @@ class Track:
     source: Any
     out: Any
     copy: bool
-    damaged: bool = False  # a subtitle packet could not be decoded, or came out of order (said once)
+    damaged: bool = False  # a packet damaged, or a subtitle's undecodable or out of order (said once)
     offset: int = 0  # ticks added to the source's times since they jumped back (`continuous`)
     last: tuple[int, int] | None = None  # the last packet's decoding time and duration, after the offset
 
@@ -134,6 +134,13 @@ class Track:
         """The output's packets for `item`: a packet copied, a sound frame or subtitle events encoded (None:
         the sound encoder's last packets)."""
         if self.copy:
+            if getattr(item, "is_corrupt", False):  # a file cut short: its last packet, which no decoder reads
+                if not self.damaged:
+                    log.warning(
+                        "%s at %.1f s is damaged (a file cut short?): left out", self.source.type, _seconds(item)
+                    )
+                self.damaged = True
+                return []
             item.stream = self.out
             return [item]
         if self.source.type != "subtitle":

@@ -387,7 +387,7 @@ def test_phone_photos_in_heic_and_avif_are_read(model_path: Path, tmp_path: Path
         assert stylized.format == "JPEG" and stylized.size == (40, 30)
     capsys.readouterr()
     assert main([str(photos / "IMG_0001.HEIC"), "-m", str(model_path), "-o", str(tmp_path / "x.heic")]) == 2
-    assert "unknown image format '.heic'" in capsys.readouterr().err
+    assert "an image is not written as '.heic'" in capsys.readouterr().err
 
 
 def test_preserve_color_keeps_the_photos_chroma(model_path: Path) -> None:
@@ -887,7 +887,7 @@ def test_output_names_say_what_they_will_do(model_path: Path, tmp_path: Path, ca
     a, b = make_photo(tmp_path / "a.jpg"), make_photo(tmp_path / "b.jpg", seed=2)
     run = lambda *args: main([*map(str, args), "-m", str(model_path), "-q"])  # noqa: E731
     cases = [
-        ((a, "-o", tmp_path / "x.jpeg2"), "unknown image format '.jpeg2'"),
+        ((a, "-o", tmp_path / "x.jpeg2"), "an image is not written as '.jpeg2'"),
         ((a, "-o", tmp_path / "x.mp4"), "x.mp4 names a video, but " + str(a) + " is not a video: an image is written"),
         ((a, b, "-o", tmp_path / "two.jpg"), "names one file, but there are 2 inputs: give a folder"),
         ((a, b, "-o", tmp_path / "out.v1"), "names one file, but there are 2 inputs: for a folder, end it with /"),
@@ -1328,3 +1328,14 @@ def test_a_photo_beside_one_of_the_same_name_is_never_taken_for_an_earlier_outpu
     args = [str(photos), "-m", str(model_path), "-o", str(photos), "--name", "{stem}_{suffix}.{ext}", "-q"]
     assert main(args) == 0  # as the error suggests
     assert sorted(p.name for p in photos.iterdir()) == ["IMG_1.gif", "IMG_1.jpg", "IMG_1_gif.jpg", "IMG_1_jpg.jpg"]
+
+
+def test_smoothing_asked_for_photos_alone_is_said_to_do_nothing(
+    model_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    """--smooth blends a video's frames: on photos (and animations) it did nothing, without a word."""
+    photo = make_photo(tmp_path / "p.png")
+    assert main([str(photo), "-m", str(model_path), "-o", str(tmp_path / "o.png"), "--smooth", "0.5", "-q"]) == 0
+    assert "warning: --smooth works on videos only" in capsys.readouterr().err
+    assert main([str(photo), "-m", str(model_path), "-o", str(tmp_path / "o2.png"), "-q"]) == 0
+    assert "--smooth" not in capsys.readouterr().err

@@ -89,7 +89,9 @@ def test_a_video_keeps_its_frames_rate_and_sound(model: Path, tmp_path: Path, ca
     assert main([str(clip), "-m", str(model), "-o", str(out), "-q"]) == 2
     assert "exists: use --force" in capsys.readouterr().err and out.read_bytes() == stamp
     assert main([str(clip), "-m", str(model), "-o", str(tmp_path / "x.gif"), "-q"]) == 2
-    assert "unknown video format '.gif'" in capsys.readouterr().err
+    assert "a video is not written as '.gif'" in capsys.readouterr().err
+    assert main([str(clip), "-m", str(model), "-o", str(tmp_path / "x.webm"), "-q"]) == 2  # read, not written:
+    assert "a video is not written as '.webm': use .mp4" in capsys.readouterr().err  # not an "unknown" format
     second = tmp_path / "second.mp4"
     second.write_bytes(clip.read_bytes())  # (the same file given twice is one input)
     assert main([str(clip), str(second), "-m", str(model), "-o", str(tmp_path / "two.mp4"), "-q"]) == 2
@@ -1227,3 +1229,56 @@ def test_the_default_batch_follows_the_device(tmp_path: Path) -> None:
     assert calls == [1] * 5
     calls.clear()
     assert stylize_video(clip, tmp_path / "c.mp4", stylize, batch_size=4) == 5 and calls == [4, 1]
+    calls.clear()  # 2.5 never filled a batch: the whole video in one call, however long; '3' a TypeError inside
+    for odd in (2.5, "3", 0):
+        with pytest.raises(UserError, match=rf"video batch size .* must be a whole number >= 1, got {odd!r}"):
+            stylize_video(clip, tmp_path / "e.mp4", stylize, batch_size=odd)
+    assert not calls and not (tmp_path / "e.mp4").exists()
+
+
+def test_a_video_that_failed_counts_no_pixels_in_the_summary(tmp_path: Path) -> None:
+    """A full disk stopped the second video after its frames were handed to the encoder: the summary counted them
+    ("1 video(s) of 5 frames, 0.07 MP" for the first's 0.02 MP)."""
+    from fast_style.batch import stylize_files
+
+    clips = [make_video(tmp_path / f"{name}.mp4", frames=5, audio=False) for name in "ab"]
+    seen: list[int] = []
+
+    def stylize(frames: torch.Tensor) -> torch.Tensor:
+        seen.append(len(frames))
+        if len(seen) == 8:  # the second video's third frame
+            raise RuntimeError("can't allocate memory")  # (a failure that goes on to the next file)
+        return frames
+
+    errors: list[str] = []
+    plans = [(c, tmp_path / "out" / c.name) for c in clips]
+    report = stylize_files(plans, lambda images: images, stylize_frames=stylize, on_error=errors.append)
+    assert report.videos == 1 and report.failed == 1 and report.frames == 5 and len(errors) == 1
+    assert report.megapixels == pytest.approx(5 * 66 * 50 / 1e6)  # the first video's frames alone
+
+
+def test_a_damaged_sound_packet_of_a_file_cut_short_is_left_out(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A download stopped halfway (an MP4 with its index first): its last sound packet, marked damaged by FFmpeg,
+    was copied as a good one, and the output's sound failed to decode there."""
+    from fast_style.video import stylize_video
+
+    clip = make_video(tmp_path / "clip.mp4", frames=40, audio=True)
+    whole = tmp_path / "index_first.mp4"
+    with av.open(str(clip)) as src, av.open(str(whole), "w", options={"movflags": "faststart"}) as dst:
+        streams = {s.index: dst.add_stream_from_template(s) for s in src.streams}
+        for packet in src.demux():
+            if packet.dts is not None:
+                packet.stream = streams[packet.stream.index]
+                dst.mux(packet)
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
+    with av.open(str(cut)) as c:
+        assert any(p.is_corrupt for p in c.demux() if p.stream.type == "audio")  # (the case this test is about)
+    out = tmp_path / "out.mp4"
+    stylize_video(cut, out, lambda frames: frames)
+    assert "audio at" in caplog.text and "is damaged (a file cut short?): left out" in caplog.text
+    with av.open(str(out)) as c:
+        for frame in c.decode(audio=0):  # every packet decodes (it raised InvalidDataError at the last)
+            assert frame.samples > 0

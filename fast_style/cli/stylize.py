@@ -189,6 +189,12 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
 
+    if args.smooth and not any(is_video(src) for src, _ in plans):  # (it did nothing, without a word)
+        print(
+            "warning: --smooth works on videos only: it is left out for photos and animated GIF/WebP/PNG",
+            file=sys.stderr,
+        )
+
     options = (args.strength, args.preserve_color, args.max_size, args.scale, True if args.tile else None)
 
     done = BatchReport()  # filled as the files are done
