@@ -4,6 +4,7 @@ trains."""
 
 from __future__ import annotations
 
+import ast
 import logging
 import os
 import shlex
@@ -180,6 +181,23 @@ class AtomicCheckpointIO(TorchCheckpointIO):
             return super().save_checkpoint(checkpoint, path, storage_options)
         save_torch(checkpoint, path)
 
+    def load_checkpoint(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        """Lightning's, with FinalCheckpoint's state of a checkpoint written before its key left out the intervals
+        (`FinalCheckpoint.state_key`) under the key it has now: read as its own, not warned about as a callback
+        missing from the run."""
+        checkpoint = super().load_checkpoint(*args, **kwargs)
+        states = checkpoint.get("callbacks")
+        for key in list(states) if isinstance(states, dict) else ():
+            if isinstance(key, str) and key.startswith(f"{FinalCheckpoint.__qualname__}{{"):
+                try:
+                    settings = ast.literal_eval(key[len(FinalCheckpoint.__qualname__) :])
+                except (ValueError, SyntaxError):
+                    continue
+                if isinstance(settings, dict) and set(settings) > {"monitor", "mode"}:
+                    ours = {"monitor": settings.get("monitor"), "mode": settings.get("mode")}
+                    states.setdefault(f"{FinalCheckpoint.__qualname__}{ours!r}", states.pop(key))
+        return checkpoint
+
 
 class FinalCheckpoint(ModelCheckpoint):
     """Lightning's ModelCheckpoint, and the final step always in last.ckpt, whatever the checkpoint interval
@@ -193,18 +211,11 @@ class FinalCheckpoint(ModelCheckpoint):
 
     @property
     def state_key(self) -> str:
-        """One key whatever the interval. Lightning's holds every_n_train_steps: a resume at another interval found
-        no state, wrote last-v1.ckpt beside a stale last.ckpt (which the next ckpt_path=last went back to, losing
-        the steps between) and kept the older periodic checkpoint."""
-        return type(self).__qualname__
-
-    def on_load_checkpoint(self, trainer: pl.Trainer, pl_module: pl.LightningModule, checkpoint: dict) -> None:
-        """A checkpoint written under Lightning's key (before `state_key` was one): its state is read as ours."""
-        states = checkpoint.get("callbacks") or {}
-        if self.state_key not in states:
-            earlier = [k for k in states if isinstance(k, str) and k.startswith(self.state_key + "{")]
-            if earlier:
-                states[self.state_key] = states[earlier[0]]
+        """Lightning's key without the intervals (its own holds every_n_train_steps: a resume at another interval
+        found no state, wrote last-v1.ckpt beside a stale last.ckpt, which the next ckpt_path=last went back to,
+        losing the steps between, and kept the older periodic checkpoint). Its monitor stays in it: two such
+        callbacks (the last and the best) keep a state each."""
+        return self._generate_state_key(monitor=self.monitor, mode=self.mode)
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         """A run folder copied or moved (from a GPU machine to a laptop): the checkpoints it names are taken as

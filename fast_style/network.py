@@ -301,7 +301,8 @@ def _exporting() -> bool:
 def __getattr__(name: str) -> Any:
     """The style-model file's names, which lived here before fast_style/style_model.py (imported on first use:
     this module imports nothing of the package)."""
-    if name in ("save_style_model", "load_style_model", "style_model_payload", "StyleModelError"):
+    moved = ("save_style_model", "load_style_model", "style_model_payload", "StyleModelError", "STYLE_MODEL_FORMAT")
+    if name in (*moved, "STYLE_MODEL_VERSION"):
         from fast_style import style_model
 
         return getattr(style_model, name)

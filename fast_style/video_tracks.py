@@ -116,7 +116,7 @@ class Track:
         """What the writer takes from one of the source's packets: sound frames, or the subtitle events with the
         packet that gives their times."""
         if self.source.type != "subtitle":
-            return packet.decode()
+            return [] if self._damaged(packet) else packet.decode()  # (its decoder failed the whole video)
         if not packet.size or packet.pts is None:
             return []
         import av
@@ -134,12 +134,7 @@ class Track:
         """The output's packets for `item`: a packet copied, a sound frame or subtitle events encoded (None:
         the sound encoder's last packets)."""
         if self.copy:
-            if getattr(item, "is_corrupt", False):  # a file cut short: its last packet, which no decoder reads
-                if not self.damaged:
-                    log.warning(
-                        "%s at %.1f s is damaged (a file cut short?): left out", self.source.type, _seconds(item)
-                    )
-                self.damaged = True
+            if self._damaged(item):
                 return []
             item.stream = self.out
             return [item]
@@ -152,6 +147,16 @@ class Track:
         packet.pts, packet.dts, packet.duration = timing.pts, timing.dts, timing.duration
         packet.time_base, packet.stream = timing.time_base, self.out
         return [packet]
+
+    def _damaged(self, packet: Any) -> bool:
+        """Whether FFmpeg marks `packet` damaged (a file cut short: its last packet, which no decoder reads); left
+        out, said once."""
+        if not getattr(packet, "is_corrupt", False):
+            return False
+        if not self.damaged:
+            log.warning("%s at %.1f s is damaged (a file cut short?): left out", self.source.type, _seconds(packet))
+        self.damaged = True
+        return True
 
 
 def _labelled(stream: Any, source: Any) -> Any:

@@ -331,5 +331,6 @@ def test_the_style_model_file_names_are_still_found_in_network() -> None:
 
     assert network.save_style_model is style_model.save_style_model
     assert network.StyleModelError is style_model.StyleModelError
+    assert (network.STYLE_MODEL_FORMAT, network.STYLE_MODEL_VERSION) == (style_model.STYLE_MODEL_FORMAT, 1)
     with pytest.raises(AttributeError, match="no attribute 'nothing'"):
         network.nothing  # noqa: B018

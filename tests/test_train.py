@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import pytest
@@ -140,11 +141,15 @@ def test_resumed_runs_keep_writing_last_ckpt(tmp_path: Path, photo_dir: Path, st
         if lightning_key:
             path = moved / "checkpoints" / "last.ckpt"
             ckpt = torch.load(path, map_location="cpu", weights_only=False)
-            state = ckpt["callbacks"].pop("FinalCheckpoint")
-            ckpt["callbacks"]["FinalCheckpoint{'monitor': None, 'mode': 'min', 'every_n_train_steps': 3}"] = state
+            state = ckpt["callbacks"].pop("FinalCheckpoint{'monitor': None, 'mode': 'min'}")
+            old = "FinalCheckpoint{'monitor': None, 'mode': 'min', 'every_n_train_steps': 3, 'every_n_epochs': 0}"
+            ckpt["callbacks"][old] = state
             torch.save(ckpt, path)
         again = [f"trainer.max_steps={steps}", f"callbacks.checkpoint.every_n_train_steps={interval}", "ckpt_path=last"]
-        train(tiny_cfg(moved, photo_dir, style_path, random_vgg, *again))
+        with warnings.catch_warnings(record=True) as said:
+            warnings.simplefilter("always")
+            train(tiny_cfg(moved, photo_dir, style_path, random_vgg, *again))
+        assert not [w for w in said if "callbacks used to create the checkpoint" in str(w.message)]  # (its own)
         periodic = f"step={steps // interval * interval:06d}.ckpt"
         assert sorted(p.name for p in (moved / "checkpoints").glob("*.ckpt")) == ["last.ckpt", periodic], steps
         ckpt = torch.load(moved / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False)
@@ -483,8 +488,12 @@ def test_a_painting_over_pillows_limit_says_what_training_can_do(
     """fast-style-train has no --max-image-pixels, which the message named (a remedy of the other tools)."""
     from PIL import Image
 
+    from fast_style.cli.stylize import main as stylize
     from fast_style.cli.train import main
 
+    with pytest.raises(SystemExit):  # another tool's mistake first: its options are not fast-style-train's
+        stylize(["--no-such-option"])
+    capfd.readouterr()
     monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1000)  # the painting has 3,072 pixels: over twice it
     monkeypatch.setattr(sys, "argv", ["fast-style-train", *_mistake_args(tmp_path, photo_dir, style_path, random_vgg)])
     with pytest.raises(SystemExit) as stop:
@@ -1352,3 +1361,13 @@ def test_a_refused_run_in_a_folder_whose_name_is_quoted_leaves_none(
         main()
     assert stop.value.code == 2 and "style image 'x.jpg' not found" in capfd.readouterr().err
     assert not (tmp_path / folder.removeprefix("~/")).exists()
+
+
+def test_two_checkpointers_keep_a_state_each() -> None:
+    """The checkpointer's state key leaves the intervals out (a resume at another interval found no state), not
+    its monitor: a run with a second one for its best checkpoint was refused ("more than one stateful callback")."""
+    from fast_style.callbacks import FinalCheckpoint
+
+    last, best = FinalCheckpoint(every_n_train_steps=2), FinalCheckpoint(monitor="val/common/total")
+    assert last.state_key != best.state_key
+    assert last.state_key == FinalCheckpoint(every_n_train_steps=500).state_key

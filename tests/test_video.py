@@ -1261,24 +1261,33 @@ def test_a_damaged_sound_packet_of_a_file_cut_short_is_left_out(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     """A download stopped halfway (an MP4 with its index first): its last sound packet, marked damaged by FFmpeg,
-    was copied as a good one, and the output's sound failed to decode there."""
+    was copied as a good one, and the output's sound failed to decode there; decoded (PCM into .mp4, written as
+    AAC), it failed the whole video."""
+    for clip, written in (
+        (make_video(tmp_path / "clip.mp4", frames=40, audio=True), ".mp4"),  # the sound copied
+        (_clip(tmp_path / "pcm.mov", list(range(0, 1600, 40)), (("pcm_s16le", "eng"),)), ".mp4"),  # decoded
+    ):
+        _cut_short_stylized(clip, written, tmp_path, caplog)
+
+
+def _cut_short_stylized(clip: Path, written: str, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     from fast_style.video import stylize_video
 
-    clip = make_video(tmp_path / "clip.mp4", frames=40, audio=True)
-    whole = tmp_path / "index_first.mp4"
+    caplog.clear()
+    whole = tmp_path / f"index_first{clip.suffix}"
     with av.open(str(clip)) as src, av.open(str(whole), "w", options={"movflags": "faststart"}) as dst:
         streams = {s.index: dst.add_stream_from_template(s) for s in src.streams}
         for packet in src.demux():
             if packet.dts is not None:
                 packet.stream = streams[packet.stream.index]
                 dst.mux(packet)
-    cut = tmp_path / "cut.mp4"
+    cut = tmp_path / f"cut{clip.suffix}"
     cut.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
     with av.open(str(cut)) as c:
         if not any(p.is_corrupt for p in c.demux() if p.stream.type == "audio"):  # (PyAV 18's FFmpeg marks it)
             pytest.skip("this FFmpeg marks no sound packet of the cut file damaged")
-    out = tmp_path / "out.mp4"
-    stylize_video(cut, out, lambda frames: frames)
+    out = tmp_path / f"out{written}"
+    stylize_video(cut, out, lambda frames: frames, force=True)  # (decoded, it failed the whole video)
     assert "audio at" in caplog.text and "is damaged (a file cut short?): left out" in caplog.text
     with av.open(str(out)) as c:
         for frame in c.decode(audio=0):  # every packet decodes (it raised InvalidDataError at the last)

@@ -161,8 +161,9 @@ class ToolParser(argparse.ArgumentParser):
         if "--" in args:
             end = args.index("--")
             args = args[:end] + [os.path.join(os.curdir, a) if a.startswith("-") else a for a in args[end + 1 :]]
-        command_options(frozenset(self._option_string_actions))  # the remedies a message may name (errors.remedy)
+        command_options(frozenset())  # (a mistake ends the parse: no earlier tool's options stay for the next)
         parsed = self.parse_intermixed_args(args, namespace)
+        command_options(frozenset(self._option_string_actions))  # the remedies a message may name (errors.remedy)
         parsed.__dict__.pop(_GIVEN, None)  # here, not in parse_known_args: Python 3.13's intermixed parse skips it
         return parsed
 

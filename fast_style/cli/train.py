@@ -25,7 +25,7 @@ from omegaconf.errors import OmegaConfBaseException
 from fast_style import launch_folders
 from fast_style.cli import EXIT_OK, EXIT_PARTIAL, EXIT_USER_ERROR, run_tool
 from fast_style.config import CONFIG_DIR, compose, expected_kind, register
-from fast_style.errors import UserError, first_line, out_of_memory
+from fast_style.errors import UserError, command_options, first_line, out_of_memory
 
 log = logging.getLogger(__name__)
 
@@ -326,6 +326,7 @@ def main() -> None:
     os.environ["HYDRA_FULL_ERROR"] = "1"  # Hydra re-raises instead of printing several lines; we print one
     try:
         # (the run's own logging is Hydra's job logging; HYDRA_FULL_ERROR=1: a mistake's traceback too)
+        command_options(frozenset())  # Hydra's command line: no option of another tool's is named as a remedy
         code = run_tool(_launch, logging.WARNING, tracebacks=_FULL_ERROR["on"])
     finally:
         if previous is None:
