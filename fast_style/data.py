@@ -265,6 +265,12 @@ class StyleDataModule(pl.LightningDataModule):
             # the first readable photos of the shuffled order: an unreadable one picked had left no validation
             # at all (one photo held out); an unreadable one is left out of training too (it was named once)
             picked, unreadable = self._readable([files[i] for i in order], self.num_val)
+            if not picked and unreadable and len(unreadable) < len(files):  # every one tried (at random) unreadable
+                raise UserError(  # (found at the first epoch's end, after steps that trained nothing were counted
+                    # and checkpointed)
+                    f"none of the {len(unreadable)} photos tried in '{self.root}' (of {len(files)}, in a random "
+                    f"order) could be read (named in the warnings above): {what_to_do(unreadable.values())}"
+                )
             chosen = set(picked)
             self.val_files = [f for f in files if f in chosen]
             self.train_files = [f for f in files if f not in chosen and f not in unreadable]

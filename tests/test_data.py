@@ -317,6 +317,30 @@ def test_unreadable_validation_photos_are_left_out_at_setup(
     }
 
 
+def test_a_folder_whose_every_photo_tried_is_unreadable_is_refused_before_training(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Holding out validation photos tries up to data.num_val + 20 of them: where none of those could be read, the
+    rest went on to training, whose first epoch ended in "none of the training photos could be read" after steps
+    that trained nothing had been counted and checkpointed (a resume's step count moved on)."""
+    folder = tmp_path / "bad"
+    folder.mkdir()
+    for i in range(30):
+        (folder / f"x{i:02d}.jpg").write_text("not a picture")
+    make_photo(folder / "one_good.jpg")  # one readable among them: still refused where none of those tried is it
+    said = set()
+    for seed in range(12):  # (the seeds whose order tries the readable one within 21 hold it out)
+        dm = StyleDataModule(str(folder), image_size=32, batch_size=1, num_workers=0, num_val=1, seed=seed)
+        try:
+            dm.setup()
+        except UserError as e:
+            said.add(str(e))
+    assert said and all(f"photos tried in '{folder}' (of 31, in a random order) could be read" in m for m in said)
+    assert all(m.startswith("none of the 21 photos tried") for m in said)
+    # without validation photos held out nothing is tried: training finds them (and refuses at the epoch's end)
+    StyleDataModule(str(folder), image_size=32, batch_size=1, num_workers=0, num_val=0).setup()
+
+
 def test_under_ddp_the_training_order_is_one_a_checkpoint_keeps(photo_dir: Path, tmp_path: Path) -> None:
     """Lightning's own distributed wrapper keeps no state: a resume drew a new order and skipped as many photos
     of it (some seen twice in the epoch, others never). The stateful sampler's order resumes where it was."""

@@ -279,6 +279,7 @@ def test_tiny_run_end_to_end_and_resume(
         "trainer.max_steps=20",
         "ckpt_path=last",
         f"data.root={bad}",
+        "data.num_val=0",  # (holding validation photos out tries some first, which would refuse it before training)
         "callbacks.checkpoint.every_n_train_steps=99",
     ]
     with pytest.raises(UserError, match="none of the training photos could be read"):
@@ -1052,12 +1053,12 @@ def test_a_folder_without_one_readable_photo_fails_instead_of_writing_an_untrain
 
     photos = tmp_path / "photos"
     photos.mkdir()
-    for i in range(30):  # more than holding out 2 validation photos tries (2 + 20): the rest are found in training
+    for i in range(30):  # (no validation photos held out: holding them out tries some first, which would refuse it)
         (photos / f"{i:02d}.jpg").write_text("not a photo")
     run = tmp_path / "r"
     args = [f"data.root={photos}", "model=tiny", "trainer=fast_dev", "trainer.max_steps=5", "data.num_workers=0"]
     args += [f"style.image={style_path}", "loss=file", f"loss.weights={random_vgg}", f"hydra.run.dir={run}"]
-    monkeypatch.setattr(sys, "argv", ["fast-style-train", *args, "data.batch_size=2", "data.num_val=2"])
+    monkeypatch.setattr(sys, "argv", ["fast-style-train", *args, "data.batch_size=2", "data.num_val=0"])
     with pytest.raises(SystemExit) as stop:
         main()
     assert stop.value.code == 2 and not (run / "style.pt").exists()
@@ -1241,12 +1242,12 @@ def test_a_run_stopped_at_its_first_step_leaves_no_folder_in_the_way(
 
     bad = tmp_path / "bad"
     bad.mkdir()
-    for i in range(30):  # more than the validation's hold-out tries (1 + 20): found at the first step
+    for i in range(30):  # (no validation held out, whose tries would refuse it before): found at the first step
         (bad / f"x{i:02d}.jpg").write_text("not a picture")
     if not made:
         (tmp_path / "r").mkdir()  # a folder of the user's, empty
     args = [a for a in _mistake_args(tmp_path, photo_dir, style_path, random_vgg) if not a.startswith("trainer.")]
-    args += ["trainer.max_steps=1", "data.num_val=1", "data.num_workers=0", "data.image_size=32"]
+    args += ["trainer.max_steps=1", "data.num_val=0", "data.num_workers=0", "data.image_size=32"]
     monkeypatch.setattr(sys, "argv", ["fast-style-train", *args, f"data.root={bad}"])
     with pytest.raises(SystemExit) as stop:
         main()
