@@ -15,9 +15,9 @@ _COMMAND: dict = {"running": False, "options": frozenset()}
 def set_command_line(running: bool) -> tuple:
     """Say whether a command is running (fast_style.cli.run_tool, around its body); returns what was said before,
     for `restore_command_line`."""
-    before = dict(_COMMAND)
+    before = _COMMAND["running"], _COMMAND["options"]
     _COMMAND["running"] = running
-    return before["running"], before["options"]
+    return before
 
 
 def restore_command_line(before: tuple) -> None:

@@ -298,11 +298,20 @@ def _exporting() -> bool:
     return torch.jit.is_tracing() or torch.onnx.is_in_onnx_export()
 
 
+_MOVED = {  # (to fast_style/style_model.py)
+    "save_style_model",
+    "load_style_model",
+    "style_model_payload",
+    "StyleModelError",
+    "STYLE_MODEL_FORMAT",
+    "STYLE_MODEL_VERSION",
+}
+
+
 def __getattr__(name: str) -> Any:
     """The style-model file's names, which lived here before fast_style/style_model.py (imported on first use:
     this module imports nothing of the package)."""
-    moved = ("save_style_model", "load_style_model", "style_model_payload", "StyleModelError", "STYLE_MODEL_FORMAT")
-    if name in (*moved, "STYLE_MODEL_VERSION"):
+    if name in _MOVED:
         from fast_style import style_model
 
         return getattr(style_model, name)
