@@ -248,33 +248,33 @@ class StyleDataModule(pl.LightningDataModule):
         if self.train_files:
             return
         files = self._images_in(self.root, "data")
-        unreadable: dict[Path, str] = {}
+        order = list(range(len(files)))
+        random.Random(self.seed).shuffle(order)
+        if not self.val_root and self.num_val and len(files) - self.num_val < self.batch_size <= len(files):
+            kept = max(0, len(files) - self.num_val)  # (else: batch_size's own message below)
+            raise UserError(
+                f"data.num_val={self.num_val} would hold out all but {kept}"
+                f" of the {len(files)} photos in '{self.root}': lower data.num_val, or set "
+                "data.val_root to a folder of validation photos"
+            )
+        # the first readable photos of the shuffled order (at least one is looked for, held out or not): an
+        # unreadable one picked had left no validation at all; an unreadable one is left out of training too (it
+        # was named once); every one tried unreadable was found only at the first epoch's end, after steps that
+        # trained nothing were counted and checkpointed
+        held_out = 0 if self.val_root else self.num_val
+        picked, unreadable = self._readable([files[i] for i in order], max(held_out, 1))
+        if not picked and unreadable and len(unreadable) < len(files):  # every one tried (at random) unreadable
+            raise UserError(
+                f"none of the {len(unreadable)} photos tried in '{self.root}' (of {len(files)}, in a random "
+                f"order) could be read (named in the warnings above): {what_to_do(unreadable.values())}"
+            )
+        chosen = set(picked[:held_out])
         if self.val_root:
-            self.train_files = files
             self.val_files, _ = self._readable(self._images_in(self.val_root, "validation"), self.num_val)
         else:
-            order = list(range(len(files)))
-            random.Random(self.seed).shuffle(order)
-            if self.num_val and len(files) - self.num_val < self.batch_size <= len(files):  # else: batch_size's
-                kept = max(0, len(files) - self.num_val)
-                raise UserError(
-                    f"data.num_val={self.num_val} would hold out all but {kept}"
-                    f" of the {len(files)} photos in '{self.root}': lower data.num_val, or set "
-                    "data.val_root to a folder of validation photos"
-                )
-            # the first readable photos of the shuffled order: an unreadable one picked had left no validation
-            # at all (one photo held out); an unreadable one is left out of training too (it was named once)
-            picked, unreadable = self._readable([files[i] for i in order], self.num_val)
-            if not picked and unreadable and len(unreadable) < len(files):  # every one tried (at random) unreadable
-                raise UserError(  # (found at the first epoch's end, after steps that trained nothing were counted
-                    # and checkpointed)
-                    f"none of the {len(unreadable)} photos tried in '{self.root}' (of {len(files)}, in a random "
-                    f"order) could be read (named in the warnings above): {what_to_do(unreadable.values())}"
-                )
-            chosen = set(picked)
             self.val_files = [f for f in files if f in chosen]
-            self.train_files = [f for f in files if f not in chosen and f not in unreadable]
-        if not self.train_files and not self.val_root and len(unreadable) == len(files):
+        self.train_files = [f for f in files if f not in chosen and f not in unreadable]
+        if not self.train_files and len(unreadable) == len(files):
             raise UserError(
                 f"none of the {len(files)} photos in '{self.root}' could be read (named in the warnings above): "
                 f"{what_to_do(unreadable.values())}"
@@ -292,8 +292,9 @@ class StyleDataModule(pl.LightningDataModule):
                     "all out for validation: lower data.num_val (and data.batch_size to at most the photos left for "
                     "training), or add photos"
                 )
+            left_out = f" ({len(unreadable)} unreadable left out, named in the warnings above)" if unreadable else ""
             raise UserError(
-                f"data folder '{self.root}' has {len(self.train_files)} training images, fewer than "
+                f"data folder '{self.root}' has {len(self.train_files)} training images{left_out}, fewer than "
                 f"batch_size={self.batch_size}: add images or lower data.batch_size"
             )
         world = self.trainer.world_size if self.trainer is not None else 1

@@ -300,7 +300,14 @@ class StyleTransferModule(pl.LightningModule):
     def on_train_epoch_start(self) -> None:
         self._read_batches = 0
 
+    def on_validation_epoch_start(self) -> None:
+        if not self.trainer.sanity_checking:  # said before a validation of the epoch's steps (at its end or at the
+            self._refuse_an_epoch_of_nothing_read()  # last step): it logged curves, and the folder then held a run
+
     def on_train_epoch_end(self) -> None:
+        self._refuse_an_epoch_of_nothing_read()
+
+    def _refuse_an_epoch_of_nothing_read(self) -> None:
         if not self._read_batches and self.skipped_images:  # else it would "finish" with an untrained network
             raise UserError(
                 f"none of the training photos could be read ({self.skipped_images} skipped, named in the "

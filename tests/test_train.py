@@ -23,7 +23,7 @@ from fast_style.errors import UserError
 from fast_style.style_model import load_style_model
 from fast_style.train import train
 
-from .conftest import tiny_run
+from .conftest import make_photo, tiny_run
 
 
 def tiny_cfg(out: Path, photo_dir: Path, style_path: Path, vgg: Path, *extra: str):
@@ -40,6 +40,16 @@ def tiny_cfg(out: Path, photo_dir: Path, style_path: Path, vgg: Path, *extra: st
 
 
 @pytest.mark.slow
+def _unreadable_but_the_validation_photo(folder: Path) -> None:
+    """30 unreadable photos and one readable one, which data.num_val=1 holds out (the seeds used try it within
+    the first 21): no training photo can be read, found only once training starts (where none of those tried
+    could be read, the run is refused before training)."""
+    folder.mkdir(exist_ok=True)
+    for i in range(30):
+        (folder / f"x{i:02d}.jpg").write_text("not a picture")
+    make_photo(folder / "zz_readable.jpg")
+
+
 def test_a_run_resumed_mid_epoch_trains_on_the_rest_of_that_epoch(
     tmp_path: Path, photo_dir: Path, style_path: Path, random_vgg: Path
 ) -> None:
@@ -273,13 +283,12 @@ def test_tiny_run_end_to_end_and_resume(
     assert (hparams.trainer.max_steps, hparams.module.lr, hparams.ckpt_path) == (8, 4e-4, "last")
     bad = tmp_path / "bad"  # a resume that fails before its first checkpoint (no photo readable, found at the
     bad.mkdir()  # epoch's end) leaves them as they were: they are the settings of the newest checkpoint's launch
-    for i in range(30):
-        (bad / f"x{i:02d}.jpg").write_text("not a picture")
+    _unreadable_but_the_validation_photo(bad)
     failing = [
         "trainer.max_steps=20",
         "ckpt_path=last",
         f"data.root={bad}",
-        "data.num_val=0",  # (holding validation photos out tries some first, which would refuse it before training)
+        "data.num_val=1",
         "callbacks.checkpoint.every_n_train_steps=99",
     ]
     with pytest.raises(UserError, match="none of the training photos could be read"):
@@ -1053,12 +1062,11 @@ def test_a_folder_without_one_readable_photo_fails_instead_of_writing_an_untrain
 
     photos = tmp_path / "photos"
     photos.mkdir()
-    for i in range(30):  # (no validation photos held out: holding them out tries some first, which would refuse it)
-        (photos / f"{i:02d}.jpg").write_text("not a photo")
+    _unreadable_but_the_validation_photo(photos)
     run = tmp_path / "r"
     args = [f"data.root={photos}", "model=tiny", "trainer=fast_dev", "trainer.max_steps=5", "data.num_workers=0"]
     args += [f"style.image={style_path}", "loss=file", f"loss.weights={random_vgg}", f"hydra.run.dir={run}"]
-    monkeypatch.setattr(sys, "argv", ["fast-style-train", *args, "data.batch_size=2", "data.num_val=0"])
+    monkeypatch.setattr(sys, "argv", ["fast-style-train", *args, "data.batch_size=2", "data.num_val=1"])
     with pytest.raises(SystemExit) as stop:
         main()
     assert stop.value.code == 2 and not (run / "style.pt").exists()
@@ -1242,12 +1250,11 @@ def test_a_run_stopped_at_its_first_step_leaves_no_folder_in_the_way(
 
     bad = tmp_path / "bad"
     bad.mkdir()
-    for i in range(30):  # (no validation held out, whose tries would refuse it before): found at the first step
-        (bad / f"x{i:02d}.jpg").write_text("not a picture")
+    _unreadable_but_the_validation_photo(bad)
     if not made:
         (tmp_path / "r").mkdir()  # a folder of the user's, empty
     args = [a for a in _mistake_args(tmp_path, photo_dir, style_path, random_vgg) if not a.startswith("trainer.")]
-    args += ["trainer.max_steps=1", "data.num_val=0", "data.num_workers=0", "data.image_size=32"]
+    args += ["trainer.max_steps=1", "data.num_val=1", "data.num_workers=0", "data.image_size=32"]
     monkeypatch.setattr(sys, "argv", ["fast-style-train", *args, f"data.root={bad}"])
     with pytest.raises(SystemExit) as stop:
         main()
