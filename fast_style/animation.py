@@ -15,6 +15,7 @@ from fast_style.atomic import atomic_write
 from fast_style.errors import UserError
 from fast_style.images import decoding, kept_metadata, reading, to_srgb, upright
 from fast_style.numbers import check_number
+from fast_style.options import check_smoothing
 from fast_style.outputs import check_output, is_the_file
 
 # what an animation can be written as (other outputs take its first frame)
@@ -128,12 +129,15 @@ def stylize_animation(
     stylize: Callable[[list[Image.Image]], list[Image.Image]],
     quality: int = 95,
     force: bool = False,
+    smooth: float = 0.0,
 ) -> tuple[int, int, int]:
     """Stylize every frame of the animation `src` with `stylize` (a list of images in, as many out:
     `Stylizer.stylize_images`) into the animation `dst` (.gif, .png or .webp). Returns (frames, width, height)
-    of the result. An existing `dst` is replaced only with `force` (UserError before any work otherwise)."""
+    of the result. An existing `dst` is replaced only with `force` (UserError before any work otherwise).
+    `smooth` (0..1): temporal smoothing of the stylized frames, as a video's (fast_style.smoothing)."""
     # (WebP's; checked first: 500 failed in Pillow's encoder once every frame was stylized)
     check_number("quality", quality, lambda v: 1 <= v <= 100, "a whole number within 1..100 (--quality)", True)
+    check_smoothing(smooth)
     dst = Path(dst)
     _format_of(dst)
     if is_the_file(dst, Path(src)):  # the input would be replaced by its own stylized copy
@@ -143,8 +147,12 @@ def stylize_animation(
     with Image.open(src) as source:
         pass  # its header alone: the metadata the stylized copy keeps (its EXIF and XMP were lost)
     stylized: list[Image.Image] = []
+    smoothed = _Smoothed(smooth) if smooth else None
     for start in range(0, len(frames), CHUNK):
-        stylized += stylize(frames[start : start + CHUNK])
+        chunk = stylize(frames[start : start + CHUNK])
+        if smoothed is not None:
+            chunk = [smoothed(frame, out) for frame, out in zip(frames[start : start + CHUNK], chunk)]
+        stylized += chunk
         frames[start : start + CHUNK] = [None] * len(frames[start : start + CHUNK])  # type: ignore[list-item]
         width, height = stylized[0].size
         if len(durations) * width * height > MAX_PIXELS:  # enlarged (--scale): the result's frames too many
@@ -154,3 +162,27 @@ def stylize_animation(
             )
     save_frames(stylized, durations, plays, dst, quality, source, overwrite=force)
     return len(stylized), *stylized[0].size
+
+
+class _Smoothed:
+    """Stylized frames in order -> temporally smoothed (fast_style.smoothing), alpha kept as stylized."""
+
+    def __init__(self, strength: float) -> None:
+        from fast_style.smoothing import TemporalSmoother  # (torch: only where asked)
+
+        self.smoother = TemporalSmoother(strength)
+
+    def __call__(self, frame: Image.Image, stylized: Image.Image) -> Image.Image:
+        import torch
+        import torch.nn.functional as F
+        from torchvision.transforms.functional import pil_to_tensor
+
+        x = pil_to_tensor(frame.convert("RGB")).float() / 255  # (3, H, W), the input frame at the output's size
+        y = pil_to_tensor(stylized.convert("RGB")).float() / 255  # (3, h, w)
+        if x.shape != y.shape:
+            x = F.interpolate(x[None], y.shape[-2:], mode="bilinear", antialias=True)[0]
+        out = self.smoother.step(x, y).mul(255).round().clamp(0, 255).to(torch.uint8)
+        result = Image.fromarray(out.permute(1, 2, 0).numpy(), "RGB")
+        if stylized.mode == "RGBA":
+            result.putalpha(stylized.getchannel("A"))
+        return result

@@ -91,7 +91,7 @@ def stylize_files(
             with warnings.catch_warnings():
                 warnings.simplefilter("error", Image.DecompressionBombWarning)  # over the limit: refuse
                 if (frames := frame_count(src)) > 1 and dst.suffix.lower() in ANIMATED_OUTPUTS:
-                    count_frames, width, height = stylize_animation(src, dst, stylize, quality, force)
+                    count_frames, width, height = stylize_animation(src, dst, stylize, quality, force, smooth)
                     report.images += 1
                     count(width * height * count_frames, 1)
                     continue

@@ -112,12 +112,26 @@ def build_parser() -> argparse.ArgumentParser:
         "--smooth",
         type=float,
         default=0.0,
-        help="video: blend each frame with the last where the picture is still or pans, 0 to below 1 (default 0: "
-        "off); "
-        "calms the flicker of models trained without temporal=shift",
+        help="video and animations: blend each frame with the last where the picture is still or pans, 0 to below "
+        "1 (default 0: off); calms the flicker of models trained without temporal=shift",
     )
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     return p
+
+
+def _moves(src: Path, dst: Path) -> bool:
+    """Whether `src` is stylized as frames in order (a video, or an animation written as one), which --smooth
+    works on; a file that cannot be read says so later, as it is stylized."""
+    from fast_style.animation import ANIMATED_OUTPUTS, frame_count
+    from fast_style.bomb_guard import BOMB
+    from fast_style.video import is_video
+
+    if is_video(src):
+        return True
+    try:
+        return dst.suffix.lower() in ANIMATED_OUTPUTS and frame_count(src) > 1
+    except (OSError, ValueError, UserError, *BOMB):
+        return False
 
 
 def run(args: argparse.Namespace) -> int:
@@ -189,9 +203,9 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
 
-    if args.smooth and not any(is_video(src) for src, _ in plans):  # (it did nothing, without a word)
+    if args.smooth and not any(_moves(src, dst) for src, dst in plans):  # (it did nothing, without a word)
         print(
-            "warning: --smooth works on videos only: it is left out for photos and animated GIF/WebP/PNG",
+            "warning: --smooth works on videos and animations (GIF, WebP, APNG) only: it does nothing to photos",
             file=sys.stderr,
         )
 
