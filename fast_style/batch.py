@@ -104,7 +104,7 @@ def stylize_files(
                     dst.suffix,
                     ", ".join(ANIMATED_OUTPUTS),
                 )
-            elif src.suffix.lower() in (".tif", ".tiff") and (pages := page_count(src)) > 1:  # (without a word)
+            elif (pages := page_count(src)) > 1:  # (without a word; also a TIFF named otherwise)
                 log.warning("%s: a TIFF of %d pages: only the first is stylized", src.name, pages)
             out = stylize([source])[0]
             save_image(out, dst, source, quality, overwrite=force)

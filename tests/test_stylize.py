@@ -143,6 +143,9 @@ def test_an_animation_comes_out_animated_and_a_still_output_says_it_keeps_one_fr
     assert main([str(tmp_path / "pages.tif"), "-m", str(model_path), "-o", str(tmp_path / "p.tif"), "-q"]) == 0
     assert "pages.tif: a TIFF of 3 pages: only the first is stylized" in caplog.text
     assert getattr(Image.open(tmp_path / "p.tif"), "n_frames", 1) == 1
+    (tmp_path / "scan.jpg").write_bytes((tmp_path / "pages.tif").read_bytes())  # a TIFF named otherwise: said too
+    assert main([str(tmp_path / "scan.jpg"), "-m", str(model_path), "-o", str(tmp_path / "s.jpg"), "-q"]) == 0
+    assert "scan.jpg: a TIFF of 3 pages: only the first is stylized" in caplog.text
     # its second page's place past the file's end (a damaged later page): the first stylized all the same
     import struct
 
