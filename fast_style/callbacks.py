@@ -26,6 +26,7 @@ from torchvision.utils import make_grid, save_image
 from fast_style import launch
 from fast_style.atomic import atomic_write, save_torch
 from fast_style.errors import UserError
+from fast_style.event_files import drop_hparams, event_files, holds_hparams
 from fast_style.lightning_internals import set_logging_count
 from fast_style.style_model import save_style_model
 
@@ -129,8 +130,13 @@ class HParamsSummary(pl.Callback):
         found = trainer.callback_metrics
         metrics = {new: float(found[old]) for old, new in self.METRICS.items() if old in found}
         for logger in trainer.loggers:
-            if metrics and isinstance(logger, TensorBoardLogger):  # rank 0 only (Lightning's rank_zero_only)
+            if metrics and isinstance(logger, TensorBoardLogger) and trainer.is_global_zero:
+                # an earlier launch's summary (a resumed run) would be the one the tab shows: taken out of its file
+                earlier = [f for f in event_files(Path(logger.log_dir)) if holds_hparams(f)]
                 logger.log_hyperparams(self.params, metrics=metrics)
+                logger.experiment.flush()
+                for events in earlier:
+                    drop_hparams(events)
 
 
 class StyleModelWriter(pl.Callback):

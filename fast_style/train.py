@@ -27,6 +27,7 @@ from fast_style import config, launch
 from fast_style.callbacks import AtomicCheckpointIO, GracefulStop, HParamsSummary, KeepLaunch
 from fast_style.devices import native_bf16
 from fast_style.errors import UserError, first_line
+from fast_style.event_files import holds_a_loss
 from fast_style.lightning_internals import stop_other_ranks
 from fast_style.module import StyleTransferModule
 from fast_style.rank_logging import one_copy_on_terminal
@@ -119,7 +120,7 @@ def train(cfg: DictConfig) -> Path | None:
         if trainer.is_global_zero:
             nothing = ckpt is None and _run_in(out, last, grids, logs=False) is None  # no checkpoint, model or grid
             for path in set((out / "tensorboard").glob("events.out.tfevents.*")) - events:
-                if not keeper.kept or (nothing and not _holds_a_loss(path)):
+                if not keeper.kept or (nothing and not holds_a_loss(path)):
                     path.unlink(missing_ok=True)
     if ckpt is None and trainer.max_steps == 0:  # (after fit: the data's and settings' mistakes come first)
         # a new run of no step left a folder with no model, which was then refused as "holds a run"
@@ -383,22 +384,6 @@ def build(node: DictConfig, where: str, **kwargs: Any) -> Any:
         if isinstance(cause, UserError):
             raise cause from None
         raise UserError(f"bad setting under {where}: {first_line(cause or e, 300)}") from None
-
-
-# what a run's first step logs before (or without) a loss: the learning rate, Lightning's epoch, the photos skipped
-_NO_LOSS = {"train/lr", "epoch", "train/skipped_images"}
-
-
-def _holds_a_loss(events: Path) -> bool:
-    """Whether a TensorBoard file holds a point of a loss's or a validation's curve, or cannot be read: a file of
-    its header alone, or of what a first step logs before its loss (`_NO_LOSS`), records nothing."""
-    from tensorboard.backend.event_processing.event_file_loader import EventFileLoader
-
-    try:
-        tags = {v.tag for event in EventFileLoader(str(events)).Load() for v in event.summary.value}
-    except Exception:  # (a damaged file: kept, as anything not known to be empty)
-        return True
-    return bool(tags - _NO_LOSS)
 
 
 TRAINED_PRECISIONS = ("32-true", "32", "bf16-mixed", "bf16", "16-mixed", "16")  # Lightning's names (and aliases)

@@ -198,6 +198,14 @@ def _hparams_tab(run: Path) -> dict:
     return {}
 
 
+def _tag_count(run: Path, tag: str) -> int:
+    """How many values of `tag` a run's event files hold."""
+    from tensorboard.backend.event_processing.event_file_loader import EventFileLoader
+
+    files = sorted((run / "tensorboard").glob("events.out.tfevents.*"))
+    return sum(v.tag == tag for f in files for event in EventFileLoader(str(f)).Load() for v in event.summary.value)
+
+
 def _scalar_tags(logdir: Path) -> set[str]:
     acc = EventAccumulator(str(logdir))
     acc.Reload()
@@ -276,11 +284,18 @@ def test_tiny_run_end_to_end_and_resume(
     assert ckpt["global_step"] == 6
     assert load_style_model(str(resumed / "style.pt"))[1]["step"] == 6
     # a resume at another module.lr trains at it (Lightning would restore the checkpoint's rate)
+    before = {"train/total": _tag_count(out, "train/total")}
     train(tiny_cfg(out, photo_dir, style_path, random_vgg, "trainer.max_steps=8", "ckpt_path=last", "module.lr=4e-4"))
     ckpt = torch.load(out / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False)
     assert ckpt["global_step"] == 8
     hparams = OmegaConf.load(out / "tensorboard" / "hparams.yaml")  # this launch's settings (it kept the first's)
     assert (hparams.trainer.max_steps, hparams.module.lr, hparams.ckpt_path) == (8, 4e-4, "last")
+    # and so does the HParams tab (TensorBoard shows the first summary it reads: the first launch's), the earlier
+    # launches' curves kept as they were
+    tab = _hparams_tab(out)
+    assert (tab["trainer/max_steps"], tab["module/lr"], tab["ckpt_path"]) == (8, 4e-4, "last")
+    assert _tag_count(out, "_hparams_/session_start_info") == 1
+    assert _tag_count(out, "train/total") == before["train/total"] + 4  # (steps 5 to 8; the first launch's kept)
     bad = tmp_path / "bad"  # a resume that fails before its first checkpoint (no photo readable, found at the
     bad.mkdir()  # epoch's end) leaves them as they were: they are the settings of the newest checkpoint's launch
     _unreadable_but_the_validation_photo(bad)
