@@ -8,7 +8,6 @@ built-in configs) or `hydra.searchpath=[file://DIR]`.
 
 from __future__ import annotations
 
-import difflib
 import logging
 import os
 import re
@@ -19,17 +18,17 @@ from typing import IO
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 from omegaconf.errors import OmegaConfBaseException
 
 from fast_style import launch_folders
 from fast_style.cli import EXIT_OK, EXIT_PARTIAL, EXIT_USER_ERROR, run_tool
-from fast_style.config import CONFIG_DIR, compose, expected_kind, register
+from fast_style.config import CONFIG_DIR, register
+from fast_style.config_mistakes import one_line
 from fast_style.errors import UserError, command_options, first_line, out_of_memory
 
 log = logging.getLogger(__name__)
 
-_FILE_KEYS = {"style": "style.image", "loss": "loss=file loss.weights"}  # groups whose option is often a file
 # set by main(): whether to re-raise; a sweep's failed runs, and the folders of those refused in a new folder
 _FULL_ERROR: dict = {"on": False, "failed": [], "refused": []}
 _STARTED: dict = {"run": False, "trained": 0}  # a run's folder made and the task called; the runs that trained
@@ -99,121 +98,6 @@ def _into_run_log(line: str, level: int = logging.ERROR) -> None:
     for handler in logging.getLogger().handlers:
         if isinstance(handler, logging.FileHandler):
             handler.handle(record)
-
-
-def _a_trainer_argument(name: str) -> bool:
-    """Whether pytorch_lightning.Trainer takes `name` (only where a mistake is being reported: Lightning loads)."""
-    import inspect
-
-    import pytorch_lightning as pl
-
-    return name in inspect.signature(pl.Trainer).parameters
-
-
-def _keys_under(parent: str, overrides: list[str], config_dirs: list[str]) -> list[str]:
-    """The settings a config node has, composed with the command line's other overrides and its own config
-    folders (`--config-dir`)."""
-    folders = [f"file://{os.path.abspath(d)}" for d in config_dirs]
-    if folders:  # (searched after the built-in configs here, before them in the launch: the same unless they clash)
-        overrides = [*overrides, f"hydra.searchpath=[{','.join(repr(f) for f in folders)}]"]
-    try:
-        cfg = compose(overrides)
-        node = OmegaConf.select(cfg, parent) if parent else cfg
-        return sorted(str(k) for k in node) if isinstance(node, DictConfig) else []
-    except Exception:  # the other overrides have mistakes too: name no keys rather than fail here
-        return []
-
-
-def _own_config_dirs(argv: list[str]) -> list[str]:
-    """The config folders Hydra's --config-dir (-cd) adds: `--config-dir DIR`, `--config-dir=DIR`, `-cd DIR`."""
-    found = []
-    for i, arg in enumerate(argv):
-        if arg in ("--config-dir", "-cd") and i + 1 < len(argv):
-            found.append(argv[i + 1])
-        elif arg.startswith("--config-dir="):
-            found.append(arg.partition("=")[2])
-    return found
-
-
-def one_line(error: BaseException, argv: list[str]) -> str:
-    """A user's configuration mistake, as Hydra, OmegaConf or our constructors report it, in one line (read from
-    the exceptions' own fields: the key, the value, the missing option)."""
-    from hydra.errors import ConfigCompositionException, MissingConfigException
-    from omegaconf.errors import (
-        ConfigAttributeError,
-        ConfigKeyError,
-        InterpolationResolutionError,
-        MissingMandatoryValue,
-        ValidationError,
-    )
-
-    cause, source = error.__cause__, ""
-    if cause is None and isinstance(error, ConfigCompositionException):  # a mistake in a config file of one's own
-        cause = error.__context__  # (Hydra raises it while handling OmegaConf's error, without `from`)
-        source = str(error).partition("'")[2].partition("'")[0]  # "In 'model/wide': ..." -> model/wide
-    if isinstance(error, MissingConfigException) and error.options:
-        missing = error.missing_cfg_file or ""
-        group, _, option = missing.rpartition("/")
-        for arg in argv:  # the override that asked for it: an option may be a path (style=/x/wave.jpg)
-            key, _, value = arg.partition("=")
-            if f"{key.lstrip('+~')}/{value}" == missing:
-                group, option = key.lstrip("+~"), value
-        options = sorted(o for o in error.options if o != "schema")
-        hint = f"; a file goes in as {_FILE_KEYS[group]}=..." if group in _FILE_KEYS and Path(option).suffix else ""
-        return f"unknown {group or 'config'} option '{option}': choose one of {', '.join(options)}{hint}"
-    if isinstance(cause, ValidationError) and cause.full_key and expected_kind(cause.full_key):
-        return f"{cause.full_key} must be {expected_kind(cause.full_key)}, got {cause.value!r}"
-    if isinstance(cause, (ConfigAttributeError, ConfigKeyError)) and cause.full_key:
-        key = cause.full_key
-        parent = key.rpartition(".")[0]
-        mistaken = {key, source.partition("/")[0]}  # the key itself, or the group whose config file has it
-        others = [  # (stlye.image=x: the unknown key is stlye, and the override under it goes too)
-            a
-            for a in argv
-            if "=" in a
-            and not a.startswith("-")
-            and a.split("=")[0].lstrip("+~").partition(".")[0] not in mistaken
-            and a.split("=")[0].lstrip("+~") not in mistaken
-        ]
-        keys = _keys_under(parent, others, _own_config_dirs(argv))
-        known = f"; the settings under {parent or 'the top level'} are {', '.join(keys)}" if keys else ""
-        group = key.partition(".")[0]
-        if not keys and (CONFIG_DIR / group / "none.yaml").is_file():  # an optional group left at none
-            options = sorted(f.stem for f in (CONFIG_DIR / group).glob("*.yaml") if f.stem not in ("none", "schema"))
-            return f"'{key}' is a setting of the {group} group, which is off: add {group}={options[0]} " + (
-                f"(or another of {', '.join(options)})" if len(options) > 1 else "to the command line"
-            )
-        # the nearest setting (data.batchsize: data.batch_size, which the +key=... hint below does not find)
-        given = [a.split("=")[0].lstrip("+~") for a in argv if "=" in a]
-        below = next((g[len(key) :] for g in given if g.startswith(f"{key}.")), "")  # stlye.image: stlye, .image
-        near = difflib.get_close_matches(key.rpartition(".")[2], keys, n=1)
-        if parent == "trainer" and _a_trainer_argument(key.rpartition(".")[2]):  # min_steps: no max_steps guessed
-            near = []
-        guess = f"{parent + '.' if parent else ''}{near[0]}{below}" if near else ""
-        hint = f" (did you mean {guess}?)" if guess else ""
-        key += below
-        if source:
-            return f"unknown setting '{key}' in the config {source}{hint}{known}"
-        if guess:
-            return f"unknown setting '{key}'{hint}{known}"
-        if parent == "trainer":  # the node lists only what the config sets: Lightning takes many more
-            return f"unknown setting '{key}'{known}; another pytorch_lightning.Trainer argument goes in as +{key}=..."
-        return f"unknown setting '{key}'{known} (use +{key}=... to add a new key on purpose)"
-    if isinstance(error, UserError):
-        return str(error)
-    for found in (error, cause):  # a ??? left in a config: experiment=fast_variant without its teacher
-        if isinstance(found, MissingMandatoryValue) and found.full_key:
-            return f"{found.full_key} has no value: add {found.full_key}=... (README, Configuration)"
-        # a ${...} whose setting is not there: experiment=fast_variant distill=none (its init_from is the teacher)
-        if isinstance(found, InterpolationResolutionError) and found.full_key:
-            ref = re.search(r"access ([\w.]+)", str(found))
-            said = f" (it is ${{{ref.group(1)}}}, which this config does not have)" if ref else ""
-            return (
-                f"{found.full_key} cannot be worked out{said}: give it yourself, {found.full_key}=..., or add the "
-                "setting it refers to"
-            )
-    text = " ".join(f"{error} {cause or ''}".split())
-    return text[:300]
 
 
 _KEY = re.compile(r"(\+{0,2}[A-Za-z_][\w.]*(?:@[\w.:]+)?)=(.*)", re.DOTALL)

@@ -1,0 +1,133 @@
+"""A configuration mistake, as Hydra, OmegaConf or our constructors report it, in one line that says what to set:
+an unknown option of a group (the options listed), an unknown key (the nearest one, the keys beside it), a value
+of the wrong kind, a setting without a value. Read from the exceptions' own fields (the key, the value, the
+missing option), not from their text."""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+from pathlib import Path
+
+from omegaconf import DictConfig, OmegaConf
+
+from fast_style.config import CONFIG_DIR, compose, expected_kind
+from fast_style.errors import UserError
+
+_FILE_KEYS = {"style": "style.image", "loss": "loss=file loss.weights"}  # groups whose option is often a file
+
+
+def _a_trainer_argument(name: str) -> bool:
+    """Whether pytorch_lightning.Trainer takes `name` (only where a mistake is being reported: Lightning loads)."""
+    import inspect
+
+    import pytorch_lightning as pl
+
+    return name in inspect.signature(pl.Trainer).parameters
+
+
+def _keys_under(parent: str, overrides: list[str], config_dirs: list[str]) -> list[str]:
+    """The settings a config node has, composed with the command line's other overrides and its own config
+    folders (`--config-dir`)."""
+    folders = [f"file://{os.path.abspath(d)}" for d in config_dirs]
+    if folders:  # (searched after the built-in configs here, before them in the launch: the same unless they clash)
+        overrides = [*overrides, f"hydra.searchpath=[{','.join(repr(f) for f in folders)}]"]
+    try:
+        cfg = compose(overrides)
+        node = OmegaConf.select(cfg, parent) if parent else cfg
+        return sorted(str(k) for k in node) if isinstance(node, DictConfig) else []
+    except Exception:  # the other overrides have mistakes too: name no keys rather than fail here
+        return []
+
+
+def _own_config_dirs(argv: list[str]) -> list[str]:
+    """The config folders Hydra's --config-dir (-cd) adds: `--config-dir DIR`, `--config-dir=DIR`, `-cd DIR`."""
+    found = []
+    for i, arg in enumerate(argv):
+        if arg in ("--config-dir", "-cd") and i + 1 < len(argv):
+            found.append(argv[i + 1])
+        elif arg.startswith("--config-dir="):
+            found.append(arg.partition("=")[2])
+    return found
+
+
+def one_line(error: BaseException, argv: list[str]) -> str:
+    """A user's configuration mistake, as Hydra, OmegaConf or our constructors report it, in one line (read from
+    the exceptions' own fields: the key, the value, the missing option)."""
+    from hydra.errors import ConfigCompositionException, MissingConfigException
+    from omegaconf.errors import (
+        ConfigAttributeError,
+        ConfigKeyError,
+        InterpolationResolutionError,
+        MissingMandatoryValue,
+        ValidationError,
+    )
+
+    cause, source = error.__cause__, ""
+    if cause is None and isinstance(error, ConfigCompositionException):  # a mistake in a config file of one's own
+        cause = error.__context__  # (Hydra raises it while handling OmegaConf's error, without `from`)
+        source = str(error).partition("'")[2].partition("'")[0]  # "In 'model/wide': ..." -> model/wide
+    if isinstance(error, MissingConfigException) and error.options:
+        missing = error.missing_cfg_file or ""
+        group, _, option = missing.rpartition("/")
+        for arg in argv:  # the override that asked for it: an option may be a path (style=/x/wave.jpg)
+            key, _, value = arg.partition("=")
+            if f"{key.lstrip('+~')}/{value}" == missing:
+                group, option = key.lstrip("+~"), value
+        options = sorted(o for o in error.options if o != "schema")
+        hint = f"; a file goes in as {_FILE_KEYS[group]}=..." if group in _FILE_KEYS and Path(option).suffix else ""
+        return f"unknown {group or 'config'} option '{option}': choose one of {', '.join(options)}{hint}"
+    if isinstance(cause, ValidationError) and cause.full_key and expected_kind(cause.full_key):
+        return f"{cause.full_key} must be {expected_kind(cause.full_key)}, got {cause.value!r}"
+    if isinstance(cause, (ConfigAttributeError, ConfigKeyError)) and cause.full_key:
+        key = cause.full_key
+        parent = key.rpartition(".")[0]
+        mistaken = {key, source.partition("/")[0]}  # the key itself, or the group whose config file has it
+        others = [  # (stlye.image=x: the unknown key is stlye, and the override under it goes too)
+            a
+            for a in argv
+            if "=" in a
+            and not a.startswith("-")
+            and a.split("=")[0].lstrip("+~").partition(".")[0] not in mistaken
+            and a.split("=")[0].lstrip("+~") not in mistaken
+        ]
+        keys = _keys_under(parent, others, _own_config_dirs(argv))
+        known = f"; the settings under {parent or 'the top level'} are {', '.join(keys)}" if keys else ""
+        group = key.partition(".")[0]
+        if not keys and (CONFIG_DIR / group / "none.yaml").is_file():  # an optional group left at none
+            options = sorted(f.stem for f in (CONFIG_DIR / group).glob("*.yaml") if f.stem not in ("none", "schema"))
+            return f"'{key}' is a setting of the {group} group, which is off: add {group}={options[0]} " + (
+                f"(or another of {', '.join(options)})" if len(options) > 1 else "to the command line"
+            )
+        # the nearest setting (data.batchsize: data.batch_size, which the +key=... hint below does not find)
+        given = [a.split("=")[0].lstrip("+~") for a in argv if "=" in a]
+        below = next((g[len(key) :] for g in given if g.startswith(f"{key}.")), "")  # stlye.image: stlye, .image
+        near = difflib.get_close_matches(key.rpartition(".")[2], keys, n=1)
+        if parent == "trainer" and _a_trainer_argument(key.rpartition(".")[2]):  # min_steps: no max_steps guessed
+            near = []
+        guess = f"{parent + '.' if parent else ''}{near[0]}{below}" if near else ""
+        hint = f" (did you mean {guess}?)" if guess else ""
+        key += below
+        if source:
+            return f"unknown setting '{key}' in the config {source}{hint}{known}"
+        if guess:
+            return f"unknown setting '{key}'{hint}{known}"
+        if parent == "trainer":  # the node lists only what the config sets: Lightning takes many more
+            return f"unknown setting '{key}'{known}; another pytorch_lightning.Trainer argument goes in as +{key}=..."
+        return f"unknown setting '{key}'{known} (use +{key}=... to add a new key on purpose)"
+    if isinstance(error, UserError):
+        return str(error)
+    for found in (error, cause):  # a ??? left in a config: experiment=fast_variant without its teacher
+        if isinstance(found, MissingMandatoryValue) and found.full_key:
+            return f"{found.full_key} has no value: add {found.full_key}=... (README, Configuration)"
+        # a ${...} whose setting is not there: experiment=fast_variant distill=none (its init_from is the teacher)
+        if isinstance(found, InterpolationResolutionError) and found.full_key:
+            ref = re.search(r"access ([\w.]+)", str(found))
+            said = f" (it is ${{{ref.group(1)}}}, which this config does not have)" if ref else ""
+            return (
+                f"{found.full_key} cannot be worked out{said}: give it yourself, {found.full_key}=..., or add the "
+                "setting it refers to"
+            )
+    text = " ".join(f"{error} {cause or ''}".split())
+    return text[:300]
