@@ -3,8 +3,8 @@
 Instance normalization makes each tile's colours depend on that tile's own statistics, so naive tiling shows
 seams and colour shifts. Here every tile is normalized with the statistics of the whole image:
 
-1. statistics pass: the network runs once on the whole image, downscaled so its longer side is at most
-   `stats_size` (exact when the image is not larger than that), and a hook records each norm layer's
+1. statistics pass: the network runs once on the whole image, downscaled (its shape kept) to at most
+   `stats_size` x `stats_size` pixels (exact when the image has no more), and a hook records each norm layer's
    per-channel mean and variance;
 2. tile pass: overlapping tiles run with those fixed statistics. The network is then a pure convolution
    stack, so a tile with a margin wider than the receptive field (58 px for the paper's network)
@@ -15,6 +15,7 @@ Memory is bounded by the tile size (plus the uint8 input and output images), wha
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -117,7 +118,9 @@ def stylize_tiled(
     def as_float(t: torch.Tensor) -> torch.Tensor:
         return to_unit(t).to(device)
 
-    scale = min(1.0, stats_size / max(h, w))
+    # bounded by pixels, the shape kept: bounded by the longer side, a 28000x152 banner's statistics came from an
+    # 8 px sliver, mostly padding (its tiles washed out)
+    scale = min(1.0, stats_size / math.sqrt(h * w))
     if scale == 1.0:
         small = as_float(image)
     else:  # a uint8 picture on the CPU is scaled down as it is: a float copy of a huge photo is 4 bytes a value

@@ -77,6 +77,19 @@ def test_naive_tiles_would_show_seams() -> None:
     assert (stylize_tiled(net, x, tile=64) - whole).abs().max().item() < 1e-4
 
 
+def test_a_thin_image_whose_pixels_fit_the_statistics_pass_is_exact() -> None:
+    """The statistics pass shrank an image until its longer side fitted: a 28000x152 banner's statistics came from
+    an 8 px-high sliver, mostly padding, and its tiles came out washed out. It is bounded by pixels now."""
+    net = _net(channels=(8, 16, 32), num_residual=2)
+    x = _photo_like(24, 1200)  # 28,800 pixels: under 256 x 256, though far longer than 256
+    with torch.no_grad():
+        whole = net(x)
+    assert (stylize_tiled(net, x, tile=64, stats_size=256) - whole).abs().max().item() < 1e-4
+    wide = _photo_like(40, 2400)  # over the bound: scaled down by area, its shape kept, not to a 5 px sliver (0.25
+    with torch.no_grad():  # from the whole image so; 0.07 now, as a 310 px square's 0.05 scaled to 256 px)
+        assert (stylize_tiled(net, wide, tile=128, stats_size=256) - net(wide)).abs().mean().item() < 0.1
+
+
 def test_uint8_in_uint8_out_and_downscaled_statistics_stay_seamless() -> None:
     net = _net(channels=(8, 16, 32), num_residual=2)
     x = (_photo_like(256, 256) * 255).round().to(torch.uint8)
