@@ -13,7 +13,7 @@ from PIL import Image, ImageSequence
 
 from fast_style.atomic import atomic_write
 from fast_style.errors import UserError
-from fast_style.images import decoding, kept_metadata, reading, to_srgb, upright
+from fast_style.images import decoding, kept_metadata, on_or_off_alpha, reading, to_srgb, upright
 from fast_style.numbers import check_number
 from fast_style.options import check_smoothing
 from fast_style.outputs import check_output, is_the_file
@@ -96,6 +96,8 @@ def save_frames(
     unit = 10 if fmt == "GIF" else 1
     ends = [round(t / unit) * unit for t in itertools.accumulate(durations)]
     whole = [max(unit, b - a) for a, b in zip([0, *ends], ends)]
+    if fmt == "GIF":  # its pixels transparent or opaque: the partly transparent on white
+        frames = [on_or_off_alpha(f) if f.mode == "RGBA" else f for f in frames]
     params: dict = {"save_all": True, "append_images": frames[1:], "duration": whole}
     params |= kept_metadata(source, fmt)
     if fmt != "GIF":

@@ -87,7 +87,32 @@ def read_image(
             k = max(1, min(w, h) // draft_size)
             img.draft(img.mode, (w // k, h // k))
         img.load()
+        if img.format == "TIFF" and "exif" not in img.info and (block := _tiff_exif(img)):
+            img.info["exif"] = block  # as other formats give theirs: kept_metadata copies it
         return upright(_coded_colour_to_srgb(img, path))
+
+
+# a TIFF's own tags that are a photo's EXIF (IFD0's description, camera, date, author), beside its EXIF and GPS IFDs
+_TIFF_EXIF_TAGS = (0x010E, 0x010F, 0x0110, 0x0112, 0x0131, 0x0132, 0x013B, 0x8298)
+
+
+def _tiff_exif(img: Image.Image) -> bytes | None:
+    """The EXIF a TIFF holds among its tags (Pillow gives none in `info`: a stylized copy lost its camera and date),
+    as an EXIF block; None where it holds none or it cannot be read."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            tags = img.getexif()
+            exif = Image.Exif()
+            for tag in _TIFF_EXIF_TAGS:
+                if tag in tags:
+                    exif[tag] = tags[tag]
+            for ifd in (0x8769, 0x8825):  # EXIF, GPS
+                if found := tags.get_ifd(ifd):
+                    exif.get_ifd(ifd).update(found)
+            return exif.tobytes() if len(exif) or exif.get_ifd(0x8769) or exif.get_ifd(0x8825) else None
+    except Exception:
+        return None
 
 
 def page_count(path: str | Path) -> int:
@@ -337,6 +362,8 @@ def _kept_metadata(source: Image.Image | None, fmt: str) -> dict:
         info = PngInfo()
         info.add_itxt("XML:com.adobe.xmp", xmp.decode("utf-8", "replace"))
         params["pnginfo"] = info
+    elif xmp and fmt == "TIFF":  # its tag 700 (kept_metadata puts it beside the EXIF's tags)
+        params["xmp"] = xmp
     dpi = source.info.get("dpi")
     if dpi and fmt in ("JPEG", "PNG", "TIFF") and not (fmt == "JPEG" and not all(0 < d <= 65535 for d in dpi)):
         params["dpi"] = tuple(round(float(d), 2) for d in dpi)  # (a JPEG's are 16 bits: 254000 became 57392)
@@ -368,6 +395,8 @@ def save_image(
         raise UserError(f"unknown output format '{path.suffix}': use {', '.join(IMAGE_OUTPUTS)}")
     if img.mode == "RGBA" and fmt in ("JPEG", "BMP"):  # these formats have no alpha: on white, as inputs are read
         img = Image.alpha_composite(Image.new("RGBA", img.size, (255, 255, 255, 255)), img).convert("RGB")
+    elif img.mode == "RGBA" and fmt == "GIF":
+        img = on_or_off_alpha(img)
     params: dict = {}
     if fmt in ("JPEG", "WEBP", "AVIF"):
         params["quality"] = quality
@@ -378,6 +407,18 @@ def save_image(
         tmp.write_bytes(encoded.getbuffer())
 
 
+def on_or_off_alpha(img: Image.Image) -> Image.Image:
+    """An RGBA picture for a GIF, whose pixels are either transparent or opaque: the partly transparent ones on
+    white (as a JPEG gets them), opaque from half opacity up, else transparent (Pillow made every one opaque in
+    its own colour: a soft edge's fringe came out dark)."""
+    alpha = img.getchannel("A")
+    if not any(alpha.histogram()[1:255]):  # (already on or off)
+        return img
+    out = Image.alpha_composite(Image.new("RGBA", img.size, (255, 255, 255, 255)), img)
+    out.putalpha(alpha.point(lambda a: 255 if a >= 128 else 0))
+    return out
+
+
 def kept_metadata(source: Image.Image | None, fmt: str) -> dict:
     """Save parameters for a stylized copy of `source` in `fmt`: its EXIF where the format allows (the orientation
     tag reset: the pixels are already upright), its XMP, resolution and JPEG comment (`_kept_metadata`), and an
@@ -385,17 +426,30 @@ def kept_metadata(source: Image.Image | None, fmt: str) -> dict:
     params: dict = {}
     if source is not None and source.info.get("icc_profile"):  # read as sRGB (to_srgb): say so
         params["icc_profile"] = _srgb_profile_of(source.info["icc_profile"])
-    raw = source.info.get("exif") if source is not None else None  # the EXIF block (not a TIFF's tag table)
+    raw = source.info.get("exif") if source is not None else None  # the EXIF block (a TIFF's: read_image's)
     if raw and fmt in ("JPEG", "PNG", "WEBP", "AVIF", "TIFF"):
         exif = Image.Exif()
-        exif.load(raw)
-        exif[0x0112] = 1  # orientation already applied
-        params["exif"] = exif.tobytes()
-        if fmt == "JPEG" and len(params["exif"]) > JPEG_EXIF_BYTES:  # Pillow refuses it: the photo was not written
+        try:  # (a damaged block raised SyntaxError or struct.error here: a traceback, and a folder's run stopped)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # Pillow's own "Corrupt EXIF data" lines: said once below
+                exif.load(raw)
+                exif[0x0112] = 1  # orientation already applied
+                params["exif"] = exif.tobytes()
+        except Exception:
+            log.warning("the EXIF metadata is damaged: not kept")
+            params.pop("exif", None)
+        if fmt == "JPEG" and len(params.get("exif", b"")) > JPEG_EXIF_BYTES:  # Pillow refuses it: not written
             exif.get_ifd(0x8769).pop(0x927C, None)  # the camera maker's notes, most of a long block
             params["exif"] = exif.tobytes()
             if len(params["exif"]) > JPEG_EXIF_BYTES:
                 log.warning("the EXIF metadata (%d bytes) is too long for a JPEG: not kept", len(params.pop("exif")))
             else:
                 log.warning("the camera maker's notes in the EXIF metadata are too long for a JPEG: not kept")
-    return params | _kept_metadata(source, fmt)
+    kept = _kept_metadata(source, fmt)
+    if fmt == "TIFF" and (xmp := kept.pop("xmp", None)):  # Pillow writes a TIFF's tags from one table: `exif`
+        table = Image.Exif()
+        if params.get("exif"):
+            table.load(params["exif"])
+        table[0x02BC] = xmp
+        params["exif"] = table
+    return params | kept

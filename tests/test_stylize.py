@@ -961,6 +961,52 @@ def test_tensor_dtype_is_kept(model_path: Path) -> None:
     assert s(u, tiled=True).dtype == torch.uint8
 
 
+def test_damaged_exif_a_tiffs_exif_and_xmp_and_a_gifs_soft_edges(
+    model_path: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A photo whose EXIF block is damaged stopped a folder's run with a traceback (SyntaxError, struct.error);
+    a TIFF's EXIF (its own tags) and XMP were dropped in every output; a GIF made partly transparent pixels opaque
+    in their own colour (a soft edge's dark fringe)."""
+    photos = tmp_path / "in"
+    photos.mkdir()
+    for name, block in (("a_bad.jpg", b"Exif\x00\x00garbage-garbage"), ("b_cut.jpg", b"Exif\x00\x00MM\x00*")):
+        Image.open(make_photo(tmp_path / "plain.png")).save(photos / name, exif=block)
+    make_photo(photos / "c_good.jpg")
+    assert main([str(photos), "-m", str(model_path), "-o", str(tmp_path / "out"), "-q"]) == 0
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a_bad.jpg", "b_cut.jpg", "c_good.jpg"]
+    assert caplog.text.count("the EXIF metadata is damaged: not kept") == 2
+    exif = Image.Exif()
+    exif[0x010F], exif[0x0112] = "TiffCam", 6
+    exif.get_ifd(0x8769)[0x9003] = "2024:01:02 03:04:05"  # DateTimeOriginal
+    xmp = b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><dc:creator>Ann</dc:creator></x:xmpmeta>'
+    Image.new("RGB", (40, 20), (120, 80, 60)).save(tmp_path / "cam.tif", exif=exif.tobytes())
+    for out in ("o.jpg", "o.png", "o.webp", "o.tif"):
+        assert main([str(tmp_path / "cam.tif"), "-m", str(model_path), "-o", str(tmp_path / "t" / out), "-q"]) == 0
+        with Image.open(tmp_path / "t" / out) as kept:
+            got = kept.getexif()
+            assert kept.size == (20, 40) and (got.get(0x010F), got.get(0x0112)) == ("TiffCam", 1), out
+            assert got.get_ifd(0x8769).get(0x9003) == "2024:01:02 03:04:05", out
+    Image.new("RGB", (40, 20)).save(tmp_path / "credits.jpg", xmp=xmp)
+    exif[700] = xmp  # (Pillow writes a TIFF's tags from one table)
+    Image.new("RGB", (40, 20)).save(tmp_path / "both.tif", exif=exif)
+    for source in ("credits.jpg", "both.tif"):  # XMP into a TIFF (it was left out), beside its EXIF
+        out = tmp_path / "x" / f"{source}.tif"
+        assert main([str(tmp_path / source), "-m", str(model_path), "-o", str(out), "-q"]) == 0
+        with Image.open(out) as kept:
+            assert b"<dc:creator>Ann</dc:creator>" in kept.info["xmp"], source
+            assert source != "both.tif" or kept.getexif().get(0x010F) == "TiffCam"
+    soft = Image.new("RGBA", (64, 64), (0, 0, 0, 0))
+    soft.paste((0, 0, 200, 128), (16, 16, 48, 48))  # half transparent
+    soft.paste((0, 0, 200, 40), (0, 0, 8, 8))  # mostly transparent
+    soft.save(tmp_path / "half.png")
+    assert main([str(tmp_path / "half.png"), "-m", str(model_path), "-o", str(tmp_path / "half.gif"), "--strength",
+                 "0", "-q"]) == 0  # fmt: skip
+    with Image.open(tmp_path / "half.gif") as out:
+        rgba = out.convert("RGBA")
+        assert abs(rgba.getpixel((32, 32))[0] - 127) <= 8 and rgba.getpixel((32, 32))[3] == 255  # on white
+        assert rgba.getpixel((4, 4))[3] == 0 and rgba.getpixel((60, 60))[3] == 0
+
+
 def test_exif_is_kept_with_orientation_applied(model_path: Path, tmp_path: Path) -> None:
     exif = Image.Exif()
     exif[0x010F] = "TestCam"  # Make
