@@ -8,12 +8,13 @@ other record as written (a TensorBoard already running keeps what it read until 
 
 from __future__ import annotations
 
+import mmap
+import struct
 from pathlib import Path
 
 from fast_style.atomic import atomic_write
 
 HPARAMS_TAGS = "_hparams_/"  # the plugin's summaries: experiment, session_start_info, session_end_info
-RECORD_FRAME = 16  # the bytes around each record of a TFRecord file: its length (8) and two checksums (4 + 4)
 
 # what a run's first step logs before (or without) a loss: the learning rate, Lightning's epoch, the photos skipped
 NO_LOSS = {"train/lr", "epoch", "train/skipped_images"}
@@ -37,56 +38,62 @@ def holds_a_loss(events: Path) -> bool:
 
 
 def holds_hparams(events: Path) -> bool:
-    """Whether `events` holds an HParams summary (False for a file that cannot be read)."""
+    """Whether `events` holds an HParams summary: its tag's bytes searched for (a run's file of image grids is
+    hundreds of MB; TensorBoard's reader checks every byte in Python without TensorFlow, at a few MB/s)."""
     try:
-        return any(_hparams_values(record) for record in _records(events))
-    except Exception:
+        with open(events, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as data:
+            return data.find(HPARAMS_TAGS.encode()) >= 0
+    except (OSError, ValueError):  # (missing, unreadable, or empty: mmap refuses 0 bytes)
         return False
 
 
 def drop_hparams(events: Path) -> bool:
-    """Rewrite `events` without its HParams summaries, every other record byte for byte (atomically: a failure
-    leaves the file as it was). False, untouched, where it holds none or cannot be read whole."""
+    """Rewrite `events` without its HParams summaries, every other record copied byte for byte with its checksums
+    (atomically: a failure leaves the file as it was). False, untouched, where it holds none or where its records
+    do not add up to the whole file (one cut short or damaged: what follows is not rewritten away)."""
     from tensorboard.compat.proto import event_pb2
     from tensorboard.summary.writer.record_writer import RecordWriter
 
-    try:
-        size = events.stat().st_size
-        records = list(_records(events))
-    except Exception:  # (damaged: left as it is)
+    if not holds_hparams(events):
         return False
-    if sum(len(r) + RECORD_FRAME for r in records) != size:  # a record cut short or damaged, where TensorBoard's
-        return False  # reader stops: what follows it is not rewritten away
-    kept: list[bytes] = []
-    for record in records:
-        if not (dropped := _hparams_values(record)):
-            kept.append(record)
-            continue
-        event = event_pb2.Event.FromString(record)
-        if len(dropped) < len(event.summary.value):  # (other values beside them in one event: those kept)
-            values = [v for v in event.summary.value if not v.tag.startswith(HPARAMS_TAGS)]
-            del event.summary.value[:]
-            event.summary.value.extend(values)
-            kept.append(event.SerializeToString())
-    if kept == records:
-        return False
-    with atomic_write(events) as tmp, open(tmp, "wb") as f:
-        writer = RecordWriter(f)
-        for record in kept:
-            writer.write(record)
-        writer.flush()
+    with open(events, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as data:
+        frames = _frames(data)
+        if frames is None:
+            return False
+        with atomic_write(events) as tmp, open(tmp, "wb") as out:
+            writer = RecordWriter(out)
+            for start, end in frames:
+                record = data[start + 12 : end - 4]
+                if HPARAMS_TAGS.encode() not in record:  # (most records: copied as they are, not parsed)
+                    out.write(data[start:end])
+                    continue
+                event = event_pb2.Event.FromString(record)
+                values = [v for v in event.summary.value if not v.tag.startswith(HPARAMS_TAGS)]
+                if len(values) < len(event.summary.value) and values:  # other values beside them: those kept
+                    del event.summary.value[:]
+                    event.summary.value.extend(values)
+                    writer.write(event.SerializeToString())
+                elif values:  # (the tag's bytes elsewhere in a record of others: kept as it is)
+                    out.write(data[start:end])
+            out.flush()
     return True
 
 
-def _records(events: Path):
-    from tensorboard.backend.event_processing.event_file_loader import RawEventFileLoader
+def _frames(data: mmap.mmap) -> list[tuple[int, int]] | None:
+    """Each record's (start, end) in a TFRecord file (a length, its checksum, the data, the data's checksum); None
+    where the lengths do not add up to the file or a length's checksum is wrong (a damaged file)."""
+    from tensorboard.compat.tensorflow_stub.pywrap_tensorflow import masked_crc32c
 
-    return RawEventFileLoader(str(events)).Load()
-
-
-def _hparams_values(record: bytes) -> list[str]:
-    from tensorboard.compat.proto import event_pb2
-
-    if HPARAMS_TAGS.encode() not in record:  # (most records: not parsed)
-        return []
-    return [v.tag for v in event_pb2.Event.FromString(record).summary.value if v.tag.startswith(HPARAMS_TAGS)]
+    frames, pos, size = [], 0, len(data)
+    while pos < size:
+        if pos + 12 > size:
+            return None
+        header = data[pos : pos + 8]
+        if struct.unpack("<I", data[pos + 8 : pos + 12])[0] != masked_crc32c(header):
+            return None
+        end = pos + 12 + struct.unpack("<Q", header)[0] + 4
+        if end > size:
+            return None
+        frames.append((pos, end))
+        pos = end
+    return frames

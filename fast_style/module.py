@@ -93,6 +93,9 @@ class StyleTransferModule(pl.LightningModule):
         self._skipped_paths: set[str] = set()  # the training photos among them (skipped_images)
         self._skip_reasons: dict[str, str] = {}  # why each was skipped (what_to_do)
         self._read_batches = 0  # training batches with at least one readable photo, this epoch
+        self._read_in_launch = 0  # and since this launch began
+        self._whole_epoch: bool | None = None  # whether this launch met this epoch from its first batch
+        self._start_step = 0  # the step this launch began at (a resumed run's network trained before it)
         self._first_nonfinite: torch.Tensor | None = None  # see _nonfinite
         self.cuda_graphs = False  # set by configure_model
         # plain functions, not submodules: compiling changes nothing in state_dict or checkpoints
@@ -190,6 +193,7 @@ class StyleTransferModule(pl.LightningModule):
         if images.numel() == 0:  # every file of this batch was unreadable
             return self._no_step(train)
         self._read_batches += train
+        self._read_in_launch += train
         graphs = self.cuda_graphs and images.is_cuda
         if graphs:  # each step replays the graphs, overwriting the last step's outputs
             torch.compiler.cudagraph_mark_step_begin()
@@ -297,18 +301,34 @@ class StyleTransferModule(pl.LightningModule):
     def validation_step(self, batch: Batch, batch_idx: int) -> None:
         self._shared_step(batch, "val")
 
+    def on_train_start(self) -> None:
+        self._start_step = self.global_step
+
     def on_train_epoch_start(self) -> None:
-        self._read_batches = 0
+        self._read_batches, self._whole_epoch = 0, None
+
+    def on_train_batch_start(self, batch: Batch, batch_idx: int) -> None:
+        if self._whole_epoch is None:  # (a resume mid-epoch starts at a later batch)
+            self._whole_epoch = batch_idx == 0
 
     def on_validation_epoch_start(self) -> None:
-        if not self.trainer.sanity_checking:  # said before a validation of the epoch's steps (at its end or at the
-            self._refuse_an_epoch_of_nothing_read()  # last step): it logged curves, and the folder then held a run
+        # said before the validation at the epoch's end or at the last step (it logged curves of an untrained
+        # network, and the folder then held a run); not at one within the epoch, whose later batches may be read
+        trainer = self.trainer
+        if not trainer.sanity_checking and (trainer.is_last_batch or trainer.should_stop):
+            self._refuse_when_nothing_was_read(epoch_end=trainer.is_last_batch)
 
     def on_train_epoch_end(self) -> None:
-        self._refuse_an_epoch_of_nothing_read()
+        self._refuse_when_nothing_was_read(epoch_end=True)
 
-    def _refuse_an_epoch_of_nothing_read(self) -> None:
-        if not self._read_batches and self.skipped_images:  # else it would "finish" with an untrained network
+    def _refuse_when_nothing_was_read(self, epoch_end: bool) -> None:
+        """At an epoch's end: none of its batches could be read, over the whole epoch, or in a run that began
+        untrained and read nothing since (a resumed run's last few batches of an epoch, all of photos skipped, were
+        refused so). At the last step within an epoch: the run began untrained and read nothing."""
+        if not self.skipped_images:
+            return
+        untrained = self._start_step == 0 and not self._read_in_launch
+        if (epoch_end and not self._read_batches and self._whole_epoch) or untrained:
             raise UserError(
                 f"none of the training photos could be read ({self.skipped_images} skipped, named in the "
                 f"warnings above): {what_to_do(self._skip_reasons.values())}"

@@ -39,12 +39,20 @@ def test_the_hparams_summary_is_dropped_and_every_other_record_kept(tmp_path: Pa
     assert not drop_hparams(path)  # none left: not rewritten
 
 
-def test_a_file_that_cannot_be_read_whole_is_left_as_it_is(tmp_path: Path) -> None:
+def test_a_damaged_file_loses_nothing(tmp_path: Path) -> None:
+    """A record cut short or a length whose checksum is wrong (where TensorBoard's reader stops): the file is left
+    as it is. A record whose data's checksum is wrong is copied as it was, its checksum too."""
     path = _logged(tmp_path)
-    data = bytearray(path.read_bytes())
-    data[-3] ^= 0xFF  # the last record's checksum: TensorBoard's reader stops before it
-    path.write_bytes(bytes(data))
-    assert not drop_hparams(path) and path.read_bytes() == bytes(data)
-    path.write_bytes(bytes(data[:-3]))  # cut short
-    assert not drop_hparams(path) and path.read_bytes() == bytes(data[:-3])
+    data = path.read_bytes()
+    path.write_bytes(data[:-3])  # cut short
+    assert not drop_hparams(path) and path.read_bytes() == data[:-3]
+    damaged = bytearray(data)
+    damaged[8] ^= 0xFF  # the first record's length checksum
+    path.write_bytes(bytes(damaged))
+    assert not drop_hparams(path) and path.read_bytes() == bytes(damaged)
+    damaged = bytearray(data)
+    damaged[-3] ^= 0xFF  # the last record's data checksum
+    path.write_bytes(bytes(damaged))
+    assert drop_hparams(path) and path.read_bytes().endswith(bytes(damaged[-40:]))
+    assert not holds_hparams(path) and len(path.read_bytes()) < len(data)
     assert event_files(tmp_path / "none") == [] and not holds_hparams(tmp_path / "gone")

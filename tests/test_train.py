@@ -39,7 +39,6 @@ def tiny_cfg(out: Path, photo_dir: Path, style_path: Path, vgg: Path, *extra: st
     )
 
 
-@pytest.mark.slow
 def _unreadable_but_the_validation_photo(folder: Path) -> None:
     """30 unreadable photos and one readable one, which data.num_val=1 holds out (the seeds used try it within
     the first 21): no training photo can be read, found only once training starts (where none of those tried
@@ -50,6 +49,7 @@ def _unreadable_but_the_validation_photo(folder: Path) -> None:
     make_photo(folder / "zz_readable.jpg")
 
 
+@pytest.mark.slow
 def test_a_run_resumed_mid_epoch_trains_on_the_rest_of_that_epoch(
     tmp_path: Path, photo_dir: Path, style_path: Path, random_vgg: Path
 ) -> None:
@@ -1087,6 +1087,23 @@ def test_a_folder_without_one_readable_photo_fails_instead_of_writing_an_untrain
     assert stop.value.code == 2 and not (run / "style.pt").exists()
     assert len(list((run / ".hydra" / "launches").iterdir())) == 3
     assert "none of the training photos could be read" in (run / "train.log").read_text()
+
+
+def test_a_validation_within_an_epoch_after_unreadable_batches_goes_on(
+    tmp_path: Path, style_path: Path, random_vgg: Path
+) -> None:
+    """Refused at a validation within the epoch whose first batches were all unreadable, though the rest of the
+    photos could be read (seeds 0 and 4 put two unreadable ones first here)."""
+    photos = tmp_path / "photos"
+    for i in range(6):
+        make_photo(photos / f"ok{i}.jpg", seed=i)
+    for i in range(10):
+        (photos / f"x{i}.jpg").write_text("not a picture")
+    for seed in (0, 4):
+        out = tmp_path / f"run{seed}"
+        extra = ["data.batch_size=1", "data.num_val=1", "trainer.val_check_interval=2", "trainer.max_steps=6"]
+        assert train(tiny_cfg(out, photos, style_path, random_vgg, *extra, f"seed={seed}")).is_file()
+        assert load_style_model(str(out / "style.pt"))[1]["step"] == 6
 
 
 def test_the_train_commands_help_names_the_tool_and_shows_how_to_start(tmp_path: Path) -> None:
