@@ -473,6 +473,7 @@ def test_the_stop_line_points_a_resume_at_the_run_or_at_its_whole_sweep(monkeypa
         ("trainer.val_check_interval=0", "trainer.val_check_interval=0: give the training steps between validations"),
         ("+trainer.accumulate_grad_batches=0", "trainer.accumulate_grad_batches=0: give at least 1"),
         ("trainer.check_val_every_n_epoch=1", "or set trainer.check_val_every_n_epoch=null to count it in steps"),
+        ("-m --cfg job", "-m (--multirun) does not go with --cfg, --info or --run: give one of them"),  # a traceback
     ],
 )
 def test_cli_reports_user_mistakes_in_one_line(
