@@ -259,15 +259,24 @@ class FinalCheckpoint(ModelCheckpoint):
         the signal on either side of a step, and agreeing would cost a collective every step; they write it when
         Lightning stops them together (GracefulStop.on_exception)."""
         super().on_train_batch_end(trainer, pl_module, *args)
-        if trainer.received_sigterm and trainer.world_size == 1 and self.save_last and self.dirpath:
+        if trainer.received_sigterm and trainer.world_size == 1 and self.dirpath:
             self.save_last_now(trainer)
 
     def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        if self.save_last and self.dirpath:
+        if self.dirpath:
             self.save_last_now(trainer)
 
     def save_last_now(self, trainer: pl.Trainer) -> str:
-        """last.ckpt now (a stop's, the run's end), unless this step's is written already."""
+        """last.ckpt now (a stop's, the run's end), unless this step's is written already. With save_last=false
+        the step's own periodic name instead: a last.ckpt written at a stop was never brought up to date, and a
+        later ckpt_path=last went back to it (a run of 300 steps resumed at its step 10, its models rewritten);
+        ckpt_path=last then takes the newest checkpoint."""
+        if not self.save_last:
+            step = torch.tensor(trainer.global_step)
+            path = self.format_checkpoint_name({"step": step, "epoch": torch.tensor(trainer.current_epoch)})
+            if not os.path.exists(path):
+                trainer.save_checkpoint(path, self.save_weights_only)
+            return path
         path = os.path.join(self.dirpath, f"{self.CHECKPOINT_NAME_LAST}{self.FILE_EXTENSION}")
         # set before the save, which stores it: a resumed run then knows last.ckpt for its own and keeps writing
         # it (stored afterwards, the restored path was another, and Lightning wrote last-v1.ckpt beside a stale

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import difflib
 import logging
+import re
 import shlex
 import signal
 import types
@@ -195,6 +196,11 @@ def _prepare(cfg: DictConfig) -> tuple[pl.Trainer, StyleTransferModule, Any, lis
             "own (hydra.run.dir=...), or resume this one with ckpt_path=last"
         )
     elsewhere = "hydra.sweep.dir" if launch.in_multirun() else "hydra.run.dir"  # (a sweep's runs: run.dir is not read)
+    if ckpt == "last" and last and not (Path(last) / "last.ckpt").is_file() and (newest := newest_checkpoint(last)):
+        # (callbacks.checkpoint.save_last=false, or last.ckpt removed: the run was called one stopped before its
+        # first checkpoint, "delete that folder")
+        log.warning("ckpt_path=last: %s holds no last.ckpt: resuming from %s, its newest checkpoint", last, newest)
+        ckpt = str(newest)
     if ckpt == "last" and last and not (Path(last) / "last.ckpt").is_file():
         if launch.in_multirun() and not (out / "style.pt").is_file():
             # rerunning a stopped sweep: a run it had not reached, or stopped before its first checkpoint (its
@@ -210,6 +216,14 @@ def _prepare(cfg: DictConfig) -> tuple[pl.Trainer, StyleTransferModule, Any, lis
             raise UserError(
                 f"ckpt_path=last: no {Path(last) / 'last.ckpt'}: set hydra.run.dir to the folder of the run "
                 "to resume (nothing was trained)"
+            )
+    if ckpt not in (None, "last") and last and _within(Path(ckpt).expanduser(), last):
+        at, reached = _step_of(Path(ckpt).expanduser()), _steps_reached(last, style_model_path(cfg))
+        if at is not None and reached is not None and at < reached:  # its later files were written over unsaid
+            raise UserError(
+                f"ckpt_path={ckpt} is at step {at}, and this run went on to step {reached}: resumed here it would "
+                f"write over the later steps' style models and grids; continue from it in a folder of its own "
+                f"({elsewhere}=... ckpt_path={ckpt}), or resume the run where it ended with ckpt_path=last"
             )
     if ckpt == "last" and (changed := launch.swept_elsewhere(out / ".hydra")):
         raise UserError(
@@ -355,6 +369,47 @@ def check_checkpoint(path: Path) -> None:
         f"{path} is a style model, not a checkpoint: resume from the run's checkpoints/last.ckpt, or start from "
         f"the model with module.init_from={path}"
     )
+
+
+def style_model_path(cfg: DictConfig) -> Path | None:
+    path = OmegaConf.select(cfg, "callbacks.style_model.path")
+    return Path(path).expanduser() if path else None
+
+
+def _step_of(checkpoint: Path) -> int | None:
+    """A checkpoint's step: by its name (step=000400.ckpt), else as it holds it (None where it cannot be read)."""
+    if found := re.search(r"step=(\d+)", checkpoint.name):
+        return int(found.group(1))
+    try:
+        import torch
+
+        return int(torch.load(checkpoint, map_location="cpu", mmap=True, weights_only=False)["global_step"])
+    except Exception:
+        return None
+
+
+def _steps_reached(checkpoints: str, style_model: Path | None) -> int | None:
+    """The furthest step a run's files show: its checkpoints' and style models' names, its style model's own."""
+    folder = Path(checkpoints).expanduser()
+    steps = [int(m.group(1)) for p in folder.glob("*") if (m := re.search(r"step=(\d+)", p.name))]
+    if (last := folder / "last.ckpt").is_file() and (step := _step_of(last)) is not None:
+        steps.append(step)
+    if style_model is not None and style_model.is_file():
+        try:
+            steps.append(int(load_style_model(str(style_model))[1].get("step", 0)))
+        except (UserError, TypeError, ValueError):
+            pass
+    return max(steps) if steps else None
+
+
+def newest_checkpoint(folder: str | Path) -> Path | None:
+    """The checkpoint of the highest step in a run's checkpoint folder (named by step, e.g. step=000400.ckpt; the
+    newest file among those of one step), or None."""
+    found = []
+    for path in Path(folder).expanduser().glob("*.ckpt"):
+        if (step := re.search(r"step=(\d+)", path.name)) and path.is_file():
+            found.append((int(step.group(1)), path.stat().st_mtime, path))
+    return max(found)[2] if found else None
 
 
 def _within(path: Path, folder: str | None) -> bool:

@@ -1090,6 +1090,33 @@ def test_a_folder_without_one_readable_photo_fails_instead_of_writing_an_untrain
     assert "none of the training photos could be read" in (run / "train.log").read_text()
 
 
+def test_resuming_goes_to_the_runs_newest_checkpoint_and_never_back_over_its_later_files(
+    tmp_path: Path, photo_dir: Path, style_path: Path, random_vgg: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """With callbacks.checkpoint.save_last=false a stop wrote last.ckpt, never brought up to date: a later
+    ckpt_path=last went back to it and rewrote the run's models. Without last.ckpt, ckpt_path=last said the run
+    had stopped before its first checkpoint ("delete that folder"). Resuming from an older checkpoint of the run,
+    in its own folder, wrote over the later steps' style models and grids without a word."""
+    out = tmp_path / "run"
+    keep = ["callbacks.checkpoint.save_last=false", "callbacks.checkpoint.save_top_k=-1"]
+    train(tiny_cfg(out, photo_dir, style_path, random_vgg, "trainer.max_steps=5", *keep))
+    names = sorted(p.name for p in (out / "checkpoints").glob("*.ckpt"))
+    assert names == ["step=000002.ckpt", "step=000004.ckpt", "step=000005.ckpt"]  # the last step's too, no last
+    caplog.clear()
+    train(tiny_cfg(out, photo_dir, style_path, random_vgg, "trainer.max_steps=5", "ckpt_path=last", *keep))
+    assert "resuming from " in caplog.text and "step=000005.ckpt, its newest checkpoint" in caplog.text
+    assert "nothing trained: the checkpoint is at step 5" in caplog.text
+    before = {p.name: p.read_bytes() for p in (out / "checkpoints").glob("style-step=*.pt")}
+    older = out / "checkpoints" / "step=000002.ckpt"
+    with pytest.raises(UserError, match=r"step=000002.ckpt is at step 2, and this run went on to step 5: resumed"):
+        train(tiny_cfg(out, photo_dir, style_path, random_vgg, "trainer.max_steps=6", f"ckpt_path='{older}'", *keep))
+    assert {p.name: p.read_bytes() for p in (out / "checkpoints").glob("style-step=*.pt")} == before
+    # in a folder of its own, as the message says, it continues
+    other = tmp_path / "branch"
+    train(tiny_cfg(other, photo_dir, style_path, random_vgg, "trainer.max_steps=3", f"ckpt_path='{older}'"))
+    assert load_style_model(str(other / "style.pt"))[1]["step"] == 3
+
+
 def test_a_validation_within_an_epoch_after_unreadable_batches_goes_on(
     tmp_path: Path, style_path: Path, random_vgg: Path
 ) -> None:
