@@ -135,12 +135,31 @@ def what_to_do(reasons: Iterable[str]) -> str:
     return "point data.root at a folder of JPEG/PNG/WebP photos"
 
 
+_PHOTOS = "fast_style_photos"  # the training photos' count, in the loader's state
+
+
 class _TrainLoader(StatefulDataLoader):
     """The training loader, whose place in its epoch a resume with another data.num_workers cannot take (its state
-    holds a snapshot per worker, and torchdata asserts the count: a page of traceback): there the epoch is drawn
-    afresh, with a warning."""
+    holds a snapshot per worker, and torchdata asserts the count: a page of traceback), nor one where the photos
+    changed in number (photos removed: the saved place lay past the new epoch's end, a traceback): there the epoch
+    is drawn afresh, with a warning."""
+
+    def state_dict(self) -> dict[str, Any]:
+        return {**super().state_dict(), _PHOTOS: len(self.dataset)}
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        state_dict = dict(state_dict)
+        photos, now = state_dict.pop(_PHOTOS, None), len(self.dataset)
+        main = state_dict.get("_snapshot", {}).get("_main_snapshot", state_dict)
+        drawn = (main.get("_sampler_iter_state") or {}).get("samples_yielded", 0)  # (a state saved before the count)
+        if (photos is not None and photos != now) or drawn > now:
+            log.warning(
+                "resumed with %d training photos where the run had %s: its place in the epoch cannot be carried "
+                "over, so this epoch's photos are shuffled afresh",
+                now,
+                photos if photos is not None else f"at least {drawn}",
+            )
+            return
         if "_snapshot" in state_dict:
             saved = state_dict["_snapshot"].get("_main_snapshot", {}).get("_num_workers")
         else:

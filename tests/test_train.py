@@ -1117,6 +1117,19 @@ def test_resuming_goes_to_the_runs_newest_checkpoint_and_never_back_over_its_lat
     assert load_style_model(str(other / "style.pt"))[1]["step"] == 3
 
 
+def test_a_run_resumed_after_photos_were_removed_draws_its_epoch_afresh(
+    tmp_path: Path, photo_dir: Path, style_path: Path, random_vgg: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The saved place in the epoch lay past the smaller epoch's end: a page of traceback (StopIteration), exit 1."""
+    out = tmp_path / "run"
+    train(tiny_cfg(out, photo_dir, style_path, random_vgg, "trainer.max_steps=3"))  # 3 of the epoch's 4 steps
+    for photo in sorted(p for p in photo_dir.rglob("*") if p.is_file())[:6]:
+        photo.unlink()
+    train(tiny_cfg(out, photo_dir, style_path, random_vgg, "trainer.max_steps=5", "ckpt_path=last"))
+    assert "resumed with 2 training photos where the run had 8: its place in the epoch cannot be" in caplog.text
+    assert load_style_model(str(out / "style.pt"))[1]["step"] == 5
+
+
 def test_a_validation_within_an_epoch_after_unreadable_batches_goes_on(
     tmp_path: Path, style_path: Path, random_vgg: Path
 ) -> None:
