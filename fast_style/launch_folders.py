@@ -56,6 +56,8 @@ def note_run_parents(argv: list[str]) -> None:
         return
     existed = {p: p.is_dir() for p in (fixed, *fixed.parents)}
     _PARENTS.update(fixed=fixed, existed=existed, inside=inside, depth=depth, levels=levels, kind=kind)
+    if kind == "run" and depth == 0:  # a folder named by the command: what of the launch's own it held before
+        _PARENTS["had"] = {name for name in (".hydra", "tensorboard") if (fixed / name).exists()}
     record = fixed / "multirun.yaml"  # a sweep rerun into its own folder: Hydra rewrites the record at once
     if kind == "sweep" and depth == 0 and record.is_file():
         _PARENTS["record"] = (record, record.read_bytes())
@@ -103,19 +105,18 @@ def holds_only_this_launch(out: Path, logs: list[Path], empty_folders: bool = Fa
     return True
 
 
-def remove_refused_run(out: Path, whole: bool, logs: list[Path]) -> None:
+def remove_refused_run(out: Path, whole: bool | None, logs: list[Path]) -> None:
     """A run refused (or stopped) before its first step, in a folder this launch made, leaves no folder behind (the
     console had its error): Hydra's settings and its `logs` (a TensorBoard file without a loss went already: `train`). A
     folder that holds anything else now is kept whole: training wrote there (a checkpoint, a TensorBoard file,
     .hydra/launches/), a run that failed after its first step (a loss gone NaN). Not `whole`: the folder was there
-    before; only this launch's files go."""
+    before; only this launch's files go. None: a folder of the user's that held files of its own (`remove_added`)."""
+    if whole is None:
+        remove_added(out, logs)
+        return
     if not holds_only_this_launch(out, logs, empty_folders=True):
         return
-    root = logging.getLogger()
-    for handler in list(root.handlers):  # Hydra's job log, open in that folder
-        if isinstance(handler, logging.FileHandler) and Path(handler.baseFilename) in logs:
-            handler.close()
-            root.removeHandler(handler)
+    _close(logs)
     if not whole:
         shutil.rmtree(out / ".hydra", ignore_errors=True)
         for log_file in [*logs, out / "tensorboard" / "hparams.yaml"]:
@@ -131,6 +132,30 @@ def remove_refused_run(out: Path, whole: bool, logs: list[Path]) -> None:
     while made_by_this_launch(parent) and parent.is_dir() and not any(parent.iterdir()):
         parent.rmdir()  # outputs/<date>/ too, when the refused run was all it held and this launch made it
         parent = parent.parent
+
+
+def remove_added(out: Path, logs: list[Path]) -> None:
+    """In the folder the command named, which held files before (the user's own, an earlier run's): what this
+    launch added there, its `logs` (new with it), its .hydra/ and a tensorboard/ of nothing but the logger's
+    hparams.yaml, where they were not there before. A refused launch left them among the user's files."""
+    if named_run_folder() != ("run", Path(os.path.abspath(out))) or "had" not in _PARENTS:
+        return
+    _close(logs)
+    for log_file in logs:
+        log_file.unlink(missing_ok=True)
+    if ".hydra" not in _PARENTS["had"]:
+        shutil.rmtree(out / ".hydra", ignore_errors=True)
+    board = out / "tensorboard"
+    if "tensorboard" not in _PARENTS["had"] and all(p.is_dir() or p.name == "hparams.yaml" for p in board.rglob("*")):
+        shutil.rmtree(board, ignore_errors=True)
+
+
+def _close(logs: list[Path]) -> None:
+    root = logging.getLogger()
+    for handler in list(root.handlers):  # Hydra's job log, open in that folder
+        if isinstance(handler, logging.FileHandler) and Path(handler.baseFilename) in logs:
+            handler.close()
+            root.removeHandler(handler)
 
 
 def remove_refused_sweep(argv: list[str]) -> None:

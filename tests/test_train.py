@@ -562,6 +562,26 @@ def test_a_mistake_in_ones_own_config_file_is_one_line(
             ), (form, err)
 
 
+def test_a_refused_run_in_a_folder_of_ones_own_files_leaves_them_alone(
+    tmp_path: Path, photo_dir: Path, style_path: Path, random_vgg: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """README: a folder that was there before is kept as it was, without the launch's .hydra/ and train.log. That
+    held only for an empty folder: one with the user's notes kept both, and a tensorboard/ too."""
+    from fast_style.cli.train import main
+
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("keep\n")
+    args = [a for a in _mistake_args(tmp_path, photo_dir, style_path, random_vgg) if not a.startswith("hydra.")]
+    for mistake in ("module.lr_schedule=cos", "data.root=/nonexistent/photos"):  # before, and after the logger
+        monkeypatch.setattr(sys, "argv", ["fast-style-train", *args, f"hydra.run.dir={mine}", mistake])
+        with pytest.raises(SystemExit) as stop:
+            main()
+        assert stop.value.code == 2
+        assert sorted(p.name for p in mine.iterdir()) == ["notes.txt"], mistake
+    assert (mine / "notes.txt").read_text() == "keep\n"
+
+
 def test_a_refused_run_whose_folder_an_own_config_sets(
     tmp_path: Path, photo_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -45,8 +45,10 @@ def _hydra_main(cfg: DictConfig) -> None:
     # (nothing here loads torch or Lightning: a stop while they load finds this known)
     logs = launch_folders.run_logs(out)  # named now: at a sweep's end, the job log open is the last run's
     made = launch_folders.made_by_this_launch(out)
-    fresh = launch_folders.holds_only_this_launch(out, logs) and (made is True or launch_folders.log_is_new(logs))
-    refused = (out, made is True, logs) if fresh else None  # what a refusal before the first step removes
+    new_logs = launch_folders.log_is_new(logs)
+    fresh = launch_folders.holds_only_this_launch(out, logs) and (made is True or new_logs)
+    # what a refusal before the first step removes: a folder of its own, else what it added
+    refused = (out, made is True, logs) if fresh else (out, None, logs if new_logs else [])
     launch = " ".join(HydraConfig.get().overrides.task) or "(the defaults)"
     _into_run_log(f"launch: fast-style-train {launch}", logging.INFO)  # the log says what ran (the terminal knows)
     held = None
