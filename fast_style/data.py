@@ -318,10 +318,14 @@ class StyleDataModule(pl.LightningDataModule):
             )
         world = self.trainer.world_size if self.trainer is not None else 1
         if len(self.train_files) < self.batch_size * world:  # DDP: each process a batch of its own (it trained none)
+            fewer = (
+                f"add images or lower data.batch_size to at most {len(self.train_files) // world}"
+                if len(self.train_files) >= world
+                else f"add images (at least {world * self.batch_size}) or train on fewer processes (trainer.devices)"
+            )
             raise UserError(
                 f"data folder '{self.root}' has {len(self.train_files)} training images, fewer than one batch for "
-                f"each of the {world} processes (data.batch_size={self.batch_size} each): add images or lower "
-                f"data.batch_size to at most {len(self.train_files) // world}"
+                f"each of the {world} processes (data.batch_size={self.batch_size} each): {fewer}"
             )
         if self.cache_dir:  # read the cached copy where there is one (unreadable photos have none)
             copies = dict(self._cache_pairs(files, self.val_files if self.val_root else None))

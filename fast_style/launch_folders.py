@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -82,6 +83,15 @@ def run_logs(out: Path) -> list[Path]:
     return [f for f in files if f.resolve().parent == out.resolve()]  # (outputs/ may be a link to scratch space)
 
 
+def ranks_logs(out: Path, logs: list[Path]) -> list[Path]:
+    """The job logs of a DDP run's other ranks beside `logs` (Lightning starts them as jobs named after this one:
+    train.log, train_ddp_process_1.log, ...)."""
+    return [
+        f for log in logs for f in out.glob(f"{log.stem}_ddp_process_*{log.suffix}")
+        if re.fullmatch(rf"{re.escape(log.stem)}_ddp_process_\d+{re.escape(log.suffix)}", f.name)
+    ]  # fmt: skip
+
+
 def log_is_new(logs: list[Path]) -> bool:
     """Whether the run's `logs` hold nothing yet (read before this launch writes to them): a folder holding only
     them and this launch's .hydra/ had nothing of anyone's before."""
@@ -94,6 +104,7 @@ def holds_only_this_launch(out: Path, logs: list[Path], empty_folders: bool = Fa
     holds an earlier run, a kept launch (.hydra/launches/), what training wrote (a checkpoint, a TensorBoard file)
     or the user's own files."""
     launch = {(".hydra",), *((".hydra", name) for name in LAUNCH_FILES), *((f.name,) for f in logs)}
+    launch |= {(f.name,) for f in ranks_logs(out, logs)}
     if empty_folders:  # and what Lightning's logger writes as fit begins, before any step
         launch |= {("tensorboard",), ("tensorboard", "hparams.yaml")}
     for path in out.rglob("*"):
@@ -119,7 +130,7 @@ def remove_refused_run(out: Path, whole: bool | None, logs: list[Path]) -> None:
     _close(logs)
     if not whole:
         shutil.rmtree(out / ".hydra", ignore_errors=True)
-        for log_file in [*logs, out / "tensorboard" / "hparams.yaml"]:
+        for log_file in [*logs, *ranks_logs(out, logs), out / "tensorboard" / "hparams.yaml"]:
             log_file.unlink(missing_ok=True)
         # and the folders it made (tensorboard/, when refused after the logger: data.root missing), if empty: the
         # folder held nothing but this launch's files when it began (`holds_only_this_launch`)

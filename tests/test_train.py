@@ -503,6 +503,32 @@ def test_cli_reports_user_mistakes_in_one_line(
     assert not (tmp_path / "r").exists()  # the refused run's folder (Hydra's settings and log) is not left behind
 
 
+def test_a_ddp_rank_started_by_this_tool_says_its_mistake_in_one_line(
+    tmp_path: Path, photo_dir: Path, style_path: Path, random_vgg: Path, monkeypatch: pytest.MonkeyPatch, capfd
+) -> None:
+    """A DDP rank Lightning starts inherits the HYDRA_FULL_ERROR=1 this tool sets for Hydra, and took it for the
+    user's: a rank's traceback before the one line. Its log beside train.log is the launch's too: a refused
+    launch's folder was left behind with it."""
+    from fast_style.cli.train import main
+    from fast_style.launch_folders import holds_only_this_launch
+
+    monkeypatch.setenv("HYDRA_FULL_ERROR", "1")
+    monkeypatch.setenv("FAST_STYLE_USERS_HYDRA_FULL_ERROR", "")  # as the rank's parent left them
+    args = _mistake_args(tmp_path, photo_dir, style_path, random_vgg)
+    monkeypatch.setattr(sys, "argv", ["fast-style-train", *args, "module.lr_schedule=cos"])
+    with pytest.raises(SystemExit) as stop:
+        main()
+    output = "".join(capfd.readouterr())
+    assert stop.value.code == 2 and "Traceback" not in output and "error: " in output
+    run = tmp_path / "run"
+    (run / ".hydra").mkdir(parents=True)
+    for name in ("train.log", "train_ddp_process_1.log"):
+        (run / name).write_text("")
+    assert holds_only_this_launch(run, [run / "train.log"])
+    (run / "train_ddp_process_x.log").write_text("")  # (not a rank's)
+    assert not holds_only_this_launch(run, [run / "train.log"])
+
+
 def test_a_painting_over_pillows_limit_says_what_training_can_do(
     tmp_path: Path,
     photo_dir: Path,

@@ -143,6 +143,7 @@ def _a_name_hydra_refuses(value: str) -> bool:
 
 
 _WRITES_NOTHING = {"-h", "--help", "--hydra-help", "--cfg", "--info", "--resolve", "--shell-completion"}
+_USERS_FULL_ERROR = "FAST_STYLE_USERS_HYDRA_FULL_ERROR"  # the user's HYDRA_FULL_ERROR, for the DDP ranks started
 _LOCKED: dict = {}  # the folder whose lock main() took before Hydra (not taken again: closing it would end it)
 
 
@@ -206,10 +207,14 @@ def main() -> None:
     sys.argv[1:] = as_paths(sys.argv[1:])
     if "--hydra-help" in sys.argv:  # Hydra's own help composes only its own settings: the run's are beside the point
         sys.argv[1:] = [a for a in sys.argv[1:] if "=" not in a or a.lstrip("+~").startswith("hydra.")]
-    previous = os.environ.get("HYDRA_FULL_ERROR")
-    _FULL_ERROR.update(on=previous == "1", failed=[], refused=[])
+    previous, inherited = os.environ.get("HYDRA_FULL_ERROR"), os.environ.get(_USERS_FULL_ERROR)
+    # the user's own setting: a DDP rank Lightning starts inherits the environment this process set (below), and
+    # took its HYDRA_FULL_ERROR=1 for the user's (a rank's traceback before the one line)
+    users = inherited if inherited is not None else (previous or "")
+    _FULL_ERROR.update(on=users == "1", failed=[], refused=[])
     _STARTED.update(run=False, trained=0)
     os.environ["HYDRA_FULL_ERROR"] = "1"  # Hydra re-raises instead of printing several lines; we print one
+    os.environ[_USERS_FULL_ERROR] = users
     try:
         # (the run's own logging is Hydra's job logging; HYDRA_FULL_ERROR=1: a mistake's traceback too)
         command_options(frozenset())  # Hydra's command line: no option of another tool's is named as a remedy
@@ -219,6 +224,8 @@ def main() -> None:
             os.environ.pop("HYDRA_FULL_ERROR", None)
         else:
             os.environ["HYDRA_FULL_ERROR"] = previous
+        if inherited is None:
+            os.environ.pop(_USERS_FULL_ERROR, None)
     if code != EXIT_OK:  # (returns where it is done: main() called from a program)
         sys.exit(code)
 
