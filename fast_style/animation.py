@@ -70,6 +70,20 @@ def _read_frames(path: str | Path) -> tuple[list[Image.Image], list[float], int]
     return frames, durations, plays
 
 
+GIF_CLEAR = 255  # the palette index of a GIF's transparent pixels, in every frame
+
+
+def _gif_frame(frame: Image.Image) -> Image.Image:
+    """An RGBA frame (alpha on or off) as a palette frame whose index GIF_CLEAR is transparent, reserved whether the
+    frame uses it or not: left to Pillow, a frame without a transparent pixel had no transparent index, its
+    clearing (disposal 2) then painted the canvas in an opaque colour, and the next frame's transparent part showed
+    it (in Pillow and FFmpeg)."""
+    p = frame.convert("RGB").quantize(GIF_CLEAR)  # 255 colours (Pillow's quantizer, dithered)
+    p.putpalette(p.getpalette()[: 3 * GIF_CLEAR] + [0, 0, 0] * (256 - GIF_CLEAR))  # (its palette padded to 256)
+    p.paste(GIF_CLEAR, mask=frame.getchannel("A").point(lambda a: 255 if a < 128 else 0))
+    return p
+
+
 def _format_of(path: Path) -> str:
     """Pillow's format for the animation `path` (UserError for an extension no animation is written as)."""
     if (fmt := ANIMATED_OUTPUTS.get(path.suffix.lower())) is None:
@@ -96,16 +110,18 @@ def save_frames(
     unit = 10 if fmt == "GIF" else 1
     ends = [round(t / unit) * unit for t in itertools.accumulate(durations)]
     whole = [max(unit, b - a) for a, b in zip([0, *ends], ends)]
-    if fmt == "GIF":  # its pixels transparent or opaque: the partly transparent on white
-        frames = [on_or_off_alpha(f) if f.mode == "RGBA" else f for f in frames]
+    transparent = fmt == "GIF" and frames[0].mode == "RGBA"
+    if transparent:  # its pixels transparent or opaque: the partly transparent on white
+        frames = [_gif_frame(on_or_off_alpha(f)) for f in frames]
     params: dict = {"save_all": True, "append_images": frames[1:], "duration": whole}
     params |= kept_metadata(source, fmt)
     if fmt != "GIF":
         params["loop"] = plays
     elif plays != 1:  # (no count: once)
         params["loop"] = max(0, plays - 1) if plays else 0
-    if fmt == "GIF" and frames[0].mode == "RGBA":
+    if transparent:
         params["disposal"] = 2  # each frame drawn on a clear canvas: what turns transparent leaves no trail
+        params |= {"transparency": GIF_CLEAR, "optimize": False}  # the index kept in every frame (below)
     if fmt in ("WEBP", "AVIF"):
         params["quality"] = quality
     encoded = io.BytesIO()  # encoded in memory, then written whole (as images.save_image does)
@@ -134,8 +150,8 @@ def stylize_animation(
     smooth: float = 0.0,
 ) -> tuple[int, int, int]:
     """Stylize every frame of the animation `src` with `stylize` (a list of images in, as many out:
-    `Stylizer.stylize_images`) into the animation `dst` (.gif, .png or .webp). Returns (frames, width, height)
-    of the result. An existing `dst` is replaced only with `force` (UserError before any work otherwise).
+    `Stylizer.stylize_images`) into the animation `dst` (.gif, .png, .apng, .webp or .avif). Returns (frames,
+    width, height) of the result. An existing `dst` is replaced only with `force` (UserError before any work otherwise).
     `smooth` (0..1): temporal smoothing of the stylized frames, as a video's (fast_style.smoothing)."""
     # (WebP's; checked first: 500 failed in Pillow's encoder once every frame was stylized)
     check_number("quality", quality, lambda v: 1 <= v <= 100, "a whole number within 1..100 (--quality)", True)
@@ -150,8 +166,12 @@ def stylize_animation(
         pass  # its header alone: the metadata the stylized copy keeps (its EXIF and XMP were lost)
     stylized: list[Image.Image] = []
     smoothed = _Smoothed(smooth) if smooth else None
+    if smoothed is not None and plays != 1 and len(frames) > 1:  # a loop: its first frame follows its last
+        last = frames[-min(CHUNK, len(frames) - 1) :]
+        for frame, out in zip(last, _stylized(stylize, last)):  # (the wrap jumped once a play, unsmoothed)
+            smoothed(frame, out)
     for start in range(0, len(frames), CHUNK):
-        chunk = stylize(frames[start : start + CHUNK])
+        chunk = _stylized(stylize, frames[start : start + CHUNK])
         if smoothed is not None:
             chunk = [smoothed(frame, out) for frame, out in zip(frames[start : start + CHUNK], chunk)]
         stylized += chunk
@@ -164,6 +184,13 @@ def stylize_animation(
             )
     save_frames(stylized, durations, plays, dst, quality, source, overwrite=force)
     return len(stylized), *stylized[0].size
+
+
+def _stylized(stylize: Callable[[list[Image.Image]], list[Image.Image]], frames: list[Image.Image]) -> list:
+    out = stylize(frames)
+    if len(out) != len(frames):  # (an animation came out shorter, without a word)
+        raise ValueError(f"stylize returned {len(out)} images for {len(frames)} frames: it must return one for each")
+    return out
 
 
 class _Smoothed:
@@ -179,6 +206,9 @@ class _Smoothed:
         import torch.nn.functional as F
         from torchvision.transforms.functional import pil_to_tensor
 
+        if frame.mode == "RGBA":  # seen as shown on white: what turns opaque or transparent is change (the colour
+            white = Image.new("RGBA", frame.size, (255, 255, 255, 255))  # hidden under transparent pixels, often
+            frame = Image.alpha_composite(white, frame)  # the same, looked still: a grey, slow fade-in)
         x = pil_to_tensor(frame.convert("RGB")).float() / 255  # (3, H, W), the input frame at the output's size
         y = pil_to_tensor(stylized.convert("RGB")).float() / 255  # (3, h, w)
         if x.shape != y.shape:

@@ -1007,6 +1007,64 @@ def test_damaged_exif_a_tiffs_exif_and_xmp_and_a_gifs_soft_edges(
         assert rgba.getpixel((4, 4))[3] == 0 and rgba.getpixel((60, 60))[3] == 0
 
 
+def test_an_opaque_frame_of_an_animated_gif_keeps_the_next_ones_transparency(tmp_path: Path) -> None:
+    """Left to Pillow, a frame without a transparent pixel had no transparent index: its clearing painted the canvas
+    in an opaque colour, which the next frame's transparent half showed (in Pillow and FFmpeg alike)."""
+    import av
+
+    from fast_style.animation import save_frames
+
+    noise = np.random.default_rng(0).integers(0, 256, (120, 180, 3), dtype=np.uint8)  # every colour of a palette
+    photo = Image.fromarray(noise).convert("RGBA")
+    half = np.asarray(photo).copy()
+    half[:, :90, 3] = 0
+    frames = [photo, Image.fromarray(half, "RGBA")] * 2
+    save_frames(frames, [100] * 4, 0, tmp_path / "a.gif")
+    with Image.open(tmp_path / "a.gif") as gif:
+        for i in range(4):
+            gif.seek(i)
+            alpha = np.asarray(gif.convert("RGBA"))[..., 3]
+            assert (alpha[:, :90] == 0).all() == bool(i % 2) and (alpha[:, 90:] == 255).all(), i
+    with av.open(str(tmp_path / "a.gif")) as clip:
+        seen = [f.to_ndarray(format="rgba")[:, :90, 3].max() for f in clip.decode(video=0)]
+    assert seen == [255, 0, 255, 0]
+
+
+def test_smoothing_an_animation_sees_transparency_and_its_loop(model_path: Path, tmp_path: Path) -> None:
+    """A square turning from transparent to opaque black looked still (the colour hidden under transparent pixels
+    is black too): it came out grey and faded in over seconds. A looping animation's first frame, never smoothed,
+    jumped once a play."""
+    from fast_style.animation import read_frames, stylize_animation
+    from fast_style.stylizer import Stylizer
+
+    stylizer = Stylizer.load(str(model_path))
+    frames = []
+    for i in range(10):
+        frame = Image.new("RGBA", (64, 48), (255, 255, 255, 255))
+        frame.paste((0, 0, 0, 0 if i < 5 else 255), (20, 12, 44, 36))
+        frame.putpixel((i, 0), (250, 250, 250, 255))  # (every frame its own)
+        frames.append(frame)
+    frames[0].save(tmp_path / "fill.png", save_all=True, append_images=frames[1:], duration=100, loop=0)
+    plain, calm = tmp_path / "plain.png", tmp_path / "calm.png"
+    stylize_animation(tmp_path / "fill.png", plain, stylizer.stylize_images)
+    stylize_animation(tmp_path / "fill.png", calm, stylizer.stylize_images, smooth=0.8)
+    square = [np.asarray(f.convert("RGB"), dtype=np.float32)[14:34, 22:42] for f in read_frames(calm)[0]]
+    unsmoothed = [np.asarray(f.convert("RGB"), dtype=np.float32)[14:34, 22:42] for f in read_frames(plain)[0]]
+    assert abs(square[5].mean() - unsmoothed[5].mean()) < 3  # as painted at once, not a blend with the hole
+    still = [Image.fromarray(np.asarray(frames[0].convert("RGB"))) for _ in range(6)]
+    rng = np.random.default_rng(0)
+    still = [Image.fromarray(np.clip(np.asarray(f, np.float32) + rng.normal(0, 3, (48, 64, 3)), 0, 255).astype(
+        np.uint8)) for f in still]  # fmt: skip
+    still[0].save(tmp_path / "still.png", save_all=True, append_images=still[1:], duration=100, loop=0)
+    stylize_animation(tmp_path / "still.png", tmp_path / "s.png", stylizer.stylize_images, smooth=0.8)
+    out = [np.asarray(f.convert("RGB"), dtype=np.float32) for f in read_frames(tmp_path / "s.png")[0]]
+    steps = [np.abs(a - b).mean() for a, b in zip(out, out[1:] + out[:1])]  # the last one: the loop's wrap
+    assert steps[-1] < 1.5 * max(steps[:-1]), steps
+    with pytest.raises(ValueError, match="stylize returned 7 images for 8 frames: it must return one for each"):
+        stylize_animation(tmp_path / "fill.png", tmp_path / "x.png", lambda images: images[:-1] if len(images) > 2
+                          else images)  # fmt: skip
+
+
 def test_exif_is_kept_with_orientation_applied(model_path: Path, tmp_path: Path) -> None:
     exif = Image.Exif()
     exif[0x010F] = "TestCam"  # Make
@@ -1385,7 +1443,7 @@ def test_smoothing_asked_for_photos_alone_is_said_to_do_nothing(
     """--smooth blends a video's or an animation's frames: on photos it did nothing, without a word."""
     photo = make_photo(tmp_path / "p.png")
     assert main([str(photo), "-m", str(model_path), "-o", str(tmp_path / "o.png"), "--smooth", "0.5", "-q"]) == 0
-    assert "warning: --smooth works on videos and animations (GIF, WebP, APNG) only" in capsys.readouterr().err
+    assert "warning: --smooth works on videos and on animations written as animations" in capsys.readouterr().err
     assert main([str(photo), "-m", str(model_path), "-o", str(tmp_path / "o2.png"), "-q"]) == 0
     assert "--smooth" not in capsys.readouterr().err
 

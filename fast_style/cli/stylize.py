@@ -205,7 +205,8 @@ def run(args: argparse.Namespace) -> int:
 
     if args.smooth and not any(_moves(src, dst) for src, dst in plans):  # (it did nothing, without a word)
         print(
-            "warning: --smooth works on videos and animations (GIF, WebP, APNG) only: it does nothing to photos",
+            "warning: --smooth works on videos and on animations written as animations (GIF, WebP, APNG, AVIF): it "
+            "does nothing here",
             file=sys.stderr,
         )
 
