@@ -211,6 +211,7 @@ class FinalCheckpoint(ModelCheckpoint):
 
     _dumped_at: int | None = None  # the step of the newest checkpoint written (a periodic one brings last.ckpt)
     _resumed = False  # restored from a checkpoint: its logging count is set at the first step
+    _keeps_last = True  # save_last, or a last.ckpt found at the start (on_train_start)
 
     def on_save_checkpoint(self, trainer: pl.Trainer, pl_module: pl.LightningModule, checkpoint: dict) -> None:
         self._dumped_at = trainer.global_step
@@ -259,30 +260,34 @@ class FinalCheckpoint(ModelCheckpoint):
         the signal on either side of a step, and agreeing would cost a collective every step; they write it when
         Lightning stops them together (GracefulStop.on_exception)."""
         super().on_train_batch_end(trainer, pl_module, *args)
-        if trainer.received_sigterm and trainer.world_size == 1 and self.dirpath:
+        if trainer.received_sigterm and trainer.world_size == 1 and self._keeps_last and self.dirpath:
             self.save_last_now(trainer)
+
+    def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        """With save_last=false, a last.ckpt there (a stop's: one is written whatever the setting) is kept up to
+        date at the run's end: left as it was, a later ckpt_path=last went back to it (a run of 300 steps resumed at
+        its step 10, its models rewritten). Rank 0's view, the same on every process (each writes together)."""
+        super().on_train_start(trainer, pl_module)
+        found = bool(self.dirpath) and os.path.isfile(os.path.join(self.dirpath, self._last_name))
+        self._keeps_last = bool(trainer.strategy.broadcast(self.save_last or found, src=0))
 
     def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        if self.dirpath:
+        if self._keeps_last and self.dirpath:
             self.save_last_now(trainer)
 
+    @property
+    def _last_name(self) -> str:
+        return f"{self.CHECKPOINT_NAME_LAST}{self.FILE_EXTENSION}"
+
     def save_last_now(self, trainer: pl.Trainer) -> str:
-        """last.ckpt now (a stop's, the run's end), unless this step's is written already. With save_last=false
-        the step's own periodic name instead: a last.ckpt written at a stop was never brought up to date, and a
-        later ckpt_path=last went back to it (a run of 300 steps resumed at its step 10, its models rewritten);
-        ckpt_path=last then takes the newest checkpoint."""
-        if not self.save_last:
-            step = torch.tensor(trainer.global_step)
-            path = self.format_checkpoint_name({"step": step, "epoch": torch.tensor(trainer.current_epoch)})
-            if not os.path.exists(path):
-                trainer.save_checkpoint(path, self.save_weights_only)
-            return path
+        """last.ckpt now (a stop's, the run's end), unless this step's is written already."""
         path = os.path.join(self.dirpath, f"{self.CHECKPOINT_NAME_LAST}{self.FILE_EXTENSION}")
         # set before the save, which stores it: a resumed run then knows last.ckpt for its own and keeps writing
         # it (stored afterwards, the restored path was another, and Lightning wrote last-v1.ckpt beside a stale
         # last.ckpt that a resume by path went back to)
         self.last_model_path = path
-        if self._dumped_at != trainer.global_step or not os.path.exists(path):
+        # (save_last=false: a periodic checkpoint of this step did not bring last.ckpt with it)
+        if self._dumped_at != trainer.global_step or not os.path.exists(path) or not self.save_last:
             trainer.save_checkpoint(path, self.save_weights_only)
         return path
 

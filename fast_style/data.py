@@ -321,7 +321,8 @@ class StyleDataModule(pl.LightningDataModule):
             fewer = (
                 f"add images or lower data.batch_size to at most {len(self.train_files) // world}"
                 if len(self.train_files) >= world
-                else f"add images (at least {world * self.batch_size}) or train on fewer processes (trainer.devices)"
+                else f"have at least {world * self.batch_size} training images (a batch for each process), or "
+                "train on fewer processes (trainer.devices)"
             )
             raise UserError(
                 f"data folder '{self.root}' has {len(self.train_files)} training images, fewer than one batch for "

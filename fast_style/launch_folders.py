@@ -59,6 +59,7 @@ def note_run_parents(argv: list[str]) -> None:
     _PARENTS.update(fixed=fixed, existed=existed, inside=inside, depth=depth, levels=levels, kind=kind)
     if kind == "run" and depth == 0:  # a folder named by the command: what of the launch's own it held before
         _PARENTS["had"] = {name for name in (".hydra", "tensorboard") if (fixed / name).exists()}
+        _PARENTS["had"] |= {p.name for p in fixed.glob("*_ddp_process_*.log")}  # (an earlier DDP run's ranks)
     record = fixed / "multirun.yaml"  # a sweep rerun into its own folder: Hydra rewrites the record at once
     if kind == "sweep" and depth == 0 and record.is_file():
         _PARENTS["record"] = (record, record.read_bytes())
@@ -152,7 +153,7 @@ def remove_added(out: Path, logs: list[Path]) -> None:
     if named_run_folder() != ("run", Path(os.path.abspath(out))) or "had" not in _PARENTS:
         return
     _close(logs)
-    for log_file in logs:
+    for log_file in [*logs, *(f for f in ranks_logs(out, logs) if f.name not in _PARENTS["had"])]:
         log_file.unlink(missing_ok=True)
     if ".hydra" not in _PARENTS["had"]:
         shutil.rmtree(out / ".hydra", ignore_errors=True)

@@ -196,11 +196,18 @@ def _prepare(cfg: DictConfig) -> tuple[pl.Trainer, StyleTransferModule, Any, lis
             "own (hydra.run.dir=...), or resume this one with ckpt_path=last"
         )
     elsewhere = "hydra.sweep.dir" if launch.in_multirun() else "hydra.run.dir"  # (a sweep's runs: run.dir is not read)
-    if ckpt == "last" and last and not (Path(last) / "last.ckpt").is_file() and (newest := newest_checkpoint(last)):
-        # (callbacks.checkpoint.save_last=false, or last.ckpt removed: the run was called one stopped before its
-        # first checkpoint, "delete that folder")
-        log.warning("ckpt_path=last: %s holds no last.ckpt: resuming from %s, its newest checkpoint", last, newest)
-        ckpt = str(newest)
+    asked_last = ckpt == "last"
+    if asked_last and last and (newest := newest_checkpoint(last)):
+        # no last.ckpt (callbacks.checkpoint.save_last=false, or removed: the run was called one stopped before its
+        # first checkpoint, "delete that folder"), or one older than a periodic checkpoint (save_last=false since a
+        # stop wrote it, and the run killed since: a resume went back to it)
+        kept = Path(last) / "last.ckpt"
+        if not kept.is_file():
+            log.warning("ckpt_path=last: %s holds no last.ckpt: resuming from %s, its newest checkpoint", last, newest)
+            ckpt = str(newest)
+        elif (at := _step_of(newest)) is not None and at > (_step_of(kept) or 0):
+            log.warning("ckpt_path=last: %s is older than %s: resuming from that, the run's newest", kept, newest)
+            ckpt = str(newest)
     if ckpt == "last" and last and not (Path(last) / "last.ckpt").is_file():
         if launch.in_multirun() and not (out / "style.pt").is_file():
             # rerunning a stopped sweep: a run it had not reached, or stopped before its first checkpoint (its
@@ -217,7 +224,7 @@ def _prepare(cfg: DictConfig) -> tuple[pl.Trainer, StyleTransferModule, Any, lis
                 f"ckpt_path=last: no {Path(last) / 'last.ckpt'}: set hydra.run.dir to the folder of the run "
                 "to resume (nothing was trained)"
             )
-    if ckpt not in (None, "last") and last and _within(Path(ckpt).expanduser(), last):
+    if ckpt not in (None, "last") and not asked_last and last and _within(Path(ckpt).expanduser(), last):
         at, reached = _step_of(Path(ckpt).expanduser()), _steps_reached(last, style_model_path(cfg))
         if at is not None and reached is not None and at < reached:  # its later files were written over unsaid
             raise UserError(
@@ -225,7 +232,7 @@ def _prepare(cfg: DictConfig) -> tuple[pl.Trainer, StyleTransferModule, Any, lis
                 f"write over the later steps' style models and grids; continue from it in a folder of its own "
                 f"({elsewhere}=... ckpt_path={ckpt}), or resume the run where it ended with ckpt_path=last"
             )
-    if ckpt == "last" and (changed := launch.swept_elsewhere(out / ".hydra")):
+    if asked_last and (changed := launch.swept_elsewhere(out / ".hydra")):
         raise UserError(
             f"run {out.name} of the sweep was trained with other settings than this rerun gives it "
             f"({'; '.join(changed)}): list the swept values in the order of the sweep's first launch "

@@ -131,7 +131,7 @@ def test_too_few_images_for_a_batch(tmp_path: Path) -> None:
         dm.setup()
     dm = StyleDataModule(str(tmp_path / "b"), batch_size=2, num_workers=0, num_val=1)
     dm.trainer = SimpleNamespace(world_size=8)  # fewer photos than processes: "at most 0", which is refused
-    with pytest.raises(UserError, match=r"add images \(at least 16\) or train on fewer processes \(trainer.devices"):
+    with pytest.raises(UserError, match=r"have at least 16 training images \(a batch for each process\), or train"):
         dm.setup()
 
 

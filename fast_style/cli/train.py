@@ -257,7 +257,9 @@ def _launch() -> int:
     except ValueError as e:  # Hydra's logging opening the run's log: "Unable to configure handler 'file'"
         cause = e.__cause__
         if not _FULL_ERROR["on"] and not _STARTED["run"] and str(e).startswith("Only one of --run"):
-            raise UserError("-m (--multirun) does not go with --cfg, --info or --run: give one of them") from e
+            raise UserError(
+                "--run, --multirun (-m), --cfg, --info and --shell-completion do not go together: give one of them"
+            ) from e
         if _FULL_ERROR["on"] or _STARTED["run"] or not isinstance(cause, OSError) or not cause.filename:
             raise
         raise UserError(
