@@ -1011,6 +1011,14 @@ def test_a_sweep_runs_on_past_a_bad_run_and_fails_at_the_end(
     )
     assert subprocess.run([*resume, "loss.style_weight=1.0,2.0"], **_text).returncode == 0  # values, not spellings
     assert load_style_model(str(tmp_path / "two" / "0" / "style.pt"))[1]["step"] == 2
+    # the same where the runs keep no last.ckpt (ckpt_path=last then takes the newest periodic one: the check was
+    # skipped, and each run went on with the other's setting)
+    kept = ["callbacks.checkpoint.save_last=false", "callbacks.checkpoint.every_n_train_steps=1"]
+    three = [*cmd[:-1], "data.image_size=32", f"hydra.sweep.dir={tmp_path / 'three'}", *kept]
+    assert subprocess.run([*three, "loss.style_weight=1,2"], **_text).returncode == 0
+    resume = [a if a != "trainer.max_steps=1" else "trainer.max_steps=2" for a in three] + ["ckpt_path=last"]
+    swapped = subprocess.run([*resume, "loss.style_weight=2,1"], **_text)
+    assert swapped.returncode == 2 and "#0: run 0 of the sweep was trained with other settings" in swapped.stderr
 
 
 @pytest.mark.slow
