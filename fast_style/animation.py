@@ -13,7 +13,7 @@ from PIL import Image, ImageSequence
 
 from fast_style.atomic import atomic_write
 from fast_style.errors import UserError
-from fast_style.images import decoding, kept_metadata, on_or_off_alpha, reading, to_srgb, upright
+from fast_style.images import decoding, kept_metadata, on_or_off_alpha, on_white, reading, to_srgb, upright
 from fast_style.numbers import check_number
 from fast_style.options import check_smoothing
 from fast_style.outputs import check_output, is_the_file
@@ -207,8 +207,7 @@ class _Smoothed:
         from torchvision.transforms.functional import pil_to_tensor
 
         if frame.mode == "RGBA":  # seen as shown on white: what turns opaque or transparent is change (the colour
-            white = Image.new("RGBA", frame.size, (255, 255, 255, 255))  # hidden under transparent pixels, often
-            frame = Image.alpha_composite(white, frame)  # the same, looked still: a grey, slow fade-in)
+            frame = on_white(frame)  # hidden under transparent pixels, often the same, looked still: a slow fade-in)
         x = pil_to_tensor(frame.convert("RGB")).float() / 255  # (3, H, W), the input frame at the output's size
         y = pil_to_tensor(stylized.convert("RGB")).float() / 255  # (3, h, w)
         if x.shape != y.shape:

@@ -281,7 +281,7 @@ class FinalCheckpoint(ModelCheckpoint):
 
     def save_last_now(self, trainer: pl.Trainer) -> str:
         """last.ckpt now (a stop's, the run's end), unless this step's is written already."""
-        path = os.path.join(self.dirpath, f"{self.CHECKPOINT_NAME_LAST}{self.FILE_EXTENSION}")
+        path = os.path.join(self.dirpath, self._last_name)
         # set before the save, which stores it: a resumed run then knows last.ckpt for its own and keeps writing
         # it (stored afterwards, the restored path was another, and Lightning wrote last-v1.ckpt beside a stale
         # last.ckpt that a resume by path went back to)

@@ -394,7 +394,7 @@ def save_image(
     if fmt is None or path.suffix.lower() not in IMAGE_OUTPUTS:
         raise UserError(f"unknown output format '{path.suffix}': use {', '.join(IMAGE_OUTPUTS)}")
     if img.mode == "RGBA" and fmt in ("JPEG", "BMP"):  # these formats have no alpha: on white, as inputs are read
-        img = Image.alpha_composite(Image.new("RGBA", img.size, (255, 255, 255, 255)), img).convert("RGB")
+        img = on_white(img).convert("RGB")
     elif img.mode == "RGBA" and fmt == "GIF":
         img = on_or_off_alpha(img)
     params: dict = {}
@@ -407,6 +407,11 @@ def save_image(
         tmp.write_bytes(encoded.getbuffer())
 
 
+def on_white(img: Image.Image) -> Image.Image:
+    """An RGBA picture as shown on white (opaque RGBA)."""
+    return Image.alpha_composite(Image.new("RGBA", img.size, (255, 255, 255, 255)), img)
+
+
 def on_or_off_alpha(img: Image.Image) -> Image.Image:
     """An RGBA picture for a GIF, whose pixels are either transparent or opaque: the partly transparent ones on
     white (as a JPEG gets them), opaque from half opacity up, else transparent (Pillow made every one opaque in
@@ -414,7 +419,7 @@ def on_or_off_alpha(img: Image.Image) -> Image.Image:
     alpha = img.getchannel("A")
     if not any(alpha.histogram()[1:255]):  # (already on or off)
         return img
-    out = Image.alpha_composite(Image.new("RGBA", img.size, (255, 255, 255, 255)), img)
+    out = on_white(img)
     out.putalpha(alpha.point(lambda a: 255 if a >= 128 else 0))
     return out
 

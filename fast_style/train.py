@@ -378,6 +378,9 @@ def check_checkpoint(path: Path) -> None:
     )
 
 
+_STEP = re.compile(r"step=(\d+)")  # a checkpoint's or style model's step in its name (step=000400.ckpt)
+
+
 def style_model_path(cfg: DictConfig) -> Path | None:
     path = OmegaConf.select(cfg, "callbacks.style_model.path")
     return Path(path).expanduser() if path else None
@@ -385,7 +388,7 @@ def style_model_path(cfg: DictConfig) -> Path | None:
 
 def _step_of(checkpoint: Path) -> int | None:
     """A checkpoint's step: by its name (step=000400.ckpt), else as it holds it (None where it cannot be read)."""
-    if found := re.search(r"step=(\d+)", checkpoint.name):
+    if found := _STEP.search(checkpoint.name):
         return int(found.group(1))
     try:
         import torch
@@ -398,7 +401,7 @@ def _step_of(checkpoint: Path) -> int | None:
 def _steps_reached(checkpoints: str, style_model: Path | None) -> int | None:
     """The furthest step a run's files show: its checkpoints' and style models' names, its style model's own."""
     folder = Path(checkpoints).expanduser()
-    steps = [int(m.group(1)) for p in folder.glob("*") if (m := re.search(r"step=(\d+)", p.name))]
+    steps = [int(m.group(1)) for p in folder.glob("*") if (m := _STEP.search(p.name))]
     if (last := folder / "last.ckpt").is_file() and (step := _step_of(last)) is not None:
         steps.append(step)
     if style_model is not None and style_model.is_file():
@@ -414,7 +417,7 @@ def newest_checkpoint(folder: str | Path) -> Path | None:
     newest file among those of one step), or None."""
     found = []
     for path in Path(folder).expanduser().glob("*.ckpt"):
-        if (step := re.search(r"step=(\d+)", path.name)) and path.is_file():
+        if (step := _STEP.search(path.name)) and path.is_file():
             found.append((int(step.group(1)), path.stat().st_mtime, path))
     return max(found)[2] if found else None
 
