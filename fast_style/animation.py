@@ -28,7 +28,8 @@ def frame_count(path: str | Path) -> int:
     """The frames of an animated GIF, PNG, WebP or AVIF (a still picture, or a camera's MPO with its preview: 1)."""
     with decoding(), Image.open(path) as img:
         animated = img.format in ("GIF", "PNG", "WEBP", "AVIF") and getattr(img, "is_animated", False)
-        return img.n_frames if animated else 1
+        hidden = img.format == "PNG" and bool(img.info.get("default_image"))  # an APNG's still: not a frame
+        return img.n_frames - hidden if animated else 1
 
 
 def read_frames(path: str | Path) -> tuple[list[Image.Image], list[float], int]:

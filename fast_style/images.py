@@ -81,6 +81,8 @@ def read_image(
     with decoding(), _own_limit(max_pixels), Image.open(path) as img:
         if max_pixels and img.width * img.height > max_pixels:
             raise ValueError(f"{img.width}x{img.height} {OVER_LIMIT} {max_pixels} pixels")
+        if img.format == "PNG" and img.info.get("default_image") and getattr(img, "is_animated", False):
+            img.seek(1)  # an APNG's first frame (its frame 0 is a still for viewers without APNG, hidden in others)
         _scale_grey_key(img)
         if draft_size and img.format == "JPEG":
             w, h = img.size

@@ -226,14 +226,17 @@ def test_an_animated_webp_whose_transparency_is_a_strip_along_a_border_stays_tra
 
 
 def test_an_apngs_still_for_old_viewers_is_not_a_frame(tmp_path: Path) -> None:
-    """An APNG may carry a default image that is not part of its animation: it had become the output's frame 1."""
-    from fast_style.animation import read_frames
+    """An APNG may carry a default image that is not part of its animation: it had become the output's frame 1;
+    written as a still, the output was that hidden picture and the warning counted it as a frame."""
+    from fast_style.animation import frame_count, read_frames
+    from fast_style.images import read_image
 
     still = Image.new("RGB", (16, 12), (0, 255, 0))
     frames = [Image.new("RGB", (16, 12), (40 * i, 0, 0)) for i in range(3)]
     still.save(tmp_path / "a.png", save_all=True, append_images=frames, default_image=True, duration=[50, 60, 70])
     read, durations, _ = read_frames(tmp_path / "a.png")
     assert [f.getpixel((0, 0)) for f in read] == [(0, 0, 0), (40, 0, 0), (80, 0, 0)] and durations == [50, 60, 70]
+    assert frame_count(tmp_path / "a.png") == 3 and read_image(tmp_path / "a.png").getpixel((0, 0)) == (0, 0, 0)
 
 
 def test_the_animation_api_refuses_its_own_input_as_output_and_unreadable_files(tmp_path: Path) -> None:
