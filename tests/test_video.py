@@ -538,6 +538,20 @@ def test_smoothing_leaves_no_trail_inside_a_flat_moving_object() -> None:
     assert max(off[1:]) < 0.02, off  # 0.15-0.2 before: the last positions' strokes blended in
 
 
+def test_smoothing_comes_back_gradually_around_a_moving_object() -> None:
+    """Around a moving object the smoothing was cut off at once along the edges of 4 px blocks: where the smoothed
+    texture differs from the frame's (a swimming flat sky), a straight seam showed."""
+    from fast_style.smoothing import near_motion
+
+    weight = torch.ones(1, 256, 256)
+    weight[:, 100:140, 60:100] = 0  # what moved this frame
+    near = near_motion(weight)
+    assert near[:, 100:140, 60:100].abs().max() == 0 and near[:, 115:125, 46:56].max() == 0  # nor near it
+    assert near[:, :20, :].min() > 0.99 and near[:, :, 200:].min() > 0.99  # far from it: smoothed as before
+    steps = torch.cat([(near[..., 1:] - near[..., :-1]).flatten(), (near[:, 1:] - near[:, :-1]).flatten()])
+    assert steps.abs().max() < 0.1  # 1 before: a seam of the whole smoothing's size
+
+
 def _similar(scene: torch.Tensor, zoom: float, degrees: float, size: int = 128) -> torch.Tensor:
     """The centre of `scene` (3, S, S), magnified `zoom` and turned `degrees` about it, size px."""
     import math
