@@ -132,7 +132,12 @@ def load_style_model(path: str, map_location: str | torch.device = "cpu") -> tup
             f"{path} has style-model format version {version}; this fast-style reads up to "
             f"{STYLE_MODEL_VERSION}: upgrade fast-style"
         )
-    config = dict(payload.get("config") or {})
+    config, meta = payload.get("config") or {}, payload.get("meta") or {}
+    if not isinstance(config, dict) or not isinstance(meta, dict):  # (a traceback where a folder was served)
+        raise StyleModelError(
+            f"{path} is damaged: its {'config' if not isinstance(config, dict) else 'meta'} is no table"
+        )
+    config = dict(config)
     if config.pop("input_skip", False):  # fast-style 0.1's option, removed: it painted blobs (benchmarks/README.md)
         raise StyleModelError(
             f"{path} was trained with model.input_skip=true, which this fast-style no longer has: "
@@ -145,4 +150,4 @@ def load_style_model(path: str, map_location: str | torch.device = "cpu") -> tup
         raise StyleModelError(f"{path} is damaged: {first_line(e)}") from None
     if (damaged := _not_finite(payload["state_dict"])) is not None:  # every picture would come out black
         raise StyleModelError(f"{path} is damaged: its weight {damaged} holds NaN or infinite values")
-    return net.eval(), dict(payload.get("meta", {}))
+    return net.eval(), dict(meta)

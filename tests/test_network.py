@@ -107,6 +107,21 @@ def test_style_model_errors_are_one_line(tmp_path: Path) -> None:
         load_style_model(str(truncated))
 
 
+def test_a_model_whose_config_or_meta_is_no_table_is_damaged(tmp_path: Path) -> None:
+    """A style model whose config or meta was not a table raised ValueError or TypeError: a traceback where
+    `fast-style-serve --models` left other damaged files out with a warning."""
+    good = save_style_model(TransformerNet(channels=(4, 8, 8), num_residual=1), tmp_path / "good.pt")
+    for key, value in (("config", "nonsense"), ("config", ["a"]), ("meta", None), ("meta", [1])):
+        payload = torch.load(good, weights_only=True)
+        payload[key] = value
+        torch.save(payload, tmp_path / "bad.pt")
+        if value is None:  # none at all: as an empty table
+            assert load_style_model(str(tmp_path / "bad.pt"))[1] == {}
+            continue
+        with pytest.raises(StyleModelError, match=rf"bad\.pt is damaged: its {key} is no table"):
+            load_style_model(str(tmp_path / "bad.pt"))
+
+
 def test_a_model_with_nan_weights_is_neither_saved_nor_loaded(tmp_path: Path) -> None:
     """Stylize wrote all-black pictures (exit 0) with a model whose weights held NaN, which export refused; and such
     a model was saved without a word. A pickle of another protocol warned in two lines before its one line."""
