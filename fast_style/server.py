@@ -380,9 +380,12 @@ def invalid_fields(errors: Sequence[Any]) -> str:
 
 
 def _named(hostname: str, hosts: Sequence[str]) -> bool:
-    """Whether `hostname` (urlsplit's: an IPv6 address without brackets) is one of `hosts`."""
-    name = f"[{hostname}]" if ":" in hostname else hostname
-    return name.lower() in (h.lower() for h in hosts)
+    """Whether `hostname` (urlsplit's: an IPv6 address without brackets) is one of `hosts`, as Starlette's check of
+    the Host header reads them (`*.example.org`: any name under it; the live connection was refused on a page the
+    check let through)."""
+    name = (f"[{hostname}]" if ":" in hostname else hostname).lower()
+    patterns = [h.lower() for h in hosts]
+    return any(p == "*" or name == p or (p.startswith("*") and name.endswith(p[1:])) for p in patterns)
 
 
 def too_large(limits: Limits) -> str:
@@ -404,8 +407,25 @@ def allowed_hosts(host: str, also: Sequence[str] = ()) -> list[str] | None:
     cannot reach it through a name of its own (DNS rebinding); listening on the network, None: any name (its
     addresses there are not known), unless `also` lists them."""
     loopback = host.strip("[]") in ("localhost", "::1") or host.startswith("127.")
-    names = [*(LOOPBACK_NAMES if loopback else ()), *also]
-    return [f"[{n}]" if ":" in n and not n.startswith("[") else n for n in names] or None
+    names = [*(LOOPBACK_NAMES if loopback else ()), *((host,) if loopback else ()), *map(host_name, also)]
+    names = [f"[{n}]" if ":" in n and not n.startswith("[") else n for n in names]
+    return list(dict.fromkeys(names)) or None  # (the address it listens on: 127.0.1.1 refused its own URL)
+
+
+def host_name(value: str) -> str:
+    """`value` as a name `allowed_hosts` takes (`proxy.example.org`, `*.example.org`, an address), UserError for
+    what no request's Host header can match: a URL, a name with a port (it never matched, with or without one)."""
+    name = value.strip()
+    if "/" in name or "@" in name:
+        raise UserError(f"--allow-host takes a name, not a URL: give '{urlsplit(name).hostname or name}'")
+    bare = name.strip("[]")
+    if name.count(":") == 1 or (name.startswith("[") and not name.endswith("]")):  # name:port, [::1]:8443
+        raise UserError(f"--allow-host takes a name without its port: give '{name.rsplit(':', 1)[0]}'")
+    if "*" in name and not (name == "*" or (name.startswith("*.") and "*" not in name[1:])):
+        raise UserError(f"--allow-host '{name}': a wildcard stands for a name's first parts only, as '*.example.org'")
+    if not bare or any(c.isspace() for c in name):
+        raise UserError(f"--allow-host '{value}' is not a name: give one as 'proxy.example.org'")
+    return name
 
 
 def create_app(styles: Styles, limits: Limits | None = None, hosts: Sequence[str] | None = None) -> FastAPI:
@@ -521,6 +541,7 @@ def create_app(styles: Styles, limits: Limits | None = None, hosts: Sequence[str
         inbox: asyncio.Queue = asyncio.Queue()
         waiting: deque[dict] = deque()  # the frames in the inbox that still hold their picture, oldest first
         closed, flooded = asyncio.Event(), asyncio.Event()
+        queued = {"frames": 0, "options": 0}  # in the inbox: frames are owed an answer; options are not answered
 
         async def read() -> None:
             try:
@@ -529,9 +550,12 @@ def create_app(styles: Styles, limits: Limits | None = None, hosts: Sequence[str
                         if len(waiting) == LIVE_AHEAD:
                             waiting.popleft().update(bytes=None, dropped=True)
                         waiting.append(message)
-                    if inbox.qsize() >= LIVE_QUEUE:  # answers owed pile up: a client that never waits for them
+                    kind = "frames" if message.get("bytes") is not None else "options"
+                    if queued[kind] >= LIVE_QUEUE[kind]:  # answers owed pile up: a client that never waits for them
                         flooded.set()  # closed by the handler once its answer under way is sent (only it sends)
+                        queued["flooded"] = kind  # (option changes counted as owed answers: 64 closed a client)
                         break
+                    queued[kind] += 1
                     inbox.put_nowait(message)
             except (WebSocketDisconnect, RuntimeError):
                 pass
@@ -552,6 +576,7 @@ def create_app(styles: Styles, limits: Limits | None = None, hosts: Sequence[str
         reader = asyncio.create_task(read())
         try:
             while (message := await inbox.get()) is not None:
+                queued["frames" if message.get("bytes") is not None or message.get("dropped") else "options"] -= 1
                 if waiting and message is waiting[0]:
                     waiting.popleft()
                 if message.get("dropped"):  # it gave way to a newer frame
@@ -614,10 +639,15 @@ def create_app(styles: Styles, limits: Limits | None = None, hosts: Sequence[str
             reader.cancel()
             if flooded.is_set():
                 with contextlib.suppress(WebSocketDisconnect, RuntimeError):  # (it may have left meanwhile)
-                    await ws.close(1008, "frames sent much faster than they are answered: wait for answers")
+                    await ws.close(1008, FLOODED[queued["flooded"]])
 
     return app
 
 
 LIVE_AHEAD = 4  # live frames waiting behind the one being answered (the page keeps two frames in flight)
-LIVE_QUEUE = 64  # answers a live client may be owed (busy ones included) before it is disconnected
+LIVE_QUEUE = {"frames": 64, "options": 256}  # answers a live client may be owed (busy ones included), and option
+# changes it may have waiting, before it is disconnected
+FLOODED = {
+    "frames": "frames sent much faster than they are answered: wait for answers",
+    "options": "options sent much faster than they are taken: send a change once the last frame is answered",
+}

@@ -40,6 +40,17 @@ class CutShort:
             os._exit(code)
 
 
+EVERY_ADDRESS = ("0.0.0.0", "::")
+
+
+def url(host: str, port: int) -> str:
+    """The address a browser on this machine opens for a server on `host`:`port`: "http://[::1]:8000" for an IPv6
+    one; a server on every address by its loopback address (a page at http://0.0.0.0 is no secure context: the
+    camera of the Live tab was refused)."""
+    shown = {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(host, host)
+    return f"http://[{shown}]:{port}" if ":" in shown else f"http://{shown}:{port}"
+
+
 def serve(app: Any, host: str, port: int, cut_short: CutShort | None = None) -> None:
     """Serves `app` (create_app's) on `host`:`port` until a stop; SystemExit(143) after SIGTERM, KeyboardInterrupt
     after Ctrl-C. `cut_short`: told the jobs a stop cut short and the temporary folder, for `end_process`."""
@@ -70,9 +81,9 @@ def serve(app: Any, host: str, port: int, cut_short: CutShort | None = None) -> 
     if cut_short is not None:
         cut_short.temp = own_temp
     try:
-        shown = f"[{host}]" if ":" in host else host
         stop = f"kill {os.getpid()} stops it" if Server.keep_ignoring_sigint else "Ctrl-C stops it"
-        print(f"fast-style-serve: open http://{shown}:{port}/ ({stop})", file=sys.stderr, flush=True)
+        where = " on this machine, or this machine's address from others" if host in EVERY_ADDRESS else ""
+        print(f"fast-style-serve: open {url(host, port)}/{where} ({stop})", file=sys.stderr, flush=True)
         # not uvicorn.run, which swallows the Ctrl-C it re-raises (exit 0, not 130)
         server = Server(server_config(app, host=host, port=port))
         quiet = _QuietStop(server)
@@ -98,6 +109,7 @@ def serve(app: Any, host: str, port: int, cut_short: CutShort | None = None) -> 
                 signal.signal(hangup, previous_hangup)
             logging.getLogger("uvicorn.error").removeFilter(quiet)  # another server in this process logs in full
         if not server.started:
+            shown = f"[{host}]" if ":" in host else host
             raise UserError(f"the server did not start on {shown}:{port}: see the messages above")
     finally:
         tempfile.tempdir = system_temp
@@ -175,7 +187,7 @@ def serve_in_background(app: Any, host: str = "127.0.0.1") -> Iterator[str]:
                 raise RuntimeError("the server did not start")
             time.sleep(0.02)
         try:
-            yield f"http://{host}:{sock.getsockname()[1]}"
+            yield url(host, sock.getsockname()[1])
         finally:
             server.should_exit = True
             thread.join(timeout=10)

@@ -786,7 +786,7 @@ def test_a_live_client_sending_faster_than_it_is_answered_gets_busy_answers_then
 
     asyncio.run(scenario())
     assert {"type": "websocket.close", "code": 1008} in [{k: m.get(k) for k in ("type", "code")} for m in sent]
-    assert len(received) <= 3 + LIVE_QUEUE + 1  # read until it was owed LIVE_QUEUE answers, then closed
+    assert len(received) <= 3 + LIVE_QUEUE["frames"] + 1  # read until it was owed LIVE_QUEUE answers, then closed
     assert sum(m["bytes"] is not None for m in held[1:]) <= LIVE_AHEAD  # the waiting ones' pictures only
 
     async def quick(job, *args, gone=None):  # the frame under way ends after the flood is seen
@@ -799,6 +799,46 @@ def test_a_live_client_sending_faster_than_it_is_answered_gets_busy_answers_then
     kinds = [m["type"] for m in sent]
     assert kinds[0] == "websocket.accept" and kinds[-1] == "websocket.close" and sent[-1]["code"] == 1008
     assert {"type": "websocket.send", "bytes": b"stylized"} in [{k: m.get(k) for k in ("type", "bytes")} for m in sent]
+
+
+def test_option_changes_are_no_answers_owed(models: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Option changes are not answered, yet they counted among the answers a client was owed: 70 changes of strength
+    during one frame's stylization closed the client, saying it sent frames faster than they were answered. A flood
+    of them is still closed, for what it is."""
+    from fast_style.server import FLOODED, LIVE_QUEUE
+
+    app = create_app(Styles(models, device="cpu"), Limits())
+
+    async def run(job, *args, gone=None):
+        await asyncio.sleep(0.5)
+        return b"stylized"
+
+    monkeypatch.setattr(app.state.gate, "run", run)
+
+    def session(changes: int) -> list:
+        messages = [{"type": "websocket.connect"}, {"type": "websocket.receive", "text": json.dumps({"style": "mine"})}]
+        messages += [{"type": "websocket.receive", "bytes": png()}]
+        messages += [{"type": "websocket.receive", "text": json.dumps({"strength": 0.5})}] * changes
+        sent = []
+
+        async def receive() -> dict:
+            await asyncio.sleep(0)
+            if messages:
+                return messages.pop(0)
+            await asyncio.sleep(1)
+            return {"type": "websocket.disconnect"}
+
+        async def send(message: dict) -> None:
+            sent.append(message)
+
+        asyncio.run(asyncio.wait_for(app(_live_scope(), receive, send), 10))
+        return sent
+
+    sent = session(70)
+    assert not [m for m in sent if m["type"] == "websocket.close"]  # kept
+    assert {"type": "websocket.send", "bytes": b"stylized"} in [{k: m.get(k) for k in ("type", "bytes")} for m in sent]
+    closed = [m for m in session(LIVE_QUEUE["options"] + 10) if m["type"] == "websocket.close"]
+    assert closed and closed[0]["code"] == 1008 and closed[0]["reason"] == FLOODED["options"]
 
 
 def test_live_frames_a_client_sends_ahead_give_way_to_newer_ones_in_order(
@@ -963,3 +1003,38 @@ def test_a_server_on_this_machine_answers_only_to_its_own_names(models: Path) ->
                 with c.websocket_connect("ws://127.0.0.1:8000/api/live", headers={"Origin": origin}):
                     pass
             assert refused.value.code == 1008, origin
+
+
+def test_the_names_a_server_answers_to_are_its_own_address_and_what_allow_host_gives(models: Path) -> None:
+    """127.0.1.1 (a Debian machine's own name) refused the URL the server printed; `--allow-host '*.example.org'`
+    let the page load, but its live view was refused (the origin check compared names exactly); a name with a
+    port, or a URL, never matched any request, without a word; a server on every address printed http://0.0.0.0,
+    no secure context for the camera; serve_in_background on ::1 gave http://::1:PORT."""
+    from starlette.websockets import WebSocketDisconnect
+
+    from fast_style.server import allowed_hosts
+    from fast_style.serving import serve_in_background, url
+
+    assert allowed_hosts("127.0.1.1") == ["localhost", "127.0.0.1", "[::1]", "127.0.1.1"]
+    assert allowed_hosts("0.0.0.0", ["fe80::1", "[::2]"]) == ["[fe80::1]", "[::2]"]
+    for value, says in (
+        ("proxy.lan:8443", "without its port: give 'proxy.lan'"),
+        ("[::1]:8443", "without its port: give '[::1]'"),
+        ("https://x.org", "not a URL: give 'x.org'"),
+        ("a*.example.org", "a wildcard stands for"),
+        ("", "is not a name"),
+    ):
+        with pytest.raises(UserError, match=re.escape(says)):
+            allowed_hosts("127.0.0.1", [value])
+    assert url("0.0.0.0", 8000) == "http://127.0.0.1:8000" and url("::", 1) == url("::1", 1) == "http://[::1]:1"
+    app = create_app(Styles(models, device="cpu"), Limits(), allowed_hosts("127.0.1.1", ["*.example.org"]))
+    with testclient.TestClient(app, base_url="http://127.0.1.1:8000") as c:
+        assert c.get("/api/styles").status_code == 200
+        assert c.get("/api/styles", headers={"Host": "a.example.org"}).status_code == 200
+        with c.websocket_connect("ws://127.0.1.1:8000/api/live", headers={"Origin": "https://a.example.org"}) as ws:
+            ws.send_text(json.dumps({"style": "mine"}))
+        with pytest.raises(WebSocketDisconnect):
+            with c.websocket_connect("ws://127.0.1.1:8000/api/live", headers={"Origin": "https://example.org.evil"}):
+                pass
+    with serve_in_background(create_app(Styles(models, device="cpu")), host="::1") as address:
+        assert re.fullmatch(r"http://\[::1\]:\d+", address)
