@@ -130,20 +130,24 @@ class ConsistencyLoss(nn.Module):
         grid = F.affine_grid(theta, list(images.shape), align_corners=False)
         return F.grid_sample(images, grid, mode="bilinear", padding_mode="reflection", align_corners=False)
 
-    def moved(self, images: torch.Tensor, dy: int, dx: int, zoom: float = 1.0) -> torch.Tensor:
-        """(B, 3, H, W) -> the same size, showing the scene moved so that moved[p] = images[p + (dy, dx)] (the
-        border that comes into view mirrored), zoomed by `zoom` about the centre (resampled), with fresh noise."""
-        s = self.max_shift
-        h, w = images.shape[-2:]
-        # checked for the widest zoom out max_zoom allows, not this step's draw: a size that passed a run's first
-        # steps had failed it at a later step's random zoom, hours in
-        widest = 1 / (1 + self.max_zoom)
+    def check_crops(self, h: int, w: int) -> None:
+        """UserError where training crops of h x w px leave no room for the motion: checked before training (it
+        had said so at `start`'s step, hours in) and at every step, for the widest zoom out max_zoom allows (a size
+        that passed a run's first steps had failed a later step's random zoom)."""
+        s, widest = self.max_shift, 1 / (1 + self.max_zoom)
         if min(h, w) <= s + 2 * self._border(h, w, widest):
             least = next(n for n in range(16, 1 << 16) if n > s + 2 * self._border(n, n, widest))
             raise UserError(
                 f"training crops of {h}x{w} px are too small for temporal.max_shift={s}, margin={self.margin} "
                 f"and max_zoom={self.max_zoom}: give data.image_size={least} or more, or lower those"
             )
+
+    def moved(self, images: torch.Tensor, dy: int, dx: int, zoom: float = 1.0) -> torch.Tensor:
+        """(B, 3, H, W) -> the same size, showing the scene moved so that moved[p] = images[p + (dy, dx)] (the
+        border that comes into view mirrored), zoomed by `zoom` about the centre (resampled), with fresh noise."""
+        s = self.max_shift
+        h, w = images.shape[-2:]
+        self.check_crops(h, w)
         if zoom != 1.0:
             out = self._warp(images, dy, dx, zoom)
         else:  # a whole-pixel shift: exact, no resampling

@@ -292,6 +292,8 @@ def _prepare(cfg: DictConfig) -> tuple[pl.Trainer, StyleTransferModule, Any, lis
     )
     style_image = build(cfg.style, "style")
     temporal = build(cfg.temporal, "temporal") if cfg.get("temporal") is not None else None
+    if temporal is not None:
+        temporal.check_crops(datamodule.image_size, datamodule.image_size)
     distill = build(cfg.distill, "distill") if cfg.get("distill") is not None else None
     if distill is not None and distill.feature_weight:  # its layer computed by the loss's VGG (loss=vgg19 had
         try:  # none of relu2_2, the default: the run failed at its first step)

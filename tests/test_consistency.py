@@ -199,6 +199,24 @@ def test_a_crop_too_small_for_the_widest_zoom_is_refused_at_every_step() -> None
         loss.moved(torch.rand(1, 3, least - 1, least - 1), 1, 1, 0.8)
 
 
+def test_a_crop_too_small_for_the_motion_is_refused_before_training(
+    tmp_path, photo_dir, style_path, random_vgg
+) -> None:
+    """Said only when the term first ran (`temporal.start`'s step, hours into a run), after checkpoints were written
+    and with the run's folder kept."""
+    cfg = compose(
+        [
+            *tiny_run(photo_dir, style_path, random_vgg),
+            *("temporal=shift", "temporal.start=3", "data.image_size=24", "trainer=fast_dev"),
+            "callbacks.checkpoint.every_n_train_steps=1",
+            f"output_dir={tmp_path / 'run'}",
+        ]
+    )
+    with pytest.raises(UserError, match="crops of 24x24 px are too small for temporal.max_shift=3"):
+        train(cfg)
+    assert not list((tmp_path / "run").rglob("*.ckpt")) and not list((tmp_path / "run").rglob("*.png"))
+
+
 @pytest.mark.slow
 def test_a_resumed_run_moves_its_copies_as_an_uninterrupted_one_does(
     tmp_path, photo_dir, style_path, random_vgg
