@@ -358,6 +358,14 @@ def check_checkpoint(path: Path) -> None:
     """`ckpt_path` must be a Lightning checkpoint: a style model, another file or a damaged one is refused in
     one line here (Lightning's own reports were a KeyError or an OSError traceback). Read from the archive's
     pickle alone (small: the tensors are stored beside it), not by loading the checkpoint."""
+    if path.is_dir():  # a run's folder, or its checkpoints/: it said "not found"
+        run = path.parent if path.name == "checkpoints" else path
+        last = run / "checkpoints" / "last.ckpt"
+        found = last if last.is_file() else newest_checkpoint(run / "checkpoints")
+        file = f"a .ckpt in it ({found})" if found else "a .ckpt"
+        raise UserError(
+            f"checkpoint '{path}' is a folder: pass {file}, or resume the run with ckpt_path=last hydra.run.dir={run}"
+        )
     if not path.is_file():
         raise UserError(
             f"checkpoint '{path}' not found: pass a .ckpt path, or ckpt_path=last with the run's hydra.run.dir"

@@ -456,6 +456,7 @@ def test_the_stop_line_points_a_resume_at_the_run_or_at_its_whole_sweep(monkeypa
         ("trainer.max_steps=abc", "trainer.max_steps must be an integer, got 'abc'"),
         ("seed=abc", "seed must be an integer, got 'abc'"),
         ("ckpt_path={tmp}/gone.ckpt", "gone.ckpt' not found: pass a .ckpt path"),
+        ("ckpt_path={tmp}", "checkpoint '{tmp}' is a folder: pass a .ckpt, or resume the run with ckpt_path=last "),
         ("loss.weights=null", "no VGG weights file: add loss.weights=path"),  # what loss=file alone gives
         ("data.batch_size=abc", "data.batch_size must be an integer, got 'abc'"),
         ("ckpt_path=best", "ckpt_path=best: fast-style resumes from ckpt_path=last"),  # Lightning's traceback
