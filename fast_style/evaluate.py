@@ -76,14 +76,18 @@ def find_models(items: list[str]) -> list[Path]:
 
 
 def find_style_image(recorded: str, style_dirs: list[str]) -> str:
-    """The painting a model names, where it was when it was trained, else by its file name in `style_dirs`
-    (a built-in style names only its file: wave.jpg)."""
-    if Path(recorded).expanduser().is_file():
+    """The painting a model names: where it was when it was trained (a full path), else by its file name in
+    `style_dirs`, else where a relative path leads from here. A built-in style names only its file (wave.jpg): a
+    wave.jpg in the current folder, another painting, had been taken before the --style-dir asked for."""
+    path = Path(recorded).expanduser()
+    if path.is_absolute() and path.is_file():
         return recorded
     for folder in style_dirs:
-        candidate = Path(folder).expanduser() / Path(recorded).name
+        candidate = Path(folder).expanduser() / path.name
         if candidate.is_file():
             return str(candidate)
+    if path.is_file():
+        return recorded
     where = f" nor in {', '.join(style_dirs)}" if style_dirs else ""
     raise UserError(
         f"the painting {recorded} is not there{where}: pass --style-dir FOLDER holding "
@@ -323,14 +327,16 @@ def evaluate(
     scorers: dict[str, Scorer] = {}
     references: dict[tuple[str, int], float] = {}  # (painting, photo's index): two photos may share a name
     scores, outputs = [], []
-    for number, (path, name) in enumerate(zip(models, model_names(models)), 1):
-        # what it is doing, as it goes (a reference optimization takes minutes a photo on a CPU: it looked hung)
-        log.info("scoring %s (%d of %d) on %d photos", name, number, len(models), len(photos))
+    loaded = []  # every model and its painting, before any is scored (one missing was said after the others' work)
+    for path in models:
         net, meta = load_style_model(str(path))
         recorded = meta.get("style_image")
         if not style_image and not recorded:
             raise UserError(f"{path} does not name its style image: pass --style")
-        style = style_image or find_style_image(recorded, style_dirs or [])
+        loaded.append((net, style_image or find_style_image(recorded, style_dirs or [])))
+    for number, (path, name, (net, style)) in enumerate(zip(models, model_names(models), loaded), 1):
+        # what it is doing, as it goes (a reference optimization takes minutes a photo on a CPU: it looked hung)
+        log.info("scoring %s (%d of %d) on %d photos", name, number, len(models), len(photos))
         key = _painting_key(style)
         if key not in scorers:
             scorers[key] = Scorer(style, weights, style_size, loss_weights, judge, dev, judge_weights)

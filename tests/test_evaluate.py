@@ -168,6 +168,9 @@ def test_eval_errors_are_one_line(tmp_path: Path, sweep: Path, capsys: pytest.Ca
     assert eval_main(["wave", "--photos", str(held), "udnie", str(tmp_path / "run.pt")]) == 2
     err = capsys.readouterr().err
     assert f"error: udnie, {tmp_path / 'run.pt'} went to --photos, which takes every name after it" in err, err
+    # a sweep's folder after --photos: its image grids were scored as photos, its models never
+    assert eval_main(["wave", "--photos", str(held), str(sweep)]) == 2
+    assert f"error: {sweep} went to --photos, which takes every name after it" in capsys.readouterr().err
     # photos all too small at --size: they were read (the warnings said so); "could not be read" misled
     assert eval_main([str(sweep), "--photos", str(held), "--size", "16", "--out", str(tmp_path / "e")]) == 2
     assert "could be used (see the warnings above): give readable photos at least" in capsys.readouterr().err
@@ -500,6 +503,35 @@ def test_copies_of_one_painting_share_a_scorer_and_other_paintings_are_flagged(
     with caplog.at_level("WARNING"):
         evaluate(models, photos, **args)
     assert "trained on 2 paintings (other, style)" in caplog.text
+
+
+def test_the_style_dir_asked_for_wins_over_a_file_of_the_name_here_and_a_missing_painting_is_said_first(
+    tmp_path: Path, style_path: Path, random_vgg: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A built-in style names only its painting's file (wave.jpg): a wave.jpg in the current folder, another
+    painting, was scored against without a word, though --style-dir was given; and a model whose painting is
+    missing, or a damaged model, was said once the models before it had been scored."""
+    from fast_style import evaluate as ev
+
+    paintings = tmp_path / "paintings"
+    paintings.mkdir()
+    (paintings / "wave.jpg").write_bytes(style_path.read_bytes())
+    here = tmp_path / "here"
+    make_photo(here / "wave.jpg", size=(64, 48), seed=7)
+    monkeypatch.chdir(here)
+    assert ev.find_style_image("wave.jpg", [str(paintings)]) == str(paintings / "wave.jpg")
+    assert ev.find_style_image("wave.jpg", []) == "wave.jpg"  # where it was, without a --style-dir
+    assert ev.find_style_image(str(style_path), [str(paintings)]) == str(style_path)  # a full path: as recorded
+    scored = []
+    monkeypatch.setattr(ev, "Scorer", lambda *a, **k: scored.append(a) or pytest.fail("scored before the check"))
+    options = {"weights": str(random_vgg), "judge": False, "stability_photos": 0, "style_size": 32}
+    photos = [("p.jpg", torch.rand(1, 3, 32, 32))]
+    with pytest.raises(UserError, match="the painting udnie.jpg is not there"):
+        ev.evaluate(["wave-fast", "udnie-fast"], photos, style_dirs=[str(paintings)], **options)
+    (tmp_path / "bad.pt").write_text("not a model")
+    with pytest.raises(UserError, match="bad.pt"):
+        ev.evaluate(["wave-fast", tmp_path / "bad.pt"], photos, style_dirs=[str(paintings)], **options)
+    assert not scored
 
 
 def test_contact_sheet_labels_wrap_rather_than_cut_in_narrow_columns() -> None:

@@ -96,6 +96,22 @@ def main(argv: list[str] | None = None) -> int:
     return run_reading_pictures(args, lambda: run(args))
 
 
+def _a_model(item: str) -> bool:
+    """Whether `item`, given among --photos, names models: a built-in style, a .pt file, a training run's folder
+    (its style.pt) or a sweep's (its runs'), not a folder of photos with a run somewhere below."""
+    path = Path(item)
+    if path.is_dir():
+        return any((folder / "style.pt").is_file() for folder in (path, *_folders_in(path)))
+    return item in zoo.names() or item.endswith(".pt")
+
+
+def _folders_in(path: Path) -> list[Path]:
+    try:
+        return [p for p in path.iterdir() if p.is_dir()]
+    except OSError:  # unreadable: said where the photos are read
+        return []
+
+
 def run(args: argparse.Namespace) -> int:
     from fast_style.evaluate import (
         check_reports,
@@ -120,7 +136,8 @@ def run(args: argparse.Namespace) -> int:
             f"--judge-weights {args.judge_weights} not found: a VGG19 state_dict file, oxford or torchvision"
         )
     # --photos held_out/ wave: a model (a built-in style's name, a .pt file) after --photos, with or without others
-    taken = [p for p in args.photos if not Path(p).is_dir() and (p in zoo.names() or p.endswith(".pt"))]
+    # (a run's or sweep's folder too: its image grids were scored as photos, its models never)
+    taken = [p for p in args.photos if _a_model(p)]
     if taken:
         raise UserError(
             f"{', '.join(taken)} went to --photos, which takes every name after it: name the models first "
