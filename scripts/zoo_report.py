@@ -21,10 +21,19 @@ import tempfile
 from pathlib import Path
 
 from fast_style import zoo
-from fast_style.atomic import atomic_write
+from fast_style.atomic import atomic_write, atomic_writes
 from fast_style.cli import run_tool
 from fast_style.errors import UserError
-from fast_style.evaluate import contact_sheet, evaluate, find_models, load_photos, spread, stability_clips
+from fast_style.evaluate import (
+    check_reports,
+    check_sheet_cell,
+    contact_sheet,
+    evaluate,
+    find_models,
+    load_photos,
+    spread,
+    stability_clips,
+)
 from fast_style.images import find_images
 from fast_style.outputs import check_writable
 
@@ -58,6 +67,9 @@ def report() -> None:
     p.add_argument("--sheet-cell", type=int, default=192, help="px per picture in the sheet (0: full size)")
     p.add_argument("--write-manifests", action="store_true", help="store the figures in the zoo's manifests")
     p.add_argument("--styles", nargs="+", metavar="NAME", help="only these built-in styles (default: all)")
+    p.add_argument("--no-judge", action="store_true", help="skip the independent VGG19 judge (its columns: -)")
+    p.add_argument("--judge-weights", default="oxford", help="the judge's VGG19: oxford, torchvision or a file")
+    p.add_argument("--force", action="store_true", help="replace an earlier report in --out")
     args = p.parse_args()
     names = args.styles or zoo.names()
     unknown = sorted(set(names) - set(zoo.names()))
@@ -67,8 +79,12 @@ def report() -> None:
         raise UserError("no photos: give --coco (the COCO folder: its held-out photos) and/or --photos FOLDER ...")
     if not Path(args.style_dir).is_dir():
         raise UserError(f"--style-dir {args.style_dir} is not a folder: give the folder holding the paintings")
+    if args.write_manifests and args.no_judge:
+        raise UserError("--write-manifests stores the judge's figures too: leave out --no-judge")
+    check_sheet_cell(args.sheet_cell)
     out = Path(args.out)
     check_writable(out, f"--out {out}")
+    check_reports(out, args.force)  # (an earlier fast-style-eval report was replaced without a word)
     with tempfile.TemporaryDirectory() as tmp:
         folders = [str(held_out_coco(args.coco, Path(tmp) / "coco"))] if args.coco else []
         sources: list[Path] = []
@@ -78,7 +94,9 @@ def report() -> None:
             find_models(names),
             photos,
             style_size=512,
+            judge=not args.no_judge,
             device=args.device,
+            judge_weights=args.judge_weights,
             style_dirs=[args.style_dir],
             stability_photos=len(clips),
             clip_photos=clips,
@@ -87,10 +105,10 @@ def report() -> None:
     rows = spread(len(photos), args.sheet_rows)
     sheet = contact_sheet([photos[r] for r in rows], [[o[r] for r in rows] for o in outputs], names, args.sheet_cell)
     report = {"photos": [n for n, _ in photos], "size": args.size, "models": [vars(s) for s in scores]}
-    with atomic_write(out / "metrics.json") as tmp_file:
-        tmp_file.write_text(json.dumps(report, indent=2))
-    with atomic_write(out / "contact_sheet.png") as tmp_file:
-        sheet.save(tmp_file, format="PNG")
+    with atomic_writes([out / "metrics.json", out / "contact_sheet.png"]) as (json_file, sheet_file):
+        json_file.write_text(json.dumps(report, indent=2))
+        sheet.save(sheet_file, format="PNG")
+    (out / "metrics.csv").unlink(missing_ok=True)  # an earlier fast-style-eval's (--force): not beside this report
     what = f"{len(photos)} held-out photos at {args.size} px"
     print(
         "| style | steps (all phases) | style loss | content loss | coverage | judge style | judge content | flicker | "
@@ -101,9 +119,11 @@ def report() -> None:
         m = zoo.manifest(name)
         print(
             f"| `{name}` | {sum(zoo.phase_steps(m)):,} | {s.style:.3g} | {s.content:.3g} | {s.coverage:.2f} | "
-            f"{s.judge_style:.3g} | {s.judge_content:.3g} | {s.flicker:.2f} | {s.flicker_zoom:.2f} | "
-            f"{s.ms_per_image:.0f} |"
+            f"{_shown(s.judge_style, '.3g')} | {_shown(s.judge_content, '.3g')} | {s.flicker:.2f} | "
+            f"{s.flicker_zoom:.2f} | {s.ms_per_image:.0f} |"
         )
+        if args.write_manifests and s.judge_style is None:  # the judge could not be loaded (said above)
+            raise UserError("the judge's figures are missing (the warning above): the manifests are left as they were")
         if args.write_manifests:
             m["metrics"] = {  # what it does not measure (speed, written by hand) is kept
                 **m.get("metrics", {}),
@@ -121,6 +141,11 @@ def report() -> None:
             with atomic_write(zoo.ZOO_DIR / f"{name}.json") as tmp_file:
                 tmp_file.write_text(json.dumps(m, indent=2) + "\n")
     print(f"\n{what}; wrote {out / 'metrics.json'}, {out / 'contact_sheet.png'}")
+
+
+def _shown(value: float | None, spec: str) -> str:
+    """A figure as the table shows it; - where it was not measured (the judge could not be loaded: a traceback)."""
+    return "-" if value is None else format(value, spec)
 
 
 if __name__ == "__main__":

@@ -435,6 +435,23 @@ def test_the_vgg19_judge_from_a_local_file(
     assert not (tmp_path / "b").exists()
 
 
+def test_a_ranking_by_the_judge_without_it_ranks_by_total_and_says_so(
+    sweep: Path, tmp_path: Path, random_vgg: Path, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The judge's weights not to be had: the table said it ranked by judge_style, every judge figure '-'."""
+    from fast_style import evaluate as ev
+
+    given = ev.Scorer.__init__
+    monkeypatch.setattr(ev.Scorer, "__init__", lambda self, *a: given(self, *a[:4], False, *a[5:]))  # no judge
+    photos = tmp_path / "held_out"
+    make_photo(photos / "p.jpg", size=(40, 32))
+    args = [str(sweep), "--photos", str(photos), "--weights", str(random_vgg), "--size", "32", "--style-size", "32"]
+    assert eval_main([*args, "--out", str(tmp_path / "a"), "--rank-by", "judge_style"]) == 0
+    assert "the judge could not be loaded (above): ranked by total instead of judge_style" in capsys.readouterr().err
+    totals = [m["total"] for m in json.loads((tmp_path / "a" / "metrics.json").read_text())["models"]]
+    assert totals == sorted(totals) and totals[0] < totals[-1]
+
+
 def test_runs_are_labelled_by_their_differing_overrides_with_short_paths(tmp_path: Path) -> None:
     from fast_style.evaluate import model_names
 

@@ -59,3 +59,41 @@ def test_mistakes_are_one_line_and_leave_no_folder(
         err = capsys.readouterr().err
         assert err.startswith("error: ") and err.count("\n") == 1 and said in err, err
         assert not out.exists()
+
+
+def test_an_earlier_report_is_kept_without_force_and_a_missing_judge_is_shown_as_such(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    """An earlier fast-style-eval report in --out was replaced without a word (its metrics.csv left beside the new
+    files); without the judge (its weights not to be had) the table failed on its figures, after all the work, in a
+    traceback; a bad --sheet-cell failed there too."""
+    import torch
+
+    from fast_style.scores import ModelScore
+
+    photos = tmp_path / "photos"
+    make_photo(photos / "p.png", size=(64, 48))
+    out = tmp_path / "r"
+    out.mkdir()
+    for name in ("metrics.csv", "metrics.json"):
+        (out / name).write_text("an earlier evaluation")
+
+    def scored(models: list, photos: list, **kw: object) -> tuple:
+        score = ModelScore("wave", "wave.pt", "wave.jpg", 1.0, 2.0, flicker=1.0, flicker_zoom=1.0)
+        return [score], [[torch.rand(1, 3, 48, 64) for _ in photos]]
+
+    monkeypatch.setattr(evaluate, "evaluate", scored)
+    args = ["--photos", str(photos), "--style-dir", str(tmp_path), "--styles", "wave", "--out", str(out)]
+    for more, said in (
+        ([], "metrics.json exist(s): "),
+        (["--sheet-cell", "-5"], "the sheet cell (--sheet-cell) -5: give 32 to 4096 px"),
+        (["--write-manifests", "--no-judge"], "--write-manifests stores the judge's figures too"),
+    ):
+        assert _run(monkeypatch, *args, *more) == 2
+        assert said in capsys.readouterr().err
+    assert (out / "metrics.json").read_text() == "an earlier evaluation"
+    assert _run(monkeypatch, *args, "--force") == 0
+    table = capsys.readouterr().out
+    assert "| `wave` | " in table and " | - | - | 1.00 | 1.00 | " in table, table  # the judge's: not measured
+    assert (out / "contact_sheet.png").is_file() and not (out / "metrics.csv").exists()
+    assert '"judge_style": null' in (out / "metrics.json").read_text()

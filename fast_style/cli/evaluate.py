@@ -186,6 +186,9 @@ def run(args: argparse.Namespace) -> int:
         args.stability_photos,
         clips,
     )
+    if args.rank_by == "judge_style" and all(s.judge_style is None for s in scores):  # its weights not to be had
+        print("warning: the judge could not be loaded (above): ranked by total instead of judge_style", file=sys.stderr)
+        args.rank_by = "total"
     order = ranked(scores, args.rank_by)
     reports = write_reports(
         Path(args.out),
