@@ -46,7 +46,7 @@ DATA ?= ../shared/data
 zoo-report: install
 	$(BIN)/fast-style-weights --judge
 	$(BIN)/python scripts/zoo_report.py --coco $(DATA)/coco --photos $(DATA)/content --style-dir $(DATA)/styles \
-		--out zoo-report
+		--out zoo-report --force
 
 clean-venv:
 	rm -rf $(VENV)

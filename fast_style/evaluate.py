@@ -76,11 +76,12 @@ def find_models(items: list[str]) -> list[Path]:
 
 
 def find_style_image(recorded: str, style_dirs: list[str]) -> str:
-    """The painting a model names: where it was when it was trained (a full path), else by its file name in
-    `style_dirs`, else where a relative path leads from here. A built-in style names only its file (wave.jpg): a
-    wave.jpg in the current folder, another painting, had been taken before the --style-dir asked for."""
+    """The painting a model names: where it was when it was trained (a path, as training was given it), else by
+    its file name in `style_dirs`. A bare file name (a built-in style names only its file: wave.jpg) is looked for
+    in `style_dirs` first: a wave.jpg in the current folder, another painting, had been taken before the
+    --style-dir asked for."""
     path = Path(recorded).expanduser()
-    if path.is_absolute() and path.is_file():
+    if path.parent != Path(".") and path.is_file():
         return recorded
     for folder in style_dirs:
         candidate = Path(folder).expanduser() / path.name
@@ -429,6 +430,12 @@ def check_reports(out: Path, force: bool) -> None:
     taken = [str(out / name) for name in REPORTS if (out / name).exists()]
     if taken and not force:
         raise UserError(f"{', '.join(taken)} exist(s): {to_overwrite()}, or another --out")
+
+
+def check_judge_weights(weights: str) -> None:
+    """The judge's VGG19 (--judge-weights): oxford, torchvision or a file that is there, before any work."""
+    if weights not in ("oxford", "torchvision") and not Path(weights).expanduser().is_file():
+        raise UserError(f"--judge-weights {weights} not found: a VGG19 state_dict file, oxford or torchvision")
 
 
 def check_sheet_cell(cell: object) -> None:

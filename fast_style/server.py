@@ -405,11 +405,15 @@ def allowed_hosts(host: str, also: Sequence[str] = ()) -> list[str] | None:
     """The names a request may give its server as (its Host header) for a server listening on `host`: on this
     machine only, its loopback names and `also` (a reverse proxy's public name), so that a web page elsewhere
     cannot reach it through a name of its own (DNS rebinding); listening on the network, None: any name (its
-    addresses there are not known), unless `also` lists them."""
+    addresses there are not known), unless `also` lists them: then those, the address it listens on and, on every
+    address, this machine's loopback names (the address the server printed to open was refused)."""
     loopback = host.strip("[]") in ("localhost", "::1") or host.startswith("127.")
-    names = [*(LOOPBACK_NAMES if loopback else ()), *((host,) if loopback else ()), *map(host_name, also)]
+    if not also and not loopback:
+        return None
+    here = LOOPBACK_NAMES if host in ("0.0.0.0", "::") else (*LOOPBACK_NAMES, host) if loopback else (host,)
+    names = [*here, *map(host_name, also)]
     names = [f"[{n}]" if ":" in n and not n.startswith("[") else n for n in names]
-    return list(dict.fromkeys(names)) or None  # (the address it listens on: 127.0.1.1 refused its own URL)
+    return list(dict.fromkeys(names))  # (the address it listens on: 127.0.1.1 refused its own URL)
 
 
 def host_name(value: str) -> str:
@@ -452,7 +456,7 @@ def create_app(styles: Styles, limits: Limits | None = None, hosts: Sequence[str
     app.add_middleware(UploadGuard, limit=limits.max_upload_bytes + FORM_BYTES, message=too_large(limits), gate=gate)
     if hosts is not None:  # (outermost: a request by another name is turned away before anything else)
         app.add_middleware(HostGuard, allowed_hosts=list(hosts))
-    app.state.styles, app.state.limits, app.state.gate = styles, limits, gate
+    app.state.styles, app.state.limits, app.state.gate, app.state.hosts = styles, limits, gate, hosts
 
     @app.exception_handler(Refused)
     async def refused(request: Request, e: Refused) -> JSONResponse:
@@ -555,6 +559,10 @@ def create_app(styles: Styles, limits: Limits | None = None, hosts: Sequence[str
                         flooded.set()  # closed by the handler once its answer under way is sent (only it sends)
                         queued["flooded"] = kind  # (option changes counted as owed answers: 64 closed a client)
                         break
+                    if len(message.get("text") or "") > OPTIONS_CHARS:  # (held waiting: 256 of 20 MB each)
+                        flooded.set()
+                        queued["flooded"] = "long"
+                        break
                     queued[kind] += 1
                     inbox.put_nowait(message)
             except (WebSocketDisconnect, RuntimeError):
@@ -647,7 +655,9 @@ def create_app(styles: Styles, limits: Limits | None = None, hosts: Sequence[str
 LIVE_AHEAD = 4  # live frames waiting behind the one being answered (the page keeps two frames in flight)
 LIVE_QUEUE = {"frames": 64, "options": 256}  # answers a live client may be owed (busy ones included), and option
 # changes it may have waiting, before it is disconnected
+OPTIONS_CHARS = 4096  # the longest options message (a JSON object of a few short fields)
 FLOODED = {
     "frames": "frames sent much faster than they are answered: wait for answers",
     "options": "options sent much faster than they are taken: send a change once the last frame is answered",
+    "long": f"options are a small JSON object (at most {OPTIONS_CHARS} characters): send the fields that change",
 }

@@ -82,7 +82,11 @@ def serve(app: Any, host: str, port: int, cut_short: CutShort | None = None) -> 
         cut_short.temp = own_temp
     try:
         stop = f"kill {os.getpid()} stops it" if Server.keep_ignoring_sigint else "Ctrl-C stops it"
-        where = " on this machine, or this machine's address from others" if host in EVERY_ADDRESS else ""
+        where = ""
+        if host in EVERY_ADDRESS:  # from others: by the names it answers to, where they are given (--allow-host)
+            names = getattr(getattr(app, "state", None), "hosts", None)
+            others = [n for n in names or () if not n.startswith(("localhost", "127.", "[::1]"))]
+            where = f" on this machine, or {' or '.join(others) if others else 'its address'} from others"
         print(f"fast-style-serve: open {url(host, port)}/{where} ({stop})", file=sys.stderr, flush=True)
         # not uvicorn.run, which swallows the Ctrl-C it re-raises (exit 0, not 130)
         server = Server(server_config(app, host=host, port=port))

@@ -71,23 +71,25 @@ class TemporalSmoother:
 
 
 def near_motion(weight: torch.Tensor, moving: float = MOVING) -> torch.Tensor:
-    """`weight` (1, H, W), 0 also within MOTION_REACH of the short side around where it has moved (under `moving`
-    over 4x4 blocks: a thin edge alone, a warp's residue on a pan, is not motion): the flat inside of a moving
-    object barely changes, so it looked still and trailed copies of its painted texture, while the flicker of still
-    and panned pictures is smoothed as before (noise alone never brings a block under `moving`). Past the reach the
-    weight comes back gradually, over half as far again: cut off at once, the line between smoothed and
-    unsmoothed texture showed as a straight seam in flat sky. The reach is spread on a coarse grid of (1080p) 16 px
-    blocks, so it stays cheap."""
+    """`weight` (1, H, W), 0 also within about MOTION_REACH of the short side (to half a cell of the grid below)
+    around where it has moved (under `moving` over 4x4 blocks: a thin edge alone, a warp's residue on a pan, is not
+    motion): the flat inside of a moving object barely changes, so it looked still and trailed copies of its
+    painted texture, while the flicker of still and panned pictures is smoothed as before (noise alone never brings
+    a block under `moving`). Past the reach the weight comes back gradually, over half as far again: cut off at
+    once, the line between smoothed and unsmoothed texture showed as a straight seam in flat sky. The reach is
+    spread on a coarse grid of (1080p) 16 px blocks, so it stays cheap."""
     h, w = weight.shape[-2:]
     blocks = F.avg_pool2d(weight[None], 4, ceil_mode=True) < moving  # (1, 1, H/4, W/4): these moved
     reach = min(h, w) * MOTION_REACH / 4  # in 4 px blocks
     group = max(1, int(reach // 4))  # coarser cells, so that the reach is a few of them
     cells = F.max_pool2d(blocks.float(), group, ceil_mode=True)  # any block in the cell moved
     r = max(1, math.ceil(reach / group))
-    fade = max(1, r // 4)  # cells over which the weight comes back, either side of r + fade
-    for kernel in ((1, 2 * (r + fade) + 1), (2 * (r + fade) + 1, 1)):  # within r + fade cells of one that moved
+    fade = max(1, r // 4)  # cells over which the weight comes back
+    # 1 within r cells of one that moved, falling to 0 at r + 2 fade + 1 (the pixels' interpolation below takes half
+    # a cell off the inside: a whole cell more held back the smoothing of pans, 0.52 -> 0.57, for a fuller reach)
+    for kernel in ((1, 2 * (r + fade) + 1), (2 * (r + fade) + 1, 1)):  # within r + fade cells
         cells = F.max_pool2d(cells, kernel, stride=1, padding=(kernel[0] // 2, kernel[1] // 2))
-    for kernel in ((1, 2 * fade + 1), (2 * fade + 1, 1)):  # 1 within r cells, falling to 0 at r + 2 fade + 1
+    for kernel in ((1, 2 * fade + 1), (2 * fade + 1, 1)):
         cells = F.avg_pool2d(cells, kernel, stride=1, padding=(kernel[0] // 2, kernel[1] // 2), count_include_pad=False)
     near = F.interpolate(cells, scale_factor=4 * group, mode="bilinear")[0, :, :h, :w]  # (1, H, W) in [0, 1]
     return weight * (1 - near)

@@ -360,12 +360,11 @@ def check_checkpoint(path: Path) -> None:
     pickle alone (small: the tensors are stored beside it), not by loading the checkpoint."""
     if path.is_dir():  # a run's folder, or its checkpoints/: it said "not found"
         run = path.parent if path.name == "checkpoints" else path
-        last = run / "checkpoints" / "last.ckpt"
-        found = last if last.is_file() else newest_checkpoint(run / "checkpoints")
-        file = f"a .ckpt in it ({found})" if found else "a .ckpt"
-        raise UserError(
-            f"checkpoint '{path}' is a folder: pass {file}, or resume the run with ckpt_path=last hydra.run.dir={run}"
-        )
+        found = next(filter(None, (_last_or_newest(f) for f in (path, path / "checkpoints"))), None)
+        said = f"checkpoint '{path}' is a folder: pass {f'a .ckpt in it ({found})' if found else 'a .ckpt file'}"
+        if (run / "checkpoints").is_dir() or (run / ".hydra").is_dir():  # a training run's
+            said += f", or resume the run with ckpt_path=last hydra.run.dir={run}"
+        raise UserError(said)
     if not path.is_file():
         raise UserError(
             f"checkpoint '{path}' not found: pass a .ckpt path, or ckpt_path=last with the run's hydra.run.dir"
@@ -420,6 +419,10 @@ def _steps_reached(checkpoints: str, style_model: Path | None) -> int | None:
         except (UserError, TypeError, ValueError):
             pass
     return max(steps) if steps else None
+
+
+def _last_or_newest(folder: Path) -> Path | None:
+    return folder / "last.ckpt" if (folder / "last.ckpt").is_file() else newest_checkpoint(folder)
 
 
 def newest_checkpoint(folder: str | Path) -> Path | None:

@@ -25,6 +25,7 @@ from fast_style.atomic import atomic_write, atomic_writes
 from fast_style.cli import run_tool
 from fast_style.errors import UserError
 from fast_style.evaluate import (
+    check_judge_weights,
     check_reports,
     check_sheet_cell,
     contact_sheet,
@@ -82,6 +83,8 @@ def report() -> None:
     if args.write_manifests and args.no_judge:
         raise UserError("--write-manifests stores the judge's figures too: leave out --no-judge")
     check_sheet_cell(args.sheet_cell)
+    if not args.no_judge:
+        check_judge_weights(args.judge_weights)
     out = Path(args.out)
     check_writable(out, f"--out {out}")
     check_reports(out, args.force)  # (an earlier fast-style-eval report was replaced without a word)

@@ -168,9 +168,13 @@ def test_eval_errors_are_one_line(tmp_path: Path, sweep: Path, capsys: pytest.Ca
     assert eval_main(["wave", "--photos", str(held), "udnie", str(tmp_path / "run.pt")]) == 2
     err = capsys.readouterr().err
     assert f"error: udnie, {tmp_path / 'run.pt'} went to --photos, which takes every name after it" in err, err
-    # a sweep's folder after --photos: its image grids were scored as photos, its models never
-    assert eval_main(["wave", "--photos", str(held), str(sweep)]) == 2
-    assert f"error: {sweep} went to --photos, which takes every name after it" in capsys.readouterr().err
+    # a sweep's folder after --photos: its image grids were scored as photos, its models never; a run stopped
+    # before its style.pt too
+    (tmp_path / "stopped" / "checkpoints").mkdir(parents=True)
+    make_photo(tmp_path / "stopped" / "images" / "step_000100.png")
+    for folder in (sweep, tmp_path / "stopped"):
+        assert eval_main(["wave", "--photos", str(held), str(folder)]) == 2
+        assert f"error: {folder} went to --photos, which takes every name after it" in capsys.readouterr().err
     # photos all too small at --size: they were read (the warnings said so); "could not be read" misled
     assert eval_main([str(sweep), "--photos", str(held), "--size", "16", "--out", str(tmp_path / "e")]) == 2
     assert "could be used (see the warnings above): give readable photos at least" in capsys.readouterr().err
@@ -539,6 +543,8 @@ def test_the_style_dir_asked_for_wins_over_a_file_of_the_name_here_and_a_missing
     assert ev.find_style_image("wave.jpg", [str(paintings)]) == str(paintings / "wave.jpg")
     assert ev.find_style_image("wave.jpg", []) == "wave.jpg"  # where it was, without a --style-dir
     assert ev.find_style_image(str(style_path), [str(paintings)]) == str(style_path)  # a full path: as recorded
+    make_photo(here / "mine" / "wave.jpg", size=(64, 48), seed=8)
+    assert ev.find_style_image("mine/wave.jpg", [str(paintings)]) == "mine/wave.jpg"  # a relative one too
     scored = []
     monkeypatch.setattr(ev, "Scorer", lambda *a, **k: scored.append(a) or pytest.fail("scored before the check"))
     options = {"weights": str(random_vgg), "judge": False, "stability_photos": 0, "style_size": 32}

@@ -815,10 +815,10 @@ def test_option_changes_are_no_answers_owed(models: Path, monkeypatch: pytest.Mo
 
     monkeypatch.setattr(app.state.gate, "run", run)
 
-    def session(changes: int) -> list:
+    def session(changes: int, change: str = json.dumps({"strength": 0.5})) -> list:
         messages = [{"type": "websocket.connect"}, {"type": "websocket.receive", "text": json.dumps({"style": "mine"})}]
         messages += [{"type": "websocket.receive", "bytes": png()}]
-        messages += [{"type": "websocket.receive", "text": json.dumps({"strength": 0.5})}] * changes
+        messages += [{"type": "websocket.receive", "text": change}] * changes
         sent = []
 
         async def receive() -> dict:
@@ -839,6 +839,9 @@ def test_option_changes_are_no_answers_owed(models: Path, monkeypatch: pytest.Mo
     assert {"type": "websocket.send", "bytes": b"stylized"} in [{k: m.get(k) for k in ("type", "bytes")} for m in sent]
     closed = [m for m in session(LIVE_QUEUE["options"] + 10) if m["type"] == "websocket.close"]
     assert closed and closed[0]["code"] == 1008 and closed[0]["reason"] == FLOODED["options"]
+    # a long one is no options (each, held waiting, could be as long as a frame)
+    closed = [m for m in session(1, json.dumps({"style": "mine", "x": "a" * 5000})) if m["type"] == "websocket.close"]
+    assert closed and closed[0]["code"] == 1008 and closed[0]["reason"] == FLOODED["long"]
 
 
 def test_live_frames_a_client_sends_ahead_give_way_to_newer_ones_in_order(
@@ -978,7 +981,12 @@ def test_a_server_on_this_machine_answers_only_to_its_own_names(models: Path) ->
 
     assert allowed_hosts("127.0.0.1") == ["localhost", "127.0.0.1", "[::1]"]
     assert allowed_hosts("::1", ["photos.example.org"]) == ["localhost", "127.0.0.1", "[::1]", "photos.example.org"]
-    assert allowed_hosts("0.0.0.0") is None and allowed_hosts("0.0.0.0", ["::2"]) == ["[::2]"]
+    assert allowed_hosts("0.0.0.0") is None and allowed_hosts("0.0.0.0", ["::2"]) == [
+        "localhost",
+        "127.0.0.1",
+        "[::1]",
+        "[::2]",
+    ]
     app = create_app(Styles(models, device="cpu"), Limits(), allowed_hosts("127.0.0.1", ["proxy.example"]))
     with testclient.TestClient(app, base_url="http://127.0.0.1:8000") as c:
         assert c.get("/api/styles").status_code == 200
@@ -1016,7 +1024,10 @@ def test_the_names_a_server_answers_to_are_its_own_address_and_what_allow_host_g
     from fast_style.serving import serve_in_background, url
 
     assert allowed_hosts("127.0.1.1") == ["localhost", "127.0.0.1", "[::1]", "127.0.1.1"]
-    assert allowed_hosts("0.0.0.0", ["fe80::1", "[::2]"]) == ["[fe80::1]", "[::2]"]
+    # names given on the network: the address it listens on, and on every address this machine's names too (the
+    # URL it prints, http://127.0.0.1:PORT/, was refused)
+    assert allowed_hosts("::", ["fe80::1", "[::2]"]) == ["localhost", "127.0.0.1", "[::1]", "[fe80::1]", "[::2]"]
+    assert allowed_hosts("192.168.1.5", ["photos.lan"]) == ["192.168.1.5", "photos.lan"]
     for value, says in (
         ("proxy.lan:8443", "without its port: give 'proxy.lan'"),
         ("[::1]:8443", "without its port: give '[::1]'"),

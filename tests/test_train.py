@@ -456,7 +456,7 @@ def test_the_stop_line_points_a_resume_at_the_run_or_at_its_whole_sweep(monkeypa
         ("trainer.max_steps=abc", "trainer.max_steps must be an integer, got 'abc'"),
         ("seed=abc", "seed must be an integer, got 'abc'"),
         ("ckpt_path={tmp}/gone.ckpt", "gone.ckpt' not found: pass a .ckpt path"),
-        ("ckpt_path={tmp}", "checkpoint '{tmp}' is a folder: pass a .ckpt, or resume the run with ckpt_path=last "),
+        ("ckpt_path={tmp}", "checkpoint '{tmp}' is a folder: pass a .ckpt"),
         ("loss.weights=null", "no VGG weights file: add loss.weights=path"),  # what loss=file alone gives
         ("data.batch_size=abc", "data.batch_size must be an integer, got 'abc'"),
         ("ckpt_path=best", "ckpt_path=best: fast-style resumes from ckpt_path=last"),  # Lightning's traceback
@@ -1503,3 +1503,22 @@ def test_two_checkpointers_keep_a_state_each() -> None:
     last, best = FinalCheckpoint(every_n_train_steps=2), FinalCheckpoint(monitor="val/common/total")
     assert last.state_key != best.state_key
     assert last.state_key == FinalCheckpoint(every_n_train_steps=500).state_key
+
+
+def test_a_folder_as_ckpt_path_names_the_checkpoint_in_it(tmp_path: Path) -> None:
+    """It said "not found" of a folder that is there; a run's folder is told how to resume, another is not."""
+    from fast_style.train import check_checkpoint
+
+    (tmp_path / "run" / "checkpoints").mkdir(parents=True)
+    (tmp_path / "run" / "checkpoints" / "step=000004.ckpt").touch()
+    (tmp_path / "flat").mkdir()
+    (tmp_path / "flat" / "step=000200.ckpt").touch()
+    run, flat = tmp_path / "run", tmp_path / "flat"
+    for folder, said in (
+        (run, f"pass a .ckpt in it ({run / 'checkpoints' / 'step=000004.ckpt'}), or resume the run with "),
+        (run / "checkpoints", f"or resume the run with ckpt_path=last hydra.run.dir={run}"),
+        (flat, f"pass a .ckpt in it ({flat / 'step=000200.ckpt'})"),
+    ):
+        with pytest.raises(UserError, match=re.escape(said)) as refused:
+            check_checkpoint(folder)
+        assert ("resume the run" in str(refused.value)) == (folder != flat)

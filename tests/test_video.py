@@ -546,7 +546,7 @@ def test_smoothing_comes_back_gradually_around_a_moving_object() -> None:
     weight = torch.ones(1, 256, 256)
     weight[:, 100:140, 60:100] = 0  # what moved this frame
     near = near_motion(weight)
-    assert near[:, 100:140, 60:100].abs().max() == 0 and near[:, 115:125, 46:56].max() == 0  # nor near it
+    assert near[:, 86:154, 46:114].max() == 0  # nor within the reach around it (16 px at 256, to half a cell)
     assert near[:, :20, :].min() > 0.99 and near[:, :, 200:].min() > 0.99  # far from it: smoothed as before
     steps = torch.cat([(near[..., 1:] - near[..., :-1]).flatten(), (near[:, 1:] - near[:, :-1]).flatten()])
     assert steps.abs().max() < 0.1  # 1 before: a seam of the whole smoothing's size

@@ -98,11 +98,16 @@ def main(argv: list[str] | None = None) -> int:
 
 def _a_model(item: str) -> bool:
     """Whether `item`, given among --photos, names models: a built-in style, a .pt file, a training run's folder
-    (its style.pt) or a sweep's (its runs'), not a folder of photos with a run somewhere below."""
+    (its style.pt, or a run stopped before it: its checkpoints/) or a sweep's (its runs'), not a folder of photos
+    with a run somewhere below."""
     path = Path(item)
     if path.is_dir():
-        return any((folder / "style.pt").is_file() for folder in (path, *_folders_in(path)))
+        return any(_a_run(folder) for folder in (path, *_folders_in(path)))
     return item in zoo.names() or item.endswith(".pt")
+
+
+def _a_run(folder: Path) -> bool:
+    return (folder / "style.pt").is_file() or (folder / "checkpoints").is_dir() or (folder / ".hydra").is_dir()
 
 
 def _folders_in(path: Path) -> list[Path]:
@@ -114,6 +119,7 @@ def _folders_in(path: Path) -> list[Path]:
 
 def run(args: argparse.Namespace) -> int:
     from fast_style.evaluate import (
+        check_judge_weights,
         check_reports,
         check_sheet_cell,
         evaluate,
@@ -127,14 +133,8 @@ def run(args: argparse.Namespace) -> int:
         raise UserError("--out is empty: give a folder for the reports")
     if args.size < 16 or args.style_size < 16:
         raise UserError("--size and --style-size must be >= 16")
-    if (
-        args.judge_weights not in ("oxford", "torchvision")
-        and not args.no_judge
-        and not Path(args.judge_weights).is_file()
-    ):
-        raise UserError(
-            f"--judge-weights {args.judge_weights} not found: a VGG19 state_dict file, oxford or torchvision"
-        )
+    if not args.no_judge:
+        check_judge_weights(args.judge_weights)
     # --photos held_out/ wave: a model (a built-in style's name, a .pt file) after --photos, with or without others
     # (a run's or sweep's folder too: its image grids were scored as photos, its models never)
     taken = [p for p in args.photos if _a_model(p)]
