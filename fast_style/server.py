@@ -407,7 +407,7 @@ def allowed_hosts(host: str, also: Sequence[str] = ()) -> list[str] | None:
     cannot reach it through a name of its own (DNS rebinding); listening on the network, None: any name (its
     addresses there are not known), unless `also` lists them: then those, the address it listens on and, on every
     address, this machine's loopback names (the address the server printed to open was refused)."""
-    loopback = host.strip("[]") in ("localhost", "::1") or host.startswith("127.")
+    loopback = host.strip("[]").lower() in ("localhost", "::1") or host.startswith("127.")  # (LOCALHOST: any name)
     if not also and not loopback:
         return None
     here = LOOPBACK_NAMES if host in ("0.0.0.0", "::") else (*LOOPBACK_NAMES, host) if loopback else (host,)

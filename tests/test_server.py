@@ -1024,6 +1024,7 @@ def test_the_names_a_server_answers_to_are_its_own_address_and_what_allow_host_g
     from fast_style.serving import serve_in_background, url
 
     assert allowed_hosts("127.0.1.1") == ["localhost", "127.0.0.1", "[::1]", "127.0.1.1"]
+    assert allowed_hosts("LOCALHOST") == ["localhost", "127.0.0.1", "[::1]", "LOCALHOST"]  # it took any name
     # names given on the network: the address it listens on, and on every address this machine's names too (the
     # URL it prints, http://127.0.0.1:PORT/, was refused)
     assert allowed_hosts("::", ["fe80::1", "[::2]"]) == ["localhost", "127.0.0.1", "[::1]", "[fe80::1]", "[::2]"]
