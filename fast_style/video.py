@@ -294,6 +294,26 @@ def default_batch(device: torch.device) -> int:
     return 4 if device.type == "cuda" else 1
 
 
+def _picture_kind(src: Path) -> str:
+    """What a picture named as a video is, and how to stylize it: it is taken as a video by its name."""
+    from PIL import Image
+
+    from fast_style.animation import frame_count
+    from fast_style.images import IMAGE_EXTENSIONS, decoding
+
+    try:
+        with decoding(), Image.open(src) as img:
+            fmt = img.format
+        frames = frame_count(src)
+    except Exception:  # (FFmpeg reads some pictures Pillow does not)
+        return "a still picture, not a video: stylize it as one (named with its picture's extension: .jpg, .png)"
+    kind = f"an animation of {frames} frames" if frames > 1 else "a still picture"
+    if src.suffix.lower() in IMAGE_EXTENSIONS:  # (the Python API's stylize_video given a photo)
+        return f"{kind} ({fmt}), not a video: stylize it as one"
+    ext = {"JPEG": ".jpg", "MPO": ".jpg", "PNG": ".png", "GIF": ".gif", "TIFF": ".tif"}.get(fmt)
+    return f"{kind} ({fmt}), not a video: rename it {src.stem}{ext or '.' + str(fmt).lower()} to stylize it as one"
+
+
 def stylize_video(
     src: str | Path,
     dst: str | Path,
@@ -354,7 +374,7 @@ def stylize_video(
         if video_in is None:
             raise UserError(f"{src} holds no video stream")
         if source.format.name == "image2" or source.format.name.endswith("_pipe"):  # FFmpeg reads a photo as a
-            raise UserError(f"{src} is a still image, not a video: stylize it as an image")  # one-frame video
+            raise UserError(f"{src} is {_picture_kind(src)}")  # one-frame video
         video_in.thread_type = "AUTO"  # FFmpeg decodes with several threads where the codec allows
         # an iPhone's tags (com.apple.quicktime.location.ISO6709, .make, .creationdate) are QuickTime keys, which
         # MP4 and MOV hold only as FFmpeg writes every tag that way (not the iTunes-style title others read)
@@ -514,11 +534,12 @@ class _Job:
         if skipped:
             why = ffmpeg_reason(skipped[0])
             log.warning("%s: %d damaged video packet(s) left out (%s)", src.name, len(skipped), why)
-        self._say_cut_short(count, last)
+        self._say_cut_short(count + len(skipped), last)  # (damaged packets: frames of the video, said above)
         stages.put(self.decoded, _END)
 
     def _say_cut_short(self, count: int, last: float | None) -> None:
-        """A warning where the video ended well before what its container declares."""
+        """A warning where the video ended well before what its container declares (`count`: its frames,
+        decoded or left out as damaged)."""
         video_in, name = self.video_in, self.src.name
         declared = video_in.frames  # what the container says it holds (0: it does not say); an MP4 trimmed
         if declared and video_in.duration and video_in.time_base:  # by an edit list stores more than it plays

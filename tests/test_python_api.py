@@ -94,7 +94,7 @@ def test_export_video_animation_server_and_zoo_settings_are_checked_first(model_
         with pytest.raises(UserError, match=said):
             stylize_video(clip, tmp_path / "o.mp4", lambda frames: frames, **options)
     make_photo(tmp_path / "still.jpg")  # a one-frame .mp4 was written without a word
-    with pytest.raises(UserError, match="still.jpg is a still image, not a video"):
+    with pytest.raises(UserError, match=r"still.jpg is a still picture \(JPEG\), not a video: stylize it as one"):
         stylize_video(tmp_path / "still.jpg", tmp_path / "o.mp4", lambda frames: frames, device=None)  # None: auto
     assert not (tmp_path / "o.mp4").exists()
     gif = io.BytesIO()

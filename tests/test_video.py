@@ -434,6 +434,17 @@ def test_a_video_cut_short_says_so_and_a_damaged_one_in_plain_words(
     capsys.readouterr()  # it had said "1 video(s) of N frames" and no more
     shown = len(frames_of(tmp_path / "out.mp4"))
     assert 0 < shown < 46 and f"cut.mp4: the video ended after {shown} of the 48 frames it declares" in caplog.text
+    # damaged packets in the middle: left out, and not also said to have ended the video early
+    data = bytearray(whole.read_bytes())
+    with av.open(str(whole)) as c:
+        packets = [(p.pos, p.size) for p in c.demux(c.streams.video[0]) if p.size]
+    noise = np.random.default_rng(0)
+    for pos, size in packets[20:30]:
+        data[pos + 4 : pos + size] = noise.integers(0, 255, size - 4, dtype=np.uint8).tobytes()
+    (tmp_path / "damaged.mp4").write_bytes(bytes(data))
+    caplog.clear()
+    assert main([str(tmp_path / "damaged.mp4"), "-m", str(model), "-o", str(tmp_path / "out3.mp4"), "-q"]) == 0
+    assert "damaged video packet(s) left out" in caplog.text and "ended after" not in caplog.text, caplog.text
     tiny = make_video(tmp_path / "tiny.mp4", frames=2, size=(64, 48), audio=False)
     assert main([str(tiny), "-m", str(model), "-o", str(tmp_path / "tiled.mp4"), "-q", "--tile", "64"]) == 0
     assert "warning: --tile stylizes every video frame in tiles" in capsys.readouterr().err  # 16x slower, unsaid
@@ -442,6 +453,20 @@ def test_a_video_cut_short_says_so_and_a_damaged_one_in_plain_words(
     assert main([str(junk), "-m", str(model), "-o", str(tmp_path / "out2.mp4"), "-q"]) == 2
     err = capsys.readouterr().err
     assert "cannot read video" in err and "Errno" not in err and "Traceback" not in err
+
+
+def test_a_picture_named_as_a_video_is_told_how_to_stylize_it(model: Path, tmp_path: Path, capsys) -> None:
+    """It said "a still image, not a video: stylize it as an image" of an animated WebP named .mp4 (and of a PNG
+    named .mov), which the name makes a video again: renaming is what to do."""
+    frames = [Image.new("RGB", (32, 32), (40 * i, 0, 0)) for i in range(4)]
+    frames[0].save(tmp_path / "clip.mp4", format="WEBP", save_all=True, append_images=frames[1:])
+    frames[0].save(tmp_path / "still.mov", format="PNG")
+    for name, said in (
+        ("clip.mp4", "is an animation of 4 frames (WEBP), not a video: rename it clip.webp to stylize it as one"),
+        ("still.mov", "is a still picture (PNG), not a video: rename it still.png to stylize it as one"),
+    ):
+        assert main([str(tmp_path / name), "-m", str(model), "-o", str(tmp_path / "out"), "-q"]) == 2
+        assert capsys.readouterr().err == f"error: {tmp_path / name} {said}\n"
 
 
 @pytest.mark.parametrize("error", [KeyboardInterrupt, RuntimeError])
