@@ -423,6 +423,10 @@ class _Job:
         step = max(1, round(1 / (self.rate * video_in.time_base))) if video_in.time_base else 1  # a frame's ticks
         self.times = _FrameTimes("avi" in source.format.name.split(","), step)
         self.first_upright: list[tuple[int, bool]] = []  # the first frame's orientation, for the writer
+        # each frame's duration as the file says (by its time), and when the first starts and the last ends (s)
+        self.durations: dict[int, int] = {}
+        self.start: Fraction | None = None
+        self.end: Fraction | None = None
         self.jumps: dict[str, Fraction] = {}  # how far the sound moved at a jump back in time (Track.continuous)
         self.stages = _Stages()
         self.decoded: queue.Queue = queue.Queue(
@@ -524,8 +528,13 @@ class _Job:
                     upright = orientation(frame)
                     if not count:
                         self.first_upright.append(upright)
-                    stages.put(self.decoded, ("frame", array, layout, upright, self.times(frame), frame.time_base))
+                    pts = self.times(frame)
+                    stages.put(self.decoded, ("frame", array, layout, upright, pts, frame.time_base))
                     count += 1
+                    if frame.duration and frame.time_base:  # for the writer
+                        self.durations[pts] = frame.duration
+                        self.start = pts * frame.time_base if self.start is None else self.start
+                        self.end = (pts + frame.duration) * frame.time_base
                     last = frame.time if frame.time is not None else last
         except av.FFmpegError as e:
             raise UserError(f"cannot decode {src} (frame {count}): {ffmpeg_reason(e)}") from None
@@ -579,6 +588,19 @@ class _Job:
         written = 0
         to_yuv = VideoReformatter()  # one swscale context for all frames (one each: 7.8 against 6.4 ms at 720p)
         early: list = []  # sound before the first frame: muxing it would open the encoder before its size
+        last: list = []  # the video's last packet so far: held back for its duration (below)
+        first_dts: list = []
+
+        def mux_video(packets: list) -> None:
+            for packet in packets:
+                if packet.time_base == video_in.time_base and packet.pts in self.durations:  # Matroska keeps them
+                    packet.duration = self.durations.pop(packet.pts)
+                if not first_dts:
+                    first_dts.append(packet.dts)
+                if last:
+                    out.mux(last.pop())
+                last.append(packet)
+
         while (item := self.stages.get(self.stylized)) is not _END:
             if item[0] == "track":
                 if written:
@@ -605,12 +627,18 @@ class _Job:
                     dst_color_range=ColorRange.MPEG,
                 )
             new.pts, new.time_base = pts, time_base
-            out.mux(video_out.encode(new))
+            mux_video(video_out.encode(new))
             written += 1
             for held in early:
                 out.mux(held)
             early.clear()
-        out.mux(video_out.encode())  # flush the encoders
+        mux_video(video_out.encode())  # flush the encoders
+        if last:  # the last in decoding order: MP4 and MOV time the last frame by it, one frame at the average rate
+            packet = last.pop()  # (a recording ending on a held frame lost its 3 s; a GIF's last 30 ms grew to 150)
+            if None not in (self.start, self.end, packet.dts, first_dts[0]) and packet.time_base:
+                shown = round((self.end - self.start) / packet.time_base)  # the video's length, first frame to end
+                packet.duration = max(1, shown - (packet.dts - first_dts[0]))  # what the decoding order leaves
+            out.mux(packet)
         for track in self.tracks.values():
             if not track.copy:
                 out.mux(track.packets(None))

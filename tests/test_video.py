@@ -858,6 +858,40 @@ def test_uneven_frame_times_are_kept(model: Path, tmp_path: Path) -> None:
             assert _times_ms(tmp_path / out) == times, (suffix, out)
 
 
+def test_a_video_ending_on_a_held_frame_keeps_its_length(model: Path, tmp_path: Path) -> None:
+    """A recording ending on a frame held 3 s (a slideshow, a screen recording) came out 0.79 s long: the encoder
+    timed the last frame at the average rate; a clip of even frames keeps its length as before."""
+    from fractions import Fraction
+
+    clip = tmp_path / "held.mp4"
+    with av.open(str(clip), "w") as out:
+        video = out.add_stream("libx264", rate=25)
+        video.width, video.height, video.pix_fmt = 64, 48, "yuv420p"
+        video.codec_context.options = {"bf": "0"}
+        video.time_base = video.codec_context.time_base = Fraction(1, 16000)
+        packets = []
+        for i in range(5):  # at 0, 40, ..., 160 ms
+            frame = av.VideoFrame.from_ndarray(np.full((48, 64, 3), 40 * i, np.uint8), format="rgb24")
+            frame.pts, frame.time_base = i * 640, Fraction(1, 16000)
+            packets += video.encode(frame)
+        packets += video.encode()
+        packets[-1].duration = 48000  # the last frame lasts 3 s
+        for packet in packets:
+            out.mux(packet)
+    even = make_video(tmp_path / "even.mp4", frames=10, size=(64, 48), audio=False)
+
+    def seconds(path: Path) -> float:
+        with av.open(str(path)) as c:
+            return c.streams.video[0].duration * c.streams.video[0].time_base
+
+    for source in (clip, even):
+        for suffix in (".mp4", ".mkv", ".mov"):
+            out = tmp_path / f"out{suffix}"
+            assert main([str(source), "-m", str(model), "-o", str(out), "-q", "--force"]) == 0
+            with av.open(str(out)) as c:
+                assert c.duration / 1e6 == pytest.approx(float(seconds(source)), abs=0.002), (source, suffix)
+
+
 def test_every_sound_track_its_language_and_the_files_tags_are_kept(model: Path, tmp_path: Path) -> None:
     tags = {"title": "Holiday", "creation_time": "2024-05-01T10:00:00.000000Z"}
     clip = _clip(tmp_path / "film.mkv", list(range(0, 400, 40)), (("aac", "eng"), ("libopus", "fra")), tags)
