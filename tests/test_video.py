@@ -563,6 +563,34 @@ def test_smoothing_leaves_no_trail_inside_a_flat_moving_object() -> None:
     assert max(off[1:]) < 0.02, off  # 0.15-0.2 before: the last positions' strokes blended in
 
 
+def test_smoothing_leaves_no_trail_of_an_objects_painted_surroundings_on_a_flat_background() -> None:
+    """A network paints a halo around an object, wider than the gate's reach; over a flat, still background (a
+    cartoon, a screen recording) the history held it and it trailed the object as fading copies (24 grey levels on
+    its path with wave-fast)."""
+    from fast_style.smoothing import TemporalSmoother
+
+    y, x = torch.meshgrid(torch.arange(144.0), torch.arange(256.0), indexing="ij")
+    background = torch.tensor([0.35, 0.55, 0.8])[:, None, None].expand(3, 144, 256)
+    smoother = TemporalSmoother(0.8)
+    for k in range(14):
+        left = 10 + 8 * k
+        square = (y >= 40) & (y < 64) & (x >= left) & (x < left + 24)
+        frame = torch.where(square, torch.tensor([0.85, 0.1, 0.1])[:, None, None], background)
+        near = ((y - 52).abs() < 40) & ((x - left - 12).abs() < 40)  # its painted halo: 28 px around it
+        stylized = torch.where(near, 0.2 * torch.ones(3, 1, 1), background).clone()
+        stylized[:, square] = 0.9
+        out = smoother.step(frame, stylized)
+    path = (out - stylized).abs().mean(0)[20:85, : left - 40]  # where it went by, past its halo now
+    assert path.max() < 0.01, path.max()  # 0.2-0.4 before
+    import torch.nn.functional as F
+
+    from fast_style.smoothing import within_neighbours
+
+    history, stylized = torch.rand(3, 37, 53), torch.rand(3, 37, 53)  # its windows as max_pool2d's (7 x 7)
+    low, high = -F.max_pool2d(-stylized[None], 7, 1, 3)[0], F.max_pool2d(stylized[None], 7, 1, 3)[0]
+    assert torch.equal(within_neighbours(history, stylized, 7), history.clamp(low, high))
+
+
 def test_smoothing_comes_back_gradually_around_a_moving_object() -> None:
     """Around a moving object the smoothing was cut off at once along the edges of 4 px blocks: where the smoothed
     texture differs from the frame's (a swimming flat sky), a straight seam showed."""
