@@ -1,11 +1,9 @@
-"""Offline tests for scripts/download_coco.py against a local HTTP server."""
+"""Offline tests for fast-style-coco (fast_style/coco.py, fast_style/cli/coco.py) against a local HTTP server."""
 
 from __future__ import annotations
 
 import errno
-import importlib.util
 import socket
-import sys
 import threading
 from collections.abc import Iterator
 from functools import partial
@@ -16,19 +14,10 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "download_coco.py"
+import fast_style.coco as coco
+from fast_style.cli import coco as dc
+
 SPLIT = "val2017"
-
-
-def load_script():
-    spec = importlib.util.spec_from_file_location("download_coco", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["download_coco"] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-dc = load_script()
 
 
 def name(i: int) -> str:
@@ -87,7 +76,7 @@ SERVED = [1, 2, 3, 5, 8, 11]  # ids 4, 6, 7, 9, 10, 12 answer 404
 
 @pytest.fixture(autouse=True)
 def no_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(dc, "BACKOFF_S", 0.0)
+    monkeypatch.setattr(coco, "BACKOFF_S", 0.0)
 
 
 @pytest.fixture
@@ -125,7 +114,7 @@ def test_list_mode_downloads_verified_files(tmp_path, server, served, capsys):
     listing = write_list(tmp_path / "names.txt", [1, 2, 4, 5, 8])
     assert run(server.url, out, "--list", listing, "--count", "4") == 0
     assert saved(out) == {name(i): served[name(i)] for i in (1, 2, 5, 8)}
-    assert all(dc.is_complete_jpeg(p) for p in (out / SPLIT).iterdir())
+    assert all(coco.is_complete_jpeg(p) for p in (out / SPLIT).iterdir())
     assert sorted(server.requests) == sorted(name(i) for i in (1, 2, 4, 5, 8))
     assert "4 downloaded, 0 already present, 0 failed, 1 not found" in capsys.readouterr().out
 
@@ -180,9 +169,9 @@ def test_leftover_part_is_restarted(tmp_path, server, served):
 def test_trailing_zero_bytes_still_count_as_complete(tmp_path, served):
     path = tmp_path / "x.jpg"
     path.write_bytes(served[name(1)] + b"\0" * 7)
-    assert dc.is_complete_jpeg(path)
+    assert coco.is_complete_jpeg(path)
     path.write_bytes(served[name(1)][:-2] + b"\0" * 7)
-    assert not dc.is_complete_jpeg(path)
+    assert not coco.is_complete_jpeg(path)
 
 
 def test_probe_mode_skips_404_and_stops_at_count(tmp_path, server, served, capsys):
@@ -224,8 +213,8 @@ def test_truncated_body_is_retried_then_reported(tmp_path, served, capsys, mode)
 @pytest.mark.parametrize("mode", [["--list"], ["--max-id", "500"]])
 def test_unreachable_server_gives_one_line_error(tmp_path, capsys, monkeypatch, mode):
     attempts = []
-    urlopen = dc.urllib.request.urlopen
-    monkeypatch.setattr(dc.urllib.request, "urlopen", lambda *a, **k: attempts.append(1) or urlopen(*a, **k))
+    urlopen = coco.urllib.request.urlopen
+    monkeypatch.setattr(coco.urllib.request, "urlopen", lambda *a, **k: attempts.append(1) or urlopen(*a, **k))
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -240,7 +229,7 @@ def test_unreachable_server_gives_one_line_error(tmp_path, capsys, monkeypatch, 
     assert errors[0].startswith(f"error: cannot reach http://127.0.0.1:{port}: ")
     assert "Traceback" not in captured.err
     assert captured.out == ""
-    assert len(attempts) < 2 * dc.UNREACHABLE_AFTER  # probe mode gives up early
+    assert len(attempts) < 2 * coco.UNREACHABLE_AFTER  # probe mode gives up early
 
 
 def test_ctrl_c_exits_cleanly(tmp_path, server, monkeypatch, capsys):

@@ -74,6 +74,8 @@ def test_the_package_comes_from_the_wheel(installed: Path, tmp_path: Path) -> No
     assert licence == "MIT" and "MIT License" in next(dist_info.rglob("LICENSE")).read_text()  # the terms travel
     served = _run(installed, "fast-style-serve", "--help", cwd=tmp_path)
     assert served.returncode == 0 and "--models" in served.stdout
+    coco = _run(installed, "fast-style-coco", "--help", cwd=tmp_path)  # a step of training (a script, not installed)
+    assert coco.returncode == 0 and "--count" in coco.stdout, coco.stderr
 
 
 _EVERY_STYLE = """

@@ -1,5 +1,4 @@
-#!/usr/bin/env python3
-"""Download a subset of MS-COCO 2017 images (train2017 or val2017).
+"""`fast-style-coco`: download a subset of MS-COCO 2017 images (train2017 or val2017) to train on.
 
 Images are fetched in parallel from COCO's image server into
 <out>/<split>/<name>.jpg, e.g. data/coco/train2017/000000000009.jpg.
@@ -19,183 +18,37 @@ Which images:
                 skipped as "not in this split" until --count images are saved.
 
 example:
-  python scripts/download_coco.py --split train2017 --count 5000 --out data/coco
+  fast-style-coco --split train2017 --count 5000 --out data/coco
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
-import errno
-import http.client
 import math
-import random
 import sys
-import threading
-import urllib.error
 import urllib.parse
-import urllib.request
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from itertools import chain
 from pathlib import Path
-from typing import BinaryIO
 
 from tqdm import tqdm
 
-DEFAULT_BASE_URL = "http://images.cocodataset.org"
-MAX_IDS = {"train2017": 581929, "val2017": 581781}
-UNREACHABLE_AFTER = 20
-BACKOFF_S = 1.0
-CHUNK = 1 << 16
-
-DOWNLOADED, MISSING, FAILED = "downloaded", "missing", "failed"
-
-
-class Unreachable(Exception):
-    """UNREACHABLE_AFTER connection attempts in a row failed."""
-
-
-class DiskFull(Exception):
-    """An image could not be written (a full disk, a quota, no rights): every other would fail alike."""
-
-
-# failures to write, not to download: stop at the first (a full disk had each of thousands of ids tried four times)
-DISK_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EFBIG}
-
-
-class Interrupted(Exception):
-    """The run is stopping; abandon the current download."""
-
-
-def is_complete_jpeg(path: Path) -> bool:
-    try:
-        data = path.read_bytes()
-    except OSError:
-        return False
-    return len(data) >= 4 and data[:2] == b"\xff\xd8" and data.rstrip(b"\0")[-2:] == b"\xff\xd9"
-
-
-class Fetcher:
-    """Downloads single images and tracks whether the server is reachable at all."""
-
-    def __init__(self, base_url: str, split: str, folder: Path, retries: int, timeout: float) -> None:
-        self.base_url, self.split, self.folder = base_url, split, folder
-        self.retries, self.timeout = retries, timeout
-        self.stop = threading.Event()
-        self.reached = False
-        self.last_connection_error = ""
-        self._streak = 0
-        self._lock = threading.Lock()
-
-    def _connected(self) -> None:
-        with self._lock:
-            self._streak, self.reached = 0, True
-
-    def _connection_failed(self, reason: str) -> None:
-        with self._lock:
-            self._streak += 1
-            self.last_connection_error = reason
-            if self._streak >= UNREACHABLE_AFTER:
-                raise Unreachable(reason)
-
-    def _copy(self, src: BinaryIO, dst: BinaryIO) -> int:
-        received = 0
-        while chunk := src.read(CHUNK):
-            if self.stop.is_set():
-                raise Interrupted
-            dst.write(chunk)
-            received += len(chunk)
-        return received
-
-    def fetch(self, name: str) -> tuple[str, str, str]:
-        """Return (name, outcome, error) for one image."""
-        final = self.folder / name
-        part = final.with_name(name + ".part")
-        url = f"{self.base_url}/{self.split}/{urllib.parse.quote(name)}"
-        error = ""
-        try:
-            for attempt in range(self.retries + 1):
-                if attempt:
-                    self.stop.wait(BACKOFF_S * 2 ** (attempt - 1))
-                if self.stop.is_set():
-                    raise Interrupted
-                try:
-                    resp = urllib.request.urlopen(url, timeout=self.timeout)
-                except urllib.error.HTTPError as e:
-                    e.close()
-                    self._connected()
-                    if e.code == 404:
-                        return name, MISSING, ""
-                    error = f"HTTP {e.code} {e.reason}"
-                    continue
-                except (OSError, http.client.HTTPException) as e:
-                    error = str(getattr(e, "reason", e)) or type(e).__name__
-                    self._connection_failed(error)
-                    continue
-                self._connected()
-                try:
-                    with resp, open(part, "wb") as f:
-                        received = self._copy(resp, f)
-                except (OSError, http.client.HTTPException) as e:
-                    if isinstance(e, OSError) and e.errno in DISK_ERRORS:
-                        raise DiskFull(f"cannot write {part}: {e.strerror}") from None
-                    error = f"download broke off: {e or type(e).__name__}"
-                    continue
-                expected = resp.headers.get("Content-Length")
-                if expected is not None and expected.strip() != str(received):
-                    error = f"got {received} of {expected.strip()} bytes"
-                elif not is_complete_jpeg(part):
-                    error = "not a complete JPEG"
-                else:
-                    part.replace(final)
-                    return name, DOWNLOADED, ""
-            return name, FAILED, error
-        finally:
-            with contextlib.suppress(OSError):  # (a read-only folder: no .part was made)
-                part.unlink(missing_ok=True)
-
-
-def scan(folder: Path) -> tuple[set[str], list[str]]:
-    """Split existing images into complete and corrupt ones."""
-    present: set[str] = set()
-    corrupt: list[str] = []
-    for path in sorted(folder.glob("*.jpg")):
-        if is_complete_jpeg(path):
-            present.add(path.name)
-        else:
-            corrupt.append(path.name)
-    return present, corrupt
-
-
-def read_list(path: str) -> list[str]:
-    lines = (line.strip() for line in Path(path).read_text().splitlines())
-    names = [n for n in lines if n and not n.startswith("#")]
-    for name in names:
-        if Path(name).name != name or name in (".", "..") or "\\" in name:
-            raise ValueError(f"not a plain file name: {name!r}")
-    return names
-
-
-def shuffled_names(args: argparse.Namespace) -> Iterator[str]:
-    """--list names, or probe-mode ids as file names, in a --seed shuffled order."""
-    rng = random.Random(args.seed)
-    if args.list:
-        names = list(args.names)
-        rng.shuffle(names)
-        yield from names
-    else:
-        ids = list(range(1, (args.max_id or MAX_IDS[args.split]) + 1))
-        rng.shuffle(ids)
-        yield from (f"{i:012d}.jpg" for i in ids)
-
-
-def candidates(names: Iterable[str], skip: set[str]) -> Iterator[str]:
-    seen = set(skip)
-    for name in names:
-        if name not in seen:
-            seen.add(name)
-            yield name
+from fast_style.cli import run_tool
+from fast_style.coco import (
+    DEFAULT_BASE_URL,
+    DOWNLOADED,
+    MAX_IDS,
+    MISSING,
+    DiskFull,
+    Fetcher,
+    Unreachable,
+    candidates,
+    read_list,
+    scan,
+    shuffled_names,
+)
 
 
 def positive(kind: Callable[[str], float]) -> Callable[[str], float]:
@@ -246,6 +99,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """`fast-style-coco`, in the frame every tool shares (`run_tool`: SIGTERM and a closed pipe in one line)."""
+    return run_tool(lambda: _run(argv))
+
+
+def _run(argv: Sequence[str] | None) -> int:
     args = parse_args(argv)
     folder = Path(args.out) / args.split
     made = [p for p in (folder, *folder.parents) if not p.exists()]  # removed again where nothing comes of them
@@ -263,7 +121,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _download(args: argparse.Namespace, folder: Path) -> int:
     present, corrupt = scan(folder)
-    queue = candidates(chain(corrupt, shuffled_names(args)), present)
+    names = shuffled_names(args.names if args.list else None, args.split, args.seed, args.max_id)
+    queue = candidates(chain(corrupt, names), present)
     fetcher = Fetcher(args.base_url, args.split, folder, args.retries, args.timeout)
     downloaded = failed = missing = 0
     abort, interrupted = "", False

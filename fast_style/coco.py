@@ -1,0 +1,178 @@
+"""A subset of MS-COCO 2017's images (train2017 or val2017), fetched from COCO's image server
+(`fast-style-coco`, fast_style/cli/coco.py).
+
+Each image goes to <folder>/<name>.jpg (12-digit zero-padded image ids), verified (Content-Length, when sent, and
+the JPEG start/end markers) and retried with backoff on failure; complete images already in the folder count,
+corrupt ones are fetched again and leftover .part files are restarted. Which ids belong to a split is listed only
+in COCO's (large) annotation files: without a list of names, ids are tried in a shuffled order and those the server
+answers with HTTP 404 are skipped as "not in this split".
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import http.client
+import random
+import threading
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import BinaryIO
+
+DEFAULT_BASE_URL = "http://images.cocodataset.org"
+MAX_IDS = {"train2017": 581929, "val2017": 581781}
+UNREACHABLE_AFTER = 20
+BACKOFF_S = 1.0
+CHUNK = 1 << 16
+
+DOWNLOADED, MISSING, FAILED = "downloaded", "missing", "failed"
+
+
+class Unreachable(Exception):
+    """UNREACHABLE_AFTER connection attempts in a row failed."""
+
+
+class DiskFull(Exception):
+    """An image could not be written (a full disk, a quota, no rights): every other would fail alike."""
+
+
+# failures to write, not to download: stop at the first (a full disk had each of thousands of ids tried four times)
+DISK_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EFBIG}
+
+
+class Interrupted(Exception):
+    """The run is stopping; abandon the current download."""
+
+
+def is_complete_jpeg(path: Path) -> bool:
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return False
+    return len(data) >= 4 and data[:2] == b"\xff\xd8" and data.rstrip(b"\0")[-2:] == b"\xff\xd9"
+
+
+class Fetcher:
+    """Downloads single images and tracks whether the server is reachable at all."""
+
+    def __init__(self, base_url: str, split: str, folder: Path, retries: int, timeout: float) -> None:
+        self.base_url, self.split, self.folder = base_url, split, folder
+        self.retries, self.timeout = retries, timeout
+        self.stop = threading.Event()
+        self.reached = False
+        self.last_connection_error = ""
+        self._streak = 0
+        self._lock = threading.Lock()
+
+    def _connected(self) -> None:
+        with self._lock:
+            self._streak, self.reached = 0, True
+
+    def _connection_failed(self, reason: str) -> None:
+        with self._lock:
+            self._streak += 1
+            self.last_connection_error = reason
+            if self._streak >= UNREACHABLE_AFTER:
+                raise Unreachable(reason)
+
+    def _copy(self, src: BinaryIO, dst: BinaryIO) -> int:
+        received = 0
+        while chunk := src.read(CHUNK):
+            if self.stop.is_set():
+                raise Interrupted
+            dst.write(chunk)
+            received += len(chunk)
+        return received
+
+    def fetch(self, name: str) -> tuple[str, str, str]:
+        """Return (name, outcome, error) for one image."""
+        final = self.folder / name
+        part = final.with_name(name + ".part")
+        url = f"{self.base_url}/{self.split}/{urllib.parse.quote(name)}"
+        error = ""
+        try:
+            for attempt in range(self.retries + 1):
+                if attempt:
+                    self.stop.wait(BACKOFF_S * 2 ** (attempt - 1))
+                if self.stop.is_set():
+                    raise Interrupted
+                try:
+                    resp = urllib.request.urlopen(url, timeout=self.timeout)
+                except urllib.error.HTTPError as e:
+                    e.close()
+                    self._connected()
+                    if e.code == 404:
+                        return name, MISSING, ""
+                    error = f"HTTP {e.code} {e.reason}"
+                    continue
+                except (OSError, http.client.HTTPException) as e:
+                    error = str(getattr(e, "reason", e)) or type(e).__name__
+                    self._connection_failed(error)
+                    continue
+                self._connected()
+                try:
+                    with resp, open(part, "wb") as f:
+                        received = self._copy(resp, f)
+                except (OSError, http.client.HTTPException) as e:
+                    if isinstance(e, OSError) and e.errno in DISK_ERRORS:
+                        raise DiskFull(f"cannot write {part}: {e.strerror}") from None
+                    error = f"download broke off: {e or type(e).__name__}"
+                    continue
+                expected = resp.headers.get("Content-Length")
+                if expected is not None and expected.strip() != str(received):
+                    error = f"got {received} of {expected.strip()} bytes"
+                elif not is_complete_jpeg(part):
+                    error = "not a complete JPEG"
+                else:
+                    part.replace(final)
+                    return name, DOWNLOADED, ""
+            return name, FAILED, error
+        finally:
+            with contextlib.suppress(OSError):  # (a read-only folder: no .part was made)
+                part.unlink(missing_ok=True)
+
+
+def scan(folder: Path) -> tuple[set[str], list[str]]:
+    """Split existing images into complete and corrupt ones."""
+    present: set[str] = set()
+    corrupt: list[str] = []
+    for path in sorted(folder.glob("*.jpg")):
+        if is_complete_jpeg(path):
+            present.add(path.name)
+        else:
+            corrupt.append(path.name)
+    return present, corrupt
+
+
+def read_list(path: str) -> list[str]:
+    lines = (line.strip() for line in Path(path).read_text().splitlines())
+    names = [n for n in lines if n and not n.startswith("#")]
+    for name in names:
+        if Path(name).name != name or name in (".", "..") or "\\" in name:
+            raise ValueError(f"not a plain file name: {name!r}")
+    return names
+
+
+def shuffled_names(names: list[str] | None, split: str, seed: int, max_id: int | None = None) -> Iterator[str]:
+    """The `names` given (a --list), or else probe mode's ids up to `max_id` (default: the split's highest) as file
+    names, in a `seed` shuffled order."""
+    rng = random.Random(seed)
+    if names is not None:
+        names = list(names)
+        rng.shuffle(names)
+        yield from names
+    else:
+        ids = list(range(1, (max_id or MAX_IDS[split]) + 1))
+        rng.shuffle(ids)
+        yield from (f"{i:012d}.jpg" for i in ids)
+
+
+def candidates(names: Iterable[str], skip: set[str]) -> Iterator[str]:
+    seen = set(skip)
+    for name in names:
+        if name not in seen:
+            seen.add(name)
+            yield name
