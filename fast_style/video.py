@@ -404,7 +404,7 @@ class _Job:
         on_device: bool,
         batch_size: int,
     ) -> None:
-        self.src, self.dst, self.source, self.video_in, self.out = src, dst, source, video_in, out
+        self.src, self.dst, self.source, self.video_in, self.out, self.fmt = src, dst, source, video_in, out, fmt
         self.on_device, self.batch_size = on_device, batch_size
         self.rate = video_in.average_rate or video_in.guessed_rate or Fraction(30)
         self.video_out = self._video_stream(x264)
@@ -634,10 +634,13 @@ class _Job:
             early.clear()
         mux_video(video_out.encode())  # flush the encoders
         if last:  # the last in decoding order: MP4 and MOV time the last frame by it, one frame at the average rate
-            packet = last.pop()  # (a recording ending on a held frame lost its 3 s; a GIF's last 30 ms grew to 150)
-            if None not in (self.start, self.end, packet.dts, first_dts[0]) and packet.time_base:
+            packet = last.pop()  # (a recording ending on a held frame lost its 3 s); Matroska takes each frame's own
+            mp4 = self.fmt in ("mp4", "mov") and None not in (self.start, self.end, packet.dts, first_dts[0])
+            if mp4 and packet.time_base:
                 shown = round((self.end - self.start) / packet.time_base)  # the video's length, first frame to end
-                packet.duration = max(1, shown - (packet.dts - first_dts[0]))  # what the decoding order leaves
+                # what the decoding order leaves of it (no less than its own frame: held first frames move the
+                # encoder's first decoding time back by more than the last frame lasts)
+                packet.duration = max(packet.duration or 1, shown - (packet.dts - first_dts[0]))
             out.mux(packet)
         for track in self.tracks.values():
             if not track.copy:

@@ -240,6 +240,18 @@ def test_ctrl_c_exits_cleanly(tmp_path, server, monkeypatch, capsys):
     assert run(server.url, tmp_path / "out", "--max-id", "12", "--count", "3") == 130
     err = capsys.readouterr().err
     assert "interrupted: 0 images saved" in err and "rerun" in err
+    # SIGTERM: its own exit code and line (it was taken for a Ctrl-C: 130), the hint to resume kept
+    import signal
+
+    from fast_style.cli import Terminated
+
+    def terminate(*args, **kwargs):
+        raise Terminated(signal.SIGTERM)
+
+    monkeypatch.setattr(dc, "wait", terminate)
+    assert run(server.url, tmp_path / "out", "--max-id", "12", "--count", "3") == 143
+    err = capsys.readouterr().err
+    assert "rerun the same command to resume" in err and "stopped (SIGTERM)" in err, err
 
 
 @pytest.mark.parametrize(

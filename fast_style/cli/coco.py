@@ -35,7 +35,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from fast_style.cli import run_tool
+from fast_style.cli import EXIT_INTERRUPTED, Terminated, run_tool
 from fast_style.coco import (
     DEFAULT_BASE_URL,
     DOWNLOADED,
@@ -125,7 +125,7 @@ def _download(args: argparse.Namespace, folder: Path) -> int:
     queue = candidates(chain(corrupt, names), present)
     fetcher = Fetcher(args.base_url, args.split, folder, args.retries, args.timeout)
     downloaded = failed = missing = 0
-    abort, interrupted = "", False
+    abort, interrupted = "", None
     pending: set[Future[tuple[str, str, str]]] = set()
     bar = tqdm(total=args.count, initial=min(len(present), args.count), unit="img", desc=args.split)
     pool = ThreadPoolExecutor(args.workers)
@@ -152,18 +152,20 @@ def _download(args: argparse.Namespace, folder: Path) -> int:
         abort = f"error: cannot reach {args.base_url}: {e}"
     except DiskFull as e:
         abort = f"error: {e}; the {len(present) + downloaded} images saved are kept"
-    except KeyboardInterrupt:
-        interrupted = True
+    except KeyboardInterrupt as e:  # Ctrl-C, or run_tool's SIGTERM and SIGHUP (Terminated)
+        interrupted = e
     finally:
         fetcher.stop.set()
         pool.shutdown(wait=True, cancel_futures=True)
         bar.close()
-    if interrupted:
+    if interrupted is not None:
         print(
             f"interrupted: {len(present) + downloaded} images saved in {folder}; rerun the same command to resume",
             file=sys.stderr,
         )
-        return 130
+        if isinstance(interrupted, Terminated):  # its own exit code and line (143, 129): run_tool's
+            raise interrupted
+        return EXIT_INTERRUPTED
     if not abort and not fetcher.reached and fetcher.last_connection_error:
         abort = f"error: cannot reach {args.base_url}: {fetcher.last_connection_error}"
     if abort:
