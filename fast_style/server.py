@@ -399,6 +399,7 @@ def encode(img: Image.Image, fmt: str = "jpeg", quality: int = 92) -> bytes:
 
 
 LOOPBACK_NAMES = ("localhost", "127.0.0.1", "[::1]")  # how a browser on this machine names a server on it
+EVERY_ADDRESS = ("0.0.0.0", "::")  # a --host that listens on every network
 
 
 def allowed_hosts(host: str, also: Sequence[str] = ()) -> list[str] | None:
@@ -410,7 +411,7 @@ def allowed_hosts(host: str, also: Sequence[str] = ()) -> list[str] | None:
     loopback = host.strip("[]").lower() in ("localhost", "::1") or host.startswith("127.")  # (LOCALHOST: any name)
     if not also and not loopback:
         return None
-    here = LOOPBACK_NAMES if host in ("0.0.0.0", "::") else (*LOOPBACK_NAMES, host) if loopback else (host,)
+    here = LOOPBACK_NAMES if host in EVERY_ADDRESS else (*LOOPBACK_NAMES, host) if loopback else (host,)
     names = [*here, *map(host_name, also)]
     names = [f"[{n}]" if ":" in n and not n.startswith("[") else n for n in names]
     return list(dict.fromkeys(names))  # (the address it listens on: 127.0.1.1 refused its own URL)

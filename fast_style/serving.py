@@ -40,9 +40,6 @@ class CutShort:
             os._exit(code)
 
 
-EVERY_ADDRESS = ("0.0.0.0", "::")
-
-
 def url(host: str, port: int) -> str:
     """The address a browser on this machine opens for a server on `host`:`port`: "http://[::1]:8000" for an IPv6
     one; a server on every address by its loopback address (a page at http://0.0.0.0 is no secure context: the
@@ -55,6 +52,8 @@ def serve(app: Any, host: str, port: int, cut_short: CutShort | None = None) -> 
     """Serves `app` (create_app's) on `host`:`port` until a stop; SystemExit(143) after SIGTERM, KeyboardInterrupt
     after Ctrl-C. `cut_short`: told the jobs a stop cut short and the temporary folder, for `end_process`."""
     import uvicorn
+
+    from fast_style.server import EVERY_ADDRESS, LOOPBACK_NAMES
 
     class Server(uvicorn.Server):
         """Started with SIGINT ignored (`fast-style-serve &` in a script, nohup), it keeps ignoring it, as every
@@ -85,7 +84,7 @@ def serve(app: Any, host: str, port: int, cut_short: CutShort | None = None) -> 
         where = ""
         if host in EVERY_ADDRESS:  # from others: by the names it answers to, where they are given (--allow-host)
             names = getattr(getattr(app, "state", None), "hosts", None)
-            others = [n for n in names or () if not n.startswith(("localhost", "127.", "[::1]"))]
+            others = [n for n in names or () if n not in LOOPBACK_NAMES]
             where = f" on this machine, or {' or '.join(others) if others else 'its address'} from others"
         print(f"fast-style-serve: open {url(host, port)}/{where} ({stop})", file=sys.stderr, flush=True)
         # not uvicorn.run, which swallows the Ctrl-C it re-raises (exit 0, not 130)
