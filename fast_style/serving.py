@@ -40,12 +40,16 @@ class CutShort:
             os._exit(code)
 
 
+def address(host: str, port: int) -> str:
+    """`host`:`port` as an address is written: "[::]:8000" for an IPv6 host, "127.0.0.1:8000" otherwise."""
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
 def url(host: str, port: int) -> str:
     """The address a browser on this machine opens for a server on `host`:`port`: "http://[::1]:8000" for an IPv6
     one; a server on every address by its loopback address (a page at http://0.0.0.0 is no secure context: the
     camera of the Live tab was refused)."""
-    shown = {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(host, host)
-    return f"http://[{shown}]:{port}" if ":" in shown else f"http://{shown}:{port}"
+    return "http://" + address({"0.0.0.0": "127.0.0.1", "::": "::1"}.get(host, host), port)
 
 
 def serve(app: Any, host: str, port: int, cut_short: CutShort | None = None) -> None:
@@ -112,8 +116,7 @@ def serve(app: Any, host: str, port: int, cut_short: CutShort | None = None) -> 
                 signal.signal(hangup, previous_hangup)
             logging.getLogger("uvicorn.error").removeFilter(quiet)  # another server in this process logs in full
         if not server.started:
-            shown = f"[{host}]" if ":" in host else host
-            raise UserError(f"the server did not start on {shown}:{port}: see the messages above")
+            raise UserError(f"the server did not start on {address(host, port)}: see the messages above")
     finally:
         tempfile.tempdir = system_temp
         shutil.rmtree(own_temp, ignore_errors=True)

@@ -13,6 +13,7 @@ from typing import Any
 
 from fast_style.cli import ToolParser, add_device, run_tool
 from fast_style.errors import UserError
+from fast_style.serving import address
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -48,8 +49,7 @@ def check_port(host: str, port: int) -> None:
             probe.bind((host, port))
         except OSError as e:
             why = "is in use" if e.errno == errno.EADDRINUSE else f"cannot be used ({e.strerror})"
-            shown = f"[{host}]" if ":" in host else host  # as the address is written: [::]:8000
-            raise UserError(f"{shown}:{port} {why}: choose another with --port or --host") from None
+            raise UserError(f"{address(host, port)} {why}: choose another with --port or --host") from None
 
 
 def run(args: argparse.Namespace, cut_short: Any = None) -> None:
