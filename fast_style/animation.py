@@ -12,7 +12,7 @@ from pathlib import Path
 from PIL import Image, ImageSequence
 
 from fast_style.atomic import atomic_write
-from fast_style.errors import UserError
+from fast_style.errors import UserError, setting
 from fast_style.images import decoding, kept_metadata, on_or_off_alpha, on_white, reading, to_srgb, upright
 from fast_style.numbers import check_number
 from fast_style.options import check_smoothing
@@ -155,7 +155,13 @@ def stylize_animation(
     width, height) of the result. An existing `dst` is replaced only with `force` (UserError before any work otherwise).
     `smooth` (0..1): temporal smoothing of the stylized frames, as a video's (fast_style.smoothing)."""
     # (WebP's; checked first: 500 failed in Pillow's encoder once every frame was stylized)
-    check_number("quality", quality, lambda v: 1 <= v <= 100, "a whole number within 1..100 (--quality)", True)
+    check_number(
+        "quality",
+        quality,
+        lambda v: 1 <= v <= 100,
+        f"a whole number within 1..100 ({setting('--quality', 'quality')})",
+        True,
+    )
     check_smoothing(smooth)
     dst = Path(dst)
     _format_of(dst)
@@ -181,7 +187,8 @@ def stylize_animation(
         if len(durations) * width * height > MAX_PIXELS:  # enlarged (--scale): the result's frames too many
             raise UserError(
                 f"{src}: {len(durations)} frames of {width}x{height} are over {MAX_PIXELS // 1_000_000} million "
-                "pixels in all: stylize it smaller (--max-size, --scale)"
+                f"pixels in all: stylize it smaller ({setting('--max-size', 'max_size')}, "
+                f"{setting('--scale', 'scale')})"
             )
     save_frames(stylized, durations, plays, dst, quality, source, overwrite=force)
     return len(stylized), *stylized[0].size

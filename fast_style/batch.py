@@ -16,7 +16,7 @@ from PIL import Image
 from fast_style.animation import ANIMATED_OUTPUTS, frame_count, stylize_animation
 from fast_style.atomic import DiskError
 from fast_style.bomb_guard import BOMB, over_the_bomb_limit
-from fast_style.errors import UserError, first_line, out_of_memory
+from fast_style.errors import UserError, first_line, out_of_memory, setting
 from fast_style.images import page_count, read_image, save_image
 from fast_style.outputs import check_output
 from fast_style.video import is_video, stylize_video
@@ -129,8 +129,9 @@ def stylize_files(
             if torch.cuda.is_available():
                 torch.cuda.empty_cache()  # the next file starts with the memory this one held
             on_error(
-                f"error: {src}: out of memory: stylize it in tiles (--tile 512), smaller (--max-size) or, for "
-                "a video, fewer frames at a time (--batch-size 1)"
+                f"error: {src}: out of memory: stylize it in tiles ({setting('--tile', 'tile', 512)}), smaller "
+                f"({setting('--max-size', 'max_size')}) or, for a video, fewer frames at a time "
+                f"({setting('--batch-size', 'batch_size', 1)})"
             )
     report.seconds = time.perf_counter() - start
     return report

@@ -21,7 +21,7 @@ from PIL import Image, ImageDraw, ImageFilter
 
 from fast_style.atomic import atomic_write
 from fast_style.devices import native_bf16, pick_device
-from fast_style.errors import UserError
+from fast_style.errors import UserError, setting
 from fast_style.outputs import check_writable
 from fast_style.wheels import pip_download
 
@@ -150,7 +150,9 @@ def _new_run_folder(runs: Path) -> Path:
     try:
         runs.mkdir(parents=True, exist_ok=True)
     except (FileExistsError, NotADirectoryError):
-        raise UserError(f"{runs} is a file, not a folder: move it, or choose another --workdir") from None
+        raise UserError(
+            f"{runs} is a file, not a folder: move it, or choose another {setting('--workdir', 'workdir')}"
+        ) from None
     for n in range(1, 1000):
         try:
             (folder := runs / (stamp if n == 1 else f"{stamp}-{n}")).mkdir()
@@ -185,7 +187,9 @@ def run_demo(workdir: Path, steps: int, image_size: int, overrides: list[str] = 
     from fast_style.stylizer import Stylizer
     from fast_style.train import train
 
-    check_writable(workdir, f"--workdir {workdir}")  # before the work (a read-only one: a traceback at runs/)
+    check_writable(
+        workdir, setting("--workdir", "workdir", workdir)
+    )  # before the work (a read-only one: a traceback at runs/)
     data = workdir / "data"
     photos = fetch_sample_photos(data / "photos")
     train_dir = data / "train"

@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 import torch
 
-from fast_style.errors import UserError
+from fast_style.errors import UserError, setting
 from fast_style.inference_defaults import PRECISIONS
 
 log = logging.getLogger(__name__)
@@ -48,9 +48,13 @@ def pick_device(device: str | None = "auto") -> torch.device:
     if dev.type not in ("cpu", "cuda", "mps"):  # xpu, meta, hpu, ...: torch names them, fast-style does not run there
         raise UserError(f"device '{device}' is not one fast-style runs on: use auto, cpu, cuda, cuda:N or mps")
     if dev.type == "cuda" and not torch.cuda.is_available():
-        raise UserError("device cuda asked for, but no CUDA GPU is available: use cpu (--device cpu)")
+        raise UserError(
+            f"device cuda asked for, but no CUDA GPU is available: use cpu ({setting('--device', 'device', 'cpu')})"
+        )
     if dev.type == "mps" and not _mps_available():
-        raise UserError("device mps asked for, but MPS is not available: use cpu (--device cpu)")
+        raise UserError(
+            f"device mps asked for, but MPS is not available: use cpu ({setting('--device', 'device', 'cpu')})"
+        )
     return dev
 
 
@@ -64,7 +68,9 @@ def pick_precision(precision: str, device: torch.device, compile: bool = False) 
     if precision not in PRECISIONS:
         raise UserError(f"unknown precision '{precision}': choose auto, {', '.join(PRECISIONS)}")
     if precision == "fp16" and device.type == "cpu":
-        raise UserError("fp16 is not supported on the CPU: use precision bf16 or fp32 (--precision)")
+        raise UserError(
+            f"fp16 is not supported on the CPU: use precision bf16 or fp32 ({setting('--precision', 'precision')})"
+        )
     if precision == "bf16" and device.type == "cpu" and not native_bf16("cpu"):
         log.warning("warning: this CPU has no native bf16 (AVX512-BF16 or AMX): bf16 runs emulated, slower than fp32")
     return DTYPES[precision]

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import shlex
+
 
 class UserError(Exception):
     """A mistake the user can fix (a bad argument, a missing or unreadable file, a full disk). Every command
@@ -38,6 +41,18 @@ def remedy(option: str, argument: str) -> str | None:
     if not _COMMAND["running"]:
         return argument
     return option if option in _COMMAND["options"] else None
+
+
+def setting(option: str, argument: str, *value: object) -> str:
+    """A setting, with its value if given, as a message names it: the option (`--device cpu`) while a command that
+    has it runs, else as Python (and a config key) spells it (`device='cpu'`): library messages are also read by
+    Python callers, to whom `--device` means nothing."""
+    if remedy(option, argument) == option:
+        return " ".join([option, *(shlex.quote(str(v)) for v in value)])  # as typed: --name '{stem}.png'
+    if not value:
+        return argument
+    shown = os.fspath(value[0]) if isinstance(value[0], os.PathLike) else value[0]  # 'a/b', not PosixPath('a/b')
+    return f"{argument}={shown!r}"
 
 
 def first_line(error: BaseException, limit: int = 200) -> str:

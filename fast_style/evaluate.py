@@ -26,7 +26,7 @@ from fast_style import zoo
 from fast_style.atomic import atomic_writes, writing
 from fast_style.bomb_guard import BOMB, over_the_bomb_limit
 from fast_style.devices import pick_device
-from fast_style.errors import UserError, first_line
+from fast_style.errors import UserError, first_line, remedy, setting
 from fast_style.images import find_images, read_photo
 from fast_style.loss import MIN_PHOTO_SIDE, PerceptualLoss, default_loss_weights
 from fast_style.outputs import to_overwrite
@@ -62,9 +62,10 @@ def find_models(items: list[str]) -> list[Path]:
         elif path.is_dir():
             found = files_below(path, lambda name: name == "style.pt")
             if not found:
+                photos = "; the photos go after --photos" if remedy("--photos", "") == "--photos" else ""
                 raise UserError(
                     f"no style.pt below {item}: give style models (.pt), built-in style names or a training run's "
-                    "(or sweep's) folder; the photos go after --photos"
+                    f"(or sweep's) folder{photos}"
                 )
             models += found
         else:
@@ -91,8 +92,8 @@ def find_style_image(recorded: str, style_dirs: list[str]) -> str:
         return recorded
     where = f" nor in {', '.join(style_dirs)}" if style_dirs else ""
     raise UserError(
-        f"the painting {recorded} is not there{where}: pass --style-dir FOLDER holding "
-        f"{Path(recorded).name}, or --style PAINTING"
+        f"the painting {recorded} is not there{where}: give {setting('--style-dir', 'style_dirs')} a folder holding "
+        f"{Path(recorded).name}, or {setting('--style', 'style_image')} the painting"
     )
 
 
@@ -198,7 +199,8 @@ def load_photos(
             continue
         h, w = photo.shape[-2:]
         if min(h, w) < MIN_PHOTO_SIDE:
-            log.warning("warning: skipping %s: %dx%d at --size %d, under %d px a side", f, w, h, size, MIN_PHOTO_SIDE)
+            at = setting("--size", "size", size)
+            log.warning("warning: skipping %s: %dx%d at %s, under %d px a side", f, w, h, at, MIN_PHOTO_SIDE)
             if skipped is not None:
                 skipped.append(f)
             continue
@@ -206,9 +208,9 @@ def load_photos(
         if sources is not None:
             sources.append(f)
     if not photos:
-        raise UserError(  # all skipped: unreadable, or too small at --size (the warnings above say which)
+        raise UserError(  # all skipped: unreadable, or too small at that size (the warnings above say which)
             f"none of the photos in {', '.join(map(str, folders))} could be used (see the warnings above): give "
-            f"readable photos at least {MIN_PHOTO_SIDE} px a side at --size {size}"
+            f"readable photos at least {MIN_PHOTO_SIDE} px a side at {setting('--size', 'size', size)}"
         )
     return photos
 
@@ -279,9 +281,10 @@ class Scorer:
                     raise
                 reason = str(e).split(": use ")[0]  # the loader's advice is about training; ours follows
                 log.warning(
-                    "no independent VGG19 judge (%s): pass a local VGG19 state_dict with --judge-weights, "
-                    "or --no-judge",
+                    "no independent VGG19 judge (%s): give a local VGG19 state_dict as %s, or %s",
                     reason,
+                    setting("--judge-weights", "judge_weights"),
+                    remedy("--no-judge", "judge=False") or "judge=False",
                 )
 
     @torch.no_grad()
@@ -333,7 +336,7 @@ def evaluate(
         net, meta = load_style_model(str(path))
         recorded = meta.get("style_image")
         if not style_image and not recorded:
-            raise UserError(f"{path} does not name its style image: pass --style")
+            raise UserError(f"{path} does not name its style image: give it as {setting('--style', 'style_image')}")
         loaded.append((net, style_image or find_style_image(recorded, style_dirs or [])))
     for number, (path, name, (net, style)) in enumerate(zip(models, model_names(models), loaded), 1):
         # what it is doing, as it goes (a reference optimization takes minutes a photo on a CPU: it looked hung)
@@ -426,22 +429,29 @@ def check_reports(out: Path, force: bool) -> None:
     """UserError where `write_reports` would replace an earlier evaluation's reports in `out` without `force`."""
     for name in REPORTS:  # (found after every model had been scored)
         if (out / name).is_dir():
-            raise UserError(f"{out / name} is a folder, where the report {name} goes: choose another --out")
+            raise UserError(
+                f"{out / name} is a folder, where the report {name} goes: choose another {setting('--out', 'out')}"
+            )
     taken = [str(out / name) for name in REPORTS if (out / name).exists()]
     if taken and not force:
-        raise UserError(f"{', '.join(taken)} exist(s): {to_overwrite()}, or another --out")
+        raise UserError(f"{', '.join(taken)} exist(s): {to_overwrite()}, or another {setting('--out', 'out')}")
 
 
 def check_judge_weights(weights: str) -> None:
     """The judge's VGG19 (--judge-weights): oxford, torchvision or a file that is there, before any work."""
     if weights not in ("oxford", "torchvision") and not Path(weights).expanduser().is_file():
-        raise UserError(f"--judge-weights {weights} not found: a VGG19 state_dict file, oxford or torchvision")
+        raise UserError(
+            f"{setting('--judge-weights', 'judge_weights', weights)} not found: a VGG19 state_dict file, oxford or "
+            "torchvision"
+        )
 
 
 def check_sheet_cell(cell: object) -> None:
     """The contact sheet's cell: 32 to 4096 px on its longer side, or 0 for the images' own size."""
     if isinstance(cell, bool) or not isinstance(cell, int) or not (cell == 0 or 32 <= cell <= 4096):
-        raise UserError(f"the sheet cell (--sheet-cell) {cell!r}: give 32 to 4096 px, or 0 for full size")
+        raise UserError(
+            f"the sheet cell ({setting('--sheet-cell', 'sheet_cell')}) {cell!r}: give 32 to 4096 px, or 0 for full size"
+        )
 
 
 def write_reports(
@@ -459,7 +469,7 @@ def write_reports(
     earlier evaluation's reports are replaced only with `force` (`check_reports`)."""
     out = Path(out)
     if rank_by not in RANK_BY:
-        raise UserError(f"rank_by {rank_by!r}: choose one of {', '.join(RANK_BY)} (--rank-by)")
+        raise UserError(f"rank_by {rank_by!r}: choose one of {', '.join(RANK_BY)} ({setting('--rank-by', 'rank_by')})")
     check_sheet_cell(sheet_cell)
     check_reports(out, force)
     order = ranked(scores, rank_by)

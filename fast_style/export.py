@@ -12,7 +12,7 @@ import torch
 
 from fast_style import zoo
 from fast_style.atomic import atomic_write, save_torch
-from fast_style.errors import UserError
+from fast_style.errors import UserError, setting
 from fast_style.network import TransformerNet
 from fast_style.outputs import check_output
 from fast_style.style_model import load_style_model
@@ -113,17 +113,19 @@ def export(model_path: str, output: str, fmt: str | None = None, opset: int | No
         raise UserError(f"format {fmt}, but '{output}' ends in {out.suffix}: name it {wanted}")
     fmt = fmt or implied
     if fmt == "torchscript" and opset is not None:
-        raise UserError("an opset (--opset) is for ONNX exports: a TorchScript file has none")
+        raise UserError(f"an opset ({setting('--opset', 'opset')}) is for ONNX exports: a TorchScript file has none")
     opset = DEFAULT_OPSET if opset is None else opset
     if isinstance(opset, bool) or not isinstance(opset, int):  # 17.0 passed the range check and torch printed its
-        raise UserError(f"the opset (--opset) is a whole number, {MIN_OPSET} to {MAX_OPSET}, got {opset!r}")  # graph
+        raise UserError(  # (torch printed its graph)
+            f"the opset ({setting('--opset', 'opset')}) is a whole number, {MIN_OPSET} to {MAX_OPSET}, got {opset!r}"
+        )
     if fmt not in ("onnx", "torchscript"):
         raise UserError(
-            f"cannot tell the format of '{output}': use a .onnx or .ts file name, or --format (fmt= in Python)"
+            f"cannot tell the format of '{output}': use a .onnx or .ts file name, or {setting('--format', 'fmt')}"
         )
     if fmt == "onnx" and not MIN_OPSET <= opset <= MAX_OPSET:
         raise UserError(
-            f"--opset {opset}: choose {MIN_OPSET} to {MAX_OPSET} (the network needs {MIN_OPSET}'s "
+            f"{setting('--opset', 'opset', opset)}: choose {MIN_OPSET} to {MAX_OPSET} (the network needs {MIN_OPSET}'s "
             f"padding; torch's exporter stops at {MAX_OPSET}); the default is {DEFAULT_OPSET}"
         )
     model_path = str(zoo.resolve(model_path))  # a file, or a built-in style's name

@@ -18,7 +18,7 @@ from pathlib import Path
 import torch
 
 from fast_style.atomic import atomic_write, writing
-from fast_style.errors import UserError
+from fast_style.errors import UserError, setting
 from fast_style.images import save_image
 from fast_style.loss import PerceptualLoss
 from fast_style.numbers import check_number
@@ -57,8 +57,19 @@ def optimize_image(
     if init not in ("content", "noise"):
         raise UserError(f"unknown init '{init}': use content or noise")
     if lr is not None:  # (0 had stood for the default, a negative one was torch's ValueError)
-        check_number("lr", lr, lambda v: 0 < v < math.inf, "a number > 0 (--lr), or None for the method's default")
-    check_number("iterations", iterations, lambda v: v >= 0, "a whole number >= 0 (--iterations)", integer=True)
+        check_number(
+            "lr",
+            lr,
+            lambda v: 0 < v < math.inf,
+            f"a number > 0 ({setting('--lr', 'lr')}), or None for the method's default",
+        )
+    check_number(
+        "iterations",
+        iterations,
+        lambda v: v >= 0,
+        f"a whole number >= 0 ({setting('--iterations', 'iterations')})",
+        integer=True,
+    )
     start = content.clamp(0.01, 0.99) if init == "content" else torch.rand_like(content) * 0.5 + 0.25
     z = torch.logit(start).detach().contiguous().requires_grad_(True)
     if method == "lbfgs":

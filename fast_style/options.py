@@ -1,6 +1,7 @@
 """The options every stylization takes (strength, max size, scale, smoothing, tiling), each checked by one rule in one
-wording for the Python API, the command lines and the server. `name` is the setting as the caller spells it: the
-defaults name the Python argument with its command-line flag in brackets; the server passes its field's name.
+wording for the Python API, the command lines and the server. `name` is the setting as the caller spells it: by
+default the command's option while a command runs, else the Python argument (errors.setting); the server passes its
+field's name.
 
 A value that is not one number (a string, NaN) is a TypeError, a programming mistake; a number out of range is a
 UserError."""
@@ -10,7 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
-from fast_style.errors import UserError
+from fast_style.errors import UserError, setting
 
 
 def as_number(name: str, value: object) -> float:
@@ -34,34 +35,45 @@ def _checked(name: str, value: object, within: Callable[[float], bool], takes: s
     return number
 
 
-def check_strength(value: object, name: str = "strength (--strength)") -> float:
+def check_strength(value: object, name: str | None = None) -> float:
     """0: the photo, 1: the full style, blended between."""
-    return _checked(name, value, lambda v: 0 <= v <= 1, "within 0..1 (0: the photo, 1: the full style)")
+    return _checked(
+        name or setting("--strength", "strength"),
+        value,
+        lambda v: 0 <= v <= 1,
+        "within 0..1 (0: the photo, 1: the full style)",
+    )
 
 
-def check_max_size(value: object, name: str = "max_size (--max-size)") -> float | None:
+def check_max_size(value: object, name: str | None = None) -> float | None:
     """The longest side of a result in pixels, or None: the image's own size."""
+    name = name or setting("--max-size", "max_size")
     return None if value is None else _checked(name, value, lambda v: 1 <= v < math.inf, "a number of pixels >= 1")
 
 
-def check_scale(value: object, name: str = "scale (--scale)") -> float | None:
+def check_scale(value: object, name: str | None = None) -> float | None:
     """A factor on both sides of an image before it is stylized, or None."""
+    name = name or setting("--scale", "scale")
     return None if value is None else _checked(name, value, lambda v: 0 < v < math.inf, "a number > 0")
 
 
-def check_smoothing(value: object, name: str = "smooth (--smooth)") -> float:
+def check_smoothing(value: object, name: str | None = None) -> float:
     """Temporal smoothing of video frames: 0 (none) up to, not including, 1."""
-    return _checked(name, value, lambda v: 0 <= v < 1, "within 0..1 (1 excluded; 0: none)")
+    return _checked(
+        name or setting("--smooth", "smooth"), value, lambda v: 0 <= v < 1, "within 0..1 (1 excluded; 0: none)"
+    )
 
 
-def check_tile(value: object, name: str = "tile (--tile)") -> int:
+def check_tile(value: object, name: str | None = None) -> int:
     """The side of the tiles a large image is stylized in: at least 64 px (a 300x200 picture took 80 s in 1 px
     tiles, a few milliseconds whole)."""
+    name = name or setting("--tile", "tile")
     return int(_checked(name, value, lambda v: 64 <= v < math.inf and v == int(v), "a whole number of pixels >= 64"))
 
 
-def check_max_pixels(value: object, name: str = "max_pixels (--max-pixels)") -> int:
+def check_max_pixels(value: object, name: str | None = None) -> int:
     """Images with more pixels than this are stylized in tiles; 0: never. A count of pixels, not megapixels."""
+    name = name or setting("--max-pixels", "max_pixels")
     number = as_number(name, value)
     if 0 < number < 64 * 64:  # (4.2, meaning megapixels, tiled every picture in tiles of a few pixels' worth)
         raise UserError(f"{name} {number:g} is a count of pixels, not megapixels: 4.2 MP is 4.2e6 (0: never tile)")

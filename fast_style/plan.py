@@ -13,10 +13,10 @@ from pathlib import Path
 
 from fast_style.animation import frame_count
 from fast_style.bomb_guard import BOMB
-from fast_style.errors import UserError
+from fast_style.errors import UserError, setting
 from fast_style.images import IMAGE_EXTENSIONS, IMAGE_OUTPUTS
 from fast_style.inference_defaults import DEFAULT_OUTPUT
-from fast_style.outputs import file_in_the_way, is_an_input, output_refusal
+from fast_style.outputs import file_in_the_way, is_an_input, output_refusal, to_overwrite
 from fast_style.video import VIDEO_EXTENSIONS, VIDEO_OUTPUTS, is_video, output_name
 from fast_style.walk import files_below
 
@@ -116,7 +116,8 @@ def _not_a_stream(item: str, path: Path) -> str:
     if zipped:
         return (
             f"{item} is a TorchScript export (fast-style-export's), not a video: stylize with the style it was "
-            "exported from (--style or --model) and give photos or videos"
+            f"exported from ({setting('--style', 'style')} or {setting('--model', 'model')}) and give photos or "
+            "videos"
         )
     return f"{item} is not a video: no MPEG transport stream packets in it (a damaged recording, or another file)"
 
@@ -147,7 +148,8 @@ def check_name_pattern(name: str) -> None:
     for _, field, spec, conversion in parsed:
         if field is not None and (field not in NAME_FIELDS or spec or conversion):
             fields = ", ".join(f"{{{f}}}" for f in NAME_FIELDS)
-            raise UserError(f"bad --name pattern '{name}': use the fields {fields} as they are")
+            said = setting("--name", "name")
+            raise UserError(f"bad {said} pattern '{name}': use the fields {fields} as they are")
 
 
 def plan_outputs(
@@ -206,27 +208,31 @@ def plan_outputs(
         kind, formats = _output_formats(src)
         if dst.suffix.lower() not in formats:  # before any work, not after the photos are done
             raise UserError(
-                f"--name '{name}' gives {dst.name} for {src.name}: {kind}s need one of "
+                f"{setting('--name', 'name', name)} gives {dst.name} for {src.name}: {kind}s need one of "
                 f"{', '.join(formats)} (use {{ext}})"
             )
         if not dst.resolve().is_relative_to(out.resolve()):
-            raise UserError(f"--name '{name}' leads outside the output folder {out}: use a plain file name pattern")
+            raise UserError(
+                f"{setting('--name', 'name', name)} leads outside the output folder {out}: use a plain file name "
+                "pattern"
+            )
         plans.append((src, dst))
     plans = _without_earlier_outputs(plans)
     seen: dict[Path, Path] = {}
     for src, dst in plans:
         if (first := seen.get(dst.resolve())) is not None:
-            hint = "use --name with {stem}"  # a pattern without it names every file alike
+            said = setting("--name", "name")
+            hint = f"use {said} with {{stem}}"  # a pattern without it names every file alike
             if first.stem == src.stem and first.suffix != src.suffix:  # a.mp4 and a.webm, IMG.HEIC and IMG.JPG
-                hint = "use --name with the input's own extension, {suffix}: '{stem}_{suffix}.{ext}'"
+                hint = f"use {said} with the input's own extension, {{suffix}}: '{{stem}}_{{suffix}}.{{ext}}'"
             elif first.name == src.name:  # coll/a/p.jpg and coll/b/p.jpg given one by one (a glob): no folder kept
                 try:
                     above = Path(os.path.commonpath([first.absolute(), src.absolute()]))
                 except ValueError:  # Windows: on two drives
                     above = Path(first.absolute().anchor)
-                hint = f"give the folder that holds both ({_shown(above)}): its subfolders are kept in -o"
+                hint = f"give the folder that holds both ({_shown(above)}): its subfolders are kept in {output}"
                 if above.parent == above:  # only the file system's root (or none) holds both
-                    hint = "stylize them into separate -o folders"
+                    hint = f"stylize them into separate {setting('-o', 'output')} folders"
             raise UserError(f"{first} and {src} would both be written to {dst}: {hint}")
         seen[dst.resolve()] = src
     return _folders_possible(plans, output)
@@ -251,9 +257,10 @@ def _without_earlier_outputs(plans: list[tuple[Path, Path]]) -> list[tuple[Path,
     if not earlier or len(earlier) == len(plans):
         return plans
     log.warning(
-        "left out %d file(s) this run writes (an earlier run's outputs, such as %s): --force replaces them",
+        "left out %d file(s) this run writes (an earlier run's outputs, such as %s): %s replaces them",
         len(earlier),
         earlier[0],
+        setting("--force", "force", True),
     )
     left_out = set(earlier)
     return [(src, dst) for src, dst in plans if src not in left_out]
@@ -263,7 +270,10 @@ def _folders_possible(plans: list[tuple[Path, Path]], output: str) -> list[tuple
     """`plans`, once no output's folder is blocked by a file (checked before any work, not file by file)."""
     for folder in {dst.parent for _, dst in plans}:
         if blocking := file_in_the_way(folder):
-            raise UserError(f"-o {output}: {blocking} is a file, where a folder must go: choose another output")
+            raise UserError(
+                f"{setting('-o', 'output', output)}: {blocking} is a file, where a folder must go: choose another "
+                "output"
+            )
     return plans
 
 
@@ -279,16 +289,20 @@ def refuse_if_nothing_to_write(plans: list[tuple[Path, Path]], force: bool) -> N
         if len(refused) == 1:  # (-o may name the file itself, where --name is refused: a file name for it)
             dst = refused[0][0]
             other = dst.with_name(f"{dst.stem}_stylized{dst.suffix}")
-            raise UserError(f"the output would be written over its input ({dst}): give another -o, e.g. -o {other}")
+            raise UserError(
+                f"the output would be written over its input ({dst}): give another {setting('-o', 'output')}, e.g. "
+                f"{setting('-o', 'output', other)}"
+            )
         raise UserError(
-            f"every output would be written over its input (e.g. {refused[0][0]}): give another -o, or a --name "
-            "such as '{stem}_{style}.{ext}'"
+            f"every output would be written over its input (e.g. {refused[0][0]}): give another "
+            f"{setting('-o', 'output')}, or a {setting('--name', 'name')} such as '{{stem}}_{{style}}.{{ext}}'"
         )
     if len(refused) == 1:
         raise UserError(refused[0][1])
     if not force and all(dst.is_file() for dst, _ in refused):
         raise UserError(
-            f"{len(refused)} outputs exist (e.g. {refused[0][0]}): use --force to overwrite, or give another -o"
+            f"{len(refused)} outputs exist (e.g. {refused[0][0]}): {to_overwrite()}, or give another "
+            f"{setting('-o', 'output')}"
         )
     raise UserError(f"none of the {len(refused)} outputs can be written: {refused[0][1]} (and {len(refused) - 1} more)")
 

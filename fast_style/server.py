@@ -47,7 +47,7 @@ from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from fast_style import zoo
-from fast_style.errors import UserError, first_line
+from fast_style.errors import UserError, first_line, setting
 from fast_style.images import decoding, open_rgb, read_image
 from fast_style.numbers import check_number
 from fast_style.options import check_max_size, check_strength
@@ -199,7 +199,9 @@ class Styles:
         it (`runs/wave/style.pt` in `runs/`, offered as wave; `outputs/2026-12-04/10-00-00-4242/style.pt` in
         `outputs/` as 2026-12-04-10-00-00-4242)."""
         if not models_dir.is_dir():
-            raise UserError(f"models folder {models_dir} (--models): not a folder of style models (.pt)")
+            raise UserError(
+                f"models folder {models_dir} ({setting('--models', 'models_dir')}): not a folder of style models (.pt)"
+            )
         found = {path.stem: path for path in sorted(models_dir.glob("*.pt"))}
         for path in files_below(models_dir, lambda name: name == "style.pt"):  # runs/wave -> ../outputs/...
             if path.parent == models_dir:
@@ -211,8 +213,8 @@ class Styles:
             found[name] = path
         if not found:
             log.warning(
-                "--models %s: no style model in it (*.pt) or below it (a run's style.pt): built-in styles only",
-                models_dir,
+                "%s: no style model in it (*.pt) or below it (a run's style.pt): built-in styles only",
+                setting("--models", "models_dir", models_dir),
             )
         for name, path in found.items():
             if name in self.files:

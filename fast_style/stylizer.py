@@ -17,7 +17,7 @@ from PIL import Image
 
 from fast_style import zoo
 from fast_style.devices import DTYPES, compile_for, pick_device, pick_precision
-from fast_style.errors import UserError, first_line
+from fast_style.errors import UserError, first_line, setting
 from fast_style.images import read_image, reading, split_alpha, upright
 from fast_style.inference_defaults import DEFAULT_MAX_PIXELS, DEFAULT_TILE
 from fast_style.network import EXPORT_MIN_SIDE, TransformerNet, for_cpu_inference
@@ -311,7 +311,8 @@ class Stylizer:
         if scale and scale > 1 and limit and size[0] * size[1] > limit:
             raise UserError(
                 f"scale {scale:g} makes a {size[0]}x{size[1]} image ({size[0] * size[1]:,} pixels), more than the "
-                f"{limit:,} allowed (--max-image-pixels): lower the scale or give a max size"
+                f"{limit:,} allowed ({setting('--max-image-pixels', 'PIL.Image.MAX_IMAGE_PIXELS')}): lower the "
+                "scale or give a max size"
             )
         return size
 

@@ -28,7 +28,7 @@ import torch.nn.functional as F
 from fast_style import hdr, yuv
 from fast_style.atomic import atomic_write
 from fast_style.devices import pick_device
-from fast_style.errors import UserError
+from fast_style.errors import UserError, setting
 from fast_style.inference_defaults import PRESETS
 from fast_style.numbers import check_number
 from fast_style.outputs import check_output, is_the_file
@@ -357,7 +357,11 @@ def stylize_video(
         batch_size = default_batch(device)
     # (2.5 never filled a batch: the whole video went in one, however long; '3' was a TypeError deep inside)
     check_number(
-        "the video batch size (batch_size, --batch-size)", batch_size, lambda v: v >= 1, "a whole number >= 1", True
+        f"the video batch size ({setting('--batch-size', 'batch_size')})",
+        batch_size,
+        lambda v: v >= 1,
+        "a whole number >= 1",
+        True,
     )
     if preset not in PRESETS:
         raise UserError(f"unknown video preset '{preset}': use one of {', '.join(PRESETS)}")

@@ -85,7 +85,7 @@ def test_a_damaged_sample_photo_is_fetched_again_and_two_demos_get_their_own_fol
     assert (first.name, second.name) == ("2026-12-06_01-20-12", "2026-12-06_01-20-12-2")
     (tmp_path / "elsewhere").mkdir()
     (tmp_path / "elsewhere" / "runs").write_text("mine")  # a file where runs/ goes: one line (a traceback)
-    with pytest.raises(UserError, match=r"runs is a file, not a folder: move it, or choose another --workdir"):
+    with pytest.raises(UserError, match=r"runs is a file, not a folder: move it, or choose another workdir"):
         demo._new_run_folder(tmp_path / "elsewhere" / "runs")
 
 

@@ -82,7 +82,7 @@ def test_export_video_animation_server_and_zoo_settings_are_checked_first(model_
     from fast_style.video import stylize_video
 
     for opset in (17.0, "17"):  # torch printed its whole graph, then an internal TypeError
-        with pytest.raises(UserError, match="the opset \\(--opset\\) is a whole number, 11 to 23"):
+        with pytest.raises(UserError, match="the opset \\(opset\\) is a whole number, 11 to 23"):
             export(str(model_path), str(tmp_path / "m.onnx"), opset=opset)
     clip = tmp_path / "c.mp4"
     clip.write_bytes(b"")
@@ -176,3 +176,31 @@ def test_folders_closed_to_the_user_are_one_line(tmp_path: Path, monkeypatch: py
         plan_outputs(
             [(tmp_path / "in" / "a.jpg", tmp_path / "in")], str(tmp_path / "closed" / "out"), "{stem}.{ext}", "s"
         )
+
+
+def test_messages_name_the_python_argument_in_python_and_the_option_in_a_command(
+    model_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The library's messages named command-line options to Python callers ("(--lr)", "use --force", "--name
+    '{x}'"), to whom they mean nothing; a command still names its own options, as they are typed."""
+    from fast_style.cli.stylize import main as stylize_main
+    from fast_style.errors import setting
+    from fast_style.optimize import optimize_image
+    from fast_style.plan import check_name_pattern
+
+    assert setting("--name", "name", "{stem} x.png") == "name='{stem} x.png'"
+    assert setting("-o", "output", tmp_path) == f"output={str(tmp_path)!r}"  # a path as typed, not PosixPath(...)
+    with pytest.raises(UserError, match=r"\(lr\), or None"):
+        optimize_image(torch.rand(1, 3, 16, 16), None, lr=-1)  # type: ignore[arg-type]
+    with pytest.raises(UserError, match=r"^bad name pattern '\{stem.upper\}'"):
+        check_name_pattern("{stem.upper}")
+    with pytest.raises(UserError, match=r"^strength must be within 0..1"):
+        Stylizer.load(model_path, device="cpu")(make_photo(tmp_path / "p.jpg"), strength=2)
+    photo = make_photo(tmp_path / "q.jpg")
+    assert stylize_main([str(photo), "--model", str(model_path), "--name", "{stem.upper}", "-o", str(tmp_path)]) == 2
+    assert "bad --name pattern '{stem.upper}'" in capsys.readouterr().err
+    assert stylize_main([str(photo), "--model", str(model_path), "--name", "{stem}.txt", "-o", str(tmp_path)]) == 2
+    assert "error: --name '{stem}.txt' gives q.txt for q.jpg" in capsys.readouterr().err
+    assert stylize_main([str(photo), "--model", str(model_path), "--strength", "2", "-o", str(tmp_path)]) == 2
+    assert "error: --strength must be within 0..1" in capsys.readouterr().err
+    assert setting("--name", "name", "{stem} x.png") == "name='{stem} x.png'"  # the command's options are gone

@@ -494,7 +494,7 @@ def test_running_out_of_memory_is_one_line_and_the_batch_goes_on(tmp_path: Path)
 
     report = stylize_files(plans, stylize, on_error=errors.append)
     assert report.failed == 1 and report.images == 1
-    assert len(errors) == 1 and "out of memory: stylize it in tiles (--tile 512)" in errors[0]
+    assert len(errors) == 1 and "out of memory: stylize it in tiles (tile=512), smaller (max_size)" in errors[0]
     with pytest.raises(RuntimeError, match="a bug"):  # any other RuntimeError is a bug, raised as one
         stylize_files(plans[1:], lambda images: (_ for _ in ()).throw(RuntimeError("a bug")), force=True)
 
@@ -710,20 +710,20 @@ def test_api_misuse_is_a_clear_error(model_path: Path) -> None:
         with pytest.raises(UserError, match="use auto, cpu, cuda, cuda:N or mps"):
             Stylizer.load(model_path, device=device)
     for size, said in (  # each gave a 1x1 image
-        ({"max_size": -5}, r"max_size \(--max-size\) must be a number of pixels >= 1, got -5"),
-        ({"max_size": 0}, r"max_size \(--max-size\) must be a number of pixels >= 1, got 0"),
-        ({"scale": -1.0}, r"scale \(--scale\) must be a number > 0, got -1"),
-        ({"scale": 0.0}, r"scale \(--scale\) must be a number > 0, got 0"),
+        ({"max_size": -5}, r"max_size must be a number of pixels >= 1, got -5"),
+        ({"max_size": 0}, r"max_size must be a number of pixels >= 1, got 0"),
+        ({"scale": -1.0}, r"scale must be a number > 0, got -1"),
+        ({"scale": 0.0}, r"scale must be a number > 0, got 0"),
     ):
         with pytest.raises(UserError, match=said):
             s(Image.new("RGB", (20, 16)), **size)
     for bad, said in (  # the command line's rules: a 300x200 picture in 1 px tiles took 80 s, whole a few ms
-        ({"tile": 0}, r"tile \(--tile\) must be a whole number of pixels >= 64, got 0"),
-        ({"tile": 8}, r"tile \(--tile\) must be a whole number of pixels >= 64, got 8"),
+        ({"tile": 0}, r"tile must be a whole number of pixels >= 64, got 0"),
+        ({"tile": 8}, r"tile must be a whole number of pixels >= 64, got 8"),
         ({"tile": 100.5}, "got 100.5"),
-        ({"max_pixels": -1}, r"max_pixels \(--max-pixels\) must be a whole number of pixels >= 0 \(0: never tile\)"),
+        ({"max_pixels": -1}, r"max_pixels must be a whole number of pixels >= 0 \(0: never tile\)"),
         ({"max_pixels": 5000.5}, "got 5000.5"),
-        ({"max_pixels": 10}, r"max_pixels \(--max-pixels\) 10 is a count of pixels, not megapixels"),
+        ({"max_pixels": 10}, r"max_pixels 10 is a count of pixels, not megapixels"),
     ):
         with pytest.raises(UserError, match=said):
             Stylizer.load(model_path, device="cpu", **bad)
@@ -766,7 +766,7 @@ def test_api_mistakes_in_values_files_and_types_are_named(model_path: Path, tmp_
         ({"scale": float("nan")}, "scale"),  # NaN passed every range check
         ({"strength": float("nan")}, "strength"),
     ):
-        with pytest.raises(TypeError, match=f"{name} \\(--[a-z-]+\\) must be a number"):
+        with pytest.raises(TypeError, match=f"^{name} must be a number"):
             s(photo, **options)
     # numpy's numbers and a 0-d tensor are numbers (a tensor's max_size or scale failed in round())
     assert s(photo, strength=np.float32(0.5), max_size=np.int64(10)).size == (10, 8)
@@ -840,7 +840,7 @@ def test_two_inputs_never_share_an_output(
     (tmp_path / "notes").write_text("a file without an extension, where -o names a folder")
     with pytest.raises(UserError, match="is an existing file without an extension: give a folder, or .* notes.jpg"):
         plan_outputs(items[1:], str(tmp_path / "notes"), "{stem}.{ext}", "wave")
-    with pytest.raises(UserError, match=r"--name with the input's own extension, \{suffix\}"):
+    with pytest.raises(UserError, match=r"use name with the input's own extension, \{suffix\}"):
         plan_outputs(items, str(tmp_path / "p"), "{stem}.{ext}", "wave")
     plans = plan_outputs(items, str(tmp_path / "p"), "{stem}_{suffix}.{ext}", "wave")
     assert [dst.name for _, dst in plans] == ["y_heic.jpg", "y_jpg.jpg"]
@@ -1363,7 +1363,7 @@ def test_onnxruntime_takes_images_smaller_than_the_exported_graph(model_path: Pa
 def test_the_python_api_checks_what_it_is_given(model_path: Path) -> None:
     s = Stylizer.load(model_path, device="cpu", precision="fp32")
     x = torch.rand(1, 3, 16, 16)
-    with pytest.raises(UserError, match=r"strength \(--strength\) must be within 0..1"):
+    with pytest.raises(UserError, match=r"^strength must be within 0..1"):
         s(x, strength=2)  # it returned values in -0.7..1.95
     with pytest.raises(TypeError):
         s(x, strenght=0)  # a misspelt option had been ignored

@@ -148,13 +148,13 @@ def run(args: argparse.Namespace) -> int:
         raise UserError("no inputs: give image or video files, folders or globs to stylize")
     model = args.style or args.model
     try:  # the library's rules and words, named by their flags
-        check_strength(args.strength, "--strength")
-        check_max_size(args.max_size, "--max-size")
-        check_scale(args.scale, "--scale")
-        check_smoothing(args.smooth, "--smooth")
+        check_strength(args.strength)
+        check_max_size(args.max_size)
+        check_scale(args.scale)
+        check_smoothing(args.smooth)
         if args.tile is not None:
-            check_tile(args.tile, "--tile")
-        check_max_pixels(args.max_pixels, "--max-pixels")
+            check_tile(args.tile)
+        check_max_pixels(args.max_pixels)
     except TypeError as e:  # NaN: for the library a programming mistake, here a typed one
         raise UserError(str(e)) from None
     if args.batch_size is not None and args.batch_size < 1:
