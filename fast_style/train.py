@@ -27,7 +27,7 @@ from pytorch_lightning.utilities.exceptions import SIGTERMException
 from fast_style import config, launch
 from fast_style.callbacks import AtomicCheckpointIO, GracefulStop, HParamsSummary, KeepLaunch
 from fast_style.devices import native_bf16
-from fast_style.errors import UserError, first_line
+from fast_style.errors import UserError, first_line, out_of_memory
 from fast_style.event_files import holds_a_loss
 from fast_style.lightning_internals import stop_other_ranks
 from fast_style.module import StyleTransferModule
@@ -66,8 +66,10 @@ def train(cfg: DictConfig) -> Path | None:
         ) from None
     try:
         trainer, module, datamodule, callbacks, ckpt = _prepare(cfg)
-    except BaseException:
+    except BaseException as e:
         launch.restore_last_launch(hydra_dir)  # a refused launch leaves the run's own record as it was
+        if (said := _out_of_memory(e)) is not None:
+            raise said from e
         raise
     keeper = next(c for c in callbacks if isinstance(c, KeepLaunch))
     out = Path(cfg.output_dir)
@@ -107,8 +109,11 @@ def train(cfg: DictConfig) -> Path | None:
         ) from None
     except Exception as e:
         stop_other_ranks(trainer)  # DDP: an error on rank 0 alone must not leave the other ranks waiting
-        if isinstance(e, UserError) and keeper.kept:  # (a loss gone NaN): not a launch refused before its start,
-            e.after_training_started = True  # whose folder fast-style-train removes
+        said = _out_of_memory(e) or e
+        if isinstance(said, UserError) and keeper.kept:  # (a loss gone NaN): not a launch refused before its start,
+            said.after_training_started = True  # whose folder fast-style-train removes
+        if said is not e:
+            raise said from e
         raise
     finally:
         # no step trained (refused in setup or by the checkpoint's checks, stopped first, or already at
@@ -170,6 +175,16 @@ def _check_output_dir(cfg: DictConfig) -> None:
     if Path(str(cfg.output_dir)).absolute() != Path(run_dir).absolute():
         key = "hydra.sweep.dir" if launch.in_multirun() else "hydra.run.dir"
         raise UserError(f"output_dir follows the run's folder: set {key}={cfg.output_dir} instead")
+
+
+def _out_of_memory(error: BaseException) -> UserError | None:
+    """A batch or size that does not fit (the GPU's or the CPU's memory) as one line; None for another error (a
+    Python caller of train() had torch's traceback: only fast-style-train said it)."""
+    if not isinstance(error, (RuntimeError, MemoryError)) or not out_of_memory(error):
+        return None
+    return UserError(
+        f"out of memory ({first_line(error, 120)}): lower data.batch_size or data.image_size (or style.size)"
+    )
 
 
 def _prepare(cfg: DictConfig) -> tuple[pl.Trainer, StyleTransferModule, Any, list, str | None]:

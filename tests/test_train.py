@@ -1468,13 +1468,28 @@ def test_out_of_memory_in_training_is_one_line(
     def too_big(cfg):
         raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 20.00 GiB")
 
-    monkeypatch.setattr(training, "train", too_big)  # (so the paths below need not exist)
+    monkeypatch.setattr(training, "_prepare", too_big)  # (so the paths below need not exist)
     monkeypatch.setattr(sys, "argv", ["fast-style-train", *_mistake_args(tmp_path, tmp_path, tmp_path, tmp_path)])
     with pytest.raises(SystemExit) as stop:
         main()
     err = capfd.readouterr().err
     assert stop.value.code == 2 and "Traceback" not in err
     assert "error: out of memory (CUDA out of memory. Tried to allocate 20.00 GiB): lower data.batch_size" in err
+
+
+def test_out_of_memory_while_training_is_one_line_from_python_too(
+    tmp_path: Path, photo_dir: Path, style_path: Path, random_vgg: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """train(cfg) from Python (and fast-style-demo, which calls it) ended in torch's traceback: only the command
+    line said it in one line."""
+    import pytorch_lightning as pl
+
+    def too_big(*args, **kwargs):
+        raise RuntimeError("DefaultCPUAllocator: can't allocate memory: you tried to allocate 98 GB")
+
+    monkeypatch.setattr(pl.Trainer, "fit", too_big)
+    with pytest.raises(UserError, match=r"^out of memory \(DefaultCPUAllocator.*\): lower data.batch_size"):
+        train(tiny_cfg(tmp_path / "run", photo_dir, style_path, random_vgg))
 
 
 @pytest.mark.parametrize("folder", ["runs/r (2)", "~/r"])

@@ -25,7 +25,7 @@ from fast_style import launch_folders
 from fast_style.cli import EXIT_OK, EXIT_PARTIAL, EXIT_USER_ERROR, run_tool
 from fast_style.config import CONFIG_DIR, register
 from fast_style.config_mistakes import one_line
-from fast_style.errors import UserError, command_options, first_line, out_of_memory
+from fast_style.errors import UserError, command_options
 
 log = logging.getLogger(__name__)
 
@@ -56,14 +56,7 @@ def _hydra_main(cfg: DictConfig) -> None:
         from fast_style.train import train  # torch and Lightning: only once a run starts
 
         held = _lock_resolved_folder(out)
-        try:
-            train(cfg)
-        except (RuntimeError, MemoryError) as e:  # a batch or size that does not fit: one line, as in every tool
-            if not out_of_memory(e):
-                raise
-            raise UserError(
-                f"out of memory ({first_line(e, 120)}): lower data.batch_size or data.image_size (or style.size)"
-            ) from e
+        train(cfg)  # (a batch or size that does not fit: a UserError, one line)
         _STARTED["trained"] += 1
     except KeyboardInterrupt:  # Ctrl-C, SIGTERM or SIGHUP before training took them over (torch loading)
         if refused:
