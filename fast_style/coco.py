@@ -1,5 +1,5 @@
-"""A subset of MS-COCO 2017's images (train2017 or val2017), fetched from COCO's image server
-(`fast-style-coco`, fast_style/cli/coco.py).
+"""A subset of MS-COCO 2017's images (train2017 or val2017), fetched from COCO's image server: `download`
+(`fast-style-coco` is its command line, fast_style/cli/coco.py).
 
 Each image goes to <folder>/<name>.jpg (12-digit zero-padded image ids), verified (Content-Length, when sent, and
 the JPEG start/end markers) and retried with backoff on failure; complete images already in the folder count,
@@ -14,13 +14,21 @@ import contextlib
 import errno
 import http.client
 import random
+import sys
 import threading
 import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from itertools import chain
 from pathlib import Path
 from typing import BinaryIO
+
+from tqdm import tqdm
+
+from fast_style.errors import UserError
 
 DEFAULT_BASE_URL = "http://images.cocodataset.org"
 MAX_IDS = {"train2017": 581929, "val2017": 581781}
@@ -31,11 +39,11 @@ CHUNK = 1 << 16
 DOWNLOADED, MISSING, FAILED = "downloaded", "missing", "failed"
 
 
-class Unreachable(Exception):
-    """UNREACHABLE_AFTER connection attempts in a row failed."""
+class Unreachable(UserError):
+    """UNREACHABLE_AFTER connection attempts in a row failed, or the server never answered."""
 
 
-class DiskFull(Exception):
+class DiskFull(UserError):
     """An image could not be written (a full disk, a quota, no rights): every other would fail alike."""
 
 
@@ -176,3 +184,81 @@ def candidates(names: Iterable[str], skip: set[str]) -> Iterator[str]:
         if name not in seen:
             seen.add(name)
             yield name
+
+
+@dataclass
+class Report:
+    """What a `download` did, filled in as it goes (so that it is there after a stop too)."""
+
+    folder: Path
+    present: int = 0  # complete images in the folder before
+    downloaded: int = 0
+    failed: int = 0
+    missing: int = 0  # ids the server has not in this split (probe mode)
+
+    @property
+    def total(self) -> int:
+        return self.present + self.downloaded
+
+
+def download(
+    folder: str | Path,
+    count: int,
+    split: str = "train2017",
+    names: list[str] | None = None,
+    seed: int = 0,
+    max_id: int | None = None,
+    base_url: str = DEFAULT_BASE_URL,
+    workers: int = 16,
+    retries: int = 3,
+    timeout: float = 30.0,
+    report: Report | None = None,
+) -> Report:
+    """Fetch images of `split` into `folder` until it holds `count` complete ones: the `names` given (in a `seed`
+    shuffled order), else probe mode's ids up to `max_id`; `workers` at a time, each retried `retries` times.
+    Unreachable (a UserError) where the server cannot be reached, DiskFull where an image cannot be written (the
+    images saved are kept either way); a stop (KeyboardInterrupt) ends the downloads under way first. `report`:
+    filled in as it goes, for a caller that wants the figures after an error or a stop."""
+    folder = Path(folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as e:  # a file in the way, a read-only disk, no rights
+        raise UserError(f"cannot make {folder}: {e.strerror or e}") from None
+    report = report or Report(folder)
+    present, corrupt = scan(folder)
+    report.present = len(present)
+    queue = candidates(chain(corrupt, shuffled_names(names, split, seed, max_id)), present)
+    fetcher = Fetcher(base_url, split, folder, retries, timeout)
+    pending: set[Future[tuple[str, str, str]]] = set()
+    bar = tqdm(total=count, initial=min(len(present), count), unit="img", desc=split)
+    pool = ThreadPoolExecutor(workers)
+    try:
+        while True:
+            room = min(workers, count - report.total)
+            while len(pending) < room and (name := next(queue, None)) is not None:
+                pending.add(pool.submit(fetcher.fetch, name))
+            if not pending:
+                break
+            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for future in done:
+                name, outcome, error = future.result()
+                if outcome == DOWNLOADED:
+                    report.downloaded += 1
+                    bar.update()
+                elif outcome == MISSING:
+                    report.missing += 1
+                else:
+                    report.failed += 1
+                    if fetcher.reached:  # (before the server answered once: said in one line at the end)
+                        tqdm.write(f"failed: {name}: {error}", file=sys.stderr)
+    except Unreachable as e:
+        raise Unreachable(f"cannot reach {base_url}: {e}") from None
+    except DiskFull as e:
+        raise DiskFull(f"{e}; the {report.total} images saved are kept") from None
+    finally:
+        fetcher.stop.set()
+        pool.shutdown(wait=True, cancel_futures=True)
+        bar.close()
+    if not fetcher.reached and fetcher.last_connection_error:
+        raise Unreachable(f"cannot reach {base_url}: {fetcher.last_connection_error}")
+    return report

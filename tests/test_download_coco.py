@@ -96,8 +96,9 @@ def server(tmp_path: Path, served: dict[str, bytes]) -> Iterator[Server]:
 
 
 def run(base_url: str, out: Path, *extra: str) -> int:
-    common = ["--split", SPLIT, "--out", str(out), "--base-url", base_url, "--workers", "4", "--timeout", "5"]
-    return dc.main([*common, *extra])
+    common = {"--split": SPLIT, "--out": str(out), "--base-url": base_url, "--workers": "4", "--timeout": "5"}
+    given = [arg for option, value in common.items() if option not in extra for arg in (option, value)]
+    return dc.main([*given, *extra])
 
 
 def write_list(path: Path, ids: list[int]) -> str:
@@ -236,7 +237,7 @@ def test_ctrl_c_exits_cleanly(tmp_path, server, monkeypatch, capsys):
     def interrupt(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(dc, "wait", interrupt)
+    monkeypatch.setattr(coco, "wait", interrupt)
     assert run(server.url, tmp_path / "out", "--max-id", "12", "--count", "3") == 130
     err = capsys.readouterr().err
     assert "interrupted: 0 images saved" in err and "rerun" in err
@@ -248,7 +249,7 @@ def test_ctrl_c_exits_cleanly(tmp_path, server, monkeypatch, capsys):
     def terminate(*args, **kwargs):
         raise Terminated(signal.SIGTERM)
 
-    monkeypatch.setattr(dc, "wait", terminate)
+    monkeypatch.setattr(coco, "wait", terminate)
     assert run(server.url, tmp_path / "out", "--max-id", "12", "--count", "3") == 143
     err = capsys.readouterr().err
     assert "rerun the same command to resume" in err and "stopped (SIGTERM)" in err, err
@@ -298,3 +299,18 @@ def test_list_with_path_is_rejected(tmp_path):
     (tmp_path / "names.txt").write_text("../evil.jpg\n")
     with pytest.raises(SystemExit):
         dc.main(["--out", str(tmp_path), "--list", str(tmp_path / "names.txt")])
+
+
+def test_the_download_is_a_python_api_too(tmp_path, server, served, monkeypatch):
+    """The whole download loop lived in the command line: a program had no call for it, and its errors were not
+    UserErrors (a traceback where the server could not be reached)."""
+    from fast_style.errors import UserError
+
+    report = coco.download(tmp_path / "d", 2, SPLIT, max_id=12, base_url=server.url, workers=2, timeout=5)
+    assert (report.downloaded, report.present, report.total) == (2, 0, 2)
+    assert len(list((tmp_path / "d").glob("*.jpg"))) == 2
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # nothing listens there
+    with pytest.raises(UserError, match=f"^cannot reach http://127.0.0.1:{port}: "):
+        coco.download(tmp_path / "e", 2, SPLIT, max_id=12, base_url=f"http://127.0.0.1:{port}", timeout=1)

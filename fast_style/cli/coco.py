@@ -29,26 +29,11 @@ import math
 import sys
 import urllib.parse
 from collections.abc import Callable, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from itertools import chain
 from pathlib import Path
 
-from tqdm import tqdm
-
-from fast_style.cli import EXIT_INTERRUPTED, Terminated, run_tool
-from fast_style.coco import (
-    DEFAULT_BASE_URL,
-    DOWNLOADED,
-    MAX_IDS,
-    MISSING,
-    DiskFull,
-    Fetcher,
-    Unreachable,
-    candidates,
-    read_list,
-    scan,
-    shuffled_names,
-)
+from fast_style.cli import EXIT_INTERRUPTED, EXIT_OK, EXIT_PARTIAL, EXIT_USER_ERROR, Terminated, ToolParser, run_tool
+from fast_style.coco import DEFAULT_BASE_URL, MAX_IDS, DiskFull, Report, Unreachable, download, read_list
+from fast_style.errors import UserError
 
 
 def positive(kind: Callable[[str], float]) -> Callable[[str], float]:
@@ -62,7 +47,7 @@ def positive(kind: Callable[[str], float]) -> Callable[[str], float]:
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = ToolParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--split", choices=sorted(MAX_IDS), default="train2017")
     p.add_argument("--count", type=positive(int), default=5000, help="images wanted in the folder (default 5000)")
     p.add_argument("--out", default="data/coco", help="output root; images go to OUT/SPLIT/ (default data/coco)")
@@ -110,8 +95,7 @@ def _run(argv: Sequence[str] | None) -> int:
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as e:  # a file in the way, a read-only disk, no rights
-        print(f"error: cannot make {folder}: {e.strerror or e}; choose another --out", file=sys.stderr)
-        return 2
+        raise UserError(f"cannot make {folder}: {e.strerror or e}; choose another --out") from None
     code = _download(args, folder)
     for empty in made:  # deepest first
         with contextlib.suppress(OSError):
@@ -120,64 +104,37 @@ def _run(argv: Sequence[str] | None) -> int:
 
 
 def _download(args: argparse.Namespace, folder: Path) -> int:
-    present, corrupt = scan(folder)
-    names = shuffled_names(args.names if args.list else None, args.split, args.seed, args.max_id)
-    queue = candidates(chain(corrupt, names), present)
-    fetcher = Fetcher(args.base_url, args.split, folder, args.retries, args.timeout)
-    downloaded = failed = missing = 0
-    abort, interrupted = "", None
-    pending: set[Future[tuple[str, str, str]]] = set()
-    bar = tqdm(total=args.count, initial=min(len(present), args.count), unit="img", desc=args.split)
-    pool = ThreadPoolExecutor(args.workers)
+    report = Report(folder)
     try:
-        while True:
-            room = min(args.workers, args.count - len(present) - downloaded)
-            while len(pending) < room and (name := next(queue, None)) is not None:
-                pending.add(pool.submit(fetcher.fetch, name))
-            if not pending:
-                break
-            done, pending = wait(pending, return_when=FIRST_COMPLETED)
-            for future in done:
-                name, outcome, error = future.result()
-                if outcome == DOWNLOADED:
-                    downloaded += 1
-                    bar.update()
-                elif outcome == MISSING:
-                    missing += 1
-                else:
-                    failed += 1
-                    if fetcher.reached:  # (before the server answered once: said in one line at the end)
-                        tqdm.write(f"failed: {name}: {error}", file=sys.stderr)
-    except Unreachable as e:
-        abort = f"error: cannot reach {args.base_url}: {e}"
-    except DiskFull as e:
-        abort = f"error: {e}; the {len(present) + downloaded} images saved are kept"
-    except KeyboardInterrupt as e:  # Ctrl-C, or run_tool's SIGTERM and SIGHUP (Terminated)
-        interrupted = e
-    finally:
-        fetcher.stop.set()
-        pool.shutdown(wait=True, cancel_futures=True)
-        bar.close()
-    if interrupted is not None:
-        print(
-            f"interrupted: {len(present) + downloaded} images saved in {folder}; rerun the same command to resume",
-            file=sys.stderr,
+        download(
+            folder,
+            args.count,
+            args.split,
+            args.names if args.list else None,
+            args.seed,
+            args.max_id,
+            args.base_url,
+            args.workers,
+            args.retries,
+            args.timeout,
+            report,
         )
-        if isinstance(interrupted, Terminated):  # its own exit code and line (143, 129): run_tool's
-            raise interrupted
+    except (Unreachable, DiskFull) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return EXIT_PARTIAL if report.downloaded else EXIT_USER_ERROR  # done in part, or not at all
+    except KeyboardInterrupt as e:  # Ctrl-C, or run_tool's SIGTERM and SIGHUP (Terminated)
+        print(
+            f"interrupted: {report.total} images saved in {folder}; rerun the same command to resume", file=sys.stderr
+        )
+        if isinstance(e, Terminated):  # its own exit code and line (143, 129): run_tool's
+            raise
         return EXIT_INTERRUPTED
-    if not abort and not fetcher.reached and fetcher.last_connection_error:
-        abort = f"error: cannot reach {args.base_url}: {fetcher.last_connection_error}"
-    if abort:
-        print(abort, file=sys.stderr)
-        return 1 if downloaded else 2  # done in part, or not at all
-    total = len(present) + downloaded
-    not_found = f", {missing} not found" if missing else ""
+    not_found = f", {report.missing} not found" if report.missing else ""
     print(
-        f"{downloaded} downloaded, {len(present)} already present, {failed} failed{not_found}; "
-        f"{total}/{args.count} images in {folder}"
+        f"{report.downloaded} downloaded, {report.present} already present, {report.failed} failed{not_found}; "
+        f"{report.total}/{args.count} images in {folder}"
     )
-    return 0 if total >= args.count else 1
+    return EXIT_OK if report.total >= args.count else EXIT_PARTIAL
 
 
 if __name__ == "__main__":
