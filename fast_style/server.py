@@ -43,11 +43,11 @@ from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from PIL import Image
 from starlette.exceptions import HTTPException
-from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from fast_style import zoo
 from fast_style.errors import UserError, first_line, setting
+from fast_style.host_names import HostGuard, is_named
 from fast_style.images import decoding, open_rgb, read_image
 from fast_style.numbers import check_number
 from fast_style.options import check_max_size, check_strength
@@ -90,34 +90,6 @@ class Limits:
                 f"Limits.{name}", getattr(self, name), lambda v, n=least: v >= n, f"an integer >= {least}", True
             )
         check_number("Limits.waiting", self.waiting, lambda v: v >= 0, "an integer >= 0", True)
-
-
-class HostGuard:
-    """Starlette's check of the Host header (TrustedHostMiddleware: a web page elsewhere must not reach the server
-    through a name of its own), its refusal the one-line JSON every refusal is (Starlette's is plain text)."""
-
-    def __init__(self, app: ASGIApp, allowed_hosts: list[str]) -> None:
-        self.app, self.hosts = app, allowed_hosts
-        self.live = TrustedHostMiddleware(app, allowed_hosts=allowed_hosts, www_redirect=False)  # (as it was)
-        self.check = TrustedHostMiddleware(self._passed, allowed_hosts=allowed_hosts, www_redirect=False)
-
-    @staticmethod
-    async def _passed(scope: Scope, receive: Receive, send: Send) -> None:
-        scope["fast_style.host_allowed"] = True
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":  # a live connection's: refused as Starlette refuses it
-            return await self.live(scope, receive, send)
-        checked = dict(scope)
-
-        async def unsaid(message: Message) -> None:  # Starlette's own refusal: answered below instead
-            return None
-
-        await self.check(checked, receive, unsaid)
-        if checked.get("fast_style.host_allowed"):
-            return await self.app(scope, receive, send)
-        said = f"this server answers to {', '.join(self.hosts)} only (fast-style-serve --allow-host NAME adds one)"
-        await JSONResponse({"detail": said}, status_code=400)(scope, receive, send)
 
 
 class UploadGuard:
@@ -381,15 +353,6 @@ def invalid_fields(errors: Sequence[Any]) -> str:
     return "; ".join(said) or "the request's fields are not valid"
 
 
-def _named(hostname: str, hosts: Sequence[str]) -> bool:
-    """Whether `hostname` (urlsplit's: an IPv6 address without brackets) is one of `hosts`, as Starlette's check of
-    the Host header reads them (`*.example.org`: any name under it; the live connection was refused on a page the
-    check let through)."""
-    name = (f"[{hostname}]" if ":" in hostname else hostname).lower()
-    patterns = [h.lower() for h in hosts]
-    return any(p == "*" or name == p or (p.startswith("*") and name.endswith(p[1:])) for p in patterns)
-
-
 def too_large(limits: Limits) -> str:
     return f"the upload is over this server's limit of {limits.max_upload_bytes / 2**20:.3g} MB"
 
@@ -398,41 +361,6 @@ def encode(img: Image.Image, fmt: str = "jpeg", quality: int = 92) -> bytes:
     buffer = io.BytesIO()
     img.save(buffer, OUTPUT_TYPES[fmt][0], **({"quality": quality} if fmt == "jpeg" else {}))
     return buffer.getvalue()
-
-
-LOOPBACK_NAMES = ("localhost", "127.0.0.1", "[::1]")  # how a browser on this machine names a server on it
-EVERY_ADDRESS = ("0.0.0.0", "::")  # a --host that listens on every network
-
-
-def allowed_hosts(host: str, also: Sequence[str] = ()) -> list[str] | None:
-    """The names a request may give its server as (its Host header) for a server listening on `host`: on this
-    machine only, its loopback names and `also` (a reverse proxy's public name), so that a web page elsewhere
-    cannot reach it through a name of its own (DNS rebinding); listening on the network, None: any name (its
-    addresses there are not known), unless `also` lists them: then those, the address it listens on and, on every
-    address, this machine's loopback names (the address the server printed to open was refused)."""
-    loopback = host.strip("[]").lower() in ("localhost", "::1") or host.startswith("127.")  # (LOCALHOST: any name)
-    if not also and not loopback:
-        return None
-    here = LOOPBACK_NAMES if host in EVERY_ADDRESS else (*LOOPBACK_NAMES, host) if loopback else (host,)
-    names = [*here, *map(host_name, also)]
-    names = [f"[{n}]" if ":" in n and not n.startswith("[") else n for n in names]
-    return list(dict.fromkeys(names))  # (the address it listens on: 127.0.1.1 refused its own URL)
-
-
-def host_name(value: str) -> str:
-    """`value` as a name `allowed_hosts` takes (`proxy.example.org`, `*.example.org`, an address), UserError for
-    what no request's Host header can match: a URL, a name with a port (it never matched, with or without one)."""
-    name = value.strip()
-    if "/" in name or "@" in name:
-        raise UserError(f"--allow-host takes a name, not a URL: give '{urlsplit(name).hostname or name}'")
-    bare = name.strip("[]")
-    if name.count(":") == 1 or (name.startswith("[") and not name.endswith("]")):  # name:port, [::1]:8443
-        raise UserError(f"--allow-host takes a name without its port: give '{name.rsplit(':', 1)[0]}'")
-    if "*" in name and not (name == "*" or (name.startswith("*.") and "*" not in name[1:])):
-        raise UserError(f"--allow-host '{name}': a wildcard stands for a name's first parts only, as '*.example.org'")
-    if not bare or any(c.isspace() for c in name):
-        raise UserError(f"--allow-host '{value}' is not a name: give one as 'proxy.example.org'")
-    return name
 
 
 def create_app(styles: Styles, limits: Limits | None = None, hosts: Sequence[str] | None = None) -> FastAPI:
@@ -534,7 +462,7 @@ def create_app(styles: Styles, limits: Limits | None = None, hosts: Sequence[str
         # a page of another site (WebSockets have no same-origin rule) may not use it: its Origin names that site
         # ("null" for a sandboxed frame's); a program that is no browser sends none
         origin = ws.headers.get("origin")
-        if hosts is not None and origin is not None and not _named(urlsplit(origin).hostname or "", hosts):
+        if hosts is not None and origin is not None and not is_named(urlsplit(origin).hostname or "", hosts):
             await ws.close(1008, "a page of another site may not use this server's live view")
             return
         await ws.accept()

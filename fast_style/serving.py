@@ -57,7 +57,7 @@ def serve(app: Any, host: str, port: int, cut_short: CutShort | None = None) -> 
     after Ctrl-C. `cut_short`: told the jobs a stop cut short and the temporary folder, for `end_process`."""
     import uvicorn
 
-    from fast_style.server import EVERY_ADDRESS, LOOPBACK_NAMES
+    from fast_style.host_names import EVERY_ADDRESS, LOOPBACK_NAMES
 
     class Server(uvicorn.Server):
         """Started with SIGINT ignored (`fast-style-serve &` in a script, nohup), it keeps ignoring it, as every

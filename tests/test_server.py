@@ -977,7 +977,7 @@ def test_a_server_on_this_machine_answers_only_to_its_own_names(models: Path) ->
     rule). On this machine only, the server answers only to its loopback names (and --allow-host's)."""
     from starlette.websockets import WebSocketDisconnect
 
-    from fast_style.server import allowed_hosts
+    from fast_style.host_names import allowed_hosts
 
     assert allowed_hosts("127.0.0.1") == ["localhost", "127.0.0.1", "[::1]"]
     assert allowed_hosts("::1", ["photos.example.org"]) == ["localhost", "127.0.0.1", "[::1]", "photos.example.org"]
@@ -1020,7 +1020,7 @@ def test_the_names_a_server_answers_to_are_its_own_address_and_what_allow_host_g
     no secure context for the camera; serve_in_background on ::1 gave http://::1:PORT."""
     from starlette.websockets import WebSocketDisconnect
 
-    from fast_style.server import allowed_hosts
+    from fast_style.host_names import allowed_hosts
     from fast_style.serving import serve_in_background, url
 
     assert allowed_hosts("127.0.1.1") == ["localhost", "127.0.0.1", "[::1]", "127.0.1.1"]

@@ -55,7 +55,8 @@ def check_port(host: str, port: int) -> None:
 def run(args: argparse.Namespace, cut_short: Any = None) -> None:
     """Checks the arguments, then serves (fast_style.serving) until a stop; `cut_short`: serving.CutShort."""
     from fast_style.devices import pick_device
-    from fast_style.server import Limits, Styles, allowed_hosts, create_app
+    from fast_style.host_names import allowed_hosts
+    from fast_style.server import Limits, Styles, create_app
     from fast_style.serving import serve
 
     if not 0 < args.port < 65536:

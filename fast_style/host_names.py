@@ -1,0 +1,92 @@
+"""The names a server answers to (the Host header of a request, the origin of a page opening its live connection):
+its own on this machine, and those it is given (`fast-style-serve --allow-host`), so that a web page elsewhere cannot
+reach it through a name of its own (DNS rebinding)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from urllib.parse import urlsplit
+
+from fastapi.responses import JSONResponse
+from starlette.middleware.trustedhost import TrustedHostMiddleware
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from fast_style.errors import UserError, setting
+
+LOOPBACK_NAMES = ("localhost", "127.0.0.1", "[::1]")  # how a browser on this machine names a server on it
+EVERY_ADDRESS = ("0.0.0.0", "::")  # a --host that listens on every network
+
+
+def allowed_hosts(host: str, also: Sequence[str] = ()) -> list[str] | None:
+    """The names a request may give its server as (its Host header) for a server listening on `host`: on this
+    machine only, its loopback names and `also` (a reverse proxy's public name), so that a web page elsewhere
+    cannot reach it through a name of its own (DNS rebinding); listening on the network, None: any name (its
+    addresses there are not known), unless `also` lists them: then those, the address it listens on and, on every
+    address, this machine's loopback names (the address the server printed to open was refused)."""
+    loopback = host.strip("[]").lower() in ("localhost", "::1") or host.startswith("127.")  # (LOCALHOST: any name)
+    if not also and not loopback:
+        return None
+    here = LOOPBACK_NAMES if host in EVERY_ADDRESS else (*LOOPBACK_NAMES, host) if loopback else (host,)
+    names = [*here, *map(host_name, also)]
+    names = [f"[{n}]" if ":" in n and not n.startswith("[") else n for n in names]
+    return list(dict.fromkeys(names))  # (the address it listens on: 127.0.1.1 refused its own URL)
+
+
+def host_name(value: str) -> str:
+    """`value` as a name `allowed_hosts` takes (`proxy.example.org`, `*.example.org`, an address), UserError for
+    what no request's Host header can match: a URL, a name with a port (it never matched, with or without one)."""
+    name = value.strip()
+    if "/" in name or "@" in name:
+        raise UserError(
+            f"{setting('--allow-host', 'also')} takes a name, not a URL: give '{urlsplit(name).hostname or name}'"
+        )
+    bare = name.strip("[]")
+    if name.count(":") == 1 or (name.startswith("[") and not name.endswith("]")):  # name:port, [::1]:8443
+        raise UserError(
+            f"{setting('--allow-host', 'also')} takes a name without its port: give '{name.rsplit(':', 1)[0]}'"
+        )
+    if "*" in name and not (name == "*" or (name.startswith("*.") and "*" not in name[1:])):
+        raise UserError(
+            f"{setting('--allow-host', 'also', name)}: a wildcard stands for a name's first parts only, as "
+            "'*.example.org'"
+        )
+    if not bare or any(c.isspace() for c in name):
+        raise UserError(f"{setting('--allow-host', 'also', value)} is not a name: give one as 'proxy.example.org'")
+    return name
+
+
+def is_named(hostname: str, hosts: Sequence[str]) -> bool:
+    """Whether `hostname` (urlsplit's: an IPv6 address without brackets) is one of `hosts`, as Starlette's check of
+    the Host header reads them (`*.example.org`: any name under it; the live connection was refused on a page the
+    check let through)."""
+    name = (f"[{hostname}]" if ":" in hostname else hostname).lower()
+    patterns = [h.lower() for h in hosts]
+    return any(p == "*" or name == p or (p.startswith("*") and name.endswith(p[1:])) for p in patterns)
+
+
+class HostGuard:
+    """Starlette's check of the Host header (TrustedHostMiddleware: a web page elsewhere must not reach the server
+    through a name of its own), its refusal the one-line JSON every refusal is (Starlette's is plain text)."""
+
+    def __init__(self, app: ASGIApp, allowed_hosts: list[str]) -> None:
+        self.app, self.hosts = app, allowed_hosts
+        self.live = TrustedHostMiddleware(app, allowed_hosts=allowed_hosts, www_redirect=False)  # (as it was)
+        self.check = TrustedHostMiddleware(self._passed, allowed_hosts=allowed_hosts, www_redirect=False)
+
+    @staticmethod
+    async def _passed(scope: Scope, receive: Receive, send: Send) -> None:
+        scope["fast_style.host_allowed"] = True
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":  # a live connection's: refused as Starlette refuses it
+            return await self.live(scope, receive, send)
+        checked = dict(scope)
+
+        async def unsaid(message: Message) -> None:  # Starlette's own refusal: answered below instead
+            return None
+
+        await self.check(checked, receive, unsaid)
+        if checked.get("fast_style.host_allowed"):
+            return await self.app(scope, receive, send)
+        said = f"this server answers to {', '.join(self.hosts)} only (fast-style-serve --allow-host NAME adds one)"
+        await JSONResponse({"detail": said}, status_code=400)(scope, receive, send)
