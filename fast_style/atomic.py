@@ -20,7 +20,7 @@ except ImportError:  # Windows
     fcntl = None  # type: ignore[assignment]
 
 from fast_style.errors import UserError
-from fast_style.outputs import file_in_the_way, not_a_folder, to_overwrite
+from fast_style.outputs import in_the_way, not_a_folder, to_overwrite
 
 _TEMP_NAME = re.compile(r"[a-z0-9_]{8}")  # mkstemp's random part
 
@@ -32,7 +32,7 @@ class DiskError(UserError):
     """A file could not be written (full disk, quota, read-only, no permission); nothing written before is lost."""
 
     def __init__(self, what: str | Path, reason: str) -> None:
-        super().__init__(f"cannot write {what}: {reason} (files written before it are intact)")
+        super().__init__(f"cannot write {what}: {reason} (nothing is left half-written)")
         self.reason = reason
 
 
@@ -138,8 +138,8 @@ def _temporary_beside(path: Path) -> tuple[Path, int]:
             _remove_abandoned(path)
             fd, tmp = mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
         except (FileExistsError, NotADirectoryError):
-            blocking = file_in_the_way(path.parent) or path.parent
-            raise UserError(f"cannot write {path}: {blocking} is a file, not a folder") from None
+            said = in_the_way(path.parent) or f"{path.parent} is a file, not a folder"
+            raise UserError(f"cannot write {path}: {said}") from None
         except OSError as e:
             if e.errno in DISK_ERRORS:
                 raise

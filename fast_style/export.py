@@ -14,7 +14,7 @@ from fast_style import zoo
 from fast_style.atomic import atomic_write, save_torch
 from fast_style.errors import UserError, setting
 from fast_style.network import TransformerNet
-from fast_style.outputs import check_output
+from fast_style.outputs import check_output, check_writable
 from fast_style.style_model import load_style_model
 
 # odd sizes on purpose: padding to a multiple of 4 and cropping back must survive export
@@ -88,7 +88,7 @@ def output_file(output: str, model: str, fmt: str | None = None) -> Path:
     extension that is not a file: as fast-style-stylize reads -o), the model's name in it (wave.onnx; a run's
     style.pt is named by its folder: runs/sea/style.pt gives sea.onnx)."""
     if not str(output).strip():  # an unset shell variable: not the current folder
-        raise UserError("the output (-o) is empty: give a file (wave.onnx) or a folder")
+        raise UserError(f"{setting('-o', 'output')} is empty: give a file (wave.onnx) or a folder")
     out = Path(output)
     folder = out.is_dir() or str(output).endswith(("/", os.sep)) or not (out.suffix or out.is_file())
     if not folder:
@@ -105,7 +105,7 @@ def export(model_path: str, output: str, fmt: str | None = None, opset: int | No
     if fmt is not None and str(fmt).lower() not in ("onnx", "torchscript"):
         raise UserError(f"format {fmt!r}: choose onnx or torchscript")
     fmt = None if fmt is None else str(fmt).lower()  # (ONNX, as the format's own name is spelt)
-    if fmt is None and out.suffix.lower() == ".pt":  # fast-style's own models: an export there would pass for one
+    if out.suffix.lower() == ".pt":  # fast-style's own models: an export there would pass for one (any format)
         raise UserError(f"'{output}': .pt is a style model's extension; a TorchScript export goes to a .ts file")
     implied = {".onnx": "onnx", ".ts": "torchscript"}.get(out.suffix.lower())
     if fmt and implied and fmt != implied:  # a TorchScript file named .onnx would fail in every ONNX runtime
@@ -130,6 +130,7 @@ def export(model_path: str, output: str, fmt: str | None = None, opset: int | No
         )
     model_path = str(zoo.resolve(model_path))  # a file, or a built-in style's name
     check_output(out, force, {Path(model_path).resolve()})
+    check_writable(out.parent, setting("-o", "output", out))  # a file in the way, read-only: before the work
     net, _ = load_style_model(model_path)
     # compared first, written (atomically) only when it matches: an earlier export under --force stays otherwise
     if fmt == "onnx":

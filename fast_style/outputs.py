@@ -11,22 +11,25 @@ from tempfile import mkstemp
 from fast_style.errors import UserError, remedy
 
 
-def file_in_the_way(folder: Path) -> Path | None:
-    """The file (not a folder) at `folder` or at the nearest of its parents that exists, or None: where the
-    folder cannot be made."""
-    nearest = next((a for a in (folder, *folder.parents) if a.exists()), None)
-    return nearest if nearest is not None and not nearest.is_dir() else None
+def in_the_way(folder: Path) -> str | None:
+    """What keeps `folder` from being made, or None: a file at it or at the nearest of its parents that is there
+    ("x is a file, not a folder"), or a link to nothing there (it was taken for a folder still to be made, and
+    then said to be a file, after all the work)."""
+    nearest = next((a for a in (folder, *folder.parents) if a.exists() or a.is_symlink()), None)
+    if nearest is None or nearest.is_dir():
+        return None
+    if not nearest.exists():
+        return f"{nearest} is a link to {os.readlink(nearest)}, which does not exist"
+    return f"{nearest} is a file, not a folder"
 
 
 def check_writable(folder: Path, label: str) -> None:
     """Before any work: UserError, starting with `label` (the option and its value), where no file can be made in
     `folder` (where it does not exist yet, in the nearest parent that does, where it will be made): a read-only
     disk or a folder without rights was found only when the results were written, after all the work."""
-    nearest = next(p for p in (folder.absolute(), *folder.absolute().parents) if p.exists() or p.is_symlink())
-    if not nearest.exists():  # a link to nothing: the folder cannot be made through it
-        raise UserError(f"{label}: {nearest} is a link to {os.readlink(nearest)}, which does not exist")
-    if not nearest.is_dir():
-        raise UserError(f"{label}: {nearest} is a file, not a folder")
+    if said := in_the_way(folder.absolute()):  # a file, or a link to nothing: the folder cannot be made there
+        raise UserError(f"{label}: {said}")
+    nearest = next(p for p in (folder.absolute(), *folder.absolute().parents) if p.exists())
     try:
         fd, probe = mkstemp(prefix=".fast-style-probe.", dir=nearest)
     except OSError as e:

@@ -16,7 +16,7 @@ from fast_style.bomb_guard import BOMB
 from fast_style.errors import UserError, setting
 from fast_style.images import IMAGE_EXTENSIONS, IMAGE_OUTPUTS
 from fast_style.inference_defaults import DEFAULT_OUTPUT
-from fast_style.outputs import file_in_the_way, is_an_input, output_refusal, to_overwrite
+from fast_style.outputs import in_the_way, is_an_input, output_refusal, to_overwrite
 from fast_style.video import VIDEO_EXTENSIONS, VIDEO_OUTPUTS, is_video, output_name
 from fast_style.walk import files_below
 
@@ -269,11 +269,8 @@ def _without_earlier_outputs(plans: list[tuple[Path, Path]]) -> list[tuple[Path,
 def _folders_possible(plans: list[tuple[Path, Path]], output: str) -> list[tuple[Path, Path]]:
     """`plans`, once no output's folder is blocked by a file (checked before any work, not file by file)."""
     for folder in {dst.parent for _, dst in plans}:
-        if blocking := file_in_the_way(folder):
-            raise UserError(
-                f"{setting('-o', 'output', output)}: {blocking} is a file, where a folder must go: choose another "
-                "output"
-            )
+        if said := in_the_way(folder):
+            raise UserError(f"{setting('-o', 'output', output)}: {said}: choose another output")
     return plans
 
 

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from PIL import Image
 
 from fast_style import export as export_module
 from fast_style import stylizer as stylizer_module
@@ -195,9 +196,9 @@ def test_onnx_and_torchscript_export_match(
     assert (tmp_path / "new" / "m.ts").is_file()
     # the folder rule is the library's (it was the CLI's alone)
     assert "wrote " + str(tmp_path / "py" / "m.onnx") in export_module.export(str(model), f"{tmp_path / 'py'}/")
-    with pytest.raises(UserError, match="the output \\(-o\\) is empty"):
+    with pytest.raises(UserError, match="^output is empty: give a file"):
         export_module.export(str(model), " ")
-    assert "the output (-o) is empty" in capsys.readouterr().err
+    assert "error: -o is empty: give a file" in capsys.readouterr().err
     assert export_main([str(tmp_path / "m.onnx"), "-o", str(tmp_path / "again.onnx")]) == 2  # an export as input
     assert "fast-style-stylize --backend onnxruntime" in capsys.readouterr().err
     assert not (tmp_path / "m.xyz").exists() and not (tmp_path / "x.onnx").exists()
@@ -311,6 +312,34 @@ def test_export_onto_a_full_disk_is_one_line(
     err = capsys.readouterr().err.strip()
     assert err.startswith("error: cannot write") and "No space left on device" in err and "\n" not in err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m.pt"]  # no partial file
+
+
+def test_an_output_folder_that_cannot_be_made_is_refused_before_the_export(
+    tmp_path: Path, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file in the way, or a link to a folder that is not there, was found after the whole export and its check,
+    and the link was called "a file, not a folder"; --format torchscript wrote a .pt, which passes for a style
+    model."""
+    from fast_style.cli.stylize import main as stylize_main
+
+    model = save_style_model(_net(channels=(8, 16, 32), num_residual=2), tmp_path / "m.pt")
+    (tmp_path / "afile").write_text("x")
+    (tmp_path / "gone").symlink_to(tmp_path / "nowhere")
+    monkeypatch.setattr(export_module, "to_onnx_bytes", lambda *a: pytest.fail("exported before the check"))
+    for output, said in (
+        ("afile/w.onnx", f"error: -o {tmp_path / 'afile' / 'w.onnx'}: {tmp_path / 'afile'} is a file, not a folder"),
+        ("gone/", f"{tmp_path / 'gone'} is a link to {tmp_path / 'nowhere'}, which does not exist"),
+    ):
+        assert export_main([str(model), "-o", str(tmp_path / output)]) == 2
+        assert said in capsys.readouterr().err
+    assert export_main([str(model), "-o", str(tmp_path / "up.pt"), "--format", "torchscript"]) == 2
+    assert ".pt is a style model's extension" in capsys.readouterr().err
+    photo = tmp_path / "p.png"
+    Image.new("RGB", (32, 24)).save(photo)
+    assert stylize_main([str(photo), "--model", str(model), "-o", str(tmp_path / "gone")]) == 2
+    err = capsys.readouterr().err
+    assert f"{tmp_path / 'gone'} is a link to {tmp_path / 'nowhere'}, which does not exist: choose another" in err
+    assert not list(tmp_path.glob("*/p.png"))
 
 
 def test_a_compiled_cpu_stylizer_leaves_out_torchs_no_cuda_notice(caplog: pytest.LogCaptureFixture) -> None:

@@ -855,7 +855,7 @@ def test_an_output_folder_blocked_by_a_file_is_one_line(
     (tmp_path / "afile").write_text("mine")
     for out in ("afile/x.jpg", "afile/deeper/"):  # it had been blamed on the input, as [Errno 17], exit 1
         assert main([str(photo), "-m", str(model_path), "-o", str(tmp_path / out)]) == 2
-        assert "afile is a file, where a folder must go: choose another output" in capsys.readouterr().err
+        assert "afile is a file, not a folder: choose another output" in capsys.readouterr().err
     assert (tmp_path / "afile").read_text() == "mine"
     assert main([str(photo), "-m", str(model_path), "-o", str(tmp_path / ".jpg")]) == 2  # had made a hidden folder
     assert "is an extension alone: give a file name, e.g. out.jpg" in capsys.readouterr().err

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from fast_style.cli import ToolParser, run_tool
 from fast_style.errors import UserError
-from fast_style.outputs import file_in_the_way
+from fast_style.outputs import in_the_way
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -31,8 +31,8 @@ def run(args: argparse.Namespace) -> dict[str, Path]:
     if args.image_size is not None and args.image_size < 32:
         raise UserError(f"--image-size must be at least 32 pixels, got {args.image_size}")
     workdir = Path(args.workdir)
-    if (in_the_way := file_in_the_way(workdir)) is not None:
-        raise UserError(f"--workdir {workdir}: {in_the_way} is a file, not a folder; choose another --workdir")
+    if said := in_the_way(workdir):
+        raise UserError(f"--workdir {workdir}: {said}; choose another --workdir")
     from fast_style.demo import default_image_size, run_demo  # torch, Lightning: after the arguments are parsed
 
     return run_demo(workdir, args.steps, args.image_size or default_image_size())
