@@ -136,22 +136,39 @@ def what_to_do(reasons: Iterable[str]) -> str:
 
 
 _PHOTOS = "fast_style_photos"  # the training photos' count, in the loader's state
+_RANKS = "fast_style_ranks"  # the processes the photos were shared among (DDP's world size; 1: one process)
 
 
 class _TrainLoader(StatefulDataLoader):
     """The training loader, whose place in its epoch a resume with another data.num_workers cannot take (its state
     holds a snapshot per worker, and torchdata asserts the count: a page of traceback), nor one where the photos
-    changed in number (photos removed: the saved place lay past the new epoch's end, a traceback): there the epoch
-    is drawn afresh, with a warning."""
+    changed in number (photos removed: the saved place lay past the new epoch's end, a traceback), nor one on
+    another number of processes (DDP's sampler and one process's shuffle keep different states: a traceback either
+    way): there the epoch is drawn afresh, with a warning."""
 
     def state_dict(self) -> dict[str, Any]:
-        return {**super().state_dict(), _PHOTOS: len(self.dataset)}
+        return {**super().state_dict(), _PHOTOS: len(self.dataset), _RANKS: self._ranks()}
+
+    def _ranks(self) -> int:
+        return getattr(self.sampler, "num_replicas", 1)  # (StatefulDistributedSampler's; else one process's)
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         state_dict = dict(state_dict)
         photos, now = state_dict.pop(_PHOTOS, None), len(self.dataset)
         main = state_dict.get("_snapshot", {}).get("_main_snapshot", state_dict)
         drawn = (main.get("_sampler_iter_state") or {}).get("samples_yielded", 0)  # (a state saved before the count)
+        ranks = state_dict.pop(_RANKS, None)
+        if ranks is None and main.get("_sampler_iter_state"):  # (saved before the count: which sampler saved it)
+            ranks = "several" if "sampler_state" in main["_sampler_iter_state"] else 1
+        if ranks is not None and ranks != self._ranks() and not (ranks == "several" and self._ranks() > 1):
+            log.warning(
+                "resumed on %d process%s where the run had %s: its place in the epoch cannot be carried over, so "
+                "this epoch's photos are shuffled afresh",
+                self._ranks(),
+                "" if self._ranks() == 1 else "es",
+                ranks if ranks != 1 else "1",
+            )
+            return
         if (photos is not None and photos != now) or drawn > now:
             log.warning(
                 "resumed with %d training photos where the run had %s: its place in the epoch cannot be carried "
