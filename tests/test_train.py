@@ -589,6 +589,32 @@ def test_a_mistake_in_ones_own_config_file_is_one_line(
             ), (form, err)
 
 
+def test_a_config_file_that_is_not_yaml_is_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """A bracket left open in a config file of one's own: a page of PyYAML's traceback and exit code 1."""
+    from fast_style.cli.train import main
+
+    (tmp_path / "mine" / "model").mkdir(parents=True)
+    (tmp_path / "mine" / "model" / "wide.yaml").write_text("defaults:\n  - schema\n  - _self_\nchannels: [8, 16\n")
+    mine = ["--config-dir", str(tmp_path / "mine"), "model=wide"]
+    for argv in (
+        [*mine, f"hydra.run.dir={tmp_path / 'r'}"],
+        ["--cfg", "job", *mine],
+        ["-m", *mine, f"hydra.sweep.dir={tmp_path / 's'}"],
+    ):
+        monkeypatch.setattr(sys, "argv", ["fast-style-train", *argv])
+        with pytest.raises(SystemExit) as stop:
+            main()
+        err = capfd.readouterr().err
+        assert stop.value.code == 2 and err.count("\n") == 1, (argv, err)
+        assert err.startswith(
+            f"error: the config file {tmp_path / 'mine' / 'model' / 'wide.yaml'} is not valid YAML (line 5, column 1): "
+            "expected ',' or ']'"
+        )
+    assert not (tmp_path / "r").exists() and not (tmp_path / "s").exists()
+
+
 def test_a_refused_run_in_a_folder_of_ones_own_files_leaves_them_alone(
     tmp_path: Path, photo_dir: Path, style_path: Path, random_vgg: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

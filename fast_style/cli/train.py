@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import IO
 
 import hydra
+import yaml
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 from omegaconf.errors import OmegaConfBaseException
@@ -25,7 +26,7 @@ from fast_style import launch_folders
 from fast_style.cli import EXIT_OK, EXIT_PARTIAL, EXIT_USER_ERROR, run_tool
 from fast_style.config import CONFIG_DIR, register
 from fast_style.config_mistakes import one_line
-from fast_style.errors import UserError, command_options
+from fast_style.errors import UserError, command_options, first_line
 
 log = logging.getLogger(__name__)
 
@@ -223,6 +224,15 @@ def main() -> None:
         sys.exit(code)
 
 
+def _not_yaml(error: yaml.YAMLError) -> str:
+    """A config file's YAML mistake in one line: the file, its line and column, and what the parser expected."""
+    mark = getattr(error, "problem_mark", None)
+    problem = getattr(error, "problem", None) or first_line(error)
+    if mark is None:
+        return f"a config file is not valid YAML: {problem}"
+    return f"the config file {mark.name} is not valid YAML (line {mark.line + 1}, column {mark.column + 1}): {problem}"
+
+
 def _launch() -> int:
     """Hydra's launch of the run (or sweep), its mistakes as UserError; the exit code of a sweep with failed runs."""
     from hydra.errors import HydraException
@@ -240,6 +250,11 @@ def _launch() -> int:
             raise
         launch_folders.remove_refused_sweep(sys.argv[1:])
         raise UserError(one_line(e, sys.argv[1:])) from e
+    except yaml.YAMLError as e:  # a config file of one's own (--config-dir) that is not YAML: a page of traceback
+        if _FULL_ERROR["on"]:
+            raise
+        launch_folders.remove_refused_sweep(sys.argv[1:])
+        raise UserError(_not_yaml(e)) from e
     except (FileExistsError, NotADirectoryError) as e:  # a file where the run's folder must go (hydra.run.dir)
         if _FULL_ERROR["on"]:
             raise
