@@ -12,7 +12,7 @@ from pathlib import Path
 from PIL import Image, ImageSequence
 
 from fast_style.atomic import atomic_write
-from fast_style.errors import UserError, setting
+from fast_style.errors import UserError, option_note, setting
 from fast_style.images import decoding, kept_metadata, on_or_off_alpha, on_white, reading, to_srgb, upright
 from fast_style.numbers import check_number
 from fast_style.options import check_smoothing
@@ -187,8 +187,7 @@ def stylize_animation(
         if len(durations) * width * height > MAX_PIXELS:  # enlarged (--scale): the result's frames too many
             raise UserError(
                 f"{src}: {len(durations)} frames of {width}x{height} are over {MAX_PIXELS // 1_000_000} million "
-                f"pixels in all: stylize it smaller ({setting('--max-size', 'max_size')}, "
-                f"{setting('--scale', 'scale')})"
+                f"pixels in all: stylize it smaller{option_note('--max-size', '--scale')}"
             )
     save_frames(stylized, durations, plays, dst, quality, source, overwrite=force)
     return len(stylized), *stylized[0].size

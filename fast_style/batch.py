@@ -131,7 +131,7 @@ def stylize_files(
             on_error(
                 f"error: {src}: out of memory: stylize it in tiles ({setting('--tile', 'tile', 512)}), smaller "
                 f"({setting('--max-size', 'max_size')}) or, for a video, fewer frames at a time "
-                f"({setting('--batch-size', 'batch_size', 1)})"
+                f"({setting('--batch-size', 'video_batch', 1)})"
             )
     report.seconds = time.perf_counter() - start
     return report

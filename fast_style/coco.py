@@ -29,6 +29,7 @@ from typing import BinaryIO
 from tqdm import tqdm
 
 from fast_style.errors import UserError
+from fast_style.numbers import check_number
 
 DEFAULT_BASE_URL = "http://images.cocodataset.org"
 MAX_IDS = {"train2017": 581929, "val2017": 581781}
@@ -219,7 +220,14 @@ def download(
     Unreachable (a UserError) where the server cannot be reached, DiskFull where an image cannot be written (the
     images saved are kept either way); a stop (KeyboardInterrupt) ends the downloads under way first. `report`:
     filled in as it goes, for a caller that wants the figures after an error or a stop."""
-    folder = Path(folder)
+    folder, base_url = Path(folder), base_url.rstrip("/")  # (a trailing / asked for //train2017/...)
+    if urllib.parse.urlsplit(base_url).scheme not in ("http", "https"):
+        raise UserError(f"base_url {base_url}: give an http:// or https:// address")
+    if split not in MAX_IDS:
+        raise UserError(f"split {split!r}: choose {' or '.join(MAX_IDS)}")
+    for name, number, least in (("count", count, 1), ("workers", workers, 1), ("retries", retries, 0)):
+        check_number(name, number, lambda v, n=least: v >= n, f"a whole number >= {least}", True)
+    check_number("timeout", timeout, lambda v: 0 < v < float("inf"), "a number of seconds > 0")
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as e:  # a file in the way, a read-only disk, no rights

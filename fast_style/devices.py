@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 import torch
 
-from fast_style.errors import UserError, setting
+from fast_style.errors import UserError, option_note, setting
 from fast_style.inference_defaults import PRECISIONS
 
 log = logging.getLogger(__name__)
@@ -68,9 +68,7 @@ def pick_precision(precision: str, device: torch.device, compile: bool = False) 
     if precision not in PRECISIONS:
         raise UserError(f"unknown precision '{precision}': choose auto, {', '.join(PRECISIONS)}")
     if precision == "fp16" and device.type == "cpu":
-        raise UserError(
-            f"fp16 is not supported on the CPU: use precision bf16 or fp32 ({setting('--precision', 'precision')})"
-        )
+        raise UserError(f"fp16 is not supported on the CPU: use precision bf16 or fp32{option_note('--precision')}")
     if precision == "bf16" and device.type == "cpu" and not native_bf16("cpu"):
         log.warning("warning: this CPU has no native bf16 (AVX512-BF16 or AMX): bf16 runs emulated, slower than fp32")
     return DTYPES[precision]

@@ -55,6 +55,13 @@ def setting(option: str, argument: str, *value: object) -> str:
     return f"{argument}={shown!r}"
 
 
+def option_note(*options: str) -> str:
+    """ " (--a or --b)" for a message while a command with those options runs; "" elsewhere (a Python caller, whose
+    arguments are not named alike, or a command without them)."""
+    named = [o for o in options if remedy(o, "") == o]
+    return f" ({' or '.join(named)})" if named else ""
+
+
 def first_line(error: BaseException, limit: int = 200) -> str:
     """The first line of an exception's message (at most `limit` characters), or its type's name; a first line that
     only announces the next ("Error(s) in loading state_dict for TransformerNet:") with the next."""

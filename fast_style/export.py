@@ -12,7 +12,7 @@ import torch
 
 from fast_style import zoo
 from fast_style.atomic import atomic_write, save_torch
-from fast_style.errors import UserError, setting
+from fast_style.errors import UserError, remedy, setting
 from fast_style.network import TransformerNet
 from fast_style.outputs import check_output, check_writable
 from fast_style.style_model import load_style_model
@@ -106,7 +106,8 @@ def export(model_path: str, output: str, fmt: str | None = None, opset: int | No
         raise UserError(f"format {fmt!r}: choose onnx or torchscript")
     fmt = None if fmt is None else str(fmt).lower()  # (ONNX, as the format's own name is spelt)
     if out.suffix.lower() == ".pt":  # fast-style's own models: an export there would pass for one (any format)
-        raise UserError(f"'{output}': .pt is a style model's extension; a TorchScript export goes to a .ts file")
+        kind = "an ONNX export goes to a .onnx" if fmt == "onnx" else "a TorchScript export goes to a .ts"
+        raise UserError(f"'{output}': .pt is a style model's extension; {kind} file")
     implied = {".onnx": "onnx", ".ts": "torchscript"}.get(out.suffix.lower())
     if fmt and implied and fmt != implied:  # a TorchScript file named .onnx would fail in every ONNX runtime
         wanted = ".onnx" if fmt == "onnx" else ".ts"
@@ -120,9 +121,8 @@ def export(model_path: str, output: str, fmt: str | None = None, opset: int | No
             f"the opset ({setting('--opset', 'opset')}) is a whole number, {MIN_OPSET} to {MAX_OPSET}, got {opset!r}"
         )
     if fmt not in ("onnx", "torchscript"):
-        raise UserError(
-            f"cannot tell the format of '{output}': use a .onnx or .ts file name, or {setting('--format', 'fmt')}"
-        )
+        given = remedy("--format", "fmt='onnx' or fmt='torchscript'") or "--format"
+        raise UserError(f"cannot tell the format of '{output}': use a .onnx or .ts file name, or {given}")
     if fmt == "onnx" and not MIN_OPSET <= opset <= MAX_OPSET:
         raise UserError(
             f"{setting('--opset', 'opset', opset)}: choose {MIN_OPSET} to {MAX_OPSET} (the network needs {MIN_OPSET}'s "

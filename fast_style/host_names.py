@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from fast_style.errors import UserError, setting
+from fast_style.errors import UserError, remedy
 
 LOOPBACK_NAMES = ("localhost", "127.0.0.1", "[::1]")  # how a browser on this machine names a server on it
 EVERY_ADDRESS = ("0.0.0.0", "::")  # a --host that listens on every network
@@ -36,22 +36,16 @@ def host_name(value: str) -> str:
     """`value` as a name `allowed_hosts` takes (`proxy.example.org`, `*.example.org`, an address), UserError for
     what no request's Host header can match: a URL, a name with a port (it never matched, with or without one)."""
     name = value.strip()
+    given = remedy("--allow-host", "allowed_hosts") or "--allow-host"  # (a Python caller's `also`)
     if "/" in name or "@" in name:
-        raise UserError(
-            f"{setting('--allow-host', 'also')} takes a name, not a URL: give '{urlsplit(name).hostname or name}'"
-        )
+        raise UserError(f"{given} takes a name, not a URL: give '{urlsplit(name).hostname or name}'")
     bare = name.strip("[]")
     if name.count(":") == 1 or (name.startswith("[") and not name.endswith("]")):  # name:port, [::1]:8443
-        raise UserError(
-            f"{setting('--allow-host', 'also')} takes a name without its port: give '{name.rsplit(':', 1)[0]}'"
-        )
+        raise UserError(f"{given} takes a name without its port: give '{name.rsplit(':', 1)[0]}'")
     if "*" in name and not (name == "*" or (name.startswith("*.") and "*" not in name[1:])):
-        raise UserError(
-            f"{setting('--allow-host', 'also', name)}: a wildcard stands for a name's first parts only, as "
-            "'*.example.org'"
-        )
+        raise UserError(f"{given} '{name}': a wildcard stands for a name's first parts only, as '*.example.org'")
     if not bare or any(c.isspace() for c in name):
-        raise UserError(f"{setting('--allow-host', 'also', value)} is not a name: give one as 'proxy.example.org'")
+        raise UserError(f"{given} '{value}' is not a name: give one as 'proxy.example.org'")
     return name
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from fast_style.animation import frame_count
 from fast_style.bomb_guard import BOMB
-from fast_style.errors import UserError, setting
+from fast_style.errors import UserError, option_note, remedy, setting
 from fast_style.images import IMAGE_EXTENSIONS, IMAGE_OUTPUTS
 from fast_style.inference_defaults import DEFAULT_OUTPUT
 from fast_style.outputs import in_the_way, is_an_input, output_refusal, to_overwrite
@@ -116,8 +116,7 @@ def _not_a_stream(item: str, path: Path) -> str:
     if zipped:
         return (
             f"{item} is a TorchScript export (fast-style-export's), not a video: stylize with the style it was "
-            f"exported from ({setting('--style', 'style')} or {setting('--model', 'model')}) and give photos or "
-            "videos"
+            f"exported from{option_note('--style', '--model')} and give photos or videos"
         )
     return f"{item} is not a video: no MPEG transport stream packets in it (a damaged recording, or another file)"
 
@@ -260,7 +259,7 @@ def _without_earlier_outputs(plans: list[tuple[Path, Path]]) -> list[tuple[Path,
         "left out %d file(s) this run writes (an earlier run's outputs, such as %s): %s replaces them",
         len(earlier),
         earlier[0],
-        setting("--force", "force", True),
+        remedy("--force", "force=True") or "--force",
     )
     left_out = set(earlier)
     return [(src, dst) for src, dst in plans if src not in left_out]

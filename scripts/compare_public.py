@@ -14,7 +14,6 @@ training VGG16, coverage, and the independent VGG19 judge (style and content), a
 
 from __future__ import annotations
 
-import argparse
 import sys
 import tempfile
 import zipfile
@@ -25,7 +24,7 @@ import torch
 from PIL import Image
 
 from fast_style import zoo
-from fast_style.cli import run_tool
+from fast_style.cli import ToolParser, run_tool
 from fast_style.errors import UserError
 from fast_style.evaluate import Scorer, load_photos
 from fast_style.loss import default_loss_weights
@@ -84,7 +83,7 @@ def main() -> None:
 
 
 def compare() -> None:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p = ToolParser(description=__doc__.splitlines()[0])
     p.add_argument("--coco", help="the COCO folder the zoo was trained from (its held-out photos are used)")
     p.add_argument("--photos", nargs="*", default=[], help="more folders of photos no style trained on")
     p.add_argument("--style-dir", required=True, help="the folder holding the paintings (wave.jpg, ...)")

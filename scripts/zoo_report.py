@@ -13,7 +13,6 @@ limits it to some styles (a new or replaced model): the others' manifests are le
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import sys
@@ -22,7 +21,7 @@ from pathlib import Path
 
 from fast_style import zoo
 from fast_style.atomic import atomic_write, atomic_writes
-from fast_style.cli import run_tool
+from fast_style.cli import ToolParser, run_tool
 from fast_style.errors import UserError
 from fast_style.evaluate import (
     check_judge_weights,
@@ -57,7 +56,7 @@ def main() -> None:
 
 
 def report() -> None:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p = ToolParser(description=__doc__.splitlines()[0])
     p.add_argument("--coco", help="the COCO folder the zoo was trained from (its held-out photos are used)")
     p.add_argument("--photos", nargs="*", default=[], help="more folders of photos no style trained on")
     p.add_argument("--style-dir", required=True, help="the folder holding the paintings (wave.jpg, ...)")

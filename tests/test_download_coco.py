@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import re
 import socket
 import threading
 from collections.abc import Iterator
@@ -33,12 +34,14 @@ def jpeg_bytes(i: int) -> bytes:
 class Server:
     def __init__(self, root: Path, truncate: str | None = None) -> None:
         self.requests: list[str] = []
+        self.paths: list[str] = []  # as asked for
         self.truncate = truncate
         server = self
 
         class Handler(SimpleHTTPRequestHandler):
             def do_GET(self) -> None:
                 server.requests.append(self.path.rsplit("/", 1)[-1])
+                server.paths.append(self.path)
                 if server.truncate is None:
                     return super().do_GET()
                 path = Path(self.translate_path(self.path))
@@ -314,3 +317,14 @@ def test_the_download_is_a_python_api_too(tmp_path, server, served, monkeypatch)
         port = s.getsockname()[1]  # nothing listens there
     with pytest.raises(UserError, match=f"^cannot reach http://127.0.0.1:{port}: "):
         coco.download(tmp_path / "e", 2, SPLIT, max_id=12, base_url=f"http://127.0.0.1:{port}", timeout=1)
+    again = coco.download(tmp_path / "f", 1, SPLIT, max_id=12, base_url=server.url + "/", workers=1, timeout=5)
+    assert again.downloaded == 1 and server.paths[-1].startswith(f"/{SPLIT}/")  # (not //val2017/...)
+    for options, said in (
+        ({"base_url": "ftp://x"}, "give an http:// or https:// address"),
+        ({"split": "train2014"}, "split 'train2014': choose train2017 or val2017"),
+        ({"workers": 0}, "workers must be a whole number >= 1, got 0"),
+        ({"retries": -1}, "retries must be a whole number >= 0, got -1"),
+        ({"timeout": float("nan")}, "timeout must be a number of seconds > 0"),
+    ):
+        with pytest.raises(UserError, match=re.escape(said)):
+            coco.download(tmp_path / "g", 1, **{"split": SPLIT, **options})

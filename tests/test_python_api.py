@@ -179,7 +179,7 @@ def test_folders_closed_to_the_user_are_one_line(tmp_path: Path, monkeypatch: py
 
 
 def test_messages_name_the_python_argument_in_python_and_the_option_in_a_command(
-    model_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    model_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
 ) -> None:
     """The library's messages named command-line options to Python callers ("(--lr)", "use --force", "--name
     '{x}'"), to whom they mean nothing; a command still names its own options, as they are typed."""
@@ -204,3 +204,17 @@ def test_messages_name_the_python_argument_in_python_and_the_option_in_a_command
     assert stylize_main([str(photo), "--model", str(model_path), "--strength", "2", "-o", str(tmp_path)]) == 2
     assert "error: --strength must be within 0..1" in capsys.readouterr().err
     assert setting("--name", "name", "{stem} x.png") == "name='{stem} x.png'"  # the command's options are gone
+    # (a review: "--force True replaces them", a flag given a value; ONNX told of TorchScript's .ts; "also takes")
+    (tmp_path / "d").mkdir()
+    make_photo(tmp_path / "d" / "a.png"), make_photo(tmp_path / "d" / "a_w.png")
+    d = str(tmp_path / "d")
+    assert stylize_main([d, "--model", str(model_path), "-o", d, "--name", "{stem}_w.{ext}", "--force", "-q"]) == 0
+    assert "(an earlier run's outputs, such as " in caplog.text and "): --force replaces them" in caplog.text
+    from fast_style.host_names import allowed_hosts
+
+    with pytest.raises(UserError, match="x.pt': .pt is a style model's extension; an ONNX export goes to a .onnx file"):
+        export(str(model_path), str(tmp_path / "x.pt"), fmt="onnx")
+    with pytest.raises(UserError, match=r"or fmt='onnx' or fmt='torchscript'$"):
+        export(str(model_path), str(tmp_path / "x.xyz"))
+    with pytest.raises(UserError, match="^allowed_hosts takes a name, not a URL: give 'x.org'"):
+        allowed_hosts("127.0.0.1", ["https://x.org"])

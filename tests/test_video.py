@@ -508,7 +508,7 @@ def test_smoothing_calms_a_still_scene_and_follows_a_moving_one(tmp_path: Path) 
     assert TemporalSmoother(0.0).step(frame, flicker[0]) is flicker[0]
     half = TemporalSmoother(0.8)  # bf16 frames (a caller's own): lerp refused the float32 history
     assert [half.step(frame, y.bfloat16()).dtype for y in flicker[:2]] == [torch.bfloat16] * 2
-    with pytest.raises(UserError, match="--smooth"):
+    with pytest.raises(UserError, match="^smooth must be within 0..1"):
         TemporalSmoother(1.0)
 
 
@@ -753,7 +753,7 @@ def test_smooth_and_batch_size_options(model: Path, tmp_path: Path, capsys) -> N
         assert flag in capsys.readouterr().err
     from fast_style.video import stylize_video
 
-    with pytest.raises(UserError, match="--smooth"):  # said before the video is opened (it was "cannot read video")
+    with pytest.raises(UserError, match="^smooth must be within 0..1"):  # said before the video is opened (it was "cannot read video")
         stylize_video(tmp_path / "missing.mp4", tmp_path / "y.mp4", lambda frames: frames, smooth=1.0)
 
 
