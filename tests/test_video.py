@@ -753,7 +753,9 @@ def test_smooth_and_batch_size_options(model: Path, tmp_path: Path, capsys) -> N
         assert flag in capsys.readouterr().err
     from fast_style.video import stylize_video
 
-    with pytest.raises(UserError, match="^smooth must be within 0..1"):  # said before the video is opened (it was "cannot read video")
+    with pytest.raises(
+        UserError, match="^smooth must be within 0..1"
+    ):  # said before the video is opened (it was "cannot read video")
         stylize_video(tmp_path / "missing.mp4", tmp_path / "y.mp4", lambda frames: frames, smooth=1.0)
 
 
