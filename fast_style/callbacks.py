@@ -27,7 +27,7 @@ from fast_style import launch
 from fast_style.atomic import atomic_write, save_torch
 from fast_style.errors import UserError
 from fast_style.event_files import drop_hparams, event_files, holds_hparams
-from fast_style.lightning_internals import set_logging_count
+from fast_style.lightning_internals import set_logging_count, stop_after_this_step
 from fast_style.style_model import save_style_model
 
 log = logging.getLogger(__name__)
@@ -308,9 +308,11 @@ class GracefulStop(pl.Callback):
     style model, and stop (fast-style-train then exits with `exit_code`, 130, 143 or 129, so that `train && stylize`
     does not go on).
 
-    The first Ctrl-C is turned into Lightning's own SIGTERM handling (which stops every DDP rank after the
-    current batch); a second Ctrl-C aborts at once. The handler is installed in `on_train_start`, after
-    Lightning has recorded the process's handlers, so Lightning's teardown restores the original one.
+    The first Ctrl-C is turned into Lightning's own SIGTERM handling (which stops the run after the current
+    batch); a second Ctrl-C aborts at once. The handler is installed in `on_train_start`, after Lightning has
+    recorded the process's handlers, so Lightning's teardown restores the original one. Under DDP a signal is only
+    noted where it arrives (on any rank, or on all), and the ranks agree after each step whether one came, so that
+    all of them stop at the same step (`_agree`).
     """
 
     exit_code = 128 + signal.SIGTERM  # the shell's convention: 128 + the signal that stopped the run
@@ -320,9 +322,28 @@ class GracefulStop(pl.Callback):
         `ckpt_path=last hydra.run.dir=<the run>`; fast-style-demo gives its fast-style-train equivalent)."""
         self.resume = resume
         self._hangup: Any = None  # SIGHUP's handler before the run's (on_train_start)
+        self._ranks = False  # several DDP processes: a signal is noted, and the ranks agree when to stop
+        self._noted = 0  # the signal this process was sent (under DDP)
+
+    def on_sanity_check_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        if self._several_ranks(trainer) and not self._ranks:  # (Lightning's handler is there from here on)
+            self._note_signals(trainer)
+
+    @staticmethod
+    def _several_ranks(trainer: pl.Trainer) -> bool:
+        return (
+            threading.current_thread() is threading.main_thread()
+            and trainer.world_size > 1
+            and torch.distributed.is_available()
+            and torch.distributed.is_initialized()
+        )
 
     def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         if threading.current_thread() is not threading.main_thread():
+            return
+        if self._several_ranks(trainer):
+            if not self._ranks:
+                self._note_signals(trainer)
             return
         notices = logging.getLogger("pytorch_lightning.trainer.connectors.signal_connector")
         if self._not_from_ctrl_c not in notices.filters:
@@ -344,6 +365,40 @@ class GracefulStop(pl.Callback):
         hangup = getattr(signal, "SIGHUP", None)  # (none on Windows)
         if hangup is not None and signal.getsignal(hangup) is not signal.SIG_IGN:
             self._hangup = signal.signal(hangup, on_sighup)
+
+    def _note_signals(self, trainer: pl.Trainer) -> None:
+        """DDP: Ctrl-C, SIGTERM and SIGHUP only noted here (Lightning's SIGTERM handler broadcast to the other
+        ranks from inside the handler, at no step in particular: the ranks hung in different collectives); a
+        second Ctrl-C on rank 0 aborts. A signal this process ignores (the ranks Lightning starts ignore them:
+        rank 0 decides) stays ignored."""
+        self._ranks = True
+
+        def note(signum: int, frame: Any) -> None:
+            if self._noted:
+                return
+            self._noted = signum
+            again = signum == signal.SIGINT and trainer.global_rank == 0
+            log.warning("stopping after this step (writing a checkpoint)%s", "; Ctrl-C again aborts" if again else "")
+            if again:
+                signal.signal(signal.SIGINT, signal.default_int_handler)
+
+        for stop in (signal.SIGINT, signal.SIGTERM, getattr(signal, "SIGHUP", None)):
+            if stop is not None and signal.getsignal(stop) is not signal.SIG_IGN:
+                previous = signal.signal(stop, note)
+                if stop != signal.SIGINT and stop != signal.SIGTERM:
+                    self._hangup = previous  # (Lightning restores SIGINT's and SIGTERM's)
+
+    def on_train_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule, *args: Any) -> None:
+        if self._ranks:
+            self._agree(trainer)
+
+    def _agree(self, trainer: pl.Trainer) -> None:
+        """Every rank, after each step: whether any was sent a signal; if one was, all stop at this step's end."""
+        sent = torch.tensor([self._noted], dtype=torch.int32, device=trainer.strategy.root_device)
+        torch.distributed.all_reduce(sent, op=torch.distributed.ReduceOp.MAX)
+        if sent.item():
+            self.exit_code = 128 + (self._noted or int(sent.item()))
+            stop_after_this_step(trainer)
 
     def teardown(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
         if self._hangup is not None:  # (Lightning restores only the handlers it knows)

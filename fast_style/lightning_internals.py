@@ -1,4 +1,4 @@
-"""The only place fast-style touches Lightning internals: three things no public API offers. Each is checked by
+"""The only place fast-style touches Lightning internals: four things no public API offers. Each is checked by
 tests/test_lightning_contract.py, which fails by name when a Lightning upgrade moves it."""
 
 from __future__ import annotations
@@ -26,3 +26,19 @@ def stop_other_ranks(trainer: pl.Trainer) -> None:
 def set_logging_count(trainer: pl.Trainer, steps: int) -> None:
     """Lightning's count of steps logged (the step its metrics are written at) set to `steps`."""
     trainer.fit_loop.epoch_loop._batches_that_stepped = steps
+
+
+def stop_after_this_step(trainer: pl.Trainer) -> None:
+    """Lightning's own stop at this step's end (a checkpoint, then SIGTERMException, as after its SIGTERM handler),
+    set on every DDP rank at the same step: its handler broadcast inside the signal handler, a collective at no
+    step in particular, and the ranks hung waiting on different ones (a Ctrl-C under DDP never ended)."""
+    trainer._signal_connector.received_sigterm = True
+
+
+def started_by_rank_zero(trainer: pl.Trainer) -> bool:
+    """Whether this process is a rank Lightning's own DDP launcher started (it watches them: one that ends with
+    another exit code than 0 has every process killed at once, rank 0 too, mid-way through its clean stop)."""
+    from lightning_fabric.plugins.environments import LightningEnvironment
+
+    environment = getattr(trainer.strategy, "cluster_environment", None)  # (one process: none)
+    return type(environment) is LightningEnvironment and trainer.local_rank > 0

@@ -29,7 +29,7 @@ from fast_style.callbacks import AtomicCheckpointIO, GracefulStop, HParamsSummar
 from fast_style.devices import native_bf16
 from fast_style.errors import UserError, first_line, out_of_memory
 from fast_style.event_files import holds_a_loss
-from fast_style.lightning_internals import stop_other_ranks
+from fast_style.lightning_internals import started_by_rank_zero, stop_other_ranks
 from fast_style.module import StyleTransferModule
 from fast_style.rank_logging import one_copy_on_terminal
 from fast_style.style_model import load_style_model
@@ -90,6 +90,8 @@ def train(cfg: DictConfig) -> Path | None:
             trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt)
     except SIGTERMException:  # stopped by Ctrl-C/SIGTERM after writing a checkpoint: not a finished run
         stop = next((c for c in callbacks if isinstance(c, GracefulStop)), None)
+        if started_by_rank_zero(trainer):  # its stop is rank 0's to say (another code: every rank killed at once)
+            raise SystemExit(0) from None
         raise SystemExit(stop.exit_code if stop else 128 + signal.SIGTERM) from None
     except SystemExit as e:  # Lightning ends a KeyboardInterrupt (a second Ctrl-C: abort at once) with exit code 1
         stop = e.__context__

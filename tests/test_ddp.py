@@ -59,3 +59,65 @@ def test_two_process_ddp_on_cpu(tmp_path: Path, photo_dir: Path, style_path: Pat
     rank1 = (out / "train_ddp_process_1.log").read_text()
     assert "data: 8 training images" in rank1 and "skipping unreadable image gone1.jpg" in rank1
     assert sorted(p.name for p in (out / "images").glob("*.png")) == [f"step_00000{i}.png" for i in (1, 2, 3)]
+
+
+@pytest.mark.slow
+def test_ctrl_c_stops_every_ddp_rank_at_one_step_with_a_checkpoint(
+    tmp_path: Path, photo_dir: Path, style_path: Path, random_vgg: Path
+) -> None:
+    """A Ctrl-C (SIGINT to the whole process group) under DDP hung for good: Lightning's SIGTERM handler broadcast
+    from inside the signal handler, and the ranks waited in different collectives; one while the ranks started
+    ended in exit code 137 (the rank Lightning started stopped first, and its watcher killed rank 0), its folder
+    left behind."""
+    import signal
+    import time
+
+    def launch(out: Path) -> subprocess.Popen:
+        cmd = [
+            sys.executable,
+            "-m",
+            "fast_style.cli.train",
+            "trainer=ddp",
+            "trainer.accelerator=cpu",
+            "trainer.devices=2",
+            "trainer.max_steps=100000",
+            "trainer.enable_progress_bar=false",
+            *tiny_run(photo_dir, style_path, random_vgg),
+            f"hydra.run.dir={out}",
+            "callbacks.images.every_n_steps=1",
+        ]
+        env = {**os.environ, "PYTHONPATH": str(REPO)}
+        return subprocess.Popen(
+            cmd, cwd=REPO, env=env, start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        )
+
+    def wait_for(path: Path, proc: subprocess.Popen) -> None:
+        deadline = time.monotonic() + 240
+        while not path.exists() and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert path.exists(), proc.stdout.read()[-3000:] if proc.poll() is not None else "never came"
+
+    out = tmp_path / "run"
+    proc = launch(out)
+    wait_for(out / "images" / "step_000002.png", proc)  # training, on both ranks
+    os.killpg(proc.pid, signal.SIGINT)
+    try:
+        err = proc.communicate(timeout=120)[0]
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert proc.returncode == 130, err[-3000:]
+    step = torch.load(out / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False)["global_step"]
+    assert step >= 2 and f"stopped at step {step}: checkpoint" in err and (out / "style.pt").is_file()
+    # a Ctrl-C while the other rank starts: rank 0 stops it, and the launch leaves nothing behind
+    early = tmp_path / "early"
+    proc = launch(early)
+    wait_for(early / "train_ddp_process_1.log", proc)
+    os.killpg(proc.pid, signal.SIGINT)
+    try:
+        err = proc.communicate(timeout=120)[0]
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert proc.returncode == 130, err[-3000:]
+    assert not early.exists() or (early / "checkpoints" / "last.ckpt").is_file()  # (training may have begun)

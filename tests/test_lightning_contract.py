@@ -1,4 +1,4 @@
-"""The three private Lightning internals fast-style leans on (fast_style/lightning_internals.py, the only place
+"""The four private Lightning internals fast-style leans on (fast_style/lightning_internals.py, the only place
 that touches them), each for a reason no public API serves; checkpoints go through the public CheckpointIO
 plugin. An upgrade of pytorch-lightning that moves one fails here, by name, instead of silently changing what
 users get (metrics logged every step, a DDP rank left hanging)."""
@@ -37,3 +37,14 @@ def test_is_logging_step_asks_lightning() -> None:
     assert is_logging_step(None)  # no trainer (a module used alone): log
     quiet = pl.Trainer(logger=False, enable_checkpointing=False, enable_progress_bar=False, log_every_n_steps=0)
     assert not is_logging_step(quiet)  # Lightning's own answer: never
+
+
+def test_lightnings_own_stop_after_a_step_can_still_be_asked_for() -> None:
+    # GracefulStop._agree: every DDP rank stops at the same step (Lightning's handler broadcast inside itself)
+    from fast_style.lightning_internals import started_by_rank_zero, stop_after_this_step
+
+    trainer = pl.Trainer(logger=False, enable_checkpointing=False, enable_progress_bar=False, max_steps=1)
+    assert not trainer.received_sigterm
+    stop_after_this_step(trainer)
+    assert trainer.received_sigterm
+    assert not started_by_rank_zero(trainer)  # one process: no launcher watching it

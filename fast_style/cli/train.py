@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import signal
 import sys
 import traceback
 from pathlib import Path
@@ -183,6 +184,13 @@ def _another_rank() -> bool:
     return any(os.environ.get(k, "0") != "0" for k in ranks)
 
 
+def _started_by_lightning() -> bool:
+    """A process Lightning's DDP launcher started for another rank (its children carry LOCAL_RANK; torchrun's carry
+    its run id too): one that ended on a Ctrl-C of its own before training had its rank 0 killed mid-way (137, and
+    the run's folder left behind)."""
+    return os.environ.get("LOCAL_RANK", "0") != "0" and "TORCHELASTIC_RUN_ID" not in os.environ
+
+
 def _check_run_folders(argv: list[str]) -> None:
     """An empty run or sweep folder (`hydra.run.dir=$UNSET`) is refused: Hydra took it as the current folder and
     wrote the run's files among whatever is there."""
@@ -199,6 +207,10 @@ def main() -> None:
     """`fast-style-train`: Hydra's command line in the frame every tool shares (`run_tool`: Ctrl-C, SIGTERM and
     SIGHUP while torch and Lightning load, a closed pipe, `error: ...`); see the module's docstring for exit codes."""
     sys.argv[1:] = as_paths(sys.argv[1:])
+    if _started_by_lightning():  # its rank 0 decides when to stop, and stops it (a Ctrl-C reaches every process)
+        for stop in (signal.SIGINT, signal.SIGTERM, getattr(signal, "SIGHUP", None)):
+            if stop is not None:
+                signal.signal(stop, signal.SIG_IGN)
     if "--hydra-help" in sys.argv:  # Hydra's own help composes only its own settings: the run's are beside the point
         sys.argv[1:] = [a for a in sys.argv[1:] if "=" not in a or a.lstrip("+~").startswith("hydra.")]
     previous, inherited = os.environ.get("HYDRA_FULL_ERROR"), os.environ.get(_USERS_FULL_ERROR)
