@@ -11,18 +11,15 @@ import torch
 from .conftest import tiny_run
 
 REPO = Path(__file__).resolve().parents[1]
+# two CPU processes (gloo) under Lightning's own launcher
+DDP = [sys.executable, "-m", "fast_style.cli.train", "trainer=ddp", "trainer.accelerator=cpu", "trainer.devices=2"]
 
 
 @pytest.mark.slow
 def test_two_process_ddp_on_cpu(tmp_path: Path, photo_dir: Path, style_path: Path, random_vgg: Path) -> None:
     out = tmp_path / "run"
     cmd = [
-        sys.executable,
-        "-m",
-        "fast_style.cli.train",
-        "trainer=ddp",
-        "trainer.accelerator=cpu",
-        "trainer.devices=2",
+        *DDP,
         "trainer.max_steps=3",
         "module.on_nonfinite=skip",
         "trainer.val_check_interval=2",
@@ -74,12 +71,7 @@ def test_ctrl_c_stops_every_ddp_rank_at_one_step_with_a_checkpoint(
 
     def launch(out: Path) -> subprocess.Popen:
         cmd = [
-            sys.executable,
-            "-m",
-            "fast_style.cli.train",
-            "trainer=ddp",
-            "trainer.accelerator=cpu",
-            "trainer.devices=2",
+            *DDP,
             "trainer.max_steps=100000",
             "trainer.enable_progress_bar=false",
             *tiny_run(photo_dir, style_path, random_vgg),
