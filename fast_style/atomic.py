@@ -32,7 +32,7 @@ class DiskError(UserError):
     """A file could not be written (full disk, quota, read-only, no permission); nothing written before is lost."""
 
     def __init__(self, what: str | Path, reason: str) -> None:
-        super().__init__(f"cannot write {what}: {reason} (nothing is left half-written)")
+        super().__init__(f"cannot write {what}: {reason} (nothing is left half-written; earlier files are intact)")
         self.reason = reason
 
 
