@@ -300,7 +300,7 @@ def _run_folder_setting(run: Path) -> str:
     # quoted for the shell where it must be (a folder with a space: the line pasted did not resume)
     if launch.in_multirun():
         return shlex.quote(f"hydra.sweep.dir={HydraConfig.get().sweep['dir']}")
-    return shlex.quote(f"hydra.run.dir={run}")
+    return shlex.quote(f"{launch.run_folder_key()}={run}")  # (train() from Python: output_dir)
 
 
 class GracefulStop(pl.Callback):
@@ -420,9 +420,10 @@ class GracefulStop(pl.Callback):
                 log.warning("stopped at step %d: checkpoint %s; to resume: %s", trainer.global_step, path, self.resume)
             else:
                 log.warning(
-                    "stopped at step %d: checkpoint %s; to resume, run the same command with ckpt_path=last %s",
+                    "stopped at step %d: checkpoint %s; to resume, %s with ckpt_path=last %s",
                     trainer.global_step,
                     path,
+                    "train the same config" if launch.run_folder_key() == "output_dir" else "run the same command",
                     _run_folder_setting(run),
                 )
         for callback in trainer.callbacks:

@@ -35,6 +35,7 @@ from omegaconf import MISSING, DictConfig, OmegaConf
 
 from fast_style.atomic import atomic_write
 from fast_style.cache import cache_dir
+from fast_style.errors import UserError
 
 LAUNCH_FILES = ("config.yaml", "overrides.yaml", "hydra.yaml")  # what Hydra writes into a run's .hydra/ each launch
 
@@ -239,7 +240,14 @@ def compose(overrides: Sequence[str] = (), config_name: str = "train") -> DictCo
     """The config `fast-style-train <overrides>` would run (without Hydra's own `hydra` node)."""
     from hydra import compose as hydra_compose
     from hydra import initialize_config_dir
+    from hydra.errors import HydraException
+    from omegaconf.errors import OmegaConfBaseException
 
     register()
-    with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
-        return hydra_compose(config_name, overrides=list(overrides))
+    try:
+        with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
+            return hydra_compose(config_name, overrides=list(overrides))
+    except (HydraException, OmegaConfBaseException) as e:  # Hydra's report (its advice, +data.rot=1, was wrong)
+        from fast_style.config_mistakes import one_line  # (it composes configs itself: once this one is closed)
+
+        raise UserError(one_line(e, list(overrides))) from e

@@ -159,6 +159,11 @@ def _new_run_folder(runs: Path) -> Path:
             return folder
         except FileExistsError:
             continue
+        except OSError as e:  # runs/ read-only, or not the user's: a traceback
+            raise UserError(
+                f"cannot make a run folder in {runs} ({e.strerror or e}): choose another "
+                f"{setting('--workdir', 'workdir')}"
+            ) from None
     raise UserError(f"cannot make a new run folder in {runs}: 999 of this second's are there")
 
 
@@ -183,13 +188,14 @@ def training_config(
     return cfg
 
 
-def run_demo(workdir: Path, steps: int, image_size: int, overrides: list[str] = ()) -> dict[str, Path]:
+def run_demo(workdir: Path, steps: int, image_size: int | None = None, overrides: list[str] = ()) -> dict[str, Path]:
+    """The demo in `workdir`: `steps` training steps at `image_size` px crops (None: `default_image_size`)."""
     from fast_style.stylizer import Stylizer
     from fast_style.train import train
 
-    check_writable(
-        workdir, setting("--workdir", "workdir", workdir)
-    )  # before the work (a read-only one: a traceback at runs/)
+    # before the work (a read-only one: a traceback at runs/), and before the crop size is said: one line
+    check_writable(workdir, setting("--workdir", "workdir", workdir))
+    image_size = image_size or default_image_size()
     data = workdir / "data"
     photos = fetch_sample_photos(data / "photos")
     train_dir = data / "train"

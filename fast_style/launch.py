@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from omegaconf import OmegaConf
 from pytorch_lightning.utilities.rank_zero import rank_zero_only
 
 from fast_style.atomic import atomic_write
@@ -45,6 +46,32 @@ def in_multirun() -> bool:
     from hydra.types import RunMode
 
     return HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN
+
+
+_RUN_FOLDER: dict = {"key": None}  # the setting naming the run's folder, as train() found it (set_run_folder)
+
+
+def set_run_folder(output_dir: str) -> None:
+    """Notes how the run training in `output_dir` was given its folder: by Hydra's run (fast-style-train: Hydra's
+    output folder is it), else by the config's own output_dir (composed in Python; a Hydra run of earlier in the
+    same process does not count)."""
+    from hydra.core.hydra_config import HydraConfig
+
+    hydra = HydraConfig.initialized() and not OmegaConf.is_missing(HydraConfig.get().runtime, "output_dir")
+    ours = hydra and Path(str(HydraConfig.get().runtime.output_dir)).absolute() == Path(output_dir).absolute()
+    _RUN_FOLDER["key"] = ("hydra.sweep.dir" if in_multirun() else "hydra.run.dir") if ours else "output_dir"
+
+
+def run_folder_key() -> str:
+    """The setting that names a run's folder, as messages give it: Hydra's (hydra.run.dir, a sweep's
+    hydra.sweep.dir) under fast-style-train, `output_dir` for a config composed in Python (Hydra's is not read)."""
+    from hydra.core.hydra_config import HydraConfig
+
+    if _RUN_FOLDER["key"] is not None:
+        return _RUN_FOLDER["key"]
+    if not HydraConfig.initialized():
+        return "output_dir"
+    return "hydra.sweep.dir" if in_multirun() else "hydra.run.dir"
 
 
 def config_name() -> str | None:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import logging
 import re
@@ -64,10 +65,13 @@ def train(cfg: DictConfig) -> Path | None:
             "output_dir is not set: outside fast-style-train, name the run's folder, e.g. "
             'compose(["style.image=wave.jpg", "output_dir=runs/wave"])'
         ) from None
+    launch.set_run_folder(str(cfg.output_dir))  # how messages name it: hydra.run.dir, or from Python output_dir
+    made = [p for p in (Path(cfg.output_dir) / "tensorboard", Path(cfg.output_dir)) if not p.exists()]
     try:
         trainer, module, datamodule, callbacks, ckpt = _prepare(cfg)
     except BaseException as e:
         launch.restore_last_launch(hydra_dir)  # a refused launch leaves the run's own record as it was
+        _remove_if_empty(made)
         if (said := _out_of_memory(e)) is not None:
             raise said from e
         raise
@@ -130,6 +134,8 @@ def train(cfg: DictConfig) -> Path | None:
             for path in set((out / "tensorboard").glob("events.out.tfevents.*")) - events:
                 if not keeper.kept or (nothing and not holds_a_loss(path)):
                     path.unlink(missing_ok=True)
+            if not keeper.kept:
+                _remove_if_empty(made)
     if ckpt is None and trainer.max_steps == 0:  # (after fit: the data's and settings' mistakes come first)
         # a new run of no step left a folder with no model, which was then refused as "holds a run"
         raise UserError("trainer.max_steps=0 trains nothing: give the steps to train, e.g. trainer.max_steps=2000")
@@ -175,8 +181,15 @@ def _check_output_dir(cfg: DictConfig) -> None:
         return
     run_dir = HydraConfig.get().runtime.output_dir
     if Path(str(cfg.output_dir)).absolute() != Path(run_dir).absolute():
-        key = "hydra.sweep.dir" if launch.in_multirun() else "hydra.run.dir"
-        raise UserError(f"output_dir follows the run's folder: set {key}={cfg.output_dir} instead")
+        raise UserError(f"output_dir follows the run's folder: set {launch.run_folder_key()}={cfg.output_dir} instead")
+
+
+def _remove_if_empty(made: list[Path]) -> None:
+    """The folders a refused run made, where they are still empty (train() from Python left tensorboard/, and the
+    run's folder around it; fast-style-train removes a refused launch's folder itself), innermost first."""
+    for folder in made:
+        with contextlib.suppress(OSError):
+            folder.rmdir()
 
 
 def _out_of_memory(error: BaseException) -> UserError | None:
@@ -200,7 +213,8 @@ def _prepare(cfg: DictConfig) -> tuple[pl.Trainer, StyleTransferModule, Any, lis
     ckpt = None if cfg.ckpt_path is None else str(cfg.ckpt_path)  # Hydra reads ckpt_path=123 as a number
     if ckpt in ("best", "hpc", "registry"):  # Lightning's other names: runs here keep none of those checkpoints
         raise UserError(
-            f"ckpt_path={ckpt}: fast-style resumes from ckpt_path=last (with the run's hydra.run.dir) or a .ckpt file"
+            f"ckpt_path={ckpt}: fast-style resumes from ckpt_path=last (with the run's {launch.run_folder_key()}) or a "
+            ".ckpt file"
         )
     if ckpt is not None and ckpt != "last":
         check_checkpoint(Path(ckpt).expanduser())
@@ -210,9 +224,9 @@ def _prepare(cfg: DictConfig) -> tuple[pl.Trainer, StyleTransferModule, Any, lis
     if ckpt not in (None, "last") and held and not _within(Path(ckpt).expanduser(), last):
         raise UserError(  # another run's checkpoint, continued here, would write over this folder's run
             f"{out} holds a run ({held}) and ckpt_path={ckpt} is another run's: continue that one in a folder of its "
-            "own (hydra.run.dir=...), or resume this one with ckpt_path=last"
+            f"own ({launch.run_folder_key()}=...), or resume this one with ckpt_path=last"
         )
-    elsewhere = "hydra.sweep.dir" if launch.in_multirun() else "hydra.run.dir"  # (a sweep's runs: run.dir is not read)
+    elsewhere = launch.run_folder_key()  # (a sweep's runs: run.dir is not read; from Python, output_dir)
     asked_last = ckpt == "last"
     if asked_last and last and (newest := newest_checkpoint(last)):
         # no last.ckpt (callbacks.checkpoint.save_last=false, or removed: the run was called one stopped before its
@@ -238,7 +252,7 @@ def _prepare(cfg: DictConfig) -> tuple[pl.Trainer, StyleTransferModule, Any, lis
             )
         else:
             raise UserError(
-                f"ckpt_path=last: no {Path(last) / 'last.ckpt'}: set hydra.run.dir to the folder of the run "
+                f"ckpt_path=last: no {Path(last) / 'last.ckpt'}: set {elsewhere} to the folder of the run "
                 "to resume (nothing was trained)"
             )
     if ckpt not in (None, "last") and not asked_last and last and _within(Path(ckpt).expanduser(), last):
@@ -275,7 +289,7 @@ def _prepare(cfg: DictConfig) -> tuple[pl.Trainer, StyleTransferModule, Any, lis
         if folder and out.resolve().is_relative_to(Path(folder).expanduser().resolve()):
             raise UserError(
                 f"the run's folder {out} is inside data.{key}={folder}: its image grids would become training "
-                "photos; set hydra.run.dir outside it (or point data.root at the photos' own folder)"
+                f"photos; set {launch.run_folder_key()} outside it (or point data.root at the photos' own folder)"
             )
     check_types(cfg.trainer, "trainer")  # the other groups are typed by their schemas (fast_style/config.py)
     precision = str(OmegaConf.select(cfg, "trainer.precision", default=None) or "32-true")  # null: Lightning's
@@ -380,11 +394,12 @@ def check_checkpoint(path: Path) -> None:
         found = next(filter(None, (_last_or_newest(f) for f in (path, path / "checkpoints"))), None)
         said = f"checkpoint '{path}' is a folder: pass {f'a .ckpt in it ({found})' if found else 'a .ckpt file'}"
         if (run / "checkpoints").is_dir() or (run / ".hydra").is_dir():  # a training run's
-            said += f", or resume the run with ckpt_path=last hydra.run.dir={run}"
+            said += f", or resume the run with ckpt_path=last {launch.run_folder_key()}={run}"
         raise UserError(said)
     if not path.is_file():
         raise UserError(
-            f"checkpoint '{path}' not found: pass a .ckpt path, or ckpt_path=last with the run's hydra.run.dir"
+            f"checkpoint '{path}' not found: pass a .ckpt path, or ckpt_path=last with the run's "
+            f"{launch.run_folder_key()}"
         )
     try:
         with zipfile.ZipFile(path) as archive:

@@ -87,6 +87,37 @@ def test_a_damaged_sample_photo_is_fetched_again_and_two_demos_get_their_own_fol
     (tmp_path / "elsewhere" / "runs").write_text("mine")  # a file where runs/ goes: one line (a traceback)
     with pytest.raises(UserError, match=r"runs is a file, not a folder: move it, or choose another workdir"):
         demo._new_run_folder(tmp_path / "elsewhere" / "runs")
+    real = Path.mkdir
+
+    def closed(self: Path, *args, **kwargs) -> None:  # runs/ not writable (as root, modes are not enforced)
+        if self.parent == tmp_path / "runs":
+            raise PermissionError(1, "Operation not permitted", str(self))
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "mkdir", closed)  # a traceback
+    with pytest.raises(UserError, match=r"^cannot make a run folder in .*runs \(Operation not permitted\): choose"):
+        demo._new_run_folder(tmp_path / "runs")
+
+
+def test_a_refused_workdir_is_the_one_line_said(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], caplog
+) -> None:
+    """The crop size for a CPU without native bf16 ("Training at 96 px crops ...") came before the refusal."""
+    import fast_style.demo as demo
+    from fast_style.cli.demo import main as demo_main
+
+    monkeypatch.setattr(demo, "native_bf16", lambda device="cpu": False)
+    monkeypatch.setattr(demo, "pick_device", lambda name: __import__("torch").device("cpu"))
+
+    def refuse(folder: Path, label: str) -> None:
+        raise UserError(f"{label}: cannot write in {folder} (Read-only file system): choose another place")
+
+    monkeypatch.setattr(demo, "check_writable", refuse)
+    with caplog.at_level("INFO"):
+        assert demo_main(["--workdir", str(tmp_path / "w")]) == 2
+    said = capsys.readouterr()
+    assert said.out == "" and said.err.count("\n") == 1 and "Read-only file system" in said.err
+    assert "Training at" not in caplog.text
 
 
 def test_a_stopped_demo_names_the_fast_style_train_command_that_resumes_it(tmp_path: Path) -> None:
@@ -123,7 +154,11 @@ def test_the_demo_trains_smaller_crops_on_a_cpu_without_native_bf16(
     monkeypatch.setattr(fast_style.demo, "native_bf16", lambda device_type=None: bf16)
     monkeypatch.setattr(fast_style.demo, "pick_device", lambda device="auto": __import__("torch").device("cpu"))
     monkeypatch.setattr(
-        fast_style.demo, "run_demo", lambda workdir, steps, size: got.append(size) or {"tensorboard logs": workdir}
+        fast_style.demo,
+        "run_demo",  # (as run_demo takes its default: after its checks)
+        lambda workdir, steps, size: (
+            got.append(size or fast_style.demo.default_image_size()) or {"tensorboard logs": workdir}
+        ),
     )
     with caplog.at_level("INFO"):
         assert demo_main(["--workdir", str(tmp_path / "d"), *asked]) == 0

@@ -355,7 +355,7 @@ def test_tiny_run_end_to_end_and_resume(
     with pytest.raises(UserError, match="inside data.root=.*image grids would become training photos"):
         train(tiny_cfg(photo_dir / "outputs" / "run", photo_dir, style_path, random_vgg))
 
-    with pytest.raises(UserError, match="ckpt_path=last: no .*last.ckpt: set hydra.run.dir"):
+    with pytest.raises(UserError, match="ckpt_path=last: no .*last.ckpt: set output_dir to the folder"):  # Python
         train(tiny_cfg(tmp_path / "typo", photo_dir, style_path, random_vgg, "ckpt_path=last"))
     assert not (tmp_path / "typo" / "style.pt").exists()
     other_style = tmp_path / "other_painting.png"
@@ -406,10 +406,14 @@ def test_the_stop_line_points_a_resume_at_the_run_or_at_its_whole_sweep(monkeypa
     from hydra.core.hydra_config import HydraConfig
     from hydra.types import RunMode
 
+    from fast_style import launch
     from fast_style.callbacks import _run_folder_setting
 
-    assert _run_folder_setting(Path("/r/one")) == "hydra.run.dir=/r/one"  # train(cfg) from Python: no Hydra
+    monkeypatch.setitem(launch._RUN_FOLDER, "key", "output_dir")  # train(cfg) from Python: Hydra's is not read
+    assert _run_folder_setting(Path("/r/one")) == "output_dir=/r/one"
+    monkeypatch.setitem(launch._RUN_FOLDER, "key", "hydra.run.dir")
     assert _run_folder_setting(Path("/r/a b")) == "'hydra.run.dir=/r/a b'"  # pasted, it must be one word
+    monkeypatch.setitem(launch._RUN_FOLDER, "key", None)  # as Hydra's run says, below
     for mode, said in ((RunMode.RUN, "hydra.run.dir=/s/3"), (RunMode.MULTIRUN, "hydra.sweep.dir=/s")):
         monkeypatch.setattr(HydraConfig, "initialized", staticmethod(lambda: True))
         monkeypatch.setattr(
@@ -1563,3 +1567,22 @@ def test_a_folder_as_ckpt_path_names_the_checkpoint_in_it(tmp_path: Path) -> Non
         with pytest.raises(UserError, match=re.escape(said)) as refused:
             check_checkpoint(folder)
         assert ("resume the run" in str(refused.value)) == (folder != flat)
+
+
+def test_training_from_python_speaks_of_python_settings_and_leaves_no_empty_folder(
+    tmp_path: Path, photo_dir: Path, style_path: Path, random_vgg: Path
+) -> None:
+    """compose() from Python raised Hydra's report (its advice, +data.rot=1, was then refused by train()); a run
+    folder in use was said to want hydra.run.dir=..., which train() does not read (output_dir); a run refused
+    before its start left an empty tensorboard/ in a folder it had made."""
+    with pytest.raises(UserError, match=r"^unknown setting 'data.rot' \(did you mean data.root\?\); the settings"):
+        compose([f"style.image={style_path}", "data.rot=1"])
+    with pytest.raises(UserError, match=r"^unknown loss option 'caffee': choose one of caffe, file"):
+        compose([f"style.image={style_path}", "loss=caffee"])
+    with pytest.raises(UserError, match="data folder .* does not exist"):
+        train(tiny_cfg(tmp_path / "refused", photo_dir, style_path, random_vgg, f"data.root={tmp_path / 'none'}"))
+    assert not (tmp_path / "refused").exists()
+    out = tmp_path / "run"
+    train(tiny_cfg(out, photo_dir, style_path, random_vgg))
+    with pytest.raises(UserError, match=r"holds a run .*or train into another folder \(output_dir=\.\.\.\)$"):
+        train(tiny_cfg(out, photo_dir, style_path, random_vgg))

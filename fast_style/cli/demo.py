@@ -33,9 +33,9 @@ def run(args: argparse.Namespace) -> dict[str, Path]:
     workdir = Path(args.workdir)
     if said := in_the_way(workdir):
         raise UserError(f"--workdir {workdir}: {said}; choose another --workdir")
-    from fast_style.demo import default_image_size, run_demo  # torch, Lightning: after the arguments are parsed
+    from fast_style.demo import run_demo  # torch, Lightning: after the arguments are parsed
 
-    return run_demo(workdir, args.steps, args.image_size or default_image_size())
+    return run_demo(workdir, args.steps, args.image_size)
 
 
 def report(paths: dict[str, Path]) -> None:
