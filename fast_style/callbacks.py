@@ -27,7 +27,7 @@ from fast_style import launch
 from fast_style.atomic import atomic_write, save_torch
 from fast_style.errors import UserError
 from fast_style.event_files import drop_hparams, event_files, holds_hparams
-from fast_style.lightning_internals import set_logging_count, stop_after_this_step
+from fast_style.lightning_internals import set_logging_count, stop_after_this_step, take_sigterm
 from fast_style.style_model import save_style_model
 
 log = logging.getLogger(__name__)
@@ -257,10 +257,12 @@ class FinalCheckpoint(ModelCheckpoint):
         """A stop asked during the step (GracefulStop, a scheduler's SIGTERM): its checkpoint is written here, after
         the periodic one (not twice), where Lightning's restart expects one (a resume from one written later, once
         the step's counters had moved on, logged every point one step late). One process only: DDP ranks may see
-        the signal on either side of a step, and agreeing would cost a collective every step; they write it when
-        Lightning stops them together (GracefulStop.on_exception)."""
+        the signal on either side of a step: there it is written here where GracefulStop has the ranks agree on the step
+        (after its own on_train_batch_end: Lightning calls the checkpoint callbacks last), else when Lightning stops
+        them together (GracefulStop.on_exception)."""
         super().on_train_batch_end(trainer, pl_module, *args)
-        if trainer.received_sigterm and trainer.world_size == 1 and self._keeps_last and self.dirpath:
+        agreed = trainer.world_size == 1 or any(isinstance(c, GracefulStop) and c._ranks for c in trainer.callbacks)
+        if trainer.received_sigterm and agreed and self._keeps_last and self.dirpath:
             self.save_last_now(trainer)
 
     def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
@@ -324,10 +326,14 @@ class GracefulStop(pl.Callback):
         self._hangup: Any = None  # SIGHUP's handler before the run's (on_train_start)
         self._ranks = False  # several DDP processes: a signal is noted, and the ranks agree when to stop
         self._noted = 0  # the signal this process was sent (under DDP)
+        self._global_rank = 0
 
-    def on_sanity_check_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        if self._several_ranks(trainer) and not self._ranks:  # (Lightning's handler is there from here on)
-            self._note_signals(trainer)
+    def on_fit_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        """DDP: SIGTERM noted from the moment Lightning takes it (just after this hook) on: its own handler, there
+        until on_train_start, broadcast from inside itself (the ranks' first collectives come before training)."""
+        if self._several_ranks(trainer):
+            self._ranks = True
+            take_sigterm(trainer, self._note)
 
     @staticmethod
     def _several_ranks(trainer: pl.Trainer) -> bool:
@@ -341,9 +347,8 @@ class GracefulStop(pl.Callback):
     def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         if threading.current_thread() is not threading.main_thread():
             return
-        if self._several_ranks(trainer):
-            if not self._ranks:
-                self._note_signals(trainer)
+        if self._ranks:
+            self._note_signals(trainer)
             return
         notices = logging.getLogger("pytorch_lightning.trainer.connectors.signal_connector")
         if self._not_from_ctrl_c not in notices.filters:
@@ -367,26 +372,25 @@ class GracefulStop(pl.Callback):
             self._hangup = signal.signal(hangup, on_sighup)
 
     def _note_signals(self, trainer: pl.Trainer) -> None:
-        """DDP: Ctrl-C, SIGTERM and SIGHUP only noted here (Lightning's SIGTERM handler broadcast to the other
-        ranks from inside the handler, at no step in particular: the ranks hung in different collectives); a
-        second Ctrl-C on rank 0 aborts. A signal this process ignores (the ranks Lightning starts ignore them:
-        rank 0 decides) stays ignored."""
-        self._ranks = True
-
-        def note(signum: int, frame: Any) -> None:
-            if self._noted:
-                return
-            self._noted = signum
-            again = signum == signal.SIGINT and trainer.global_rank == 0
-            log.warning("stopping after this step (writing a checkpoint)%s", "; Ctrl-C again aborts" if again else "")
-            if again:
-                signal.signal(signal.SIGINT, signal.default_int_handler)
-
-        for stop in (signal.SIGINT, signal.SIGTERM, getattr(signal, "SIGHUP", None)):
+        """DDP: Ctrl-C and SIGHUP only noted too, from training's start on (SIGTERM since on_fit_start); a second
+        Ctrl-C on rank 0 aborts. A signal this process ignores stays ignored (nohup; the ranks Lightning starts,
+        whose rank 0 decides)."""
+        self._global_rank = trainer.global_rank
+        for stop in (signal.SIGINT, getattr(signal, "SIGHUP", None)):
             if stop is not None and signal.getsignal(stop) is not signal.SIG_IGN:
-                previous = signal.signal(stop, note)
-                if stop != signal.SIGINT and stop != signal.SIGTERM:
-                    self._hangup = previous  # (Lightning restores SIGINT's and SIGTERM's)
+                previous = signal.signal(stop, self._note)
+                if stop != signal.SIGINT:
+                    self._hangup = previous
+
+    def _note(self, signum: int, frame: Any) -> None:
+        """A stop asked of this process (DDP): said, and agreed on with the other ranks after this step."""
+        if self._noted:
+            return
+        self._noted = signum
+        again = signum == signal.SIGINT and self._global_rank == 0
+        log.warning("stopping after this step (writing a checkpoint)%s", "; Ctrl-C again aborts" if again else "")
+        if again:
+            signal.signal(signal.SIGINT, signal.default_int_handler)
 
     def on_train_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule, *args: Any) -> None:
         if self._ranks:

@@ -1,9 +1,11 @@
-"""The only place fast-style touches Lightning internals: four things no public API offers. Each is checked by
+"""The only place fast-style touches Lightning internals: five things no public API offers. Each is checked by
 tests/test_lightning_contract.py, which fails by name when a Lightning upgrade moves it."""
 
 from __future__ import annotations
 
 import signal
+from collections.abc import Callable
+from typing import Any
 
 import pytorch_lightning as pl
 
@@ -42,3 +44,9 @@ def started_by_rank_zero(trainer: pl.Trainer) -> bool:
 
     environment = getattr(trainer.strategy, "cluster_environment", None)  # (one process: none)
     return type(environment) is LightningEnvironment and trainer.local_rank > 0
+
+
+def take_sigterm(trainer: pl.Trainer, handler: Callable[[int, Any], None]) -> None:
+    """`handler` in place of Lightning's own SIGTERM notifier, before the trainer registers it (on_fit_start): its
+    notifier broadcast to the other DDP ranks from inside the signal handler."""
+    trainer._signal_connector._sigterm_notifier_fn = handler

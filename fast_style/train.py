@@ -181,7 +181,8 @@ def _check_output_dir(cfg: DictConfig) -> None:
         return
     run_dir = HydraConfig.get().runtime.output_dir
     if Path(str(cfg.output_dir)).absolute() != Path(run_dir).absolute():
-        raise UserError(f"output_dir follows the run's folder: set {launch.run_folder_key()}={cfg.output_dir} instead")
+        key = "hydra.sweep.dir" if launch.in_multirun() else "hydra.run.dir"  # (said under a Hydra run only)
+        raise UserError(f"output_dir follows the run's folder: set {key}={cfg.output_dir} instead")
 
 
 def _remove_if_empty(made: list[Path]) -> None:

@@ -68,14 +68,16 @@ def test_every_setting_of_fast_styles_objects_is_typed_by_its_constructor(tmp_pa
     from omegaconf.errors import ValidationError
 
     from fast_style.data import StyleDataModule
+    from fast_style.errors import UserError
 
     cfg = _compose([f"output_dir={tmp_path}", "style.image=s.png"])
     defaults = {k: p.default for k, p in inspect.signature(StyleDataModule).parameters.items()}
     assert cfg.data.batch_size == defaults["batch_size"] and cfg.data.max_image_pixels == defaults["max_image_pixels"]
     assert set(cfg.module) == {"lr", "lr_schedule", "lr_min_ratio", "on_nonfinite", "compile", "init_from"}
-    with pytest.raises(ConfigCompositionException) as e:
+    with pytest.raises(UserError, match="^data.batch_size must be an integer, got 'abc'$") as e:
         _compose([f"output_dir={tmp_path}", "style.image=s.png", "data.batch_size=abc"])
-    assert isinstance(e.value.__cause__, ValidationError) and e.value.__cause__.full_key == "data.batch_size"
+    assert isinstance(e.value.__cause__, ConfigCompositionException)
+    assert isinstance(e.value.__cause__.__cause__, ValidationError)
 
 
 def test_the_cached_schemas_are_the_constructors(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1550,9 +1550,12 @@ def test_two_checkpointers_keep_a_state_each() -> None:
     assert last.state_key == FinalCheckpoint(every_n_train_steps=500).state_key
 
 
-def test_a_folder_as_ckpt_path_names_the_checkpoint_in_it(tmp_path: Path) -> None:
+def test_a_folder_as_ckpt_path_names_the_checkpoint_in_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """It said "not found" of a folder that is there; a run's folder is told how to resume, another is not."""
+    from fast_style import launch
     from fast_style.train import check_checkpoint
+
+    monkeypatch.setitem(launch._RUN_FOLDER, "key", "hydra.run.dir")  # (as fast-style-train's run sets it)
 
     (tmp_path / "run" / "checkpoints").mkdir(parents=True)
     (tmp_path / "run" / "checkpoints" / "step=000004.ckpt").touch()

@@ -191,6 +191,22 @@ def _started_by_lightning() -> bool:
     return os.environ.get("LOCAL_RANK", "0") != "0" and "TORCHELASTIC_RUN_ID" not in os.environ
 
 
+def _end_with_rank_zero() -> None:
+    """Linux: this rank is killed when the rank 0 that started it ends (SIGKILL'd by the kernel's out-of-memory
+    killer, crashed), rather than wait in a collective, deaf to Ctrl-C, until the process group's timeout."""
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+
+    parent = os.getppid()
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # (no such call: nothing more than before)
+        return
+    if os.getppid() != parent:  # rank 0 ended before the call took effect
+        os._exit(1)
+
+
 def _check_run_folders(argv: list[str]) -> None:
     """An empty run or sweep folder (`hydra.run.dir=$UNSET`) is refused: Hydra took it as the current folder and
     wrote the run's files among whatever is there."""
@@ -211,6 +227,7 @@ def main() -> None:
         for stop in (signal.SIGINT, signal.SIGTERM, getattr(signal, "SIGHUP", None)):
             if stop is not None:
                 signal.signal(stop, signal.SIG_IGN)
+        _end_with_rank_zero()
     if "--hydra-help" in sys.argv:  # Hydra's own help composes only its own settings: the run's are beside the point
         sys.argv[1:] = [a for a in sys.argv[1:] if "=" not in a or a.lstrip("+~").startswith("hydra.")]
     previous, inherited = os.environ.get("HYDRA_FULL_ERROR"), os.environ.get(_USERS_FULL_ERROR)
