@@ -1,4 +1,4 @@
-"""The four private Lightning internals fast-style leans on (fast_style/lightning_internals.py, the only place
+"""The five private Lightning internals fast-style leans on (fast_style/lightning_internals.py, the only place
 that touches them), each for a reason no public API serves; checkpoints go through the public CheckpointIO
 plugin. An upgrade of pytorch-lightning that moves one fails here, by name, instead of silently changing what
 users get (metrics logged every step, a DDP rank left hanging)."""
@@ -48,3 +48,15 @@ def test_lightnings_own_stop_after_a_step_can_still_be_asked_for() -> None:
     stop_after_this_step(trainer)
     assert trainer.received_sigterm
     assert not started_by_rank_zero(trainer)  # one process: no launcher watching it
+
+
+def test_lightnings_sigterm_notifier_is_still_the_one_it_registers() -> None:
+    # GracefulStop.on_fit_start (DDP): its handler takes the notifier's place before the trainer registers it
+    from pytorch_lightning.trainer.connectors.signal_connector import _SignalConnector
+
+    from fast_style.lightning_internals import take_sigterm
+
+    assert "self._sigterm_notifier_fn" in inspect.getsource(_SignalConnector.register_signal_handlers)
+    trainer = pl.Trainer(logger=False, enable_checkpointing=False, enable_progress_bar=False, max_steps=1)
+    take_sigterm(trainer, print)
+    assert trainer._signal_connector._sigterm_notifier_fn is print
