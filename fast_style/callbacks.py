@@ -405,7 +405,7 @@ class GracefulStop(pl.Callback):
             stop_after_this_step(trainer)
 
     def teardown(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
-        if self._hangup is not None:  # (Lightning restores only the handlers it knows)
+        if self._hangup is not None:  # (Lightning restores it too, where its connector ran: set back either way)
             signal.signal(signal.SIGHUP, self._hangup)
             self._hangup = None
 

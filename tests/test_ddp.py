@@ -89,27 +89,24 @@ def test_ctrl_c_stops_every_ddp_rank_at_one_step_with_a_checkpoint(
             time.sleep(0.2)
         assert path.exists(), proc.stdout.read()[-3000:] if proc.poll() is not None else "never came"
 
+    def ctrl_c_once(out: Path, then: str) -> str:
+        """Ctrl-C (SIGINT to the process group) once `out / then` is there: what the run said, after it ended."""
+        proc = launch(out)
+        wait_for(out / then, proc)
+        os.killpg(proc.pid, signal.SIGINT)
+        try:
+            said = proc.communicate(timeout=120)[0]
+        finally:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+        assert proc.returncode == 130, said[-3000:]
+        return said
+
     out = tmp_path / "run"
-    proc = launch(out)
-    wait_for(out / "images" / "step_000002.png", proc)  # training, on both ranks
-    os.killpg(proc.pid, signal.SIGINT)
-    try:
-        err = proc.communicate(timeout=120)[0]
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-    assert proc.returncode == 130, err[-3000:]
+    err = ctrl_c_once(out, "images/step_000002.png")  # training, on both ranks
     step = torch.load(out / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False)["global_step"]
     assert step >= 2 and f"stopped at step {step}: checkpoint" in err and (out / "style.pt").is_file()
     # a Ctrl-C while the other rank starts: rank 0 stops it, and the launch leaves nothing behind
     early = tmp_path / "early"
-    proc = launch(early)
-    wait_for(early / "train_ddp_process_1.log", proc)
-    os.killpg(proc.pid, signal.SIGINT)
-    try:
-        err = proc.communicate(timeout=120)[0]
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-    assert proc.returncode == 130, err[-3000:]
+    ctrl_c_once(early, "train_ddp_process_1.log")
     assert not early.exists() or (early / "checkpoints" / "last.ckpt").is_file()  # (training may have begun)
