@@ -26,8 +26,6 @@ from itertools import chain
 from pathlib import Path
 from typing import BinaryIO
 
-from tqdm import tqdm
-
 from fast_style.errors import UserError
 from fast_style.numbers import check_number
 
@@ -238,6 +236,8 @@ def download(
     queue = candidates(chain(corrupt, shuffled_names(names, split, seed, max_id)), present)
     fetcher = Fetcher(base_url, split, folder, retries, timeout)
     pending: set[Future[tuple[str, str, str]]] = set()
+    from tqdm import tqdm  # (here: the tool's --help and argument mistakes answer without it)
+
     bar = tqdm(total=count, initial=min(len(present), count), unit="img", desc=split)
     pool = ThreadPoolExecutor(workers)
     try:

@@ -42,7 +42,20 @@ def test_every_command_has_its_module_in_cli() -> None:
         assert (PACKAGE / "cli" / f"{target.split(':')[0].rsplit('.', 1)[1]}.py").is_file()
 
 
-ARGPARSE_TOOLS = ["stylize", "export", "evaluate", "optimize", "weights", "demo", "serve"]
+def test_every_tools_usage_line_names_its_command(capsys: pytest.CaptureFixture[str]) -> None:
+    import importlib
+    import tomllib
+
+    scripts = tomllib.loads((PACKAGE.parent / "pyproject.toml").read_text())["project"]["scripts"]
+    for command, target in scripts.items():
+        if command == "fast-style-train":  # Hydra's own --help
+            continue
+        with pytest.raises(SystemExit):
+            importlib.import_module(target.split(":")[0]).main(["--help"])
+        assert capsys.readouterr().out.startswith(f"usage: {command} "), command
+
+
+ARGPARSE_TOOLS = ["stylize", "export", "evaluate", "optimize", "weights", "demo", "serve", "coco"]
 HEAVY = ["torch", "torchvision", "pytorch_lightning", "av", "onnxruntime", "numpy", "tqdm"]
 
 

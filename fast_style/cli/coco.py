@@ -47,7 +47,7 @@ def positive(kind: Callable[[str], float]) -> Callable[[str], float]:
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    p = ToolParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = ToolParser(prog="fast-style-coco", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--split", choices=sorted(MAX_IDS), default="train2017")
     p.add_argument("--count", type=positive(int), default=5000, help="images wanted in the folder (default 5000)")
     p.add_argument("--out", default="data/coco", help="output root; images go to OUT/SPLIT/ (default data/coco)")
