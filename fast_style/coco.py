@@ -240,6 +240,7 @@ def download(
 
     bar = tqdm(total=count, initial=min(len(present), count), unit="img", desc=split)
     pool = ThreadPoolExecutor(workers)
+    unsaid: list[str] = []
     try:
         while True:
             room = min(workers, count - report.total)
@@ -257,12 +258,23 @@ def download(
                     report.missing += 1
                 else:
                     report.failed += 1
-                    if fetcher.reached:  # (before the server answered once: said in one line at the end)
-                        tqdm.write(f"failed: {name}: {error}", file=sys.stderr)
+                    unsaid.append(f"failed: {name}: {error}")
+            if fetcher.reached:  # (failures before the server answered once: said then, or in one line at the end)
+                for line in unsaid:
+                    tqdm.write(line, file=sys.stderr)
+                unsaid.clear()
     except Unreachable as e:
         raise Unreachable(f"cannot reach {base_url}: {e}") from None
     except DiskFull as e:
         raise DiskFull(f"{e}; the {report.total} images saved are kept") from None
+    except KeyboardInterrupt:
+        if pending:  # a stalled read ends at its timeout
+            tqdm.write(
+                f"stopping: ending {len(pending)} downloads under way (at most {timeout:g} s; press Ctrl-C again to "
+                "quit at once)",
+                file=sys.stderr,
+            )
+        raise
     finally:
         fetcher.stop.set()
         pool.shutdown(wait=True, cancel_futures=True)

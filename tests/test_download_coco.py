@@ -244,6 +244,7 @@ def test_ctrl_c_exits_cleanly(tmp_path, server, monkeypatch, capsys):
     assert run(server.url, tmp_path / "out", "--max-id", "12", "--count", "3") == 130
     err = capsys.readouterr().err
     assert "interrupted: 0 images saved" in err and "rerun" in err
+    assert "stopping: ending 3 downloads under way (at most 5 s; press Ctrl-C again" in err  # (a stalled read)
     # SIGTERM: its own exit code and line (it was taken for a Ctrl-C: 130), the hint to resume kept
     import signal
 
@@ -273,6 +274,29 @@ def test_invalid_arguments_are_rejected(tmp_path, bad):
     with pytest.raises(SystemExit) as exc:
         dc.main(["--out", str(tmp_path), *bad])
     assert exc.value.code == 2
+
+
+@pytest.mark.parametrize(("option", "kind"), [("--count", "int"), ("--workers", "int"), ("--timeout", "float")])
+def test_a_mistyped_number_is_named_by_its_type(tmp_path, capsys, option, kind):
+    with pytest.raises(SystemExit):
+        dc.main(["--out", str(tmp_path), option, "x"])
+    assert f"argument {option}: invalid {kind} value: 'x'" in capsys.readouterr().err  # (it said "parse value")
+
+
+def test_a_failure_before_the_server_first_answers_is_still_named(tmp_path, server, capsys, monkeypatch):
+    urlopen, calls = coco.urllib.request.urlopen, []
+
+    def first_times_out(url, *args, **kwargs):
+        calls.append(url)
+        if len(calls) == 1:
+            raise OSError("timed out")
+        return urlopen(url, *args, **kwargs)
+
+    monkeypatch.setattr(coco.urllib.request, "urlopen", first_times_out)
+    listing = write_list(tmp_path / "names.txt", [1, 2])
+    assert run(server.url, tmp_path / "out", "--list", listing, "--count", "2", "--workers", "1", "--retries", "0") == 1
+    first = calls[0].rsplit("/", 1)[1]
+    assert f"failed: {first}: timed out" in capsys.readouterr().err  # (only the figures said it, no name, no why)
 
 
 def test_a_file_in_the_way_or_a_full_disk_is_one_line(tmp_path, server, served, capsys, monkeypatch):

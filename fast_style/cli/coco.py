@@ -43,6 +43,7 @@ def positive(kind: Callable[[str], float]) -> Callable[[str], float]:
             raise argparse.ArgumentTypeError(f"must be a number > 0, got {text}")
         return value
 
+    parse.__name__ = kind.__name__  # argparse's "invalid int value: 'x'" names the type by it
     return parse
 
 
