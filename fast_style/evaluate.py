@@ -8,11 +8,13 @@ per-image optimization; `write_reports` writes metrics.csv, metrics.json and a c
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import hashlib
 import io
 import json
 import logging
+import math
 import textwrap
 import time
 from collections import Counter
@@ -188,7 +190,7 @@ def load_photos(
         unique.setdefault(f.resolve(), (f, name))
     files = list(unique.values())
     names = Counter(name for _, name in files)
-    photos = []
+    photos, sizes_that_keep = [], []
     for f, name in files:
         try:
             photo = read_photo(f, size)
@@ -201,16 +203,23 @@ def load_photos(
         if min(h, w) < MIN_PHOTO_SIDE:
             at = setting("--size", "size", size)
             log.warning("warning: skipping %s: %dx%d at %s, under %d px a side", f, w, h, at, MIN_PHOTO_SIDE)
+            with contextlib.suppress(OSError), Image.open(f) as img:  # the size that keeps it (none if too small)
+                if min(img.size) >= MIN_PHOTO_SIDE:
+                    sizes_that_keep.append(math.ceil(MIN_PHOTO_SIDE * max(img.size) / min(img.size)))
             if skipped is not None:
                 skipped.append(f)
             continue
         photos.append((name if names[name] == 1 else str(f), photo))
         if sources is not None:
             sources.append(f)
-    if not photos:
-        raise UserError(  # all skipped: unreadable, or too small at that size (the warnings above say which)
-            f"none of the photos in {', '.join(map(str, folders))} could be used (see the warnings above): give "
-            f"readable photos at least {MIN_PHOTO_SIDE} px a side at {setting('--size', 'size', size)}"
+    if not photos:  # all skipped: unreadable, or too small at that size (the warnings above say which)
+        advice = (
+            f"give {setting('--size', 'size', min(sizes_that_keep))} or more"  # (it asked for other photos)
+            if sizes_that_keep
+            else f"give readable photos at least {MIN_PHOTO_SIDE} px a side at {setting('--size', 'size', size)}"
+        )
+        raise UserError(
+            f"none of the photos in {', '.join(map(str, folders))} could be used (see the warnings above): {advice}"
         )
     return photos
 
@@ -338,14 +347,14 @@ def evaluate(
         if not style_image and not recorded:
             raise UserError(f"{path} does not name its style image: give it as {setting('--style', 'style_image')}")
         loaded.append((net, style_image or find_style_image(recorded, style_dirs or [])))
+    for _, style in loaded:  # then each painting read (one unreadable was said after the models before it)
+        if (key := _painting_key(style)) not in scorers:
+            scorers[key] = Scorer(style, weights, style_size, loss_weights, judge, dev, judge_weights)
+            judge = judge and scorers[key].judge is not None  # unavailable once: not tried (and reported) again
     for number, (path, name, (net, style)) in enumerate(zip(models, model_names(models), loaded), 1):
         # what it is doing, as it goes (a reference optimization takes minutes a photo on a CPU: it looked hung)
         log.info("scoring %s (%d of %d) on %d photos", name, number, len(models), len(photos))
-        key = _painting_key(style)
-        if key not in scorers:
-            scorers[key] = Scorer(style, weights, style_size, loss_weights, judge, dev, judge_weights)
-            judge = judge and scorers[key].judge is not None  # unavailable once: not tried (and reported) again
-        scorer = scorers[key]
+        scorer = scorers[_painting_key(style)]
         net = net.to(dev)
         score = ModelScore(name, str(path), style)
         stylized_all, sums, seconds = [], {}, 0.0

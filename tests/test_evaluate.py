@@ -206,6 +206,34 @@ def test_photos_too_thin_to_score_are_skipped_with_a_warning(tmp_path: Path) -> 
     assert [name for name, _ in load_photos([str(tmp_path / "p")], 128)] == ["photo.jpg"]
 
 
+def test_photos_all_too_small_at_the_size_asked_say_the_size_that_keeps_them(tmp_path: Path) -> None:
+    from fast_style.evaluate import load_photos
+
+    make_photo(tmp_path / "p" / "photo.jpg", size=(64, 48))  # 16x12 at size 16; 22x16 at 22
+    with pytest.raises(UserError, match=r"could be used \(see the warnings above\): give size=22 or more$"):
+        load_photos([str(tmp_path / "p")], 16)  # (it asked for readable photos of 16 px a side: they were)
+    assert len(load_photos([str(tmp_path / "p")], 22)) == 1
+    Image.new("RGB", (8, 8)).save(tmp_path / "p" / "photo.jpg")  # too small at any size
+    with pytest.raises(UserError, match="give readable photos at least 16 px a side at size=16"):
+        load_photos([str(tmp_path / "p")], 16)
+
+
+def test_an_unreadable_painting_is_said_before_any_model_is_scored(
+    tmp_path: Path, style_path: Path, random_vgg: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from fast_style.evaluate import evaluate
+
+    (tmp_path / "text.jpg").write_text("not a painting")
+    models = []
+    for i, painting in enumerate((style_path, tmp_path / "text.jpg")):
+        models.append(tmp_path / f"m{i}.pt")
+        save_style_model(TransformerNet(channels=(4, 8, 8), num_residual=1), models[-1], {"style_image": str(painting)})
+    photos = [("p", torch.rand(1, 3, 32, 32))]
+    with caplog.at_level("INFO"), pytest.raises(UserError, match="text.jpg"):
+        evaluate(models, photos, weights=str(random_vgg), style_size=32, judge=False, stability_photos=0)
+    assert "scoring" not in caplog.text  # (the first model was scored, references and all, before the error)
+
+
 @pytest.mark.parametrize("method", ["lbfgs", "adam"])
 def test_optimize_lowers_the_loss_and_writes_image_and_curve(
     tmp_path: Path, style_path: Path, random_vgg: Path, method: str
