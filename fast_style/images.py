@@ -391,6 +391,13 @@ def save_image(
 ) -> None:
     """Save atomically by the extension's format, keeping `source`'s metadata (`kept_metadata`). Not `overwrite`: a
     file made at `path` meanwhile is kept (atomic.atomic_write)."""
+    encoded = encode_image(img, path, source, quality)
+    with atomic_write(path, overwrite) as tmp:
+        tmp.write_bytes(encoded)
+
+
+def encode_image(img: Image.Image, path: str | Path, source: Image.Image | None = None, quality: int = 95) -> bytes:
+    """`img` encoded as `save_image` writes it to `path` (for a writer of several files at once)."""
     path = Path(path)
     fmt = Image.registered_extensions().get(path.suffix.lower())
     if fmt is None or path.suffix.lower() not in IMAGE_OUTPUTS:
@@ -405,8 +412,7 @@ def save_image(
     params |= kept_metadata(source, fmt)
     encoded = io.BytesIO()  # encoded in memory: Pillow's C encoders write to a file unchecked for short writes
     img.save(encoded, format=fmt, **params)  # (a JPEG on a nearly full disk was left cut short, unreported)
-    with atomic_write(path, overwrite) as tmp:
-        tmp.write_bytes(encoded.getbuffer())
+    return encoded.getvalue()
 
 
 def on_white(img: Image.Image) -> Image.Image:

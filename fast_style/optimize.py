@@ -17,9 +17,9 @@ from pathlib import Path
 
 import torch
 
-from fast_style.atomic import atomic_write, writing
+from fast_style.atomic import atomic_writes, writing
 from fast_style.errors import UserError, setting
-from fast_style.images import save_image
+from fast_style.images import encode_image
 from fast_style.loss import PerceptualLoss
 from fast_style.numbers import check_number
 from fast_style.outputs import check_output, to_overwrite
@@ -137,10 +137,7 @@ def write_result(image: torch.Tensor, history: list[float], out: str | Path, for
     from torch.utils.tensorboard import SummaryWriter
 
     csv_path, board = curve_paths(out)
-    save_image(tensor_to_pil(image[0]), out, overwrite=force)
-    with atomic_write(csv_path, overwrite=force) as tmp:
-        with open(tmp, "w", newline="") as f:
-            csv.writer(f).writerows([("iteration", "total")] + list(enumerate(history)))  # 0: the start
+    encoded = encode_image(tensor_to_pil(image[0]), out)
     # TensorBoard's events are made in the system's temporary folder and copied beside the image whole: written
     # there, a full disk left an empty events file (that a rerun took for an earlier curve) and TensorBoard's
     # writer thread printed a traceback, after the earlier curve had been deleted
@@ -149,17 +146,15 @@ def write_result(image: torch.Tensor, history: list[float], out: str | Path, for
             for i, value in enumerate(history):
                 writer.add_scalar("optimize/total", value, i)
         (events,) = Path(scratch).glob("events.out.tfevents.*")
-        with writing(board):
-            made = not board.exists()
-            board.mkdir(parents=True, exist_ok=True)
-            earlier = [p for p in board.glob("events.out.tfevents.*") if p.name != events.name]
-            try:
-                with atomic_write(board / events.name) as tmp:
-                    shutil.copyfile(events, tmp)
-            except BaseException:
-                if made:  # (empty: the copy's temporary file is gone)
-                    board.rmdir()
-                raise
-            for old in earlier:  # an earlier run's curve (forced), once the new one is whole
-                old.unlink()
+        earlier = [p for p in board.glob("events.out.tfevents.*") if p.name != events.name]
+        paths = [out, csv_path, board / events.name]  # all three or none (an image without its curve then
+        with atomic_writes(paths, overwrite=force) as (image_tmp, csv_tmp, events_tmp):  # asked for --force)
+            with writing(out):
+                image_tmp.write_bytes(encoded)
+            with writing(csv_path), open(csv_tmp, "w", newline="") as f:
+                csv.writer(f).writerows([("iteration", "total")] + list(enumerate(history)))  # 0: the start
+            with writing(board):
+                shutil.copyfile(events, events_tmp)
+    for old in earlier:  # an earlier run's curve (forced), once the new one is whole
+        old.unlink()
     return [out, csv_path, board]

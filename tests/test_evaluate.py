@@ -316,7 +316,8 @@ def test_a_full_disk_keeps_the_earlier_loss_curve_and_leaves_no_empty_one(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The curve's events were written in place: a full disk left an empty events file (a rerun then said 'holds
-    an earlier loss curve'), with TensorBoard's thread's traceback, after the earlier curve had been deleted."""
+    an earlier loss curve'), with TensorBoard's thread's traceback, after the earlier curve had been deleted; and
+    the image was kept without its curve (a rerun then asked for --force)."""
     import errno
     import shutil
 
@@ -340,6 +341,7 @@ def test_a_full_disk_keeps_the_earlier_loss_curve_and_leaves_no_empty_one(
         assert (
             sorted(p.name for p in board.iterdir()) == ["events.out.tfevents.1.host"] if earlier else not board.exists()
         )
+        assert not (tmp_path / "a.png").exists() and not (tmp_path / "a_loss.csv").exists()  # all three or none
     monkeypatch.undo()
     optimize.write_result(image, history, tmp_path / "a.png", force=True)  # and with room: the new curve alone
     assert [p.name.startswith("events.out.tfevents.") and p.stat().st_size > 20 for p in board.iterdir()] == [True]
