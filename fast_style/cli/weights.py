@@ -39,11 +39,11 @@ def obtain(args: argparse.Namespace) -> None:
             if not path.exists():
                 print(f"  not there yet: fast-style-weights{flag} obtains it", file=sys.stderr)
         return
-    wanted = [("VGG16 caffe weights", caffe_weights_path, fetch_caffe_weights)]
+    wanted = [("VGG16 caffe weights", caffe_weights_path, fetch_caffe_weights, "vgg16")]
     if args.judge:
-        wanted.append(("VGG19 judge weights", judge_weights_path, fetch_judge_weights))
-    for what, where, fetch in wanted:
-        was_cached = not args.force and is_cached(where())  # (a damaged one is obtained again, and said so)
+        wanted.append(("VGG19 judge weights", judge_weights_path, fetch_judge_weights, "vgg19"))
+    for what, where, fetch, arch in wanted:
+        was_cached = not args.force and is_cached(where(), arch)  # (a damaged one is obtained again, and said so)
         path = where() if was_cached else fetch(force=args.force)  # (read once where it is cached)
         print(f"{what} {'already cached' if was_cached else 'saved'}: {path}")
 
