@@ -68,6 +68,12 @@ def record_norm_stats(net: nn.Module, x: torch.Tensor, run=None) -> NormStats:
     return stats
 
 
+# A channel whose variance is at most this is flat (a flat picture's are 0; a photo's smallest about 1e-2): the whole
+# pass normalizes it to 0, its values all its mean, but a tile's values differ from the statistics pass's by
+# rounding, which 1/sqrt(eps) (316) multiplied at each norm layer: a flat picture came out black (NaN) or white.
+FLAT_VAR = 1e-10
+
+
 @contextmanager
 def fixed_norm_stats(net: nn.Module, stats: NormStats) -> Iterator[None]:
     """Within the block, each instance norm of `net` uses the given statistics instead of its input's."""
@@ -79,6 +85,7 @@ def fixed_norm_stats(net: nn.Module, stats: NormStats) -> Iterator[None]:
 
         def forward(x: torch.Tensor, m: nn.InstanceNorm2d = m, mean=mean, var=var) -> torch.Tensor:
             scale = torch.rsqrt(var.float() + m.eps)  # (B, C), folded with the affine part in fp32
+            scale = scale.masked_fill(var.float() <= FLAT_VAR, 0.0)  # a flat channel: its mean, as in one pass
             shift = -mean.float() * scale
             if m.affine:
                 scale, shift = scale * m.weight.float(), shift * m.weight.float() + m.bias.float()
@@ -113,6 +120,11 @@ def stylize_tiled(
     device = next(net.parameters()).device
     _, _, h, w = image.shape
     tile = max(4, tile - tile % 4)
+    if h <= tile and w <= tile and h * w <= stats_size**2:  # one tile: the whole pass itself
+        whole = to_unit(image).to(device)
+        out = run(net, whole).float().clamp(0, 1)
+        out = (torch.lerp(whole.float(), out, strength) if strength != 1.0 else out).cpu()
+        return to_uint8(out) if image.dtype == torch.uint8 else out.to(image.dtype)
     margin = receptive_margin(net) if margin is None else 4 * -(-margin // 4)  # keep the stride-2 grid aligned
 
     def as_float(t: torch.Tensor) -> torch.Tensor:

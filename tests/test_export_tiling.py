@@ -12,6 +12,7 @@ from fast_style import stylizer as stylizer_module
 from fast_style.cli.export import main as export_main
 from fast_style.errors import UserError
 from fast_style.network import TransformerNet
+from fast_style.pixels import to_unit
 from fast_style.style_model import save_style_model
 from fast_style.stylizer import Stylizer
 from fast_style.tiling import receptive_margin, stylize_tiled
@@ -64,6 +65,21 @@ def test_tiles_match_the_whole_image_for_other_network_shapes(kernel_outer: int,
     with torch.no_grad():
         whole = net(x)
     assert (stylize_tiled(net, x, tile=64) - whole).abs().max().item() < 1e-4
+
+
+def test_a_flat_picture_and_one_that_fits_one_tile_come_out_as_the_whole_pass() -> None:
+    """A flat picture's norm layers have no variance: a tile's rounding differences from the statistics pass were
+    multiplied by 316 at each layer, and it came out NaN (black) or white, without a word."""
+    net = _net(channels=(8, 16, 32), num_residual=2)
+    for flat in (torch.full((1, 3, 90, 130), 0.78), torch.full((1, 3, 90, 130), 200, dtype=torch.uint8)):
+        with torch.no_grad():
+            whole = net(to_unit(flat))
+        tiled = to_unit(stylize_tiled(net, flat, tile=32))
+        assert torch.isfinite(tiled).all() and (tiled - whole).abs().max().item() < 1 / 255
+    x = _photo_like(3, 2)  # one tile: the whole pass itself, its strength too
+    with torch.no_grad():
+        assert torch.equal(stylize_tiled(net, x, tile=64), net(x).clamp(0, 1))
+        assert torch.equal(stylize_tiled(net, x, tile=64, strength=0.0), x)
 
 
 def test_naive_tiles_would_show_seams() -> None:
