@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import itertools
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from PIL import Image, ImageSequence
 
 from fast_style.atomic import atomic_write
 from fast_style.errors import UserError, option_note, setting
-from fast_style.images import decoding, kept_metadata, on_or_off_alpha, on_white, reading, to_srgb, upright
+from fast_style.images import decoding, encoding, kept_metadata, on_or_off_alpha, on_white, reading, to_srgb, upright
 from fast_style.numbers import check_number
 from fast_style.options import check_smoothing
 from fast_style.outputs import check_output, is_the_file
@@ -26,7 +27,8 @@ CHUNK = 8  # frames stylized at a time
 
 def frame_count(path: str | Path) -> int:
     """The frames of an animated GIF, PNG, WebP or AVIF (a still picture, or a camera's MPO with its preview: 1)."""
-    with decoding(), Image.open(path) as img:
+    # (Pillow's "Corrupt EXIF data" of a damaged TIFF, with its source line: reading it says why)
+    with warnings.catch_warnings(action="ignore"), decoding(), Image.open(path) as img:
         animated = img.format in ("GIF", "PNG", "WEBP", "AVIF") and getattr(img, "is_animated", False)
         hidden = img.format == "PNG" and bool(img.info.get("default_image"))  # an APNG's still: not a frame
         return img.n_frames - hidden if animated else 1
@@ -126,7 +128,8 @@ def save_frames(
     if fmt in ("WEBP", "AVIF"):
         params["quality"] = quality
     encoded = io.BytesIO()  # encoded in memory, then written whole (as images.save_image does)
-    frames[0].save(encoded, format=fmt, **params)
+    with encoding(frames[0].size, fmt, path):
+        frames[0].save(encoded, format=fmt, **params)
     data = encoded.getbuffer()
     if fmt == "WEBP" and any(f.mode == "RGBA" and f.getextrema()[3][0] < 255 for f in frames):
         _say_webp_has_alpha(data)

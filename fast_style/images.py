@@ -26,7 +26,7 @@ from PIL import Image, ImageChops, ImageCms, ImageOps
 from fast_style import hdr, nclx
 from fast_style.atomic import atomic_write
 from fast_style.bomb_guard import BOMB, over_the_bomb_limit, pillow_pixel_limit
-from fast_style.errors import UserError, first_line, out_of_memory
+from fast_style.errors import UserError, first_line, option_note, out_of_memory
 from fast_style.pixels import pil_to_tensor, to_unit
 from fast_style.walk import files_below
 
@@ -121,8 +121,8 @@ def page_count(path: str | Path) -> int:
     """The pages of a multi-page TIFF (a scan of several sheets, a fax), of which read_image reads the first; 1 for
     any other picture."""
     try:
-        with warnings.catch_warnings(), decoding(), Image.open(path) as img:
-            warnings.simplefilter("ignore")  # (Pillow's "Corrupt EXIF data" of a damaged later page: said below)
+        # (Pillow's "Corrupt EXIF data" of a damaged later page: said below)
+        with warnings.catch_warnings(action="ignore"), decoding(), Image.open(path) as img:
             return getattr(img, "n_frames", 1) if img.format == "TIFF" else 1
     except Exception:  # a later page damaged (Pillow's TypeError "Missing dimensions"): the first was read all the same
         return 1
@@ -411,8 +411,30 @@ def encode_image(img: Image.Image, path: str | Path, source: Image.Image | None 
         params["quality"] = quality
     params |= kept_metadata(source, fmt)
     encoded = io.BytesIO()  # encoded in memory: Pillow's C encoders write to a file unchecked for short writes
-    img.save(encoded, format=fmt, **params)  # (a JPEG on a nearly full disk was left cut short, unreported)
+    with encoding(img.size, fmt, path):
+        img.save(encoded, format=fmt, **params)  # (a JPEG on a nearly full disk was left cut short, unreported)
     return encoded.getvalue()
+
+
+SIDE_LIMITS = {"JPEG": 65_500, "WEBP": 16_383, "GIF": 65_535, "AVIF": 65_536}  # what each encoder takes, in px
+
+
+@contextlib.contextmanager
+def encoding(size: tuple[int, int], fmt: str, path: str | Path) -> Iterator[None]:
+    """Encoding a picture of `size` as `fmt` for `path`: one line where the format cannot hold it (said before; an
+    AVIF's RuntimeError or a GIF's OverflowError stopped a folder's run with a traceback)."""
+    w, h = size
+    if max(w, h) > SIDE_LIMITS.get(fmt, max(w, h)):
+        raise UserError(
+            f"cannot write {path}: a {Path(path).suffix.lower()} holds at most {SIDE_LIMITS[fmt]:,} px a side, not "
+            f"{w}x{h}: write a .png or .tif, or smaller{option_note('--max-size', '--scale')}"
+        )
+    try:
+        yield
+    except (OSError, RuntimeError, OverflowError, ValueError) as e:
+        if out_of_memory(e):
+            raise
+        raise UserError(f"cannot write {path}: {fmt} could not encode {w}x{h} pixels ({first_line(e, 120)})") from e
 
 
 def on_white(img: Image.Image) -> Image.Image:

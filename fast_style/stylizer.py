@@ -302,7 +302,10 @@ class Stylizer:
         scale = check_scale(scale)
         if scale:
             if not math.isfinite(size[0] * scale * size[1] * scale):
-                raise UserError(f"scale {scale:g} makes the {size[0]}x{size[1]} image too large to count: lower it")
+                raise UserError(
+                    f"{setting('--scale', 'scale', scale)} makes the {size[0]}x{size[1]} image too large to count: "
+                    "lower it"
+                )
             size = (max(1, round(size[0] * scale)), max(1, round(size[1] * scale)))
         if max_size and max(size) > max_size:
             k = max_size / max(size)
@@ -310,9 +313,10 @@ class Stylizer:
         limit = Image.MAX_IMAGE_PIXELS  # the decompression-bomb guard (--max-image-pixels) holds for a scale too
         if scale and scale > 1 and limit and size[0] * size[1] > limit:
             raise UserError(
-                f"scale {scale:g} makes a {size[0]}x{size[1]} image ({size[0] * size[1]:,} pixels), more than the "
-                f"{limit:,} allowed ({setting('--max-image-pixels', 'PIL.Image.MAX_IMAGE_PIXELS')}): lower the "
-                "scale or give a max size"
+                f"{setting('--scale', 'scale', scale)} makes a {size[0]}x{size[1]} image ({size[0] * size[1]:,} "
+                f"pixels), more than the {limit:,} allowed "
+                f"({setting('--max-image-pixels', 'PIL.Image.MAX_IMAGE_PIXELS')}): lower "
+                f"{setting('--scale', 'scale')} or give {setting('--max-size', 'max_size')}"
             )
         return size
 
@@ -373,8 +377,10 @@ def _onnx_settings(device: object, precision: object) -> tuple[torch.device, tor
     """The onnxruntime backend's device and dtype, the CPU's and fp32; UserError where others were asked for."""
     cpu = device in ("auto", "cpu") or (isinstance(device, torch.device) and device.type == "cpu")
     if not cpu or precision not in ("auto", "fp32", torch.float32):
-        asked = f"device {device}" if not cpu else f"precision {precision}"
-        raise UserError(f"the onnxruntime backend runs on the CPU in fp32: {asked} needs the torch backend")
+        asked = setting("--device", "device", device) if not cpu else setting("--precision", "precision", precision)
+        raise UserError(
+            f"the onnxruntime backend runs on the CPU in fp32: {asked} needs {setting('--backend', 'backend', 'torch')}"
+        )
     return torch.device("cpu"), torch.float32
 
 

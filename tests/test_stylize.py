@@ -105,7 +105,48 @@ def test_a_transparent_picture_saved_as_jpeg_is_on_white(tmp_path: Path) -> None
 def test_a_scale_too_large_to_count_is_one_line(model_path: Path, tmp_path: Path, capsys) -> None:
     photo = make_photo(tmp_path / "p.jpg", size=(37, 23))  # 1e20 was refused by the pixel limit, 1e308 overflowed
     assert main([str(photo), "-m", str(model_path), "-o", str(tmp_path / "o.jpg"), "--scale", "1e308", "-q"]) == 2
-    assert "too large to count" in capsys.readouterr().err and not (tmp_path / "o.jpg").exists()
+    assert "error: --scale 1e+308 makes the 37x23 image too large to count" in capsys.readouterr().err
+    assert not (tmp_path / "o.jpg").exists()
+    with pytest.raises(UserError, match=r"^scale=1e\+308 makes the 37x23 image"):  # Python's name from Python
+        Stylizer.load(model_path, device="cpu")(str(photo), scale=1e308)
+
+
+def test_a_picture_its_format_cannot_hold_is_one_line_and_the_folder_goes_on(
+    model_path: Path, tmp_path: Path, capsys
+) -> None:
+    """An AVIF's RuntimeError or a GIF's OverflowError for a side over what they hold stopped a folder's run with a
+    traceback; WebP's and JPEG's were one line, in Pillow's words."""
+    from fast_style.images import encoding
+
+    make_photo(tmp_path / "in" / "a.png", size=(40, 30))
+    Image.new("RGB", (16_384, 1), (9, 90, 9)).save(tmp_path / "in" / "line.png")  # one pixel over a WebP's sides
+    out = tmp_path / "out"
+    assert main([str(tmp_path / "in"), "-m", str(model_path), "-o", str(out), "--name", "{stem}.webp", "-q"]) == 1
+    err = capsys.readouterr().err
+    assert f"error: cannot write {out / 'line.webp'}: a .webp holds at most 16,383 px a side, not 16384x1" in err
+    assert "--max-size or --scale" in err and "Traceback" not in err
+    assert [p.name for p in out.iterdir()] == ["a.webp"]
+    with pytest.raises(UserError, match="cannot write x.avif: AVIF could not encode 4x4 pixels \\(Failed to"):
+        with encoding((4, 4), "AVIF", "x.avif"):
+            raise RuntimeError("Failed to encode image: Invalid argument")
+    for fmt, side in (("GIF", 65_536), ("AVIF", 65_537), ("JPEG", 65_501)):  # each just over its limit
+        with pytest.raises(UserError, match=f"holds at most {side - 1:,} px a side, not {side}x1: write a .png"):
+            with encoding((side, 1), fmt, f"x.{fmt.lower()}"):
+                pytest.fail("encoded")
+
+
+def test_a_damaged_tiff_is_one_line_without_pillows_warning(model_path: Path, tmp_path: Path, capsys) -> None:
+    import io
+    import warnings
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (64, 64), (9, 90, 9)).save(buffer, "TIFF")
+    (tmp_path / "cut.tif").write_bytes(buffer.getvalue()[:40])
+    with warnings.catch_warnings(record=True) as said:
+        warnings.simplefilter("always")
+        assert main([str(tmp_path / "cut.tif"), "-m", str(model_path), "-o", str(tmp_path / "o.jpg"), "-q"]) == 2
+    assert [str(w.message) for w in said if "PIL" in w.filename] == []  # ("Corrupt EXIF data", its source line)
+    assert len(capsys.readouterr().err.strip().splitlines()) == 1
 
 
 def test_an_animation_comes_out_animated_and_a_still_output_says_it_keeps_one_frame(
@@ -684,7 +725,7 @@ def test_images_over_the_pixel_limit_are_refused(
     # the guard holds for the size after --scale too (--scale 100 had the kernel kill the process for its memory)
     big = ["-m", str(model_path), "-o", str(tmp_path / "o2.png"), "--max-image-pixels", "20000", "--scale", "10"]
     assert main([str(photo), *big]) == 2
-    assert "scale 10 makes a 1200x1000 image (1,200,000 pixels), more than the 20,000" in capsys.readouterr().err
+    assert "--scale 10.0 makes a 1200x1000 image (1,200,000 pixels), more than the 20,000" in capsys.readouterr().err
     assert not (tmp_path / "o2.png").exists()
     assert main([str(photo), *big, "--max-size", "140"]) == 0  # a max size keeps it within the guard
 
@@ -905,8 +946,14 @@ def test_output_names_say_what_they_will_do(model_path: Path, tmp_path: Path, ca
         ((a, "-o", tmp_path / "d", "--name", "{foo}.{ext}"), "{stem}, {ext}, {suffix}, {style}, {model}"),
         ((a, "-o", tmp_path / "d", "--name", "{stem.{ext}"), "bad --name pattern"),
         ((a, "-o", tmp_path / "o.png", "--backend", "onnxruntime", "--tile", "128"), "--tile needs --backend torch"),
-        ((a, "-o", tmp_path / "o.png", "--backend", "onnxruntime", "--device", "cuda"), "device cuda needs the torch"),
-        ((a, "-o", tmp_path / "o.png", "--backend", "onnxruntime", "--precision", "bf16"), "precision bf16 needs"),
+        (
+            (a, "-o", tmp_path / "o.png", "--backend", "onnxruntime", "--device", "cuda"),
+            "--device cuda needs --backend torch",
+        ),
+        (
+            (a, "-o", tmp_path / "o.png", "--backend", "onnxruntime", "--precision", "bf16"),
+            "--precision bf16 needs --backend torch",
+        ),
         ((a, "-o", tmp_path / "o.png", "--scale", "inf"), "--scale must be a number > 0, got inf"),
         ((a, "-o", tmp_path / "o.png", "--max-pixels", "inf"), "--max-pixels must be a whole number of pixels >= 0"),
         ((a, "-o", tmp_path / "o.png", "--tile", "32"), "--tile must be a whole number of pixels >= 64, got 32"),
@@ -1304,9 +1351,9 @@ def test_a_stylizer_checks_a_torch_device_and_the_onnxruntime_backends_settings(
         Stylizer(net, torch.device("meta"), torch.float32)
     assert Stylizer(net, torch.device("cpu"), torch.float32).device == torch.device("cpu")
     # onnxruntime runs fp32 on the CPU: bf16 asked for was reported as the dtype, and warned of as emulated
-    with pytest.raises(UserError, match="precision bf16 needs the torch backend"):
+    with pytest.raises(UserError, match="precision='bf16' needs backend='torch'"):
         Stylizer(net, "cpu", "bf16", backend="onnxruntime")
-    with pytest.raises(UserError, match="precision torch.bfloat16 needs the torch backend"):
+    with pytest.raises(UserError, match="precision=torch.bfloat16 needs backend='torch'"):
         Stylizer(net, "cpu", torch.bfloat16, backend="onnxruntime")
     pytest.importorskip("onnxruntime")
     ort = Stylizer(net, "auto", "auto", backend="onnxruntime")
