@@ -58,6 +58,9 @@ class ImageLogger(pl.Callback):
 
     def __init__(self, every_n_steps: int = 200, num_images: int = 4, dirpath: str | None = None) -> None:
         super().__init__()
+        for name, value, least in (("every_n_steps", every_n_steps, 0), ("num_images", num_images, 1)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < least:  # (-1: a photo fewer)
+                raise ValueError(f"{name} must be a whole number >= {least}, got {value!r}")
         self.every_n_steps = every_n_steps
         self.num_images = num_images
         self.dirpath = Path(dirpath) if dirpath else None

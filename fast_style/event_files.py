@@ -15,6 +15,7 @@ from pathlib import Path
 from fast_style.atomic import atomic_write
 
 HPARAMS_TAGS = "_hparams_/"  # the plugin's summaries: experiment, session_start_info, session_end_info
+HPARAMS_METRICS = "hp/"  # the held-out figures logged with them (callbacks.HParamsSummary), as scalars at step 0
 
 # what a run's first step logs before (or without) a loss: the learning rate, Lightning's epoch, the photos skipped
 NO_LOSS = {"train/lr", "epoch", "train/skipped_images"}
@@ -48,7 +49,8 @@ def holds_hparams(events: Path) -> bool:
 
 
 def drop_hparams(events: Path) -> bool:
-    """Rewrite `events` without its HParams summaries, every other record copied byte for byte with its checksums
+    """Rewrite `events` without its HParams summaries and their `hp/` metrics (two points at step 0 in the Scalars
+    tab where a resumed run logged them again), every other record copied byte for byte with its checksums
     (atomically: a failure leaves the file as it was). False, untouched, where it holds none or where its records
     do not add up to the whole file (one cut short or damaged: what follows is not rewritten away)."""
     from tensorboard.compat.proto import event_pb2
@@ -56,6 +58,7 @@ def drop_hparams(events: Path) -> bool:
 
     if not holds_hparams(events):
         return False
+    superseded = (HPARAMS_TAGS.encode(), HPARAMS_METRICS.encode())
     with open(events, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as data:
         frames = _frames(data)
         if frames is None:
@@ -64,11 +67,11 @@ def drop_hparams(events: Path) -> bool:
             writer = RecordWriter(out)
             for start, end in frames:
                 record = data[start + 12 : end - 4]
-                if HPARAMS_TAGS.encode() not in record:  # (most records: copied as they are, not parsed)
+                if not any(tag in record for tag in superseded):  # (most records: copied as they are, not parsed)
                     out.write(data[start:end])
                     continue
                 event = event_pb2.Event.FromString(record)
-                values = [v for v in event.summary.value if not v.tag.startswith(HPARAMS_TAGS)]
+                values = [v for v in event.summary.value if not v.tag.startswith((HPARAMS_TAGS, HPARAMS_METRICS))]
                 if len(values) < len(event.summary.value) and values:  # other values beside them: those kept
                     del event.summary.value[:]
                     event.summary.value.extend(values)

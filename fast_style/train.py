@@ -220,6 +220,12 @@ def _prepare(cfg: DictConfig) -> tuple[pl.Trainer, StyleTransferModule, Any, lis
     if ckpt is not None and ckpt != "last":
         check_checkpoint(Path(ckpt).expanduser())
     out = Path(cfg.output_dir)
+    checkpoints = OmegaConf.select(cfg, "callbacks.checkpoint") is not None
+    if ckpt == "last" and not checkpoints:  # (Lightning warned, trained from the start and wrote over the run)
+        raise UserError(
+            "ckpt_path=last resumes from the run's checkpoints, and callbacks.checkpoint=null writes none: leave "
+            "callbacks.checkpoint as it was, or pass a .ckpt file"
+        )
     last = OmegaConf.select(cfg, "callbacks.checkpoint.dirpath")
     held = _run_in(out, last, OmegaConf.select(cfg, "callbacks.images.dirpath"))
     if ckpt not in (None, "last") and held and not _within(Path(ckpt).expanduser(), last):
@@ -300,7 +306,7 @@ def _prepare(cfg: DictConfig) -> tuple[pl.Trainer, StyleTransferModule, Any, lis
             "(on a GPU) or 32-true; the weights stay float32 in each"
         )
     interval = OmegaConf.select(cfg, "trainer.val_check_interval", default=None)
-    if interval is not None and not isinstance(interval, bool) and interval <= 0:  # a ZeroDivisionError's traceback
+    if isinstance(interval, (int, float)) and not isinstance(interval, bool) and interval <= 0:  # (ZeroDivisionError)
         raise UserError(
             f"trainer.val_check_interval={interval}: give the training steps between validations (at least 1), or "
             "+trainer.limit_val_batches=0 to validate never"
@@ -371,6 +377,7 @@ def _prepare(cfg: DictConfig) -> tuple[pl.Trainer, StyleTransferModule, Any, lis
         default_root_dir=str(out),
         plugins=[AtomicCheckpointIO()],
         **({"log_every_n_steps": steps} if short else {}),
+        **({} if checkpoints else {"enable_checkpointing": False}),  # (not Lightning's own checkpoints instead)
     )
     asked = {"32": "32-true", "16": "16-mixed", "bf16": "bf16-mixed"}.get(precision, precision)  # Lightning's names
     if isinstance(trainer.accelerator, CPUAccelerator) and asked != "32-true":

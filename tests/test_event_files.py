@@ -18,6 +18,7 @@ def _logged(folder: Path, hparams: bool = True) -> Path:
 
         for part in summary({"lr": 1e-3}, {"hp/style": 2.0}):
             writer.file_writer.add_summary(part)
+        writer.add_scalar("hp/style", 2.0, 0)  # the metric's own point (Lightning's log_hyperparams logs it too)
     writer.add_scalar("train/total", 0.1, 3)
     writer.close()
     (path,) = event_files(folder)
@@ -34,8 +35,9 @@ def test_the_hparams_summary_is_dropped_and_every_other_record_kept(tmp_path: Pa
     assert holds_hparams(path) and holds_a_loss(path)
     assert drop_hparams(path)
     after = list(RawEventFileLoader(str(path)).Load())
-    assert len(after) == len(before) - 3 and all(r in before for r in after)  # (experiment, start, end)
+    assert len(after) == len(before) - 4 and all(r in before for r in after)  # (experiment, start, end, hp/style)
     assert not holds_hparams(path) and _tags(path).count("train/total") == 4
+    assert "hp/style" not in _tags(path)  # (a resumed run's Scalars tab showed two points at step 0)
     assert not drop_hparams(path)  # none left: not rewritten
 
 

@@ -476,6 +476,16 @@ def test_the_stop_line_points_a_resume_at_the_run_or_at_its_whole_sweep(monkeypa
         ("module.init_from=nope.pt", "module.init_from=nope.pt: style model not found: nope.pt (a style.pt that"),
         # Lightning's ZeroDivisionError and ValueError tracebacks, and the run's folder left behind
         ("trainer.val_check_interval=0", "trainer.val_check_interval=0: give the training steps between validations"),
+        # a TypeError's traceback for any text, Lightning's "DD:HH:MM:SS" form too (which now trains)
+        ("trainer.val_check_interval=abc", "Invalid time format for `val_check_interval`: 'abc'"),
+        # tracebacks after the run began, its folder left; -1 showed a photo fewer
+        ("callbacks.images.every_n_steps=abc", "callbacks.images: every_n_steps must be a whole number >= 0, got 'ab"),
+        ("callbacks.images.num_images=-1", "callbacks.images: num_images must be a whole number >= 1, got -1"),
+        # Lightning warned, trained from the start and wrote over the run's style model
+        (
+            "callbacks.checkpoint=null ckpt_path=last",
+            "ckpt_path=last resumes from the run's checkpoints, and callbacks.",
+        ),
         ("+trainer.accumulate_grad_batches=0", "trainer.accumulate_grad_batches=0: give at least 1"),
         ("trainer.check_val_every_n_epoch=1", "or set trainer.check_val_every_n_epoch=null to count it in steps"),
         ("-m --cfg job", "--run, --multirun (-m), --cfg, --info and --shell-completion do not go together: give"),
