@@ -177,7 +177,7 @@ def test_eval_errors_are_one_line(tmp_path: Path, sweep: Path, capsys: pytest.Ca
         assert f"error: {folder} went to --photos, which takes every name after it" in capsys.readouterr().err
     # photos all too small at --size: they were read (the warnings said so); "could not be read" misled
     assert eval_main([str(sweep), "--photos", str(held), "--size", "16", "--out", str(tmp_path / "e")]) == 2
-    assert "could be used (see the warnings above): give readable photos at least" in capsys.readouterr().err
+    assert "could be used (see the warnings above): give --size 20 or more" in capsys.readouterr().err
 
 
 def test_contact_sheet_cells_are_never_wider_than_the_pictures() -> None:
