@@ -4,6 +4,7 @@ reach it through a name of its own (DNS rebinding)."""
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Sequence
 from urllib.parse import urlsplit
 
@@ -56,6 +57,34 @@ def is_named(hostname: str, hosts: Sequence[str]) -> bool:
     name = (f"[{hostname}]" if ":" in hostname else hostname).lower()
     patterns = [h.lower() for h in hosts]
     return any(p == "*" or name == p or (p.startswith("*") and name.endswith(p[1:])) for p in patterns)
+
+
+def own_page(origin: str, host: str, hosts: Sequence[str] | None) -> bool:
+    """Whether a page of `origin` (a live connection's Origin header) is the server's own: of the name and port its
+    request was sent to (`host`, the Host header), or of a name given for a reverse proxy in `hosts` (any port: a
+    proxy may pass another Host on). A page of another port of this machine (another local server) is another site's
+    (any port was taken; and on every address, any origin)."""
+    parts, sent_to = urlsplit(origin), urlsplit(f"//{host.strip()}")
+    if parts.scheme not in ("http", "https") or not parts.netloc:  # ("null": a sandboxed frame's)
+        return False
+    try:
+        same_port = parts.port == sent_to.port
+    except ValueError:  # (a port that is no number)
+        return False
+    loopback = {n.strip("[]") for n in LOOPBACK_NAMES}  # one server, whichever of its names: localhost:8000 too
+    name, own = parts.hostname or "", sent_to.hostname or ""
+    if same_port and (name == own or {name, own} <= loopback):
+        return True
+    names = [h for h in hosts or () if h.lower() not in LOOPBACK_NAMES and not _is_address(h)]
+    return is_named(name, names)
+
+
+def _is_address(name: str) -> bool:
+    try:
+        ipaddress.ip_address(name.strip("[]"))
+    except ValueError:
+        return False
+    return True
 
 
 class HostGuard:

@@ -35,7 +35,6 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import urlsplit
 
 from fastapi import FastAPI, File, Form, Request, UploadFile, WebSocket, WebSocketDisconnect
 from fastapi.exceptions import RequestValidationError
@@ -47,7 +46,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from fast_style import zoo
 from fast_style.errors import UserError, first_line, setting
-from fast_style.host_names import HostGuard, is_named
+from fast_style.host_names import HostGuard, own_page
 from fast_style.images import decoding, open_rgb, read_image
 from fast_style.numbers import check_number
 from fast_style.options import check_max_size, check_strength
@@ -174,7 +173,11 @@ class Styles:
             raise UserError(
                 f"models folder {models_dir} ({setting('--models', 'models_dir')}): not a folder of style models (.pt)"
             )
-        found = {path.stem: path for path in sorted(models_dir.glob("*.pt"))}
+        found = {  # (a hidden one, ._wave.pt beside wave.pt from a Mac, as files_below leaves it; WAVE.PT too)
+            path.stem: path
+            for path in sorted(models_dir.iterdir())
+            if path.suffix.lower() == ".pt" and not path.name.startswith(".")
+        }
         for path in files_below(models_dir, lambda name: name == "style.pt"):  # runs/wave -> ../outputs/...
             if path.parent == models_dir:
                 continue
@@ -462,7 +465,7 @@ def create_app(styles: Styles, limits: Limits | None = None, hosts: Sequence[str
         # a page of another site (WebSockets have no same-origin rule) may not use it: its Origin names that site
         # ("null" for a sandboxed frame's); a program that is no browser sends none
         origin = ws.headers.get("origin")
-        if hosts is not None and origin is not None and not is_named(urlsplit(origin).hostname or "", hosts):
+        if origin is not None and not own_page(origin, ws.headers.get("host", ""), hosts):
             await ws.close(1008, "a page of another site may not use this server's live view")
             return
         await ws.accept()

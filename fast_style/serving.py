@@ -52,9 +52,10 @@ def url(host: str, port: int) -> str:
     return "http://" + address({"0.0.0.0": "127.0.0.1", "::": "::1"}.get(host, host), port)
 
 
-def serve(app: Any, host: str, port: int, cut_short: CutShort | None = None) -> None:
+def serve(app: Any, host: str, port: int, cut_short: CutShort | None = None, sock: socket.socket | None = None) -> None:
     """Serves `app` (create_app's) on `host`:`port` until a stop; SystemExit(143) after SIGTERM, KeyboardInterrupt
-    after Ctrl-C. `cut_short`: told the jobs a stop cut short and the temporary folder, for `end_process`."""
+    after Ctrl-C. `cut_short`: told the jobs a stop cut short and the temporary folder, for `end_process`. `sock`:
+    bound to `host`:`port` already (else uvicorn binds it)."""
     import uvicorn
 
     from fast_style.host_names import EVERY_ADDRESS, LOOPBACK_NAMES
@@ -109,7 +110,10 @@ def serve(app: Any, host: str, port: int, cut_short: CutShort | None = None) -> 
         keep = hangup is None or signal.getsignal(hangup) is signal.SIG_IGN
         previous_hangup = None if keep else signal.signal(hangup, hang_up)
         try:
-            server.run()
+            server.run(sockets=None if sock is None else [sock])
+        except SystemExit as e:  # uvicorn's exit 3 where it could not listen (its own line says why)
+            if server.started or e.code != uvicorn.config.STARTUP_FAILURE:
+                raise
         finally:
             signal.signal(signal.SIGTERM, previous)
             if previous_hangup is not None:

@@ -141,8 +141,11 @@ def test_models_takes_a_folder_of_training_runs(tmp_path: Path, caplog) -> None:
     (tmp_path / "runs" / "lake").symlink_to(tmp_path / "elsewhere" / "lake")  # a run linked in: followed
     (tmp_path / "runs" / "sea" / "up").symlink_to(tmp_path / "runs")  # a link back up: not walked twice
     save_style_model(net, tmp_path / "runs" / "mine" / "style.pt")  # mine.pt has the name: one line says so
+    save_style_model(net, tmp_path / "runs" / "Upper.PT")  # (left out, unsaid)
+    save_style_model(net, tmp_path / "runs" / ".hidden.pt")  # (offered, where a hidden run's style.pt was not)
     names = [s["name"] for s in Styles(tmp_path / "runs", device="cpu").list()]
-    assert names[-4:] == ["mine", "2026-12-04-10-00-00", "lake", "sea"] and len(names) == len(zoo.names()) + 4
+    assert names[-5:] == ["Upper", "mine", "2026-12-04-10-00-00", "lake", "sea"]
+    assert len(names) == len(zoo.names()) + 5
     assert "not offered, the name 'mine'" in caplog.text
     (tmp_path / "empty").mkdir()
     assert len(Styles(tmp_path / "empty", device="cpu").list()) == len(zoo.names())
@@ -395,7 +398,7 @@ def test_a_port_just_left_by_a_stopped_server_is_free_again(capsys: pytest.Captu
     # port's last connection was in TIME-WAIT, which uvicorn's own bind (SO_REUSEADDR) does not mind
     import socket
 
-    from fast_style.cli.serve import check_port
+    from fast_style.cli.serve import bind_port
 
     with socket.socket() as server:
         server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -405,12 +408,22 @@ def test_a_port_just_left_by_a_stopped_server_is_free_again(capsys: pytest.Captu
         with socket.create_connection(("127.0.0.1", port)) as client:
             server.accept()[0].close()  # the server's side closes first: its end waits in TIME-WAIT
             client.recv(1)
-    check_port("127.0.0.1", port)
+    bind_port("127.0.0.1", port).close()
+    with bind_port("127.0.0.1", 0) as held, socket.socket() as other:  # held until served: a server started
+        other.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # meanwhile (SO_REUSEADDR too, as uvicorn
+        with pytest.raises(OSError):  # binds) took the port, and this one ended with uvicorn's line and exit 3
+            other.bind(held.getsockname())
+            other.listen()
+    assert serve_main(["--models", " "]) == 2  # (an unset variable: it offered every .pt below this folder)
+    assert "error: --models is empty (an unset shell variable?)" in capsys.readouterr().err
+    for given in ("127.0.0.1:8000", "[::1]:8000", "localhost:80"):  # ("[127.0.0.1:8000]:8000 cannot be used")
+        assert serve_main(["--host", given]) == 2
+        assert f"error: --host {given}: give the address alone, and the port as --port" in capsys.readouterr().err
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         with pytest.raises(UserError, match="is in use"):
-            check_port("127.0.0.1", taken.getsockname()[1])
+            bind_port("127.0.0.1", taken.getsockname()[1])
     with socket.socket(socket.AF_INET6) as taken:  # --host [::1], as the tool writes its address: not refused
         taken.bind(("::1", 0))  # as an unknown name ("Name or service not known")
         taken.listen()
@@ -442,6 +455,7 @@ def _serve_in_a_process(tmp_path: Path, ignored: bool = False):
     import subprocess
     import sys
     import time
+    import urllib.request
 
     with socket.socket() as free:
         free.bind(("127.0.0.1", 0))
@@ -459,9 +473,9 @@ def _serve_in_a_process(tmp_path: Path, ignored: bool = False):
     first = proc.stderr.readline()
     assert "open http" in first and (f"kill {proc.pid} stops it" if ignored else "Ctrl-C stops it") in first
     deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:  # listening: the page answers
+    while time.monotonic() < deadline:  # serving: the page answers (the port listens from the start)
         try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/api/styles", timeout=5).close()
             break
         except OSError:
             time.sleep(0.2)
@@ -932,7 +946,7 @@ def test_serving_in_this_process_leaves_the_temporary_folder_as_it_was(
     with socket.socket() as taken:  # a port that cannot be served: the server stops at its start
         taken.bind(("127.0.0.1", 0))
         taken.listen()
-        with pytest.raises((SystemExit, UserError)):
+        with pytest.raises(UserError, match="did not start"):  # (uvicorn's SystemExit(3) passed on: exit 3)
             serve(app, "127.0.0.1", taken.getsockname()[1])
     assert tempfile.tempdir == str(temp) and list(temp.iterdir()) == []
 
@@ -1006,7 +1020,9 @@ def test_a_server_on_this_machine_answers_only_to_its_own_names(models: Path) ->
             "ws://127.0.0.1:8000/api/live", headers={"Origin": "http://localhost:8000"}
         ) as ws:  # its own page
             ws.send_text(json.dumps({"style": "mine"}))
-        for origin in ("http://evil.example", "https://127.0.0.1.evil.example", "null"):  # null: a sandboxed frame
+        # null: a sandboxed frame's; the others: pages of other servers on this machine (only the name was compared)
+        others = ("http://localhost:3000", "http://127.0.0.1:1", "https://localhost", "http://[::1]:5173")
+        for origin in ("http://evil.example", "https://127.0.0.1.evil.example", "null", *others):
             with pytest.raises(WebSocketDisconnect) as refused:  # before it opens (a browser sees HTTP 403)
                 with c.websocket_connect("ws://127.0.0.1:8000/api/live", headers={"Origin": origin}):
                     pass
@@ -1047,6 +1063,13 @@ def test_the_names_a_server_answers_to_are_its_own_address_and_what_allow_host_g
             ws.send_text(json.dumps({"style": "mine"}))
         with pytest.raises(WebSocketDisconnect):
             with c.websocket_connect("ws://127.0.1.1:8000/api/live", headers={"Origin": "https://example.org.evil"}):
+                pass
+    with testclient.TestClient(create_app(Styles(models, device="cpu"), Limits(), allowed_hosts("0.0.0.0"))) as c:
+        url_of = "ws://192.168.1.5:8000/api/live"  # on every address: its own page only (any page could use it)
+        with c.websocket_connect(url_of, headers={"Origin": "http://192.168.1.5:8000"}) as ws:
+            ws.send_text(json.dumps({"style": "mine"}))
+        with pytest.raises(WebSocketDisconnect):
+            with c.websocket_connect(url_of, headers={"Origin": "http://evil.example"}):
                 pass
     with serve_in_background(create_app(Styles(models, device="cpu")), host="::1") as address:
         assert re.fullmatch(r"http://\[::1\]:\d+", address)

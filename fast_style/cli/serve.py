@@ -6,6 +6,7 @@ import argparse
 import errno
 import math
 import os
+import re
 import socket
 import sys
 from pathlib import Path
@@ -20,7 +21,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = ToolParser(prog="fast-style-serve", description=__doc__)
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
     p.add_argument("--port", type=int, default=8000, help="port (default 8000)")
-    p.add_argument("--models", type=Path, help="a folder of style models (.pt) to offer beside the built-in styles")
+    p.add_argument("--models", help="a folder of style models (.pt) to offer beside the built-in styles")
     add_device(p)
     p.add_argument("--max-upload-mb", type=float, default=20, help="largest accepted upload (default 20 MB)")
     p.add_argument("--max-megapixels", type=float, default=40, help="largest accepted photo (default 40 MP)")
@@ -38,18 +39,22 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def check_port(host: str, port: int) -> None:
-    """UserError, at once, where the server could not listen on `host`:`port`."""
-    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
-        # as uvicorn binds: a port whose last connections are in TIME-WAIT (a restart) is free to listen on
-        # (not on Windows, where SO_REUSEADDR would let it bind a port another server listens on)
-        if os.name != "nt":
-            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind((host, port))
-        except OSError as e:
-            why = "is in use" if e.errno == errno.EADDRINUSE else f"cannot be used ({e.strerror})"
-            raise UserError(f"{address(host, port)} {why}: choose another with --port or --host") from None
+def bind_port(host: str, port: int) -> socket.socket:
+    """A socket bound to `host`:`port`, at once, for the server to listen on (held from here: a server started
+    meanwhile on that port left uvicorn's own line and exit code 3); UserError where it cannot be bound."""
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    # as uvicorn binds: a port whose last connections are in TIME-WAIT (a restart) is free to listen on
+    # (not on Windows, where SO_REUSEADDR would let it bind a port another server listens on)
+    if os.name != "nt":
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+        sock.listen()  # (two servers binding at once, with SO_REUSEADDR each: the one that listens first has it)
+    except OSError as e:
+        sock.close()
+        why = "is in use" if e.errno == errno.EADDRINUSE else f"cannot be used ({e.strerror})"
+        raise UserError(f"{address(host, port)} {why}: choose another with --port or --host") from None
+    return sock
 
 
 def run(args: argparse.Namespace, cut_short: Any = None) -> None:
@@ -72,18 +77,29 @@ def run(args: argparse.Namespace, cut_short: Any = None) -> None:
     if args.queue < 0:
         raise UserError(f"--queue must be >= 0, got {args.queue}")
     pick_device(args.device)  # a device that is not there: refused now, not in every request's answer
+    if re.fullmatch(r"(\[[^\]]*\]|[^:]+):\d+", args.host.strip()):  # ("[127.0.0.1:8000]:8000 cannot be used")
+        raise UserError(f"--host {args.host}: give the address alone, and the port as --port")
     args.host = args.host.removeprefix("[").removesuffix("]")  # [::1], as the URL below writes it
     if not args.host.strip():  # it listened on every address and printed http://:8000/
         raise UserError("--host is empty: give 127.0.0.1 (this machine only) or 0.0.0.0 (every network)")
-    check_port(args.host, args.port)
+    if args.models is not None and not args.models.strip():  # (Path("") is the current folder: it served that)
+        raise UserError("--models is empty (an unset shell variable?): give a folder of style models, or leave it out")
+    sock = bind_port(args.host, args.port)
     limits = Limits(
         max_upload_bytes=int(args.max_upload_mb * 2**20),
         max_pixels=int(args.max_megapixels * 1e6),
         max_size=args.max_size,
         waiting=args.queue,
     )
-    hosts = allowed_hosts(args.host, [h.strip() for h in args.allow_host if h.strip()])
-    serve(create_app(Styles(args.models, args.device), limits, hosts), args.host, args.port, cut_short)
+    with sock:
+        hosts = allowed_hosts(args.host, [h.strip() for h in args.allow_host if h.strip()])
+        serve(
+            create_app(Styles(args.models and Path(args.models), args.device), limits, hosts),
+            args.host,
+            args.port,
+            cut_short,
+            sock,
+        )
 
 
 def main(argv: list[str] | None = None) -> int:
