@@ -557,7 +557,12 @@ class _Job:
         declared = video_in.frames  # what the container says it holds (0: it does not say); an MP4 trimmed
         if declared and video_in.duration and video_in.time_base:  # by an edit list stores more than it plays
             declared = min(declared, round(video_in.duration * video_in.time_base * self.rate))
-        if declared and count + 2 < declared:
+        end = _declared_end(video_in)
+        if end is not None:
+            end -= float(self.origin)  # the times were moved back to start at 0
+        reached = last is not None and end is not None and last + 3 / float(self.rate) >= end
+        if declared and count + 2 < declared and not reached:  # (an AVI counts its dropped frames' empty entries:
+            # one of uneven frame times, whole, was said cut short)
             log.warning(
                 "%s: the video ended after %d of the %d frames it declares (cut short or damaged?); "
                 "those were stylized",
@@ -565,9 +570,8 @@ class _Job:
                 count,
                 declared,
             )
-        elif not declared and last is not None and (end := _declared_end(video_in)):
-            end -= float(self.origin)  # the times were moved back to start at 0
-            if last + 3 / float(self.rate) < end:  # Matroska/WebM state where the video ends, not a count
+        elif not declared and last is not None and end:
+            if not reached:  # Matroska/WebM state where the video ends, not a count
                 log.warning(
                     "%s: the video ended at %.2f s of the %.2f s it declares (cut short or damaged?); "
                     "that was stylized",

@@ -1272,6 +1272,24 @@ def test_low_rate_mp3_a_colon_in_a_name_a_trimmed_mp4_and_a_second_camera(
     assert "angles.mkv: 1 other video track(s) not kept (one video is stylized: the first)" in caplog.text
 
 
+def test_an_avi_of_uneven_frame_times_is_whole(model: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """An AVI keeps a frame's place for each frame left out (a screen recording's, FFmpeg's for uneven times): its
+    count of 41 for 20 frames said a whole file was cut short or damaged."""
+    ticks = [0, 1, 2, 3, 5, 8, 9, 10, 15, 16, 17, 18, 20, 21, 22, 30, 31, 32, 33, 40]  # in 1/30 s
+    with av.open(str(tmp_path / "vfr.avi"), "w") as out:
+        video = out.add_stream("mjpeg", rate=30)
+        video.width, video.height, video.pix_fmt = 64, 48, "yuvj420p"
+        for i, t in enumerate(ticks):
+            frame = av.VideoFrame.from_ndarray(np.full((48, 64, 3), 10 * i, np.uint8), format="rgb24")
+            frame.pts, frame.time_base = t, Fraction(1, 30)
+            out.mux(video.encode(frame))
+        out.mux(video.encode())
+    with av.open(str(tmp_path / "vfr.avi")) as f:
+        assert f.streams.video[0].frames > 2 * len(ticks)  # (as the container counts them)
+    assert main([str(tmp_path / "vfr.avi"), "-m", str(model), "-o", str(tmp_path / "out.mp4"), "-q"]) == 0
+    assert len(frames_of(tmp_path / "out.mp4")) == len(ticks) and "cut short" not in caplog.text
+
+
 def test_cover_art_is_not_taken_for_the_film() -> None:
     """FFmpeg shows an attached cover picture as a video stream, sometimes the first: that one-frame 'video' was
     stylized instead of the film, or a song with a cover taken for a video."""
