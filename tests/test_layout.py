@@ -71,6 +71,9 @@ def test_a_tools_help_and_argument_mistakes_load_no_torch(tool: str, argv: list[
     code, loaded = json.loads(done.stdout.strip().splitlines()[-1])
     assert code == (0 if argv == ["--help"] else 2), done.stderr
     assert loaded == [], f"fast-style-{tool} {argv[0]} imported {loaded}"
+    if argv != ["--help"]:  # one line (the whole usage, a dozen lines, came first)
+        (line,) = done.stderr.strip().splitlines()
+        assert ": error: " in line and line.endswith("--help lists the options)")
 
 
 VALUE_MISTAKES = {  # a value refused before the work, inside the tool's run (not by argparse)

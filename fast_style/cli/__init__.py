@@ -23,6 +23,7 @@ import threading
 import warnings
 from collections.abc import Callable, Iterator
 from types import FrameType
+from typing import NoReturn
 
 from fast_style.errors import (
     UserError,
@@ -152,6 +153,10 @@ class ToolParser(argparse.ArgumentParser):
         super().__init__(*args, **kwargs)
         self.register("action", None, _StoreOnce)
         self.register("action", "store", _StoreOnce)
+
+    def error(self, message: str) -> NoReturn:
+        """An argument mistake in one line, exit 2 (argparse printed the whole usage, a dozen lines, above it)."""
+        self.exit(2, f"{self.prog}: error: {message} ({self.prog} --help lists the options)\n")
 
     def parse_args(self, args=None, namespace=None):
         """Options and inputs in any order (`a.jpg --style wave b.jpg` is two inputs, not an unknown b.jpg); after
