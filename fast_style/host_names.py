@@ -4,7 +4,6 @@ reach it through a name of its own (DNS rebinding)."""
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Sequence
 from urllib.parse import urlsplit
 
@@ -59,32 +58,25 @@ def is_named(hostname: str, hosts: Sequence[str]) -> bool:
     return any(p == "*" or name == p or (p.startswith("*") and name.endswith(p[1:])) for p in patterns)
 
 
-def own_page(origin: str, host: str, hosts: Sequence[str] | None) -> bool:
-    """Whether a page of `origin` (a live connection's Origin header) is the server's own: of the name and port its
-    request was sent to (`host`, the Host header), or of a name given for a reverse proxy in `hosts` (any port: a
-    proxy may pass another Host on). A page of another port of this machine (another local server) is another site's
-    (any port was taken; and on every address, any origin)."""
+def own_page(origin: str, host: str, hosts: Sequence[str] | None, secure: bool = False) -> bool:
+    """Whether a page of `origin` (a live connection's Origin header) may use the server's live view: a page of this
+    machine's names only on the server's own port (`host`, the request's Host header; `secure`: sent as wss, so
+    443 where it names none), for a page of another local server is another site's (any port of localhost was
+    taken); a page of another name, where it is one the server answers to (`hosts`; on every address, None: the
+    name the request was sent to, any port, as a reverse proxy may listen on its own)."""
     parts, sent_to = urlsplit(origin), urlsplit(f"//{host.strip()}")
     if parts.scheme not in ("http", "https") or not parts.netloc:  # ("null": a sandboxed frame's)
         return False
     try:
-        same_port = parts.port == sent_to.port
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        own_port = sent_to.port or (443 if secure else 80)
     except ValueError:  # (a port that is no number)
         return False
-    loopback = {n.strip("[]") for n in LOOPBACK_NAMES}  # one server, whichever of its names: localhost:8000 too
+    loopback = {n.strip("[]") for n in LOOPBACK_NAMES}
     name, own = parts.hostname or "", sent_to.hostname or ""
-    if same_port and (name == own or {name, own} <= loopback):
-        return True
-    names = [h for h in hosts or () if h.lower() not in LOOPBACK_NAMES and not _is_address(h)]
-    return is_named(name, names)
-
-
-def _is_address(name: str) -> bool:
-    try:
-        ipaddress.ip_address(name.strip("[]"))
-    except ValueError:
-        return False
-    return True
+    if name in loopback:  # one server, whichever of its names (localhost:8000 for 127.0.0.1:8000)
+        return own in loopback and port == own_port
+    return name == own if hosts is None else is_named(name, hosts)
 
 
 class HostGuard:

@@ -87,7 +87,8 @@ class VGGFeatures(nn.Module):
         own = {f"features.{k}": v for k, v in features.state_dict().items()}
         missing = sorted(set(own) - set(state))
         if missing:
-            raise UserError(f"VGG weights '{weights}' lack {missing[0]} (and {len(missing) - 1} more) for {arch}")
+            more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
+            raise UserError(f"VGG weights '{weights}' lack {missing[0]}{more} for {arch}")
         loaded = {k[len("features.") :]: state[k].to(dtype=v.dtype, copy=True) for k, v in own.items()}
         try:
             features.load_state_dict(loaded, assign=True)

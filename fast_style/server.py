@@ -465,7 +465,7 @@ def create_app(styles: Styles, limits: Limits | None = None, hosts: Sequence[str
         # a page of another site (WebSockets have no same-origin rule) may not use it: its Origin names that site
         # ("null" for a sandboxed frame's); a program that is no browser sends none
         origin = ws.headers.get("origin")
-        if origin is not None and not own_page(origin, ws.headers.get("host", ""), hosts):
+        if origin is not None and not own_page(origin, ws.headers.get("host", ""), hosts, ws.url.scheme == "wss"):
             await ws.close(1008, "a page of another site may not use this server's live view")
             return
         await ws.accept()

@@ -226,7 +226,8 @@ def _prepare(cfg: DictConfig) -> tuple[pl.Trainer, StyleTransferModule, Any, lis
             "ckpt_path=last resumes from the run's checkpoints, and callbacks.checkpoint=null writes none: leave "
             "callbacks.checkpoint as it was, or pass a .ckpt file"
         )
-    last = OmegaConf.select(cfg, "callbacks.checkpoint.dirpath")
+    # (without checkpoints, where a run's would be: its own .ckpt was taken for another run's)
+    last = OmegaConf.select(cfg, "callbacks.checkpoint.dirpath") if checkpoints else str(out / "checkpoints")
     held = _run_in(out, last, OmegaConf.select(cfg, "callbacks.images.dirpath"))
     if ckpt not in (None, "last") and held and not _within(Path(ckpt).expanduser(), last):
         raise UserError(  # another run's checkpoint, continued here, would write over this folder's run

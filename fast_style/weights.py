@@ -216,7 +216,8 @@ def _read_cached(path: Path, arch: str) -> tuple[dict[str, torch.Tensor], str | 
     state, norm = _read_state_file(path)
     keys = [f"features.{index}.{part}" for _, index in vgg_convs(arch) for part in ("weight", "bias")]
     if missing := [key for key in keys if key not in state]:
-        raise UserError(f"{path} lacks {missing[0]} (and {len(missing) - 1} more) of {arch}'s layers")
+        more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
+        raise UserError(f"{path} lacks {missing[0]}{more} of {arch}'s layers")
     return state, norm
 
 

@@ -409,6 +409,8 @@ def test_a_port_just_left_by_a_stopped_server_is_free_again(capsys: pytest.Captu
             server.accept()[0].close()  # the server's side closes first: its end waits in TIME-WAIT
             client.recv(1)
     bind_port("127.0.0.1", port).close()
+    with bind_port("::", 0) as six:  # IPv6 alone, as uvicorn binds it (--host :: answered on IPv4 too)
+        assert six.getsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY) == 1
     with bind_port("127.0.0.1", 0) as held, socket.socket() as other:  # held until served: a server started
         other.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # meanwhile (SO_REUSEADDR too, as uvicorn
         with pytest.raises(OSError):  # binds) took the port, and this one ended with uvicorn's line and exit 3
@@ -1071,5 +1073,13 @@ def test_the_names_a_server_answers_to_are_its_own_address_and_what_allow_host_g
         with pytest.raises(WebSocketDisconnect):
             with c.websocket_connect(url_of, headers={"Origin": "http://evil.example"}):
                 pass
+    from fast_style.host_names import own_page
+
+    proxied = allowed_hosts("127.0.0.1", ["192.168.1.10"])  # a reverse proxy reached by its address
+    assert own_page("http://192.168.1.10:8080", "127.0.0.1:8000", proxied)  # (refused for a while: addresses left
+    assert own_page("http://192.168.1.10:8080", "192.168.1.10", proxied)  # out of the names)
+    assert own_page("https://photos.example.org:8443", "photos.example.org", None)  # on every address: its name
+    assert not own_page("https://localhost", "localhost", proxied)  # 443 is not the server's port 80
+    assert own_page("https://localhost", "localhost", proxied, secure=True)
     with serve_in_background(create_app(Styles(models, device="cpu")), host="::1") as address:
         assert re.fullmatch(r"http://\[::1\]:\d+", address)

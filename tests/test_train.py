@@ -1344,6 +1344,21 @@ def test_a_run_shorter_than_the_validation_interval_validates_at_its_last_step(
     assert hp[1] == pytest.approx(scalars["val/common/style"][-1][1], rel=1e-4)
 
 
+def test_a_run_without_checkpoints_writes_none_and_continues_from_its_own_ckpt(
+    tmp_path: Path, photo_dir: Path, style_path: Path, random_vgg: Path
+) -> None:
+    """callbacks.checkpoint=null: Lightning wrote its own checkpoints instead; and the run's own .ckpt, given to
+    continue it, was refused as another run's (and ckpt_path=last, which that refusal named, was refused too)."""
+    out = tmp_path / "run"
+    train(tiny_cfg(out, photo_dir, style_path, random_vgg, "trainer.max_steps=2"))
+    (ckpt,) = (out / "checkpoints").glob("last.ckpt")
+    before = sorted(p.name for p in out.rglob("*.ckpt"))
+    off = ("callbacks.checkpoint=null", f"ckpt_path={ckpt}", "trainer.max_steps=3")
+    assert train(tiny_cfg(out, photo_dir, style_path, random_vgg, *off)) == out / "style.pt"
+    assert sorted(p.name for p in out.rglob("*.ckpt")) == before  # none written: not Lightning's either
+    assert load_style_model(str(out / "style.pt"))[1]["step"] == 3
+
+
 def test_a_new_run_of_no_steps_is_refused(tmp_path: Path, photo_dir: Path, style_path: Path, random_vgg: Path):
     """It ended with a warning and exit 0, leaving a folder with no model that was then refused as 'holds a run'."""
     from fast_style.errors import UserError

@@ -47,6 +47,8 @@ def bind_port(host: str, port: int) -> socket.socket:
     # (not on Windows, where SO_REUSEADDR would let it bind a port another server listens on)
     if os.name != "nt":
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if sock.family == socket.AF_INET6:  # IPv6 alone, as uvicorn's own bind (--host :: answered on IPv4 too)
+        sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
     try:
         sock.bind((host, port))
         sock.listen()  # (two servers binding at once, with SO_REUSEADDR each: the one that listens first has it)
