@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-from PIL import Image
+from PIL import Image, UnidentifiedImageError
 
 from fast_style.animation import ANIMATED_OUTPUTS, frame_count, stylize_animation
 from fast_style.atomic import DiskError
@@ -19,7 +19,7 @@ from fast_style.bomb_guard import BOMB, over_the_bomb_limit
 from fast_style.errors import UserError, first_line, out_of_memory, setting
 from fast_style.images import page_count, read_image, save_image
 from fast_style.outputs import check_output
-from fast_style.video import is_video, stylize_video
+from fast_style.video import is_video, stylize_video, video_named_as_picture
 
 log = logging.getLogger(__name__)
 
@@ -121,6 +121,8 @@ def stylize_files(
                 message = over_the_bomb_limit()
             else:
                 message = first_line(e, 300)
+            if isinstance(e, UnidentifiedImageError) and (misnamed := video_named_as_picture(src)):
+                message = misnamed  # (not Pillow's "cannot identify image file")
             on_error(f"error: {message}" if isinstance(e, UserError) else f"error: {src}: {message}")
         except RuntimeError as e:
             if not out_of_memory(e):

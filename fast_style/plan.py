@@ -17,7 +17,7 @@ from fast_style.errors import UserError, option_note, remedy, setting
 from fast_style.images import IMAGE_EXTENSIONS, IMAGE_OUTPUTS
 from fast_style.inference_defaults import DEFAULT_OUTPUT
 from fast_style.outputs import in_the_way, is_an_input, output_refusal, to_overwrite
-from fast_style.video import VIDEO_EXTENSIONS, VIDEO_OUTPUTS, is_video, output_name
+from fast_style.video import VIDEO_EXTENSIONS, VIDEO_OUTPUTS, is_video, output_name, video_named_as_picture
 from fast_style.walk import files_below
 
 # what folders and globs pick up (an animated GIF, PNG or WebP as an animation: fast_style.animation)
@@ -175,6 +175,8 @@ def plan_outputs(
         raise UserError(f"-o {output} names one file, but there are {len(items)} inputs: {folder}")
     kind, formats = _output_formats(items[0][0])
     if as_file and kind == "image" and out.suffix.lower() in VIDEO_OUTPUTS:  # not "unknown image format '.mp4'"
+        if misnamed := video_named_as_picture(items[0][0]):  # (it said the video was none)
+            raise UserError(f"{items[0][0]}: {misnamed}")
         raise UserError(
             f"-o {output} names a video, but {items[0][0]} is not a video: an image is written as "
             f"{', '.join(formats[:4])}, ..."

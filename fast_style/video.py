@@ -51,6 +51,27 @@ def is_video(path: Path) -> bool:
     return suffix in VIDEO_EXTENSIONS
 
 
+# FFmpeg's container names -> the extension a video of it is stylized under
+_CONTAINER_EXTENSIONS = {"mov,mp4,m4a,3gp,3g2,mj2": ".mp4", "matroska,webm": ".mkv", "avi": ".avi", "mpegts": ".ts"}
+
+
+def video_named_as_picture(path: str | Path) -> str | None:
+    """Where a file named as a picture (`clip.jpg`) holds a video: how to name it ("rename it clip.mp4 ..."); None
+    otherwise (a picture, or what FFmpeg cannot read either). It was said to be no video, or no picture Pillow
+    identifies."""
+    import av
+
+    path = Path(path)
+    try:
+        with av.open(str(path)) as container:
+            if main_video(container.streams.video) is None or container.format.name not in _CONTAINER_EXTENSIONS:
+                return None  # (FFmpeg reads pictures too: a JPEG is an "image2" of one frame)
+            ext = _CONTAINER_EXTENSIONS[container.format.name]
+    except (av.FFmpegError, OSError, UnicodeDecodeError):
+        return None
+    return f"it is a video named as a picture: rename it {path.stem}{ext} to stylize it as one"
+
+
 def _mpeg_ts(path: Path) -> bool:
     """Whether `path` holds an MPEG transport stream: packets of 188 bytes (192 in a Blu-ray's or AVCHD camera's
     .m2ts-style file: a 4-byte clock first), each starting with the sync byte 0x47, four in a row, the first

@@ -1290,6 +1290,20 @@ def test_an_avi_of_uneven_frame_times_is_whole(model: Path, tmp_path: Path, capl
     assert len(frames_of(tmp_path / "out.mp4")) == len(ticks) and "cut short" not in caplog.text
 
 
+def test_a_video_named_as_a_picture_says_to_rename_it(model: Path, tmp_path: Path, capsys) -> None:
+    """-o x.mp4 said it was no video ("an image is written as ..."), -o x.jpg "cannot identify image file"."""
+    from .conftest import make_photo
+
+    clip = make_video(tmp_path / "clip.mp4", frames=4, size=(64, 48), audio=False)
+    clip.rename(tmp_path / "clip.jpg")
+    for out in ("x.mp4", "x.jpg"):
+        assert main([str(tmp_path / "clip.jpg"), "-m", str(model), "-o", str(tmp_path / out), "-q"]) == 2, out
+        assert "clip.jpg: it is a video named as a picture: rename it clip.mp4" in capsys.readouterr().err, out
+    make_photo(tmp_path / "photo.jpg")  # a picture FFmpeg reads too: not taken for a video
+    assert main([str(tmp_path / "photo.jpg"), "-m", str(model), "-o", str(tmp_path / "x.mp4"), "-q"]) == 2
+    assert "is not a video: an image is written as" in capsys.readouterr().err
+
+
 def test_cover_art_is_not_taken_for_the_film() -> None:
     """FFmpeg shows an attached cover picture as a video stream, sometimes the first: that one-frame 'video' was
     stylized instead of the film, or a song with a cover taken for a video."""
