@@ -352,7 +352,12 @@ def invalid_fields(errors: Sequence[Any]) -> str:
     said = []
     for error in errors:
         field = str(error.get("loc", ("?",))[-1])
-        said.append(f"missing field '{field}'" if error.get("type") == "missing" else f"{field}: {error.get('msg')}")
+        if error.get("type") == "missing":
+            said.append(f"missing field '{field}'")
+        elif "UploadFile" in str(error.get("msg")):  # (Pydantic's "Expected UploadFile, received: <class 'str'>")
+            said.append(f"{field}: send a file (a multipart file part), not text")
+        else:
+            said.append(f"{field}: {error.get('msg')}")
     return "; ".join(said) or "the request's fields are not valid"
 
 

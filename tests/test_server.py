@@ -130,6 +130,12 @@ def test_refusals_are_one_clear_line(client, upload, data, status: int, words: s
     assert reply.status_code == status and words in reply.json()["detail"]
 
 
+def test_text_sent_as_the_image_is_said_in_plain_words(client) -> None:
+    reply = client.post("/api/stylize", data={"style": "mine", "image": "photo.jpg"})  # curl -F image=photo.jpg
+    assert reply.status_code == 422  # (it said "Expected UploadFile, received: <class 'str'>")
+    assert reply.json() == {"detail": "image: send a file (a multipart file part), not text"}
+
+
 def test_models_takes_a_folder_of_training_runs(tmp_path: Path, caplog) -> None:
     # `--models runs/` (the README's example) offered nothing: it read only the .pt files directly in the folder
     net = TransformerNet(channels=(4, 8, 8), num_residual=1)
