@@ -13,22 +13,26 @@ import copy
 import torch
 
 from fast_style.network import TransformerNet
+from fast_style.numbers import check_number
 from fast_style.style_model import StyleModelError
 
 
 def interpolate(start: TransformerNet, end: TransformerNet, share: float) -> TransformerNet:
     """A new network whose every parameter is `(1 - share) * start + share * end` (float32).
 
-    share=0 gives `start`, share=1 gives `end`. The two must have one shape (the same `config`): a fine-tune
-    and the model it was fine-tuned from."""
-    if not 0.0 <= share <= 1.0:
-        raise ValueError(f"share must be between 0 and 1, not {share}")
-    if dict(start.config) != dict(end.config):
+    share=0 gives `start`, share=1 gives `end`. The two must have one shape (the same `config` but for what holds no
+    weights, `antialias`, which a fine-tune may change: the blend takes the nearer one's): a fine-tune and the model
+    it was fine-tuned from."""
+    check_number("share", share, lambda v: 0.0 <= v <= 1.0, "a number from 0 to 1")
+    weightless = ("antialias",)
+    if {k: v for k, v in dict(start.config).items() if k not in weightless} != {
+        k: v for k, v in dict(end.config).items() if k not in weightless
+    }:
         raise StyleModelError(
             f"cannot blend a {dict(start.config)} network with a {dict(end.config)} one: "
             "blend a fine-tune with the model it started from"
         )
-    blended = copy.deepcopy(end).float()
+    blended = copy.deepcopy(end if share > 0.5 else start).float()
     a, b = start.state_dict(), end.state_dict()
     with torch.no_grad():
         state = {k: torch.lerp(a[k].float(), v.float(), share) if v.is_floating_point() else v for k, v in b.items()}

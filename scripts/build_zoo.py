@@ -18,11 +18,14 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import sys
 from pathlib import Path
 
 import torch
 from omegaconf import OmegaConf
 
+from fast_style import zoo
+from fast_style.cli import ToolParser, run_tool
 from fast_style.config import register
 from fast_style.interpolation import interpolate
 from fast_style.style_model import load_style_model, save_style_model
@@ -50,7 +53,12 @@ PAINTINGS = {
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    if code := run_tool(build):
+        sys.exit(code)
+
+
+def build() -> None:
+    p = ToolParser(description=__doc__.splitlines()[0], formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("name", choices=sorted(PAINTINGS))
     p.add_argument("run", help="the run folder, or its style.pt (then --config)")
     p.add_argument("--config", help="the run's .hydra/config.yaml (default: RUN/.hydra/config.yaml)")
@@ -66,8 +74,11 @@ def main() -> None:
     register()  # the config's resolvers (mul, best_precision)
     config = OmegaConf.load(args.config or run / ".hydra" / "config.yaml")
     net, meta = load_style_model(str(model))
-    if args.blend_with:
-        start, _ = load_style_model(args.blend_with)
+    start_bytes = b""
+    if args.blend_with:  # (a built-in style's name too; read before the zoo's file is replaced: it may be that one)
+        start_file = zoo.resolve(args.blend_with)
+        start_bytes = start_file.read_bytes()
+        start, _ = load_style_model(str(start_file))
         net = interpolate(net, start, args.share)
     meta["style_image"] = f"{args.name}.jpg"  # the painting's name, not the training machine's path
     distilled = OmegaConf.select(config, "distill.teacher") is not None
@@ -118,7 +129,6 @@ def main() -> None:
         started = (earlier.get("training") or {}).get("fine_tuned_from") if rebuilt else earlier.get("training")
         manifest["training"]["fine_tuned_from"] = started
     if args.blend_with:
-        start_bytes = Path(args.blend_with).read_bytes()
         manifest["training"]["blend"] = {
             "share_of_start": args.share,
             "start_sha256": hashlib.sha256(start_bytes).hexdigest(),

@@ -1,6 +1,7 @@
 """scripts/build_zoo.py, which puts a trained run into the zoo: float16 weights and a manifest that says where the
 model came from."""
 
+import hashlib
 import json
 import runpy
 import sys
@@ -91,28 +92,34 @@ def test_a_blend_with_the_model_it_started_from_is_built_and_recorded(
     _zoo(tmp_path, monkeypatch, {"training": {"steps": 1600}, "metrics": {}})
     run = _run(tmp_path, ["distill.teacher=wave", "module.init_from=wave-fast"])
     start = TransformerNet(channels=[16, 32, 64], num_residual=3)
-    save_style_model(start, tmp_path / "start.pt")
-    argv = [
-        "build_zoo.py",
-        "wave",
-        str(run),
-        "--budget",
-        "b",
-        "--blend-with",
-        str(tmp_path / "start.pt"),
-        "--share",
-        "0.25",
-    ]
-    monkeypatch.setattr(sys, "argv", argv)
+    save_style_model(start, tmp_path / "zoo" / "wave-fast.pt")  # the zoo's own file, which the build replaces
+    started = hashlib.sha256((tmp_path / "zoo" / "wave-fast.pt").read_bytes()).hexdigest()
+    argv = ["build_zoo.py", "wave", str(run), "--budget", "b", "--blend-with", "wave-fast", "--share", "0.25"]
+    monkeypatch.setattr(sys, "argv", argv)  # (a built-in style's name: "style model not found", a traceback)
     runpy.run_path(str(SCRIPT), run_name="__main__")
     m = json.loads((tmp_path / "zoo" / "wave-fast.json").read_text())
     blend = m["training"]["blend"]
-    assert blend["share_of_start"] == 0.25 and len(blend["start_sha256"]) == 64 and "0.75 of this run" in blend["how"]
+    assert blend["share_of_start"] == 0.25 and "0.75 of this run" in blend["how"]
+    assert blend["start_sha256"] == started  # (it was the blended file's own, hashed after it was written)
     built, _ = load_style_model(str(tmp_path / "zoo" / "wave-fast.pt"))
     trained, _ = load_style_model(str(run / "style.pt"))
     for k, v in built.state_dict().items():
         want = 0.75 * trained.state_dict()[k] + 0.25 * start.state_dict()[k]
         torch.testing.assert_close(v, want, rtol=2e-3, atol=1e-4)  # stored in float16
+
+
+def test_a_blend_with_a_model_of_another_shape_is_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _zoo(tmp_path, monkeypatch, {"training": {"steps": 1600}, "metrics": {}})
+    run = _run(tmp_path, ["distill.teacher=wave", "module.init_from=wave-fast"])
+    save_style_model(TransformerNet(channels=[8, 16, 32], num_residual=1), tmp_path / "other.pt")
+    argv = ["build_zoo.py", "wave", str(run), "--budget", "b", "--blend-with", str(tmp_path / "other.pt")]
+    monkeypatch.setattr(sys, "argv", [*argv, "--share", "0.3"])
+    with pytest.raises(SystemExit) as e:
+        runpy.run_path(str(SCRIPT), run_name="__main__")
+    err = capsys.readouterr().err
+    assert e.value.code == 2 and err.startswith("error: cannot blend a ") and "Traceback" not in err
 
 
 @pytest.mark.parametrize(
