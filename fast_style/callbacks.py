@@ -170,6 +170,12 @@ class StyleModelWriter(pl.Callback):
             raise UserError(
                 f"this checkpoint was trained on {was}, not {now}: resume with style.image={was}, or start a new run"
             )
+        if "distilled_from" in state_dict.get("meta", {}):  # (its model would name the last launch's teacher alone)
+            was, now = state_dict["meta"]["distilled_from"], self.meta.get("distilled_from")
+            if was != now:
+                give = f"distill=teacher distill.teacher={was}" if was else "distill=none"
+                said = f"distilled from {was}" if was else "trained without a teacher"
+                raise UserError(f"this checkpoint was {said}: resume with {give}, or start a new run")
 
     def on_save_checkpoint(self, trainer: pl.Trainer, pl_module: pl.LightningModule, checkpoint: dict) -> None:
         ckpt_dir = trainer.checkpoint_callback.dirpath if trainer.checkpoint_callback else None

@@ -358,7 +358,11 @@ def _prepare(cfg: DictConfig) -> tuple[pl.Trainer, StyleTransferModule, Any, lis
                 ours,
                 ours,
             )
-    module = StyleTransferModule(network, loss, style_image, temporal=temporal, distill=distill, **cfg.module)
+    # resuming: the checkpoint's weights replace those it started from (a start moved since refused the resume)
+    start = {"init_from": None} if ckpt is not None else {}
+    module = StyleTransferModule(
+        network, loss, style_image, temporal=temporal, distill=distill, **{**cfg.module, **start}
+    )
     callbacks = [build(c, f"callbacks.{name}") for name, c in cfg.callbacks.items() if c is not None]
     if OmegaConf.select(cfg, "trainer.enable_progress_bar") is False:  # Lightning refuses a bar that is off
         callbacks = [c for c in callbacks if not isinstance(c, ProgressBar)]

@@ -161,3 +161,29 @@ def test_the_feature_layer_is_computed_even_where_the_loss_has_no_use_for_it(
     assert train(compose([*base, f"output_dir={tmp_path / 'a'}"])).is_file()  # relu2_2, beside relu1_2 and relu3_3
     with pytest.raises(UserError, match="distill.feature_layer=relu4_3: relu4_3 is deeper than the loss's vgg16"):
         train(compose([*base, "distill.feature_layer=relu4_3", f"output_dir={tmp_path / 'b'}"]))
+
+
+def test_a_resume_needs_neither_the_start_it_began_from_nor_accepts_another_teacher(
+    tmp_path: Path, photo_dir, style_path, random_vgg, teacher_path
+) -> None:
+    """A fine-tune's resume was refused once the model it started from had moved (the checkpoint replaces those
+    weights); a distillation resumed with another teacher, or none, went on and its model named the last alone;
+    and a fine-tune's model did not say what it started from."""
+    start = tmp_path / "start.pt"
+    start.write_bytes(teacher_path.read_bytes())
+
+    def run(out: str, *extra: str) -> Path:
+        overrides = [*tiny_run(photo_dir, style_path, random_vgg), "trainer=fast_dev", f"output_dir={tmp_path / out}"]
+        return train(compose([*overrides, *extra]))
+
+    tuned = run("tuned", f"module.init_from={start}", "trainer.max_steps=2")
+    assert load_style_model(str(tuned))[1]["init_from"] == str(start)
+    start.unlink()
+    assert run("tuned", f"module.init_from={start}", "trainer.max_steps=3", "ckpt_path=last") == tuned
+    assert load_style_model(str(tuned))[1]["step"] == 3
+    taught = ("distill=teacher", f"distill.teacher={teacher_path}")
+    run("taught", *taught, "trainer.max_steps=2")
+    with pytest.raises(UserError, match=f"this checkpoint was distilled from {teacher_path}: resume with distill=t"):
+        run("taught", "trainer.max_steps=3", "ckpt_path=last")
+    with pytest.raises(UserError, match="this checkpoint was trained without a teacher: resume with distill=none"):
+        run("tuned", *taught, "trainer.max_steps=4", "ckpt_path=last")
