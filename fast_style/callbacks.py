@@ -23,7 +23,7 @@ from pytorch_lightning.plugins import TorchCheckpointIO
 from pytorch_lightning.utilities.exceptions import SIGTERMException
 from torchvision.utils import make_grid, save_image
 
-from fast_style import launch
+from fast_style import launch, zoo
 from fast_style.atomic import atomic_write, save_torch
 from fast_style.errors import UserError
 from fast_style.event_files import drop_hparams, event_files, holds_hparams
@@ -142,6 +142,18 @@ class HParamsSummary(pl.Callback):
                     drop_hparams(events)
 
 
+def _same_model(was: str | None, now: str | None) -> bool:
+    """Whether two names of a style model (a file, or a built-in style) are the same one: the same file where both
+    are there (a relative and a full path, or one moved and named anew, were taken for two), else the same name."""
+    if was is None or now is None:
+        return was == now
+    try:
+        a, b = zoo.resolve(was), zoo.resolve(now)
+    except UserError:  # one is no longer there: by its name
+        return Path(str(was)).name == Path(str(now)).name
+    return a.resolve() == b.resolve() or a.read_bytes() == b.read_bytes()
+
+
 class StyleModelWriter(pl.Callback):
     """Writes the standalone style model (network hyper-parameters + weights, a few MB): beside each checkpoint
     as `<checkpoint dir>/style-step=N.pt`, and at the end of training as `path`."""
@@ -172,10 +184,12 @@ class StyleModelWriter(pl.Callback):
             )
         if "distilled_from" in state_dict.get("meta", {}):  # (its model would name the last launch's teacher alone)
             was, now = state_dict["meta"]["distilled_from"], self.meta.get("distilled_from")
-            if was != now:
+            if not _same_model(was, now):
                 give = f"distill=teacher distill.teacher={was}" if was else "distill=none"
                 said = f"distilled from {was}" if was else "trained without a teacher"
                 raise UserError(f"this checkpoint was {said}: resume with {give}, or start a new run")
+        if state_dict.get("meta", {}).get("init_from"):  # what the run started from (a resume names none, or
+            self.meta["init_from"] = state_dict["meta"]["init_from"]  # another, which it does not read)
 
     def on_save_checkpoint(self, trainer: pl.Trainer, pl_module: pl.LightningModule, checkpoint: dict) -> None:
         ckpt_dir = trainer.checkpoint_callback.dirpath if trainer.checkpoint_callback else None

@@ -58,25 +58,33 @@ def is_named(hostname: str, hosts: Sequence[str]) -> bool:
     return any(p == "*" or name == p or (p.startswith("*") and name.endswith(p[1:])) for p in patterns)
 
 
-def own_page(origin: str, host: str, hosts: Sequence[str] | None, secure: bool = False) -> bool:
-    """Whether a page of `origin` (a live connection's Origin header) may use the server's live view: a page of this
-    machine's names only on the server's own port (`host`, the request's Host header; `secure`: sent as wss, so
-    443 where it names none), for a page of another local server is another site's (any port of localhost was
-    taken); a page of another name, where it is one the server answers to (`hosts`; on every address, None: the
-    name the request was sent to, any port, as a reverse proxy may listen on its own)."""
+def own_page(
+    origin: str, host: str, hosts: Sequence[str] | None, secure: bool = False, proxies: Sequence[str] | None = None
+) -> bool:
+    """Whether a page of `origin` (a live connection's Origin header) may use the server's live view. A page of a
+    name the server itself answers to (this machine's names, the address it listens on) only on the server's own
+    port (`host`, the request's Host header; `secure`: sent as wss, so 443 where it names none): a page of another
+    server there is another site's (any port was taken). A page of a reverse proxy's name (`proxies`, those
+    --allow-host gave; None: every name of `hosts` but this machine's) on any port, a proxy listening on its own. On
+    every address (`hosts` None) the name the request was sent to, any port (a proxy may pass its name on)."""
     parts, sent_to = urlsplit(origin), urlsplit(f"//{host.strip()}")
     if parts.scheme not in ("http", "https") or not parts.netloc:  # ("null": a sandboxed frame's)
         return False
     try:
-        port = parts.port or (443 if parts.scheme == "https" else 80)
-        own_port = sent_to.port or (443 if secure else 80)
+        same_port = (parts.port or (443 if parts.scheme == "https" else 80)) == (
+            sent_to.port or (443 if secure else 80)
+        )
     except ValueError:  # (a port that is no number)
         return False
     loopback = {n.strip("[]") for n in LOOPBACK_NAMES}
     name, own = parts.hostname or "", sent_to.hostname or ""
     if name in loopback:  # one server, whichever of its names (localhost:8000 for 127.0.0.1:8000)
-        return own in loopback and port == own_port
-    return name == own if hosts is None else is_named(name, hosts)
+        return own in loopback and same_port
+    if hosts is None:
+        return name == own
+    if proxies is None:
+        proxies = [h for h in hosts if h.lower() not in LOOPBACK_NAMES]
+    return is_named(name, proxies) or (is_named(name, hosts) and same_port)
 
 
 class HostGuard:

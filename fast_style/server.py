@@ -371,9 +371,15 @@ def encode(img: Image.Image, fmt: str = "jpeg", quality: int = 92) -> bytes:
     return buffer.getvalue()
 
 
-def create_app(styles: Styles, limits: Limits | None = None, hosts: Sequence[str] | None = None) -> FastAPI:
+def create_app(
+    styles: Styles,
+    limits: Limits | None = None,
+    hosts: Sequence[str] | None = None,
+    proxies: Sequence[str] | None = None,
+) -> FastAPI:
     """The FastAPI application of `fast-style-serve`. `hosts`: the only names requests may address it by
-    (`allowed_hosts`; None: any), and the only sites whose pages may open its live connection."""
+    (`allowed_hosts`; None: any), and the only sites whose pages may open its live connection (on its own port,
+    but for `proxies`, a reverse proxy's names: host_names.own_page)."""
     limits = limits or Limits()
     gate = Gate(limits.running, limits.waiting)
     # a malformed multipart body is answered 400 "Invalid multipart data"; its parser's own warning (as "Expected
@@ -470,7 +476,9 @@ def create_app(styles: Styles, limits: Limits | None = None, hosts: Sequence[str
         # a page of another site (WebSockets have no same-origin rule) may not use it: its Origin names that site
         # ("null" for a sandboxed frame's); a program that is no browser sends none
         origin = ws.headers.get("origin")
-        if origin is not None and not own_page(origin, ws.headers.get("host", ""), hosts, ws.url.scheme == "wss"):
+        if origin is not None and not own_page(
+            origin, ws.headers.get("host", ""), hosts, ws.url.scheme == "wss", proxies
+        ):
             await ws.close(1008, "a page of another site may not use this server's live view")
             return
         await ws.accept()

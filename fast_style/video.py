@@ -60,8 +60,14 @@ def video_named_as_picture(path: str | Path) -> str | None:
     otherwise (a picture, or what FFmpeg cannot read either). It was said to be no video, or no picture Pillow
     identifies."""
     import av
+    from PIL import Image
 
     path = Path(path)
+    try:  # a picture FFmpeg reads as a one-frame video too (AVIF, HEIC: in an MP4's boxes): Pillow's
+        with Image.open(path):
+            return None
+    except Exception:
+        pass
     try:
         with av.open(str(path)) as container:
             if main_video(container.streams.video) is None or container.format.name not in _CONTAINER_EXTENSIONS:

@@ -81,6 +81,8 @@ def build() -> None:
         start, _ = load_style_model(str(start_file))
         net = interpolate(net, start, args.share)
     meta["style_image"] = f"{args.name}.jpg"  # the painting's name, not the training machine's path
+    if meta.get("init_from") and Path(meta["init_from"]).suffix == ".pt":  # (a file there: its name alone)
+        meta["init_from"] = Path(meta["init_from"]).name
     distilled = OmegaConf.select(config, "distill.teacher") is not None
     name = f"{args.name}-fast" if distilled else args.name
     if distilled:

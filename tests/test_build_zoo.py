@@ -108,6 +108,17 @@ def test_a_blend_with_the_model_it_started_from_is_built_and_recorded(
         torch.testing.assert_close(v, want, rtol=2e-3, atol=1e-4)  # stored in float16
 
 
+def test_the_zoo_model_names_the_file_it_started_from_not_its_folders(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _zoo(tmp_path, monkeypatch, {"training": {"steps": 1600}, "metrics": {}})
+    run = _run(tmp_path, ["distill.teacher=wave", "module.init_from=/machine/runs/x/style.pt"])
+    net, meta = load_style_model(str(run / "style.pt"))
+    save_style_model(net, run / "style.pt", {**meta, "init_from": "/machine/runs/x/style.pt"}, force=True)
+    _build(run, monkeypatch)
+    assert load_style_model(str(tmp_path / "zoo" / "wave-fast.pt"))[1]["init_from"] == "style.pt"
+
+
 def test_a_blend_with_a_model_of_another_shape_is_one_line(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

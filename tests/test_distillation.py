@@ -181,9 +181,19 @@ def test_a_resume_needs_neither_the_start_it_began_from_nor_accepts_another_teac
     start.unlink()
     assert run("tuned", f"module.init_from={start}", "trainer.max_steps=3", "ckpt_path=last") == tuned
     assert load_style_model(str(tuned))[1]["step"] == 3
+    run("tuned", "trainer.max_steps=4", "ckpt_path=last")  # (no start given: the model named none)
+    assert load_style_model(str(tuned))[1]["init_from"] == str(start)
     taught = ("distill=teacher", f"distill.teacher={teacher_path}")
     run("taught", *taught, "trainer.max_steps=2")
     with pytest.raises(UserError, match=f"this checkpoint was distilled from {teacher_path}: resume with distill=t"):
         run("taught", "trainer.max_steps=3", "ckpt_path=last")
     with pytest.raises(UserError, match="this checkpoint was trained without a teacher: resume with distill=none"):
-        run("tuned", *taught, "trainer.max_steps=4", "ckpt_path=last")
+        run("tuned", *taught, "trainer.max_steps=5", "ckpt_path=last")
+    other = tmp_path / "other.pt"
+    save_style_model(TransformerNet(channels=(4, 8, 8), num_residual=1, kernel_outer=3), other)
+    with pytest.raises(UserError, match="this checkpoint was distilled from"):
+        run("taught", "distill=teacher", f"distill.teacher={other}", "trainer.max_steps=3", "ckpt_path=last")
+    moved = tmp_path / "moved" / teacher_path.name  # the same teacher, moved: by its file name (it was refused)
+    moved.parent.mkdir()
+    teacher_path.rename(moved)
+    run("taught", "distill=teacher", f"distill.teacher={moved}", "trainer.max_steps=3", "ckpt_path=last")

@@ -1299,9 +1299,11 @@ def test_a_video_named_as_a_picture_says_to_rename_it(model: Path, tmp_path: Pat
     for out in ("x.mp4", "x.jpg"):
         assert main([str(tmp_path / "clip.jpg"), "-m", str(model), "-o", str(tmp_path / out), "-q"]) == 2, out
         assert "clip.jpg: it is a video named as a picture: rename it clip.mp4" in capsys.readouterr().err, out
-    make_photo(tmp_path / "photo.jpg")  # a picture FFmpeg reads too: not taken for a video
-    assert main([str(tmp_path / "photo.jpg"), "-m", str(model), "-o", str(tmp_path / "x.mp4"), "-q"]) == 2
-    assert "is not a video: an image is written as" in capsys.readouterr().err
+    make_photo(tmp_path / "photo.jpg")  # pictures FFmpeg reads too (an AVIF in an MP4's boxes): not videos
+    Image.open(tmp_path / "photo.jpg").save(tmp_path / "photo.avif")
+    for photo in ("photo.jpg", "photo.avif"):
+        assert main([str(tmp_path / photo), "-m", str(model), "-o", str(tmp_path / "x.mp4"), "-q"]) == 2
+        assert "is not a video: an image is written as" in capsys.readouterr().err, photo
 
 
 def test_cover_art_is_not_taken_for_the_film() -> None:

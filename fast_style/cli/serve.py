@@ -62,7 +62,7 @@ def bind_port(host: str, port: int) -> socket.socket:
 def run(args: argparse.Namespace, cut_short: Any = None) -> None:
     """Checks the arguments, then serves (fast_style.serving) until a stop; `cut_short`: serving.CutShort."""
     from fast_style.devices import pick_device
-    from fast_style.host_names import allowed_hosts
+    from fast_style.host_names import allowed_hosts, host_name
     from fast_style.server import Limits, Styles, create_app
     from fast_style.serving import serve
 
@@ -94,9 +94,10 @@ def run(args: argparse.Namespace, cut_short: Any = None) -> None:
         waiting=args.queue,
     )
     with sock:
-        hosts = allowed_hosts(args.host, [h.strip() for h in args.allow_host if h.strip()])
+        proxies = [host_name(h) for h in args.allow_host if h.strip()]
+        hosts = allowed_hosts(args.host, proxies)
         serve(
-            create_app(Styles(args.models and Path(args.models), args.device), limits, hosts),
+            create_app(Styles(args.models and Path(args.models), args.device), limits, hosts, proxies),
             args.host,
             args.port,
             cut_short,
