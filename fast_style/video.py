@@ -16,6 +16,7 @@ import logging
 import math
 import queue
 import threading
+import warnings
 from collections.abc import Callable, Sequence
 from fractions import Fraction
 from pathlib import Path
@@ -64,7 +65,7 @@ def video_named_as_picture(path: str | Path) -> str | None:
 
     path = Path(path)
     try:  # a picture FFmpeg reads as a one-frame video too (AVIF, HEIC: in an MP4's boxes): Pillow's
-        with Image.open(path):
+        with warnings.catch_warnings(action="ignore"), Image.open(path):  # (a damaged TIFF's "Corrupt EXIF data")
             return None
     except Exception:
         pass
