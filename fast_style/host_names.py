@@ -84,6 +84,7 @@ def own_page(
         return name == own
     if proxies is None:
         proxies = [h for h in hosts if h.lower() not in LOOPBACK_NAMES]
+    proxies = [f"[{n}]" if ":" in n and not n.startswith("[") else n for n in proxies]  # (as allowed_hosts writes)
     return is_named(name, proxies) or (is_named(name, hosts) and same_port)
 
 

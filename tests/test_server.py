@@ -1091,5 +1091,7 @@ def test_the_names_a_server_answers_to_are_its_own_address_and_what_allow_host_g
     assert not own_page("http://127.0.1.1:3000", "127.0.1.1:8000", listening, proxies=["proxy.example.org"])
     assert own_page("http://127.0.1.1:8000", "127.0.1.1:8000", listening, proxies=["proxy.example.org"])
     assert own_page("https://proxy.example.org", "127.0.1.1:8000", listening, proxies=["proxy.example.org"])
+    six = allowed_hosts("127.0.0.1", ["fe80::1"])  # a proxy's IPv6 address, as --allow-host takes it: any port
+    assert own_page("http://[fe80::1]:8443", "127.0.0.1:8000", six, proxies=["fe80::1"])
     with serve_in_background(create_app(Styles(models, device="cpu")), host="::1") as address:
         assert re.fullmatch(r"http://\[::1\]:\d+", address)
