@@ -82,13 +82,13 @@ def fixed_norm_stats(net: nn.Module, stats: NormStats) -> Iterator[None]:
         raise ValueError(f"{len(stats)} statistics for {len(norms)} norm layers")
     originals = []
     for m, (mean, var) in zip(norms, stats):
+        # once per layer, not per tile: (B, C), folded with the affine part in fp32
+        scale = torch.rsqrt(var.float() + m.eps).masked_fill(var.float() <= FLAT_VAR, 0.0)  # flat: its mean, as in
+        shift = -mean.float() * scale  # one pass
+        if m.affine:
+            scale, shift = scale * m.weight.float(), shift * m.weight.float() + m.bias.float()
 
-        def forward(x: torch.Tensor, m: nn.InstanceNorm2d = m, mean=mean, var=var) -> torch.Tensor:
-            scale = torch.rsqrt(var.float() + m.eps)  # (B, C), folded with the affine part in fp32
-            scale = scale.masked_fill(var.float() <= FLAT_VAR, 0.0)  # a flat channel: its mean, as in one pass
-            shift = -mean.float() * scale
-            if m.affine:
-                scale, shift = scale * m.weight.float(), shift * m.weight.float() + m.bias.float()
+        def forward(x: torch.Tensor, scale: torch.Tensor = scale, shift: torch.Tensor = shift) -> torch.Tensor:
             return torch.addcmul(shift.to(x)[..., None, None], x, scale.to(x)[..., None, None])
 
         originals.append(m.forward)
