@@ -62,6 +62,11 @@ def option_note(*options: str) -> str:
     return f" ({' or '.join(named)})" if named else ""
 
 
+def first_of(items: list) -> str:
+    """The first of `items` and how many more there are, for a one-line error: "a", "a (and 2 more)"."""
+    return f"{items[0]} (and {len(items) - 1} more)" if len(items) > 1 else f"{items[0]}"
+
+
 def first_line(error: BaseException, limit: int = 200) -> str:
     """The first line of an exception's message (at most `limit` characters), or its type's name; a first line that
     only announces the next ("Error(s) in loading state_dict for TransformerNet:") with the next."""

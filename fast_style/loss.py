@@ -12,7 +12,7 @@ from torch import nn
 
 from fast_style import coverage
 from fast_style.devices import check_memory
-from fast_style.errors import UserError
+from fast_style.errors import UserError, first_of
 from fast_style.weights import NORMALIZATIONS, load_vgg_weights, vgg_convs
 
 # memory the VGG16 takes per pixel of its input on the CPU in fp32 (measured at 1000x1000 px, with margin): its
@@ -87,8 +87,7 @@ class VGGFeatures(nn.Module):
         own = {f"features.{k}": v for k, v in features.state_dict().items()}
         missing = sorted(set(own) - set(state))
         if missing:
-            more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
-            raise UserError(f"VGG weights '{weights}' lack {missing[0]}{more} for {arch}")
+            raise UserError(f"VGG weights '{weights}' lack {first_of(missing)} for {arch}")
         loaded = {k[len("features.") :]: state[k].to(dtype=v.dtype, copy=True) for k, v in own.items()}
         try:
             features.load_state_dict(loaded, assign=True)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from fast_style.animation import frame_count
 from fast_style.bomb_guard import BOMB
-from fast_style.errors import UserError, option_note, remedy, setting
+from fast_style.errors import UserError, first_of, option_note, remedy, setting
 from fast_style.images import IMAGE_EXTENSIONS, IMAGE_OUTPUTS
 from fast_style.inference_defaults import DEFAULT_OUTPUT
 from fast_style.outputs import in_the_way, is_an_input, output_refusal, to_overwrite
@@ -302,7 +302,8 @@ def refuse_if_nothing_to_write(plans: list[tuple[Path, Path]], force: bool) -> N
             f"{len(refused)} outputs exist (e.g. {refused[0][0]}): {to_overwrite()}, or give another "
             f"{setting('-o', 'output')}"
         )
-    raise UserError(f"none of the {len(refused)} outputs can be written: {refused[0][1]} (and {len(refused) - 1} more)")
+    reasons = [reason for _, reason in refused]
+    raise UserError(f"none of the {len(refused)} outputs can be written: {first_of(reasons)}")
 
 
 def _shown(folder: Path) -> str:

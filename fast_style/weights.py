@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING
 
 from fast_style.atomic import save_torch
 from fast_style.cache import cache_dir
-from fast_style.errors import UserError, first_line
+from fast_style.errors import UserError, first_line, first_of
 from fast_style.wheels import pip_download
 
 if TYPE_CHECKING:
@@ -216,8 +216,7 @@ def _read_cached(path: Path, arch: str) -> tuple[dict[str, torch.Tensor], str | 
     state, norm = _read_state_file(path)
     keys = [f"features.{index}.{part}" for _, index in vgg_convs(arch) for part in ("weight", "bias")]
     if missing := [key for key in keys if key not in state]:
-        more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
-        raise UserError(f"{path} lacks {missing[0]}{more} of {arch}'s layers")
+        raise UserError(f"{path} lacks {first_of(missing)} of {arch}'s layers")
     return state, norm
 
 

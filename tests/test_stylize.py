@@ -1526,3 +1526,16 @@ def test_smoothing_calms_an_animations_flicker_as_a_videos(
     assert calm < 0.5 * plain, (calm, plain)
     with pytest.raises(UserError, match="smooth"):
         stylize_animation(tmp_path / "a.png", tmp_path / "x.png", lambda images: images, smooth=1)
+
+
+def test_outputs_refused_for_different_reasons_name_the_first_and_count_the_rest(tmp_path: Path) -> None:
+    """Before any work: every output refused, not all for existing (one is a folder), is one line naming the first
+    reason and how many more."""
+    from fast_style.plan import refuse_if_nothing_to_write
+
+    (tmp_path / "out" / "b.png").mkdir(parents=True)
+    (tmp_path / "out" / "a.png").write_bytes(b"kept")
+    plans = [(tmp_path / f"{n}.jpg", tmp_path / "out" / f"{n}.png") for n in ("a", "b")]
+    with pytest.raises(UserError, match=r"^none of the 2 outputs can be written: .*a\.png.* \(and 1 more\)$"):
+        refuse_if_nothing_to_write(plans, force=False)
+    assert (tmp_path / "out" / "a.png").read_bytes() == b"kept"

