@@ -337,8 +337,9 @@ def decode_upload(data: bytes, limits: Limits, keep_alpha: bool = False) -> Imag
         raise Refused(415, "the image is damaged or cannot be decoded") from None
 
 
-def check_options(strength: float, max_size: int | None, limits: Limits) -> int:
-    """The options every stylization takes; returns the longest side of the result."""
+def check_options(strength: object, max_size: object, limits: Limits) -> int:
+    """The options every stylization takes (numbers, not text: the live view's JSON), checked; returns the longest
+    side of the result."""
     try:
         check_strength(strength, "strength")
         size = check_max_size(max_size, "max_size")
@@ -547,7 +548,7 @@ def create_app(
                             raise Refused(400, f"choose a style first: one of {', '.join(styles.files)}")
                         if not isinstance(new["preserve_color"], bool):
                             raise Refused(400, f"preserve_color must be true or false, got {new['preserve_color']!r}")
-                        check_options(float(new["strength"]), new["max_size"], limits)
+                        check_options(new["strength"], new["max_size"], limits)  # "0.5" refused, as the form
                         styles.get(new["style"])  # loads it now, not on the first frame
                         options = new
                     except Refused as e:  # "options": the answer to options, not to a frame

@@ -364,6 +364,9 @@ def test_live_frames_come_back_stylized_and_mistakes_as_messages(client) -> None
             ([1, 2], "a JSON object"),
             ({"strength": 0.5}, "choose a style first: one of"),  # it said "unknown style 'None'"
             ({"style": "mine", "preserve_color": "no"}, "preserve_color must be true or false"),  # bool("no"): true
+            ({"style": "mine", "strength": "0.5"}, "strength must be a number, not '0.5'"),  # taken (the form: 422)
+            ({"style": "mine", "strength": True}, "strength must be a number, not True"),
+            ({"style": "mine", "max_size": "480"}, "max_size must be a number, not '480'"),
         ):
             ws.send_text(json.dumps(options))
             assert words in json.loads(ws.receive_text())["error"]
