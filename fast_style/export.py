@@ -89,8 +89,11 @@ def output_file(output: str, model: str, fmt: str | None = None) -> Path:
     style.pt is named by its folder: runs/sea/style.pt gives sea.onnx)."""
     if not str(output).strip():  # an unset shell variable: not the current folder
         raise UserError(f"{setting('-o', 'output')} is empty: give a file (wave.onnx) or a folder")
-    out = Path(output)
-    folder = out.is_dir() or str(output).endswith(("/", os.sep)) or not (out.suffix or out.is_file())
+    out = Path(output).expanduser()
+    try:
+        folder = out.is_dir() or str(output).endswith(("/", os.sep)) or not (out.suffix or out.is_file())
+    except OSError as e:  # a name too long for the disk: an OSError's traceback
+        raise UserError(f"cannot write {output}: {e.strerror or e}; choose another {setting('-o', 'output')}") from None
     if not folder:
         return out
     torchscript = fmt is not None and str(fmt).lower() == "torchscript"

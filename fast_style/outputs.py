@@ -62,6 +62,12 @@ def check_output(path: Path, force: bool, inputs: set[Path] = frozenset()) -> No
 
 def output_refusal(path: Path, force: bool, inputs: set[Path] = frozenset()) -> str | None:
     """Why `check_output` refuses `path`, in one line; None where it may be written."""
+    if said := name_too_long(path):
+        return said
+    try:
+        path.is_dir()
+    except OSError as e:  # a folder's name too long for the disk: an OSError's traceback
+        return f"cannot write {path}: {e.strerror or e}; choose another output"
     if is_an_input(path, inputs):
         return f"{path} is an input: choose another output"
     if path.is_dir():
@@ -71,6 +77,31 @@ def output_refusal(path: Path, force: bool, inputs: set[Path] = frozenset()) -> 
     if path.is_symlink() and not force:  # a link to nothing: not written through, nor replaced unasked
         return f"{path} exists (a link to {os.readlink(path)}, which does not exist): {to_overwrite()} it"
     return None
+
+
+TEMPORARY_NAME_EXTRA = len("..12345678.tmp")  # what fast_style/atomic.py's temporary file adds to the name
+
+
+def name_too_long(path: Path) -> str | None:
+    """Why `path`'s file name cannot be written on its disk, or None: with the temporary file's additions, it is
+    longer than the disk takes (255 bytes for most). Said before the work, not after it (at the temporary file)."""
+    nearest = next((p for p in (path.parent.absolute(), *path.parent.absolute().parents) if _is_dir(p)), Path("/"))
+    try:
+        limit = os.pathconf(nearest, "PC_NAME_MAX")
+    except (OSError, ValueError, AttributeError):  # (Windows: no pathconf)
+        limit = 255
+    size = len(os.fsencode(path.name))
+    if size + TEMPORARY_NAME_EXTRA <= limit:
+        return None
+    shown = f"{path.name[:20]}...{path.name[-12:]}"
+    return f"cannot write {shown}: its name is {size} bytes; give one of at most {limit - TEMPORARY_NAME_EXTRA}"
+
+
+def _is_dir(path: Path) -> bool:
+    try:
+        return path.is_dir()
+    except OSError:  # a name too long
+        return False
 
 
 def is_the_file(path: Path, src: Path) -> bool:

@@ -271,7 +271,9 @@ def test_a_stylizer_leaves_the_callers_network_alone_and_its_network_saves_in_an
         Stylizer(net, "gpu", torch.float32)
 
 
-def test_export_names_its_model_as_stylize_does(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+def test_export_names_its_model_as_stylize_does(
+    tmp_path: Path, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
     model = save_style_model(_net(channels=(8, 16, 32), num_residual=2), tmp_path / "m.pt")
     assert export_main(["--model", str(model), "-o", str(tmp_path / "a.ts")]) == 0  # 'unrecognized arguments' before
     assert export_main(["--style", "wave-fast", "-o", f"{tmp_path}/"]) == 0
@@ -286,6 +288,24 @@ def test_export_names_its_model_as_stylize_does(tmp_path: Path, capsys: pytest.C
             export_main([*args, "-o", str(tmp_path / "b.onnx")])
         assert stop.value.code == 2 and message in capsys.readouterr().err, args
     assert not (tmp_path / "b.onnx").exists()
+    # `--output=~/x.onnx`: the home folder, as the shell gives `-o ~/x.onnx` (a folder named `~` was made); Python too
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.chdir(tmp_path)
+    assert export_main([str(model), "--output=~/e.onnx"]) == 0 and (tmp_path / "home" / "e.onnx").is_file()
+    assert (
+        "home/py/m.onnx" in export_module.export(str(model), "~/py/")
+        and (tmp_path / "home" / "py" / "m.onnx").is_file()
+    )
+    assert not (tmp_path / "~").exists()
+    # a name too long for the disk: one line before the work (a traceback; at 250 bytes, after it at the temporary
+    # file), for the output and for the model
+    capsys.readouterr()
+    for args, words in (
+        ([str(model), "-o", "a" * 260 + ".onnx"], "File name too long; choose another -o"),
+        ([str(model), "-o", "b" * 240 + ".onnx"], "its name is 245 bytes; give one of at most 241"),
+        (["c" * 260 + ".pt", "-o", "x.onnx"], "File name too long: give a style-model file"),
+    ):
+        assert export_main(args) == 2 and words in capsys.readouterr().err, args
     # in Python, the format as ONNX spells itself ('name it .ts' for an .onnx file before), and a wrong one named
     assert "onnx" in export_module.export("wave-fast", str(tmp_path / "c.onnx"), fmt="ONNX").lower()
     with pytest.raises(UserError, match="format 'tflite': choose onnx or torchscript"):

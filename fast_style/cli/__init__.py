@@ -161,8 +161,9 @@ class ToolParser(argparse.ArgumentParser):
     def parse_args(self, args=None, namespace=None):
         """Options and inputs in any order (`a.jpg --style wave b.jpg` is two inputs, not an unknown b.jpg); after
         `--`, every argument is an input, one whose name begins with '-' too (`-- -draft.jpg`), which Python 3.11's
-        intermixed parse took for an unknown option: it is given as the same file's ./-name."""
-        args = list(sys.argv[1:] if args is None else args)
+        intermixed parse took for an unknown option: it is given as the same file's ./-name. `--output=~/x.onnx`
+        is `--output=$HOME/x.onnx`, as the shell expands `--output ~/x.onnx` (it made a folder named `~`)."""
+        args = [_home_expanded(a) for a in (sys.argv[1:] if args is None else args)]
         if "--" in args:
             end = args.index("--")
             args = args[:end] + [os.path.join(os.curdir, a) if a.startswith("-") else a for a in args[end + 1 :]]
@@ -171,6 +172,14 @@ class ToolParser(argparse.ArgumentParser):
         command_options(frozenset(self._option_string_actions))  # the remedies a message may name (errors.remedy)
         parsed.__dict__.pop(_GIVEN, None)  # here, not in parse_known_args: Python 3.13's intermixed parse skips it
         return parsed
+
+
+def _home_expanded(arg: str) -> str:
+    """`--option=~/path` with the home folder in place of `~` (the shell leaves a `~` after `=` as it is)."""
+    option, equals, value = arg.partition("=")
+    if not (equals and option.startswith("--") and value.startswith("~")):
+        return arg
+    return f"{option}={os.path.expanduser(value)}"
 
 
 def run_tool(body: Callable[[], int | None], log_level: int = logging.INFO, tracebacks: bool = False) -> int:

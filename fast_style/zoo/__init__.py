@@ -40,6 +40,10 @@ def resolve(model: str | Path) -> Path:
     if not str(model).strip():  # read as the current folder: " is a folder without a style.pt"
         raise UserError(f"no style model given: a style.pt file or a built-in style's name ({', '.join(names())})")
     path = Path(model).expanduser()
+    try:
+        path.is_dir()
+    except OSError as e:  # a name too long for the disk: an OSError's traceback
+        raise UserError(f"style model {str(model)[:40]}...: {e.strerror or e}: give a style-model file") from None
     if path.is_file():
         return path
     if str(model) in names():
