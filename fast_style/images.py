@@ -275,9 +275,11 @@ def split_alpha(img: Image.Image) -> tuple[Image.Image, Image.Image | None]:
         key = img.info.get("transparency")
         if isinstance(key, int) and not isinstance(key, bool):
             alpha = Image.fromarray(np.where(arr == key, 0, 255).astype(np.uint8), "L")
-        top = 65535.0 if img.mode.startswith("I;16") or arr.max() > 255 else 255.0
-        if img.mode == "F" and arr.max() <= 1.0:
-            top = 1.0
+        if img.mode == "F":
+            arr = np.nan_to_num(arr, nan=0.0, posinf=0.0, neginf=0.0)
+            top = _white_of_floats(arr)
+        else:
+            top = 65535.0 if img.mode.startswith("I;16") or arr.max() > 255 else 255.0
         eight = Image.fromarray(np.clip(arr / top * 255.0 + 0.5, 0, 255).astype(np.uint8), "L")
         if img.info.get("icc_profile"):
             eight.info["icc_profile"] = img.info["icc_profile"]
@@ -296,6 +298,22 @@ def split_alpha(img: Image.Image) -> tuple[Image.Image, Image.Image | None]:
     if alpha is not None and alpha.getextrema()[0] == 0:
         rgb = _fill_hidden(rgb, alpha)
     return rgb, alpha
+
+
+def _white_of_floats(arr: np.ndarray) -> float:
+    """White in a float picture (mode F): 1 where nearly all of it lies in 0..1 (the few pixels above, a resampling's
+    overshoot, are clipped: one pixel at 1.01 had made the picture 0..255, black); 255 or 65535 where it holds whole
+    numbers, 8- or 16-bit values as floats. Other values (an HDR picture's 0..4 or 0..1000, a measurement's) are
+    refused: read as one of those ranges, the picture came out black without a word."""
+    if np.mean(arr > 1.0) <= 0.01:
+        return 1.0
+    high = float(arr.max())
+    if high <= 65535.0 and np.array_equal(arr, np.round(arr)):
+        return 255.0 if high <= 255.0 else 65535.0
+    raise ValueError(  # (a ValueError: the file's name is put before it)
+        f"a float picture of values up to {high:g} (an HDR picture?): only 0..1, or whole numbers to 255 or 65535, "
+        "are read; save it tone-mapped as an 8- or 16-bit picture"
+    )
 
 
 def _fill_hidden(rgb: Image.Image, alpha: Image.Image) -> Image.Image:

@@ -359,6 +359,17 @@ def test_deep_greyscale_is_scaled_to_8_bits_by_its_range() -> None:
     for mode, value, grey in cases:  # float in 0..1 (HDR, scientific TIFFs), 16-bit, 32-bit in 8 or 16 bits
         rgb, alpha = split_alpha(Image.new(mode, (4, 3), value))
         assert rgb.mode == "RGB" and alpha is None and rgb.getpixel((1, 1)) == (grey,) * 3, (mode, value)
+    # float: one pixel over 1 (a resampling's overshoot) made a 0..1 picture 0..255, black; whole numbers are 8 or
+    # 16 bits; an HDR picture's 0..4 (or 0..1000) is refused, not read as 0..255 (black, without a word)
+    ramp = np.linspace(0, 1, 200, dtype=np.float32).reshape(10, 20)
+    for values, grey in ((np.where(ramp == 1, 1.01, ramp), 141), (np.round(ramp * 65535), 141)):
+        rgb, _ = split_alpha(Image.fromarray(values.astype(np.float32)))
+        assert abs(rgb.getpixel((10, 5))[0] - grey) <= 1 and rgb.getpixel((19, 9)) == (255,) * 3
+    for values in (ramp * 4, ramp * 1000):
+        with pytest.raises(
+            ValueError, match=r"^a float picture of values up to (4|1000) \(an HDR picture\?\): only 0\.\.1"
+        ):
+            split_alpha(Image.fromarray(values))
 
 
 def test_cmyk_photos_are_read_through_their_icc_profile(model_path: Path, tmp_path: Path) -> None:
