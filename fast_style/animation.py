@@ -14,7 +14,17 @@ from PIL import Image, ImageSequence
 
 from fast_style.atomic import atomic_write
 from fast_style.errors import UserError, option_note, setting
-from fast_style.images import decoding, encoding, kept_metadata, on_or_off_alpha, on_white, reading, to_srgb, upright
+from fast_style.images import (
+    coded_colour,
+    decoding,
+    encoding,
+    in_srgb,
+    kept_metadata,
+    on_or_off_alpha,
+    on_white,
+    reading,
+    upright,
+)
 from fast_style.numbers import check_number
 from fast_style.options import check_smoothing
 from fast_style.outputs import check_output, is_the_file
@@ -59,10 +69,12 @@ def _read_frames(path: str | Path) -> tuple[list[Image.Image], list[float], int]
         frames, durations = [], []
         fallback = img.format == "PNG" and bool(img.info.get("default_image"))  # an APNG's still for old viewers
         orientation = img.getexif().get(0x0112, 1)  # a WebP's or APNG's EXIF turns every frame (came out sideways)
+        coded = coded_colour(img, path)  # an AVIF's P3 or PQ frames, as its first frame is read as a still
         for index, frame in enumerate(ImageSequence.Iterator(img)):
             if fallback and index == 0:  # not a frame of the animation (Pillow counts it as frame 0)
                 continue
-            whole = to_srgb(frame.convert("RGBA"))  # loaded first: a WebP frame's duration is known only then
+            frame.load()  # (a WebP frame's duration is known only then)
+            whole = in_srgb(frame, coded).convert("RGBA")  # as a still is read (a copy: the next frame reuses it)
             if orientation != 1:
                 whole.getexif()[0x0112] = orientation
                 whole = upright(whole)

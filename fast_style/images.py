@@ -162,12 +162,27 @@ def _coded_colour_to_srgb(img: Image.Image, source: str | os.PathLike | BinaryIO
     profile (a profile, where there is one, is what counts, as pi-heif reports it), converted to sRGB (RGB, or
     RGBA with its alpha); other images as they are. An HDR (PQ or HLG) HEIC is decoded again at its 10 or 12
     bits for it (Pillow holds 8 bits a channel); a PQ still's white is its stated peak (`nclx.stated_peak`)."""
-    if img.info.get("icc_profile"):
+    if (stated := coded_colour(img, source)) is None:
         return img
-    is_path = isinstance(source, (str, os.PathLike))
+    coded, peak = stated
+    rgb16 = None
+    if img.format == "HEIF" and nclx.is_hdr(coded) and img.info.get("bit_depth", 8) > 8:
+        with open(source, "rb") if isinstance(source, (str, os.PathLike)) else _rewound(source) as fp:
+            rgb16 = _heif_16bit(fp, img.info["bit_depth"])
+    converted = in_srgb(img, stated, rgb16)
+    converted.info = {k: v for k, v in img.info.items() if k not in ("nclx_profile", "icc_profile")}
+    return converted
+
+
+def coded_colour(img: Image.Image, source: str | os.PathLike | BinaryIO) -> tuple[dict, float] | None:
+    """The nclx code points of a HEIC or AVIF (a still, or every frame of an animation) where they call for a
+    conversion to sRGB and no ICC profile states the colour, with the white of a PQ picture (its stated peak);
+    None for other pictures."""
+    if img.info.get("icc_profile"):
+        return None
 
     def read_properties() -> dict[bytes, bytes]:
-        with open(source, "rb") if is_path else contextlib.nullcontext(source) as fp:
+        with open(source, "rb") if isinstance(source, (str, os.PathLike)) else contextlib.nullcontext(source) as fp:
             return nclx.read_properties(fp)
 
     properties = read_properties() if img.format == "AVIF" else None  # Pillow does not report an AVIF's nclx
@@ -175,20 +190,24 @@ def _coded_colour_to_srgb(img: Image.Image, source: str | os.PathLike | BinaryIO
         img.info["nclx_profile"] = found
     coded = nclx.nclx_of(img)
     if coded is None or not nclx.needs_conversion(coded):
-        return img
+        return None
     peak = hdr.PEAK
     if coded.get("transfer_characteristics") == hdr.PQ:
         peak = nclx.stated_peak(read_properties() if properties is None else properties)
+    return coded, peak
+
+
+def in_srgb(img: Image.Image, coded: tuple[dict, float] | None = None, rgb16: np.ndarray | None = None) -> Image.Image:
+    """Any picture of any Pillow mode as sRGB, RGB or RGBA where it has alpha, as a still is read (its profile, a
+    16-bit or float grey's range, a palette's, its colour key; `coded`: its nclx code points, from
+    `coded_colour`). An animation's frames are read through it too (they had been converted by Pillow alone: a
+    16-bit grey clipped white, an AVIF's P3 or PQ frames not converted, a grey profile left out)."""
     rgb, alpha = split_alpha(img)  # 8-bit RGB: a 16-bit grey scaled, not clipped
-    rgb16 = None
-    if img.format == "HEIF" and nclx.is_hdr(coded) and img.info.get("bit_depth", 8) > 8:
-        with open(source, "rb") if is_path else _rewound(source) as fp:
-            rgb16 = _heif_16bit(fp, img.info["bit_depth"])
-    converted = nclx.to_srgb(rgb, coded, rgb16, peak)
+    if coded is not None:
+        rgb = nclx.to_srgb(rgb, coded[0], rgb16, coded[1])
     if alpha is not None:
-        converted.putalpha(alpha)
-    converted.info = {k: v for k, v in img.info.items() if k not in ("nclx_profile", "icc_profile")}
-    return converted
+        rgb.putalpha(alpha)
+    return rgb
 
 
 @contextlib.contextmanager
@@ -302,16 +321,19 @@ def split_alpha(img: Image.Image) -> tuple[Image.Image, Image.Image | None]:
 
 def _white_of_floats(arr: np.ndarray) -> float:
     """White in a float picture (mode F): 1 where nearly all of it lies in 0..1 (the few pixels above, a resampling's
-    overshoot, are clipped: one pixel at 1.01 had made the picture 0..255, black); 255 or 65535 where it holds whole
-    numbers, 8- or 16-bit values as floats. Other values (an HDR picture's 0..4 or 0..1000, a measurement's) are
-    refused: read as one of those ranges, the picture came out black without a word."""
+    overshoot, are clipped: one pixel at 1.01 had made the picture 0..255, black); 255 where it holds 8-bit values
+    as floats (Pillow's `convert("F")` of a picture: most of it above 1, some of it well above), or 65535 where it
+    holds whole numbers above 255. Other values (an HDR picture's 0..4 or 0..1000, a measurement's) are refused:
+    read as one of those ranges, the picture came out black without a word."""
     if np.mean(arr > 1.0) <= 0.01:
         return 1.0
     high = float(arr.max())
+    if 16.0 < high <= 255.0 and np.median(arr) > 1.0:
+        return 255.0
     if high <= 65535.0 and np.array_equal(arr, np.round(arr)):
         return 255.0 if high <= 255.0 else 65535.0
     raise ValueError(  # (a ValueError: the file's name is put before it)
-        f"a float picture of values up to {high:g} (an HDR picture?): only 0..1, or whole numbers to 255 or 65535, "
+        f"a float picture of values up to {high:g} (an HDR picture?): only 0..1, 0..255 or whole numbers to 65535 "
         "are read; save it tone-mapped as an 8- or 16-bit picture"
     )
 

@@ -357,3 +357,23 @@ def test_stylize_cli_reads_an_hdr_heic_as_the_sdr_picture_it_shows(tmp_path: Pat
     with Image.open(tmp_path / "out_IMG_0002.png") as hdr, Image.open(tmp_path / "out_sdr.png") as sdr:
         assert "icc_profile" not in hdr.info  # sRGB, said by saying nothing
         assert np.abs(np.asarray(hdr, float) - np.asarray(sdr, float)).max() <= 3
+
+
+def test_an_animated_display_p3_avif_has_every_frame_read_in_srgb(tmp_path: Path) -> None:
+    """An animation's frames are read as its first frame is as a still (they were taken as sRGB numbers: off by
+    up to 20 levels, and an HDR clip's PQ code values were stylized as they were)."""
+    from fast_style.animation import read_frames
+
+    p3 = [as_p3(c) for c in SRGB_COLOURS]
+    out = io.BytesIO()
+    frames = [patches(p3), patches(p3[::-1])]
+    frames[0].save(out, format="AVIF", save_all=True, append_images=frames[1:], duration=80, quality=100)
+    data = bytearray(out.getvalue())
+    at = -1
+    while (at := data.find(b"colrnclx", at + 1)) >= 0:  # the still's box and the track's
+        data[at + 8 : at + 12] = (12).to_bytes(2, "big") + (13).to_bytes(2, "big")
+    (tmp_path / "p3.avif").write_bytes(data)
+    read, _, _ = read_frames(tmp_path / "p3.avif")
+    assert len(read) == 2
+    assert np.abs(centres(read[0], 4) - np.array(SRGB_COLOURS)).max() <= 4
+    assert np.abs(centres(read[1], 4) - np.array(SRGB_COLOURS[::-1])).max() <= 4

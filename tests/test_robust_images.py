@@ -30,6 +30,8 @@ def image_files(draw) -> tuple[bytes, str, bool]:
     seed = draw(st.integers(0, 2**16))
     arr = np.random.default_rng(seed).integers(0, 255, (h, w, 3), dtype=np.uint8)
     img = Image.fromarray(arr, "RGB").convert(mode)
+    if mode == "F":  # 0..1, as float pictures hold (a dark one converted, 0..16 of 0..255, is refused as HDR's)
+        img = Image.fromarray(np.asarray(img) / 255)
     buf = io.BytesIO()
     try:
         img.save(buf, FORMATS[ext])

@@ -362,12 +362,12 @@ def test_deep_greyscale_is_scaled_to_8_bits_by_its_range() -> None:
     # float: one pixel over 1 (a resampling's overshoot) made a 0..1 picture 0..255, black; whole numbers are 8 or
     # 16 bits; an HDR picture's 0..4 (or 0..1000) is refused, not read as 0..255 (black, without a word)
     ramp = np.linspace(0, 1, 200, dtype=np.float32).reshape(10, 20)
-    for values, grey in ((np.where(ramp == 1, 1.01, ramp), 141), (np.round(ramp * 65535), 141)):
+    for values, grey in ((np.where(ramp == 1, 1.01, ramp), 141), (ramp * 255, 141), (np.round(ramp * 65535), 141)):
         rgb, _ = split_alpha(Image.fromarray(values.astype(np.float32)))
         assert abs(rgb.getpixel((10, 5))[0] - grey) <= 1 and rgb.getpixel((19, 9)) == (255,) * 3
     for values in (ramp * 4, ramp * 1000):
         with pytest.raises(
-            ValueError, match=r"^a float picture of values up to (4|1000) \(an HDR picture\?\): only 0\.\.1"
+            ValueError, match=r"^a float picture of values up to (4|1000) \(an HDR picture\?\): only 0\.\.1, 0\.\.255"
         ):
             split_alpha(Image.fromarray(values))
 
@@ -417,6 +417,14 @@ def test_wide_gamut_photos_are_read_as_srgb_and_saved_so(model_path: Path, tmp_p
     deep.save(tmp_path / "grey16.png", icc_profile=grey_profile(1.0))
     for name in ("grey_alpha.png", "grey16.png"):
         assert all(abs(v - 188) <= 2 for v in open_rgb(tmp_path / name).getpixel((8, 8))), name
+    # an animation's frames too (16-bit grey clipped white, the profile left out, while its first frame as a
+    # still was read right)
+    from fast_style.animation import read_frames
+
+    frames = [Image.fromarray(np.full((16, 16), v * 257, np.uint16)) for v in (128, 64)]
+    frames[0].save(tmp_path / "grey16.apng", save_all=True, append_images=frames[1:], icc_profile=grey_profile(1.0))
+    read, _, _ = read_frames(tmp_path / "grey16.apng")
+    assert [abs(f.getpixel((8, 8))[0] - grey) <= 2 for f, grey in zip(read, (188, 137))] == [True, True]
     srgb = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
     Image.new("RGB", (16, 16), (255, 0, 0)).save(tmp_path / "srgb.png", icc_profile=srgb)
     assert open_rgb(tmp_path / "srgb.png").getpixel((8, 8)) == (255, 0, 0)  # sRGB already: untouched
