@@ -128,6 +128,16 @@ def page_count(path: str | Path) -> int:
         return 1
 
 
+def has_transparency(path: str | Path) -> bool:
+    """Whether a picture may have see-through pixels: a mode with alpha, or a colour key (a GIF's, a PNG's tRNS);
+    False for one that cannot be read (reading it will say why)."""
+    try:
+        with warnings.catch_warnings(action="ignore"), decoding(), Image.open(path) as img:
+            return img.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in img.info
+    except Exception:
+        return False
+
+
 def _scale_grey_key(img: Image.Image) -> None:
     """A 2- or 4-bit grey PNG's colour key on the 0..255 scale Pillow gives its pixels (it leaves the key as stored:
     3 of 0..3 never matched 255, and the picture came out opaque). Before the image is loaded (its tile says)."""
@@ -443,6 +453,12 @@ def encode_image(img: Image.Image, path: str | Path, source: Image.Image | None 
     if fmt is None or path.suffix.lower() not in IMAGE_OUTPUTS:
         raise UserError(f"unknown output format '{path.suffix}': use {', '.join(IMAGE_OUTPUTS)}")
     if img.mode == "RGBA" and fmt in ("JPEG", "BMP"):  # these formats have no alpha: on white, as inputs are read
+        if img.getchannel("A").getextrema()[0] < 255:  # (the transparency was lost unsaid)
+            log.warning(
+                "%s: a %s holds no transparency: its see-through parts are on white (.png, .webp or .avif keep it)",
+                path.name,
+                fmt,
+            )
         img = on_white(img).convert("RGB")
     elif img.mode == "RGBA" and fmt == "GIF":
         img = on_or_off_alpha(img)

@@ -14,7 +14,7 @@ from pathlib import Path
 from fast_style.animation import frame_count
 from fast_style.bomb_guard import BOMB
 from fast_style.errors import UserError, first_of, option_note, remedy, setting
-from fast_style.images import IMAGE_EXTENSIONS, IMAGE_OUTPUTS
+from fast_style.images import IMAGE_EXTENSIONS, IMAGE_OUTPUTS, has_transparency
 from fast_style.inference_defaults import DEFAULT_OUTPUT
 from fast_style.outputs import in_the_way, is_an_input, output_refusal, to_overwrite
 from fast_style.video import VIDEO_EXTENSIONS, VIDEO_OUTPUTS, is_video, output_name, video_named_as_picture
@@ -201,8 +201,10 @@ def plan_outputs(
         rel = src.relative_to(root).parent
         ext = Path(output_name(src)).suffix if is_video(src) else src.suffix  # .webm/.avi in: .mp4 out
         if not is_video(src) and (ext.lower() not in IMAGE_OUTPUTS or (ext.lower() == ".gif" and _still(src))):
-            ext = ".jpg"  # a phone's HEIC photo comes out as the JPEG phones share (HEIC is read, not written), and
-            # a still GIF as a JPEG too (256 colours would band the strokes); an animated one stays a GIF
+            # a phone's HEIC photo comes out as the JPEG phones share (HEIC is read, not written), and a still GIF
+            # as a JPEG too (256 colours would band the strokes); an animated one stays a GIF. One with see-through
+            # pixels as a PNG (a JPEG filled them white: a transparent GIF logo lost its transparency unsaid)
+            ext = ".png" if has_transparency(src) else ".jpg"
         suffix = src.suffix.lstrip(".")
         filename = name.format(stem=src.stem, ext=ext.lstrip("."), suffix=suffix, style=style, model=model or style)
         dst = out / rel / filename

@@ -163,8 +163,13 @@ def test_an_animation_comes_out_animated_and_a_still_output_says_it_keeps_one_fr
     frames[0].save(tmp_path / "in" / "anim.webp", save_all=True, append_images=frames[1:], duration=80, loop=3)
     frames[0].save(tmp_path / "in" / "anim.png", save_all=True, append_images=frames[1:], duration=90)
     frames[0].save(tmp_path / "in" / "still.gif")
+    logo = Image.new("RGBA", (40, 30), (0, 0, 0, 0))  # a transparent still GIF: a PNG (a JPEG filled it white)
+    logo.paste((200, 30, 30, 255), (10, 5, 30, 25))
+    logo.save(tmp_path / "in" / "logo.gif")
     assert main([str(tmp_path / "in"), "-m", str(model_path), "-o", str(tmp_path / "out"), "-q"]) == 0
-    names = ["anim.gif", "anim.png", "anim.webp", "still.jpg"]  # a still GIF as a JPEG: 256 colours band
+    names = ["anim.gif", "anim.png", "anim.webp", "logo.png", "still.jpg"]  # a still GIF as a JPEG: 256 colours band
+    with Image.open(tmp_path / "out" / "logo.png") as out:
+        assert out.mode == "RGBA" and out.getpixel((2, 2))[3] == 0 and out.getpixel((20, 15))[3] == 255
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == names
     for name, durations, loop in (("anim.gif", [50, 60, 70], 0), ("anim.webp", [80] * 3, 3), ("anim.png", [90] * 3, 0)):
         with Image.open(tmp_path / "out" / name) as out:
@@ -179,6 +184,9 @@ def test_an_animation_comes_out_animated_and_a_still_output_says_it_keeps_one_fr
     assert Image.open(tmp_path / "a.jpg").size == (40, 30)
     kept = "(.gif, .png, .apng, .webp, .avif keep"
     assert f"anim.gif: an animation of 3 frames: only the first is written to .jpg {kept}" in caplog.text
+    assert "JPEG holds no transparency" not in caplog.text  # (opaque)
+    assert main([str(tmp_path / "in" / "logo.gif"), "-m", str(model_path), "-o", str(tmp_path / "l.jpg"), "-q"]) == 0
+    assert "l.jpg: a JPEG holds no transparency: its see-through parts are on white (.png, .webp" in caplog.text
     # a multi-page TIFF (a scan of several sheets): its first page, said (the others went without a word)
     frames[0].save(tmp_path / "pages.tif", save_all=True, append_images=frames[1:])
     assert main([str(tmp_path / "pages.tif"), "-m", str(model_path), "-o", str(tmp_path / "p.tif"), "-q"]) == 0
