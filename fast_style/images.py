@@ -91,6 +91,9 @@ def read_image(
         img.load()
         if img.format == "TIFF" and "exif" not in img.info and (block := _tiff_exif(img)):
             img.info["exif"] = block  # as other formats give theirs: kept_metadata copies it
+        elif img.format == "PNG" and "exif" not in img.info and "Raw profile type exif" in img.info:
+            with warnings.catch_warnings(action="ignore"), contextlib.suppress(Exception):  # (ImageMagick's way:
+                img.info["exif"] = img.getexif().tobytes()  # a text chunk; it turned the picture, then was dropped)
         return upright(_coded_colour_to_srgb(img, path))
 
 

@@ -1151,6 +1151,16 @@ def test_exif_is_kept_with_orientation_applied(model_path: Path, tmp_path: Path)
     with Image.open(tmp_path / "out.jpg") as out:
         assert out.size == (20, 40)
         assert out.getexif()[0x010F] == "TestCam" and out.getexif()[0x0112] == 1
+    # a PNG's EXIF as ImageMagick writes it (a text chunk of hex): it turned the picture, then was dropped
+    from PIL.PngImagePlugin import PngInfo
+
+    raw = exif.tobytes()
+    chunk = PngInfo()
+    chunk.add_text("Raw profile type exif", f"\nexif\n{len(raw):8d}\n{raw.hex()}\n")
+    Image.new("RGB", (40, 20), (120, 80, 60)).save(tmp_path / "magick.png", pnginfo=chunk)
+    assert main([str(tmp_path / "magick.png"), "-m", str(model_path), "-o", str(tmp_path / "m.jpg"), "-q"]) == 0
+    with Image.open(tmp_path / "m.jpg") as out:
+        assert out.size == (20, 40) and out.getexif()[0x010F] == "TestCam" and out.getexif()[0x0112] == 1
     # XMP (a photographer's credits), resolution and a JPEG comment kept too (they were dropped), the XMP's own
     # orientation removed (the pixels are upright)
     xmp = (
@@ -1171,7 +1181,6 @@ def test_exif_is_kept_with_orientation_applied(model_path: Path, tmp_path: Path)
             assert not out.endswith(".jpg") or kept.info["comment"] == b"c"
     # an XMP too long for a JPEG (an edit history) is left out with a warning (the photo was not written), and a
     # resolution a JPEG cannot hold is left out (254000 dpi came back as 57392)
-    from PIL.PngImagePlugin import PngInfo
 
     long = PngInfo()
     long.add_itxt("XML:com.adobe.xmp", "<x:xmpmeta>" + "h" * 70_000 + "</x:xmpmeta>")
