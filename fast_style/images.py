@@ -188,22 +188,26 @@ def _coded_colour_to_srgb(img: Image.Image, source: str | os.PathLike | BinaryIO
 
 
 def coded_colour(img: Image.Image, source: str | os.PathLike | BinaryIO) -> tuple[dict, float] | None:
-    """The nclx code points of a HEIC or AVIF (a still, or every frame of an animation) where they call for a
-    conversion to sRGB and no ICC profile states the colour, with the white of a PQ picture (its stated peak);
-    None for other pictures."""
-    if img.info.get("icc_profile"):
+    """The nclx code points of a HEIC, AVIF or PNG (a still, or every frame of an animation) where they call for a
+    conversion to sRGB, with the white of a PQ picture (its stated peak); None for other pictures. In a HEIC or
+    AVIF an ICC profile, where there is one, is what counts (as pi-heif reports it); in a PNG its cICP chunk
+    counts before its profile, as the PNG standard has it (the profile is then dropped from `img.info`)."""
+    if img.info.get("icc_profile") and img.format != "PNG":
         return None
 
     def read_properties() -> dict[bytes, bytes]:
         with open(source, "rb") if isinstance(source, (str, os.PathLike)) else contextlib.nullcontext(source) as fp:
-            return nclx.read_properties(fp)
+            return nclx.read_png_properties(fp) if img.format == "PNG" else nclx.read_properties(fp)
 
-    properties = read_properties() if img.format == "AVIF" else None  # Pillow does not report an AVIF's nclx
+    # Pillow reports neither an AVIF's nclx nor a PNG's cICP
+    properties = read_properties() if img.format in ("AVIF", "PNG") else None
     if properties and (found := nclx.code_points(properties)):
         img.info["nclx_profile"] = found
     coded = nclx.nclx_of(img)
     if coded is None or not nclx.needs_conversion(coded):
         return None
+    if img.format == "PNG":
+        img.info.pop("icc_profile", None)
     peak = hdr.PEAK
     if coded.get("transfer_characteristics") == hdr.PQ:
         peak = nclx.stated_peak(read_properties() if properties is None else properties)

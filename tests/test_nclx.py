@@ -3,6 +3,7 @@ as sRGB."""
 
 import io
 import struct
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -377,3 +378,38 @@ def test_an_animated_display_p3_avif_has_every_frame_read_in_srgb(tmp_path: Path
     assert len(read) == 2
     assert np.abs(centres(read[0], 4) - np.array(SRGB_COLOURS)).max() <= 4
     assert np.abs(centres(read[1], 4) - np.array(SRGB_COLOURS[::-1])).max() <= 4
+
+
+def png_with_chunks(img: Image.Image, chunks: list[tuple[bytes, bytes]], **save) -> bytes:
+    """`img` as a PNG with these chunks after its header (Pillow writes no cICP, cLLI or mDCV)."""
+    out = io.BytesIO()
+    img.save(out, format="PNG", **save)
+    data = out.getvalue()
+    extra = b"".join(
+        struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", zlib.crc32(kind + payload))
+        for kind, payload in chunks
+    )
+    return data[:33] + extra + data[33:]  # (the signature and IHDR: 8 + 25 bytes)
+
+
+def test_an_hdr_png_is_tone_mapped_by_its_cicp_chunk(tmp_path: Path) -> None:
+    """A PNG's cICP (BT.2020 PQ or HLG: an HDR screenshot, an encoder's HDR still) was read as sRGB numbers,
+    washed out without a word; it counts before an ICC profile beside it, as the PNG standard says."""
+    srgb = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    for transfer, signal in ((18, 0.75), (16, pq_signal(203))):
+        grey = Image.new("RGB", (8, 8), (round(signal * 255),) * 3)
+        for extra in ({}, {"icc_profile": srgb}):
+            data = png_with_chunks(grey, [(b"cICP", bytes([9, transfer, 0, 1]))], **extra)
+            (tmp_path / "hdr.png").write_bytes(data)
+            for source in (tmp_path / "hdr.png", io.BytesIO(data)):
+                got = open_rgb(source).getpixel((4, 4))
+                assert all(abs(v - 233) <= 3 for v in got), (transfer, extra, got)  # read flat: 148 or 191
+    # a PQ picture's white is its stated content light level (cLLI, 0.0001 nits): 400 nits' white is darker
+    bright = Image.new("RGB", (8, 8), (round(pq_signal(203) * 255),) * 3)
+    cicp = (b"cICP", bytes([9, 16, 0, 1]))
+    plain = open_rgb(io.BytesIO(png_with_chunks(bright, [cicp]))).getpixel((4, 4))[0]
+    stated = open_rgb(io.BytesIO(png_with_chunks(bright, [cicp, (b"cLLI", struct.pack(">II", 4_000_000, 0))])))
+    assert stated.getpixel((4, 4))[0] != plain
+    # sRGB's own code points, or damaged chunks: read as they are
+    for chunks in ([(b"cICP", bytes([1, 13, 0, 1]))], [(b"cICP", b"\x09")]):
+        assert open_rgb(io.BytesIO(png_with_chunks(bright, chunks))).getpixel((4, 4))[0] == round(pq_signal(203) * 255)
