@@ -374,16 +374,18 @@ def _prepare(cfg: DictConfig) -> tuple[pl.Trainer, StyleTransferModule, Any, lis
     callbacks.append(HParamsSummary(settings))  # the HParams tab
     callbacks.append(KeepLaunch(out / ".hydra"))
     logger = TensorBoardLogger(save_dir=str(out), name="tensorboard", version="", default_hp_metric=False)
-    trainer: pl.Trainer = build(
-        cfg.trainer,
-        "trainer",
-        callbacks=callbacks,
-        logger=logger,
-        default_root_dir=str(out),
-        plugins=[AtomicCheckpointIO()],
-        **({"log_every_n_steps": steps} if short else {}),
-        **({} if checkpoints else {"enable_checkpointing": False}),  # (not Lightning's own checkpoints instead)
-    )
+    with warnings.catch_warnings():  # said below in one line (Lightning's came first, with its source's path)
+        warnings.filterwarnings("ignore", message=".*AMP with fp16 is not supported on CPU")
+        trainer: pl.Trainer = build(
+            cfg.trainer,
+            "trainer",
+            callbacks=callbacks,
+            logger=logger,
+            default_root_dir=str(out),
+            plugins=[AtomicCheckpointIO()],
+            **({"log_every_n_steps": steps} if short else {}),
+            **({} if checkpoints else {"enable_checkpointing": False}),  # (not Lightning's own checkpoints instead)
+        )
     asked = {"32": "32-true", "16": "16-mixed", "bf16": "bf16-mixed"}.get(precision, precision)  # Lightning's names
     if isinstance(trainer.accelerator, CPUAccelerator) and asked != "32-true":
         if asked == "16-mixed":  # Lightning trains bf16-mixed instead, saying only "Using bfloat16 AMP"

@@ -1384,9 +1384,12 @@ def test_a_precision_the_cpu_runs_slowly_or_not_at_all_is_said(
     monkeypatch.setattr(train_module, "native_bf16", lambda device_type=None: False)
     for precision, said in (("bf16-mixed", False), ("16-mixed", True), ("32-true", None), ("32", None), ("16", True)):
         caplog.clear()
-        train_module._prepare(
-            tiny_cfg(tmp_path / precision, photo_dir, style_path, random_vgg, f"trainer.precision={precision}")
-        )
+        with warnings.catch_warnings(record=True) as seen:
+            warnings.simplefilter("always")
+            train_module._prepare(
+                tiny_cfg(tmp_path / precision, photo_dir, style_path, random_vgg, f"trainer.precision={precision}")
+            )
+        assert not [w for w in seen if "AMP with fp16" in str(w.message)], precision  # Lightning's too, before ours
         assert (f"={precision} is for GPUs: on the CPU it trains as bf16-mixed" in caplog.text) is bool(said), precision
         assert ("this CPU has no native bf16" in caplog.text) is (said is not None), precision
 
