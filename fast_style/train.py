@@ -91,6 +91,8 @@ def train(cfg: DictConfig) -> Path | None:
             warnings.filterwarnings("ignore", message=r"The number of training batches .* logging interval")
             if ckpt is not None:  # resuming into the run's own folder: its checkpoints are expected there
                 warnings.filterwarnings("ignore", message=r"Checkpoint directory .* exists and is not empty")
+            if ckpt is not None and OmegaConf.select(cfg, "callbacks.checkpoint") is None:  # turned off on purpose
+                warnings.filterwarnings("ignore", message=r"Be aware .*callbacks: \[\"FinalCheckpoint\{[^]]*\}\"\]\.$")
             trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt)
     except SIGTERMException:  # stopped by Ctrl-C/SIGTERM after writing a checkpoint: not a finished run
         stop = next((c for c in callbacks if isinstance(c, GracefulStop)), None)
