@@ -15,6 +15,7 @@ Memory is bounded by the tile size (plus the uint8 input and output images), wha
 
 from __future__ import annotations
 
+import contextlib
 import math
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -120,30 +121,29 @@ def stylize_tiled(
     device = next(net.parameters()).device
     _, _, h, w = image.shape
     tile = max(4, tile - tile % 4)
-    if h <= tile and w <= tile and h * w <= stats_size**2:  # one tile: the whole pass itself
-        whole = to_unit(image).to(device)
-        out = run(net, whole).float().clamp(0, 1)
-        out = (torch.lerp(whole.float(), out, strength) if strength != 1.0 else out).cpu()
-        return to_uint8(out) if image.dtype == torch.uint8 else out.to(image.dtype)
-    margin = receptive_margin(net) if margin is None else 4 * -(-margin // 4)  # keep the stride-2 grid aligned
+    one = h <= tile and w <= tile and h * w <= stats_size**2  # one tile: the whole pass itself, its own statistics
 
     def as_float(t: torch.Tensor) -> torch.Tensor:
         return to_unit(t).to(device)
 
-    # bounded by pixels, the shape kept: bounded by the longer side, a 28000x152 banner's statistics came from an
-    # 8 px sliver, mostly padding (its tiles washed out)
-    scale = min(1.0, stats_size / math.sqrt(h * w))
-    if scale == 1.0:
-        small = as_float(image)
-    else:  # a uint8 picture on the CPU is scaled down as it is: a float copy of a huge photo is 4 bytes a value
-        whole = image if image.dtype == torch.uint8 and image.device.type == "cpu" else to_unit(image)
-        size = (max(8, round(h * scale)), max(8, round(w * scale)))
-        small = as_float(F.interpolate(whole, size=size, mode="bilinear", antialias=True, align_corners=False))
-    stats = record_norm_stats(net, small, run)
-    del small
+    if one:
+        margin, fixed = 0, contextlib.nullcontext()
+    else:
+        margin = receptive_margin(net) if margin is None else 4 * -(-margin // 4)  # keep the stride-2 grid aligned
+        # bounded by pixels, the shape kept: bounded by the longer side, a 28000x152 banner's statistics came from
+        # an 8 px sliver, mostly padding (its tiles washed out)
+        scale = min(1.0, stats_size / math.sqrt(h * w))
+        if scale == 1.0:
+            small = as_float(image)
+        else:  # a uint8 picture on the CPU is scaled down as it is: a float copy of a huge photo is 4 bytes a value
+            whole = image if image.dtype == torch.uint8 and image.device.type == "cpu" else to_unit(image)
+            size = (max(8, round(h * scale)), max(8, round(w * scale)))
+            small = as_float(F.interpolate(whole, size=size, mode="bilinear", antialias=True, align_corners=False))
+        fixed = fixed_norm_stats(net, record_norm_stats(net, small, run))
+        del small
 
     out = torch.empty(1, 3, h, w, dtype=image.dtype)
-    with fixed_norm_stats(net, stats):
+    with fixed:
         for y0 in range(0, h, tile):
             for x0 in range(0, w, tile):
                 y1, x1 = min(y0 + tile, h), min(x0 + tile, w)
