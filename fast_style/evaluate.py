@@ -30,7 +30,7 @@ from fast_style.bomb_guard import BOMB, over_the_bomb_limit
 from fast_style.devices import pick_device
 from fast_style.errors import UserError, first_line, remedy, setting
 from fast_style.images import find_images, read_photo
-from fast_style.loss import MIN_PHOTO_SIDE, PerceptualLoss, default_loss_weights
+from fast_style.loss import MIN_PHOTO_SIDE, PerceptualLoss
 from fast_style.outputs import to_overwrite
 from fast_style.pixels import tensor_to_pil
 from fast_style.scores import RANK_BY, ModelScore, ranked
@@ -264,26 +264,27 @@ def contact_sheet(
 
 
 class Scorer:
-    """Losses of stylized images against their photos, for one style image, under fixed weights."""
+    """Losses of stylized images against their photos, for one style image, each VGG under the default weights of
+    the scale its features are loaded at (the judge's had been those of `weights`, the training VGG's: its
+    figures were 2e9 times larger with --weights torchvision)."""
 
     def __init__(
         self,
         style_image: str,
         weights: str,
         style_size: int,
-        loss_weights: dict[str, float],
         judge: bool,
         device: torch.device,
         judge_weights: str = "oxford",
     ) -> None:
         self.device, self.style_image = device, style_image
         style = load_style_image(style_image, style_size).to(device)
-        self.loss = PerceptualLoss(weights=weights, **loss_weights).to(device)
+        self.loss = PerceptualLoss(weights=weights).to(device)
         self.loss.set_style(style)
         self.judge = None
         if judge:
             try:
-                self.judge = PerceptualLoss(**{**JUDGE, "weights": judge_weights}, **loss_weights).to(device)
+                self.judge = PerceptualLoss(**{**JUDGE, "weights": judge_weights}).to(device)
                 self.judge.set_style(style)
             except UserError as e:
                 if judge_weights != "oxford":  # weights the user named: theirs to mend, not to go without
@@ -336,7 +337,6 @@ def evaluate(
     if not models or not photos:
         raise UserError(f"nothing to evaluate: {'no models' if not models else 'no photos'} given")
     dev = pick_device(device)
-    loss_weights = default_loss_weights(weights)
     scorers: dict[str, Scorer] = {}
     references: dict[tuple[str, int], float] = {}  # (painting, photo's index): two photos may share a name
     scores, outputs = [], []
@@ -349,7 +349,7 @@ def evaluate(
         loaded.append((net, style_image or find_style_image(recorded, style_dirs or [])))
     for _, style in loaded:  # then each painting read (one unreadable was said after the models before it)
         if (key := _painting_key(style)) not in scorers:
-            scorers[key] = Scorer(style, weights, style_size, loss_weights, judge, dev, judge_weights)
+            scorers[key] = Scorer(style, weights, style_size, judge, dev, judge_weights)
             judge = judge and scorers[key].judge is not None  # unavailable once: not tried (and reported) again
     for number, (path, name, (net, style)) in enumerate(zip(models, model_names(models), loaded), 1):
         # what it is doing, as it goes (a reference optimization takes minutes a photo on a CPU: it looked hung)

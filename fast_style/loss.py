@@ -36,11 +36,11 @@ DEFAULT_LOSS_WEIGHTS: dict[str, dict[str, float]] = {
 
 def default_loss_weights(weights: str | None = "caffe") -> dict[str, float]:
     """content/style/tv weights for a VGG weights source, or for the normalization its features were loaded
-    with: caffe's, else torchvision's scale (also for oxford's VGG19, which takes torchvision's input; a local
-    file's defaults follow its normalization entry: the file is read for it)."""
+    with: caffe's (oxford's VGG19 too: it takes caffe's input), else torchvision's scale (a local file's defaults
+    follow its normalization entry: the file is read for it)."""
     if weights not in (None, "caffe", "torchvision", "oxford", "imagenet") and Path(weights).expanduser().is_file():
         weights = load_vgg_weights(weights)[1]  # eval's --weights FILE scored under training's defaults
-    return dict(DEFAULT_LOSS_WEIGHTS["caffe" if weights == "caffe" else "torchvision"])
+    return dict(DEFAULT_LOSS_WEIGHTS["caffe" if weights in ("caffe", "oxford") else "torchvision"])
 
 
 def gram_matrix(features: torch.Tensor) -> torch.Tensor:

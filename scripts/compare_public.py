@@ -27,7 +27,6 @@ from fast_style import zoo
 from fast_style.cli import ToolParser, run_tool
 from fast_style.errors import UserError
 from fast_style.evaluate import Scorer, load_photos
-from fast_style.loss import default_loss_weights
 from fast_style.style_model import load_style_model
 from fast_style.wheels import pip_download
 
@@ -110,7 +109,7 @@ def compare() -> None:
     for name in names:
         painting_path = paintings[name]
         painting = Image.open(painting_path).convert("RGB")
-        scorer = Scorer(str(painting_path), "caffe", 512, default_loss_weights("caffe"), True, torch.device("cpu"))
+        scorer = Scorer(str(painting_path), "caffe", 512, True, torch.device("cpu"))
         ours, _ = load_style_model(str(zoo.resolve(name)))
         methods = {
             "fast-style zoo": ours,

@@ -460,6 +460,18 @@ def test_the_vgg19_judge_from_a_local_file(
     models = json.loads((tmp_path / "a" / "metrics.json").read_text())["models"]
     assert all(m["judge_style"] > 0 and m["judge_content"] >= 0 for m in models)
     assert "judge: VGG19 relu1_1..relu5_1 / relu4_2" in capsys.readouterr().out
+    # the judge's figures are its own: the same whatever the training VGG's scale (they took its loss weights:
+    # 2e9 times the style figure with --weights at torchvision's scale against caffe's)
+    caffe_scale = tmp_path / "vgg16-caffe.pth"
+    torch.save({"state_dict": torch.load(random_vgg), "normalization": "caffe"}, caffe_scale)
+    other = [*args[:3], "--weights", str(caffe_scale), *args[5:], "--out", str(tmp_path / "c")]
+    assert eval_main([*other, "--judge-weights", str(vgg19)]) == 0
+    again = json.loads((tmp_path / "c" / "metrics.json").read_text())["models"]
+    first, second = ({m["path"]: m for m in ms} for ms in (models, again))  # (ranked by the training VGG's)
+    assert {k: m["judge_style"] for k, m in second.items()} == pytest.approx(
+        {k: m["judge_style"] for k, m in first.items()}, rel=1e-4
+    )
+    assert second.keys() == first.keys() and all(second[k]["style"] != first[k]["style"] for k in first)
     assert eval_main([*args, "--out", str(tmp_path / "b"), "--judge-weights", str(tmp_path / "none.pth")]) == 2
     assert "none.pth not found" in capsys.readouterr().err  # a typo is an error, not a silently skipped judge
     (tmp_path / "junk.pth").write_bytes(b"junk")  # weights named that cannot be used: an error too (it was a
