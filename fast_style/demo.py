@@ -22,6 +22,7 @@ from PIL import Image, ImageDraw, ImageFilter
 from fast_style.atomic import atomic_write
 from fast_style.devices import native_bf16, pick_device
 from fast_style.errors import UserError, setting
+from fast_style.images import save_image
 from fast_style.outputs import check_writable
 from fast_style.wheels import pip_download
 
@@ -205,11 +206,11 @@ def run_demo(workdir: Path, steps: int, image_size: int | None = None, overrides
         if p.name != DEMO_PHOTO and not link.exists():
             link.symlink_to(p.resolve())
     style_path = data / "mosaic_style.png"
-    if not style_path.exists():
-        draw_mosaic_style().save(style_path)
+    if not _a_photo(style_path):  # (a Ctrl-C while it was written had left a file every later demo refused)
+        save_image(draw_mosaic_style(), style_path)
     run_dir = _new_run_folder(workdir / "runs")  # each run its own: two in one second wrote into one
     ready = run_dir / f"{Path(DEMO_PHOTO).stem}_{BUILT_IN}.jpg"
-    Stylizer.load(BUILT_IN)(data / "photos" / DEMO_PHOTO).save(ready, quality=95)
+    save_image(Stylizer.load(BUILT_IN)(data / "photos" / DEMO_PHOTO), ready)  # whole or not at all (Ctrl-C)
     log.info(
         "\nA built-in style first (fast-style-stylize --style %s): %s\nNow training a style of its own ...\n",
         BUILT_IN,
@@ -217,7 +218,7 @@ def run_demo(workdir: Path, steps: int, image_size: int | None = None, overrides
     )
     style_model = train(training_config(train_dir, style_path, run_dir, steps, image_size, overrides))
     stylized = run_dir / f"{Path(DEMO_PHOTO).stem}_stylized.jpg"
-    Stylizer.load(style_model)(data / "photos" / DEMO_PHOTO).save(stylized, quality=95)
+    save_image(Stylizer.load(style_model)(data / "photos" / DEMO_PHOTO), stylized)
     return {
         "run": run_dir,
         "built-in style": ready,

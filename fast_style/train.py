@@ -27,10 +27,11 @@ from pytorch_lightning.utilities.exceptions import SIGTERMException
 
 from fast_style import config, launch
 from fast_style.callbacks import AtomicCheckpointIO, GracefulStop, HParamsSummary, KeepLaunch
-from fast_style.devices import native_bf16
-from fast_style.errors import UserError, first_line, out_of_memory
+from fast_style.devices import check_memory, native_bf16
+from fast_style.errors import UserError, first_line, out_of_memory, setting
 from fast_style.event_files import holds_a_loss
 from fast_style.lightning_internals import started_by_rank_zero, stop_other_ranks
+from fast_style.loss import GRAD_BYTES_PER_PIXEL
 from fast_style.module import StyleTransferModule
 from fast_style.rank_logging import one_copy_on_terminal
 from fast_style.style_model import load_style_model
@@ -389,6 +390,13 @@ def _prepare(cfg: DictConfig) -> tuple[pl.Trainer, StyleTransferModule, Any, lis
             **({} if checkpoints else {"enable_checkpointing": False}),  # (not Lightning's own checkpoints instead)
         )
     asked = {"32": "32-true", "16": "16-mixed", "bf16": "bf16-mixed"}.get(precision, precision)  # Lightning's names
+    if isinstance(trainer.accelerator, CPUAccelerator):  # before any photo is read: each was "unreadable" at 100000 px
+        size, batch = datamodule.image_size, datamodule.batch_size
+        check_memory(
+            batch * size * size * GRAD_BYTES_PER_PIXEL,
+            f"training at {setting('--image-size', 'data.image_size', size)} with data.batch_size={batch}",
+            f"lower {setting('--image-size', 'data.image_size')} or data.batch_size",
+        )
     if isinstance(trainer.accelerator, CPUAccelerator) and asked != "32-true":
         if asked == "16-mixed":  # Lightning trains bf16-mixed instead, saying only "Using bfloat16 AMP"
             log.warning("warning: trainer.precision=%s is for GPUs: on the CPU it trains as bf16-mixed", precision)

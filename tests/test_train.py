@@ -1362,6 +1362,20 @@ def test_a_run_without_checkpoints_writes_none_and_continues_from_its_own_ckpt(
     assert load_style_model(str(out / "style.pt"))[1]["step"] == 3
 
 
+def test_crops_too_large_for_the_memory_are_one_line_before_any_photo_is_read(
+    tmp_path: Path, photo_dir: Path, style_path: Path, random_vgg: Path
+) -> None:
+    """data.image_size=100000 (the demo's --image-size): every photo was skipped as unreadable ("can't allocate
+    memory"), then "none of the training photos could be read"."""
+    from fast_style.errors import UserError
+
+    out = tmp_path / "run"
+    with pytest.raises(
+        UserError, match=r"^training at data.image_size=100000 with data.batch_size=2 needs about .* GB"
+    ):
+        train(tiny_cfg(out, photo_dir, style_path, random_vgg, "data.image_size=100000", "data.batch_size=2"))
+
+
 def test_a_new_run_of_no_steps_is_refused(tmp_path: Path, photo_dir: Path, style_path: Path, random_vgg: Path):
     """It ended with a warning and exit 0, leaving a folder with no model that was then refused as 'holds a run'."""
     from fast_style.errors import UserError
