@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import atexit
 import logging
+import math
 import multiprocessing
 import os
 import random
@@ -124,15 +125,15 @@ def _kill_workers_left() -> None:
             child.kill()
 
 
-def what_to_do(reasons: Iterable[str]) -> str:
-    """What to do when no training photo could be read, by why they could not."""
+def what_to_do(reasons: Iterable[str], key: str = "data.root") -> str:
+    """What to do when no training (validation: `key` data.val_root) photo could be read, by why they could not."""
     reasons = list(reasons)
     large = sum(OVER_LIMIT in r for r in reasons)
     if large and large == len(reasons):  # (a folder of large scans or panoramas)
         return "each is larger than data.max_image_pixels allows: raise it (null: no limit)"
     if large:
-        return f"point data.root at a folder of JPEG/PNG/WebP photos ({large} are larger than data.max_image_pixels)"
-    return "point data.root at a folder of JPEG/PNG/WebP photos"
+        return f"point {key} at a folder of JPEG/PNG/WebP photos ({large} are larger than data.max_image_pixels)"
+    return f"point {key} at a folder of JPEG/PNG/WebP photos"
 
 
 _PHOTOS = "fast_style_photos"  # the training photos' count, in the loader's state
@@ -229,7 +230,9 @@ class StyleDataModule(pl.LightningDataModule):
             raise UserError(f"bad data settings: {', '.join(bad)}")
         self.root, self.val_root = root, val_root
         self.image_size, self.batch_size, self.num_workers = image_size, batch_size, num_workers
-        self.num_val, self.seed, self.max_image_pixels = num_val, seed, max_image_pixels
+        self.num_val, self.seed = num_val, seed
+        # null or 0: no limit at all (Pillow's own, 89 MP, had applied: a folder of scans was skipped all the same)
+        self.max_image_pixels = max_image_pixels or math.inf
         self.cache_dir = cache_dir
         self.train_files: list[Path] = []
         self.val_files: list[Path] = []
@@ -247,7 +250,8 @@ class StyleDataModule(pl.LightningDataModule):
                 f"{what} folder '{folder}' holds no photos ({', '.join(IMAGE_EXTENSIONS)}): set {key} to a "
                 "folder of photos"
             )
-        return files
+        seen: set[Path] = set()  # a photo and a link to it are one photo (both were counted: one held out for
+        return [f for f in files if not ((real := f.resolve()) in seen or seen.add(real))]  # validation trained)
 
     def _readable(self, candidates: list[Path], count: int) -> tuple[list[Path], set[Path]]:
         """The first `count` of `candidates` that can be read, and those found unreadable on the way (each named).
@@ -306,7 +310,15 @@ class StyleDataModule(pl.LightningDataModule):
             )
         chosen = set(picked[:held_out])
         if self.val_root:
-            self.val_files, _ = self._readable(self._images_in(self.val_root, "validation"), self.num_val)
+            candidates = self._images_in(self.val_root, "validation")
+            self.val_files, unreadable_val = self._readable(candidates, self.num_val)
+            if not self.val_files and self.num_val:  # (it trained on, without validation or a word)
+                raise UserError(
+                    f"none of the photos tried in data.val_root '{self.val_root}' could be read (named in the "
+                    f"warnings above): {what_to_do(unreadable_val.values(), 'data.val_root')}"
+                )
+            inside = {f.resolve() for f in candidates}  # a val_root inside root (photos/val/): not trained on
+            files = [f for f in files if f.resolve() not in inside]
         else:
             self.val_files = [f for f in files if f in chosen]
         self.train_files = [f for f in files if f not in chosen and f not in unreadable]

@@ -102,8 +102,10 @@ class _Shrink(Dataset):
     @staticmethod
     def _unreadable(src: Path, dst: Path) -> tuple[str, str]:
         """Left out of the cache (the dataset skips it and says so); a marker with the photo's time means the
-        next runs do not try it again until it changes."""
+        next runs do not try it again until it changes. A copy of it from before it changed is removed (training
+        went on from it, though said to skip the photo)."""
         try:
+            dst.unlink(missing_ok=True)
             marker = unreadable_marker(dst)
             marker.parent.mkdir(parents=True, exist_ok=True)
             marker.touch()

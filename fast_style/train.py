@@ -212,8 +212,8 @@ def _prepare(cfg: DictConfig) -> tuple[pl.Trainer, StyleTransferModule, Any, lis
     _check_typed(cfg)
     if OmegaConf.is_missing(cfg.style, "image"):
         raise UserError("no style image: add style.image=path/to/painting.jpg")
-    if not isinstance(cfg.seed, int):
-        raise UserError(f"seed must be an integer, got {cfg.seed!r}")
+    if not isinstance(cfg.seed, int) or isinstance(cfg.seed, bool) or not 0 <= cfg.seed < 2**32:  # (NumPy's range:
+        raise UserError(f"seed must be an integer from 0 to {2**32 - 1}, got {cfg.seed!r}")  # -1 was a traceback)
     ckpt = None if cfg.ckpt_path is None else str(cfg.ckpt_path)  # Hydra reads ckpt_path=123 as a number
     if ckpt in ("best", "hpc", "registry"):  # Lightning's other names: runs here keep none of those checkpoints
         raise UserError(

@@ -45,6 +45,46 @@ def test_held_out_images_are_fixed_by_the_seed(photo_dir: Path) -> None:
     assert picks[0] == picks[1] and picks[0] != picks[2]
 
 
+def test_a_photo_and_its_link_are_one_photo_and_a_val_root_inside_the_root_is_not_trained_on(
+    photo_dir: Path, tmp_path: Path
+) -> None:
+    """A link beside each photo had it counted twice (the held-out one trained under its other name); photos/val/
+    as data.val_root was trained on too, while said held out; a val_root none of whose photos can be read trained
+    on without validation, without a word."""
+    for photo in sorted(photo_dir.iterdir()):
+        (photo_dir / f"link_{photo.name}").symlink_to(photo)
+    dm = StyleDataModule(str(photo_dir), image_size=32, batch_size=2, num_workers=0, num_val=2)
+    dm.setup()
+    real = [f.resolve() for f in dm.train_files + dm.val_files]
+    assert len(real) == len(set(real)) == 10
+    (photo_dir / "val").mkdir()
+    for i in range(3):
+        make_photo(photo_dir / "val" / f"v{i}.jpg", size=(40, 40), seed=50 + i)
+    dm = StyleDataModule(str(photo_dir), image_size=32, num_workers=0, num_val=2, val_root=str(photo_dir / "val"))
+    dm.setup()
+    assert len(dm.val_files) == 2 and len(dm.train_files) == 10
+    assert not [f for f in dm.train_files if f.parent.name == "val"]
+    bad = tmp_path / "bad_val"
+    bad.mkdir()
+    _corrupt(bad)
+    dm = StyleDataModule(str(photo_dir), image_size=32, num_workers=0, num_val=2, val_root=str(bad))
+    with pytest.raises(UserError, match=r"^none of the photos tried in data.val_root '.*bad_val' could be read"):
+        dm.setup()
+
+
+def test_no_pixel_limit_means_none_not_pillows(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """data.max_image_pixels=null, which the refusal of a folder of large scans names, still applied Pillow's limit."""
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1000)  # (as Pillow's 89 MP is to a 9500x9500 scan)
+    for i in range(3):
+        make_photo(tmp_path / f"scan{i}.png", size=(64, 64), seed=i)
+    for limit in (None, 0):
+        dm = StyleDataModule(
+            str(tmp_path), image_size=32, batch_size=2, num_workers=0, num_val=1, max_image_pixels=limit
+        )
+        dm.setup()
+        assert len(dm.train_files) == 2 and dm.val_images(1).shape == (1, 3, 32, 32)
+
+
 def test_unreadable_files_are_skipped_and_named(photo_dir: Path) -> None:
     bad = _corrupt(photo_dir)
     dm = StyleDataModule(str(photo_dir), image_size=32, batch_size=13, num_workers=0, num_val=0)
@@ -223,6 +263,9 @@ def test_cache_is_made_once_and_refreshed_when_a_photo_changes(photo_dir: Path, 
     assert Image.open(next(c for c in after if c.name == "img1.png.jpg")).size == (72, 24)
     dm.prepare_data()
     assert {c: c.stat().st_mtime_ns for c in cache.rglob("*.jpg")} == after  # nothing to do the second time
+    photo.write_bytes(photo.read_bytes()[:100])  # damaged since: its old copy trained on, though said skipped
+    dm.prepare_data()
+    assert not [c for c in cache.rglob("img1.png.jpg")] and len(list(cache.rglob("img1.png.jpg.unreadable"))) == 1
 
 
 def test_cache_inside_the_photo_folder_is_refused(photo_dir: Path) -> None:

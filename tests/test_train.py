@@ -458,7 +458,8 @@ def test_the_stop_line_points_a_resume_at_the_run_or_at_its_whole_sweep(monkeypa
         ("+trainer.max_step=5", "trainer.max_step is not a setting of Trainer (did you mean trainer.max_steps?)"),
         ("module.lr=fast", "module.lr must be a number, got 'fast'"),
         ("trainer.max_steps=abc", "trainer.max_steps must be an integer, got 'abc'"),
-        ("seed=abc", "seed must be an integer, got 'abc'"),
+        ("seed=abc", "seed must be an integer from 0 to 4294967295, got 'abc'"),
+        ("seed=-1", "seed must be an integer from 0 to 4294967295, got -1"),  # NumPy's ValueError traceback
         ("ckpt_path={tmp}/gone.ckpt", "gone.ckpt' not found: pass a .ckpt path"),
         ("ckpt_path={tmp}", "checkpoint '{tmp}' is a folder: pass a .ckpt"),
         ("loss.weights=null", "no VGG weights file: add loss.weights=path"),  # what loss=file alone gives
