@@ -357,12 +357,48 @@ class StyleDataModule(pl.LightningDataModule):
                 f"data folder '{self.root}' has {len(self.train_files)} training images, fewer than one batch for "
                 f"each of the {world} processes (data.batch_size={self.batch_size} each): {fewer}"
             )
-        if self.cache_dir:  # read the cached copy where there is one (unreadable photos have none)
-            copies = dict(self._cache_pairs(files, self.val_files if self.val_root else None))
-            self.train_files = [c if (c := copies[f]).exists() else f for f in self.train_files]
-            self.val_files = [c if (c := copies[f]).exists() else f for f in self.val_files]
+        self._photos, self._held_out = [f for f in files if f not in unreadable], list(self.val_files)
+        self._read_cached_copies()
         n = len(self.train_files)
         log.info("data: %d training image%s, %d held out for validation", n, "" if n == 1 else "s", len(self.val_files))
+
+    def _read_cached_copies(self) -> None:
+        if self.cache_dir:  # read the cached copy where there is one (unreadable photos have none)
+            copies = dict(self._cache_pairs(self._photos, self.val_files if self.val_root else None))
+            self.train_files = [c if (c := copies[f]).exists() else f for f in self.train_files]
+            self.val_files = [c if (c := copies[f]).exists() else f for f in self.val_files]
+
+    def state_dict(self) -> dict[str, Any]:
+        """The photos of data.root held out for validation, kept in the checkpoint: a resume holds out the same
+        ones (a photo added or removed meanwhile drew another set, photos already trained on among it)."""
+        if self.val_root or not getattr(self, "_held_out", None):
+            return {}
+        root = Path(self.root).expanduser()
+        return {"held_out": [f.relative_to(root).as_posix() for f in self._held_out]}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """After `setup` (Lightning restores a datamodule then): the checkpoint's held-out photos, those still
+        there; the others train."""
+        names = state.get("held_out")
+        if not names or self.val_root or not getattr(self, "_photos", None):
+            return
+        root = Path(self.root).expanduser()
+        by_name = {f.relative_to(root).as_posix(): f for f in self._photos}
+        held = [by_name[n] for n in names if n in by_name]
+        if held == self._held_out:
+            return
+        if len(held) < len(names):
+            log.warning(
+                "%d of the %d photos held out for validation are gone from data.root: validating on the %d left",
+                len(names) - len(held),
+                len(names),
+                len(held),
+            )
+        if not held:
+            return  # (none left: this launch's own choice)
+        self._held_out, self.val_files = held, list(held)
+        self.train_files = [f for f in self._photos if f not in set(held)]
+        self._read_cached_copies()
 
     def _loader(self, dataset: Dataset, train: bool) -> DataLoader:
         # the training loader's place in its epoch (the shuffled order and how far it got) is saved in every

@@ -72,6 +72,28 @@ def test_a_photo_and_its_link_are_one_photo_and_a_val_root_inside_the_root_is_no
         dm.setup()
 
 
+def test_a_resume_holds_out_the_photos_the_checkpoint_held_out(photo_dir: Path, caplog) -> None:
+    """The held-out set was drawn again from the photos there: one removed meanwhile held out photos already
+    trained on (and the val/* curves changed photos mid-run)."""
+    first = StyleDataModule(str(photo_dir), image_size=32, batch_size=2, num_workers=0, num_val=2)
+    first.setup()
+    state = first.state_dict()
+    assert sorted(state["held_out"]) == sorted(f.relative_to(photo_dir).as_posix() for f in first.val_files)
+    trained = next(f for f in sorted(first.train_files) if f.name != "img0.png")
+    trained.unlink()
+    again = StyleDataModule(str(photo_dir), image_size=32, batch_size=2, num_workers=0, num_val=2)
+    again.setup()
+    assert again.val_files != first.val_files  # (drawn again: the set the resume must not use)
+    again.load_state_dict(state)
+    assert again.val_files == first.val_files and not set(again.train_files) & set(again.val_files)
+    assert len(again.train_files) == 7
+    first.val_files[0].unlink()  # one of them gone: the other stays held out, said
+    last = StyleDataModule(str(photo_dir), image_size=32, batch_size=2, num_workers=0, num_val=2)
+    last.setup()
+    last.load_state_dict(state)
+    assert last.val_files == first.val_files[1:] and "1 of the 2 photos held out for validation are gone" in caplog.text
+
+
 def test_no_pixel_limit_means_none_not_pillows(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """data.max_image_pixels=null, which the refusal of a folder of large scans names, still applied Pillow's limit."""
     monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1000)  # (as Pillow's 89 MP is to a 9500x9500 scan)

@@ -1353,6 +1353,8 @@ def test_a_run_without_checkpoints_writes_none_and_continues_from_its_own_ckpt(
     out = tmp_path / "run"
     train(tiny_cfg(out, photo_dir, style_path, random_vgg, "trainer.max_steps=2"))
     (ckpt,) = (out / "checkpoints").glob("last.ckpt")
+    held_out = torch.load(ckpt, weights_only=False)["StyleDataModule"]["held_out"]  # a resume holds out the same
+    assert held_out and all((photo_dir / name).is_file() for name in held_out)
     before = sorted(p.name for p in out.rglob("*.ckpt"))
     off = ("callbacks.checkpoint=null", f"ckpt_path={ckpt}", "trainer.max_steps=3")
     with warnings.catch_warnings(record=True) as seen:
