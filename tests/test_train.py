@@ -1427,13 +1427,23 @@ def test_paths_hydra_cannot_read_unquoted_are_quoted_for_it() -> None:
         "loss.style_weight=1,2",
         "trainer.max_steps=10",
         "style.image='quoted (2).jpg'",
+        "data.root=a,b",  # a sweep
+        "loss.style_layers=[relu1_2,relu2_2]",
     ]
-    assert as_paths(given) == [
-        "style.image='painting (1).jpg'",
-        "style.image='wave[1].jpg'",
-        "ckpt_path='runs/a/checkpoints/step=000400.ckpt'",
-        *given[3:],
-    ]
+    folders = ["data.root=Фото", "data.root=photos (2)", "data.val_root=photos[1]", "data.root=photos_é"]
+    assert (
+        as_paths(given + folders)
+        == [  # a folder's name alone: Hydra's lexer error or "Unknown function"
+            "style.image='painting (1).jpg'",
+            "style.image='wave[1].jpg'",
+            "ckpt_path='runs/a/checkpoints/step=000400.ckpt'",
+            *given[3:],
+            "data.root='Фото'",
+            "data.root='photos (2)'",
+            "data.val_root='photos[1]'",
+            "data.root='photos_é'",
+        ]
+    )
 
 
 @pytest.mark.slow

@@ -114,15 +114,19 @@ def as_paths(args: list[str]) -> list[str]:
         # one from home may be a sweep or a list (`~/a,~/b`), so that syntax stays Hydra's too
         quoted = "'" in value or '"' in value or "${" in value
         home = value.startswith("~") and not any(c in value for c in ",()[]{}$")
-        if match and not quoted and ("=" in value or home or _a_name_hydra_refuses(value)):
+        if match and not quoted and ("=" in value or home or _a_name_hydra_refuses(value, match.group(1))):
             arg = f"{match.group(1)}='{os.path.expanduser(value)}'"
         out.append(arg)
     return out
 
 
-def _a_name_hydra_refuses(value: str) -> bool:
+_PATH_KEYS = {"root", "val_root", "cache_dir", "image", "dir", "dirpath", "path", "ckpt_path", "init_from", "weights"}
+
+
+def _a_name_hydra_refuses(value: str, key: str = "") -> bool:
     """A file name Hydra's grammar cannot read unquoted but can quoted: `painting (1).jpg`, `wave[1].jpg` (Hydra's
-    "mismatched input '.' expecting <EOF>"); its own syntax (`range(1,5)`, `a,b`, `[1,2]`) reads as it is."""
+    "mismatched input '.' expecting <EOF>"), and a folder's: `data.root=Фото` or `photos (2)` (its lexer's error);
+    its own syntax (`range(1,5)`, `a,b`, `[1,2]`) reads as it is where the setting is not a path."""
     from hydra.core.override_parser.overrides_parser import OverridesParser
 
     parser = OverridesParser.create()
@@ -132,7 +136,10 @@ def _a_name_hydra_refuses(value: str) -> bool:
     except Exception:
         try:
             parser.parse_override(f"k='{value}'")
-            return "." in value or os.sep in value  # a file's name or path, not a mistake in Hydra's syntax
+            # a file's name or path, not a mistake in Hydra's syntax: with an extension or a folder in it, named by a
+            # path setting, or a word without Hydra's signs (non-ASCII letters: a number setting then says its type)
+            named = key.split(".")[-1].lstrip("+") in _PATH_KEYS
+            return "." in value or os.sep in value or named or not any(c in value for c in ",()[]{}:*")
         except Exception:
             return False
 
