@@ -12,7 +12,6 @@ Then, with `carry: [".dev"]`, on the machine: `OUT=$OUT STYLES="udnie shipwreck"
 
 from __future__ import annotations
 
-import argparse
 import importlib
 import shutil
 import subprocess
@@ -23,6 +22,9 @@ from pathlib import Path
 import torch
 from PIL import Image, ImageOps
 
+from fast_style.cli import ToolParser, run_tool
+from fast_style.cli.coco import positive
+from fast_style.errors import UserError, first_of
 from fast_style.images import find_images
 from fast_style.loss import vgg_layers
 from fast_style.weights import load_vgg_weights
@@ -70,23 +72,43 @@ def pack_training(dest: Path, coco: Path, style_dir: Path, side: int) -> None:
     torch.save(saved, dest / "vgg16-fp16.pth")
 
 
+def check_sources(coco: Path, style_dir: Path) -> None:
+    """Before .dev is emptied: photos in --coco and every zoo painting in --style-dir (one missing was skipped
+    without a word, and found missing only on the lent machine; no photos packed an empty .dev)."""
+    for option, folder in (("--coco", coco), ("--style-dir", style_dir)):
+        if not folder.is_dir():
+            raise UserError(f"{option} {folder} is not a folder")
+    if not find_images(coco):
+        raise UserError(f"--coco {coco} holds no photos: give the COCO folder the zoo trains on")
+    if missing := [f"{name}.jpg" for name in PAINTINGS if not (style_dir / f"{name}.jpg").is_file()]:
+        raise UserError(f"--style-dir {style_dir} lacks {first_of(missing)}: the zoo's paintings are all packed")
+
+
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sys.exit(run_tool(pack))
+
+
+def pack() -> None:
+    p = ToolParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--coco", help="the COCO folder the zoo trains on")
     p.add_argument("--style-dir", help="the folder holding the paintings (wave.jpg, ...)")
     p.add_argument("--dest", default=".dev", help="the folder to fill, ignored by git (default .dev)")
-    p.add_argument("--side", type=int, default=256, help="shorter side of the photos in px (default 256)")
+    p.add_argument("--side", type=positive(int), default=256, help="shorter side of the photos in px (default 256)")
     p.add_argument("--video", action="store_true", help="the av wheel instead of photos and VGG (video benchmarks)")
     args = p.parse_args()
     if not args.video and not (args.coco and args.style_dir):
         p.error("--coco and --style-dir are needed to pack for the zoo's training (or --video)")
+    if not args.video:
+        check_sources(Path(args.coco), Path(args.style_dir))
     root = Path.cwd().resolve()
     dest = (root / args.dest).resolve()
     if not (root / ".git").exists():
-        sys.exit("run it from the checkout's root (the device tool sends that folder)")
+        raise UserError("run it from the checkout's root (the device tool sends that folder)")
     holds_tracked = subprocess.run(["git", "ls-files", "--", str(dest)], capture_output=True, text=True).stdout
     if dest.parent != root or dest.name == ".git" or holds_tracked.strip():
-        sys.exit(f"--dest must name a folder of its own in the checkout's root (emptied first), not {args.dest!r}")
+        raise UserError(
+            f"--dest must name a folder of its own in the checkout's root (emptied first), not {args.dest!r}"
+        )
     exclude = root / ".git" / "info" / "exclude"
     line = f"/{dest.name}/"
     if line not in exclude.read_text().split():
@@ -116,7 +138,7 @@ def main() -> None:
         f"of the device tool's {LIMIT // 2**20}"
     )
     if tree + packed > LIMIT:
-        sys.exit("too large to carry: leave out --video, or lower --side")
+        raise UserError("too large to carry: leave out --video, or lower --side")
 
 
 if __name__ == "__main__":

@@ -63,18 +63,72 @@ def test_pack_device_asks_for_the_photos_unless_video(args: list[str], monkeypat
     assert e.value.code == 2
 
 
-@pytest.mark.parametrize("dest", ["", ".", "..", ".git", "scripts"])
-def test_pack_device_never_empties_the_checkout(dest: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """--dest "" (or ".") emptied the whole checkout, .git included: the folder is emptied before it is filled."""
+def _checkout(tmp_path: Path) -> Path:
+    """A checkout of its own: were a guard gone, this one would be emptied."""
     import subprocess
 
-    checkout = tmp_path / "checkout"  # a checkout of its own: were the guard gone, this one would be emptied
+    checkout = tmp_path / "checkout"
     (checkout / "scripts").mkdir(parents=True)
     (checkout / "scripts" / "tool.py").write_text("")
     subprocess.run(["git", "init", "-q"], cwd=checkout, check=True)
     subprocess.run(["git", "add", "scripts/tool.py"], cwd=checkout, check=True)
-    monkeypatch.chdir(checkout)
-    monkeypatch.setattr("sys.argv", ["pack_device.py", "--video", "--dest", dest])
-    with pytest.raises(SystemExit, match="--dest must name a folder of its own"):
+    return checkout
+
+
+def _refused(args: list[str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> str:
+    monkeypatch.setattr("sys.argv", ["pack_device.py", *args])
+    with pytest.raises(SystemExit) as e:
         runpy.run_path(str(SCRIPT), run_name="__main__")
+    err = capsys.readouterr().err
+    assert e.value.code == 2 and err.count("\n") == 1 and "Traceback" not in err
+    return err
+
+
+@pytest.mark.parametrize("dest", ["", ".", "..", ".git", "scripts"])
+def test_pack_device_never_empties_the_checkout(
+    dest: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--dest "" (or ".") emptied the whole checkout, .git included: the folder is emptied before it is filled."""
+    checkout = _checkout(tmp_path)
+    monkeypatch.chdir(checkout)
+    assert "--dest must name a folder of its own" in _refused(["--video", "--dest", dest], monkeypatch, capsys)
     assert (checkout / ".git").is_dir() and (checkout / "scripts" / "tool.py").is_file()
+
+
+@pytest.mark.parametrize("case", ["no coco", "no style dir", "no photos", "a painting missing"])
+def test_pack_device_checks_its_sources_before_emptying_dev(
+    case: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--coco /nonexist --style-dir /nonexist emptied .dev, then packed 0 photos and 0 paintings, exit 0."""
+    checkout = _checkout(tmp_path)
+    (checkout / ".dev").mkdir()
+    (checkout / ".dev" / "packed.jpg").write_text("an earlier pack")
+    coco, styles = tmp_path / "coco", tmp_path / "styles"
+    coco.mkdir()
+    styles.mkdir()
+    if case != "no photos":
+        make_photo(coco / "000.jpg", size=(32, 32))
+    for name in ("starry_night", "wave", "the_scream", "composition_vii", "udnie", "shipwreck"):
+        if not (case == "a painting missing" and name == "udnie"):
+            make_photo(styles / f"{name}.jpg", size=(32, 32))
+    args = ["--coco", str(tmp_path / "nonexist" if case == "no coco" else coco)]
+    args += ["--style-dir", str(tmp_path / "nonexist" if case == "no style dir" else styles)]
+    monkeypatch.chdir(checkout)
+    err = _refused(args, monkeypatch, capsys)
+    expected = {
+        "no coco": "is not a folder",
+        "no style dir": "is not a folder",
+        "no photos": "holds no photos",
+        "a painting missing": "lacks udnie.jpg",
+    }
+    assert err.startswith("error: --") and expected[case] in err
+    assert (checkout / ".dev" / "packed.jpg").read_text() == "an earlier pack"
+
+
+def test_pack_device_help_gives_the_whole_first_paragraph(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr("sys.argv", ["pack_device.py", "--help"])
+    with pytest.raises(SystemExit):
+        runpy.run_path(str(SCRIPT), run_name="__main__")
+    assert "in 64 MiB with the tree)." in " ".join(capsys.readouterr().out.split())
