@@ -27,6 +27,7 @@ from omegaconf import OmegaConf
 from fast_style import zoo
 from fast_style.cli import ToolParser, run_tool
 from fast_style.config import register
+from fast_style.errors import UserError
 from fast_style.interpolation import interpolate
 from fast_style.style_model import load_style_model, save_style_model
 from fast_style.zoo import ZOO_DIR
@@ -71,8 +72,17 @@ def build() -> None:
         p.error("--blend-with MODEL needs --share, a fraction from 0 up to (not including) 1, and --share needs it")
     run = Path(args.run)
     model = run / "style.pt" if run.is_dir() else run
+    config_file = Path(args.config) if args.config else run / ".hydra" / "config.yaml"
+    # said before reading: a FileNotFoundError's (or NotADirectoryError's) traceback named .hydra/config.yaml
+    if not model.is_file():
+        raise UserError(f"{args.run} is neither a run folder holding style.pt nor a style.pt: give one")
+    if args.config and not config_file.is_file():
+        raise UserError(f"--config {args.config} is not a file: give the run's .hydra/config.yaml")
+    if not config_file.is_file():
+        what = f"{args.run} has no .hydra/config.yaml" if run.is_dir() else f"{args.run} is a model file"
+        raise UserError(f"{what}: give --config, the run's .hydra/config.yaml")
     register()  # the config's resolvers (mul, best_precision)
-    config = OmegaConf.load(args.config or run / ".hydra" / "config.yaml")
+    config = OmegaConf.load(config_file)
     net, meta = load_style_model(str(model))
     start_bytes = b""
     if args.blend_with:  # (a built-in style's name too; read before the zoo's file is replaced: it may be that one)

@@ -143,3 +143,30 @@ def test_a_blend_needs_a_model_and_a_share_below_1(
     with pytest.raises(SystemExit) as e:
         runpy.run_path(str(SCRIPT), run_name="__main__")
     assert e.value.code == 2 and "--blend-with MODEL needs --share" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "case, said",
+    [
+        ("missing", "is neither a run folder holding style.pt nor a style.pt"),
+        ("no .hydra", "has no .hydra/config.yaml: give --config"),
+        ("a style.pt", "is a model file: give --config"),
+        ("--config missing", "--config "),
+    ],
+)
+def test_a_run_without_its_model_or_config_is_one_line(
+    case: str, said: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A FileNotFoundError's traceback (.hydra/config.yaml), or a NotADirectoryError's for a style.pt."""
+    zoo_file = _zoo(tmp_path, monkeypatch, {"training": {}, "metrics": {}})
+    run = _run(tmp_path, [])
+    if case == "no .hydra":
+        (run / ".hydra" / "config.yaml").unlink()
+    given = {"missing": tmp_path / "nonexist", "a style.pt": run / "style.pt"}.get(case, run)
+    extra = ["--config", str(tmp_path / "nope.yaml")] if case == "--config missing" else []
+    monkeypatch.setattr(sys, "argv", ["build_zoo.py", "wave", str(given), "--budget", "b", *extra])
+    with pytest.raises(SystemExit) as e:
+        runpy.run_path(str(SCRIPT), run_name="__main__")
+    err = capsys.readouterr().err
+    assert e.value.code == 2 and err.startswith("error: ") and said in err and err.count("\n") == 1
+    assert json.loads(zoo_file.read_text()) == {"training": {}, "metrics": {}}  # nothing written
