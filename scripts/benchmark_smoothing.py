@@ -20,14 +20,19 @@ For each model and strength S, on clips made from the photos given (fast_style.s
 
 from __future__ import annotations
 
-import argparse
+import sys
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 from torchvision.transforms.functional import pil_to_tensor
 
+from fast_style import zoo
+from fast_style.cli import ToolParser, run_tool
+from fast_style.cli.coco import positive
+from fast_style.errors import UserError
 from fast_style.images import open_rgb
+from fast_style.options import check_smoothing
 from fast_style.pixels import to_unit
 from fast_style.smoothing import TemporalSmoother
 from fast_style.stability import aligned_difference, pan_clip, zoom_clip, zoomed_difference
@@ -109,13 +114,33 @@ def smoothed(clip: torch.Tensor, out: torch.Tensor, strength: float) -> torch.Te
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--photos", type=Path, required=True, help="a folder of photos (at least 2)")
+    sys.exit(run_tool(benchmark))
+
+
+def benchmark() -> None:
+    p = ToolParser(description=__doc__.split("\n\n")[0])
+    p.add_argument(
+        "--photos",
+        type=Path,
+        required=True,
+        help="a folder of .jpg/.png photos, at least --clips + 1 (a clip's moving patch is the next photo's)",
+    )
     p.add_argument("--models", nargs="+", default=["wave"], help="built-in styles or model files")
     p.add_argument("--strengths", type=float, nargs="+", default=[0.0, 0.5, 0.8, 0.9])
-    p.add_argument("--clips", type=int, default=4)
+    p.add_argument("--clips", type=positive(int), default=4, help="clips, each from its own photo (default 4)")
     args = p.parse_args()
+    for model in args.models:  # before the first model's work, not after it
+        zoo.resolve(model)
+    for s in args.strengths:
+        check_smoothing(s, "--strengths")
+    if not args.photos.is_dir():
+        raise UserError(f"--photos {args.photos} is not a folder")
     files = sorted(f for f in args.photos.iterdir() if f.suffix.lower() in (".jpg", ".jpeg", ".png"))
+    if len(files) < args.clips + 1:  # (an IndexError after the first model's work)
+        raise UserError(
+            f"--photos {args.photos} holds {len(files)} .jpg/.png photos: --clips {args.clips} needs "
+            f"{args.clips + 1} (or give fewer --clips)"
+        )
     photos = [to_unit(pil_to_tensor(open_rgb(f)))[None] for f in files[: args.clips + 1]]
     print(
         "model           S   flicker pan   flicker still   ghosting (0-255)   ghosting flat   sharpness pan"
