@@ -12,14 +12,21 @@ an animated GIF of the pan (--gif-frames frames, not undone), the input and each
 
 from __future__ import annotations
 
-import argparse
+import sys
 from pathlib import Path
 
 import torch
 from PIL import Image, ImageDraw, ImageOps
 from torchvision.transforms.functional import pil_to_tensor
 
+from fast_style import zoo
+from fast_style.atomic import atomic_write
+from fast_style.cli import ToolParser, run_tool
+from fast_style.cli.coco import positive
+from fast_style.errors import UserError
 from fast_style.images import open_rgb
+from fast_style.options import check_smoothing
+from fast_style.outputs import check_output
 from fast_style.pixels import tensor_to_pil, to_unit
 from fast_style.smoothing import TemporalSmoother
 from fast_style.stability import PAN, pan_clip
@@ -54,7 +61,7 @@ def stylized_clips(clip: torch.Tensor, models: list[str], smooth: list[float]) -
     return clips
 
 
-def write_gif(panels: list[tuple[str, torch.Tensor]], path: Path) -> None:
+def write_gif(panels: list[tuple[str, torch.Tensor]], path: Path, force: bool) -> None:
     """panels: (name, (frames, 3, H, W) in [0, 1]) -> one animated GIF, the panels side by side, named above."""
     frames, _, h, w = panels[0][1].shape
     pictures = []
@@ -66,23 +73,41 @@ def write_gif(panels: list[tuple[str, torch.Tensor]], path: Path) -> None:
             sheet.paste(tensor_to_pil(clip[k]), (i * (w + 4), 16))
         pictures.append(sheet)
     # one palette for all frames would band the painting's colours: each frame gets its own (Pillow's default)
-    pictures[0].save(path, save_all=True, append_images=pictures[1:], duration=round(1000 / GIF_FPS), loop=0)
+    with atomic_write(path, overwrite=force) as tmp:
+        pictures[0].save(tmp, "GIF", save_all=True, append_images=pictures[1:], duration=round(1000 / GIF_FPS), loop=0)
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    sys.exit(run_tool(strip))
+
+
+def strip() -> None:
+    p = ToolParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--photo", type=Path, required=True)
     p.add_argument("--models", nargs="+", required=True, help="built-in styles or model files, one row each")
     p.add_argument("--smooth", type=float, nargs="+", default=[0.0], help="--smooth values, a row each per model")
     p.add_argument("-o", "--output", type=Path, required=True, help="a .png picture, or a .gif animation")
-    p.add_argument("--gif-frames", type=int, default=36, help="frames of the GIF (default 36: 3 s)")
+    p.add_argument("--gif-frames", type=positive(int), default=36, help="frames of the GIF (default 36: 3 s)")
+    p.add_argument("--force", action="store_true", help="replace an existing --output")
     args = p.parse_args()
+    # every mistake before the models run (an unknown -o format, a model or --smooth failed after the work)
+    fmt = Image.registered_extensions().get(args.output.suffix.lower())
+    if fmt not in Image.SAVE:
+        p.error(f"-o {args.output}: give a .png picture or a .gif animation")
+    if not args.photo.is_file():
+        raise UserError(f"--photo {args.photo} is not a file: give a photo")
+    for model in args.models:
+        zoo.resolve(model)
+    for s in args.smooth:
+        check_smoothing(s)
+    check_output(args.output, args.force, {args.photo.resolve()})  # (an existing picture was replaced unasked)
     img = open_rgb(args.photo)
-    if args.output.suffix.lower() == ".gif":
+    if fmt == "GIF":
         img = ImageOps.contain(img, (4 * GIF_PHOTO, GIF_PHOTO), Image.Resampling.LANCZOS)
     photo = to_unit(pil_to_tensor(img))[None]
-    if args.output.suffix.lower() == ".gif":
-        write_gif(stylized_clips(pan_clip(photo, args.gif_frames, GIF_SIZE), args.models, args.smooth), args.output)
+    if fmt == "GIF":
+        clips = stylized_clips(pan_clip(photo, args.gif_frames, GIF_SIZE), args.models, args.smooth)
+        write_gif(clips, args.output, args.force)
         print(f"wrote {args.output} ({args.output.stat().st_size / 1e6:.1f} MB)")
         return
     rows = [
@@ -102,7 +127,8 @@ def main() -> None:
         for k in range(1, FRAMES):
             diff = ((frames[k] - frames[k - 1]).abs() * 4).clamp(0, 1).mean(0, keepdim=True).expand(3, -1, -1)
             sheet.paste(tensor_to_pil(diff), ((FRAMES + k - 1) * (w + cell), y + 18))
-    sheet.save(args.output)
+    with atomic_write(args.output, overwrite=args.force) as tmp:
+        sheet.save(tmp, fmt)
     print(f"wrote {args.output}")
 
 
