@@ -39,7 +39,7 @@ train() {  # name, seconds, overrides...
         data.num_val=16 trainer.max_steps=40000 +trainer.max_time=$(printf "00:00:%02d:%02d" $((secs / 60)) $((secs % 60))) \
         trainer.val_check_interval=250 trainer.enable_progress_bar=false callbacks.images.every_n_steps=1000 \
         callbacks.checkpoint.every_n_train_steps=2000 hydra.run.dir="$runs/$name" "$@" 2>&1 | grep -v Warning | tail -n 12
-    $py scripts/run_summary.py "$runs/$name" --csv "$out/$name.val.csv"
+    $py scripts/run_summary.py "$runs/$name" --csv "$out/$name.val.csv" --force  # (this run's: a rerun's replaces it)
 }
 
 log "device"

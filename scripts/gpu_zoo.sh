@@ -39,7 +39,7 @@ pkill -P $monitor 2>/dev/null; kill $monitor 2>/dev/null  # (its sleep too, whic
 echo "=== copy ($(date +%T))"
 for n in $STYLES; do
     cp "$zoo/$n/.hydra/config.yaml" "$out/$n.config.yaml"
-    { tail -n 40 "$zoo/$n.log"; $py scripts/run_summary.py "$zoo/$n" --csv "/tmp/$n.val.csv" && cat "/tmp/$n.val.csv"; } \
+    { tail -n 40 "$zoo/$n.log"; $py scripts/run_summary.py "$zoo/$n" --csv "/tmp/$n.val.csv" --force && cat "/tmp/$n.val.csv"; } \
         >"$out/$n.txt" 2>&1
     if cp "$zoo/$n/style.pt" "$out/$n.pt" 2>/dev/null; then
         echo "$n: $out/$n.pt"

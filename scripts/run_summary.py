@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Summarise a training run's TensorBoard logs: steady steps/s and the held-out val/* curve (also as CSV).
 
-    python scripts/run_summary.py outputs/2026-11-26/10-00-00-4242 [--csv curve.csv]
+    python scripts/run_summary.py outputs/2026-11-26/10-00-00-4242 [--csv curve.csv [--force]]
 
 steps/s is measured from the wall times TensorBoard stored with `train/total`, from a quarter of the run to
 its end, so compilation and warm-up are left out.
@@ -9,21 +9,33 @@ its end, so compilation and warm-up are left out.
 
 from __future__ import annotations
 
-import argparse
 import csv
+import sys
 from pathlib import Path
 
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
+from fast_style.atomic import atomic_write
+from fast_style.cli import ToolParser, run_tool
+from fast_style.errors import UserError
+from fast_style.outputs import check_output
+
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sys.exit(run_tool(summarise))
+
+
+def summarise() -> None:
+    p = ToolParser(description=__doc__.splitlines()[0])
     p.add_argument("run", help="a run folder (its TensorBoard event files are searched below it)")
-    p.add_argument("--csv", help="write step, val/content, val/style, val/tv, val/total, val/coverage here")
+    p.add_argument("--csv", type=Path, help="write step, val/content, val/style, val/tv, val/total, val/coverage here")
+    p.add_argument("--force", action="store_true", help="replace an existing --csv")
     args = p.parse_args()
+    if args.csv:  # before reading the logs: an existing file was replaced unasked, a folder was a traceback
+        check_output(args.csv, args.force)
     events = sorted(Path(args.run).rglob("events.out.tfevents.*"))
     if not events:
-        raise SystemExit(f"error: no TensorBoard event files under {args.run}")
+        raise UserError(f"no TensorBoard event files under {args.run}")
     scalars: dict[str, dict[int, tuple[float, float]]] = {}
     for path in events:
         acc = EventAccumulator(str(path), size_guidance={"scalars": 0})
@@ -47,7 +59,7 @@ def main() -> None:
         rows.append([step, *row])
         print(f"{step:>7} " + " ".join(f"{v:>12.4g}" for v in row))
     if args.csv:
-        with open(args.csv, "w", newline="") as f:
+        with atomic_write(args.csv, overwrite=args.force) as tmp, open(tmp, "w", newline="") as f:
             csv.writer(f).writerows([["step", *names], *rows])
 
 
