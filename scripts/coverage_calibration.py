@@ -10,7 +10,6 @@ Photos: the first 12 of the zoo's held-out COCO photos (scripts/zoo_report.py's 
 
 from __future__ import annotations
 
-import argparse
 import sys
 import tempfile
 from pathlib import Path
@@ -19,6 +18,9 @@ import torch
 import torch.nn.functional as F
 
 from fast_style import zoo
+from fast_style.cli import ToolParser, run_tool
+from fast_style.cli.coco import positive
+from fast_style.errors import UserError
 from fast_style.evaluate import load_photos
 from fast_style.loss import PerceptualLoss
 from fast_style.style_image import load_style_image
@@ -45,12 +47,22 @@ def discs(photo: torch.Tensor, count: int = 6, radius: int = 14) -> torch.Tensor
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sys.exit(run_tool(calibrate))
+
+
+def calibrate() -> None:
+    p = ToolParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--coco", required=True, help="the COCO folder the zoo was trained from")
     p.add_argument("--style-dir", required=True, help="the folder holding the paintings (wave.jpg, ...)")
-    p.add_argument("--styles", nargs="*", default=["wave", "starry_night", "udnie"])
-    p.add_argument("--count", type=int, default=12, help="photos (default 12)")
+    p.add_argument("--styles", nargs="*", default=["wave", "starry_night", "udnie"], help="built-in styles")
+    p.add_argument("--count", type=positive(int), default=12, help="photos (default 12)")
     args = p.parse_args()
+    for name in args.styles:
+        zoo.check_name(name)
+    # a fast variant's painting is its style's (wave-fast: wave.jpg); all found before the work
+    paintings = {n: Path(args.style_dir) / f"{zoo.manifest(n).get('fast_variant_of', n)}.jpg" for n in args.styles}
+    if missing := [str(f) for f in paintings.values() if not f.is_file()]:
+        raise UserError(f"no painting {missing[0]}: give --style-dir, the folder holding the paintings (wave.jpg...)")
     with tempfile.TemporaryDirectory() as tmp:
         photos = [x for _, x in load_photos([str(held_out_coco(args.coco, Path(tmp)))], 256)][: args.count]
     print("| picture | " + " | ".join(args.styles) + " |")
@@ -58,7 +70,7 @@ def main() -> None:
     rows: dict[str, list[float]] = {}
     for name in args.styles:
         loss = PerceptualLoss(weights="caffe")
-        painting = load_style_image(str(Path(args.style_dir) / f"{name}.jpg"), 512)
+        painting = load_style_image(str(paintings[name]), 512)
         loss.set_style(painting)
         net, _ = load_style_model(str(zoo.resolve(name)))
         mean = painting.mean((2, 3), keepdim=True)
