@@ -20,6 +20,7 @@ network call and once with --batch. Prints frames per second for each and each s
 from __future__ import annotations
 
 import argparse
+import sys
 import tempfile
 import time
 from fractions import Fraction
@@ -30,6 +31,9 @@ import numpy as np
 from av.video.reformatter import ColorPrimaries, Colorspace
 from PIL import Image
 
+from fast_style.cli import ToolParser, run_tool
+from fast_style.cli.coco import positive
+from fast_style.errors import UserError
 from fast_style.inference_defaults import PRESETS
 from fast_style.stylizer import Stylizer
 from fast_style.video import (
@@ -101,13 +105,30 @@ def encode(frames: list[np.ndarray], path: Path, planes: bool, preset: str) -> N
         out.mux(stream.encode())
 
 
+def clip_size(text: str) -> tuple[int, int]:
+    """ "640x360" -> (640, 360), "640" -> (640, 640): even sides, as H.264's 4:2:0 takes (65x49 was an opaque
+    avcodec error)."""
+    w, _, h = text.lower().partition("x")
+    try:
+        size = int(w), int(h or w)
+    except ValueError:
+        size = (0, 0)
+    if min(size) <= 0 or size[0] % 2 or size[1] % 2:
+        raise argparse.ArgumentTypeError(f"WxH of the clip in px, even numbers > 0 (640x360), got {text!r}")
+    return size
+
+
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    sys.exit(run_tool(benchmark))
+
+
+def benchmark() -> None:
+    p = ToolParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--style", default="wave", help="a built-in style or a model file")
     p.add_argument("--photo", type=Path, help="the photo the clip pans across (default: a generated picture)")
-    p.add_argument("--size", default="640x360", help="WxH of the clip")
-    p.add_argument("--frames", type=int, default=48)
-    p.add_argument("--batch", type=int, default=4, help="frames per network call for the batched runs")
+    p.add_argument("--size", type=clip_size, default="640x360", help="WxH of the clip, even numbers")
+    p.add_argument("--frames", type=positive(int), default=48)
+    p.add_argument("--batch", type=positive(int), default=4, help="frames per network call for the batched runs")
     p.add_argument("--device", default="auto")
     p.add_argument("--hdr", action="store_true", help="a 10-bit HLG clip: decoding includes the tone mapping")
     p.add_argument("--compile", action="store_true", help="torch.compile the network (Stylizer.load(compile=True))")
@@ -122,8 +143,9 @@ def main() -> None:
         help="decode in software (cpu) and/or with the GPU's NVDEC (stylize_video(decode_on_device=True))",
     )
     args = p.parse_args()
-    w, _, h = args.size.partition("x")
-    size = (int(w), int(h or w))
+    size = args.size
+    if args.photo is not None and not args.photo.is_file():
+        raise UserError(f"--photo {args.photo} is not a file: give a photo (or none: a generated picture)")
     stylizer = Stylizer.load(args.style, device=args.device, compile=args.compile)
     if "nvdec" in args.decoders and stylizer.device.type != "cuda":
         p.error("--decoders nvdec needs a CUDA --device")
