@@ -46,11 +46,16 @@ import subprocess
 import sys
 import time
 from contextlib import nullcontext
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 
-from fast_style.devices import compile_for
+from fast_style.cli import ToolParser, run_tool
+from fast_style.cli.coco import positive
+from fast_style.devices import compile_for, pick_device
+from fast_style.errors import UserError
+from fast_style.images import find_images
 from fast_style.loss import PerceptualLoss, gram_matrix
 from fast_style.network import TransformerNet
 
@@ -262,11 +267,15 @@ def build_cache(args: argparse.Namespace) -> float:
 
 
 def main() -> None:
+    sys.exit(run_tool(benchmark))
+
+
+def benchmark() -> None:
     cuda = torch.cuda.is_available()
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--size", type=int, default=256)
-    p.add_argument("--batch", type=int, default=4)
-    p.add_argument("--steps", type=int, default=10, help="timed steps per lever (after the warm-up steps)")
+    p = ToolParser(description=__doc__.splitlines()[0])
+    p.add_argument("--size", type=positive(int), default=256)
+    p.add_argument("--batch", type=positive(int), default=4)
+    p.add_argument("--steps", type=positive(int), default=10, help="timed steps per lever (after the warm-up steps)")
     p.add_argument("--warmup", type=int, default=2, help="untimed steps first (compiling happens here)")
     default_levers = CHAIN if cuda else ["plain", "content-cut", "bf16", "vgg-nhwc", "channels-last", "compile"]
     p.add_argument("--levers", nargs="+", default=default_levers + [TRAINER], choices=CHAIN + list(SIDE) + [TRAINER])
@@ -295,6 +304,16 @@ def main() -> None:
     if args.single:
         print(json.dumps(run_lever(args.single, args)))
         return
+    # every mistake before the header and the cache's build (--data's said "set data.root=", not --data)
+    pick_device(args.device)
+    if args.temporal and not all(0 < share <= 1 for share in args.temporal):
+        p.error("--temporal takes shares within 0..1 (not 0)")
+    if (args.loader_only or args.cache_dir) and not args.data:
+        p.error(f"{'--loader-only' if args.loader_only else '--cache-dir'} needs --data")
+    if args.data and not Path(args.data).is_dir():
+        raise UserError(f"--data {args.data} is not a folder: give a folder of photos")
+    if args.data and not find_images(args.data):
+        raise UserError(f"--data {args.data} holds no photos: give a folder of photos")
     threads = torch.get_num_threads()
     name = torch.cuda.get_device_name() if args.device == "cuda" else f"cpu, {threads} threads"
     source = f"photos from {args.data} ({args.workers} workers)" if args.data else "random batches"
@@ -303,15 +322,12 @@ def main() -> None:
         f"steps after {args.warmup} warm-up; {source}; each lever in a fresh process"
     )
     levers = list(args.levers)
-    if args.temporal and not all(0 < share <= 1 for share in args.temporal):
-        p.error("--temporal takes shares within 0..1 (not 0)")
     if args.data and args.cache_dir:
         print(f"pre-resized cache built in {build_cache(args):.1f} s ({args.cache_dir})")
-        levers.append([lever for lever in levers if lever != TRAINER][-1] + "+cache")
+        # the last lever again, from the cache: the trainer where it is the only one (its absence: an IndexError)
+        levers.append(([lever for lever in levers if lever != TRAINER] or [TRAINER])[-1] + "+cache")
     levers += [f"{TRAINER}+temporal@{share:g}" for share in args.temporal]
     if args.loader_only:
-        if not args.data:
-            p.error("--loader-only needs --data")
         return loader_only(args)
     print(
         f"{'lever':>21} {'steps/s':>8} {'img/s':>7} {'peak MB':>8} {'wait ms':>8} {'speed-up':>9} {'loss ratio':>11}"
