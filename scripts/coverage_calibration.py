@@ -57,8 +57,8 @@ def calibrate() -> None:
     p.add_argument("--styles", nargs="*", default=["wave", "starry_night", "udnie"], help="built-in styles")
     p.add_argument("--count", type=positive(int), default=12, help="photos (default 12)")
     args = p.parse_args()
-    for name in args.styles:
-        zoo.check_name(name)
+    if unknown := [n for n in args.styles if n not in zoo.names()]:
+        raise UserError(f"unknown style {unknown[0]!r}: --styles takes built-in styles, {', '.join(zoo.names())}")
     # a fast variant's painting is its style's (wave-fast: wave.jpg); all found before the work
     paintings = {n: Path(args.style_dir) / f"{zoo.manifest(n).get('fast_variant_of', n)}.jpg" for n in args.styles}
     if missing := [str(f) for f in paintings.values() if not f.is_file()]:
