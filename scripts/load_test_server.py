@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import argparse
 import io
+import logging
 import statistics
+import sys
 import threading
 import time
 from pathlib import Path
@@ -29,6 +31,11 @@ import torch
 from benchmark_stylize import matmul_gflops  # this folder's script: the machine's speed, for comparisons
 from PIL import Image
 
+from fast_style import zoo
+from fast_style.cli import ToolParser, run_tool
+from fast_style.cli.coco import positive
+from fast_style.devices import pick_device
+from fast_style.errors import UserError
 from fast_style.server import Limits, Styles, create_app
 from fast_style.serving import serve_in_background
 
@@ -52,21 +59,43 @@ def photo_bytes(megapixels: float, source: Path | None) -> tuple[bytes, Image.Im
     return buffer.getvalue(), img
 
 
+def live_size(text: str) -> str:
+    """A live size, WxH (480x360), as given."""
+    w, x, h = text.lower().partition("x")
+    if not (x and w.isdigit() and h.isdigit() and int(w) > 0 and int(h) > 0):
+        raise argparse.ArgumentTypeError(f"WxH in px, each > 0 (480x360), got {text!r}")
+    return text.lower()
+
+
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--style", default="wave")
+    sys.exit(run_tool(load_test, logging.WARNING))  # (not every request's INFO line, as before run_tool)
+
+
+def load_test() -> None:
+    p = ToolParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--style", default="wave", help="a built-in style (default wave)")
     p.add_argument("--photo", type=Path, help="a photo to send (default: generated), resized to --megapixels")
-    p.add_argument("--megapixels", type=float, default=1.0)
-    p.add_argument("--repeat", type=int, default=5)
-    p.add_argument("--clients", type=int, default=8)
-    p.add_argument("--seconds", type=float, default=60)
-    p.add_argument("--queue", type=int, default=4)
+    p.add_argument("--megapixels", type=positive(float), default=1.0)
+    p.add_argument("--repeat", type=positive(int), default=5)
+    p.add_argument("--clients", type=positive(int), default=8)
+    p.add_argument("--seconds", type=positive(float), default=60)
+    p.add_argument("--queue", type=positive(int), default=4)
     p.add_argument("--device", default="auto")
-    p.add_argument("--live", nargs="*", default=["320x240", "480x360", "640x480"], help="live sizes WxH")
-    p.add_argument("--live-seconds", type=float, default=15)
+    p.add_argument(
+        "--live", nargs="*", type=live_size, default=["320x240", "480x360", "640x480"], help="live sizes WxH"
+    )
+    p.add_argument("--live-seconds", type=positive(float), default=15)
     p.add_argument("--live-styles", nargs="*", help="styles for the live figures (default: --style, --style-fast)")
-    p.add_argument("--in-flight", type=int, default=2, help="live frames in flight (the page keeps 2)")
+    p.add_argument("--in-flight", type=positive(int), default=2, help="live frames in flight (the page keeps 2)")
     args = p.parse_args()
+    # the server offers the built-in styles: another name was its Refused traceback; --repeat 0 a StatisticsError
+    if unknown := [s for s in [args.style, *(args.live_styles or [])] if s not in zoo.names()]:
+        raise UserError(
+            f"unknown style {unknown[0]!r}: the server offers the built-in styles, {', '.join(zoo.names())}"
+        )
+    pick_device(args.device)  # (said once the server was up)
+    if args.photo is not None and not args.photo.is_file():
+        raise UserError(f"--photo {args.photo} is not a file: give a photo (or none: a generated one)")
     styles = Styles(device=args.device)
     app = create_app(styles, Limits(waiting=args.queue, max_size=4096))
     speed = matmul_gflops(torch.device("cpu"))
