@@ -12,9 +12,10 @@ latency figure are printed.
 
 from __future__ import annotations
 
-import argparse
+import logging
 import os
 import shutil
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -24,6 +25,11 @@ import torch
 from benchmark_stylize import matmul_gflops  # this folder's script: the machine's speed, for comparisons
 from PIL import Image
 
+from fast_style import zoo
+from fast_style.cli import ToolParser, run_tool
+from fast_style.cli.coco import positive
+from fast_style.devices import pick_device
+from fast_style.errors import UserError
 from fast_style.server import Limits, Styles, create_app
 from fast_style.serving import serve_in_background
 
@@ -65,26 +71,41 @@ def browser_cpu_seconds() -> float | None:
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--style", default="wave")
+    sys.exit(run_tool(measure, logging.WARNING))  # (not the server's INFO lines, as before run_tool)
+
+
+def measure() -> None:
+    p = ToolParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--style", default="wave", help="a built-in style with a fast variant (default wave)")
     p.add_argument("--photo", type=Path, help="the photo the fake camera pans over (default: noise)")
     p.add_argument("--size", default="480x360", choices=["320x240", "480x360", "640x480"], help="the page's choice")
-    p.add_argument("--seconds", type=float, default=20)
+    p.add_argument("--seconds", type=positive(float), default=20)
     p.add_argument("--warmup", type=float, default=5)
     p.add_argument("--device", default="auto")
-    p.add_argument("--threads", type=int, help="torch's threads for the server (default: torch's choice)")
+    p.add_argument("--threads", type=positive(int), help="torch's threads for the server (default: torch's choice)")
     p.add_argument("--screenshots", type=Path, help="a folder for a screenshot of each setting")
     args = p.parse_args()
+    if not args.warmup >= 0:  # (a ValueError from sleep)
+        p.error(f"--warmup must be seconds >= 0, got {args.warmup}")
+    # before the browser starts (a missing --photo was a traceback from inside the clip's making)
+    with_fast = [n for n in zoo.names() if f"{n}-fast" in zoo.names()]
+    if args.style not in zoo.names():  # (it was said to have no fast variant)
+        raise UserError(
+            f"unknown style {args.style!r}: the built-in styles with a fast variant are {', '.join(with_fast)}"
+        )
+    if f"{args.style}-fast" not in zoo.names():
+        raise UserError(f"style {args.style} has no fast variant: give one of {', '.join(with_fast)}")
+    if args.photo is not None and not args.photo.is_file():
+        raise UserError(f"--photo {args.photo} is not a file: give a photo (or none: noise)")
+    pick_device(args.device)
     if args.threads:
         torch.set_num_threads(args.threads)
     from playwright.sync_api import sync_playwright
 
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     if chromium is None:
-        raise SystemExit("no Chromium here (Debian: apt-get install chromium)")
+        raise UserError("no Chromium here (Debian: apt-get install chromium)")
     styles = Styles(device=args.device)
-    if f"{args.style}-fast" not in styles.files:
-        raise SystemExit(f"style {args.style} has no fast variant")
     app = create_app(styles, Limits())
     speed = matmul_gflops(torch.device("cpu"))
     print(f"machine: {torch.get_num_threads()} threads, fp32 matmul (2048^3) {speed:.0f} GFLOP/s")
