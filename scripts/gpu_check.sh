@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Everything GPU-specific in one run, for a machine lent for a few minutes (figures in benchmarks/README.md); the
 # zoo's training runs through scripts/gpu_zoo.sh instead.
-# PARTS picks and orders what runs (default: all of them):
+# PARTS picks and orders what runs (default: all but video, whose wheels pack_device.py packs apart):
 #   train      the real trainer (Lightning, bf16-mixed, module.compile=$COMPILE) at batch 4 for TRAIN_S seconds:
 #              steps/s and val/* curves
 #   levers4    training-step levers at 256 px, batch 4 (scripts/benchmark_train.py), the trainer row included
