@@ -28,8 +28,7 @@ import torch.nn.functional as F
 from torchvision.transforms.functional import pil_to_tensor
 
 from fast_style import zoo
-from fast_style.cli import ToolParser, run_tool
-from fast_style.cli.coco import positive
+from fast_style.cli import ToolParser, positive, run_tool
 from fast_style.errors import UserError
 from fast_style.images import open_rgb
 from fast_style.options import check_smoothing

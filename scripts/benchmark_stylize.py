@@ -27,8 +27,7 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from fast_style import zoo
-from fast_style.cli import ToolParser, run_tool
-from fast_style.cli.coco import positive
+from fast_style.cli import ToolParser, positive, run_tool
 from fast_style.devices import pick_device, pick_precision
 from fast_style.network import TransformerNet
 from fast_style.style_model import load_style_model

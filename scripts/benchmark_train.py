@@ -52,8 +52,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from fast_style.cli import ToolParser, run_tool
-from fast_style.cli.coco import positive
+from fast_style.cli import ToolParser, positive, run_tool
 from fast_style.devices import compile_for, pick_device
 from fast_style.errors import UserError
 from fast_style.images import find_images

@@ -31,8 +31,7 @@ import numpy as np
 from av.video.reformatter import ColorPrimaries, Colorspace
 from PIL import Image
 
-from fast_style.cli import ToolParser, run_tool
-from fast_style.cli.coco import positive
+from fast_style.cli import ToolParser, positive, run_tool
 from fast_style.errors import UserError
 from fast_style.inference_defaults import PRESETS
 from fast_style.stylizer import Stylizer

@@ -18,8 +18,7 @@ import torch
 import torch.nn.functional as F
 
 from fast_style import zoo
-from fast_style.cli import ToolParser, run_tool
-from fast_style.cli.coco import positive
+from fast_style.cli import ToolParser, positive, run_tool
 from fast_style.errors import UserError
 from fast_style.evaluate import load_photos
 from fast_style.loss import PerceptualLoss

@@ -32,8 +32,7 @@ from benchmark_stylize import matmul_gflops  # this folder's script: the machine
 from PIL import Image
 
 from fast_style import zoo
-from fast_style.cli import ToolParser, run_tool
-from fast_style.cli.coco import positive
+from fast_style.cli import ToolParser, positive, run_tool
 from fast_style.devices import pick_device
 from fast_style.errors import UserError
 from fast_style.server import Limits, Styles, create_app

@@ -22,8 +22,7 @@ from pathlib import Path
 import torch
 from PIL import Image, ImageOps
 
-from fast_style.cli import ToolParser, run_tool
-from fast_style.cli.coco import positive
+from fast_style.cli import ToolParser, positive, run_tool
 from fast_style.errors import UserError, first_of
 from fast_style.images import find_images
 from fast_style.loss import vgg_layers

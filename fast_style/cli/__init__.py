@@ -174,6 +174,19 @@ class ToolParser(argparse.ArgumentParser):
         return parsed
 
 
+def positive(kind: Callable[[str], float]) -> Callable[[str], float]:
+    """An argparse type: `kind` of the text, refused where not a finite number > 0 (every tool and script)."""
+
+    def parse(text: str) -> float:
+        value = kind(text)
+        if not math.isfinite(value) or value <= 0:  # (nan and inf: a traceback from the socket's timeout)
+            raise argparse.ArgumentTypeError(f"must be a number > 0, got {text}")
+        return value
+
+    parse.__name__ = kind.__name__  # argparse's "invalid int value: 'x'" names the type by it
+    return parse
+
+
 def _home_expanded(arg: str) -> str:
     """`--option=~/path` with the home folder in place of `~` (the shell leaves a `~` after `=` as it is)."""
     option, equals, value = arg.partition("=")

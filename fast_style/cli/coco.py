@@ -25,26 +25,23 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import math
 import sys
 import urllib.parse
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
-from fast_style.cli import EXIT_INTERRUPTED, EXIT_OK, EXIT_PARTIAL, EXIT_USER_ERROR, Terminated, ToolParser, run_tool
+from fast_style.cli import (
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_PARTIAL,
+    EXIT_USER_ERROR,
+    Terminated,
+    ToolParser,
+    positive,
+    run_tool,
+)
 from fast_style.coco import DEFAULT_BASE_URL, MAX_IDS, DiskFull, Report, Unreachable, download, read_list
 from fast_style.errors import UserError
-
-
-def positive(kind: Callable[[str], float]) -> Callable[[str], float]:
-    def parse(text: str) -> float:
-        value = kind(text)
-        if not math.isfinite(value) or value <= 0:  # (nan and inf: a traceback from the socket's timeout)
-            raise argparse.ArgumentTypeError(f"must be a number > 0, got {text}")
-        return value
-
-    parse.__name__ = kind.__name__  # argparse's "invalid int value: 'x'" names the type by it
-    return parse
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
