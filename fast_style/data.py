@@ -358,6 +358,7 @@ class StyleDataModule(pl.LightningDataModule):
                 f"each of the {world} processes (data.batch_size={self.batch_size} each): {fewer}"
             )
         self._photos, self._held_out = [f for f in files if f not in unreadable], list(self.val_files)
+        self.left_out = {str(f) for f in unreadable}  # found unreadable here: in the count at the run's end too
         self._read_cached_copies()
         n = len(self.train_files)
         log.info("data: %d training image%s, %d held out for validation", n, "" if n == 1 else "s", len(self.val_files))

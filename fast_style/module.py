@@ -335,13 +335,14 @@ class StyleTransferModule(pl.LightningModule):
             )
 
     def on_train_end(self) -> None:
-        skipped = self._skipped_paths
+        datamodule = getattr(self._trainer, "datamodule", None) if self._trainer is not None else None
+        skipped = set(self._skipped_paths) | set(getattr(datamodule, "left_out", ()))  # (before training too)
         if self._ddp and torch.distributed.is_initialized():
             every: list = [None] * self.trainer.world_size  # under DDP each process met its own share, some alike:
             torch.distributed.all_gather_object(every, sorted(skipped))  # counted once, said once
             skipped = set().union(*every)
         if skipped and (self._trainer is None or self.trainer.is_global_zero):
-            log.warning("%d unreadable images were skipped during training (named in the warnings above)", len(skipped))
+            log.warning("%d unreadable images were left out of training (named in the warnings above)", len(skipped))
 
     def on_save_checkpoint(self, checkpoint: dict) -> None:
         self.raise_if_nonfinite()  # before anything is written: no file holds broken weights

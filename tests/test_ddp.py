@@ -47,7 +47,7 @@ def test_two_process_ddp_on_cpu(tmp_path: Path, photo_dir: Path, style_path: Pat
     assert len(list((out / "tensorboard").glob("events.out.tfevents.*"))) == 1  # rank 0 logs alone
     # the unreadable files are counted once for the whole run (each rank said its own count: 1 and 2), on rank 0
     said = proc.stdout + proc.stderr
-    assert said.count("unreadable images were skipped") == 1 and "2 unreadable images were skipped" in said
+    assert said.count("unreadable images were left out") == 1 and "2 unreadable images were left out" in said
     # on the terminal, what every rank says alike once; a rank's own warnings named by it; its log file all of it
     assert said.count("data: 8 training images") == 1 and said.count("loss: content weight") == 1
     assert "[rank: 1] skipping unreadable image gone1.jpg" in said

@@ -53,6 +53,20 @@ def test_a_batch_of_only_unreadable_files_is_skipped_and_each_file_named_and_cou
     assert [r.getMessage() for r in caplog.records].count("skipping unreadable image p0.jpg (truncated)") == 1
 
 
+def test_the_count_at_the_end_holds_the_photos_found_unreadable_before_training(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Those the data module met while choosing the held-out photos were named once, then left out of the count."""
+    from types import SimpleNamespace
+
+    m = _module(1.0)
+    m.training_step((torch.rand(1, 3, 16, 16), (Unreadable("p0.jpg", "truncated"),)), 0)
+    left_out = SimpleNamespace(left_out={"p0.jpg", "q.jpg"})
+    m._trainer = SimpleNamespace(datamodule=left_out, is_global_zero=True, world_size=1)
+    m.on_train_end()
+    assert "2 unreadable images were left out of training" in caplog.text
+
+
 def test_an_epoch_of_photos_all_over_the_pixel_limit_says_to_raise_it() -> None:
     """(Reached where data.val_root is set, or with many photos.) Its "3 are larger" had counted the distinct reasons:
     photos of one size give one."""
