@@ -488,7 +488,7 @@ def test_a_ranking_by_the_judge_without_it_ranks_by_total_and_says_so(
     from fast_style import evaluate as ev
 
     given = ev.Scorer.__init__
-    monkeypatch.setattr(ev.Scorer, "__init__", lambda self, *a: given(self, *a[:4], False, *a[5:]))  # no judge
+    monkeypatch.setattr(ev.Scorer, "__init__", lambda self, *a: given(self, *a[:3], False, *a[4:]))  # no judge
     photos = tmp_path / "held_out"
     make_photo(photos / "p.jpg", size=(40, 32))
     args = [str(sweep), "--photos", str(photos), "--weights", str(random_vgg), "--size", "32", "--style-size", "32"]
