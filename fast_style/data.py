@@ -125,6 +125,23 @@ def _kill_workers_left() -> None:
             child.kill()
 
 
+def _identity(path: Path) -> tuple[int, int] | Path:
+    """What one photo is, whatever its name: its file's device and inode (a symbolic or a hard link to it is the
+    same photo), or its resolved path where it cannot be read."""
+    try:
+        stat = path.stat()
+        return (stat.st_dev, stat.st_ino)
+    except OSError:
+        return path.resolve()
+
+
+def _one_name_each(files: list[Path]) -> list[Path]:
+    """`files` with each photo once, by its first name: a photo and a link to it were counted twice (one held out
+    for validation was trained on under its other name)."""
+    seen: set = set()
+    return [f for f in files if not ((key := _identity(f)) in seen or seen.add(key))]
+
+
 def what_to_do(reasons: Iterable[str], key: str = "data.root") -> str:
     """What to do when no training (validation: `key` data.val_root) photo could be read, by why they could not."""
     reasons = list(reasons)
@@ -250,8 +267,7 @@ class StyleDataModule(pl.LightningDataModule):
                 f"{what} folder '{folder}' holds no photos ({', '.join(IMAGE_EXTENSIONS)}): set {key} to a "
                 "folder of photos"
             )
-        seen: set[Path] = set()  # a photo and a link to it are one photo (both were counted: one held out for
-        return [f for f in files if not ((real := f.resolve()) in seen or seen.add(real))]  # validation trained)
+        return _one_name_each(files)
 
     def _readable(self, candidates: list[Path], count: int) -> tuple[list[Path], set[Path]]:
         """The first `count` of `candidates` that can be read, and those found unreadable on the way (each named).
@@ -317,12 +333,15 @@ class StyleDataModule(pl.LightningDataModule):
                     f"none of the photos tried in data.val_root '{self.val_root}' could be read (named in the "
                     f"warnings above): {what_to_do(unreadable_val.values(), 'data.val_root')}"
                 )
-            inside = {f.resolve() for f in candidates}  # a val_root inside root (photos/val/): not trained on
-            files = [f for f in files if f.resolve() not in inside]
+            # not trained on: a val_root inside root (photos/val/) whole, else (root itself, or a folder above it)
+            # the photos it holds out
+            val, root = (Path(folder).expanduser().resolve() for folder in (self.val_root, self.root))
+            held = {_identity(f) for f in (candidates if val != root and val.is_relative_to(root) else self.val_files)}
+            files = [f for f in files if _identity(f) not in held]
         else:
             self.val_files = [f for f in files if f in chosen]
         self.train_files = [f for f in files if f not in chosen and f not in unreadable]
-        if not self.train_files and len(unreadable) == len(files):
+        if not self.train_files and unreadable and len(unreadable) == len(files):
             raise UserError(
                 f"none of the {len(files)} photos in '{self.root}' could be read (named in the warnings above): "
                 f"{what_to_do(unreadable.values())}"
@@ -383,6 +402,14 @@ class StyleDataModule(pl.LightningDataModule):
         names = state.get("held_out")
         if not names or self.val_root or not getattr(self, "_photos", None):
             return
+        if len(names) != self.num_val:  # asked for another count: this launch's own draw (validation off with 0)
+            log.warning(
+                "data.num_val=%d, the checkpoint held out %d: the held-out photos are drawn again (some of them may "
+                "have been trained on)",
+                self.num_val,
+                len(names),
+            )
+            return
         root = Path(self.root).expanduser()
         by_name = {f.relative_to(root).as_posix(): f for f in self._photos}
         held = [by_name[n] for n in names if n in by_name]
@@ -400,6 +427,8 @@ class StyleDataModule(pl.LightningDataModule):
         self._held_out, self.val_files = held, list(held)
         self.train_files = [f for f in self._photos if f not in set(held)]
         self._read_cached_copies()
+        n = len(self.train_files)
+        log.info("data: %d training images, %d held out for validation (the checkpoint's)", n, len(held))
 
     def _loader(self, dataset: Dataset, train: bool) -> DataLoader:
         # the training loader's place in its epoch (the shuffled order and how far it got) is saved in every

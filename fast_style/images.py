@@ -91,9 +91,6 @@ def read_image(
         img.load()
         if img.format == "TIFF" and "exif" not in img.info and (block := _tiff_exif(img)):
             img.info["exif"] = block  # as other formats give theirs: kept_metadata copies it
-        elif img.format == "PNG" and "exif" not in img.info and "Raw profile type exif" in img.info:
-            with warnings.catch_warnings(action="ignore"), contextlib.suppress(Exception):  # (ImageMagick's way:
-                img.info["exif"] = img.getexif().tobytes()  # a text chunk; it turned the picture, then was dropped)
         return upright(_coded_colour_to_srgb(img, path))
 
 
@@ -203,11 +200,11 @@ def coded_colour(img: Image.Image, source: str | os.PathLike | BinaryIO) -> tupl
     properties = read_properties() if img.format in ("AVIF", "PNG") else None
     if properties and (found := nclx.code_points(properties)):
         img.info["nclx_profile"] = found
+        if img.format == "PNG":  # its cICP states the colour, sRGB's too: a profile beside it is not applied
+            img.info.pop("icc_profile", None)
     coded = nclx.nclx_of(img)
     if coded is None or not nclx.needs_conversion(coded):
         return None
-    if img.format == "PNG":
-        img.info.pop("icc_profile", None)
     peak = hdr.PEAK
     if coded.get("transfer_characteristics") == hdr.PQ:
         peak = nclx.stated_peak(read_properties() if properties is None else properties)
@@ -337,21 +334,21 @@ def split_alpha(img: Image.Image) -> tuple[Image.Image, Image.Image | None]:
 
 
 def _white_of_floats(arr: np.ndarray) -> float:
-    """White in a float picture (mode F): 1 where nearly all of it lies in 0..1 (the few pixels above, a resampling's
-    overshoot, are clipped: one pixel at 1.01 had made the picture 0..255, black); 255 where it holds 8-bit values
-    as floats (Pillow's `convert("F")` of a picture: most of it above 1, some of it well above), or 65535 where it
-    holds whole numbers above 255. Other values (an HDR picture's 0..4 or 0..1000, a measurement's) are refused:
-    read as one of those ranges, the picture came out black without a word."""
-    if np.mean(arr > 1.0) <= 0.01:
-        return 1.0
+    """White in a float picture (mode F): 1 for values in 0..1 (up to 1.5 where at most 1% of them are over 1, a
+    resampling's overshoot, clipped: one pixel at 1.01 had made the picture 0..255, black); 255 for values up to
+    300 with some over 16 (Pillow's `convert("F")` of a picture, resampled or not); 65535 for whole numbers above
+    that. Other values (an HDR picture's 0..4 or 0..1000, a measurement's) are refused: read as one of those
+    ranges, the picture came out black or white without a word."""
     high = float(arr.max())
-    if 16.0 < high <= 255.0 and np.median(arr) > 1.0:
+    if high <= 1.0 or (high <= 1.5 and np.mean(arr > 1.0) <= 0.01):
+        return 1.0
+    if 16.0 < high <= 300.0:
         return 255.0
     if high <= 65535.0 and np.array_equal(arr, np.round(arr)):
         return 255.0 if high <= 255.0 else 65535.0
     raise ValueError(  # (a ValueError: the file's name is put before it)
-        f"a float picture of values up to {high:g} (an HDR picture?): only 0..1, 0..255 or whole numbers to 65535 "
-        "are read; save it tone-mapped as an 8- or 16-bit picture"
+        f"a float picture of values up to {high:g} (an HDR picture?): read are 0..1, 0..255 and whole numbers up "
+        "to 65535; save it tone-mapped as an 8- or 16-bit picture"
     )
 
 
@@ -525,6 +522,9 @@ def kept_metadata(source: Image.Image | None, fmt: str) -> dict:
     if source is not None and source.info.get("icc_profile"):  # read as sRGB (to_srgb): say so
         params["icc_profile"] = _srgb_profile_of(source.info["icc_profile"])
     raw = source.info.get("exif") if source is not None else None  # the EXIF block (a TIFF's: read_image's)
+    if not raw and source is not None and isinstance(text := source.info.get("Raw profile type exif"), str):
+        with contextlib.suppress(ValueError):  # ImageMagick's way in a PNG, a text chunk of hex after 3 lines (it
+            raw = bytes.fromhex("".join(text.split("\n")[3:]))  # turned the picture, then was dropped)
     if raw and fmt in ("JPEG", "PNG", "WEBP", "AVIF", "TIFF"):
         exif = Image.Exif()
         try:  # (a damaged block raised SyntaxError or struct.error here: a traceback, and a folder's run stopped)

@@ -197,14 +197,16 @@ def plan_outputs(
         )
     check_name_pattern(name)
     plans = []
+    pngs = {(src.parent, src.stem) for src, _ in items if src.suffix.lower() == ".png"}  # their outputs' names
     for src, root in items:
         rel = src.relative_to(root).parent
         ext = Path(output_name(src)).suffix if is_video(src) else src.suffix  # .webm/.avi in: .mp4 out
         if not is_video(src) and (ext.lower() not in IMAGE_OUTPUTS or (ext.lower() == ".gif" and _still(src))):
             # a phone's HEIC photo comes out as the JPEG phones share (HEIC is read, not written), and a still GIF
             # as a JPEG too (256 colours would band the strokes); an animated one stays a GIF. One with see-through
-            # pixels as a PNG (a JPEG filled them white: a transparent GIF logo lost its transparency unsaid)
-            ext = ".png" if has_transparency(src) else ".jpg"
+            # pixels as a PNG (a JPEG filled them white: a transparent GIF logo lost its transparency unsaid), unless
+            # a PNG of its name is among the inputs (logo.gif beside logo.png: the JPEG says what it leaves out)
+            ext = ".png" if has_transparency(src) and (src.parent, src.stem) not in pngs else ".jpg"
         suffix = src.suffix.lstrip(".")
         filename = name.format(stem=src.stem, ext=ext.lstrip("."), suffix=suffix, style=style, model=model or style)
         dst = out / rel / filename

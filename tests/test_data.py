@@ -51,12 +51,17 @@ def test_a_photo_and_its_link_are_one_photo_and_a_val_root_inside_the_root_is_no
     """A link beside each photo had it counted twice (the held-out one trained under its other name); photos/val/
     as data.val_root was trained on too, while said held out; a val_root none of whose photos can be read trained
     on without validation, without a word."""
-    for photo in sorted(photo_dir.iterdir()):
-        (photo_dir / f"link_{photo.name}").symlink_to(photo)
+    for i, photo in enumerate(sorted(p for p in photo_dir.rglob("*") if p.is_file())):
+        link = photo_dir / f"link_{photo.name}"
+        link.symlink_to(photo) if i % 2 else os.link(photo, link)  # (a hard link too: the same photo)
     dm = StyleDataModule(str(photo_dir), image_size=32, batch_size=2, num_workers=0, num_val=2)
     dm.setup()
-    real = [f.resolve() for f in dm.train_files + dm.val_files]
+    real = [os.stat(f).st_ino for f in dm.train_files + dm.val_files]
     assert len(real) == len(set(real)) == 10
+    same = StyleDataModule(str(photo_dir), image_size=32, num_workers=0, num_val=2, val_root=str(photo_dir))
+    same.setup()  # val_root the root itself: its held-out photos are not trained on (all were left out: refused)
+    assert len(same.val_files) == 2 and len(same.train_files) == 8
+    assert not {os.stat(f).st_ino for f in same.train_files} & {os.stat(f).st_ino for f in same.val_files}
     (photo_dir / "val").mkdir()
     for i in range(3):
         make_photo(photo_dir / "val" / f"v{i}.jpg", size=(40, 40), seed=50 + i)
@@ -87,6 +92,10 @@ def test_a_resume_holds_out_the_photos_the_checkpoint_held_out(photo_dir: Path, 
     again.load_state_dict(state)
     assert again.val_files == first.val_files and not set(again.train_files) & set(again.val_files)
     assert len(again.train_files) == 7
+    other = StyleDataModule(str(photo_dir), image_size=32, batch_size=2, num_workers=0, num_val=0)
+    other.setup()  # another data.num_val asked for (0: validation off): this launch's, said
+    other.load_state_dict(state)
+    assert other.val_files == [] and "data.num_val=0, the checkpoint held out 2" in caplog.text
     first.val_files[0].unlink()  # one of them gone: the other stays held out, said
     last = StyleDataModule(str(photo_dir), image_size=32, batch_size=2, num_workers=0, num_val=2)
     last.setup()

@@ -410,6 +410,14 @@ def test_an_hdr_png_is_tone_mapped_by_its_cicp_chunk(tmp_path: Path) -> None:
     plain = open_rgb(io.BytesIO(png_with_chunks(bright, [cicp]))).getpixel((4, 4))[0]
     stated = open_rgb(io.BytesIO(png_with_chunks(bright, [cicp, (b"cLLI", struct.pack(">II", 4_000_000, 0))])))
     assert stated.getpixel((4, 4))[0] != plain
+    # sRGB's own code points count before a profile too (it was applied: (200, 100, 50) read as (46, 201, 100))
+    from .icc_profiles import rgb_profile
+
+    swapped = rgb_profile("green", "blue", "red")
+    tagged = png_with_chunks(
+        Image.new("RGB", (8, 8), (200, 100, 50)), [(b"cICP", bytes([1, 13, 0, 1]))], icc_profile=swapped
+    )
+    assert open_rgb(io.BytesIO(tagged)).getpixel((4, 4)) == (200, 100, 50)
     # sRGB's own code points, or damaged chunks: read as they are
     for chunks in ([(b"cICP", bytes([1, 13, 0, 1]))], [(b"cICP", b"\x09")]):
         assert open_rgb(io.BytesIO(png_with_chunks(bright, chunks))).getpixel((4, 4))[0] == round(pq_signal(203) * 255)

@@ -187,6 +187,9 @@ def test_an_animation_comes_out_animated_and_a_still_output_says_it_keeps_one_fr
     assert "JPEG holds no transparency" not in caplog.text  # (opaque)
     assert main([str(tmp_path / "in" / "logo.gif"), "-m", str(model_path), "-o", str(tmp_path / "l.jpg"), "-q"]) == 0
     assert "l.jpg: a JPEG holds no transparency: its see-through parts are on white (.png, .webp" in caplog.text
+    logo.save(tmp_path / "in" / "logo.png")  # beside a PNG of its name, it stays a JPEG (their outputs had clashed)
+    assert main([str(tmp_path / "in"), "-m", str(model_path), "-o", str(tmp_path / "out2"), "-q"]) == 0
+    assert {"logo.jpg", "logo.png"} <= {p.name for p in (tmp_path / "out2").iterdir()}
     # a multi-page TIFF (a scan of several sheets): its first page, said (the others went without a word)
     frames[0].save(tmp_path / "pages.tif", save_all=True, append_images=frames[1:])
     assert main([str(tmp_path / "pages.tif"), "-m", str(model_path), "-o", str(tmp_path / "p.tif"), "-q"]) == 0
@@ -373,9 +376,15 @@ def test_deep_greyscale_is_scaled_to_8_bits_by_its_range() -> None:
     for values, grey in ((np.where(ramp == 1, 1.01, ramp), 141), (ramp * 255, 141), (np.round(ramp * 65535), 141)):
         rgb, _ = split_alpha(Image.fromarray(values.astype(np.float32)))
         assert abs(rgb.getpixel((10, 5))[0] - grey) <= 1 and rgb.getpixel((19, 9)) == (255,) * 3
+    dark = np.zeros((100, 100), np.float32)  # 0..255 on black, mostly 0 (a logo): grey stays grey, not white
+    dark[:5, :5], dark[50, 50] = 128.4, 255
+    assert split_alpha(Image.fromarray(dark))[0].getpixel((0, 0)) == (128,) * 3
+    turned = Image.fromarray(ramp * 255).rotate(10, Image.BICUBIC)  # a resampling's overshoot past 255
+    assert float(np.asarray(turned).max()) > 255 and split_alpha(turned)[0].getpixel((10, 5))[0] > 100
     for values in (ramp * 4, ramp * 1000):
         with pytest.raises(
-            ValueError, match=r"^a float picture of values up to (4|1000) \(an HDR picture\?\): only 0\.\.1, 0\.\.255"
+            ValueError,
+            match=r"^a float picture of values up to (4|1000) \(an HDR picture\?\): read are 0\.\.1, 0\.\.255",
         ):
             split_alpha(Image.fromarray(values))
 
@@ -1160,6 +1169,12 @@ def test_exif_is_kept_with_orientation_applied(model_path: Path, tmp_path: Path)
     Image.new("RGB", (40, 20), (120, 80, 60)).save(tmp_path / "magick.png", pnginfo=chunk)
     assert main([str(tmp_path / "magick.png"), "-m", str(model_path), "-o", str(tmp_path / "m.jpg"), "-q"]) == 0
     with Image.open(tmp_path / "m.jpg") as out:
+        assert out.size == (20, 40) and out.getexif()[0x010F] == "TestCam" and out.getexif()[0x0112] == 1
+    frames = [Image.new("RGB", (40, 20), (120, 80, 60 + 100 * i)) for i in range(2)]  # an animation's too
+    frames[0].save(tmp_path / "magick_anim.png", save_all=True, append_images=frames[1:], pnginfo=chunk)
+    anim_out = tmp_path / "ma.png"
+    assert main([str(tmp_path / "magick_anim.png"), "-m", str(model_path), "-o", str(anim_out), "-q"]) == 0
+    with Image.open(anim_out) as out:
         assert out.size == (20, 40) and out.getexif()[0x010F] == "TestCam" and out.getexif()[0x0112] == 1
     # XMP (a photographer's credits), resolution and a JPEG comment kept too (they were dropped), the XMP's own
     # orientation removed (the pixels are upright)

@@ -1428,6 +1428,7 @@ def test_paths_hydra_cannot_read_unquoted_are_quoted_for_it() -> None:
         "trainer.max_steps=10",
         "style.image='quoted (2).jpg'",
         "data.root=a,b",  # a sweep
+        "data.root=Фото,Видео",  # a sweep Hydra cannot read: its own error (quoted, a folder's name not found)
         "loss.style_layers=[relu1_2,relu2_2]",
     ]
     folders = ["data.root=Фото", "data.root=photos (2)", "data.val_root=photos[1]", "data.root=photos_é"]

@@ -138,7 +138,7 @@ def _a_name_hydra_refuses(value: str, key: str = "") -> bool:
             parser.parse_override(f"k='{value}'")
             # a file's name or path, not a mistake in Hydra's syntax: with an extension or a folder in it, named by a
             # path setting, or a word without Hydra's signs (non-ASCII letters: a number setting then says its type)
-            named = key.split(".")[-1].lstrip("+") in _PATH_KEYS
+            named = key.split(".")[-1].lstrip("+") in _PATH_KEYS and "," not in value  # (a sweep: Hydra's to say)
             return "." in value or os.sep in value or named or not any(c in value for c in ",()[]{}:*")
         except Exception:
             return False
