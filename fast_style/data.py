@@ -242,6 +242,7 @@ class StyleDataModule(pl.LightningDataModule):
         super().__init__()
         limits = {"image_size": (image_size, 16), "batch_size": (batch_size, 1)}
         limits |= {"num_workers": (num_workers, 0), "num_val": (num_val, 0)}
+        limits |= {"max_image_pixels": (max_image_pixels or 0, 0)}  # (a negative one refused every photo as over it)
         bad = [f"data.{k}={v} (at least {least})" for k, (v, least) in limits.items() if v < least]
         if bad:
             raise UserError(f"bad data settings: {', '.join(bad)}")

@@ -441,6 +441,7 @@ def test_the_stop_line_points_a_resume_at_the_run_or_at_its_whole_sweep(monkeypa
         ("loss.style_layers=[relu1_2]", "loss.style_layers maps VGG layers to their weights, e.g. loss.style_layers="),
         ("loss=caffee", "unknown loss option 'caffee': choose one of caffe, file, torchvision, vgg19"),
         ("data.image_size=-5", "bad data settings: data.image_size=-5 (at least 16)"),  # only the bad one
+        ("data.max_image_pixels=-5", "bad data settings: data.max_image_pixels=-5 (at least 0)"),
         ("temporal.weight=10", "'temporal.weight' is a setting of the temporal group, which is off: add temporal="),
         ("distill.teacher=wave", "'distill.teacher' is a setting of the distill group, which is off: add distill="),
         ("style={style}", "unknown style option '{style}': choose one of default; a file goes in as style.image="),
