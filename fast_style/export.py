@@ -14,7 +14,7 @@ from fast_style import zoo
 from fast_style.atomic import atomic_write, save_torch
 from fast_style.errors import UserError, remedy, setting
 from fast_style.network import TransformerNet
-from fast_style.outputs import check_output, check_writable
+from fast_style.outputs import check_output, check_writable, unreadable_name
 from fast_style.style_model import load_style_model
 
 # odd sizes on purpose: padding to a multiple of 4 and cropping back must survive export
@@ -90,10 +90,9 @@ def output_file(output: str, model: str, fmt: str | None = None) -> Path:
     if not str(output).strip():  # an unset shell variable: not the current folder
         raise UserError(f"{setting('-o', 'output')} is empty: give a file (wave.onnx) or a folder")
     out = Path(output).expanduser()
-    try:
-        folder = out.is_dir() or str(output).endswith(("/", os.sep)) or not (out.suffix or out.is_file())
-    except OSError as e:  # a name too long for the disk: an OSError's traceback
-        raise UserError(f"cannot write {output}: {e.strerror or e}; choose another {setting('-o', 'output')}") from None
+    if said := unreadable_name(out):  # a name too long for the disk: an OSError's traceback
+        raise UserError(f"cannot write {output}: {said}; choose another {setting('-o', 'output')}")
+    folder = out.is_dir() or str(output).endswith(("/", os.sep)) or not (out.suffix or out.is_file())
     if not folder:
         return out
     torchscript = fmt is not None and str(fmt).lower() == "torchscript"

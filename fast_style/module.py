@@ -335,7 +335,7 @@ class StyleTransferModule(pl.LightningModule):
             )
 
     def on_train_end(self) -> None:
-        datamodule = getattr(self._trainer, "datamodule", None) if self._trainer is not None else None
+        datamodule = getattr(self._trainer, "datamodule", None)
         skipped = set(self._skipped_paths) | set(getattr(datamodule, "left_out", ()))  # (before training too)
         if self._ddp and torch.distributed.is_initialized():
             every: list = [None] * self.trainer.world_size  # under DDP each process met its own share, some alike:

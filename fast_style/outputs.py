@@ -64,10 +64,8 @@ def output_refusal(path: Path, force: bool, inputs: set[Path] = frozenset()) -> 
     """Why `check_output` refuses `path`, in one line; None where it may be written."""
     if said := name_too_long(path):
         return said
-    try:
-        path.is_dir()
-    except OSError as e:  # a folder's name too long for the disk: an OSError's traceback
-        return f"cannot write {path}: {e.strerror or e}; choose another output"
+    if said := unreadable_name(path):  # a folder's name too long for the disk: an OSError's traceback
+        return f"cannot write {path}: {said}; choose another output"
     if is_an_input(path, inputs):
         return f"{path} is an input: choose another output"
     if path.is_dir():
@@ -97,11 +95,18 @@ def name_too_long(path: Path) -> str | None:
     return f"cannot write {shown}: its name is {size} bytes; give one of at most {limit - TEMPORARY_NAME_EXTRA}"
 
 
-def _is_dir(path: Path) -> bool:
+def unreadable_name(path: Path) -> str | None:
+    """Why the disk cannot even look `path` up (a file or folder name too long for it), or None: Path.is_dir and
+    is_file raise an OSError then, a traceback where a one-line message was due."""
     try:
-        return path.is_dir()
-    except OSError:  # a name too long
-        return False
+        path.is_dir()
+    except OSError as e:
+        return e.strerror or str(e)
+    return None
+
+
+def _is_dir(path: Path) -> bool:
+    return unreadable_name(path) is None and path.is_dir()
 
 
 def is_the_file(path: Path, src: Path) -> bool:

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from fast_style.errors import UserError
+from fast_style.outputs import unreadable_name
 
 ZOO_DIR = Path(__file__).resolve().parent
 
@@ -40,10 +41,8 @@ def resolve(model: str | Path) -> Path:
     if not str(model).strip():  # read as the current folder: " is a folder without a style.pt"
         raise UserError(f"no style model given: a style.pt file or a built-in style's name ({', '.join(names())})")
     path = Path(model).expanduser()
-    try:
-        path.is_dir()
-    except OSError as e:  # a name too long for the disk: an OSError's traceback
-        raise UserError(f"style model {str(model)[:40]}...: {e.strerror or e}: give a style-model file") from None
+    if said := unreadable_name(path):  # a name too long for the disk: an OSError's traceback
+        raise UserError(f"style model {str(model)[:40]}...: {said}: give a style-model file")
     if path.is_file():
         return path
     if str(model) in names():
