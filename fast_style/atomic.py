@@ -20,9 +20,9 @@ except ImportError:  # Windows
     fcntl = None  # type: ignore[assignment]
 
 from fast_style.errors import UserError
-from fast_style.outputs import in_the_way, not_a_folder, to_overwrite
+from fast_style.outputs import TEMPORARY_RANDOM, in_the_way, not_a_folder, temporary_affixes, to_overwrite
 
-_TEMP_NAME = re.compile(r"[a-z0-9_]{8}")  # mkstemp's random part
+_TEMP_NAME = re.compile(f"[a-z0-9_]{{{TEMPORARY_RANDOM}}}")  # mkstemp's random part
 
 # a write failed for lack of room or rights, not because of the data: stop and say so in one line
 DISK_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EFBIG, errno.EIO}
@@ -136,7 +136,8 @@ def _temporary_beside(path: Path) -> tuple[Path, int]:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             _remove_abandoned(path)
-            fd, tmp = mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+            prefix, suffix = temporary_affixes(path.name)
+            fd, tmp = mkstemp(prefix=prefix, suffix=suffix, dir=path.parent)
         except (FileExistsError, NotADirectoryError):
             said = in_the_way(path.parent) or f"{path.parent} is a file, not a folder"
             raise UserError(f"cannot write {path}: {said}") from None
@@ -156,8 +157,9 @@ def _remove_abandoned(path: Path) -> None:
     Only names of this module's pattern (.NAME.XXXXXXXX.tmp); not where locks are unknown (Windows)."""
     if fcntl is None:
         return
-    for old in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
-        if not _TEMP_NAME.fullmatch(old.name[len(path.name) + 2 : -4]):
+    prefix, suffix = temporary_affixes(path.name)
+    for old in path.parent.glob(f"{glob.escape(prefix)}*{glob.escape(suffix)}"):
+        if not _TEMP_NAME.fullmatch(old.name[len(prefix) : -len(suffix)]):
             continue
         try:
             fd = os.open(old, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))

@@ -77,7 +77,14 @@ def output_refusal(path: Path, force: bool, inputs: set[Path] = frozenset()) -> 
     return None
 
 
-TEMPORARY_NAME_EXTRA = len("..12345678.tmp")  # what fast_style/atomic.py's temporary file adds to the name
+def temporary_affixes(name: str) -> tuple[str, str]:
+    """What fast_style/atomic.py's temporary file for a file named `name` starts and ends with; mkstemp puts
+    TEMPORARY_RANDOM characters between (.NAME.XXXXXXXX.tmp)."""
+    return f".{name}.", ".tmp"
+
+
+TEMPORARY_RANDOM = 8
+TEMPORARY_NAME_EXTRA = len("".join(temporary_affixes(""))) + TEMPORARY_RANDOM  # what the temporary adds to a name
 
 
 def name_too_long(path: Path) -> str | None:
