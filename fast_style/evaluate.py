@@ -18,6 +18,7 @@ import math
 import textwrap
 import time
 from collections import Counter
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict
 from pathlib import Path
 
@@ -330,9 +331,13 @@ def evaluate(
     style_dirs: list[str] | None = None,
     stability_photos: int = 4,
     clip_photos: list[tuple[str, torch.Tensor]] | None = None,
-) -> tuple[list[ModelScore], list[list[torch.Tensor]]]:
+    keep: Sequence[int] | None = None,
+) -> tuple[list[ModelScore], list[dict[int, torch.Tensor]]]:
     """Each model scored on `photos`; its flicker on clips cut from the first `stability_photos` of `clip_photos`
-    (default `photos`: the CLI gives them at STABILITY_SIZE, so the figure does not change with --size)."""
+    (default `photos`: the CLI gives them at STABILITY_SIZE, so the figure does not change with --size). Each
+    model's stylized pictures of the photos numbered in `keep` (default all) come back by number: only a contact
+    sheet's rows are held (every model's every picture had been, 3 MB a model and photo at 512 px); the networks
+    are loaded one at a time."""
     models = [zoo.resolve(m) for m in ([models] if isinstance(models, (str, Path)) else models)]  # names too
     if not models or not photos:
         raise UserError(f"nothing to evaluate: {'no models' if not models else 'no photos'} given")
@@ -340,24 +345,26 @@ def evaluate(
     scorers: dict[str, Scorer] = {}
     references: dict[tuple[str, int], float] = {}  # (painting, photo's index): two photos may share a name
     scores, outputs = [], []
-    loaded = []  # every model and its painting, before any is scored (one missing was said after the others' work)
-    for path in models:
-        net, meta = load_style_model(str(path))
+    paintings = []  # every model read and its painting found before any is scored (one missing was said after the
+    for path in models:  # others' work)
+        meta = load_style_model(str(path))[1]
         recorded = meta.get("style_image")
         if not style_image and not recorded:
             raise UserError(f"{path} does not name its style image: give it as {setting('--style', 'style_image')}")
-        loaded.append((net, style_image or find_style_image(recorded, style_dirs or [])))
-    for _, style in loaded:  # then each painting read (one unreadable was said after the models before it)
+        paintings.append(style_image or find_style_image(recorded, style_dirs or []))
+    for style in paintings:  # then each painting read (one unreadable was said after the models before it)
         if (key := _painting_key(style)) not in scorers:
             scorers[key] = Scorer(style, weights, style_size, judge, dev, judge_weights)
             judge = judge and scorers[key].judge is not None  # unavailable once: not tried (and reported) again
-    for number, (path, name, (net, style)) in enumerate(zip(models, model_names(models), loaded), 1):
+    kept = set(range(len(photos)) if keep is None else keep)
+    for number, (path, name, style) in enumerate(zip(models, model_names(models), paintings), 1):
         # what it is doing, as it goes (a reference optimization takes minutes a photo on a CPU: it looked hung)
         log.info("scoring %s (%d of %d) on %d photos", name, number, len(models), len(photos))
         scorer = scorers[_painting_key(style)]
-        net = net.to(dev)
+        net = load_style_model(str(path))[0].to(dev)
         score = ModelScore(name, str(path), style)
-        stylized_all, sums, seconds = [], {}, 0.0
+        stylized: dict[int, torch.Tensor] = {}
+        sums, seconds = {}, 0.0
         with torch.no_grad():  # a first call's set-up is not timed (it was most of ms/img at small sizes)
             net(photos[0][1].to(dev))
         for index, (_, photo) in enumerate(photos):
@@ -365,7 +372,8 @@ def evaluate(
             with torch.no_grad():
                 out = net(photo.to(dev)).cpu()
             seconds += time.perf_counter() - t
-            stylized_all.append(out)
+            if index in kept:
+                stylized[index] = out
             terms = scorer(out, photo)
             score.per_photo_total.append(terms["total"])
             for k, v in terms.items():
@@ -395,7 +403,8 @@ def evaluate(
             ratios = [t / references[style, i] for i, t in enumerate(score.per_photo_total)]
             score.vs_reference = sum(ratios) / len(ratios)
         scores.append(score)
-        outputs.append(stylized_all)
+        outputs.append(stylized)
+        del net
     if len(scorers) > 1:  # each painting's Gram targets have their own scale
         log.warning(
             "warning: these models were trained on %d paintings (%s): their losses compare only between models of "
@@ -466,7 +475,7 @@ def check_sheet_cell(cell: object) -> None:
 def write_reports(
     out: str | Path,
     scores: list[ModelScore],
-    outputs: list[list[torch.Tensor]],
+    outputs: Sequence[Mapping[int, torch.Tensor] | Sequence[torch.Tensor]],
     photos: list[tuple[str, torch.Tensor]],
     weights: str,
     rank_by: str = "total",
@@ -475,7 +484,8 @@ def write_reports(
     force: bool = False,
 ) -> list[Path]:
     """metrics.csv, metrics.json and contact_sheet.png in `out` (each written atomically), models ranked; an
-    earlier evaluation's reports are replaced only with `force` (`check_reports`)."""
+    earlier evaluation's reports are replaced only with `force` (`check_reports`). `outputs[i]` holds model i's
+    stylized pictures by photo number, at least the sheet's rows (`spread(len(photos), sheet_rows)`)."""
     out = Path(out)
     if rank_by not in RANK_BY:
         raise UserError(f"rank_by {rank_by!r}: choose one of {', '.join(RANK_BY)} ({setting('--rank-by', 'rank_by')})")

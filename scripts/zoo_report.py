@@ -102,9 +102,9 @@ def report() -> None:
             style_dirs=[args.style_dir],
             stability_photos=len(clips),
             clip_photos=clips,
+            keep=(rows := spread(len(photos), args.sheet_rows)),
         )
     out.mkdir(parents=True, exist_ok=True)
-    rows = spread(len(photos), args.sheet_rows)
     sheet = contact_sheet([photos[r] for r in rows], [[o[r] for r in rows] for o in outputs], names, args.sheet_cell)
     report = {"photos": [n for n, _ in photos], "size": args.size, "models": [vars(s) for s in scores]}
     with atomic_writes([out / "metrics.json", out / "contact_sheet.png"]) as (json_file, sheet_file):

@@ -1,3 +1,4 @@
+import gc
 import json
 import re
 from pathlib import Path
@@ -662,7 +663,7 @@ def test_the_flicker_clips_do_not_depend_on_size(
     photos = make_photo(tmp_path / "p" / "big.jpg", size=(600, 450)).parent
     seen = {}
 
-    def spy(models, photos, *args):
+    def spy(models, photos, *args, **kwargs):
         seen["scored"] = [p.shape[-2:] for _, p in photos]
         seen["clips"] = [p.shape[-2:] for _, p in args[-1]]
         raise KeyboardInterrupt
@@ -952,3 +953,35 @@ def test_eval_takes_overlapping_folders_damaged_records_and_says_what_to_give(
         and f"skipping {photos / 'sub' / 'p1.jpg'}" in caplog.text
     )
     assert json.loads((tmp_path / "e4" / "metrics.json").read_text())["photos"] == ["sub/p2.png"]
+
+
+def test_evaluate_holds_one_network_at_a_time_and_only_the_kept_pictures(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, style_path: Path
+) -> None:
+    import weakref
+
+    from fast_style import evaluate
+
+    alive: weakref.WeakSet[torch.nn.Module] = weakref.WeakSet()
+    most = []
+
+    class Counted(torch.nn.Module):  # how many networks are in memory while one stylizes
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            gc.collect()
+            most.append(len(alive))
+            return x
+
+    def load(path: str) -> tuple[torch.nn.Module, dict]:
+        net = Counted()
+        alive.add(net)
+        return net, {"style_image": str(style_path)}
+
+    monkeypatch.setattr(evaluate, "load_style_model", load)
+    photos = [(f"p{i}.jpg", torch.rand(1, 3, 32, 32)) for i in range(5)]
+    models = [tmp_path / f"m{i}.pt" for i in range(3)]
+    for m in models:
+        m.write_bytes(b"read by the stand-in above")
+    _, outputs = evaluate.evaluate(models, photos, judge=False, stability_photos=0, style_size=32, keep=[0, 4])
+    assert [sorted(o) for o in outputs] == [[0, 4]] * 3  # the contact sheet's rows only, by photo number
+    assert torch.equal(outputs[2][4], photos[4][1])
+    assert max(most) == 1  # all three had been held from the start

@@ -125,6 +125,7 @@ def run(args: argparse.Namespace) -> int:
         evaluate,
         find_models,
         load_photos,
+        spread,
         stability_clips,
         write_reports,
     )
@@ -185,6 +186,7 @@ def run(args: argparse.Namespace) -> int:
         args.style_dir,
         args.stability_photos,
         clips,
+        keep=spread(len(photos), args.sheet_rows),  # only the contact sheet's pictures are held
     )
     if args.rank_by == "judge_style" and all(s.judge_style is None for s in scores):  # its weights not to be had
         print("warning: the judge could not be loaded (above): ranked by total instead of judge_style", file=sys.stderr)
