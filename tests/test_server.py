@@ -737,6 +737,7 @@ def test_a_live_frame_whose_client_left_is_dropped(models: Path, monkeypatch: py
     """A live frame waits for its turn like a photo; a client that closes meanwhile gives its place up (the frames
     of closed connections all ran, and other users' requests were answered busy)."""
     app = create_app(Styles(models, device="cpu"), Limits())
+    app.state.styles.get("mine")  # loaded already: its load (on a thread) does not set the pace
     asked, sent = [], []
 
     async def run(job, *args, gone=None):  # the frame's turn comes after its client has closed
@@ -784,6 +785,7 @@ def test_a_live_client_sending_faster_than_it_is_answered_gets_busy_answers_then
     from fast_style.server import LIVE_AHEAD, LIVE_QUEUE
 
     app = create_app(Styles(models, device="cpu"), Limits())
+    app.state.styles.get("mine")  # loaded already: its load (on a thread) does not set the pace
     received, sent, held = [], [], []
 
     async def run(job, *args, gone=None):  # the first frame's stylization takes its time
@@ -1098,3 +1100,40 @@ def test_the_names_a_server_answers_to_are_its_own_address_and_what_allow_host_g
     assert own_page("http://[fe80::1]:8443", "127.0.0.1:8000", six, proxies=["fe80::1"])
     with serve_in_background(create_app(Styles(models, device="cpu")), host="::1") as address:
         assert re.fullmatch(r"http://\[::1\]:\d+", address)
+
+
+def test_a_styles_first_load_does_not_hold_up_other_clients(models: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A style's first load ran on the event loop (0.5-1 s on a CPU): every other client waited for it."""
+    import time
+    import urllib.request
+
+    from fast_style import server
+    from fast_style.serving import serve_in_background
+
+    loading, real_load = threading.Event(), server.Stylizer.load
+
+    def slow_load(*args, **kwargs):
+        loading.set()
+        time.sleep(3)
+        return real_load(*args, **kwargs)
+
+    monkeypatch.setattr(server.Stylizer, "load", slow_load)
+    app = create_app(Styles(models, device="cpu"), Limits())
+    body = b"".join(
+        [
+            b'--B\r\nContent-Disposition: form-data; name="style"\r\n\r\nmine\r\n',
+            b'--B\r\nContent-Disposition: form-data; name="image"; filename="p.png"\r\n',
+            b"Content-Type: image/png\r\n\r\n" + png() + b"\r\n--B--\r\n",
+        ]
+    )
+    with serve_in_background(app) as address:
+        headers = {"Content-Type": "multipart/form-data; boundary=B"}
+        request = urllib.request.Request(f"{address}/api/stylize", body, headers)
+        first = threading.Thread(target=lambda: urllib.request.urlopen(request, timeout=60).read())
+        first.start()
+        assert loading.wait(30)
+        t = time.perf_counter()
+        with urllib.request.urlopen(f"{address}/api/styles", timeout=60) as reply:
+            assert reply.status == 200
+        assert time.perf_counter() - t < 2  # answered while the style loads, not after it
+        first.join(60)
