@@ -184,6 +184,29 @@ def _coded_colour_to_srgb(img: Image.Image, source: str | os.PathLike | BinaryIO
     return converted
 
 
+def opened_in_srgb(img: Image.Image, source: str | os.PathLike) -> Image.Image:
+    """A loaded image from `Image.open(source)` with its nclx code points read as `read_image` reads them from
+    `source` (an HDR PNG's cICP, an AVIF's P3 had been taken as sRGB numbers), from its own 8-bit pixels (an HDR
+    HEIC's deeper decode of the file would undo a change made since: a thumbnail came out at the file's size); the
+    caller's image is left as it was (its profile and info). Where `source` cannot be read again (a file removed
+    since), the image as it is."""
+    info = dict(img.info)
+    try:
+        with decoding():
+            stated = coded_colour(img, source)
+            read = img if stated is None else in_srgb(img, stated)
+    except OSError:
+        return img
+    finally:
+        said, img.info = img.info, info
+    if read is not img:
+        read.info = {k: v for k, v in said.items() if k not in ("nclx_profile", "icc_profile")}
+    elif said != info:  # its cICP states sRGB: a profile beside it is not applied
+        read = img.copy()
+        read.info = said
+    return read
+
+
 def coded_colour(img: Image.Image, source: str | os.PathLike | BinaryIO) -> tuple[dict, float] | None:
     """The nclx code points of a HEIC, AVIF or PNG (a still, or every frame of an animation) where they call for a
     conversion to sRGB, with the white of a PQ picture (its stated peak); None for other pictures. In a HEIC or

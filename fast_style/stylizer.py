@@ -18,7 +18,7 @@ from PIL import Image
 from fast_style import zoo
 from fast_style.devices import DTYPES, compile_for, pick_device, pick_precision
 from fast_style.errors import UserError, first_line, setting
-from fast_style.images import read_image, reading, split_alpha, upright
+from fast_style.images import opened_in_srgb, read_image, reading, split_alpha, upright
 from fast_style.inference_defaults import DEFAULT_MAX_PIXELS, DEFAULT_TILE
 from fast_style.network import EXPORT_MIN_SIDE, TransformerNet, for_cpu_inference
 from fast_style.options import check_max_pixels, check_max_size, check_scale, check_strength, check_tile
@@ -392,12 +392,13 @@ def _as_image(x: object) -> Image.Image:
     if not isinstance(x, Image.Image):
         hint = ": Image.fromarray(array) makes one of an (H, W, 3) uint8 array" if hasattr(x, "__array__") else ""
         raise TypeError(f"a Stylizer takes a path, a PIL image or a tensor, not {type(x).__name__}{hint}")
+    name = getattr(x, "filename", "")  # Image.open's path ("" for a stream, which Pillow lets go once it is loaded)
     try:  # read now, in one line: a truncated file's OSError, a closed image's bare AssertionError from Pillow
         x.load()
+        # a phone's photo from Image.open as from its path (it came out on its side), its colours too (an HDR PNG's,
+        # an AVIF's code points, read from its file); one made from it (transposed, resized: format None) is taken as
+        # it is, as its maker may have turned it already, keeping the tag
+        return upright(opened_in_srgb(x, name) if name else x) if x.format else x
     except (OSError, ValueError, AssertionError, AttributeError) as e:
         why = first_line(e) if str(e) else "it was closed (stylize it inside its `with Image.open(...)` block)"
-        name = getattr(x, "filename", "") or "given"
-        raise UserError(f"cannot read the image {name}: {why}") from None
-    # a phone's photo from Image.open as from its path (it came out on its side); one made from it (transposed,
-    # resized: format None) is taken as it is, as its maker may have turned it already, keeping the tag
-    return upright(x) if x.format else x
+        raise UserError(f"cannot read the image {name or 'given'}: {why}") from None

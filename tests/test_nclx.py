@@ -421,3 +421,33 @@ def test_an_hdr_png_is_tone_mapped_by_its_cicp_chunk(tmp_path: Path) -> None:
     # sRGB's own code points, or damaged chunks: read as they are
     for chunks in ([(b"cICP", bytes([1, 13, 0, 1]))], [(b"cICP", b"\x09")]):
         assert open_rgb(io.BytesIO(png_with_chunks(bright, chunks))).getpixel((4, 4))[0] == round(pq_signal(203) * 255)
+
+
+def test_a_stylizer_reads_an_opened_image_colours_as_its_path(tmp_path: Path) -> None:
+    """`stylizer(Image.open(p))` took an HDR PNG's cICP (an AVIF's code points too) as sRGB numbers where
+    `stylizer(p)` and the command line read them (109 levels apart: washed out); the caller's image keeps its info."""
+    from fast_style.network import TransformerNet
+    from fast_style.stylizer import Stylizer
+
+    from .icc_profiles import rgb_profile
+
+    torch.manual_seed(0)
+    s = Stylizer(TransformerNet(channels=(4, 8, 8), num_residual=1), "cpu", "fp32")
+    photo = Image.fromarray(np.random.default_rng(0).integers(0, 256, (24, 32, 3), np.uint8))
+    # HLG; and sRGB's own code points beside a profile that would swap the channels
+    for cicp, extra in (
+        (bytes([9, 18, 0, 1]), {}),
+        (bytes([1, 13, 0, 1]), {"icc_profile": rgb_profile("green", "blue", "red")}),
+    ):
+        data = png_with_chunks(photo, [(b"cICP", cicp)], **extra)
+        (tmp_path / "coded.png").write_bytes(data)
+        want = np.asarray(s(tmp_path / "coded.png"))
+        opened = Image.open(tmp_path / "coded.png")
+        info = dict(opened.info)
+        for _ in range(2):  # (loaded the second time)
+            assert np.array_equal(np.asarray(s(opened)), want), cicp
+        assert opened.info == info  # (its profile had been dropped from it)
+    # an HDR HEIC is read from its own pixels: one made smaller since it was opened stays so (not the file's decode)
+    heic = Image.open(save_heic10(np.linspace(0, 1, 32), tmp_path / "hlg.heic", 18))
+    heic.thumbnail((16, 16))
+    assert s(heic).size == (16, 16)
