@@ -69,8 +69,8 @@ class Stylizer:
         if backend == "onnxruntime":  # (it had reported the bf16 asked for, and run fp32)
             device, dtype = _onnx_settings(device, dtype)
         # "cpu", "cuda:1", "auto" as Stylizer.load takes them; a torch.device checked too (one with no GPU behind
-        # it failed in torch's words, and "meta" at the first image)
-        device = pick_device(device if isinstance(device, str) else str(device))
+        # it failed in torch's words, and "meta" at the first image); None: "auto", as Stylizer.load takes it
+        device = pick_device(device if device is None or isinstance(device, str) else str(device))
         if isinstance(dtype, str):  # "auto", "fp32", "bf16", "fp16"
             dtype = pick_precision(dtype, device, compile)
         elif dtype not in DTYPES.values():  # an integer type ran as garbage

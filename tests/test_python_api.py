@@ -29,6 +29,7 @@ def model_path(tmp_path: Path) -> Path:
 
 def test_images_closed_truncated_or_given_alone_are_named(model_path: Path, tmp_path: Path) -> None:
     s = Stylizer.load(model_path, device=None)  # None: as "auto" (torch's multi-line TypeError)
+    assert Stylizer(s.network, None, "fp32").device == s.device  # ("unknown device 'None'")
     photo = make_photo(tmp_path / "p.jpg")
     with Image.open(photo) as im:
         pass
