@@ -177,8 +177,7 @@ class Stylizer:
         # (an empty batch, (0, 3, H, W), is answered empty below; the range check above skips it)
         if images.ndim not in (3, 4) or images.shape[-3] != 3:
             raise UserError(f"expected images of shape (B, 3, H, W) or (3, H, W), got {tuple(images.shape)}")
-        if not (images.dtype == torch.uint8 or images.is_floating_point()):  # an int64 tensor came back all black
-            raise UserError(f"expected float images in [0, 1] or uint8 ones, got {images.dtype}: convert them first")
+        _check_pixels(images)
         single = images.ndim == 3
         x = images[None] if single else images
         h, w = x.shape[-2:]
@@ -342,11 +341,12 @@ class Stylizer:
         if not isinstance(frames, torch.Tensor) or frames.ndim != 4:
             got = tuple(frames.shape) if isinstance(frames, torch.Tensor) else type(frames).__name__
             raise UserError(f"expected frames of shape (N, 3, H, W), got {got}")
+        _check_pixels(frames)  # (before resizing: an int64 batch failed in torch's words there)
         h, w = frames.shape[-2:]
         width, height = self._target_size((w, h), max_size, scale)
         x = to_unit(frames) if frames.dtype == torch.uint8 else frames  # resizing and colours work in 0..1
-        if (width, height) != (w, h):
-            x = F.interpolate(x, (height, width), mode="bicubic", antialias=True).clamp(0, 1)
+        if (width, height) != (w, h):  # in float32: torch has no antialiased bicubic for fp16 on the CPU
+            x = F.interpolate(x.float(), (height, width), mode="bicubic", antialias=True).clamp(0, 1).to(x.dtype)
         y = self._stylize_tensor(x, strength, tiled)
         return keep_colours(y, x) if preserve_color else y
 
@@ -371,6 +371,12 @@ class Stylizer:
                 raise TypeError("preserve_color, max_size and scale apply to images: for a tensor, resize it first")
             return self.stylize_tensor(x, strength, tiled)
         return self.stylize_image(x, strength, preserve_color, max_size, scale, tiled)  # (a path is read there)
+
+
+def _check_pixels(images: torch.Tensor) -> None:
+    """UserError for a tensor of pixels that are neither float nor uint8 (an int64 tensor came back all black)."""
+    if not (images.dtype == torch.uint8 or images.is_floating_point()):
+        raise UserError(f"expected float images in [0, 1] or uint8 ones, got {images.dtype}: convert them first")
 
 
 def _onnx_settings(device: object, precision: object) -> tuple[torch.device, torch.dtype]:

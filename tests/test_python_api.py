@@ -45,6 +45,10 @@ def test_images_closed_truncated_or_given_alone_are_named(model_path: Path, tmp_
             s.stylize_images(one)
     with pytest.raises(TypeError, match="apply to images"):
         s(torch.rand(3, 8, 8), max_size=0)  # ignored before (0 is falsy)
+    # frames resized first: fp16 ones on the CPU, and int64 ones, failed in torch's words (NotImplementedError)
+    assert s.stylize_frames(torch.rand(2, 3, 16, 16, dtype=torch.float16), max_size=8).shape == (2, 3, 8, 8)
+    with pytest.raises(UserError, match="float images in .0, 1. or uint8 ones, got torch.int64"):
+        s.stylize_frames(torch.zeros(2, 3, 16, 16, dtype=torch.int64), max_size=8)
 
 
 def test_an_onnx_runtime_stylizer_is_copied_and_pickled(model_path: Path) -> None:
