@@ -9,6 +9,7 @@ al.'s weight-space ensembles for fine-tuning, 2022). scripts/build_zoo.py --blen
 from __future__ import annotations
 
 import copy
+import numbers
 
 import torch
 
@@ -23,6 +24,8 @@ def interpolate(start: TransformerNet, end: TransformerNet, share: float) -> Tra
     share=0 gives `start`, share=1 gives `end`. The two must have one shape (the same `config` but for what holds no
     weights, `antialias`, which a fine-tune may change: the blend takes the nearer one's): a fine-tune and the model
     it was fine-tuned from."""
+    if isinstance(share, numbers.Real) and not isinstance(share, bool):  # numpy's float32 (np.linspace's) too:
+        share = float(share)  # "share must be a number from 0 to 1, got np.float32(0.5)"
     check_number("share", share, lambda v: 0.0 <= v <= 1.0, "a number from 0 to 1")
     weightless = ("antialias",)
     if {k: v for k, v in dict(start.config).items() if k not in weightless} != {

@@ -1,5 +1,6 @@
 """fast_style.interpolation: the straight line between two style models' weights."""
 
+import numpy as np
 import pytest
 import torch
 
@@ -25,6 +26,9 @@ def test_the_ends_are_the_two_models_and_a_share_between_is_their_weighted_mean(
         assert blended.keys() == sa.keys()
         for k in sa:
             torch.testing.assert_close(blended[k], (1 - share) * sa[k] + share * sb[k], rtol=0, atol=1e-6)
+    # numpy's numbers (np.linspace(0, 1, 5, dtype=np.float32)) are numbers: "must be a number from 0 to 1, got
+    # np.float32(0.5)"
+    torch.testing.assert_close(interpolate(a, b, np.float32(0.5)).state_dict(), interpolate(a, b, 0.5).state_dict())
 
 
 def test_the_inputs_are_left_as_they_were_and_the_blend_runs() -> None:
