@@ -381,13 +381,21 @@ def _check_pixels(images: torch.Tensor) -> None:
 
 def _onnx_settings(device: object, precision: object) -> tuple[torch.device, torch.dtype]:
     """The onnxruntime backend's device and dtype, the CPU's and fp32; UserError where others were asked for."""
-    cpu = device in ("auto", "cpu") or (isinstance(device, torch.device) and device.type == "cpu")
+    cpu = device is None or device == "auto" or _names_the_cpu(device)  # (None, "cpu:0": "needs backend='torch'")
     if not cpu or precision not in ("auto", "fp32", torch.float32):
         asked = setting("--device", "device", device) if not cpu else setting("--precision", "precision", precision)
         raise UserError(
             f"the onnxruntime backend runs on the CPU in fp32: {asked} needs {setting('--backend', 'backend', 'torch')}"
         )
     return torch.device("cpu"), torch.float32
+
+
+def _names_the_cpu(device: object) -> bool:
+    """Whether `device` ("cpu", "cpu:0", a torch.device) is the CPU."""
+    try:
+        return torch.device(device).type == "cpu"  # type: ignore[arg-type]
+    except (RuntimeError, TypeError):
+        return False
 
 
 def _as_image(x: object) -> Image.Image:

@@ -54,6 +54,10 @@ def test_images_closed_truncated_or_given_alone_are_named(model_path: Path, tmp_
 def test_an_onnx_runtime_stylizer_is_copied_and_pickled(model_path: Path) -> None:
     pytest.importorskip("onnxruntime")
     s = Stylizer.load(model_path, backend="onnxruntime")
+    for cpu in (None, "cpu:0"):  # the CPU, as the torch backend takes them ("device=None needs backend='torch'")
+        assert Stylizer.load(model_path, device=cpu, backend="onnxruntime").device == torch.device("cpu")
+    with pytest.raises(UserError, match="runs on the CPU in fp32: device='cuda' needs backend='torch'"):
+        Stylizer.load(model_path, device="cuda", backend="onnxruntime")
     x = torch.rand(1, 3, 24, 24)
     for other in (copy.deepcopy(s), pickle.loads(pickle.dumps(s))):  # "cannot pickle 'InferenceSession'"
         assert other.session is not s.session
