@@ -1,6 +1,7 @@
 """fast-style: train feed-forward style-transfer networks and run them in real time."""
 
 __version__ = "0.2.0"
+__all__ = ["Stylizer", "__version__"]
 
 
 def __getattr__(name: str) -> object:
@@ -11,3 +12,8 @@ def __getattr__(name: str) -> object:
 
         return Stylizer
     raise AttributeError(f"module 'fast_style' has no attribute '{name}'")
+
+
+def __dir__() -> list[str]:
+    """The module's names with the lazy `Stylizer` (tab completion and help() had left it out)."""
+    return sorted({*globals(), "Stylizer"})

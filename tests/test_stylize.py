@@ -855,6 +855,7 @@ def test_api_mistakes_in_values_files_and_types_are_named(model_path: Path, tmp_
     import fast_style
 
     assert fast_style.Stylizer is Stylizer  # `from fast_style import Stylizer` (an ImportError)
+    assert "Stylizer" in dir(fast_style) and "Stylizer" in fast_style.__all__  # (completion, help(), import *)
     with pytest.raises(TypeError, match=r"use Stylizer\.load"):
         Stylizer("wave", "cpu", "fp32")
     with pytest.raises(UserError, match="dtype must be one of"):
