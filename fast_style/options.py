@@ -28,6 +28,19 @@ def as_number(name: str, value: object) -> float:
     return number
 
 
+def check_flag(name: str, value: object, none: bool = False) -> bool | None:
+    """A yes-or-no option (preserve_color, tiled) as a bool, or None where `none` (tiled's: decided by size);
+    TypeError for anything else (preserve_color="false" kept the colours, tiled="no" tiled)."""
+    if none and value is None:
+        return None
+    try:
+        if not isinstance(value, (str, bytes)) and value in (True, False):  # numpy's bools, 0 and 1 too
+            return bool(value)
+    except (ValueError, RuntimeError):  # an array's ambiguous truth
+        pass
+    raise TypeError(f"{name} must be True or False{' (or None)' if none else ''}, not {value!r}")
+
+
 def _checked(name: str, value: object, within: Callable[[float], bool], takes: str) -> float:
     number = as_number(name, value)
     if not within(number):

@@ -21,7 +21,14 @@ from fast_style.errors import UserError, first_line, setting
 from fast_style.images import opened_in_srgb, read_image, reading, split_alpha, upright
 from fast_style.inference_defaults import DEFAULT_MAX_PIXELS, DEFAULT_TILE
 from fast_style.network import EXPORT_MIN_SIDE, TransformerNet, for_cpu_inference
-from fast_style.options import check_max_pixels, check_max_size, check_scale, check_strength, check_tile
+from fast_style.options import (
+    check_flag,
+    check_max_pixels,
+    check_max_size,
+    check_scale,
+    check_strength,
+    check_tile,
+)
 from fast_style.pixels import pil_to_tensor, tensor_to_pil, to_uint8, to_unit
 from fast_style.style_model import load_style_model
 from fast_style.tiling import stylize_tiled
@@ -174,6 +181,7 @@ class Stylizer:
         if not isinstance(images, torch.Tensor):
             raise TypeError(f"expected a tensor of images, not {type(images).__name__}")
         strength = check_strength(strength)
+        tiled = check_flag("tiled", tiled, none=True)
         # (an empty batch, (0, 3, H, W), is answered empty below; the range check above skips it)
         if images.ndim not in (3, 4) or images.shape[-3] != 3:
             raise UserError(f"expected images of shape (B, 3, H, W) or (3, H, W), got {tuple(images.shape)}")
@@ -230,6 +238,7 @@ class Stylizer:
     ) -> Image.Image:
         """Any Pillow mode (or an image file's path) in; RGB out, or RGBA where the input had transparency (alpha
         re-attached: convert it to RGB before saving it as a JPEG)."""
+        preserve_color = bool(check_flag(setting("--preserve-color", "preserve_color"), preserve_color, True))
         img = _as_image(img)
         if not img.width * img.height:
             raise UserError(f"an empty image ({img.width}x{img.height} pixels) cannot be stylized")
@@ -275,6 +284,7 @@ class Stylizer:
                 f"stylize_images takes a list of images, not one {type(images).__name__}: stylize_image takes one "
                 "(stylize_frames or stylize_tensor a batch tensor)"
             )
+        preserve_color = bool(check_flag(setting("--preserve-color", "preserve_color"), preserve_color, True))
         images = [_as_image(im) for im in images]
         if len(images) == 1:
             return [self.stylize_image(images[0], strength, preserve_color, max_size, scale, tiled)]
@@ -342,6 +352,7 @@ class Stylizer:
             got = tuple(frames.shape) if isinstance(frames, torch.Tensor) else type(frames).__name__
             raise UserError(f"expected frames of shape (N, 3, H, W), got {got}")
         _check_pixels(frames)  # (before resizing: an int64 batch failed in torch's words there)
+        preserve_color = bool(check_flag(setting("--preserve-color", "preserve_color"), preserve_color, True))
         h, w = frames.shape[-2:]
         width, height = self._target_size((w, h), max_size, scale)
         x = to_unit(frames) if frames.dtype == torch.uint8 else frames  # resizing and colours work in 0..1

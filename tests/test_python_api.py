@@ -45,6 +45,14 @@ def test_images_closed_truncated_or_given_alone_are_named(model_path: Path, tmp_
             s.stylize_images(one)
     with pytest.raises(TypeError, match="apply to images"):
         s(torch.rand(3, 8, 8), max_size=0)  # ignored before (0 is falsy)
+    # yes-or-no options are bools: a string was true (preserve_color="false" kept the colours, tiled="no" tiled)
+    with pytest.raises(TypeError, match="preserve_color must be True or False"):
+        s(photo, preserve_color="false")
+    with pytest.raises(TypeError, match="preserve_color must be True or False"):
+        s.stylize_frames(torch.rand(1, 3, 8, 8), preserve_color="no")
+    with pytest.raises(TypeError, match=r"tiled must be True or False \(or None\)"):
+        s(torch.rand(3, 8, 8), tiled="no")
+    assert s(photo, preserve_color=None, tiled=torch.tensor(False)).size == Image.open(photo).size
     # frames resized first: fp16 ones on the CPU, and int64 ones, failed in torch's words (NotImplementedError)
     assert s.stylize_frames(torch.rand(2, 3, 16, 16, dtype=torch.float16), max_size=8).shape == (2, 3, 8, 8)
     with pytest.raises(UserError, match="float images in .0, 1. or uint8 ones, got torch.int64"):
