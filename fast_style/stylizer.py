@@ -214,6 +214,7 @@ class Stylizer:
         """(B, 3, H, W) checked images -> stylized, uint8 where they are, else float, on the stylizer's device."""
         is_uint8 = x.dtype == torch.uint8
         h, w = x.shape[-2:]
+        flat = _flat_images(x)  # (read before the network runs: on a GPU, a wait for the upload only)
         if tiled:  # uint8 in, uint8 out: bounded memory for huge images
             run = lambda net, t: self._run(net, t, eager=True)  # noqa: E731
             done = [stylize_tiled(self._net, xi[None], self.tile, run=run, strength=strength) for xi in x]
@@ -225,7 +226,18 @@ class Stylizer:
             y = torch.cat([self._run(self._net, part).float().clamp(0, 1) for part in parts])
             if strength != 1.0:
                 y = torch.lerp(to_unit(x).to(y.device), y, strength)
+        for i in flat:
+            colour = to_unit(x[i, :, :1, :1]).to(self.device)  # (3, 1, 1)
+            answer = torch.lerp(colour, self._flat_colour(colour), strength)
+            y[i] = (answer if y.is_floating_point() else to_uint8(answer)).to(y)  # (over the whole picture)
         return to_uint8(y) if is_uint8 else y
+
+    def _flat_colour(self, colour: torch.Tensor) -> torch.Tensor:
+        """(3, 1, 1) in 0..1: what the network makes of a picture of one colour, run in float32 on FLAT_SIDE px.
+        Each norm layer multiplies its input's rounding by up to 1/sqrt(eps) (316) where a channel is flat: in bf16
+        or fp16 (and in float32 below 13 px) a black frame of a fade, or a blank page, came out as coloured noise."""
+        flat = colour[None].expand(1, 3, FLAT_SIDE, FLAT_SIDE).contiguous()
+        return self.network(flat).float().mean((2, 3)).clamp(0, 1)[0, :, None, None]
 
     def stylize_image(
         self,
@@ -382,6 +394,15 @@ class Stylizer:
                 raise TypeError("preserve_color, max_size and scale apply to images: for a tensor, resize it first")
             return self.stylize_tensor(x, strength, tiled)
         return self.stylize_image(x, strength, preserve_color, max_size, scale, tiled)  # (a path is read there)
+
+
+FLAT_SIDE = 64  # px of the one-colour picture a flat image's answer is computed on (float32 is flat from 13 px)
+
+
+def _flat_images(x: torch.Tensor) -> list[int]:
+    """The numbers of a (B, 3, H, W) batch's images each of whose channels holds one value."""
+    low, high = x.flatten(2).aminmax(dim=2)  # (B, 3) each
+    return (low == high).all(1).nonzero().flatten().tolist()
 
 
 def _check_pixels(images: torch.Tensor) -> None:

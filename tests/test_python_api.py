@@ -235,3 +235,21 @@ def test_messages_name_the_python_argument_in_python_and_the_option_in_a_command
         export(str(model_path), str(tmp_path / "x.xyz"))
     with pytest.raises(UserError, match="^allowed_hosts takes a name, not a URL: give 'x.org'"):
         allowed_hosts("127.0.0.1", ["https://x.org"])
+
+
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
+def test_a_picture_of_one_colour_comes_out_of_one_colour(precision: str) -> None:
+    """Each norm layer multiplies a flat channel's rounding by up to 316: in bf16 a black frame or a blank page came
+    out as coloured noise (channels spread over 100+ levels), and in float32 below 13 px."""
+    s = Stylizer.load("wave", device="cpu", precision=precision)
+    reference = Stylizer.load("wave", device="cpu", precision="fp32")(Image.new("RGB", (96, 64), "black"))
+    for colour, size in [("white", (96, 64)), ((200, 30, 10), (96, 64)), ("black", (5, 4))]:
+        out = torch.as_tensor(list(s(Image.new("RGB", size, colour)).getdata()))
+        assert (out.amax(0) == out.amin(0)).all()  # one colour
+        assert out[0].tolist() == list(reference.getpixel((0, 0)))  # the network's, whatever the colour in
+    frames = torch.zeros(3, 3, 32, 48, dtype=torch.uint8)
+    frames[1] = torch.randint(0, 256, (3, 32, 48))  # a batch with a picture among flat frames
+    out = s.stylize_frames(frames, strength=0.5)
+    assert (out[0] == out[0, :, :1, :1]).all() and (out[2] == out[0]).all() and out[1].float().std() > 0.02
+    half = s.stylize_image(Image.new("RGB", (96, 64), "black"), strength=0.5).getpixel((0, 0))
+    assert all(abs(h - r / 2) <= 1 for h, r in zip(half, reference.getpixel((0, 0))))  # halfway to black
