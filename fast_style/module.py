@@ -249,6 +249,8 @@ class StyleTransferModule(pl.LightningModule):
         gradients: the other processes still exchange gradients this step, and a process that skipped it would
         pair its next step's exchange with their this one's."""
         if train and self._ddp:
+            if self.hparams.on_nonfinite == "stop":  # (the other processes check their losses this step)
+                self._stop_if_nonfinite(None, None, self._logging_now())
             return sum(p.sum() for p in self.network.parameters()) * 0.0
         return None
 
@@ -264,18 +266,31 @@ class StyleTransferModule(pl.LightningModule):
         finite = torch.isfinite(total.detach())
         if self.hparams.on_nonfinite == "skip":
             return not bool(finite)  # the decision is needed now
-        if not self.defer_nonfinite_check(total.device):
-            if not finite:
-                self._raise_nonfinite(f"{total.item()}", self.global_step)
-            return False
+        self._stop_if_nonfinite(total, finite, logging_step)
+        return False
+
+    def _stop_if_nonfinite(self, total: torch.Tensor | None, finite: torch.Tensor | None, logging_step: bool) -> None:
+        """on_nonfinite=stop's check of a training step (`total`: None for a batch with nothing to learn from).
+        Under DDP every process makes it each step and they stop together, at the step any one's loss went
+        non-finite: one stopping alone left the others in the step's gradient exchange (a page of gloo's
+        traceback and exit code 1, not one line)."""
+        device = self.device if total is None else total.device
+        if not self.defer_nonfinite_check(device):
+            here = finite is not None and not bool(finite)
+            if self.trainer.strategy.reduce_boolean_decision(here, all=False) if self._ddp else here:
+                said = f"{total.item()}" if here and total is not None else "NaN or inf on another process"
+                self._raise_nonfinite(said, self.global_step)
+            return
         # the first step with a non-finite loss, kept on the device (inf: none yet): three kernels, no sync
         if self._first_nonfinite is None:
-            self._first_nonfinite = torch.full((), math.inf, dtype=torch.float64, device=total.device)
-        step = torch.where(finite, math.inf, float(self.global_step))
-        self._first_nonfinite = torch.minimum(self._first_nonfinite, step)
+            self._first_nonfinite = torch.full((), math.inf, dtype=torch.float64, device=device)
+        if finite is not None:
+            step = torch.where(finite, math.inf, float(self.global_step))
+            self._first_nonfinite = torch.minimum(self._first_nonfinite, step)
         if logging_step:  # Lightning waits for the GPU at these steps anyway
+            if self._ddp:
+                self._first_nonfinite = self.trainer.strategy.reduce(self._first_nonfinite, reduce_op="min")
             self.raise_if_nonfinite()
-        return False
 
     @staticmethod
     def defer_nonfinite_check(device: torch.device) -> bool:

@@ -110,3 +110,26 @@ def test_ctrl_c_stops_every_ddp_rank_at_one_step_with_a_checkpoint(
     early = tmp_path / "early"
     ctrl_c_once(early, "train_ddp_process_1.log")
     assert not early.exists() or (early / "checkpoints" / "last.ckpt").is_file()  # (training may have begun)
+
+
+@pytest.mark.slow
+def test_a_loss_gone_nan_on_one_rank_stops_every_rank_in_one_line(
+    tmp_path: Path, photo_dir: Path, style_path: Path, random_vgg: Path
+) -> None:
+    """on_nonfinite=stop (the default) with a NaN loss on rank 1 alone: rank 1 stopped by itself, and rank 0, left
+    in the step's gradient exchange, crashed with a page of gloo's traceback and exit code 1."""
+    out = tmp_path / "run"
+    cmd = [
+        *DDP,
+        "trainer.max_steps=4",
+        "trainer.enable_progress_bar=false",
+        *tiny_run(photo_dir, style_path, random_vgg),
+        f"hydra.run.dir={out}",
+        "data._target_=tests.probes.FirstBatchUnreadableOnRank1",  # rank 1's first batch unreadable, its third NaN
+    ]
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    said = proc.stdout + proc.stderr
+    assert proc.returncode == 2, said[-3000:]
+    assert "Traceback" not in said and "at step 2: stopped, no file written" in said
+    assert not (out / "style.pt").exists() and not (out / "checkpoints").exists()
