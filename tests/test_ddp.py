@@ -133,3 +133,27 @@ def test_a_loss_gone_nan_on_one_rank_stops_every_rank_in_one_line(
     assert proc.returncode == 2, said[-3000:]
     assert "Traceback" not in said and "at step 2: stopped, no file written" in said
     assert not (out / "style.pt").exists() and not (out / "checkpoints").exists()
+
+
+def test_torchrun_ranks_share_one_named_run_folder(monkeypatch: pytest.MonkeyPatch) -> None:
+    """torchrun starts every rank with the same command: each made a run folder of its own from the time and its
+    process id (rank 1's settings and log beside rank 0's run), or wrote its settings and log over rank 0's."""
+    from fast_style import launch_folders
+    from fast_style.cli import train as cli
+    from fast_style.errors import UserError
+
+    monkeypatch.setattr(launch_folders, "_PARENTS", {})  # (what note_run_parents notes, this test's own)
+    monkeypatch.setenv("TORCHELASTIC_RUN_ID", "none")
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    monkeypatch.setenv("RANK", "1")
+    launch_folders.note_run_parents(["style.image=a.jpg"])
+    with pytest.raises(UserError, match="hydra.run.dir"):
+        cli._torchrun_rank(["style.image=a.jpg"])
+    launch_folders.note_run_parents(["hydra.run.dir=runs/a"])
+    extra = cli._torchrun_rank(["hydra.run.dir=runs/a"])[1:]
+    assert extra == ["hydra.job.name=train_ddp_process_1", "hydra.output_subdir=null"]  # as Lightning's own ranks
+    monkeypatch.setenv("RANK", "0")
+    assert cli._torchrun_rank(["hydra.run.dir=runs/a"]) == ["hydra.run.dir=runs/a"]
+    monkeypatch.setenv("WORLD_SIZE", "1")  # one process: nothing to share
+    launch_folders.note_run_parents(["style.image=a.jpg"])
+    assert cli._torchrun_rank(["style.image=a.jpg"]) == ["style.image=a.jpg"]

@@ -184,6 +184,28 @@ def _lock_resolved_folder(out: Path) -> IO | None:
         raise
 
 
+def _torchrun_rank(argv: list[str]) -> list[str]:
+    """The command line of a process torchrun started: it starts every rank itself, with the same command, and
+    each rank's Hydra made a run folder of its own from the time and its process id (rank 0's run in one, rank 1's
+    settings and log in another beside it), or in a folder named on the command line wrote its settings and log over
+    rank 0's. The folder must be named; there another rank's log is train_ddp_process_N.log and its settings are
+    rank 0's, as under Lightning's own launcher."""
+    world = os.environ.get("WORLD_SIZE", "1")
+    if "TORCHELASTIC_RUN_ID" not in os.environ or not world.isdigit() or int(world) < 2:
+        return argv
+    if launch_folders.launch_kind() == "sweep" or any(
+        a.split("=")[0] in _WRITES_NOTHING or a.startswith(("-c", "-i", "-sc")) for a in argv
+    ):
+        return argv
+    if launch_folders.named_run_folder() is None:
+        raise UserError(
+            "under torchrun each process starts the run: name its folder, the same for every process (and node), "
+            "with hydra.run.dir=DIR"
+        )
+    rank = os.environ.get("RANK", "0")
+    return argv if rank == "0" else [*argv, f"hydra.job.name=train_ddp_process_{rank}", "hydra.output_subdir=null"]
+
+
 def _another_rank() -> bool:
     """A process DDP started for a rank other than 0 (Lightning's, torchrun's, SLURM's), which trains in its rank
     0's folder."""
@@ -278,6 +300,7 @@ def _launch() -> int:
     lock = None
     try:
         _check_run_folders(sys.argv[1:])
+        sys.argv[1:] = _torchrun_rank(sys.argv[1:])
         lock = _lock_named_folder(sys.argv[1:])
         register()  # (the groups' schemas: torch and Lightning are imported where they are not cached)
         _hydra_main()
