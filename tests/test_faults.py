@@ -673,3 +673,22 @@ def test_a_stop_at_a_periodic_checkpoint_writes_it_once(
     with pytest.raises(SystemExit):
         train(tiny_cfg(out, photo_dir, style_path, random_vgg, *extra, *stop))
     assert [name for name, step in written if step == 4].count("last.ckpt") == 1, written
+
+
+def test_a_run_killed_past_its_checkpoint_logs_the_steps_it_runs_again_once(
+    tmp_path: Path, photo_dir: Path, style_path: Path, random_vgg: Path
+) -> None:
+    """A kill after the last checkpoint: the resume ran those steps again, and TensorBoard held their points and
+    grids twice (two val/images at one step). The stopped run's later points are dropped (purge_step)."""
+    out = tmp_path / "run"
+    common = ("trainer.val_check_interval=2", "callbacks.checkpoint.every_n_train_steps=3", "trainer.max_steps=8")
+    train(tiny_cfg(out, photo_dir, style_path, random_vgg, *common))
+    for later in [*out.rglob("*=000008*"), *out.rglob("*=000007*"), out / "checkpoints" / "last.ckpt"]:
+        later.unlink()  # as a kill at step 8 leaves it: its newest checkpoint at step 6, its points to step 7
+    (out / "style.pt").unlink()
+    train(tiny_cfg(out, photo_dir, style_path, random_vgg, *common, "ckpt_path=last"))
+    board = EventAccumulator(str(out / "tensorboard"), size_guidance={"images": 0})
+    board.Reload()
+    assert sorted(e.step for e in board.Scalars("train/total")) == list(range(8))  # each once
+    assert sorted(e.step for e in board.Scalars("val/total")) == [1, 3, 5, 7]
+    assert sorted(e.step for e in board.Images("val/images")) == [1, 3, 5, 7]
