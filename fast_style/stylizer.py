@@ -401,8 +401,8 @@ FLAT_SIDE = 64  # px of the one-colour picture a flat image's answer is computed
 
 def _flat_images(x: torch.Tensor) -> list[int]:
     """The numbers of a (B, 3, H, W) batch's images each of whose channels holds one value."""
-    low, high = x.flatten(2).aminmax(dim=2)  # (B, 3) each
-    return (low == high).all(1).nonzero().flatten().tolist()
+    same = x.amin(dim=(2, 3)) == x.amax(dim=(2, 3))  # (B, 3); no copy of a huge or channels-last picture
+    return same.all(1).nonzero().flatten().tolist()
 
 
 def _check_pixels(images: torch.Tensor) -> None:
