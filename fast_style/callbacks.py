@@ -166,8 +166,8 @@ class StyleModelWriter(pl.Callback):
 
     def _write(self, trainer: pl.Trainer, pl_module: pl.LightningModule, path: Path) -> None:
         key = (path, trainer.global_step)  # step=N.ckpt and last.ckpt of the same step: write once
+        _raise_if_nonfinite(pl_module)  # on every process: under DDP they agree on it (each takes part)
         if trainer.is_global_zero and key not in self._written:
-            _raise_if_nonfinite(pl_module)
             # (the run's own files, rewritten as it goes on: whether `path` may be written was settled at its start)
             save_style_model(pl_module.network, path, {**self.meta, "step": trainer.global_step}, force=True)
             self._written.add(key)

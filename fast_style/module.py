@@ -288,8 +288,6 @@ class StyleTransferModule(pl.LightningModule):
             step = torch.where(finite, math.inf, float(self.global_step))
             self._first_nonfinite = torch.minimum(self._first_nonfinite, step)
         if logging_step:  # Lightning waits for the GPU at these steps anyway
-            if self._ddp:
-                self._first_nonfinite = self.trainer.strategy.reduce(self._first_nonfinite, reduce_op="min")
             self.raise_if_nonfinite()
 
     @staticmethod
@@ -299,7 +297,15 @@ class StyleTransferModule(pl.LightningModule):
 
     def raise_if_nonfinite(self) -> None:
         """Stops training if a loss so far was NaN/inf (GPU); fast-style's checkpoint and style-model writers
-        call it first, so that no file is written from broken weights."""
+        call it first, so that no file is written from broken weights. Under DDP every process calls it at once
+        and they agree (one process's NaN since the last logging step: it alone stopped at a checkpoint, and rank 0,
+        its losses finite and its weights NaN from the shared gradients, wrote the checkpoint, then crashed in
+        gloo's or NCCL's words)."""
+        if self.hparams.on_nonfinite == "stop" and self.defer_nonfinite_check(self.device) and self._ddp:
+            mine = self._first_nonfinite
+            if mine is None:  # (no step yet)
+                mine = torch.full((), math.inf, dtype=torch.float64, device=self.device)
+            self._first_nonfinite = self.trainer.strategy.reduce(mine, reduce_op="min")
         if self._first_nonfinite is not None and (step := self._first_nonfinite.item()) != math.inf:
             self._raise_nonfinite("NaN or inf", int(step))
 

@@ -59,3 +59,14 @@ class RecordMoved(pl.Callback):
             return out
 
         temporal.moved = recorded
+
+
+class DeferredCheckOnRank1(FirstBatchUnreadableOnRank1):
+    """FirstBatchUnreadableOnRank1 with each process's loss checked as on a GPU (`defer_nonfinite_check`): kept
+    on the device, read at logging steps and before a checkpoint or style model is written."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        from fast_style.module import StyleTransferModule
+
+        StyleTransferModule.defer_nonfinite_check = staticmethod(lambda device: True)

@@ -157,3 +157,32 @@ def test_torchrun_ranks_share_one_named_run_folder(monkeypatch: pytest.MonkeyPat
     monkeypatch.setenv("WORLD_SIZE", "1")  # one process: nothing to share
     launch_folders.note_run_parents(["style.image=a.jpg"])
     assert cli._torchrun_rank(["style.image=a.jpg"]) == ["style.image=a.jpg"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("style_model", [[], ["callbacks.style_model=null"]])
+def test_a_loss_gone_nan_on_one_gpu_rank_before_a_checkpoint_stops_every_rank_with_no_file(
+    tmp_path: Path, photo_dir: Path, style_path: Path, random_vgg: Path, style_model: list[str]
+) -> None:
+    """As on GPUs, where each process keeps its losses' check on the device until a logging step or a checkpoint:
+    rank 1's NaN at step 2, its checkpoint at step 3, before any logging step. Rank 1 stopped there alone, and rank
+    0 (its own losses finite, its weights NaN from the shared gradients) wrote the checkpoint and style model of the
+    broken weights (the style model's writer alone refused them), then crashed in gloo's words."""
+    out = tmp_path / "run"
+    cmd = [
+        *DDP,
+        "trainer.max_steps=5",
+        "trainer.log_every_n_steps=5",
+        "callbacks.checkpoint.every_n_train_steps=3",
+        "trainer.enable_progress_bar=false",
+        *tiny_run(photo_dir, style_path, random_vgg),
+        f"hydra.run.dir={out}",
+        "data._target_=tests.probes.DeferredCheckOnRank1",  # rank 1's third batch NaN, checked as on a GPU
+        *style_model,
+    ]
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    said = proc.stdout + proc.stderr
+    assert proc.returncode == 2, said[-3000:]
+    assert "Traceback" not in said and "the loss became NaN or inf at step 2: stopped" in said, said[-3000:]
+    assert not (out / "style.pt").exists() and not list(out.rglob("*step=*")), sorted(out.rglob("*"))
