@@ -101,6 +101,7 @@ class Stylizer:
         self.max_pixels, self.tile = max_pixels, tile
         self.session = None
         self._warned_whole = False
+        self._flat: torch.Tensor | None = None  # the network's picture of one colour (_flat_colour), once asked
         # calls from several threads take turns: a tiled one hooks and patches the network's norm layers
         self._lock = threading.Lock()
         if backend == "onnxruntime":
@@ -214,7 +215,6 @@ class Stylizer:
         """(B, 3, H, W) checked images -> stylized, uint8 where they are, else float, on the stylizer's device."""
         is_uint8 = x.dtype == torch.uint8
         h, w = x.shape[-2:]
-        flat = _flat_images(x)  # (read before the network runs: on a GPU, a wait for the upload only)
         if tiled:  # uint8 in, uint8 out: bounded memory for huge images
             run = lambda net, t: self._run(net, t, eager=True)  # noqa: E731
             done = [stylize_tiled(self._net, xi[None], self.tile, run=run, strength=strength) for xi in x]
@@ -226,18 +226,24 @@ class Stylizer:
             y = torch.cat([self._run(self._net, part).float().clamp(0, 1) for part in parts])
             if strength != 1.0:
                 y = torch.lerp(to_unit(x).to(y.device), y, strength)
-        for i in flat:
-            colour = to_unit(x[i, :, :1, :1]).to(self.device)  # (3, 1, 1)
-            answer = torch.lerp(colour, self._flat_colour(colour), strength)
-            y[i] = (answer if y.is_floating_point() else to_uint8(answer)).to(y)  # (over the whole picture)
+        # the pictures of one colour, painted over with the network's answer for one, where the pixels are: a list
+        # of their numbers read on the host waited for the GPU to finish the batch before (each video batch is
+        # launched while the last still runs, fast_style.video._Download)
+        flat = _flat_images(x).to(y.device)[:, None, None, None]  # (B, 1, 1, 1)
+        colour = self._flat_colour().to(y.device)  # (a tiled picture comes back on the CPU)
+        answer = torch.lerp(to_unit(x[:, :, :1, :1]).to(y.device), colour, strength)  # (B, 3, 1, 1)
+        torch.where(flat, (answer if y.is_floating_point() else to_uint8(answer)).to(y.dtype), y, out=y)  # in place
         return to_uint8(y) if is_uint8 else y
 
-    def _flat_colour(self, colour: torch.Tensor) -> torch.Tensor:
-        """(3, 1, 1) in 0..1: what the network makes of a picture of one colour, run in float32 on FLAT_SIDE px.
-        Each norm layer multiplies its input's rounding by up to 1/sqrt(eps) (316) where a channel is flat: in bf16
-        or fp16 (and in float32 below 13 px) a black frame of a fade, or a blank page, came out as coloured noise."""
-        flat = colour[None].expand(1, 3, FLAT_SIDE, FLAT_SIDE).contiguous()
-        return self.network(flat).float().mean((2, 3)).clamp(0, 1)[0, :, None, None]
+    def _flat_colour(self) -> torch.Tensor:
+        """(3, 1, 1) in 0..1: what the network makes of a picture of one colour, whatever the colour (its first norm
+        layer takes each flat channel to the layer's bias), run once in float32 on FLAT_SIDE px. Each norm layer
+        multiplies its input's rounding by up to 1/sqrt(eps) (316) where a channel is flat: in bf16 or fp16 (and in
+        float32 below 13 px) a black frame of a fade, or a blank page, came out as coloured noise."""
+        if self._flat is None:  # (under the lock)
+            grey = torch.full((1, 3, FLAT_SIDE, FLAT_SIDE), 0.5, device=self.device)
+            self._flat = self.network(grey).float().mean((2, 3)).clamp(0, 1)[0, :, None, None]
+        return self._flat
 
     def stylize_image(
         self,
@@ -399,10 +405,10 @@ class Stylizer:
 FLAT_SIDE = 64  # px of the one-colour picture a flat image's answer is computed on (float32 is flat from 13 px)
 
 
-def _flat_images(x: torch.Tensor) -> list[int]:
-    """The numbers of a (B, 3, H, W) batch's images each of whose channels holds one value."""
+def _flat_images(x: torch.Tensor) -> torch.Tensor:
+    """(B,) bool, where `x` is: which of a (B, 3, H, W) batch's images hold one value in each channel."""
     same = x.amin(dim=(2, 3)) == x.amax(dim=(2, 3))  # (B, 3); no copy of a huge or channels-last picture
-    return same.all(1).nonzero().flatten().tolist()
+    return same.all(1)
 
 
 def _check_pixels(images: torch.Tensor) -> None:

@@ -253,3 +253,28 @@ def test_a_picture_of_one_colour_comes_out_of_one_colour(precision: str) -> None
     assert (out[0] == out[0, :, :1, :1]).all() and (out[2] == out[0]).all() and out[1].float().std() > 0.02
     half = s.stylize_image(Image.new("RGB", (96, 64), "black"), strength=0.5).getpixel((0, 0))
     assert all(abs(h - r / 2) <= 1 for h, r in zip(half, reference.getpixel((0, 0))))  # halfway to black
+
+
+def test_stylize_frames_reads_no_pixel_on_the_host() -> None:
+    """A video's batch is launched while the one before still runs on the GPU (fast_style.video._Download): a value
+    of its pixels read on the host (.tolist(), .item(), a tensor's truth) waits for that one. The check for
+    pictures of one colour read the list of them, each batch."""
+    from torch.overrides import TorchFunctionMode
+
+    host = {"tolist", "item", "__bool__", "__int__", "__float__", "__index__", "nonzero", "numpy"}
+    seen = []
+
+    class Reads(TorchFunctionMode):
+        def __torch_function__(self, func, types, args=(), kwargs=None):  # type: ignore[no-untyped-def]
+            if getattr(func, "__name__", "") in host:
+                seen.append(func.__name__)
+            return func(*args, **(kwargs or {}))
+
+    s = Stylizer.load("wave", device="cpu", precision="fp32")
+    frames = torch.rand(3, 3, 24, 32)
+    frames[1] = 0.25  # a flat frame among pictures
+    reference = s.stylize_frames(frames, strength=0.5)
+    with Reads():
+        out = s.stylize_frames(frames, strength=0.5)
+    assert not seen, seen
+    assert torch.equal(out, reference) and (out[1] == out[1, :, :1, :1]).all() and out[0].std() > 0.02
