@@ -1166,6 +1166,23 @@ def test_step_metrics_are_written_every_log_every_n_steps(
 
 
 @pytest.mark.slow
+def test_the_last_step_logs_its_own_losses_not_the_logging_step_before_again(
+    tmp_path: Path, photo_dir: Path, style_path: Path, random_vgg: Path
+) -> None:
+    """A run stops at its last step (HParamsSummary), where Lightning writes the step's metrics whatever the
+    interval: 7 steps logged every 3 had the points of step 6 again at step 7, a flat stretch of stale losses."""
+    out = tmp_path / "run"
+    every = ("trainer.max_steps=7", "trainer.log_every_n_steps=3", "trainer.val_check_interval=100")
+    train(tiny_cfg(out, photo_dir, style_path, random_vgg, *every))
+    acc = EventAccumulator(str(out / "tensorboard"))
+    acc.Reload()
+    for tag in ("train/total", "train/style", "train/content", "train/tv"):
+        events = acc.Scalars(tag)
+        assert [e.step for e in events] == [2, 5, 6], tag
+        assert events[-1].value != events[-2].value, tag
+
+
+@pytest.mark.slow
 def test_a_folder_without_one_readable_photo_fails_instead_of_writing_an_untrained_model(
     tmp_path: Path, style_path: Path, random_vgg: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
