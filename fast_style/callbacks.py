@@ -1,6 +1,6 @@
 """Lightning callbacks and plugins: image grids, style models beside the checkpoints, atomic checkpoint files, the
-final checkpoint, a graceful stop on Ctrl-C/SIGTERM, the HParams summary, and a launch's settings kept once it
-trains."""
+final checkpoint, a resumed run's count of steps logged, a graceful stop on Ctrl-C/SIGTERM, the HParams summary, and
+a launch's settings kept once it trains."""
 
 from __future__ import annotations
 
@@ -228,12 +228,32 @@ class AtomicCheckpointIO(TorchCheckpointIO):
         return checkpoint
 
 
+class ResumedStepCount(pl.Callback):
+    """The first step after a resume is logged at its own step. Lightning's restart moves its count of steps
+    logged on, or not, by whether the checkpoint's step was a validation step under the resumed run's
+    trainer.val_check_interval and where in a step the checkpoint was written: every point of the resumed
+    run sat a step late, or early (a step twice), where a short run's interval (lowered to its max_steps)
+    changed with the longer run. Every step's batches start with the count at the steps done. The run's first
+    callback (train.py): LearningRateMonitor reads the count at the same hook (set there by FinalCheckpoint,
+    which Lightning calls last, a finished run continued had its first train/lr point a step late)."""
+
+    def __init__(self) -> None:
+        self._resumed = False
+
+    def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self._resumed = trainer.ckpt_path is not None
+
+    def on_train_batch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule, *args: Any) -> None:
+        if self._resumed:
+            self._resumed = False
+            set_logging_count(trainer, trainer.global_step)
+
+
 class FinalCheckpoint(ModelCheckpoint):
     """Lightning's ModelCheckpoint, and the final step always in last.ckpt, whatever the checkpoint interval
     (also when GracefulStop ends the run early)."""
 
     _dumped_at: int | None = None  # the step of the newest checkpoint written (a periodic one brings last.ckpt)
-    _resumed = False  # restored from a checkpoint: its logging count is set at the first step
     _keeps_last = True  # save_last, or a last.ckpt found at the start (on_train_start)
 
     def on_save_checkpoint(self, trainer: pl.Trainer, pl_module: pl.LightningModule, checkpoint: dict) -> None:
@@ -264,17 +284,6 @@ class FinalCheckpoint(ModelCheckpoint):
                 state_dict[key] = here(state_dict.get(key))
             state_dict["best_k_models"] = {here(k): v for k, v in state_dict.get("best_k_models", {}).items()}
         super().load_state_dict(state_dict)
-        self._resumed = True
-
-    def on_train_batch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule, *args: Any) -> None:
-        """The first step after a resume is logged at its own step. Lightning's restart moves its count of steps
-        logged on, or not, by whether the checkpoint's step was a validation step under the resumed run's
-        trainer.val_check_interval and where in a step the checkpoint was written: every point of the resumed
-        run sat a step late, or early (a step twice), where a short run's interval (lowered to its max_steps)
-        changed with the longer run. Every step's batches start with the count at the steps done."""
-        if self._resumed:
-            self._resumed = False
-            set_logging_count(trainer, trainer.global_step)
 
     def on_train_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule, *args: Any) -> None:
         """A stop asked during the step (GracefulStop, a scheduler's SIGTERM): its checkpoint is written here, after

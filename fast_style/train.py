@@ -26,7 +26,7 @@ from pytorch_lightning.loggers import TensorBoardLogger
 from pytorch_lightning.utilities.exceptions import SIGTERMException
 
 from fast_style import config, launch
-from fast_style.callbacks import AtomicCheckpointIO, GracefulStop, HParamsSummary, KeepLaunch
+from fast_style.callbacks import AtomicCheckpointIO, GracefulStop, HParamsSummary, KeepLaunch, ResumedStepCount
 from fast_style.devices import check_memory, native_bf16
 from fast_style.errors import UserError, first_line, out_of_memory, setting
 from fast_style.event_files import holds_a_loss
@@ -374,6 +374,7 @@ def _prepare(cfg: DictConfig) -> tuple[pl.Trainer, StyleTransferModule, Any, lis
     short = isinstance(steps, int) and isinstance(every, int) and 0 < steps < every  # shorter than the interval
     if short:  # logs its last step (it had no train/* curve at all); the caller's cfg is left as it was
         settings["trainer"]["log_every_n_steps"] = steps
+    callbacks.insert(0, ResumedStepCount())  # before any callback that logs at the count (LearningRateMonitor)
     callbacks.append(HParamsSummary(settings))  # the HParams tab
     callbacks.append(KeepLaunch(out / ".hydra"))
     # a resume forgets what the stopped run logged past its checkpoint (a kill after it: those steps run again, and

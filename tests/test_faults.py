@@ -627,7 +627,8 @@ def test_a_finished_run_continued_keeps_its_curves_in_step(
     tmp_path: Path, photo_dir: Path, style_path: Path, random_vgg: Path
 ) -> None:
     """The run's last step was a validation step (every shipped config's is): its final last.ckpt was written after
-    the validation, and every point of the continued run sat one step late (train/total without step 4)."""
+    the validation, and every point of the continued run sat one step late (train/total without step 4); its
+    learning rate's first point still did (LearningRateMonitor read the count before it was set: step 5 twice)."""
     out = tmp_path / "run"
     common = ("trainer.val_check_interval=2", "callbacks.checkpoint.every_n_train_steps=10")
     train(tiny_cfg(out, photo_dir, style_path, random_vgg, "trainer.max_steps=4", *common))
@@ -635,6 +636,7 @@ def test_a_finished_run_continued_keeps_its_curves_in_step(
     board = EventAccumulator(str(out / "tensorboard"))
     board.Reload()
     assert sorted({e.step for e in board.Scalars("train/total")}) == list(range(6))
+    assert sorted(e.step for e in board.Scalars("train/lr")) == list(range(6))  # each step once
     assert sorted({e.step for e in board.Scalars("val/total")}) == [1, 3, 5]
 
 
