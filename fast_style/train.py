@@ -378,10 +378,14 @@ def _prepare(cfg: DictConfig) -> tuple[pl.Trainer, StyleTransferModule, Any, lis
     callbacks.append(HParamsSummary(settings))  # the HParams tab
     callbacks.append(KeepLaunch(out / ".hydra"))
     # a resume forgets what the stopped run logged past its checkpoint (a kill after it: those steps run again, and
-    # their points and grids had been in TensorBoard twice); TensorBoard drops them from the earlier event files
-    resumed_at = _step_of(Path(last) / "last.ckpt" if ckpt == "last" and last else Path(ckpt)) if ckpt else None
+    # their points and grids had been in TensorBoard twice); TensorBoard drops them from the earlier event files.
+    # A sweep's run started again from the beginning (stopped before its first checkpoint) forgets all of it.
+    if ckpt:
+        purge = _step_of(Path(last) / "last.ckpt" if ckpt == "last" and last else Path(ckpt)) or None
+    else:
+        purge = 0 if any((out / "tensorboard").glob("events.out.tfevents.*")) else None
     logger = TensorBoardLogger(
-        save_dir=str(out), name="tensorboard", version="", default_hp_metric=False, purge_step=resumed_at or None
+        save_dir=str(out), name="tensorboard", version="", default_hp_metric=False, purge_step=purge
     )
     with warnings.catch_warnings():  # said below in one line (Lightning's came first, with its source's path)
         warnings.filterwarnings("ignore", message=".*AMP with fp16 is not supported on CPU")

@@ -694,3 +694,23 @@ def test_a_run_killed_past_its_checkpoint_logs_the_steps_it_runs_again_once(
     assert sorted(e.step for e in board.Scalars("train/total")) == list(range(8))  # each once
     assert sorted(e.step for e in board.Scalars("val/total")) == [1, 3, 5, 7]
     assert sorted(e.step for e in board.Images("val/images")) == [1, 3, 5, 7]
+
+
+def test_a_sweeps_run_started_again_from_the_beginning_logs_its_steps_once(
+    tmp_path: Path, photo_dir: Path, style_path: Path, random_vgg: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A sweep rerun with ckpt_path=last starts a run killed before its first checkpoint from the beginning, in its
+    folder: TensorBoard held the killed launch's points and grids beside the new ones (steps 0 and 1 twice)."""
+    out = tmp_path / "run"
+    common = ("trainer.val_check_interval=2", "callbacks.checkpoint.every_n_train_steps=10", "trainer.max_steps=4")
+    train(tiny_cfg(out, photo_dir, style_path, random_vgg, *common))
+    for written in [*out.rglob("*.ckpt"), *out.rglob("*.pt")]:
+        written.unlink()  # as a kill at step 4 leaves it: no checkpoint yet, its points and grids to step 3
+    monkeypatch.setattr("fast_style.launch.in_multirun", lambda: True)  # (a sweep's run, as Hydra's -m starts it)
+    monkeypatch.setattr("fast_style.launch.swept_elsewhere", lambda hydra_dir: [])
+    train(tiny_cfg(out, photo_dir, style_path, random_vgg, *common, "ckpt_path=last"))
+    board = EventAccumulator(str(out / "tensorboard"), size_guidance={"images": 0})
+    board.Reload()
+    assert sorted(e.step for e in board.Scalars("train/total")) == list(range(4))  # each once
+    assert sorted(e.step for e in board.Scalars("val/total")) == [1, 3]
+    assert sorted(e.step for e in board.Images("val/images")) == [1, 3]
