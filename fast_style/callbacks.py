@@ -1,11 +1,12 @@
-"""Lightning callbacks and plugins: image grids, style models beside the checkpoints, atomic checkpoint files, the
-final checkpoint, a resumed run's count of steps logged, a graceful stop on Ctrl-C/SIGTERM, the HParams summary, and
-a launch's settings kept once it trains."""
+"""Lightning callbacks and plugins: image grids, the progress bar, style models beside the checkpoints, atomic
+checkpoint files, the final checkpoint, a resumed run's count of steps logged, a graceful stop on Ctrl-C/SIGTERM, the
+HParams summary, and a launch's settings kept once it trains."""
 
 from __future__ import annotations
 
 import ast
 import logging
+import math
 import os
 import shlex
 import signal
@@ -16,7 +17,7 @@ from typing import Any
 import pytorch_lightning as pl
 import torch
 import torch.nn.functional as F
-from pytorch_lightning.callbacks import ModelCheckpoint
+from pytorch_lightning.callbacks import ModelCheckpoint, TQDMProgressBar
 from pytorch_lightning.core.saving import save_hparams_to_yaml
 from pytorch_lightning.loggers import TensorBoardLogger
 from pytorch_lightning.plugins import TorchCheckpointIO
@@ -103,6 +104,29 @@ class ImageLogger(pl.Callback):
             path = self.dirpath / f"step_{step:06d}.png"
             with atomic_write(path) as tmp:
                 save_image(grid, tmp, format="png")
+
+
+class ProgressBar(TQDMProgressBar):
+    """Lightning's TQDMProgressBar, also set up for an epoch resumed in its middle (a stop's checkpoint), where
+    Lightning calls no on_train_epoch_start: the resumed run's bar said `Training: 9/?`, without the epoch, the
+    steps to go or a time left, its first step's speed counting the steps before the stop
+    (Lightning-AI/pytorch-lightning#20603)."""
+
+    _set_up = False  # on_train_epoch_start ran in this launch
+
+    def on_train_epoch_start(self, trainer: pl.Trainer, *args: Any) -> None:
+        super().on_train_epoch_start(trainer, *args)
+        self._set_up = True
+
+    def on_train_batch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule, batch: Any, idx: int) -> None:
+        if self._set_up:
+            return
+        self.on_train_epoch_start(trainer, pl_module)
+        total = min(trainer.num_training_batches, idx + self.total_train_batches)  # the epoch's batches, to its stop
+        bar = self.train_progress_bar
+        bar.total = None if math.isinf(total) else total
+        bar.initial = bar.n = idx
+        bar.refresh()
 
 
 class HParamsSummary(pl.Callback):
