@@ -74,8 +74,10 @@ class ImageLogger(pl.Callback):
             self.images = datamodule.val_images(self.num_images)
 
     def on_train_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule, *args: Any) -> None:
+        # 0 before the first optimizer step (batches accumulated for it, a first step skipped as non-finite): no
+        # grid of the untrained network (step_000000.png had been written)
         step = trainer.global_step
-        if self.every_n_steps > 0 and step % self.every_n_steps == 0:
+        if self.every_n_steps > 0 and step > 0 and step % self.every_n_steps == 0:
             self.log_grid(trainer, pl_module)
 
     def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:

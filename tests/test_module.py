@@ -289,3 +289,18 @@ def test_init_from_a_wider_network_keeps_the_channels_that_matter(tmp_path) -> N
             StyleTransferModule(
                 TransformerNet(channels=channels, num_residual=blocks), ConstantLoss(1.0), x, init_from=str(path)
             )
+
+
+def test_no_image_grid_before_the_first_optimizer_step(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With accumulate_grad_batches=2 (or a first step skipped as non-finite) the first batch ends at step 0:
+    a grid of the untrained network was written (step_000000.png, val/images at step 0)."""
+    from types import SimpleNamespace
+
+    from fast_style.callbacks import ImageLogger
+
+    logged = []
+    images = ImageLogger(every_n_steps=2)
+    monkeypatch.setattr(images, "log_grid", lambda trainer, module: logged.append(trainer.global_step))
+    for step in (0, 0, 1, 1, 2, 2, 3):  # two batches a step
+        images.on_train_batch_end(SimpleNamespace(global_step=step), None)
+    assert logged == [2, 2]  # (log_grid itself writes a step once)
