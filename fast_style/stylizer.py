@@ -256,7 +256,7 @@ class Stylizer:
     ) -> Image.Image:
         """Any Pillow mode (or an image file's path) in; RGB out, or RGBA where the input had transparency (alpha
         re-attached: convert it to RGB before saving it as a JPEG)."""
-        preserve_color = bool(check_flag(setting("--preserve-color", "preserve_color"), preserve_color, True))
+        preserve_color = _check_preserve_color(preserve_color)
         img = _as_image(img)
         if not img.width * img.height:
             raise UserError(f"an empty image ({img.width}x{img.height} pixels) cannot be stylized")
@@ -302,7 +302,7 @@ class Stylizer:
                 f"stylize_images takes a list of images, not one {type(images).__name__}: stylize_image takes one "
                 "(stylize_frames or stylize_tensor a batch tensor)"
             )
-        preserve_color = bool(check_flag(setting("--preserve-color", "preserve_color"), preserve_color, True))
+        preserve_color = _check_preserve_color(preserve_color)
         images = [_as_image(im) for im in images]
         if len(images) == 1:
             return [self.stylize_image(images[0], strength, preserve_color, max_size, scale, tiled)]
@@ -370,7 +370,7 @@ class Stylizer:
             got = tuple(frames.shape) if isinstance(frames, torch.Tensor) else type(frames).__name__
             raise UserError(f"expected frames of shape (N, 3, H, W), got {got}")
         _check_pixels(frames)  # (before resizing: an int64 batch failed in torch's words there)
-        preserve_color = bool(check_flag(setting("--preserve-color", "preserve_color"), preserve_color, True))
+        preserve_color = _check_preserve_color(preserve_color)
         h, w = frames.shape[-2:]
         width, height = self._target_size((w, h), max_size, scale)
         x = to_unit(frames) if frames.dtype == torch.uint8 else frames  # resizing and colours work in 0..1
@@ -409,6 +409,11 @@ def _flat_images(x: torch.Tensor) -> torch.Tensor:
     """(B,) bool, where `x` is: which of a (B, 3, H, W) batch's images hold one value in each channel."""
     same = x.amin(dim=(2, 3)) == x.amax(dim=(2, 3))  # (B, 3); no copy of a huge or channels-last picture
     return same.all(1)
+
+
+def _check_preserve_color(value: object) -> bool:
+    """preserve_color as a bool (None: no); TypeError for anything else ("false" had kept the colours)."""
+    return bool(check_flag(setting("--preserve-color", "preserve_color"), value, none=True))
 
 
 def _check_pixels(images: torch.Tensor) -> None:
