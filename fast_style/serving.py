@@ -5,6 +5,7 @@ test's app in a thread instead)."""
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import shutil
@@ -50,6 +51,26 @@ def url(host: str, port: int) -> str:
     one; a server on every address by its loopback address (a page at http://0.0.0.0 is no secure context: the
     camera of the Live tab was refused)."""
     return "http://" + address({"0.0.0.0": "127.0.0.1", "::": "::1"}.get(host, host), port)
+
+
+def bind_port(host: str, port: int) -> socket.socket:
+    """A socket bound to `host`:`port`, at once, for the server to listen on (held from here: a server started
+    meanwhile on that port left uvicorn's own line and exit code 3); UserError where it cannot be bound."""
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    # as uvicorn binds: a port whose last connections are in TIME-WAIT (a restart) is free to listen on
+    # (not on Windows, where SO_REUSEADDR would let it bind a port another server listens on)
+    if os.name != "nt":
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if sock.family == socket.AF_INET6:  # IPv6 alone, as uvicorn's own bind (--host :: answered on IPv4 too)
+        sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+    try:
+        sock.bind((host, port))
+        sock.listen()  # (two servers binding at once, with SO_REUSEADDR each: the one that listens first has it)
+    except OSError as e:
+        sock.close()
+        why = "is in use" if e.errno == errno.EADDRINUSE else f"cannot be used ({e.strerror})"
+        raise UserError(f"{address(host, port)} {why}: choose another with --port or --host") from None
+    return sock
 
 
 def serve(app: Any, host: str, port: int, cut_short: CutShort | None = None, sock: socket.socket | None = None) -> None:

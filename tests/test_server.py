@@ -407,7 +407,7 @@ def test_a_port_just_left_by_a_stopped_server_is_free_again(capsys: pytest.Captu
     # port's last connection was in TIME-WAIT, which uvicorn's own bind (SO_REUSEADDR) does not mind
     import socket
 
-    from fast_style.cli.serve import bind_port
+    from fast_style.serving import bind_port
 
     with socket.socket() as server:
         server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

@@ -3,18 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import errno
 import math
-import os
 import re
-import socket
 import sys
 from pathlib import Path
 from typing import Any
 
 from fast_style.cli import ToolParser, add_device, run_tool
 from fast_style.errors import UserError
-from fast_style.serving import address
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -39,32 +35,12 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def bind_port(host: str, port: int) -> socket.socket:
-    """A socket bound to `host`:`port`, at once, for the server to listen on (held from here: a server started
-    meanwhile on that port left uvicorn's own line and exit code 3); UserError where it cannot be bound."""
-    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
-    # as uvicorn binds: a port whose last connections are in TIME-WAIT (a restart) is free to listen on
-    # (not on Windows, where SO_REUSEADDR would let it bind a port another server listens on)
-    if os.name != "nt":
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    if sock.family == socket.AF_INET6:  # IPv6 alone, as uvicorn's own bind (--host :: answered on IPv4 too)
-        sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
-    try:
-        sock.bind((host, port))
-        sock.listen()  # (two servers binding at once, with SO_REUSEADDR each: the one that listens first has it)
-    except OSError as e:
-        sock.close()
-        why = "is in use" if e.errno == errno.EADDRINUSE else f"cannot be used ({e.strerror})"
-        raise UserError(f"{address(host, port)} {why}: choose another with --port or --host") from None
-    return sock
-
-
 def run(args: argparse.Namespace, cut_short: Any = None) -> None:
     """Checks the arguments, then serves (fast_style.serving) until a stop; `cut_short`: serving.CutShort."""
     from fast_style.devices import pick_device
     from fast_style.host_names import allowed_hosts, host_name
     from fast_style.server import Limits, Styles, create_app
-    from fast_style.serving import serve
+    from fast_style.serving import bind_port, serve
 
     if not 0 < args.port < 65536:
         raise UserError(f"--port must be within 1..65535, got {args.port}")
