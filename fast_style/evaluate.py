@@ -14,7 +14,6 @@ import hashlib
 import io
 import json
 import logging
-import math
 import textwrap
 import time
 from collections import Counter
@@ -31,7 +30,7 @@ from fast_style.bomb_guard import BOMB, over_the_bomb_limit
 from fast_style.devices import pick_device
 from fast_style.errors import UserError, first_line, remedy, setting
 from fast_style.images import find_images, read_photo
-from fast_style.loss import MIN_PHOTO_SIDE, PerceptualLoss
+from fast_style.loss import MIN_PHOTO_SIDE, PerceptualLoss, size_keeping_side
 from fast_style.outputs import to_overwrite
 from fast_style.pixels import tensor_to_pil
 from fast_style.scores import RANK_BY, ModelScore, ranked
@@ -205,8 +204,8 @@ def load_photos(
             at = setting("--size", "size", size)
             log.warning("warning: skipping %s: %dx%d at %s, under %d px a side", f, w, h, at, MIN_PHOTO_SIDE)
             with contextlib.suppress(OSError), Image.open(f) as img:  # the size that keeps it (none if too small)
-                if min(img.size) >= MIN_PHOTO_SIDE:
-                    sizes_that_keep.append(math.ceil(MIN_PHOTO_SIDE * max(img.size) / min(img.size)))
+                if (keep := size_keeping_side(*img.size)) is not None:
+                    sizes_that_keep.append(keep)
             if skipped is not None:
                 skipped.append(f)
             continue

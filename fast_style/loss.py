@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -19,6 +20,14 @@ from fast_style.weights import NORMALIZATIONS, load_vgg_weights, vgg_convs
 # features without gradients (a style image's), and its features and their gradients (optimize's image)
 STYLE_BYTES_PER_PIXEL, GRAD_BYTES_PER_PIXEL = 640, 2800
 MIN_PHOTO_SIDE = 16  # a picture's shortest side the VGG takes: its four poolings leave 1 px of it (2 px failed)
+
+
+def size_keeping_side(width: int, height: int) -> int | None:
+    """The smallest longer side (a photo's size, as images.read_photo takes it) at which a picture of
+    `width`x`height` keeps MIN_PHOTO_SIDE px on its shorter side; None where it is under that already."""
+    if min(width, height) < MIN_PHOTO_SIDE:
+        return None
+    return math.ceil(MIN_PHOTO_SIDE * max(width, height) / min(width, height))
 
 
 def vgg_layers(arch: str) -> dict[str, int]:

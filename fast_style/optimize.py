@@ -16,11 +16,12 @@ import tempfile
 from pathlib import Path
 
 import torch
+from PIL import Image
 
 from fast_style.atomic import atomic_writes, writing
 from fast_style.errors import UserError, setting
-from fast_style.images import encode_image
-from fast_style.loss import PerceptualLoss
+from fast_style.images import encode_image, read_photo, reading
+from fast_style.loss import MIN_PHOTO_SIDE, PerceptualLoss, size_keeping_side
 from fast_style.numbers import check_number
 from fast_style.outputs import check_output, to_overwrite
 from fast_style.pixels import tensor_to_pil
@@ -28,6 +29,25 @@ from fast_style.pixels import tensor_to_pil
 log = logging.getLogger(__name__)
 
 LINE_SEARCH_EVALS = 25  # the most loss evaluations one L-BFGS iteration's line search may take (torch's max_ls)
+
+
+def read_content(path: str | Path, size: int) -> torch.Tensor:
+    """The content photo as (1, 3, H, W) in [0, 1], its longer side at most `size`; UserError where it cannot be
+    read, or where it is under MIN_PHOTO_SIDE a side at that size (VGG's poolings leave nothing of it: a
+    RuntimeError's traceback), naming the size that keeps it."""
+    with reading(path):
+        content = read_photo(path, size)
+    if min(content.shape[-2:]) >= MIN_PHOTO_SIDE:
+        return content
+    with Image.open(path) as whole:
+        w, h = whole.size
+    keep = size_keeping_side(w, h)
+    if keep is None:
+        raise UserError(f"{path} is {w}x{h}: under {MIN_PHOTO_SIDE} px a side, too small")
+    raise UserError(
+        f"{path} is {content.shape[-1]}x{content.shape[-2]} at {setting('--size', 'size', size)}, under "
+        f"{MIN_PHOTO_SIDE} px a side: give {setting('--size', 'size', keep)} or more"
+    )
 
 
 def optimize_image(

@@ -13,8 +13,6 @@ import shlex
 import sys
 from pathlib import Path
 
-from PIL import Image
-
 from fast_style.cli import ToolParser, add_device, add_pixel_limit, run_reading_pictures
 from fast_style.errors import UserError
 from fast_style.outputs import check_writable
@@ -58,9 +56,9 @@ def main(argv: list[str] | None = None) -> int:
 
 def run(args: argparse.Namespace) -> None:
     from fast_style.devices import pick_device
-    from fast_style.images import IMAGE_OUTPUTS, read_photo, reading
-    from fast_style.loss import MIN_PHOTO_SIDE, PerceptualLoss
-    from fast_style.optimize import check_result, optimize_image, write_result
+    from fast_style.images import IMAGE_OUTPUTS
+    from fast_style.loss import PerceptualLoss
+    from fast_style.optimize import check_result, optimize_image, read_content, write_result
     from fast_style.style_image import load_style_image
 
     out = Path(args.output)
@@ -87,17 +85,7 @@ def run(args: argparse.Namespace) -> None:
         raise UserError(f"--lr must be > 0, got {args.lr}")
     check_writable(out.parent, f"--output {out}")  # a read-only folder: found before the iterations, not after
     device = pick_device(args.device)
-    with reading(args.content):
-        content = read_photo(args.content, args.size).to(device)
-    if min(content.shape[-2:]) < MIN_PHOTO_SIDE:  # VGG's poolings leave nothing of it (a RuntimeError's traceback)
-        with Image.open(args.content) as whole:
-            w, h = whole.size
-        if min(w, h) < MIN_PHOTO_SIDE:
-            raise UserError(f"{args.content} is {w}x{h}: under {MIN_PHOTO_SIDE} px a side, too small")
-        raise UserError(
-            f"{args.content} is {content.shape[-1]}x{content.shape[-2]} at --size {args.size}, under {MIN_PHOTO_SIDE} "
-            f"px a side: give --size {math.ceil(MIN_PHOTO_SIDE * max(w, h) / min(w, h))} or more"
-        )
+    content = read_content(args.content, args.size).to(device)
     loss = PerceptualLoss(
         weights=args.weights,
         content_weight=args.content_weight,
