@@ -10,10 +10,11 @@ import os
 import re
 from pathlib import Path
 
+import yaml
 from omegaconf import DictConfig, OmegaConf
 
 from fast_style.config import CONFIG_DIR, compose, expected_kind
-from fast_style.errors import UserError
+from fast_style.errors import UserError, first_line
 
 _FILE_KEYS = {"style": "style.image", "loss": "loss=file loss.weights"}  # groups whose option is often a file
 
@@ -131,3 +132,12 @@ def one_line(error: BaseException, argv: list[str]) -> str:
             )
     text = " ".join(f"{error} {cause or ''}".split())
     return text[:300]
+
+
+def not_yaml(error: yaml.YAMLError) -> str:
+    """A config file's YAML mistake in one line: the file, its line and column, and what the parser expected."""
+    mark = getattr(error, "problem_mark", None)
+    problem = getattr(error, "problem", None) or first_line(error)
+    if mark is None:
+        return f"a config file is not valid YAML: {problem}"
+    return f"the config file {mark.name} is not valid YAML (line {mark.line + 1}, column {mark.column + 1}): {problem}"

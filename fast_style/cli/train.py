@@ -26,8 +26,8 @@ from omegaconf.errors import OmegaConfBaseException
 from fast_style import launch_folders
 from fast_style.cli import EXIT_OK, EXIT_PARTIAL, EXIT_USER_ERROR, run_tool
 from fast_style.config import CONFIG_DIR, register
-from fast_style.config_mistakes import one_line
-from fast_style.errors import UserError, command_options, first_line
+from fast_style.config_mistakes import not_yaml, one_line
+from fast_style.errors import UserError, command_options
 
 log = logging.getLogger(__name__)
 
@@ -282,15 +282,6 @@ def main() -> None:
         sys.exit(code)
 
 
-def _not_yaml(error: yaml.YAMLError) -> str:
-    """A config file's YAML mistake in one line: the file, its line and column, and what the parser expected."""
-    mark = getattr(error, "problem_mark", None)
-    problem = getattr(error, "problem", None) or first_line(error)
-    if mark is None:
-        return f"a config file is not valid YAML: {problem}"
-    return f"the config file {mark.name} is not valid YAML (line {mark.line + 1}, column {mark.column + 1}): {problem}"
-
-
 def _launch() -> int:
     """Hydra's launch of the run (or sweep), its mistakes as UserError; the exit code of a sweep with failed runs."""
     from hydra.errors import HydraException
@@ -313,7 +304,7 @@ def _launch() -> int:
         if _FULL_ERROR["on"]:
             raise
         launch_folders.remove_refused_sweep(sys.argv[1:])
-        raise UserError(_not_yaml(e)) from e
+        raise UserError(not_yaml(e)) from e
     except (FileExistsError, NotADirectoryError) as e:  # a file where the run's folder must go (hydra.run.dir)
         if _FULL_ERROR["on"]:
             raise
