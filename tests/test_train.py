@@ -978,14 +978,38 @@ def test_the_refused_sweeps_cleanup_keeps_what_is_not_its_own(tmp_path: Path, mo
 
 
 @pytest.mark.slow
+def _train_here(
+    monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str], args: list[str], cwd: Path | None = None
+) -> tuple[int, str]:
+    """The train command's exit code and output, run in this process as its console script runs it."""
+    from fast_style.cli.train import main
+
+    monkeypatch.setattr(sys, "argv", ["fast-style-train", *args])
+    with monkeypatch.context() as here:
+        if cwd is not None:
+            here.chdir(cwd)
+        try:
+            main()
+            code = 0
+        except SystemExit as stop:
+            code = stop.code
+    return code, "".join(capfd.readouterr())
+
+
 def test_a_sweep_runs_on_past_a_bad_run_and_fails_at_the_end(
-    tmp_path: Path, photo_dir: Path, style_path: Path, random_vgg: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path,
+    photo_dir: Path,
+    style_path: Path,
+    random_vgg: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capfd: pytest.CaptureFixture[str],
 ) -> None:
-    _text = {"capture_output": True, "text": True, "timeout": 300}
+    """Each launch in this process (the tool's own `main`): the first one, start to end, as a separate one."""
+
+    def train(*args: str, cwd: Path | None = None) -> tuple[int, str]:
+        return _train_here(monkeypatch, capfd, list(args), cwd)
+
     cmd = [
-        sys.executable,
-        "-m",
-        "fast_style.cli.train",
         "-m",
         f"data.root={photo_dir}",
         f"style.image={style_path}",
@@ -1000,7 +1024,9 @@ def test_a_sweep_runs_on_past_a_bad_run_and_fails_at_the_end(
         "data.num_val=2",
         "data.image_size=-5,32",
     ]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [sys.executable, "-m", "fast_style.cli.train", *cmd], capture_output=True, text=True, timeout=300
+    )
     assert proc.returncode == 1
     assert (tmp_path / "sweep" / "1" / "style.pt").is_file()  # the good run after the bad one ran
     assert "error: 1 run(s) failed: #0: bad data settings: data.image_size=-5 (at least 16)" in proc.stderr
@@ -1009,17 +1035,17 @@ def test_a_sweep_runs_on_past_a_bad_run_and_fails_at_the_end(
     assert "error: bad data settings: data.image_size=-5" in (tmp_path / "sweep" / "0" / "train.log").read_text()
     # every run failed: a mistake to fix (2), not "done in part" (1), and no folder left (as for a refused run)
     others = [a for a in cmd[:-1] if not a.startswith("hydra.sweep.dir=")]
-    proc = subprocess.run([*others, "data.image_size=-5,-6", f"hydra.sweep.dir={tmp_path / 'none'}"], **_text)
-    assert proc.returncode == 2 and "error: 2 run(s) failed: #0: " in proc.stderr
+    code, output = train(*others, "data.image_size=-5,-6", f"hydra.sweep.dir={tmp_path / 'none'}")
+    assert code == 2 and "error: 2 run(s) failed: #0: " in output and "Traceback" not in output
     assert not (tmp_path / "none").exists()
     (tmp_path / "dated").mkdir()  # in the default multirun/<date>/<time>/ too: the folders this launch made
-    proc = subprocess.run([*others, "data.image_size=-5,-6"], cwd=tmp_path / "dated", **_text)
-    assert proc.returncode == 2 and list((tmp_path / "dated").iterdir()) == []
-    # HYDRA_FULL_ERROR=1: the exception itself, for a traceback (in this process, as the console script runs)
+    code, _ = train(*others, "data.image_size=-5,-6", cwd=tmp_path / "dated")
+    assert code == 2 and list((tmp_path / "dated").iterdir()) == []
+    # HYDRA_FULL_ERROR=1: the exception itself, for a traceback
     from fast_style.cli.train import main
 
     monkeypatch.setenv("HYDRA_FULL_ERROR", "1")
-    monkeypatch.setattr(sys, "argv", ["fast-style-train", *cmd[4:-1], "data.image_size=-5"])
+    monkeypatch.setattr(sys, "argv", ["fast-style-train", *cmd[1:-1], "data.image_size=-5"])
     sys.argv.append(f"hydra.run.dir={tmp_path / 'single'}")
     with pytest.raises(Exception) as raised:
         main()
@@ -1028,40 +1054,38 @@ def test_a_sweep_runs_on_past_a_bad_run_and_fails_at_the_end(
     monkeypatch.delenv("HYDRA_FULL_ERROR")
     # the stopped sweep finished by rerunning it with ckpt_path=last: run #1 resumes, #0 (no checkpoint yet)
     # starts from the beginning (it had been refused: "set hydra.run.dir")
-    again = subprocess.run(
-        [*cmd[:-1], "data.image_size=32", "ckpt_path=last"], capture_output=True, text=True, timeout=300
-    )
-    assert again.returncode == 0, again.stderr[-2000:]
+    code, output = train(*cmd[:-1], "data.image_size=32", "ckpt_path=last")
+    assert code == 0, output[-2000:]
     assert (tmp_path / "sweep" / "0" / "style.pt").is_file()
-    assert "sweep/0/checkpoints yet: this run starts from the beginning" in again.stdout + again.stderr
+    assert "sweep/0/checkpoints yet: this run starts from the beginning" in output
     # rerun from scratch (no ckpt_path): every run is refused, and the sweep's record stays the finished sweep's
     # (Hydra had written the refused launch's settings over it)
     record = (tmp_path / "sweep" / "multirun.yaml").read_bytes()
     longer = [a if a != "trainer.max_steps=1" else "trainer.max_steps=7" for a in cmd[:-1]]
-    refused = subprocess.run([*longer, "data.image_size=32"], capture_output=True, text=True, timeout=300)
-    assert refused.returncode == 2 and "or train into another folder (hydra.sweep.dir=...)" in refused.stderr
+    code, output = train(*longer, "data.image_size=32")
+    assert code == 2 and "or train into another folder (hydra.sweep.dir=...)" in output
     assert (tmp_path / "sweep" / "multirun.yaml").read_bytes() == record
     # a sweep rerun with its values in another order: each run would go on at another's setting (run 0, trained at
     # loss.style_weight=1, resumed at 2 without a word); raising the steps of all of them is a resume as before
     two = [*cmd[:-1], "data.image_size=32", f"hydra.sweep.dir={tmp_path / 'two'}"]
-    assert subprocess.run([*two, "loss.style_weight=1,2"], **_text).returncode == 0
+    assert train(*two, "loss.style_weight=1,2")[0] == 0
     resume = [a if a != "trainer.max_steps=1" else "trainer.max_steps=2" for a in two] + ["ckpt_path=last"]
-    swapped = subprocess.run([*resume, "loss.style_weight=2,1"], **_text)
-    assert swapped.returncode == 2, swapped.stderr[-2000:]
+    code, output = train(*resume, "loss.style_weight=2,1")
+    assert code == 2, output[-2000:]
     assert (
         "#0: run 0 of the sweep was trained with other settings than this rerun gives it (loss.style_weight: "
-        "was 1, now 2): list the swept values in the order" in swapped.stderr
+        "was 1, now 2): list the swept values in the order" in output
     )
-    assert subprocess.run([*resume, "loss.style_weight=1.0,2.0"], **_text).returncode == 0  # values, not spellings
+    assert train(*resume, "loss.style_weight=1.0,2.0")[0] == 0  # values, not spellings
     assert load_style_model(str(tmp_path / "two" / "0" / "style.pt"))[1]["step"] == 2
     # the same where the runs keep no last.ckpt (ckpt_path=last then takes the newest periodic one: the check was
     # skipped, and each run went on with the other's setting)
     kept = ["callbacks.checkpoint.save_last=false", "callbacks.checkpoint.every_n_train_steps=1"]
     three = [*cmd[:-1], "data.image_size=32", f"hydra.sweep.dir={tmp_path / 'three'}", *kept]
-    assert subprocess.run([*three, "loss.style_weight=1,2"], **_text).returncode == 0
+    assert train(*three, "loss.style_weight=1,2")[0] == 0
     resume = [a if a != "trainer.max_steps=1" else "trainer.max_steps=2" for a in three] + ["ckpt_path=last"]
-    swapped = subprocess.run([*resume, "loss.style_weight=2,1"], **_text)
-    assert swapped.returncode == 2 and "#0: run 0 of the sweep was trained with other settings" in swapped.stderr
+    code, output = train(*resume, "loss.style_weight=2,1")
+    assert code == 2 and "#0: run 0 of the sweep was trained with other settings" in output
 
 
 @pytest.mark.slow
