@@ -1,19 +1,25 @@
 """A configuration mistake, as Hydra, OmegaConf or our constructors report it, in one line that says what to set:
 an unknown option of a group (the options listed), an unknown key (the nearest one, the keys beside it), a value
 of the wrong kind, a setting without a value. Read from the exceptions' own fields (the key, the value, the
-missing option), not from their text."""
+missing option), not from their text. Also the checks made before anything is built (a group's own option file
+without its schema, a Trainer setting of the wrong kind or name) and `build`, which instantiates a config node and
+says a constructor's complaint in one line naming that node."""
 
 from __future__ import annotations
 
 import difflib
 import os
 import re
+import types
+import typing
 from pathlib import Path
+from typing import Any
 
 import yaml
-from omegaconf import DictConfig, OmegaConf
+from hydra.utils import get_object, instantiate
+from omegaconf import DictConfig, ListConfig, OmegaConf
 
-from fast_style.config import CONFIG_DIR, compose, expected_kind
+from fast_style.config import CONFIG_DIR, KIND_WORDS, SCHEMAS, compose, constructor_signature, expected_kind
 from fast_style.errors import UserError, first_line
 
 _FILE_KEYS = {"style": "style.image", "loss": "loss=file loss.weights"}  # groups whose option is often a file
@@ -141,3 +147,67 @@ def not_yaml(error: yaml.YAMLError) -> str:
     if mark is None:
         return f"a config file is not valid YAML: {problem}"
     return f"the config file {mark.name} is not valid YAML (line {mark.line + 1}, column {mark.column + 1}): {problem}"
+
+
+def check_typed(cfg: DictConfig) -> None:
+    """Refuse, in one line, a group whose option file does not start from the group's schema (an own
+    `model/wide.yaml` without `defaults: [schema, _self_]`): without the schema's `_target_` it would build a
+    dict, not the object. (A config read back from a run's .hydra/config.yaml is untyped, but names its targets.)"""
+    from fast_style import launch  # (Lightning: only once a run is checked)
+
+    for group, (_, _, with_target) in SCHEMAS.items():
+        node = OmegaConf.select(cfg, group)
+        if with_target and isinstance(node, DictConfig) and "_target_" not in node:
+            option = launch.choice(group)
+            named = f"{group}={option}" if option else f"the {group} group's option"
+            raise UserError(
+                f"{named} does not start from the group's schema: begin its file with "
+                "`defaults: [schema, _self_]` (README, Configuration)"
+            )
+
+
+def build(node: DictConfig, where: str, **kwargs: Any) -> Any:
+    """instantiate(node), a constructor's complaint as one line naming the config node it came from."""
+    from hydra.errors import InstantiationException
+
+    try:
+        return instantiate(node, **kwargs)
+    except InstantiationException as e:
+        cause = e.__cause__
+        if isinstance(cause, UserError):
+            raise cause from None
+        raise UserError(f"bad setting under {where}: {first_line(cause or e, 300)}") from None
+
+
+def check_types(node: DictConfig, where: str) -> None:
+    """UserError for a setting whose value does not fit its constructor argument's simple annotation
+    (int, float, bool, str, None and unions of them), e.g. `trainer.max_steps=abc`, before anything is built.
+    For the Trainer node, which has no schema (it stays open to any Lightning argument)."""
+    target = get_object(node["_target_"])
+    signature, hints = constructor_signature(target)
+    params = {p.name: p for p in signature}
+    if params and not any(p.kind is p.VAR_KEYWORD for p in params.values()):
+        # `+trainer.foo=1` adds a key Hydra cannot check: refused here, not after the loss network is built
+        for key in (str(k) for k in node if not str(k).startswith("_")):
+            if key not in params:
+                close = difflib.get_close_matches(key, list(params), n=1)
+                hint = f" (did you mean {where}.{close[0]}?)" if close else ""
+                raise UserError(
+                    f"{where}.{key} is not a setting of {target.__name__}{hint}: it takes {', '.join(sorted(params))}"
+                )
+    for key, value in node.items():
+        hint = hints.get(str(key))
+        kinds = (
+            typing.get_args(hint)
+            if isinstance(hint, types.UnionType) or typing.get_origin(hint) is typing.Union
+            else (hint,)
+        )
+        if hint is None or not all(k in KIND_WORDS for k in kinds) or isinstance(value, (DictConfig, ListConfig)):
+            continue
+        number = isinstance(value, (int, float)) and not isinstance(value, bool)
+        fits = any(isinstance(value, k) and not (k is not bool and isinstance(value, bool)) for k in kinds) or (
+            number and (float in kinds or str in kinds)
+        )  # data.root=2024 is a folder name Hydra read as a number
+        if not fits:
+            wanted = " or ".join(KIND_WORDS[k] for k in kinds if not (k is int and float in kinds))
+            raise UserError(f"{where}.{key} must be {wanted}, got {value!r}")

@@ -716,9 +716,9 @@ def test_an_own_option_without_the_groups_schema_is_one_line(
     assert err.startswith("error: model=wide does not start from the group's schema: begin its file with `defaults:")
     assert not (tmp_path / "r").exists()
     # a config read back from a run's record is untyped but names its targets: it still builds
-    from fast_style.train import _check_typed
+    from fast_style.config_mistakes import check_typed
 
-    _check_typed(OmegaConf.create(OmegaConf.to_yaml(compose([f"style.image={style_path}"]))))
+    check_typed(OmegaConf.create(OmegaConf.to_yaml(compose([f"style.image={style_path}"]))))
 
 
 def test_a_config_composed_in_python_is_told_to_name_its_run_folder(style_path: Path, photo_dir: Path) -> None:
@@ -1656,7 +1656,7 @@ def test_two_checkpointers_keep_a_state_each() -> None:
 def test_a_folder_as_ckpt_path_names_the_checkpoint_in_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """It said "not found" of a folder that is there; a run's folder is told how to resume, another is not."""
     from fast_style import launch
-    from fast_style.train import check_checkpoint
+    from fast_style.resume import check_checkpoint
 
     monkeypatch.setitem(launch._RUN_FOLDER, "key", "hydra.run.dir")  # (as fast-style-train's run sets it)
 

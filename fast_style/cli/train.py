@@ -23,7 +23,7 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 from omegaconf.errors import OmegaConfBaseException
 
-from fast_style import launch_folders
+from fast_style import launch_folders, ranks
 from fast_style.cli import EXIT_OK, EXIT_PARTIAL, EXIT_USER_ERROR, run_tool
 from fast_style.config import CONFIG_DIR, register
 from fast_style.config_mistakes import not_yaml, one_line
@@ -154,7 +154,7 @@ def _lock_named_folder(argv: list[str]) -> IO | None:
     folder made from the time and process id (the default) is this launch's alone. Not in the processes DDP
     starts for the other ranks, which run in their rank 0's folder."""
     named = launch_folders.named_run_folder()
-    if named is None or _another_rank():
+    if named is None or ranks.another_rank():
         return None
     if any(a.split("=")[0] in _WRITES_NOTHING or a.startswith(("-c", "-i", "-sc")) for a in argv):  # --cfg=job
         return None
@@ -172,7 +172,7 @@ def _lock_resolved_folder(out: Path) -> IO | None:
     an interpolation, and a sweep's run folder (one launch ran into a running sweep's `<sweep>/0`), which the lock
     taken before Hydra (the folder named on the command line) does not cover. Refused here, Hydra has already
     written this launch's settings into the folder: the running run's own, where it has kept them, are put back."""
-    if _LOCKED.get("folder") == out.resolve() or _another_rank():
+    if _LOCKED.get("folder") == out.resolve() or ranks.another_rank():
         return None
     from fast_style.launch import restore_last_launch
     from fast_style.run_lock import lock_run_folder
@@ -206,36 +206,6 @@ def _torchrun_rank(argv: list[str]) -> list[str]:
     return argv if rank == "0" else [*argv, f"hydra.job.name=train_ddp_process_{rank}", "hydra.output_subdir=null"]
 
 
-def _another_rank() -> bool:
-    """A process DDP started for a rank other than 0 (Lightning's, torchrun's, SLURM's), which trains in its rank
-    0's folder."""
-    ranks = ("RANK", "LOCAL_RANK", "NODE_RANK", "GROUP_RANK", "SLURM_PROCID")
-    return any(os.environ.get(k, "0") != "0" for k in ranks)
-
-
-def _started_by_lightning() -> bool:
-    """A process Lightning's DDP launcher started for another rank (its children carry LOCAL_RANK; torchrun's carry
-    its run id too): one that ended on a Ctrl-C of its own before training had its rank 0 killed mid-way (137, and
-    the run's folder left behind)."""
-    return os.environ.get("LOCAL_RANK", "0") != "0" and "TORCHELASTIC_RUN_ID" not in os.environ
-
-
-def _end_with_rank_zero() -> None:
-    """Linux: this rank is killed when the rank 0 that started it ends (SIGKILL'd by the kernel's out-of-memory
-    killer, crashed), rather than wait in a collective, deaf to Ctrl-C, until the process group's timeout."""
-    if not sys.platform.startswith("linux"):
-        return
-    import ctypes
-
-    parent = os.getppid()
-    try:
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):  # (no such call: nothing more than before)
-        return
-    if os.getppid() != parent:  # rank 0 ended before the call took effect
-        os._exit(1)
-
-
 def _check_run_folders(argv: list[str]) -> None:
     """An empty run or sweep folder (`hydra.run.dir=$UNSET`) is refused: Hydra took it as the current folder and
     wrote the run's files among whatever is there."""
@@ -252,11 +222,11 @@ def main() -> None:
     """`fast-style-train`: Hydra's command line in the frame every tool shares (`run_tool`: Ctrl-C, SIGTERM and
     SIGHUP while torch and Lightning load, a closed pipe, `error: ...`); see the module's docstring for exit codes."""
     sys.argv[1:] = as_paths(sys.argv[1:])
-    if _started_by_lightning():  # its rank 0 decides when to stop, and stops it (a Ctrl-C reaches every process)
+    if ranks.started_by_lightning():  # its rank 0 decides when to stop, and stops it (a Ctrl-C reaches every process)
         for stop in (signal.SIGINT, signal.SIGTERM, getattr(signal, "SIGHUP", None)):
             if stop is not None:
                 signal.signal(stop, signal.SIG_IGN)
-        _end_with_rank_zero()
+        ranks.end_with_rank_zero()
     if "--hydra-help" in sys.argv:  # Hydra's own help composes only its own settings: the run's are beside the point
         sys.argv[1:] = [a for a in sys.argv[1:] if "=" not in a or a.lstrip("+~").startswith("hydra.")]
     previous, inherited = os.environ.get("HYDRA_FULL_ERROR"), os.environ.get(_USERS_FULL_ERROR)
