@@ -12,10 +12,10 @@ from pathlib import Path
 
 from PIL import Image, ImageSequence
 
+from fast_style import nclx
 from fast_style.atomic import atomic_write
 from fast_style.errors import UserError, option_note, setting
 from fast_style.images import (
-    coded_colour,
     decoding,
     encoding,
     in_srgb,
@@ -69,7 +69,7 @@ def _read_frames(path: str | Path) -> tuple[list[Image.Image], list[float], int]
         frames, durations = [], []
         fallback = img.format == "PNG" and bool(img.info.get("default_image"))  # an APNG's still for old viewers
         orientation = img.getexif().get(0x0112, 1)  # a WebP's or APNG's EXIF turns every frame (came out sideways)
-        coded = coded_colour(img, path)  # an AVIF's P3 or PQ frames, as its first frame is read as a still
+        coded = nclx.coded_colour(img, path)  # an AVIF's P3 or PQ frames, as its first frame is read as a still
         for index, frame in enumerate(ImageSequence.Iterator(img)):
             if fallback and index == 0:  # not a frame of the animation (Pillow counts it as frame 0)
                 continue

@@ -1,12 +1,11 @@
-"""Images in and out: decoding (EXIF orientation, alpha, 16-bit, colours into sRGB through their ICC profile or
-their nclx code points), and saving with the source's EXIF (tensors: fast_style/pixels.py)."""
+"""Images in and out: decoding (EXIF orientation, alpha, 16-bit, colours into sRGB through their ICC profile,
+fast_style/icc.py, or their nclx code points, fast_style/nclx.py), and saving with the source's EXIF (tensors:
+fast_style/pixels.py)."""
 
 from __future__ import annotations
 
 import contextlib
-import functools
 import io
-import itertools
 import logging
 import os
 import re
@@ -20,17 +19,16 @@ from typing import BinaryIO
 import numpy as np
 import torch
 import torch.nn.functional as F
-from pi_heif import open_heif, register_heif_opener
-from PIL import Image, ImageChops, ImageCms, ImageOps
+from pi_heif import register_heif_opener
+from PIL import Image, ImageOps
 
-from fast_style import hdr, nclx
+from fast_style import icc, nclx
 from fast_style.atomic import atomic_write
 from fast_style.bomb_guard import BOMB, over_the_bomb_limit, pillow_pixel_limit
 from fast_style.errors import UserError, first_line, option_note, out_of_memory
 from fast_style.pixels import pil_to_tensor, to_unit
 from fast_style.walk import files_below
 
-_SRGB = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
 # what stylized images can be written as
 IMAGE_OUTPUTS = (".jpg", ".jpeg", ".png", ".apng", ".webp", ".avif", ".bmp", ".tif", ".tiff", ".gif")
 IMAGE_EXTENSIONS = IMAGE_OUTPUTS + (".heic", ".heif")  # what is read: a phone's HEIC photos too (decoded only)
@@ -172,13 +170,13 @@ def _coded_colour_to_srgb(img: Image.Image, source: str | os.PathLike | BinaryIO
     profile (a profile, where there is one, is what counts, as pi-heif reports it), converted to sRGB (RGB, or
     RGBA with its alpha); other images as they are. An HDR (PQ or HLG) HEIC is decoded again at its 10 or 12
     bits for it (Pillow holds 8 bits a channel); a PQ still's white is its stated peak (`nclx.stated_peak`)."""
-    if (stated := coded_colour(img, source)) is None:
+    if (stated := nclx.coded_colour(img, source)) is None:
         return img
     coded, peak = stated
     rgb16 = None
     if img.format == "HEIF" and nclx.is_hdr(coded) and img.info.get("bit_depth", 8) > 8:
         with open(source, "rb") if isinstance(source, (str, os.PathLike)) else _rewound(source) as fp:
-            rgb16 = _heif_16bit(fp, img.info["bit_depth"])
+            rgb16 = nclx.heif_16bit(fp, img.info["bit_depth"])
     converted = in_srgb(img, stated, rgb16)
     converted.info = {k: v for k, v in img.info.items() if k not in ("nclx_profile", "icc_profile")}
     return converted
@@ -193,7 +191,7 @@ def opened_in_srgb(img: Image.Image, source: str | os.PathLike) -> Image.Image:
     info = dict(img.info)
     try:
         with decoding():
-            stated = coded_colour(img, source)
+            stated = nclx.coded_colour(img, source)
             read = img if stated is None else in_srgb(img, stated)
     except OSError:
         return img
@@ -205,33 +203,6 @@ def opened_in_srgb(img: Image.Image, source: str | os.PathLike) -> Image.Image:
         read = img.copy()
         read.info = said
     return read
-
-
-def coded_colour(img: Image.Image, source: str | os.PathLike | BinaryIO) -> tuple[dict, float] | None:
-    """The nclx code points of a HEIC, AVIF or PNG (a still, or every frame of an animation) where they call for a
-    conversion to sRGB, with the white of a PQ picture (its stated peak); None for other pictures. In a HEIC or
-    AVIF an ICC profile, where there is one, is what counts (as pi-heif reports it); in a PNG its cICP chunk
-    counts before its profile, as the PNG standard has it (the profile is then dropped from `img.info`)."""
-    if img.info.get("icc_profile") and img.format != "PNG":
-        return None
-
-    def read_properties() -> dict[bytes, bytes]:
-        with open(source, "rb") if isinstance(source, (str, os.PathLike)) else contextlib.nullcontext(source) as fp:
-            return nclx.read_png_properties(fp) if img.format == "PNG" else nclx.read_properties(fp)
-
-    # Pillow reports neither an AVIF's nclx nor a PNG's cICP
-    properties = read_properties() if img.format in ("AVIF", "PNG") else None
-    if properties and (found := nclx.code_points(properties)):
-        img.info["nclx_profile"] = found
-        if img.format == "PNG":  # its cICP states the colour, sRGB's too: a profile beside it is not applied
-            img.info.pop("icc_profile", None)
-    coded = nclx.nclx_of(img)
-    if coded is None or not nclx.needs_conversion(coded):
-        return None
-    peak = hdr.PEAK
-    if coded.get("transfer_characteristics") == hdr.PQ:
-        peak = nclx.stated_peak(read_properties() if properties is None else properties)
-    return coded, peak
 
 
 def in_srgb(img: Image.Image, coded: tuple[dict, float] | None = None, rgb16: np.ndarray | None = None) -> Image.Image:
@@ -256,66 +227,6 @@ def _rewound(fp: BinaryIO):
         yield fp
     finally:
         fp.seek(at)
-
-
-def _heif_16bit(fp: BinaryIO, bits: int) -> np.ndarray:
-    """A HEIC's first image decoded at its full depth: (H, W, 3) uint16 over 0..65535 (grey: three equal
-    channels)."""
-    heif = open_heif(fp, convert_hdr_to_8bit=False)  # kept: the array below is a view of its buffer
-    samples = np.asarray(heif)
-    samples = (samples[..., None] if samples.ndim == 2 else samples)[..., :3] >> (16 - bits)  # pi-heif: top bits
-    spread = (np.arange(1 << bits, dtype=np.uint32) * 65535 // ((1 << bits) - 1)).astype(np.uint16)  # over 0..65535
-    return np.ascontiguousarray(np.broadcast_to(spread[samples], (*samples.shape[:2], 3)))
-
-
-def to_srgb(img: Image.Image) -> Image.Image:
-    """An image whose ICC profile is not sRGB -> the same picture in sRGB, the colours the networks learnt from
-    (COCO's photos and the paintings as the web shows them): CMYK (a print-ready JPEG, a prepress TIFF), RGB or
-    RGBA in a wide gamut (a phone's Display P3, a camera's Adobe RGB) and greyscale with its own tone curve
-    (L, to RGB), through littlecms, perceptual intent. Read as plain numbers instead, a CMYK sky turns garish
-    and an Adobe RGB photo's stylized colours come out a third more saturated than the painting's. CMYK
-    without a usable profile takes Pillow's formula (R = 255 - C - K, ...); other images without one, or with
-    one littlecms cannot read or that does not fit the mode, are returned as they are. Palette images: convert
-    them to RGB or RGBA first (split_alpha does)."""
-    icc = img.info.get("icc_profile")
-    if icc and img.mode == "LA":  # grey with alpha: its grey through the profile (it was ignored), alpha kept
-        transform = _to_srgb_transform(icc, "L")
-        if transform is not None:
-            rgba = transform.apply(img.getchannel("L")).convert("RGBA")
-            rgba.putalpha(img.getchannel("A"))
-            return rgba
-    if icc and img.mode in ("RGB", "RGBA", "CMYK", "L") and not (img.mode in ("RGB", "RGBA") and _is_srgb(icc)):
-        transform = _to_srgb_transform(icc, img.mode)
-        if transform is not None:
-            return transform.apply(img)
-    return img.convert("RGB") if img.mode == "CMYK" else img
-
-
-@functools.lru_cache(maxsize=16)
-def _to_srgb_transform(icc: bytes, mode: str) -> ImageCms.ImageCmsTransform | None:
-    """The littlecms transform from `icc` to sRGB for images of `mode` (RGB out for CMYK and L), built once per
-    profile (a photo folder's camera shares one; building it took three times as long as decoding a training
-    crop); None for a profile that is damaged or does not fit the mode (the numbers as they are still make a
-    picture)."""
-    try:
-        profile = ImageCms.ImageCmsProfile(io.BytesIO(icc))
-        return ImageCms.buildTransform(profile, _SRGB, mode, mode if mode in ("RGB", "RGBA") else "RGB")
-    except (ImageCms.PyCMSError, OSError, ValueError):
-        return None
-
-
-# colours that tell sRGB from other profiles: a cube of 6 levels a channel
-_PROBE = Image.frombytes("RGB", (216, 1), bytes(itertools.chain(*itertools.product(range(0, 256, 51), repeat=3))))
-
-
-@functools.lru_cache(maxsize=16)
-def _is_srgb(icc: bytes) -> bool:
-    """Whether an RGB profile maps every probe colour to itself within a level: sRGB by any name (Nikon's,
-    Canon's), not by its name alone ("Linear sRGB" is not)."""
-    transform = _to_srgb_transform(icc, "RGB")
-    if transform is None:
-        return False
-    return max(high for _, high in ImageChops.difference(transform.apply(_PROBE), _PROBE).getextrema()) <= 1
 
 
 def split_alpha(img: Image.Image) -> tuple[Image.Image, Image.Image | None]:
@@ -346,7 +257,7 @@ def split_alpha(img: Image.Image) -> tuple[Image.Image, Image.Image | None]:
         img = img.convert("LA")
     if img.mode in ("P", "PA"):  # the palette's colours first: a profile describes them (info is kept)
         img = img.convert("RGBA" if img.mode == "PA" or "transparency" in img.info else "RGB")
-    img = to_srgb(img)
+    img = icc.to_srgb(img)
     if img.mode in ("RGBA", "LA", "PA", "RGBa", "La") or (img.mode == "P" and "transparency" in img.info):
         img = img.convert("RGBA")
         alpha = img.getchannel("A")
@@ -451,11 +362,6 @@ def _kept_metadata(source: Image.Image | None, fmt: str) -> dict:
     return params
 
 
-def _srgb_profile_of(icc: bytes) -> bytes:
-    """`icc` if it is an sRGB profile, else littlecms's sRGB profile."""
-    return icc if _is_srgb(icc) else _SRGB.tobytes()
-
-
 def read_photo(path: str | Path, size: int) -> torch.Tensor:
     """An image as (1, 3, H, W) in [0, 1], its longer side at most `size` (never enlarged)."""
     img = open_rgb(path)
@@ -543,7 +449,7 @@ def kept_metadata(source: Image.Image | None, fmt: str) -> dict:
     sRGB profile where it had a profile (its own if that was sRGB: the pixels were read as sRGB)."""
     params: dict = {}
     if source is not None and source.info.get("icc_profile"):  # read as sRGB (to_srgb): say so
-        params["icc_profile"] = _srgb_profile_of(source.info["icc_profile"])
+        params["icc_profile"] = icc.srgb_profile_of(source.info["icc_profile"])
     raw = source.info.get("exif") if source is not None else None  # the EXIF block (a TIFF's: read_image's)
     if not raw and source is not None and isinstance(text := source.info.get("Raw profile type exif"), str):
         with contextlib.suppress(ValueError):  # ImageMagick's way in a PNG, a text chunk of hex after 3 lines (it

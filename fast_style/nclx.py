@@ -10,17 +10,20 @@ PQ and HLG go through `hdr.tone_map` (as HDR video does: PQ's stated peak, else 
 transfers in a wider gamut (P3, BT.2020) are converted to BT.709/sRGB primaries in linear light, out-of-gamut
 colours clipped, the tone curve kept. Code points for BT.709 primaries (sRGB's) and an SDR transfer need nothing;
 cinema's DCI-P3 (11, another white) is left as it is. A file with an ICC profile as well is read through the
-profile (fast_style.images).
+profile (fast_style.icc).
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import os
 import struct
 from typing import BinaryIO
 
 import numpy as np
 import torch
+from pi_heif import open_heif
 from PIL import Image
 
 from fast_style import hdr
@@ -227,3 +230,40 @@ def _indexes(meta: bytes, s: int, e: int, item: int) -> list[int]:
             ]
         p += n * index_bytes
     return []
+
+
+def coded_colour(img: Image.Image, source: str | os.PathLike | BinaryIO) -> tuple[dict, float] | None:
+    """The nclx code points of a HEIC, AVIF or PNG (a still, or every frame of an animation) where they call for a
+    conversion to sRGB, with the white of a PQ picture (its stated peak); None for other pictures. In a HEIC or
+    AVIF an ICC profile, where there is one, is what counts (as pi-heif reports it); in a PNG its cICP chunk
+    counts before its profile, as the PNG standard has it (the profile is then dropped from `img.info`)."""
+    if img.info.get("icc_profile") and img.format != "PNG":
+        return None
+
+    def read_properties() -> dict[bytes, bytes]:
+        with open(source, "rb") if isinstance(source, (str, os.PathLike)) else contextlib.nullcontext(source) as fp:
+            return read_png_properties(fp) if img.format == "PNG" else read_properties(fp)
+
+    # Pillow reports neither an AVIF's nclx nor a PNG's cICP
+    properties = read_properties() if img.format in ("AVIF", "PNG") else None
+    if properties and (found := code_points(properties)):
+        img.info["nclx_profile"] = found
+        if img.format == "PNG":  # its cICP states the colour, sRGB's too: a profile beside it is not applied
+            img.info.pop("icc_profile", None)
+    coded = nclx_of(img)
+    if coded is None or not needs_conversion(coded):
+        return None
+    peak = hdr.PEAK
+    if coded.get("transfer_characteristics") == hdr.PQ:
+        peak = stated_peak(read_properties() if properties is None else properties)
+    return coded, peak
+
+
+def heif_16bit(fp: BinaryIO, bits: int) -> np.ndarray:
+    """A HEIC's first image decoded at its full depth: (H, W, 3) uint16 over 0..65535 (grey: three equal
+    channels)."""
+    heif = open_heif(fp, convert_hdr_to_8bit=False)  # kept: the array below is a view of its buffer
+    samples = np.asarray(heif)
+    samples = (samples[..., None] if samples.ndim == 2 else samples)[..., :3] >> (16 - bits)  # pi-heif: top bits
+    spread = (np.arange(1 << bits, dtype=np.uint32) * 65535 // ((1 << bits) - 1)).astype(np.uint16)  # over 0..65535
+    return np.ascontiguousarray(np.broadcast_to(spread[samples], (*samples.shape[:2], 3)))
