@@ -173,6 +173,11 @@ def _all_fields() -> dict[str, list[list]]:
     return fields
 
 
+def settings_of(group: str) -> list[str]:
+    """The settings a typed group takes (its constructor's arguments, as its schema holds them, `_target_` too)."""
+    return [f.name for f in dataclasses.fields(_schema(group))]
+
+
 def expected_kind(full_key: str) -> str | None:
     """What a typed setting takes, in words ("an integer"), from its group's schema; None if untyped."""
     group, _, key = full_key.partition(".")

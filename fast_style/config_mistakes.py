@@ -19,7 +19,15 @@ import yaml
 from hydra.utils import get_object, instantiate
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
-from fast_style.config import CONFIG_DIR, KIND_WORDS, SCHEMAS, compose, constructor_signature, expected_kind
+from fast_style.config import (
+    CONFIG_DIR,
+    KIND_WORDS,
+    SCHEMAS,
+    compose,
+    constructor_signature,
+    expected_kind,
+    settings_of,
+)
 from fast_style.errors import UserError, first_line
 
 _FILE_KEYS = {"style": "style.image", "loss": "loss=file loss.weights"}  # groups whose option is often a file
@@ -34,18 +42,37 @@ def _a_trainer_argument(name: str) -> bool:
     return name in inspect.signature(pl.Trainer).parameters
 
 
-def _keys_under(parent: str, overrides: list[str], config_dirs: list[str]) -> list[str]:
-    """The settings a config node has, composed with the command line's other overrides and its own config
-    folders (`--config-dir`)."""
+def _composed(overrides: list[str], config_dirs: list[str]) -> DictConfig | None:
+    """The config composed with the command line's other overrides and its own config folders (`--config-dir`);
+    None where they have mistakes too."""
     folders = [f"file://{os.path.abspath(d)}" for d in config_dirs]
     if folders:  # (searched after the built-in configs here, before them in the launch: the same unless they clash)
         overrides = [*overrides, f"hydra.searchpath=[{','.join(repr(f) for f in folders)}]"]
     try:
-        cfg = compose(overrides)
-        node = OmegaConf.select(cfg, parent) if parent else cfg
-        return sorted(str(k) for k in node) if isinstance(node, DictConfig) else []
+        return compose(overrides)
     except Exception:  # the other overrides have mistakes too: name no keys rather than fail here
-        return []
+        return None
+
+
+def _keys_under(parent: str, cfg: DictConfig | None) -> list[str]:
+    """The settings a config node has."""
+    node = (OmegaConf.select(cfg, parent) if parent else cfg) if cfg is not None else None
+    return sorted(str(k) for k in node) if isinstance(node, DictConfig) else []
+
+
+def _same_name_below(name: str, cfg: DictConfig | None) -> str | None:
+    """The first setting called `name` inside a node of the config (`max_steps`: trainer.max_steps), for a key given
+    at the top level without its group."""
+    found = [(cfg, "")] if cfg is not None else []
+    while found:
+        node, at = found.pop(0)
+        for key in (str(k) for k in node):
+            child = node._get_node(key)  # (not resolved: an interpolation is beside the point here)
+            if at and key == name:
+                return f"{at}.{key}"
+            if isinstance(child, DictConfig):
+                found.append((child, f"{at}.{key}" if at else key))
+    return None
 
 
 def _own_config_dirs(argv: list[str]) -> list[str]:
@@ -99,7 +126,8 @@ def one_line(error: BaseException, argv: list[str]) -> str:
             and a.split("=")[0].lstrip("+~").partition(".")[0] not in mistaken
             and a.split("=")[0].lstrip("+~") not in mistaken
         ]
-        keys = _keys_under(parent, others, _own_config_dirs(argv))
+        composed = _composed(others, _own_config_dirs(argv))
+        keys = _keys_under(parent, composed)
         known = f"; the settings under {parent or 'the top level'} are {', '.join(keys)}" if keys else ""
         group = key.partition(".")[0]
         if not keys and (CONFIG_DIR / group / "none.yaml").is_file():  # an optional group left at none
@@ -114,6 +142,9 @@ def one_line(error: BaseException, argv: list[str]) -> str:
         if parent == "trainer" and _a_trainer_argument(key.rpartition(".")[2]):  # min_steps: no max_steps guessed
             near = []
         guess = f"{parent + '.' if parent else ''}{near[0]}{below}" if near else ""
+        if not guess and not parent:  # max_steps=100 for trainer.max_steps: `+max_steps=100` was read by nothing
+            elsewhere = _same_name_below(key, composed)
+            guess = f"{elsewhere}{below}" if elsewhere else ""
         hint = f" (did you mean {guess}?)" if guess else ""
         key += below
         if source:
@@ -122,6 +153,8 @@ def one_line(error: BaseException, argv: list[str]) -> str:
             return f"unknown setting '{key}'{hint}{known}"
         if parent == "trainer":  # the node lists only what the config sets: Lightning takes many more
             return f"unknown setting '{key}'{known}; another pytorch_lightning.Trainer argument goes in as +{key}=..."
+        if parent in SCHEMAS:  # a typed group's constructor takes no other key: `+data.xyz=...` is refused too
+            return f"unknown setting '{key}'{known}"
         return f"unknown setting '{key}'{known} (use +{key}=... to add a new key on purpose)"
     if isinstance(error, UserError):
         return str(error)
@@ -164,6 +197,25 @@ def check_typed(cfg: DictConfig) -> None:
                 f"{named} does not start from the group's schema: begin its file with "
                 "`defaults: [schema, _self_]` (README, Configuration)"
             )
+
+
+def check_keys(cfg: DictConfig) -> None:
+    """Refuse, in one line and before anything is built, a key that a typed group's constructor does not take: added
+    with `+` (`+module.warmup=5`: a TypeError traceback once the network, loss and style were built; `+data.foo=1`:
+    the constructor's own words), or in a config read back untyped."""
+    for group, (target, _, _) in SCHEMAS.items():
+        node = OmegaConf.select(cfg, group)
+        if not isinstance(node, DictConfig):
+            continue
+        takes = settings_of(group)
+        for key in (str(k) for k in node):
+            if key not in takes:
+                close = difflib.get_close_matches(key, takes, n=1)
+                hint = f" (did you mean {group}.{close[0]}?)" if close else ""
+                settings = ", ".join(sorted(k for k in takes if k != "_target_"))
+                raise UserError(
+                    f"{group}.{key} is not a setting of {target.rsplit('.', 1)[1]}{hint}: it takes {settings}"
+                )
 
 
 def build(node: DictConfig, where: str, **kwargs: Any) -> Any:

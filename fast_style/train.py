@@ -21,7 +21,7 @@ from pytorch_lightning.utilities.exceptions import SIGTERMException
 
 from fast_style import config, launch
 from fast_style.callbacks import AtomicCheckpointIO, GracefulStop, HParamsSummary, KeepLaunch, ResumedStepCount
-from fast_style.config_mistakes import build, check_typed, check_types
+from fast_style.config_mistakes import build, check_keys, check_typed, check_types
 from fast_style.devices import check_memory, native_bf16
 from fast_style.errors import UserError, first_line, out_of_memory, setting
 from fast_style.event_files import holds_a_loss
@@ -190,6 +190,7 @@ def _prepare(cfg: DictConfig) -> tuple[pl.Trainer, StyleTransferModule, Any, lis
     """Everything a run needs, checked and built: (trainer, module, datamodule, callbacks, ckpt_path)."""
     config.register()  # a cfg composed by hand may still hold ${best_precision:} and ${mul:...}
     check_typed(cfg)
+    check_keys(cfg)
     if OmegaConf.is_missing(cfg.style, "image"):
         raise UserError("no style image: add style.image=path/to/painting.jpg")
     if not isinstance(cfg.seed, int) or isinstance(cfg.seed, bool) or not 0 <= cfg.seed < 2**32:  # (NumPy's range:

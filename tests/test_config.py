@@ -147,3 +147,19 @@ def test_two_runs_started_in_the_same_second_get_their_own_folders(tmp_path: Pat
         assert run[0].startswith("outputs/") and run[1].startswith("multirun/")
     assert dirs[0][0] != dirs[1][0] and dirs[0][1] != dirs[1][1]
     assert dirs[0][0].rsplit("-", 1)[0].count("-") == 4  # <date>/<hh-mm-ss>-<pid>
+
+
+def test_an_unknown_key_is_not_advised_as_a_plus_key_nothing_reads() -> None:
+    """`module.warmup=5` advised `+module.warmup=5` (a TypeError traceback once the loss was built) and
+    `max_steps=5` advised `+max_steps=5`, which trained the default 40,000 steps: a typed group's unknown key is
+    said without that advice, a group's setting given at the top level is named."""
+    from fast_style.errors import UserError
+
+    with pytest.raises(UserError) as said:
+        compose(["style.image=x.jpg", "module.warmup=5"])
+    assert str(said.value).startswith("unknown setting 'module.warmup'; the settings under module are ")
+    assert "+" not in str(said.value)
+    with pytest.raises(UserError, match=r"^unknown setting 'max_steps' \(did you mean trainer.max_steps\?\)"):
+        compose(["style.image=x.jpg", "max_steps=5"])
+    with pytest.raises(UserError, match=r"^unknown setting 'lr' \(did you mean module.lr\?\)"):
+        compose(["style.image=x.jpg", "lr=5"])

@@ -457,6 +457,9 @@ def test_the_stop_line_points_a_resume_at_the_run_or_at_its_whole_sweep(monkeypa
         # refused before the loss network is built, with what the Trainer takes (Lightning's TypeError came after)
         ("+trainer.gpus=2", "trainer.gpus is not a setting of Trainer: it takes accelerator, accumulate_grad_batches,"),
         ("+trainer.max_step=5", "trainer.max_step is not a setting of Trainer (did you mean trainer.max_steps?)"),
+        # as the unknown-key line advised: a TypeError traceback after the loss was built, and the run's folder left
+        ("+module.warmup=5", "module.warmup is not a setting of StyleTransferModule: it takes compile, init_from, lr,"),
+        ("+data.bach_size=5", "data.bach_size is not a setting of StyleDataModule (did you mean data.batch_size?)"),
         ("module.lr=fast", "module.lr must be a number, got 'fast'"),
         ("trainer.max_steps=abc", "trainer.max_steps must be an integer, got 'abc'"),
         ("seed=abc", "seed must be an integer from 0 to 4294967295, got 'abc'"),
