@@ -246,6 +246,13 @@ class StyleDataModule(pl.LightningDataModule):
         bad = [f"data.{k}={v} (at least {least})" for k, (v, least) in limits.items() if v < least]
         if bad:
             raise UserError(f"bad data settings: {', '.join(bad)}")
+        for key, folder in (("root", root), ("val_root", val_root)):  # (data.root=$PHOTOS, the variable unset)
+            if folder is not None and not str(folder).strip():  # Path("") is the current folder: its photos trained
+                other = ", or leave it out to hold out photos of data.root" if key == "val_root" else ""
+                raise UserError(
+                    f"data.{key} is empty (an unset shell variable?): set data.{key}=path/to/photos (a folder of "
+                    f"photos){other}"
+                )
         self.root, self.val_root = root, val_root
         self.image_size, self.batch_size, self.num_workers = image_size, batch_size, num_workers
         self.num_val, self.seed = num_val, seed

@@ -173,6 +173,19 @@ def test_missing_or_empty_folder_is_one_line_error(tmp_path: Path, make, match: 
     assert "\n" not in str(err.value)
 
 
+@pytest.mark.parametrize("key", ["root", "val_root"])
+def test_an_empty_folder_setting_is_one_line_not_the_current_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, key: str
+) -> None:
+    """data.root=$PHOTOS with the variable unset: Path("") is the current folder, whose photos trained."""
+    for i in range(6):
+        make_photo(tmp_path / f"{i}.png", seed=i)
+    monkeypatch.chdir(tmp_path)
+    folders = {"root": str(tmp_path), "val_root": None, key: " " if key == "val_root" else ""}
+    with pytest.raises(UserError, match=rf"^data.{key} is empty \(an unset shell variable\?\): set data.{key}="):
+        StyleDataModule(**folders, batch_size=1, num_workers=0, num_val=1).setup()
+
+
 def test_too_few_images_for_a_batch(tmp_path: Path) -> None:
     make_photo(tmp_path / "a" / "one.png")
     dm = StyleDataModule(str(tmp_path / "a"), batch_size=4, num_workers=0, num_val=0)

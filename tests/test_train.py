@@ -476,6 +476,8 @@ def test_the_stop_line_points_a_resume_at_the_run_or_at_its_whole_sweep(monkeypa
         ("trainer.precision=bf16-true", "trainer.precision=bf16-true is not a precision fast-style trains in"),
         ("trainer.precision=64-true", "use bf16-mixed, 16-mixed (on a GPU) or 32-true"),  # crashed in the grids
         ("trainer.max_steps=0", "trainer.max_steps=0 trains nothing: give the steps to train"),  # a folder, no model
+        # data.root=$PHOTOS, the variable unset: the current folder's photos trained (exit code 0)
+        ("data.root=", "data.root is empty (an unset shell variable?): set data.root=path/to/photos"),
         # the checkpoints and style model went there, .hydra/ and train.log into the run's folder
         ("output_dir={tmp}/foo", "output_dir follows the run's folder: set hydra.run.dir={tmp}/foo instead"),
         ("module.init_from=nope.pt", "module.init_from=nope.pt: style model not found: nope.pt (a style.pt that"),
