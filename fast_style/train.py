@@ -137,6 +137,14 @@ def train(cfg: DictConfig) -> Path | None:
     if ckpt is None and trainer.max_steps == 0:  # (after fit: the data's and settings' mistakes come first)
         # a new run of no step left a folder with no model, which was then refused as "holds a run"
         raise UserError("trainer.max_steps=0 trains nothing: give the steps to train, e.g. trainer.max_steps=2000")
+    if ckpt is None and trainer.global_step == 0:  # no epoch or no batch: as well (exit 0, a folder without a model)
+        remedies = {
+            "max_epochs": "set trainer.max_epochs=-1 (no limit: trainer.max_steps counts the steps)",
+            "limit_train_batches": "leave it out (every batch)",
+        }
+        for key, remedy in remedies.items():
+            if OmegaConf.select(cfg, f"trainer.{key}") == 0:
+                raise UserError(f"trainer.{key}=0 trains nothing: {remedy}")
     style = OmegaConf.select(cfg, "callbacks.style_model.path")
     style_path = Path(style) if style else None
     if trainer.is_global_zero:
