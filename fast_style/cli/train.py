@@ -55,6 +55,11 @@ def _hydra_main(cfg: DictConfig) -> None:
     _into_run_log(f"launch: fast-style-train {launch}", logging.INFO)  # the log says what ran (the terminal knows)
     held = None
     try:
+        if HydraConfig.get().job.chdir:  # (relative paths were the run folder's: "style image 'wave.jpg' not found")
+            raise UserError(
+                "hydra.job.chdir=true would read style.image, data.root and every other relative path from inside the "
+                "run's folder: leave it false (the run writes into its folder all the same)"
+            )
         from fast_style.train import train  # torch and Lightning: only once a run starts
 
         held = _lock_resolved_folder(out)
