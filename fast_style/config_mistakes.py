@@ -95,6 +95,7 @@ def one_line(error: BaseException, argv: list[str]) -> str:
         ConfigKeyError,
         InterpolationResolutionError,
         MissingMandatoryValue,
+        OmegaConfBaseException,
         ValidationError,
     )
 
@@ -112,6 +113,13 @@ def one_line(error: BaseException, argv: list[str]) -> str:
         options = sorted(o for o in error.options if o != "schema")
         hint = f"; a file goes in as {_FILE_KEYS[group]}=..." if group in _FILE_KEYS and Path(option).suffix else ""
         return f"unknown {group or 'config'} option '{option}': choose one of {', '.join(options)}{hint}"
+    removed = [a[1:].partition("=")[0] for a in argv if a.startswith("~") and not a.startswith("~/")]
+    for found in (error, cause):  # ~seed, ~model, ~data.root: OmegaConf's "Key 'seed' is not in struct" and the like
+        key = getattr(found, "full_key", None) if isinstance(found, OmegaConfBaseException) else None
+        gone = next((r for r in removed if key and (key == r or key.startswith(f"{r}."))), None)
+        if gone is not None:
+            instead = "" if key == "output_dir" else f" (or set {key}=... instead)"  # (output_dir: the run's folder)
+            return f"~{gone} removes {key}, which fast-style-train needs: leave ~{gone} out{instead}"
     if isinstance(cause, ValidationError) and cause.full_key and expected_kind(cause.full_key):
         return f"{cause.full_key} must be {expected_kind(cause.full_key)}, got {cause.value!r}"
     if isinstance(cause, (ConfigAttributeError, ConfigKeyError)) and cause.full_key:
