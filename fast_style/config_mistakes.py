@@ -113,6 +113,11 @@ def one_line(error: BaseException, argv: list[str]) -> str:
         options = sorted(o for o in error.options if o != "schema")
         hint = f"; a file goes in as {_FILE_KEYS[group]}=..." if group in _FILE_KEYS and Path(option).suffix else ""
         return f"unknown {group or 'config'} option '{option}': choose one of {', '.join(options)}{hint}"
+    # +model=tiny: Hydra's "To override a value use 'override model: tiny'" is a config file's words
+    twice = re.match(r"Multiple values for ([\w./]+)\. To override", str(error))
+    added = next((a for a in argv if twice and a.startswith(f"+{twice.group(1)}=")), None)
+    if twice and added:
+        return f"{twice.group(1)} is a config group: choose its option without the +, {added[1:]}"
     removed = [a[1:].partition("=")[0] for a in argv if a.startswith("~") and not a.startswith("~/")]
     for found in (error, cause):  # ~seed, ~model, ~data.root: OmegaConf's "Key 'seed' is not in struct" and the like
         key = getattr(found, "full_key", None) if isinstance(found, OmegaConfBaseException) else None

@@ -499,6 +499,9 @@ def test_the_stop_line_points_a_resume_at_the_run_or_at_its_whole_sweep(monkeypa
         ("+trainer.accumulate_grad_batches=0", "trainer.accumulate_grad_batches=0: give at least 1"),
         ("trainer.check_val_every_n_epoch=1", "or set trainer.check_val_every_n_epoch=null to count it in steps"),
         ("-m --cfg job", "--run, --multirun (-m), --cfg, --info and --shell-completion do not go together: give"),
+        # Hydra's "Multiple values for experiment. To override a value use 'override experiment: demo'"
+        ("+experiment=demo", "experiment is a config group: choose its option without the +, experiment=demo"),
+        ("+model=tiny", "model is a config group: choose its option without the +, model=tiny"),
         # OmegaConf's own words: "Key 'seed' is not in struct full_key: seed object_type=dict", "Error merging ..."
         ("~seed", "~seed removes seed, which fast-style-train needs: leave ~seed out (or set seed=... instead)"),
         ("~data.root", "~data.root removes data.root, which fast-style-train needs: leave ~data.root out"),
