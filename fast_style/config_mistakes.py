@@ -241,7 +241,11 @@ def build(node: DictConfig, where: str, **kwargs: Any) -> Any:
         cause = e.__cause__
         if isinstance(cause, UserError):
             raise cause from None
-        raise UserError(f"bad setting under {where}: {first_line(cause or e, 300)}") from None
+        said = first_line(cause or e, 300)
+        if where == "trainer" and re.search(r"accelerator|devices|gpu|cuda|mps|backend", said, re.IGNORECASE):
+            # Lightning's words alone ("No supported gpu backend found!") said nothing of what to set
+            said += " (trainer.accelerator=auto trains on a GPU where there is one, else the CPU; trainer.devices=1)"
+        raise UserError(f"bad setting under {where}: {said}") from None
 
 
 def check_types(node: DictConfig, where: str) -> None:

@@ -20,6 +20,8 @@ PICTURE_BYTES_PER_PIXEL = 24  # Pillow's RGB copies, the uint8 and float32 tenso
 
 def load_style_image(image: str, size: int | None = None) -> torch.Tensor:
     """The style image as a (1, 3, H, W) tensor in [0, 1], its longer side resized to `size` (None: as is)."""
+    if not str(image).strip():  # Path("") is the current folder: "style image '' is a folder"
+        raise UserError("the style image's path is empty (an unset shell variable?): give the path of a painting")
     path = Path(image).expanduser()
     if size is not None and size < 16:
         raise UserError(f"style size {size}: use at least 16 px (or null for the painting's own size)")
