@@ -240,12 +240,12 @@ def coded_colour(img: Image.Image, source: str | os.PathLike | BinaryIO) -> tupl
     if img.info.get("icc_profile") and img.format != "PNG":
         return None
 
-    def read_properties() -> dict[bytes, bytes]:
+    def from_the_file() -> dict[bytes, bytes]:
         with open(source, "rb") if isinstance(source, (str, os.PathLike)) else contextlib.nullcontext(source) as fp:
             return read_png_properties(fp) if img.format == "PNG" else read_properties(fp)
 
     # Pillow reports neither an AVIF's nclx nor a PNG's cICP
-    properties = read_properties() if img.format in ("AVIF", "PNG") else None
+    properties = from_the_file() if img.format in ("AVIF", "PNG") else None
     if properties and (found := code_points(properties)):
         img.info["nclx_profile"] = found
         if img.format == "PNG":  # its cICP states the colour, sRGB's too: a profile beside it is not applied
@@ -255,7 +255,7 @@ def coded_colour(img: Image.Image, source: str | os.PathLike | BinaryIO) -> tupl
         return None
     peak = hdr.PEAK
     if coded.get("transfer_characteristics") == hdr.PQ:
-        peak = stated_peak(read_properties() if properties is None else properties)
+        peak = stated_peak(from_the_file() if properties is None else properties)
     return coded, peak
 
 
