@@ -441,11 +441,26 @@ def _names_the_cpu(device: object) -> bool:
         return False
 
 
+def _refuse_a_video(path: Path) -> None:
+    """A video given as a picture ("cannot identify image file"): UserError naming the video's own calls."""
+    from fast_style.video import is_video
+
+    if path.is_file() and is_video(path):
+        raise UserError(
+            f"{path} is a video, and a Stylizer stylizes pictures: stylize it with fast_style.video.stylize_video(src, "
+            "dst, stylizer.stylize_frames, device=stylizer.device), or fast-style-stylize"
+        )
+
+
 def _as_image(x: object) -> Image.Image:
     """A PIL image, or one read from a path (UserError where the file is not a readable image)."""
     if isinstance(x, (str, os.PathLike)):
-        with reading(x):  # missing, a folder, not an image, truncated, a bomb
-            return read_image(x)
+        try:
+            with reading(x):  # missing, a folder, not an image, truncated, a bomb
+                return read_image(x)
+        except UserError:
+            _refuse_a_video(Path(x))
+            raise
     if not isinstance(x, Image.Image):
         hint = ": Image.fromarray(array) makes one of an (H, W, 3) uint8 array" if hasattr(x, "__array__") else ""
         raise TypeError(f"a Stylizer takes a path, a PIL image or a tensor, not {type(x).__name__}{hint}")

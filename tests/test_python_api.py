@@ -94,6 +94,25 @@ def test_evaluations_takes_one_folder_or_model_alone_and_refuses_nothing_to_do(
             write_reports(tmp_path / "out", [], [], [], "caffe", **options)
 
 
+def test_a_video_given_to_a_stylizer_names_the_video_call(model_path: Path, tmp_path: Path) -> None:
+    import av
+    import numpy as np
+
+    clip = tmp_path / "clip.mp4"
+    with av.open(str(clip), "w") as container:  # "cannot identify image file": what to do was not said
+        stream = container.add_stream("h264", rate=10)
+        stream.width, stream.height, stream.pix_fmt = 32, 32, "yuv420p"
+        for _ in range(2):
+            container.mux(stream.encode(av.VideoFrame.from_ndarray(np.zeros((32, 32, 3), np.uint8), format="rgb24")))
+        container.mux(stream.encode())
+    s = Stylizer.load(model_path, device="cpu")
+    with pytest.raises(UserError, match=r"clip.mp4 is a video, and a Stylizer stylizes pictures: .*stylize_video"):
+        s(clip)
+    (tmp_path / "notes.txt").write_text("x")  # neither: Pillow's own reason stays
+    with pytest.raises(UserError, match="cannot read .*notes.txt: cannot identify image file"):
+        s(str(tmp_path / "notes.txt"))
+
+
 def test_export_video_animation_server_and_zoo_settings_are_checked_first(model_path: Path, tmp_path: Path) -> None:
     from fast_style.animation import stylize_animation
     from fast_style.video import stylize_video
