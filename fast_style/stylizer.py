@@ -16,6 +16,7 @@ import torch.nn.functional as F
 from PIL import Image
 
 from fast_style import zoo
+from fast_style.animation import frame_count
 from fast_style.devices import DTYPES, compile_for, pick_device, pick_precision
 from fast_style.errors import UserError, first_line, setting
 from fast_style.images import opened_in_srgb, read_image, reading, split_alpha, upright
@@ -452,19 +453,35 @@ def _refuse_a_video(path: Path) -> None:
         )
 
 
+def _say_first_frame(name: str, frames: int) -> None:
+    """A Stylizer given an animation stylizes the frame it is at (the first, from a path): said, not silently."""
+    if frames > 1:
+        log.warning(
+            "%s: an animation of %d frames: a Stylizer stylizes one (the first from a path); "
+            "fast_style.animation.stylize_animation(src, dst, stylizer.stylize_images) stylizes them all",
+            name,
+            frames,
+        )
+
+
 def _as_image(x: object) -> Image.Image:
     """A PIL image, or one read from a path (UserError where the file is not a readable image)."""
     if isinstance(x, (str, os.PathLike)):
         try:
             with reading(x):  # missing, a folder, not an image, truncated, a bomb
-                return read_image(x)
+                image = read_image(x)
+                frames = frame_count(x)
         except UserError:
             _refuse_a_video(Path(x))
             raise
+        _say_first_frame(Path(x).name, frames)
+        return image
     if not isinstance(x, Image.Image):
         hint = ": Image.fromarray(array) makes one of an (H, W, 3) uint8 array" if hasattr(x, "__array__") else ""
         raise TypeError(f"a Stylizer takes a path, a PIL image or a tensor, not {type(x).__name__}{hint}")
     name = getattr(x, "filename", "")  # Image.open's path ("" for a stream, which Pillow lets go once it is loaded)
+    if getattr(x, "is_animated", False) and x.format in ("GIF", "PNG", "WEBP", "AVIF"):
+        _say_first_frame(Path(name).name or "the image", x.n_frames - bool(x.info.get("default_image")))
     try:  # read now, in one line: a truncated file's OSError, a closed image's bare AssertionError from Pillow
         x.load()
         # a phone's photo from Image.open as from its path (it came out on its side), its colours too (an HDR PNG's,

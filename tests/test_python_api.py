@@ -113,6 +113,24 @@ def test_a_video_given_to_a_stylizer_names_the_video_call(model_path: Path, tmp_
         s(str(tmp_path / "notes.txt"))
 
 
+def test_an_animation_given_to_a_stylizer_says_one_frame_is_stylized(
+    model_path: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The command line says "only the first is written"; the Python API returned the first frame without a word."""
+    frames = [Image.new("RGB", (24, 24), c) for c in ("red", "green", "blue")]
+    frames[0].save(tmp_path / "a.gif", save_all=True, append_images=frames[1:], duration=100)
+    frames[0].save(tmp_path / "still.gif")
+    s = Stylizer.load(model_path, device="cpu")
+    with caplog.at_level("WARNING", logger="fast_style"):
+        assert s(tmp_path / "a.gif").size == (24, 24)
+        with Image.open(tmp_path / "a.gif") as opened:
+            s(opened)
+        s(tmp_path / "still.gif")
+    said = [r.getMessage() for r in caplog.records if "animation" in r.getMessage()]
+    assert len(said) == 2 and all("a.gif: an animation of 3 frames: a Stylizer stylizes one" in m for m in said)
+    assert "stylize_animation(src, dst, stylizer.stylize_images)" in said[0]
+
+
 def test_export_video_animation_server_and_zoo_settings_are_checked_first(model_path: Path, tmp_path: Path) -> None:
     from fast_style.animation import stylize_animation
     from fast_style.video import stylize_video
