@@ -70,9 +70,25 @@ def resume_from(cfg: DictConfig, out: Path, last: str | None, checkpoints: bool)
                 f"ckpt_path=last: no {Path(last) / 'last.ckpt'}: set {elsewhere} to the folder of the run "
                 "to resume (nothing was trained)"
             )
-    if ckpt not in (None, "last") and not asked_last and last and _within(Path(ckpt).expanduser(), last):
+    if ckpt not in (None, "last") and last and _within(Path(ckpt).expanduser(), last):
         at, reached = step_of(Path(ckpt).expanduser()), _steps_reached(last, style_model_path(cfg))
-        if at is not None and reached is not None and at < reached:  # its later files were written over unsaid
+        newest = _last_or_newest(Path(last).expanduser())
+        # the run's own newest (callbacks.checkpoint.save_last=false keeps none of its last step): resumed from it,
+        # as ckpt_path=last is, the steps since it are trained again (it was refused, its refusal naming ckpt_path=last,
+        # which went on from the same checkpoint without a word)
+        its_newest = newest is None or (step_of(newest) or 0) <= (at or 0)
+        if at is not None and reached is not None and at < reached and its_newest:
+            log.warning(
+                "warning: %s, the run's newest checkpoint, is at step %d, and the run went on to step %d: steps %d to "
+                "%d are trained again, their style models and grids written over (callbacks.checkpoint.save_last=true "
+                "keeps a checkpoint of a run's last step)",
+                ckpt,
+                at,
+                reached,
+                at + 1,
+                reached,
+            )
+        elif not asked_last and at is not None and reached is not None and at < reached:  # later files written over
             raise UserError(
                 f"ckpt_path={ckpt} is at step {at}, and this run went on to step {reached}: resumed here it would "
                 f"write over the later steps' style models and grids; continue from it in a folder of its own "

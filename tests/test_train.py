@@ -1282,6 +1282,17 @@ def test_resuming_goes_to_the_runs_newest_checkpoint_and_never_back_over_its_lat
     other = tmp_path / "branch"
     train(tiny_cfg(other, photo_dir, style_path, random_vgg, "trainer.max_steps=3", f"ckpt_path='{older}'"))
     assert load_style_model(str(other / "style.pt"))[1]["step"] == 3
+    # save_last=false keeps no checkpoint of the last step: ckpt_path=last, or the newest named, trains the steps
+    # since it again, said (named, it was refused, the refusal naming ckpt_path=last, which went on without a word)
+    for name, ckpt in (("nolast", "last"), ("named", "'{out}/checkpoints/step=000002.ckpt'")):
+        run = tmp_path / name
+        train(tiny_cfg(run, photo_dir, style_path, random_vgg, "trainer.max_steps=3", keep[0]))
+        assert [p.name for p in (run / "checkpoints").glob("*.ckpt")] == ["step=000002.ckpt"]
+        caplog.clear()
+        resume = ["trainer.max_steps=4", f"ckpt_path={ckpt.format(out=run)}", keep[0]]
+        train(tiny_cfg(run, photo_dir, style_path, random_vgg, *resume))
+        assert "is at step 2, and the run went on to step 3: steps 3 to 3 are trained again" in caplog.text, name
+        assert load_style_model(str(run / "style.pt"))[1]["step"] == 4
 
 
 def test_a_validation_within_an_epoch_after_unreadable_batches_goes_on(
