@@ -3,6 +3,7 @@ stylizes tensors, PIL images and image files, whole or in seamless tiles."""
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import logging
 import math
@@ -480,8 +481,10 @@ def _as_image(x: object) -> Image.Image:
         hint = ": Image.fromarray(array) makes one of an (H, W, 3) uint8 array" if hasattr(x, "__array__") else ""
         raise TypeError(f"a Stylizer takes a path, a PIL image or a tensor, not {type(x).__name__}{hint}")
     name = getattr(x, "filename", "")  # Image.open's path ("" for a stream, which Pillow lets go once it is loaded)
-    if getattr(x, "is_animated", False) and x.format in ("GIF", "PNG", "WEBP", "AVIF"):
-        _say_first_frame(Path(name).name or "the image", x.n_frames - bool(x.info.get("default_image")))
+    if x.format in ("GIF", "PNG", "WEBP", "AVIF") and getattr(x, "fp", None) is not None:  # (a closed one: read)
+        with contextlib.suppress(ValueError, OSError):  # (is_animated reads the file)
+            if getattr(x, "is_animated", False):
+                _say_first_frame(Path(name).name or "the image", x.n_frames - bool(x.info.get("default_image")))
     try:  # read now, in one line: a truncated file's OSError, a closed image's bare AssertionError from Pillow
         x.load()
         # a phone's photo from Image.open as from its path (it came out on its side), its colours too (an HDR PNG's,
