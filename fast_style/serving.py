@@ -1,7 +1,7 @@
 """fast_style.server's app served by this process until it is stopped: Ctrl-C or SIGTERM (systemd, docker stop)
-give requests under way GRACE_S seconds, then cancel them, each stop in one line; uploads are spooled in a
-temporary folder of its own, removed at the end (fast-style-serve's; serve_in_background serves a notebook's or a
-test's app in a thread instead)."""
+give requests under way a grace period (GRACE_S seconds unless set), then cancel them, each stop in one line;
+uploads are spooled in a temporary folder of its own, removed at the end (fast-style-serve's; serve_in_background
+serves a notebook's or a test's app in a thread instead)."""
 
 from __future__ import annotations
 
@@ -73,10 +73,18 @@ def bind_port(host: str, port: int) -> socket.socket:
     return sock
 
 
-def serve(app: Any, host: str, port: int, cut_short: CutShort | None = None, sock: socket.socket | None = None) -> None:
+def serve(
+    app: Any,
+    host: str,
+    port: int,
+    cut_short: CutShort | None = None,
+    sock: socket.socket | None = None,
+    grace: int = GRACE_S,
+) -> None:
     """Serves `app` (create_app's) on `host`:`port` until a stop; SystemExit(143) after SIGTERM, KeyboardInterrupt
     after Ctrl-C. `cut_short`: told the jobs a stop cut short and the temporary folder, for `end_process`. `sock`:
-    bound to `host`:`port` already (else uvicorn binds it)."""
+    bound to `host`:`port` already (else uvicorn binds it). `grace`: the seconds a stop waits for requests under
+    way before it cancels them."""
     import uvicorn
 
     from fast_style.host_names import EVERY_ADDRESS, LOOPBACK_NAMES
@@ -95,7 +103,7 @@ def serve(app: Any, host: str, port: int, cut_short: CutShort | None = None, soc
             super().handle_exit(sig, frame)  # before the line: a second Ctrl-C may come while it is printed
             if first and busy:  # said, or the stop looks hung
                 print(
-                    f"stopping: waiting for {busy} request(s) under way, at most {GRACE_S} s "
+                    f"stopping: waiting for {busy} request(s) under way, at most {grace} s "
                     "(Ctrl-C again stops at once)",
                     file=sys.stderr,
                     flush=True,
@@ -114,7 +122,7 @@ def serve(app: Any, host: str, port: int, cut_short: CutShort | None = None, soc
             where = f" on this machine, or {' or '.join(others) if others else 'its address'} from others"
         print(f"fast-style-serve: open {url(host, port)}/{where} ({stop})", file=sys.stderr, flush=True)
         # not uvicorn.run, which swallows the Ctrl-C it re-raises (exit 0, not 130)
-        server = Server(server_config(app, host=host, port=port))
+        server = Server(server_config(app, grace, host=host, port=port))
         quiet = _QuietStop(server)
         logging.getLogger("uvicorn.error").addFilter(quiet)
         # uvicorn stops cleanly on SIGTERM (systemd, docker stop), then raises it again: exit 143 through the
@@ -182,10 +190,11 @@ def _terminated(signum: int) -> None:
     raise SystemExit(128 + signum)
 
 
-def server_config(app: Any, **kwargs: Any) -> Any:
+def server_config(app: Any, grace: int = GRACE_S, **kwargs: Any) -> Any:
     """uvicorn's settings for `app` (fast-style-serve's and serve_in_background's): no per-message deflate (live
-    frames are JPEGs, which do not compress: it only cost both ends CPU), and a WebSocket message as large as an
-    upload (uvicorn's own limit, 16 MB, closed the live connection below the server's 20 MB)."""
+    frames are JPEGs, which do not compress: it only cost both ends CPU), a WebSocket message as large as an
+    upload (uvicorn's own limit, 16 MB, closed the live connection below the server's 20 MB), and a stop's `grace`
+    seconds for requests under way."""
     import uvicorn
 
     from fast_style.server import FORM_BYTES
@@ -196,7 +205,7 @@ def server_config(app: Any, **kwargs: Any) -> Any:
         log_level="warning",
         ws_per_message_deflate=False,
         ws_max_size=limit,
-        timeout_graceful_shutdown=GRACE_S,  # a client stalled mid-upload held a stop for as long as it liked
+        timeout_graceful_shutdown=grace,  # a client stalled mid-upload held a stop for as long as it liked
         **kwargs,
     )
 

@@ -391,6 +391,9 @@ def test_serve_refuses_bad_settings_and_a_taken_port(tmp_path: Path, capsys) -> 
     assert "not a folder of style models" in capsys.readouterr().err
     assert serve_main(["--port", "0"]) == 2
     assert serve_main(["--queue", "-1"]) == 2
+    capsys.readouterr()
+    assert serve_main(["--grace", "-1"]) == 2
+    assert "error: --grace must be >= 0 seconds, got -1" in capsys.readouterr().err
     assert serve_main(["--max-upload-mb", "inf"]) == 2  # it was an OverflowError's traceback
     for flag in ("--max-upload-mb", "--max-megapixels"):  # no byte or pixel: it named Limits' own field
         assert serve_main([flag, "0.0000001"]) == 2
@@ -457,9 +460,12 @@ def test_serve_refuses_a_device_that_is_not_there(capsys) -> None:
     assert "device cuda asked for, but no CUDA GPU" in capsys.readouterr().err
 
 
+GRACE = 3  # --grace: how long the served process's stop waits for requests under way (the default's 10 s, shortened)
+
+
 def _serve_in_a_process(tmp_path: Path, ignored: bool = False):
-    """`fast-style-serve` started as from a terminal (or with SIGINT ignored, as by `&` in a script), listening;
-    (the process, its port, the folder its temporary files go to)."""
+    """`fast-style-serve --grace GRACE` started as from a terminal (or with SIGINT ignored, as by `&` in a script),
+    listening; (the process, its port, the folder its temporary files go to)."""
     import os
     import signal
     import socket
@@ -474,7 +480,7 @@ def _serve_in_a_process(tmp_path: Path, ignored: bool = False):
     temp = tmp_path / "tmp"
     temp.mkdir()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "fast_style.cli.serve", "--port", str(port)],
+        [sys.executable, "-m", "fast_style.cli.serve", "--port", str(port), "--grace", str(GRACE)],
         stderr=subprocess.PIPE,
         text=True,
         env={**os.environ, "TMPDIR": str(temp)},
@@ -539,16 +545,14 @@ def _stop_under_way(proc, temp: Path, again: bool, sig: str = "SIGINT") -> None:
     import signal
     import time
 
-    from fast_style.serving import GRACE_S
-
     proc.send_signal(getattr(signal, sig))
-    assert "stopping: waiting for 1 request(s) under way" in proc.stderr.readline()
+    assert f"stopping: waiting for 1 request(s) under way, at most {GRACE} s" in proc.stderr.readline()
     start = time.monotonic()
     if again:
         proc.send_signal(signal.SIGINT)
-    assert proc.wait(timeout=GRACE_S + 60) == (143 if sig == "SIGTERM" and not again else 130)
+    assert proc.wait(timeout=GRACE + 60) == (143 if sig == "SIGTERM" and not again else 130)
     took = time.monotonic() - start
-    assert took < 5 if again else GRACE_S - 2 < took < GRACE_S + 5
+    assert took < 5 if again else GRACE - 1 < took < GRACE + 4
     assert proc.stderr.read().strip() == ("stopped (SIGTERM)" if sig == "SIGTERM" and not again else "interrupted")
     assert list(temp.iterdir()) == []
 
@@ -592,7 +596,6 @@ def test_a_stylization_under_way_does_not_hold_a_stop(tmp_path: Path, again: boo
     import time
 
     from fast_style.server import STOPPING
-    from fast_style.serving import GRACE_S
 
     proc, port, temp = _serve_in_a_process(tmp_path)
     answer: list = []
@@ -608,7 +611,7 @@ def test_a_stylization_under_way_does_not_hold_a_stop(tmp_path: Path, again: boo
                 b"Content-Type: image/png\r\n\r\n" + buffer.getvalue() + b"\r\n--B--\r\n",
             ]
         )
-        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=GRACE_S + 30)
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=GRACE + 30)
         try:
             connection.request("POST", "/api/stylize", body, {"Content-Type": "multipart/form-data; boundary=B"})
             reply = connection.getresponse()

@@ -11,6 +11,7 @@ from typing import Any
 
 from fast_style.cli import ToolParser, add_device, run_tool
 from fast_style.errors import UserError
+from fast_style.serving import GRACE_S
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -23,6 +24,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-megapixels", type=float, default=40, help="largest accepted photo (default 40 MP)")
     p.add_argument("--max-size", type=int, default=2048, help="longest side of a result in px (default 2048)")
     p.add_argument("--queue", type=int, default=4, help="requests that may wait; more are answered 503 (default 4)")
+    p.add_argument(
+        "--grace",
+        type=int,
+        default=GRACE_S,
+        metavar="SECONDS",
+        help=f"how long a stop (Ctrl-C, SIGTERM) waits for requests under way before it cancels them (default "
+        f"{GRACE_S}; under docker stop or systemd, less than their own time before they kill it)",
+    )
     p.add_argument(
         "--allow-host",
         action="append",
@@ -54,6 +63,8 @@ def run(args: argparse.Namespace, cut_short: Any = None) -> None:
         raise UserError(f"--max-size must be at least 16 pixels, got {args.max_size}")
     if args.queue < 0:
         raise UserError(f"--queue must be >= 0, got {args.queue}")
+    if args.grace < 0:
+        raise UserError(f"--grace must be >= 0 seconds, got {args.grace}")
     pick_device(args.device)  # a device that is not there: refused now, not in every request's answer
     if re.fullmatch(r"(\[[^\]]*\]|[^:]+):\d+", args.host.strip()):  # ("[127.0.0.1:8000]:8000 cannot be used")
         raise UserError(f"--host {args.host}: give the address alone, and the port as --port")
@@ -78,6 +89,7 @@ def run(args: argparse.Namespace, cut_short: Any = None) -> None:
             args.port,
             cut_short,
             sock,
+            args.grace,
         )
 
 
