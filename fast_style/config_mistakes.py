@@ -231,6 +231,23 @@ def check_keys(cfg: DictConfig) -> None:
                 )
 
 
+def check_added(cfg: DictConfig, overrides: list[str]) -> None:
+    """Refuse, in one line, a top-level setting added on the command line (`+max_steps=100`) that nothing reads: no
+    constructor takes it and no interpolation names it (`+size=256 data.image_size='${size}'` is read), so the run
+    went on without it (40,000 steps for `+max_steps=100`)."""
+    raw = str(OmegaConf.to_container(cfg, resolve=False))
+    for arg in overrides:
+        key = arg.partition("=")[0]
+        if not key.startswith("+") or "." in key.lstrip("+") or "/" in key or "@" in key:
+            continue
+        key = key.lstrip("+")
+        if key not in cfg or re.search(r"\$\{[^}]*\b" + re.escape(key) + r"\b", raw):
+            continue
+        below = _same_name_below(key, cfg)
+        hint = f"did you mean {below}=...?" if below else "set a group's setting (data.image_size=...) instead"
+        raise UserError(f"+{key} adds a setting that nothing reads at the top level: {hint}")
+
+
 def build(node: DictConfig, where: str, **kwargs: Any) -> Any:
     """instantiate(node), a constructor's complaint as one line naming the config node it came from."""
     from hydra.errors import InstantiationException

@@ -163,3 +163,20 @@ def test_an_unknown_key_is_not_advised_as_a_plus_key_nothing_reads() -> None:
         compose(["style.image=x.jpg", "max_steps=5"])
     with pytest.raises(UserError, match=r"^unknown setting 'lr' \(did you mean module.lr\?\)"):
         compose(["style.image=x.jpg", "lr=5"])
+
+
+def test_a_top_level_setting_added_that_nothing_reads_is_refused() -> None:
+    """`+max_steps=5` (the `+` added to what "unknown setting 'max_steps'" refused) trained the default 40,000 steps:
+    refused, naming trainer.max_steps; one that an interpolation reads is kept."""
+    from fast_style.config_mistakes import check_added
+    from fast_style.errors import UserError
+
+    cfg = compose(["style.image=x.jpg", "+max_steps=5", "+size=64", "data.image_size=${size}", "+note=mine"])
+    with pytest.raises(UserError) as said:
+        check_added(cfg, ["+max_steps=5"])
+    assert str(said.value) == (
+        "+max_steps adds a setting that nothing reads at the top level: did you mean trainer.max_steps=...?"
+    )
+    check_added(cfg, ["+size=64", "data.image_size=${size}", "trainer.max_steps=5", "+trainer.min_steps=1"])
+    with pytest.raises(UserError, match=r"^\+note adds a setting that nothing reads at the top level: set a group's"):
+        check_added(cfg, ["+note=mine"])

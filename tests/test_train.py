@@ -462,6 +462,8 @@ def test_the_stop_line_points_a_resume_at_the_run_or_at_its_whole_sweep(monkeypa
         ("+trainer.max_step=5", "trainer.max_step is not a setting of Trainer (did you mean trainer.max_steps?)"),
         # as the unknown-key line advised: a TypeError traceback after the loss was built, and the run's folder left
         ("+module.warmup=5", "module.warmup is not a setting of StyleTransferModule: it takes compile, init_from, lr,"),
+        # the `+` added to what "unknown setting 'max_steps'" refused: the default 40,000 steps trained
+        ("+max_steps=3", "+max_steps adds a setting that nothing reads at the top level: did you mean trainer.max_st"),
         ("+data.bach_size=5", "data.bach_size is not a setting of StyleDataModule (did you mean data.batch_size?)"),
         ("module.lr=fast", "module.lr must be a number, got 'fast'"),
         ("trainer.max_steps=abc", "trainer.max_steps must be an integer, got 'abc'"),

@@ -26,7 +26,7 @@ from omegaconf.errors import OmegaConfBaseException
 from fast_style import launch_folders, ranks
 from fast_style.cli import EXIT_OK, EXIT_PARTIAL, EXIT_USER_ERROR, run_tool
 from fast_style.config import CONFIG_DIR, register
-from fast_style.config_mistakes import not_yaml, one_line
+from fast_style.config_mistakes import check_added, not_yaml, one_line
 from fast_style.errors import UserError, command_options
 
 log = logging.getLogger(__name__)
@@ -60,6 +60,7 @@ def _hydra_main(cfg: DictConfig) -> None:
                 "hydra.job.chdir=true would read style.image, data.root and every other relative path from inside the "
                 "run's folder: leave it false (the run writes into its folder all the same)"
             )
+        check_added(cfg, list(HydraConfig.get().overrides.task))  # `+max_steps=5`: read by nothing
         from fast_style.train import train  # torch and Lightning: only once a run starts
 
         held = _lock_resolved_folder(out)
