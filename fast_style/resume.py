@@ -72,11 +72,13 @@ def resume_from(cfg: DictConfig, out: Path, last: str | None, checkpoints: bool)
             )
     if ckpt not in (None, "last") and last and _within(Path(ckpt).expanduser(), last):
         at, reached = step_of(Path(ckpt).expanduser()), _steps_reached(last, style_model_path(cfg))
-        newest = _last_or_newest(Path(last).expanduser())
+        folder = Path(last).expanduser()
+        kept = [step_of(p) for p in (folder / "last.ckpt", newest_checkpoint(folder)) if p is not None and p.is_file()]
         # the run's own newest (callbacks.checkpoint.save_last=false keeps none of its last step): resumed from it,
         # as ckpt_path=last is, the steps since it are trained again (it was refused, its refusal naming ckpt_path=last,
-        # which went on from the same checkpoint without a word)
-        its_newest = newest is None or (step_of(newest) or 0) <= (at or 0)
+        # which went on from the same checkpoint without a word). The newer of last.ckpt and the newest periodic one:
+        # a stop's last.ckpt, older than a periodic checkpoint since, is not the run's newest
+        its_newest = max((s or 0 for s in kept), default=0) <= (at or 0)
         if at is not None and reached is not None and at < reached and its_newest:
             log.warning(
                 "warning: %s, the run's newest checkpoint, is at step %d, and the run went on to step %d: steps %d to "

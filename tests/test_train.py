@@ -1725,3 +1725,25 @@ def test_training_from_python_speaks_of_python_settings_and_leaves_no_empty_fold
     train(tiny_cfg(out, photo_dir, style_path, random_vgg))
     with pytest.raises(UserError, match=r"holds a run .*or train into another folder \(output_dir=\.\.\.\)$"):
         train(tiny_cfg(out, photo_dir, style_path, random_vgg))
+
+
+def test_a_named_last_ckpt_older_than_a_periodic_checkpoint_of_the_run_is_refused(tmp_path: Path) -> None:
+    """A stop's last.ckpt at step 2 (callbacks.checkpoint.save_last=false since), step=000004.ckpt written later:
+    named as ckpt_path, last.ckpt was called the run's newest checkpoint, and step 4's files were written over."""
+    from fast_style.resume import resume_from
+
+    out = tmp_path / "run"
+    folder = out / "checkpoints"
+    folder.mkdir(parents=True)
+    for name, step in (("last.ckpt", 2), ("step=000004.ckpt", 4)):
+        torch.save({"global_step": step, "pytorch-lightning_version": "2.4.0"}, folder / name)
+    cfg = OmegaConf.create(
+        {
+            "ckpt_path": str(folder / "last.ckpt"),
+            "callbacks": {"checkpoint": {"dirpath": str(folder)}, "style_model": {"path": str(out / "style.pt")}},
+        }
+    )
+    with pytest.raises(UserError, match=r"last.ckpt is at step 2, and this run went on to step 4: resumed here"):
+        resume_from(cfg, out, str(folder), True)
+    cfg.ckpt_path = str(folder / "step=000004.ckpt")  # the run's newest: resumed from, without a word
+    assert resume_from(cfg, out, str(folder), True) == str(folder / "step=000004.ckpt")
