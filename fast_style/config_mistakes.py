@@ -259,7 +259,8 @@ def build(node: DictConfig, where: str, **kwargs: Any) -> Any:
         if isinstance(cause, UserError):
             raise cause from None
         said = first_line(cause or e, 300)
-        if where == "trainer" and re.search(r"accelerator|devices|gpu|cuda|mps|backend", said, re.IGNORECASE):
+        own_remedy = re.search(r"please set|strategy|pip install", said, re.IGNORECASE)  # (fsdp: it needs a GPU)
+        if where == "trainer" and not own_remedy and re.search(r"accelerator|devices|gpu|cuda|mps|backend", said, re.I):
             # Lightning's words alone ("No supported gpu backend found!") said nothing of what to set
             said += " (trainer.accelerator=auto trains on a GPU where there is one, else the CPU; trainer.devices=1)"
         raise UserError(f"bad setting under {where}: {said}") from None

@@ -180,3 +180,19 @@ def test_a_top_level_setting_added_that_nothing_reads_is_refused() -> None:
     check_added(cfg, ["+size=64", "data.image_size=${size}", "trainer.max_steps=5", "+trainer.min_steps=1"])
     with pytest.raises(UserError, match=r"^\+note adds a setting that nothing reads at the top level: set a group's"):
         check_added(cfg, ["+note=mine"])
+
+
+def test_a_trainer_refused_for_its_device_is_told_what_to_set_unless_lightning_said_it() -> None:
+    """Lightning's "`Trainer(devices=0)` value is not a valid input" named nothing to set; its own remedy for a
+    strategy (fsdp: "Please set accelerator='cuda'") had ours added after it, which on a CPU gave the same error."""
+    from fast_style.config_mistakes import build
+    from fast_style.errors import UserError
+
+    remedy = "(trainer.accelerator=auto trains on a GPU where there is one, else the CPU; trainer.devices=1)"
+    trainer = {"_target_": "pytorch_lightning.Trainer", "accelerator": "cpu", "devices": 0}
+    with pytest.raises(UserError) as said:
+        build(OmegaConf.create(trainer), "trainer")
+    assert str(said.value).startswith("bad setting under trainer: `Trainer(devices=0)`") and remedy in str(said.value)
+    with pytest.raises(UserError) as said:
+        build(OmegaConf.create({"_target_": "pytorch_lightning.Trainer", "strategy": "fsdp"}), "trainer")
+    assert "fsdp" in str(said.value) and remedy not in str(said.value)
