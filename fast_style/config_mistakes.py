@@ -168,7 +168,12 @@ def one_line(error: BaseException, argv: list[str]) -> str:
             return f"unknown setting '{key}'{known}; another pytorch_lightning.Trainer argument goes in as +{key}=..."
         if parent in SCHEMAS:  # a typed group's constructor takes no other key: `+data.xyz=...` is refused too
             return f"unknown setting '{key}'{known}"
-        return f"unknown setting '{key}'{known} (use +{key}=... to add a new key on purpose)"
+        if not parent:  # read by nothing but an interpolation
+            read = f"for ${{{key}}} to read"
+            return f"unknown setting '{key}'{known} (use +{key}=... to add a new key on purpose, {read})"
+        if parent.split(".")[0] == "hydra":  # Hydra's own open nodes (hydra.job.env_set)
+            return f"unknown setting '{key}'{known} (use +{key}=... to add a new key on purpose)"
+        return f"unknown setting '{key}'{known}"  # a callback's constructor takes no other key either
     if isinstance(error, UserError):
         return str(error)
     for found in (error, cause):  # a ??? left in a config: experiment=fast_variant without its teacher

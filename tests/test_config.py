@@ -163,6 +163,13 @@ def test_an_unknown_key_is_not_advised_as_a_plus_key_nothing_reads() -> None:
         compose(["style.image=x.jpg", "max_steps=5"])
     with pytest.raises(UserError, match=r"^unknown setting 'lr' \(did you mean module.lr\?\)"):
         compose(["style.image=x.jpg", "lr=5"])
+    # a callback's constructor takes no other key (its TypeError); at the top level only an interpolation reads one
+    with pytest.raises(UserError) as said:
+        compose(["style.image=x.jpg", "callbacks.images.colour=5"])
+    assert str(said.value).startswith("unknown setting 'callbacks.images.colour'; the settings under callbacks.images")
+    assert "+" not in str(said.value)
+    with pytest.raises(UserError, match=r"\(use \+zzz=\.\.\. to add a new key on purpose, for \$\{zzz\} to read\)$"):
+        compose(["style.image=x.jpg", "zzz=5"])
 
 
 def test_a_top_level_setting_added_that_nothing_reads_is_refused() -> None:
