@@ -9,6 +9,7 @@ from pathlib import Path
 from tempfile import mkstemp
 
 from fast_style.errors import UserError, remedy
+from fast_style.options import check_flag
 
 
 def in_the_way(folder: Path) -> str | None:
@@ -61,7 +62,9 @@ def check_output(path: Path, force: bool, inputs: set[Path] = frozenset()) -> No
 
 
 def output_refusal(path: Path, force: bool, inputs: set[Path] = frozenset()) -> str | None:
-    """Why `check_output` refuses `path`, in one line; None where it may be written."""
+    """Why `check_output` refuses `path`, in one line; None where it may be written. `force` must be a bool (a
+    TypeError otherwise): force="no" from Python had replaced the file, being a non-empty string."""
+    force = check_flag("force", force)
     if said := name_too_long(path):
         return said
     if said := unreadable_name(path):  # a folder's name too long for the disk: an OSError's traceback

@@ -398,3 +398,17 @@ def test_an_export_that_paints_nan_at_one_size_fails_its_check() -> None:
         return torch.full_like(x, float("nan")) if len(calls) == 1 else net(x)
 
     assert math.isnan(export_module._max_diff(net, exported))
+
+
+@pytest.mark.parametrize("force", ["no", "false", 0.5, None])
+def test_a_force_that_is_not_a_bool_overwrites_nothing(tmp_path: Path, force: object) -> None:
+    # force="no" (a non-empty string, so true) had replaced an earlier export, and save_style_model's file too
+    model = tmp_path / "m.pt"
+    save_style_model(_net(channels=(4, 8, 8), num_residual=1), model)
+    kept = tmp_path / "kept.onnx"
+    kept.write_bytes(b"an earlier export")
+    with pytest.raises(TypeError, match="force must be True or False"):
+        export_module.export(str(model), str(kept), force=force)
+    with pytest.raises(TypeError, match="force must be True or False"):
+        save_style_model(_net(channels=(4, 8, 8), num_residual=1), model, force=force)
+    assert kept.read_bytes() == b"an earlier export"
