@@ -102,6 +102,13 @@ def output_file(output: str, model: str, fmt: str | None = None) -> Path:
 def export(model_path: str, output: str, fmt: str | None = None, opset: int | None = None, force: bool = False) -> str:
     """Export and verify; returns a one-line report. `output`: a file (.onnx or .ts), or a folder to hold one
     named after the model (`output_file`). `opset`: ONNX only (default 17)."""
+    if not isinstance(model_path, (str, os.PathLike)):  # (pathlib's "expected str, bytes or os.PathLike object")
+        hint = ": save_style_model(net, 'style.pt') first" if isinstance(model_path, torch.nn.Module) else ""
+        raise TypeError(
+            f"export takes a style model's path or a built-in style's name, not {type(model_path).__name__}{hint}"
+        )
+    if not isinstance(output, (str, os.PathLike)):
+        raise TypeError(f"export's output is a file's or a folder's path, not {type(output).__name__}")
     out = output_file(output, model_path, fmt)
     output = str(out)
     if fmt is not None and str(fmt).lower() not in ("onnx", "torchscript"):

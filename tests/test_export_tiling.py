@@ -412,3 +412,12 @@ def test_a_force_that_is_not_a_bool_overwrites_nothing(tmp_path: Path, force: ob
     with pytest.raises(TypeError, match="force must be True or False"):
         save_style_model(_net(channels=(4, 8, 8), num_residual=1), model, force=force)
     assert kept.read_bytes() == b"an earlier export"
+
+
+def test_export_given_a_network_or_no_output_says_what_it_takes(tmp_path: Path) -> None:
+    # pathlib's "expected str, bytes or os.PathLike object, not TransformerNet" had said nothing of what to pass
+    with pytest.raises(TypeError, match=r"not TransformerNet: save_style_model\(net, 'style.pt'\) first"):
+        export_module.export(_net(channels=(4, 8, 8), num_residual=1), str(tmp_path / "a.onnx"))
+    with pytest.raises(TypeError, match="output is a file's or a folder's path, not NoneType"):
+        export_module.export("wave", None)
+    assert not list(tmp_path.iterdir())
