@@ -150,7 +150,9 @@ class Stylizer:
         if self.session is not None:
             h, w = x.shape[-2:]  # smaller images are padded here, as the torch network pads them itself
             ph, pw = max(0, EXPORT_MIN_SIDE - h), max(0, EXPORT_MIN_SIDE - w)
-            if ph or pw:
+            if ph or pw:  # both sides to a multiple of 4 here, in one mode, as TransformerNet.forward pads them: the
+                # graph's own reflection of the other side (5x30: 30 to 32) had differed from it by 0.3
+                ph, pw = ph + (-(h + ph)) % 4, pw + (-(w + pw)) % 4
                 x = F.pad(x, (0, pw, 0, ph), mode="reflect" if ph < h and pw < w else "replicate")
             return torch.from_numpy(self.session.run(None, {"image": x.cpu().numpy()})[0])[..., :h, :w]
         forward = net if eager else self.forward  # tiles patch the norm layers: they run eagerly

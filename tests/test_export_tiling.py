@@ -421,3 +421,14 @@ def test_export_given_a_network_or_no_output_says_what_it_takes(tmp_path: Path) 
     with pytest.raises(TypeError, match="output is a file's or a folder's path, not NoneType"):
         export_module.export("wave", None)
     assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("size", [(3, 50), (5, 30), (50, 7), (1, 1), (11, 3), (2, 200)])
+def test_onnxruntime_matches_torch_on_a_thin_image(tmp_path: Path, size: tuple[int, int]) -> None:
+    # a side under 12 px and the other not a multiple of 4 (5x30): the graph reflected the 30 px side to 32 where
+    # the torch network, padding a thin image, replicates both (0.3 apart)
+    pytest.importorskip("onnxruntime")
+    net = _net(channels=(8, 16, 16), num_residual=1)
+    torch_, ort_ = Stylizer(net, "cpu", torch.float32), Stylizer(net, "cpu", torch.float32, backend="onnxruntime")
+    x = torch.rand(1, 3, *size, generator=torch.Generator().manual_seed(0))
+    assert (torch_(x) - ort_(x)).abs().max().item() < 1e-4
