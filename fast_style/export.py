@@ -114,9 +114,17 @@ def export(model_path: str, output: str, fmt: str | None = None, opset: int | No
     if fmt is not None and str(fmt).lower() not in ("onnx", "torchscript"):
         raise UserError(f"format {fmt!r}: choose onnx or torchscript")
     fmt = None if fmt is None else str(fmt).lower()  # (ONNX, as the format's own name is spelt)
+    from fast_style.images import IMAGE_EXTENSIONS
+    from fast_style.video import VIDEO_EXTENSIONS
+
+    kind = {"onnx": "an ONNX export goes to a .onnx", "torchscript": "a TorchScript export goes to a .ts"}.get(
+        fmt or "", "an export goes to a .onnx (ONNX) or .ts (TorchScript)"
+    )
     if out.suffix.lower() == ".pt":  # fast-style's own models: an export there would pass for one (any format)
-        kind = "an ONNX export goes to a .onnx" if fmt == "onnx" else "a TorchScript export goes to a .ts"
         raise UserError(f"'{output}': .pt is a style model's extension; {kind} file")
+    # a picture's or video's name (-o photo.png --format onnx): with --force it replaced the photo by a model
+    if out.suffix.lower() in IMAGE_EXTENSIONS or out.suffix.lower() in set(VIDEO_EXTENSIONS) - {".ts"}:
+        raise UserError(f"'{output}': {out.suffix} is a picture's or a video's extension; {kind} file")
     implied = {".onnx": "onnx", ".ts": "torchscript"}.get(out.suffix.lower())
     if fmt and implied and fmt != implied:  # a TorchScript file named .onnx would fail in every ONNX runtime
         wanted = ".onnx" if fmt == "onnx" else ".ts"

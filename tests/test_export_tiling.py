@@ -197,7 +197,18 @@ def test_onnx_and_torchscript_export_match(
     assert export_main([str(model), "-o", str(tmp_path / "m.xyz")]) == 2
     assert "use a .onnx or .ts file name, or --format" in capsys.readouterr().err
     assert export_main([str(model), "-o", str(tmp_path / "exported.pt")]) == 2  # it would pass for a style model
-    assert ".pt is a style model's extension; a TorchScript export goes to a .ts file" in capsys.readouterr().err
+    assert ".pt is a style model's extension; an export goes to a .onnx (ONNX) or .ts (TorchScript) file" in (
+        capsys.readouterr().err  # (no format given: it named TorchScript alone)
+    )
+    photo = tmp_path / "photo.png"
+    Image.new("RGB", (8, 8), "red").save(photo)
+    for fmt in ("onnx", "torchscript"):  # an ONNX file named photo.png, written over the photo with --force
+        assert export_main([str(model), "-o", str(photo), "--format", fmt, "--force"]) == 2
+        assert ".png is a picture's or a video's extension; " in capsys.readouterr().err
+    assert export_main([str(model), "-o", str(tmp_path / "clip.mp4")]) == 2
+    assert ".mp4 is a picture's or a video's extension; an export goes to a .onnx (ONNX)" in capsys.readouterr().err
+    with Image.open(photo) as kept:
+        assert kept.getpixel((0, 0)) == (255, 0, 0)
     assert export_main([str(model), "-o", str(tmp_path / "x.onnx"), "--format", "torchscript"]) == 2
     assert "format torchscript, but" in capsys.readouterr().err  # a TorchScript file named .onnx
     assert export_main([str(model), "-o", str(tmp_path / "x.ts"), "--opset", "13"]) == 2
