@@ -76,6 +76,24 @@ def test_a_tools_help_and_argument_mistakes_load_no_torch(tool: str, argv: list[
         assert ": error: " in line and line.endswith("--help lists the options)")
 
 
+@pytest.mark.parametrize("tool", ["stylize", "export", "optimize"])
+def test_an_output_to_standard_output_is_refused_not_made_a_folder_named_dash(
+    tool: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    """`-o -` made a folder named '-' and wrote the result into it."""
+    import importlib
+
+    monkeypatch.chdir(tmp_path)
+    main = importlib.import_module(f"fast_style.cli.{tool}").main
+    args = {"stylize": ["x.jpg", "--style", "wave"], "export": ["wave"], "optimize": ["x.jpg", "-s", "y.jpg"]}[tool]
+    with pytest.raises(SystemExit) as stop:
+        main([*args, "-o", "-"])
+    assert stop.value.code == 2 and "error: -o -: the result is written to a file, not to standard output" in (
+        capsys.readouterr().err
+    )
+    assert list(tmp_path.iterdir()) == []
+
+
 VALUE_MISTAKES = {  # a value refused before the work, inside the tool's run (not by argparse)
     "stylize": ["x.jpg", "--style", "wave", "--max-image-pixels", "0"],
     "stylize-strength": ["x.jpg", "--style", "wave", "--strength", "7"],

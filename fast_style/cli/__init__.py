@@ -171,6 +171,8 @@ class ToolParser(argparse.ArgumentParser):
         parsed = self.parse_intermixed_args(args, namespace)
         command_options(frozenset(self._option_string_actions))  # the remedies a message may name (errors.remedy)
         parsed.__dict__.pop(_GIVEN, None)  # here, not in parse_known_args: Python 3.13's intermixed parse skips it
+        if getattr(parsed, "output", None) == "-":  # a folder named '-' was made, the result written into it
+            self.error("-o -: the result is written to a file, not to standard output: give a file or a folder")
         return parsed
 
 
