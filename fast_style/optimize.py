@@ -35,6 +35,9 @@ def read_content(path: str | Path, size: int) -> torch.Tensor:
     """The content photo as (1, 3, H, W) in [0, 1], its longer side at most `size`; UserError where it cannot be
     read, or where it is under MIN_PHOTO_SIDE a side at that size (VGG's poolings leave nothing of it: a
     RuntimeError's traceback), naming the size that keeps it."""
+    if not Path(path).is_file():  # as a style image's: "cannot read x.jpg: [Errno 2] No such file or directory"
+        problem = "is a folder, not a photo" if Path(path).is_dir() else "not found"
+        raise UserError(f"photo '{path}' {problem}: give the path of one photo (.jpg, .png, ...)")
     with reading(path):
         content = read_photo(path, size)
     if min(content.shape[-2:]) >= MIN_PHOTO_SIDE:
@@ -72,6 +75,10 @@ def optimize_image(
     low, high = (float(v) for v in torch.aminmax(content.detach()))
     if not (-0.01 <= low and high <= 1.01):  # (NaN fails too) 0..255 floats: a loss of 2.5e10
         raise UserError(f"content must be in [0, 1], got values from {low:.3g} to {high:.3g}")
+    weights = [getattr(loss, f"{w}_weight", None) for w in ("content", "style", "tv")]  # (a loss of one's own: none)
+    if all(w == 0 for w in weights):  # it wrote the photo unchanged, exit 0
+        names = ", ".join(setting(f"--{w}-weight", f"{w}_weight") for w in ("content", "style", "tv"))
+        raise UserError(f"{names} are all 0: nothing to optimize; give one of them a value > 0")
     if method not in ("lbfgs", "adam"):
         raise UserError(f"unknown method '{method}': use lbfgs or adam")
     if init not in ("content", "noise"):
@@ -118,8 +125,11 @@ def optimize_image(
 
     def checked(value: float) -> float:
         if not math.isfinite(value):  # the picture is lost (all black): say so instead of writing it
-            when = f"after {len(history)} iteration(s)" if history else "for the starting image"
-            raise UserError(f"the loss became {value} {when}: lower the learning rate or the weights")
+            if not history:  # (no step taken: the learning rate is beside the point)
+                raise UserError(f"the loss is {value} for the starting image: lower the weights")
+            raise UserError(
+                f"the loss became {value} after {len(history)} iteration(s): lower the learning rate or the weights"
+            )
         return value
 
     for _ in tqdm(range(iterations), disable=None if progress else True, unit="it", file=sys.stderr):  # (a terminal's)

@@ -354,8 +354,24 @@ def test_optimize_stops_when_the_loss_is_lost() -> None:
     def loss(image: torch.Tensor, content: torch.Tensor) -> dict[str, torch.Tensor]:
         return {"total": (image * float("nan")).sum()}  # a picture gone (a black image was written, exit 0)
 
-    with pytest.raises(UserError, match="the loss became nan for the starting image: lower the learning rate"):
-        optimize_image(torch.rand(1, 3, 8, 8), loss, iterations=3, method="adam")
+    with pytest.raises(UserError, match="^the loss is nan for the starting image: lower the weights$"):
+        optimize_image(torch.rand(1, 3, 8, 8), loss, iterations=3, method="adam")  # (no step: no learning rate)
+
+
+def test_optimize_refuses_nothing_to_optimize_and_a_photo_that_is_not_there(tmp_path: Path) -> None:
+    """All three weights 0 wrote the photo unchanged with exit 0; a missing photo said only '[Errno 2] No such
+    file or directory' where a missing style image says what to give."""
+    from types import SimpleNamespace
+
+    from fast_style.optimize import optimize_image, read_content
+
+    zero = SimpleNamespace(content_weight=0.0, style_weight=0, tv_weight=0.0)
+    with pytest.raises(UserError, match="content_weight, style_weight, tv_weight are all 0: nothing to optimize"):
+        optimize_image(torch.rand(1, 3, 8, 8), zero, iterations=1)
+    with pytest.raises(UserError, match=r"^photo '.*gone.jpg' not found: give the path of one photo \(.jpg"):
+        read_content(tmp_path / "gone.jpg", 64)
+    with pytest.raises(UserError, match=r"^photo '.*' is a folder, not a photo: give the path of one photo"):
+        read_content(tmp_path, 64)
 
 
 def test_optimize_image_refuses_content_it_cannot_use() -> None:
