@@ -240,12 +240,9 @@ def check_added(cfg: DictConfig, overrides: list[str]) -> None:
     """Refuse, in one line, a top-level setting added on the command line (`+max_steps=100`) that nothing reads: no
     constructor takes it and no interpolation names it (`+size=256 data.image_size='${size}'` is read), so the run
     went on without it (40,000 steps for `+max_steps=100`)."""
-    raw = str(OmegaConf.to_container(cfg, resolve=False))
-    for arg in overrides:
-        key = arg.partition("=")[0]
-        if not key.startswith("+") or "." in key.lstrip("+") or "/" in key or "@" in key:
-            continue
-        key = key.lstrip("+")
+    added = [k.lstrip("+") for a in overrides if (k := a.partition("=")[0]).startswith("+") and not set(k) & set("./@")]
+    raw = str(OmegaConf.to_container(cfg, resolve=False)) if added else ""  # (the config's text: its interpolations)
+    for key in added:
         if key not in cfg or re.search(r"\$\{[^}]*\b" + re.escape(key) + r"\b", raw):
             continue
         below = _same_name_below(key, cfg)
