@@ -36,7 +36,10 @@ class Distillation(nn.Module):
         check_number("distill.weight", weight, lambda v: v > 0, "a number > 0")
         check_number("distill.feature_weight", feature_weight, lambda v: v >= 0, "a number >= 0")
         self.feature_weight, self.feature_layer = float(feature_weight), str(feature_layer)
-        net, meta = load_style_model(str(zoo.resolve(teacher)))
+        try:  # the setting named, as module.init_from's are (the file's words alone named neither)
+            net, meta = load_style_model(str(zoo.resolve(teacher)))
+        except UserError as e:
+            raise UserError(f"distill.teacher={teacher}: {e}") from None
         self.teacher_name, self.weight = str(teacher), float(weight)
         self.teacher_painting: str | None = meta.get("style_image")  # its file name, as training recorded it
         # in a dict, not as submodules, so never in state_dict; "fast": the teacher's bf16 channels-last copy

@@ -105,11 +105,10 @@ class StyleTransferModule(pl.LightningModule):
     def _start_from(network: TransformerNet, model: str) -> None:
         from fast_style import zoo
 
-        try:
-            path = zoo.resolve(model)
-        except UserError as e:  # the setting named, as every training mistake is
+        try:  # the setting named, as every training mistake is (a checkpoint or a photo given had named none)
+            trained, _ = load_style_model(str(zoo.resolve(model)))
+        except UserError as e:
             raise UserError(f"module.init_from={model}: {e}") from None
-        trained, _ = load_style_model(str(path))
         shape = ("channels", "num_residual")
         # model.antialias may change: it resamples with the same weights (blurred strides, bilinear upsampling), and
         # fine-tuning a trained model for video with it is the point (README: Training for video)

@@ -61,6 +61,15 @@ def test_bad_weights_and_teachers_are_one_line(weight, teacher_path: Path, tmp_p
         Distillation(str(tmp_path / "none.pt"))
 
 
+def test_a_teacher_that_is_no_style_model_names_the_setting(teacher_path: Path, tmp_path: Path) -> None:
+    """A checkpoint or another file given as the teacher was refused in the file's words alone, naming no setting
+    (module.init_from's name theirs)."""
+    (tmp_path / "notes.pt").write_text("hello")
+    for given, said in ((tmp_path / "notes.pt", "is not a fast-style model"), (tmp_path / "none.pt", "not found")):
+        with pytest.raises(UserError, match=f"^distill.teacher={given}: .*{said}"):
+            Distillation(str(given))
+
+
 def test_the_training_step_uses_the_teacher_alone(teacher_path: Path) -> None:
     torch.manual_seed(0)
     student = TransformerNet(channels=(4, 8, 8), num_residual=1)

@@ -229,6 +229,9 @@ def test_init_from_starts_from_a_style_model_of_the_same_network(tmp_path) -> No
         _module(1.0, init_from=str(other))
     with pytest.raises(UserError, match="not found"):
         _module(1.0, init_from=str(tmp_path / "missing.pt"))
+    (tmp_path / "notes.pt").write_text("hello")  # refused in the file's words alone, naming no setting
+    with pytest.raises(UserError, match="^module.init_from=.*notes.pt: .*is not a fast-style model"):
+        _module(1.0, init_from=str(tmp_path / "notes.pt"))
     # model.antialias may change (the same weights, resampled otherwise): it had been refused in words naming no
     # setting ("holds a network with : set the same model settings"); another setting beside it is named
     smooth = StyleTransferModule(
