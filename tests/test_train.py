@@ -1507,6 +1507,7 @@ def test_paths_hydra_cannot_read_unquoted_are_quoted_for_it() -> None:
         "loss.style_layers=[relu1_2,relu2_2]",
     ]
     folders = ["data.root=Фото", "data.root=photos (2)", "data.val_root=photos[1]", "data.root=photos_é"]
+    folders += ["distill.teacher=runs (2)", "module.init_from=runs (2)"]  # a run's (the teacher's: "Unknown function")
     assert (
         as_paths(given + folders)
         == [  # a folder's name alone: Hydra's lexer error or "Unknown function"
@@ -1518,6 +1519,8 @@ def test_paths_hydra_cannot_read_unquoted_are_quoted_for_it() -> None:
             "data.root='photos (2)'",
             "data.val_root='photos[1]'",
             "data.root='photos_é'",
+            "distill.teacher='runs (2)'",
+            "module.init_from='runs (2)'",
         ]
     )
 

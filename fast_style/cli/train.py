@@ -126,7 +126,10 @@ def as_paths(args: list[str]) -> list[str]:
     return out
 
 
-_PATH_KEYS = {"root", "val_root", "cache_dir", "image", "dir", "dirpath", "path", "ckpt_path", "init_from", "weights"}
+_PATH_KEYS = {
+    *("root", "val_root", "cache_dir", "image", "dir", "dirpath", "path", "ckpt_path", "init_from", "weights"),
+    "teacher",  # distill.teacher=runs (2): a run's folder, as module.init_from takes one
+}
 
 
 def _a_name_hydra_refuses(value: str, key: str = "") -> bool:
