@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import copy
 import numbers
+import os
 
 import torch
 
+from fast_style.errors import UserError
 from fast_style.network import TransformerNet
 from fast_style.numbers import check_number
 from fast_style.style_model import StyleModelError
@@ -24,6 +26,15 @@ def interpolate(start: TransformerNet, end: TransformerNet, share: float) -> Tra
     share=0 gives `start`, share=1 gives `end`. The two must have one shape (the same `config` but for what holds no
     weights, `antialias`, which a fine-tune may change: the blend takes the nearer one's): a fine-tune and the model
     it was fine-tuned from."""
+    for name, net in (("start", start), ("end", end)):  # a path, or load_style_model's pair: an AttributeError
+        if not isinstance(net, TransformerNet):
+            shown = f" {str(net)[:80]!r}" if isinstance(net, (str, os.PathLike)) else ""  # (a network's is lines)
+            raise UserError(
+                f"{name} must be a style model's network, got {type(net).__name__}{shown}: "
+                "give load_style_model(path)[0]"
+            )
+    if isinstance(share, torch.Tensor) and share.numel() == 1 and share.is_floating_point():
+        share = share.item()  # torch.linspace's: "share must be a number from 0 to 1, got tensor(0.5000)"
     if isinstance(share, numbers.Real) and not isinstance(share, bool):  # numpy's float32 (np.linspace's) too:
         share = float(share)  # "share must be a number from 0 to 1, got np.float32(0.5)"
     check_number("share", share, lambda v: 0.0 <= v <= 1.0, "a number from 0 to 1")

@@ -7,7 +7,7 @@ import torch
 from fast_style.errors import UserError
 from fast_style.interpolation import interpolate
 from fast_style.network import TransformerNet
-from fast_style.style_model import StyleModelError
+from fast_style.style_model import StyleModelError, load_style_model, save_style_model
 
 
 def _pair() -> tuple[TransformerNet, TransformerNet]:
@@ -46,6 +46,20 @@ def test_networks_of_two_shapes_or_a_share_outside_0_to_1_are_refused() -> None:
     for share in (1.5, float("nan")):  # (a ValueError, which no tool turned into one line)
         with pytest.raises(UserError, match="share must be a number from 0 to 1, got"):
             interpolate(a, a, share)
+
+
+def test_a_path_or_load_style_models_pair_is_refused_in_one_line_and_a_torch_number_blends(tmp_path) -> None:
+    """A file's name, or load_style_model's (network, metadata) pair, was an AttributeError ("'str' object has no
+    attribute 'config'"); torch.linspace's numbers were refused as no number ("got tensor(0.5000)")."""
+    a, b = _pair()
+    path = save_style_model(a, tmp_path / "a.pt")
+    with pytest.raises(UserError, match="^start must be a style model's network, got str .*load_style_model"):
+        interpolate(str(path), b, 0.5)
+    with pytest.raises(UserError, match="^end must be a style model's network, got tuple: give load_style_model"):
+        interpolate(a, load_style_model(str(path)), 0.5)
+    torch.testing.assert_close(
+        interpolate(a, b, torch.linspace(0, 1, 3)[1]).state_dict(), interpolate(a, b, 0.5).state_dict()
+    )
 
 
 def test_a_fine_tune_with_another_upsampling_blends_and_keeps_the_nearer_ones() -> None:
