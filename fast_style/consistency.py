@@ -56,9 +56,9 @@ class ConsistencyLoss(nn.Module):
         start: int = 0,
     ) -> None:
         super().__init__()
-        check_number("temporal.weight", weight, lambda v: v >= 0, "a number >= 0")
+        check_number("temporal.weight", weight, lambda v: 0 <= v < math.inf, "a finite number >= 0")
         check_number("temporal.max_shift", max_shift, lambda v: v >= 1, "an integer >= 1", integer=True)
-        check_number("temporal.noise", noise, lambda v: v >= 0, "a number >= 0")
+        check_number("temporal.noise", noise, lambda v: 0 <= v < math.inf, "a finite number >= 0")
         check_number("temporal.margin", margin, lambda v: v >= 0, "an integer >= 0", integer=True)
         check_number("temporal.max_zoom", max_zoom, lambda v: 0 <= v <= 0.25, "a number within 0..0.25")
         check_number("temporal.share", share, lambda v: 0 < v <= 1, "a number within 0..1 (not 0)")

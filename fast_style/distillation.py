@@ -12,6 +12,8 @@ term, so a student can be compared with its teacher (benchmarks/README.md).
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import nn
 
@@ -33,8 +35,8 @@ class Distillation(nn.Module):
         from fast_style import zoo
         from fast_style.style_model import load_style_model
 
-        check_number("distill.weight", weight, lambda v: v > 0, "a number > 0")
-        check_number("distill.feature_weight", feature_weight, lambda v: v >= 0, "a number >= 0")
+        check_number("distill.weight", weight, lambda v: 0 < v < math.inf, "a finite number > 0")
+        check_number("distill.feature_weight", feature_weight, lambda v: 0 <= v < math.inf, "a finite number >= 0")
         self.feature_weight, self.feature_layer = float(feature_weight), str(feature_layer)
         try:  # the setting named, as module.init_from's are (the file's words alone named neither)
             net, meta = load_style_model(str(zoo.resolve(teacher)))

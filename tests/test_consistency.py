@@ -90,8 +90,12 @@ def test_motion_draws_zooms_within_the_bound_only_when_asked() -> None:
         ({"start": -1}, "start"),
         ({"start": 2.5}, "start"),
         # NaN passed every comparison (temporal.weight=nan): the loss then went NaN at the first step
-        ({"weight": float("nan")}, "temporal.weight must be a number >= 0, got nan"),
+        ({"weight": float("nan")}, "temporal.weight must be a finite number >= 0, got nan"),
         ({"max_zoom": float("nan")}, "temporal.max_zoom must be a number within 0..0.25, got nan"),
+        # inf too: the weight stopped the run at its first step ("the loss became inf"), after everything was built;
+        # the noise trained on copies of pure noise and wrote the model, without a word
+        ({"weight": float("inf")}, "temporal.weight must be a finite number >= 0, got inf"),
+        ({"noise": float("inf")}, "temporal.noise must be a finite number >= 0, got inf"),
     ],
 )
 def test_bad_settings(kwargs: dict, match: str) -> None:
