@@ -244,3 +244,18 @@ def test_a_resumed_run_moves_its_copies_as_an_uninterrupted_one_does(
     whole = moved(tmp_path / "whole", 6)
     assert len(whole) == 6 and len(set(whole)) == 6
     assert moved(tmp_path / "resumed", 3, 6) == whole
+
+
+def test_a_start_the_run_never_reaches_is_said(
+    tmp_path, photo_dir, style_path, random_vgg, caplog: pytest.LogCaptureFixture
+) -> None:
+    """temporal.start at or past trainer.max_steps trained the whole run without the term, without a word."""
+    import fast_style.train as train_module
+
+    from .test_train import tiny_cfg
+
+    for start, said in ((4, True), (3, False)):
+        caplog.clear()
+        extra = ("temporal=shift", f"temporal.start={start}", "trainer.max_steps=4")
+        train_module._prepare(tiny_cfg(tmp_path / str(start), photo_dir, style_path, random_vgg, *extra))
+        assert ("temporal.start=4 is not before trainer.max_steps=4: the run trains without" in caplog.text) is said
