@@ -144,6 +144,27 @@ def test_a_teacher_of_another_painting_is_named_in_a_warning(
     assert f"was trained on wave.jpg, style.image is {style_path.name}: the student paints like its teacher" in said[0]
 
 
+def test_a_student_larger_than_its_teacher_is_said(
+    tmp_path: Path, photo_dir, style_path, random_vgg, teacher_path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A student wider or deeper than its teacher (model=johnson left as it is, a -fast teacher) trained into a
+    slower network painting no better, without a word; one of the teacher's shape or smaller is not named."""
+    import fast_style.train as train_module
+
+    from .test_train import tiny_cfg
+
+    base = ("distill=teacher", f"distill.teacher={teacher_path}")  # 4-8-8, one residual block
+    for n, (model, said) in enumerate(
+        (("model.channels=[4,8,16]", True), ("model.num_residual=2", True), ("model=tiny", False))
+    ):
+        caplog.clear()
+        train_module._prepare(tiny_cfg(tmp_path / f"run{n}", photo_dir, style_path, random_vgg, *base, model))
+        assert ("is larger than distill.teacher=" in caplog.text) is said, model
+        if model == "model.channels=[4,8,16]":
+            assert "student (model.channels=[4, 8, 16], model.num_residual=1) is larger than" in caplog.text
+            assert "([4, 8, 8], 1): it runs slower than its teacher" in caplog.text
+
+
 def test_the_feature_layer_is_computed_even_where_the_loss_has_no_use_for_it(
     tmp_path: Path, photo_dir, style_path, random_vgg, teacher_path
 ) -> None:
