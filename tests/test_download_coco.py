@@ -328,6 +328,16 @@ def test_list_with_path_is_rejected(tmp_path):
         dc.main(["--out", str(tmp_path), "--list", str(tmp_path / "names.txt")])
 
 
+def test_a_list_of_no_names_is_refused(tmp_path, capsys):
+    """A --list of comments or blank lines alone (the wrong file, one not filled in yet) ended in "0 downloaded, 0
+    already present, 0 failed; 0/5000 images", exit 1, without a word of why."""
+    (tmp_path / "names.txt").write_text("# to fill in\n\n")
+    with pytest.raises(SystemExit) as stop:
+        dc.main(["--out", str(tmp_path / "out"), "--list", str(tmp_path / "names.txt")])
+    assert stop.value.code == 2 and "names no images: give one file name a line" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
 def test_the_download_is_a_python_api_too(tmp_path, server, served, monkeypatch):
     """The whole download loop lived in the command line: a program had no call for it, and its errors were not
     UserErrors (a traceback where the server could not be reached)."""

@@ -75,6 +75,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
             args.names = read_list(args.list)
         except (OSError, UnicodeDecodeError, ValueError) as e:
             p.error(f"cannot use --list {args.list}: {e}")
+        if not args.names:  # (it ended with "0/5000 images", exit 1, and no word of why)
+            p.error(f"--list {args.list} names no images: give one file name a line (000000000009.jpg)")
     args.base_url = args.base_url.rstrip("/")
     if urllib.parse.urlsplit(args.base_url).scheme not in ("http", "https"):
         p.error(f"--base-url {args.base_url}: give an http:// or https:// address")
