@@ -281,6 +281,7 @@ class FinalCheckpoint(ModelCheckpoint):
 
     _dumped_at: int | None = None  # the step of the newest checkpoint written (a periodic one brings last.ckpt)
     _keeps_last = True  # save_last, or a last.ckpt found at the start (on_train_start)
+    _last_at: int | None = None  # the step whose last.ckpt save_last_now wrote, or found written
 
     def on_save_checkpoint(self, trainer: pl.Trainer, pl_module: pl.LightningModule, checkpoint: dict) -> None:
         self._dumped_at = trainer.global_step
@@ -323,6 +324,15 @@ class FinalCheckpoint(ModelCheckpoint):
         if trainer.received_sigterm and agreed and self._keeps_last and self.dirpath:
             self.save_last_now(trainer)
 
+    def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        """The run's end at trainer.max_steps: its last.ckpt is written here, after the last step's validation and
+        before Lightning counts the epoch it stopped in as finished. Written at the run's end (on_train_end), a run
+        continued to more steps went on with the rest of that epoch's photos while its `epoch` curve and progress
+        bar said the next epoch (one more with each continuation), and a trainer.max_epochs ended it an epoch early."""
+        super().on_train_epoch_end(trainer, pl_module)
+        if 0 < trainer.max_steps <= trainer.global_step and self._keeps_last and self.dirpath:
+            self.save_last_now(trainer)
+
     def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         """With save_last=false, a last.ckpt there (a stop's: one is written whatever the setting) is kept up to
         date at the run's end: left as it was, a later ckpt_path=last went back to it (a run of 300 steps resumed at
@@ -346,9 +356,12 @@ class FinalCheckpoint(ModelCheckpoint):
         # it (stored afterwards, the restored path was another, and Lightning wrote last-v1.ckpt beside a stale
         # last.ckpt that a resume by path went back to)
         self.last_model_path = path
-        # (save_last=false: a periodic checkpoint of this step did not bring last.ckpt with it)
-        if self._dumped_at != trainer.global_step or not os.path.exists(path) or not self.save_last:
+        # (save_last=false: a periodic checkpoint of this step did not bring last.ckpt with it; written here at this
+        # step already, at the epoch's end: not again at the run's end, the epoch then counted as finished)
+        current = self._dumped_at == trainer.global_step and os.path.exists(path) and self.save_last
+        if self._last_at != trainer.global_step and not current:
             trainer.save_checkpoint(path, self.save_weights_only)
+        self._last_at = trainer.global_step
         return path
 
 

@@ -87,6 +87,25 @@ def test_a_resumed_run_trains_on_the_crops_an_uninterrupted_one_does(
     assert crops(tmp_path / "resumed", stop, 7) == whole
 
 
+@pytest.mark.slow
+def test_a_finished_run_continued_to_more_steps_stays_in_its_epoch(
+    tmp_path: Path, photo_dir: Path, style_path: Path, random_vgg: Path
+) -> None:
+    """A run that ended at trainer.max_steps between checkpoints (3 of an epoch's 4 steps; every 2) had its last.ckpt
+    written after Lightning counted its epoch as finished: continued to more steps, its `epoch` curve jumped to 1
+    (one more with each continuation) while it trained on the rest of epoch 0's photos."""
+    out = tmp_path / "run"
+    train(tiny_cfg(out, photo_dir, style_path, random_vgg, "trainer.max_steps=3"))
+    assert torch.load(out / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False)["epoch"] == 0
+    train(tiny_cfg(out, photo_dir, style_path, random_vgg, "trainer.max_steps=4", "ckpt_path=last"))
+    epochs = []
+    for events in sorted((out / "tensorboard").glob("events.out.tfevents.*")):
+        accumulator = EventAccumulator(str(events))
+        accumulator.Reload()
+        epochs += [(e.step, e.value) for e in accumulator.Scalars("epoch")]
+    assert {step for step, _ in epochs} == {0, 1, 2, 3} and {value for _, value in epochs} == {0.0}
+
+
 def test_a_new_run_does_not_write_over_grids_or_checkpoints_in_a_folder_set_elsewhere(
     tmp_path: Path, photo_dir: Path, style_path: Path, random_vgg: Path
 ) -> None:
