@@ -346,6 +346,12 @@ class StyleDataModule(pl.LightningDataModule):
             val, root = (Path(folder).expanduser().resolve() for folder in (self.val_root, self.root))
             held = {_identity(f) for f in (candidates if val != root and val.is_relative_to(root) else self.val_files)}
             files = [f for f in files if _identity(f) not in held]
+            if not files:  # (it said "0 training images, fewer than batch_size=1: lower data.batch_size")
+                raise UserError(
+                    f"data.val_root '{self.val_root}' holds every photo of data.root '{self.root}' (a folder inside "
+                    "data.root is held out whole): point data.val_root at a folder beside the training photos "
+                    "(photos/val beside photos/train), or leave it out to hold out data.num_val photos of data.root"
+                )
         else:
             self.val_files = [f for f in files if f in chosen]
         self.train_files = [f for f in files if f not in chosen and f not in unreadable]

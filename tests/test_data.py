@@ -77,6 +77,17 @@ def test_a_photo_and_its_link_are_one_photo_and_a_val_root_inside_the_root_is_no
         dm.setup()
 
 
+def test_a_val_root_holding_every_photo_of_the_root_is_refused_in_one_line(photo_dir: Path, tmp_path: Path) -> None:
+    """data.root=photos data.val_root=photos/all, where photos/all holds them all: it said "0 training images, fewer
+    than batch_size=1: add images or lower data.batch_size", at batch size 1 too."""
+    root = tmp_path / "mine"
+    root.mkdir()
+    photo_dir.rename(root / "all")
+    dm = StyleDataModule(str(root), image_size=32, batch_size=1, num_workers=0, num_val=2, val_root=str(root / "all"))
+    with pytest.raises(UserError, match=r"^data.val_root '.*all' holds every photo of data.root '.*mine' \(a fold"):
+        dm.setup()
+
+
 def test_a_resume_holds_out_the_photos_the_checkpoint_held_out(photo_dir: Path, caplog) -> None:
     """The held-out set was drawn again from the photos there: one removed meanwhile held out photos already
     trained on (and the val/* curves changed photos mid-run)."""
