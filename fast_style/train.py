@@ -85,6 +85,8 @@ def train(cfg: DictConfig) -> Path | None:
             # folder: steps are logged by the global step all the same): noise on every such run
             warnings.filterwarnings("ignore", message=r"Precision .* is not supported by the model summary")
             warnings.filterwarnings("ignore", message=r"The number of training batches .* logging interval")
+            # a batch of unreadable photos alone trains nothing: each is named in a warning of ours
+            warnings.filterwarnings("ignore", message=r"`training_step` returned `None`")
             if ckpt is not None:  # resuming into the run's own folder: its checkpoints are expected there
                 warnings.filterwarnings("ignore", message=r"Checkpoint directory .* exists and is not empty")
             if ckpt is not None and OmegaConf.select(cfg, "callbacks.checkpoint") is None:  # turned off on purpose
