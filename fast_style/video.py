@@ -567,7 +567,10 @@ class _Job:
                         self.durations[pts] = frame.duration
                         self.start = pts * frame.time_base if self.start is None else self.start
                         self.end = (pts + frame.duration) * frame.time_base
-                    last = frame.time if frame.time is not None else last
+                    if frame.time is not None:  # where the frame ends, not where it starts: a Matroska video whose
+                        # last frame is held 3 s (a slideshow, a screen recording) was said to be cut short
+                        held = frame.duration * frame.time_base if frame.duration and frame.time_base else 0
+                        last = frame.time + float(held)
         except av.FFmpegError as e:
             raise UserError(f"cannot decode {src} (frame {count}): {ffmpeg_reason(e)}") from None
         if skipped and not count:
@@ -580,7 +583,7 @@ class _Job:
 
     def _say_cut_short(self, count: int, last: float | None) -> None:
         """A warning where the video ended well before what its container declares (`count`: its frames,
-        decoded or left out as damaged)."""
+        decoded or left out as damaged; `last`: where its last frame ends, in seconds)."""
         video_in, name = self.video_in, self.src.name
         declared = video_in.frames  # what the container says it holds (0: it does not say); an MP4 trimmed
         if declared and video_in.duration and video_in.time_base:  # by an edit list stores more than it plays

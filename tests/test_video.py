@@ -1080,6 +1080,17 @@ def test_a_matroska_video_cut_short_says_so_and_camera_containers_are_videos(
         assert said in capsys.readouterr().err  # (had been "cannot identify image file")
 
 
+def test_a_matroska_video_ending_on_a_held_frame_is_not_said_cut_short(
+    model: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A whole .mkv whose last frame is held 3 s (a slideshow, a screen recording) was said to be cut short: "the
+    video ended at 0.16 s of the 3.16 s it declares" (the last frame's start was compared with the video's end)."""
+    clip = _timed_clip(tmp_path / "held.mkv", [0, 40, 80, 120, 160], 3000)
+    assert main([str(clip), "-m", str(model), "-o", str(tmp_path / "out.mkv"), "-q"]) == 0
+    assert main([str(tmp_path / "out.mkv"), "-m", str(model), "-o", str(tmp_path / "again.mkv"), "-q"]) == 0
+    assert "ended at" not in caplog.text
+
+
 def test_a_transport_streams_clock_is_no_lead_in_and_joined_streams_play_on(model: Path, tmp_path: Path) -> None:
     """A TV recording's or a camera's .ts starts wherever its clock stood: the output began with as long an empty
     lead-in (an hour's, exit 0); two joined with `cat` jump back in time, and their sound failed the video
