@@ -701,7 +701,7 @@ class _Job:
             from tqdm import tqdm
 
             # (disable=None: none where stderr is not a terminal: a log file had a line of every update)
-            total = self.video_in.frames or None
+            total = _expected_frames(self.video_in, self.rate)
             bar = tqdm(total=total, unit="frame", desc=self.src.name, leave=False, dynamic_ncols=True, disable=None)
         batches = _Batches(self, stylize, device, smoother, on_frame, bar)
         try:
@@ -809,6 +809,19 @@ def main_video(streams: Sequence[Any]) -> Any:
 
     films = [s for s in streams if not s.disposition & Disposition.attached_pic]
     return films[0] if films else None
+
+
+def _expected_frames(video: Any, rate: Fraction) -> int | None:
+    """The frames `video` (a stream) should give, for the progress bar: the count its container declares, but no
+    more than its length holds at its rate (an MP4 trimmed by an edit list stores more than it plays: the bar ended
+    at 40%), or where it declares none (Matroska, WebM, a transport stream, a fragmented MP4: there was no total),
+    its length at its rate (an estimate where the frame times are uneven); None where it says neither."""
+    end = _declared_end(video)
+    start = float((video.start_time or 0) * video.time_base) if video.time_base else 0.0
+    length = round((end - start) * rate) if end is not None and end > start else 0
+    if video.frames and length:
+        return min(video.frames, length)
+    return video.frames or length or None
 
 
 def _declared_end(video: Any) -> float | None:

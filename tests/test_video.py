@@ -1283,6 +1283,37 @@ def test_low_rate_mp3_a_colon_in_a_name_a_trimmed_mp4_and_a_second_camera(
     assert "angles.mkv: 1 other video track(s) not kept (one video is stylized: the first)" in caplog.text
 
 
+def test_the_progress_bar_counts_the_frames_played(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The bar's total was the container's count: an MP4 trimmed by an edit list (50 frames stored, 20 played) ended
+    at 40%, and a Matroska or WebM video (no count, a length) had no total, so no time left."""
+    import tqdm
+
+    from fast_style.video import stylize_video
+
+    totals = []
+
+    class Bar(tqdm.tqdm):
+        def __init__(self, *args, **kwargs) -> None:
+            totals.append(kwargs["total"])
+            super().__init__(*args, **{**kwargs, "disable": True})
+
+    monkeypatch.setattr(tqdm, "tqdm", Bar)
+    clip = make_video(tmp_path / "whole.mp4", frames=50, size=(64, 48), audio=False, rate=25)
+    data = bytearray(clip.read_bytes())  # an edit list that plays 0.8-1.6 s of 2 s, as in the test above
+    at = data.find(b"elst")
+    with av.open(str(clip)) as f:
+        ticks = 1 / f.streams.video[0].time_base
+    (entries,) = struct.unpack_from(">I", data, at + 8)
+    for entry in range(at + 12, at + 12 + 12 * entries, 12):
+        movie, media = struct.unpack_from(">Ii", data, entry)
+        struct.pack_into(">Ii", data, entry, *((0, media) if media < 0 else (800, media + int(0.8 * ticks))))
+    (tmp_path / "trim.mp4").write_bytes(data)
+    mkv = _clip(tmp_path / "clip.mkv", list(range(0, 480, 40)))
+    sources = (clip, tmp_path / "trim.mp4", mkv)
+    played = [stylize_video(src, tmp_path / f"{src.stem}_out.mp4", lambda x: x, progress=True) for src in sources]
+    assert played == [50, 20, 12] and totals == played
+
+
 def test_an_avi_of_uneven_frame_times_is_whole(model: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     """An AVI keeps a frame's place for each frame left out (a screen recording's, FFmpeg's for uneven times): its
     count of 41 for 20 frames said a whole file was cut short or damaged."""
