@@ -159,12 +159,25 @@ class Track:
         return True
 
 
+# ISO 639-2 codes whose twin (bibliographic or terminology form) is the one in QuickTime's list of languages, the
+# only ones FFmpeg's .mov writer keeps: an MP4's German (deu; Matroska says ger), Chinese, Dutch, Greek or a French
+# "fre" lost its language in a .mov without a word
+QUICKTIME_TWINS = {
+    "sqi": "alb", "hye": "arm", "eus": "baq", "mya": "bur", "zho": "chi", "cze": "ces", "nld": "dut", "fre": "fra",
+    "kat": "geo", "deu": "ger", "ell": "gre", "isl": "ice", "mkd": "mac", "msa": "may", "fas": "per", "rum": "ron",
+    "slo": "slk", "bod": "tib", "cym": "wel",
+}  # fmt: skip
+
+
 def _labelled(stream: Any, source: Any) -> Any:
     """`stream` with the language, title and disposition (which track plays by default, a commentary's or the
     forced subtitles' mark) of the source's track it comes from."""
     for key in ("language", "title"):
         if source.metadata.get(key):
             stream.metadata[key] = source.metadata[key]
+    language = source.metadata.get("language")
+    if language in QUICKTIME_TWINS and stream.container.format.name == "mov":
+        stream.metadata["language"] = QUICKTIME_TWINS[language]
     stream.disposition = source.disposition
     return stream
 

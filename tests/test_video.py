@@ -951,6 +951,15 @@ def test_every_sound_track_its_language_and_the_files_tags_are_kept(model: Path,
             assert min(samples) >= 47000, (out, samples)  # a second of each
 
 
+def test_a_language_quicktime_knows_by_its_twin_code_is_kept_in_a_mov(model: Path, tmp_path: Path) -> None:
+    """An MP4's German sound (deu) came out of a .mov without its language: FFmpeg's .mov writer keeps only the
+    codes of QuickTime's list, which has German as "ger" (Matroska's code, which was kept)."""
+    clip = _clip(tmp_path / "de.mp4", list(range(0, 200, 40)), (("aac", "deu"), ("aac", "ger"), ("aac", "eng")))
+    assert main([str(clip), "-m", str(model), "-o", str(tmp_path / "out.mov"), "-q"]) == 0
+    with av.open(str(tmp_path / "out.mov")) as f:
+        assert [s.metadata.get("language") for s in f.streams.audio] == ["ger", "ger", "eng"]
+
+
 def test_chapters_and_default_tracks_are_kept_and_tracks_left_out_are_named(
     model: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
