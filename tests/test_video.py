@@ -1100,6 +1100,30 @@ def test_a_matroska_video_ending_on_a_held_frame_is_not_said_cut_short(
     assert "ended at" not in caplog.text
 
 
+def test_a_warning_during_a_video_is_printed_above_the_progress_bar(
+    model: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A warning logged while a video's bar was drawn ("the video ended after 23 of the 96 frames it declares") was
+    glued to the end of the bar's line: it now goes through tqdm.write, which prints it above the bars."""
+    import logging
+    import sys
+
+    import tqdm
+
+    written: list[str] = []
+    monkeypatch.setattr(tqdm.tqdm, "write", classmethod(lambda cls, line, *args, **kwargs: written.append(line)))
+    whole = _clip(tmp_path / "whole.mkv", list(range(0, 2000, 40)))
+    cut = tmp_path / "cut.mkv"
+    cut.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
+    console = logging.StreamHandler(sys.stderr)  # the command line's (logging.basicConfig: pytest has its own)
+    logging.getLogger().addHandler(console)
+    try:
+        assert main([str(cut), "-m", str(model), "-o", str(tmp_path / "out.mkv")]) == 0
+    finally:
+        logging.getLogger().removeHandler(console)
+    assert any(line.startswith("cut.mkv: the video ended at ") for line in written)
+
+
 def test_a_transport_streams_clock_is_no_lead_in_and_joined_streams_play_on(model: Path, tmp_path: Path) -> None:
     """A TV recording's or a camera's .ts starts wherever its clock stood: the output began with as long an empty
     lead-in (an hour's, exit 0); two joined with `cat` jump back in time, and their sound failed the video

@@ -164,6 +164,7 @@ def run(args: argparse.Namespace) -> int:
     if args.backend == "onnxruntime" and (args.tile or args.compile):
         raise UserError(f"--{'tile' if args.tile else 'compile'} needs --backend torch")
     from tqdm import tqdm
+    from tqdm.contrib.logging import logging_redirect_tqdm
 
     from fast_style.batch import BatchReport, stylize_files
     from fast_style.outputs import is_an_input
@@ -213,24 +214,25 @@ def run(args: argparse.Namespace) -> int:
     options = (args.strength, args.preserve_color, args.max_size, args.scale, True if args.tile else None)
 
     done = BatchReport()  # filled as the files are done
-    try:
-        stylize_files(
-            plans,
-            lambda images: stylizer.stylize_images(images, *options),
-            args.force,
-            args.quality,
-            on_error=lambda line: tqdm.write(line, file=sys.stderr),
-            progress=lambda items: tqdm(
-                items, unit="file", disable=True if args.quiet or len(items) < 2 else None, file=sys.stderr
-            ),  # (None: no bar where stderr is not a terminal, as a log file or a pipe)
-            stylize_frames=lambda frames: stylizer.stylize_frames(frames, *options),
-            device=stylizer.device,
-            video_batch=args.batch_size,
-            smooth=args.smooth,
-            frame_progress=not args.quiet,
-            video_preset=args.video_preset,
-            report=done,
-        )
+    try:  # warnings (a video cut short, tracks not kept) printed above the bars: they had been glued to a bar's line
+        with logging_redirect_tqdm():
+            stylize_files(
+                plans,
+                lambda images: stylizer.stylize_images(images, *options),
+                args.force,
+                args.quality,
+                on_error=lambda line: tqdm.write(line, file=sys.stderr),
+                progress=lambda items: tqdm(
+                    items, unit="file", disable=True if args.quiet or len(items) < 2 else None, file=sys.stderr
+                ),  # (None: no bar where stderr is not a terminal, as a log file or a pipe)
+                stylize_frames=lambda frames: stylizer.stylize_frames(frames, *options),
+                device=stylizer.device,
+                video_batch=args.batch_size,
+                smooth=args.smooth,
+                frame_progress=not args.quiet,
+                video_preset=args.video_preset,
+                report=done,
+            )
     except KeyboardInterrupt:  # Ctrl-C or SIGTERM: the files done are kept; say how many
         if done.images or done.videos:
             tqdm.write(f"{done.images + done.videos} of {len(plans)} inputs were stylized before the stop", sys.stderr)
