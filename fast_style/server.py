@@ -35,6 +35,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 from fastapi import FastAPI, File, Form, Request, UploadFile, WebSocket, WebSocketDisconnect
 from fastapi.exceptions import RequestValidationError
@@ -46,7 +47,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from fast_style import zoo
 from fast_style.errors import UserError, first_line, setting
-from fast_style.host_names import HostGuard, own_page
+from fast_style.host_names import LOOPBACK_NAMES, HostGuard, own_page
 from fast_style.images import decoding, open_rgb, read_image
 from fast_style.numbers import check_number
 from fast_style.options import check_max_size, check_strength
@@ -478,6 +479,25 @@ def create_app(
             return JSONResponse({"detail": STOPPING}, status_code=503, headers={"Retry-After": "10"})
         return Response(answer, media_type=OUTPUT_TYPES[format][1])
 
+    warned: set[str] = set()
+
+    def refused_page(origin: str, host: str) -> None:
+        """Said on the server's terminal, once for each site (a browser tells its page nothing but that the
+        connection failed: behind a reverse proxy that does not pass its name on, the page said the server could
+        not be reached while the photos it stylized came back)."""
+        if origin in warned or len(warned) >= 64:
+            return
+        warned.add(origin)
+        name = urlsplit(origin).hostname
+        if not name:
+            fix = "a page of no site (a sandboxed frame's)"
+        elif name in {n.strip("[]") for n in LOOPBACK_NAMES}:
+            fix = "another server on this machine; a reverse proxy here must pass its Host header on"
+        else:
+            allow = setting("--allow-host", "proxies", name)
+            fix = f"if it is this server's public name (a reverse proxy), add {allow}"
+        log.warning("live view refused to a page of %s (sent to %s): %s", origin, host or "?", fix)
+
     @app.websocket("/api/live")
     async def live(ws: WebSocket) -> None:
         # a page of another site (WebSockets have no same-origin rule) may not use it: its Origin names that site
@@ -486,6 +506,7 @@ def create_app(
         if origin is not None and not own_page(
             origin, ws.headers.get("host", ""), hosts, ws.url.scheme == "wss", proxies
         ):
+            refused_page(origin, ws.headers.get("host", ""))
             await ws.close(1008, "a page of another site may not use this server's live view")
             return
         await ws.accept()

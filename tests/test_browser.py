@@ -247,7 +247,7 @@ def test_on_a_phone_and_when_the_server_is_gone(tmp_path: Path) -> None:
             live_width = page.evaluate("document.documentElement.scrollWidth")
         page.focus("#start")
         page.keyboard.press("Enter")
-        page.wait_for_function("document.getElementById('message').textContent.includes('Cannot reach the server')")
+        page.wait_for_function("document.getElementById('message').textContent.includes('could not connect')")
         page.wait_for_function("document.activeElement.id === 'start'")  # back on Start, enabled again
         browser.close()
     assert longest > 40 and width <= 390 and live_width <= 390

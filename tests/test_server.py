@@ -1140,3 +1140,24 @@ def test_a_styles_first_load_does_not_hold_up_other_clients(models: Path, monkey
             assert reply.status == 200
         assert time.perf_counter() - t < 2  # answered while the style loads, not after it
         first.join(60)
+
+
+def test_a_refused_live_page_is_said_on_the_server_s_terminal(models: Path, caplog) -> None:
+    """Behind a reverse proxy that does not pass its name on (nginx's default Host), photos came back but the live
+    view was refused without a word on the server's terminal, and the page could only say that the server could
+    not be reached: the refusal is said there, once for each site, with what lets that page in."""
+    from starlette.websockets import WebSocketDisconnect
+
+    from fast_style.host_names import allowed_hosts
+
+    app = create_app(Styles(models, device="cpu"), Limits(), allowed_hosts("127.0.0.1"))
+    with testclient.TestClient(app, base_url="http://127.0.0.1:8000") as c, caplog.at_level("WARNING"):
+        for origin in ("https://photos.example.org", "https://photos.example.org", "http://localhost:8443", "null"):
+            with pytest.raises(WebSocketDisconnect):
+                with c.websocket_connect("ws://127.0.0.1:8000/api/live", headers={"Origin": origin}):
+                    pass
+    said = [r.getMessage() for r in caplog.records if "live view refused" in r.getMessage()]
+    assert len(said) == 3, said  # (the same site twice: said once)
+    assert "a page of https://photos.example.org (sent to 127.0.0.1:8000)" in said[0]
+    assert "add proxies='photos.example.org'" in said[0]  # (--allow-host photos.example.org from fast-style-serve)
+    assert "must pass its Host header on" in said[1] and "sandboxed" in said[2]

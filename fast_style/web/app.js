@@ -313,8 +313,11 @@ async function startLive() {
   };
   socket.onclose = (event) => {
     if (live !== state) return;
-    if (!state.opened) say("Cannot reach the server: is fast-style-serve still running?");
-    else if (event.code === 1012) say("The server stopped: start it again, then press Start camera.");
+    // (a refused page, a reverse proxy's that the server does not know, fails as a stopped server: its terminal
+    // says which)
+    if (!state.opened) {
+      say("The live view could not connect: is fast-style-serve still running? If so, its terminal says why.");
+    } else if (event.code === 1012) say("The server stopped: start it again, then press Start camera.");
     else say(`The live connection closed${event.reason ? `: ${event.reason}` : "."}`);
     stopLive();
   };
