@@ -9,7 +9,7 @@ import pytest
 import torch
 from PIL import Image, ImageCms
 
-from fast_style.cli.stylize import main
+from fast_style.cli.stylize import main, rate
 from fast_style.errors import UserError
 from fast_style.images import open_rgb, read_image, split_alpha
 from fast_style.network import TransformerNet
@@ -1591,3 +1591,11 @@ def test_outputs_refused_for_different_reasons_name_the_first_and_count_the_rest
     with pytest.raises(UserError, match=r"^none of the 2 outputs can be written: .*a\.png.* \(and 1 more\)$"):
         refuse_if_nothing_to_write(plans, force=False)
     assert (tmp_path / "out" / "a.png").read_bytes() == b"kept"
+
+
+def test_the_summary_rate_of_a_small_photo_is_not_zero() -> None:
+    """A 200 px photo on a CPU (0.03 MP in 5.6 s) was said to go at '0.00 MP/s', as if nothing had been done."""
+    assert rate(0.03, 5.6) == "0.0054 MP/s"
+    assert rate(0.96, 7.9) == "0.12 MP/s"  # from 0.1 up: two decimals, as before
+    assert rate(6.0, 62.0) == "0.097 MP/s"
+    assert rate(0.0, 0.0) == "0.00 MP/s"
