@@ -145,3 +145,19 @@ def test_a_reader_that_stops_early_ends_the_listing_quietly() -> None:
     proc.stdout.close()  # as `| head` does once it has its lines: here before the first
     error = proc.stderr.read().decode()
     assert proc.wait() == 0 and error == ""
+
+
+@pytest.mark.parametrize(
+    ("typed", "meant"),
+    [("Wave", "wave"), ("wave_fast", "wave-fast"), ("wav", "wave"), ("starry-night", "starry_night")],
+)
+def test_a_mistyped_style_name_is_answered_with_the_one_meant(typed: str, meant: str, tmp_path: Path, capsys) -> None:
+    """--style Wave or wave_fast listed the twelve styles, leaving the user to spot the one they had mistyped."""
+    Image.new("RGB", (40, 30), (200, 120, 40)).save(tmp_path / "p.png")
+    assert stylize_main(["--style", typed, str(tmp_path / "p.png")]) == 2
+    assert f"unknown style '{typed}' (did you mean {meant}?): the built-in styles are " in capsys.readouterr().err
+    with pytest.raises(UserError, match="did you mean"):
+        zoo.check_name(typed)
+    with pytest.raises(UserError) as e:
+        zoo.check_name("nope")  # nothing near: the list alone
+    assert "did you mean" not in str(e.value)

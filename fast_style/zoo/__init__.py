@@ -6,6 +6,7 @@ is the smaller network distilled from `<name>` (its manifest says `fast_variant_
 
 from __future__ import annotations
 
+import difflib
 import json
 from pathlib import Path
 from typing import Any
@@ -25,9 +26,18 @@ def check_name(name: str) -> None:
     """UserError where `name` is not a built-in style, naming those there are."""
     if name not in names():
         raise UserError(
-            f"unknown style '{name}': the built-in styles are {', '.join(names()) or 'none'} "
+            f"unknown style '{name}'{_near_miss(name)}: the built-in styles are {', '.join(names()) or 'none'} "
             "(a style model you trained is given by its file's path)"
         )
+
+
+def _near_miss(name: str) -> str:
+    """What an unknown style `name` gets after it where it is a built-in one mistyped (Wave, wave_fast, wav): " (did
+    you mean wave?)"; else ""."""
+    folded = {n.casefold().replace("_", "-"): n for n in names()}
+    key = name.casefold().replace("_", "-")
+    close = [key] if key in folded else difflib.get_close_matches(key, list(folded), n=1, cutoff=0.75)
+    return f" (did you mean {folded[close[0]]}?)" if close else ""
 
 
 def manifest(name: str) -> dict[str, Any]:
