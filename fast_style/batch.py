@@ -131,8 +131,8 @@ def stylize_files(
             if torch.cuda.is_available():
                 torch.cuda.empty_cache()  # the next file starts with the memory this one held
             on_error(
-                f"error: {src}: out of memory: stylize it in tiles ({setting('--tile', 'tile', 512)}), smaller "
-                f"({setting('--max-size', 'max_size')}) or, for a video, fewer frames at a time "
+                f"error: {src}: out of memory: stylize it in tiles ({setting('--tile', 'tile', 512)}: pictures over "
+                f"2.4 MP), smaller ({setting('--max-size', 'max_size')}) or, for a video, fewer frames at a time "
                 f"({setting('--batch-size', 'video_batch', 1)})"
             )
     report.seconds = time.perf_counter() - start

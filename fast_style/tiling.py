@@ -10,7 +10,9 @@ seams and colour shifts. Here every tile is normalized with the statistics of th
    stack, so a tile with a margin wider than the receptive field (58 px for the paper's network)
    reproduces the whole-image result exactly in its interior; only interiors are kept.
 
-Memory is bounded by the tile size (plus the uint8 input and output images), whatever the image size.
+Memory is bounded by the larger of a tile's pass and the statistics pass (at most `stats_size` x `stats_size`
+pixels), plus the uint8 input and output images, whatever the image size: on a picture of no more than
+`stats_size`**2 pixels, tiles save no memory.
 """
 
 from __future__ import annotations

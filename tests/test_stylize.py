@@ -571,7 +571,8 @@ def test_running_out_of_memory_is_one_line_and_the_batch_goes_on(tmp_path: Path)
 
     report = stylize_files(plans, stylize, on_error=errors.append)
     assert report.failed == 1 and report.images == 1
-    assert len(errors) == 1 and "out of memory: stylize it in tiles (tile=512), smaller (max_size)" in errors[0]
+    hint = "out of memory: stylize it in tiles (tile=512: pictures over 2.4 MP), smaller (max_size)"
+    assert len(errors) == 1 and hint in errors[0]
     with pytest.raises(RuntimeError, match="a bug"):  # any other RuntimeError is a bug, raised as one
         stylize_files(plans[1:], lambda images: (_ for _ in ()).throw(RuntimeError("a bug")), force=True)
 
