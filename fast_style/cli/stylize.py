@@ -74,8 +74,9 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         default=None,
         metavar="PX",
-        help=f"always stylize in seamless tiles of PX pixels (e.g. {DEFAULT_TILE}); without it, "
-        f"images over --max-pixels are tiled automatically in {DEFAULT_TILE} px tiles",
+        help=f"stylize in seamless tiles of PX pixels (e.g. {DEFAULT_TILE}) pictures over 2.4 MP (smaller ones run "
+        f"whole: tiles would save them no memory); without it, images over --max-pixels are tiled automatically in "
+        f"{DEFAULT_TILE} px tiles",
     )
     p.add_argument(
         "--max-pixels",
@@ -200,8 +201,8 @@ def run(args: argparse.Namespace) -> int:
     refuse_if_nothing_to_write(plans, args.force)
     if args.tile and any(is_video(src) for src, _ in plans):  # measured: a 2 s clip 532 s in 64 px tiles, 34 s whole
         print(
-            "warning: --tile stylizes every video frame in tiles, each with a margin around it: many times slower; "
-            "leave it out unless whole frames run out of memory",
+            "warning: --tile stylizes video frames over 2.4 MP (larger than 1080p) in tiles, each with a margin "
+            "around it: many times slower; leave it out unless whole frames run out of memory",
             file=sys.stderr,
         )
 
