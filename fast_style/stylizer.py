@@ -167,7 +167,8 @@ class Stylizer:
     def stylize_tensor(self, images: torch.Tensor, strength: float = 1.0, tiled: bool | None = None) -> torch.Tensor:
         """(B, 3, H, W) or (3, H, W), float in [0, 1] or uint8 -> the same shape, dtype and device, stylized.
 
-        `tiled`: None decides by size (more than `max_pixels` pixels), True/False force it. Images run whole go
+        `tiled`: None decides by size (more than `max_pixels` pixels), True/False force it (a picture of at most
+        1536 x 1536 pixels runs whole even so: tiles would save it no memory, `stylize_tiled`). Images run whole go
         through the network in parts of at most `max_pixels` pixels together (one image at least): four video
         frames just under the limit take the memory of one, not four.
         """
