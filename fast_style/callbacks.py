@@ -330,8 +330,13 @@ class FinalCheckpoint(ModelCheckpoint):
         continued to more steps went on with the rest of that epoch's photos while its `epoch` curve and progress
         bar said the next epoch (one more with each continuation), and a trainer.max_epochs ended it an epoch early."""
         super().on_train_epoch_end(trainer, pl_module)
-        if 0 < trainer.max_steps <= trainer.global_step and self._keeps_last and self.dirpath:
-            self.save_last_now(trainer)
+        epochs = trainer.fit_loop.epoch_progress.current.processed  # (counted before this hook)
+        ends = 0 < trainer.max_steps <= trainer.global_step or 0 < (trainer.max_epochs or 0) <= epochs
+        if ends and self._keeps_last and self.dirpath:
+            # also where a periodic checkpoint of this step brought last.ckpt: written at the step's end, Lightning's
+            # restart counted the epoch it ended twice (a run continued trained in epoch 2 after epoch 0; one ended
+            # at trainer.max_epochs=1 continued to 2 trained nothing)
+            self.save_last_now(trainer, epoch_end=True)
 
     def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         """With save_last=false, a last.ckpt there (a stop's: one is written whatever the setting) is kept up to
@@ -349,8 +354,9 @@ class FinalCheckpoint(ModelCheckpoint):
     def _last_name(self) -> str:
         return f"{self.CHECKPOINT_NAME_LAST}{self.FILE_EXTENSION}"
 
-    def save_last_now(self, trainer: pl.Trainer) -> str:
-        """last.ckpt now (a stop's, the run's end), unless this step's is written already."""
+    def save_last_now(self, trainer: pl.Trainer, epoch_end: bool = False) -> str:
+        """last.ckpt now (a stop's, the run's end), unless this step's is written already (`epoch_end`: unless
+        written at this epoch's end: one written at the step's end is written again)."""
         path = os.path.join(self.dirpath, self._last_name)
         # set before the save, which stores it: a resumed run then knows last.ckpt for its own and keeps writing
         # it (stored afterwards, the restored path was another, and Lightning wrote last-v1.ckpt beside a stale
@@ -358,7 +364,7 @@ class FinalCheckpoint(ModelCheckpoint):
         self.last_model_path = path
         # (save_last=false: a periodic checkpoint of this step did not bring last.ckpt with it; written here at this
         # step already, at the epoch's end: not again at the run's end, the epoch then counted as finished)
-        current = self._dumped_at == trainer.global_step and os.path.exists(path) and self.save_last
+        current = not epoch_end and self._dumped_at == trainer.global_step and os.path.exists(path) and self.save_last
         if self._last_at != trainer.global_step and not current:
             trainer.save_checkpoint(path, self.save_weights_only)
         self._last_at = trainer.global_step

@@ -106,6 +106,30 @@ def test_a_finished_run_continued_to_more_steps_stays_in_its_epoch(
     assert {step for step, _ in epochs} == {0, 1, 2, 3} and {value for _, value in epochs} == {0.0}
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "first,then",
+    [("trainer.max_steps=4", "trainer.max_steps=6"), ("trainer.max_epochs=1", "trainer.max_epochs=2")],
+)
+def test_a_run_ended_at_an_epochs_end_with_a_periodic_checkpoint_continues_in_the_next_epoch(
+    tmp_path: Path, photo_dir: Path, style_path: Path, random_vgg: Path, first: str, then: str
+) -> None:
+    """The run's last step (an epoch's 4th of 4) also wrote a periodic checkpoint (every 2), whose last.ckpt was
+    kept as the final one: written at the step's end, a continued run counted that epoch twice (its `epoch` curve
+    said 2 after 0; a run ended at trainer.max_epochs=1 continued to 2 trained no step)."""
+    out = tmp_path / "run"
+    steps = () if "max_steps" in first else ("trainer.max_steps=-1",)
+    train(tiny_cfg(out, photo_dir, style_path, random_vgg, first, *steps))
+    train(tiny_cfg(out, photo_dir, style_path, random_vgg, then, *steps, "ckpt_path=last"))
+    epochs = []
+    for events in sorted((out / "tensorboard").glob("events.out.tfevents.*")):
+        accumulator = EventAccumulator(str(events))
+        accumulator.Reload()
+        epochs += [(e.step, e.value) for e in accumulator.Scalars("epoch")]
+    last = 6 if "max_steps" in then else 8
+    assert sorted(set(epochs)) == [(step, float(step >= 4)) for step in range(last)]
+
+
 def test_a_new_run_does_not_write_over_grids_or_checkpoints_in_a_folder_set_elsewhere(
     tmp_path: Path, photo_dir: Path, style_path: Path, random_vgg: Path
 ) -> None:
