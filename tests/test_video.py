@@ -1125,6 +1125,23 @@ def test_a_warning_during_a_video_is_printed_above_the_progress_bar(
     assert any(line.startswith("cut.mkv: the video ended at ") for line in written)
 
 
+def test_a_program_logging_to_a_file_alone_gets_no_warning_on_its_terminal(
+    model: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    """main() called from a program whose log has no console (a file's handler alone): the warnings went to its
+    terminal all the same, through tqdm.write (its redirection adds a console handler where there is none)."""
+    import tqdm
+
+    written: list[str] = []
+    monkeypatch.setattr(tqdm.tqdm, "write", classmethod(lambda cls, line, *args, **kwargs: written.append(line)))
+    whole = _clip(tmp_path / "whole.mkv", list(range(0, 2000, 40)))
+    cut = tmp_path / "cut.mkv"
+    cut.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
+    assert main([str(cut), "-m", str(model), "-o", str(tmp_path / "out.mkv")]) == 0  # (pytest's handlers: no console)
+    assert not [line for line in written if "the video ended at" in line]
+    assert "the video ended at" not in capsys.readouterr().err
+
+
 def test_a_transport_streams_clock_is_no_lead_in_and_joined_streams_play_on(model: Path, tmp_path: Path) -> None:
     """A TV recording's or a camera's .ts starts wherever its clock stood: the output began with as long an empty
     lead-in (an hour's, exit 0); two joined with `cat` jump back in time, and their sound failed the video

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import math
 import sys
@@ -136,6 +137,11 @@ def _moves(src: Path, dst: Path) -> bool:
         return False
 
 
+def _on_console(handler: logging.Handler) -> bool:
+    """Whether `handler` prints to the terminal (standard error or output), as logging.basicConfig's does."""
+    return isinstance(handler, logging.StreamHandler) and handler.stream in (sys.stderr, sys.stdout)
+
+
 def run(args: argparse.Namespace) -> int:
     if args.list_styles:
         if args.inputs:
@@ -217,7 +223,10 @@ def run(args: argparse.Namespace) -> int:
 
     done = BatchReport()  # filled as the files are done
     try:  # warnings (a video cut short, tracks not kept) printed above the bars: they had been glued to a bar's line
-        with logging_redirect_tqdm():
+        # (only where the log has a console: tqdm's adds one, and a program logging to a file alone that called
+        # main() had every warning on its terminal too)
+        console = any(_on_console(handler) for handler in logging.getLogger().handlers)
+        with logging_redirect_tqdm() if console else contextlib.nullcontext():
             stylize_files(
                 plans,
                 lambda images: stylizer.stylize_images(images, *options),
