@@ -1130,6 +1130,8 @@ def test_a_program_logging_to_a_file_alone_gets_no_warning_on_its_terminal(
 ) -> None:
     """main() called from a program whose log has no console (a file's handler alone): the warnings went to its
     terminal all the same, through tqdm.write (its redirection adds a console handler where there is none)."""
+    import logging
+
     import tqdm
 
     written: list[str] = []
@@ -1137,9 +1139,18 @@ def test_a_program_logging_to_a_file_alone_gets_no_warning_on_its_terminal(
     whole = _clip(tmp_path / "whole.mkv", list(range(0, 2000, 40)))
     cut = tmp_path / "cut.mkv"
     cut.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
-    assert main([str(cut), "-m", str(model), "-o", str(tmp_path / "out.mkv")]) == 0  # (pytest's handlers: no console)
+    # the program's log: a file alone, beside pytest's own handlers (a console one an earlier test's basicConfig left,
+    # bound to that test's closed stream, taken out: it printed a "Logging error" with the message)
+    root, log_file = logging.getLogger(), logging.FileHandler(tmp_path / "program.log")
+    kept = [h for h in root.handlers if type(h).__module__.startswith("_pytest")]
+    monkeypatch.setattr(root, "handlers", [*kept, log_file])
+    try:
+        assert main([str(cut), "-m", str(model), "-o", str(tmp_path / "out.mkv")]) == 0
+    finally:
+        log_file.close()
     assert not [line for line in written if "the video ended at" in line]
     assert "the video ended at" not in capsys.readouterr().err
+    assert "cut.mkv: the video ended at" in (tmp_path / "program.log").read_text()
 
 
 def test_a_transport_streams_clock_is_no_lead_in_and_joined_streams_play_on(model: Path, tmp_path: Path) -> None:
