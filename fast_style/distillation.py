@@ -51,6 +51,19 @@ class Distillation(nn.Module):
     def teacher(self) -> nn.Module:
         return self._nets["teacher"]
 
+    def larger_student(self, student: nn.Module) -> str | None:
+        """The warning for a `student` at least as large as the teacher everywhere (model left at johnson for a -fast
+        teacher): it runs slower than its teacher and paints no better; None for a smaller one."""
+        mine = [*student.config["channels"], student.config["num_residual"]]
+        theirs = [*self.teacher.config["channels"], self.teacher.config["num_residual"]]
+        if mine == theirs or not all(m >= t for m, t in zip(mine, theirs, strict=True)):
+            return None
+        return (
+            f"warning: the student (model.channels={mine[:3]}, model.num_residual={mine[3]}) is larger than "
+            f"distill.teacher={self.teacher_name} ({theirs[:3]}, {theirs[3]}): it runs slower than its teacher and "
+            "paints no better; give a smaller model (model=fast)"
+        )
+
     def _apply(self, fn, recurse: bool = True):  # .to(device) moves the teacher along
         self._nets = {"teacher": self.teacher._apply(fn, recurse)}
         return super()._apply(fn, recurse)

@@ -273,18 +273,8 @@ def _prepare(cfg: DictConfig) -> tuple[pl.Trainer, StyleTransferModule, Any, lis
             distill.feature_weight,
             distill.feature_layer,
         )
-        mine = [*network.config["channels"], network.config["num_residual"]]
-        theirs = [*distill.teacher.config["channels"], distill.teacher.config["num_residual"]]
-        if mine != theirs and all(m >= t for m, t in zip(mine, theirs, strict=True)):
-            log.warning(  # distillation is for a smaller, faster network: a larger one ran slower, without a word
-                "warning: the student (model.channels=%s, model.num_residual=%d) is larger than distill.teacher=%s "
-                "(%s, %d): it runs slower than its teacher and paints no better; give a smaller model (model=fast)",
-                mine[:3],
-                mine[3],
-                distill.teacher_name,
-                theirs[:3],
-                theirs[3],
-            )
+        if larger := distill.larger_student(network):  # distillation is for a smaller, faster network
+            log.warning(larger)
         painting, ours = distill.teacher_painting, Path(str(cfg.style.image)).name
         if painting and Path(painting).name != ours:  # a name of its own for the same file passes: warn only
             log.warning(
