@@ -142,6 +142,16 @@ class ConsistencyLoss(nn.Module):
                 f"and max_zoom={self.max_zoom}: give data.image_size={least} or more, or lower those"
             )
 
+    def never_starts(self, max_steps: object) -> str | None:
+        """The warning for a run of `max_steps` (trainer.max_steps) that ends before the term's `start`: it trains
+        without it, its model no steadier on video (said, not silently); None where it starts."""
+        if not (self.start and isinstance(max_steps, int) and 0 < max_steps <= self.start):
+            return None
+        return (
+            f"warning: temporal.start={self.start} is not before trainer.max_steps={max_steps}: the run trains "
+            "without the temporal term, no steadier on video; lower temporal.start"
+        )
+
     def moved(self, images: torch.Tensor, dy: int, dx: int, zoom: float = 1.0) -> torch.Tensor:
         """(B, 3, H, W) -> the same size, showing the scene moved so that moved[p] = images[p + (dy, dx)] (the
         border that comes into view mirrored), zoomed by `zoom` about the centre (resampled), with fresh noise."""

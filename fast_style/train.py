@@ -251,14 +251,8 @@ def _prepare(cfg: DictConfig) -> tuple[pl.Trainer, StyleTransferModule, Any, lis
     temporal = build(cfg.temporal, "temporal") if cfg.get("temporal") is not None else None
     if temporal is not None:
         temporal.check_crops(datamodule.image_size, datamodule.image_size)
-        steps = OmegaConf.select(cfg, "trainer.max_steps")
-        if temporal.start and isinstance(steps, int) and 0 < steps <= temporal.start:  # (it trained without a word)
-            log.warning(
-                "warning: temporal.start=%d is not before trainer.max_steps=%d: the run trains without the temporal "
-                "term, no steadier on video; lower temporal.start",
-                temporal.start,
-                steps,
-            )
+        if late := temporal.never_starts(OmegaConf.select(cfg, "trainer.max_steps")):
+            log.warning(late)
     distill = build(cfg.distill, "distill") if cfg.get("distill") is not None else None
     if distill is not None and distill.feature_weight:  # its layer computed by the loss's VGG (loss=vgg19 had
         try:  # none of relu2_2, the default: the run failed at its first step)
