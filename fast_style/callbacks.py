@@ -28,7 +28,12 @@ from fast_style import launch, zoo
 from fast_style.atomic import atomic_write, save_torch
 from fast_style.errors import UserError
 from fast_style.event_files import drop_hparams, event_files, holds_hparams
-from fast_style.lightning_internals import set_logging_count, stop_after_this_step, take_sigterm
+from fast_style.lightning_internals import (
+    as_written_at_the_epochs_end,
+    set_logging_count,
+    stop_after_this_step,
+    take_sigterm,
+)
 from fast_style.style_model import save_style_model
 
 log = logging.getLogger(__name__)
@@ -239,8 +244,10 @@ class AtomicCheckpointIO(TorchCheckpointIO):
     def load_checkpoint(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
         """Lightning's, with FinalCheckpoint's state of a checkpoint written before its key left out the intervals
         (`FinalCheckpoint.state_key`) under the key it has now: read as its own, not warned about as a callback
-        missing from the run."""
+        missing from the run; and one written at an epoch's last step read as written at that epoch's end
+        (`as_written_at_the_epochs_end`)."""
         checkpoint = super().load_checkpoint(*args, **kwargs)
+        as_written_at_the_epochs_end(checkpoint)
         states = checkpoint.get("callbacks")
         for key in list(states) if isinstance(states, dict) else ():
             if isinstance(key, str) and key.startswith(f"{FinalCheckpoint.__qualname__}{{"):

@@ -1,4 +1,4 @@
-"""The five private Lightning internals fast-style leans on (fast_style/lightning_internals.py, the only place
+"""The six private Lightning internals fast-style leans on (fast_style/lightning_internals.py, the only place
 that touches them), each for a reason no public API serves; checkpoints go through the public CheckpointIO
 plugin. An upgrade of pytorch-lightning that moves one fails here, by name, instead of silently changing what
 users get (metrics logged every step, a DDP rank left hanging)."""
@@ -60,3 +60,43 @@ def test_lightnings_sigterm_notifier_is_still_the_one_it_registers() -> None:
     trainer = pl.Trainer(logger=False, enable_checkpointing=False, enable_progress_bar=False, max_steps=1)
     take_sigterm(trainer, print)
     assert trainer._signal_connector._sigterm_notifier_fn is print
+
+
+def test_the_fit_loops_saved_counts_are_still_where_a_checkpoint_of_an_epochs_last_step_is_mended() -> None:
+    # AtomicCheckpointIO.load_checkpoint: a checkpoint written at an epoch's last step's end is read as written at
+    # that epoch's end (a resume from it counted the epoch twice: tests/test_train.py, killed_after_a_checkpoint)
+    import copy
+
+    from fast_style.lightning_internals import as_written_at_the_epochs_end
+
+    trainer = pl.Trainer(logger=False, enable_checkpointing=False, enable_progress_bar=False, max_steps=1)
+    fit = trainer.fit_loop.state_dict()
+    assert "_batches_that_stepped" in fit["epoch_loop.state_dict"]
+    for key in ("epoch_loop.batch_progress", "epoch_progress"):
+        for counts in ("total", "current"):
+            assert set(fit[key][counts]) == {"ready", "started", "processed", "completed"}
+    assert "is_last_batch" in fit["epoch_loop.batch_progress"]
+
+    def counts(ready: int, started: int, processed: int, completed: int) -> dict:
+        c = {"ready": ready, "started": started, "processed": processed, "completed": completed}
+        return {"total": dict(c), "current": dict(c)}
+
+    # the 4th of an epoch's 4 steps, written at the step's end (as Lightning's periodic checkpoints are)
+    fit["epoch_loop.batch_progress"] = {**counts(4, 4, 4, 3), "is_last_batch": True}
+    fit["epoch_progress"] = counts(1, 1, 0, 0)
+    fit["epoch_loop.state_dict"]["_batches_that_stepped"] = 3
+    step_end = {"loops": {"fit_loop": fit}, "global_step": 4}
+    as_written_at_the_epochs_end(step_end)
+    assert fit["epoch_loop.batch_progress"] == {**counts(4, 4, 4, 4), "is_last_batch": True}
+    assert fit["epoch_progress"] == counts(1, 1, 1, 0)  # as FinalCheckpoint.on_train_epoch_end writes it
+    assert fit["epoch_loop.state_dict"]["_batches_that_stepped"] == 4
+    # read again, or any other checkpoint (the epoch's end, a step within it, one without loops): left as it is
+    for checkpoint in (step_end, {"global_step": 4}, {"loops": None}, {"loops": {"fit_loop": {"epoch_progress": 1}}}):
+        before = copy.deepcopy(checkpoint)
+        as_written_at_the_epochs_end(checkpoint)
+        assert checkpoint == before
+    fit["epoch_loop.batch_progress"] = {**counts(3, 3, 3, 2), "is_last_batch": False}
+    fit["epoch_progress"] = counts(1, 1, 0, 0)
+    within = copy.deepcopy(step_end)
+    as_written_at_the_epochs_end(step_end)
+    assert step_end == within

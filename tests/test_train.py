@@ -88,6 +88,39 @@ def test_a_resumed_run_trains_on_the_crops_an_uninterrupted_one_does(
 
 
 @pytest.mark.slow
+def test_a_run_killed_after_a_checkpoint_at_an_epochs_last_step_resumes_in_the_next_epoch(
+    tmp_path: Path, photo_dir: Path, style_path: Path, random_vgg: Path
+) -> None:
+    """A run killed after the periodic checkpoint of an epoch's last step (4 of 4; no last.ckpt of that step's
+    epoch end) resumed from that checkpoint: Lightning's restart counted the epoch twice, its `epoch` curve said 2
+    after 0 and the next epoch's photos came in another order than an uninterrupted run's. A Ctrl-C at that step
+    writes last.ckpt at the same point."""
+    every = "callbacks.checkpoint.every_n_train_steps=2"
+
+    def run(out: Path, *launches: int) -> tuple[list[str], list[tuple[int, float]]]:
+        probe = ["+callbacks.probe._target_=tests.probes.RecordBatches", f"+callbacks.probe.dirpath={out / 'probe'}"]
+        for i, steps in enumerate(launches):
+            if i:  # the kill: no last.ckpt at the epoch's end, the newest checkpoint is the step's periodic one
+                (out / "checkpoints" / "last.ckpt").unlink()
+            resume = ("ckpt_path=last",) if i else ()
+            steps_to = f"trainer.max_steps={steps}"
+            train(tiny_cfg(out, photo_dir, style_path, random_vgg, steps_to, every, *probe, *resume))
+        epochs = []
+        for events in sorted((out / "tensorboard").glob("events.out.tfevents.*")):
+            accumulator = EventAccumulator(str(events))
+            accumulator.Reload()
+            epochs += [(e.step, e.value) for e in accumulator.Scalars("epoch")]
+        return (out / "probe" / "rank0.txt").read_text().split(), sorted(set(epochs))
+
+    whole = run(tmp_path / "whole", 10)
+    assert whole[1] == [(step, float(step // 4)) for step in range(10)]
+    resumed = run(tmp_path / "resumed", 4, 10)
+    assert resumed == whole
+    last = torch.load(tmp_path / "resumed" / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False)
+    assert last["epoch"] == 2 and last["global_step"] == 10
+
+
+@pytest.mark.slow
 def test_a_finished_run_continued_to_more_steps_stays_in_its_epoch(
     tmp_path: Path, photo_dir: Path, style_path: Path, random_vgg: Path
 ) -> None:
