@@ -17,7 +17,7 @@ from fast_style.animation import ANIMATED_OUTPUTS, frame_count, stylize_animatio
 from fast_style.atomic import DiskError
 from fast_style.bomb_guard import BOMB, over_the_bomb_limit
 from fast_style.errors import UserError, first_line, out_of_memory, setting
-from fast_style.images import page_count, read_image, save_image
+from fast_style.images import page_count, read_image, save_image, unreadable_because
 from fast_style.outputs import check_output
 from fast_style.video import is_video, stylize_video, video_named_as_picture
 
@@ -120,7 +120,7 @@ def stylize_files(
             if isinstance(e, BOMB):  # Pillow names 2x
                 message = over_the_bomb_limit()
             else:
-                message = first_line(e, 300)
+                message = first_line(e, 300) if isinstance(e, UserError) else unreadable_because(src, e, 300)
             if isinstance(e, UnidentifiedImageError) and (misnamed := video_named_as_picture(src)):
                 message = misnamed  # (not Pillow's "cannot identify image file")
             on_error(f"error: {message}" if isinstance(e, UserError) else f"error: {src}: {message}")

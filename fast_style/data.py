@@ -24,8 +24,8 @@ from torchdata.stateful_dataloader import StatefulDataLoader
 from torchdata.stateful_dataloader.sampler import StatefulDistributedSampler
 from torchvision.transforms import v2
 
-from fast_style.errors import UserError, first_line
-from fast_style.images import IMAGE_EXTENSIONS, OVER_LIMIT, find_images, open_rgb
+from fast_style.errors import UserError
+from fast_style.images import IMAGE_EXTENSIONS, OVER_LIMIT, find_images, open_rgb, unreadable_because
 from fast_style.photo_cache import cached_copies, fill_cache
 
 log = logging.getLogger(__name__)
@@ -72,7 +72,7 @@ class ImageFolder(Dataset):
                 img = open_rgb(path, draft_size=self.image_size, max_pixels=self.max_pixels)
                 x = self.resize(img)  # (3, H, W) uint8, its shorter side image_size
         except Exception as e:  # truncated, corrupt, not an image, too large: skip it, never end the run
-            return Unreadable(str(path), first_line(e, 120))
+            return Unreadable(str(path), unreadable_because(path, e, 120))
         size = self.image_size
         if self.train:
             if not self._seeded:  # here, in the process that draws: a worker's seed is its own

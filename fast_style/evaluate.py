@@ -29,7 +29,7 @@ from fast_style.atomic import atomic_writes, writing
 from fast_style.bomb_guard import BOMB, over_the_bomb_limit
 from fast_style.devices import pick_device
 from fast_style.errors import UserError, first_line, remedy, setting
-from fast_style.images import find_images, read_photo
+from fast_style.images import find_images, read_photo, unreadable_because
 from fast_style.loss import MIN_PHOTO_SIDE, PerceptualLoss, size_keeping_side
 from fast_style.outputs import to_overwrite
 from fast_style.pixels import tensor_to_pil
@@ -195,7 +195,11 @@ def load_photos(
         try:
             photo = read_photo(f, size)
         except (OSError, ValueError, *BOMB) as e:
-            log.warning("warning: skipping %s: %s", f, over_the_bomb_limit() if isinstance(e, BOMB) else first_line(e))
+            log.warning(
+                "warning: skipping %s: %s",
+                f,
+                over_the_bomb_limit() if isinstance(e, BOMB) else unreadable_because(f, e),
+            )
             if skipped is not None:
                 skipped.append(f)
             continue

@@ -55,6 +55,16 @@ def decoding() -> Iterator[None]:
         raise ValueError(f"damaged or cut short ({first_line(e, 120)})") from e
 
 
+def unreadable_because(path: object, error: BaseException, limit: int = 200) -> str:
+    """Why a picture could not be read, in one line: "an empty file (0 bytes)" for one (a copy or download that
+    failed, a placeholder; Pillow says "cannot identify image file"), else the error's first line."""
+    try:
+        empty = isinstance(path, (str, Path)) and os.path.isfile(path) and os.stat(path).st_size == 0
+    except (OSError, ValueError):
+        empty = False
+    return "an empty file (0 bytes)" if empty else first_line(error, limit)
+
+
 @contextlib.contextmanager
 def reading(path: object) -> Iterator[None]:
     """A file Pillow cannot read, in one line: UserError "cannot read PATH: ..." for a missing file, a folder, a
@@ -62,7 +72,7 @@ def reading(path: object) -> Iterator[None]:
     try:
         yield
     except (OSError, ValueError) as e:
-        raise UserError(f"cannot read {path}: {first_line(e)}") from None
+        raise UserError(f"cannot read {path}: {unreadable_because(path, e)}") from None
     except BOMB:
         raise UserError(f"cannot read {path}: {over_the_bomb_limit()}") from None
 

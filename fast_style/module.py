@@ -365,7 +365,9 @@ class StyleTransferModule(pl.LightningModule):
             torch.distributed.all_gather_object(every, sorted(skipped))  # counted once, said once
             skipped = set().union(*every)
         if skipped and (self._trainer is None or self.trainer.is_global_zero):
-            log.warning("%d unreadable images were left out of training (named in the warnings above)", len(skipped))
+            n = len(skipped)
+            left = "1 unreadable image was" if n == 1 else f"{n} unreadable images were"
+            log.warning("%s left out of training (named in the warnings above)", left)
 
     def on_save_checkpoint(self, checkpoint: dict) -> None:
         self.raise_if_nonfinite()  # before anything is written: no file holds broken weights

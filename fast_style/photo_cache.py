@@ -54,7 +54,8 @@ def fill_cache(
             raise UserError(f"{problem[1]}: free some space or set data.cache_dir elsewhere")
         unreadable += problem is not None
     if unreadable:
-        log.warning("%d unreadable photos were left out of the cache (training skips them)", unreadable)
+        were = "1 unreadable photo was" if unreadable == 1 else f"{unreadable} unreadable photos were"
+        log.warning("%s left out of the cache (training skips them)", were)
 
 
 def unreadable_marker(copy: Path) -> Path:

@@ -11,8 +11,8 @@ from torchvision.transforms import v2
 
 from fast_style.bomb_guard import BOMB, over_the_bomb_limit
 from fast_style.devices import check_memory
-from fast_style.errors import UserError, first_line
-from fast_style.images import open_rgb
+from fast_style.errors import UserError
+from fast_style.images import open_rgb, unreadable_because
 
 _LOWER_STYLE_SIZE = "lower the style size (style.size=, --style-size)"
 PICTURE_BYTES_PER_PIXEL = 24  # Pillow's RGB copies, the uint8 and float32 tensors of a style image
@@ -33,7 +33,7 @@ def load_style_image(image: str, size: int | None = None) -> torch.Tensor:
     except BOMB:  # (Pillow's own words name a DOS attack)
         raise UserError(f"cannot read style image {image}: {over_the_bomb_limit()}") from None
     except Exception as e:
-        raise UserError(f"cannot read style image {image}: {first_line(e, 160)}") from None
+        raise UserError(f"cannot read style image {image}: {unreadable_because(path, e, 160)}") from None
     if min(img.size) < 16:  # too small to hold any texture, however far it is scaled up
         raise UserError(f"style image {image} is {img.width}x{img.height}: use one at least 16 px on each side")
     if size:

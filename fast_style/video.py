@@ -175,7 +175,8 @@ def open_source(src: Path, nvdec: int | None = None) -> Any:
     try:
         source = av.open(_local(src))
     except (av.FFmpegError, OSError) as e:
-        raise UserError(f"cannot read video {src}: {ffmpeg_reason(e)}") from None
+        why = "an empty file (0 bytes)" if src.is_file() and src.stat().st_size == 0 else ffmpeg_reason(e)
+        raise UserError(f"cannot read video {src}: {why}") from None
     if hw_error is not None:
         log.warning("%s: no NVDEC decoder (%s): decoding in software", src.name, ffmpeg_reason(hw_error))
     return source

@@ -302,7 +302,9 @@ def test_cache_holds_resized_copies_and_training_reads_them(
         )
 
 
-def test_cache_is_made_once_and_refreshed_when_a_photo_changes(photo_dir: Path, tmp_path: Path) -> None:
+def test_cache_is_made_once_and_refreshed_when_a_photo_changes(
+    photo_dir: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     make_photo(photo_dir / "img1.jpg", size=(30, 30), seed=7)  # img1.png and img1.jpg: two photos, two copies
     cache = tmp_path / "cache"
     dm = StyleDataModule(str(photo_dir), image_size=24, num_workers=0, cache_dir=str(cache))
@@ -320,6 +322,7 @@ def test_cache_is_made_once_and_refreshed_when_a_photo_changes(photo_dir: Path, 
     assert {c: c.stat().st_mtime_ns for c in cache.rglob("*.jpg")} == after  # nothing to do the second time
     photo.write_bytes(photo.read_bytes()[:100])  # damaged since: its old copy trained on, though said skipped
     dm.prepare_data()
+    assert "1 unreadable photo was left out of the cache" in caplog.text  # (not "1 unreadable photos were")
     assert not [c for c in cache.rglob("img1.png.jpg")] and len(list(cache.rglob("img1.png.jpg.unreadable"))) == 1
 
 

@@ -65,6 +65,10 @@ def test_the_count_at_the_end_holds_the_photos_found_unreadable_before_training(
     m._trainer = SimpleNamespace(datamodule=left_out, is_global_zero=True, world_size=1)
     m.on_train_end()
     assert "2 unreadable images were left out of training" in caplog.text
+    caplog.clear()
+    m._trainer = SimpleNamespace(datamodule=SimpleNamespace(left_out={"p0.jpg"}), is_global_zero=True, world_size=1)
+    m.on_train_end()
+    assert "1 unreadable image was left out of training" in caplog.text  # (it said "1 unreadable images were")
 
 
 def test_an_epoch_of_photos_all_over_the_pixel_limit_says_to_raise_it() -> None:

@@ -86,3 +86,32 @@ def test_cli_stylizes_or_reports_in_one_line(
             img.load()
     else:
         assert code == 2 and "error: " in err  # its only input failed: a mistake to fix, nothing written
+
+
+def test_an_empty_file_is_called_empty_wherever_it_is_read(
+    tmp_path: Path, model: Path, capsys: pytest.CaptureFixture, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A file of 0 bytes (a copy or download that failed) was "cannot identify image file" (Pillow) or "Invalid
+    data found when processing input" (FFmpeg)."""
+    from fast_style.errors import UserError
+    from fast_style.evaluate import load_photos
+    from fast_style.style_image import load_style_image
+    from fast_style.stylizer import Stylizer
+
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    Image.new("RGB", (40, 30), (200, 100, 50)).save(folder / "a.jpg")
+    for name in ("b.jpg", "c.png", "clip.mp4"):
+        (folder / name).write_bytes(b"")
+    assert stylize_main([str(folder), "-m", str(model), "-o", str(tmp_path / "out"), "-q"]) == 1
+    err = capsys.readouterr().err
+    for name in ("b.jpg", "c.png"):
+        assert f"error: {folder / name}: an empty file (0 bytes)" in err
+    assert f"error: cannot read video {folder / 'clip.mp4'}: an empty file (0 bytes)" in err
+    with pytest.raises(UserError, match=r"^cannot read .*b\.jpg: an empty file \(0 bytes\)$"):
+        Stylizer.load(model)(folder / "b.jpg")
+    with pytest.raises(UserError, match=r"^cannot read style image .*c\.png: an empty file \(0 bytes\)$"):
+        load_style_image(str(folder / "c.png"), 32)
+    assert ImageFolder([folder / "b.jpg"], image_size=16, train=True)[0].reason == "an empty file (0 bytes)"
+    load_photos([str(folder)], 32)
+    assert f"skipping {folder / 'c.png'}: an empty file (0 bytes)" in caplog.text
