@@ -188,7 +188,10 @@ class StyleTransferModule(pl.LightningModule):
         if train and new:  # each file counted once, not each time an epoch meets it
             self._skipped_paths.update(u.path for u in new)
             self._skip_reasons.update((u.path, u.reason) for u in new)
-            self.log("train/skipped_images", float(self.skipped_images), on_step=True, on_epoch=False)
+        if train and (new or (not self._read_in_launch and self._left_out())):  # (those left out before training:
+            # on the curve from the launch's first step, as in the count at its end)
+            skipped = float(len(self._skipped_paths | self._left_out()))
+            self.log("train/skipped_images", skipped, on_step=True, on_epoch=False)
         if images.numel() == 0:  # every file of this batch was unreadable
             return self._no_step(train)
         self._read_batches += train
@@ -357,9 +360,12 @@ class StyleTransferModule(pl.LightningModule):
                 f"warnings above): {what_to_do(self._skip_reasons.values())}"
             )
 
+    def _left_out(self) -> set[str]:
+        """The photos the data module found unreadable before training (choosing the held-out ones, the cache)."""
+        return set(getattr(getattr(self._trainer, "datamodule", None), "left_out", ()))
+
     def on_train_end(self) -> None:
-        datamodule = getattr(self._trainer, "datamodule", None)
-        skipped = set(self._skipped_paths) | set(getattr(datamodule, "left_out", ()))  # (before training too)
+        skipped = self._skipped_paths | self._left_out()
         if self._ddp and torch.distributed.is_initialized():
             every: list = [None] * self.trainer.world_size  # under DDP each process met its own share, some alike:
             torch.distributed.all_gather_object(every, sorted(skipped))  # counted once, said once

@@ -1831,3 +1831,27 @@ def test_a_named_last_ckpt_older_than_a_periodic_checkpoint_of_the_run_is_refuse
         resume_from(cfg, out, str(folder), True)
     cfg.ckpt_path = str(folder / "step=000004.ckpt")  # the run's newest: resumed from, without a word
     assert resume_from(cfg, out, str(folder), True) == str(folder / "step=000004.ckpt")
+
+
+def test_the_skipped_images_curve_counts_the_photos_left_out_before_training(
+    tmp_path: Path, style_path: Path, random_vgg: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Photos found unreadable while the held-out ones were chosen (here the first of the shuffled order) were left
+    out of training and counted at the run's end, but the `train/skipped_images` curve left them out: it said
+    fewer than the end's line, or nothing at all."""
+    photos = tmp_path / "photos"
+    for i in range(6):
+        make_photo(photos / f"ok{i}.jpg", seed=i)
+    for i in range(10):
+        (photos / f"x{i}.jpg").write_text("not a picture")
+    out = tmp_path / "run"
+    extra = ["data.batch_size=1", "data.num_val=1", "trainer.max_steps=5", "trainer.log_every_n_steps=1"]
+    train(tiny_cfg(out, photos, style_path, random_vgg, *extra))
+    said = re.search(r"(\d+) unreadable images? (?:was|were) left out of training", caplog.text)
+    curve = []
+    for events in sorted((out / "tensorboard").glob("events.out.tfevents.*")):
+        accumulator = EventAccumulator(str(events))
+        accumulator.Reload()
+        curve += [(e.step, e.value) for e in accumulator.Scalars("train/skipped_images")]
+    assert said and curve and curve[0][0] == 0 and curve[0][1] >= 1  # from the first step
+    assert [v for _, v in curve] == sorted(v for _, v in curve) and curve[-1][1] == int(said.group(1))
