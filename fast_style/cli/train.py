@@ -13,6 +13,7 @@ import os
 import re
 import signal
 import sys
+import time
 import traceback
 from pathlib import Path
 from typing import IO
@@ -79,6 +80,8 @@ def _hydra_main(cfg: DictConfig) -> None:
             refused = None
         message = one_line(e, sys.argv[1:])
         _into_run_log(f"error: {message}")
+        if ranks.started_by_lightning():  # the same mistake on every rank (the data's set-up): its rank 0 says it
+            time.sleep(_RANK_ZERO_FIRST_S)  # and kills this process meanwhile; a mistake of this rank's own is said
         print(f"\nerror: {message}", file=sys.stderr)  # plain, as every tool's; on a line of its own (a progress bar)
         if not in_multirun():
             if refused:
@@ -93,6 +96,9 @@ def _hydra_main(cfg: DictConfig) -> None:
     finally:
         if held is not None:
             held.close()
+
+
+_RANK_ZERO_FIRST_S = 5.0  # how long another rank's error waits for its rank 0's (which ends it) before it is said
 
 
 def _into_run_log(line: str, level: int = logging.ERROR) -> None:
