@@ -71,6 +71,18 @@ def random_vgg(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _hangups_reach_the_tools_under_test() -> None:
+    """Under `nohup make test` SIGHUP is ignored, and every process the tests start inherited that: a tool keeps a
+    signal ignored at its start on purpose, so the tests of its stop on a closed terminal failed. A handler that does
+    nothing keeps the suite itself alive as nohup meant, and is not inherited (a new program starts with SIGHUP's
+    default)."""
+    import signal
+
+    if hasattr(signal, "SIGHUP") and signal.getsignal(signal.SIGHUP) is signal.SIG_IGN:
+        signal.signal(signal.SIGHUP, lambda signum, frame: None)
+
+
 @pytest.fixture(autouse=True)
 def _isolated_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Tests never read or write the user's weight cache unless they ask for it."""
