@@ -194,13 +194,19 @@ def _read_state_file(path: Path) -> tuple[dict[str, torch.Tensor], str | None]:
     if isinstance(obj, dict) and "state_dict" in obj:
         norm = obj.get("normalization")
         obj = obj["state_dict"]
-        if norm is not None and (not isinstance(norm, str) or norm not in NORMALIZATIONS):
-            raise UserError(
-                f"{path}: its normalization entry is {norm!r}; use one of {', '.join(map(repr, NORMALIZATIONS))} "
-                "(the pixel scaling and channel order the weights were trained with; without one: 'imagenet')"
-            )
+    elif isinstance(obj, dict) and "normalization" in obj:  # the entry among the tensors (it had been "not a VGG
+        obj = dict(obj)  # state_dict", though the README calls it the file's normalization entry)
+        norm = obj.pop("normalization")
+    if norm is not None and (not isinstance(norm, str) or norm not in NORMALIZATIONS):
+        raise UserError(
+            f"{path}: its normalization entry is {norm!r}; use one of {', '.join(map(repr, NORMALIZATIONS))} "
+            "(the pixel scaling and channel order the weights were trained with; without one: 'imagenet')"
+        )
     if not isinstance(obj, dict) or not all(isinstance(v, torch.Tensor) for v in obj.values()):
-        raise UserError(f"{path} is not a VGG state_dict")
+        raise UserError(
+            f"{path} is not a VGG state_dict: save a dict of tensors (features.N.weight or N.weight), or "
+            "{'state_dict': those, 'normalization': 'caffe' or 'imagenet'}"
+        )
     # accept full-model keys (features.N.*), features-only keys (N.*)
     state = {
         k if k.startswith("features.") else f"features.{k}": v

@@ -168,6 +168,21 @@ def test_state_dict_files_in_either_key_layout(tmp_path: Path) -> None:
             load_vgg_weights(str(tmp_path / "c.pth"))
 
 
+def test_a_normalization_entry_among_the_tensors_is_read(tmp_path: Path) -> None:
+    """The README's "the file's normalization entry", put into the state_dict itself, had been "not a VGG
+    state_dict"; any other non-tensor entry is refused with the layouts that are read."""
+    t = {"0.weight": torch.zeros(64, 3, 3, 3), "0.bias": torch.zeros(64)}
+    torch.save({**t, "normalization": "caffe"}, tmp_path / "a.pth")
+    state, norm = load_vgg_weights(str(tmp_path / "a.pth"))
+    assert set(state) == {"features.0.weight", "features.0.bias"} and norm == "caffe"
+    torch.save({**t, "normalization": "bgr"}, tmp_path / "b.pth")
+    with pytest.raises(UserError, match="its normalization entry is 'bgr'"):
+        load_vgg_weights(str(tmp_path / "b.pth"))
+    torch.save({**t, "epoch": 3}, tmp_path / "c.pth")
+    with pytest.raises(UserError, match=r"not a VGG state_dict: save a dict of tensors .*'normalization'"):
+        load_vgg_weights(str(tmp_path / "c.pth"))
+
+
 @pytest.mark.download
 @pytest.mark.slow
 def test_real_caffe_weights_match_the_onnx_model(tmp_path: Path) -> None:
