@@ -114,6 +114,10 @@ def load_style_model(path: str, map_location: str | torch.device = "cpu") -> tup
             warnings.filterwarnings("ignore", message=".*Detected pickle protocol", category=UserWarning)
             payload = torch.load(path, map_location=map_location, weights_only=True)
     except FileNotFoundError:
+        from fast_style import zoo
+
+        if str(path) in zoo.names():  # a built-in style's name, as everything else that takes a style model takes
+            return load_style_model(str(zoo.ZOO_DIR / f"{path}.pt"), map_location)
         raise StyleModelError(f"style model not found: {path}") from None
     except Exception as e:  # truncated, foreign or hostile files all land here
         raise StyleModelError(_why_unreadable(path, e)) from None

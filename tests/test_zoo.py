@@ -117,6 +117,19 @@ def test_python_api_and_export_take_a_style_name(tmp_path: Path) -> None:
     assert (tmp_path / "udnie-fast.ts").read_bytes() == before
 
 
+def test_load_style_model_takes_a_style_name_as_the_readme_blend_does(tmp_path: Path, monkeypatch) -> None:
+    """The README's blend (load_style_model, interpolate) with a built-in style had been "style model not found:
+    wave"; a file of that name in the working folder still wins, and a missing file is still said."""
+    net, meta = load_style_model("wave")
+    assert meta["style_image"] == "wave.jpg" and sum(p.numel() for p in net.parameters()) > 1_000_000
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(UserError, match="style model not found: wav"):
+        load_style_model("wav")
+    (tmp_path / "wave").write_bytes(b"x")
+    with pytest.raises(UserError, match="wave is not a fast-style model"):
+        load_style_model("wave")
+
+
 def test_manifest_names_its_model_file() -> None:
     assert json.loads((zoo.ZOO_DIR / "wave.json").read_text())["file"] == "wave.pt"
 
