@@ -60,6 +60,12 @@ def resume_from(cfg: DictConfig, out: Path, last: str | None, checkpoints: bool)
             # logs and grids are written over), starts from the beginning
             log.info("ckpt_path=last: no checkpoint in %s yet: this run starts from the beginning", last)
             ckpt, held = None, None
+        elif held and held.name == "style.pt":  # a run that ended without checkpoints (callbacks.checkpoint=null):
+            raise UserError(  # it had been called one stopped before its first checkpoint, and its model not offered
+                f"ckpt_path=last: {out} holds a run that kept no checkpoint (callbacks.checkpoint=null?), only its "
+                f"style model {held}: nothing to resume; start from that model in another folder with "
+                f"module.init_from={held} {elsewhere}=..."
+            )
         elif held:
             raise UserError(
                 f"ckpt_path=last: {out} holds a run stopped before its first checkpoint ({held}): nothing to "

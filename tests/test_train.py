@@ -1516,6 +1516,23 @@ def test_a_run_without_checkpoints_writes_none_and_continues_from_its_own_ckpt(
     assert load_style_model(str(out / "style.pt"))[1]["step"] == 3
 
 
+def test_resuming_a_run_that_kept_no_checkpoint_points_to_its_style_model(
+    tmp_path: Path, photo_dir: Path, style_path: Path, random_vgg: Path
+) -> None:
+    """A finished run trained with callbacks.checkpoint=null, resumed with ckpt_path=last, was called "a run stopped
+    before its first checkpoint ... delete that folder": it ran to its end, and its style model is where to go on."""
+    out = tmp_path / "run"
+    train(tiny_cfg(out, photo_dir, style_path, random_vgg, "trainer.max_steps=2", "callbacks.checkpoint=null"))
+    assert not (out / "checkpoints").exists() and (out / "style.pt").is_file()
+    with pytest.raises(UserError, match=r"kept no checkpoint .*only its style model .*style.pt: nothing to resume; "):
+        train(tiny_cfg(out, photo_dir, style_path, random_vgg, "trainer.max_steps=3", "ckpt_path=last"))
+    said = f"module.init_from={out / 'style.pt'}"
+    with pytest.raises(UserError, match=re.escape(said)):
+        train(tiny_cfg(out, photo_dir, style_path, random_vgg, "trainer.max_steps=3", "ckpt_path=last"))
+    on = tmp_path / "on"
+    assert train(tiny_cfg(on, photo_dir, style_path, random_vgg, "trainer.max_steps=1", said)) == on / "style.pt"
+
+
 def test_crops_too_large_for_the_memory_are_one_line_before_any_photo_is_read(
     tmp_path: Path, photo_dir: Path, style_path: Path, random_vgg: Path
 ) -> None:
