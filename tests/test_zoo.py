@@ -174,3 +174,15 @@ def test_a_mistyped_style_name_is_answered_with_the_one_meant(typed: str, meant:
     with pytest.raises(UserError) as e:
         zoo.check_name("nope")  # nothing near: the list alone
     assert "did you mean" not in str(e.value)
+
+
+def test_a_run_given_from_below_its_folder_is_named_by_that_folder(tmp_path: Path, monkeypatch) -> None:
+    """`fast-style-export .. -o exports/` from a run's checkpoints/ wrote exports/...onnx (a hidden file)."""
+    run = tmp_path / "sea"
+    (run / "checkpoints").mkdir(parents=True)
+    (run / "style.pt").write_bytes(zoo.resolve("wave-fast").read_bytes())
+    monkeypatch.chdir(run / "checkpoints")
+    for given in ("..", "../", "../style.pt", "../checkpoints/../style.pt"):
+        assert zoo.model_name(given) == "sea", given
+    assert export_main(["..", "-o", str(tmp_path / "exports") + "/"]) == 0
+    assert [p.name for p in (tmp_path / "exports").iterdir()] == ["sea.onnx"]

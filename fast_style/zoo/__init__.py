@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -78,8 +79,8 @@ def model_name(model: str | Path) -> str:
     path = Path(model).expanduser()
     if path.is_dir():
         path = path / "style.pt"
-    if path.name == "style.pt":  # (absolute: `--model .` or `style.pt` from inside the run's folder named it "style")
-        path = path.absolute()
+    if path.name == "style.pt":  # (absolute: `--model .` or `style.pt` from inside the run's folder named it "style";
+        path = Path(os.path.abspath(path))  # and normalized: `..` from its checkpoints/ named it "..": ...onnx)
     return path.parent.name if path.name == "style.pt" and path.parent.name else path.stem
 
 
