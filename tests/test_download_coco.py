@@ -362,3 +362,13 @@ def test_the_download_is_a_python_api_too(tmp_path, server, served, monkeypatch)
     ):
         with pytest.raises(UserError, match=re.escape(said)):
             coco.download(tmp_path / "g", 1, **{"split": SPLIT, **options})
+
+
+def test_an_empty_out_is_refused(tmp_path, capsys, monkeypatch):
+    """`--out "$DATA"` with DATA unset put the images in ./train2017, where fast-style-export and -eval refuse it."""
+    monkeypatch.chdir(tmp_path)
+    for empty in ("", " "):
+        with pytest.raises(SystemExit) as stop:
+            dc.main(["--out", empty, "--count", "1", "--max-id", "3", "--base-url", "http://127.0.0.1:9"])
+        assert stop.value.code == 2 and "--out is empty: give the folder" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []

@@ -70,6 +70,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     args = p.parse_args(argv)
     if args.retries < 0:
         p.error("--retries must be >= 0")
+    if not args.out.strip():  # an unset shell variable: the images went to ./train2017
+        p.error("--out is empty: give the folder the images go below (data/coco)")
     if args.list:
         try:
             args.names = read_list(args.list)
