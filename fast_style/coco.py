@@ -160,6 +160,9 @@ def read_list(path: str) -> list[str]:
     for name in names:
         if Path(name).name != name or name in (".", "..") or "\\" in name:
             raise ValueError(f"not a plain file name: {name!r}")
+        if not name.endswith(".jpg"):  # ids (9) were all "not found", and only *.jpg files count on a rerun
+            hint = f"{int(name):012d}.jpg" if name.isdigit() else "000000000009.jpg"
+            raise ValueError(f"not a COCO image's file name: {name!r} (one a line, as {hint})")
     return names
 
 

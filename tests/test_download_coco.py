@@ -372,3 +372,17 @@ def test_an_empty_out_is_refused(tmp_path, capsys, monkeypatch):
             dc.main(["--out", empty, "--count", "1", "--max-id", "3", "--base-url", "http://127.0.0.1:9"])
         assert stop.value.code == 2 and "--out is empty: give the folder" in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("line", "hint"), [("9", "000000000009.jpg"), ("000000000009", "000000000009.jpg"), ("9.JPG", "000000000009.jpg")]
+)
+def test_a_list_of_ids_or_names_without_jpg_is_refused(tmp_path, capsys, line, hint):
+    """A list of image ids (9, 25: as COCO's annotations give them) asked the server for /val2017/9: every one "not
+    found", 0/5000 images and no word of why; a name in other letters (.JPG) never counted as there on a rerun."""
+    (tmp_path / "names.txt").write_text(f"{line}\n")
+    with pytest.raises(SystemExit) as stop:
+        dc.main(["--out", str(tmp_path / "out"), "--list", str(tmp_path / "names.txt")])
+    err = capsys.readouterr().err
+    assert stop.value.code == 2 and f"not a COCO image's file name: '{line}' (one a line, as {hint})" in err, err
+    assert not (tmp_path / "out").exists()
