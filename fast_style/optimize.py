@@ -134,7 +134,16 @@ def optimize_image(
 
     for _ in tqdm(range(iterations), disable=None if progress else True, unit="it", file=sys.stderr):  # (a terminal's)
         # a step returns the loss it started from: the image before it (the last step's result is scored below)
-        history.append(checked(float(opt.step(closure).detach())))
+        try:
+            started = opt.step(closure)
+        except RuntimeError as e:  # a rate past float32's range (--lr 1e39): torch's "cannot be converted to type
+            if "without overflow" not in str(e):  # float without overflow", a traceback
+                raise
+            raise UserError(
+                f"the step overflowed after {len(history)} iteration(s): lower the learning rate "
+                f"({setting('--lr', 'lr', lr)})"
+            ) from None
+        history.append(checked(float(started.detach())))
     with torch.no_grad():
         image = torch.sigmoid(z).detach()
         history.append(checked(float(loss(image, content)["total"])))

@@ -358,6 +358,19 @@ def test_optimize_stops_when_the_loss_is_lost() -> None:
         optimize_image(torch.rand(1, 3, 8, 8), loss, iterations=3, method="adam")  # (no step: no learning rate)
 
 
+@pytest.mark.parametrize("method", ["lbfgs", "adam"])
+def test_a_learning_rate_past_float32_is_one_line(method: str) -> None:
+    """--lr 1e39 (1e300 with L-BFGS) ended in torch's "value cannot be converted to type float without overflow",
+    a traceback."""
+    from fast_style.optimize import optimize_image
+
+    def loss(image: torch.Tensor, content: torch.Tensor) -> dict[str, torch.Tensor]:
+        return {"total": ((image - 0.3) ** 2).sum()}
+
+    with pytest.raises(UserError, match=r"^the step overflowed after \d iteration\(s\): lower the learning rate \(lr="):
+        optimize_image(torch.rand(1, 3, 8, 8), loss, iterations=2, method=method, lr=1e300)
+
+
 def test_optimize_refuses_nothing_to_optimize_and_a_photo_that_is_not_there(tmp_path: Path) -> None:
     """All three weights 0 wrote the photo unchanged with exit 0; a missing photo said only '[Errno 2] No such
     file or directory' where a missing style image says what to give."""
