@@ -62,12 +62,30 @@ def find_models(items: list[str]) -> list[Path]:
                 log.warning("%s: the built-in style (the folder %s/ is ./%s)", item, item, item)
             models.append(zoo.resolve(item))
         elif path.is_dir():
-            found = files_below(path, lambda name: name == "style.pt")
+            below = files_below(path, lambda name: name == "style.pt" or name.endswith(".ckpt"))
+            found = [f for f in below if f.name == "style.pt"]
+            # runs with checkpoints but no style.pt (still training, or killed): a sweep was ranked without them
+            unfinished = sorted(
+                {f.parent.parent for f in below if f.parent.name == "checkpoints" and f.suffix == ".ckpt"}
+                - {f.parent for f in found}
+            )
             if not found:
                 photos = "; the photos go after --photos" if remedy("--photos", "") == "--photos" else ""
+                if unfinished:
+                    raise UserError(
+                        f"no style.pt below {item}: {unfinished[0]}'s run has checkpoints but no style model yet "
+                        "(still training, or killed): resume it with ckpt_path=last, or give one of its "
+                        "checkpoints/style-step=*.pt"
+                    )
                 raise UserError(
                     f"no style.pt below {item}: give style models (.pt), built-in style names or a training run's "
                     f"(or sweep's) folder{photos}"
+                )
+            for run in unfinished:
+                log.warning(
+                    "warning: %s left out: its run has checkpoints but no style.pt yet (still training, or "
+                    "killed; resume it with ckpt_path=last)",
+                    run,
                 )
             models += found
         else:

@@ -198,6 +198,25 @@ def test_a_model_given_twice_is_evaluated_once(sweep: Path) -> None:
     assert find_models(["wave", str(zoo.resolve("wave")), str(sweep), str(runs[0])]) == [zoo.resolve("wave"), *runs]
 
 
+def test_a_run_without_its_style_pt_yet_is_named_not_silently_left_out(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A sweep with a run still training (or killed: checkpoints, no style.pt) was ranked without it and not a
+    word said; that run's folder alone was 'no style.pt below it: give ... a training run's folder'."""
+    from fast_style import zoo
+    from fast_style.evaluate import find_models
+
+    (tmp_path / "sweep" / "0").mkdir(parents=True)
+    (tmp_path / "sweep" / "0" / "style.pt").write_bytes(zoo.resolve("wave-fast").read_bytes())
+    (tmp_path / "sweep" / "1" / "checkpoints").mkdir(parents=True)
+    (tmp_path / "sweep" / "1" / "checkpoints" / "last.ckpt").write_bytes(b"a checkpoint")
+    caplog.set_level("WARNING", logger="fast_style.evaluate")
+    assert find_models([str(tmp_path / "sweep")]) == [tmp_path / "sweep" / "0" / "style.pt"]
+    assert f"{tmp_path / 'sweep' / '1'} left out: its run has checkpoints but no style.pt yet" in caplog.text
+    with pytest.raises(UserError, match="'s run has checkpoints but no style model yet .*: resume it with ckpt_path"):
+        find_models([str(tmp_path / "sweep" / "1")])
+
+
 def test_photos_too_thin_to_score_are_skipped_with_a_warning(tmp_path: Path) -> None:
     from fast_style.evaluate import load_photos
 
