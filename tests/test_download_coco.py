@@ -386,3 +386,17 @@ def test_a_list_of_ids_or_names_without_jpg_is_refused(tmp_path, capsys, line, h
     err = capsys.readouterr().err
     assert stop.value.code == 2 and f"not a COCO image's file name: '{line}' (one a line, as {hint})" in err, err
     assert not (tmp_path / "out").exists()
+
+
+def test_a_list_without_count_fetches_its_names_and_ends_done(tmp_path, server, served, capsys):
+    """--list alone asked for 5000 images: its 3 names came, then "3/5000 images" and exit 1 (done in part). An
+    image already in the folder, on the list or not, stays counted."""
+    out = tmp_path / "out"
+    (out / SPLIT).mkdir(parents=True)
+    (out / SPLIT / name(11)).write_bytes(served[name(11)])
+    listing = write_list(tmp_path / "names.txt", [1, 2, 3])
+    assert run(server.url, out, "--list", listing) == 0
+    assert sorted(saved(out)) == [name(i) for i in (1, 2, 3, 11)]
+    assert "3 downloaded, 1 already present, 0 failed; 4/4 images" in capsys.readouterr().out
+    assert run(server.url, out, "--list", write_list(tmp_path / "more.txt", [3, 5])) == 0
+    assert "1 downloaded, 4 already present, 0 failed; 5/5 images" in capsys.readouterr().out

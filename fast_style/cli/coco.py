@@ -40,14 +40,20 @@ from fast_style.cli import (
     positive,
     run_tool,
 )
-from fast_style.coco import DEFAULT_BASE_URL, MAX_IDS, DiskFull, Report, Unreachable, download, read_list
+from fast_style.coco import DEFAULT_BASE_URL, MAX_IDS, DiskFull, Report, Unreachable, download, read_list, scan
 from fast_style.errors import UserError
+
+DEFAULT_COUNT = 5000  # probe mode's (a --list alone asks for its names)
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p = ToolParser(prog="fast-style-coco", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--split", choices=sorted(MAX_IDS), default="train2017")
-    p.add_argument("--count", type=positive(int), default=5000, help="images wanted in the folder (default 5000)")
+    p.add_argument(
+        "--count",
+        type=positive(int),
+        help="images wanted in the folder (default 5000; with --list: those it names, and the images already there)",
+    )
     p.add_argument("--out", default="data/coco", help="output root; images go to OUT/SPLIT/ (default data/coco)")
     p.add_argument("--workers", type=positive(int), default=16, help="parallel downloads (default 16)")
     p.add_argument(
@@ -107,6 +113,10 @@ def _run(argv: Sequence[str] | None) -> int:
 
 def _download(args: argparse.Namespace, folder: Path) -> int:
     report = Report(folder)
+    if args.count is None and args.list:  # every name on it (5000 had it end "2/5000 images", exit 1: in part)
+        present, corrupt = scan(folder)
+        args.count = len({*present, *corrupt, *args.names})
+    args.count = args.count or DEFAULT_COUNT
     try:
         download(
             folder,
