@@ -82,6 +82,8 @@ def _why_unreadable(path: str, error: Exception) -> str:
             head = f.read(4)
     except OSError as e:
         return f"cannot read style model {path}: {e.strerror}"
+    if not head:  # a failed copy or download (as pictures, videos and paintings say it: images.unreadable_because)
+        return f"{path} is an empty file (0 bytes): get or train it again"
     if not (head.startswith(b"PK") or head[:1] == b"\x80"):  # neither a zip nor a legacy pickle
         if str(path).lower().endswith(".onnx"):
             return (

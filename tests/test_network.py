@@ -76,6 +76,9 @@ def test_style_model_errors_are_one_line(tmp_path: Path) -> None:
     junk.write_bytes(b"not a model at all")
     with pytest.raises(StyleModelError, match="not a fast-style model .not a PyTorch file.: pass the style .pt"):
         load_style_model(str(junk))
+    (tmp_path / "empty.pt").write_bytes(b"")  # ('not a PyTorch file', where a picture says 'an empty file')
+    with pytest.raises(StyleModelError, match="^.*empty.pt is an empty file .0 bytes.: get or train it again$"):
+        load_style_model(str(tmp_path / "empty.pt"))
     onnx = tmp_path / "style.onnx"
     onnx.write_bytes(b"\x08\x07\x12\x07pytorch")
     with pytest.raises(StyleModelError, match="an ONNX export, for other programs: .*--backend onnxruntime runs that"):
