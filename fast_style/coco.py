@@ -31,6 +31,7 @@ from fast_style.numbers import check_number
 
 DEFAULT_BASE_URL = "http://images.cocodataset.org"
 MAX_IDS = {"train2017": 581929, "val2017": 581781}
+MAX_TIMEOUT_S = 86400  # a day: far more, a socket's timeout overflowed (1e12: "timestamp out of range", a traceback)
 UNREACHABLE_AFTER = 20
 BACKOFF_S = 1.0
 CHUNK = 1 << 16
@@ -228,7 +229,13 @@ def download(
         raise UserError(f"split {split!r}: choose {' or '.join(MAX_IDS)}")
     for name, number, least in (("count", count, 1), ("workers", workers, 1), ("retries", retries, 0)):
         check_number(name, number, lambda v, n=least: v >= n, f"a whole number >= {least}", True)
-    check_number("timeout", timeout, lambda v: 0 < v < float("inf"), "a number of seconds > 0")
+    check_number(
+        "timeout", timeout, lambda v: 0 < v <= MAX_TIMEOUT_S, f"a number of seconds > 0, at most {MAX_TIMEOUT_S}"
+    )
+    if max_id is not None:  # ids past the split's highest are none of COCO's (1e20 overflowed; 1e9 filled the memory)
+        check_number(
+            "max_id", max_id, lambda v: 1 <= v <= MAX_IDS[split], f"1 to {MAX_IDS[split]} ({split}'s highest id)", True
+        )
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as e:  # a file in the way, a read-only disk, no rights

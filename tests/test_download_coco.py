@@ -400,3 +400,27 @@ def test_a_list_without_count_fetches_its_names_and_ends_done(tmp_path, server, 
     assert "3 downloaded, 1 already present, 0 failed; 4/4 images" in capsys.readouterr().out
     assert run(server.url, out, "--list", write_list(tmp_path / "more.txt", [3, 5])) == 0
     assert "1 downloaded, 4 already present, 0 failed; 5/5 images" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("bad", "said"),
+    [
+        (["--timeout", "1e12"], "--timeout 1e+12: give at most 86400 seconds (a day)"),  # (the socket's "timestamp
+        # out of range for platform time_t", a traceback)
+        (["--max-id", "100000000000000000000"], "val2017's ids go up to 581781; give at most that"),  # (range's
+        # OverflowError, a traceback; 1e9 filled the memory)
+        (["--max-id", "581782"], "--max-id 581782: val2017's ids go up to 581781"),
+    ],
+)
+def test_a_timeout_or_max_id_past_their_range_is_one_line(tmp_path, capsys, bad, said):
+    with pytest.raises(SystemExit) as stop:
+        run("http://127.0.0.1:9", tmp_path / "out", "--count", "1", *bad)
+    assert stop.value.code == 2 and said in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_timeout_or_max_id_past_their_range_is_refused_in_python_too(tmp_path):
+    with pytest.raises(coco.UserError, match=r"^timeout must be a number of seconds > 0, at most 86400, got 10{12}$"):
+        coco.download(tmp_path / "a", 1, SPLIT, timeout=10**12)
+    with pytest.raises(coco.UserError, match=r"^max_id must be 1 to 581781 \(val2017's highest id\), got 10{20}$"):
+        coco.download(tmp_path / "b", 1, SPLIT, max_id=10**20)

@@ -40,7 +40,17 @@ from fast_style.cli import (
     positive,
     run_tool,
 )
-from fast_style.coco import DEFAULT_BASE_URL, MAX_IDS, DiskFull, Report, Unreachable, download, read_list, scan
+from fast_style.coco import (
+    DEFAULT_BASE_URL,
+    MAX_IDS,
+    MAX_TIMEOUT_S,
+    DiskFull,
+    Report,
+    Unreachable,
+    download,
+    read_list,
+    scan,
+)
 from fast_style.errors import UserError
 
 DEFAULT_COUNT = 5000  # probe mode's (a --list alone asks for its names)
@@ -66,7 +76,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument(
         "--retries", type=int, default=3, help="extra attempts per image after a failure, with backoff (default 3)"
     )
-    p.add_argument("--timeout", type=positive(float), default=30.0, help="socket timeout in seconds (default 30)")
+    p.add_argument(
+        "--timeout", type=positive(float), default=30.0, help="socket timeout in seconds (default 30; at most 86400)"
+    )
     p.add_argument(
         "--max-id",
         type=positive(int),
@@ -76,6 +88,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     args = p.parse_args(argv)
     if args.retries < 0:
         p.error("--retries must be >= 0")
+    if args.timeout > MAX_TIMEOUT_S:  # (a socket's timeout overflowed: a traceback)
+        p.error(f"--timeout {args.timeout:g}: give at most {MAX_TIMEOUT_S} seconds (a day)")
+    if args.max_id is not None and args.max_id > MAX_IDS[args.split]:  # (1e20 overflowed, 1e9 filled the memory)
+        p.error(f"--max-id {args.max_id}: {args.split}'s ids go up to {MAX_IDS[args.split]}; give at most that")
     if not args.out.strip():  # an unset shell variable: the images went to ./train2017
         p.error("--out is empty: give the folder the images go below (data/coco)")
     if args.list:
