@@ -176,6 +176,23 @@ def test_a_mistyped_style_name_is_answered_with_the_one_meant(typed: str, meant:
     assert "did you mean" not in str(e.value)
 
 
+@pytest.mark.parametrize(
+    ("typed", "meant"), [("Wave", "wave"), ("wave_fast", "wave-fast"), ("starry-night", "starry_night")]
+)
+def test_a_mistyped_style_name_as_the_model_is_answered_with_the_one_meant(
+    typed: str, meant: str, tmp_path: Path, capsys, monkeypatch
+) -> None:
+    """fast-style-export starry-night (MODEL, as the README gives it), fast-style-eval and -stylize -m listed the twelve
+    styles where --style NAME said which was meant; wave.pt sent the user to --list-styles."""
+    monkeypatch.chdir(tmp_path)
+    assert export_main([typed, "-o", "x.onnx"]) == 2
+    said = capsys.readouterr().err
+    assert f"'{typed}' is neither a style-model file nor a built-in style (did you mean {meant}?) (" in said, said
+    assert export_main([f"{meant}.pt", "-o", "x.onnx"]) == 2
+    assert f"not found: {meant}.pt (the built-in style is given by its name alone: {meant})" in capsys.readouterr().err
+    assert not (tmp_path / "x.onnx").exists()
+
+
 def test_a_run_given_from_below_its_folder_is_named_by_that_folder(tmp_path: Path, monkeypatch) -> None:
     """`fast-style-export .. -o exports/` from a run's checkpoints/ wrote exports/...onnx (a hidden file)."""
     run = tmp_path / "sea"

@@ -63,12 +63,16 @@ def resolve(model: str | Path) -> Path:
             return path / "style.pt"
         raise UserError(f"{model} is a folder without a style.pt: give a style-model file or a built-in style's name")
     if path.suffix or len(path.parts) > 1:  # meant as a file
+        if len(path.parts) == 1 and path.suffix == ".pt" and path.stem in names():  # wave.pt: the style's name
+            raise UserError(
+                f"style model not found: {model} (the built-in style is given by its name alone: {path.stem})"
+            )
         raise UserError(
             f"style model not found: {model} (a style.pt that fast-style-train wrote, or a built-in style's name: "
             "fast-style-stylize --list-styles)"
         )
-    raise UserError(
-        f"'{model}' is neither a style-model file nor a built-in style ({', '.join(names())}): "
+    raise UserError(  # (as --style NAME says it: Wave, starry-night and wave_fast named no built-in style as meant)
+        f"'{model}' is neither a style-model file nor a built-in style{_near_miss(str(model))} ({', '.join(names())}): "
         "give a .pt file that fast-style-train wrote, or one of those names"
     )
 
