@@ -262,3 +262,17 @@ def test_a_weights_file_lacking_layers_names_the_first_and_counts_the_rest(tmp_p
         torch.save({k: v for k, v in full.items() if k not in dropped}, tmp_path / "w.pth")
         with pytest.raises(UserError, match=said):
             VGGFeatures(["relu1_2"], weights=str(tmp_path / "w.pth"))
+
+
+def test_a_weights_file_that_is_no_pytorch_file_says_so(tmp_path: Path) -> None:
+    """A photo given as --weights read "not a state_dict saved with torch.save (Weights only load failed. In
+    PyTorch 2.6, we changed the default value of the `weights_only`...)", as though that were the remedy; an empty
+    file "(EOFError)"."""
+    from PIL import Image
+
+    Image.new("RGB", (8, 8)).save(tmp_path / "photo.jpg")
+    (tmp_path / "empty.pth").write_bytes(b"")
+    for name, why in (("photo.jpg", "not a PyTorch file"), ("empty.pth", "an empty file (0 bytes)")):
+        with pytest.raises(UserError) as e:
+            load_vgg_weights(str(tmp_path / name))
+        assert str(e.value).endswith(f"{name}: not a state_dict saved with torch.save ({why})"), str(e.value)
