@@ -131,11 +131,11 @@ def export(model_path: str, output: str, fmt: str | None = None, opset: int | No
         raise UserError(f"format {fmt}, but '{output}' ends in {out.suffix}: name it {wanted}")
     fmt = fmt or implied
     if fmt == "torchscript" and opset is not None:
-        raise UserError(f"an opset ({setting('--opset', 'opset')}) is for ONNX exports: a TorchScript file has none")
+        raise UserError(f"{setting('--opset', 'opset', opset)} is for ONNX exports: a TorchScript file has no opset")
     opset = DEFAULT_OPSET if opset is None else opset
     if isinstance(opset, bool) or not isinstance(opset, int):  # 17.0 passed the range check and torch printed its
         raise UserError(  # (torch printed its graph)
-            f"the opset ({setting('--opset', 'opset')}) is a whole number, {MIN_OPSET} to {MAX_OPSET}, got {opset!r}"
+            f"{setting('--opset', 'opset')} must be a whole number, {MIN_OPSET} to {MAX_OPSET}, got {opset!r}"
         )
     if fmt not in ("onnx", "torchscript"):
         given = remedy("--format", "fmt='onnx' or fmt='torchscript'") or "--format"
