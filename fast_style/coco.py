@@ -156,7 +156,8 @@ def scan(folder: Path) -> tuple[set[str], list[str]]:
 
 
 def read_list(path: str) -> list[str]:
-    lines = (line.strip() for line in Path(path).read_text().splitlines())
+    # utf-8-sig: a list saved by Windows' Notepad starts with a byte-order mark, which made its first name "not found"
+    lines = (line.strip() for line in Path(path).read_text(encoding="utf-8-sig").splitlines())
     names = [n for n in lines if n and not n.startswith("#")]
     for name in names:
         if Path(name).name != name or name in (".", "..") or "\\" in name:

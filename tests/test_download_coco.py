@@ -424,3 +424,12 @@ def test_a_timeout_or_max_id_past_their_range_is_refused_in_python_too(tmp_path)
         coco.download(tmp_path / "a", 1, SPLIT, timeout=10**12)
     with pytest.raises(coco.UserError, match=r"^max_id must be 1 to 581781 \(val2017's highest id\), got 10{20}$"):
         coco.download(tmp_path / "b", 1, SPLIT, max_id=10**20)
+
+
+def test_a_list_saved_with_a_byte_order_mark_and_crlf_fetches_every_name(tmp_path, server, served, capsys):
+    """Windows' Notepad starts a UTF-8 file with a byte-order mark: the first name was asked for with it, "not
+    found"."""
+    (tmp_path / "names.txt").write_bytes(f"\ufeff{name(1)}\r\n{name(2)}\r\n".encode())
+    assert run(server.url, tmp_path / "out", "--list", str(tmp_path / "names.txt")) == 0
+    assert sorted(saved(tmp_path / "out")) == [name(1), name(2)]
+    assert "2 downloaded, 0 already present, 0 failed; 2/2 images" in capsys.readouterr().out
