@@ -433,3 +433,13 @@ def test_a_list_saved_with_a_byte_order_mark_and_crlf_fetches_every_name(tmp_pat
     assert run(server.url, tmp_path / "out", "--list", str(tmp_path / "names.txt")) == 0
     assert sorted(saved(tmp_path / "out")) == [name(1), name(2)]
     assert "2 downloaded, 0 already present, 0 failed; 2/2 images" in capsys.readouterr().out
+
+
+def test_a_list_that_is_not_utf8_says_to_save_it_so(tmp_path, capsys):
+    """A list saved as UTF-16 (Notepad's "Unicode") or a picture given as --list: "'utf-8' codec can't decode byte
+    0xff in position 0: invalid start byte", and nothing on what to do."""
+    (tmp_path / "names.txt").write_bytes(f"{name(1)}\r\n".encode("utf-16"))
+    with pytest.raises(SystemExit) as stop:
+        dc.main(["--out", str(tmp_path / "out"), "--list", str(tmp_path / "names.txt")])
+    err = capsys.readouterr().err
+    assert stop.value.code == 2 and "names.txt: not UTF-8 text; save it as UTF-8, one file name a line" in err, err

@@ -97,7 +97,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     if args.list:
         try:
             args.names = read_list(args.list)
-        except (OSError, UnicodeDecodeError, ValueError) as e:
+        except UnicodeDecodeError:  # (a UTF-16 list, a picture: "'utf-8' codec can't decode byte 0xff in position 0")
+            p.error(f"cannot use --list {args.list}: not UTF-8 text; save it as UTF-8, one file name a line")
+        except (OSError, ValueError) as e:
             p.error(f"cannot use --list {args.list}: {e}")
         if not args.names:  # (it ended with "0/5000 images", exit 1, and no word of why)
             p.error(f"--list {args.list} names no images: give one file name a line (000000000009.jpg)")
