@@ -35,6 +35,8 @@ def read_content(path: str | Path, size: int) -> torch.Tensor:
     """The content photo as (1, 3, H, W) in [0, 1], its longer side at most `size`; UserError where it cannot be
     read, or where it is under MIN_PHOTO_SIDE a side at that size (VGG's poolings leave nothing of it: a
     RuntimeError's traceback), naming the size that keeps it."""
+    if not str(path).strip():  # (Path("") is the current folder: "photo '' is a folder, not a photo")
+        raise UserError("the photo's path is empty (an unset shell variable?): give the path of one photo")
     if not Path(path).is_file():  # as a style image's: "cannot read x.jpg: [Errno 2] No such file or directory"
         problem = "is a folder, not a photo" if Path(path).is_dir() else "not found"
         raise UserError(f"photo '{path}' {problem}: give the path of one photo (.jpg, .png, ...)")

@@ -390,6 +390,18 @@ def test_a_learning_rate_past_float32_is_one_line(method: str) -> None:
         optimize_image(torch.rand(1, 3, 8, 8), loss, iterations=2, method=method, lr=1e300)
 
 
+def test_optimize_given_an_empty_photo_or_output_says_it_is_empty(tmp_path: Path, capsys, monkeypatch) -> None:
+    """An unset shell variable: the photo '' was "'' is a folder, not a photo", the output '' "'.' is a folder"."""
+    monkeypatch.chdir(tmp_path)
+    make_photo(tmp_path / "p.jpg", size=(40, 32))
+    for args, said in (
+        (["", "-s", "p.jpg", "-o", "out.png"], "error: the photo's path is empty (an unset shell variable?): give"),
+        (["p.jpg", "-s", "p.jpg", "-o", " "], "error: --output is empty: give a file name, e.g. result.png"),
+    ):
+        assert optimize_main(args) == 2 and said in capsys.readouterr().err, args
+    assert [p.name for p in tmp_path.iterdir()] == ["p.jpg"]
+
+
 def test_optimize_refuses_nothing_to_optimize_and_a_photo_that_is_not_there(tmp_path: Path) -> None:
     """All three weights 0 wrote the photo unchanged with exit 0; a missing photo said only '[Errno 2] No such
     file or directory' where a missing style image says what to give."""

@@ -61,6 +61,8 @@ def run(args: argparse.Namespace) -> None:
     from fast_style.optimize import check_result, optimize_image, read_content, write_result
     from fast_style.style_image import load_style_image
 
+    if not args.output.strip():  # an unset shell variable: "'.' is a folder"
+        raise UserError("--output is empty: give a file name, e.g. result.png")
     out = Path(args.output)
     if out.is_dir():
         raise UserError(f"{out} is a folder: give --output a file name, e.g. {out / 'result.png'}")
