@@ -56,6 +56,11 @@ def find_models(items: list[str]) -> list[Path]:
     models: list[Path] = []
     for item in items:
         item = str(item)
+        if not item.strip():  # an unset shell variable: Path("") is the current folder, every style.pt below it scored
+            raise UserError(
+                "a model given is empty (an unset shell variable?): give style models (.pt), built-in "
+                "style names or a training run's (or sweep's) folder"
+            )
         path = Path(item).expanduser()
         if item in zoo.names():  # a built-in style's name, as stylize and export read it, before a folder of
             if path.is_dir():  # that name (fast-style-export wave -o wave makes one)
@@ -190,6 +195,11 @@ def load_photos(
         raise UserError(f"the photos' size must be a whole number of pixels >= {MIN_PHOTO_SIDE}, got {size!r}")
     files: list[tuple[Path, str]] = []
     for folder in folders:
+        if not str(folder).strip():  # an unset shell variable: Path("") is the current folder, its pictures scored
+            raise UserError(
+                "a photo folder given is empty (an unset shell variable?): give a folder of held-out images (never "
+                "training images)"
+            )
         if not Path(folder).is_dir():
             problem = "is a file, not a folder" if Path(folder).exists() else "does not exist"
             raise UserError(

@@ -126,6 +126,32 @@ def test_eval_ranks_a_sweep_and_writes_table_files_and_sheet(
     assert "use --force" in capsys.readouterr().err and (out / "metrics.json").read_text() == before
 
 
+def test_an_empty_model_photo_folder_or_painting_is_refused(
+    tmp_path: Path, sweep: Path, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An unset shell variable: a model '' scored every style.pt below the current folder, --photos '' its pictures
+    (or was called a model that went to --photos), --style '' each model's own painting, all without a word."""
+    from fast_style.evaluate import find_models, load_photos
+
+    monkeypatch.chdir(sweep.parent)  # a sweep below the current folder
+    make_photo(tmp_path / "held_out" / "p.jpg", size=(40, 32))
+    photos = str(tmp_path / "held_out")
+    out = str(tmp_path / "out")
+    for args, said in (
+        (["", "--photos", photos], "error: a model given is empty (an unset shell variable?): give style models"),
+        (["wave", "--photos", ""], "error: --photos is empty (an unset shell variable?): give a folder of held-out"),
+        (["wave", "--photos", photos, "--style", " "], "error: --style is empty (an unset shell variable?): give"),
+        (["wave", "--photos", photos, "--style-dir", ""], "error: --style-dir is empty (an unset shell variable?)"),
+    ):
+        assert eval_main([*args, "--out", out, "--no-judge"]) == 2
+        assert said in capsys.readouterr().err, args
+    assert not Path(out).exists()
+    with pytest.raises(UserError, match="^a model given is empty"):
+        find_models([str(sweep), ""])
+    with pytest.raises(UserError, match="^a photo folder given is empty"):
+        load_photos([photos, ""], 64)
+
+
 def test_eval_errors_are_one_line(tmp_path: Path, sweep: Path, capsys: pytest.CaptureFixture) -> None:
     assert eval_main([str(tmp_path / "nope.pt"), "--photos", str(tmp_path)]) == 2
     assert eval_main([str(sweep), "--photos", str(tmp_path / "empty")]) == 2

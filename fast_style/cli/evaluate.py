@@ -101,6 +101,8 @@ def _a_model(item: str) -> bool:
     (its style.pt, or a run stopped before it: its checkpoints/) or a sweep's (its runs'), not a folder of photos
     with a run somewhere below."""
     path = Path(item)
+    if not item.strip():  # (Path("") is the current folder: said where the photos are read)
+        return False
     if path.is_dir():
         return any(_a_run(folder) for folder in (path, *_folders_in(path)))
     return item in zoo.names() or item.endswith(".pt")
@@ -132,6 +134,14 @@ def run(args: argparse.Namespace) -> int:
 
     if not args.out.strip():  # an unset shell variable: not the current folder
         raise UserError("--out is empty: give a folder for the reports")
+    # the same: the current folder's photos scored (--photos ''), each model's own painting (--style '')
+    for option, given, what in (
+        ("--photos", args.photos, "a folder of held-out photos"),
+        ("--style", [args.style], "the painting's path, or leave it out (each model's own)"),
+        ("--style-dir", args.style_dir, "a folder holding the paintings, or leave it out"),
+    ):
+        if any(v is not None and not v.strip() for v in given):
+            raise UserError(f"{option} is empty (an unset shell variable?): give {what}")
     if args.size < 16 or args.style_size < 16:
         raise UserError("--size and --style-size must be >= 16")
     if not args.no_judge:
