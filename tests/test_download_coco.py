@@ -443,3 +443,11 @@ def test_a_list_that_is_not_utf8_says_to_save_it_so(tmp_path, capsys):
         dc.main(["--out", str(tmp_path / "out"), "--list", str(tmp_path / "names.txt")])
     err = capsys.readouterr().err
     assert stop.value.code == 2 and "names.txt: not UTF-8 text; save it as UTF-8, one file name a line" in err, err
+
+
+def test_an_empty_list_option_is_refused_not_taken_for_probe_mode(tmp_path, capsys):
+    """--list "$NAMES" with NAMES unset probed COCO's ids for 5000 images the list never named."""
+    with pytest.raises(SystemExit) as stop:
+        dc.main(["--out", str(tmp_path / "out"), "--list", "", "--base-url", "http://127.0.0.1:9"])
+    assert stop.value.code == 2 and "--list is empty (an unset shell variable?)" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()

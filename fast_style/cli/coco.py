@@ -94,6 +94,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         p.error(f"--max-id {args.max_id}: {args.split}'s ids go up to {MAX_IDS[args.split]}; give at most that")
     if not args.out.strip():  # an unset shell variable: the images went to ./train2017
         p.error("--out is empty: give the folder the images go below (data/coco)")
+    if args.list is not None and not args.list.strip():  # an unset shell variable: probe mode, 5000 ids not listed
+        p.error("--list is empty (an unset shell variable?): give a file of image names, or leave it out (probe mode)")
     if args.list:
         try:
             args.names = read_list(args.list)
