@@ -233,11 +233,13 @@ def load_photos(
             continue
         h, w = photo.shape[-2:]
         if min(h, w) < MIN_PHOTO_SIDE:
-            at = setting("--size", "size", size)
-            log.warning("warning: skipping %s: %dx%d at %s, under %d px a side", f, w, h, at, MIN_PHOTO_SIDE)
+            keep = None
             with contextlib.suppress(OSError), Image.open(f) as img:  # the size that keeps it (none if too small)
                 if (keep := size_keeping_side(*img.size)) is not None:
                     sizes_that_keep.append(keep)
+            # "at --size": only where the size made it so (a 5x5 photo was "5x5 at --size 32", as if that were why)
+            at = f" at {setting('--size', 'size', size)}" if keep is not None else ""
+            log.warning("warning: skipping %s: %dx%d%s, under %d px a side", f, w, h, at, MIN_PHOTO_SIDE)
             if skipped is not None:
                 skipped.append(f)
             continue

@@ -252,6 +252,21 @@ def test_photos_too_thin_to_score_are_skipped_with_a_warning(tmp_path: Path) -> 
     assert [name for name, _ in load_photos([str(tmp_path / "p")], 128)] == ["photo.jpg"]
 
 
+def test_a_photo_too_small_at_any_size_is_not_blamed_on_the_size(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An 8x8 photo was skipped as "8x8 at size=128, under 16 px a side", as though --size had made it so."""
+    from fast_style.evaluate import load_photos
+
+    make_photo(tmp_path / "p" / "photo.jpg", size=(40, 32))
+    Image.new("RGB", (2000, 30)).save(tmp_path / "p" / "strip.png")  # made too thin by the size: said so
+    Image.new("RGB", (8, 8)).save(tmp_path / "p" / "tiny.png")
+    caplog.set_level("WARNING", logger="fast_style.evaluate")
+    load_photos([str(tmp_path / "p")], 128)
+    assert "strip.png: 128x2 at size=128, under 16 px a side" in caplog.text
+    assert "tiny.png: 8x8, under 16 px a side" in caplog.text
+
+
 def test_photos_all_too_small_at_the_size_asked_say_the_size_that_keeps_them(tmp_path: Path) -> None:
     from fast_style.evaluate import load_photos
 
