@@ -34,6 +34,7 @@ MAX_IDS = {"train2017": 581929, "val2017": 581781}
 MAX_TIMEOUT_S = 86400  # a day: far more, a socket's timeout overflowed (1e12: "timestamp out of range", a traceback)
 UNREACHABLE_AFTER = 20
 BACKOFF_S = 1.0
+MAX_BACKOFF_S = 60.0  # each wait doubles up to this (--retries 20 had waited about 12 days on one image)
 CHUNK = 1 << 16
 
 DOWNLOADED, MISSING, FAILED = "downloaded", "missing", "failed"
@@ -104,7 +105,7 @@ class Fetcher:
         try:
             for attempt in range(self.retries + 1):
                 if attempt:
-                    self.stop.wait(BACKOFF_S * 2 ** (attempt - 1))
+                    self.stop.wait(min(BACKOFF_S * 2 ** min(attempt - 1, 62), MAX_BACKOFF_S))
                 if self.stop.is_set():
                     raise Interrupted
                 try:

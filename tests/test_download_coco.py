@@ -451,3 +451,29 @@ def test_an_empty_list_option_is_refused_not_taken_for_probe_mode(tmp_path, caps
         dc.main(["--out", str(tmp_path / "out"), "--list", "", "--base-url", "http://127.0.0.1:9"])
     assert stop.value.code == 2 and "--list is empty (an unset shell variable?)" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
+
+
+def test_retries_wait_at_most_a_minute_each(tmp_path, served, monkeypatch):
+    """Each retry doubled its wait without end: --retries 20 waited about 12 days on an image that kept failing."""
+    monkeypatch.setattr(coco, "BACKOFF_S", 1.0)
+    waits = []
+
+    class Stop(threading.Event):  # the fetcher's: its backoffs counted, not waited
+        def wait(self, timeout=None):
+            waits.append(timeout)
+            return self.is_set()
+
+    real_init = coco.Fetcher.__init__
+
+    def init(self, *args, **kwargs):
+        real_init(self, *args, **kwargs)
+        self.stop = Stop()
+
+    monkeypatch.setattr(coco.Fetcher, "__init__", init)
+    s = Server(tmp_path / "srv", truncate="consistent-length")  # every answer cut short: every attempt fails
+    try:
+        listing = write_list(tmp_path / "names.txt", [1])
+        assert run(s.url, tmp_path / "out", "--list", listing, "--count", "1", "--retries", "9") == 1
+    finally:
+        s.close()
+    assert waits == [1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 60.0, 60.0, 60.0]

@@ -74,7 +74,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--list", metavar="FILE", help="text file of image file names, one per line, instead of probing ids")
     p.add_argument("--seed", type=int, default=0, help="seed for the order in which names/ids are tried (default 0)")
     p.add_argument(
-        "--retries", type=int, default=3, help="extra attempts per image after a failure, with backoff (default 3)"
+        "--retries",
+        type=int,
+        default=3,
+        help="extra attempts per image after a failure, each after a wait (1 s, doubling, at most 60 s; default 3)",
     )
     p.add_argument(
         "--timeout", type=positive(float), default=30.0, help="socket timeout in seconds (default 30; at most 86400)"
