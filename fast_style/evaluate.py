@@ -70,9 +70,11 @@ def find_models(items: list[str]) -> list[Path]:
             below = files_below(path, lambda name: name == "style.pt" or name.endswith(".ckpt"))
             found = [f for f in below if f.name == "style.pt"]
             # runs with checkpoints but no style.pt (still training, or killed): a sweep was ranked without them
+            # (a run's checkpoints/ given: its style.pt is beside that folder, not below it)
             unfinished = sorted(
-                {f.parent.parent for f in below if f.parent.name == "checkpoints" and f.suffix == ".ckpt"}
-                - {f.parent for f in found}
+                run
+                for run in {f.parent.parent for f in below if f.parent.name == "checkpoints" and f.suffix == ".ckpt"}
+                if not (run / "style.pt").is_file()
             )
             if not found:
                 photos = "; the photos go after --photos" if remedy("--photos", "") == "--photos" else ""

@@ -243,6 +243,20 @@ def test_a_run_without_its_style_pt_yet_is_named_not_silently_left_out(
         find_models([str(tmp_path / "sweep" / "1")])
 
 
+def test_a_finished_runs_checkpoints_folder_is_not_called_a_run_without_its_style_pt(tmp_path: Path) -> None:
+    """fast-style-eval RUN/checkpoints of a finished run (its style.pt beside that folder) said the run 'has
+    checkpoints but no style model yet (still training, or killed): resume it with ckpt_path=last'."""
+    from fast_style import zoo
+    from fast_style.evaluate import find_models
+
+    (tmp_path / "run" / "checkpoints").mkdir(parents=True)
+    (tmp_path / "run" / "style.pt").write_bytes(zoo.resolve("wave-fast").read_bytes())
+    (tmp_path / "run" / "checkpoints" / "last.ckpt").write_bytes(b"a checkpoint")
+    with pytest.raises(UserError, match="no style.pt below") as e:
+        find_models([str(tmp_path / "run" / "checkpoints")])
+    assert "no style model yet" not in str(e.value)
+
+
 def test_photos_too_thin_to_score_are_skipped_with_a_warning(tmp_path: Path) -> None:
     from fast_style.evaluate import load_photos
 
