@@ -109,6 +109,11 @@ def _why_unreadable(path: str, error: Exception) -> str:
 
 def load_style_model(path: str, map_location: str | torch.device = "cpu") -> tuple[TransformerNet, dict[str, Any]]:
     """Rebuild the network from a style-model file, without the training config and without unpickling code."""
+    if isinstance(path, (str, Path)) and not Path(path).is_file():
+        from fast_style import zoo
+
+        if str(path) in zoo.names():  # a built-in style's name, as everything else that takes a style model takes (a
+            path = str(zoo.ZOO_DIR / f"{path}.pt")  # file of that name wins; a folder does not, as in zoo.resolve)
     try:
         with warnings.catch_warnings():  # torch's notice on a TorchScript archive: refused below in one line
             warnings.filterwarnings("ignore", message=".*looks like a TorchScript archive", category=UserWarning)
@@ -116,10 +121,6 @@ def load_style_model(path: str, map_location: str | torch.device = "cpu") -> tup
             warnings.filterwarnings("ignore", message=".*Detected pickle protocol", category=UserWarning)
             payload = torch.load(path, map_location=map_location, weights_only=True)
     except FileNotFoundError:
-        from fast_style import zoo
-
-        if str(path) in zoo.names():  # a built-in style's name, as everything else that takes a style model takes
-            return load_style_model(str(zoo.ZOO_DIR / f"{path}.pt"), map_location)
         raise StyleModelError(f"style model not found: {path}") from None
     except Exception as e:  # truncated, foreign or hostile files all land here
         raise StyleModelError(_why_unreadable(path, e)) from None

@@ -130,6 +130,15 @@ def test_load_style_model_takes_a_style_name_as_the_readme_blend_does(tmp_path: 
         load_style_model("wave")
 
 
+def test_load_style_model_takes_a_style_name_beside_a_folder_of_that_name(tmp_path: Path, monkeypatch) -> None:
+    """load_style_model("wave") in a folder holding a wave/ folder (its photos, a run) said "cannot read style model
+    wave: Is a directory", where every tool (zoo.resolve) takes the built-in style."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "wave").mkdir()
+    net, meta = load_style_model("wave")
+    assert meta["style_image"] == "wave.jpg" and zoo.resolve("wave") == zoo.ZOO_DIR / "wave.pt"
+
+
 def test_manifest_names_its_model_file() -> None:
     assert json.loads((zoo.ZOO_DIR / "wave.json").read_text())["file"] == "wave.pt"
 
