@@ -121,7 +121,10 @@ def load_style_model(path: str, map_location: str | torch.device = "cpu") -> tup
             warnings.filterwarnings("ignore", message=".*Detected pickle protocol", category=UserWarning)
             payload = torch.load(path, map_location=map_location, weights_only=True)
     except FileNotFoundError:
-        raise StyleModelError(f"style model not found: {path}") from None
+        from fast_style import zoo
+
+        bare = isinstance(path, str) and not Path(path).suffix and len(Path(path).parts) == 1  # a name: Wave, wav
+        raise StyleModelError(f"style model not found: {path}{zoo.near_miss(path) if bare else ''}") from None
     except Exception as e:  # truncated, foreign or hostile files all land here
         raise StyleModelError(_why_unreadable(path, e)) from None
     if not isinstance(payload, dict) or payload.get("format") != STYLE_MODEL_FORMAT:

@@ -125,6 +125,11 @@ def test_load_style_model_takes_a_style_name_as_the_readme_blend_does(tmp_path: 
     monkeypatch.chdir(tmp_path)
     with pytest.raises(UserError, match="style model not found: wav"):
         load_style_model("wav")
+    for typed, meant in (("Wave", "wave"), ("starry-night", "starry_night"), ("wave_fast", "wave-fast")):
+        with pytest.raises(UserError, match=f"^style model not found: {typed} \\(did you mean {meant}\\?\\)$"):
+            load_style_model(typed)
+    with pytest.raises(UserError, match="^style model not found: models/Wave$"):  # a path: no name to mean
+        load_style_model("models/Wave")
     (tmp_path / "wave").write_bytes(b"x")
     with pytest.raises(UserError, match="wave is not a fast-style model"):
         load_style_model("wave")

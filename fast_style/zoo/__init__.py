@@ -27,12 +27,12 @@ def check_name(name: str) -> None:
     """UserError where `name` is not a built-in style, naming those there are."""
     if name not in names():
         raise UserError(
-            f"unknown style '{name}'{_near_miss(name)}: the built-in styles are {', '.join(names()) or 'none'} "
+            f"unknown style '{name}'{near_miss(name)}: the built-in styles are {', '.join(names()) or 'none'} "
             "(a style model you trained is given by its file's path)"
         )
 
 
-def _near_miss(name: str) -> str:
+def near_miss(name: str) -> str:
     """What an unknown style `name` gets after it where it is a built-in one mistyped (Wave, wave_fast, wav): " (did
     you mean wave?)"; else ""."""
     folded = {n.casefold().replace("_", "-"): n for n in names()}
@@ -72,7 +72,7 @@ def resolve(model: str | Path) -> Path:
             "fast-style-stylize --list-styles)"
         )
     raise UserError(  # (as --style NAME says it: Wave, starry-night and wave_fast named no built-in style as meant)
-        f"'{model}' is neither a style-model file nor a built-in style{_near_miss(str(model))} ({', '.join(names())}): "
+        f"'{model}' is neither a style-model file nor a built-in style{near_miss(str(model))} ({', '.join(names())}): "
         "give a .pt file that fast-style-train wrote, or one of those names"
     )
 
