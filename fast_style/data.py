@@ -217,6 +217,13 @@ def collate_skipping(samples: list[torch.Tensor | Unreadable]) -> Batch:
     return images, tuple(s for s in samples if isinstance(s, Unreadable))
 
 
+def _batches_given(state: dict[str, Any]) -> int:
+    """The batches of its epoch a StatefulDataLoader's state says it has given (in one process, or from workers)."""
+    if "_snapshot" in state:
+        return state["_snapshot"].get("_snapshot_step", 0) + state.get("_steps_since_snapshot", 0)
+    return state.get("_num_yielded", 0)
+
+
 class StyleDataModule(pl.LightningDataModule):
     """Photos under `root` (recursive: jpg, png, webp, ...). `num_val` of them, chosen once by `seed`, are held out
     for validation (losses and the logged image grid) unless `val_root` names a folder of its own. Images with
@@ -261,6 +268,8 @@ class StyleDataModule(pl.LightningDataModule):
         self.cache_dir = cache_dir
         self.train_files: list[Path] = []
         self.val_files: list[Path] = []
+        self._train_loader: DataLoader | None = None  # the loader training iterates (its place kept in checkpoints)
+        self._loader_state: dict[str, Any] | None = None  # a checkpoint's copy of that place, for the next loader
 
     @staticmethod
     def _images_in(folder: str, what: str) -> list[Path]:
@@ -404,15 +413,21 @@ class StyleDataModule(pl.LightningDataModule):
 
     def state_dict(self) -> dict[str, Any]:
         """The photos of data.root held out for validation, kept in the checkpoint: a resume holds out the same
-        ones (a photo added or removed meanwhile drew another set, photos already trained on among it)."""
+        ones (a photo added or removed meanwhile drew another set, photos already trained on among it). And the
+        training loader's place, which Lightning keeps too but restores only within an unfinished epoch: a run of
+        trainer.max_epochs continued to more trained its next epoch on epoch 0's order and crops again."""
+        state: dict[str, Any] = {}
+        if self._train_loader is not None:
+            state["loader"] = self._train_loader.state_dict()
         if self.val_root or not getattr(self, "_held_out", None):
-            return {}
+            return state
         root = Path(self.root).expanduser()
-        return {"held_out": [f.relative_to(root).as_posix() for f in self._held_out]}
+        return {**state, "held_out": [f.relative_to(root).as_posix() for f in self._held_out]}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """After `setup` (Lightning restores a datamodule then): the checkpoint's held-out photos, those still
-        there; the others train."""
+        there; the others train. The loader's place waits for the loader (`_loader`)."""
+        self._loader_state = state.get("loader")
         names = state.get("held_out")
         if not names or self.val_root or not getattr(self, "_photos", None):
             return
@@ -455,7 +470,7 @@ class StyleDataModule(pl.LightningDataModule):
             # several processes (DDP): a sampler whose shuffled order the checkpoint keeps (Lightning's own
             # distributed wrapper keeps none: a resume drew a new order and skipped as many photos of it)
             sampler = StatefulDistributedSampler(dataset, shuffle=True, seed=self.seed, drop_last=True)
-        return loader(
+        made = loader(
             dataset,
             batch_size=self.batch_size,
             shuffle=train and sampler is None,
@@ -467,6 +482,15 @@ class StyleDataModule(pl.LightningDataModule):
             collate_fn=collate_skipping,
             worker_init_fn=init_worker,
         )
+        if train:
+            self._train_loader, saved, self._loader_state = made, self._loader_state, None
+            # a finished epoch's place (a run counted in epochs): Lightning restores it only within an epoch
+            if saved is not None and self.trainer is not None and not self.trainer.fit_loop.restarting:
+                made.load_state_dict(saved)  # (refused with a warning where it cannot fit: fewer photos, ...)
+                if _batches_given(made.state_dict()) >= len(made):  # taken, at the epoch's end: its (empty)
+                    for _ in made:  # rest read, so the next pass is the next epoch, drawn on from the saved order
+                        pass
+        return made
 
     def train_dataloader(self) -> DataLoader:
         return self._loader(ImageFolder(self.train_files, self.image_size, True, self.max_image_pixels), train=True)

@@ -121,6 +121,31 @@ def test_a_run_killed_after_a_checkpoint_at_an_epochs_last_step_resumes_in_the_n
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("workers", [0, 2])
+def test_a_run_counted_in_epochs_continued_trains_its_next_epoch_as_an_uninterrupted_run_does(
+    tmp_path: Path, photo_dir: Path, style_path: Path, random_vgg: Path, workers: int
+) -> None:
+    """A run of trainer.max_epochs (no step limit) continued to more epochs trained its next epoch on epoch 0's
+    photo order and crops again: Lightning restores the loader's place only in an unfinished epoch."""
+    common = ("trainer.max_steps=-1", "callbacks.checkpoint.every_n_train_steps=4", f"data.num_workers={workers}")
+
+    def crops(out: Path, *launches: int) -> list[str]:
+        probe = ["+callbacks.probe._target_=tests.probes.RecordBatches", f"+callbacks.probe.dirpath={out / 'probe'}"]
+        for i, epochs in enumerate(launches):
+            resume = ("ckpt_path=last",) if i else ()
+            train(
+                tiny_cfg(
+                    out, photo_dir, style_path, random_vgg, f"trainer.max_epochs={epochs}", *common, *probe, *resume
+                )
+            )
+        return (out / "probe" / "rank0.txt").read_text().split()
+
+    whole = crops(tmp_path / "whole", 2)
+    assert len(whole) == 16 and whole[:8] != whole[8:]  # 8 photos a epoch, the second's crops other than the first's
+    assert crops(tmp_path / "resumed", 1, 2) == whole
+
+
+@pytest.mark.slow
 def test_a_finished_run_continued_to_more_steps_stays_in_its_epoch(
     tmp_path: Path, photo_dir: Path, style_path: Path, random_vgg: Path
 ) -> None:
