@@ -74,17 +74,27 @@ def save_style_model(
     return save_torch(style_model_payload(net, meta, dtype), path, overwrite=force)
 
 
+def torch_file_kind(path: str | Path) -> str:
+    """What a file's first bytes say it is, for the message about a file torch.load refused: "empty" (a failed copy
+    or download), "zip" (torch's format: cut short or damaged, or holding what weights_only refuses), "pickle" (a
+    legacy torch.save) or "other" (a picture, text, an ONNX export). OSError where it cannot be read."""
+    with open(path, "rb") as f:
+        head = f.read(4)
+    if not head:
+        return "empty"
+    return "zip" if head.startswith(b"PK") else "pickle" if head[:1] == b"\x80" else "other"
+
+
 def _why_unreadable(path: str, error: Exception) -> str:
     """One line for a file torch.load(weights_only=True) refused."""
     hint = "pass the style .pt that fast-style-train wrote"
     try:
-        with open(path, "rb") as f:
-            head = f.read(4)
+        kind = torch_file_kind(path)
     except OSError as e:
         return f"cannot read style model {path}: {e.strerror}"
-    if not head:  # a failed copy or download (as pictures, videos and paintings say it: images.unreadable_because)
+    if kind == "empty":  # (as pictures, videos and paintings say it: images.unreadable_because)
         return f"{path} is an empty file (0 bytes): get or train it again"
-    if not (head.startswith(b"PK") or head[:1] == b"\x80"):  # neither a zip nor a legacy pickle
+    if kind == "other":  # neither a zip nor a legacy pickle
         if str(path).lower().endswith(".onnx"):
             return (
                 f"{path} is an ONNX export, for other programs: pass the style .pt (or a built-in style's name) "
@@ -101,7 +111,7 @@ def _why_unreadable(path: str, error: Exception) -> str:
             f"{path} is not a fast-style model (a TorchScript export or a file holding Python objects, which "
             f"are never loaded: they could run code): {hint}"
         )
-    if head.startswith(b"PK"):  # torch's zip format, unreadable: cut short or damaged
+    if kind == "zip":  # torch's zip format, unreadable: cut short or damaged
         return f"{path} is damaged (cut short by a download or a full disk?): get or train it again"
     first = first_line(error, 10_000)
     return f"{path} is not a readable fast-style model ({first[:200]}): {hint}"

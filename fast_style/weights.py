@@ -187,16 +187,15 @@ def _read_state_file(path: Path) -> tuple[dict[str, torch.Tensor], str | None]:
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:
+        from fast_style.style_model import torch_file_kind
+
         try:
-            with open(path, "rb") as f:
-                head = f.read(4)
+            kind = torch_file_kind(path)
         except OSError:
-            head = b"PK"  # (torch's own words below)
+            kind = None  # (torch's own words below)
         # a picture or text: torch's "Weights only load failed. In PyTorch 2.6, we changed the default value of the
         # `weights_only`...", as though that setting were the remedy; an empty file: "EOFError"
-        why = "an empty file (0 bytes)" if not head else None
-        if head and not (head.startswith(b"PK") or head[:1] == b"\x80"):  # neither a zip nor a legacy pickle
-            why = "not a PyTorch file"
+        why = {"empty": "an empty file (0 bytes)", "other": "not a PyTorch file"}.get(kind)
         raise UserError(  # first_line alone said "101" or "EOFError"
             f"cannot read VGG weights {path}: not a state_dict saved with torch.save ({why or first_line(e, 100)})"
         ) from None
