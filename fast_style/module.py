@@ -175,7 +175,7 @@ class StyleTransferModule(pl.LightningModule):
 
     @property
     def skipped_images(self) -> int:
-        """Training photos that could not be read, each counted once (on this process)."""
+        """Training photos that could not be read, each counted once (on this process, and before a resume)."""
         return len(self._skipped_paths)
 
     def _shared_step(self, batch: Batch, stage: str) -> torch.Tensor | None:
@@ -188,8 +188,9 @@ class StyleTransferModule(pl.LightningModule):
         if train and new:  # each file counted once, not each time an epoch meets it
             self._skipped_paths.update(u.path for u in new)
             self._skip_reasons.update((u.path, u.reason) for u in new)
-        if train and (new or (not self._read_in_launch and self._left_out())):  # (those left out before training:
-            # on the curve from the launch's first step, as in the count at its end)
+        if train and (new or (not self._read_in_launch and (self._left_out() or self._skipped_paths))):  # (those
+            # left out before training, or skipped before a resume: on the curve from the launch's first step, as in
+            # the count at its end)
             skipped = float(len(self._skipped_paths | self._left_out()))
             self.log("train/skipped_images", skipped, on_step=True, on_epoch=False)
         if images.numel() == 0:  # every file of this batch was unreadable
@@ -365,15 +366,20 @@ class StyleTransferModule(pl.LightningModule):
         return set(getattr(getattr(self._trainer, "datamodule", None), "left_out", ()))
 
     def on_train_end(self) -> None:
-        skipped = self._skipped_paths | self._left_out()
+        skipped, named = self._skipped_paths | self._left_out(), self._unreadable | self._left_out()
         if self._ddp and torch.distributed.is_initialized():
             every: list = [None] * self.trainer.world_size  # under DDP each process met its own share, some alike:
-            torch.distributed.all_gather_object(every, sorted(skipped))  # counted once, said once
-            skipped = set().union(*every)
+            torch.distributed.all_gather_object(every, (sorted(skipped), sorted(named)))  # counted once, said once
+            skipped, named = (set().union(*(e[i] for e in every)) for i in (0, 1))
         if skipped and (self._trainer is None or self.trainer.is_global_zero):
-            n = len(skipped)
+            n, earlier = len(skipped), len(skipped - named)  # (skipped before a resume: named in that launch's log)
             left = "1 unreadable image was" if n == 1 else f"{n} unreadable images were"
-            log.warning("%s left out of training (named in the warnings above)", left)
+            where = (
+                f"{n - earlier} named in the warnings above, {earlier} before the resume"
+                if earlier
+                else "named in the warnings above"
+            )
+            log.warning("%s left out of training (%s)", left, where)
 
     def on_save_checkpoint(self, checkpoint: dict) -> None:
         self.raise_if_nonfinite()  # before anything is written: no file holds broken weights
@@ -382,6 +388,8 @@ class StyleTransferModule(pl.LightningModule):
             checkpoint["lr_cosine"] = dict(self._cosine)
         if self.temporal is not None:  # the moved copies' random streams: a resume moves them as before
             checkpoint["temporal_rng"] = self.temporal.rng_state()
+        if self._skipped_paths:  # the photos skipped so far: a resume counts on from them (train/skipped_images)
+            checkpoint["skipped_images"] = {p: self._skip_reasons.get(p, "") for p in sorted(self._skipped_paths)}
 
     def on_load_checkpoint(self, checkpoint: dict) -> None:
         """Before the weights are loaded: a checkpoint of another network (other model.* settings) is refused
@@ -398,6 +406,10 @@ class StyleTransferModule(pl.LightningModule):
         self._resumed = (int(checkpoint.get("global_step", 0)), checkpoint.get("lr_cosine"))
         if self.temporal is not None and checkpoint.get("temporal_rng"):
             self.temporal.load_rng_state(checkpoint["temporal_rng"])
+        skipped = checkpoint.get("skipped_images")
+        if isinstance(skipped, dict):
+            self._skipped_paths.update(skipped)
+            self._skip_reasons.update(skipped)
         own = {k: v.shape for k, v in self.state_dict().items() if k.startswith("network.")}
         theirs = {k: v.shape for k, v in checkpoint.get("state_dict", {}).items() if k.startswith("network.")}
         if saved is None and own != theirs:
