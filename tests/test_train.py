@@ -1405,11 +1405,7 @@ def test_a_validation_within_an_epoch_after_unreadable_batches_goes_on(
     photos could be read (seeds 0 and 4 put two unreadable ones first here). A batch of them alone trains nothing
     without Lightning's "`training_step` returned `None`. If this was on purpose, ignore this warning..." (with its
     source file's path): each photo is named in a warning of our own."""
-    photos = tmp_path / "photos"
-    for i in range(6):
-        make_photo(photos / f"ok{i}.jpg", seed=i)
-    for i in range(10):
-        (photos / f"x{i}.jpg").write_text("not a picture")
+    photos = _photos_half_unreadable(tmp_path / "photos", 6)
     for seed in (0, 4):
         out = tmp_path / f"run{seed}"
         extra = ["data.batch_size=1", "data.num_val=1", "trainer.val_check_interval=2", "trainer.max_steps=6"]
@@ -1870,26 +1866,37 @@ def test_a_named_last_ckpt_older_than_a_periodic_checkpoint_of_the_run_is_refuse
     assert resume_from(cfg, out, str(folder), True) == str(folder / "step=000004.ckpt")
 
 
+def _photos_half_unreadable(photos: Path, readable: int) -> Path:
+    """`readable` photos and 10 files that are not pictures."""
+    for i in range(readable):
+        make_photo(photos / f"ok{i}.jpg", seed=i)
+    for i in range(10):
+        (photos / f"x{i}.jpg").write_text("not a picture")
+    return photos
+
+
+def _skipped_images_curve(out: Path) -> list[tuple[int, float]]:
+    """The run's `train/skipped_images` points, (step, value), over all its event files."""
+    curve = []
+    for events in sorted((out / "tensorboard").glob("events.out.tfevents.*")):
+        accumulator = EventAccumulator(str(events))
+        accumulator.Reload()
+        curve += [(e.step, e.value) for e in accumulator.Scalars("train/skipped_images")]
+    return curve
+
+
 def test_the_skipped_images_curve_counts_the_photos_left_out_before_training(
     tmp_path: Path, style_path: Path, random_vgg: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     """Photos found unreadable while the held-out ones were chosen (here the first of the shuffled order) were left
     out of training and counted at the run's end, but the `train/skipped_images` curve left them out: it said
     fewer than the end's line, or nothing at all."""
-    photos = tmp_path / "photos"
-    for i in range(6):
-        make_photo(photos / f"ok{i}.jpg", seed=i)
-    for i in range(10):
-        (photos / f"x{i}.jpg").write_text("not a picture")
+    photos = _photos_half_unreadable(tmp_path / "photos", 6)
     out = tmp_path / "run"
     extra = ["data.batch_size=1", "data.num_val=1", "trainer.max_steps=5", "trainer.log_every_n_steps=1"]
     train(tiny_cfg(out, photos, style_path, random_vgg, *extra))
     said = re.search(r"(\d+) unreadable images? (?:was|were) left out of training", caplog.text)
-    curve = []
-    for events in sorted((out / "tensorboard").glob("events.out.tfevents.*")):
-        accumulator = EventAccumulator(str(events))
-        accumulator.Reload()
-        curve += [(e.step, e.value) for e in accumulator.Scalars("train/skipped_images")]
+    curve = _skipped_images_curve(out)
     assert said and curve and curve[0][0] == 0 and curve[0][1] >= 1  # from the first step
     assert [v for _, v in curve] == sorted(v for _, v in curve) and curve[-1][1] == int(said.group(1))
 
@@ -1899,11 +1906,7 @@ def test_a_resumed_run_counts_on_from_the_photos_skipped_before_its_resume(
 ) -> None:
     """The count at the end of a resumed run left out the photos skipped before the resume (7 said, 8 skipped), and
     its `train/skipped_images` curve started again from the resumed launch's own count."""
-    photos = tmp_path / "photos"
-    for i in range(10):
-        make_photo(photos / f"ok{i}.jpg", seed=i)
-    for i in range(10):
-        (photos / f"x{i}.jpg").write_text("not a picture")
+    photos = _photos_half_unreadable(tmp_path / "photos", 10)
     out = tmp_path / "run"
     extra = ["data.batch_size=1", "data.num_val=1", "trainer.log_every_n_steps=1"]
     named = r"skipping unreadable image (\S+)"
@@ -1913,11 +1916,7 @@ def test_a_resumed_run_counts_on_from_the_photos_skipped_before_its_resume(
     train(tiny_cfg(out, photos, style_path, random_vgg, *extra, "trainer.max_steps=12", "ckpt_path=last"))
     after = set(re.findall(named, caplog.text))
     said = re.search(r"(\d+) unreadable images? (?:was|were) left out of training \(([^)]*)\)", caplog.text)
-    curve = []
-    for events in sorted((out / "tensorboard").glob("events.out.tfevents.*")):
-        accumulator = EventAccumulator(str(events))
-        accumulator.Reload()
-        curve += [(e.step, e.value) for e in accumulator.Scalars("train/skipped_images")]
+    curve = _skipped_images_curve(out)
     assert before - after and after - before, (before, after)  # (the seeds used: some met in one launch alone)
     assert said and int(said.group(1)) == len(before | after)
     earlier = len(before - after)
