@@ -164,8 +164,28 @@ class _TrainLoader(StatefulDataLoader):
     another number of processes (DDP's sampler and one process's shuffle keep different states: a traceback either
     way): there the epoch is drawn afresh, with a warning."""
 
+    # set by the data module where Lightning restores the place of an epoch that had ended (its restart then reads
+    # that epoch's rest): the rest trainer.limit_train_batches had left out is passed over, not trained on
+    pass_over_the_rest = False
+    _empty_once = False  # (and the pass Lightning makes over that rest finds none)
+
     def state_dict(self) -> dict[str, Any]:
         return {**super().state_dict(), _PHOTOS: len(self.dataset), _RANKS: self._ranks()}
+
+    def __iter__(self) -> Any:
+        if self._empty_once:
+            self._empty_once = False
+            return iter(())
+        return super().__iter__()
+
+    def finish_the_epoch(self) -> None:
+        """The rest of the epoch whose place was loaded read and dropped: the next pass is the next epoch, drawn on
+        from the saved order as in a run never stopped, with its crops (the rest's not drawn from their stream)."""
+        rest = iter(self)  # (the loaded place taken, its crops' stream with it)
+        crops = self.dataset.state_dict()  # (this process's stream; each loader worker keeps its own)
+        for _ in rest:
+            pass
+        self.dataset.load_state_dict(crops)
 
     def _ranks(self) -> int:
         return getattr(self.sampler, "num_replicas", 1)  # (StatefulDistributedSampler's; else one process's)
@@ -209,6 +229,10 @@ class _TrainLoader(StatefulDataLoader):
             )
             return
         super().load_state_dict(state_dict)
+        if self.pass_over_the_rest and _batches_given(self.state_dict()) < len(self):
+            self.pass_over_the_rest = False
+            self.finish_the_epoch()
+            self._empty_once = True
 
 
 def collate_skipping(samples: list[torch.Tensor | Unreadable]) -> Batch:
@@ -484,12 +508,19 @@ class StyleDataModule(pl.LightningDataModule):
         )
         if train:
             self._train_loader, saved, self._loader_state = made, self._loader_state, None
+            fit = self.trainer.fit_loop if self.trainer is not None else None
+            # (a checkpoint's counts, on a resume: its epoch ended at its last batch, not at trainer.max_steps)
+            epochs = fit.epoch_progress.total if fit is not None else None
+            ended = epochs is not None and epochs.ready == epochs.started == epochs.processed == epochs.completed + 1
+            ended = ended and fit.epoch_loop.batch_progress.is_last_batch
+            # an ended epoch's place, which Lightning restores itself: a rest trainer.limit_train_batches left out
+            # was trained on after a resume (and the epoch curve fell one behind)
+            made.pass_over_the_rest = ended and fit.restarting
             # a finished epoch's place (a run counted in epochs): Lightning restores it only within an epoch
-            if saved is not None and self.trainer is not None and not self.trainer.fit_loop.restarting:
+            if saved is not None and fit is not None and not fit.restarting:
                 made.load_state_dict(saved)  # (refused with a warning where it cannot fit: fewer photos, ...)
-                if _batches_given(made.state_dict()) >= len(made):  # taken, at the epoch's end: its (empty)
-                    for _ in made:  # rest read, so the next pass is the next epoch, drawn on from the saved order
-                        pass
+                if ended or _batches_given(made.state_dict()) >= len(made):  # its rest (empty, or left out by
+                    made.finish_the_epoch()  # trainer.limit_train_batches) read and dropped
         return made
 
     def train_dataloader(self) -> DataLoader:

@@ -146,6 +146,36 @@ def test_a_run_counted_in_epochs_continued_trains_its_next_epoch_as_an_uninterru
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("counted", ["steps", "epochs"])
+def test_a_run_of_epochs_cut_by_limit_train_batches_resumes_as_an_uninterrupted_one(
+    tmp_path: Path, photo_dir: Path, style_path: Path, random_vgg: Path, counted: str
+) -> None:
+    """With trainer.limit_train_batches below an epoch (3 of 4 batches), a run resumed from its checkpoint at an
+    epoch's last batch trained the batch the limit had left out, and its `epoch` curve fell one behind."""
+    common = ("callbacks.checkpoint.every_n_train_steps=1", "+trainer.limit_train_batches=3")
+
+    def run(out: Path, *launches: str) -> tuple[list[str], dict[int, float]]:
+        probe = ["+callbacks.probe._target_=tests.probes.RecordBatches", f"+callbacks.probe.dirpath={out / 'probe'}"]
+        for i, until in enumerate(launches):
+            resume = ("ckpt_path=last",) if i else ()
+            train(tiny_cfg(out, photo_dir, style_path, random_vgg, *until.split(), *common, *probe, *resume))
+        epochs = {}
+        for events in sorted((out / "tensorboard").glob("events.out.tfevents.*")):
+            accumulator = EventAccumulator(str(events))
+            accumulator.Reload()
+            epochs.update((e.step, e.value) for e in accumulator.Scalars("epoch"))
+        return (out / "probe" / "rank0.txt").read_text().split(), epochs
+
+    if counted == "steps":  # stopped at the cut epoch's last step, continued
+        whole, resumed = run(tmp_path / "whole", "trainer.max_steps=7"), ("trainer.max_steps=3", "trainer.max_steps=7")
+    else:  # a run of one epoch continued to two
+        whole = run(tmp_path / "whole", "trainer.max_steps=-1 trainer.max_epochs=2")
+        resumed = ("trainer.max_steps=-1 trainer.max_epochs=1", "trainer.max_steps=-1 trainer.max_epochs=2")
+    assert len(whole[0]) == (14 if counted == "steps" else 12) and whole[1][3] == 1.0
+    assert run(tmp_path / "resumed", *resumed) == whole
+
+
+@pytest.mark.slow
 def test_a_finished_run_continued_to_more_steps_stays_in_its_epoch(
     tmp_path: Path, photo_dir: Path, style_path: Path, random_vgg: Path
 ) -> None:
