@@ -18,6 +18,7 @@ from fast_style.atomic import DiskError
 from fast_style.bomb_guard import BOMB, over_the_bomb_limit
 from fast_style.errors import UserError, first_line, out_of_memory, setting
 from fast_style.images import page_count, read_image, save_image, unreadable_because
+from fast_style.inference_defaults import DEFAULT_TILE, RUNS_WHOLE_UP_TO
 from fast_style.outputs import check_output
 from fast_style.video import is_video, stylize_video, video_named_as_picture
 
@@ -131,8 +132,9 @@ def stylize_files(
             if torch.cuda.is_available():
                 torch.cuda.empty_cache()  # the next file starts with the memory this one held
             on_error(
-                f"error: {src}: out of memory: stylize it in tiles ({setting('--tile', 'tile', 512)}: pictures over "
-                f"2.4 MP), smaller ({setting('--max-size', 'max_size')}) or, for a video, fewer frames at a time "
+                f"error: {src}: out of memory: stylize it in tiles ({setting('--tile', 'tile', DEFAULT_TILE)}: "
+                f"pictures over {RUNS_WHOLE_UP_TO}), smaller ({setting('--max-size', 'max_size')}) or, for a video, "
+                "fewer frames at a time "
                 f"({setting('--batch-size', 'video_batch', 1)})"
             )
     report.seconds = time.perf_counter() - start

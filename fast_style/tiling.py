@@ -26,6 +26,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from fast_style.inference_defaults import STATS_SIZE
 from fast_style.network import BlurPool
 from fast_style.pixels import to_uint8, to_unit
 
@@ -108,7 +109,7 @@ def stylize_tiled(
     net: nn.Module,
     image: torch.Tensor,
     tile: int = 512,
-    stats_size: int = 1536,
+    stats_size: int = STATS_SIZE,
     margin: int | None = None,
     run=None,
     strength: float = 1.0,

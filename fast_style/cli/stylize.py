@@ -20,7 +20,14 @@ from fast_style.cli import (
     run_reading_pictures,
 )
 from fast_style.errors import UserError
-from fast_style.inference_defaults import DEFAULT_MAX_PIXELS, DEFAULT_OUTPUT, DEFAULT_TILE, PRECISIONS, PRESETS
+from fast_style.inference_defaults import (
+    DEFAULT_MAX_PIXELS,
+    DEFAULT_OUTPUT,
+    DEFAULT_TILE,
+    PRECISIONS,
+    PRESETS,
+    RUNS_WHOLE_UP_TO,
+)
 from fast_style.options import (
     check_max_pixels,
     check_max_size,
@@ -75,9 +82,9 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         default=None,
         metavar="PX",
-        help=f"stylize in seamless tiles of PX pixels (e.g. {DEFAULT_TILE}) pictures over 2.4 MP (smaller ones run "
-        f"whole: tiles would save them no memory); without it, images over --max-pixels are tiled automatically in "
-        f"{DEFAULT_TILE} px tiles",
+        help=f"stylize in seamless tiles of PX pixels (e.g. {DEFAULT_TILE}) pictures over {RUNS_WHOLE_UP_TO} "
+        "(smaller ones run whole: tiles would save them no memory); without it, images over --max-pixels are tiled "
+        f"automatically in {DEFAULT_TILE} px tiles",
     )
     p.add_argument(
         "--max-pixels",
@@ -207,8 +214,8 @@ def run(args: argparse.Namespace) -> int:
     refuse_if_nothing_to_write(plans, args.force)
     if args.tile and any(is_video(src) for src, _ in plans):  # measured: a 2 s clip 532 s in 64 px tiles, 34 s whole
         print(
-            "warning: --tile stylizes video frames over 2.4 MP (larger than 1080p) in tiles, each with a margin "
-            "around it: many times slower; leave it out unless whole frames run out of memory",
+            f"warning: --tile stylizes video frames over {RUNS_WHOLE_UP_TO} (larger than 1080p) in tiles, each with a "
+            "margin around it: many times slower; leave it out unless whole frames run out of memory",
             file=sys.stderr,
         )
 
