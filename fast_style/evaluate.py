@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import glob
 import hashlib
 import io
 import json
@@ -29,10 +30,11 @@ from fast_style.atomic import atomic_writes, writing
 from fast_style.bomb_guard import BOMB, over_the_bomb_limit
 from fast_style.devices import pick_device
 from fast_style.errors import UserError, first_line, remedy, setting
-from fast_style.images import find_images, read_photo, unreadable_because
+from fast_style.images import IMAGE_EXTENSIONS, find_images, read_photo, unreadable_because
 from fast_style.loss import MIN_PHOTO_SIDE, PerceptualLoss, size_keeping_side
 from fast_style.outputs import to_overwrite
 from fast_style.pixels import tensor_to_pil
+from fast_style.plan import expand_inputs
 from fast_style.scores import RANK_BY, ModelScore, ranked
 from fast_style.stability import stability
 from fast_style.style_image import load_style_image
@@ -187,10 +189,10 @@ def _tail(path: Path, depth: int) -> str:
 def load_photos(
     folders: list[str], size: int, skipped: list[Path] | None = None, sources: list[Path] | None = None
 ) -> list[tuple[str, torch.Tensor]]:
-    """The images in `folders` (and below), each (name, (1, 3, H, W) in [0, 1]) with its longer side at most `size`;
-    named by their paths within their folder (by the path given where two folders hold the same name). Unreadable
-    or too small ones are skipped with a warning (and added to `skipped`); `sources`: filled with the files read.
-    One folder alone is taken too."""
+    """The images in `folders` (and below), picture files and globs (read as fast-style-stylize reads its inputs),
+    each (name, (1, 3, H, W) in [0, 1]) with its longer side at most `size`; named by their paths within their
+    folder (by the path given where two folders hold the same name). Unreadable or too small ones are skipped with a
+    warning (and added to `skipped`); `sources`: filled with the files read. One folder alone is taken too."""
     folders = [folders] if isinstance(folders, (str, Path)) else folders  # (a string was read as its letters: it
     # walked the whole file system from '/')
     if isinstance(size, bool) or not isinstance(size, int) or size < MIN_PHOTO_SIDE:
@@ -202,11 +204,15 @@ def load_photos(
                 "a photo folder given is empty (an unset shell variable?): give a folder of held-out images (never "
                 "training images)"
             )
-        if not Path(folder).is_dir():
-            problem = "is a file, not a folder" if Path(folder).exists() else "does not exist"
-            raise UserError(
-                f"photo folder '{folder}' {problem}: give a folder of held-out images (never training images)"
-            )
+        if not Path(folder).is_dir():  # a picture file or a glob (it had to be a folder, as stylize's inputs need not)
+            path = Path(folder).expanduser()
+            if not glob.has_magic(str(folder)) and not path.exists() and not path.is_symlink():
+                raise UserError(
+                    f"photo '{folder}' does not exist: give a folder of held-out images, their files or a glob "
+                    "(never training images)"
+                )
+            files += [(f, f.name) for f, _ in expand_inputs([str(folder)], extensions=IMAGE_EXTENSIONS)]
+            continue
         found = find_images(folder)
         if not found:
             raise UserError(f"no photos in '{folder}': give a folder of held-out images (never training images)")

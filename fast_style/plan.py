@@ -25,8 +25,11 @@ MEDIA_EXTENSIONS = IMAGE_EXTENSIONS + VIDEO_EXTENSIONS
 log = logging.getLogger(__name__)
 
 
-def expand_inputs(inputs: list[str], output: str | None = None) -> list[tuple[Path, Path]]:
-    """Files, folders (recursive) and globs -> [(file, root it is relative to)]. A folder or glob searched
+def expand_inputs(
+    inputs: list[str], output: str | None = None, extensions: tuple[str, ...] = MEDIA_EXTENSIONS
+) -> list[tuple[Path, Path]]:
+    """Files, folders (recursive) and globs -> [(file, root it is relative to)]; folders and globs pick up the files
+    with one of `extensions` (images and videos; fast-style-eval's --photos: images). A folder or glob searched
     leaves out the `output` folder below it (`fast-style-stylize .` run twice does not stylize ./stylized), and
     a folder searched leaves out an earlier run's default output folder in it too (`-o other` after a run
     without -o stylized the stylized copies again, a level deeper each run), with a warning, and names the other
@@ -44,7 +47,7 @@ def expand_inputs(inputs: list[str], output: str | None = None) -> list[tuple[Pa
         except OSError as e:  # in a folder closed to this user: a PermissionError's traceback
             raise UserError(f"cannot read {item}: {e.strerror or e} (a folder above it is closed to you)") from None
         if is_dir:
-            found += [(f, path) for f in _search(path, item, lambda f, path=path: wanted(f, path))]
+            found += [(f, path) for f in _search(path, item, lambda f, path=path: wanted(f, path), extensions)]
         elif path.is_file():
             if _a_model_export(path):
                 raise UserError(_not_a_stream(item, path))
@@ -52,10 +55,10 @@ def expand_inputs(inputs: list[str], output: str | None = None) -> list[tuple[Pa
         else:
             matches = sorted(Path(m) for m in glob.glob(str(path), recursive=True))  # ~ expanded, as for a file
             base = Path(*itertools.takewhile(lambda part: not glob.has_magic(part), path.parts))  # "" -> "."
-            files = [m for m in matches if m.is_file() and m.suffix.lower() in MEDIA_EXTENSIONS and wanted(m, base)]
+            files = [m for m in matches if m.is_file() and m.suffix.lower() in extensions and wanted(m, base)]
             files = [m for m in files if not _a_model_export(m)]  # a model beside the photos: not a video
             if not files:
-                raise UserError(_not_found(item, path))
+                raise UserError(_not_found(item, path, extensions))
             found += [(f, f.parent) for f in files]
     unique: dict[Path, tuple[Path, Path]] = {}  # a file given twice (a folder and a file in it) is one input
     for f, root in found:
@@ -63,18 +66,26 @@ def expand_inputs(inputs: list[str], output: str | None = None) -> list[tuple[Pa
     return list(unique.values())
 
 
-def _not_found(item: str, path: Path) -> str:
+def _not_found(item: str, path: Path, extensions: tuple[str, ...] = MEDIA_EXTENSIONS) -> str:
     """Why an input named outright is none: not there, or there but not a file to read (a pipe, a device, a link
     to nothing or to itself)."""
     if path.is_symlink() and not path.exists():
         target = os.readlink(path)
         return f"{item} is a link to {target}, which does not exist (or leads back to the link): fix or remove it"
     if path.exists():
-        return f"{item} is not a regular file (a pipe, a socket or a device): give a picture or video file"
-    return f"no such file, folder or matching images or videos: {item}"
+        kind = "picture or video" if _media(extensions) == "images or videos" else "picture"
+        return f"{item} is not a regular file (a pipe, a socket or a device): give a {kind} file"
+    return f"no such file, folder or matching {_media(extensions)}: {item}"
 
 
-def _search(folder: Path, item: str, wanted: Callable[[Path], bool]) -> list[Path]:
+def _media(extensions: tuple[str, ...]) -> str:
+    """What `extensions` pick up, in words."""
+    return "images or videos" if set(extensions) & set(VIDEO_EXTENSIONS) else "images"
+
+
+def _search(
+    folder: Path, item: str, wanted: Callable[[Path], bool], extensions: tuple[str, ...] = MEDIA_EXTENSIONS
+) -> list[Path]:
     """The images and videos below `folder` that `wanted` takes, in one walk; those in an earlier run's default
     output folder are left out, and the files that are not images or videos (a RAW+JPEG shooter's .CR2/.dng, left
     out without a word before) counted, each in a warning."""
@@ -83,7 +94,7 @@ def _search(folder: Path, item: str, wanted: Callable[[Path], bool]) -> list[Pat
     others: list[Path] = []
     for f in files_below(folder, lambda name: True):
         in_earlier = DEFAULT_OUTPUT in f.relative_to(folder).parts[:-1]
-        if os.path.splitext(f.name)[1].lower() not in MEDIA_EXTENSIONS or _a_model_export(f):  # (counted too)
+        if os.path.splitext(f.name)[1].lower() not in extensions or _a_model_export(f):  # (counted too)
             if not in_earlier:
                 others.append(f)
         elif wanted(f):
@@ -100,7 +111,7 @@ def _search(folder: Path, item: str, wanted: Callable[[Path], bool]) -> list[Pat
     if others:
         kinds = sorted({f.suffix.lower() or "no extension" for f in others})
         listed = ", ".join(kinds[:4]) + (", ..." if len(kinds) > 4 else "")
-        log.warning("%s: left out %d file(s) that are not images or videos (%s)", item, len(others), listed)
+        log.warning("%s: left out %d file(s) that are not %s (%s)", item, len(others), _media(extensions), listed)
     return media
 
 

@@ -266,6 +266,29 @@ def test_photos_too_thin_to_score_are_skipped_with_a_warning(tmp_path: Path) -> 
     assert [name for name, _ in load_photos([str(tmp_path / "p")], 128)] == ["photo.jpg"]
 
 
+def test_photos_are_picture_files_folders_or_globs_as_stylize_takes_them(
+    tmp_path: Path, sweep: Path, capsys: pytest.CaptureFixture
+) -> None:
+    """--photos took folders only ("photo folder 'a.jpg' is a file, not a folder"), while fast-style-stylize takes
+    files, folders and globs."""
+    from fast_style.evaluate import load_photos
+
+    make_photo(tmp_path / "p" / "a.jpg", size=(40, 32))
+    make_photo(tmp_path / "p" / "b.png", size=(40, 32))
+    make_photo(tmp_path / "q" / "c.jpg", size=(40, 32))
+    (tmp_path / "p" / "notes.txt").write_text("x")
+    photos = [str(tmp_path / "p" / "a.jpg"), str(tmp_path / "p" / "*.png"), str(tmp_path / "q")]
+    assert [name for name, _ in load_photos(photos, 32)] == ["a.jpg", "b.png", "c.jpg"]
+    assert [name for name, _ in load_photos([str(tmp_path / "p" / "*")], 32)] == ["a.jpg", "b.png"]  # not notes.txt
+    for given, said in (
+        (tmp_path / "p" / "nope.jpg", f"error: photo '{tmp_path / 'p' / 'nope.jpg'}' does not exist: give a folder"),
+        (tmp_path / "p" / "*.webp", f"error: no such file, folder or matching images: {tmp_path / 'p' / '*.webp'}"),
+    ):
+        assert eval_main([str(sweep), "--photos", str(given), "--out", str(tmp_path / "e"), "--no-judge"]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith(said) and err.count("\n") == 1, err
+
+
 def test_a_photo_too_small_at_any_size_is_not_blamed_on_the_size(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -39,7 +39,13 @@ def main(argv: list[str] | None = None) -> int:
         help="style models (.pt), built-in styles by name, or folders holding style.pt files (a sweep)",
     )
     p.add_argument("--zoo", action="store_true", help="every built-in style (fast-style-stylize --list-styles)")
-    p.add_argument("--photos", required=True, nargs="+", action="extend", help="folders of held-out photos; repeatable")
+    p.add_argument(
+        "--photos",
+        required=True,
+        nargs="+",
+        action="extend",
+        help="held-out photos: picture files, folders (recursive) or globs; repeatable",
+    )
     p.add_argument(
         "--style-dir",
         action="append",
