@@ -83,6 +83,14 @@ MIN_OPSET, MAX_OPSET = 11, 23  # tested range for torch 2.14's TorchScript-based
 DEFAULT_OPSET = 17
 
 
+# the extensions of the files a model is trained into, which an export must not pass for
+CHECKPOINT_EXTENSIONS = {
+    ".pt": "a style model's extension",
+    ".ckpt": "a training checkpoint's extension",
+    ".pth": "PyTorch weights' extension",
+}
+
+
 def output_file(output: str, model: str, fmt: str | None = None) -> Path:
     """`output` as given, or, where it is a folder (one that exists, a name ending in /, or a name without an
     extension that is not a file: as fast-style-stylize reads -o), the model's name in it (wave.onnx; a run's
@@ -120,8 +128,10 @@ def export(model_path: str, output: str, fmt: str | None = None, opset: int | No
     kind = {"onnx": "an ONNX export goes to a .onnx", "torchscript": "a TorchScript export goes to a .ts"}.get(
         fmt or "", "an export goes to a .onnx (ONNX) or .ts (TorchScript)"
     )
-    if out.suffix.lower() == ".pt":  # fast-style's own models: an export there would pass for one (any format)
-        raise UserError(f"'{output}': .pt is a style model's extension; {kind} file")
+    # fast-style's own models (.pt), a training run's checkpoints (.ckpt), PyTorch weights (.pth): an export there
+    # would pass for one (-o last.ckpt --format onnx wrote an ONNX file under that name)
+    if said := CHECKPOINT_EXTENSIONS.get(out.suffix.lower()):
+        raise UserError(f"'{output}': {out.suffix} is {said}; {kind} file")
     # a picture's or video's name (-o photo.png --format onnx): with --force it replaced the photo by a model
     if out.suffix.lower() in IMAGE_EXTENSIONS or out.suffix.lower() in set(VIDEO_EXTENSIONS) - {".ts"}:
         raise UserError(f"'{output}': {out.suffix} is a picture's or a video's extension; {kind} file")

@@ -453,3 +453,21 @@ def test_onnxruntime_matches_torch_on_a_thin_image(tmp_path: Path, size: tuple[i
     torch_, ort_ = Stylizer(net, "cpu", torch.float32), Stylizer(net, "cpu", torch.float32, backend="onnxruntime")
     x = torch.rand(1, 3, *size, generator=torch.Generator().manual_seed(0))
     assert (torch_(x) - ort_(x)).abs().max().item() < 1e-4
+
+
+def test_a_checkpoints_name_is_refused_for_an_export(
+    tmp_path: Path, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """-o last.ckpt --format onnx wrote an ONNX file named as a training checkpoint (and .pth as PyTorch weights):
+    only .pt was refused."""
+    model = save_style_model(_net(channels=(8, 16, 32), num_residual=2), tmp_path / "m.pt")
+    monkeypatch.setattr(export_module, "to_onnx_bytes", lambda *a: pytest.fail("exported before the check"))
+    monkeypatch.setattr(export_module, "to_torchscript", lambda *a: pytest.fail("exported before the check"))
+    for name, said in (("last.ckpt", ".ckpt is a training checkpoint's extension"), ("w.PTH", ".PTH is PyTorch")):
+        for fmt, goes in (("onnx", "an ONNX export goes to a .onnx file"), ("torchscript", "goes to a .ts file")):
+            assert export_main([str(model), "-o", str(tmp_path / name), "--format", fmt]) == 2
+            err = capsys.readouterr().err
+            assert err.startswith(f"error: '{tmp_path / name}': {said}") and goes in err and err.count("\n") == 1, err
+        assert export_main([str(model), "-o", str(tmp_path / name)]) == 2  # not "cannot tell the format"
+        assert "an export goes to a .onnx (ONNX) or .ts (TorchScript) file" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.pt"]
