@@ -100,11 +100,23 @@ def output_file(output: str, model: str, fmt: str | None = None) -> Path:
     out = Path(output).expanduser()
     if said := unreadable_name(out):  # a name too long for the disk: an OSError's traceback
         raise UserError(f"cannot write {output}: {said}; choose another {setting('-o', 'output')}")
-    folder = out.is_dir() or str(output).endswith(("/", os.sep)) or not (out.suffix or out.is_file())
+    torchscript = (fmt is not None and str(fmt).lower() == "torchscript") or (fmt is None and out.name.lower() == ".ts")
+
+    def named() -> str:  # (only where needed: a model's name may be no file's, too long for one)
+        return zoo.model_name(str(model)) + (".ts" if torchscript else ".onnx")
+
+    # -o .onnx: a hidden folder's name to pathlib (no suffix), .onnx/wave.onnx written; a file name missing its stem
+    # (a folder of that name that exists, or -o .onnx/, is a folder)
+    slash = str(output).endswith(("/", os.sep))
+    if out.name.lower() in (".onnx", ".ts", *CHECKPOINT_EXTENSIONS) and not (out.is_dir() or slash):
+        raise UserError(
+            f"{setting('-o', 'output', output)} is an extension alone: give a file name, e.g. "
+            f"{out.with_name(named())}, or a folder"
+        )
+    folder = out.is_dir() or slash or not (out.suffix or out.is_file())
     if not folder:
         return out
-    torchscript = fmt is not None and str(fmt).lower() == "torchscript"
-    return out / (zoo.model_name(str(model)) + (".ts" if torchscript else ".onnx"))
+    return out / named()
 
 
 def export(model_path: str, output: str, fmt: str | None = None, opset: int | None = None, force: bool = False) -> str:

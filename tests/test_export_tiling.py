@@ -471,3 +471,32 @@ def test_a_checkpoints_name_is_refused_for_an_export(
         assert export_main([str(model), "-o", str(tmp_path / name)]) == 2  # not "cannot tell the format"
         assert "an export goes to a .onnx (ONNX) or .ts (TorchScript) file" in capsys.readouterr().err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m.pt"]
+
+
+def test_an_extension_alone_is_refused_as_an_exports_name(
+    tmp_path: Path, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """-o .onnx was taken for a hidden folder's name: .onnx/wave.onnx was written. A folder that exists, or one
+    said with its /, stays a folder."""
+    from fast_style.export import output_file
+
+    model = save_style_model(_net(channels=(8, 16, 32), num_residual=2), tmp_path / "m.pt")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(export_module, "to_onnx_bytes", lambda *a: pytest.fail("exported before the check"))
+    for given, said in (
+        ([".onnx"], "error: -o .onnx is an extension alone: give a file name, e.g. m.onnx, or a folder\n"),
+        ([".ts"], "error: -o .ts is an extension alone: give a file name, e.g. m.ts, or a folder\n"),
+        (
+            ["out/.onnx", "--format", "torchscript"],
+            "error: -o out/.onnx is an extension alone: give a file name, e.g. out/m.ts",
+        ),
+        (["out/.ckpt"], "error: -o out/.ckpt is an extension alone: give a file name, e.g. out/m.onnx, or a folder\n"),
+    ):
+        assert export_main([str(model), "-o", *given]) == 2
+        assert capsys.readouterr().err.startswith(said)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.pt"]
+    with pytest.raises(UserError, match=r"^output='\.onnx' is an extension alone"):
+        output_file(".onnx", "wave")
+    assert output_file(".onnx/", "wave") == Path(".onnx/wave.onnx")
+    (tmp_path / ".onnx").mkdir()
+    assert output_file(".onnx", "wave", "torchscript") == Path(".onnx/wave.ts")
