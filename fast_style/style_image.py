@@ -9,9 +9,10 @@ import torch
 from PIL import Image
 from torchvision.transforms import v2
 
+from fast_style import zoo
 from fast_style.bomb_guard import BOMB, over_the_bomb_limit
 from fast_style.devices import check_memory
-from fast_style.errors import UserError
+from fast_style.errors import UserError, option_note
 from fast_style.images import open_rgb, unreadable_because
 
 _LOWER_STYLE_SIZE = "lower the style size (style.size=, --style-size)"
@@ -26,6 +27,12 @@ def load_style_image(image: str, size: int | None = None) -> torch.Tensor:
     if size is not None and size < 16:
         raise UserError(f"style size {size}: use at least 16 px (or null for the painting's own size)")
     if not path.is_file():  # the same words fit training (style.image=) and the CLIs (--style)
+        if not path.exists() and str(image) in zoo.names():  # fast-style-optimize -s wave: "not found" alone
+            raise UserError(
+                f"style image '{image}' not found: {image} is a built-in style (a trained model), not a painting; the "
+                f"style image{option_note('--style')} is a painting's image file (.jpg, .png, ...), and built-in "
+                f"styles are used with fast-style-stylize --style {image}"
+            )
         problem = "is a folder, not an image" if path.is_dir() else "not found"
         raise UserError(f"style image '{image}' {problem}: give the path of a painting (.jpg, .png, ...)")
     try:

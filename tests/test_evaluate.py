@@ -468,6 +468,28 @@ def test_a_learning_rate_past_float32_is_one_line(method: str) -> None:
         optimize_image(torch.rand(1, 3, 8, 8), loss, iterations=2, method=method, lr=1e300)
 
 
+def test_optimize_given_a_built_in_styles_name_for_its_painting_says_what_to_give(
+    tmp_path: Path, random_vgg: Path, capsys: pytest.CaptureFixture
+) -> None:
+    """-s wave said only "style image 'wave' not found": -s takes a painting's file; a built-in style is a model."""
+    from fast_style.style_image import load_style_image
+
+    photo = make_photo(tmp_path / "p.jpg", size=(40, 32))
+    args = [str(photo), "-s", "wave", "-o", str(tmp_path / "out.png"), "--weights", str(random_vgg), "--size", "32"]
+    assert optimize_main(args) == 2
+    err = capsys.readouterr().err
+    said = (
+        "error: style image 'wave' not found: wave is a built-in style (a trained model), not a painting; the style "
+        "image (--style) is a painting's image file (.jpg, .png, ...), and built-in styles are used with "
+        "fast-style-stylize --style wave\n"
+    )
+    assert err == said, err
+    with pytest.raises(UserError, match=r"not a painting; the style image is a painting's image file"):
+        load_style_image("udnie")  # (from Python: no option named)
+    with pytest.raises(UserError, match=r"^style image 'nowave' not found: give the path of a painting"):
+        load_style_image("nowave")
+
+
 def test_optimize_given_an_empty_photo_or_output_says_it_is_empty(tmp_path: Path, capsys, monkeypatch) -> None:
     """An unset shell variable: the photo '' was "'' is a folder, not a photo", the output '' "'.' is a folder"."""
     monkeypatch.chdir(tmp_path)
