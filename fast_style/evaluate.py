@@ -40,6 +40,7 @@ from fast_style.stability import stability
 from fast_style.style_image import load_style_image
 from fast_style.style_model import load_style_model
 from fast_style.walk import files_below
+from fast_style.weights import not_a_weights_file
 
 log = logging.getLogger(__name__)
 
@@ -499,9 +500,9 @@ def check_reports(out: Path, force: bool) -> None:
 def check_judge_weights(weights: str) -> None:
     """The judge's VGG19 (--judge-weights): oxford, torchvision or a file that is there, before any work."""
     if weights not in ("oxford", "torchvision") and not Path(weights).expanduser().is_file():
-        raise UserError(
-            f"{setting('--judge-weights', 'judge_weights', weights)} not found: a VGG19 state_dict file, oxford or "
-            "torchvision"
+        raise UserError(  # (a folder: "not found" too, where a run's folder was given for the file in it)
+            f"{setting('--judge-weights', 'judge_weights', weights)} {not_a_weights_file(weights)}: a VGG19 "
+            "state_dict file, oxford or torchvision"
         )
 
 

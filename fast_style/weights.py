@@ -293,3 +293,18 @@ def load_vgg_weights(source: str | None, arch: str = "vgg16") -> tuple[dict[str,
         raise UserError(f"VGG weights '{source}' not found: use caffe, torchvision or a path to a state_dict file")
     state, norm = _read_state_file(path)
     return state, norm or "imagenet"
+
+
+def not_a_weights_file(source: str) -> str:
+    """Why `source`, given as a VGG's state_dict file, is none: "not found", or "is a folder, not a file" (a run's
+    folder given for the file), naming a .pth file in it where there is one."""
+    path = Path(source).expanduser()
+    if not path.is_dir():
+        return "not found"
+    try:
+        found = sorted(f for f in path.iterdir() if f.suffix.lower() == ".pth" and f.is_file())
+    except OSError:  # closed to this user
+        found = []
+    if not found:
+        return "is a folder, not a file"
+    return f"is a folder, not a file (it holds {found[0] if len(found) == 1 else f'{len(found)} .pth files'})"

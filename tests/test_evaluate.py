@@ -207,6 +207,23 @@ def test_eval_errors_are_one_line(tmp_path: Path, sweep: Path, capsys: pytest.Ca
     assert "could be used (see the warnings above): give --size 20 or more" in capsys.readouterr().err
 
 
+def test_a_folder_given_for_the_judges_weights_is_called_a_folder(
+    tmp_path: Path, sweep: Path, capsys: pytest.CaptureFixture
+) -> None:
+    """--judge-weights run1, a folder, said "run1 not found"."""
+    make_photo(tmp_path / "held" / "p.jpg", size=(40, 32))
+    run = tmp_path / "run1"
+    run.mkdir()
+    args = [str(sweep), "--photos", str(tmp_path / "held"), "--out", str(tmp_path / "e"), "--judge-weights", str(run)]
+    assert eval_main(args) == 2
+    said = f"error: --judge-weights {run} is a folder, not a file: a VGG19 state_dict file, oxford or torchvision\n"
+    assert capsys.readouterr().err == said
+    (run / "vgg19.pth").write_bytes(b"")
+    assert eval_main(args) == 2
+    assert f"{run} is a folder, not a file (it holds {run / 'vgg19.pth'}): a VGG19" in capsys.readouterr().err
+    assert not (tmp_path / "e").exists()
+
+
 def test_contact_sheet_cells_are_never_wider_than_the_pictures() -> None:
     from fast_style.evaluate import contact_sheet
 
