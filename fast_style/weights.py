@@ -290,7 +290,10 @@ def load_vgg_weights(source: str | None, arch: str = "vgg16") -> tuple[dict[str,
         return {f"features.{k}": v for k, v in model.features.state_dict().items()}, "imagenet"
     path = Path(source).expanduser()
     if not path.is_file():
-        raise UserError(f"VGG weights '{source}' not found: use caffe, torchvision or a path to a state_dict file")
+        raise UserError(  # (a folder: "not found" too)
+            f"VGG weights '{source}' {not_a_weights_file(source)}: use caffe, torchvision or a path to a state_dict "
+            "file"
+        )
     state, norm = _read_state_file(path)
     return state, norm or "imagenet"
 

@@ -276,3 +276,16 @@ def test_a_weights_file_that_is_no_pytorch_file_says_so(tmp_path: Path) -> None:
         with pytest.raises(UserError) as e:
             load_vgg_weights(str(tmp_path / name))
         assert str(e.value).endswith(f"{name}: not a state_dict saved with torch.save ({why})"), str(e.value)
+
+
+def test_a_folder_given_for_the_weights_file_is_called_a_folder(tmp_path: Path) -> None:
+    """--weights run1 (loss.weights=run1), a folder, said "VGG weights 'run1' not found"."""
+    (tmp_path / "run1").mkdir()
+    with pytest.raises(UserError, match=r"^VGG weights '.*run1' is a folder, not a file: use caffe, torchvision or"):
+        load_vgg_weights(str(tmp_path / "run1"))
+    (tmp_path / "run1" / "vgg16.pth").write_bytes(b"")
+    (tmp_path / "run1" / "style.pt").write_bytes(b"")  # a style model: not offered
+    with pytest.raises(UserError, match=r"run1' is a folder, not a file \(it holds .*run1/vgg16\.pth\): use caffe"):
+        load_vgg_weights(str(tmp_path / "run1"))
+    with pytest.raises(UserError, match=r"gone' not found: use caffe"):
+        load_vgg_weights(str(tmp_path / "gone"))
