@@ -412,6 +412,9 @@ def test_optimize_never_writes_over_its_inputs_or_an_existing_curve(
         (["-o", str(tmp_path / "board.png")], "board_tensorboard holds an earlier loss curve: use --force"),
         (["-o", str(tmp_path / "a.png"), "--lr", "-1"], "--lr"),
         (["-o", str(tmp_path / "a.svg")], "unknown image format '.svg'"),  # before the work, not after it
+        # "unknown image format ''"
+        (["-o", str(tmp_path / ".png")], f"--output {tmp_path / '.png'} is an extension alone: give a file name"),
+        (["-o", str(tmp_path / "out")], f"--output {tmp_path / 'out'} has no extension: end it with .jpg, .jpeg, "),
         (["-o", str(tmp_path / "a.png"), "--style-weight", "nan"], "--style-weight must be a number >= 0, got nan"),
         (["-o", str(tmp_path / "a.png"), "--tv-weight", "-1"], "--tv-weight must be a number >= 0"),
     ]

@@ -66,6 +66,14 @@ def run(args: argparse.Namespace) -> None:
     out = Path(args.output)
     if out.is_dir():
         raise UserError(f"{out} is a folder: give --output a file name, e.g. {out / 'result.png'}")
+    if out.name.lower() in IMAGE_OUTPUTS:  # -o .png: no suffix to pathlib ("unknown image format ''")
+        raise UserError(
+            f"--output {args.output} is an extension alone: give a file name, e.g. {out.with_name('result' + out.name)}"
+        )
+    if not out.suffix:  # -o result: "unknown image format ''"
+        raise UserError(
+            f"--output {args.output} has no extension: end it with {', '.join(IMAGE_OUTPUTS)}, e.g. {out}.png"
+        )
     if out.suffix.lower() not in IMAGE_OUTPUTS:
         raise UserError(f"{out}: unknown image format '{out.suffix}': end --output with {', '.join(IMAGE_OUTPUTS)}")
     check_result(out, args.force, {Path(args.content).resolve(), Path(args.style).resolve()})
