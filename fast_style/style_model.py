@@ -85,6 +85,19 @@ def torch_file_kind(path: str | Path) -> str:
     return "zip" if head.startswith(b"PK") else "pickle" if head[:1] == b"\x80" else "other"
 
 
+def a_picture(path: str | Path) -> str | None:
+    """Where `path` is named as a picture (a painting, given for what stylizes in its style), the line that says it is
+    no style model and what to do with it; else None."""
+    from fast_style.images import IMAGE_EXTENSIONS
+
+    if Path(path).suffix.lower() not in IMAGE_EXTENSIONS:
+        return None
+    return (
+        f"{path} is a picture, not a style model: train one on the painting (fast-style-train style.image={path}), "
+        f"or paint one photo in its style with fast-style-optimize PHOTO -s {path}"
+    )
+
+
 def _why_unreadable(path: str, error: Exception) -> str:
     """One line for a file torch.load(weights_only=True) refused."""
     hint = "pass the style .pt that fast-style-train wrote"
@@ -100,7 +113,7 @@ def _why_unreadable(path: str, error: Exception) -> str:
                 f"{path} is an ONNX export, for other programs: pass the style .pt (or a built-in style's name) "
                 "it came from (fast-style-stylize --backend onnxruntime runs that through ONNX Runtime)"
             )
-        return f"{path} is not a fast-style model (not a PyTorch file): {hint}"
+        return a_picture(path) or f"{path} is not a fast-style model (not a PyTorch file): {hint}"
     if "TorchScript" in str(error):
         return (
             f"{path} is a TorchScript export, for other programs: pass the style .pt (or a built-in style's name) "

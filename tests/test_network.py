@@ -83,6 +83,12 @@ def test_style_model_errors_are_one_line(tmp_path: Path) -> None:
     onnx.write_bytes(b"\x08\x07\x12\x07pytorch")
     with pytest.raises(StyleModelError, match="an ONNX export, for other programs: .*--backend onnxruntime runs that"):
         load_style_model(str(onnx))
+    painting = tmp_path / "candy.JPG"  # a painting given to stylize in its style: "not a PyTorch file" alone
+    painting.write_bytes(b"\xff\xd8\xff\xe0")
+    with pytest.raises(StyleModelError, match=r"candy.JPG is a picture, not a style model: train one on the painting "):
+        load_style_model(str(painting))
+    with pytest.raises(StyleModelError, match=f"fast-style-train style.image={painting}\\), or paint one photo"):
+        load_style_model(str(painting))
     foreign = tmp_path / "foreign.pt"
     torch.save({"state_dict": {}}, foreign)
     with pytest.raises(StyleModelError, match="a PyTorch file but not a fast-style model: pass the style .pt"):
