@@ -1600,3 +1600,34 @@ def test_the_summary_rate_of_a_small_photo_is_not_zero() -> None:
     assert rate(0.96, 7.9) == "0.12 MP/s"  # from 0.1 up: two decimals, as before
     assert rate(6.0, 62.0) == "0.097 MP/s"
     assert rate(0.0, 0.0) == "0.00 MP/s"
+
+
+def test_a_file_given_to_style_is_said_to_be_a_file_and_where_it_goes(
+    model_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    """--style x.pt said "unknown style 'x.pt': the built-in styles are ... (a style model you trained is given by its
+    file's path)", though a path had been given; a painting there the same."""
+    from fast_style.cli.export import main as export_main
+
+    photo = make_photo(tmp_path / "p.jpg", size=(40, 32))
+    painting = make_photo(tmp_path / "candy.jpg", size=(40, 32))
+    for style, said in (
+        (
+            model_path,
+            f"--style takes a built-in style's name; {model_path} is a file: give a style model file with "
+            f"--model {model_path}",
+        ),
+        (
+            painting,
+            f"--style takes a built-in style's name; {painting} is a picture, not a style model: train one on "
+            f"the painting (fast-style-train style.image={painting}), or paint one photo in its style with "
+            f"fast-style-optimize PHOTO -s {painting}",
+        ),
+    ):
+        assert main([str(photo), "--style", str(style), "-o", str(tmp_path / "out.jpg")]) == 2
+        assert capsys.readouterr().err == f"error: {said}\n"
+        with pytest.raises(SystemExit) as stop:  # (an argument's mistake, as argparse ends on it)
+            export_main(["--style", str(style), "-o", str(tmp_path / "out.onnx")])
+        assert stop.value.code == 2
+        assert f"fast-style-export: error: {said} (fast-style-export --help" in capsys.readouterr().err
+    assert not (tmp_path / "out.jpg").exists() and not (tmp_path / "out.onnx").exists()

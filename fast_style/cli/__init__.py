@@ -292,3 +292,23 @@ def run_reading_pictures(
             return body()
 
     return run_tool(limited, log_level)
+
+
+def check_style_name(name: str) -> None:
+    """--style NAME (fast-style-stylize, fast-style-export): a built-in style's name. A file given there (a model
+    file, a painting) was "unknown style 'x.pt'... (a style model you trained is given by its file's path)", though
+    a path had been given: it is said to be a file, and where it goes."""
+    from pathlib import Path
+
+    from fast_style import zoo
+
+    try:
+        a_file = name not in zoo.names() and Path(name).expanduser().is_file()
+    except OSError:  # a name too long for a file's: no file
+        a_file = False
+    if a_file:
+        from fast_style.style_model import a_picture  # (torch: on this mistake only)
+
+        said = a_picture(name) or f"{name} is a file: give a style model file with --model {name}"
+        raise UserError(f"--style takes a built-in style's name; {said}")
+    zoo.check_name(name)

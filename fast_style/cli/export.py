@@ -7,7 +7,7 @@ import argparse
 import sys
 
 from fast_style import zoo
-from fast_style.cli import ToolParser, run_tool
+from fast_style.cli import ToolParser, check_style_name, run_tool
 from fast_style.errors import UserError
 
 
@@ -45,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
         )
     if args.style is not None:
         try:
-            zoo.check_name(args.style)
+            check_style_name(args.style)
         except UserError as e:
             p.error(str(e))
     args.model = given[0]

@@ -17,6 +17,7 @@ from fast_style.cli import (
     ToolParser,
     add_device,
     add_pixel_limit,
+    check_style_name,
     run_reading_pictures,
 )
 from fast_style.errors import UserError
@@ -158,7 +159,7 @@ def run(args: argparse.Namespace) -> int:
     if not (args.style or args.model):
         raise UserError(f"say which style: --style NAME (built in: {', '.join(zoo.names())}) or --model FILE.pt")
     if args.style:
-        zoo.check_name(args.style)
+        check_style_name(args.style)
     if not args.inputs:
         raise UserError("no inputs: give image or video files, folders or globs to stylize")
     model = args.style or args.model
