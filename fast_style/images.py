@@ -57,12 +57,22 @@ def decoding() -> Iterator[None]:
 
 def unreadable_because(path: object, error: BaseException, limit: int = 200) -> str:
     """Why a picture could not be read, in one line: "an empty file (0 bytes)" for one (a copy or download that
-    failed, a placeholder; Pillow says "cannot identify image file"), else the error's first line."""
+    failed, a placeholder; Pillow says "cannot identify image file"), "a PyTorch file ..., not a picture" for a
+    style model, weights or a checkpoint given where a picture goes (fast-style-optimize -s wave.pt), else the error's
+    first line."""
     try:
         empty = isinstance(path, (str, Path)) and os.path.isfile(path) and os.stat(path).st_size == 0
     except (OSError, ValueError):
         empty = False
-    return "an empty file (0 bytes)" if empty else first_line(error, limit)
+    if empty:
+        return "an empty file (0 bytes)"
+    if isinstance(path, (str, Path)) and Path(path).suffix.lower() in (".pt", ".pth", ".ckpt"):
+        from fast_style.style_model import torch_file_kind
+
+        with contextlib.suppress(OSError):
+            if torch_file_kind(path) in ("zip", "pickle"):  # (a picture misnamed .pt is read as what Pillow says)
+                return "a PyTorch file (a style model, weights or a checkpoint), not a picture: give an image file"
+    return first_line(error, limit)
 
 
 @contextlib.contextmanager

@@ -1,6 +1,7 @@
 """Property tests: whatever bytes sit in a photo folder, loading never crashes a run or the CLI."""
 
 import io
+import re
 from pathlib import Path
 
 import numpy as np
@@ -115,3 +116,23 @@ def test_an_empty_file_is_called_empty_wherever_it_is_read(
     assert ImageFolder([folder / "b.jpg"], image_size=16, train=True)[0].reason == "an empty file (0 bytes)"
     load_photos([str(folder)], 32)
     assert f"skipping {folder / 'c.png'}: an empty file (0 bytes)" in caplog.text
+
+
+def test_a_pytorch_file_where_a_picture_goes_is_called_one(
+    tmp_path: Path, model: Path, capsys: pytest.CaptureFixture
+) -> None:
+    """fast-style-optimize -s wave.pt (a style model for the painting) said "cannot identify image file 'wave.pt'"."""
+    from fast_style.cli.optimize import main as optimize_main
+    from fast_style.errors import UserError
+    from fast_style.images import read_image
+    from fast_style.style_image import load_style_image
+
+    photo = tmp_path / "p.jpg"
+    Image.new("RGB", (40, 30), (200, 100, 50)).save(photo)
+    said = "a PyTorch file (a style model, weights or a checkpoint), not a picture: give an image file"
+    with pytest.raises(UserError, match=rf"^cannot read style image .*\.pt: {re.escape(said)}$"):
+        load_style_image(str(model), 32)
+    assert optimize_main([str(model), "-s", str(photo), "-o", str(tmp_path / "o.png"), "--size", "32"]) == 2
+    assert capsys.readouterr().err == f"error: cannot read {model}: {said}\n"
+    (tmp_path / "misnamed.pt").write_bytes(photo.read_bytes())  # a picture under that name: a picture
+    assert read_image(tmp_path / "misnamed.pt").size == (40, 30)
