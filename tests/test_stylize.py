@@ -1631,3 +1631,20 @@ def test_a_file_given_to_style_is_said_to_be_a_file_and_where_it_goes(
         assert stop.value.code == 2
         assert f"fast-style-export: error: {said} (fast-style-export --help" in capsys.readouterr().err
     assert not (tmp_path / "out.jpg").exists() and not (tmp_path / "out.onnx").exists()
+
+
+def test_a_model_among_the_inputs_is_said_to_go_to_style_or_model(
+    model_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    """fast-style-stylize wave p.jpg (the model first, as fast-style-export and -eval take it) said only "say which
+    style: --style NAME (built in: ...) or --model FILE.pt"."""
+    photo = make_photo(tmp_path / "p.jpg", size=(40, 32))
+    for inputs, said in (
+        (["wave", str(photo)], "say which style: wave is a built-in style, not an input: give it as --style wave"),
+        ([str(photo), str(model_path)], f"say which style: {model_path} is a style model, not an input: give it as "),
+    ):
+        assert main([*inputs, "-o", str(tmp_path / "out")]) == 2
+        assert capsys.readouterr().err.startswith(f"error: {said}")
+    assert main([str(photo), "-o", str(tmp_path / "out")]) == 2
+    assert capsys.readouterr().err.startswith("error: say which style: --style NAME (built in: ")
+    assert not (tmp_path / "out").exists()

@@ -157,6 +157,12 @@ def run(args: argparse.Namespace) -> int:
         print(zoo.describe() or "no built-in styles in this installation")
         return 0
     if not (args.style or args.model):
+        # the model among the inputs, as fast-style-export and -eval take it (fast-style-stylize wave photo.jpg)
+        for item in args.inputs:
+            if item in zoo.names() and not Path(item).exists():
+                raise UserError(f"say which style: {item} is a built-in style, not an input: give it as --style {item}")
+            if item.lower().endswith(".pt"):
+                raise UserError(f"say which style: {item} is a style model, not an input: give it as --model {item}")
         raise UserError(f"say which style: --style NAME (built in: {', '.join(zoo.names())}) or --model FILE.pt")
     if args.style:
         check_style_name(args.style)
