@@ -152,6 +152,22 @@ def test_an_empty_model_photo_folder_or_painting_is_refused(
         load_photos([photos, ""], 64)
 
 
+def test_a_style_dir_that_is_no_folder_is_said_before_any_model_is_scored(
+    tmp_path: Path, sweep: Path, style_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    """--style-dir paitings/ (a typo) went without a word where every model's painting was where it was trained."""
+    make_photo(tmp_path / "held_out" / "p.jpg", size=(40, 32))
+    args = [str(sweep), "--photos", str(tmp_path / "held_out"), "--out", str(tmp_path / "e"), "--no-judge"]
+    for given, said in (
+        (tmp_path / "paitings", f"error: --style-dir {tmp_path / 'paitings'} does not exist: give a folder holding "),
+        (style_path, f"error: --style-dir {style_path} is a file: give the folder holding the paintings, or --style "),
+    ):
+        assert eval_main([*args, "--style-dir", str(given)]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith(said) and err.count("\n") == 1, err
+    assert not (tmp_path / "e").exists()
+
+
 def test_eval_errors_are_one_line(tmp_path: Path, sweep: Path, capsys: pytest.CaptureFixture) -> None:
     assert eval_main([str(tmp_path / "nope.pt"), "--photos", str(tmp_path)]) == 2
     assert eval_main([str(sweep), "--photos", str(tmp_path / "empty")]) == 2

@@ -148,6 +148,15 @@ def run(args: argparse.Namespace) -> int:
     ):
         if any(v is not None and not v.strip() for v in given):
             raise UserError(f"{option} is empty (an unset shell variable?): give {what}")
+    for folder in args.style_dir:  # a typo went unsaid where the paintings were found elsewhere
+        path = Path(folder).expanduser()
+        if path.is_file():
+            raise UserError(
+                f"--style-dir {folder} is a file: give the folder holding the paintings, or --style {folder} for "
+                "every model"
+            )
+        if not path.is_dir():
+            raise UserError(f"--style-dir {folder} does not exist: give a folder holding the paintings")
     if args.size < 16 or args.style_size < 16:
         raise UserError("--size and --style-size must be >= 16")
     if not args.no_judge:
