@@ -170,10 +170,12 @@ class Styles:
         """The style models in `models_dir` (`NAME.pt`, offered as NAME) and every training run's `style.pt` below
         it (`runs/wave/style.pt` in `runs/`, offered as wave; `outputs/2026-12-04/10-00-00-4242/style.pt` in
         `outputs/` as 2026-12-04-10-00-00-4242)."""
-        if not models_dir.is_dir():
-            raise UserError(
-                f"models folder {models_dir} ({setting('--models', 'models_dir')}): not a folder of style models (.pt)"
-            )
+        if not models_dir.is_dir():  # (one "not a folder of style models" for a model file and a typo alike)
+            said = setting("--models", "models_dir", models_dir)
+            if models_dir.is_file():
+                parent = setting("--models", "models_dir", models_dir.parent)
+                raise UserError(f"{said} is a file: give the folder of style models (.pt) it is in ({parent})")
+            raise UserError(f"{said} does not exist: give a folder of style models (.pt)")
         found = {  # (a hidden one, ._wave.pt beside wave.pt from a Mac, as files_below leaves it; WAVE.PT too)
             path.stem: path
             for path in sorted(models_dir.iterdir())

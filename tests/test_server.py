@@ -388,7 +388,11 @@ def test_serve_refuses_bad_settings_and_a_taken_port(tmp_path: Path, capsys) -> 
     import socket
 
     assert serve_main(["--models", str(tmp_path / "none")]) == 2
-    assert "not a folder of style models" in capsys.readouterr().err
+    assert f"error: --models {tmp_path / 'none'} does not exist: give a folder of style" in capsys.readouterr().err
+    (tmp_path / "wave.pt").write_bytes(b"")  # a model file: "not a folder of style models" alone
+    assert serve_main(["--models", str(tmp_path / "wave.pt")]) == 2
+    said = f"error: --models {tmp_path / 'wave.pt'} is a file: give the folder of style models (.pt) it is in (--models"
+    assert capsys.readouterr().err.startswith(said)
     assert serve_main(["--port", "0"]) == 2
     assert serve_main(["--queue", "-1"]) == 2
     capsys.readouterr()
