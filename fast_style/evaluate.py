@@ -499,6 +499,12 @@ def check_reports(out: Path, force: bool) -> None:
 
 def check_judge_weights(weights: str) -> None:
     """The judge's VGG19 (--judge-weights): oxford, torchvision or a file that is there, before any work."""
+    if weights == "caffe":  # the training VGG's (a name, never a file of that name): "caffe not found"
+        raise UserError(
+            f"{setting('--judge-weights', 'judge_weights', weights)}: caffe weights are VGG16's (the training VGG's, "
+            f"{setting('--weights', 'weights')}) and the judge is a VGG19: use oxford, torchvision or a VGG19 "
+            "state_dict file"
+        )
     if weights not in ("oxford", "torchvision") and not Path(weights).expanduser().is_file():
         raise UserError(  # (a folder: "not found" too, where a run's folder was given for the file in it)
             f"{setting('--judge-weights', 'judge_weights', weights)} {not_a_weights_file(weights)}: a VGG19 "

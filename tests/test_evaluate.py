@@ -240,6 +240,23 @@ def test_a_folder_given_for_the_judges_weights_is_called_a_folder(
     assert not (tmp_path / "e").exists()
 
 
+def test_caffe_for_the_judge_says_whose_weights_those_are(
+    tmp_path: Path, sweep: Path, capsys: pytest.CaptureFixture
+) -> None:
+    """--judge-weights caffe (the training VGG's, as --weights takes them) said "caffe not found"."""
+    from fast_style.evaluate import check_judge_weights
+
+    make_photo(tmp_path / "held" / "p.jpg", size=(40, 32))
+    args = [str(sweep), "--photos", str(tmp_path / "held"), "--out", str(tmp_path / "e"), "--judge-weights", "caffe"]
+    assert eval_main(args) == 2
+    assert capsys.readouterr().err == (
+        "error: --judge-weights caffe: caffe weights are VGG16's (the training VGG's, --weights) and the judge is a "
+        "VGG19: use oxford, torchvision or a VGG19 state_dict file\n"
+    )
+    with pytest.raises(UserError, match=r"^judge_weights='caffe': caffe weights are VGG16's \(the training VGG's, "):
+        check_judge_weights("caffe")
+
+
 def test_contact_sheet_cells_are_never_wider_than_the_pictures() -> None:
     from fast_style.evaluate import contact_sheet
 
