@@ -200,6 +200,13 @@ def _read_state_file(path: Path) -> tuple[dict[str, torch.Tensor], str | None]:
             f"cannot read VGG weights {path}: not a state_dict saved with torch.save ({why or first_line(e, 100)})"
         ) from None
     norm = None
+    from fast_style.style_model import STYLE_MODEL_FORMAT
+
+    if isinstance(obj, dict) and obj.get("format") == STYLE_MODEL_FORMAT:  # "lack features.0.bias (and 19 more)"
+        raise UserError(
+            f"{path} is a style model (fast-style-train's), not VGG weights: give a VGG's state_dict file, or leave "
+            "the weights at their default"
+        )
     if isinstance(obj, dict) and "state_dict" in obj:
         norm = obj.get("normalization")
         obj = obj["state_dict"]

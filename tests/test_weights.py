@@ -289,3 +289,14 @@ def test_a_folder_given_for_the_weights_file_is_called_a_folder(tmp_path: Path) 
         load_vgg_weights(str(tmp_path / "run1"))
     with pytest.raises(UserError, match=r"gone' not found: use caffe"):
         load_vgg_weights(str(tmp_path / "gone"))
+
+
+def test_a_style_model_given_for_the_vgg_weights_is_called_one(tmp_path: Path) -> None:
+    """--weights wave.pt (a style model) said "VGG weights 'wave.pt' lack features.0.bias (and 19 more) for vgg16"."""
+    from fast_style.network import TransformerNet
+    from fast_style.style_model import save_style_model
+
+    model = save_style_model(TransformerNet(channels=(4, 8, 8), num_residual=1), tmp_path / "wave.pt")
+    for arch in ("vgg16", "vgg19"):  # (the judge's too)
+        with pytest.raises(UserError, match=r"wave\.pt is a style model \(fast-style-train's\), not VGG weights: give"):
+            load_vgg_weights(str(model), arch)
