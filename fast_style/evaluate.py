@@ -39,6 +39,7 @@ from fast_style.scores import RANK_BY, ModelScore, ranked
 from fast_style.stability import stability
 from fast_style.style_image import load_style_image
 from fast_style.style_model import load_style_model
+from fast_style.video import is_video
 from fast_style.walk import files_below
 from fast_style.weights import not_a_weights_file
 
@@ -212,7 +213,12 @@ def load_photos(
                     f"photo '{folder}' does not exist: give a folder of held-out images, their files or a glob "
                     "(never training images)"
                 )
-            files += [(f, f.name) for f, _ in expand_inputs([str(folder)], extensions=IMAGE_EXTENSIONS)]
+            found = [f for f, _ in expand_inputs([str(folder)], extensions=IMAGE_EXTENSIONS)]
+            if videos := [f for f in found if is_video(f)]:  # named outright ("cannot identify image file")
+                raise UserError(
+                    f"{videos[0]} is a video: give held-out photos (the flicker is measured on clips made from them)"
+                )
+            files += [(f, f.name) for f in found]
             continue
         found = find_images(folder)
         if not found:

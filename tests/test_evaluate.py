@@ -339,6 +339,18 @@ def test_photos_are_picture_files_folders_or_globs_as_stylize_takes_them(
         assert err.startswith(said) and err.count("\n") == 1, err
 
 
+def test_a_video_named_among_the_photos_is_said_to_be_one(tmp_path: Path) -> None:
+    """--photos clip.mp4 (a file, as --photos now takes them): "skipping clip.mp4: cannot identify image file"."""
+    from fast_style.evaluate import load_photos
+
+    from .test_video import make_video
+
+    make_photo(tmp_path / "p" / "a.jpg", size=(40, 32))
+    clip = make_video(tmp_path / "clip.mp4", frames=2, audio=False)
+    with pytest.raises(UserError, match=r"clip\.mp4 is a video: give held-out photos \(the flicker is measured on "):
+        load_photos([str(tmp_path / "p"), str(clip)], 32)
+
+
 def test_a_photo_too_small_at_any_size_is_not_blamed_on_the_size(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
