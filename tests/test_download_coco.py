@@ -336,6 +336,13 @@ def test_a_list_of_no_names_is_refused(tmp_path, capsys):
         dc.main(["--out", str(tmp_path / "out"), "--list", str(tmp_path / "names.txt")])
     assert stop.value.code == 2 and "names no images: give one file name a line" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
+    # a missing list, or a folder, in Python's words ("[Errno 2] No such file or directory: '...'")
+    for given, said in (("none.txt", "does not exist"), ("out", "is a folder")):
+        (tmp_path / "out").mkdir(exist_ok=True)
+        with pytest.raises(SystemExit) as stop:
+            dc.main(["--out", str(tmp_path / "o"), "--list", str(tmp_path / given)])
+        err = capsys.readouterr().err
+        assert stop.value.code == 2 and f"error: --list {tmp_path / given} {said}: give a text file of image" in err
 
 
 def test_the_download_is_a_python_api_too(tmp_path, server, served, monkeypatch):

@@ -104,6 +104,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
             args.names = read_list(args.list)
         except UnicodeDecodeError:  # (a UTF-16 list, a picture: "'utf-8' codec can't decode byte 0xff in position 0")
             p.error(f"cannot use --list {args.list}: not UTF-8 text; save it as UTF-8, one file name a line")
+        except FileNotFoundError:  # ("[Errno 2] No such file or directory: 'names.txt'")
+            p.error(f"--list {args.list} does not exist: give a text file of image names, one a line")
+        except IsADirectoryError:
+            p.error(f"--list {args.list} is a folder: give a text file of image names, one a line")
         except (OSError, ValueError) as e:
             p.error(f"cannot use --list {args.list}: {e}")
         if not args.names:  # (it ended with "0/5000 images", exit 1, and no word of why)
