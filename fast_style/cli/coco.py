@@ -130,6 +130,8 @@ def _run(argv: Sequence[str] | None) -> int:
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as e:  # a file in the way, a read-only disk, no rights
+        if Path(args.out).is_file():  # ("cannot make s.jpg/train2017: Not a directory")
+            raise UserError(f"--out {args.out} is a file: give the folder the images go below (data/coco)") from None
         raise UserError(f"cannot make {folder}: {e.strerror or e}; choose another --out") from None
     code = _download(args, folder)
     for empty in made:  # deepest first
