@@ -300,3 +300,14 @@ def test_a_style_model_given_for_the_vgg_weights_is_called_one(tmp_path: Path) -
     for arch in ("vgg16", "vgg19"):  # (the judge's too)
         with pytest.raises(UserError, match=r"wave\.pt is a style model \(fast-style-train's\), not VGG weights: give"):
             load_vgg_weights(str(model), arch)
+
+
+def test_print_path_with_force_is_refused(capsys: pytest.CaptureFixture) -> None:
+    """--print-path --force printed the path and obtained nothing again, without a word of the --force dropped."""
+    from fast_style.cli.weights import main as weights_main
+
+    with pytest.raises(SystemExit) as stop:
+        weights_main(["--print-path", "--force"])
+    assert stop.value.code == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and "--print-path only prints where the files live; --force obtains them" in captured.err

