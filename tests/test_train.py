@@ -644,6 +644,9 @@ def test_the_stop_line_points_a_resume_at_the_run_or_at_its_whole_sweep(monkeypa
         ("~output_dir", "~output_dir removes output_dir, which fast-style-train needs: leave ~output_dir out"),
         # relative paths were read from inside the run's folder ("style image 'wave.jpg' not found", data.root=.)
         ("hydra.job.chdir=true", "hydra.job.chdir=true would read style.image, data.root and every other relative"),
+        # the other tools' options: argparse's dozen-line usage and "unrecognized arguments: --style wave.jpg"
+        ("--style wave.jpg", "--style is not an option of fast-style-train: settings go in as key=value, e.g. style"),
+        ("--bogus=1", "--bogus is not an option of fast-style-train: settings go in as key=value, e.g. style.image="),
     ],
 )
 def test_cli_reports_user_mistakes_in_one_line(

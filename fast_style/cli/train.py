@@ -267,6 +267,41 @@ def main() -> None:
         sys.exit(code)
 
 
+# the settings that the other tools' options name (fast-style-optimize -s painting.jpg, --iterations, ...)
+_AS_SETTINGS = {
+    "-s": "style.image=PAINTING",
+    "--style": "style.image=PAINTING",
+    "--steps": "trainer.max_steps=N",
+    "--max-steps": "trainer.max_steps=N",
+    "--iterations": "trainer.max_steps=N",
+    "--data": "data.root=FOLDER",
+    "--photos": "data.root=FOLDER",
+    "--image-size": "data.image_size=PX",
+    "--size": "data.image_size=PX",
+    "--batch-size": "data.batch_size=N",
+    "--lr": "module.lr=X",
+}
+
+
+def _check_options(args: list[str]) -> None:
+    """An option Hydra's command line does not have (--style wave.jpg, as the other tools take it): argparse's usage,
+    a dozen lines, and "unrecognized arguments", without a word of how a setting is given."""
+    try:  # Hydra's own parser: its options, whatever its version has (no public API lists them)
+        from hydra._internal.utils import get_args_parser
+
+        known = set(get_args_parser()._option_string_actions)
+    except (ImportError, AttributeError):  # moved by a Hydra upgrade: Hydra's own words, as before
+        return
+    for arg in args:
+        name = arg.partition("=")[0]
+        if arg.startswith("-") and name not in known:
+            example = _AS_SETTINGS.get(name, "style.image=wave.jpg trainer.max_steps=2000")
+            raise UserError(
+                f"{name} is not an option of fast-style-train: settings go in as key=value, e.g. {example} "
+                "(fast-style-train --help lists them)"
+            )
+
+
 def _launch() -> int:
     """Hydra's launch of the run (or sweep), its mistakes as UserError; the exit code of a sweep with failed runs."""
     from hydra.errors import HydraException
@@ -275,6 +310,7 @@ def _launch() -> int:
     _LOCKED.clear()
     lock = None
     try:
+        _check_options(sys.argv[1:])
         _check_run_folders(sys.argv[1:])
         sys.argv[1:] = _torchrun_rank(sys.argv[1:])
         lock = _lock_named_folder(sys.argv[1:])
