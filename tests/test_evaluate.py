@@ -555,6 +555,19 @@ def test_optimize_given_a_built_in_styles_name_for_its_painting_says_what_to_giv
         load_style_image("nowave")
 
 
+def test_optimize_given_several_photos_says_it_takes_one(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    """A shell's photos/*.jpg: "unrecognized arguments: photos/b.jpg", without a word of what to do."""
+    a, b = (make_photo(tmp_path / f"{n}.jpg", size=(40, 32)) for n in "ab")
+    with pytest.raises(SystemExit) as stop:
+        optimize_main([str(a), str(b), "-s", str(a), "-o", str(tmp_path / "out.png")])
+    err = capsys.readouterr().err
+    assert stop.value.code == 2 and f"error: one photo at a time: {b} after {a}: run it once per photo" in err, err
+    with pytest.raises(SystemExit):  # (the hidden rest is never said to be required)
+        optimize_main(["-s", str(a), "-o", str(tmp_path / "out.png")])
+    assert "the following arguments are required: content (" in capsys.readouterr().err
+    assert not (tmp_path / "out.png").exists()
+
+
 def test_optimize_given_an_empty_photo_or_output_says_it_is_empty(tmp_path: Path, capsys, monkeypatch) -> None:
     """An unset shell variable: the photo '' was "'' is a folder, not a photo", the output '' "'.' is a folder"."""
     monkeypatch.chdir(tmp_path)

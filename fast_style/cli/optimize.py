@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 from fast_style.cli import ToolParser, add_device, add_pixel_limit, run_reading_pictures
-from fast_style.errors import UserError
+from fast_style.errors import UserError, first_of
 from fast_style.outputs import check_writable
 
 # the library (torch) is imported in run(): --help and a mistyped argument answer without loading it
@@ -23,6 +23,7 @@ from fast_style.outputs import check_writable
 def main(argv: list[str] | None = None) -> int:
     p = ToolParser(prog="fast-style-optimize", description=__doc__.splitlines()[0])
     p.add_argument("content", help="the photo")
+    p.add_argument("more", nargs="*", default=[], help=argparse.SUPPRESS)  # a shell's photos/*.jpg: said below
     p.add_argument("-s", "--style", required=True, help="the style image")
     p.add_argument(
         "-o",
@@ -51,6 +52,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--force", action="store_true", help="overwrite an existing output")
     add_pixel_limit(p)
     args = p.parse_args(argv)
+    if args.more:  # (it said "unrecognized arguments: photos/b.jpg")
+        p.error(
+            f"one photo at a time: {first_of(args.more)} after {args.content}: run it once per photo "
+            "(fast-style-stylize takes many, with a trained style)"
+        )
     return run_reading_pictures(args, lambda: run(args))
 
 
