@@ -312,6 +312,7 @@ def test_export_names_its_model_as_stylize_does(
         (["--style", "nope"], "unknown style 'nope': the built-in styles are "),
         ([str(model), "--style", "wave"], "say which model once: MODEL, --style NAME or --model FILE"),
         ([], "say which model: a built-in style's name (composition_vii"),
+        (["wave", "udnie"], "one model at a time: udnie after wave: run it once per model"),  # "unrecognized"
     ):
         with pytest.raises(SystemExit) as stop:
             export_main([*args, "-o", str(tmp_path / "b.onnx")])

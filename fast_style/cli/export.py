@@ -8,7 +8,7 @@ import sys
 
 from fast_style import zoo
 from fast_style.cli import ToolParser, check_style_name, run_tool
-from fast_style.errors import UserError
+from fast_style.errors import UserError, first_of
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -16,6 +16,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument(
         "model", nargs="?", help="style model (.pt) written by fast-style-train, or a built-in style's name (wave)"
     )
+    p.add_argument("more", nargs="*", default=[], help=argparse.SUPPRESS)  # fast-style-export wave udnie: said below
     which = p.add_mutually_exclusive_group()  # as fast-style-stylize names them
     which.add_argument("-s", "--style", metavar="NAME", help="a built-in style, e.g. --style wave (the same as MODEL)")
     which.add_argument(
@@ -36,6 +37,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--opset", type=int, help="ONNX opset, 11 to 23 (default 17); ONNX only")
     p.add_argument("--force", action="store_true", help="overwrite an existing output")
     args = p.parse_args(argv)
+    if args.more:  # (it said "unrecognized arguments: udnie")
+        p.error(f"one model at a time: {first_of(args.more)} after {args.model}: run it once per model")
     given = [m for m in (args.model, args.style, args.model_file) if m is not None]
     if len(given) != 1:
         p.error(
