@@ -2,6 +2,7 @@
 
 import hashlib
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -59,6 +60,16 @@ def test_resolve_prefers_files_and_explains_unknown_names(tmp_path: Path, monkey
         zoo.resolve("models/x.pt")
     (tmp_path / "runs").mkdir()
     with pytest.raises(UserError, match="runs is a folder without a style.pt: give a style-model file"):
+        zoo.resolve("runs")
+    # a run stopped before its style.pt ("a folder without a style.pt", where fast-style-eval says what to do)
+    (tmp_path / "runs" / "checkpoints").mkdir()
+    (tmp_path / "runs" / "checkpoints" / "last.ckpt").write_bytes(b"")
+    stopped = "runs is a run's folder with checkpoints but no style.pt yet (still training, or killed): resume it "
+    with pytest.raises(UserError, match=f"^{re.escape(stopped)}with ckpt_path=last, or give one of its checkpoints/"):
+        zoo.resolve("runs")
+    for step in ("000100", "000200"):
+        (tmp_path / "runs" / "checkpoints" / f"style-step={step}.pt").write_bytes(b"")
+    with pytest.raises(UserError, match="ckpt_path=last, or give runs/checkpoints/style-step=000200.pt$"):
         zoo.resolve("runs")
     (tmp_path / "runs" / "style.pt").write_bytes(b"a run's model")  # a run's folder: its style.pt
     assert zoo.resolve("runs") == Path("runs") / "style.pt" and zoo.model_name("runs") == "runs"

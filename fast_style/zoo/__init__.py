@@ -61,6 +61,13 @@ def resolve(model: str | Path) -> Path:
     if path.is_dir():
         if (path / "style.pt").is_file():  # a training run's folder: its final style model
             return path / "style.pt"
+        if any((path / "checkpoints").glob("*.ckpt")):  # a run stopped before its style.pt, as fast-style-eval says
+            newest = sorted((path / "checkpoints").glob("style-step=*.pt"))
+            give = f"give {newest[-1]}" if newest else "give one of its checkpoints/style-step=*.pt"
+            raise UserError(
+                f"{model} is a run's folder with checkpoints but no style.pt yet (still training, or killed): resume "
+                f"it with ckpt_path=last, or {give}"
+            )
         raise UserError(f"{model} is a folder without a style.pt: give a style-model file or a built-in style's name")
     if path.suffix or len(path.parts) > 1:  # meant as a file
         if len(path.parts) == 1 and path.suffix == ".pt" and path.stem in names():  # wave.pt: the style's name
