@@ -57,6 +57,23 @@ def test_the_demo_refuses_its_own_bad_arguments_before_any_work(tmp_path: Path, 
     assert (tmp_path / "f").read_text() == "mine"
 
 
+def test_an_empty_workdir_is_refused_not_taken_for_the_current_folder(
+    tmp_path: Path, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An unset shell variable (--workdir "$DIR"): the demo's photos, runs and logs went into the current folder."""
+    import fast_style.demo
+    from fast_style.cli.demo import main as demo_main
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(fast_style.demo, "run_demo", lambda *a: pytest.fail(f"the demo ran in {a[0]!r}"))
+    for empty in ("", " "):
+        assert demo_main(["--workdir", empty]) == 2
+        assert capsys.readouterr().err == (
+            "error: --workdir is empty (an unset shell variable?): give a folder, or leave it out (outputs/demo)\n"
+        )
+    assert not list(tmp_path.iterdir())
+
+
 def test_a_damaged_sample_photo_is_fetched_again_and_two_demos_get_their_own_folders(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -30,6 +30,8 @@ def run(args: argparse.Namespace) -> dict[str, Path]:
         raise UserError(f"--steps must be at least 1, got {args.steps}")
     if args.image_size is not None and args.image_size < 32:
         raise UserError(f"--image-size must be at least 32 pixels, got {args.image_size}")
+    if not args.workdir.strip():  # an unset shell variable: Path("") is the current folder, filled with data and runs
+        raise UserError("--workdir is empty (an unset shell variable?): give a folder, or leave it out (outputs/demo)")
     workdir = Path(args.workdir)
     if said := in_the_way(workdir):
         raise UserError(f"--workdir {workdir}: {said}; choose another --workdir")
