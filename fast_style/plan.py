@@ -41,6 +41,11 @@ def expand_inputs(
         return skip is None or searched.resolve().is_relative_to(skip) or not f.resolve().is_relative_to(skip)
 
     for item in inputs:
+        if not str(item).strip():  # an unset shell variable: Path("") is the current folder, stylized whole
+            raise UserError(
+                "an input given is empty (an unset shell variable?): give files, folders or globs of "
+                + _media(extensions)
+            )
         path = Path(item).expanduser()
         try:
             is_dir = path.is_dir()

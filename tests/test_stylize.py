@@ -1648,3 +1648,17 @@ def test_a_model_among_the_inputs_is_said_to_go_to_style_or_model(
     assert main([str(photo), "-o", str(tmp_path / "out")]) == 2
     assert capsys.readouterr().err.startswith("error: say which style: --style NAME (built in: ")
     assert not (tmp_path / "out").exists()
+
+
+def test_an_empty_input_is_refused_not_taken_for_the_current_folder(
+    model_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An unset shell variable ("$PHOTOS"): Path("") is the current folder, and every picture below it was
+    stylized, as the other tools refuse an empty name."""
+    make_photo(tmp_path / "here" / "a.jpg", size=(40, 32))
+    monkeypatch.chdir(tmp_path / "here")
+    for empty in ("", " "):
+        assert main([empty, "--model", str(model_path), "-q"]) == 2
+        said = "error: an input given is empty (an unset shell variable?): give files, folders or globs of images or "
+        assert capsys.readouterr().err.startswith(said)
+    assert [p.name for p in (tmp_path / "here").iterdir()] == ["a.jpg"]
