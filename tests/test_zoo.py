@@ -61,6 +61,14 @@ def test_resolve_prefers_files_and_explains_unknown_names(tmp_path: Path, monkey
     (tmp_path / "runs").mkdir()
     with pytest.raises(UserError, match="runs is a folder without a style.pt: give a style-model file"):
         zoo.resolve("runs")
+    # a sweep's folder: "a folder without a style.pt", though its runs' are below it
+    for run in ("0", "1"):
+        (tmp_path / "multirun" / "2026-12-07" / "09-00-00" / run).mkdir(parents=True)
+        (tmp_path / "multirun" / "2026-12-07" / "09-00-00" / run / "style.pt").write_bytes(b"")
+    with pytest.raises(UserError, match=r"^multirun holds no style.pt of its own, but 2 run\(s\) below it do \(a "):
+        zoo.resolve("multirun")
+    with pytest.raises(UserError, match=r"e\.g\. multirun/2026-12-07/09-00-00/0/style\.pt \(fast-style-eval multirun "):
+        zoo.resolve("multirun")
     # a run stopped before its style.pt ("a folder without a style.pt", where fast-style-eval says what to do)
     (tmp_path / "runs" / "checkpoints").mkdir()
     (tmp_path / "runs" / "checkpoints" / "last.ckpt").write_bytes(b"")

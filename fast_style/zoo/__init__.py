@@ -68,6 +68,13 @@ def resolve(model: str | Path) -> Path:
                 f"{model} is a run's folder with checkpoints but no style.pt yet (still training, or killed): resume "
                 f"it with ckpt_path=last, or {give}"
             )
+        # a sweep's folder (multirun/DATE/TIME/N/style.pt): its runs' models, a few levels down (a bounded look)
+        runs = sorted(f for depth in range(1, 4) for f in path.glob("*/" * depth + "style.pt") if f.is_file())
+        if runs:
+            raise UserError(
+                f"{model} holds no style.pt of its own, but {len(runs)} run(s) below it do (a sweep?): give one, "
+                f"e.g. {runs[0]} (fast-style-eval {model} ranks them)"
+            )
         raise UserError(f"{model} is a folder without a style.pt: give a style-model file or a built-in style's name")
     if path.suffix or len(path.parts) > 1:  # meant as a file
         if len(path.parts) == 1 and path.suffix == ".pt" and path.stem in names():  # wave.pt: the style's name
