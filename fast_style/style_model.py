@@ -130,6 +130,18 @@ def _why_unreadable(path: str, error: Exception) -> str:
     return f"{path} is not a readable fast-style model ({first[:200]}): {hint}"
 
 
+def _model_of_checkpoint(path: Path, payload: dict) -> str:
+    """What to pass for a training checkpoint: the style model written beside it at its step (StyleModelWriter's
+    style-step=N.pt), else its run's style.pt where they are there (it said only "the style .pt its run wrote")."""
+    step = payload.get("global_step")
+    beside = path.parent / f"style-step={step:06d}.pt" if isinstance(step, int) else None
+    if beside is not None and beside.is_file():
+        return f"pass the style model written beside it at its step, {beside}"
+    if (path.parent.parent / "style.pt").is_file():
+        return f"pass its run's style model, {path.parent.parent / 'style.pt'}"
+    return "pass the style .pt its run wrote (style.pt in the run's folder)"
+
+
 def load_style_model(path: str, map_location: str | torch.device = "cpu") -> tuple[TransformerNet, dict[str, Any]]:
     """Rebuild the network from a style-model file, without the training config and without unpickling code."""
     if isinstance(path, (str, Path)) and not Path(path).is_file():
@@ -152,9 +164,7 @@ def load_style_model(path: str, map_location: str | torch.device = "cpu") -> tup
         raise StyleModelError(_why_unreadable(path, e)) from None
     if not isinstance(payload, dict) or payload.get("format") != STYLE_MODEL_FORMAT:
         if isinstance(payload, dict) and "pytorch-lightning_version" in payload:
-            raise StyleModelError(
-                f"{path} is a training checkpoint: pass the style .pt its run wrote (style.pt in the run's folder)"
-            )
+            raise StyleModelError(f"{path} is a training checkpoint: {_model_of_checkpoint(Path(path), payload)}")
         raise StyleModelError(
             f"{path} is a PyTorch file but not a fast-style model: pass the style .pt that "
             "fast-style-train wrote, or a built-in style's name"

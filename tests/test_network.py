@@ -358,3 +358,21 @@ def test_the_style_model_file_names_are_still_found_in_network() -> None:
     assert (network.STYLE_MODEL_FORMAT, network.STYLE_MODEL_VERSION) == (style_model.STYLE_MODEL_FORMAT, 1)
     with pytest.raises(AttributeError, match="no attribute 'nothing'"):
         network.nothing  # noqa: B018
+
+
+def test_a_training_checkpoint_names_the_style_model_to_pass(tmp_path: Path) -> None:
+    """A checkpoint given as the style model said "pass the style .pt its run wrote", where the one of its step lies
+    beside it."""
+    folder = tmp_path / "run" / "checkpoints"
+    folder.mkdir(parents=True)
+    torch.save({"state_dict": {}, "pytorch-lightning_version": "2.5", "global_step": 400}, folder / "step=000400.ckpt")
+    model = TransformerNet(channels=(4, 8, 8), num_residual=1)
+    save_style_model(model, folder / "style-step=000400.pt")
+    with pytest.raises(StyleModelError, match=r"training checkpoint: pass the style model written beside it at its "):
+        load_style_model(str(folder / "step=000400.ckpt"))
+    with pytest.raises(StyleModelError, match=r"at its step, .*run/checkpoints/style-step=000400\.pt$"):
+        load_style_model(str(folder / "step=000400.ckpt"))
+    (folder / "style-step=000400.pt").unlink()
+    save_style_model(model, tmp_path / "run" / "style.pt")
+    with pytest.raises(StyleModelError, match=r"training checkpoint: pass its run's style model, .*run/style\.pt$"):
+        load_style_model(str(folder / "step=000400.ckpt"))
