@@ -189,12 +189,18 @@ def _tail(path: Path, depth: int) -> str:
 
 
 def load_photos(
-    folders: list[str], size: int, skipped: list[Path] | None = None, sources: list[Path] | None = None
+    folders: list[str],
+    size: int,
+    skipped: list[Path] | None = None,
+    sources: list[Path] | None = None,
+    out: str | Path | None = None,
 ) -> list[tuple[str, torch.Tensor]]:
     """The images in `folders` (and below), picture files and globs (read as fast-style-stylize reads its inputs),
     each (name, (1, 3, H, W) in [0, 1]) with its longer side at most `size`; named by their paths within their
     folder (by the path given where two folders hold the same name). Unreadable or too small ones are skipped with a
-    warning (and added to `skipped`); `sources`: filled with the files read. One folder alone is taken too."""
+    warning (and added to `skipped`); `sources`: filled with the files read; `out`: the reports' folder, whose
+    contact sheet a glob leaves out (`--photos 'held/**' --out held/eval` scored it as a photo on the next run). One
+    folder alone is taken too."""
     folders = [folders] if isinstance(folders, (str, Path)) else folders  # (a string was read as its letters: it
     # walked the whole file system from '/')
     if isinstance(size, bool) or not isinstance(size, int) or size < MIN_PHOTO_SIDE:
@@ -213,7 +219,7 @@ def load_photos(
                     f"photo '{folder}' does not exist: give a folder of held-out images, their files or a glob "
                     "(never training images)"
                 )
-            found = [f for f, _ in expand_inputs([str(folder)], extensions=IMAGE_EXTENSIONS)]
+            found = [f for f, _ in expand_inputs([str(folder)], None if out is None else str(out), IMAGE_EXTENSIONS)]
             if videos := [f for f in found if is_video(f)]:  # named outright ("cannot identify image file")
                 raise UserError(
                     f"{videos[0]} is a video: give held-out photos (the flicker is measured on clips made from them)"

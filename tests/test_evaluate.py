@@ -330,6 +330,10 @@ def test_photos_are_picture_files_folders_or_globs_as_stylize_takes_them(
     photos = [str(tmp_path / "p" / "a.jpg"), str(tmp_path / "p" / "*.png"), str(tmp_path / "q")]
     assert [name for name, _ in load_photos(photos, 32)] == ["a.jpg", "b.png", "c.jpg"]
     assert [name for name, _ in load_photos([str(tmp_path / "p" / "*")], 32)] == ["a.jpg", "b.png"]  # not notes.txt
+    # a glob over the reports' folder: its contact sheet was scored as a photo on the next run
+    make_photo(tmp_path / "p" / "eval" / "contact_sheet.png", size=(40, 32))
+    names = [name for name, _ in load_photos([str(tmp_path / "p" / "**" / "*.png")], 32, out=tmp_path / "p" / "eval")]
+    assert names == ["b.png"]
     for given, said in (
         (tmp_path / "p" / "nope.jpg", f"error: photo '{tmp_path / 'p' / 'nope.jpg'}' does not exist: give a folder"),
         (tmp_path / "p" / "*.webp", f"error: no such file, folder or matching images: {tmp_path / 'p' / '*.webp'}"),

@@ -196,7 +196,7 @@ def run(args: argparse.Namespace) -> int:
     models = find_models(args.models + (zoo.names() if args.zoo else []))
     skipped: list[Path] = []
     files: list[Path] = []
-    photos = load_photos(args.photos, args.size, skipped, files)
+    photos = load_photos(args.photos, args.size, skipped, files, args.out)
     clips = stability_clips(photos, files, args.stability_photos)  # at one size, whatever --size
     scores, outputs = evaluate(
         models,
