@@ -165,6 +165,10 @@ def test_a_style_dir_that_is_no_folder_is_said_before_any_model_is_scored(
         assert eval_main([*args, "--style-dir", str(given)]) == 2
         err = capsys.readouterr().err
         assert err.startswith(said) and err.count("\n") == 1, err
+    # with --style, which every model is scored against: --style-dir went unread without a word
+    assert eval_main([*args, "--style-dir", str(tmp_path), "--style", str(style_path)]) == 2
+    said = "error: --style scores every model against one painting, --style-dir finds each model's own: give one of"
+    assert capsys.readouterr().err.startswith(said)
     assert not (tmp_path / "e").exists()
 
 

@@ -148,6 +148,10 @@ def run(args: argparse.Namespace) -> int:
     ):
         if any(v is not None and not v.strip() for v in given):
             raise UserError(f"{option} is empty (an unset shell variable?): give {what}")
+    if args.style and args.style_dir:  # (--style-dir went unread without a word)
+        raise UserError(
+            "--style scores every model against one painting, --style-dir finds each model's own: give one of them"
+        )
     for folder in args.style_dir:  # a typo went unsaid where the paintings were found elsewhere
         path = Path(folder).expanduser()
         if path.is_file():
