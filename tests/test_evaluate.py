@@ -247,7 +247,8 @@ def test_a_folder_given_for_the_judges_weights_is_called_a_folder(
 def test_caffe_for_the_judge_says_whose_weights_those_are(
     tmp_path: Path, sweep: Path, capsys: pytest.CaptureFixture
 ) -> None:
-    """--judge-weights caffe (the training VGG's, as --weights takes them) said "caffe not found"."""
+    """--judge-weights caffe (the training VGG's, as --weights takes them) said "caffe not found"; with --no-judge, any
+    --judge-weights went unread without a word."""
     from fast_style.evaluate import check_judge_weights
 
     make_photo(tmp_path / "held" / "p.jpg", size=(40, 32))
@@ -259,6 +260,11 @@ def test_caffe_for_the_judge_says_whose_weights_those_are(
     )
     with pytest.raises(UserError, match=r"^judge_weights='caffe': caffe weights are VGG16's \(the training VGG's, "):
         check_judge_weights("caffe")
+    # with --no-judge: the weights went unread without a word
+    assert eval_main([*args, "--no-judge"]) == 2
+    said = "error: --judge-weights are the judge's, which --no-judge leaves out: give one of them\n"
+    assert capsys.readouterr().err == said
+    assert not (tmp_path / "e").exists()
 
 
 def test_contact_sheet_cells_are_never_wider_than_the_pictures() -> None:

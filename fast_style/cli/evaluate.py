@@ -163,6 +163,8 @@ def run(args: argparse.Namespace) -> int:
             raise UserError(f"--style-dir {folder} does not exist: give a folder holding the paintings")
     if args.size < 16 or args.style_size < 16:
         raise UserError("--size and --style-size must be >= 16")
+    if args.no_judge and args.judge_weights != "oxford":  # (the weights went unread without a word)
+        raise UserError("--judge-weights are the judge's, which --no-judge leaves out: give one of them")
     if not args.no_judge:
         check_judge_weights(args.judge_weights)
     # --photos held_out/ wave: a model (a built-in style's name, a .pt file) after --photos, with or without others
