@@ -56,6 +56,11 @@ def expand_inputs(
         elif path.is_file():
             if _a_model_export(path):
                 raise UserError(_not_a_stream(item, path))
+            if path.suffix.lower() in (".pt", ".pth", ".ckpt") and _a_torch_file(path):  # (failed as a picture)
+                raise UserError(
+                    f"{item} is a PyTorch file (a style model, weights or a checkpoint), not a picture or video: give "
+                    f"pictures and videos as the inputs, and a style model as the model{option_note('--model')}"
+                )
             found.append((path, path.parent))
         else:
             matches = sorted(Path(m) for m in glob.glob(str(path), recursive=True))  # ~ expanded, as for a file
@@ -118,6 +123,16 @@ def _search(
         listed = ", ".join(kinds[:4]) + (", ..." if len(kinds) > 4 else "")
         log.warning("%s: left out %d file(s) that are not %s (%s)", item, len(others), _media(extensions), listed)
     return media
+
+
+def _a_torch_file(path: Path) -> bool:
+    """Whether `path` begins as torch.save's files do (a picture misnamed .pt is a picture)."""
+    from fast_style.style_model import torch_file_kind
+
+    try:
+        return torch_file_kind(path) in ("zip", "pickle")
+    except OSError:  # unreadable: said as it is read
+        return False
 
 
 def _a_model_export(path: Path) -> bool:

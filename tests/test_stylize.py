@@ -1662,3 +1662,18 @@ def test_an_empty_input_is_refused_not_taken_for_the_current_folder(
         said = "error: an input given is empty (an unset shell variable?): give files, folders or globs of images or "
         assert capsys.readouterr().err.startswith(said)
     assert [p.name for p in (tmp_path / "here").iterdir()] == ["a.jpg"]
+
+
+def test_a_style_model_named_among_the_inputs_is_refused_before_any_work(
+    model_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    """-s wave p.jpg other.pt: the photo was stylized, then "other.pt: cannot identify image file", exit 1."""
+    photo = make_photo(tmp_path / "p.jpg", size=(40, 32))
+    assert main([str(photo), str(model_path), "--style", "wave", "-o", str(tmp_path / "out"), "-q"]) == 2
+    err = capsys.readouterr().err
+    said = f"error: {model_path} is a PyTorch file (a style model, weights or a checkpoint), not a picture or video: "
+    assert err.startswith(said) and err.endswith("and a style model as the model (--model)\n"), err
+    assert not (tmp_path / "out").exists()
+    misnamed = tmp_path / "misnamed.pt"  # a picture under that name is read as one
+    misnamed.write_bytes(photo.read_bytes())
+    assert main([str(misnamed), "--model", str(model_path), "-o", str(tmp_path / "out"), "-q"]) == 0
