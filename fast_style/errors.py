@@ -11,6 +11,9 @@ class UserError(Exception):
     prints its message as one line, `error: ...`, with no traceback (fast_style.cli)."""
 
 
+EMPTY_FILE = "an empty file (0 bytes)"  # why a file of no bytes was not read, wherever one is (a failed copy)
+
+
 # while a command runs (fast_style.cli.run_tool sets it): the options its parser has (fast_style.cli.ToolParser)
 _COMMAND: dict = {"running": False, "options": frozenset()}
 

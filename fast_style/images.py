@@ -25,7 +25,7 @@ from PIL import Image, ImageOps
 from fast_style import icc, nclx
 from fast_style.atomic import atomic_write
 from fast_style.bomb_guard import BOMB, over_the_bomb_limit, pillow_pixel_limit
-from fast_style.errors import UserError, first_line, option_note, out_of_memory
+from fast_style.errors import EMPTY_FILE, UserError, first_line, option_note, out_of_memory
 from fast_style.pixels import pil_to_tensor, to_unit
 from fast_style.walk import files_below
 
@@ -65,7 +65,7 @@ def unreadable_because(path: object, error: BaseException, limit: int = 200) -> 
     except (OSError, ValueError):
         empty = False
     if empty:
-        return "an empty file (0 bytes)"
+        return EMPTY_FILE
     if isinstance(path, (str, Path)) and Path(path).suffix.lower() in (".pt", ".pth", ".ckpt"):
         from fast_style.style_model import torch_file_kind
 

@@ -11,7 +11,7 @@ from typing import Any
 import torch
 
 from fast_style.atomic import save_torch
-from fast_style.errors import UserError, first_line
+from fast_style.errors import EMPTY_FILE, UserError, first_line
 from fast_style.network import TransformerNet
 from fast_style.outputs import check_output
 
@@ -106,7 +106,7 @@ def _why_unreadable(path: str, error: Exception) -> str:
     except OSError as e:
         return f"cannot read style model {path}: {e.strerror}"
     if kind == "empty":  # (as pictures, videos and paintings say it: images.unreadable_because)
-        return f"{path} is an empty file (0 bytes): get or train it again"
+        return f"{path} is {EMPTY_FILE}: get or train it again"
     if kind == "other":  # neither a zip nor a legacy pickle
         if str(path).lower().endswith(".onnx"):
             return (

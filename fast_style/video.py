@@ -29,7 +29,7 @@ import torch.nn.functional as F
 from fast_style import hdr, yuv
 from fast_style.atomic import atomic_write
 from fast_style.devices import pick_device
-from fast_style.errors import UserError, setting
+from fast_style.errors import EMPTY_FILE, UserError, setting
 from fast_style.inference_defaults import PRESETS
 from fast_style.numbers import check_number
 from fast_style.outputs import check_output, is_the_file
@@ -175,7 +175,7 @@ def open_source(src: Path, nvdec: int | None = None) -> Any:
     try:
         source = av.open(_local(src))
     except (av.FFmpegError, OSError) as e:
-        why = "an empty file (0 bytes)" if src.is_file() and src.stat().st_size == 0 else ffmpeg_reason(e)
+        why = EMPTY_FILE if src.is_file() and src.stat().st_size == 0 else ffmpeg_reason(e)
         raise UserError(f"cannot read video {src}: {why}") from None
     if hw_error is not None:
         log.warning("%s: no NVDEC decoder (%s): decoding in software", src.name, ffmpeg_reason(hw_error))

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING
 
 from fast_style.atomic import save_torch
 from fast_style.cache import cache_dir
-from fast_style.errors import UserError, first_line, first_of
+from fast_style.errors import EMPTY_FILE, UserError, first_line, first_of
 from fast_style.wheels import pip_download
 
 if TYPE_CHECKING:
@@ -195,7 +195,7 @@ def _read_state_file(path: Path) -> tuple[dict[str, torch.Tensor], str | None]:
             kind = None  # (torch's own words below)
         # a picture or text: torch's "Weights only load failed. In PyTorch 2.6, we changed the default value of the
         # `weights_only`...", as though that setting were the remedy; an empty file: "EOFError"
-        why = {"empty": "an empty file (0 bytes)", "other": "not a PyTorch file"}.get(kind)
+        why = {"empty": EMPTY_FILE, "other": "not a PyTorch file"}.get(kind)
         raise UserError(  # first_line alone said "101" or "EOFError"
             f"cannot read VGG weights {path}: not a state_dict saved with torch.save ({why or first_line(e, 100)})"
         ) from None
