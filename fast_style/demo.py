@@ -2,8 +2,9 @@
 
 It first stylizes a sample photo with a built-in style (the end result, at once), then trains a model of its
 own: it draws its own style image (a procedural stained-glass mosaic), takes public-domain sample photos from
-the scikit-image wheel (fetched with `pip download`, never installed), trains a small low-resolution model
-for a few hundred steps on the CPU, stylizes the same photo and prints where everything is.
+the scikit-image wheel (fetched with `pip download`, never installed), trains a low-resolution model for a few
+hundred steps on the CPU, starting from a built-in style's network (configs/experiment/demo.yaml), stylizes the
+same photo and prints where everything is.
 """
 
 from __future__ import annotations
@@ -211,12 +212,15 @@ def run_demo(workdir: Path, steps: int, image_size: int | None = None, overrides
     run_dir = _new_run_folder(workdir / "runs")  # each run its own: two in one second wrote into one
     ready = run_dir / f"{Path(DEMO_PHOTO).stem}_{BUILT_IN}.jpg"
     save_image(Stylizer.load(BUILT_IN)(data / "photos" / DEMO_PHOTO), ready)  # whole or not at all (Ctrl-C)
+    cfg = training_config(train_dir, style_path, run_dir, steps, image_size, overrides)
+    start = cfg.module.get("init_from")
     log.info(
-        "\nA built-in style first (fast-style-stylize --style %s): %s\nNow training a style of its own ...\n",
+        "\nA built-in style first (fast-style-stylize --style %s): %s\nNow training a style of its own%s ...\n",
         BUILT_IN,
         ready,
+        f", starting from the built-in {start} network's weights (module.init_from)" if start else "",
     )
-    style_model = train(training_config(train_dir, style_path, run_dir, steps, image_size, overrides))
+    style_model = train(cfg)
     stylized = run_dir / f"{Path(DEMO_PHOTO).stem}_stylized.jpg"
     save_image(Stylizer.load(style_model)(data / "photos" / DEMO_PHOTO), stylized)
     return {
