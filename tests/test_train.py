@@ -1956,3 +1956,23 @@ def test_a_resumed_run_counts_on_from_the_photos_skipped_before_its_resume(
     assert said.group(2) == f"{len(after)} named in the warnings above, {earlier} before the resume"
     values = [v for _, v in sorted(curve)]
     assert values == sorted(values) and values[-1] == len(before | after)
+
+
+def test_hydras_flags_between_the_settings_leave_every_setting_read(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    """`fast-style-train style.image=a.jpg -m loss.style_weight=2,5` (a flag added in the middle of a command) was
+    argparse's "unrecognized arguments: loss.style_weight=2,5": it takes the settings as one run only."""
+    from fast_style.cli.train import main, options_first
+
+    args = ["style.image=w.jpg", "--cfg", "job", "loss.style_weight=2", "--resolve", "data.image_size=64"]
+    monkeypatch.setattr(sys, "argv", ["fast-style-train", *args])
+    main()
+    shown = yaml.safe_load(capsys.readouterr().out)
+    assert (shown["style"]["image"], shown["loss"]["style_weight"], shown["data"]["image_size"]) == ("w.jpg", 2, 64)
+    given = ["a=1", "-m", "b=2,3", "--config-dir", "mine", "c=4", "--info", "defaults", "d=5", "--cfg=job", "-i", "e=6"]
+    assert options_first(given) == [
+        *("-m", "--config-dir", "mine", "--info", "defaults", "--cfg=job", "-i"),
+        *("a=1", "b=2,3", "c=4", "d=5", "e=6"),
+    ]
+    assert options_first(["a=1", "--config-dir"]) == ["a=1", "--config-dir"]  # its value missing: argparse says so

@@ -132,6 +132,32 @@ def as_paths(args: list[str]) -> list[str]:
     return out
 
 
+def options_first(args: list[str]) -> list[str]:
+    """Hydra's flags (with their values) before the overrides, each in its own order: its parser takes the
+    overrides as one run only, so a flag between two (`style.image=a.jpg -m loss.style_weight=2,5`, `... --config-dir
+    my_configs model=wide`) was "unrecognized arguments: loss.style_weight=2,5", naming a valid setting."""
+    from hydra._internal.utils import get_args_parser
+
+    if "--" in args:  # (argparse's end of options: left as given)
+        return args
+    takes = {name: action for action in get_args_parser()._actions for name in action.option_strings}
+    flags, overrides, i = [], [], 0
+    while i < len(args):
+        arg, i = args[i], i + 1
+        if not arg.startswith("-"):
+            overrides.append(arg)
+            continue
+        flags.append(arg)
+        action = takes.get(arg)  # (`--cfg=job` holds its value; an unknown flag is argparse's to say)
+        if action is not None and action.nargs is None and i == len(args):  # its value missing: argparse's to say
+            return args
+        if action is not None and i < len(args):
+            if action.nargs is None or (action.nargs == "?" and args[i] in (action.choices or ())):
+                flags.append(args[i])
+                i += 1
+    return flags + overrides
+
+
 _PATH_KEYS = {
     *("root", "val_root", "cache_dir", "image", "dir", "dirpath", "path", "ckpt_path", "init_from", "weights"),
     "teacher",  # distill.teacher=runs (2): a run's folder, as module.init_from takes one
@@ -236,7 +262,7 @@ def _check_run_folders(argv: list[str]) -> None:
 def main() -> None:
     """`fast-style-train`: Hydra's command line in the frame every tool shares (`run_tool`: Ctrl-C, SIGTERM and
     SIGHUP while torch and Lightning load, a closed pipe, `error: ...`); see the module's docstring for exit codes."""
-    sys.argv[1:] = as_paths(sys.argv[1:])
+    sys.argv[1:] = options_first(as_paths(sys.argv[1:]))
     if ranks.started_by_lightning():  # its rank 0 decides when to stop, and stops it (a Ctrl-C reaches every process)
         for stop in (signal.SIGINT, signal.SIGTERM, getattr(signal, "SIGHUP", None)):
             if stop is not None:
