@@ -160,6 +160,8 @@ def one_line(error: BaseException, argv: list[str]) -> str:
             guess = f"{elsewhere}{below}" if elsewhere else ""
         hint = f" (did you mean {guess}?)" if guess else ""
         key += below
+        if parent in ("loss.style_layers", "loss.content_layers") and not keys and composed is not None:
+            return _layers_left_null(key, argv)  # (null: the loss's own layers, which the run's log names)
         if source:
             return f"unknown setting '{key}' in the config {source}{hint}{known}"
         if guess:
@@ -189,6 +191,23 @@ def one_line(error: BaseException, argv: list[str]) -> str:
             )
     text = " ".join(f"{error} {cause or ''}".split())
     return text[:300]
+
+
+def _layers_left_null(key: str, argv: list[str]) -> str:
+    """`loss.style_layers.relu1_2=2` where the config leaves the layers null (the loss's own): the whole map to give,
+    with the layer's weight as given."""
+    from fast_style.loss import DEFAULT_LAYERS
+
+    parent, _, layer = key.rpartition(".")
+    given = next((a.partition("=")[2] for a in argv if a.lstrip("+~").partition("=")[0] == key), "")
+    layers = {name: f"{weight:g}" for name, weight in DEFAULT_LAYERS[parent.partition(".")[2]].items()}
+    default = f"{', '.join(layers)} at weight 1"
+    layers[layer] = given or layers.get(layer, "1")
+    whole = ", ".join(f"{name}: {weight}" for name, weight in layers.items())
+    return (
+        f"{parent} is null here (the loss's own layers: {default}), so {key} has no map to go in: give the whole "
+        f"map, {parent}='{{{whole}}}'"
+    )
 
 
 def not_yaml(error: yaml.YAMLError) -> str:

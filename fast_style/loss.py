@@ -42,6 +42,12 @@ DEFAULT_LOSS_WEIGHTS: dict[str, dict[str, float]] = {
     "torchvision": {"content_weight": 1.0e5, "style_weight": 1.0e10, "tv_weight": 1.0e2},  # pytorch/examples'
 }
 
+# the layers a loss left null (configs/loss/caffe.yaml, torchvision.yaml) uses: Johnson et al.'s
+DEFAULT_LAYERS: dict[str, dict[str, float]] = {
+    "style_layers": {"relu1_2": 1.0, "relu2_2": 1.0, "relu3_3": 1.0, "relu4_3": 1.0},
+    "content_layers": {"relu2_2": 1.0},
+}
+
 
 def default_loss_weights(weights: str | None = "caffe") -> dict[str, float]:
     """content/style/tv weights for a VGG weights source, or for the normalization its features were loaded
@@ -192,10 +198,8 @@ class PerceptualLoss(nn.Module):
         tv_weight: float | None = None,
     ) -> None:
         super().__init__()
-        self.style_layers = _layer_weights(
-            "style_layers", style_layers or {"relu1_2": 1.0, "relu2_2": 1.0, "relu3_3": 1.0, "relu4_3": 1.0}
-        )
-        self.content_layers = _layer_weights("content_layers", content_layers or {"relu2_2": 1.0})
+        self.style_layers = _layer_weights("style_layers", style_layers or DEFAULT_LAYERS["style_layers"])
+        self.content_layers = _layer_weights("content_layers", content_layers or DEFAULT_LAYERS["content_layers"])
         given = {"content_weight": content_weight, "style_weight": style_weight, "tv_weight": tv_weight}
         if negative := [f"{k}={v}" for k, v in given.items() if v is not None and float(v) < 0]:
             raise UserError(f"loss weights must be >= 0, got {', '.join(negative)}")

@@ -203,3 +203,23 @@ def test_a_trainer_refused_for_its_device_is_told_what_to_set_unless_lightning_s
     with pytest.raises(UserError) as said:
         build(OmegaConf.create({"_target_": "pytorch_lightning.Trainer", "strategy": "fsdp"}), "trainer")
     assert "fsdp" in str(said.value) and remedy not in str(said.value)
+
+
+def test_a_layer_weight_set_where_the_loss_leaves_its_layers_null_gives_the_whole_map() -> None:
+    """`loss.style_layers.relu1_2=2` (a layer the run's log names) was "unknown setting 'loss.style_layers.relu1_2'":
+    the default loss leaves its layers null. The map to give instead is said, and composes as said."""
+    from fast_style.errors import UserError
+
+    with pytest.raises(UserError) as said:
+        compose(["style.image=x.jpg", "loss.style_layers.relu5_3=0.5"])
+    message = str(said.value)
+    assert message.startswith("loss.style_layers is null here (the loss's own layers: relu1_2, relu2_2, relu3_3,")
+    given = message.partition("give the whole map, ")[2]
+    assert given == "loss.style_layers='{relu1_2: 1, relu2_2: 1, relu3_3: 1, relu4_3: 1, relu5_3: 0.5}'"
+    cfg = compose(["style.image=x.jpg", given.replace("'", "")])  # (the shell takes the quotes)
+    assert dict(cfg.loss.style_layers) == {"relu1_2": 1, "relu2_2": 1, "relu3_3": 1, "relu4_3": 1, "relu5_3": 0.5}
+    with pytest.raises(
+        UserError, match=r"so loss.content_layers.relu3_3 has no map to go in: .*'\{relu2_2: 1, relu3_3: 2\}'$"
+    ):
+        compose(["style.image=x.jpg", "loss.content_layers.relu3_3=2"])
+    assert compose(["style.image=x.jpg", "loss=vgg19", "loss.style_layers.relu1_1=2"]).loss.style_layers.relu1_1 == 2
