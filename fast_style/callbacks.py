@@ -219,8 +219,8 @@ class StyleModelWriter(pl.Callback):
                 give = f"distill=teacher distill.teacher={was}" if was else "distill=none"
                 said = f"distilled from {was}" if was else "trained without a teacher"
                 raise UserError(f"this checkpoint was {said}: resume with {give}, or start a new run")
-        if state_dict.get("meta", {}).get("init_from"):  # what the run started from (a resume names none, or
-            self.meta["init_from"] = state_dict["meta"]["init_from"]  # another, which it does not read)
+        if "init_from" in state_dict.get("meta", {}):  # what the run started from, or None: a resume names none, or
+            self.meta["init_from"] = state_dict["meta"]["init_from"]  # another (which it does not read)
 
     def on_save_checkpoint(self, trainer: pl.Trainer, pl_module: pl.LightningModule, checkpoint: dict) -> None:
         ckpt_dir = trainer.checkpoint_callback.dirpath if trainer.checkpoint_callback else None

@@ -227,3 +227,6 @@ def test_a_resume_needs_neither_the_start_it_began_from_nor_accepts_another_teac
     moved.parent.mkdir()
     teacher_path.rename(moved)
     run("taught", "distill=teacher", f"distill.teacher={moved}", "trainer.max_steps=3", "ckpt_path=last")
+    # a run begun from random weights, resumed with a start named (which a resume does not read): its model named it
+    run("taught", "distill=teacher", f"distill.teacher={moved}", f"module.init_from={moved}", "ckpt_path=last")
+    assert load_style_model(str(tmp_path / "taught" / "style.pt"))[1]["init_from"] is None
