@@ -72,10 +72,7 @@ def resume_from(cfg: DictConfig, out: Path, last: str | None, checkpoints: bool)
                 f"resume; delete that folder, or train into another ({elsewhere}=...)"
             )
         else:
-            raise UserError(
-                f"ckpt_path=last: no {Path(last) / 'last.ckpt'}: set {elsewhere} to the folder of the run "
-                "to resume (nothing was trained)"
-            )
+            raise UserError(f"ckpt_path=last: no {Path(last) / 'last.ckpt'}: {_where_the_run_is(out, elsewhere)}")
     if ckpt not in (None, "last") and last and _within(Path(ckpt).expanduser(), last):
         at, reached = step_of(Path(ckpt).expanduser()), _steps_reached(last, style_model_path(cfg))
         folder = Path(last).expanduser()
@@ -124,6 +121,21 @@ def resume_from(cfg: DictConfig, out: Path, last: str | None, checkpoints: bool)
             "(or move that file)"
         )
     return ckpt
+
+
+def _where_the_run_is(out: Path, key: str) -> str:
+    """What to set where `ckpt_path=last` found no run in `out`: a sweep's folder (its runs are in 0/, 1/, ...) or
+    a run's checkpoints/ named for the run's folder said as such ("nothing was trained" alone, beside a run)."""
+    if key != "hydra.sweep.dir" and (out / "multirun.yaml").is_file():
+        runs = sorted((p.name for p in out.iterdir() if p.name.isdigit() and p.is_dir()), key=int)
+        one = f"{key}={out / runs[0]}" if runs else f"{key}={out}/N"
+        return (
+            f"{out} is a sweep's folder: resume one of its runs with {one}, or the whole sweep with -m "
+            f"hydra.sweep.dir={out} ckpt_path=last and its swept values"
+        )
+    if (out / "last.ckpt").is_file() or newest_checkpoint(out):
+        return f"{out} holds the checkpoints themselves: set {key}={out.parent}, the run's folder"
+    return f"set {key} to the folder of the run to resume (nothing was trained)"
 
 
 def check_checkpoint(path: Path) -> None:

@@ -1976,3 +1976,20 @@ def test_hydras_flags_between_the_settings_leave_every_setting_read(
         *("a=1", "b=2,3", "c=4", "d=5", "e=6"),
     ]
     assert options_first(["a=1", "--config-dir"]) == ["a=1", "--config-dir"]  # its value missing: argparse says so
+
+
+def test_resuming_in_a_sweeps_folder_or_a_runs_checkpoints_names_the_runs_folder(
+    tmp_path: Path, photo_dir: Path, style_path: Path, random_vgg: Path
+) -> None:
+    """`ckpt_path=last` with the run's folder set to a sweep's (its runs in 0/, 1/) or to a run's checkpoints/ said
+    "set hydra.run.dir to the folder of the run to resume (nothing was trained)", beside a trained run."""
+    run = tmp_path / "sweep" / "0"
+    train(tiny_cfg(run, photo_dir, style_path, random_vgg, "trainer.max_steps=2"))
+    (tmp_path / "sweep" / "multirun.yaml").write_text("hydra: {}\n")
+    with pytest.raises(UserError, match=rf"{tmp_path / 'sweep'} is a sweep's folder: resume one of its runs with "):
+        train(tiny_cfg(tmp_path / "sweep", photo_dir, style_path, random_vgg, "ckpt_path=last"))
+    said = f"{run / 'checkpoints'} holds the checkpoints themselves: set output_dir={run}, the run's folder"
+    with pytest.raises(UserError, match=re.escape(said)):
+        train(tiny_cfg(run / "checkpoints", photo_dir, style_path, random_vgg, "ckpt_path=last"))
+    with pytest.raises(UserError, match=r"set output_dir to the folder of the run to resume \(nothing was trained\)$"):
+        train(tiny_cfg(tmp_path / "new", photo_dir, style_path, random_vgg, "ckpt_path=last"))
