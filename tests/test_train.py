@@ -1993,3 +1993,17 @@ def test_resuming_in_a_sweeps_folder_or_a_runs_checkpoints_names_the_runs_folder
         train(tiny_cfg(run / "checkpoints", photo_dir, style_path, random_vgg, "ckpt_path=last"))
     with pytest.raises(UserError, match=r"set output_dir to the folder of the run to resume \(nothing was trained\)$"):
         train(tiny_cfg(tmp_path / "new", photo_dir, style_path, random_vgg, "ckpt_path=last"))
+
+
+def test_hydras_info_is_said_once() -> None:
+    """`fast-style-train --info` printed each of Hydra's lines twice: on stdout (Hydra's own console) and again on
+    stderr (the tool's)."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "fast_style.cli.train", "--info", "searchpath"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.count("Config search path") == 1
+    assert "Config search path" not in proc.stderr

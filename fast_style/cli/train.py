@@ -341,6 +341,11 @@ def _launch() -> int:
         sys.argv[1:] = _torchrun_rank(sys.argv[1:])
         lock = _lock_named_folder(sys.argv[1:])
         register()  # (the groups' schemas: torch and Lightning are imported where they are not cached)
+        if any(a in ("--info", "-i") or a.startswith("--info=") for a in sys.argv[1:]):
+            # Hydra's --info adds a console of its own (stdout) and lowers the root's level to DEBUG: the console's
+            # (stderr, run_tool's) said each of its lines again
+            for handler in logging.getLogger().handlers:
+                handler.setLevel(max(handler.level, logging.WARNING))
         _hydra_main()
     except (UserError, HydraException, OmegaConfBaseException) as e:
         if _FULL_ERROR["on"]:
