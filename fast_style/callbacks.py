@@ -290,6 +290,16 @@ class FinalCheckpoint(ModelCheckpoint):
     _keeps_last = True  # save_last, or a last.ckpt found at the start (on_train_start)
     _last_at: int | None = None  # the step whose last.ckpt save_last_now wrote, or found written
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        keep = kwargs.get("save_top_k", 1)
+        if kwargs.get("monitor") is None and isinstance(keep, int) and not isinstance(keep, bool) and keep > 1:
+            raise UserError(  # Lightning's own: "No quantity for top_k to track", with nothing to set instead
+                f"callbacks.checkpoint.save_top_k={keep}: Lightning keeps more than one periodic checkpoint only by a "
+                "figure it monitors, and these runs monitor none: 1 keeps the newest, -1 every one, 0 none (last.ckpt "
+                "is kept in each)"
+            )
+        super().__init__(*args, **kwargs)
+
     def on_save_checkpoint(self, trainer: pl.Trainer, pl_module: pl.LightningModule, checkpoint: dict) -> None:
         self._dumped_at = trainer.global_step
 

@@ -2007,3 +2007,15 @@ def test_hydras_info_is_said_once() -> None:
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert proc.stdout.count("Config search path") == 1
     assert "Config search path" not in proc.stderr
+
+
+def test_keeping_more_than_one_periodic_checkpoint_says_what_can_be_kept(
+    tmp_path: Path, photo_dir: Path, style_path: Path, random_vgg: Path
+) -> None:
+    """`callbacks.checkpoint.save_top_k=2` (the README names the setting) was Lightning's "ModelCheckpoint(
+    save_top_k=2, monitor=None) is not a valid configuration. No quantity for top_k to track", nothing to set."""
+    out = tmp_path / "run"
+    with pytest.raises(UserError, match=r"^callbacks.checkpoint.save_top_k=2: .*: 1 keeps the newest, -1 every one, 0"):
+        train(tiny_cfg(out, photo_dir, style_path, random_vgg, "callbacks.checkpoint.save_top_k=2"))
+    train(tiny_cfg(out, photo_dir, style_path, random_vgg, "callbacks.checkpoint.save_top_k=-1"))
+    assert sorted(p.name for p in (out / "checkpoints").glob("step=*.ckpt")) == ["step=000002.ckpt", "step=000004.ckpt"]
