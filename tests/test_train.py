@@ -635,6 +635,8 @@ def test_the_stop_line_points_a_resume_at_the_run_or_at_its_whole_sweep(monkeypa
         ("+trainer.accumulate_grad_batches=0", "trainer.accumulate_grad_batches=0: give at least 1"),
         ("trainer.check_val_every_n_epoch=1", "or set trainer.check_val_every_n_epoch=null to count it in steps"),
         ("-m --cfg job", "--run, --multirun (-m), --cfg, --info and --shell-completion do not go together: give"),
+        # Hydra does not read the other kind's folder: the runs went to multirun/<date>/<time>-<pid> without a word
+        ("-m", "a sweep (-m) does not read hydra.run.dir, a single run's folder: give hydra.sweep.dir=DIR"),
         # Hydra's "Multiple values for experiment. To override a value use 'override experiment: demo'"
         ("+experiment=demo", "experiment is a config group: choose its option without the +, experiment=demo"),
         ("+model=tiny", "model is a config group: choose its option without the +, model=tiny"),
@@ -2019,3 +2021,16 @@ def test_keeping_more_than_one_periodic_checkpoint_says_what_can_be_kept(
         train(tiny_cfg(out, photo_dir, style_path, random_vgg, "callbacks.checkpoint.save_top_k=2"))
     train(tiny_cfg(out, photo_dir, style_path, random_vgg, "callbacks.checkpoint.save_top_k=-1"))
     assert sorted(p.name for p in (out / "checkpoints").glob("step=*.ckpt")) == ["step=000002.ckpt", "step=000004.ckpt"]
+
+
+def test_a_single_run_given_only_a_sweeps_folder_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """`hydra.sweep.dir=runs/a` without -m: Hydra read only hydra.run.dir, and the run went to outputs/<date>/<time>
+    without a word (as a sweep's runs went to multirun/ with only hydra.run.dir: the case above)."""
+    code, said = _train_here(monkeypatch, capfd, ["style.image=w.jpg", f"hydra.sweep.dir={tmp_path / 's'}"], tmp_path)
+    assert code == 2 and said.strip().splitlines()[-1] == (
+        "error: a single run does not read hydra.sweep.dir, a sweep's folder: give hydra.run.dir=DIR (or add -m for a "
+        "sweep)"
+    )
+    assert list(tmp_path.iterdir()) == []

@@ -249,14 +249,30 @@ def _torchrun_rank(argv: list[str]) -> list[str]:
 
 def _check_run_folders(argv: list[str]) -> None:
     """An empty run or sweep folder (`hydra.run.dir=$UNSET`) is refused: Hydra took it as the current folder and
-    wrote the run's files among whatever is there."""
+    wrote the run's files among whatever is there. So is the folder of the other kind of launch alone (a sweep's
+    `-m hydra.run.dir=runs/a`): Hydra does not read it, and the runs went to multirun/<date>/<time>-<pid>."""
+    given = set()
     for arg in argv:
         key, _, value = arg.lstrip("+~").partition("=")
+        given.add(key)
         if key in ("hydra.run.dir", "hydra.sweep.dir") and not value.strip().strip("'\"").strip():
             raise UserError(
                 f"{key} is empty (an unset shell variable?): give the run's folder, or leave it out for "
                 f"{'outputs' if key == 'hydra.run.dir' else 'multirun'}/<date>/<time>-<pid>"
             )
+    if any(a.split("=")[0] in _WRITES_NOTHING or a in ("-c", "-i", "-sc") for a in argv):  # (not -cd DIR)
+        return
+    sweep = "-m" in argv or "--multirun" in argv or "hydra.mode=MULTIRUN" in argv
+    if sweep and "hydra.run.dir" in given and "hydra.sweep.dir" not in given:
+        raise UserError(
+            "a sweep (-m) does not read hydra.run.dir, a single run's folder: give hydra.sweep.dir=DIR (its runs go "
+            "in DIR/0, DIR/1, ...)"
+        )
+    if not sweep and "hydra.sweep.dir" in given and "hydra.run.dir" not in given:
+        raise UserError(
+            "a single run does not read hydra.sweep.dir, a sweep's folder: give hydra.run.dir=DIR (or add -m for a "
+            "sweep)"
+        )
 
 
 def main() -> None:
