@@ -199,14 +199,20 @@ def _read_state_file(path: Path) -> tuple[dict[str, torch.Tensor], str | None]:
         raise UserError(  # first_line alone said "101" or "EOFError"
             f"cannot read VGG weights {path}: not a state_dict saved with torch.save ({why or first_line(e, 100)})"
         ) from None
-    norm = None
     from fast_style.style_model import STYLE_MODEL_FORMAT
 
-    if isinstance(obj, dict) and obj.get("format") == STYLE_MODEL_FORMAT:  # "lack features.0.bias (and 19 more)"
+    # a run's own files: "lack features.0.bias (and 19 more) for vgg16", as though some VGG layers were missing
+    trained = None
+    if isinstance(obj, dict) and obj.get("format") == STYLE_MODEL_FORMAT:
+        trained = "a style model"
+    elif isinstance(obj, dict) and "pytorch-lightning_version" in obj:
+        trained = "a training checkpoint"
+    if trained:
         raise UserError(
-            f"{path} is a style model (fast-style-train's), not VGG weights: give a VGG's state_dict file, or leave "
-            "the weights at their default"
+            f"{path} is {trained} (fast-style-train's), not VGG weights: give a VGG's state_dict file, or leave the "
+            "weights at their default"
         )
+    norm = None
     if isinstance(obj, dict) and "state_dict" in obj:
         norm = obj.get("normalization")
         obj = obj["state_dict"]

@@ -311,3 +311,20 @@ def test_print_path_with_force_is_refused(capsys: pytest.CaptureFixture) -> None
     assert stop.value.code == 2
     captured = capsys.readouterr()
     assert captured.out == "" and "--print-path only prints where the files live; --force obtains them" in captured.err
+
+
+def test_a_style_model_or_checkpoint_given_as_vgg_weights_is_named_as_such(tmp_path: Path) -> None:
+    """`loss=file loss.weights=runs/a/style.pt` said "VGG weights '...style.pt' lack features.0.bias (and 19 more)
+    for vgg16", as though a VGG file missed some layers."""
+    from fast_style.network import TransformerNet
+    from fast_style.style_model import save_style_model
+
+    save_style_model(TransformerNet(channels=(4, 8, 8), num_residual=1, kernel_outer=3), tmp_path / "style.pt")
+    torch.save({"pytorch-lightning_version": "2.6.0", "state_dict": {"network.w": torch.zeros(1)}}, tmp_path / "l.ckpt")
+    for name, what in (("style.pt", "a style model"), ("l.ckpt", "a training checkpoint")):
+        with pytest.raises(UserError) as e:
+            load_vgg_weights(str(tmp_path / name))
+        assert str(e.value) == (
+            f"{tmp_path / name} is {what} (fast-style-train's), not VGG weights: give a VGG's state_dict file, or "
+            "leave the weights at their default"
+        )
