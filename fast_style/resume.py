@@ -114,6 +114,11 @@ def resume_from(cfg: DictConfig, out: Path, last: str | None, checkpoints: bool)
     if ckpt is None and held:  # training from scratch would write over that run
         resume = "resume it with ckpt_path=last" if held.suffix == ".ckpt" else "nothing to resume in it"
         raise UserError(f"{out} holds a run ({held}): {resume}; or train into another folder ({elsewhere}=...)")
+    if asked_last and ckpt is not None and last:  # (a given path was checked above; a cut-short copy of a run's
+        try:  # last.ckpt was torch's OSError or EOFError traceback)
+            check_checkpoint(Path(last).expanduser() / "last.ckpt" if ckpt == "last" else Path(ckpt))
+        except UserError as e:
+            raise UserError(f"ckpt_path=last: {e}") from None
     style_model = OmegaConf.select(cfg, "callbacks.style_model.path")
     if ckpt is None and style_model and Path(style_model).expanduser().is_file():  # a file outside the run's folder
         raise UserError(

@@ -2034,3 +2034,22 @@ def test_a_single_run_given_only_a_sweeps_folder_is_refused(
         "sweep)"
     )
     assert list(tmp_path.iterdir()) == []
+
+
+def test_resuming_from_a_cut_short_last_checkpoint_is_one_line(
+    tmp_path: Path, photo_dir: Path, style_path: Path, random_vgg: Path
+) -> None:
+    """`ckpt_path=last` where the run's last.ckpt is cut short (a copy from another machine that stopped) or empty
+    was torch's OSError or EOFError traceback; the same file given by its path was already one line."""
+    out = tmp_path / "run"
+    once = ("callbacks.checkpoint.every_n_train_steps=5",)  # last.ckpt alone (else the newest periodic one is taken)
+    train(tiny_cfg(out, photo_dir, style_path, random_vgg, "trainer.max_steps=2", *once))
+    last = out / "checkpoints" / "last.ckpt"
+    for cut in (last.read_bytes()[: last.stat().st_size // 2], b""):
+        last.write_bytes(cut)
+        with pytest.raises(UserError) as said:
+            train(tiny_cfg(out, photo_dir, style_path, random_vgg, "trainer.max_steps=3", "ckpt_path=last"))
+        assert (
+            str(said.value)
+            == f"ckpt_path=last: {last} is not a Lightning checkpoint (or is cut short): pass a run's .ckpt"
+        )
