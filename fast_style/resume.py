@@ -51,7 +51,12 @@ def resume_from(cfg: DictConfig, out: Path, last: str | None, checkpoints: bool)
         if not kept.is_file():
             log.warning("ckpt_path=last: %s holds no last.ckpt: resuming from %s, its newest checkpoint", last, newest)
             ckpt = str(newest)
-        elif (at := step_of(newest)) is not None and at > (step_of(kept) or 0):
+        elif (at := step_of(newest)) is not None and (kept_at := step_of(kept)) is None:  # (was "older than")
+            log.warning(
+                "ckpt_path=last: %s cannot be read (cut short?): resuming from %s, the run's newest", kept, newest
+            )
+            ckpt = str(newest)
+        elif at is not None and at > kept_at:
             log.warning("ckpt_path=last: %s is older than %s: resuming from that, the run's newest", kept, newest)
             ckpt = str(newest)
     if ckpt == "last" and last and not (Path(last) / "last.ckpt").is_file():

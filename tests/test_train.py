@@ -2053,3 +2053,19 @@ def test_resuming_from_a_cut_short_last_checkpoint_is_one_line(
             str(said.value)
             == f"ckpt_path=last: {last} is not a Lightning checkpoint (or is cut short): pass a run's .ckpt"
         )
+
+
+def test_an_unreadable_last_checkpoint_beside_a_periodic_one_is_said_so(
+    tmp_path: Path, photo_dir: Path, style_path: Path, random_vgg: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """`ckpt_path=last` with the run's last.ckpt cut short went on from its periodic checkpoint, saying last.ckpt
+    "is older than" it."""
+    out = tmp_path / "run"
+    train(tiny_cfg(out, photo_dir, style_path, random_vgg, "trainer.max_steps=2"))
+    last = out / "checkpoints" / "last.ckpt"
+    last.write_bytes(b"")
+    with caplog.at_level(logging.WARNING, logger="fast_style.resume"):
+        train(tiny_cfg(out, photo_dir, style_path, random_vgg, "trainer.max_steps=3", "ckpt_path=last"))
+    said = f"ckpt_path=last: {last} cannot be read (cut short?): resuming from {last.parent / 'step=000002.ckpt'}"
+    assert said in caplog.text
+    assert load_style_model(str(out / "style.pt"))[1]["step"] == 3
