@@ -230,6 +230,11 @@ def _prepare(cfg: DictConfig) -> tuple[pl.Trainer, StyleTransferModule, Any, lis
             f"trainer.val_check_interval={interval}: give the training steps between validations (at least 1), or "
             "+trainer.limit_val_batches=0 to validate never"
         )
+    if isinstance(interval, float) and OmegaConf.select(cfg, "trainer.check_val_every_n_epoch", default=None) is None:
+        raise UserError(  # Lightning's "should be an integer or a time-based duration ... when check_val_every_n_epoch
+            f"trainer.val_check_interval={interval}: give the training steps between validations as a whole number "
+            "(a fraction of an epoch, such as 0.5, needs trainer.check_val_every_n_epoch=1)"  # =None" named no remedy
+        )
     accumulate = OmegaConf.select(cfg, "trainer.accumulate_grad_batches", default=None)
     if accumulate is not None and not isinstance(accumulate, bool) and accumulate < 1:
         raise UserError(f"trainer.accumulate_grad_batches={accumulate}: give at least 1 (batches per step)")
