@@ -2071,3 +2071,13 @@ def test_an_unreadable_last_checkpoint_beside_a_periodic_one_is_said_so(
     said = f"ckpt_path=last: {last} cannot be read (cut short?): resuming from {last.parent / 'step=000002.ckpt'}"
     assert said in caplog.text
     assert load_style_model(str(out / "style.pt"))[1]["step"] == 3
+
+
+def test_the_version_is_the_tools(monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]) -> None:
+    """`fast-style-train --version` printed "Hydra 1.3.8" alone, as though that were fast-style's version."""
+    import hydra
+
+    from fast_style import __version__
+
+    code, said = _train_here(monkeypatch, capfd, ["--version", "style.image=w.jpg"])
+    assert code == 0 and said.strip() == f"fast-style-train {__version__} (Hydra {hydra.__version__})"

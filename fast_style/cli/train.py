@@ -279,6 +279,11 @@ def main() -> None:
     """`fast-style-train`: Hydra's command line in the frame every tool shares (`run_tool`: Ctrl-C, SIGTERM and
     SIGHUP while torch and Lightning load, a closed pipe, `error: ...`); see the module's docstring for exit codes."""
     sys.argv[1:] = options_first(as_paths(sys.argv[1:]))
+    if "--version" in sys.argv[1:]:  # Hydra's flag printed "Hydra 1.3.8" alone, as though that were the tool's
+        from fast_style import __version__
+
+        print(f"fast-style-train {__version__} (Hydra {hydra.__version__})")
+        return
     if ranks.started_by_lightning():  # its rank 0 decides when to stop, and stops it (a Ctrl-C reaches every process)
         for stop in (signal.SIGINT, signal.SIGTERM, getattr(signal, "SIGHUP", None)):
             if stop is not None:
