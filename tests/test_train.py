@@ -1982,6 +1982,16 @@ def test_hydras_flags_between_the_settings_leave_every_setting_read(
     assert options_first(["a=1", "--config-dir"]) == ["a=1", "--config-dir"]  # its value missing: argparse says so
 
 
+def test_hydras_flags_are_read_from_its_own_parser() -> None:
+    """The one place fast-style reads `hydra._internal` (no public API lists Hydra's flags): fails by name when a Hydra
+    upgrade moves it, where the tools would fall back to Hydra's own "unrecognized arguments"."""
+    from fast_style.cli.train import hydra_options
+
+    flags = hydra_options()
+    assert {"-m", "--multirun", "--cfg", "--config-dir", "--info", "--help"} <= set(flags)
+    assert flags["--cfg"].nargs is None and flags["--info"].nargs == "?"  # (a value, and one that may be left out)
+
+
 def test_resuming_in_a_sweeps_folder_or_a_runs_checkpoints_names_the_runs_folder(
     tmp_path: Path, photo_dir: Path, style_path: Path, random_vgg: Path
 ) -> None:

@@ -16,7 +16,7 @@ import sys
 import time
 import traceback
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import hydra
 import yaml
@@ -132,15 +132,25 @@ def as_paths(args: list[str]) -> list[str]:
     return out
 
 
+def hydra_options() -> dict[str, Any]:
+    """Hydra's command-line flags, each with its argparse action, from Hydra's own parser: no public API lists them,
+    so this is the one place fast-style reads `hydra._internal` (tests/test_train.py checks it). Empty where an
+    upgrade moved it: Hydra's own words then, as before."""
+    try:
+        from hydra._internal.utils import get_args_parser
+
+        return {name: action for action in get_args_parser()._actions for name in action.option_strings}
+    except (ImportError, AttributeError):
+        return {}
+
+
 def options_first(args: list[str]) -> list[str]:
     """Hydra's flags (with their values) before the overrides, each in its own order: its parser takes the
     overrides as one run only, so a flag between two (`style.image=a.jpg -m loss.style_weight=2,5`, `... --config-dir
     my_configs model=wide`) was "unrecognized arguments: loss.style_weight=2,5", naming a valid setting."""
-    from hydra._internal.utils import get_args_parser
-
-    if "--" in args:  # (argparse's end of options: left as given)
+    takes = hydra_options()
+    if "--" in args or not takes:  # (argparse's end of options: left as given)
         return args
-    takes = {name: action for action in get_args_parser()._actions for name in action.option_strings}
     flags, overrides, i = [], [], 0
     while i < len(args):
         arg, i = args[i], i + 1
@@ -333,11 +343,8 @@ _AS_SETTINGS = {
 def _check_options(args: list[str]) -> None:
     """An option Hydra's command line does not have (--style wave.jpg, as the other tools take it): argparse's usage,
     a dozen lines, and "unrecognized arguments", without a word of how a setting is given."""
-    try:  # Hydra's own parser: its options, whatever its version has (no public API lists them)
-        from hydra._internal.utils import get_args_parser
-
-        known = set(get_args_parser()._option_string_actions)
-    except (ImportError, AttributeError):  # moved by a Hydra upgrade: Hydra's own words, as before
+    known = hydra_options()
+    if not known:  # moved by a Hydra upgrade: Hydra's own words, as before
         return
     for arg in args:
         name = arg.partition("=")[0]
