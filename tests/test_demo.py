@@ -162,24 +162,6 @@ def test_a_stopped_demo_names_the_fast_style_train_command_that_resumes_it(tmp_p
     assert OmegaConf.to_container(again) == {**OmegaConf.to_container(cfg), "ckpt_path": "last"}
 
 
-def test_the_demo_trains_on_from_a_built_in_network(tmp_path: Path) -> None:
-    """From random weights its 300 steps painted a flat teal with red and yellow blobs where the cat's eyes and
-    nose were; its network now starts from a built-in style's, which already keeps a photo's shapes."""
-    import torch
-
-    from fast_style import zoo
-    from fast_style.module import StyleTransferModule
-    from fast_style.style_model import load_style_model
-
-    cfg = training_config(tmp_path / "train", tmp_path / "style.png", tmp_path / "run", 300, 128)
-    assert cfg.module.init_from in zoo.names()
-    network = instantiate(cfg.model)
-    StyleTransferModule._start_from(network, cfg.module.init_from)  # the demo's network is the built-in one's
-    built_in, _ = load_style_model(str(zoo.resolve(cfg.module.init_from)))
-    for (name, ours), theirs in zip(network.state_dict().items(), built_in.state_dict().values()):
-        assert torch.equal(ours, theirs.to(ours.dtype)), name
-
-
 @pytest.mark.parametrize(
     ("bf16", "asked", "trained"), [(False, [], 96), (True, [], 128), (False, ["--image-size", "128"], 128)]
 )
