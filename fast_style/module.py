@@ -142,7 +142,11 @@ class StyleTransferModule(pl.LightningModule):
             for k in keys
             if k not in free and network.config.get(k) != trained.config.get(k)
         )
-        raise UserError(f"module.init_from={model} holds a network with {diff}: set the same model settings")
+        raise UserError(
+            f"module.init_from={model} holds a network with {diff}: set the same model settings, or "
+            "module.init_from=null to start from random weights (experiment=demo and cpu_quick start from a built-in "
+            "network)"
+        )
 
     def configure_model(self) -> None:
         mode = self.hparams.compile

@@ -245,7 +245,7 @@ def test_init_from_starts_from_a_style_model_of_the_same_network(tmp_path) -> No
         init_from=str(path),
     )
     torch.testing.assert_close(smooth.network.state_dict(), m.network.state_dict())
-    with pytest.raises(UserError, match=r"holds a network with model.kernel_outer=9: set the same model settings"):
+    with pytest.raises(UserError, match=r"model.kernel_outer=9: set the same model settings, or module.init_from=null"):
         StyleTransferModule(
             TransformerNet(channels=(4, 8, 8), num_residual=1, kernel_outer=5, antialias="up"),
             ConstantLoss(1.0),
