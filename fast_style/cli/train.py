@@ -348,7 +348,8 @@ def _check_options(args: list[str]) -> None:
         return
     for arg in args:
         name = arg.partition("=")[0]
-        if arg.startswith("-") and name not in known:
+        attached = not arg.startswith("--") and arg[:2] in known  # a short flag and its value in one (-cjob)
+        if arg.startswith("-") and name not in known and not attached:
             example = _AS_SETTINGS.get(name, "style.image=wave.jpg trainer.max_steps=2000")
             raise UserError(
                 f"{name} is not an option of fast-style-train: settings go in as key=value, e.g. {example} "
