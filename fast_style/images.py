@@ -66,12 +66,10 @@ def unreadable_because(path: object, error: BaseException, limit: int = 200) -> 
         empty = False
     if empty:
         return EMPTY_FILE
-    if isinstance(path, (str, Path)) and Path(path).suffix.lower() in (".pt", ".pth", ".ckpt"):
-        from fast_style.style_model import torch_file_kind
+    from fast_style.style_model import a_torch_file
 
-        with contextlib.suppress(OSError):
-            if torch_file_kind(path) in ("zip", "pickle"):  # (a picture misnamed .pt is read as what Pillow says)
-                return "a PyTorch file (a style model, weights or a checkpoint), not a picture: give an image file"
+    if isinstance(path, (str, Path)) and a_torch_file(path):
+        return "a PyTorch file (a style model, weights or a checkpoint), not a picture: give an image file"
     return first_line(error, limit)
 
 

@@ -56,7 +56,9 @@ def expand_inputs(
         elif path.is_file():
             if _a_model_export(path):
                 raise UserError(_not_a_stream(item, path))
-            if path.suffix.lower() in (".pt", ".pth", ".ckpt") and _a_torch_file(path):  # (failed as a picture)
+            from fast_style.style_model import a_torch_file  # (torch: where a file is given)
+
+            if a_torch_file(path):  # (it failed as a picture, after the others were stylized)
                 raise UserError(
                     f"{item} is a PyTorch file (a style model, weights or a checkpoint), not a picture or video: give "
                     f"pictures and videos as the inputs, and a style model as the model{option_note('--model')}"
@@ -123,16 +125,6 @@ def _search(
         listed = ", ".join(kinds[:4]) + (", ..." if len(kinds) > 4 else "")
         log.warning("%s: left out %d file(s) that are not %s (%s)", item, len(others), _media(extensions), listed)
     return media
-
-
-def _a_torch_file(path: Path) -> bool:
-    """Whether `path` begins as torch.save's files do (a picture misnamed .pt is a picture)."""
-    from fast_style.style_model import torch_file_kind
-
-    try:
-        return torch_file_kind(path) in ("zip", "pickle")
-    except OSError:  # unreadable: said as it is read
-        return False
 
 
 def _a_model_export(path: Path) -> bool:

@@ -85,6 +85,17 @@ def torch_file_kind(path: str | Path) -> str:
     return "zip" if head.startswith(b"PK") else "pickle" if head[:1] == b"\x80" else "other"
 
 
+def a_torch_file(path: str | Path) -> bool:
+    """Whether `path` is named (.pt, .pth, .ckpt) and begins as torch.save's files do: a style model, weights or a
+    checkpoint given where a picture goes (a picture misnamed .pt is a picture; an unreadable file is said as read)."""
+    if Path(path).suffix.lower() not in (".pt", ".pth", ".ckpt"):
+        return False
+    try:
+        return torch_file_kind(path) in ("zip", "pickle")
+    except OSError:
+        return False
+
+
 def a_picture(path: str | Path) -> str | None:
     """Where `path` is named as a picture (a painting, given for what stylizes in its style), the line that says it is
     no style model and what to do with it; else None."""
