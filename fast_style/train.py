@@ -178,6 +178,20 @@ def _check_output_dir(cfg: DictConfig) -> None:
         raise UserError(f"output_dir follows the run's folder: set {key}={cfg.output_dir} instead")
 
 
+def _check_end(cfg: DictConfig) -> None:
+    """A run that would never end: trainer.max_steps=-1 (Lightning's "no step limit") beside the default
+    trainer.max_epochs=-1 and no trainer.max_time trained on without a word until stopped by hand, and
+    trainer.max_steps=-5 was Lightning's MisconfigurationException traceback."""
+    steps, epochs, time = (OmegaConf.select(cfg, f"trainer.{key}") for key in ("max_steps", "max_epochs", "max_time"))
+    if isinstance(steps, int) and steps < -1:
+        raise UserError(f"trainer.max_steps={steps}: give the steps to train, e.g. trainer.max_steps=2000")
+    if steps == -1 and epochs == -1 and time is None:
+        raise UserError(
+            "trainer.max_steps=-1 with trainer.max_epochs=-1 trains without end: give trainer.max_steps=N, "
+            "trainer.max_epochs=N or trainer.max_time=DD:HH:MM:SS"
+        )
+
+
 def _remove_if_empty(made: list[Path]) -> None:
     """The folders a refused run made, where they are still empty (train() from Python left tensorboard/, and the
     run's folder around it; fast-style-train removes a refused launch's folder itself), innermost first."""
@@ -238,6 +252,7 @@ def _prepare(cfg: DictConfig) -> tuple[pl.Trainer, StyleTransferModule, Any, lis
     accumulate = OmegaConf.select(cfg, "trainer.accumulate_grad_batches", default=None)
     if accumulate is not None and not isinstance(accumulate, bool) and accumulate < 1:
         raise UserError(f"trainer.accumulate_grad_batches={accumulate}: give at least 1 (batches per step)")
+    _check_end(cfg)
     pl.seed_everything(cfg.seed, workers=True)
     datamodule = build(cfg.data, "data")
     network = build(cfg.model, "model")

@@ -612,6 +612,9 @@ def test_the_stop_line_points_a_resume_at_the_run_or_at_its_whole_sweep(monkeypa
         ("trainer.precision=bf16-true", "trainer.precision=bf16-true is not a precision fast-style trains in"),
         ("trainer.precision=64-true", "use bf16-mixed, 16-mixed (on a GPU) or 32-true"),  # crashed in the grids
         ("trainer.max_steps=0", "trainer.max_steps=0 trains nothing: give the steps to train"),  # a folder, no model
+        # trained on without end, without a word (the default trainer.max_epochs=-1); Lightning's traceback for -5
+        ("trainer.max_steps=-1", "trainer.max_steps=-1 with trainer.max_epochs=-1 trains without end: give trainer."),
+        ("trainer.max_steps=-5", "trainer.max_steps=-5: give the steps to train, e.g. trainer.max_steps=2000"),
         # exit code 0 with a folder of no model (max_steps=0 was refused)
         ("trainer.max_steps=1 trainer.max_epochs=0", "trainer.max_epochs=0 trains nothing: set trainer.max_epochs=-1"),
         ("trainer.max_steps=1 +trainer.limit_train_batches=0", "trainer.limit_train_batches=0 trains nothing"),
