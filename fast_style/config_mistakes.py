@@ -161,7 +161,7 @@ def one_line(error: BaseException, argv: list[str]) -> str:
         hint = f" (did you mean {guess}?)" if guess else ""
         key += below
         if parent in ("loss.style_layers", "loss.content_layers") and not keys and composed is not None:
-            return _layers_left_null(key, argv)  # (null: the loss's own layers, which the run's log names)
+            return _layers_left_null([key], argv)  # (null: the loss's own layers, which the run's log names)
         if source:
             return f"unknown setting '{key}' in the config {source}{hint}{known}"
         if guess:
@@ -193,20 +193,24 @@ def one_line(error: BaseException, argv: list[str]) -> str:
     return text[:300]
 
 
-def _layers_left_null(key: str, argv: list[str]) -> str:
+def _layers_left_null(keys: list[str], argv: list[str], added: bool = False) -> str:
     """`loss.style_layers.relu1_2=2` where the config leaves the layers null (the loss's own): the whole map to give,
-    with the layer's weight as given."""
+    with the layers' weights as given. `added`: `+loss.style_layers.relu5_3=1`, which Hydra takes as a map of the
+    added layers alone (the loss's own four dropped without a word)."""
     from fast_style.loss import DEFAULT_LAYERS
 
-    parent, _, layer = key.rpartition(".")
-    given = next((a.partition("=")[2] for a in argv if a.lstrip("+~").partition("=")[0] == key), "")
+    parent = keys[0].rpartition(".")[0]
     layers = {name: f"{weight:g}" for name, weight in DEFAULT_LAYERS[parent.partition(".")[2]].items()}
     default = f"{', '.join(layers)} at weight 1"
-    layers[layer] = given or layers.get(layer, "1")
+    for key in keys:
+        given = next((a.partition("=")[2] for a in argv if a.lstrip("+~").partition("=")[0] == key), "")
+        layers[key.rpartition(".")[2]] = given or layers.get(key.rpartition(".")[2], "1")
     whole = ", ".join(f"{name}: {weight}" for name, weight in layers.items())
+    named = " ".join(f"+{k}" for k in keys)
+    instead = f"{named} would train on those alone" if added else f"{keys[0]} has no map to go in"
     return (
-        f"{parent} is null here (the loss's own layers: {default}), so {key} has no map to go in: give the whole "
-        f"map, {parent}='{{{whole}}}'"
+        f"{parent} is null here (the loss's own layers: {default}), so {instead}: give the whole map, "
+        f"{parent}='{{{whole}}}'"
     )
 
 
@@ -267,6 +271,12 @@ def check_added(cfg: DictConfig, overrides: list[str]) -> None:
         below = _same_name_below(key, cfg)
         hint = f"did you mean {below}=...?" if below else "set a group's setting (data.image_size=...) instead"
         raise UserError(f"+{key} adds a setting that nothing reads at the top level: {hint}")
+    layers = [k.lstrip("+") for a in overrides if (k := a.partition("=")[0]).startswith("+")]
+    for parent in ("loss.style_layers", "loss.content_layers"):  # a map the config left null, made of `+` alone
+        mine = [k for k in layers if k.rpartition(".")[0] == parent]
+        node = OmegaConf.select(cfg, parent) if mine else None
+        if isinstance(node, DictConfig) and {f"{parent}.{k}" for k in node} <= set(mine):
+            raise UserError(_layers_left_null(mine, overrides, added=True))
 
 
 def build(node: DictConfig, where: str, **kwargs: Any) -> Any:

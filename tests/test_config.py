@@ -243,3 +243,29 @@ def test_a_layer_weight_set_where_the_loss_leaves_its_layers_null_gives_the_whol
     ):
         compose(["style.image=x.jpg", "loss.content_layers.relu3_3=2"])
     assert compose(["style.image=x.jpg", "loss=vgg19", "loss.style_layers.relu1_1=2"]).loss.style_layers.relu1_1 == 2
+
+
+def test_a_layer_added_with_a_plus_where_the_loss_leaves_its_layers_null_is_refused_with_the_whole_map() -> None:
+    """`+loss.style_layers.relu5_3=1` (as Hydra's "use +key=..." advises for a key that is not there) made a map of
+    that layer alone: the run trained on relu5_3 only, the loss's own four layers dropped without a word."""
+    from fast_style.config_mistakes import check_added
+    from fast_style.errors import UserError
+
+    given = ["style.image=x.jpg", "+loss.style_layers.relu5_3=0.5", "+loss.style_layers.relu1_1=2"]
+    with pytest.raises(UserError) as said:
+        check_added(compose(given), given)
+    message = str(said.value)
+    assert "so +loss.style_layers.relu5_3 +loss.style_layers.relu1_1 would train on those alone" in message
+    whole = "'{relu1_2: 1, relu2_2: 1, relu3_3: 1, relu4_3: 1, relu5_3: 0.5, relu1_1: 2}'"
+    assert message.endswith(f"give the whole map, loss.style_layers={whole}")
+    with pytest.raises(UserError, match=r"so \+loss.content_layers.relu3_3 would train on those alone"):
+        check_added(
+            compose(["style.image=x.jpg", "+loss.content_layers.relu3_3=1"]), ["+loss.content_layers.relu3_3=1"]
+        )
+    # a map the config has takes one more layer (loss=vgg19's own), and so does one given whole beside it
+    for kept in (
+        ["loss=vgg19", "+loss.style_layers.relu5_4=1"],
+        ["loss.style_layers={relu1_2: 1}", "+loss.style_layers.relu2_2=1"],
+    ):
+        check_added(cfg := compose(["style.image=x.jpg", *kept]), kept)
+        assert len(cfg.loss.style_layers) >= 2
