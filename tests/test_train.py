@@ -941,7 +941,9 @@ def test_a_refused_run_keeps_a_folder_that_holds_more_than_its_launch(
     assert (run / "images" / "step_1.png").read_bytes() == b"a grid of an earlier launch"
     log = (run / "train.log").read_text()
     assert log.startswith("an earlier launch\n") and "error: " in log  # the refusal recorded beside it
-    assert f"launch: fast-style-train data.root={photo_dir} " in log  # what this launch was asked
+    # what this launch was asked, its folder too (left out: a resume of it must name it), not Hydra's own hydra.mode
+    assert f"launch: fast-style-train hydra.run.dir={run} data.root={photo_dir} " in log
+    assert "hydra.mode" not in log
 
 
 def test_a_crash_is_in_the_runs_log(

@@ -21,6 +21,7 @@ from typing import IO, Any
 import hydra
 import yaml
 from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
 from omegaconf import DictConfig
 from omegaconf.errors import OmegaConfBaseException
 
@@ -52,7 +53,11 @@ def _hydra_main(cfg: DictConfig) -> None:
     fresh = launch_folders.holds_only_this_launch(out, logs) and (made is True or new_logs)
     # what a refusal before the first step removes: a folder of its own, else what it added
     refused = (out, made is True, logs) if fresh else (out, None, logs if new_logs else [])
-    launch = " ".join(HydraConfig.get().overrides.task) or "(the defaults)"
+    # with the user's hydra.* settings (hydra.run.dir: where a resume must point), not the hydra.mode Hydra adds
+    given = [o for o in HydraConfig.get().overrides.hydra if not o.startswith("hydra.mode=")]
+    sweep = ["-m"] if HydraConfig.get().mode == RunMode.MULTIRUN else []
+    launch = " ".join(sweep + given + list(HydraConfig.get().overrides.task))
+    launch = launch or "(the defaults)"
     _into_run_log(f"launch: fast-style-train {launch}", logging.INFO)  # the log says what ran (the terminal knows)
     held = None
     try:
