@@ -193,6 +193,9 @@ class StyleModelWriter(pl.Callback):
         super().__init__()
         self.path = Path(path)
         self.meta = dict(meta or {})
+        image = self.meta.get("style_image")  # style.image=wave.jpg: the painting wherever the model is used later
+        if isinstance(image, str) and Path(image).expanduser().is_file() and not Path(image).is_absolute():
+            self.meta["style_image"] = str(Path(image).expanduser().absolute())  # (fast-style-eval finds it there)
         self._written: set[tuple[Path, int]] = set()
 
     def _write(self, trainer: pl.Trainer, pl_module: pl.LightningModule, path: Path) -> None:

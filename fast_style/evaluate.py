@@ -108,7 +108,7 @@ def find_models(items: list[str]) -> list[Path]:
 
 
 def find_style_image(recorded: str, style_dirs: list[str]) -> str:
-    """The painting a model names: where it was when it was trained (a path, as training was given it), else by
+    """The painting a model names: where it was when it was trained (its whole path, as training recorded it), else by
     its file name in `style_dirs`. A bare file name (a built-in style names only its file: wave.jpg) is looked for
     in `style_dirs` first: a wave.jpg in the current folder, another painting, had been taken before the
     --style-dir asked for."""

@@ -65,6 +65,19 @@ def test_model_and_trainer_nodes_instantiate(tmp_path: Path) -> None:
     assert writer.path == tmp_path / "style.pt" and writer.meta["style_image"] == "s.png"
 
 
+def test_the_style_model_names_a_relative_painting_by_its_whole_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """style.image=wave.jpg (in the current folder) was recorded as `wave.jpg`: fast-style-eval, run from another
+    folder, did not find the painting the model was trained on."""
+    (tmp_path / "art").mkdir()
+    (tmp_path / "art" / "wave.jpg").write_bytes(b"a painting")
+    monkeypatch.chdir(tmp_path)
+    for given in ("art/wave.jpg", str(tmp_path / "art" / "wave.jpg")):
+        cfg = _compose([f"output_dir={tmp_path}", f"style.image={given}"])
+        assert instantiate(cfg.callbacks.style_model).meta["style_image"] == str(tmp_path / "art" / "wave.jpg")
+
+
 def test_style_image_is_required() -> None:
     cfg = _compose(["output_dir=/tmp/x"])
     assert OmegaConf.is_missing(cfg.style, "image")
