@@ -58,8 +58,8 @@ def decoding() -> Iterator[None]:
 def unreadable_because(path: object, error: BaseException, limit: int = 200) -> str:
     """Why a picture could not be read, in one line: "an empty file (0 bytes)" for one (a copy or download that
     failed, a placeholder; Pillow says "cannot identify image file"), "a PyTorch file ..., not a picture" for a
-    style model, weights or a checkpoint given where a picture goes (fast-style-optimize -s wave.pt), else the error's
-    first line."""
+    style model, weights or a checkpoint given where a picture goes (fast-style-optimize -s wave.pt), "the file ends
+    early" for a cut-short one (Pillow said "Truncated File Read"), else the error's first line."""
     try:
         empty = isinstance(path, (str, Path)) and os.path.isfile(path) and os.stat(path).st_size == 0
     except (OSError, ValueError):
@@ -70,7 +70,10 @@ def unreadable_because(path: object, error: BaseException, limit: int = 200) -> 
 
     if isinstance(path, (str, Path)) and a_torch_file(path):
         return "a PyTorch file (a style model, weights or a checkpoint), not a picture: give an image file"
-    return first_line(error, limit)
+    said = first_line(error, limit)
+    if re.search(r"truncated|Truncated File Read", said):  # Pillow's words for a file that ends early
+        return "the file ends early (an unfinished copy or download?): copy it again"
+    return said
 
 
 @contextlib.contextmanager

@@ -19,8 +19,8 @@ from PIL import Image
 from fast_style import zoo
 from fast_style.animation import frame_count
 from fast_style.devices import DTYPES, compile_for, pick_device, pick_precision
-from fast_style.errors import UserError, first_line, setting
-from fast_style.images import opened_in_srgb, read_image, reading, split_alpha, upright
+from fast_style.errors import UserError, setting
+from fast_style.images import opened_in_srgb, read_image, reading, split_alpha, unreadable_because, upright
 from fast_style.inference_defaults import DEFAULT_MAX_PIXELS, DEFAULT_TILE
 from fast_style.network import EXPORT_MIN_SIDE, TransformerNet, for_cpu_inference
 from fast_style.options import (
@@ -495,5 +495,9 @@ def _as_image(x: object) -> Image.Image:
         # it is, as its maker may have turned it already, keeping the tag
         return upright(opened_in_srgb(x, name) if name else x) if x.format else x
     except (OSError, ValueError, AssertionError, AttributeError) as e:
-        why = first_line(e) if str(e) else "it was closed (stylize it inside its `with Image.open(...)` block)"
+        why = (
+            unreadable_because(name, e)
+            if str(e)
+            else "it was closed (stylize it inside its `with Image.open(...)` block)"
+        )
         raise UserError(f"cannot read the image {name or 'given'}: {why}") from None

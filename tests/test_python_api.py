@@ -38,7 +38,7 @@ def test_images_closed_truncated_or_given_alone_are_named(model_path: Path, tmp_
     whole = make_photo(tmp_path / "whole.jpg", (300, 200))
     cut = tmp_path / "cut.jpg"
     cut.write_bytes(whole.read_bytes()[: whole.stat().st_size * 2 // 3])  # its header whole: Image.open reads it
-    with pytest.raises(UserError, match="cannot read the image .*cut.jpg: image file is truncated"):
+    with pytest.raises(UserError, match=r"cannot read the image .*cut.jpg: the file ends early \(an unfinished copy"):
         s(Image.open(cut))
     for one in (str(photo), torch.rand(2, 3, 8, 8)):  # "cannot read p" (its letters), or "not Tensor"
         with pytest.raises(TypeError, match="stylize_images takes a list of images, not one"):

@@ -118,6 +118,30 @@ def test_an_empty_file_is_called_empty_wherever_it_is_read(
     assert f"skipping {folder / 'c.png'}: an empty file (0 bytes)" in caplog.text
 
 
+def test_a_cut_short_picture_is_called_one_and_the_remedy_named(tmp_path: Path, model: Path) -> None:
+    """A JPEG or PNG cut short (an unfinished copy) was Pillow's "Truncated File Read" or "image file is truncated",
+    naming no remedy."""
+    from fast_style.errors import UserError
+    from fast_style.style_image import load_style_image
+    from fast_style.stylizer import Stylizer
+
+    arr = np.random.default_rng(0).integers(0, 255, (120, 160, 3), dtype=np.uint8)
+    for ext, keep in (("jpg", 200), ("jpg", 5000), ("png", 5000)):
+        whole = io.BytesIO()
+        Image.fromarray(arr).save(whole, FORMATS[ext])
+        cut = tmp_path / f"cut{keep}.{ext}"
+        cut.write_bytes(whole.getvalue()[:keep])
+        remedy = r": the file ends early \(an unfinished copy or download\?\): copy it again$"
+        with pytest.raises(UserError, match=r"^cannot read style image .*" + remedy):
+            load_style_image(str(cut), 32)
+        with pytest.raises(UserError, match=r"^cannot read .*" + remedy):
+            Stylizer.load(model)(cut)
+        assert (
+            ImageFolder([cut], image_size=16, train=True)[0].reason
+            == "the file ends early (an unfinished copy or download?): copy it again"
+        )
+
+
 def test_a_pytorch_file_where_a_picture_goes_is_called_one(
     tmp_path: Path, model: Path, capsys: pytest.CaptureFixture
 ) -> None:
