@@ -70,6 +70,10 @@ class ImageLogger(pl.Callback):
         self.every_n_steps = every_n_steps
         self.num_images = num_images
         self.dirpath = Path(dirpath) if dirpath else None
+        # a file there (or above it) failed the run at its first grid, after its first every_n_steps steps
+        there = next((p for p in (self.dirpath, *self.dirpath.parents) if p.exists()), None) if dirpath else None
+        if there is not None and not there.is_dir():
+            raise ValueError(f"dirpath {dirpath} cannot be a folder: {there} is a file; give a folder for the grids")
         self.images: torch.Tensor | None = None
         self._last_logged = -1
 

@@ -630,6 +630,15 @@ def test_the_stop_line_points_a_resume_at_the_run_or_at_its_whole_sweep(monkeypa
         # tracebacks after the run began, its folder left; -1 showed a photo fewer
         ("callbacks.images.every_n_steps=abc", "callbacks.images: every_n_steps must be a whole number >= 0, got 'ab"),
         ("callbacks.images.num_images=-1", "callbacks.images: num_images must be a whole number >= 1, got -1"),
+        # a file there: the run failed at its first grid, after its first steps
+        (
+            "callbacks.images.dirpath={style}",
+            "callbacks.images: dirpath {style} cannot be a folder: {style} is a file;",
+        ),
+        (
+            "callbacks.images.dirpath={style}/grids",
+            "callbacks.images: dirpath {style}/grids cannot be a folder: {style} is",
+        ),
         # Lightning warned, trained from the start and wrote over the run's style model
         (
             "callbacks.checkpoint=null ckpt_path=last",
