@@ -30,7 +30,8 @@ COMPILE_MODES = ("auto", "default", "reduce-overhead", "max-autotune", "max-auto
 class StyleTransferModule(pl.LightningModule):
     """Trains `network` to minimise `loss` against one style image, (1, 3, H, W) in [0, 1].
 
-    `lr_schedule`: "constant" (the paper) or "cosine" decay to `lr * lr_min_ratio` over `trainer.max_steps`.
+    `lr_schedule`: "constant" (the paper) or "cosine" decay to `lr * lr_min_ratio` over the run: `trainer.max_steps`,
+    or the steps of `trainer.max_epochs` in a run counted in epochs.
     `on_nonfinite`: a NaN/inf training loss "stop"s the run (the last checkpoint stays good) or "skip"s the step.
     `compile`: torch.compile the network and the loss for training steps: true, false, one of torch.compile's
     modes ("reduce-overhead" adds CUDA graphs on a GPU), or "auto": "reduce-overhead" on one GPU that Triton
@@ -452,8 +453,11 @@ class StyleTransferModule(pl.LightningModule):
         fused = self.device.type == "cuda" and not self._amp_refuses_fused()
         optimizer = torch.optim.Adam(self.network.parameters(), lr=self.hparams.lr, fused=fused)
         total = max(1, int(self.trainer.max_steps)) if self.trainer.max_steps and self.trainer.max_steps > 0 else None
+        if self.hparams.lr_schedule == "cosine" and total is None:  # a run counted in epochs: the steps they make
+            epochs = self.trainer.estimated_stepping_batches  # (Lightning's count: batches, accumulation, devices)
+            total = max(1, int(epochs)) if math.isfinite(epochs) else None
         if self.hparams.lr_schedule == "cosine" and total is None:
-            raise UserError("module.lr_schedule=cosine needs trainer.max_steps")
+            raise UserError("module.lr_schedule=cosine needs an end: trainer.max_steps or trainer.max_epochs")
         floor = self.hparams.lr_min_ratio
         # the cosine from `start` (its rate's factor there: `factor`) down to the floor at `total`: from 0 and 1 in
         # a new run; a resume to another trainer.max_steps goes on from where the rate was, down to the floor at

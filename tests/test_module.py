@@ -121,6 +121,18 @@ def test_cosine_schedule_decays_to_the_floor() -> None:
     assert lrs[0] == pytest.approx(1e-3) and lrs[50] == pytest.approx(0.55e-3) and lrs[100] == pytest.approx(1e-4)
 
 
+def test_a_cosine_of_a_run_counted_in_epochs_ends_at_their_last_step() -> None:
+    """module.lr_schedule=cosine with trainer.max_steps=-1 trainer.max_epochs=N was refused ("needs
+    trainer.max_steps"): it decays over the steps Lightning counts for those epochs."""
+    m = _module(1.0, lr=1e-3, lr_schedule="cosine", lr_min_ratio=0.1)
+    m.trainer = type("T", (), {"max_steps": -1, "estimated_stepping_batches": 30})()
+    factor = m.configure_optimizers()["lr_scheduler"]["scheduler"].lr_lambdas[0]
+    assert factor(0) == pytest.approx(1.0) and factor(15) == pytest.approx(0.55) and factor(30) == pytest.approx(0.1)
+    m.trainer = type("T", (), {"max_steps": -1, "estimated_stepping_batches": float("inf")})()  # (max_time alone)
+    with pytest.raises(UserError, match="module.lr_schedule=cosine needs an end: trainer.max_steps or trainer.max_"):
+        m.configure_optimizers()
+
+
 def test_a_cosine_resumed_to_more_steps_goes_on_down_from_where_it_was() -> None:
     """Rebuilt for the new trainer.max_steps, the rate jumped back up (2.3x at step 9 of 8 -> 12)."""
     first = _module(1.0, lr=1e-3, lr_schedule="cosine", lr_min_ratio=0.1)

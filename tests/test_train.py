@@ -2105,3 +2105,21 @@ def test_the_version_is_the_tools(monkeypatch: pytest.MonkeyPatch, capfd: pytest
 
     code, said = _train_here(monkeypatch, capfd, ["--version", "style.image=w.jpg"])
     assert code == 0 and said.strip() == f"fast-style-train {__version__} (Hydra {hydra.__version__})"
+
+
+def test_a_cosine_schedule_of_a_run_counted_in_epochs_ends_at_its_floor(
+    tmp_path: Path, photo_dir: Path, style_path: Path, random_vgg: Path
+) -> None:
+    """module.lr_schedule=cosine with trainer.max_epochs (no step limit) was refused as needing trainer.max_steps:
+    it decays over the steps Lightning counts for those epochs, to lr * lr_min_ratio at the last."""
+    out = tmp_path / "run"
+    epochs = ("trainer.max_steps=-1", "trainer.max_epochs=2", "trainer.log_every_n_steps=1")
+    train(tiny_cfg(out, photo_dir, style_path, random_vgg, "module.lr_schedule=cosine", "module.lr=0.01", *epochs))
+    (events,) = (out / "tensorboard").glob("events.out.tfevents.*")
+    accumulator = EventAccumulator(str(events))
+    accumulator.Reload()
+    rates = [e.value for e in accumulator.Scalars("train/lr")]
+    assert len(rates) > 2 and rates[0] == pytest.approx(0.01)
+    assert all(a > b for a, b in zip(rates, rates[1:])), rates
+    last = torch.load(out / "checkpoints" / "last.ckpt", weights_only=False)
+    assert last["epoch"] >= 1 and last["lr_schedulers"][0]["_last_lr"][0] == pytest.approx(0.001)  # (0.01 * 0.1)
