@@ -1993,7 +1993,9 @@ def test_hydras_flags_between_the_settings_leave_every_setting_read(
         *("-m", "--config-dir", "mine", "--info", "defaults", "--cfg=job", "-i"),
         *("a=1", "b=2,3", "c=4", "d=5", "e=6"),
     ]
-    assert options_first(["a=1", "--config-dir"]) == ["a=1", "--config-dir"]  # its value missing: argparse says so
+    for missing in (["a=1", "--config-dir"], ["a=1", "--config-dir", "-m"]):  # its value missing: argparse says so
+        assert options_first(missing) == missing
+    assert options_first(["a=1", "--", "-m", "b=2"]) == ["a=1", "--", "-m", "b=2"]  # argparse's end of options
 
 
 def test_hydras_flags_are_read_from_its_own_parser() -> None:

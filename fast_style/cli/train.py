@@ -149,28 +149,39 @@ def hydra_options() -> dict[str, Any]:
         return {}
 
 
+def _read_flags(args: list[str], takes: dict[str, Any]) -> list[tuple[str, str]] | None:
+    """Each argument with what it is to Hydra's parser: "flag" (one of its options, or an unknown one), "value" (the
+    value a flag before it takes) or "override" (also everything after `--`, argparse's end of options); None where
+    a flag's value is missing (`--config-dir` last, or before another flag: argparse's "expected one argument")."""
+    read, i = [], 0
+    while i < len(args):
+        arg, i = args[i], i + 1
+        if arg == "--":
+            return [*read, (arg, "flag"), *((a, "override") for a in args[i:])]
+        if not arg.startswith("-"):
+            read.append((arg, "override"))
+            continue
+        read.append((arg, "flag"))
+        action = takes.get(arg)  # (`--cfg=job` holds its value; an unknown flag is argparse's to say)
+        given = i < len(args) and not args[i].startswith("-")  # (argparse takes no `-x` as a value either)
+        if action is not None and action.nargs is None and not given:
+            return None
+        if action is not None and given:
+            if action.nargs is None or (action.nargs == "?" and args[i] in (action.choices or ())):
+                read.append((args[i], "value"))
+                i += 1
+    return read
+
+
 def options_first(args: list[str]) -> list[str]:
     """Hydra's flags (with their values) before the overrides, each in its own order: its parser takes the
     overrides as one run only, so a flag between two (`style.image=a.jpg -m loss.style_weight=2,5`, `... --config-dir
     my_configs model=wide`) was "unrecognized arguments: loss.style_weight=2,5", naming a valid setting."""
     takes = hydra_options()
-    if "--" in args or not takes:  # (argparse's end of options: left as given)
+    read = _read_flags(args, takes) if takes and "--" not in args else None  # (after `--`: left as given)
+    if read is None:
         return args
-    flags, overrides, i = [], [], 0
-    while i < len(args):
-        arg, i = args[i], i + 1
-        if not arg.startswith("-"):
-            overrides.append(arg)
-            continue
-        flags.append(arg)
-        action = takes.get(arg)  # (`--cfg=job` holds its value; an unknown flag is argparse's to say)
-        if action is not None and action.nargs is None and i == len(args):  # its value missing: argparse's to say
-            return args
-        if action is not None and i < len(args):
-            if action.nargs is None or (action.nargs == "?" and args[i] in (action.choices or ())):
-                flags.append(args[i])
-                i += 1
-    return flags + overrides
+    return [a for a, kind in read if kind != "override"] + [a for a, kind in read if kind == "override"]
 
 
 _PATH_KEYS = {
@@ -349,9 +360,8 @@ def _check_options(args: list[str]) -> None:
     """An option Hydra's command line does not have (--style wave.jpg, as the other tools take it): argparse's usage,
     a dozen lines, and "unrecognized arguments", without a word of how a setting is given."""
     known = hydra_options()
-    if not known:  # moved by a Hydra upgrade: Hydra's own words, as before
-        return
-    for arg in args:
+    read = _read_flags(args, known) if known else None  # (moved by a Hydra upgrade: Hydra's own words, as before)
+    for arg in (a for a, kind in read or () if kind == "flag" and a != "--"):
         name = arg.partition("=")[0]
         attached = not arg.startswith("--") and arg[:2] in known  # a short flag and its value in one (-cjob)
         if arg.startswith("-") and name not in known and not attached:
