@@ -85,6 +85,10 @@ def train(cfg: DictConfig) -> Path | None:
             # folder: steps are logged by the global step all the same): noise on every such run
             warnings.filterwarnings("ignore", message=r"Precision .* is not supported by the model summary")
             warnings.filterwarnings("ignore", message=r"The number of training batches .* logging interval")
+            # data.num_val=0 on purpose (the data's line says "0 held out"): Lightning's "Total length of `DataLoader`
+            # across ranks is zero. Please make sure this was your intention." named no loader or setting
+            if OmegaConf.select(cfg, "data.num_val") == 0:
+                warnings.filterwarnings("ignore", message=r"Total length of `DataLoader` across ranks is zero")
             # a batch of unreadable photos alone trains nothing: each is named in a warning of ours
             warnings.filterwarnings("ignore", message=r"`training_step` returned `None`")
             if ckpt is not None:  # resuming into the run's own folder: its checkpoints are expected there

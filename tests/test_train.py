@@ -2125,3 +2125,24 @@ def test_a_cosine_schedule_of_a_run_counted_in_epochs_ends_at_its_floor(
     assert all(a > b for a, b in zip(rates, rates[1:])), rates
     last = torch.load(out / "checkpoints" / "last.ckpt", weights_only=False)
     assert last["epoch"] >= 1 and last["lr_schedulers"][0]["_last_lr"][0] == pytest.approx(0.001)  # (0.01 * 0.1)
+
+
+def test_lightnings_warnings_read_as_the_tools_own(
+    tmp_path: Path,
+    photo_dir: Path,
+    style_path: Path,
+    random_vgg: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    """Lightning's warnings began with the path and line of its own source (`/.../site-packages/lightning_fabric/
+    connector.py:571: ...`); with data.num_val=0, asked for, it warned that a loader's length was zero."""
+    from fast_style.cli.train import main
+
+    args = [*_mistake_args(tmp_path, photo_dir, style_path, random_vgg), "trainer.precision=bf16", "data.num_val=0"]
+    monkeypatch.setattr(sys, "argv", ["fast-style-train", *args])
+    with pytest.raises(SystemExit):  # (trainer.max_steps=0: refused once the data is read)
+        main()
+    output = "".join(capfd.readouterr())
+    assert "\nwarning: `precision=bf16` is supported for historical reasons" in output
+    assert "site-packages" not in output and "Total length of `DataLoader`" not in output, output[-3000:]

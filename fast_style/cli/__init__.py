@@ -197,6 +197,15 @@ def _home_expanded(arg: str) -> str:
     return f"{option}={os.path.expanduser(value)}"
 
 
+def _show_a_warning_line(message: Warning | str, category: type[Warning], *_: object, file=None, **__: object) -> None:
+    """warnings.showwarning for the tools: `warning: <message>`, as their own warnings read, without the path and
+    line of the code that warned (a file in site-packages; Lightning sets warnings.formatwarning to its own when
+    imported, so the line is shown here)."""
+    text = str(message).strip()
+    with contextlib.suppress(OSError, ValueError):  # (a closed stream: as Python's own, nothing said)
+        print(text if text.lower().startswith("warning") else f"warning: {text}", file=file or sys.stderr)
+
+
 def run_tool(body: Callable[[], int | None], log_level: int = logging.INFO, tracebacks: bool = False) -> int:
     """Run a command's body: a UserError becomes `error: <message>` and exit code 2, Ctrl-C exit code 130 and
     SIGTERM 143 (each with one line, after every file being written is removed), and a reader that stopped early
@@ -213,6 +222,9 @@ def run_tool(body: Callable[[], int | None], log_level: int = logging.INFO, trac
     ours = main_thread and signal.getsignal(signal.SIGINT) is signal.default_int_handler  # not SIG_IGN (`cmd &`)
     previous_int = signal.signal(signal.SIGINT, _on_sigint) if ours else None
     was = set_command_line(True)  # a remedy in a message names the option (errors.remedy)
+    shown = warnings.showwarning
+    if not tracebacks:  # a library's warning (Lightning's) as the tools' own: its source file's path was the first
+        warnings.showwarning = _show_a_warning_line  # thing said, `/.../site-packages/pytorch_lightning/...py:106:`
     try:
         return body() or EXIT_OK
     except Terminated as e:
@@ -238,6 +250,7 @@ def run_tool(body: Callable[[], int | None], log_level: int = logging.INFO, trac
         print(f"error: out of memory ({first_line(e, 120)}): ask for smaller sizes", file=sys.stderr)
         return EXIT_USER_ERROR
     finally:
+        warnings.showwarning = shown
         restore_command_line(was)
         for stop, handler in previous.items():
             if handler is not None:  # (None: one set outside Python)
