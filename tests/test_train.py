@@ -1673,6 +1673,7 @@ def test_paths_hydra_cannot_read_unquoted_are_quoted_for_it() -> None:
     ]
     folders = ["data.root=Фото", "data.root=photos (2)", "data.val_root=photos[1]", "data.root=photos_é"]
     folders += ["distill.teacher=runs (2)", "module.init_from=runs (2)"]  # a run's (the teacher's: "Unknown function")
+    folders += ["callbacks.checkpoint.filename=ckpt-{step}"]  # Lightning's template: "mismatched input '{'"
     assert (
         as_paths(given + folders)
         == [  # a folder's name alone: Hydra's lexer error or "Unknown function"
@@ -1686,6 +1687,7 @@ def test_paths_hydra_cannot_read_unquoted_are_quoted_for_it() -> None:
             "data.root='photos_é'",
             "distill.teacher='runs (2)'",
             "module.init_from='runs (2)'",
+            "callbacks.checkpoint.filename='ckpt-{step}'",
         ]
     )
 

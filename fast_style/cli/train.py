@@ -187,6 +187,7 @@ def options_first(args: list[str]) -> list[str]:
 _PATH_KEYS = {
     *("root", "val_root", "cache_dir", "image", "dir", "dirpath", "path", "ckpt_path", "init_from", "weights"),
     "teacher",  # distill.teacher=runs (2): a run's folder, as module.init_from takes one
+    "filename",  # callbacks.checkpoint.filename=ckpt-{step}: Lightning's template ("mismatched input '{'")
 }
 
 
