@@ -350,6 +350,12 @@ def _prepare(cfg: DictConfig) -> tuple[pl.Trainer, StyleTransferModule, Any, lis
             f"training at {setting('--image-size', 'data.image_size', size)} with data.batch_size={batch}",
             f"lower {setting('--image-size', 'data.image_size')} or data.batch_size",
         )
+    if isinstance(trainer.accelerator, CPUAccelerator) and trainer.max_steps >= LONG_FOR_A_CPU and ckpt is None:
+        log.warning(  # the paper's 40,000 steps at 256 px: about a day on two cores, with no word of a shorter way
+            "warning: %d steps on the CPU take many hours (the progress bar shows the time left): "
+            "experiment=cpu_quick trains a style worth keeping in about 10 minutes on two cores",
+            trainer.max_steps,
+        )
     if isinstance(trainer.accelerator, CPUAccelerator) and asked != "32-true":
         if asked == "16-mixed":  # Lightning trains bf16-mixed instead, saying only "Using bfloat16 AMP"
             log.warning("warning: trainer.precision=%s is for GPUs: on the CPU it trains as bf16-mixed", precision)
@@ -363,4 +369,5 @@ def _prepare(cfg: DictConfig) -> tuple[pl.Trainer, StyleTransferModule, Any, lis
     return trainer, module, datamodule, callbacks, ckpt
 
 
+LONG_FOR_A_CPU = 10_000  # trainer.max_steps from which a CPU run is pointed at experiment=cpu_quick
 TRAINED_PRECISIONS = ("32-true", "32", "bf16-mixed", "bf16", "16-mixed", "16")  # Lightning's names (and aliases)

@@ -2148,3 +2148,19 @@ def test_lightnings_warnings_read_as_the_tools_own(
     output = "".join(capfd.readouterr())
     assert "\nwarning: `precision=bf16` is supported for historical reasons" in output
     assert "site-packages" not in output and "Total length of `DataLoader`" not in output, output[-3000:]
+
+
+def test_a_long_run_on_the_cpu_points_at_the_short_recipe(
+    tmp_path: Path, photo_dir: Path, style_path: Path, random_vgg: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The default 40,000 steps at 256 px started on a laptop's CPU (about a day on two cores) without a word of
+    experiment=cpu_quick; a short run is not told."""
+    import fast_style.train as train_module
+
+    for steps, said in ((40000, True), (train_module.LONG_FOR_A_CPU, True), (2000, False)):
+        caplog.clear()
+        train_module._prepare(
+            tiny_cfg(tmp_path / str(steps), photo_dir, style_path, random_vgg, f"trainer.max_steps={steps}")
+        )
+        hint = f"warning: {steps} steps on the CPU take many hours (the progress bar shows the time left): experi"
+        assert (hint in caplog.text) is said, caplog.text
