@@ -12,7 +12,7 @@ import torch
 
 from fast_style import zoo
 from fast_style.atomic import atomic_write, save_torch
-from fast_style.errors import UserError, remedy, setting
+from fast_style.errors import UserError, setting
 from fast_style.network import TransformerNet
 from fast_style.outputs import check_output, check_writable, unreadable_name
 from fast_style.style_model import load_style_model
@@ -151,6 +151,10 @@ def export(model_path: str, output: str, fmt: str | None = None, opset: int | No
     if fmt and implied and fmt != implied:  # a TorchScript file named .onnx would fail in every ONNX runtime
         wanted = ".onnx" if fmt == "onnx" else ".ts"
         raise UserError(f"format {fmt}, but '{output}' ends in {out.suffix}: name it {wanted}")
+    if implied is None:  # -o x.txt --format onnx wrote an ONNX file named x.txt (a folder's is named by output_file)
+        ends = f"ends in {out.suffix}" if out.suffix else "has no extension"
+        named = out.with_suffix(".ts" if fmt == "torchscript" else ".onnx")
+        raise UserError(f"'{output}' {ends}: {kind} file: name it {named}, or give a folder")
     fmt = fmt or implied
     if fmt == "torchscript" and opset is not None:
         raise UserError(f"{setting('--opset', 'opset', opset)} is for ONNX exports: a TorchScript file has no opset")
@@ -159,9 +163,6 @@ def export(model_path: str, output: str, fmt: str | None = None, opset: int | No
         raise UserError(  # (torch printed its graph)
             f"{setting('--opset', 'opset')} must be a whole number, {MIN_OPSET} to {MAX_OPSET}, got {opset!r}"
         )
-    if fmt not in ("onnx", "torchscript"):
-        given = remedy("--format", "fmt='onnx' or fmt='torchscript'") or "--format"
-        raise UserError(f"cannot tell the format of '{output}': use a .onnx or .ts file name, or {given}")
     if fmt == "onnx" and not MIN_OPSET <= opset <= MAX_OPSET:
         raise UserError(
             f"{setting('--opset', 'opset', opset)}: choose {MIN_OPSET} to {MAX_OPSET} (the network needs {MIN_OPSET}'s "

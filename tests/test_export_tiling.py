@@ -213,7 +213,7 @@ def test_onnx_and_torchscript_export_match(
         assert "the model paints NaN or infinite values" in capsys.readouterr().err
         assert not (tmp_path / f"n.{fmt}").exists()
     assert export_main([str(model), "-o", str(tmp_path / "m.xyz")]) == 2
-    assert "use a .onnx or .ts file name, or --format" in capsys.readouterr().err
+    assert "ends in .xyz: an export goes to a .onnx (ONNX) or .ts (TorchScript) file" in capsys.readouterr().err
     assert export_main([str(model), "-o", str(tmp_path / "exported.pt")]) == 2  # it would pass for a style model
     assert ".pt is a style model's extension; an export goes to a .onnx (ONNX) or .ts (TorchScript) file" in (
         capsys.readouterr().err  # (no format given: it named TorchScript alone)
@@ -501,3 +501,24 @@ def test_an_extension_alone_is_refused_as_an_exports_name(
     assert output_file(".onnx/", "wave") == Path(".onnx/wave.onnx")
     (tmp_path / ".onnx").mkdir()
     assert output_file(".onnx", "wave", "torchscript") == Path(".onnx/wave.ts")
+
+
+def test_an_exports_name_must_end_in_its_formats_extension(
+    tmp_path: Path, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """-o x.txt --format onnx wrote an ONNX file named x.txt, without a word (--format is for a folder's file)."""
+    model = save_style_model(_net(channels=(8, 16, 32), num_residual=2), tmp_path / "m.pt")
+    monkeypatch.setattr(export_module, "to_onnx_bytes", lambda *a: pytest.fail("exported before the check"))
+    monkeypatch.setattr(export_module, "to_torchscript", lambda *a: pytest.fail("exported before the check"))
+    for name, fmt, said in (
+        ("x.txt", ["--format", "onnx"], "'{}' ends in .txt: an ONNX export goes to a .onnx file: name it {}"),
+        ("x.TXT", ["--format=torchscript"], "'{}' ends in .TXT: a TorchScript export goes to a .ts file: name it {}"),
+        ("x.bin", [], "'{}' ends in .bin: an export goes to a .onnx (ONNX) or .ts (TorchScript) file: name it {}"),
+    ):
+        out = tmp_path / name
+        assert export_main([str(model), "-o", str(out), *fmt]) == 2
+        named = out.with_suffix(".ts" if "--format=torchscript" in fmt else ".onnx")
+        assert capsys.readouterr().err == f"error: {said.format(out, named)}, or give a folder\n"
+    with pytest.raises(UserError, match=r"ends in \.txt: an ONNX export goes to a \.onnx file"):
+        export_module.export(str(model), str(tmp_path / "y.txt"), fmt="onnx")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.pt"]
