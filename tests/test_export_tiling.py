@@ -522,3 +522,22 @@ def test_an_exports_name_must_end_in_its_formats_extension(
     with pytest.raises(UserError, match=r"ends in \.txt: an ONNX export goes to a \.onnx file"):
         export_module.export(str(model), str(tmp_path / "y.txt"), fmt="onnx")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m.pt"]
+
+
+def test_an_export_without_output_goes_to_the_current_folder_named_after_its_model(
+    tmp_path: Path, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """fast-style-export MODEL without -o said only "the following arguments are required: -o/--output"; it now
+    writes ./<model>.onnx (or .ts), as -o . names it, and never over an existing file unasked."""
+    (tmp_path / "runs" / "sea").mkdir(parents=True)
+    model = save_style_model(_net(channels=(8, 16, 32), num_residual=2), tmp_path / "runs" / "sea" / "style.pt")
+    monkeypatch.chdir(tmp_path)
+    assert export_main([str(model)]) == 0
+    assert capsys.readouterr().out.startswith("wrote sea.onnx (onnx, ")
+    assert export_main(["--model", str(model), "--format", "torchscript"]) == 0
+    assert (tmp_path / "sea.ts").is_file()
+    kept = (tmp_path / "sea.onnx").read_bytes()
+    assert export_main([str(model)]) == 2
+    assert capsys.readouterr().err == "error: sea.onnx exists: use --force to overwrite it\n"
+    assert (tmp_path / "sea.onnx").read_bytes() == kept
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["runs", "sea.onnx", "sea.ts"]

@@ -4,6 +4,7 @@ writing."""
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from fast_style import zoo
@@ -25,14 +26,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument(
         "-o",
         "--output",
-        required=True,
         help="output file: .onnx (ONNX) or .ts (TorchScript); or a folder (a name without an extension too): the "
-        "model's name in it",
+        "model's name in it (default: the current folder, e.g. ./wave.onnx; an existing file needs --force)",
     )
     p.add_argument(
         "--format",
         choices=["onnx", "torchscript"],
-        help="the format where -o does not say it (a folder; must agree with an .onnx or .ts name)",
+        help="the format where -o does not say it (a folder, or no -o; must agree with an .onnx or .ts name)",
     )
     p.add_argument("--opset", type=int, help="ONNX opset, 11 to 23 (default 17); ONNX only")
     p.add_argument("--force", action="store_true", help="overwrite an existing output")
@@ -58,7 +58,9 @@ def main(argv: list[str] | None = None) -> int:
 def run(args: argparse.Namespace) -> None:
     from fast_style.export import export  # torch: after the arguments are parsed
 
-    print(export(args.model, args.output, args.format, args.opset, args.force))
+    # no -o: the current folder, the file named after the model (as -o . names it), never over one unasked
+    output = os.curdir if args.output is None else args.output
+    print(export(args.model, output, args.format, args.opset, args.force))
 
 
 if __name__ == "__main__":
