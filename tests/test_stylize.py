@@ -1633,6 +1633,38 @@ def test_a_file_given_to_style_is_said_to_be_a_file_and_where_it_goes(
     assert not (tmp_path / "out.jpg").exists() and not (tmp_path / "out.onnx").exists()
 
 
+def test_a_path_to_no_file_given_to_style_is_said_to_be_none_and_where_a_file_goes(
+    tmp_path: Path, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """--style runs/sea/style.pt (mistyped, or not there yet) said "unknown style ...: the built-in styles are ... (a
+    style model you trained is given by its file's path)", though a path had been given; --style wave.pt or ./wave
+    were not said to be the built-in style, nor a run's folder to go with --model."""
+    from fast_style.cli.export import main as export_main
+
+    monkeypatch.chdir(tmp_path)
+    photo = make_photo(tmp_path / "p.jpg", size=(40, 32))
+    (tmp_path / "runs" / "sea").mkdir(parents=True)  # a run's folder: --model takes it
+    for style, said in (
+        ("runs/sea/style.pt", "--style runs/sea/style.pt: no such file, and --style takes a built-in style's name ("),
+        ("sea.pt", "--style sea.pt: no such file, and --style takes a built-in style's name ("),
+        ("wave.pt", "--style takes a built-in style's name alone: --style wave\n"),
+        ("./udnie", "--style takes a built-in style's name alone: --style udnie\n"),
+        ("nope", "unknown style 'nope': the built-in styles are "),
+        (
+            "runs/sea",
+            "--style takes a built-in style's name; runs/sea is a folder: a run's folder goes with --model runs/sea\n",
+        ),
+    ):
+        assert main([str(photo), "--style", style]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith(f"error: {said}") and err.count("\n") == 1, err
+        assert ("--model FILE" in err) == (style not in ("wave.pt", "./udnie", "runs/sea")), err
+        with pytest.raises(SystemExit) as stop:
+            export_main(["--style", style, "-o", str(tmp_path / "out.onnx")])
+        assert stop.value.code == 2 and f"fast-style-export: error: {said.rstrip(chr(10))}" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["p.jpg", "runs"]
+
+
 def test_a_model_among_the_inputs_is_said_to_go_to_style_or_model(
     model_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture
 ) -> None:

@@ -310,7 +310,8 @@ def run_reading_pictures(
 def check_style_name(name: str) -> None:
     """--style NAME (fast-style-stylize, fast-style-export): a built-in style's name. A file given there (a model
     file, a painting) was "unknown style 'x.pt'... (a style model you trained is given by its file's path)", though
-    a path had been given: it is said to be a file, and where it goes."""
+    a path had been given: it is said to be a file (or a folder), and where it goes; a path to no file is said to be
+    none, and where a file goes."""
     from pathlib import Path
 
     from fast_style import zoo
@@ -324,4 +325,27 @@ def check_style_name(name: str) -> None:
 
         said = a_picture(name) or f"{name} is a file: give a style model file with --model {name}"
         raise UserError(f"--style takes a built-in style's name; {said}")
-    zoo.check_name(name)
+    if name in zoo.names():
+        return
+    try:
+        a_folder = Path(name).expanduser().is_dir()
+    except OSError:
+        a_folder = False
+    if a_folder:  # a training run's (its style.pt), which --model takes
+        raise UserError(
+            f"--style takes a built-in style's name; {name} is a folder: a run's folder goes with --model {name}"
+        )
+    # a path that leads nowhere (--style runs/sea/style.pt) had "(a style model you trained is given by its file's
+    # path)", as if it had not been one; wave.pt and ./wave were not said to be the built-in style
+    path = Path(name)
+    if "/" in name or os.sep in name or path.suffix:
+        if path.parent == Path(".") and path.stem in zoo.names():
+            raise UserError(f"--style takes a built-in style's name alone: --style {path.stem}")
+        raise UserError(
+            f"--style {name}: no such file, and --style takes a built-in style's name ({', '.join(zoo.names())}): "
+            "give a style model file with --model FILE"
+        )
+    raise UserError(
+        f"unknown style '{name}'{zoo.near_miss(name)}: the built-in styles are {', '.join(zoo.names()) or 'none'} "
+        "(a style model you trained goes with --model FILE)"
+    )
