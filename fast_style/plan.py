@@ -55,9 +55,14 @@ def expand_inputs(
             found += [(f, path) for f in _search(path, item, lambda f, path=path: wanted(f, path), extensions)]
         elif path.is_file():
             if _a_model_export(path):
-                raise UserError(_not_a_stream(item, path))
+                raise UserError(_not_a_stream(item, path, extensions))
             from fast_style.style_model import a_torch_file  # (torch: where a file is given)
 
+            if a_torch_file(path) and _media(extensions) == "images":  # fast-style-eval's --photos: no videos
+                raise UserError(
+                    f"{item} is a PyTorch file (a style model, weights or a checkpoint), not a picture: give "
+                    f"held-out pictures{option_note('--photos')}, and a style model as a model to score"
+                )
             if a_torch_file(path):  # (it failed as a picture, after the others were stylized)
                 raise UserError(
                     f"{item} is a PyTorch file (a style model, weights or a checkpoint), not a picture or video: give "
@@ -132,10 +137,22 @@ def _a_model_export(path: Path) -> bool:
     return path.suffix.lower() == ".ts" and not is_video(path)
 
 
-def _not_a_stream(item: str, path: Path) -> str:
-    """Why a .ts file named outright is not stylized: it is a model, or holds no video packets."""
+def _not_a_stream(item: str, path: Path, extensions: tuple[str, ...] = MEDIA_EXTENSIONS) -> str:
+    """Why a .ts file named outright is not stylized: it is a model, or holds no video packets; where pictures alone
+    are taken (fast-style-eval's --photos: it was told to stylize with --style, there the painting), as a picture."""
     with open(path, "rb") as f:
         zipped = f.read(2) == b"PK"
+    if _media(extensions) == "images":
+        if zipped:
+            return (
+                f"{item} is a TorchScript export (fast-style-export's), not a picture: give held-out pictures"
+                f"{option_note('--photos')}, and score the style model it was exported from (its .pt or a built-in "
+                "style's name)"
+            )
+        return (
+            f"{item} is not a picture (a .ts file, and no video: no MPEG transport stream packets in it): give "
+            f"held-out pictures{option_note('--photos')}"
+        )
     if zipped:
         return (
             f"{item} is a TorchScript export (fast-style-export's), not a video: stylize with the style it was "

@@ -365,6 +365,43 @@ def test_a_video_named_among_the_photos_is_said_to_be_one(tmp_path: Path) -> Non
         load_photos([str(tmp_path / "p"), str(clip)], 32)
 
 
+def test_a_model_or_ts_file_among_the_photos_is_said_not_to_be_a_picture(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    """--photos wave.ts (fast-style-export's) had stylize's words: "not a video: stylize with the style it was exported
+    from (--style)", where --style is the painting; a .ckpt "not a picture or video: give pictures and videos"."""
+    from fast_style.evaluate import load_photos
+
+    make_photo(tmp_path / "p" / "a.jpg", size=(40, 32))
+    (tmp_path / "wave.ts").write_bytes(b"PK\x03\x04 a TorchScript export, a zip")
+    (tmp_path / "notes.ts").write_text("export const a = 1;\n")  # a TypeScript source
+    save_style_model(TransformerNet(channels=(4, 8, 8), num_residual=1), tmp_path / "last.ckpt")
+    for name, said in (
+        (
+            "wave.ts",
+            "is a TorchScript export (fast-style-export's), not a picture: give held-out pictures (--photos), "
+            "and score the style model it was exported from (its .pt or a built-in style's name)",
+        ),
+        (
+            "notes.ts",
+            "is not a picture (a .ts file, and no video: no MPEG transport stream packets in it): give "
+            "held-out pictures (--photos)",
+        ),
+        (
+            "last.ckpt",
+            "is a PyTorch file (a style model, weights or a checkpoint), not a picture: give held-out "
+            "pictures (--photos), and a style model as a model to score",
+        ),
+    ):
+        given = tmp_path / name
+        args = ["wave", "--photos", str(tmp_path / "p"), str(given), "--out", str(tmp_path / "e"), "--no-judge"]
+        assert eval_main(args) == 2
+        assert capsys.readouterr().err == f"error: {given} {said}\n"
+        with pytest.raises(UserError, match=re.escape(f"{given} {said.replace(' (--photos)', '')}")):  # from Python
+            load_photos([str(tmp_path / "p"), str(given)], 32)
+    assert not (tmp_path / "e").exists()
+
+
 def test_a_photo_too_small_at_any_size_is_not_blamed_on_the_size(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
