@@ -1551,6 +1551,24 @@ def test_smoothing_asked_for_photos_alone_is_said_to_do_nothing(
     assert "--smooth" not in capsys.readouterr().err
 
 
+def test_a_batch_size_asked_for_pictures_alone_is_said_to_do_nothing(
+    model_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    """--batch-size is the number of video frames per network call: on pictures (one at a time) it did nothing,
+    without a word; with a video among the inputs it is not warned about."""
+    from .test_video import make_video
+
+    photo = make_photo(tmp_path / "p.png")
+    args = [str(photo), "-m", str(model_path), "--batch-size", "4", "-q"]
+    assert main([*args, "-o", str(tmp_path / "o.png")]) == 0
+    said = "warning: --batch-size is how many video frames go through the network at once: pictures go one at a time; "
+    assert said + "it does nothing here\n" in capsys.readouterr().err
+    clip = make_video(tmp_path / "clip.mp4", frames=2, audio=False)
+    assert main([*args, str(clip), "-o", str(tmp_path / "out")]) == 0
+    assert "--batch-size" not in capsys.readouterr().err
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["clip.mp4", "p.png"]
+
+
 def test_smoothing_calms_an_animations_flicker_as_a_videos(
     model_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture
 ) -> None:

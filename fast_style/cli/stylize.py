@@ -109,7 +109,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--batch-size",
         type=int,
-        help="video frames per network call (default: 4 on a GPU, which they keep busy; 1 on a CPU, measured faster)",
+        help="video frames per network call (default: 4 on a GPU, which they keep busy; 1 on a CPU, measured faster); "
+        "pictures go one at a time",
     )
     p.add_argument(
         "--video-preset",
@@ -230,6 +231,15 @@ def run(args: argparse.Namespace) -> int:
         print(
             "warning: --smooth works on videos and on animations written as animations (GIF, WebP, APNG, AVIF): it "
             "does nothing here",
+            file=sys.stderr,
+        )
+
+    # pictures go one at a time: each read, stylized and written before the next (a failure, a stop, a full disk
+    # cost that picture alone), and on a CPU one at a time measured faster; --batch-size is for videos' frames
+    if args.batch_size is not None and not any(is_video(src) for src, _ in plans):  # (it did nothing, unsaid)
+        print(
+            "warning: --batch-size is how many video frames go through the network at once: pictures go one at a "
+            "time; it does nothing here",
             file=sys.stderr,
         )
 
