@@ -541,3 +541,26 @@ def test_an_export_without_output_goes_to_the_current_folder_named_after_its_mod
     assert capsys.readouterr().err == "error: sea.onnx exists: use --force to overwrite it\n"
     assert (tmp_path / "sea.onnx").read_bytes() == kept
     assert sorted(p.name for p in tmp_path.iterdir()) == ["runs", "sea.onnx", "sea.ts"]
+
+
+def test_an_output_given_without_its_option_is_said_to_go_with_o(
+    tmp_path: Path, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """fast-style-export wave out.onnx (as cp takes it) said "one model at a time: out.onnx after wave: run it once per
+    model", and --style wave out.onnx "say which model once"; a second model still gets those words."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "runs" / "sea").mkdir(parents=True)
+    save_style_model(_net(channels=(4, 8, 8), num_residual=1), tmp_path / "runs" / "sea" / "style.pt")
+    for args, said in (
+        (["wave", "out.onnx"], "out.onnx names an output: give it with -o out.onnx"),
+        (["wave", "Out.TS"], "Out.TS names an output: give it with -o Out.TS"),
+        (["--style", "wave", "exports/"], "exports/ names an output: give it with -o exports/"),
+        (["--model", "runs/sea/style.pt", "my out.onnx"], "my out.onnx names an output: give it with -o 'my out.onnx'"),
+        (["wave", "udnie"], "one model at a time: udnie after wave: run it once per model"),
+        (["wave", "runs/sea/"], "one model at a time: runs/sea/ after wave: run it once per model"),  # a run's folder
+        (["wave", "a.onnx", "b.onnx"], "one model at a time: a.onnx (and 1 more) after wave"),
+    ):
+        with pytest.raises(SystemExit) as stop:
+            export_main(args)
+        assert stop.value.code == 2 and capsys.readouterr().err.startswith(f"fast-style-export: error: {said}"), args
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["runs"]

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import argparse
 import os
+import shlex
 import sys
+from pathlib import Path
 
 from fast_style import zoo
 from fast_style.cli import ToolParser, check_style_name, run_tool
@@ -37,6 +39,16 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--opset", type=int, help="ONNX opset, 11 to 23 (default 17); ONNX only")
     p.add_argument("--force", action="store_true", help="overwrite an existing output")
     args = p.parse_args(argv)
+    # the output without -o, as cp takes it (MODEL OUT, --style NAME OUT): it said "one model at a time: out.onnx
+    # after wave: run it once per model", or "say which model once"
+    named = [m for m in (args.model, *args.more) if m is not None]
+    if (
+        args.output is None
+        and named
+        and _an_output(named[-1])
+        and len(named) + bool(args.style or args.model_file) == 2
+    ):
+        p.error(f"{named[-1]} names an output: give it with -o {shlex.quote(named[-1])}")
     if args.more:  # (it said "unrecognized arguments: udnie")
         p.error(f"one model at a time: {first_of(args.more)} after {args.model}: run it once per model")
     given = [m for m in (args.model, args.style, args.model_file) if m is not None]
@@ -53,6 +65,14 @@ def main(argv: list[str] | None = None) -> int:
             p.error(str(e))
     args.model = given[0]
     return run_tool(lambda: run(args))
+
+
+def _an_output(item: str) -> bool:
+    """Whether `item`, given after the model, names an export (an .onnx or .ts file) or a folder for one (a name
+    ending in / that holds no run's style.pt), not a second model."""
+    if item.lower().endswith((".onnx", ".ts")):
+        return True
+    return item.endswith(("/", os.sep)) and not (Path(item).expanduser() / "style.pt").is_file()
 
 
 def run(args: argparse.Namespace) -> None:
