@@ -12,7 +12,7 @@ from torchvision.transforms import v2
 from fast_style import zoo
 from fast_style.bomb_guard import BOMB, over_the_bomb_limit
 from fast_style.devices import check_memory
-from fast_style.errors import UserError, option_note
+from fast_style.errors import UserError, option_note, setting
 from fast_style.images import open_rgb, unreadable_because
 
 _LOWER_STYLE_SIZE = "lower the style size (style.size=, --style-size)"
@@ -43,6 +43,7 @@ def load_style_image(image: str, size: int | None = None) -> torch.Tensor:
         raise UserError(f"cannot read style image {image}: {unreadable_because(path, e, 160)}") from None
     if min(img.size) < 16:  # too small to hold any texture, however far it is scaled up
         raise UserError(f"style image {image} is {img.width}x{img.height}: use one at least 16 px on each side")
+    given = img.size
     if size:
         scale = size / max(img.size)
         w, h = max(1, round(img.width * scale)), max(1, round(img.height * scale))
@@ -50,9 +51,11 @@ def load_style_image(image: str, size: int | None = None) -> torch.Tensor:
         # a --style-size 100000 was killed unannounced
         check_memory(w * h * PICTURE_BYTES_PER_PIXEL, f"the style image at size {size} ({w}x{h})", _LOWER_STYLE_SIZE)
         img = img.resize((w, h), Image.BICUBIC)
-    if min(img.size) < 16:
+    if min(img.size) < 16:  # a long, thin painting: the size that keeps 16 px, as a photo's --size is named
+        from fast_style.loss import size_keeping_side
+
         raise UserError(
-            f"style image {image} would be {img.width}x{img.height} at size {size}: raise the style size "
-            "(style.size=, --style-size) to at least 16 px on each side"
+            f"style image {image} is {img.width}x{img.height} at {setting('--style-size', 'style.size', size)}, "
+            f"under 16 px a side: give {setting('--style-size', 'style.size', size_keeping_side(*given))} or more"
         )
     return v2.functional.to_dtype(v2.functional.pil_to_tensor(img), torch.float32, scale=True).unsqueeze(0)

@@ -526,6 +526,27 @@ def test_optimize_never_writes_over_its_inputs_or_an_existing_curve(
     assert not (tmp_path / "photo_loss.csv").exists() and not (tmp_path / "taken.png").exists()
 
 
+def test_a_thin_painting_too_small_at_the_style_size_is_given_the_size_that_keeps_it(
+    tmp_path: Path, random_vgg: Path, capsys: pytest.CaptureFixture
+) -> None:
+    """A 400x20 painting at --style-size 32 (32x2) said "raise the style size (style.size=, --style-size) to at least
+    16 px on each side", naming no size, where a photo too thin at --size is told the --size that keeps it."""
+    from fast_style.style_image import load_style_image
+
+    photo = make_photo(tmp_path / "photo.png", size=(40, 32))
+    Image.new("RGB", (400, 20), (20, 100, 50)).save(tmp_path / "thin.png")
+    args = [str(photo), "-s", str(tmp_path / "thin.png"), "-o", str(tmp_path / "out.png"), "--size", "32"]
+    assert optimize_main([*args, "--style-size", "32", "--iterations", "1", "--weights", str(random_vgg)]) == 2
+    assert capsys.readouterr().err == (
+        f"error: style image {tmp_path / 'thin.png'} is 32x2 at --style-size 32, under 16 px a side: give "
+        "--style-size 320 or more\n"
+    )
+    with pytest.raises(UserError, match=r"is 32x2 at style.size=32, under 16 px a side: give style.size=320 or more$"):
+        load_style_image(str(tmp_path / "thin.png"), 32)  # (training's setting)
+    assert load_style_image(str(tmp_path / "thin.png"), 320).shape == (1, 3, 16, 320)
+    assert not (tmp_path / "out.png").exists()
+
+
 def test_a_full_disk_keeps_the_earlier_loss_curve_and_leaves_no_empty_one(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
