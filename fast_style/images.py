@@ -20,7 +20,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from pi_heif import register_heif_opener
-from PIL import Image, ImageOps
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 from fast_style import icc, nclx
 from fast_style.atomic import atomic_write
@@ -70,6 +70,11 @@ def unreadable_because(path: object, error: BaseException, limit: int = 200) -> 
 
     if isinstance(path, (str, Path)) and a_torch_file(path):
         return "a PyTorch file (a style model, weights or a checkpoint), not a picture: give an image file"
+    from fast_style.video import is_video
+
+    # a clip given where a picture goes (fast-style-optimize clip.mp4, -s clip.mp4): "cannot identify image file"
+    if isinstance(path, (str, Path)) and isinstance(error, UnidentifiedImageError) and is_video(Path(path)):
+        return f"{Path(path).suffix} is a video's extension, not a picture's: give an image file (a frame of it)"
     said = first_line(error, limit)
     if re.search(r"truncated|Truncated File Read", said):  # Pillow's words for a file that ends early
         return "the file ends early (an unfinished copy or download?): copy it again"

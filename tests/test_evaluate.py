@@ -547,6 +547,29 @@ def test_a_thin_painting_too_small_at_the_style_size_is_given_the_size_that_keep
     assert not (tmp_path / "out.png").exists()
 
 
+def test_a_video_given_for_the_photo_or_the_painting_is_said_to_be_one(
+    tmp_path: Path, style_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    """fast-style-optimize clip.mp4 -s wave.jpg (or -s clip.mp4, or style.image=clip.mp4) said Pillow's "cannot
+    identify image file 'clip.mp4'"."""
+    from fast_style.style_image import load_style_image
+
+    from .test_video import make_video
+
+    clip = make_video(tmp_path / "clip.mp4", frames=2, audio=False)
+    photo = make_photo(tmp_path / "photo.png", size=(40, 32))
+    said = ".mp4 is a video's extension, not a picture's: give an image file (a frame of it)"
+    for args, where in (([str(clip), "-s", str(style_path)], ""), ([str(photo), "-s", str(clip)], "style image ")):
+        assert optimize_main([*args, "-o", str(tmp_path / "out.png"), "--size", "32", "--iterations", "1"]) == 2
+        assert capsys.readouterr().err == f"error: cannot read {where}{clip}: {said}\n"
+    with pytest.raises(UserError, match=re.escape(f"cannot read style image {clip}: {said}")):
+        load_style_image(str(clip), 32)
+    (tmp_path / "noise.png").write_bytes(b"not a picture at all")  # a damaged picture keeps Pillow's words
+    with pytest.raises(UserError, match="cannot identify image file"):
+        load_style_image(str(tmp_path / "noise.png"), 32)
+    assert not (tmp_path / "out.png").exists()
+
+
 def test_a_full_disk_keeps_the_earlier_loss_curve_and_leaves_no_empty_one(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
