@@ -72,13 +72,30 @@ def unreadable_because(path: object, error: BaseException, limit: int = 200) -> 
         return "a PyTorch file (a style model, weights or a checkpoint), not a picture: give an image file"
     from fast_style.video import is_video
 
-    # a clip given where a picture goes (fast-style-optimize clip.mp4, -s clip.mp4): "cannot identify image file"
-    if isinstance(path, (str, Path)) and isinstance(error, UnidentifiedImageError) and is_video(Path(path)):
-        return f"{Path(path).suffix} is a video's extension, not a picture's: give an image file (a frame of it)"
+    # a clip or an export given where a picture goes (fast-style-optimize clip.mp4, -s wave.onnx): "cannot identify
+    # image file"
+    if isinstance(path, (str, Path)) and isinstance(error, UnidentifiedImageError):
+        if export := _export_kind(Path(path)):
+            return f"{export} export (fast-style-export's), not a picture: give an image file"
+        if is_video(Path(path)):
+            return f"{Path(path).suffix} is a video's extension, not a picture's: give an image file (a frame of it)"
     said = first_line(error, limit)
     if re.search(r"truncated|Truncated File Read", said):  # Pillow's words for a file that ends early
         return "the file ends early (an unfinished copy or download?): copy it again"
     return said
+
+
+def _export_kind(path: Path) -> str | None:
+    """fast-style-export's output at `path`, as a message names it ("an ONNX", "a TorchScript": a zip named .ts), or
+    None."""
+    suffix = path.suffix.lower()
+    if suffix == ".onnx":
+        return "an ONNX"
+    try:
+        with open(path, "rb") as f:
+            return "a TorchScript" if suffix == ".ts" and f.read(2) == b"PK" else None
+    except OSError:
+        return None
 
 
 @contextlib.contextmanager

@@ -56,6 +56,8 @@ def expand_inputs(
         elif path.is_file():
             if _a_model_export(path):
                 raise UserError(_not_a_stream(item, path, extensions))
+            if path.suffix.lower() == ".onnx":  # (it failed as a picture, after the others were stylized)
+                raise UserError(_an_export(item, "an ONNX", extensions))
             from fast_style.style_model import a_torch_file  # (torch: where a file is given)
 
             if a_torch_file(path) and _media(extensions) == "images":  # fast-style-eval's --photos: no videos
@@ -142,23 +144,29 @@ def _not_a_stream(item: str, path: Path, extensions: tuple[str, ...] = MEDIA_EXT
     are taken (fast-style-eval's --photos: it was told to stylize with --style, there the painting), as a picture."""
     with open(path, "rb") as f:
         zipped = f.read(2) == b"PK"
+    if zipped:
+        return _an_export(item, "a TorchScript", extensions)
     if _media(extensions) == "images":
-        if zipped:
-            return (
-                f"{item} is a TorchScript export (fast-style-export's), not a picture: give held-out pictures"
-                f"{option_note('--photos')}, and score the style model it was exported from (its .pt or a built-in "
-                "style's name)"
-            )
         return (
             f"{item} is not a picture (a .ts file, and no video: no MPEG transport stream packets in it): give "
             f"held-out pictures{option_note('--photos')}"
         )
-    if zipped:
-        return (
-            f"{item} is a TorchScript export (fast-style-export's), not a video: stylize with the style it was "
-            f"exported from{option_note('--style', '--model')} and give photos or videos"
-        )
     return f"{item} is not a video: no MPEG transport stream packets in it (a damaged recording, or another file)"
+
+
+def _an_export(item: str, kind: str, extensions: tuple[str, ...] = MEDIA_EXTENSIONS) -> str:
+    """Why fast-style-export's output (`kind`: "an ONNX", "a TorchScript"), named outright, is no input, and what
+    to give."""
+    if _media(extensions) == "images":
+        return (
+            f"{item} is {kind} export (fast-style-export's), not a picture: give held-out pictures"
+            f"{option_note('--photos')}, and score the style model it was exported from (its .pt or a built-in "
+            "style's name)"
+        )
+    return (
+        f"{item} is {kind} export (fast-style-export's), not a picture or video: stylize with the style it was "
+        f"exported from{option_note('--style', '--model')} and give photos or videos"
+    )
 
 
 def _still(path: Path) -> bool:

@@ -1714,6 +1714,38 @@ def test_an_empty_input_is_refused_not_taken_for_the_current_folder(
     assert [p.name for p in (tmp_path / "here").iterdir()] == ["a.jpg"]
 
 
+def test_an_export_named_as_a_picture_is_said_to_be_one(
+    model_path: Path, tmp_path: Path, style_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    """-s wave p.jpg wave.onnx: the photo was stylized, then "wave.onnx: cannot identify image file", exit 1; and
+    fast-style-optimize -s wave.onnx (or wave.ts, or either as the photo) said "cannot identify image file"."""
+    from fast_style.cli.evaluate import main as eval_main
+    from fast_style.cli.optimize import main as optimize_main
+
+    photo = make_photo(tmp_path / "p.jpg", size=(40, 32))
+    onnx, ts = tmp_path / "wave.onnx", tmp_path / "wave.ts"
+    onnx.write_bytes(b"\x08\x07\x12\x07pytorch an ONNX export")
+    ts.write_bytes(b"PK\x03\x04 a TorchScript export, a zip")
+    for export, kind in ((onnx, "an ONNX"), (ts, "a TorchScript")):
+        assert main([str(photo), str(export), "--style", "wave", "-o", str(tmp_path / "out"), "-q"]) == 2
+        assert capsys.readouterr().err == (
+            f"error: {export} is {kind} export (fast-style-export's), not a picture or video: stylize with the style "
+            "it was exported from (--style or --model) and give photos or videos\n"
+        )
+        assert eval_main(["wave", "--photos", str(photo), str(export), "--out", str(tmp_path / "e")]) == 2
+        assert capsys.readouterr().err.startswith(
+            f"error: {export} is {kind} export (fast-style-export's), not a picture: give held-out pictures (--photos)"
+        )
+        said = f"{kind} export (fast-style-export's), not a picture: give an image file\n"
+        for args, where in (
+            ([str(photo), "-s", str(export)], "style image "),
+            ([str(export), "-s", str(style_path)], ""),
+        ):
+            assert optimize_main([*args, "-o", str(tmp_path / "o.png"), "--size", "32"]) == 2
+            assert capsys.readouterr().err == f"error: cannot read {where}{export}: {said}"
+    assert not any((tmp_path / name).exists() for name in ("out", "e", "o.png"))
+
+
 def test_a_style_model_named_among_the_inputs_is_refused_before_any_work(
     model_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture
 ) -> None:
