@@ -1612,6 +1612,16 @@ def test_outputs_refused_for_different_reasons_name_the_first_and_count_the_rest
     assert (tmp_path / "out" / "a.png").read_bytes() == b"kept"
 
 
+def test_the_summary_megapixels_of_a_thumbnail_are_not_zero(
+    model_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    """A 48x40 thumbnail's summary said "stylized 1 image(s), 0.00 MP in ...", as if nothing had been done (its rate
+    already had two figures)."""
+    photo = make_photo(tmp_path / "p.png", size=(48, 40))
+    assert main([str(photo), "-m", str(model_path), "-o", str(tmp_path / "o.png")]) == 0
+    assert "stylized 1 image(s), 0.0019 MP in " in capsys.readouterr().err
+
+
 def test_the_summary_rate_of_a_small_photo_is_not_zero() -> None:
     """A 200 px photo on a CPU (0.03 MP in 5.6 s) was said to go at '0.00 MP/s', as if nothing had been done."""
     assert rate(0.03, 5.6) == "0.0054 MP/s"

@@ -282,7 +282,8 @@ def run(args: argparse.Namespace) -> int:
     where = plans[0][1] if len(plans) == 1 and done.images + done.videos else Path(args.output)
     what = [f"{done.images} image(s)"] if done.images else []
     what += [f"{done.videos} video(s) of {done.frames} frames"] if done.videos else []
-    mp = f"{done.megapixels:.{1 if done.megapixels >= 1 else 2}f}"  # a 256 px photo is 0.07 MP, not 0.0
+    # a 256 px photo is 0.07 MP, not 0.0; a 40x32 thumbnail 0.0013 MP, not 0.00
+    mp = f"{done.megapixels:.{1 if done.megapixels >= 1 else _decimals(done.megapixels)}f}"
     print(
         f"stylized {' and '.join(what)}, {mp} MP in {done.seconds:.1f} s ({rate(done.megapixels, done.seconds)}) "
         f"-> {where}" + (f"; {done.failed} failed" if done.failed else "") + (kept_note if done.failed else ""),
@@ -295,8 +296,12 @@ def rate(megapixels: float, seconds: float) -> str:
     """Megapixels a second as the summary says them: two decimals, or two figures under 0.1 (a 200 px photo on a
     CPU is 0.0054 MP/s, which two decimals showed as 0.00, as if nothing had been done)."""
     per_second = megapixels / seconds if seconds > 0 else 0.0
-    decimals = 2 if per_second >= 0.1 or per_second <= 0 else 1 - math.floor(math.log10(per_second))
-    return f"{per_second:.{decimals}f} MP/s"
+    return f"{per_second:.{_decimals(per_second)}f} MP/s"
+
+
+def _decimals(value: float) -> int:
+    """The decimals a summary's figure is shown with: two, or two figures under 0.1 (not 0.00, as if nothing)."""
+    return 2 if value >= 0.1 or value <= 0 else 1 - math.floor(math.log10(value))
 
 
 def main(argv: list[str] | None = None) -> int:
