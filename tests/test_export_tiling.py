@@ -513,6 +513,8 @@ def test_an_exports_name_must_end_in_its_formats_extension(
     for name, fmt, said in (
         ("x.txt", ["--format", "onnx"], "'{}' ends in .txt: an ONNX export goes to a .onnx file: name it {}"),
         ("x.TXT", ["--format=torchscript"], "'{}' ends in .TXT: a TorchScript export goes to a .ts file: name it {}"),
+        # --format in capitals, as export() takes it from Python (argparse refused "invalid choice: 'ONNX'")
+        ("z.txt", ["--format", "ONNX"], "'{}' ends in .txt: an ONNX export goes to a .onnx file: name it {}"),
         ("x.bin", [], "'{}' ends in .bin: an export goes to a .onnx (ONNX) or .ts (TorchScript) file: name it {}"),
     ):
         out = tmp_path / name

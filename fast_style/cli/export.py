@@ -33,6 +33,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.add_argument(
         "--format",
+        type=str.lower,  # (--format ONNX, as export() takes it from Python)
         choices=["onnx", "torchscript"],
         help="the format where -o does not say it (a folder, or no -o; must agree with an .onnx or .ts name)",
     )
