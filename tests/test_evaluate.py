@@ -489,6 +489,26 @@ def test_optimize_lowers_the_loss_and_writes_image_and_curve(
     assert optimize_main([str(photo), "-s", str(style_path), "-o", str(out), "--weights", str(random_vgg)]) == 2
 
 
+def test_optimize_without_an_output_or_given_a_folder_names_its_picture_after_the_photo_and_painting(
+    tmp_path: Path, style_path: Path, random_vgg: Path, capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """-o was required (argparse's "the following arguments are required: -o/--output") and a folder refused, where
+    fast-style-stylize and -export name their outputs themselves; never over an existing picture unasked."""
+    photo = make_photo(tmp_path / "photo.png", size=(40, 30))
+    base = [str(photo), "-s", str(style_path), "--iterations", "1", "--size", "32", "--weights", str(random_vgg)]
+    named = f"photo_{style_path.stem}.png"
+    (tmp_path / "work").mkdir()
+    (tmp_path / "results").mkdir()
+    monkeypatch.chdir(tmp_path / "work")
+    assert optimize_main(base) == 0
+    assert capsys.readouterr().out.startswith(f"wrote {named} (total loss ")
+    assert (tmp_path / "work" / named).is_file() and (tmp_path / "work" / f"photo_{style_path.stem}_loss.csv").is_file()
+    assert optimize_main(base) == 2  # there already
+    assert f"{named} exists: use --force" in capsys.readouterr().err
+    assert optimize_main([*base, "-o", str(tmp_path / "results")]) == 0
+    assert (tmp_path / "results" / named).is_file()
+
+
 def test_optimize_never_writes_over_its_inputs_or_an_existing_curve(
     tmp_path: Path, style_path: Path, random_vgg: Path, capsys
 ) -> None:
@@ -502,7 +522,6 @@ def test_optimize_never_writes_over_its_inputs_or_an_existing_curve(
     cases = [
         (["-o", str(photo), "--force"], "is an input"),
         (["-o", str(style_path), "--force"], "is an input"),
-        (["-o", str(tmp_path / "folder")], "is a folder"),
         (["-o", str(tmp_path / "x.xyz")], "unknown image format"),
         (["-o", str(tmp_path / "taken.png")], "taken_loss.csv exists"),
         (["-o", str(tmp_path / "board.png")], "board_tensorboard holds an earlier loss curve: use --force"),

@@ -28,8 +28,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument(
         "-o",
         "--output",
-        required=True,
-        help="output image; its loss curve goes beside it (<stem>_loss.csv, <stem>_tensorboard/)",
+        help="output image, or a folder for it (default ./<photo>_<style>.png); its loss curve goes beside it "
+        "(<stem>_loss.csv, <stem>_tensorboard/)",
     )
     p.add_argument("--iterations", type=int, default=300, help="optimizer steps (default 300)")
     p.add_argument("--method", choices=["lbfgs", "adam"], default="lbfgs", help="the optimizer (default lbfgs)")
@@ -67,11 +67,13 @@ def run(args: argparse.Namespace) -> None:
     from fast_style.optimize import check_result, optimize_image, read_content, write_result
     from fast_style.style_image import load_style_image
 
-    if not args.output.strip():  # an unset shell variable: "'.' is a folder"
+    if args.output is not None and not args.output.strip():  # an unset shell variable: "'.' is a folder"
         raise UserError("--output is empty: give a file name, e.g. result.png")
-    out = Path(args.output)
+    # without -o, or a folder: named after the photo and the painting, as stylize and export name theirs
+    named = f"{Path(args.content).stem}_{Path(args.style).stem}.png"
+    out = Path(args.output or named)
     if out.is_dir():
-        raise UserError(f"{out} is a folder: give --output a file name, e.g. {out / 'result.png'}")
+        out = out / named
     if out.name.lower() in IMAGE_OUTPUTS:  # -o .png: no suffix to pathlib ("unknown image format ''")
         raise UserError(
             f"--output {args.output} is an extension alone: give a file name, e.g. {out.with_name('result' + out.name)}"
