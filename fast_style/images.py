@@ -88,12 +88,13 @@ def unreadable_because(path: object, error: BaseException, limit: int = 200) -> 
 def _export_kind(path: Path) -> str | None:
     """fast-style-export's output at `path`, as a message names it ("an ONNX", "a TorchScript": a zip named .ts), or
     None."""
+    from fast_style.style_model import torch_file_kind
+
     suffix = path.suffix.lower()
     if suffix == ".onnx":
         return "an ONNX"
     try:
-        with open(path, "rb") as f:
-            return "a TorchScript" if suffix == ".ts" and f.read(2) == b"PK" else None
+        return "a TorchScript" if suffix == ".ts" and torch_file_kind(path) == "zip" else None
     except OSError:
         return None
 

@@ -142,9 +142,9 @@ def _a_model_export(path: Path) -> bool:
 def _not_a_stream(item: str, path: Path, extensions: tuple[str, ...] = MEDIA_EXTENSIONS) -> str:
     """Why a .ts file named outright is not stylized: it is a model, or holds no video packets; where pictures alone
     are taken (fast-style-eval's --photos: it was told to stylize with --style, there the painting), as a picture."""
-    with open(path, "rb") as f:
-        zipped = f.read(2) == b"PK"
-    if zipped:
+    from fast_style.style_model import torch_file_kind  # (torch: where a .ts file is given)
+
+    if torch_file_kind(path) == "zip":  # torch's own format: a TorchScript export
         return _an_export(item, "a TorchScript", extensions)
     if _media(extensions) == "images":
         return (
