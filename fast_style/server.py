@@ -33,6 +33,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlsplit
@@ -324,7 +325,7 @@ def decode_upload(data: bytes, limits: Limits, keep_alpha: bool = False) -> Imag
     """Bytes of an uploaded photo -> an RGB image (images.open_rgb: EXIF orientation applied, transparency on
     white; kept instead with `keep_alpha`, for a PNG answer); Refused for anything else. The type and size are
     read from the header before anything is decoded."""
-    over = f"over this server's limit of {limits.max_pixels / 1e6:g} megapixels"
+    over = f"over this server's limit of {figure(limits.max_pixels / 1e6)} megapixels"
     try:  # (Pillow warns of a "decompression bomb" over its MAX_IMAGE_PIXELS: refused below if over ours)
         with decoding(), warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
@@ -372,7 +373,13 @@ def invalid_fields(errors: Sequence[Any]) -> str:
 
 
 def too_large(limits: Limits) -> str:
-    return f"the upload is over this server's limit of {limits.max_upload_bytes / 2**20:.3g} MB"
+    return f"the upload is over this server's limit of {figure(limits.max_upload_bytes / 2**20)} MB"
+
+
+def figure(number: float) -> str:
+    """`number` to 3 significant digits, as the page writes the upload limit, and never in exponent form: 1000 MB
+    had been "1e+03 MB", 2000 megapixels "2e+03"."""
+    return f"{Decimal(f'{number:.3g}'):f}"
 
 
 def encode(img: Image.Image, fmt: str = "jpeg", quality: int = 92) -> bytes:

@@ -16,7 +16,7 @@ from fast_style import zoo
 from fast_style.cli.serve import main as serve_main
 from fast_style.errors import UserError
 from fast_style.network import TransformerNet
-from fast_style.server import WEB_DIR, Gate, Limits, Refused, Styles, create_app
+from fast_style.server import WEB_DIR, Gate, Limits, Refused, Styles, create_app, decode_upload
 from fast_style.style_model import save_style_model
 
 testclient = pytest.importorskip("fastapi.testclient")
@@ -1165,3 +1165,18 @@ def test_a_refused_live_page_is_said_on_the_server_s_terminal(models: Path, capl
     assert "a page of https://photos.example.org (sent to 127.0.0.1:8000)" in said[0]
     assert "add proxies='photos.example.org'" in said[0]  # (--allow-host photos.example.org from fast-style-serve)
     assert "must pass its Host header on" in said[1] and "sandboxed" in said[2]
+
+
+def test_large_limits_are_written_in_plain_numbers(models: Path) -> None:
+    """A server allowing 1000 MB uploads and 2000 MP photos refused larger ones as over "1e+03 MB" and "2e+03
+    megapixels"."""
+    app = create_app(Styles(models, device="cpu"), Limits(max_upload_bytes=1000 * 2**20))
+    huge = str(1001 * 2**20).encode()  # a declared length over the limit: refused before anything is read
+    with testclient.TestClient(app) as client:
+        reply = client.post("/api/stylize", content=b"x", headers={"content-length": huge.decode()})
+        assert reply.status_code == 413 and "limit of 1000 MB" in reply.json()["detail"]
+    bomb = bytearray(png((20, 20), mode="L"))  # a header claiming 50000x50000 pixels
+    bomb[16:24] = (50_000).to_bytes(4, "big") * 2
+    bomb[29:33] = zlib.crc32(bytes(bomb[12:29])).to_bytes(4, "big")
+    with pytest.raises(Refused, match=r"limit of 2000 megapixels"):
+        decode_upload(bytes(bomb), Limits(max_pixels=2_000_000_000))  # (not a server's: Pillow's guard kept)
