@@ -439,7 +439,12 @@ def create_app(
 
     @app.get("/api/styles", summary="The styles this server offers")
     async def list_styles() -> dict[str, Any]:
-        return {"styles": styles.list(), "max_size": limits.max_size, "max_upload_bytes": limits.max_upload_bytes}
+        return {
+            "styles": styles.list(),
+            "max_size": limits.max_size,
+            "max_upload_bytes": limits.max_upload_bytes,
+            "max_pixels": limits.max_pixels,
+        }
 
     # (a route of its own: GET and HEAD in one shared an OpenAPI operation id, which FastAPI warned of)
     app.head("/api/styles", include_in_schema=False)(list_styles)

@@ -4,6 +4,7 @@
 const $ = (id) => document.getElementById(id);
 let maxUpload = 20 * 1024 * 1024;
 let maxSize = 2048;  // the longest side of a result: larger photos are scaled down here before they are sent
+let maxPixels = 40e6;  // the most pixels an upload may have: more are scaled down here too
 const fastOf = {};  // style name -> the name of its fast variant, where it has one
 
 function say(text, info = false) {
@@ -34,6 +35,7 @@ async function loadStyles() {
     const body = await reply.json();
     maxUpload = body.max_upload_bytes;
     maxSize = body.max_size;
+    maxPixels = body.max_pixels;
     for (const s of body.styles) {
       if (s.fast) fastOf[s.name] = s.fast;
       if (s.fast_variant_of) continue;  // offered by the "Fast model" box of its style
@@ -88,14 +90,18 @@ function megabytes(bytes) {  // as the server writes its limit (3 significant di
 
 async function scaledDown(file) {
   // a photo larger than any result (a 48 MP phone photo: refused at 40 MP, or over the upload limit) is sent at
-  // the result's size; one the browser cannot decode (HEIC in most) is sent as it is (`asIs`). `transparent`:
-  // whether it is transparent somewhere, so that its result comes back as a PNG with its transparency
+  // the result's size, and within the pixel limit; one the browser cannot decode (HEIC in most) is sent as it is
+  // (`asIs`). `transparent`: whether it is transparent somewhere, so that its result comes back as a PNG with its
+  // transparency
   try {
     const bitmap = await createImageBitmap(file);
-    const scale = Math.min(1, maxSize / Math.max(bitmap.width, bitmap.height));
+    // (the pixel limit too: under --max-megapixels 2, a 12 MP photo sent at 2048x1536 was refused as over it)
+    const [w, h] = [bitmap.width, bitmap.height];
+    const scale = Math.min(1, maxSize / Math.max(w, h), Math.sqrt(maxPixels / (w * h)));
     const canvas = document.createElement("canvas");
-    canvas.width = Math.max(1, Math.round(bitmap.width * scale));
-    canvas.height = Math.max(1, Math.round(bitmap.height * scale));
+    const round = Math.round(w * scale) * Math.round(h * scale) > maxPixels ? Math.floor : Math.round;
+    canvas.width = Math.max(1, round(w * scale));
+    canvas.height = Math.max(1, round(h * scale));
     const context = canvas.getContext("2d");
     context.imageSmoothingQuality = "high";
     context.drawImage(bitmap, 0, 0, canvas.width, canvas.height);
