@@ -80,9 +80,14 @@ def unreadable_because(path: object, error: BaseException, limit: int = 200) -> 
         if is_video(Path(path)):
             return f"{Path(path).suffix} is a video's extension, not a picture's: give an image file (a frame of it)"
     said = first_line(error, limit)
-    if re.search(r"truncated|Truncated File Read", said):  # Pillow's words for a file that ends early
+    if ends_early(error):
         return "the file ends early (an unfinished copy or download?): copy it again"
     return said
+
+
+def ends_early(error: BaseException) -> bool:
+    """Whether Pillow's `error` says the picture's file ends early (a copy or download cut short)."""
+    return re.search(r"truncated|Truncated File Read", first_line(error, 200)) is not None
 
 
 def _export_kind(path: Path) -> str | None:

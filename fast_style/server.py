@@ -47,9 +47,9 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from fast_style import zoo
-from fast_style.errors import UserError, first_line, setting
+from fast_style.errors import EMPTY_FILE, UserError, first_line, setting
 from fast_style.host_names import LOOPBACK_NAMES, HostGuard, own_page
-from fast_style.images import decoding, open_rgb, read_image
+from fast_style.images import decoding, ends_early, open_rgb, read_image
 from fast_style.numbers import check_number
 from fast_style.options import check_max_size, check_strength
 from fast_style.style_model import load_style_model
@@ -326,6 +326,8 @@ def decode_upload(data: bytes, limits: Limits, keep_alpha: bool = False) -> Imag
     white; kept instead with `keep_alpha`, for a PNG answer); Refused for anything else. The type and size are
     read from the header before anything is decoded."""
     over = f"over this server's limit of {figure(limits.max_pixels / 1e6)} megapixels"
+    if not data:  # (a failed download: "not an image ... upload a JPEG" for a .jpg)
+        raise Refused(415, f"the upload is {EMPTY_FILE}: choose the photo again")
     try:  # (Pillow warns of a "decompression bomb" over its MAX_IMAGE_PIXELS: refused below if over ours)
         with decoding(), warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
@@ -343,7 +345,10 @@ def decode_upload(data: bytes, limits: Limits, keep_alpha: bool = False) -> Imag
         return read_image(io.BytesIO(data)) if keep_alpha else open_rgb(io.BytesIO(data))
     except Image.DecompressionBombError:
         raise Refused(413, f"{w}x{h} is over Pillow's limit (PIL.Image.MAX_IMAGE_PIXELS)") from None
-    except (OSError, ValueError):
+    except (OSError, ValueError) as e:
+        if ends_early(e):
+            why = "the image ends early (an unfinished copy or download?): upload the whole file"
+            raise Refused(415, why) from None
         raise Refused(415, "the image is damaged or cannot be decoded") from None
 
 

@@ -8,6 +8,7 @@ import threading
 import zlib
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from PIL import Image
@@ -1180,3 +1181,15 @@ def test_large_limits_are_written_in_plain_numbers(models: Path) -> None:
     bomb[29:33] = zlib.crc32(bytes(bomb[12:29])).to_bytes(4, "big")
     with pytest.raises(Refused, match=r"limit of 2000 megapixels"):
         decode_upload(bytes(bomb), Limits(max_pixels=2_000_000_000))  # (not a server's: Pillow's guard kept)
+
+
+def test_an_empty_or_cut_short_upload_is_said_to_be_one(client) -> None:
+    """An empty file (a failed download) was "not an image this server reads: upload a JPEG ..." though it was a
+    .jpg; a photo cut short "damaged or cannot be decoded", with nothing to do about it (fast-style-stylize says
+    both)."""
+    buffer = io.BytesIO()
+    Image.fromarray(np.random.default_rng(0).integers(0, 255, (40, 60, 3), dtype=np.uint8)).save(buffer, "JPEG")
+    whole = buffer.getvalue()
+    for data, words in ((b"", "an empty file (0 bytes)"), (whole[: len(whole) // 2], "ends early")):
+        reply = client.post("/api/stylize", files={"image": ("p.jpg", data, "image/jpeg")}, data={"style": "mine"})
+        assert reply.status_code == 415 and words in reply.json()["detail"], reply.json()
