@@ -271,3 +271,23 @@ def test_a_photo_over_the_pixel_limit_is_scaled_down_to_it(tmp_path: Path) -> No
         size = page.eval_on_selector("#result", "e => [e.naturalWidth, e.naturalHeight]")
         browser.close()
     assert message == "" and size[0] * size[1] <= 100_000 and size[0] > 300, (message, size)
+
+
+def test_a_small_file_of_too_many_pixels_is_sent_scaled_down(tmp_path: Path) -> None:
+    """A screenshot or scan over the pixel limit whose file is smaller than its scaled-down JPEG (flat colours
+    compress well) was sent as it was, and refused as over the limit."""
+    drawing = tmp_path / "drawing.png"
+    Image.new("1", (1500, 1000), 1).save(drawing)  # 1.5 MP in a few hundred bytes
+    app = create_app(Styles(None, device="cpu"), Limits(max_pixels=1_000_000, max_size=600))
+    with sync_api.sync_playwright() as p, serve_in_background(app) as address:
+        browser = p.chromium.launch(executable_path=CHROMIUM)
+        page = browser.new_page()
+        page.goto(address + "/")
+        page.wait_for_function("document.querySelectorAll('#style option').length > 0")
+        page.set_input_files("#file", str(drawing))
+        said = "document.getElementById('message').textContent"
+        page.wait_for_function(f"!document.getElementById('download').hidden || !['', 'Stylizing...'].includes({said})")
+        message = page.text_content("#message")
+        size = page.eval_on_selector("#result", "e => [e.naturalWidth, e.naturalHeight]")
+        browser.close()
+    assert message == "" and size == [600, 400], (message, size)

@@ -113,7 +113,10 @@ async function scaledDown(file) {
     // JPEG, unless the photo is transparent somewhere (PNG keeps its alpha; for an opaque photo it came out
     // larger than the file it replaced, even over the upload limit)
     const blob = await new Promise((done) => canvas.toBlob(done, transparent ? "image/png" : "image/jpeg", 0.95));
-    const upload = !blob || (blob.size > file.size && file.size <= maxUpload) ? file : blob;
+    // (the file itself only where the server takes it: a flat drawing over the pixel limit, smaller as a PNG than
+    // scaled down as a JPEG, had been sent as it was, and refused)
+    const takes = file.size <= maxUpload && w * h <= maxPixels;
+    const upload = !blob || (blob.size > file.size && takes) ? file : blob;
     return { upload, transparent, asIs: false };
   } catch (e) {
     return { upload: file, transparent: false, asIs: true };
