@@ -1193,3 +1193,16 @@ def test_an_empty_or_cut_short_upload_is_said_to_be_one(client) -> None:
     for data, words in ((b"", "an empty file (0 bytes)"), (whole[: len(whole) // 2], "ends early")):
         reply = client.post("/api/stylize", files={"image": ("p.jpg", data, "image/jpeg")}, data={"style": "mine"})
         assert reply.status_code == 415 and words in reply.json()["detail"], reply.json()
+
+
+def test_a_host_given_with_spaces_is_the_address_without_them(capsys) -> None:
+    """--host " 127.0.0.1" (a quoted variable with a space) was checked without its spaces, then bound with them:
+    "cannot be used (Name or service not known)"."""
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert serve_main(["--host", " 127.0.0.1 ", "--port", str(port)]) == 2
+    assert f"error: 127.0.0.1:{port} is in use" in capsys.readouterr().err

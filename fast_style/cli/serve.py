@@ -66,10 +66,11 @@ def run(args: argparse.Namespace, cut_short: Any = None) -> None:
     if args.grace < 0:
         raise UserError(f"--grace must be >= 0 seconds, got {args.grace}")
     pick_device(args.device)  # a device that is not there: refused now, not in every request's answer
-    if re.fullmatch(r"(\[[^\]]*\]|[^:]+):\d+", args.host.strip()):  # ("[127.0.0.1:8000]:8000 cannot be used")
+    args.host = args.host.strip()  # (" 127.0.0.1", checked without its spaces, was bound with them: "not known")
+    if re.fullmatch(r"(\[[^\]]*\]|[^:]+):\d+", args.host):  # ("[127.0.0.1:8000]:8000 cannot be used")
         raise UserError(f"--host {args.host}: give the address alone, and the port as --port")
-    args.host = args.host.removeprefix("[").removesuffix("]")  # [::1], as the URL below writes it
-    if not args.host.strip():  # it listened on every address and printed http://:8000/
+    args.host = args.host.removeprefix("[").removesuffix("]").strip()  # [::1], as the URL below writes it
+    if not args.host:  # it listened on every address and printed http://:8000/
         raise UserError("--host is empty: give 127.0.0.1 (this machine only) or 0.0.0.0 (every network)")
     if args.models is not None and not args.models.strip():  # (Path("") is the current folder: it served that)
         raise UserError("--models is empty (an unset shell variable?): give a folder of style models, or leave it out")
