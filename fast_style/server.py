@@ -146,6 +146,14 @@ class Refused(UserError):
         self.status, self.message = status, message
 
 
+def _model_name(path: Path) -> str:
+    """The name a style model file is offered by: its own (wave.pt: wave), or its run's for a run's style.pt
+    (runs/sea/style.pt: sea; `--models runs/sea` offered it as "style")."""
+    if path.stem == "style" and path.parent.resolve().name:
+        return path.parent.resolve().name
+    return path.stem
+
+
 class Styles:
     """The styles a server offers, by name, each loaded once on first use and shared."""
 
@@ -170,20 +178,25 @@ class Styles:
     def _add_models(self, models_dir: Path) -> None:
         """The style models in `models_dir` (`NAME.pt`, offered as NAME) and every training run's `style.pt` below
         it (`runs/wave/style.pt` in `runs/`, offered as wave; `outputs/2026-12-04/10-00-00-4242/style.pt` in
-        `outputs/` as 2026-12-04-10-00-00-4242)."""
-        if not models_dir.is_dir():  # (one "not a folder of style models" for a model file and a typo alike)
-            said = setting("--models", "models_dir", models_dir)
-            if models_dir.is_file():
-                parent = setting("--models", "models_dir", models_dir.parent)
-                raise UserError(f"{said} is a file: give the folder of style models (.pt) it is in ({parent})")
-            raise UserError(f"{said} does not exist: give a folder of style models (.pt)")
-        found = {  # (a hidden one, ._wave.pt beside wave.pt from a Mac, as files_below leaves it; WAVE.PT too)
-            path.stem: path
-            for path in sorted(models_dir.iterdir())
-            if path.suffix.lower() == ".pt" and not path.name.startswith(".")
-        }
-        for path in files_below(models_dir, lambda name: name == "style.pt"):  # runs/wave -> ../outputs/...
-            if path.parent == models_dir:
+        `outputs/` as 2026-12-04-10-00-00-4242); a run's own folder (`runs/wave`) offers its `style.pt` as wave,
+        and one style model file (`wave.pt`, `runs/wave/style.pt`) is offered alone, by the same names."""
+        said = setting("--models", "models_dir", models_dir)
+        one = models_dir.is_file() and models_dir.suffix.lower() == ".pt"  # (a run's style.pt: by its run's name)
+        if one:
+            found = {_model_name(models_dir): models_dir}
+            models_dir = models_dir.parent
+        elif models_dir.is_file():  # (a painting, a checkpoint: "not a style model" said below for a .pt alone)
+            raise UserError(f"{said} is a file: give a style model (.pt) or a folder of them")
+        elif not models_dir.is_dir():
+            raise UserError(f"{said} does not exist: give a style model (.pt) or a folder of them")
+        else:  # (a hidden one, ._wave.pt beside wave.pt from a Mac, as files_below leaves it; WAVE.PT too)
+            found = {
+                _model_name(path): path
+                for path in sorted(models_dir.iterdir())
+                if path.suffix.lower() == ".pt" and not path.name.startswith(".")
+            }
+        for path in [] if one else files_below(models_dir, lambda name: name == "style.pt"):  # runs/wave -> ...
+            if path.parent == models_dir:  # (offered above)
                 continue
             name = "-".join(path.parent.relative_to(models_dir).parts)
             if name in found:
@@ -196,12 +209,16 @@ class Styles:
                 setting("--models", "models_dir", models_dir),
             )
         for name, path in found.items():
+            if name in self.files and one:  # the one model asked for: the built-in one was served instead
+                raise UserError(f"{said}: {name} is a built-in style's name: rename the file (e.g. my_{name}.pt)")
             if name in self.files:
                 log.warning("%s: a built-in style has the name %r; the built-in one is served", path, name)
                 continue
             try:  # read now, so that a file that is not a style model is never offered
                 load_style_model(str(path))
             except UserError as e:
+                if one:  # the one model asked for: not served without it
+                    raise UserError(f"{said}: {first_line(e)}") from None
                 log.warning("skipped, not offered: %s", first_line(e))
                 continue
             self.files[name] = path

@@ -137,6 +137,24 @@ def test_text_sent_as_the_image_is_said_in_plain_words(client) -> None:
     assert reply.json() == {"detail": "image: send a file (a multipart file part), not text"}
 
 
+def test_models_takes_one_style_model_or_a_runs_folder_by_the_runs_name(tmp_path: Path) -> None:
+    """`--models runs/sea/style.pt` (one model) was refused ("give the folder it is in"), and that folder, given,
+    offered the run as "style"."""
+    net = TransformerNet(channels=(4, 8, 8), num_residual=1)
+    save_style_model(net, tmp_path / "runs" / "sea" / "style.pt")
+    save_style_model(net, tmp_path / "runs" / "sea" / "checkpoints" / "style-step=000100.pt")  # not the run's end
+    save_style_model(net, tmp_path / "mine.pt")
+    save_style_model(net, tmp_path / "other.pt")
+    for given, offered in (
+        (tmp_path / "runs" / "sea" / "style.pt", "sea"),
+        (tmp_path / "runs" / "sea", "sea"),
+        (tmp_path / "mine.pt", "mine"),
+    ):
+        styles = Styles(given, device="cpu").list()
+        assert [s["name"] for s in styles] == [*zoo.names(), offered], given
+        assert Styles(given, device="cpu").get(offered) is not None
+
+
 def test_models_takes_a_folder_of_training_runs(tmp_path: Path, caplog) -> None:
     # `--models runs/` (the README's example) offered nothing: it read only the .pt files directly in the folder
     net = TransformerNet(channels=(4, 8, 8), num_residual=1)
@@ -389,11 +407,21 @@ def test_serve_refuses_bad_settings_and_a_taken_port(tmp_path: Path, capsys) -> 
     import socket
 
     assert serve_main(["--models", str(tmp_path / "none")]) == 2
-    assert f"error: --models {tmp_path / 'none'} does not exist: give a folder of style" in capsys.readouterr().err
-    (tmp_path / "wave.pt").write_bytes(b"")  # a model file: "not a folder of style models" alone
+    assert (
+        f"error: --models {tmp_path / 'none'} does not exist: give a style model (.pt) or a folder"
+        in capsys.readouterr().err
+    )
+    (tmp_path / "mine.pt").write_bytes(b"")  # the one model asked for, unreadable: not served without it
+    assert serve_main(["--models", str(tmp_path / "mine.pt")]) == 2
+    assert capsys.readouterr().err.startswith(f"error: --models {tmp_path / 'mine.pt'}: ")
+    save_style_model(TransformerNet(channels=(4, 8, 8), num_residual=1), tmp_path / "wave.pt")  # (wave served)
     assert serve_main(["--models", str(tmp_path / "wave.pt")]) == 2
-    said = f"error: --models {tmp_path / 'wave.pt'} is a file: give the folder of style models (.pt) it is in (--models"
+    said = f"error: --models {tmp_path / 'wave.pt'}: wave is a built-in style's name: rename the file (e.g. my_wave"
     assert capsys.readouterr().err.startswith(said)
+    (tmp_path / "sea.jpg").write_bytes(b"")
+    assert serve_main(["--models", str(tmp_path / "sea.jpg")]) == 2
+    said = f"error: --models {tmp_path / 'sea.jpg'} is a file: give a style model (.pt) or a folder of them\n"
+    assert capsys.readouterr().err == said
     assert serve_main(["--port", "0"]) == 2
     assert serve_main(["--queue", "-1"]) == 2
     capsys.readouterr()

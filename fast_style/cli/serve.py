@@ -18,7 +18,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = ToolParser(prog="fast-style-serve", description=__doc__)
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
     p.add_argument("--port", type=int, default=8000, help="port (default 8000)")
-    p.add_argument("--models", help="a folder of style models (.pt) to offer beside the built-in styles")
+    p.add_argument(
+        "--models",
+        help="a style model (.pt), or a folder of them and of training runs, to offer beside the built-in styles",
+    )
     add_device(p)
     p.add_argument("--max-upload-mb", type=float, default=20, help="largest accepted upload (default 20 MB)")
     p.add_argument("--max-megapixels", type=float, default=40, help="largest accepted photo (default 40 MP)")
@@ -73,7 +76,7 @@ def run(args: argparse.Namespace, cut_short: Any = None) -> None:
     if not args.host:  # it listened on every address and printed http://:8000/
         raise UserError("--host is empty: give 127.0.0.1 (this machine only) or 0.0.0.0 (every network)")
     if args.models is not None and not args.models.strip():  # (Path("") is the current folder: it served that)
-        raise UserError("--models is empty (an unset shell variable?): give a folder of style models, or leave it out")
+        raise UserError("--models is empty (an unset shell variable?): give a style model or a folder, or leave it out")
     sock = bind_port(args.host, args.port)
     limits = Limits(
         max_upload_bytes=int(args.max_upload_mb * 2**20),
