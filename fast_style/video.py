@@ -37,7 +37,12 @@ from fast_style.pixels import to_uint8, to_unit
 from fast_style.smoothing import TemporalSmoother
 from fast_style.video_tracks import MUXER_TAGS, Track, ffmpeg_reason, moved_back, moved_chapters
 
-VIDEO_EXTENSIONS = (".mp4", ".mov", ".mkv", ".avi", ".webm", ".m4v", ".ts", ".mts", ".m2ts", ".3gp", ".mpg", ".mpeg")
+VIDEO_EXTENSIONS = (
+    *(".mp4", ".mov", ".mkv", ".avi", ".webm", ".m4v", ".ts", ".mts", ".m2ts", ".3gp", ".mpg", ".mpeg"),
+    # Windows Media, Flash, a DVD's, Ogg, a broadcast camera's: FFmpeg reads them all (they had been called
+    # "not images or videos", or named outright "cannot identify image file")
+    *(".wmv", ".asf", ".flv", ".f4v", ".vob", ".ogv", ".3g2", ".mxf"),
+)
 # containers written (H.264 video); other inputs are written as .mp4
 VIDEO_OUTPUTS = {".mp4": "mp4", ".mov": "mov", ".mkv": "matroska", ".m4v": "mp4"}
 _END = object()
@@ -53,7 +58,17 @@ def is_video(path: Path) -> bool:
 
 
 # FFmpeg's container names -> the extension a video of it is stylized under
-_CONTAINER_EXTENSIONS = {"mov,mp4,m4a,3gp,3g2,mj2": ".mp4", "matroska,webm": ".mkv", "avi": ".avi", "mpegts": ".ts"}
+_CONTAINER_EXTENSIONS = {
+    "mov,mp4,m4a,3gp,3g2,mj2": ".mp4",
+    "matroska,webm": ".mkv",
+    "avi": ".avi",
+    "mpegts": ".ts",
+    "asf": ".wmv",
+    "flv": ".flv",
+    "mpeg": ".mpg",
+    "ogg": ".ogv",
+    "mxf": ".mxf",
+}
 
 
 def video_named_as_picture(path: str | Path) -> str | None:

@@ -1545,3 +1545,28 @@ def _cut_short_stylized(clip: Path, written: str, tmp_path: Path, caplog: pytest
     with av.open(str(out)) as c:
         for frame in c.decode(audio=0):  # every packet decodes (it raised InvalidDataError at the last)
             assert frame.samples > 0
+
+
+def test_windows_media_flash_and_dvd_videos_are_videos(
+    model: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture
+) -> None:
+    """A .wmv, .flv or .vob, which FFmpeg reads, was said to be "not images or videos" in a folder and, named
+    outright, "cannot identify image file"; one named as a picture was not told its name either."""
+    clips = tmp_path / "clips"
+    clips.mkdir()
+    for name, codec, fmt in (("a.wmv", "wmv2", "asf"), ("b.flv", "flv", "flv"), ("c.vob", "mpeg2video", "vob")):
+        with av.open(str(clips / name), "w", format=fmt) as out:
+            video = out.add_stream(codec, rate=25)
+            video.width, video.height, video.pix_fmt = 64, 48, "yuv420p"
+            for i in range(3):
+                out.mux(video.encode(av.VideoFrame.from_ndarray(np.full((48, 64, 3), 60 * i, np.uint8))))
+            out.mux(video.encode())
+    assert main([str(clips / "a.wmv"), "-m", str(model), "-o", str(tmp_path / "one"), "-q"]) == 0
+    assert len(frames_of(tmp_path / "one" / "a.mp4")) == 3
+    assert main([str(clips), "-m", str(model), "-o", str(tmp_path / "all"), "-q"]) == 0
+    assert sorted(p.name for p in (tmp_path / "all").iterdir()) == ["a.mp4", "b.mp4", "c.mp4"]
+    assert "left out" not in caplog.text
+    (clips / "b.flv").rename(clips / "b.jpg")
+    capsys.readouterr()
+    assert main([str(clips / "b.jpg"), "-m", str(model), "-o", str(tmp_path / "b_out.jpg"), "-q"]) == 2
+    assert "rename it b.flv" in capsys.readouterr().err
