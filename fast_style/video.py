@@ -39,9 +39,9 @@ from fast_style.video_tracks import MUXER_TAGS, Track, ffmpeg_reason, moved_back
 
 VIDEO_EXTENSIONS = (
     *(".mp4", ".mov", ".mkv", ".avi", ".webm", ".m4v", ".ts", ".mts", ".m2ts", ".3gp", ".mpg", ".mpeg"),
-    # Windows Media, Flash, a DVD's, Ogg, a broadcast camera's: FFmpeg reads them all (they had been called
+    # Windows Media, Flash, a DVD's, Ogg, a DV or a broadcast camera's: FFmpeg reads them all (they had been called
     # "not images or videos", or named outright "cannot identify image file")
-    *(".wmv", ".asf", ".flv", ".f4v", ".vob", ".ogv", ".3g2", ".mxf"),
+    *(".wmv", ".asf", ".flv", ".f4v", ".vob", ".ogv", ".3g2", ".dv", ".mxf"),
 )
 # containers written (H.264 video); other inputs are written as .mp4
 VIDEO_OUTPUTS = {".mp4": "mp4", ".mov": "mov", ".mkv": "matroska", ".m4v": "mp4"}
@@ -67,6 +67,7 @@ _CONTAINER_EXTENSIONS = {
     "flv": ".flv",
     "mpeg": ".mpg",
     "ogg": ".ogv",
+    "dv": ".dv",
     "mxf": ".mxf",
 }
 
@@ -454,7 +455,7 @@ class _Job:
     ) -> None:
         self.src, self.dst, self.source, self.video_in, self.out, self.fmt = src, dst, source, video_in, out, fmt
         self.on_device, self.batch_size = on_device, batch_size
-        self.rate = video_in.average_rate or video_in.guessed_rate or Fraction(30)
+        self.rate = frame_rate(video_in)
         self.video_out = self._video_stream(x264)
         sounds, kept = self._tracks(fmt)
         # the file's own tags (title, creation time, location), not those its muxer writes for itself
@@ -816,6 +817,16 @@ class _Batches:
         self.hand_over()
         self.launched = (download, pending.copy())
         pending.clear()
+
+
+def frame_rate(video: Any) -> Fraction:
+    """A video stream's frame rate, as the encoder and the progress bar take it: its average, or FFmpeg's guess
+    where it states none or an average of over twice its base rate, which no frame times allow (a raw DV camera
+    file's average is its time base, 60000: the MP4 muxer refused its timecode, "fps 60000 is too large")."""
+    average, base = video.average_rate, video.base_rate
+    if average and base and average > 2 * base:
+        average = None
+    return average or video.guessed_rate or Fraction(30)
 
 
 def main_video(streams: Sequence[Any]) -> Any:

@@ -1570,3 +1570,19 @@ def test_windows_media_flash_and_dvd_videos_are_videos(
     capsys.readouterr()
     assert main([str(clips / "b.jpg"), "-m", str(model), "-o", str(tmp_path / "b_out.jpg"), "-q"]) == 2
     assert "rename it b.flv" in capsys.readouterr().err
+
+
+def test_a_dv_camera_file_keeps_its_frame_rate(model: Path, tmp_path: Path) -> None:
+    """A raw DV file's average rate is its time base's 60000: the MP4 muxer refused it ("Invalid argument: ... .tmp
+    returned 22"), and a .dv file was "not images or videos" besides."""
+    with av.open(str(tmp_path / "tape.dv"), "w", format="dv") as out:
+        video = out.add_stream("dvvideo", rate=25)
+        video.width, video.height, video.pix_fmt = 720, 576, "yuv420p"  # (DV's own size)
+        for i in range(3):
+            out.mux(video.encode(av.VideoFrame.from_ndarray(np.full((576, 720, 3), 60 * i, np.uint8))))
+        out.mux(video.encode())
+    args = ["-m", str(model), "--max-size", "96", "-q"]
+    assert main([str(tmp_path / "tape.dv"), "-o", str(tmp_path / "tape.mp4"), *args]) == 0
+    with av.open(str(tmp_path / "tape.mp4")) as f:
+        assert f.streams.video[0].average_rate == 25
+        assert [round(float(frame.time), 2) for frame in f.decode(video=0)] == [0, 0.04, 0.08]
