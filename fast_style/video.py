@@ -459,7 +459,15 @@ class _Job:
         self.video_out = self._video_stream(x264)
         sounds, kept = self._tracks(fmt)
         # the file's own tags (title, creation time, location), not those its muxer writes for itself
-        out.metadata.update({k: v for k, v in source.metadata.items() if k.lower() not in MUXER_TAGS})
+        tags = {k: v for k, v in source.metadata.items() if k.lower() not in MUXER_TAGS}
+        if fmt in ("mp4", "mov") and 2 * self.rate >= 511 and (timecode := _key(tags, "timecode")) is not None:
+            # MP4's and MOV's timecode track counts at most 255 frames a second: with a faster clip's (a phone's
+            # slow motion, a camera's) the file failed to close after all the work ("Invalid argument")
+            del tags[timecode]
+            log.warning(
+                "%s: its timecode is not kept: %s holds none over 255 frames/s (.mkv does)", src.name, dst.suffix
+            )
+        out.metadata.update(tags)
         # the output starts at 0, as FFmpeg writes it: a transport stream (a TV recording, a camera's) starts
         # wherever its clock stood, and the output had as long an empty lead-in (an hour's); the chapters move
         # with the picture and sound
@@ -817,6 +825,11 @@ class _Batches:
         self.hand_over()
         self.launched = (download, pending.copy())
         pending.clear()
+
+
+def _key(tags: dict[str, str], name: str) -> str | None:
+    """The key of `tags` that is `name` in any case (FFmpeg's are: Matroska's TIMECODE is MP4's timecode)."""
+    return next((k for k in tags if k.lower() == name), None)
 
 
 def frame_rate(video: Any) -> Fraction:

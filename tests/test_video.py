@@ -1586,3 +1586,24 @@ def test_a_dv_camera_file_keeps_its_frame_rate(model: Path, tmp_path: Path) -> N
     with av.open(str(tmp_path / "tape.mp4")) as f:
         assert f.streams.video[0].average_rate == 25
         assert [round(float(frame.time), 2) for frame in f.decode(video=0)] == [0, 0.04, 0.08]
+
+
+def test_a_fast_clips_timecode_does_not_fail_an_mp4(
+    model: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A clip over 255 frames/s with a timecode (a slow-motion camera's) failed as its .mp4 closed, after all the
+    work: "Invalid argument: '...tmp' returned 22" (MP4's timecode track counts at most 255 frames a second)."""
+    with av.open(str(tmp_path / "fast.mkv"), "w") as out:
+        out.metadata["timecode"] = "01:00:00:00"
+        video = out.add_stream("libx264", rate=300)
+        video.width, video.height, video.pix_fmt = 64, 48, "yuv420p"
+        for i in range(3):
+            out.mux(video.encode(av.VideoFrame.from_ndarray(np.full((48, 64, 3), 60 * i, np.uint8))))
+        out.mux(video.encode())
+    for name in ("fast.mp4", "fast.mov"):
+        assert main([str(tmp_path / "fast.mkv"), "-m", str(model), "-o", str(tmp_path / name), "-q"]) == 0
+        assert len(frames_of(tmp_path / name)) == 3
+    assert "fast.mkv: its timecode is not kept: .mp4 holds none over 255 frames/s" in caplog.text
+    assert main([str(tmp_path / "fast.mkv"), "-m", str(model), "-o", str(tmp_path / "fast_out.mkv"), "-q"]) == 0
+    with av.open(str(tmp_path / "fast_out.mkv")) as f:
+        assert f.metadata.get("TIMECODE") == "01:00:00:00"  # kept where it can be
