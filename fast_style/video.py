@@ -428,10 +428,18 @@ def stylize_video(
         # an iPhone's tags (com.apple.quicktime.location.ISO6709, .make, .creationdate) are QuickTime keys, which
         # MP4 and MOV hold only as FFmpeg writes every tag that way (not the iTunes-style title others read)
         keys = fmt in ("mp4", "mov") and any(k.startswith("com.apple.quicktime.") for k in source.metadata)
-        with av.open(_local(tmp), "w", format=fmt, options={"movflags": "use_metadata_tags"} if keys else {}) as out:
-            x264 = {"crf": str(crf), "preset": preset}
-            job = _Job(src, dst, source, video_in, out, fmt, x264, on_device, batch_size)
-            frames = job.run(stylize, device, smoother, on_frame, progress)
+        options = {"movflags": "use_metadata_tags"} if keys else {}
+        try:
+            with av.open(_local(tmp), "w", format=fmt, options=options) as out:
+                x264 = {"crf": str(crf), "preset": preset}
+                job = _Job(src, dst, source, video_in, out, fmt, x264, on_device, batch_size)
+                frames = job.run(stylize, device, smoother, on_frame, progress)
+        except av.FFmpegError as e:
+            if isinstance(e, OSError):  # a full disk, no rights: atomic_write says so
+                raise
+            # FFmpeg refused the file as it closed it (its index, written last, after all the work): it was said of
+            # the input, by the output's temporary name ("clip.mkv: Invalid argument: '.../.clip.mp4.x1y2.tmp'")
+            raise UserError(f"cannot write {dst}: FFmpeg could not finish it ({ffmpeg_reason(e)})") from None
         if frames == 0:
             raise UserError(f"{src} holds no decodable frames")
     return frames

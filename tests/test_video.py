@@ -1607,3 +1607,23 @@ def test_a_fast_clips_timecode_does_not_fail_an_mp4(
     assert main([str(tmp_path / "fast.mkv"), "-m", str(model), "-o", str(tmp_path / "fast_out.mkv"), "-q"]) == 0
     with av.open(str(tmp_path / "fast_out.mkv")) as f:
         assert f.metadata.get("TIMECODE") == "01:00:00:00"  # kept where it can be
+
+
+def test_a_file_ffmpeg_cannot_finish_is_said_of_the_output(
+    model: Path, tmp_path: Path, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A failure as FFmpeg closed the output (here MP4's timecode of a 300 frames/s clip, kept on purpose) was said
+    of the input, by the output's temporary name: "fast.mkv: Invalid argument: '.../.fast.mp4.x1y2.tmp'"."""
+    import fast_style.video
+
+    monkeypatch.setattr(fast_style.video, "_key", lambda tags, name: None)  # the timecode kept: MP4 refuses it
+    with av.open(str(tmp_path / "fast.mkv"), "w") as out:
+        out.metadata["timecode"] = "01:00:00:00"
+        video = out.add_stream("libx264", rate=300)
+        video.width, video.height, video.pix_fmt = 64, 48, "yuv420p"
+        out.mux(video.encode(av.VideoFrame.from_ndarray(np.zeros((48, 64, 3), np.uint8))))
+        out.mux(video.encode())
+    assert main([str(tmp_path / "fast.mkv"), "-m", str(model), "-o", str(tmp_path / "fast.mp4"), "-q"]) == 2
+    err = capsys.readouterr().err
+    assert f"error: cannot write {tmp_path / 'fast.mp4'}: FFmpeg could not finish it (Invalid argument)" in err
+    assert ".tmp" not in err and sorted(p.name for p in tmp_path.iterdir()) == ["fast.mkv", "style.pt"]
