@@ -609,6 +609,8 @@ def create_app(
                         new = {**options, **{k: update[k] for k in options if k in update}}
                         if new["style"] is None:
                             raise Refused(400, f"choose a style first: one of {', '.join(styles.files)}")
+                        if not isinstance(new["style"], str):  # {"style": 5}: "options must be JSON with valid values"
+                            raise Refused(400, f"style must be a style's name, one of {', '.join(styles.files)}")
                         if not isinstance(new["preserve_color"], bool):
                             raise Refused(400, f"preserve_color must be true or false, got {new['preserve_color']!r}")
                         check_options(new["strength"], new["max_size"], limits)  # "0.5" refused, as the form
