@@ -1569,6 +1569,30 @@ def test_a_batch_size_asked_for_pictures_alone_is_said_to_do_nothing(
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["clip.mp4", "p.png"]
 
 
+def test_a_video_preset_for_pictures_alone_and_a_quality_for_videos_alone_are_said_to_do_nothing(
+    model_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    """--video-preset (x264's speed) on pictures alone and --quality (Pillow's) on videos alone did nothing, without
+    a word: one line each; with both kinds among the inputs neither is warned about."""
+    from .test_video import make_video
+
+    photo = make_photo(tmp_path / "p.jpg")
+    clip = make_video(tmp_path / "clip.mp4", frames=2, audio=False)
+    args = ["-m", str(model_path), "--video-preset", "ultrafast", "--quality", "80", "-q"]
+    assert main([str(photo), *args, "-o", str(tmp_path / "o.jpg")]) == 0
+    err = capsys.readouterr().err
+    said = "warning: --video-preset is x264's speed for videos, and none is among the inputs: it does nothing here\n"
+    assert err.count(said) == 1 and "--quality" not in err
+    assert main([str(clip), *args, "-o", str(tmp_path / "o.mp4")]) == 0
+    err = capsys.readouterr().err
+    assert err.count("warning: --quality is for JPEG, WebP and AVIF pictures: videos keep a fixed high quality") == 1
+    assert "--video-preset" not in err
+    assert main([str(photo), str(clip), *args, "-o", str(tmp_path / "out")]) == 0
+    assert "warning" not in capsys.readouterr().err
+    assert main([str(photo), str(clip), "-m", str(model_path), "-o", str(tmp_path / "out"), "--force", "-q"]) == 0
+    assert "warning" not in capsys.readouterr().err
+
+
 def test_smoothing_calms_an_animations_flicker_as_a_videos(
     model_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture
 ) -> None:

@@ -102,8 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_pixel_limit(p)
     p.add_argument(
         "--quality",
-        type=int,
-        default=95,
+        type=int,  # (None: not given, 95)
         help="JPEG/WebP/AVIF quality 1-100 (default 95; videos keep a fixed high quality, H.264 CRF 18)",
     )
     p.add_argument(
@@ -114,8 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--video-preset",
-        default="medium",
-        choices=PRESETS,
+        choices=PRESETS,  # (None: not given, medium)
         metavar="PRESET",
         help="video: x264's speed for the same quality, ultrafast ... veryslow (default medium; ultrafast encodes "
         "2.4x to 4x as fast into a file 2x to 6x the size)",
@@ -182,7 +180,7 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(str(e)) from None
     if args.batch_size is not None and args.batch_size < 1:
         raise UserError("--batch-size must be >= 1")
-    if not 1 <= args.quality <= 100:
+    if args.quality is not None and not 1 <= args.quality <= 100:
         raise UserError("--quality must be within 1..100")
     if args.backend == "onnxruntime" and (args.tile or args.compile):
         raise UserError(f"--{'tile' if args.tile else 'compile'} needs --backend torch")
@@ -242,6 +240,18 @@ def run(args: argparse.Namespace) -> int:
             "time; it does nothing here",
             file=sys.stderr,
         )
+    # (each did nothing, unsaid: videos are written by x264 at a fixed quality, pictures by Pillow)
+    if args.video_preset is not None and not any(is_video(src) for src, _ in plans):
+        print(
+            "warning: --video-preset is x264's speed for videos, and none is among the inputs: it does nothing here",
+            file=sys.stderr,
+        )
+    if args.quality is not None and all(is_video(src) for src, _ in plans):
+        print(
+            "warning: --quality is for JPEG, WebP and AVIF pictures: videos keep a fixed high quality (H.264 CRF 18); "
+            "it does nothing here",
+            file=sys.stderr,
+        )
 
     options = (args.strength, args.preserve_color, args.max_size, args.scale, True if args.tile else None)
 
@@ -255,7 +265,7 @@ def run(args: argparse.Namespace) -> int:
                 plans,
                 lambda images: stylizer.stylize_images(images, *options),
                 args.force,
-                args.quality,
+                95 if args.quality is None else args.quality,
                 on_error=lambda line: tqdm.write(line, file=sys.stderr),
                 progress=lambda items: tqdm(
                     items, unit="file", disable=True if args.quiet or len(items) < 2 else None, file=sys.stderr
@@ -265,7 +275,7 @@ def run(args: argparse.Namespace) -> int:
                 video_batch=args.batch_size,
                 smooth=args.smooth,
                 frame_progress=not args.quiet,
-                video_preset=args.video_preset,
+                video_preset=args.video_preset or "medium",
                 report=done,
             )
     except KeyboardInterrupt:  # Ctrl-C or SIGTERM: the files done are kept; say how many
