@@ -28,6 +28,7 @@ from fast_style.inference_defaults import (
     PRECISIONS,
     PRESETS,
     RUNS_WHOLE_UP_TO,
+    STATS_SIZE,
 )
 from fast_style.options import (
     check_max_pixels,
@@ -218,13 +219,6 @@ def run(args: argparse.Namespace) -> int:
         plans = [plan for plan in plans if plan not in done]
         existing = []
     refuse_if_nothing_to_write(plans, args.force)
-    if args.tile and any(is_video(src) for src, _ in plans):  # measured: a 2 s clip 532 s in 64 px tiles, 34 s whole
-        print(
-            f"warning: --tile stylizes video frames over {RUNS_WHOLE_UP_TO} (larger than 1080p) in tiles, each with a "
-            "margin around it: many times slower; leave it out unless whole frames run out of memory",
-            file=sys.stderr,
-        )
-
     if args.smooth and not any(_moves(src, dst) for src, dst in plans):  # (it did nothing, without a word)
         print(
             "warning: --smooth works on videos and on animations written as animations (GIF, WebP, APNG, AVIF): it "
@@ -254,6 +248,20 @@ def run(args: argparse.Namespace) -> int:
         )
 
     options = (args.strength, args.preserve_color, args.max_size, args.scale, True if args.tile else None)
+    tiles_said = False  # --tile's cost for video, said once at the first frames it tiles (smaller ones run whole)
+
+    def stylize_frames(frames):
+        nonlocal tiles_said
+        y = stylizer.stylize_frames(frames, *options)
+        h, w = y.shape[-2:]
+        if args.tile and not tiles_said and h * w > STATS_SIZE**2:  # a 2 s clip: 532 s in 64 px tiles, 34 s whole
+            tiles_said = True
+            tqdm.write(
+                f"warning: --tile stylizes video frames over {RUNS_WHOLE_UP_TO} ({w}x{h} here) in tiles, each with a "
+                "margin around it: many times slower; leave it out unless whole frames run out of memory",
+                file=sys.stderr,
+            )
+        return y
 
     done = BatchReport()  # filled as the files are done
     try:  # warnings (a video cut short, tracks not kept) printed above the bars: they had been glued to a bar's line
@@ -270,7 +278,7 @@ def run(args: argparse.Namespace) -> int:
                 progress=lambda items: tqdm(
                     items, unit="file", disable=True if args.quiet or len(items) < 2 else None, file=sys.stderr
                 ),  # (None: no bar where stderr is not a terminal, as a log file or a pipe)
-                stylize_frames=lambda frames: stylizer.stylize_frames(frames, *options),
+                stylize_frames=stylize_frames,
                 device=stylizer.device,
                 video_batch=args.batch_size,
                 smooth=args.smooth,
