@@ -497,7 +497,7 @@ def test_cli_folder_mirrors_tree_and_never_overwrites(
     assert main([str(src), "-m", str(model_path), "-o", str(out), "-q"]) == 0
     assert (out / "a.jpg").is_file() and (out / "sub" / "b.png").is_file()
     assert Image.open(out / "sub" / "b.png").mode == "RGBA"
-    assert "stylized 2 image(s)" in capsys.readouterr().err
+    assert "stylized 2 images," in capsys.readouterr().err
     before = (out / "a.jpg").read_bytes()
     # all there already: one line before any work (not one per file), exit 2; some there: each one, exit 1
     assert main([str(src), "-m", str(model_path), "-o", str(out), "-q", "--strength", "0.5"]) == 2
@@ -550,10 +550,10 @@ def test_a_folder_search_leaves_out_the_output_folder_inside_it(
     monkeypatch.chdir(tmp_path)
     for _ in range(2):  # `fast-style-stylize . --style NAME` twice: the second run redoes a.jpg only
         assert main([".", "-m", str(model_path), "--force", "-q"]) == 0
-        assert "stylized 1 image(s)" in capsys.readouterr().err
+        assert "stylized 1 image," in capsys.readouterr().err
     assert sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*.jpg")) == ["a.jpg", "stylized/a.jpg"]
     assert main(["**/*.jpg", "-m", str(model_path), "--force", "-q"]) == 0  # a recursive glob leaves it out too
-    assert "stylized 1 image(s)" in capsys.readouterr().err
+    assert "stylized 1 image," in capsys.readouterr().err
     assert main(["stylized", "-m", str(model_path), "-o", "stylized/again", "-q"]) == 0  # named outright: taken
     assert (tmp_path / "stylized" / "again" / "a.jpg").is_file()
 
@@ -1643,7 +1643,30 @@ def test_the_summary_megapixels_of_a_thumbnail_are_not_zero(
     already had two figures)."""
     photo = make_photo(tmp_path / "p.png", size=(48, 40))
     assert main([str(photo), "-m", str(model_path), "-o", str(tmp_path / "o.png")]) == 0
-    assert "stylized 1 image(s), 0.0019 MP in " in capsys.readouterr().err
+    assert "stylized 1 image, 0.0019 MP in " in capsys.readouterr().err
+
+
+def test_the_summary_counts_in_words_one_or_more(
+    model_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The summary said "stylized 1 image(s) and 1 video(s) of 1 frames": one is singular, more plural."""
+    import fast_style.batch
+
+    from .test_video import make_video
+
+    photos = [make_photo(tmp_path / f"p{i}.png", size=(40, 32)) for i in range(2)]
+    clip = make_video(tmp_path / "clip.mp4", frames=2, audio=False)
+    args = ["-m", str(model_path), "-q", "-o", str(tmp_path / "out")]
+    assert main([str(photos[0]), str(clip), *args]) == 0
+    assert "stylized 1 image and 1 video of 2 frames, " in capsys.readouterr().err
+
+    def one_frame_written(src, dst, stylize, on_frame, **_) -> int:  # (a clip that ended after its first frame)
+        on_frame(66, 50)
+        return 1
+
+    monkeypatch.setattr(fast_style.batch, "stylize_video", one_frame_written)
+    assert main([*map(str, photos), str(clip), *args, "--force"]) == 0
+    assert "stylized 2 images and 1 video of 1 frame, " in capsys.readouterr().err
 
 
 def test_the_summary_rate_of_a_small_photo_is_not_zero() -> None:

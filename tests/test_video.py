@@ -76,7 +76,7 @@ def test_a_video_keeps_its_frames_rate_and_sound(model: Path, tmp_path: Path, ca
     clip = make_video(tmp_path / "clip.mp4")
     out = tmp_path / "clip_wave.mp4"
     assert main([str(clip), "-m", str(model), "-o", str(out), "-q"]) == 0
-    assert "stylized 1 video(s) of 8 frames," in capsys.readouterr().err  # no "0 image(s)"
+    assert "stylized 1 video of 8 frames," in capsys.readouterr().err  # no "0 images"
     with av.open(str(out)) as f:
         assert f.streams.video[0].average_rate == 12 and [s.type for s in f.streams] == ["video", "audio"]
         assert abs(f.duration / 1e6 - 1.0) < 0.15  # the sound's second, as in the input

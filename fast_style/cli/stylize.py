@@ -298,8 +298,8 @@ def run(args: argparse.Namespace) -> int:
     if existing and not args.force:
         kept_note = f" ({len(existing)} because their outputs exist: --skip-existing leaves them quietly)"
     where = plans[0][1] if len(plans) == 1 and done.images + done.videos else Path(args.output)
-    what = [f"{done.images} image(s)"] if done.images else []
-    what += [f"{done.videos} video(s) of {done.frames} frames"] if done.videos else []
+    what = [_counted(done.images, "image")] if done.images else []
+    what += [f"{_counted(done.videos, 'video')} of {_counted(done.frames, 'frame')}"] if done.videos else []
     # a 256 px photo is 0.07 MP, not 0.0; a 40x32 thumbnail 0.0013 MP, not 0.00
     mp = f"{done.megapixels:.{1 if done.megapixels >= 1 else _decimals(done.megapixels)}f}"
     print(
@@ -308,6 +308,11 @@ def run(args: argparse.Namespace) -> int:
         file=sys.stderr,
     )
     return EXIT_USER_ERROR if done.stopped else EXIT_PARTIAL if done.failed else EXIT_OK
+
+
+def _counted(n: int, thing: str) -> str:
+    """`n` things as the summary says them: 1 frame, 2 frames (it had said "1 image(s)", "of 1 frames")."""
+    return f"{n} {thing}" if n == 1 else f"{n} {thing}s"
 
 
 def rate(megapixels: float, seconds: float) -> str:
