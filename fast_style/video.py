@@ -817,11 +817,15 @@ class _Batches:
             raise RuntimeError(f"stylize returned {got} for {tuple(x.shape)} frames")
         if self.size is None:
             self.size = _even(y.shape[-2:])
-            if min(self.size) < 2:
+            if min(self.size) < 2:  # made so by --max-size or --scale, or the video's own (a 1 px strip)
                 h, w = y.shape[-2:]
-                raise UserError(
-                    f"{self.job.src}: {w}x{h} frames are too small for H.264 (2x2 at least): give a larger size"
+                shrunk = h * w < x.shape[-2] * x.shape[-1]
+                fix = (
+                    f"give a larger {setting('--max-size', 'max_size')} or {setting('--scale', 'scale')}"
+                    if shrunk
+                    else f"enlarge them with {setting('--scale', 'scale')} (2 doubles their sides)"
                 )
+                raise UserError(f"{self.job.src}: {w}x{h} frames are too small for H.264 (2x2 at least): {fix}")
         size = self.size
         if self.smoother is not None:  # it compares the input frames with the output, at the output's size
             if x.shape[-2:] != y.shape[-2:]:

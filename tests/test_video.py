@@ -442,6 +442,29 @@ def test_tiles_for_a_video_are_said_to_be_slow_where_its_frames_are_tiled(
     assert capsys.readouterr().err.count(warned + "many times slower;") == 1
 
 
+def test_frames_too_small_for_h264_name_the_option_that_enlarges_them(model: Path, tmp_path: Path, capsys) -> None:
+    """Frames under 2x2 pixels said "give a larger size", naming no option: --max-size or --scale where they
+    shrank them, --scale where the video's own are (a 1x1 clip)."""
+    clip = make_video(tmp_path / "clip.mp4", frames=2, audio=False)
+    assert main([str(clip), "-m", str(model), "-o", str(tmp_path / "o.mp4"), "--max-size", "1", "-q"]) == 2
+    said = "clip.mp4: 1x1 frames are too small for H.264 (2x2 at least): give a larger --max-size or --scale\n"
+    assert capsys.readouterr().err.endswith(said)
+    dot = tmp_path / "dot.mov"
+    with av.open(str(dot), "w") as out:  # a 1x1 clip (of PNG frames)
+        stream = out.add_stream("png", rate=12)
+        stream.width, stream.height, stream.pix_fmt = 1, 1, "rgb24"
+        for i in range(3):
+            frame = av.VideoFrame.from_ndarray(np.full((1, 1, 3), 50 * i, np.uint8), format="rgb24")
+            frame.pts = i
+            out.mux(stream.encode(frame))
+        out.mux(stream.encode())
+    assert main([str(dot), "-m", str(model), "-o", str(tmp_path / "dot.mp4"), "-q"]) == 2
+    assert capsys.readouterr().err.endswith(
+        "1x1 frames are too small for H.264 (2x2 at least): enlarge them with --scale (2 doubles their sides)\n"
+    )
+    assert main([str(dot), "-m", str(model), "-o", str(tmp_path / "dot.mp4"), "-q", "--scale", "2"]) == 0
+
+
 def test_a_video_cut_short_says_so_and_a_damaged_one_in_plain_words(
     model: Path, tmp_path: Path, capsys, caplog: pytest.LogCaptureFixture
 ) -> None:
