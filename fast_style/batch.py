@@ -66,7 +66,7 @@ def stylize_files(
     start = time.perf_counter()
     for src, dst in progress(plans):
         try:
-            check_output(dst, force, inputs)
+            check_output(dst, force, inputs, named=False)  # (a file in a folder, as plan_outputs names it)
             if is_video(src):
                 if stylize_frames is None:
                     raise ValueError("videos need stylize_frames")

@@ -8,7 +8,7 @@ import os
 from pathlib import Path
 from tempfile import mkstemp
 
-from fast_style.errors import UserError, remedy
+from fast_style.errors import UserError, option_note, remedy
 from fast_style.options import check_flag
 
 
@@ -47,6 +47,8 @@ def not_a_folder(path: Path) -> None:
 
 
 _A_FOLDER = "cannot write {}: it is a folder; give a file's name"
+# an output named in a folder (-o and --name): "give a file's name" was said where a folder had been given
+_A_FOLDER_THERE = "cannot write {}: a folder of that name is in the way; move it, or write elsewhere{}"
 
 
 def to_overwrite() -> str:
@@ -54,14 +56,15 @@ def to_overwrite() -> str:
     return f"use {remedy('--force', 'force=True') or '--force'} to overwrite"  # (every tool that writes has it)
 
 
-def check_output(path: Path, force: bool, inputs: set[Path] = frozenset()) -> None:
+def check_output(path: Path, force: bool, inputs: set[Path] = frozenset(), named: bool = True) -> None:
     """Before any work: refuse (UserError) to write `path` over one of `inputs` (resolved paths), or over an
-    existing file without `force`. Nothing a user made is overwritten unasked."""
-    if refusal := output_refusal(path, force, inputs):
+    existing file without `force`. Nothing a user made is overwritten unasked. `named`: the user named `path`
+    itself, not a folder to write it in (fast-style-stylize's -o and --name)."""
+    if refusal := output_refusal(path, force, inputs, named):
         raise UserError(refusal)
 
 
-def output_refusal(path: Path, force: bool, inputs: set[Path] = frozenset()) -> str | None:
+def output_refusal(path: Path, force: bool, inputs: set[Path] = frozenset(), named: bool = True) -> str | None:
     """Why `check_output` refuses `path`, in one line; None where it may be written. `force` must be a bool (a
     TypeError otherwise): force="no" from Python had replaced the file, being a non-empty string."""
     force = check_flag("force", force)
@@ -72,7 +75,7 @@ def output_refusal(path: Path, force: bool, inputs: set[Path] = frozenset()) -> 
     if is_an_input(path, inputs):
         return f"{path} is an input: choose another output"
     if path.is_dir():
-        return _A_FOLDER.format(path)
+        return _A_FOLDER.format(path) if named else _A_FOLDER_THERE.format(path, option_note("-o", "--name"))
     if path.exists() and not force:
         return f"{path} exists: {to_overwrite()} it"
     if path.is_symlink() and not force:  # a link to nothing: not written through, nor replaced unasked

@@ -332,7 +332,7 @@ def refuse_if_nothing_to_write(plans: list[tuple[Path, Path]], force: bool) -> N
     written: one line (exit 2), not one per file after loading the model. Where only some are refused, those are
     reported file by file as the work goes (fast_style.batch)."""
     inputs = {src.resolve() for src, _ in plans}
-    refused = [(dst, why) for _, dst in plans if (why := output_refusal(dst, force, inputs))]
+    refused = [(dst, why) for _, dst in plans if (why := output_refusal(dst, force, inputs, named=False))]
     if not plans or len(refused) < len(plans):
         return
     if all(is_an_input(dst, inputs) for dst, _ in refused):

@@ -540,7 +540,8 @@ def test_cli_folder_mirrors_tree_and_never_overwrites(
     make_photo(tmp_path / "more" / "c.jpg")
     (out / "c.jpg").mkdir()
     assert main([str(tmp_path / "more" / "c.jpg"), "-m", str(model_path), "-o", str(out), "-q"]) == 2
-    assert "c.jpg: it is a folder; give a file's name" in capsys.readouterr().err and not any((out / "c.jpg").iterdir())
+    said = "c.jpg: a folder of that name is in the way; move it, or write elsewhere (-o or --name)"
+    assert said in capsys.readouterr().err and not any((out / "c.jpg").iterdir())
 
 
 def test_a_folder_search_leaves_out_the_output_folder_inside_it(
@@ -1644,6 +1645,22 @@ def test_the_summary_megapixels_of_a_thumbnail_are_not_zero(
     photo = make_photo(tmp_path / "p.png", size=(48, 40))
     assert main([str(photo), "-m", str(model_path), "-o", str(tmp_path / "o.png")]) == 0
     assert "stylized 1 image, 0.0019 MP in " in capsys.readouterr().err
+
+
+def test_a_folder_where_an_output_in_the_folder_goes_is_said_to_be_in_the_way(
+    model_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    """A folder where a photo's output goes in -o's folder was refused with "it is a folder; give a file's name",
+    though the user had given a folder (-o) and no file's name: it is said to be in the way, the others written."""
+    photos = tmp_path / "photos"
+    for name in "ab":
+        make_photo(photos / f"{name}.jpg", size=(40, 32))
+    (tmp_path / "out" / "a.jpg").mkdir(parents=True)
+    assert main([str(photos), "-m", str(model_path), "-o", str(tmp_path / "out"), "-q"]) == 1
+    err = capsys.readouterr().err
+    said = f"error: cannot write {tmp_path / 'out' / 'a.jpg'}: a folder of that name is in the way; move it, or "
+    assert said + "write elsewhere (-o or --name)\n" in err and "file's name" not in err
+    assert (tmp_path / "out" / "b.jpg").is_file()
 
 
 def test_the_summary_counts_in_words_one_or_more(
