@@ -20,7 +20,7 @@ from PIL import Image
 
 from fast_style.atomic import atomic_writes, writing
 from fast_style.errors import UserError, setting
-from fast_style.images import encode_image, read_photo, reading
+from fast_style.images import encode_image, read_image, read_photo, reading, split_alpha
 from fast_style.loss import MIN_PHOTO_SIDE, PerceptualLoss, size_keeping_side
 from fast_style.numbers import check_number
 from fast_style.outputs import check_output, to_overwrite
@@ -53,6 +53,16 @@ def read_content(path: str | Path, size: int) -> torch.Tensor:
         f"{path} is {content.shape[-1]}x{content.shape[-2]} at {setting('--size', 'size', size)}, under "
         f"{MIN_PHOTO_SIDE} px a side: give {setting('--size', 'size', keep)} or more"
     )
+
+
+def read_alpha(path: str | Path, size: tuple[int, int]) -> Image.Image | None:
+    """The photo's transparency at the result's `size` (width, height), for `write_result`; None for an opaque
+    photo. (The optimization itself sees the photo on white, as `read_content` gives it.)"""
+    with reading(path):
+        _, alpha = split_alpha(read_image(path))
+    if alpha is None or alpha.getextrema()[0] == 255:
+        return None
+    return alpha.resize(size, Image.LANCZOS)
 
 
 def optimize_image(
@@ -170,15 +180,21 @@ def check_result(out: Path, force: bool, inputs: set[Path] = frozenset()) -> Non
         raise UserError(f"{board} holds an earlier loss curve: {to_overwrite()} it")
 
 
-def write_result(image: torch.Tensor, history: list[float], out: str | Path, force: bool = False) -> list[Path]:
+def write_result(
+    image: torch.Tensor, history: list[float], out: str | Path, force: bool = False, alpha: Image.Image | None = None
+) -> list[Path]:
     """The image (1, 3, H, W) to `out` and its loss curve beside it (`curve_paths`); an earlier image and curve
-    are replaced only with `force` (`check_result`)."""
+    are replaced only with `force` (`check_result`). `alpha`: the photo's transparency (`read_alpha`), kept where
+    the format holds it (a PNG, WebP or AVIF; a JPEG is on white, with a warning, as fast-style-stylize writes it)."""
     out = Path(out)
     check_result(out, force)
     from torch.utils.tensorboard import SummaryWriter
 
     csv_path, board = curve_paths(out)
-    encoded = encode_image(tensor_to_pil(image[0]), out)
+    picture = tensor_to_pil(image[0])
+    if alpha is not None:  # (it came out on white: fast-style-stylize keeps a photo's transparency)
+        picture.putalpha(alpha)
+    encoded = encode_image(picture, out)
     # TensorBoard's events are made in the system's temporary folder and copied beside the image whole: written
     # there, a full disk left an empty events file (that a rerun took for an earlier curve) and TensorBoard's
     # writer thread printed a traceback, after the earlier curve had been deleted

@@ -509,6 +509,26 @@ def test_optimize_without_an_output_or_given_a_folder_names_its_picture_after_th
     assert (tmp_path / "results" / named).is_file()
 
 
+def test_optimize_keeps_a_photos_transparency_as_stylize_does(
+    tmp_path: Path, style_path: Path, random_vgg: Path, caplog
+) -> None:
+    """A photo with transparency (a cut-out PNG) came out on white: fast-style-stylize keeps its alpha."""
+    photo = Image.new("RGBA", (40, 30), (200, 120, 40, 255))
+    photo.paste((0, 0, 0, 0), (0, 0, 20, 30))  # its left half see-through
+    photo.save(tmp_path / "cut.png")
+    base = [str(tmp_path / "cut.png"), "-s", str(style_path), "--iterations", "1", "--weights", str(random_vgg)]
+    assert optimize_main([*base, "-o", str(tmp_path / "out.png")]) == 0
+    with Image.open(tmp_path / "out.png") as out:
+        assert out.mode == "RGBA" and out.size == (40, 30)
+        assert out.getchannel("A").getpixel((5, 15)) == 0 and out.getchannel("A").getpixel((35, 15)) == 255
+    assert optimize_main([*base, "-o", str(tmp_path / "flat.jpg")]) == 0  # a JPEG holds none: on white, said
+    assert "a JPEG holds no transparency" in caplog.text
+    Image.new("RGBA", (40, 30), (200, 120, 40, 255)).save(tmp_path / "opaque.png")  # alpha, all of it opaque
+    assert optimize_main([str(tmp_path / "opaque.png"), *base[1:], "-o", str(tmp_path / "o.png")]) == 0
+    with Image.open(tmp_path / "o.png") as out:
+        assert out.mode == "RGB"
+
+
 def test_optimize_never_writes_over_its_inputs_or_an_existing_curve(
     tmp_path: Path, style_path: Path, random_vgg: Path, capsys
 ) -> None:

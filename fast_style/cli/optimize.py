@@ -64,7 +64,7 @@ def run(args: argparse.Namespace) -> None:
     from fast_style.devices import pick_device
     from fast_style.images import IMAGE_OUTPUTS
     from fast_style.loss import PerceptualLoss
-    from fast_style.optimize import check_result, optimize_image, read_content, write_result
+    from fast_style.optimize import check_result, optimize_image, read_alpha, read_content, write_result
     from fast_style.style_image import load_style_image
 
     if args.output is not None and not args.output.strip():  # an unset shell variable: "'.' is a folder"
@@ -112,7 +112,8 @@ def run(args: argparse.Namespace) -> None:
     ).to(device)
     loss.set_style(load_style_image(args.style, args.style_size).to(device))
     image, history = optimize_image(content, loss, args.iterations, args.method, args.init, args.lr, progress=True)
-    written = write_result(image, history, out, args.force)
+    alpha = read_alpha(args.content, (image.shape[-1], image.shape[-2]))
+    written = write_result(image, history, out, args.force, alpha)
     print(
         f"wrote {out} (total loss {history[0]:.4g} -> {history[-1]:.4g}); loss curve: {written[1]}, "
         f"tensorboard --logdir {shlex.quote(str(written[2]))}"
