@@ -75,6 +75,9 @@ class Stylizer:
                 "use Stylizer.load(name_or_path)"
             )
         tile = check_tile(tile)
+        compile = bool(check_flag("compile", compile))  # (compile="no" had compiled)
+        if meta is not None and not isinstance(meta, dict):  # (a list failed in dict()'s words)
+            raise TypeError(f"meta must be a dict (a style model's metadata) or None, not {type(meta).__name__}")
         if backend == "onnxruntime":  # (it had reported the bf16 asked for, and run fp32)
             device, dtype = _onnx_settings(device, dtype)
         # "cpu", "cuda:1", "auto" as Stylizer.load takes them; a torch.device checked too (one with no GPU behind
@@ -137,6 +140,7 @@ class Stylizer:
         """`path`: a style-model file, or the name of a built-in style (`fast_style.zoo.names()`).
         `max_pixels`: images larger than this are stylized in seamless tiles of `tile` px (0: never).
         `precision` "auto": on GPUs fp16 (bf16 with `compile`), on CPUs bf16 where native, else fp32."""
+        compile = bool(check_flag("compile", compile))  # (compile="no" had compiled)
         if backend == "onnxruntime":
             _onnx_settings(device, precision)
         if not isinstance(path, (str, os.PathLike)):

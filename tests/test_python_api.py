@@ -317,3 +317,15 @@ def test_stylize_frames_reads_no_pixel_on_the_host() -> None:
         out = s.stylize_frames(frames, strength=0.5)
     assert not seen, seen
     assert torch.equal(out, reference) and (out[1] == out[1, :, :1, :1]).all() and out[0].std() > 0.02
+
+
+def test_compile_and_meta_of_the_wrong_kind_are_refused(model_path: Path) -> None:
+    # compile="no" had compiled (a string is truthy); meta=[1] failed in dict()'s words
+    with pytest.raises(TypeError, match="compile must be True or False"):
+        Stylizer.load(str(model_path), device="cpu", compile="no")
+    net = TransformerNet(channels=(4, 8, 8), num_residual=1)
+    with pytest.raises(TypeError, match="compile must be True or False"):
+        Stylizer(net, "cpu", "fp32", compile="no")
+    with pytest.raises(TypeError, match="meta must be a dict"):
+        Stylizer(net, "cpu", "fp32", meta=[1])
+    assert Stylizer(net, "cpu", "fp32", compile=0, meta=None).meta == {}
