@@ -28,6 +28,14 @@ def style_model_payload(
 ) -> dict[str, Any]:
     """What a style-model file holds: plain containers and tensors only (safe to load). `dtype` float16 halves
     the file (the model zoo's); loading always gives a float32 network."""
+    if not isinstance(net, TransformerNet):  # (a path, load_style_model's pair, a Stylizer: an AttributeError)
+        hint = {
+            tuple: ": load_style_model gives (network, meta): save its [0]",
+            str: ": a path is written as it is (shutil.copy), a network as load_style_model(path)[0]",
+        }.get(type(net), ": a Stylizer's is stylizer.network" if hasattr(net, "stylize_image") else "")
+        raise TypeError(f"save a TransformerNet, not {type(net).__name__}{hint}")
+    if meta is not None and not isinstance(meta, dict):  # (a list failed in dict()'s words)
+        raise TypeError(f"meta must be a dict of plain values or None, not {type(meta).__name__}")
     if dtype not in (torch.float32, torch.float16):
         raise ValueError(f"style models are stored as float32 or float16, not {dtype}")
     if (odd := _not_plain(meta or {})) is not None:  # loading refuses Python objects: the file would be unreadable

@@ -16,7 +16,7 @@ from fast_style.evaluate import evaluate, find_models, load_photos, write_report
 from fast_style.export import export
 from fast_style.network import TransformerNet
 from fast_style.server import Limits, Styles
-from fast_style.style_model import save_style_model
+from fast_style.style_model import load_style_model, save_style_model
 from fast_style.stylizer import Stylizer
 
 from .conftest import make_photo
@@ -329,3 +329,19 @@ def test_compile_and_meta_of_the_wrong_kind_are_refused(model_path: Path) -> Non
     with pytest.raises(TypeError, match="meta must be a dict"):
         Stylizer(net, "cpu", "fp32", meta=[1])
     assert Stylizer(net, "cpu", "fp32", compile=0, meta=None).meta == {}
+
+
+def test_save_style_model_names_what_it_was_given_instead_of_a_network(tmp_path: Path) -> None:
+    # each failed with an AttributeError ('tuple' object has no attribute 'state_dict') or in dict()'s words
+    net = TransformerNet(channels=(4, 8, 8), num_residual=1)
+    path = save_style_model(net, tmp_path / "m.pt")
+    loaded = load_style_model(str(path))
+    with pytest.raises(TypeError, match=r"not tuple: load_style_model gives \(network, meta\)"):
+        save_style_model(loaded, tmp_path / "pair.pt")
+    with pytest.raises(TypeError, match="not Stylizer: a Stylizer's is stylizer.network"):
+        save_style_model(Stylizer(net, "cpu", "fp32"), tmp_path / "stylizer.pt")
+    with pytest.raises(TypeError, match="not str"):
+        save_style_model("wave", tmp_path / "name.pt")
+    with pytest.raises(TypeError, match="meta must be a dict"):
+        save_style_model(net, tmp_path / "meta.pt", [1])
+    assert not any(p.name != "m.pt" for p in tmp_path.iterdir())
