@@ -243,6 +243,12 @@ def _native_bf16() -> bool:
 
 def compose(overrides: Sequence[str] = (), config_name: str = "train") -> DictConfig:
     """The config `fast-style-train <overrides>` would run (without Hydra's own `hydra` node)."""
+    if isinstance(overrides, (str, bytes, dict)) or not isinstance(overrides, Sequence):  # (a string was read
+        # letter by letter: "Error parsing override 'm'")
+        raise TypeError(
+            f"compose takes a list of overrides, as the command line's, not {type(overrides).__name__}: "
+            'compose(["model=tiny", "style.image=wave.jpg"])'
+        )
     from hydra import compose as hydra_compose
     from hydra import initialize_config_dir
     from hydra.errors import HydraException

@@ -282,3 +282,14 @@ def test_a_layer_added_with_a_plus_where_the_loss_leaves_its_layers_null_is_refu
     ):
         check_added(cfg := compose(["style.image=x.jpg", *kept]), kept)
         assert len(cfg.loss.style_layers) >= 2
+
+
+def test_compose_given_one_string_or_a_dict_says_it_takes_a_list() -> None:
+    # compose("model=tiny") read the string letter by letter: "Error parsing override 'm' missing EQUAL"
+    for given in ("model=tiny", {"model": "tiny"}):
+        with pytest.raises(TypeError, match=r"compose takes a list of overrides"):
+            compose(given)  # type: ignore[arg-type]
+    assert (
+        compose(("style.image=x.jpg", "model=tiny")).model.channels
+        == compose(["style.image=x.jpg", "model=tiny"]).model.channels
+    )
