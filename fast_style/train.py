@@ -44,6 +44,11 @@ class _NoTips(logging.Filter):
 
 def train(cfg: DictConfig) -> Path | None:
     """Train one style network as `cfg` says; returns the path of the style model it wrote."""
+    if not isinstance(cfg, DictConfig):  # (None failed in Python's words, a dict as a config of another's)
+        raise TypeError(
+            f"train takes the config fast_style.config.compose gives, not {type(cfg).__name__}: "
+            'train(compose(["style.image=wave.jpg", "output_dir=runs/wave"]))'
+        )
     tips = logging.getLogger("pytorch_lightning.utilities.rank_zero")
     if not any(isinstance(f, _NoTips) for f in tips.filters):
         tips.addFilter(_NoTips())

@@ -2164,3 +2164,11 @@ def test_a_long_run_on_the_cpu_points_at_the_short_recipe(
         )
         hint = f"warning: {steps} steps on the CPU take many hours (the progress bar shows the time left): experi"
         assert (hint in caplog.text) is said, caplog.text
+
+
+def test_train_given_something_other_than_a_composed_config_says_what_it_takes() -> None:
+    # None failed with "argument of type 'NoneType' is not iterable"; a dict was told its config does not build
+    # on fast-style's train config
+    for given in (None, {"model": "tiny"}, ["model=tiny"]):
+        with pytest.raises(TypeError, match=r"train takes the config fast_style.config.compose gives, not "):
+            train(given)  # type: ignore[arg-type]
