@@ -812,7 +812,8 @@ class _Batches:
         _, layout, upright, *_ = pending[0]
         x = frames_to_tensor([item[0] for item in pending], layout, upright, self.device)
         y = self.stylize(x)
-        if not isinstance(y, torch.Tensor) or y.ndim != 4 or len(y) != len(x):
+        # (one channel, or four, failed in the encoder: "Unexpected numpy array shape `(24, 32, 1)`")
+        if not isinstance(y, torch.Tensor) or y.ndim != 4 or len(y) != len(x) or y.shape[1] != 3:
             got = tuple(y.shape) if isinstance(y, torch.Tensor) else type(y).__name__
             raise RuntimeError(f"stylize returned {got} for {tuple(x.shape)} frames")
         if self.size is None:

@@ -1664,3 +1664,13 @@ def test_a_file_ffmpeg_cannot_finish_is_said_of_the_output(
     err = capsys.readouterr().err
     assert f"error: cannot write {tmp_path / 'fast.mp4'}: FFmpeg could not finish it (Invalid argument)" in err
     assert ".tmp" not in err and sorted(p.name for p in tmp_path.iterdir()) == ["fast.mkv", "style.pt"]
+
+
+def test_a_stylize_that_returns_other_than_three_channels_is_named(tmp_path: Path) -> None:
+    # one channel back failed in the encoder's words: "Unexpected numpy array shape `(50, 66, 1)`"
+    from fast_style.video import stylize_video
+
+    clip = make_video(tmp_path / "clip.mp4", frames=2, audio=False)
+    with pytest.raises(RuntimeError, match=r"stylize returned \(1, 1, 50, 66\) for \(1, 3, 50, 66\) frames"):
+        stylize_video(clip, tmp_path / "out.mp4", lambda x: x[:, :1], batch_size=1)
+    assert not (tmp_path / "out.mp4").exists()
