@@ -486,6 +486,8 @@ def _as_image(x: object) -> Image.Image:
         return image
     if not isinstance(x, Image.Image):
         hint = ": Image.fromarray(array) makes one of an (H, W, 3) uint8 array" if hasattr(x, "__array__") else ""
+        if isinstance(x, (list, tuple)):  # (stylize_animation(src, dst, stylizer): "not list", and what then?)
+            hint = ": stylizer.stylize_images(images) takes a list"
         raise TypeError(f"a Stylizer takes a path, a PIL image or a tensor, not {type(x).__name__}{hint}")
     name = getattr(x, "filename", "")  # Image.open's path ("" for a stream, which Pillow lets go once it is loaded)
     if x.format in ("GIF", "PNG", "WEBP", "AVIF") and getattr(x, "fp", None) is not None:  # (a closed one: read)

@@ -345,3 +345,17 @@ def test_save_style_model_names_what_it_was_given_instead_of_a_network(tmp_path:
     with pytest.raises(TypeError, match="meta must be a dict"):
         save_style_model(net, tmp_path / "meta.pt", [1])
     assert not any(p.name != "m.pt" for p in tmp_path.iterdir())
+
+
+def test_a_list_given_to_a_stylizer_names_stylize_images(model_path: Path, tmp_path: Path) -> None:
+    # stylizer([img]) and stylize_animation(src, dst, stylizer) said "not list" and no more
+    from fast_style.animation import stylize_animation
+
+    stylizer = Stylizer.load(str(model_path), device="cpu", precision="fp32")
+    frames = [Image.new("RGB", (16, 12), (i * 60, 90, 40)) for i in range(2)]
+    frames[0].save(tmp_path / "a.gif", save_all=True, append_images=frames[1:], duration=100)
+    with pytest.raises(TypeError, match=r"not list: stylizer.stylize_images\(images\) takes a list"):
+        stylizer(frames)
+    with pytest.raises(TypeError, match=r"not list: stylizer.stylize_images\(images\) takes a list"):
+        stylize_animation(tmp_path / "a.gif", tmp_path / "out.gif", stylizer)
+    assert not (tmp_path / "out.gif").exists()
