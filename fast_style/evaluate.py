@@ -393,6 +393,8 @@ def evaluate(
     sheet's rows are held (every model's every picture had been, 3 MB a model and photo at 512 px); the networks
     are loaded one at a time."""
     models = [zoo.resolve(m) for m in ([models] if isinstance(models, (str, Path)) else models)]  # names too
+    _check_photos("photos", photos)
+    _check_photos("clip_photos", clip_photos)
     if not models or not photos:
         raise UserError(f"nothing to evaluate: {'no models' if not models else 'no photos'} given")
     dev = pick_device(device)
@@ -471,6 +473,19 @@ def evaluate(
 
 REPORTS = ("metrics.csv", "metrics.json", "contact_sheet.png")
 STABILITY_SIZE = 384  # the photos' longer side for the flicker's clips, whatever --size (the README's figures)
+
+
+def _check_photos(name: str, photos: object) -> None:
+    """TypeError where `photos` is not a list of (name, image tensor) pairs (a folder's path: an IndexError)."""
+    pairs = photos is None or (
+        isinstance(photos, (list, tuple))
+        and all(isinstance(p, (list, tuple)) and len(p) == 2 and isinstance(p[1], torch.Tensor) for p in photos)
+    )
+    if not pairs:
+        raise TypeError(
+            f"{name} must be a list of (name, image tensor) pairs, as load_photos([folder], size) gives, "
+            f"not {str(photos)[:80]!r}"
+        )
 
 
 def stability_clips(

@@ -359,3 +359,10 @@ def test_a_list_given_to_a_stylizer_names_stylize_images(model_path: Path, tmp_p
     with pytest.raises(TypeError, match=r"not list: stylizer.stylize_images\(images\) takes a list"):
         stylize_animation(tmp_path / "a.gif", tmp_path / "out.gif", stylizer)
     assert not (tmp_path / "out.gif").exists()
+
+
+def test_evaluate_given_a_folder_for_its_photos_names_load_photos(model_path: Path) -> None:
+    # a folder's path failed with "IndexError: string index out of range"
+    for photos in ("photos/", ["photo.jpg"]):
+        with pytest.raises(TypeError, match=r"photos must be a list of \(name, image tensor\) pairs, as load_photos"):
+            evaluate([str(model_path)], photos, judge=False)  # type: ignore[arg-type]
