@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import itertools
+import operator
 from typing import Any
 
 import torch
@@ -86,6 +87,16 @@ class UpsampleConv(nn.Sequential):
 ANTIALIAS = {"none": (False, False), "down": (True, False), "up": (False, True), "both": (True, True)}  # blur, bilinear
 
 
+def _whole(name: str, value: object) -> int:
+    """`value` as an int (numpy's too); TypeError for anything else, a bool or a float included."""
+    try:
+        if not isinstance(value, bool):
+            return operator.index(value)  # type: ignore[arg-type]
+    except TypeError:
+        pass
+    raise TypeError(f"{name} must be a whole number, not {value!r}")
+
+
 class TransformerNet(nn.Module):
     """Johnson et al.'s residual transform network.
 
@@ -108,7 +119,15 @@ class TransformerNet(nn.Module):
         super().__init__()
         if isinstance(channels, (str, bytes)) or not hasattr(channels, "__len__") or len(channels) != 3:
             raise ValueError(f"channels must be three widths, e.g. [32, 64, 128], got {channels!r}")
-        c1, c2, c3 = (int(c) for c in channels)
+        # whole numbers only (num_residual="2" failed in Python's words, 2.5 was taken as 2)
+        c1, c2, c3, num_residual, kernel_outer = (
+            _whole(name, v)
+            for name, v in (
+                *(("channels", c) for c in channels),
+                ("num_residual", num_residual),
+                ("kernel_outer", kernel_outer),
+            )
+        )
         if min(c1, c2, c3) < 1 or num_residual < 0 or kernel_outer < 1 or kernel_outer % 2 == 0:
             raise ValueError(
                 f"bad network shape: channels={list(channels)}, num_residual={num_residual}, "

@@ -376,3 +376,17 @@ def test_a_training_checkpoint_names_the_style_model_to_pass(tmp_path: Path) -> 
     save_style_model(model, tmp_path / "run" / "style.pt")
     with pytest.raises(StyleModelError, match=r"training checkpoint: pass its run's style model, .*run/style\.pt$"):
         load_style_model(str(folder / "step=000400.ckpt"))
+
+
+def test_a_shape_that_is_not_whole_numbers_is_refused_by_name() -> None:
+    # num_residual="2" failed with "'<' not supported between instances of 'str' and 'int'"; 2.5 built 2 blocks
+    for kwargs, name in (
+        ({"num_residual": "2"}, "num_residual"),
+        ({"num_residual": 2.5}, "num_residual"),
+        ({"kernel_outer": 9.0}, "kernel_outer"),
+        ({"channels": (4, 8.5, 8)}, "channels"),
+        ({"num_residual": True}, "num_residual"),
+    ):
+        with pytest.raises(TypeError, match=f"^{name} must be a whole number, not "):
+            TransformerNet(**kwargs)
+    assert TransformerNet(channels=[4, 8, 8], num_residual=1).config["num_residual"] == 1
