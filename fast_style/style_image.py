@@ -14,6 +14,7 @@ from fast_style.bomb_guard import BOMB, over_the_bomb_limit
 from fast_style.devices import check_memory
 from fast_style.errors import UserError, option_note, setting
 from fast_style.images import open_rgb, unreadable_because
+from fast_style.options import as_number
 
 _LOWER_STYLE_SIZE = "lower the style size (style.size=, --style-size)"
 PICTURE_BYTES_PER_PIXEL = 24  # Pillow's RGB copies, the uint8 and float32 tensors of a style image
@@ -24,6 +25,8 @@ def load_style_image(image: str, size: int | None = None) -> torch.Tensor:
     if not str(image).strip():  # Path("") is the current folder: "style image '' is a folder"
         raise UserError("the style image's path is empty (an unset shell variable?): give the path of a painting")
     path = Path(image).expanduser()
+    if size is not None:  # (a string failed with "'<' not supported between instances of 'str' and 'int'")
+        size = as_number("the style size", size)  # type: ignore[assignment]
     if size is not None and size < 16:
         raise UserError(f"style size {size}: use at least 16 px (or null for the painting's own size)")
     if not path.is_file():  # the same words fit training (style.image=) and the CLIs (--style)

@@ -522,3 +522,12 @@ def test_a_resume_on_another_number_of_processes_draws_the_epoch_afresh(caplog: 
     caplog.clear()
     again.load_state_dict(same.state_dict())
     assert "afresh" not in caplog.text and len(list(again)) == 1  # its place kept: one batch of two left
+
+
+def test_a_style_size_that_is_not_a_number_is_refused_by_name(tmp_path: Path) -> None:
+    # size="32" failed with "'<' not supported between instances of 'str' and 'int'"
+    painting = tmp_path / "painting.png"
+    Image.new("RGB", (40, 30), (200, 80, 20)).save(painting)
+    with pytest.raises(TypeError, match="the style size must be a number, not '32'"):
+        load_style_image(str(painting), "32")  # type: ignore[arg-type]
+    assert load_style_image(str(painting), 32).shape == (1, 3, 24, 32)
