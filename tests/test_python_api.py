@@ -366,3 +366,10 @@ def test_evaluate_given_a_folder_for_its_photos_names_load_photos(model_path: Pa
     for photos in ("photos/", ["photo.jpg"]):
         with pytest.raises(TypeError, match=r"photos must be a list of \(name, image tensor\) pairs, as load_photos"):
             evaluate([str(model_path)], photos, judge=False)  # type: ignore[arg-type]
+
+
+def test_compile_with_the_onnxruntime_backend_is_refused(model_path: Path) -> None:
+    # Stylizer.load(path, backend="onnxruntime", compile=True) left compile unused without a word (the CLI refuses it)
+    pytest.importorskip("onnxruntime")
+    with pytest.raises(UserError, match="compile=True needs backend='torch'"):
+        Stylizer.load(str(model_path), backend="onnxruntime", compile=True)
