@@ -212,6 +212,12 @@ def _stylized(stylize: Callable[[list[Image.Image]], list[Image.Image]], frames:
     out = stylize(frames)
     if len(out) != len(frames):  # (an animation came out shorter, without a word)
         raise ValueError(f"stylize returned {len(out)} images for {len(frames)} frames: it must return one for each")
+    # (a tensor failed in the saving: "cannot unpack non-iterable builtin_function_or_method object")
+    if (odd := next((o for o in out if not isinstance(o, Image.Image)), None)) is not None:
+        raise TypeError(
+            f"stylize returned a {type(odd).__name__} for a frame: it must return PIL images, as "
+            "Stylizer.stylize_images does"
+        )
     return out
 
 

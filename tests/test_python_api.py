@@ -373,3 +373,16 @@ def test_compile_with_the_onnxruntime_backend_is_refused(model_path: Path) -> No
     pytest.importorskip("onnxruntime")
     with pytest.raises(UserError, match="compile=True needs backend='torch'"):
         Stylizer.load(str(model_path), backend="onnxruntime", compile=True)
+
+
+def test_a_stylize_that_returns_tensors_for_an_animation_is_named(tmp_path: Path) -> None:
+    # tensors back failed in the saving: "cannot unpack non-iterable builtin_function_or_method object"
+    from torchvision.transforms.functional import pil_to_tensor
+
+    from fast_style.animation import stylize_animation
+
+    frames = [Image.new("RGB", (16, 12), (i * 60, 90, 40)) for i in range(2)]
+    frames[0].save(tmp_path / "a.gif", save_all=True, append_images=frames[1:], duration=100)
+    with pytest.raises(TypeError, match="stylize returned a Tensor for a frame: it must return PIL images"):
+        stylize_animation(tmp_path / "a.gif", tmp_path / "out.gif", lambda images: [pil_to_tensor(i) for i in images])
+    assert not (tmp_path / "out.gif").exists()
