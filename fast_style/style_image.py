@@ -26,7 +26,8 @@ def load_style_image(image: str, size: int | None = None) -> torch.Tensor:
         raise UserError("the style image's path is empty (an unset shell variable?): give the path of a painting")
     path = Path(image).expanduser()
     if size is not None:  # (a string failed with "'<' not supported between instances of 'str' and 'int'")
-        size = as_number("the style size", size)  # type: ignore[assignment]
+        number = as_number("the style size", size)
+        size = int(number) if number.is_integer() else number  # type: ignore[assignment]  # (said as 32, not 32.0)
     if size is not None and size < 16:
         raise UserError(f"style size {size}: use at least 16 px (or null for the painting's own size)")
     if not path.is_file():  # the same words fit training (style.image=) and the CLIs (--style)
