@@ -2143,8 +2143,17 @@ def test_lightnings_warnings_read_as_the_tools_own(
 
     args = [*_mistake_args(tmp_path, photo_dir, style_path, random_vgg), "trainer.precision=bf16", "data.num_val=0"]
     monkeypatch.setattr(sys, "argv", ["fast-style-train", *args])
-    with pytest.raises(SystemExit):  # (trainer.max_steps=0: refused once the data is read)
-        main()
+    root = logging.getLogger()
+    before = list(root.handlers)
+    try:
+        with pytest.raises(SystemExit):  # (trainer.max_steps=0: refused once the data is read)
+            main()
+    finally:  # Hydra's console, on this test's captured stream: left, a later test's warning met it closed
+        for handler in [h for h in root.handlers if h not in before]:
+            root.removeHandler(handler)
+            handler.close()
+        for handler in [h for h in before if h not in root.handlers]:
+            root.addHandler(handler)
     output = "".join(capfd.readouterr())
     assert "\nwarning: `precision=bf16` is supported for historical reasons" in output
     assert "site-packages" not in output and "Total length of `DataLoader`" not in output, output[-3000:]
