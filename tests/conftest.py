@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 
@@ -88,3 +89,16 @@ def _isolated_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Tests never read or write the user's weight cache unless they ask for it."""
     if "FAST_STYLE_TEST_REAL_CACHE" not in os.environ:
         monkeypatch.setenv("FAST_STYLE_CACHE", str(tmp_path / "cache"))
+
+
+@pytest.fixture(autouse=True)
+def _no_handler_left_on_a_closed_stream():
+    """A tool's main() run in-process under Hydra leaves Hydra's console handler on the root logger, writing to that
+    test's captured stream: a later test's warning (from a video's decoding thread) met it closed, "--- Logging error
+    ---" in its output. After each test the root logger's handlers it added are taken off (pytest's own stay)."""
+    root = logging.getLogger()
+    before = set(root.handlers)
+    yield
+    for handler in [h for h in root.handlers if h not in before and not type(h).__module__.startswith("_pytest")]:
+        root.removeHandler(handler)
+        handler.close()
