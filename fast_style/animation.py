@@ -32,7 +32,7 @@ from fast_style.outputs import check_output, is_the_file
 # what an animation can be written as (other outputs take its first frame)
 ANIMATED_OUTPUTS = {".gif": "GIF", ".png": "PNG", ".apng": "PNG", ".webp": "WEBP", ".avif": "AVIF"}
 MAX_PIXELS = 400_000_000  # all frames together: every frame is held, before and after stylizing (a few GB at most)
-CHUNK = 8  # frames stylized at a time
+CHUNK = 8  # frames stylized at a time, unless told (fast-style-stylize --batch-size)
 
 
 def frame_count(path: str | Path) -> int:
@@ -164,11 +164,13 @@ def stylize_animation(
     quality: int = 95,
     force: bool = False,
     smooth: float = 0.0,
+    batch_size: int | None = None,
 ) -> tuple[int, int, int]:
     """Stylize every frame of the animation `src` with `stylize` (a list of images in, as many out:
     `Stylizer.stylize_images`) into the animation `dst` (.gif, .png, .apng, .webp or .avif). Returns (frames,
     width, height) of the result. An existing `dst` is replaced only with `force` (UserError before any work otherwise).
-    `smooth` (0..1): temporal smoothing of the stylized frames, as a video's (fast_style.smoothing)."""
+    `smooth` (0..1): temporal smoothing of the stylized frames, as a video's (fast_style.smoothing); `batch_size`:
+    frames given to `stylize` at a time (None: CHUNK, 8)."""
     # (WebP's; checked first: 500 failed in Pillow's encoder once every frame was stylized)
     check_number(
         "quality",
@@ -178,6 +180,16 @@ def stylize_animation(
         True,
     )
     check_smoothing(smooth)
+    # (fast-style-stylize --batch-size had been said to do nothing for an animation, which went 8 frames at a time
+    # whatever it said, and was the way out of memory that an animation's error named)
+    chunk = CHUNK if batch_size is None else batch_size
+    check_number(
+        f"the animation batch size ({setting('--batch-size', 'batch_size')})",
+        chunk,
+        lambda v: v >= 1,
+        "a whole number >= 1",
+        True,
+    )
     dst = Path(dst)
     _format_of(dst)
     if is_the_file(dst, Path(src)):  # the input would be replaced by its own stylized copy
@@ -189,15 +201,16 @@ def stylize_animation(
     stylized: list[Image.Image] = []
     smoothed = _Smoothed(smooth) if smooth else None
     if smoothed is not None and plays != 1 and len(frames) > 1:  # a loop: its first frame follows its last
-        last = frames[-min(CHUNK, len(frames) - 1) :]
-        for frame, out in zip(last, _stylized(stylize, last)):  # (the wrap jumped once a play, unsmoothed)
-            smoothed(frame, out)
-    for start in range(0, len(frames), CHUNK):
-        chunk = _stylized(stylize, frames[start : start + CHUNK])
+        last = frames[-min(CHUNK, len(frames) - 1) :]  # (the wrap jumped once a play, unsmoothed)
+        for piece in (last[k : k + chunk] for k in range(0, len(last), chunk)):
+            for frame, out in zip(piece, _stylized(stylize, piece)):
+                smoothed(frame, out)
+    for start in range(0, len(frames), chunk):
+        part = _stylized(stylize, frames[start : start + chunk])
         if smoothed is not None:
-            chunk = [smoothed(frame, out) for frame, out in zip(frames[start : start + CHUNK], chunk)]
-        stylized += chunk
-        frames[start : start + CHUNK] = [None] * len(frames[start : start + CHUNK])  # type: ignore[list-item]
+            part = [smoothed(frame, out) for frame, out in zip(frames[start : start + chunk], part)]
+        stylized += part
+        frames[start : start + chunk] = [None] * len(frames[start : start + chunk])  # type: ignore[list-item]
         width, height = stylized[0].size
         if len(durations) * width * height > MAX_PIXELS:  # enlarged (--scale): the result's frames too many
             raise UserError(

@@ -54,7 +54,8 @@ def stylize_files(
     """Stylize each input of `plans` into its output (never over an input, nor over an existing file without
     `force`). `stylize` takes a list of images and returns as many; `stylize_frames` takes a video's frames on
     `device` (`video_batch` at a time; fast_style.video.stylize_video, whose `smooth`, `progress` and `preset` are
-    `smooth`, `frame_progress` and `video_preset`). `on_error` gets one line per failure; `progress` may wrap the
+    `smooth`, `frame_progress` and `video_preset`); an animation's frames go to `stylize` `video_batch` at a time
+    too (None: fast_style.animation's 8). `on_error` gets one line per failure; `progress` may wrap the
     list (a progress bar). `report`: filled as the files are done (so a caller stopped by Ctrl-C can say how far it
     came), returned."""
     report = BatchReport() if report is None else report
@@ -92,7 +93,9 @@ def stylize_files(
             with warnings.catch_warnings():
                 warnings.simplefilter("error", Image.DecompressionBombWarning)  # over the limit: refuse
                 if (frames := frame_count(src)) > 1 and dst.suffix.lower() in ANIMATED_OUTPUTS:
-                    count_frames, width, height = stylize_animation(src, dst, stylize, quality, force, smooth)
+                    count_frames, width, height = stylize_animation(
+                        src, dst, stylize, quality, force, smooth, video_batch
+                    )
                     report.images += 1
                     count(width * height * count_frames, 1)
                     continue
@@ -133,8 +136,8 @@ def stylize_files(
                 torch.cuda.empty_cache()  # the next file starts with the memory this one held
             on_error(
                 f"error: {src}: out of memory: stylize it in tiles ({setting('--tile', 'tile', DEFAULT_TILE)}: "
-                f"pictures over {RUNS_WHOLE_UP_TO}), smaller ({setting('--max-size', 'max_size')}) or, for a video, "
-                "fewer frames at a time "
+                f"pictures over {RUNS_WHOLE_UP_TO}), smaller ({setting('--max-size', 'max_size')}) or, for a video "
+                "or an animation, fewer frames at a time "
                 f"({setting('--batch-size', 'video_batch', 1)})"
             )
     report.seconds = time.perf_counter() - start

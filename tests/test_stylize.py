@@ -1562,12 +1562,37 @@ def test_a_batch_size_asked_for_pictures_alone_is_said_to_do_nothing(
     photo = make_photo(tmp_path / "p.png")
     args = [str(photo), "-m", str(model_path), "--batch-size", "4", "-q"]
     assert main([*args, "-o", str(tmp_path / "o.png")]) == 0
-    said = "warning: --batch-size is how many video frames go through the network at once: pictures go one at a time; "
-    assert said + "it does nothing here\n" in capsys.readouterr().err
+    said = "warning: --batch-size is how many frames of a video or animation go through the network at once: "
+    assert said + "pictures go one at a time; it does nothing here\n" in capsys.readouterr().err
     clip = make_video(tmp_path / "clip.mp4", frames=2, audio=False)
     assert main([*args, str(clip), "-o", str(tmp_path / "out")]) == 0
     assert "--batch-size" not in capsys.readouterr().err
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["clip.mp4", "p.png"]
+
+
+def test_an_animations_frames_go_through_the_network_batch_size_at_a_time(
+    model_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An animation went 8 frames at a time whatever --batch-size said, and was told it did nothing there (pictures
+    go one at a time), though --batch-size 1 is what the out-of-memory error names; its first frame alone (-o x.jpg)
+    still goes one at a time, and is told so."""
+    from fast_style.stylizer import Stylizer
+
+    frames = [Image.new("RGB", (16, 16), (20 * i, 40, 90)) for i in range(7)]
+    frames[0].save(tmp_path / "a.gif", save_all=True, append_images=frames[1:], duration=100, loop=0)
+    calls: list[int] = []
+    real = Stylizer.stylize_images
+    monkeypatch.setattr(
+        Stylizer, "stylize_images", lambda self, images, *a: calls.append(len(images)) or real(self, images, *a)
+    )
+    args = [str(tmp_path / "a.gif"), "-m", str(model_path), "-q"]
+    assert main([*args, "-o", str(tmp_path / "b3.gif"), "--batch-size", "3"]) == 0
+    assert calls == [3, 3, 1] and "--batch-size" not in capsys.readouterr().err
+    calls.clear()
+    assert main([*args, "-o", str(tmp_path / "default.gif")]) == 0
+    assert calls == [7]  # (8 at a time unless told)
+    assert main([*args, "-o", str(tmp_path / "first.jpg"), "--batch-size", "3"]) == 0
+    assert "--batch-size is how many frames" in capsys.readouterr().err  # its first frame alone: one picture
 
 
 def test_a_video_preset_for_pictures_alone_and_a_quality_for_videos_alone_are_said_to_do_nothing(

@@ -110,7 +110,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--batch-size",
         type=int,
         help="video frames per network call (default: 4 on a GPU, which they keep busy; 1 on a CPU, measured faster); "
-        "pictures go one at a time",
+        "an animation's frames too (default 8); pictures go one at a time",
     )
     p.add_argument(
         "--video-preset",
@@ -227,11 +227,12 @@ def run(args: argparse.Namespace) -> int:
         )
 
     # pictures go one at a time: each read, stylized and written before the next (a failure, a stop, a full disk
-    # cost that picture alone), and on a CPU one at a time measured faster; --batch-size is for videos' frames
-    if args.batch_size is not None and not any(is_video(src) for src, _ in plans):  # (it did nothing, unsaid)
+    # cost that picture alone), and on a CPU one at a time measured faster; --batch-size is for the frames of videos
+    # and of animations written as animations (one was said to do nothing for a GIF, which it now sets)
+    if args.batch_size is not None and not any(_moves(src, dst) for src, dst in plans):  # (it did nothing, unsaid)
         print(
-            "warning: --batch-size is how many video frames go through the network at once: pictures go one at a "
-            "time; it does nothing here",
+            "warning: --batch-size is how many frames of a video or animation go through the network at once: "
+            "pictures go one at a time; it does nothing here",
             file=sys.stderr,
         )
     # (each did nothing, unsaid: videos are written by x264 at a fixed quality, pictures by Pillow)
