@@ -223,10 +223,22 @@ def frames_to_tensor(
 
 
 def _fitted(frames: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
-    """(N, 3, H, W) at the video's (H, W) `size`: as they are, an odd side cropped by its last pixel, or resized."""
+    """(N, 3, H, W) at the video's (H, W) `size`: as they are, an odd side cropped by its last pixel, or resized to
+    fit inside it, black bars on two sides where their shape is another (frames of a clip joined to one of another
+    size had been stretched to the first's shape)."""
     if _even(frames.shape[-2:]) == size:
         return frames[..., : size[0], : size[1]]
-    return F.interpolate(frames, size, mode="bilinear", antialias=True)
+    (h, w), (height, width) = frames.shape[-2:], size
+    k = min(height / h, width / w)
+    inner = min(height, max(1, round(h * k))), min(width, max(1, round(w * k)))
+    if height - inner[0] <= 1 and width - inner[1] <= 1:  # the same shape, but for rounding: no 1 px bar
+        return F.interpolate(frames, size, mode="bilinear", antialias=True)
+    out = frames.new_zeros((*frames.shape[:-2], height, width))
+    top, left = (height - inner[0]) // 2, (width - inner[1]) // 2
+    out[..., top : top + inner[0], left : left + inner[1]] = F.interpolate(
+        frames, inner, mode="bilinear", antialias=True
+    )
+    return out
 
 
 def _even(size: Sequence[int]) -> tuple[int, int]:
@@ -780,6 +792,7 @@ class _Batches:
         self.size: tuple[int, int] | None = None  # the output's (H, W), set by the first batch: even sides
         self.launched: tuple[_Download, list[tuple]] | None = None  # the batch before, on its way back
         self.frames = 0  # handed to the encoder
+        self.resized = False  # frames of another size than the first met (said once)
 
     def add(self, frame: tuple) -> None:
         """One decoded frame: (array, layout, upright, pts, time_base)."""
@@ -828,6 +841,21 @@ class _Batches:
                 )
                 raise UserError(f"{self.job.src}: {w}x{h} frames are too small for H.264 (2x2 at least): {fix}")
         size = self.size
+        if _even(y.shape[-2:]) != size and not self.resized:  # (stretched to the first's shape, unsaid)
+            self.resized = True
+            (h, w), (height, width) = y.shape[-2:], size
+            *_, pts, time_base = pending[0]
+            at = f" at {float(pts * time_base):.2f} s" if pts is not None and time_base else ""
+            log.warning(
+                "%s: the frames change size%s (joined clips?): %dx%d ones are fitted into the video's %dx%d, its "
+                "first frames' size, with black bars where their shapes differ",
+                self.job.src.name,
+                at,
+                w,
+                h,
+                width,
+                height,
+            )
         if self.smoother is not None:  # it compares the input frames with the output, at the output's size
             if x.shape[-2:] != y.shape[-2:]:
                 x = F.interpolate(x, y.shape[-2:], mode="bilinear", antialias=True)

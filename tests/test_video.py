@@ -1486,6 +1486,39 @@ def test_a_damaged_subtitle_cue_is_left_out_not_the_video(
         assert [re.sub(rb"\{[^}]*\}", b"", line) for line in said] == [b"hi", b"yo"]  # (less its font tags)
 
 
+def test_frames_that_change_size_part_way_are_fitted_whole_and_said(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Two transport streams of different sizes joined with `cat`: the second's 96x48 frames had been stretched to
+    the first's 64x48 without a word (a centred square came out as a narrow oblong)."""
+    from fast_style.video import stylize_video
+
+    def clip(path: Path, width: int, start: int) -> bytes:
+        with av.open(str(path), "w", format="mpegts") as out:
+            video = out.add_stream("libx264", rate=25)
+            video.width, video.height, video.pix_fmt = width, 48, "yuv420p"
+            for i in range(4):
+                img = np.full((48, width, 3), 40, np.uint8)
+                img[12:36, width // 2 - 12 : width // 2 + 12] = (220, 220, 220)  # a 24 px square in the middle
+                frame = av.VideoFrame.from_ndarray(img, format="rgb24")
+                frame.pts = start + i
+                out.mux(video.encode(frame))
+            out.mux(video.encode())
+        return path.read_bytes()
+
+    joined = tmp_path / "joined.ts"
+    joined.write_bytes(clip(tmp_path / "a.ts", 64, 0) + clip(tmp_path / "b.ts", 96, 4))
+    assert stylize_video(joined, tmp_path / "out.mp4", lambda x: x, batch_size=3) == 8
+    assert "joined.ts: the frames change size at 0.16 s (joined clips?): 96x48 ones are fitted into the video's " in (
+        caplog.text
+    )
+    last = np.asarray(frames_of(tmp_path / "out.mp4")[-1], float)
+    assert last.shape == (48, 64, 3)
+    assert last[:6].mean() < 25 and last[-6:].mean() < 25  # black bars above and below, none at the sides
+    row = last[24, :, 0] > 130  # the square, at 2/3 of its size: 16 px wide, in the middle, not 10 px
+    assert 14 <= row.sum() <= 18 and row[30:34].all()
+
+
 def test_a_folder_as_the_output_is_refused_before_the_work(tmp_path: Path) -> None:
     # it failed after the whole video, in os.replace's words naming a temporary file
     from fast_style.video import stylize_video
