@@ -578,6 +578,7 @@ class _Job:
         src, stages, origin = self.src, self.stages, self.origin
         count, peak, last = 0, hdr.PEAK, None
         skipped: list[Exception] = []  # packets the decoder refused
+        concealed: list[float] = []  # when frames FFmpeg decoded from damaged data start (s; it flags them)
         try:
             for packet in self.source.demux(*self.streams):
                 if origin and packet.time_base:
@@ -606,6 +607,8 @@ class _Job:
                     if not count:
                         self.first_upright.append(upright)
                     pts = self.times(frame)
+                    if frame.is_corrupt:  # a damaged .mkv whose lost part FFmpeg skips: no error (said below)
+                        concealed.append(float(pts * frame.time_base) if frame.time_base else 0.0)
                     stages.put(self.decoded, ("frame", array, layout, upright, pts, frame.time_base))
                     count += 1
                     if frame.duration and frame.time_base:  # for the writer
@@ -623,6 +626,14 @@ class _Job:
         if skipped:
             why = ffmpeg_reason(skipped[0])
             log.warning("%s: %d damaged video packet(s) left out (%s)", src.name, len(skipped), why)
+        if concealed:  # (stylized, frames lost around them, exit 0 without a word)
+            log.warning(
+                "%s is damaged: %d frame(s) decoded from broken data, the first at %.2f s (frames around them may be "
+                "lost or smeared); stylized as FFmpeg decoded them",
+                src.name,
+                len(concealed),
+                concealed[0],
+            )
         self._say_cut_short(count + len(skipped), last)  # (damaged packets: frames of the video, said above)
         stages.put(self.decoded, _END)
 

@@ -1519,6 +1519,31 @@ def test_frames_that_change_size_part_way_are_fitted_whole_and_said(
     assert 14 <= row.sum() <= 18 and row[30:34].all()
 
 
+def test_a_matroska_video_damaged_part_way_says_so(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """Zeros over the middle of an .mkv: FFmpeg skips to the next cluster and conceals the rest, raising nothing; the
+    video came out 8 frames short and smeared, exit 0, without a word."""
+    from fast_style.video import stylize_video
+
+    rng = np.random.default_rng(0)
+    whole = tmp_path / "whole.mkv"
+    with av.open(str(whole), "w") as out:
+        video = out.add_stream("libx264", rate=25)
+        video.width, video.height, video.pix_fmt = 32, 32, "yuv420p"
+        video.codec_context.options = {"g": "10"}
+        for i in range(40):  # noise: frames of some size, the damage inside one
+            frame = av.VideoFrame.from_ndarray(rng.integers(0, 255, (32, 32, 3), dtype=np.uint8), format="rgb24")
+            frame.pts = i
+            out.mux(video.encode(frame))
+        out.mux(video.encode())
+    data = bytearray(whole.read_bytes())
+    data[len(data) // 2 : len(data) // 2 + 1500] = bytes(1500)
+    (tmp_path / "damaged.mkv").write_bytes(data)
+    assert stylize_video(whole, tmp_path / "whole.mp4", lambda x: x) == 40
+    assert "damaged" not in caplog.text
+    assert stylize_video(tmp_path / "damaged.mkv", tmp_path / "out.mp4", lambda x: x) < 40
+    assert "damaged.mkv is damaged: 1 frame(s) decoded from broken data, the first at 0.72 s" in caplog.text
+
+
 def test_a_folder_as_the_output_is_refused_before_the_work(tmp_path: Path) -> None:
     # it failed after the whole video, in os.replace's words naming a temporary file
     from fast_style.video import stylize_video
