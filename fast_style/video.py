@@ -366,6 +366,8 @@ def _picture_kind(src: Path) -> str:
         return "a still picture, not a video: stylize it as one (named with its picture's extension: .jpg, .png)"
     kind = f"an animation of {frames} frames" if frames > 1 else "a still picture"
     if src.suffix.lower() in IMAGE_EXTENSIONS:  # (the Python API's stylize_video given a photo)
+        if frames > 1:
+            return f"{kind} ({fmt}), not a video: fast_style.animation.stylize_animation stylizes it as one"
         return f"{kind} ({fmt}), not a video: stylize it as one"
     ext = {"JPEG": ".jpg", "MPO": ".jpg", "PNG": ".png", "GIF": ".gif", "TIFF": ".tif"}.get(fmt)
     return f"{kind} ({fmt}), not a video: rename it {src.stem}{ext or '.' + str(fmt).lower()} to stylize it as one"
@@ -434,8 +436,10 @@ def stylize_video(
         video_in = main_video(source.streams.video)
         if video_in is None:
             raise UserError(f"{src} holds no video stream")
-        if source.format.name == "image2" or source.format.name.endswith("_pipe"):  # FFmpeg reads a photo as a
-            raise UserError(f"{src} is {_picture_kind(src)}")  # one-frame video
+        # FFmpeg reads a photo as a one-frame video, a GIF or an animated PNG as a video (an animated WebP not: it
+        # was refused where a GIF became an MP4; fast-style-stylize refused either as a video)
+        if source.format.name in ("image2", "gif", "apng") or source.format.name.endswith("_pipe"):
+            raise UserError(f"{src} is {_picture_kind(src)}")
         video_in.thread_type = "AUTO"  # FFmpeg decodes with several threads where the codec allows
         # an iPhone's tags (com.apple.quicktime.location.ISO6709, .make, .creationdate) are QuickTime keys, which
         # MP4 and MOV hold only as FFmpeg writes every tag that way (not the iTunes-style title others read)

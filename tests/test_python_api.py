@@ -156,6 +156,15 @@ def test_export_video_animation_server_and_zoo_settings_are_checked_first(model_
     (tmp_path / "a.gif").write_bytes(gif.getvalue())
     with pytest.raises(UserError, match="quality must be a whole number within 1..100"):  # after every frame
         stylize_animation(tmp_path / "a.gif", tmp_path / "o.webp", lambda frames: frames, quality=500)
+    # an animation is one whatever its format: a GIF or an animated PNG had become an MP4 (FFmpeg reads them), an
+    # animated WebP was refused (FFmpeg does not), and fast-style-stylize refuses all three as videos
+    frames = [Image.new("RGB", (8, 8), colour) for colour in ("black", "red")]
+    frames[0].save(tmp_path / "a.webp", save_all=True, append_images=frames[1:])
+    frames[0].save(tmp_path / "a.png", save_all=True, append_images=frames[1:])
+    for name in ("a.gif", "a.webp", "a.png"):
+        with pytest.raises(UserError, match=f"{name} is an animation of 2 frames .* not a video: .*stylize_animation"):
+            stylize_video(tmp_path / name, tmp_path / "o.mp4", lambda frames: frames)
+        assert not (tmp_path / "o.mp4").exists()
     for limits, said in (({"max_size": -5}, "Limits.max_size"), ({"running": 0}, "Limits.running")):
         with pytest.raises(UserError, match=f"{said} must be an integer >="):  # a 500 per request; a ValueError
             Limits(**limits)
