@@ -441,10 +441,7 @@ def stylize_video(
         if source.format.name in ("image2", "gif", "apng") or source.format.name.endswith("_pipe"):
             raise UserError(f"{src} is {_picture_kind(src)}")
         video_in.thread_type = "AUTO"  # FFmpeg decodes with several threads where the codec allows
-        # an iPhone's tags (com.apple.quicktime.location.ISO6709, .make, .creationdate) are QuickTime keys, which
-        # MP4 and MOV hold only as FFmpeg writes every tag that way (not the iTunes-style title others read)
-        keys = fmt in ("mp4", "mov") and any(k.startswith("com.apple.quicktime.") for k in source.metadata)
-        options = {"movflags": "use_metadata_tags"} if keys else {}
+        options = {"movflags": "use_metadata_tags"} if _quicktime_keys(source, fmt) else {}
         try:
             with av.open(_local(tmp), "w", format=fmt, options=options) as out:
                 x264 = {"crf": str(crf), "preset": preset}
@@ -491,6 +488,18 @@ class _Job:
             log.warning(
                 "%s: its timecode is not kept: %s holds none over 255 frames/s (.mkv does)", src.name, dst.suffix
             )
+        if fmt == "mov" and not _quicktime_keys(source, fmt):
+            for key, value in list(tags.items()):
+                if len(value.encode()) > _MOV_TAG_BYTES:  # its length in 16 bits: a 70,000-byte description came
+                    del tags[key]  # out as its first 4,464 (FFmpeg wraps the count), one of 65,536 empty
+                    log.warning(
+                        "%s: its %s tag (%d bytes) is not kept: .mov holds tags of up to %d bytes (.mp4 and .mkv keep "
+                        "it)",
+                        src.name,
+                        key,
+                        len(value.encode()),
+                        _MOV_TAG_BYTES,
+                    )
         out.metadata.update(tags)
         # the output starts at 0, as FFmpeg writes it: a transport stream (a TV recording, a camera's) starts
         # wherever its clock stood, and the output had as long an empty lead-in (an hour's); the chapters move
@@ -881,6 +890,16 @@ class _Batches:
         self.hand_over()
         self.launched = (download, pending.copy())
         pending.clear()
+
+
+_MOV_TAG_BYTES = 65535  # the longest tag FFmpeg's .mov writer keeps whole (QuickTime's user data, not its keys)
+
+
+def _quicktime_keys(source: Any, fmt: str) -> bool:
+    """Whether the output's tags are written as QuickTime keys: an iPhone's (com.apple.quicktime.location.ISO6709,
+    .make, .creationdate) are, which MP4 and MOV hold only as FFmpeg writes every tag that way (not the
+    iTunes-style title others read)."""
+    return fmt in ("mp4", "mov") and any(k.startswith("com.apple.quicktime.") for k in source.metadata)
 
 
 def _key(tags: dict[str, str], name: str) -> str | None:

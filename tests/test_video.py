@@ -1544,6 +1544,35 @@ def test_a_matroska_video_damaged_part_way_says_so(tmp_path: Path, caplog: pytes
     assert "damaged.mkv is damaged: 1 frame(s) decoded from broken data, the first at 0.72 s" in caplog.text
 
 
+def test_a_tag_too_long_for_a_mov_is_left_out_and_said(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """FFmpeg's .mov writer counts a tag's bytes in 16 bits: a 70,000-byte description came out as its first 4,464
+    bytes without a word. An .mp4 keeps it whole; so does a .mov of an iPhone's clip, whose tags are written as
+    QuickTime keys."""
+    from fast_style.video import stylize_video
+
+    long = "x" * 70_000
+    clip = _clip(tmp_path / "long.mkv", [0, 40, 80], tags={"title": "short", "comment": long})
+    iphone = tmp_path / "iphone.mov"
+    with av.open(str(iphone), "w", options={"movflags": "use_metadata_tags"}) as out:  # as an iPhone writes them
+        out.metadata.update({"com.apple.quicktime.make": "Apple", "comment": long})
+        video = out.add_stream("libx264", rate=25)
+        video.width, video.height, video.pix_fmt = 32, 32, "yuv420p"
+        _flat_frames(out, video, 3, 10)
+
+    def tags(path: Path) -> dict:
+        with av.open(str(path)) as f:
+            return {k.lower(): v for k, v in f.metadata.items()}
+
+    assert stylize_video(clip, tmp_path / "out.mov", lambda x: x) == 3
+    assert "comment" not in tags(tmp_path / "out.mov") and tags(tmp_path / "out.mov")["title"] == "short"
+    assert "long.mkv: its COMMENT tag (70000 bytes) is not kept: .mov holds tags of up to 65535 bytes" in caplog.text
+    caplog.clear()
+    assert stylize_video(clip, tmp_path / "out.mp4", lambda x: x) == 3
+    assert stylize_video(iphone, tmp_path / "iphone_out.mov", lambda x: x) == 3
+    assert tags(tmp_path / "out.mp4")["comment"] == long == tags(tmp_path / "iphone_out.mov")["comment"]
+    assert "not kept" not in caplog.text
+
+
 def test_a_folder_as_the_output_is_refused_before_the_work(tmp_path: Path) -> None:
     # it failed after the whole video, in os.replace's words naming a temporary file
     from fast_style.video import stylize_video
