@@ -69,11 +69,8 @@ class Stylizer:
         tile: int = DEFAULT_TILE,
         compile: bool = False,
     ):
-        if not isinstance(network, torch.nn.Module):
-            raise TypeError(
-                f"Stylizer takes a network, not {network!r}: for a built-in style or a model file, "
-                "use Stylizer.load(name_or_path)"
-            )
+        if not isinstance(network, TransformerNet):  # (a torch.nn.Linear was taken, and failed at the first image)
+            raise TypeError(f"Stylizer takes a fast_style TransformerNet, not {_what(network)}")
         tile = check_tile(tile)
         compile = bool(check_flag("compile", compile))  # (compile="no" had compiled)
         if compile and backend == "onnxruntime":  # (it was left unused without a word)
@@ -415,6 +412,20 @@ class Stylizer:
 
 
 FLAT_SIDE = 64  # px of the one-colour picture a flat image's answer is computed on (float32 is flat from 13 px)
+
+
+def _what(network: object) -> str:
+    """What a Stylizer was given instead of a TransformerNet, and what to pass, for its one-line TypeError."""
+    if isinstance(network, (str, os.PathLike)):
+        return f"{network!r}: for a built-in style or a model file, use Stylizer.load(name_or_path)"
+    if isinstance(network, tuple) and network and isinstance(network[0], TransformerNet):
+        return "tuple: load_style_model gives (network, meta): pass its [0], or use Stylizer.load(path)"
+    name = type(network).__name__
+    if isinstance(getattr(network, "network", None), TransformerNet):  # a training module, a Stylizer
+        return f"{name}: pass its .network"
+    if isinstance(getattr(network, "_orig_mod", None), TransformerNet):  # torch.compile's wrapper
+        return f"{name}: pass the network before torch.compile (compile=True compiles it)"
+    return f"{name}: build one (fast_style.network.TransformerNet), or load a style model with Stylizer.load(path)"
 
 
 def _flat_images(x: torch.Tensor) -> torch.Tensor:

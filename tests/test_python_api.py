@@ -395,3 +395,17 @@ def test_a_stylize_that_returns_tensors_for_an_animation_is_named(tmp_path: Path
     with pytest.raises(TypeError, match="stylize returned a Tensor for a frame: it must return PIL images"):
         stylize_animation(tmp_path / "a.gif", tmp_path / "out.gif", lambda images: [pil_to_tensor(i) for i in images])
     assert not (tmp_path / "out.gif").exists()
+
+
+def test_a_stylizer_refuses_a_module_that_is_no_style_network(model_path: Path) -> None:
+    # torch.nn.Linear(3, 3) was taken, and failed at the first image in torch's words ("Expected size for first two
+    # dimensions of batch2 tensor")
+    net, _ = load_style_model(str(model_path))
+    for module, said in (
+        (torch.nn.Linear(3, 3), r"not Linear: build one \(fast_style.network.TransformerNet\)"),
+        (torch.compile(net), r"not OptimizedModule: pass the network before torch.compile"),
+        (Stylizer(net, "cpu", "fp32"), r"not Stylizer: pass its .network"),
+        ((net, {}), r"not tuple: load_style_model gives \(network, meta\): pass its \[0\]"),
+    ):
+        with pytest.raises(TypeError, match=f"^Stylizer takes a fast_style TransformerNet, {said}"):
+            Stylizer(module, "cpu", "fp32")
