@@ -34,7 +34,7 @@ from fast_style.lightning_internals import (
     stop_after_this_step,
     take_sigterm,
 )
-from fast_style.style_model import save_style_model
+from fast_style.style_model import check_model_name, save_style_model
 
 log = logging.getLogger(__name__)
 
@@ -195,6 +195,10 @@ class StyleModelWriter(pl.Callback):
 
     def __init__(self, path: str, meta: dict[str, Any] | None = None) -> None:
         super().__init__()
+        try:  # before the run, not at its end
+            check_model_name(path)
+        except UserError as e:
+            raise UserError(f"callbacks.style_model.path: {e}") from None
         self.path = Path(path)
         self.meta = dict(meta or {})
         image = self.meta.get("style_image")  # style.image=wave.jpg: the painting wherever the model is used later

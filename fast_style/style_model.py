@@ -78,8 +78,23 @@ def save_style_model(
 ) -> Path:
     """Write a standalone style model atomically (a crash never leaves a truncated file in its place); an existing
     file is replaced only with `force` (a photo passed by mistake was replaced by the model, without a word)."""
+    check_model_name(path)
     check_output(Path(path), force)
     return save_torch(style_model_payload(net, meta, dtype), path, overwrite=force)
+
+
+def check_model_name(path: str | Path) -> None:
+    """UserError where `path` is named as a picture or a video (save_style_model(net, "x.png") wrote a model under a
+    picture's name). A .ts is let be: fast-style-export names its TorchScript files so."""
+    from fast_style.images import IMAGE_EXTENSIONS
+    from fast_style.video import VIDEO_EXTENSIONS
+
+    suffix = Path(path).suffix.lower()
+    if suffix in IMAGE_EXTENSIONS or (suffix in VIDEO_EXTENSIONS and suffix != ".ts"):
+        kind = "a picture" if suffix in IMAGE_EXTENSIONS else "a video"
+        raise UserError(
+            f"{path} is named as {kind} ({suffix}): a style model is a .pt file, e.g. {Path(path).with_suffix('.pt')}"
+        )
 
 
 def torch_file_kind(path: str | Path) -> str:

@@ -53,10 +53,16 @@ def test_style_model_round_trip(tmp_path: Path) -> None:
     assert payload["format"] == STYLE_MODEL_FORMAT
     photo = tmp_path / "photo.jpg"  # an existing file (a photo passed by mistake) was replaced without a word
     photo.write_bytes(b"a photo")
-    with pytest.raises(UserError, match=r"photo.jpg exists: use force=True to overwrite it$"):
-        save_style_model(net, photo)
+    for force in (False, True):  # (a picture's name is refused, even with force: save_style_model's own test)
+        with pytest.raises(UserError, match=r"photo.jpg is named as a picture"):
+            save_style_model(net, photo, force=force)
     assert photo.read_bytes() == b"a photo"
-    assert load_style_model(str(save_style_model(net, photo, force=True)))[0].config == loaded.config
+    old = tmp_path / "old.pt"  # an existing file
+    old.write_bytes(b"an earlier model")
+    with pytest.raises(UserError, match=r"old.pt exists: use force=True to overwrite it$"):
+        save_style_model(net, old)
+    assert old.read_bytes() == b"an earlier model"
+    assert load_style_model(str(save_style_model(net, old, force=True)))[0].config == loaded.config
 
 
 def test_a_style_model_is_never_written_with_meta_that_loading_refuses(tmp_path: Path) -> None:

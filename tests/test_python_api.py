@@ -409,3 +409,18 @@ def test_a_stylizer_refuses_a_module_that_is_no_style_network(model_path: Path) 
     ):
         with pytest.raises(TypeError, match=f"^Stylizer takes a fast_style TransformerNet, {said}"):
             Stylizer(module, "cpu", "fp32")
+
+
+def test_a_style_model_is_not_written_under_a_picture_or_video_name(tmp_path: Path) -> None:
+    # save_style_model(net, "x.png") wrote a model where a picture was expected (and callbacks.style_model.path=x.png
+    # trained a whole run to write one)
+    from fast_style.callbacks import StyleModelWriter
+
+    net = TransformerNet(channels=(4, 8, 8), num_residual=1)
+    for name, kind in (("x.png", "a picture"), ("x.JPG", "a picture"), ("x.mp4", "a video")):
+        with pytest.raises(UserError, match=f"x.{name[2:]} is named as {kind} .*: a style model is a .pt file, e.g. "):
+            save_style_model(net, tmp_path / name)
+        with pytest.raises(UserError, match=f"^callbacks.style_model.path: .* is named as {kind}"):
+            StyleModelWriter(str(tmp_path / name))  # (said as callbacks.style_model.path)
+    assert not any(tmp_path.iterdir())
+    assert load_style_model(str(save_style_model(net, tmp_path / "x.pth")))[0].config == net.config
