@@ -35,8 +35,13 @@ def _mps_available() -> bool:
     return getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available()
 
 
-def pick_device(device: str | None = "auto") -> torch.device:
-    """ "auto" (or None): CUDA, else MPS, else the CPU; otherwise the device named, refused in one line if absent."""
+def pick_device(device: str | torch.device | int | None = "auto") -> torch.device:
+    """ "auto" (or None): CUDA, else MPS, else the CPU; otherwise the device named ("cpu", "cuda:1", a torch.device,
+    or a GPU's index as torch takes it: 0 is cuda:0), refused in one line if absent."""
+    if isinstance(device, bool) or not isinstance(device, (str, torch.device, int, type(None))):
+        raise TypeError(
+            f"device must be a name (auto, cpu, cuda, cuda:N or mps), a torch.device or a GPU's index, not {device!r}"
+        )
     if device is None or device == "auto":
         if torch.cuda.is_available():
             return torch.device("cuda")
@@ -72,6 +77,19 @@ def pick_precision(precision: str, device: torch.device, compile: bool = False) 
     if precision == "bf16" and device.type == "cpu" and not native_bf16("cpu"):
         log.warning("warning: this CPU has no native bf16 (AVX512-BF16 or AMX): bf16 runs emulated, slower than fp32")
     return DTYPES[precision]
+
+
+def pick_dtype(precision: str | torch.dtype, device: torch.device, compile: bool = False) -> torch.dtype:
+    """`pick_precision` of a precision's name or of its torch dtype, as a Stylizer takes either."""
+    if isinstance(precision, torch.dtype) or not isinstance(precision, str):
+        name = next((k for k, v in DTYPES.items() if v == precision), None)
+        if name is None:  # (an integer type ran as garbage)
+            said = f"dtype must be one of {', '.join(map(str, DTYPES.values()))} (or auto, {', '.join(PRECISIONS)})"
+            if not isinstance(precision, torch.dtype):
+                raise TypeError(f"{said}, not {precision!r}")
+            raise UserError(f"{said}, got {precision}")
+        precision = name
+    return pick_precision(precision, device, compile)
 
 
 class _NoCudaNotice(logging.Filter):

@@ -18,7 +18,7 @@ from PIL import Image
 
 from fast_style import zoo
 from fast_style.animation import frame_count
-from fast_style.devices import DTYPES, compile_for, pick_device, pick_precision
+from fast_style.devices import compile_for, pick_device, pick_dtype
 from fast_style.errors import UserError, setting
 from fast_style.images import opened_in_srgb, read_image, reading, split_alpha, unreadable_because, upright
 from fast_style.inference_defaults import DEFAULT_MAX_PIXELS, DEFAULT_TILE
@@ -61,7 +61,7 @@ class Stylizer:
     def __init__(
         self,
         network: TransformerNet,
-        device: torch.device | str,
+        device: torch.device | str | int | None,
         dtype: torch.dtype | str,
         meta: dict | None = None,
         backend: str = "torch",
@@ -80,15 +80,11 @@ class Stylizer:
             raise TypeError(f"meta must be a dict (a style model's metadata) or None, not {type(meta).__name__}")
         if backend == "onnxruntime":  # (it had reported the bf16 asked for, and run fp32)
             device, dtype = _onnx_settings(device, dtype)
-        # "cpu", "cuda:1", "auto" as Stylizer.load takes them; a torch.device checked too (one with no GPU behind
-        # it failed in torch's words, and "meta" at the first image); None: "auto", as Stylizer.load takes it
-        device = pick_device(device if device is None or isinstance(device, str) else str(device))
-        if isinstance(dtype, str):  # "auto", "fp32", "bf16", "fp16"
-            dtype = pick_precision(dtype, device, compile)
-        elif dtype not in DTYPES.values():  # an integer type ran as garbage
-            raise UserError(f"dtype must be one of {', '.join(map(str, DTYPES.values()))}, got {dtype}")
-        elif dtype == torch.float16 and device.type == "cpu":
-            pick_precision("fp16", device)  # refused, as Stylizer.load(precision="fp16") refuses it
+        # "cpu", "cuda:1", "auto" (None), a torch.device (one with no GPU behind it failed in torch's words, and
+        # "meta" at the first image) or a GPU's index; "auto", "fp32", "bf16", "fp16" or a torch dtype: Stylizer.load
+        # passes its own through, so both take the same
+        device = pick_device(device)
+        dtype = pick_dtype(dtype, device, compile)
         max_pixels = check_max_pixels(max_pixels)
         # a copy (a few MB): the caller's network keeps its device, mode and gradients; `network` stays a plain
         # TransformerNet in float32 (save_style_model takes it) whatever runs below
@@ -130,8 +126,8 @@ class Stylizer:
     def load(
         cls,
         path: str | Path,
-        device: str = "auto",
-        precision: str = "auto",
+        device: torch.device | str | int | None = "auto",
+        precision: torch.dtype | str = "auto",
         backend: str = "torch",
         max_pixels: int = DEFAULT_MAX_PIXELS,
         tile: int = DEFAULT_TILE,
@@ -146,9 +142,7 @@ class Stylizer:
         if not isinstance(path, (str, os.PathLike)):
             raise TypeError(f"Stylizer.load takes a built-in style's name or a model file's path, not {path!r}")
         net, meta = load_style_model(str(zoo.resolve(path)))
-        dev = pick_device(device) if backend == "torch" else torch.device("cpu")
-        dtype = pick_precision(precision, dev, compile) if backend == "torch" else torch.float32
-        return cls(net, dev, dtype, meta, backend, max_pixels, tile, compile)
+        return cls(net, device, precision, meta, backend, max_pixels, tile, compile)
 
     def _run(self, net: torch.nn.Module, x: torch.Tensor, eager: bool = False) -> torch.Tensor:
         if self.session is not None:

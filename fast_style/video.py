@@ -407,7 +407,7 @@ def stylize_video(
 
     src, dst = Path(src), Path(dst)
     # one line for a device that is not there (torch's "exchangeDevice" error); None: auto
-    device = pick_device(None if device is None else str(device))
+    device = pick_device(device)
     check_number("crf", crf, lambda v: 0 <= v <= 51, "a whole number within 0..51 (x264's CRF: 18 by default)", True)
     fmt = VIDEO_OUTPUTS.get(dst.suffix.lower())
     if fmt is None:

@@ -424,3 +424,35 @@ def test_a_style_model_is_not_written_under_a_picture_or_video_name(tmp_path: Pa
             StyleModelWriter(str(tmp_path / name))  # (said as callbacks.style_model.path)
     assert not any(tmp_path.iterdir())
     assert load_style_model(str(save_style_model(net, tmp_path / "x.pth")))[0].config == net.config
+
+
+def test_stylizer_and_its_load_take_the_same_devices_and_precisions(model_path: Path) -> None:
+    # Stylizer.load(precision=torch.float32) was "unknown precision 'torch.float32'" where Stylizer(...) took it, and
+    # Stylizer(net, 0, ...) "unknown device '0'" where Stylizer.load(device=0) took it
+    net, _ = load_style_model(str(model_path))
+
+    def outcome(make, *args, **kwargs) -> tuple:
+        try:
+            s = make(*args, **kwargs)
+        except (TypeError, UserError) as e:
+            return type(e), str(e)
+        return s.device, s.dtype
+
+    for device, precision in (
+        (torch.device("cpu"), torch.float32),
+        ("cpu:0", torch.bfloat16),
+        (None, "fp32"),
+        (0, "fp32"),  # a GPU's index, as torch takes it (here: no CUDA GPU, said so by both)
+        (True, "fp32"),
+        ("cpu", torch.float16),
+        ("cpu", torch.int32),
+        ("cpu", None),
+    ):
+        made = outcome(Stylizer, net, device, precision)
+        assert made == outcome(Stylizer.load, model_path, device=device, precision=precision), made
+    assert outcome(Stylizer, net, "cpu", torch.float32) == (torch.device("cpu"), torch.float32)
+    assert "unknown" not in str(outcome(Stylizer, net, 0, "fp32")[-1])
+    with pytest.raises(TypeError, match=r"^device must be a name \(auto, cpu, cuda, cuda:N or mps\), a torch.device"):
+        Stylizer(net, ["cpu"], "fp32")
+    with pytest.raises(TypeError, match=r"^dtype must be one of torch.float32, .* \(or auto, fp32, bf16, fp16\), not"):
+        Stylizer.load(model_path, device="cpu", precision=32)
