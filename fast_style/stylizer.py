@@ -71,6 +71,8 @@ class Stylizer:
     ):
         if not isinstance(network, TransformerNet):  # (a torch.nn.Linear was taken, and failed at the first image)
             raise TypeError(f"Stylizer takes a fast_style TransformerNet, not {_what(network)}")
+        if backend not in ("torch", "onnxruntime"):  # (said before the network was copied and its device picked)
+            raise UserError(f"unknown backend '{backend}': use torch or onnxruntime")
         tile = check_tile(tile)
         compile = bool(check_flag("compile", compile))  # (compile="no" had compiled)
         if compile and backend == "onnxruntime":  # (it was left unused without a word)
@@ -107,8 +109,6 @@ class Stylizer:
         self._lock = threading.Lock()
         if backend == "onnxruntime":
             self.session = _onnx_session(self.network.cpu())
-        elif backend != "torch":
-            raise UserError(f"unknown backend '{backend}': use torch or onnxruntime")
 
     def __getstate__(self) -> dict:  # copied or pickled without its lock and its ONNX Runtime session, which
         # cannot be (a new one of each on the other side: the session from the network)
@@ -135,10 +135,8 @@ class Stylizer:
     ) -> Stylizer:
         """`path`: a style-model file, or the name of a built-in style (`fast_style.zoo.names()`).
         `max_pixels`: images larger than this are stylized in seamless tiles of `tile` px (0: never).
-        `precision` "auto": on GPUs fp16 (bf16 with `compile`), on CPUs bf16 where native, else fp32."""
-        compile = bool(check_flag("compile", compile))  # (compile="no" had compiled)
-        if backend == "onnxruntime":
-            _onnx_settings(device, precision)
+        `precision` "auto": on GPUs fp16 (bf16 with `compile`), on CPUs bf16 where native, else fp32. The other
+        settings are the constructor's, and checked there."""
         if not isinstance(path, (str, os.PathLike)):
             raise TypeError(f"Stylizer.load takes a built-in style's name or a model file's path, not {path!r}")
         net, meta = load_style_model(str(zoo.resolve(path)))

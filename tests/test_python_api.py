@@ -338,6 +338,16 @@ def test_compile_and_meta_of_the_wrong_kind_are_refused(model_path: Path) -> Non
     with pytest.raises(TypeError, match="meta must be a dict"):
         Stylizer(net, "cpu", "fp32", meta=[1])
     assert Stylizer(net, "cpu", "fp32", compile=0, meta=None).meta == {}
+    # Stylizer.load checks its settings in the constructor it passes them to, as Stylizer(...) does
+    for bad, error, said in (
+        ({"compile": "no"}, TypeError, "compile must be True or False"),
+        ({"backend": "tensorrt"}, UserError, "unknown backend 'tensorrt': use torch or onnxruntime"),
+        ({"backend": "onnxruntime", "device": "cuda"}, UserError, "device='cuda' needs backend='torch'"),
+    ):
+        with pytest.raises(error, match=said):
+            Stylizer(net, **{"device": "cpu", "dtype": "auto", **bad})
+        with pytest.raises(error, match=said):
+            Stylizer.load(model_path, **bad)
 
 
 def test_save_style_model_names_what_it_was_given_instead_of_a_network(tmp_path: Path) -> None:
