@@ -9,6 +9,8 @@ import logging
 import math
 import os
 import threading
+from collections.abc import Mapping
+from collections.abc import Set as AbstractSet
 from pathlib import Path
 from typing import overload
 
@@ -302,6 +304,17 @@ class Stylizer:
             raise TypeError(
                 f"stylize_images takes a list of images, not one {type(images).__name__}: stylize_image takes one "
                 "(stylize_frames or stylize_tensor a batch tensor)"
+            )
+        if isinstance(images, Mapping):  # its keys were read as paths ("cannot read a"); its values are not taken,
+            # as a list back would lose the names they were given under
+            raise TypeError(
+                f"stylize_images takes a list of images, not {type(images).__name__}: keep the names with "
+                "dict(zip(images, stylizer.stylize_images(list(images.values()))))"
+            )
+        if isinstance(images, AbstractSet):  # in no order: the results could not be told apart
+            raise TypeError(
+                f"stylize_images takes a list of images, not {type(images).__name__} (in no order: its results "
+                "could not be matched to its images): pass a list, e.g. sorted(paths)"
             )
         preserve_color = _check_preserve_color(preserve_color)
         images = [_as_image(im) for im in images]

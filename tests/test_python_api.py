@@ -466,3 +466,19 @@ def test_stylizer_and_its_load_take_the_same_devices_and_precisions(model_path: 
         Stylizer(net, ["cpu"], "fp32")
     with pytest.raises(TypeError, match=r"^dtype must be one of torch.float32, .* \(or auto, fp32, bf16, fp16\), not"):
         Stylizer.load(model_path, device="cpu", precision=32)
+
+
+def test_stylize_images_refuses_a_dict_or_a_set(model_path: Path, tmp_path: Path) -> None:
+    # stylize_images({"a": img}) read the dict's keys as paths ("cannot read a"); a set's results came back in an
+    # order of its own
+    s = Stylizer.load(model_path, device="cpu")
+    photo = Image.new("RGB", (20, 16))
+    with pytest.raises(TypeError, match=r"not dict: keep the names with dict\(zip\(images, stylizer.stylize_images"):
+        s.stylize_images({"a": photo})
+    paths = {make_photo(tmp_path / "a.jpg"), make_photo(tmp_path / "b.jpg")}
+    with pytest.raises(TypeError, match=r"not set \(in no order: .*\): pass a list, e.g. sorted\(paths\)"):
+        s.stylize_images(paths)
+    named = {"a": photo, "b": photo.resize((10, 8))}
+    kept = dict(zip(named, s.stylize_images(list(named.values()))))  # the way the message gives
+    assert [im.size for im in kept.values()] == [(20, 16), (10, 8)]
+    assert len(s.stylize_images(im for im in named.values())) == 2  # any other iterable is taken
