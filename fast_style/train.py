@@ -28,6 +28,7 @@ from fast_style.event_files import holds_a_loss
 from fast_style.lightning_internals import started_by_rank_zero, stop_other_ranks
 from fast_style.loss import GRAD_BYTES_PER_PIXEL
 from fast_style.module import StyleTransferModule
+from fast_style.outputs import in_the_way
 from fast_style.rank_logging import one_copy_on_terminal
 from fast_style.resume import resume_from, run_in, step_of
 
@@ -67,6 +68,10 @@ def train(cfg: DictConfig) -> Path | None:
             'compose(["style.image=wave.jpg", "output_dir=runs/wave"])'
         ) from None
     launch.set_run_folder(str(cfg.output_dir))  # how messages name it: hydra.run.dir, or from Python output_dir
+    if said := in_the_way(Path(cfg.output_dir)):  # (it was blamed on callbacks.images, whose folder is made first)
+        raise UserError(
+            f"the run's folder {cfg.output_dir} cannot be made: {said}; choose another {launch.run_folder_key()}"
+        )
     made = [p for p in (Path(cfg.output_dir) / "tensorboard", Path(cfg.output_dir)) if not p.exists()]
     try:
         trainer, module, datamodule, callbacks, ckpt = _prepare(cfg)

@@ -899,6 +899,23 @@ def test_a_config_composed_in_python_is_told_to_name_its_run_folder(style_path: 
         train(compose([f"style.image={style_path}", f"data.root={photo_dir}", "trainer.max_steps=1"]))
 
 
+def test_a_run_folder_that_is_a_file_is_said_to_be_one(style_path: Path, photo_dir: Path, tmp_path: Path) -> None:
+    # from Python it was blamed on callbacks.images ("bad setting under callbacks.images: dirpath .../images cannot
+    # be a folder"), whose folder is made first
+    (tmp_path / "notes.txt").write_text("a file")
+    for out in (tmp_path / "notes.txt", tmp_path / "notes.txt" / "run"):
+        cfg = compose(
+            [f"style.image={style_path}", f"data.root={photo_dir}", "trainer.max_steps=1", f"output_dir={out}"]
+        )
+        with pytest.raises(
+            UserError,
+            match=f"^the run's folder {re.escape(str(out))} cannot be made: .*notes.txt is a "
+            "file, not a folder; choose another output_dir$",
+        ):
+            train(cfg)
+    assert (tmp_path / "notes.txt").read_text() == "a file"
+
+
 @pytest.mark.parametrize("before", ["nothing", "outputs with a run", "today's folder"])
 def test_a_refused_run_in_the_default_folder_leaves_only_what_was_there(
     tmp_path: Path,
