@@ -4,6 +4,7 @@ the training config."""
 
 from __future__ import annotations
 
+import os
 import warnings
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,7 @@ from typing import Any
 import torch
 
 from fast_style.atomic import save_torch
+from fast_style.devices import pick_device
 from fast_style.errors import EMPTY_FILE, UserError, first_line
 from fast_style.network import TransformerNet
 from fast_style.outputs import check_output
@@ -176,9 +178,19 @@ def _model_of_checkpoint(path: Path, payload: dict) -> str:
     return "pass the style .pt its run wrote (style.pt in the run's folder)"
 
 
-def load_style_model(path: str, map_location: str | torch.device = "cpu") -> tuple[TransformerNet, dict[str, Any]]:
-    """Rebuild the network from a style-model file, without the training config and without unpickling code."""
-    if isinstance(path, (str, Path)) and not Path(path).is_file():
+def load_style_model(
+    path: str | os.PathLike, map_location: str | torch.device = "cpu"
+) -> tuple[TransformerNet, dict[str, Any]]:
+    """Rebuild the network from a style-model file (or a built-in style's name), without the training config and
+    without unpickling code. `map_location`: where the file's tensors are read to (the network comes back on the
+    CPU)."""
+    if not isinstance(path, (str, os.PathLike)):  # (an int was read as an open file descriptor)
+        raise TypeError(
+            f"load_style_model takes a style model's path or a built-in style's name, not {type(path).__name__}"
+        )
+    path = os.fspath(path)
+    map_location = pick_device(map_location)  # (one torch cannot read to, "gpu", was said to be a damaged file)
+    if not Path(path).is_file():
         from fast_style import zoo
 
         if str(path) in zoo.names():  # a built-in style's name, as everything else that takes a style model takes (a

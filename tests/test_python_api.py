@@ -482,3 +482,16 @@ def test_stylize_images_refuses_a_dict_or_a_set(model_path: Path, tmp_path: Path
     kept = dict(zip(named, s.stylize_images(list(named.values()))))  # the way the message gives
     assert [im.size for im in kept.values()] == [(20, 16), (10, 8)]
     assert len(s.stylize_images(im for im in named.values())) == 2  # any other iterable is taken
+
+
+def test_load_style_model_takes_paths_and_says_a_bad_map_location(model_path: Path) -> None:
+    # load_style_model(5) read the open file descriptor 5; map_location="gpu" (or "cuda" with no GPU) was said to be
+    # a damaged file ("cut short by a download or a full disk?")
+    for bad in (999_999, None, TransformerNet(channels=(4, 8, 8), num_residual=1)):  # (no such descriptor here)
+        with pytest.raises(TypeError, match=r"^load_style_model takes a style model's path or a built-in style's name"):
+            load_style_model(bad)
+    for location in ("gpu", "meta"):
+        with pytest.raises(UserError, match=f"device '{location}'.*use auto, cpu, cuda, cuda:N or mps"):
+            load_style_model(model_path, map_location=location)
+    net, _ = load_style_model(model_path, map_location=torch.device("cpu"))  # a Path, a torch.device
+    assert net.config["channels"] == [4, 8, 8]
