@@ -390,7 +390,12 @@ def test_live_frames_come_back_stylized_and_mistakes_as_messages(client) -> None
         ):
             ws.send_text(json.dumps(options))
             assert words in json.loads(ws.receive_text())["error"]
-        ws.send_text(json.dumps({"style": "mine", "max_size": 32}))
+        ws.send_text(json.dumps({"style": "mine", "max_size": 100.5}))  # it was taken as 100 (the form refuses 1.5)
+        ws.send_bytes(png())  # (answered at once where the options were taken: no hang without the refusal)
+        whole = "max_size must be a whole number of pixels, got 100.5"
+        assert json.loads(ws.receive()["text"]) == {"error": whole, "options": True}
+        assert json.loads(ws.receive_text()) == {"error": whole}  # the frame: why no style is chosen
+        ws.send_text(json.dumps({"style": "mine", "max_size": 32.0}))  # a whole number, as the form takes "32.0"
         frame = io.BytesIO()
         Image.new("RGB", (64, 48), (10, 200, 90)).save(frame, "JPEG")
         for _ in range(3):
