@@ -219,7 +219,10 @@ class Styles:
             except UserError as e:
                 if one:  # the one model asked for: not served without it
                     raise UserError(f"{said}: {first_line(e)}") from None
-                log.warning("skipped, not offered: %s", first_line(e))
+                # the loader's advice to pass another file (fast-style-stylize's) is no advice here
+                why, passing, _ = first_line(e).partition(": pass ")
+                fix = f": put style models only (the .pt files fast-style-train writes) in {said}" if passing else ""
+                log.warning("skipped, not offered: %s%s", why, fix)
                 continue
             self.files[name] = path
             self.info[name] = {"title": name, "artist": "", "file": str(path.relative_to(models_dir))}

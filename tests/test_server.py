@@ -182,6 +182,10 @@ def test_a_file_that_is_not_a_style_model_is_not_offered_and_strength_takes_effe
     save_style_model(TransformerNet(channels=(4, 8, 8), num_residual=1), models / "later.pt")
     styles = Styles(models, device="cpu")  # junk.pt is read at start and left out, with a warning naming it
     assert "skipped, not offered" in caplog.text and "junk.pt" in caplog.text
+    # in serve's words: it said "pass the style .pt that fast-style-train wrote", to a server that takes no file
+    said = "junk.pt is not a fast-style model (not a PyTorch file): put style models only (the .pt files"
+    assert said in caplog.text and f"writes) in models_dir={str(models)!r}" in caplog.text
+    assert "pass the style" not in caplog.text
     (models / "later.pt").write_bytes(b"damaged after the start")
     with testclient.TestClient(create_app(styles, Limits())) as c:
         assert [s["name"] for s in c.get("/api/styles").json()["styles"]][-2:] == ["later", "mine"]
