@@ -15,7 +15,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from typing import Any
 
@@ -53,6 +53,19 @@ def url(host: str, port: int) -> str:
     return "http://" + address({"0.0.0.0": "127.0.0.1", "::": "::1"}.get(host, host), port)
 
 
+def reached_from(host: str, names: Sequence[str] | None) -> str:
+    """How others reach a server listening on `host`, for the line that says where to open it: on every address, by
+    the names it answers to, where they are given (--allow-host), else by its address of the one family it listens
+    on ("::" is IPv6 alone: "its address" had sent people to its IPv4 one, refused); "" on one address."""
+    from fast_style.host_names import EVERY_ADDRESS, LOOPBACK_NAMES
+
+    if host not in EVERY_ADDRESS:
+        return ""
+    others = [n for n in names or () if n not in LOOPBACK_NAMES]
+    family = "IPv6" if ":" in host else "IPv4"
+    return f" on this machine, or {' or '.join(others) if others else f'its {family} address'} from others"
+
+
 def bind_port(host: str, port: int) -> socket.socket:
     """A socket bound to `host`:`port`, at once, for the server to listen on (held from here: a server started
     meanwhile on that port left uvicorn's own line and exit code 3); UserError where it cannot be bound."""
@@ -87,8 +100,6 @@ def serve(
     way before it cancels them."""
     import uvicorn
 
-    from fast_style.host_names import EVERY_ADDRESS, LOOPBACK_NAMES
-
     class Server(uvicorn.Server):
         """Started with SIGINT ignored (`fast-style-serve &` in a script, nohup), it keeps ignoring it, as every
         program does: a Ctrl-C meant for the shell must not stop it (uvicorn would take it as a stop)."""
@@ -115,11 +126,7 @@ def serve(
         cut_short.temp = own_temp
     try:
         stop = f"kill {os.getpid()} stops it" if Server.keep_ignoring_sigint else "Ctrl-C stops it"
-        where = ""
-        if host in EVERY_ADDRESS:  # from others: by the names it answers to, where they are given (--allow-host)
-            names = getattr(getattr(app, "state", None), "hosts", None)
-            others = [n for n in names or () if n not in LOOPBACK_NAMES]
-            where = f" on this machine, or {' or '.join(others) if others else 'its address'} from others"
+        where = reached_from(host, getattr(getattr(app, "state", None), "hosts", None))
         print(f"fast-style-serve: open {url(host, port)}/{where} ({stop})", file=sys.stderr, flush=True)
         # not uvicorn.run, which swallows the Ctrl-C it re-raises (exit 0, not 130)
         server = Server(server_config(app, grace, host=host, port=port))

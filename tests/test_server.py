@@ -1244,3 +1244,15 @@ def test_a_host_given_with_spaces_is_the_address_without_them(capsys) -> None:
         port = taken.getsockname()[1]
         assert serve_main(["--host", " 127.0.0.1 ", "--port", str(port)]) == 2
     assert f"error: 127.0.0.1:{port} is in use" in capsys.readouterr().err
+
+
+def test_the_address_others_open_is_of_the_family_the_server_listens_on() -> None:
+    # --host :: listens on IPv6 alone: "or its address from others" had sent people to its IPv4 one, refused
+    from fast_style.host_names import allowed_hosts
+    from fast_style.serving import reached_from
+
+    assert reached_from("::", allowed_hosts("::")) == " on this machine, or its IPv6 address from others"
+    assert reached_from("0.0.0.0", allowed_hosts("0.0.0.0")) == " on this machine, or its IPv4 address from others"
+    named = reached_from("::", allowed_hosts("::", ["photos.example.org", "2001:db8::5"]))
+    assert named == " on this machine, or photos.example.org or [2001:db8::5] from others"
+    assert reached_from("::1", allowed_hosts("::1")) == reached_from("192.168.1.10", None) == ""
