@@ -253,23 +253,30 @@ def test_on_a_phone_and_when_the_server_is_gone(tmp_path: Path) -> None:
     assert longest > 40 and width <= 390 and live_width <= 390
 
 
+def _upload(app, path: Path) -> tuple[str, list[int]]:
+    """`path` chosen in the page of `app` (served here, in headless Chromium): the message the page shows once
+    it is answered ("" for none), and the size of the result shown ([0, 0] for none)."""
+    with sync_api.sync_playwright() as p, serve_in_background(app) as address:
+        browser = p.chromium.launch(executable_path=CHROMIUM)
+        page = browser.new_page()
+        page.goto(address + "/")
+        page.wait_for_function("document.querySelectorAll('#style option').length > 0")
+        page.set_input_files("#file", str(path))
+        said = "document.getElementById('message').textContent"
+        page.wait_for_function(f"!document.getElementById('download').hidden || !['', 'Stylizing...'].includes({said})")
+        message = page.text_content("#message")
+        size = page.eval_on_selector("#result", "e => [e.naturalWidth, e.naturalHeight]")
+        browser.close()
+    return message, size
+
+
 def test_a_photo_over_the_pixel_limit_is_scaled_down_to_it(tmp_path: Path) -> None:
     """A server with fewer megapixels than its largest result (--max-megapixels 0.1, --max-size 600) refused a
     1200x1000 photo the page had scaled down to 600x500 for it, naming a size the photo never had."""
     photo = tmp_path / "photo.png"
     Image.new("RGB", (1200, 1000), (90, 140, 200)).save(photo)
     app = create_app(Styles(None, device="cpu"), Limits(max_pixels=100_000, max_size=600))
-    with sync_api.sync_playwright() as p, serve_in_background(app) as address:
-        browser = p.chromium.launch(executable_path=CHROMIUM)
-        page = browser.new_page()
-        page.goto(address + "/")
-        page.wait_for_function("document.querySelectorAll('#style option').length > 0")
-        page.set_input_files("#file", str(photo))
-        said = "document.getElementById('message').textContent"
-        page.wait_for_function(f"!document.getElementById('download').hidden || !['', 'Stylizing...'].includes({said})")
-        message = page.text_content("#message")
-        size = page.eval_on_selector("#result", "e => [e.naturalWidth, e.naturalHeight]")
-        browser.close()
+    message, size = _upload(app, photo)
     assert message == "" and size[0] * size[1] <= 100_000 and size[0] > 300, (message, size)
 
 
@@ -279,15 +286,5 @@ def test_a_small_file_of_too_many_pixels_is_sent_scaled_down(tmp_path: Path) -> 
     drawing = tmp_path / "drawing.png"
     Image.new("1", (1500, 1000), 1).save(drawing)  # 1.5 MP in a few hundred bytes
     app = create_app(Styles(None, device="cpu"), Limits(max_pixels=1_000_000, max_size=600))
-    with sync_api.sync_playwright() as p, serve_in_background(app) as address:
-        browser = p.chromium.launch(executable_path=CHROMIUM)
-        page = browser.new_page()
-        page.goto(address + "/")
-        page.wait_for_function("document.querySelectorAll('#style option').length > 0")
-        page.set_input_files("#file", str(drawing))
-        said = "document.getElementById('message').textContent"
-        page.wait_for_function(f"!document.getElementById('download').hidden || !['', 'Stylizing...'].includes({said})")
-        message = page.text_content("#message")
-        size = page.eval_on_selector("#result", "e => [e.naturalWidth, e.naturalHeight]")
-        browser.close()
+    message, size = _upload(app, drawing)
     assert message == "" and size == [600, 400], (message, size)
