@@ -288,3 +288,13 @@ def test_a_small_file_of_too_many_pixels_is_sent_scaled_down(tmp_path: Path) -> 
     app = create_app(Styles(None, device="cpu"), Limits(max_pixels=1_000_000, max_size=600))
     message, size = _upload(app, drawing)
     assert message == "" and size == [600, 400], (message, size)
+
+
+def test_a_photo_within_the_pixel_limits_but_over_the_upload_limit_is_sent_smaller(tmp_path: Path) -> None:
+    """A photo within --max-size and --max-megapixels but over --max-upload-mb (a PNG of fine detail) was refused
+    in the page as over the upload limit: the page had scaled down only photos over the pixel limits."""
+    photo = tmp_path / "photo.png"  # noise: ~360 KB as a PNG, more than the limit as a JPEG of its size too
+    Image.fromarray(np.random.default_rng(0).integers(0, 255, (300, 400, 3), dtype=np.uint8)).save(photo)
+    app = create_app(Styles(None, device="cpu"), Limits(max_upload_bytes=100_000, max_size=600))
+    message, size = _upload(app, photo)
+    assert message == "" and 200 < size[0] <= 400 and abs(size[0] / size[1] - 4 / 3) < 0.02, (message, size)

@@ -90,36 +90,49 @@ function megabytes(bytes) {  // as the server writes its limit (3 significant di
 
 async function scaledDown(file) {
   // a photo larger than any result (a 48 MP phone photo: refused at 40 MP, or over the upload limit) is sent at
-  // the result's size, and within the pixel limit; one the browser cannot decode (HEIC in most) is sent as it is
-  // (`asIs`). `transparent`: whether it is transparent somewhere, so that its result comes back as a PNG with its
-  // transparency
+  // the result's size, and within the pixel limit; one within them but over the upload limit (a large PNG under a
+  // small --max-upload-mb) as a JPEG, smaller still where that is over it too. One the browser cannot decode (HEIC
+  // in most) is sent as it is (`asIs`). `transparent`: whether it is transparent somewhere, so that its result
+  // comes back as a PNG with its transparency
+  let bitmap = null;
   try {
-    const bitmap = await createImageBitmap(file);
+    bitmap = await createImageBitmap(file);
     // (the pixel limit too: under --max-megapixels 2, a 12 MP photo sent at 2048x1536 was refused as over it)
     const [w, h] = [bitmap.width, bitmap.height];
-    const scale = Math.min(1, maxSize / Math.max(w, h), Math.sqrt(maxPixels / (w * h)));
+    let scale = Math.min(1, maxSize / Math.max(w, h), Math.sqrt(maxPixels / (w * h)));
     const canvas = document.createElement("canvas");
-    const round = Math.round(w * scale) * Math.round(h * scale) > maxPixels ? Math.floor : Math.round;
-    canvas.width = Math.max(1, round(w * scale));
-    canvas.height = Math.max(1, round(h * scale));
     const context = canvas.getContext("2d");
-    context.imageSmoothingQuality = "high";
-    context.drawImage(bitmap, 0, 0, canvas.width, canvas.height);
-    bitmap.close();
+    const draw = () => {
+      const round = Math.round(w * scale) * Math.round(h * scale) > maxPixels ? Math.floor : Math.round;
+      canvas.width = Math.max(1, round(w * scale));
+      canvas.height = Math.max(1, round(h * scale));
+      context.imageSmoothingQuality = "high";
+      context.drawImage(bitmap, 0, 0, canvas.width, canvas.height);
+    };
+    draw();
     const pixels = file.type === "image/jpeg" ? null : context.getImageData(0, 0, canvas.width, canvas.height).data;
     let transparent = false;
     for (let i = 3; pixels && i < pixels.length && !transparent; i += 4) transparent = pixels[i] < 255;
-    if (scale >= 1) return { upload: file, transparent, asIs: false };
+    if (scale >= 1 && file.size <= maxUpload) return { upload: file, transparent, asIs: false };
     // JPEG, unless the photo is transparent somewhere (PNG keeps its alpha; for an opaque photo it came out
     // larger than the file it replaced, even over the upload limit)
-    const blob = await new Promise((done) => canvas.toBlob(done, transparent ? "image/png" : "image/jpeg", 0.95));
+    const encoded = () => new Promise((done) => canvas.toBlob(done, transparent ? "image/png" : "image/jpeg", 0.95));
+    let blob = await encoded();
     // (the file itself only where the server takes it: a flat drawing over the pixel limit, smaller as a PNG than
     // scaled down as a JPEG, had been sent as it was, and refused)
     const takes = file.size <= maxUpload && w * h <= maxPixels;
-    const upload = !blob || (blob.size > file.size && takes) ? file : blob;
-    return { upload, transparent, asIs: false };
+    if (!blob || (blob.size > file.size && takes)) return { upload: file, transparent, asIs: false };
+    // still over the upload limit (a transparent PNG, a photo of fine detail): smaller, until it is within it
+    for (let tries = 0; blob && blob.size > maxUpload && tries < 8; tries++) {
+      scale *= Math.min(0.9, Math.sqrt(maxUpload / blob.size));
+      draw();
+      blob = await encoded();
+    }
+    return { upload: blob || file, transparent, asIs: false };
   } catch (e) {
     return { upload: file, transparent: false, asIs: true };
+  } finally {
+    if (bitmap) bitmap.close();
   }
 }
 
