@@ -298,3 +298,49 @@ def test_a_photo_within_the_pixel_limits_but_over_the_upload_limit_is_sent_small
     app = create_app(Styles(None, device="cpu"), Limits(max_upload_bytes=100_000, max_size=600))
     message, size = _upload(app, photo)
     assert message == "" and 200 < size[0] <= 400 and abs(size[0] / size[1] - 4 / 3) < 0.02, (message, size)
+
+
+def test_the_style_list_follows_a_server_started_again(tmp_path: Path) -> None:
+    """The page read the style list once: after the server was started again with other --models, it offered the
+    styles of the one before (an unknown style's refusal left the list as it was) until it was reloaded."""
+    net = TransformerNet(channels=(4, 8, 8), num_residual=1)
+    save_style_model(net, tmp_path / "before" / "mine.pt")
+    save_style_model(net, tmp_path / "after" / "later.pt")
+    before = create_app(Styles(tmp_path / "before", device="cpu"), Limits())
+    after = create_app(Styles(tmp_path / "after", device="cpu"), Limits())
+
+    class Restarted:  # one address, its server started again with other styles (as after a stop and a start)
+        state = before.state
+        app = before
+
+        async def __call__(self, scope, receive, send) -> None:
+            await self.app(scope, receive, send)
+
+    server = Restarted()
+    photo = tmp_path / "photo.png"
+    Image.new("RGB", (40, 30), (90, 140, 200)).save(photo)
+    listed = "document.querySelectorAll('#style option[value={}]').length === {}"
+    with sync_api.sync_playwright() as p, serve_in_background(server) as address:
+        browser = p.chromium.launch(executable_path=CHROMIUM)
+        page = browser.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(address + "/")
+        page.wait_for_function(listed.format("mine", 1))
+        page.select_option("#style", "mine")
+        server.app = after
+        page.set_input_files("#file", str(photo))  # mine is gone: refused, and the list is the server's now
+        page.wait_for_function(listed.format("later", 1))
+        assert "unknown style 'mine'" in page.text_content("#message")
+        assert page.evaluate(listed.format("mine", 0))
+        page.select_option("#style", "later")
+        server.app = before
+        page.evaluate("window.dispatchEvent(new Event('focus'))")  # back to the page: its list again
+        page.wait_for_function(listed.format("mine", 1))
+        assert page.evaluate(listed.format("later", 0)) and page.input_value("#style") != "later"
+        page.select_option("#style", "mine")
+        page.evaluate("window.dispatchEvent(new Event('focus'))")
+        page.wait_for_timeout(500)
+        assert page.input_value("#style") == "mine"  # the style chosen stays chosen where it is still offered
+        browser.close()
+    assert errors == []

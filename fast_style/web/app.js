@@ -29,27 +29,32 @@ function options() {
   };
 }
 
-async function loadStyles() {
+async function loadStyles(first = true) {
+  // again when the page's window is focused, and when the server says it has no such style: a server started
+  // again (with other --models, other limits) had been offered the list of the one before until a reload
   try {
     const reply = await fetch("/api/styles");
     const body = await reply.json();
     maxUpload = body.max_upload_bytes;
     maxSize = body.max_size;
     maxPixels = body.max_pixels;
+    const chosen = $("style").value;  // kept chosen where it is still offered
+    for (const name of Object.keys(fastOf)) delete fastOf[name];
+    const offered = [];
     for (const s of body.styles) {
       if (s.fast) fastOf[s.name] = s.fast;
       if (s.fast_variant_of) continue;  // offered by the "Fast model" box of its style
-      const option = document.createElement("option");
-      option.value = s.name;
-      option.textContent = s.artist ? `${s.name} (${s.title}, ${s.artist})` : s.name;
-      $("style").append(option);
+      const label = s.artist ? `${s.name} (${s.title}, ${s.artist})` : s.name;
+      offered.push(new Option(label, s.name, false, s.name === chosen));
     }
+    $("style").replaceChildren(...offered);
     showFastChoice();
     if (!body.styles.length) say("This server has no styles.");
   } catch (e) {
-    say("Cannot reach the server: is fast-style-serve still running?");
+    if (first) say("Cannot reach the server: is fast-style-serve still running?");  // (a stylization says it too)
   }
 }
+window.addEventListener("focus", () => loadStyles(false));
 
 // ---- photo mode ----
 let lastFile = null;
@@ -187,6 +192,7 @@ async function stylizePhoto(file) {
         detail += " This browser cannot scale this kind of photo down before sending it: save it as a JPEG first.";
       }
       failed(detail);  // (503: busy, or stopping, in the server's words)
+      if (reply.status === 404) loadStyles(false);  // an unknown style: the server's own list, now
       return;
     }
     const url = showBlob("result", await reply.blob());
