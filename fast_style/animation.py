@@ -129,7 +129,7 @@ def save_frames(
     if transparent:  # its pixels transparent or opaque: the partly transparent on white
         frames = [_gif_frame(on_or_off_alpha(f)) for f in frames]
     params: dict = {"save_all": True, "append_images": frames[1:], "duration": whole}
-    params |= kept_metadata(source, fmt)
+    params |= kept_metadata(source, fmt, frames[0].size)
     if fmt != "GIF":
         params["loop"] = plays
     elif plays != 1:  # (no count: once)

@@ -447,7 +447,7 @@ def encode_image(img: Image.Image, path: str | Path, source: Image.Image | None 
     params: dict = {}
     if fmt in ("JPEG", "WEBP", "AVIF"):
         params["quality"] = quality
-    params |= kept_metadata(source, fmt)
+    params |= kept_metadata(source, fmt, img.size)
     encoded = io.BytesIO()  # encoded in memory: Pillow's C encoders write to a file unchecked for short writes
     with encoding(img.size, fmt, path):
         img.save(encoded, format=fmt, **params)  # (a JPEG on a nearly full disk was left cut short, unreported)
@@ -492,10 +492,31 @@ def on_or_off_alpha(img: Image.Image) -> Image.Image:
     return out
 
 
-def kept_metadata(source: Image.Image | None, fmt: str) -> dict:
-    """Save parameters for a stylized copy of `source` in `fmt`: its EXIF where the format allows (the orientation
-    tag reset: the pixels are already upright), its XMP, resolution and JPEG comment (`_kept_metadata`), and an
-    sRGB profile where it had a profile (its own if that was sRGB: the pixels were read as sRGB)."""
+def _written_exif(exif: Image.Exif, size: tuple[int, int] | None) -> None:
+    """A photo's EXIF as it is true of its stylized copy of `size`: the camera, dates, GPS position (the photo's,
+    as its date is: a catalogue's map places the copy beside it) and the rest kept; the orientation reset (the
+    pixels are upright); the colour space sRGB, the space the pixels were read into and written in (a wide-gamut
+    photo's "uncalibrated" and its DCF index "R03", Adobe RGB, had stayed: a viewer that goes by them showed the
+    copy's sRGB colours over-saturated); and the pixel dimensions the copy's (a portrait photo's stayed landscape,
+    a scaled one's the photo's). An embedded thumbnail is not written (Pillow keeps none: it showed the photo)."""
+    exif[0x0112] = 1
+    if 0x8769 not in exif:  # no Exif IFD (get_ifd would add an empty one)
+        return
+    tags = exif.get_ifd(0x8769)
+    if 0xA001 in tags:  # ColorSpace: 1 is sRGB, 0xFFFF uncalibrated
+        tags[0xA001] = 1
+    if size is not None:
+        for tag, pixels in zip((0xA002, 0xA003), size):  # PixelXDimension, PixelYDimension
+            if tag in tags:
+                tags[tag] = pixels
+    if 0xA005 in tags and (interop := exif.get_ifd(0xA005)).get(1) == "R03":  # the DCF option file's Adobe RGB
+        interop[1] = "R98"
+
+
+def kept_metadata(source: Image.Image | None, fmt: str, size: tuple[int, int] | None = None) -> dict:
+    """Save parameters for a stylized copy of `source` in `fmt`, `size` (width, height) pixels: its EXIF where the
+    format allows (`_written_exif`), its XMP, resolution and JPEG comment (`_kept_metadata`), and an sRGB profile
+    where it had a profile (its own if that was sRGB: the pixels were read as sRGB)."""
     params: dict = {}
     if source is not None and source.info.get("icc_profile"):  # read as sRGB (to_srgb): say so
         params["icc_profile"] = icc.srgb_profile_of(source.info["icc_profile"])
@@ -509,7 +530,7 @@ def kept_metadata(source: Image.Image | None, fmt: str) -> dict:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # Pillow's own "Corrupt EXIF data" lines: said once below
                 exif.load(raw)
-                exif[0x0112] = 1  # orientation already applied
+                _written_exif(exif, size)
                 params["exif"] = exif.tobytes()
         except Exception:
             log.warning("the EXIF metadata is damaged: not kept")

@@ -1227,6 +1227,37 @@ def test_exif_is_kept_with_orientation_applied(model_path: Path, tmp_path: Path)
         assert turned.getexif().get(0x0112) == 6 and s.stylize_image(turned).size == (20, 40)
 
 
+def test_kept_exif_says_what_is_true_of_the_stylized_copy(model_path: Path, tmp_path: Path) -> None:
+    """A wide-gamut photo's EXIF said "uncalibrated" colour (and Adobe RGB by its DCF index "R03") over the copy's
+    sRGB pixels, and its pixel dimensions were the photo's (landscape for an upright portrait, unscaled): they are
+    the copy's now; the camera, dates and GPS position are kept, the orientation reset."""
+    exif = Image.Exif()
+    exif[0x010F], exif[0x0112] = "TestCam", 6  # Make; rotate on display
+    exif.get_ifd(0x8769).update({0x9003: "2024:05:06 07:08:09", 0xA001: 0xFFFF, 0xA002: 40, 0xA003: 20})
+    exif.get_ifd(0x8769)[0xA005] = {1: "R03"}  # the interoperability IFD's index: Adobe RGB
+    exif.get_ifd(0x8825).update({1: "N", 2: (48.0, 51.0, 24.0)})  # GPS
+    wide = rgb_profile("green", "blue", "red", name="wide")
+    Image.new("RGB", (40, 20), (120, 80, 60)).save(tmp_path / "cam.jpg", exif=exif.tobytes(), icc_profile=wide)
+    frames = [Image.new("RGB", (40, 20), (120, 80, 60 + 100 * i)) for i in range(2)]
+    frames[0].save(tmp_path / "anim.png", save_all=True, append_images=frames[1:], exif=exif.tobytes())
+    for source, out, scale, size in (
+        ("cam.jpg", "out.jpg", "1", (20, 40)),
+        ("cam.jpg", "out.png", "0.5", (10, 20)),
+        ("cam.jpg", "out.webp", "1", (20, 40)),
+        ("cam.jpg", "out.avif", "1", (20, 40)),
+        ("anim.png", "anim_out.png", "1", (20, 40)),
+    ):
+        args = [str(tmp_path / source), "-m", str(model_path), "-o", str(tmp_path / out), "--scale", scale, "-q"]
+        assert main(args) == 0, out
+        with Image.open(tmp_path / out) as kept:
+            got = kept.getexif()
+            tags = got.get_ifd(0x8769)
+            assert kept.size == size and got[0x010F] == "TestCam" and got.get(0x0112, 1) == 1, out
+            assert tags[0x9003] == "2024:05:06 07:08:09" and got.get_ifd(0x8825)[2] == (48.0, 51.0, 24.0), out
+            assert tags[0xA001] == 1 and (tags[0xA002], tags[0xA003]) == size, out  # sRGB; the copy's size
+            assert got.get_ifd(0xA005) == {1: "R98"}, out
+
+
 def test_what_is_under_a_transparent_hole_does_not_change_the_visible_picture(model_path: Path) -> None:
     """The colour under fully transparent pixels (black, white: whatever an editor left) went into the network,
     which changed the visible picture by 45 grey levels on average and drew a halo round a cut-out's hole."""
