@@ -55,11 +55,14 @@ def read_content(path: str | Path, size: int) -> torch.Tensor:
     )
 
 
-def read_alpha(path: str | Path, size: tuple[int, int]) -> Image.Image | None:
+def read_alpha(path: str | Path, size: tuple[int, int], photo: Image.Image | None = None) -> Image.Image | None:
     """The photo's transparency at the result's `size` (width, height), for `write_result`; None for an opaque
-    photo. (The optimization itself sees the photo on white, as `read_content` gives it.)"""
-    with reading(path):
-        _, alpha = split_alpha(read_image(path))
+    photo. (The optimization itself sees the photo on white, as `read_content` gives it.) `photo`: the photo as
+    `images.read_image` gave it already (else it is read from `path`)."""
+    if photo is None:
+        with reading(path):
+            photo = read_image(path)
+    _, alpha = split_alpha(photo)
     if alpha is None or alpha.getextrema()[0] == 255:
         return None
     return alpha.resize(size, Image.LANCZOS)
@@ -181,11 +184,18 @@ def check_result(out: Path, force: bool, inputs: set[Path] = frozenset()) -> Non
 
 
 def write_result(
-    image: torch.Tensor, history: list[float], out: str | Path, force: bool = False, alpha: Image.Image | None = None
+    image: torch.Tensor,
+    history: list[float],
+    out: str | Path,
+    force: bool = False,
+    alpha: Image.Image | None = None,
+    source: Image.Image | None = None,
 ) -> list[Path]:
     """The image (1, 3, H, W) to `out` and its loss curve beside it (`curve_paths`); an earlier image and curve
     are replaced only with `force` (`check_result`). `alpha`: the photo's transparency (`read_alpha`), kept where
-    the format holds it (a PNG, WebP or AVIF; a JPEG is on white, with a warning, as fast-style-stylize writes it)."""
+    the format holds it (a PNG, WebP or AVIF; a JPEG is on white, with a warning, as fast-style-stylize writes it).
+    `source`: the photo as `images.read_image` gives it, whose metadata is kept as fast-style-stylize keeps it
+    (EXIF, XMP, an sRGB profile where it had a profile: images.kept_metadata; the picture had none of them)."""
     out = Path(out)
     check_result(out, force)
     from torch.utils.tensorboard import SummaryWriter
@@ -194,7 +204,7 @@ def write_result(
     picture = tensor_to_pil(image[0])
     if alpha is not None:  # (it came out on white: fast-style-stylize keeps a photo's transparency)
         picture.putalpha(alpha)
-    encoded = encode_image(picture, out)
+    encoded = encode_image(picture, out, source)
     # TensorBoard's events are made in the system's temporary folder and copied beside the image whole: written
     # there, a full disk left an empty events file (that a rerun took for an earlier curve) and TensorBoard's
     # writer thread printed a traceback, after the earlier curve had been deleted

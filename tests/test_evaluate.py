@@ -529,6 +529,36 @@ def test_optimize_keeps_a_photos_transparency_as_stylize_does(
         assert out.mode == "RGB"
 
 
+def test_optimize_keeps_a_photos_metadata_as_stylize_does(tmp_path: Path, style_path: Path, random_vgg: Path) -> None:
+    """The picture had no EXIF (camera, date), XMP or colour profile: a wide-gamut photo's, read into sRGB, came
+    out untagged, where fast-style-stylize's is tagged sRGB."""
+    import io
+
+    from PIL import ImageCms
+
+    from .icc_profiles import rgb_profile
+
+    exif = Image.Exif()
+    exif[0x010F], exif[0x0112] = "TestCam", 6  # Make; rotate on display
+    exif.get_ifd(0x8769).update({0x9003: "2024:05:06 07:08:09", 0xA001: 0xFFFF})  # DateTimeOriginal; uncalibrated
+    xmp = b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><dc:creator>Ann</dc:creator></x:xmpmeta>'
+    wide = rgb_profile("green", "blue", "red", name="wide")
+    photo = make_photo(tmp_path / "plain.png", size=(40, 30))
+    Image.open(photo).save(tmp_path / "cam.jpg", exif=exif.tobytes(), icc_profile=wide, xmp=xmp)
+    base = ["-s", str(style_path), "--iterations", "1", "--size", "40", "--weights", str(random_vgg)]
+    assert optimize_main([str(tmp_path / "cam.jpg"), *base, "-o", str(tmp_path / "out.jpg")]) == 0
+    with Image.open(tmp_path / "out.jpg") as out:
+        got = out.getexif()
+        assert out.size == (30, 40) and got[0x010F] == "TestCam" and got[0x0112] == 1
+        assert got.get_ifd(0x8769)[0x9003] == "2024:05:06 07:08:09" and got.get_ifd(0x8769)[0xA001] == 1  # sRGB
+        assert b"<dc:creator>Ann</dc:creator>" in out.info["xmp"]
+        profile = ImageCms.ImageCmsProfile(io.BytesIO(out.info["icc_profile"]))
+        assert ImageCms.getProfileDescription(profile).strip() == "sRGB built-in"
+    assert optimize_main([str(photo), *base, "-o", str(tmp_path / "plain_out.png")]) == 0  # none: none written
+    with Image.open(tmp_path / "plain_out.png") as out:
+        assert "icc_profile" not in out.info and not out.getexif()
+
+
 def test_optimize_never_writes_over_its_inputs_or_an_existing_curve(
     tmp_path: Path, style_path: Path, random_vgg: Path, capsys
 ) -> None:

@@ -62,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def run(args: argparse.Namespace) -> None:
     from fast_style.devices import pick_device
-    from fast_style.images import IMAGE_OUTPUTS
+    from fast_style.images import IMAGE_OUTPUTS, read_image, reading
     from fast_style.loss import PerceptualLoss
     from fast_style.optimize import check_result, optimize_image, read_alpha, read_content, write_result
     from fast_style.style_image import load_style_image
@@ -112,8 +112,10 @@ def run(args: argparse.Namespace) -> None:
     ).to(device)
     loss.set_style(load_style_image(args.style, args.style_size).to(device))
     image, history = optimize_image(content, loss, args.iterations, args.method, args.init, args.lr, progress=True)
-    alpha = read_alpha(args.content, (image.shape[-1], image.shape[-2]))
-    written = write_result(image, history, out, args.force, alpha)
+    with reading(args.content):  # its transparency and metadata (EXIF, XMP, profile) kept, as stylize keeps them
+        photo = read_image(args.content)
+    alpha = read_alpha(args.content, (image.shape[-1], image.shape[-2]), photo)
+    written = write_result(image, history, out, args.force, alpha, photo)
     print(
         f"wrote {out} (total loss {history[0]:.4g} -> {history[-1]:.4g}); loss curve: {written[1]}, "
         f"tensorboard --logdir {shlex.quote(str(written[2]))}"
