@@ -65,6 +65,11 @@ def option_note(*options: str) -> str:
     return f" ({' or '.join(named)})" if named else ""
 
 
+def counted(n: int, thing: str) -> str:
+    """`n` things as a message says them: "1 file", "2 files" (not "1 file(s)")."""
+    return f"{n} {thing}" if n == 1 else f"{n} {thing}s"
+
+
 def first_of(items: list) -> str:
     """The first of `items` and how many more there are, for a one-line error: "a", "a (and 2 more)"."""
     return f"{items[0]} (and {len(items) - 1} more)" if len(items) > 1 else f"{items[0]}"

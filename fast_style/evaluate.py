@@ -521,7 +521,10 @@ def check_reports(out: Path, force: bool) -> None:
             )
     taken = [str(out / name) for name in REPORTS if (out / name).exists()]
     if taken and not force:
-        raise UserError(f"{', '.join(taken)} exist(s): {to_overwrite()}, or another {setting('--out', 'out')}")
+        raise UserError(
+            f"{', '.join(taken)} {'exists' if len(taken) == 1 else 'exist'}: {to_overwrite()}, or another "
+            f"{setting('--out', 'out')}"
+        )
 
 
 def check_judge_weights(weights: str) -> None:

@@ -19,7 +19,7 @@ import torch
 from PIL import Image
 
 from fast_style.atomic import atomic_writes, writing
-from fast_style.errors import UserError, setting
+from fast_style.errors import UserError, counted, setting
 from fast_style.images import encode_image, read_image, read_photo, reading, split_alpha
 from fast_style.loss import MIN_PHOTO_SIDE, PerceptualLoss, size_keeping_side
 from fast_style.numbers import check_number
@@ -143,7 +143,8 @@ def optimize_image(
             if not history:  # (no step taken: the learning rate is beside the point)
                 raise UserError(f"the loss is {value} for the starting image: lower the weights")
             raise UserError(
-                f"the loss became {value} after {len(history)} iteration(s): lower the learning rate or the weights"
+                f"the loss became {value} after {counted(len(history), 'iteration')}: lower the learning rate or the "
+                "weights"
             )
         return value
 
@@ -155,7 +156,7 @@ def optimize_image(
             if "without overflow" not in str(e):  # float without overflow", a traceback
                 raise
             raise UserError(
-                f"the step overflowed after {len(history)} iteration(s): lower the learning rate "
+                f"the step overflowed after {counted(len(history), 'iteration')}: lower the learning rate "
                 f"({setting('--lr', 'lr', lr)})"
             ) from None
         history.append(checked(float(started.detach())))

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from fast_style.animation import frame_count
 from fast_style.bomb_guard import BOMB
-from fast_style.errors import UserError, first_of, option_note, remedy, setting
+from fast_style.errors import UserError, counted, first_of, option_note, remedy, setting
 from fast_style.images import IMAGE_EXTENSIONS, IMAGE_OUTPUTS, has_transparency
 from fast_style.inference_defaults import DEFAULT_OUTPUT
 from fast_style.outputs import in_the_way, is_an_input, output_refusal, to_overwrite
@@ -122,15 +122,20 @@ def _search(
         parts = earlier[0].relative_to(folder).parts
         first = folder.joinpath(*parts[: parts.index(DEFAULT_OUTPUT) + 1])
         log.warning(
-            "%s: left out %d file(s) in %s/ (an earlier run's output: name that folder to stylize them)",
+            "%s: left out %s in %s/ (an earlier run's output: name that folder to stylize them)",
             item,
-            len(earlier),
+            counted(len(earlier), "file"),
             first,
         )
     if others:
         kinds = sorted({f.suffix.lower() or "no extension" for f in others})
         listed = ", ".join(kinds[:4]) + (", ..." if len(kinds) > 4 else "")
-        log.warning("%s: left out %d file(s) that are not %s (%s)", item, len(others), _media(extensions), listed)
+        kind = _media(extensions)
+        if len(others) == 1:  # (it said "left out 1 file(s) that are not images")
+            kind = "is not an image or video" if kind == "images or videos" else "is not an image"
+        else:
+            kind = f"are not {kind}"
+        log.warning("%s: left out %s that %s (%s)", item, counted(len(others), "file"), kind, listed)
     return media
 
 
@@ -310,8 +315,8 @@ def _without_earlier_outputs(plans: list[tuple[Path, Path]]) -> list[tuple[Path,
     if not earlier or len(earlier) == len(plans):
         return plans
     log.warning(
-        "left out %d file(s) this run writes (an earlier run's outputs, such as %s): %s replaces them",
-        len(earlier),
+        "left out %s this run writes (an earlier run's outputs, such as %s): %s replaces them",
+        counted(len(earlier), "file"),
         earlier[0],
         remedy("--force", "force=True") or "--force",
     )

@@ -19,7 +19,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from typing import Any
 
-from fast_style.errors import UserError
+from fast_style.errors import UserError, counted
 
 GRACE_S = 10  # how long a stop waits for requests in progress (a stylization, an upload) before it cancels them
 
@@ -114,7 +114,7 @@ def serve(
             super().handle_exit(sig, frame)  # before the line: a second Ctrl-C may come while it is printed
             if first and busy:  # said, or the stop looks hung
                 print(
-                    f"stopping: waiting for {busy} request(s) under way, at most {grace} s "
+                    f"stopping: waiting for {counted(busy, 'request')} under way, at most {grace} s "
                     "(Ctrl-C again stops at once)",
                     file=sys.stderr,
                     flush=True,

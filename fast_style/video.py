@@ -29,7 +29,7 @@ import torch.nn.functional as F
 from fast_style import hdr, yuv
 from fast_style.atomic import atomic_write
 from fast_style.devices import pick_device
-from fast_style.errors import EMPTY_FILE, UserError, setting
+from fast_style.errors import EMPTY_FILE, UserError, counted, setting
 from fast_style.inference_defaults import PRESETS
 from fast_style.numbers import check_number
 from fast_style.outputs import check_output, is_the_file
@@ -582,7 +582,7 @@ class _Job:
             if "other video" in left:
                 hint += " (one video is stylized: the first)"
             log.warning(
-                "%s: %d %s track(s) not kept%s", self.src.name, len(left), " and ".join(sorted(set(left))), hint
+                "%s: %s not kept%s", self.src.name, counted(len(left), " and ".join(sorted(set(left))) + " track"), hint
             )
 
     def decode(self) -> None:
@@ -638,13 +638,13 @@ class _Job:
             raise UserError(f"cannot decode {src}: {ffmpeg_reason(skipped[0])}")
         if skipped:
             why = ffmpeg_reason(skipped[0])
-            log.warning("%s: %d damaged video packet(s) left out (%s)", src.name, len(skipped), why)
+            log.warning("%s: %s left out (%s)", src.name, counted(len(skipped), "damaged video packet"), why)
         if concealed:  # (stylized, frames lost around them, exit 0 without a word)
             log.warning(
-                "%s is damaged: %d frame(s) decoded from broken data, the first at %.2f s (frames around them may be "
+                "%s is damaged: %s decoded from broken data, the first at %.2f s (frames around them may be "
                 "lost or smeared); stylized as FFmpeg decoded them",
                 src.name,
-                len(concealed),
+                counted(len(concealed), "frame"),
                 concealed[0],
             )
         self._say_cut_short(count + len(skipped), last)  # (damaged packets: frames of the video, said above)

@@ -514,7 +514,7 @@ def test_cli_folder_mirrors_tree_and_never_overwrites(
     assert "skipping 1 of 2 inputs: their outputs exist" in err and "error" not in err
     assert (out / "a.jpg").read_bytes() == before and (out / "sub" / "b.png").is_file()
     assert main([str(src), "-m", str(model_path), "-o", str(out), "-q", "--skip-existing"]) == 0
-    assert "nothing to do: the 2 output(s) exist already" in capsys.readouterr().err
+    assert "nothing to do: the 2 outputs exist already" in capsys.readouterr().err
     original = (src / "a.jpg").read_bytes()  # an output that is its input is still refused, not skipped
     assert main([str(src / "a.jpg"), "-m", str(model_path), "-o", str(src), "-q", "--skip-existing"]) == 2
     assert "written over its input" in capsys.readouterr().err and (src / "a.jpg").read_bytes() == original
@@ -960,11 +960,11 @@ def test_a_folder_run_leaves_out_an_earlier_runs_output_and_names_what_it_skips(
     (tmp_path / "IMG_1.xmp").write_text("<x:xmpmeta/>")
     monkeypatch.chdir(tmp_path)
     assert main([".", "-m", str(model_path), "-q"]) == 0  # into ./stylized
-    assert "left out 2 file(s) that are not images or videos (.cr2, .xmp)" in caplog.text
+    assert "left out 2 files that are not images or videos (.cr2, .xmp)" in caplog.text
     caplog.clear()
     assert main([".", "-m", str(model_path), "-o", "again", "-q"]) == 0
     assert sorted(p.relative_to(tmp_path / "again").as_posix() for p in (tmp_path / "again").rglob("*")) == ["a.jpg"]
-    assert "left out 1 file(s) in stylized/ (an earlier run's output: name that folder to stylize them)" in caplog.text
+    assert "left out 1 file in stylized/ (an earlier run's output: name that folder to stylize them)" in caplog.text
     assert main(["stylized", "-m", str(model_path), "-o", "restyled", "-q"]) == 0  # named: taken
     assert (tmp_path / "restyled" / "a.jpg").is_file()
 
@@ -1528,7 +1528,7 @@ def test_a_rerun_leaves_out_what_the_run_before_wrote_beside_the_photos(
     assert main([*args, "--skip-existing"]) == 0
     assert main([*args, "--force"]) == 0
     assert sorted(p.name for p in photos.iterdir()) == ["a.jpg", "a_wave.jpg", "b.png", "b_wave.png"]
-    assert "left out 2 file(s) this run writes (an earlier run's outputs" in caplog.text
+    assert "left out 2 files this run writes (an earlier run's outputs" in caplog.text
     monkeypatch.chdir(tmp_path / "photos")
     for p in photos.glob("*_wave.*"):
         p.unlink()
@@ -1742,6 +1742,23 @@ def test_the_summary_counts_in_words_one_or_more(
     monkeypatch.setattr(fast_style.batch, "stylize_video", one_frame_written)
     assert main([*map(str, photos), str(clip), *args, "--force"]) == 0
     assert "stylized 2 images and 1 video of 1 frame, " in capsys.readouterr().err
+
+
+def test_messages_count_in_words_one_or_more(
+    model_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Messages beside the summary said "the 1 output(s) exist already", "left out 1 file(s) that are not images"
+    (and optimize's, eval's, train's, serve's alike): one is singular, more plural."""
+    from fast_style.errors import counted
+
+    assert (counted(1, "run"), counted(0, "run"), counted(2, "run")) == ("1 run", "0 runs", "2 runs")
+    make_photo(tmp_path / "shoot" / "a.jpg")
+    (tmp_path / "shoot" / "IMG_1.CR2").write_bytes(b"raw")
+    args = [str(tmp_path / "shoot"), "-m", str(model_path), "-o", str(tmp_path / "out"), "-q"]
+    assert main(args) == 0
+    assert "left out 1 file that is not an image or video (.cr2)" in caplog.text
+    assert main([*args, "--skip-existing"]) == 0
+    assert "nothing to do: the 1 output exists already (--skip-existing)" in capsys.readouterr().err
 
 
 def test_the_summary_rate_of_a_small_photo_is_not_zero() -> None:

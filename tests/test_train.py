@@ -1220,14 +1220,14 @@ def test_a_sweep_runs_on_past_a_bad_run_and_fails_at_the_end(
     )
     assert proc.returncode == 1
     assert (tmp_path / "sweep" / "1" / "style.pt").is_file()  # the good run after the bad one ran
-    assert "error: 1 run(s) failed: #0: bad data settings: data.image_size=-5 (at least 16)" in proc.stderr
+    assert "error: 1 run failed: #0: bad data settings: data.image_size=-5 (at least 16)" in proc.stderr
     assert "Traceback" not in proc.stdout + proc.stderr
     # the refused run's folder stays beside the others, its log saying why
     assert "error: bad data settings: data.image_size=-5" in (tmp_path / "sweep" / "0" / "train.log").read_text()
     # every run failed: a mistake to fix (2), not "done in part" (1), and no folder left (as for a refused run)
     others = [a for a in cmd[:-1] if not a.startswith("hydra.sweep.dir=")]
     code, output = train(*others, "data.image_size=-5,-6", f"hydra.sweep.dir={tmp_path / 'none'}")
-    assert code == 2 and "error: 2 run(s) failed: #0: " in output and "Traceback" not in output
+    assert code == 2 and "error: 2 runs failed: #0: " in output and "Traceback" not in output
     assert not (tmp_path / "none").exists()
     (tmp_path / "dated").mkdir()  # in the default multirun/<date>/<time>/ too: the folders this launch made
     code, _ = train(*others, "data.image_size=-5,-6", cwd=tmp_path / "dated")

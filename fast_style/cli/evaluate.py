@@ -19,7 +19,7 @@ from pathlib import Path
 
 from fast_style import zoo
 from fast_style.cli import EXIT_OK, EXIT_PARTIAL, ToolParser, add_device, add_pixel_limit, run_reading_pictures
-from fast_style.errors import UserError
+from fast_style.errors import UserError, counted
 from fast_style.outputs import check_writable
 from fast_style.scores import RANK_BY, ranked
 
@@ -256,7 +256,9 @@ def run(args: argparse.Namespace) -> int:
         )
     print(f"wrote {', '.join(map(str, reports))}")
     if skipped:  # done in part: scripts see it in the exit code
-        print(f"warning: {len(skipped)} photo(s) skipped (see above); scored on {len(photos)}", file=sys.stderr)
+        print(
+            f"warning: {counted(len(skipped), 'photo')} skipped (see above); scored on {len(photos)}", file=sys.stderr
+        )
         return EXIT_PARTIAL
     return EXIT_OK
 

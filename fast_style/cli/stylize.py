@@ -20,7 +20,7 @@ from fast_style.cli import (
     check_style_name,
     run_reading_pictures,
 )
-from fast_style.errors import UserError
+from fast_style.errors import UserError, counted
 from fast_style.inference_defaults import (
     DEFAULT_MAX_PIXELS,
     DEFAULT_OUTPUT,
@@ -210,7 +210,11 @@ def run(args: argparse.Namespace) -> int:
     existing = [(src, dst) for src, dst in plans if dst.is_file() and not is_an_input(dst, inputs)]
     if args.skip_existing and existing:
         if len(existing) == len(plans):
-            print(f"nothing to do: the {len(plans)} output(s) exist already (--skip-existing)", file=sys.stderr)
+            print(
+                f"nothing to do: the {counted(len(plans), 'output')} {'exists' if len(plans) == 1 else 'exist'} "
+                "already (--skip-existing)",
+                file=sys.stderr,
+            )
             return EXIT_OK
         print(
             f"skipping {len(existing)} of {len(plans)} inputs: their outputs exist (--skip-existing)", file=sys.stderr
@@ -302,8 +306,8 @@ def run(args: argparse.Namespace) -> int:
     if existing and not args.force:
         kept_note = f" ({len(existing)} because their outputs exist: --skip-existing leaves them quietly)"
     where = plans[0][1] if len(plans) == 1 and done.images + done.videos else Path(args.output)
-    what = [_counted(done.images, "image")] if done.images else []
-    what += [f"{_counted(done.videos, 'video')} of {_counted(done.frames, 'frame')}"] if done.videos else []
+    what = [counted(done.images, "image")] if done.images else []
+    what += [f"{counted(done.videos, 'video')} of {counted(done.frames, 'frame')}"] if done.videos else []
     # a 256 px photo is 0.07 MP, not 0.0; a 40x32 thumbnail 0.0013 MP, not 0.00
     mp = f"{done.megapixels:.{1 if done.megapixels >= 1 else _decimals(done.megapixels)}f}"
     print(
@@ -312,11 +316,6 @@ def run(args: argparse.Namespace) -> int:
         file=sys.stderr,
     )
     return EXIT_USER_ERROR if done.stopped else EXIT_PARTIAL if done.failed else EXIT_OK
-
-
-def _counted(n: int, thing: str) -> str:
-    """`n` things as the summary says them: 1 frame, 2 frames (it had said "1 image(s)", "of 1 frames")."""
-    return f"{n} {thing}" if n == 1 else f"{n} {thing}s"
 
 
 def rate(megapixels: float, seconds: float) -> str:

@@ -29,7 +29,7 @@ from fast_style import launch_folders, ranks
 from fast_style.cli import EXIT_OK, EXIT_PARTIAL, EXIT_USER_ERROR, run_tool
 from fast_style.config import CONFIG_DIR, register
 from fast_style.config_mistakes import check_added, not_yaml, one_line
-from fast_style.errors import UserError, command_options
+from fast_style.errors import UserError, command_options, counted
 
 log = logging.getLogger(__name__)
 
@@ -435,7 +435,7 @@ def _launch() -> int:
         return EXIT_OK
     launch_folders.restore_sweep_record(_STARTED["trained"])
     failed = _FULL_ERROR["failed"]
-    print(f"error: {len(failed)} run(s) failed: " + "; ".join(failed), file=sys.stderr)
+    print(f"error: {counted(len(failed), 'run')} failed: " + "; ".join(failed), file=sys.stderr)
     if _STARTED["trained"]:
         return EXIT_PARTIAL
     # none trained: not "done in part", and a sweep refused whole leaves no folder behind, as a refused run

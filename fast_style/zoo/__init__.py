@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from fast_style.errors import UserError
+from fast_style.errors import UserError, counted
 from fast_style.outputs import unreadable_name
 
 ZOO_DIR = Path(__file__).resolve().parent
@@ -72,7 +72,8 @@ def resolve(model: str | Path) -> Path:
         runs = sorted(f for depth in range(1, 4) for f in path.glob("*/" * depth + "style.pt") if f.is_file())
         if runs:
             raise UserError(
-                f"{model} holds no style.pt of its own, but {len(runs)} run(s) below it do (a sweep?): give one, "
+                f"{model} holds no style.pt of its own, but {counted(len(runs), 'run')} below it "
+                f"{'does' if len(runs) == 1 else 'do'} (a sweep?): give one, "
                 f"e.g. {runs[0]} (fast-style-eval {model} ranks them)"
             )
         raise UserError(f"{model} is a folder without a style.pt: give a style-model file or a built-in style's name")
