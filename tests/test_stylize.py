@@ -1767,6 +1767,25 @@ def test_the_summary_rate_of_a_small_photo_is_not_zero() -> None:
     assert rate(0.96, 7.9) == "0.12 MP/s"  # from 0.1 up: two decimals, as before
     assert rate(6.0, 62.0) == "0.097 MP/s"
     assert rate(0.0, 0.0) == "0.00 MP/s"
+    assert rate(8e-6, 2.0) == "4 px/s"  # under 0.001 MP/s: pixels (it had said "0.0000040 MP/s")
+
+
+def test_the_summary_counts_a_tiny_pictures_pixels(
+    model_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    """A 2x4 picture's summary said "stylized 1 image, 0.0000080 MP in ...": under 0.001 MP it counts pixels."""
+    Image.new("RGB", (2, 4), (10, 200, 30)).save(tmp_path / "tiny.png")
+    assert main([str(tmp_path / "tiny.png"), "-m", str(model_path), "-o", str(tmp_path / "o.png")]) == 0
+    assert re.search(r"^stylized 1 image, 8 px in [0-9.]+ s \([0-9,]+ px/s\) -> ", capsys.readouterr().err, re.M)
+    from fast_style.cli.stylize import pixels
+
+    assert [pixels(v) for v in (6.4e-5, 0.001, 0.0019, 0.96, 12.345)] == [
+        "64 px",
+        "0.0010 MP",
+        "0.0019 MP",
+        "0.96 MP",
+        "12.3 MP",
+    ]
 
 
 def test_a_file_given_to_style_is_said_to_be_a_file_and_where_it_goes(

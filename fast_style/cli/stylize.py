@@ -308,21 +308,35 @@ def run(args: argparse.Namespace) -> int:
     where = plans[0][1] if len(plans) == 1 and done.images + done.videos else Path(args.output)
     what = [counted(done.images, "image")] if done.images else []
     what += [f"{counted(done.videos, 'video')} of {counted(done.frames, 'frame')}"] if done.videos else []
-    # a 256 px photo is 0.07 MP, not 0.0; a 40x32 thumbnail 0.0013 MP, not 0.00
-    mp = f"{done.megapixels:.{1 if done.megapixels >= 1 else _decimals(done.megapixels)}f}"
     print(
-        f"stylized {' and '.join(what)}, {mp} MP in {done.seconds:.1f} s ({rate(done.megapixels, done.seconds)}) "
+        f"stylized {' and '.join(what)}, {pixels(done.megapixels)} in {done.seconds:.1f} s "
+        f"({rate(done.megapixels, done.seconds)}) "
         f"-> {where}" + (f"; {done.failed} failed" if done.failed else "") + (kept_note if done.failed else ""),
         file=sys.stderr,
     )
     return EXIT_USER_ERROR if done.stopped else EXIT_PARTIAL if done.failed else EXIT_OK
 
 
+def pixels(megapixels: float) -> str:
+    """Megapixels as the summary says them: one decimal from 1 MP, two decimals or two figures below (a 256 px photo
+    is 0.07 MP, not 0.0; a 40x32 thumbnail 0.0013 MP, not 0.00), and in pixels under 0.001 MP (an icon's 64
+    pixels had been "0.000064 MP", a 2x4 picture's "0.0000080 MP")."""
+    if 0 < megapixels < TINY_MP:
+        return f"{round(megapixels * 1e6):,} px"
+    return f"{megapixels:.{1 if megapixels >= 1 else _decimals(megapixels)}f} MP"
+
+
 def rate(megapixels: float, seconds: float) -> str:
     """Megapixels a second as the summary says them: two decimals, or two figures under 0.1 (a 200 px photo on a
-    CPU is 0.0054 MP/s, which two decimals showed as 0.00, as if nothing had been done)."""
+    CPU is 0.0054 MP/s, which two decimals showed as 0.00, as if nothing had been done), and pixels a second under
+    0.001 MP/s (as `pixels`)."""
     per_second = megapixels / seconds if seconds > 0 else 0.0
+    if 0 < per_second < TINY_MP:
+        return f"{round(per_second * 1e6):,} px/s"
     return f"{per_second:.{_decimals(per_second)}f} MP/s"
+
+
+TINY_MP = 0.001  # under it (1,000 px), the summary counts pixels: a megapixel figure's zeros hide its digits
 
 
 def _decimals(value: float) -> int:
