@@ -29,7 +29,7 @@ from fast_style import zoo
 from fast_style.atomic import atomic_writes, writing
 from fast_style.bomb_guard import BOMB, over_the_bomb_limit
 from fast_style.devices import pick_device
-from fast_style.errors import UserError, first_line, remedy, setting
+from fast_style.errors import UserError, counted, first_line, remedy, setting
 from fast_style.images import IMAGE_EXTENSIONS, find_images, read_photo, unreadable_because
 from fast_style.loss import MIN_PHOTO_SIDE, PerceptualLoss, size_keeping_side
 from fast_style.outputs import to_overwrite
@@ -415,7 +415,7 @@ def evaluate(
     kept = set(range(len(photos)) if keep is None else keep)
     for number, (path, name, style) in enumerate(zip(models, model_names(models), paintings), 1):
         # what it is doing, as it goes (a reference optimization takes minutes a photo on a CPU: it looked hung)
-        log.info("scoring %s (%d of %d) on %d photos", name, number, len(models), len(photos))
+        log.info("scoring %s (%d of %d) on %s", name, number, len(models), counted(len(photos), "photo"))
         scorer = scorers[_painting_key(style)]
         net = load_style_model(str(path))[0].to(dev)
         score = ModelScore(name, str(path), style)

@@ -239,7 +239,7 @@ def run(args: argparse.Namespace) -> int:
         return "-" if v is None else f"{v:.4g}"
 
     print(
-        f"{len(photos)} photos; losses under the {args.weights} VGG with the default loss weights"
+        f"{counted(len(photos), 'photo')}; losses under the {args.weights} VGG with the default loss weights"
         + ("; judge: VGG19 relu1_1..relu5_1 / relu4_2" if scores and scores[0].judge_style is not None else "")
     )
     width = max([30, *(len(s.name) for s in scores)])  # whole: a sweep's labels cut at 30 read alike
