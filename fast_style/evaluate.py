@@ -439,11 +439,11 @@ def evaluate(
                     from fast_style.optimize import optimize_image
 
                     log.info(
-                        "  %s's reference for photo %d of %d: %d L-BFGS iterations",
+                        "  %s's reference for photo %d of %d: %s",
                         Path(style).stem,
                         index + 1,
                         len(photos),
-                        reference_iterations,
+                        counted(reference_iterations, "L-BFGS iteration"),
                     )
                     _, history = optimize_image(photo.to(dev), scorer.loss, reference_iterations)
                     references[style, index] = min(history)

@@ -1050,13 +1050,14 @@ def test_skipped_photos_make_the_run_done_in_part(
     photos = make_photo(tmp_path / "mixed" / "good.jpg", size=(40, 32)).parent
     (photos / "text.jpg").write_text("not a photo")
     with caplog.at_level("INFO", logger="fast_style.evaluate"):
-        assert eval_main(_eval_args(sweep, [photos], tmp_path / "e", random_vgg)) == 1
+        assert eval_main(_eval_args(sweep, [photos], tmp_path / "e", random_vgg, "--reference", "optimize:1")) == 1
     # warned once: the flicker's photos (at 384 px) are the ones scored, not the folder read again
     assert sum("skipping" in r.getMessage() for r in caplog.records) == 1
     said = capsys.readouterr()
     assert "1 photo skipped (see above); scored on 1" in said.err  # after the warning
     assert said.out.startswith("1 photo; losses under the ")  # (it said "1 photos", and "on 1 photos" as it went)
     assert "(1 of 2) on 1 photo" in caplog.text and "1 photos" not in caplog.text
+    assert "reference for photo 1 of 1: 1 L-BFGS iteration\n" in caplog.text  # (not "1 L-BFGS iterations")
     assert (tmp_path / "e" / "metrics.json").exists()
 
 
