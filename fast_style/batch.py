@@ -17,10 +17,11 @@ from fast_style.animation import ANIMATED_OUTPUTS, frame_count, stylize_animatio
 from fast_style.atomic import DiskError
 from fast_style.bomb_guard import BOMB, over_the_bomb_limit
 from fast_style.errors import UserError, first_line, out_of_memory, setting
+from fast_style.file_kinds import is_video
 from fast_style.images import page_count, read_image, save_image, unreadable_because
 from fast_style.inference_defaults import DEFAULT_TILE, RUNS_WHOLE_UP_TO
 from fast_style.outputs import check_output
-from fast_style.video import is_video, stylize_video, video_named_as_picture
+from fast_style.video import stylize_video, video_named_as_picture
 
 log = logging.getLogger(__name__)
 

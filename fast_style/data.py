@@ -25,7 +25,8 @@ from torchdata.stateful_dataloader.sampler import StatefulDistributedSampler
 from torchvision.transforms import v2
 
 from fast_style.errors import UserError
-from fast_style.images import IMAGE_EXTENSIONS, OVER_LIMIT, find_images, open_rgb, unreadable_because
+from fast_style.file_kinds import IMAGE_EXTENSIONS
+from fast_style.images import OVER_LIMIT, find_images, open_rgb, unreadable_because
 from fast_style.photo_cache import cached_copies, fill_cache
 
 log = logging.getLogger(__name__)

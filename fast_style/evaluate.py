@@ -30,7 +30,8 @@ from fast_style.atomic import atomic_writes, writing
 from fast_style.bomb_guard import BOMB, over_the_bomb_limit
 from fast_style.devices import pick_device
 from fast_style.errors import UserError, counted, first_line, remedy, setting
-from fast_style.images import IMAGE_EXTENSIONS, find_images, read_photo, unreadable_because
+from fast_style.file_kinds import IMAGE_EXTENSIONS, is_video
+from fast_style.images import find_images, read_photo, unreadable_because
 from fast_style.loss import MIN_PHOTO_SIDE, PerceptualLoss, size_keeping_side
 from fast_style.outputs import to_overwrite
 from fast_style.pixels import tensor_to_pil
@@ -39,7 +40,6 @@ from fast_style.scores import RANK_BY, ModelScore, ranked
 from fast_style.stability import stability
 from fast_style.style_image import load_style_image
 from fast_style.style_model import load_style_model
-from fast_style.video import is_video
 from fast_style.walk import files_below
 from fast_style.weights import not_a_weights_file
 

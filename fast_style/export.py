@@ -13,6 +13,7 @@ import torch
 from fast_style import zoo
 from fast_style.atomic import atomic_write, save_torch
 from fast_style.errors import UserError, setting
+from fast_style.file_kinds import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS
 from fast_style.network import TransformerNet
 from fast_style.outputs import check_output, check_writable, unreadable_name
 from fast_style.style_model import load_style_model
@@ -134,9 +135,6 @@ def export(model_path: str, output: str, fmt: str | None = None, opset: int | No
     if fmt is not None and str(fmt).lower() not in ("onnx", "torchscript"):
         raise UserError(f"format {fmt!r}: choose onnx or torchscript")
     fmt = None if fmt is None else str(fmt).lower()  # (ONNX, as the format's own name is spelt)
-    from fast_style.images import IMAGE_EXTENSIONS
-    from fast_style.video import VIDEO_EXTENSIONS
-
     kind = {"onnx": "an ONNX export goes to a .onnx", "torchscript": "a TorchScript export goes to a .ts"}.get(
         fmt or "", "an export goes to a .onnx (ONNX) or .ts (TorchScript)"
     )

@@ -26,12 +26,10 @@ from fast_style import icc, nclx
 from fast_style.atomic import atomic_write
 from fast_style.bomb_guard import BOMB, over_the_bomb_limit, pillow_pixel_limit
 from fast_style.errors import EMPTY_FILE, UserError, first_line, option_note, out_of_memory
+from fast_style.file_kinds import IMAGE_EXTENSIONS, IMAGE_OUTPUTS, a_torch_file, export_kind, is_video
 from fast_style.pixels import pil_to_tensor, to_unit
 from fast_style.walk import files_below
 
-# what stylized images can be written as
-IMAGE_OUTPUTS = (".jpg", ".jpeg", ".png", ".apng", ".webp", ".avif", ".bmp", ".tif", ".tiff", ".gif")
-IMAGE_EXTENSIONS = IMAGE_OUTPUTS + (".heic", ".heif")  # what is read: a phone's HEIC photos too (decoded only)
 OVER_LIMIT = "is over the limit of"  # why an image with more pixels than allowed is not read (open_rgb)
 
 register_heif_opener()  # Pillow opens HEIC/HEIF (pi-heif)
@@ -66,16 +64,12 @@ def unreadable_because(path: object, error: BaseException, limit: int = 200) -> 
         empty = False
     if empty:
         return EMPTY_FILE
-    from fast_style.style_model import a_torch_file
-
     if isinstance(path, (str, Path)) and a_torch_file(path):
         return "a PyTorch file (a style model, weights or a checkpoint), not a picture: give an image file"
-    from fast_style.video import is_video
-
     # a clip or an export given where a picture goes (fast-style-optimize clip.mp4, -s wave.onnx): "cannot identify
     # image file"
     if isinstance(path, (str, Path)) and isinstance(error, UnidentifiedImageError):
-        if export := _export_kind(Path(path)):
+        if export := export_kind(Path(path)):
             return f"{export} export (fast-style-export's), not a picture: give an image file"
         if is_video(Path(path)):
             return f"{Path(path).suffix} is a video's extension, not a picture's: give an image file (a frame of it)"
@@ -88,20 +82,6 @@ def unreadable_because(path: object, error: BaseException, limit: int = 200) -> 
 def ends_early(error: BaseException) -> bool:
     """Whether Pillow's `error` says the picture's file ends early (a copy or download cut short)."""
     return re.search(r"truncated|Truncated File Read", first_line(error, 200)) is not None
-
-
-def _export_kind(path: Path) -> str | None:
-    """fast-style-export's output at `path`, as a message names it ("an ONNX", "a TorchScript": a zip named .ts), or
-    None."""
-    from fast_style.style_model import torch_file_kind
-
-    suffix = path.suffix.lower()
-    if suffix == ".onnx":
-        return "an ONNX"
-    try:
-        return "a TorchScript" if suffix == ".ts" and torch_file_kind(path) == "zip" else None
-    except OSError:
-        return None
 
 
 @contextlib.contextmanager

@@ -14,10 +14,18 @@ from pathlib import Path
 from fast_style.animation import frame_count
 from fast_style.bomb_guard import BOMB
 from fast_style.errors import UserError, counted, first_of, option_note, remedy, setting
-from fast_style.images import IMAGE_EXTENSIONS, IMAGE_OUTPUTS, has_transparency
+from fast_style.file_kinds import (
+    IMAGE_EXTENSIONS,
+    IMAGE_OUTPUTS,
+    VIDEO_EXTENSIONS,
+    a_torch_file,
+    is_video,
+    torch_file_kind,
+)
+from fast_style.images import has_transparency
 from fast_style.inference_defaults import DEFAULT_OUTPUT
 from fast_style.outputs import in_the_way, is_an_input, output_refusal, to_overwrite
-from fast_style.video import VIDEO_EXTENSIONS, VIDEO_OUTPUTS, is_video, output_name, video_named_as_picture
+from fast_style.video import VIDEO_OUTPUTS, output_name, video_named_as_picture
 from fast_style.walk import files_below
 
 # what folders and globs pick up (an animated GIF, PNG or WebP as an animation: fast_style.animation)
@@ -58,8 +66,6 @@ def expand_inputs(
                 raise UserError(_not_a_stream(item, path, extensions))
             if path.suffix.lower() == ".onnx":  # (it failed as a picture, after the others were stylized)
                 raise UserError(_an_export(item, "an ONNX", extensions))
-            from fast_style.style_model import a_torch_file  # (torch: where a file is given)
-
             if a_torch_file(path) and _media(extensions) == "images":  # fast-style-eval's --photos: no videos
                 raise UserError(
                     f"{item} is a PyTorch file (a style model, weights or a checkpoint), not a picture: give "
@@ -147,8 +153,6 @@ def _a_model_export(path: Path) -> bool:
 def _not_a_stream(item: str, path: Path, extensions: tuple[str, ...] = MEDIA_EXTENSIONS) -> str:
     """Why a .ts file named outright is not stylized: it is a model, or holds no video packets; where pictures alone
     are taken (fast-style-eval's --photos: it was told to stylize with --style, there the painting), as a picture."""
-    from fast_style.style_model import torch_file_kind  # (torch: where a .ts file is given)
-
     if torch_file_kind(path) == "zip":  # torch's own format: a TorchScript export
         return _an_export(item, "a TorchScript", extensions)
     if _media(extensions) == "images":

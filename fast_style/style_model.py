@@ -14,6 +14,7 @@ import torch
 from fast_style.atomic import save_torch
 from fast_style.devices import pick_device
 from fast_style.errors import EMPTY_FILE, UserError, first_line
+from fast_style.file_kinds import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS, torch_file_kind
 from fast_style.network import TransformerNet
 from fast_style.outputs import check_output
 
@@ -88,9 +89,6 @@ def save_style_model(
 def check_model_name(path: str | Path) -> None:
     """UserError where `path` is named as a picture or a video (save_style_model(net, "x.png") wrote a model under a
     picture's name). A .ts is let be: fast-style-export names its TorchScript files so."""
-    from fast_style.images import IMAGE_EXTENSIONS
-    from fast_style.video import VIDEO_EXTENSIONS
-
     suffix = Path(path).suffix.lower()
     if suffix in IMAGE_EXTENSIONS or (suffix in VIDEO_EXTENSIONS and suffix != ".ts"):
         kind = "a picture" if suffix in IMAGE_EXTENSIONS else "a video"
@@ -99,33 +97,9 @@ def check_model_name(path: str | Path) -> None:
         )
 
 
-def torch_file_kind(path: str | Path) -> str:
-    """What a file's first bytes say it is, for the message about a file torch.load refused: "empty" (a failed copy
-    or download), "zip" (torch's format: cut short or damaged, or holding what weights_only refuses), "pickle" (a
-    legacy torch.save) or "other" (a picture, text, an ONNX export). OSError where it cannot be read."""
-    with open(path, "rb") as f:
-        head = f.read(4)
-    if not head:
-        return "empty"
-    return "zip" if head.startswith(b"PK") else "pickle" if head[:1] == b"\x80" else "other"
-
-
-def a_torch_file(path: str | Path) -> bool:
-    """Whether `path` is named (.pt, .pth, .ckpt) and begins as torch.save's files do: a style model, weights or a
-    checkpoint given where a picture goes (a picture misnamed .pt is a picture; an unreadable file is said as read)."""
-    if Path(path).suffix.lower() not in (".pt", ".pth", ".ckpt"):
-        return False
-    try:
-        return torch_file_kind(path) in ("zip", "pickle")
-    except OSError:
-        return False
-
-
 def a_picture(path: str | Path) -> str | None:
     """Where `path` is named as a picture (a painting, given for what stylizes in its style), the line that says it is
     no style model and what to do with it; else None."""
-    from fast_style.images import IMAGE_EXTENSIONS
-
     if Path(path).suffix.lower() not in IMAGE_EXTENSIONS:
         return None
     return (

@@ -471,7 +471,7 @@ def _names_the_cpu(device: object) -> bool:
 
 def _refuse_a_video(path: Path) -> None:
     """A video given as a picture ("cannot identify image file"): UserError naming the video's own calls."""
-    from fast_style.video import is_video
+    from fast_style.file_kinds import is_video
 
     if path.is_file() and is_video(path):
         raise UserError(

@@ -30,6 +30,7 @@ from fast_style import hdr, yuv
 from fast_style.atomic import atomic_write
 from fast_style.devices import pick_device
 from fast_style.errors import EMPTY_FILE, UserError, counted, setting
+from fast_style.file_kinds import IMAGE_EXTENSIONS
 from fast_style.inference_defaults import PRESETS
 from fast_style.numbers import check_number
 from fast_style.outputs import check_output, is_the_file
@@ -37,24 +38,11 @@ from fast_style.pixels import to_uint8, to_unit
 from fast_style.smoothing import TemporalSmoother
 from fast_style.video_tracks import MUXER_TAGS, Track, ffmpeg_reason, moved_back, moved_chapters
 
-VIDEO_EXTENSIONS = (
-    *(".mp4", ".mov", ".mkv", ".avi", ".webm", ".m4v", ".ts", ".mts", ".m2ts", ".3gp", ".mpg", ".mpeg"),
-    # Windows Media, Flash, a DVD's, Ogg, a DV or a broadcast camera's: FFmpeg reads them all (they had been called
-    # "not images or videos", or named outright "cannot identify image file")
-    *(".wmv", ".asf", ".flv", ".f4v", ".vob", ".ogv", ".3g2", ".dv", ".mxf"),
-)
 # containers written (H.264 video); other inputs are written as .mp4
 VIDEO_OUTPUTS = {".mp4": "mp4", ".mov": "mov", ".mkv": "matroska", ".m4v": "mp4"}
 _END = object()
 log = logging.getLogger(__name__)
 _WAIT = 0.1  # seconds a stage waits on a queue before it looks whether another stage failed or was stopped
-
-
-def is_video(path: Path) -> bool:
-    suffix = path.suffix.lower()
-    if suffix == ".ts":  # MPEG-TS from a camera, or a TorchScript export of fast-style-export's (a zip)
-        return _mpeg_ts(path)
-    return suffix in VIDEO_EXTENSIONS
 
 
 # FFmpeg's container names -> the extension a video of it is stylized under
@@ -93,28 +81,6 @@ def video_named_as_picture(path: str | Path) -> str | None:
     except (av.FFmpegError, OSError, UnicodeDecodeError):
         return None
     return f"it is a video named as a picture: rename it {path.stem}{ext} to stylize it as one"
-
-
-def _mpeg_ts(path: Path) -> bool:
-    """Whether `path` holds an MPEG transport stream: packets of 188 bytes (192 in a Blu-ray's or AVCHD camera's
-    .m2ts-style file: a 4-byte clock first), each starting with the sync byte 0x47, four in a row, the first
-    anywhere in the first packet (a file cut out of a longer one starts mid-packet). A zip (fast-style-export's
-    TorchScript) or a TypeScript source is not one."""
-    try:
-        with open(path, "rb") as f:
-            head = f.read(5 * 192)
-    except OSError:
-        return False
-    if head.startswith(b"PK"):
-        return False
-    if len(head) < 4 * 188:  # a very short stream: whole packets from its start
-        return len(head) >= 188 and all(head[i] == 0x47 for i in range(0, len(head), 188))
-    return any(
-        all(head[start + k * size] == 0x47 for k in range(4))
-        for size in (188, 192)
-        for start in range(size)
-        if start + 3 * size < len(head)
-    )
 
 
 def output_name(src: Path) -> str:
@@ -356,7 +322,7 @@ def _picture_kind(src: Path) -> str:
     from PIL import Image
 
     from fast_style.animation import frame_count
-    from fast_style.images import IMAGE_EXTENSIONS, decoding
+    from fast_style.images import decoding
 
     try:
         with decoding(), Image.open(src) as img:

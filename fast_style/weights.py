@@ -187,7 +187,7 @@ def _read_state_file(path: Path) -> tuple[dict[str, torch.Tensor], str | None]:
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:
-        from fast_style.style_model import torch_file_kind
+        from fast_style.file_kinds import torch_file_kind
 
         try:
             kind = torch_file_kind(path)

@@ -62,7 +62,8 @@ def main(argv: list[str] | None = None) -> int:
 
 def run(args: argparse.Namespace) -> None:
     from fast_style.devices import pick_device
-    from fast_style.images import IMAGE_OUTPUTS, read_image, reading
+    from fast_style.file_kinds import IMAGE_OUTPUTS
+    from fast_style.images import read_image, reading
     from fast_style.loss import PerceptualLoss
     from fast_style.optimize import check_result, optimize_image, read_alpha, read_content, write_result
     from fast_style.style_image import load_style_image

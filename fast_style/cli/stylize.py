@@ -135,7 +135,7 @@ def _moves(src: Path, dst: Path) -> bool:
     works on; a file that cannot be read says so later, as it is stylized."""
     from fast_style.animation import ANIMATED_OUTPUTS, frame_count
     from fast_style.bomb_guard import BOMB
-    from fast_style.video import is_video
+    from fast_style.file_kinds import is_video
 
     if is_video(src):
         return True
@@ -189,10 +189,10 @@ def run(args: argparse.Namespace) -> int:
     from tqdm.contrib.logging import logging_redirect_tqdm
 
     from fast_style.batch import BatchReport, stylize_files
+    from fast_style.file_kinds import is_video
     from fast_style.outputs import is_an_input
     from fast_style.plan import expand_inputs, plan_outputs, refuse_if_nothing_to_write
     from fast_style.stylizer import Stylizer
-    from fast_style.video import is_video
 
     items = expand_inputs(args.inputs, args.output)
     if not items:

@@ -1,0 +1,79 @@
+"""What a file is, by its name and its first bytes: a picture, a video, a file torch.save wrote, or an export of
+fast-style-export's. Nothing heavy is imported here: the command lines ask before torch loads."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+# what stylized images can be written as
+IMAGE_OUTPUTS = (".jpg", ".jpeg", ".png", ".apng", ".webp", ".avif", ".bmp", ".tif", ".tiff", ".gif")
+IMAGE_EXTENSIONS = IMAGE_OUTPUTS + (".heic", ".heif")  # what is read: a phone's HEIC photos too (decoded only)
+VIDEO_EXTENSIONS = (
+    *(".mp4", ".mov", ".mkv", ".avi", ".webm", ".m4v", ".ts", ".mts", ".m2ts", ".3gp", ".mpg", ".mpeg"),
+    # Windows Media, Flash, a DVD's, Ogg, a DV or a broadcast camera's: FFmpeg reads them all (they had been called
+    # "not images or videos", or named outright "cannot identify image file")
+    *(".wmv", ".asf", ".flv", ".f4v", ".vob", ".ogv", ".3g2", ".dv", ".mxf"),
+)
+
+
+def is_video(path: Path) -> bool:
+    suffix = path.suffix.lower()
+    if suffix == ".ts":  # MPEG-TS from a camera, or a TorchScript export of fast-style-export's (a zip)
+        return _mpeg_ts(path)
+    return suffix in VIDEO_EXTENSIONS
+
+
+def _mpeg_ts(path: Path) -> bool:
+    """Whether `path` holds an MPEG transport stream: packets of 188 bytes (192 in a Blu-ray's or AVCHD camera's
+    .m2ts-style file: a 4-byte clock first), each starting with the sync byte 0x47, four in a row, the first
+    anywhere in the first packet (a file cut out of a longer one starts mid-packet). A zip (fast-style-export's
+    TorchScript) or a TypeScript source is not one."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(5 * 192)
+    except OSError:
+        return False
+    if head.startswith(b"PK"):
+        return False
+    if len(head) < 4 * 188:  # a very short stream: whole packets from its start
+        return len(head) >= 188 and all(head[i] == 0x47 for i in range(0, len(head), 188))
+    return any(
+        all(head[start + k * size] == 0x47 for k in range(4))
+        for size in (188, 192)
+        for start in range(size)
+        if start + 3 * size < len(head)
+    )
+
+
+def torch_file_kind(path: str | Path) -> str:
+    """What a file's first bytes say it is, for the message about a file torch.load refused: "empty" (a failed copy
+    or download), "zip" (torch's format: cut short or damaged, or holding what weights_only refuses), "pickle" (a
+    legacy torch.save) or "other" (a picture, text, an ONNX export). OSError where it cannot be read."""
+    with open(path, "rb") as f:
+        head = f.read(4)
+    if not head:
+        return "empty"
+    return "zip" if head.startswith(b"PK") else "pickle" if head[:1] == b"\x80" else "other"
+
+
+def a_torch_file(path: str | Path) -> bool:
+    """Whether `path` is named (.pt, .pth, .ckpt) and begins as torch.save's files do: a style model, weights or a
+    checkpoint given where a picture goes (a picture misnamed .pt is a picture; an unreadable file is said as read)."""
+    if Path(path).suffix.lower() not in (".pt", ".pth", ".ckpt"):
+        return False
+    try:
+        return torch_file_kind(path) in ("zip", "pickle")
+    except OSError:
+        return False
+
+
+def export_kind(path: Path) -> str | None:
+    """fast-style-export's output at `path`, as a message names it ("an ONNX", "a TorchScript": a zip named .ts), or
+    None."""
+    suffix = path.suffix.lower()
+    if suffix == ".onnx":
+        return "an ONNX"
+    try:
+        return "a TorchScript" if suffix == ".ts" and torch_file_kind(path) == "zip" else None
+    except OSError:
+        return None
