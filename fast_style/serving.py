@@ -19,7 +19,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from typing import Any
 
-from fast_style.errors import UserError, counted
+from fast_style.errors import UserError, counted, setting
 
 GRACE_S = 10  # how long a stop waits for requests in progress (a stylization, an upload) before it cancels them
 
@@ -81,6 +81,11 @@ def bind_port(host: str, port: int) -> socket.socket:
         sock.listen()  # (two servers binding at once, with SO_REUSEADDR each: the one that listens first has it)
     except OSError as e:
         sock.close()
+        if isinstance(e, socket.gaierror) or e.errno == errno.EADDRNOTAVAIL:  # the host's, not the port's: it said
+            raise UserError(  # "choose another with --port" for a name that is not known
+                f"{setting('--host', 'host', host)} is no name or address of this machine ({e.strerror}): give "
+                "127.0.0.1 (this machine only), 0.0.0.0 (every network) or one of its own"
+            ) from None
         why = "is in use" if e.errno == errno.EADDRINUSE else f"cannot be used ({e.strerror})"
         raise UserError(f"{address(host, port)} {why}: choose another with --port or --host") from None
     return sock

@@ -1256,3 +1256,12 @@ def test_the_address_others_open_is_of_the_family_the_server_listens_on() -> Non
     named = reached_from("::", allowed_hosts("::", ["photos.example.org", "2001:db8::5"]))
     assert named == " on this machine, or photos.example.org or [2001:db8::5] from others"
     assert reached_from("::1", allowed_hosts("::1")) == reached_from("192.168.1.10", None) == ""
+
+
+def test_a_host_that_is_not_this_machine_s_is_said_to_be_the_host_s_fault(capsys) -> None:
+    # a name not known, an address of another machine: "cannot be used (...): choose another with --port or --host"
+    for host, why in (("192.0.2.1", "Cannot assign requested address"), ("no-such-host.invalid", "")):
+        assert serve_main(["--host", host, "--port", "8000"]) == 2
+        said = capsys.readouterr().err
+        assert said.startswith(f"error: --host {host} is no name or address of this machine ({why}"), said
+        assert said.rstrip().endswith("give 127.0.0.1 (this machine only), 0.0.0.0 (every network) or one of its own")
