@@ -344,3 +344,20 @@ def test_the_style_list_follows_a_server_started_again(tmp_path: Path) -> None:
         assert page.input_value("#style") == "mine"  # the style chosen stays chosen where it is still offered
         browser.close()
     assert errors == []
+
+
+def test_a_photo_the_browser_cannot_scale_down_over_the_upload_limit_says_what_to_do(tmp_path: Path) -> None:
+    """A phone's HEIC over --max-upload-mb (Chromium cannot draw it, so the page cannot shrink it) was told the limit
+    alone; over the pixel limit the server's refusal had said to save it as a JPEG first."""
+    import pillow_heif  # (writes HEIC)
+
+    heic = tmp_path / "IMG_0001.HEIC"
+    noise = np.random.default_rng(0).integers(0, 255, (300, 400, 3), dtype=np.uint8)
+    pillow_heif.from_pillow(Image.fromarray(noise)).save(heic, quality=95)
+    assert heic.stat().st_size > 20_000
+    app = create_app(Styles(None, device="cpu"), Limits(max_upload_bytes=20_000))
+    message, _ = _upload(app, heic)
+    assert message == (
+        "IMG_0001.HEIC is over this server's upload limit of 0.0191 MB. This browser cannot scale this kind of photo "
+        "down before sending it: save it as a JPEG first."
+    )

@@ -141,6 +141,9 @@ async function scaledDown(file) {
   }
 }
 
+// what to do with a photo over a limit that this browser cannot scale down (HEIC in most)
+const AS_JPEG = " This browser cannot scale this kind of photo down before sending it: save it as a JPEG first.";
+
 function failed(message) {
   clearResult(); // no result of an earlier photo or style left beside the message
   say(message);
@@ -170,7 +173,8 @@ async function stylizePhoto(file) {
   if (upload.size > maxUpload) {
     inFlight = null;
     showOriginal(null);
-    failed(`${file.name} is over this server's upload limit of ${megabytes(maxUpload)}.`);
+    // (one the browser cannot scale down, a HEIC, had been told the limit alone: the page shrinks all others)
+    failed(`${file.name} is over this server's upload limit of ${megabytes(maxUpload)}.${asIs ? AS_JPEG : ""}`);
     return;
   }
   const form = new FormData();
@@ -189,7 +193,7 @@ async function stylizePhoto(file) {
       try { detail = (await reply.json()).detail; } catch (e) { /* not JSON */ }
       if (typeof detail !== "string") detail = JSON.stringify(detail);
       if (reply.status === 413 && asIs) {  // not scaled down here: say how to get it accepted
-        detail += " This browser cannot scale this kind of photo down before sending it: save it as a JPEG first.";
+        detail += AS_JPEG;
       }
       failed(detail);  // (503: busy, or stopping, in the server's words)
       if (reply.status === 404) loadStyles(false);  // an unknown style: the server's own list, now
