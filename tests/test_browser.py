@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
+from starlette.responses import PlainTextResponse
 
 from fast_style.network import TransformerNet
 from fast_style.server import Limits, Styles, create_app
@@ -302,7 +303,8 @@ def test_a_photo_within_the_pixel_limits_but_over_the_upload_limit_is_sent_small
 
 def test_the_style_list_follows_a_server_started_again(tmp_path: Path) -> None:
     """The page read the style list once: after the server was started again with other --models, it offered the
-    styles of the one before (an unknown style's refusal left the list as it was) until it was reloaded."""
+    styles of the one before (an unknown style's refusal left the list as it was) until it was reloaded; a page
+    opened before the server ran kept saying that it could not be reached."""
     net = TransformerNet(channels=(4, 8, 8), num_residual=1)
     save_style_model(net, tmp_path / "before" / "mine.pt")
     save_style_model(net, tmp_path / "after" / "later.pt")
@@ -312,8 +314,11 @@ def test_the_style_list_follows_a_server_started_again(tmp_path: Path) -> None:
     class Restarted:  # one address, its server started again with other styles (as after a stop and a start)
         state = before.state
         app = before
+        down = True  # a reverse proxy's answer while the server behind it is not running yet
 
         async def __call__(self, scope, receive, send) -> None:
+            if self.down and scope.get("path") == "/api/styles":
+                return await PlainTextResponse("Bad Gateway", status_code=502)(scope, receive, send)
             await self.app(scope, receive, send)
 
     server = Restarted()
@@ -326,7 +331,11 @@ def test_the_style_list_follows_a_server_started_again(tmp_path: Path) -> None:
         errors: list[str] = []
         page.on("pageerror", lambda e: errors.append(str(e)))
         page.goto(address + "/")
+        page.wait_for_function("document.getElementById('message').textContent.startsWith('Cannot reach')")
+        server.down = False
+        page.evaluate("window.dispatchEvent(new Event('focus'))")  # back to the page once it runs
         page.wait_for_function(listed.format("mine", 1))
+        assert page.text_content("#message") == ""  # (it still said the server could not be reached)
         page.select_option("#style", "mine")
         server.app = after
         page.set_input_files("#file", str(photo))  # mine is gone: refused, and the list is the server's now

@@ -29,6 +29,8 @@ function options() {
   };
 }
 
+const UNREACHABLE = "Cannot reach the server: is fast-style-serve still running?";
+
 async function loadStyles(first = true) {
   // again when the page's window is focused, and when the server says it has no such style: a server started
   // again (with other --models, other limits) had been offered the list of the one before until a reload
@@ -50,8 +52,9 @@ async function loadStyles(first = true) {
     $("style").replaceChildren(...offered);
     showFastChoice();
     if (!body.styles.length) say("This server has no styles.");
+    else if ($("message").textContent === UNREACHABLE) say("");  // (it stayed once the server was back)
   } catch (e) {
-    if (first) say("Cannot reach the server: is fast-style-serve still running?");  // (a stylization says it too)
+    if (first) say(UNREACHABLE);
   }
 }
 window.addEventListener("focus", () => loadStyles(false));
@@ -208,7 +211,7 @@ async function stylizePhoto(file) {
     say("");
   } catch (e) {
     if (e.name === "AbortError") return; // replaced by a newer request, which says what happened
-    failed("Cannot reach the server: is fast-style-serve still running?");
+    failed(UNREACHABLE);
   } finally {
     if (inFlight === request) inFlight = null;
   }
