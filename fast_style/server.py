@@ -137,6 +137,21 @@ class UploadGuard:
             raise
 
 
+# the page and its files are asked for again on every load (answered 304 where unchanged): without a word on caching,
+# a browser kept them for as long as it guessed (days, from when the files were installed), and ran an upgraded
+# server with the page of the version before
+REVALIDATED = {"Cache-Control": "no-cache"}
+
+
+class Revalidated(StaticFiles):
+    """The page's files, each answered with REVALIDATED."""
+
+    async def get_response(self, path: str, scope: Scope) -> Response:
+        response = await super().get_response(path, scope)
+        response.headers.update(REVALIDATED)
+        return response
+
+
 class Refused(UserError):
     """A request the server turns down: a UserError (the one error type users see) with the HTTP status it is
     answered with, and a one-line reason the page shows."""
@@ -460,9 +475,9 @@ def create_app(
     # HEAD too, as everywhere GET is (uptime checks, curl -I): FastAPI's app.get answers it 405
     @app.api_route("/", methods=["GET", "HEAD"], include_in_schema=False)
     async def page() -> FileResponse:
-        return FileResponse(WEB_DIR / "index.html")
+        return FileResponse(WEB_DIR / "index.html", headers=REVALIDATED)
 
-    app.mount("/static", StaticFiles(directory=WEB_DIR), name="static")
+    app.mount("/static", Revalidated(directory=WEB_DIR), name="static")
 
     @app.get("/api/styles", summary="The styles this server offers")
     async def list_styles() -> dict[str, Any]:

@@ -50,6 +50,11 @@ def test_the_page_and_its_assets_are_served_from_the_package(client) -> None:
     assert page.status_code == 200 and "text/html" in page.headers["content-type"]
     for asset in ("/static/app.js", "/static/style.css"):
         assert asset in page.text and client.get(asset).status_code == 200
+    for path in ("/", "/static/app.js", "/static/style.css"):  # asked for again on each load: a browser had kept
+        assert client.get(path).headers["cache-control"] == "no-cache"  # the page of the version before an upgrade
+    script = client.get("/static/app.js")  # (for as long as it guessed); a file unchanged is not sent again
+    again = client.get("/static/app.js", headers={"If-None-Match": script.headers["etag"]})
+    assert again.status_code == 304 and again.headers["cache-control"] == "no-cache"
     for asset in WEB_DIR.iterdir():  # nothing loaded from elsewhere (no CDN): the page works offline
         assert not re.search(r"https?://|//cdn|@import", asset.read_text()), asset.name
     import warnings
