@@ -13,6 +13,8 @@ VIDEO_EXTENSIONS = (
     # Windows Media, Flash, a DVD's, Ogg, a DV or a broadcast camera's: FFmpeg reads them all (they had been called
     # "not images or videos", or named outright "cannot identify image file")
     *(".wmv", ".asf", ".flv", ".f4v", ".vob", ".ogv", ".3g2", ".dv", ".mxf"),
+    # a JVC or Panasonic camcorder's MPEG-2 (program stream; transport stream in HD): said to be pictures
+    *(".mod", ".tod"),
 )
 
 
@@ -20,7 +22,18 @@ def is_video(path: Path) -> bool:
     suffix = path.suffix.lower()
     if suffix == ".ts":  # MPEG-TS from a camera, or a TorchScript export of fast-style-export's (a zip)
         return _mpeg_ts(path)
+    if suffix == ".mod":  # a camcorder's MPEG program stream, or a tracker's music module (Amiga's MOD)
+        return _mpeg_ps(path)
     return suffix in VIDEO_EXTENSIONS
+
+
+def _mpeg_ps(path: Path) -> bool:
+    """Whether `path` starts as an MPEG program stream does (a camcorder's .mod): with a pack header."""
+    try:
+        with open(path, "rb") as f:
+            return f.read(4) == b"\x00\x00\x01\xba"
+    except OSError:
+        return False
 
 
 def _mpeg_ts(path: Path) -> bool:

@@ -146,13 +146,17 @@ def _search(
 
 
 def _a_model_export(path: Path) -> bool:
-    """Whether `path` is a .ts file that is not a video (MPEG-TS) but a TorchScript export, or another file."""
-    return path.suffix.lower() == ".ts" and not is_video(path)
+    """Whether `path` is a .ts file that is not a video (MPEG-TS) but a TorchScript export, or another file; or a
+    .mod file that is not a camcorder's video (MPEG-PS) but a tracker's music module, or another file."""
+    return path.suffix.lower() in (".ts", ".mod") and not is_video(path)
 
 
 def _not_a_stream(item: str, path: Path, extensions: tuple[str, ...] = MEDIA_EXTENSIONS) -> str:
     """Why a .ts file named outright is not stylized: it is a model, or holds no video packets; where pictures alone
     are taken (fast-style-eval's --photos: it was told to stylize with --style, there the painting), as a picture."""
+    if path.suffix.lower() == ".mod":
+        kind = "picture" if _media(extensions) == "images" else "video"
+        return f"{item} is not a {kind}: no MPEG program stream in it (a tracker's music module, or another file)"
     if torch_file_kind(path) == "zip":  # torch's own format: a TorchScript export
         return _an_export(item, "a TorchScript", extensions)
     if _media(extensions) == "images":

@@ -1698,6 +1698,30 @@ def test_windows_media_flash_and_dvd_videos_are_videos(
     assert "rename it b.flv" in capsys.readouterr().err
 
 
+def test_a_camcorders_mod_and_tod_files_are_videos_and_a_music_module_is_not(
+    model: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture
+) -> None:
+    """A JVC or Panasonic camcorder's .MOD (MPEG program stream) and .TOD (transport stream) were "not images or
+    videos" in a folder and, named outright, "a video named as a picture: rename it"; a tracker's music module
+    (.mod) beside them stays no video."""
+    clips = tmp_path / "clips"
+    clips.mkdir()
+    for name, fmt in (("MOV001.MOD", "vob"), ("MOV002.TOD", "mpegts")):
+        with av.open(str(clips / name), "w", format=fmt) as out:
+            video = out.add_stream("mpeg2video", rate=25)
+            video.width, video.height, video.pix_fmt = 64, 48, "yuv420p"
+            _flat_frames(out, video, 10, 20)  # (3 in a transport stream: too few packets for FFmpeg to read)
+    (clips / "song.mod").write_bytes(b"a tracker module".ljust(1084, b"\0") + b"M.K.")
+    assert main([str(clips / "MOV001.MOD"), "-m", str(model), "-o", str(tmp_path / "one"), "-q"]) == 0
+    assert len(frames_of(tmp_path / "one" / "MOV001.mp4")) == 10
+    assert main([str(clips), "-m", str(model), "-o", str(tmp_path / "all"), "-q"]) == 0
+    assert sorted(p.name for p in (tmp_path / "all").iterdir()) == ["MOV001.mp4", "MOV002.mp4"]
+    assert "clips: left out 1 file(s) that are not images or videos (.mod)" in caplog.text
+    capsys.readouterr()
+    assert main([str(clips / "song.mod"), "-m", str(model), "-o", str(tmp_path / "x"), "-q"]) == 2
+    assert "song.mod is not a video: no MPEG program stream in it" in capsys.readouterr().err
+
+
 def test_a_dv_camera_file_keeps_its_frame_rate(model: Path, tmp_path: Path) -> None:
     """A raw DV file's average rate is its time base's 60000: the MP4 muxer refused it ("Invalid argument: ... .tmp
     returned 22"), and a .dv file was "not images or videos" besides."""
