@@ -1716,7 +1716,7 @@ def test_a_camcorders_mod_and_tod_files_are_videos_and_a_music_module_is_not(
     assert len(frames_of(tmp_path / "one" / "MOV001.mp4")) == 10
     assert main([str(clips), "-m", str(model), "-o", str(tmp_path / "all"), "-q"]) == 0
     assert sorted(p.name for p in (tmp_path / "all").iterdir()) == ["MOV001.mp4", "MOV002.mp4"]
-    assert "clips: left out 1 file(s) that are not images or videos (.mod)" in caplog.text
+    assert "clips: left out 1 file that is not an image or video (.mod)" in caplog.text
     capsys.readouterr()
     assert main([str(clips / "song.mod"), "-m", str(model), "-o", str(tmp_path / "x"), "-q"]) == 2
     assert "song.mod is not a video: no MPEG program stream in it" in capsys.readouterr().err
