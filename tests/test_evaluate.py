@@ -507,6 +507,9 @@ def test_optimize_without_an_output_or_given_a_folder_names_its_picture_after_th
     assert f"{named} exists: use --force" in capsys.readouterr().err
     assert optimize_main([*base, "-o", str(tmp_path / "results")]) == 0
     assert (tmp_path / "results" / named).is_file()
+    # a folder not there yet, said so by its slash ("has no extension: ... e.g. new.png"): made, the picture in it
+    assert optimize_main([*base, "-o", f"{tmp_path / 'new'}/"]) == 0
+    assert (tmp_path / "new" / named).is_file() and (tmp_path / "new" / f"photo_{style_path.stem}_loss.csv").is_file()
 
 
 def test_optimize_keeps_a_photos_transparency_as_stylize_does(

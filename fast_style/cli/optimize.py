@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import shlex
 import sys
 from pathlib import Path
@@ -73,7 +74,7 @@ def run(args: argparse.Namespace) -> None:
     # without -o, or a folder: named after the photo and the painting, as stylize and export name theirs
     named = f"{Path(args.content).stem}_{Path(args.style).stem}.png"
     out = Path(args.output or named)
-    if out.is_dir():
+    if out.is_dir() or (args.output or "").endswith(("/", os.sep)):  # -o results/: a folder, made if it is not there
         out = out / named
     if out.name.lower() in IMAGE_OUTPUTS:  # -o .png: no suffix to pathlib ("unknown image format ''")
         raise UserError(
@@ -81,7 +82,8 @@ def run(args: argparse.Namespace) -> None:
         )
     if not out.suffix:  # -o result: "unknown image format ''"
         raise UserError(
-            f"--output {args.output} has no extension: end it with {', '.join(IMAGE_OUTPUTS)}, e.g. {out}.png"
+            f"--output {args.output} has no extension: end it with {', '.join(IMAGE_OUTPUTS)}, e.g. {out}.png "
+            "(or with / for a folder)"
         )
     if out.suffix.lower() not in IMAGE_OUTPUTS:
         raise UserError(f"{out}: unknown image format '{out.suffix}': end --output with {', '.join(IMAGE_OUTPUTS)}")
