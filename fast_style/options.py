@@ -89,6 +89,9 @@ def check_max_pixels(value: object, name: str | None = None) -> int:
     name = name or setting("--max-pixels", "max_pixels")
     number = as_number(name, value)
     if 0 < number < 64 * 64:  # (4.2, meaning megapixels, tiled every picture in tiles of a few pixels' worth)
-        raise UserError(f"{name} {number:g} is a count of pixels, not megapixels: 4.2 MP is 4.2e6 (0: never tile)")
+        raise UserError(
+            f"{name} {number:g} is a count of pixels, not megapixels: 4.2 MP is 4.2e6; give at least 4096 "
+            "(64 x 64), or 0: never tile"
+        )
     within = lambda v: 0 <= v < math.inf and v == int(v)  # noqa: E731
-    return int(_checked(name, value, within, "a whole number of pixels >= 0 (0: never tile)"))
+    return int(_checked(name, value, within, "a whole number of pixels, at least 4096 (0: never tile)"))

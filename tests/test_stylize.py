@@ -800,9 +800,11 @@ def test_api_misuse_is_a_clear_error(model_path: Path) -> None:
         ({"tile": 0}, r"tile must be a whole number of pixels >= 64, got 0"),
         ({"tile": 8}, r"tile must be a whole number of pixels >= 64, got 8"),
         ({"tile": 100.5}, "got 100.5"),
-        ({"max_pixels": -1}, r"max_pixels must be a whole number of pixels >= 0 \(0: never tile\)"),
+        ({"max_pixels": -1}, r"max_pixels must be a whole number of pixels, at least 4096 \(0: never tile\)"),
         ({"max_pixels": 5000.5}, "got 5000.5"),
         ({"max_pixels": 10}, r"max_pixels 10 is a count of pixels, not megapixels"),
+        # 4095 was told only that it is "a count of pixels, not megapixels", never the least it takes
+        ({"max_pixels": 4095}, r"max_pixels 4095 is a count .*; give at least 4096 \(64 x 64\), or 0: never tile$"),
     ):
         with pytest.raises(UserError, match=said):
             Stylizer.load(model_path, device="cpu", **bad)
@@ -994,7 +996,7 @@ def test_output_names_say_what_they_will_do(model_path: Path, tmp_path: Path, ca
             "--precision bf16 needs --backend torch",
         ),
         ((a, "-o", tmp_path / "o.png", "--scale", "inf"), "--scale must be a number > 0, got inf"),
-        ((a, "-o", tmp_path / "o.png", "--max-pixels", "inf"), "--max-pixels must be a whole number of pixels >= 0"),
+        ((a, "-o", tmp_path / "o.png", "--max-pixels", "inf"), "--max-pixels must be a whole number of pixels, at"),
         ((a, "-o", tmp_path / "o.png", "--tile", "32"), "--tile must be a whole number of pixels >= 64, got 32"),
         ((a, "-o", tmp_path / "o.png", "--max-pixels", "4.2"), "--max-pixels 4.2 is a count of pixels, not megapixels"),
         ((a, "-o", tmp_path / "o.png", "--max-image-pixels", "nan"), "--max-image-pixels must be > 0"),
