@@ -226,9 +226,17 @@ def not_yaml(error: yaml.YAMLError) -> str:
 def check_typed(cfg: DictConfig) -> None:
     """Refuse, in one line, a group whose option file does not start from the group's schema (an own
     `model/wide.yaml` without `defaults: [schema, _self_]`): without the schema's `_target_` it would build a
-    dict, not the object. (A config read back from a run's .hydra/config.yaml is untyped, but names its targets.)"""
+    dict, not the object. (A config read back from a run's .hydra/config.yaml is untyped, but names its targets.)
+    So is an own experiment without `# @package _global_`, whose settings nothing would read."""
     from fast_style import launch  # (Lightning: only once a run is checked)
 
+    if isinstance(cfg.get("experiment"), DictConfig):  # an own experiment/mine.yaml without Hydra's package line:
+        option = launch.choice("experiment")  # its settings went under experiment.*, and the run trained without them
+        named = f"experiment={option}" if option else "the experiment option"
+        raise UserError(
+            f"{named} put its settings under experiment.*, where nothing reads them: begin its file with "
+            "`# @package _global_`, as the built-in experiments do (README, Configuration)"
+        )
     for group, (_, _, with_target) in SCHEMAS.items():
         node = OmegaConf.select(cfg, group)
         if with_target and isinstance(node, DictConfig) and "_target_" not in node:

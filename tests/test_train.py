@@ -893,6 +893,31 @@ def test_an_own_option_without_the_groups_schema_is_one_line(
     check_typed(OmegaConf.create(OmegaConf.to_yaml(compose([f"style.image={style_path}"]))))
 
 
+def test_an_own_experiment_without_the_global_package_is_one_line(
+    tmp_path: Path, style_path: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """my_configs/experiment/mine.yaml without `# @package _global_` trained 40,000 steps at 256 px: its settings
+    went under experiment.* (data.image_size, trainer.max_steps there), read by nothing, without a word."""
+    from fast_style.cli.train import main
+
+    (tmp_path / "mine" / "experiment").mkdir(parents=True)
+    (tmp_path / "mine" / "experiment" / "short.yaml").write_text("trainer:\n  max_steps: 3\n")
+    argv = ["fast-style-train", "--config-dir", str(tmp_path / "mine"), "experiment=short", f"style.image={style_path}"]
+    monkeypatch.setattr(sys, "argv", [*argv, f"hydra.run.dir={tmp_path / 'r'}"])
+    with pytest.raises(SystemExit) as stop:
+        main()
+    err = capfd.readouterr().err.strip()
+    assert stop.value.code == 2 and "\n" not in err, err
+    assert err == (
+        "error: experiment=short put its settings under experiment.*, where nothing reads them: begin its file with "
+        "`# @package _global_`, as the built-in experiments do (README, Configuration)"
+    )
+    assert not (tmp_path / "r").exists()
+    from fast_style.config_mistakes import check_typed  # the built-in ones, with the header: not refused
+
+    check_typed(compose([f"style.image={style_path}", "experiment=cpu_quick"]))
+
+
 def test_a_config_composed_in_python_is_told_to_name_its_run_folder(style_path: Path, photo_dir: Path) -> None:
     # omegaconf's "InterpolationResolutionError: ... HydraConfig was not set", from deep inside
     with pytest.raises(UserError, match=r"output_dir is not set: outside fast-style-train, name the run's folder"):
