@@ -196,6 +196,10 @@ class Styles:
         `outputs/` as 2026-12-04-10-00-00-4242); a run's own folder (`runs/wave`) offers its `style.pt` as wave,
         and one style model file (`wave.pt`, `runs/wave/style.pt`) is offered alone, by the same names."""
         said = setting("--models", "models_dir", models_dir)
+        if not models_dir.exists() and str(models_dir) in self.files:  # --models wave (README: every tool that
+            # takes a style model takes a built-in name): "does not exist", where it is offered anyway
+            log.warning("%s: a built-in style, offered without it (--models adds your own style models)", said)
+            return
         one = models_dir.is_file() and models_dir.suffix.lower() == ".pt"  # (a run's style.pt: by its run's name)
         if one:
             found = {_model_name(models_dir): models_dir}

@@ -182,6 +182,18 @@ def test_models_takes_a_folder_of_training_runs(tmp_path: Path, caplog) -> None:
     assert "no style model in it" in caplog.text  # said at start, not found out from an empty list
 
 
+def test_a_built_in_styles_name_given_to_models_is_offered_as_it_is(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog, capsys
+) -> None:
+    """--models wave (a built-in style's name, which every tool taking a style model takes) stopped the server:
+    "--models wave does not exist: give a style model (.pt) or a folder of them"."""
+    monkeypatch.chdir(tmp_path)
+    assert [s["name"] for s in Styles(Path("wave"), device="cpu").list()] == zoo.names()
+    assert "a built-in style, offered without it" in caplog.text
+    assert serve_main(["--models", "wavee"]) == 2  # a name that is no style stays a mistake
+    assert "error: --models wavee does not exist" in capsys.readouterr().err
+
+
 def test_a_file_that_is_not_a_style_model_is_not_offered_and_strength_takes_effect(models: Path, caplog) -> None:
     (models / "junk.pt").write_bytes(b"not a style model")
     save_style_model(TransformerNet(channels=(4, 8, 8), num_residual=1), models / "later.pt")
