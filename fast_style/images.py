@@ -476,8 +476,8 @@ def _written_exif(exif: Image.Exif, size: tuple[int, int] | None) -> None:
     """A photo's EXIF as it is true of its stylized copy of `size`: the camera, dates, GPS position (the photo's,
     as its date is: a catalogue's map places the copy beside it) and the rest kept; the orientation reset (the
     pixels are upright); the colour space sRGB, the space the pixels were read into and written in (a wide-gamut
-    photo's "uncalibrated" and its DCF index "R03", Adobe RGB, had stayed: a viewer that goes by them showed the
-    copy's sRGB colours over-saturated); and the pixel dimensions the copy's (a portrait photo's stayed landscape,
+    photo's "uncalibrated" and its DCF index "R03", Adobe RGB, had stayed: a viewer that goes by them took the
+    copy's sRGB colours for Adobe RGB's); and the pixel dimensions the copy's (a portrait photo's stayed landscape,
     a scaled one's the photo's). An embedded thumbnail is not written (Pillow keeps none: it showed the photo)."""
     exif[0x0112] = 1
     if 0x8769 not in exif:  # no Exif IFD (get_ifd would add an empty one)
