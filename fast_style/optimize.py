@@ -18,9 +18,10 @@ from pathlib import Path
 import torch
 from PIL import Image
 
+from fast_style.animation import frame_count
 from fast_style.atomic import atomic_writes, writing
 from fast_style.errors import UserError, counted, setting
-from fast_style.images import encode_image, read_image, read_photo, reading, split_alpha
+from fast_style.images import encode_image, page_count, read_image, read_photo, reading, split_alpha
 from fast_style.loss import MIN_PHOTO_SIDE, PerceptualLoss, size_keeping_side
 from fast_style.numbers import check_number
 from fast_style.outputs import check_output, to_overwrite
@@ -34,7 +35,8 @@ LINE_SEARCH_EVALS = 25  # the most loss evaluations one L-BFGS iteration's line 
 def read_content(path: str | Path, size: int) -> torch.Tensor:
     """The content photo as (1, 3, H, W) in [0, 1], its longer side at most `size`; UserError where it cannot be
     read, or where it is under MIN_PHOTO_SIDE a side at that size (VGG's poolings leave nothing of it: a
-    RuntimeError's traceback), naming the size that keeps it."""
+    RuntimeError's traceback), naming the size that keeps it. An animation's or multi-page TIFF's first picture,
+    with a warning."""
     if not str(path).strip():  # (Path("") is the current folder: "photo '' is a folder, not a photo")
         raise UserError("the photo's path is empty (an unset shell variable?): give the path of one photo")
     if not Path(path).is_file():  # as a style image's: "cannot read x.jpg: [Errno 2] No such file or directory"
@@ -42,6 +44,10 @@ def read_content(path: str | Path, size: int) -> torch.Tensor:
         raise UserError(f"photo '{path}' {problem}: give the path of one photo (.jpg, .png, ...)")
     with reading(path):
         content = read_photo(path, size)
+    if (frames := frame_count(path)) > 1:  # (as fast-style-stylize says it; it went without a word)
+        log.warning("%s: an animation of %d frames: only the first is optimized", Path(path).name, frames)
+    elif (pages := page_count(path)) > 1:
+        log.warning("%s: a TIFF of %d pages: only the first is optimized", Path(path).name, pages)
     if min(content.shape[-2:]) >= MIN_PHOTO_SIDE:
         return content
     with Image.open(path) as whole:

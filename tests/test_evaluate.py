@@ -562,6 +562,20 @@ def test_optimize_keeps_a_photos_metadata_as_stylize_does(tmp_path: Path, style_
         assert "icc_profile" not in out.info and not out.getexif()
 
 
+def test_optimize_says_it_takes_an_animations_first_frame(
+    tmp_path: Path, style_path: Path, random_vgg: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An animated GIF or a multi-page TIFF gave its first picture without a word (fast-style-stylize says it)."""
+    frames = [Image.new("RGB", (40, 30), (60 * i, 100, 50)) for i in range(3)]
+    frames[0].save(tmp_path / "anim.gif", save_all=True, append_images=frames[1:], duration=100)
+    frames[0].save(tmp_path / "scan.tif", save_all=True, append_images=frames[1:])
+    base = ["-s", str(style_path), "--iterations", "1", "--weights", str(random_vgg)]
+    assert optimize_main([str(tmp_path / "anim.gif"), *base, "-o", str(tmp_path / "a.png")]) == 0
+    assert "anim.gif: an animation of 3 frames: only the first is optimized" in caplog.text
+    assert optimize_main([str(tmp_path / "scan.tif"), *base, "-o", str(tmp_path / "s.png")]) == 0
+    assert "scan.tif: a TIFF of 3 pages: only the first is optimized" in caplog.text
+
+
 def test_optimize_never_writes_over_its_inputs_or_an_existing_curve(
     tmp_path: Path, style_path: Path, random_vgg: Path, capsys
 ) -> None:
