@@ -359,6 +359,15 @@ def find_images(root: str | Path, extensions: tuple[str, ...] = IMAGE_EXTENSIONS
     return files_below(root, lambda name: os.path.splitext(name)[1].lower() in extensions)
 
 
+# XMP properties of the photo's pixels, left out of a stylized copy's XMP: an orientation of its own (with none in
+# the EXIF, so not turned: the pixels are as they are shown), its size, and its colour space and profile's name (an
+# Adobe RGB or CMYK photo's stayed over the copy's sRGB pixels: a catalogue said "Adobe RGB (1998)", "CMYK")
+_PIXEL_XMP = (
+    rb"(?:tiff:(?:Orientation|ImageWidth|ImageLength)|exif:(?:ColorSpace|PixelXDimension|PixelYDimension)"
+    rb"|photoshop:(?:ICCProfile|ColorMode))"
+)
+
+
 def _kept_metadata(source: Image.Image | None, fmt: str) -> dict:
     """Save parameters that keep `source`'s XMP (a photographer's copyright and credits: JPEG, WebP, AVIF, PNG),
     resolution (300 dpi became 72: JPEG, PNG, TIFF) and JPEG comment. Its XMP orientation is already gone where the
@@ -369,8 +378,8 @@ def _kept_metadata(source: Image.Image | None, fmt: str) -> dict:
     xmp = source.info.get("xmp") or source.info.get("XML:com.adobe.xmp")
     if isinstance(xmp, str):
         xmp = xmp.encode()
-    if xmp:  # an orientation of its own (with none in the EXIF, so not turned): the pixels are as they are shown
-        xmp = re.sub(rb'tiff:Orientation="[0-9]"|<tiff:Orientation>[0-9]</tiff:Orientation>', b"", xmp)
+    if xmp:  # what it says of the photo's pixels that is not true of the copy's (`_PIXEL_XMP`)
+        xmp = re.sub(rb"\s%s=\"[^\"<>]*\"|<(%s)>[^<>]*</\1>" % (_PIXEL_XMP, _PIXEL_XMP), b"", xmp)
     if xmp and fmt == "JPEG" and len(xmp) > JPEG_XMP_BYTES:  # Pillow refuses it: the photo was not written
         log.warning("the XMP metadata (%d bytes, an edit history?) is too long for a JPEG: not kept", len(xmp))
     elif xmp and fmt in ("JPEG", "WEBP", "AVIF"):

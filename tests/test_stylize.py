@@ -1232,14 +1232,21 @@ def test_exif_is_kept_with_orientation_applied(model_path: Path, tmp_path: Path)
 def test_kept_exif_says_what_is_true_of_the_stylized_copy(model_path: Path, tmp_path: Path) -> None:
     """A wide-gamut photo's EXIF said "uncalibrated" colour (and Adobe RGB by its DCF index "R03") over the copy's
     sRGB pixels, and its pixel dimensions were the photo's (landscape for an upright portrait, unscaled): they are
-    the copy's now; the camera, dates and GPS position are kept, the orientation reset."""
+    the copy's now; the camera, dates and GPS position are kept, the orientation reset. Its XMP's profile name,
+    colour space and size are left out."""
     exif = Image.Exif()
     exif[0x010F], exif[0x0112] = "TestCam", 6  # Make; rotate on display
     exif.get_ifd(0x8769).update({0x9003: "2024:05:06 07:08:09", 0xA001: 0xFFFF, 0xA002: 40, 0xA003: 20})
     exif.get_ifd(0x8769)[0xA005] = {1: "R03"}  # the interoperability IFD's index: Adobe RGB
     exif.get_ifd(0x8825).update({1: "N", 2: (48.0, 51.0, 24.0)})  # GPS
     wide = rgb_profile("green", "blue", "red", name="wide")
-    Image.new("RGB", (40, 20), (120, 80, 60)).save(tmp_path / "cam.jpg", exif=exif.tobytes(), icc_profile=wide)
+    xmp = (  # the same said in XMP, as Lightroom writes it (a catalogue showed the copy as "Adobe RGB (1998)")
+        b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
+        b'<rdf:Description rdf:about="" photoshop:ICCProfile="Adobe RGB (1998)" photoshop:ColorMode="3" '
+        b'exif:PixelXDimension="40"><dc:creator>Ann</dc:creator><exif:ColorSpace>65535</exif:ColorSpace>'
+        b"<tiff:ImageWidth>40</tiff:ImageWidth></rdf:Description></rdf:RDF></x:xmpmeta>"
+    )
+    Image.new("RGB", (40, 20), (120, 80, 60)).save(tmp_path / "cam.jpg", exif=exif.tobytes(), icc_profile=wide, xmp=xmp)
     frames = [Image.new("RGB", (40, 20), (120, 80, 60 + 100 * i)) for i in range(2)]
     frames[0].save(tmp_path / "anim.png", save_all=True, append_images=frames[1:], exif=exif.tobytes())
     for source, out, scale, size in (
@@ -1258,6 +1265,11 @@ def test_kept_exif_says_what_is_true_of_the_stylized_copy(model_path: Path, tmp_
             assert tags[0x9003] == "2024:05:06 07:08:09" and got.get_ifd(0x8825)[2] == (48.0, 51.0, 24.0), out
             assert tags[0xA001] == 1 and (tags[0xA002], tags[0xA003]) == size, out  # sRGB; the copy's size
             assert got.get_ifd(0xA005) == {1: "R98"}, out
+            if source == "cam.jpg":
+                kept.load()
+                said = kept.info.get("xmp") or kept.info["XML:com.adobe.xmp"].encode()
+                assert b"<dc:creator>Ann</dc:creator>" in said, out
+                assert not re.search(rb"ICCProfile|ColorMode|ColorSpace|Dimension|ImageWidth", said), out
 
 
 def test_what_is_under_a_transparent_hole_does_not_change_the_visible_picture(model_path: Path) -> None:
