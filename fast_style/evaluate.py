@@ -258,6 +258,8 @@ def load_photos(
             with contextlib.suppress(OSError), Image.open(f) as img:  # the size that keeps it (none if too small)
                 if (keep := size_keeping_side(*img.size)) is not None:
                     sizes_that_keep.append(keep)
+                else:  # its own size, not the one --size made (a 200x10 strip was "32x2, under 16 px a side")
+                    w, h = img.size[:: -1 if img.getexif().get(0x0112, 1) in (5, 6, 7, 8) else 1]  # (as shown)
             # "at --size": only where the size made it so (a 5x5 photo was "5x5 at --size 32", as if that were why)
             at = f" at {setting('--size', 'size', size)}" if keep is not None else ""
             log.warning("warning: skipping %s: %dx%d%s, under %d px a side", f, w, h, at, MIN_PHOTO_SIDE)

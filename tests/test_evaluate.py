@@ -411,10 +411,12 @@ def test_a_photo_too_small_at_any_size_is_not_blamed_on_the_size(
     make_photo(tmp_path / "p" / "photo.jpg", size=(40, 32))
     Image.new("RGB", (2000, 30)).save(tmp_path / "p" / "strip.png")  # made too thin by the size: said so
     Image.new("RGB", (8, 8)).save(tmp_path / "p" / "tiny.png")
-    caplog.set_level("WARNING", logger="fast_style.evaluate")
+    Image.new("RGB", (400, 10)).save(tmp_path / "p" / "thin.png")  # too thin at any size: its own size said (it
+    caplog.set_level("WARNING", logger="fast_style.evaluate")  # was "128x3, under 16 px a side", neither's size)
     load_photos([str(tmp_path / "p")], 128)
     assert "strip.png: 128x2 at size=128, under 16 px a side" in caplog.text
     assert "tiny.png: 8x8, under 16 px a side" in caplog.text
+    assert "thin.png: 400x10, under 16 px a side" in caplog.text
 
 
 def test_photos_all_too_small_at_the_size_asked_say_the_size_that_keeps_them(tmp_path: Path) -> None:
