@@ -7,6 +7,7 @@ from __future__ import annotations
 import functools
 import io
 import itertools
+import struct
 
 from PIL import Image, ImageChops, ImageCms
 
@@ -66,3 +67,53 @@ def _is_srgb(icc: bytes) -> bool:
 def srgb_profile_of(icc: bytes) -> bytes:
     """`icc` if it is an sRGB profile, else littlecms's sRGB profile."""
     return icc if _is_srgb(icc) else _SRGB.tobytes()
+
+
+# Adobe RGB (1998)'s primaries as an ICC profile stores them (XYZ, adapted to the D50 white of the profile
+# connection space) and its tone curve, a gamma of 563/256
+_ADOBE_RGB_PRIMARIES = ((0.60974, 0.31111, 0.01947), (0.20528, 0.62567, 0.06087), (0.14919, 0.06322, 0.74457))
+_D50 = (0.9642, 1.0, 0.8249)
+
+
+@functools.lru_cache(maxsize=1)
+def adobe_rgb_profile() -> bytes:
+    """An ICC v2 profile of Adobe RGB (1998), for a camera's photo that says it is in Adobe RGB by its EXIF alone
+    (`stated_profile`): no profile ships with Pillow or littlecms."""
+
+    def s15(*values: float) -> bytes:
+        return b"".join(struct.pack(">i", round(v * 65536)) for v in values)
+
+    name = b"Adobe RGB (1998) compatible\0"
+    curve = b"curv" + bytes(4) + struct.pack(">IH", 1, 563)
+    tags = [
+        (b"desc", b"desc" + bytes(4) + struct.pack(">I", len(name)) + name + bytes(4 + 4 + 2 + 1 + 67)),
+        (b"wtpt", b"XYZ " + bytes(4) + s15(*_D50)),
+        *((sig, b"XYZ " + bytes(4) + s15(*xyz)) for sig, xyz in zip((b"rXYZ", b"gXYZ", b"bXYZ"), _ADOBE_RGB_PRIMARIES)),
+        *((sig, curve) for sig in (b"rTRC", b"gTRC", b"bTRC")),
+    ]
+    offset, table, data = 128 + 4 + 12 * len(tags), b"", b""
+    for sig, body in tags:
+        body += bytes(-len(body) % 4)
+        table += sig + struct.pack(">II", offset + len(data), len(body))
+        data += body
+    header = struct.pack(">I", offset + len(data)) + bytes(4) + struct.pack(">I", 0x02100000) + b"mntrRGB XYZ "
+    header += bytes(12) + b"acsp" + bytes(28) + s15(*_D50) + bytes(48)
+    return header + struct.pack(">I", len(tags)) + table + data
+
+
+def stated_profile(img: Image.Image) -> bytes | None:
+    """The profile an RGB picture without an ICC profile states by its EXIF alone: Adobe RGB for a camera's DCF
+    "option file" (ColorSpace uncalibrated and interoperability index "R03", as Canon and Sony cameras set to
+    Adobe RGB write their JPEGs, or ColorSpace 2, as some others do); None otherwise (sRGB)."""
+    if img.mode not in ("RGB", "RGBA") or img.info.get("icc_profile"):
+        return None
+    if not img.info.get("exif") and img.format != "TIFF":  # (a TIFF's EXIF is among its tags)
+        return None
+    try:
+        exif = img.getexif()
+        space = exif.get_ifd(0x8769).get(0xA001)
+        if space == 2 or (space == 0xFFFF and exif.get_ifd(0xA005).get(1) == "R03"):
+            return adobe_rgb_profile()
+    except Exception:  # a damaged EXIF block (SyntaxError, struct.error): the numbers as they are
+        return None
+    return None

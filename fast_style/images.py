@@ -118,6 +118,8 @@ def read_image(
         img.load()
         if img.format == "TIFF" and "exif" not in img.info and (block := _tiff_exif(img)):
             img.info["exif"] = block  # as other formats give theirs: kept_metadata copies it
+        if "nclx_profile" not in img.info and (stated := icc.stated_profile(img)):  # a camera's Adobe RGB JPEG
+            img.info["icc_profile"] = stated  # without a profile, read as sRGB numbers: as if it had embedded one
         return upright(_coded_colour_to_srgb(img, path))
 
 
@@ -231,6 +233,9 @@ def opened_in_srgb(img: Image.Image, source: str | os.PathLike) -> Image.Image:
     elif said != info:  # its cICP states sRGB: a profile beside it is not applied
         read = img.copy()
         read.info = said
+    elif "nclx_profile" not in info and (stated := icc.stated_profile(img)):  # Adobe RGB by its EXIF (read_image)
+        read = img.copy()
+        read.info = {**info, "icc_profile": stated}
     return read
 
 

@@ -453,6 +453,36 @@ def test_wide_gamut_photos_are_read_as_srgb_and_saved_so(model_path: Path, tmp_p
             assert name != "srgb.png" or stylized.info["icc_profile"] == srgb  # a source's sRGB profile kept
 
 
+def test_a_cameras_adobe_rgb_jpeg_without_a_profile_is_read_as_adobe_rgb(model_path: Path, tmp_path: Path) -> None:
+    """A camera set to Adobe RGB (Canon, Sony) embeds no profile: its EXIF says so (ColorSpace uncalibrated,
+    interoperability index "R03", the DCF option file; or ColorSpace 2). Read as sRGB numbers, its colours came out
+    flat and its stylized ones off (the README's "a third more saturated" the other way round); now through Adobe
+    RGB, as an embedded profile is read, and the output tagged sRGB."""
+    from fast_style.images import opened_in_srgb
+
+    r03 = Image.Exif()
+    r03.get_ifd(0x8769).update({0xA001: 0xFFFF, 0xA005: {1: "R03"}})
+    two = Image.Exif()
+    two.get_ifd(0x8769)[0xA001] = 2
+    uncalibrated = Image.Exif()  # without the index: nothing said of the colours, sRGB as before
+    uncalibrated.get_ifd(0x8769)[0xA001] = 0xFFFF
+    for name, exif in (("r03.jpg", r03), ("two.tif", two), ("plain.jpg", uncalibrated)):
+        Image.new("RGB", (16, 16), (200, 100, 50)).save(tmp_path / name, exif=exif.tobytes(), quality=100)
+    expected = (227, 100, 42)  # Adobe RGB's (200, 100, 50) in sRGB (its matrices and curves, worked by hand)
+    for name in ("r03.jpg", "two.tif"):
+        got = open_rgb(tmp_path / name).getpixel((8, 8))
+        assert max(abs(a - b) for a, b in zip(got, expected)) <= 2, (name, got)
+        with Image.open(tmp_path / name) as opened:  # from Python, an image from Image.open as its path
+            rgb, _ = split_alpha(opened_in_srgb(opened, tmp_path / name))
+            assert rgb.getpixel((8, 8)) == got and "icc_profile" not in opened.info, name  # (the caller's untouched)
+    assert max(abs(a - b) for a, b in zip(open_rgb(tmp_path / "plain.jpg").getpixel((8, 8)), (200, 100, 50))) <= 2
+    out = tmp_path / "out.jpg"
+    assert main([str(tmp_path / "r03.jpg"), "-m", str(model_path), "-o", str(out), "-q"]) == 0
+    with Image.open(out) as stylized:
+        assert _description(stylized).startswith("sRGB") and stylized.getexif().get_ifd(0x8769)[0xA001] == 1
+        assert stylized.getexif().get_ifd(0xA005) == {1: "R98"}
+
+
 def test_phone_photos_in_heic_and_avif_are_read(model_path: Path, tmp_path: Path, capsys) -> None:
     import pillow_heif  # writes HEIC (the product reads it with pi-heif, which only decodes)
 
