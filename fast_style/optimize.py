@@ -182,8 +182,8 @@ def check_result(out: Path, force: bool, inputs: set[Path] = frozenset()) -> Non
     """UserError where `write_result` may not write `out` and its curve: over one of `inputs` (resolved paths), a
     folder, or without `force` over an existing image, CSV or earlier TensorBoard curve."""
     csv_path, board = curve_paths(out)
-    for path in (out, csv_path):
-        check_output(path, force, inputs)
+    for path in (out, csv_path):  # the curve's named after the picture, not by the user ("give a file's name")
+        check_output(path, force, inputs, named=path == out)
     if board.exists() and not board.is_dir():
         raise UserError(f"{board} is a file: the loss curve's TensorBoard folder goes there; choose another output")
     if any(board.glob("events.out.tfevents.*")) and not force:

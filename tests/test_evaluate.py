@@ -586,6 +586,7 @@ def test_optimize_never_writes_over_its_inputs_or_an_existing_curve(
     base = [str(photo), "-s", str(style_path), "--iterations", "2", "--size", "32", "--weights", str(random_vgg)]
     (tmp_path / "folder").mkdir()
     (tmp_path / "taken_loss.csv").write_text("mine")
+    (tmp_path / "kept_loss.csv").mkdir()  # the curve's place, not named by the user ("give a file's name")
     (tmp_path / "board_tensorboard").mkdir()
     (tmp_path / "board_tensorboard" / "events.out.tfevents.1.host").write_text("an earlier curve")
     cases = [
@@ -593,6 +594,10 @@ def test_optimize_never_writes_over_its_inputs_or_an_existing_curve(
         (["-o", str(style_path), "--force"], "is an input"),
         (["-o", str(tmp_path / "x.xyz")], "unknown image format"),
         (["-o", str(tmp_path / "taken.png")], "taken_loss.csv exists"),
+        (
+            ["-o", str(tmp_path / "kept.png")],
+            "kept_loss.csv: a folder of that name is in the way; move it, or write elsewhere (-o)",
+        ),
         (["-o", str(tmp_path / "board.png")], "board_tensorboard holds an earlier loss curve: use --force"),
         (["-o", str(tmp_path / "a.png"), "--lr", "-1"], "--lr"),
         (["-o", str(tmp_path / "a.svg")], "unknown image format '.svg'"),  # before the work, not after it
