@@ -26,7 +26,7 @@ from itertools import chain
 from pathlib import Path
 from typing import BinaryIO
 
-from fast_style.errors import UserError
+from fast_style.errors import UserError, counted
 from fast_style.numbers import check_number
 
 DEFAULT_BASE_URL = "http://images.cocodataset.org"
@@ -278,12 +278,14 @@ def download(
     except Unreachable as e:
         raise Unreachable(f"cannot reach {base_url}: {e}") from None
     except DiskFull as e:
-        raise DiskFull(f"{e}; the {report.total} images saved are kept") from None
+        raise DiskFull(
+            f"{e}; the {counted(report.total, 'image')} saved {'is' if report.total == 1 else 'are'} kept"
+        ) from None
     except KeyboardInterrupt:
         if pending:  # a stalled read ends at its timeout
             tqdm.write(
-                f"stopping: ending {len(pending)} downloads under way (at most {timeout:g} s; press Ctrl-C again to "
-                "quit at once)",
+                f"stopping: ending {counted(len(pending), 'download')} under way (at most {timeout:g} s; press Ctrl-C "
+                "again to quit at once)",
                 file=sys.stderr,
             )
         raise

@@ -18,7 +18,7 @@ from torchvision.transforms import v2
 from tqdm import tqdm
 
 from fast_style.atomic import DiskError, atomic_write
-from fast_style.errors import UserError
+from fast_style.errors import UserError, counted
 from fast_style.images import open_rgb
 
 log = logging.getLogger(__name__)
@@ -46,7 +46,7 @@ def fill_cache(
     stale = [(src, dst) for src, dst in pairs if not _is_current(dst, src)]
     if not stale:
         return
-    log.info("caching %d photos at %d px under %s", len(stale), image_size, cache_dir)
+    log.info("caching %s at %d px under %s", counted(len(stale), "photo"), image_size, cache_dir)
     loader = DataLoader(_Shrink(stale, image_size, max_pixels), batch_size=None, num_workers=num_workers)
     unreadable = 0
     for problem in tqdm(loader, total=len(stale), desc="caching photos", unit="img", mininterval=2):
