@@ -535,13 +535,15 @@ def test_cli_folder_mirrors_tree_and_never_overwrites(
     (out / "sub" / "b.png").unlink()
     assert main([str(src), "-m", str(model_path), "-o", str(out), "-q", "--strength", "0.5"]) == 1
     err = capsys.readouterr().err
-    assert "a.jpg exists: use --force" in err and "1 failed (1 because their outputs exist: --skip-existing" in err
+    assert (
+        "a.jpg exists: use --force" in err and "1 failed (1 because its output exists: --skip-existing leaves it" in err
+    )
     assert (out / "a.jpg").read_bytes() == before and (out / "sub" / "b.png").is_file()
     # a stopped run resumed: the inputs done are left, quietly, and the rest stylized
     (out / "sub" / "b.png").unlink()
     assert main([str(src), "-m", str(model_path), "-o", str(out), "-q", "--skip-existing"]) == 0
     err = capsys.readouterr().err
-    assert "skipping 1 of 2 inputs: their outputs exist" in err and "error" not in err
+    assert "skipping 1 of 2 inputs: its output exists (--skip-existing)" in err and "error" not in err
     assert (out / "a.jpg").read_bytes() == before and (out / "sub" / "b.png").is_file()
     assert main([str(src), "-m", str(model_path), "-o", str(out), "-q", "--skip-existing"]) == 0
     assert "nothing to do: the 2 outputs exist already" in capsys.readouterr().err

@@ -217,7 +217,10 @@ def run(args: argparse.Namespace) -> int:
             )
             return EXIT_OK
         print(
-            f"skipping {len(existing)} of {len(plans)} inputs: their outputs exist (--skip-existing)", file=sys.stderr
+            f"skipping {len(existing)} of {len(plans)} inputs: "
+            + ("its output exists" if len(existing) == 1 else "their outputs exist")
+            + " (--skip-existing)",
+            file=sys.stderr,
         )
         done = set(existing)  # (a set: thousands of photos in a folder)
         plans = [plan for plan in plans if plan not in done]
@@ -304,7 +307,11 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_USER_ERROR
     kept_note = ""  # the outputs an earlier, stopped run wrote: refused one by one above
     if existing and not args.force:
-        kept_note = f" ({len(existing)} because their outputs exist: --skip-existing leaves them quietly)"
+        kept_note = (  # (one: "1 because their outputs exist")
+            " (1 because its output exists: --skip-existing leaves it quietly)"
+            if len(existing) == 1
+            else f" ({len(existing)} because their outputs exist: --skip-existing leaves them quietly)"
+        )
     where = plans[0][1] if len(plans) == 1 and done.images + done.videos else Path(args.output)
     what = [counted(done.images, "image")] if done.images else []
     what += [f"{counted(done.videos, 'video')} of {counted(done.frames, 'frame')}"] if done.videos else []
