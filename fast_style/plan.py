@@ -323,10 +323,11 @@ def _without_earlier_outputs(plans: list[tuple[Path, Path]]) -> list[tuple[Path,
     if not earlier or len(earlier) == len(plans):
         return plans
     log.warning(
-        "left out %s this run writes (an earlier run's outputs, such as %s): %s replaces them",
+        "left out %s this run writes (an earlier run's %s): %s replaces %s",
         counted(len(earlier), "file"),
-        earlier[0],
+        f"output, {earlier[0]}" if len(earlier) == 1 else f"outputs, such as {earlier[0]}",
         remedy("--force", "force=True") or "--force",
+        "it" if len(earlier) == 1 else "them",
     )
     left_out = set(earlier)
     return [(src, dst) for src, dst in plans if src not in left_out]

@@ -1574,7 +1574,14 @@ def test_a_rerun_leaves_out_what_the_run_before_wrote_beside_the_photos(
     assert main([*args, "--skip-existing"]) == 0
     assert main([*args, "--force"]) == 0
     assert sorted(p.name for p in photos.iterdir()) == ["a.jpg", "a_wave.jpg", "b.png", "b_wave.png"]
-    assert "left out 2 files this run writes (an earlier run's outputs" in caplog.text
+    assert "left out 2 files this run writes (an earlier run's outputs, such as " in caplog.text
+    caplog.clear()  # one: said as one (it said "1 file ... (an earlier run's outputs, such as ...): ... them")
+    one = tmp_path / "one"
+    make_photo(one / "a.jpg")
+    one_args = [str(one), "-m", str(model_path), "-o", str(one), "--name", "{stem}_{model}.{ext}", "-q"]
+    assert main(one_args) == 0 and main([*one_args, "--force"]) == 0
+    said = f"left out 1 file this run writes (an earlier run's output, {one / 'a_wave.jpg'}): --force replaces it"
+    assert said in caplog.text
     monkeypatch.chdir(tmp_path / "photos")
     for p in photos.glob("*_wave.*"):
         p.unlink()
