@@ -128,10 +128,11 @@ def _search(
         parts = earlier[0].relative_to(folder).parts
         first = folder.joinpath(*parts[: parts.index(DEFAULT_OUTPUT) + 1])
         log.warning(
-            "%s: left out %s in %s/ (an earlier run's output: name that folder to stylize them)",
+            "%s: left out %s in %s/ (an earlier run's output: name that folder to stylize %s)",
             item,
             counted(len(earlier), "file"),
             first,
+            "it" if len(earlier) == 1 else "them",
         )
     if others:
         kinds = sorted({f.suffix.lower() or "no extension" for f in others})

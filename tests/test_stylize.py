@@ -998,7 +998,7 @@ def test_a_folder_run_leaves_out_an_earlier_runs_output_and_names_what_it_skips(
     caplog.clear()
     assert main([".", "-m", str(model_path), "-o", "again", "-q"]) == 0
     assert sorted(p.relative_to(tmp_path / "again").as_posix() for p in (tmp_path / "again").rglob("*")) == ["a.jpg"]
-    assert "left out 1 file in stylized/ (an earlier run's output: name that folder to stylize them)" in caplog.text
+    assert "left out 1 file in stylized/ (an earlier run's output: name that folder to stylize it)" in caplog.text
     assert main(["stylized", "-m", str(model_path), "-o", "restyled", "-q"]) == 0  # named: taken
     assert (tmp_path / "restyled" / "a.jpg").is_file()
 
