@@ -15,10 +15,11 @@ import hashlib
 import io
 import json
 import logging
+import os
 import textwrap
 import time
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict
 from pathlib import Path
 
@@ -33,6 +34,7 @@ from fast_style.errors import UserError, counted, first_line, remedy, setting
 from fast_style.file_kinds import IMAGE_EXTENSIONS, is_video
 from fast_style.images import find_images, read_photo, unreadable_because
 from fast_style.loss import MIN_PHOTO_SIDE, PerceptualLoss, size_keeping_side
+from fast_style.numbers import check_number
 from fast_style.outputs import to_overwrite
 from fast_style.pixels import tensor_to_pil
 from fast_style.plan import expand_inputs
@@ -394,7 +396,13 @@ def evaluate(
     model's stylized pictures of the photos numbered in `keep` (default all) come back by number: only a contact
     sheet's rows are held (every model's every picture had been, 3 MB a model and photo at 512 px); the networks
     are loaded one at a time."""
-    models = [zoo.resolve(m) for m in ([models] if isinstance(models, (str, Path)) else models)]  # names too
+    models = [zoo.resolve(m) for m in _paths("models", models)]  # names too
+    style_dirs = _paths("style_dirs", style_dirs or [])  # (one folder's letters were searched: "nor in p, d, i")
+    check_number("stability_photos", stability_photos, lambda v: v >= 0, "a whole number of photos >= 0", True)
+    if keep is not None:
+        keep = list(keep) if isinstance(keep, Iterable) and not isinstance(keep, (str, bytes)) else [keep]
+        if not all(isinstance(k, int) and not isinstance(k, bool) for k in keep):
+            raise TypeError(f"keep must be the photos' numbers (a list of ints) or None, not {keep!r}")
     _check_photos("photos", photos)
     _check_photos("clip_photos", clip_photos)
     if not models or not photos:
@@ -475,6 +483,19 @@ def evaluate(
 
 REPORTS = ("metrics.csv", "metrics.json", "contact_sheet.png")
 STABILITY_SIZE = 384  # the photos' longer side for the flicker's clips, whatever --size (the README's figures)
+
+
+def _paths(name: str, items: object) -> list[str]:
+    """`items`, one path or name or a list of them, as a list of strings; TypeError for anything else (a network
+    given as a model was "'TransformerNet' object is not iterable")."""
+    if isinstance(items, (str, os.PathLike)):
+        return [str(items)]
+    listed = list(items) if isinstance(items, Iterable) else [items]
+    if odd := [i for i in listed if not isinstance(i, (str, os.PathLike))]:
+        kind = "style models' paths or built-in styles' names" if name == "models" else "folders' paths"
+        hint = ": save_style_model(net, path) writes a network" if isinstance(odd[0], torch.nn.Module) else ""
+        raise TypeError(f"{name} must be {kind}, not {type(odd[0]).__name__}{hint}")
+    return [str(i) for i in listed]
 
 
 def _check_photos(name: str, photos: object) -> None:

@@ -495,3 +495,25 @@ def test_load_style_model_takes_paths_and_says_a_bad_map_location(model_path: Pa
             load_style_model(model_path, map_location=location)
     net, _ = load_style_model(model_path, map_location=torch.device("cpu"))  # a Path, a torch.device
     assert net.config["channels"] == [4, 8, 8]
+
+
+def test_evaluate_takes_one_folder_of_paintings_and_names_arguments_of_the_wrong_kind(
+    tmp_path: Path, random_vgg: Path
+) -> None:
+    # style_dirs="paintings" was searched letter by letter ("not there nor in p, a, i, ..."); a network given as the
+    # models was "'TransformerNet' object is not iterable", stability_photos="2" "slice indices must be integers"
+    make_photo(tmp_path / "paintings" / "sea.jpg", size=(64, 48))
+    net = TransformerNet(channels=(4, 8, 8), num_residual=1)
+    model = save_style_model(net, tmp_path / "sea.pt", {"style_image": "/elsewhere/sea.jpg"})
+    photos = [("p", torch.rand(1, 3, 32, 32))]
+    light = {"weights": str(random_vgg), "judge": False, "stability_photos": 0, "style_size": 32}
+    scores, _ = evaluate(model, photos, style_dirs=str(tmp_path / "paintings"), **light)
+    assert scores[0].style_image == str(tmp_path / "paintings" / "sea.jpg")
+    with pytest.raises(TypeError, match=r"^models must be style models' paths .*, not TransformerNet: save_style_"):
+        evaluate(net, photos, **light)
+    with pytest.raises(TypeError, match=r"^style_dirs must be folders' paths, not int"):
+        evaluate(model, photos, style_dirs=[3], **light)
+    with pytest.raises(UserError, match=r"^stability_photos must be a whole number of photos >= 0, got '2'"):
+        evaluate(model, photos, **{**light, "stability_photos": "2"})
+    with pytest.raises(TypeError, match=r"^keep must be the photos' numbers \(a list of ints\) or None"):
+        evaluate(model, photos, keep=["0"], **light)
