@@ -139,8 +139,10 @@ class Stylizer:
         `max_pixels`: images larger than this are stylized in seamless tiles of `tile` px (0: never).
         `precision` "auto": on GPUs fp16 (bf16 with `compile`), on CPUs bf16 where native, else fp32. The other
         settings are the constructor's, and checked there."""
-        if not isinstance(path, (str, os.PathLike)):
-            raise TypeError(f"Stylizer.load takes a built-in style's name or a model file's path, not {path!r}")
+        if not isinstance(path, (str, os.PathLike)):  # (a network's repr is many lines: its kind is said)
+            shown = repr(path) if isinstance(path, (bytes, int, float, type(None))) else type(path).__name__
+            hint = ": Stylizer(network, device, precision) takes a network" if isinstance(path, TransformerNet) else ""
+            raise TypeError(f"Stylizer.load takes a built-in style's name or a model file's path, not {shown}{hint}")
         net, meta = load_style_model(str(zoo.resolve(path)))
         return cls(net, device, precision, meta, backend, max_pixels, tile, compile)
 

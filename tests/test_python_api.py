@@ -517,3 +517,16 @@ def test_evaluate_takes_one_folder_of_paintings_and_names_arguments_of_the_wrong
         evaluate(model, photos, **{**light, "stability_photos": "2"})
     with pytest.raises(TypeError, match=r"^keep must be the photos' numbers \(a list of ints\) or None"):
         evaluate(model, photos, keep=["0"], **light)
+
+
+def test_a_network_given_to_stylizer_load_is_said_in_one_line(model_path: Path) -> None:
+    # its message held the network's repr, dozens of lines
+    net, _ = load_style_model(str(model_path))
+    with pytest.raises(TypeError) as said:
+        Stylizer.load(net)
+    assert str(said.value) == (
+        "Stylizer.load takes a built-in style's name or a model file's path, not TransformerNet: "
+        "Stylizer(network, device, precision) takes a network"
+    )
+    with pytest.raises(TypeError, match=r"path, not b'wave'$"):
+        Stylizer.load(b"wave")
