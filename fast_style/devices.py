@@ -60,6 +60,10 @@ def pick_device(device: str | torch.device | int | None = "auto") -> torch.devic
         raise UserError(
             f"device mps asked for, but MPS is not available: use cpu ({setting('--device', 'device', 'cpu')})"
         )
+    if dev.type == "cuda" and dev.index is not None and dev.index >= (count := torch.cuda.device_count()):
+        # (torch's "CUDA error: invalid device ordinal", several lines, at the first tensor moved there)
+        gpus, there = ("GPU", "cuda:0") if count == 1 else ("GPUs", f"cuda:0 to cuda:{count - 1}")
+        raise UserError(f"device {dev} asked for, but this machine has {count} CUDA {gpus}: use {there}")
     return dev
 
 

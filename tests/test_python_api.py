@@ -530,3 +530,16 @@ def test_a_network_given_to_stylizer_load_is_said_in_one_line(model_path: Path) 
     )
     with pytest.raises(TypeError, match=r"path, not b'wave'$"):
         Stylizer.load(b"wave")
+
+
+def test_a_gpu_index_past_the_machines_gpus_is_refused(model_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Stylizer.load(path, device="cuda:3") on a machine of one GPU failed at the network's first move there, in torch's
+    # words ("CUDA error: invalid device ordinal", several lines)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    for device in ("cuda:3", 1, torch.device("cuda", 1)):
+        with pytest.raises(UserError, match=r"^device cuda:\d asked for, but this machine has 1 CUDA GPU: use cuda:0$"):
+            Stylizer.load(model_path, device=device)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
+    with pytest.raises(UserError, match=r"has 2 CUDA GPUs: use cuda:0 to cuda:1$"):
+        Stylizer.load(model_path, device="cuda:2")
