@@ -485,6 +485,22 @@ REPORTS = ("metrics.csv", "metrics.json", "contact_sheet.png")
 STABILITY_SIZE = 384  # the photos' longer side for the flicker's clips, whatever --size (the README's figures)
 
 
+def _check_outputs(scores: list[ModelScore], outputs: Sequence, rows: list[int]) -> None:
+    """UserError where `outputs` does not hold each model's pictures of the contact sheet's `rows` (a bare KeyError
+    or IndexError at the sheet, after the metrics were computed)."""
+    if len(outputs) != len(scores):
+        raise UserError(
+            f"outputs holds {len(outputs)} models' pictures and scores {len(scores)} models: pass evaluate's two "
+            "results together"
+        )
+    for score, held in zip(scores, outputs):
+        if missing := [r for r in rows if (r not in held if isinstance(held, Mapping) else r >= len(held))]:
+            raise UserError(
+                f"outputs lacks {score.name}'s picture of photo {missing[0]}, a row of the contact sheet (photos "
+                f"{', '.join(map(str, rows))}): evaluate with keep=spread(len(photos), sheet_rows), or lower sheet_rows"
+            )
+
+
 def _paths(name: str, items: object) -> list[str]:
     """`items`, one path or name or a list of them, as a list of strings; TypeError for anything else (a network
     given as a model was "'TransformerNet' object is not iterable")."""
@@ -591,6 +607,7 @@ def write_reports(
     if rank_by not in RANK_BY:
         raise UserError(f"rank_by {rank_by!r}: choose one of {', '.join(RANK_BY)} ({setting('--rank-by', 'rank_by')})")
     check_sheet_cell(sheet_cell)
+    _check_outputs(scores, outputs, spread(len(photos), sheet_rows))
     check_reports(out, force)
     order = ranked(scores, rank_by)
     table = io.StringIO()

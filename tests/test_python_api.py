@@ -543,3 +543,18 @@ def test_a_gpu_index_past_the_machines_gpus_is_refused(model_path: Path, monkeyp
     monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
     with pytest.raises(UserError, match=r"has 2 CUDA GPUs: use cuda:0 to cuda:1$"):
         Stylizer.load(model_path, device="cuda:2")
+
+
+def test_write_reports_says_which_pictures_its_contact_sheet_lacks(tmp_path: Path, random_vgg: Path) -> None:
+    # evaluate(..., keep=[0]) then write_reports: a bare "KeyError: 1" at the contact sheet; outputs of the wrong
+    # length an IndexError
+    model = save_style_model(TransformerNet(channels=(4, 8, 8), num_residual=1), tmp_path / "m.pt")
+    photos = [(f"p{i}", torch.rand(1, 3, 32, 32)) for i in range(3)]
+    light = {"weights": str(random_vgg), "judge": False, "stability_photos": 0, "style_size": 32}
+    scores, outputs = evaluate(model, photos, style_image=str(make_photo(tmp_path / "s.jpg")), keep=[0], **light)
+    with pytest.raises(UserError, match=r"^outputs lacks m's picture of photo 1, a row of the contact sheet \(photos "):
+        write_reports(tmp_path / "out", scores, outputs, photos, "caffe")
+    with pytest.raises(UserError, match=r"^outputs holds 0 models' pictures and scores 1 models: pass evaluate's"):
+        write_reports(tmp_path / "out", scores, [], photos, "caffe")
+    assert not (tmp_path / "out").exists()
+    assert len(write_reports(tmp_path / "out", scores, outputs, photos, "caffe", sheet_rows=1)) == 3
