@@ -924,6 +924,21 @@ def test_a_config_composed_in_python_is_told_to_name_its_run_folder(style_path: 
         train(compose([f"style.image={style_path}", f"data.root={photo_dir}", "trainer.max_steps=1"]))
 
 
+def test_a_run_folder_under_the_home_folder_is_one_folder(
+    tmp_path: Path, photo_dir: Path, style_path: Path, random_vgg: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # compose([..., "output_dir='~/runs/x'"]): the checkpoints and TensorBoard went to $HOME/runs/x, the style model
+    # and the image grids to ./~/runs/x
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.chdir(tmp_path)
+    cfg = tiny_cfg(Path("'~/runs/x'"), photo_dir, style_path, random_vgg, "trainer.max_steps=2")
+    style = train(cfg)
+    run = tmp_path / "home" / "runs" / "x"
+    assert style == run / "style.pt" and style.is_file()
+    assert {p.name for p in run.iterdir()} >= {"checkpoints", "images", "tensorboard", "style.pt"}
+    assert not (tmp_path / "~").exists()
+
+
 def test_a_run_folder_that_is_a_file_is_said_to_be_one(style_path: Path, photo_dir: Path, tmp_path: Path) -> None:
     # from Python it was blamed on callbacks.images ("bad setting under callbacks.images: dirpath .../images cannot
     # be a folder"), whose folder is made first
