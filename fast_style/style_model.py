@@ -82,7 +82,8 @@ def save_style_model(
     """Write a standalone style model atomically (a crash never leaves a truncated file in its place); an existing
     file is replaced only with `force` (a photo passed by mistake was replaced by the model, without a word)."""
     check_model_name(path)
-    check_output(Path(path), force)
+    path = Path(path).expanduser()  # as Stylizer.load and fast-style-stylize read it (it went to a folder named ~)
+    check_output(path, force)
     return save_torch(style_model_payload(net, meta, dtype), path, overwrite=force)
 
 
@@ -162,7 +163,7 @@ def load_style_model(
         raise TypeError(
             f"load_style_model takes a style model's path or a built-in style's name, not {type(path).__name__}"
         )
-    path = os.fspath(path)
+    path = os.path.expanduser(os.fspath(path))  # as Stylizer.load reads it (save_style_model writes it so)
     map_location = pick_device(map_location)  # (one torch cannot read to, "gpu", was said to be a damaged file)
     if not Path(path).is_file():
         from fast_style import zoo

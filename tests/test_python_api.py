@@ -558,3 +558,17 @@ def test_write_reports_says_which_pictures_its_contact_sheet_lacks(tmp_path: Pat
         write_reports(tmp_path / "out", scores, [], photos, "caffe")
     assert not (tmp_path / "out").exists()
     assert len(write_reports(tmp_path / "out", scores, outputs, photos, "caffe", sheet_rows=1)) == 3
+
+
+def test_a_style_model_under_the_home_folder_is_written_where_it_is_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # save_style_model(net, "~/m.pt") wrote ./~/m.pt, where Stylizer.load("~/m.pt") looked in the home folder
+    (tmp_path / "home").mkdir()
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.chdir(tmp_path)
+    net = TransformerNet(channels=(4, 8, 8), num_residual=1)
+    assert save_style_model(net, "~/m.pt") == tmp_path / "home" / "m.pt"
+    assert not (tmp_path / "~").exists()
+    assert load_style_model("~/m.pt")[0].config == net.config
+    assert Stylizer.load("~/m.pt", device="cpu").network.config == net.config
