@@ -10,7 +10,6 @@ import math
 import os
 import threading
 from collections.abc import Mapping
-from collections.abc import Set as AbstractSet
 from pathlib import Path
 from typing import overload
 
@@ -313,7 +312,8 @@ class Stylizer:
                 f"stylize_images takes a list of images, not {type(images).__name__}: keep the names with "
                 "dict(zip(images, stylizer.stylize_images(list(images.values()))))"
             )
-        if isinstance(images, AbstractSet):  # in no order: the results could not be told apart
+        if isinstance(images, (set, frozenset)):  # in no order: the results could not be told apart (a dict's
+            # keys, in order, are taken)
             raise TypeError(
                 f"stylize_images takes a list of images, not {type(images).__name__} (in no order: its results "
                 "could not be matched to its images): pass a list, e.g. sorted(paths)"

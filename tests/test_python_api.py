@@ -482,6 +482,7 @@ def test_stylize_images_refuses_a_dict_or_a_set(model_path: Path, tmp_path: Path
     kept = dict(zip(named, s.stylize_images(list(named.values()))))  # the way the message gives
     assert [im.size for im in kept.values()] == [(20, 16), (10, 8)]
     assert len(s.stylize_images(im for im in named.values())) == 2  # any other iterable is taken
+    assert len(s.stylize_images({str(p): 1 for p in sorted(paths)}.keys())) == 2  # a dict's keys, in order, too
 
 
 def test_load_style_model_takes_paths_and_says_a_bad_map_location(model_path: Path) -> None:
