@@ -61,12 +61,15 @@ def train(cfg: DictConfig) -> Path | None:
         )
     _check_output_dir(cfg)
     try:
-        hydra_dir = Path(cfg.output_dir) / ".hydra"
+        given = cfg.output_dir
     except InterpolationResolutionError:  # ${run_folder:} outside a Hydra run: a config composed in Python
-        raise UserError(
-            "output_dir is not set: outside fast-style-train, name the run's folder, e.g. "
-            'compose(["style.image=wave.jpg", "output_dir=runs/wave"])'
-        ) from None
+        given = None
+    if given is None or not str(given).strip():  # (output_dir= wrote style.pt, checkpoints/ and images/ at the disk's
+        raise UserError(  # root, from ${output_dir}/style.pt; null failed in pathlib's words)
+            f"output_dir is {'empty' if given is not None else 'not set'}: outside fast-style-train, name the run's "
+            'folder, e.g. compose(["style.image=wave.jpg", "output_dir=runs/wave"])'
+        )
+    hydra_dir = Path(given) / ".hydra"
     if str(cfg.output_dir).startswith("~"):  # (from Python: Lightning expanded it, the style model and the grids
         cfg.output_dir = str(Path(str(cfg.output_dir)).expanduser())  # went to a folder named ~: a run in two places)
     launch.set_run_folder(str(cfg.output_dir))  # how messages name it: hydra.run.dir, or from Python output_dir

@@ -924,6 +924,18 @@ def test_a_config_composed_in_python_is_told_to_name_its_run_folder(style_path: 
         train(compose([f"style.image={style_path}", f"data.root={photo_dir}", "trainer.max_steps=1"]))
 
 
+def test_an_empty_run_folder_is_refused(style_path: Path, photo_dir: Path) -> None:
+    # output_dir= (an unset variable) wrote style.pt, checkpoints/ and images/ at the disk's root
+    # (${output_dir}/style.pt), and TensorBoard in the current folder; output_dir=null failed in pathlib's words
+    for empty, said in (("", "empty"), ("' '", "empty"), ("null", "not set")):
+        # (data.batch_size=0: were it let through, the run would stop at the data, before writing anything)
+        cfg = compose(
+            [f"style.image={style_path}", f"data.root={photo_dir}", "data.batch_size=0", f"output_dir={empty}"]
+        )
+        with pytest.raises(UserError, match=f"^output_dir is {said}: outside fast-style-train, name the run's folder"):
+            train(cfg)
+
+
 def test_a_run_folder_under_the_home_folder_is_one_folder(
     tmp_path: Path, photo_dir: Path, style_path: Path, random_vgg: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
