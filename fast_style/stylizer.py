@@ -189,7 +189,9 @@ class Stylizer:
         tiled = check_flag("tiled", tiled, none=True)
         # (an empty batch, (0, 3, H, W), is answered empty below; the range check above skips it)
         if images.ndim not in (3, 4) or images.shape[-3] != 3:
-            raise UserError(f"expected images of shape (B, 3, H, W) or (3, H, W), got {tuple(images.shape)}")
+            last = images.ndim in (3, 4) and images.shape[-1] == 3  # as numpy and PIL hold them
+            hint = f": channels last? images.permute({'0, 3, 1, 2' if images.ndim == 4 else '2, 0, 1'})" if last else ""
+            raise UserError(f"expected images of shape (B, 3, H, W) or (3, H, W), got {tuple(images.shape)}{hint}")
         _check_pixels(images)
         single = images.ndim == 3
         x = images[None] if single else images

@@ -4,6 +4,7 @@ programming one) naming what to do, never a deep traceback from torch, Pillow, P
 import copy
 import io
 import pickle
+import re
 from pathlib import Path
 
 import pytest
@@ -573,3 +574,14 @@ def test_a_style_model_under_the_home_folder_is_written_where_it_is_read(
     assert not (tmp_path / "~").exists()
     assert load_style_model("~/m.pt")[0].config == net.config
     assert Stylizer.load("~/m.pt", device="cpu").network.config == net.config
+
+
+def test_channels_last_images_are_told_how_to_turn(model_path: Path) -> None:
+    # (H, W, 3), as numpy and PIL hold a picture, was "expected images of shape (B, 3, H, W) or (3, H, W)" alone
+    s = Stylizer.load(model_path, device="cpu")
+    for shape, order in (((16, 12, 3), "2, 0, 1"), ((2, 16, 12, 3), "0, 3, 1, 2")):
+        with pytest.raises(
+            UserError, match=f"got {re.escape(str(shape))}: channels last\\? images.permute\\({order}\\)$"
+        ):
+            s(torch.rand(shape))
+        assert s(torch.rand(shape).permute(*map(int, order.split(", ")))).shape[-3] == 3
