@@ -603,7 +603,7 @@ def write_reports(
     """metrics.csv, metrics.json and contact_sheet.png in `out` (each written atomically), models ranked; an
     earlier evaluation's reports are replaced only with `force` (`check_reports`). `outputs[i]` holds model i's
     stylized pictures by photo number, at least the sheet's rows (`spread(len(photos), sheet_rows)`)."""
-    out = Path(out)
+    out = Path(out).expanduser()  # as evaluate reads its models, photos and paintings (it wrote to a folder named ~)
     if rank_by not in RANK_BY:
         raise UserError(f"rank_by {rank_by!r}: choose one of {', '.join(RANK_BY)} ({setting('--rank-by', 'rank_by')})")
     check_sheet_cell(sheet_cell)

@@ -585,3 +585,17 @@ def test_channels_last_images_are_told_how_to_turn(model_path: Path) -> None:
         ):
             s(torch.rand(shape))
         assert s(torch.rand(shape).permute(*map(int, order.split(", ")))).shape[-3] == 3
+
+
+def test_reports_under_the_home_folder_go_there(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # write_reports("~/reports", ...) wrote ./~/reports, where evaluate reads "~/style.pt" and "~/photos" at home
+    from fast_style.scores import ModelScore
+
+    (tmp_path / "home").mkdir()
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.chdir(tmp_path)
+    score = ModelScore("m", "m.pt", "s.jpg", total=1.0, content=1.0, style=1.0, tv=0.0, coverage=0.5)
+    photos = [("p.jpg", torch.rand(1, 3, 32, 32))]
+    written = write_reports("~/reports", [score], [[torch.rand(1, 3, 32, 32)]], photos, "caffe")
+    assert {p.parent for p in written} == {tmp_path / "home" / "reports"} and all(p.is_file() for p in written)
+    assert not (tmp_path / "~").exists()

@@ -192,7 +192,7 @@ def run(args: argparse.Namespace) -> int:
             "--out is inside a --photos folder (its sheet would be scored as a photo next time): "
             "give a folder outside it"
         )
-    check_reports(Path(args.out), args.force)
+    check_reports(Path(args.out).expanduser(), args.force)  # where write_reports writes them
     iterations = 0
     if args.reference:
         kind, _, n = args.reference.partition(":")
