@@ -273,7 +273,7 @@ def test_messages_name_the_python_argument_in_python_and_the_option_in_a_command
     make_photo(tmp_path / "d" / "a.png"), make_photo(tmp_path / "d" / "a_w.png")
     d = str(tmp_path / "d")
     assert stylize_main([d, "--model", str(model_path), "-o", d, "--name", "{stem}_w.{ext}", "--force", "-q"]) == 0
-    assert "(an earlier run's outputs, such as " in caplog.text and "): --force replaces them" in caplog.text
+    assert "(an earlier run's output, " in caplog.text and "): --force replaces it\n" in caplog.text  # (one file)
     from fast_style.host_names import allowed_hosts
 
     with pytest.raises(UserError, match="x.pt': .pt is a style model's extension; an ONNX export goes to a .onnx file"):
