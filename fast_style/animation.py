@@ -190,9 +190,9 @@ def stylize_animation(
         "a whole number >= 1",
         True,
     )
-    dst = Path(dst)
+    src, dst = Path(src).expanduser(), Path(dst).expanduser()  # as Stylizer.load reads its model ("~/in.gif")
     _format_of(dst)
-    if is_the_file(dst, Path(src)):  # the input would be replaced by its own stylized copy
+    if is_the_file(dst, src):  # the input would be replaced by its own stylized copy
         raise UserError(f"{dst} is the animation being read: write the stylized one elsewhere")
     check_output(dst, force)
     frames, durations, plays = read_frames(src)

@@ -39,8 +39,9 @@ def read_content(path: str | Path, size: int) -> torch.Tensor:
     with a warning."""
     if not str(path).strip():  # (Path("") is the current folder: "photo '' is a folder, not a photo")
         raise UserError("the photo's path is empty (an unset shell variable?): give the path of one photo")
-    if not Path(path).is_file():  # as a style image's: "cannot read x.jpg: [Errno 2] No such file or directory"
-        problem = "is a folder, not a photo" if Path(path).is_dir() else "not found"
+    path = Path(path).expanduser()  # as load_style_image reads the painting ("~/photo.jpg" was "not found")
+    if not path.is_file():  # as a style image's: "cannot read x.jpg: [Errno 2] No such file or directory"
+        problem = "is a folder, not a photo" if path.is_dir() else "not found"
         raise UserError(f"photo '{path}' {problem}: give the path of one photo (.jpg, .png, ...)")
     with reading(path):
         content = read_photo(path, size)
@@ -66,6 +67,7 @@ def read_alpha(path: str | Path, size: tuple[int, int], photo: Image.Image | Non
     photo. (The optimization itself sees the photo on white, as `read_content` gives it.) `photo`: the photo as
     `images.read_image` gave it already (else it is read from `path`)."""
     if photo is None:
+        path = Path(path).expanduser()  # as read_content reads it
         with reading(path):
             photo = read_image(path)
     _, alpha = split_alpha(photo)

@@ -498,6 +498,7 @@ def _say_first_frame(name: str, frames: int) -> None:
 def _as_image(x: object) -> Image.Image:
     """A PIL image, or one read from a path (UserError where the file is not a readable image)."""
     if isinstance(x, (str, os.PathLike)):
+        x = Path(x).expanduser()  # as Stylizer.load reads its model (a photo's "~/photo.jpg" was "not found")
         try:
             with reading(x):  # missing, a folder, not an image, truncated, a bomb
                 image = read_image(x)

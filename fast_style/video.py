@@ -371,7 +371,7 @@ def stylize_video(
     is not a video or an unknown container."""
     import av
 
-    src, dst = Path(src), Path(dst)
+    src, dst = Path(src).expanduser(), Path(dst).expanduser()  # as Stylizer.load reads its model ("~/in.mp4")
     # one line for a device that is not there (torch's "exchangeDevice" error); None: auto
     device = pick_device(device)
     check_number("crf", crf, lambda v: 0 <= v <= 51, "a whole number within 0..51 (x264's CRF: 18 by default)", True)

@@ -576,6 +576,35 @@ def test_a_style_model_under_the_home_folder_is_written_where_it_is_read(
     assert Stylizer.load("~/m.pt", device="cpu").network.config == net.config
 
 
+def test_photos_videos_and_animations_under_the_home_folder_are_read_there(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Stylizer.load("~/m.pt") read the home folder, but s("~/photo.png"), stylize_video("~/in.mp4", ...),
+    # stylize_animation and read_content said "not found" (or wrote ./~/out.gif)
+    from fast_style.animation import stylize_animation
+    from fast_style.optimize import read_content
+    from fast_style.video import stylize_video
+
+    from .test_video import make_video
+
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.chdir(tmp_path)
+    s = Stylizer(TransformerNet(channels=(4, 8, 8), num_residual=1), "cpu", torch.float32)
+    Image.new("RGB", (20, 16), "red").save(home / "photo.png")
+    frames = [Image.new("RGB", (20, 16), c) for c in ("red", "blue")]
+    frames[0].save(home / "in.gif", save_all=True, append_images=frames[1:], duration=100)
+    make_video(home / "in.mp4", frames=2, size=(32, 32), audio=False)
+    assert s("~/photo.png").size == (20, 16)
+    assert s.stylize_images(["~/photo.png"])[0].size == (20, 16)
+    assert read_content("~/photo.png", 32).shape == (1, 3, 16, 20)
+    assert stylize_animation("~/in.gif", "~/out.gif", s.stylize_images) == (2, 20, 16)
+    assert stylize_video("~/in.mp4", "~/out.mp4", s.stylize_frames) == 2
+    assert (home / "out.gif").is_file() and (home / "out.mp4").is_file()
+    assert not (tmp_path / "~").exists()
+
+
 def test_channels_last_images_are_told_how_to_turn(model_path: Path) -> None:
     # (H, W, 3), as numpy and PIL hold a picture, was "expected images of shape (B, 3, H, W) or (3, H, W)" alone
     s = Stylizer.load(model_path, device="cpu")
