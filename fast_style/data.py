@@ -24,7 +24,7 @@ from torchdata.stateful_dataloader import StatefulDataLoader
 from torchdata.stateful_dataloader.sampler import StatefulDistributedSampler
 from torchvision.transforms import v2
 
-from fast_style.errors import UserError
+from fast_style.errors import UserError, counted
 from fast_style.file_kinds import IMAGE_EXTENSIONS
 from fast_style.images import OVER_LIMIT, find_images, open_rgb, unreadable_because
 from fast_style.photo_cache import cached_copies, fill_cache
@@ -150,7 +150,8 @@ def what_to_do(reasons: Iterable[str], key: str = "data.root") -> str:
     if large and large == len(reasons):  # (a folder of large scans or panoramas)
         return "each is larger than data.max_image_pixels allows: raise it (null: no limit)"
     if large:
-        return f"point {key} at a folder of JPEG/PNG/WebP photos ({large} are larger than data.max_image_pixels)"
+        are = "is" if large == 1 else "are"
+        return f"point {key} at a folder of JPEG/PNG/WebP photos ({large} {are} larger than data.max_image_pixels)"
     return f"point {key} at a folder of JPEG/PNG/WebP photos"
 
 
@@ -210,9 +211,9 @@ class _TrainLoader(StatefulDataLoader):
             return
         if (photos is not None and photos != now) or drawn > now:
             log.warning(
-                "resumed with %d training photos where the run had %s: its place in the epoch cannot be carried "
+                "resumed with %s where the run had %s: its place in the epoch cannot be carried "
                 "over, so this epoch's photos are shuffled afresh",
-                now,
+                counted(now, "training photo"),
                 photos if photos is not None else f"at least {drawn}",
             )
             return
@@ -352,7 +353,7 @@ class StyleDataModule(pl.LightningDataModule):
             kept = max(0, len(files) - self.num_val)  # (else: batch_size's own message below)
             raise UserError(
                 f"data.num_val={self.num_val} would hold out all but {kept}"
-                f" of the {len(files)} photos in '{self.root}': lower data.num_val, or set "
+                f" of the {counted(len(files), 'photo')} in '{self.root}': lower data.num_val, or set "
                 "data.val_root to a folder of validation photos"
             )
         # the first readable photos of the shuffled order (at least one is looked for, held out or not): an
@@ -390,8 +391,10 @@ class StyleDataModule(pl.LightningDataModule):
             self.val_files = [f for f in files if f in chosen]
         self.train_files = [f for f in files if f not in chosen and f not in unreadable]
         if not self.train_files and unreadable and len(unreadable) == len(files):
+            none = "the only photo" if len(files) == 1 else f"none of the {len(files)} photos"
+            could = "could not" if len(files) == 1 else "could"
             raise UserError(
-                f"none of the {len(files)} photos in '{self.root}' could be read (named in the warnings above): "
+                f"{none} in '{self.root}' {could} be read (named in the warnings above): "
                 f"{what_to_do(unreadable.values())}"
             )
         if not self.train_files and unreadable:
@@ -403,14 +406,14 @@ class StyleDataModule(pl.LightningDataModule):
         if len(self.train_files) < self.batch_size:
             if not self.train_files and not self.val_root:  # lowering the batch alone met the hold-out's refusal
                 raise UserError(
-                    f"data folder '{self.root}' has {len(files)} photos and data.num_val={self.num_val} holds them "
-                    "all out for validation: lower data.num_val (and data.batch_size to at most the photos left for "
-                    "training), or add photos"
+                    f"data folder '{self.root}' has {counted(len(files), 'photo')} and data.num_val={self.num_val} "
+                    f"holds {'it' if len(files) == 1 else 'them all'} out for validation: lower data.num_val (and "
+                    "data.batch_size to at most the photos left for training), or add photos"
                 )
             left_out = f" ({len(unreadable)} unreadable left out, named in the warnings above)" if unreadable else ""
             raise UserError(
-                f"data folder '{self.root}' has {len(self.train_files)} training images{left_out}, fewer than "
-                f"batch_size={self.batch_size}: add images or lower data.batch_size"
+                f"data folder '{self.root}' has {counted(len(self.train_files), 'training image')}{left_out}, fewer "
+                f"than batch_size={self.batch_size}: add images or lower data.batch_size"
             )
         world = self.trainer.world_size if self.trainer is not None else 1
         if len(self.train_files) < self.batch_size * world:  # DDP: each process a batch of its own (it trained none)
@@ -421,8 +424,8 @@ class StyleDataModule(pl.LightningDataModule):
                 "train on fewer processes (trainer.devices)"
             )
             raise UserError(
-                f"data folder '{self.root}' has {len(self.train_files)} training images, fewer than one batch for "
-                f"each of the {world} processes (data.batch_size={self.batch_size} each): {fewer}"
+                f"data folder '{self.root}' has {counted(len(self.train_files), 'training image')}, fewer than one "
+                f"batch for each of the {world} processes (data.batch_size={self.batch_size} each): {fewer}"
             )
         self._photos, self._held_out = [f for f in files if f not in unreadable], list(self.val_files)
         self.left_out = {str(f) for f in unreadable}  # found unreadable here: in the count at the run's end too

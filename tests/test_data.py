@@ -200,8 +200,25 @@ def test_an_empty_folder_setting_is_one_line_not_the_current_folder(
 def test_too_few_images_for_a_batch(tmp_path: Path) -> None:
     make_photo(tmp_path / "a" / "one.png")
     dm = StyleDataModule(str(tmp_path / "a"), batch_size=4, num_workers=0, num_val=0)
-    with pytest.raises(UserError, match="fewer than batch_size"):
+    with pytest.raises(UserError, match="has 1 training image, fewer than batch_size=4"):  # (it said "1 ... images")
         dm.setup()
+    dm = StyleDataModule(str(tmp_path / "a"), batch_size=2, num_workers=0, num_val=1)
+    with pytest.raises(UserError, match="has 1 photo and data.num_val=1 holds it out for validation"):
+        dm.setup()
+    from types import SimpleNamespace
+
+    dm = StyleDataModule(str(tmp_path / "a"), batch_size=1, num_workers=0, num_val=0)
+    dm.trainer = SimpleNamespace(world_size=2)
+    with pytest.raises(UserError, match="has 1 training image, fewer than one batch for each of the 2 processes"):
+        dm.setup()
+    (tmp_path / "c").mkdir()
+    (tmp_path / "c" / "notes.png").write_text("this is not an image")
+    with pytest.raises(UserError, match=r"^the only photo in '.*c' could not be read \(named in the warnings"):
+        StyleDataModule(str(tmp_path / "c"), batch_size=1, num_workers=0, num_val=0).setup()
+    from fast_style.data import what_to_do
+    from fast_style.images import OVER_LIMIT
+
+    assert what_to_do([f"big.jpg {OVER_LIMIT} 1 px", "damaged"]).endswith("(1 is larger than data.max_image_pixels)")
     for i in range(5):
         make_photo(tmp_path / "b" / f"{i}.png", seed=i)
     dm = StyleDataModule(str(tmp_path / "b"), batch_size=2, num_workers=0, num_val=1000)
@@ -216,8 +233,6 @@ def test_too_few_images_for_a_batch(tmp_path: Path) -> None:
     with pytest.raises(UserError, match="has 5 photos and data.num_val=5 holds them all out .*lower data.num_val"):
         dm.setup()
     # DDP: a batch for each process (4 photos, batch 4, 2 processes trained nothing and exited 0)
-    from types import SimpleNamespace
-
     dm = StyleDataModule(str(tmp_path / "b"), batch_size=4, num_workers=0, num_val=1)
     dm.trainer = SimpleNamespace(world_size=2)
     with pytest.raises(
