@@ -8,6 +8,7 @@ import math
 import multiprocessing
 import os
 import random
+import shlex
 import signal
 import time
 import warnings
@@ -153,6 +154,17 @@ def what_to_do(reasons: Iterable[str], key: str = "data.root") -> str:
         are = "is" if large == 1 else "are"
         return f"point {key} at a folder of JPEG/PNG/WebP photos ({large} {are} larger than data.max_image_pixels)"
     return f"point {key} at a folder of JPEG/PNG/WebP photos"
+
+
+def _coco_hint(path: Path) -> str:
+    """How to fill a missing COCO split's folder (data/coco/train2017, data.root's default): fast-style-coco, which
+    writes OUT/SPLIT/ (it said to set data.root alone, as if the default folder were one's own to make)."""
+    from fast_style.coco import MAX_IDS
+
+    if path.exists() or path.name not in MAX_IDS:
+        return ""
+    split = f" --split {path.name}" if path.name != "train2017" else ""
+    return f", or download COCO's photos into it: fast-style-coco{split} --out {shlex.quote(str(path.parent))}"
 
 
 _PHOTOS = "fast_style_photos"  # the training photos' count, in the loader's state
@@ -303,7 +315,9 @@ class StyleDataModule(pl.LightningDataModule):
         key = "data.root" if what == "data" else "data.val_root"
         if not path.is_dir():
             problem = "is a file, not a folder" if path.exists() else "does not exist"
-            raise UserError(f"{what} folder '{folder}' {problem}: set {key}=path/to/photos (a folder of photos)")
+            raise UserError(
+                f"{what} folder '{folder}' {problem}: set {key}=path/to/photos (a folder of photos){_coco_hint(path)}"
+            )
         files = find_images(path)
         if not files:
             raise UserError(

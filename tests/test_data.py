@@ -184,6 +184,21 @@ def test_missing_or_empty_folder_is_one_line_error(tmp_path: Path, make, match: 
     assert "\n" not in str(err.value)
 
 
+def test_a_missing_coco_folder_names_the_tool_that_fills_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # data.root's default, data/coco/train2017, missing: it said to set data.root, not that fast-style-coco fills it
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(
+        UserError,
+        match=r"set data.root=.*, or download COCO's photos into it: fast-style-coco --out "
+        r"data/coco$",
+    ):
+        StyleDataModule("data/coco/train2017", num_workers=0).setup()
+    with pytest.raises(UserError, match=r"fast-style-coco --split val2017 --out 'my photos'$"):
+        StyleDataModule("my photos/val2017", num_workers=0).setup()
+    with pytest.raises(UserError, match=r"set data.root=path/to/photos \(a folder of photos\)$"):  # one's own folder
+        StyleDataModule("photos", num_workers=0).setup()
+
+
 @pytest.mark.parametrize("key", ["root", "val_root"])
 def test_an_empty_folder_setting_is_one_line_not_the_current_folder(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, key: str
