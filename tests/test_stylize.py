@@ -1980,3 +1980,23 @@ def test_a_style_model_named_among_the_inputs_is_refused_before_any_work(
     misnamed = tmp_path / "misnamed.pt"  # a picture under that name is read as one
     misnamed.write_bytes(photo.read_bytes())
     assert main([str(misnamed), "--model", str(model_path), "-o", str(tmp_path / "out"), "-q"]) == 0
+
+
+@pytest.mark.parametrize("tool", ["stylize", "export"])
+def test_the_model_options_help_says_a_runs_folder_is_taken(
+    tool: str, model_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    # --model was "a style model file (.pt)" alone, where a training run's folder is taken for its style.pt too
+    from fast_style.cli import export
+
+    tool_main = main if tool == "stylize" else export.main
+    with pytest.raises(SystemExit):
+        tool_main(["--help"])
+    said = " ".join(capsys.readouterr().out.split())
+    assert re.search(r"-m (MODEL|FILE), --model (MODEL|FILE) a style model.{0,60}? its run's folder", said), said
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "style.pt").write_bytes(model_path.read_bytes())
+    out = tmp_path / ("a.png" if tool == "stylize" else "a.onnx")
+    args = [str(make_photo(tmp_path / "p.png"))] if tool == "stylize" else []
+    assert tool_main([*args, "-m", str(tmp_path / "run"), "-o", str(out), *(["-q"] if tool == "stylize" else [])]) == 0
+    assert out.is_file()

@@ -17,13 +17,19 @@ from fast_style.errors import UserError, first_of
 def main(argv: list[str] | None = None) -> int:
     p = ToolParser(prog="fast-style-export", description=__doc__)
     p.add_argument(
-        "model", nargs="?", help="style model (.pt) written by fast-style-train, or a built-in style's name (wave)"
+        "model",
+        nargs="?",
+        help="style model (.pt) written by fast-style-train, its run's folder, or a built-in style's name (wave)",
     )
     p.add_argument("more", nargs="*", default=[], help=argparse.SUPPRESS)  # fast-style-export wave udnie: said below
     which = p.add_mutually_exclusive_group()  # as fast-style-stylize names them
     which.add_argument("-s", "--style", metavar="NAME", help="a built-in style, e.g. --style wave (the same as MODEL)")
     which.add_argument(
-        "-m", "--model", dest="model_file", metavar="FILE", help="a style model file (the same as MODEL)"
+        "-m",
+        "--model",
+        dest="model_file",
+        metavar="FILE",
+        help="a style model file or its run's folder (the same as MODEL)",
     )
     p.add_argument(
         "-o",

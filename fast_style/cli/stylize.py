@@ -52,7 +52,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("inputs", nargs="*", help="image or video files, folders (recursive) or globs")
     which = p.add_mutually_exclusive_group()
     which.add_argument("-s", "--style", metavar="NAME", help="a built-in style (see --list-styles), e.g. --style wave")
-    which.add_argument("-m", "--model", help="a style model file (.pt) written by fast-style-train")
+    which.add_argument(
+        "-m", "--model", help="a style model (.pt) written by fast-style-train, or its run's folder (holding style.pt)"
+    )
     which.add_argument("--list-styles", action="store_true", help="list the built-in styles and exit")
     p.add_argument(
         "-o",
