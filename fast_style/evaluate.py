@@ -27,12 +27,13 @@ import torch
 from PIL import Image, ImageDraw
 
 from fast_style import zoo
+from fast_style.animation import frame_count
 from fast_style.atomic import atomic_writes, writing
 from fast_style.bomb_guard import BOMB, over_the_bomb_limit
 from fast_style.devices import pick_device
 from fast_style.errors import UserError, counted, first_line, remedy, setting
 from fast_style.file_kinds import IMAGE_EXTENSIONS, is_video
-from fast_style.images import find_images, read_photo, unreadable_because
+from fast_style.images import find_images, page_count, read_photo, unreadable_because
 from fast_style.loss import MIN_PHOTO_SIDE, PerceptualLoss, size_keeping_side
 from fast_style.numbers import check_number
 from fast_style.outputs import to_overwrite
@@ -268,6 +269,11 @@ def load_photos(
             if skipped is not None:
                 skipped.append(f)
             continue
+        with contextlib.suppress(OSError, ValueError, *BOMB):  # (as fast-style-optimize says it; it went unsaid)
+            if (frames := frame_count(f)) > 1:
+                log.warning("warning: %s: an animation of %d frames: only the first is scored", f, frames)
+            elif (pages := page_count(f)) > 1:
+                log.warning("warning: %s: a TIFF of %d pages: only the first is scored", f, pages)
         photos.append((name if names[name] == 1 else str(f), photo))
         if sources is not None:
             sources.append(f)

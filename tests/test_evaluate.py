@@ -326,6 +326,37 @@ def test_photos_too_thin_to_score_are_skipped_with_a_warning(tmp_path: Path) -> 
     assert [name for name, _ in load_photos([str(tmp_path / "p")], 128)] == ["photo.jpg"]
 
 
+def test_an_animation_among_the_photos_is_said_to_be_scored_on_its_first_frame(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # an animated GIF (or a multi-page TIFF) was scored on its first picture without a word
+    from fast_style.evaluate import load_photos
+
+    frames = [Image.new("RGB", (40, 30), (60 * i, 100, 50)) for i in range(3)]
+    frames[0].save(tmp_path / "anim.gif", save_all=True, append_images=frames[1:], duration=100)
+    frames[0].save(tmp_path / "scan.tif", save_all=True, append_images=frames[1:])
+    make_photo(tmp_path / "photo.jpg", size=(40, 32))
+    assert len(load_photos([str(tmp_path)], 32)) == 3
+    assert "anim.gif: an animation of 3 frames: only the first is scored" in caplog.text
+    assert "scan.tif: a TIFF of 3 pages: only the first is scored" in caplog.text
+    assert "photo.jpg" not in caplog.text
+
+
+def test_stability_photos_beyond_the_photos_there_are_is_said(
+    sweep: Path, tmp_path: Path, random_vgg: Path, capsys: pytest.CaptureFixture
+) -> None:
+    # --stability-photos 5 with 2 photos measured the flicker on those 2 without a word
+    make_photo(tmp_path / "held" / "a.jpg", size=(40, 32))
+    make_photo(tmp_path / "held" / "b.jpg", size=(40, 32), seed=1)
+    args = [str(sweep), "--photos", str(tmp_path / "held"), "--weights", str(random_vgg), "--no-judge"]
+    args += ["--size", "32", "--style-size", "32", "--sheet-rows", "0"]
+    assert eval_main([*args, "--out", str(tmp_path / "a"), "--stability-photos", "5"]) == 0
+    said = "warning: --stability-photos 5, but 2 photos to make clips of: the flicker is measured on those"
+    assert said in capsys.readouterr().err
+    assert eval_main([*args, "--out", str(tmp_path / "b")]) == 0  # the default, 4: not asked for, not said
+    assert "--stability-photos" not in capsys.readouterr().err
+
+
 def test_photos_are_picture_files_folders_or_globs_as_stylize_takes_them(
     tmp_path: Path, sweep: Path, capsys: pytest.CaptureFixture
 ) -> None:

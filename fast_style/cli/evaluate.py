@@ -23,6 +23,8 @@ from fast_style.errors import UserError, counted
 from fast_style.outputs import check_writable
 from fast_style.scores import RANK_BY, ranked
 
+DEFAULT_STABILITY_PHOTOS = 4
+
 # the library (torch, PyAV) is imported in run(): --help and a mistyped argument answer without loading it
 
 
@@ -75,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument(
         "--stability-photos",
         type=int,
-        default=4,
+        default=None,  # (4: left out, it is not said to be short of photos)
         help="flicker: panning clips (8 frames, 3 px a frame, light noise) made from this many photos (default 4; "
         "0: skip); the frame-to-frame change of the stylized clip over the input's, motion undone; flicker zoom: "
         "the same on clips zooming in 2%% a frame",
@@ -138,6 +140,9 @@ def run(args: argparse.Namespace) -> int:
         write_reports,
     )
 
+    asked_stability = args.stability_photos is not None  # given: said where fewer photos are there to measure on
+    if not asked_stability:
+        args.stability_photos = DEFAULT_STABILITY_PHOTOS
     if not args.out.strip():  # an unset shell variable: not the current folder
         raise UserError("--out is empty: give a folder for the reports")
     # the same: the current folder's photos scored (--photos ''), each model's own painting (--style '')
@@ -204,6 +209,12 @@ def run(args: argparse.Namespace) -> int:
     files: list[Path] = []
     photos = load_photos(args.photos, args.size, skipped, files, args.out)
     clips = stability_clips(photos, files, args.stability_photos)  # at one size, whatever --size
+    if asked_stability and 0 < len(clips) < args.stability_photos:  # (it measured on those without a word)
+        print(
+            f"warning: --stability-photos {args.stability_photos}, but {counted(len(clips), 'photo')} to make clips "
+            f"of: the flicker is measured on {'it' if len(clips) == 1 else 'those'}",
+            file=sys.stderr,
+        )
     scores, outputs = evaluate(
         models,
         photos,
