@@ -44,7 +44,8 @@ class _NoTips(logging.Filter):
 
 
 def train(cfg: DictConfig) -> Path | None:
-    """Train one style network as `cfg` says; returns the path of the style model it wrote."""
+    """Train one style network as `cfg` says; returns the path of the style model it wrote (None where none is
+    there: callbacks.style_model off). A new run that trains no step is refused (UserError), as trainer.max_steps=0."""
     if not isinstance(cfg, DictConfig):  # (None failed in Python's words, a dict as a config of another's)
         raise TypeError(
             f"train takes the config fast_style.config.compose gives, not {type(cfg).__name__}: "
@@ -166,6 +167,9 @@ def train(cfg: DictConfig) -> Path | None:
         for key, remedy in remedies.items():
             if OmegaConf.select(cfg, f"trainer.{key}") == 0:
                 raise UserError(f"trainer.{key}=0 trains nothing: {remedy}")
+        # (trainer.max_time spent before the first step: it returned the path of a style.pt never written)
+        if (limit := OmegaConf.select(cfg, "trainer.max_time")) is not None:
+            raise UserError(f"trainer.max_time={limit} ran out before the first step: give it more time (DD:HH:MM:SS)")
     style = OmegaConf.select(cfg, "callbacks.style_model.path")
     style_path = Path(style) if style else None
     if trainer.is_global_zero:
@@ -180,7 +184,7 @@ def train(cfg: DictConfig) -> Path | None:
             log.warning("nothing trained: %strainer.max_steps=%d; raise it to train on", at, trainer.max_steps)
         if any((out / "tensorboard").glob("events.out.tfevents.*")):
             log.info("TensorBoard: tensorboard --logdir %s", shlex.quote(str(out / "tensorboard")))
-    return style_path
+    return style_path if style_path is not None and style_path.is_file() else None  # never a path to nothing
 
 
 def _check_output_dir(cfg: DictConfig) -> None:

@@ -1698,6 +1698,18 @@ def test_a_new_run_of_no_steps_is_refused(tmp_path: Path, photo_dir: Path, style
     assert not list(out.glob("tensorboard/events.out.tfevents.*")) and not list(out.glob("checkpoints/*"))
 
 
+def test_a_run_whose_time_ran_out_before_its_first_step_returns_no_missing_model(
+    tmp_path: Path, photo_dir: Path, style_path: Path, random_vgg: Path
+):
+    """train() returned run/style.pt, never written, where trainer.max_time ran out before the first step."""
+    from fast_style.errors import UserError
+
+    out = tmp_path / "run"
+    with pytest.raises(UserError, match=r"^trainer.max_time=00:00:00:00 ran out before the first step: give it more"):
+        train(tiny_cfg(out, photo_dir, style_path, random_vgg, "+trainer.max_time=00:00:00:00"))
+    assert not (out / "style.pt").exists()
+
+
 def test_a_precision_the_cpu_runs_slowly_or_not_at_all_is_said(
     tmp_path: Path,
     photo_dir: Path,
