@@ -108,9 +108,12 @@ def pack() -> None:
         raise UserError(
             f"--dest must name a folder of its own in the checkout's root (emptied first), not {args.dest!r}"
         )
-    exclude = root / ".git" / "info" / "exclude"
+    # (git's own path for it: a clone made without git's templates has no .git/info/exclude, a worktree no .git/info)
+    where = subprocess.run(["git", "rev-parse", "--git-path", "info/exclude"], capture_output=True, text=True)
+    exclude = root / where.stdout.strip()
+    exclude.parent.mkdir(parents=True, exist_ok=True)
     line = f"/{dest.name}/"
-    if line not in exclude.read_text().split():
+    if line not in (exclude.read_text().split() if exclude.is_file() else []):
         with exclude.open("a") as f:
             f.write(f"\n{line}\n")
     if dest.exists():

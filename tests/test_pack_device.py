@@ -2,6 +2,8 @@
 cut-down VGG must give the training loss the full one gives."""
 
 import runpy
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -132,3 +134,30 @@ def test_pack_device_help_gives_the_whole_first_paragraph(
     with pytest.raises(SystemExit):
         runpy.run_path(str(SCRIPT), run_name="__main__")
     assert "in 64 MiB with the tree)." in " ".join(capsys.readouterr().out.split())
+
+
+def test_pack_device_keeps_its_folder_out_of_git_where_the_checkout_has_no_exclude_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A clone made without git's templates (no .git/info/exclude, as the project's own checkout) got a
+    FileNotFoundError's traceback from the docstring's command before anything was packed."""
+    if shutil.which("git") is None:
+        pytest.skip("no git")
+    run = subprocess.run
+    run(["git", "init", "-q", str(tmp_path)], check=True)
+    (tmp_path / ".git" / "info" / "exclude").unlink(missing_ok=True)
+
+    class Downloading(Exception):
+        pass
+
+    def no_download(cmd, *args, **kwargs):
+        if "pip" in cmd:
+            raise Downloading
+        return run(cmd, *args, **kwargs)
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(subprocess, "run", no_download)
+    monkeypatch.setattr("sys.argv", ["pack_device.py", "--video"])
+    with pytest.raises(Downloading):
+        runpy.run_path(str(SCRIPT), run_name="__main__")
+    assert run(["git", "check-ignore", "-q", ".dev/whl/av.whl"], cwd=tmp_path).returncode == 0
