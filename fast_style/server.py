@@ -404,6 +404,16 @@ def check_options(strength: object, max_size: object, limits: Limits) -> int:
     return min(int(size or limits.max_size), limits.max_size)
 
 
+def json_words(value: object) -> str:
+    """A value of the live view's JSON as JSON says it: null, true, "0.5", a list (Python's words, None, True, '0.5',
+    were none the page had sent)."""
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "an object"
+    return json.dumps(value)
+
+
 def invalid_fields(errors: Sequence[Any]) -> str:
     """FastAPI's validation errors, one line: "missing field 'style'; strength: Input should be a valid number"."""
     said = []
@@ -636,7 +646,14 @@ def create_app(
                         if not isinstance(new["style"], str):  # {"style": 5}: "options must be JSON with valid values"
                             raise Refused(400, f"style must be a style's name, one of {', '.join(styles.files)}")
                         if not isinstance(new["preserve_color"], bool):
-                            raise Refused(400, f"preserve_color must be true or false, got {new['preserve_color']!r}")
+                            said = json_words(new["preserve_color"])
+                            raise Refused(400, f"preserve_color must be true or false, got {said}")
+                        for name in ("strength", "max_size"):  # said in JSON's words ("not None" for null)
+                            value = new[name]
+                            if isinstance(value, bool) or not (
+                                isinstance(value, (int, float)) or (name == "max_size" and value is None)
+                            ):
+                                raise Refused(400, f"{name} must be a number, not {json_words(value)}")
                         check_options(new["strength"], new["max_size"], limits)  # "0.5" refused, as the form
                         await styles.ready(new["style"])  # loads it now, not on the first frame
                         options = new

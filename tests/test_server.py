@@ -405,9 +405,12 @@ def test_live_frames_come_back_stylized_and_mistakes_as_messages(client) -> None
             ({"strength": 0.5}, "choose a style first: one of"),  # it said "unknown style 'None'"
             ({"style": 5}, "style must be a style's name, one of "),  # "options must be JSON with valid values"
             ({"style": "mine", "preserve_color": "no"}, "preserve_color must be true or false"),  # bool("no"): true
-            ({"style": "mine", "strength": "0.5"}, "strength must be a number, not '0.5'"),  # taken (the form: 422)
-            ({"style": "mine", "strength": True}, "strength must be a number, not True"),
-            ({"style": "mine", "max_size": "480"}, "max_size must be a number, not '480'"),
+            ({"style": "mine", "strength": "0.5"}, 'strength must be a number, not "0.5"'),  # taken (the form: 422)
+            ({"style": "mine", "strength": True}, "strength must be a number, not true"),  # JSON's words: not True
+            ({"style": "mine", "strength": None}, "strength must be a number, not null"),  # not None
+            ({"style": "mine", "strength": [1]}, "strength must be a number, not a list"),
+            ({"style": "mine", "max_size": "480"}, 'max_size must be a number, not "480"'),
+            ({"style": "mine", "preserve_color": None}, "preserve_color must be true or false, got null"),
         ):
             ws.send_text(json.dumps(options))
             assert words in json.loads(ws.receive_text())["error"]
