@@ -4,6 +4,9 @@ reach it through a name of its own (DNS rebinding)."""
 
 from __future__ import annotations
 
+import ipaddress
+import re
+import socket
 from collections.abc import Sequence
 from urllib.parse import urlsplit
 
@@ -15,6 +18,23 @@ from fast_style.errors import UserError, remedy
 
 LOOPBACK_NAMES = ("localhost", "127.0.0.1", "[::1]")  # how a browser on this machine names a server on it
 EVERY_ADDRESS = ("0.0.0.0", "::")  # a --host that listens on every network
+
+
+def as_written(host: str) -> str:
+    """An address given to listen on as it is written alone, so that each is known by one spelling: "::" for
+    0:0:0:0:0:0:0:0 (taken for one address: no "from others", and http://[0:0:0:0:0:0:0:0] to open), "::1" for
+    0:0:0:0:0:0:0:1 (not seen as this machine's: any name was let through), "0.0.0.0" for 0 or 000.0.0.0 (as the
+    system reads them when it binds); a name is kept as given."""
+    try:
+        return str(ipaddress.ip_address(host))
+    except ValueError:
+        pass
+    if re.fullmatch(r"[0-9a-fA-FxX.]+", host):  # digits alone: the system's IPv4 spellings (0, 0x7f.1, 0177.0.0.1)
+        try:
+            return socket.inet_ntoa(socket.inet_aton(host))
+        except OSError:
+            pass
+    return host
 
 
 def allowed_hosts(host: str, also: Sequence[str] = ()) -> list[str] | None:

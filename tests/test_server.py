@@ -1278,6 +1278,30 @@ def test_the_address_others_open_is_of_the_family_the_server_listens_on() -> Non
     assert reached_from("::1", allowed_hosts("::1")) == reached_from("192.168.1.10", None) == ""
 
 
+def test_an_address_spelt_otherwise_is_read_as_its_usual_spelling(capsys) -> None:
+    """--host 0:0:0:0:0:0:0:0 listens on every IPv6 address, as ::, but was not taken for it: no "from others",
+    http://[0:0:0:0:0:0:0:0]:PORT/ to open; 0:0:0:0:0:0:0:1 was not seen as this machine's (any name let through)."""
+    import socket
+
+    from fast_style.host_names import allowed_hosts, as_written
+    from fast_style.serving import reached_from, url
+
+    assert as_written("0:0:0:0:0:0:0:0") == as_written("::") == "::"
+    assert as_written("0:0:0:0:0:0:0:1") == "::1" and as_written("FE80::0001") == "fe80::1"
+    assert as_written("0") == as_written("000.000.000.000") == as_written("0.0.0.0") == "0.0.0.0"
+    assert as_written("localhost") == "localhost" and as_written("cafe") == "cafe"  # names are kept
+    assert reached_from(as_written("0:0:0:0:0:0:0:0"), None) == " on this machine, or its IPv6 address from others"
+    assert url(as_written("0:0:0:0:0:0:0:0"), 1) == "http://[::1]:1"
+    assert allowed_hosts(as_written("0:0:0:0:0:0:0:1")) == ["localhost", "127.0.0.1", "[::1]"]
+    with socket.socket(socket.AF_INET6) as taken:
+        taken.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+        taken.bind(("::", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert serve_main(["--host", "[0:0:0:0:0:0:0:0]", "--port", str(port)]) == 2
+    assert f"error: [::]:{port} is in use" in capsys.readouterr().err
+
+
 def test_a_host_that_is_not_this_machine_s_is_said_to_be_the_host_s_fault(capsys) -> None:
     # a name not known, an address of another machine: "cannot be used (...): choose another with --port or --host"
     for host, why in (("192.0.2.1", "Cannot assign requested address"), ("no-such-host.invalid", "")):

@@ -50,7 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
 def run(args: argparse.Namespace, cut_short: Any = None) -> None:
     """Checks the arguments, then serves (fast_style.serving) until a stop; `cut_short`: serving.CutShort."""
     from fast_style.devices import pick_device
-    from fast_style.host_names import allowed_hosts, host_name
+    from fast_style.host_names import allowed_hosts, as_written, host_name
     from fast_style.server import Limits, Styles, create_app
     from fast_style.serving import bind_port, serve
 
@@ -75,6 +75,7 @@ def run(args: argparse.Namespace, cut_short: Any = None) -> None:
     args.host = args.host.removeprefix("[").removesuffix("]").strip()  # [::1], as the URL below writes it
     if not args.host:  # it listened on every address and printed http://:8000/
         raise UserError("--host is empty: give 127.0.0.1 (this machine only) or 0.0.0.0 (every network)")
+    args.host = as_written(args.host)  # 0:0:0:0:0:0:0:0 is ::, every address
     if args.models is not None and not args.models.strip():  # (Path("") is the current folder: it served that)
         raise UserError("--models is empty (an unset shell variable?): give a style model or a folder, or leave it out")
     sock = bind_port(args.host, args.port)
