@@ -10,6 +10,7 @@ from __future__ import annotations
 import difflib
 import os
 import re
+import shlex
 import types
 import typing
 from pathlib import Path
@@ -28,7 +29,7 @@ from fast_style.config import (
     expected_kind,
     settings_of,
 )
-from fast_style.errors import UserError, first_line
+from fast_style.errors import UserError, first_line, on_command_line
 
 _FILE_KEYS = {"style": "style.image", "loss": "loss=file loss.weights"}  # groups whose option is often a file
 
@@ -89,7 +90,7 @@ def _own_config_dirs(argv: list[str]) -> list[str]:
 def one_line(error: BaseException, argv: list[str]) -> str:
     """A user's configuration mistake, as Hydra, OmegaConf or our constructors report it, in one line (read from
     the exceptions' own fields: the key, the value, the missing option)."""
-    from hydra.errors import ConfigCompositionException, MissingConfigException
+    from hydra.errors import ConfigCompositionException, MissingConfigException, OverrideParseException
     from omegaconf.errors import (
         ConfigAttributeError,
         ConfigKeyError,
@@ -100,6 +101,9 @@ def one_line(error: BaseException, argv: list[str]) -> str:
     )
 
     cause, source = error.__cause__, ""
+    unread = next((e for e in (error, cause) if isinstance(e, OverrideParseException)), None)
+    if unread is not None and unread.override:  # Hydra's "LexerNoViableAltException: output_dir=~/x ^"
+        return _unreadable(unread.override, str(unread.message))
     if cause is None and isinstance(error, ConfigCompositionException):  # a mistake in a config file of one's own
         cause = error.__context__  # (Hydra raises it while handling OmegaConf's error, without `from`)
         source = str(error).partition("'")[2].partition("'")[0]  # "In 'model/wide': ..." -> model/wide
@@ -191,6 +195,34 @@ def one_line(error: BaseException, argv: list[str]) -> str:
             )
     text = " ".join(f"{error} {cause or ''}".split())
     return text[:300]
+
+
+_HYDRA_SYNTAX = re.compile(r"[\[{]|\$\{|(choice|range|interval|sort|shuffle|tag|glob|str|int|float|bool|json_str)\(")
+
+
+def _unreadable(override: str, message: str) -> str:
+    """An override Hydra's grammar cannot read: where its value reads quoted (`output_dir=~/x`, `style.image=painting
+    (1).jpg`), the quoting; else Hydra's reason (a list, a sweep, an interpolation of its own syntax gone wrong)."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    key, equals, value = override.partition("=")
+    # (a sweep, a,b, is not one value to quote)
+    if equals and value and not set(value) & set("',") and not _HYDRA_SYNTAX.match(value) and "${" not in value:
+        quoted = f"{key}='{value}'"
+        try:
+            OverridesParser.create().parse_override(quoted)
+        except Exception:  # a mistake in the key
+            pass
+        else:  # typed in a shell, the quotes go in quotes of the shell's (which drops its own)
+            typed = shlex.quote(quoted) if on_command_line() else quoted
+            typed = f'"{quoted}"' if typed != quoted and not set(value) & set('"$`\\!') else typed
+            return f"Hydra cannot read {override} unquoted (~, spaces, brackets, = mean things to it): " + (
+                f"quote the value, {typed}"
+            )
+    reason = " ".join(re.split(r"\sSee https?://", message)[0].split())
+    if reason.startswith("LexerNoViableAltException"):
+        reason = "a sign it does not take there"
+    return f"Hydra cannot read {override} ({reason}): see https://hydra.cc/docs/advanced/override_grammar/basic"
 
 
 def _layers_left_null(keys: list[str], argv: list[str], added: bool = False) -> str:

@@ -37,6 +37,11 @@ def command_options(options: frozenset[str]) -> None:
     _COMMAND["options"] = options
 
 
+def on_command_line() -> bool:
+    """Whether a command is running (a remedy is then typed in a shell), not the library called from Python."""
+    return bool(_COMMAND["running"])
+
+
 def remedy(option: str, argument: str) -> str | None:
     """How a message names the setting that fixes it: the command's option (`--force`) while a command that has it
     runs, the Python argument (`force=True`) where the library was called from Python, None in a command without

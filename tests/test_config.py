@@ -293,3 +293,36 @@ def test_compose_given_one_string_or_a_dict_says_it_takes_a_list() -> None:
         compose(("style.image=x.jpg", "model=tiny")).model.channels
         == compose(["style.image=x.jpg", "model=tiny"]).model.channels
     )
+
+
+def test_compose_says_to_quote_a_value_hydra_cannot_read_unquoted() -> None:
+    # compose(["output_dir=~/x"]) said Hydra's "LexerNoViableAltException: output_dir=~/x ^ See https://..."
+    from fast_style.errors import UserError
+
+    for given, quoted in (
+        ("output_dir=~/x", "output_dir='~/x'"),
+        ("style.image=painting (1).jpg", "style.image='painting (1).jpg'"),
+        ("data.root=a=b", "data.root='a=b'"),
+    ):
+        with pytest.raises(UserError) as e:
+            compose(["style.image=x.jpg", given])
+        assert str(e.value) == (
+            f"Hydra cannot read {given} unquoted (~, spaces, brackets, = mean things to it): quote the value, {quoted}"
+        )
+        assert compose(["style.image=x.jpg", quoted]) is not None  # the quoting given reads
+    with pytest.raises(UserError) as e:  # Hydra's own syntax gone wrong: no quoting offered, its reason, no class name
+        compose(["trainer.max_steps=[1,2"])
+    assert str(e.value).startswith("Hydra cannot read trainer.max_steps=[1,2 (no viable alternative at input")
+    with pytest.raises(UserError) as e:
+        compose(["model.=x"])
+    assert "LexerNoViableAltException" not in str(e.value) and "quote" not in str(e.value)
+    from fast_style.errors import restore_command_line, set_command_line
+
+    was = set_command_line(True)  # typed in a shell: the quotes in the shell's own (which it drops)
+    try:
+        with pytest.raises(UserError, match="""quote the value, "output_dir='~/x'"$"""):
+            compose(["output_dir=~/x"])
+    finally:
+        restore_command_line(was)
+    with pytest.raises(UserError, match=r"^Hydra cannot read data.root=a\(,b \("):  # a sweep: not one value to quote
+        compose(["data.root=a(,b"])
