@@ -9,7 +9,7 @@ import logging
 import math
 import os
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import overload
 
@@ -319,6 +319,11 @@ class Stylizer:
             raise TypeError(
                 f"stylize_images takes a list of images, not {type(images).__name__} (in no order: its results "
                 "could not be matched to its images): pass a list, e.g. sorted(paths)"
+            )
+        if not isinstance(images, Iterable):  # None, a number: Python's "'NoneType' object is not iterable"
+            raise TypeError(
+                f"stylize_images takes a list of images (paths, PIL images or tensors), not {type(images).__name__}: "
+                'e.g. stylizer.stylize_images(["a.jpg", "b.jpg"])'
             )
         preserve_color = _check_preserve_color(preserve_color)
         images = [_as_image(im) for im in images]

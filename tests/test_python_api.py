@@ -44,6 +44,9 @@ def test_images_closed_truncated_or_given_alone_are_named(model_path: Path, tmp_
     for one in (str(photo), torch.rand(2, 3, 8, 8)):  # "cannot read p" (its letters), or "not Tensor"
         with pytest.raises(TypeError, match="stylize_images takes a list of images, not one"):
             s.stylize_images(one)
+    for none in (None, 5):  # Python's "'NoneType' object is not iterable"
+        with pytest.raises(TypeError, match=rf"^stylize_images takes a list of images .*, not {type(none).__name__}: "):
+            s.stylize_images(none)  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="apply to images"):
         s(torch.rand(3, 8, 8), max_size=0)  # ignored before (0 is falsy)
     # yes-or-no options are bools: a string was true (preserve_color="false" kept the colours, tiled="no" tiled)
