@@ -54,11 +54,11 @@ def pick_device(device: str | torch.device | int | None = "auto") -> torch.devic
         raise UserError(f"device '{device}' is not one fast-style runs on: use auto, cpu, cuda, cuda:N or mps")
     if dev.type == "cuda" and not torch.cuda.is_available():
         raise UserError(
-            f"device cuda asked for, but no CUDA GPU is available: use cpu ({setting('--device', 'device', 'cpu')})"
+            f"device {dev} asked for, but no CUDA GPU is available: use cpu ({setting('--device', 'device', 'cpu')})"
         )
     if dev.type == "mps" and not _mps_available():
         raise UserError(
-            f"device mps asked for, but MPS is not available: use cpu ({setting('--device', 'device', 'cpu')})"
+            f"device {dev} asked for, but MPS is not available: use cpu ({setting('--device', 'device', 'cpu')})"
         )
     if dev.type == "cuda" and dev.index is not None and dev.index >= (count := torch.cuda.device_count()):
         # (torch's "CUDA error: invalid device ordinal", several lines, at the first tensor moved there)

@@ -548,6 +548,10 @@ def test_a_gpu_index_past_the_machines_gpus_is_refused(model_path: Path, monkeyp
     monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
     with pytest.raises(UserError, match=r"has 2 CUDA GPUs: use cuda:0 to cuda:1$"):
         Stylizer.load(model_path, device="cuda:2")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)  # no GPU at all: the one asked for is named
+    for device, named in (("cuda:1", "cuda:1"), (2, "cuda:2"), ("cuda", "cuda")):  # (all said "device cuda")
+        with pytest.raises(UserError, match=rf"^device {named} asked for, but no CUDA GPU is available: use cpu"):
+            Stylizer.load(model_path, device=device)
 
 
 def test_write_reports_says_which_pictures_its_contact_sheet_lacks(tmp_path: Path, random_vgg: Path) -> None:
