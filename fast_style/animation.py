@@ -1,4 +1,4 @@
-"""Animated pictures (GIF, animated PNG and WebP): every frame stylized and written back as an animation, each
+"""Animated pictures (GIF, animated PNG, WebP and AVIF): every frame stylized and written back as an animation, each
 frame's duration and the loop count kept. fast-style-stylize takes them as it takes photos; from Python:
 `stylize_animation("in.gif", "out.gif", stylizer.stylize_images)`."""
 

@@ -333,6 +333,14 @@ def test_the_animation_api_refuses_its_own_input_as_output_and_unreadable_files(
     assert not calls  # refused before any frame was stylized
 
 
+def test_the_animation_module_names_every_format_it_writes() -> None:
+    # its docstring said "GIF, animated PNG and WebP": AVIF, which it reads and writes, was left out
+    import fast_style.animation as animation
+
+    said = animation.__doc__.split(":")[0].lower()
+    assert all(fmt.lower() in said for fmt in set(animation.ANIMATED_OUTPUTS.values())), said
+
+
 def test_an_apng_stays_an_apng_and_an_animated_avif_an_animated_avif(
     model_path: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
