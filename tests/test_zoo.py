@@ -65,7 +65,7 @@ def test_resolve_prefers_files_and_explains_unknown_names(tmp_path: Path, monkey
     for run in ("0", "1"):
         (tmp_path / "multirun" / "2026-12-07" / "09-00-00" / run).mkdir(parents=True)
         (tmp_path / "multirun" / "2026-12-07" / "09-00-00" / run / "style.pt").write_bytes(b"")
-    with pytest.raises(UserError, match=r"^multirun holds no style.pt of its own, but 2 run\(s\) below it do \(a "):
+    with pytest.raises(UserError, match=r"^multirun holds no style.pt of its own, but 2 runs below it do \(a "):
         zoo.resolve("multirun")
     with pytest.raises(UserError, match=r"e\.g\. multirun/2026-12-07/09-00-00/0/style\.pt \(fast-style-eval multirun "):
         zoo.resolve("multirun")
