@@ -70,9 +70,9 @@ def train(cfg: DictConfig) -> Path | None:
             f"output_dir is {'empty' if given is not None else 'not set'}: outside fast-style-train, name the run's "
             'folder, e.g. compose(["style.image=wave.jpg", "output_dir=runs/wave"])'
         )
-    hydra_dir = Path(given) / ".hydra"
-    if str(cfg.output_dir).startswith("~"):  # (from Python: Lightning expanded it, the style model and the grids
-        cfg.output_dir = str(Path(str(cfg.output_dir)).expanduser())  # went to a folder named ~: a run in two places)
+    if str(given).startswith("~"):  # (from Python: Lightning expanded it, the style model and the grids went to a
+        cfg.output_dir = given = str(Path(str(given)).expanduser())  # folder named ~: a run in two places)
+    hydra_dir = Path(given) / ".hydra"  # (the expanded folder's record, as everything below reads it)
     launch.set_run_folder(str(cfg.output_dir))  # how messages name it: hydra.run.dir, or from Python output_dir
     if said := in_the_way(Path(cfg.output_dir)):  # (it was blamed on callbacks.images, whose folder is made first)
         raise UserError(
