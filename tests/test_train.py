@@ -871,20 +871,35 @@ def test_an_own_primary_config_without_train_is_one_line(
     assert "`defaults: [train, _self_]`" in err and not (tmp_path / "r").exists()
 
 
-def test_an_own_option_without_the_groups_schema_is_one_line(
-    tmp_path: Path, style_path: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
-) -> None:
-    # it trained on until the network was a dict: "error: Missing key forward full_key: model.forward ..."
+def _refused_own_option(
+    tmp_path: Path,
+    style_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capfd: pytest.CaptureFixture[str],
+    group: str,
+    option: str,
+    text: str,
+) -> str:
+    """fast-style-train with an option of one's own, `mine/GROUP/OPTION.yaml` holding `text`: the one-line
+    error it is refused with (exit 2)."""
     from fast_style.cli.train import main
 
-    (tmp_path / "mine" / "model").mkdir(parents=True)
-    (tmp_path / "mine" / "model" / "wide.yaml").write_text("channels: [8, 16, 32]\n")
-    argv = ["fast-style-train", "--config-dir", str(tmp_path / "mine"), "model=wide", f"style.image={style_path}"]
-    monkeypatch.setattr(sys, "argv", [*argv, f"hydra.run.dir={tmp_path / 'r'}"])
+    (tmp_path / "mine" / group).mkdir(parents=True)
+    (tmp_path / "mine" / group / f"{option}.yaml").write_text(text)
+    argv = ["fast-style-train", "--config-dir", str(tmp_path / "mine"), f"{group}={option}"]
+    monkeypatch.setattr(sys, "argv", [*argv, f"style.image={style_path}", f"hydra.run.dir={tmp_path / 'r'}"])
     with pytest.raises(SystemExit) as stop:
         main()
     err = capfd.readouterr().err.strip()
     assert stop.value.code == 2 and "\n" not in err, err
+    return err
+
+
+def test_an_own_option_without_the_groups_schema_is_one_line(
+    tmp_path: Path, style_path: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+) -> None:
+    # it trained on until the network was a dict: "error: Missing key forward full_key: model.forward ..."
+    err = _refused_own_option(tmp_path, style_path, monkeypatch, capfd, "model", "wide", "channels: [8, 16, 32]\n")
     assert err.startswith("error: model=wide does not start from the group's schema: begin its file with `defaults:")
     assert not (tmp_path / "r").exists()
     # a config read back from a run's record is untyped but names its targets: it still builds
@@ -898,16 +913,9 @@ def test_an_own_experiment_without_the_global_package_is_one_line(
 ) -> None:
     """my_configs/experiment/mine.yaml without `# @package _global_` trained 40,000 steps at 256 px: its settings
     went under experiment.* (data.image_size, trainer.max_steps there), read by nothing, without a word."""
-    from fast_style.cli.train import main
-
-    (tmp_path / "mine" / "experiment").mkdir(parents=True)
-    (tmp_path / "mine" / "experiment" / "short.yaml").write_text("trainer:\n  max_steps: 3\n")
-    argv = ["fast-style-train", "--config-dir", str(tmp_path / "mine"), "experiment=short", f"style.image={style_path}"]
-    monkeypatch.setattr(sys, "argv", [*argv, f"hydra.run.dir={tmp_path / 'r'}"])
-    with pytest.raises(SystemExit) as stop:
-        main()
-    err = capfd.readouterr().err.strip()
-    assert stop.value.code == 2 and "\n" not in err, err
+    err = _refused_own_option(
+        tmp_path, style_path, monkeypatch, capfd, "experiment", "short", "trainer:\n  max_steps: 3\n"
+    )
     assert err == (
         "error: experiment=short put its settings under experiment.*, where nothing reads them: begin its file with "
         "`# @package _global_`, as the built-in experiments do (README, Configuration)"
