@@ -39,8 +39,10 @@ def style_model_payload(
         raise TypeError(f"save a TransformerNet, not {type(net).__name__}{hint}")
     if meta is not None and not isinstance(meta, dict):  # (a list failed in dict()'s words)
         raise TypeError(f"meta must be a dict of plain values or None, not {type(meta).__name__}")
+    if not isinstance(dtype, torch.dtype):  # ("fp16", as a Stylizer takes it: "not float16", a ValueError)
+        raise TypeError(f"dtype is torch.float32 or torch.float16 (a torch.dtype), not {dtype!r}")
     if dtype not in (torch.float32, torch.float16):
-        raise ValueError(f"style models are stored as float32 or float16, not {dtype}")
+        raise ValueError(f"style models are stored as torch.float32 or torch.float16, not {dtype}")
     if (odd := _not_plain(meta or {})) is not None:  # loading refuses Python objects: the file would be unreadable
         raise TypeError(f"meta holds {odd!r} ({type(odd).__name__}): use str, int, float, bool, None, lists and dicts")
     state = {k: v.detach().to("cpu", dtype).clone() for k, v in net.state_dict().items()}

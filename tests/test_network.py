@@ -221,8 +221,14 @@ def test_float16_style_model_is_half_the_size_and_loads_as_float32(tmp_path: Pat
     assert all(p.dtype == torch.float32 for p in loaded.parameters())
     x = torch.rand(1, 3, 24, 20)
     assert (loaded(x) - net(x)).abs().max() < 2e-3  # fp16 rounding of the weights only
-    with pytest.raises(ValueError, match="float32 or float16"):
+    with pytest.raises(ValueError, match=r"^style models are stored as torch\.float32 or torch\.float16, not torch"):
         save_style_model(net, tmp_path / "b.pt", dtype=torch.bfloat16)
+    for name in ("fp16", "float16", None):  # a wrong kind: it said "not float16" (the name printed as a dtype is)
+        with pytest.raises(
+            TypeError, match=rf"^dtype is torch\.float32 or torch\.float16 \(a torch\.dtype\), not {name!r}$"
+        ):
+            save_style_model(net, tmp_path / "b.pt", dtype=name)
+    assert not (tmp_path / "b.pt").exists()
 
 
 def test_file_of_the_removed_input_skip_network_is_refused_in_one_line(tmp_path: Path) -> None:
