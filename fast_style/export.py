@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import math
+import operator
 import os
 import warnings
 from pathlib import Path
@@ -157,10 +158,14 @@ def export(model_path: str, output: str, fmt: str | None = None, opset: int | No
     if fmt == "torchscript" and opset is not None:
         raise UserError(f"{setting('--opset', 'opset', opset)} is for ONNX exports: a TorchScript file has no opset")
     opset = DEFAULT_OPSET if opset is None else opset
-    if isinstance(opset, bool) or not isinstance(opset, int):  # 17.0 passed the range check and torch printed its
-        raise UserError(  # (torch printed its graph)
+    try:  # any integral number (numpy's int64 was refused); 17.0 had passed the range check and torch printed its
+        if isinstance(opset, bool):  # graph
+            raise TypeError
+        opset = operator.index(opset)
+    except TypeError:
+        raise UserError(
             f"{setting('--opset', 'opset')} must be a whole number, {MIN_OPSET} to {MAX_OPSET}, got {opset!r}"
-        )
+        ) from None
     if fmt == "onnx" and not MIN_OPSET <= opset <= MAX_OPSET:
         raise UserError(
             f"{setting('--opset', 'opset', opset)}: choose {MIN_OPSET} to {MAX_OPSET} (the network needs {MIN_OPSET}'s "

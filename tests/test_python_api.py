@@ -135,11 +135,22 @@ def test_an_animation_given_to_a_stylizer_says_one_frame_is_stylized(
     assert "stylize_animation(src, dst, stylizer.stylize_images)" in said[0]
 
 
+def test_export_takes_any_integral_opset(model_path: Path, tmp_path: Path) -> None:
+    """numpy's int64 (a value read from an array, a config) was "opset must be a whole number, 11 to 23, got
+    np.int64(17)"; any integral number is taken (not a bool), and checked against the range as an int."""
+    import numpy as np
+
+    with pytest.raises(UserError, match=r"^opset=5: choose 11 to 23"):
+        export(str(model_path), str(tmp_path / "m.onnx"), opset=np.int32(5))
+    assert export(str(model_path), str(tmp_path / "m.onnx"), opset=np.int64(17)).startswith("wrote ")
+    assert (tmp_path / "m.onnx").stat().st_size
+
+
 def test_export_video_animation_server_and_zoo_settings_are_checked_first(model_path: Path, tmp_path: Path) -> None:
     from fast_style.animation import stylize_animation
     from fast_style.video import stylize_video
 
-    for opset in (17.0, "17"):  # torch printed its whole graph, then an internal TypeError
+    for opset in (17.0, "17", True):  # torch printed its whole graph, then an internal TypeError
         with pytest.raises(UserError, match="^opset must be a whole number, 11 to 23"):
             export(str(model_path), str(tmp_path / "m.onnx"), opset=opset)
     clip = tmp_path / "c.mp4"
