@@ -24,7 +24,17 @@ CHECK_SHAPES = ((1, 3, 67, 93), (2, 3, 128, 97), (1, 3, 45, 301))
 TOLERANCE = 1e-4  # max abs difference in [0, 1] pixel units (fp32; about 1/40 of one 8-bit level)
 
 
+def _check_net(net: object, what: str) -> None:
+    """TypeError, in one line, where `net` is no TransformerNet (a path, a Linear failed deep inside torch)."""
+    if not isinstance(net, TransformerNet):
+        hint = ": export(path, output) exports a style model's file" if isinstance(net, (str, os.PathLike)) else ""
+        raise TypeError(f"{what} takes a fast_style TransformerNet, not {type(net).__name__}{hint}")
+
+
 def to_onnx_bytes(net: TransformerNet, opset: int = 17) -> bytes:
+    """`net` as an ONNX model (dynamic batch, height and width), not checked against PyTorch (`check_onnx`)."""
+    _check_net(net, "to_onnx_bytes")
+    opset = check_opset(opset)
     buf = io.BytesIO()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # tracer chatter about shape arithmetic, which we check below
@@ -46,6 +56,9 @@ def to_onnx_bytes(net: TransformerNet, opset: int = 17) -> bytes:
 
 def check_onnx(net: TransformerNet, model: bytes) -> float | None:
     """Max abs difference against eager PyTorch over CHECK_SHAPES; None where onnxruntime is missing."""
+    _check_net(net, "check_onnx")
+    if not isinstance(model, bytes):  # (a path: onnx's "Parameter 'serialized' must be bytes")
+        raise TypeError(f"check_onnx takes the ONNX model's bytes (to_onnx_bytes(net)), not {type(model).__name__}")
     import onnx
 
     onnx.checker.check_model(onnx.load_from_string(model))
@@ -58,6 +71,8 @@ def check_onnx(net: TransformerNet, model: bytes) -> float | None:
 
 
 def to_torchscript(net: TransformerNet) -> torch.jit.ScriptModule:
+    """`net` traced to TorchScript, not checked against PyTorch."""
+    _check_net(net, "to_torchscript")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return torch.jit.trace(net, torch.rand(1, 3, 64, 64), check_trace=False)
@@ -83,6 +98,25 @@ def _max_diff(net: TransformerNet, run) -> float:
 
 MIN_OPSET, MAX_OPSET = 11, 23  # tested range for torch 2.14's TorchScript-based exporter
 DEFAULT_OPSET = 17
+
+
+def check_opset(opset: object) -> int:
+    """`opset` as an int: any integral number (numpy's int64 was refused) but a bool, from MIN_OPSET to MAX_OPSET;
+    UserError in one line otherwise (17.0 had passed the range check, and torch printed its graph)."""
+    try:
+        if isinstance(opset, bool):
+            raise TypeError
+        number = operator.index(opset)  # type: ignore[arg-type]
+    except TypeError:
+        raise UserError(
+            f"{setting('--opset', 'opset')} must be a whole number, {MIN_OPSET} to {MAX_OPSET}, got {opset!r}"
+        ) from None
+    if not MIN_OPSET <= number <= MAX_OPSET:
+        raise UserError(
+            f"{setting('--opset', 'opset', number)}: choose {MIN_OPSET} to {MAX_OPSET} (the network needs "
+            f"{MIN_OPSET}'s padding; torch's exporter stops at {MAX_OPSET}); the default is {DEFAULT_OPSET}"
+        )
+    return number
 
 
 # the extensions of the files a model is trained into, which an export must not pass for
@@ -157,20 +191,7 @@ def export(model_path: str, output: str, fmt: str | None = None, opset: int | No
     fmt = fmt or implied
     if fmt == "torchscript" and opset is not None:
         raise UserError(f"{setting('--opset', 'opset', opset)} is for ONNX exports: a TorchScript file has no opset")
-    opset = DEFAULT_OPSET if opset is None else opset
-    try:  # any integral number (numpy's int64 was refused); 17.0 had passed the range check and torch printed its
-        if isinstance(opset, bool):  # graph
-            raise TypeError
-        opset = operator.index(opset)
-    except TypeError:
-        raise UserError(
-            f"{setting('--opset', 'opset')} must be a whole number, {MIN_OPSET} to {MAX_OPSET}, got {opset!r}"
-        ) from None
-    if fmt == "onnx" and not MIN_OPSET <= opset <= MAX_OPSET:
-        raise UserError(
-            f"{setting('--opset', 'opset', opset)}: choose {MIN_OPSET} to {MAX_OPSET} (the network needs {MIN_OPSET}'s "
-            f"padding; torch's exporter stops at {MAX_OPSET}); the default is {DEFAULT_OPSET}"
-        )
+    opset = check_opset(DEFAULT_OPSET if opset is None else opset)
     model_path = str(zoo.resolve(model_path))  # a file, or a built-in style's name
     check_output(out, force, {Path(model_path).resolve()})
     check_writable(out.parent, setting("-o", "output", out))  # a file in the way, read-only: before the work

@@ -566,3 +566,24 @@ def test_an_output_given_without_its_option_is_said_to_go_with_o(
             export_main(args)
         assert stop.value.code == 2 and capsys.readouterr().err.startswith(f"fast-style-export: error: {said}"), args
     assert sorted(p.name for p in tmp_path.iterdir()) == ["runs"]
+
+
+def test_export_helpers_check_their_arguments_in_one_line() -> None:
+    """to_onnx_bytes("wave") failed inside torch ("'str' object has no attribute 'modules'"), with opset=17.0 after
+    printing torch's graph; check_onnx(net, "m.onnx") in onnx's words, to_torchscript(path) in TorchScript's."""
+    net = _net(channels=(4, 8, 8), num_residual=1)
+    for call, said in (
+        (lambda: export_module.to_onnx_bytes("wave"), r"^to_onnx_bytes takes a fast_style TransformerNet, not str: "),
+        (lambda: export_module.to_onnx_bytes(torch.nn.Linear(2, 2)), r"TransformerNet, not Linear$"),
+        (
+            lambda: export_module.to_torchscript(Path("m.pt")),
+            r"^to_torchscript takes a fast_style TransformerNet, not ",
+        ),
+        (lambda: export_module.check_onnx("m.pt", b""), r"^check_onnx takes a fast_style TransformerNet, not str"),
+        (lambda: export_module.check_onnx(net, "m.onnx"), r"^check_onnx takes the ONNX model's bytes .*, not str$"),
+    ):
+        with pytest.raises(TypeError, match=said):
+            call()
+    for opset in (17.0, 5):
+        with pytest.raises(UserError, match=r"^opset.* 11 to 23"):
+            export_module.to_onnx_bytes(net, opset)
