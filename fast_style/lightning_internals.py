@@ -37,15 +37,6 @@ def stop_after_this_step(trainer: pl.Trainer) -> None:
     trainer._signal_connector.received_sigterm = True
 
 
-def started_by_rank_zero(trainer: pl.Trainer) -> bool:
-    """Whether this process is a rank Lightning's own DDP launcher started (it watches them: one that ends with
-    another exit code than 0 has every process killed at once, rank 0 too, mid-way through its clean stop)."""
-    from lightning_fabric.plugins.environments import LightningEnvironment
-
-    environment = getattr(trainer.strategy, "cluster_environment", None)  # (one process: none)
-    return type(environment) is LightningEnvironment and trainer.local_rank > 0
-
-
 def take_sigterm(trainer: pl.Trainer, handler: Callable[[int, Any], None]) -> None:
     """`handler` in place of Lightning's own SIGTERM notifier, before the trainer registers it (on_fit_start): its
     notifier broadcast to the other DDP ranks from inside the signal handler."""

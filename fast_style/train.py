@@ -25,7 +25,7 @@ from fast_style.config_mistakes import build, check_keys, check_typed, check_typ
 from fast_style.devices import check_memory, native_bf16
 from fast_style.errors import UserError, first_line, out_of_memory, setting
 from fast_style.event_files import holds_a_loss
-from fast_style.lightning_internals import started_by_rank_zero, stop_other_ranks
+from fast_style.lightning_internals import stop_other_ranks
 from fast_style.loss import GRAD_BYTES_PER_PIXEL
 from fast_style.module import StyleTransferModule
 from fast_style.outputs import in_the_way
@@ -41,6 +41,15 @@ class _NoTips(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         return not str(record.msg).startswith("💡 Tip:")
+
+
+def _started_by_rank_zero(trainer: pl.Trainer) -> bool:
+    """Whether this process is a rank Lightning's own DDP launcher started (it watches them: one that ends with
+    another exit code than 0 has every process killed at once, rank 0 too, mid-way through its clean stop)."""
+    from lightning_fabric.plugins.environments import LightningEnvironment
+
+    environment = getattr(trainer.strategy, "cluster_environment", None)  # (one process: none)
+    return type(environment) is LightningEnvironment and trainer.local_rank > 0
 
 
 def train(cfg: DictConfig) -> Path | None:
@@ -114,7 +123,7 @@ def train(cfg: DictConfig) -> Path | None:
             trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt)
     except SIGTERMException:  # stopped by Ctrl-C/SIGTERM after writing a checkpoint: not a finished run
         stop = next((c for c in callbacks if isinstance(c, GracefulStop)), None)
-        if started_by_rank_zero(trainer):  # its stop is rank 0's to say (another code: every rank killed at once)
+        if _started_by_rank_zero(trainer):  # its stop is rank 0's to say (another code: every rank killed at once)
             raise SystemExit(0) from None
         raise SystemExit(stop.exit_code if stop else 128 + signal.SIGTERM) from None
     except SystemExit as e:  # Lightning ends a KeyboardInterrupt (a second Ctrl-C: abort at once) with exit code 1

@@ -9,6 +9,24 @@ import pytorch_lightning as pl
 from pytorch_lightning.strategies.launchers.subprocess_script import _SubprocessScriptLauncher
 
 
+def test_lightning_internals_holds_the_six_and_nothing_else() -> None:
+    # its docstring and README say six; it held a seventh function, started_by_rank_zero, made of public classes
+    from fast_style import lightning_internals
+
+    functions = {
+        name for name, f in vars(lightning_internals).items() if inspect.isfunction(f) and not name.startswith("_")
+    }
+    assert functions == {
+        "is_logging_step",
+        "stop_other_ranks",
+        "set_logging_count",
+        "stop_after_this_step",
+        "take_sigterm",
+        "as_written_at_the_epochs_end",
+    }
+    assert "six things" in inspect.getdoc(lightning_internals)
+
+
 def test_trainer_still_has_a_logger_connector_that_knows_the_logging_steps() -> None:
     # StyleTransferModule._logging_now: log only on the steps Lightning writes, without syncing the GPU
     trainer = pl.Trainer(logger=False, enable_checkpointing=False, enable_progress_bar=False, max_steps=1)
@@ -41,13 +59,14 @@ def test_is_logging_step_asks_lightning() -> None:
 
 def test_lightnings_own_stop_after_a_step_can_still_be_asked_for() -> None:
     # GracefulStop._agree: every DDP rank stops at the same step (Lightning's handler broadcast inside itself)
-    from fast_style.lightning_internals import started_by_rank_zero, stop_after_this_step
+    from fast_style.lightning_internals import stop_after_this_step
+    from fast_style.train import _started_by_rank_zero
 
     trainer = pl.Trainer(logger=False, enable_checkpointing=False, enable_progress_bar=False, max_steps=1)
     assert not trainer.received_sigterm
     stop_after_this_step(trainer)
     assert trainer.received_sigterm
-    assert not started_by_rank_zero(trainer)  # one process: no launcher watching it
+    assert not _started_by_rank_zero(trainer)  # one process: no launcher watching it (public classes: train.py's)
 
 
 def test_lightnings_sigterm_notifier_is_still_the_one_it_registers() -> None:
