@@ -139,6 +139,17 @@ class ProgressBar(TQDMProgressBar):
         bar.initial = bar.n = idx
         bar.refresh()
 
+    def on_exception(self, trainer: pl.Trainer, pl_module: pl.LightningModule, exception: BaseException) -> None:
+        """A run that stops on an error (a loss gone NaN) or a stop ends its bars' line (stdout), as one that ends
+        does: fast-style-train's `error: ...` (stderr) had begun with a blank line to get past a bar left mid-line,
+        before every error, a bar shown or not."""
+        for name in ("val_progress_bar", "train_progress_bar"):  # (the inner one first: it is drawn below)
+            try:
+                bar = getattr(self, name)
+            except TypeError:  # Lightning's word for a bar not made yet
+                continue
+            bar.close()
+
 
 class HParamsSummary(pl.Callback):
     """At the end of training, the run's settings beside the last validation's held-out metrics, for TensorBoard's

@@ -685,9 +685,11 @@ def test_cli_reports_user_mistakes_in_one_line(
     expected = expected.format(style=style_path, tmp=tmp_path)
     with pytest.raises(SystemExit) as stop:
         main()
-    output = "".join(capfd.readouterr())
+    out, err = capfd.readouterr()
+    output = out + err
     errors = [line for line in output.splitlines() if "error" in line.lower()]  # beside Lightning's info lines
     assert stop.value.code == 2 and "Traceback" not in output
+    assert "\n\nerror: " not in f"\n{err}", err  # a mistake found once the run began had a blank line first
     assert len(errors) == 1 and errors[0].startswith("error: ") and expected in errors[0], output[-3000:]
     assert not (tmp_path / "r").exists()  # the refused run's folder (Hydra's settings and log) is not left behind
 

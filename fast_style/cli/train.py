@@ -87,7 +87,8 @@ def _hydra_main(cfg: DictConfig) -> None:
         _into_run_log(f"error: {message}")
         if ranks.started_by_lightning():  # the same mistake on every rank (the data's set-up): its rank 0 says it
             time.sleep(_RANK_ZERO_FIRST_S)  # and kills this process meanwhile; a mistake of this rank's own is said
-        print(f"\nerror: {message}", file=sys.stderr)  # plain, as every tool's; on a line of its own (a progress bar)
+        print(f"error: {message}", file=sys.stderr)  # plain, as every tool's (a progress bar's line is ended: its
+        # on_exception, callbacks.ProgressBar)
         if not in_multirun():
             if refused:
                 launch_folders.remove_refused_run(*refused)
