@@ -83,6 +83,10 @@ def save_style_model(
 ) -> Path:
     """Write a standalone style model atomically (a crash never leaves a truncated file in its place); an existing
     file is replaced only with `force` (a photo passed by mistake was replaced by the model, without a word)."""
+    if not isinstance(path, (str, os.PathLike)):  # (pathlib's "expected str, bytes or os.PathLike object")
+        raise TypeError(f"save_style_model writes to a file's path (e.g. 'style.pt'), not {type(path).__name__}")
+    if not os.fspath(path).strip():  # (read as the current folder: "cannot write .: it is a folder")
+        raise UserError("save_style_model's path is empty: give a file's name, e.g. style.pt")
     check_model_name(path)
     path = Path(path).expanduser()  # as Stylizer.load and fast-style-stylize read it (it went to a folder named ~)
     check_output(path, force)

@@ -231,6 +231,18 @@ def test_float16_style_model_is_half_the_size_and_loads_as_float32(tmp_path: Pat
     assert not (tmp_path / "b.pt").exists()
 
 
+def test_save_style_model_refuses_a_path_that_is_none_or_empty() -> None:
+    net = TransformerNet(channels=(4, 8, 8), num_residual=1)
+    for path in (None, 123):  # pathlib's "expected str, bytes or os.PathLike object, not NoneType"
+        with pytest.raises(TypeError, match=r"^save_style_model writes to a file's path \(e\.g\. 'style\.pt'\), not "):
+            save_style_model(net, path)
+    for path in ("", " "):  # "cannot write .: it is a folder"
+        with pytest.raises(
+            UserError, match=r"^save_style_model's path is empty: give a file's name, e\.g\. style\.pt$"
+        ):
+            save_style_model(net, path)
+
+
 def test_file_of_the_removed_input_skip_network_is_refused_in_one_line(tmp_path: Path) -> None:
     path = save_style_model(TransformerNet(channels=(4, 8, 8), num_residual=1), tmp_path / "old.pt")
     payload = torch.load(path, weights_only=True)
