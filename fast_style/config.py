@@ -249,6 +249,13 @@ def compose(overrides: Sequence[str] = (), config_name: str = "train") -> DictCo
             f"compose takes a list of overrides, as the command line's, not {type(overrides).__name__}: "
             'compose(["model=tiny", "style.image=wave.jpg"])'
         )
+    if odd := [o for o in overrides if not isinstance(o, str)]:  # (antlr's "'int' object is not iterable")
+        raise TypeError(
+            f"compose takes overrides as strings, as the command line's, not {type(odd[0]).__name__} ({odd[0]!r}): "
+            'e.g. compose(["trainer.max_steps=2000"])'
+        )
+    if not isinstance(config_name, str):  # (None composed an empty config; 5 failed deep inside Hydra)
+        raise TypeError(f"config_name is a config's name (train, the default), not {config_name!r}")
     from hydra import compose as hydra_compose
     from hydra import initialize_config_dir
     from hydra.errors import HydraException

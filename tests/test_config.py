@@ -284,11 +284,17 @@ def test_a_layer_added_with_a_plus_where_the_loss_leaves_its_layers_null_is_refu
         assert len(cfg.loss.style_layers) >= 2
 
 
-def test_compose_given_one_string_or_a_dict_says_it_takes_a_list() -> None:
+def test_compose_given_one_string_a_dict_or_no_strings_says_what_it_takes() -> None:
     # compose("model=tiny") read the string letter by letter: "Error parsing override 'm' missing EQUAL"
     for given in ("model=tiny", {"model": "tiny"}):
         with pytest.raises(TypeError, match=r"compose takes a list of overrides"):
             compose(given)  # type: ignore[arg-type]
+    for given in ([5], ["model=tiny", None], [Path("x.jpg")]):  # antlr's "'int' object is not iterable"
+        with pytest.raises(TypeError, match=r"^compose takes overrides as strings, as the command line's, not "):
+            compose(given)  # type: ignore[list-item]
+    for name in (None, 5):  # None composed an empty config (train then refused it), 5 failed inside Hydra
+        with pytest.raises(TypeError, match=r"^config_name is a config's name \(train, the default\), not "):
+            compose([], config_name=name)  # type: ignore[arg-type]
     assert (
         compose(("style.image=x.jpg", "model=tiny")).model.channels
         == compose(["style.image=x.jpg", "model=tiny"]).model.channels
