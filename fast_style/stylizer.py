@@ -322,7 +322,7 @@ class Stylizer:
             )
         if not isinstance(images, Iterable):  # None, a number: Python's "'NoneType' object is not iterable"
             raise TypeError(
-                f"stylize_images takes a list of images (paths, PIL images or tensors), not {type(images).__name__}: "
+                f"stylize_images takes a list of images (paths or PIL images), not {type(images).__name__}: "
                 'e.g. stylizer.stylize_images(["a.jpg", "b.jpg"])'
             )
         preserve_color = _check_preserve_color(preserve_color)
@@ -513,6 +513,12 @@ def _as_image(x: object) -> Image.Image:
             raise
         _say_first_frame(Path(x).name, frames)
         return image
+    if isinstance(x, torch.Tensor):  # (stylize_image(t), stylize_images([t, ...]): "a Stylizer takes a path, a PIL
+        # image or a tensor, not Tensor", and how to make a PIL image of an array)
+        raise TypeError(
+            "stylize_image and stylize_images take paths or PIL images, not a tensor: stylize_tensor (or the "
+            "stylizer itself) takes a (3, H, W) or (B, 3, H, W) tensor, which torch.stack(tensors) makes of several"
+        )
     if not isinstance(x, Image.Image):
         hint = ": Image.fromarray(array) makes one of an (H, W, 3) uint8 array" if hasattr(x, "__array__") else ""
         if isinstance(x, (list, tuple)):  # (stylize_animation(src, dst, stylizer): "not list", and what then?)

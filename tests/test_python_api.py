@@ -47,6 +47,14 @@ def test_images_closed_truncated_or_given_alone_are_named(model_path: Path, tmp_
     for none in (None, 5):  # Python's "'NoneType' object is not iterable"
         with pytest.raises(TypeError, match=rf"^stylize_images takes a list of images .*, not {type(none).__name__}: "):
             s.stylize_images(none)  # type: ignore[arg-type]
+    # tensors are not among what stylize_images takes (the line above had said they were), nor stylize_image: "a
+    # Stylizer takes a path, a PIL image or a tensor, not Tensor", and how to make a PIL image of an array
+    with pytest.raises(TypeError, match=r"^stylize_images takes a list of images \(paths or PIL images\), not None"):
+        s.stylize_images(None)  # type: ignore[arg-type]
+    said = r"^stylize_image and stylize_images take paths or PIL images, not a tensor: stylize_tensor \(or the styl"
+    for call in (lambda: s.stylize_images([torch.rand(3, 8, 8)] * 2), lambda: s.stylize_image(torch.rand(3, 8, 8))):
+        with pytest.raises(TypeError, match=said):
+            call()
     with pytest.raises(TypeError, match="apply to images"):
         s(torch.rand(3, 8, 8), max_size=0)  # ignored before (0 is falsy)
     # yes-or-no options are bools: a string was true (preserve_color="false" kept the colours, tiled="no" tiled)
