@@ -176,6 +176,11 @@ def load_style_model(
 
         if str(path) in zoo.names():  # a built-in style's name, as everything else that takes a style model takes (a
             path = str(zoo.ZOO_DIR / f"{path}.pt")  # file of that name wins; a folder does not, as in zoo.resolve)
+        elif Path(path).is_dir():  # a run's folder: its style.pt, as Stylizer.load and export take it ("cannot read
+            try:  # style model runs/sea: Is a directory")
+                path = str(zoo.resolve(path))
+            except UserError as e:  # (a folder without one: which to give instead)
+                raise StyleModelError(str(e)) from None
     try:
         with warnings.catch_warnings():  # torch's notice on a TorchScript archive: refused below in one line
             warnings.filterwarnings("ignore", message=".*looks like a TorchScript archive", category=UserWarning)

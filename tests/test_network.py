@@ -231,6 +231,18 @@ def test_float16_style_model_is_half_the_size_and_loads_as_float32(tmp_path: Pat
     assert not (tmp_path / "b.pt").exists()
 
 
+def test_load_style_model_takes_a_runs_folder_as_everything_else_does(tmp_path: Path) -> None:
+    """load_style_model("runs/sea") said "cannot read style model runs/sea: Is a directory", where Stylizer.load and
+    export take a run's folder for its style.pt."""
+    net = TransformerNet(channels=(4, 8, 8), num_residual=1)
+    save_style_model(net, tmp_path / "run" / "style.pt")
+    loaded, _ = load_style_model(tmp_path / "run")
+    torch.testing.assert_close(loaded.state_dict(), net.state_dict())
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(StyleModelError, match=r"empty is a folder without a style\.pt: give a style-model file"):
+        load_style_model(tmp_path / "empty")
+
+
 def test_save_style_model_refuses_a_path_that_is_none_or_empty() -> None:
     net = TransformerNet(channels=(4, 8, 8), num_residual=1)
     for path in (None, 123):  # pathlib's "expected str, bytes or os.PathLike object, not NoneType"
