@@ -202,7 +202,9 @@ def load_style_model(
             "fast-style-train wrote, or a built-in style's name"
         )
     version = payload.get("version")
-    if not isinstance(version, int) or version > STYLE_MODEL_VERSION:
+    if not isinstance(version, int):  # ("has style-model format version 1; this fast-style reads up to 1")
+        raise StyleModelError(f"{path} is damaged: its format version is {version!r}, not a whole number")
+    if version > STYLE_MODEL_VERSION:
         raise StyleModelError(
             f"{path} has style-model format version {version}; this fast-style reads up to "
             f"{STYLE_MODEL_VERSION}: upgrade fast-style"

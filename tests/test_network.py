@@ -115,6 +115,10 @@ def test_style_model_errors_are_one_line(tmp_path: Path) -> None:
     torch.save({"format": STYLE_MODEL_FORMAT, "version": 99, "config": {}, "state_dict": {}}, newer)
     with pytest.raises(StyleModelError, match="upgrade fast-style"):
         load_style_model(str(newer))
+    for version in ("1", None):  # "has style-model format version 1; this fast-style reads up to 1: upgrade"
+        torch.save({"format": STYLE_MODEL_FORMAT, "version": version, "config": {}, "state_dict": {}}, newer)
+        with pytest.raises(StyleModelError, match=rf"newer\.pt is damaged: its format version is {version!r}, not a"):
+            load_style_model(str(newer))
     good = save_style_model(TransformerNet(channels=(4, 8, 8), num_residual=1), tmp_path / "good.pt")
     truncated = tmp_path / "truncated.pt"
     truncated.write_bytes(good.read_bytes()[:-500])
