@@ -220,6 +220,8 @@ def load_style_model(
             f"{path} was trained with model.input_skip=true, which this fast-style no longer has: "
             "train it again (the default network is better), or use fast-style 0.1"
         )
+    if "state_dict" not in payload:  # (it said "is damaged: 'state_dict'", KeyError's words)
+        raise StyleModelError(f"{path} is damaged: it holds no weights (no state_dict)")
     try:
         net = TransformerNet(**config)
         net.load_state_dict(payload["state_dict"])  # float16 files are copied into the float32 parameters

@@ -115,6 +115,9 @@ def test_style_model_errors_are_one_line(tmp_path: Path) -> None:
     torch.save({"format": STYLE_MODEL_FORMAT, "version": 99, "config": {}, "state_dict": {}}, newer)
     with pytest.raises(StyleModelError, match="upgrade fast-style"):
         load_style_model(str(newer))
+    torch.save({"format": STYLE_MODEL_FORMAT, "version": 1, "config": {}}, newer)  # "is damaged: 'state_dict'"
+    with pytest.raises(StyleModelError, match=r"newer\.pt is damaged: it holds no weights \(no state_dict\)$"):
+        load_style_model(str(newer))
     for version in ("1", None):  # "has style-model format version 1; this fast-style reads up to 1: upgrade"
         torch.save({"format": STYLE_MODEL_FORMAT, "version": version, "config": {}, "state_dict": {}}, newer)
         with pytest.raises(StyleModelError, match=rf"newer\.pt is damaged: its format version is {version!r}, not a"):
