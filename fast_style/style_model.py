@@ -89,8 +89,11 @@ def save_style_model(
         raise UserError("save_style_model's path is empty: give a file's name, e.g. style.pt")
     check_model_name(path)
     path = Path(path).expanduser()  # as Stylizer.load and fast-style-stylize read it (it went to a folder named ~)
+    # the arguments first (a few MB copied): the arguments swapped, or a Stylizer given, over an existing file said
+    # "exists: use force=True", and with it the mistake
+    payload = style_model_payload(net, meta, dtype)
     check_output(path, force)
-    return save_torch(style_model_payload(net, meta, dtype), path, overwrite=force)
+    return save_torch(payload, path, overwrite=force)
 
 
 def check_model_name(path: str | Path) -> None:

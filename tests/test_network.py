@@ -250,6 +250,17 @@ def test_load_style_model_takes_a_runs_folder_as_everything_else_does(tmp_path: 
         load_style_model(tmp_path / "empty")
 
 
+def test_save_style_model_says_a_wrong_argument_before_an_existing_file(tmp_path: Path) -> None:
+    # it said "exists: use force=True", and then, forced, that the network was a path (the arguments swapped)
+    model = save_style_model(TransformerNet(channels=(4, 8, 8), num_residual=1), tmp_path / "style.pt")
+    before = model.read_bytes()
+    with pytest.raises(TypeError, match=r"^save a TransformerNet, not str: a path is written as it is"):
+        save_style_model(str(model), model)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"^dtype is torch\.float32 or torch\.float16"):
+        save_style_model(TransformerNet(channels=(4, 8, 8), num_residual=1), model, dtype="fp16")
+    assert model.read_bytes() == before
+
+
 def test_save_style_model_refuses_a_path_that_is_none_or_empty() -> None:
     net = TransformerNet(channels=(4, 8, 8), num_residual=1)
     for path in (None, 123):  # pathlib's "expected str, bytes or os.PathLike object, not NoneType"
