@@ -13,7 +13,8 @@
 Every style is loaded once and shared by all clients. At most `running` stylizations run at once and `waiting`
 more wait their turn; a request beyond that is answered 503 ("busy") at once, never queued without bound, and one
 whose client left while it waited is skipped. Safety: styles are chosen by name from the server's list (no paths,
-no model files from clients); uploads are refused over `max_upload_bytes` (a declared length before anything is
+no model files from clients); a page of another site (its Origin, as the live view reads it) is refused
+(403) before its photo is read; uploads are refused over `max_upload_bytes` (a declared length before anything is
 read, an undeclared one where it passes the limit) or `max_pixels` (before they are decoded: decompression
 bombs), and when they are not JPEG, PNG, WebP, AVIF, HEIC, GIF or BMP. fast-style-serve spools uploads only
 inside its own temporary folder. Every refusal is one line, `{"detail": "..."}`.
@@ -95,17 +96,28 @@ class Limits:
 
 class UploadGuard:
     """Pure ASGI (a BaseHTTPMiddleware would hide a client's disconnect from `request.is_disconnected`): refuses
-    an upload declared over `limit` bytes, and a stylize request while `gate` is full, before any of it is read;
-    stops reading an undeclared (chunked) one where it passes `limit`, the rest never spooled. Answers are the
-    one-line JSON every refusal is (Starlette's RequestBodyLimitMiddleware answers in plain text)."""
+    a stylize request that `foreign` refuses (a page of another site: its one-line reason), an upload declared over
+    `limit` bytes, and a stylize request while `gate` is full, before any of it is read; stops reading an
+    undeclared (chunked) one where it passes `limit`, the rest never spooled. Answers are the one-line JSON every
+    refusal is (Starlette's RequestBodyLimitMiddleware answers in plain text)."""
 
-    def __init__(self, app: ASGIApp, limit: int, message: str, gate: Gate) -> None:
-        self.app, self.limit, self.message, self.gate = app, limit, message, gate
+    def __init__(
+        self,
+        app: ASGIApp,
+        limit: int,
+        message: str,
+        gate: Gate,
+        foreign: Callable[[dict[bytes, bytes], str], str | None] | None = None,
+    ) -> None:
+        self.app, self.limit, self.message, self.gate, self.foreign = app, limit, message, gate, foreign
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
-        length = dict(scope.get("headers", [])).get(b"content-length", b"")
+        headers = dict(scope.get("headers", []))
+        if scope["path"] == "/api/stylize" and self.foreign and (why := self.foreign(headers, scope["scheme"])):
+            return await JSONResponse({"detail": why}, status_code=403)(scope, receive, send)
+        length = headers.get(b"content-length", b"")
         if length.isdigit() and int(length) > self.limit:
             return await JSONResponse({"detail": self.message}, status_code=413)(scope, receive, send)
         if scope["path"] == "/api/stylize" and self.gate.full and not await self.gate.make_room():
@@ -470,8 +482,44 @@ def create_app(
         yield
         gate.close()  # the worker threads end with the server
 
+    warned: set[tuple[str, str]] = set()
+
+    def refused_page(origin: str, host: str, what: str) -> str:
+        """Why a page of `origin` may not use `what` (the live view, the photo form): said on the server's terminal,
+        once for each site (a browser tells a page of the live view nothing but that the connection failed: behind a
+        reverse proxy that does not pass its name on, the page said the server could not be reached while the
+        photos it stylized came back); returned for an answer a page can show."""
+        name = urlsplit(origin).hostname
+        if not name:
+            fix = "a page of no site (a sandboxed frame's, or a file's)"
+        elif name in {n.strip("[]") for n in LOOPBACK_NAMES}:
+            fix = "another server on this machine; a reverse proxy here must pass its Host header on"
+        else:
+            allow = setting("--allow-host", "proxies", name)
+            fix = f"if it is this server's public name (a reverse proxy), add {allow}"
+        origin = origin if len(origin) <= 80 else origin[:60] + "..."
+        if (what, origin) not in warned and len(warned) < 64:
+            warned.add((what, origin))
+            log.warning("%s refused to a page of %s (sent to %s): %s", what, origin, host or "?", fix)
+        return fix
+
+    def foreign_page(headers: dict[bytes, bytes], scheme: str) -> str | None:
+        """Why a photo sent by a page of another site is refused (a browser sends a form to any site, and a page
+        elsewhere kept the server busy with its photos), as the live view decides it; None for this server's own
+        pages and for programs that are no browser (they send no Origin)."""
+        origin = headers.get(b"origin")
+        if origin is None:
+            return None
+        origin_text, host = origin.decode("latin-1"), headers.get(b"host", b"").decode("latin-1")
+        if own_page(origin_text, host, hosts, scheme == "https", proxies):
+            return None
+        fix = refused_page(origin_text, host, "stylize (POST /api/stylize)")
+        shown = origin_text if len(origin_text) <= 80 else origin_text[:60] + "..."
+        return f"a page of another site ({shown}) may not send photos to this server: {fix}"
+
     app = FastAPI(title="fast-style", version="1", docs_url=None, redoc_url=None, lifespan=lifespan)
-    app.add_middleware(UploadGuard, limit=limits.max_upload_bytes + FORM_BYTES, message=too_large(limits), gate=gate)
+    limit = limits.max_upload_bytes + FORM_BYTES
+    app.add_middleware(UploadGuard, limit=limit, message=too_large(limits), gate=gate, foreign=foreign_page)
     if hosts is not None:  # (outermost: a request by another name is turned away before anything else)
         app.add_middleware(HostGuard, allowed_hosts=list(hosts))
     app.state.styles, app.state.limits, app.state.gate, app.state.hosts = styles, limits, gate, hosts
@@ -511,6 +559,7 @@ def create_app(
         responses={
             200: {"content": {"image/jpeg": {}, "image/png": {}}, "description": "the stylized image"},
             400: {"description": "a bad option"},
+            403: {"description": "sent by a page of another site"},
             404: {"description": "an unknown style"},
             413: {"description": "an upload over the size or pixel limit"},
             415: {"description": "not a JPEG, PNG, WebP, AVIF, HEIC, GIF or BMP image"},
@@ -549,25 +598,6 @@ def create_app(
             return JSONResponse({"detail": STOPPING}, status_code=503, headers={"Retry-After": "10"})
         return Response(answer, media_type=OUTPUT_TYPES[format][1])
 
-    warned: set[str] = set()
-
-    def refused_page(origin: str, host: str) -> None:
-        """Said on the server's terminal, once for each site (a browser tells its page nothing but that the
-        connection failed: behind a reverse proxy that does not pass its name on, the page said the server could
-        not be reached while the photos it stylized came back)."""
-        if origin in warned or len(warned) >= 64:
-            return
-        warned.add(origin)
-        name = urlsplit(origin).hostname
-        if not name:
-            fix = "a page of no site (a sandboxed frame's)"
-        elif name in {n.strip("[]") for n in LOOPBACK_NAMES}:
-            fix = "another server on this machine; a reverse proxy here must pass its Host header on"
-        else:
-            allow = setting("--allow-host", "proxies", name)
-            fix = f"if it is this server's public name (a reverse proxy), add {allow}"
-        log.warning("live view refused to a page of %s (sent to %s): %s", origin, host or "?", fix)
-
     @app.websocket("/api/live")
     async def live(ws: WebSocket) -> None:
         # a page of another site (WebSockets have no same-origin rule) may not use it: its Origin names that site
@@ -576,7 +606,7 @@ def create_app(
         if origin is not None and not own_page(
             origin, ws.headers.get("host", ""), hosts, ws.url.scheme == "wss", proxies
         ):
-            refused_page(origin, ws.headers.get("host", ""))
+            refused_page(origin, ws.headers.get("host", ""), "live view")
             await ws.close(1008, "a page of another site may not use this server's live view")
             return
         await ws.accept()

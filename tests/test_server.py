@@ -1309,3 +1309,35 @@ def test_a_host_that_is_not_this_machine_s_is_said_to_be_the_host_s_fault(capsys
         said = capsys.readouterr().err
         assert said.startswith(f"error: --host {host} is no name or address of this machine ({why}"), said
         assert said.rstrip().endswith("give 127.0.0.1 (this machine only), 0.0.0.0 (every network) or one of its own")
+
+
+def test_a_page_of_another_site_may_not_send_photos(models: Path, caplog) -> None:
+    """A browser sends a form to any site: a page elsewhere could post photos to a server on this machine and keep it
+    busy (the live view refused such pages, the form did not). Refused as the live view decides it, before the upload
+    is read; the server's own pages and programs that send no Origin (curl) are served."""
+    from fast_style.host_names import allowed_hosts
+
+    photo = {"image": ("p.png", png(), "image/png")}
+    app = create_app(Styles(models, device="cpu"), Limits(), allowed_hosts("127.0.0.1"))
+    with testclient.TestClient(app, base_url="http://127.0.0.1:8000") as c, caplog.at_level("WARNING"):
+        for origin in (None, "http://127.0.0.1:8000", "http://localhost:8000"):
+            headers = {"Origin": origin} if origin else {}
+            assert c.post("/api/stylize", files=photo, data={"style": "mine"}, headers=headers).status_code == 200
+        for origin in ("http://evil.example", "null", "http://localhost:3000", "https://127.0.0.1.evil.example"):
+            reply = c.post("/api/stylize", files=photo, data={"style": "mine"}, headers={"Origin": origin})
+            assert reply.status_code == 403, origin
+            assert reply.json()["detail"].startswith(f"a page of another site ({origin}) may not send photos to this")
+            if origin == "http://evil.example":  # what lets a reverse proxy's page in (a page of its own reads it)
+                assert reply.json()["detail"].endswith(
+                    "if it is this server's public name (a reverse proxy), add proxies='evil.example'"
+                )
+        app.state.gate.admitted = 10**6  # refused before it waits for a turn (and before its upload is read)
+        refused = c.post("/api/stylize", content=b"x", headers={"Origin": "http://evil.example", "content-length": "1"})
+        assert refused.status_code == 403
+    said = [r.getMessage() for r in caplog.records if "refused to a page of http://evil.example" in r.getMessage()]
+    assert len(said) == 1 and "add proxies='evil.example'" in said[0], said
+    with testclient.TestClient(create_app(Styles(models, device="cpu"), Limits(), allowed_hosts("0.0.0.0"))) as c:
+        here = {"Host": "192.168.1.5:8000"}  # on every address: the name the request was sent to
+        for origin, status in (("http://192.168.1.5:8000", 200), ("http://evil.example", 403)):
+            reply = c.post("/api/stylize", files=photo, data={"style": "mine"}, headers={**here, "Origin": origin})
+            assert reply.status_code == status, origin
