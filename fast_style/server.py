@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import difflib
 import io
 import json
 import logging
@@ -261,10 +262,27 @@ class Styles:
     def list(self) -> list[dict[str, str]]:
         return [{"name": name, **self.info[name]} for name in self.files]
 
+    SHOWN = 5  # the styles a refusal names: every one had been named (4.4 KB with 120 models)
+
+    def choices(self, name: str | None = None) -> str:
+        """A few of the styles offered, for a refusal: those closest to `name` first (difflib's: a mistyped name's
+        own style leads), then the others in the list's order, and how many more there are and where they are all
+        listed."""
+        offered = list(self.files)
+        if len(offered) <= self.SHOWN + 1:
+            return f"one of {', '.join(offered)}"
+        if name is not None:
+            folded = {n.casefold().replace("_", "-"): n for n in offered}
+            key = name[:200].casefold().replace("_", "-")
+            close = [folded[n] for n in difflib.get_close_matches(key, list(folded), n=self.SHOWN, cutoff=0.5)]
+            offered = [*close, *(n for n in offered if n not in close)]
+        more = f"{len(offered) - self.SHOWN} more (GET /api/styles lists them all, as the page does)"
+        return f"one of {', '.join(offered[: self.SHOWN])} or {more}"
+
     def get(self, name: str) -> Stylizer:
         if name not in self.files:
             shown = name if len(name) <= 80 else name[:60] + "..."  # a 900 KB name came back whole
-            raise Refused(404, f"unknown style '{shown}': choose one of {', '.join(self.files)}")
+            raise Refused(404, f"unknown style '{shown}': choose {self.choices(name)}")
         with self._lock:
             if name not in self._loaded:
                 try:
@@ -672,9 +690,9 @@ def create_app(
                             raise Refused(400, 'options must be a JSON object, e.g. {"style": "wave"}')
                         new = {**options, **{k: update[k] for k in options if k in update}}
                         if new["style"] is None:
-                            raise Refused(400, f"choose a style first: one of {', '.join(styles.files)}")
+                            raise Refused(400, f"choose a style first: {styles.choices()}")
                         if not isinstance(new["style"], str):  # {"style": 5}: "options must be JSON with valid values"
-                            raise Refused(400, f"style must be a style's name, one of {', '.join(styles.files)}")
+                            raise Refused(400, f"style must be a style's name, {styles.choices()}")
                         if not isinstance(new["preserve_color"], bool):
                             said = json_words(new["preserve_color"])
                             raise Refused(400, f"preserve_color must be true or false, got {said}")

@@ -1341,3 +1341,21 @@ def test_a_page_of_another_site_may_not_send_photos(models: Path, caplog) -> Non
         for origin, status in (("http://192.168.1.5:8000", 200), ("http://evil.example", 403)):
             reply = c.post("/api/stylize", files=photo, data={"style": "mine"}, headers={**here, "Origin": origin})
             assert reply.status_code == status, origin
+
+
+def test_an_unknown_style_is_answered_with_the_closest_few_not_every_name(models: Path) -> None:
+    """An unknown style was refused with the name of every style offered: 4.4 KB with 120 models. A few are named,
+    the closest first, with how many more there are and where they are all listed."""
+    styles = Styles(models, device="cpu")
+    styles.files.update({f"painting_{k:03d}": models / "mine.pt" for k in range(120)})
+    with testclient.TestClient(create_app(styles, Limits())) as c:
+        reply = c.post("/api/stylize", files={"image": ("p.png", png(), "image/png")}, data={"style": "Mien"})
+        assert reply.status_code == 404
+        said = reply.json()["detail"]
+        assert said.startswith("unknown style 'Mien': choose one of mine, ") and len(said) < 300, said
+        assert said.endswith(f" or {len(styles.files) - 5} more (GET /api/styles lists them all, as the page does)")
+        with c.websocket_connect("/api/live") as ws:  # the live view's refusals alike
+            for options in ({"style": "nope"}, {"strength": 0.5}, {"style": 5}):
+                ws.send_text(json.dumps(options))
+                said = json.loads(ws.receive_text())["error"]
+                assert len(said) < 300 and said.endswith("more (GET /api/styles lists them all, as the page does)")
