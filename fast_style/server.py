@@ -45,6 +45,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from PIL import Image
+from starlette.datastructures import UploadFile as FormFile
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -451,11 +452,37 @@ def invalid_fields(errors: Sequence[Any]) -> str:
         field = str(error.get("loc", ("?",))[-1])
         if error.get("type") == "missing":
             said.append(f"missing field '{field}'")
+        elif isinstance(error.get("input"), FormFile):  # (-F strength=@file: a 500 where it was worded as text)
+            said.append(f"{field}: send text (a form field), not a file")
+        elif field in OPTIONS and "input" in error:
+            said.append(option_words(field, error["input"]))
         elif "UploadFile" in str(error.get("msg")):  # (Pydantic's "Expected UploadFile, received: <class 'str'>")
             said.append(f"{field}: send a file (a multipart file part), not text")
         else:
             said.append(f"{field}: {error.get('msg')}")
     return "; ".join(said) or "the request's fields are not valid"
+
+
+OPTIONS = ("strength", "max_size", "preserve_color")  # the form's typed fields, read by FastAPI
+
+
+def option_words(name: str, value: object) -> str:
+    """Why the form's `name` cannot be `value` (text FastAPI could not read as its type), in the live view's words
+    ('max_size must be a number, not "abc"'; FastAPI's were "Input should be a valid integer, unable to parse
+    string as an integer", for 1.5 too)."""
+    shown = value[:40] + "..." if isinstance(value, str) and len(value) > 40 else value
+    if name == "preserve_color":
+        return f"preserve_color must be true or false, got {json_words(shown)}"
+    try:
+        number = float(str(value))
+    except (TypeError, ValueError):
+        return f"{name} must be a number, not {json_words(shown)}"
+    try:  # 1.5 pixels, 1e400, nan: said as the live view says them
+        check_options(number if name == "strength" else 1.0, number if name == "max_size" else None, Limits())
+    except Refused as e:
+        return e.message
+    whole = "a whole number of pixels in digits" if name == "max_size" else "a number"  # ("1e3", "1_000")
+    return f"{name} must be {whole}, got {json_words(shown)}"
 
 
 def too_large(limits: Limits) -> str:
