@@ -78,6 +78,7 @@ OUTPUT_TYPES = {"jpeg": ("JPEG", "image/jpeg"), "png": ("PNG", "image/png")}
 BUSY = "busy: the server is stylizing other requests; try again in a moment"
 STOPPING = "the server is stopping: try again once it is back"
 FORM_BYTES = 64 * 1024  # a multipart form's own bytes besides the photo
+EMPTY_FRAME = "the frame is an empty message (0 bytes): send each frame's picture, a JPEG, as a binary message"
 
 
 @dataclass
@@ -391,13 +392,15 @@ class Gate:
             self._waiting.pop(acquire, None)
 
 
-def decode_upload(data: bytes, limits: Limits, keep_alpha: bool = False) -> Image.Image:
+def decode_upload(data: bytes, limits: Limits, keep_alpha: bool = False, frame: bool = False) -> Image.Image:
     """Bytes of an uploaded photo -> an RGB image (images.open_rgb: EXIF orientation applied, transparency on
-    white; kept instead with `keep_alpha`, for a PNG answer); Refused for anything else. The type and size are
-    read from the header before anything is decoded."""
+    white; kept instead with `keep_alpha`, for a PNG answer); Refused for anything else, said of a live view's
+    `frame` where it is one (an empty one was told to choose the photo again). The type and size are read from the
+    header before anything is decoded."""
     over = f"over this server's limit of {figure(limits.max_pixels / 1e6)} megapixels"
+    send = f"send each frame as {ACCEPTED.removesuffix(' photo')} picture" if frame else f"upload {ACCEPTED}"
     if not data:  # (a failed download: "not an image ... upload a JPEG" for a .jpg)
-        raise Refused(415, f"the upload is {EMPTY_FILE}: choose the photo again")
+        raise Refused(415, EMPTY_FRAME if frame else f"the upload is {EMPTY_FILE}: choose the photo again")
     try:  # (Pillow warns of a "decompression bomb" over its MAX_IMAGE_PIXELS: refused below if over ours)
         with decoding(), warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
@@ -406,9 +409,9 @@ def decode_upload(data: bytes, limits: Limits, keep_alpha: bool = False) -> Imag
     except Image.DecompressionBombError:  # Pillow's own guard, twice its MAX_IMAGE_PIXELS: far over ours too
         raise Refused(413, f"the image is {over}") from None
     except (OSError, ValueError):
-        raise Refused(415, f"not an image this server reads: upload {ACCEPTED}") from None
+        raise Refused(415, f"{'the frame is ' if frame else ''}not an image this server reads: {send}") from None
     if fmt not in IMAGE_TYPES:
-        raise Refused(415, f"{fmt} images are not accepted: upload {ACCEPTED}")
+        raise Refused(415, f"{fmt} images are not accepted: {send}")
     if w * h > limits.max_pixels:
         raise Refused(413, f"{w}x{h} is {over}")
     try:  # (a DecompressionBombWarning can only be printed where Limits allow more than Pillow's MAX_IMAGE_PIXELS)
@@ -417,8 +420,8 @@ def decode_upload(data: bytes, limits: Limits, keep_alpha: bool = False) -> Imag
         raise Refused(413, f"{w}x{h} is over Pillow's limit (PIL.Image.MAX_IMAGE_PIXELS)") from None
     except (OSError, ValueError) as e:
         if ends_early(e):
-            why = "the image ends early (an unfinished copy or download?): upload the whole file"
-            raise Refused(415, why) from None
+            whole = "send each frame's whole picture" if frame else "upload the whole file"
+            raise Refused(415, f"the image ends early (an unfinished copy or download?): {whole}") from None
         raise Refused(415, "the image is damaged or cannot be decoded") from None
 
 
@@ -485,8 +488,8 @@ def option_words(name: str, value: object) -> str:
     return f"{name} must be {whole}, got {json_words(shown)}"
 
 
-def too_large(limits: Limits) -> str:
-    return f"the upload is over this server's limit of {figure(limits.max_upload_bytes / 2**20)} MB"
+def too_large(limits: Limits, what: str = "upload") -> str:
+    return f"the {what} is over this server's limit of {figure(limits.max_upload_bytes / 2**20)} MB"
 
 
 def figure(number: float) -> str:
@@ -745,12 +748,12 @@ def create_app(
                     if options["style"] is None:
                         raise Refused(400, no_style)
                     if len(data) > limits.max_upload_bytes:
-                        raise Refused(413, too_large(limits))
+                        raise Refused(413, too_large(limits, "frame"))
                     stylizer = await styles.ready(options["style"])
                     size = check_options(float(options["strength"]), options["max_size"], limits)
 
                     def job(data: bytes, stylizer: Stylizer, strength: float, keep: bool, size: int) -> bytes:
-                        frame = decode_upload(data, limits)
+                        frame = decode_upload(data, limits, frame=True)
                         return encode(stylizer.stylize_image(frame, strength, keep, max_size=size), "jpeg", quality=85)
 
                     strength, keep = float(options["strength"]), options["preserve_color"]

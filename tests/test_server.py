@@ -1373,3 +1373,25 @@ def test_an_unknown_style_is_answered_with_the_closest_few_not_every_name(models
                 ws.send_text(json.dumps(options))
                 said = json.loads(ws.receive_text())["error"]
                 assert len(said) < 300 and said.endswith("more (GET /api/styles lists them all, as the page does)")
+
+
+def test_a_live_frame_s_mistakes_are_said_of_a_frame(client) -> None:
+    """An empty live frame was answered "the upload is an empty file (0 bytes): choose the photo again", and the
+    live view's other refusals of a frame spoke of uploads as well."""
+    buffer = io.BytesIO()
+    Image.fromarray(np.random.default_rng(0).integers(0, 255, (40, 60, 3), dtype=np.uint8)).save(buffer, "JPEG")
+    whole = buffer.getvalue()
+    with client.websocket_connect("/api/live") as ws:
+        ws.send_text(json.dumps({"style": "mine"}))
+        for frame, words in (
+            (b"", "the frame is an empty message (0 bytes): send each frame's picture, a JPEG, as a binary message"),
+            (b"hello", "the frame is not an image this server reads: send each frame as a JPEG, PNG, WebP, AVIF, HE"),
+            (png(fmt="ICO"), "ICO images are not accepted: send each frame as a JPEG"),
+            (whole[: len(whole) // 2], "the image ends early (an unfinished copy or download?): send each frame's "),
+            (b"\xff" * 200_001, "the frame is over this server's limit of 0.191 MB"),
+        ):
+            ws.send_bytes(frame)
+            said = json.loads(ws.receive_text())["error"]
+            assert said.startswith(words) and "upload" not in said, said
+        ws.send_bytes(whole)  # (the connection is still open)
+        assert Image.open(io.BytesIO(ws.receive_bytes())).size == (60, 40)
