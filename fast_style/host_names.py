@@ -24,9 +24,9 @@ def as_written(host: str) -> str:
     """An address given to listen on as it is written alone, so that each is known by one spelling: "::" for
     0:0:0:0:0:0:0:0 (taken for one address: no "from others", and http://[0:0:0:0:0:0:0:0] to open), "::1" for
     0:0:0:0:0:0:0:1 (not seen as this machine's: any name was let through), "0.0.0.0" for 0 or 000.0.0.0 (as the
-    system reads them when it binds); a name is kept as given."""
+    system reads them when it binds), "127.0.0.1" for ::ffff:127.0.0.1 (`unmapped`); a name is kept as given."""
     try:
-        return str(ipaddress.ip_address(host))
+        return unmapped(str(ipaddress.ip_address(host)))
     except ValueError:
         pass
     if re.fullmatch(r"[0-9a-fA-FxX.]+", host):  # digits alone: the system's IPv4 spellings (0, 0x7f.1, 0177.0.0.1)
@@ -37,13 +37,35 @@ def as_written(host: str) -> str:
     return host
 
 
+def unmapped(name: str) -> str:
+    """An IPv4-mapped IPv6 address (`::ffff:127.0.0.1`, `[::ffff:7f00:1]`, as a browser writes it) as the IPv4 address
+    it is, which a connection to it reaches (it was taken for another machine's: no Host check, and `--host` said
+    "cannot be used (Invalid argument)", blaming the port); any other `name` as it is."""
+    try:
+        mapped = ipaddress.ip_address(name.strip("[]"))
+    except ValueError:
+        return name
+    return str(mapped.ipv4_mapped) if isinstance(mapped, ipaddress.IPv6Address) and mapped.ipv4_mapped else name
+
+
+def is_loopback(name: str) -> bool:
+    """Whether `name` (a host name or address, an IPv6 one in brackets or not) is this machine's own: localhost,
+    127.x.x.x, ::1, or ::ffff:127.x.x.x."""
+    bare = unmapped(name.strip("[]")).lower()
+    try:
+        return bare == "localhost" or ipaddress.ip_address(bare).is_loopback
+    except ValueError:
+        return False
+
+
 def allowed_hosts(host: str, also: Sequence[str] = ()) -> list[str] | None:
     """The names a request may give its server as (its Host header) for a server listening on `host`: on this
     machine only, its loopback names and `also` (a reverse proxy's public name), so that a web page elsewhere
     cannot reach it through a name of its own (DNS rebinding); listening on the network, None: any name (its
     addresses there are not known), unless `also` lists them: then those, the address it listens on and, on every
     address, this machine's loopback names (the address the server printed to open was refused)."""
-    loopback = host.strip("[]").lower() in ("localhost", "::1") or host.startswith("127.")  # (LOCALHOST: any name)
+    host = unmapped(host)  # (::ffff:127.0.0.1 took any name)
+    loopback = is_loopback(host) or host.startswith("127.")  # (LOCALHOST: any name)
     if not also and not loopback:
         return None
     here = LOOPBACK_NAMES if host in EVERY_ADDRESS else (*LOOPBACK_NAMES, host) if loopback else (host,)
@@ -97,7 +119,7 @@ def own_page(
     except ValueError:  # (a port that is no number)
         return False
     loopback = {n.strip("[]") for n in LOOPBACK_NAMES}
-    name, own = parts.hostname or "", sent_to.hostname or ""
+    name, own = unmapped(parts.hostname or ""), unmapped(sent_to.hostname or "")  # (::ffff:7f00:1 is 127.0.0.1)
     if name in loopback:  # one server, whichever of its names (localhost:8000 for 127.0.0.1:8000)
         return own in loopback and same_port
     if hosts is None:
@@ -122,9 +144,9 @@ class HostGuard:
         scope["fast_style.host_allowed"] = True
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":  # a live connection's: refused as Starlette refuses it
-            return await self.live(scope, receive, send)
-        checked = dict(scope)
+        # checked as the IPv4 address an IPv4-mapped one is ([::ffff:7f00:1]:8000 is 127.0.0.1:8000)
+        headers = [(k, _unmapped_host(v) if k == b"host" else v) for k, v in scope.get("headers", [])]
+        checked = {**scope, "headers": headers}
 
         async def unsaid(message: Message) -> None:  # Starlette's own refusal: answered below instead
             return None
@@ -132,5 +154,16 @@ class HostGuard:
         await self.check(checked, receive, unsaid)
         if checked.get("fast_style.host_allowed"):
             return await self.app(scope, receive, send)
+        if scope["type"] != "http":  # a live connection's: refused as Starlette refuses it
+            return await self.live(scope, receive, send)
         said = f"this server answers to {', '.join(self.hosts)} only (fast-style-serve --allow-host NAME adds one)"
         await JSONResponse({"detail": said}, status_code=400)(scope, receive, send)
+
+
+def _unmapped_host(value: bytes) -> bytes:
+    """A Host header naming an IPv4-mapped IPv6 address ([::ffff:7f00:1]:8000) as its IPv4 one (127.0.0.1:8000)."""
+    if not value.startswith(b"["):
+        return value
+    name, _, port = value.decode("latin-1").partition("]")
+    plain = unmapped(name + "]")
+    return value if plain == name + "]" else f"{plain}{port}".encode("latin-1")

@@ -51,7 +51,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from fast_style import zoo
 from fast_style.errors import EMPTY_FILE, UserError, first_line, setting
-from fast_style.host_names import LOOPBACK_NAMES, HostGuard, own_page
+from fast_style.host_names import HostGuard, is_loopback, own_page
 from fast_style.images import decoding, ends_early, open_rgb, read_image
 from fast_style.numbers import check_number
 from fast_style.options import check_max_size, check_strength
@@ -540,7 +540,7 @@ def create_app(
         name = urlsplit(origin).hostname
         if not name:
             fix = "a page of no site (a sandboxed frame's, or a file's)"
-        elif name in {n.strip("[]") for n in LOOPBACK_NAMES}:
+        elif is_loopback(name):
             fix = "another server on this machine; a reverse proxy here must pass its Host header on"
         else:
             allow = setting("--allow-host", "proxies", name)

@@ -1395,3 +1395,36 @@ def test_a_live_frame_s_mistakes_are_said_of_a_frame(client) -> None:
             assert said.startswith(words) and "upload" not in said, said
         ws.send_bytes(whole)  # (the connection is still open)
         assert Image.open(io.BytesIO(ws.receive_bytes())).size == (60, 40)
+
+
+def test_an_ipv4_mapped_loopback_address_is_this_machine(models: Path, capsys) -> None:
+    """::ffff:127.0.0.1 (127.0.0.1 as an IPv6 address: a connection to it reaches 127.0.0.1) was taken for another
+    machine's: --host ::ffff:127.0.0.1 said "[::ffff:7f00:1]:8000 cannot be used (Invalid argument): choose another
+    with --port", allowed_hosts() let any name through for it, and a browser's [::ffff:7f00:1] was refused."""
+    import socket
+
+    from starlette.websockets import WebSocketDisconnect
+
+    from fast_style.host_names import allowed_hosts, as_written, is_loopback
+
+    assert as_written("::ffff:127.0.0.1") == as_written("::FFFF:7f00:1") == "127.0.0.1"
+    assert allowed_hosts("::ffff:127.0.0.1") == ["localhost", "127.0.0.1", "[::1]"]
+    assert is_loopback("[::ffff:7f00:1]") and is_loopback("127.0.0.2") and not is_loopback("::ffff:192.0.2.1")
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert serve_main(["--host", "::ffff:127.0.0.1", "--port", str(port)]) == 2
+    assert f"error: 127.0.0.1:{port} is in use" in capsys.readouterr().err  # the address it listens on: 127.0.0.1
+    app = create_app(Styles(models, device="cpu"), Limits(), allowed_hosts("127.0.0.1"))
+    mapped = {"Host": "[::ffff:7f00:1]:8000"}
+    with testclient.TestClient(app, base_url="http://127.0.0.1:8000") as c:
+        assert c.get("/api/styles", headers=mapped).status_code == 200
+        assert c.get("/api/styles", headers={"Host": "[::ffff:c000:201]:8000"}).status_code == 400  # 192.0.2.1
+        with c.websocket_connect("/api/live", headers={**mapped, "Origin": "http://[::ffff:7f00:1]:8000"}) as ws:
+            ws.send_text(json.dumps({"style": "mine"}))
+        with pytest.raises(WebSocketDisconnect):  # another server on this machine: still refused
+            with c.websocket_connect("/api/live", headers={**mapped, "Origin": "http://[::ffff:7f00:1]:3000"}):
+                pass
+        other = c.post("/api/stylize", headers={"Origin": "http://[::ffff:7f00:1]:3000"})
+        assert other.status_code == 403 and "another server on this machine" in other.json()["detail"]
