@@ -109,7 +109,10 @@ def own_page(
     server there is another site's (any port was taken). A page of a reverse proxy's name (`proxies`, those
     --allow-host gave; None: every name of `hosts` but this machine's) on any port, a proxy listening on its own. On
     every address (`hosts` None) the name the request was sent to, any port (a proxy may pass its name on)."""
-    parts, sent_to = urlsplit(origin), urlsplit(f"//{host.strip()}")
+    try:
+        parts, sent_to = urlsplit(origin), urlsplit(f"//{host.strip()}")
+    except ValueError:  # ("http://[::1", a Host of "[::1": no URL, a traceback and a 500)
+        return False
     if parts.scheme not in ("http", "https") or not parts.netloc:  # ("null": a sandboxed frame's)
         return False
     try:

@@ -537,8 +537,13 @@ def create_app(
         once for each site (a browser tells a page of the live view nothing but that the connection failed: behind a
         reverse proxy that does not pass its name on, the page said the server could not be reached while the
         photos it stylized came back); returned for an answer a page can show."""
-        name = urlsplit(origin).hostname
-        if not name:
+        try:
+            name, malformed = urlsplit(origin).hostname, False
+        except ValueError:  # ("http://[::1": a traceback, and a 500)
+            name, malformed = None, True
+        if malformed:
+            fix = "its Origin is no site's address"
+        elif not name:
             fix = "a page of no site (a sandboxed frame's, or a file's)"
         elif is_loopback(name):
             fix = "another server on this machine; a reverse proxy here must pass its Host header on"

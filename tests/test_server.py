@@ -1428,3 +1428,25 @@ def test_an_ipv4_mapped_loopback_address_is_this_machine(models: Path, capsys) -
                 pass
         other = c.post("/api/stylize", headers={"Origin": "http://[::ffff:7f00:1]:3000"})
         assert other.status_code == 403 and "another server on this machine" in other.json()["detail"]
+
+
+def test_a_malformed_origin_is_refused_not_a_server_error(models: Path) -> None:
+    """An Origin that is no URL ("http://[::1") made the live view's check raise: a 500, and a traceback on the
+    server's terminal. It is a page of no site this server knows: refused."""
+    from starlette.websockets import WebSocketDisconnect
+
+    from fast_style.host_names import allowed_hosts
+
+    app = create_app(Styles(models, device="cpu"), Limits(), allowed_hosts("127.0.0.1"))
+    with testclient.TestClient(app, base_url="http://127.0.0.1:8000") as c:
+        for origin in ("http://[::1", "http://[zz]:80"):
+            with pytest.raises(WebSocketDisconnect) as refused:
+                with c.websocket_connect("ws://127.0.0.1:8000/api/live", headers={"Origin": origin}):
+                    pass
+            assert refused.value.code == 1008, origin
+            reply = c.post("/api/stylize", headers={"Origin": origin})
+            assert reply.status_code == 403 and reply.json()["detail"].endswith("its Origin is no site's address")
+    with testclient.TestClient(create_app(Styles(models, device="cpu"), Limits())) as c:  # any name: the same
+        with pytest.raises(WebSocketDisconnect):
+            with c.websocket_connect("/api/live", headers={"Origin": "http://x.org", "Host": "[::1"}):
+                pass
