@@ -584,7 +584,15 @@ def create_app(
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, e: RequestValidationError) -> JSONResponse:
-        """A missing or malformed form field, in one line like every other refusal (FastAPI's is a list)."""
+        """A missing or malformed form field, in one line like every other refusal (FastAPI's is a list); a photo
+        sent as no multipart form (a JSON body, the picture's own bytes) said to be one: its fields were all said
+        to be missing, though the style was there."""
+        kind = request.headers.get("content-type", "").partition(";")[0].strip().lower()
+        forms = ("multipart/form-data", "application/x-www-form-urlencoded")  # (the second's fields are read)
+        if request.url.path == "/api/stylize" and kind not in forms:
+            sent = f"the request is {kind[:60]}" if kind else "the request has no Content-Type"
+            form = "its photo as 'image' and a style as 'style', as curl -F image=@photo.jpg -F style=wave sends them"
+            return JSONResponse({"detail": f"{sent}: send a multipart form (multipart/form-data), {form}"}, 415)
         return JSONResponse({"detail": invalid_fields(e.errors())}, status_code=422)
 
     # HEAD too, as everywhere GET is (uptime checks, curl -I): FastAPI's app.get answers it 405
@@ -615,7 +623,7 @@ def create_app(
             403: {"description": "sent by a page of another site"},
             404: {"description": "an unknown style"},
             413: {"description": "an upload over the size or pixel limit"},
-            415: {"description": "not a JPEG, PNG, WebP, AVIF, HEIC, GIF or BMP image"},
+            415: {"description": "not a JPEG, PNG, WebP, AVIF, HEIC, GIF or BMP image, or not a multipart form"},
             422: {"description": "a missing or malformed field"},
             503: {"description": "busy: try again in a moment"},
         },

@@ -1450,3 +1450,20 @@ def test_a_malformed_origin_is_refused_not_a_server_error(models: Path) -> None:
         with pytest.raises(WebSocketDisconnect):
             with c.websocket_connect("/api/live", headers={"Origin": "http://x.org", "Host": "[::1"}):
                 pass
+
+
+def test_a_request_that_is_no_multipart_form_is_said_to_be_one(client) -> None:
+    """A JSON body or the photo's own bytes were answered "missing field 'image'; missing field 'style'", though the
+    style was there: the request is said to be no form, and what to send."""
+    form = "send a multipart form (multipart/form-data), its photo as 'image' and a style as 'style', as curl -F "
+    for body, kind, said in (
+        (b'{"style": "mine"}', "application/json", "the request is application/json: "),
+        (png(), "image/png", "the request is image/png: "),
+        (png(), "", "the request has no Content-Type: "),
+    ):
+        reply = client.post("/api/stylize", content=body, headers={"Content-Type": kind} if kind else {})
+        assert reply.status_code == 415 and reply.json()["detail"].startswith(said + form), reply.json()
+    reply = client.post("/api/stylize", files={"image": ("p.png", png(), "image/png")})  # a form: its fields
+    assert reply.status_code == 422 and reply.json()["detail"] == "missing field 'style'"
+    reply = client.post("/api/stylize", data={"style": "mine"})  # (urlencoded: a form, without its file)
+    assert reply.status_code == 422 and reply.json()["detail"] == "missing field 'image'"
