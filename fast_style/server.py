@@ -641,7 +641,8 @@ def create_app(
     ) -> Response:
         format = format.lower()
         if format not in OUTPUT_TYPES:
-            raise Refused(400, f"format must be jpeg or png, got '{format}'")
+            shown = format if len(format) <= 80 else format[:60] + "..."  # (60 KB of it came back whole)
+            raise Refused(400, f"format must be jpeg or png, got '{shown}'")
         size = check_options(strength, max_size, limits)
         stylizer = await styles.ready(style)
         data = await image.read(limits.max_upload_bytes + 1)

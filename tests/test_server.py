@@ -119,6 +119,7 @@ def test_phone_photos_in_heic_and_avif_are_accepted(client) -> None:
             "strength must be within 0..1 (0: the photo, 1: the full style)",
         ),
         (("p.png", png(), "image/png"), {"style": "mine", "format": "gif"}, 400, "format"),
+        (("p.png", png(), "image/png"), {"style": "mine", "format": "x" * 60_000}, 400, "got '" + "x" * 60 + "...'"),
         (
             ("p.png", png(), "image/png"),
             {"style": "mine", "max_size": "0"},
