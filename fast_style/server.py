@@ -28,6 +28,7 @@ import difflib
 import io
 import json
 import logging
+import re
 import threading
 import warnings
 from collections import deque
@@ -78,6 +79,7 @@ OUTPUT_TYPES = {"jpeg": ("JPEG", "image/jpeg"), "png": ("PNG", "image/png")}
 BUSY = "busy: the server is stylizing other requests; try again in a moment"
 STOPPING = "the server is stopping: try again once it is back"
 FORM_BYTES = 64 * 1024  # a multipart form's own bytes besides the photo
+BODY_END = "fast_style.body_end"  # (in a request's scope: UploadGuard's)
 EMPTY_FRAME = "the frame is an empty message (0 bytes): send each frame's picture, a JPEG, as a binary message"
 
 
@@ -127,11 +129,13 @@ class UploadGuard:
             busy = JSONResponse({"detail": BUSY}, status_code=503, headers={"Retry-After": "1"})
             return await busy(scope, receive, send)
         seen = 0
+        scope[BODY_END] = b""  # the body's last bytes, read so far: a multipart form's end is its closing boundary
 
         async def counted() -> Message:
             nonlocal seen
             message = await receive()
             seen += len(message.get("body", b""))
+            scope[BODY_END] = (scope[BODY_END] + message.get("body", b"")[-256:])[-256:]
             if seen > self.limit:  # raised inside FastAPI's form parsing, which passes HTTPException on
                 raise HTTPException(413, self.message)
             return message
@@ -593,6 +597,13 @@ def create_app(
             sent = f"the request is {kind[:60]}" if kind else "the request has no Content-Type"
             form = "its photo as 'image' and a style as 'style', as curl -F image=@photo.jpg -F style=wave sends them"
             return JSONResponse({"detail": f"{sent}: send a multipart form (multipart/form-data), {form}"}, 415)
+        boundary = re.search(r'boundary="?([^";]+)', request.headers.get("content-type", ""))
+        end = request.scope.get(BODY_END)
+        missing = any(error.get("type") == "missing" for error in e.errors())
+        if missing and boundary and end is not None and f"--{boundary[1]}--".encode("latin-1") not in end:
+            # (its last part, the photo, was dropped without a word: "missing field 'image'", though it was sent)
+            cut = "the form ends early, without its closing boundary (an upload cut short?): send the whole request"
+            return JSONResponse({"detail": cut}, status_code=400)
         return JSONResponse({"detail": invalid_fields(e.errors())}, status_code=422)
 
     # HEAD too, as everywhere GET is (uptime checks, curl -I): FastAPI's app.get answers it 405

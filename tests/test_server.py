@@ -1468,3 +1468,20 @@ def test_a_request_that_is_no_multipart_form_is_said_to_be_one(client) -> None:
     assert reply.status_code == 422 and reply.json()["detail"] == "missing field 'style'"
     reply = client.post("/api/stylize", data={"style": "mine"})  # (urlencoded: a form, without its file)
     assert reply.status_code == 422 and reply.json()["detail"] == "missing field 'image'"
+
+
+def test_a_form_cut_short_is_said_to_be_one(client) -> None:
+    """A multipart form without its closing boundary (an upload cut short, a client that forgot it) lost its last
+    part without a word: "missing field 'image'", though the photo was sent."""
+    head = b'--B\r\nContent-Disposition: form-data; name="style"\r\n\r\nmine\r\n'
+    photo = b'--B\r\nContent-Disposition: form-data; name="image"; filename="p.png"\r\nContent-Type: image/png\r\n\r\n'
+    headers = {"Content-Type": "multipart/form-data; boundary=B"}
+    for body in (head + photo + png()[:100], head + photo + png() + b"\r\n"):  # cut in the photo; no closing line
+        reply = client.post("/api/stylize", content=body, headers=headers)
+        assert reply.status_code == 400 and reply.json()["detail"].startswith("the form ends early, without its "), (
+            reply.json()
+        )
+    whole = client.post("/api/stylize", content=photo + png() + b"\r\n--B--\r\n", headers=headers)
+    assert whole.status_code == 422 and whole.json()["detail"] == "missing field 'style'"  # (a whole form's fields)
+    quoted = {"Content-Type": 'multipart/form-data; boundary="B"'}
+    assert client.post("/api/stylize", content=head + photo + png() + b"\r\n--B--", headers=quoted).status_code == 200
