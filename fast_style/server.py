@@ -56,6 +56,7 @@ from fast_style.host_names import HostGuard, is_loopback, own_page
 from fast_style.images import decoding, ends_early, open_rgb, read_image
 from fast_style.numbers import check_number
 from fast_style.options import check_max_size, check_strength
+from fast_style.outputs import unreadable_name
 from fast_style.style_model import load_style_model
 from fast_style.stylizer import Stylizer
 from fast_style.walk import files_below
@@ -214,6 +215,9 @@ class Styles:
         it (`runs/wave/style.pt` in `runs/`, offered as wave; `outputs/2026-12-04/10-00-00-4242/style.pt` in
         `outputs/` as 2026-12-04-10-00-00-4242); a run's own folder (`runs/wave`) offers its `style.pt` as wave,
         and one style model file (`wave.pt`, `runs/wave/style.pt`) is offered alone, by the same names."""
+        if why := unreadable_name(models_dir):  # (a name too long for the disk: an OSError's traceback)
+            shown = setting("--models", "models_dir", f"{str(models_dir)[:60]}...")
+            raise UserError(f"{shown}: {why}: give a style model (.pt) or a folder of them")
         said = setting("--models", "models_dir", models_dir)
         if not models_dir.exists() and str(models_dir) in self.files:  # --models wave (README: every tool that
             # takes a style model takes a built-in name): "does not exist", where it is offered anyway
@@ -225,8 +229,9 @@ class Styles:
             models_dir = models_dir.parent
         elif models_dir.is_file():  # (a painting, a checkpoint: "not a style model" said below for a .pt alone)
             raise UserError(f"{said} is a file: give a style model (.pt) or a folder of them")
-        elif not models_dir.is_dir():
-            raise UserError(f"{said} does not exist: give a style model (.pt) or a folder of them")
+        elif not models_dir.is_dir():  # (/dev/null "did not exist")
+            what = "is no file or folder" if models_dir.exists() else "does not exist"
+            raise UserError(f"{said} {what}: give a style model (.pt) or a folder of them")
         else:  # (a hidden one, ._wave.pt beside wave.pt from a Mac, as files_below leaves it; WAVE.PT too)
             found = {
                 _model_name(path): path

@@ -467,6 +467,13 @@ def test_serve_refuses_bad_settings_and_a_taken_port(tmp_path: Path, capsys) -> 
     assert serve_main(["--models", str(tmp_path / "sea.jpg")]) == 2
     said = f"error: --models {tmp_path / 'sea.jpg'} is a file: give a style model (.pt) or a folder of them\n"
     assert capsys.readouterr().err == said
+    assert serve_main(["--models", "a" * 5000]) == 2  # a name too long for the disk: it was OSError's traceback
+    assert (
+        capsys.readouterr().err
+        == f"error: --models {'a' * 60}...: File name too long: give a style model (.pt) or a folder of them\n"
+    )
+    assert serve_main(["--models", "/dev/null"]) == 2  # it "did not exist"
+    assert "error: --models /dev/null is no file or folder: give a style model" in capsys.readouterr().err
     assert serve_main(["--port", "0"]) == 2
     assert serve_main(["--queue", "-1"]) == 2
     capsys.readouterr()
