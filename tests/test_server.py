@@ -1331,6 +1331,10 @@ def test_a_host_that_is_not_this_machine_s_is_said_to_be_the_host_s_fault(capsys
         said = capsys.readouterr().err
         assert said.startswith(f"error: --host {host} is no name or address of this machine ({why}"), said
         assert said.rstrip().endswith("give 127.0.0.1 (this machine only), 0.0.0.0 (every network) or one of its own")
+    for url, name in (("http://0.0.0.0:8000/", "0.0.0.0"), ("https://[::1]", "::1"), ("localhost/", "localhost")):
+        assert serve_main(["--host", url]) == 2  # it was "no name or address of this machine"
+        said = capsys.readouterr().err
+        assert said == f"error: --host takes an address, not a URL: give {name} (and the port as --port)\n", said
 
 
 def test_a_page_of_another_site_may_not_send_photos(models: Path, caplog) -> None:

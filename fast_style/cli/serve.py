@@ -8,6 +8,7 @@ import re
 import sys
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from fast_style.cli import ToolParser, add_device, run_tool
 from fast_style.errors import UserError
@@ -70,6 +71,13 @@ def run(args: argparse.Namespace, cut_short: Any = None) -> None:
         raise UserError(f"--grace must be >= 0 seconds, got {args.grace}")
     pick_device(args.device)  # a device that is not there: refused now, not in every request's answer
     args.host = args.host.strip()  # (" 127.0.0.1", checked without its spaces, was bound with them: "not known")
+    if "/" in args.host:  # (http://0.0.0.0:8000/ was "no name or address of this machine")
+        try:
+            name = urlsplit(args.host if "//" in args.host else f"//{args.host}").hostname
+        except ValueError:
+            name = None
+        give = f": give {name}" if name else ""
+        raise UserError(f"--host takes an address, not a URL{give} (and the port as --port)")
     if re.fullmatch(r"(\[[^\]]*\]|[^:]+):\d+", args.host):  # ("[127.0.0.1:8000]:8000 cannot be used")
         raise UserError(f"--host {args.host}: give the address alone, and the port as --port")
     args.host = args.host.removeprefix("[").removesuffix("]").strip()  # [::1], as the URL below writes it
