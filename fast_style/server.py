@@ -457,12 +457,15 @@ def json_words(value: object) -> str:
     return json.dumps(value)
 
 
-def invalid_fields(errors: Sequence[Any]) -> str:
-    """FastAPI's validation errors, one line: "missing field 'style'; strength: Input should be a valid number"."""
+def invalid_fields(errors: Sequence[Any], query: set[str] | frozenset[str] = frozenset()) -> str:
+    """FastAPI's validation errors, one line: "missing field 'style'; strength: Input should be a valid number"; a
+    missing field that the URL's `query` names said to be there (?style=wave: it was "missing field 'style'")."""
     said = []
     for error in errors:
         field = str(error.get("loc", ("?",))[-1])
-        if error.get("type") == "missing":
+        if error.get("type") == "missing" and field in query:
+            said.append(f"missing field '{field}' (it is in the URL's query, which is not read: send it in the form)")
+        elif error.get("type") == "missing":
             said.append(f"missing field '{field}'")
         elif isinstance(error.get("input"), FormFile):  # (-F strength=@file: a 500 where it was worded as text)
             said.append(f"{field}: send text (a form field), not a file")
@@ -609,7 +612,7 @@ def create_app(
             # (its last part, the photo, was dropped without a word: "missing field 'image'", though it was sent)
             cut = "the form ends early, without its closing boundary (an upload cut short?): send the whole request"
             return JSONResponse({"detail": cut}, status_code=400)
-        return JSONResponse({"detail": invalid_fields(e.errors())}, status_code=422)
+        return JSONResponse({"detail": invalid_fields(e.errors(), set(request.query_params))}, status_code=422)
 
     # HEAD too, as everywhere GET is (uptime checks, curl -I): FastAPI's app.get answers it 405
     @app.api_route("/", methods=["GET", "HEAD"], include_in_schema=False)

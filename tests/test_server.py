@@ -1496,3 +1496,10 @@ def test_a_form_cut_short_is_said_to_be_one(client) -> None:
     assert whole.status_code == 422 and whole.json()["detail"] == "missing field 'style'"  # (a whole form's fields)
     quoted = {"Content-Type": 'multipart/form-data; boundary="B"'}
     assert client.post("/api/stylize", content=head + photo + png() + b"\r\n--B--", headers=quoted).status_code == 200
+
+
+def test_a_field_sent_in_the_url_s_query_is_said_to_be_there(client) -> None:
+    """curl -F image=@p.png 'http://.../api/stylize?style=wave' was answered "missing field 'style'", no more."""
+    reply = client.post("/api/stylize?style=mine", files={"image": ("p.png", png(), "image/png")})
+    said = "missing field 'style' (it is in the URL's query, which is not read: send it in the form)"
+    assert reply.status_code == 422 and reply.json()["detail"] == said
