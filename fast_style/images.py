@@ -371,6 +371,13 @@ _PIXEL_XMP = (
     rb"(?:tiff:(?:Orientation|ImageWidth|ImageLength)|exif:(?:ColorSpace|PixelXDimension|PixelYDimension)"
     rb"|photoshop:(?:ICCProfile|ColorMode))"
 )
+# each said as an attribute, in either quotes (XML's single quotes, as some writers use, kept them all) and with
+# spaces round its "=", or as an element, with attributes of its own or not. A pattern, not an XML parser: a parse
+# and rewrite would rename the namespaces' prefixes (ns0:) and drop the xpacket wrapper, and damaged XMP is kept
+# as it is, without an error
+_PIXEL_XMP_SAID = re.compile(
+    rb"\s%s\s*=\s*(?:\"[^\"<>]*\"|'[^'<>]*')|<(%s)(?:\s[^<>]*)?>[^<>]*</\1\s*>" % (_PIXEL_XMP, _PIXEL_XMP)
+)
 
 
 def _kept_metadata(source: Image.Image | None, fmt: str) -> dict:
@@ -384,7 +391,7 @@ def _kept_metadata(source: Image.Image | None, fmt: str) -> dict:
     if isinstance(xmp, str):
         xmp = xmp.encode()
     if xmp:  # what it says of the photo's pixels that is not true of the copy's (`_PIXEL_XMP`)
-        xmp = re.sub(rb"\s%s=\"[^\"<>]*\"|<(%s)>[^<>]*</\1>" % (_PIXEL_XMP, _PIXEL_XMP), b"", xmp)
+        xmp = _PIXEL_XMP_SAID.sub(b"", xmp)
     if xmp and fmt == "JPEG" and len(xmp) > JPEG_XMP_BYTES:  # Pillow refuses it: the photo was not written
         log.warning("the XMP metadata (%d bytes, an edit history?) is too long for a JPEG: not kept", len(xmp))
     elif xmp and fmt in ("JPEG", "WEBP", "AVIF"):

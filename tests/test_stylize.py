@@ -11,7 +11,7 @@ from PIL import Image, ImageCms
 
 from fast_style.cli.stylize import main, rate
 from fast_style.errors import UserError
-from fast_style.images import open_rgb, read_image, split_alpha
+from fast_style.images import encode_image, open_rgb, read_image, split_alpha
 from fast_style.network import TransformerNet
 from fast_style.outputs import check_output
 from fast_style.style_model import save_style_model
@@ -2009,3 +2009,28 @@ def test_the_model_options_help_says_a_runs_folder_is_taken(
     args = [str(make_photo(tmp_path / "p.png"))] if tool == "stylize" else []
     assert tool_main([*args, "-m", str(tmp_path / "run"), "-o", str(out), *(["-q"] if tool == "stylize" else [])]) == 0
     assert out.is_file()
+
+
+def test_a_photos_xmp_in_single_quotes_loses_what_is_not_true_of_the_copy(tmp_path: Path) -> None:
+    """XMP in single quotes (valid XML, as some writers make it) kept the photo's profile name, colour space and
+    size over the copy's sRGB pixels (only double quotes were looked for); spaces round an "=" and an element with
+    attributes of its own too. Damaged XMP is kept as it is, without an error."""
+    xmp = (
+        b"<x:xmpmeta xmlns:x='adobe:ns:meta/'><rdf:RDF xmlns:rdf='http://www.w3.org/1999/02/22-rdf-syntax-ns#'>"
+        b"<rdf:Description rdf:about='' photoshop:ICCProfile='Adobe RGB (1998)' photoshop:ColorMode = '3' "
+        b"tiff:Orientation='6'><dc:creator>Ann</dc:creator><exif:PixelXDimension rdf:parseType='Literal'>40"
+        b"</exif:PixelXDimension ></rdf:Description></rdf:RDF></x:xmpmeta>"
+    )
+    Image.new("RGB", (40, 20), (120, 80, 60)).save(tmp_path / "cam.jpg", xmp=xmp)
+    with Image.open(tmp_path / "cam.jpg") as photo:
+        for out in ("out.jpg", "out.png", "out.webp"):
+            with Image.open(io.BytesIO(encode_image(Image.new("RGB", (40, 20)), out, photo))) as kept:
+                kept.load()
+                said = kept.info.get("xmp") or kept.info["XML:com.adobe.xmp"].encode()
+                assert b"<dc:creator>Ann</dc:creator>" in said and b"rdf:about=''" in said, out
+                assert not re.search(rb"ICCProfile|ColorMode|Orientation|Dimension", said), out
+    damaged = b"<x:xmpmeta><tiff:Orientation>6</tiff:Orient"
+    photo = Image.new("RGB", (40, 20))
+    photo.info["xmp"] = damaged
+    with Image.open(io.BytesIO(encode_image(photo, "out.jpg", photo))) as kept:
+        assert kept.info["xmp"] == damaged
