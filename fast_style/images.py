@@ -7,12 +7,14 @@ from __future__ import annotations
 import contextlib
 import io
 import logging
+import math
 import os
 import re
 import struct
 import warnings
 import zlib
 from collections.abc import Iterator
+from numbers import Real
 from pathlib import Path
 from typing import BinaryIO
 
@@ -192,8 +194,14 @@ def _own_limit(max_pixels: int | None) -> Iterator[None]:
 
 def upright(img: Image.Image) -> Image.Image:
     """`img` turned as its EXIF orientation says (a phone's portrait photo is stored on its side), the tag then
-    cleared; as it is where there is none."""
-    return ImageOps.exif_transpose(img, in_place=False) if img.getexif().get(0x0112, 1) != 1 else img
+    cleared, its resolution across and down swapped where it was turned a quarter (a fax's 204x196 dpi); as it is
+    where there is none."""
+    if (orientation := img.getexif().get(0x0112, 1)) == 1:
+        return img
+    turned = ImageOps.exif_transpose(img, in_place=False)
+    if orientation in (5, 6, 7, 8) and isinstance(dpi := turned.info.get("dpi"), tuple) and len(dpi) == 2:
+        turned.info["dpi"] = dpi[::-1]
+    return turned
 
 
 def _coded_colour_to_srgb(img: Image.Image, source: str | os.PathLike | BinaryIO) -> Image.Image:
@@ -380,10 +388,10 @@ _PIXEL_XMP_SAID = re.compile(
 )
 
 
-def _kept_metadata(source: Image.Image | None, fmt: str) -> dict:
+def _kept_metadata(source: Image.Image | None, fmt: str, size: tuple[int, int] | None = None) -> dict:
     """Save parameters that keep `source`'s XMP (a photographer's copyright and credits: JPEG, WebP, AVIF, PNG),
-    resolution (300 dpi became 72: JPEG, PNG, TIFF) and JPEG comment. Its XMP orientation is already gone where the
-    photo was turned upright (Pillow's exif_transpose removes it)."""
+    resolution (300 dpi became 72: JPEG, PNG, TIFF; scaled to the copy's `size`, `_resolution`) and JPEG comment.
+    Its XMP orientation is already gone where the photo was turned upright (Pillow's exif_transpose removes it)."""
     if source is None:
         return {}
     params: dict = {}
@@ -404,12 +412,36 @@ def _kept_metadata(source: Image.Image | None, fmt: str) -> dict:
         params["pnginfo"] = info
     elif xmp and fmt == "TIFF":  # its tag 700 (kept_metadata puts it beside the EXIF's tags)
         params["xmp"] = xmp
-    dpi = source.info.get("dpi")
-    if dpi and fmt in ("JPEG", "PNG", "TIFF") and not (fmt == "JPEG" and not all(0 < d <= 65535 for d in dpi)):
-        params["dpi"] = tuple(round(float(d), 2) for d in dpi)  # (a JPEG's are 16 bits: 254000 became 57392)
+    dpi = _resolution(source, size)
+    if dpi and fmt in ("JPEG", "PNG", "TIFF") and not (fmt == "JPEG" and not all(1 <= round(d) <= 65535 for d in dpi)):
+        params["dpi"] = dpi  # (a JPEG's are whole and 16 bits: 254000 became 57392, 0.4 none)
     if (comment := source.info.get("comment")) and fmt == "JPEG":
         params["comment"] = comment
     return params
+
+
+def _resolution(source: Image.Image, size: tuple[int, int] | None) -> tuple[float, float] | None:
+    """`source`'s resolution (dpi) for its copy of `size` pixels (width, height), scaled as its pixels were so that
+    it prints at the photo's size: a 300 dpi photo halved by --scale or --max-size is 150 dpi (its 300 had printed
+    it at half the size). None where it states none."""
+    dpi = source.info.get("dpi")
+    if not isinstance(dpi, tuple) or len(dpi) != 2 or not all(isinstance(d, Real) and 0 < d < math.inf for d in dpi):
+        return None  # (a TIFF's are IFDRational)
+    width, height = source.size
+    if _orientation(source) in (5, 6, 7, 8):  # not turned upright yet (from Python): its copy is
+        width, height, dpi = height, width, dpi[::-1]
+    if size is not None and width and height:
+        dpi = (dpi[0] * size[0] / width, dpi[1] * size[1] / height)
+    return tuple(round(float(d), 2) for d in dpi)
+
+
+def _orientation(img: Image.Image) -> int:
+    """`img`'s EXIF orientation, 1 where it has none or its EXIF cannot be read."""
+    try:
+        with warnings.catch_warnings(action="ignore"):
+            return img.getexif().get(0x0112, 1)
+    except Exception:
+        return 1
 
 
 def read_photo(path: str | Path, size: int) -> torch.Tensor:
@@ -543,7 +575,7 @@ def kept_metadata(source: Image.Image | None, fmt: str, size: tuple[int, int] | 
                 log.warning("the EXIF metadata (%d bytes) is too long for a JPEG: not kept", len(params.pop("exif")))
             else:
                 log.warning("the camera maker's notes in the EXIF metadata are too long for a JPEG: not kept")
-    kept = _kept_metadata(source, fmt)
+    kept = _kept_metadata(source, fmt, size)
     if fmt == "TIFF" and (xmp := kept.pop("xmp", None)):  # Pillow writes a TIFF's tags from one table: `exif`
         table = Image.Exif()
         if params.get("exif"):

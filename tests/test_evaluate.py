@@ -580,7 +580,7 @@ def test_optimize_keeps_a_photos_metadata_as_stylize_does(tmp_path: Path, style_
     xmp = b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><dc:creator>Ann</dc:creator></x:xmpmeta>'
     wide = rgb_profile("green", "blue", "red", name="wide")
     photo = make_photo(tmp_path / "plain.png", size=(40, 30))
-    Image.open(photo).save(tmp_path / "cam.jpg", exif=exif.tobytes(), icc_profile=wide, xmp=xmp)
+    Image.open(photo).save(tmp_path / "cam.jpg", exif=exif.tobytes(), icc_profile=wide, xmp=xmp, dpi=(300, 300))
     base = ["-s", str(style_path), "--iterations", "1", "--size", "40", "--weights", str(random_vgg)]
     assert optimize_main([str(tmp_path / "cam.jpg"), *base, "-o", str(tmp_path / "out.jpg")]) == 0
     with Image.open(tmp_path / "out.jpg") as out:
@@ -590,6 +590,15 @@ def test_optimize_keeps_a_photos_metadata_as_stylize_does(tmp_path: Path, style_
         assert b"<dc:creator>Ann</dc:creator>" in out.info["xmp"]
         profile = ImageCms.ImageCmsProfile(io.BytesIO(out.info["icc_profile"]))
         assert ImageCms.getProfileDescription(profile).strip() == "sRGB built-in"
+    # read smaller (32 px of 40): its resolution scaled so, as fast-style-stylize's --scale scales it (its print size)
+    assert (
+        optimize_main(
+            [str(tmp_path / "cam.jpg"), *base[:4], "--size", "32", *base[6:], "-o", str(tmp_path / "smaller.jpg")]
+        )
+        == 0
+    )
+    with Image.open(tmp_path / "half.jpg") as out:
+        assert out.size == (24, 32) and out.info["dpi"] == (240, 240)
     assert optimize_main([str(photo), *base, "-o", str(tmp_path / "plain_out.png")]) == 0  # none: none written
     with Image.open(tmp_path / "plain_out.png") as out:
         assert "icc_profile" not in out.info and not out.getexif()

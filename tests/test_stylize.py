@@ -2034,3 +2034,32 @@ def test_a_photos_xmp_in_single_quotes_loses_what_is_not_true_of_the_copy(tmp_pa
     photo.info["xmp"] = damaged
     with Image.open(io.BytesIO(encode_image(photo, "out.jpg", photo))) as kept:
         assert kept.info["xmp"] == damaged
+
+
+def test_a_scaled_copy_keeps_the_photos_print_size(model_path: Path, tmp_path: Path) -> None:
+    """A 300 dpi photo halved by --scale or --max-size kept its 300 dpi, and printed at half the size: its
+    resolution is scaled as its pixels are. A photo turned a quarter by its EXIF swaps its resolution across and
+    down (a fax's 204x196 dpi), from a path as from Python's Image.open."""
+    Image.new("RGB", (40, 20), (120, 80, 60)).save(tmp_path / "print.jpg", dpi=(300, 300))
+    Image.new("RGB", (40, 20), (120, 80, 60)).save(tmp_path / "print.tif", dpi=(300, 300))  # (IFDRational)
+    for out, option in (("half.jpg", "--scale"), ("half.png", "--max-size"), ("half.tif", "--scale")):
+        value = "20" if option == "--max-size" else "0.5"
+        photo = "print.tif" if out == "half.png" else "print.jpg"
+        args = [str(tmp_path / photo), "-m", str(model_path), "-o", str(tmp_path / out), option, value, "-q"]
+        assert main(args) == 0, out
+        with Image.open(tmp_path / out) as kept:
+            assert kept.size == (20, 10) and [round(d) for d in kept.info["dpi"]] == [150, 150], out
+    assert main([str(tmp_path / "print.jpg"), "-m", str(model_path), "-o", str(tmp_path / "same.jpg"), "-q"]) == 0
+    with Image.open(tmp_path / "same.jpg") as kept:
+        assert kept.info["dpi"] == (300, 300)
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotate on display
+    Image.new("RGB", (40, 20)).save(tmp_path / "fax.jpg", dpi=(204, 196), exif=exif.tobytes())
+    with Image.open(tmp_path / "fax.jpg") as photo:
+        for source in (read_image(tmp_path / "fax.jpg"), photo):
+            with Image.open(io.BytesIO(encode_image(Image.new("RGB", (10, 20)), "out.jpg", source))) as kept:
+                assert kept.info["dpi"] == (98, 102)
+    tiny = Image.new("RGB", (400, 200))  # 1 dpi scaled down to less than a JPEG holds: left out
+    tiny.info["dpi"] = (1, 1)
+    with Image.open(io.BytesIO(encode_image(Image.new("RGB", (40, 20)), "out.jpg", tiny))) as kept:
+        assert kept.info.get("dpi", (72, 72)) != (0, 0)
