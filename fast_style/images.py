@@ -122,6 +122,8 @@ def read_image(
             img.info["exif"] = block  # as other formats give theirs: kept_metadata copies it
         if "nclx_profile" not in img.info and (stated := icc.stated_profile(img)):  # a camera's Adobe RGB JPEG
             img.info["icc_profile"] = stated  # without a profile, read as sRGB numbers: as if it had embedded one
+        if texts := png_texts(img):  # (kept_metadata's; told from the rest while it is a PNG to Pillow)
+            img.info[_PNG_TEXTS] = texts
         return upright(_coded_colour_to_srgb(img, path))
 
 
@@ -390,11 +392,18 @@ _PIXEL_XMP_SAID = re.compile(
 
 def _kept_metadata(source: Image.Image | None, fmt: str, size: tuple[int, int] | None = None) -> dict:
     """Save parameters that keep `source`'s XMP (a photographer's copyright and credits: JPEG, WebP, AVIF, PNG),
-    resolution (300 dpi became 72: JPEG, PNG, TIFF; scaled to the copy's `size`, `_resolution`) and JPEG comment.
-    Its XMP orientation is already gone where the photo was turned upright (Pillow's exif_transpose removes it)."""
+    resolution (300 dpi became 72: JPEG, PNG, TIFF; scaled to the copy's `size`, `_resolution`), a PNG's text
+    chunks (`png_texts`: PNG) and its comment (a JPEG's or GIF's, a PNG's "Comment": JPEG, GIF, PNG). Its XMP
+    orientation is already gone where the photo was turned upright (Pillow's exif_transpose removes it)."""
     if source is None:
         return {}
     params: dict = {}
+    texts = _kept_texts(source)
+    comment = source.info.get("comment")  # a JPEG's COM segment, a GIF's comment: bytes, of no stated encoding
+    if isinstance(comment, bytes) and comment and "Comment" not in texts:
+        texts["Comment"] = _decoded(comment)
+    elif not comment and isinstance(texts.get("Comment"), str):
+        comment = texts["Comment"].encode()
     xmp = source.info.get("xmp") or source.info.get("XML:com.adobe.xmp")
     if isinstance(xmp, str):
         xmp = xmp.encode()
@@ -404,20 +413,55 @@ def _kept_metadata(source: Image.Image | None, fmt: str, size: tuple[int, int] |
         log.warning("the XMP metadata (%d bytes, an edit history?) is too long for a JPEG: not kept", len(xmp))
     elif xmp and fmt in ("JPEG", "WEBP", "AVIF"):
         params["xmp"] = xmp
-    elif xmp and fmt == "PNG":
-        from PIL.PngImagePlugin import PngInfo
-
-        info = PngInfo()
-        info.add_itxt("XML:com.adobe.xmp", xmp.decode("utf-8", "replace"))
-        params["pnginfo"] = info
     elif xmp and fmt == "TIFF":  # its tag 700 (kept_metadata puts it beside the EXIF's tags)
         params["xmp"] = xmp
     dpi = _resolution(source, size)
     if dpi and fmt in ("JPEG", "PNG", "TIFF") and not (fmt == "JPEG" and not all(1 <= round(d) <= 65535 for d in dpi)):
         params["dpi"] = dpi  # (a JPEG's are whole and 16 bits: 254000 became 57392, 0.4 none)
-    if (comment := source.info.get("comment")) and fmt == "JPEG":
+    if comment and fmt in ("JPEG", "GIF"):
         params["comment"] = comment
+    if fmt == "PNG" and (xmp or texts):
+        from PIL.PngImagePlugin import PngInfo
+
+        info = PngInfo()
+        if xmp:
+            info.add_itxt("XML:com.adobe.xmp", xmp.decode("utf-8", "replace"))
+        for key, text in texts.items():  # (an iTXt's language and translated key kept: add_text takes them)
+            info.add_text(key, text, zip=len(text) > 1024)
+        params["pnginfo"] = info
     return params
+
+
+# where Pillow keeps a PNG's text chunks for a picture read_image gives (turned upright or converted, it is no
+# longer a PNG to Pillow, and its other info is not told from them)
+_PNG_TEXTS = "fast_style.png_texts"
+
+
+def png_texts(img: Image.Image) -> dict[str, str]:
+    """A PNG's text chunks (tEXt, zTXt, iTXt: its Copyright, Author, Description, Comment...), by their keys, as
+    Pillow gives them (in `info`, strings beside other chunks' values, which never are); {} for another picture."""
+    if isinstance(kept := img.info.get(_PNG_TEXTS), dict):
+        return kept
+    return {k: v for k, v in img.info.items() if isinstance(v, str)} if img.format == "PNG" else {}
+
+
+def _kept_texts(source: Image.Image) -> dict[str, str]:
+    """`source`'s PNG text chunks (`png_texts`) that are true of a stylized copy: not its XMP (written cleaned),
+    nor ImageMagick's raw profiles of the photo's EXIF (written as the copy's EXIF), XMP, colour profile or
+    Photoshop resources (its resolution, thumbnail), but its IPTC (credits) kept."""
+    return {
+        k: v
+        for k, v in png_texts(source).items()
+        if k != "XML:com.adobe.xmp" and (not k.startswith("Raw profile type ") or k == "Raw profile type iptc")
+    }
+
+
+def _decoded(comment: bytes) -> str:
+    """A JPEG's or GIF's comment as text: UTF-8, else Latin-1 (the format states no encoding)."""
+    try:
+        return comment.decode()
+    except UnicodeDecodeError:
+        return comment.decode("latin-1")
 
 
 def _resolution(source: Image.Image, size: tuple[int, int] | None) -> tuple[float, float] | None:
@@ -548,7 +592,7 @@ def _written_exif(exif: Image.Exif, size: tuple[int, int] | None) -> None:
 
 def kept_metadata(source: Image.Image | None, fmt: str, size: tuple[int, int] | None = None) -> dict:
     """Save parameters for a stylized copy of `source` in `fmt`, `size` (width, height) pixels: its EXIF where the
-    format allows (`_written_exif`), its XMP, resolution and JPEG comment (`_kept_metadata`), and an sRGB profile
+    format allows (`_written_exif`), its XMP, resolution, PNG texts and comment (`_kept_metadata`), and an sRGB profile
     where it had a profile (its own if that was sRGB: the pixels were read as sRGB)."""
     params: dict = {}
     if source is not None and source.info.get("icc_profile"):  # read as sRGB (to_srgb): say so

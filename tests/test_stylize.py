@@ -2063,3 +2063,49 @@ def test_a_scaled_copy_keeps_the_photos_print_size(model_path: Path, tmp_path: P
     tiny.info["dpi"] = (1, 1)
     with Image.open(io.BytesIO(encode_image(Image.new("RGB", (40, 20)), "out.jpg", tiny))) as kept:
         assert kept.info.get("dpi", (72, 72)) != (0, 0)
+
+
+def test_a_pngs_text_chunks_and_a_comment_are_kept(model_path: Path, tmp_path: Path) -> None:
+    """A PNG photo's text chunks (tEXt, zTXt, iTXt: its Copyright, Author, Description) were dropped from its
+    stylized PNG, and a JPEG's comment from a PNG (which holds it as a "Comment" text); an iTXt keeps its language.
+    ImageMagick's raw EXIF profile (the photo's orientation, which would turn the copy again) is not copied as a
+    text, and a format without text chunks gets none, without a word."""
+    from PIL.PngImagePlugin import PngInfo
+
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotate on display: the picture read is no longer a PNG to Pillow
+    raw = exif.tobytes()
+    chunks = PngInfo()
+    chunks.add_text("Copyright", "Ann 2026")
+    chunks.add_text("Author", "Ann", zip=True)
+    chunks.add_itxt("Description", "a lake, \u00fc", lang="en")
+    chunks.add_text("Comment", "seen from the north")
+    chunks.add_text("Raw profile type exif", f"\nexif\n{len(raw):8d}\n{raw.hex()}\n")
+    Image.new("RGB", (40, 20), (120, 80, 60)).save(tmp_path / "lake.png", pnginfo=chunks)
+    frames = [Image.new("RGB", (40, 20), (120, 80, 60 + 100 * i)) for i in range(2)]  # an animation's too
+    frames[0].save(tmp_path / "anim.png", save_all=True, append_images=frames[1:], pnginfo=chunks)
+    for source, out in (("lake.png", "lake_out.png"), ("anim.png", "anim_out.png")):
+        assert main([str(tmp_path / source), "-m", str(model_path), "-o", str(tmp_path / out), "-q"]) == 0
+        with Image.open(tmp_path / out) as kept:
+            kept.load()
+            assert kept.size == (20, 40) and kept.getexif().get(0x0112, 1) == 1, out
+            assert {k: kept.text.get(k) for k in ("Copyright", "Author", "Description", "Comment")} == {
+                "Copyright": "Ann 2026",
+                "Author": "Ann",
+                "Description": "a lake, \u00fc",
+                "Comment": "seen from the north",
+            }, out
+            assert kept.text["Description"].lang == "en" and "Raw profile type exif" not in kept.text, out
+    for out in ("lake_out.jpg", "lake_out.webp"):
+        assert main([str(tmp_path / "lake.png"), "-m", str(model_path), "-o", str(tmp_path / out), "-q"]) == 0
+    with Image.open(tmp_path / "lake_out.jpg") as kept:  # its comment where a JPEG holds one
+        assert kept.info["comment"] == b"seen from the north"
+    Image.new("RGB", (40, 20), (120, 80, 60)).save(tmp_path / "cam.jpg", comment="caf\u00e9".encode())
+    for out in ("cam.png", "cam.jpg"):
+        assert main([str(tmp_path / "cam.jpg"), "-m", str(model_path), "-o", str(tmp_path / "o" / out), "-q"]) == 0
+    with Image.open(tmp_path / "o" / "cam.png") as kept, Image.open(tmp_path / "o" / "cam.jpg") as kept_jpeg:
+        assert kept.text["Comment"] == "caf\u00e9" and kept_jpeg.info["comment"] == "caf\u00e9".encode()
+    frames[0].save(tmp_path / "anim.gif", save_all=True, append_images=frames[1:], comment=b"note")  # a GIF's too
+    assert main([str(tmp_path / "anim.gif"), "-m", str(model_path), "-o", str(tmp_path / "o" / "anim.gif"), "-q"]) == 0
+    with Image.open(tmp_path / "o" / "anim.gif") as kept:
+        assert kept.info["comment"] == b"note"
