@@ -173,13 +173,17 @@ def has_transparency(path: str | Path) -> bool:
 
 def _scale_grey_key(img: Image.Image) -> None:
     """A 2- or 4-bit grey PNG's colour key on the 0..255 scale Pillow gives its pixels (it leaves the key as stored:
-    3 of 0..3 never matched 255, and the picture came out opaque). Before the image is loaded (its tile says)."""
+    3 of 0..3 never matched 255, and the picture came out opaque), and a 16-bit colour PNG's (its pixels are given
+    by their high bytes, and the key was matched by its low bytes: pixels of another colour came out see-through,
+    those of the key's opaque). Before the image is loaded (its tile says)."""
     key = img.info.get("transparency")
-    if img.format != "PNG" or img.mode != "L" or not isinstance(key, int) or not img.tile:
+    if img.format != "PNG" or img.mode not in ("L", "RGB") or not img.tile:
         return
     raw = img.tile[0][3]
-    bits = {"L;2": 2, "L;4": 4}.get(raw if isinstance(raw, str) else raw[0])
-    if bits:
+    raw = raw if isinstance(raw, str) else raw[0]
+    if img.mode == "RGB" and raw == "RGB;16B" and isinstance(key, tuple) and len(key) == 3:
+        img.info["transparency"] = tuple(k >> 8 for k in key)
+    elif img.mode == "L" and isinstance(key, int) and (bits := {"L;2": 2, "L;4": 4}.get(raw)):
         img.info["transparency"] = key * (255 // (2**bits - 1))
 
 

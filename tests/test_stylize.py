@@ -2,6 +2,7 @@ import errno
 import io
 import os
 import re
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -76,6 +77,19 @@ def test_alpha_is_reattached_and_modes_accepted(model_path: Path) -> None:
         keyed.save(data, "PNG", transparency=key)
         out = s(Image.open(data))
         assert out.mode == "RGBA" and out.getpixel((15, 8))[3] == 0 and out.getpixel((5, 8))[3] == 255, keyed.mode
+    # a 16-bit colour PNG's key (Pillow gives its pixels' high bytes, and matched the key's low bytes: the key's
+    # pixels came out opaque, and those of another colour whose high bytes were the key's low ones see-through)
+    deep = np.where(np.arange(20)[None, :, None] < 10, [0xE800, 0xE800, 0xE800], [0x03E8, 0x03E8, 0x03E8])
+    rows = b"".join(b"\0" + row.astype(">u2").tobytes() for row in deep.repeat(16, 0))
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return len(data).to_bytes(4, "big") + kind + data + zlib.crc32(kind + data).to_bytes(4, "big")
+
+    header = (20).to_bytes(4, "big") + (16).to_bytes(4, "big") + bytes([16, 2, 0, 0, 0])  # 16-bit RGB
+    key = (0x03E8).to_bytes(2, "big") * 3  # 1000: high byte 3, low byte 232
+    png = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"tRNS", key) + chunk(b"IDAT", zlib.compress(rows))
+    out = s(read_image(io.BytesIO(png + chunk(b"IEND", b""))))
+    assert out.mode == "RGBA" and out.getpixel((15, 8))[3] == 0 and out.getpixel((5, 8))[3] == 255
 
 
 def test_uint8_frames_resized_or_with_their_colours_kept_are_read_as_0_to_255(model_path: Path) -> None:
