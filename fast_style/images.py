@@ -120,6 +120,8 @@ def read_image(
         img.load()
         if img.format == "TIFF" and "exif" not in img.info and (block := _tiff_exif(img)):
             img.info["exif"] = block  # as other formats give theirs: kept_metadata copies it
+        if img.format == "TIFF" and 282 not in getattr(img, "tag_v2", {}):  # no XResolution: Pillow says 1 dpi,
+            img.info.pop("dpi", None)  # which its stylized copy stated (a 32 px picture printed 32 inches wide)
         if "nclx_profile" not in img.info and (stated := icc.stated_profile(img)):  # a camera's Adobe RGB JPEG
             img.info["icc_profile"] = stated  # without a profile, read as sRGB numbers: as if it had embedded one
         if texts := png_texts(img):  # (kept_metadata's; told from the rest while it is a PNG to Pillow)

@@ -2053,7 +2053,8 @@ def test_a_photos_xmp_in_single_quotes_loses_what_is_not_true_of_the_copy(tmp_pa
 def test_a_scaled_copy_keeps_the_photos_print_size(model_path: Path, tmp_path: Path) -> None:
     """A 300 dpi photo halved by --scale or --max-size kept its 300 dpi, and printed at half the size: its
     resolution is scaled as its pixels are. A photo turned a quarter by its EXIF swaps its resolution across and
-    down (a fax's 204x196 dpi), from a path as from Python's Image.open."""
+    down (a fax's 204x196 dpi), from a path as from Python's Image.open. A TIFF without a resolution, which Pillow
+    gives as 1 dpi, had its copy say 1 dpi (printed 40 inches wide): it states none."""
     Image.new("RGB", (40, 20), (120, 80, 60)).save(tmp_path / "print.jpg", dpi=(300, 300))
     Image.new("RGB", (40, 20), (120, 80, 60)).save(tmp_path / "print.tif", dpi=(300, 300))  # (IFDRational)
     for out, option in (("half.jpg", "--scale"), ("half.png", "--max-size"), ("half.tif", "--scale")):
@@ -2073,6 +2074,10 @@ def test_a_scaled_copy_keeps_the_photos_print_size(model_path: Path, tmp_path: P
         for source in (read_image(tmp_path / "fax.jpg"), photo):
             with Image.open(io.BytesIO(encode_image(Image.new("RGB", (10, 20)), "out.jpg", source))) as kept:
                 assert kept.info["dpi"] == (98, 102)
+    Image.new("RGB", (40, 20)).save(tmp_path / "plain.tif")  # no resolution (Pillow says 1 dpi): none stated
+    assert main([str(tmp_path / "plain.tif"), "-m", str(model_path), "-o", str(tmp_path / "plain.jpg"), "-q"]) == 0
+    with Image.open(tmp_path / "plain.jpg") as kept:
+        assert "dpi" not in kept.info
     tiny = Image.new("RGB", (400, 200))  # 1 dpi scaled down to less than a JPEG holds: left out
     tiny.info["dpi"] = (1, 1)
     with Image.open(io.BytesIO(encode_image(Image.new("RGB", (40, 20)), "out.jpg", tiny))) as kept:
