@@ -614,6 +614,9 @@ def kept_metadata(source: Image.Image | None, fmt: str, size: tuple[int, int] | 
                 warnings.simplefilter("ignore")  # Pillow's own "Corrupt EXIF data" lines: said once below
                 exif.load(raw)
                 _written_exif(exif, size)
+                if (dpi := _resolution(source, size)) and (0x011A in exif or 0x011B in exif):
+                    per = 2.54 if exif.get(0x0128) == 3 else 1.0  # ResolutionUnit: 3 centimetres, else inches
+                    exif[0x011A], exif[0x011B] = (round(d / per, 4) for d in dpi)  # the copy's (`_resolution`)
                 params["exif"] = exif.tobytes()
         except Exception:
             log.warning("the EXIF metadata is damaged: not kept")

@@ -2052,10 +2052,12 @@ def test_a_photos_xmp_in_single_quotes_loses_what_is_not_true_of_the_copy(tmp_pa
 
 def test_a_scaled_copy_keeps_the_photos_print_size(model_path: Path, tmp_path: Path) -> None:
     """A 300 dpi photo halved by --scale or --max-size kept its 300 dpi, and printed at half the size: its
-    resolution is scaled as its pixels are. A photo turned a quarter by its EXIF swaps its resolution across and
-    down (a fax's 204x196 dpi), from a path as from Python's Image.open. A TIFF without a resolution, which Pillow
-    gives as 1 dpi, had its copy say 1 dpi (printed 40 inches wide): it states none."""
-    Image.new("RGB", (40, 20), (120, 80, 60)).save(tmp_path / "print.jpg", dpi=(300, 300))
+    resolution is scaled as its pixels are, the EXIF's too. A photo turned a quarter by its EXIF swaps its
+    resolution across and down (a fax's 204x196 dpi), from a path as from Python's Image.open. A TIFF without a
+    resolution, which Pillow gives as 1 dpi, had its copy say 1 dpi (printed 40 inches wide): it states none."""
+    exif = Image.Exif()
+    exif[0x011A], exif[0x011B], exif[0x0128] = 300.0, 300.0, 2  # the EXIF's resolution, in inches, too
+    Image.new("RGB", (40, 20), (120, 80, 60)).save(tmp_path / "print.jpg", dpi=(300, 300), exif=exif.tobytes())
     Image.new("RGB", (40, 20), (120, 80, 60)).save(tmp_path / "print.tif", dpi=(300, 300))  # (IFDRational)
     for out, option in (("half.jpg", "--scale"), ("half.png", "--max-size"), ("half.tif", "--scale")):
         value = "20" if option == "--max-size" else "0.5"
@@ -2064,6 +2066,7 @@ def test_a_scaled_copy_keeps_the_photos_print_size(model_path: Path, tmp_path: P
         assert main(args) == 0, out
         with Image.open(tmp_path / out) as kept:
             assert kept.size == (20, 10) and [round(d) for d in kept.info["dpi"]] == [150, 150], out
+            assert kept.getexif().get(0x011A, 150) == kept.getexif().get(0x011B, 150) == 150, out
     assert main([str(tmp_path / "print.jpg"), "-m", str(model_path), "-o", str(tmp_path / "same.jpg"), "-q"]) == 0
     with Image.open(tmp_path / "same.jpg") as kept:
         assert kept.info["dpi"] == (300, 300)
