@@ -381,10 +381,11 @@ def find_images(root: str | Path, extensions: tuple[str, ...] = IMAGE_EXTENSIONS
 
 
 # XMP properties of the photo's pixels, left out of a stylized copy's XMP: an orientation of its own (with none in
-# the EXIF, so not turned: the pixels are as they are shown), its size, and its colour space and profile's name (an
-# Adobe RGB or CMYK photo's stayed over the copy's sRGB pixels: a catalogue said "Adobe RGB (1998)", "CMYK")
+# the EXIF, so not turned: the pixels are as they are shown), its size, its resolution (a scaled copy's is not the
+# photo's: the file's header and EXIF say it), and its colour space and profile's name (an Adobe RGB or CMYK photo's
+# stayed over the copy's sRGB pixels: a catalogue said "Adobe RGB (1998)", "CMYK")
 _PIXEL_XMP = (
-    rb"(?:tiff:(?:Orientation|ImageWidth|ImageLength)|exif:(?:ColorSpace|PixelXDimension|PixelYDimension)"
+    rb"(?:tiff:(?:Orientation|ImageWidth|ImageLength|XResolution|YResolution|ResolutionUnit)|exif:(?:ColorSpace|PixelXDimension|PixelYDimension)"
     rb"|photoshop:(?:ICCProfile|ColorMode))"
 )
 # each said as an attribute, in either quotes (XML's single quotes, as some writers use, kept them all) and with

@@ -2028,11 +2028,13 @@ def test_the_model_options_help_says_a_runs_folder_is_taken(
 def test_a_photos_xmp_in_single_quotes_loses_what_is_not_true_of_the_copy(tmp_path: Path) -> None:
     """XMP in single quotes (valid XML, as some writers make it) kept the photo's profile name, colour space and
     size over the copy's sRGB pixels (only double quotes were looked for); spaces round an "=" and an element with
-    attributes of its own too. Damaged XMP is kept as it is, without an error."""
+    attributes of its own too. Its resolution is left out (a scaled copy's is not the photo's). Damaged XMP is kept
+    as it is, without an error."""
     xmp = (
         b"<x:xmpmeta xmlns:x='adobe:ns:meta/'><rdf:RDF xmlns:rdf='http://www.w3.org/1999/02/22-rdf-syntax-ns#'>"
         b"<rdf:Description rdf:about='' photoshop:ICCProfile='Adobe RGB (1998)' photoshop:ColorMode = '3' "
-        b"tiff:Orientation='6'><dc:creator>Ann</dc:creator><exif:PixelXDimension rdf:parseType='Literal'>40"
+        b"tiff:Orientation='6' tiff:XResolution='300/1'><dc:creator>Ann</dc:creator><tiff:ResolutionUnit>2"
+        b"</tiff:ResolutionUnit><exif:PixelXDimension rdf:parseType='Literal'>40"
         b"</exif:PixelXDimension ></rdf:Description></rdf:RDF></x:xmpmeta>"
     )
     Image.new("RGB", (40, 20), (120, 80, 60)).save(tmp_path / "cam.jpg", xmp=xmp)
@@ -2042,7 +2044,7 @@ def test_a_photos_xmp_in_single_quotes_loses_what_is_not_true_of_the_copy(tmp_pa
                 kept.load()
                 said = kept.info.get("xmp") or kept.info["XML:com.adobe.xmp"].encode()
                 assert b"<dc:creator>Ann</dc:creator>" in said and b"rdf:about=''" in said, out
-                assert not re.search(rb"ICCProfile|ColorMode|Orientation|Dimension", said), out
+                assert not re.search(rb"ICCProfile|ColorMode|Orientation|Dimension|Resolution", said), out
     damaged = b"<x:xmpmeta><tiff:Orientation>6</tiff:Orient"
     photo = Image.new("RGB", (40, 20))
     photo.info["xmp"] = damaged
