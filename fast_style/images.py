@@ -122,6 +122,8 @@ def read_image(
             img.info["exif"] = block  # as other formats give theirs: kept_metadata copies it
         if img.format == "TIFF" and 282 not in getattr(img, "tag_v2", {}):  # no XResolution: Pillow says 1 dpi,
             img.info.pop("dpi", None)  # which its stylized copy stated (a 32 px picture printed 32 inches wide)
+        if img.format == "JPEG" and img.info.get("jfif_unit") not in (1, 2) and "dpi" in img.info:
+            _exif_resolution(img)
         if "nclx_profile" not in img.info and (stated := icc.stated_profile(img)):  # a camera's Adobe RGB JPEG
             img.info["icc_profile"] = stated  # without a profile, read as sRGB numbers: as if it had embedded one
         if texts := png_texts(img):  # (kept_metadata's; told from the rest while it is a PNG to Pillow)
@@ -150,6 +152,22 @@ def _tiff_exif(img: Image.Image) -> bytes | None:
             return exif.tobytes() if len(exif) or exif.get_ifd(0x8769) or exif.get_ifd(0x8825) else None
     except Exception:
         return None
+
+
+def _exif_resolution(img: Image.Image) -> None:
+    """A JPEG's resolution where its JFIF header states none, from its EXIF as the EXIF says it: Pillow takes 72 dpi
+    where the EXIF has none or no unit (whose default is inches), and its XResolution across and down; that is
+    what a stylized copy said. Left out where the EXIF states none (or no absolute unit)."""
+    img.info.pop("dpi")
+    try:
+        with warnings.catch_warnings(action="ignore"):
+            exif = img.getexif()
+            x, unit = exif.get(0x011A), exif.get(0x0128, 2)
+            dpi = tuple(float(d) * (2.54 if unit == 3 else 1.0) for d in (x, exif.get(0x011B, x)))
+    except Exception:  # (none, or not a number)
+        return
+    if unit in (2, 3) and all(0 < d < math.inf for d in dpi):
+        img.info["dpi"] = dpi
 
 
 def page_count(path: str | Path) -> int:

@@ -2083,6 +2083,14 @@ def test_a_scaled_copy_keeps_the_photos_print_size(model_path: Path, tmp_path: P
     assert main([str(tmp_path / "plain.tif"), "-m", str(model_path), "-o", str(tmp_path / "plain.jpg"), "-q"]) == 0
     with Image.open(tmp_path / "plain.jpg") as kept:
         assert "dpi" not in kept.info
+    # a JPEG whose resolution is only in its EXIF: Pillow gives 72 dpi where that has none, or no unit (inches)
+    stated, unstated = Image.Exif(), Image.Exif()
+    stated[0x011A], stated[0x011B], unstated[0x010F] = 300.0, 200.0, "TestCam"
+    for name, exif, dpi in (("unit.jpg", stated, (150, 100)), ("none.jpg", unstated, None)):
+        Image.new("RGB", (40, 20)).save(tmp_path / name, exif=exif.tobytes())
+        args = [str(tmp_path / name), "-m", str(model_path), "-o", str(tmp_path / "o" / name), "--scale", "0.5", "-q"]
+        assert main(args) == 0, name
+        assert read_image(tmp_path / "o" / name).info.get("dpi") == dpi, name  # (Pillow's 72 not said, nor read)
     tiny = Image.new("RGB", (400, 200))  # 1 dpi scaled down to less than a JPEG holds: left out
     tiny.info["dpi"] = (1, 1)
     with Image.open(io.BytesIO(encode_image(Image.new("RGB", (40, 20)), "out.jpg", tiny))) as kept:
