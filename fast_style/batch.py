@@ -28,13 +28,20 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class BatchReport:
-    images: int = 0
+    images: int = 0  # still pictures
     videos: int = 0
-    frames: int = 0
-    megapixels: float = 0.0  # of every image and video frame written
+    frames: int = 0  # of the videos
+    animations: int = 0  # GIFs, WebPs, APNGs and AVIFs written as animations (they had been counted as images)
+    animation_frames: int = 0
+    megapixels: float = 0.0  # of every image, video frame and animation frame written
     seconds: float = 0.0
     failed: int = 0
     stopped: bool = False  # by a full disk (or quota, read-only): the files after it were not tried
+
+    @property
+    def written(self) -> int:
+        """The inputs stylized and written: pictures, animations and videos."""
+        return self.images + self.animations + self.videos
 
 
 def stylize_files(
@@ -97,7 +104,8 @@ def stylize_files(
                     count_frames, width, height = stylize_animation(
                         src, dst, stylize, quality, force, smooth, video_batch
                     )
-                    report.images += 1
+                    report.animations += 1
+                    report.animation_frames += count_frames
                     count(width * height * count_frames, 1)
                     continue
                 source = read_image(src)  # (an animation above reads its own frames)

@@ -1819,6 +1819,26 @@ def test_the_summary_counts_in_words_one_or_more(
     assert "stylized 2 images and 1 video of 1 frame, " in capsys.readouterr().err
 
 
+def test_the_summary_counts_an_animation_as_one_with_its_frames(
+    model_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    """An animation of 3 frames was "stylized 1 image, 0.0036 MP": one picture of its frames' pixels summed."""
+    from .test_video import make_video
+
+    frames = [Image.new("RGB", (40, 30), (30, 90, 200)) for _ in range(3)]
+    for i, frame in enumerate(frames):
+        frame.paste((230, 200, 40), (i * 12, 0, i * 12 + 14, 30))
+    frames[0].save(tmp_path / "anim.gif", save_all=True, append_images=frames[1:], duration=50)
+    args = ["-m", str(model_path), "-q"]
+    assert main([str(tmp_path / "anim.gif"), *args, "-o", str(tmp_path / "a.gif")]) == 0
+    assert "stylized 1 animation of 3 frames, 0.0036 MP in " in capsys.readouterr().err
+    photo = make_photo(tmp_path / "p.png", size=(40, 32))
+    clip = make_video(tmp_path / "clip.mp4", frames=2, audio=False)
+    assert main([str(photo), str(tmp_path / "anim.gif"), str(clip), *args, "-o", str(tmp_path / "out")]) == 0
+    said = "stylized 1 image, 1 animation of 3 frames and 1 video of 2 frames, "
+    assert said in capsys.readouterr().err
+
+
 def test_messages_count_in_words_one_or_more(
     model_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture, caplog: pytest.LogCaptureFixture
 ) -> None:

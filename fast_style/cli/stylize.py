@@ -300,10 +300,10 @@ def run(args: argparse.Namespace) -> int:
                 report=done,
             )
     except KeyboardInterrupt:  # Ctrl-C or SIGTERM: the files done are kept; say how many
-        if done.images or done.videos:
-            tqdm.write(f"{done.images + done.videos} of {len(plans)} inputs were stylized before the stop", sys.stderr)
+        if done.written:
+            tqdm.write(f"{done.written} of {len(plans)} inputs were stylized before the stop", sys.stderr)
         raise
-    if not (done.images or done.videos):  # every input failed, each said why above: nothing was written
+    if not done.written:  # every input failed, each said why above: nothing was written
         if len(plans) > 1 and not done.stopped:
             print(f"error: none of the {len(plans)} inputs could be stylized; nothing written", file=sys.stderr)
         return EXIT_USER_ERROR
@@ -314,11 +314,15 @@ def run(args: argparse.Namespace) -> int:
             if len(existing) == 1
             else f" ({len(existing)} because their outputs exist: --skip-existing leaves them quietly)"
         )
-    where = plans[0][1] if len(plans) == 1 and done.images + done.videos else Path(args.output)
+    where = plans[0][1] if len(plans) == 1 and done.written else Path(args.output)
     what = [counted(done.images, "image")] if done.images else []
+    # (an animation had been "1 image", its frames' pixels summed: as if one picture had taken it all)
+    if done.animations:
+        what += [f"{counted(done.animations, 'animation')} of {counted(done.animation_frames, 'frame')}"]
     what += [f"{counted(done.videos, 'video')} of {counted(done.frames, 'frame')}"] if done.videos else []
+    said = " and ".join(what) if len(what) < 3 else f"{', '.join(what[:-1])} and {what[-1]}"
     print(
-        f"stylized {' and '.join(what)}, {pixels(done.megapixels)} in {done.seconds:.1f} s "
+        f"stylized {said}, {pixels(done.megapixels)} in {done.seconds:.1f} s "
         f"({rate(done.megapixels, done.seconds)}) "
         f"-> {where}" + (f"; {done.failed} failed" if done.failed else "") + (kept_note if done.failed else ""),
         file=sys.stderr,
