@@ -141,6 +141,14 @@ def frame_array(frame: Any, peak_nits: float = hdr.PEAK, planes: bool = False) -
     return frame.to_ndarray(format="rgb24", **colours), None
 
 
+def _see_through(frame: Any) -> bool:
+    """Whether a decoded frame has pixels that are not opaque (a QuickTime Animation's or a ProRes 4444's with
+    alpha); a frame without an alpha channel costs nothing."""
+    if not any(component.is_alpha for component in frame.format.components):
+        return False
+    return int(frame.to_ndarray(format="rgba")[..., 3].min()) < 255
+
+
 def open_source(src: Path, nvdec: int | None = None) -> Any:
     """The video file opened for decoding; with `nvdec` (a CUDA device's index), its frames decoded there by NVDEC
     and handed back in system memory (nv12 for 8-bit 4:2:0), or in software where FFmpeg cannot open that decoder
@@ -555,7 +563,7 @@ class _Job:
         import av
 
         src, stages, origin = self.src, self.stages, self.origin
-        count, peak, last = 0, hdr.PEAK, None
+        count, peak, last, see_through = 0, hdr.PEAK, None, False
         skipped: list[Exception] = []  # packets the decoder refused
         concealed: list[float] = []  # when frames FFmpeg decoded from damaged data start (s; it flags them)
         try:
@@ -581,6 +589,13 @@ class _Job:
                         peak = hdr.content_peak(frame) if frame.color_trc == hdr.PQ else hdr.PEAK
                         kind = hdr.TRANSFERS[frame.color_trc]
                         log.info("%s: HDR (%s, %d nits) tone-mapped to SDR", src.name, kind, peak)
+                    if not see_through and _see_through(frame):  # (lost without a word: pictures say it)
+                        see_through = True
+                        log.warning(
+                            "%s: its transparency is not kept: H.264 holds none, so its see-through parts show the "
+                            "colours stored under them (often black)",
+                            src.name,
+                        )
                     array, layout = frame_array(frame, peak, planes=self.on_device)
                     upright = orientation(frame)
                     if not count:

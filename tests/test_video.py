@@ -424,6 +424,29 @@ def test_a_file_with_sound_only_is_one_line(model: Path, tmp_path: Path, capsys)
     assert not list(tmp_path.glob("out*"))
 
 
+def test_a_video_with_transparency_says_it_is_not_kept(
+    model: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A QuickTime Animation (or ProRes 4444) clip with see-through parts lost them without a word: H.264 holds no
+    alpha. One whose alpha channel is opaque throughout, or that has none, says nothing."""
+    for name, transparent in (("overlay.mov", 0), ("opaque.mov", 255)):
+        with av.open(str(tmp_path / name), "w") as out:
+            video = out.add_stream("qtrle", rate=12)
+            video.width, video.height, video.pix_fmt = 32, 24, "argb"
+            for i in range(3):
+                pixels = np.full((24, 32, 4), (200, 80, 30, 255), np.uint8)
+                pixels[:, : 8 * (i + 1), 3] = transparent
+                out.mux(video.encode(av.VideoFrame.from_ndarray(pixels, format="rgba")))
+            out.mux(video.encode())
+    clip = make_video(tmp_path / "clip.mp4", frames=3, audio=False)
+    for name in ("opaque.mov", "clip.mp4"):
+        assert main([str(tmp_path / name), "-m", str(model), "-o", str(tmp_path / "out" / name), "-q"]) == 0
+    assert "transparency" not in caplog.text
+    assert main([str(tmp_path / "overlay.mov"), "-m", str(model), "-o", str(tmp_path / "out.mov"), "-q"]) == 0
+    said = "overlay.mov: its transparency is not kept: H.264 holds none, so its see-through parts show the colours"
+    assert said in caplog.text and len(frames_of(tmp_path / "out.mov")) == 3 and clip.is_file()
+
+
 def test_tiles_for_a_video_are_said_to_be_slow_where_its_frames_are_tiled(
     model: Path, tmp_path: Path, capsys, monkeypatch: pytest.MonkeyPatch
 ) -> None:
