@@ -12,6 +12,7 @@ when complete: an error or Ctrl-C leaves no partial file.
 
 from __future__ import annotations
 
+import errno
 import logging
 import math
 import queue
@@ -165,11 +166,32 @@ def open_source(src: Path, nvdec: int | None = None) -> Any:
     try:
         source = av.open(_local(src))
     except (av.FFmpegError, OSError) as e:
-        why = EMPTY_FILE if src.is_file() and src.stat().st_size == 0 else ffmpeg_reason(e)
-        raise UserError(f"cannot read video {src}: {why}") from None
+        raise UserError(f"cannot read video {src}: {_unopened_because(src, e)}") from None
     if hw_error is not None:
         log.warning("%s: no NVDEC decoder (%s): decoding in software", src.name, ffmpeg_reason(hw_error))
     return source
+
+
+def _unopened_because(src: Path, error: Exception) -> str:
+    """Why FFmpeg could not open the video `src`, in plain words. A Matroska or WebM file cut within its header
+    was "Input/output error" (as if the disk were failing; said so only where the file reads whole), one cut
+    before its first frame "End of file"."""
+    if src.is_file() and src.stat().st_size == 0:
+        return EMPTY_FILE
+    if isinstance(error, EOFError) or (getattr(error, "errno", None) == errno.EIO and _reads_whole(src)):
+        return "it ends before its first frame (an unfinished copy or download, or an empty recording?)"
+    return ffmpeg_reason(error)
+
+
+def _reads_whole(path: Path) -> bool:
+    """Whether every byte of `path` can be read (the disk is not failing)."""
+    try:
+        with open(path, "rb") as f:
+            while f.read(1 << 20):
+                pass
+    except OSError:
+        return False
+    return True
 
 
 def _local(path: Path) -> str:

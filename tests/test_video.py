@@ -516,6 +516,21 @@ def test_a_video_cut_short_says_so_and_a_damaged_one_in_plain_words(
     assert "cannot read video" in err and "Errno" not in err and "Traceback" not in err
 
 
+def test_a_matroska_file_cut_before_its_first_frame_says_so(model: Path, tmp_path: Path, capsys) -> None:
+    """Cut within its header (an unfinished download), a .mkv was "Input/output error", as if the disk were failing;
+    one ending before its first frame (a recording that never got one) "End of file"."""
+    whole = make_video(tmp_path / "whole.mkv", frames=4, audio=False)
+    (tmp_path / "cut.mkv").write_bytes(whole.read_bytes()[:300])
+    with av.open(str(tmp_path / "empty.webm"), "w") as out:
+        video = out.add_stream("libvpx-vp9", rate=12)
+        video.width, video.height, video.pix_fmt = 64, 48, "yuv420p"
+        out.start_encoding()  # its header alone
+    for name in ("cut.mkv", "empty.webm"):
+        assert main([str(tmp_path / name), "-m", str(model), "-o", str(tmp_path / "out.mp4"), "-q"]) == 2
+        said = f"error: cannot read video {tmp_path / name}: it ends before its first frame (an unfinished copy or "
+        assert capsys.readouterr().err.startswith(said), name
+
+
 def test_a_picture_named_as_a_video_is_told_how_to_stylize_it(model: Path, tmp_path: Path, capsys) -> None:
     """It said "a still image, not a video: stylize it as an image" of an animated WebP named .mp4 (and of a PNG
     named .mov), which the name makes a video again: renaming is what to do."""
