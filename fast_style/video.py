@@ -477,6 +477,10 @@ class _Job:
         sounds, kept = self._tracks(fmt)
         # the file's own tags (title, creation time, location), not those its muxer writes for itself
         tags = {k: v for k, v in source.metadata.items() if k.lower() not in MUXER_TAGS}
+        # a camera's .mov or .mp4 holds its timecode in a track of its own, which FFmpeg reads as a tag of the video
+        # (a Matroska file's is the file's): the output's is made from it (it was lost, said as "1 data track")
+        if _key(tags, "timecode") is None and (own := _key(dict(video_in.metadata), "timecode")) is not None:
+            tags["timecode"] = video_in.metadata[own]
         if fmt in ("mp4", "mov") and 2 * self.rate >= 511 and (timecode := _key(tags, "timecode")) is not None:
             # MP4's and MOV's timecode track counts at most 255 frames a second: with a faster clip's (a phone's
             # slow motion, a camera's) the file failed to close after all the work ("Invalid argument")
@@ -564,7 +568,12 @@ class _Job:
         from av.stream import Disposition
 
         source = self.source
-        left = [s.type for s in source.streams if s.type not in ("video", "audio") and s not in kept]
+        # (the timecode's own track: made again from its tag, or said above where it cannot be)
+        left = [
+            s.type
+            for s in source.streams
+            if s.type not in ("video", "audio") and s not in kept and not (s.type == "data" and _is_timecode(s))
+        ]
         left += ["sound of an unknown codec"] * (len(source.streams.audio) - len(sounds))
         others = [s for s in source.streams.video if s is not self.video_in]  # a film's cover; another camera angle
         covers = sum(bool(s.disposition & Disposition.attached_pic) for s in others)
@@ -903,6 +912,11 @@ def _quicktime_keys(source: Any, fmt: str) -> bool:
     .make, .creationdate) are, which MP4 and MOV hold only as FFmpeg writes every tag that way (not the
     iTunes-style title others read)."""
     return fmt in ("mp4", "mov") and any(k.startswith("com.apple.quicktime.") for k in source.metadata)
+
+
+def _is_timecode(stream: Any) -> bool:
+    """Whether a data stream is a .mov's or .mp4's timecode track (tmcd), which FFmpeg reads with its timecode."""
+    return _key(dict(stream.metadata), "timecode") is not None
 
 
 def _key(tags: dict[str, str], name: str) -> str | None:

@@ -1797,6 +1797,24 @@ def test_a_fast_clips_timecode_does_not_fail_an_mp4(
         assert f.metadata.get("TIMECODE") == "01:00:00:00"  # kept where it can be
 
 
+def test_a_cameras_timecode_track_is_kept(model: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """A .mov's or .mp4's timecode is a track of its own (tmcd), read as a tag of the video, not of the file: it was
+    lost, said as "1 data track not kept"."""
+    with av.open(str(tmp_path / "camera.mov"), "w") as out:
+        out.metadata["timecode"] = "01:00:00:00"  # (FFmpeg writes it as its own track)
+        video = out.add_stream("libx264", rate=12)
+        video.width, video.height, video.pix_fmt = 64, 48, "yuv420p"
+        _flat_frames(out, video, 3, 60)
+    with av.open(str(tmp_path / "camera.mov")) as f:
+        assert "timecode" not in f.metadata and [s.type for s in f.streams] == ["video", "data"]
+    for name in ("out.mp4", "out.mov", "out.mkv"):
+        assert main([str(tmp_path / "camera.mov"), "-m", str(model), "-o", str(tmp_path / name), "-q"]) == 0
+        with av.open(str(tmp_path / name)) as f:
+            tags = {**f.metadata, **f.streams.video[0].metadata}
+            assert tags.get("timecode", tags.get("TIMECODE")) == "01:00:00:00", name
+    assert "not kept" not in caplog.text
+
+
 def test_a_file_ffmpeg_cannot_finish_is_said_of_the_output(
     model: Path, tmp_path: Path, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
