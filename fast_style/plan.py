@@ -13,7 +13,7 @@ from pathlib import Path
 
 from fast_style.animation import frame_count
 from fast_style.bomb_guard import BOMB
-from fast_style.errors import UserError, counted, first_of, option_note, remedy, setting
+from fast_style.errors import EMPTY_FILE, UserError, counted, first_of, option_note, remedy, setting
 from fast_style.file_kinds import (
     IMAGE_EXTENSIONS,
     IMAGE_OUTPUTS,
@@ -154,7 +154,10 @@ def _a_model_export(path: Path) -> bool:
 
 def _not_a_stream(item: str, path: Path, extensions: tuple[str, ...] = MEDIA_EXTENSIONS) -> str:
     """Why a .ts file named outright is not stylized: it is a model, or holds no video packets; where pictures alone
-    are taken (fast-style-eval's --photos: it was told to stylize with --style, there the painting), as a picture."""
+    are taken (fast-style-eval's --photos: it was told to stylize with --style, there the painting), as a picture.
+    An empty one (a recording that failed) is said to be empty, as an empty .mp4 is."""
+    if path.is_file() and path.stat().st_size == 0:
+        return f"{item}: {EMPTY_FILE}"
     if path.suffix.lower() == ".mod":
         kind = "picture" if _media(extensions) == "images" else "video"
         return f"{item} is not a {kind}: no MPEG program stream in it (a tracker's music module, or another file)"

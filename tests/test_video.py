@@ -1758,6 +1758,10 @@ def test_a_camcorders_mod_and_tod_files_are_videos_and_a_music_module_is_not(
     capsys.readouterr()
     assert main([str(clips / "song.mod"), "-m", str(model), "-o", str(tmp_path / "x"), "-q"]) == 2
     assert "song.mod is not a video: no MPEG program stream in it" in capsys.readouterr().err
+    for name in ("empty.ts", "empty.mod"):  # (a recording that failed: "no MPEG transport stream packets in it")
+        (clips / name).write_bytes(b"")
+        assert main([str(clips / name), "-m", str(model), "-o", str(tmp_path / "x"), "-q"]) == 2
+        assert capsys.readouterr().err == f"error: {clips / name}: an empty file (0 bytes)\n"
 
 
 def test_a_dv_camera_file_keeps_its_frame_rate(model: Path, tmp_path: Path) -> None:
