@@ -427,6 +427,33 @@ def test_a_closed_terminal_while_fast_style_train_loads_stops_it_in_one_line(tmp
     assert (done.returncode, done.stderr) == (129, "stopped (SIGHUP)\n"), done.stderr[-2000:]
 
 
+def test_a_ctrl_c_while_fast_style_train_exits_prints_no_traceback(tmp_path: Path) -> None:
+    """A Ctrl-C just after the run's last line, while Python ran the exit callbacks (torch's clean-up), came out
+    as "Exception ignored in atexit callback" with a traceback: the run is over, and the process ends with its code."""
+    script = (  # an exit callback registered before the run's own ones, as torch's are (it is imported first)
+        "import atexit, os, signal, sys, time\nimport fast_style.cli.train as t\n"
+        "atexit.register(lambda: (os.kill(os.getpid(), signal.SIGINT), time.sleep(0.5)))\n"
+        "t._launch = lambda: 0\nsys.argv[1:] = []\nt.main()\n"
+    )
+    done = _run_script(script, tmp_path, preexec_fn=_sigint_as_in_a_terminal)
+    assert (done.returncode, done.stderr) == (0, ""), done.stderr[-2000:]
+
+
+def test_a_ctrl_c_after_the_run_is_over_does_not_call_it_interrupted(tmp_path: Path) -> None:
+    """A Ctrl-C after the run's last line ("style model: ...") and before fast-style-train returned said
+    "interrupted", exit code 130, of a run that had finished; a program that calls main() gets its Ctrl-C back."""
+    script = (  # the Ctrl-C lands as the run's lock is let go, once train() has returned
+        "import os, signal, sys\nimport fast_style.cli.train as t\nimport fast_style.train\n"
+        "class Lock:\n    def close(self):\n        os.kill(os.getpid(), signal.SIGINT)\n"
+        "fast_style.train.train = lambda cfg: None\nt._lock_resolved_folder = lambda out: Lock()\n"
+        "sys.argv[1:] = ['style.image=w.jpg', 'hydra.run.dir=' + sys.argv[1]]\nt.main()\n"
+        "print('handler after main:', signal.getsignal(signal.SIGINT) is signal.default_int_handler)\n"
+    )
+    done = _run_script(script, tmp_path, str(tmp_path / "run"), preexec_fn=_sigint_as_in_a_terminal)
+    assert (done.returncode, done.stderr) == (0, ""), done.stderr[-2000:]
+    assert "handler after main: True" in done.stdout
+
+
 @pytest.mark.parametrize("folder", ["made by the launch", "there before"])
 def test_a_stop_while_the_run_loads_leaves_no_folder_of_its_own(tmp_path: Path, folder: str) -> None:
     """A SIGTERM (or Ctrl-C) after Hydra made the run's folder and before training took it over (torch and
