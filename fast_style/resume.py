@@ -88,15 +88,18 @@ def resume_from(cfg: DictConfig, out: Path, last: str | None, checkpoints: bool)
         # a stop's last.ckpt, older than a periodic checkpoint since, is not the run's newest
         its_newest = max((s or 0 for s in kept), default=0) <= (at or 0)
         if at is not None and reached is not None and at < reached and its_newest:
+            again = (  # (one step was "steps 3 to 3 are")
+                f"step {reached} is trained again, its style model and grid"
+                if reached == at + 1
+                else f"steps {at + 1} to {reached} are trained again, their style models and grids"
+            )
             log.warning(
-                "warning: %s, the run's newest checkpoint, is at step %d, and the run went on to step %d: steps %d to "
-                "%d are trained again, their style models and grids written over (callbacks.checkpoint.save_last=true "
-                "keeps a checkpoint of a run's last step)",
+                "warning: %s, the run's newest checkpoint, is at step %d, and the run went on to step %d: %s written "
+                "over (callbacks.checkpoint.save_last=true keeps a checkpoint of a run's last step)",
                 ckpt,
                 at,
                 reached,
-                at + 1,
-                reached,
+                again,
             )
         elif not asked_last and at is not None and reached is not None and at < reached:  # later files written over
             raise UserError(
