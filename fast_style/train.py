@@ -210,6 +210,22 @@ def _check_output_dir(cfg: DictConfig) -> None:
         raise UserError(f"output_dir follows the run's folder: set {key}={cfg.output_dir} instead")
 
 
+def _check_not_folders(cfg: DictConfig, checkpoints: str | None) -> None:
+    """A folder where the run writes its style model or its last.ckpt was found only at the run's end, after every
+    step ("cannot write .../style.pt: it is a folder; give a file's name", exit code 2; a last.ckpt that is a
+    folder lost the run's steps since its last periodic checkpoint): refused before training."""
+    style = OmegaConf.select(cfg, "callbacks.style_model.path")
+    if style and Path(style).expanduser().is_dir():
+        raise UserError(
+            f"callbacks.style_model.path={style} is a folder: give the style model a file's name (or move that folder)"
+        )
+    if checkpoints and (last := Path(checkpoints).expanduser() / "last.ckpt").is_dir():
+        raise UserError(
+            f"{last} is a folder, where the run's last checkpoint goes: move it, or set callbacks.checkpoint.dirpath "
+            "to another folder"
+        )
+
+
 def _check_end(cfg: DictConfig) -> None:
     """A run that would never end: trainer.max_steps=-1 (Lightning's "no step limit") beside the default
     trainer.max_epochs=-1 and no trainer.max_time trained on without a word until stopped by hand, and
@@ -255,6 +271,7 @@ def _prepare(cfg: DictConfig) -> tuple[pl.Trainer, StyleTransferModule, Any, lis
     checkpoints = OmegaConf.select(cfg, "callbacks.checkpoint") is not None
     # (without checkpoints, where a run's would be: its own .ckpt was taken for another run's)
     last = OmegaConf.select(cfg, "callbacks.checkpoint.dirpath") if checkpoints else str(out / "checkpoints")
+    _check_not_folders(cfg, last if checkpoints else None)
     ckpt = resume_from(cfg, out, last, checkpoints)
     for key in ("root", "val_root"):
         folder = OmegaConf.select(cfg, f"data.{key}")

@@ -39,6 +39,21 @@ def tiny_cfg(out: Path, photo_dir: Path, style_path: Path, vgg: Path, *extra: st
     )
 
 
+@pytest.mark.parametrize("folder", ["style.pt", "checkpoints/last.ckpt"])
+def test_a_folder_where_the_run_writes_its_model_or_last_checkpoint_is_refused_before_training(
+    tmp_path: Path, photo_dir: Path, style_path: Path, random_vgg: Path, folder: str
+) -> None:
+    """Found only at the run's end, after every step: "cannot write .../style.pt: it is a folder; give a file's
+    name", and a last.ckpt that is a folder lost the steps since the last periodic checkpoint."""
+    out = tmp_path / "run"
+    (out / folder).mkdir(parents=True)
+    with pytest.raises(UserError, match=r"is a folder") as refused:
+        train(tiny_cfg(out, photo_dir, style_path, random_vgg, "trainer.max_steps=2"))
+    assert str(out / folder) in str(refused.value)
+    assert [p.name for p in (out / folder).parent.iterdir()] == [Path(folder).name]  # nothing trained
+    assert not (out / "tensorboard").exists()
+
+
 def _unreadable_but_the_validation_photo(folder: Path) -> None:
     """30 unreadable photos and one readable one, which data.num_val=1 holds out (the seeds used try it within
     the first 21): no training photo can be read, found only once training starts (where none of those tried
