@@ -1,13 +1,16 @@
 """Probes the training tests plug in by config: a callback with which each rank writes checksums of the images it
 trained on, and a data module whose rank 1 gets one batch of only unreadable files and later one whose loss is NaN
-(DDP)."""
+(DDP); and one whose rank 0 meets a mistake every rank finds after its rank 1 has."""
 
+import os
+import time
 from pathlib import Path
 
 import pytorch_lightning as pl
 import torch
 
 from fast_style.data import Batch, StyleDataModule, Unreadable
+from fast_style.errors import UserError
 
 
 class RecordBatches(pl.Callback):
@@ -70,3 +73,25 @@ class DeferredCheckOnRank1(FirstBatchUnreadableOnRank1):
         from fast_style.module import StyleTransferModule
 
         StyleTransferModule.defer_nonfinite_check = staticmethod(lambda device: True)
+
+
+class RankOneFailsFirst(StyleDataModule):
+    """The set-up's mistake (every rank finds it) met by rank 1 first and by rank 0 `RANK_ZERO_LATER_S` after:
+    the order a loaded machine may give them, made certain (rank 1 marks its failure in FAST_STYLE_PROBE_DIR, for
+    which rank 0 waits)."""
+
+    RANK_ZERO_LATER_S = 1.0  # (well within the 5 s a rank Lightning started waits for its rank 0)
+
+    def setup(self, stage: str | None = None) -> None:
+        failed = Path(os.environ["FAST_STYLE_PROBE_DIR"]) / "rank1_failed"
+        if self.trainer.global_rank == 0:
+            end = time.monotonic() + 120
+            while not failed.exists() and time.monotonic() < end:
+                time.sleep(0.02)
+            time.sleep(self.RANK_ZERO_LATER_S)
+        try:
+            super().setup(stage)
+        except UserError:
+            if self.trainer.global_rank == 1:
+                failed.touch()
+            raise
