@@ -153,22 +153,23 @@ def _a_model_export(path: Path) -> bool:
 
 
 def _not_a_stream(item: str, path: Path, extensions: tuple[str, ...] = MEDIA_EXTENSIONS) -> str:
-    """Why a .ts file named outright is not stylized: it is a model, or holds no video packets; where pictures alone
-    are taken (fast-style-eval's --photos: it was told to stylize with --style, there the painting), as a picture.
+    """Why a .ts or .mod file named outright is not stylized: a .ts is a model, or holds no video packets; a .mod
+    holds no MPEG program stream (a tracker's music module). Where pictures alone are taken (fast-style-eval's
+    --photos: it was told to stylize with --style, there the painting), as a picture, in one wording for both.
     An empty one (a recording that failed) is said to be empty, as an empty .mp4 is."""
     if path.is_file() and path.stat().st_size == 0:
         return f"{item}: {EMPTY_FILE}"
-    if path.suffix.lower() == ".mod":
-        kind = "picture" if _media(extensions) == "images" else "video"
-        return f"{item} is not a {kind}: no MPEG program stream in it (a tracker's music module, or another file)"
-    if torch_file_kind(path) == "zip":  # torch's own format: a TorchScript export
+    mod = path.suffix.lower() == ".mod"
+    if not mod and torch_file_kind(path) == "zip":  # torch's own format: a TorchScript export
         return _an_export(item, "a TorchScript", extensions)
-    if _media(extensions) == "images":
+    stream = "MPEG program stream" if mod else "MPEG transport stream packets"
+    if _media(extensions) == "images":  # (a .mod was "not a picture: no MPEG program stream in it", no remedy)
         return (
-            f"{item} is not a picture (a .ts file, and no video: no MPEG transport stream packets in it): give "
+            f"{item} is not a picture (a {path.suffix.lower()} file, and no video: no {stream} in it): give "
             f"held-out pictures{option_note('--photos')}"
         )
-    return f"{item} is not a video: no MPEG transport stream packets in it (a damaged recording, or another file)"
+    other = "a tracker's music module" if mod else "a damaged recording"
+    return f"{item} is not a video: no {stream} in it ({other}, or another file)"
 
 
 def _an_export(item: str, kind: str, extensions: tuple[str, ...] = MEDIA_EXTENSIONS) -> str:

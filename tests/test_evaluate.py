@@ -406,6 +406,7 @@ def test_a_model_or_ts_file_among_the_photos_is_said_not_to_be_a_picture(
     make_photo(tmp_path / "p" / "a.jpg", size=(40, 32))
     (tmp_path / "wave.ts").write_bytes(b"PK\x03\x04 a TorchScript export, a zip")
     (tmp_path / "notes.ts").write_text("export const a = 1;\n")  # a TypeScript source
+    (tmp_path / "song.mod").write_bytes(b"a tracker module".ljust(1084, b"\0") + b"M.K.")  # no camcorder's video
     save_style_model(TransformerNet(channels=(4, 8, 8), num_residual=1), tmp_path / "last.ckpt")
     for name, said in (
         (
@@ -417,6 +418,11 @@ def test_a_model_or_ts_file_among_the_photos_is_said_not_to_be_a_picture(
             "notes.ts",
             "is not a picture (a .ts file, and no video: no MPEG transport stream packets in it): give "
             "held-out pictures (--photos)",
+        ),
+        (  # (said in a .ts file's words: it was "not a picture: no MPEG program stream in it", with no remedy)
+            "song.mod",
+            "is not a picture (a .mod file, and no video: no MPEG program stream in it): give held-out pictures "
+            "(--photos)",
         ),
         (
             "last.ckpt",
