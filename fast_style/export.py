@@ -14,7 +14,7 @@ import torch
 from fast_style import zoo
 from fast_style.atomic import atomic_write, save_torch
 from fast_style.errors import UserError, setting
-from fast_style.file_kinds import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS
+from fast_style.file_kinds import media_named
 from fast_style.network import TransformerNet
 from fast_style.outputs import check_output, check_writable, unreadable_name
 from fast_style.style_model import load_style_model
@@ -178,8 +178,8 @@ def export(model_path: str, output: str, fmt: str | None = None, opset: int | No
     if said := CHECKPOINT_EXTENSIONS.get(out.suffix.lower()):
         raise UserError(f"'{output}': {out.suffix} is {said}; {kind} file")
     # a picture's or video's name (-o photo.png --format onnx): with --force it replaced the photo by a model
-    if out.suffix.lower() in IMAGE_EXTENSIONS or out.suffix.lower() in set(VIDEO_EXTENSIONS) - {".ts"}:
-        raise UserError(f"'{output}': {out.suffix} is a picture's or a video's extension; {kind} file")
+    if media := media_named(out):
+        raise UserError(f"'{output}': {out.suffix} is {media}'s extension; {kind} file")
     implied = {".onnx": "onnx", ".ts": "torchscript"}.get(out.suffix.lower())
     if fmt and implied and fmt != implied:  # a TorchScript file named .onnx would fail in every ONNX runtime
         wanted = ".onnx" if fmt == "onnx" else ".ts"

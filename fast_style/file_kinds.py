@@ -18,6 +18,16 @@ VIDEO_EXTENSIONS = (
 )
 
 
+def media_named(path: str | Path) -> str | None:
+    """What `path` is named as by its extension, "a picture" or "a video", else None: what a style model or an export
+    must not be named as (one was written over a photo with force). A .ts is neither: fast-style-export names its
+    TorchScript files so."""
+    suffix = Path(path).suffix.lower()
+    if suffix in IMAGE_EXTENSIONS:
+        return "a picture"
+    return "a video" if suffix in VIDEO_EXTENSIONS and suffix != ".ts" else None
+
+
 def is_video(path: Path) -> bool:
     suffix = path.suffix.lower()
     if suffix == ".ts":  # MPEG-TS from a camera, or a TorchScript export of fast-style-export's (a zip)

@@ -14,7 +14,7 @@ import torch
 from fast_style.atomic import save_torch
 from fast_style.devices import pick_device
 from fast_style.errors import EMPTY_FILE, UserError, first_line
-from fast_style.file_kinds import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS, torch_file_kind
+from fast_style.file_kinds import IMAGE_EXTENSIONS, media_named, torch_file_kind
 from fast_style.network import TransformerNet
 from fast_style.outputs import check_output
 
@@ -98,12 +98,11 @@ def save_style_model(
 
 def check_model_name(path: str | Path) -> None:
     """UserError where `path` is named as a picture or a video (save_style_model(net, "x.png") wrote a model under a
-    picture's name). A .ts is let be: fast-style-export names its TorchScript files so."""
-    suffix = Path(path).suffix.lower()
-    if suffix in IMAGE_EXTENSIONS or (suffix in VIDEO_EXTENSIONS and suffix != ".ts"):
-        kind = "a picture" if suffix in IMAGE_EXTENSIONS else "a video"
+    picture's name), in fast-style-export's words for an export so named (`file_kinds.media_named`)."""
+    if kind := media_named(path):
         raise UserError(
-            f"{path} is named as {kind} ({suffix}): a style model is a .pt file, e.g. {Path(path).with_suffix('.pt')}"
+            f"{path}: {Path(path).suffix} is {kind}'s extension; a style model goes to a .pt file, e.g. "
+            f"{Path(path).with_suffix('.pt')}"
         )
 
 

@@ -54,7 +54,7 @@ def test_style_model_round_trip(tmp_path: Path) -> None:
     photo = tmp_path / "photo.jpg"  # an existing file (a photo passed by mistake) was replaced without a word
     photo.write_bytes(b"a photo")
     for force in (False, True):  # (a picture's name is refused, even with force: save_style_model's own test)
-        with pytest.raises(UserError, match=r"photo.jpg is named as a picture"):
+        with pytest.raises(UserError, match=r"photo.jpg: .jpg is a picture's extension"):
             save_style_model(net, photo, force=force)
     assert photo.read_bytes() == b"a photo"
     old = tmp_path / "old.pt"  # an existing file
