@@ -444,8 +444,11 @@ class StyleDataModule(pl.LightningDataModule):
         self._photos, self._held_out = [f for f in files if f not in unreadable], list(self.val_files)
         self.left_out = {str(f) for f in unreadable}  # found unreadable here: in the count at the run's end too
         self._read_cached_copies()
-        n = len(self.train_files)
-        log.info("data: %d training image%s, %d held out for validation", n, "" if n == 1 else "s", len(self.val_files))
+        log.info(
+            "data: %s, %d held out for validation",
+            counted(len(self.train_files), "training image"),
+            len(self.val_files),
+        )
 
     def _read_cached_copies(self) -> None:
         if self.cache_dir:  # read the cached copy where there is one (unreadable photos have none)
@@ -486,15 +489,22 @@ class StyleDataModule(pl.LightningDataModule):
         held = [by_name[n] for n in names if n in by_name]
         if held == self._held_out:
             return
-        if len(held) < len(names):
+        if not held:  # (none left: this launch's own choice; it said "validating on the 0 left")
             log.warning(
-                "%d of the %d photos held out for validation are gone from data.root: validating on the %d left",
+                "%s gone from data.root: the held-out photos are drawn again (some of them may have been trained on)",
+                "the photo held out for validation is"
+                if len(names) == 1
+                else f"the {len(names)} photos held out for validation are",
+            )
+            return
+        if len(held) < len(names):  # (one: "1 of the 2 photos ... are gone")
+            log.warning(
+                "%d of the %d photos held out for validation %s gone from data.root: validating on the %d left",
                 len(names) - len(held),
                 len(names),
+                "is" if len(names) - len(held) == 1 else "are",
                 len(held),
             )
-        if not held:
-            return  # (none left: this launch's own choice)
         self._held_out, self.val_files = held, list(held)
         self.train_files = [f for f in self._photos if f not in set(held)]
         self._read_cached_copies()

@@ -111,7 +111,16 @@ def test_a_resume_holds_out_the_photos_the_checkpoint_held_out(photo_dir: Path, 
     last = StyleDataModule(str(photo_dir), image_size=32, batch_size=2, num_workers=0, num_val=2)
     last.setup()
     last.load_state_dict(state)
-    assert last.val_files == first.val_files[1:] and "1 of the 2 photos held out for validation are gone" in caplog.text
+    assert last.val_files == first.val_files[1:] and "1 of the 2 photos held out for validation is gone" in caplog.text
+    first.val_files[1].unlink()  # both gone: this launch's own draw, said so (it said "validating on the 0 left")
+    gone = StyleDataModule(str(photo_dir), image_size=32, batch_size=2, num_workers=0, num_val=2)
+    gone.setup()
+    drawn = list(gone.val_files)
+    gone.load_state_dict(state)
+    assert gone.val_files == drawn and "validating on the 0 left" not in caplog.text
+    assert "the 2 photos held out for validation are gone from data.root: the held-out photos are drawn again" in (
+        caplog.text
+    )
 
 
 def test_no_pixel_limit_means_none_not_pillows(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
