@@ -10,12 +10,10 @@ from __future__ import annotations
 
 import copy
 import numbers
-import os
 
 import torch
 
-from fast_style.errors import UserError
-from fast_style.network import TransformerNet
+from fast_style.network import TransformerNet, not_a_network
 from fast_style.numbers import check_number
 from fast_style.style_model import StyleModelError
 
@@ -27,12 +25,9 @@ def interpolate(start: TransformerNet, end: TransformerNet, share: float) -> Tra
     weights, `antialias`, which a fine-tune may change: the blend takes the nearer one's): a fine-tune and the model
     it was fine-tuned from."""
     for name, net in (("start", start), ("end", end)):  # a path, or load_style_model's pair: an AttributeError
-        if not isinstance(net, TransformerNet):
-            shown = f" {str(net)[:80]!r}" if isinstance(net, (str, os.PathLike)) else ""  # (a network's is lines)
-            raise UserError(
-                f"{name} must be a style model's network, got {type(net).__name__}{shown}: "
-                "give load_style_model(path)[0]"
-            )
+        if not isinstance(net, TransformerNet):  # (a TypeError, as save_style_model's and a Stylizer's)
+            load = "load it with load_style_model(path)[0]"
+            raise TypeError(f"interpolate's {name} takes a TransformerNet, {not_a_network(net, load, load)}")
     if isinstance(share, torch.Tensor) and share.numel() == 1 and share.is_floating_point():
         share = share.item()  # torch.linspace's: "share must be a number from 0 to 1, got tensor(0.5000)"
     if isinstance(share, numbers.Real) and not isinstance(share, bool):  # numpy's float32 (np.linspace's) too:

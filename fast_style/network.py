@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import itertools
 import operator
+import os
 from typing import Any
 
 import torch
@@ -244,6 +245,23 @@ class SubPixelUpsampleConv(nn.Module):
         for layer in itertools.islice(self.up[1], 2, None):  # norm (and ReLU)
             y = layer(y)
         return y
+
+
+def not_a_network(given: object, for_a_path: str, otherwise: str = "") -> str:
+    """What was given where a TransformerNet goes, and what to give, for the one-line TypeError of each call that
+    takes a network (save_style_model, Stylizer, interpolate): "not tuple: load_style_model gives (network, meta):
+    pass its [0]". `for_a_path`: what to do with a path or a style's name given instead; `otherwise`: with anything
+    else."""
+    name = type(given).__name__
+    if isinstance(given, (str, os.PathLike)):
+        return f"not {name} {str(given)[:80]!r}: {for_a_path}"
+    if isinstance(given, tuple) and given and isinstance(given[0], TransformerNet):
+        return f"not {name}: load_style_model gives (network, meta): pass its [0]"
+    if isinstance(getattr(given, "network", None), TransformerNet):  # a Stylizer, a training module
+        return f"not {name}: pass its .network"
+    if isinstance(getattr(given, "_orig_mod", None), TransformerNet):  # torch.compile's wrapper
+        return f"not {name}: pass the network before torch.compile"
+    return f"not {name}: {otherwise}" if otherwise else f"not {name}"
 
 
 def for_cpu_inference(net: TransformerNet, dtype: torch.dtype = torch.bfloat16) -> TransformerNet:

@@ -15,7 +15,7 @@ from fast_style.atomic import save_torch
 from fast_style.devices import pick_device
 from fast_style.errors import EMPTY_FILE, UserError, first_line
 from fast_style.file_kinds import IMAGE_EXTENSIONS, media_named, torch_file_kind
-from fast_style.network import TransformerNet
+from fast_style.network import TransformerNet, not_a_network
 from fast_style.outputs import check_output
 
 STYLE_MODEL_FORMAT = "fast-style/style-model"
@@ -32,11 +32,12 @@ def style_model_payload(
     """What a style-model file holds: plain containers and tensors only (safe to load). `dtype` float16 halves
     the file (the model zoo's); loading always gives a float32 network."""
     if not isinstance(net, TransformerNet):  # (a path, load_style_model's pair, a Stylizer: an AttributeError)
-        hint = {
-            tuple: ": load_style_model gives (network, meta): save its [0]",
-            str: ": a path is written as it is (shutil.copy), a network as load_style_model(path)[0]",
-        }.get(type(net), ": a Stylizer's is stylizer.network" if hasattr(net, "stylize_image") else "")
-        raise TypeError(f"save a TransformerNet, not {type(net).__name__}{hint}")
+        raise TypeError(
+            "save_style_model takes a TransformerNet, "
+            + not_a_network(
+                net, "a file is copied as it is (shutil.copy), a network loaded with load_style_model(path)[0]"
+            )
+        )
     if meta is not None and not isinstance(meta, dict):  # (a list failed in dict()'s words)
         raise TypeError(f"meta must be a dict of plain values or None, not {type(meta).__name__}")
     if not isinstance(dtype, torch.dtype):  # ("fp16", as a Stylizer takes it: "not float16", a ValueError)

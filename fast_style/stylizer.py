@@ -23,7 +23,7 @@ from fast_style.devices import compile_for, pick_device, pick_dtype
 from fast_style.errors import UserError, setting
 from fast_style.images import opened_in_srgb, read_image, reading, split_alpha, unreadable_because, upright
 from fast_style.inference_defaults import DEFAULT_MAX_PIXELS, DEFAULT_TILE
-from fast_style.network import EXPORT_MIN_SIDE, TransformerNet, for_cpu_inference
+from fast_style.network import EXPORT_MIN_SIDE, TransformerNet, for_cpu_inference, not_a_network
 from fast_style.options import (
     check_flag,
     check_max_pixels,
@@ -71,7 +71,15 @@ class Stylizer:
         compile: bool = False,
     ):
         if not isinstance(network, TransformerNet):  # (a torch.nn.Linear was taken, and failed at the first image)
-            raise TypeError(f"Stylizer takes a fast_style TransformerNet, not {_what(network)}")
+            raise TypeError(
+                "Stylizer takes a fast_style TransformerNet, "
+                + not_a_network(
+                    network,
+                    "for a built-in style or a model file, use Stylizer.load(name_or_path)",
+                    "build one (fast_style.network.TransformerNet), or load a style model with Stylizer.load(path)",
+                )
+                + (" (compile=True compiles it)" if hasattr(network, "_orig_mod") else "")
+            )
         if backend not in ("torch", "onnxruntime"):  # (said before the network was copied and its device picked)
             raise UserError(f"unknown backend '{backend}': use torch or onnxruntime")
         tile = check_tile(tile)
@@ -426,20 +434,6 @@ class Stylizer:
 
 
 FLAT_SIDE = 64  # px of the one-colour picture a flat image's answer is computed on (float32 is flat from 13 px)
-
-
-def _what(network: object) -> str:
-    """What a Stylizer was given instead of a TransformerNet, and what to pass, for its one-line TypeError."""
-    if isinstance(network, (str, os.PathLike)):
-        return f"{network!r}: for a built-in style or a model file, use Stylizer.load(name_or_path)"
-    if isinstance(network, tuple) and network and isinstance(network[0], TransformerNet):
-        return "tuple: load_style_model gives (network, meta): pass its [0], or use Stylizer.load(path)"
-    name = type(network).__name__
-    if isinstance(getattr(network, "network", None), TransformerNet):  # a training module, a Stylizer
-        return f"{name}: pass its .network"
-    if isinstance(getattr(network, "_orig_mod", None), TransformerNet):  # torch.compile's wrapper
-        return f"{name}: pass the network before torch.compile (compile=True compiles it)"
-    return f"{name}: build one (fast_style.network.TransformerNet), or load a style model with Stylizer.load(path)"
 
 
 def _flat_images(x: torch.Tensor) -> torch.Tensor:

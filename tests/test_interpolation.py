@@ -53,9 +53,10 @@ def test_a_path_or_load_style_models_pair_is_refused_in_one_line_and_a_torch_num
     attribute 'config'"); torch.linspace's numbers were refused as no number ("got tensor(0.5000)")."""
     a, b = _pair()
     path = save_style_model(a, tmp_path / "a.pt")
-    with pytest.raises(UserError, match="^start must be a style model's network, got str .*load_style_model"):
+    # (a TypeError in save_style_model's and a Stylizer's words: it was a UserError of its own wording)
+    with pytest.raises(TypeError, match="^interpolate's start takes a TransformerNet, not str .*: load it with load_"):
         interpolate(str(path), b, 0.5)
-    with pytest.raises(UserError, match="^end must be a style model's network, got tuple: give load_style_model"):
+    with pytest.raises(TypeError, match=r"^interpolate's end .*not tuple: load_style_model gives \(network, meta\)"):
         interpolate(a, load_style_model(str(path)), 0.5)
     torch.testing.assert_close(
         interpolate(a, b, torch.linspace(0, 1, 3)[1]).state_dict(), interpolate(a, b, 0.5).state_dict()
