@@ -495,9 +495,9 @@ def _check_outputs(scores: list[ModelScore], outputs: Sequence, rows: list[int])
     """UserError where `outputs` does not hold each model's pictures of the contact sheet's `rows` (a bare KeyError
     or IndexError at the sheet, after the metrics were computed)."""
     if len(outputs) != len(scores):
-        raise UserError(
-            f"outputs holds {len(outputs)} models' pictures and scores {len(scores)} models: pass evaluate's two "
-            "results together"
+        raise UserError(  # (counted: it said "scores 1 models")
+            f"outputs holds pictures of {counted(len(outputs), 'model')} and scores of {counted(len(scores), 'model')}"
+            ": pass evaluate's two results together"
         )
     for score, held in zip(scores, outputs):
         if missing := [r for r in rows if (r not in held if isinstance(held, Mapping) else r >= len(held))]:

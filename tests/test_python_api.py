@@ -588,7 +588,7 @@ def test_write_reports_says_which_pictures_its_contact_sheet_lacks(tmp_path: Pat
     scores, outputs = evaluate(model, photos, style_image=str(make_photo(tmp_path / "s.jpg")), keep=[0], **light)
     with pytest.raises(UserError, match=r"^outputs lacks m's picture of photo 1, a row of the contact sheet \(photos "):
         write_reports(tmp_path / "out", scores, outputs, photos, "caffe")
-    with pytest.raises(UserError, match=r"^outputs holds 0 models' pictures and scores 1 models: pass evaluate's"):
+    with pytest.raises(UserError, match=r"^outputs holds pictures of 0 models and scores of 1 model: pass evaluate's"):
         write_reports(tmp_path / "out", scores, [], photos, "caffe")
     assert not (tmp_path / "out").exists()
     assert len(write_reports(tmp_path / "out", scores, outputs, photos, "caffe", sheet_rows=1)) == 3
