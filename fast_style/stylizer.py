@@ -149,7 +149,7 @@ class Stylizer:
         if not isinstance(path, (str, os.PathLike)):  # (a network's repr is many lines: its kind is said)
             shown = repr(path) if isinstance(path, (bytes, int, float, type(None))) else type(path).__name__
             hint = ": Stylizer(network, device, precision) takes a network" if isinstance(path, TransformerNet) else ""
-            raise TypeError(f"Stylizer.load takes a built-in style's name or a model file's path, not {shown}{hint}")
+            raise TypeError(f"Stylizer.load takes a style model's path or a built-in style's name, not {shown}{hint}")
         net, meta = load_style_model(str(zoo.resolve(path)))
         return cls(net, device, precision, meta, backend, max_pixels, tile, compile)
 

@@ -830,7 +830,7 @@ def test_api_misuse_is_a_clear_error(model_path: Path) -> None:
         s(np.zeros((8, 8, 3), np.uint8))
     with pytest.raises(TypeError, match="a path, a PIL image or a tensor, not bytes"):
         s(b"photo")
-    with pytest.raises(TypeError, match="name or a model file's path, not None"):
+    with pytest.raises(TypeError, match="path or a built-in style's name, not None"):
         Stylizer.load(None)
     for empty in (Image.new("RGB", (0, 5)), torch.rand(3, 0, 8)):
         with pytest.raises(UserError, match="an empty image"):
