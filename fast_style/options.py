@@ -58,10 +58,13 @@ def check_strength(value: object, name: str | None = None) -> float:
     )
 
 
-def check_max_size(value: object, name: str | None = None) -> float | None:
-    """The longest side of a result in pixels, or None: the image's own size."""
+def check_max_size(value: object, name: str | None = None) -> int | None:
+    """The longest side of a result in whole pixels, or None: the image's own size (100.5 had been taken from Python
+    and refused by the server alone)."""
     name = name or setting("--max-size", "max_size")
-    return None if value is None else _checked(name, value, lambda v: 1 <= v < math.inf, "a number of pixels >= 1")
+    if value is None:
+        return None
+    return int(_checked(name, value, lambda v: 1 <= v < math.inf and v == int(v), "a whole number of pixels >= 1"))
 
 
 def check_scale(value: object, name: str | None = None) -> float | None:

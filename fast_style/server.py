@@ -439,12 +439,10 @@ def check_options(strength: object, max_size: object, limits: Limits) -> int:
     side of the result."""
     try:
         check_strength(strength, "strength")
-        size = check_max_size(max_size, "max_size")
-        if size is not None and size != int(size):  # (the live view took 100.5 as 100; the form refuses 1.5)
-            raise UserError(f"max_size must be a whole number of pixels, got {size:g}")
+        size = check_max_size(max_size, "max_size")  # (100.5 refused: the live view had taken it as 100)
     except (UserError, TypeError) as e:
         raise Refused(400, str(e)) from None
-    return min(int(size or limits.max_size), limits.max_size)
+    return min(size or limits.max_size, limits.max_size)
 
 
 def json_words(value: object) -> str:
