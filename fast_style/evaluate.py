@@ -215,8 +215,8 @@ def load_photos(
                 "a photo folder given is empty (an unset shell variable?): give a folder of held-out images (never "
                 "training images)"
             )
-        if not Path(folder).is_dir():  # a picture file or a glob (it had to be a folder, as stylize's inputs need not)
-            path = Path(folder).expanduser()
+        path = Path(folder).expanduser()  # ("~/held" had been taken for a glob: its photos named without subfolders)
+        if not path.is_dir():  # a picture file or a glob (it had to be a folder, as stylize's inputs need not)
             if not glob.has_magic(str(folder)) and not path.exists() and not path.is_symlink():
                 raise UserError(
                     f"photo '{folder}' does not exist: give a folder of held-out images, their files or a glob "
@@ -229,12 +229,12 @@ def load_photos(
                 )
             files += [(f, f.name) for f in found]
             continue
-        found = find_images(folder)
+        found = find_images(path)
         if not found:
             raise UserError(f"no photos in '{folder}': give a folder of held-out images (never training images)")
         for f in found:
             try:
-                files.append((f, f.relative_to(folder).as_posix()))
+                files.append((f, f.relative_to(path).as_posix()))
             except ValueError:  # reached through a link: not below the folder's own path
                 files.append((f, f.name))
     unique: dict[Path, tuple[Path, str]] = {}  # a photo once, where folders overlap (--photos a a/sub): it counted 2x

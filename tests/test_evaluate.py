@@ -357,6 +357,22 @@ def test_stability_photos_beyond_the_photos_there_are_is_said(
     assert "--stability-photos" not in capsys.readouterr().err
 
 
+def test_a_photo_folder_under_the_home_folder_is_read_as_that_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """load_photos(["~/held"]) took the folder for a glob: its photos were named without their subfolders ("b.jpg"
+    for sub/b.jpg), and its other files said to be left out, where load_photos(["/home/me/held"]) did neither."""
+    from fast_style.evaluate import load_photos
+
+    monkeypatch.setenv("HOME", str(tmp_path))
+    make_photo(tmp_path / "held" / "a.jpg", size=(40, 32))
+    make_photo(tmp_path / "held" / "sub" / "b.jpg", size=(40, 32), seed=1)
+    (tmp_path / "held" / "notes.txt").write_text("x")
+    for given in (str(tmp_path / "held"), "~/held"):
+        assert [name for name, _ in load_photos([given], 32)] == ["a.jpg", "sub/b.jpg"], given
+    assert "left out" not in caplog.text
+
+
 def test_photos_are_picture_files_folders_or_globs_as_stylize_takes_them(
     tmp_path: Path, sweep: Path, capsys: pytest.CaptureFixture
 ) -> None:
