@@ -206,7 +206,9 @@ class Styles:
             if "fast_variant_of" in info:
                 self.info[info["fast_variant_of"]]["fast"] = name
         if models_dir is not None:
-            self._add_models(Path(models_dir))  # (a str's .is_dir() was an AttributeError)
+            # (a str's .is_dir() was an AttributeError; "~/models" did not exist, where Stylizer.load reads the home
+            # folder, as every path from Python is read)
+            self._add_models(Path(models_dir).expanduser())
         self._loaded: dict[str, Stylizer] = {}
         self._lock = threading.Lock()
 

@@ -183,6 +183,13 @@ def test_models_takes_a_folder_of_training_runs(tmp_path: Path, caplog) -> None:
     assert "no style model in it" in caplog.text  # said at start, not found out from an empty list
 
 
+def test_a_models_folder_under_the_home_folder_is_read_there(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Styles("~/models") was "models_dir='~/models' does not exist", where Stylizer.load("~/models/mine.pt") reads it
+    monkeypatch.setenv("HOME", str(tmp_path))
+    save_style_model(TransformerNet(channels=(4, 8, 8), num_residual=1), tmp_path / "models" / "mine.pt")
+    assert [s["name"] for s in Styles("~/models", device="cpu").list()][-1] == "mine"
+
+
 def test_a_built_in_styles_name_given_to_models_is_offered_as_it_is(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog, capsys
 ) -> None:
