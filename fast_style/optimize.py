@@ -205,7 +205,7 @@ def write_result(
     the format holds it (a PNG, WebP or AVIF; a JPEG is on white, with a warning, as fast-style-stylize writes it).
     `source`: the photo as `images.read_image` gives it, whose metadata is kept as fast-style-stylize keeps it
     (EXIF, XMP, an sRGB profile where it had a profile: images.kept_metadata; the picture had none of them)."""
-    out = Path(out)
+    out = Path(out).expanduser()  # as read_content reads the photo (it wrote ./~/out.png and its curve there)
     check_result(out, force)
     from torch.utils.tensorboard import SummaryWriter
 

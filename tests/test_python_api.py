@@ -622,7 +622,7 @@ def test_photos_videos_and_animations_under_the_home_folder_are_read_there(
     # Stylizer.load("~/m.pt") read the home folder, but s("~/photo.png"), stylize_video("~/in.mp4", ...),
     # stylize_animation and read_content said "not found" (or wrote ./~/out.gif)
     from fast_style.animation import stylize_animation
-    from fast_style.optimize import read_content
+    from fast_style.optimize import read_content, write_result
     from fast_style.video import stylize_video
 
     from .test_video import make_video
@@ -639,6 +639,10 @@ def test_photos_videos_and_animations_under_the_home_folder_are_read_there(
     assert s("~/photo.png").size == (20, 16)
     assert s.stylize_images(["~/photo.png"])[0].size == (20, 16)
     assert read_content("~/photo.png", 32).shape == (1, 3, 16, 20)
+    written = write_result(  # (it went to ./~/out.png, its curve too)
+        read_content("~/photo.png", 32), [2.0, 1.0], "~/out.png"
+    )
+    assert written[0] == home / "out.png" and all(p.parent == home for p in written) and written[0].is_file()
     assert stylize_animation("~/in.gif", "~/out.gif", s.stylize_images) == (2, 20, 16)
     assert stylize_video("~/in.mp4", "~/out.mp4", s.stylize_frames) == 2
     assert (home / "out.gif").is_file() and (home / "out.mp4").is_file()
