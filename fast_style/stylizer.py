@@ -21,7 +21,15 @@ from fast_style import zoo
 from fast_style.animation import frame_count
 from fast_style.devices import compile_for, pick_device, pick_dtype
 from fast_style.errors import UserError, setting
-from fast_style.images import opened_in_srgb, read_image, reading, split_alpha, unreadable_because, upright
+from fast_style.images import (
+    opened_in_srgb,
+    page_count,
+    read_image,
+    reading,
+    split_alpha,
+    unreadable_because,
+    upright,
+)
 from fast_style.inference_defaults import DEFAULT_MAX_PIXELS, DEFAULT_TILE
 from fast_style.network import EXPORT_MIN_SIDE, TransformerNet, for_cpu_inference, not_a_network
 from fast_style.options import (
@@ -483,8 +491,9 @@ def _refuse_a_video(path: Path) -> None:
         )
 
 
-def _say_first_frame(name: str, frames: int) -> None:
-    """A Stylizer given an animation stylizes the frame it is at (the first, from a path): said, not silently."""
+def _say_first_frame(name: str, frames: int, pages: int = 1) -> None:
+    """A Stylizer given an animation (or a multi-page TIFF) stylizes the frame (the page) it is at, the first from a
+    path: said, not silently (a TIFF's pages went unsaid, where fast-style-stylize, -optimize and -eval say them)."""
     if frames > 1:
         log.warning(
             "%s: an animation of %d frames: a Stylizer stylizes one (the first from a path); "
@@ -492,6 +501,8 @@ def _say_first_frame(name: str, frames: int) -> None:
             name,
             frames,
         )
+    elif pages > 1:
+        log.warning("%s: a TIFF of %d pages: a Stylizer stylizes one (the first from a path)", name, pages)
 
 
 def _as_image(x: object) -> Image.Image:
@@ -505,7 +516,7 @@ def _as_image(x: object) -> Image.Image:
         except UserError:
             _refuse_a_video(Path(x))
             raise
-        _say_first_frame(Path(x).name, frames)
+        _say_first_frame(Path(x).name, frames, page_count(x) if frames == 1 else 1)
         return image
     if isinstance(x, torch.Tensor):  # (stylize_image(t), stylize_images([t, ...]): "a Stylizer takes a path, a PIL
         # image or a tensor, not Tensor", and how to make a PIL image of an array)
@@ -523,6 +534,9 @@ def _as_image(x: object) -> Image.Image:
         with contextlib.suppress(ValueError, OSError):  # (is_animated reads the file)
             if getattr(x, "is_animated", False):
                 _say_first_frame(Path(name).name or "the image", x.n_frames - bool(x.info.get("default_image")))
+    elif x.format == "TIFF" and getattr(x, "fp", None) is not None:
+        with contextlib.suppress(ValueError, OSError):  # (n_frames reads the file)
+            _say_first_frame(Path(name).name or "the image", 1, getattr(x, "n_frames", 1))
     try:  # read now, in one line: a truncated file's OSError, a closed image's bare AssertionError from Pillow
         x.load()
         # a phone's photo from Image.open as from its path (it came out on its side), its colours too (an HDR PNG's,

@@ -141,6 +141,16 @@ def test_an_animation_given_to_a_stylizer_says_one_frame_is_stylized(
     said = [r.getMessage() for r in caplog.records if "animation" in r.getMessage()]
     assert len(said) == 2 and all("a.gif: an animation of 3 frames: a Stylizer stylizes one" in m for m in said)
     assert "stylize_animation(src, dst, stylizer.stylize_images)" in said[0]
+    caplog.clear()  # a multi-page TIFF's pages went unsaid (fast-style-stylize, -optimize and -eval say them)
+    frames[0].save(tmp_path / "scan.tif", save_all=True, append_images=frames[1:])
+    frames[0].save(tmp_path / "one.tif")
+    with caplog.at_level("WARNING", logger="fast_style"):
+        s(tmp_path / "scan.tif")
+        with Image.open(tmp_path / "scan.tif") as opened:
+            s(opened)
+        s(tmp_path / "one.tif")
+    said = [r.getMessage() for r in caplog.records]
+    assert said == ["scan.tif: a TIFF of 3 pages: a Stylizer stylizes one (the first from a path)"] * 2, said
 
 
 def test_export_takes_any_integral_opset(model_path: Path, tmp_path: Path) -> None:
