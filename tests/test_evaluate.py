@@ -172,6 +172,20 @@ def test_a_style_dir_that_is_no_folder_is_said_before_any_model_is_scored(
     assert not (tmp_path / "e").exists()
 
 
+def test_a_quoted_home_out_is_checked_where_the_reports_go(
+    tmp_path: Path, sweep: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    # --out '~/held/eval' (quoted: no shell expanded it) was checked as ./~/held/eval, where the reports went to the
+    # home folder's held/eval: inside the --photos folder, its sheet scored as a photo on the next run
+    monkeypatch.setenv("HOME", str(tmp_path))
+    held = make_photo(tmp_path / "held" / "p.jpg", size=(40, 32)).parent
+    assert eval_main([str(sweep), "--photos", str(held), "--out", "~/held/eval"]) == 2
+    assert "error: --out is inside a --photos folder" in capsys.readouterr().err
+    (tmp_path / "notes").write_text("x")
+    assert eval_main([str(sweep), "--photos", str(held), "--out", "~/notes"]) == 2
+    assert "error: --out ~/notes is a file: give a folder for the reports" in capsys.readouterr().err
+
+
 def test_eval_errors_are_one_line(tmp_path: Path, sweep: Path, capsys: pytest.CaptureFixture) -> None:
     assert eval_main([str(tmp_path / "nope.pt"), "--photos", str(tmp_path)]) == 2
     assert eval_main([str(sweep), "--photos", str(tmp_path / "empty")]) == 2

@@ -189,15 +189,17 @@ def run(args: argparse.Namespace) -> int:
     if args.sheet_rows < 0 or args.stability_photos < 0:
         raise UserError("--sheet-rows and --stability-photos must be >= 0")
     check_sheet_cell(args.sheet_cell)
-    if Path(args.out).exists() and not Path(args.out).is_dir():
+    # where write_reports writes them ('~/r' quoted: its checks had looked at ./~/r, the reports gone to the home's)
+    out = Path(args.out).expanduser()
+    if out.exists() and not out.is_dir():
         raise UserError(f"--out {args.out} is a file: give a folder for the reports")
-    check_writable(Path(args.out), f"--out {args.out}")  # before the work, not once every model is scored
-    if any(Path(args.out).resolve().is_relative_to(Path(f).resolve()) for f in args.photos):
+    check_writable(out, f"--out {args.out}")  # before the work, not once every model is scored
+    if any(out.resolve().is_relative_to(Path(f).expanduser().resolve()) for f in args.photos):
         raise UserError(
             "--out is inside a --photos folder (its sheet would be scored as a photo next time): "
             "give a folder outside it"
         )
-    check_reports(Path(args.out).expanduser(), args.force)  # where write_reports writes them
+    check_reports(out, args.force)
     iterations = 0
     if args.reference:
         kind, _, n = args.reference.partition(":")
