@@ -99,11 +99,14 @@ def save_style_model(
 
 def check_model_name(path: str | Path) -> None:
     """UserError where `path` is named as a picture or a video (save_style_model(net, "x.png") wrote a model under a
-    picture's name), in fast-style-export's words for an export so named (`file_kinds.media_named`)."""
-    if kind := media_named(path):
+    picture's name), in fast-style-export's words for an export so named (`file_kinds.media_named`); or as an export
+    (x.onnx: a torch file that passed for an ONNX export, as fast-style-export refuses to name an export x.pt)."""
+    suffix = Path(path).suffix.lower()
+    if kind := media_named(path) or {".onnx": "an ONNX export", ".ts": "a TorchScript export"}.get(suffix):
+        made = " (fast_style.export.export makes an export of it)" if suffix in (".onnx", ".ts") else ""
         raise UserError(
             f"{path}: {Path(path).suffix} is {kind}'s extension; a style model goes to a .pt file, e.g. "
-            f"{Path(path).with_suffix('.pt')}"
+            f"{Path(path).with_suffix('.pt')}{made}"
         )
 
 

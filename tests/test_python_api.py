@@ -464,10 +464,13 @@ def test_a_style_model_is_not_written_under_a_picture_or_video_name(tmp_path: Pa
     from fast_style.callbacks import StyleModelWriter
 
     net = TransformerNet(channels=(4, 8, 8), num_residual=1)
-    for name, kind in (("x.png", "a picture"), ("x.JPG", "a picture"), ("x.mp4", "a video")):
+    # and under an export's (a torch file named x.onnx passed for an ONNX export, where fast-style-export refuses x.pt)
+    exports = (("x.onnx", "an ONNX export"), ("x.ts", "a TorchScript export"))
+    for name, kind in (("x.png", "a picture"), ("x.JPG", "a picture"), ("x.mp4", "a video"), *exports):
         # (in fast-style-export's words for an export so named: one predicate, one wording)
         said = f"x.{name[2:]}: .{name[2:]} is {kind}'s extension; "
-        with pytest.raises(UserError, match=f"{said}a style model goes to a .pt file, e.g. .*x.pt$"):
+        made = r" \(fast_style.export.export makes an export of it\)" if name in dict(exports) else ""
+        with pytest.raises(UserError, match=f"{said}a style model goes to a .pt file, e.g. .*x.pt{made}$"):
             save_style_model(net, tmp_path / name)
         with pytest.raises(UserError, match=f"^callbacks.style_model.path: .*{said}"):
             StyleModelWriter(str(tmp_path / name))  # (said as callbacks.style_model.path)
