@@ -620,7 +620,9 @@ class _Job:
                         peak = hdr.content_peak(frame) if frame.color_trc == hdr.PQ else hdr.PEAK
                         kind = hdr.TRANSFERS[frame.color_trc]
                         log.info("%s: HDR (%s, %d nits) tone-mapped to SDR", src.name, kind, peak)
-                    if not see_through and _see_through(frame):  # (lost without a word: pictures say it)
+                    # (lost without a word: pictures say it); every 10th frame looked at, as the alpha channel of a
+                    # ProRes 4444 is often opaque throughout, and reading it costs a conversion of the frame
+                    if not see_through and count % 10 == 0 and _see_through(frame):
                         see_through = True
                         log.warning(
                             "%s: its transparency is not kept: H.264 holds none, so its see-through parts show the "
