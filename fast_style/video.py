@@ -183,9 +183,15 @@ def _unopened_because(src: Path, error: Exception) -> str:
     return ffmpeg_reason(error)
 
 
+_HEADER_BYTES = 64 << 20  # a file cut within its header is no larger (fonts attached to a film's subtitles included)
+
+
 def _reads_whole(path: Path) -> bool:
-    """Whether every byte of `path` can be read (the disk is not failing)."""
+    """Whether every byte of `path` can be read (the disk is not failing); not looked at, False, for a file over
+    _HEADER_BYTES (a film's hour would be read through for one line)."""
     try:
+        if path.stat().st_size > _HEADER_BYTES:
+            return False
         with open(path, "rb") as f:
             while f.read(1 << 20):
                 pass

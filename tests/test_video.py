@@ -516,9 +516,14 @@ def test_a_video_cut_short_says_so_and_a_damaged_one_in_plain_words(
     assert "cannot read video" in err and "Errno" not in err and "Traceback" not in err
 
 
-def test_a_matroska_file_cut_before_its_first_frame_says_so(model: Path, tmp_path: Path, capsys) -> None:
+def test_a_matroska_file_cut_before_its_first_frame_says_so(
+    model: Path, tmp_path: Path, capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Cut within its header (an unfinished download), a .mkv was "Input/output error", as if the disk were failing;
-    one ending before its first frame (a recording that never got one) "End of file"."""
+    one ending before its first frame (a recording that never got one) "End of file". A file too large to be cut
+    within its header is not read through to tell: FFmpeg's words."""
+    import fast_style.video
+
     whole = make_video(tmp_path / "whole.mkv", frames=4, audio=False)
     (tmp_path / "cut.mkv").write_bytes(whole.read_bytes()[:300])
     with av.open(str(tmp_path / "empty.webm"), "w") as out:
@@ -529,6 +534,9 @@ def test_a_matroska_file_cut_before_its_first_frame_says_so(model: Path, tmp_pat
         assert main([str(tmp_path / name), "-m", str(model), "-o", str(tmp_path / "out.mp4"), "-q"]) == 2
         said = f"error: cannot read video {tmp_path / name}: it ends before its first frame (an unfinished copy or "
         assert capsys.readouterr().err.startswith(said), name
+    monkeypatch.setattr(fast_style.video, "_HEADER_BYTES", 299)
+    assert main([str(tmp_path / "cut.mkv"), "-m", str(model), "-o", str(tmp_path / "out.mp4"), "-q"]) == 2
+    assert capsys.readouterr().err == f"error: cannot read video {tmp_path / 'cut.mkv'}: Input/output error\n"
 
 
 def test_a_picture_named_as_a_video_is_told_how_to_stylize_it(model: Path, tmp_path: Path, capsys) -> None:
