@@ -210,19 +210,33 @@ def _check_output_dir(cfg: DictConfig) -> None:
         raise UserError(f"output_dir follows the run's folder: set {key}={cfg.output_dir} instead")
 
 
-def _check_not_folders(cfg: DictConfig, checkpoints: str | None) -> None:
-    """A folder where the run writes its style model or its last.ckpt was found only at the run's end, after every
-    step ("cannot write .../style.pt: it is a folder; give a file's name", exit code 2; a last.ckpt that is a
-    folder lost the run's steps since its last periodic checkpoint): refused before training."""
+def _check_in_the_way(cfg: DictConfig, out: Path, checkpoints: str | None) -> None:
+    """A folder where the run writes its style model or its last.ckpt, or a file where its checkpoints' or
+    TensorBoard's folder goes, was found only once written to: at the run's end, after every step ("cannot write
+    .../style.pt: it is a folder; give a file's name", exit code 2; a last.ckpt that is a folder lost the steps since
+    the last periodic checkpoint), or as Hydra's "Error executing job" and a crash in the run's log (a file named
+    tensorboard). Refused before training."""
     style = OmegaConf.select(cfg, "callbacks.style_model.path")
     if style and Path(style).expanduser().is_dir():
         raise UserError(
             f"callbacks.style_model.path={style} is a folder: give the style model a file's name (or move that folder)"
         )
+    if style and (said := in_the_way(Path(style).expanduser().parent)):
+        raise UserError(f"callbacks.style_model.path={style} cannot be written: {said} (move it, or give another path)")
+    if checkpoints and (said := in_the_way(Path(checkpoints).expanduser())):
+        raise UserError(
+            f"callbacks.checkpoint.dirpath={checkpoints} cannot be a folder: {said}; give a folder for the checkpoints "
+            "(or move that file)"
+        )
     if checkpoints and (last := Path(checkpoints).expanduser() / "last.ckpt").is_dir():
         raise UserError(
             f"{last} is a folder, where the run's last checkpoint goes: move it, or set callbacks.checkpoint.dirpath "
             "to another folder"
+        )
+    if said := in_the_way(out / "tensorboard"):
+        raise UserError(
+            f"the run's TensorBoard logs go in {out / 'tensorboard'}: {said}; move it, or choose another "
+            f"{launch.run_folder_key()}"
         )
 
 
@@ -271,7 +285,7 @@ def _prepare(cfg: DictConfig) -> tuple[pl.Trainer, StyleTransferModule, Any, lis
     checkpoints = OmegaConf.select(cfg, "callbacks.checkpoint") is not None
     # (without checkpoints, where a run's would be: its own .ckpt was taken for another run's)
     last = OmegaConf.select(cfg, "callbacks.checkpoint.dirpath") if checkpoints else str(out / "checkpoints")
-    _check_not_folders(cfg, last if checkpoints else None)
+    _check_in_the_way(cfg, out, last if checkpoints else None)
     ckpt = resume_from(cfg, out, last, checkpoints)
     for key in ("root", "val_root"):
         folder = OmegaConf.select(cfg, f"data.{key}")

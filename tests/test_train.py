@@ -39,19 +39,32 @@ def tiny_cfg(out: Path, photo_dir: Path, style_path: Path, vgg: Path, *extra: st
     )
 
 
-@pytest.mark.parametrize("folder", ["style.pt", "checkpoints/last.ckpt"])
-def test_a_folder_where_the_run_writes_its_model_or_last_checkpoint_is_refused_before_training(
-    tmp_path: Path, photo_dir: Path, style_path: Path, random_vgg: Path, folder: str
+@pytest.mark.parametrize(
+    ("in_the_way", "said"),
+    [
+        ("style.pt/", "is a folder: give the style model a file's name"),
+        ("checkpoints/last.ckpt/", "is a folder, where the run's last checkpoint goes"),
+        ("checkpoints", "checkpoint.dirpath={out}/checkpoints cannot be a folder: {out}/checkpoints is a file"),
+        ("tensorboard", "the run's TensorBoard logs go in {out}/tensorboard: {out}/tensorboard is a file"),
+    ],
+)
+def test_a_folder_or_file_in_the_way_of_the_runs_outputs_is_refused_before_training(
+    tmp_path: Path, photo_dir: Path, style_path: Path, random_vgg: Path, in_the_way: str, said: str
 ) -> None:
     """Found only at the run's end, after every step: "cannot write .../style.pt: it is a folder; give a file's
-    name", and a last.ckpt that is a folder lost the steps since the last periodic checkpoint."""
+    name" (a last.ckpt that is a folder lost the steps since the last periodic checkpoint; a file named checkpoints:
+    "... is a file, not a folder"); a file named tensorboard was a FileExistsError from Lightning's logger."""
     out = tmp_path / "run"
-    (out / folder).mkdir(parents=True)
-    with pytest.raises(UserError, match=r"is a folder") as refused:
+    path = out / in_the_way.rstrip("/")
+    if in_the_way.endswith("/"):
+        path.mkdir(parents=True)
+    else:
+        path.parent.mkdir(parents=True)
+        path.write_text("mine")
+    with pytest.raises(UserError, match=re.escape(said.format(out=out))):
         train(tiny_cfg(out, photo_dir, style_path, random_vgg, "trainer.max_steps=2"))
-    assert str(out / folder) in str(refused.value)
-    assert [p.name for p in (out / folder).parent.iterdir()] == [Path(folder).name]  # nothing trained
-    assert not (out / "tensorboard").exists()
+    assert [p.name for p in path.parent.iterdir()] == [path.name]  # nothing trained, nothing written
+    assert path.parent == out or list(out.iterdir()) == [path.parent]
 
 
 def _unreadable_but_the_validation_photo(folder: Path) -> None:
