@@ -28,7 +28,7 @@ from fast_style.event_files import holds_a_loss
 from fast_style.lightning_internals import stop_other_ranks
 from fast_style.loss import GRAD_BYTES_PER_PIXEL
 from fast_style.module import StyleTransferModule
-from fast_style.outputs import in_the_way
+from fast_style.outputs import check_writable, in_the_way
 from fast_style.rank_logging import one_copy_on_terminal
 from fast_style.resume import resume_from, run_in, step_of
 
@@ -211,11 +211,11 @@ def _check_output_dir(cfg: DictConfig) -> None:
 
 
 def _check_in_the_way(cfg: DictConfig, out: Path, checkpoints: str | None) -> None:
-    """A folder where the run writes its style model or its last.ckpt, or a file where its checkpoints' or
-    TensorBoard's folder goes, was found only once written to: at the run's end, after every step ("cannot write
-    .../style.pt: it is a folder; give a file's name", exit code 2; a last.ckpt that is a folder lost the steps since
-    the last periodic checkpoint), or as Hydra's "Error executing job" and a crash in the run's log (a file named
-    tensorboard). Refused before training."""
+    """A folder where the run writes its style model or its last.ckpt, a file where its checkpoints' or
+    TensorBoard's folder goes, or a folder no file can be made in, was found only once written to: at the run's
+    end, after every step ("cannot write .../style.pt: it is a folder; give a file's name", exit code 2; a last.ckpt
+    that is a folder lost the steps since the last periodic checkpoint), or as Hydra's "Error executing job" and a
+    crash in the run's log (a file named tensorboard). Refused before training."""
     style = OmegaConf.select(cfg, "callbacks.style_model.path")
     if style and Path(style).expanduser().is_dir():
         raise UserError(
@@ -238,6 +238,13 @@ def _check_in_the_way(cfg: DictConfig, out: Path, checkpoints: str | None) -> No
             f"the run's TensorBoard logs go in {out / 'tensorboard'}: {said}; move it, or choose another "
             f"{launch.run_folder_key()}"
         )
+    # a folder no file can be made in (read-only, no rights): the style model and checkpoints failed at the run's
+    # end, after every step, and TensorBoard's log at the start with a traceback from its writer's thread
+    check_writable(out / "tensorboard", f"the run's TensorBoard folder {out / 'tensorboard'}")
+    if checkpoints:
+        check_writable(Path(checkpoints).expanduser(), f"callbacks.checkpoint.dirpath={checkpoints}")
+    if style:
+        check_writable(Path(style).expanduser().parent, f"callbacks.style_model.path={style}")
 
 
 def _check_end(cfg: DictConfig) -> None:

@@ -67,6 +67,29 @@ def test_a_folder_or_file_in_the_way_of_the_runs_outputs_is_refused_before_train
     assert path.parent == out or list(out.iterdir()) == [path.parent]
 
 
+@pytest.mark.parametrize("folder", ["tensorboard", "checkpoints"])
+def test_a_folder_of_the_run_that_cannot_be_written_in_is_refused_before_training(
+    tmp_path: Path, photo_dir: Path, style_path: Path, random_vgg: Path, folder: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A read-only checkpoints/ trained every step, then ended in "cannot write .../style-step=...pt: Read-only file
+    system"; a read-only tensorboard/ was a traceback from TensorBoard's writer thread (exit code 1)."""
+    import fast_style.outputs
+
+    out = tmp_path / "run"
+    (out / folder).mkdir(parents=True)
+    made = fast_style.outputs.mkstemp
+
+    def read_only(*args, dir=None, **kwargs):  # (as root, a folder's mode does not stop writes: the disk's answer)
+        if Path(dir) == out / folder:
+            raise OSError(30, "Read-only file system")
+        return made(*args, dir=dir, **kwargs)
+
+    monkeypatch.setattr(fast_style.outputs, "mkstemp", read_only)
+    with pytest.raises(UserError, match=f"cannot write in {re.escape(str(out / folder))} \\(Read-only file system\\)"):
+        train(tiny_cfg(out, photo_dir, style_path, random_vgg, "trainer.max_steps=2"))
+    assert sorted(p.name for p in out.iterdir()) == [folder] and not any((out / folder).iterdir())
+
+
 def _unreadable_but_the_validation_photo(folder: Path) -> None:
     """30 unreadable photos and one readable one, which data.num_val=1 holds out (the seeds used try it within
     the first 21): no training photo can be read, found only once training starts (where none of those tried
