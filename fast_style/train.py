@@ -7,6 +7,7 @@ import contextlib
 import logging
 import shlex
 import signal
+import threading
 import warnings
 from pathlib import Path
 from typing import Any
@@ -55,6 +56,19 @@ def _started_by_rank_zero(trainer: pl.Trainer) -> bool:
 def train(cfg: DictConfig) -> Path | None:
     """Train one style network as `cfg` says; returns the path of the style model it wrote (None where none is
     there: callbacks.style_model off). A new run that trains no step is refused (UserError), as trainer.max_steps=0."""
+    # Ctrl-C's handler as the caller had it, however the run ends: Lightning ignores Ctrl-C from a KeyboardInterrupt
+    # in fit on ("for shutdown") and left it so where that came before training (its set-up, the data's): a
+    # program (a notebook) that called train() could no longer be interrupted
+    main = threading.current_thread() is threading.main_thread()
+    ctrl_c = signal.getsignal(signal.SIGINT) if main else None
+    try:
+        return _train(cfg)
+    finally:
+        if ctrl_c is not None and signal.getsignal(signal.SIGINT) is not ctrl_c:
+            signal.signal(signal.SIGINT, ctrl_c)
+
+
+def _train(cfg: DictConfig) -> Path | None:
     if not isinstance(cfg, DictConfig):  # (None failed in Python's words, a dict as a config of another's)
         raise TypeError(
             f"train takes the config fast_style.config.compose gives, not {type(cfg).__name__}: "

@@ -90,6 +90,26 @@ def test_a_folder_of_the_run_that_cannot_be_written_in_is_refused_before_trainin
     assert sorted(p.name for p in out.iterdir()) == [folder] and not any((out / folder).iterdir())
 
 
+def test_a_ctrl_c_in_lightnings_set_up_leaves_the_callers_ctrl_c_as_it_was(
+    tmp_path: Path, photo_dir: Path, style_path: Path, random_vgg: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Lightning ignores Ctrl-C from a KeyboardInterrupt in fit on, and left it so where one came before training:
+    a program (a notebook) that called train() could no longer be interrupted."""
+    from fast_style.data import StyleDataModule
+
+    def interrupted(self, stage=None) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(StyleDataModule, "setup", interrupted)
+    before = signal.getsignal(signal.SIGINT)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            train(tiny_cfg(tmp_path / "run", photo_dir, style_path, random_vgg, "trainer.max_steps=2"))
+        assert signal.getsignal(signal.SIGINT) is before
+    finally:
+        signal.signal(signal.SIGINT, before)
+
+
 def _unreadable_but_the_validation_photo(folder: Path) -> None:
     """30 unreadable photos and one readable one, which data.num_val=1 holds out (the seeds used try it within
     the first 21): no training photo can be read, found only once training starts (where none of those tried
