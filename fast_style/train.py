@@ -38,10 +38,12 @@ log = logging.getLogger(__name__)
 
 class _NoTips(logging.Filter):
     """Lightning's advertisements for its cloud services ("💡 Tip: ... try installing litlogger"), printed on every
-    run, are left out of a run's output; its other messages stay."""
+    run, are left out of a run's output; its other messages stay. So is its "Detected KeyboardInterrupt, attempting
+    graceful shutdown ...", said of a SIGTERM or SIGHUP before training too (Terminated is a KeyboardInterrupt), where
+    nothing graceful follows: the stop's own line says what happened ("stopped (SIGTERM)", "interrupted")."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        return not str(record.msg).startswith("💡 Tip:")
+        return not str(record.msg).lstrip("\n").startswith(("💡 Tip:", "Detected KeyboardInterrupt"))
 
 
 def _started_by_rank_zero(trainer: pl.Trainer) -> bool:

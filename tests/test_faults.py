@@ -497,6 +497,7 @@ def test_a_sigterm_in_lightnings_set_up_stops_as_a_sigterm(
     done = _run_script(script, tmp_path, "-", *args)
     assert done.returncode == 143 and done.stderr.endswith("stopped (SIGTERM)\n"), done.stderr[-2000:]
     assert "interrupted" not in done.stderr and not run.exists()
+    assert "KeyboardInterrupt" not in done.stdout + done.stderr  # Lightning's "Detected KeyboardInterrupt, ..."
 
 
 def test_a_sigterm_before_torch_is_loaded_prints_one_line(tmp_path: Path) -> None:
