@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 
 LR_SCHEDULES = ("constant", "cosine")
 COMPILE_MODES = ("auto", "default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
+LR_MIN_RATIO = 0.1  # the cosine's floor, times lr (the constant schedule has none)
 
 
 class StyleTransferModule(pl.LightningModule):
@@ -59,7 +60,7 @@ class StyleTransferModule(pl.LightningModule):
         style_image: torch.Tensor,
         lr: float = 1e-3,
         lr_schedule: str = "constant",
-        lr_min_ratio: float = 0.1,
+        lr_min_ratio: float = LR_MIN_RATIO,
         on_nonfinite: str = "stop",
         compile: bool | str = "auto",
         temporal: ConsistencyLoss | None = None,
@@ -80,6 +81,12 @@ class StyleTransferModule(pl.LightningModule):
         check_number(
             "module.lr_min_ratio", lr_min_ratio, lambda v: 0 <= v <= 1, "within 0..1 (the cosine's end, times lr)"
         )
+        if lr_schedule == "constant" and lr_min_ratio != LR_MIN_RATIO:  # (it had been ignored without a word)
+            log.warning(
+                "warning: module.lr_min_ratio=%g is the cosine schedule's floor: module.lr_schedule=constant trains "
+                "at module.lr throughout; add module.lr_schedule=cosine to decay to it",
+                lr_min_ratio,
+            )
         self.save_hyperparameters(ignore=["network", "loss", "style_image", "temporal", "distill"], logger=False)
         if init_from is not None:
             self._start_from(network, init_from)

@@ -109,6 +109,19 @@ def test_bad_settings(kwargs: dict, match: str) -> None:
         _module(1.0, **kwargs)
 
 
+def test_a_floor_without_the_cosine_is_said(caplog: pytest.LogCaptureFixture) -> None:
+    """module.lr_min_ratio=0.5 with the default constant schedule trained at module.lr throughout, without a word."""
+    for kwargs, said in (
+        ({"lr_min_ratio": 0.5}, True),
+        ({"lr_min_ratio": 0.5, "lr_schedule": "cosine"}, False),
+        ({}, False),
+    ):
+        caplog.clear()
+        _module(1.0, **kwargs)
+        assert ("module.lr_min_ratio=0.5 is the cosine schedule's floor" in caplog.text) is said
+        assert ("lr_schedule=cosine to decay to it" in caplog.text) is said
+
+
 def test_cosine_schedule_decays_to_the_floor() -> None:
     m = _module(1.0, lr=1e-3, lr_schedule="cosine", lr_min_ratio=0.1)
     m.trainer = type("T", (), {"max_steps": 100})()  # only max_steps is read
