@@ -23,6 +23,8 @@ from fast_style.loss import VGGFeatures
 from fast_style.network import for_cpu_inference
 from fast_style.numbers import check_number
 
+FAST_CHANNELS, FAST_RESIDUAL = [16, 32, 64], 3  # configs/model/fast.yaml: the zoo's -fast styles' network
+
 
 class Distillation(nn.Module):
     """`teacher`: a style-model file or a built-in style's name. Its weights stay out of `state_dict` (and so
@@ -58,10 +60,14 @@ class Distillation(nn.Module):
         theirs = [*self.teacher.config["channels"], self.teacher.config["num_residual"]]
         if mine == theirs or not all(m >= t for m, t in zip(mine, theirs, strict=True)):
             return None
+        # model=fast where it is no larger than the teacher (a student already model=fast was told to use it)
+        fast = [*FAST_CHANNELS, FAST_RESIDUAL]
+        smaller = "model=fast, or " if fast != mine and all(f <= t for f, t in zip(fast, theirs)) else ""
         return (
             f"warning: the student (model.channels={mine[:3]}, model.num_residual={mine[3]}) is larger than "
             f"distill.teacher={self.teacher_name} ({theirs[:3]}, {theirs[3]}): it runs slower than its teacher and "
-            "paints no better; give a smaller model (model=fast)"
+            f"paints no better; give a smaller model ({smaller}model.channels and model.num_residual at most the "
+            "teacher's)"
         )
 
     def _apply(self, fn, recurse: bool = True):  # .to(device) moves the teacher along

@@ -165,6 +165,17 @@ def test_a_student_larger_than_its_teacher_is_said(
             assert "([4, 8, 8], 1): it runs slower than its teacher" in caplog.text
 
 
+def test_a_larger_student_is_pointed_at_model_fast_only_where_that_is_smaller(teacher_path: Path) -> None:
+    """A model=fast student of a teacher smaller still (experiment=fast_variant with a small run's style.pt) was
+    told to "give a smaller model (model=fast)", the model it had."""
+    fast = TransformerNet(channels=(16, 32, 64), num_residual=3, kernel_outer=3)
+    said = Distillation(str(teacher_path)).larger_student(fast)  # the teacher: 4-8-8, one block
+    assert said is not None and "model=fast" not in said
+    assert said.endswith("give a smaller model (model.channels and model.num_residual at most the teacher's)")
+    johnson = Distillation("wave-fast").larger_student(TransformerNet())
+    assert johnson is not None and "give a smaller model (model=fast, or model.channels" in johnson
+
+
 def test_the_feature_layer_is_computed_even_where_the_loss_has_no_use_for_it(
     tmp_path: Path, photo_dir, style_path, random_vgg, teacher_path
 ) -> None:
