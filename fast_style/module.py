@@ -153,7 +153,7 @@ class StyleTransferModule(pl.LightningModule):
         raise UserError(
             f"module.init_from={model} holds a network with {diff}: set the same model settings, or "
             "module.init_from=null to start from random weights (experiment=demo and cpu_quick start from a built-in "
-            "network)"
+            "network, experiment=fast_variant from distill.teacher)"
         )
 
     def configure_model(self) -> None:

@@ -254,8 +254,11 @@ def test_init_from_starts_from_a_style_model_of_the_same_network(tmp_path) -> No
     for name, value in trained.state_dict().items():
         torch.testing.assert_close(m.network.state_dict()[name], value.half().float())  # fp16 file, fp32 network
     other = save_style_model(TransformerNet(channels=(4, 8, 8), num_residual=1, kernel_outer=5), tmp_path / "k.pt", {})
-    with pytest.raises(UserError, match="module.init_from=.*kernel_outer=5"):
+    with pytest.raises(UserError, match="module.init_from=.*kernel_outer=5") as refused:
         _module(1.0, init_from=str(other))
+    # experiment=fast_variant sets module.init_from to distill.teacher: a launch that never named it was pointed at
+    # experiment=demo and cpu_quick alone
+    assert str(refused.value).endswith("built-in network, experiment=fast_variant from distill.teacher)")
     with pytest.raises(UserError, match="not found"):
         _module(1.0, init_from=str(tmp_path / "missing.pt"))
     (tmp_path / "notes.pt").write_text("hello")  # refused in the file's words alone, naming no setting
