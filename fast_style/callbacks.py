@@ -34,6 +34,7 @@ from fast_style.lightning_internals import (
     stop_after_this_step,
     take_sigterm,
 )
+from fast_style.module import last_batch_of_the_run
 from fast_style.style_model import check_model_name, save_style_model
 
 log = logging.getLogger(__name__)
@@ -168,11 +169,14 @@ class HParamsSummary(pl.Callback):
         super().__init__()
         self.params = params
 
-    def on_train_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule, *args: Any) -> None:
+    def on_train_batch_end(
+        self, trainer: pl.Trainer, pl_module: pl.LightningModule, outputs: Any, batch: Any, batch_idx: int
+    ) -> None:
         """At the last step, a validation whatever the interval (Lightning validates a run asked to stop, as
         EarlyStopping asks): a run of 1,000 steps at the interval 300, or one resumed for the steps before its next
-        validation, had its figures from an earlier step here, or none."""
-        if 0 < trainer.max_steps <= trainer.global_step:
+        validation, had its figures from an earlier step here, or none. So does the last batch of a run counted in
+        epochs (trainer.max_steps=-1, trainer.max_epochs=N), whose figures had come from its last validation too."""
+        if 0 < trainer.max_steps <= trainer.global_step or last_batch_of_the_run(trainer, batch_idx):
             trainer.should_stop = True
 
     def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:

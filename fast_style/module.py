@@ -104,6 +104,7 @@ class StyleTransferModule(pl.LightningModule):
         self._read_in_launch = 0  # and since this launch began
         self._whole_epoch: bool | None = None  # whether this launch met this epoch from its first batch
         self._start_step = 0  # the step this launch began at (a resumed run's network trained before it)
+        self._batch_idx = -1  # the training batch's place in its epoch (_logging_now)
         self._first_nonfinite: torch.Tensor | None = None  # see _nonfinite
         self.cuda_graphs = False  # set by configure_model
         # plain functions, not submodules: compiling changes nothing in state_dict or checkpoints
@@ -260,6 +261,8 @@ class StyleTransferModule(pl.LightningModule):
         train/* points of the logging step before were written again at the last step, and the bar showed their
         loss). Each self.log costs about 0.3 ms of Python, a few percent of a GPU step at batch 4."""
         trainer = self._trainer
+        if trainer is not None and last_batch_of_the_run(trainer, self._batch_idx):  # a run counted in epochs
+            return True
         return is_logging_step(trainer) or (trainer is not None and 0 < trainer.max_steps <= trainer.global_step + 1)
 
     def _no_step(self, train: bool) -> torch.Tensor | None:
@@ -335,6 +338,7 @@ class StyleTransferModule(pl.LightningModule):
         )
 
     def training_step(self, batch: Batch, batch_idx: int) -> torch.Tensor | None:
+        self._batch_idx = batch_idx
         return self._shared_step(batch, "train")
 
     def validation_step(self, batch: Batch, batch_idx: int) -> None:
@@ -485,6 +489,14 @@ class StyleTransferModule(pl.LightningModule):
         scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
         schedule = {"scheduler": scheduler, "interval": "step", "name": "train/lr"}
         return {"optimizer": optimizer, "lr_scheduler": schedule}
+
+
+def last_batch_of_the_run(trainer: pl.Trainer, batch_idx: int) -> bool:
+    """Whether the training batch `batch_idx` is the last of a run counted in epochs (trainer.max_epochs): the
+    last of its last epoch, where HParamsSummary stops it for a last validation."""
+    epochs = getattr(trainer, "max_epochs", None)  # (a test's stand-in trainer may have none)
+    last_epoch = epochs is not None and 0 < epochs <= trainer.current_epoch + 1
+    return last_epoch and 0 <= batch_idx and batch_idx + 1 >= trainer.num_training_batches
 
 
 def _cosine_factor(step: int, cosine: dict, floor: float) -> float:

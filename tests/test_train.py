@@ -1717,6 +1717,16 @@ def test_a_run_shorter_than_the_validation_interval_validates_at_its_last_step(
     assert [step for step, _ in scalars["val/common/style"]] == [1, 3, 4, 5]
     (hp,) = scalars["hp/style"]  # the last launch's, alone (the first's point at step 0 too: two in the Scalars tab)
     assert hp[1] == pytest.approx(scalars["val/common/style"][-1][1], rel=1e-4)
+    # a run counted in epochs (2 of 4 steps at the interval 3): its figures were those of step 6, not of its last;
+    # its last step, logged where it stops, logs its own losses (not those of the logging step before again)
+    out = tmp_path / "epochs"
+    extra = ("trainer.max_steps=-1", "trainer.max_epochs=2", "trainer.val_check_interval=3")
+    train(tiny_cfg(out, photo_dir, style_path, random_vgg, *extra, "trainer.log_every_n_steps=3"))
+    scalars = _scalars(out)
+    assert [step for step, _ in scalars["train/total"]] == [2, 5, 7]  # (7: the run's last step)
+    assert scalars["train/total"][-1][1] != scalars["train/total"][-2][1]
+    assert [step for step, _ in scalars["val/common/style"]] == [2, 5, 7]
+    assert scalars["hp/style"][-1][1] == pytest.approx(scalars["val/common/style"][-1][1], rel=1e-4)
 
 
 def test_a_run_without_checkpoints_writes_none_and_continues_from_its_own_ckpt(
