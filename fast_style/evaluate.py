@@ -242,11 +242,12 @@ def load_photos(
         unique.setdefault(f.resolve(), (f, name))
     files = list(unique.values())
     names = Counter(name for _, name in files)
-    photos, sizes_that_keep = [], []
+    photos, sizes_that_keep, over_the_limit = [], [], 0
     for f, name in files:
         try:
             photo = read_photo(f, size)
         except (OSError, ValueError, *BOMB) as e:
+            over_the_limit += isinstance(e, BOMB)
             log.warning(
                 "warning: skipping %s: %s",
                 f,
@@ -278,11 +279,13 @@ def load_photos(
         if sources is not None:
             sources.append(f)
     if not photos:  # all skipped: unreadable, or too small at that size (the warnings above say which)
-        advice = (
-            f"give {setting('--size', 'size', min(sizes_that_keep))} or more"  # (it asked for other photos)
-            if sizes_that_keep
-            else f"give readable photos at least {MIN_PHOTO_SIDE} px a side at {setting('--size', 'size', size)}"
-        )
+        knob = remedy("--max-image-pixels", "PIL.Image.MAX_IMAGE_PIXELS")
+        if sizes_that_keep:
+            advice = f"give {setting('--size', 'size', min(sizes_that_keep))} or more"  # (it asked for other photos)
+        elif over_the_limit == len(files):  # (it asked for photos 16 px a side: they were, and larger)
+            advice = f"raise {knob} if you trust them, or give smaller copies" if knob else "give smaller copies"
+        else:
+            advice = f"give readable photos at least {MIN_PHOTO_SIDE} px a side at {setting('--size', 'size', size)}"
         raise UserError(
             f"none of the photos in {', '.join(map(str, folders))} could be used (see the warnings above): {advice}"
         )

@@ -1492,3 +1492,18 @@ def test_evaluate_holds_one_network_at_a_time_and_only_the_kept_pictures(
     assert [sorted(o) for o in outputs] == [[0, 4]] * 3  # the contact sheet's rows only, by photo number
     assert torch.equal(outputs[2][4], photos[4][1])
     assert max(most) == 1  # all three had been held from the start
+
+
+def test_photos_all_over_the_pixel_limit_are_told_to_raise_it_not_to_be_larger(
+    tmp_path: Path, sweep: Path, capsys: pytest.CaptureFixture
+) -> None:
+    """Every photo over --max-image-pixels ended in "give readable photos at least 16 px a side": they were."""
+    make_photo(tmp_path / "p" / "a.jpg", size=(40, 32), seed=1)
+    make_photo(tmp_path / "p" / "b.jpg", size=(40, 32), seed=2)
+    args = [str(sweep), "--photos", str(tmp_path / "p"), "--out", str(tmp_path / "e"), "--no-judge", "--size", "32"]
+    assert eval_main([*args, "--max-image-pixels", "100"]) == 2
+    err = capsys.readouterr().err
+    assert err.endswith(
+        "could be used (see the warnings above): raise --max-image-pixels if you trust them, or give smaller copies\n"
+    )
+    assert not (tmp_path / "e").exists()
