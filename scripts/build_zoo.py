@@ -22,12 +22,12 @@ import sys
 from pathlib import Path
 
 import torch
-from omegaconf import OmegaConf
+from omegaconf import DictConfig, OmegaConf
 
 from fast_style import zoo
 from fast_style.cli import ToolParser, run_tool
 from fast_style.config import register
-from fast_style.errors import UserError
+from fast_style.errors import UserError, first_line
 from fast_style.interpolation import interpolate
 from fast_style.style_model import load_style_model, save_style_model
 from fast_style.zoo import ZOO_DIR
@@ -76,14 +76,14 @@ def build() -> None:
     # said before reading: a FileNotFoundError's (or NotADirectoryError's) traceback named .hydra/config.yaml
     if not model.is_file():
         raise UserError(f"{args.run} is neither a run folder holding style.pt nor a style.pt: give one")
+    net, meta = load_style_model(str(model))  # (a run's config.yaml given for RUN was "a model file")
     if args.config and not config_file.is_file():
         raise UserError(f"--config {args.config} is not a file: give the run's .hydra/config.yaml")
     if not config_file.is_file():
         what = f"{args.run} has no .hydra/config.yaml" if run.is_dir() else f"{args.run} is a model file"
         raise UserError(f"{what}: give --config, the run's .hydra/config.yaml")
     register()  # the config's resolvers (mul, best_precision)
-    config = OmegaConf.load(config_file)
-    net, meta = load_style_model(str(model))
+    config = _run_config(config_file)  # before the zoo's model is replaced (a traceback left it without its manifest)
     start_bytes = b""
     if args.blend_with:  # (a built-in style's name too; read before the zoo's file is replaced: it may be that one)
         start_file = zoo.resolve(args.blend_with)
@@ -150,6 +150,21 @@ def build() -> None:
     manifest["training"]["config"]["model"].pop("input_skip", None)  # fast-style 0.1's option, false here
     old.write_text(json.dumps(manifest, indent=2) + "\n")
     print(f"{target} ({len(data) / 1e6:.1f} MB), {old}")
+
+
+def _run_config(file: Path) -> DictConfig:
+    """A training run's config, read from `file`; UserError where it is not one (a picture, another YAML file)."""
+    try:
+        config = OmegaConf.load(file)
+    except Exception as e:  # not YAML, or not text
+        raise UserError(
+            f"{file} cannot be read as YAML ({first_line(e, 120)}): give the run's .hydra/config.yaml"
+        ) from None
+    needed = ("data.batch_size", "data.image_size", "style.size", "model")
+    lacks = [k for k in needed if OmegaConf.select(config, k) is None] if isinstance(config, DictConfig) else needed
+    if lacks:  # .hydra/hydra.yaml or overrides.yaml: a traceback, after the zoo's model had been replaced
+        raise UserError(f"{file} is not a training run's config (no {lacks[0]}): give the run's .hydra/config.yaml")
+    return config
 
 
 if __name__ == "__main__":

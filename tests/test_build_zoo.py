@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 import torch
 from omegaconf import OmegaConf
+from PIL import Image
 
 from fast_style import zoo
 from fast_style.config import compose
@@ -152,21 +153,35 @@ def test_a_blend_needs_a_model_and_a_share_below_1(
         ("no .hydra", "has no .hydra/config.yaml: give --config"),
         ("a style.pt", "is a model file: give --config"),
         ("--config missing", "--config "),
+        ("--config hydra.yaml", "hydra.yaml is not a training run's config (no data.batch_size)"),
+        ("--config a picture", "p.png cannot be read as YAML ("),
+        ("config.yaml for RUN", "config.yaml is not a fast-style model (not a PyTorch file)"),
     ],
 )
 def test_a_run_without_its_model_or_config_is_one_line(
     case: str, said: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """A FileNotFoundError's traceback (.hydra/config.yaml), or a NotADirectoryError's for a style.pt."""
+    """A FileNotFoundError's traceback (.hydra/config.yaml), or a NotADirectoryError's for a style.pt; a --config
+    that is no run's config was a traceback after the zoo's model had been replaced (its manifest left as it was); a
+    run's config.yaml given for RUN was called "a model file"."""
     zoo_file = _zoo(tmp_path, monkeypatch, {"training": {}, "metrics": {}})
     run = _run(tmp_path, [])
     if case == "no .hydra":
         (run / ".hydra" / "config.yaml").unlink()
+    (run / ".hydra" / "hydra.yaml").write_text("hydra:\n  run:\n    dir: x\n")
+    Image.new("RGB", (4, 4)).save(tmp_path / "p.png")
     given = {"missing": tmp_path / "nonexist", "a style.pt": run / "style.pt"}.get(case, run)
-    extra = ["--config", str(tmp_path / "nope.yaml")] if case == "--config missing" else []
+    given = run / ".hydra" / "config.yaml" if case == "config.yaml for RUN" else given
+    extra = {
+        "--config missing": tmp_path / "nope.yaml",
+        "--config hydra.yaml": run / ".hydra" / "hydra.yaml",
+        "--config a picture": tmp_path / "p.png",
+    }.get(case)
+    extra = ["--config", str(extra)] if extra else []
     monkeypatch.setattr(sys, "argv", ["build_zoo.py", "wave", str(given), "--budget", "b", *extra])
     with pytest.raises(SystemExit) as e:
         runpy.run_path(str(SCRIPT), run_name="__main__")
     err = capsys.readouterr().err
     assert e.value.code == 2 and err.startswith("error: ") and said in err and err.count("\n") == 1
     assert json.loads(zoo_file.read_text()) == {"training": {}, "metrics": {}}  # nothing written
+    assert not list(zoo_file.parent.glob("*.pt"))
