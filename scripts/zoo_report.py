@@ -86,6 +86,12 @@ def report() -> None:
         check_judge_weights(args.judge_weights)
     out = Path(args.out)
     check_writable(out, f"--out {out}")
+    for option, folder in [("--coco", args.coco), *(("--photos", f) for f in args.photos)]:
+        if folder and out.resolve().is_relative_to(Path(folder).resolve()):  # as fast-style-eval refuses it
+            raise UserError(
+                f"--out is inside the {option} folder {folder} (its contact sheet would be scored as a photo next "
+                "time): give a folder outside it"
+            )
     check_reports(out, args.force)  # (an earlier fast-style-eval report was replaced without a word)
     with tempfile.TemporaryDirectory() as tmp:
         folders = [str(held_out_coco(args.coco, Path(tmp) / "coco"))] if args.coco else []

@@ -53,6 +53,12 @@ def test_mistakes_are_one_line_and_leave_no_folder(
         (["--coco", str(tmp_path / "empty"), "--style-dir", str(tmp_path)], "empty holds no photos"),
         (["--style-dir", str(tmp_path)], "no photos: give --coco"),
         (["--photos", str(tmp_path), "--style-dir", str(tmp_path / "nodir")], "nodir is not a folder: give the folder"),
+        # (its contact sheet was scored as a photo by the next report)
+        (
+            ["--photos", str(tmp_path), "--style-dir", str(tmp_path)],
+            f"--out is inside the --photos folder {tmp_path} (",
+        ),
+        (["--coco", str(tmp_path), "--style-dir", str(tmp_path)], f"--out is inside the --coco folder {tmp_path} ("),
     ]
     for args, said in cases:
         assert _run(monkeypatch, *args, "--out", str(out)) == 2, args
