@@ -63,7 +63,7 @@ def report() -> None:
     p.add_argument("--out", default="zoo-report", help="folder for the reports (default zoo-report)")
     p.add_argument("--size", type=int, default=384, help="longer side of the photos (default 384)")
     p.add_argument("--device", default="cpu")
-    p.add_argument("--sheet-rows", type=int, default=8)
+    p.add_argument("--sheet-rows", type=int, default=8, help="photos shown in the sheet (default 8; 0: all)")
     p.add_argument("--sheet-cell", type=int, default=192, help="px per picture in the sheet (0: full size)")
     p.add_argument("--write-manifests", action="store_true", help="store the figures in the zoo's manifests")
     p.add_argument("--styles", nargs="+", metavar="NAME", help="only these built-in styles (default: all)")
@@ -79,6 +79,10 @@ def report() -> None:
         raise UserError("no photos: give --coco (the COCO folder: its held-out photos) and/or --photos FOLDER ...")
     if not Path(args.style_dir).is_dir():
         raise UserError(f"--style-dir {args.style_dir} is not a folder: give the folder holding the paintings")
+    if args.no_judge and args.judge_weights != "oxford":  # (the weights went unread without a word)
+        raise UserError("--judge-weights are the judge's, which --no-judge leaves out: give one of them")
+    if args.sheet_rows < 0:  # (it showed one row)
+        raise UserError(f"--sheet-rows {args.sheet_rows}: give the photos shown in the sheet, >= 0 (0: all)")
     if args.write_manifests and args.no_judge:
         raise UserError("--write-manifests stores the judge's figures too: leave out --no-judge")
     check_sheet_cell(args.sheet_cell)

@@ -59,6 +59,12 @@ def test_mistakes_are_one_line_and_leave_no_folder(
             f"--out is inside the --photos folder {tmp_path} (",
         ),
         (["--coco", str(tmp_path), "--style-dir", str(tmp_path)], f"--out is inside the --coco folder {tmp_path} ("),
+        # options that went unread, or read as another (one row), without a word, as fast-style-eval refuses them
+        (
+            ["--photos", str(tmp_path), "--style-dir", str(tmp_path), "--no-judge", "--judge-weights", "torchvision"],
+            "--judge-weights are the judge's, which --no-judge leaves out",
+        ),
+        (["--photos", str(tmp_path), "--style-dir", str(tmp_path), "--sheet-rows", "-1"], "--sheet-rows -1: give"),
     ]
     for args, said in cases:
         assert _run(monkeypatch, *args, "--out", str(out)) == 2, args
