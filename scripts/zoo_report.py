@@ -41,13 +41,19 @@ HELD_OUT_EVERY = 12  # the zoo's runs trained on the others
 
 
 def held_out_coco(folder: str, dest: Path) -> Path:
-    """Links to every HELD_OUT_EVERY-th photo of `folder` (sorted), in `dest`."""
+    """Links to every HELD_OUT_EVERY-th photo of `folder` (sorted), in `dest` by their paths in `folder`."""
     if not Path(folder).is_dir() or not find_images(Path(folder)):
         problem = "holds no photos" if Path(folder).is_dir() else "is not a folder"
         raise UserError(f"--coco {folder} {problem}: give the COCO folder the zoo was trained from")
     dest.mkdir(parents=True, exist_ok=True)
     for photo in sorted(find_images(Path(folder)))[::HELD_OUT_EVERY]:
-        os.symlink(photo.resolve(), dest / photo.name)
+        try:  # by its path in the folder: two sub-folders' x.jpg were a FileExistsError's traceback
+            link = dest / photo.relative_to(folder)
+        except ValueError:  # reached through a link: not below the folder's own path
+            link = dest / photo.name
+        link.parent.mkdir(parents=True, exist_ok=True)
+        if not link.exists():
+            os.symlink(photo.resolve(), link)
     return dest
 
 

@@ -110,3 +110,22 @@ def test_an_earlier_report_is_kept_without_force_and_a_missing_judge_is_shown_as
     assert "| `wave` | " in table and " | - | - | 1.00 | 1.00 | " in table, table  # the judge's: not measured
     assert (out / "contact_sheet.png").is_file() and not (out / "metrics.csv").exists()
     assert '"judge_style": null' in (out / "metrics.json").read_text()
+
+
+def test_coco_photos_of_one_name_in_two_sub_folders_are_both_held_out(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two held-out photos named alike in two sub-folders of --coco were a FileExistsError's traceback."""
+    for folder in ("a", "b"):
+        for i in range(12):
+            make_photo(tmp_path / "coco" / folder / f"x{i:02d}.png", size=(20, 16), seed=i)
+    seen: dict = {}
+
+    def scored(models: list, photos: list, **kw: object) -> None:
+        seen.update(photos=photos)
+        raise UserError("stopped here")
+
+    monkeypatch.setattr(evaluate, "evaluate", scored)
+    args = ["--coco", str(tmp_path / "coco"), "--style-dir", str(tmp_path), "--styles", "wave"]
+    assert _run(monkeypatch, *args, "--out", str(tmp_path / "r"), "--size", "20") == 2
+    assert [name for name, _ in seen["photos"]] == ["a/x00.png", "b/x00.png"]
