@@ -487,6 +487,8 @@ def test_serve_refuses_bad_settings_and_a_taken_port(tmp_path: Path, capsys) -> 
     assert serve_main(["--grace", "-1"]) == 2
     assert "error: --grace must be >= 0 seconds, got -1" in capsys.readouterr().err
     assert serve_main(["--max-upload-mb", "inf"]) == 2  # it was an OverflowError's traceback
+    assert serve_main(["--max-upload-mb", "1e308"]) == 2  # it "must be a number > 0"
+    assert "error: --max-upload-mb 1e+308 is too large a number: give the limit in MB" in capsys.readouterr().err
     for flag in ("--max-upload-mb", "--max-megapixels"):  # no byte or pixel: it named Limits' own field
         assert serve_main([flag, "0.0000001"]) == 2
         assert f"error: {flag} must be a number > 0" in capsys.readouterr().err

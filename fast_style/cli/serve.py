@@ -61,6 +61,9 @@ def run(args: argparse.Namespace, cut_short: Any = None) -> None:
         ("--max-upload-mb", args.max_upload_mb, 2**20),
         ("--max-megapixels", args.max_megapixels, 1e6),
     ):
+        if math.isfinite(value) and value * unit == math.inf:  # (1e308 "must be a number > 0")
+            in_units = "MB" if unit == 2**20 else "megapixels"
+            raise UserError(f"{flag} {value:g} is too large a number: give the limit in {in_units} (e.g. 100)")
         if not 1 <= value * unit < math.inf:  # (0.0000001 MB is no byte: Limits named its own field, not the flag)
             raise UserError(f"{flag} must be a number > 0 (a byte or pixel at least), got {value}")
     if args.max_size < 16:
