@@ -88,6 +88,12 @@ def host_name(value: str) -> str:
         raise UserError(f"{given} '{name}': a wildcard stands for a name's first parts only, as '*.example.org'")
     if not bare or any(c.isspace() for c in name):
         raise UserError(f"{given} '{value}' is not a name: give one as 'proxy.example.org'")
+    if not name.isascii():  # as a browser sends it (bücher.example: xn--bcher-kva.example), or it never matched
+        wild = "*." if name.startswith("*.") else ""
+        try:
+            return wild + name.removeprefix(wild).encode("idna").decode("ascii")
+        except UnicodeError:
+            raise UserError(f"{given} '{value}' is no name a browser sends: give its ASCII (xn--) form") from None
     return name
 
 

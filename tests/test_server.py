@@ -1512,3 +1512,16 @@ def test_a_field_sent_in_the_url_s_query_is_said_to_be_there(client) -> None:
     reply = client.post("/api/stylize?style=mine", files={"image": ("p.png", png(), "image/png")})
     said = "missing field 'style' (it is in the URL's query, which is not read: send it in the form)"
     assert reply.status_code == 422 and reply.json()["detail"] == said
+
+
+def test_a_name_in_another_script_is_taken_as_a_browser_sends_it(models: Path) -> None:
+    """--allow-host bücher.example never matched: a browser sends the name as xn--bcher-kva.example."""
+    from fast_style.host_names import allowed_hosts
+
+    hosts = allowed_hosts("127.0.0.1", ["Bücher.example", "*.bücher.example"])
+    assert hosts[3:] == ["xn--bcher-kva.example", "*.xn--bcher-kva.example"]
+    with testclient.TestClient(create_app(Styles(models, device="cpu"), Limits(), hosts)) as c:
+        for name in ("xn--bcher-kva.example", "fotos.xn--bcher-kva.example"):
+            assert c.get("/api/styles", headers={"Host": name}).status_code == 200, name
+    with pytest.raises(UserError, match="is no name a browser sends"):
+        allowed_hosts("127.0.0.1", ["a" * 70 + "ü.example"])  # (a label over 63 characters)
