@@ -772,7 +772,8 @@ def create_app(
                         if options["style"] is None:  # the frames say why the last try left none, not the first's
                             no_style = e.message
                         await ws.send_text(json.dumps({"error": e.message, "options": True}))
-                    except (ValueError, TypeError, KeyError):
+                    # (RecursionError: [[[[...]]]] nested past json's limit, a traceback and the connection dropped)
+                    except (ValueError, TypeError, KeyError, RecursionError):
                         reply = {"error": "options must be JSON with valid values", "options": True}
                         await ws.send_text(json.dumps(reply))
                     continue

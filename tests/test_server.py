@@ -1525,3 +1525,15 @@ def test_a_name_in_another_script_is_taken_as_a_browser_sends_it(models: Path) -
             assert c.get("/api/styles", headers={"Host": name}).status_code == 200, name
     with pytest.raises(UserError, match="is no name a browser sends"):
         allowed_hosts("127.0.0.1", ["a" * 70 + "ü.example"])  # (a label over 63 characters)
+
+
+def test_options_nested_too_deep_are_refused_not_a_traceback(client) -> None:
+    """Options nested two thousand lists deep (within the 4,096 characters taken) raised json's RecursionError: a
+    traceback on the server's terminal, and the live connection dropped without a word."""
+    with client.websocket_connect("/api/live") as ws:
+        for text in ("[" * 2000 + "]" * 2000, '{"style": ' + "[" * 1500 + "]" * 1500 + "}"):
+            ws.send_text(text)
+            assert json.loads(ws.receive_text()) == {"error": "options must be JSON with valid values", "options": True}
+        ws.send_text(json.dumps({"style": "mine"}))  # (still open, and taking options)
+        ws.send_bytes(png())
+        assert Image.open(io.BytesIO(ws.receive_bytes())).size == (60, 40)
