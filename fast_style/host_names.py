@@ -79,15 +79,27 @@ def host_name(value: str) -> str:
     what no request's Host header can match: a URL, a name with a port (it never matched, with or without one)."""
     name = value.strip()
     given = remedy("--allow-host", "allowed_hosts") or "--allow-host"  # (a Python caller's `also`)
+    no_name = UserError(f"{given} '{value}' is not a name: give one as 'proxy.example.org'")
     if "/" in name or "@" in name:
-        raise UserError(f"{given} takes a name, not a URL: give '{urlsplit(name).hostname or name}'")
+        try:
+            host = urlsplit(name).hostname
+        except ValueError:  # (http://[::1)
+            host = None
+        if not host:  # ("give 'http:/x'")
+            raise no_name
+        raise UserError(f"{given} takes a name, not a URL: give '{host}'")
     bare = name.strip("[]")
     if name.count(":") == 1 or (name.startswith("[") and not name.endswith("]")):  # name:port, [::1]:8443
-        raise UserError(f"{given} takes a name without its port: give '{name.rsplit(':', 1)[0]}'")
+        alone = name.rsplit(":", 1)[0]
+        if not alone or alone.count("[") != alone.count("]"):  # (":8000" was "give ''", "[::1" "give '[:'")
+            raise no_name
+        raise UserError(f"{given} takes a name without its port: give '{alone}'")
+    if ":" in bare and not _is_address(bare):  # (a:b:c was taken for an IPv6 address, [a:b:c])
+        raise no_name
     if "*" in name and not (name == "*" or (name.startswith("*.") and "*" not in name[1:])):
         raise UserError(f"{given} '{name}': a wildcard stands for a name's first parts only, as '*.example.org'")
     if not bare or any(c.isspace() for c in name):
-        raise UserError(f"{given} '{value}' is not a name: give one as 'proxy.example.org'")
+        raise no_name
     if not name.isascii():  # as a browser sends it (bücher.example: xn--bcher-kva.example), or it never matched
         wild = "*." if name.startswith("*.") else ""
         try:
@@ -95,6 +107,14 @@ def host_name(value: str) -> str:
         except UnicodeError:
             raise UserError(f"{given} '{value}' is no name a browser sends: give its ASCII (xn--) form") from None
     return name
+
+
+def _is_address(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
 
 
 def is_named(hostname: str, hosts: Sequence[str]) -> bool:

@@ -1161,6 +1161,13 @@ def test_the_names_a_server_answers_to_are_its_own_address_and_what_allow_host_g
         ("https://x.org", "not a URL: give 'x.org'"),
         ("a*.example.org", "a wildcard stands for"),
         ("", "is not a name"),
+        # no name to suggest: "give ''", "give '[:'", "give 'http:/x'", a:b:c taken as an IPv6 address, and a
+        # URL that is none (http://[::1) a traceback
+        (":8000", "':8000' is not a name: give one as 'proxy.example.org'"),
+        ("[::1", "'[::1' is not a name"),
+        ("http:/x", "'http:/x' is not a name"),
+        ("a:b:c", "'a:b:c' is not a name"),
+        ("http://[::1", "'http://[::1' is not a name"),
     ):
         with pytest.raises(UserError, match=re.escape(says)):
             allowed_hosts("127.0.0.1", [value])
