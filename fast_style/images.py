@@ -117,7 +117,11 @@ def read_image(
             w, h = img.size
             k = max(1, min(w, h) // draft_size)
             img.draft(img.mode, (w // k, h // k))
+        # a TIFF is turned upright by Pillow as it is loaded, its resolution not swapped with its sides (`upright`)
+        turned = img.format == "TIFF" and _orientation(img) in (5, 6, 7, 8)
         img.load()
+        if turned and isinstance(dpi := img.info.get("dpi"), tuple) and len(dpi) == 2:
+            img.info["dpi"] = dpi[::-1]
         if img.format == "TIFF" and "exif" not in img.info and (block := _tiff_exif(img)):
             img.info["exif"] = block  # as other formats give theirs: kept_metadata copies it
         if img.format == "TIFF" and 282 not in getattr(img, "tag_v2", {}):  # no XResolution: Pillow says 1 dpi,
