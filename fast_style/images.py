@@ -447,7 +447,9 @@ def _kept_metadata(source: Image.Image | None, fmt: str, size: tuple[int, int] |
     dpi = _resolution(source, size)
     if dpi and fmt in ("JPEG", "PNG", "TIFF") and not (fmt == "JPEG" and not all(1 <= round(d) <= 65535 for d in dpi)):
         params["dpi"] = dpi  # (a JPEG's are whole and 16 bits: 254000 became 57392, 0.4 none)
-    if comment and fmt in ("JPEG", "GIF"):
+    if comment and fmt == "JPEG" and (said := len(comment.encode() if isinstance(comment, str) else comment)) > 65533:
+        log.warning("the comment (%d bytes) is too long for a JPEG: not kept", said)  # (Pillow refused the picture)
+    elif comment and fmt in ("JPEG", "GIF"):
         params["comment"] = comment
     if fmt == "PNG" and (xmp or texts):
         from PIL.PngImagePlugin import PngInfo

@@ -2164,3 +2164,15 @@ def test_a_pngs_text_chunks_and_a_comment_are_kept(model_path: Path, tmp_path: P
     assert main([str(tmp_path / "anim.gif"), "-m", str(model_path), "-o", str(tmp_path / "o" / "anim.gif"), "-q"]) == 0
     with Image.open(tmp_path / "o" / "anim.gif") as kept:
         assert kept.info["comment"] == b"note"
+
+
+def test_a_comment_too_long_for_a_jpeg_is_left_out(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """A GIF's comment (or a PNG's Comment text) longer than a JPEG's 64 KB segment: the JPEG was not written
+    ("Comment is too long"); it is written without the comment, with a warning, as a too long XMP is."""
+    Image.new("RGB", (40, 20)).save(tmp_path / "long.gif", comment=b"c" * 70_000)
+    with Image.open(tmp_path / "long.gif") as photo:
+        with Image.open(io.BytesIO(encode_image(Image.new("RGB", (40, 20)), "out.jpg", photo))) as kept:
+            assert "comment" not in kept.info
+        assert "the comment (70000 bytes) is too long for a JPEG: not kept" in caplog.text
+        with Image.open(io.BytesIO(encode_image(Image.new("RGB", (40, 20)), "out.gif", photo))) as kept:
+            assert len(kept.info["comment"]) == 70_000  # (a GIF holds it)
