@@ -633,7 +633,7 @@ def test_optimize_keeps_a_photos_metadata_as_stylize_does(tmp_path: Path, style_
         )
         == 0
     )
-    with Image.open(tmp_path / "half.jpg") as out:
+    with Image.open(tmp_path / "smaller.jpg") as out:
         assert out.size == (24, 32) and out.info["dpi"] == (240, 240)
     assert optimize_main([str(photo), *base, "-o", str(tmp_path / "plain_out.png")]) == 0  # none: none written
     with Image.open(tmp_path / "plain_out.png") as out:

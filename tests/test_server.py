@@ -245,9 +245,9 @@ def test_a_camera_jpeg_with_more_pictures_is_accepted(client) -> None:
         # in the live view's words (FastAPI's: "max_size: Input should be a valid integer, unable to parse string
         # as an integer", for 1.5 too)
         ({"style": "mine", "strength": "abc"}, 'strength must be a number, not "abc"'),
-        ({"style": "mine", "max_size": "1.5"}, "max_size must be a whole number of pixels, got 1.5"),
+        ({"style": "mine", "max_size": "1.5"}, "max_size must be a whole number of pixels >= 1, got 1.5"),
         ({"style": "mine", "max_size": "big"}, 'max_size must be a number, not "big"'),
-        ({"style": "mine", "max_size": "1e400"}, "max_size must be a number of pixels >= 1, got inf"),
+        ({"style": "mine", "max_size": "1e400"}, "max_size must be a whole number of pixels >= 1, got inf"),
         ({"style": "mine", "max_size": "1e3"}, 'max_size must be a whole number of pixels in digits, got "1e3"'),
         ({"style": "mine", "max_size": "x" * 5000}, 'max_size must be a number, not "' + "x" * 40 + '..."'),
         ({"style": "mine", "preserve_color": "maybe"}, 'preserve_color must be true or false, got "maybe"'),
