@@ -29,12 +29,22 @@ def media_named(path: str | Path) -> str | None:
 
 
 def is_video(path: Path) -> bool:
+    """Whether `path` is named as a video; a .ts or .mod file where its first bytes say so too, or where it is empty
+    (a recording that failed, said to be empty as it is read, as an empty .mp4 is: in a folder it had been left out
+    as "not an image or video" beside an empty .mp4 that was tried)."""
     suffix = path.suffix.lower()
     if suffix == ".ts":  # MPEG-TS from a camera, or a TorchScript export of fast-style-export's (a zip)
-        return _mpeg_ts(path)
+        return _mpeg_ts(path) or _empty(path)
     if suffix == ".mod":  # a camcorder's MPEG program stream, or a tracker's music module (Amiga's MOD)
-        return _mpeg_ps(path)
+        return _mpeg_ps(path) or _empty(path)
     return suffix in VIDEO_EXTENSIONS
+
+
+def _empty(path: Path) -> bool:
+    try:
+        return path.is_file() and path.stat().st_size == 0
+    except OSError:
+        return False
 
 
 def _mpeg_ps(path: Path) -> bool:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from fast_style.animation import frame_count
 from fast_style.bomb_guard import BOMB
-from fast_style.errors import EMPTY_FILE, UserError, counted, first_of, option_note, remedy, setting
+from fast_style.errors import UserError, counted, first_of, option_note, remedy, setting
 from fast_style.file_kinds import (
     IMAGE_EXTENSIONS,
     IMAGE_OUTPUTS,
@@ -156,9 +156,7 @@ def _not_a_stream(item: str, path: Path, extensions: tuple[str, ...] = MEDIA_EXT
     """Why a .ts or .mod file named outright is not stylized: a .ts is a model, or holds no video packets; a .mod
     holds no MPEG program stream (a tracker's music module). Where pictures alone are taken (fast-style-eval's
     --photos: it was told to stylize with --style, there the painting), as a picture, in one wording for both.
-    An empty one (a recording that failed) is said to be empty, as an empty .mp4 is."""
-    if path.is_file() and path.stat().st_size == 0:
-        return f"{item}: {EMPTY_FILE}"
+    (An empty one is a video to fast_style.file_kinds.is_video: it is said to be empty as an empty .mp4 is.)"""
     mod = path.suffix.lower() == ".mod"
     if not mod and torch_file_kind(path) == "zip":  # torch's own format: a TorchScript export
         return _an_export(item, "a TorchScript", extensions)

@@ -1769,7 +1769,18 @@ def test_a_camcorders_mod_and_tod_files_are_videos_and_a_music_module_is_not(
     for name in ("empty.ts", "empty.mod"):  # (a recording that failed: "no MPEG transport stream packets in it")
         (clips / name).write_bytes(b"")
         assert main([str(clips / name), "-m", str(model), "-o", str(tmp_path / "x"), "-q"]) == 2
-        assert capsys.readouterr().err == f"error: {clips / name}: an empty file (0 bytes)\n"
+        assert capsys.readouterr().err == f"error: cannot read video {clips / name}: an empty file (0 bytes)\n"
+    # in a folder too, as an empty .mp4 beside them: they had been left out as "not an image or video"
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    for name in ("a.mp4", "b.ts", "c.mod"):
+        (empty / name).write_bytes(b"")
+    caplog.clear()
+    assert main([str(empty), "-m", str(model), "-o", str(tmp_path / "y"), "-q"]) == 2
+    assert "left out" not in caplog.text
+    err = capsys.readouterr().err
+    for name in ("a.mp4", "b.ts", "c.mod"):
+        assert f"error: cannot read video {empty / name}: an empty file (0 bytes)" in err
 
 
 def test_a_dv_camera_file_keeps_its_frame_rate(model: Path, tmp_path: Path) -> None:
