@@ -4,20 +4,25 @@ frame's duration and the loop count kept. fast-style-stylize takes them as it ta
 
 from __future__ import annotations
 
+import contextlib
 import io
 import itertools
+import logging
+import struct
 import warnings
+import zlib
 from collections.abc import Callable
 from pathlib import Path
 
-from PIL import Image, ImageSequence
+from PIL import Image
 
 from fast_style import nclx
 from fast_style.atomic import atomic_write
-from fast_style.errors import UserError, option_note, setting
+from fast_style.errors import UserError, counted, option_note, out_of_memory, setting
 from fast_style.images import (
     decoding,
     encoding,
+    ends_early,
     in_srgb,
     kept_metadata,
     on_or_off_alpha,
@@ -33,6 +38,7 @@ from fast_style.outputs import check_output, is_the_file
 ANIMATED_OUTPUTS = {".gif": "GIF", ".png": "PNG", ".apng": "PNG", ".webp": "WEBP", ".avif": "AVIF"}
 MAX_PIXELS = 400_000_000  # all frames together: every frame is held, before and after stylizing (a few GB at most)
 CHUNK = 8  # frames stylized at a time, unless told (fast-style-stylize --batch-size)
+log = logging.getLogger(__name__)
 
 
 def frame_count(path: str | Path) -> int:
@@ -41,20 +47,60 @@ def frame_count(path: str | Path) -> int:
     with warnings.catch_warnings(action="ignore"), decoding(), Image.open(path) as img:
         animated = img.format in ("GIF", "PNG", "WEBP", "AVIF") and getattr(img, "is_animated", False)
         hidden = img.format == "PNG" and bool(img.info.get("default_image"))  # an APNG's still: not a frame
-        return img.n_frames - hidden if animated else 1
+        return _n_frames(img) - hidden if animated else 1
+
+
+def _n_frames(img: Image.Image) -> int:
+    """Pillow's count of `img`'s frames; in a file cut short, where Pillow's count fails (a GIF's IndexError), the
+    frames that can be reached before the cut (at least 1)."""
+    try:
+        return getattr(img, "n_frames", 1)  # (a still JPEG or BMP has no count)
+    except Exception as e:
+        if not _cut(e):
+            raise
+    reached = 1
+    with contextlib.suppress(EOFError, *_CUT):  # (seeking is cheap: a frame is decoded as it is loaded)
+        while True:
+            img.seek(reached)
+            reached += 1
+    img.seek(0)
+    return reached
+
+
+def _cut(error: BaseException) -> bool:
+    """Whether Pillow's `error`, met past the first frame, says the file ends there or is damaged there (a download
+    or copy cut short): "image file is truncated", a decoder's error (no errno: not the disk's), or the GIF and PNG
+    readers' IndexError, struct.error, SyntaxError or zlib.error for the missing bytes."""
+    if isinstance(error, OSError):
+        return ends_early(error) or error.errno is None
+    return isinstance(error, _CUT[1:]) and not out_of_memory(error)
+
+
+_CUT = (OSError, IndexError, struct.error, SyntaxError, zlib.error)  # what Pillow raises for a frame cut off
 
 
 def read_frames(path: str | Path) -> tuple[list[Image.Image], list[float], int]:
     """Every frame as a whole picture in sRGB (Pillow applies each frame's disposal; RGBA where any pixel is
     transparent, else RGB), each frame's duration in ms, and how many times it plays (0: for ever). A still
-    picture is one frame; UserError for a file that is not a picture Pillow reads."""
+    picture is one frame; UserError for a file that is not a picture Pillow reads. An animation cut short (a download
+    that stopped) gives the frames before the cut, with a warning, as a video cut short does (it was refused whole,
+    "the file ends early"); one whose first frame does not read is refused."""
+    frames, durations, plays, cut = _read_frames(path)
+    if cut:
+        log.warning("%s; only those were read", cut)
+    return frames, durations, plays
+
+
+def _read_frames(path: str | Path) -> tuple[list[Image.Image], list[float], int, str | None]:
+    """read_frames's, and where the animation was cut short, a warning that says so (else None)."""
     with reading(path):  # missing, a folder, a video, damaged, a bomb
-        return _read_frames(path)
+        return _frames_of(path)
 
 
-def _read_frames(path: str | Path) -> tuple[list[Image.Image], list[float], int]:
+def _frames_of(path: str | Path) -> tuple[list[Image.Image], list[float], int, str | None]:
+    cut = None
     with decoding(), Image.open(path) as img:
-        count = getattr(img, "n_frames", 1)  # (a still JPEG or BMP has no count)
+        count = _n_frames(img)
         if count * img.width * img.height > MAX_PIXELS:
             raise UserError(
                 f"{path}: an animation of {count} frames of {img.width}x{img.height} is over "
@@ -70,10 +116,21 @@ def _read_frames(path: str | Path) -> tuple[list[Image.Image], list[float], int]
         fallback = img.format == "PNG" and bool(img.info.get("default_image"))  # an APNG's still for old viewers
         orientation = img.getexif().get(0x0112, 1)  # a WebP's or APNG's EXIF turns every frame (came out sideways)
         coded = nclx.coded_colour(img, path)  # an AVIF's P3 or PQ frames, as its first frame is read as a still
-        for index, frame in enumerate(ImageSequence.Iterator(img)):
+        for index in itertools.count():
+            try:  # (ImageSequence.Iterator's, each frame loaded: a WebP frame's duration is known only then)
+                img.seek(index)
+                img.load()
+            except EOFError:  # the last frame was read
+                break
+            except Exception as e:  # a file cut short: the frames before the cut, said (a video's are stylized so)
+                if not frames or not _cut(e):
+                    raise
+                read = counted(len(frames), "frame")
+                cut = f"{Path(path).name}: the animation ended after {read} (cut short or damaged?)"
+                break
             if fallback and index == 0:  # not a frame of the animation (Pillow counts it as frame 0)
                 continue
-            frame.load()  # (a WebP frame's duration is known only then)
+            frame = img
             whole = in_srgb(frame, coded).convert("RGBA")  # as a still is read (a copy: the next frame reuses it)
             if orientation != 1:
                 whole.getexif()[0x0112] = orientation
@@ -82,7 +139,7 @@ def _read_frames(path: str | Path) -> tuple[list[Image.Image], list[float], int]
             durations.append(float(frame.info.get("duration") or 100))  # 0 or none: browsers show 100 ms
     if all(f.getchannel("A").getextrema()[0] == 255 for f in frames):
         frames = [f.convert("RGB") for f in frames]
-    return frames, durations, plays
+    return frames, durations, plays, cut
 
 
 GIF_CLEAR = 255  # the palette index of a GIF's transparent pixels, in every frame
@@ -195,7 +252,9 @@ def stylize_animation(
     if is_the_file(dst, src):  # the input would be replaced by its own stylized copy
         raise UserError(f"{dst} is the animation being read: write the stylized one elsewhere")
     check_output(dst, force)
-    frames, durations, plays = read_frames(src)
+    frames, durations, plays, cut = _read_frames(src)
+    if cut:
+        log.warning("%s; those were stylized", cut)
     with Image.open(src) as source:
         pass  # its header alone: the metadata the stylized copy keeps (its EXIF and XMP were lost)
     stylized: list[Image.Image] = []

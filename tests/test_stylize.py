@@ -778,10 +778,11 @@ def test_when_every_input_fails_nothing_is_written_and_the_exit_is_a_mistakes(
 
 
 def test_a_cut_short_avif_or_gif_is_one_line_and_the_others_are_written(
-    model_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture
+    model_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture, caplog: pytest.LogCaptureFixture
 ) -> None:
     """Pillow reports these with SyntaxError and IndexError, not OSError: the run stopped with a traceback
-    (the GIF's at planning, before anything was written), or a GIF over the pixel limit did."""
+    (the GIF's at planning, before anything was written), or a GIF over the pixel limit did. The GIF's first frames
+    are whole: they are stylized, said (test_an_animation_cut_short_is_stylized_as_far_as_it_reads)."""
     frame = Image.linear_gradient("L").convert("RGB").resize((40, 30))
     (tmp_path / "in").mkdir()
     more = {"save_all": True, "append_images": [frame.rotate(10), frame.rotate(20)], "duration": 50}
@@ -796,12 +797,45 @@ def test_a_cut_short_avif_or_gif_is_one_line_and_the_others_are_written(
     err = capsys.readouterr().err
     assert "Traceback" not in err
     assert f"error: {tmp_path / 'in' / 'b.avif'}: damaged or cut short" in err
-    assert f"error: {tmp_path / 'in' / 'c.gif'}: " in err
-    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a.png", "d.png"]
+    assert "c.gif: the animation ended after 2 frames (cut short or damaged?)" in caplog.text
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a.png", "c.gif", "d.png"]
     whole = tmp_path / "whole.gif"
     frame.save(whole, save_all=True, append_images=[frame.rotate(10)], duration=50)
     assert main([str(whole), "-m", str(model_path), "-o", str(tmp_path / "w"), "--max-image-pixels", "500"]) == 2
     assert "decompression bombs allows (500: --max-image-pixels" in capsys.readouterr().err
+
+
+def test_an_animation_cut_short_is_stylized_as_far_as_it_reads(
+    model_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A GIF or APNG cut short (a download that stopped) was refused whole ("the file ends early") though its first
+    frames read, where a video cut short is stylized as far as it goes, with a warning: an animation now is too, its
+    loop kept; one whose first frame is cut is refused as before."""
+    from fast_style.animation import read_frames
+
+    frames = [Image.linear_gradient("L").convert("RGB").resize((64, 64)).rotate(10 * i) for i in range(10)]
+    for name, fmt, keep, read in (("g.gif", "GIF", 0.5, 4), ("h.gif", "GIF", 0.3, 3), ("p.png", "PNG", 0.5, 5)):
+        data = io.BytesIO()
+        frames[0].save(data, fmt, save_all=True, append_images=frames[1:], duration=50, loop=0)
+        (tmp_path / name).write_bytes(data.getvalue()[: int(len(data.getvalue()) * keep)])  # h.gif: an IndexError
+        caplog.clear()
+        assert main([str(tmp_path / name), "-m", str(model_path), "-o", str(tmp_path / f"out_{name}"), "-q"]) == 0
+        said = [r.getMessage() for r in caplog.records if "ended after" in r.getMessage()]
+        assert said == [f"{name}: the animation ended after {read} frames (cut short or damaged?); those were stylized"]
+        assert f"stylized 1 animation of {read} frames" in capsys.readouterr().err
+        with Image.open(tmp_path / f"out_{name}") as out:
+            assert out.n_frames == read and out.info["loop"] == 0
+        caplog.clear()
+        assert len(read_frames(tmp_path / name)[0]) == read
+        assert f"{name}: the animation ended after {read} frames (cut short or damaged?); only those were read" in (
+            caplog.text
+        )
+    data = io.BytesIO()
+    frames[0].save(data, "GIF", save_all=True, append_images=frames[1:], duration=50)
+    (tmp_path / "first.gif").write_bytes(data.getvalue()[: len(data.getvalue()) * 3 // 100])  # within frame 1
+    assert main([str(tmp_path / "first.gif"), "-m", str(model_path), "-o", str(tmp_path / "out_first.gif")]) == 2
+    assert "first.gif: the file ends early (an unfinished copy or download?)" in capsys.readouterr().err
+    assert not (tmp_path / "out_first.gif").exists()
 
 
 def test_images_over_the_pixel_limit_are_refused(
