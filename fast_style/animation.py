@@ -13,6 +13,7 @@ import warnings
 import zlib
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from PIL import Image
 
@@ -33,6 +34,7 @@ from fast_style.images import (
 from fast_style.numbers import check_number
 from fast_style.options import check_smoothing
 from fast_style.outputs import check_output, is_the_file
+from fast_style.progress import frame_bar
 
 # what an animation can be written as (other outputs take its first frame)
 ANIMATED_OUTPUTS = {".gif": "GIF", ".png": "PNG", ".apng": "PNG", ".webp": "WEBP", ".avif": "AVIF"}
@@ -222,12 +224,14 @@ def stylize_animation(
     force: bool = False,
     smooth: float = 0.0,
     batch_size: int | None = None,
+    progress: bool = False,
 ) -> tuple[int, int, int]:
     """Stylize every frame of the animation `src` with `stylize` (a list of images in, as many out:
     `Stylizer.stylize_images`) into the animation `dst` (.gif, .png, .apng, .webp or .avif). Returns (frames,
     width, height) of the result. An existing `dst` is replaced only with `force` (UserError before any work otherwise).
     `smooth` (0..1): temporal smoothing of the stylized frames, as a video's (fast_style.smoothing); `batch_size`:
-    frames given to `stylize` at a time (None: CHUNK, 8)."""
+    frames given to `stylize` at a time (None: CHUNK, 8); `progress`: a bar of the frames stylized, with frames per
+    second, on stderr where it is a terminal (a video's: fast_style.progress; a long GIF on a CPU ran in silence)."""
     # (WebP's; checked first: 500 failed in Pillow's encoder once every frame was stylized)
     check_number(
         "quality",
@@ -257,6 +261,28 @@ def stylize_animation(
         log.warning("%s; those were stylized", cut)
     with Image.open(src) as source:
         pass  # its header alone: the metadata the stylized copy keeps (its EXIF and XMP were lost)
+    bar = frame_bar(len(frames), src.name) if progress else None
+    try:
+        stylized = _stylize_frames(src, frames, len(durations), plays, stylize, smooth, chunk, bar)
+    finally:
+        if bar is not None:
+            bar.close()
+    save_frames(stylized, durations, plays, dst, quality, source, overwrite=force)
+    return len(stylized), *stylized[0].size
+
+
+def _stylize_frames(
+    src: Path,
+    frames: list[Image.Image],
+    count: int,
+    plays: int,
+    stylize: Callable[[list[Image.Image]], list[Image.Image]],
+    smooth: float,
+    chunk: int,
+    bar: Any,
+) -> list[Image.Image]:
+    """stylize_animation's frames through `stylize`, `chunk` at a time, each let go once stylized; `bar` (or None)
+    told of each chunk."""
     stylized: list[Image.Image] = []
     smoothed = _Smoothed(smooth) if smooth else None
     if smoothed is not None and plays != 1 and len(frames) > 1:  # a loop: its first frame follows its last
@@ -270,14 +296,15 @@ def stylize_animation(
             part = [smoothed(frame, out) for frame, out in zip(frames[start : start + chunk], part)]
         stylized += part
         frames[start : start + chunk] = [None] * len(frames[start : start + chunk])  # type: ignore[list-item]
+        if bar is not None:
+            bar.update(len(part))
         width, height = stylized[0].size
-        if len(durations) * width * height > MAX_PIXELS:  # enlarged (--scale): the result's frames too many
+        if count * width * height > MAX_PIXELS:  # enlarged (--scale): the result's frames too many
             raise UserError(
-                f"{src}: {len(durations)} frames of {width}x{height} are over {MAX_PIXELS // 1_000_000} million "
+                f"{src}: {count} frames of {width}x{height} are over {MAX_PIXELS // 1_000_000} million "
                 f"pixels in all: stylize it smaller{option_note('--max-size', '--scale')}"
             )
-    save_frames(stylized, durations, plays, dst, quality, source, overwrite=force)
-    return len(stylized), *stylized[0].size
+    return stylized
 
 
 def _stylized(stylize: Callable[[list[Image.Image]], list[Image.Image]], frames: list[Image.Image]) -> list:

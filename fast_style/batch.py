@@ -63,9 +63,9 @@ def stylize_files(
     `force`). `stylize` takes a list of images and returns as many; `stylize_frames` takes a video's frames on
     `device` (`video_batch` at a time; fast_style.video.stylize_video, whose `smooth`, `progress` and `preset` are
     `smooth`, `frame_progress` and `video_preset`); an animation's frames go to `stylize` `video_batch` at a time
-    too (None: fast_style.animation's 8). `on_error` gets one line per failure; `progress` may wrap the
-    list (a progress bar). `report`: filled as the files are done (so a caller stopped by Ctrl-C can say how far it
-    came), returned."""
+    too (None: fast_style.animation's 8), under the same bar of frames (`frame_progress`). `on_error` gets one line
+    per failure; `progress` may wrap the list (a progress bar). `report`: filled as the files are done (so a caller
+    stopped by Ctrl-C can say how far it came), returned."""
     report = BatchReport() if report is None else report
     inputs = {src.resolve() for src, _ in plans}
 
@@ -102,7 +102,7 @@ def stylize_files(
                 warnings.simplefilter("error", Image.DecompressionBombWarning)  # over the limit: refuse
                 if (frames := frame_count(src)) > 1 and dst.suffix.lower() in ANIMATED_OUTPUTS:
                     count_frames, width, height = stylize_animation(
-                        src, dst, stylize, quality, force, smooth, video_batch
+                        src, dst, stylize, quality, force, smooth, video_batch, frame_progress
                     )
                     report.animations += 1
                     report.animation_frames += count_frames

@@ -36,6 +36,7 @@ from fast_style.inference_defaults import PRESETS
 from fast_style.numbers import check_number
 from fast_style.outputs import check_output, is_the_file
 from fast_style.pixels import to_uint8, to_unit
+from fast_style.progress import frame_bar
 from fast_style.smoothing import TemporalSmoother
 from fast_style.video_tracks import MUXER_TAGS, Track, ffmpeg_reason, moved_back, moved_chapters
 
@@ -787,11 +788,7 @@ class _Job:
         threads = [stages.run(self.decode, "fast-style-decode"), stages.run(self.encode, "fast-style-encode")]
         bar = None
         if progress:
-            from tqdm import tqdm
-
-            # (disable=None: none where stderr is not a terminal: a log file had a line of every update)
-            total = _expected_frames(self.video_in, self.rate)
-            bar = tqdm(total=total, unit="frame", desc=self.src.name, leave=False, dynamic_ncols=True, disable=None)
+            bar = frame_bar(_expected_frames(self.video_in, self.rate), self.src.name)
         batches = _Batches(self, stylize, device, smoother, on_frame, bar)
         try:
             while (item := stages.get(self.decoded)) is not _END:

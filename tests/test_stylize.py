@@ -1855,6 +1855,37 @@ def test_the_summary_counts_in_words_one_or_more(
     assert "stylized 2 images and 1 video of 1 frame, " in capsys.readouterr().err
 
 
+def test_an_animation_has_a_videos_bar_of_frames_unless_quiet(
+    model_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A long GIF on a CPU ran for minutes in silence, where a video shows a bar of frames with frames per second:
+    an animation has the same bar (none with -q, nor where stderr is not a terminal: tqdm's disable=None)."""
+    import tqdm
+
+    bars: list[dict] = []
+
+    class Bar(tqdm.tqdm):
+        def __init__(self, *args, **kwargs) -> None:
+            self.said = {**kwargs, "done": 0}
+            if kwargs.get("unit") == "frame":
+                bars.append(self.said)
+            super().__init__(*args, **{**kwargs, "disable": True})
+
+        def update(self, n=1):
+            self.said["done"] += n
+            return super().update(n)
+
+    monkeypatch.setattr(tqdm, "tqdm", Bar)
+    frames = [Image.new("RGB", (24, 16), (25 * i, 40, 90)) for i in range(5)]
+    frames[0].save(tmp_path / "a.gif", save_all=True, append_images=frames[1:], duration=80)
+    args = [str(tmp_path / "a.gif"), "-m", str(model_path), "-o", str(tmp_path / "out.gif"), "--batch-size", "2"]
+    assert main(args) == 0
+    assert [(b["total"], b["done"], b["desc"], b["disable"]) for b in bars] == [(5, 5, "a.gif", None)]
+    bars.clear()
+    assert main([*args, "--force", "-q"]) == 0
+    assert not bars
+
+
 def test_the_summary_counts_an_animation_as_one_with_its_frames(
     model_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture
 ) -> None:
