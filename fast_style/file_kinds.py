@@ -3,6 +3,7 @@ fast-style-export's. Nothing heavy is imported here: the command lines ask befor
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 # what stylized images can be written as
@@ -76,6 +77,36 @@ def _mpeg_ts(path: Path) -> bool:
         for start in range(size)
         if start + 3 * size < len(head)
     )
+
+
+def cut_short(path: str | Path) -> bool:
+    """Whether `path`'s container says it is longer than the file is (a copy or download cut short): a RIFF file's
+    (WebP's) size, or a top-level box of an ISO file (AVIF, HEIC, MP4) that runs past its end. Pillow said "could not
+    create decoder object" for a cut WebP, "cannot identify image file" for a cut AVIF (which FFmpeg then read as a
+    video: "rename it x.mp4")."""
+    try:
+        size = os.path.getsize(path)
+        with open(path, "rb") as f:
+            head = f.read(12)
+            if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+                return int.from_bytes(head[4:8], "little") + 8 > size
+            if head[4:8] != b"ftyp":
+                return False
+            at = 0
+            while at + 8 <= size:
+                f.seek(at)
+                box = f.read(16)
+                length = int.from_bytes(box[:4], "big")
+                if length == 1 and len(box) == 16:  # a 64-bit length follows the type
+                    length = int.from_bytes(box[8:16], "big")
+                if length == 0:  # to the end of the file
+                    return False
+                if length < 8:  # not boxes: say nothing
+                    return False
+                at += length
+            return at > size
+    except OSError:
+        return False
 
 
 def torch_file_kind(path: str | Path) -> str:

@@ -28,7 +28,7 @@ from fast_style import icc, nclx
 from fast_style.atomic import atomic_write
 from fast_style.bomb_guard import BOMB, over_the_bomb_limit, pillow_pixel_limit
 from fast_style.errors import EMPTY_FILE, UserError, first_line, option_note, out_of_memory
-from fast_style.file_kinds import IMAGE_EXTENSIONS, IMAGE_OUTPUTS, a_torch_file, export_kind, is_video
+from fast_style.file_kinds import IMAGE_EXTENSIONS, IMAGE_OUTPUTS, a_torch_file, cut_short, export_kind, is_video
 from fast_style.pixels import pil_to_tensor, to_unit
 from fast_style.walk import files_below
 
@@ -76,7 +76,7 @@ def unreadable_because(path: object, error: BaseException, limit: int = 200) -> 
         if is_video(Path(path)):
             return f"{Path(path).suffix} is a video's extension, not a picture's: give an image file (a frame of it)"
     said = first_line(error, limit)
-    if ends_early(error):
+    if ends_early(error) or (isinstance(path, (str, Path)) and isinstance(error, OSError) and cut_short(path)):
         return "the file ends early (an unfinished copy or download?): copy it again"
     return said
 

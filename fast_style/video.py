@@ -31,7 +31,7 @@ from fast_style import hdr, yuv
 from fast_style.atomic import atomic_write
 from fast_style.devices import pick_device
 from fast_style.errors import EMPTY_FILE, UserError, counted, setting
-from fast_style.file_kinds import IMAGE_EXTENSIONS
+from fast_style.file_kinds import IMAGE_EXTENSIONS, cut_short
 from fast_style.inference_defaults import PRESETS
 from fast_style.numbers import check_number
 from fast_style.outputs import check_output, is_the_file
@@ -70,6 +70,8 @@ def video_named_as_picture(path: str | Path) -> str | None:
     from PIL import Image
 
     path = Path(path)
+    if cut_short(path):  # (a cut AVIF, which Pillow cannot identify: FFmpeg read what was left as a video)
+        return None
     try:  # a picture FFmpeg reads as a one-frame video too (AVIF, HEIC: in an MP4's boxes): Pillow's
         with warnings.catch_warnings(action="ignore"), Image.open(path):  # (a damaged TIFF's "Corrupt EXIF data")
             return None

@@ -838,6 +838,32 @@ def test_an_animation_cut_short_is_stylized_as_far_as_it_reads(
     assert not (tmp_path / "out_first.gif").exists()
 
 
+def test_a_cut_short_webp_or_avif_is_said_to_end_early(
+    model_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    """Pillow reads no frame of a cut WebP or AVIF: a WebP was "could not create decoder object", an animated AVIF
+    (which FFmpeg reads as a video) "a video named as a picture: rename it x.mp4"."""
+    from fast_style.file_kinds import cut_short
+
+    frames = [Image.linear_gradient("L").convert("RGB").resize((64, 64)).rotate(10 * i) for i in range(4)]
+    for name, fmt, more in (
+        ("still.webp", "WEBP", {}),
+        ("moving.webp", "WEBP", {"save_all": True, "append_images": frames[1:], "duration": 50}),
+        ("still.avif", "AVIF", {}),
+        ("moving.avif", "AVIF", {"save_all": True, "append_images": frames[1:], "duration": 50}),
+    ):
+        data = io.BytesIO()
+        frames[0].save(data, fmt, **more)
+        (tmp_path / f"whole_{name}").write_bytes(data.getvalue())
+        (tmp_path / name).write_bytes(data.getvalue()[: len(data.getvalue()) // 2])
+        assert cut_short(tmp_path / name) and not cut_short(tmp_path / f"whole_{name}")
+        out = tmp_path / f"out_{name}"
+        assert main([str(tmp_path / name), "-m", str(model_path), "-o", str(out), "-q"]) == 2
+        said = "the file ends early (an unfinished copy or download?): copy it again"
+        assert capsys.readouterr().err == f"error: {tmp_path / name}: {said}\n"
+    assert not cut_short(make_photo(tmp_path / "p.jpg"))
+
+
 def test_images_over_the_pixel_limit_are_refused(
     model_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture
 ) -> None:
