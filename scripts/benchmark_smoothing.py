@@ -28,9 +28,10 @@ import torch.nn.functional as F
 from torchvision.transforms.functional import pil_to_tensor
 
 from fast_style import zoo
+from fast_style.bomb_guard import BOMB, over_the_bomb_limit
 from fast_style.cli import ToolParser, positive, run_tool
 from fast_style.errors import UserError
-from fast_style.images import open_rgb
+from fast_style.images import open_rgb, unreadable_because
 from fast_style.options import check_smoothing
 from fast_style.pixels import to_unit
 from fast_style.smoothing import TemporalSmoother
@@ -140,7 +141,15 @@ def benchmark() -> None:
             f"--photos {args.photos} holds {len(files)} .jpg/.png photos: --clips {args.clips} needs "
             f"{args.clips + 1} (or give fewer --clips)"
         )
-    photos = [to_unit(pil_to_tensor(open_rgb(f)))[None] for f in files[: args.clips + 1]]
+    photos = []
+    for f in files[: args.clips + 1]:  # (one unreadable was PIL's traceback)
+        try:
+            photos.append(to_unit(pil_to_tensor(open_rgb(f)))[None])
+        except (OSError, ValueError, *BOMB) as e:
+            why = (
+                over_the_bomb_limit() if isinstance(e, BOMB) else f"{unreadable_because(f, e)}: move it out of --photos"
+            )
+            raise UserError(f"cannot read {f}: {why}") from None
     print(
         "model           S   flicker pan   flicker still   ghosting (0-255)   ghosting flat   sharpness pan"
         "   flicker zoom   sharpness zoom   flicker roll   sharpness roll"

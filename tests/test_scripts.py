@@ -27,6 +27,7 @@ def _one_line(argv: list[str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.C
     [
         (["benchmark_colours.py", "nope"], "invalid choice: 'nope'"),
         (["benchmark_smoothing.py", "--photos", "{photos}", "--clips", "1"], "--clips 1 needs 2"),
+        (["benchmark_smoothing.py", "--photos", "{broken}", "--clips", "1"], "b.jpg: cannot identify image file"),
         (["benchmark_stylize.py", "--sizes", "0"], "each > 0, got '0'"),
         (["benchmark_video.py", "--size", "65x49"], "even numbers > 0"),
         (["benchmark_train.py", "--data", "{missing}", "--loader-only"], "--data "),
@@ -52,7 +53,10 @@ def test_a_scripts_mistake_is_one_line_before_any_work(
     output.write_text("made before")
     table = tmp_path / "t.md"
     table.write_text("## Speed\n\n| engine | px | ms |\n| --- | --- | --- |\n| eager | fast | 3 |\n")
+    broken = tmp_path / "broken"  # a photo and a file named as one that is none (PIL's traceback)
+    make_photo(broken / "a.jpg")
+    (broken / "b.jpg").write_text("not a picture")
     names = {"photos": photos, "photo": photos / "a.jpg", "missing": tmp_path / "nonexist", "output": output}
-    argv = [a.format(**names, table=table) for a in argv]
+    argv = [a.format(**names, table=table, broken=broken) for a in argv]
     assert said in _one_line(argv, monkeypatch, capsys)
     assert output.read_text() == "made before"
