@@ -31,8 +31,10 @@ import numpy as np
 from av.video.reformatter import ColorPrimaries, Colorspace
 from PIL import Image
 
+from fast_style.bomb_guard import BOMB, over_the_bomb_limit
 from fast_style.cli import ToolParser, positive, run_tool
 from fast_style.errors import UserError
+from fast_style.images import open_rgb, unreadable_because
 from fast_style.inference_defaults import PRESETS
 from fast_style.stylizer import Stylizer
 from fast_style.video import (
@@ -45,12 +47,14 @@ from fast_style.video import (
 )
 
 
-def make_clip(path: Path, photo: Path | None, size: tuple[int, int], frames: int, hdr: bool = False) -> None:
+def make_clip(
+    path: Path, photo: Path | Image.Image | None, size: tuple[int, int], frames: int, hdr: bool = False
+) -> None:
     """`hdr`: 10-bit BT.2020 tagged HLG (the photo's values taken as the HLG signal: the cost does not depend
     on the colours), as a phone records."""
     w, h = size
     if photo is not None:
-        base = Image.open(photo).convert("RGB")
+        base = (photo if isinstance(photo, Image.Image) else Image.open(photo)).convert("RGB")
         k = max((w + 3 * frames) / base.width, h / base.height)
         base = base.resize((round(base.width * k) + 1, round(base.height * k) + 1), Image.LANCZOS)
     else:
@@ -145,6 +149,13 @@ def benchmark() -> None:
     size = args.size
     if args.photo is not None and not args.photo.is_file():
         raise UserError(f"--photo {args.photo} is not a file: give a photo (or none: a generated picture)")
+    photo = None
+    if args.photo is not None:  # read before the model's load (an unreadable one was PIL's traceback after it)
+        try:
+            photo = open_rgb(args.photo)
+        except (OSError, ValueError, *BOMB) as e:
+            why = over_the_bomb_limit() if isinstance(e, BOMB) else unreadable_because(args.photo, e)
+            raise UserError(f"--photo {args.photo}: {why}") from None
     stylizer = Stylizer.load(args.style, device=args.device, compile=args.compile)
     if "nvdec" in args.decoders and stylizer.device.type != "cuda":
         p.error("--decoders nvdec needs a CUDA --device")
@@ -156,7 +167,7 @@ def benchmark() -> None:
     )
     with tempfile.TemporaryDirectory() as tmp:
         clip = Path(tmp) / "clip.mp4"
-        make_clip(clip, args.photo, size, args.frames, args.hdr)
+        make_clip(clip, photo, size, args.frames, args.hdr)
         first = decode(clip, planes)[: args.batch]
         for batch in sorted({1, args.batch}):  # warm-up (allocations, one-time set-up, compiling each shape)
             stylize(stylizer, first[:batch], planes)

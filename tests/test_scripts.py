@@ -30,6 +30,7 @@ def _one_line(argv: list[str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.C
         (["benchmark_smoothing.py", "--photos", "{broken}", "--clips", "1"], "b.jpg: cannot identify image file"),
         (["benchmark_stylize.py", "--sizes", "0"], "each > 0, got '0'"),
         (["benchmark_video.py", "--size", "65x49"], "even numbers > 0"),
+        (["benchmark_video.py", "--photo", "{broken}/b.jpg"], "b.jpg: cannot identify image file"),
         (["benchmark_train.py", "--data", "{missing}", "--loader-only"], "--data "),
         (["coverage_calibration.py", "--coco", "{photos}", "--style-dir", "{photos}", "--styles", "nope"], "'nope'"),
         (["flicker_strip.py", "--photo", "{photo}", "--models", "wave", "-o", "{output}"], "use --force"),
