@@ -77,6 +77,12 @@ def build() -> None:
     if not model.is_file():
         raise UserError(f"{args.run} is neither a run folder holding style.pt nor a style.pt: give one")
     net, meta = load_style_model(str(model))  # (a run's config.yaml given for RUN was "a model file")
+    painting = str(meta.get("style_image") or "")
+    if painting and Path(painting).stem != args.name:  # (it went in as NAME's, its painting renamed NAME.jpg)
+        raise UserError(
+            f"{args.run} was trained on {painting}, not {args.name}.jpg: give the name of its painting, or a run "
+            f"of {args.name}"
+        )
     if args.config and not config_file.is_file():
         raise UserError(f"--config {args.config} is not a file: give the run's .hydra/config.yaml")
     if not config_file.is_file():

@@ -185,3 +185,23 @@ def test_a_run_without_its_model_or_config_is_one_line(
     assert e.value.code == 2 and err.startswith("error: ") and said in err and err.count("\n") == 1
     assert json.loads(zoo_file.read_text()) == {"training": {}, "metrics": {}}  # nothing written
     assert not list(zoo_file.parent.glob("*.pt"))
+
+
+def test_a_run_of_another_painting_is_refused_before_anything_is_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A wave run built as udnie went into the zoo as udnie's, its painting renamed udnie.jpg, without a word."""
+    monkeypatch.setattr(zoo, "ZOO_DIR", tmp_path / "zoo")
+    (tmp_path / "zoo").mkdir()
+    run = _run(tmp_path, [])  # trained on /machine/wave.jpg
+    monkeypatch.setattr(sys, "argv", ["build_zoo.py", "udnie", str(run), "--budget", "b"])
+    with pytest.raises(SystemExit) as e:
+        runpy.run_path(str(SCRIPT), run_name="__main__")
+    err = capsys.readouterr().err
+    assert (
+        e.value.code == 2
+        and err
+        == f"error: {run} was trained on /machine/wave.jpg, not udnie.jpg: give "
+        "the name of its painting, or a run of udnie\n"
+    )
+    assert not list((tmp_path / "zoo").iterdir())
