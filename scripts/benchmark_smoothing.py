@@ -36,6 +36,7 @@ from fast_style.options import check_smoothing
 from fast_style.pixels import to_unit
 from fast_style.smoothing import TemporalSmoother
 from fast_style.stability import aligned_difference, pan_clip, zoom_clip, zoomed_difference
+from fast_style.style_model import load_style_model
 from fast_style.stylizer import Stylizer
 
 FRAMES, SIZE, STEP, PATCH = 8, 256, 6, 64
@@ -129,8 +130,8 @@ def benchmark() -> None:
     p.add_argument("--strengths", type=float, nargs="+", default=[0.0, 0.5, 0.8, 0.9])
     p.add_argument("--clips", type=positive(int), default=4, help="clips, each from its own photo (default 4)")
     args = p.parse_args()
-    for model in args.models:  # before the first model's work, not after it
-        zoo.resolve(model)
+    for model in args.models:  # before the first model's work, not after it (read: a file that is none too)
+        load_style_model(str(zoo.resolve(model)))
     for s in args.strengths:
         check_smoothing(s, "--strengths")
     if not args.photos.is_dir():

@@ -28,6 +28,7 @@ def _one_line(argv: list[str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.C
         (["benchmark_colours.py", "nope"], "invalid choice: 'nope'"),
         (["benchmark_smoothing.py", "--photos", "{photos}", "--clips", "1"], "--clips 1 needs 2"),
         (["benchmark_smoothing.py", "--photos", "{broken}", "--clips", "1"], "b.jpg: cannot identify image file"),
+        (["benchmark_smoothing.py", "--photos", "{photos}", "--models", "wave", "{broken}/m.pt"], "m.pt is not a"),
         (["benchmark_stylize.py", "--sizes", "0"], "each > 0, got '0'"),
         (["benchmark_video.py", "--size", "65x49"], "even numbers > 0"),
         (["benchmark_video.py", "--photo", "{broken}/b.jpg"], "b.jpg: cannot identify image file"),
@@ -57,6 +58,7 @@ def test_a_scripts_mistake_is_one_line_before_any_work(
     broken = tmp_path / "broken"  # a photo and a file named as one that is none (PIL's traceback)
     make_photo(broken / "a.jpg")
     (broken / "b.jpg").write_text("not a picture")
+    (broken / "m.pt").write_text("not a model")
     names = {"photos": photos, "photo": photos / "a.jpg", "missing": tmp_path / "nonexist", "output": output}
     argv = [a.format(**names, table=table, broken=broken) for a in argv]
     assert said in _one_line(argv, monkeypatch, capsys)
