@@ -306,6 +306,8 @@ def benchmark() -> None:
         return
     # every mistake before the header and the cache's build (--data's said "set data.root=", not --data)
     pick_device(args.device)
+    if args.warmup < 0 or args.workers < 0:  # (-1 warm-up steps went as 0, and were printed as -1)
+        p.error(f"{'--warmup' if args.warmup < 0 else '--workers'} takes a number >= 0")
     if args.temporal and not all(0 < share <= 1 for share in args.temporal):
         p.error("--temporal takes shares within 0..1 (not 0)")
     if (args.loader_only or args.cache_dir) and not args.data:
