@@ -316,6 +316,8 @@ def benchmark() -> None:
         raise UserError(f"--data {args.data} is not a folder: give a folder of photos")
     if args.data and not find_images(args.data):
         raise UserError(f"--data {args.data} holds no photos: give a folder of photos")
+    if args.cache_dir and Path(args.cache_dir).expanduser().is_file():  # (said after the header, as it was built)
+        raise UserError(f"--cache-dir {args.cache_dir} is a file: give a folder for the pre-resized cache")
     threads = torch.get_num_threads()
     name = torch.cuda.get_device_name() if args.device == "cuda" else f"cpu, {threads} threads"
     source = f"photos from {args.data} ({args.workers} workers)" if args.data else "random batches"

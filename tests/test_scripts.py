@@ -34,6 +34,7 @@ def _one_line(argv: list[str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.C
         (["benchmark_video.py", "--photo", "{broken}/b.jpg"], "b.jpg: cannot identify image file"),
         (["benchmark_train.py", "--data", "{missing}", "--loader-only"], "--data "),
         (["benchmark_train.py", "--warmup", "-1"], "--warmup takes a number >= 0"),
+        (["benchmark_train.py", "--data", "{photos}", "--cache-dir", "{photo}", "--loader-only"], "is a file: give"),
         (["benchmark_train.py", "--data", "{photos}", "--workers", "-1"], "--workers takes a number >= 0"),
         (["coverage_calibration.py", "--coco", "{photos}", "--style-dir", "{photos}", "--styles", "nope"], "'nope'"),
         (["flicker_strip.py", "--photo", "{photo}", "--models", "wave", "-o", "{output}"], "use --force"),
