@@ -233,7 +233,7 @@ def stylize_animation(
     frames given to `stylize` at a time (None: CHUNK, 8); `progress`: a bar of the frames stylized, with frames per
     second, on stderr where it is a terminal (a video's: fast_style.progress; a long GIF on a CPU ran in silence)."""
     # (WebP's; checked first: 500 failed in Pillow's encoder once every frame was stylized)
-    check_number(
+    quality = check_number(
         "quality",
         quality,
         lambda v: 1 <= v <= 100,
@@ -244,7 +244,7 @@ def stylize_animation(
     # (fast-style-stylize --batch-size had been said to do nothing for an animation, which went 8 frames at a time
     # whatever it said, and was the way out of memory that an animation's error named)
     chunk = CHUNK if batch_size is None else batch_size
-    check_number(
+    chunk = check_number(
         f"the animation batch size ({setting('--batch-size', 'batch_size')})",
         chunk,
         lambda v: v >= 1,

@@ -229,13 +229,15 @@ def download(
         raise UserError(f"base_url {base_url}: give an http:// or https:// address")
     if split not in MAX_IDS:
         raise UserError(f"split {split!r}: choose {' or '.join(MAX_IDS)}")
-    for name, number, least in (("count", count, 1), ("workers", workers, 1), ("retries", retries, 0)):
+    count, workers, retries = (
         check_number(name, number, lambda v, n=least: v >= n, f"a whole number >= {least}", True)
-    check_number(
+        for name, number, least in (("count", count, 1), ("workers", workers, 1), ("retries", retries, 0))
+    )
+    timeout = check_number(
         "timeout", timeout, lambda v: 0 < v <= MAX_TIMEOUT_S, f"a number of seconds > 0, at most {MAX_TIMEOUT_S}"
     )
     if max_id is not None:  # ids past the split's highest are none of COCO's (1e20 overflowed; 1e9 filled the memory)
-        check_number(
+        max_id = check_number(
             "max_id", max_id, lambda v: 1 <= v <= MAX_IDS[split], f"1 to {MAX_IDS[split]} ({split}'s highest id)", True
         )
     try:

@@ -37,8 +37,10 @@ class Distillation(nn.Module):
         from fast_style import zoo
         from fast_style.style_model import load_style_model
 
-        check_number("distill.weight", weight, lambda v: 0 < v < math.inf, "a finite number > 0")
-        check_number("distill.feature_weight", feature_weight, lambda v: 0 <= v < math.inf, "a finite number >= 0")
+        weight = check_number("distill.weight", weight, lambda v: 0 < v < math.inf, "a finite number > 0")
+        feature_weight = check_number(
+            "distill.feature_weight", feature_weight, lambda v: 0 <= v < math.inf, "a finite number >= 0"
+        )
         self.feature_weight, self.feature_layer = float(feature_weight), str(feature_layer)
         try:  # the setting named, as module.init_from's are (the file's words alone named neither)
             net, meta = load_style_model(str(zoo.resolve(teacher)))

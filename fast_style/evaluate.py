@@ -407,7 +407,9 @@ def evaluate(
     are loaded one at a time."""
     models = [zoo.resolve(m) for m in _paths("models", models)]  # names too
     style_dirs = _paths("style_dirs", style_dirs or [])  # (one folder's letters were searched: "nor in p, d, i")
-    check_number("stability_photos", stability_photos, lambda v: v >= 0, "a whole number of photos >= 0", True)
+    stability_photos = check_number(
+        "stability_photos", stability_photos, lambda v: v >= 0, "a whole number of photos >= 0", True
+    )
     if keep is not None:
         keep = list(keep) if isinstance(keep, Iterable) and not isinstance(keep, (str, bytes)) else [keep]
         if not all(isinstance(k, int) and not isinstance(k, bool) for k in keep):

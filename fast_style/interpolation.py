@@ -32,7 +32,7 @@ def interpolate(start: TransformerNet, end: TransformerNet, share: float) -> Tra
         share = share.item()  # torch.linspace's: "share must be a number from 0 to 1, got tensor(0.5000)"
     if isinstance(share, numbers.Real) and not isinstance(share, bool):  # numpy's float32 (np.linspace's) too:
         share = float(share)  # "share must be a number from 0 to 1, got np.float32(0.5)"
-    check_number("share", share, lambda v: 0.0 <= v <= 1.0, "a number from 0 to 1")
+    share = check_number("share", share, lambda v: 0.0 <= v <= 1.0, "a number from 0 to 1")
     weightless = ("antialias",)
     if {k: v for k, v in dict(start.config).items() if k not in weightless} != {
         k: v for k, v in dict(end.config).items() if k not in weightless

@@ -77,8 +77,10 @@ class StyleTransferModule(pl.LightningModule):
                 f"unknown module.compile '{compile}': choose auto, true, false or one of "
                 f"{', '.join(m for m in COMPILE_MODES if m != 'auto')}"
             )
-        check_number("module.lr", lr, lambda v: v > 0, "a number > 0")
-        check_number(
+        # (Python's numbers kept: save_hyperparameters reads these locals into hparams.yaml, where numpy's were
+        # python/object tags)
+        lr = check_number("module.lr", lr, lambda v: v > 0, "a number > 0")
+        lr_min_ratio = check_number(
             "module.lr_min_ratio", lr_min_ratio, lambda v: 0 <= v <= 1, "within 0..1 (the cosine's end, times lr)"
         )
         if lr_schedule == "constant" and lr_min_ratio != LR_MIN_RATIO:  # (it had been ignored without a word)

@@ -1,18 +1,44 @@
 """A setting's number, checked as a constructor takes it: a real number (not a bool, not NaN, which passes every
-comparison) in its range, else one line naming the setting and what it takes."""
+comparison) in its range, else one line naming the setting and what it takes.
+
+The rule for every caller: any integral number is taken through `operator.index` (numpy's int64, uint8 ...: they
+had been refused, "an integer >= 1, got np.int64(4)"), any other real one through `float` (numpy's float32), and the
+checked number comes back as Python's own int or float; a caller keeps that one, never the value it was given: a
+numpy number kept may reach a saved hparams YAML, or a library that takes Python's numbers alone. Bools (numpy's too)
+are refused: True is no count of anything."""
 
 from __future__ import annotations
 
 import math
+import numbers
+import operator
 from collections.abc import Callable
 
 from fast_style.errors import UserError
 
 
-def check_number(name: str, value: object, within: Callable[[float], bool], takes: str, integer: bool = False) -> None:
-    """UserError "`name` must be `takes`, got `value`" unless `value` is a number (an int for `integer`) that
-    `within` accepts: `check_number("temporal.weight", w, lambda v: v >= 0, "a number >= 0")`."""
-    kinds = int if integer else (int, float)
-    number = not isinstance(value, bool) and isinstance(value, kinds) and not math.isnan(value)
-    if not (number and within(value)):  # type: ignore[arg-type]
+def plain_number(value: object, integer: bool = False) -> int | float | None:
+    """`value` as Python's int (an integral number, numpy's included) or, unless `integer`, float (another real
+    number: numpy's float32, a Fraction); None for anything else: a bool, NaN, a string, a float for `integer`."""
+    if isinstance(value, bool) or str(getattr(value, "dtype", "")) in ("bool", "torch.bool"):  # numpy's, torch's
+        return None
+    try:
+        return int(operator.index(value))  # type: ignore[arg-type]  # (int(): an IntEnum's member as an int)
+    except TypeError:
+        pass
+    if integer or not isinstance(value, numbers.Real):
+        return None
+    number = float(value)
+    return None if math.isnan(number) else number
+
+
+def check_number(
+    name: str, value: object, within: Callable[[float], bool], takes: str, integer: bool = False
+) -> int | float:
+    """`value` as Python's int or float (`plain_number`; an int for `integer`), UserError "`name` must be `takes`,
+    got `value`" unless it is one that `within` accepts:
+    `weight = check_number("temporal.weight", w, lambda v: v >= 0, "a number >= 0")`. Keep the number it returns."""
+    number = plain_number(value, integer)
+    if number is None or not within(number):
         raise UserError(f"{name} must be {takes}, got {value!r}")
+    return number

@@ -107,13 +107,13 @@ def optimize_image(
     if init not in ("content", "noise"):
         raise UserError(f"unknown init '{init}': use content or noise")
     if lr is not None:  # (0 had stood for the default, a negative one was torch's ValueError)
-        check_number(
+        lr = check_number(
             "lr",
             lr,
             lambda v: 0 < v < math.inf,
             f"a number > 0 ({setting('--lr', 'lr')}), or None for the method's default",
         )
-    check_number(
+    iterations = check_number(
         "iterations",
         iterations,
         lambda v: v >= 0,

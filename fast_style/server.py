@@ -93,11 +93,12 @@ class Limits:
     waiting: int = 4  # requests that may wait for their turn; more are answered 503 at once
 
     def __post_init__(self) -> None:  # (max_size=-5 made every request a 500; running=0 an executor's ValueError)
-        for name, least in (("max_upload_bytes", 1), ("max_pixels", 1), ("max_size", 16), ("running", 1)):
-            check_number(
+        limits = (("max_upload_bytes", 1), ("max_pixels", 1), ("max_size", 16), ("running", 1), ("waiting", 0))
+        for name, least in limits:  # (kept as Python's int: numpy's int64 had been refused)
+            number = check_number(
                 f"Limits.{name}", getattr(self, name), lambda v, n=least: v >= n, f"an integer >= {least}", True
             )
-        check_number("Limits.waiting", self.waiting, lambda v: v >= 0, "an integer >= 0", True)
+            setattr(self, name, number)
 
 
 class UploadGuard:

@@ -413,14 +413,16 @@ def stylize_video(
     src, dst = Path(src).expanduser(), Path(dst).expanduser()  # as Stylizer.load reads its model ("~/in.mp4")
     # one line for a device that is not there (torch's "exchangeDevice" error); None: auto
     device = pick_device(device)
-    check_number("crf", crf, lambda v: 0 <= v <= 51, "a whole number within 0..51 (x264's CRF: 18 by default)", True)
+    crf = check_number(
+        "crf", crf, lambda v: 0 <= v <= 51, "a whole number within 0..51 (x264's CRF: 18 by default)", True
+    )
     fmt = VIDEO_OUTPUTS.get(dst.suffix.lower())
     if fmt is None:
         raise UserError(f"{dst}: videos are written as {', '.join(VIDEO_OUTPUTS)}")
     if batch_size is None:
         batch_size = default_batch(device)
     # (2.5 never filled a batch: the whole video went in one, however long; '3' was a TypeError deep inside)
-    check_number(
+    batch_size = check_number(
         f"the video batch size ({setting('--batch-size', 'batch_size')})",
         batch_size,
         lambda v: v >= 1,

@@ -259,3 +259,16 @@ def test_a_start_the_run_never_reaches_is_said(
         extra = ("temporal=shift", f"temporal.start={start}", "trainer.max_steps=4")
         train_module._prepare(tiny_cfg(tmp_path / str(start), photo_dir, style_path, random_vgg, *extra))
         assert ("temporal.start=4 is not before trainer.max_steps=4: the run trains without" in caplog.text) is said
+
+
+def test_numpy_numbers_are_taken_as_pythons() -> None:
+    """temporal.max_shift=np.int64(4) had been refused ("an integer >= 1, got np.int64(4)"); the numbers are kept as
+    Python's (a checkpoint's hparams, the shifts' randint), bools refused."""
+    np = pytest.importorskip("numpy")
+
+    term = ConsistencyLoss(np.float32(10), max_shift=np.int64(4), margin=np.uint8(2), start=np.int32(3))
+    assert (term.weight, term.max_shift, term.margin, term.start) == (10.0, 4, 2, 3)
+    assert [type(v) for v in (term.weight, term.max_shift, term.margin, term.start)] == [float, int, int, int]
+    for wrong in (np.True_, True, np.float64(4.0), 4.5):
+        with pytest.raises(UserError, match="temporal.max_shift must be an integer >= 1"):
+            ConsistencyLoss(max_shift=wrong)

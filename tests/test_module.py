@@ -339,3 +339,16 @@ def test_no_image_grid_before_the_first_optimizer_step(monkeypatch: pytest.Monke
     for step in (0, 0, 1, 1, 2, 2, 3):  # two batches a step
         images.on_train_batch_end(SimpleNamespace(global_step=step), None)
     assert logged == [2, 2]  # (log_grid itself writes a step once)
+
+
+def test_numpy_numbers_are_taken_and_saved_as_pythons() -> None:
+    """np.float64 (a float's subclass) had been kept in hparams, which hparams.yaml wrote as a python/object tag that
+    yaml.safe_load cannot read back; np.float32 was refused."""
+    import numpy as np
+    import yaml
+
+    m = _module(1.0, lr=np.float64(3e-4), lr_min_ratio=np.float32(0.5))
+    assert (type(m.hparams.lr), type(m.hparams.lr_min_ratio)) == (float, float)
+    assert yaml.safe_load(yaml.dump(dict(m.hparams)))["lr_min_ratio"] == 0.5
+    with pytest.raises(UserError, match="module.lr must be a number > 0, got np.True_"):
+        _module(1.0, lr=np.True_)

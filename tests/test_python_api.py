@@ -164,6 +164,18 @@ def test_export_takes_any_integral_opset(model_path: Path, tmp_path: Path) -> No
     assert (tmp_path / "m.onnx").stat().st_size
 
 
+def test_server_limits_take_numpy_whole_numbers_as_pythons() -> None:
+    """Limits(max_size=np.int64(600)) had been refused: "Limits.max_size must be an integer >= 16, got
+    np.int64(600)"; the limits are kept as Python's ints, numpy's bools refused."""
+    import numpy as np
+
+    limits = Limits(max_size=np.int64(600), waiting=np.uint8(2))
+    assert (limits.max_size, limits.waiting) == (600, 2)
+    assert (type(limits.max_size), type(limits.waiting)) == (int, int)
+    with pytest.raises(UserError, match="Limits.running must be an integer >= 1, got np.True_"):
+        Limits(running=np.True_)
+
+
 def test_export_video_animation_server_and_zoo_settings_are_checked_first(model_path: Path, tmp_path: Path) -> None:
     from fast_style.animation import stylize_animation
     from fast_style.video import stylize_video

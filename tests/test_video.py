@@ -1866,3 +1866,28 @@ def test_a_stylize_that_returns_other_than_three_channels_is_named(tmp_path: Pat
     with pytest.raises(RuntimeError, match=r"stylize returned \(1, 1, 50, 66\) for \(1, 3, 50, 66\) frames"):
         stylize_video(clip, tmp_path / "out.mp4", lambda x: x[:, :1], batch_size=1)
     assert not (tmp_path / "out.mp4").exists()
+
+
+def test_numpy_whole_numbers_are_taken_for_crf_batch_size_and_quality(tmp_path: Path) -> None:
+    """np.int64 (a sweep's np.arange) had been refused: "crf must be a whole number within 0..51, got np.int64(0)";
+    numpy's bools are not numbers."""
+    from fast_style.animation import stylize_animation
+    from fast_style.video import stylize_video
+
+    clip = make_video(tmp_path / "clip.mp4", frames=3, audio=False)
+    sizes = []
+
+    def stylize(frames):
+        sizes.append(len(frames))
+        return frames
+
+    assert stylize_video(clip, tmp_path / "out.mp4", stylize, crf=np.int64(0), batch_size=np.int64(2)) == 3
+    assert sizes == [2, 1]
+    frames = [Image.new("RGB", (8, 8), colour) for colour in ("black", "red")]
+    frames[0].save(tmp_path / "a.gif", save_all=True, append_images=frames[1:])
+    got = stylize_animation(
+        tmp_path / "a.gif", tmp_path / "o.webp", stylize, quality=np.uint8(80), batch_size=np.int32(1)
+    )
+    assert got == (2, 8, 8)
+    with pytest.raises(UserError, match=r"crf must be a whole number within 0\.\.51 .*, got np\.True_"):
+        stylize_video(clip, tmp_path / "b.mp4", stylize, crf=np.True_)
