@@ -695,6 +695,27 @@ def test_optimize_never_writes_over_its_inputs_or_an_existing_curve(
     assert not (tmp_path / "photo_loss.csv").exists() and not (tmp_path / "taken.png").exists()
 
 
+def test_optimize_checks_an_output_under_the_home_folder_before_the_work(
+    tmp_path: Path, style_path: Path, random_vgg: Path, capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """-o '~/out.png' (quoted) was checked as ./~/out.png: an existing ~/out.png was refused after every iteration,
+    and with --force the photo itself, named another way, was written over by its stylized copy."""
+    monkeypatch.setenv("HOME", str(tmp_path))
+    (tmp_path / "work").mkdir()
+    monkeypatch.chdir(tmp_path / "work")
+    photo = make_photo(tmp_path / "photo.png", size=(40, 30))
+    before = photo.read_bytes()
+    base = [str(photo), "-s", str(style_path), "--iterations", "1", "--size", "32", "--weights", str(random_vgg)]
+    assert optimize_main([*base, "-o", "~/photo.png", "--force"]) == 2
+    assert "photo.png is an input" in capsys.readouterr().err
+    assert photo.read_bytes() == before
+    (tmp_path / "taken.png").write_bytes(b"mine")
+    monkeypatch.setattr("fast_style.optimize.optimize_image", lambda *a, **k: pytest.fail("the work was begun"))
+    assert optimize_main([*base, "-o", "~/taken.png"]) == 2
+    assert f"{tmp_path / 'taken.png'} exists: use --force" in capsys.readouterr().err
+    assert not (tmp_path / "work" / "~").exists()
+
+
 def test_a_thin_painting_too_small_at_the_style_size_is_given_the_size_that_keeps_it(
     tmp_path: Path, random_vgg: Path, capsys: pytest.CaptureFixture
 ) -> None:

@@ -73,7 +73,9 @@ def run(args: argparse.Namespace) -> None:
         raise UserError("--output is empty: give a file name, e.g. result.png")
     # without -o, or a folder: named after the photo and the painting, as stylize and export name theirs
     named = f"{Path(args.content).stem}_{Path(args.style).stem}.png"
-    out = Path(args.output or named)
+    # '~/out.png' (quoted) expanded here, before the checks, as write_result expands it: they looked at ./~/out.png, so
+    # an existing ~/out.png was refused only after every iteration, and the photo itself written over with --force
+    out = Path(args.output or named).expanduser()
     if out.is_dir() or (args.output or "").endswith(("/", os.sep)):  # -o results/: a folder, made if it is not there
         out = out / named
     if out.name.lower() in IMAGE_OUTPUTS:  # -o .png: no suffix to pathlib ("unknown image format ''")
@@ -87,7 +89,7 @@ def run(args: argparse.Namespace) -> None:
         )
     if out.suffix.lower() not in IMAGE_OUTPUTS:
         raise UserError(f"{out}: unknown image format '{out.suffix}': end --output with {', '.join(IMAGE_OUTPUTS)}")
-    check_result(out, args.force, {Path(args.content).resolve(), Path(args.style).resolve()})
+    check_result(out, args.force, {Path(p).expanduser().resolve() for p in (args.content, args.style)})
     for flag, value, least in (
         ("--iterations", args.iterations, 1),
         ("--size", args.size, 16),
