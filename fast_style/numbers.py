@@ -17,10 +17,15 @@ from collections.abc import Callable
 from fast_style.errors import UserError
 
 
+def is_bool(value: object) -> bool:
+    """Whether `value` is a bool: Python's, numpy's (np.True_) or a torch bool tensor's."""
+    return isinstance(value, bool) or str(getattr(value, "dtype", "")) in ("bool", "torch.bool")
+
+
 def plain_number(value: object, integer: bool = False) -> int | float | None:
     """`value` as Python's int (an integral number, numpy's included) or, unless `integer`, float (another real
     number: numpy's float32, a Fraction); None for anything else: a bool, NaN, a string, a float for `integer`."""
-    if isinstance(value, bool) or str(getattr(value, "dtype", "")) in ("bool", "torch.bool"):  # numpy's, torch's
+    if is_bool(value):
         return None
     try:
         return int(operator.index(value))  # type: ignore[arg-type]  # (int(): an IntEnum's member as an int)

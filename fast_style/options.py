@@ -12,13 +12,14 @@ import math
 from collections.abc import Callable
 
 from fast_style.errors import UserError, setting
+from fast_style.numbers import is_bool
 
 
 def as_number(name: str, value: object) -> float:
     """`value` as a float; TypeError for one that is not one number (a string, '0.5', was compared as text deep
     inside) or is NaN (which passed every range check); numpy numbers and one-element tensors are numbers."""
     try:
-        if isinstance(value, (str, bytes, bool)):
+        if isinstance(value, (str, bytes)) or is_bool(value):  # numpy's np.True_ had been taken as 1.0, True refused
             raise TypeError
         number = float(value)  # type: ignore[arg-type]
     except (TypeError, ValueError, RuntimeError):

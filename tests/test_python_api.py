@@ -28,6 +28,19 @@ def model_path(tmp_path: Path) -> Path:
     return save_style_model(TransformerNet(channels=(4, 8, 8), num_residual=1), tmp_path / "m.pt")
 
 
+def test_a_bool_is_no_strength_numpy_s_and_torch_s_included(model_path: Path, tmp_path: Path) -> None:
+    """strength=True was refused, np.True_ and torch.tensor(True) taken as 1.0 (check_number's rule: no bools)."""
+    import numpy as np
+
+    s = Stylizer.load(model_path, device="cpu")
+    for yes in (True, np.True_, torch.tensor(True)):
+        with pytest.raises(TypeError, match="strength must be a number, not"):
+            s(torch.rand(3, 16, 16), strength=yes)
+        with pytest.raises(TypeError, match="tile must be a number, not"):
+            Stylizer(s.network, "cpu", "fp32", tile=yes)
+    assert s(torch.rand(3, 16, 16), strength=np.float32(0.5)).shape == (3, 16, 16)
+
+
 def test_images_closed_truncated_or_given_alone_are_named(model_path: Path, tmp_path: Path) -> None:
     s = Stylizer.load(model_path, device=None)  # None: as "auto" (torch's multi-line TypeError)
     assert Stylizer(s.network, None, "fp32").device == s.device  # ("unknown device 'None'")
