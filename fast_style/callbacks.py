@@ -82,6 +82,14 @@ class ImageLogger(pl.Callback):
         datamodule = trainer.datamodule
         if datamodule is not None and hasattr(datamodule, "val_images"):
             self.images = datamodule.val_images(self.num_images)
+            shown = len(self.images)
+            if 0 < shown < self.num_images and trainer.is_global_zero:  # (it had shown fewer without a word)
+                log.warning(
+                    "warning: callbacks.images.num_images=%d, but the grids show %d: the held-out photos there are "
+                    "(data.num_val, or those of data.val_root); raise data.num_val for more",
+                    self.num_images,
+                    shown,
+                )
 
     def on_train_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule, *args: Any) -> None:
         # 0 before the first optimizer step (batches accumulated for it, a first step skipped as non-finite): no

@@ -352,3 +352,18 @@ def test_numpy_numbers_are_taken_and_saved_as_pythons() -> None:
     assert yaml.safe_load(yaml.dump(dict(m.hparams)))["lr_min_ratio"] == 0.5
     with pytest.raises(UserError, match="module.lr must be a number > 0, got np.True_"):
         _module(1.0, lr=np.True_)
+
+
+def test_more_grid_images_than_held_out_photos_are_said(caplog: pytest.LogCaptureFixture) -> None:
+    """callbacks.images.num_images=10 beside data.num_val=4 showed 4 photos a grid, without a word."""
+    from types import SimpleNamespace
+
+    from fast_style.callbacks import ImageLogger
+
+    for asked, held_out, said in ((10, 4, True), (4, 4, False), (2, 4, False)):
+        caplog.clear()
+        datamodule = SimpleNamespace(val_images=lambda count, n=held_out: torch.rand(min(count, n), 3, 8, 8))
+        images = ImageLogger(num_images=asked)
+        images.on_fit_start(SimpleNamespace(datamodule=datamodule, is_global_zero=True), None)
+        assert len(images.images) == min(asked, held_out)
+        assert ("callbacks.images.num_images=10, but the grids show 4" in caplog.text) is said
