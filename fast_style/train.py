@@ -207,6 +207,15 @@ def _train(cfg: DictConfig) -> Path | None:
         if not keeper.kept and 0 <= trainer.max_steps <= trainer.global_step:  # a finished run resumed
             at = f"the checkpoint is at step {trainer.global_step} and " if ckpt is not None else ""
             log.warning("nothing trained: %strainer.max_steps=%d; raise it to train on", at, trainer.max_steps)
+        elif not keeper.kept and 0 < (epochs := trainer.max_epochs or 0) <= trainer.current_epoch:  # (in epochs:
+            # a run stopped at its max_steps mid-epoch counts that epoch as done, and had resumed without a word)
+            log.warning(
+                "nothing trained: the checkpoint is at step %d and epoch %d (an epoch cut short by trainer.max_steps "
+                "counts) and trainer.max_epochs=%d; raise it (or set trainer.max_steps) to train on",
+                trainer.global_step,
+                trainer.current_epoch,
+                epochs,
+            )
         if any((out / "tensorboard").glob("events.out.tfevents.*")):
             log.info("TensorBoard: tensorboard --logdir %s", shlex.quote(str(out / "tensorboard")))
     return style_path if style_path is not None and style_path.is_file() else None  # never a path to nothing

@@ -516,6 +516,14 @@ def test_tiny_run_end_to_end_and_resume(
     caplog.clear()  # a resume that cannot go on says so (it ended without a word, exit 0)
     train(tiny_cfg(out, photo_dir, style_path, random_vgg, "trainer.max_steps=5", "ckpt_path=last"))
     assert "nothing trained: the checkpoint is at step 8 and trainer.max_steps=5; raise it" in caplog.text
+    caplog.clear()  # so does one counted in epochs (the run's epoch, cut short by its max_steps, counts as done)
+    train(
+        tiny_cfg(
+            out, photo_dir, style_path, random_vgg, "trainer.max_steps=-1", "trainer.max_epochs=1", "ckpt_path=last"
+        )
+    )
+    assert "nothing trained: the checkpoint is at step 8 and epoch 3 (an epoch cut short" in caplog.text
+    assert "and trainer.max_epochs=1; raise it (or set trainer.max_steps) to train on" in caplog.text
     assert OmegaConf.load(out / "tensorboard" / "hparams.yaml").trainer.max_steps == 8  # a launch that trained none
     assert ckpt["optimizer_states"][0]["param_groups"][0]["lr"] == pytest.approx(4e-4)
     assert ckpt["lr_schedulers"][0]["base_lrs"] == [pytest.approx(4e-4)]
