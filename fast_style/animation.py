@@ -32,7 +32,7 @@ from fast_style.images import (
     upright,
 )
 from fast_style.numbers import check_number
-from fast_style.options import check_smoothing
+from fast_style.options import check_callable, check_path, check_smoothing, shown
 from fast_style.outputs import check_output, is_the_file
 from fast_style.progress import frame_bar
 
@@ -232,6 +232,9 @@ def stylize_animation(
     `smooth` (0..1): temporal smoothing of the stylized frames, as a video's (fast_style.smoothing); `batch_size`:
     frames given to `stylize` at a time (None: CHUNK, 8); `progress`: a bar of the frames stylized, with frames per
     second, on stderr where it is a terminal (a video's: fast_style.progress; a long GIF on a CPU ran in silence)."""
+    check_path("src", src, "the animation")
+    check_path("dst", dst, "the stylized animation")
+    check_callable("stylize", stylize, "taking a list of images and returning them stylized (Stylizer.stylize_images)")
     # (WebP's; checked first: 500 failed in Pillow's encoder once every frame was stylized)
     quality = check_number(
         "quality",
@@ -309,6 +312,11 @@ def _stylize_frames(
 
 def _stylized(stylize: Callable[[list[Image.Image]], list[Image.Image]], frames: list[Image.Image]) -> list:
     out = stylize(frames)
+    if not isinstance(out, (list, tuple)):  # (None: "object of type 'NoneType' has no len()")
+        raise TypeError(
+            f"stylize returned {shown(out)} for {len(frames)} frames: it must return a list of PIL images, one for "
+            "each, as Stylizer.stylize_images does"
+        )
     if len(out) != len(frames):  # (an animation came out shorter, without a word)
         raise ValueError(f"stylize returned {len(out)} images for {len(frames)} frames: it must return one for each")
     # (a tensor failed in the saving: "cannot unpack non-iterable builtin_function_or_method object")

@@ -9,6 +9,7 @@ UserError."""
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Callable
 
 from fast_style.errors import UserError, setting
@@ -40,6 +41,26 @@ def check_flag(name: str, value: object, none: bool = False) -> bool | None:
     except (ValueError, RuntimeError):  # an array's ambiguous truth
         pass
     raise TypeError(f"{name} must be True or False{' (or None)' if none else ''}, not {value!r}")
+
+
+def check_callable(name: str, value: object, takes: str, none: bool = False) -> None:
+    """TypeError where `value` is not a function (or None, where `none`), before any file is opened: `takes` says what
+    it is given and returns (stylize_video(src, dst, None) failed once the video was open: "'NoneType' object is not
+    callable")."""
+    if not callable(value) and not (none and value is None):
+        raise TypeError(f"{name} must be a function {takes}{' (or None)' if none else ''}, not {shown(value)}")
+
+
+def check_path(name: str, value: object, what: str) -> None:
+    """TypeError where `value` is not a path (a str or a Path): pathlib's "expected str, bytes or os.PathLike object,
+    not NoneType" named no argument."""
+    if not isinstance(value, (str, os.PathLike)):
+        raise TypeError(f"{name} is {what}'s path (a str or a Path), not {shown(value)}")
+
+
+def shown(value: object) -> str:
+    """A plain value as it is written, anything else by its kind (a network's repr is many lines)."""
+    return repr(value) if value is None or isinstance(value, (bool, int, float, bytes)) else type(value).__name__
 
 
 def _checked(name: str, value: object, within: Callable[[float], bool], takes: str) -> float:

@@ -34,6 +34,7 @@ from fast_style.errors import EMPTY_FILE, UserError, counted, setting
 from fast_style.file_kinds import IMAGE_EXTENSIONS, cut_short
 from fast_style.inference_defaults import PRESETS
 from fast_style.numbers import check_number
+from fast_style.options import check_callable, check_path
 from fast_style.outputs import check_output, is_the_file
 from fast_style.pixels import to_uint8, to_unit
 from fast_style.progress import frame_bar
@@ -410,6 +411,10 @@ def stylize_video(
     is not a video or an unknown container."""
     import av
 
+    check_path("src", src, "the video")
+    check_path("dst", dst, "the stylized video")
+    check_callable("stylize", stylize, "taking (N, 3, H, W) frames and returning them stylized (stylize_tensor)")
+    check_callable("on_frame", on_frame, "taking (width, height)", none=True)
     src, dst = Path(src).expanduser(), Path(dst).expanduser()  # as Stylizer.load reads its model ("~/in.mp4")
     # one line for a device that is not there (torch's "exchangeDevice" error); None: auto
     device = pick_device(device)
@@ -873,7 +878,10 @@ class _Batches:
         # (one channel, or four, failed in the encoder: "Unexpected numpy array shape `(24, 32, 1)`")
         if not isinstance(y, torch.Tensor) or y.ndim != 4 or len(y) != len(x) or y.shape[1] != 3:
             got = tuple(y.shape) if isinstance(y, torch.Tensor) else type(y).__name__
-            raise RuntimeError(f"stylize returned {got} for {tuple(x.shape)} frames")
+            raise RuntimeError(
+                f"stylize returned {got} for {tuple(x.shape)} frames: it must return them stylized, as an "
+                "(N, 3, H, W) tensor"
+            )
         if self.size is None:
             self.size = _even(y.shape[-2:])
             if min(self.size) < 2:  # made so by --max-size or --scale, or the video's own (a 1 px strip)

@@ -469,6 +469,43 @@ def test_a_stylize_that_returns_tensors_for_an_animation_is_named(tmp_path: Path
     assert not (tmp_path / "out.gif").exists()
 
 
+def test_video_and_animation_check_their_callables_and_paths_first(tmp_path: Path) -> None:
+    # stylize=None, on_frame=1: "'NoneType' object is not callable" once the file was open; a path of None: pathlib's
+    # "expected str, bytes or os.PathLike object"; a stylize returning None: "object of type 'NoneType' has no len()"
+    from fast_style.animation import stylize_animation
+    from fast_style.video import stylize_video
+
+    missing = tmp_path / "missing.mp4"  # never opened: the arguments are checked first
+    for options, said in (
+        ({"stylize": None}, r"^stylize must be a function taking \(N, 3, H, W\) frames .*, not None$"),
+        ({"stylize": 1}, r"^stylize must be a function .*, not 1$"),
+        ({"on_frame": 1}, r"^on_frame must be a function taking \(width, height\) \(or None\), not 1$"),
+        ({"src": None}, r"^src is the video's path \(a str or a Path\), not None$"),
+        ({"dst": None}, r"^dst is the stylized video's path \(a str or a Path\), not None$"),
+    ):
+        given = {"src": missing, "dst": tmp_path / "o.mp4", "stylize": lambda frames: frames, **options}
+        with pytest.raises(TypeError, match=said):
+            stylize_video(**given)
+    for options, said in (
+        ({"stylize": None}, r"^stylize must be a function taking a list of images .*stylize_images\), not None$"),
+        ({"src": None}, r"^src is the animation's path \(a str or a Path\), not None$"),
+        ({"dst": 3}, r"^dst is the stylized animation's path \(a str or a Path\), not 3$"),
+    ):
+        given = {
+            "src": tmp_path / "missing.gif",
+            "dst": tmp_path / "o.gif",
+            "stylize": lambda images: images,
+            **options,
+        }
+        with pytest.raises(TypeError, match=said):
+            stylize_animation(**given)
+    frames = [Image.new("RGB", (16, 12), (i * 60, 90, 40)) for i in range(2)]
+    frames[0].save(tmp_path / "a.gif", save_all=True, append_images=frames[1:], duration=100)
+    with pytest.raises(TypeError, match=r"^stylize returned None for 2 frames: it must return a list of PIL images"):
+        stylize_animation(tmp_path / "a.gif", tmp_path / "out.gif", lambda images: None)
+    assert not (tmp_path / "out.gif").exists()
+
+
 def test_a_stylizer_refuses_a_module_that_is_no_style_network(model_path: Path) -> None:
     # torch.nn.Linear(3, 3) was taken, and failed at the first image in torch's words ("Expected size for first two
     # dimensions of batch2 tensor")
