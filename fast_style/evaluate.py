@@ -410,6 +410,14 @@ def evaluate(
     stability_photos = check_number(
         "stability_photos", stability_photos, lambda v: v >= 0, "a whole number of photos >= 0", True
     )
+    # (-1 failed once the first photo was scored, as optimize_image's "iterations must be a whole number >= 0")
+    reference_iterations = check_number(
+        "reference_iterations",
+        reference_iterations,
+        lambda v: v >= 0,
+        "a whole number of L-BFGS iterations >= 0 (0: no reference)",
+        True,
+    )
     if keep is not None:
         keep = list(keep) if isinstance(keep, Iterable) and not isinstance(keep, (str, bytes)) else [keep]
         if not all(isinstance(k, int) and not isinstance(k, bool) for k in keep):

@@ -1231,6 +1231,16 @@ def test_evaluate_in_python_takes_a_built_in_styles_name(style_path: Path, rando
     assert [s.name for s in scores] == ["wave-fast"]
 
 
+def test_evaluate_in_python_checks_reference_iterations_first() -> None:
+    # -1 failed once the first photo was scored, as optimize_image's "iterations must be a whole number >= 0"
+    from fast_style.evaluate import evaluate
+
+    photos = [("p.jpg", torch.rand(1, 3, 32, 32))]
+    for wrong in (-1, 0.5, True, "3"):  # before any model is read (wave-fast's painting is not given here)
+        with pytest.raises(UserError, match=r"^reference_iterations must be a whole number of L-BFGS iterations >= 0"):
+            evaluate(["wave-fast"], photos, judge=False, stability_photos=0, reference_iterations=wrong)
+
+
 def test_a_failed_rewrite_of_a_report_leaves_the_earlier_one_whole(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
