@@ -77,7 +77,9 @@ def report() -> None:
     p.add_argument("--judge-weights", default="oxford", help="the judge's VGG19: oxford, torchvision or a file")
     p.add_argument("--force", action="store_true", help="replace an earlier report in --out")
     args = p.parse_args()
-    names = args.styles or zoo.names()
+    # each once, in the order given: find_models scores a style given twice once, and the table and the sheet's labels
+    # had paired the names with the scores in turn (--styles wave wave udnie: udnie's figures as a second `wave`)
+    names = list(dict.fromkeys(args.styles or zoo.names()))
     unknown = sorted(set(names) - set(zoo.names()))
     if unknown:
         p.error(f"not built-in styles: {', '.join(unknown)} (the zoo has {', '.join(zoo.names())})")

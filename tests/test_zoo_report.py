@@ -112,6 +112,39 @@ def test_an_earlier_report_is_kept_without_force_and_a_missing_judge_is_shown_as
     assert '"judge_style": null' in (out / "metrics.json").read_text()
 
 
+def test_a_style_given_twice_is_scored_and_labelled_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    """--styles wave wave udnie scored wave and udnie, then paired the names with the scores in turn: udnie's
+    figures came out as a second `wave` row, its column labelled wave (and --write-manifests wrote them to wave's)."""
+    import torch
+
+    from fast_style.scores import ModelScore
+
+    photos = tmp_path / "photos"
+    make_photo(photos / "p.png", size=(64, 48))
+    labels: list = []
+
+    def scored(models: list, photos: list, **kw: object) -> tuple:
+        figures = {"flicker": 1.0, "flicker_zoom": 1.0}
+        scores = [ModelScore(Path(m).stem, str(m), "s.jpg", 1.0 + i, **figures) for i, m in enumerate(models)]
+        return scores, [[torch.rand(1, 3, 48, 64) for _ in photos] for _ in models]
+
+    def sheet(photos: list, columns: list, names: list, cell: int) -> object:
+        labels.append((len(columns), names))
+        return real_sheet(photos, columns, names, cell)
+
+    real_sheet = evaluate.contact_sheet
+    monkeypatch.setattr(evaluate, "evaluate", scored)
+    monkeypatch.setattr(evaluate, "contact_sheet", sheet)
+    args = ["--photos", str(photos), "--style-dir", str(tmp_path), "--out", str(tmp_path / "r"), "--no-judge"]
+    assert _run(monkeypatch, *args, "--styles", "wave", "wave", "udnie") == 0
+    rows = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| `")]
+    assert [row.split(" | ")[0] for row in rows] == ["| `wave`", "| `udnie`"]
+    assert [row.split(" | ")[3] for row in rows] == ["1", "2"]  # each style's own content loss
+    assert labels == [(2, ["wave", "udnie"])]
+
+
 def test_coco_photos_of_one_name_in_two_sub_folders_are_both_held_out(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
