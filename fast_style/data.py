@@ -460,8 +460,9 @@ class StyleDataModule(pl.LightningDataModule):
         """The photos of data.root held out for validation, kept in the checkpoint: a resume holds out the same
         ones (a photo added or removed meanwhile drew another set, photos already trained on among it). And the
         training loader's place, which Lightning keeps too but restores only within an unfinished epoch: a run of
-        trainer.max_epochs continued to more trained its next epoch on epoch 0's order and crops again."""
-        state: dict[str, Any] = {}
+        trainer.max_epochs continued to more trained its next epoch on epoch 0's order and crops again. And the
+        crops' size and the batch size, which a resume with others is told of (`load_state_dict`)."""
+        state: dict[str, Any] = {"image_size": self.image_size, "batch_size": self.batch_size}
         if self._train_loader is not None:
             state["loader"] = self._train_loader.state_dict()
         if self.val_root or not getattr(self, "_held_out", None):
@@ -471,8 +472,20 @@ class StyleDataModule(pl.LightningDataModule):
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """After `setup` (Lightning restores a datamodule then): the checkpoint's held-out photos, those still
-        there; the others train. The loader's place waits for the loader (`_loader`)."""
+        there; the others train. The loader's place waits for the loader (`_loader`). Another data.image_size or
+        data.batch_size than the checkpoint's trains on at the new one, said (the style model written records the
+        new image_size alone, though the steps before trained at the old one)."""
         self._loader_state = state.get("loader")
+        changed = [k for k in ("image_size", "batch_size") if state.get(k) is not None and state[k] != getattr(self, k)]
+        if changed:
+            log.warning(
+                "warning: resumed with %s where the checkpoint's run trained with %s: the steps from here train with "
+                "the new one%s (resume with the old to keep %s)",
+                ", ".join(f"data.{k}={getattr(self, k)}" for k in changed),
+                ", ".join(f"data.{k}={state[k]}" for k in changed),
+                "s" if len(changed) > 1 else "",
+                "them" if len(changed) > 1 else "it",
+            )
         names = state.get("held_out")
         if not names or self.val_root or not getattr(self, "_photos", None):
             return

@@ -88,6 +88,33 @@ def test_a_val_root_holding_every_photo_of_the_root_is_refused_in_one_line(photo
         dm.setup()
 
 
+def test_a_resume_with_other_crops_or_batches_says_so(photo_dir: Path, caplog) -> None:
+    """A resume with another data.image_size or data.batch_size trained on at it without a word (and its style
+    model recorded the new image_size, though the steps before trained at the old one)."""
+    first = StyleDataModule(str(photo_dir), image_size=32, batch_size=2, num_workers=0, num_val=2)
+    first.setup()
+    state = first.state_dict()
+    same = StyleDataModule(str(photo_dir), image_size=32, batch_size=2, num_workers=0, num_val=2)
+    same.setup()
+    same.load_state_dict(state)
+    assert "resumed with" not in caplog.text
+    other = StyleDataModule(str(photo_dir), image_size=48, batch_size=3, num_workers=0, num_val=2)
+    other.setup()
+    other.load_state_dict(state)
+    assert (
+        "resumed with data.image_size=48, data.batch_size=3 where the checkpoint's run trained with "
+        "data.image_size=32, data.batch_size=2" in caplog.text
+    )
+    caplog.clear()
+    size = StyleDataModule(str(photo_dir), image_size=64, batch_size=2, num_workers=0, num_val=2)
+    size.setup()
+    size.load_state_dict(state)
+    assert "resumed with data.image_size=64 where the checkpoint's run trained with data.image_size=32:" in caplog.text
+    caplog.clear()
+    size.load_state_dict({k: v for k, v in state.items() if k not in ("image_size", "batch_size")})  # an older one
+    assert "resumed with" not in caplog.text
+
+
 def test_a_resume_holds_out_the_photos_the_checkpoint_held_out(photo_dir: Path, caplog) -> None:
     """The held-out set was drawn again from the photos there: one removed meanwhile held out photos already
     trained on (and the val/* curves changed photos mid-run)."""
