@@ -168,6 +168,14 @@ class StyleTransferModule(pl.LightningModule):
             # dynamic=False: a static graph per batch shape (the last validation batch, a batch short of an
             # unreadable photo); torch's dynamic-shape path crashed on a second image size at inference
             device = self.trainer.strategy.root_device
+            if device.type == "cpu" and mode in ("max-autotune", "max-autotune-no-cudagraphs"):
+                # (inductor benchmarks its CPU kernels one by one: a 2-step run of model=tiny at 32 px had not
+                # reached its second step after 3 minutes on 2 cores)
+                log.warning(
+                    "warning: module.compile=%s is for GPUs: on a CPU it spends minutes autotuning before the first "
+                    "steps, and a compiled step is no faster there than an uncompiled one; set module.compile=auto",
+                    mode,
+                )
             self.network_fn = compile_for(self.network.forward, device, mode)
             self.loss_fn = compile_for(self.loss.forward, device, mode)
             self.cuda_graphs = mode in ("reduce-overhead", "max-autotune")  # on a GPU

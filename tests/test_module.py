@@ -204,6 +204,25 @@ def test_compile_auto_uses_cuda_graphs_on_one_gpu_only(
     assert (m.network_fn == m.network.forward) is not graphs
 
 
+@pytest.mark.parametrize("mode", ["max-autotune", "max-autotune-no-cudagraphs"])
+def test_max_autotune_on_a_cpu_is_said_to_be_for_gpus(mode: str, monkeypatch: pytest.MonkeyPatch, caplog) -> None:
+    """module.compile=max-autotune on a CPU spent minutes autotuning (a 2-step model=tiny run at 32 px had not
+    ended after 3 minutes) without a word."""
+    monkeypatch.setattr(torch, "compile", lambda fn, **kwargs: fn)
+    for device, said in (("cuda", False), ("cpu", True)):
+        caplog.clear()
+        m = _module(1.0, compile=mode)
+        strategy = type("S", (), {"root_device": torch.device(device)})()
+        m.trainer = type("T", (), {"strategy": strategy, "world_size": 1})()
+        m.configure_model()
+        assert (f"module.compile={mode} is for GPUs: on a CPU it spends minutes autotuning" in caplog.text) is said
+    caplog.clear()
+    plain = _module(1.0, compile="default")
+    plain.trainer = m.trainer
+    plain.configure_model()
+    assert "is for GPUs" not in caplog.text
+
+
 def test_compile_for_asks_a_cpu_for_256_bit_vector_code(monkeypatch: pytest.MonkeyPatch) -> None:
     from fast_style import devices
 
