@@ -53,6 +53,22 @@ def test_the_short_cpu_budgets_train_on_from_a_built_in_network(experiment: str,
         assert torch.equal(ours, theirs.to(ours.dtype)), name
 
 
+def test_the_readme_says_the_short_budgets_fix_the_style_size(tmp_path: Path) -> None:
+    """experiment=cpu_quick fixes style.size at 384, where the README said only "160 px crops" and called twice
+    data.image_size the default: `experiment=cpu_quick data.image_size=256` painted with a 1.5x style image."""
+    readme = " ".join((Path(__file__).resolve().parents[1] / "README.md").read_text().split())
+    sizes = {}
+    for experiment in ("demo", "cpu_quick"):
+        base = [f"experiment={experiment}", f"output_dir={tmp_path}", "style.image=s.png"]
+        cfg = _compose(base)
+        assert _compose([*base, "data.image_size=64"]).style.size == cfg.style.size  # fixed, whatever the crops
+        sizes[experiment] = (cfg.data.image_size, cfg.style.size)
+    assert f"`experiment=demo` and `cpu_quick` fix it at {sizes['demo'][1]} and {sizes['cpu_quick'][1]})" in readme
+    crops, size = sizes["cpu_quick"]
+    assert f"`experiment=cpu_quick` ({crops} px crops, the painting at {size} px," in readme
+    assert f"Its `style.size={size}` is fixed, not twice the crop" in readme
+
+
 def test_model_and_trainer_nodes_instantiate(tmp_path: Path) -> None:
     cfg = _compose([f"output_dir={tmp_path}", "style.image=s.png", "model=tiny", "trainer=fast_dev"])
     net = instantiate(cfg.model)
