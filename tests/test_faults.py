@@ -439,6 +439,30 @@ def test_a_ctrl_c_while_fast_style_train_exits_prints_no_traceback(tmp_path: Pat
     assert (done.returncode, done.stderr) == (0, ""), done.stderr[-2000:]
 
 
+@pytest.mark.parametrize(
+    ("args", "code", "said"),
+    [
+        (["--list-styles"], 0, ""),
+        (
+            ["--list-styles", "x.jpg"],
+            2,
+            "error: --list-styles takes no inputs: list the styles, then stylize with --style NAME\n",
+        ),
+    ],
+)
+def test_a_ctrl_c_while_a_tool_exits_prints_no_traceback(tmp_path: Path, args: list[str], code: int, said: str) -> None:
+    """Every tool (fast-style-stylize here): a Ctrl-C just after its last line, while Python ran the exit callbacks
+    (torch's clean-up), came out as "Exception ignored in atexit callback" with a traceback; the process ends with
+    the tool's own code and line."""
+    script = (  # an exit callback registered before the tool's own ones, as torch's are (it is imported first)
+        "import atexit, os, signal, sys, time\n"
+        "atexit.register(lambda: (os.kill(os.getpid(), signal.SIGINT), time.sleep(0.5)))\n"
+        "from fast_style.cli import stylize\nsys.exit(stylize.main(sys.argv[1:]))\n"
+    )
+    done = _run_script(script, tmp_path, *args, preexec_fn=_sigint_as_in_a_terminal)
+    assert (done.returncode, done.stderr) == (code, said), done.stderr[-2000:]
+
+
 def test_a_ctrl_c_after_the_run_is_over_does_not_call_it_interrupted(tmp_path: Path) -> None:
     """A Ctrl-C after the run's last line ("style model: ...") and before fast-style-train returned said
     "interrupted", exit code 130, of a run that had finished; a program that calls main() gets its Ctrl-C back."""

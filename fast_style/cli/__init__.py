@@ -13,6 +13,7 @@ them). They share one frame, `run_tool`, and one exit-code convention:
 from __future__ import annotations
 
 import argparse
+import atexit
 import contextlib
 import logging
 import math
@@ -257,6 +258,22 @@ def run_tool(body: Callable[[], int | None], log_level: int = logging.INFO, trac
                 signal.signal(stop, handler)
         if previous_int is not None:
             signal.signal(signal.SIGINT, previous_int)
+        _ignore_ctrl_c_on_exit()
+
+
+def _ignore_ctrl_c_on_exit() -> None:
+    """Once the tool is done, a Ctrl-C while the process exits (torch's and Lightning's clean-up) is ignored: it
+    landed in an exit callback as Python's "Exception ignored in atexit callback" traceback after the tool's last
+    line (or, later in the exit, killed it: exit code 130 for work that was done). Registered after every exit
+    callback of the tool's (torch is imported as it runs), so that it runs first; the process exits with the tool's
+    own code. Only at the exit: a program that calls a tool's main() keeps its Ctrl-C."""
+    atexit.unregister(_no_ctrl_c)  # (a tool run again: registered anew, the last one again)
+    atexit.register(_no_ctrl_c)
+
+
+def _no_ctrl_c() -> None:
+    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:  # (a program's own handler stays)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def add_device(parser: argparse.ArgumentParser, default: str = "auto") -> None:

@@ -8,7 +8,6 @@ built-in configs) or `hydra.searchpath=[file://DIR]`.
 
 from __future__ import annotations
 
-import atexit
 import logging
 import os
 import re
@@ -76,7 +75,7 @@ def _hydra_main(cfg: DictConfig) -> None:
         _STARTED["trained"] += 1
         if not sweep and threading.current_thread() is threading.main_thread():
             # the run is over, its last line said: a Ctrl-C from here on made it "interrupted", exit code 130 (set
-            # back as it was at _launch's end; _ignore_ctrl_c_on_exit keeps it ignored in the exit)
+            # back as it was at _launch's end; run_tool keeps it ignored in the exit)
             _STARTED["ctrl_c"] = signal.signal(signal.SIGINT, signal.SIG_IGN)
     except KeyboardInterrupt:  # Ctrl-C, SIGTERM or SIGHUP before training took them over (torch loading)
         if refused:
@@ -344,22 +343,8 @@ def main() -> None:
             os.environ["HYDRA_FULL_ERROR"] = previous
         if inherited is None:
             os.environ.pop(_USERS_FULL_ERROR, None)
-        _ignore_ctrl_c_on_exit()
     if code != EXIT_OK:  # (returns where it is done: main() called from a program)
         sys.exit(code)
-
-
-def _ignore_ctrl_c_on_exit() -> None:
-    """Once the run is over, a Ctrl-C while the process exits (torch's and Lightning's clean-up) is ignored: it
-    landed in an exit callback as Python's "Exception ignored in atexit callback" traceback after the run's last
-    line. Registered after every exit callback of the run's (torch is imported during it), so that it runs first;
-    the process exits with the run's own code. Only at the exit: a program that calls main() keeps its Ctrl-C."""
-    atexit.unregister(_no_ctrl_c)  # (main() called again: registered anew, the last one again)
-    atexit.register(_no_ctrl_c)
-
-
-def _no_ctrl_c() -> None:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 # the settings that the other tools' options name (fast-style-optimize -s painting.jpg, --iterations, ...)
