@@ -63,14 +63,21 @@ def train(cfg: DictConfig) -> Path | None:
     # program (a notebook) that called train() could no longer be interrupted
     main = threading.current_thread() is threading.main_thread()
     ctrl_c = signal.getsignal(signal.SIGINT) if main else None
+    finished: list[bool] = []
     try:
-        return _train(cfg)
+        return _train(cfg, finished)
+    except KeyboardInterrupt as e:
+        # a Ctrl-C as the run's last lines are said, or after them: raised all the same, marked as come after the
+        # run (trained, its model written), which fast-style-train then called "interrupted" (exit code 130)
+        e.run_finished = bool(finished)
+        raise
     finally:
         if ctrl_c is not None and signal.getsignal(signal.SIGINT) is not ctrl_c:
             signal.signal(signal.SIGINT, ctrl_c)
 
 
-def _train(cfg: DictConfig) -> Path | None:
+def _train(cfg: DictConfig, finished: list[bool]) -> Path | None:
+    """train()'s work; `finished` gains True once the run is over, before its last lines ("style model: ...")."""
     if not isinstance(cfg, DictConfig):  # (None failed in Python's words, a dict as a config of another's)
         raise TypeError(
             f"train takes the config fast_style.config.compose gives, not {type(cfg).__name__}: "
@@ -195,6 +202,7 @@ def _train(cfg: DictConfig) -> Path | None:
         # (trainer.max_time spent before the first step: it returned the path of a style.pt never written)
         if (limit := OmegaConf.select(cfg, "trainer.max_time")) is not None:
             raise UserError(f"trainer.max_time={limit} ran out before the first step: give it more time (DD:HH:MM:SS)")
+    finished.append(True)  # the run is over: its report (the lines below) is left
     style = OmegaConf.select(cfg, "callbacks.style_model.path")
     style_path = Path(style) if style else None
     if trainer.is_global_zero:

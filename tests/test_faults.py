@@ -478,6 +478,27 @@ def test_a_ctrl_c_after_the_run_is_over_does_not_call_it_interrupted(tmp_path: P
     assert "handler after main: True" in done.stdout
 
 
+def test_a_ctrl_c_after_the_runs_last_line_does_not_call_it_interrupted(
+    tmp_path: Path, photo_dir: Path, style_path: Path, random_vgg: Path
+) -> None:
+    """A Ctrl-C after train()'s last line ("TensorBoard: ...") and before it returned said "interrupted", exit code
+    130, of a run that had finished (its model written)."""
+    run = tmp_path / "run"
+    script = (  # the Ctrl-C lands just after the run's last line
+        "import os, signal, sys\nimport fast_style.cli.train as t\nimport fast_style.train as ft\n"
+        "said = ft.log.info\n"
+        "def info(message, *args):\n    said(message, *args)\n"
+        "    if message.startswith('TensorBoard:'):\n        os.kill(os.getpid(), signal.SIGINT)\n"
+        "ft.log.info = info\nsys.argv[1:] = sys.argv[2:]\nt.main()\n"
+    )
+    args = [*tiny_run(photo_dir, style_path, random_vgg), f"hydra.run.dir={run}", "trainer.max_steps=2"]
+    args += ["trainer.enable_progress_bar=false", "trainer.accelerator=cpu", "callbacks.images.every_n_steps=0"]
+    done = _run_script(script, tmp_path, "-", *args, preexec_fn=_sigint_as_in_a_terminal)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "interrupted" not in done.stderr and "Traceback" not in done.stderr
+    assert "TensorBoard: tensorboard --logdir" in done.stdout and (run / "style.pt").is_file()
+
+
 @pytest.mark.parametrize("folder", ["made by the launch", "there before"])
 def test_a_stop_while_the_run_loads_leaves_no_folder_of_its_own(tmp_path: Path, folder: str) -> None:
     """A SIGTERM (or Ctrl-C) after Hydra made the run's folder and before training took it over (torch and

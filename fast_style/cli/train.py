@@ -27,7 +27,7 @@ from omegaconf import DictConfig
 from omegaconf.errors import OmegaConfBaseException
 
 from fast_style import launch_folders, ranks
-from fast_style.cli import EXIT_OK, EXIT_PARTIAL, EXIT_USER_ERROR, run_tool
+from fast_style.cli import EXIT_OK, EXIT_PARTIAL, EXIT_USER_ERROR, Terminated, run_tool
 from fast_style.config import CONFIG_DIR, register
 from fast_style.config_mistakes import check_added, not_yaml, one_line
 from fast_style.errors import UserError, command_options, counted
@@ -71,7 +71,11 @@ def _hydra_main(cfg: DictConfig) -> None:
         from fast_style.train import train  # torch and Lightning: only once a run starts
 
         held = _lock_resolved_folder(out)
-        train(cfg)  # (a batch or size that does not fit: a UserError, one line)
+        try:
+            train(cfg)  # (a batch or size that does not fit: a UserError, one line)
+        except KeyboardInterrupt as e:  # a Ctrl-C once a single run is over (train() says; a sweep's stops the sweep)
+            if sweep or isinstance(e, Terminated) or not getattr(e, "run_finished", False):
+                raise
         _STARTED["trained"] += 1
         if not sweep and threading.current_thread() is threading.main_thread():
             # the run is over, its last line said: a Ctrl-C from here on made it "interrupted", exit code 130 (set
