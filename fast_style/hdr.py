@@ -136,7 +136,9 @@ def content_peak(frame: Any) -> float:
     Read from a decoded frame's side data (the first frame: stylize_video maps every frame with its answer)."""
     from av.sidedata.sidedata import Type
 
-    found = {sd.type: bytes(sd) for sd in frame.side_data}
+    # asked for by type: iterating the side data gave the entries in PyAV 18.1.0 and their types in 18.1.1
+    wanted = (Type.CONTENT_LIGHT_LEVEL, Type.MASTERING_DISPLAY_METADATA)
+    found = {kind: bytes(sd) for kind in wanted if (sd := frame.side_data.get(kind)) is not None}
     stated = []
     if len(cll := found.get(Type.CONTENT_LIGHT_LEVEL, b"")) >= 8:
         stated.append(struct.unpack("<I", cll[:4])[0])  # AVContentLightMetadata.MaxCLL
