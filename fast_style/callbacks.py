@@ -85,7 +85,7 @@ class ImageLogger(pl.Callback):
             shown = len(self.images)
             if 0 < shown < self.num_images and trainer.is_global_zero:  # (it had shown fewer without a word)
                 log.warning(
-                    "warning: callbacks.images.num_images=%d, but the grids show %d: the held-out photos there are "
+                    "callbacks.images.num_images=%d, but the grids show %d: the held-out photos there are "
                     "(data.num_val, or those of data.val_root); raise data.num_val for more",
                     self.num_images,
                     shown,

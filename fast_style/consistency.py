@@ -150,7 +150,7 @@ class ConsistencyLoss(nn.Module):
         if not (self.start and isinstance(max_steps, int) and 0 < max_steps <= self.start):
             return None
         return (
-            f"warning: temporal.start={self.start} is not before trainer.max_steps={max_steps}: the run trains "
+            f"temporal.start={self.start} is not before trainer.max_steps={max_steps}: the run trains "
             "without the temporal term, no steadier on video; lower temporal.start"
         )
 

@@ -479,7 +479,7 @@ class StyleDataModule(pl.LightningDataModule):
         changed = [k for k in ("image_size", "batch_size") if state.get(k) is not None and state[k] != getattr(self, k)]
         if changed:
             log.warning(
-                "warning: resumed with %s where the checkpoint's run trained with %s: the steps from here train with "
+                "resumed with %s where the checkpoint's run trained with %s: the steps from here train with "
                 "the new one%s (resume with the old to keep %s)",
                 ", ".join(f"data.{k}={getattr(self, k)}" for k in changed),
                 ", ".join(f"data.{k}={state[k]}" for k in changed),

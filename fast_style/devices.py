@@ -79,7 +79,7 @@ def pick_precision(precision: str, device: torch.device, compile: bool = False) 
     if precision == "fp16" and device.type == "cpu":
         raise UserError(f"fp16 is not supported on the CPU: use precision bf16 or fp32{option_note('--precision')}")
     if precision == "bf16" and device.type == "cpu" and not native_bf16("cpu"):
-        log.warning("warning: this CPU has no native bf16 (AVX512-BF16 or AMX): bf16 runs emulated, slower than fp32")
+        log.warning("this CPU has no native bf16 (AVX512-BF16 or AMX): bf16 runs emulated, slower than fp32")
     return DTYPES[precision]
 
 

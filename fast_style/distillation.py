@@ -66,7 +66,7 @@ class Distillation(nn.Module):
         fast = [*FAST_CHANNELS, FAST_RESIDUAL]
         smaller = "model=fast, or " if fast != mine and all(f <= t for f, t in zip(fast, theirs)) else ""
         return (
-            f"warning: the student (model.channels={mine[:3]}, model.num_residual={mine[3]}) is larger than "
+            f"the student (model.channels={mine[:3]}, model.num_residual={mine[3]}) is larger than "
             f"distill.teacher={self.teacher_name} ({theirs[:3]}, {theirs[3]}): it runs slower than its teacher and "
             f"paints no better; give a smaller model ({smaller}model.channels and model.num_residual at most the "
             "teacher's)"

@@ -97,7 +97,7 @@ def find_models(items: list[str]) -> list[Path]:
                 )
             for run in unfinished:
                 log.warning(
-                    "warning: %s left out: its run has checkpoints but no style.pt yet (still training, or "
+                    "%s left out: its run has checkpoints but no style.pt yet (still training, or "
                     "killed; resume it with ckpt_path=last)",
                     run,
                 )
@@ -139,7 +139,7 @@ def _overrides(path: Path) -> list[str]:
     try:
         found = [str(o) for o in OmegaConf.load(file)] if file.is_file() else []
     except Exception as e:  # a damaged record (its YAML parser's error was a traceback): named by its folder
-        log.warning("warning: %s cannot be read (%s): its run is named by its folder", file, first_line(e, 120))
+        log.warning("%s cannot be read (%s): its run is named by its folder", file, first_line(e, 120))
         return []
     return [o for o in found if not o.lstrip("+~").partition("=")[0].startswith(_BOOKKEEPING)]
 
@@ -249,7 +249,7 @@ def load_photos(
         except (OSError, ValueError, *BOMB) as e:
             over_the_limit += isinstance(e, BOMB)
             log.warning(
-                "warning: skipping %s: %s",
+                "skipping %s: %s",
                 f,
                 over_the_bomb_limit() if isinstance(e, BOMB) else unreadable_because(f, e),
             )
@@ -266,15 +266,15 @@ def load_photos(
                     w, h = img.size[:: -1 if img.getexif().get(0x0112, 1) in (5, 6, 7, 8) else 1]  # (as shown)
             # "at --size": only where the size made it so (a 5x5 photo was "5x5 at --size 32", as if that were why)
             at = f" at {setting('--size', 'size', size)}" if keep is not None else ""
-            log.warning("warning: skipping %s: %dx%d%s, under %d px a side", f, w, h, at, MIN_PHOTO_SIDE)
+            log.warning("skipping %s: %dx%d%s, under %d px a side", f, w, h, at, MIN_PHOTO_SIDE)
             if skipped is not None:
                 skipped.append(f)
             continue
         with contextlib.suppress(OSError, ValueError, *BOMB):  # (as fast-style-optimize says it; it went unsaid)
             if (frames := frame_count(f)) > 1:
-                log.warning("warning: %s: an animation of %d frames: only the first is scored", f, frames)
+                log.warning("%s: an animation of %d frames: only the first is scored", f, frames)
             elif (pages := page_count(f)) > 1:
-                log.warning("warning: %s: a TIFF of %d pages: only the first is scored", f, pages)
+                log.warning("%s: a TIFF of %d pages: only the first is scored", f, pages)
         photos.append((name if names[name] == 1 else str(f), photo))
         if sources is not None:
             sources.append(f)
@@ -492,7 +492,7 @@ def evaluate(
         del net
     if len(scorers) > 1:  # each painting's Gram targets have their own scale
         log.warning(
-            "warning: these models were trained on %d paintings (%s): their losses compare only between models of "
+            "these models were trained on %d paintings (%s): their losses compare only between models of "
             "the same painting, though the table ranks them together",
             len(scorers),
             ", ".join(sorted(Path(s.style_image).stem for s in scorers.values())),

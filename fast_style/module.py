@@ -85,7 +85,7 @@ class StyleTransferModule(pl.LightningModule):
         )
         if lr_schedule == "constant" and lr_min_ratio != LR_MIN_RATIO:  # (it had been ignored without a word)
             log.warning(
-                "warning: module.lr_min_ratio=%g is the cosine schedule's floor: module.lr_schedule=constant trains "
+                "module.lr_min_ratio=%g is the cosine schedule's floor: module.lr_schedule=constant trains "
                 "at module.lr throughout; add module.lr_schedule=cosine to decay to it",
                 lr_min_ratio,
             )
@@ -172,7 +172,7 @@ class StyleTransferModule(pl.LightningModule):
                 # (inductor benchmarks its CPU kernels one by one: a 2-step run of model=tiny at 32 px had not
                 # reached its second step after 3 minutes on 2 cores)
                 log.warning(
-                    "warning: module.compile=%s is for GPUs: on a CPU it spends minutes autotuning before the first "
+                    "module.compile=%s is for GPUs: on a CPU it spends minutes autotuning before the first "
                     "steps, and a compiled step is no faster there than an uncompiled one; set module.compile=auto",
                     mode,
                 )

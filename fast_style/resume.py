@@ -94,7 +94,7 @@ def resume_from(cfg: DictConfig, out: Path, last: str | None, checkpoints: bool)
                 else f"steps {at + 1} to {reached} are trained again, their style models and grids"
             )
             log.warning(
-                "warning: %s, the run's newest checkpoint, is at step %d, and the run went on to step %d: %s written "
+                "%s, the run's newest checkpoint, is at step %d, and the run went on to step %d: %s written "
                 "over (callbacks.checkpoint.save_last=true keeps a checkpoint of a run's last step)",
                 ckpt,
                 at,

@@ -451,16 +451,16 @@ def _prepare(cfg: DictConfig) -> tuple[pl.Trainer, StyleTransferModule, Any, lis
         )
     if isinstance(trainer.accelerator, CPUAccelerator) and trainer.max_steps >= LONG_FOR_A_CPU and ckpt is None:
         log.warning(  # the paper's 40,000 steps at 256 px: about a day on two cores, with no word of a shorter way
-            "warning: %d steps on the CPU take many hours (the progress bar shows the time left): "
+            "%d steps on the CPU take many hours (the progress bar shows the time left): "
             "experiment=cpu_quick trains a style worth keeping in about 10 minutes on two cores",
             trainer.max_steps,
         )
     if isinstance(trainer.accelerator, CPUAccelerator) and asked != "32-true":
         if asked == "16-mixed":  # Lightning trains bf16-mixed instead, saying only "Using bfloat16 AMP"
-            log.warning("warning: trainer.precision=%s is for GPUs: on the CPU it trains as bf16-mixed", precision)
+            log.warning("trainer.precision=%s is for GPUs: on the CPU it trains as bf16-mixed", precision)
         if not native_bf16("cpu"):  # as fast-style-stylize says for --precision bf16
             log.warning(
-                "warning: this CPU has no native bf16 (AVX512-BF16 or AMX): %s runs emulated, several times "
+                "this CPU has no native bf16 (AVX512-BF16 or AMX): %s runs emulated, several times "
                 "slower than trainer.precision=32-true",
                 precision,
             )

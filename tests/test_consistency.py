@@ -259,6 +259,7 @@ def test_a_start_the_run_never_reaches_is_said(
         extra = ("temporal=shift", f"temporal.start={start}", "trainer.max_steps=4")
         train_module._prepare(tiny_cfg(tmp_path / str(start), photo_dir, style_path, random_vgg, *extra))
         assert ("temporal.start=4 is not before trainer.max_steps=4: the run trains without" in caplog.text) is said
+    assert ConsistencyLoss(start=4).never_starts(4).startswith("temporal.start=4 is not before")  # (logged: no prefix)
 
 
 def test_numpy_numbers_are_taken_as_pythons() -> None:

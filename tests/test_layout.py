@@ -212,3 +212,27 @@ def test_options_and_inputs_come_in_any_order_and_repeatable_options_add_up() ->
     args = p.parse_args(["a.jpg", "--style", "wave", "b.jpg", "--photos", "x", "--photos", "y", "z"])
     assert (args.inputs, args.style, args.photos) == (["a.jpg", "b.jpg"], "wave", ["x", "y", "z"])
     assert not [k for k in vars(args) if k.startswith("_")]  # no bookkeeping left in what the tool reads
+
+
+def test_no_logged_warning_begins_with_a_warning_prefix_of_its_own() -> None:
+    """The tools log the message alone (run_tool), fast-style-train as `[...][WARNING] - message` (Hydra's): 16 of
+    the ~85 logged warnings began "warning: " as well, so fast-style-eval said "warning: x.gif: an animation of 3
+    frames..." where fast-style-optimize said "x.gif: an animation of 3 frames...", and train "[WARNING] - warning:"."""
+
+    def text(node: ast.expr | None) -> str:
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            return node.value
+        if isinstance(node, ast.JoinedStr) and node.values:
+            return text(node.values[0])
+        return ""
+
+    said, prefixed = 0, []
+    for path in PACKAGE.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            func = node.func if isinstance(node, ast.Call) else None
+            if isinstance(func, ast.Attribute) and func.attr == "warning" and isinstance(func.value, ast.Name):
+                if func.value.id == "log" and node.args:
+                    said += 1
+                    if text(node.args[0]).lower().startswith("warning"):
+                        prefixed.append(f"{path.relative_to(PACKAGE)}:{node.lineno}")
+    assert said > 50 and not prefixed, prefixed

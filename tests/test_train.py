@@ -2352,7 +2352,7 @@ def test_a_long_run_on_the_cpu_points_at_the_short_recipe(
         train_module._prepare(
             tiny_cfg(tmp_path / str(steps), photo_dir, style_path, random_vgg, f"trainer.max_steps={steps}")
         )
-        hint = f"warning: {steps} steps on the CPU take many hours (the progress bar shows the time left): experi"
+        hint = f"{steps} steps on the CPU take many hours (the progress bar shows the time left): experi"
         assert (hint in caplog.text) is said, caplog.text
 
 
