@@ -35,6 +35,7 @@ from fast_style.lightning_internals import (
     take_sigterm,
 )
 from fast_style.module import last_batch_of_the_run
+from fast_style.resume import saved_settings, settings_changed
 from fast_style.style_model import check_model_name, save_style_model
 
 log = logging.getLogger(__name__)
@@ -314,6 +315,22 @@ class ResumedStepCount(pl.Callback):
         if self._resumed:
             self._resumed = False
             set_logging_count(trainer, trainer.global_step)
+
+
+class TrainedSettings(pl.Callback):
+    """The run's settings that shape what it trains (`resume.trained_settings`), kept in each checkpoint: a resume
+    with others (loss weights, style.size, module.lr_schedule...) trained on under them without a word, and now
+    names them in one line."""
+
+    def __init__(self, settings: dict[str, Any]) -> None:
+        self.settings = settings
+
+    def on_save_checkpoint(self, trainer: pl.Trainer, pl_module: pl.LightningModule, checkpoint: dict) -> None:
+        checkpoint["trained_settings"] = dict(self.settings)
+
+    def on_load_checkpoint(self, trainer: pl.Trainer, pl_module: pl.LightningModule, checkpoint: dict) -> None:
+        if said := settings_changed(saved_settings(checkpoint), self.settings):
+            log.warning(said)
 
 
 class FinalCheckpoint(ModelCheckpoint):

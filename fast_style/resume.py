@@ -8,6 +8,7 @@ import logging
 import re
 import zipfile
 from pathlib import Path
+from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
@@ -247,3 +248,74 @@ def run_in(out: Path, checkpoints: str | None, images: str | None, logs: bool = 
     if checkpoints:
         candidates.insert(0, Path(checkpoints) / "last.ckpt")
     return next((p for p in candidates if p.is_file()), None)
+
+
+# What shapes the network a run trains, beyond model.* (a resume with others is refused) and data.image_size and
+# data.batch_size (the datamodule says those): a resume with others trains on under them, said (`settings_changed`).
+# Not what a resume changes on purpose (trainer.max_steps, paths, logging) nor module.lr (a line of its own), and
+# not module.compile, on_nonfinite (how, not what) or init_from (a resume starts from the checkpoint's weights).
+TRAINED_GROUPS = ("style", "loss", "module", "temporal", "distill")
+NOT_TRAINED = ("module.lr", "module.compile", "module.on_nonfinite", "module.init_from")
+TRAINER_KEYS = ("accumulate_grad_batches", "gradient_clip_val", "gradient_clip_algorithm")
+FILES = ("style.image", "loss.weights", "distill.teacher")  # a file's path, or a built-in's name
+SHOWN = 5  # settings named in the line; "and N more" past them
+
+
+def trained_settings(settings: dict[str, Any]) -> dict[str, Any]:
+    """Of a run's resolved settings, those above as "group.key": value (a file by its name, FILES: a painting
+    moved is the same one; temporal and distill as their option, "none" where off), for its checkpoints."""
+    flat: dict[str, Any] = {}
+    for group in TRAINED_GROUPS:
+        values = settings.get(group)
+        if group in ("temporal", "distill"):
+            flat[group] = "none" if values is None else (launch.choice(group) or "on")
+        for key, value in (values or {}).items():
+            if key != "_target_" and f"{group}.{key}" not in NOT_TRAINED:
+                flat[f"{group}.{key}"] = value
+    for key in FILES:
+        if isinstance(flat.get(key), str):
+            flat[key] = Path(flat[key]).name
+    for key in TRAINER_KEYS:
+        flat[f"trainer.{key}"] = (settings.get("trainer") or {}).get(key)
+    return flat
+
+
+def saved_settings(checkpoint: dict[str, Any]) -> dict[str, Any]:
+    """The `trained_settings` a checkpoint was written under; of one written before it kept them, the module's
+    hyperparameters among them (Lightning's)."""
+    if isinstance(kept := checkpoint.get("trained_settings"), dict):
+        return kept
+    hparams = checkpoint.get("hyper_parameters") or {}
+    return {f"module.{k}": hparams[k] for k in ("lr_schedule", "lr_min_ratio") if k in hparams}
+
+
+def settings_changed(saved: dict[str, Any], ours: dict[str, Any]) -> str | None:
+    """One line naming the settings of `ours` other than the checkpoint's run's, `saved` (a setting either side
+    lacks, as another release's, is passed over; temporal and distill compare as on or off), None where none."""
+
+    def differs(key: str) -> bool:
+        if key in ("temporal", "distill"):
+            return (saved[key] == "none") != (ours[key] == "none")
+        return saved[key] != ours[key]
+
+    changed = [k for k in ours if k in saved and differs(k)]
+    if not changed:
+        return None
+    named = ", ".join(f"{k}={_shown(ours[k])} (was {_shown(saved[k])})" for k in changed[:SHOWN])
+    more = f" and {len(changed) - SHOWN} more" if len(changed) > SHOWN else ""
+    one = len(changed) == 1
+    return (
+        f"warning: resumed with {'a setting' if one else 'settings'} other than the checkpoint's run trained with: "
+        f"{named}{more}: the steps from here train with the new {'one' if one else 'ones'} (resume with the old to "
+        f"keep {'it' if one else 'them'})"
+    )
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}: {_shown(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list):
+        return "[" + ", ".join(_shown(v) for v in value) + "]"
+    return "null" if value is None else str(value)

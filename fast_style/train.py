@@ -21,7 +21,14 @@ from pytorch_lightning.loggers import TensorBoardLogger
 from pytorch_lightning.utilities.exceptions import SIGTERMException
 
 from fast_style import config, launch
-from fast_style.callbacks import AtomicCheckpointIO, GracefulStop, HParamsSummary, KeepLaunch, ResumedStepCount
+from fast_style.callbacks import (
+    AtomicCheckpointIO,
+    GracefulStop,
+    HParamsSummary,
+    KeepLaunch,
+    ResumedStepCount,
+    TrainedSettings,
+)
 from fast_style.config_mistakes import build, check_keys, check_typed, check_types
 from fast_style.devices import check_memory, native_bf16
 from fast_style.errors import UserError, first_line, out_of_memory, setting
@@ -31,7 +38,7 @@ from fast_style.loss import GRAD_BYTES_PER_PIXEL
 from fast_style.module import StyleTransferModule
 from fast_style.outputs import check_writable, in_the_way
 from fast_style.rank_logging import one_copy_on_terminal
-from fast_style.resume import resume_from, run_in, step_of
+from fast_style.resume import resume_from, run_in, step_of, trained_settings
 
 log = logging.getLogger(__name__)
 
@@ -418,6 +425,7 @@ def _prepare(cfg: DictConfig) -> tuple[pl.Trainer, StyleTransferModule, Any, lis
         settings["trainer"]["log_every_n_steps"] = steps
     callbacks.insert(0, ResumedStepCount())  # before any callback that logs at the count (LearningRateMonitor)
     callbacks.append(HParamsSummary(settings))  # the HParams tab
+    callbacks.append(TrainedSettings(trained_settings(settings)))  # kept in the checkpoints, compared on a resume
     callbacks.append(KeepLaunch(out / ".hydra"))
     # a resume forgets what the stopped run logged past its checkpoint (a kill after it: those steps run again, and
     # their points and grids had been in TensorBoard twice); TensorBoard drops them from the earlier event files.

@@ -20,6 +20,7 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 from fast_style.cli.stylize import main as stylize_main
 from fast_style.config import compose
 from fast_style.errors import UserError
+from fast_style.resume import saved_settings, settings_changed
 from fast_style.style_model import load_style_model
 from fast_style.train import train
 
@@ -321,6 +322,39 @@ def test_a_run_resumes_with_another_number_of_loader_workers(
         assert torch.load(out / "checkpoints" / "last.ckpt", weights_only=False)["global_step"] == steps
     assert "resumed with data.num_workers=1 where the run had 0" in caplog.text
     assert "resumed with data.num_workers=0 where the run had 1" in caplog.text
+
+
+def test_a_resume_with_other_loss_style_or_module_settings_says_which(
+    tmp_path: Path, photo_dir: Path, style_path: Path, random_vgg: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A resume with another style.size, loss weights or module.lr_schedule trained on under them without a word
+    (Lightning restores its hyperparameters without comparing them); what a resume changes on purpose stays unsaid."""
+    out = tmp_path / "run"
+    train(tiny_cfg(out, photo_dir, style_path, random_vgg, "trainer.max_steps=2"))
+    assert "trained_settings" in torch.load(out / "checkpoints" / "last.ckpt", weights_only=True)
+    on_purpose = ("trainer.max_steps=3", "trainer.log_every_n_steps=1", "module.compile=false", "ckpt_path=last")
+    train(tiny_cfg(out, photo_dir, style_path, random_vgg, *on_purpose))
+    assert "resumed with" not in caplog.text
+    changed = ("loss.style_weight=7", "style.size=40", "module.lr_schedule=cosine", "temporal=shift")
+    train(tiny_cfg(out, photo_dir, style_path, random_vgg, "trainer.max_steps=4", "ckpt_path=last", *changed))
+    said = [r.getMessage() for r in caplog.records if "resumed with" in r.getMessage()]
+    assert said == [
+        "warning: resumed with settings other than the checkpoint's run trained with: style.size=40 (was 48), "
+        "loss.style_weight=7 (was 1e+10), module.lr_schedule=cosine (was constant), temporal=on (was none): the "
+        "steps from here train with the new ones (resume with the old to keep them)"
+    ]
+
+
+def test_a_resume_names_five_changed_settings_and_counts_the_rest() -> None:
+    saved = {f"loss.w{i}": i for i in range(7)} | {"style.image": "a.jpg", "loss.new_in_this_release": 1}
+    ours = {f"loss.w{i}": i + 1 for i in range(7)} | {"style.image": "a.jpg"}
+    said = settings_changed(saved, ours)
+    assert said is not None and "loss.w4=5 (was 4) and 2 more: the steps" in said and "loss.w5" not in said
+    assert settings_changed(saved, saved) is None
+    old = {"hyper_parameters": {"lr": 1e-3, "lr_schedule": "constant", "lr_min_ratio": 0.1}}  # kept no settings
+    assert "module.lr_schedule=cosine (was constant):" in settings_changed(
+        saved_settings(old), {"module.lr_schedule": "cosine", "module.lr_min_ratio": 0.1, "loss.w0": 3}
+    )
 
 
 def test_resumed_runs_keep_writing_last_ckpt(tmp_path: Path, photo_dir: Path, style_path: Path, random_vgg: Path):
