@@ -305,7 +305,7 @@ def settings_changed(saved: dict[str, Any], ours: dict[str, Any]) -> str | None:
     more = f" and {len(changed) - SHOWN} more" if len(changed) > SHOWN else ""
     one = len(changed) == 1
     return (
-        f"warning: resumed with {'a setting' if one else 'settings'} other than the checkpoint's run trained with: "
+        f"resumed with {'a setting' if one else 'settings'} other than the checkpoint's run trained with: "
         f"{named}{more}: the steps from here train with the new {'one' if one else 'ones'} (resume with the old to "
         f"keep {'it' if one else 'them'})"
     )

@@ -339,7 +339,7 @@ def test_a_resume_with_other_loss_style_or_module_settings_says_which(
     train(tiny_cfg(out, photo_dir, style_path, random_vgg, "trainer.max_steps=4", "ckpt_path=last", *changed))
     said = [r.getMessage() for r in caplog.records if "resumed with" in r.getMessage()]
     assert said == [
-        "warning: resumed with settings other than the checkpoint's run trained with: style.size=40 (was 48), "
+        "resumed with settings other than the checkpoint's run trained with: style.size=40 (was 48), "
         "loss.style_weight=7 (was 1e+10), module.lr_schedule=cosine (was constant), temporal=on (was none): the "
         "steps from here train with the new ones (resume with the old to keep them)"
     ]
