@@ -101,4 +101,5 @@ def mastering(max_nits: int) -> SideData:  # AVMasteringDisplayMetadata: 9 ratio
     ],
 )
 def test_the_peak_a_pq_stream_states(side_data: list, peak: float) -> None:
-    assert content_peak(SimpleNamespace(side_data=side_data)) == peak
+    # a frame's side data maps each type to its entry, as PyAV's container does (18.1.1 iterates the types)
+    assert content_peak(SimpleNamespace(side_data={sd.type: sd for sd in side_data})) == peak
