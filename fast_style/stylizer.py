@@ -39,6 +39,7 @@ from fast_style.options import (
     check_scale,
     check_strength,
     check_tile,
+    shown,
 )
 from fast_style.pixels import pil_to_tensor, tensor_to_pil, to_uint8, to_unit
 from fast_style.style_model import load_style_model
@@ -155,9 +156,10 @@ class Stylizer:
         `precision` "auto": on GPUs fp16 (bf16 with `compile`), on CPUs bf16 where native, else fp32. The other
         settings are the constructor's, and checked there."""
         if not isinstance(path, (str, os.PathLike)):  # (a network's repr is many lines: its kind is said)
-            shown = repr(path) if isinstance(path, (bytes, int, float, type(None))) else type(path).__name__
             hint = ": Stylizer(network, device, precision) takes a network" if isinstance(path, TransformerNet) else ""
-            raise TypeError(f"Stylizer.load takes a style model's path or a built-in style's name, not {shown}{hint}")
+            raise TypeError(
+                f"Stylizer.load takes a style model's path or a built-in style's name, not {shown(path)}{hint}"
+            )
         net, meta = load_style_model(str(zoo.resolve(path)))
         return cls(net, device, precision, meta, backend, max_pixels, tile, compile)
 
