@@ -567,7 +567,8 @@ def test_optimize_without_an_output_or_given_a_folder_names_its_picture_after_th
     """-o was required (argparse's "the following arguments are required: -o/--output") and a folder refused, where
     fast-style-stylize and -export name their outputs themselves; never over an existing picture unasked."""
     photo = make_photo(tmp_path / "photo.png", size=(40, 30))
-    base = [str(photo), "-s", str(style_path), "--iterations", "1", "--size", "32", "--weights", str(random_vgg)]
+    base = [str(photo), "-s", str(style_path), "--iterations", "1", "--size", "32", "--style-size", "32"]
+    base += ["--weights", str(random_vgg)]
     named = f"photo_{style_path.stem}.png"
     (tmp_path / "work").mkdir()
     (tmp_path / "results").mkdir()
@@ -591,7 +592,8 @@ def test_optimize_keeps_a_photos_transparency_as_stylize_does(
     photo = Image.new("RGBA", (40, 30), (200, 120, 40, 255))
     photo.paste((0, 0, 0, 0), (0, 0, 20, 30))  # its left half see-through
     photo.save(tmp_path / "cut.png")
-    base = [str(tmp_path / "cut.png"), "-s", str(style_path), "--iterations", "1", "--weights", str(random_vgg)]
+    base = [str(tmp_path / "cut.png"), "-s", str(style_path), "--iterations", "1", "--style-size", "32"]
+    base += ["--weights", str(random_vgg)]
     assert optimize_main([*base, "-o", str(tmp_path / "out.png")]) == 0
     with Image.open(tmp_path / "out.png") as out:
         assert out.mode == "RGBA" and out.size == (40, 30)
@@ -621,6 +623,7 @@ def test_optimize_keeps_a_photos_metadata_as_stylize_does(tmp_path: Path, style_
     photo = make_photo(tmp_path / "plain.png", size=(40, 30))
     Image.open(photo).save(tmp_path / "cam.jpg", exif=exif.tobytes(), icc_profile=wide, xmp=xmp, dpi=(300, 300))
     base = ["-s", str(style_path), "--iterations", "1", "--size", "40", "--weights", str(random_vgg)]
+    base += ["--style-size", "32"]
     assert optimize_main([str(tmp_path / "cam.jpg"), *base, "-o", str(tmp_path / "out.jpg")]) == 0
     with Image.open(tmp_path / "out.jpg") as out:
         got = out.getexif()
@@ -650,7 +653,7 @@ def test_optimize_says_it_takes_an_animations_first_frame(
     frames = [Image.new("RGB", (40, 30), (60 * i, 100, 50)) for i in range(3)]
     frames[0].save(tmp_path / "anim.gif", save_all=True, append_images=frames[1:], duration=100)
     frames[0].save(tmp_path / "scan.tif", save_all=True, append_images=frames[1:])
-    base = ["-s", str(style_path), "--iterations", "1", "--weights", str(random_vgg)]
+    base = ["-s", str(style_path), "--iterations", "1", "--style-size", "32", "--weights", str(random_vgg)]
     assert optimize_main([str(tmp_path / "anim.gif"), *base, "-o", str(tmp_path / "a.png")]) == 0
     assert "anim.gif: an animation of 3 frames: only the first is optimized" in caplog.text
     assert optimize_main([str(tmp_path / "scan.tif"), *base, "-o", str(tmp_path / "s.png")]) == 0
@@ -708,7 +711,8 @@ def test_optimize_checks_an_output_under_the_home_folder_before_the_work(
     monkeypatch.chdir(tmp_path / "work")
     photo = make_photo(tmp_path / "photo.png", size=(40, 30))
     before = photo.read_bytes()
-    base = [str(photo), "-s", str(style_path), "--iterations", "1", "--size", "32", "--weights", str(random_vgg)]
+    base = [str(photo), "-s", str(style_path), "--iterations", "1", "--size", "32", "--style-size", "32"]
+    base += ["--weights", str(random_vgg)]
     assert optimize_main([*base, "-o", "~/photo.png", "--force"]) == 2
     assert "photo.png is an input" in capsys.readouterr().err
     assert photo.read_bytes() == before
@@ -1367,7 +1371,7 @@ def test_a_photo_over_pillows_limit_or_a_size_that_does_not_fit_is_one_line(
     monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 3100)  # big.jpg is over it (the painting, 3,072 px, is not)
     assert eval_main(_eval_args(sweep, [photos], tmp_path / "e", random_vgg)) == 1  # skipped, the other scored
     assert "1 photo skipped (see above); scored on 1" in capsys.readouterr().err
-    base = ["-s", str(style_path), "-o", str(tmp_path / "o.png"), "--weights", str(random_vgg)]
+    base = ["-s", str(style_path), "-o", str(tmp_path / "o.png"), "--weights", str(random_vgg), "--style-size", "32"]
     assert optimize_main([str(photos / "big.jpg"), *base]) == 2
     assert "cannot read " in capsys.readouterr().err
     monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 89_478_485)
