@@ -5,7 +5,8 @@ The rule for every caller: any integral number is taken through `operator.index`
 had been refused, "an integer >= 1, got np.int64(4)"), any other real one through `float` (numpy's float32), and the
 checked number comes back as Python's own int or float; a caller keeps that one, never the value it was given: a
 numpy number kept may reach a saved hparams YAML, or a library that takes Python's numbers alone. Bools (numpy's too)
-are refused: True is no count of anything."""
+are refused: True is no count of anything. A value of the wrong type (no real number) is a TypeError, a number out of
+range a UserError, as fast_style.options has it."""
 
 from __future__ import annotations
 
@@ -40,10 +41,19 @@ def plain_number(value: object, integer: bool = False) -> int | float | None:
 def check_number(
     name: str, value: object, within: Callable[[float], bool], takes: str, integer: bool = False
 ) -> int | float:
-    """`value` as Python's int or float (`plain_number`; an int for `integer`), UserError "`name` must be `takes`,
-    got `value`" unless it is one that `within` accepts:
-    `weight = check_number("temporal.weight", w, lambda v: v >= 0, "a number >= 0")`. Keep the number it returns."""
+    """`value` as Python's int or float (`plain_number`; an int for `integer`) that `within` accepts:
+    `weight = check_number("temporal.weight", w, lambda v: v >= 0, "a number >= 0")`. Keep the number it returns.
+    As every setting's check (fast_style.options too): TypeError "`name` must be `takes`, not `value`" for a value of
+    the wrong type (no real number: a string, None, a bool), UserError "`name` must be `takes`, got `value`" for a
+    number it does not take (out of range, NaN, a fraction or a float where a whole number is)."""
+    if plain_number(value) is None and not _nan(value):
+        raise TypeError(f"{name} must be {takes}, not {value!r}")
     number = plain_number(value, integer)
     if number is None or not within(number):
         raise UserError(f"{name} must be {takes}, got {value!r}")
     return number
+
+
+def _nan(value: object) -> bool:
+    """Whether `value` is a real number that is NaN (a float's value, not a type of its own)."""
+    return isinstance(value, numbers.Real) and not is_bool(value) and math.isnan(float(value))

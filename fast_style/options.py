@@ -3,8 +3,8 @@ wording for the Python API, the command lines and the server. `name` is the sett
 default the command's option while a command runs, else the Python argument (errors.setting); the server passes its
 field's name.
 
-A value that is not one number (a string, NaN) is a TypeError, a programming mistake; a number out of range is a
-UserError."""
+A value of the wrong type (a string, a bool, anything but one real number) is a TypeError, a programming mistake; a
+number it does not take (out of range, NaN) is a UserError, as fast_style.numbers.check_number has it."""
 
 from __future__ import annotations
 
@@ -18,15 +18,16 @@ from fast_style.numbers import is_bool
 
 def as_number(name: str, value: object) -> float:
     """`value` as a float; TypeError for one that is not one number (a string, '0.5', was compared as text deep
-    inside) or is NaN (which passed every range check); numpy numbers and one-element tensors are numbers."""
+    inside), UserError for NaN (which passed every range check); numpy numbers and one-element tensors are
+    numbers."""
     try:
         if isinstance(value, (str, bytes)) or is_bool(value):  # numpy's np.True_ had been taken as 1.0, True refused
             raise TypeError
         number = float(value)  # type: ignore[arg-type]
     except (TypeError, ValueError, RuntimeError):
         raise TypeError(f"{name} must be a number, not {value!r}") from None
-    if math.isnan(number):
-        raise TypeError(f"{name} must be a number, not NaN")
+    if math.isnan(number):  # a float's value, not a type: a typed `--strength nan` is one line (as UserError)
+        raise UserError(f"{name} must be a number, not NaN")
     return number
 
 

@@ -1243,8 +1243,10 @@ def test_evaluate_in_python_checks_reference_iterations_first() -> None:
     from fast_style.evaluate import evaluate
 
     photos = [("p.jpg", torch.rand(1, 3, 32, 32))]
-    for wrong in (-1, 0.5, True, "3"):  # before any model is read (wave-fast's painting is not given here)
-        with pytest.raises(UserError, match=r"^reference_iterations must be a whole number of L-BFGS iterations >= 0"):
+    # before any model is read (wave-fast's painting is not given here): a wrong number a UserError, a value of
+    # the wrong type (a bool, a string) a TypeError, as every setting's check
+    for wrong, error in ((-1, UserError), (0.5, UserError), (True, TypeError), ("3", TypeError)):
+        with pytest.raises(error, match=r"^reference_iterations must be a whole number of L-BFGS iterations >= 0"):
             evaluate(["wave-fast"], photos, judge=False, stability_photos=0, reference_iterations=wrong)
 
 

@@ -369,7 +369,7 @@ def test_numpy_numbers_are_taken_and_saved_as_pythons() -> None:
     m = _module(1.0, lr=np.float64(3e-4), lr_min_ratio=np.float32(0.5))
     assert (type(m.hparams.lr), type(m.hparams.lr_min_ratio)) == (float, float)
     assert yaml.safe_load(yaml.dump(dict(m.hparams)))["lr_min_ratio"] == 0.5
-    with pytest.raises(UserError, match="module.lr must be a number > 0, got np.True_"):
+    with pytest.raises(TypeError, match="module.lr must be a number > 0, not np.True_"):
         _module(1.0, lr=np.True_)
 
 

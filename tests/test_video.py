@@ -1889,5 +1889,5 @@ def test_numpy_whole_numbers_are_taken_for_crf_batch_size_and_quality(tmp_path: 
         tmp_path / "a.gif", tmp_path / "o.webp", stylize, quality=np.uint8(80), batch_size=np.int32(1)
     )
     assert got == (2, 8, 8)
-    with pytest.raises(UserError, match=r"crf must be a whole number within 0\.\.51 .*, got np\.True_"):
+    with pytest.raises(TypeError, match=r"crf must be a whole number within 0\.\.51 .*, not np\.True_"):
         stylize_video(clip, tmp_path / "b.mp4", stylize, crf=np.True_)

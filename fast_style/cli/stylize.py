@@ -171,16 +171,14 @@ def run(args: argparse.Namespace) -> int:
     if not args.inputs:
         raise UserError("no inputs: give image or video files, folders or globs to stylize")
     model = args.style or args.model
-    try:  # the library's rules and words, named by their flags
-        check_strength(args.strength)
-        check_max_size(args.max_size)
-        check_scale(args.scale)
-        check_smoothing(args.smooth)
-        if args.tile is not None:
-            check_tile(args.tile)
-        check_max_pixels(args.max_pixels)
-    except TypeError as e:  # NaN: for the library a programming mistake, here a typed one
-        raise UserError(str(e)) from None
+    # the library's rules and words, named by their flags (NaN too: a UserError, a number's value)
+    check_strength(args.strength)
+    check_max_size(args.max_size)
+    check_scale(args.scale)
+    check_smoothing(args.smooth)
+    if args.tile is not None:
+        check_tile(args.tile)
+    check_max_pixels(args.max_pixels)
     if args.batch_size is not None and args.batch_size < 1:
         raise UserError("--batch-size must be >= 1")
     if args.quality is not None and not 1 <= args.quality <= 100:
