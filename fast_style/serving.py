@@ -133,8 +133,10 @@ def serve(
         stop = f"kill {os.getpid()} stops it" if Server.keep_ignoring_sigint else "Ctrl-C stops it"
         where = reached_from(host, getattr(getattr(app, "state", None), "hosts", None))
         print(f"fast-style-serve: open {url(host, port)}/{where} ({stop})", file=sys.stderr, flush=True)
-        # not uvicorn.run, which swallows the Ctrl-C it re-raises (exit 0, not 130)
-        server = Server(server_config(app, grace, host=host, port=port))
+        # not uvicorn.run, which swallows the Ctrl-C it re-raises (exit 0, not 130); uvicorn's lines go through the
+        # program's logging (fast-style-serve's: `warning: ...`, as its other warnings), not its own console
+        # ("WARNING:  Invalid HTTP request received.")
+        server = Server(server_config(app, grace, host=host, port=port, log_config=None))
         quiet = _QuietStop(server)
         logging.getLogger("uvicorn.error").addFilter(quiet)
         # uvicorn stops cleanly on SIGTERM (systemd, docker stop), then raises it again: exit 143 through the

@@ -215,9 +215,10 @@ def test_options_and_inputs_come_in_any_order_and_repeatable_options_add_up() ->
 
 
 def test_no_logged_warning_begins_with_a_warning_prefix_of_its_own() -> None:
-    """The tools log the message alone (run_tool), fast-style-train as `[...][WARNING] - message` (Hydra's): 16 of
-    the ~85 logged warnings began "warning: " as well, so fast-style-eval said "warning: x.gif: an animation of 3
-    frames..." where fast-style-optimize said "x.gif: an animation of 3 frames...", and train "[WARNING] - warning:"."""
+    """The tools' log lines say `warning: ` themselves (run_tool), fast-style-train's `[...][WARNING] - message`
+    (Hydra's): 16 of the ~85 logged warnings began "warning: " as well, so fast-style-eval said "warning: x.gif: an
+    animation of 3 frames..." where fast-style-optimize said "x.gif: an animation of 3 frames...", and train
+    "[WARNING] - warning:"."""
 
     def text(node: ast.expr | None) -> str:
         if isinstance(node, ast.Constant) and isinstance(node.value, str):
@@ -236,3 +237,38 @@ def test_no_logged_warning_begins_with_a_warning_prefix_of_its_own() -> None:
                     if text(node.args[0]).lower().startswith("warning"):
                         prefixed.append(f"{path.relative_to(PACKAGE)}:{node.lineno}")
     assert said > 50 and not prefixed, prefixed
+
+
+def test_a_tools_warnings_all_begin_alike(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """fast-style-eval printed "warning: --stability-photos 5, but ..." and, below it, its logged "x.gif: an animation
+    of 3 frames: only the first is scored" bare (fast-style-serve's uvicorn: "WARNING:  Invalid HTTP request"): a
+    tool's every warning now begins `warning: `, logged, printed or Python's; its other log lines are the message."""
+    import logging
+    import warnings
+
+    from fast_style.cli import run_tool
+
+    root = logging.getLogger()
+    monkeypatch.setattr(root, "handlers", [])  # a command line's process: no logging set up (pytest's taken out)
+    monkeypatch.setattr(root, "level", root.level)
+    log = logging.getLogger("fast_style.probe")
+
+    def body() -> None:
+        log.info("read 2 photos")
+        log.warning("x.gif: an animation of 3 frames: only the first is scored")
+        log.warning("warning: said once")
+        logging.getLogger("uvicorn.error").error("Exception in ASGI application")
+        warnings.warn("a library's warning", UserWarning, stacklevel=1)
+
+    try:
+        assert run_tool(body) == 0
+    finally:
+        for handler in root.handlers:
+            handler.close()
+    assert capsys.readouterr().err.splitlines() == [
+        "read 2 photos",
+        "warning: x.gif: an animation of 3 frames: only the first is scored",
+        "warning: said once",
+        "error: Exception in ASGI application",
+        "warning: a library's warning",
+    ]

@@ -1040,10 +1040,12 @@ def test_the_app_s_pixel_limit_rules_over_pillow_s(models: Path, monkeypatch: py
 
 
 def test_serving_in_this_process_leaves_the_temporary_folder_as_it_was(
-    models: Path, tmp_path: Path, monkeypatch
+    models: Path, tmp_path: Path, monkeypatch, caplog
 ) -> None:
     """fast_style.serving spools uploads in a folder of its own: Python's temporary folder is the system's again
-    after a stop (it pointed at the removed folder), and its own folder is gone."""
+    after a stop (it pointed at the removed folder), and its own folder is gone. uvicorn's lines go through the
+    program's logging (fast-style-serve's `warning: ...`), not a console of uvicorn's own ("WARNING:  ...")."""
+    import logging
     import socket
     import tempfile
 
@@ -1056,9 +1058,13 @@ def test_serving_in_this_process_leaves_the_temporary_folder_as_it_was(
     with socket.socket() as taken:  # a port that cannot be served: the server stops at its start
         taken.bind(("127.0.0.1", 0))
         taken.listen()
+        uvicorn_log = logging.getLogger("uvicorn")  # as in a fresh process (an earlier server here configured it)
+        monkeypatch.setattr(uvicorn_log, "handlers", [])
+        monkeypatch.setattr(uvicorn_log, "propagate", True)
         with pytest.raises(UserError, match="did not start"):  # (uvicorn's SystemExit(3) passed on: exit 3)
             serve(app, "127.0.0.1", taken.getsockname()[1])
     assert tempfile.tempdir == str(temp) and list(temp.iterdir()) == []
+    assert uvicorn_log.handlers == [] and [r for r in caplog.records if r.name.startswith("uvicorn")]
 
 
 def test_an_app_served_twice_stylizes_the_second_time_too(models: Path) -> None:

@@ -198,21 +198,47 @@ def _home_expanded(arg: str) -> str:
     return f"{option}={os.path.expanduser(value)}"
 
 
+def as_warning(text: str) -> str:
+    """A warning as every tool says it: `warning: <text>` (a text that already begins with "warning" as it is)."""
+    return text if text.lower().startswith("warning") else f"warning: {text}"
+
+
 def _show_a_warning_line(message: Warning | str, category: type[Warning], *_: object, file=None, **__: object) -> None:
     """warnings.showwarning for the tools: `warning: <message>`, as their own warnings read, without the path and
     line of the code that warned (a file in site-packages; Lightning sets warnings.formatwarning to its own when
     imported, so the line is shown here)."""
-    text = str(message).strip()
     with contextlib.suppress(OSError, ValueError):  # (a closed stream: as Python's own, nothing said)
-        print(text if text.lower().startswith("warning") else f"warning: {text}", file=file or sys.stderr)
+        print(as_warning(str(message).strip()), file=file or sys.stderr)
 
 
-def run_tool(body: Callable[[], int | None], log_level: int = logging.INFO, tracebacks: bool = False) -> int:
+class _LogLines(logging.Formatter):
+    """The tools' log lines: the message alone (no logger's name or level), except that a logged warning begins
+    `warning: ` as the tools' printed warnings and Python's warnings do (fast-style-eval's own "--stability-photos
+    5, but ..." said it, its skipped GIF's logged line did not: two styles in one tool's output), and a logged error
+    (uvicorn's) `error: `, as the tools' errors do."""
+
+    def __init__(self) -> None:
+        super().__init__("%(message)s")
+
+    def format(self, record: logging.LogRecord) -> str:
+        text = super().format(record)
+        if record.levelno >= logging.ERROR:
+            return text if text.lower().startswith("error") else f"error: {text}"
+        return as_warning(text) if record.levelno >= logging.WARNING else text
+
+
+def run_tool(
+    body: Callable[[], int | None], log_level: int = logging.INFO, tracebacks: bool = False, plain_log: bool = False
+) -> int:
     """Run a command's body: a UserError becomes `error: <message>` and exit code 2, Ctrl-C exit code 130 and
     SIGTERM 143 (each with one line, after every file being written is removed), and a reader that stopped early
-    (`fast-style-stylize --list-styles | head`) ends it quietly. `tracebacks`: a UserError is raised as it is (for
-    its traceback: fast-style-train under HYDRA_FULL_ERROR=1)."""
-    logging.basicConfig(level=log_level, format="%(message)s")
+    (`fast-style-stylize --list-styles | head`) ends it quietly. Log lines go to stderr as messages, a warning's
+    beginning `warning: ` (`_LogLines`; `plain_log`: the message alone, fast-style-train's before Hydra's log format,
+    which names the level, takes over). `tracebacks`: a UserError is raised as it is (for its traceback:
+    fast-style-train under HYDRA_FULL_ERROR=1)."""
+    console = logging.StreamHandler()  # (kept only where the program has no logging of its own: basicConfig's rule)
+    console.setFormatter(logging.Formatter("%(message)s") if plain_log else _LogLines())
+    logging.basicConfig(level=log_level, handlers=[console])
     # torch sets its loggers to warnings when its import ends; stopped during it (a SIGTERM at start-up), its
     # exit hooks' INFO lines ("FakeTensor cache stats: ...") followed the one line a stop prints
     logging.getLogger("torch").setLevel(logging.WARNING)

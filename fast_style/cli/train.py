@@ -339,7 +339,7 @@ def main() -> None:
     try:
         # (the run's own logging is Hydra's job logging; HYDRA_FULL_ERROR=1: a mistake's traceback too)
         command_options(frozenset())  # Hydra's command line: no option of another tool's is named as a remedy
-        code = run_tool(_launch, logging.WARNING, tracebacks=_FULL_ERROR["on"])
+        code = run_tool(_launch, logging.WARNING, tracebacks=_FULL_ERROR["on"], plain_log=True)
     finally:
         if previous is None:
             os.environ.pop("HYDRA_FULL_ERROR", None)
