@@ -19,7 +19,7 @@ from PIL import Image
 
 from fast_style import nclx
 from fast_style.atomic import atomic_write
-from fast_style.errors import UserError, counted, option_note, out_of_memory, setting
+from fast_style.errors import UserError, option_note, out_of_memory, setting
 from fast_style.images import (
     decoding,
     encoding,
@@ -34,6 +34,7 @@ from fast_style.images import (
 from fast_style.numbers import check_number
 from fast_style.options import check_callable, check_path, check_smoothing, shown
 from fast_style.outputs import check_output, is_the_file
+from fast_style.plurals import counted
 from fast_style.progress import frame_bar
 
 # what an animation can be written as (other outputs take its first frame)

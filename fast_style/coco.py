@@ -26,8 +26,9 @@ from itertools import chain
 from pathlib import Path
 from typing import BinaryIO
 
-from fast_style.errors import UserError, counted
+from fast_style.errors import UserError
 from fast_style.numbers import check_number
+from fast_style.plurals import counted
 
 DEFAULT_BASE_URL = "http://images.cocodataset.org"
 MAX_IDS = {"train2017": 581929, "val2017": 581781}

@@ -20,6 +20,7 @@ import yaml
 from hydra.utils import get_object, instantiate
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
+from fast_style.command_line import on_command_line
 from fast_style.config import (
     CONFIG_DIR,
     KIND_WORDS,
@@ -29,7 +30,7 @@ from fast_style.config import (
     expected_kind,
     settings_of,
 )
-from fast_style.errors import UserError, first_line, on_command_line
+from fast_style.errors import UserError, first_line
 
 _FILE_KEYS = {"style": "style.image", "loss": "loss=file loss.weights"}  # groups whose option is often a file
 

@@ -25,10 +25,11 @@ from torchdata.stateful_dataloader import StatefulDataLoader
 from torchdata.stateful_dataloader.sampler import StatefulDistributedSampler
 from torchvision.transforms import v2
 
-from fast_style.errors import UserError, counted
+from fast_style.errors import UserError
 from fast_style.file_kinds import IMAGE_EXTENSIONS
 from fast_style.images import OVER_LIMIT, find_images, open_rgb, unreadable_because
 from fast_style.photo_cache import cached_copies, fill_cache
+from fast_style.plurals import counted
 
 log = logging.getLogger(__name__)
 # torchdata's loader calls a torch function that torch 2.14 deprecates, on every construction

@@ -1,9 +1,12 @@
-"""The one error type a user sees: a mistake they can fix, reported by every tool in one line."""
+"""The one error type a user sees: a mistake they can fix, reported by every tool in one line; how its messages name a
+setting (the option while a command runs: fast_style.command_line, else the Python argument)."""
 
 from __future__ import annotations
 
 import os
 import shlex
+
+from fast_style.command_line import has_option, on_command_line
 
 
 class UserError(Exception):
@@ -14,41 +17,13 @@ class UserError(Exception):
 EMPTY_FILE = "an empty file (0 bytes)"  # why a file of no bytes was not read, wherever one is (a failed copy)
 
 
-# while a command runs (fast_style.cli.run_tool sets it): the options its parser has (fast_style.cli.ToolParser)
-_COMMAND: dict = {"running": False, "options": frozenset()}
-
-
-def set_command_line(running: bool) -> tuple:
-    """Say whether a command is running (fast_style.cli.run_tool, around its body); returns what was said before,
-    for `restore_command_line`."""
-    before = _COMMAND["running"], _COMMAND["options"]
-    _COMMAND["running"] = running
-    return before
-
-
-def restore_command_line(before: tuple) -> None:
-    """What `set_command_line` said before: the outer command's options within one, none after the last."""
-    running, options = before
-    _COMMAND["running"], _COMMAND["options"] = running, options if running else frozenset()
-
-
-def command_options(options: frozenset[str]) -> None:
-    """The options of the command being parsed (fast_style.cli.ToolParser): only those are named as remedies."""
-    _COMMAND["options"] = options
-
-
-def on_command_line() -> bool:
-    """Whether a command is running (a remedy is then typed in a shell), not the library called from Python."""
-    return bool(_COMMAND["running"])
-
-
 def remedy(option: str, argument: str) -> str | None:
     """How a message names the setting that fixes it: the command's option (`--force`) while a command that has it
     runs, the Python argument (`force=True`) where the library was called from Python, None in a command without
     such an option (fast-style-train has no --max-image-pixels: the message then says what else to do)."""
-    if not _COMMAND["running"]:
+    if not on_command_line():
         return argument
-    return option if option in _COMMAND["options"] else None
+    return option if has_option(option) else None
 
 
 def setting(option: str, argument: str, *value: object) -> str:
@@ -68,11 +43,6 @@ def option_note(*options: str) -> str:
     arguments are not named alike, or a command without them)."""
     named = [o for o in options if remedy(o, "") == o]
     return f" ({' or '.join(named)})" if named else ""
-
-
-def counted(n: int, thing: str) -> str:
-    """`n` things as a message says them: "1 file", "2 files" (not "1 file(s)")."""
-    return f"{n} {thing}" if n == 1 else f"{n} {thing}s"
 
 
 def first_of(items: list) -> str:

@@ -20,12 +20,13 @@ from PIL import Image
 
 from fast_style.animation import frame_count
 from fast_style.atomic import atomic_writes, writing
-from fast_style.errors import UserError, counted, setting
+from fast_style.errors import UserError, setting
 from fast_style.images import encode_image, page_count, read_image, read_photo, reading, split_alpha
 from fast_style.loss import MIN_PHOTO_SIDE, PerceptualLoss, size_keeping_side
 from fast_style.numbers import check_number
 from fast_style.outputs import check_output, to_overwrite
 from fast_style.pixels import tensor_to_pil
+from fast_style.plurals import counted
 
 log = logging.getLogger(__name__)
 

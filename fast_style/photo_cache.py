@@ -18,8 +18,9 @@ from torchvision.transforms import v2
 from tqdm import tqdm
 
 from fast_style.atomic import DiskError, atomic_write
-from fast_style.errors import UserError, counted
+from fast_style.errors import UserError
 from fast_style.images import open_rgb
+from fast_style.plurals import counted
 
 log = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from fast_style.animation import frame_count
 from fast_style.bomb_guard import BOMB
-from fast_style.errors import UserError, counted, first_of, option_note, remedy, setting
+from fast_style.errors import UserError, first_of, option_note, remedy, setting
 from fast_style.file_kinds import (
     IMAGE_EXTENSIONS,
     IMAGE_OUTPUTS,
@@ -25,6 +25,7 @@ from fast_style.file_kinds import (
 from fast_style.images import has_transparency
 from fast_style.inference_defaults import DEFAULT_OUTPUT
 from fast_style.outputs import in_the_way, is_an_input, output_refusal, to_overwrite
+from fast_style.plurals import counted
 from fast_style.video import VIDEO_OUTPUTS, output_name, video_named_as_picture
 from fast_style.walk import files_below
 

@@ -19,7 +19,8 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from typing import Any
 
-from fast_style.errors import UserError, counted, setting
+from fast_style.errors import UserError, setting
+from fast_style.plurals import counted
 
 GRACE_S = 10  # how long a stop waits for requests in progress (a stylization, an upload) before it cancels them
 

@@ -30,13 +30,14 @@ import torch.nn.functional as F
 from fast_style import hdr, yuv
 from fast_style.atomic import atomic_write
 from fast_style.devices import pick_device
-from fast_style.errors import EMPTY_FILE, UserError, counted, setting
+from fast_style.errors import EMPTY_FILE, UserError, setting
 from fast_style.file_kinds import IMAGE_EXTENSIONS, cut_short
 from fast_style.inference_defaults import PRESETS
 from fast_style.numbers import check_number
 from fast_style.options import check_callable, check_path
 from fast_style.outputs import check_output, is_the_file
 from fast_style.pixels import to_uint8, to_unit
+from fast_style.plurals import counted
 from fast_style.progress import frame_bar
 from fast_style.smoothing import TemporalSmoother
 from fast_style.video_tracks import MUXER_TAGS, Track, ffmpeg_reason, moved_back, moved_chapters

@@ -338,7 +338,7 @@ def test_compose_says_to_quote_a_value_hydra_cannot_read_unquoted() -> None:
     with pytest.raises(UserError) as e:
         compose(["model.=x"])
     assert "LexerNoViableAltException" not in str(e.value) and "quote" not in str(e.value)
-    from fast_style.errors import restore_command_line, set_command_line
+    from fast_style.command_line import restore_command_line, set_command_line
 
     was = set_command_line(True)  # typed in a shell: the quotes in the shell's own (which it drops)
     try:

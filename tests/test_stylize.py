@@ -1937,7 +1937,7 @@ def test_messages_count_in_words_one_or_more(
 ) -> None:
     """Messages beside the summary said "the 1 output(s) exist already", "left out 1 file(s) that are not images"
     (and optimize's, eval's, train's, serve's alike): one is singular, more plural."""
-    from fast_style.errors import counted
+    from fast_style.plurals import counted
 
     assert (counted(1, "run"), counted(0, "run"), counted(2, "run")) == ("1 run", "0 runs", "2 runs")
     make_photo(tmp_path / "shoot" / "a.jpg")

@@ -26,14 +26,8 @@ from collections.abc import Callable, Iterator
 from types import FrameType
 from typing import NoReturn
 
-from fast_style.errors import (
-    UserError,
-    command_options,
-    first_line,
-    out_of_memory,
-    restore_command_line,
-    set_command_line,
-)
+from fast_style.command_line import command_options, restore_command_line, set_command_line
+from fast_style.errors import UserError, first_line, out_of_memory
 
 EXIT_OK, EXIT_PARTIAL, EXIT_USER_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 130
 

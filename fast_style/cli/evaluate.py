@@ -19,8 +19,9 @@ from pathlib import Path
 
 from fast_style import zoo
 from fast_style.cli import EXIT_OK, EXIT_PARTIAL, ToolParser, add_device, add_pixel_limit, run_reading_pictures
-from fast_style.errors import UserError, counted
+from fast_style.errors import UserError
 from fast_style.outputs import check_writable
+from fast_style.plurals import counted
 from fast_style.scores import RANK_BY, ranked
 
 DEFAULT_STABILITY_PHOTOS = 4

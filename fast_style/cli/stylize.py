@@ -20,7 +20,7 @@ from fast_style.cli import (
     check_style_name,
     run_reading_pictures,
 )
-from fast_style.errors import UserError, counted
+from fast_style.errors import UserError
 from fast_style.inference_defaults import (
     DEFAULT_MAX_PIXELS,
     DEFAULT_OUTPUT,
@@ -38,6 +38,7 @@ from fast_style.options import (
     check_strength,
     check_tile,
 )
+from fast_style.plurals import counted
 
 DEFAULT_NAME = "{stem}.{ext}"
 

@@ -28,9 +28,11 @@ from omegaconf.errors import OmegaConfBaseException
 
 from fast_style import launch_folders, ranks
 from fast_style.cli import EXIT_OK, EXIT_PARTIAL, EXIT_USER_ERROR, Terminated, run_tool
+from fast_style.command_line import command_options
 from fast_style.config import CONFIG_DIR, register
 from fast_style.config_mistakes import check_added, not_yaml, one_line
-from fast_style.errors import UserError, command_options, counted
+from fast_style.errors import UserError
+from fast_style.plurals import counted
 
 log = logging.getLogger(__name__)
 

@@ -12,8 +12,9 @@ import os
 from pathlib import Path
 from typing import Any
 
-from fast_style.errors import UserError, counted
+from fast_style.errors import UserError
 from fast_style.outputs import unreadable_name
+from fast_style.plurals import counted
 
 ZOO_DIR = Path(__file__).resolve().parent
 
