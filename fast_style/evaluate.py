@@ -40,7 +40,7 @@ from fast_style.outputs import to_overwrite
 from fast_style.pixels import tensor_to_pil
 from fast_style.plan import expand_inputs
 from fast_style.plurals import counted
-from fast_style.scores import RANK_BY, ModelScore, ranked
+from fast_style.scores import RANK_BY, STABILITY_PHOTOS, ModelScore, ranked
 from fast_style.stability import stability
 from fast_style.style_image import load_style_image
 from fast_style.style_model import load_style_model
@@ -397,7 +397,7 @@ def evaluate(
     device: str = "cpu",
     judge_weights: str = "oxford",
     style_dirs: list[str] | None = None,
-    stability_photos: int = 4,
+    stability_photos: int = STABILITY_PHOTOS,
     clip_photos: list[tuple[str, torch.Tensor]] | None = None,
     keep: Sequence[int] | None = None,
 ) -> tuple[list[ModelScore], list[dict[int, torch.Tensor]]]:

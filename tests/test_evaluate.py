@@ -374,6 +374,22 @@ def test_stability_photos_beyond_the_photos_there_are_is_said(
     assert "--stability-photos" not in capsys.readouterr().err
 
 
+def test_the_default_stability_photos_is_one_number_for_python_and_the_command_line(
+    capsys: pytest.CaptureFixture,
+) -> None:
+    """The default, 4, was written three times (evaluate()'s argument, the CLI's constant and its --help): one
+    source now, fast_style.scores, which the torch-free command line reads."""
+    import inspect
+
+    from fast_style.evaluate import evaluate
+    from fast_style.scores import STABILITY_PHOTOS
+
+    assert inspect.signature(evaluate).parameters["stability_photos"].default == STABILITY_PHOTOS
+    with pytest.raises(SystemExit):
+        eval_main(["--help"])
+    assert f"(default {STABILITY_PHOTOS}; 0:" in " ".join(capsys.readouterr().out.split())
+
+
 def test_a_photo_folder_under_the_home_folder_is_read_as_that_folder(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -22,9 +22,7 @@ from fast_style.cli import EXIT_OK, EXIT_PARTIAL, ToolParser, add_device, add_pi
 from fast_style.errors import UserError
 from fast_style.outputs import check_writable
 from fast_style.plurals import counted
-from fast_style.scores import RANK_BY, ranked
-
-DEFAULT_STABILITY_PHOTOS = 4
+from fast_style.scores import RANK_BY, STABILITY_PHOTOS, ranked
 
 # the library (torch, PyAV) is imported in run(): --help and a mistyped argument answer without loading it
 
@@ -78,10 +76,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument(
         "--stability-photos",
         type=int,
-        default=None,  # (4: left out, it is not said to be short of photos)
-        help="flicker: panning clips (8 frames, 3 px a frame, light noise) made from this many photos (default 4; "
-        "0: skip); the frame-to-frame change of the stylized clip over the input's, motion undone; flicker zoom: "
-        "the same on clips zooming in 2%% a frame",
+        default=None,  # (left out: the default, which is not said to be short of photos)
+        help="flicker: panning clips (8 frames, 3 px a frame, light noise) made from this many photos (default "
+        f"{STABILITY_PHOTOS}; 0: skip); the frame-to-frame change of the stylized clip over the input's, motion "
+        "undone; flicker zoom: the same on clips zooming in 2%% a frame",
     )
     p.add_argument(
         "--out", default="eval", help="folder for metrics.csv, metrics.json, contact_sheet.png (default eval)"
@@ -143,7 +141,7 @@ def run(args: argparse.Namespace) -> int:
 
     asked_stability = args.stability_photos is not None  # given: said where fewer photos are there to measure on
     if not asked_stability:
-        args.stability_photos = DEFAULT_STABILITY_PHOTOS
+        args.stability_photos = STABILITY_PHOTOS
     if not args.out.strip():  # an unset shell variable: not the current folder
         raise UserError("--out is empty: give a folder for the reports")
     # the same: the current folder's photos scored (--photos ''), each model's own painting (--style '')
