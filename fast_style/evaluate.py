@@ -35,7 +35,7 @@ from fast_style.errors import UserError, first_line, remedy, setting
 from fast_style.file_kinds import IMAGE_EXTENSIONS, is_video
 from fast_style.images import find_images, page_count, read_photo, unreadable_because
 from fast_style.loss import MIN_PHOTO_SIDE, PerceptualLoss, size_keeping_side
-from fast_style.numbers import check_number
+from fast_style.numbers import check_number, is_number
 from fast_style.outputs import to_overwrite
 from fast_style.pixels import tensor_to_pil
 from fast_style.plan import expand_inputs
@@ -207,8 +207,9 @@ def load_photos(
     folder alone is taken too."""
     folders = [folders] if isinstance(folders, (str, Path)) else folders  # (a string was read as its letters: it
     # walked the whole file system from '/')
-    if isinstance(size, bool) or not isinstance(size, int) or size < MIN_PHOTO_SIDE:
-        raise UserError(f"the photos' size must be a whole number of pixels >= {MIN_PHOTO_SIDE}, got {size!r}")
+    size = check_number(  # (a number of the wrong type a TypeError, as every setting's)
+        "the photos' size", size, lambda v: v >= MIN_PHOTO_SIDE, f"a whole number of pixels >= {MIN_PHOTO_SIDE}", True
+    )
     files: list[tuple[Path, str]] = []
     for folder in folders:
         if not str(folder).strip():  # an unset shell variable: Path("") is the current folder, its pictures scored
@@ -602,11 +603,13 @@ def check_judge_weights(weights: str) -> None:
 
 
 def check_sheet_cell(cell: object) -> None:
-    """The contact sheet's cell: 32 to 4096 px on its longer side, or 0 for the images' own size."""
-    if isinstance(cell, bool) or not isinstance(cell, int) or not (cell == 0 or 32 <= cell <= 4096):
-        raise UserError(
-            f"the sheet cell ({setting('--sheet-cell', 'sheet_cell')}) {cell!r}: give 32 to 4096 px, or 0 for full size"
-        )
+    """The contact sheet's cell: 32 to 4096 px on its longer side, or 0 for the images' own size; TypeError for no
+    number, as every setting's number (fast_style.numbers)."""
+    said = f"the sheet cell ({setting('--sheet-cell', 'sheet_cell')}) {cell!r}: give 32 to 4096 px, or 0 for full size"
+    if not is_number(cell):
+        raise TypeError(said)
+    if not isinstance(cell, int) or isinstance(cell, bool) or not (cell == 0 or 32 <= cell <= 4096):
+        raise UserError(said)
 
 
 def write_reports(

@@ -16,6 +16,7 @@ from fast_style.atomic import atomic_write, save_torch
 from fast_style.errors import UserError, setting
 from fast_style.file_kinds import media_named
 from fast_style.network import TransformerNet
+from fast_style.numbers import is_number
 from fast_style.outputs import check_output, check_writable, unreadable_name
 from fast_style.style_model import load_style_model
 
@@ -102,15 +103,15 @@ DEFAULT_OPSET = 17
 
 def check_opset(opset: object) -> int:
     """`opset` as an int: any integral number (numpy's int64 was refused) but a bool, from MIN_OPSET to MAX_OPSET;
-    UserError in one line otherwise (17.0 had passed the range check, and torch printed its graph)."""
+    as every setting's number (fast_style.numbers): TypeError for no number ('17', True), UserError in one line for
+    another number (17.0 had passed the range check, and torch printed its graph)."""
+    takes = f"{setting('--opset', 'opset')} must be a whole number, {MIN_OPSET} to {MAX_OPSET}"
+    if not is_number(opset):
+        raise TypeError(f"{takes}, not {opset!r}")
     try:
-        if isinstance(opset, bool):
-            raise TypeError
         number = operator.index(opset)  # type: ignore[arg-type]
     except TypeError:
-        raise UserError(
-            f"{setting('--opset', 'opset')} must be a whole number, {MIN_OPSET} to {MAX_OPSET}, got {opset!r}"
-        ) from None
+        raise UserError(f"{takes}, got {opset!r}") from None
     if not MIN_OPSET <= number <= MAX_OPSET:
         raise UserError(
             f"{setting('--opset', 'opset', number)}: choose {MIN_OPSET} to {MAX_OPSET} (the network needs "

@@ -46,7 +46,7 @@ def check_number(
     As every setting's check (fast_style.options too): TypeError "`name` must be `takes`, not `value`" for a value of
     the wrong type (no real number: a string, None, a bool), UserError "`name` must be `takes`, got `value`" for a
     number it does not take (out of range, NaN, a fraction or a float where a whole number is)."""
-    if plain_number(value) is None and not _nan(value):
+    if not is_number(value):
         raise TypeError(f"{name} must be {takes}, not {value!r}")
     number = plain_number(value, integer)
     if number is None or not within(number):
@@ -54,6 +54,10 @@ def check_number(
     return number
 
 
-def _nan(value: object) -> bool:
-    """Whether `value` is a real number that is NaN (a float's value, not a type of its own)."""
-    return isinstance(value, numbers.Real) and not is_bool(value) and math.isnan(float(value))
+def is_number(value: object) -> bool:
+    """Whether `value` is of a number's type, whatever its value (NaN too): what `plain_number` takes, or a real
+    number it refuses for its value. Anything else given for a number is a TypeError, as a program's mistake; a
+    number of the wrong value a UserError (`check_number`)."""
+    return plain_number(value) is not None or (
+        isinstance(value, numbers.Real) and not is_bool(value) and math.isnan(float(value))
+    )

@@ -110,6 +110,11 @@ def test_evaluations_takes_one_folder_or_model_alone_and_refuses_nothing_to_do(
     for size in (0, -1, 2.5):  # a ZeroDivisionError; a warning per photo
         with pytest.raises(UserError, match="the photos' size must be a whole number of pixels >= 16"):
             load_photos([str(folder)], size)
+    with pytest.raises(TypeError, match="the photos' size must be a whole number of pixels >= 16, not '64'"):
+        load_photos([str(folder)], "64")  # no number: a TypeError, as every setting's
+    import numpy as np
+
+    assert [n for n, _ in load_photos(str(folder), np.int64(64))] == ["a.jpg"]  # (numpy's int had been refused)
     with pytest.raises(UserError, match="nothing to evaluate: no photos given"):
         evaluate([model_path], [])
     with pytest.raises(UserError, match="nothing to evaluate: no models given"):
@@ -120,6 +125,8 @@ def test_evaluations_takes_one_folder_or_model_alone_and_refuses_nothing_to_do(
     ):
         with pytest.raises(UserError, match=said):
             write_reports(tmp_path / "out", [], [], [], "caffe", **options)
+    with pytest.raises(TypeError, match="the sheet cell .sheet_cell. '64': give 32 to 4096 px"):
+        write_reports(tmp_path / "out", [], [], [], "caffe", sheet_cell="64")
 
 
 def test_a_video_given_to_a_stylizer_names_the_video_call(model_path: Path, tmp_path: Path) -> None:
@@ -196,8 +203,9 @@ def test_export_video_animation_server_and_zoo_settings_are_checked_first(model_
     from fast_style.animation import stylize_animation
     from fast_style.video import stylize_video
 
-    for opset in (17.0, "17", True):  # torch printed its whole graph, then an internal TypeError
-        with pytest.raises(UserError, match="^opset must be a whole number, 11 to 23"):
+    # torch printed its whole graph, then an internal TypeError; no number is a TypeError, as every setting's
+    for opset, error in ((17.0, UserError), ("17", TypeError), (True, TypeError)):
+        with pytest.raises(error, match="^opset must be a whole number, 11 to 23"):
             export(str(model_path), str(tmp_path / "m.onnx"), opset=opset)
     clip = tmp_path / "c.mp4"
     clip.write_bytes(b"")
