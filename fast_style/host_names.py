@@ -8,7 +8,7 @@ import ipaddress
 import re
 import socket
 from collections.abc import Sequence
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 from fastapi.responses import JSONResponse
 from starlette.middleware.trustedhost import TrustedHostMiddleware
@@ -134,7 +134,9 @@ def own_page(
     port (`host`, the request's Host header; `secure`: sent as wss, so 443 where it names none): a page of another
     server there is another site's (any port was taken). A page of a reverse proxy's name (`proxies`, those
     --allow-host gave; None: every name of `hosts` but this machine's) on any port, a proxy listening on its own. On
-    every address (`hosts` None) the name the request was sent to, any port (a proxy may pass its name on)."""
+    every address (`hosts` None) the name the request was sent to, any port (a proxy may pass its name on). `*`
+    (any Host) names no page: with it, a page of the name and port the request was sent to (the server itself, or a
+    proxy that passes its name on), and the names listed besides."""
     try:
         parts, sent_to = urlsplit(origin), urlsplit(f"//{host.strip()}")
     except ValueError:  # ("http://[::1", a Host of "[::1": no URL, a traceback and a 500)
@@ -156,7 +158,20 @@ def own_page(
     if proxies is None:
         proxies = [h for h in hosts if h.lower() not in LOOPBACK_NAMES]
     proxies = [f"[{n}]" if ":" in n and not n.startswith("[") else n for n in proxies]  # (as allowed_hosts writes)
-    return is_named(name, proxies) or (is_named(name, hosts) and same_port)
+    # '*' lets any Host through, not any page: it had let every site's page post photos and open the live view
+    if is_named(name, [p for p in proxies if p != "*"]) or (
+        is_named(name, [h for h in hosts if h != "*"]) and same_port
+    ):
+        return True
+    return "*" in (*hosts, *proxies) and name.lower() == own.lower() and _port(parts) == _port(sent_to, secure)
+
+
+def _port(address: SplitResult, secure: bool = False) -> int | None:
+    """The port `address` names (an Origin, or a Host header read as `//host`), None where it names its scheme's
+    default (a Host's: 443 where `secure`, else 80) or none: a proxy ending TLS passes on a Host without the 443 of
+    the page's https Origin."""
+    default = 443 if address.scheme == "https" or (not address.scheme and secure) else 80
+    return None if address.port == default else address.port
 
 
 class HostGuard:

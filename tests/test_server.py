@@ -1389,6 +1389,26 @@ def test_a_page_of_another_site_may_not_send_photos(models: Path, caplog) -> Non
         for origin, status in (("http://192.168.1.5:8000", 200), ("http://evil.example", 403)):
             reply = c.post("/api/stylize", files=photo, data={"style": "mine"}, headers={**here, "Origin": origin})
             assert reply.status_code == status, origin
+    # --allow-host '*' (any Host, behind a proxy) let every site's page in too: now the Host check's alone
+    given = ["*", "photos.lan"]
+    anywhere = create_app(Styles(models, device="cpu"), Limits(), allowed_hosts("127.0.0.1", given), given)
+    with testclient.TestClient(anywhere) as c:
+        from starlette.websockets import WebSocketDisconnect
+
+        with pytest.raises(WebSocketDisconnect):  # nor its live view
+            with c.websocket_connect("/api/live", headers={"Host": "x.org", "Origin": "http://evil.example"}):
+                pass
+        for host, origin, status in (
+            ("127.0.0.1:8000", "http://evil.example", 403),
+            ("photos.example.org", "https://photos.example.org", 200),  # a proxy ending TLS passes its name on
+            ("photos.example.org:8443", "https://photos.example.org:8443", 200),
+            ("photos.example.org", "http://photos.example.org:3000", 403),  # another server of that name
+            ("photos.example.org", "https://evil.example", 403),
+            ("127.0.0.1:8000", "http://photos.lan:3000", 200),  # listed by name, besides '*'
+        ):
+            headers = {"Host": host, "Origin": origin}
+            reply = c.post("/api/stylize", files=photo, data={"style": "mine"}, headers=headers)
+            assert reply.status_code == status, (host, origin)
 
 
 def test_an_unknown_style_is_answered_with_the_closest_few_not_every_name(models: Path) -> None:

@@ -41,9 +41,11 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         default=[],
         metavar="NAME",
-        help="another name requests may address the server by (a reverse proxy's public name; repeatable): on "
-        "this machine only (the default --host) it answers only to localhost, 127.0.0.1 and [::1], so that a web "
-        "page elsewhere cannot reach it through a name of its own",
+        help="another name requests may address the server by (a reverse proxy's public name; repeatable), whose "
+        "pages may also send it photos and use its live view: on this machine only (the default --host) it answers "
+        "only to localhost, 127.0.0.1 and [::1], so that a web page elsewhere cannot reach it through a name of its "
+        "own; '*' answers to any name, but lets in only pages of the name and port each request was sent to (and "
+        "names listed besides)",
     )
     return p
 
