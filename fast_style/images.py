@@ -536,11 +536,18 @@ def save_image(
         tmp.write_bytes(encoded)
 
 
+def picture_format(name: str) -> str | None:
+    """Pillow's format for a picture format's name as an output's extension gives it (`.jpg`, `jpg`, `JPG`, `jpeg`,
+    `tif`, ...: the rule `encode_image` reads an output's name by); None where no output is written so."""
+    suffix = "." + name.strip().lower().removeprefix(".")
+    return Image.registered_extensions().get(suffix) if suffix in IMAGE_OUTPUTS else None
+
+
 def encode_image(img: Image.Image, path: str | Path, source: Image.Image | None = None, quality: int = 95) -> bytes:
     """`img` encoded as `save_image` writes it to `path` (for a writer of several files at once)."""
     path = Path(path)
-    fmt = Image.registered_extensions().get(path.suffix.lower())
-    if fmt is None or path.suffix.lower() not in IMAGE_OUTPUTS:
+    fmt = picture_format(path.suffix)
+    if fmt is None:
         raise UserError(f"unknown output format '{path.suffix}': use {', '.join(IMAGE_OUTPUTS)}")
     if img.mode == "RGBA" and fmt in ("JPEG", "BMP"):  # these formats have no alpha: on white, as inputs are read
         if img.getchannel("A").getextrema()[0] < 255:  # (the transparency was lost unsaid)

@@ -53,7 +53,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from fast_style import zoo
 from fast_style.errors import EMPTY_FILE, UserError, first_line, setting
 from fast_style.host_names import HostGuard, is_loopback, own_page
-from fast_style.images import decoding, ends_early, open_rgb, read_image
+from fast_style.images import decoding, ends_early, open_rgb, picture_format, read_image
 from fast_style.numbers import check_number
 from fast_style.options import check_max_size, check_strength
 from fast_style.outputs import unreadable_name
@@ -657,12 +657,14 @@ def create_app(
         strength: Annotated[float, Form(description="0 = the photo, 1 = full style")] = 1.0,
         preserve_color: Annotated[bool, Form(description="keep the photo's colours")] = False,
         max_size: Annotated[int | None, Form(description="longest side of the result, px")] = None,
-        format: Annotated[str, Form(description="jpeg or png")] = "jpeg",
+        format: Annotated[str, Form(description="jpeg (or jpg) or png")] = "jpeg",
     ) -> Response:
-        format = format.lower()
-        if format not in OUTPUT_TYPES:
+        written = picture_format(format)  # jpg, JPG, .jpeg: as fast-style-stylize reads an output's name ("jpeg" only)
+        if written not in ("JPEG", "PNG"):
             shown = format if len(format) <= 80 else format[:60] + "..."  # (60 KB of it came back whole)
-            raise Refused(400, f"format must be jpeg or png, got '{shown}'")
+            other = f" (this server writes no {written})" if written else ""
+            raise Refused(400, f"format must be jpeg (or jpg) or png{other}, got '{shown}'")
+        format = written.lower()
         size = check_options(strength, max_size, limits)
         stylizer = await styles.ready(style)
         data = await image.read(limits.max_upload_bytes + 1)
