@@ -62,7 +62,7 @@ def reached_from(host: str, names: Sequence[str] | None) -> str:
 
     if host not in EVERY_ADDRESS:
         return ""
-    others = [n for n in names or () if n not in LOOPBACK_NAMES]
+    others = [n for n in names or () if n not in (*LOOPBACK_NAMES, "*")]  # ('*', any name: "or * from others")
     family = "IPv6" if ":" in host else "IPv4"
     return f" on this machine, or {' or '.join(others) if others else f'its {family} address'} from others"
 
