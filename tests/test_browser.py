@@ -304,7 +304,8 @@ def test_a_photo_within_the_pixel_limits_but_over_the_upload_limit_is_sent_small
 def test_the_style_list_follows_a_server_started_again(tmp_path: Path) -> None:
     """The page read the style list once: after the server was started again with other --models, it offered the
     styles of the one before (an unknown style's refusal left the list as it was) until it was reloaded; a page
-    opened before the server ran kept saying that it could not be reached."""
+    opened before the server ran kept saying that it could not be reached; the Live tab kept a style refused as
+    unknown, every frame refused."""
     net = TransformerNet(channels=(4, 8, 8), num_residual=1)
     save_style_model(net, tmp_path / "before" / "mine.pt")
     save_style_model(net, tmp_path / "after" / "later.pt")
@@ -328,11 +329,22 @@ def test_the_style_list_follows_a_server_started_again(tmp_path: Path) -> None:
     photo = tmp_path / "photo.png"
     Image.new("RGB", (40, 30), (90, 140, 200)).save(photo)
     listed = "document.querySelectorAll('#style option[value={}]').length === {}"
+    camera = ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"]
     with sync_api.sync_playwright() as p, serve_in_background(server) as address:
-        browser = p.chromium.launch(executable_path=CHROMIUM)
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=camera)
         page = browser.new_page()
         errors: list[str] = []
         page.on("pageerror", lambda e: errors.append(str(e)))
+        page.add_init_script(  # the styles the live view's options ask for
+            """
+            window.liveStyles = [];
+            const send = WebSocket.prototype.send;
+            WebSocket.prototype.send = function (data) {
+              if (typeof data === "string") window.liveStyles.push(JSON.parse(data).style);
+              return send.call(this, data);
+            };
+            """
+        )
         page.goto(address + "/")
         page.wait_for_function("document.getElementById('message').textContent.startsWith('Cannot reach')")
         server.down = False
@@ -355,6 +367,13 @@ def test_the_style_list_follows_a_server_started_again(tmp_path: Path) -> None:
         page.evaluate("window.dispatchEvent(new Event('focus'))")
         page.wait_for_function(listed.format("extra", 1))
         assert page.input_value("#style") == "mine"  # the style chosen stays chosen where it is still offered
+        server.app = after  # live: mine is refused, the list read again, and the style it then shows sent
+        page.click("#tab-live")
+        page.click("#start")
+        page.wait_for_function(listed.format("mine", 0))
+        page.wait_for_function("window.liveStyles.length === 2")
+        assert page.evaluate("window.liveStyles") == ["mine", page.input_value("#style") + "-fast"]
+        page.click("#stop")
         browser.close()
     assert errors == []
 

@@ -327,7 +327,13 @@ async function startLive() {
     if (typeof event.data === "string") {
       const reply = JSON.parse(event.data);
       if (reply.busy) { state.sent.shift(); state.dropped += 1; $("dropped").textContent = state.dropped; setTimeout(next, 100); }
-      else if (reply.error && reply.options) say(reply.error);  // refused options: the frames go on
+      else if (reply.error && reply.options) {  // refused options: the frames go on
+        say(reply.error);
+        // the style list read again (a style the server no longer has, after a start with other --models, had
+        // been offered on, every frame refused): where the style shown changes with it, that one is sent
+        const sent = chosenStyle();
+        loadStyles(false).then(() => { if (live === state && chosenStyle() !== sent) sendOptions(); });
+      }
       else if (reply.error) { state.sent.shift(); say(reply.error); setTimeout(next, 500); }
       return;
     }
