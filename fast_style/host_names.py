@@ -98,8 +98,12 @@ def host_name(value: str) -> str:
         raise no_name
     if "*" in name and not (name == "*" or (name.startswith("*.") and "*" not in name[1:])):
         raise UserError(f"{given} '{name}': a wildcard stands for a name's first parts only, as '*.example.org'")
-    if not bare or any(c.isspace() for c in name):
+    if not bare.strip(".") or any(c.isspace() for c in name) or ".." in name:
         raise no_name
+    if name.startswith("."):  # Django's spelling of the names under one: no Host is ever written so
+        raise UserError(
+            f"{given} '{name}': give '*{name}' for the names under {name[1:]} (and '{name[1:]}' for itself)"
+        )
     if not name.isascii():  # as a browser sends it (bücher.example: xn--bcher-kva.example), or it never matched
         wild = "*." if name.startswith("*.") else ""
         try:
