@@ -598,12 +598,15 @@ def create_app(
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, e: RequestValidationError) -> JSONResponse:
         """A missing or malformed form field, in one line like every other refusal (FastAPI's is a list); a photo
-        sent as no multipart form (a JSON body, the picture's own bytes) said to be one: its fields were all said
-        to be missing, though the style was there."""
+        sent as no multipart form (a JSON body, the picture's own bytes, a form of text fields) said to be one: its
+        fields were all said to be missing, though the style was there."""
         kind = request.headers.get("content-type", "").partition(";")[0].strip().lower()
-        forms = ("multipart/form-data", "application/x-www-form-urlencoded")  # (the second's fields are read)
-        if request.url.path == "/api/stylize" and kind not in forms:
+        # (a form of text fields, as curl -d and --data-binary send, carries no file: the photo's own bytes sent so
+        # were said to be missing fields 'image' and 'style')
+        if request.url.path == "/api/stylize" and kind != "multipart/form-data":
             sent = f"the request is {kind[:60]}" if kind else "the request has no Content-Type"
+            if kind == "application/x-www-form-urlencoded":
+                sent += " (as curl -d and --data-binary send), which carries no file"
             form = "its photo as 'image' and a style as 'style', as curl -F image=@photo.jpg -F style=wave sends them"
             return JSONResponse({"detail": f"{sent}: send a multipart form (multipart/form-data), {form}"}, 415)
         boundary = re.search(r'boundary="?([^";]+)', request.headers.get("content-type", ""))

@@ -140,7 +140,8 @@ def test_refusals_are_one_clear_line(client, upload, data, status: int, words: s
 
 
 def test_text_sent_as_the_image_is_said_in_plain_words(client) -> None:
-    reply = client.post("/api/stylize", data={"style": "mine", "image": "photo.jpg"})  # curl -F image=photo.jpg
+    text_part = {"image": (None, "photo.jpg")}  # curl -F image=photo.jpg: a multipart form, its image as text
+    reply = client.post("/api/stylize", files=text_part, data={"style": "mine"})
     assert reply.status_code == 422  # (it said "Expected UploadFile, received: <class 'str'>")
     assert reply.json() == {"detail": "image: send a file (a multipart file part), not text"}
 
@@ -1525,8 +1526,13 @@ def test_a_request_that_is_no_multipart_form_is_said_to_be_one(client) -> None:
         assert reply.status_code == 415 and reply.json()["detail"].startswith(said + form), reply.json()
     reply = client.post("/api/stylize", files={"image": ("p.png", png(), "image/png")})  # a form: its fields
     assert reply.status_code == 422 and reply.json()["detail"] == "missing field 'style'"
-    reply = client.post("/api/stylize", data={"style": "mine"})  # (urlencoded: a form, without its file)
-    assert reply.status_code == 422 and reply.json()["detail"] == "missing field 'image'"
+    # a form of text fields (curl -d, --data-binary): "missing field 'image'; missing field 'style'" for a photo
+    urlencoded = "the request is application/x-www-form-urlencoded (as curl -d and --data-binary send), which carries"
+    as_text = {"Content-Type": "application/x-www-form-urlencoded"}
+    for sent in ({"data": {"style": "mine"}}, {"content": png(), "headers": as_text}):
+        reply = client.post("/api/stylize", **sent)
+        assert reply.status_code == 415 and reply.json()["detail"].startswith(urlencoded), reply.json()
+        assert reply.json()["detail"].endswith("as curl -F image=@photo.jpg -F style=wave sends them")
 
 
 def test_a_form_cut_short_is_said_to_be_one(client) -> None:
