@@ -211,6 +211,7 @@ class Styles:
             # folder, as every path from Python is read)
             self._add_models(Path(models_dir).expanduser())
         self._loaded: dict[str, Stylizer] = {}
+        self._unloadable: set[str] = set()
         self._lock = threading.Lock()
 
     def _add_models(self, models_dir: Path) -> None:
@@ -302,7 +303,15 @@ class Styles:
                 try:
                     self._loaded[name] = Stylizer.load(self.files[name], device=self.device)
                 except UserError as e:
-                    raise Refused(500, f"style '{name}' cannot be loaded: {first_line(e)}") from None
+                    # the server's own file, in a server's words: the loader's advice is fast-style-stylize's
+                    # ("pass the style .pt ...", "fast-style-stylize --list-styles"), no advice to a page's user
+                    why = first_line(e).partition(": pass ")[0]
+                    if not self.files[name].exists():
+                        why = f"its file {self.files[name]} is gone (moved or removed since the server started)"
+                    if name not in self._unloadable:  # said on the server's terminal too, once: a 500 said nowhere
+                        self._unloadable.add(name)
+                        log.warning("style %r cannot be loaded: %s", name, why)
+                    raise Refused(500, f"style '{name}' cannot be loaded: {why}") from None
             return self._loaded[name]
 
     async def ready(self, name: str) -> Stylizer:

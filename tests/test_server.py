@@ -222,6 +222,12 @@ def test_a_file_that_is_not_a_style_model_is_not_offered_and_strength_takes_effe
         reply = c.post("/api/stylize", files={"image": ("p.png", png(), "image/png")}, data={"style": "later"})
         assert reply.status_code == 500 and reply.json()["detail"].startswith("style 'later' cannot be loaded: ")
         assert "\n" not in reply.json()["detail"]
+        # fast-style-stylize's advice ("pass the style .pt ...") had been given to the page; said on the terminal too
+        assert reply.json()["detail"].endswith("later.pt is not a fast-style model (not a PyTorch file)")
+        assert "style 'later' cannot be loaded" in caplog.text
+        (models / "later.pt").unlink()  # ("style model not found ...: fast-style-stylize --list-styles")
+        gone = c.post("/api/stylize", files={"image": ("p.png", png(), "image/png")}, data={"style": "later"})
+        assert gone.json()["detail"].endswith("later.pt is gone (moved or removed since the server started)")
         photo = c.post(
             "/api/stylize",
             files={"image": ("p.png", png(), "image/png")},
