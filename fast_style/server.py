@@ -694,6 +694,18 @@ def create_app(
             return JSONResponse({"detail": STOPPING}, status_code=503, headers={"Retry-After": "10"})
         return Response(answer, media_type=OUTPUT_TYPES[format][1])
 
+    warned_upgrade: list[bool] = []
+
+    # a plain request for the live view: a reverse proxy that does not pass a WebSocket's Upgrade header on (the page
+    # said "its terminal says why", and the terminal said nothing of a 404 "Not Found"), or the address opened
+    @app.get("/api/live", include_in_schema=False)
+    async def live_without_upgrade() -> JSONResponse:
+        if not warned_upgrade:
+            warned_upgrade.append(True)
+            log.warning("live view (/api/live) asked for without a WebSocket upgrade: %s", PROXY_UPGRADE)
+        said = f"the live view is a WebSocket, asked for here without its upgrade: {PROXY_UPGRADE}"
+        return JSONResponse({"detail": said}, status_code=426, headers={"Upgrade": "websocket"})
+
     @app.websocket("/api/live")
     async def live(ws: WebSocket) -> None:
         # a page of another site (WebSockets have no same-origin rule) may not use it: its Origin names that site
@@ -833,6 +845,10 @@ def create_app(
     return app
 
 
+PROXY_UPGRADE = (
+    "a reverse proxy in front must pass the Upgrade and Connection headers on (nginx: proxy_http_version 1.1; "
+    'proxy_set_header Upgrade $http_upgrade; proxy_set_header Connection "upgrade")'
+)
 LIVE_AHEAD = 4  # live frames waiting behind the one being answered (the page keeps two frames in flight)
 LIVE_QUEUE = {"frames": 64, "options": 256}  # answers a live client may be owed (busy ones included), and option
 # changes it may have waiting, before it is disconnected

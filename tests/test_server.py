@@ -1280,6 +1280,15 @@ def test_a_refused_live_page_is_said_on_the_server_s_terminal(models: Path, capl
     assert "a page of https://photos.example.org (sent to 127.0.0.1:8000)" in said[0]
     assert "add proxies='photos.example.org'" in said[0]  # (--allow-host photos.example.org from fast-style-serve)
     assert "must pass its Host header on" in said[1] and "sandboxed" in said[2]
+    # a proxy that does not pass a WebSocket's upgrade on: a plain GET, answered "Not Found" and said nowhere
+    with testclient.TestClient(app, base_url="http://127.0.0.1:8000") as c, caplog.at_level("WARNING"):
+        for _ in range(2):
+            plain = c.get("/api/live")
+            assert (
+                plain.status_code == 426 and "must pass the Upgrade and Connection headers on" in plain.json()["detail"]
+            )
+    upgrade = [r for r in caplog.records if "without a WebSocket upgrade" in r.getMessage()]
+    assert len(upgrade) == 1 and "proxy_set_header Upgrade $http_upgrade" in upgrade[0].getMessage()
 
 
 def test_large_limits_are_written_in_plain_numbers(models: Path) -> None:
