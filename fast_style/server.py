@@ -46,6 +46,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from PIL import Image
+from starlette.datastructures import FormData
 from starlette.datastructures import UploadFile as FormFile
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -467,14 +468,21 @@ def json_words(value: object) -> str:
     return json.dumps(value)
 
 
-def invalid_fields(errors: Sequence[Any], query: set[str] | frozenset[str] = frozenset()) -> str:
+def invalid_fields(
+    errors: Sequence[Any], query: set[str] | frozenset[str] = frozenset(), files: Sequence[str] = ()
+) -> str:
     """FastAPI's validation errors, one line: "missing field 'style'; strength: Input should be a valid number"; a
-    missing field that the URL's `query` names said to be there (?style=wave: it was "missing field 'style'")."""
+    missing field that the URL's `query` names said to be there (?style=wave: it was "missing field 'style'"); a
+    missing photo said to be the file the form sent by another name (`files`: curl -F file=@photo.jpg)."""
     said = []
     for error in errors:
         field = str(error.get("loc", ("?",))[-1])
+        others = [f"'{name[:40]}'" for name in files if name != field]
         if error.get("type") == "missing" and field in query:
             said.append(f"missing field '{field}' (it is in the URL's query, which is not read: send it in the form)")
+        elif error.get("type") == "missing" and field == "image" and others:
+            sent = f"the form's file is {others[0]}" if len(others) == 1 else f"its files are {', '.join(others[:3])}"
+            said.append(f"missing field 'image' ({sent}: send the photo as 'image', as curl -F image=@photo.jpg)")
         elif error.get("type") == "missing":
             said.append(f"missing field '{field}'")
         elif isinstance(error.get("input"), FormFile):  # (-F strength=@file: a 500 where it was worded as text)
@@ -625,7 +633,9 @@ def create_app(
             # (its last part, the photo, was dropped without a word: "missing field 'image'", though it was sent)
             cut = "the form ends early, without its closing boundary (an upload cut short?): send the whole request"
             return JSONResponse({"detail": cut}, status_code=400)
-        return JSONResponse({"detail": invalid_fields(e.errors(), set(request.query_params))}, status_code=422)
+        form = e.body if isinstance(e.body, FormData) else FormData()
+        files = [name for name, value in form.multi_items() if isinstance(value, FormFile)]
+        return JSONResponse({"detail": invalid_fields(e.errors(), set(request.query_params), files)}, status_code=422)
 
     # HEAD too, as everywhere GET is (uptime checks, curl -I): FastAPI's app.get answers it 405
     @app.api_route("/", methods=["GET", "HEAD"], include_in_schema=False)

@@ -1541,6 +1541,10 @@ def test_a_request_that_is_no_multipart_form_is_said_to_be_one(client) -> None:
         assert reply.status_code == 415 and reply.json()["detail"].startswith(said + form), reply.json()
     reply = client.post("/api/stylize", files={"image": ("p.png", png(), "image/png")})  # a form: its fields
     assert reply.status_code == 422 and reply.json()["detail"] == "missing field 'style'"
+    reply = client.post("/api/stylize", files={"file": ("p.png", png(), "image/png")}, data={"style": "mine"})
+    assert reply.status_code == 422 and reply.json()["detail"] == (  # (curl -F file=@photo.jpg: "missing field")
+        "missing field 'image' (the form's file is 'file': send the photo as 'image', as curl -F image=@photo.jpg)"
+    )
     # a form of text fields (curl -d, --data-binary): "missing field 'image'; missing field 'style'" for a photo
     urlencoded = "the request is application/x-www-form-urlencoded (as curl -d and --data-binary send), which carries"
     as_text = {"Content-Type": "application/x-www-form-urlencoded"}
