@@ -258,6 +258,9 @@ TRAINED_GROUPS = ("style", "loss", "module", "temporal", "distill")
 NOT_TRAINED = ("module.lr", "module.compile", "module.on_nonfinite", "module.init_from")
 TRAINER_KEYS = ("accumulate_grad_batches", "gradient_clip_val", "gradient_clip_algorithm")
 FILES = ("style.image", "loss.weights", "distill.teacher")  # a file's path, or a built-in's name
+# refused on a resume (callbacks.StyleModelWriter: another painting, teacher, or distillation turned on or off), so
+# not named first as settings the steps train on with
+REFUSED = ("style.image", "distill", "distill.teacher")
 SHOWN = 5  # settings named in the line; "and N more" past them
 
 
@@ -298,7 +301,7 @@ def settings_changed(saved: dict[str, Any], ours: dict[str, Any]) -> str | None:
             return (saved[key] == "none") != (ours[key] == "none")
         return saved[key] != ours[key]
 
-    changed = [k for k in ours if k in saved and differs(k)]
+    changed = [k for k in ours if k in saved and k not in REFUSED and differs(k)]
     if not changed:
         return None
     named = ", ".join(f"{k}={_shown(ours[k])} (was {_shown(saved[k])})" for k in changed[:SHOWN])

@@ -351,6 +351,9 @@ def test_a_resume_names_five_changed_settings_and_counts_the_rest() -> None:
     said = settings_changed(saved, ours)
     assert said is not None and "loss.w4=5 (was 4) and 2 more: the steps" in said and "loss.w5" not in said
     assert settings_changed(saved, saved) is None
+    # another painting or teacher is refused (StyleModelWriter): a line saying the steps train on with it came first
+    refused = {"style.image": "b.jpg", "distill": "on", "distill.teacher": "wave"}
+    assert settings_changed({"style.image": "a.jpg", "distill": "none", "distill.teacher": "udnie"}, refused) is None
     old = {"hyper_parameters": {"lr": 1e-3, "lr_schedule": "constant", "lr_min_ratio": 0.1}}  # kept no settings
     assert "module.lr_schedule=cosine (was constant):" in settings_changed(
         saved_settings(old), {"module.lr_schedule": "cosine", "module.lr_min_ratio": 0.1, "loss.w0": 3}
