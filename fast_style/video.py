@@ -602,7 +602,7 @@ class _Job:
             if "subtitle" in left and fmt != "matroska":
                 hint = f" (the subtitles' format is not one {self.dst.suffix} holds: write .mkv to keep them)"
             if "other video" in left:
-                hint += " (one video is stylized: the first)"
+                hint += f" (one video is stylized: {_which_video(self.video_in, others)})"
             log.warning(
                 "%s: %s not kept%s", self.src.name, counted(len(left), " and ".join(sorted(set(left))) + " track"), hint
             )
@@ -953,12 +953,42 @@ def frame_rate(video: Any) -> Fraction:
 
 
 def main_video(streams: Sequence[Any]) -> Any:
-    """The video stream to stylize: the first that is not an attached picture (FFmpeg shows an MP4's or MKV's cover
-    art as a video stream of one frame, sometimes before the film's), None where there is none."""
+    """The video stream to stylize, as FFmpeg picks it (`ffmpeg -i in.mkv out.mp4`): the one of most pixels, with
+    5,000,000 pixels more for a stream marked default, the first of those alike; never an attached picture
+    (FFmpeg shows an MP4's or MKV's cover art as a video stream of one frame, sometimes before the film's); None
+    where there is none. The first had been taken: a small preview track before the film was stylized instead."""
     from av.stream import Disposition
 
     films = [s for s in streams if not s.disposition & Disposition.attached_pic]
-    return films[0] if films else None
+    return max(films, key=_video_score, default=None)  # (max: the first of the highest, as FFmpeg's strict >)
+
+
+def _video_score(stream: Any) -> int:
+    """FFmpeg's score of a video stream for its automatic choice (fftools' map_auto_video)."""
+    from av.stream import Disposition
+
+    return _pixels(stream) + 5_000_000 * bool(stream.disposition & Disposition.default)
+
+
+def _pixels(stream: Any) -> int:
+    """A video stream's pixels as its header says them (0 where it says none: a codec FFmpeg does not know)."""
+    return (getattr(stream, "width", 0) or 0) * (getattr(stream, "height", 0) or 0)
+
+
+def _which_video(chosen: Any, others: Sequence[Any]) -> str:
+    """Which of a file's videos is stylized and why, for the warning naming the others (it had said "the first"
+    whichever it was)."""
+    from av.stream import Disposition
+
+    films = [s for s in others if not s.disposition & Disposition.attached_pic]
+    own = _pixels(chosen)
+    if all(own > _pixels(s) for s in films):
+        why = "the largest"
+    elif chosen.disposition & Disposition.default:
+        why = "the one marked default"
+    else:
+        why = "the first of the largest"
+    return f"its {chosen.width}x{chosen.height} one, stream {chosen.index}, {why}, as FFmpeg picks"
 
 
 def _expected_frames(video: Any, rate: Fraction) -> int | None:

@@ -1425,7 +1425,8 @@ def test_low_rate_mp3_a_colon_in_a_name_a_trimmed_mp4_and_a_second_camera(
                     copy.is_keyframe = packet.is_keyframe
                     out.mux(copy)
     assert main(["angles.mkv", "-m", str(model), "-o", "angles_out.mkv", "-q"]) == 0
-    assert "angles.mkv: 1 other video track not kept (one video is stylized: the first)" in caplog.text
+    said = "angles.mkv: 1 other video track not kept (one video is stylized: its 64x48 one, stream 0, the first of"
+    assert said in caplog.text
 
 
 def test_the_progress_bar_counts_the_frames_played(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -1500,10 +1501,20 @@ def test_cover_art_is_not_taken_for_the_film() -> None:
 
     from fast_style.video import main_video
 
-    cover = SimpleNamespace(disposition=av.stream.Disposition.attached_pic, index=0)
-    film = SimpleNamespace(disposition=av.stream.Disposition.default, index=1)
+    def stream(width: int, height: int, disposition: int = 0) -> SimpleNamespace:
+        return SimpleNamespace(disposition=av.stream.Disposition(disposition), width=width, height=height)
+
+    cover = stream(600, 600, av.stream.Disposition.attached_pic)
+    film = stream(64, 48, av.stream.Disposition.default)
     assert main_video([cover, film]) is film and main_video([film]) is film
     assert main_video([cover]) is None and main_video([]) is None
+    # the video FFmpeg picks (ffmpeg -i in.mkv out.mp4), not the first: a small preview before the film was stylized
+    preview, big = stream(320, 180), stream(1920, 1080)
+    assert main_video([preview, big]) is big
+    default = stream(320, 180, av.stream.Disposition.default)  # a default one counts 5,000,000 pixels more
+    assert main_video([big, default]) is default and main_video([default, stream(3840, 2160)]).width == 3840
+    twin = stream(1920, 1080)
+    assert main_video([big, twin]) is big  # alike: the first
 
 
 def test_a_damaged_subtitle_cue_is_left_out_not_the_video(
