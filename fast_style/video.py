@@ -578,6 +578,13 @@ class _Job:
             else:
                 continue
             kept.append(sub)
+        # a Matroska file's attached files (the fonts its ASS subtitles are drawn in): copied into .mkv, the only
+        # output that holds them (the subtitles copied had shown in a player's default font); named below otherwise
+        self.attached = []
+        for attachment in self.source.streams.attachments:
+            if fmt == "matroska" and all(attachment.metadata.get(k) for k in ("filename", "mimetype")):
+                out.add_stream_from_template(attachment)  # (written with the header: its bytes are no packet)
+                self.attached.append(attachment)
         return sounds, kept
 
     def _name_left_out(self, sounds: list, kept: list, chapters: bool, fmt: str) -> None:
@@ -589,7 +596,9 @@ class _Job:
         left = [
             s.type
             for s in source.streams
-            if s.type not in ("video", "audio") and s not in kept and not (s.type == "data" and _is_timecode(s))
+            if s.type not in ("video", "audio", "attachment")
+            and s not in kept
+            and not (s.type == "data" and _is_timecode(s))
         ]
         left += ["sound of an unknown codec"] * (len(source.streams.audio) - len(sounds))
         others = [s for s in source.streams.video if s is not self.video_in]  # a film's cover; another camera angle
@@ -605,6 +614,21 @@ class _Job:
                 hint += f" (one video is stylized: {_which_video(self.video_in, others)})"
             log.warning(
                 "%s: %s not kept%s", self.src.name, counted(len(left), " and ".join(sorted(set(left))) + " track"), hint
+            )
+        dropped = [a for a in source.streams.attachments if a not in self.attached]
+        if dropped:  # (they were "1 attachment track not kept", which said neither what nor why)
+            names = ", ".join(a.metadata.get("filename") or f"stream {a.index}" for a in dropped)
+            where = (
+                "no file name or type to copy them by"
+                if fmt == "matroska"
+                else f"{self.dst.suffix} holds no attachments (write .mkv to keep them)"
+            )
+            log.warning(
+                "%s: its attached %s (%s) not kept: %s",
+                self.src.name,
+                "file" if len(dropped) == 1 else "files",
+                names,
+                where,
             )
 
     def decode(self) -> None:

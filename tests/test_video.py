@@ -1061,6 +1061,7 @@ def test_chapters_and_default_tracks_are_kept_and_tracks_left_out_are_named(
                     if source is subs:
                         made.metadata["language"] = "eng"
             out.set_chapters([{"id": 1, "start": 0, "end": 200, "time_base": Fraction(1, 1000), "metadata": {}}])
+            out.add_attachment("Sub Font.ttf", "font/ttf", b"\0\1\0\0 a font")  # the subtitles' own font
             for source in (video, subs):
                 for packet in source.demux():
                     if packet.dts is not None:
@@ -1075,10 +1076,17 @@ def test_chapters_and_default_tracks_are_kept_and_tracks_left_out_are_named(
         assert [s.codec_context.name for s in f.streams.subtitles] == ["srt"]
         text = [(p.pts, bytes(p)) for p in f.demux(f.streams.subtitles[0]) if p.size]
         assert text == [(0, b"Hello")]
+        # and the font they are drawn in (they showed in another: it was "1 attachment track not kept")
+        assert [(a.name, a.mimetype, a.data) for a in f.streams.attachments] == [
+            ("Sub Font.ttf", "font/ttf", b"\0\1\0\0 a font")
+        ]
     assert "not kept" not in caplog.text
     # an .mp4 holds no SRT: written as MP4's own text subtitles (they were dropped with a warning), with their
     # language and times; and back into .mkv as SRT
     assert main([str(tmp_path / "full.mkv"), "-m", str(model), "-o", str(tmp_path / "sub.mp4"), "-q"]) == 0
+    said = "full.mkv: its attached file (Sub Font.ttf) not kept: .mp4 holds no attachments (write .mkv to keep them)"
+    assert said in caplog.messages and "attachment track" not in caplog.text  # named: .mp4 holds none
+    caplog.clear()
     assert main([str(tmp_path / "sub.mp4"), "-m", str(model), "-o", str(tmp_path / "out.mp4"), "-q"]) == 0
     assert main([str(tmp_path / "out.mp4"), "-m", str(model), "-o", str(tmp_path / "again.mp4"), "-q"]) == 0
     assert main([str(tmp_path / "again.mp4"), "-m", str(model), "-o", str(tmp_path / "back.mkv"), "-q"]) == 0
