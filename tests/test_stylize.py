@@ -1487,6 +1487,32 @@ def test_ctrl_c_in_a_batch_says_how_many_were_done(
     assert (tmp_path / "made" / "deeper" / "x.png").read_bytes() == b"kept"
 
 
+def test_a_ctrl_c_after_the_summary_does_not_call_the_work_interrupted(
+    model_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    """A Ctrl-C (or SIGTERM) between the summary line and the tool's end said "interrupted", exit code 130, though
+    every output was written; a program that calls main() gets its handlers back."""
+    import signal
+
+    import fast_style.cli.stylize as tool
+
+    make_photo(tmp_path / "a.jpg")
+
+    def said_then_stopped(*args, **kwargs) -> None:
+        print(*args, **kwargs)
+        if str(args[0]).startswith("stylized"):
+            for stop in (signal.SIGINT, signal.SIGTERM):
+                os.kill(os.getpid(), stop)
+
+    monkeypatch.setattr(tool, "print", said_then_stopped, raising=False)
+    handlers = [signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)]
+    assert main([str(tmp_path / "a.jpg"), "-m", str(model_path), "-o", str(tmp_path / "out.jpg"), "-q"]) == 0
+    err = capsys.readouterr().err
+    assert "stylized 1 image" in err and "interrupted" not in err and "stopped" not in err
+    assert (tmp_path / "out.jpg").is_file()
+    assert [signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)] == handlers
+
+
 def test_ctrl_c_while_a_tool_loads_is_one_line() -> None:
     # torch's import takes seconds before run_tool can catch a Ctrl-C: it printed 50-60 lines of import frames
     import signal

@@ -281,6 +281,20 @@ def run_tool(
         _ignore_ctrl_c_on_exit()
 
 
+def finished() -> None:
+    """A tool's work is done, every output written (or each failure said): a Ctrl-C, SIGTERM or SIGHUP from here to
+    its end (its summary line being printed, its contexts closing) is ignored, and it ends with its own exit code; one
+    there had ended it as "interrupted", exit code 130, of work all written. The handlers `run_tool` set are set back
+    as they were at its end; another's (a program's own) is left alone."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+    if signal.getsignal(signal.SIGINT) is _on_sigint:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+    for stop in STOPS:
+        if signal.getsignal(stop) is _on_sigterm:
+            signal.signal(stop, signal.SIG_IGN)
+
+
 def _ignore_ctrl_c_on_exit() -> None:
     """Once the tool is done, a Ctrl-C while the process exits (torch's and Lightning's clean-up) is ignored: it
     landed in an exit callback as Python's "Exception ignored in atexit callback" traceback after the tool's last

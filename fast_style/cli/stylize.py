@@ -18,6 +18,7 @@ from fast_style.cli import (
     add_device,
     add_pixel_limit,
     check_style_name,
+    finished,
     run_reading_pictures,
 )
 from fast_style.errors import UserError
@@ -302,6 +303,7 @@ def run(args: argparse.Namespace) -> int:
         if done.written:
             tqdm.write(f"{done.written} of {len(plans)} inputs were stylized before the stop", sys.stderr)
         raise
+    finished()  # every input written or its failure said: a Ctrl-C from here is no interruption
     if not done.written:  # every input failed, each said why above: nothing was written
         if len(plans) > 1 and not done.stopped:
             print(f"error: none of the {len(plans)} inputs could be stylized; nothing written", file=sys.stderr)
