@@ -64,10 +64,14 @@ _CONTAINER_EXTENSIONS = {
 }
 
 
+SOUND_ALONE = "it holds sound alone (a song, a recording), no picture or video: nothing to stylize"
+
+
 def video_named_as_picture(path: str | Path) -> str | None:
-    """Where a file named as a picture (`clip.jpg`) holds a video: how to name it ("rename it clip.mp4 ..."); None
-    otherwise (a picture, or what FFmpeg cannot read either). It was said to be no video, or no picture Pillow
-    identifies."""
+    """Where a file named as a picture (`clip.jpg`) holds a video: how to name it ("rename it clip.mp4 ..."); where
+    a file neither picture nor video by its name holds sound alone (a song.mp3, a .m4a, even with a cover picture):
+    that there is nothing to stylize in it; None otherwise (a picture, or what FFmpeg cannot read either). It was
+    said to be no video, or no picture Pillow identifies ("cannot identify image file 'song.mp3'")."""
     import av
     from PIL import Image
 
@@ -80,7 +84,9 @@ def video_named_as_picture(path: str | Path) -> str | None:
     except Exception:
         pass
     try:
-        with av.open(str(path)) as container:
+        with av.open(_local(path)) as container:
+            if main_video(container.streams.video) is None and container.streams.audio:
+                return SOUND_ALONE
             if main_video(container.streams.video) is None or container.format.name not in _CONTAINER_EXTENSIONS:
                 return None  # (FFmpeg reads pictures too: a JPEG is an "image2" of one frame)
             ext = _CONTAINER_EXTENSIONS[container.format.name]
@@ -447,8 +453,9 @@ def stylize_video(
     source = open_source(src, (device.index or 0) if decode_on_device else None)
     with source, atomic_write(dst, overwrite=force) as tmp:
         video_in = main_video(source.streams.video)
-        if video_in is None:
-            raise UserError(f"{src} holds no video stream")
+        if video_in is None:  # (a song's cover picture is no video)
+            alone = ", sound alone (a song, a recording): nothing to stylize" if source.streams.audio else ""
+            raise UserError(f"{src} holds no video stream{alone}")
         # FFmpeg reads a photo as a one-frame video, a GIF or an animated PNG as a video (an animated WebP not: it
         # was refused where a GIF became an MP4; fast-style-stylize refused either as a video)
         if source.format.name in ("image2", "gif", "apng") or source.format.name.endswith("_pipe"):

@@ -420,8 +420,14 @@ def test_a_file_with_sound_only_is_one_line(model: Path, tmp_path: Path, capsys)
         out.mux(stream.encode())
     assert main([str(sound), "-m", str(model), "-o", str(tmp_path / "out.mp4"), "-q"]) == 2  # its only input
     err = capsys.readouterr().err
-    assert "sound.mp4 holds no video stream" in err and "Traceback" not in err
+    assert "sound.mp4 holds no video stream, sound alone (a song, a recording)" in err and "Traceback" not in err
     assert not list(tmp_path.glob("out*"))
+    # named as sound (a song's .m4a, .mp3): "cannot identify image file", as if a picture were damaged
+    for name in ("song.m4a", "song.mp3"):
+        (tmp_path / name).write_bytes(sound.read_bytes())
+        assert main([str(tmp_path / name), "-m", str(model), "-o", str(tmp_path / "out"), "-q"]) == 2
+        err = capsys.readouterr().err
+        assert f"{name}: it holds sound alone (a song, a recording), no picture or video: nothing to" in err, err
 
 
 def test_a_video_with_transparency_says_it_is_not_kept(
