@@ -13,6 +13,7 @@ when complete: an error or Ctrl-C leaves no partial file.
 from __future__ import annotations
 
 import errno
+import itertools
 import logging
 import math
 import queue
@@ -592,7 +593,31 @@ class _Job:
             if fmt == "matroska" and all(attachment.metadata.get(k) for k in ("filename", "mimetype")):
                 out.add_stream_from_template(attachment)  # (written with the header: its bytes are no packet)
                 self.attached.append(attachment)
+        if fmt == "matroska" and "matroska" in self.source.format.name:
+            self._copy_covers(out)
         return sounds, kept
+
+    def _copy_covers(self, out: Any) -> None:
+        """A Matroska file's cover picture (an attached file FFmpeg shows as a video of one frame) attached to the
+        .mkv written, as the other attached files are (it was "1 cover picture track not kept")."""
+        import av
+        from av.stream import Disposition
+
+        covers = [
+            s
+            for s in self.source.streams.video
+            if s.disposition & Disposition.attached_pic and all(s.metadata.get(k) for k in ("filename", "mimetype"))
+        ]
+        if not covers:
+            return
+        # its bytes come as its packet, before any of the film's (FFmpeg queues it as it opens the file): only the
+        # first packets are read, not a film's hours where one is missing
+        with av.open(_local(self.src)) as again:
+            first = {p.stream.index: bytes(p) for p in itertools.islice(again.demux(), 4 * len(covers)) if p.size}
+        for cover in covers:
+            if first.get(cover.index):
+                out.add_attachment(cover.metadata["filename"], cover.metadata["mimetype"], first[cover.index])
+                self.attached.append(cover)
 
     def _name_left_out(self, sounds: list, kept: list, chapters: bool, fmt: str) -> None:
         """A warning naming the tracks not written: a phone's data tracks, subtitles the output cannot hold."""
@@ -608,7 +633,8 @@ class _Job:
             and not (s.type == "data" and _is_timecode(s))
         ]
         left += ["sound of an unknown codec"] * (len(source.streams.audio) - len(sounds))
-        others = [s for s in source.streams.video if s is not self.video_in]  # a film's cover; another camera angle
+        # a film's cover (unless attached above); another camera angle
+        others = [s for s in source.streams.video if s is not self.video_in and s not in self.attached]
         covers = sum(bool(s.disposition & Disposition.attached_pic) for s in others)
         left += ["cover picture"] * covers + ["other video"] * (len(others) - covers)
         if chapters and "data" in left:  # MP4's chapters come as a text track, read back as data: kept above

@@ -1068,6 +1068,7 @@ def test_chapters_and_default_tracks_are_kept_and_tracks_left_out_are_named(
                         made.metadata["language"] = "eng"
             out.set_chapters([{"id": 1, "start": 0, "end": 200, "time_base": Fraction(1, 1000), "metadata": {}}])
             out.add_attachment("Sub Font.ttf", "font/ttf", b"\0\1\0\0 a font")  # the subtitles' own font
+            out.add_attachment("cover.jpg", "image/jpeg", b"\xff\xd8\xff a cover")  # read back as a video
             for source in (video, subs):
                 for packet in source.demux():
                     if packet.dts is not None:
@@ -1086,6 +1087,10 @@ def test_chapters_and_default_tracks_are_kept_and_tracks_left_out_are_named(
         assert [(a.name, a.mimetype, a.data) for a in f.streams.attachments] == [
             ("Sub Font.ttf", "font/ttf", b"\0\1\0\0 a font")
         ]
+    with av.open(str(tmp_path / "out.mkv")) as f:  # and its cover picture (a video of one frame to FFmpeg)
+        (cover,) = [s for s in f.streams.video if s.disposition & av.stream.Disposition.attached_pic]
+        assert cover.metadata["filename"] == "cover.jpg"
+        assert [bytes(p) for p in f.demux(cover) if p.size] == [b"\xff\xd8\xff a cover"]
     assert "not kept" not in caplog.text
     # an .mp4 holds no SRT: written as MP4's own text subtitles (they were dropped with a warning), with their
     # language and times; and back into .mkv as SRT
