@@ -1513,6 +1513,34 @@ def test_a_ctrl_c_after_the_summary_does_not_call_the_work_interrupted(
     assert [signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)] == handlers
 
 
+@pytest.mark.parametrize("tool", ["export", "demo"])
+def test_a_ctrl_c_after_a_tools_work_does_not_call_it_interrupted(
+    tool: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    """fast-style-export and fast-style-demo as fast-style-stylize above: a Ctrl-C as they print what they wrote
+    made it "interrupted", exit code 130."""
+    import importlib
+    import signal
+
+    import fast_style.demo
+    import fast_style.export
+
+    cli = importlib.import_module(f"fast_style.cli.{tool}")
+    monkeypatch.setattr(fast_style.export, "export", lambda *args: tmp_path / "wave.onnx")  # written
+    monkeypatch.setattr(fast_style.demo, "run_demo", lambda *args: {"tensorboard logs": tmp_path / "logs"})
+
+    def said_then_stopped(*args, **kwargs) -> None:
+        print(*args, **kwargs)
+        os.kill(os.getpid(), signal.SIGINT)
+
+    monkeypatch.setattr(cli, "print", said_then_stopped, raising=False)
+    argv = ["--style", "wave", "-o", str(tmp_path)] if tool == "export" else ["--workdir", str(tmp_path / "demo")]
+    assert cli.main(argv) == 0
+    captured = capsys.readouterr()
+    assert "interrupted" not in captured.err
+    assert ("wave.onnx" if tool == "export" else "tensorboard --logdir") in captured.out
+
+
 def test_ctrl_c_while_a_tool_loads_is_one_line() -> None:
     # torch's import takes seconds before run_tool can catch a Ctrl-C: it printed 50-60 lines of import frames
     import signal

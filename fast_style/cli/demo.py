@@ -7,7 +7,7 @@ import shlex
 import sys
 from pathlib import Path
 
-from fast_style.cli import ToolParser, run_tool
+from fast_style.cli import ToolParser, finished, run_tool
 from fast_style.errors import UserError
 from fast_style.outputs import in_the_way
 
@@ -41,6 +41,7 @@ def run(args: argparse.Namespace) -> dict[str, Path]:
 
 
 def report(paths: dict[str, Path]) -> None:
+    finished()  # a Ctrl-C from here is no interruption: the demo's model and pictures are written
     print("\nDemo finished.")
     for what, path in paths.items():
         print(f"  {what + ':':18} {path}")

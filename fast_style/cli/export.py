@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from fast_style import zoo
-from fast_style.cli import ToolParser, check_style_name, run_tool
+from fast_style.cli import ToolParser, check_style_name, finished, run_tool
 from fast_style.errors import UserError, first_of
 
 
@@ -87,7 +87,9 @@ def run(args: argparse.Namespace) -> None:
 
     # no -o: the current folder, the file named after the model (as -o . names it), never over one unasked
     output = os.curdir if args.output is None else args.output
-    print(export(args.model, output, args.format, args.opset, args.force))
+    written = export(args.model, output, args.format, args.opset, args.force)
+    finished()  # a Ctrl-C from here is no interruption: the export is written
+    print(written)
 
 
 if __name__ == "__main__":
