@@ -1513,32 +1513,43 @@ def test_a_ctrl_c_after_the_summary_does_not_call_the_work_interrupted(
     assert [signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)] == handlers
 
 
-@pytest.mark.parametrize("tool", ["export", "demo"])
+@pytest.mark.parametrize("tool", ["export", "demo", "optimize"])
 def test_a_ctrl_c_after_a_tools_work_does_not_call_it_interrupted(
     tool: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
 ) -> None:
-    """fast-style-export and fast-style-demo as fast-style-stylize above: a Ctrl-C as they print what they wrote
+    """fast-style-export, -demo and -optimize as fast-style-stylize above: a Ctrl-C as they print what they wrote
     made it "interrupted", exit code 130."""
     import importlib
     import signal
 
     import fast_style.demo
     import fast_style.export
+    import fast_style.loss
+    import fast_style.optimize
 
     cli = importlib.import_module(f"fast_style.cli.{tool}")
     monkeypatch.setattr(fast_style.export, "export", lambda *args: tmp_path / "wave.onnx")  # written
     monkeypatch.setattr(fast_style.demo, "run_demo", lambda *args: {"tensorboard logs": tmp_path / "logs"})
+    monkeypatch.setattr(fast_style.loss, "PerceptualLoss", lambda **kwargs: torch.nn.Identity())  # (no VGG)
+    monkeypatch.setattr(torch.nn.Identity, "set_style", lambda self, style: None, raising=False)
+    monkeypatch.setattr(fast_style.optimize, "optimize_image", lambda *args, **kw: (torch.rand(1, 3, 8, 8), [2, 1]))
+    monkeypatch.setattr(fast_style.optimize, "write_result", lambda *args: (tmp_path / "r.png", "r.csv", "tb"))
+    make_photo(tmp_path / "photo.jpg")
 
     def said_then_stopped(*args, **kwargs) -> None:
         print(*args, **kwargs)
         os.kill(os.getpid(), signal.SIGINT)
 
     monkeypatch.setattr(cli, "print", said_then_stopped, raising=False)
-    argv = ["--style", "wave", "-o", str(tmp_path)] if tool == "export" else ["--workdir", str(tmp_path / "demo")]
+    argv = {
+        "export": ["--style", "wave", "-o", str(tmp_path)],
+        "demo": ["--workdir", str(tmp_path / "demo")],
+        "optimize": [str(tmp_path / "photo.jpg"), "-s", str(tmp_path / "photo.jpg"), "-o", str(tmp_path / "r.png")],
+    }[tool]
     assert cli.main(argv) == 0
     captured = capsys.readouterr()
     assert "interrupted" not in captured.err
-    assert ("wave.onnx" if tool == "export" else "tensorboard --logdir") in captured.out
+    assert {"export": "wave.onnx", "demo": "tensorboard --logdir", "optimize": "wrote"}[tool] in captured.out
 
 
 def test_ctrl_c_while_a_tool_loads_is_one_line() -> None:

@@ -14,7 +14,7 @@ import shlex
 import sys
 from pathlib import Path
 
-from fast_style.cli import ToolParser, add_device, add_pixel_limit, run_reading_pictures
+from fast_style.cli import ToolParser, add_device, add_pixel_limit, finished, run_reading_pictures
 from fast_style.errors import UserError, first_of
 from fast_style.outputs import check_writable
 
@@ -121,6 +121,7 @@ def run(args: argparse.Namespace) -> None:
         photo = read_image(args.content)
     alpha = read_alpha(args.content, (image.shape[-1], image.shape[-2]), photo)
     written = write_result(image, history, out, args.force, alpha, photo)
+    finished()  # a Ctrl-C from here is no interruption: the result is written
     print(
         f"wrote {out} (total loss {history[0]:.4g} -> {history[-1]:.4g}); loss curve: {written[1]}, "
         f"tensorboard --logdir {shlex.quote(str(written[2]))}"
