@@ -112,7 +112,8 @@ def read_image(
             raise ValueError(f"{img.width}x{img.height} {OVER_LIMIT} {max_pixels} pixels")
         if img.format == "PNG" and img.info.get("default_image") and getattr(img, "is_animated", False):
             img.seek(1)  # an APNG's first frame (its frame 0 is a still for viewers without APNG, hidden in others)
-        _scale_grey_key(img)
+        if (key := key_as_read(img)) is not None:
+            img.info["transparency"] = key
         if draft_size and img.format == "JPEG":
             w, h = img.size
             k = max(1, min(w, h) // draft_size)
@@ -195,20 +196,23 @@ def has_transparency(path: str | Path) -> bool:
         return False
 
 
-def _scale_grey_key(img: Image.Image) -> None:
-    """A 2- or 4-bit grey PNG's colour key on the 0..255 scale Pillow gives its pixels (it leaves the key as stored:
-    3 of 0..3 never matched 255, and the picture came out opaque), and a 16-bit colour PNG's (its pixels are given
-    by their high bytes, and the key was matched by its low bytes: pixels of another colour came out see-through,
-    those of the key's opaque). Before the image is loaded (its tile says)."""
+def key_as_read(img: Image.Image) -> object:
+    """A PNG's colour key on the scale Pillow gives its pixels, before it is loaded (its tile says): a 2- or 4-bit
+    grey PNG's on the 0..255 scale (Pillow leaves the key as stored: 3 of 0..3 never matched 255, and the picture
+    came out opaque), a 16-bit colour PNG's as its high bytes (its pixels are given by their high bytes, and the
+    key was matched by its low bytes: pixels of another colour came out see-through, those of the key's opaque).
+    None where it needs no change (or is not known: loaded already, `split_alpha` reads a 16-bit one's key).
+    read_image and a Stylizer given `Image.open`'s image both read the key so."""
     key = img.info.get("transparency")
     if img.format != "PNG" or img.mode not in ("L", "RGB") or not img.tile:
-        return
+        return None
     raw = img.tile[0][3]
     raw = raw if isinstance(raw, str) else raw[0]
     if img.mode == "RGB" and raw == "RGB;16B" and isinstance(key, tuple) and len(key) == 3:
-        img.info["transparency"] = tuple(k >> 8 for k in key)
-    elif img.mode == "L" and isinstance(key, int) and (bits := {"L;2": 2, "L;4": 4}.get(raw)):
-        img.info["transparency"] = key * (255 // (2**bits - 1))
+        return tuple(k >> 8 for k in key)
+    if img.mode == "L" and isinstance(key, int) and (bits := {"L;2": 2, "L;4": 4}.get(raw)):
+        return key * (255 // (2**bits - 1))
+    return None
 
 
 @contextlib.contextmanager
@@ -323,6 +327,10 @@ def split_alpha(img: Image.Image) -> tuple[Image.Image, Image.Image | None]:
         if img.info.get("icc_profile"):
             eight.info["icc_profile"] = img.info["icc_profile"]
         img = eight
+    key = img.info.get("transparency")
+    if img.mode == "RGB" and isinstance(key, tuple) and len(key) == 3 and max(key) > 255:  # a 16-bit PNG's, loaded
+        img = img.copy()  # (by its caller, as read_image reads it: `key_as_read`; the caller's image left as it is)
+        img.info["transparency"] = tuple(k >> 8 for k in key)
     if img.mode in ("RGB", "L") and "transparency" in img.info:  # a colour key (a PNG's tRNS): see-through pixels
         img = img.convert("RGBA" if img.mode == "RGB" else "LA")
     elif img.mode == "La":  # premultiplied: Pillow converts it to RGBA only through LA

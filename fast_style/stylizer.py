@@ -22,6 +22,7 @@ from fast_style.animation import frame_count
 from fast_style.devices import compile_for, pick_device, pick_dtype
 from fast_style.errors import UserError, setting
 from fast_style.images import (
+    key_as_read,
     opened_in_srgb,
     page_count,
     read_image,
@@ -540,11 +541,19 @@ def _as_image(x: object) -> Image.Image:
         with contextlib.suppress(ValueError, OSError):  # (n_frames reads the file)
             _say_first_frame(Path(name).name or "the image", 1, getattr(x, "n_frames", 1))
     try:  # read now, in one line: a truncated file's OSError, a closed image's bare AssertionError from Pillow
+        key = key_as_read(x)  # a 2-bit grey or 16-bit colour PNG's colour key, as read_image reads it (before load)
         x.load()
-        # a phone's photo from Image.open as from its path (it came out on its side), its colours too (an HDR PNG's,
-        # an AVIF's code points, read from its file); one made from it (transposed, resized: format None) is taken as
-        # it is, as its maker may have turned it already, keeping the tag
-        return upright(opened_in_srgb(x, name) if name else x) if x.format else x
+        if key is None:
+            # a phone's photo from Image.open as from its path (it came out on its side), its colours too (an HDR
+            # PNG's, an AVIF's code points, read from its file); one made from it (transposed, resized: format None)
+            # is taken as it is, as its maker may have turned it already, keeping the tag
+            return upright(opened_in_srgb(x, name) if name else x) if x.format else x
+        said, x.info["transparency"] = x.info["transparency"], key
+        try:  # read with that key, the caller's image left as it was
+            read = upright(opened_in_srgb(x, name) if name else x)
+            return x.copy() if read is x else read
+        finally:
+            x.info["transparency"] = said
     except (OSError, ValueError, AssertionError, AttributeError) as e:
         why = (
             unreadable_because(name, e)

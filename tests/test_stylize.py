@@ -66,8 +66,16 @@ def test_alpha_is_reattached_and_modes_accepted(model_path: Path) -> None:
     assert out.mode == "RGBA" and out.getpixel((15, 8))[3] == 0 and out.getpixel((5, 8))[3] == 255
     data = io.BytesIO()
     two.save(data, "PNG", bits=2, transparency=3)
-    out = s(read_image(data))
-    assert out.getpixel((15, 8))[3] == 255 and out.getpixel((5, 8))[3] == 0
+    for out in (s(read_image(data)), s(Image.open(data))):  # from Python as from a path (it came out opaque)
+        assert out.getpixel((15, 8))[3] == 255 and out.getpixel((5, 8))[3] == 0
+    turned = Image.Exif()
+    turned[0x0112] = 6  # and turned upright by its EXIF all the same
+    data = io.BytesIO()
+    two.save(data, "PNG", bits=2, transparency=3, exif=turned.tobytes())
+    with Image.open(data) as opened:
+        out = s(opened)
+        assert out.size == (16, 20) and out.getpixel((8, 15))[3] == 255 and out.getpixel((8, 5))[3] == 0
+        assert opened.info["transparency"] == 3  # (the caller's image as it was)
     # a 1-bit and a 16-bit grey PNG's keys (they came out opaque)
     one = Image.new("1", (20, 16), 0)
     one.paste(1, (0, 0, 10, 16))
@@ -88,8 +96,13 @@ def test_alpha_is_reattached_and_modes_accepted(model_path: Path) -> None:
     header = (20).to_bytes(4, "big") + (16).to_bytes(4, "big") + bytes([16, 2, 0, 0, 0])  # 16-bit RGB
     key = (0x03E8).to_bytes(2, "big") * 3  # 1000: high byte 3, low byte 232
     png = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"tRNS", key) + chunk(b"IDAT", zlib.compress(rows))
-    out = s(read_image(io.BytesIO(png + chunk(b"IEND", b""))))
-    assert out.mode == "RGBA" and out.getpixel((15, 8))[3] == 0 and out.getpixel((5, 8))[3] == 255
+    png += chunk(b"IEND", b"")
+    with Image.open(io.BytesIO(png)) as opened, Image.open(io.BytesIO(png)) as loaded:
+        loaded.load()  # (its tile gone: read by its key, over 255)
+        for given in (read_image(io.BytesIO(png)), opened, loaded, loaded.transpose(Image.Transpose.FLIP_TOP_BOTTOM)):
+            out = s(given)  # from Python as from a path: the see-through and opaque halves had swapped
+            assert out.mode == "RGBA" and out.getpixel((15, 8))[3] == 0 and out.getpixel((5, 8))[3] == 255
+        assert opened.info["transparency"] == loaded.info["transparency"] == (1000, 1000, 1000)  # (theirs as it was)
 
 
 def test_uint8_frames_resized_or_with_their_colours_kept_are_read_as_0_to_255(model_path: Path) -> None:
