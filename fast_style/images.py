@@ -669,10 +669,33 @@ def kept_metadata(source: Image.Image | None, fmt: str, size: tuple[int, int] | 
             else:
                 log.warning("the camera maker's notes in the EXIF metadata are too long for a JPEG: not kept")
     kept = _kept_metadata(source, fmt, size)
-    if fmt == "TIFF" and (xmp := kept.pop("xmp", None)):  # Pillow writes a TIFF's tags from one table: `exif`
+    xmp = kept.pop("xmp", None) if fmt == "TIFF" else None
+    tags = _png_text_tags(source) if fmt == "TIFF" and source is not None else {}
+    if xmp or tags:  # Pillow writes a TIFF's tags from one table: `exif`
         table = Image.Exif()
         if params.get("exif"):
             table.load(params["exif"])
-        table[0x02BC] = xmp
+        if xmp:
+            table[0x02BC] = xmp
+        for tag, text in tags.items():  # (its EXIF's own, where it has them, kept)
+            if tag not in table:
+                table[tag] = text
         params["exif"] = table
     return params | kept
+
+
+# a PNG's text chunks that a TIFF holds as its own tags: ImageDescription, Artist, Copyright, Software (kept as a
+# PNG's stylized PNG keeps it)
+_PNG_TEXT_TAGS = {"Description": 0x010E, "Author": 0x013B, "Copyright": 0x8298, "Software": 0x0131}
+
+
+def _png_text_tags(source: Image.Image) -> dict[int, str | bytes]:
+    """`source`'s PNG texts (`png_texts`) that a TIFF holds as tags (`_PNG_TEXT_TAGS`), by tag: a PNG's copyright,
+    author and description were lost in its stylized TIFF. Text other than ASCII as UTF-8 (Pillow wrote "?" for
+    each of its characters)."""
+    texts = png_texts(source)
+    return {
+        tag: text if text.isascii() else text.encode()
+        for key, tag in _PNG_TEXT_TAGS.items()
+        if isinstance(text := texts.get(key), str) and text.strip()
+    }

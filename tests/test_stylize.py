@@ -2324,6 +2324,10 @@ def test_a_pngs_text_chunks_and_a_comment_are_kept(model_path: Path, tmp_path: P
         assert main([str(tmp_path / "lake.png"), "-m", str(model_path), "-o", str(tmp_path / out), "-q"]) == 0
     with Image.open(tmp_path / "lake_out.jpg") as kept:  # its comment where a JPEG holds one
         assert kept.info["comment"] == b"seen from the north"
+    tif = encode_image(Image.new("RGB", (20, 40)), "lake_out.tif", read_image(tmp_path / "lake.png"))
+    with Image.open(io.BytesIO(tif)) as kept:  # a TIFF's own tags (they were lost): UTF-8 beyond ASCII
+        tags = {tag: kept.tag_v2.get(tag) for tag in (0x010E, 0x013B, 0x8298)}  # Description, Artist, Copyright
+        assert tags == {0x010E: "a lake, \u00fc".encode().decode("latin-1"), 0x013B: "Ann", 0x8298: "Ann 2026"}
     Image.new("RGB", (40, 20), (120, 80, 60)).save(tmp_path / "cam.jpg", comment="caf\u00e9".encode())
     for out in ("cam.png", "cam.jpg"):
         assert main([str(tmp_path / "cam.jpg"), "-m", str(model_path), "-o", str(tmp_path / "o" / out), "-q"]) == 0
