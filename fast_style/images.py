@@ -129,6 +129,8 @@ def read_image(
             img.info.pop("dpi", None)  # which its stylized copy stated (a 32 px picture printed 32 inches wide)
         if img.format == "JPEG" and img.info.get("jfif_unit") not in (1, 2) and "dpi" in img.info:
             _exif_resolution(img)
+        elif "dpi" not in img.info and img.info.get("exif"):  # a WebP's, AVIF's, HEIC's, or a PNG's without pHYs:
+            _exif_resolution(img)  # its EXIF's (kept as it was in a scaled copy: a halved photo said 300 dpi still)
         if "nclx_profile" not in img.info and (stated := icc.stated_profile(img)):  # a camera's Adobe RGB JPEG
             img.info["icc_profile"] = stated  # without a profile, read as sRGB numbers: as if it had embedded one
         if texts := png_texts(img):  # (kept_metadata's; told from the rest while it is a PNG to Pillow)
@@ -162,8 +164,9 @@ def _tiff_exif(img: Image.Image) -> bytes | None:
 def _exif_resolution(img: Image.Image) -> None:
     """A JPEG's resolution where its JFIF header states none, from its EXIF as the EXIF says it: Pillow takes 72 dpi
     where the EXIF has none or no unit (whose default is inches), and its XResolution across and down; that is
-    what a stylized copy said. Left out where the EXIF states none (or no absolute unit)."""
-    img.info.pop("dpi")
+    what a stylized copy said. Left out where the EXIF states none (or no absolute unit). Another picture's where
+    its format states none (`_resolution` then scales it, and kept_metadata the EXIF's, with the pixels)."""
+    img.info.pop("dpi", None)
     try:
         with warnings.catch_warnings(action="ignore"):
             exif = img.getexif()

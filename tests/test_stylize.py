@@ -2283,6 +2283,11 @@ def test_a_scaled_copy_keeps_the_photos_print_size(model_path: Path, tmp_path: P
         args = [str(tmp_path / name), "-m", str(model_path), "-o", str(tmp_path / "o" / name), "--scale", "0.5", "-q"]
         assert main(args) == 0, name
         assert read_image(tmp_path / "o" / name).info.get("dpi") == dpi, name  # (Pillow's 72 not said, nor read)
+    for name in ("unit.webp", "unit.png"):  # a format that states none, or a PNG without pHYs: its EXIF's, scaled
+        Image.new("RGB", (40, 20)).save(tmp_path / name, exif=stated.tobytes())  # (a halved copy said 300 dpi still)
+        copy = encode_image(Image.new("RGB", (20, 10)), "o.png", read_image(tmp_path / name))
+        with Image.open(io.BytesIO(copy)) as kept:
+            assert kept.getexif()[0x011A] == 150 and [round(d) for d in kept.info["dpi"]] == [150, 100], name
     tiny = Image.new("RGB", (400, 200))  # 1 dpi scaled down to less than a JPEG holds: left out
     tiny.info["dpi"] = (1, 1)
     with Image.open(io.BytesIO(encode_image(Image.new("RGB", (40, 20)), "out.jpg", tiny))) as kept:
