@@ -455,9 +455,8 @@ def _kept_metadata(source: Image.Image | None, fmt: str, size: tuple[int, int] |
         params["xmp"] = xmp
     elif xmp and fmt == "TIFF":  # its tag 700 (kept_metadata puts it beside the EXIF's tags)
         params["xmp"] = xmp
-    dpi = _resolution(source, size)
-    if dpi and fmt in ("JPEG", "PNG", "TIFF") and not (fmt == "JPEG" and not all(1 <= round(d) <= 65535 for d in dpi)):
-        params["dpi"] = dpi  # (a JPEG's are whole and 16 bits: 254000 became 57392, 0.4 none)
+    if (dpi := _resolution(source, size)) and _holds_resolution(fmt, dpi):
+        params["dpi"] = dpi
     if comment and fmt == "JPEG" and (said := len(comment.encode() if isinstance(comment, str) else comment)) > 65533:
         log.warning("the comment (%d bytes) is too long for a JPEG: not kept", said)  # (Pillow refused the picture)
     elif comment and fmt in ("JPEG", "GIF"):
@@ -472,6 +471,17 @@ def _kept_metadata(source: Image.Image | None, fmt: str, size: tuple[int, int] |
             info.add_text(key, text, zip=len(text) > 1024)
         params["pnginfo"] = info
     return params
+
+
+def _holds_resolution(fmt: str, dpi: tuple[float, float]) -> bool:
+    """Whether `fmt` holds the resolution `dpi` as it is written: a JPEG's are whole and 16 bits (254000 became
+    57392, 0.4 none), a PNG's whole pixels a metre in 31 bits (a damaged TIFF's 1e9 dpi had the copy not written,
+    "PNG could not encode": its pixels are kept, without it); a TIFF's are fractions."""
+    if fmt == "JPEG":
+        return all(1 <= round(d) <= 65535 for d in dpi)
+    if fmt == "PNG":
+        return all(1 <= round(d / 0.0254) <= 2**31 - 1 for d in dpi)
+    return fmt == "TIFF"
 
 
 # where Pillow keeps a PNG's text chunks for a picture read_image gives (turned upright or converted, it is no

@@ -2292,6 +2292,9 @@ def test_a_scaled_copy_keeps_the_photos_print_size(model_path: Path, tmp_path: P
     tiny.info["dpi"] = (1, 1)
     with Image.open(io.BytesIO(encode_image(Image.new("RGB", (40, 20)), "out.jpg", tiny))) as kept:
         assert kept.info.get("dpi", (72, 72)) != (0, 0)
+    tiny.info["dpi"] = (1e9, 1e9)  # more than a PNG holds (a damaged TIFF's): the copy without it ("could not encode")
+    with Image.open(io.BytesIO(encode_image(Image.new("RGB", (400, 200)), "out.png", tiny))) as kept:
+        assert "dpi" not in kept.info
 
 
 def test_a_pngs_text_chunks_and_a_comment_are_kept(model_path: Path, tmp_path: Path) -> None:
