@@ -475,11 +475,12 @@ def _kept_metadata(source: Image.Image | None, fmt: str, size: tuple[int, int] |
 
 def _holds_resolution(fmt: str, dpi: tuple[float, float]) -> bool:
     """Whether `fmt` holds the resolution `dpi` as it is written: a JPEG's are whole and 16 bits (254000 became
-    57392, 0.4 none), a PNG's whole pixels a metre in 31 bits (a damaged TIFF's 1e9 dpi had the copy not written,
-    "PNG could not encode": its pixels are kept, without it); a TIFF's are fractions."""
+    57392, 0.4 none), a PNG's and a BMP's whole pixels a metre in 31 bits (a damaged TIFF's 1e9 dpi had the copy
+    not written, "PNG could not encode": its pixels are kept, without it; a BMP said Pillow's 96 dpi, not the
+    photo's); a TIFF's are fractions."""
     if fmt == "JPEG":
         return all(1 <= round(d) <= 65535 for d in dpi)
-    if fmt == "PNG":
+    if fmt in ("PNG", "BMP"):
         return all(1 <= round(d / 0.0254) <= 2**31 - 1 for d in dpi)
     return fmt == "TIFF"
 

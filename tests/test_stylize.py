@@ -2263,6 +2263,9 @@ def test_a_scaled_copy_keeps_the_photos_print_size(model_path: Path, tmp_path: P
     assert main([str(tmp_path / "print.jpg"), "-m", str(model_path), "-o", str(tmp_path / "same.jpg"), "-q"]) == 0
     with Image.open(tmp_path / "same.jpg") as kept:
         assert kept.info["dpi"] == (300, 300)
+    bmp = encode_image(Image.new("RGB", (20, 10)), "half.bmp", read_image(tmp_path / "print.jpg"))
+    with Image.open(io.BytesIO(bmp)) as kept:
+        assert [round(d) for d in kept.info["dpi"]] == [150, 150]  # (Pillow's 96 dpi, not the photo's)
     exif = Image.Exif()
     exif[0x0112] = 6  # rotate on display
     Image.new("RGB", (40, 20)).save(tmp_path / "fax.jpg", dpi=(204, 196), exif=exif.tobytes())
