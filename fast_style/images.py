@@ -324,8 +324,13 @@ def split_alpha(img: Image.Image) -> tuple[Image.Image, Image.Image | None]:
         if img.mode == "F":
             arr = np.nan_to_num(arr, nan=0.0, posinf=0.0, neginf=0.0)
             top = _white_of_floats(arr)
+        elif (high := arr.max()) > 65535:  # (a 32-bit one's: it had come out white, clipped, without a word)
+            raise ValueError(  # (a ValueError: the file's name is put before it)
+                f"a 32-bit integer picture of values up to {high:.0f}: read are 0..255 and 0..65535; save it as an "
+                "8- or 16-bit picture"
+            )
         else:
-            top = 65535.0 if img.mode.startswith("I;16") or arr.max() > 255 else 255.0
+            top = 65535.0 if img.mode.startswith("I;16") or high > 255 else 255.0
         eight = Image.fromarray(np.clip(arr / top * 255.0 + 0.5, 0, 255).astype(np.uint8), "L")
         if img.info.get("icc_profile"):
             eight.info["icc_profile"] = img.info["icc_profile"]

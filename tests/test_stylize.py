@@ -422,6 +422,8 @@ def test_deep_greyscale_is_scaled_to_8_bits_by_its_range() -> None:
             match=r"^a float picture of values up to (4|1000) \(an HDR picture\?\): read are 0\.\.1, 0\.\.255",
         ):
             split_alpha(Image.fromarray(values))
+    with pytest.raises(ValueError, match=r"^a 32-bit integer picture of values up to 400000: read are 0\.\.255 and"):
+        split_alpha(Image.fromarray((ramp * 400_000).astype(np.int32)))  # (it came out white, clipped at 65535)
 
 
 def test_cmyk_photos_are_read_through_their_icc_profile(model_path: Path, tmp_path: Path) -> None:
