@@ -127,7 +127,8 @@ def read_image(
             img.info["exif"] = block  # as other formats give theirs: kept_metadata copies it
         if img.format == "TIFF" and 282 not in getattr(img, "tag_v2", {}):  # no XResolution: Pillow says 1 dpi,
             img.info.pop("dpi", None)  # which its stylized copy stated (a 32 px picture printed 32 inches wide)
-        if img.format == "JPEG" and img.info.get("jfif_unit") not in (1, 2) and "dpi" in img.info:
+        # (an MPO is a camera's JPEG with its preview or a phone's gain map after it: Pillow's 72 said in its copy)
+        if img.format in ("JPEG", "MPO") and img.info.get("jfif_unit") not in (1, 2) and "dpi" in img.info:
             _exif_resolution(img)
         elif "dpi" not in img.info and img.info.get("exif"):  # a WebP's, AVIF's, HEIC's, or a PNG's without pHYs:
             _exif_resolution(img)  # its EXIF's (kept as it was in a scaled copy: a halved photo said 300 dpi still)

@@ -2288,6 +2288,9 @@ def test_a_scaled_copy_keeps_the_photos_print_size(model_path: Path, tmp_path: P
         args = [str(tmp_path / name), "-m", str(model_path), "-o", str(tmp_path / "o" / name), "--scale", "0.5", "-q"]
         assert main(args) == 0, name
         assert read_image(tmp_path / "o" / name).info.get("dpi") == dpi, name  # (Pillow's 72 not said, nor read)
+        preview = [Image.new("RGB", (20, 10))]  # a camera's JPEG with its preview after it (Pillow's MPO): the same
+        Image.new("RGB", (40, 20)).save(tmp_path / "mpo.jpg", "MPO", save_all=True, append_images=preview, exif=exif)
+        assert read_image(tmp_path / "mpo.jpg").info.get("dpi") == (dpi and (300, 200)), name
     for name in ("unit.webp", "unit.png"):  # a format that states none, or a PNG without pHYs: its EXIF's, scaled
         Image.new("RGB", (40, 20)).save(tmp_path / name, exif=stated.tobytes())  # (a halved copy said 300 dpi still)
         copy = encode_image(Image.new("RGB", (20, 10)), "o.png", read_image(tmp_path / name))
