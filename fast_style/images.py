@@ -114,7 +114,7 @@ def read_image(
             img.seek(1)  # an APNG's first frame (its frame 0 is a still for viewers without APNG, hidden in others)
         if (key := key_as_read(img)) is not None:
             img.info["transparency"] = key
-        if draft_size and img.format == "JPEG":
+        if draft_size and img.format in ("JPEG", "MPO"):  # (a camera's JPEG with its preview after it: an MPO)
             w, h = img.size
             k = max(1, min(w, h) // draft_size)
             img.draft(img.mode, (w // k, h // k))

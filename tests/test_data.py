@@ -597,3 +597,14 @@ def test_a_style_size_that_is_not_a_number_is_refused_by_name(tmp_path: Path) ->
     with pytest.raises(TypeError, match="the style size must be a number, not '32'"):
         load_style_image(str(painting), "32")  # type: ignore[arg-type]
     assert load_style_image(str(painting), 32).shape == (1, 3, 24, 32)
+
+
+def test_a_cameras_mpo_jpeg_is_decoded_at_a_reduced_scale_for_training(tmp_path: Path) -> None:
+    """A camera's JPEG with its preview after it, which Pillow opens as MPO, was decoded at its full size for every
+    training crop (a JPEG's draft mode, several times faster, was asked of "JPEG" alone)."""
+    photo = Image.new("RGB", (800, 600), (200, 60, 30))
+    photo.save(tmp_path / "cam.jpg", "MPO", save_all=True, append_images=[Image.new("RGB", (80, 60))])
+    photo.save(tmp_path / "plain.jpg")
+    assert (
+        open_rgb(tmp_path / "cam.jpg", draft_size=100).size == open_rgb(tmp_path / "plain.jpg", 100).size == (200, 150)
+    )
