@@ -691,10 +691,12 @@ def kept_metadata(source: Image.Image | None, fmt: str, size: tuple[int, int] | 
     kept = _kept_metadata(source, fmt, size)
     xmp = kept.pop("xmp", None) if fmt == "TIFF" else None
     tags = _png_text_tags(source) if fmt == "TIFF" and source is not None else {}
-    if xmp or tags:  # Pillow writes a TIFF's tags from one table: `exif`
+    if fmt == "TIFF" and (xmp or tags or params.get("exif")):  # Pillow writes a TIFF's tags from one table: `exif`
         table = Image.Exif()
         if params.get("exif"):
             table.load(params["exif"])
+        for tag in _TIFF_LAYOUT_TAGS & set(table):  # the photo's size, compression...: not the copy's pixels
+            del table[tag]
         if xmp:
             table[0x02BC] = xmp
         for tag, text in tags.items():  # (its EXIF's own, where it has them, kept)
@@ -702,6 +704,13 @@ def kept_metadata(source: Image.Image | None, fmt: str, size: tuple[int, int] | 
                 table[tag] = text
         params["exif"] = table
     return params | kept
+
+
+# tags of a TIFF's own pixel layout (its size, samples, compression, strips, tiles, colour model, sub-files), which
+# some cameras' and editors' EXIF holds too (a phone's 4000x3000, an old JPEG compression): copied into a TIFF's
+# tags, they described the photo, not the copy's pixels, and the TIFF could not be read ("image file is truncated")
+_TIFF_LAYOUT_TAGS = {254, 255, 256, 257, 258, 259, 262, 266, 273, 277, 278, 279, 284, 317, 320, 322, 323, 324, 325}
+_TIFF_LAYOUT_TAGS |= {330, 338, 339, 347, *range(512, 522), 529, 530, 531, 532}
 
 
 # a PNG's text chunks that a TIFF holds as its own tags: ImageDescription, Artist, Copyright, Software (kept as a

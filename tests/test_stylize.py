@@ -1217,6 +1217,13 @@ def test_damaged_exif_a_tiffs_exif_and_xmp_and_a_gifs_soft_edges(
         with Image.open(out) as kept:
             assert b"<dc:creator>Ann</dc:creator>" in kept.info["xmp"], source
             assert source != "both.tif" or kept.getexif().get(0x010F) == "TiffCam"
+    phone = Image.Exif()  # a phone's EXIF that states its photo's size and compression among the TIFF's own tags
+    phone[0x010F], phone[0x0100], phone[0x0101], phone[0x0103], phone[0x0106] = "Phone", 4000, 3000, 6, 6
+    Image.new("RGB", (40, 20)).save(tmp_path / "phone.jpg", exif=phone.tobytes())
+    tif = encode_image(Image.new("RGB", (20, 10), (0, 200, 0)), "o.tif", read_image(tmp_path / "phone.jpg"))
+    with Image.open(io.BytesIO(tif)) as kept:  # (a 4000x3000 TIFF of 20x10 pixels: "image file is truncated")
+        kept.load()
+        assert kept.size == (20, 10) and kept.getpixel((5, 5)) == (0, 200, 0) and kept.getexif()[0x010F] == "Phone"
     soft = Image.new("RGBA", (64, 64), (0, 0, 0, 0))
     soft.paste((0, 0, 200, 128), (16, 16, 48, 48))  # half transparent
     soft.paste((0, 0, 200, 40), (0, 0, 8, 8))  # mostly transparent
