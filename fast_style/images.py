@@ -641,8 +641,12 @@ def _written_exif(exif: Image.Exif, size: tuple[int, int] | None) -> None:
     pixels are upright); the colour space sRGB, the space the pixels were read into and written in (a wide-gamut
     photo's "uncalibrated" and its DCF index "R03", Adobe RGB, had stayed: a viewer that goes by them took the
     copy's sRGB colours for Adobe RGB's); and the pixel dimensions the copy's (a portrait photo's stayed landscape,
-    a scaled one's the photo's). An embedded thumbnail is not written (Pillow keeps none: it showed the photo)."""
+    a scaled one's the photo's; the Exif IFD's, and IFD0's ImageWidth and ImageLength where it has them). An
+    embedded thumbnail is not written (Pillow keeps none: it showed the photo)."""
     exif[0x0112] = 1
+    for tag, pixels in zip((0x0100, 0x0101), size or ()):  # ImageWidth, ImageLength (some phones' EXIF has them)
+        if tag in exif:
+            exif[tag] = pixels
     if 0x8769 not in exif:  # no Exif IFD (get_ifd would add an empty one)
         return
     tags = exif.get_ifd(0x8769)

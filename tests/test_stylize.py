@@ -1224,6 +1224,9 @@ def test_damaged_exif_a_tiffs_exif_and_xmp_and_a_gifs_soft_edges(
     with Image.open(io.BytesIO(tif)) as kept:  # (a 4000x3000 TIFF of 20x10 pixels: "image file is truncated")
         kept.load()
         assert kept.size == (20, 10) and kept.getpixel((5, 5)) == (0, 200, 0) and kept.getexif()[0x010F] == "Phone"
+    jpg = encode_image(Image.new("RGB", (20, 10)), "o.jpg", read_image(tmp_path / "phone.jpg"))
+    with Image.open(io.BytesIO(jpg)) as kept:  # its EXIF's size the copy's, as its PixelXDimension (4000x3000 stayed)
+        assert (kept.getexif()[0x0100], kept.getexif()[0x0101]) == (20, 10)
     soft = Image.new("RGBA", (64, 64), (0, 0, 0, 0))
     soft.paste((0, 0, 200, 128), (16, 16, 48, 48))  # half transparent
     soft.paste((0, 0, 200, 40), (0, 0, 8, 8))  # mostly transparent
