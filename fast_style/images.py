@@ -717,9 +717,9 @@ _TIFF_LAYOUT_TAGS = {254, 255, 256, 257, 258, 259, 262, 266, 273, 277, 278, 279,
 _TIFF_LAYOUT_TAGS |= {330, 338, 339, 347, *range(512, 522), 529, 530, 531, 532}
 
 
-# a PNG's text chunks that a TIFF holds as its own tags: ImageDescription, Artist, Copyright, Software (kept as a
-# PNG's stylized PNG keeps it)
-_PNG_TEXT_TAGS = {"Description": 0x010E, "Author": 0x013B, "Copyright": 0x8298, "Software": 0x0131}
+# a PNG's text chunks that a TIFF holds as its own tags: ImageDescription, Artist (PNG's "Author", or the "Artist"
+# some writers use: "Author" first), Copyright, Software (kept as a PNG's stylized PNG keeps it)
+_PNG_TEXT_TAGS = {"Description": 0x010E, "Artist": 0x013B, "Author": 0x013B, "Copyright": 0x8298, "Software": 0x0131}
 
 
 def _png_text_tags(source: Image.Image) -> dict[int, str | bytes]:

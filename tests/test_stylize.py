@@ -2354,6 +2354,12 @@ def test_a_pngs_text_chunks_and_a_comment_are_kept(model_path: Path, tmp_path: P
     with Image.open(io.BytesIO(tif)) as kept:  # a TIFF's own tags (they were lost): UTF-8 beyond ASCII
         tags = {tag: kept.tag_v2.get(tag) for tag in (0x010E, 0x013B, 0x8298)}  # Description, Artist, Copyright
         assert tags == {0x010E: "a lake, \u00fc".encode().decode("latin-1"), 0x013B: "Ann", 0x8298: "Ann 2026"}
+    artist = PngInfo()
+    artist.add_text("Artist", "Bob")  # (as some writers name the author)
+    Image.new("RGB", (8, 4)).save(tmp_path / "artist.png", pnginfo=artist)
+    tif = encode_image(Image.new("RGB", (8, 4)), "artist.tif", read_image(tmp_path / "artist.png"))
+    with Image.open(io.BytesIO(tif)) as kept:
+        assert kept.tag_v2[0x013B] == "Bob"
     Image.new("RGB", (40, 20), (120, 80, 60)).save(tmp_path / "cam.jpg", comment="caf\u00e9".encode())
     for out in ("cam.png", "cam.jpg"):
         assert main([str(tmp_path / "cam.jpg"), "-m", str(model_path), "-o", str(tmp_path / "o" / out), "-q"]) == 0
