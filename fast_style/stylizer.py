@@ -555,9 +555,7 @@ def _as_image(x: object) -> Image.Image:
         finally:
             x.info["transparency"] = said
     except (OSError, ValueError, AssertionError, AttributeError) as e:
-        why = (
-            unreadable_because(name, e)
-            if str(e)
-            else "it was closed (stylize it inside its `with Image.open(...)` block)"
-        )
+        closed = not str(e) or str(e) == "Operation on closed image"  # (a `with` block's end; `.close()`'s)
+        why = "it was closed (stylize it before closing it, or inside its `with Image.open(...)` block)"
+        why = why if closed else unreadable_because(name, e)
         raise UserError(f"cannot read the image {name or 'given'}: {why}") from None

@@ -52,6 +52,10 @@ def test_images_closed_truncated_or_given_alone_are_named(model_path: Path, tmp_
         pass
     with pytest.raises(UserError, match="p.jpg: it was closed"):  # Pillow's bare AssertionError
         s(im)
+    im = Image.open(photo)
+    im.close()
+    with pytest.raises(UserError, match="p.jpg: it was closed"):  # ("Operation on closed image")
+        s(im)
     whole = make_photo(tmp_path / "whole.jpg", (300, 200))
     cut = tmp_path / "cut.jpg"
     cut.write_bytes(whole.read_bytes()[: whole.stat().st_size * 2 // 3])  # its header whole: Image.open reads it
