@@ -16,17 +16,22 @@ from typing import IO
 from fast_style.cache import cache_dir
 from fast_style.errors import UserError
 
+_HELD: dict[str, IO] = {}  # this process's locks, by lock file: a folder whose lock is open here is not opened again
+
 
 def lock_run_folder(folder: Path, setting: str) -> IO | None:
-    """Holds the lock of `folder` (keep the returned file open while the run goes on, and do not open the lock
-    file again in this process: closing any copy would end the lock; None where locks cannot be made here).
-    UserError naming `setting` (`hydra.run.dir=...`) where another process holds it."""
+    """Holds the lock of `folder` (keep the returned file open while the run goes on; closing it ends the lock;
+    None where locks cannot be made here, or where this process holds that folder's lock already: fast-style-train
+    takes it before it calls train(), which takes it too: opening the lock file again and closing it would end the
+    launch's lock). UserError naming `setting` (`hydra.run.dir=...`) where another process holds it."""
     try:
         import fcntl
     except ImportError:  # (not on Windows)
         return None
     key = hashlib.sha1(str(folder.expanduser().resolve()).encode()).hexdigest()[:20]
     path = cache_dir() / "run-locks" / f"{key}.lock"
+    if str(path) in _HELD and not _HELD[str(path)].closed:
+        return None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         handle = open(path, "a+")  # noqa: SIM115 (held open for the run)
@@ -49,4 +54,5 @@ def lock_run_folder(folder: Path, setting: str) -> IO | None:
     handle.truncate()
     handle.write(f"{os.getpid()}\n")
     handle.flush()
+    _HELD[str(path)] = handle
     return handle

@@ -10,7 +10,7 @@ import signal
 import threading
 import warnings
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import pytorch_lightning as pl
 from omegaconf import DictConfig, OmegaConf
@@ -20,7 +20,7 @@ from pytorch_lightning.callbacks import ProgressBar
 from pytorch_lightning.loggers import TensorBoardLogger
 from pytorch_lightning.utilities.exceptions import SIGTERMException
 
-from fast_style import config, launch
+from fast_style import config, launch, ranks
 from fast_style.callbacks import (
     AtomicCheckpointIO,
     GracefulStop,
@@ -39,6 +39,7 @@ from fast_style.module import StyleTransferModule
 from fast_style.outputs import check_writable, in_the_way
 from fast_style.rank_logging import one_copy_on_terminal
 from fast_style.resume import resume_from, run_in, step_of, trained_settings
+from fast_style.run_lock import lock_run_folder
 
 log = logging.getLogger(__name__)
 
@@ -71,20 +72,24 @@ def train(cfg: DictConfig) -> Path | None:
     main = threading.current_thread() is threading.main_thread()
     ctrl_c = signal.getsignal(signal.SIGINT) if main else None
     finished: list[bool] = []
+    held: list[IO] = []  # the run folder's lock, taken by _train (fast-style-train's own: not taken again)
     try:
-        return _train(cfg, finished)
+        return _train(cfg, finished, held)
     except KeyboardInterrupt as e:
         # a Ctrl-C as the run's last lines are said, or after them: raised all the same, marked as come after the
         # run (trained, its model written), which fast-style-train then called "interrupted" (exit code 130)
         e.run_finished = bool(finished)
         raise
     finally:
+        for lock in held:
+            lock.close()
         if ctrl_c is not None and signal.getsignal(signal.SIGINT) is not ctrl_c:
             signal.signal(signal.SIGINT, ctrl_c)
 
 
-def _train(cfg: DictConfig, finished: list[bool]) -> Path | None:
-    """train()'s work; `finished` gains True once the run is over, before its last lines ("style model: ...")."""
+def _train(cfg: DictConfig, finished: list[bool], held: list[IO]) -> Path | None:
+    """train()'s work; `finished` gains True once the run is over, before its last lines ("style model: ..."), and
+    `held` the run folder's lock, which the caller lets go."""
     if not isinstance(cfg, DictConfig):  # (None failed in Python's words, a dict as a config of another's)
         raise TypeError(
             f"train takes the config fast_style.config.compose gives, not {type(cfg).__name__}: "
@@ -117,6 +122,11 @@ def _train(cfg: DictConfig, finished: list[bool]) -> Path | None:
         raise UserError(
             f"the run's folder {cfg.output_dir} cannot be made: {said}; choose another {launch.run_folder_key()}"
         )
+    # one run at a time in a folder (fast-style-train holds it already): two programs (notebooks) training into one
+    # folder had both trained, each writing over the other's checkpoints and style model. DDP: rank 0's alone
+    if not ranks.another_rank():
+        lock = lock_run_folder(Path(cfg.output_dir), f"{launch.run_folder_key()}={cfg.output_dir}")
+        held.extend([lock] if lock is not None else [])
     made = [p for p in (Path(cfg.output_dir) / "tensorboard", Path(cfg.output_dir)) if not p.exists()]
     try:
         trainer, module, datamodule, callbacks, ckpt = _prepare(cfg)

@@ -2011,6 +2011,42 @@ def test_a_second_launch_into_a_running_runs_folder_is_refused_before_it_writes(
         os.kill(child, signal.SIGKILL)
 
 
+def test_train_from_python_holds_its_run_folders_lock_and_takes_a_held_one_as_its_own(
+    tmp_path: Path, photo_dir: Path, style_path: Path, random_vgg: Path
+) -> None:
+    """fast-style-train held its run folder's lock, train(cfg) called from Python none: two programs (notebooks)
+    training into one folder both trained, each writing over the other's checkpoints and style model. train() takes
+    the lock where its caller (fast-style-train) has not, and lets it go at its end."""
+    from fast_style.run_lock import lock_run_folder
+
+    run = tmp_path / "r"
+    take = "import sys, time; from pathlib import Path; from fast_style.run_lock import lock_run_folder\n"
+
+    def held_elsewhere() -> bool:  # whether another process is refused the folder's lock
+        script = take + "try:\n    lock_run_folder(Path(sys.argv[1]), 'x')\nexcept Exception:\n    print('held')\n"
+        return subprocess.run([sys.executable, "-c", script, str(run)], capture_output=True, text=True).stdout != ""
+
+    hold = take + "lock = lock_run_folder(Path(sys.argv[1]), 'x'); print(1, flush=True); time.sleep(60)"
+    holder = subprocess.Popen([sys.executable, "-c", hold, str(run)], stdout=subprocess.PIPE, text=True)
+    try:
+        holder.stdout.readline()
+        with pytest.raises(UserError, match=rf"^output_dir={re.escape(str(run))}: another .*\(pid {holder.pid}\)"):
+            train(tiny_cfg(run, photo_dir, style_path, random_vgg, "trainer.max_steps=2"))
+        assert not run.exists()  # refused before it wrote anything
+    finally:
+        holder.kill()
+        holder.wait()
+    broken = tiny_cfg(run, photo_dir, style_path, random_vgg, "data.root=" + str(tmp_path / "none"))
+    launch = lock_run_folder(run, "hydra.run.dir")  # as fast-style-train holds it: not taken (nor ended) again
+    with pytest.raises(UserError, match="data.root"):
+        train(broken)
+    assert held_elsewhere()
+    launch.close()
+    with pytest.raises(UserError, match="data.root"):
+        train(broken)
+    assert not held_elsewhere()  # let go as train() ended
+
+
 def test_out_of_memory_in_training_is_one_line(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
 ) -> None:
