@@ -328,8 +328,20 @@ class TrainedSettings(pl.Callback):
     def on_save_checkpoint(self, trainer: pl.Trainer, pl_module: pl.LightningModule, checkpoint: dict) -> None:
         checkpoint["trained_settings"] = dict(self.settings)
 
+    def setup(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
+        if hasattr(trainer.datamodule, "says_resumed_sizes"):  # said here, in the same line (on_load_checkpoint)
+            trainer.datamodule.says_resumed_sizes = False
+
     def on_load_checkpoint(self, trainer: pl.Trainer, pl_module: pl.LightningModule, checkpoint: dict) -> None:
-        if said := settings_changed(saved_settings(checkpoint), self.settings):
+        """One line for every setting changed: another data.image_size had a line of the datamodule's, and its
+        style.size (twice the crop by default) a second one, of these settings."""
+        saved, ours = dict(saved_settings(checkpoint)), {}  # (a copy: the checkpoint's own stays as it was)
+        data = trainer.datamodule
+        kept = checkpoint.get(type(data).__qualname__) if hasattr(data, "says_resumed_sizes") else None
+        for key in ("image_size", "batch_size"):  # the datamodule's own record of them (older checkpoints too)
+            if isinstance(kept, dict) and kept.get(key) is not None:
+                saved[f"data.{key}"], ours[f"data.{key}"] = kept[key], getattr(data, key)
+        if said := settings_changed(saved, {**ours, **self.settings}):
             log.warning(said)
 
 

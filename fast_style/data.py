@@ -273,6 +273,10 @@ class StyleDataModule(pl.LightningDataModule):
     those small files (2.5x less CPU per image for COCO at 256 px, see benchmarks/README.md).
     """
 
+    # whether a resume with another image_size or batch_size says so itself (`load_state_dict`); off where the run's
+    # TrainedSettings names them in its own line, with the settings that follow them (style.size)
+    says_resumed_sizes = True
+
     def __init__(
         self,
         root: str,
@@ -478,7 +482,7 @@ class StyleDataModule(pl.LightningDataModule):
         new image_size alone, though the steps before trained at the old one)."""
         self._loader_state = state.get("loader")
         changed = [k for k in ("image_size", "batch_size") if state.get(k) is not None and state[k] != getattr(self, k)]
-        if changed:
+        if changed and self.says_resumed_sizes:
             log.warning(
                 "resumed with %s where the checkpoint's run trained with %s: the steps from here train with "
                 "the new one%s (resume with the old to keep %s)",

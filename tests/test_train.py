@@ -336,12 +336,13 @@ def test_a_resume_with_other_loss_style_or_module_settings_says_which(
     train(tiny_cfg(out, photo_dir, style_path, random_vgg, *on_purpose))
     assert "resumed with" not in caplog.text
     changed = ("loss.style_weight=7", "style.size=40", "module.lr_schedule=cosine", "temporal=shift")
+    changed += ("data.image_size=40",)  # said in the same line (the datamodule said it in one of its own)
     train(tiny_cfg(out, photo_dir, style_path, random_vgg, "trainer.max_steps=4", "ckpt_path=last", *changed))
     said = [r.getMessage() for r in caplog.records if "resumed with" in r.getMessage()]
     assert said == [
-        "resumed with settings other than the checkpoint's run trained with: style.size=40 (was 48), "
-        "loss.style_weight=7 (was 1e+10), module.lr_schedule=cosine (was constant), temporal=on (was none): the "
-        "steps from here train with the new ones (resume with the old to keep them)"
+        "resumed with settings other than the checkpoint's run trained with: data.image_size=40 (was 32), "
+        "style.size=40 (was 48), loss.style_weight=7 (was 1e+10), module.lr_schedule=cosine (was constant), "
+        "temporal=on (was none): the steps from here train with the new ones (resume with the old to keep them)"
     ]
 
 
