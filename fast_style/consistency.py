@@ -98,8 +98,9 @@ class ConsistencyLoss(nn.Module):
         self._noise, self._resumed_noise = None, state.get("noise")
 
     def active(self, step: int) -> bool:
-        """Whether the term applies at this training step (from `start` on)."""
-        return step >= self.start
+        """Whether the term applies at this training step (from `start` on; never at weight 0, whose moved copies
+        had taken a second pass of the network each step for a term of 0)."""
+        return self.weight > 0 and step >= self.start
 
     def count(self, batch: int) -> int:
         """How many of a batch's photos get a moved copy: the first `share` of them, at least one."""
@@ -146,7 +147,12 @@ class ConsistencyLoss(nn.Module):
 
     def never_starts(self, max_steps: object) -> str | None:
         """The warning for a run of `max_steps` (trainer.max_steps) that ends before the term's `start`: it trains
-        without it, its model no steadier on video (said, not silently); None where it starts."""
+        without it, its model no steadier on video (said, not silently); None where it starts. As well at weight 0."""
+        if not self.weight:
+            return (
+                "temporal.weight=0 trains nothing: the run trains as with temporal=none, no steadier on video; give "
+                "temporal.weight (1000 by default), or leave temporal out"
+            )
         if not (self.start and isinstance(max_steps, int) and 0 < max_steps <= self.start):
             return None
         return (

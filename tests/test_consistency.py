@@ -166,6 +166,13 @@ def test_the_term_starts_at_its_step(monkeypatch: pytest.MonkeyPatch) -> None:
         calls.clear()
         total = late.training_step(batch, 0)
         assert calls == [called] and (total.item() > 1.0) == more, step  # no extra network pass before it
+    # temporal.weight=0: a second network pass each step for a term of 0; none, and said before training
+    off = ConsistencyLoss(0.0)
+    unweighted = StyleTransferModule(net, ConstantLoss(1.0), torch.rand(1, 3, 16, 16), temporal=off)
+    unweighted.network_fn = counted
+    calls.clear()
+    assert unweighted.training_step(batch, 0).item() == pytest.approx(1.0) and calls == [2]
+    assert off.never_starts(4).startswith("temporal.weight=0 trains nothing: the run trains as with temporal=none")
 
 
 @pytest.mark.slow
