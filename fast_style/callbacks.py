@@ -189,6 +189,15 @@ class HParamsSummary(pl.Callback):
             trainer.should_stop = True
 
     def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self._write(trainer)
+
+    def on_exception(self, trainer: pl.Trainer, pl_module: pl.LightningModule, exception: BaseException) -> None:
+        """A run stopped (Ctrl-C, SIGTERM: GracefulStop) ends here, not in on_train_end: it had no summary, though
+        its last validation's figures were there; written from them (none where it stopped before one)."""
+        if isinstance(exception, SIGTERMException):
+            self._write(trainer)
+
+    def _write(self, trainer: pl.Trainer) -> None:
         found = trainer.callback_metrics
         metrics = {new: float(found[old]) for old, new in self.METRICS.items() if old in found}
         for logger in trainer.loggers:

@@ -20,7 +20,7 @@ from fast_style.style_model import load_style_model
 from fast_style.train import train
 
 from .conftest import tiny_run
-from .test_train import tiny_cfg
+from .test_train import _all_tags, tiny_cfg
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -631,6 +631,8 @@ def test_the_stop_line_names_the_run_folder_when_its_checkpoints_are_kept_elsewh
         train(tiny_cfg(out, photo_dir, style_path, random_vgg, *extra))
     assert stop.value.code == 143 and (elsewhere / "last.ckpt").is_file()
     assert f"ckpt_path=last output_dir={out}" in caplog.text  # (train() from Python: its own setting)
+    # the HParams tab has the stopped run, with its last validation's figures (step 2's): it had none
+    assert {"hp/total", "hp/style", "_hparams_/session_start_info"} <= _all_tags(out)
 
 
 class TerminateAt(pl.Callback):
