@@ -16,7 +16,7 @@ from fast_style.errors import UserError, option_note, setting
 from fast_style.images import open_rgb, unreadable_because
 from fast_style.options import as_number
 
-_LOWER_STYLE_SIZE = "lower the style size (style.size=, --style-size)"
+LOWER_STYLE_SIZE = "lower the style size (style.size=, --style-size)"
 PICTURE_BYTES_PER_PIXEL = 24  # Pillow's RGB copies, the uint8 and float32 tensors of a style image
 
 
@@ -53,7 +53,7 @@ def load_style_image(image: str, size: int | None = None) -> torch.Tensor:
         w, h = max(1, round(img.width * scale)), max(1, round(img.height * scale))
         # the picture in memory, resized and as float (the VGG's features of it: PerceptualLoss.set_style, on the CPU):
         # a --style-size 100000 was killed unannounced
-        check_memory(w * h * PICTURE_BYTES_PER_PIXEL, f"the style image at size {size} ({w}x{h})", _LOWER_STYLE_SIZE)
+        check_memory(w * h * PICTURE_BYTES_PER_PIXEL, f"the style image at size {size} ({w}x{h})", LOWER_STYLE_SIZE)
         img = img.resize((w, h), Image.BICUBIC)
     if min(img.size) < 16:  # a long, thin painting: the size that keeps 16 px, as a photo's --size is named
         from fast_style.loss import size_keeping_side

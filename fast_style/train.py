@@ -40,6 +40,7 @@ from fast_style.outputs import check_writable, in_the_way
 from fast_style.rank_logging import one_copy_on_terminal
 from fast_style.resume import resume_from, run_in, step_of, trained_settings
 from fast_style.run_lock import lock_run_folder
+from fast_style.style_image import LOWER_STYLE_SIZE
 
 log = logging.getLogger(__name__)
 
@@ -387,7 +388,14 @@ def _prepare(cfg: DictConfig) -> tuple[pl.Trainer, StyleTransferModule, Any, lis
         loss.style_layers,
         loss.content_layers,
     )
-    style_image = build(cfg.style, "style")
+    try:
+        style_image = build(cfg.style, "style")
+    except UserError as e:  # style.size left to follow data.image_size: "lower the style size" named no setting given
+        if not OmegaConf.is_interpolation(cfg.style, "size") or LOWER_STYLE_SIZE not in str(e):
+            raise
+        crop = setting("--image-size", "data.image_size")
+        remedy = f"lower {crop} (the style size follows it: twice the crop), or set style.size"
+        raise UserError(str(e).replace(LOWER_STYLE_SIZE, remedy)) from None
     temporal = build(cfg.temporal, "temporal") if cfg.get("temporal") is not None else None
     if temporal is not None:
         temporal.check_crops(datamodule.image_size, datamodule.image_size)

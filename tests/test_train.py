@@ -1824,6 +1824,11 @@ def test_crops_too_large_for_the_memory_are_one_line_before_any_photo_is_read(
         UserError, match=r"^training at data.image_size=100000 with data.batch_size=2 needs about .* GB"
     ):
         train(tiny_cfg(out, photo_dir, style_path, random_vgg, "data.image_size=100000", "data.batch_size=2"))
+    # the style image at twice the crop (style.size by default) comes first: it said "lower the style size", a
+    # setting the command had not given
+    follows = [a for a in tiny_run(photo_dir, style_path, random_vgg) if not a.startswith("style.size=")]
+    with pytest.raises(UserError, match=r"^the style image at size 200000 .*: lower data.image_size \(the style size"):
+        train(compose([*follows, f"output_dir={out}", "data.image_size=100000"]))
 
 
 def test_a_new_run_of_no_steps_is_refused(tmp_path: Path, photo_dir: Path, style_path: Path, random_vgg: Path):
