@@ -84,11 +84,24 @@ def schema(target: str, skip: tuple[str, ...] = (), with_target: bool = True) ->
 _KINDS: dict[str, Any] = {"bool": bool, "int": int, "float": float, "str": str, "any": Any}
 
 
+def _passes_on(function: Any) -> bool:
+    """Whether `function` takes `*args, **kwargs` alone (besides self): a constructor that hands them on."""
+    try:
+        kinds = {p.kind for p in inspect.signature(function).parameters.values() if p.name != "self"}
+    except (TypeError, ValueError):
+        return False
+    return kinds == {inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD}
+
+
 def constructor_signature(obj: Any) -> tuple[list[inspect.Parameter], dict[str, Any]]:
     """A class's (its __init__'s, without self) or a function's parameters, and their annotations resolved ({}
     where this Python cannot resolve them: the constructor checks its values then): what the config schemas and
-    the Trainer node's check read."""
-    function = obj.__init__ if isinstance(obj, type) else obj
+    the Trainer node's check read. A class whose __init__ passes `*args, **kwargs` on (FinalCheckpoint) has the
+    parameters of the first class above it that names them (ModelCheckpoint's)."""
+    function = obj
+    if isinstance(obj, type):
+        inits = [c.__dict__["__init__"] for c in obj.__mro__ if "__init__" in c.__dict__]
+        function = next((f for f in inits if not _passes_on(f)), obj.__init__)
     try:
         params = [p for p in inspect.signature(function).parameters.values() if p.name != "self"]
     except (TypeError, ValueError):  # a builtin without a signature

@@ -353,6 +353,9 @@ def _prepare(cfg: DictConfig) -> tuple[pl.Trainer, StyleTransferModule, Any, lis
                 f"photos; set {launch.run_folder_key()} outside it (or point data.root at the photos' own folder)"
             )
     check_types(cfg.trainer, "trainer")  # the other groups are typed by their schemas (fast_style/config.py)
+    for name, node in cfg.callbacks.items():  # as the trainer (every_n_train_steps=abc: "'<' not supported between
+        if isinstance(node, DictConfig) and _locatable(node):  # instances of 'str' and 'int'", from Lightning)
+            check_types(node, f"callbacks.{name}")
     precision = str(OmegaConf.select(cfg, "trainer.precision", default=None) or "32-true")  # null: Lightning's
     if precision not in TRAINED_PRECISIONS:  # bf16-true, 64-true: the image grids and val/coverage run in float32
         raise UserError(
@@ -492,6 +495,17 @@ def _prepare(cfg: DictConfig) -> tuple[pl.Trainer, StyleTransferModule, Any, lis
             )
     logger.log_hyperparams(settings)
     return trainer, module, datamodule, callbacks, ckpt
+
+
+def _locatable(node: DictConfig) -> bool:
+    """Whether `node` names a `_target_` that can be imported (one that cannot: build's own words say it)."""
+    from hydra.utils import get_object
+
+    try:
+        get_object(str(node["_target_"]))
+    except Exception:
+        return False
+    return True
 
 
 LONG_FOR_A_CPU = 10_000  # trainer.max_steps from which a CPU run is pointed at experiment=cpu_quick

@@ -745,7 +745,9 @@ def test_the_stop_line_points_a_resume_at_the_run_or_at_its_whole_sweep(monkeypa
         # a TypeError's traceback for any text, Lightning's "DD:HH:MM:SS" form too (which now trains)
         ("trainer.val_check_interval=abc", "Invalid time format for `val_check_interval`: 'abc'"),
         # tracebacks after the run began, its folder left; -1 showed a photo fewer
-        ("callbacks.images.every_n_steps=abc", "callbacks.images: every_n_steps must be a whole number >= 0, got 'ab"),
+        ("callbacks.images.every_n_steps=abc", "callbacks.images.every_n_steps must be an integer, got 'abc'"),
+        # Lightning's own "'<' not supported between instances of 'str' and 'int'"
+        ("callbacks.checkpoint.every_n_train_steps=abc", "checkpoint.every_n_train_steps must be an integer or null"),
         ("callbacks.images.num_images=-1", "callbacks.images: num_images must be a whole number >= 1, got -1"),
         # a file there: the run failed at its first grid, after its first steps
         (
