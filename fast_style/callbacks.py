@@ -333,6 +333,7 @@ class TrainedSettings(pl.Callback):
 
     def __init__(self, settings: dict[str, Any]) -> None:
         self.settings = settings
+        self._said: str | None = None  # the line, said once training starts
 
     def on_save_checkpoint(self, trainer: pl.Trainer, pl_module: pl.LightningModule, checkpoint: dict) -> None:
         checkpoint["trained_settings"] = dict(self.settings)
@@ -350,8 +351,14 @@ class TrainedSettings(pl.Callback):
         for key in ("image_size", "batch_size"):  # the datamodule's own record of them (older checkpoints too)
             if isinstance(kept, dict) and kept.get(key) is not None:
                 saved[f"data.{key}"], ours[f"data.{key}"] = kept[key], getattr(data, key)
-        if said := settings_changed(saved, {**ours, **self.settings}):
-            log.warning(said)
+        self._said = settings_changed(saved, {**ours, **self.settings})
+
+    def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        """Said here, once every callback has taken the checkpoint: another style.image (or teacher) is refused by
+        StyleModelWriter's state, and the line had said first that the steps from here train with it."""
+        if self._said:
+            log.warning(self._said)
+            self._said = None
 
 
 class FinalCheckpoint(ModelCheckpoint):

@@ -335,6 +335,10 @@ def test_a_resume_with_other_loss_style_or_module_settings_says_which(
     on_purpose = ("trainer.max_steps=3", "trainer.log_every_n_steps=1", "module.compile=false", "ckpt_path=last")
     train(tiny_cfg(out, photo_dir, style_path, random_vgg, *on_purpose))
     assert "resumed with" not in caplog.text
+    other = make_photo(tmp_path / "other.png", seed=3)  # refused: not said first to train on with it
+    with pytest.raises(UserError, match="this checkpoint was trained on"):
+        train(tiny_cfg(out, photo_dir, other, random_vgg, "trainer.max_steps=4", "ckpt_path=last"))
+    assert "resumed with" not in caplog.text
     changed = ("loss.style_weight=7", "style.size=40", "module.lr_schedule=cosine", "temporal=shift")
     changed += ("data.image_size=40",)  # said in the same line (the datamodule said it in one of its own)
     train(tiny_cfg(out, photo_dir, style_path, random_vgg, "trainer.max_steps=4", "ckpt_path=last", *changed))
