@@ -486,3 +486,22 @@ def test_retries_wait_at_most_a_minute_each(tmp_path, served, monkeypatch):
     finally:
         s.close()
     assert waits == [1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 60.0, 60.0, 60.0]
+
+
+def test_a_ctrl_c_once_the_images_are_saved_is_no_interruption(tmp_path, server, monkeypatch, capsys):
+    """A Ctrl-C as the summary line was printed, every image saved, said "interrupted", exit code 130 (as
+    fast-style-stylize's, -export's and -optimize's had): the tool calls fast_style.cli.finished() first."""
+    import builtins
+    import os
+    import signal
+
+    def print_then_ctrl_c(*args, **kwargs):
+        builtins.print(*args, **kwargs)
+        os.kill(os.getpid(), signal.SIGINT)
+
+    monkeypatch.setattr(dc, "print", print_then_ctrl_c, raising=False)
+    listing = write_list(tmp_path / "names.txt", [1, 2])
+    assert run(server.url, tmp_path / "out", "--list", listing, "--count", "2") == 0
+    said = capsys.readouterr()
+    assert "2 downloaded" in said.out and "interrupted" not in said.err
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # the caller's Ctrl-C back

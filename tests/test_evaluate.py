@@ -1224,6 +1224,33 @@ def test_the_flicker_clips_do_not_depend_on_size(
     assert seen == {"scored": [(24, 32)], "clips": [(288, evaluate.STABILITY_SIZE)]}
 
 
+def test_a_ctrl_c_once_the_reports_are_written_is_no_interruption(
+    sweep: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    """A Ctrl-C as the table was printed, the reports written, said "interrupted", exit code 130 (as
+    fast-style-stylize's, -export's and -optimize's had): the tool calls fast_style.cli.finished() first."""
+    import builtins
+    import os
+    import signal
+
+    import fast_style.cli.evaluate as cli
+    import fast_style.evaluate as evaluate
+
+    def print_then_ctrl_c(*args, **kwargs):
+        builtins.print(*args, **kwargs)
+        if "file" not in kwargs:  # the table, on stdout
+            os.kill(os.getpid(), signal.SIGINT)
+
+    monkeypatch.setattr(evaluate, "evaluate", lambda *args, **kwargs: ([], []))
+    monkeypatch.setattr(evaluate, "write_reports", lambda out, *args, **kwargs: [out / "metrics.csv"])
+    monkeypatch.setattr(cli, "print", print_then_ctrl_c, raising=False)
+    photos = make_photo(tmp_path / "p" / "a.jpg", size=(40, 32)).parent
+    assert eval_main(_eval_args(sweep, [photos], tmp_path / "e", Path("caffe"), "--stability-photos", "0")) == 0
+    said = capsys.readouterr()
+    assert "metrics.csv" in said.out and "interrupted" not in said.err
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # the caller's Ctrl-C back
+
+
 def test_a_first_call_is_not_timed(tmp_path: Path, style_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import time
 

@@ -37,6 +37,7 @@ from fast_style.cli import (
     EXIT_USER_ERROR,
     Terminated,
     ToolParser,
+    finished,
     positive,
     run_tool,
 )
@@ -170,6 +171,7 @@ def _download(args: argparse.Namespace, folder: Path) -> int:
         if isinstance(e, Terminated):  # its own exit code and line (143, 129): run_tool's
             raise
         return EXIT_INTERRUPTED
+    finished()  # a Ctrl-C from here is no interruption: every image is saved (or its failure counted)
     not_found = f", {report.missing} not found" if report.missing else ""
     print(
         f"{report.downloaded} downloaded, {report.present} already present, {report.failed} failed{not_found}; "

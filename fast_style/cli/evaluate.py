@@ -18,7 +18,15 @@ import sys
 from pathlib import Path
 
 from fast_style import zoo
-from fast_style.cli import EXIT_OK, EXIT_PARTIAL, ToolParser, add_device, add_pixel_limit, run_reading_pictures
+from fast_style.cli import (
+    EXIT_OK,
+    EXIT_PARTIAL,
+    ToolParser,
+    add_device,
+    add_pixel_limit,
+    finished,
+    run_reading_pictures,
+)
 from fast_style.errors import UserError
 from fast_style.outputs import check_writable
 from fast_style.plurals import counted
@@ -246,6 +254,7 @@ def run(args: argparse.Namespace) -> int:
         sheet_cell=args.sheet_cell,
         force=args.force,
     )
+    finished()  # a Ctrl-C from here is no interruption: the reports are written
 
     def fmt(v: float | None) -> str:
         return "-" if v is None else f"{v:.4g}"
