@@ -35,7 +35,7 @@ from fast_style.errors import UserError, first_line, remedy, setting
 from fast_style.file_kinds import IMAGE_EXTENSIONS, is_video
 from fast_style.images import find_images, page_count, read_photo, unreadable_because
 from fast_style.loss import MIN_PHOTO_SIDE, PerceptualLoss, size_keeping_side
-from fast_style.numbers import check_number, is_number
+from fast_style.numbers import check_number, is_number, plain_number
 from fast_style.outputs import to_overwrite
 from fast_style.pixels import tensor_to_pil
 from fast_style.plan import expand_inputs
@@ -602,14 +602,17 @@ def check_judge_weights(weights: str) -> None:
         )
 
 
-def check_sheet_cell(cell: object) -> None:
-    """The contact sheet's cell: 32 to 4096 px on its longer side, or 0 for the images' own size; TypeError for no
-    number, as every setting's number (fast_style.numbers)."""
+def check_sheet_cell(cell: object) -> int:
+    """The contact sheet's cell as Python's int: 32 to 4096 px on its longer side, or 0 for the images' own size
+    (numpy's int64 too, which was refused "give 32 to 4096 px" for 64); TypeError for no number, as every setting's
+    number (fast_style.numbers)."""
     said = f"the sheet cell ({setting('--sheet-cell', 'sheet_cell')}) {cell!r}: give 32 to 4096 px, or 0 for full size"
     if not is_number(cell):
         raise TypeError(said)
-    if not isinstance(cell, int) or isinstance(cell, bool) or not (cell == 0 or 32 <= cell <= 4096):
+    number = plain_number(cell, integer=True)
+    if number is None or not (number == 0 or 32 <= number <= 4096):
         raise UserError(said)
+    return number
 
 
 def write_reports(
@@ -629,7 +632,7 @@ def write_reports(
     out = Path(out).expanduser()  # as evaluate reads its models, photos and paintings (it wrote to a folder named ~)
     if rank_by not in RANK_BY:
         raise UserError(f"rank_by {rank_by!r}: choose one of {', '.join(RANK_BY)} ({setting('--rank-by', 'rank_by')})")
-    check_sheet_cell(sheet_cell)
+    sheet_cell = check_sheet_cell(sheet_cell)
     _check_outputs(scores, outputs, spread(len(photos), sheet_rows))
     check_reports(out, force)
     order = ranked(scores, rank_by)

@@ -131,6 +131,15 @@ def test_evaluations_takes_one_folder_or_model_alone_and_refuses_nothing_to_do(
             write_reports(tmp_path / "out", [], [], [], "caffe", **options)
     with pytest.raises(TypeError, match="the sheet cell .sheet_cell. '64': give 32 to 4096 px"):
         write_reports(tmp_path / "out", [], [], [], "caffe", sheet_cell="64")
+    from fast_style.evaluate import check_sheet_cell
+
+    # numpy's whole numbers are taken as Python's, as every setting's (np.int64(64) was "give 32 to 4096 px")
+    assert [(check_sheet_cell(n), type(check_sheet_cell(n))) for n in (np.int64(64), np.uint16(0))] == [
+        (64, int),
+        (0, int),
+    ]
+    with pytest.raises(UserError, match="the sheet cell .sheet_cell. 64.5: give 32 to 4096 px"):
+        check_sheet_cell(64.5)
 
 
 def test_a_video_given_to_a_stylizer_names_the_video_call(model_path: Path, tmp_path: Path) -> None:
