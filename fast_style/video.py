@@ -454,9 +454,8 @@ def stylize_video(
     source = open_source(src, (device.index or 0) if decode_on_device else None)
     with source, atomic_write(dst, overwrite=force) as tmp:
         video_in = main_video(source.streams.video)
-        if video_in is None:  # (a song's cover picture is no video)
-            alone = ", sound alone (a song, a recording): nothing to stylize" if source.streams.audio else ""
-            raise UserError(f"{src} holds no video stream{alone}")
+        if video_in is None:  # (a song's cover picture is no video): sound alone said as a song.mp3's is
+            raise UserError(f"{src}: {SOUND_ALONE}" if source.streams.audio else f"{src} holds no video stream")
         # FFmpeg reads a photo as a one-frame video, a GIF or an animated PNG as a video (an animated WebP not: it
         # was refused where a GIF became an MP4; fast-style-stylize refused either as a video)
         if source.format.name in ("image2", "gif", "apng") or source.format.name.endswith("_pipe"):
