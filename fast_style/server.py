@@ -682,11 +682,12 @@ def create_app(
         format: Annotated[str, Form(description="jpeg (or jpg) or png")] = "jpeg",
     ) -> Response:
         written = picture_format(format)  # jpg, JPG, .jpeg: as fast-style-stylize reads an output's name ("jpeg" only)
-        if written not in ("JPEG", "PNG"):
+        served = {pillows: name for name, (pillows, _) in OUTPUT_TYPES.items()}  # (the formats it writes: one list)
+        if written not in served:
             shown = format if len(format) <= 80 else format[:60] + "..."  # (60 KB of it came back whole)
             other = f" (this server writes no {written})" if written else ""
             raise Refused(400, f"format must be jpeg (or jpg) or png{other}, got '{shown}'")
-        format = written.lower()
+        format = served[written]
         size = check_options(strength, max_size, limits)
         stylizer = await styles.ready(style)
         data = await image.read(limits.max_upload_bytes + 1)
