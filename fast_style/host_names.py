@@ -98,7 +98,8 @@ def host_name(value: str) -> str:
         raise no_name
     if "*" in name and not (name == "*" or (name.startswith("*.") and "*" not in name[1:])):
         raise UserError(f"{given} '{name}': a wildcard stands for a name's first parts only, as '*.example.org'")
-    if not bare.strip(".") or any(c.isspace() for c in name) or ".." in name:
+    # ('*.', as --allow-host "*.$DOMAIN" gives with no DOMAIN set, matched no Host, as '.' did)
+    if not bare.removeprefix("*.").strip(".") or any(c.isspace() for c in name) or ".." in name:
         raise no_name
     if name.startswith("."):  # Django's spelling of the names under one: no Host is ever written so
         raise UserError(

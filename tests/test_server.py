@@ -1178,6 +1178,7 @@ def test_the_names_a_server_answers_to_are_its_own_address_and_what_allow_host_g
         # Django's spelling of the names under one: it never matched a request
         (".example.org", "'.example.org': give '*.example.org' for the names under example.org (and 'example.org' for"),
         ("a..example.org", "'a..example.org' is not a name"),
+        ("*.", "'*.' is not a name"),  # (--allow-host "*.$DOMAIN", DOMAIN unset: it started, then refused every name)
         ("", "is not a name"),
         # no name to suggest: "give ''", "give '[:'", "give 'http:/x'", a:b:c taken as an IPv6 address, and a
         # URL that is none (http://[::1) a traceback
