@@ -257,6 +257,7 @@ def test_a_tools_warnings_all_begin_alike(monkeypatch: pytest.MonkeyPatch, capsy
         log.info("read 2 photos")
         log.warning("x.gif: an animation of 3 frames: only the first is scored")
         log.warning("warning: said once")
+        log.warning("warnings.jpg: cannot read it")  # a file's name, not the word (it was shown bare)
         logging.getLogger("uvicorn.error").error("Exception in ASGI application")
         warnings.warn("a library's warning", UserWarning, stacklevel=1)
 
@@ -269,6 +270,7 @@ def test_a_tools_warnings_all_begin_alike(monkeypatch: pytest.MonkeyPatch, capsy
         "read 2 photos",
         "warning: x.gif: an animation of 3 frames: only the first is scored",
         "warning: said once",
+        "warning: warnings.jpg: cannot read it",
         "error: Exception in ASGI application",
         "warning: a library's warning",
     ]

@@ -193,8 +193,9 @@ def _home_expanded(arg: str) -> str:
 
 
 def as_warning(text: str) -> str:
-    """A warning as every tool says it: `warning: <text>` (a text that already begins with "warning" as it is)."""
-    return text if text.lower().startswith("warning") else f"warning: {text}"
+    """A warning as every tool says it: `warning: <text>` (a text that already begins with "warning:" as it is; a
+    logged one that begins with a file's name, "warnings.jpg: ...", had been taken for one and shown bare)."""
+    return text if text.lower().startswith("warning:") else f"warning: {text}"
 
 
 def _show_a_warning_line(message: Warning | str, category: type[Warning], *_: object, file=None, **__: object) -> None:
