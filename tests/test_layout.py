@@ -259,6 +259,7 @@ def test_a_tools_warnings_all_begin_alike(monkeypatch: pytest.MonkeyPatch, capsy
         log.warning("warning: said once")
         log.warning("warnings.jpg: cannot read it")  # a file's name, not the word (it was shown bare)
         logging.getLogger("uvicorn.error").error("Exception in ASGI application")
+        log.error("errors.csv: cannot be written")  # a file's name, not the word
         warnings.warn("a library's warning", UserWarning, stacklevel=1)
 
     try:
@@ -272,5 +273,6 @@ def test_a_tools_warnings_all_begin_alike(monkeypatch: pytest.MonkeyPatch, capsy
         "warning: said once",
         "warning: warnings.jpg: cannot read it",
         "error: Exception in ASGI application",
+        "error: errors.csv: cannot be written",
         "warning: a library's warning",
     ]

@@ -218,7 +218,7 @@ class _LogLines(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         text = super().format(record)
         if record.levelno >= logging.ERROR:
-            return text if text.lower().startswith("error") else f"error: {text}"
+            return text if text.lower().startswith("error:") else f"error: {text}"  # (not "errors.csv: ...")
         return as_warning(text) if record.levelno >= logging.WARNING else text
 
 
