@@ -328,3 +328,26 @@ def test_a_style_model_or_checkpoint_given_as_vgg_weights_is_named_as_such(tmp_p
             f"{tmp_path / name} is {what} (fast-style-train's), not VGG weights: give a VGG's state_dict file, or "
             "leave the weights at their default"
         )
+
+
+def test_a_ctrl_c_once_the_weights_are_cached_is_no_interruption(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    """A Ctrl-C as the last line was printed, the weights cached, said "interrupted", exit code 130 (as
+    fast-style-stylize's, -export's and -optimize's had): the tool calls fast_style.cli.finished() first."""
+    import builtins
+    import os
+    import signal
+
+    import fast_style.cli.weights as cli
+
+    def print_then_ctrl_c(*args, **kwargs):
+        builtins.print(*args, **kwargs)
+        os.kill(os.getpid(), signal.SIGINT)
+
+    monkeypatch.setattr(weights, "is_cached", lambda path, arch: True)
+    monkeypatch.setattr(weights, "caffe_weights_path", lambda: tmp_path / "vgg16.pth")
+    monkeypatch.setattr(cli, "print", print_then_ctrl_c, raising=False)
+    assert cli.main([]) == 0
+    assert "VGG16 caffe weights already cached" in capsys.readouterr().out
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # the caller's Ctrl-C back

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from fast_style.cli import ToolParser, run_tool
+from fast_style.cli import ToolParser, finished, run_tool
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -44,9 +44,11 @@ def obtain(args: argparse.Namespace) -> None:
     wanted = [("VGG16 caffe weights", caffe_weights_path, fetch_caffe_weights, "vgg16")]
     if args.judge:
         wanted.append(("VGG19 judge weights", judge_weights_path, fetch_judge_weights, "vgg19"))
-    for what, where, fetch, arch in wanted:
+    for n, (what, where, fetch, arch) in enumerate(wanted, 1):
         was_cached = not args.force and is_cached(where(), arch)  # (a damaged one is obtained again, and said so)
         path = where() if was_cached else fetch(force=args.force)  # (read once where it is cached)
+        if n == len(wanted):
+            finished()  # a Ctrl-C from here is no interruption: every weights file is cached
         print(f"{what} {'already cached' if was_cached else 'saved'}: {path}")
 
 
