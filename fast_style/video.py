@@ -565,7 +565,8 @@ class _Job:
         return video_out
 
     def _tracks(self, fmt: str) -> tuple[list, list]:
-        """The sound and subtitle tracks kept, set up in the output (self.tracks: each by its input's index)."""
+        """The sound and subtitle tracks kept, set up in the output (self.tracks: each by its input's index); an
+        .mkv's attached files (fonts, a cover picture) set up too where the output is one (self.attached)."""
         src, dst, out = self.src, self.dst, self.out
         # every sound track (a film's languages, a commentary), each with its language and title
         # (a sound whose codec FFmpeg does not know has no codec context: it is named below, not kept)
