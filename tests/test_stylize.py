@@ -972,14 +972,12 @@ def test_api_mistakes_in_values_files_and_types_are_named(model_path: Path, tmp_
             call(tmp_path / "bomb.png")
     photo.save(tmp_path / "p.png")
     assert s.stylize_image(str(tmp_path / "p.png")).size == (20, 16)  # a path is read
-    for options, name in (
-        ({"strength": "0.5"}, "strength"),
-        ({"max_size": "100"}, "max_size"),
-        ({"scale": float("nan")}, "scale"),  # NaN passed every range check
-        ({"strength": float("nan")}, "strength"),
-    ):
-        with pytest.raises(TypeError, match=f"^{name} must be a number"):
+    for options, name in (({"strength": "0.5"}, "strength"), ({"max_size": "100"}, "max_size")):
+        with pytest.raises(TypeError, match=f"^{name} must be a number"):  # no number: the wrong type
             s(photo, **options)
+    for name in ("scale", "strength"):  # NaN passed every range check: a number the setting does not take
+        with pytest.raises(UserError, match=f"^{name} must be a number, not NaN"):
+            s(photo, **{name: float("nan")})
     # numpy's numbers and a 0-d tensor are numbers (a tensor's max_size or scale failed in round())
     assert s(photo, strength=np.float32(0.5), max_size=np.int64(10)).size == (10, 8)
     assert s(photo, max_size=torch.tensor(10)).size == (10, 8)
