@@ -380,6 +380,15 @@ def _prepare(cfg: DictConfig) -> tuple[pl.Trainer, StyleTransferModule, Any, lis
     pl.seed_everything(cfg.seed, workers=True)
     datamodule = build(cfg.data, "data")
     network = build(cfg.model, "model")
+    # the painting before the VGG: its mistakes said before a first run fetches the weights (a download)
+    try:
+        style_image = build(cfg.style, "style")
+    except UserError as e:  # style.size left to follow data.image_size: "lower the style size" named no setting given
+        if not OmegaConf.is_interpolation(cfg.style, "size") or LOWER_STYLE_SIZE not in str(e):
+            raise
+        crop = setting("--image-size", "data.image_size")
+        remedy = f"lower {crop} (the style size follows it: twice the crop), or set style.size"
+        raise UserError(str(e).replace(LOWER_STYLE_SIZE, remedy)) from None
     loss = build(cfg.loss, "loss")
     for key in ("content_weight", "style_weight", "tv_weight", "style_layers", "content_layers"):
         cfg.loss[key] = getattr(loss, key)  # null: the default the loss chose, recorded as used
@@ -391,14 +400,6 @@ def _prepare(cfg: DictConfig) -> tuple[pl.Trainer, StyleTransferModule, Any, lis
         loss.style_layers,
         loss.content_layers,
     )
-    try:
-        style_image = build(cfg.style, "style")
-    except UserError as e:  # style.size left to follow data.image_size: "lower the style size" named no setting given
-        if not OmegaConf.is_interpolation(cfg.style, "size") or LOWER_STYLE_SIZE not in str(e):
-            raise
-        crop = setting("--image-size", "data.image_size")
-        remedy = f"lower {crop} (the style size follows it: twice the crop), or set style.size"
-        raise UserError(str(e).replace(LOWER_STYLE_SIZE, remedy)) from None
     temporal = build(cfg.temporal, "temporal") if cfg.get("temporal") is not None else None
     if temporal is not None:
         temporal.check_crops(datamodule.image_size, datamodule.image_size)

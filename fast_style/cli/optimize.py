@@ -109,13 +109,15 @@ def run(args: argparse.Namespace) -> None:
     check_writable(out.parent, f"--output {out}")  # a read-only folder: found before the iterations, not after
     device = pick_device(args.device)
     content = read_content(args.content, args.size).to(device)
+    # the painting read before the VGG: its mistakes said before a first run fetches the weights (a download)
+    style = load_style_image(args.style, args.style_size).to(device)
     loss = PerceptualLoss(
         weights=args.weights,
         content_weight=args.content_weight,
         style_weight=args.style_weight,
         tv_weight=args.tv_weight,
     ).to(device)
-    loss.set_style(load_style_image(args.style, args.style_size).to(device))
+    loss.set_style(style)
     image, history = optimize_image(content, loss, args.iterations, args.method, args.init, args.lr, progress=True)
     with reading(args.content):  # its transparency and metadata (EXIF, XMP, profile) kept, as stylize keeps them
         photo = read_image(args.content)
