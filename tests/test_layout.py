@@ -251,6 +251,11 @@ def test_a_tools_warnings_all_begin_alike(monkeypatch: pytest.MonkeyPatch, capsy
     root = logging.getLogger()
     monkeypatch.setattr(root, "handlers", [])  # a command line's process: no logging set up (pytest's taken out)
     monkeypatch.setattr(root, "level", root.level)
+    # uvicorn's loggers as a fresh process has them: serve_in_background, earlier in the suite, gave them uvicorn's
+    # own console (its log config), which kept their lines from the root's
+    for name in ("uvicorn", "uvicorn.error"):
+        monkeypatch.setattr(logging.getLogger(name), "handlers", [])
+        monkeypatch.setattr(logging.getLogger(name), "propagate", True)
     log = logging.getLogger("fast_style.probe")
 
     def body() -> None:
