@@ -149,9 +149,10 @@ def own_page(
     if parts.scheme not in ("http", "https") or not parts.netloc:  # ("null": a sandboxed frame's)
         return False
     try:
-        same_port = (parts.port or (443 if parts.scheme == "https" else 80)) == (
-            sent_to.port or (443 if secure else 80)
-        )
+        page_port = _port(parts)
+        same_port = page_port == _port(sent_to, secure)
+        # (with '*': a proxy ending TLS passes on a Host without the 443 of the page's https Origin)
+        passed_on = page_port == _port(sent_to, secure or parts.scheme == "https")
     except ValueError:  # (a port that is no number)
         return False
     loopback = {n.strip("[]") for n in LOOPBACK_NAMES}
@@ -168,15 +169,13 @@ def own_page(
         is_named(name, [h for h in hosts if h != "*"]) and same_port
     ):
         return True
-    return "*" in (*hosts, *proxies) and name.lower() == own.lower() and _port(parts) == _port(sent_to, secure)
+    return "*" in (*hosts, *proxies) and name.lower() == own.lower() and passed_on
 
 
-def _port(address: SplitResult, secure: bool = False) -> int | None:
-    """The port `address` names (an Origin, or a Host header read as `//host`), None where it names its scheme's
-    default (a Host's: 443 where `secure`, else 80) or none: a proxy ending TLS passes on a Host without the 443 of
-    the page's https Origin."""
-    default = 443 if address.scheme == "https" or (not address.scheme and secure) else 80
-    return None if address.port == default else address.port
+def _port(address: SplitResult, secure: bool = False) -> int:
+    """The port `address` names (an Origin, or a Host header read as `//host`), else its scheme's default (a Host's:
+    443 where `secure`, else 80); ValueError where it names no number."""
+    return address.port or (443 if address.scheme == "https" or secure else 80)
 
 
 class HostGuard:

@@ -1215,6 +1215,9 @@ def test_the_names_a_server_answers_to_are_its_own_address_and_what_allow_host_g
     assert own_page("https://photos.example.org:8443", "photos.example.org", None)  # on every address: its name
     assert not own_page("https://localhost", "localhost", proxied)  # 443 is not the server's port 80
     assert own_page("https://localhost", "localhost", proxied, secure=True)
+    # with '*', the name and port sent to: 443 named in the Host too (refused), and wss from an http page is another
+    assert own_page("https://photos.example.org", "photos.example.org:443", ["*"])
+    assert not own_page("http://photos.example.org", "photos.example.org", ["*"], secure=True)
     listening = allowed_hosts("127.0.1.1", ["proxy.example.org"])  # the address it listens on: its own port only
     assert not own_page("http://127.0.1.1:3000", "127.0.1.1:8000", listening, proxies=["proxy.example.org"])
     assert own_page("http://127.0.1.1:8000", "127.0.1.1:8000", listening, proxies=["proxy.example.org"])
