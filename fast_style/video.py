@@ -656,13 +656,7 @@ class _Job:
                 if fmt == "matroska"
                 else f"{self.dst.suffix} holds no attachments (write .mkv to keep them)"
             )
-            log.warning(
-                "%s: its attached %s (%s) not kept: %s",
-                self.src.name,
-                "file" if len(dropped) == 1 else "files",
-                names,
-                where,
-            )
+            log.warning("%s: %s (%s) not kept: %s", self.src.name, counted(len(dropped), "attached file"), names, where)
 
     def decode(self) -> None:
         import av

@@ -1097,7 +1097,7 @@ def test_chapters_and_default_tracks_are_kept_and_tracks_left_out_are_named(
     # an .mp4 holds no SRT: written as MP4's own text subtitles (they were dropped with a warning), with their
     # language and times; and back into .mkv as SRT
     assert main([str(tmp_path / "full.mkv"), "-m", str(model), "-o", str(tmp_path / "sub.mp4"), "-q"]) == 0
-    said = "full.mkv: its attached file (Sub Font.ttf) not kept: .mp4 holds no attachments (write .mkv to keep them)"
+    said = "full.mkv: 1 attached file (Sub Font.ttf) not kept: .mp4 holds no attachments (write .mkv to keep them)"
     assert said in caplog.messages and "attachment track" not in caplog.text  # named: .mp4 holds none
     caplog.clear()
     assert main([str(tmp_path / "sub.mp4"), "-m", str(model), "-o", str(tmp_path / "out.mp4"), "-q"]) == 0
