@@ -308,7 +308,10 @@ class Styles:
                     # ("pass the style .pt ...", "fast-style-stylize --list-styles"), no advice to a page's user
                     why = first_line(e).partition(": pass ")[0]
                     if not self.files[name].exists():
-                        why = f"its file {self.files[name]} is gone (moved or removed since the server started)"
+                        why = (
+                            f"its file {self.files[name]} is gone (moved or removed since the server started): put it"
+                            " back, or start fast-style-serve again to list the styles anew"
+                        )
                     if name not in self._unloadable:  # said on the server's terminal too, once: a 500 said nowhere
                         self._unloadable.add(name)
                         log.warning("style %r cannot be loaded: %s", name, why)

@@ -227,7 +227,10 @@ def test_a_file_that_is_not_a_style_model_is_not_offered_and_strength_takes_effe
         assert "style 'later' cannot be loaded" in caplog.text
         (models / "later.pt").unlink()  # ("style model not found ...: fast-style-stylize --list-styles")
         gone = c.post("/api/stylize", files={"image": ("p.png", png(), "image/png")}, data={"style": "later"})
-        assert gone.json()["detail"].endswith("later.pt is gone (moved or removed since the server started)")
+        assert gone.json()["detail"].endswith(
+            "later.pt is gone (moved or removed since the server started): put it back, or start fast-style-serve"
+            " again to list the styles anew"
+        )
         photo = c.post(
             "/api/stylize",
             files={"image": ("p.png", png(), "image/png")},
