@@ -62,7 +62,8 @@ def reached_from(host: str, names: Sequence[str] | None) -> str:
 
     if host not in EVERY_ADDRESS:
         return ""
-    others = [n for n in names or () if n not in (*LOOPBACK_NAMES, "*")]  # ('*', any name: "or * from others")
+    # ('*', any name, and '*.example.org', names under it: no name to open, "or *.example.org from others")
+    others = [n for n in names or () if n not in LOOPBACK_NAMES and not n.startswith("*")]
     family = "IPv6" if ":" in host else "IPv4"
     return f" on this machine, or {' or '.join(others) if others else f'its {family} address'} from others"
 

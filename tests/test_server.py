@@ -1348,6 +1348,9 @@ def test_the_address_others_open_is_of_the_family_the_server_listens_on() -> Non
     named = reached_from("::", allowed_hosts("::", ["photos.example.org", "2001:db8::5"]))
     assert named == " on this machine, or photos.example.org or [2001:db8::5] from others"
     assert reached_from("0.0.0.0", allowed_hosts("0.0.0.0", ["*"])) == reached_from("0.0.0.0", None)  # not "or *"
+    wild = reached_from("0.0.0.0", allowed_hosts("0.0.0.0", ["*.example.org", "photos.lan"]))
+    assert wild == " on this machine, or photos.lan from others"  # not "or *.example.org"
+    assert reached_from("0.0.0.0", allowed_hosts("0.0.0.0", ["*.example.org"])) == reached_from("0.0.0.0", None)
     assert reached_from("::1", allowed_hosts("::1")) == reached_from("192.168.1.10", None) == ""
 
 
