@@ -44,7 +44,8 @@ def lock_run_folder(folder: Path, setting: str) -> IO | None:
         holder = handle.read().strip() or "?"
         handle.close()
         raise UserError(
-            f"{setting}: another fast-style-train (pid {holder}) is running in that folder: wait for it to end "
+            # (fast-style-train's, or a Python program's calling train(): "another fast-style-train" was said of both)
+            f"{setting}: another training process (pid {holder}) is running in that folder: wait for it to end "
             "(or stop it), or choose another folder"
         ) from None
     except OSError:

@@ -1986,7 +1986,7 @@ def test_a_second_launch_into_a_running_runs_folder_is_refused_before_it_writes(
         with pytest.raises(SystemExit) as stop:
             main()
         err = capfd.readouterr().err
-        assert stop.value.code == 2 and f"hydra.run.dir={run}: another fast-style-train (pid {pid})" in err
+        assert stop.value.code == 2 and f"hydra.run.dir={run}: another training process (pid {pid})" in err
         assert not run.exists()  # nothing of the refused launch written
         for cfg in (["--cfg", "job"], ["--cfg=job"], ["-cjob"]):  # writes nothing: not refused
             monkeypatch.setattr(sys, "argv", ["fast-style-train", *args, *cfg])
@@ -2009,7 +2009,7 @@ def test_a_second_launch_into_a_running_runs_folder_is_refused_before_it_writes(
         other.kill()
         err = capfd.readouterr().err
         assert (
-            stop.value.code == 2 and f"the run's folder {tmp_path / '0'}: another fast-style-train (pid {opid})" in err
+            stop.value.code == 2 and f"the run's folder {tmp_path / '0'}: another training process (pid {opid})" in err
         )
         assert not (tmp_path / "0").exists()
         proc.kill()  # SIGKILL: the lock goes with the process, not with the child it forked (still running)
@@ -2042,7 +2042,10 @@ def test_train_from_python_holds_its_run_folders_lock_and_takes_a_held_one_as_it
     holder = subprocess.Popen([sys.executable, "-c", hold, str(run)], stdout=subprocess.PIPE, text=True)
     try:
         holder.stdout.readline()
-        with pytest.raises(UserError, match=rf"^output_dir={re.escape(str(run))}: another .*\(pid {holder.pid}\)"):
+        with pytest.raises(
+            UserError,
+            match=rf"^output_dir={re.escape(str(run))}: another training process \(pid {holder.pid}\) is running",
+        ):
             train(tiny_cfg(run, photo_dir, style_path, random_vgg, "trainer.max_steps=2"))
         assert not run.exists()  # refused before it wrote anything
     finally:
