@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import math
-import operator
 import os
 import warnings
 from pathlib import Path
@@ -16,7 +15,7 @@ from fast_style.atomic import atomic_write, save_torch
 from fast_style.errors import UserError, setting
 from fast_style.file_kinds import media_named
 from fast_style.network import TransformerNet
-from fast_style.numbers import is_number
+from fast_style.numbers import check_number
 from fast_style.outputs import check_output, check_writable, unreadable_name
 from fast_style.style_model import load_style_model
 
@@ -105,13 +104,9 @@ def check_opset(opset: object) -> int:
     """`opset` as an int: any integral number (numpy's int64 was refused) but a bool, from MIN_OPSET to MAX_OPSET;
     as every setting's number (fast_style.numbers): TypeError for no number ('17', True), UserError in one line for
     another number (17.0 had passed the range check, and torch printed its graph)."""
-    takes = f"{setting('--opset', 'opset')} must be a whole number, {MIN_OPSET} to {MAX_OPSET}"
-    if not is_number(opset):
-        raise TypeError(f"{takes}, not {opset!r}")
-    try:
-        number = operator.index(opset)  # type: ignore[arg-type]
-    except TypeError:
-        raise UserError(f"{takes}, got {opset!r}") from None
+    # the range checked below, in words of its own: why these numbers, and the default
+    takes = f"a whole number, {MIN_OPSET} to {MAX_OPSET}"
+    number = int(check_number(setting("--opset", "opset"), opset, lambda _: True, takes, integer=True))
     if not MIN_OPSET <= number <= MAX_OPSET:
         raise UserError(
             f"{setting('--opset', 'opset', number)}: choose {MIN_OPSET} to {MAX_OPSET} (the network needs "
