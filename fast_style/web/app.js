@@ -31,12 +31,16 @@ function options() {
 
 const UNREACHABLE = "Cannot reach the server: is fast-style-serve still running?";
 
+let stylesAsked = 0;  // the readings of the list begun: only the newest one's answer is shown
+
 async function loadStyles(first = true) {
   // again when the page's window is focused, and when the server says it has no such style: a server started
   // again (with other --models, other limits) had been offered the list of the one before until a reload
+  const asked = ++stylesAsked;
   try {
-    const reply = await fetch("/api/styles");
+    const reply = await fetch("/api/styles", { cache: "no-store" });
     const body = await reply.json();
+    if (asked !== stylesAsked) return;  // an earlier reading answered late: it put the old server's list back
     maxUpload = body.max_upload_bytes;
     maxSize = body.max_size;
     maxPixels = body.max_pixels;
@@ -54,7 +58,7 @@ async function loadStyles(first = true) {
     if (!body.styles.length) say("This server has no styles.");
     else if ($("message").textContent === UNREACHABLE) say("");  // (it stayed once the server was back)
   } catch (e) {
-    if (first) say(UNREACHABLE);
+    if (first && asked === stylesAsked) say(UNREACHABLE);
   }
 }
 window.addEventListener("focus", () => loadStyles(false));
