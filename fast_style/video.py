@@ -86,9 +86,10 @@ def video_named_as_picture(path: str | Path) -> str | None:
         pass
     try:
         with av.open(_local(path)) as container:
-            if main_video(container.streams.video) is None and container.streams.audio:
+            film = main_video(container.streams.video)
+            if film is None and container.streams.audio:
                 return SOUND_ALONE
-            if main_video(container.streams.video) is None or container.format.name not in _CONTAINER_EXTENSIONS:
+            if film is None or container.format.name not in _CONTAINER_EXTENSIONS:
                 return None  # (FFmpeg reads pictures too: a JPEG is an "image2" of one frame)
             ext = _CONTAINER_EXTENSIONS[container.format.name]
     except (av.FFmpegError, OSError, UnicodeDecodeError):
@@ -590,7 +591,7 @@ class _Job:
         # output that holds them (the subtitles copied had shown in a player's default font); named below otherwise
         self.attached = []
         for attachment in self.source.streams.attachments:
-            if fmt == "matroska" and all(attachment.metadata.get(k) for k in ("filename", "mimetype")):
+            if fmt == "matroska" and _named_file(attachment):
                 out.add_stream_from_template(attachment)  # (written with the header: its bytes are no packet)
                 self.attached.append(attachment)
         if fmt == "matroska" and "matroska" in self.source.format.name:
@@ -603,11 +604,7 @@ class _Job:
         import av
         from av.stream import Disposition
 
-        covers = [
-            s
-            for s in self.source.streams.video
-            if s.disposition & Disposition.attached_pic and all(s.metadata.get(k) for k in ("filename", "mimetype"))
-        ]
+        covers = [s for s in self.source.streams.video if s.disposition & Disposition.attached_pic and _named_file(s)]
         if not covers:
             return
         # its bytes come as its packet, before any of the film's (FFmpeg queues it as it opens the file): only the
@@ -1001,6 +998,11 @@ def frame_rate(video: Any) -> Fraction:
     if average and base and average > 2 * base:
         average = None
     return average or video.guessed_rate or Fraction(30)
+
+
+def _named_file(stream: Any) -> bool:
+    """Whether an attached file's stream (a font, a cover picture) names its file and type, what attaching it takes."""
+    return all(stream.metadata.get(k) for k in ("filename", "mimetype"))
 
 
 def main_video(streams: Sequence[Any]) -> Any:
