@@ -1,12 +1,13 @@
 """A setting's number, checked as a constructor takes it: a real number (not a bool, not NaN, which passes every
 comparison) in its range, else one line naming the setting and what it takes.
 
-The rule for every caller: any integral number is taken through `operator.index` (numpy's int64, uint8 ...: they
-had been refused, "an integer >= 1, got np.int64(4)"), any other real one through `float` (numpy's float32), and the
-checked number comes back as Python's own int or float; a caller keeps that one, never the value it was given: a
-numpy number kept may reach a saved hparams YAML, or a library that takes Python's numbers alone. Bools (numpy's too)
-are refused: True is no count of anything. A value of the wrong type (no real number) is a TypeError, a number out of
-range a UserError, as fast_style.options has it."""
+The rule for every caller (fast_style.options' too, through `check_number`): a one-element tensor or array is its
+element (torch.tensor(0.5), np.array(3)); any integral number is taken through `operator.index` (numpy's int64,
+uint8 ...: they had been refused, "an integer >= 1, got np.int64(4)"), any other real one (or a Decimal) through
+`float` (numpy's float32), and the checked number comes back as Python's own int or float; a caller keeps that one,
+never the value it was given: a numpy number kept may reach a saved hparams YAML, or a library that takes Python's
+numbers alone. Bools (numpy's too) are refused: True is no count of anything. A value of the wrong type (no real
+number: a string, a complex number) is a TypeError, a number out of range a UserError."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import math
 import numbers
 import operator
 from collections.abc import Callable
+from decimal import Decimal
 
 from fast_style.errors import UserError
 
@@ -23,18 +25,30 @@ def is_bool(value: object) -> bool:
     return isinstance(value, bool) or str(getattr(value, "dtype", "")) in ("bool", "torch.bool")
 
 
+def element(value: object) -> object:
+    """A one-element tensor or array (torch's, numpy's, of any shape) as its element, Python's number; anything else
+    as it is (a tensor's strength had been taken, a tensor's temporal.weight refused: "a number, not tensor(1.)")."""
+    item = getattr(value, "item", None)
+    if not callable(item) or isinstance(value, numbers.Number):
+        return value
+    numel = getattr(value, "numel", None)
+    return item() if (numel() if callable(numel) else getattr(value, "size", None)) == 1 else value
+
+
 def plain_number(value: object, integer: bool = False) -> int | float | None:
-    """`value` as Python's int (an integral number, numpy's included) or, unless `integer`, float (another real
-    number: numpy's float32, a Fraction); None for anything else: a bool, NaN, a string, a float for `integer`."""
+    """`value` (or a one-element tensor's `element`) as Python's int (an integral number, numpy's included) or, unless
+    `integer`, float (another real number: numpy's float32, a Fraction, a Decimal); None for anything else: a bool,
+    NaN, a complex number, a string, a float for `integer`."""
+    value = element(value)
     if is_bool(value):
         return None
     try:
         return int(operator.index(value))  # type: ignore[arg-type]  # (int(): an IntEnum's member as an int)
     except TypeError:
         pass
-    if integer or not isinstance(value, numbers.Real):
+    if integer or not isinstance(value, (numbers.Real, Decimal)):
         return None
-    number = float(value)
+    number = math.nan if isinstance(value, Decimal) and value.is_nan() else float(value)  # (float(): sNaN a ValueError)
     return None if math.isnan(number) else number
 
 
@@ -58,6 +72,5 @@ def is_number(value: object) -> bool:
     """Whether `value` is of a number's type, whatever its value (NaN too): what `plain_number` takes, or a real
     number it refuses for its value. Anything else given for a number is a TypeError, as a program's mistake; a
     number of the wrong value a UserError (`check_number`)."""
-    return plain_number(value) is not None or (
-        isinstance(value, numbers.Real) and not is_bool(value) and math.isnan(float(value))
-    )
+    value = element(value)  # (a real number plain_number refuses, not being a bool, is NaN)
+    return plain_number(value) is not None or (isinstance(value, (numbers.Real, Decimal)) and not is_bool(value))

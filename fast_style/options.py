@@ -4,7 +4,8 @@ default the command's option while a command runs, else the Python argument (err
 field's name.
 
 A value of the wrong type (a string, a bool, anything but one real number) is a TypeError, a programming mistake; a
-number it does not take (out of range, NaN) is a UserError, as fast_style.numbers.check_number has it."""
+number it does not take (out of range, NaN) is a UserError: fast_style.numbers.check_number's rule, through
+`as_number`."""
 
 from __future__ import annotations
 
@@ -13,22 +14,14 @@ import os
 from collections.abc import Callable
 
 from fast_style.errors import UserError, setting
-from fast_style.numbers import is_bool
+from fast_style.numbers import check_number
 
 
 def as_number(name: str, value: object) -> float:
-    """`value` as a float; TypeError for one that is not one number (a string, '0.5', was compared as text deep
-    inside), UserError for NaN (which passed every range check); numpy numbers and one-element tensors are
-    numbers."""
-    try:
-        if isinstance(value, (str, bytes)) or is_bool(value):  # numpy's np.True_ had been taken as 1.0, True refused
-            raise TypeError
-        number = float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError, RuntimeError):
-        raise TypeError(f"{name} must be a number, not {value!r}") from None
-    if math.isnan(number):  # a float's value, not a type: a typed `--strength nan` is one line (as UserError)
-        raise UserError(f"{name} must be a number, not NaN")
-    return number
+    """`value` as a float, by fast_style.numbers' one rule (`check_number`, any value): TypeError for one that is not
+    one number (a string, '0.5', was compared as text deep inside; a complex one), UserError for NaN (which passed
+    every range check); numpy numbers and one-element tensors are numbers."""
+    return float(check_number(name, value, lambda _: True, "a number"))
 
 
 def check_flag(name: str, value: object, none: bool = False) -> bool | None:

@@ -12,6 +12,7 @@ import torch
 from PIL import Image
 
 from fast_style import zoo
+from fast_style.consistency import ConsistencyLoss
 from fast_style.errors import UserError
 from fast_style.evaluate import evaluate, find_models, load_photos, write_reports
 from fast_style.export import export
@@ -40,8 +41,14 @@ def test_a_bool_is_no_strength_numpy_s_and_torch_s_included(model_path: Path, tm
             Stylizer(s.network, "cpu", "fp32", tile=yes)
     assert s(torch.rand(3, 16, 16), strength=np.float32(0.5)).shape == (3, 16, 16)
     # a number's value, not its type: a UserError, as check_number's (it had been a TypeError here alone)
-    with pytest.raises(UserError, match="strength must be a number, not NaN"):
+    with pytest.raises(UserError, match="strength must be a number, got nan"):
         s(torch.rand(3, 16, 16), strength=float("nan"))
+    # one rule (numbers.check_number) for the options and every other setting: np.complex128(0.5+1j) had been taken
+    # as strength 0.5 (its imaginary part dropped), a tensor's temporal.weight refused where a tensor's strength was not
+    with pytest.raises(TypeError, match="strength must be a number, not"):
+        s(torch.rand(3, 16, 16), strength=np.complex128(0.5 + 1j))
+    term = ConsistencyLoss(torch.tensor(2.0), max_shift=np.array([3]))
+    assert (term.weight, term.max_shift, type(term.max_shift)) == (2.0, 3, int)
 
 
 def test_images_closed_truncated_or_given_alone_are_named(model_path: Path, tmp_path: Path) -> None:

@@ -761,10 +761,10 @@ def test_cli_options_and_bad_inputs(model_path: Path, tmp_path: Path, capsys: py
     "flag,value,said",
     [
         ("--strength", "2", "--strength must be within 0..1 (0: the photo, 1: the full style), got 2"),
-        ("--strength", "nan", "--strength must be a number, not NaN"),
+        ("--strength", "nan", "--strength must be a number, got nan"),
         ("--max-size", "0", "--max-size must be a whole number of pixels >= 1, got 0"),
         ("--scale", "inf", "--scale must be a number > 0, got inf"),
-        ("--scale", "nan", "--scale must be a number, not NaN"),
+        ("--scale", "nan", "--scale must be a number, got nan"),
         ("--smooth", "1", "--smooth must be within 0..1 (1 excluded; 0: none), got 1"),
     ],
 )
@@ -976,7 +976,7 @@ def test_api_mistakes_in_values_files_and_types_are_named(model_path: Path, tmp_
         with pytest.raises(TypeError, match=f"^{name} must be a number"):  # no number: the wrong type
             s(photo, **options)
     for name in ("scale", "strength"):  # NaN passed every range check: a number the setting does not take
-        with pytest.raises(UserError, match=f"^{name} must be a number, not NaN"):
+        with pytest.raises(UserError, match=f"^{name} must be a number, got nan"):
             s(photo, **{name: float("nan")})
     # numpy's numbers and a 0-d tensor are numbers (a tensor's max_size or scale failed in round())
     assert s(photo, strength=np.float32(0.5), max_size=np.int64(10)).size == (10, 8)
