@@ -35,6 +35,7 @@ from fast_style.lightning_internals import (
     take_sigterm,
 )
 from fast_style.module import last_batch_of_the_run
+from fast_style.numbers import check_number
 from fast_style.resume import saved_settings, settings_changed
 from fast_style.style_model import check_model_name, save_style_model
 
@@ -66,11 +67,13 @@ class ImageLogger(pl.Callback):
 
     def __init__(self, every_n_steps: int = 200, num_images: int = 4, dirpath: str | None = None) -> None:
         super().__init__()
-        for name, value, least in (("every_n_steps", every_n_steps, 0), ("num_images", num_images, 1)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < least:  # (-1: a photo fewer)
-                raise ValueError(f"{name} must be a whole number >= {least}, got {value!r}")
-        self.every_n_steps = every_n_steps
-        self.num_images = num_images
+        # by every setting's rule (numpy's ints had been refused, and 2.5 a ValueError; -1 showed a photo fewer)
+        self.every_n_steps = check_number(
+            "callbacks.images.every_n_steps", every_n_steps, lambda v: v >= 0, "a whole number >= 0 (0: no grids)", True
+        )
+        self.num_images = check_number(
+            "callbacks.images.num_images", num_images, lambda v: v >= 1, "a whole number >= 1", True
+        )
         self.dirpath = Path(dirpath) if dirpath else None
         # a file there (or above it) failed the run at its first grid, after its first every_n_steps steps
         there = next((p for p in (self.dirpath, *self.dirpath.parents) if p.exists()), None) if dirpath else None

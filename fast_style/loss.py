@@ -14,6 +14,7 @@ from torch import nn
 from fast_style import coverage
 from fast_style.devices import check_memory
 from fast_style.errors import UserError, first_of
+from fast_style.numbers import check_number
 from fast_style.weights import NORMALIZATIONS, load_vgg_weights, vgg_convs
 
 # memory the VGG16 takes per pixel of its input on the CPU in fp32 (measured at 1000x1000 px, with margin): its
@@ -173,10 +174,15 @@ def _layer_weights(name: str, layers: object) -> dict[str, float]:
     example = f"loss.{name}='{{relu2_2: 1.0, relu3_3: 0.5}}'"
     if not isinstance(layers, Mapping):
         raise UserError(f"loss.{name} maps VGG layers to their weights, e.g. {example}; got {layers}")
-    for layer, weight in layers.items():
-        if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not weight >= 0:
-            raise UserError(f"loss.{name}: {layer}'s weight must be a number >= 0, e.g. {example}; got {weight!r}")
-    return {str(k): float(v) for k, v in layers.items()}
+    # by every setting's rule: numpy's float32 had been refused, inf taken (the loss then stopped the run at its first
+    # step), a string a UserError
+    return {
+        str(k): float(check_number(f"loss.{name}.{k}", v, _weight, "a finite number >= 0")) for k, v in layers.items()
+    }
+
+
+def _weight(v: float) -> bool:
+    return 0 <= v < math.inf
 
 
 class PerceptualLoss(nn.Module):
@@ -201,8 +207,11 @@ class PerceptualLoss(nn.Module):
         self.style_layers = _layer_weights("style_layers", style_layers or DEFAULT_LAYERS["style_layers"])
         self.content_layers = _layer_weights("content_layers", content_layers or DEFAULT_LAYERS["content_layers"])
         given = {"content_weight": content_weight, "style_weight": style_weight, "tv_weight": tv_weight}
-        if negative := [f"{k}={v}" for k, v in given.items() if v is not None and float(v) < 0]:
-            raise UserError(f"loss weights must be >= 0, got {', '.join(negative)}")
+        # (NaN and inf had been taken, the run stopped at its first step; a string failed in float()'s words)
+        given = {
+            k: v if v is None else check_number(f"loss.{k}", v, _weight, "a finite number >= 0")
+            for k, v in given.items()
+        }
         # relu3_3 too, for `coverage` (held-out figures only: training stops at the deepest loss layer)
         self.vgg = VGGFeatures(
             sorted(set(self.style_layers) | set(self.content_layers) | {coverage.LAYER}), weights, arch

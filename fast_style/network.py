@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import copy
 import itertools
-import operator
 import os
 from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from fast_style.numbers import check_number
 
 
 class BlurPool(nn.Module):
@@ -88,16 +89,6 @@ class UpsampleConv(nn.Sequential):
 ANTIALIAS = {"none": (False, False), "down": (True, False), "up": (False, True), "both": (True, True)}  # blur, bilinear
 
 
-def _whole(name: str, value: object) -> int:
-    """`value` as an int (numpy's too); TypeError for anything else, a bool or a float included."""
-    try:
-        if not isinstance(value, bool):
-            return operator.index(value)  # type: ignore[arg-type]
-    except TypeError:
-        pass
-    raise TypeError(f"{name} must be a whole number, not {value!r}")
-
-
 class TransformerNet(nn.Module):
     """Johnson et al.'s residual transform network.
 
@@ -120,20 +111,13 @@ class TransformerNet(nn.Module):
         super().__init__()
         if isinstance(channels, (str, bytes)) or not hasattr(channels, "__len__") or len(channels) != 3:
             raise ValueError(f"channels must be three widths, e.g. [32, 64, 128], got {channels!r}")
-        # whole numbers only (num_residual="2" failed in Python's words, 2.5 was taken as 2)
-        c1, c2, c3, num_residual, kernel_outer = (
-            _whole(name, v)
-            for name, v in (
-                *(("channels", c) for c in channels),
-                ("num_residual", num_residual),
-                ("kernel_outer", kernel_outer),
-            )
+        # whole numbers, by every setting's rule (num_residual="2" failed in Python's words, 2.5 was taken as 2, then
+        # refused as a TypeError, and -1 as a ValueError: one a wrong type, the others numbers it does not take)
+        c1, c2, c3 = (check_number("model.channels", c, lambda v: v >= 1, "whole numbers >= 1", True) for c in channels)
+        num_residual = check_number("model.num_residual", num_residual, lambda v: v >= 0, "a whole number >= 0", True)
+        kernel_outer = check_number(
+            "model.kernel_outer", kernel_outer, lambda v: v >= 1 and v % 2 == 1, "an odd whole number >= 1", True
         )
-        if min(c1, c2, c3) < 1 or num_residual < 0 or kernel_outer < 1 or kernel_outer % 2 == 0:
-            raise ValueError(
-                f"bad network shape: channels={list(channels)}, num_residual={num_residual}, "
-                f"kernel_outer={kernel_outer} (channels must be positive, num_residual >= 0, kernel_outer odd)"
-            )
         self.config: dict[str, Any] = {
             "channels": [c1, c2, c3],
             "num_residual": int(num_residual),

@@ -231,7 +231,7 @@ def load_style_model(
     try:
         net = TransformerNet(**config)
         net.load_state_dict(payload["state_dict"])  # float16 files are copied into the float32 parameters
-    except (KeyError, TypeError, ValueError, RuntimeError) as e:
+    except (KeyError, TypeError, ValueError, RuntimeError, UserError) as e:  # (UserError: a setting's number)
         raise StyleModelError(f"{path} is damaged: {first_line(e)}") from None
     if (damaged := _not_finite(payload["state_dict"])) is not None:  # every picture would come out black
         raise StyleModelError(f"{path} is damaged: its weight {damaged} holds NaN or infinite values")

@@ -1,5 +1,8 @@
+import math
+import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -66,7 +69,7 @@ def test_style_is_measured_against_the_style_image_not_the_photo(loss: Perceptua
 
 
 def test_terms_are_the_weighted_per_layer_distances(random_vgg: Path) -> None:
-    layers = {"relu1_2": 0.25, "relu3_3": 4.0}
+    layers = {"relu1_2": np.float32(0.25), "relu3_3": 4.0}  # (numpy's float32 had been refused)
     loss = PerceptualLoss(
         weights=str(random_vgg),
         style_layers=layers,
@@ -169,6 +172,17 @@ def test_a_files_default_loss_weights_follow_its_normalization(random_vgg: Path,
 
 
 def test_layer_and_source_errors(random_vgg: Path, tmp_path: Path) -> None:
+    # each weight by every setting's rule: inf and NaN had been taken (the run then stopped at its first step)
+    for given, said in (
+        ({"style_layers": {"relu2_2": math.inf}}, "loss.style_layers.relu2_2 must be a finite number >= 0, got inf"),
+        ({"content_layers": {"relu2_2": -1}}, "loss.content_layers.relu2_2 must be a finite number >= 0, got -1"),
+        ({"style_weight": math.nan}, "loss.style_weight must be a finite number >= 0, got nan"),
+        ({"tv_weight": -5}, "loss.tv_weight must be a finite number >= 0, got -5"),
+    ):
+        with pytest.raises(UserError, match=f"^{re.escape(said)}$"):
+            PerceptualLoss(weights=str(random_vgg), **given)
+    with pytest.raises(TypeError, match="loss.content_weight must be a finite number >= 0, not 'x'"):
+        PerceptualLoss(weights=str(random_vgg), content_weight="x")  # (float()'s words)
     with pytest.raises(UserError, match="unknown vgg16 layers"):
         VGGFeatures(["relu9_9"], weights=str(random_vgg))
     with pytest.raises(UserError, match="not found"):

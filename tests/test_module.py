@@ -350,10 +350,15 @@ def test_no_image_grid_before_the_first_optimizer_step(monkeypatch: pytest.Monke
     a grid of the untrained network was written (step_000000.png, val/images at step 0)."""
     from types import SimpleNamespace
 
+    import numpy as np
+
     from fast_style.callbacks import ImageLogger
 
     logged = []
-    images = ImageLogger(every_n_steps=2)
+    images = ImageLogger(every_n_steps=np.int64(2))  # (numpy's ints had been refused, by ImageLogger alone)
+    assert type(images.every_n_steps) is int
+    with pytest.raises(UserError, match=r"^callbacks.images.num_images must be a whole number >= 1, got 2.5$"):
+        ImageLogger(num_images=2.5)  # (a ValueError, where every other setting says a UserError)
     monkeypatch.setattr(images, "log_grid", lambda trainer, module: logged.append(trainer.global_step))
     for step in (0, 0, 1, 1, 2, 2, 3):  # two batches a step
         images.on_train_batch_end(SimpleNamespace(global_step=step), None)

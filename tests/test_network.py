@@ -1,9 +1,11 @@
+import re
 import resource
 import signal
 import warnings
 from contextlib import contextmanager
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -34,9 +36,19 @@ def test_gradients_reach_every_parameter() -> None:
     assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in net.parameters())
 
 
-@pytest.mark.parametrize("kwargs", [{"channels": (0, 8, 8)}, {"num_residual": -1}, {"kernel_outer": 4}])
-def test_bad_shapes_are_refused(kwargs: dict) -> None:
-    with pytest.raises(ValueError, match="bad network shape"):
+@pytest.mark.parametrize(
+    "kwargs,said",
+    [
+        ({"channels": (0, 8, 8)}, "model.channels must be whole numbers >= 1, got 0"),
+        ({"num_residual": -1}, "model.num_residual must be a whole number >= 0, got -1"),
+        ({"kernel_outer": 4}, "model.kernel_outer must be an odd whole number >= 1, got 4"),
+        ({"kernel_outer": -1}, "model.kernel_outer must be an odd whole number >= 1, got -1"),
+        # a number it does not take, by every setting's rule: 2.5 had been a TypeError, -1 a ValueError
+        ({"num_residual": 2.5}, "model.num_residual must be a whole number >= 0, got 2.5"),
+    ],
+)
+def test_bad_shapes_are_refused(kwargs: dict, said: str) -> None:
+    with pytest.raises(UserError, match=f"^{re.escape(said)}$"):
         TransformerNet(**kwargs)
 
 
@@ -433,14 +445,17 @@ def test_a_training_checkpoint_names_the_style_model_to_pass(tmp_path: Path) -> 
 
 
 def test_a_shape_that_is_not_whole_numbers_is_refused_by_name() -> None:
-    # num_residual="2" failed with "'<' not supported between instances of 'str' and 'int'"; 2.5 built 2 blocks
-    for kwargs, name in (
-        ({"num_residual": "2"}, "num_residual"),
-        ({"num_residual": 2.5}, "num_residual"),
-        ({"kernel_outer": 9.0}, "kernel_outer"),
-        ({"channels": (4, 8.5, 8)}, "channels"),
-        ({"num_residual": True}, "num_residual"),
+    # num_residual="2" failed with "'<' not supported between instances of 'str' and 'int'"; 2.5 built 2 blocks.
+    # By every setting's rule: no number a TypeError, a number it does not take a UserError (2.5 had been a TypeError)
+    for kwargs, error, said in (
+        ({"num_residual": "2"}, TypeError, "model.num_residual must be a whole number >= 0, not '2'"),
+        ({"num_residual": True}, TypeError, "model.num_residual must be a whole number >= 0, not True"),
+        ({"num_residual": 2.5}, UserError, "model.num_residual must be a whole number >= 0, got 2.5"),
+        ({"kernel_outer": 9.0}, UserError, "model.kernel_outer must be an odd whole number >= 1, got 9.0"),
+        ({"channels": (4, 8.5, 8)}, UserError, "model.channels must be whole numbers >= 1, got 8.5"),
     ):
-        with pytest.raises(TypeError, match=f"^{name} must be a whole number, not "):
+        with pytest.raises(error, match=f"^{re.escape(said)}$"):
             TransformerNet(**kwargs)
     assert TransformerNet(channels=[4, 8, 8], num_residual=1).config["num_residual"] == 1
+    numpy_s = TransformerNet(channels=np.array([4, 8, 8]), num_residual=np.int64(1)).config  # numpy's, as Python's
+    assert (numpy_s["channels"], type(numpy_s["channels"][0]), numpy_s["num_residual"]) == ([4, 8, 8], int, 1)

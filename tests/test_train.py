@@ -691,7 +691,7 @@ def test_the_stop_line_points_a_resume_at_the_run_or_at_its_whole_sweep(monkeypa
         ("stlye.image=x.jpg", "unknown setting 'stlye.image' (did you mean style.image?)"),  # (listed nothing)
         # a Trainer argument the config does not set: no guess (it had said "did you mean trainer.max_steps?")
         ("trainer.min_steps=3", "Trainer argument goes in as +trainer.min_steps=..."),
-        ("loss.style_weight=-5", "loss weights must be >= 0, got style_weight=-5"),  # which one was not said
+        ("loss.style_weight=-5", "loss.style_weight must be a finite number >= 0, got -5"),  # which one was not said
         # "dictionary update sequence element #0 has length 7; 2 is required"
         ("loss.style_layers=[relu1_2]", "loss.style_layers maps VGG layers to their weights, e.g. loss.style_layers="),
         ("loss=caffee", "unknown loss option 'caffee': choose one of caffe, file, torchvision, vgg19"),
@@ -752,7 +752,7 @@ def test_the_stop_line_points_a_resume_at_the_run_or_at_its_whole_sweep(monkeypa
         ("callbacks.images.every_n_steps=abc", "callbacks.images.every_n_steps must be an integer, got 'abc'"),
         # Lightning's own "'<' not supported between instances of 'str' and 'int'"
         ("callbacks.checkpoint.every_n_train_steps=abc", "checkpoint.every_n_train_steps must be an integer or null"),
-        ("callbacks.images.num_images=-1", "callbacks.images: num_images must be a whole number >= 1, got -1"),
+        ("callbacks.images.num_images=-1", "callbacks.images.num_images must be a whole number >= 1, got -1"),
         # a file there: the run failed at its first grid, after its first steps
         (
             "callbacks.images.dirpath={style}",
