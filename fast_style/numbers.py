@@ -4,10 +4,11 @@ comparison) in its range, else one line naming the setting and what it takes.
 The rule for every caller (fast_style.options' too, through `check_number`): a one-element tensor or array is its
 element (torch.tensor(0.5), np.array(3)); any integral number is taken through `operator.index` (numpy's int64,
 uint8 ...: they had been refused, "an integer >= 1, got np.int64(4)"), any other real one (or a Decimal) through
-`float` (numpy's float32), and the checked number comes back as Python's own int or float; a caller keeps that one,
-never the value it was given: a numpy number kept may reach a saved hparams YAML, or a library that takes Python's
-numbers alone. Bools (numpy's too) are refused: True is no count of anything. A value of the wrong type (no real
-number: a string, a complex number) is a TypeError, a number out of range a UserError."""
+`float` (numpy's float32; a whole one, 3.0, is 3 where a whole number is), and the checked number comes back as
+Python's own int or float; a caller keeps that one, never the value it was given: a numpy number kept may reach a
+saved hparams YAML, or a library that takes Python's numbers alone. Bools (numpy's too) are refused: True is no
+count of anything. A value of the wrong type (no real number: a string, a complex number) is a TypeError, a number
+out of range a UserError."""
 
 from __future__ import annotations
 
@@ -38,7 +39,9 @@ def element(value: object) -> object:
 def plain_number(value: object, integer: bool = False) -> int | float | None:
     """`value` (or a one-element tensor's `element`) as Python's int (an integral number, numpy's included) or, unless
     `integer`, float (another real number: numpy's float32, a Fraction, a Decimal); None for anything else: a bool,
-    NaN, a complex number, a string, a float for `integer`."""
+    NaN, a complex number, a string, a fraction for `integer`. A whole number's value is whole whatever its type: 3.0
+    is 3 for `integer` (as max_size took 100.0, a JSON form's "32.0" and `1e3` among them; check_number had refused
+    3.0 alone)."""
     value = element(value)
     if is_bool(value):
         return None
@@ -46,9 +49,11 @@ def plain_number(value: object, integer: bool = False) -> int | float | None:
         return int(operator.index(value))  # type: ignore[arg-type]  # (int(): an IntEnum's member as an int)
     except TypeError:
         pass
-    if integer or not isinstance(value, (numbers.Real, Decimal)):
+    if not isinstance(value, (numbers.Real, Decimal)):
         return None
     number = math.nan if isinstance(value, Decimal) and value.is_nan() else float(value)  # (float(): sNaN a ValueError)
+    if integer:
+        return int(number) if number.is_integer() else None  # (NaN and inf are no whole numbers)
     return None if math.isnan(number) else number
 
 
@@ -59,7 +64,7 @@ def check_number(
     `weight = check_number("temporal.weight", w, lambda v: v >= 0, "a number >= 0")`. Keep the number it returns.
     As every setting's check (fast_style.options too): TypeError "`name` must be `takes`, not `value`" for a value of
     the wrong type (no real number: a string, None, a bool), UserError "`name` must be `takes`, got `value`" for a
-    number it does not take (out of range, NaN, a fraction or a float where a whole number is)."""
+    number it does not take (out of range, NaN, a fraction where a whole number is; 3.0 is taken as 3)."""
     if not is_number(value):
         raise TypeError(f"{name} must be {takes}, not {value!r}")
     number = plain_number(value, integer)

@@ -276,8 +276,10 @@ def test_numpy_numbers_are_taken_as_pythons() -> None:
     term = ConsistencyLoss(np.float32(10), max_shift=np.int64(4), margin=np.uint8(2), start=np.int32(3))
     assert (term.weight, term.max_shift, term.margin, term.start) == (10.0, 4, 2, 3)
     assert [type(v) for v in (term.weight, term.max_shift, term.margin, term.start)] == [float, int, int, int]
-    for wrong, error in ((np.True_, TypeError), (True, TypeError), (np.float64(4.0), UserError), (4.5, UserError)):
+    for wrong, error in ((np.True_, TypeError), (True, TypeError), (np.float64(4.5), UserError), (4.5, UserError)):
         with pytest.raises(error, match="temporal.max_shift must be an integer >= 1"):
             ConsistencyLoss(max_shift=wrong)
+    # a whole number's value, whatever its type (np.float64(4.0) had been refused, where max_size=100.0 was taken)
+    assert [(v, type(v)) for v in [ConsistencyLoss(max_shift=np.float64(4.0)).max_shift]] == [(4, int)]
     with pytest.raises(TypeError, match="temporal.share must be a number within 0..1 .not 0., not True"):
         ConsistencyLoss(share=True)

@@ -451,11 +451,17 @@ def test_a_shape_that_is_not_whole_numbers_is_refused_by_name() -> None:
         ({"num_residual": "2"}, TypeError, "model.num_residual must be a whole number >= 0, not '2'"),
         ({"num_residual": True}, TypeError, "model.num_residual must be a whole number >= 0, not True"),
         ({"num_residual": 2.5}, UserError, "model.num_residual must be a whole number >= 0, got 2.5"),
-        ({"kernel_outer": 9.0}, UserError, "model.kernel_outer must be an odd whole number >= 1, got 9.0"),
+        ({"kernel_outer": 9.5}, UserError, "model.kernel_outer must be an odd whole number >= 1, got 9.5"),
         ({"channels": (4, 8.5, 8)}, UserError, "model.channels must be whole numbers >= 1, got 8.5"),
     ):
         with pytest.raises(error, match=f"^{re.escape(said)}$"):
             TransformerNet(**kwargs)
-    assert TransformerNet(channels=[4, 8, 8], num_residual=1).config["num_residual"] == 1
+    # a whole number's value whatever its type, as max_size takes 100.0 (9.0 had been refused here, 100.0 taken there)
+    assert TransformerNet(channels=[4, 8, 8], num_residual=1.0, kernel_outer=9.0).config == {
+        "channels": [4, 8, 8],
+        "num_residual": 1,
+        "kernel_outer": 9,
+    }
+    assert [type(v) for v in TransformerNet(channels=[4, 8.0, 8], num_residual=1.0).config.values()] == [list, int, int]
     numpy_s = TransformerNet(channels=np.array([4, 8, 8]), num_residual=np.int64(1)).config  # numpy's, as Python's
     assert (numpy_s["channels"], type(numpy_s["channels"][0]), numpy_s["num_residual"]) == ([4, 8, 8], int, 1)
