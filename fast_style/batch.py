@@ -21,7 +21,7 @@ from fast_style.file_kinds import is_video
 from fast_style.images import page_count, read_image, save_image, unreadable_because
 from fast_style.inference_defaults import DEFAULT_TILE, RUNS_WHOLE_UP_TO
 from fast_style.outputs import check_output
-from fast_style.video import stylize_video, video_named_as_picture
+from fast_style.video import stylize_video, video_or_sound_instead
 
 log = logging.getLogger(__name__)
 
@@ -134,8 +134,8 @@ def stylize_files(
                 message = over_the_bomb_limit()
             else:
                 message = first_line(e, 300) if isinstance(e, UserError) else unreadable_because(src, e, 300)
-            if isinstance(e, UnidentifiedImageError) and (misnamed := video_named_as_picture(src)):
-                message = misnamed  # (not Pillow's "cannot identify image file")
+            if isinstance(e, UnidentifiedImageError) and (instead := video_or_sound_instead(src)):
+                message = instead  # (not Pillow's "cannot identify image file")
             on_error(f"error: {message}" if isinstance(e, UserError) else f"error: {src}: {message}")
         except RuntimeError as e:
             if not out_of_memory(e):

@@ -26,7 +26,7 @@ from fast_style.images import has_transparency
 from fast_style.inference_defaults import DEFAULT_OUTPUT
 from fast_style.outputs import in_the_way, is_an_input, output_refusal, to_overwrite
 from fast_style.plurals import counted
-from fast_style.video import VIDEO_OUTPUTS, output_name, video_named_as_picture
+from fast_style.video import VIDEO_OUTPUTS, output_name, video_or_sound_instead
 from fast_style.walk import files_below
 
 # what folders and globs pick up (an animated GIF, PNG or WebP as an animation: fast_style.animation)
@@ -240,8 +240,8 @@ def plan_outputs(
         raise UserError(f"-o {output} names one file, but there are {len(items)} inputs: {folder}")
     kind, formats = _output_formats(items[0][0])
     if as_file and kind == "image" and out.suffix.lower() in VIDEO_OUTPUTS:  # not "unknown image format '.mp4'"
-        if misnamed := video_named_as_picture(items[0][0]):  # (it said the video was none)
-            raise UserError(f"{items[0][0]}: {misnamed}")
+        if instead := video_or_sound_instead(items[0][0]):  # (it said the video was none)
+            raise UserError(f"{items[0][0]}: {instead}")
         raise UserError(
             f"-o {output} names a video, but {items[0][0]} is not a video: an image is written as "
             f"{', '.join(formats[:4])}, ..."

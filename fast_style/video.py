@@ -68,11 +68,12 @@ _CONTAINER_EXTENSIONS = {
 SOUND_ALONE = "it holds sound alone (a song, a recording), no picture or video: nothing to stylize"
 
 
-def video_named_as_picture(path: str | Path) -> str | None:
-    """Where a file named as a picture (`clip.jpg`) holds a video: how to name it ("rename it clip.mp4 ..."); where
-    a file neither picture nor video by its name holds sound alone (a song.mp3, a .m4a, even with a cover picture):
-    that there is nothing to stylize in it; None otherwise (a picture, or what FFmpeg cannot read either). It was
-    said to be no video, or no picture Pillow identifies ("cannot identify image file 'song.mp3'")."""
+def video_or_sound_instead(path: str | Path) -> str | None:
+    """What a file Pillow cannot read as a picture holds instead, in words for its error: where it is named as a
+    picture (`clip.jpg`) and holds a video, how to name it ("rename it clip.mp4 ..."); where it holds sound alone (a
+    song.mp3, a .m4a, even with a cover picture), that there is nothing to stylize in it; None otherwise (a picture,
+    or what FFmpeg cannot read either). It was said to be no video, or no picture Pillow identifies ("cannot identify
+    image file 'song.mp3'")."""
     import av
     from PIL import Image
 
