@@ -32,6 +32,7 @@ from fast_style.atomic import atomic_writes, writing
 from fast_style.bomb_guard import BOMB, over_the_bomb_limit
 from fast_style.devices import pick_device
 from fast_style.errors import UserError, first_line, remedy, setting
+from fast_style.evaluation_defaults import STABILITY_PHOTOS
 from fast_style.file_kinds import IMAGE_EXTENSIONS, is_video
 from fast_style.images import find_images, page_count, read_photo, unreadable_because
 from fast_style.loss import MIN_PHOTO_SIDE, PerceptualLoss, size_keeping_side
@@ -40,7 +41,7 @@ from fast_style.outputs import to_overwrite
 from fast_style.pixels import tensor_to_pil
 from fast_style.plan import expand_inputs
 from fast_style.plurals import counted
-from fast_style.scores import RANK_BY, STABILITY_PHOTOS, ModelScore, ranked
+from fast_style.scores import RANK_BY, ModelScore, ranked
 from fast_style.stability import stability
 from fast_style.style_image import load_style_image
 from fast_style.style_model import load_style_model

@@ -27,9 +27,6 @@ class ModelScore:
     per_photo_total: list[float] = field(default_factory=list)
 
 
-STABILITY_PHOTOS = 4  # the photos flicker is measured on by default (fast_style.evaluate's, fast-style-eval's)
-
-
 # --rank-by: lower first, except coverage (more of the picture painted is better)
 RANK_BY = {
     "total": lambda s: s.total,

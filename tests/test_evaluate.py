@@ -378,11 +378,11 @@ def test_the_default_stability_photos_is_one_number_for_python_and_the_command_l
     capsys: pytest.CaptureFixture,
 ) -> None:
     """The default, 4, was written three times (evaluate()'s argument, the CLI's constant and its --help): one
-    source now, fast_style.scores, which the torch-free command line reads."""
+    source now, fast_style.evaluation_defaults, which the torch-free command line reads."""
     import inspect
 
     from fast_style.evaluate import evaluate
-    from fast_style.scores import STABILITY_PHOTOS
+    from fast_style.evaluation_defaults import STABILITY_PHOTOS
 
     assert inspect.signature(evaluate).parameters["stability_photos"].default == STABILITY_PHOTOS
     with pytest.raises(SystemExit):

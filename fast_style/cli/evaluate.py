@@ -28,9 +28,10 @@ from fast_style.cli import (
     run_reading_pictures,
 )
 from fast_style.errors import UserError
+from fast_style.evaluation_defaults import STABILITY_PHOTOS
 from fast_style.outputs import check_writable
 from fast_style.plurals import counted
-from fast_style.scores import RANK_BY, STABILITY_PHOTOS, ranked
+from fast_style.scores import RANK_BY, ranked
 
 # the library (torch, PyAV) is imported in run(): --help and a mistyped argument answer without loading it
 
