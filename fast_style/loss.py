@@ -12,8 +12,8 @@ import torchvision
 from torch import nn
 
 from fast_style import coverage
-from fast_style.devices import check_memory
 from fast_style.errors import UserError, first_of
+from fast_style.memory import check_memory
 from fast_style.numbers import check_number
 from fast_style.weights import NORMALIZATIONS, load_vgg_weights, vgg_convs
 

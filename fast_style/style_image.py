@@ -11,9 +11,9 @@ from torchvision.transforms import v2
 
 from fast_style import zoo
 from fast_style.bomb_guard import BOMB, over_the_bomb_limit
-from fast_style.devices import check_memory
 from fast_style.errors import UserError, option_note, setting
 from fast_style.images import open_rgb, unreadable_because
+from fast_style.memory import check_memory
 from fast_style.options import as_number
 
 LOWER_STYLE_SIZE = "lower the style size (style.size=, --style-size)"

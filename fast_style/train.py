@@ -30,11 +30,12 @@ from fast_style.callbacks import (
     TrainedSettings,
 )
 from fast_style.config_mistakes import build, check_keys, check_typed, check_types
-from fast_style.devices import check_memory, native_bf16
+from fast_style.devices import native_bf16
 from fast_style.errors import UserError, first_line, out_of_memory, setting
 from fast_style.event_files import holds_a_loss
 from fast_style.lightning_internals import stop_other_ranks
 from fast_style.loss import GRAD_BYTES_PER_PIXEL
+from fast_style.memory import check_memory
 from fast_style.module import StyleTransferModule
 from fast_style.outputs import check_writable, in_the_way
 from fast_style.rank_logging import one_copy_on_terminal

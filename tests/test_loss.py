@@ -230,10 +230,10 @@ def test_sizes_the_memory_cannot_hold_are_refused_before_the_work(
     """fast-style-optimize --style-size 100000 was killed by the kernel (exit 137, no word): Linux does not fail an
     allocation too large, it kills the process. What the style image and the VGG need is compared with the free
     memory first."""
-    from fast_style import devices
+    from fast_style import memory
     from fast_style.style_image import load_style_image
 
-    monkeypatch.setattr(devices, "free_memory", lambda: 50 * 2**20)  # 50 MB free
+    monkeypatch.setattr(memory, "free_memory", lambda: 50 * 2**20)  # 50 MB free
     with pytest.raises(UserError, match=r"the style image at size 4000 \(4000x\d+\) needs about .* GB of memory, "):
         load_style_image(str(style_path), 4000)  # the picture alone: 24 B a pixel (its VGG features may be a GPU's)
     assert load_style_image(str(style_path), 1000).shape[-1] == 1000  # 18 MB
@@ -244,5 +244,5 @@ def test_sizes_the_memory_cannot_hold_are_refused_before_the_work(
     big = torch.rand(1, 3, 1500, 1500)
     with pytest.raises(UserError, match="the VGG loss of 2 MP needs about 5.9 GB"):
         loss(big.clone().requires_grad_(True), big)
-    monkeypatch.setattr(devices, "free_memory", lambda: None)  # unknown (not Linux): not refused
+    monkeypatch.setattr(memory, "free_memory", lambda: None)  # unknown (not Linux): not refused
     loss.set_style(torch.rand(1, 3, 300, 300))
