@@ -57,6 +57,18 @@ class Interrupted(Exception):
     """The run is stopping; abandon the current download."""
 
 
+class _BrokeOff(Exception):
+    """A download's connection failed while its bytes were read: never the disk's failure, whatever its errno (an
+    https download's SSL error carries the SSL library's code, 1, which is the system's EPERM)."""
+
+
+def _read(src: BinaryIO) -> bytes:
+    try:
+        return src.read(CHUNK)
+    except OSError as e:
+        raise _BrokeOff(str(e) or type(e).__name__) from e
+
+
 def is_complete_jpeg(path: Path) -> bool:
     try:
         data = path.read_bytes()
@@ -90,7 +102,7 @@ class Fetcher:
 
     def _copy(self, src: BinaryIO, dst: BinaryIO) -> int:
         received = 0
-        while chunk := src.read(CHUNK):
+        while chunk := _read(src):
             if self.stop.is_set():
                 raise Interrupted
             dst.write(chunk)
@@ -126,8 +138,8 @@ class Fetcher:
                 try:
                     with resp, open(part, "wb") as f:
                         received = self._copy(resp, f)
-                except (OSError, http.client.HTTPException) as e:
-                    if isinstance(e, OSError) and e.errno in DISK_ERRORS:
+                except (OSError, http.client.HTTPException, _BrokeOff) as e:
+                    if isinstance(e, OSError) and e.errno in DISK_ERRORS:  # (the file's: not a read, _BrokeOff)
                         raise DiskFull(f"cannot write {part}: {e.strerror}") from None
                     error = f"download broke off: {e or type(e).__name__}"
                     continue

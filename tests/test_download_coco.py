@@ -324,6 +324,30 @@ def test_a_file_in_the_way_or_a_full_disk_is_one_line(tmp_path, server, served, 
     assert len(list((tmp_path / "out" / SPLIT).iterdir())) == 1
 
 
+def test_a_connection_error_while_reading_is_retried_not_taken_for_a_full_disk(tmp_path, monkeypatch):
+    """An https download's SSL error mid-transfer carries the SSL library's code, 1, which is the system's EPERM:
+    it ended the whole run as "cannot write ....jpg.part: ..." (a full disk), not retried as the connection's."""
+    import ssl
+
+    class Response:  # an image whose connection fails once its headers came
+        headers: dict = {}
+
+        def __enter__(self) -> Response:
+            return self
+
+        def __exit__(self, *exc: object) -> None:
+            pass
+
+        def read(self, size: int) -> bytes:
+            raise ssl.SSLError(1, "[SSL: DECRYPTION_FAILED_OR_BAD_RECORD_MAC] decryption failed or bad record mac")
+
+    opened = []
+    monkeypatch.setattr(coco.urllib.request, "urlopen", lambda *a, **k: opened.append(1) or Response())
+    report = coco.download(tmp_path / "d", 1, SPLIT, names=[name(1)], base_url="https://x", workers=1, retries=1)
+    assert (report.failed, report.downloaded, len(opened)) == (1, 0, 2)  # retried, then said to have failed
+    assert not list((tmp_path / "d").glob("*.part"))
+
+
 def test_list_with_path_is_rejected(tmp_path):
     (tmp_path / "names.txt").write_text("../evil.jpg\n")
     with pytest.raises(SystemExit):
