@@ -11,7 +11,6 @@ answers with HTTP 404 are skipped as "not in this split".
 from __future__ import annotations
 
 import contextlib
-import errno
 import http.client
 import random
 import sys
@@ -26,6 +25,7 @@ from itertools import chain
 from pathlib import Path
 from typing import BinaryIO
 
+from fast_style.atomic import DISK_ERRORS
 from fast_style.errors import UserError
 from fast_style.numbers import check_number
 from fast_style.plurals import counted
@@ -47,10 +47,6 @@ class Unreachable(UserError):
 
 class DiskFull(UserError):
     """An image could not be written (a full disk, a quota, no rights): every other would fail alike."""
-
-
-# failures to write, not to download: stop at the first (a full disk had each of thousands of ids tried four times)
-DISK_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EFBIG}
 
 
 class Interrupted(Exception):
@@ -139,7 +135,9 @@ class Fetcher:
                     with resp, open(part, "wb") as f:
                         received = self._copy(resp, f)
                 except (OSError, http.client.HTTPException, _BrokeOff) as e:
-                    if isinstance(e, OSError) and e.errno in DISK_ERRORS:  # (the file's: not a read, _BrokeOff)
+                    # the file's failures (a read's are _BrokeOff): stop at the first, as every write does (a full
+                    # disk had each of thousands of ids tried four times)
+                    if isinstance(e, OSError) and e.errno in DISK_ERRORS:
                         raise DiskFull(f"cannot write {part}: {e.strerror}") from None
                     error = f"download broke off: {e or type(e).__name__}"
                     continue
