@@ -18,7 +18,7 @@ from fast_style.lightning_internals import is_logging_step
 from fast_style.loss import PerceptualLoss
 from fast_style.network import TransformerNet, narrowed_state_dict
 from fast_style.numbers import check_number
-from fast_style.rank_logging import EVERY_RANK
+from fast_style.run_logging import EVERY_RANK
 from fast_style.style_model import load_style_model
 
 log = logging.getLogger(__name__)

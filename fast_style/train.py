@@ -38,22 +38,12 @@ from fast_style.loss import GRAD_BYTES_PER_PIXEL
 from fast_style.memory import check_memory
 from fast_style.module import StyleTransferModule
 from fast_style.outputs import check_writable, in_the_way
-from fast_style.rank_logging import one_copy_on_terminal
 from fast_style.resume import resume_from, run_in, step_of, trained_settings
 from fast_style.run_lock import lock_run_folder
+from fast_style.run_logging import one_copy_on_terminal, without_tips
 from fast_style.style_image import LOWER_STYLE_SIZE
 
 log = logging.getLogger(__name__)
-
-
-class _NoTips(logging.Filter):
-    """Lightning's advertisements for its cloud services ("💡 Tip: ... try installing litlogger"), printed on every
-    run, are left out of a run's output; its other messages stay. So is its "Detected KeyboardInterrupt, attempting
-    graceful shutdown ...", said of a SIGTERM or SIGHUP before training too (Terminated is a KeyboardInterrupt), where
-    nothing graceful follows: the stop's own line says what happened ("stopped (SIGTERM)", "interrupted")."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return not str(record.msg).lstrip("\n").startswith(("💡 Tip:", "Detected KeyboardInterrupt"))
 
 
 def _started_by_rank_zero(trainer: pl.Trainer) -> bool:
@@ -97,9 +87,7 @@ def _train(cfg: DictConfig, finished: list[bool], held: list[IO]) -> Path | None
             f"train takes the config fast_style.config.compose gives, not {type(cfg).__name__}: "
             'train(compose(["style.image=wave.jpg", "output_dir=runs/wave"]))'
         )
-    tips = logging.getLogger("pytorch_lightning.utilities.rank_zero")
-    if not any(isinstance(f, _NoTips) for f in tips.filters):
-        tips.addFilter(_NoTips())
+    without_tips()
     one_copy_on_terminal()  # DDP: the other ranks' copies of the same messages stay in their log files
     if "output_dir" not in cfg:  # an own primary config (--config-name) that does not start from fast-style's
         raise UserError(

@@ -1,8 +1,9 @@
-"""What the processes of a DDP run say on the terminal: each runs the same setup and would say the same things
-once per process ("data: 489 training images" twice, a warning about a setting twice). The terminal shows rank 0's
-messages; of the other ranks' only warnings and errors, and of fast-style's own only those about the rank's own
-share of the work (logged with `extra=EVERY_RANK`), each prefixed by its rank. Every rank's log file
-(train.log, train_ddp_process_N.log) keeps all of its own messages."""
+"""What a training run says on the terminal. Lightning's advertisements are left out (`without_tips`). The processes
+of a DDP run each run the same setup and would say the same things once per process ("data: 489 training images"
+twice, a warning about a setting twice): the terminal shows rank 0's messages; of the other ranks' only warnings and
+errors, and of fast-style's own only those about the rank's own share of the work (logged with `extra=EVERY_RANK`),
+each prefixed by its rank. Every rank's log file (train.log, train_ddp_process_N.log) keeps all of its own
+messages."""
 
 from __future__ import annotations
 
@@ -39,3 +40,20 @@ def one_copy_on_terminal() -> None:
         terminal = isinstance(handler, logging.StreamHandler) and not isinstance(handler, logging.FileHandler)
         if terminal and not any(isinstance(f, OneCopyOnTerminal) for f in handler.filters):
             handler.addFilter(OneCopyOnTerminal())
+
+
+class _NoTips(logging.Filter):
+    """Lightning's advertisements for its cloud services ("💡 Tip: ... try installing litlogger"), printed on every
+    run, are left out of a run's output; its other messages stay. So is its "Detected KeyboardInterrupt, attempting
+    graceful shutdown ...", said of a SIGTERM or SIGHUP before training too (Terminated is a KeyboardInterrupt), where
+    nothing graceful follows: the stop's own line says what happened ("stopped (SIGTERM)", "interrupted")."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).lstrip("\n").startswith(("💡 Tip:", "Detected KeyboardInterrupt"))
+
+
+def without_tips() -> None:
+    """Filter Lightning's rank-zero logger with _NoTips (once)."""
+    tips = logging.getLogger("pytorch_lightning.utilities.rank_zero")
+    if not any(isinstance(f, _NoTips) for f in tips.filters):
+        tips.addFilter(_NoTips())
