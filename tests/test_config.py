@@ -31,6 +31,8 @@ def test_every_option_composes(group: str, option: str, tmp_path: Path) -> None:
     OmegaConf.resolve(cfg)
     assert OmegaConf.missing_keys(cfg) == set()
     assert cfg.trainer.max_steps > 0
+    # the grids show no more photos than are held out (experiment=demo warned so on every run of make demo)
+    assert cfg.callbacks.images.num_images <= cfg.data.num_val
 
 
 @pytest.mark.parametrize("experiment", ["demo", "cpu_quick"])
