@@ -55,6 +55,10 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return env / "bin"
 
 
+def _files(folder: Path) -> set[str]:
+    return {p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file() and "__pycache__" not in p.parts}
+
+
 def _run(bin_dir: Path, tool: str, *args: str, cwd: Path) -> subprocess.CompletedProcess:
     return subprocess.run([str(bin_dir / tool), *map(str, args)], cwd=cwd, capture_output=True, text=True, timeout=600)
 
@@ -68,6 +72,11 @@ def test_the_package_comes_from_the_wheel(installed: Path, tmp_path: Path) -> No
     assert Path(configs) == Path(package).parent / "configs" and (Path(configs) / "train.yaml").is_file()
     web = Path(package).parent / "web"  # fast-style-serve's page travels in the wheel
     assert {p.name for p in web.iterdir()} >= {"index.html", "app.js", "style.css"}
+    # every file of the package the wheel was built from is installed (each zoo model with its manifest, the page),
+    # and every config beside them: an exclude in pyproject.toml would lose one without a word
+    source = installed.parent.parent / "source"
+    given = _files(source / "fast_style") | {f"configs/{p}" for p in _files(source / "configs")}
+    assert _files(Path(package).parent) == given
     code = "from importlib.metadata import metadata as m; d = m('fast-style'); print(d['License-Expression'])"
     licence = subprocess.run([str(installed / "python"), "-c", code], capture_output=True, text=True).stdout.strip()
     dist_info = next(Path(package).parent.parent.glob("fast_style-*.dist-info"))
