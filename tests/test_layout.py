@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+import fast_style
+
 PACKAGE = Path(__file__).resolve().parents[1] / "fast_style"
 
 
@@ -53,6 +55,9 @@ def test_every_tools_usage_line_names_its_command(capsys: pytest.CaptureFixture[
         with pytest.raises(SystemExit):
             importlib.import_module(target.split(":")[0]).main(["--help"])
         assert capsys.readouterr().out.startswith(f"usage: {command} "), command
+        with pytest.raises(SystemExit) as done:  # every tool says its version, as fast-style-train does
+            importlib.import_module(target.split(":")[0]).main(["--version"])
+        assert done.value.code == 0 and capsys.readouterr().out == f"{command} {fast_style.__version__}\n", command
 
 
 ARGPARSE_TOOLS = ["stylize", "export", "evaluate", "optimize", "weights", "demo", "serve", "coco"]

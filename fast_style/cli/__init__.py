@@ -148,6 +148,9 @@ class ToolParser(argparse.ArgumentParser):
         super().__init__(*args, **kwargs)
         self.register("action", None, _StoreOnce)
         self.register("action", "store", _StoreOnce)
+        from fast_style import __version__  # (fast-style-train's --version says it as this does)
+
+        self.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
 
     def error(self, message: str) -> NoReturn:
         """An argument mistake in one line, exit 2 (argparse printed the whole usage, a dozen lines, above it)."""
