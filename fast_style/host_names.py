@@ -48,10 +48,16 @@ def unmapped(name: str) -> str:
     return str(mapped.ipv4_mapped) if isinstance(mapped, ipaddress.IPv6Address) and mapped.ipv4_mapped else name
 
 
+def undotted(name: str) -> str:
+    """A host name without the one trailing dot of its fully qualified spelling (`localhost.`, `example.org.`: the
+    same host, which was refused as another)."""
+    return name.removesuffix(".")
+
+
 def is_loopback(name: str) -> bool:
-    """Whether `name` (a host name or address, an IPv6 one in brackets or not) is this machine's own: localhost,
-    127.x.x.x, ::1, or ::ffff:127.x.x.x."""
-    bare = unmapped(name.strip("[]")).lower()
+    """Whether `name` (a host name or address, an IPv6 one in brackets or not, with a trailing dot or not) is this
+    machine's own: localhost, 127.x.x.x, ::1, or ::ffff:127.x.x.x."""
+    bare = unmapped(undotted(name.strip("[]"))).lower()
     try:
         return bare == "localhost" or ipaddress.ip_address(bare).is_loopback
     except ValueError:
@@ -101,6 +107,7 @@ def host_name(value: str) -> str:
     # ('*.', as --allow-host "*.$DOMAIN" gives with no DOMAIN set, matched no Host, as '.' did)
     if not bare.removeprefix("*.").strip(".") or any(c.isspace() for c in name) or ".." in name:
         raise no_name
+    name = undotted(name)  # (example.org. matched no Host of example.org; each is compared without its dot)
     if name.startswith("."):  # Django's spelling of the names under one: no Host is ever written so
         raise UserError(
             f"{given} '{name}': give '*{name}' for the names under {name[1:]} (and '{name[1:]}' for itself)"
@@ -125,9 +132,10 @@ def _is_address(text: str) -> bool:
 def is_named(hostname: str, hosts: Sequence[str]) -> bool:
     """Whether `hostname` (urlsplit's: an IPv6 address without brackets) is one of `hosts`, as Starlette's check of
     the Host header reads them (`*.example.org`: any name under it; the live connection was refused on a page the
-    check let through)."""
+    check let through); a trailing dot on either is no difference (`localhost.` is localhost)."""
+    hostname = undotted(hostname)
     name = (f"[{hostname}]" if ":" in hostname else hostname).lower()
-    patterns = [h.lower() for h in hosts]
+    patterns = [undotted(h).lower() for h in hosts]
     return any(p == "*" or name == p or (p.startswith("*") and name.endswith(p[1:])) for p in patterns)
 
 
@@ -156,7 +164,8 @@ def own_page(
     except ValueError:  # (a port that is no number)
         return False
     loopback = {n.strip("[]") for n in LOOPBACK_NAMES}
-    name, own = unmapped(parts.hostname or ""), unmapped(sent_to.hostname or "")  # (::ffff:7f00:1 is 127.0.0.1)
+    # (::ffff:7f00:1 is 127.0.0.1; localhost. is localhost)
+    name, own = unmapped(undotted(parts.hostname or "")), unmapped(undotted(sent_to.hostname or ""))
     if name in loopback:  # one server, whichever of its names (localhost:8000 for 127.0.0.1:8000)
         return own in loopback and same_port
     if hosts is None:
@@ -192,8 +201,9 @@ class HostGuard:
         scope["fast_style.host_allowed"] = True
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        # checked as the IPv4 address an IPv4-mapped one is ([::ffff:7f00:1]:8000 is 127.0.0.1:8000)
-        headers = [(k, _unmapped_host(v) if k == b"host" else v) for k, v in scope.get("headers", [])]
+        # checked as the IPv4 address an IPv4-mapped one is ([::ffff:7f00:1]:8000 is 127.0.0.1:8000), and a name
+        # without its fully qualified trailing dot (localhost.:8000 is localhost:8000)
+        headers = [(k, _checked_host(v) if k == b"host" else v) for k, v in scope.get("headers", [])]
         checked = {**scope, "headers": headers}
 
         async def unsaid(message: Message) -> None:  # Starlette's own refusal: answered below instead
@@ -208,10 +218,12 @@ class HostGuard:
         await JSONResponse({"detail": said}, status_code=400)(scope, receive, send)
 
 
-def _unmapped_host(value: bytes) -> bytes:
-    """A Host header naming an IPv4-mapped IPv6 address ([::ffff:7f00:1]:8000) as its IPv4 one (127.0.0.1:8000)."""
+def _checked_host(value: bytes) -> bytes:
+    """A Host header as it is checked: an IPv4-mapped IPv6 address ([::ffff:7f00:1]:8000) as its IPv4 one
+    (127.0.0.1:8000), a name without the trailing dot of its fully qualified spelling (localhost.:8000)."""
     if not value.startswith(b"["):
-        return value
+        name, colon, port = value.partition(b":")
+        return name.removesuffix(b".") + colon + port
     name, _, port = value.decode("latin-1").partition("]")
     plain = unmapped(name + "]")
     return value if plain == name + "]" else f"{plain}{port}".encode("latin-1")

@@ -1137,6 +1137,10 @@ def test_a_server_on_this_machine_answers_only_to_its_own_names(models: Path) ->
             ("[::1]:8000", 200),
             ("proxy.example", 200),
             ("evil.example", 400),
+            # a fully qualified name, its trailing dot written: the same host (it was refused); two dots are no name
+            ("localhost.:8000", 200),
+            ("proxy.example.", 200),
+            ("localhost..:8000", 400),
         ):
             assert c.get("/api/styles", headers={"Host": host}).status_code == status, host
         refused = c.post("/api/stylize", headers={"Host": "evil.example"})  # the one-line JSON every refusal is
@@ -1148,6 +1152,10 @@ def test_a_server_on_this_machine_answers_only_to_its_own_names(models: Path) ->
             "ws://127.0.0.1:8000/api/live", headers={"Origin": "http://localhost:8000"}
         ) as ws:  # its own page
             ws.send_text(json.dumps({"style": "mine"}))
+        dotted = {"Origin": "http://localhost.:8000", "Host": "localhost.:8000"}
+        with c.websocket_connect("ws://127.0.0.1:8000/api/live", headers=dotted) as ws:
+            ws.send_text(json.dumps({"style": "mine"}))
+        assert c.post("/api/stylize", headers=dotted).status_code == 415  # no form (not 403: another site's)
         # null: a sandboxed frame's; the others: pages of other servers on this machine (only the name was compared)
         others = ("http://localhost:3000", "http://127.0.0.1:1", "https://localhost", "http://[::1]:5173")
         for origin in ("http://evil.example", "https://127.0.0.1.evil.example", "null", *others):
@@ -1225,6 +1233,8 @@ def test_the_names_a_server_answers_to_are_its_own_address_and_what_allow_host_g
     assert not own_page("http://127.0.1.1:3000", "127.0.1.1:8000", listening, proxies=["proxy.example.org"])
     assert own_page("http://127.0.1.1:8000", "127.0.1.1:8000", listening, proxies=["proxy.example.org"])
     assert own_page("https://proxy.example.org", "127.0.1.1:8000", listening, proxies=["proxy.example.org"])
+    dotted = allowed_hosts("127.0.0.1", ["proxy.example.org."])  # --allow-host's name with its trailing dot
+    assert dotted[-1] == "proxy.example.org" and own_page("https://proxy.example.org.", "127.0.0.1:8000", dotted)
     six = allowed_hosts("127.0.0.1", ["fe80::1"])  # a proxy's IPv6 address, as --allow-host takes it: any port
     assert own_page("http://[fe80::1]:8443", "127.0.0.1:8000", six, proxies=["fe80::1"])
     with serve_in_background(create_app(Styles(models, device="cpu")), host="::1") as address:
