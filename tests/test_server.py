@@ -1621,3 +1621,26 @@ def test_options_nested_too_deep_are_refused_not_a_traceback(client) -> None:
         ws.send_text(json.dumps({"style": "mine"}))  # (still open, and taking options)
         ws.send_bytes(png())
         assert Image.open(io.BytesIO(ws.receive_bytes())).size == (60, 40)
+
+
+def test_an_unquoted_star_for_allow_host_is_said_to_be_the_shell_s(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    """`--allow-host *` unquoted: the shell gives this folder's names, which argparse called "unrecognized
+    arguments" (and, with one file there, took its name for a host's)."""
+    from fast_style.cli.serve import shell_expanded_star
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr("fast_style.cli.serve.run", lambda *_: pytest.fail("it served"))
+    (tmp_path / "photo.jpg").write_bytes(b"")
+    for argv in (["--allow-host", "photo.jpg"], ["--port", "1", "--allow-host", "notes", "photo.jpg", "--port", "2"]):
+        if len(argv) > 2:
+            (tmp_path / "notes").mkdir()
+        with pytest.raises(SystemExit) as stopped:
+            serve_main(argv)
+        names = "photo.jpg" if len(argv) == 2 else "notes photo.jpg"
+        said = f"error: --allow-host {names}: the shell expanded an unquoted * into this folder's names: quote it, as "
+        assert stopped.value.code == 2 and said + "--allow-host '*' (" in capsys.readouterr().err
+    # a name that is no file, or one file of several: as given (argparse's own words for what is left over)
+    assert shell_expanded_star(["--allow-host", "photos.lan", "--port", "1"]) is None
+    assert shell_expanded_star(["--allow-host", "photo.jpg"]) is None

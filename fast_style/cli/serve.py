@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import glob
+import itertools
 import math
+import os
 import re
 import sys
 from pathlib import Path
@@ -111,8 +114,30 @@ def run(args: argparse.Namespace, cut_short: Any = None) -> None:
         )
 
 
+def shell_expanded_star(argv: list[str]) -> str | None:
+    """Why `--allow-host *`, unquoted, was not taken: the shell put this folder's file names in place of the `*`
+    (argparse said "unrecognized arguments: Makefile README.md ...", and with one file there, took its name for a
+    host's): the arguments after --allow-host, where they are existing files and folders, past its value or this
+    folder's whole listing; None where they are not."""
+    for i, arg in enumerate(argv[:-1]):
+        if arg != "--allow-host":
+            continue
+        names = list(itertools.takewhile(lambda a: not a.startswith("-"), argv[i + 1 :]))
+        if not names or not all(os.path.lexists(n) for n in names):
+            continue
+        if len(names) > 1 or set(names) == set(glob.glob("*")):
+            shown = " ".join(names[:4]) + (" ..." if len(names) > 4 else "")
+            expanded = "the shell expanded an unquoted * into this folder's names"
+            return f"--allow-host {shown}: {expanded}: quote it, as --allow-host '*'"
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else argv
+    if said := shell_expanded_star(argv):
+        parser.error(said)
+    args = parser.parse_args(argv)
     from fast_style.serving import CutShort  # (the module imports FastAPI only to serve)
 
     cut_short = CutShort()
