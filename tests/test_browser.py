@@ -38,15 +38,31 @@ def fake_camera(path: Path, size: tuple[int, int] = (320, 180), frames: int = 20
     return path
 
 
-@pytest.fixture
-def server(tmp_path: Path):
+def _app(tmp_path: Path):
     torch.manual_seed(0)
     net = TransformerNet(channels=(4, 8, 8), num_residual=1)
     torch.nn.init.normal_(net.decoder[-1].weight, std=0.05)
     save_style_model(net, tmp_path / "models" / "mine.pt", {"style_image": "mine.jpg"})
-    app = create_app(Styles(tmp_path / "models", device="cpu"), Limits(max_pixels=1_000_000, max_size=600))
-    with serve_in_background(app) as address:
+    return create_app(Styles(tmp_path / "models", device="cpu"), Limits(max_pixels=1_000_000, max_size=600))
+
+
+@pytest.fixture
+def server(tmp_path: Path):
+    with serve_in_background(_app(tmp_path)) as address:
         yield address + "/"
+
+
+@pytest.fixture
+def under_a_path(tmp_path: Path):
+    """The server as a reverse proxy serves it under a path of its own (/style/ -> the server)."""
+    from starlette.applications import Starlette
+    from starlette.routing import Mount
+
+    app = _app(tmp_path)
+    proxy = Starlette(routes=[Mount("/style", app=app)], lifespan=lambda _: app.router.lifespan_context(app))
+    proxy.state.limits = app.state.limits  # (serve_in_background's uvicorn settings read them)
+    with serve_in_background(proxy) as address:
+        yield address + "/style/"
 
 
 def test_photo_and_live_modes_in_chromium(server: str, tmp_path: Path) -> None:
@@ -85,7 +101,7 @@ def test_photo_and_live_modes_in_chromium(server: str, tmp_path: Path) -> None:
             window.stylizeCalls = 0;
             const realFetch = window.fetch;
             window.fetch = (url, ...rest) => {
-              if (String(url).includes("/api/stylize")) window.stylizeCalls += 1;
+              if (String(url).includes("api/stylize")) window.stylizeCalls += 1;  // (relative: under any path)
               return realFetch(url, ...rest);
             };
             window.cameras = [];
@@ -194,9 +210,11 @@ def test_photo_and_live_modes_in_chromium(server: str, tmp_path: Path) -> None:
         assert np.asarray(shot.convert("L")).std() > 10
 
 
-def test_a_second_camera_can_be_chosen_while_live(server: str) -> None:
+def test_a_second_camera_can_be_chosen_while_live(under_a_path: str) -> None:
     """A phone has a front and a back camera (a laptop a USB webcam too): the page opened the browser's default
-    one, with no way to change it."""
+    one, with no way to change it. Served under a path, as behind a reverse proxy (its files, styles and live view
+    had been asked for at the proxy's root)."""
+    server = under_a_path
     args = ["--use-fake-device-for-media-stream=device-count=2", "--use-fake-ui-for-media-stream"]
     with sync_api.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=args)

@@ -48,8 +48,8 @@ def client(models: Path):
 def test_the_page_and_its_assets_are_served_from_the_package(client) -> None:
     page = client.get("/")
     assert page.status_code == 200 and "text/html" in page.headers["content-type"]
-    for asset in ("/static/app.js", "/static/style.css"):
-        assert asset in page.text and client.get(asset).status_code == 200
+    for asset in ("static/app.js", "static/style.css"):
+        assert f'"{asset}"' in page.text and client.get(f"/{asset}").status_code == 200
     for path in ("/", "/static/app.js", "/static/style.css"):  # asked for again on each load: a browser had kept
         assert client.get(path).headers["cache-control"] == "no-cache"  # the page of the version before an upgrade
     script = client.get("/static/app.js")  # (for as long as it guessed); a file unchanged is not sent again
@@ -63,6 +63,33 @@ def test_the_page_and_its_assets_are_served_from_the_package(client) -> None:
         warnings.simplefilter("error")  # FastAPI's "Duplicate Operation ID" for GET and HEAD in one route
         schema = client.get("/openapi.json").json()
     assert {"/api/styles", "/api/stylize"} <= set(schema["paths"])
+
+
+def test_the_page_works_under_a_path_of_a_reverse_proxy(models: Path) -> None:
+    """Behind a proxy serving it under /style/, the page loaded /static/app.js and asked /api/styles of the proxy's
+    root (its URLs were absolute): every URL the page and its script load resolves under the page's own path."""
+    from urllib.parse import urljoin
+
+    from starlette.applications import Starlette
+    from starlette.routing import Mount
+
+    proxy = Starlette(routes=[Mount("/style", app=create_app(Styles(models, device="cpu")))])  # /style/ -> server
+    with testclient.TestClient(proxy, base_url="http://proxy.example") as c:
+        page = c.get("/style/")
+        script = c.get(urljoin(str(page.url), "static/app.js")).text
+        loaded = [u for u in re.findall(r'(?:src|href)="([^"]+)"', page.text) if not u.startswith("data:")]
+        loaded += re.findall(r'(?:fetch|new URL)\("([^"]+)"', script)
+        assert {"static/app.js", "static/style.css", "api/styles", "api/stylize", "api/live"} <= set(loaded)
+        assert not re.search(r"""["'`]/(api|static)/""", script)  # (nor one the search above missed)
+        for url in loaded:
+            resolved = urljoin("http://proxy.example/style/", url)
+            assert resolved.startswith("http://proxy.example/style/"), url
+            if "api/" not in url:
+                assert c.get(resolved).status_code == 200, url
+        assert c.get("/style/api/styles").json()["styles"]
+        with c.websocket_connect("ws://proxy.example/style/api/live") as ws:
+            ws.send_text(json.dumps({"style": "nope"}))
+            assert "unknown style" in ws.receive_json()["error"]
 
 
 def test_styles_lists_the_built_in_ones_and_the_folder(client) -> None:

@@ -1,4 +1,6 @@
 // fast-style's page: a photo through POST /api/stylize, or the webcam through the WebSocket /api/live.
+// Every URL is the page's own relative one (api/styles, not /api/styles): behind a reverse proxy that serves it
+// under a path (/style/ -> the server), the absolute ones had gone to the proxy's own root.
 "use strict";
 
 const $ = (id) => document.getElementById(id);
@@ -38,7 +40,7 @@ async function loadStyles(first = true) {
   // again (with other --models, other limits) had been offered the list of the one before until a reload
   const asked = ++stylesAsked;
   try {
-    const reply = await fetch("/api/styles", { cache: "no-store" });
+    const reply = await fetch("api/styles", { cache: "no-store" });
     const body = await reply.json();
     if (asked !== stylesAsked) return;  // an earlier reading answered late: it put the old server's list back
     maxUpload = body.max_upload_bytes;
@@ -194,7 +196,7 @@ async function stylizePhoto(file) {
   say("Stylizing...", true);
   const started = performance.now();
   try {
-    const reply = await fetch("/api/stylize", { method: "POST", body: form, signal: request.signal });
+    const reply = await fetch("api/stylize", { method: "POST", body: form, signal: request.signal });
     if (!reply.ok) {
       let detail = reply.statusText;
       try { detail = (await reply.json()).detail; } catch (e) { /* not JSON */ }
@@ -290,7 +292,8 @@ async function startLive() {
     return;
   }
   starting = null;
-  const socket = new WebSocket(`${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/api/live`);
+  const path = new URL("api/live", location.href).pathname;  // (under the page's own path)
+  const socket = new WebSocket(`${location.protocol === "https:" ? "wss" : "ws"}://${location.host}${path}`);
   socket.binaryType = "blob";
   const state = { socket, stream, opened: false, frames: 0, dropped: 0, sent: [], times: [] };
   live = state;
