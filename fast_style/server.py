@@ -16,7 +16,8 @@ whose client left while it waited is skipped. Safety: styles are chosen by name 
 no model files from clients); a page of another site (its Origin, as the live view reads it) is refused
 (403) before its photo is read; uploads are refused over `max_upload_bytes` (a declared length before anything is
 read, an undeclared one where it passes the limit) or `max_pixels` (before they are decoded: decompression
-bombs), and when they are not JPEG, PNG, WebP, AVIF, HEIC, GIF or BMP. fast-style-serve spools uploads only
+bombs), and when they are no picture Pillow reads, as fast-style-stylize reads one (JPEG, PNG, HEIC, WebP, AVIF,
+TIFF, GIF, BMP...; EPS not: Pillow reads it by running Ghostscript). fast-style-serve spools uploads only
 inside its own temporary folder. Every refusal is one line, `{"detail": "..."}`.
 """
 
@@ -65,18 +66,11 @@ from fast_style.walk import files_below
 log = logging.getLogger(__name__)
 
 WEB_DIR = Path(__file__).resolve().parent / "web"
-IMAGE_TYPES = {  # accepted uploads, Pillow's format: the name users know (HEIF: a phone's HEIC photo, via pi-heif)
-    "JPEG": "JPEG",
-    "MPO": "JPEG",  # a JPEG with more pictures after the first (many cameras, HDR phone photos): the first is read
-    "PNG": "PNG",
-    "WEBP": "WebP",
-    "AVIF": "AVIF",
-    "HEIF": "HEIC",
-    "GIF": "GIF",  # an animation's first frame (the answer is one picture)
-    "BMP": "BMP",
-}
-*_FIRST, _LAST = dict.fromkeys(IMAGE_TYPES.values())
-ACCEPTED = f"a {', '.join(_FIRST)} or {_LAST} photo"
+# accepted uploads: any picture Pillow reads, as fast-style-stylize reads one (images.read_image: an animation's or
+# a multi-page TIFF's first picture; a TIFF, a scan's, had been refused with a list of 7 formats), but those Pillow
+# reads by running another program on them, which no upload from a web page is handed to
+RUN_ELSEWHERE = {"EPS": "Ghostscript"}
+KINDS = "JPEG, PNG, HEIC, WebP, AVIF, TIFF, GIF, BMP..."  # (examples, for the refusals)
 OUTPUT_TYPES = {"jpeg": ("JPEG", "image/jpeg"), "png": ("PNG", "image/png")}
 BUSY = "busy: the server is stylizing other requests; try again in a moment"
 STOPPING = "the server is stopping: try again once it is back"
@@ -423,7 +417,7 @@ def decode_upload(data: bytes, limits: Limits, keep_alpha: bool = False, frame: 
     `frame` where it is one (an empty one was told to choose the photo again). The type and size are read from the
     header before anything is decoded."""
     over = f"over this server's limit of {figure(limits.max_pixels / 1e6)} megapixels"
-    send = f"send each frame as {ACCEPTED.removesuffix(' photo')} picture" if frame else f"upload {ACCEPTED}"
+    send = "send each frame as a picture (a JPEG)" if frame else f"upload a photo ({KINDS})"
     if not data:  # (a failed download: "not an image ... upload a JPEG" for a .jpg)
         raise Refused(415, EMPTY_FRAME if frame else f"the upload is {EMPTY_FILE}: choose the photo again")
     try:  # (Pillow warns of a "decompression bomb" over its MAX_IMAGE_PIXELS: refused below if over ours)
@@ -435,8 +429,9 @@ def decode_upload(data: bytes, limits: Limits, keep_alpha: bool = False, frame: 
         raise Refused(413, f"the image is {over}") from None
     except (OSError, ValueError):
         raise Refused(415, f"{'the frame is ' if frame else ''}not an image this server reads: {send}") from None
-    if fmt not in IMAGE_TYPES:
-        raise Refused(415, f"{fmt} images are not accepted: {send}")
+    if fmt in RUN_ELSEWHERE:
+        why = f"{fmt} images are not accepted (Pillow reads them by running {RUN_ELSEWHERE[fmt]})"
+        raise Refused(415, f"{why}: {'send each frame as a JPEG' if frame else 'save it as a PNG or JPEG first'}")
     if w * h > limits.max_pixels:
         raise Refused(413, f"{w}x{h} is {over}")
     try:  # (a DecompressionBombWarning can only be printed where Limits allow more than Pillow's MAX_IMAGE_PIXELS)
@@ -668,7 +663,7 @@ def create_app(
             403: {"description": "sent by a page of another site"},
             404: {"description": "an unknown style"},
             413: {"description": "an upload over the size or pixel limit"},
-            415: {"description": "not a JPEG, PNG, WebP, AVIF, HEIC, GIF or BMP image, or not a multipart form"},
+            415: {"description": "not a picture the server reads (an EPS is not read), or not a multipart form"},
             422: {"description": "a missing or malformed field"},
             503: {"description": "busy: try again in a moment"},
         },
@@ -676,7 +671,7 @@ def create_app(
     async def stylize(
         request: Request,
         image: Annotated[
-            UploadFile, File(description="the photo: JPEG, PNG, WebP, AVIF, HEIC, GIF or BMP (an animation: its first)")
+            UploadFile, File(description=f"the photo: {KINDS} (what fast-style-stylize reads; an animation: its first)")
         ],
         style: Annotated[str, Form(description="a name from /api/styles")],
         strength: Annotated[float, Form(description="0 = the photo, 1 = full style")] = 1.0,

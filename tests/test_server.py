@@ -119,7 +119,9 @@ def test_stylize_returns_the_image(client, fmt: str, media: str) -> None:
     assert small.status_code == 200 and Image.open(io.BytesIO(small.content)).size == (30, 20)
 
 
-def test_phone_photos_in_heic_and_avif_are_accepted(client) -> None:
+def test_phone_photos_in_heic_and_avif_and_any_picture_the_stylize_tool_reads_are_accepted(client) -> None:
+    """A TIFF (a scan's, 16 bits a channel), an icon, a TGA, a PPM too: fast-style-stylize reads them, and the
+    server had refused all but 7 formats; the answer is still a JPEG (or a PNG where asked)."""
     import pillow_heif  # writes HEIC (the server reads it with pi-heif)
 
     heic = io.BytesIO()
@@ -133,6 +135,12 @@ def test_phone_photos_in_heic_and_avif_are_accepted(client) -> None:
         reply = client.post("/api/stylize", files={"image": (name, data, media)}, data={"style": "mine"})
         assert reply.status_code == 200, name
         assert Image.open(io.BytesIO(reply.content)).size == (60, 40)
+    deep = io.BytesIO()
+    Image.fromarray(np.linspace(0, 65535, 60 * 40).astype(np.uint16).reshape(40, 60)).save(deep, "TIFF")
+    reply = client.post("/api/stylize", files={"image": ("scan.tif", deep.getvalue())}, data={"style": "mine"})
+    assert reply.status_code == 200 and Image.open(io.BytesIO(reply.content)).format == "JPEG"
+    for fmt in ("ICO", "TGA", "PPM"):
+        assert decode_upload(png(fmt=fmt), Limits()).mode == "RGB"
 
 
 @pytest.mark.parametrize(
@@ -155,8 +163,13 @@ def test_phone_photos_in_heic_and_avif_are_accepted(client) -> None:
             400,
             "max_size must be a whole number of pixels >= 1, got 0",
         ),
-        (("p.txt", b"hello", "text/plain"), {"style": "mine"}, 415, "JPEG, PNG, WebP, AVIF, HEIC, GIF or BMP"),
-        (("p.ico", png(fmt="ICO"), "image/x-icon"), {"style": "mine"}, 415, "ICO images are not accepted"),
+        (("p.txt", b"hello", "text/plain"), {"style": "mine"}, 415, "reads: upload a photo (JPEG, PNG, HEIC, WebP"),
+        (
+            ("p.eps", png(fmt="EPS"), "application/postscript"),  # (no upload is handed to Ghostscript)
+            {"style": "mine"},
+            415,
+            "EPS images are not accepted (Pillow reads them by running Ghostscript): save it as a PNG or JPEG first",
+        ),
         (("big.png", png((600, 500)), "image/png"), {"style": "mine"}, 413, "megapixels"),
         (("huge.bin", b"\0" * 300_000, "image/png"), {"style": "mine"}, 413, "limit of 0.191 MB"),
     ],
@@ -491,7 +504,7 @@ def test_live_frames_come_back_stylized_and_mistakes_as_messages(client) -> None
             ws.send_bytes(frame.getvalue())
         assert [Image.open(io.BytesIO(ws.receive_bytes())).size for _ in range(2)] == [(32, 24)] * 2
         ws.send_bytes(b"not a picture")
-        assert "JPEG, PNG, WebP, AVIF, HEIC, GIF or BMP" in json.loads(ws.receive_text())["error"]
+        assert "send each frame as a picture (a JPEG)" in json.loads(ws.receive_text())["error"]
 
 
 def test_serve_refuses_bad_settings_and_a_taken_port(tmp_path: Path, capsys) -> None:
@@ -1508,8 +1521,8 @@ def test_a_live_frame_s_mistakes_are_said_of_a_frame(client) -> None:
         ws.send_text(json.dumps({"style": "mine"}))
         for frame, words in (
             (b"", "the frame is an empty message (0 bytes): send each frame's picture, a JPEG, as a binary message"),
-            (b"hello", "the frame is not an image this server reads: send each frame as a JPEG, PNG, WebP, AVIF, HE"),
-            (png(fmt="ICO"), "ICO images are not accepted: send each frame as a JPEG"),
+            (b"hello", "the frame is not an image this server reads: send each frame as a picture (a JPEG)"),
+            (png(fmt="EPS"), "EPS images are not accepted (Pillow reads them by running Ghostscript): send each fr"),
             (whole[: len(whole) // 2], "the image ends early (an unfinished copy or download?): send each frame's "),
             (b"\xff" * 200_001, "the frame is over this server's limit of 0.191 MB"),
         ):
