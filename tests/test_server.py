@@ -1663,7 +1663,7 @@ def test_options_nested_too_deep_are_refused_not_a_traceback(client) -> None:
         assert Image.open(io.BytesIO(ws.receive_bytes())).size == (60, 40)
 
 
-def test_an_unquoted_star_for_allow_host_is_said_to_be_the_shell_s(
+def test_an_unquoted_star_for_allow_host_or_models_is_said_to_be_the_shell_s(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
 ) -> None:
     """`--allow-host *` unquoted: the shell gives this folder's names, which argparse called "unrecognized
@@ -1684,3 +1684,14 @@ def test_an_unquoted_star_for_allow_host_is_said_to_be_the_shell_s(
     # a name that is no file, or one file of several: as given (argparse's own words for what is left over)
     assert shell_expanded_star(["--allow-host", "photos.lan", "--port", "1"]) is None
     assert shell_expanded_star(["--allow-host", "photo.jpg"]) is None
+    # --models runs/*.pt: "unrecognized arguments: runs/b.pt"
+    (tmp_path / "runs").mkdir()
+    assert shell_expanded_star(["--models", "runs/a.pt", "runs/b.pt"]) is None  # (no such files)
+    for name in ("a.pt", "b.pt"):
+        (tmp_path / "runs" / name).write_bytes(b"")
+    with pytest.raises(SystemExit):
+        serve_main(["--models", "runs/a.pt", "runs/b.pt"])
+    said = "--models runs/a.pt runs/b.pt: one style model or folder is read (a * the shell expanded?): give their "
+    assert said + "folder, as --models runs (" in capsys.readouterr().err
+    assert shell_expanded_star(["--models", "runs/a.pt"]) is None
+    assert shell_expanded_star(["--models", "runs/a.pt", "photo.jpg"]).endswith("give a folder of them all")

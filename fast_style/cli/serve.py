@@ -115,18 +115,23 @@ def run(args: argparse.Namespace, cut_short: Any = None) -> None:
 
 
 def shell_expanded_star(argv: list[str]) -> str | None:
-    """Why `--allow-host *`, unquoted, was not taken: the shell put this folder's file names in place of the `*`
-    (argparse said "unrecognized arguments: Makefile README.md ...", and with one file there, took its name for a
-    host's): the arguments after --allow-host, where they are existing files and folders, past its value or this
-    folder's whole listing; None where they are not."""
+    """Why `--allow-host *` or `--models runs/*.pt`, unquoted, was not taken: the shell put the file names it matches
+    in place of the pattern (argparse said "unrecognized arguments: Makefile README.md ...", and with one file
+    there, took its name for a host's): the arguments after --allow-host, where they are existing files and
+    folders, past its value or this folder's whole listing; after --models, existing files past its one; None
+    where there are none."""
     for i, arg in enumerate(argv[:-1]):
-        if arg != "--allow-host":
+        if arg not in ("--allow-host", "--models"):
             continue
         names = list(itertools.takewhile(lambda a: not a.startswith("-"), argv[i + 1 :]))
         if not names or not all(os.path.lexists(n) for n in names):
             continue
-        if len(names) > 1 or set(names) == set(glob.glob("*")):
-            shown = " ".join(names[:4]) + (" ..." if len(names) > 4 else "")
+        shown = " ".join(names[:4]) + (" ..." if len(names) > 4 else "")
+        if arg == "--models" and len(names) > 1:
+            folders = {os.path.dirname(n.rstrip("/")) or "." for n in names}
+            give = f"their folder, as --models {folders.pop()}" if len(folders) == 1 else "a folder of them all"
+            return f"--models {shown}: one style model or folder is read (a * the shell expanded?): give {give}"
+        if arg == "--allow-host" and (len(names) > 1 or set(names) == set(glob.glob("*"))):
             expanded = "the shell expanded an unquoted * into this folder's names"
             return f"--allow-host {shown}: {expanded}: quote it, as --allow-host '*'"
     return None
