@@ -24,7 +24,10 @@ def as_written(host: str) -> str:
     """An address given to listen on as it is written alone, so that each is known by one spelling: "::" for
     0:0:0:0:0:0:0:0 (taken for one address: no "from others", and http://[0:0:0:0:0:0:0:0] to open), "::1" for
     0:0:0:0:0:0:0:1 (not seen as this machine's: any name was let through), "0.0.0.0" for 0 or 000.0.0.0 (as the
-    system reads them when it binds), "127.0.0.1" for ::ffff:127.0.0.1 (`unmapped`); a name is kept as given."""
+    system reads them when it binds), "127.0.0.1" for ::ffff:127.0.0.1 (`unmapped`); a name is kept as given, less
+    the trailing dot of its fully qualified spelling (`localhost.` was "no name or address of this machine")."""
+    if len(host) > 1 and host.endswith(".") and not host.endswith(".."):
+        host = undotted(host)
     try:
         return unmapped(str(ipaddress.ip_address(host)))
     except ValueError:

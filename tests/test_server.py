@@ -1416,6 +1416,8 @@ def test_an_address_spelt_otherwise_is_read_as_its_usual_spelling(capsys) -> Non
     assert as_written("0:0:0:0:0:0:0:1") == "::1" and as_written("FE80::0001") == "fe80::1"
     assert as_written("0") == as_written("000.000.000.000") == as_written("0.0.0.0") == "0.0.0.0"
     assert as_written("localhost") == "localhost" and as_written("cafe") == "cafe"  # names are kept
+    assert as_written("localhost.") == "localhost" and as_written("127.0.0.1.") == "127.0.0.1"  # (not bound)
+    assert as_written(".") == "." and as_written("a..") == "a.."  # (no name: refused as they are)
     assert reached_from(as_written("0:0:0:0:0:0:0:0"), None) == " on this machine, or its IPv6 address from others"
     assert url(as_written("0:0:0:0:0:0:0:0"), 1) == "http://[::1]:1"
     assert allowed_hosts(as_written("0:0:0:0:0:0:0:1")) == ["localhost", "127.0.0.1", "[::1]"]
