@@ -34,6 +34,12 @@ from fast_style.walk import files_below
 
 OVER_LIMIT = "is over the limit of"  # why an image with more pixels than allowed is not read (open_rgb)
 
+
+class BeyondColours(ValueError):
+    """A picture whose values are no colours this package reads (a 32-bit integer one's over 65535, a float one's
+    HDR values): said as it is, not as a damaged file (fast-style-serve had answered "damaged", or a 500)."""
+
+
 register_heif_opener()  # Pillow opens HEIC/HEIF (pi-heif)
 log = logging.getLogger(__name__)
 JPEG_XMP_BYTES = 65504 - 29  # a JPEG segment, less the XMP namespace that starts it
@@ -326,7 +332,7 @@ def split_alpha(img: Image.Image) -> tuple[Image.Image, Image.Image | None]:
             arr = np.nan_to_num(arr, nan=0.0, posinf=0.0, neginf=0.0)
             top = _white_of_floats(arr)
         elif (high := arr.max()) > 65535:  # (a 32-bit one's: it had come out white, clipped, without a word)
-            raise ValueError(  # (a ValueError: the file's name is put before it)
+            raise BeyondColours(  # (a ValueError: the file's name is put before it)
                 f"a 32-bit integer picture of values up to {high:.0f}: read are 0..255 and 0..65535; save it as an "
                 "8- or 16-bit picture"
             )
@@ -369,7 +375,7 @@ def _white_of_floats(arr: np.ndarray) -> float:
         return 255.0
     if high <= 65535.0 and np.array_equal(arr, np.round(arr)):
         return 255.0 if high <= 255.0 else 65535.0
-    raise ValueError(  # (a ValueError: the file's name is put before it)
+    raise BeyondColours(  # (a ValueError: the file's name is put before it)
         f"a float picture of values up to {high:g} (an HDR picture?): read are 0..1, 0..255 and whole numbers up "
         "to 65535; save it tone-mapped as an 8- or 16-bit picture"
     )

@@ -55,7 +55,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from fast_style import zoo
 from fast_style.errors import EMPTY_FILE, UserError, first_line, setting
 from fast_style.host_names import HostGuard, is_loopback, own_page
-from fast_style.images import decoding, ends_early, open_rgb, picture_format, read_image
+from fast_style.images import BeyondColours, decoding, ends_early, open_rgb, picture_format, read_image
 from fast_style.numbers import check_number
 from fast_style.options import check_max_size, check_strength
 from fast_style.outputs import unreadable_name
@@ -438,6 +438,8 @@ def decode_upload(data: bytes, limits: Limits, keep_alpha: bool = False, frame: 
         return read_image(io.BytesIO(data)) if keep_alpha else open_rgb(io.BytesIO(data))
     except Image.DecompressionBombError:
         raise Refused(413, f"{w}x{h} is over Pillow's limit (PIL.Image.MAX_IMAGE_PIXELS)") from None
+    except BeyondColours as e:  # (a 32-bit TIFF's: "damaged or cannot be decoded")
+        raise Refused(415, str(e)) from None
     except (OSError, ValueError) as e:
         if ends_early(e):
             whole = "send each frame's whole picture" if frame else "upload the whole file"
@@ -694,7 +696,10 @@ def create_app(
 
         def job() -> bytes:  # decoded on the worker too: not on the event loop, and not for a request turned away
             photo = decode_upload(data, limits, keep_alpha=format == "png")  # a PNG keeps a transparent upload's alpha
-            out = stylizer.stylize_image(photo, strength, preserve_color, max_size=size)
+            try:  # (read whole, its colours taken here: a 32-bit TIFF's values over 65535 were a 500)
+                out = stylizer.stylize_image(photo, strength, preserve_color, max_size=size)
+            except BeyondColours as e:
+                raise Refused(415, str(e)) from None
             return encode(out, format)
 
         try:

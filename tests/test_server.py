@@ -141,6 +141,13 @@ def test_phone_photos_in_heic_and_avif_and_any_picture_the_stylize_tool_reads_ar
     assert reply.status_code == 200 and Image.open(io.BytesIO(reply.content)).format == "JPEG"
     for fmt in ("ICO", "TGA", "PPM"):
         assert decode_upload(png(fmt=fmt), Limits()).mode == "RGB"
+    wide = io.BytesIO()  # values no picture read takes: said so (it was "damaged", and as a PNG a 500)
+    Image.new("I", (60, 40), 70_000).save(wide, "TIFF")
+    for fmt in ("jpeg", "png"):
+        reply = client.post(
+            "/api/stylize", files={"image": ("wide.tif", wide.getvalue())}, data={"style": "mine", "format": fmt}
+        )
+        assert reply.status_code == 415 and reply.json()["detail"].startswith("a 32-bit integer picture of values up")
 
 
 @pytest.mark.parametrize(
