@@ -16,6 +16,9 @@ VIDEO_EXTENSIONS = (
     *(".wmv", ".asf", ".flv", ".f4v", ".vob", ".ogv", ".3g2", ".dv", ".mxf"),
     # a JVC or Panasonic camcorder's MPEG-2 (program stream; transport stream in HD): said to be pictures
     *(".mod", ".tod"),
+    # an encoder's or a tool's raw output: YUV4MPEG2 frames, H.264/HEVC/MPEG-2/AV1 elementary streams, VP8/VP9/AV1 in
+    # IVF (said to be "not images or videos" in a folder, "cannot identify image file" named outright)
+    *(".y4m", ".h264", ".264", ".hevc", ".h265", ".265", ".m2v", ".obu", ".ivf"),
 )
 
 

@@ -62,7 +62,18 @@ _CONTAINER_EXTENSIONS = {
     "ogg": ".ogv",
     "dv": ".dv",
     "mxf": ".mxf",
+    "yuv4mpegpipe": ".y4m",
+    "h264": ".h264",
+    "hevc": ".hevc",
+    "mpegvideo": ".m2v",
+    "obu": ".obu",
+    "ivf": ".ivf",
 }
+
+
+# FFmpeg's raw elementary stream demuxers (.h264, .hevc, .m2v, .obu): their frames carry no times of their own and
+# their "average" rate is the demuxer's default of 25 frames/s; the rate is the stream's own, where it states one
+RAW_STREAMS = ("h264", "hevc", "vvc", "mpegvideo", "m4v", "obu", "av1")
 
 
 SOUND_ALONE = "it holds sound alone (a song, a recording), no picture or video: nothing to stylize"
@@ -499,6 +510,15 @@ class _Job:
         self.src, self.dst, self.source, self.video_in, self.out, self.fmt = src, dst, source, video_in, out, fmt
         self.on_device, self.batch_size = on_device, batch_size
         self.rate = frame_rate(video_in)
+        if _unstated_rate(video_in):  # (its frames carry no times: the rate times them all)
+            log.warning(
+                "%s: the stream states no frame rate: it is timed at %s frames/s, FFmpeg's guess (for another, put "
+                "it in a container first: ffmpeg -framerate 30 -i %s -c copy %s.mkv)",
+                src.name,
+                f"{float(self.rate):g}",
+                src.name,
+                src.stem,
+            )
         self.video_out = self._video_stream(x264)
         sounds, kept = self._tracks(fmt)
         # the file's own tags (title, creation time, location), not those its muxer writes for itself
@@ -994,11 +1014,20 @@ def _key(tags: dict[str, str], name: str) -> str | None:
 def frame_rate(video: Any) -> Fraction:
     """A video stream's frame rate, as the encoder and the progress bar take it: its average, or FFmpeg's guess
     where it states none or an average of over twice its base rate, which no frame times allow (a raw DV camera
-    file's average is its time base, 60000: the MP4 muxer refused its timecode, "fps 60000 is too large")."""
+    file's average is its time base, 60000: the MP4 muxer refused its timecode, "fps 60000 is too large"); a raw
+    elementary stream's own (`RAW_STREAMS`), or FFmpeg's guess where it states none (`_unstated_rate`)."""
+    if video.container.format.name in RAW_STREAMS:  # (a 30 frames/s .h264 had come out at 25, 1.2x as long)
+        return video.codec_context.framerate or video.guessed_rate or Fraction(25)
     average, base = video.average_rate, video.base_rate
     if average and base and average > 2 * base:
         average = None
     return average or video.guessed_rate or Fraction(30)
+
+
+def _unstated_rate(video: Any) -> bool:
+    """Whether `video` is a raw elementary stream that states no frame rate (an HEVC stream without VUI timing, an
+    AV1 one without a timing header): FFmpeg guesses one, 25 frames/s."""
+    return video.container.format.name in RAW_STREAMS and not video.codec_context.framerate
 
 
 def _named_file(stream: Any) -> bool:

@@ -1925,3 +1925,29 @@ def test_numpy_whole_numbers_are_taken_for_crf_batch_size_and_quality(tmp_path: 
     assert got == (2, 8, 8)
     with pytest.raises(TypeError, match=r"crf must be a whole number within 0\.\.51 .*, not np\.True_"):
         stylize_video(clip, tmp_path / "b.mp4", stylize, crf=np.True_)
+
+
+def test_y4m_and_raw_h264_and_hevc_streams_are_videos_timed_at_their_own_rate(
+    model: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A .y4m, .h264 or .hevc (an encoder's raw output) was "not an image or video" in a folder and, named outright,
+    "cannot identify image file"; a raw stream's rate is its own (FFmpeg's average is its default 25: a 30 frames/s
+    clip came out 1.2x as long), or FFmpeg's guess where it states none, said so."""
+    clips = tmp_path / "clips"
+    clips.mkdir()
+    for name, fmt, codec, options in (
+        ("a.y4m", "yuv4mpegpipe", "rawvideo", {}),
+        ("b.h264", "h264", "libx264", {}),
+        ("c.hevc", "hevc", "libx265", {"x265-params": "vui-timing-info=0:log-level=none"}),  # no rate stated
+    ):
+        with av.open(str(clips / name), "w", format=fmt) as out:
+            video = out.add_stream(codec, rate=30, options=options)
+            video.width, video.height, video.pix_fmt = 64, 48, "yuv420p"
+            _flat_frames(out, video, 6, 30)
+    assert main([str(clips), "-m", str(model), "-o", str(tmp_path / "all"), "-q"]) == 0
+    assert sorted(p.name for p in (tmp_path / "all").iterdir()) == ["a.mp4", "b.mp4", "c.mp4"]
+    for name, rate in (("a", 30), ("b", 30), ("c", 25)):
+        with av.open(str(tmp_path / "all" / f"{name}.mp4")) as f:
+            assert (f.streams.video[0].average_rate, f.streams.video[0].frames) == (rate, 6), name
+    assert "c.hevc: the stream states no frame rate: it is timed at 25 frames/s, FFmpeg's guess" in caplog.text
+    assert "b.h264: the stream states" not in caplog.text
