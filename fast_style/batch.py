@@ -149,5 +149,6 @@ def stylize_files(
                 "or an animation, fewer frames at a time "
                 f"({setting('--batch-size', 'video_batch', 1)})"
             )
-    report.seconds = time.perf_counter() - start
+        finally:  # (so far: a caller stopped after the last file says how long they took)
+            report.seconds = time.perf_counter() - start
     return report

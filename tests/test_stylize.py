@@ -1499,6 +1499,21 @@ def test_ctrl_c_in_a_batch_says_how_many_were_done(
     assert main([str(tmp_path / "in"), "-m", str(model_path), "-o", str(tmp_path / "out"), "-q"]) == 130
     assert capsys.readouterr().err.endswith("1 of 3 inputs were stylized before the stop\ninterrupted\n")
     assert [p.name for p in (tmp_path / "out").iterdir()] == ["0.jpg"]  # kept, and nothing half-written beside it
+    # stopped after the last file was written (the loop ending): "1 of 1 inputs were stylized before the stop", 130
+    import tqdm
+
+    class StoppedAtTheEnd(tqdm.tqdm):
+        def __iter__(self):
+            yield from super().__iter__()
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(Stylizer, "stylize_images", real)
+    monkeypatch.setattr(tqdm, "tqdm", StoppedAtTheEnd)
+    assert main([str(tmp_path / "in" / "0.jpg"), "-m", str(model_path), "-o", str(tmp_path / "all"), "-q"]) == 0
+    err = capsys.readouterr().err
+    assert "before the stop" not in err and "interrupted" not in err
+    assert re.search(r"stylized 1 image, .* in [0-9.]+ s", err) and " in 0.0 s" not in err
+    assert [p.name for p in (tmp_path / "all").iterdir()] == ["0.jpg"]
     from fast_style.atomic import atomic_write
 
     # stopped while writing the first file: the folders made for it are not left behind, empty

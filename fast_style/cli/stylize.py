@@ -300,9 +300,12 @@ def run(args: argparse.Namespace) -> int:
                 report=done,
             )
     except KeyboardInterrupt:  # Ctrl-C or SIGTERM: the files done are kept; say how many
-        if done.written:
-            tqdm.write(f"{done.written} of {len(plans)} inputs were stylized before the stop", sys.stderr)
-        raise
+        if done.written + done.failed < len(plans):
+            if done.written:
+                tqdm.write(f"{done.written} of {len(plans)} inputs were stylized before the stop", sys.stderr)
+            raise
+        # after the last input was written (or its failure said): it stopped nothing, as one after finished() (it
+        # had said "3 of 3 inputs were stylized before the stop", exit code 130, of work all done)
     finished()  # every input written or its failure said: a Ctrl-C from here is no interruption
     if not done.written:  # every input failed, each said why above: nothing was written
         if len(plans) > 1 and not done.stopped:
