@@ -11,7 +11,7 @@ import string
 from collections.abc import Callable
 from pathlib import Path
 
-from fast_style.animation import frame_count
+from fast_style.animation import ANIMATED_OUTPUTS, frame_count
 from fast_style.bomb_guard import BOMB
 from fast_style.errors import UserError, first_of, option_note, remedy, setting
 from fast_style.file_kinds import (
@@ -239,6 +239,16 @@ def plan_outputs(
             folder = f"for a folder, end it with / (-o {output}/)"
         raise UserError(f"-o {output} names one file, but there are {len(items)} inputs: {folder}")
     kind, formats = _output_formats(items[0][0])
+    if as_file and kind == "image" and out.suffix.lower() in VIDEO_EXTENSIONS and not _still(items[0][0]):
+        # an animated GIF, WebP or PNG asked for as a video: it was "not a video: an image is written as .jpg, .jpeg,
+        # .png, .apng, ...", which named none that keeps it moving (it is written as an animation, not as a video:
+        # FFmpeg reads no animated WebP, and an animation's own formats keep its loop, timing and transparency)
+        src = items[0][0]
+        own = src.suffix.lower() if src.suffix.lower() in ANIMATED_OUTPUTS else ".webp"
+        raise UserError(
+            f"-o {output} names a video, but {src} is an animation of {frame_count(src)} frames, not a video: it is "
+            f"written as an animation, as {', '.join(ANIMATED_OUTPUTS)} (-o {out.with_suffix(own)})"
+        )
     if as_file and kind == "image" and out.suffix.lower() in VIDEO_OUTPUTS:  # not "unknown image format '.mp4'"
         if instead := video_or_sound_instead(items[0][0]):  # (it said the video was none)
             raise UserError(f"{items[0][0]}: {instead}")

@@ -1102,10 +1102,17 @@ def test_a_folder_run_leaves_out_an_earlier_runs_output_and_names_what_it_skips(
 
 def test_output_names_say_what_they_will_do(model_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     a, b = make_photo(tmp_path / "a.jpg"), make_photo(tmp_path / "b.jpg", seed=2)
+    gif = tmp_path / "anim.gif"
+    Image.new("RGB", (8, 8)).save(
+        gif, save_all=True, append_images=[Image.new("RGB", (8, 8), (k * 90, 0, 0)) for k in (1, 2)]
+    )
     run = lambda *args: main([*map(str, args), "-m", str(model_path), "-q"])  # noqa: E731
     cases = [
         ((a, "-o", tmp_path / "x.jpeg2"), "an image is not written as '.jpeg2'"),
         ((a, "-o", tmp_path / "x.mp4"), "x.mp4 names a video, but " + str(a) + " is not a video: an image is written"),
+        # an animation: "an image is written as .jpg, .jpeg, .png, .apng, ...", none that keeps it moving
+        ((gif, "-o", tmp_path / "x.mp4"), f"{gif} is an animation of 3 frames, not a video: it is written as an "),
+        ((gif, "-o", tmp_path / "x.webm"), ".gif, .png, .apng, .webp, .avif (-o " + str(tmp_path / "x.gif)")),
         ((a, b, "-o", tmp_path / "two.jpg"), "names one file, but there are 2 inputs: give a folder"),
         ((a, b, "-o", tmp_path / "out.v1"), "names one file, but there are 2 inputs: for a folder, end it with /"),
         ((a, "-o", tmp_path / "one.png", "--name", "{stem}_x.{ext}"), "-o folder; -o " + str(tmp_path / "one.png")),
