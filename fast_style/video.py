@@ -467,6 +467,16 @@ def stylize_video(
     source = open_source(src, (device.index or 0) if decode_on_device else None)
     with source, atomic_write(dst, overwrite=force) as tmp:
         video_in = main_video(source.streams.video)
+        empty, whole = _empty_films(src, source.streams.video)
+        if (picked := video_in) in empty:  # (it was stylized all the same: "holds no decodable frames", the film
+            video_in = main_video([s for s in source.streams.video if s not in empty])  # left out)
+            log.warning(
+                "%s: its %dx%d video track (stream %d) holds no frames%s: the %dx%d one (stream %d) is stylized",
+                src.name,
+                *(picked.width, picked.height, picked.index),
+                "" if whole else f" in the file's first {_LOOK_SECONDS} s",
+                *(video_in.width, video_in.height, video_in.index),
+            )
         if video_in is None:  # (a song's cover picture is no video): sound alone said as a song.mp3's is
             raise UserError(f"{src}: {SOUND_ALONE}" if source.streams.audio else f"{src} holds no video stream")
         # FFmpeg reads a photo as a one-frame video, a GIF or an animated PNG as a video (an animated WebP not: it
@@ -478,7 +488,7 @@ def stylize_video(
         try:
             with av.open(_local(tmp), "w", format=fmt, options=options) as out:
                 x264 = {"crf": str(crf), "preset": preset}
-                job = _Job(src, dst, source, video_in, out, fmt, x264, on_device, batch_size)
+                job = _Job(src, dst, source, video_in, out, fmt, x264, on_device, batch_size, empty)
                 frames = job.run(stylize, device, smoother, on_frame, progress)
         except av.FFmpegError as e:
             if isinstance(e, OSError):  # a full disk, no rights: atomic_write says so
@@ -506,7 +516,9 @@ class _Job:
         x264: dict[str, str],
         on_device: bool,
         batch_size: int,
+        empty: Sequence[Any] = (),
     ) -> None:
+        self.empty = empty  # video tracks without frames (`_empty_films`): no other video to name as left out
         self.src, self.dst, self.source, self.video_in, self.out, self.fmt = src, dst, source, video_in, out, fmt
         self.on_device, self.batch_size = on_device, batch_size
         self.rate = frame_rate(video_in)
@@ -652,7 +664,9 @@ class _Job:
         ]
         left += ["sound of an unknown codec"] * (len(source.streams.audio) - len(sounds))
         # a film's cover (unless attached above); another camera angle
-        others = [s for s in source.streams.video if s is not self.video_in and s not in self.attached]
+        others = [
+            s for s in source.streams.video if s is not self.video_in and s not in self.attached and s not in self.empty
+        ]
         covers = sum(bool(s.disposition & Disposition.attached_pic) for s in others)
         left += ["cover picture"] * covers + ["other video"] * (len(others) - covers)
         if chapters and "data" in left:  # MP4's chapters come as a text track, read back as data: kept above
@@ -1044,6 +1058,39 @@ def main_video(streams: Sequence[Any]) -> Any:
 
     films = [s for s in streams if not s.disposition & Disposition.attached_pic]
     return max(films, key=_video_score, default=None)  # (max: the first of the highest, as FFmpeg's strict >)
+
+
+_LOOK_SECONDS = 10  # how far into a file with several video tracks `_empty_films` looks for each one's frames
+_LOOK_PACKETS = 2000
+
+
+def _empty_films(src: Path, streams: Sequence[Any]) -> tuple[list[Any], bool]:
+    """Of a file's several video tracks (covers aside), those without a packet in its first _LOOK_SECONDS (or
+    _LOOK_PACKETS packets) where another has one, the tracks FFmpeg's header shows but no frame fills (a recorder's
+    unused second input; FFmpeg does not say which have packets), and whether the whole file was read; [] for a
+    file of one video. Its first packets are read again, up to that point, or until each track has shown one."""
+    import av
+    from av.stream import Disposition
+
+    films = {s.index: s for s in streams if not s.disposition & Disposition.attached_pic}
+    if len(films) < 2:
+        return [], True
+    seen: set[int] = set()
+    whole = False
+    try:
+        with av.open(_local(src)) as again:
+            for n, packet in enumerate(again.demux()):
+                if packet.size and packet.stream.index in films:
+                    seen.add(packet.stream.index)
+                if len(seen) == len(films) or n >= _LOOK_PACKETS:
+                    break
+                if packet.pts is not None and packet.time_base and packet.pts * packet.time_base > _LOOK_SECONDS:
+                    break
+            else:
+                whole = True
+    except (av.FFmpegError, OSError):
+        return [], True  # (decoding says what is wrong)
+    return ([s for i, s in films.items() if i not in seen] if seen else []), whole
 
 
 def _video_score(stream: Any) -> int:

@@ -1951,3 +1951,24 @@ def test_y4m_and_raw_h264_and_hevc_streams_are_videos_timed_at_their_own_rate(
             assert (f.streams.video[0].average_rate, f.streams.video[0].frames) == (rate, 6), name
     assert "c.hevc: the stream states no frame rate: it is timed at 25 frames/s, FFmpeg's guess" in caplog.text
     assert "b.h264: the stream states" not in caplog.text
+
+
+def test_an_empty_larger_video_track_is_not_taken_for_the_film(
+    model: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A Matroska file whose largest video track holds no frames (a recorder's unused input): it was picked all the
+    same, and the video failed, "holds no decodable frames"; FFmpeg's header does not say which tracks have any."""
+    clip = tmp_path / "two.mkv"
+    with av.open(str(clip), "w") as out:
+        unused = out.add_stream("libx264", rate=25)
+        unused.width, unused.height, unused.pix_fmt = 320, 240, "yuv420p"
+        video = out.add_stream("libx264", rate=25)
+        video.width, video.height, video.pix_fmt = 64, 48, "yuv420p"
+        _flat_frames(out, video, 4, 40)
+    assert main([str(clip), "-m", str(model), "-o", str(tmp_path / "out.mp4"), "-q"]) == 0
+    frames = frames_of(tmp_path / "out.mp4")
+    assert len(frames) == 4 and frames[0].size == (64, 48)
+    assert "two.mkv: its 320x240 video track (stream 0) holds no frames: the 64x48 one (stream 1) is stylized" in (
+        caplog.text
+    )
+    assert "not kept" not in caplog.text  # (the empty track is no other video left out)
