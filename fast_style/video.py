@@ -627,17 +627,28 @@ class _Job:
             if fmt == "matroska" and _named_file(attachment):
                 out.add_stream_from_template(attachment)  # (written with the header: its bytes are no packet)
                 self.attached.append(attachment)
-        if fmt == "matroska" and "matroska" in self.source.format.name:
-            self._copy_covers(out)
+        self.covers: list[tuple[Any, bytes]] = []  # an .mp4's cover pictures: (its stream, the picture's bytes)
+        self._copy_covers(out, fmt)
         return sounds, kept
 
-    def _copy_covers(self, out: Any) -> None:
-        """A Matroska file's cover picture (an attached file FFmpeg shows as a video of one frame) attached to the
-        .mkv written, as the other attached files are (it was "1 cover picture track not kept")."""
+    def _copy_covers(self, out: Any, fmt: str) -> None:
+        """The source's cover pictures (attached pictures, which FFmpeg shows as videos of one frame) kept: attached
+        to an .mkv written, as the other attached files are (named cover.jpg or .png where the source names none, as
+        an MP4's), or an .mp4's cover (its JPEG, PNG or BMP: MP4's covr); they were "1 cover picture track not
+        kept". QuickTime's .mov holds none (FFmpeg's writer leaves it out)."""
         import av
         from av.stream import Disposition
 
-        covers = [s for s in self.source.streams.video if s.disposition & Disposition.attached_pic and _named_file(s)]
+        covers = [s for s in self.source.streams.video if s.disposition & Disposition.attached_pic]
+        if fmt == "matroska":
+            covers = [s for s in covers if _named_file(s) or _codec(s) in _COVER_FILES]
+        elif fmt == "mp4":
+            # (one whose size FFmpeg cannot read failed the whole video as the header was written: "Invalid argument")
+            covers = [
+                s for s in covers if _codec(s) in _COVER_FILES and _codec(s) in out.supported_codecs and _pixels(s)
+            ]
+        else:
+            covers = []
         if not covers:
             return
         # its bytes come as its packet, before any of the film's (FFmpeg queues it as it opens the file): only the
@@ -645,9 +656,17 @@ class _Job:
         with av.open(_local(self.src)) as again:
             first = {p.stream.index: bytes(p) for p in itertools.islice(again.demux(), 4 * len(covers)) if p.size}
         for cover in covers:
-            if first.get(cover.index):
+            if not first.get(cover.index):
+                continue
+            if fmt == "mp4":  # its packet is written after the header (`write`)
+                stream = out.add_stream_from_template(cover)
+                stream.disposition = Disposition.attached_pic
+                self.covers.append((stream, first[cover.index]))
+            elif _named_file(cover):
                 out.add_attachment(cover.metadata["filename"], cover.metadata["mimetype"], first[cover.index])
-                self.attached.append(cover)
+            else:
+                out.add_attachment(*_COVER_FILES[_codec(cover)], first[cover.index])
+            self.attached.append(cover)
 
     def _name_left_out(self, sounds: list, kept: list, chapters: bool, fmt: str) -> None:
         """A warning naming the tracks not written: a phone's data tracks, subtitles the output cannot hold."""
@@ -675,6 +694,8 @@ class _Job:
             hint = ""
             if "subtitle" in left and fmt != "matroska":
                 hint = f" (the subtitles' format is not one {self.dst.suffix} holds: write .mkv to keep them)"
+            if "cover picture" in left and fmt == "mov":
+                hint += " (.mov holds no cover picture: write .mp4 or .mkv to keep it)"
             if "other video" in left:
                 hint += f" (one video is stylized: {_which_video(self.video_in, others)})"
             log.warning(
@@ -810,6 +831,11 @@ class _Job:
         written = 0
         to_yuv = VideoReformatter()  # one swscale context for all frames (one each: 7.8 against 6.4 ms at 720p)
         early: list = []  # sound before the first frame: muxing it would open the encoder before its size
+        for stream, picture in self.covers:  # an .mp4's cover: one packet, written with the first frame
+            packet = av.Packet(picture)
+            packet.stream, packet.pts, packet.dts = stream, 0, 0
+            packet.time_base = stream.time_base or Fraction(1, 90000)
+            early.append(packet)
         last: list = []  # the video's last packet so far: held back for its duration (below)
         first_dts: list = []
 
@@ -1042,6 +1068,18 @@ def _unstated_rate(video: Any) -> bool:
     """Whether `video` is a raw elementary stream that states no frame rate (an HEVC stream without VUI timing, an
     AV1 one without a timing header): FFmpeg guesses one, 25 frames/s."""
     return video.container.format.name in RAW_STREAMS and not video.codec_context.framerate
+
+
+# a cover picture's codecs that MP4 holds as its cover, and the file name and type one is attached to an .mkv by
+_COVER_FILES = {
+    "mjpeg": ("cover.jpg", "image/jpeg"),
+    "png": ("cover.png", "image/png"),
+    "bmp": ("cover.bmp", "image/bmp"),
+}
+
+
+def _codec(stream: Any) -> str | None:
+    return stream.codec_context.name if stream.codec_context is not None else None
 
 
 def _named_file(stream: Any) -> bool:

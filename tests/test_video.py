@@ -1058,6 +1058,8 @@ def test_chapters_and_default_tracks_are_kept_and_tracks_left_out_are_named(
     """Chapters and which sound track plays by default were lost without a word, and so were subtitles."""
     clip = _clip(tmp_path / "film.mp4", list(range(0, 400, 40)), (("aac", "eng"), ("aac", "eng")))
     (tmp_path / "s.srt").write_text("1\n00:00:00,000 --> 00:00:00,300\nHello\n")
+    Image.new("RGB", (16, 16), (200, 30, 30)).save(tmp_path / "cover.jpg")
+    jpeg = (tmp_path / "cover.jpg").read_bytes()
     with av.open(str(clip)) as video, av.open(str(tmp_path / "s.srt")) as subs:
         with av.open(str(tmp_path / "full.mkv"), "w") as out:
             streams = {}
@@ -1070,7 +1072,7 @@ def test_chapters_and_default_tracks_are_kept_and_tracks_left_out_are_named(
                         made.metadata["language"] = "eng"
             out.set_chapters([{"id": 1, "start": 0, "end": 200, "time_base": Fraction(1, 1000), "metadata": {}}])
             out.add_attachment("Sub Font.ttf", "font/ttf", b"\0\1\0\0 a font")  # the subtitles' own font
-            out.add_attachment("cover.jpg", "image/jpeg", b"\xff\xd8\xff a cover")  # read back as a video
+            out.add_attachment("cover.jpg", "image/jpeg", jpeg)  # read back as a video
             for source in (video, subs):
                 for packet in source.demux():
                     if packet.dts is not None:
@@ -1092,7 +1094,7 @@ def test_chapters_and_default_tracks_are_kept_and_tracks_left_out_are_named(
     with av.open(str(tmp_path / "out.mkv")) as f:  # and its cover picture (a video of one frame to FFmpeg)
         (cover,) = [s for s in f.streams.video if s.disposition & av.stream.Disposition.attached_pic]
         assert cover.metadata["filename"] == "cover.jpg"
-        assert [bytes(p) for p in f.demux(cover) if p.size] == [b"\xff\xd8\xff a cover"]
+        assert [bytes(p) for p in f.demux(cover) if p.size] == [jpeg]
     assert "not kept" not in caplog.text
     # an .mp4 holds no SRT: written as MP4's own text subtitles (they were dropped with a warning), with their
     # language and times; and back into .mkv as SRT
@@ -1114,6 +1116,10 @@ def test_chapters_and_default_tracks_are_kept_and_tracks_left_out_are_named(
                 (float(p.pts * p.time_base), float(p.duration * p.time_base), e.rects[0].dialogue) for p, e in events
             ]
             assert [event for event in said if event[2]] == [(0.0, 0.3, b"Hello")], name  # (MP4 fills gaps: empty)
+        # the cover picture too: MP4's own (its covr), and attached to an .mkv again (it was "not kept" in .mp4)
+        with av.open(str(tmp_path / name)) as f:
+            (cover,) = [s for s in f.streams.video if s.disposition & av.stream.Disposition.attached_pic]
+            assert [bytes(p) for p in f.demux(cover) if p.size] == [jpeg], name
 
 
 def test_picture_subtitles_are_kept_in_matroska(model: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
