@@ -642,7 +642,7 @@ class _Job:
         covers = [s for s in self.source.streams.video if s.disposition & Disposition.attached_pic]
         if fmt == "matroska":
             covers = [s for s in covers if _named_file(s) or _codec(s) in _COVER_FILES]
-        elif fmt == "mp4":
+        elif fmt == "mp4" and not _quicktime_keys(self.source, fmt):  # (FFmpeg writes no cover beside those keys)
             # (one whose size FFmpeg cannot read failed the whole video as the header was written: "Invalid argument")
             covers = [
                 s for s in covers if _codec(s) in _COVER_FILES and _codec(s) in out.supported_codecs and _pixels(s)
@@ -696,6 +696,8 @@ class _Job:
                 hint = f" (the subtitles' format is not one {self.dst.suffix} holds: write .mkv to keep them)"
             if "cover picture" in left and fmt == "mov":
                 hint += " (.mov holds no cover picture: write .mp4 or .mkv to keep it)"
+            elif "cover picture" in left and _quicktime_keys(source, fmt):
+                hint += " (an .mp4 of QuickTime's tags holds no cover picture: write .mkv to keep it)"
             if "other video" in left:
                 hint += f" (one video is stylized: {_which_video(self.video_in, others)})"
             log.warning(

@@ -1978,3 +1978,28 @@ def test_an_empty_larger_video_track_is_not_taken_for_the_film(
         caplog.text
     )
     assert "not kept" not in caplog.text  # (the empty track is no other video left out)
+
+
+def test_a_cover_an_mp4_cannot_hold_beside_quicktime_tags_is_said_not_kept(
+    model: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """FFmpeg writes no MP4 cover where it writes every tag as QuickTime's keys (an iPhone's tags): the cover was
+    lost without a word; it is said not kept."""
+    import fast_style.video
+
+    clip = tmp_path / "covered.mp4"
+    Image.new("RGB", (16, 16), (200, 30, 30)).save(tmp_path / "cover.jpg")
+    with av.open(str(tmp_path / "cover.jpg")) as picture, av.open(str(clip), "w") as out:
+        video = out.add_stream("libx264", rate=25)
+        video.width, video.height, video.pix_fmt = 64, 48, "yuv420p"
+        cover = out.add_stream_from_template(picture.streams.video[0])
+        cover.disposition = av.stream.Disposition.attached_pic
+        for packet in picture.demux():
+            if packet.size:
+                packet.stream, packet.pts, packet.dts = cover, 0, 0
+                out.mux(packet)
+        _flat_frames(out, video, 3, 40)
+    monkeypatch.setattr(fast_style.video, "_quicktime_keys", lambda source, fmt: fmt in ("mp4", "mov"))
+    assert main([str(clip), "-m", str(model), "-o", str(tmp_path / "out.mp4"), "-q"]) == 0
+    said = "covered.mp4: 1 cover picture track not kept (an .mp4 of QuickTime's tags holds no cover picture: write "
+    assert said in caplog.text
