@@ -1116,7 +1116,7 @@ def _empty_films(src: Path, streams: Sequence[Any]) -> tuple[list[Any], bool]:
     if len(films) < 2:
         return [], True
     seen: set[int] = set()
-    whole = False
+    whole, first = False, None
     try:
         with av.open(_local(src)) as again:
             for n, packet in enumerate(again.demux()):
@@ -1124,8 +1124,11 @@ def _empty_films(src: Path, streams: Sequence[Any]) -> tuple[list[Any], bool]:
                     seen.add(packet.stream.index)
                 if len(seen) == len(films) or n >= _LOOK_PACKETS:
                     break
-                if packet.pts is not None and packet.time_base and packet.pts * packet.time_base > _LOOK_SECONDS:
-                    break
+                if packet.pts is not None and packet.time_base:  # (from the first packet's time: a transport
+                    at = packet.pts * packet.time_base  # stream's clock starts anywhere, an hour in)
+                    first = at if first is None else min(first, at)
+                    if at - first > _LOOK_SECONDS:
+                        break
             else:
                 whole = True
     except (av.FFmpegError, OSError):

@@ -1978,6 +1978,24 @@ def test_an_empty_larger_video_track_is_not_taken_for_the_film(
         caplog.text
     )
     assert "not kept" not in caplog.text  # (the empty track is no other video left out)
+    # two videos with frames, their times from an hour in (a transport stream's clock): neither is empty (the
+    # larger one, whose first packet comes second, was taken for one)
+    from fast_style.video import _empty_films
+
+    with av.open(str(tmp_path / "late.mkv"), "w") as out:
+        streams = [out.add_stream("libx264", rate=25) for _ in range(2)]
+        for stream, width in zip(streams, (32, 64)):
+            stream.width, stream.height, stream.pix_fmt = width, 32, "yuv420p"
+        for i in range(2):
+            for stream in streams:
+                frame = av.VideoFrame.from_ndarray(np.zeros((32, stream.width, 3), np.uint8), format="rgb24")
+                frame.pts = 90_000 + i + (stream is streams[1])
+                out.mux(stream.encode(frame))
+        for stream in streams:
+            out.mux(stream.encode())
+    with av.open(str(tmp_path / "late.mkv")) as f:
+        assert next(p.stream.index for p in f.demux() if p.size) == 0
+        assert _empty_films(tmp_path / "late.mkv", f.streams.video) == ([], False)
 
 
 def test_a_cover_an_mp4_cannot_hold_beside_quicktime_tags_is_said_not_kept(
