@@ -182,6 +182,8 @@ def open_source(src: Path, nvdec: int | None = None) -> Any:
     import av
     from av.codec.hwaccel import HWAccel
 
+    if src.is_file() and src.stat().st_size == 0:  # (a raw .h264's demuxer opens one: "holds no decodable frames",
+        raise UserError(f"cannot read video {src}: {EMPTY_FILE}")  # after a warning of its frame rate)
     hw_error = None
     if nvdec is not None:
         try:

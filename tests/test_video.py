@@ -1957,6 +1957,11 @@ def test_y4m_and_raw_h264_and_hevc_streams_are_videos_timed_at_their_own_rate(
             assert (f.streams.video[0].average_rate, f.streams.video[0].frames) == (rate, 6), name
     assert "c.hevc: the stream states no frame rate: it is timed at 25 frames/s, FFmpeg's guess" in caplog.text
     assert "b.h264: the stream states" not in caplog.text
+    from fast_style.video import stylize_video
+
+    (clips / "b.h264").write_bytes(b"")  # (a raw stream's demuxer opens an empty file: "holds no decodable frames")
+    with pytest.raises(UserError, match=r"cannot read video .*b\.h264: an empty file \(0 bytes\)$"):
+        stylize_video(clips / "b.h264", tmp_path / "b.mp4", lambda x: x)
 
 
 def test_an_empty_larger_video_track_is_not_taken_for_the_film(
