@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 import numbers
 import operator
+import sys
 from collections.abc import Callable
 from decimal import Decimal
 
@@ -41,20 +42,45 @@ def plain_number(value: object, integer: bool = False) -> int | float | None:
     `integer`, float (another real number: numpy's float32, a Fraction, a Decimal); None for anything else: a bool,
     NaN, a complex number, a string, a fraction for `integer`. A whole number's value is whole whatever its type: 3.0
     is 3 for `integer` (as max_size took 100.0, a JSON form's "32.0" and `1e3` among them; check_number had refused
-    3.0 alone)."""
+    3.0 alone). An integer is exact for `integer`; otherwise one beyond a float's range (10**400) is -inf or inf, as
+    that number written as a float is: beyond every finite range, never float()'s OverflowError in a caller."""
     value = element(value)
     if is_bool(value):
         return None
     try:
-        return int(operator.index(value))  # type: ignore[arg-type]  # (int(): an IntEnum's member as an int)
+        whole = int(operator.index(value))  # type: ignore[arg-type]  # (int(): an IntEnum's member as an int)
     except TypeError:
         pass
+    else:
+        return whole if integer or abs(whole) <= sys.float_info.max else _float(whole)
     if not isinstance(value, (numbers.Real, Decimal)):
         return None
-    number = math.nan if isinstance(value, Decimal) and value.is_nan() else float(value)  # (float(): sNaN a ValueError)
+    number = math.nan if isinstance(value, Decimal) and value.is_nan() else _float(value)  # (sNaN a ValueError)
     if integer:
         return int(number) if number.is_integer() else None  # (NaN and inf are no whole numbers)
     return None if math.isnan(number) else number
+
+
+def _float(value: object) -> float:
+    """A real number as a float; one beyond a float's range as -inf or inf, as 1e400 written as a float is (and a
+    Decimal's 1e400): float() raised OverflowError for 10**400 or a Fraction of it, as no setting's check said."""
+    try:
+        return float(value)  # type: ignore[arg-type]
+    except OverflowError:
+        return -math.inf if value < 0 else math.inf  # type: ignore[operator]
+
+
+def shown(value: object) -> str:
+    """`value` as a message says it: its repr, an integer beyond a float's range by its power of ten, 1e+400, as a
+    float's is written (the digits of 10**5000 are more than Python writes: a ValueError)."""
+    try:
+        whole = int(operator.index(element(value)))  # type: ignore[arg-type]
+    except TypeError:
+        return repr(value)
+    if abs(whole) <= sys.float_info.max:
+        return repr(value)
+    power = math.floor(math.log10(abs(whole)))
+    return f"{'-' if whole < 0 else ''}{10 ** (math.log10(abs(whole)) - power):.3g}e+{power}"
 
 
 def check_number(
@@ -66,10 +92,10 @@ def check_number(
     the wrong type (no real number: a string, None, a bool), UserError "`name` must be `takes`, got `value`" for a
     number it does not take (out of range, NaN, a fraction where a whole number is; 3.0 is taken as 3)."""
     if not is_number(value):
-        raise TypeError(f"{name} must be {takes}, not {value!r}")
+        raise TypeError(f"{name} must be {takes}, not {shown(value)}")
     number = plain_number(value, integer)
     if number is None or not within(number):
-        raise UserError(f"{name} must be {takes}, got {value!r}")
+        raise UserError(f"{name} must be {takes}, got {shown(value)}")
     return number
 
 

@@ -3,6 +3,7 @@ programming one) naming what to do, never a deep traceback from torch, Pillow, P
 
 import copy
 import io
+import math
 import pickle
 import re
 from pathlib import Path
@@ -49,6 +50,22 @@ def test_a_bool_is_no_strength_numpy_s_and_torch_s_included(model_path: Path, tm
         s(torch.rand(3, 16, 16), strength=np.complex128(0.5 + 1j))
     term = ConsistencyLoss(torch.tensor(2.0), max_shift=np.array([3]))
     assert (term.weight, term.max_shift, type(term.max_shift)) == (2.0, 3, int)
+
+
+def test_a_number_beyond_a_float_s_range_is_the_rule_s_user_error() -> None:
+    """10**400 (or a Fraction of it) for a setting that is used as a float raised OverflowError: "int too large to
+    convert to float"; it is beyond every finite range, as 1e400 is, and said by its power of ten (10**5000's digits
+    are more than Python writes)."""
+    from fractions import Fraction
+
+    from fast_style.numbers import check_number
+    from fast_style.options import as_number
+
+    for huge, said in ((10**400, "1e+400"), (-(10**5000), "-1e+5000"), (Fraction(10**400), "Fraction")):
+        with pytest.raises(UserError, match=f"^temporal.weight must be a finite number >= 0, got {re.escape(said)}"):
+            ConsistencyLoss(huge)
+        assert as_number("x", huge) in (math.inf, -math.inf)
+    assert check_number("n", 10**400, lambda v: v >= 1, "an integer >= 1", integer=True) == 10**400  # (exact)
 
 
 def test_images_closed_truncated_or_given_alone_are_named(model_path: Path, tmp_path: Path) -> None:
