@@ -14,7 +14,8 @@ import os
 from collections.abc import Callable
 
 from fast_style.errors import UserError, setting
-from fast_style.numbers import check_number
+from fast_style.numbers import check_number, plain_number
+from fast_style.numbers import shown as number_shown
 
 
 def as_number(name: str, value: object) -> float:
@@ -57,11 +58,18 @@ def shown(value: object) -> str:
     return repr(value) if value is None or isinstance(value, (bool, int, float, bytes)) else type(value).__name__
 
 
-def _checked(name: str, value: object, within: Callable[[float], bool], takes: str) -> float:
+def _checked(name: str, value: object, within: Callable[[float], bool], takes: str, whole: bool = False) -> float | int:
+    """`value` as a number `within` accepts (an int for `whole`: a count of pixels, by fast_style.numbers' rule of
+    whole numbers: 100.0 and np.float32(100.0) are 100, 10**400 is itself, larger than any picture, where its float,
+    inf, had been refused), else one UserError that says the number as %g (2 for a command line's 2.0; a numpy
+    number or a tensor as its value; an integer beyond a float's range as 1e+400, not inf)."""
     number = as_number(name, value)
-    if not within(number):
-        raise UserError(f"{name} must be {takes}, got {number:g}")
-    return number
+    integral = plain_number(value, integer=True)
+    checked = integral if whole else number
+    if checked is None or not within(checked):
+        said = number_shown(value) if math.isinf(number) and integral is not None else f"{number:g}"  # (1e+400)
+        raise UserError(f"{name} must be {takes}, got {said}")
+    return checked
 
 
 def check_strength(value: object, name: str | None = None) -> float:
@@ -80,7 +88,7 @@ def check_max_size(value: object, name: str | None = None) -> int | None:
     name = name or setting("--max-size", "max_size")
     if value is None:
         return None
-    return int(_checked(name, value, lambda v: 1 <= v < math.inf and v == int(v), "a whole number of pixels >= 1"))
+    return int(_checked(name, value, lambda v: v >= 1, "a whole number of pixels >= 1", whole=True))
 
 
 def check_scale(value: object, name: str | None = None) -> float | None:
@@ -100,7 +108,7 @@ def check_tile(value: object, name: str | None = None) -> int:
     """The side of the tiles a large image is stylized in: at least 64 px (a 300x200 picture took 80 s in 1 px
     tiles, a few milliseconds whole)."""
     name = name or setting("--tile", "tile")
-    return int(_checked(name, value, lambda v: 64 <= v < math.inf and v == int(v), "a whole number of pixels >= 64"))
+    return int(_checked(name, value, lambda v: v >= 64, "a whole number of pixels >= 64", whole=True))
 
 
 def check_max_pixels(value: object, name: str | None = None) -> int:
@@ -112,5 +120,4 @@ def check_max_pixels(value: object, name: str | None = None) -> int:
             f"{name} {number:g} is a count of pixels, not megapixels: 4.2 MP is 4.2e6; give at least 4096 "
             "(64 x 64), or 0: never tile"
         )
-    within = lambda v: 0 <= v < math.inf and v == int(v)  # noqa: E731
-    return int(_checked(name, value, within, "a whole number of pixels, at least 4096 (0: never tile)"))
+    return int(_checked(name, value, lambda v: v >= 0, "a whole number of pixels, at least 4096 (0: never tile)", True))

@@ -68,6 +68,21 @@ def test_a_number_beyond_a_float_s_range_is_the_rule_s_user_error() -> None:
     assert check_number("n", 10**400, lambda v: v >= 1, "an integer >= 1", integer=True) == 10**400  # (exact)
 
 
+def test_the_options_whole_numbers_are_the_rule_s(model_path: Path) -> None:
+    """max_size, tile and max_pixels are whole numbers by fast_style.numbers' rule: 10**400 is larger than any
+    picture, no limit (it had been refused as "got inf", and raised OverflowError before); 100.0 is 100."""
+    import numpy as np
+
+    s = Stylizer.load(model_path, device="cpu", max_pixels=10**400, tile=np.float32(64.0))
+    assert (s.max_pixels, s.tile, type(s.tile)) == (10**400, 64, int)
+    assert s.stylize_image(Image.new("RGB", (20, 10)), max_size=10**400).size == (20, 10)
+    assert s.stylize_image(Image.new("RGB", (20, 10)), max_size=10.0).size == (10, 5)
+    with pytest.raises(UserError, match=r"^strength must be within 0..1 .*, got 1e\+400$"):
+        s(torch.rand(3, 16, 16), strength=10**400)
+    with pytest.raises(UserError, match=r"^max_size must be a whole number of pixels >= 1, got -1e\+400$"):
+        s(Image.new("RGB", (20, 10)), max_size=-(10**400))
+
+
 def test_images_closed_truncated_or_given_alone_are_named(model_path: Path, tmp_path: Path) -> None:
     s = Stylizer.load(model_path, device=None)  # None: as "auto" (torch's multi-line TypeError)
     assert Stylizer(s.network, None, "fp32").device == s.device  # ("unknown device 'None'")
