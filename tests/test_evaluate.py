@@ -702,8 +702,14 @@ def test_optimize_never_writes_over_its_inputs_or_an_existing_curve(
         # "unknown image format ''"
         (["-o", str(tmp_path / ".png")], f"--output {tmp_path / '.png'} is an extension alone: give a file name"),
         (["-o", str(tmp_path / "out")], f"--output {tmp_path / 'out'} has no extension: end it with .jpg, .jpeg, "),
-        (["-o", str(tmp_path / "a.png"), "--style-weight", "nan"], "--style-weight must be a number >= 0, got nan"),
-        (["-o", str(tmp_path / "a.png"), "--tv-weight", "-1"], "--tv-weight must be a number >= 0"),
+        # fast_style.numbers' rule, in its words (the hand-made checks had said "--size must be >= 16")
+        (
+            ["-o", str(tmp_path / "a.png"), "--style-weight", "nan"],
+            "--style-weight must be a finite number >= 0, got nan",
+        ),
+        (["-o", str(tmp_path / "a.png"), "--tv-weight", "-1"], "--tv-weight must be a finite number >= 0, got -1.0"),
+        (["-o", str(tmp_path / "a.png"), "--lr", "inf"], "--lr must be a finite number > 0, got inf"),
+        (["-o", str(tmp_path / "a.png"), "--style-size", "8"], "--style-size must be a whole number >= 16, got 8"),
     ]
     for extra, message in cases:
         assert optimize_main(base + extra) == 2, extra

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from fast_style.cli import ToolParser, add_device, add_pixel_limit, finished, run_reading_pictures
 from fast_style.errors import UserError, first_of
+from fast_style.numbers import check_number
 from fast_style.outputs import check_writable
 
 # the library (torch) is imported in run(): --help and a mistyped argument answer without loading it
@@ -90,22 +91,20 @@ def run(args: argparse.Namespace) -> None:
     if out.suffix.lower() not in IMAGE_OUTPUTS:
         raise UserError(f"{out}: unknown image format '{out.suffix}': end --output with {', '.join(IMAGE_OUTPUTS)}")
     check_result(out, args.force, {Path(p).expanduser().resolve() for p in (args.content, args.style)})
-    for flag, value, least in (
-        ("--iterations", args.iterations, 1),
-        ("--size", args.size, 16),
-        ("--style-size", args.style_size, 16),
+    # fast_style.numbers' one rule for the numbers, in its words: "--size must be a whole number >= 16, got 8"
+    weight = (lambda v: 0 <= v < math.inf, "a finite number >= 0", False)
+    for name, within, takes, integer in (
+        ("iterations", lambda v: v >= 1, "a whole number >= 1", True),
+        ("size", lambda v: v >= 16, "a whole number >= 16", True),
+        ("style_size", lambda v: v >= 16, "a whole number >= 16", True),
+        ("content_weight", *weight),
+        ("style_weight", *weight),
+        ("tv_weight", *weight),
+        ("lr", lambda v: 0 < v < math.inf, "a finite number > 0", False),
     ):
-        if value < least:
-            raise UserError(f"{flag} must be >= {least}, got {value}")
-    for flag, value in (
-        ("--content-weight", args.content_weight),
-        ("--style-weight", args.style_weight),
-        ("--tv-weight", args.tv_weight),
-    ):
-        if value is not None and not 0 <= value < math.inf:
-            raise UserError(f"{flag} must be a number >= 0, got {value}")
-    if args.lr is not None and not 0 < args.lr < math.inf:
-        raise UserError(f"--lr must be > 0, got {args.lr}")
+        value = getattr(args, name)
+        if value is not None:  # (a weight's or --lr's None: the default of --weights, of --method)
+            setattr(args, name, check_number("--" + name.replace("_", "-"), value, within, takes, integer))
     check_writable(out.parent, f"--output {out}")  # a read-only folder: found before the iterations, not after
     device = pick_device(args.device)
     content = read_content(args.content, args.size).to(device)
