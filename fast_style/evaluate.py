@@ -117,15 +117,21 @@ def find_style_image(recorded: str, style_dirs: list[str]) -> str:
     its file name in `style_dirs`. A bare file name (a built-in style names only its file: wave.jpg) is looked for
     in `style_dirs` first: a wave.jpg in the current folder, another painting, had been taken before the
     --style-dir asked for."""
+    return _found_painting(recorded, style_dirs)[0]
+
+
+def _found_painting(recorded: str, style_dirs: list[str]) -> tuple[str, str | None, bool]:
+    """`find_style_image`'s painting; the folder of `style_dirs` it was found in by its file name, if so; and whether
+    it was found by its file name alone in the current folder (neither: by the path the model recorded)."""
     path = Path(recorded).expanduser()
     if path.parent != Path(".") and path.is_file():
-        return recorded
+        return recorded, None, False
     for folder in style_dirs:
         candidate = Path(folder).expanduser() / path.name
         if candidate.is_file():
-            return str(candidate)
+            return str(candidate), folder, False
     if path.is_file():
-        return recorded
+        return recorded, None, True
     where = f" nor in {', '.join(style_dirs)}" if style_dirs else ""
     raise UserError(
         f"the painting {recorded} is not there{where}: give {setting('--style-dir', 'style_dirs')} a folder holding "
@@ -434,12 +440,29 @@ def evaluate(
     references: dict[tuple[str, int], float] = {}  # (painting, photo's index): two photos may share a name
     scores, outputs = [], []
     paintings = []  # every model read and its painting found before any is scored (one missing was said after the
-    for path in models:  # others' work)
+    for path, name in zip(models, model_names(models)):  # others' work)
         meta = load_style_model(str(path))[1]
         recorded = meta.get("style_image")
         if not style_image and not recorded:
             raise UserError(f"{path} does not name its style image: give it as {setting('--style', 'style_image')}")
-        paintings.append(style_image or find_style_image(recorded, style_dirs or []))
+        painting, folder, here = (
+            (style_image, None, False) if style_image else _found_painting(recorded, style_dirs or [])
+        )
+        paintings.append(painting)
+        # found by its file name alone, the file said: a wave.jpg of the user's own here (a stylized photo) had been
+        # scored as the painting without a word (no file's bytes are recorded to tell, and another copy of the
+        # painting, of another size or compression, is as good a painting)
+        if here:
+            log.warning(
+                "%s is scored against %s in the current folder, the file of its painting's name (the model records "
+                "no folder): if that is not the painting, give %s or %s",
+                name,
+                painting,
+                setting("--style-dir", "style_dirs"),
+                setting("--style", "style_image"),
+            )
+        elif folder is not None:
+            log.info("%s is scored against %s, its painting found by name in %s", name, painting, folder)
     for style in paintings:  # then each painting read (one unreadable was said after the models before it)
         if (key := _painting_key(style)) not in scorers:
             scorers[key] = Scorer(style, weights, style_size, judge, dev, judge_weights)

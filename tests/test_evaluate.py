@@ -1,5 +1,6 @@
 import gc
 import json
+import logging
 import re
 from pathlib import Path
 
@@ -1122,7 +1123,7 @@ def test_copies_of_one_painting_share_a_scorer_and_other_paintings_are_flagged(
 
 
 def test_the_style_dir_asked_for_wins_over_a_file_of_the_name_here_and_a_missing_painting_is_said_first(
-    tmp_path: Path, style_path: Path, random_vgg: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, style_path: Path, random_vgg: Path, monkeypatch: pytest.MonkeyPatch, caplog
 ) -> None:
     """A built-in style names only its painting's file (wave.jpg): a wave.jpg in the current folder, another
     painting, was scored against without a word, though --style-dir was given; and a model whose painting is
@@ -1150,6 +1151,26 @@ def test_the_style_dir_asked_for_wins_over_a_file_of_the_name_here_and_a_missing
     with pytest.raises(UserError, match="bad.pt"):
         ev.evaluate(["wave-fast", tmp_path / "bad.pt"], photos, style_dirs=[str(paintings)], **options)
     assert not scored
+    # a painting found by its file name is said: the wave.jpg here (a stylized photo of the user's) had been scored
+    # as a built-in style's painting without a word; a warning where it is the current folder's, no one's choice
+
+    class Scored(Exception):
+        pass
+
+    monkeypatch.setattr(ev, "Scorer", lambda *a, **k: (_ for _ in ()).throw(Scored))
+    tiny = TransformerNet(channels=(4, 8, 8), num_residual=1)
+    bare = save_style_model(tiny, tmp_path / "bare.pt", {"style_image": "wave.jpg"})  # as a built-in style's
+    mine = save_style_model(tiny, tmp_path / "mine.pt", {"style_image": str(style_path)})
+    for model, dirs, said in (
+        (bare, [], ("WARNING", "bare is scored against wave.jpg in the current folder, the file of its painting's")),
+        (bare, [str(paintings)], ("INFO", f"bare is scored against {paintings / 'wave.jpg'}, its painting found by")),
+        (mine, [str(paintings)], None),  # by the path its model records: nothing to say
+    ):
+        caplog.clear()
+        with caplog.at_level(logging.INFO, logger="fast_style.evaluate"), pytest.raises(Scored):
+            ev.evaluate([model], photos, style_dirs=dirs, **options)
+        cut = len(said[1]) if said else None
+        assert [(r.levelname, r.getMessage()[:cut]) for r in caplog.records] == ([said] if said else [])
 
 
 def test_contact_sheet_labels_wrap_rather_than_cut_in_narrow_columns() -> None:
