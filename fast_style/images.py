@@ -677,13 +677,17 @@ def kept_metadata(source: Image.Image | None, fmt: str, size: tuple[int, int] | 
     if not raw and source is not None and isinstance(text := source.info.get("Raw profile type exif"), str):
         with contextlib.suppress(ValueError):  # ImageMagick's way in a PNG, a text chunk of hex after 3 lines (it
             raw = bytes.fromhex("".join(text.split("\n")[3:]))  # turned the picture, then was dropped)
-    if raw and fmt in ("JPEG", "PNG", "WEBP", "AVIF", "TIFF"):
+    # a PNG's copyright, author and description as the EXIF's tags where it has none of its own: they were lost in
+    # a JPEG, WebP or AVIF (a TIFF's: its tags, below)
+    tags = _text_tags(source, fmt) if fmt in ("JPEG", "WEBP", "AVIF", "TIFF") and source is not None else {}
+    if (raw or (tags and fmt != "TIFF")) and fmt in ("JPEG", "PNG", "WEBP", "AVIF", "TIFF"):
         exif = Image.Exif()
         try:  # (a damaged block raised SyntaxError or struct.error here: a traceback, and a folder's run stopped)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # Pillow's own "Corrupt EXIF data" lines: said once below
-                exif.load(raw)
-                _written_exif(exif, size)
+                if raw:
+                    exif.load(raw)
+                    _written_exif(exif, size)
                 if (dpi := _resolution(source, size)) and (0x011A in exif or 0x011B in exif):
                     per = 2.54 if exif.get(0x0128) == 3 else 1.0  # ResolutionUnit: 3 centimetres, else inches
                     exif[0x011A], exif[0x011B] = (round(d / per, 4) for d in dpi)  # the copy's (`_resolution`)
@@ -691,6 +695,14 @@ def kept_metadata(source: Image.Image | None, fmt: str, size: tuple[int, int] | 
         except Exception:
             log.warning("the EXIF metadata is damaged: not kept")
             params.pop("exif", None)
+            exif = Image.Exif()
+        if tags and fmt != "TIFF":
+            for tag, text in tags.items():  # (its EXIF's own, where it has them, kept)
+                exif.setdefault(tag, text)
+            params["exif"] = exif.tobytes()
+        if fmt == "AVIF" and "exif" in params and 0x0112 in exif:  # (an AVIF's is a box of its own: Pillow took
+            del exif[0x0112]  # the tag out, writing the EXIF again, and UTF-8 text became "?")
+            params["exif"] = exif.tobytes()
         if fmt == "JPEG" and len(params.get("exif", b"")) > JPEG_EXIF_BYTES:  # Pillow refuses it: not written
             exif.get_ifd(0x8769).pop(0x927C, None)  # the camera maker's notes, most of a long block
             params["exif"] = exif.tobytes()
@@ -700,7 +712,6 @@ def kept_metadata(source: Image.Image | None, fmt: str, size: tuple[int, int] | 
                 log.warning("the camera maker's notes in the EXIF metadata are too long for a JPEG: not kept")
     kept = _kept_metadata(source, fmt, size)
     xmp = kept.pop("xmp", None) if fmt == "TIFF" else None
-    tags = _png_text_tags(source) if fmt == "TIFF" and source is not None else {}
     if fmt == "TIFF" and (xmp or tags or params.get("exif")):  # Pillow writes a TIFF's tags from one table: `exif`
         table = Image.Exif()
         if params.get("exif"):
@@ -723,18 +734,17 @@ _TIFF_LAYOUT_TAGS = {254, 255, 256, 257, 258, 259, 262, 266, 273, 277, 278, 279,
 _TIFF_LAYOUT_TAGS |= {330, 338, 339, 347, *range(512, 522), 529, 530, 531, 532}
 
 
-# a PNG's text chunks that a TIFF holds as its own tags: ImageDescription, Artist (PNG's "Author", or the "Artist"
-# some writers use: "Author" first), Copyright, Software (kept as a PNG's stylized PNG keeps it)
+# a PNG's text chunks that a TIFF or an EXIF holds as tags: ImageDescription, Artist (PNG's "Author", or the
+# "Artist" some writers use: "Author" first), Copyright, Software (kept as a PNG's stylized PNG keeps it)
 _PNG_TEXT_TAGS = {"Description": 0x010E, "Artist": 0x013B, "Author": 0x013B, "Copyright": 0x8298, "Software": 0x0131}
 
 
-def _png_text_tags(source: Image.Image) -> dict[int, str | bytes]:
-    """`source`'s PNG texts (`png_texts`) that a TIFF holds as tags (`_PNG_TEXT_TAGS`), by tag: a PNG's copyright,
-    author and description were lost in its stylized TIFF. Text other than ASCII as UTF-8 (Pillow wrote "?" for
-    each of its characters)."""
+def _text_tags(source: Image.Image, fmt: str) -> dict[int, str | bytes]:
+    """`source`'s PNG texts (`png_texts`) that a TIFF or an EXIF holds as tags (`_PNG_TEXT_TAGS`), by tag: a PNG's
+    copyright, author and description were lost in its stylized TIFF, JPEG, WebP or AVIF. Text other than ASCII
+    as UTF-8 (Pillow wrote "?" for each of its characters)."""
     texts = png_texts(source)
-    return {
-        tag: text if text.isascii() else text.encode()
-        for key, tag in _PNG_TEXT_TAGS.items()
-        if isinstance(text := texts.get(key), str) and text.strip()
+    tags = {
+        tag: text for key, tag in _PNG_TEXT_TAGS.items() if isinstance(text := texts.get(key), str) and text.strip()
     }
+    return {tag: text if text.isascii() else text.encode() for tag, text in tags.items()}

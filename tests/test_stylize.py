@@ -2370,6 +2370,11 @@ def test_a_pngs_text_chunks_and_a_comment_are_kept(model_path: Path, tmp_path: P
         assert main([str(tmp_path / "lake.png"), "-m", str(model_path), "-o", str(tmp_path / out), "-q"]) == 0
     with Image.open(tmp_path / "lake_out.jpg") as kept:  # its comment where a JPEG holds one
         assert kept.info["comment"] == b"seen from the north"
+    described = {0x010E: "a lake, \u00fc".encode().decode("latin-1"), 0x013B: "Ann", 0x8298: "Ann 2026"}
+    for out in ("lake_out.jpg", "lake_out.webp", "lake_out.avif"):  # the EXIF's tags, as a TIFF's (they were lost)
+        copy = encode_image(Image.new("RGB", (20, 40)), out, read_image(tmp_path / "lake.png"))
+        with Image.open(io.BytesIO(copy)) as kept:
+            assert {tag: kept.getexif().get(tag) for tag in described} == described, out
     tif = encode_image(Image.new("RGB", (20, 40)), "lake_out.tif", read_image(tmp_path / "lake.png"))
     with Image.open(io.BytesIO(tif)) as kept:  # a TIFF's own tags (they were lost): UTF-8 beyond ASCII
         tags = {tag: kept.tag_v2.get(tag) for tag in (0x010E, 0x013B, 0x8298)}  # Description, Artist, Copyright
