@@ -677,8 +677,8 @@ def kept_metadata(source: Image.Image | None, fmt: str, size: tuple[int, int] | 
     if not raw and source is not None and isinstance(text := source.info.get("Raw profile type exif"), str):
         with contextlib.suppress(ValueError):  # ImageMagick's way in a PNG, a text chunk of hex after 3 lines (it
             raw = bytes.fromhex("".join(text.split("\n")[3:]))  # turned the picture, then was dropped)
-    # a PNG's copyright, author and description as the EXIF's tags where it has none of its own: they were lost in
-    # a JPEG, WebP or AVIF (a TIFF's: its tags, below)
+    # a PNG's copyright, author and description (and a comment, where the format has no comment of its own) as the
+    # EXIF's tags where it has none of its own: they were lost in a JPEG, WebP or AVIF (a TIFF's: its tags, below)
     tags = _text_tags(source, fmt) if fmt in ("JPEG", "WEBP", "AVIF", "TIFF") and source is not None else {}
     if (raw or (tags and fmt != "TIFF")) and fmt in ("JPEG", "PNG", "WEBP", "AVIF", "TIFF"):
         exif = Image.Exif()
@@ -741,10 +741,16 @@ _PNG_TEXT_TAGS = {"Description": 0x010E, "Artist": 0x013B, "Author": 0x013B, "Co
 
 def _text_tags(source: Image.Image, fmt: str) -> dict[int, str | bytes]:
     """`source`'s PNG texts (`png_texts`) that a TIFF or an EXIF holds as tags (`_PNG_TEXT_TAGS`), by tag: a PNG's
-    copyright, author and description were lost in its stylized TIFF, JPEG, WebP or AVIF. Text other than ASCII
-    as UTF-8 (Pillow wrote "?" for each of its characters)."""
+    copyright, author and description were lost in its stylized TIFF, JPEG, WebP or AVIF. Its comment (a JPEG's or
+    GIF's, a PNG's "Comment") as the description where it has none, in a `fmt` without a comment of its own (TIFF,
+    WebP, AVIF: it was lost). Text other than ASCII as UTF-8 (Pillow wrote "?" for each of its characters)."""
     texts = png_texts(source)
     tags = {
         tag: text for key, tag in _PNG_TEXT_TAGS.items() if isinstance(text := texts.get(key), str) and text.strip()
     }
+    comment = source.info.get("comment") or texts.get("Comment")
+    if isinstance(comment, bytes):
+        comment = _decoded(comment)
+    if fmt not in ("JPEG", "GIF", "PNG") and isinstance(comment, str) and comment.strip():
+        tags.setdefault(0x010E, comment)
     return {tag: text if text.isascii() else text.encode() for tag, text in tags.items()}

@@ -2390,10 +2390,22 @@ def test_a_pngs_text_chunks_and_a_comment_are_kept(model_path: Path, tmp_path: P
         assert main([str(tmp_path / "cam.jpg"), "-m", str(model_path), "-o", str(tmp_path / "o" / out), "-q"]) == 0
     with Image.open(tmp_path / "o" / "cam.png") as kept, Image.open(tmp_path / "o" / "cam.jpg") as kept_jpeg:
         assert kept.text["Comment"] == "caf\u00e9" and kept_jpeg.info["comment"] == "caf\u00e9".encode()
+        assert 0x010E not in kept_jpeg.getexif()  # (a JPEG's comment is its own)
+    for out in ("cam.tif", "cam.webp"):  # a format without a comment: its description (the comment was lost)
+        with Image.open(
+            io.BytesIO(encode_image(Image.new("RGB", (8, 4)), out, read_image(tmp_path / "cam.jpg")))
+        ) as kept:
+            assert kept.getexif()[0x010E] == "caf\u00e9".encode().decode("latin-1"), out
     frames[0].save(tmp_path / "anim.gif", save_all=True, append_images=frames[1:], comment=b"note")  # a GIF's too
     assert main([str(tmp_path / "anim.gif"), "-m", str(model_path), "-o", str(tmp_path / "o" / "anim.gif"), "-q"]) == 0
     with Image.open(tmp_path / "o" / "anim.gif") as kept:
         assert kept.info["comment"] == b"note"
+    with Image.open(tmp_path / "anim.gif") as gif:
+        with Image.open(io.BytesIO(encode_image(Image.new("RGB", (8, 4)), "anim.tif", gif))) as kept:
+            assert kept.tag_v2[0x010E] == "note"
+    tif = encode_image(Image.new("RGB", (8, 4)), "lake.tif", read_image(tmp_path / "lake.png"))
+    with Image.open(io.BytesIO(tif)) as kept:  # a description of its own: not the comment
+        assert kept.tag_v2[0x010E] == described[0x010E]
 
 
 def test_a_comment_too_long_for_a_jpeg_is_left_out(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
