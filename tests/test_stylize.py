@@ -1244,6 +1244,33 @@ def test_damaged_exif_a_tiffs_exif_and_xmp_and_a_gifs_soft_edges(
         assert rgba.getpixel((4, 4))[3] == 0 and rgba.getpixel((60, 60))[3] == 0
 
 
+def test_a_tiff_is_written_compressed_without_loss(tmp_path: Path) -> None:
+    """A stylized TIFF was written uncompressed, several times its photo's size (2.5 times a PNG of the same pixels):
+    it is compressed without loss (Deflate, differenced), the pixels read back the same in every mode, 16-bit and
+    float too, and its EXIF's and GPS's IFDs kept (Pillow's compressing writer refuses them)."""
+    exif = Image.Exif()
+    exif[0x010F] = "Cam"
+    exif.get_ifd(0x8769)[0x9003] = "2024:01:02 03:04:05"
+    exif.get_ifd(0x8825)[2] = (48.0, 51.0, 24.0)
+    Image.new("RGB", (96, 64)).save(tmp_path / "cam.jpg", exif=exif.tobytes(), dpi=(300, 300))
+    photo = Image.open(make_photo(tmp_path / "p.png", size=(96, 64)))
+    grey = np.asarray(photo.convert("L"), dtype=np.uint16)
+    pictures = [photo, photo.convert("RGBA"), photo.convert("L"), photo.convert("P"), photo.convert("1")]
+    pictures += [Image.fromarray(grey * 257 + 3), Image.fromarray(grey.astype(np.float32) / 255)]  # (I;16, F)
+    for picture in pictures:
+        plain = io.BytesIO()
+        picture.save(plain, "TIFF")
+        tif = encode_image(picture, "o.tif", read_image(tmp_path / "cam.jpg"))
+        assert len(tif) < len(plain.getvalue()) or picture.mode == "1", picture.mode  # (dithered: noise)
+        with Image.open(io.BytesIO(tif)) as kept:
+            kept.load()
+            assert kept.tag_v2[0x0103] == 8 and kept.mode == picture.mode, picture.mode  # Deflate
+            assert np.array_equal(np.asarray(kept), np.asarray(picture)), picture.mode
+            got = kept.getexif()
+            assert got[0x010F] == "Cam" and got.get_ifd(0x8769)[0x9003] == "2024:01:02 03:04:05", picture.mode
+            assert got.get_ifd(0x8825)[2] == (48.0, 51.0, 24.0) and kept.info["dpi"] == (300, 300), picture.mode
+
+
 def test_an_opaque_frame_of_an_animated_gif_keeps_the_next_ones_transparency(tmp_path: Path) -> None:
     """Left to Pillow, a frame without a transparent pixel had no transparent index: its clearing painted the canvas
     in an opaque colour, which the next frame's transparent half showed (in Pillow and FFmpeg alike)."""
