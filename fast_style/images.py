@@ -777,6 +777,9 @@ def kept_metadata(source: Image.Image | None, fmt: str, size: tuple[int, int] | 
         table = Image.Exif()
         if params.get("exif"):
             table.load(params["exif"])
+        if 0x8769 in table and isinstance((exif_ifd := table.get_ifd(0x8769)).get(0xA005), int):
+            exif_ifd[0xA005] = table.get_ifd(0xA005)  # the interoperability IFD's (its offset in the EXIF block
+            # was written as it was, pointing at another tag's bytes: its "R98" was lost)
         for tag in _TIFF_LAYOUT_TAGS & set(table):  # the photo's size, compression...: not the copy's pixels
             del table[tag]
         if xmp:

@@ -1405,8 +1405,8 @@ def test_exif_is_kept_with_orientation_applied(model_path: Path, tmp_path: Path)
 def test_kept_exif_says_what_is_true_of_the_stylized_copy(model_path: Path, tmp_path: Path) -> None:
     """A wide-gamut photo's EXIF said "uncalibrated" colour (and Adobe RGB by its DCF index "R03") over the copy's
     sRGB pixels, and its pixel dimensions were the photo's (landscape for an upright portrait, unscaled): they are
-    the copy's now; the camera, dates and GPS position are kept, the orientation reset. Its XMP's profile name,
-    colour space and size are left out."""
+    the copy's now; the camera, dates and GPS position are kept, the orientation reset (a TIFF's interoperability
+    IFD too: it was lost). Its XMP's profile name, colour space and size are left out."""
     exif = Image.Exif()
     exif[0x010F], exif[0x0112] = "TestCam", 6  # Make; rotate on display
     exif.get_ifd(0x8769).update({0x9003: "2024:05:06 07:08:09", 0xA001: 0xFFFF, 0xA002: 40, 0xA003: 20})
@@ -1427,6 +1427,7 @@ def test_kept_exif_says_what_is_true_of_the_stylized_copy(model_path: Path, tmp_
         ("cam.jpg", "out.png", "0.5", (10, 20)),
         ("cam.jpg", "out.webp", "1", (20, 40)),
         ("cam.jpg", "out.avif", "1", (20, 40)),
+        ("cam.jpg", "out.tif", "1", (20, 40)),  # (its interoperability IFD's pointer was the EXIF block's, stale)
         ("anim.png", "anim_out.png", "1", (20, 40)),
     ):
         args = [str(tmp_path / source), "-m", str(model_path), "-o", str(tmp_path / out), "--scale", scale, "-q"]
