@@ -88,19 +88,21 @@ def read_frames(path: str | Path) -> tuple[list[Image.Image], list[float], int]:
     picture is one frame; UserError for a file that is not a picture Pillow reads. An animation cut short (a download
     that stopped) gives the frames before the cut, with a warning, as a video cut short does (it was refused whole,
     "the file ends early"); one whose first frame does not read is refused."""
-    frames, durations, plays, cut = _read_frames(path)
+    frames, durations, plays, cut, _ = _read_frames(path)
     if cut:
         log.warning("%s; only those were read", cut)
     return frames, durations, plays
 
 
-def _read_frames(path: str | Path) -> tuple[list[Image.Image], list[float], int, str | None]:
-    """read_frames's, and where the animation was cut short, a warning that says so (else None)."""
+def _read_frames(path: str | Path) -> tuple[list[Image.Image], list[float], int, str | None, dict]:
+    """read_frames's; where the animation was cut short, a warning that says so (else None); and Pillow's `info`
+    once every frame was read (what the file says after its first frame's pixels: an APNG's text chunks or EXIF
+    after its frames, a GIF's comment before a later frame)."""
     with reading(path):  # missing, a folder, a video, damaged, a bomb
         return _frames_of(path)
 
 
-def _frames_of(path: str | Path) -> tuple[list[Image.Image], list[float], int, str | None]:
+def _frames_of(path: str | Path) -> tuple[list[Image.Image], list[float], int, str | None, dict]:
     cut = None
     with decoding(), Image.open(path) as img:
         count = _n_frames(img)
@@ -140,9 +142,10 @@ def _frames_of(path: str | Path) -> tuple[list[Image.Image], list[float], int, s
                 whole = upright(whole)
             frames.append(whole)
             durations.append(float(frame.info.get("duration") or 100))  # 0 or none: browsers show 100 ms
+        late = dict(img.info)
     if all(f.getchannel("A").getextrema()[0] == 255 for f in frames):
         frames = [f.convert("RGB") for f in frames]
-    return frames, durations, plays, cut
+    return frames, durations, plays, cut, late
 
 
 GIF_CLEAR = 255  # the palette index of a GIF's transparent pixels, in every frame
@@ -260,11 +263,14 @@ def stylize_animation(
     if is_the_file(dst, src):  # the input would be replaced by its own stylized copy
         raise UserError(f"{dst} is the animation being read: write the stylized one elsewhere")
     check_output(dst, force)
-    frames, durations, plays, cut = _read_frames(src)
+    frames, durations, plays, cut, late = _read_frames(src)
     if cut:
         log.warning("%s; those were stylized", cut)
     with Image.open(src) as source:
         pass  # its header alone: the metadata the stylized copy keeps (its EXIF and XMP were lost)
+    # with what the file says after its first frame's pixels, read with its frames (an APNG's text chunks after
+    # them, its copyright, were lost; a GIF's comment before a later frame)
+    source.info = {**late, **source.info}
     bar = frame_bar(len(frames), src.name) if progress else None
     try:
         stylized = _stylize_frames(src, frames, len(durations), plays, stylize, smooth, chunk, bar)

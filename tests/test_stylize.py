@@ -2436,6 +2436,41 @@ def test_a_pngs_text_chunks_and_a_comment_are_kept(model_path: Path, tmp_path: P
         assert kept.tag_v2[0x010E] == described[0x010E]
 
 
+def test_an_animations_metadata_after_its_first_frame_is_kept(tmp_path: Path) -> None:
+    """What an animation says after its first frame's pixels was lost in its stylized copy (only its header was
+    read for it): an APNG's text chunks and EXIF after its frames, a GIF's comment before a later frame."""
+    import struct
+
+    from fast_style.animation import stylize_animation
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    frames = [Image.new("RGB", (16, 8), (100, 50 * i, 30)) for i in range(3)]
+    apng, gif = io.BytesIO(), io.BytesIO()
+    frames[0].save(apng, "PNG", save_all=True, append_images=frames[1:])
+    exif = Image.Exif()
+    exif[0x010F] = "Cam"
+    late = chunk(b"tEXt", b"Copyright\x00Ann") + chunk(b"eXIf", exif.tobytes()[6:])  # (without "Exif\0\0")
+    (tmp_path / "late.png").write_bytes(apng.getvalue()[:-12] + late + apng.getvalue()[-12:])  # before IEND
+    frames[0].save(gif, "GIF", save_all=True, append_images=frames[1:])
+    second = gif.getvalue().index(b"\x21\xf9", gif.getvalue().index(b"\x21\xf9") + 1)  # (its control extension)
+    (tmp_path / "late.gif").write_bytes(gif.getvalue()[:second] + b"\x21\xfe\x04note\x00" + gif.getvalue()[second:])
+
+    def same(images: list[Image.Image]) -> list[Image.Image]:  # (a stylizer's part: the metadata is what counts)
+        return [image.convert("RGB") for image in images]
+
+    for out in ("o.png", "o.webp"):
+        stylize_animation(tmp_path / "late.png", tmp_path / out, same)
+        with Image.open(tmp_path / out) as kept:
+            kept.load()
+            assert kept.getexif().get(0x010F) == "Cam", out
+            assert (kept.text if out == "o.png" else {"Copyright": kept.getexif().get(0x8298)}) == {"Copyright": "Ann"}
+    stylize_animation(tmp_path / "late.gif", tmp_path / "o.gif", same)
+    with Image.open(tmp_path / "o.gif") as kept:
+        assert kept.info.get("comment") == b"note"
+
+
 def test_a_comment_too_long_for_a_jpeg_is_left_out(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     """A GIF's comment (or a PNG's Comment text) longer than a JPEG's 64 KB segment: the JPEG was not written
     ("Comment is too long"); it is written without the comment, with a warning, as a too long XMP is."""
