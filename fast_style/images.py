@@ -758,9 +758,20 @@ def kept_metadata(source: Image.Image | None, fmt: str, size: tuple[int, int] | 
             params.pop("exif", None)
             exif = Image.Exif()
         if tags and fmt != "TIFF":
-            for tag, text in tags.items():  # (its EXIF's own, where it has them, kept)
-                exif.setdefault(tag, text)
+            had, alone = "exif" in params, len(exif.tobytes()) if fmt == "JPEG" else 0
+            added = [tag for tag in tags if tag not in exif]  # (its EXIF's own, where it has them, kept)
+            for tag in added:
+                exif[tag] = tags[tag]
             params["exif"] = exif.tobytes()
+            for tag in sorted(added, key=lambda t: -len(tags[t])):  # too long for a JPEG: the longest left out
+                if fmt != "JPEG" or len(params["exif"]) <= JPEG_EXIF_BYTES or alone > JPEG_EXIF_BYTES:  # (below)
+                    break
+                said = _TAG_NAMES[tag], len(tags[tag])
+                log.warning("the %s (%d bytes) is too long for a JPEG's EXIF: not kept", *said)
+                del exif[tag]
+                params["exif"] = exif.tobytes()
+            if not had and not len(exif):
+                del params["exif"]
         if fmt == "AVIF" and "exif" in params and 0x0112 in exif:  # (an AVIF's is a box of its own: Pillow took
             del exif[0x0112]  # the tag out, writing the EXIF again, and UTF-8 text became "?")
             params["exif"] = exif.tobytes()
@@ -801,6 +812,7 @@ _TIFF_LAYOUT_TAGS |= {330, 338, 339, 347, *range(512, 522), 529, 530, 531, 532}
 # a PNG's text chunks that a TIFF or an EXIF holds as tags: ImageDescription, Artist (PNG's "Author", or the
 # "Artist" some writers use: "Author" first), Copyright, Software (kept as a PNG's stylized PNG keeps it)
 _PNG_TEXT_TAGS = {"Description": 0x010E, "Artist": 0x013B, "Author": 0x013B, "Copyright": 0x8298, "Software": 0x0131}
+_TAG_NAMES = {0x010E: "description", 0x013B: "author", 0x8298: "copyright", 0x0131: "software's name"}
 
 
 def _text_tags(source: Image.Image, fmt: str) -> dict[int, str | bytes]:

@@ -2481,3 +2481,16 @@ def test_a_comment_too_long_for_a_jpeg_is_left_out(tmp_path: Path, caplog: pytes
         assert "the comment (70000 bytes) is too long for a JPEG: not kept" in caplog.text
         with Image.open(io.BytesIO(encode_image(Image.new("RGB", (40, 20)), "out.gif", photo))) as kept:
             assert len(kept.info["comment"]) == 70_000  # (a GIF holds it)
+    from PIL.PngImagePlugin import PngInfo
+
+    texts, exif = PngInfo(), Image.Exif()
+    texts.add_text("Description", "d" * 70_000)
+    texts.add_text("Author", "Ann")
+    exif[0x010F] = "Cam"
+    Image.new("RGB", (40, 20)).save(tmp_path / "long.png", pnginfo=texts, exif=exif.tobytes())
+    with Image.open(
+        io.BytesIO(encode_image(Image.new("RGB", (40, 20)), "out.jpg", read_image(tmp_path / "long.png")))
+    ) as kept:
+        got = kept.getexif()  # the long text alone left out of its EXIF (the JPEG had lost the camera's EXIF too)
+        assert (got.get(0x010F), got.get(0x013B), got.get(0x010E)) == ("Cam", "Ann", None)
+    assert "the description (70000 bytes) is too long for a JPEG's EXIF: not kept" in caplog.text
