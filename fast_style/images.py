@@ -163,7 +163,10 @@ def _tiff_exif(img: Image.Image) -> bytes | None:
             for ifd in (0x8769, 0x8825):  # EXIF, GPS
                 if found := tags.get_ifd(ifd):
                     exif.get_ifd(ifd).update(found)
-            return exif.tobytes() if len(exif) or exif.get_ifd(0x8769) or exif.get_ifd(0x8825) else None
+            if not (len(exif) or exif.get_ifd(0x8769) or exif.get_ifd(0x8825)):
+                return None
+            _texts_as_read(exif)
+            return exif.tobytes()
     except Exception:
         return None
 
@@ -245,6 +248,13 @@ def upright(img: Image.Image) -> Image.Image:
     turned = ImageOps.exif_transpose(img, in_place=False)
     if orientation in (5, 6, 7, 8) and isinstance(dpi := turned.info.get("dpi"), tuple) and len(dpi) == 2:
         turned.info["dpi"] = dpi[::-1]
+    if isinstance(raw := img.info.get("exif"), bytes) and isinstance(turned.info.get("exif"), bytes):
+        with contextlib.suppress(Exception), warnings.catch_warnings(action="ignore"):  # (damaged: Pillow's, kept)
+            exif = Image.Exif()  # its block without the tag written again from the photo's (Pillow's had "?" for
+            exif.load(raw)  # each byte of its text beyond ASCII: `_texts_as_read`)
+            _texts_as_read(exif)
+            del exif[0x0112]
+            turned.info["exif"] = exif.tobytes()
     return turned
 
 
@@ -727,6 +737,22 @@ def _written_exif(exif: Image.Exif, size: tuple[int, int] | None) -> None:
         interop[1] = "R98"
 
 
+def _texts_as_read(exif: Image.Exif) -> None:
+    """`exif`'s text beyond ASCII (its IFDs' too) as the bytes it was read from, in place: Pillow reads an EXIF's
+    text as Latin-1 and writes "?" for each character beyond ASCII, so a photo's UTF-8 (as phones and exiftool
+    write it) came out so in every stylized copy ("Zo\u00eb" as "Zo??")."""
+    ifds: list = [exif, *(exif.get_ifd(tag) for tag in (0x8769, 0x8825) if tag in exif)]
+    if 0x8769 in exif and 0xA005 in exif.get_ifd(0x8769):
+        ifds.append(exif.get_ifd(0xA005))
+    for ifd in ifds:
+        for tag, value in list(ifd.items()):
+            if isinstance(value, str) and not value.isascii():
+                try:
+                    ifd[tag] = value.encode("latin-1")  # (the bytes read)
+                except UnicodeEncodeError:  # (not read: a caller's own)
+                    ifd[tag] = value.encode()
+
+
 def kept_metadata(source: Image.Image | None, fmt: str, size: tuple[int, int] | None = None) -> dict:
     """Save parameters for a stylized copy of `source` in `fmt`, `size` (width, height) pixels: its EXIF where the
     format allows (`_written_exif`), its XMP, resolution, PNG texts and comment (`_kept_metadata`), and an sRGB profile
@@ -748,6 +774,7 @@ def kept_metadata(source: Image.Image | None, fmt: str, size: tuple[int, int] | 
                 warnings.simplefilter("ignore")  # Pillow's own "Corrupt EXIF data" lines: said once below
                 if raw:
                     exif.load(raw)
+                    _texts_as_read(exif)
                     _written_exif(exif, size)
                 if (dpi := _resolution(source, size)) and (0x011A in exif or 0x011B in exif):
                     per = 2.54 if exif.get(0x0128) == 3 else 1.0  # ResolutionUnit: 3 centimetres, else inches
@@ -788,6 +815,7 @@ def kept_metadata(source: Image.Image | None, fmt: str, size: tuple[int, int] | 
         table = Image.Exif()
         if params.get("exif"):
             table.load(params["exif"])
+            _texts_as_read(table)
         if 0x8769 in table and isinstance((exif_ifd := table.get_ifd(0x8769)).get(0xA005), int):
             exif_ifd[0xA005] = table.get_ifd(0xA005)  # the interoperability IFD's (its offset in the EXIF block
             # was written as it was, pointing at another tag's bytes: its "R98" was lost)

@@ -1213,6 +1213,12 @@ def test_damaged_exif_a_tiffs_exif_and_xmp_and_a_gifs_soft_edges(
             got = kept.getexif()
             assert kept.size == (20, 40) and (got.get(0x010F), got.get(0x0112)) == ("TiffCam", 1), out
             assert got.get_ifd(0x8769).get(0x9003) == "2024:01:02 03:04:05", out
+    artist = Image.Exif()
+    artist[0x013B] = "Zo\u00eb".encode()  # in UTF-8, as phones and exiftool write it: it came out "Zo??"
+    Image.new("RGB", (40, 20)).save(tmp_path / "artist.tif", exif=artist)
+    copy = encode_image(Image.new("RGB", (8, 4)), "o.jpg", read_image(tmp_path / "artist.tif"))
+    with Image.open(io.BytesIO(copy)) as kept:
+        assert kept.getexif()[0x013B].encode("latin-1") == "Zo\u00eb".encode()  # (Pillow reads it as Latin-1)
     Image.new("RGB", (40, 20)).save(tmp_path / "credits.jpg", xmp=xmp)
     exif[700] = xmp  # (Pillow writes a TIFF's tags from one table)
     Image.new("RGB", (40, 20)).save(tmp_path / "both.tif", exif=exif)
@@ -1409,6 +1415,7 @@ def test_kept_exif_says_what_is_true_of_the_stylized_copy(model_path: Path, tmp_
     IFD too: it was lost). Its XMP's profile name, colour space and size are left out."""
     exif = Image.Exif()
     exif[0x010F], exif[0x0112] = "TestCam", 6  # Make; rotate on display
+    exif[0x013B] = "Zo\u00eb".encode()  # Artist, in UTF-8 (as phones and exiftool write it; it came out "Zo??")
     exif.get_ifd(0x8769).update({0x9003: "2024:05:06 07:08:09", 0xA001: 0xFFFF, 0xA002: 40, 0xA003: 20})
     exif.get_ifd(0x8769)[0xA005] = {1: "R03"}  # the interoperability IFD's index: Adobe RGB
     exif.get_ifd(0x8825).update({1: "N", 2: (48.0, 51.0, 24.0)})  # GPS
@@ -1436,6 +1443,7 @@ def test_kept_exif_says_what_is_true_of_the_stylized_copy(model_path: Path, tmp_
             got = kept.getexif()
             tags = got.get_ifd(0x8769)
             assert kept.size == size and got[0x010F] == "TestCam" and got.get(0x0112, 1) == 1, out
+            assert got[0x013B].encode("latin-1") == "Zo\u00eb".encode(), out  # (Pillow reads it as Latin-1)
             assert tags[0x9003] == "2024:05:06 07:08:09" and got.get_ifd(0x8825)[2] == (48.0, 51.0, 24.0), out
             assert tags[0xA001] == 1 and (tags[0xA002], tags[0xA003]) == size, out  # sRGB; the copy's size
             assert got.get_ifd(0xA005) == {1: "R98"}, out
