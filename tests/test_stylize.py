@@ -1930,7 +1930,10 @@ def test_a_video_preset_for_pictures_alone_and_a_quality_for_videos_alone_are_sa
     assert main([str(photo), str(clip), *args, "-o", str(tmp_path / "out")]) == 0
     assert "warning" not in capsys.readouterr().err
     assert main([str(photo), "-m", str(model_path), "--quality", "80", "-q", "-o", str(tmp_path / "o.png")]) == 0
-    assert "PNG, GIF and BMP lose nothing; it does nothing here\n" in capsys.readouterr().err  # (unsaid)
+    assert (
+        "PNG, TIFF and BMP lose nothing, a GIF holds 256 colours whatever it says; it does nothing here\n"
+        in capsys.readouterr().err
+    )
     assert main([str(photo), str(clip), "-m", str(model_path), "-o", str(tmp_path / "out"), "--force", "-q"]) == 0
     assert "warning" not in capsys.readouterr().err
 

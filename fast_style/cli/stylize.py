@@ -250,13 +250,13 @@ def run(args: argparse.Namespace) -> int:
             "warning: --video-preset is x264's speed for videos, and none is among the inputs: it does nothing here",
             file=sys.stderr,
         )
-    lossy = (".jpg", ".jpeg", ".webp", ".avif")  # (a PNG, GIF or BMP is lossless: -o out.png took --quality unsaid)
+    lossy = (".jpg", ".jpeg", ".webp", ".avif")  # (a PNG, TIFF, GIF or BMP: -o out.png took --quality unsaid)
     if args.quality is not None and not any(
         Path(dst).suffix.lower() in lossy and not is_video(src) for src, dst in plans
     ):
         print(
             "warning: --quality is for JPEG, WebP and AVIF pictures: videos keep a fixed high quality (H.264 CRF 18), "
-            "PNG, GIF and BMP lose nothing; it does nothing here",
+            "PNG, TIFF and BMP lose nothing, a GIF holds 256 colours whatever it says; it does nothing here",
             file=sys.stderr,
         )
 
