@@ -607,7 +607,9 @@ def encode_image(img: Image.Image, path: str | Path, source: Image.Image | None 
     if fmt in ("JPEG", "WEBP", "AVIF"):
         params["quality"] = quality
     params |= kept_metadata(source, fmt, img.size)
-    if fmt == "TIFF":  # its pixels in strips, to be compressed (`_compressed_tiff`)
+    if fmt == "TIFF":  # its pixels in strips, to be compressed (`_compressed_tiff`), by Pillow's own writer (a
+        # TIFF's image, read with its compression, went to libtiff, which refuses the EXIF's IFDs: "could not encode")
+        params["compression"] = "raw"
         params["exif"] = table = params.get("exif") or Image.Exif()  # (a TIFF's tags, from kept_metadata)
         table[0x0116] = max(1, TIFF_STRIP_BYTES // len(img.crop((0, 0, img.width, 1)).tobytes()))  # RowsPerStrip
         if img.mode in _PREDICTED:

@@ -1275,6 +1275,10 @@ def test_a_tiff_is_written_compressed_without_loss(tmp_path: Path) -> None:
             got = kept.getexif()
             assert got[0x010F] == "Cam" and got.get_ifd(0x8769)[0x9003] == "2024:01:02 03:04:05", picture.mode
             assert got.get_ifd(0x8825)[2] == (48.0, 51.0, 24.0) and kept.info["dpi"] == (300, 300), picture.mode
+    photo.save(tmp_path / "lzw.tif", compression="tiff_lzw")  # (read with its compression: it went to libtiff)
+    tif = encode_image(read_image(tmp_path / "lzw.tif"), "o.tif", read_image(tmp_path / "cam.jpg"))
+    with Image.open(io.BytesIO(tif)) as kept:
+        assert kept.tag_v2[0x0103] == 8 and kept.getexif().get_ifd(0x8769)[0x9003] == "2024:01:02 03:04:05"
 
 
 def test_an_opaque_frame_of_an_animated_gif_keeps_the_next_ones_transparency(tmp_path: Path) -> None:
