@@ -136,7 +136,10 @@ class ConsistencyLoss(nn.Module):
     def check_crops(self, h: int, w: int) -> None:
         """UserError where training crops of h x w px leave no room for the motion: checked before training (it
         had said so at `start`'s step, hours in) and at every step, for the widest zoom out max_zoom allows (a size
-        that passed a run's first steps had failed a later step's random zoom)."""
+        that passed a run's first steps had failed a later step's random zoom). Not at weight 0, where no copy is
+        moved (`active`): a crop too small for the motion had been refused for a pass that never runs."""
+        if not self.weight:
+            return
         s, widest = self.max_shift, 1 / (1 + self.max_zoom)
         if min(h, w) <= s + 2 * self._border(h, w, widest):
             least = next(n for n in range(16, 1 << 16) if n > s + 2 * self._border(n, n, widest))

@@ -173,6 +173,7 @@ def test_the_term_starts_at_its_step(monkeypatch: pytest.MonkeyPatch) -> None:
     calls.clear()
     assert unweighted.training_step(batch, 0).item() == pytest.approx(1.0) and calls == [2]
     assert off.never_starts(4).startswith("temporal.weight=0 trains nothing: the run trains as with temporal=none")
+    off.check_crops(16, 16)  # no copy is moved: a crop too small for the motion is not refused for it
 
 
 @pytest.mark.slow
