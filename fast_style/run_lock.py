@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import threading
 from pathlib import Path
 from typing import IO
 
@@ -17,6 +18,37 @@ from fast_style.cache import cache_dir
 from fast_style.errors import UserError
 
 _HELD: dict[str, IO] = {}  # this process's locks, by lock file: a folder whose lock is open here is not opened again
+_TRAINING: dict[str, str] = {}  # the folders a train() of this process trains in, with its thread's name
+_TRAINING_GUARD = threading.Lock()
+
+
+class _Claim:
+    """A folder claimed by one train() of this process (`claim_run_folder`); close() lets it go."""
+
+    def __init__(self, key: str) -> None:
+        self._key: str | None = key
+
+    def close(self) -> None:
+        with _TRAINING_GUARD:
+            if self._key is not None:
+                _TRAINING.pop(self._key, None)
+                self._key = None
+
+
+def claim_run_folder(folder: Path, setting: str) -> _Claim:
+    """Claims `folder` for one train() of this process (close the returned claim at its end). The lock file above
+    is the process's: a second train() in another thread of the same process (a notebook's, a server's) found it
+    held by its own process and trained on, the two writing over each other's checkpoints and style model. Refused
+    here as a second process is (UserError naming `setting`)."""
+    key = str(folder.expanduser().resolve())
+    with _TRAINING_GUARD:
+        if (thread := _TRAINING.get(key)) is not None:
+            raise UserError(
+                f"{setting}: another training (pid {os.getpid()}, this process's thread {thread!r}) is running in "
+                "that folder: wait for it to end (or stop it), or choose another folder"
+            )
+        _TRAINING[key] = threading.current_thread().name
+    return _Claim(key)
 
 
 def lock_run_folder(folder: Path, setting: str) -> IO | None:

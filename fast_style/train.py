@@ -10,7 +10,7 @@ import signal
 import threading
 import warnings
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import pytorch_lightning as pl
 from omegaconf import DictConfig, OmegaConf
@@ -39,7 +39,7 @@ from fast_style.memory import check_memory
 from fast_style.module import StyleTransferModule
 from fast_style.outputs import check_writable, in_the_way
 from fast_style.resume import resume_from, run_in, step_of, trained_settings
-from fast_style.run_lock import lock_run_folder
+from fast_style.run_lock import claim_run_folder, lock_run_folder
 from fast_style.run_logging import one_copy_on_terminal, without_tips
 from fast_style.style_image import LOWER_STYLE_SIZE
 
@@ -64,7 +64,7 @@ def train(cfg: DictConfig) -> Path | None:
     main = threading.current_thread() is threading.main_thread()
     ctrl_c = signal.getsignal(signal.SIGINT) if main else None
     finished: list[bool] = []
-    held: list[IO] = []  # the run folder's lock, taken by _train (fast-style-train's own: not taken again)
+    held: list[Any] = []  # the run folder's lock and claim, taken by _train (fast-style-train's lock: not again)
     try:
         return _train(cfg, finished, held)
     except KeyboardInterrupt as e:
@@ -79,7 +79,7 @@ def train(cfg: DictConfig) -> Path | None:
             signal.signal(signal.SIGINT, ctrl_c)
 
 
-def _train(cfg: DictConfig, finished: list[bool], held: list[IO]) -> Path | None:
+def _train(cfg: DictConfig, finished: list[bool], held: list[Any]) -> Path | None:
     """train()'s work; `finished` gains True once the run is over, before its last lines ("style model: ..."), and
     `held` the run folder's lock, which the caller lets go."""
     if not isinstance(cfg, DictConfig):  # (None failed in Python's words, a dict as a config of another's)
@@ -113,7 +113,9 @@ def _train(cfg: DictConfig, finished: list[bool], held: list[IO]) -> Path | None
             f"the run's folder {cfg.output_dir} cannot be made: {said}; choose another {launch.run_folder_key()}"
         )
     # one run at a time in a folder (fast-style-train holds it already): two programs (notebooks) training into one
-    # folder had both trained, each writing over the other's checkpoints and style model. DDP: rank 0's alone
+    # folder had both trained, each writing over the other's checkpoints and style model. DDP: rank 0's alone. And
+    # one train() at a time in it within this process (threads: the lock is the process's, taken once)
+    held.append(claim_run_folder(Path(cfg.output_dir), f"{launch.run_folder_key()}={cfg.output_dir}"))
     if not ranks.another_rank():
         lock = lock_run_folder(Path(cfg.output_dir), f"{launch.run_folder_key()}={cfg.output_dir}")
         held.extend([lock] if lock is not None else [])

@@ -2062,6 +2062,45 @@ def test_train_from_python_holds_its_run_folders_lock_and_takes_a_held_one_as_it
     assert not held_elsewhere()  # let go as train() ended
 
 
+def test_a_second_train_in_another_thread_of_the_process_is_refused_its_folder(
+    tmp_path: Path, photo_dir: Path, style_path: Path, random_vgg: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The run folder's lock is the process's: train() in a second thread (a notebook's, a server's) found it held
+    by its own process and trained on, both writing over each other's checkpoints and style model."""
+    import threading
+
+    import fast_style.train as training
+
+    cfg = tiny_cfg(tmp_path / "r", photo_dir, style_path, random_vgg)
+    started, go_on, first = threading.Event(), threading.Event(), []
+
+    def waits(cfg):  # the first train(), its folder claimed, held before its set-up
+        started.set()
+        go_on.wait(10)
+        raise UserError("stopped here")
+
+    def train_first() -> None:
+        try:
+            train(cfg)
+        except UserError as e:
+            first.append(str(e))
+
+    monkeypatch.setattr(training, "_prepare", waits)
+    thread = threading.Thread(target=train_first)
+    thread.start()
+    try:
+        assert started.wait(10)
+        said = rf"^output_dir={re.escape(str(tmp_path / 'r'))}: another training \(pid {os.getpid()}, this process's"
+        with pytest.raises(UserError, match=said):
+            train(cfg)
+    finally:
+        go_on.set()
+        thread.join(10)
+    assert first == ["stopped here"]
+    with pytest.raises(UserError, match="^stopped here$"):  # its end let the folder go: not refused now
+        train(cfg)
+
+
 def test_out_of_memory_in_training_is_one_line(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
 ) -> None:
