@@ -440,6 +440,7 @@ def _prepare(cfg: DictConfig) -> tuple[pl.Trainer, StyleTransferModule, Any, lis
     callbacks.append(HParamsSummary(settings))  # the HParams tab
     callbacks.append(TrainedSettings(trained_settings(settings)))  # kept in the checkpoints, compared on a resume
     callbacks.append(KeepLaunch(out / ".hydra"))
+    callbacks.append(after_the_data := AfterTheData())
     # a resume forgets what the stopped run logged past its checkpoint (a kill after it: those steps run again, and
     # their points and grids had been in TensorBoard twice); TensorBoard drops them from the earlier event files.
     # A sweep's run started again from the beginning (stopped before its first checkpoint) forgets all of it.
@@ -470,23 +471,36 @@ def _prepare(cfg: DictConfig) -> tuple[pl.Trainer, StyleTransferModule, Any, lis
             f"training at {setting('--image-size', 'data.image_size', size)} with data.batch_size={batch}",
             f"lower {setting('--image-size', 'data.image_size')} or data.batch_size",
         )
+    advice = after_the_data.lines  # said once the data is found: a data error comes first, and alone
     if isinstance(trainer.accelerator, CPUAccelerator) and trainer.max_steps >= LONG_FOR_A_CPU and ckpt is None:
-        log.warning(  # the paper's 40,000 steps at 256 px: about a day on two cores, with no word of a shorter way
-            "%d steps on the CPU take many hours (the progress bar shows the time left): "
-            "experiment=cpu_quick trains a style worth keeping in about 10 minutes on two cores",
-            trainer.max_steps,
+        advice.append(  # the paper's 40,000 steps at 256 px: about a day on two cores, with no word of a shorter way
+            f"{trainer.max_steps} steps on the CPU take many hours (the progress bar shows the time left): "
+            "experiment=cpu_quick trains a style worth keeping in about 10 minutes on two cores"
         )
     if isinstance(trainer.accelerator, CPUAccelerator) and asked != "32-true":
         if asked == "16-mixed":  # Lightning trains bf16-mixed instead, saying only "Using bfloat16 AMP"
-            log.warning("trainer.precision=%s is for GPUs: on the CPU it trains as bf16-mixed", precision)
+            advice.append(f"trainer.precision={precision} is for GPUs: on the CPU it trains as bf16-mixed")
         if not native_bf16("cpu"):  # as fast-style-stylize says for --precision bf16
-            log.warning(
-                "this CPU has no native bf16 (AVX512-BF16 or AMX): %s runs emulated, several times "
-                "slower than trainer.precision=32-true",
-                precision,
+            advice.append(
+                f"this CPU has no native bf16 (AVX512-BF16 or AMX): {precision} runs emulated, several times "
+                "slower than trainer.precision=32-true"
             )
     logger.log_hyperparams(settings)
     return trainer, module, datamodule, callbacks, ckpt
+
+
+class AfterTheData(pl.Callback):
+    """Advice on a run's settings (the CPU's hours for trainer.max_steps, a precision the CPU runs slowly), said
+    once the data is found: Lightning sets a callback up after the datamodule, which refuses a folder without
+    photos. Said before, the advice came first and the data error after it (an empty data.root)."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def setup(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
+        for line in self.lines:
+            log.warning(line)
+        self.lines = []
 
 
 def _locatable(node: DictConfig) -> bool:

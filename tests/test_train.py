@@ -1876,8 +1876,10 @@ def test_a_precision_the_cpu_runs_slowly_or_not_at_all_is_said(
         caplog.clear()
         with warnings.catch_warnings(record=True) as seen:
             warnings.simplefilter("always")
-            train_module._prepare(
-                tiny_cfg(tmp_path / precision, photo_dir, style_path, random_vgg, f"trainer.precision={precision}")
+            _said_once_the_data_is_found(
+                train_module._prepare(
+                    tiny_cfg(tmp_path / precision, photo_dir, style_path, random_vgg, f"trainer.precision={precision}")
+                )
             )
         assert not [w for w in seen if "AMP with fp16" in str(w.message)], precision  # Lightning's too, before ours
         assert (f"={precision} is for GPUs: on the CPU it trains as bf16-mixed" in caplog.text) is bool(said), precision
@@ -2476,11 +2478,31 @@ def test_a_long_run_on_the_cpu_points_at_the_short_recipe(
 
     for steps, said in ((40000, True), (train_module.LONG_FOR_A_CPU, True), (2000, False)):
         caplog.clear()
-        train_module._prepare(
-            tiny_cfg(tmp_path / str(steps), photo_dir, style_path, random_vgg, f"trainer.max_steps={steps}")
+        _said_once_the_data_is_found(
+            train_module._prepare(
+                tiny_cfg(tmp_path / str(steps), photo_dir, style_path, random_vgg, f"trainer.max_steps={steps}")
+            )
         )
         hint = f"{steps} steps on the CPU take many hours (the progress bar shows the time left): experi"
         assert (hint in caplog.text) is said, caplog.text
+    # a folder without photos: its error first and alone (the hint had come before it)
+    caplog.clear()
+    (tmp_path / "none").mkdir()
+    empty = tiny_cfg(tmp_path / "e", photo_dir, style_path, random_vgg, "trainer.max_steps=40000")
+    empty.data.root = str(tmp_path / "none")
+    with pytest.raises(UserError, match="holds no photos"):
+        train(empty)
+    assert "many hours" not in caplog.text
+
+
+def _said_once_the_data_is_found(prepared: tuple) -> None:
+    """What train() says of its settings once the datamodule has found its photos (`train.AfterTheData`)."""
+    from fast_style.train import AfterTheData
+
+    trainer, _, _, callbacks, _ = prepared
+    for callback in callbacks:
+        if isinstance(callback, AfterTheData):
+            callback.setup(trainer, None, "fit")
 
 
 def test_train_given_something_other_than_a_composed_config_says_what_it_takes() -> None:
