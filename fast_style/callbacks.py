@@ -253,6 +253,45 @@ class StyleModelWriter(pl.Callback):
     def state_dict(self) -> dict[str, Any]:
         return {"meta": dict(self.meta)}  # in each checkpoint: what the run was trained on
 
+    def on_load_checkpoint(self, trainer: pl.Trainer, pl_module: pl.LightningModule, checkpoint: dict) -> None:
+        """A checkpoint whose state does not name its painting, or its teacher (written before checkpoints kept
+        them, or by a run with callbacks.style_model off) resumed with another style.image, or a teacher, without a
+        word: compared by name where the checkpoint keeps the run's trained settings, else one warning that it
+        cannot tell. (A checkpoint that names no teacher and trained without one now is older than distillation.)"""
+        states = checkpoint.get("callbacks") or {}
+        state = states.get(self.state_key, states.get(self._legacy_state_key))
+        meta = state.get("meta") if isinstance(state, dict) else None
+        meta = meta if isinstance(meta, dict) else {}
+        kept = checkpoint.get("trained_settings")
+        kept = kept if isinstance(kept, dict) else {}
+        painting, teacher = self.meta.get("style_image"), self.meta.get("distilled_from")
+        unknown = []
+        if painting and not meta.get("style_image"):
+            if not isinstance(was := kept.get("style.image"), str):
+                unknown.append("which painting it was trained on")
+            elif was != Path(str(painting)).name:
+                raise UserError(
+                    f"this checkpoint was trained on {was}, not {painting}: resume with style.image=<the path of "
+                    f"{was}>, or start a new run"
+                )
+        if "distilled_from" not in meta and "distill" in kept:
+            was = kept.get("distill.teacher") if kept["distill"] != "none" else None
+            if (was is None) != (teacher is None) or (was and was != Path(str(teacher)).name):
+                give = f"distill=teacher distill.teacher=<the path of {was}>" if was else "distill=none"
+                said = f"distilled from {was}" if was else "trained without a teacher"
+                raise UserError(f"this checkpoint was {said}: resume with {give}, or start a new run")
+        elif "distilled_from" not in meta and teacher:
+            unknown.append("whether it was distilled from a teacher")
+        if unknown:
+            used = [f"style.image={Path(str(painting)).name}"]
+            used += [f"distill.teacher={Path(str(teacher)).name}"] if teacher else []
+            log.warning(
+                "this checkpoint (an older fast-style's) does not say %s: the steps from here train with %s; if it "
+                "was trained otherwise, start a new run",
+                " nor ".join(unknown),
+                " and ".join(used),
+            )
+
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         """On resume: a checkpoint trained on another painting is refused (style models would mix the two)."""
         was, now = state_dict.get("meta", {}).get("style_image"), self.meta.get("style_image")

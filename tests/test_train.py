@@ -649,6 +649,52 @@ def test_tiny_run_end_to_end_and_resume(
             )
         )
     assert torch.load(out / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False)["global_step"] == 8
+    # a checkpoint that does not name its painting (older still, or a run's with callbacks.style_model off) had
+    # resumed with another without a word: by the run's trained settings where it keeps them, else said
+    for key in [k for k in older["callbacks"] if k.startswith("StyleModelWriter")]:
+        del older["callbacks"][key]
+    torch.save(older, tmp_path / "no_painting.ckpt")
+    del older["trained_settings"]
+    torch.save(older, tmp_path / "no_painting.ckpt")
+    caplog.clear()
+    resume = (random_vgg, "trainer.max_steps=8", f"ckpt_path={tmp_path / 'no_painting.ckpt'}")
+    train(tiny_cfg(tmp_path / "no_painting", photo_dir, other_style, *resume))
+    assert "this checkpoint (an older fast-style's) does not say which painting it was trained on: the steps from " in (
+        caplog.text
+    )
+
+
+def test_a_checkpoint_that_does_not_name_its_painting_or_teacher_is_compared_by_its_settings_or_said(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Checkpoints written before they kept the painting and teacher (or by a run with callbacks.style_model off)
+    resumed with another style.image, or with a teacher, without a word."""
+    from fast_style.callbacks import StyleModelWriter
+
+    def resumed(checkpoint: dict, teacher: str | None = None) -> None:
+        meta = {"style_image": "/p/wave.jpg", "distilled_from": teacher}
+        StyleModelWriter(str(tmp_path / "style.pt"), meta).on_load_checkpoint(None, None, checkpoint)
+
+    settings = {"style.image": "wave.jpg", "distill": "none", "distill.teacher": None}
+    resumed({"trained_settings": settings})  # the same painting, no teacher: nothing said
+    assert caplog.text == ""
+    with pytest.raises(UserError, match=r"^this checkpoint was trained on udnie.jpg, not /p/wave.jpg: resume with sty"):
+        resumed({"trained_settings": {**settings, "style.image": "udnie.jpg"}})
+    with pytest.raises(UserError, match="^this checkpoint was trained without a teacher: resume with distill=none"):
+        resumed({"trained_settings": settings}, "/t/wave-teacher.pt")
+    taught = {**settings, "distill": "teacher", "distill.teacher": "wave-teacher.pt"}
+    with pytest.raises(UserError, match="^this checkpoint was distilled from wave-teacher.pt: resume with distill=te"):
+        resumed({"trained_settings": taught})
+    resumed({"trained_settings": taught}, "/elsewhere/wave-teacher.pt")  # the same teacher, moved
+    resumed({"callbacks": {"StyleModelWriter": {"meta": {"style_image": "wave.jpg"}}}})  # older than distillation
+    assert caplog.text == ""
+    resumed({"callbacks": {"StyleModelWriter": {"meta": {"style_image": "wave.jpg"}}}}, "/t/wave-teacher.pt")
+    said = "does not say whether it was distilled from a teacher: the steps from here train with style.image=wave.jpg"
+    assert f"{said} and distill.teacher=wave-teacher.pt; if it was trained otherwise, start a new run" in caplog.text
+    caplog.clear()
+    resumed({}, "/t/wave-teacher.pt")
+    assert "does not say which painting it was trained on nor whether it was distilled from a teacher:" in caplog.text
+    assert len(caplog.records) == 1
 
 
 def test_the_stop_line_points_a_resume_at_the_run_or_at_its_whole_sweep(monkeypatch: pytest.MonkeyPatch) -> None:
