@@ -450,9 +450,14 @@ class StyleDataModule(pl.LightningDataModule):
         self.left_out = {str(f) for f in unreadable}  # found unreadable here: in the count at the run's end too
         self._read_cached_copies()
         log.info(
-            "data: %s, %d held out for validation",
+            "data: %s, %d held out for validation%s",
             counted(len(self.train_files), "training image"),
             len(self.val_files),
+            # (the HParams tab's figures are the held-out photos' under common weights: the training batches' own,
+            # under each run's weights and of one batch, would rank a sweep's runs by their weights)
+            ""
+            if self.val_files
+            else " (none: TensorBoard gets no val/* curves, image grids or HParams; data.num_val=N holds N out)",
         )
 
     def _read_cached_copies(self) -> None:

@@ -248,8 +248,16 @@ def test_an_empty_folder_setting_is_one_line_not_the_current_folder(
         StyleDataModule(**folders, batch_size=1, num_workers=0, num_val=1).setup()
 
 
-def test_too_few_images_for_a_batch(tmp_path: Path) -> None:
+def test_too_few_images_for_a_batch(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     make_photo(tmp_path / "a" / "one.png")
+    make_photo(tmp_path / "two" / "one.png")
+    make_photo(tmp_path / "two" / "two.png")
+    with caplog.at_level(logging.INFO):  # no photo held out: said why TensorBoard's HParams tab stays empty
+        StyleDataModule(str(tmp_path / "two"), batch_size=2, num_workers=0, num_val=0).setup()
+    said = (
+        "data: 2 training images, 0 held out for validation (none: TensorBoard gets no val/* curves, image grids or HP"
+    )
+    assert said in caplog.text
     dm = StyleDataModule(str(tmp_path / "a"), batch_size=4, num_workers=0, num_val=0)
     with pytest.raises(UserError, match="has 1 training image, fewer than batch_size=4"):  # (it said "1 ... images")
         dm.setup()
