@@ -225,6 +225,63 @@ def _same_model(was: str | None, now: str | None) -> bool:
     return a.resolve() == b.resolve() or a.read_bytes() == b.read_bytes()
 
 
+def check_trained_on(checkpoint: dict, painting: str | None, teacher: str | None, by_state: bool = True) -> None:
+    """A resume with another painting, or teacher, than `checkpoint`'s run is refused (style models would mix
+    the two): by StyleModelWriter's state in it (`by_state`: that callback's own load_state_dict compares it where
+    the run has one), else by name by the run's trained settings it keeps. Where neither says (a checkpoint of an
+    older fast-style), one warning that it cannot tell: it had resumed with another style.image, or with a
+    teacher, without a word. (A checkpoint that names no teacher, resumed without one, is older than distillation.)"""
+    states = checkpoint.get("callbacks") or {}
+    state = states.get(StyleModelWriter.__qualname__, states.get(StyleModelWriter))
+    meta = state.get("meta") if isinstance(state, dict) else None
+    meta = meta if isinstance(meta, dict) else {}
+    if by_state:
+        _compare_with_state(meta, painting, teacher)
+    kept = checkpoint.get("trained_settings")
+    kept = kept if isinstance(kept, dict) else {}
+    unknown = []
+    if painting and not meta.get("style_image"):
+        if not isinstance(was := kept.get("style.image"), str):
+            unknown.append("which painting it was trained on")
+        elif was != Path(str(painting)).name:
+            raise UserError(
+                f"this checkpoint was trained on {was}, not {painting}: resume with style.image=<the path of {was}>, "
+                "or start a new run"
+            )
+    if "distilled_from" not in meta and "distill" in kept:
+        was = kept.get("distill.teacher") if kept["distill"] != "none" else None
+        if (was is None) != (teacher is None) or (was and was != Path(str(teacher)).name):
+            give = f"distill=teacher distill.teacher=<the path of {was}>" if was else "distill=none"
+            said = f"distilled from {was}" if was else "trained without a teacher"
+            raise UserError(f"this checkpoint was {said}: resume with {give}, or start a new run")
+    elif "distilled_from" not in meta and teacher:
+        unknown.append("whether it was distilled from a teacher")
+    if unknown:
+        used = [f"style.image={Path(str(painting)).name}"]
+        used += [f"distill.teacher={Path(str(teacher)).name}"] if teacher else []
+        log.warning(
+            "this checkpoint (an older fast-style's) does not say %s: the steps from here train with %s; if it was "
+            "trained otherwise, start a new run",
+            " nor ".join(unknown),
+            " and ".join(used),
+        )
+
+
+def _compare_with_state(meta: dict[str, Any], painting: str | None, teacher: str | None) -> None:
+    """UserError where StyleModelWriter's state `meta` names another painting, or teacher, than this run's."""
+    was = meta.get("style_image")
+    if was and painting and Path(str(was)).name != Path(str(painting)).name:
+        raise UserError(
+            f"this checkpoint was trained on {was}, not {painting}: resume with style.image={was}, or start a new run"
+        )
+    if "distilled_from" in meta:  # (its model would name the last launch's teacher alone)
+        was = meta["distilled_from"]
+        if not _same_model(was, teacher):
+            give = f"distill=teacher distill.teacher={was}" if was else "distill=none"
+            said = f"distilled from {was}" if was else "trained without a teacher"
+            raise UserError(f"this checkpoint was {said}: resume with {give}, or start a new run")
+
+
 class StyleModelWriter(pl.Callback):
     """Writes the standalone style model (network hyper-parameters + weights, a few MB): beside each checkpoint
     as `<checkpoint dir>/style-step=N.pt`, and at the end of training as `path`."""
@@ -255,56 +312,12 @@ class StyleModelWriter(pl.Callback):
 
     def on_load_checkpoint(self, trainer: pl.Trainer, pl_module: pl.LightningModule, checkpoint: dict) -> None:
         """A checkpoint whose state does not name its painting, or its teacher (written before checkpoints kept
-        them, or by a run with callbacks.style_model off) resumed with another style.image, or a teacher, without a
-        word: compared by name where the checkpoint keeps the run's trained settings, else one warning that it
-        cannot tell. (A checkpoint that names no teacher and trained without one now is older than distillation.)"""
-        states = checkpoint.get("callbacks") or {}
-        state = states.get(self.state_key, states.get(self._legacy_state_key))
-        meta = state.get("meta") if isinstance(state, dict) else None
-        meta = meta if isinstance(meta, dict) else {}
-        kept = checkpoint.get("trained_settings")
-        kept = kept if isinstance(kept, dict) else {}
-        painting, teacher = self.meta.get("style_image"), self.meta.get("distilled_from")
-        unknown = []
-        if painting and not meta.get("style_image"):
-            if not isinstance(was := kept.get("style.image"), str):
-                unknown.append("which painting it was trained on")
-            elif was != Path(str(painting)).name:
-                raise UserError(
-                    f"this checkpoint was trained on {was}, not {painting}: resume with style.image=<the path of "
-                    f"{was}>, or start a new run"
-                )
-        if "distilled_from" not in meta and "distill" in kept:
-            was = kept.get("distill.teacher") if kept["distill"] != "none" else None
-            if (was is None) != (teacher is None) or (was and was != Path(str(teacher)).name):
-                give = f"distill=teacher distill.teacher=<the path of {was}>" if was else "distill=none"
-                said = f"distilled from {was}" if was else "trained without a teacher"
-                raise UserError(f"this checkpoint was {said}: resume with {give}, or start a new run")
-        elif "distilled_from" not in meta and teacher:
-            unknown.append("whether it was distilled from a teacher")
-        if unknown:
-            used = [f"style.image={Path(str(painting)).name}"]
-            used += [f"distill.teacher={Path(str(teacher)).name}"] if teacher else []
-            log.warning(
-                "this checkpoint (an older fast-style's) does not say %s: the steps from here train with %s; if it "
-                "was trained otherwise, start a new run",
-                " nor ".join(unknown),
-                " and ".join(used),
-            )
+        them, or by a run with callbacks.style_model off): `check_trained_on`."""
+        check_trained_on(checkpoint, self.meta.get("style_image"), self.meta.get("distilled_from"), by_state=False)
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         """On resume: a checkpoint trained on another painting is refused (style models would mix the two)."""
-        was, now = state_dict.get("meta", {}).get("style_image"), self.meta.get("style_image")
-        if was and now and Path(str(was)).name != Path(str(now)).name:
-            raise UserError(
-                f"this checkpoint was trained on {was}, not {now}: resume with style.image={was}, or start a new run"
-            )
-        if "distilled_from" in state_dict.get("meta", {}):  # (its model would name the last launch's teacher alone)
-            was, now = state_dict["meta"]["distilled_from"], self.meta.get("distilled_from")
-            if not _same_model(was, now):
-                give = f"distill=teacher distill.teacher={was}" if was else "distill=none"
-                said = f"distilled from {was}" if was else "trained without a teacher"
-                raise UserError(f"this checkpoint was {said}: resume with {give}, or start a new run")
+        _compare_with_state(state_dict.get("meta", {}), self.meta.get("style_image"), self.meta.get("distilled_from"))
         if "init_from" in state_dict.get("meta", {}):  # what the run started from, or None: a resume names none, or
             self.meta["init_from"] = state_dict["meta"]["init_from"]  # another (which it does not read)
 
@@ -387,6 +400,9 @@ class TrainedSettings(pl.Callback):
     def on_load_checkpoint(self, trainer: pl.Trainer, pl_module: pl.LightningModule, checkpoint: dict) -> None:
         """One line for every setting changed: another data.image_size had a line of the datamodule's, and its
         style.size (twice the crop by default) a second one, of these settings."""
+        if not any(isinstance(c, StyleModelWriter) for c in trainer.callbacks):  # (callbacks.style_model=null: the
+            teacher = self.settings.get("distill.teacher") if self.settings.get("distill") != "none" else None
+            check_trained_on(checkpoint, self.settings.get("style.image"), teacher)  # writer compares them there)
         saved, ours = dict(saved_settings(checkpoint)), {}  # (a copy: the checkpoint's own stays as it was)
         data = trainer.datamodule
         kept = checkpoint.get(type(data).__qualname__) if hasattr(data, "says_resumed_sizes") else None

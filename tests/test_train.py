@@ -695,6 +695,20 @@ def test_a_checkpoint_that_does_not_name_its_painting_or_teacher_is_compared_by_
     resumed({}, "/t/wave-teacher.pt")
     assert "does not say which painting it was trained on nor whether it was distilled from a teacher:" in caplog.text
     assert len(caplog.records) == 1
+    # resumed with callbacks.style_model=null (no writer to compare): another painting had trained on unsaid
+    from types import SimpleNamespace
+
+    from fast_style.callbacks import TrainedSettings
+
+    ours = TrainedSettings({**settings, "style.image": "amber.jpg"})
+    no_writer = SimpleNamespace(callbacks=[ours], datamodule=None)
+    with pytest.raises(UserError, match="^this checkpoint was trained on /p/wave.jpg, not amber.jpg: resume with st"):
+        ours.on_load_checkpoint(
+            no_writer, None, {"callbacks": {"StyleModelWriter": {"meta": {"style_image": "/p/wave.jpg"}}}}
+        )
+    with pytest.raises(UserError, match="^this checkpoint was trained on wave.jpg, not amber.jpg: resume with st"):
+        ours.on_load_checkpoint(no_writer, None, {"trained_settings": settings})
+    ours.on_load_checkpoint(no_writer, None, {"trained_settings": {**settings, "style.image": "amber.jpg"}})
 
 
 def test_the_stop_line_points_a_resume_at_the_run_or_at_its_whole_sweep(monkeypatch: pytest.MonkeyPatch) -> None:
