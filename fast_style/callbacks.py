@@ -651,7 +651,15 @@ class GracefulStop(pl.Callback):
         if isinstance(ckpt, FinalCheckpoint) and ckpt.dirpath:
             path = ckpt.save_last_now(trainer)
             run = Path(trainer.default_root_dir)  # the run's folder (its checkpoints may be kept elsewhere)
-            if self.resume:
+            if 0 < trainer.max_steps <= trainer.global_step:  # stopped in its last step's validation: every step
+                log.warning(  # trained (it had said "to resume, ...", and the resume trained nothing)
+                    "stopped at step %d, the run's last (trainer.max_steps=%d): checkpoint %s; nothing is left to "
+                    "resume (raise trainer.max_steps with ckpt_path=last to train on)",
+                    trainer.global_step,
+                    trainer.max_steps,
+                    path,
+                )
+            elif self.resume:
                 log.warning("stopped at step %d: checkpoint %s; to resume: %s", trainer.global_step, path, self.resume)
             else:
                 log.warning(

@@ -657,6 +657,21 @@ class TerminateAfterValidation(pl.Callback):
             trainer._signal_connector.received_sigterm = True  # as its SIGTERM handler marks it
 
 
+def test_a_stop_in_the_last_steps_validation_does_not_point_at_a_resume(
+    tmp_path: Path, photo_dir: Path, style_path: Path, random_vgg: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Every step trained, its stop line said "to resume, ... ckpt_path=last", and that resume trained nothing."""
+    out = tmp_path / "run"
+    stop = ("+callbacks.stop._target_=tests.test_faults.TerminateAfterValidation", "+callbacks.stop.step=2")
+    with pytest.raises(SystemExit) as stopped:
+        train(tiny_cfg(out, photo_dir, style_path, random_vgg, "trainer.max_steps=2", *stop))
+    assert stopped.value.code == 143 and "; to resume," not in caplog.text
+    assert (
+        f"stopped at step 2, the run's last (trainer.max_steps=2): checkpoint {out}/checkpoints/last.ckpt; nothi"
+        in (caplog.text)
+    )
+
+
 @pytest.mark.parametrize("stop", ["TerminateAt", "TerminateAfterValidation"])
 def test_a_run_stopped_at_a_validation_step_resumes_its_curves_in_step(
     tmp_path: Path, photo_dir: Path, style_path: Path, random_vgg: Path, stop: str
