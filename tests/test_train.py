@@ -1397,7 +1397,6 @@ def test_the_refused_sweeps_cleanup_keeps_what_is_not_its_own(tmp_path: Path, mo
 
     monkeypatch.chdir(tmp_path)
     argv = ["-m", "loss.style_weight=2,abc", "hydra.job.chdir=false"]
-    note_run_parents(argv)
 
     def sweep(name: str, task: list[str]) -> Path:
         folder = tmp_path / "multirun" / "2026-01-01" / name
@@ -1406,11 +1405,16 @@ def test_the_refused_sweeps_cleanup_keeps_what_is_not_its_own(tmp_path: Path, mo
         OmegaConf.save({"hydra": hydra}, folder / "multirun.yaml")
         return folder
 
+    earlier = sweep("09-00-00", ["loss.style_weight=2,abc"])  # the same command's, there before this launch
+    note_run_parents(argv)
     other = sweep("10-00-00", ["loss.style_weight=1,5"])  # another launch, started meanwhile
     (tmp_path / "multirun" / "2026-01-01" / ".DS_Store").write_bytes(b"")
     ours = sweep("10-00-01", ["loss.style_weight=2,abc"])
+    running = sweep("10-00-02", ["loss.style_weight=2,abc"])  # the same command's, whose runs have begun
+    (running / "0").mkdir()
     remove_refused_sweep(argv)
     assert not ours.exists() and (other / "multirun.yaml").is_file()
+    assert (earlier / "multirun.yaml").is_file() and (running / "multirun.yaml").is_file() and (running / "0").is_dir()
 
 
 @pytest.mark.slow
