@@ -811,3 +811,37 @@ def test_reports_under_the_home_folder_go_there(tmp_path: Path, monkeypatch: pyt
     written = write_reports("~/reports", [score], [[torch.rand(1, 3, 32, 32)]], photos, "caffe")
     assert {p.parent for p in written} == {tmp_path / "home" / "reports"} and all(p.is_file() for p in written)
     assert not (tmp_path / "~").exists()
+
+
+def test_check_number_gives_back_pythons_own_number_and_tells_a_wrong_type_from_a_wrong_value() -> None:
+    """fast_style.numbers' rule, which every setting's check follows, had no test of its own: NaN taken as a number
+    (then refused only where a range's comparison fails it) passed the settings' tests."""
+    import enum
+    from fractions import Fraction
+
+    import numpy as np
+
+    from fast_style.numbers import check_number
+
+    class Level(enum.IntEnum):
+        HIGH = 3
+
+    anything = lambda v: True  # noqa: E731 (a setting of no range: NaN passes no comparison to be caught by)
+    for given, integer, wanted in (
+        (Level.HIGH, True, 3),
+        (np.int64(4), True, 4),
+        (torch.tensor(5), True, 5),
+        (np.float32(0.5), False, 0.5),
+        (Fraction(1, 4), False, 0.25),
+        (7, False, 7),
+    ):
+        got = check_number("x", given, anything, "a number", integer)
+        assert got == wanted and type(got) is type(wanted), given
+    for wrong in ("3", None, True, np.True_, torch.tensor(True), [3]):
+        with pytest.raises(TypeError, match=r"^x must be a number, not "):
+            check_number("x", wrong, anything, "a number")
+    for number, integer in ((float("nan"), False), (np.float32("nan"), False), (2.5, True), (np.float64(2.0), True)):
+        with pytest.raises(UserError, match=r"^x must be a number, got "):
+            check_number("x", number, anything, "a number", integer)
+    with pytest.raises(UserError, match=r"^x must be a number >= 1, got -1$"):
+        check_number("x", -1, lambda v: v >= 1, "a number >= 1")
