@@ -2090,7 +2090,7 @@ def test_a_second_launch_into_a_running_runs_folder_is_refused_before_it_writes(
 
 
 def test_train_from_python_holds_its_run_folders_lock_and_takes_a_held_one_as_its_own(
-    tmp_path: Path, photo_dir: Path, style_path: Path, random_vgg: Path
+    tmp_path: Path, photo_dir: Path, style_path: Path, random_vgg: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """fast-style-train held its run folder's lock, train(cfg) called from Python none: two programs (notebooks)
     training into one folder both trained, each writing over the other's checkpoints and style model. train() takes
@@ -2123,8 +2123,19 @@ def test_train_from_python_holds_its_run_folders_lock_and_takes_a_held_one_as_it
         train(broken)
     assert held_elsewhere()
     launch.close()
+    import fast_style.train as training
+
+    during: list[bool] = []
+    real_prepare = training._prepare
+
+    def prepare(cfg):  # whether the folder is held while the run is prepared (its lock once closed in this process)
+        during.append(held_elsewhere())
+        return real_prepare(cfg)
+
+    monkeypatch.setattr(training, "_prepare", prepare)
     with pytest.raises(UserError, match="data.root"):
         train(broken)
+    assert during == [True]  # (a lock closed here had counted as held: the run went unlocked)
     assert not held_elsewhere()  # let go as train() ended
 
 
