@@ -2428,6 +2428,15 @@ def test_a_pngs_text_chunks_and_a_comment_are_kept(model_path: Path, tmp_path: P
     tif = encode_image(Image.new("RGB", (8, 4)), "artist.tif", read_image(tmp_path / "artist.png"))
     with Image.open(io.BytesIO(tif)) as kept:
         assert kept.tag_v2[0x013B] == "Bob"
+    camera = Image.Exif()
+    camera[0x013B] = "Ann (the EXIF's)"  # the photo's EXIF names its artist: kept over the PNG's Author text
+    both = PngInfo()
+    both.add_text("Author", "Ann")
+    both.add_text("Copyright", "  ")  # a blank text: no tag of nothing
+    Image.new("RGB", (8, 4)).save(tmp_path / "both.png", pnginfo=both, exif=camera.tobytes())
+    tif = encode_image(Image.new("RGB", (8, 4)), "both.tif", read_image(tmp_path / "both.png"))
+    with Image.open(io.BytesIO(tif)) as kept:
+        assert kept.tag_v2[0x013B] == "Ann (the EXIF's)" and 0x8298 not in kept.tag_v2
     Image.new("RGB", (40, 20), (120, 80, 60)).save(tmp_path / "cam.jpg", comment="caf\u00e9".encode())
     for out in ("cam.png", "cam.jpg"):
         assert main([str(tmp_path / "cam.jpg"), "-m", str(model_path), "-o", str(tmp_path / "o" / out), "-q"]) == 0
