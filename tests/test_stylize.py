@@ -1230,11 +1230,13 @@ def test_damaged_exif_a_tiffs_exif_and_xmp_and_a_gifs_soft_edges(
             assert source != "both.tif" or kept.getexif().get(0x010F) == "TiffCam"
     phone = Image.Exif()  # a phone's EXIF that states its photo's size and compression among the TIFF's own tags
     phone[0x010F], phone[0x0100], phone[0x0101], phone[0x0103], phone[0x0106] = "Phone", 4000, 3000, 6, 6
+    phone[0x011C] = 2  # PlanarConfiguration, planes apart: kept in the copy (interleaved), it read back black
     Image.new("RGB", (40, 20)).save(tmp_path / "phone.jpg", exif=phone.tobytes())
     tif = encode_image(Image.new("RGB", (20, 10), (0, 200, 0)), "o.tif", read_image(tmp_path / "phone.jpg"))
     with Image.open(io.BytesIO(tif)) as kept:  # (a 4000x3000 TIFF of 20x10 pixels: "image file is truncated")
         kept.load()
         assert kept.size == (20, 10) and kept.getpixel((5, 5)) == (0, 200, 0) and kept.getexif()[0x010F] == "Phone"
+        assert (kept.tag_v2[0x0106], kept.tag_v2[0x011C]) == (2, 1)  # RGB, interleaved: the copy's, not the photo's
     jpg = encode_image(Image.new("RGB", (20, 10)), "o.jpg", read_image(tmp_path / "phone.jpg"))
     with Image.open(io.BytesIO(jpg)) as kept:  # its EXIF's size the copy's, as its PixelXDimension (4000x3000 stayed)
         assert (kept.getexif()[0x0100], kept.getexif()[0x0101]) == (20, 10)
