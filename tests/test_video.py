@@ -1542,6 +1542,22 @@ def test_cover_art_is_not_taken_for_the_film() -> None:
     assert main_video([big, default]) is default and main_video([default, stream(3840, 2160)]).width == 3840
     twin = stream(1920, 1080)
     assert main_video([big, twin]) is big  # alike: the first
+    from fast_style.video import _which_video
+
+    # and the warning naming the others says why it is the one stylized (only "the first of" had been tested)
+    poster = stream(3000, 3000, av.stream.Disposition.attached_pic)  # a cover of more pixels: no film, not counted
+    for index, s in enumerate((cover, film, preview, big, default, twin, poster)):
+        s.index = index
+    reasons = [
+        _which_video(big, [preview, poster]),
+        _which_video(default, [big]),
+        _which_video(big, [twin]),
+    ]
+    assert reasons == [
+        "its 1920x1080 one, stream 3, the largest, as FFmpeg picks",
+        "its 320x180 one, stream 4, the one marked default, as FFmpeg picks",
+        "its 1920x1080 one, stream 3, the first of the largest, as FFmpeg picks",
+    ]
 
 
 def test_a_damaged_subtitle_cue_is_left_out_not_the_video(
