@@ -271,7 +271,11 @@ def test_a_file_that_is_not_a_style_model_is_not_offered_and_strength_takes_effe
         assert "\n" not in reply.json()["detail"]
         # fast-style-stylize's advice ("pass the style .pt ...") had been given to the page; said on the terminal too
         assert reply.json()["detail"].endswith("later.pt is not a fast-style model (not a PyTorch file)")
-        assert "style 'later' cannot be loaded" in caplog.text
+        again = c.post("/api/stylize", files={"image": ("p.png", png(), "image/png")}, data={"style": "later"})
+        assert again.json() == reply.json()  # refused each time, said on the terminal once
+        assert [r.getMessage() for r in caplog.records].count(
+            "style 'later' cannot be loaded: " + reply.json()["detail"].partition("cannot be loaded: ")[2]
+        ) == 1
         (models / "later.pt").unlink()  # ("style model not found ...: fast-style-stylize --list-styles")
         gone = c.post("/api/stylize", files={"image": ("p.png", png(), "image/png")}, data={"style": "later"})
         assert gone.json()["detail"].endswith(
@@ -1613,6 +1617,12 @@ def test_a_request_that_is_no_multipart_form_is_said_to_be_one(client) -> None:
     reply = client.post("/api/stylize", files={"file": ("p.png", png(), "image/png")}, data={"style": "mine"})
     assert reply.status_code == 422 and reply.json()["detail"] == (  # (curl -F file=@photo.jpg: "missing field")
         "missing field 'image' (the form's file is 'file': send the photo as 'image', as curl -F image=@photo.jpg)"
+    )
+    several = [(name, ("p.png", png(), "image/png")) for name in ("photo", "photo2", "photo3", "photo4")]
+    reply = client.post("/api/stylize", files=several, data={"style": "mine"})
+    assert reply.json()["detail"] == (  # the first three of several named
+        "missing field 'image' (its files are 'photo', 'photo2', 'photo3': send the photo as 'image', as curl -F "
+        "image=@photo.jpg)"
     )
     # a form of text fields (curl -d, --data-binary): "missing field 'image'; missing field 'style'" for a photo
     urlencoded = "the request is application/x-www-form-urlencoded (as curl -d and --data-binary send), which carries"
