@@ -351,3 +351,9 @@ def test_a_ctrl_c_once_the_weights_are_cached_is_no_interruption(
     assert cli.main([]) == 0
     assert "VGG16 caffe weights already cached" in capsys.readouterr().out
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # the caller's Ctrl-C back
+    # with --judge, a Ctrl-C as the first is said, the judge's weights not yet obtained, still stops the work
+    monkeypatch.setattr(weights, "judge_weights_path", lambda: tmp_path / "vgg19.pth")
+    assert cli.main(["--judge"]) == 130
+    said = capsys.readouterr()
+    assert "VGG16 caffe weights already cached" in said.out and "VGG19" not in said.out and "interrupted" in said.err
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
