@@ -39,6 +39,22 @@ def test_to_rgb_reads_yuv420p_as_swscale_does(space: str, matrix: tuple, full_ra
     assert np.abs(got - rgb).mean() < np.abs(theirs - rgb).mean() + 0.5  # as close to the picture as swscale
 
 
+def test_each_stated_matrix_reads_as_swscale_reads_it() -> None:
+    """matrix_of's table for the matrices a stream states: BT.2020's (non-constant luminance) could be mapped to
+    BT.709, an HDR video's colours shifted by 10 code values, with the tests above passing (they give the matrix
+    themselves). (FCC's and SMPTE 240M's differ from BT.601's and BT.709's by less than 8-bit rounding here.)"""
+    from av.video.reformatter import ColorRange, Colorspace
+
+    rgb = picture()
+    for space in (Colorspace.FCC, Colorspace.SMPTE240M, Colorspace.BT2020, Colorspace.ITU601, Colorspace.ITU709):
+        planes = av.VideoFrame.from_ndarray(rgb, format="rgb24").reformat(
+            format="yuv420p", dst_colorspace=space, dst_color_range=ColorRange.MPEG
+        )
+        ours = yuv.to_rgb(torch.from_numpy(planes.to_ndarray())[None], yuv.matrix_of(int(space), 480))
+        got = ours[0].permute(1, 2, 0).numpy() * 255
+        assert np.abs(got - rgb)[8, 10].max() <= 3 and np.abs(got - rgb)[28, 40].max() <= 3, space  # flat patches
+
+
 def test_to_yuv420_writes_what_swscale_writes_and_comes_back() -> None:
     from av.video.reformatter import ColorRange, Colorspace
 
