@@ -31,6 +31,9 @@ def test_dark_and_mid_tones_pass_unchanged_and_highlights_roll_off_without_clipp
     bright = [grey(pq_code(nits), PQ) for nits in (150, 203, 400, 600, 1000)]
     assert bright == sorted(bright) and len(set(bright)) == len(bright)  # still rising: highlights keep detail
     assert bright[-1] == 255 and bright[-2] < 254 and grey(pq_code(10000), PQ) == 255  # white at 1000 nits
+    # a peak under reference white is taken as reference white (a shoulder of negative slope otherwise)
+    ramp = np.array([[[pq_code(n)] * 3 for n in (20, 203, 1000)]], np.uint16)
+    assert np.array_equal(tone_map(ramp, PQ, peak_nits=100), tone_map(ramp, PQ, peak_nits=203))
 
 
 def test_hue_is_kept_when_highlights_are_compressed() -> None:
@@ -55,6 +58,8 @@ def test_bt2020_colours_come_out_as_the_same_light_in_bt709() -> None:
     got = tone_map(codes, PQ).astype(float)[0]
     assert np.abs(got - sdr(MID_TONES)).max() <= 2
     assert np.abs(got - tone_map(codes, PQ, primaries=1)[0]).max() > 20  # the conversion is not a no-op
+    for unstated in (2, 0, 99):  # FFmpeg's "unspecified", an unset field, one this module does not know: BT.2020's
+        assert np.array_equal(tone_map(codes, PQ, primaries=unstated), tone_map(codes, PQ))
 
 
 def test_hlg_colours_go_through_its_ootf_with_bt2020_luminance() -> None:
