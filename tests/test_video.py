@@ -598,6 +598,8 @@ def test_smoothing_calms_a_still_scene_and_follows_a_moving_one(tmp_path: Path) 
     fresh = torch.rand(3, 32, 32, generator=gen)
     assert (smoother.step(other, fresh) - fresh).abs().max() < 0.05
     assert TemporalSmoother(0.0).step(frame, flicker[0]) is flicker[0]
+    small = torch.rand(3, 16, 24, generator=gen)  # a stream whose frames change size: begun afresh, no past
+    assert smoother.step(small, small) is small and smoother.step(frame, fresh) is fresh
     half = TemporalSmoother(0.8)  # bf16 frames (a caller's own): lerp refused the float32 history
     assert [half.step(frame, y.bfloat16()).dtype for y in flicker[:2]] == [torch.bfloat16] * 2
     with pytest.raises(UserError, match="^smooth must be within 0..1"):
