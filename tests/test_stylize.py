@@ -605,6 +605,9 @@ def test_cli_folder_mirrors_tree_and_never_overwrites(
     os.link(src / "a.jpg", tmp_path / "linked" / "A.JPG")
     assert main([str(tmp_path / "linked" / "A.JPG"), "-m", str(model_path), "-o", str(src / "a.jpg"), "--force"]) == 2
     assert "written over its input" in capsys.readouterr().err and (src / "a.jpg").read_bytes() == original
+    # the output's name in capitals, the input's not: it is found among the inputs by its name in any case too
+    assert main([str(src / "a.jpg"), "-m", str(model_path), "-o", str(tmp_path / "linked" / "A.JPG"), "--force"]) == 2
+    assert "written over its input" in capsys.readouterr().err and (src / "a.jpg").read_bytes() == original
     # an output where a folder stands: refused before any work too
     make_photo(tmp_path / "more" / "c.jpg")
     (out / "c.jpg").mkdir()
