@@ -346,6 +346,31 @@ def test_a_file_made_while_an_output_is_written_is_kept_without_force(
     assert sorted(p.name for p in tmp_path.iterdir()) == ["new.jpg", "out.jpg"]
 
 
+def test_a_link_retried_after_it_was_made_is_the_file_written(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """NFS retries a link whose reply was lost: the retry says it exists, made by this very write. That one is the
+    output (not "made while this one was being written"); a dangling link put at the name meanwhile is kept, where
+    the file system has no hard links."""
+    from fast_style.atomic import atomic_write
+    from fast_style.errors import UserError
+
+    real_link = os.link
+
+    def retried(src, dst, *args, **kwargs):
+        real_link(src, dst)
+        raise FileExistsError(errno.EEXIST, "File exists", str(dst))
+
+    monkeypatch.setattr(os, "link", retried)
+    with atomic_write(tmp_path / "out.jpg", overwrite=False) as tmp:
+        tmp.write_bytes(b"stylized")
+    assert (tmp_path / "out.jpg").read_bytes() == b"stylized" and [p.name for p in tmp_path.iterdir()] == ["out.jpg"]
+    monkeypatch.setattr(os, "link", lambda *a: (_ for _ in ()).throw(OSError(errno.EPERM, "not supported")))
+    with pytest.raises(UserError, match=r"gone\.jpg exists \(made while this one was being written\): it is kept"):
+        with atomic_write(tmp_path / "gone.jpg", overwrite=False) as tmp:
+            tmp.write_bytes(b"stylized")
+            (tmp_path / "gone.jpg").symlink_to(tmp_path / "nowhere.jpg")
+    assert (tmp_path / "gone.jpg").is_symlink() and not (tmp_path / "gone.jpg").exists()
+
+
 def test_stylize_keeps_a_file_made_at_its_output_meanwhile(tmp_path: Path) -> None:
     from PIL import Image
 
