@@ -360,9 +360,18 @@ def test_a_resume_names_five_changed_settings_and_counts_the_rest() -> None:
     refused = {"style.image": "b.jpg", "distill": "on", "distill.teacher": "wave"}
     assert settings_changed({"style.image": "a.jpg", "distill": "none", "distill.teacher": "udnie"}, refused) is None
     old = {"hyper_parameters": {"lr": 1e-3, "lr_schedule": "constant", "lr_min_ratio": 0.1}}  # kept no settings
-    assert "module.lr_schedule=cosine (was constant):" in settings_changed(
+    assert settings_changed(
         saved_settings(old), {"module.lr_schedule": "cosine", "module.lr_min_ratio": 0.1, "loss.w0": 3}
+    ) == (  # one setting: in the singular
+        "resumed with a setting other than the checkpoint's run trained with: module.lr_schedule=cosine (was "
+        "constant): the steps from here train with the new one (resume with the old to keep it)"
     )
+    layers = settings_changed(  # a dict's and a list's values as a command line writes them
+        {"loss.style_layers": {"relu1_2": 1.0}, "loss.style_weights": [1.0, 1e10]},
+        {"loss.style_layers": {"relu1_2": 0.5, "relu2_2": 1.0}, "loss.style_weights": [1.0, 2e10]},
+    )
+    said = "loss.style_layers={relu1_2: 0.5, relu2_2: 1} (was {relu1_2: 1}), loss.style_weights=[1, 2e+10] (was [1, "
+    assert said + "1e+10]):" in layers
 
 
 def test_resumed_runs_keep_writing_last_ckpt(tmp_path: Path, photo_dir: Path, style_path: Path, random_vgg: Path):
