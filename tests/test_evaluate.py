@@ -1521,6 +1521,22 @@ def test_a_model_scored_nan_is_ranked_last() -> None:
     ]
     assert ranked(scores) == [2, 3, 0, 1]
     assert ranked(scores, "coverage") == [1, 3, 0, 2]
+    # each --rank-by by its own figure (only total and coverage had been ranked by: the others could rank by any),
+    # lower first, a figure not measured (None) last
+    four = [
+        ModelScore("a", "a", "s", total=1, style=4, content=2, flicker=None, judge_style=3),
+        ModelScore("b", "b", "s", total=2, style=1, content=4, flicker=2.0, judge_style=None),
+        ModelScore("c", "c", "s", total=3, style=3, content=1, flicker=1.0, judge_style=1),
+        ModelScore("d", "d", "s", total=4, style=2, content=3, flicker=3.0, judge_style=2),
+    ]
+    orders = {by: ranked(four, by) for by in ("total", "style", "content", "flicker", "judge_style")}
+    assert orders == {
+        "total": [0, 1, 2, 3],
+        "style": [1, 3, 2, 0],
+        "content": [2, 0, 3, 1],
+        "flicker": [2, 1, 3, 0],
+        "judge_style": [2, 3, 0, 1],
+    }
 
 
 def test_eval_takes_overlapping_folders_damaged_records_and_says_what_to_give(
