@@ -834,13 +834,14 @@ def test_check_number_gives_back_pythons_own_number_and_tells_a_wrong_type_from_
         (np.float32(0.5), False, 0.5),
         (Fraction(1, 4), False, 0.25),
         (7, False, 7),
+        (np.float64(2.0), True, 2),  # a whole number's value is whole whatever its type
     ):
         got = check_number("x", given, anything, "a number", integer)
         assert got == wanted and type(got) is type(wanted), given
     for wrong in ("3", None, True, np.True_, torch.tensor(True), [3]):
         with pytest.raises(TypeError, match=r"^x must be a number, not "):
             check_number("x", wrong, anything, "a number")
-    for number, integer in ((float("nan"), False), (np.float32("nan"), False), (2.5, True), (np.float64(2.0), True)):
+    for number, integer in ((float("nan"), False), (np.float32("nan"), False), (2.5, True), (np.float64(2.5), True)):
         with pytest.raises(UserError, match=r"^x must be a number, got "):
             check_number("x", number, anything, "a number", integer)
     with pytest.raises(UserError, match=r"^x must be a number >= 1, got -1$"):
