@@ -73,15 +73,15 @@ def train(cfg: DictConfig) -> Path | None:
         e.run_finished = bool(finished)
         raise
     finally:
-        for lock in held:
-            lock.close()
+        for hold in held:  # (the folder's claim in this process, and its lock)
+            hold.close()
         if ctrl_c is not None and signal.getsignal(signal.SIGINT) is not ctrl_c:
             signal.signal(signal.SIGINT, ctrl_c)
 
 
 def _train(cfg: DictConfig, finished: list[bool], held: list[Any]) -> Path | None:
     """train()'s work; `finished` gains True once the run is over, before its last lines ("style model: ..."), and
-    `held` the run folder's lock, which the caller lets go."""
+    `held` the run folder's claim and lock, which the caller lets go."""
     if not isinstance(cfg, DictConfig):  # (None failed in Python's words, a dict as a config of another's)
         raise TypeError(
             f"train takes the config fast_style.config.compose gives, not {type(cfg).__name__}: "
