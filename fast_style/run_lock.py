@@ -4,7 +4,8 @@ commands started together, or a resume while the run still trains) is refused be
 both had trained, each writing over the other's checkpoints and style model. The lock ends with the process,
 however it ends (a crash, SIGKILL), so no stale lock is ever left to clear: a POSIX record lock (lockf), the
 process's own, which the loader workers it forks do not inherit (a flock was theirs too, and a resume right
-after a SIGKILL was refused for the seconds they took to notice)."""
+after a SIGKILL was refused for the seconds they took to notice). Within one process, where that lock is held once,
+each train() claims its folder besides (`claim_run_folder`): a second thread's is refused as a second process is."""
 
 from __future__ import annotations
 
