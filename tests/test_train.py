@@ -659,10 +659,10 @@ def test_tiny_run_end_to_end_and_resume(
         )
     assert torch.load(out / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False)["global_step"] == 8
     # a checkpoint that does not name its painting (older still, or a run's with callbacks.style_model off) had
-    # resumed with another without a word: by the run's trained settings where it keeps them, else said
+    # resumed with another without a word: said where its trained settings do not name it either (compared by them
+    # where they do: test_a_checkpoint_that_does_not_name_its_painting_or_teacher_is_compared_by_its_settings_or_said)
     for key in [k for k in older["callbacks"] if k.startswith("StyleModelWriter")]:
         del older["callbacks"][key]
-    torch.save(older, tmp_path / "no_painting.ckpt")
     del older["trained_settings"]
     torch.save(older, tmp_path / "no_painting.ckpt")
     caplog.clear()
