@@ -244,16 +244,11 @@ def check_trained_on(checkpoint: dict, painting: str | None, teacher: str | None
         if not isinstance(was := kept.get("style.image"), str):
             unknown.append("which painting it was trained on")
         elif was != Path(str(painting)).name:
-            raise UserError(
-                f"this checkpoint was trained on {was}, not {painting}: resume with style.image=<the path of {was}>, "
-                "or start a new run"
-            )
+            raise _another_painting(was, painting, f"<the path of {was}>")
     if "distilled_from" not in meta and "distill" in kept:
-        was = kept.get("distill.teacher") if kept["distill"] != "none" else None
+        was = teacher_in(kept)
         if (was is None) != (teacher is None) or (was and was != Path(str(teacher)).name):
-            give = f"distill=teacher distill.teacher=<the path of {was}>" if was else "distill=none"
-            said = f"distilled from {was}" if was else "trained without a teacher"
-            raise UserError(f"this checkpoint was {said}: resume with {give}, or start a new run")
+            raise _another_teacher(was, f"<the path of {was}>")
     elif "distilled_from" not in meta and teacher:
         unknown.append("whether it was distilled from a teacher")
     if unknown:
@@ -271,15 +266,31 @@ def _compare_with_state(meta: dict[str, Any], painting: str | None, teacher: str
     """UserError where StyleModelWriter's state `meta` names another painting, or teacher, than this run's."""
     was = meta.get("style_image")
     if was and painting and Path(str(was)).name != Path(str(painting)).name:
-        raise UserError(
-            f"this checkpoint was trained on {was}, not {painting}: resume with style.image={was}, or start a new run"
-        )
+        raise _another_painting(was, painting, was)
     if "distilled_from" in meta:  # (its model would name the last launch's teacher alone)
         was = meta["distilled_from"]
         if not _same_model(was, teacher):
-            give = f"distill=teacher distill.teacher={was}" if was else "distill=none"
-            said = f"distilled from {was}" if was else "trained without a teacher"
-            raise UserError(f"this checkpoint was {said}: resume with {give}, or start a new run")
+            raise _another_teacher(was, was)
+
+
+def teacher_in(settings: dict[str, Any]) -> str | None:
+    """The teacher a run's trained settings (`fast_style.resume.trained_settings`) name, None where it had none."""
+    return settings.get("distill.teacher") if settings.get("distill") != "none" else None
+
+
+def _another_painting(was: str, painting: str, path: str) -> UserError:
+    """The refusal of a resume on `painting` of a checkpoint trained on `was` (whose path is written as `path`)."""
+    return UserError(
+        f"this checkpoint was trained on {was}, not {painting}: resume with style.image={path}, or start a new run"
+    )
+
+
+def _another_teacher(was: str | None, path: str | None) -> UserError:
+    """The refusal of a resume with another teacher (or none) of a checkpoint distilled from `was` (None: trained
+    without one; its path written as `path`)."""
+    give = f"distill=teacher distill.teacher={path}" if was else "distill=none"
+    said = f"distilled from {was}" if was else "trained without a teacher"
+    return UserError(f"this checkpoint was {said}: resume with {give}, or start a new run")
 
 
 class StyleModelWriter(pl.Callback):
@@ -400,9 +411,9 @@ class TrainedSettings(pl.Callback):
     def on_load_checkpoint(self, trainer: pl.Trainer, pl_module: pl.LightningModule, checkpoint: dict) -> None:
         """One line for every setting changed: another data.image_size had a line of the datamodule's, and its
         style.size (twice the crop by default) a second one, of these settings."""
-        if not any(isinstance(c, StyleModelWriter) for c in trainer.callbacks):  # (callbacks.style_model=null: the
-            teacher = self.settings.get("distill.teacher") if self.settings.get("distill") != "none" else None
-            check_trained_on(checkpoint, self.settings.get("style.image"), teacher)  # writer compares them there)
+        # callbacks.style_model=null: no writer to compare the painting and teacher (its on_load_checkpoint)
+        if not any(isinstance(c, StyleModelWriter) for c in trainer.callbacks):
+            check_trained_on(checkpoint, self.settings.get("style.image"), teacher_in(self.settings))
         saved, ours = dict(saved_settings(checkpoint)), {}  # (a copy: the checkpoint's own stays as it was)
         data = trainer.datamodule
         kept = checkpoint.get(type(data).__qualname__) if hasattr(data, "says_resumed_sizes") else None
