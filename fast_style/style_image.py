@@ -27,16 +27,14 @@ def load_style_image(image: str, size: int | None = None) -> torch.Tensor:
     if not str(image).strip():  # Path("") is the current folder: "style image '' is a folder"
         raise UserError("the style image's path is empty (an unset shell variable?): give the path of a painting")
     path = Path(image).expanduser()
-    original = size
     if size is not None:  # (a string failed with "'<' not supported between instances of 'str' and 'int'")
         number = as_number("the style size", size)
-        size = int(number) if number.is_integer() else number  # type: ignore[assignment]  # (said as 32, not 32.0)
-    if size is not None and size < 16:
-        raise UserError(f"style size {size}: use at least 16 px (or null for the painting's own size)")
-    if size is not None and not math.isfinite(size):  # (inf, 10**400: OverflowError in the resize below)
-        raise UserError(
-            f"style size {shown(original)}: give a number of pixels, at least 16 (or null for the painting's own size)"
-        )
+        if not 16 <= number < math.inf:  # (inf, 10**400: OverflowError in the resize below)
+            said = shown(size) if math.isinf(number) else f"{number:g}"  # (32, not 32.0; 10**400 as 1e+400)
+            raise UserError(
+                f"style size {said}: give a number of pixels, at least 16 (or null for the painting's own size)"
+            )
+        size = int(number) if number.is_integer() else number  # type: ignore[assignment]
     if not path.is_file():  # the same words fit training (style.image=) and the CLIs (--style)
         if not path.exists() and str(image) in zoo.names():  # fast-style-optimize -s wave: "not found" alone
             raise UserError(

@@ -605,10 +605,11 @@ def test_a_style_size_that_is_not_a_number_is_refused_by_name(tmp_path: Path) ->
     with pytest.raises(TypeError, match="the style size must be a number, not '32'"):
         load_style_image(str(painting), "32")  # type: ignore[arg-type]
     assert load_style_image(str(painting), 32).shape == (1, 3, 24, 32)
-    # no finite size: OverflowError "cannot convert float infinity to integer" from the resize
-    for endless, said in ((float("inf"), "inf"), (10**400, "1e+400")):
-        with pytest.raises(UserError, match=rf"^style size {re.escape(said)}: give a number of pixels, at least 16"):
-            load_style_image(str(painting), endless)
+    # no finite size: OverflowError "cannot convert float infinity to integer" from the resize; one line for every size
+    # out of range (a small one had its own words), the number as %g
+    for wrong, said in ((float("inf"), "inf"), (10**400, "1e+400"), (-(10**400), "-1e+400"), (8.0, "8"), (-5, "-5")):
+        with pytest.raises(UserError, match=rf"^style size {re.escape(said)}: give a number of pixels, at least 16 "):
+            load_style_image(str(painting), wrong)
 
 
 def test_a_cameras_mpo_jpeg_is_decoded_at_a_reduced_scale_for_training(tmp_path: Path) -> None:

@@ -753,7 +753,7 @@ def test_the_stop_line_points_a_resume_at_the_run_or_at_its_whole_sweep(monkeypa
         ("style.image=", "the style image's path is empty (an unset shell variable?)"),  # "'' is a folder"
         # Lightning's words alone: "`Trainer(devices=0)` value is not a valid input using cpu accelerator."
         ("trainer.devices=0", "cpu accelerator. (trainer.accelerator=auto trains on a GPU where there is one, else"),
-        ("style.size=0", "style size 0: use at least 16 px"),
+        ("style.size=0", "style size 0: give a number of pixels, at least 16 (or null"),
         ("data.rot=3", "unknown setting 'data.rot' (did you mean data.root?); the settings under data are _target_, b"),
         # the nearest key named (it suggested +data.batchsize=..., which the data module then refused)
         ("data.batchsize=3", "unknown setting 'data.batchsize' (did you mean data.batch_size?)"),
