@@ -80,7 +80,10 @@ def shown(value: object) -> str:
     if abs(whole) <= sys.float_info.max:
         return repr(value)
     power = math.floor(math.log10(abs(whole)))
-    return f"{'-' if whole < 0 else ''}{10 ** (math.log10(abs(whole)) - power):.3g}e+{power}"
+    leading = float(f"{10 ** (math.log10(abs(whole)) - power):.3g}")
+    if leading >= 10:  # (9.999e+399 rounded to 3 digits is 1e+400, not "10e+399")
+        leading, power = leading / 10, power + 1
+    return f"{'-' if whole < 0 else ''}{leading:g}e+{power}"
 
 
 def check_number(
