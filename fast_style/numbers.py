@@ -72,10 +72,14 @@ def _float(value: object) -> float:
 
 def shown(value: object) -> str:
     """`value` as a message says it: its repr, an integer beyond a float's range by its power of ten, 1e+400, as a
-    float's is written (the digits of 10**5000 are more than Python writes: a ValueError)."""
+    float's is written (the digits of 10**5000 are more than Python writes: a ValueError), a fraction as its float
+    (Fraction(10**400)'s repr was its 400 digits, Fraction(10**5000)'s that ValueError)."""
     try:
         whole = int(operator.index(element(value)))  # type: ignore[arg-type]
     except TypeError:
+        if isinstance(value, numbers.Rational) and not is_bool(value):  # (a Fraction: no int, by operator.index)
+            number = _float(value)
+            return f"{number:g}" if math.isfinite(number) else shown(int(value))  # type: ignore[call-overload]
         return repr(value)
     if abs(whole) <= sys.float_info.max:
         return repr(value)
