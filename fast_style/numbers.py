@@ -73,14 +73,14 @@ def _float(value: object) -> float:
 def shown(value: object) -> str:
     """`value` as a message says it: its repr, an integer beyond a float's range by its power of ten, 1e+400, as a
     float's is written (the digits of 10**5000 are more than Python writes: a ValueError), a fraction as its float
-    (Fraction(10**400)'s repr was its 400 digits, Fraction(10**5000)'s that ValueError)."""
+    (Fraction(10**400)'s repr was its 400 digits, Fraction(10**5000)'s that ValueError), anything else `_briefly`."""
     try:
         whole = int(operator.index(element(value)))  # type: ignore[arg-type]
     except TypeError:
         if isinstance(value, numbers.Rational) and not is_bool(value):  # (a Fraction: no int, by operator.index)
             number = _float(value)
             return f"{number:g}" if math.isfinite(number) else shown(int(value))  # type: ignore[call-overload]
-        return repr(value)
+        return _briefly(value)
     if abs(whole) <= sys.float_info.max:
         return repr(value)
     power = math.floor(math.log10(abs(whole)))
@@ -88,6 +88,16 @@ def shown(value: object) -> str:
     if leading >= 10:  # (9.999e+399 rounded to 3 digits is 1e+400, not "10e+399")
         leading, power = leading / 10, power + 1
     return f"{'-' if whole < 0 else ''}{leading:g}e+{power}"
+
+
+def _briefly(value: object) -> str:
+    """`value`'s repr where it is short, else its kind (and shape): a 20x20 tensor's repr, given for a number, had
+    made its TypeError 20 lines long."""
+    text = repr(value)
+    if "\n" not in text and len(text) <= 60:
+        return text
+    shape = getattr(value, "shape", None)
+    return f"a {type(value).__name__}" + (f" of shape {tuple(shape)}" if shape is not None else "")
 
 
 def check_number(

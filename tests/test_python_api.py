@@ -847,6 +847,10 @@ def test_check_number_gives_back_pythons_own_number_and_tells_a_wrong_type_from_
     for wrong in ("3", None, True, np.True_, torch.tensor(True), [3]):
         with pytest.raises(TypeError, match=r"^x must be a number, not "):
             check_number("x", wrong, anything, "a number")
+    # in one line: a tensor's or a list's repr had been its many lines, or hundreds of characters
+    for wrong, said in ((torch.zeros(20, 20), "a Tensor of shape (20, 20)"), (list(range(100)), "a list")):
+        with pytest.raises(TypeError, match=f"^x must be a number, not {re.escape(said)}$"):
+            check_number("x", wrong, anything, "a number")
     for number, integer in ((float("nan"), False), (np.float32("nan"), False), (2.5, True), (np.float64(2.5), True)):
         with pytest.raises(UserError, match=r"^x must be a number, got "):
             check_number("x", number, anything, "a number", integer)
