@@ -96,6 +96,14 @@ class Limits:
             setattr(self, name, number)
 
 
+def _route_path(scope: Scope) -> str:
+    """The path a request asks this app for, less the `root_path` it is mounted under (Starlette's Mount keeps the
+    whole path, /style/api/stylize, in scope["path"]): compared as "/api/stylize", a page of another site, a full
+    queue and a form that is none were let through where the app was mounted under a path of a program's own."""
+    path, root = scope["path"], scope.get("root_path", "")
+    return path[len(root) :] if root and path.startswith(root) else path
+
+
 class UploadGuard:
     """Pure ASGI (a BaseHTTPMiddleware would hide a client's disconnect from `request.is_disconnected`): refuses
     a stylize request that `foreign` refuses (a page of another site: its one-line reason), an upload declared over
@@ -117,12 +125,13 @@ class UploadGuard:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         headers = dict(scope.get("headers", []))
-        if scope["path"] == "/api/stylize" and self.foreign and (why := self.foreign(headers, scope["scheme"])):
+        stylize = _route_path(scope) == "/api/stylize"
+        if stylize and self.foreign and (why := self.foreign(headers, scope["scheme"])):
             return await JSONResponse({"detail": why}, status_code=403)(scope, receive, send)
         length = headers.get(b"content-length", b"")
         if length.isdigit() and int(length) > self.limit:
             return await JSONResponse({"detail": self.message}, status_code=413)(scope, receive, send)
-        if scope["path"] == "/api/stylize" and self.gate.full and not await self.gate.make_room():
+        if stylize and self.gate.full and not await self.gate.make_room():
             busy = JSONResponse({"detail": BUSY}, status_code=503, headers={"Retry-After": "1"})
             return await busy(scope, receive, send)
         seen = 0
@@ -620,7 +629,7 @@ def create_app(
         kind = request.headers.get("content-type", "").partition(";")[0].strip().lower()
         # (a form of text fields, as curl -d and --data-binary send, carries no file: the photo's own bytes sent so
         # were said to be missing fields 'image' and 'style')
-        if request.url.path == "/api/stylize" and kind != "multipart/form-data":
+        if _route_path(request.scope) == "/api/stylize" and kind != "multipart/form-data":
             sent = f"the request is {kind[:60]}" if kind else "the request has no Content-Type"
             if kind == "application/x-www-form-urlencoded":
                 sent += " (as curl -d and --data-binary send), which carries no file"

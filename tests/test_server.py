@@ -87,6 +87,14 @@ def test_the_page_works_under_a_path_of_a_reverse_proxy(models: Path) -> None:
             if "api/" not in url:
                 assert c.get(resolved).status_code == 200, url
         assert c.get("/style/api/styles").json()["styles"]
+        # its checks by path hold under the mount's path too: a page of another site, a body that is no form (they
+        # compared the whole path, /style/api/stylize, with /api/stylize, and let both through)
+        photo = {"image": ("p.png", png(), "image/png")}
+        evil = c.post(
+            "/style/api/stylize", files=photo, data={"style": "mine"}, headers={"Origin": "http://evil.example"}
+        )
+        assert evil.status_code == 403
+        assert c.post("/style/api/stylize", json={"style": "mine"}).json()["detail"].startswith("the request is applic")
         with c.websocket_connect("ws://proxy.example/style/api/live") as ws:
             ws.send_text(json.dumps({"style": "nope"}))
             assert "unknown style" in ws.receive_json()["error"]
