@@ -54,8 +54,11 @@ def check_path(name: str, value: object, what: str) -> None:
 
 
 def shown(value: object) -> str:
-    """A plain value as it is written, anything else by its kind (a network's repr is many lines)."""
-    return repr(value) if value is None or isinstance(value, (bool, int, float, bytes)) else type(value).__name__
+    """A plain value as it is written, a number as fast_style.numbers says it (10**400 as 1e+400: its repr had been its
+    400 digits, 10**5000's Python's ValueError, not the call's TypeError), anything else by its kind (a network's
+    repr is many lines: "not TransformerNet", as every call that takes a path or a network says it)."""
+    plain = value is None or isinstance(value, (bool, int, float, bytes))
+    return number_shown(value) if plain else type(value).__name__
 
 
 def _checked(name: str, value: object, within: Callable[[float], bool], takes: str, whole: bool = False) -> float | int:

@@ -552,6 +552,9 @@ def test_video_and_animation_check_their_callables_and_paths_first(tmp_path: Pat
         ({"on_frame": 1}, r"^on_frame must be a function taking \(width, height\) \(or None\), not 1$"),
         ({"src": None}, r"^src is the video's path \(a str or a Path\), not None$"),
         ({"dst": None}, r"^dst is the stylized video's path \(a str or a Path\), not None$"),
+        # said as every number is (fast_style.numbers.shown): 10**5000's repr was Python's ValueError, not this one
+        ({"src": 10**5000}, r"^src is the video's path \(a str or a Path\), not 1e\+5000$"),
+        ({"stylize": 10**400}, r"^stylize must be a function .*, not 1e\+400$"),
     ):
         given = {"src": missing, "dst": tmp_path / "o.mp4", "stylize": lambda frames: frames, **options}
         with pytest.raises(TypeError, match=said):
