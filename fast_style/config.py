@@ -59,7 +59,7 @@ SCHEMAS: dict[str, tuple[str, tuple[str, ...], bool]] = {
 _SIMPLE = (bool, int, float, str)
 SCHEMA_CACHE_DAYS = 30  # a cached schema file unused this long is removed by another version's start
 # what a setting of each simple type takes, in words, for one-line messages
-KIND_WORDS = {bool: "true or false", int: "an integer", float: "a number", str: "text", type(None): "null"}
+KIND_WORDS = {bool: "true or false", int: "a whole number", float: "a number", str: "text", type(None): "null"}
 
 
 def _field_type(hint: Any) -> Any:
@@ -192,7 +192,7 @@ def settings_of(group: str) -> list[str]:
 
 
 def expected_kind(full_key: str) -> str | None:
-    """What a typed setting takes, in words ("an integer"), from its group's schema; None if untyped."""
+    """What a typed setting takes, in words ("a whole number"), from its group's schema; None if untyped."""
     group, _, key = full_key.partition(".")
     if group not in SCHEMAS or "." in key:
         return None

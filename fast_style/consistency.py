@@ -57,13 +57,13 @@ class ConsistencyLoss(nn.Module):
     ) -> None:
         super().__init__()
         weight = check_number("temporal.weight", weight, lambda v: 0 <= v < math.inf, "a finite number >= 0")
-        max_shift = check_number("temporal.max_shift", max_shift, lambda v: v >= 1, "an integer >= 1", integer=True)
+        max_shift = check_number("temporal.max_shift", max_shift, lambda v: v >= 1, "a whole number >= 1", integer=True)
         noise = check_number("temporal.noise", noise, lambda v: 0 <= v < math.inf, "a finite number >= 0")
-        margin = check_number("temporal.margin", margin, lambda v: v >= 0, "an integer >= 0", integer=True)
+        margin = check_number("temporal.margin", margin, lambda v: v >= 0, "a whole number >= 0", integer=True)
         max_zoom = check_number("temporal.max_zoom", max_zoom, lambda v: 0 <= v <= 0.25, "a number within 0..0.25")
         share = check_number("temporal.share", share, lambda v: 0 < v <= 1, "a number within 0..1 (not 0)")
         start = check_number(
-            "temporal.start", start, lambda v: v >= 0, "an integer >= 0 (a training step)", integer=True
+            "temporal.start", start, lambda v: v >= 0, "a whole number >= 0 (a training step)", integer=True
         )
         self.weight, self.max_shift, self.noise, self.margin = float(weight), max_shift, float(noise), margin
         self.max_zoom, self.share, self.start = float(max_zoom), float(share), start

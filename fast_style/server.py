@@ -91,7 +91,7 @@ class Limits:
         limits = (("max_upload_bytes", 1), ("max_pixels", 1), ("max_size", 16), ("running", 1), ("waiting", 0))
         for name, least in limits:  # (kept as Python's int: numpy's int64 had been refused)
             number = check_number(
-                f"Limits.{name}", getattr(self, name), lambda v, n=least: v >= n, f"an integer >= {least}", True
+                f"Limits.{name}", getattr(self, name), lambda v, n=least: v >= n, f"a whole number >= {least}", True
             )
             setattr(self, name, number)
 

@@ -329,7 +329,7 @@ def _prepare(cfg: DictConfig) -> tuple[pl.Trainer, StyleTransferModule, Any, lis
     if OmegaConf.is_missing(cfg.style, "image"):
         raise UserError("no style image: add style.image=path/to/painting.jpg")
     if not isinstance(cfg.seed, int) or isinstance(cfg.seed, bool) or not 0 <= cfg.seed < 2**32:  # (NumPy's range:
-        raise UserError(f"seed must be an integer from 0 to {2**32 - 1}, got {cfg.seed!r}")  # -1 was a traceback)
+        raise UserError(f"seed must be a whole number from 0 to {2**32 - 1}, got {cfg.seed!r}")  # -1 was a traceback)
     out = Path(cfg.output_dir)
     checkpoints = OmegaConf.select(cfg, "callbacks.checkpoint") is not None
     # (without checkpoints, where a run's would be: its own .ckpt was taken for another run's)

@@ -125,7 +125,7 @@ def test_every_setting_of_fast_styles_objects_is_typed_by_its_constructor(tmp_pa
     defaults = {k: p.default for k, p in inspect.signature(StyleDataModule).parameters.items()}
     assert cfg.data.batch_size == defaults["batch_size"] and cfg.data.max_image_pixels == defaults["max_image_pixels"]
     assert set(cfg.module) == {"lr", "lr_schedule", "lr_min_ratio", "on_nonfinite", "compile", "init_from"}
-    with pytest.raises(UserError, match="^data.batch_size must be an integer, got 'abc'$") as e:
+    with pytest.raises(UserError, match="^data.batch_size must be a whole number, got 'abc'$") as e:
         _compose([f"output_dir={tmp_path}", "style.image=s.png", "data.batch_size=abc"])
     assert isinstance(e.value.__cause__, ConfigCompositionException)
     assert isinstance(e.value.__cause__.__cause__, ValidationError)

@@ -193,7 +193,7 @@ def test_temporal_shift_trains_end_to_end(tmp_path, photo_dir, style_path, rando
     assert train(cfg).is_file()
     assert compose(["temporal=none"]).temporal is None
     # in one line, by its setting (any exception naming max_shift passed: OmegaConf's 3-line "Error merging ...")
-    with pytest.raises(UserError, match=r"^temporal\.max_shift must be an integer, got 'abc'$"):
+    with pytest.raises(UserError, match=r"^temporal\.max_shift must be a whole number, got 'abc'$"):
         compose(["temporal=shift", "temporal.max_shift=abc"])
 
 
@@ -279,7 +279,7 @@ def test_numpy_numbers_are_taken_as_pythons() -> None:
     assert (term.weight, term.max_shift, term.margin, term.start) == (10.0, 4, 2, 3)
     assert [type(v) for v in (term.weight, term.max_shift, term.margin, term.start)] == [float, int, int, int]
     for wrong, error in ((np.True_, TypeError), (True, TypeError), (np.float64(4.5), UserError), (4.5, UserError)):
-        with pytest.raises(error, match="temporal.max_shift must be an integer >= 1"):
+        with pytest.raises(error, match="temporal.max_shift must be a whole number >= 1"):
             ConsistencyLoss(max_shift=wrong)
     # a whole number's value, whatever its type (np.float64(4.0) had been refused, where max_size=100.0 was taken)
     assert [(v, type(v)) for v in [ConsistencyLoss(max_shift=np.float64(4.0)).max_shift]] == [(4, int)]

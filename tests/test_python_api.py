@@ -71,7 +71,7 @@ def test_a_number_beyond_a_float_s_range_is_the_rule_s_user_error() -> None:
         with pytest.raises(UserError, match=f"^temporal.weight must be a finite number >= 0, got {said}"):
             ConsistencyLoss(huge)
         assert as_number("x", huge) in (math.inf, -math.inf)
-    assert check_number("n", 10**400, lambda v: v >= 1, "an integer >= 1", integer=True) == 10**400  # (exact)
+    assert check_number("n", 10**400, lambda v: v >= 1, "a whole number >= 1", integer=True) == 10**400  # (exact)
 
 
 def test_the_options_whole_numbers_are_the_rule_s(model_path: Path) -> None:
@@ -246,14 +246,14 @@ def test_export_takes_any_integral_opset(model_path: Path, tmp_path: Path) -> No
 
 
 def test_server_limits_take_numpy_whole_numbers_as_pythons() -> None:
-    """Limits(max_size=np.int64(600)) had been refused: "Limits.max_size must be an integer >= 16, got
+    """Limits(max_size=np.int64(600)) had been refused: "Limits.max_size must be a whole number >= 16, got
     np.int64(600)"; the limits are kept as Python's ints, numpy's bools refused."""
     import numpy as np
 
     limits = Limits(max_size=np.int64(600), waiting=np.uint8(2))
     assert (limits.max_size, limits.waiting) == (600, 2)
     assert (type(limits.max_size), type(limits.waiting)) == (int, int)
-    with pytest.raises(TypeError, match="Limits.running must be an integer >= 1, not np.True_"):
+    with pytest.raises(TypeError, match="Limits.running must be a whole number >= 1, not np.True_"):
         Limits(running=np.True_)
 
 
@@ -294,7 +294,7 @@ def test_export_video_animation_server_and_zoo_settings_are_checked_first(model_
             stylize_video(tmp_path / name, tmp_path / "o.mp4", lambda frames: frames)
         assert not (tmp_path / "o.mp4").exists()
     for limits, said in (({"max_size": -5}, "Limits.max_size"), ({"running": 0}, "Limits.running")):
-        with pytest.raises(UserError, match=f"{said} must be an integer >="):  # a 500 per request; a ValueError
+        with pytest.raises(UserError, match=f"{said} must be a whole number >="):  # a 500 per request; a ValueError
             Limits(**limits)
     (tmp_path / "models").mkdir()
     save_style_model(TransformerNet(channels=(4, 8, 8), num_residual=1), tmp_path / "models" / "mine.pt")

@@ -787,13 +787,13 @@ def test_the_stop_line_points_a_resume_at_the_run_or_at_its_whole_sweep(monkeypa
         ("+max_steps=3", "+max_steps adds a setting that nothing reads at the top level: did you mean trainer.max_st"),
         ("+data.bach_size=5", "data.bach_size is not a setting of StyleDataModule (did you mean data.batch_size?)"),
         ("module.lr=fast", "module.lr must be a number, got 'fast'"),
-        ("trainer.max_steps=abc", "trainer.max_steps must be an integer, got 'abc'"),
-        ("seed=abc", "seed must be an integer from 0 to 4294967295, got 'abc'"),
-        ("seed=-1", "seed must be an integer from 0 to 4294967295, got -1"),  # NumPy's ValueError traceback
+        ("trainer.max_steps=abc", "trainer.max_steps must be a whole number, got 'abc'"),
+        ("seed=abc", "seed must be a whole number from 0 to 4294967295, got 'abc'"),
+        ("seed=-1", "seed must be a whole number from 0 to 4294967295, got -1"),  # NumPy's ValueError traceback
         ("ckpt_path={tmp}/gone.ckpt", "gone.ckpt' not found: pass a .ckpt path"),
         ("ckpt_path={tmp}", "checkpoint '{tmp}' is a folder: pass a .ckpt"),
         ("loss.weights=null", "no VGG weights file: add loss.weights=path"),  # what loss=file alone gives
-        ("data.batch_size=abc", "data.batch_size must be an integer, got 'abc'"),
+        ("data.batch_size=abc", "data.batch_size must be a whole number, got 'abc'"),
         ("ckpt_path=best", "ckpt_path=best: fast-style resumes from ckpt_path=last"),  # Lightning's traceback
         ("experiment=fast_variant", "distill.teacher has no value: add distill.teacher=..."),  # OmegaConf's words
         # OmegaConf's "ConfigTypeError raised while resolving interpolation: ... node `distill` is not a container"
@@ -818,9 +818,12 @@ def test_the_stop_line_points_a_resume_at_the_run_or_at_its_whole_sweep(monkeypa
         # a TypeError's traceback for any text, Lightning's "DD:HH:MM:SS" form too (which now trains)
         ("trainer.val_check_interval=abc", "Invalid time format for `val_check_interval`: 'abc'"),
         # tracebacks after the run began, its folder left; -1 showed a photo fewer
-        ("callbacks.images.every_n_steps=abc", "callbacks.images.every_n_steps must be an integer, got 'abc'"),
+        ("callbacks.images.every_n_steps=abc", "callbacks.images.every_n_steps must be a whole number, got 'abc'"),
         # Lightning's own "'<' not supported between instances of 'str' and 'int'"
-        ("callbacks.checkpoint.every_n_train_steps=abc", "checkpoint.every_n_train_steps must be an integer or null"),
+        (
+            "callbacks.checkpoint.every_n_train_steps=abc",
+            "checkpoint.every_n_train_steps must be a whole number or null",
+        ),
         ("callbacks.images.num_images=-1", "callbacks.images.num_images must be a whole number >= 1, got -1"),
         # a file there: the run failed at its first grid, after its first steps
         (
