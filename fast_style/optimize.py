@@ -77,6 +77,24 @@ def read_alpha(path: str | Path, size: tuple[int, int], photo: Image.Image | Non
     return alpha.resize(size, Image.LANCZOS)
 
 
+def check_iterations(value: object) -> int:
+    """The optimizer steps, at least 1, by one rule for optimize_image and fast-style-optimize (the command had
+    refused 0, which gave the photo back unoptimized, where the function took it)."""
+    name = setting("--iterations", "iterations")
+    return int(check_number(name, value, lambda v: v >= 1, "a whole number >= 1", integer=True))
+
+
+def check_lr(value: object) -> float | None:
+    """The step size, a finite number > 0, or None: the method's default (0 had stood for the default, a negative
+    one was torch's ValueError). One rule and one wording for optimize_image and fast-style-optimize (the function
+    had said "a number > 0" of the inf it refused, the command "a finite number > 0")."""
+    if value is None:
+        return None
+    name = setting("--lr", "lr")
+    takes = "a finite number > 0" + ("" if name == "--lr" else ", or None for the method's default")
+    return float(check_number(name, value, lambda v: 0 < v < math.inf, takes))
+
+
 def optimize_image(
     content: torch.Tensor,
     loss: PerceptualLoss,
@@ -107,20 +125,8 @@ def optimize_image(
         raise UserError(f"unknown method '{method}': use lbfgs or adam")
     if init not in ("content", "noise"):
         raise UserError(f"unknown init '{init}': use content or noise")
-    if lr is not None:  # (0 had stood for the default, a negative one was torch's ValueError)
-        lr = check_number(
-            "lr",
-            lr,
-            lambda v: 0 < v < math.inf,
-            f"a number > 0 ({setting('--lr', 'lr')}), or None for the method's default",
-        )
-    iterations = check_number(
-        "iterations",
-        iterations,
-        lambda v: v >= 0,
-        f"a whole number >= 0 ({setting('--iterations', 'iterations')})",
-        integer=True,
-    )
+    lr = check_lr(lr)
+    iterations = check_iterations(iterations)
     start = content.clamp(0.01, 0.99) if init == "content" else torch.rand_like(content) * 0.5 + 0.25
     z = torch.logit(start).detach().contiguous().requires_grad_(True)
     if method == "lbfgs":

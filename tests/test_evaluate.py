@@ -710,6 +710,8 @@ def test_optimize_never_writes_over_its_inputs_or_an_existing_curve(
         ),
         (["-o", str(tmp_path / "a.png"), "--tv-weight", "-1"], "--tv-weight must be a finite number >= 0, got -1.0"),
         (["-o", str(tmp_path / "a.png"), "--lr", "inf"], "--lr must be a finite number > 0, got inf"),
+        # the library's rule and words (fast_style.optimize.check_lr), as the command's
+        (["-o", str(tmp_path / "a.png"), "--lr", "0"], "--lr must be a finite number > 0, got 0.0\n"),
         (["-o", str(tmp_path / "a.png"), "--style-size", "8"], "--style-size must be a whole number >= 16, got 8"),
     ]
     for extra, message in cases:

@@ -310,9 +310,13 @@ def test_optimize_image_refuses_a_learning_rate_it_would_not_use(random_vgg) -> 
 
     loss = PerceptualLoss(weights=str(random_vgg))
     loss.set_style(torch.rand(1, 3, 32, 32))
-    for lr in (0, -1.0, float("nan")):  # 0 stood for the default; -1 was torch's ValueError
-        with pytest.raises(UserError, match="lr must be a number > 0"):
+    for lr in (0, -1.0, float("nan"), math.inf):  # 0 stood for the default; -1 was torch's ValueError
+        # (inf was refused as "a number > 0", fast-style-optimize's --lr inf as "a finite number > 0")
+        with pytest.raises(UserError, match=r"^lr must be a finite number > 0, or None for the method's default"):
             optimize_image(torch.rand(1, 3, 32, 32), loss, 1, lr=lr)
+    # the command's rule: 0 iterations gave the photo back, unoptimized, where fast-style-optimize refused 0
+    with pytest.raises(UserError, match=r"^iterations must be a whole number >= 1, got 0$"):
+        optimize_image(torch.rand(1, 3, 32, 32), loss, 0)
     image, history = optimize_image(torch.rand(1, 3, 32, 32), loss, 1, method="adam", lr=0.1)
     assert image.shape == (1, 3, 32, 32) and len(history) == 2
 
@@ -381,7 +385,7 @@ def test_messages_name_the_python_argument_in_python_and_the_option_in_a_command
 
     assert setting("--name", "name", "{stem} x.png") == "name='{stem} x.png'"
     assert setting("-o", "output", tmp_path) == f"output={str(tmp_path)!r}"  # a path as typed, not PosixPath(...)
-    with pytest.raises(UserError, match=r"\(lr\), or None"):
+    with pytest.raises(UserError, match=r"^lr must be a finite number > 0, or None"):
         optimize_image(torch.rand(1, 3, 16, 16), None, lr=-1)  # type: ignore[arg-type]
     with pytest.raises(UserError, match=r"^bad name pattern '\{stem.upper\}'"):
         check_name_pattern("{stem.upper}")

@@ -67,7 +67,15 @@ def run(args: argparse.Namespace) -> None:
     from fast_style.file_kinds import IMAGE_OUTPUTS
     from fast_style.images import read_image, reading
     from fast_style.loss import PerceptualLoss
-    from fast_style.optimize import check_result, optimize_image, read_alpha, read_content, write_result
+    from fast_style.optimize import (
+        check_iterations,
+        check_lr,
+        check_result,
+        optimize_image,
+        read_alpha,
+        read_content,
+        write_result,
+    )
     from fast_style.style_image import load_style_image
 
     if args.output is not None and not args.output.strip():  # an unset shell variable: "'.' is a folder"
@@ -94,17 +102,16 @@ def run(args: argparse.Namespace) -> None:
     # fast_style.numbers' one rule for the numbers, in its words: "--size must be a whole number >= 16, got 8"
     weight = (lambda v: 0 <= v < math.inf, "a finite number >= 0", False)
     for name, within, takes, integer in (
-        ("iterations", lambda v: v >= 1, "a whole number >= 1", True),
         ("size", lambda v: v >= 16, "a whole number >= 16", True),
         ("style_size", lambda v: v >= 16, "a whole number >= 16", True),
         ("content_weight", *weight),
         ("style_weight", *weight),
         ("tv_weight", *weight),
-        ("lr", lambda v: 0 < v < math.inf, "a finite number > 0", False),
     ):
         value = getattr(args, name)
-        if value is not None:  # (a weight's or --lr's None: the default of --weights, of --method)
+        if value is not None:  # (a weight's None: the default of --weights)
             setattr(args, name, check_number("--" + name.replace("_", "-"), value, within, takes, integer))
+    args.iterations, args.lr = check_iterations(args.iterations), check_lr(args.lr)  # (the library's rule)
     check_writable(out.parent, f"--output {out}")  # a read-only folder: found before the iterations, not after
     device = pick_device(args.device)
     content = read_content(args.content, args.size).to(device)
