@@ -197,7 +197,15 @@ def test_eval_errors_are_one_line(tmp_path: Path, sweep: Path, capsys: pytest.Ca
     err = [line for line in capsys.readouterr().err.splitlines() if line]
     assert len(err) == 6 and all(line.startswith("error: ") for line in err)
     assert "empty' does not exist: give a folder of held-out images" in err[1]
-    assert "--size" in err[3] and "typo.pth not found" in err[5]
+    # each by fast_style.numbers' rule, in its words: it had said "--size and --style-size must be >= 16"
+    assert err[3] == "error: --size must be a whole number >= 16, got 0" and "typo.pth not found" in err[5]
+    for option, given, said in (
+        ("--style-size", "8", "a whole number >= 16, got 8"),
+        ("--sheet-rows", "-1", "a whole number >= 0 (0: all), got -1"),
+        ("--stability-photos", "-2", "a whole number >= 0 (0: skip), got -2"),
+    ):
+        assert eval_main([str(sweep), "--photos", str(tmp_path), option, given]) == 2
+        assert capsys.readouterr().err == f"error: {option} must be {said}\n"
     assert "the sheet cell (--sheet-cell) 8: give 32 to 4096 px, or 0 for full size" in err[4]
     (tmp_path / "file").write_text("x")
     assert eval_main([str(sweep), "--photos", str(tmp_path), "--out", str(tmp_path / "file")]) == 2

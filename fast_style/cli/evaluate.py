@@ -29,6 +29,7 @@ from fast_style.cli import (
 )
 from fast_style.errors import UserError
 from fast_style.evaluation_defaults import STABILITY_PHOTOS
+from fast_style.numbers import check_number
 from fast_style.outputs import check_writable
 from fast_style.plurals import counted
 from fast_style.scores import RANK_BY, ranked
@@ -174,8 +175,16 @@ def run(args: argparse.Namespace) -> int:
             )
         if not path.is_dir():
             raise UserError(f"--style-dir {folder} does not exist: give a folder holding the paintings")
-    if args.size < 16 or args.style_size < 16:
-        raise UserError("--size and --style-size must be >= 16")
+    # fast_style.numbers' rule, in its words, as fast-style-optimize says its own: "--size must be a whole number >=
+    # 16, got 8" (it had said "--size and --style-size must be >= 16", of either, without the number given)
+    for name, least, note in (
+        ("size", 16, ""),
+        ("style_size", 16, ""),
+        ("sheet_rows", 0, " (0: all)"),
+        ("stability_photos", 0, " (0: skip)"),
+    ):
+        option, takes = "--" + name.replace("_", "-"), f"a whole number >= {least}{note}"
+        setattr(args, name, check_number(option, getattr(args, name), lambda v, n=least: v >= n, takes, True))
     if args.no_judge and args.judge_weights != "oxford":  # (the weights went unread without a word)
         raise UserError("--judge-weights are the judge's, which --no-judge leaves out: give one of them")
     if not args.no_judge:
@@ -194,8 +203,6 @@ def run(args: argparse.Namespace) -> int:
         raise UserError("--rank-by flicker needs the flicker measured: leave out --stability-photos 0")
     if args.rank_by == "judge_style" and args.no_judge:
         raise UserError("--rank-by judge_style needs the judge: leave out --no-judge")
-    if args.sheet_rows < 0 or args.stability_photos < 0:
-        raise UserError("--sheet-rows and --stability-photos must be >= 0")
     check_sheet_cell(args.sheet_cell)
     # where write_reports writes them ('~/r' quoted: its checks had looked at ./~/r, the reports gone to the home's)
     out = Path(args.out).expanduser()
