@@ -79,7 +79,8 @@ class StyleTransferModule(pl.LightningModule):
             )
         # (Python's numbers kept: save_hyperparameters reads these locals into hparams.yaml, where numpy's were
         # python/object tags)
-        lr = check_number("module.lr", lr, lambda v: v > 0, "a number > 0")
+        # (inf had been taken: NaN weights from the first step, said as a loss gone non-finite; as optimize_image's)
+        lr = check_number("module.lr", lr, lambda v: 0 < v < math.inf, "a finite number > 0")
         lr_min_ratio = check_number(
             "module.lr_min_ratio", lr_min_ratio, lambda v: 0 <= v <= 1, "within 0..1 (the cosine's end, times lr)"
         )

@@ -100,7 +100,8 @@ def test_forward_is_inference_only_and_hparams_exclude_modules() -> None:
         ({"compile": "fastest"}, "module.compile 'fastest'"),
         ({"lr_min_ratio": -1.0}, "lr_min_ratio must be within 0..1"),
         ({"lr_min_ratio": 10.0}, "lr_min_ratio must be within 0..1"),
-        ({"lr": float("nan")}, "module.lr must be a number > 0, got nan"),  # (NaN passed every comparison)
+        ({"lr": float("nan")}, "module.lr must be a finite number > 0, got nan"),  # (NaN passed every comparison)
+        ({"lr": float("inf")}, "module.lr must be a finite number > 0, got inf"),  # (NaN weights from the first step)
         ({"lr_min_ratio": float("nan")}, "lr_min_ratio must be within 0..1"),
     ],
 )
@@ -374,7 +375,7 @@ def test_numpy_numbers_are_taken_and_saved_as_pythons() -> None:
     m = _module(1.0, lr=np.float64(3e-4), lr_min_ratio=np.float32(0.5))
     assert (type(m.hparams.lr), type(m.hparams.lr_min_ratio)) == (float, float)
     assert yaml.safe_load(yaml.dump(dict(m.hparams)))["lr_min_ratio"] == 0.5
-    with pytest.raises(TypeError, match="module.lr must be a number > 0, not np.True_"):
+    with pytest.raises(TypeError, match="module.lr must be a finite number > 0, not np.True_"):
         _module(1.0, lr=np.True_)
 
 
