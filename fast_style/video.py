@@ -469,14 +469,14 @@ def stylize_video(
     source = open_source(src, (device.index or 0) if decode_on_device else None)
     with source, atomic_write(dst, overwrite=force) as tmp:
         video_in = main_video(source.streams.video)
-        empty, whole = _empty_films(src, source.streams.video)
+        empty, looked = _empty_films(src, source.streams.video)
         if (picked := video_in) in empty:  # (it was stylized all the same: "holds no decodable frames", the film
             video_in = main_video([s for s in source.streams.video if s not in empty])  # left out)
             log.warning(
                 "%s: its %dx%d video track (stream %d) holds no frames%s: the %dx%d one (stream %d) is stylized",
                 src.name,
                 *(picked.width, picked.height, picked.index),
-                "" if whole else f" in the file's first {_LOOK_SECONDS} s",
+                f" in the file's first {looked}" if looked else "",
                 *(video_in.width, video_in.height, video_in.index),
             )
         if video_in is None:  # (a song's cover picture is no video): sound alone said as a song.mp3's is
@@ -1106,36 +1106,39 @@ _LOOK_SECONDS = 10  # how far into a file with several video tracks `_empty_film
 _LOOK_PACKETS = 2000
 
 
-def _empty_films(src: Path, streams: Sequence[Any]) -> tuple[list[Any], bool]:
+def _empty_films(src: Path, streams: Sequence[Any]) -> tuple[list[Any], str]:
     """Of a file's several video tracks (covers aside), those without a packet in its first _LOOK_SECONDS (or
     _LOOK_PACKETS packets) where another has one, the tracks FFmpeg's header shows but no frame fills (a recorder's
-    unused second input; FFmpeg does not say which have packets), and whether the whole file was read; [] for a
-    file of one video. Its first packets are read again, up to that point, or until each track has shown one."""
+    unused second input; FFmpeg does not say which have packets), and how much of the file was read ("" for all of
+    it, "10 s" or "2,000 packets" where it stopped there: the warning had said 10 s either way); [] for a file of one
+    video. Its first packets are read again, up to that point, or until each track has shown one."""
     import av
     from av.stream import Disposition
 
     films = {s.index: s for s in streams if not s.disposition & Disposition.attached_pic}
     if len(films) < 2:
-        return [], True
+        return [], ""
     seen: set[int] = set()
-    whole, first = False, None
+    looked, first = "", None
     try:
         with av.open(_local(src)) as again:
             for n, packet in enumerate(again.demux()):
                 if packet.size and packet.stream.index in films:
                     seen.add(packet.stream.index)
-                if len(seen) == len(films) or n >= _LOOK_PACKETS:
+                if len(seen) == len(films):
+                    break
+                if n + 1 >= _LOOK_PACKETS:
+                    looked = f"{_LOOK_PACKETS:,} packets"
                     break
                 if packet.pts is not None and packet.time_base:  # (from the first packet's time: a transport
                     at = packet.pts * packet.time_base  # stream's clock starts anywhere, an hour in)
                     first = at if first is None else min(first, at)
                     if at - first > _LOOK_SECONDS:
+                        looked = f"{_LOOK_SECONDS} s"
                         break
-            else:
-                whole = True
     except (av.FFmpegError, OSError):
-        return [], True  # (decoding says what is wrong)
-    return ([s for i, s in films.items() if i not in seen] if seen else []), whole
+        return [], ""  # (decoding says what is wrong)
+    return ([s for i, s in films.items() if i not in seen] if seen else []), looked
 
 
 def _video_score(stream: Any) -> int:

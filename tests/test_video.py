@@ -1983,7 +1983,7 @@ def test_y4m_and_raw_h264_and_hevc_streams_are_videos_timed_at_their_own_rate(
 
 
 def test_an_empty_larger_video_track_is_not_taken_for_the_film(
-    model: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+    model: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     """A Matroska file whose largest video track holds no frames (a recorder's unused input): it was picked all the
     same, and the video failed, "holds no decodable frames"; FFmpeg's header does not say which tracks have any."""
@@ -2001,6 +2001,14 @@ def test_an_empty_larger_video_track_is_not_taken_for_the_film(
         caplog.text
     )
     assert "not kept" not in caplog.text  # (the empty track is no other video left out)
+    # stopped at its packet limit well inside 10 s: it said "in the file's first 10 s" all the same
+    import fast_style.video
+
+    monkeypatch.setattr(fast_style.video, "_LOOK_PACKETS", 2)
+    caplog.clear()
+    assert fast_style.video.stylize_video(clip, tmp_path / "few.mp4", lambda x: x) == 4
+    assert "holds no frames in the file's first 2 packets: the 64x48 one" in caplog.text
+    monkeypatch.undo()
     # two videos with frames, their times from an hour in (a transport stream's clock): neither is empty (the
     # larger one, whose first packet comes second, was taken for one)
     from fast_style.video import _empty_films
@@ -2018,7 +2026,7 @@ def test_an_empty_larger_video_track_is_not_taken_for_the_film(
             out.mux(stream.encode())
     with av.open(str(tmp_path / "late.mkv")) as f:
         assert next(p.stream.index for p in f.demux() if p.size) == 0
-        assert _empty_films(tmp_path / "late.mkv", f.streams.video) == ([], False)
+        assert _empty_films(tmp_path / "late.mkv", f.streams.video) == ([], "")
 
 
 def test_a_cover_an_mp4_cannot_hold_beside_quicktime_tags_is_said_not_kept(
