@@ -701,7 +701,7 @@ class _Job:
             elif "cover picture" in left and _quicktime_keys(source, fmt):
                 hint += " (an .mp4 of QuickTime's tags holds no cover picture: write .mkv to keep it)"
             if "other video" in left:
-                hint += f" (one video is stylized: {_which_video(self.video_in, others)})"
+                hint += f" (one video is stylized: {_which_video(self.video_in, others, self.empty)})"
             log.warning(
                 "%s: %s not kept%s", self.src.name, counted(len(left), " and ".join(sorted(set(left))) + " track"), hint
             )
@@ -1153,9 +1153,10 @@ def _pixels(stream: Any) -> int:
     return (getattr(stream, "width", 0) or 0) * (getattr(stream, "height", 0) or 0)
 
 
-def _which_video(chosen: Any, others: Sequence[Any]) -> str:
+def _which_video(chosen: Any, others: Sequence[Any], empty: Sequence[Any] = ()) -> str:
     """Which of a file's videos is stylized and why, for the warning naming the others (it had said "the first"
-    whichever it was)."""
+    whichever it was); `empty`: the tracks without frames passed over, one of which FFmpeg would pick (it had said
+    "as FFmpeg picks" all the same)."""
     from av.stream import Disposition
 
     films = [s for s in others if not s.disposition & Disposition.attached_pic]
@@ -1166,7 +1167,10 @@ def _which_video(chosen: Any, others: Sequence[Any]) -> str:
         why = "the one marked default"
     else:
         why = "the first of the largest"
-    return f"its {chosen.width}x{chosen.height} one, stream {chosen.index}, {why}, as FFmpeg picks"
+    said = f"its {chosen.width}x{chosen.height} one, stream {chosen.index}, {why}"
+    if (ffmpeg := main_video(sorted([*others, *empty, chosen], key=lambda s: s.index))) in empty:
+        return f"{said} of the tracks with frames, not FFmpeg's pick, stream {ffmpeg.index}, which holds none"
+    return f"{said}, as FFmpeg picks"
 
 
 def _expected_frames(video: Any, rate: Fraction) -> int | None:

@@ -1548,17 +1548,23 @@ def test_cover_art_is_not_taken_for_the_film() -> None:
 
     # and the warning naming the others says why it is the one stylized (only "the first of" had been tested)
     poster = stream(3000, 3000, av.stream.Disposition.attached_pic)  # a cover of more pixels: no film, not counted
-    for index, s in enumerate((cover, film, preview, big, default, twin, poster)):
+    small = stream(32, 32)
+    for index, s in enumerate((cover, film, preview, big, default, twin, poster, small)):
         s.index = index
     reasons = [
         _which_video(big, [preview, poster]),
         _which_video(default, [big]),
         _which_video(big, [twin]),
+        _which_video(preview, [small], [big]),  # an empty larger track passed over: FFmpeg would have taken it
+        _which_video(big, [preview], [small]),  # a smaller empty one: FFmpeg picks the same
     ]
     assert reasons == [
         "its 1920x1080 one, stream 3, the largest, as FFmpeg picks",
         "its 320x180 one, stream 4, the one marked default, as FFmpeg picks",
         "its 1920x1080 one, stream 3, the first of the largest, as FFmpeg picks",
+        "its 320x180 one, stream 2, the largest of the tracks with frames, not FFmpeg's pick, stream 3, which holds "
+        "none",
+        "its 1920x1080 one, stream 3, the largest, as FFmpeg picks",
     ]
 
 
