@@ -207,7 +207,25 @@ def _unopened_because(src: Path, error: Exception) -> str:
         return EMPTY_FILE
     if isinstance(error, EOFError) or (getattr(error, "errno", None) == errno.EIO and _reads_whole(src)):
         return "it ends before its first frame (an unfinished copy or download, or an empty recording?)"
+    if _y4m_header(src) == -1:  # (it had said "Invalid argument")
+        return "it ends inside its Y4M header: the file looks cut short or damaged (an unfinished copy or download?)"
     return ffmpeg_reason(error)
+
+
+_Y4M_LINE = 256  # the longest Y4M header line FFmpeg reads
+
+
+def _y4m_header(src: Path) -> int | None:
+    """The length of a .y4m's header line, its newline included; -1 where the file begins as one but has no whole
+    header (cut within it); None for another file."""
+    try:
+        with open(src, "rb") as f:
+            head = f.read(_Y4M_LINE + 1)
+    except OSError:
+        return None
+    if len(head) < 4 or not (head.startswith(b"YUV4MPEG2") or b"YUV4MPEG2".startswith(head)):
+        return None
+    return head.find(b"\n") + 1 or -1
 
 
 _HEADER_BYTES = 64 << 20  # a file cut within its header is no larger (fonts attached to a film's subtitles included)
@@ -499,6 +517,12 @@ def stylize_video(
             # the input, by the output's temporary name ("clip.mkv: Invalid argument: '.../.clip.mp4.x1y2.tmp'")
             raise UserError(f"cannot write {dst}: FFmpeg could not finish it ({ffmpeg_reason(e)})") from None
         if frames == 0:
+            if source.format.name == "yuv4mpegpipe" and src.stat().st_size > (_y4m_header(src) or 0) > 0:
+                # (bytes after its header, no whole frame: it had said only "holds no decodable frames")
+                raise UserError(
+                    f"{src} holds no whole frame: it ends inside its first one, the file looks cut short or damaged "
+                    "(an unfinished copy or download?)"
+                )
             raise UserError(f"{src} holds no decodable frames")
     return frames
 

@@ -1986,6 +1986,14 @@ def test_y4m_and_raw_h264_and_hevc_streams_are_videos_timed_at_their_own_rate(
     (clips / "b.h264").write_bytes(b"")  # (a raw stream's demuxer opens an empty file: "holds no decodable frames")
     with pytest.raises(UserError, match=r"cannot read video .*b\.h264: an empty file \(0 bytes\)$"):
         stylize_video(clips / "b.h264", tmp_path / "b.mp4", lambda x: x)
+    # a .y4m cut inside its header was "Invalid argument", one cut inside its first frame "holds no decodable frames"
+    y4m = (clips / "a.y4m").read_bytes()
+    (clips / "head.y4m").write_bytes(y4m[:20])
+    with pytest.raises(UserError, match=r"head\.y4m: it ends inside its Y4M header: the file looks cut short"):
+        stylize_video(clips / "head.y4m", tmp_path / "h.mp4", lambda x: x)
+    (clips / "frame.y4m").write_bytes(y4m[: y4m.index(b"FRAME") + 100])
+    with pytest.raises(UserError, match=r"frame\.y4m holds no whole frame: it ends inside its first one, the file"):
+        stylize_video(clips / "frame.y4m", tmp_path / "f.mp4", lambda x: x)
 
 
 def test_an_empty_larger_video_track_is_not_taken_for_the_film(
