@@ -584,6 +584,21 @@ class _Job:
                         len(value.encode()),
                         _MOV_TAG_BYTES,
                     )
+        if fmt in _HELD_TAGS and not _quicktime_keys(source, fmt) and source.format.name != "mxf":
+            # (an .mkv's own CUSTOM_KEY, its DESCRIPTION in a .mov, were lost without a word; an MXF's tags are its
+            # writer's identification and package ids, an AVI's software the program that wrote it: not said)
+            lost = sorted(k for k in tags if not _held(k, tags, fmt) and k.lower() != "software")
+            if lost:
+                also = [f".{o}" for o in ("mp4", "mov") if o != fmt and all(_held(k, tags, o) for k in lost)]
+                log.warning(
+                    "%s: %s not kept (%s): %s holds only tags of its own list (write %s to keep %s)",
+                    src.name,
+                    counted(len(lost), "tag"),
+                    ", ".join(lost),
+                    dst.suffix,
+                    " or ".join([".mkv", *also]),
+                    "it" if len(lost) == 1 else "them",
+                )
         out.metadata.update(tags)
         # the output starts at 0, as FFmpeg writes it: a transport stream (a TV recording, a camera's) starts
         # wherever its clock stood, and the output had as long an empty lead-in (an hour's); the chapters move
@@ -1057,6 +1072,31 @@ class _Batches:
         self.hand_over()
         self.launched = (download, pending.copy())
         pending.clear()
+
+
+# the file tags FFmpeg's MP4 writer (iTunes' list, a location as 3GPP's) and MOV writer (QuickTime's user data) hold,
+# in any case (movenc.c), a timecode as a track of its own; .mkv holds any
+_HELD_TAGS = {
+    "mp4": {
+        *("title", "artist", "album_artist", "composer", "album", "date", "encoding_tool", "comment", "genre"),
+        *("copyright", "grouping", "lyrics", "description", "synopsis", "show", "episode_id", "network", "keywords"),
+        *("episode_sort", "season_number", "media_type", "hd_video", "gapless_playback", "compilation", "track"),
+        *("disc", "tmpo", "location", "creation_time", "timecode"),
+    },
+    "mov": {
+        *("artist", "title", "author", "album", "date", "encoder", "comment", "genre", "copyright", "make", "model"),
+        *("location", "keywords", "xmp", "creation_time", "timecode"),
+    },
+}
+
+
+def _held(key: str, tags: dict[str, str], fmt: str) -> bool:
+    """Whether the MP4 or MOV writer (`fmt`) holds the tag `key`: one of its list, or one's language twin of the same
+    value, written as that one's language (an MP4's location read as location and location-eng)."""
+    base, _, language = key.lower().rpartition("-")
+    if key.lower() in _HELD_TAGS[fmt]:
+        return True
+    return len(language) == 3 and base in _HELD_TAGS[fmt] and tags.get(_key(tags, base) or "") == tags[key]
 
 
 _MOV_TAG_BYTES = 65535  # the longest tag FFmpeg's .mov writer keeps whole (QuickTime's user data, not its keys)

@@ -1681,6 +1681,25 @@ def test_a_tag_too_long_for_a_mov_is_left_out_and_said(tmp_path: Path, caplog: p
     assert stylize_video(iphone, tmp_path / "iphone_out.mov", lambda x: x) == 3
     assert tags(tmp_path / "out.mp4")["comment"] == long == tags(tmp_path / "iphone_out.mov")["comment"]
     assert "not kept" not in caplog.text
+    # tags not of the MP4 or MOV writer's list were lost without a word (an .mkv's CUSTOM_KEY, DESCRIPTION in a .mov)
+    own = _clip(tmp_path / "own.mkv", [0, 40], tags={"title": "t", "CUSTOM_KEY": "c", "DESCRIPTION": "d"})
+    for out, said in (
+        ("own.mp4", "own.mkv: 1 tag not kept (CUSTOM_KEY): .mp4 holds only tags of its own list (write .mkv to keep"),
+        ("own.mov", "own.mkv: 2 tags not kept (CUSTOM_KEY, DESCRIPTION): .mov holds only tags of its own list (write "),
+    ):
+        assert stylize_video(own, tmp_path / out, lambda x: x) == 2
+        assert said in caplog.text
+    assert tags(tmp_path / "own.mp4")["description"] == "d"
+    caplog.clear()
+    assert stylize_video(own, tmp_path / "own_out.mkv", lambda x: x) == 2
+    assert tags(tmp_path / "own_out.mkv")["custom_key"] == "c" and "not kept" not in caplog.text
+    avi = make_video(tmp_path / "w.avi", frames=2, size=(32, 32), audio=False, codec="mpeg4")  # its writer's software
+    assert stylize_video(avi, tmp_path / "w.mp4", lambda x: x) == 2 and "not kept" not in caplog.text
+    # an MP4's location is read back as location and location-eng too: that twin was said not kept
+    from fast_style.video import _held
+
+    twins = {"location": "+48.85+002.29/", "location-eng": "+48.85+002.29/", "title": "a", "title-fra": "b"}
+    assert [_held(k, twins, "mp4") for k in twins] == [True, True, True, False]
 
 
 def test_a_folder_as_the_output_is_refused_before_the_work(tmp_path: Path) -> None:
