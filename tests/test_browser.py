@@ -54,12 +54,16 @@ def server(tmp_path: Path):
 
 @pytest.fixture
 def under_a_path(tmp_path: Path):
-    """The server as a reverse proxy serves it under a path of its own (/style/ -> the server)."""
+    """The server as a reverse proxy serves it under a path of its own (/style/ -> the server), /style too, as the
+    server's / (no redirect to /style/)."""
     from starlette.applications import Starlette
-    from starlette.routing import Mount
+    from starlette.routing import Mount, Route
+
+    from tests.test_server import Stripped
 
     app = _app(tmp_path)
-    proxy = Starlette(routes=[Mount("/style", app=app)], lifespan=lambda _: app.router.lifespan_context(app))
+    routes = [Route("/style", endpoint=Stripped(app)), Mount("/style", app=app)]
+    proxy = Starlette(routes=routes, lifespan=lambda _: app.router.lifespan_context(app))
     proxy.state.limits = app.state.limits  # (serve_in_background's uvicorn settings read them)
     with serve_in_background(proxy) as address:
         yield address + "/style/"
@@ -217,8 +221,8 @@ def test_photo_and_live_modes_in_chromium(server: str, tmp_path: Path) -> None:
 def test_a_second_camera_can_be_chosen_while_live(under_a_path: str) -> None:
     """A phone has a front and a back camera (a laptop a USB webcam too): the page opened the browser's default
     one, with no way to change it. Served under a path, as behind a reverse proxy (its files, styles and live view
-    had been asked for at the proxy's root)."""
-    server = under_a_path
+    had been asked for at the proxy's root), and opened as /style, which the proxy passes on without a redirect."""
+    server = under_a_path.rstrip("/")
     args = ["--use-fake-device-for-media-stream=device-count=2", "--use-fake-ui-for-media-stream"]
     with sync_api.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=args)
@@ -227,6 +231,7 @@ def test_a_second_camera_can_be_chosen_while_live(under_a_path: str) -> None:
         page.on("pageerror", lambda e: errors.append(str(e)))
         page.goto(server)
         page.wait_for_function("document.querySelectorAll('#style option').length > 0")
+        assert page.url == server and "system-ui" in page.evaluate("getComputedStyle(document.body).fontFamily")
         page.select_option("#style", "mine")
         page.click("#tab-live")
         page.select_option("#resolution", "320x240")

@@ -65,16 +65,34 @@ def test_the_page_and_its_assets_are_served_from_the_package(client) -> None:
     assert {"/api/styles", "/api/stylize"} <= set(schema["paths"])
 
 
+class Stripped:
+    """A reverse proxy that passes its path itself (/style) on as the server's / (Traefik's StripPrefix, Caddy's
+    handle_path), without redirecting it to /style/."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        await self.app({**scope, "path": "/", "raw_path": b"/", "root_path": ""}, receive, send)
+
+
 def test_the_page_works_under_a_path_of_a_reverse_proxy(models: Path) -> None:
     """Behind a proxy serving it under /style/, the page loaded /static/app.js and asked /api/styles of the proxy's
     root (its URLs were absolute): every URL the page and its script load resolves under the page's own path."""
     from urllib.parse import urljoin
 
     from starlette.applications import Starlette
-    from starlette.routing import Mount
+    from starlette.routing import Mount, Route
 
-    proxy = Starlette(routes=[Mount("/style", app=create_app(Styles(models, device="cpu")))])  # /style/ -> server
+    app = create_app(Styles(models, device="cpu"))
+    proxy = Starlette(routes=[Route("/style", endpoint=Stripped(app)), Mount("/style", app=app)])  # /style/ -> server
     with testclient.TestClient(proxy, base_url="http://proxy.example") as c:
+        # /style, passed on as the server's / (no redirect to /style/): the page's URLs resolved at the proxy's root;
+        # a <base> of its path with the slash, set before any of them is read, has them resolve under it
+        bare = c.get("/style", follow_redirects=False)
+        assert bare.status_code == 200 and bare.url.path == "/style"
+        head = bare.text[: bare.text.index('href="static/')]
+        assert re.search(r'if \(!location.pathname.endsWith\("/"\)\)[^<]*createElement\("base"\)', head)
         page = c.get("/style/")
         script = c.get(urljoin(str(page.url), "static/app.js")).text
         loaded = [u for u in re.findall(r'(?:src|href)="([^"]+)"', page.text) if not u.startswith("data:")]

@@ -291,7 +291,7 @@ async function startLive() {
     return;
   }
   starting = null;
-  const path = new URL("api/live", location.href).pathname;  // (under the page's own path)
+  const path = new URL("api/live", document.baseURI).pathname;  // (under the page's own path, as its <base> says)
   const socket = new WebSocket(`${location.protocol === "https:" ? "wss" : "ws"}://${location.host}${path}`);
   socket.binaryType = "blob";
   const state = { socket, stream, opened: false, frames: 0, dropped: 0, sent: [], times: [] };
