@@ -694,7 +694,8 @@ def create_app(
         served = {pillows: name for name, (pillows, _) in OUTPUT_TYPES.items()}  # (the formats it writes: one list)
         if written not in served:
             shown = format if len(format) <= 80 else format[:60] + "..."  # (60 KB of it came back whole)
-            other = f" (this server writes no {written})" if written else ""
+            # (said as the form and fast-style-stylize name it, webp: Pillow's WEBP had been said)
+            other = f" (this server writes no {format.strip().lower().removeprefix('.')})" if written else ""
             raise Refused(400, f"format must be jpeg (or jpg) or png{other}, got '{shown}'")
         format = served[written]
         size = check_options(strength, max_size, limits)

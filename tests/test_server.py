@@ -188,7 +188,8 @@ def test_phone_photos_in_heic_and_avif_and_any_picture_the_stylize_tool_reads_ar
             "strength must be within 0..1 (0: the photo, 1: the full style)",
         ),
         (("p.png", png(), "image/png"), {"style": "mine", "format": "gif"}, 400, "format must be jpeg (or jpg) or png"),
-        (("p.png", png(), "image/png"), {"style": "mine", "format": "tif"}, 400, "(this server writes no TIFF)"),
+        (("p.png", png(), "image/png"), {"style": "mine", "format": "tif"}, 400, "(this server writes no tif), got"),
+        (("p.png", png(), "image/png"), {"style": "mine", "format": " .WebP"}, 400, "(this server writes no webp)"),
         (("p.png", png(), "image/png"), {"style": "mine", "format": "x" * 60_000}, 400, "got '" + "x" * 60 + "...'"),
         (
             ("p.png", png(), "image/png"),
