@@ -4,7 +4,7 @@
 - `GET /api/styles`: the styles this server offers (the built-in ones and the model files of its folder); a
   style with a smaller, faster variant (the zoo's `-fast` models, for live use on a CPU) names it as `fast`.
 - `POST /api/stylize`: a photo (multipart field `image`) with `style`, `strength`, `preserve_color`, `max_size`
-  and `format` -> the stylized image.
+  and `format` (left out: png for a photo with transparency, else jpeg) -> the stylized image.
 - `WS /api/live`: text messages set the options (JSON: style, strength, preserve_color, max_size), answered only
   when refused (`{"error": ..., "options": true}`); each binary message is a JPEG frame, answered in order by the
   stylized frame as a JPEG, by `{"busy": true}` when it was dropped, or by `{"error": ...}`.
@@ -688,35 +688,44 @@ def create_app(
         strength: Annotated[float, Form(description="0 = the photo, 1 = full style")] = 1.0,
         preserve_color: Annotated[bool, Form(description="keep the photo's colours")] = False,
         max_size: Annotated[int | None, Form(description="longest side of the result, px")] = None,
-        format: Annotated[str, Form(description="jpeg (or jpg) or png")] = "jpeg",
+        format: Annotated[
+            str | None, Form(description="jpeg (or jpg) or png; left out: png for a photo with transparency, else jpeg")
+        ] = None,
     ) -> Response:
-        written = picture_format(format)  # jpg, JPG, .jpeg: as fast-style-stylize reads an output's name ("jpeg" only)
-        served = {pillows: name for name, (pillows, _) in OUTPUT_TYPES.items()}  # (the formats it writes: one list)
-        if written not in served:
-            shown = format if len(format) <= 80 else format[:60] + "..."  # (60 KB of it came back whole)
-            # (said as the form and fast-style-stylize name it, webp: Pillow's WEBP had been said)
-            other = f" (this server writes no {format.strip().lower().removeprefix('.')})" if written else ""
-            raise Refused(400, f"format must be jpeg (or jpg) or png{other}, got '{shown}'")
-        format = served[written]
+        # left out (None): as the photo comes, PNG where it is transparent (a TIFF's or a HEIC's transparency, which
+        # the page cannot see in a photo its browser does not draw, came back on white in a JPEG without a word)
+        chosen = None
+        if format is not None:
+            written = picture_format(format)  # jpg, JPG, .jpeg: as fast-style-stylize reads an output's name
+            served = {pillows: name for name, (pillows, _) in OUTPUT_TYPES.items()}  # (the formats it writes)
+            if written not in served:
+                shown = format if len(format) <= 80 else format[:60] + "..."  # (60 KB of it came back whole)
+                # (said as the form and fast-style-stylize name it, webp: Pillow's WEBP had been said)
+                other = f" (this server writes no {format.strip().lower().removeprefix('.')})" if written else ""
+                raise Refused(400, f"format must be jpeg (or jpg) or png{other}, got '{shown}'")
+            chosen = served[written]
         size = check_options(strength, max_size, limits)
         stylizer = await styles.ready(style)
         data = await image.read(limits.max_upload_bytes + 1)
         if len(data) > limits.max_upload_bytes:
             raise Refused(413, too_large(limits))
 
-        def job() -> bytes:  # decoded on the worker too: not on the event loop, and not for a request turned away
-            photo = decode_upload(data, limits, keep_alpha=format == "png")  # a PNG keeps a transparent upload's alpha
+        def job() -> tuple[bytes, str]:  # decoded on the worker too: not on the event loop, nor for a request refused
+            photo = decode_upload(data, limits, keep_alpha=chosen != "jpeg")  # a PNG keeps a transparent one's alpha
             try:  # (read whole, its colours taken here: a 32-bit TIFF's values over 65535 were a 500)
                 out = stylizer.stylize_image(photo, strength, preserve_color, max_size=size)
             except BeyondColours as e:
                 raise Refused(415, str(e)) from None
-            return encode(out, format)
+            see_through = out.mode == "RGBA" and out.getchannel("A").getextrema()[0] < 255
+            fmt = chosen or ("png" if see_through else "jpeg")
+            opaque = fmt == "jpeg" and out.mode != "RGB"  # (its alpha opaque: left out)
+            return encode(out.convert("RGB") if opaque else out, fmt), fmt
 
         try:
-            answer = await gate.run(job, gone=request.is_disconnected)
+            answer, fmt = await gate.run(job, gone=request.is_disconnected)
         except asyncio.CancelledError:  # a stop's grace period ran out: one line, not uvicorn's plain-text 500
             return JSONResponse({"detail": STOPPING}, status_code=503, headers={"Retry-After": "10"})
-        return Response(answer, media_type=OUTPUT_TYPES[format][1])
+        return Response(answer, media_type=OUTPUT_TYPES[fmt][1])
 
     warned_upgrade: list[bool] = []
 

@@ -86,12 +86,12 @@ def test_photo_and_live_modes_in_chromium(server: str, tmp_path: Path) -> None:
     square = np.zeros((60, 80, 4), np.uint8)
     square[15:45, 20:60] = (200, 80, 40, 255)
     Image.fromarray(square, "RGBA").save(cutout)
+    Image.fromarray(square, "RGBA").save(tiff := tmp_path / "logo.tif")  # a TIFF, which Chromium cannot draw
     import pillow_heif  # (writes HEIC; the server reads it with pi-heif)
 
     heic = tmp_path / "IMG_0001.HEIC"
     with Image.open(photo) as opened:
         pillow_heif.from_pillow(opened).save(heic, quality=90)
-        opened.save(tiff := tmp_path / "scan.tif")
     args = [
         "--use-fake-device-for-media-stream",
         "--use-fake-ui-for-media-stream",
@@ -151,8 +151,7 @@ def test_photo_and_live_modes_in_chromium(server: str, tmp_path: Path) -> None:
         page.set_input_files("#file", str(cutout))
         page.wait_for_selector("#download:not([hidden])", timeout=30_000)
         assert page.get_attribute("#download", "download") == "cutout_mine.png"
-        alpha = page.evaluate(
-            """async () => {
+        read_alpha = """async () => {
               const blob = await (await fetch(document.getElementById("result").src)).blob();
               const bitmap = await createImageBitmap(blob);
               const canvas = new OffscreenCanvas(bitmap.width, bitmap.height);
@@ -161,15 +160,18 @@ def test_photo_and_live_modes_in_chromium(server: str, tmp_path: Path) -> None:
               const at = (x, y) => context.getImageData(x, y, 1, 1).data[3];
               return [blob.type, at(2, 2), at(40, 30)];
             }"""
-        )
-        assert alpha == ["image/png", 0, 255]
+        assert page.evaluate(read_alpha) == ["image/png", 0, 255]
         # a phone's HEIC, which Chromium cannot draw: stylized by the server, and its empty frame says why
         page.set_input_files("#file", str(heic))
         page.wait_for_selector("#download:not([hidden])", timeout=30_000)
         page.wait_for_function("document.getElementById('original-caption').textContent.includes('cannot show')")
-        # a TIFF (a scan's), which the page had refused: the server reads it, as fast-style-stylize does
+        # a TIFF, which the page had refused: the server reads it, as fast-style-stylize does; transparent, as the page
+        # cannot see in a picture its browser does not draw, it comes back a PNG with its transparency (it came back
+        # on white in a JPEG, unsaid)
         page.set_input_files("#file", str(tiff))
-        page.wait_for_function("document.getElementById('result').alt.startsWith('scan.tif')", timeout=30_000)
+        page.wait_for_function("document.getElementById('result').alt.startsWith('logo.tif')", timeout=30_000)
+        assert page.get_attribute("#download", "download") == "logo_mine.png"
+        assert page.evaluate(read_alpha) == ["image/png", 0, 255]
         # a refused file then leaves an empty frame: not the earlier photo's name, nor its caption
         page.set_input_files("#file", str(tmp_path / "notes.txt"))
         assert page.get_attribute("#original", "alt") == "" and page.text_content("#original-caption") == "Photo"

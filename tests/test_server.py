@@ -885,15 +885,32 @@ def test_a_style_names_its_fast_variant_and_the_variant_its_style(tmp_path: Path
 
 
 def test_a_transparent_upload_keeps_its_transparency_as_png(client) -> None:
+    import pillow_heif
+
     logo = io.BytesIO()
     Image.new("RGBA", (60, 40), (200, 120, 40, 0)).save(logo, "PNG")
     answers = [
         client.post("/api/stylize", files={"image": ("logo.png", logo.getvalue(), "image/png")}, data=options)
-        for options in ({"style": "mine", "format": "png"}, {"style": "mine"})
+        for options in ({"style": "mine", "format": "png"}, {"style": "mine", "format": "jpeg"})
     ]
     png_out, jpeg_out = (Image.open(io.BytesIO(a.content)) for a in answers)
     assert png_out.mode == "RGBA" and png_out.getchannel("A").getextrema() == (0, 0)  # it came back opaque white
-    assert jpeg_out.mode == "RGB"  # a JPEG has no alpha: the transparent part on white, as before
+    assert jpeg_out.mode == "RGB"  # JPEG asked for: no alpha, the transparent part on white
+    # no format asked for (the page's, for a photo its browser cannot draw, so cannot see through: a TIFF, a HEIC):
+    # a PNG that keeps the transparency (it came back on white in a JPEG, unsaid); an opaque photo a JPEG
+    cutout = Image.new("RGBA", (60, 40), (200, 120, 40, 255))
+    cutout.paste((0, 0, 0, 0), (0, 0, 30, 40))
+    tiff, heic = io.BytesIO(), io.BytesIO()
+    cutout.save(tiff, "TIFF")
+    pillow_heif.from_pillow(cutout).save(heic, quality=90)
+    for name, data in (("cutout.tif", tiff), ("cutout.heic", heic)):
+        reply = client.post("/api/stylize", files={"image": (name, data.getvalue())}, data={"style": "mine"})
+        assert reply.headers["content-type"] == "image/png", name
+        assert Image.open(io.BytesIO(reply.content)).getchannel("A").getextrema()[0] == 0, name
+    opaque = io.BytesIO()
+    Image.new("RGBA", (60, 40), (200, 120, 40, 255)).save(opaque, "PNG")  # (an alpha all opaque: as none)
+    reply = client.post("/api/stylize", files={"image": ("opaque.png", opaque.getvalue())}, data={"style": "mine"})
+    assert reply.headers["content-type"] == "image/jpeg" and Image.open(io.BytesIO(reply.content)).mode == "RGB"
 
 
 def test_a_job_whose_client_left_frees_its_place_in_line_at_once() -> None:

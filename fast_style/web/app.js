@@ -190,8 +190,9 @@ async function stylizePhoto(file) {
   form.append("style", o.style);
   form.append("strength", o.strength);
   form.append("preserve_color", o.preserve_color);
-  const format = transparent ? "png" : "jpeg";  // a transparent photo's result keeps its transparency
-  form.append("format", format);
+  // a transparent photo's result keeps its transparency; one this browser cannot draw (a TIFF, a HEIC) is left to the
+  // server, which answers PNG where it is transparent (its result had come back on white in a JPEG, unsaid)
+  if (!asIs) form.append("format", transparent ? "png" : "jpeg");
   say("Stylizing...", true);
   const started = performance.now();
   try {
@@ -207,10 +208,11 @@ async function stylizePhoto(file) {
       if (reply.status === 404) loadStyles(false);  // an unknown style: the server's own list, now
       return;
     }
-    const url = showBlob("result", await reply.blob());
+    const result = await reply.blob();
+    const url = showBlob("result", result);
     $("result").alt = `${file.name} stylized as ${o.style}`;
     $("download").href = url;
-    $("download").download = file.name.replace(/\.[^.]*$/, "") + `_${o.style}.${format === "png" ? "png" : "jpg"}`;
+    $("download").download = file.name.replace(/\.[^.]*$/, "") + `_${o.style}.${result.type === "image/png" ? "png" : "jpg"}`;
     $("download").hidden = false;
     $("elapsed").textContent = `${Math.round(performance.now() - started)} ms`;
     say("");
