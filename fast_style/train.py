@@ -14,7 +14,7 @@ from typing import Any
 
 import pytorch_lightning as pl
 from omegaconf import DictConfig, OmegaConf
-from omegaconf.errors import InterpolationResolutionError
+from omegaconf.errors import InterpolationResolutionError, MissingMandatoryValue
 from pytorch_lightning.accelerators import CPUAccelerator
 from pytorch_lightning.callbacks import ProgressBar
 from pytorch_lightning.loggers import TensorBoardLogger
@@ -29,7 +29,7 @@ from fast_style.callbacks import (
     ResumedStepCount,
     TrainedSettings,
 )
-from fast_style.config_mistakes import build, check_keys, check_typed, check_types
+from fast_style.config_mistakes import build, check_keys, check_typed, check_types, one_line
 from fast_style.devices import native_bf16
 from fast_style.errors import UserError, first_line, out_of_memory, setting
 from fast_style.event_files import holds_a_loss
@@ -127,6 +127,10 @@ def _train(cfg: DictConfig, finished: list[bool], held: list[Any]) -> Path | Non
         _remove_if_empty(made)
         if (said := _out_of_memory(e)) is not None:
             raise said from e
+        # a ??? left in the config (distill=teacher without its teacher), or a ${...} whose setting is not there:
+        # OmegaConf's three lines from Python, fast-style-train's one line ("distill.teacher has no value: ...")
+        if isinstance(e, (MissingMandatoryValue, InterpolationResolutionError)) and e.full_key:
+            raise UserError(one_line(e, [])) from e
         raise
     keeper = next(c for c in callbacks if isinstance(c, KeepLaunch))
     out = Path(cfg.output_dir)

@@ -99,6 +99,18 @@ def test_on_a_bf16_cpu_the_teacher_runs_as_the_stylizer_runs_it(teacher_path: Pa
     assert (fast - term.teacher.eval()(images)).abs().max() < 0.05  # bf16's rounding, no more
 
 
+def test_a_teacher_left_out_is_said_in_one_line_from_python(tmp_path, photo_dir, style_path, random_vgg) -> None:
+    """train() from Python raised OmegaConf's three lines (MissingMandatoryValue: distill.teacher, full_key: ...,
+    object_type=...) where fast-style-train says one line: it says the same line."""
+    run = [*tiny_run(photo_dir, style_path, random_vgg), f"output_dir={tmp_path / 'run'}"]
+    with pytest.raises(UserError) as refused:
+        train(compose([*run, "distill=teacher"]))
+    assert str(refused.value) == "distill.teacher has no value: add distill.teacher=... (README, Configuration)"
+    # and a ${...} with nothing to read (experiment=fast_variant's module.init_from is ${distill.teacher})
+    with pytest.raises(UserError, match=r"^module.init_from cannot be worked out \(it is \$\{distill.teacher\}"):
+        train(compose([*run, "experiment=fast_variant", "distill=none"]))
+
+
 @pytest.mark.slow
 def test_distill_trains_a_student_toward_its_teacher(tmp_path, photo_dir, style_path, random_vgg, teacher_path) -> None:
     with pytest.raises(Exception, match="teacher"):  # the teacher is required
