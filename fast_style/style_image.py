@@ -4,6 +4,7 @@ and sized for the loss's VGG, as a tensor. Training's `style` config group build
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 
 import torch
@@ -41,6 +42,11 @@ def load_style_image(image: str, size: int | None = None) -> torch.Tensor:
                 f"style image '{image}' not found: {image} is a built-in style (a trained model), not a painting; the "
                 f"style image{option_note('--style')} is a painting's image file (.jpg, .png, ...), and built-in "
                 f"styles are used with fast-style-stylize --style {image}"
+            )
+        if not path.exists() and re.match(r"[a-z][a-z0-9+.-]*://", str(image), re.IGNORECASE):  # ("not found")
+            raise UserError(
+                f"style image '{image}' is a web address, which is not downloaded: save the painting first and give "
+                "its file's path (.jpg, .png, ...)"
             )
         problem = "is a folder, not an image" if path.is_dir() else "not found"
         raise UserError(f"style image '{image}' {problem}: give the path of a painting (.jpg, .png, ...)")

@@ -315,6 +315,8 @@ def test_style_image_loading(tmp_path: Path, style_path: Path) -> None:
     assert load_style_image(str(style_path), size=None).shape == (1, 3, 48, 64)
     with pytest.raises(UserError, match="not found"):
         load_style_image(str(tmp_path / "nope.jpg"))
+    with pytest.raises(UserError, match="^style image 'https://x.org/a.jpg' is a web address, .*save the painting"):
+        load_style_image("https://x.org/a.jpg")  # (it was "not found")
     bad = tmp_path / "bad.jpg"
     bad.write_text("nope")
     with pytest.raises(UserError, match="cannot read"):
