@@ -499,7 +499,14 @@ class StyleDataModule(pl.LightningDataModule):
         names = state.get("held_out")
         if not names or self.val_root or not getattr(self, "_photos", None):
             return
-        if len(names) != self.num_val:  # asked for another count: this launch's own draw (validation off with 0)
+        if not self.num_val:  # validation off: none held out, none drawn (it said "the held-out photos are drawn")
+            log.warning(
+                "data.num_val=0, the checkpoint held out %d: validation is off from here on, and %s train too",
+                len(names),
+                "that photo" if len(names) == 1 else "those photos",
+            )
+            return
+        if len(names) != self.num_val:  # asked for another count: this launch's own draw
             log.warning(
                 "data.num_val=%d, the checkpoint held out %d: the held-out photos are drawn again (some of them may "
                 "have been trained on)",

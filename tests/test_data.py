@@ -133,7 +133,9 @@ def test_a_resume_holds_out_the_photos_the_checkpoint_held_out(photo_dir: Path, 
     other = StyleDataModule(str(photo_dir), image_size=32, batch_size=2, num_workers=0, num_val=0)
     other.setup()  # another data.num_val asked for (0: validation off): this launch's, said
     other.load_state_dict(state)
-    assert other.val_files == [] and "data.num_val=0, the checkpoint held out 2" in caplog.text
+    assert other.val_files == [] and len(other.train_files) == 9
+    said = "data.num_val=0, the checkpoint held out 2: validation is off from here on, and those photos train too"
+    assert said in caplog.text and "drawn again" not in caplog.text  # (none is drawn)
     first.val_files[0].unlink()  # one of them gone: the other stays held out, said
     last = StyleDataModule(str(photo_dir), image_size=32, batch_size=2, num_workers=0, num_val=2)
     last.setup()
