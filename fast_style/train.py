@@ -476,6 +476,11 @@ def _prepare(cfg: DictConfig) -> tuple[pl.Trainer, StyleTransferModule, Any, lis
             f"lower {setting('--image-size', 'data.image_size')} or data.batch_size",
         )
     advice = after_the_data.lines  # said once the data is found: a data error comes first, and alone
+    if every == 0:  # Lightning's "never": every train/* curve was gone without a word
+        advice.append(
+            "trainer.log_every_n_steps=0 logs no step: TensorBoard gets no train/* curves (the losses, the learning "
+            "rate); give the steps between points to have them, e.g. trainer.log_every_n_steps=10"
+        )
     if isinstance(trainer.accelerator, CPUAccelerator) and trainer.max_steps >= LONG_FOR_A_CPU and ckpt is None:
         advice.append(  # the paper's 40,000 steps at 256 px: about a day on two cores, with no word of a shorter way
             f"{trainer.max_steps} steps on the CPU take many hours (the progress bar shows the time left): "

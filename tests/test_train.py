@@ -436,6 +436,20 @@ def test_a_run_shorter_than_the_logging_interval_has_train_curves(
     assert _hparams_tab(out)["trainer/log_every_n_steps"] == 3  # the HParams tab too (it said 10)
 
 
+def test_a_run_that_logs_no_step_says_so(
+    tmp_path: Path, photo_dir: Path, style_path: Path, random_vgg: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """trainer.log_every_n_steps=0 (Lightning's "never") turned off every train/* curve without a word."""
+    quick = ("data.num_val=0", "callbacks.images=null", "callbacks.checkpoint=null", "callbacks.style_model=null")
+    never = ("trainer.max_steps=1", "trainer.log_every_n_steps=0")
+    train(tiny_cfg(tmp_path / "run", photo_dir, style_path, random_vgg, *never, *quick))
+    said = [r.getMessage() for r in caplog.records if "log_every_n_steps" in r.getMessage()]
+    assert said == [
+        "trainer.log_every_n_steps=0 logs no step: TensorBoard gets no train/* curves (the losses, the learning "
+        "rate); give the steps between points to have them, e.g. trainer.log_every_n_steps=10"
+    ]
+
+
 def _hparams_tab(run: Path) -> dict:
     """The settings TensorBoard's HParams tab shows for a run (its session_start_info), flattened with '/'."""
     from tensorboard.backend.event_processing.event_file_loader import EventFileLoader
