@@ -464,7 +464,7 @@ def test_the_server_sees_that_a_client_has_left(models: Path, monkeypatch: pytes
 
     async def run(job, *args, gone=None):  # the gate asks `gone` when the job's turn comes
         asked.append(await gone())
-        return b"-"
+        return b"-", "jpeg"  # (the job's answer: the encoded picture and its format)
 
     monkeypatch.setattr(app.state.gate, "run", run)
     boundary = "b0undary"
