@@ -44,7 +44,7 @@ from urllib.parse import urlsplit
 
 from fastapi import FastAPI, File, Form, Request, UploadFile, WebSocket, WebSocketDisconnect
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from PIL import Image
 from starlette.datastructures import FormData
@@ -169,9 +169,13 @@ REVALIDATED = {"Cache-Control": "no-cache"}
 
 
 class Revalidated(StaticFiles):
-    """The page's files, each answered with REVALIDATED."""
+    """The page's files, each answered with REVALIDATED; the page itself sent to its own address (at
+    static/index.html its relative URLs, static/app.js and api/styles, had resolved under static/: a page without
+    its script or styles)."""
 
     async def get_response(self, path: str, scope: Scope) -> Response:
+        if path == "index.html":  # (relative: under a proxy's path too)
+            return RedirectResponse("../", status_code=308, headers=REVALIDATED)
         response = await super().get_response(path, scope)
         response.headers.update(REVALIDATED)
         return response

@@ -55,6 +55,10 @@ def test_the_page_and_its_assets_are_served_from_the_package(client) -> None:
     script = client.get("/static/app.js")  # (for as long as it guessed); a file unchanged is not sent again
     again = client.get("/static/app.js", headers={"If-None-Match": script.headers["etag"]})
     assert again.status_code == 304 and again.headers["cache-control"] == "no-cache"
+    # the page at static/index.html (its relative URLs then under static/: no script, no styles) sent to its address
+    moved = client.get("/static/index.html", follow_redirects=False)
+    assert moved.status_code == 308 and moved.headers["location"] == "../"
+    assert client.get("/static/index.html").url.path == "/"
     for asset in WEB_DIR.iterdir():  # nothing loaded from elsewhere (no CDN): the page works offline
         assert not re.search(r"https?://|//cdn|@import", asset.read_text()), asset.name
     import warnings
