@@ -1043,6 +1043,7 @@ def test_option_changes_are_no_answers_owed(models: Path, monkeypatch: pytest.Mo
     from fast_style.server import FLOODED, LIVE_QUEUE
 
     app = create_app(Styles(models, device="cpu"), Limits())
+    app.state.styles.get("mine")  # loaded already: its load (on a thread, slow under load) does not set the pace
 
     async def run(job, *args, gone=None):
         await asyncio.sleep(0.5)
