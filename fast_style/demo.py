@@ -23,7 +23,7 @@ from PIL import Image, ImageDraw, ImageFilter
 from fast_style.atomic import atomic_write
 from fast_style.devices import native_bf16, pick_device
 from fast_style.errors import UserError, setting
-from fast_style.images import save_image
+from fast_style.media.images import save_image
 from fast_style.outputs import check_writable
 from fast_style.wheels import pip_download
 
@@ -174,7 +174,7 @@ def training_config(
 ) -> DictConfig:
     """The demo's training run; stopped by Ctrl-C, its stop line gives the fast-style-train command that resumes
     it (the demo itself always starts a new run)."""
-    from fast_style.config import compose
+    from fast_style.runs.config import compose
 
     settings = [
         "experiment=demo",
@@ -192,8 +192,8 @@ def training_config(
 
 def run_demo(workdir: Path, steps: int, image_size: int | None = None, overrides: list[str] = ()) -> dict[str, Path]:
     """The demo in `workdir`: `steps` training steps at `image_size` px crops (None: `default_image_size`)."""
-    from fast_style.stylizer import Stylizer
-    from fast_style.train import train
+    from fast_style.inference.stylizer import Stylizer
+    from fast_style.training.train import train
 
     # before the work (a read-only one: a traceback at runs/), and before the crop size is said: one line
     check_writable(workdir, setting("--workdir", "workdir", workdir))

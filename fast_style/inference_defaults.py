@@ -1,7 +1,7 @@
 """The inference settings a user may choose, with their defaults: the compute precisions, when and how large
 images are tiled, the video encoder's presets and the output folder. Free of torch, so the command-line parsers
-name them (and `--help` answers) without loading it; `fast_style.devices`, `fast_style.stylizer`,
-`fast_style.video` and `fast_style.plan` apply them."""
+name them (and `--help` answers) without loading it; `fast_style.devices`, `fast_style.inference.stylizer`,
+`fast_style.media.video` and `fast_style.inference.plan` apply them."""
 
 from __future__ import annotations
 

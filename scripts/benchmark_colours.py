@@ -10,9 +10,9 @@ import torch
 from PIL import Image
 
 from fast_style.cli import ToolParser, run_tool
-from fast_style.pixels import pil_to_tensor, tensor_to_pil, to_unit
-from fast_style.stylizer import Stylizer
-from fast_style.yuv import keep_colours
+from fast_style.inference.stylizer import Stylizer
+from fast_style.media.pixels import pil_to_tensor, tensor_to_pil, to_unit
+from fast_style.media.yuv import keep_colours
 
 
 def main() -> None:

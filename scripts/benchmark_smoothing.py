@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Temporal smoothing at inference (`fast-style-stylize --smooth S`): flicker gained against ghosting paid.
 
-For each model and strength S, on clips made from the photos given (fast_style.stability's definitions):
+For each model and strength S, on clips made from the photos given (fast_style.evaluation.stability's definitions):
 - flicker, pan: the aligned frame-to-frame difference of a window panning 3 px a frame, over the input's;
 - flicker, still: the same for a still camera (noise only), where smoothing should help most;
 - ghosting: a patch of another photo moving 6 px a frame over a still photo; the mean |smoothed - unsmoothed|
@@ -12,7 +12,7 @@ For each model and strength S, on clips made from the photos given (fast_style.s
 - sharpness, pan: the smoothed pan's mean gradient magnitude over the unsmoothed pan's, on its last half (1: as
   sharp; a smoother that averages the texture of a pan's successive positions blurs it below 1);
 - flicker and sharpness, zoom: the same on a clip zooming 2% a frame into the photo's centre
-  (fast_style.stability.zoom_clip), its motion undone by resampling;
+  (fast_style.evaluation.stability.zoom_clip), its motion undone by resampling;
 - flicker and sharpness, roll: the same on a clip turning ROLL degrees a frame about the photo's centre.
 
     python scripts/benchmark_smoothing.py --photos ../shared/data/content --models wave starry_night
@@ -28,16 +28,16 @@ import torch.nn.functional as F
 from torchvision.transforms.functional import pil_to_tensor
 
 from fast_style import zoo
-from fast_style.bomb_guard import BOMB, over_the_bomb_limit
 from fast_style.cli import ToolParser, positive, run_tool
 from fast_style.errors import UserError
-from fast_style.images import open_rgb, unreadable_because
+from fast_style.evaluation.stability import aligned_difference, pan_clip, zoom_clip, zoomed_difference
+from fast_style.inference.stylizer import Stylizer
+from fast_style.media.bomb_guard import BOMB, over_the_bomb_limit
+from fast_style.media.images import open_rgb, unreadable_because
+from fast_style.media.pixels import to_unit
+from fast_style.media.smoothing import TemporalSmoother
+from fast_style.model.style_model import load_style_model
 from fast_style.options import check_smoothing
-from fast_style.pixels import to_unit
-from fast_style.smoothing import TemporalSmoother
-from fast_style.stability import aligned_difference, pan_clip, zoom_clip, zoomed_difference
-from fast_style.style_model import load_style_model
-from fast_style.stylizer import Stylizer
 
 FRAMES, SIZE, STEP, PATCH = 8, 256, 6, 64
 ROLL = 1.5  # degrees a frame

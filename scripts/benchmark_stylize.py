@@ -29,9 +29,9 @@ from torch.utils.flop_counter import FlopCounterMode
 from fast_style import zoo
 from fast_style.cli import ToolParser, positive, run_tool
 from fast_style.devices import pick_device, pick_precision
-from fast_style.network import TransformerNet
-from fast_style.style_model import load_style_model
-from fast_style.stylizer import Stylizer
+from fast_style.inference.stylizer import Stylizer
+from fast_style.model.network import TransformerNet
+from fast_style.model.style_model import load_style_model
 
 
 def parse_size(text: str) -> tuple[int, int]:
@@ -136,7 +136,7 @@ def engines(net: TransformerNet, wanted: list[str]) -> dict[str, Callable[[torch
         try:
             import onnxruntime as ort
 
-            from fast_style.export import to_onnx_bytes
+            from fast_style.model.export import to_onnx_bytes
 
             opts = ort.SessionOptions()
             opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL

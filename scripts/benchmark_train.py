@@ -55,9 +55,9 @@ import torch.nn.functional as F
 from fast_style.cli import ToolParser, positive, run_tool
 from fast_style.devices import compile_for, pick_device
 from fast_style.errors import UserError
-from fast_style.images import find_images
-from fast_style.loss import PerceptualLoss, gram_matrix
-from fast_style.network import TransformerNet
+from fast_style.media.images import find_images
+from fast_style.model.network import TransformerNet
+from fast_style.perceptual.loss import PerceptualLoss, gram_matrix
 
 STYLE_LAYERS = ["relu1_2", "relu2_2", "relu3_3", "relu4_3"]
 CHAIN = ["plain", "content-cut", "bf16", "vgg-nhwc", "fused", "compile", "cudagraphs"]  # each includes those before it
@@ -123,7 +123,7 @@ def batches(args: argparse.Namespace, cached: bool):
         fixed = [torch.rand(args.batch, 3, args.size, args.size, generator=gen) for _ in range(4)]
         while True:
             yield from fixed
-    from fast_style.data import StyleDataModule
+    from fast_style.training.data import StyleDataModule
 
     dm = StyleDataModule(
         args.data,
@@ -149,9 +149,9 @@ def run_trainer(args: argparse.Namespace, style: torch.Tensor, data, share: floa
     import pytorch_lightning as pl
     from torch.utils.data import DataLoader, IterableDataset
 
-    from fast_style.consistency import ConsistencyLoss
     from fast_style.devices import native_bf16
-    from fast_style.module import StyleTransferModule
+    from fast_style.training.consistency import ConsistencyLoss
+    from fast_style.training.module import StyleTransferModule
 
     cuda = args.device == "cuda"
 
@@ -259,7 +259,7 @@ def loader_only(args: argparse.Namespace) -> None:
 
 
 def build_cache(args: argparse.Namespace) -> float:
-    from fast_style.data import StyleDataModule
+    from fast_style.training.data import StyleDataModule
 
     t = time.perf_counter()
     StyleDataModule(args.data, image_size=args.size, num_workers=args.workers, cache_dir=args.cache_dir).prepare_data()

@@ -31,13 +31,13 @@ import numpy as np
 from av.video.reformatter import ColorPrimaries, Colorspace
 from PIL import Image
 
-from fast_style.bomb_guard import BOMB, over_the_bomb_limit
 from fast_style.cli import ToolParser, positive, run_tool
 from fast_style.errors import UserError
-from fast_style.images import open_rgb, unreadable_because
+from fast_style.inference.stylizer import Stylizer
 from fast_style.inference_defaults import PRESETS
-from fast_style.stylizer import Stylizer
-from fast_style.video import (
+from fast_style.media.bomb_guard import BOMB, over_the_bomb_limit
+from fast_style.media.images import open_rgb, unreadable_because
+from fast_style.media.video import (
     frame_array,
     frames_to_tensor,
     open_source,

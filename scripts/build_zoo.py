@@ -26,10 +26,10 @@ from omegaconf import DictConfig, OmegaConf
 
 from fast_style import zoo
 from fast_style.cli import ToolParser, run_tool
-from fast_style.config import register
 from fast_style.errors import UserError, first_line
-from fast_style.interpolation import interpolate
-from fast_style.style_model import load_style_model, save_style_model
+from fast_style.model.interpolation import interpolate
+from fast_style.model.style_model import load_style_model, save_style_model
+from fast_style.runs.config import register
 from fast_style.zoo import ZOO_DIR
 
 PD = "public domain (the painter died over 70 years ago; published before 1930)"

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""Coverage (fast_style/coverage.py) on pictures whose answer is known: each built-in style's output, the photo
-with saturated discs pasted on it (the blob failure), the photo tinted halfway to the painting's mean colour,
+"""Coverage (fast_style/perceptual/coverage.py) on pictures whose answer is known: each built-in style's output, the
+photo with saturated discs pasted on it (the blob failure), the photo tinted halfway to the painting's mean colour,
 the photo blurred, and the photo itself.
 
     python scripts/coverage_calibration.py --coco ../shared/data/coco --style-dir ../shared/data/styles
@@ -20,10 +20,10 @@ import torch.nn.functional as F
 from fast_style import zoo
 from fast_style.cli import ToolParser, positive, run_tool
 from fast_style.errors import UserError
-from fast_style.evaluate import load_photos
-from fast_style.loss import PerceptualLoss
-from fast_style.style_image import load_style_image
-from fast_style.style_model import load_style_model
+from fast_style.evaluation.evaluate import load_photos
+from fast_style.model.style_model import load_style_model
+from fast_style.perceptual.loss import PerceptualLoss
+from fast_style.perceptual.style_image import load_style_image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # scripts/: the zoo's held-out split
 from zoo_report import held_out_coco  # noqa: E402

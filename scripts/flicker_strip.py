@@ -23,13 +23,13 @@ from fast_style import zoo
 from fast_style.atomic import atomic_write
 from fast_style.cli import ToolParser, positive, run_tool
 from fast_style.errors import UserError
-from fast_style.images import open_rgb
+from fast_style.evaluation.stability import PAN, pan_clip
+from fast_style.inference.stylizer import Stylizer
+from fast_style.media.images import open_rgb
+from fast_style.media.pixels import tensor_to_pil, to_unit
+from fast_style.media.smoothing import TemporalSmoother
 from fast_style.options import check_smoothing
 from fast_style.outputs import check_output
-from fast_style.pixels import tensor_to_pil, to_unit
-from fast_style.smoothing import TemporalSmoother
-from fast_style.stability import PAN, pan_clip
-from fast_style.stylizer import Stylizer
 
 FRAMES, SIZE = 4, 192
 # a GIF small enough to put in a page: 160 px panels, 12 frames a second, of the photo at most 256 px high

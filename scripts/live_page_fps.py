@@ -29,8 +29,8 @@ from fast_style import zoo
 from fast_style.cli import ToolParser, positive, run_tool
 from fast_style.devices import pick_device
 from fast_style.errors import UserError
-from fast_style.server import Limits, Styles, create_app
-from fast_style.serving import serve_in_background
+from fast_style.serving.server import Limits, Styles, create_app
+from fast_style.serving.serving import serve_in_background
 
 
 def camera_clip(photo: Path | None, path: Path, size: tuple[int, int], frames: int = 120) -> Path:

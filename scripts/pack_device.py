@@ -24,9 +24,9 @@ from PIL import Image, ImageOps
 
 from fast_style.cli import ToolParser, positive, run_tool
 from fast_style.errors import UserError, first_of
-from fast_style.images import find_images
-from fast_style.loss import vgg_layers
-from fast_style.weights import load_vgg_weights
+from fast_style.media.images import find_images
+from fast_style.perceptual.loss import vgg_layers
+from fast_style.perceptual.weights import load_vgg_weights
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # scripts/: the zoo's held-out split
 from build_zoo import PAINTINGS  # noqa: E402

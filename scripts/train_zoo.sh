@@ -8,7 +8,7 @@
 #
 # PHOTOS: training photos; VAL_PHOTOS: held-out photos for val/* (never trained on); STYLES_DIR holds
 # <name>.jpg for each name in STYLES. OVERRIDEs apply to every run (e.g. temporal=none). The zoo trains for
-# stable video (temporal=shift, fast_style/consistency.py): 0.42x to 0.59x the flicker at a CPU budget.
+# stable video (temporal=shift, fast_style/training/consistency.py): 0.42x to 0.59x the flicker at a CPU budget.
 # The rate falls down a cosine to MAX_STEPS (module.lr_schedule=cosine): under the constant rate the H200's
 # the_scream run diverged at step 7,700 of 8 (benchmarks/README.md), and a decayed rate ends every run settled.
 # Environment: STYLES (default: the six public-domain paintings), MAX_STEPS (default 7000: what six runs side by

@@ -23,7 +23,7 @@ from fast_style import zoo
 from fast_style.atomic import atomic_write, atomic_writes
 from fast_style.cli import ToolParser, run_tool
 from fast_style.errors import UserError
-from fast_style.evaluate import (
+from fast_style.evaluation.evaluate import (
     check_judge_weights,
     check_reports,
     check_sheet_cell,
@@ -34,7 +34,7 @@ from fast_style.evaluate import (
     spread,
     stability_clips,
 )
-from fast_style.images import find_images
+from fast_style.media.images import find_images
 from fast_style.outputs import check_writable
 
 HELD_OUT_EVERY = 12  # the zoo's runs trained on the others
@@ -154,7 +154,7 @@ def report() -> None:
                 "coverage": s.coverage,
                 "judge_style": s.judge_style,
                 "judge_content": s.judge_content,
-                # fast_style.stability on the first 4 photos (README, "Measure quality")
+                # fast_style.evaluation.stability on the first 4 photos (README, "Measure quality")
                 "flicker": s.flicker,
                 "flicker_zoom": s.flicker_zoom,
             }

@@ -97,7 +97,7 @@ def _downloads_only_where_marked(request: pytest.FixtureRequest, monkeypatch: py
     the cache above empty) fetched a wheel each run: tens of seconds, and a network the suite must not need."""
     if request.node.get_closest_marker("download"):
         return
-    from fast_style import weights
+    from fast_style.perceptual import weights
 
     def refused(requirement: str, dest: Path) -> Path:
         pytest.fail(f"{request.node.nodeid} downloads {requirement}: give it random_vgg, or mark it download")

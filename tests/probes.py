@@ -9,8 +9,8 @@ from pathlib import Path
 import pytorch_lightning as pl
 import torch
 
-from fast_style.data import Batch, StyleDataModule, Unreadable
 from fast_style.errors import UserError
+from fast_style.training.data import Batch, StyleDataModule, Unreadable
 
 
 class RecordBatches(pl.Callback):
@@ -70,7 +70,7 @@ class DeferredCheckOnRank1(FirstBatchUnreadableOnRank1):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        from fast_style.module import StyleTransferModule
+        from fast_style.training.module import StyleTransferModule
 
         StyleTransferModule.defer_nonfinite_check = staticmethod(lambda device: True)
 

@@ -11,10 +11,10 @@ import torch
 from PIL import Image
 from starlette.responses import PlainTextResponse
 
-from fast_style.network import TransformerNet
-from fast_style.server import Limits, Styles, create_app
-from fast_style.serving import serve_in_background
-from fast_style.style_model import save_style_model
+from fast_style.model.network import TransformerNet
+from fast_style.model.style_model import save_style_model
+from fast_style.serving.server import Limits, Styles, create_app
+from fast_style.serving.serving import serve_in_background
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright is not installed (pip install playwright)")

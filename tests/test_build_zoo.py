@@ -13,9 +13,9 @@ from omegaconf import OmegaConf
 from PIL import Image
 
 from fast_style import zoo
-from fast_style.config import compose
-from fast_style.network import TransformerNet
-from fast_style.style_model import load_style_model, save_style_model
+from fast_style.model.network import TransformerNet
+from fast_style.model.style_model import load_style_model, save_style_model
+from fast_style.runs.config import compose
 
 SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "build_zoo.py"
 

@@ -7,7 +7,7 @@ import pytest
 from hydra.utils import get_object, instantiate
 from omegaconf import OmegaConf
 
-from fast_style.config import CONFIG_DIR, compose
+from fast_style.runs.config import CONFIG_DIR, compose
 
 GROUPS = {g.name: sorted(p.stem for p in g.glob("*.yaml")) for g in CONFIG_DIR.iterdir() if g.is_dir()}
 
@@ -43,8 +43,8 @@ def test_the_short_cpu_budgets_train_on_from_a_built_in_network(experiment: str,
     import torch
 
     from fast_style import zoo
-    from fast_style.module import StyleTransferModule
-    from fast_style.style_model import load_style_model
+    from fast_style.model.style_model import load_style_model
+    from fast_style.training.module import StyleTransferModule
 
     cfg = _compose([f"experiment={experiment}", f"output_dir={tmp_path}", "style.image=s.png"])
     assert cfg.module.init_from in zoo.names()
@@ -102,7 +102,7 @@ def test_style_image_is_required() -> None:
 
 
 def test_the_python_api_and_the_configs_build_the_same_loss(tmp_path: Path, random_vgg: Path) -> None:
-    from fast_style.loss import PerceptualLoss
+    from fast_style.perceptual.loss import PerceptualLoss
 
     cfg = _compose([f"output_dir={tmp_path}", "style.image=s.png", "loss=file", f"loss.weights={random_vgg}"])
     from_config, from_python = instantiate(cfg.loss), PerceptualLoss(weights=str(random_vgg))
@@ -118,8 +118,8 @@ def test_every_setting_of_fast_styles_objects_is_typed_by_its_constructor(tmp_pa
     from hydra.errors import ConfigCompositionException
     from omegaconf.errors import ValidationError
 
-    from fast_style.data import StyleDataModule
     from fast_style.errors import UserError
+    from fast_style.training.data import StyleDataModule
 
     cfg = _compose([f"output_dir={tmp_path}", "style.image=s.png"])
     defaults = {k: p.default for k, p in inspect.signature(StyleDataModule).parameters.items()}
@@ -135,7 +135,7 @@ def test_the_cached_schemas_are_the_constructors(monkeypatch: pytest.MonkeyPatch
     """What `fast-style-train` reads from the cache (no torch) types every setting as the constructors do."""
     import dataclasses
 
-    from fast_style import config
+    from fast_style.runs import config
 
     def described(kind: type) -> list[tuple]:
         return [
@@ -163,7 +163,7 @@ def test_the_cached_schemas_are_the_constructors(monkeypatch: pytest.MonkeyPatch
 
 
 def test_a_damaged_schema_cache_is_read_past(monkeypatch: pytest.MonkeyPatch) -> None:
-    from fast_style import config
+    from fast_style.runs import config
 
     path = config.cache_dir() / f"config-schemas-{config._source_key()}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -184,7 +184,7 @@ def test_two_runs_started_in_the_same_second_get_their_own_folders(tmp_path: Pat
 
     script = (
         "from hydra import compose, initialize_config_dir\n"
-        "from fast_style.config import CONFIG_DIR, register\n"
+        "from fast_style.runs.config import CONFIG_DIR, register\n"
         "register()\n"
         "with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base='1.3'):\n"
         "    cfg = compose('train', return_hydra_config=True)\n"
@@ -226,8 +226,8 @@ def test_an_unknown_key_is_not_advised_as_a_plus_key_nothing_reads() -> None:
 def test_a_top_level_setting_added_that_nothing_reads_is_refused() -> None:
     """`+max_steps=5` (the `+` added to what "unknown setting 'max_steps'" refused) trained the default 40,000 steps:
     refused, naming trainer.max_steps; one that an interpolation reads is kept."""
-    from fast_style.config_mistakes import check_added
     from fast_style.errors import UserError
+    from fast_style.runs.config_mistakes import check_added
 
     cfg = compose(["style.image=x.jpg", "+max_steps=5", "+size=64", "data.image_size=${size}", "+note=mine"])
     with pytest.raises(UserError) as said:
@@ -243,8 +243,8 @@ def test_a_top_level_setting_added_that_nothing_reads_is_refused() -> None:
 def test_a_trainer_refused_for_its_device_is_told_what_to_set_unless_lightning_said_it() -> None:
     """Lightning's "`Trainer(devices=0)` value is not a valid input" named nothing to set; its own remedy for a
     strategy (fsdp: "Please set accelerator='cuda'") had ours added after it, which on a CPU gave the same error."""
-    from fast_style.config_mistakes import build
     from fast_style.errors import UserError
+    from fast_style.runs.config_mistakes import build
 
     remedy = "(trainer.accelerator=auto trains on a GPU where there is one, else the CPU; trainer.devices=1)"
     trainer = {"_target_": "pytorch_lightning.Trainer", "accelerator": "cpu", "devices": 0}
@@ -279,8 +279,8 @@ def test_a_layer_weight_set_where_the_loss_leaves_its_layers_null_gives_the_whol
 def test_a_layer_added_with_a_plus_where_the_loss_leaves_its_layers_null_is_refused_with_the_whole_map() -> None:
     """`+loss.style_layers.relu5_3=1` (as Hydra's "use +key=..." advises for a key that is not there) made a map of
     that layer alone: the run trained on relu5_3 only, the loss's own four layers dropped without a word."""
-    from fast_style.config_mistakes import check_added
     from fast_style.errors import UserError
+    from fast_style.runs.config_mistakes import check_added
 
     given = ["style.image=x.jpg", "+loss.style_layers.relu5_3=0.5", "+loss.style_layers.relu1_1=2"]
     with pytest.raises(UserError) as said:

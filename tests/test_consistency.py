@@ -7,12 +7,12 @@ import pytest
 import torch
 from torch import nn
 
-from fast_style.config import compose
-from fast_style.consistency import ConsistencyLoss
 from fast_style.errors import UserError
-from fast_style.module import StyleTransferModule
-from fast_style.network import TransformerNet
-from fast_style.train import train
+from fast_style.model.network import TransformerNet
+from fast_style.runs.config import compose
+from fast_style.training.consistency import ConsistencyLoss
+from fast_style.training.module import StyleTransferModule
+from fast_style.training.train import train
 
 from .conftest import tiny_run
 from .test_module import ConstantLoss
@@ -258,7 +258,7 @@ def test_a_start_the_run_never_reaches_is_said(
     tmp_path, photo_dir, style_path, random_vgg, caplog: pytest.LogCaptureFixture
 ) -> None:
     """temporal.start at or past trainer.max_steps trained the whole run without the term, without a word."""
-    import fast_style.train as train_module
+    import fast_style.training.train as train_module
 
     from .test_train import tiny_cfg
 

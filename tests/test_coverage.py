@@ -5,8 +5,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from fast_style import coverage
-from fast_style.loss import PerceptualLoss
+from fast_style.perceptual import coverage
+from fast_style.perceptual.loss import PerceptualLoss
 
 
 def _features(seed: int, spread: float, shape=(1, 16, 64, 64)) -> torch.Tensor:

@@ -8,10 +8,10 @@ import pytest
 import torch
 from PIL import Image
 
-from fast_style.data import StyleDataModule
 from fast_style.errors import UserError
-from fast_style.images import find_images, open_rgb
-from fast_style.style_image import load_style_image
+from fast_style.media.images import find_images, open_rgb
+from fast_style.perceptual.style_image import load_style_image
+from fast_style.training.data import StyleDataModule
 
 from .conftest import make_photo
 
@@ -276,8 +276,8 @@ def test_too_few_images_for_a_batch(tmp_path: Path, caplog: pytest.LogCaptureFix
     (tmp_path / "c" / "notes.png").write_text("this is not an image")
     with pytest.raises(UserError, match=r"^the only photo in '.*c' could not be read \(named in the warnings"):
         StyleDataModule(str(tmp_path / "c"), batch_size=1, num_workers=0, num_val=0).setup()
-    from fast_style.data import what_to_do
-    from fast_style.images import OVER_LIMIT
+    from fast_style.media.images import OVER_LIMIT
+    from fast_style.training.data import what_to_do
 
     assert what_to_do([f"big.jpg {OVER_LIMIT} 1 px", "damaged"]).endswith("(1 is larger than data.max_image_pixels)")
     for i in range(5):
@@ -343,7 +343,7 @@ def test_images_over_the_pixel_limit_are_skipped_unread(tmp_path: Path) -> None:
 
 def test_a_pixel_limit_above_pillows_is_the_one_that_counts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """data.max_image_pixels above Pillow's 89 megapixels had those photos skipped by Pillow's limit anyway."""
-    from fast_style.data import ImageFolder
+    from fast_style.training.data import ImageFolder
 
     photo = make_photo(tmp_path / "big.png", size=(64, 64))
     monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1000)  # Pillow's guard, scaled down: 4096 pixels are over it
@@ -441,7 +441,7 @@ def test_a_run_ended_by_a_traceback_exits_with_its_loader_workers_running(photo_
     import sys
 
     crash = (
-        "import sys; from fast_style.data import StyleDataModule\n"
+        "import sys; from fast_style.training.data import StyleDataModule\n"
         "dm = StyleDataModule(root=sys.argv[1], image_size=32, batch_size=2, num_workers=1, num_val=2)\n"
         "dm.setup(); loader = iter(dm.val_dataloader()); next(loader)  # persistent workers, left running\n"
         "raise RuntimeError('a crash in validation')\n"
@@ -570,7 +570,7 @@ def test_a_resume_on_another_number_of_processes_draws_the_epoch_afresh(caplog: 
     DDP's sampler and one process's shuffle keep different states."""
     from torchdata.stateful_dataloader.sampler import StatefulDistributedSampler
 
-    from fast_style.data import _TrainLoader
+    from fast_style.training.data import _TrainLoader
 
     photos = [torch.full((3, 4, 4), float(i)) for i in range(8)]
 

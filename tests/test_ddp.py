@@ -153,9 +153,9 @@ def test_a_loss_gone_nan_on_one_rank_stops_every_rank_in_one_line(
 def test_torchrun_ranks_share_one_named_run_folder(monkeypatch: pytest.MonkeyPatch) -> None:
     """torchrun starts every rank with the same command: each made a run folder of its own from the time and its
     process id (rank 1's settings and log beside rank 0's run), or wrote its settings and log over rank 0's."""
-    from fast_style import launch_folders
     from fast_style.cli import train as cli
     from fast_style.errors import UserError
+    from fast_style.runs import launch_folders
 
     monkeypatch.setattr(launch_folders, "_PARENTS", {})  # (what note_run_parents notes, this test's own)
     monkeypatch.setenv("TORCHELASTIC_RUN_ID", "none")

@@ -149,7 +149,7 @@ def test_a_refused_workdir_is_the_one_line_said(
 
 def test_a_stopped_demo_names_the_fast_style_train_command_that_resumes_it(tmp_path: Path) -> None:
     # the stop line said "run the same command with ckpt_path=last ...": fast-style-demo takes neither
-    from fast_style.config import compose
+    from fast_style.runs.config import compose
 
     run = tmp_path / "runs" / "r"
     cfg = training_config(tmp_path / "train", tmp_path / "style.png", run, 7, 32, ["model=tiny"])

@@ -6,16 +6,16 @@ from pathlib import Path
 import pytest
 import torch
 
-from fast_style.config import compose
-from fast_style.distillation import Distillation
 from fast_style.errors import UserError
-from fast_style.images import open_rgb
-from fast_style.loss import VGGFeatures
-from fast_style.module import StyleTransferModule
-from fast_style.network import TransformerNet
-from fast_style.pixels import pil_to_tensor, to_unit
-from fast_style.style_model import load_style_model, save_style_model
-from fast_style.train import train
+from fast_style.media.images import open_rgb
+from fast_style.media.pixels import pil_to_tensor, to_unit
+from fast_style.model.network import TransformerNet
+from fast_style.model.style_model import load_style_model, save_style_model
+from fast_style.perceptual.loss import VGGFeatures
+from fast_style.runs.config import compose
+from fast_style.training.distillation import Distillation
+from fast_style.training.module import StyleTransferModule
+from fast_style.training.train import train
 
 from .conftest import tiny_run
 from .test_module import ConstantLoss
@@ -87,8 +87,8 @@ def test_the_training_step_uses_the_teacher_alone(teacher_path: Path) -> None:
 
 
 def test_on_a_bf16_cpu_the_teacher_runs_as_the_stylizer_runs_it(teacher_path: Path, monkeypatch) -> None:
-    import fast_style.distillation as distillation
-    from fast_style.network import SpaceToDepthConv
+    import fast_style.training.distillation as distillation
+    from fast_style.model.network import SpaceToDepthConv
 
     monkeypatch.setattr(distillation, "native_bf16", lambda device: True)
     term = Distillation(str(teacher_path), feature_weight=0)
@@ -162,7 +162,7 @@ def test_a_student_larger_than_its_teacher_is_said(
 ) -> None:
     """A student wider or deeper than its teacher (model=johnson left as it is, a -fast teacher) trained into a
     slower network painting no better, without a word; one of the teacher's shape or smaller is not named."""
-    import fast_style.train as train_module
+    import fast_style.training.train as train_module
 
     from .test_train import tiny_cfg
 

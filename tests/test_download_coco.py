@@ -1,4 +1,5 @@
-"""Offline tests for fast-style-coco (fast_style/coco.py, fast_style/cli/coco.py) against a local HTTP server."""
+"""Offline tests for fast-style-coco (fast_style/training/coco.py, fast_style/cli/coco.py) against a local HTTP
+server."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-import fast_style.coco as coco
+import fast_style.training.coco as coco
 from fast_style.cli import coco as dc
 
 SPLIT = "val2017"

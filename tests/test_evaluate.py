@@ -11,8 +11,8 @@ from PIL import Image
 from fast_style.cli.evaluate import main as eval_main
 from fast_style.cli.optimize import main as optimize_main
 from fast_style.errors import UserError
-from fast_style.network import TransformerNet
-from fast_style.style_model import save_style_model
+from fast_style.model.network import TransformerNet
+from fast_style.model.style_model import save_style_model
 
 from .conftest import make_photo
 
@@ -51,7 +51,7 @@ def test_the_table_shows_a_sweeps_long_labels_whole(
 def test_eval_ranks_a_sweep_and_writes_table_files_and_sheet(
     sweep: Path, tmp_path: Path, random_vgg: Path, capsys: pytest.CaptureFixture, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level("INFO", logger="fast_style.evaluate")
+    caplog.set_level("INFO", logger="fast_style.evaluation.evaluate")
     photos = tmp_path / "held_out"
     for i in range(3):
         make_photo(photos / f"p{i}.jpg", size=(40 + 8 * i, 32), seed=10 + i)
@@ -132,7 +132,7 @@ def test_an_empty_model_photo_folder_or_painting_is_refused(
 ) -> None:
     """An unset shell variable: a model '' scored every style.pt below the current folder, --photos '' its pictures
     (or was called a model that went to --photos), --style '' each model's own painting, all without a word."""
-    from fast_style.evaluate import find_models, load_photos
+    from fast_style.evaluation.evaluate import find_models, load_photos
 
     monkeypatch.chdir(sweep.parent)  # a sweep below the current folder
     make_photo(tmp_path / "held_out" / "p.jpg", size=(40, 32))
@@ -272,7 +272,7 @@ def test_caffe_for_the_judge_says_whose_weights_those_are(
 ) -> None:
     """--judge-weights caffe (the training VGG's, as --weights takes them) said "caffe not found"; with --no-judge, any
     --judge-weights went unread without a word."""
-    from fast_style.evaluate import check_judge_weights
+    from fast_style.evaluation.evaluate import check_judge_weights
 
     make_photo(tmp_path / "held" / "p.jpg", size=(40, 32))
     args = [str(sweep), "--photos", str(tmp_path / "held"), "--out", str(tmp_path / "e"), "--judge-weights", "caffe"]
@@ -291,7 +291,7 @@ def test_caffe_for_the_judge_says_whose_weights_those_are(
 
 
 def test_contact_sheet_cells_are_never_wider_than_the_pictures() -> None:
-    from fast_style.evaluate import contact_sheet
+    from fast_style.evaluation.evaluate import contact_sheet
 
     photos = [("p.jpg", torch.rand(1, 3, 48, 64))]
     for cell, width in ((192, 2 * (64 + 4) + 4), (32, 2 * (32 + 4) + 4), (0, 2 * (64 + 4) + 4)):
@@ -301,7 +301,7 @@ def test_contact_sheet_cells_are_never_wider_than_the_pictures() -> None:
 
 def test_a_model_given_twice_is_evaluated_once(sweep: Path) -> None:
     from fast_style import zoo
-    from fast_style.evaluate import find_models
+    from fast_style.evaluation.evaluate import find_models
 
     runs = sorted(sweep.rglob("style.pt"))
     assert find_models(["wave", str(zoo.resolve("wave")), str(sweep), str(runs[0])]) == [zoo.resolve("wave"), *runs]
@@ -313,13 +313,13 @@ def test_a_run_without_its_style_pt_yet_is_named_not_silently_left_out(
     """A sweep with a run still training (or killed: checkpoints, no style.pt) was ranked without it and not a
     word said; that run's folder alone was 'no style.pt below it: give ... a training run's folder'."""
     from fast_style import zoo
-    from fast_style.evaluate import find_models
+    from fast_style.evaluation.evaluate import find_models
 
     (tmp_path / "sweep" / "0").mkdir(parents=True)
     (tmp_path / "sweep" / "0" / "style.pt").write_bytes(zoo.resolve("wave-fast").read_bytes())
     (tmp_path / "sweep" / "1" / "checkpoints").mkdir(parents=True)
     (tmp_path / "sweep" / "1" / "checkpoints" / "last.ckpt").write_bytes(b"a checkpoint")
-    caplog.set_level("WARNING", logger="fast_style.evaluate")
+    caplog.set_level("WARNING", logger="fast_style.evaluation.evaluate")
     assert find_models([str(tmp_path / "sweep")]) == [tmp_path / "sweep" / "0" / "style.pt"]
     assert f"{tmp_path / 'sweep' / '1'} left out: its run has checkpoints but no style.pt yet" in caplog.text
     with pytest.raises(UserError, match="'s run has checkpoints but no style model yet .*: resume it with ckpt_path"):
@@ -330,7 +330,7 @@ def test_a_finished_runs_checkpoints_folder_is_not_called_a_run_without_its_styl
     """fast-style-eval RUN/checkpoints of a finished run (its style.pt beside that folder) said the run 'has
     checkpoints but no style model yet (still training, or killed): resume it with ckpt_path=last'."""
     from fast_style import zoo
-    from fast_style.evaluate import find_models
+    from fast_style.evaluation.evaluate import find_models
 
     (tmp_path / "run" / "checkpoints").mkdir(parents=True)
     (tmp_path / "run" / "style.pt").write_bytes(zoo.resolve("wave-fast").read_bytes())
@@ -341,7 +341,7 @@ def test_a_finished_runs_checkpoints_folder_is_not_called_a_run_without_its_styl
 
 
 def test_photos_too_thin_to_score_are_skipped_with_a_warning(tmp_path: Path) -> None:
-    from fast_style.evaluate import load_photos
+    from fast_style.evaluation.evaluate import load_photos
 
     make_photo(tmp_path / "p" / "photo.jpg", size=(40, 32))
     Image.new("RGB", (2000, 30)).save(tmp_path / "p" / "strip.png")  # 128x2 at --size 128: the VGG's pools failed
@@ -353,7 +353,7 @@ def test_an_animation_among_the_photos_is_said_to_be_scored_on_its_first_frame(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     # an animated GIF (or a multi-page TIFF) was scored on its first picture without a word
-    from fast_style.evaluate import load_photos
+    from fast_style.evaluation.evaluate import load_photos
 
     frames = [Image.new("RGB", (40, 30), (60 * i, 100, 50)) for i in range(3)]
     frames[0].save(tmp_path / "anim.gif", save_all=True, append_images=frames[1:], duration=100)
@@ -387,11 +387,11 @@ def test_the_default_stability_photos_is_one_number_for_python_and_the_command_l
     capsys: pytest.CaptureFixture,
 ) -> None:
     """The default, 4, was written three times (evaluate()'s argument, the CLI's constant and its --help): one
-    source now, fast_style.evaluation_defaults, which the torch-free command line reads."""
+    source now, fast_style.evaluation.evaluation_defaults, which the torch-free command line reads."""
     import inspect
 
-    from fast_style.evaluate import evaluate
-    from fast_style.evaluation_defaults import STABILITY_PHOTOS
+    from fast_style.evaluation.evaluate import evaluate
+    from fast_style.evaluation.evaluation_defaults import STABILITY_PHOTOS
 
     assert inspect.signature(evaluate).parameters["stability_photos"].default == STABILITY_PHOTOS
     with pytest.raises(SystemExit):
@@ -404,7 +404,7 @@ def test_a_photo_folder_under_the_home_folder_is_read_as_that_folder(
 ) -> None:
     """load_photos(["~/held"]) took the folder for a glob: its photos were named without their subfolders ("b.jpg"
     for sub/b.jpg), and its other files said to be left out, where load_photos(["/home/me/held"]) did neither."""
-    from fast_style.evaluate import load_photos
+    from fast_style.evaluation.evaluate import load_photos
 
     monkeypatch.setenv("HOME", str(tmp_path))
     make_photo(tmp_path / "held" / "a.jpg", size=(40, 32))
@@ -420,7 +420,7 @@ def test_photos_are_picture_files_folders_or_globs_as_stylize_takes_them(
 ) -> None:
     """--photos took folders only ("photo folder 'a.jpg' is a file, not a folder"), while fast-style-stylize takes
     files, folders and globs."""
-    from fast_style.evaluate import load_photos
+    from fast_style.evaluation.evaluate import load_photos
 
     make_photo(tmp_path / "p" / "a.jpg", size=(40, 32))
     make_photo(tmp_path / "p" / "b.png", size=(40, 32))
@@ -444,7 +444,7 @@ def test_photos_are_picture_files_folders_or_globs_as_stylize_takes_them(
 
 def test_a_video_named_among_the_photos_is_said_to_be_one(tmp_path: Path) -> None:
     """--photos clip.mp4 (a file, as --photos now takes them): "skipping clip.mp4: cannot identify image file"."""
-    from fast_style.evaluate import load_photos
+    from fast_style.evaluation.evaluate import load_photos
 
     from .test_video import make_video
 
@@ -459,7 +459,7 @@ def test_a_model_or_ts_file_among_the_photos_is_said_not_to_be_a_picture(
 ) -> None:
     """--photos wave.ts (fast-style-export's) had stylize's words: "not a video: stylize with the style it was exported
     from (--style)", where --style is the painting; a .ckpt "not a picture or video: give pictures and videos"."""
-    from fast_style.evaluate import load_photos
+    from fast_style.evaluation.evaluate import load_photos
 
     make_photo(tmp_path / "p" / "a.jpg", size=(40, 32))
     (tmp_path / "wave.ts").write_bytes(b"PK\x03\x04 a TorchScript export, a zip")
@@ -501,13 +501,15 @@ def test_a_photo_too_small_at_any_size_is_not_blamed_on_the_size(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     """An 8x8 photo was skipped as "8x8 at size=128, under 16 px a side", as though --size had made it so."""
-    from fast_style.evaluate import load_photos
+    from fast_style.evaluation.evaluate import load_photos
 
     make_photo(tmp_path / "p" / "photo.jpg", size=(40, 32))
     Image.new("RGB", (2000, 30)).save(tmp_path / "p" / "strip.png")  # made too thin by the size: said so
     Image.new("RGB", (8, 8)).save(tmp_path / "p" / "tiny.png")
     Image.new("RGB", (400, 10)).save(tmp_path / "p" / "thin.png")  # too thin at any size: its own size said (it
-    caplog.set_level("WARNING", logger="fast_style.evaluate")  # was "128x3, under 16 px a side", neither's size)
+    caplog.set_level(
+        "WARNING", logger="fast_style.evaluation.evaluate"
+    )  # was "128x3, under 16 px a side", neither's size)
     load_photos([str(tmp_path / "p")], 128)
     assert "strip.png: 128x2 at size=128, under 16 px a side" in caplog.text
     assert "tiny.png: 8x8, under 16 px a side" in caplog.text
@@ -515,7 +517,7 @@ def test_a_photo_too_small_at_any_size_is_not_blamed_on_the_size(
 
 
 def test_photos_all_too_small_at_the_size_asked_say_the_size_that_keeps_them(tmp_path: Path) -> None:
-    from fast_style.evaluate import load_photos
+    from fast_style.evaluation.evaluate import load_photos
 
     make_photo(tmp_path / "p" / "photo.jpg", size=(64, 48))  # 16x12 at size 16; 22x16 at 22
     with pytest.raises(UserError, match=r"could be used \(see the warnings above\): give size=22 or more$"):
@@ -529,7 +531,7 @@ def test_photos_all_too_small_at_the_size_asked_say_the_size_that_keeps_them(tmp
 def test_an_unreadable_painting_is_said_before_any_model_is_scored(
     tmp_path: Path, style_path: Path, random_vgg: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    from fast_style.evaluate import evaluate
+    from fast_style.evaluation.evaluate import evaluate
 
     (tmp_path / "text.jpg").write_text("not a painting")
     models = []
@@ -718,7 +720,7 @@ def test_optimize_never_writes_over_its_inputs_or_an_existing_curve(
         ),
         (["-o", str(tmp_path / "a.png"), "--tv-weight", "-1"], "--tv-weight must be a finite number >= 0, got -1.0"),
         (["-o", str(tmp_path / "a.png"), "--lr", "inf"], "--lr must be a finite number > 0, got inf"),
-        # the library's rule and words (fast_style.optimize.check_lr), as the command's
+        # the library's rule and words (fast_style.perceptual.optimize.check_lr), as the command's
         (["-o", str(tmp_path / "a.png"), "--lr", "0"], "--lr must be a finite number > 0, got 0.0\n"),
         (["-o", str(tmp_path / "a.png"), "--style-size", "8"], "--style-size must be a whole number >= 16, got 8"),
     ]
@@ -750,7 +752,9 @@ def test_optimize_checks_an_output_under_the_home_folder_before_the_work(
     assert "photo.png is an input" in capsys.readouterr().err
     assert photo.read_bytes() == before
     (tmp_path / "taken.png").write_bytes(b"mine")
-    monkeypatch.setattr("fast_style.optimize.optimize_image", lambda *a, **k: pytest.fail("the work was begun"))
+    monkeypatch.setattr(
+        "fast_style.perceptual.optimize.optimize_image", lambda *a, **k: pytest.fail("the work was begun")
+    )
     assert optimize_main([*base, "-o", "~/taken.png"]) == 2
     assert f"{tmp_path / 'taken.png'} exists: use --force" in capsys.readouterr().err
     assert not (tmp_path / "work" / "~").exists()
@@ -761,7 +765,7 @@ def test_a_thin_painting_too_small_at_the_style_size_is_given_the_size_that_keep
 ) -> None:
     """A 400x20 painting at --style-size 32 (32x2) said "raise the style size (style.size=, --style-size) to at least
     16 px on each side", naming no size, where a photo too thin at --size is told the --size that keeps it."""
-    from fast_style.style_image import load_style_image
+    from fast_style.perceptual.style_image import load_style_image
 
     photo = make_photo(tmp_path / "photo.png", size=(40, 32))
     Image.new("RGB", (400, 20), (20, 100, 50)).save(tmp_path / "thin.png")
@@ -782,7 +786,7 @@ def test_a_video_given_for_the_photo_or_the_painting_is_said_to_be_one(
 ) -> None:
     """fast-style-optimize clip.mp4 -s wave.jpg (or -s clip.mp4, or style.image=clip.mp4) said Pillow's "cannot
     identify image file 'clip.mp4'"."""
-    from fast_style.style_image import load_style_image
+    from fast_style.perceptual.style_image import load_style_image
 
     from .test_video import make_video
 
@@ -809,8 +813,8 @@ def test_a_full_disk_keeps_the_earlier_loss_curve_and_leaves_no_empty_one(
     import errno
     import shutil
 
-    from fast_style import optimize
     from fast_style.atomic import DiskError
+    from fast_style.perceptual import optimize
 
     image, history = torch.rand(1, 3, 8, 8), [3.0, 2.0]
     board = tmp_path / "a_tensorboard"
@@ -836,7 +840,7 @@ def test_a_full_disk_keeps_the_earlier_loss_curve_and_leaves_no_empty_one(
 
 
 def test_optimize_stops_when_the_loss_is_lost() -> None:
-    from fast_style.optimize import optimize_image
+    from fast_style.perceptual.optimize import optimize_image
 
     def loss(image: torch.Tensor, content: torch.Tensor) -> dict[str, torch.Tensor]:
         return {"total": (image * float("nan")).sum()}  # a picture gone (a black image was written, exit 0)
@@ -849,7 +853,7 @@ def test_optimize_stops_when_the_loss_is_lost() -> None:
 def test_a_learning_rate_past_float32_is_one_line(method: str) -> None:
     """--lr 1e39 (1e300 with L-BFGS) ended in torch's "value cannot be converted to type float without overflow",
     a traceback."""
-    from fast_style.optimize import optimize_image
+    from fast_style.perceptual.optimize import optimize_image
 
     def loss(image: torch.Tensor, content: torch.Tensor) -> dict[str, torch.Tensor]:
         return {"total": ((image - 0.3) ** 2).sum()}
@@ -862,7 +866,7 @@ def test_optimize_given_a_built_in_styles_name_for_its_painting_says_what_to_giv
     tmp_path: Path, random_vgg: Path, capsys: pytest.CaptureFixture
 ) -> None:
     """-s wave said only "style image 'wave' not found": -s takes a painting's file; a built-in style is a model."""
-    from fast_style.style_image import load_style_image
+    from fast_style.perceptual.style_image import load_style_image
 
     photo = make_photo(tmp_path / "p.jpg", size=(40, 32))
     args = [str(photo), "-s", "wave", "-o", str(tmp_path / "out.png"), "--weights", str(random_vgg), "--size", "32"]
@@ -910,7 +914,7 @@ def test_optimize_refuses_nothing_to_optimize_and_a_photo_that_is_not_there(tmp_
     file or directory' where a missing style image says what to give."""
     from types import SimpleNamespace
 
-    from fast_style.optimize import optimize_image, read_content
+    from fast_style.perceptual.optimize import optimize_image, read_content
 
     zero = SimpleNamespace(content_weight=0.0, style_weight=0, tv_weight=0.0)
     with pytest.raises(UserError, match="content_weight, style_weight, tv_weight are all 0: nothing to optimize"):
@@ -923,7 +927,7 @@ def test_optimize_refuses_nothing_to_optimize_and_a_photo_that_is_not_there(tmp_
 
 def test_optimize_image_refuses_content_it_cannot_use() -> None:
     # uint8 came out all white, 0..255 floats gave a loss of 2.5e10, (3, H, W) only a broadcasting warning
-    from fast_style.optimize import optimize_image
+    from fast_style.perceptual.optimize import optimize_image
 
     def loss(image: torch.Tensor, content: torch.Tensor) -> dict[str, torch.Tensor]:
         return {"total": ((image - content) ** 2).sum()}
@@ -946,7 +950,7 @@ def test_optimize_image_refuses_content_it_cannot_use() -> None:
 def test_the_loss_curve_ends_with_the_loss_of_the_image_returned(method: str) -> None:
     """A step returns the loss it started from: the curve was one step behind (1 iteration reported the untouched
     photo's loss, and eval's optimize:1 reference was no optimization at all)."""
-    from fast_style.optimize import optimize_image
+    from fast_style.perceptual.optimize import optimize_image
 
     def loss(image: torch.Tensor, content: torch.Tensor) -> dict[str, torch.Tensor]:
         return {"total": ((image - 0.3) ** 2).sum()}
@@ -1049,7 +1053,7 @@ def test_a_ranking_by_the_judge_without_it_ranks_by_total_and_says_so(
     sweep: Path, tmp_path: Path, random_vgg: Path, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The judge's weights not to be had: the table said it ranked by judge_style, every judge figure '-'."""
-    from fast_style import evaluate as ev
+    from fast_style.evaluation import evaluate as ev
 
     given = ev.Scorer.__init__
     monkeypatch.setattr(ev.Scorer, "__init__", lambda self, *a: given(self, *a[:3], False, *a[4:]))  # no judge
@@ -1063,7 +1067,7 @@ def test_a_ranking_by_the_judge_without_it_ranks_by_total_and_says_so(
 
 
 def test_runs_are_labelled_by_their_differing_overrides_with_short_paths(tmp_path: Path) -> None:
-    from fast_style.evaluate import model_names
+    from fast_style.evaluation.evaluate import model_names
 
     paths = []
     for i, style in enumerate(["/data/styles/wave.jpg", "/data/styles/candy.jpg"]):
@@ -1082,7 +1086,7 @@ def test_built_in_styles_are_labelled_by_name_beside_runs_and_win_over_a_folder_
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     from fast_style import zoo
-    from fast_style.evaluate import find_models, model_names
+    from fast_style.evaluation.evaluate import find_models, model_names
 
     runs = []
     for i, weight in enumerate((2, 5)):
@@ -1112,7 +1116,7 @@ def test_built_in_styles_are_labelled_by_name_beside_runs_and_win_over_a_folder_
 def test_copies_of_one_painting_share_a_scorer_and_other_paintings_are_flagged(
     tmp_path: Path, style_path: Path, random_vgg: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    from fast_style.evaluate import evaluate
+    from fast_style.evaluation.evaluate import evaluate
 
     copy = tmp_path / "elsewhere" / "wave.png"
     copy.parent.mkdir()
@@ -1138,7 +1142,7 @@ def test_the_style_dir_asked_for_wins_over_a_file_of_the_name_here_and_a_missing
     """A built-in style names only its painting's file (wave.jpg): a wave.jpg in the current folder, another
     painting, was scored against without a word, though --style-dir was given; and a model whose painting is
     missing, or a damaged model, was said once the models before it had been scored."""
-    from fast_style import evaluate as ev
+    from fast_style.evaluation import evaluate as ev
 
     paintings = tmp_path / "paintings"
     paintings.mkdir()
@@ -1177,7 +1181,7 @@ def test_the_style_dir_asked_for_wins_over_a_file_of_the_name_here_and_a_missing
         (mine, [str(paintings)], None),  # by the path its model records: nothing to say
     ):
         caplog.clear()
-        with caplog.at_level(logging.INFO, logger="fast_style.evaluate"), pytest.raises(Scored):
+        with caplog.at_level(logging.INFO, logger="fast_style.evaluation.evaluate"), pytest.raises(Scored):
             ev.evaluate([model], photos, style_dirs=dirs, **options)
         cut = len(said[1]) if said else None
         assert [(r.levelname, r.getMessage()[:cut]) for r in caplog.records] == ([said] if said else [])
@@ -1187,7 +1191,7 @@ def test_contact_sheet_labels_wrap_rather_than_cut_in_narrow_columns() -> None:
     """At --size 64 the labels were cut to 10 characters: the_scream headed both the_scream and the_scream-fast."""
     import numpy as np
 
-    from fast_style.evaluate import contact_sheet
+    from fast_style.evaluation.evaluate import contact_sheet
 
     photos = [("p.jpg", torch.zeros(1, 3, 48, 64))]
     white = [[torch.ones(1, 3, 48, 64)]]
@@ -1230,7 +1234,7 @@ def test_skipped_photos_make_the_run_done_in_part(
 ) -> None:
     photos = make_photo(tmp_path / "mixed" / "good.jpg", size=(40, 32)).parent
     (photos / "text.jpg").write_text("not a photo")
-    with caplog.at_level("INFO", logger="fast_style.evaluate"):
+    with caplog.at_level("INFO", logger="fast_style.evaluation.evaluate"):
         assert eval_main(_eval_args(sweep, [photos], tmp_path / "e", random_vgg, "--reference", "optimize:1")) == 1
     # warned once: the flicker's photos (at 384 px) are the ones scored, not the folder read again
     assert sum("skipping" in r.getMessage() for r in caplog.records) == 1
@@ -1246,7 +1250,7 @@ def test_the_flicker_clips_do_not_depend_on_size(
     sweep: Path, tmp_path: Path, random_vgg: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The clips were cut from the photos at --size: flicker 1.3 at 384 px, 4.2 at 64 for one model."""
-    import fast_style.evaluate as evaluate
+    import fast_style.evaluation.evaluate as evaluate
 
     photos = make_photo(tmp_path / "p" / "big.jpg", size=(600, 450)).parent
     seen = {}
@@ -1271,7 +1275,7 @@ def test_a_ctrl_c_once_the_reports_are_written_is_no_interruption(
     import signal
 
     import fast_style.cli.evaluate as cli
-    import fast_style.evaluate as evaluate
+    import fast_style.evaluation.evaluate as evaluate
 
     def print_then_ctrl_c(*args, **kwargs):
         builtins.print(*args, **kwargs)
@@ -1293,7 +1297,7 @@ def test_a_first_call_is_not_timed(
 ) -> None:
     import time
 
-    import fast_style.evaluate as evaluate
+    import fast_style.evaluation.evaluate as evaluate
 
     class SlowFirst(torch.nn.Module):  # a network's first call sets itself up (oneDNN, allocations)
         calls = 0
@@ -1313,7 +1317,7 @@ def test_a_first_call_is_not_timed(
 
 
 def test_evaluate_in_python_takes_a_built_in_styles_name(style_path: Path, random_vgg: Path) -> None:
-    from fast_style.evaluate import evaluate
+    from fast_style.evaluation.evaluate import evaluate
 
     photos = [("p.jpg", torch.rand(1, 3, 32, 32))]  # 'str' object has no attribute 'parent' before
     options = {"weights": str(random_vgg), "judge": False, "stability_photos": 0, "style_size": 32}
@@ -1323,7 +1327,7 @@ def test_evaluate_in_python_takes_a_built_in_styles_name(style_path: Path, rando
 
 def test_evaluate_in_python_checks_reference_iterations_first() -> None:
     # -1 failed once the first photo was scored, as optimize_image's "iterations must be a whole number >= 0"
-    from fast_style.evaluate import evaluate
+    from fast_style.evaluation.evaluate import evaluate
 
     photos = [("p.jpg", torch.rand(1, 3, 32, 32))]
     # before any model is read (wave-fast's painting is not given here): a wrong number a UserError, a value of
@@ -1339,9 +1343,9 @@ def test_a_failed_rewrite_of_a_report_leaves_the_earlier_one_whole(
     """A full disk at the contact sheet had left the new tables beside the old sheet: a report that looked whole."""
     import errno
 
-    import fast_style.evaluate as evaluate
+    import fast_style.evaluation.evaluate as evaluate
     from fast_style.atomic import DiskError
-    from fast_style.scores import ModelScore
+    from fast_style.evaluation.scores import ModelScore
 
     photos = [("p.jpg", torch.rand(1, 3, 32, 32))]
     score = ModelScore("m", "m.pt", "s.jpg", total=1.0, content=1.0, style=1.0, tv=0.0, coverage=0.5)
@@ -1449,7 +1453,7 @@ def test_a_photo_over_pillows_limit_or_a_size_that_does_not_fit_is_one_line(
     """Pillow's DecompressionBombError and an allocation that fails (--style-size 16000) ended in tracebacks."""
     from PIL import Image
 
-    from fast_style import optimize
+    from fast_style.perceptual import optimize
 
     photos = make_photo(tmp_path / "p" / "big.jpg", size=(200, 160)).parent
     make_photo(photos / "small.jpg", size=(20, 16))
@@ -1475,11 +1479,11 @@ def test_the_library_writers_keep_an_existing_file_unless_forced(tmp_path: Path)
     """From Python, stylize_video, stylize_animation, optimize.write_result and evaluate.write_reports replaced an
     existing file silently (only the CLIs refused without --force): each refuses before any work now, and replaces
     it with force=True."""
-    import fast_style.evaluate as evaluate
-    import fast_style.optimize as optimize
-    from fast_style.animation import save_frames, stylize_animation
-    from fast_style.scores import ModelScore
-    from fast_style.video import stylize_video
+    import fast_style.evaluation.evaluate as evaluate
+    import fast_style.perceptual.optimize as optimize
+    from fast_style.evaluation.scores import ModelScore
+    from fast_style.media.animation import save_frames, stylize_animation
+    from fast_style.media.video import stylize_video
 
     from .test_video import make_video
 
@@ -1523,7 +1527,7 @@ def test_the_library_writers_keep_an_existing_file_unless_forced(tmp_path: Path)
 
 def test_a_model_scored_nan_is_ranked_last() -> None:
     """sorted() with a NaN key left the others out of order (the best model ranked last behind a NaN one)."""
-    from fast_style.scores import ModelScore, ranked
+    from fast_style.evaluation.scores import ModelScore, ranked
 
     scores = [
         ModelScore(n, n, "s", total=t, coverage=c)
@@ -1606,7 +1610,7 @@ def test_evaluate_holds_one_network_at_a_time_and_only_the_kept_pictures(
 ) -> None:
     import weakref
 
-    from fast_style import evaluate
+    from fast_style.evaluation import evaluate
 
     alive: weakref.WeakSet[torch.nn.Module] = weakref.WeakSet()
     most = []

@@ -1,4 +1,4 @@
-"""A run's TensorBoard event files (fast_style/event_files.py): an earlier launch's HParams summary taken out,
+"""A run's TensorBoard event files (fast_style/runs/event_files.py): an earlier launch's HParams summary taken out,
 everything else kept byte for byte; a file that cannot be read whole left as it is."""
 
 from pathlib import Path
@@ -6,7 +6,7 @@ from pathlib import Path
 from tensorboard.backend.event_processing.event_file_loader import EventFileLoader, RawEventFileLoader
 from torch.utils.tensorboard import SummaryWriter
 
-from fast_style.event_files import drop_hparams, event_files, holds_a_loss, holds_hparams
+from fast_style.runs.event_files import drop_hparams, event_files, holds_a_loss, holds_hparams
 
 
 def _logged(folder: Path, hparams: bool = True) -> Path:

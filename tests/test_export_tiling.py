@@ -7,15 +7,15 @@ import pytest
 import torch
 from PIL import Image
 
-from fast_style import export as export_module
-from fast_style import stylizer as stylizer_module
 from fast_style.cli.export import main as export_main
 from fast_style.errors import UserError
-from fast_style.network import TransformerNet
-from fast_style.pixels import to_unit
-from fast_style.style_model import save_style_model
-from fast_style.stylizer import Stylizer
-from fast_style.tiling import receptive_margin, stylize_tiled
+from fast_style.inference import stylizer as stylizer_module
+from fast_style.inference.stylizer import Stylizer
+from fast_style.inference.tiling import receptive_margin, stylize_tiled
+from fast_style.media.pixels import to_unit
+from fast_style.model import export as export_module
+from fast_style.model.network import TransformerNet
+from fast_style.model.style_model import save_style_model
 
 
 def _net(**kwargs) -> TransformerNet:
@@ -479,7 +479,7 @@ def test_an_extension_alone_is_refused_as_an_exports_name(
 ) -> None:
     """-o .onnx was taken for a hidden folder's name: .onnx/wave.onnx was written. A folder that exists, or one
     said with its /, stays a folder."""
-    from fast_style.export import output_file
+    from fast_style.model.export import output_file
 
     model = save_style_model(_net(channels=(8, 16, 32), num_residual=2), tmp_path / "m.pt")
     monkeypatch.chdir(tmp_path)

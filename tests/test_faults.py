@@ -16,8 +16,8 @@ import torch
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from fast_style.atomic import DiskError
-from fast_style.style_model import load_style_model
-from fast_style.train import train
+from fast_style.model.style_model import load_style_model
+from fast_style.training.train import train
 
 from .conftest import tiny_run
 from .test_train import _all_tags, tiny_cfg
@@ -254,7 +254,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 from fast_style.atomic import DiskError
-from fast_style.images import save_image
+from fast_style.media.images import save_image
 img = Image.fromarray(np.random.default_rng(0).integers(0, 256, (256, 256, 3), dtype=np.uint8))
 whole = io.BytesIO()
 img.save(whole, "JPEG", quality=95)
@@ -374,7 +374,7 @@ def test_a_link_retried_after_it_was_made_is_the_file_written(tmp_path: Path, mo
 def test_stylize_keeps_a_file_made_at_its_output_meanwhile(tmp_path: Path) -> None:
     from PIL import Image
 
-    from fast_style.batch import stylize_files
+    from fast_style.inference.batch import stylize_files
 
     src = tmp_path / "a.png"
     Image.new("RGB", (32, 24), "red").save(src)
@@ -492,9 +492,9 @@ def test_a_ctrl_c_after_the_run_is_over_does_not_call_it_interrupted(tmp_path: P
     """A Ctrl-C after the run's last line ("style model: ...") and before fast-style-train returned said
     "interrupted", exit code 130, of a run that had finished; a program that calls main() gets its Ctrl-C back."""
     script = (  # the Ctrl-C lands as the run's lock is let go, once train() has returned
-        "import os, signal, sys\nimport fast_style.cli.train as t\nimport fast_style.train\n"
+        "import os, signal, sys\nimport fast_style.cli.train as t\nimport fast_style.training.train\n"
         "class Lock:\n    def close(self):\n        os.kill(os.getpid(), signal.SIGINT)\n"
-        "fast_style.train.train = lambda cfg: None\nt._lock_resolved_folder = lambda out: Lock()\n"
+        "fast_style.training.train.train = lambda cfg: None\nt._lock_resolved_folder = lambda out: Lock()\n"
         "sys.argv[1:] = ['style.image=w.jpg', 'hydra.run.dir=' + sys.argv[1]]\nt.main()\n"
         "print('handler after main:', signal.getsignal(signal.SIGINT) is signal.default_int_handler)\n"
     )
@@ -510,7 +510,7 @@ def test_a_ctrl_c_after_the_runs_last_line_does_not_call_it_interrupted(
     130, of a run that had finished (its model written)."""
     run = tmp_path / "run"
     script = (  # the Ctrl-C lands just after the run's last line
-        "import os, signal, sys\nimport fast_style.cli.train as t\nimport fast_style.train as ft\n"
+        "import os, signal, sys\nimport fast_style.cli.train as t\nimport fast_style.training.train as ft\n"
         "said = ft.log.info\n"
         "def info(message, *args):\n    said(message, *args)\n"
         "    if message.startswith('TensorBoard:'):\n        os.kill(os.getpid(), signal.SIGINT)\n"
@@ -529,7 +529,7 @@ def test_a_stop_while_the_run_loads_leaves_no_folder_of_its_own(tmp_path: Path, 
     """A SIGTERM (or Ctrl-C) after Hydra made the run's folder and before training took it over (torch and
     Lightning loading, the data being read) killed fast-style-train without a word and left the folder holding only
     .hydra/ and train.log; an empty folder of the user's named for the run is left as it was."""
-    from fast_style.config import register
+    from fast_style.runs.config import register
 
     register()  # the configs' schemas cached: the script imports Lightning first once its run's folder is made
     run = tmp_path / "run"
@@ -539,7 +539,7 @@ def test_a_stop_while_the_run_loads_leaves_no_folder_of_its_own(tmp_path: Path, 
         "import os, signal, sys, time\nrun = sys.argv[1]\n"
         "class Stop:\n"
         "    def find_spec(self, name, path=None, target=None):\n"
-        "        if name in ('pytorch_lightning', 'fast_style.train') and os.path.isdir(run + '/.hydra'):\n"
+        "        if name in ('pytorch_lightning', 'fast_style.training.train') and os.path.isdir(run + '/.hydra'):\n"
         "            os.kill(os.getpid(), signal.SIGTERM)\n"
         "            time.sleep(30)\n"
         "sys.meta_path.insert(0, Stop())\nimport fast_style.cli.train as t\n"
@@ -558,7 +558,8 @@ def test_a_sigterm_in_lightnings_set_up_stops_as_a_sigterm(
     saved"), and left the run's folder."""
     run = tmp_path / "run"
     script = (
-        "import os, signal, sys\nfrom fast_style.data import StyleDataModule\nimport fast_style.cli.train as t\n"
+        "import os, signal, sys\nfrom fast_style.training.data import StyleDataModule\n"
+        "import fast_style.cli.train as t\n"
         "StyleDataModule.setup = lambda self, stage=None: os.kill(os.getpid(), signal.SIGTERM)\n"
         "sys.argv[1:] = sys.argv[2:]\nt.main()\n"
     )
@@ -821,8 +822,8 @@ def test_a_sweeps_run_started_again_from_the_beginning_logs_its_steps_once(
     train(tiny_cfg(out, photo_dir, style_path, random_vgg, *common))
     for written in [*out.rglob("*.ckpt"), *out.rglob("*.pt")]:
         written.unlink()  # as a kill at step 4 leaves it: no checkpoint yet, its points and grids to step 3
-    monkeypatch.setattr("fast_style.launch.in_multirun", lambda: True)  # (a sweep's run, as Hydra's -m starts it)
-    monkeypatch.setattr("fast_style.launch.swept_elsewhere", lambda hydra_dir: [])
+    monkeypatch.setattr("fast_style.runs.launch.in_multirun", lambda: True)  # (a sweep's run, as Hydra's -m starts it)
+    monkeypatch.setattr("fast_style.runs.launch.swept_elsewhere", lambda hydra_dir: [])
     train(tiny_cfg(out, photo_dir, style_path, random_vgg, *common, "ckpt_path=last"))
     board = EventAccumulator(str(out / "tensorboard"), size_guidance={"images": 0})
     board.Reload()

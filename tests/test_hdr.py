@@ -6,7 +6,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from fast_style.hdr import HLG, PQ, content_peak, tone_map
+from fast_style.media.hdr import HLG, PQ, content_peak, tone_map
 
 
 def pq_code(nits: float) -> int:

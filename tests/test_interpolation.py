@@ -1,13 +1,13 @@
-"""fast_style.interpolation: the straight line between two style models' weights."""
+"""fast_style.model.interpolation: the straight line between two style models' weights."""
 
 import numpy as np
 import pytest
 import torch
 
 from fast_style.errors import UserError
-from fast_style.interpolation import interpolate
-from fast_style.network import TransformerNet
-from fast_style.style_model import StyleModelError, load_style_model, save_style_model
+from fast_style.model.interpolation import interpolate
+from fast_style.model.network import TransformerNet
+from fast_style.model.style_model import StyleModelError, load_style_model, save_style_model
 
 
 def _pair() -> tuple[TransformerNet, TransformerNet]:

@@ -90,7 +90,7 @@ def _module_graph() -> dict[str, set[str]]:
     graph = {}
     for name, path in modules.items():
         found = set()
-        for imported in _imports(path):  # `fast_style.images.decoding` -> fast_style.images
+        for imported in _imports(path):  # `fast_style.media.images.decoding` -> fast_style.media.images
             while imported and imported not in modules:
                 imported = imported.rpartition(".")[0]
             if imported and imported != name and imported != "fast_style":
@@ -120,9 +120,48 @@ def test_modules_import_one_another_in_no_circle_but_the_two_known() -> None:
     compose() saying a config mistake in one line with config_mistakes.py, which composes configs itself."""
     circles = _circles(_module_graph())
     assert sorted(sorted(c) for c in circles) == [
-        ["fast_style.config", "fast_style.config_mistakes", "fast_style.launch"],
-        ["fast_style.network", "fast_style.style_model"],
+        ["fast_style.model.network", "fast_style.model.style_model"],
+        ["fast_style.runs.config", "fast_style.runs.config_mistakes", "fast_style.runs.launch"],
     ]
+
+
+# The package's rooms from the top floor down (README, "Layout"); the ground floor is the package's own modules.
+FLOORS = [
+    "cli",
+    "demo",
+    "training",
+    "runs",
+    "serving",
+    "evaluation",
+    "inference",
+    "perceptual",
+    "model",
+    "media",
+    "zoo",
+]
+
+
+def _room(module: str) -> str:
+    """fast_style.media.images -> media; fast_style.errors (the ground floor) -> "" ; fast_style.demo -> demo."""
+    parts = module.split(".")[1:]
+    return parts[0] if parts and (parts[0] in FLOORS) else ""
+
+
+def test_every_room_imports_only_the_rooms_below_it() -> None:
+    """Each sub-package holds one idea (README, "Layout") and imports only itself, the rooms listed below it and the
+    ground floor (fast_style/*.py), which imports no room: an import that ran back up (the ground's file_kinds asking
+    the video module what a file is, say) would tie two ideas into one again."""
+    rank = {room: i for i, room in enumerate(FLOORS)} | {"": len(FLOORS)}
+    rooms = {p.name for p in PACKAGE.iterdir() if (p / "__init__.py").is_file()} | {"demo"}
+    assert rooms == set(FLOORS), "a new sub-package: add it to FLOORS where it belongs"
+    upward = []
+    for module, imported in _module_graph().items():
+        if module == "fast_style":  # the package's face: `from fast_style import Stylizer`
+            continue
+        for other in imported:
+            if _room(other) != _room(module) and rank[_room(other)] <= rank[_room(module)]:
+                upward.append(f"{module} -> {other}")
+    assert sorted(upward) == []
 
 
 @pytest.mark.parametrize("tool", ["stylize", "export", "optimize"])

@@ -8,12 +8,12 @@ import pytest
 import torch
 from PIL import Image
 
-from fast_style.config import compose
-from fast_style.loss import PerceptualLoss
-from fast_style.network import TransformerNet
-from fast_style.style_image import load_style_image
-from fast_style.style_model import load_style_model
-from fast_style.train import train
+from fast_style.model.network import TransformerNet
+from fast_style.model.style_model import load_style_model
+from fast_style.perceptual.loss import PerceptualLoss
+from fast_style.perceptual.style_image import load_style_image
+from fast_style.runs.config import compose
+from fast_style.training.train import train
 
 from .conftest import make_photo
 

@@ -1,4 +1,4 @@
-"""The six private Lightning internals fast-style leans on (fast_style/lightning_internals.py, the only place
+"""The six private Lightning internals fast-style leans on (fast_style/training/lightning_internals.py, the only place
 that touches them), each for a reason no public API serves; checkpoints go through the public CheckpointIO
 plugin. An upgrade of pytorch-lightning that moves one fails here, by name, instead of silently changing what
 users get (metrics logged every step, a DDP rank left hanging)."""
@@ -11,7 +11,7 @@ from pytorch_lightning.strategies.launchers.subprocess_script import _Subprocess
 
 def test_lightning_internals_holds_the_six_and_nothing_else() -> None:
     # its docstring and README say six; it held a seventh function, started_by_rank_zero, made of public classes
-    from fast_style import lightning_internals
+    from fast_style.training import lightning_internals
 
     functions = {
         name for name, f in vars(lightning_internals).items() if inspect.isfunction(f) and not name.startswith("_")
@@ -40,7 +40,7 @@ def test_ddp_launcher_can_still_kill_the_other_ranks() -> None:
 
 def test_the_epoch_loop_still_counts_the_steps_logged() -> None:
     # FinalCheckpoint.on_train_batch_start: a resumed run's first step sets the count its points are logged at
-    from fast_style.lightning_internals import set_logging_count
+    from fast_style.training.lightning_internals import set_logging_count
 
     trainer = pl.Trainer(logger=False, enable_checkpointing=False, enable_progress_bar=False, max_steps=1)
     loop = trainer.fit_loop.epoch_loop
@@ -50,7 +50,7 @@ def test_the_epoch_loop_still_counts_the_steps_logged() -> None:
 
 
 def test_is_logging_step_asks_lightning() -> None:
-    from fast_style.lightning_internals import is_logging_step
+    from fast_style.training.lightning_internals import is_logging_step
 
     assert is_logging_step(None)  # no trainer (a module used alone): log
     quiet = pl.Trainer(logger=False, enable_checkpointing=False, enable_progress_bar=False, log_every_n_steps=0)
@@ -59,8 +59,8 @@ def test_is_logging_step_asks_lightning() -> None:
 
 def test_lightnings_own_stop_after_a_step_can_still_be_asked_for() -> None:
     # GracefulStop._agree: every DDP rank stops at the same step (Lightning's handler broadcast inside itself)
-    from fast_style.lightning_internals import stop_after_this_step
-    from fast_style.train import _started_by_rank_zero
+    from fast_style.training.lightning_internals import stop_after_this_step
+    from fast_style.training.train import _started_by_rank_zero
 
     trainer = pl.Trainer(logger=False, enable_checkpointing=False, enable_progress_bar=False, max_steps=1)
     assert not trainer.received_sigterm
@@ -73,7 +73,7 @@ def test_lightnings_sigterm_notifier_is_still_the_one_it_registers() -> None:
     # GracefulStop.on_fit_start (DDP): its handler takes the notifier's place before the trainer registers it
     from pytorch_lightning.trainer.connectors.signal_connector import _SignalConnector
 
-    from fast_style.lightning_internals import take_sigterm
+    from fast_style.training.lightning_internals import take_sigterm
 
     assert "self._sigterm_notifier_fn" in inspect.getsource(_SignalConnector.register_signal_handlers)
     trainer = pl.Trainer(logger=False, enable_checkpointing=False, enable_progress_bar=False, max_steps=1)
@@ -86,7 +86,7 @@ def test_the_fit_loops_saved_counts_are_still_where_a_checkpoint_of_an_epochs_la
     # that epoch's end (a resume from it counted the epoch twice: tests/test_train.py, killed_after_a_checkpoint)
     import copy
 
-    from fast_style.lightning_internals import as_written_at_the_epochs_end
+    from fast_style.training.lightning_internals import as_written_at_the_epochs_end
 
     trainer = pl.Trainer(logger=False, enable_checkpointing=False, enable_progress_bar=False, max_steps=1)
     fit = trainer.fit_loop.state_dict()

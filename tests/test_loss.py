@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from fast_style.errors import UserError
-from fast_style.loss import PerceptualLoss, VGGFeatures, gram_matrix, total_variation, vgg_layers
+from fast_style.perceptual.loss import PerceptualLoss, VGGFeatures, gram_matrix, total_variation, vgg_layers
 
 
 def test_gram_matches_hand_computation() -> None:
@@ -164,7 +164,7 @@ def test_a_files_default_loss_weights_follow_its_normalization(random_vgg: Path,
     caffe = PerceptualLoss(weights=str(tmp_path / "caffe.pth"), style_weight=7.0)
     assert (caffe.content_weight, caffe.style_weight, caffe.tv_weight) == (1.0, 7.0, 1.0e3)
     assert caffe.defaults["style_weight"] == 5.0
-    from fast_style.loss import default_loss_weights
+    from fast_style.perceptual.loss import default_loss_weights
 
     assert default_loss_weights(str(tmp_path / "caffe.pth")) == caffe.defaults  # eval's, for --weights FILE too
     imagenet = PerceptualLoss(weights=str(random_vgg))  # no entry: ImageNet's, torchvision's scale
@@ -216,7 +216,7 @@ def test_loss_needs_a_style_first(loss: PerceptualLoss) -> None:
 def test_an_image_too_small_for_the_vgg_is_one_line(loss: PerceptualLoss) -> None:
     """optimize_image from Python with a 12 px photo (fast-style-optimize's own check is in the CLI) ended in
     PyTorch's RuntimeError from a pooling deep in the VGG."""
-    from fast_style.optimize import optimize_image
+    from fast_style.perceptual.optimize import optimize_image
 
     loss.set_style(torch.rand(1, 3, 32, 32))
     with pytest.raises(UserError, match="an image of 20x12 is under 16 px a side: too small for the VGG loss"):
@@ -231,7 +231,7 @@ def test_sizes_the_memory_cannot_hold_are_refused_before_the_work(
     allocation too large, it kills the process. What the style image and the VGG need is compared with the free
     memory first."""
     from fast_style import memory
-    from fast_style.style_image import load_style_image
+    from fast_style.perceptual.style_image import load_style_image
 
     monkeypatch.setattr(memory, "free_memory", lambda: 50 * 2**20)  # 50 MB free
     with pytest.raises(UserError, match=r"the style image at size 4000 \(4000x\d+\) needs about .* GB of memory, "):

@@ -2,10 +2,10 @@ import pytest
 import torch
 from torch import nn
 
-from fast_style.data import Unreadable
 from fast_style.errors import UserError
-from fast_style.module import StyleTransferModule
-from fast_style.network import TransformerNet
+from fast_style.model.network import TransformerNet
+from fast_style.training.data import Unreadable
+from fast_style.training.module import StyleTransferModule
 
 
 class ConstantLoss(nn.Module):
@@ -196,7 +196,9 @@ def test_compile_auto_uses_cuda_graphs_on_one_gpu_only(
     device: str, world_size: int, capability: tuple, triton: bool, graphs: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(torch.cuda, "get_device_capability", lambda device=None: capability)
-    monkeypatch.setattr("fast_style.module.importlib.util.find_spec", lambda name: object() if triton else None)
+    monkeypatch.setattr(
+        "fast_style.training.module.importlib.util.find_spec", lambda name: object() if triton else None
+    )
     m = _module(1.0)  # compile="auto" by default
     strategy = type("S", (), {"root_device": torch.device(device)})()
     m.trainer = type("T", (), {"strategy": strategy, "world_size": world_size})()
@@ -251,7 +253,7 @@ def test_compiled_bf16_training_keeps_gradients_finite_on_a_cpu(random_vgg) -> N
     with AMX (torch 2.14.1, benchmarks/README.md); what compile_for compiles must not (about 30 s there). A CPU
     without AVX-512 gets 256-bit code whatever compile_for asks, so there the test would guard nothing (95 s)."""
     from fast_style.devices import compile_for
-    from fast_style.loss import PerceptualLoss
+    from fast_style.perceptual.loss import PerceptualLoss
 
     torch.manual_seed(0)
     net = TransformerNet(num_residual=1)  # every kind of layer the network has; more blocks repeat them
@@ -265,7 +267,7 @@ def test_compiled_bf16_training_keeps_gradients_finite_on_a_cpu(random_vgg) -> N
 
 
 def test_init_from_starts_from_a_style_model_of_the_same_network(tmp_path) -> None:
-    from fast_style.style_model import save_style_model
+    from fast_style.model.style_model import save_style_model
 
     torch.manual_seed(1)
     trained = TransformerNet(channels=(4, 8, 8), num_residual=1)
@@ -306,7 +308,7 @@ def test_init_from_a_wider_network_keeps_the_channels_that_matter(tmp_path) -> N
     """A smaller network starts from the wider, deeper one's most important channels and residual blocks: where
     the others contribute nothing (zero norm scale and shift: zero after the ReLU, or nothing added to the
     residual stream), the narrowed network computes the same picture."""
-    from fast_style.style_model import save_style_model
+    from fast_style.model.style_model import save_style_model
 
     torch.manual_seed(2)
     wide = TransformerNet(channels=(6, 10, 8), num_residual=3).eval()
@@ -353,7 +355,7 @@ def test_no_image_grid_before_the_first_optimizer_step(monkeypatch: pytest.Monke
 
     import numpy as np
 
-    from fast_style.callbacks import ImageLogger
+    from fast_style.training.callbacks import ImageLogger
 
     logged = []
     images = ImageLogger(every_n_steps=np.int64(2))  # (numpy's ints had been refused, by ImageLogger alone)
@@ -383,7 +385,7 @@ def test_more_grid_images_than_held_out_photos_are_said(caplog: pytest.LogCaptur
     """callbacks.images.num_images=10 beside data.num_val=4 showed 4 photos a grid, without a word."""
     from types import SimpleNamespace
 
-    from fast_style.callbacks import ImageLogger
+    from fast_style.training.callbacks import ImageLogger
 
     for asked, held_out, said in ((10, 4, True), (4, 4, False), (2, 4, False)):
         caplog.clear()

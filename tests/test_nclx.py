@@ -11,9 +11,9 @@ import pytest
 import torch
 from PIL import Image, ImageCms
 
-from fast_style.hdr import tone_map
-from fast_style.images import open_rgb, read_image, split_alpha
-from fast_style.nclx import code_points, read_properties, stated_peak
+from fast_style.media.hdr import tone_map
+from fast_style.media.images import open_rgb, read_image, split_alpha
+from fast_style.media.nclx import code_points, read_properties, stated_peak
 
 pillow_heif = pytest.importorskip("pillow_heif")  # writes HEIC (the product reads it with pi-heif)
 
@@ -338,8 +338,8 @@ def test_linear_and_gamma_transfers_are_read_through_their_curves(tmp_path: Path
 
 def test_stylize_cli_reads_an_hdr_heic_as_the_sdr_picture_it_shows(tmp_path: Path) -> None:
     from fast_style.cli.stylize import main
-    from fast_style.network import TransformerNet
-    from fast_style.style_model import save_style_model
+    from fast_style.model.network import TransformerNet
+    from fast_style.model.style_model import save_style_model
 
     torch.manual_seed(0)
     net = TransformerNet(channels=(4, 8, 8), num_residual=1)
@@ -363,7 +363,7 @@ def test_stylize_cli_reads_an_hdr_heic_as_the_sdr_picture_it_shows(tmp_path: Pat
 def test_an_animated_display_p3_avif_has_every_frame_read_in_srgb(tmp_path: Path) -> None:
     """An animation's frames are read as its first frame is as a still (they were taken as sRGB numbers: off by
     up to 20 levels, and an HDR clip's PQ code values were stylized as they were)."""
-    from fast_style.animation import read_frames
+    from fast_style.media.animation import read_frames
 
     p3 = [as_p3(c) for c in SRGB_COLOURS]
     out = io.BytesIO()
@@ -426,8 +426,8 @@ def test_an_hdr_png_is_tone_mapped_by_its_cicp_chunk(tmp_path: Path) -> None:
 def test_a_stylizer_reads_an_opened_image_colours_as_its_path(tmp_path: Path) -> None:
     """`stylizer(Image.open(p))` took an HDR PNG's cICP (an AVIF's code points too) as sRGB numbers where
     `stylizer(p)` and the command line read them (109 levels apart: washed out); the caller's image keeps its info."""
-    from fast_style.network import TransformerNet
-    from fast_style.stylizer import Stylizer
+    from fast_style.inference.stylizer import Stylizer
+    from fast_style.model.network import TransformerNet
 
     from .icc_profiles import rgb_profile
 

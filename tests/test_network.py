@@ -10,9 +10,15 @@ import pytest
 import torch
 
 from fast_style.errors import UserError
-from fast_style.network import SpaceToDepthConv, SubPixelUpsampleConv, TransformerNet, UpsampleConv, for_cpu_inference
-from fast_style.style_model import STYLE_MODEL_FORMAT, StyleModelError, load_style_model, save_style_model
-from fast_style.tiling import receptive_margin
+from fast_style.inference.tiling import receptive_margin
+from fast_style.model.network import (
+    SpaceToDepthConv,
+    SubPixelUpsampleConv,
+    TransformerNet,
+    UpsampleConv,
+    for_cpu_inference,
+)
+from fast_style.model.style_model import STYLE_MODEL_FORMAT, StyleModelError, load_style_model, save_style_model
 
 
 @pytest.mark.parametrize("h,w", [(32, 32), (37, 53), (17, 9), (5, 7), (1, 1), (130, 67)])
@@ -116,7 +122,7 @@ def test_style_model_errors_are_one_line(tmp_path: Path) -> None:
     with pytest.raises(StyleModelError, match="a training checkpoint: pass the style .pt its run wrote"):
         load_style_model(str(checkpoint))
     scripted = tmp_path / "exported.ts"
-    from fast_style.export import to_torchscript
+    from fast_style.model.export import to_torchscript
 
     torch.jit.save(to_torchscript(TransformerNet(channels=(4, 8, 8), num_residual=1)), str(scripted))
     with warnings.catch_warnings():
@@ -299,7 +305,7 @@ def test_file_of_the_removed_input_skip_network_is_refused_in_one_line(tmp_path:
 
 @pytest.mark.parametrize("h,w", [(32, 32), (37, 53), (5, 7), (130, 67)])
 def test_the_antialiased_network_keeps_sizes_parameters_and_files(h: int, w: int, tmp_path: Path) -> None:
-    from fast_style.network import BlurPool
+    from fast_style.model.network import BlurPool
 
     plain, smooth = TransformerNet(channels=(4, 8, 8), num_residual=1), TransformerNet((4, 8, 8), 1, antialias=True)
     assert smooth.state_dict().keys() == plain.state_dict().keys()  # the filters are fixed, not weights
@@ -314,7 +320,7 @@ def test_the_antialiased_network_keeps_sizes_parameters_and_files(h: int, w: int
 
 @pytest.mark.parametrize("which,blurs,bilinear", [("down", 2, 0), ("up", 0, 2), ("both", 2, 2), ("none", 0, 0)])
 def test_antialias_takes_either_part_alone(which: str, blurs: int, bilinear: int, tmp_path: Path) -> None:
-    from fast_style.network import BlurPool
+    from fast_style.model.network import BlurPool
 
     net = TransformerNet((4, 8, 8), 1, antialias=which)
     assert sum(isinstance(m, BlurPool) for m in net.modules()) == blurs
@@ -328,7 +334,7 @@ def test_antialias_takes_either_part_alone(which: str, blurs: int, bilinear: int
 
 
 def test_blur_pool_is_a_normalised_blur_then_every_second_pixel() -> None:
-    from fast_style.network import BlurPool
+    from fast_style.model.network import BlurPool
 
     flat = torch.full((1, 2, 8, 10), 0.7)
     torch.testing.assert_close(BlurPool(2)(flat), torch.full((1, 2, 4, 5), 0.7))  # a constant stays
@@ -415,9 +421,9 @@ def test_a_model_whose_weights_do_not_fit_its_network_says_which(tmp_path: Path)
 
 
 def test_the_style_model_file_names_are_still_found_in_network() -> None:
-    """They lived in fast_style.network (the README's API) before fast_style/style_model.py."""
-    import fast_style.network as network
-    from fast_style import style_model
+    """They lived in fast_style.model.network (the README's API) before fast_style/model/style_model.py."""
+    import fast_style.model.network as network
+    from fast_style.model import style_model
 
     assert network.save_style_model is style_model.save_style_model
     assert network.StyleModelError is style_model.StyleModelError

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from fast_style.loss import VGGFeatures
-from fast_style.weights import caffe_weights_path
+from fast_style.perceptual.loss import VGGFeatures
+from fast_style.perceptual.weights import caffe_weights_path
 
 from .conftest import make_photo
 

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from fast_style.train import train
+from fast_style.training.train import train
 
 from .test_train import tiny_cfg
 
@@ -41,7 +41,7 @@ def test_a_run_that_fails_mid_training_ends_its_bars_line(
     import torch
 
     from fast_style.errors import UserError
-    from fast_style.loss import PerceptualLoss
+    from fast_style.perceptual.loss import PerceptualLoss
 
     forward, calls = PerceptualLoss.forward, []
 

@@ -13,14 +13,14 @@ import torch
 from PIL import Image
 
 from fast_style import zoo
-from fast_style.consistency import ConsistencyLoss
 from fast_style.errors import UserError
-from fast_style.evaluate import evaluate, find_models, load_photos, write_reports
-from fast_style.export import export
-from fast_style.network import TransformerNet
-from fast_style.server import Limits, Styles
-from fast_style.style_model import load_style_model, save_style_model
-from fast_style.stylizer import Stylizer
+from fast_style.evaluation.evaluate import evaluate, find_models, load_photos, write_reports
+from fast_style.inference.stylizer import Stylizer
+from fast_style.model.export import export
+from fast_style.model.network import TransformerNet
+from fast_style.model.style_model import load_style_model, save_style_model
+from fast_style.serving.server import Limits, Styles
+from fast_style.training.consistency import ConsistencyLoss
 
 from .conftest import make_photo
 
@@ -176,7 +176,7 @@ def test_evaluations_takes_one_folder_or_model_alone_and_refuses_nothing_to_do(
             write_reports(tmp_path / "out", [], [], [], "caffe", **options)
     with pytest.raises(TypeError, match="the sheet cell .sheet_cell. '64': give 32 to 4096 px"):
         write_reports(tmp_path / "out", [], [], [], "caffe", sheet_cell="64")
-    from fast_style.evaluate import check_sheet_cell
+    from fast_style.evaluation.evaluate import check_sheet_cell
 
     # numpy's whole numbers are taken as Python's, as every setting's (np.int64(64) was "give 32 to 4096 px")
     assert [(check_sheet_cell(n), type(check_sheet_cell(n))) for n in (np.int64(64), np.uint16(0))] == [
@@ -258,8 +258,8 @@ def test_server_limits_take_numpy_whole_numbers_as_pythons() -> None:
 
 
 def test_export_video_animation_server_and_zoo_settings_are_checked_first(model_path: Path, tmp_path: Path) -> None:
-    from fast_style.animation import stylize_animation
-    from fast_style.video import stylize_video
+    from fast_style.media.animation import stylize_animation
+    from fast_style.media.video import stylize_video
 
     # torch printed its whole graph, then an internal TypeError; no number is a TypeError, as every setting's
     for opset, error in ((17.5, UserError), ("17", TypeError), (True, TypeError)):
@@ -305,8 +305,8 @@ def test_export_video_animation_server_and_zoo_settings_are_checked_first(model_
 
 
 def test_optimize_image_refuses_a_learning_rate_it_would_not_use(random_vgg) -> None:
-    from fast_style.loss import PerceptualLoss
-    from fast_style.optimize import optimize_image
+    from fast_style.perceptual.loss import PerceptualLoss
+    from fast_style.perceptual.optimize import optimize_image
 
     loss = PerceptualLoss(weights=str(random_vgg))
     loss.set_style(torch.rand(1, 3, 32, 32))
@@ -349,7 +349,7 @@ def test_a_rerun_of_a_large_folder_names_runs_and_limits_as_given(
 def test_folders_closed_to_the_user_are_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog) -> None:
     """A folder whose names can be read but not its files (mode 600), an input or -o inside a folder closed to
     the user: PermissionError tracebacks (as root here: the permission is refused by a stand-in for the kernel)."""
-    from fast_style.plan import expand_inputs, plan_outputs
+    from fast_style.inference.plan import expand_inputs, plan_outputs
     from fast_style.walk import files_below
 
     make_photo(tmp_path / "in" / "a.jpg")
@@ -380,8 +380,8 @@ def test_messages_name_the_python_argument_in_python_and_the_option_in_a_command
     '{x}'"), to whom they mean nothing; a command still names its own options, as they are typed."""
     from fast_style.cli.stylize import main as stylize_main
     from fast_style.errors import setting
-    from fast_style.optimize import optimize_image
-    from fast_style.plan import check_name_pattern
+    from fast_style.inference.plan import check_name_pattern
+    from fast_style.perceptual.optimize import optimize_image
 
     assert setting("--name", "name", "{stem} x.png") == "name='{stem} x.png'"
     assert setting("-o", "output", tmp_path) == f"output={str(tmp_path)!r}"  # a path as typed, not PosixPath(...)
@@ -405,7 +405,7 @@ def test_messages_name_the_python_argument_in_python_and_the_option_in_a_command
     d = str(tmp_path / "d")
     assert stylize_main([d, "--model", str(model_path), "-o", d, "--name", "{stem}_w.{ext}", "--force", "-q"]) == 0
     assert "(an earlier run's output, " in caplog.text and "): --force replaces it\n" in caplog.text  # (one file)
-    from fast_style.host_names import allowed_hosts
+    from fast_style.serving.host_names import allowed_hosts
 
     with pytest.raises(UserError, match="x.pt': .pt is a style model's extension; an ONNX export goes to a .onnx file"):
         export(str(model_path), str(tmp_path / "x.pt"), fmt="onnx")
@@ -436,8 +436,8 @@ def test_a_picture_of_one_colour_comes_out_of_one_colour(precision: str) -> None
 
 
 def test_stylize_frames_reads_no_pixel_on_the_host() -> None:
-    """A video's batch is launched while the one before still runs on the GPU (fast_style.video._Download): a value
-    of its pixels read on the host (.tolist(), .item(), a tensor's truth) waits for that one. The check for
+    """A video's batch is launched while the one before still runs on the GPU (fast_style.media.video._Download): a
+    value of its pixels read on the host (.tolist(), .item(), a tensor's truth) waits for that one. The check for
     pictures of one colour read the list of them, each batch."""
     from torch.overrides import TorchFunctionMode
 
@@ -504,7 +504,7 @@ def test_save_style_model_names_what_it_was_given_instead_of_a_network(tmp_path:
 
 def test_a_list_given_to_a_stylizer_names_stylize_images(model_path: Path, tmp_path: Path) -> None:
     # stylizer([img]) and stylize_animation(src, dst, stylizer) said "not list" and no more
-    from fast_style.animation import stylize_animation
+    from fast_style.media.animation import stylize_animation
 
     stylizer = Stylizer.load(str(model_path), device="cpu", precision="fp32")
     frames = [Image.new("RGB", (16, 12), (i * 60, 90, 40)) for i in range(2)]
@@ -534,7 +534,7 @@ def test_a_stylize_that_returns_tensors_for_an_animation_is_named(tmp_path: Path
     # tensors back failed in the saving: "cannot unpack non-iterable builtin_function_or_method object"
     from torchvision.transforms.functional import pil_to_tensor
 
-    from fast_style.animation import stylize_animation
+    from fast_style.media.animation import stylize_animation
 
     frames = [Image.new("RGB", (16, 12), (i * 60, 90, 40)) for i in range(2)]
     frames[0].save(tmp_path / "a.gif", save_all=True, append_images=frames[1:], duration=100)
@@ -546,8 +546,8 @@ def test_a_stylize_that_returns_tensors_for_an_animation_is_named(tmp_path: Path
 def test_video_and_animation_check_their_callables_and_paths_first(tmp_path: Path) -> None:
     # stylize=None, on_frame=1: "'NoneType' object is not callable" once the file was open; a path of None: pathlib's
     # "expected str, bytes or os.PathLike object"; a stylize returning None: "object of type 'NoneType' has no len()"
-    from fast_style.animation import stylize_animation
-    from fast_style.video import stylize_video
+    from fast_style.media.animation import stylize_animation
+    from fast_style.media.video import stylize_video
 
     missing = tmp_path / "missing.mp4"  # never opened: the arguments are checked first
     for options, said in (
@@ -588,7 +588,7 @@ def test_a_stylizer_refuses_a_module_that_is_no_style_network(model_path: Path) 
     # dimensions of batch2 tensor")
     net, _ = load_style_model(str(model_path))
     for module, said in (
-        (torch.nn.Linear(3, 3), r"not Linear: build one \(fast_style.network.TransformerNet\)"),
+        (torch.nn.Linear(3, 3), r"not Linear: build one \(fast_style.model.network.TransformerNet\)"),
         (torch.compile(net), r"not OptimizedModule: pass the network before torch.compile"),
         (Stylizer(net, "cpu", "fp32"), r"not Stylizer: pass its .network"),
         ((net, {}), r"not tuple: load_style_model gives \(network, meta\): pass its \[0\]"),
@@ -600,7 +600,7 @@ def test_a_stylizer_refuses_a_module_that_is_no_style_network(model_path: Path) 
 def test_a_style_model_is_not_written_under_a_picture_or_video_name(tmp_path: Path) -> None:
     # save_style_model(net, "x.png") wrote a model where a picture was expected (and callbacks.style_model.path=x.png
     # trained a whole run to write one)
-    from fast_style.callbacks import StyleModelWriter
+    from fast_style.training.callbacks import StyleModelWriter
 
     net = TransformerNet(channels=(4, 8, 8), num_residual=1)
     # and under an export's (a torch file named x.onnx passed for an ONNX export, where fast-style-export refuses x.pt)
@@ -608,7 +608,7 @@ def test_a_style_model_is_not_written_under_a_picture_or_video_name(tmp_path: Pa
     for name, kind in (("x.png", "a picture"), ("x.JPG", "a picture"), ("x.mp4", "a video"), *exports):
         # (in fast-style-export's words for an export so named: one predicate, one wording)
         said = f"x.{name[2:]}: .{name[2:]} is {kind}'s extension; "
-        made = r" \(fast_style.export.export makes an export of it\)" if name in dict(exports) else ""
+        made = r" \(fast_style.model.export.export makes an export of it\)" if name in dict(exports) else ""
         with pytest.raises(UserError, match=f"{said}a style model goes to a .pt file, e.g. .*x.pt{made}$"):
             save_style_model(net, tmp_path / name)
         with pytest.raises(UserError, match=f"^callbacks.style_model.path: .*{said}"):
@@ -712,7 +712,7 @@ def test_a_network_given_to_stylizer_load_is_said_in_one_line(model_path: Path) 
     )
     with pytest.raises(TypeError, match=r"name, not b'wave'$"):
         Stylizer.load(b"wave")
-    from fast_style.export import export
+    from fast_style.model.export import export
 
     # in the words of the others that take a style model's file (Stylizer.load had put the name first)
     for call in (load_style_model, Stylizer.load, lambda model: export(model, "out.onnx")):
@@ -773,9 +773,9 @@ def test_photos_videos_and_animations_under_the_home_folder_are_read_there(
 ) -> None:
     # Stylizer.load("~/m.pt") read the home folder, but s("~/photo.png"), stylize_video("~/in.mp4", ...),
     # stylize_animation and read_content said "not found" (or wrote ./~/out.gif)
-    from fast_style.animation import stylize_animation
-    from fast_style.optimize import read_content, write_result
-    from fast_style.video import stylize_video
+    from fast_style.media.animation import stylize_animation
+    from fast_style.media.video import stylize_video
+    from fast_style.perceptual.optimize import read_content, write_result
 
     from .test_video import make_video
 
@@ -814,7 +814,7 @@ def test_channels_last_images_are_told_how_to_turn(model_path: Path) -> None:
 
 def test_reports_under_the_home_folder_go_there(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # write_reports("~/reports", ...) wrote ./~/reports, where evaluate reads "~/style.pt" and "~/photos" at home
-    from fast_style.scores import ModelScore
+    from fast_style.evaluation.scores import ModelScore
 
     (tmp_path / "home").mkdir()
     monkeypatch.setenv("HOME", str(tmp_path / "home"))

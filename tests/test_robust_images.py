@@ -12,9 +12,9 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from fast_style.cli.stylize import main as stylize_main
-from fast_style.data import ImageFolder, Unreadable
-from fast_style.network import TransformerNet
-from fast_style.style_model import save_style_model
+from fast_style.model.network import TransformerNet
+from fast_style.model.style_model import save_style_model
+from fast_style.training.data import ImageFolder, Unreadable
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")  # PIL warns about the damaged files
 
@@ -95,9 +95,9 @@ def test_an_empty_file_is_called_empty_wherever_it_is_read(
     """A file of 0 bytes (a copy or download that failed) was "cannot identify image file" (Pillow) or "Invalid
     data found when processing input" (FFmpeg)."""
     from fast_style.errors import UserError
-    from fast_style.evaluate import load_photos
-    from fast_style.style_image import load_style_image
-    from fast_style.stylizer import Stylizer
+    from fast_style.evaluation.evaluate import load_photos
+    from fast_style.inference.stylizer import Stylizer
+    from fast_style.perceptual.style_image import load_style_image
 
     folder = tmp_path / "photos"
     folder.mkdir()
@@ -122,8 +122,8 @@ def test_a_cut_short_picture_is_called_one_and_the_remedy_named(tmp_path: Path, 
     """A JPEG or PNG cut short (an unfinished copy) was Pillow's "Truncated File Read" or "image file is truncated",
     naming no remedy."""
     from fast_style.errors import UserError
-    from fast_style.style_image import load_style_image
-    from fast_style.stylizer import Stylizer
+    from fast_style.inference.stylizer import Stylizer
+    from fast_style.perceptual.style_image import load_style_image
 
     arr = np.random.default_rng(0).integers(0, 255, (120, 160, 3), dtype=np.uint8)
     for ext, keep in (("jpg", 200), ("jpg", 5000), ("png", 5000)):
@@ -148,8 +148,8 @@ def test_a_pytorch_file_where_a_picture_goes_is_called_one(
     """fast-style-optimize -s wave.pt (a style model for the painting) said "cannot identify image file 'wave.pt'"."""
     from fast_style.cli.optimize import main as optimize_main
     from fast_style.errors import UserError
-    from fast_style.images import read_image
-    from fast_style.style_image import load_style_image
+    from fast_style.media.images import read_image
+    from fast_style.perceptual.style_image import load_style_image
 
     photo = tmp_path / "p.jpg"
     Image.new("RGB", (40, 30), (200, 100, 50)).save(photo)

@@ -16,9 +16,9 @@ from PIL import Image
 from fast_style import zoo
 from fast_style.cli.serve import main as serve_main
 from fast_style.errors import UserError
-from fast_style.network import TransformerNet
-from fast_style.server import WEB_DIR, Gate, Limits, Refused, Styles, create_app, decode_upload
-from fast_style.style_model import save_style_model
+from fast_style.model.network import TransformerNet
+from fast_style.model.style_model import save_style_model
+from fast_style.serving.server import WEB_DIR, Gate, Limits, Refused, Styles, create_app, decode_upload
 
 testclient = pytest.importorskip("fastapi.testclient")
 
@@ -598,7 +598,7 @@ def test_a_port_just_left_by_a_stopped_server_is_free_again(capsys: pytest.Captu
     # port's last connection was in TIME-WAIT, which uvicorn's own bind (SO_REUSEADDR) does not mind
     import socket
 
-    from fast_style.serving import bind_port
+    from fast_style.serving.serving import bind_port
 
     with socket.socket() as server:
         server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -754,7 +754,7 @@ def test_a_client_stalled_mid_upload_does_not_hold_a_stop(tmp_path: Path, again:
     import socket
     import time
 
-    from fast_style.server import STOPPING
+    from fast_style.serving.server import STOPPING
 
     proc, port, temp = _serve_in_a_process(tmp_path)
     try:
@@ -783,7 +783,7 @@ def test_a_stylization_under_way_does_not_hold_a_stop(tmp_path: Path, again: boo
     import http.client
     import time
 
-    from fast_style.server import STOPPING
+    from fast_style.serving.server import STOPPING
 
     proc, port, temp = _serve_in_a_process(tmp_path)
     answer: list = []
@@ -990,7 +990,7 @@ def test_a_live_client_sending_faster_than_it_is_answered_gets_busy_answers_then
     waited for room, and a client that left behind a full queue was not seen until its frames had run. Now the
     oldest waiting frame gives way to the newest (answered busy in its turn), and a client owed LIVE_QUEUE answers
     is closed."""
-    from fast_style.server import LIVE_AHEAD, LIVE_QUEUE
+    from fast_style.serving.server import LIVE_AHEAD, LIVE_QUEUE
 
     app = create_app(Styles(models, device="cpu"), Limits())
     app.state.styles.get("mine")  # loaded already: its load (on a thread) does not set the pace
@@ -1040,7 +1040,7 @@ def test_option_changes_are_no_answers_owed(models: Path, monkeypatch: pytest.Mo
     """Option changes are not answered, yet they counted among the answers a client was owed: 70 changes of strength
     during one frame's stylization closed the client, saying it sent frames faster than they were answered. A flood
     of them is still closed, for what it is."""
-    from fast_style.server import FLOODED, LIVE_QUEUE
+    from fast_style.serving.server import FLOODED, LIVE_QUEUE
 
     app = create_app(Styles(models, device="cpu"), Limits())
     app.state.styles.get("mine")  # loaded already: its load (on a thread, slow under load) does not set the pace
@@ -1085,7 +1085,7 @@ def test_live_frames_a_client_sends_ahead_give_way_to_newer_ones_in_order(
 ) -> None:
     """Each frame is answered, in order: the ones that gave way say busy, the newest come back stylized; and a
     client that leaves is seen at once, its frames waiting behind not run."""
-    from fast_style.server import LIVE_AHEAD
+    from fast_style.serving.server import LIVE_AHEAD
 
     app = create_app(Styles(models, device="cpu"), Limits())
     ran, sent = [], []
@@ -1128,8 +1128,8 @@ def test_live_frames_a_client_sends_ahead_give_way_to_newer_ones_in_order(
 
 def test_uvicorn_takes_live_frames_as_large_as_uploads(models: Path) -> None:
     # uvicorn's own WebSocket limit (16 MB) closed the live connection under the 20 MB upload limit, unexplained
-    from fast_style.server import FORM_BYTES
-    from fast_style.serving import server_config
+    from fast_style.serving.server import FORM_BYTES
+    from fast_style.serving.serving import server_config
 
     for mb in (20, 64):
         app = create_app(Styles(models, device="cpu"), Limits(max_upload_bytes=mb * 2**20))
@@ -1140,7 +1140,7 @@ def test_uvicorn_takes_live_frames_as_large_as_uploads(models: Path) -> None:
 def test_the_app_s_pixel_limit_rules_over_pillow_s(models: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Only fast-style-serve raised Pillow's process-wide guard to the server's max_pixels: an app made from Python
     (serve_in_background, a notebook) with a limit above Pillow's refused the photos between the two."""
-    from fast_style.server import decode_upload
+    from fast_style.serving.server import decode_upload
 
     monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 500_000)  # (Pillow's default is 89 MP; scaled down here)
     limits = Limits(max_pixels=2_000_000)
@@ -1154,14 +1154,14 @@ def test_the_app_s_pixel_limit_rules_over_pillow_s(models: Path, monkeypatch: py
 def test_serving_in_this_process_leaves_the_temporary_folder_as_it_was(
     models: Path, tmp_path: Path, monkeypatch, caplog
 ) -> None:
-    """fast_style.serving spools uploads in a folder of its own: Python's temporary folder is the system's again
+    """fast_style.serving.serving spools uploads in a folder of its own: Python's temporary folder is the system's again
     after a stop (it pointed at the removed folder), and its own folder is gone. uvicorn's lines go through the
     program's logging (fast-style-serve's `warning: ...`), not a console of uvicorn's own ("WARNING:  ...")."""
     import logging
     import socket
     import tempfile
 
-    from fast_style.serving import serve
+    from fast_style.serving.serving import serve
 
     temp = tmp_path / "temp"
     temp.mkdir()
@@ -1184,7 +1184,7 @@ def test_an_app_served_twice_stylizes_the_second_time_too(models: Path) -> None:
     request of the second was a 500 ("cannot schedule new futures after shutdown")."""
     import urllib.request
 
-    from fast_style.serving import serve_in_background
+    from fast_style.serving.serving import serve_in_background
 
     app = create_app(Styles(models, device="cpu"), Limits())
     body = b"".join(
@@ -1219,7 +1219,7 @@ def test_a_server_on_this_machine_answers_only_to_its_own_names(models: Path) ->
     rule). On this machine only, the server answers only to its loopback names (and --allow-host's)."""
     from starlette.websockets import WebSocketDisconnect
 
-    from fast_style.host_names import allowed_hosts
+    from fast_style.serving.host_names import allowed_hosts
 
     assert allowed_hosts("127.0.0.1") == ["localhost", "127.0.0.1", "[::1]"]
     assert allowed_hosts("::1", ["photos.example.org"]) == ["localhost", "127.0.0.1", "[::1]", "photos.example.org"]
@@ -1272,8 +1272,8 @@ def test_the_names_a_server_answers_to_are_its_own_address_and_what_allow_host_g
     no secure context for the camera; serve_in_background on ::1 gave http://::1:PORT."""
     from starlette.websockets import WebSocketDisconnect
 
-    from fast_style.host_names import allowed_hosts
-    from fast_style.serving import serve_in_background, url
+    from fast_style.serving.host_names import allowed_hosts
+    from fast_style.serving.serving import serve_in_background, url
 
     assert allowed_hosts("127.0.1.1") == ["localhost", "127.0.0.1", "[::1]", "127.0.1.1"]
     assert allowed_hosts("LOCALHOST") == ["localhost", "127.0.0.1", "[::1]", "LOCALHOST"]  # it took any name
@@ -1318,7 +1318,7 @@ def test_the_names_a_server_answers_to_are_its_own_address_and_what_allow_host_g
         with pytest.raises(WebSocketDisconnect):
             with c.websocket_connect(url_of, headers={"Origin": "http://evil.example"}):
                 pass
-    from fast_style.host_names import own_page
+    from fast_style.serving.host_names import own_page
 
     proxied = allowed_hosts("127.0.0.1", ["192.168.1.10"])  # a reverse proxy reached by its address
     assert own_page("http://192.168.1.10:8080", "127.0.0.1:8000", proxied)  # (refused for a while: addresses left
@@ -1346,8 +1346,8 @@ def test_a_styles_first_load_does_not_hold_up_other_clients(models: Path, monkey
     import time
     import urllib.request
 
-    from fast_style import server
-    from fast_style.serving import serve_in_background
+    from fast_style.serving import server
+    from fast_style.serving.serving import serve_in_background
 
     loading, real_load = threading.Event(), server.Stylizer.load
 
@@ -1384,7 +1384,7 @@ def test_a_refused_live_page_is_said_on_the_server_s_terminal(models: Path, capl
     not be reached: the refusal is said there, once for each site, with what lets that page in."""
     from starlette.websockets import WebSocketDisconnect
 
-    from fast_style.host_names import allowed_hosts
+    from fast_style.serving.host_names import allowed_hosts
 
     app = create_app(Styles(models, device="cpu"), Limits(), allowed_hosts("127.0.0.1"))
     with testclient.TestClient(app, base_url="http://127.0.0.1:8000") as c, caplog.at_level("WARNING"):
@@ -1450,8 +1450,8 @@ def test_a_host_given_with_spaces_is_the_address_without_them(capsys) -> None:
 
 def test_the_address_others_open_is_of_the_family_the_server_listens_on() -> None:
     # --host :: listens on IPv6 alone: "or its address from others" had sent people to its IPv4 one, refused
-    from fast_style.host_names import allowed_hosts
-    from fast_style.serving import reached_from
+    from fast_style.serving.host_names import allowed_hosts
+    from fast_style.serving.serving import reached_from
 
     assert reached_from("::", allowed_hosts("::")) == " on this machine, or its IPv6 address from others"
     assert reached_from("0.0.0.0", allowed_hosts("0.0.0.0")) == " on this machine, or its IPv4 address from others"
@@ -1469,8 +1469,8 @@ def test_an_address_spelt_otherwise_is_read_as_its_usual_spelling(capsys) -> Non
     http://[0:0:0:0:0:0:0:0]:PORT/ to open; 0:0:0:0:0:0:0:1 was not seen as this machine's (any name let through)."""
     import socket
 
-    from fast_style.host_names import allowed_hosts, as_written
-    from fast_style.serving import reached_from, url
+    from fast_style.serving.host_names import allowed_hosts, as_written
+    from fast_style.serving.serving import reached_from, url
 
     assert as_written("0:0:0:0:0:0:0:0") == as_written("::") == "::"
     assert as_written("0:0:0:0:0:0:0:1") == "::1" and as_written("FE80::0001") == "fe80::1"
@@ -1507,7 +1507,7 @@ def test_a_page_of_another_site_may_not_send_photos(models: Path, caplog) -> Non
     """A browser sends a form to any site: a page elsewhere could post photos to a server on this machine and keep it
     busy (the live view refused such pages, the form did not). Refused as the live view decides it, before the upload
     is read; the server's own pages and programs that send no Origin (curl) are served."""
-    from fast_style.host_names import allowed_hosts
+    from fast_style.serving.host_names import allowed_hosts
 
     photo = {"image": ("p.png", png(), "image/png")}
     app = create_app(Styles(models, device="cpu"), Limits(), allowed_hosts("127.0.0.1"))
@@ -1603,7 +1603,7 @@ def test_an_ipv4_mapped_loopback_address_is_this_machine(models: Path, capsys) -
 
     from starlette.websockets import WebSocketDisconnect
 
-    from fast_style.host_names import allowed_hosts, as_written, is_loopback
+    from fast_style.serving.host_names import allowed_hosts, as_written, is_loopback
 
     assert as_written("::ffff:127.0.0.1") == as_written("::FFFF:7f00:1") == "127.0.0.1"
     assert allowed_hosts("::ffff:127.0.0.1") == ["localhost", "127.0.0.1", "[::1]"]
@@ -1633,7 +1633,7 @@ def test_a_malformed_origin_is_refused_not_a_server_error(models: Path) -> None:
     server's terminal. It is a page of no site this server knows: refused."""
     from starlette.websockets import WebSocketDisconnect
 
-    from fast_style.host_names import allowed_hosts
+    from fast_style.serving.host_names import allowed_hosts
 
     app = create_app(Styles(models, device="cpu"), Limits(), allowed_hosts("127.0.0.1"))
     with testclient.TestClient(app, base_url="http://127.0.0.1:8000") as c:
@@ -1708,7 +1708,7 @@ def test_a_field_sent_in_the_url_s_query_is_said_to_be_there(client) -> None:
 
 def test_a_name_in_another_script_is_taken_as_a_browser_sends_it(models: Path) -> None:
     """--allow-host bücher.example never matched: a browser sends the name as xn--bcher-kva.example."""
-    from fast_style.host_names import allowed_hosts
+    from fast_style.serving.host_names import allowed_hosts
 
     hosts = allowed_hosts("127.0.0.1", ["Bücher.example", "*.bücher.example"])
     assert hosts[3:] == ["xn--bcher-kva.example", "*.xn--bcher-kva.example"]

@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from fast_style.stability import PAN, aligned_difference, pan_clip, stability
+from fast_style.evaluation.stability import PAN, aligned_difference, pan_clip, stability
 
 
 def _photo(seed: int = 0, size: tuple[int, int] = (300, 400)) -> torch.Tensor:
@@ -38,7 +38,7 @@ def test_ratio_is_one_for_the_identity_zero_for_a_constant_and_high_for_jitter()
 
 
 def test_zoom_clips_are_undone_by_resampling_and_rank_like_pans() -> None:
-    from fast_style.stability import ZOOM, zoom_clip, zoomed_difference
+    from fast_style.evaluation.stability import ZOOM, zoom_clip, zoomed_difference
 
     clean = zoom_clip(_photo(), noise=0.0)
     assert clean.shape == (8, 3, 256, 256)

@@ -12,11 +12,11 @@ from PIL import Image, ImageCms
 
 from fast_style.cli.stylize import main, rate
 from fast_style.errors import UserError
-from fast_style.images import encode_image, open_rgb, read_image, split_alpha
-from fast_style.network import TransformerNet
+from fast_style.inference.stylizer import Stylizer
+from fast_style.media.images import encode_image, open_rgb, read_image, split_alpha
+from fast_style.model.network import TransformerNet
+from fast_style.model.style_model import save_style_model
 from fast_style.outputs import check_output
-from fast_style.style_model import save_style_model
-from fast_style.stylizer import Stylizer
 
 from .conftest import make_photo
 from .icc_profiles import cmyk_profile, grey_profile, rgb_profile
@@ -117,7 +117,7 @@ def test_uint8_frames_resized_or_with_their_colours_kept_are_read_as_0_to_255(mo
 
 def test_a_transparent_picture_saved_as_jpeg_is_on_white(tmp_path: Path) -> None:
     # the colour hidden under the transparency showed instead (black, for most PNGs)
-    from fast_style.images import save_image
+    from fast_style.media.images import save_image
 
     picture = Image.new("RGBA", (8, 4), (0, 0, 0, 0))
     picture.paste((200, 30, 30, 255), (0, 0, 4, 4))
@@ -143,7 +143,7 @@ def test_a_picture_its_format_cannot_hold_is_one_line_and_the_folder_goes_on(
 ) -> None:
     """An AVIF's RuntimeError or a GIF's OverflowError for a side over what they hold stopped a folder's run with a
     traceback; WebP's and JPEG's were one line, in Pillow's words."""
-    from fast_style.images import encoding
+    from fast_style.media.images import encoding
 
     make_photo(tmp_path / "in" / "a.png", size=(40, 30))
     Image.new("RGB", (16_384, 1), (9, 90, 9)).save(tmp_path / "in" / "line.png")  # one pixel over a WebP's sides
@@ -258,7 +258,7 @@ def test_an_animated_webp_or_apng_with_an_exif_orientation_comes_out_upright(mod
 def test_an_animation_keeps_its_transparency_and_a_huge_one_is_one_line(
     model_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
 ) -> None:
-    from fast_style import animation
+    from fast_style.media import animation
 
     frames = [Image.new("RGBA", (32, 24), (0, 0, 0, 0)) for _ in range(3)]
     for i, frame in enumerate(frames):
@@ -286,7 +286,7 @@ def test_an_animation_keeps_its_transparency_and_a_huge_one_is_one_line(
 def test_an_animated_webp_whose_transparency_is_a_strip_along_a_border_stays_transparent(tmp_path: Path) -> None:
     """libwebp cropped the frames to the opaque part and left the file's alpha flag clear: read back as RGB, the
     transparent strip black."""
-    from fast_style.animation import save_frames
+    from fast_style.media.animation import save_frames
 
     rng = np.random.default_rng(0)
     frames = []
@@ -307,8 +307,8 @@ def test_an_animated_webp_whose_transparency_is_a_strip_along_a_border_stays_tra
 def test_an_apngs_still_for_old_viewers_is_not_a_frame(tmp_path: Path) -> None:
     """An APNG may carry a default image that is not part of its animation: it had become the output's frame 1;
     written as a still, the output was that hidden picture and the warning counted it as a frame."""
-    from fast_style.animation import frame_count, read_frames
-    from fast_style.images import read_image
+    from fast_style.media.animation import frame_count, read_frames
+    from fast_style.media.images import read_image
 
     still = Image.new("RGB", (16, 12), (0, 255, 0))
     frames = [Image.new("RGB", (16, 12), (40 * i, 0, 0)) for i in range(3)]
@@ -322,7 +322,7 @@ def test_the_animation_api_refuses_its_own_input_as_output_and_unreadable_files(
     """stylize_animation(a, a) replaced the animation with its stylized copy; a missing file, a text file or a
     still JPEG raised FileNotFoundError, UnidentifiedImageError or AttributeError ('n_frames'); a folder as
     the output failed after all the work, naming a temporary file; str paths raised AttributeError."""
-    from fast_style.animation import read_frames, save_frames, stylize_animation
+    from fast_style.media.animation import read_frames, save_frames, stylize_animation
 
     frames = [Image.new("RGB", (16, 12), (60 * i, 0, 0)) for i in range(3)]
     save_frames(frames, [100] * 3, 0, str(tmp_path / "a.gif"))  # a str path
@@ -362,7 +362,7 @@ def test_the_animation_api_refuses_its_own_input_as_output_and_unreadable_files(
 
 def test_the_animation_module_names_every_format_it_writes() -> None:
     # its docstring said "GIF, animated PNG and WebP": AVIF, which it reads and writes, was left out
-    import fast_style.animation as animation
+    import fast_style.media.animation as animation
 
     said = animation.__doc__.split(":")[0].lower()
     assert all(fmt.lower() in said for fmt in set(animation.ANIMATED_OUTPUTS.values())), said
@@ -473,7 +473,7 @@ def test_wide_gamut_photos_are_read_as_srgb_and_saved_so(model_path: Path, tmp_p
         assert all(abs(v - 188) <= 2 for v in open_rgb(tmp_path / name).getpixel((8, 8))), name
     # an animation's frames too (16-bit grey clipped white, the profile left out, while its first frame as a
     # still was read right)
-    from fast_style.animation import read_frames
+    from fast_style.media.animation import read_frames
 
     frames = [Image.fromarray(np.full((16, 16), v * 257, np.uint16)) for v in (128, 64)]
     frames[0].save(tmp_path / "grey16.apng", save_all=True, append_images=frames[1:], icc_profile=grey_profile(1.0))
@@ -495,7 +495,7 @@ def test_a_cameras_adobe_rgb_jpeg_without_a_profile_is_read_as_adobe_rgb(model_p
     interoperability index "R03", the DCF option file; or ColorSpace 2). Read as sRGB numbers, its colours came out
     flat and its stylized ones off (the README's "a third more saturated" the other way round); now through Adobe
     RGB, as an embedded profile is read, and the output tagged sRGB."""
-    from fast_style.images import opened_in_srgb
+    from fast_style.media.images import opened_in_srgb
 
     r03 = Image.Exif()
     r03.get_ifd(0x8769).update({0xA001: 0xFFFF, 0xA005: {1: "R03"}})
@@ -632,7 +632,7 @@ def test_a_folder_search_leaves_out_the_output_folder_inside_it(
 
 
 def test_running_out_of_memory_is_one_line_and_the_batch_goes_on(tmp_path: Path) -> None:
-    from fast_style.batch import stylize_files
+    from fast_style.inference.batch import stylize_files
 
     plans = [(make_photo(tmp_path / f"{n}.png", seed=n), tmp_path / "out" / f"{n}.png") for n in (1, 2)]
     errors: list[str] = []
@@ -829,7 +829,7 @@ def test_an_animation_cut_short_is_stylized_as_far_as_it_reads(
     """A GIF or APNG cut short (a download that stopped) was refused whole ("the file ends early") though its first
     frames read, where a video cut short is stylized as far as it goes, with a warning: an animation now is too, its
     loop kept; one whose first frame is cut is refused as before."""
-    from fast_style.animation import read_frames
+    from fast_style.media.animation import read_frames
 
     frames = [Image.linear_gradient("L").convert("RGB").resize((64, 64)).rotate(10 * i) for i in range(10)]
     for name, fmt, keep, read in (("g.gif", "GIF", 0.5, 4), ("h.gif", "GIF", 0.3, 3), ("p.png", "PNG", 0.5, 5)):
@@ -992,6 +992,16 @@ def test_api_mistakes_in_values_files_and_types_are_named(model_path: Path, tmp_
 
     assert fast_style.Stylizer is Stylizer  # `from fast_style import Stylizer` (an ImportError)
     assert "Stylizer" in dir(fast_style) and "Stylizer" in fast_style.__all__  # (completion, help(), import *)
+    from fast_style.media.video import stylize_video
+    from fast_style.model.interpolation import interpolate
+    from fast_style.model.style_model import load_style_model
+
+    # the API's other names, from wherever their modules live (README: `from fast_style import interpolate`)
+    assert (fast_style.stylize_video, fast_style.interpolate) == (stylize_video, interpolate)
+    assert fast_style.load_style_model is load_style_model and set(fast_style.__all__) <= set(dir(fast_style))
+    assert all(getattr(fast_style, name) is not None for name in fast_style.__all__)
+    with pytest.raises(AttributeError, match="has no attribute 'stylizer'"):
+        fast_style.stylizer  # noqa: B018 (a module's old place is no name of the package's)
     with pytest.raises(TypeError, match=r"use Stylizer\.load"):
         Stylizer("wave", "cpu", "fp32")
     with pytest.raises(UserError, match="dtype must be one of"):
@@ -1021,7 +1031,7 @@ def test_a_quoted_home_folder_glob_is_expanded_as_a_quoted_file_is(
 def test_two_inputs_never_share_an_output(
     model_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from fast_style import plan
+    from fast_style.inference import plan
 
     make_photo(tmp_path / "a" / "x.jpg")
     make_photo(tmp_path / "b" / "x.jpg", seed=3)
@@ -1046,7 +1056,7 @@ def test_two_inputs_never_share_an_output(
     )
     assert sorted(p.name for p in (tmp_path / "o").iterdir()) == ["x.jpg"]
     # one name, two extensions (a phone's IMG_1.HEIC beside IMG_1.JPG): no --name with {stem} tells them apart
-    from fast_style.plan import plan_outputs
+    from fast_style.inference.plan import plan_outputs
 
     items = [(tmp_path / "c" / "y.heic", tmp_path / "c"), (tmp_path / "c" / "y.jpg", tmp_path / "c")]  # both .jpg out
     with pytest.raises(UserError, match="-o is empty: give a file or a folder"):  # not the current folder
@@ -1163,7 +1173,7 @@ def test_output_names_say_what_they_will_do(model_path: Path, tmp_path: Path, ca
 
 def test_video_frames_are_stylized_as_photos_are(model_path: Path, tmp_path: Path) -> None:
     """`stylize_frames` (a video's frames on the device) resizes and keeps colours as `stylize_images` does."""
-    from fast_style.pixels import pil_to_tensor
+    from fast_style.media.pixels import pil_to_tensor
 
     s = Stylizer.load(model_path, device="cpu", precision="fp32")
     photos = [open_rgb(make_photo(tmp_path / f"{n}.png", size=(90, 60), seed=n)) for n in (1, 2)]
@@ -1291,7 +1301,7 @@ def test_an_opaque_frame_of_an_animated_gif_keeps_the_next_ones_transparency(tmp
     in an opaque colour, which the next frame's transparent half showed (in Pillow and FFmpeg alike)."""
     import av
 
-    from fast_style.animation import save_frames
+    from fast_style.media.animation import save_frames
 
     noise = np.random.default_rng(0).integers(0, 256, (120, 180, 3), dtype=np.uint8)  # every colour of a palette
     photo = Image.fromarray(noise).convert("RGBA")
@@ -1313,8 +1323,8 @@ def test_smoothing_an_animation_sees_transparency_and_its_loop(model_path: Path,
     """A square turning from transparent to opaque black looked still (the colour hidden under transparent pixels
     is black too): it came out grey and faded in over seconds. A looping animation's first frame, never smoothed,
     jumped once a play."""
-    from fast_style.animation import read_frames, stylize_animation
-    from fast_style.stylizer import Stylizer
+    from fast_style.inference.stylizer import Stylizer
+    from fast_style.media.animation import read_frames, stylize_animation
 
     stylizer = Stylizer.load(str(model_path))
     frames = []
@@ -1615,17 +1625,21 @@ def test_a_ctrl_c_after_a_tools_work_does_not_call_it_interrupted(
     import signal
 
     import fast_style.demo
-    import fast_style.export
-    import fast_style.loss
-    import fast_style.optimize
+    import fast_style.model.export
+    import fast_style.perceptual.loss
+    import fast_style.perceptual.optimize
 
     cli = importlib.import_module(f"fast_style.cli.{tool}")
-    monkeypatch.setattr(fast_style.export, "export", lambda *args: tmp_path / "wave.onnx")  # written
+    monkeypatch.setattr(fast_style.model.export, "export", lambda *args: tmp_path / "wave.onnx")  # written
     monkeypatch.setattr(fast_style.demo, "run_demo", lambda *args: {"tensorboard logs": tmp_path / "logs"})
-    monkeypatch.setattr(fast_style.loss, "PerceptualLoss", lambda **kwargs: torch.nn.Identity())  # (no VGG)
+    monkeypatch.setattr(fast_style.perceptual.loss, "PerceptualLoss", lambda **kwargs: torch.nn.Identity())  # (no VGG)
     monkeypatch.setattr(torch.nn.Identity, "set_style", lambda self, style: None, raising=False)
-    monkeypatch.setattr(fast_style.optimize, "optimize_image", lambda *args, **kw: (torch.rand(1, 3, 8, 8), [2, 1]))
-    monkeypatch.setattr(fast_style.optimize, "write_result", lambda *args: (tmp_path / "r.png", "r.csv", "tb"))
+    monkeypatch.setattr(
+        fast_style.perceptual.optimize, "optimize_image", lambda *args, **kw: (torch.rand(1, 3, 8, 8), [2, 1])
+    )
+    monkeypatch.setattr(
+        fast_style.perceptual.optimize, "write_result", lambda *args: (tmp_path / "r.png", "r.csv", "tb")
+    )
     make_photo(tmp_path / "photo.jpg")
 
     def said_then_stopped(*args, **kwargs) -> None:
@@ -1713,7 +1727,7 @@ def test_sigterm_is_left_to_a_handler_that_took_its_place() -> None:
 
 
 def test_a_stylizer_checks_a_torch_device_and_the_onnxruntime_backends_settings(model_path: Path) -> None:
-    from fast_style.style_model import load_style_model
+    from fast_style.model.style_model import load_style_model
 
     net, meta = load_style_model(str(model_path))
     # a torch.device: checked as its name is (no GPU: torch's "Found no NVIDIA driver"; meta: at the first image)
@@ -1835,7 +1849,7 @@ def test_a_rerun_leaves_out_what_the_run_before_wrote_beside_the_photos(
 def test_an_animations_frame_times_add_up_to_its_length_in_every_format(tmp_path: Path) -> None:
     """A 30 fps APNG's 33.33 ms frames were cut to 33 ms, and to 30 in a GIF (which counts hundredths): 1% and 10%
     fast."""
-    from fast_style.animation import read_frames, save_frames
+    from fast_style.media.animation import read_frames, save_frames
 
     frames = [Image.new("RGB", (8, 8), (i * 8, 0, 0)) for i in range(30)]
     frames[0].save(tmp_path / "in.png", save_all=True, append_images=frames[1:], duration=1000 / 30)
@@ -1901,7 +1915,7 @@ def test_an_animations_frames_go_through_the_network_batch_size_at_a_time(
     """An animation went 8 frames at a time whatever --batch-size said, and was told it did nothing there (pictures
     go one at a time), though --batch-size 1 is what the out-of-memory error names; its first frame alone (-o x.jpg)
     still goes one at a time, and is told so."""
-    from fast_style.stylizer import Stylizer
+    from fast_style.inference.stylizer import Stylizer
 
     frames = [Image.new("RGB", (16, 16), (20 * i, 40, 90)) for i in range(7)]
     frames[0].save(tmp_path / "a.gif", save_all=True, append_images=frames[1:], duration=100, loop=0)
@@ -1954,7 +1968,7 @@ def test_smoothing_calms_an_animations_flicker_as_a_videos(
 ) -> None:
     """--smooth was silently left out for animated GIF/WebP/PNG (said to do nothing where no video was among the
     inputs): a still picture under light noise, frame to frame, flickers less smoothed; alpha stays as stylized."""
-    from fast_style.animation import read_frames, stylize_animation
+    from fast_style.media.animation import read_frames, stylize_animation
 
     base = np.asarray(Image.open(make_photo(tmp_path / "p.png", size=(64, 48))), dtype=np.float32)
     rng = np.random.default_rng(0)
@@ -1982,7 +1996,7 @@ def test_smoothing_calms_an_animations_flicker_as_a_videos(
 def test_outputs_refused_for_different_reasons_name_the_first_and_count_the_rest(tmp_path: Path) -> None:
     """Before any work: every output refused, not all for existing (one is a folder), is one line naming the first
     reason and how many more."""
-    from fast_style.plan import refuse_if_nothing_to_write
+    from fast_style.inference.plan import refuse_if_nothing_to_write
 
     (tmp_path / "out" / "b.png").mkdir(parents=True)
     (tmp_path / "out" / "a.png").write_bytes(b"kept")
@@ -2022,7 +2036,7 @@ def test_the_summary_counts_in_words_one_or_more(
     model_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The summary said "stylized 1 image(s) and 1 video(s) of 1 frames": one is singular, more plural."""
-    import fast_style.batch
+    import fast_style.inference.batch
 
     from .test_video import make_video
 
@@ -2036,7 +2050,7 @@ def test_the_summary_counts_in_words_one_or_more(
         on_frame(66, 50)
         return 1
 
-    monkeypatch.setattr(fast_style.batch, "stylize_video", one_frame_written)
+    monkeypatch.setattr(fast_style.inference.batch, "stylize_video", one_frame_written)
     assert main([*map(str, photos), str(clip), *args, "--force"]) == 0
     assert "stylized 2 images and 1 video of 1 frame, " in capsys.readouterr().err
 
@@ -2472,7 +2486,7 @@ def test_an_animations_metadata_after_its_first_frame_is_kept(tmp_path: Path) ->
     read for it): an APNG's text chunks and EXIF after its frames, a GIF's comment before a later frame."""
     import struct
 
-    from fast_style.animation import stylize_animation
+    from fast_style.media.animation import stylize_animation
 
     def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))

@@ -18,11 +18,11 @@ from PIL import Image
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from fast_style.cli.stylize import main as stylize_main
-from fast_style.config import compose
 from fast_style.errors import UserError
-from fast_style.resume import saved_settings, settings_changed
-from fast_style.style_model import load_style_model
-from fast_style.train import train
+from fast_style.model.style_model import load_style_model
+from fast_style.runs.config import compose
+from fast_style.runs.resume import saved_settings, settings_changed
+from fast_style.training.train import train
 
 from .conftest import make_photo, tiny_run
 
@@ -96,7 +96,7 @@ def test_a_ctrl_c_in_lightnings_set_up_leaves_the_callers_ctrl_c_as_it_was(
 ) -> None:
     """Lightning ignores Ctrl-C from a KeyboardInterrupt in fit on, and left it so where one came before training:
     a program (a notebook) that called train() could no longer be interrupted."""
-    from fast_style.data import StyleDataModule
+    from fast_style.training.data import StyleDataModule
 
     def interrupted(self, stage=None) -> None:
         raise KeyboardInterrupt
@@ -692,7 +692,7 @@ def test_a_checkpoint_that_does_not_name_its_painting_or_teacher_is_compared_by_
 ) -> None:
     """Checkpoints written before they kept the painting and teacher (or by a run with callbacks.style_model off)
     resumed with another style.image, or with a teacher, without a word."""
-    from fast_style.callbacks import StyleModelWriter
+    from fast_style.training.callbacks import StyleModelWriter
 
     def resumed(checkpoint: dict, teacher: str | None = None) -> None:
         meta = {"style_image": "/p/wave.jpg", "distilled_from": teacher}
@@ -721,7 +721,7 @@ def test_a_checkpoint_that_does_not_name_its_painting_or_teacher_is_compared_by_
     # resumed with callbacks.style_model=null (no writer to compare): another painting had trained on unsaid
     from types import SimpleNamespace
 
-    from fast_style.callbacks import TrainedSettings
+    from fast_style.training.callbacks import TrainedSettings
 
     ours = TrainedSettings({**settings, "style.image": "amber.jpg"})
     no_writer = SimpleNamespace(callbacks=[ours], datamodule=None)
@@ -741,8 +741,8 @@ def test_the_stop_line_points_a_resume_at_the_run_or_at_its_whole_sweep(monkeypa
     from hydra.core.hydra_config import HydraConfig
     from hydra.types import RunMode
 
-    from fast_style import launch
-    from fast_style.callbacks import _run_folder_setting
+    from fast_style.runs import launch
+    from fast_style.training.callbacks import _run_folder_setting
 
     monkeypatch.setitem(launch._RUN_FOLDER, "key", "output_dir")  # train(cfg) from Python: Hydra's is not read
     assert _run_folder_setting(Path("/r/one")) == "output_dir=/r/one"
@@ -910,7 +910,7 @@ def test_a_ddp_rank_started_by_this_tool_says_its_mistake_in_one_line(
     user's: a rank's traceback before the one line. Its log beside train.log is the launch's too: a refused
     launch's folder was left behind with it."""
     from fast_style.cli.train import main
-    from fast_style.launch_folders import holds_only_this_launch
+    from fast_style.runs.launch_folders import holds_only_this_launch
 
     monkeypatch.setenv("HYDRA_FULL_ERROR", "1")
     monkeypatch.setenv("FAST_STYLE_USERS_HYDRA_FULL_ERROR", "")  # as the rank's parent left them
@@ -1114,7 +1114,7 @@ def test_an_own_option_without_the_groups_schema_is_one_line(
     assert err.startswith("error: model=wide does not start from the group's schema: begin its file with `defaults:")
     assert not (tmp_path / "r").exists()
     # a config read back from a run's record is untyped but names its targets: it still builds
-    from fast_style.config_mistakes import check_typed
+    from fast_style.runs.config_mistakes import check_typed
 
     check_typed(OmegaConf.create(OmegaConf.to_yaml(compose([f"style.image={style_path}"]))))
 
@@ -1132,7 +1132,7 @@ def test_an_own_experiment_without_the_global_package_is_one_line(
         "`# @package _global_`, as the built-in experiments do (README, Configuration)"
     )
     assert not (tmp_path / "r").exists()
-    from fast_style.config_mistakes import check_typed  # the built-in ones, with the header: not refused
+    from fast_style.runs.config_mistakes import check_typed  # the built-in ones, with the header: not refused
 
     check_typed(compose([f"style.image={style_path}", "experiment=cpu_quick"]))
 
@@ -1247,13 +1247,13 @@ def test_a_crash_is_in_the_runs_log(
     tmp_path: Path, photo_dir: Path, style_path: Path, random_vgg: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A crash's traceback went to the terminal only: a scheduler's job whose output was lost left no trace."""
-    import fast_style.train
+    import fast_style.training.train
     from fast_style.cli.train import main
 
     def crash(cfg) -> None:
         raise RuntimeError("a bug of ours")
 
-    monkeypatch.setattr(fast_style.train, "train", crash)
+    monkeypatch.setattr(fast_style.training.train, "train", crash)
     monkeypatch.setattr(sys, "argv", ["fast-style-train", *_mistake_args(tmp_path, photo_dir, style_path, random_vgg)])
     with pytest.raises(RuntimeError, match="a bug of ours"):  # the traceback still reaches the terminal
         main()
@@ -1304,7 +1304,7 @@ def test_a_run_that_fails_after_it_trained_keeps_its_folder(
     was removed; a sweep whose every run failed so lost every run. At the first step, nothing written yet, its log
     (which says why it failed) went with it."""
     from fast_style.cli.train import main
-    from fast_style.loss import PerceptualLoss
+    from fast_style.perceptual.loss import PerceptualLoss
 
     forward, calls = PerceptualLoss.forward, {}
 
@@ -1419,7 +1419,7 @@ def test_the_refused_sweeps_cleanup_keeps_what_is_not_its_own(tmp_path: Path, mo
     folder's depth (a .DS_Store) had raised NotADirectoryError after the one-line error."""
     from omegaconf import OmegaConf
 
-    from fast_style.launch_folders import note_run_parents, remove_refused_sweep
+    from fast_style.runs.launch_folders import note_run_parents, remove_refused_sweep
 
     monkeypatch.chdir(tmp_path)
     argv = ["-m", "loss.style_weight=2,abc", "hydra.job.chdir=false"]
@@ -1561,7 +1561,7 @@ def test_compiled_training_steps_from_the_photo_cache(
     """Training steps through torch.compile's graphs (the CUDA-graph mode, a plain compile on the CPU) and the
     photo cache. The graphs are traced and differentiated as for inductor but run by aot_eager: inductor's code
     for a CPU is tested on the network in test_module.py, and here it would cost two minutes on a fresh machine."""
-    import fast_style.module
+    import fast_style.training.module
 
     modes = []
 
@@ -1569,7 +1569,7 @@ def test_compiled_training_steps_from_the_photo_cache(
         modes.append(mode)
         return torch.compile(fn, backend="aot_eager", dynamic=False)
 
-    monkeypatch.setattr(fast_style.module, "compile_for", compile_without_codegen)
+    monkeypatch.setattr(fast_style.training.module, "compile_for", compile_without_codegen)
     out = tmp_path / "run"
     train(
         tiny_cfg(
@@ -1597,8 +1597,8 @@ def test_a_nan_loss_found_late_still_stops_before_any_file_is_written(
     """On a GPU the loss is looked at only at logging steps and before writes: a NaN at step 3 must stop the
     run before step 4's checkpoint, although the next logging step is 50."""
     from fast_style.errors import UserError
-    from fast_style.loss import PerceptualLoss
-    from fast_style.module import StyleTransferModule
+    from fast_style.perceptual.loss import PerceptualLoss
+    from fast_style.training.module import StyleTransferModule
 
     forward, calls = PerceptualLoss.forward, []
 
@@ -1959,7 +1959,7 @@ def test_a_precision_the_cpu_runs_slowly_or_not_at_all_is_said(
 ) -> None:
     """bf16-mixed on a CPU without native bf16 ran several times slower than fp32 without a word (stylize says
     so), and 16-mixed on a CPU trained as bf16-mixed."""
-    import fast_style.train as train_module
+    import fast_style.training.train as train_module
 
     monkeypatch.setattr(train_module, "native_bf16", lambda device_type=None: False)
     for precision, said in (("bf16-mixed", False), ("16-mixed", True), ("32-true", None), ("32", None), ("16", True)):
@@ -2063,7 +2063,7 @@ def test_a_second_launch_into_a_running_runs_folder_is_refused_before_it_writes(
 
     run = tmp_path / "r"
     holder = (  # another launch's process, with a forked child (a loader worker)
-        "import os, sys, time; from pathlib import Path; from fast_style.run_lock import lock_run_folder\n"
+        "import os, sys, time; from pathlib import Path; from fast_style.runs.run_lock import lock_run_folder\n"
         f"lock = lock_run_folder(Path({str(run)!r}), 'x')\n"
         "child = os.fork()\n"
         "if child == 0: time.sleep(60); os._exit(0)\n"
@@ -2121,10 +2121,10 @@ def test_train_from_python_holds_its_run_folders_lock_and_takes_a_held_one_as_it
     """fast-style-train held its run folder's lock, train(cfg) called from Python none: two programs (notebooks)
     training into one folder both trained, each writing over the other's checkpoints and style model. train() takes
     the lock where its caller (fast-style-train) has not, and lets it go at its end."""
-    from fast_style.run_lock import lock_run_folder
+    from fast_style.runs.run_lock import lock_run_folder
 
     run = tmp_path / "r"
-    take = "import sys, time; from pathlib import Path; from fast_style.run_lock import lock_run_folder\n"
+    take = "import sys, time; from pathlib import Path; from fast_style.runs.run_lock import lock_run_folder\n"
 
     def held_elsewhere() -> bool:  # whether another process is refused the folder's lock
         script = take + "try:\n    lock_run_folder(Path(sys.argv[1]), 'x')\nexcept Exception:\n    print('held')\n"
@@ -2149,7 +2149,7 @@ def test_train_from_python_holds_its_run_folders_lock_and_takes_a_held_one_as_it
         train(broken)
     assert held_elsewhere()
     launch.close()
-    import fast_style.train as training
+    import fast_style.training.train as training
 
     during: list[bool] = []
     real_prepare = training._prepare
@@ -2172,7 +2172,7 @@ def test_a_second_train_in_another_thread_of_the_process_is_refused_its_folder(
     by its own process and trained on, both writing over each other's checkpoints and style model."""
     import threading
 
-    import fast_style.train as training
+    import fast_style.training.train as training
 
     cfg = tiny_cfg(tmp_path / "r", photo_dir, style_path, random_vgg)
     started, go_on, first = threading.Event(), threading.Event(), []
@@ -2209,7 +2209,7 @@ def test_out_of_memory_in_training_is_one_line(
 ) -> None:
     """Every other tool said 'out of memory ...: ask for smaller sizes' (run_tool); fast-style-train crashed with
     torch's traceback for a batch that did not fit."""
-    import fast_style.train as training
+    import fast_style.training.train as training
     from fast_style.cli.train import main
 
     def too_big(cfg):
@@ -2260,7 +2260,7 @@ def test_a_refused_run_in_a_folder_whose_name_is_quoted_leaves_none(
 def test_two_checkpointers_keep_a_state_each() -> None:
     """The checkpointer's state key leaves the intervals out (a resume at another interval found no state), not
     its monitor: a run with a second one for its best checkpoint was refused ("more than one stateful callback")."""
-    from fast_style.callbacks import FinalCheckpoint
+    from fast_style.training.callbacks import FinalCheckpoint
 
     last, best = FinalCheckpoint(every_n_train_steps=2), FinalCheckpoint(monitor="val/common/total")
     assert last.state_key != best.state_key
@@ -2269,8 +2269,8 @@ def test_two_checkpointers_keep_a_state_each() -> None:
 
 def test_a_folder_as_ckpt_path_names_the_checkpoint_in_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """It said "not found" of a folder that is there; a run's folder is told how to resume, another is not."""
-    from fast_style import launch
-    from fast_style.resume import check_checkpoint
+    from fast_style.runs import launch
+    from fast_style.runs.resume import check_checkpoint
 
     monkeypatch.setitem(launch._RUN_FOLDER, "key", "hydra.run.dir")  # (as fast-style-train's run sets it)
 
@@ -2311,7 +2311,7 @@ def test_training_from_python_speaks_of_python_settings_and_leaves_no_empty_fold
 def test_a_named_last_ckpt_older_than_a_periodic_checkpoint_of_the_run_is_refused(tmp_path: Path) -> None:
     """A stop's last.ckpt at step 2 (callbacks.checkpoint.save_last=false since), step=000004.ckpt written later:
     named as ckpt_path, last.ckpt was called the run's newest checkpoint, and step 4's files were written over."""
-    from fast_style.resume import resume_from
+    from fast_style.runs.resume import resume_from
 
     out = tmp_path / "run"
     folder = out / "checkpoints"
@@ -2505,7 +2505,7 @@ def test_an_unreadable_last_checkpoint_beside_a_periodic_one_is_said_so(
     train(tiny_cfg(out, photo_dir, style_path, random_vgg, "trainer.max_steps=2"))
     last = out / "checkpoints" / "last.ckpt"
     last.write_bytes(b"")
-    with caplog.at_level(logging.WARNING, logger="fast_style.resume"):
+    with caplog.at_level(logging.WARNING, logger="fast_style.runs.resume"):
         train(tiny_cfg(out, photo_dir, style_path, random_vgg, "trainer.max_steps=3", "ckpt_path=last"))
     said = f"ckpt_path=last: {last} cannot be read (cut short?): resuming from {last.parent / 'step=000002.ckpt'}"
     assert said in caplog.text
@@ -2575,7 +2575,7 @@ def test_a_long_run_on_the_cpu_points_at_the_short_recipe(
 ) -> None:
     """The default 40,000 steps at 256 px started on a laptop's CPU (about a day on two cores) without a word of
     experiment=cpu_quick; a short run is not told."""
-    import fast_style.train as train_module
+    import fast_style.training.train as train_module
 
     for steps, said in ((40000, True), (train_module.LONG_FOR_A_CPU, True), (2000, False)):
         caplog.clear()
@@ -2598,7 +2598,7 @@ def test_a_long_run_on_the_cpu_points_at_the_short_recipe(
 
 def _said_once_the_data_is_found(prepared: tuple) -> None:
     """What train() says of its settings once the datamodule has found its photos (`train.AfterTheData`)."""
-    from fast_style.train import AfterTheData
+    from fast_style.training.train import AfterTheData
 
     trainer, _, _, callbacks, _ = prepared
     for callback in callbacks:
@@ -2610,5 +2610,5 @@ def test_train_given_something_other_than_a_composed_config_says_what_it_takes()
     # None failed with "argument of type 'NoneType' is not iterable"; a dict was told its config does not build
     # on fast-style's train config
     for given in (None, {"model": "tiny"}, ["model=tiny"]):
-        with pytest.raises(TypeError, match=r"train takes the config fast_style.config.compose gives, not "):
+        with pytest.raises(TypeError, match=r"train takes the config fast_style.runs.config.compose gives, not "):
             train(given)  # type: ignore[arg-type]

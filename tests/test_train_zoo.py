@@ -42,7 +42,7 @@ def test_train_zoo_trains_each_style_with_the_zoo_recipe_and_resumes(
     assert cfg["module"]["lr_schedule"] == "cosine" and cfg["trainer"]["max_steps"] == 3
     # the precision it trained in, written out: build_zoo on another machine resolved `${best_precision:}` there
     assert cfg["trainer"]["precision"] in ("bf16-mixed", "32-true")
-    assert cfg["temporal"]["_target_"] == "fast_style.consistency.ConsistencyLoss"  # temporal=shift
+    assert cfg["temporal"]["_target_"] == "fast_style.training.consistency.ConsistencyLoss"  # temporal=shift
     env["MAX_STEPS"] = "5"  # the same command again resumes the run and trains on to the new end
     again = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
     assert "wave: exit code 0" in again.stdout, again.stdout + again.stderr

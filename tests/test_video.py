@@ -13,8 +13,8 @@ from PIL import Image
 
 from fast_style.cli.stylize import main
 from fast_style.errors import UserError
-from fast_style.network import TransformerNet
-from fast_style.style_model import save_style_model
+from fast_style.model.network import TransformerNet
+from fast_style.model.style_model import save_style_model
 
 from .test_hdr import pq_code
 
@@ -119,7 +119,7 @@ def test_a_folder_of_photos_and_videos(model: Path, tmp_path: Path, capsys) -> N
 def test_an_h264_avi_with_b_frames_keeps_its_frames_in_order(tmp_path: Path) -> None:
     """AVI stores frames in decoding order and FFmpeg numbers them as stored: after B-frames are reordered their
     times were shuffled, and the encoder refused them at the end ("Invalid argument")."""
-    from fast_style.video import stylize_video
+    from fast_style.media.video import stylize_video
 
     clip = make_video(tmp_path / "clip.avi", frames=16, size=(64, 48), audio=False)  # x264's default has B-frames
     with av.open(str(clip)) as f:
@@ -152,7 +152,7 @@ def test_an_h264_avi_with_b_frames_keeps_its_frames_in_order(tmp_path: Path) -> 
 def test_frame_times_always_increase(by_decoding: bool, stamps: list, expected: list) -> None:
     from types import SimpleNamespace
 
-    from fast_style.video import _FrameTimes
+    from fast_style.media.video import _FrameTimes
 
     times = _FrameTimes(by_decoding, step=2)
     assert [times(SimpleNamespace(pts=pts, dts=dts)) for pts, dts in stamps] == expected
@@ -162,11 +162,11 @@ def test_frame_times_always_increase(by_decoding: bool, stamps: list, expected: 
 def test_batches_give_the_frames_of_one_at_a_time_and_keep_their_order(
     model: Path, tmp_path: Path, on_device: bool
 ) -> None:
-    """`on_device`: the frames cross as Y'CbCr and are converted by fast_style.yuv, as on a GPU."""
+    """`on_device`: the frames cross as Y'CbCr and are converted by fast_style.media.yuv, as on a GPU."""
     from functools import partial
 
-    from fast_style.stylizer import Stylizer
-    from fast_style.video import stylize_video as run
+    from fast_style.inference.stylizer import Stylizer
+    from fast_style.media.video import stylize_video as run
 
     stylize_video = partial(run, convert_on_device=on_device)
 
@@ -195,7 +195,7 @@ def test_each_batch_is_launched_before_the_one_before_it_is_read(
 ) -> None:
     """The GPU gets batch k+1 before batch k's frames are read back, so it is not idle while the host hands
     frames to the encoder; every frame still arrives once, in order."""
-    import fast_style.video as video
+    import fast_style.media.video as video
 
     events = []
 
@@ -229,10 +229,10 @@ def test_colours_are_written_as_bt709_and_say_so(
     """Players take an untagged HD video for BT.709: the encoder's default BT.601 matrix, untagged, showed a
     green (40, 180, 60) as (28, 158, 56). Frames are converted with BT.709 and the stream is tagged so; an
     untagged HD source is read as BT.709 too, as players show it, and an untagged SD one as BT.601. Converted by
-    swscale or, `on_device`, by fast_style.yuv."""
+    swscale or, `on_device`, by fast_style.media.yuv."""
     from av.video.reformatter import Colorspace
 
-    from fast_style.video import stylize_video
+    from fast_style.media.video import stylize_video
 
     green = (40, 180, 60)
     src = tmp_path / "green.mp4"
@@ -288,8 +288,8 @@ def make_hdr_video(
 
 @pytest.mark.parametrize("transfer", ["HLG", "PQ"])
 def test_hdr_video_is_tone_mapped_to_sdr(tmp_path: Path, transfer: str, caplog: pytest.LogCaptureFixture) -> None:
-    from fast_style import hdr
-    from fast_style.video import stylize_video
+    from fast_style.media import hdr
+    from fast_style.media.video import stylize_video
 
     # HDR's reference white (HLG's 75% signal, PQ's 203 nits) on the left, a saturated BT.2020 red on the right
     white = {"HLG": 0.75, "PQ": 0.5807}[transfer]
@@ -314,8 +314,8 @@ MASTERING = "master-display=G(13250,34500)B(7500,3000)R(34000,16000)WP(15635,164
 def test_an_hdr10_clip_keeps_highlights_up_to_the_peak_it_says(
     tmp_path: Path, metadata: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    from fast_style import hdr
-    from fast_style.video import stylize_video
+    from fast_style.media import hdr
+    from fast_style.media.video import stylize_video
 
     code = {nits: pq_code(nits) for nits in (1000, 3000)}
     picture = np.zeros((32, 64, 3), np.uint16)
@@ -331,8 +331,8 @@ def test_an_hdr10_clip_keeps_highlights_up_to_the_peak_it_says(
 
 @pytest.mark.parametrize("transfer", ["HLG", "PQ"])
 def test_an_hdr_clip_that_does_not_state_its_matrix_is_read_as_bt2020(tmp_path: Path, transfer: str) -> None:
-    from fast_style import hdr
-    from fast_style.video import stylize_video
+    from fast_style.media import hdr
+    from fast_style.media.video import stylize_video
 
     picture = np.zeros((32, 64, 3), np.uint16)
     picture[:, :, 1] = round(0.6 * 65535)  # a green: where BT.601 and BT.2020's matrices differ most
@@ -346,7 +346,7 @@ def test_an_hdr_clip_that_does_not_state_its_matrix_is_read_as_bt2020(tmp_path: 
 
 
 def test_sdr_video_is_not_tone_mapped(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
-    from fast_style.video import stylize_video
+    from fast_style.media.video import stylize_video
 
     with caplog.at_level("INFO"):
         clip = make_video(tmp_path / "sdr.mp4", frames=3, audio=False)
@@ -361,7 +361,7 @@ def test_a_phone_video_comes_out_upright_and_any_sound_is_kept(model: Path, tmp_
     with av.open(str(tmp_path / "up.mp4")) as f:
         first = next(f.decode(video=0))
         assert (first.width, first.height, first.rotation) == (50, 66, 0)  # turned, and no tag left to turn it again
-    from fast_style.video import stylize_video
+    from fast_style.media.video import stylize_video
 
     for on_device in (False, True):  # the frames as the network got them
         stylize_video(phone, tmp_path / f"copy{on_device}.mp4", lambda frames: frames, convert_on_device=on_device)
@@ -387,7 +387,7 @@ def test_a_phone_video_comes_out_upright_and_any_sound_is_kept(model: Path, tmp_
 def test_every_display_orientation_comes_out_as_a_player_shows_it(tmp_path: Path, degrees: int) -> None:
     """The eight orientations a display matrix states (four turns, each mirrored or not): a left-right mirror
     came out turned upside down (PyAV reads its rotation as -180)."""
-    from fast_style.video import stylize_video
+    from fast_style.media.video import stylize_video
 
     picture = np.zeros((32, 48, 3), np.uint8)
     picture[:8, :16] = 255  # a white block at the top left, a grey one along the bottom: no symmetry
@@ -530,7 +530,7 @@ def test_a_matroska_file_cut_before_its_first_frame_says_so(
     """Cut within its header (an unfinished download), a .mkv was "Input/output error", as if the disk were failing;
     one ending before its first frame (a recording that never got one) "End of file". A file too large to be cut
     within its header is not read through to tell: FFmpeg's words."""
-    import fast_style.video
+    import fast_style.media.video
 
     whole = make_video(tmp_path / "whole.mkv", frames=4, audio=False)
     (tmp_path / "cut.mkv").write_bytes(whole.read_bytes()[:300])
@@ -542,7 +542,7 @@ def test_a_matroska_file_cut_before_its_first_frame_says_so(
         assert main([str(tmp_path / name), "-m", str(model), "-o", str(tmp_path / "out.mp4"), "-q"]) == 2
         said = f"error: cannot read video {tmp_path / name}: it ends before its first frame (an unfinished copy or "
         assert capsys.readouterr().err.startswith(said), name
-    monkeypatch.setattr(fast_style.video, "_HEADER_BYTES", 299)
+    monkeypatch.setattr(fast_style.media.video, "_HEADER_BYTES", 299)
     assert main([str(tmp_path / "cut.mkv"), "-m", str(model), "-o", str(tmp_path / "out.mp4"), "-q"]) == 2
     assert capsys.readouterr().err == f"error: cannot read video {tmp_path / 'cut.mkv'}: Input/output error\n"
 
@@ -565,7 +565,7 @@ def test_a_picture_named_as_a_video_is_told_how_to_stylize_it(model: Path, tmp_p
 def test_a_stop_midway_leaves_no_file_and_no_thread(model: Path, tmp_path: Path, error: type) -> None:
     import threading
 
-    from fast_style.video import stylize_video
+    from fast_style.media.video import stylize_video
 
     clip = make_video(tmp_path / "clip.mp4", frames=12)
     calls = []
@@ -584,7 +584,7 @@ def test_a_stop_midway_leaves_no_file_and_no_thread(model: Path, tmp_path: Path,
 
 
 def test_smoothing_calms_a_still_scene_and_follows_a_moving_one(tmp_path: Path) -> None:
-    from fast_style.smoothing import TemporalSmoother
+    from fast_style.media.smoothing import TemporalSmoother
 
     gen = torch.Generator().manual_seed(0)
     frame = torch.rand(3, 32, 32, generator=gen)
@@ -611,7 +611,7 @@ def test_smoothing_follows_a_camera_pan_without_blurring(tmp_path: Path) -> None
     averaged the pan's positions into a blur where it is flat. The past frames are now moved with the picture."""
     import torch.nn.functional as F
 
-    from fast_style.smoothing import TemporalSmoother, shift, warped
+    from fast_style.media.smoothing import TemporalSmoother, shift, warped
 
     def moved(x: torch.Tensor, d: torch.Tensor) -> torch.Tensor:  # out(y, x) = x(y - dy, x - dx)
         return warped(x, torch.tensor([[1.0, 0.0, -d[1]], [0.0, 1.0, -d[0]]]))
@@ -641,7 +641,7 @@ def test_smoothing_leaves_no_trail_inside_a_flat_moving_object() -> None:
     painted texture it carries with its last positions: copies trailed it (15 grey levels off, starry_night)."""
     import torch.nn.functional as F
 
-    from fast_style.smoothing import TemporalSmoother
+    from fast_style.media.smoothing import TemporalSmoother
 
     gen = torch.Generator().manual_seed(0)
     scene = F.avg_pool2d(torch.rand(1, 3, 128, 128, generator=gen), 3, 1, 1)[0]
@@ -661,7 +661,7 @@ def test_smoothing_leaves_no_trail_of_an_objects_painted_surroundings_on_a_flat_
     """A network paints a halo around an object, wider than the gate's reach; over a flat, still background (a
     cartoon, a screen recording) the history held it and it trailed the object as fading copies (24 grey levels on
     its path with wave-fast)."""
-    from fast_style.smoothing import TemporalSmoother
+    from fast_style.media.smoothing import TemporalSmoother
 
     y, x = torch.meshgrid(torch.arange(144.0), torch.arange(256.0), indexing="ij")
     background = torch.tensor([0.35, 0.55, 0.8])[:, None, None].expand(3, 144, 256)
@@ -678,7 +678,7 @@ def test_smoothing_leaves_no_trail_of_an_objects_painted_surroundings_on_a_flat_
     assert path.max() < 0.01, path.max()  # 0.2-0.4 before
     import torch.nn.functional as F
 
-    from fast_style.smoothing import within_neighbours
+    from fast_style.media.smoothing import within_neighbours
 
     history, stylized = torch.rand(3, 37, 53), torch.rand(3, 37, 53)  # its windows as max_pool2d's (7 x 7)
     low, high = -F.max_pool2d(-stylized[None], 7, 1, 3)[0], F.max_pool2d(stylized[None], 7, 1, 3)[0]
@@ -688,7 +688,7 @@ def test_smoothing_leaves_no_trail_of_an_objects_painted_surroundings_on_a_flat_
 def test_smoothing_comes_back_gradually_around_a_moving_object() -> None:
     """Around a moving object the smoothing was cut off at once along the edges of 4 px blocks: where the smoothed
     texture differs from the frame's (a swimming flat sky), a straight seam showed."""
-    from fast_style.smoothing import near_motion
+    from fast_style.media.smoothing import near_motion
 
     weight = torch.ones(1, 256, 256)
     weight[:, 100:140, 60:100] = 0  # what moved this frame
@@ -721,7 +721,7 @@ def test_smoothing_follows_a_zoom_and_a_roll(motion: str) -> None:
 
     import torch.nn.functional as F
 
-    from fast_style.smoothing import TemporalSmoother, align, shift
+    from fast_style.media.smoothing import TemporalSmoother, align, shift
 
     gen = torch.Generator().manual_seed(0)
     scene = F.avg_pool2d(torch.rand(1, 3, 256, 256, generator=gen), 5, 1, 2)[0]  # a photo with detail
@@ -761,7 +761,7 @@ def test_a_pan_is_followed_exactly_at_any_frame_size() -> None:
     strip. A frame a pixel high failed."""
     import torch.nn.functional as F
 
-    from fast_style.smoothing import TemporalSmoother, warped
+    from fast_style.media.smoothing import TemporalSmoother, warped
 
     gen = torch.Generator().manual_seed(2)
     scene = torch.full((3, 600, 900), 0.5)
@@ -788,7 +788,7 @@ def test_a_pans_shift_is_found_to_a_fraction_of_a_pixel_without_waiting_on_the_d
 
     from torch.utils._python_dispatch import TorchDispatchMode
 
-    from fast_style.smoothing import align, shift
+    from fast_style.media.smoothing import align, shift
 
     gen = torch.Generator().manual_seed(0)
     fy, fx = torch.fft.fftfreq(256)[:, None], torch.fft.rfftfreq(256)[None]
@@ -845,7 +845,7 @@ def test_smooth_and_batch_size_options(model: Path, tmp_path: Path, capsys) -> N
     for flag, value in (("--smooth", "1"), ("--smooth", "-0.1"), ("--batch-size", "0")):
         assert main([str(clip), "-m", str(model), "-o", str(tmp_path / "x.mp4"), flag, value, "-q"]) == 2
         assert flag in capsys.readouterr().err
-    from fast_style.video import stylize_video
+    from fast_style.media.video import stylize_video
 
     with pytest.raises(
         UserError, match="^smooth must be within 0..1"
@@ -862,7 +862,7 @@ def test_the_encoder_preset_is_the_one_asked_for(model: Path, tmp_path: Path, ca
     with pytest.raises(SystemExit) as stop:  # argparse's one line, before anything is loaded
         main([str(clip), "-m", str(model), "-o", str(tmp_path / "x.mp4"), "--video-preset", "quick"])
     assert stop.value.code == 2 and "invalid choice: 'quick'" in capsys.readouterr().err
-    from fast_style.video import stylize_video
+    from fast_style.media.video import stylize_video
 
     with pytest.raises(UserError, match="unknown video preset 'quick': use one of ultrafast"):
         stylize_video(clip, tmp_path / "y.mp4", lambda frames: frames, preset="quick")
@@ -872,10 +872,10 @@ def test_the_encoder_preset_is_the_one_asked_for(model: Path, tmp_path: Path, ca
 @pytest.mark.parametrize("pix_fmt", ["yuv420p10le", "yuv444p", "yuvj420p"])
 def test_frames_the_yuv_path_does_not_take_are_converted_by_swscale(tmp_path: Path, pix_fmt: str) -> None:
     """On a GPU 8-bit 4:2:0 frames cross as Y'CbCr; a 10-bit or 4:4:4 one goes through swscale instead, a JPEG-range
-    one (a webcam's yuvj420p) through fast_style.yuv read as full range: each keeps its colours."""
+    one (a webcam's yuvj420p) through fast_style.media.yuv read as full range: each keeps its colours."""
     from av.video.reformatter import ColorRange, Colorspace
 
-    from fast_style.video import stylize_video
+    from fast_style.media.video import stylize_video
 
     colour, src = (200, 80, 30), tmp_path / f"{pix_fmt}.mkv"
     with av.open(str(src), "w") as out:
@@ -901,7 +901,7 @@ def test_nvdec_decoding_falls_back_to_software_and_its_nv12_frames_keep_their_co
 ) -> None:
     """`decode_on_device` decodes with a CUDA device's NVDEC where FFmpeg opens one (its frames come back as nv12),
     else in software with a log line; nv12 frames cross as Y'CbCr and convert to the clip's colours."""
-    from fast_style.video import frame_array, frames_to_tensor, open_source, stylize_video
+    from fast_style.media.video import frame_array, frames_to_tensor, open_source, stylize_video
 
     clip = make_video(tmp_path / "clip.mp4", audio=False, size=(64, 48))
     with caplog.at_level("WARNING"), open_source(clip, nvdec=0) as source:
@@ -1188,7 +1188,7 @@ def test_a_matroska_video_cut_short_says_so_and_camera_containers_are_videos(
     assert len(frames_of(tmp_path / "from_camera" / "cam.mp4")) == 10 and camera.is_file()
     assert sorted(p.name for p in (tmp_path / "from_camera").iterdir()) == ["cam.mp4"]  # the export: not a video
     assert "cam: left out 1 file that is not an image or video (.ts)" in caplog.text  # (had gone without a word)
-    import fast_style.plan as plan
+    import fast_style.inference.plan as plan
 
     looked: list[str] = []  # each .ts file's first bytes read once in the search (they were read twice)
     monkeypatch.setattr(plan, "is_video", lambda f, real=plan.is_video: looked.append(Path(f).name) or real(f))
@@ -1463,7 +1463,7 @@ def test_the_progress_bar_counts_the_frames_played(tmp_path: Path, monkeypatch: 
     at 40%, and a Matroska or WebM video (no count, a length) had no total, so no time left."""
     import tqdm
 
-    from fast_style.video import stylize_video
+    from fast_style.media.video import stylize_video
 
     totals = []
 
@@ -1528,7 +1528,7 @@ def test_cover_art_is_not_taken_for_the_film() -> None:
     stylized instead of the film, or a song with a cover taken for a video."""
     from types import SimpleNamespace
 
-    from fast_style.video import main_video
+    from fast_style.media.video import main_video
 
     def stream(width: int, height: int, disposition: int = 0) -> SimpleNamespace:
         return SimpleNamespace(disposition=av.stream.Disposition(disposition), width=width, height=height)
@@ -1544,7 +1544,7 @@ def test_cover_art_is_not_taken_for_the_film() -> None:
     assert main_video([big, default]) is default and main_video([default, stream(3840, 2160)]).width == 3840
     twin = stream(1920, 1080)
     assert main_video([big, twin]) is big  # alike: the first
-    from fast_style.video import _which_video
+    from fast_style.media.video import _which_video
 
     # and the warning naming the others says why it is the one stylized (only "the first of" had been tested)
     poster = stream(3000, 3000, av.stream.Disposition.attached_pic)  # a cover of more pixels: no film, not counted
@@ -1599,7 +1599,7 @@ def test_frames_that_change_size_part_way_are_fitted_whole_and_said(
 ) -> None:
     """Two transport streams of different sizes joined with `cat`: the second's 96x48 frames had been stretched to
     the first's 64x48 without a word (a centred square came out as a narrow oblong)."""
-    from fast_style.video import stylize_video
+    from fast_style.media.video import stylize_video
 
     def clip(path: Path, width: int, start: int) -> bytes:
         with av.open(str(path), "w", format="mpegts") as out:
@@ -1630,7 +1630,7 @@ def test_frames_that_change_size_part_way_are_fitted_whole_and_said(
 def test_a_matroska_video_damaged_part_way_says_so(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     """Zeros over the middle of an .mkv: FFmpeg skips to the next cluster and conceals the rest, raising nothing; the
     video came out 8 frames short and smeared, exit 0, without a word."""
-    from fast_style.video import stylize_video
+    from fast_style.media.video import stylize_video
 
     rng = np.random.default_rng(0)
     whole = tmp_path / "whole.mkv"
@@ -1658,7 +1658,7 @@ def test_a_tag_too_long_for_a_mov_is_left_out_and_said(tmp_path: Path, caplog: p
     """FFmpeg's .mov writer counts a tag's bytes in 16 bits: a 70,000-byte description came out as its first 4,464
     bytes without a word. An .mp4 keeps it whole; so does a .mov of an iPhone's clip, whose tags are written as
     QuickTime keys."""
-    from fast_style.video import stylize_video
+    from fast_style.media.video import stylize_video
 
     long = "x" * 70_000
     clip = _clip(tmp_path / "long.mkv", [0, 40, 80], tags={"title": "short", "comment": long})
@@ -1696,7 +1696,7 @@ def test_a_tag_too_long_for_a_mov_is_left_out_and_said(tmp_path: Path, caplog: p
     avi = make_video(tmp_path / "w.avi", frames=2, size=(32, 32), audio=False, codec="mpeg4")  # its writer's software
     assert stylize_video(avi, tmp_path / "w.mp4", lambda x: x) == 2 and "not kept" not in caplog.text
     # an MP4's location is read back as location and location-eng too: that twin was said not kept
-    from fast_style.video import _held
+    from fast_style.media.video import _held
 
     twins = {"location": "+48.85+002.29/", "location-eng": "+48.85+002.29/", "title": "a", "title-fra": "b"}
     assert [_held(k, twins, "mp4") for k in twins] == [True, True, True, False]
@@ -1704,7 +1704,7 @@ def test_a_tag_too_long_for_a_mov_is_left_out_and_said(tmp_path: Path, caplog: p
 
 def test_a_folder_as_the_output_is_refused_before_the_work(tmp_path: Path) -> None:
     # it failed after the whole video, in os.replace's words naming a temporary file
-    from fast_style.video import stylize_video
+    from fast_style.media.video import stylize_video
 
     clip = make_video(tmp_path / "clip.mp4", frames=4, audio=False)
     (tmp_path / "d.mp4").mkdir()
@@ -1717,8 +1717,8 @@ def test_a_folder_as_the_output_is_refused_before_the_work(tmp_path: Path) -> No
 def test_the_default_batch_follows_the_device(tmp_path: Path) -> None:
     """The video batch's default (1 frame a call on the CPU, 4 on a GPU) was the CLI's alone: from Python
     stylize_video and stylize_files batched 4 frames a call on the CPU too."""
-    from fast_style.batch import stylize_files
-    from fast_style.video import default_batch, stylize_video
+    from fast_style.inference.batch import stylize_files
+    from fast_style.media.video import default_batch, stylize_video
 
     assert default_batch(torch.device("cuda", 1)) == 4 and default_batch(torch.device("cpu")) == 1
 
@@ -1747,7 +1747,7 @@ def test_the_default_batch_follows_the_device(tmp_path: Path) -> None:
 def test_a_video_that_failed_counts_no_pixels_in_the_summary(tmp_path: Path) -> None:
     """A full disk stopped the second video after its frames were handed to the encoder: the summary counted them
     ("1 video(s) of 5 frames, 0.07 MP" for the first's 0.02 MP)."""
-    from fast_style.batch import stylize_files
+    from fast_style.inference.batch import stylize_files
 
     clips = [make_video(tmp_path / f"{name}.mp4", frames=5, audio=False) for name in "ab"]
     seen: list[int] = []
@@ -1779,7 +1779,7 @@ def test_a_damaged_sound_packet_of_a_file_cut_short_is_left_out(
 
 
 def _cut_short_stylized(clip: Path, written: str, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
-    from fast_style.video import stylize_video
+    from fast_style.media.video import stylize_video
 
     caplog.clear()
     whole = tmp_path / f"index_first{clip.suffix}"
@@ -1926,9 +1926,9 @@ def test_a_file_ffmpeg_cannot_finish_is_said_of_the_output(
 ) -> None:
     """A failure as FFmpeg closed the output (here MP4's timecode of a 300 frames/s clip, kept on purpose) was said
     of the input, by the output's temporary name: "fast.mkv: Invalid argument: '.../.fast.mp4.x1y2.tmp'"."""
-    import fast_style.video
+    import fast_style.media.video
 
-    monkeypatch.setattr(fast_style.video, "_key", lambda tags, name: None)  # the timecode kept: MP4 refuses it
+    monkeypatch.setattr(fast_style.media.video, "_key", lambda tags, name: None)  # the timecode kept: MP4 refuses it
     with av.open(str(tmp_path / "fast.mkv"), "w") as out:
         out.metadata["timecode"] = "01:00:00:00"
         video = out.add_stream("libx264", rate=300)
@@ -1943,7 +1943,7 @@ def test_a_file_ffmpeg_cannot_finish_is_said_of_the_output(
 
 def test_a_stylize_that_returns_other_than_three_channels_is_named(tmp_path: Path) -> None:
     # one channel back failed in the encoder's words: "Unexpected numpy array shape `(50, 66, 1)`"
-    from fast_style.video import stylize_video
+    from fast_style.media.video import stylize_video
 
     clip = make_video(tmp_path / "clip.mp4", frames=2, audio=False)
     with pytest.raises(RuntimeError, match=r"stylize returned \(1, 1, 50, 66\) for \(1, 3, 50, 66\) frames"):
@@ -1954,8 +1954,8 @@ def test_a_stylize_that_returns_other_than_three_channels_is_named(tmp_path: Pat
 def test_numpy_whole_numbers_are_taken_for_crf_batch_size_and_quality(tmp_path: Path) -> None:
     """np.int64 (a sweep's np.arange) had been refused: "crf must be a whole number within 0..51, got np.int64(0)";
     numpy's bools are not numbers."""
-    from fast_style.animation import stylize_animation
-    from fast_style.video import stylize_video
+    from fast_style.media.animation import stylize_animation
+    from fast_style.media.video import stylize_video
 
     clip = make_video(tmp_path / "clip.mp4", frames=3, audio=False)
     sizes = []
@@ -2000,7 +2000,7 @@ def test_y4m_and_raw_h264_and_hevc_streams_are_videos_timed_at_their_own_rate(
             assert (f.streams.video[0].average_rate, f.streams.video[0].frames) == (rate, 6), name
     assert "c.hevc: the stream states no frame rate: it is timed at 25 frames/s, FFmpeg's guess" in caplog.text
     assert "b.h264: the stream states" not in caplog.text
-    from fast_style.video import stylize_video
+    from fast_style.media.video import stylize_video
 
     (clips / "b.h264").write_bytes(b"")  # (a raw stream's demuxer opens an empty file: "holds no decodable frames")
     with pytest.raises(UserError, match=r"cannot read video .*b\.h264: an empty file \(0 bytes\)$"):
@@ -2035,16 +2035,16 @@ def test_an_empty_larger_video_track_is_not_taken_for_the_film(
     )
     assert "not kept" not in caplog.text  # (the empty track is no other video left out)
     # stopped at its packet limit well inside 10 s: it said "in the file's first 10 s" all the same
-    import fast_style.video
+    import fast_style.media.video
 
-    monkeypatch.setattr(fast_style.video, "_LOOK_PACKETS", 2)
+    monkeypatch.setattr(fast_style.media.video, "_LOOK_PACKETS", 2)
     caplog.clear()
-    assert fast_style.video.stylize_video(clip, tmp_path / "few.mp4", lambda x: x) == 4
+    assert fast_style.media.video.stylize_video(clip, tmp_path / "few.mp4", lambda x: x) == 4
     assert "holds no frames in the file's first 2 packets: the 64x48 one" in caplog.text
     monkeypatch.undo()
     # two videos with frames, their times from an hour in (a transport stream's clock): neither is empty (the
     # larger one, whose first packet comes second, was taken for one)
-    from fast_style.video import _empty_films
+    from fast_style.media.video import _empty_films
 
     with av.open(str(tmp_path / "late.mkv"), "w") as out:
         streams = [out.add_stream("libx264", rate=25) for _ in range(2)]
@@ -2067,7 +2067,7 @@ def test_a_cover_an_mp4_cannot_hold_beside_quicktime_tags_is_said_not_kept(
 ) -> None:
     """FFmpeg writes no MP4 cover where it writes every tag as QuickTime's keys (an iPhone's tags): the cover was
     lost without a word; it is said not kept."""
-    import fast_style.video
+    import fast_style.media.video
 
     clip = tmp_path / "covered.mp4"
     Image.new("RGB", (16, 16), (200, 30, 30)).save(tmp_path / "cover.jpg")
@@ -2081,7 +2081,7 @@ def test_a_cover_an_mp4_cannot_hold_beside_quicktime_tags_is_said_not_kept(
                 packet.stream, packet.pts, packet.dts = cover, 0, 0
                 out.mux(packet)
         _flat_frames(out, video, 3, 40)
-    monkeypatch.setattr(fast_style.video, "_quicktime_keys", lambda source, fmt: fmt in ("mp4", "mov"))
+    monkeypatch.setattr(fast_style.media.video, "_quicktime_keys", lambda source, fmt: fmt in ("mp4", "mov"))
     assert main([str(clip), "-m", str(model), "-o", str(tmp_path / "out.mp4"), "-q"]) == 0
     said = "covered.mp4: 1 cover picture track not kept (an .mp4 of QuickTime's tags holds no cover picture: write "
     assert said in caplog.text

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from fast_style.evaluate import find_models
-from fast_style.images import find_images
+from fast_style.evaluation.evaluate import find_models
+from fast_style.media.images import find_images
 from fast_style.walk import files_below
 
 from .conftest import make_photo

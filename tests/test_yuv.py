@@ -1,9 +1,9 @@
-"""Y'CbCr 4:2:0 <-> RGB on the tensors' device (fast_style.yuv), checked against FFmpeg's swscale."""
+"""Y'CbCr 4:2:0 <-> RGB on the tensors' device (fast_style.media.yuv), checked against FFmpeg's swscale."""
 
 import pytest
 import torch
 
-from fast_style import yuv
+from fast_style.media import yuv
 
 av = pytest.importorskip("av")
 np = pytest.importorskip("numpy")
@@ -82,7 +82,7 @@ def test_matrix_of_a_frame_and_kept_colours() -> None:
     assert yuv.matrix_of(2, 576) == yuv.BT601 and yuv.matrix_of(10, 1080) is None  # BT.2020 CL: not converted here
     from PIL import Image
 
-    from fast_style.pixels import pil_to_tensor
+    from fast_style.media.pixels import pil_to_tensor
 
     content, stylized = picture(), np.roll(picture(), 17, axis=1)[..., ::-1]
     y, _, _ = Image.fromarray(np.ascontiguousarray(stylized)).convert("YCbCr").split()

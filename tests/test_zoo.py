@@ -13,8 +13,8 @@ from fast_style import zoo
 from fast_style.cli.export import main as export_main
 from fast_style.cli.stylize import main as stylize_main
 from fast_style.errors import UserError
-from fast_style.style_model import load_style_model
-from fast_style.stylizer import Stylizer
+from fast_style.inference.stylizer import Stylizer
+from fast_style.model.style_model import load_style_model
 
 PAINTINGS = {"starry_night", "wave", "the_scream", "composition_vii", "udnie", "shipwreck"}
 
@@ -168,8 +168,8 @@ def test_manifest_names_its_model_file() -> None:
 
 
 def test_list_styles_counts_the_steps_of_the_model_a_style_was_fine_tuned_from(tmp_path, monkeypatch) -> None:
-    from fast_style.network import TransformerNet
-    from fast_style.style_model import save_style_model
+    from fast_style.model.network import TransformerNet
+    from fast_style.model.style_model import save_style_model
 
     save_style_model(TransformerNet(channels=(4, 8, 8), num_residual=1), tmp_path / "p.pt")
     training = {"steps": 600, "image_size": 256, "fine_tuned_from": {"steps": 1000}}

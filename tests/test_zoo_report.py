@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from fast_style import evaluate
 from fast_style.errors import UserError
+from fast_style.evaluation import evaluate
 
 from .conftest import make_photo
 
@@ -81,7 +81,7 @@ def test_an_earlier_report_is_kept_without_force_and_a_missing_judge_is_shown_as
     traceback; a bad --sheet-cell failed there too."""
     import torch
 
-    from fast_style.scores import ModelScore
+    from fast_style.evaluation.scores import ModelScore
 
     photos = tmp_path / "photos"
     make_photo(photos / "p.png", size=(64, 48))
@@ -119,7 +119,7 @@ def test_a_style_given_twice_is_scored_and_labelled_once(
     figures came out as a second `wave` row, its column labelled wave (and --write-manifests wrote them to wave's)."""
     import torch
 
-    from fast_style.scores import ModelScore
+    from fast_style.evaluation.scores import ModelScore
 
     photos = tmp_path / "photos"
     make_photo(photos / "p.png", size=(64, 48))

@@ -338,7 +338,7 @@ def add_pixel_limit(parser: argparse.ArgumentParser) -> None:
 def pixel_limit(value: float) -> Iterator[None]:
     """Within: --max-image-pixels checked and made Pillow's limit (None for inf); Pillow's own afterwards (a tool's
     main called from a program, or a test, had left it set for the rest of the process)."""
-    from fast_style.bomb_guard import pillow_pixel_limit
+    from fast_style.media.bomb_guard import pillow_pixel_limit
 
     if math.isnan(value) or value <= 0:
         raise UserError("--max-image-pixels must be > 0 (inf: no limit)")
@@ -376,7 +376,7 @@ def check_style_name(name: str) -> None:
     except OSError:  # a name too long for a file's: no file
         a_file = False
     if a_file:
-        from fast_style.style_model import a_picture  # (torch: on this mistake only)
+        from fast_style.model.style_model import a_picture  # (torch: on this mistake only)
 
         said = a_picture(name) or f"{name} is a file: give a style model file with --model {name}"
         raise UserError(f"--style takes a built-in style's name; {said}")

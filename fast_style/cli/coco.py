@@ -41,7 +41,8 @@ from fast_style.cli import (
     positive,
     run_tool,
 )
-from fast_style.coco import (
+from fast_style.errors import UserError
+from fast_style.training.coco import (
     DEFAULT_BASE_URL,
     MAX_IDS,
     MAX_TIMEOUT_S,
@@ -52,7 +53,6 @@ from fast_style.coco import (
     read_list,
     scan,
 )
-from fast_style.errors import UserError
 
 DEFAULT_COUNT = 5000  # probe mode's (a --list alone asks for its names)
 

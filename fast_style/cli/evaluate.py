@@ -28,11 +28,11 @@ from fast_style.cli import (
     run_reading_pictures,
 )
 from fast_style.errors import UserError
-from fast_style.evaluation_defaults import STABILITY_PHOTOS
+from fast_style.evaluation.evaluation_defaults import STABILITY_PHOTOS
+from fast_style.evaluation.scores import RANK_BY, ranked
 from fast_style.numbers import check_number
 from fast_style.outputs import check_writable
 from fast_style.plurals import counted
-from fast_style.scores import RANK_BY, ranked
 
 # the library (torch, PyAV) is imported in run(): --help and a mistyped argument answer without loading it
 
@@ -137,7 +137,7 @@ def _folders_in(path: Path) -> list[Path]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from fast_style.evaluate import (
+    from fast_style.evaluation.evaluate import (
         check_judge_weights,
         check_reports,
         check_sheet_cell,

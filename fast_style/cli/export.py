@@ -83,7 +83,7 @@ def _an_output(item: str) -> bool:
 
 
 def run(args: argparse.Namespace) -> None:
-    from fast_style.export import export  # torch: after the arguments are parsed
+    from fast_style.model.export import export  # torch: after the arguments are parsed
 
     # no -o: the current folder, the file named after the model (as -o . names it), never over one unasked
     output = os.curdir if args.output is None else args.output

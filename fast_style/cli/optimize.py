@@ -65,9 +65,9 @@ def main(argv: list[str] | None = None) -> int:
 def run(args: argparse.Namespace) -> None:
     from fast_style.devices import pick_device
     from fast_style.file_kinds import IMAGE_OUTPUTS
-    from fast_style.images import read_image, reading
-    from fast_style.loss import PerceptualLoss
-    from fast_style.optimize import (
+    from fast_style.media.images import read_image, reading
+    from fast_style.perceptual.loss import PerceptualLoss
+    from fast_style.perceptual.optimize import (
         check_iterations,
         check_lr,
         check_result,
@@ -76,7 +76,7 @@ def run(args: argparse.Namespace) -> None:
         read_content,
         write_result,
     )
-    from fast_style.style_image import load_style_image
+    from fast_style.perceptual.style_image import load_style_image
 
     if args.output is not None and not args.output.strip():  # an unset shell variable: "'.' is a folder"
         raise UserError("--output is empty: give a file name, e.g. result.png")

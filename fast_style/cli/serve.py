@@ -1,4 +1,5 @@
-"""`fast-style-serve`: a local web app (photos and the webcam, live) and its HTTP API (fast_style/server.py)."""
+"""`fast-style-serve`: a local web app (photos and the webcam, live) and its HTTP API
+(fast_style/serving/server.py)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from urllib.parse import urlsplit
 
 from fast_style.cli import ToolParser, add_device, run_tool
 from fast_style.errors import UserError
-from fast_style.serving import GRACE_S
+from fast_style.serving.serving import GRACE_S
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -54,11 +55,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace, cut_short: Any = None) -> None:
-    """Checks the arguments, then serves (fast_style.serving) until a stop; `cut_short`: serving.CutShort."""
+    """Checks the arguments, then serves (fast_style.serving.serving) until a stop; `cut_short`: serving.CutShort."""
     from fast_style.devices import pick_device
-    from fast_style.host_names import allowed_hosts, as_written, host_name
-    from fast_style.server import Limits, Styles, create_app
-    from fast_style.serving import bind_port, serve
+    from fast_style.serving.host_names import allowed_hosts, as_written, host_name
+    from fast_style.serving.server import Limits, Styles, create_app
+    from fast_style.serving.serving import bind_port, serve
 
     if not 0 < args.port < 65536:
         raise UserError(f"--port must be within 1..65535, got {args.port}")
@@ -143,7 +144,7 @@ def main(argv: list[str] | None = None) -> int:
     if said := shell_expanded_star(argv):
         parser.error(said)
     args = parser.parse_args(argv)
-    from fast_style.serving import CutShort  # (the module imports FastAPI only to serve)
+    from fast_style.serving.serving import CutShort  # (the module imports FastAPI only to serve)
 
     cut_short = CutShort()
     try:

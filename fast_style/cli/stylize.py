@@ -137,9 +137,9 @@ def build_parser() -> argparse.ArgumentParser:
 def _moves(src: Path, dst: Path) -> bool:
     """Whether `src` is stylized as frames in order (a video, or an animation written as one), which --smooth
     works on; a file that cannot be read says so later, as it is stylized."""
-    from fast_style.animation import ANIMATED_OUTPUTS, frame_count
-    from fast_style.bomb_guard import BOMB
     from fast_style.file_kinds import is_video
+    from fast_style.media.animation import ANIMATED_OUTPUTS, frame_count
+    from fast_style.media.bomb_guard import BOMB
 
     if is_video(src):
         return True
@@ -190,11 +190,11 @@ def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
     from tqdm.contrib.logging import logging_redirect_tqdm
 
-    from fast_style.batch import BatchReport, stylize_files
     from fast_style.file_kinds import is_video
+    from fast_style.inference.batch import BatchReport, stylize_files
+    from fast_style.inference.plan import expand_inputs, plan_outputs, refuse_if_nothing_to_write
+    from fast_style.inference.stylizer import Stylizer
     from fast_style.outputs import is_an_input
-    from fast_style.plan import expand_inputs, plan_outputs, refuse_if_nothing_to_write
-    from fast_style.stylizer import Stylizer
 
     items = expand_inputs(args.inputs, args.output)
     if not items:

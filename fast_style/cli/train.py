@@ -1,4 +1,4 @@
-"""`fast-style-train`: Hydra's command line over `fast_style.train.train`.
+"""`fast-style-train`: Hydra's command line over `fast_style.training.train.train`.
 
 Configuration mistakes end in one line and exit code 2, and a refused run (or one stopped while it loads) leaves no
 folder of its own behind; in a multirun the other runs go on and the failed ones are listed at the end (exit code 1).
@@ -26,13 +26,13 @@ from hydra.types import RunMode
 from omegaconf import DictConfig
 from omegaconf.errors import OmegaConfBaseException
 
-from fast_style import launch_folders, ranks
 from fast_style.cli import EXIT_OK, EXIT_PARTIAL, EXIT_USER_ERROR, Terminated, run_tool
 from fast_style.command_line import command_options
-from fast_style.config import CONFIG_DIR, register
-from fast_style.config_mistakes import check_added, not_yaml, one_line
 from fast_style.errors import UserError
 from fast_style.plurals import counted
+from fast_style.runs import launch_folders, ranks
+from fast_style.runs.config import CONFIG_DIR, register
+from fast_style.runs.config_mistakes import check_added, not_yaml, one_line
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +70,7 @@ def _hydra_main(cfg: DictConfig) -> None:
                 "run's folder: leave it false (the run writes into its folder all the same)"
             )
         check_added(cfg, list(HydraConfig.get().overrides.task))  # `+max_steps=5`: read by nothing
-        from fast_style.train import train  # torch and Lightning: only once a run starts
+        from fast_style.training.train import train  # torch and Lightning: only once a run starts
 
         held = _lock_resolved_folder(out)
         try:
@@ -88,7 +88,7 @@ def _hydra_main(cfg: DictConfig) -> None:
             launch_folders.remove_refused_run(*refused)
         raise
     except (UserError, InstantiationException, OmegaConfBaseException) as e:  # also in the run's log (a sweep's)
-        from fast_style.launch import in_multirun
+        from fast_style.runs.launch import in_multirun
 
         if _FULL_ERROR["on"]:
             raise
@@ -238,7 +238,7 @@ def _lock_named_folder(argv: list[str]) -> IO | None:
         return None
     if any(a.split("=")[0] in _WRITES_NOTHING or a.startswith(("-c", "-i", "-sc")) for a in argv):  # --cfg=job
         return None
-    from fast_style.run_lock import lock_run_folder
+    from fast_style.runs.run_lock import lock_run_folder
 
     kind, folder = named
     lock = lock_run_folder(folder, f"hydra.{kind}.dir={folder}")
@@ -254,8 +254,8 @@ def _lock_resolved_folder(out: Path) -> IO | None:
     written this launch's settings into the folder: the running run's own, where it has kept them, are put back."""
     if _LOCKED.get("folder") == out.resolve() or ranks.another_rank():
         return None
-    from fast_style.launch import restore_last_launch
-    from fast_style.run_lock import lock_run_folder
+    from fast_style.runs.launch import restore_last_launch
+    from fast_style.runs.run_lock import lock_run_folder
 
     try:
         return lock_run_folder(out, f"the run's folder {out}")

@@ -27,7 +27,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def obtain(args: argparse.Namespace) -> None:
-    from fast_style.weights import (
+    from fast_style.perceptual.weights import (
         caffe_weights_path,
         fetch_caffe_weights,
         fetch_judge_weights,

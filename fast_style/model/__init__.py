@@ -1,0 +1,1 @@
+"""The style network and its file: the transform network, the style-model file, blends, ONNX/TorchScript export."""
