@@ -232,13 +232,21 @@ def test_models_takes_one_style_model_or_a_runs_folder_by_the_runs_name(tmp_path
     save_style_model(net, tmp_path / "runs" / "sea" / "checkpoints" / "style-step=000100.pt")  # not the run's end
     save_style_model(net, tmp_path / "mine.pt")
     save_style_model(net, tmp_path / "other.pt")
+    save_style_model(net, tmp_path / "calm" / "style.PT")
+    # a link to a run, by the link's name: as `--models runs/` lists it, and fast-style-stylize names its outputs
+    # (one given alone had been offered by the name of the folder the link points to)
+    (tmp_path / "latest").symlink_to(tmp_path / "runs" / "sea")
     for given, offered in (
         (tmp_path / "runs" / "sea" / "style.pt", "sea"),
         (tmp_path / "runs" / "sea", "sea"),
         (tmp_path / "mine.pt", "mine"),
+        (tmp_path / "latest", "latest"),
+        (tmp_path / "latest" / "style.pt", "latest"),
+        (tmp_path / "calm" / "style.PT", "calm"),
     ):
         styles = Styles(given, device="cpu").list()
         assert [s["name"] for s in styles] == [*zoo.names(), offered], given
+        assert zoo.model_name(given) == offered, given  # one rule: fast-style-stylize's {model}, export's file
         assert Styles(given, device="cpu").get(offered) is not None
 
 

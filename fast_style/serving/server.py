@@ -190,14 +190,6 @@ class Refused(UserError):
         self.status, self.message = status, message
 
 
-def _model_name(path: Path) -> str:
-    """The name a style model file is offered by: its own (wave.pt: wave), or its run's for a run's style.pt
-    (runs/sea/style.pt: sea; `--models runs/sea` offered it as "style")."""
-    if path.stem == "style" and path.parent.resolve().name:
-        return path.parent.resolve().name
-    return path.stem
-
-
 class Styles:
     """The styles a server offers, by name, each loaded once on first use and shared."""
 
@@ -237,7 +229,7 @@ class Styles:
             return
         one = models_dir.is_file() and models_dir.suffix.lower() == ".pt"  # (a run's style.pt: by its run's name)
         if one:
-            found = {_model_name(models_dir): models_dir}
+            found = {zoo.model_name(models_dir): models_dir}
             models_dir = models_dir.parent
         elif models_dir.is_file():  # (a painting, a checkpoint: "not a style model" said below for a .pt alone)
             raise UserError(f"{said} is a file: give a style model (.pt) or a folder of them")
@@ -245,8 +237,8 @@ class Styles:
             what = "is no file or folder" if models_dir.exists() else "does not exist"
             raise UserError(f"{said} {what}: give a style model (.pt) or a folder of them")
         else:  # (a hidden one, ._wave.pt beside wave.pt from a Mac, as files_below leaves it; WAVE.PT too)
-            found = {
-                _model_name(path): path
+            found = {  # (named as every tool names a model: zoo.model_name, a run's style.pt by its run's folder)
+                zoo.model_name(path): path
                 for path in sorted(models_dir.iterdir())
                 if path.suffix.lower() == ".pt" and not path.name.startswith(".")
             }

@@ -94,14 +94,16 @@ def resolve(model: str | Path) -> Path:
 
 
 def model_name(model: str | Path) -> str:
-    """A model's short name, for output file names: a built-in style's own, a training run's folder for its
-    style.pt (every run's file has that name), else the file's stem."""
+    """A model's short name, for output file names and the styles fast-style-serve offers: a built-in style's own,
+    a training run's folder for its style.pt (every run's file has that name), else the file's stem."""
     path = Path(model).expanduser()
     if path.is_dir():
         path = path / "style.pt"
-    if path.name == "style.pt":  # (absolute: `--model .` or `style.pt` from inside the run's folder named it "style";
-        path = Path(os.path.abspath(path))  # and normalized: `..` from its checkpoints/ named it "..": ...onnx)
-    return path.parent.name if path.name == "style.pt" and path.parent.name else path.stem
+    run = path.name.casefold() == "style.pt"  # (style.PT too: fast-style-serve offers a folder's *.PT files)
+    if run:  # (absolute: `--model .` or `style.pt` from inside the run's folder named it "style"; and normalized,
+        path = Path(os.path.abspath(path))  # not resolved: `..` from its checkpoints/ named it "..": ...onnx; a
+        # link to a run is named as given, as fast-style-serve names it in the folder the link is in)
+    return path.parent.name if run and path.parent.name else path.stem
 
 
 def phase_steps(m: dict) -> list:
