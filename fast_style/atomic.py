@@ -29,11 +29,15 @@ DISK_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPER
 
 
 class DiskError(UserError):
-    """A file could not be written (full disk, quota, read-only, no permission); nothing written before is lost."""
+    """A file could not be written (full disk, quota, read-only, no permission): every other write would fail
+    alike, so the work stops. `kept`: what stays good, said after the reason (the files written whole or not at
+    all: nothing is half-written; a download's images: those saved)."""
 
-    def __init__(self, what: str | Path, reason: str) -> None:
-        super().__init__(f"cannot write {what}: {reason} (nothing is left half-written; earlier files are intact)")
-        self.reason = reason
+    KEPT = "nothing is left half-written; earlier files are intact"
+
+    def __init__(self, what: str | Path, reason: str, kept: str = KEPT) -> None:
+        super().__init__(f"cannot write {what}: {reason} ({kept})")
+        self.what, self.reason = what, reason
 
 
 @contextmanager

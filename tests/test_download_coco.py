@@ -320,7 +320,7 @@ def test_a_file_in_the_way_or_a_full_disk_is_one_line(tmp_path, server, served, 
     monkeypatch.setattr("builtins.open", full_after_one)
     assert run(server.url, tmp_path / "out", "--count", "5", "--max-id", "12", "--workers", "1") == 1
     err = capsys.readouterr().err
-    assert "error: cannot write " in err and "No space left on device; the 1 image saved is kept" in err
+    assert "error: cannot write " in err and "No space left on device (the 1 image saved is kept)\n" in err
     assert len(set(server.requests)) == len(server.requests) < 12  # no retries, not every id
     assert len(list((tmp_path / "out" / SPLIT).iterdir())) == 1
 

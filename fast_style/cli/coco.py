@@ -30,6 +30,7 @@ import urllib.parse
 from collections.abc import Sequence
 from pathlib import Path
 
+from fast_style.atomic import DiskError
 from fast_style.cli import (
     EXIT_INTERRUPTED,
     EXIT_OK,
@@ -46,7 +47,6 @@ from fast_style.training.coco import (
     DEFAULT_BASE_URL,
     MAX_IDS,
     MAX_TIMEOUT_S,
-    DiskFull,
     Report,
     Unreachable,
     download,
@@ -161,7 +161,7 @@ def _download(args: argparse.Namespace, folder: Path) -> int:
             args.timeout,
             report,
         )
-    except (Unreachable, DiskFull) as e:
+    except (Unreachable, DiskError) as e:
         print(f"error: {e}", file=sys.stderr)
         return EXIT_PARTIAL if report.downloaded else EXIT_USER_ERROR  # done in part, or not at all
     except KeyboardInterrupt as e:  # Ctrl-C, or run_tool's SIGTERM and SIGHUP (Terminated)

@@ -25,7 +25,7 @@ from itertools import chain
 from pathlib import Path
 from typing import BinaryIO
 
-from fast_style.atomic import DISK_ERRORS
+from fast_style.atomic import DISK_ERRORS, DiskError
 from fast_style.errors import UserError
 from fast_style.numbers import check_number
 from fast_style.plurals import counted
@@ -43,10 +43,6 @@ DOWNLOADED, MISSING, FAILED = "downloaded", "missing", "failed"
 
 class Unreachable(UserError):
     """UNREACHABLE_AFTER connection attempts in a row failed, or the server never answered."""
-
-
-class DiskFull(UserError):
-    """An image could not be written (a full disk, a quota, no rights): every other would fail alike."""
 
 
 class Interrupted(Exception):
@@ -138,7 +134,7 @@ class Fetcher:
                     # the file's failures (a read's are _BrokeOff): stop at the first, as every write does (a full
                     # disk had each of thousands of ids tried four times)
                     if isinstance(e, OSError) and e.errno in DISK_ERRORS:
-                        raise DiskFull(f"cannot write {part}: {e.strerror}") from None
+                        raise DiskError(part, e.strerror or str(e), "the images saved are kept") from None
                     error = f"download broke off: {e or type(e).__name__}"
                     continue
                 expected = resp.headers.get("Content-Length")
@@ -232,8 +228,8 @@ def download(
 ) -> Report:
     """Fetch images of `split` into `folder` until it holds `count` complete ones: the `names` given (in a `seed`
     shuffled order), else probe mode's ids up to `max_id`; `workers` at a time, each retried `retries` times.
-    Unreachable (a UserError) where the server cannot be reached, DiskFull where an image cannot be written (the
-    images saved are kept either way); a stop (KeyboardInterrupt) ends the downloads under way first. `report`:
+    Unreachable (a UserError) where the server cannot be reached, atomic.DiskError where an image cannot be written
+    (the images saved are kept either way); a stop (KeyboardInterrupt) ends the downloads under way first. `report`:
     filled in as it goes, for a caller that wants the figures after an error or a stop."""
     folder, base_url = Path(folder), base_url.rstrip("/")  # (a trailing / asked for //train2017/...)
     if urllib.parse.urlsplit(base_url).scheme not in ("http", "https"):
@@ -290,10 +286,9 @@ def download(
                 unsaid.clear()
     except Unreachable as e:
         raise Unreachable(f"cannot reach {base_url}: {e}") from None
-    except DiskFull as e:
-        raise DiskFull(
-            f"{e}; the {counted(report.total, 'image')} saved {'is' if report.total == 1 else 'are'} kept"
-        ) from None
+    except DiskError as e:  # (its .part file is left, restarted by the next run)
+        saved = f"the {counted(report.total, 'image')} saved {'is' if report.total == 1 else 'are'} kept"
+        raise DiskError(e.what, e.reason, saved) from None
     except KeyboardInterrupt:
         if pending:  # a stalled read ends at its timeout
             tqdm.write(
