@@ -686,12 +686,15 @@ class TerminateAfterValidation(pl.Callback):
 def test_a_stop_in_the_last_steps_validation_does_not_point_at_a_resume(
     tmp_path: Path, photo_dir: Path, style_path: Path, random_vgg: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """Every step trained, its stop line said "to resume, ... ckpt_path=last", and that resume trained nothing."""
+    """Every step trained, its stop line said "to resume, ... ckpt_path=last", and that resume trained nothing. And
+    the run's final image grid was missing (written at the run's end, which a stop never reaches)."""
     out = tmp_path / "run"
     stop = ("+callbacks.stop._target_=tests.test_faults.TerminateAfterValidation", "+callbacks.stop.step=2")
+    stop += ("callbacks.images.every_n_steps=0",)  # (a grid at the run's end alone)
     with pytest.raises(SystemExit) as stopped:
         train(tiny_cfg(out, photo_dir, style_path, random_vgg, "trainer.max_steps=2", *stop))
     assert stopped.value.code == 143 and "; to resume," not in caplog.text
+    assert [p.name for p in (out / "images").iterdir()] == ["step_000002.png"]
     assert (
         f"stopped at step 2, the run's last (trainer.max_steps=2): checkpoint {out}/checkpoints/last.ckpt; nothi"
         in (caplog.text)

@@ -106,6 +106,12 @@ class ImageLogger(pl.Callback):
     def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         self.log_grid(trainer, pl_module)
 
+    def on_exception(self, trainer: pl.Trainer, pl_module: pl.LightningModule, exception: BaseException) -> None:
+        """A run stopped (Ctrl-C, SIGTERM: GracefulStop) ends here, not in on_train_end: its step's grid, beside the
+        checkpoint and style model the stop writes (a stop in the run's last step had no final grid)."""
+        if isinstance(exception, SIGTERMException):
+            self.log_grid(trainer, pl_module)
+
     @torch.no_grad()
     def log_grid(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         step = trainer.global_step
