@@ -854,6 +854,8 @@ def test_the_stop_line_points_a_resume_at_the_run_or_at_its_whole_sweep(monkeypa
             "ckpt_path=last resumes from the run's checkpoints, and callbacks.",
         ),
         ("+trainer.accumulate_grad_batches=0", "trainer.accumulate_grad_batches=0: give at least 1"),
+        # trained without a word, logging every step (Lightning's step % -1 == 0)
+        ("trainer.log_every_n_steps=-1", "trainer.log_every_n_steps=-1: give the steps between logged points, e.g."),
         ("trainer.check_val_every_n_epoch=1", "or set trainer.check_val_every_n_epoch=null to count it in steps"),
         # Lightning's "should be an integer or a time-based duration ... when `check_val_every_n_epoch=None`"
         ("trainer.val_check_interval=0.5", "trainer.val_check_interval=0.5: give the training steps between validatio"),

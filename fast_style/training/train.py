@@ -371,6 +371,12 @@ def _prepare(cfg: DictConfig) -> tuple[pl.Trainer, StyleTransferModule, Any, lis
     accumulate = OmegaConf.select(cfg, "trainer.accumulate_grad_batches", default=None)
     if accumulate is not None and not isinstance(accumulate, bool) and accumulate < 1:
         raise UserError(f"trainer.accumulate_grad_batches={accumulate}: give at least 1 (batches per step)")
+    every = OmegaConf.select(cfg, "trainer.log_every_n_steps", default=None)  # (-1 logged every step, as 1 does)
+    if isinstance(every, int) and not isinstance(every, bool) and every < 0:
+        raise UserError(
+            f"trainer.log_every_n_steps={every}: give the steps between logged points, e.g. "
+            "trainer.log_every_n_steps=10 (0: none)"
+        )
     _check_end(cfg)
     pl.seed_everything(cfg.seed, workers=True)
     datamodule = build(cfg.data, "data")
