@@ -2013,6 +2013,12 @@ def test_y4m_and_raw_h264_and_hevc_streams_are_videos_timed_at_their_own_rate(
     (clips / "frame.y4m").write_bytes(y4m[: y4m.index(b"FRAME") + 100])
     with pytest.raises(UserError, match=r"frame\.y4m holds no whole frame: it ends inside its first one, the file"):
         stylize_video(clips / "frame.y4m", tmp_path / "f.mp4", lambda x: x)
+    # cut inside a later frame: the frames before it, said (FFmpeg drops the part frame without a word)
+    assert "a.y4m: the video ended" not in caplog.text  # (whole)
+    (clips / "later.y4m").write_bytes(y4m[: y4m.index(b"FRAME", y4m.index(b"FRAME", 100) + 5) + 100])
+    assert stylize_video(clips / "later.y4m", tmp_path / "l.mp4", lambda x: x) == 2
+    said = "later.y4m: the video ended inside its frame 3 (cut short or damaged?); the 2 whole frames before it were"
+    assert said in caplog.text
 
 
 def test_an_empty_larger_video_track_is_not_taken_for_the_film(

@@ -760,6 +760,7 @@ class _Job:
 
         src, stages, origin = self.src, self.stages, self.origin
         count, peak, last, see_through = 0, hdr.PEAK, None, False
+        read_to = 0  # where the last video packet's bytes end in the file (a .y4m's frames: `_say_cut_short`)
         skipped: list[Exception] = []  # packets the decoder refused
         concealed: list[float] = []  # when frames FFmpeg decoded from damaged data start (s; it flags them)
         try:
@@ -775,6 +776,8 @@ class _Job:
                     elif packet.dts is not None:
                         stages.put(self.decoded, ("track", track, packet))
                     continue
+                if packet.size and packet.pos is not None:
+                    read_to = max(read_to, packet.pos + packet.size)
                 try:
                     frames = packet.decode()
                 except av.FFmpegError as e:  # a damaged packet, or a stream cut before its first key
@@ -826,13 +829,29 @@ class _Job:
                 counted(len(concealed), "frame"),
                 concealed[0],
             )
-        self._say_cut_short(count + len(skipped), last)  # (damaged packets: frames of the video, said above)
+        self._say_cut_short(count + len(skipped), last, read_to)  # (damaged packets: frames, said above)
         stages.put(self.decoded, _END)
 
-    def _say_cut_short(self, count: int, last: float | None) -> None:
+    def _say_cut_short(self, count: int, last: float | None, read_to: int = 0) -> None:
         """A warning where the video ended well before what its container declares (`count`: its frames,
-        decoded or left out as damaged; `last`: where its last frame ends, in seconds)."""
+        decoded or left out as damaged; `last`: where its last frame ends, in seconds), or where a .y4m, which
+        declares no length, ends inside a frame (`read_to`: where its last whole frame's bytes end; FFmpeg drops
+        the part frame without a word)."""
         video_in, name = self.video_in, self.src.name
+        if self.source.format.name == "yuv4mpegpipe" and count and read_to:
+            try:
+                size = self.src.stat().st_size
+            except OSError:
+                size = 0
+            if size > read_to:  # (the frames before the cut were stylized without a word)
+                log.warning(
+                    "%s: the video ended inside its frame %d (cut short or damaged?); the %s before it %s stylized",
+                    name,
+                    count + 1,
+                    counted(count, "whole frame"),
+                    "was" if count == 1 else "were",
+                )
+            return
         declared = video_in.frames  # what the container says it holds (0: it does not say); an MP4 trimmed
         if declared and video_in.duration and video_in.time_base:  # by an edit list stores more than it plays
             declared = min(declared, round(video_in.duration * video_in.time_base * self.rate))
