@@ -1988,16 +1988,18 @@ def test_y4m_and_raw_h264_and_hevc_streams_are_videos_timed_at_their_own_rate(
         ("a.y4m", "yuv4mpegpipe", "rawvideo", {}),
         ("b.h264", "h264", "libx264", {}),
         ("c.hevc", "hevc", "libx265", {"x265-params": "vui-timing-info=0:log-level=none"}),  # no rate stated
+        ("d.m2v", "mpeg2video", "mpeg2video", {}),  # its parser's times start a frame in
     ):
         with av.open(str(clips / name), "w", format=fmt) as out:
             video = out.add_stream(codec, rate=30, options=options)
             video.width, video.height, video.pix_fmt = 64, 48, "yuv420p"
             _flat_frames(out, video, 6, 30)
     assert main([str(clips), "-m", str(model), "-o", str(tmp_path / "all"), "-q"]) == 0
-    assert sorted(p.name for p in (tmp_path / "all").iterdir()) == ["a.mp4", "b.mp4", "c.mp4"]
-    for name, rate in (("a", 30), ("b", 30), ("c", 25)):
+    assert sorted(p.name for p in (tmp_path / "all").iterdir()) == ["a.mp4", "b.mp4", "c.mp4", "d.mp4"]
+    for name, rate in (("a", 30), ("b", 30), ("c", 25), ("d", 30)):
         with av.open(str(tmp_path / "all" / f"{name}.mp4")) as f:
             assert (f.streams.video[0].average_rate, f.streams.video[0].frames) == (rate, 6), name
+            assert f.start_time == 0, name  # (the .m2v's had started a frame late, at 33 ms)
     assert "c.hevc: the stream states no frame rate: it is timed at 25 frames/s, FFmpeg's guess" in caplog.text
     assert "b.h264: the stream states" not in caplog.text
     from fast_style.media.video import stylize_video

@@ -326,15 +326,21 @@ class _FrameTimes:
     frames in decoding order and FFmpeg numbers them as stored, so once B-frames are put back in order their numbers
     are shuffled (1, 4, 3, 5, 2, ...): there each frame takes the decoding time of the packet that returned it,
     less that lead at the first frame (1, 2, 3, ...), and the frames flushed at the end (no packet) follow on. A
-    time that is missing or not after the one before becomes that one plus a frame."""
+    time that is missing or not after the one before becomes that one plus a frame. `from_zero`: the times of a raw
+    elementary stream (`RAW_STREAMS`), which FFmpeg's parser makes up, moved to start at 0 (an .m2v's start a frame
+    in, and the stylized video had started a frame late)."""
 
-    def __init__(self, by_decoding: bool, step: int) -> None:
-        self.by_decoding, self.step = by_decoding, step
+    def __init__(self, by_decoding: bool, step: int, from_zero: bool = False) -> None:
+        self.by_decoding, self.step, self.from_zero = by_decoding, step, from_zero
         self.last: int | None = None
         self.lead: int | None = None
+        self.first: int | None = None
 
     def __call__(self, frame: Any) -> int:
         t = frame.pts
+        if self.from_zero and t is not None:
+            self.first = t if self.first is None else self.first
+            t -= self.first
         if self.by_decoding and frame.dts is not None:
             if self.lead is None:
                 self.lead = frame.dts - (t if t is not None else frame.dts)
@@ -611,7 +617,7 @@ class _Job:
         self._name_left_out(sounds, kept, bool(chapters), fmt)
         self.streams = [video_in, *sounds, *kept]
         step = max(1, round(1 / (self.rate * video_in.time_base))) if video_in.time_base else 1  # a frame's ticks
-        self.times = _FrameTimes("avi" in source.format.name.split(","), step)
+        self.times = _FrameTimes("avi" in source.format.name.split(","), step, source.format.name in RAW_STREAMS)
         self.first_upright: list[tuple[int, bool]] = []  # the first frame's orientation, for the writer
         # each frame's duration as the file says (by its time), and when the first starts and the last ends (s)
         self.durations: dict[int, int] = {}
