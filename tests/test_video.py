@@ -1695,6 +1695,16 @@ def test_a_tag_too_long_for_a_mov_is_left_out_and_said(tmp_path: Path, caplog: p
     assert tags(tmp_path / "own_out.mkv")["custom_key"] == "c" and "not kept" not in caplog.text
     avi = make_video(tmp_path / "w.avi", frames=2, size=(32, 32), audio=False, codec="mpeg4")  # its writer's software
     assert stylize_video(avi, tmp_path / "w.mp4", lambda x: x) == 2 and "not kept" not in caplog.text
+    # an Android phone's OS version and capture rate were said lost from every phone video; its camera is said
+    phone = tmp_path / "pixel.mp4"
+    with av.open(str(phone), "w", options={"movflags": "use_metadata_tags"}) as out:  # as a phone writes them
+        out.metadata.update({"com.android.version": "14", "com.android.capture.fps": "30.000000"})
+        out.metadata.update({"com.android.manufacturer": "Google", "com.android.model": "Pixel 8"})
+        video = out.add_stream("libx264", rate=30)
+        video.width, video.height, video.pix_fmt = 32, 32, "yuv420p"
+        _flat_frames(out, video, 2, 10)
+    assert stylize_video(phone, tmp_path / "pixel_out.mp4", lambda x: x) == 2
+    assert "pixel.mp4: 2 tags not kept (com.android.manufacturer, com.android.model): .mp4 holds" in caplog.text
     # an MP4's location is read back as location and location-eng too: that twin was said not kept
     from fast_style.media.video import _held
 

@@ -593,8 +593,8 @@ class _Job:
                     )
         if fmt in _HELD_TAGS and not _quicktime_keys(source, fmt) and source.format.name != "mxf":
             # (an .mkv's own CUSTOM_KEY, its DESCRIPTION in a .mov, were lost without a word; an MXF's tags are its
-            # writer's identification and package ids, an AVI's software the program that wrote it: not said)
-            lost = sorted(k for k in tags if not _held(k, tags, fmt) and k.lower() != "software")
+            # writer's identification and package ids: not said, nor the recorder's own, `_RECORDERS_OWN`)
+            lost = sorted(k for k in tags if not _held(k, tags, fmt) and k.lower() not in _RECORDERS_OWN)
             if lost:
                 also = [f".{o}" for o in ("mp4", "mov") if o != fmt and all(_held(k, tags, o) for k in lost)]
                 log.warning(
@@ -1113,6 +1113,16 @@ _HELD_TAGS = {
         *("artist", "title", "author", "album", "date", "encoder", "comment", "genre", "copyright", "make", "model"),
         *("location", "keywords", "xmp", "creation_time", "timecode"),
     },
+}
+
+
+# tags of the program or phone that wrote the file, of no use in the stylized one: not said where the output's
+# container has no place for them (an AVI's software; an Android phone's OS version, capture rate, build, video
+# layers: every phone video was said to lose "com.android.capture.fps, com.android.version"); its maker and model
+# are the camera's, as a photo's EXIF keeps them, and are said
+_RECORDERS_OWN = {
+    "software",
+    *("com.android.version", "com.android.capture.fps", "com.android.build", "com.android.video.temporal_layers_count"),
 }
 
 
