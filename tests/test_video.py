@@ -1705,6 +1705,17 @@ def test_a_tag_too_long_for_a_mov_is_left_out_and_said(tmp_path: Path, caplog: p
         _flat_frames(out, video, 2, 10)
     assert stylize_video(phone, tmp_path / "pixel_out.mp4", lambda x: x) == 2
     assert "pixel.mp4: 2 tags not kept (com.android.manufacturer, com.android.model): .mp4 holds" in caplog.text
+    # an MXF's clip name was lost without a word, and its date (its writer's name and ids are not said)
+    mxf = tmp_path / "cam.mxf"
+    with av.open(str(mxf), "w") as out:
+        out.metadata.update({"material_package_name": "A001C003", "creation_time": "2024-05-01T10:00:00Z"})
+        video = out.add_stream("mpeg2video", rate=25)
+        video.width, video.height, video.pix_fmt = 32, 32, "yuv420p"
+        _flat_frames(out, video, 2, 10)
+    caplog.clear()
+    assert stylize_video(mxf, tmp_path / "mxf_out.mov", lambda x: x) == 2
+    assert "cam.mxf: 1 tag not kept (material_package_name): .mov holds only tags" in caplog.text
+    assert tags(tmp_path / "mxf_out.mov")["creation_time"].startswith("2024-05-01T10:00:00")
     # an MP4's location is read back as location and location-eng too: that twin was said not kept
     from fast_style.media.video import _held
 

@@ -591,10 +591,14 @@ class _Job:
                         len(value.encode()),
                         _MOV_TAG_BYTES,
                     )
-        if fmt in _HELD_TAGS and not _quicktime_keys(source, fmt) and source.format.name != "mxf":
-            # (an .mkv's own CUSTOM_KEY, its DESCRIPTION in a .mov, were lost without a word; an MXF's tags are its
-            # writer's identification and package ids: not said, nor the recorder's own, `_RECORDERS_OWN`)
-            lost = sorted(k for k in tags if not _held(k, tags, fmt) and k.lower() not in _RECORDERS_OWN)
+        if fmt in _HELD_TAGS and source.format.name == "mxf" and _key(tags, "creation_time") is None:
+            if (date := _key(tags, "modification_date")) is not None:  # an MXF's date, as FFmpeg's MXF writer writes
+                tags["creation_time"] = tags.pop(date)  # creation_time: the .mp4's and .mov's (it was lost)
+        if fmt in _HELD_TAGS and not _quicktime_keys(source, fmt):
+            # (an .mkv's own CUSTOM_KEY, its DESCRIPTION in a .mov, were lost without a word; the recorder's own,
+            # `_RECORDERS_OWN`, and an MXF's writer and ids, `_MXF_WRITERS`, are not said)
+            own = _RECORDERS_OWN | (_MXF_WRITERS if source.format.name == "mxf" else set())
+            lost = sorted(k for k in tags if not _held(k, tags, fmt) and k.lower() not in own)
             if lost:
                 also = [f".{o}" for o in ("mp4", "mov") if o != fmt and all(_held(k, tags, o) for k in lost)]
                 log.warning(
@@ -1123,6 +1127,14 @@ _HELD_TAGS = {
 _RECORDERS_OWN = {
     "software",
     *("com.android.version", "com.android.capture.fps", "com.android.build", "com.android.video.temporal_layers_count"),
+}
+
+# an MXF's tags that name its writer (company, product, version, platform) and its ids (FFmpeg's mxfdec): not said;
+# its clip's name (material_package_name) and comments (comment_*) are (they were not; its date is kept)
+_MXF_WRITERS = {
+    *("company_name", "product_name", "product_version", "product_version_num", "toolkit_version_num"),
+    *("application_platform", "product_uid", "uid", "generation_uid", "operational_pattern_ul"),
+    *("material_package_umid",),
 }
 
 
