@@ -224,6 +224,29 @@ def test_text_sent_as_the_image_is_said_in_plain_words(client) -> None:
     assert reply.json() == {"detail": "image: send a file (a multipart file part), not text"}
 
 
+def test_a_mistyped_field_or_option_is_refused_not_left_unread(client) -> None:
+    """A form field or a live option of another name ("strenght") did nothing, without a word: the photo came back
+    at full strength. Both are refused, naming the key, the one meant and the known ones."""
+    photo = {"image": ("p.png", png(), "image/png")}
+    known = "the fields are image, style, strength, preserve_color, max_size, format"
+    for data, query, said in (
+        ({"style": "mine", "strenght": "0.2"}, "", f"unknown field 'strenght' (did you mean 'strength'?): {known}"),
+        ({"style": "mine", "colour": "1"}, "", f"unknown field 'colour': {known}"),
+        ({"style": "mine"}, "?strength=0.2", "field 'strength' is in the URL's query, which is not read: send it in"),
+    ):
+        reply = client.post(f"/api/stylize{query}", files=photo, data=data)
+        assert reply.status_code == 400 and reply.json()["detail"].startswith(said), reply.text
+    with client.websocket_connect("/api/live") as ws:
+        ws.send_text(json.dumps({"style": "mine", "preserve_colour": True}))
+        assert json.loads(ws.receive_text()) == {
+            "error": "unknown option 'preserve_colour' (did you mean 'preserve_color'?): the options are style, "
+            "strength, preserve_color, max_size",
+            "options": True,
+        }
+        ws.send_bytes(png())  # refused whole: no style taken either
+        assert "unknown option 'preserve_colour'" in json.loads(ws.receive_text())["error"]
+
+
 def test_models_takes_one_style_model_or_a_runs_folder_by_the_runs_name(tmp_path: Path) -> None:
     """`--models runs/sea/style.pt` (one model) was refused ("give the folder it is in"), and that folder, given,
     offered the run as "style"."""

@@ -4,10 +4,12 @@
 - `GET /api/styles`: the styles this server offers (the built-in ones and the model files of its folder); a
   style with a smaller, faster variant (the zoo's `-fast` models, for live use on a CPU) names it as `fast`.
 - `POST /api/stylize`: a photo (multipart field `image`) with `style`, `strength`, `preserve_color`, `max_size`
-  and `format` (left out: png for a photo with transparency, else jpeg) -> the stylized image.
-- `WS /api/live`: text messages set the options (JSON: style, strength, preserve_color, max_size), answered only
-  when refused (`{"error": ..., "options": true}`); each binary message is a JPEG frame, answered in order by the
-  stylized frame as a JPEG, by `{"busy": true}` when it was dropped, or by `{"error": ...}`.
+  and `format` (left out: png for a photo with transparency, else jpeg) -> the stylized image; a field of another
+  name (a typo: strenght) is refused, not left unread.
+- `WS /api/live`: text messages set the options (JSON: style, strength, preserve_color, max_size; another key is
+  refused, as a form field of another name is), answered only when refused (`{"error": ..., "options": true}`);
+  each binary message is a JPEG frame, answered in order by the stylized frame as a JPEG, by `{"busy": true}` when
+  it was dropped, or by `{"error": ...}`.
 - `GET /openapi.json`: the API's OpenAPI description.
 
 Every style is loaded once and shared by all clients. At most `running` stylizations run at once and `waiting`
@@ -523,6 +525,24 @@ def option_words(name: str, value: object) -> str:
     return f"{name} must be {whole}, got {json_words(shown)}"
 
 
+FIELDS = ("image", "style", "strength", "preserve_color", "max_size", "format")  # POST /api/stylize's form
+LIVE_OPTIONS = ("style", "strength", "preserve_color", "max_size")  # the live view's options message
+
+
+def unknown_key(given: Sequence[str], known: Sequence[str], what: str) -> str | None:
+    """Why a request naming a key outside `known` (a form's field, a live options message's key) is refused: "unknown
+    option 'strenght' (did you mean 'strength'?): the options are ..." (a typo had done nothing, unsaid); None where
+    every key of `given` is known."""
+    unknown = [key for key in given if key not in known]
+    if not unknown:
+        return None
+    key = unknown[0]
+    shown = key if len(key) <= 40 else key[:40] + "..."
+    close = difflib.get_close_matches(key[:200].lower(), known, n=1, cutoff=0.6)
+    meant = f" (did you mean '{close[0]}'?)" if close else ""
+    return f"unknown {what} '{shown}'{meant}: the {what}s are {', '.join(known)}"
+
+
 def too_large(limits: Limits, what: str = "upload") -> str:
     return f"the {what} is over this server's limit of {figure(limits.max_upload_bytes / 2**20)} MB"
 
@@ -688,6 +708,13 @@ def create_app(
             str | None, Form(description="jpeg (or jpg) or png; left out: png for a photo with transparency, else jpeg")
         ] = None,
     ) -> Response:
+        # a field of another name (strenght, a typo) had been left unread without a word, as the live view's options
+        sent = list((await request.form()).keys())
+        if why := unknown_key(sent, FIELDS, "field"):
+            raise Refused(400, why)
+        for name in request.query_params:  # (?strength=0.3 was as unread, where a missing style is said so)
+            if name in FIELDS and name not in sent:
+                raise Refused(400, f"field '{name}' is in the URL's query, which is not read: send it in the form")
         # left out (None): as the photo comes, PNG where it is transparent (a TIFF's or a HEIC's transparency, which
         # the page cannot see in a photo its browser does not draw, came back on white in a JPEG without a word)
         chosen = None
@@ -807,6 +834,8 @@ def create_app(
                         update = json.loads(message["text"])
                         if not isinstance(update, dict):
                             raise Refused(400, 'options must be a JSON object, e.g. {"style": "wave"}')
+                        if why := unknown_key(list(update), LIVE_OPTIONS, "option"):  # ("strenght" did nothing)
+                            raise Refused(400, why)
                         new = {**options, **{k: update[k] for k in options if k in update}}
                         if new["style"] is None:
                             raise Refused(400, f"choose a style first: {styles.choices()}")
