@@ -1233,6 +1233,33 @@ def test_an_app_served_twice_stylizes_the_second_time_too(models: Path) -> None:
                 assert reply.status == 200 and Image.open(io.BytesIO(reply.read())).size == (60, 40)
 
 
+def test_uvicorn_s_own_refusals_are_said_once_in_the_tool_s_words(caplog) -> None:
+    """uvicorn's "Invalid HTTP request received." came for every malformed request (three for a browser given the
+    https:// address), saying neither why nor what to do; its "Unsupported upgrade request." for each curl --http2
+    request, which was answered all the same."""
+    import logging
+
+    from fast_style.serving.serving import _InOwnWords
+
+    uvicorn_log = logging.getLogger("uvicorn.error")
+    own_words = _InOwnWords("http://127.0.0.1:8000")
+    uvicorn_log.addFilter(own_words)
+    try:
+        with caplog.at_level(logging.WARNING, logger="uvicorn.error"):
+            for _ in range(3):
+                uvicorn_log.warning("Invalid HTTP request received.")
+                uvicorn_log.warning("Unsupported upgrade request.")
+            uvicorn_log.warning("another line")
+    finally:
+        uvicorn_log.removeFilter(own_words)
+    said = [r.getMessage() for r in caplog.records if r.name == "uvicorn.error"]
+    assert said == [
+        "a malformed request was refused (400 Bad Request): an https:// address opened? this server speaks plain "
+        "HTTP: open http://127.0.0.1:8000/ (or put a reverse proxy with TLS in front); further ones are not said",
+        "another line",
+    ]
+
+
 def test_a_malformed_upload_is_a_400_and_no_puzzle_on_the_terminal(client, caplog) -> None:
     import logging
 

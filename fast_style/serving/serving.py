@@ -139,8 +139,9 @@ def serve(
         # program's logging (fast-style-serve's: `warning: ...`, as its other warnings), not its own console
         # ("WARNING:  Invalid HTTP request received.")
         server = Server(server_config(app, grace, host=host, port=port, log_config=None))
-        quiet = _QuietStop(server)
+        quiet, own_words = _QuietStop(server), _InOwnWords(url(host, port))
         logging.getLogger("uvicorn.error").addFilter(quiet)
+        logging.getLogger("uvicorn.error").addFilter(own_words)
         # uvicorn stops cleanly on SIGTERM (systemd, docker stop), then raises it again: exit 143 through the
         # `finally` below (the default action would kill the process and leave the temporary folder). A SIGHUP (the
         # terminal closed) stops it the same way, exit 129; started with it ignored (nohup), it stays ignored
@@ -164,6 +165,7 @@ def serve(
             if previous_hangup is not None:
                 signal.signal(hangup, previous_hangup)
             logging.getLogger("uvicorn.error").removeFilter(quiet)  # another server in this process logs in full
+            logging.getLogger("uvicorn.error").removeFilter(own_words)
         if not server.started:
             raise UserError(f"the server did not start on {address(host, port)}: see the messages above")
     finally:
@@ -198,6 +200,33 @@ class _QuietStop(logging.Filter):
         text = record.getMessage()
         cancelled = isinstance(error, (asyncio.CancelledError, KeyboardInterrupt)) or "CancelledError" in text
         return not (cancelled or text.startswith("Cancel "))
+
+
+class _InOwnWords(logging.Filter):
+    """uvicorn's lines of the requests it refuses itself, in the tool's words: "Invalid HTTP request received.", said
+    for every one (three for each https:// address a browser was given, none saying why), once, with its likely
+    cause and what to do; "Unsupported upgrade request." (curl --http2 asks for HTTP/2, and is answered in HTTP/1.1,
+    as it may be) not at all: nothing went wrong."""
+
+    def __init__(self, address: str) -> None:
+        super().__init__()
+        self.address, self.said = address, False
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        text = record.getMessage()
+        if text == "Unsupported upgrade request.":
+            return False
+        if text == "Invalid HTTP request received.":
+            if self.said:
+                return False
+            self.said = True
+            record.msg = (
+                "a malformed request was refused (400 Bad Request): an https:// address opened? this server "
+                f"speaks plain HTTP: open {self.address}/ (or put a reverse proxy with TLS in front); further ones "
+                "are not said"
+            )
+            record.args = ()
+        return True
 
 
 def _terminated(signum: int) -> None:
