@@ -1306,6 +1306,13 @@ def test_a_server_on_this_machine_answers_only_to_its_own_names(models: Path) ->
             "detail": "this server answers to localhost, 127.0.0.1, [::1], proxy.example only (fast-style-serve "
             "--allow-host NAME adds one)"
         }
+        from starlette.testclient import WebSocketDenialResponse
+
+        with pytest.raises(WebSocketDenialResponse) as denied:  # the live view: the same line (Starlette's plain
+            with c.websocket_connect("/api/live", headers={"Host": "evil.example"}):  # "Invalid host header")
+                pass
+        assert denied.value.status_code == 400 and denied.value.json() == refused.json()
+        assert "no Host header" in c.get("/api/styles", headers={"Host": ""}).json()["detail"]
         with c.websocket_connect(
             "ws://127.0.0.1:8000/api/live", headers={"Origin": "http://localhost:8000"}
         ) as ws:  # its own page

@@ -5,6 +5,7 @@ reach it through a name of its own (DNS rebinding)."""
 from __future__ import annotations
 
 import ipaddress
+import logging
 import re
 import socket
 from collections.abc import Sequence
@@ -15,6 +16,8 @@ from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from fast_style.errors import UserError, remedy
+
+log = logging.getLogger(__name__)
 
 LOOPBACK_NAMES = ("localhost", "127.0.0.1", "[::1]")  # how a browser on this machine names a server on it
 EVERY_ADDRESS = ("0.0.0.0", "::")  # a --host that listens on every network
@@ -196,7 +199,7 @@ class HostGuard:
 
     def __init__(self, app: ASGIApp, allowed_hosts: list[str]) -> None:
         self.app, self.hosts = app, allowed_hosts
-        self.live = TrustedHostMiddleware(app, allowed_hosts=allowed_hosts, www_redirect=False)  # (as it was)
+        self.warned: set[str] = set()  # the names a live connection was refused by, said on the terminal
         self.check = TrustedHostMiddleware(self._passed, allowed_hosts=allowed_hosts, www_redirect=False)
 
     @staticmethod
@@ -215,9 +218,15 @@ class HostGuard:
         await self.check(checked, receive, unsaid)
         if checked.get("fast_style.host_allowed"):
             return await self.app(scope, receive, send)
-        if scope["type"] != "http":  # a live connection's: refused as Starlette refuses it
-            return await self.live(scope, receive, send)
-        said = f"this server answers to {', '.join(self.hosts)} only (fast-style-serve --allow-host NAME adds one)"
+        host = dict(scope.get("headers", [])).get(b"host")
+        sent = "the request names no host (no Host header): this" if not host else "this"
+        said = f"{sent} server answers to {', '.join(self.hosts)} only (fast-style-serve --allow-host NAME adds one)"
+        if scope["type"] == "websocket":  # a live connection's: the same line (it was Starlette's plain "Invalid
+            # host header"), and on the terminal too, once a name: a browser tells the page only that it failed
+            shown = host.decode("latin-1")[:80] if host else "no Host"
+            if shown not in self.warned and len(self.warned) < 64:
+                self.warned.add(shown)
+                log.warning("live view refused to a connection sent to %s: %s", shown, said)
         await JSONResponse({"detail": said}, status_code=400)(scope, receive, send)
 
 
