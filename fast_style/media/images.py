@@ -126,7 +126,10 @@ def read_image(
             img.draft(img.mode, (w // k, h // k))
         # a TIFF is turned upright by Pillow as it is loaded, its resolution not swapped with its sides (`upright`)
         turned = img.format == "TIFF" and _orientation(img) in (5, 6, 7, 8)
+        late = exif_after_frames(img)  # an APNG's after its frames: its orientation and camera were lost
         img.load()
+        if late and "exif" not in img.info:
+            img.info["exif"] = late
         if turned and isinstance(dpi := img.info.get("dpi"), tuple) and len(dpi) == 2:
             img.info["dpi"] = dpi[::-1]
         if img.format == "TIFF" and "exif" not in img.info and (block := _tiff_exif(img)):
@@ -143,6 +146,35 @@ def read_image(
         if texts := png_texts(img):  # (kept_metadata's; told from the rest while it is a PNG to Pillow)
             img.info[_PNG_TEXTS] = texts
         return upright(_coded_colour_to_srgb(img, path))
+
+
+def exif_after_frames(img: Image.Image) -> bytes | None:
+    """An animated PNG's EXIF chunk where it comes after its frames (Pillow gives it only once every frame is
+    read: its first frame, or the frames read in order, were not turned upright, and a still copy lost it), as
+    Pillow gives an EXIF block, read from the file's chunks without decoding them; None where there is none, it
+    is read already, `img` is another picture or its file cannot be walked. The file's position is kept."""
+    fp = getattr(img, "fp", None)
+    if img.format != "PNG" or "exif" in img.info or fp is None or not getattr(img, "is_animated", False):
+        return None
+    try:
+        at = fp.tell()
+    except (OSError, ValueError):
+        return None
+    try:
+        fp.seek(8)  # (the signature)
+        while len(head := fp.read(8)) == 8:
+            length, kind = struct.unpack(">I4s", head)
+            if kind == b"eXIf":
+                block = fp.read(length)
+                return b"Exif\x00\x00" + block if len(block) == length else None
+            if kind == b"IEND":
+                return None
+            fp.seek(length + 4, os.SEEK_CUR)  # its data and CRC
+        return None
+    except (OSError, ValueError, struct.error):
+        return None
+    finally:
+        fp.seek(at)
 
 
 # a TIFF's own tags that are a photo's EXIF (IFD0's description, camera, date, author), beside its EXIF and GPS IFDs
