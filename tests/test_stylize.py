@@ -2452,6 +2452,12 @@ def test_a_pngs_text_chunks_and_a_comment_are_kept(model_path: Path, tmp_path: P
         copy = encode_image(Image.new("RGB", (20, 40)), out, read_image(tmp_path / "lake.png"))
         with Image.open(io.BytesIO(copy)) as kept:
             assert {tag: kept.getexif().get(tag) for tag in described} == described, out
+    turned_only = PngInfo()  # its raw EXIF profile alone, of an orientation alone: an AVIF had an empty EXIF box
+    turned_only.add_text("Raw profile type exif", f"\nexif\n{len(raw):8d}\n{raw.hex()}\n")
+    Image.new("RGB", (40, 20)).save(tmp_path / "turned.png", pnginfo=turned_only)
+    copy = encode_image(Image.new("RGB", (20, 40)), "turned.avif", read_image(tmp_path / "turned.png"))
+    with Image.open(io.BytesIO(copy)) as kept:
+        assert "exif" not in kept.info
     tif = encode_image(Image.new("RGB", (20, 40)), "lake_out.tif", read_image(tmp_path / "lake.png"))
     with Image.open(io.BytesIO(tif)) as kept:  # a TIFF's own tags (they were lost): UTF-8 beyond ASCII
         tags = {tag: kept.tag_v2.get(tag) for tag in (0x010E, 0x013B, 0x8298)}  # Description, Artist, Copyright

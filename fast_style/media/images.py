@@ -836,6 +836,8 @@ def kept_metadata(source: Image.Image | None, fmt: str, size: tuple[int, int] | 
         if fmt == "AVIF" and "exif" in params and 0x0112 in exif:  # (an AVIF's is a box of its own: Pillow took
             del exif[0x0112]  # the tag out, writing the EXIF again, and UTF-8 text became "?")
             params["exif"] = exif.tobytes()
+            if not len(exif):  # (the orientation was all it held, as a PNG's raw profile text of ImageMagick's
+                del params["exif"]  # may: an empty EXIF box had been written)
         if fmt == "JPEG" and len(params.get("exif", b"")) > JPEG_EXIF_BYTES:  # Pillow refuses it: not written
             exif.get_ifd(0x8769).pop(0x927C, None)  # the camera maker's notes, most of a long block
             params["exif"] = exif.tobytes()
