@@ -2375,6 +2375,9 @@ def test_a_scaled_copy_keeps_the_photos_print_size(model_path: Path, tmp_path: P
     bmp = encode_image(Image.new("RGB", (20, 10)), "half.bmp", read_image(tmp_path / "print.jpg"))
     with Image.open(io.BytesIO(bmp)) as kept:
         assert [round(d) for d in kept.info["dpi"]] == [150, 150]  # (Pillow's 96 dpi, not the photo's)
+    for out in ("half.webp", "half.avif"):  # its EXIF's, where the photo's EXIF said none (they stated none)
+        copy = encode_image(Image.new("RGB", (20, 10)), out, read_image(tmp_path / "print.tif"))
+        assert read_image(io.BytesIO(copy)).info["dpi"] == (150, 150), out
     exif = Image.Exif()
     exif[0x0112] = 6  # rotate on display
     Image.new("RGB", (40, 20)).save(tmp_path / "fax.jpg", dpi=(204, 196), exif=exif.tobytes())

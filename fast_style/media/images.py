@@ -527,6 +527,14 @@ def _kept_metadata(source: Image.Image | None, fmt: str, size: tuple[int, int] |
     return params
 
 
+def _exif_holds(dpi: tuple[float, float] | None) -> tuple[float, float] | None:
+    """`dpi` as an EXIF's XResolution and YResolution hold it (fractions of 32-bit numbers, to 4 places), or None
+    where there is none or they cannot hold it (a damaged file's 1e12)."""
+    if dpi is None or not all(0.0001 <= d < 2**31 for d in dpi):
+        return None
+    return round(dpi[0], 4), round(dpi[1], 4)
+
+
 def _holds_resolution(fmt: str, dpi: tuple[float, float]) -> bool:
     """Whether `fmt` holds the resolution `dpi` as it is written: a JPEG's are whole and 16 bits (254000 became
     57392, 0.4 none), a PNG's and a BMP's whole pixels a metre in 31 bits (a damaged TIFF's 1e9 dpi had the copy
@@ -801,7 +809,10 @@ def kept_metadata(source: Image.Image | None, fmt: str, size: tuple[int, int] | 
     # a PNG's copyright, author and description (and a comment, where the format has no comment of its own) as the
     # EXIF's tags where it has none of its own: they were lost in a JPEG, WebP or AVIF (a TIFF's: its tags, below)
     tags = _text_tags(source, fmt) if fmt in ("JPEG", "WEBP", "AVIF", "TIFF") and source is not None else {}
-    if (raw or (tags and fmt != "TIFF")) and fmt in ("JPEG", "PNG", "WEBP", "AVIF", "TIFF"):
+    # a WebP's and an AVIF's resolution is their EXIF's (they have none of their own, and Pillow writes none): a
+    # 300 dpi photo's copy stated none where the photo's EXIF did not (its JPEG's JFIF header, its PNG's pHYs)
+    in_exif = _exif_holds(_resolution(source, size)) if fmt in ("WEBP", "AVIF") and source is not None else None
+    if (raw or (tags and fmt != "TIFF") or in_exif) and fmt in ("JPEG", "PNG", "WEBP", "AVIF", "TIFF"):
         exif = Image.Exif()
         try:  # (a damaged block raised SyntaxError or struct.error here: a traceback, and a folder's run stopped)
             with warnings.catch_warnings():
@@ -813,6 +824,8 @@ def kept_metadata(source: Image.Image | None, fmt: str, size: tuple[int, int] | 
                 if (dpi := _resolution(source, size)) and (0x011A in exif or 0x011B in exif):
                     per = 2.54 if exif.get(0x0128) == 3 else 1.0  # ResolutionUnit: 3 centimetres, else inches
                     exif[0x011A], exif[0x011B] = (round(d / per, 4) for d in dpi)  # the copy's (`_resolution`)
+                elif in_exif:
+                    exif[0x011A], exif[0x011B], exif[0x0128] = *in_exif, 2  # (inches)
                 params["exif"] = exif.tobytes()
         except Exception:
             log.warning("the EXIF metadata is damaged: not kept")
