@@ -21,6 +21,14 @@ VIDEO_EXTENSIONS = (
     *(".y4m", ".h264", ".264", ".hevc", ".h265", ".265", ".m2v", ".obu", ".ivf"),
 )
 
+# what stylized videos are written as (H.264), each with its FFmpeg container; other videos are written as .mp4
+VIDEO_OUTPUTS = {".mp4": "mp4", ".mov": "mov", ".mkv": "matroska", ".m4v": "mp4"}
+
+
+def video_output_name(src: Path) -> str:
+    """The file name a video keeps in an output folder: its own, or .mp4 where its container is not written."""
+    return src.name if src.suffix.lower() in VIDEO_OUTPUTS else src.stem + ".mp4"
+
 
 def media_named(path: str | Path) -> str | None:
     """What `path` is named as by its extension, "a picture" or "a video", else None: what a style model or an export

@@ -164,6 +164,16 @@ def test_every_room_imports_only_the_rooms_below_it() -> None:
     assert sorted(upward) == []
 
 
+def test_planning_the_outputs_loads_the_video_module_only_to_look_into_a_file() -> None:
+    """fast_style/inference/plan.py imported the 1,260-line video module (its encoder, decoder, tone mapping) for
+    three names: what a video is written as, and named as, in an output folder, which are file_kinds' (a name's
+    facts), and FFmpeg's look into a file misnamed as a picture, which it imports where it asks."""
+    body = ast.parse((PACKAGE / "inference" / "plan.py").read_text()).body
+    top = {n.module for n in body if isinstance(n, ast.ImportFrom)}
+    top |= {a.name for n in body if isinstance(n, ast.Import) for a in n.names}
+    assert "fast_style.file_kinds" in top and not {m for m in top if m and m.startswith("fast_style.media.video")}
+
+
 @pytest.mark.parametrize("tool", ["stylize", "export", "optimize"])
 def test_an_output_to_standard_output_is_refused_not_made_a_folder_named_dash(
     tool: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture

@@ -16,15 +16,16 @@ from fast_style.file_kinds import (
     IMAGE_EXTENSIONS,
     IMAGE_OUTPUTS,
     VIDEO_EXTENSIONS,
+    VIDEO_OUTPUTS,
     a_torch_file,
     is_video,
     torch_file_kind,
+    video_output_name,
 )
 from fast_style.inference_defaults import DEFAULT_OUTPUT
 from fast_style.media.animation import ANIMATED_OUTPUTS, frame_count
 from fast_style.media.bomb_guard import BOMB
 from fast_style.media.images import has_transparency
-from fast_style.media.video import VIDEO_OUTPUTS, output_name, video_or_sound_instead
 from fast_style.outputs import in_the_way, is_an_input, output_refusal, to_overwrite
 from fast_style.plurals import counted
 from fast_style.walk import files_below
@@ -250,6 +251,8 @@ def plan_outputs(
             f"written as an animation, as {', '.join(ANIMATED_OUTPUTS)} (-o {out.with_suffix(own)})"
         )
     if as_file and kind == "image" and out.suffix.lower() in VIDEO_OUTPUTS:  # not "unknown image format '.mp4'"
+        from fast_style.media.video import video_or_sound_instead  # (FFmpeg's look at the file: loaded only here)
+
         if instead := video_or_sound_instead(items[0][0]):  # (it said the video was none)
             raise UserError(f"{items[0][0]}: {instead}")
         raise UserError(
@@ -275,7 +278,7 @@ def plan_outputs(
     pngs = {(src.parent, src.stem) for src, _ in items if src.suffix.lower() == ".png"}  # their outputs' names
     for src, root in items:
         rel = src.relative_to(root).parent
-        ext = Path(output_name(src)).suffix if is_video(src) else src.suffix  # .webm/.avi in: .mp4 out
+        ext = Path(video_output_name(src)).suffix if is_video(src) else src.suffix  # .webm/.avi in: .mp4 out
         if not is_video(src) and (ext.lower() not in IMAGE_OUTPUTS or (ext.lower() == ".gif" and _still(src))):
             # a phone's HEIC photo comes out as the JPEG phones share (HEIC is read, not written), and a still GIF
             # as a JPEG too (256 colours would band the strokes); an animated one stays a GIF. One with see-through

@@ -31,7 +31,7 @@ import torch.nn.functional as F
 from fast_style.atomic import atomic_write
 from fast_style.devices import pick_device
 from fast_style.errors import EMPTY_FILE, UserError, setting
-from fast_style.file_kinds import IMAGE_EXTENSIONS, cut_short
+from fast_style.file_kinds import IMAGE_EXTENSIONS, VIDEO_OUTPUTS, cut_short
 from fast_style.inference_defaults import PRESETS
 from fast_style.media import hdr, yuv
 from fast_style.media.pixels import to_uint8, to_unit
@@ -43,8 +43,6 @@ from fast_style.options import check_callable, check_path
 from fast_style.outputs import check_output, is_the_file
 from fast_style.plurals import counted
 
-# containers written (H.264 video); other inputs are written as .mp4
-VIDEO_OUTPUTS = {".mp4": "mp4", ".mov": "mov", ".mkv": "matroska", ".m4v": "mp4"}
 _END = object()
 log = logging.getLogger(__name__)
 _WAIT = 0.1  # seconds a stage waits on a queue before it looks whether another stage failed or was stopped
@@ -107,11 +105,6 @@ def video_or_sound_instead(path: str | Path) -> str | None:
     except (av.FFmpegError, OSError, UnicodeDecodeError):
         return None
     return f"it is a video named as a picture: rename it {path.stem}{ext} to stylize it as one"
-
-
-def output_name(src: Path) -> str:
-    """The file name a video keeps in an output folder: its own, or .mp4 where its container is not written."""
-    return src.name if src.suffix.lower() in VIDEO_OUTPUTS else src.stem + ".mp4"
 
 
 def _source_colours(frame: Any) -> dict:
