@@ -306,6 +306,21 @@ def test_too_few_images_for_a_batch(tmp_path: Path, caplog: pytest.LogCaptureFix
         dm.setup()
 
 
+def test_the_training_loader_says_nothing_of_torchdata_s_use_of_a_deprecated_torch_function() -> None:
+    """(Left out where the loader is made: a filter set as fast_style.training.data was imported had changed the
+    warning filters of every program importing it; test_layout holds the package to that.)"""
+    import warnings
+
+    from fast_style.training.data import _TrainLoader
+
+    with warnings.catch_warnings(record=True) as said:
+        warnings.simplefilter("always")
+        before = list(warnings.filters)
+        _TrainLoader([torch.zeros(3)] * 2, batch_size=1)
+        assert warnings.filters == before  # (as they were, once it is made)
+    assert not [w for w in said if "set_vital" in str(w.message)]
+
+
 def test_bad_settings_are_refused() -> None:
     with pytest.raises(UserError, match="image_size"):
         StyleDataModule("x", image_size=-5)

@@ -174,6 +174,27 @@ def test_planning_the_outputs_loads_the_video_module_only_to_look_into_a_file() 
     assert "fast_style.file_kinds" in top and not {m for m in top if m and m.startswith("fast_style.media.video")}
 
 
+def test_no_library_module_changes_the_warning_filters_when_imported() -> None:
+    """fast_style/training/data.py set a filter (torchdata's deprecation warning) as it was imported: a program (a
+    notebook) that imported it had its own warning filters changed. A filter belongs where the warning comes, in a
+    `warnings.catch_warnings()` block; the command lines (fast_style/cli/) set their own."""
+    setting = {"filterwarnings", "simplefilter", "resetwarnings"}
+    offenders = []
+    for path in PACKAGE.rglob("*.py"):
+        if "cli" in path.relative_to(PACKAGE).parts:
+            continue
+        text = path.read_text()
+        if not any(name in text for name in setting):
+            continue
+        for node in ast.parse(text).body:  # statements run at import (not those in functions)
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                continue
+            for call in (n for n in ast.walk(node) if isinstance(n, ast.Call)):
+                if isinstance(call.func, ast.Attribute) and call.func.attr in setting:
+                    offenders.append(f"{path.relative_to(PACKAGE)}:{call.lineno}")
+    assert offenders == []
+
+
 @pytest.mark.parametrize("tool", ["stylize", "export", "optimize"])
 def test_an_output_to_standard_output_is_refused_not_made_a_folder_named_dash(
     tool: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture

@@ -32,8 +32,6 @@ from fast_style.plurals import counted
 from fast_style.training.photo_cache import cached_copies, fill_cache
 
 log = logging.getLogger(__name__)
-# torchdata's loader calls a torch function that torch 2.14 deprecates, on every construction
-warnings.filterwarnings("ignore", message="'set_vital' is deprecated", category=UserWarning, module="torchdata")
 
 
 class Unreadable(NamedTuple):
@@ -183,6 +181,13 @@ class _TrainLoader(StatefulDataLoader):
     # that epoch's rest): the rest trainer.limit_train_batches had left out is passed over, not trained on
     pass_over_the_rest = False
     _empty_once = False  # (and the pass Lightning makes over that rest finds none)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # torchdata's loader calls a torch function that torch 2.14 deprecates, on every construction: left out here,
+        # not by a filter set at import (which had changed the warning filters of every program importing this)
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="'set_vital' is deprecated", category=UserWarning)
+            super().__init__(*args, **kwargs)
 
     def state_dict(self) -> dict[str, Any]:
         return {**super().state_dict(), _PHOTOS: len(self.dataset), _RANKS: self._ranks()}
