@@ -14,6 +14,12 @@ class UserError(Exception):
     prints its message as one line, `error: ...`, with no traceback (fast_style.cli)."""
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (or SIGHUP: its number is the first argument) stops a tool, or the library's serving, the way Ctrl-C
+    does: what it was writing is removed on the way out. The tools say it in one line, `stopped (SIGTERM)`, and end
+    with 128 + the signal (143, 129: fast_style.cli.run_tool)."""
+
+
 EMPTY_FILE = "an empty file (0 bytes)"  # why a file of no bytes was not read, wherever one is (a failed copy)
 
 

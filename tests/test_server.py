@@ -1182,6 +1182,44 @@ def test_the_app_s_pixel_limit_rules_over_pillow_s(models: Path, monkeypatch: py
     assert Image.MAX_IMAGE_PIXELS == 2_000_000
 
 
+def test_a_sigterm_stops_serving_in_this_process_without_ending_it(models: Path, caplog, capsys) -> None:
+    """serve() from Python printed its lines to stderr past the program's logging, and a SIGTERM ended it as
+    SystemExit(143), "stopped (SIGTERM)" printed: a library function ended the program. It raises Terminated (a
+    KeyboardInterrupt, as Ctrl-C's) for the caller (fast-style-serve's run_tool says it and exits 143), and logs."""
+    import logging
+    import os
+    import signal
+    import socket
+    import urllib.request
+
+    from fast_style.errors import Terminated
+    from fast_style.serving.serving import serve
+
+    app = create_app(Styles(models, device="cpu"), Limits())
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+
+        def stop_once_it_answers() -> None:
+            for _ in range(200):
+                try:
+                    urllib.request.urlopen(f"http://127.0.0.1:{port}/api/styles", timeout=5).close()
+                    break
+                except OSError:
+                    threading.Event().wait(0.05)
+            os.kill(os.getpid(), signal.SIGTERM)
+
+        stopper = threading.Thread(target=stop_once_it_answers)
+        caplog.set_level(logging.INFO, logger="fast_style.serving.serving")
+        stopper.start()
+        with pytest.raises(Terminated) as stop:
+            serve(app, "127.0.0.1", port, sock=sock)
+        stopper.join()
+    assert stop.value.args == (signal.SIGTERM,)
+    assert f"fast-style-serve: open http://127.0.0.1:{port}/ (Ctrl-C stops it)" in caplog.messages
+    assert capsys.readouterr().err == ""
+
+
 def test_serving_in_this_process_leaves_the_temporary_folder_as_it_was(
     models: Path, tmp_path: Path, monkeypatch, caplog
 ) -> None:

@@ -27,13 +27,9 @@ from types import FrameType
 from typing import NoReturn
 
 from fast_style.command_line import command_options, restore_command_line, set_command_line
-from fast_style.errors import UserError, first_line, out_of_memory
+from fast_style.errors import Terminated, UserError, first_line, out_of_memory
 
 EXIT_OK, EXIT_PARTIAL, EXIT_USER_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 130
-
-
-class Terminated(KeyboardInterrupt):
-    """SIGTERM (or SIGHUP) stops a tool the way Ctrl-C does: what it was writing is removed on the way out."""
 
 
 # stopped the way Ctrl-C stops: SIGTERM, and SIGHUP where there is one (its hidden temporary files had stayed)

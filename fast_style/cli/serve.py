@@ -149,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
     cut_short = CutShort()
     try:
         code = run_tool(lambda: run(args, cut_short))
-    except SystemExit as e:  # SIGTERM's 143 (_terminated): it too ends at once where a job was cut short (Python's
+    except SystemExit as e:  # an exit of its own: it too ends at once where a job was cut short (Python's
         code = e.code if isinstance(e.code, int) else 1  # exit waited for the job, and a Ctrl-C then aborted it)
     cut_short.end_process(code)
     return code

@@ -16,12 +16,13 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from typing import Any
 
-from fast_style.errors import UserError, setting
+from fast_style.errors import Terminated, UserError, setting
 from fast_style.plurals import counted
 
+log = logging.getLogger(__name__)
 GRACE_S = 10  # how long a stop waits for requests in progress (a stylization, an upload) before it cancels them
 
 
@@ -101,10 +102,11 @@ def serve(
     sock: socket.socket | None = None,
     grace: int = GRACE_S,
 ) -> None:
-    """Serves `app` (create_app's) on `host`:`port` until a stop; SystemExit(143) after SIGTERM, KeyboardInterrupt
-    after Ctrl-C. `cut_short`: told the jobs a stop cut short and the temporary folder, for `end_process`. `sock`:
-    bound to `host`:`port` already (else uvicorn binds it). `grace`: the seconds a stop waits for requests under
-    way before it cancels them."""
+    """Serves `app` (create_app's) on `host`:`port` until a stop: KeyboardInterrupt after Ctrl-C, its subclass
+    errors.Terminated after SIGTERM or SIGHUP (fast-style-serve's exit codes 130, 143, 129, each with its one line;
+    a library ends no process). Its lines (where to open it, what a stop waits for) are logged. `cut_short`: told
+    the jobs a stop cut short and the temporary folder, for `end_process`. `sock`: bound to `host`:`port` already
+    (else uvicorn binds it). `grace`: the seconds a stop waits for requests under way before it cancels them."""
     import uvicorn
 
     class Server(uvicorn.Server):
@@ -120,11 +122,10 @@ def serve(
             first, busy = not self.should_exit, _under_way(self.server_state.tasks)
             super().handle_exit(sig, frame)  # before the line: a second Ctrl-C may come while it is printed
             if first and busy:  # said, or the stop looks hung
-                print(
-                    f"stopping: waiting for {counted(busy, 'request')} under way, at most {grace} s "
-                    "(Ctrl-C again stops at once)",
-                    file=sys.stderr,
-                    flush=True,
+                log.info(
+                    "stopping: waiting for %s under way, at most %s s (Ctrl-C again stops at once)",
+                    counted(busy, "request"),
+                    grace,
                 )
 
     own_temp = tempfile.mkdtemp(prefix="fast-style-serve-")  # uploads are spooled here and nowhere else
@@ -134,7 +135,7 @@ def serve(
     try:
         stop = f"kill {os.getpid()} stops it" if Server.keep_ignoring_sigint else "Ctrl-C stops it"
         where = reached_from(host, getattr(getattr(app, "state", None), "hosts", None))
-        print(f"fast-style-serve: open {url(host, port)}/{where} ({stop})", file=sys.stderr, flush=True)
+        log.info("fast-style-serve: open %s/%s (%s)", url(host, port), where, stop)
         # not uvicorn.run, which swallows the Ctrl-C it re-raises (exit 0, not 130); uvicorn's lines go through the
         # program's logging (fast-style-serve's: `warning: ...`, as its other warnings), not its own console
         # ("WARNING:  Invalid HTTP request received.")
@@ -142,9 +143,10 @@ def serve(
         quiet, own_words = _QuietStop(server), _InOwnWords(url(host, port))
         logging.getLogger("uvicorn.error").addFilter(quiet)
         logging.getLogger("uvicorn.error").addFilter(own_words)
-        # uvicorn stops cleanly on SIGTERM (systemd, docker stop), then raises it again: exit 143 through the
-        # `finally` below (the default action would kill the process and leave the temporary folder). A SIGHUP (the
-        # terminal closed) stops it the same way, exit 129; started with it ignored (nohup), it stays ignored
+        # uvicorn stops cleanly on SIGTERM (systemd, docker stop), then raises it again: Terminated through the
+        # `finally` below (the default action would kill the process and leave the temporary folder; the tool
+        # says it and exits 143). A SIGHUP (the terminal closed) stops it the same way, exit 129; started with it
+        # ignored (nohup), it stays ignored
         hung_up: list[int] = []
 
         def hang_up(signum: int, frame: object) -> None:
@@ -230,9 +232,7 @@ class _InOwnWords(logging.Filter):
 
 
 def _terminated(signum: int) -> None:
-    with suppress(OSError):  # (a closed terminal)
-        print(f"stopped ({signal.Signals(signum).name})", file=sys.stderr)
-    raise SystemExit(128 + signum)
+    raise Terminated(signum)
 
 
 def server_config(app: Any, grace: int = GRACE_S, **kwargs: Any) -> Any:
