@@ -804,6 +804,11 @@ def test_the_stop_line_points_a_resume_at_the_run_or_at_its_whole_sweep(monkeypa
         ("trainer.max_steps=abc", "trainer.max_steps must be a whole number, got 'abc'"),
         ("seed=abc", "seed must be a whole number from 0 to 4294967295, got 'abc'"),
         ("seed=-1", "seed must be a whole number from 0 to 4294967295, got -1"),  # NumPy's ValueError traceback
+        # "must be a whole number, got 4.0" (OmegaConf's int refuses it): a whole number said not to be one
+        ("data.batch_size=4.0", "without a decimal point: data.batch_size=4"),
+        ("trainer.max_steps=2.0", "without a decimal point: trainer.max_steps=2"),
+        ("seed=1.0", "seed must be a whole number from 0 to 4294967295, written without a decimal point: seed=1"),
+        ("seed=-1.0", "seed must be a whole number from 0 to 4294967295, got -1.0"),
         ("ckpt_path={tmp}/gone.ckpt", "gone.ckpt' not found: pass a .ckpt path"),
         ("ckpt_path={tmp}", "checkpoint '{tmp}' is a folder: pass a .ckpt"),
         ("loss.weights=null", "no VGG weights file: add loss.weights=path"),  # what loss=file alone gives

@@ -131,7 +131,7 @@ def one_line(error: BaseException, argv: list[str]) -> str:
             instead = "" if key == "output_dir" else f" (or set {key}=... instead)"  # (output_dir: the run's folder)
             return f"~{gone} removes {key}, which fast-style-train needs: leave ~{gone} out{instead}"
     if isinstance(cause, ValidationError) and cause.full_key and expected_kind(cause.full_key):
-        return f"{cause.full_key} must be {expected_kind(cause.full_key)}, got {cause.value!r}"
+        return kind_refused(cause.full_key, expected_kind(cause.full_key), cause.value)
     if isinstance(cause, (ConfigAttributeError, ConfigKeyError)) and cause.full_key:
         key = cause.full_key
         parent = key.rpartition(".")[0]
@@ -369,4 +369,13 @@ def check_types(node: DictConfig, where: str) -> None:
         )  # data.root=2024 is a folder name Hydra read as a number
         if not fits:
             wanted = " or ".join(KIND_WORDS[k] for k in kinds if not (k is int and float in kinds))
-            raise UserError(f"{where}.{key} must be {wanted}, got {value!r}")
+            raise UserError(kind_refused(f"{where}.{key}", wanted, value))
+
+
+def kind_refused(key: str, wanted: str, value: Any) -> str:
+    """The line refusing `value` for the setting `key`, which takes `wanted` ("a whole number"): a whole number
+    written with a decimal point (data.batch_size=4.0, OmegaConf's int refuses it) is told how to write it ("must
+    be a whole number, got 4.0" said a whole number was not one)."""
+    if "a whole number" in wanted and isinstance(value, float) and value.is_integer():
+        return f"{key} must be {wanted}, written without a decimal point: {key}={int(value)}"
+    return f"{key} must be {wanted}, got {value!r}"
