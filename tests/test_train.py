@@ -2497,9 +2497,10 @@ def test_resuming_from_a_cut_short_last_checkpoint_is_one_line(
         last.write_bytes(cut)
         with pytest.raises(UserError) as said:
             train(tiny_cfg(out, photo_dir, style_path, random_vgg, "trainer.max_steps=3", "ckpt_path=last"))
-        assert (
-            str(said.value)
-            == f"ckpt_path=last: {last} is not a Lightning checkpoint (or is cut short): pass a run's .ckpt"
+        assert str(said.value) == (  # (it said "pass a run's .ckpt", and the run has none other)
+            f"ckpt_path=last: {last} cannot be read (cut short?), and the run has no other checkpoint: nothing to "
+            f"resume; if it is a copy, copy it again, or start from its style model in another folder: "
+            f"module.init_from={out / 'style.pt'} output_dir=..."
         )
 
 

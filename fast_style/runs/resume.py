@@ -124,9 +124,12 @@ def resume_from(cfg: DictConfig, out: Path, last: str | None, checkpoints: bool)
         resume = "resume it with ckpt_path=last" if held.suffix == ".ckpt" else "nothing to resume in it"
         raise UserError(f"{out} holds a run ({held}): {resume}; or train into another folder ({elsewhere}=...)")
     if asked_last and ckpt is not None and last:  # (a given path was checked above; a cut-short copy of a run's
-        try:  # last.ckpt was torch's OSError or EOFError traceback)
-            check_checkpoint(Path(last).expanduser() / "last.ckpt" if ckpt == "last" else Path(ckpt))
+        kept = Path(last).expanduser() / "last.ckpt" if ckpt == "last" else Path(ckpt)  # last.ckpt was torch's
+        try:  # OSError or EOFError traceback)
+            check_checkpoint(kept)
         except UserError as e:
+            if ckpt == "last" and not _is_style_model(kept):  # the run's only checkpoint: "pass a run's .ckpt"
+                raise UserError(_unreadable_last(kept, cfg, last, elsewhere)) from None  # named none to pass
             raise UserError(f"ckpt_path=last: {e}") from None
     style_model = OmegaConf.select(cfg, "callbacks.style_model.path")
     if ckpt is None and style_model and Path(style_model).expanduser().is_file():  # a file outside the run's folder
@@ -135,6 +138,35 @@ def resume_from(cfg: DictConfig, out: Path, last: str | None, checkpoints: bool)
             "(or move that file)"
         )
     return ckpt
+
+
+def _is_style_model(path: Path) -> bool:
+    return _model_step(path) is not None
+
+
+def _model_step(path: Path) -> int | None:
+    """A style model's step, as it holds it (0 where it names none); None where `path` is no style model."""
+    try:
+        return int(load_style_model(str(path))[1].get("step", 0))
+    except (UserError, TypeError, ValueError):
+        return None
+
+
+def _unreadable_last(kept: Path, cfg: DictConfig, last: str, key: str) -> str:
+    """The line for a run whose only checkpoint, `kept` (its last.ckpt), cannot be read: nothing to resume from;
+    a copy to make again, or the run's newest style model to start from in another folder."""
+    found = [p for p in (style_model_path(cfg),) if p is not None and p.is_file()]
+    found += Path(last).expanduser().glob("style-step=*.pt")  # (beside the checkpoints)
+    steps = {p: step for p in found if (step := _model_step(p)) is not None}
+    start = (
+        f"start from its style model in another folder: module.init_from={max(steps, key=steps.get)} {key}=..."
+        if steps
+        else f"train into another folder ({key}=...)"
+    )
+    return (
+        f"ckpt_path=last: {kept} cannot be read (cut short?), and the run has no other checkpoint: nothing to "
+        f"resume; if it is a copy, copy it again, or {start}"
+    )
 
 
 def _where_the_run_is(out: Path, key: str) -> str:
