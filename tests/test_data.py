@@ -283,7 +283,11 @@ def test_too_few_images_for_a_batch(tmp_path: Path, caplog: pytest.LogCaptureFix
     for i in range(5):
         make_photo(tmp_path / "b" / f"{i}.png", seed=i)
     dm = StyleDataModule(str(tmp_path / "b"), batch_size=2, num_workers=0, num_val=1000)
-    with pytest.raises(UserError, match="num_val=1000 would hold out all but 0 of the 5 photos"):
+    # (it said not why those left were too few, nor that a smaller batch would do)
+    with pytest.raises(UserError, match=r"num_val=1000 would hold out all but 0 of the 5 photos in '.*', fewer tha"):
+        dm.setup()
+    dm = StyleDataModule(str(tmp_path / "b"), batch_size=2, num_workers=0, num_val=4)
+    with pytest.raises(UserError, match=r"fewer than a batch \(data.batch_size=2\): lower data.num_val or data.batc"):
         dm.setup()
     dm = StyleDataModule(str(tmp_path / "b"), batch_size=1000, num_workers=0, num_val=2)
     with pytest.raises(UserError, match="3 training images, fewer than batch_size=1000"):  # it blamed num_val

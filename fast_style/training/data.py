@@ -376,9 +376,9 @@ class StyleDataModule(pl.LightningDataModule):
         if not self.val_root and self.num_val and len(files) - self.num_val < self.batch_size <= len(files):
             kept = max(0, len(files) - self.num_val)  # (else: batch_size's own message below)
             raise UserError(
-                f"data.num_val={self.num_val} would hold out all but {kept}"
-                f" of the {counted(len(files), 'photo')} in '{self.root}': lower data.num_val, or set "
-                "data.val_root to a folder of validation photos"
+                f"data.num_val={self.num_val} would hold out all but {kept} of the {counted(len(files), 'photo')} "
+                f"in '{self.root}', fewer than a batch (data.batch_size={self.batch_size}): lower data.num_val or "
+                "data.batch_size, or set data.val_root to a folder of validation photos"  # (it said not why)
             )
         # the first readable photos of the shuffled order (at least one is looked for, held out or not): an
         # unreadable one picked had left no validation at all; an unreadable one is left out of training too (it
