@@ -809,6 +809,10 @@ def test_the_stop_line_points_a_resume_at_the_run_or_at_its_whole_sweep(monkeypa
         ("trainer.max_steps=2.0", "without a decimal point: trainer.max_steps=2"),
         ("seed=1.0", "seed must be a whole number from 0 to 4294967295, written without a decimal point: seed=1"),
         ("seed=-1.0", "seed must be a whole number from 0 to 4294967295, got -1.0"),
+        # as written (Python's "got None", "got True")
+        ("seed=null", "seed must be a whole number from 0 to 4294967295, got null"),
+        ("data.image_size=true", "data.image_size must be a whole number, got true"),
+        ("trainer.max_steps=null", "trainer.max_steps must be a whole number, got null"),
         ("ckpt_path={tmp}/gone.ckpt", "gone.ckpt' not found: pass a .ckpt path"),
         ("ckpt_path={tmp}", "checkpoint '{tmp}' is a folder: pass a .ckpt"),
         ("loss.weights=null", "no VGG weights file: add loss.weights=path"),  # what loss=file alone gives

@@ -378,4 +378,12 @@ def kind_refused(key: str, wanted: str, value: Any) -> str:
     be a whole number, got 4.0" said a whole number was not one)."""
     if "a whole number" in wanted and isinstance(value, float) and value.is_integer():
         return f"{key} must be {wanted}, written without a decimal point: {key}={int(value)}"
-    return f"{key} must be {wanted}, got {value!r}"
+    return f"{key} must be {wanted}, got {as_written(value)}"
+
+
+def as_written(value: Any) -> str:
+    """A setting's value as the command line and YAML write it: null, true and false (Python's None and True were
+    no words of the user's), anything else by its repr."""
+    if value is None:
+        return "null"
+    return str(value).lower() if isinstance(value, bool) else repr(value)

@@ -27,7 +27,15 @@ from fast_style.outputs import check_writable, in_the_way
 from fast_style.perceptual.loss import GRAD_BYTES_PER_PIXEL
 from fast_style.perceptual.style_image import LOWER_STYLE_SIZE
 from fast_style.runs import config, launch, ranks
-from fast_style.runs.config_mistakes import build, check_keys, check_typed, check_types, kind_refused, one_line
+from fast_style.runs.config_mistakes import (
+    as_written,
+    build,
+    check_keys,
+    check_typed,
+    check_types,
+    kind_refused,
+    one_line,
+)
 from fast_style.runs.event_files import holds_a_loss
 from fast_style.runs.resume import resume_from, run_in, step_of, trained_settings
 from fast_style.runs.run_lock import claim_run_folder, lock_run_folder
@@ -335,7 +343,9 @@ def _prepare(cfg: DictConfig) -> tuple[pl.Trainer, StyleTransferModule, Any, lis
     seed, seeds = cfg.seed, f"a whole number from 0 to {2**32 - 1}"  # (NumPy's range: -1 was a traceback)
     if not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed < 2**32:  # (seed=1.0: how to write it)
         in_range = isinstance(seed, float) and 0 <= seed < 2**32
-        raise UserError(kind_refused("seed", seeds, seed) if in_range else f"seed must be {seeds}, got {seed!r}")
+        raise UserError(
+            kind_refused("seed", seeds, seed) if in_range else f"seed must be {seeds}, got {as_written(seed)}"
+        )
     out = Path(cfg.output_dir)
     checkpoints = OmegaConf.select(cfg, "callbacks.checkpoint") is not None
     # (without checkpoints, where a run's would be: its own .ckpt was taken for another run's)
