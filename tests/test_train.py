@@ -868,6 +868,7 @@ def test_the_stop_line_points_a_resume_at_the_run_or_at_its_whole_sweep(monkeypa
         ("trainer.check_val_every_n_epoch=1", "or set trainer.check_val_every_n_epoch=null to count it in steps"),
         # Lightning's "should be an integer or a time-based duration ... when `check_val_every_n_epoch=None`"
         ("trainer.val_check_interval=0.5", "trainer.val_check_interval=0.5: give the training steps between validatio"),
+        ("trainer.val_check_interval=2.0", "as a whole number without a decimal point, trainer.val_check_interval=2 ("),
         ("-m --cfg job", "--run, --multirun (-m), --cfg, --info and --shell-completion do not go together: give"),
         # Hydra does not read the other kind's folder: the runs went to multirun/<date>/<time>-<pid> without a word
         ("-m", "a sweep (-m) does not read hydra.run.dir, a single run's folder: give hydra.sweep.dir=DIR"),

@@ -376,10 +376,12 @@ def _prepare(cfg: DictConfig) -> tuple[pl.Trainer, StyleTransferModule, Any, lis
             "+trainer.limit_val_batches=0 to validate never"
         )
     if isinstance(interval, float) and OmegaConf.select(cfg, "trainer.check_val_every_n_epoch", default=None) is None:
+        # (2.0 was told to be given "as a whole number")
+        whole = f" without a decimal point, trainer.val_check_interval={int(interval)}" if interval.is_integer() else ""
         raise UserError(  # Lightning's "should be an integer or a time-based duration ... when check_val_every_n_epoch
-            f"trainer.val_check_interval={interval}: give the training steps between validations as a whole number "
-            "(a fraction of an epoch, such as 0.5, needs trainer.check_val_every_n_epoch=1)"  # =None" named no remedy
-        )
+            f"trainer.val_check_interval={interval}: give the training steps between validations as a whole number"
+            f"{whole} (a fraction of an epoch, such as 0.5, needs trainer.check_val_every_n_epoch=1)"  # =None" named
+        )  # no remedy
     accumulate = OmegaConf.select(cfg, "trainer.accumulate_grad_batches", default=None)
     if accumulate is not None and not isinstance(accumulate, bool) and accumulate < 1:
         raise UserError(f"trainer.accumulate_grad_batches={accumulate}: give at least 1 (batches per step)")
