@@ -701,6 +701,23 @@ def test_a_stop_in_the_last_steps_validation_does_not_point_at_a_resume(
     )
 
 
+def test_a_stop_before_the_first_step_writes_no_grid(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A stop's grid is of the step it stopped at, none of the untrained network (step_000000.png, in a stop in
+    the first batch of several a step takes, trainer.accumulate_grad_batches)."""
+    from types import SimpleNamespace
+
+    from pytorch_lightning.utilities.exceptions import SIGTERMException
+
+    from fast_style.training.callbacks import ImageLogger
+
+    logged = []
+    monkeypatch.setattr(ImageLogger, "log_grid", lambda self, trainer, module: logged.append(trainer.global_step))
+    for step in (0, 3):
+        ImageLogger().on_exception(SimpleNamespace(global_step=step), None, SIGTERMException())
+    ImageLogger().on_exception(SimpleNamespace(global_step=4), None, ValueError("not a stop"))
+    assert logged == [3]
+
+
 @pytest.mark.parametrize("stop", ["TerminateAt", "TerminateAfterValidation"])
 def test_a_run_stopped_at_a_validation_step_resumes_its_curves_in_step(
     tmp_path: Path, photo_dir: Path, style_path: Path, random_vgg: Path, stop: str

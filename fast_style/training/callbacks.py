@@ -108,8 +108,9 @@ class ImageLogger(pl.Callback):
 
     def on_exception(self, trainer: pl.Trainer, pl_module: pl.LightningModule, exception: BaseException) -> None:
         """A run stopped (Ctrl-C, SIGTERM: GracefulStop) ends here, not in on_train_end: its step's grid, beside the
-        checkpoint and style model the stop writes (a stop in the run's last step had no final grid)."""
-        if isinstance(exception, SIGTERMException):
+        checkpoint and style model the stop writes (a stop in the run's last step had no final grid). None of the
+        untrained network (a stop in the first step's first batch of several, trainer.accumulate_grad_batches)."""
+        if isinstance(exception, SIGTERMException) and trainer.global_step > 0:
             self.log_grid(trainer, pl_module)
 
     @torch.no_grad()
