@@ -584,6 +584,10 @@ class _Job:
                         len(value.encode()),
                         _MOV_TAG_BYTES,
                     )
+        if fmt == "mov" and not _quicktime_keys(source, fmt):  # an Android phone's maker and model as QuickTime's
+            for key in [k for k in tags if k.lower() in _MOV_CAMERA]:  # make and model (they were lost)
+                if _key(tags, _MOV_CAMERA[key.lower()]) is None:
+                    tags[_MOV_CAMERA[key.lower()]] = tags.pop(key)
         if fmt in _HELD_TAGS and source.format.name == "mxf" and _key(tags, "creation_time") is None:
             if (date := _key(tags, "modification_date")) is not None:  # an MXF's date, as FFmpeg's MXF writer writes
                 tags["creation_time"] = tags.pop(date)  # creation_time: the .mp4's and .mov's (it was lost)
@@ -1116,11 +1120,15 @@ _HELD_TAGS = {
 # tags of the program or phone that wrote the file, of no use in the stylized one: not said where the output's
 # container has no place for them (an AVI's software; an Android phone's OS version, capture rate, build, video
 # layers: every phone video was said to lose "com.android.capture.fps, com.android.version"); its maker and model
-# are the camera's, as a photo's EXIF keeps them, and are said
+# are the camera's, as a photo's EXIF keeps them: a .mov keeps them (`_MOV_CAMERA`), an .mp4 says them lost
 _RECORDERS_OWN = {
     "software",
     *("com.android.version", "com.android.capture.fps", "com.android.build", "com.android.video.temporal_layers_count"),
 }
+
+# an Android phone's maker and model, written as a .mov's make and model
+_MOV_CAMERA = {"com.android.manufacturer": "make", "com.android.model": "model"}
+
 
 # an MXF's tags that name its writer (company, product, version, platform) and its ids (FFmpeg's mxfdec): not said;
 # its clip's name (material_package_name) and comments (comment_*) are (they were not; its date is kept)
@@ -1135,7 +1143,7 @@ def _held(key: str, tags: dict[str, str], fmt: str) -> bool:
     """Whether the MP4 or MOV writer (`fmt`) holds the tag `key`: one of its list, or one's language twin of the same
     value, written as that one's language (an MP4's location read as location and location-eng)."""
     base, _, language = key.lower().rpartition("-")
-    if key.lower() in _HELD_TAGS[fmt]:
+    if key.lower() in _HELD_TAGS[fmt] or (fmt == "mov" and key.lower() in _MOV_CAMERA):
         return True
     return len(language) == 3 and base in _HELD_TAGS[fmt] and tags.get(_key(tags, base) or "") == tags[key]
 
