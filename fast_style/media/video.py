@@ -770,6 +770,7 @@ class _Job:
         read_to = 0  # where the last video packet's bytes end in the file (a .y4m's frames: `_say_cut_short`)
         skipped: list[Exception] = []  # packets the decoder refused
         concealed: list[float] = []  # when frames FFmpeg decoded from damaged data start (s; it flags them)
+        broken = -1  # the last of those, counted from 0
         try:
             for packet in self.source.demux(*self.streams):
                 if origin and packet.time_base:
@@ -811,6 +812,7 @@ class _Job:
                     pts = self.times(frame)
                     if frame.is_corrupt:  # a damaged .mkv whose lost part FFmpeg skips: no error (said below)
                         concealed.append(float(pts * frame.time_base) if frame.time_base else 0.0)
+                        broken = count
                     stages.put(self.decoded, ("frame", array, layout, upright, pts, frame.time_base))
                     count += 1
                     if frame.duration and frame.time_base:  # for the writer
@@ -828,7 +830,16 @@ class _Job:
         if skipped:
             why = ffmpeg_reason(skipped[0])
             log.warning("%s: %s left out (%s)", src.name, counted(len(skipped), "damaged video packet"), why)
-        if concealed:  # (stylized, frames lost around them, exit 0 without a word)
+        if concealed == concealed[-1:] and broken == count - 1 and self.source.format.name in RAW_STREAMS:
+            # a raw stream (which declares no length) whose last frame alone is broken: cut inside it (it was said
+            # "damaged: 1 frame decoded from broken data ... frames around them may be lost")
+            log.warning(
+                "%s: the video ended inside its frame %d (cut short or damaged?); the frames up to it were "
+                "stylized, that one as FFmpeg decoded what was left of it",
+                src.name,
+                count,
+            )
+        elif concealed:  # (stylized, frames lost around them, exit 0 without a word)
             log.warning(
                 "%s is damaged: %s decoded from broken data, the first at %.2f s (frames around them may be "
                 "lost or smeared); stylized as FFmpeg decoded them",
