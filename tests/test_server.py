@@ -1307,6 +1307,22 @@ def test_a_malformed_upload_is_a_400_and_no_puzzle_on_the_terminal(client, caplo
         )
     assert reply.status_code == 400 and "multipart" in reply.json()["detail"].lower()
     assert not [r for r in caplog.records if r.name.startswith("python_multipart")]  # "Expected boundary character"
+    # Starlette's own refusals ("Missing boundary in multipart.", "Not Found", "Method Not Allowed") say what to send
+    unbounded = client.post("/api/stylize", content=png(), headers={"Content-Type": "multipart/form-data"})
+    assert unbounded.status_code == 400 and unbounded.json()["detail"] == (
+        "the form cannot be read (Missing boundary in multipart): send a multipart form, as curl -F image=@photo.jpg "
+        "-F style=wave"
+    )
+    for path in ("/api/style", "/docs", "/static/nope.js"):
+        missing = client.get(path)
+        assert missing.status_code == 404 and missing.json()["detail"].startswith(f"nothing at {path}: the page is")
+        assert "GET /api/styles, POST /api/stylize and WS /api/live" in missing.json()["detail"]
+    opened = client.get("/api/stylize")  # (the API's address opened in a browser)
+    assert opened.status_code == 405 and opened.headers["allow"] == "POST"
+    assert opened.json()["detail"] == (
+        "/api/stylize takes no GET: send POST, a multipart form of the photo as 'image' and a style as 'style'"
+    )
+    assert client.put("/api/styles").json()["detail"] == "/api/styles takes no PUT: send GET"
 
 
 def test_a_server_on_this_machine_answers_only_to_its_own_names(models: Path) -> None:

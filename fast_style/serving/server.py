@@ -637,6 +637,29 @@ def create_app(
         headers = {"Retry-After": "1"} if e.status == 503 else None
         return JSONResponse({"detail": e.message}, status_code=e.status, headers=headers)
 
+    @app.exception_handler(HTTPException)
+    async def framework_refused(request: Request, e: HTTPException) -> JSONResponse:
+        """Starlette's own refusals in the tool's words: "Not Found", "Method Not Allowed" and python-multipart's
+        "Missing boundary in multipart." said neither what there is nor what to send."""
+        path, asked = _route_path(request.scope), request.scope["path"]  # (asked: a static file's whole path)
+        shown = asked if len(asked) <= 80 else asked[:60] + "..."
+        detail = e.detail
+        if e.status_code == 404:
+            detail = (
+                f"nothing at {shown}: the page is the server's own address; its API is GET /api/styles, POST "
+                "/api/stylize and WS /api/live (/openapi.json describes it)"
+            )
+        elif e.status_code == 405 and e.headers and e.headers.get("Allow"):
+            methods = " or ".join(e.headers["Allow"].split(", "))
+            form = ", a multipart form of the photo as 'image' and a style as 'style'" if path == "/api/stylize" else ""
+            detail = f"{shown} takes no {request.method[:20]}: send {methods}{form}"
+        elif e.status_code == 400 and path == "/api/stylize":  # (the form's parser's)
+            why = str(e.detail).rstrip(".")
+            detail = (
+                f"the form cannot be read ({why}): send a multipart form, as curl -F image=@photo.jpg -F style=wave"
+            )
+        return JSONResponse({"detail": detail}, status_code=e.status_code, headers=e.headers)
+
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, e: RequestValidationError) -> JSONResponse:
         """A missing or malformed form field, in one line like every other refusal (FastAPI's is a list); a photo
