@@ -224,6 +224,19 @@ def test_text_sent_as_the_image_is_said_in_plain_words(client) -> None:
     assert reply.json() == {"detail": "image: send a file (a multipart file part), not text"}
 
 
+def test_a_field_sent_empty_is_said_to_be_empty(client) -> None:
+    """FastAPI takes a field sent empty for one left out: -F strength=$S (S unset) came back at full strength, and
+    -F style= was a "missing field 'style'" though it was sent."""
+    for field, said in (
+        ("strength", "field 'strength' is empty: give a number within 0..1, or leave it out"),
+        ("format", "field 'format' is empty: give jpeg or png, or leave it out"),
+        ("style", "field 'style' is empty: give a style's name (GET /api/styles lists them)"),
+    ):
+        data = {"style": "mine", field: ""}
+        reply = client.post("/api/stylize", files={"image": ("p.png", png(), "image/png")}, data=data)
+        assert reply.status_code == 422 and reply.json()["detail"] == said
+
+
 def test_a_mistyped_field_or_option_is_refused_not_left_unread(client) -> None:
     """A form field or a live option of another name ("strenght") did nothing, without a word: the photo came back
     at full strength. Both are refused, naming the key, the one meant and the known ones."""

@@ -475,17 +475,40 @@ def json_words(value: object) -> str:
     return json.dumps(value)
 
 
+GIVE = {  # what each field of the form takes, for one sent empty
+    "image": "the photo, as curl -F image=@photo.jpg sends it",
+    "style": "a style's name (GET /api/styles lists them)",
+    "strength": "a number within 0..1",
+    "max_size": "the result's longest side in pixels",
+    "preserve_color": "true or false",
+    "format": "jpeg or png",
+}
+
+
+def empty_field(name: str) -> str:
+    """Why a field sent empty is refused (FastAPI takes "" for a field left out: -F strength=$S, S unset, came back at
+    full strength, and -F style= was a "missing field" though it was there)."""
+    optional = "" if name in ("image", "style") else ", or leave it out"
+    return f"field '{name}' is empty: give {GIVE[name]}{optional}"
+
+
 def invalid_fields(
-    errors: Sequence[Any], query: set[str] | frozenset[str] = frozenset(), files: Sequence[str] = ()
+    errors: Sequence[Any],
+    query: set[str] | frozenset[str] = frozenset(),
+    files: Sequence[str] = (),
+    empty: set[str] | frozenset[str] = frozenset(),
 ) -> str:
     """FastAPI's validation errors, one line: "missing field 'style'; strength: Input should be a valid number"; a
     missing field that the URL's `query` names said to be there (?style=wave: it was "missing field 'style'"); a
-    missing photo said to be the file the form sent by another name (`files`: curl -F file=@photo.jpg)."""
+    missing photo said to be the file the form sent by another name (`files`: curl -F file=@photo.jpg); a field sent
+    `empty` said to be so."""
     said = []
     for error in errors:
         field = str(error.get("loc", ("?",))[-1])
         others = [f"'{name[:40]}'" for name in files if name != field]
-        if error.get("type") == "missing" and field in query:
+        if error.get("type") == "missing" and field in empty and field in GIVE:
+            said.append(empty_field(field))
+        elif error.get("type") == "missing" and field in query:
             said.append(f"missing field '{field}' (it is in the URL's query, which is not read: send it in the form)")
         elif error.get("type") == "missing" and field == "image" and others:
             sent = f"the form's file is {others[0]}" if len(others) == 1 else f"its files are {', '.join(others[:3])}"
@@ -683,7 +706,9 @@ def create_app(
             return JSONResponse({"detail": cut}, status_code=400)
         form = e.body if isinstance(e.body, FormData) else FormData()
         files = [name for name, value in form.multi_items() if isinstance(value, FormFile)]
-        return JSONResponse({"detail": invalid_fields(e.errors(), set(request.query_params), files)}, status_code=422)
+        empty = {name for name, value in form.multi_items() if value == ""}
+        said = invalid_fields(e.errors(), set(request.query_params), files, empty)
+        return JSONResponse({"detail": said}, status_code=422)
 
     # HEAD too, as everywhere GET is (uptime checks, curl -I): FastAPI's app.get answers it 405
     @app.api_route("/", methods=["GET", "HEAD"], include_in_schema=False)
@@ -732,9 +757,13 @@ def create_app(
         ] = None,
     ) -> Response:
         # a field of another name (strenght, a typo) had been left unread without a word, as the live view's options
-        sent = list((await request.form()).keys())
+        form = await request.form()
+        sent = list(form.keys())
         if why := unknown_key(sent, FIELDS, "field"):
             raise Refused(400, why)
+        for name, value in form.multi_items():  # (taken by FastAPI as left out: the default, unsaid)
+            if value == "" and name in GIVE:
+                raise Refused(422, empty_field(name))
         for name in request.query_params:  # (?strength=0.3 was as unread, where a missing style is said so)
             if name in FIELDS and name not in sent:
                 raise Refused(400, f"field '{name}' is in the URL's query, which is not read: send it in the form")
