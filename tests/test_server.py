@@ -1330,6 +1330,15 @@ def test_a_malformed_upload_is_a_400_and_no_puzzle_on_the_terminal(client, caplo
         missing = client.get(path)
         assert missing.status_code == 404 and missing.json()["detail"].startswith(f"nothing at {path}: the page is")
         assert "GET /api/styles, POST /api/stylize and WS /api/live" in missing.json()["detail"]
+    # a reverse proxy under a path that passes it on (nginx's proxy_pass without its trailing slash): said so, and
+    # on the terminal, once (the page said "Not Found", the terminal nothing)
+    with caplog.at_level(logging.WARNING):
+        for path in ("/style/", "/style/static/app.js", "/style/api/styles"):
+            detail = client.get(path).json()["detail"]
+            assert detail.startswith(f"nothing at {path}: the page is the server's own address; a reverse proxy ")
+            assert "under /style/ must pass requests on without that path (nginx: location /style/ {" in detail
+    said = [r.getMessage() for r in caplog.records if "reverse proxy" in r.getMessage()]
+    assert len(said) == 1 and said[0].startswith("GET /style/static/app.js asked for: a reverse proxy serving this")
     opened = client.get("/api/stylize")  # (the API's address opened in a browser)
     assert opened.status_code == 405 and opened.headers["allow"] == "POST"
     assert opened.json()["detail"] == (

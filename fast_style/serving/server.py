@@ -660,6 +660,8 @@ def create_app(
         headers = {"Retry-After": "1"} if e.status == 503 else None
         return JSONResponse({"detail": e.message}, status_code=e.status, headers=headers)
 
+    warned_paths: set[str] = set()
+
     @app.exception_handler(HTTPException)
     async def framework_refused(request: Request, e: HTTPException) -> JSONResponse:
         """Starlette's own refusals in the tool's words: "Not Found", "Method Not Allowed" and python-multipart's
@@ -672,6 +674,21 @@ def create_app(
                 f"nothing at {shown}: the page is the server's own address; its API is GET /api/styles, POST "
                 "/api/stylize and WS /api/live (/openapi.json describes it)"
             )
+            # one of its own paths under another (/style/, /style/api/styles): a reverse proxy that passes its own
+            # path on (nginx's proxy_pass without the trailing slash); the page said "Not Found", the terminal nothing
+            own = next((p for p in OWN_PATHS if asked.endswith(p) and len(asked) > len(p) + 1), None)
+            if own is not None and asked.startswith("/"):
+                prefix = asked[: -len(own)]
+                prefix = prefix if len(prefix) <= 60 else prefix[:60] + "..."
+                fix = (
+                    f"a reverse proxy serving this server under {prefix}/ must pass requests on without that path "
+                    f"(nginx: location {prefix}/ {{ proxy_pass http://HOST:PORT/; }}, the trailing slash on both)"
+                )
+                detail = f"nothing at {shown}: the page is the server's own address; {fix}"
+                # said where the one who can fix it looks, for one of its API's or files' paths (/docs/ may be a typo)
+                if own != "/" and prefix not in warned_paths and len(warned_paths) < 16:
+                    warned_paths.add(prefix)
+                    log.warning("%s %s asked for: %s", request.method[:20], shown, fix)
         elif e.status_code == 405 and e.headers and e.headers.get("Allow"):
             methods = " or ".join(e.headers["Allow"].split(", "))
             form = ", a multipart form of the photo as 'image' and a style as 'style'" if path == "/api/stylize" else ""
@@ -955,6 +972,7 @@ def create_app(
     return app
 
 
+OWN_PATHS = ("/api/styles", "/api/stylize", "/api/live", "/static/app.js", "/static/style.css", "/openapi.json", "/")
 PROXY_UPGRADE = (
     "a reverse proxy in front must pass the Upgrade and Connection headers on (nginx: proxy_http_version 1.1; "
     'proxy_set_header Upgrade $http_upgrade; proxy_set_header Connection "upgrade")'
