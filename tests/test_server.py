@@ -249,6 +249,14 @@ def test_a_mistyped_field_or_option_is_refused_not_left_unread(client) -> None:
     ):
         reply = client.post(f"/api/stylize{query}", files=photo, data=data)
         assert reply.status_code == 400 and reply.json()["detail"].startswith(said), reply.text
+    for files, data, field in (  # given twice: the last one had been taken, without a word
+        ([("image", ("a.png", png())), ("image", ("b.png", png()))], {"style": "mine"}, "image"),
+        ([("image", ("a.png", png()))], {"style": ["mine", "nope"]}, "style"),
+    ):
+        reply = client.post("/api/stylize", files=files, data=data)
+        assert reply.status_code == 400 and reply.json()["detail"] == (
+            f"field '{field}' is sent 2 times: send it once (a request stylizes one photo, in one style)"
+        )
     with client.websocket_connect("/api/live") as ws:
         ws.send_text(json.dumps({"style": "mine", "preserve_colour": True}))
         assert json.loads(ws.receive_text()) == {

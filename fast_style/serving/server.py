@@ -775,9 +775,15 @@ def create_app(
     ) -> Response:
         # a field of another name (strenght, a typo) had been left unread without a word, as the live view's options
         form = await request.form()
-        sent = list(form.keys())
+        sent = [name for name, _ in form.multi_items()]
         if why := unknown_key(sent, FIELDS, "field"):
             raise Refused(400, why)
+        if twice := next((name for name in FIELDS if sent.count(name) > 1), None):  # (the last one was taken, unsaid)
+            raise Refused(
+                400,
+                f"field '{twice}' is sent {sent.count(twice)} times: send it once (a request stylizes one "
+                "photo, in one style)",
+            )
         for name, value in form.multi_items():  # (taken by FastAPI as left out: the default, unsaid)
             if value == "" and name in GIVE:
                 raise Refused(422, empty_field(name))
