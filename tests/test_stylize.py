@@ -2143,6 +2143,7 @@ def test_the_summary_rate_of_a_small_photo_is_not_zero() -> None:
     assert rate(6.0, 62.0) == "0.097 MP/s"
     assert rate(0.0, 0.0) == "0.00 MP/s"
     assert rate(8e-6, 2.0) == "4 px/s"  # under 0.001 MP/s: pixels (it had said "0.0000040 MP/s")
+    assert rate(1e-6, 3.2) == "0.31 px/s"  # a 1 px picture (it had said "0 px/s", as if nothing was done)
 
 
 def test_the_summary_counts_a_tiny_pictures_pixels(

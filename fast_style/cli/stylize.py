@@ -346,10 +346,11 @@ def pixels(megapixels: float) -> str:
 def rate(megapixels: float, seconds: float) -> str:
     """Megapixels a second as the summary says them: two decimals, or two figures under 0.1 (a 200 px photo on a
     CPU is 0.0054 MP/s, which two decimals showed as 0.00, as if nothing had been done), and pixels a second under
-    0.001 MP/s (as `pixels`)."""
+    0.001 MP/s (as `pixels`), two figures under 1 px/s."""
     per_second = megapixels / seconds if seconds > 0 else 0.0
-    if 0 < per_second < TINY_MP:
-        return f"{round(per_second * 1e6):,} px/s"
+    if 0 < per_second < TINY_MP:  # (under 1 px/s, two figures: a 1 px picture in 3 s had said "0 px/s")
+        pixels = per_second * 1e6
+        return f"{pixels:,.0f} px/s" if pixels >= 1 else f"{pixels:.{_decimals(pixels)}f} px/s"
     return f"{per_second:.{_decimals(per_second)}f} MP/s"
 
 
