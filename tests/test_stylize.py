@@ -238,6 +238,20 @@ def test_an_animation_comes_out_animated_and_a_still_output_says_it_keeps_one_fr
     assert Image.open(tmp_path / "d.png").size == (40, 30)
 
 
+def test_a_turned_uncompressed_tiff_is_read_upright(tmp_path: Path) -> None:
+    """An uncompressed grey, 16-bit or RGBA TIFF on its side (orientation 5 to 8) was read scrambled from a path:
+    Pillow memory-maps its one strip as if it were its turned size."""
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotate on display: shown 30 wide, 40 high
+    for mode in ("L", "I;16", "RGBA", "RGB"):
+        stored = Image.new(mode, (40, 30))
+        stored.paste(Image.new(mode, (8, 8), 255 if mode != "RGBA" else (255, 255, 255, 255)), (0, 0))  # top left
+        stored.save(tmp_path / "side.tif", exif=exif.tobytes())
+        read = read_image(tmp_path / "side.tif")
+        shown = stored.transpose(Image.Transpose.ROTATE_270)  # (its square at the top right)
+        assert read.size == (30, 40) and read.tobytes() == shown.tobytes(), mode
+
+
 def test_an_animated_webp_or_apng_with_an_exif_orientation_comes_out_upright(model_path: Path, tmp_path: Path) -> None:
     """Its first frame alone (-o x.jpg) was turned upright, the animation stayed on its side."""
     frames = [Image.new("RGB", (80, 40), (40, 90, 30)) for i in range(3)]

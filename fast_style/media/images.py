@@ -126,6 +126,8 @@ def read_image(
             img.draft(img.mode, (w // k, h // k))
         # a TIFF is turned upright by Pillow as it is loaded, its resolution not swapped with its sides (`upright`)
         turned = img.format == "TIFF" and _orientation(img) in (5, 6, 7, 8)
+        if turned:  # not memory-mapped: Pillow maps an uncompressed grey, 16-bit, palette or RGBA TIFF's one strip
+            img.filename = ""  # as if it were its turned size (the picture came out scrambled)
         late = exif_after_frames(img)  # an APNG's after its frames: its orientation and camera were lost
         img.load()
         if late and "exif" not in img.info:
