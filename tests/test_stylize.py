@@ -268,11 +268,14 @@ def test_an_animated_webp_or_apng_with_an_exif_orientation_comes_out_upright(mod
             assert (animated.size, animated.n_frames) == ((40, 80), 3), name
             assert animated.getexif().get(0x010F) == "TestCam" and animated.getexif().get(0x0112) == 1, name
     # an APNG whose EXIF chunk comes after its frames (Pillow reads it only once they are all read): it stayed on
-    # its side, its copy saying upright; its first frame alone (-o x.jpg) lost the orientation and the camera
+    # its side, its copy saying upright; its first frame alone (-o x.jpg) lost the orientation and the camera, and
+    # the copyright of a text chunk there
     data = (tmp_path / "turned.png").read_bytes()
     at = data.index(b"eXIf") - 4
     end = at + 12 + int.from_bytes(data[at : at + 4], "big")
-    (tmp_path / "late.png").write_bytes(data[:at] + data[end:-12] + data[at:end] + data[-12:])
+    text = b"tEXtCopyright\x00Ann"
+    text = len(text[4:]).to_bytes(4, "big") + text + zlib.crc32(text).to_bytes(4, "big")
+    (tmp_path / "late.png").write_bytes(data[:at] + data[end:-12] + data[at:end] + text + data[-12:])
     assert Image.open(tmp_path / "late.png").getexif().get(0x0112) is None  # (as Pillow opens it)
     for name, frames_out in (("late.png", 3), ("late.jpg", 1)):
         out = tmp_path / "out" / name
@@ -280,6 +283,8 @@ def test_an_animated_webp_or_apng_with_an_exif_orientation_comes_out_upright(mod
         with Image.open(out) as written:
             assert (written.size, getattr(written, "n_frames", 1)) == ((40, 80), frames_out), name
             assert written.getexif().get(0x010F) == "TestCam" and written.getexif().get(0x0112, 1) == 1, name
+            written.load()
+            assert (written.getexif().get(0x8298) if name.endswith(".jpg") else written.text["Copyright"]) == "Ann"
 
 
 def test_an_animation_keeps_its_transparency_and_a_huge_one_is_one_line(

@@ -24,12 +24,12 @@ from fast_style.media.images import (
     decoding,
     encoding,
     ends_early,
-    exif_after_frames,
     in_srgb,
     kept_metadata,
     on_or_off_alpha,
     on_white,
     reading,
+    said_after_frames,
     upright,
 )
 from fast_style.media.progress import frame_bar
@@ -120,8 +120,8 @@ def _frames_of(path: str | Path) -> tuple[list[Image.Image], list[float], int, s
             plays = int(loop or 0)
         frames, durations = [], []
         fallback = img.format == "PNG" and bool(img.info.get("default_image"))  # an APNG's still for old viewers
-        if late_exif := exif_after_frames(img):  # an APNG's after its frames: read before them (they stayed on
-            img.info["exif"] = late_exif  # their side)
+        if "exif" not in img.info and (late_exif := said_after_frames(img).get("exif")):  # an APNG's after its
+            img.info["exif"] = late_exif  # frames: read before them (they stayed on their side)
         orientation = img.getexif().get(0x0112, 1)  # a WebP's or APNG's EXIF turns every frame (came out sideways)
         coded = nclx.coded_colour(img, path)  # an AVIF's P3 or PQ frames, as its first frame is read as a still
         for index in itertools.count():

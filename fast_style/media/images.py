@@ -128,10 +128,9 @@ def read_image(
         turned = img.format == "TIFF" and _orientation(img) in (5, 6, 7, 8)
         if turned:  # not memory-mapped: Pillow maps an uncompressed grey, 16-bit, palette or RGBA TIFF's one strip
             img.filename = ""  # as if it were its turned size (the picture came out scrambled)
-        late = exif_after_frames(img)  # an APNG's after its frames: its orientation and camera were lost
-        img.load()
-        if late and "exif" not in img.info:
-            img.info["exif"] = late
+        late = said_after_frames(img)  # an APNG's EXIF and texts after its frames: its orientation, camera and
+        img.load()  # copyright were lost
+        img.info = {**late, **img.info}
         if turned and isinstance(dpi := img.info.get("dpi"), tuple) and len(dpi) == 2:
             img.info["dpi"] = dpi[::-1]
         if img.format == "TIFF" and "exif" not in img.info and (block := _tiff_exif(img)):
@@ -150,33 +149,40 @@ def read_image(
         return upright(_coded_colour_to_srgb(img, path))
 
 
-def exif_after_frames(img: Image.Image) -> bytes | None:
-    """An animated PNG's EXIF chunk where it comes after its frames (Pillow gives it only once every frame is
-    read: its first frame, or the frames read in order, were not turned upright, and a still copy lost it), as
-    Pillow gives an EXIF block, read from the file's chunks without decoding them; None where there is none, it
-    is read already, `img` is another picture or its file cannot be walked. The file's position is kept."""
+def said_after_frames(img: Image.Image) -> dict:
+    """What an animated PNG says after its first frame's pixels: its EXIF chunk (as Pillow gives an EXIF block,
+    under "exif") and its text chunks (tEXt, zTXt, iTXt: its copyright, author...), as Pillow gives them in `info`
+    once every frame is read, and only then (its first frame, or the frames read in order, were not turned upright,
+    and a still copy lost them). Read from the file's chunks, its frames not decoded; {} for another picture, one
+    whose file cannot be walked, or what is said before its pixels (Pillow gives that). The file's position is
+    kept."""
     fp = getattr(img, "fp", None)
-    if img.format != "PNG" or "exif" in img.info or fp is None or not getattr(img, "is_animated", False):
-        return None
+    if img.format != "PNG" or fp is None or not getattr(img, "is_animated", False):
+        return {}
+    from PIL.PngImagePlugin import PngStream
+
     try:
         at = fp.tell()
     except (OSError, ValueError):
-        return None
+        return {}
+    stream, pixels = PngStream(fp), False
     try:
         fp.seek(8)  # (the signature)
         while len(head := fp.read(8)) == 8:
             length, kind = struct.unpack(">I4s", head)
-            if kind == b"eXIf":
-                block = fp.read(length)
-                return b"Exif\x00\x00" + block if len(block) == length else None
             if kind == b"IEND":
-                return None
+                break
+            if pixels and kind in (b"eXIf", b"tEXt", b"zTXt", b"iTXt"):
+                stream.call(kind, fp.tell(), length)  # (Pillow's own reading of the chunk, into its `im_info`)
+                fp.seek(4, os.SEEK_CUR)  # its CRC
+                continue
+            pixels = pixels or kind in (b"IDAT", b"fdAT")
             fp.seek(length + 4, os.SEEK_CUR)  # its data and CRC
-        return None
-    except (OSError, ValueError, struct.error):
-        return None
+    except Exception:  # (cut short, damaged: what was read before)
+        pass
     finally:
         fp.seek(at)
+    return dict(stream.im_info)
 
 
 # a TIFF's own tags that are a photo's EXIF (IFD0's description, camera, date, author), beside its EXIF and GPS IFDs
