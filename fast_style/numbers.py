@@ -71,18 +71,39 @@ def _float(value: object) -> float:
 
 
 def shown(value: object) -> str:
-    """`value` as a message says it: its repr, an integer beyond a float's range by its power of ten, 1e+400, as a
-    float's is written (the digits of 10**5000 are more than Python writes: a ValueError), a fraction as its float
-    (Fraction(10**400)'s repr was its 400 digits, Fraction(10**5000)'s that ValueError), anything else `_briefly`."""
-    try:
-        whole = int(operator.index(element(value)))  # type: ignore[arg-type]
-    except TypeError:
-        if isinstance(value, numbers.Rational) and not is_bool(value):  # (a Fraction: no int, by operator.index)
-            number = _float(value)
-            return f"{number:g}" if math.isfinite(number) else shown(int(value))  # type: ignore[call-overload]
+    """`value` as every message says it (fast_style.options' too): a number (numpy's, a one-element tensor's) as its
+    value, exactly, a whole one without its ".0": 2 for a command line's `--strength 2`, which argparse reads as 2.0
+    (one message had said "got 2.0", another "got 2" for it, and "%g" said 1.0000001 as 1: "within 0..1, got 1");
+    np.float32(0.1) as 0.1, not its repr. An integer beyond a float's range by its power of ten, 1e+400, as a float's
+    is written (the digits of 10**5000 are more than Python writes: a ValueError), a fraction as its float
+    (Fraction(10**400)'s repr was its 400 digits); anything else `_briefly`: its repr where it is short, else its
+    kind ("a TransformerNet")."""
+    plain = element(value)
+    if is_bool(plain) or not isinstance(plain, (numbers.Number, Decimal)):
         return _briefly(value)
+    try:
+        whole = int(operator.index(plain))  # type: ignore[arg-type]
+    except TypeError:
+        pass
+    else:
+        return _whole(whole)
+    if isinstance(plain, numbers.Rational):  # (a Fraction: no int, by operator.index)
+        number = _float(plain)
+        return _unpointed(repr(number)) if math.isfinite(number) else _whole(int(plain))  # type: ignore[call-overload]
+    if isinstance(plain, (numbers.Real, Decimal)):
+        return _unpointed(str(plain))  # (numpy's str is its type's shortest digits: np.float32(0.1) is 0.1)
+    return _briefly(value)  # (a complex number)
+
+
+def _unpointed(text: str) -> str:
+    """A float's digits without a whole number's ".0": 2.0 as 2, as it is typed."""
+    return text.removesuffix(".0")
+
+
+def _whole(whole: int) -> str:
+    """An integer in digits; one beyond a float's range by its power of ten, 1e+400, as a float's is written."""
     if abs(whole) <= sys.float_info.max:
-        return repr(value)
+        return str(whole)
     power = math.floor(math.log10(abs(whole)))
     leading = float(f"{10 ** (math.log10(abs(whole)) - power):.3g}")
     if leading >= 10:  # (9.999e+399 rounded to 3 digits is 1e+400, not "10e+399")

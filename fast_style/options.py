@@ -4,18 +4,17 @@ default the command's option while a command runs, else the Python argument (err
 field's name.
 
 A value of the wrong type (a string, a bool, anything but one real number) is a TypeError, a programming mistake; a
-number it does not take (out of range, NaN) is a UserError: fast_style.numbers.check_number's rule, through
-`as_number`."""
+number it does not take (out of range, NaN) is a UserError: fast_style.numbers.check_number's rule, in its wording
+(a value as fast_style.numbers.shown says it)."""
 
 from __future__ import annotations
 
 import math
 import os
-from collections.abc import Callable
 
 from fast_style.errors import UserError, setting
-from fast_style.numbers import check_number, plain_number
-from fast_style.numbers import shown as number_shown
+from fast_style.numbers import check_number
+from fast_style.numbers import shown as numbers_shown
 
 
 def as_number(name: str, value: object) -> float:
@@ -58,31 +57,13 @@ def shown(value: object) -> str:
     400 digits, 10**5000's Python's ValueError, not the call's TypeError), anything else by its kind (a network's
     repr is many lines: "not TransformerNet", as every call that takes a path or a network says it)."""
     plain = value is None or isinstance(value, (bool, int, float, bytes))
-    return number_shown(value) if plain else type(value).__name__
-
-
-def _checked(name: str, value: object, within: Callable[[float], bool], takes: str, whole: bool = False) -> float | int:
-    """`value` as a number `within` accepts (an int for `whole`: a count of pixels, by fast_style.numbers' rule of
-    whole numbers: 100.0 and np.float32(100.0) are 100, 10**400 is itself, larger than any picture, where its float,
-    inf, had been refused), else one UserError that says the number as %g (2 for a command line's 2.0; a numpy
-    number or a tensor as its value; an integer beyond a float's range as 1e+400, not inf)."""
-    number = as_number(name, value)
-    integral = plain_number(value, integer=True)
-    checked = integral if whole else number
-    if checked is None or not within(checked):
-        said = number_shown(value) if math.isinf(number) and integral is not None else f"{number:g}"  # (1e+400)
-        raise UserError(f"{name} must be {takes}, got {said}")
-    return checked
+    return numbers_shown(value) if plain else type(value).__name__
 
 
 def check_strength(value: object, name: str | None = None) -> float:
     """0: the photo, 1: the full style, blended between."""
-    return _checked(
-        name or setting("--strength", "strength"),
-        value,
-        lambda v: 0 <= v <= 1,
-        "within 0..1 (0: the photo, 1: the full style)",
-    )
+    name = name or setting("--strength", "strength")
+    return float(check_number(name, value, lambda v: 0 <= v <= 1, "within 0..1 (0: the photo, 1: the full style)"))
 
 
 def check_max_size(value: object, name: str | None = None) -> int | None:
@@ -91,36 +72,35 @@ def check_max_size(value: object, name: str | None = None) -> int | None:
     name = name or setting("--max-size", "max_size")
     if value is None:
         return None
-    return int(_checked(name, value, lambda v: v >= 1, "a whole number of pixels >= 1", whole=True))
+    return int(check_number(name, value, lambda v: v >= 1, "a whole number of pixels >= 1", integer=True))
 
 
 def check_scale(value: object, name: str | None = None) -> float | None:
     """A factor on both sides of an image before it is stylized, or None."""
     name = name or setting("--scale", "scale")
-    return None if value is None else _checked(name, value, lambda v: 0 < v < math.inf, "a number > 0")
+    return None if value is None else float(check_number(name, value, lambda v: 0 < v < math.inf, "a number > 0"))
 
 
 def check_smoothing(value: object, name: str | None = None) -> float:
     """Temporal smoothing of video frames: 0 (none) up to, not including, 1."""
-    return _checked(
-        name or setting("--smooth", "smooth"), value, lambda v: 0 <= v < 1, "within 0..1 (1 excluded; 0: none)"
-    )
+    name = name or setting("--smooth", "smooth")
+    return float(check_number(name, value, lambda v: 0 <= v < 1, "within 0..1 (1 excluded; 0: none)"))
 
 
 def check_tile(value: object, name: str | None = None) -> int:
     """The side of the tiles a large image is stylized in: at least 64 px (a 300x200 picture took 80 s in 1 px
     tiles, a few milliseconds whole)."""
     name = name or setting("--tile", "tile")
-    return int(_checked(name, value, lambda v: v >= 64, "a whole number of pixels >= 64", whole=True))
+    return int(check_number(name, value, lambda v: v >= 64, "a whole number of pixels >= 64", integer=True))
 
 
 def check_max_pixels(value: object, name: str | None = None) -> int:
     """Images with more pixels than this are stylized in tiles; 0: never. A count of pixels, not megapixels."""
     name = name or setting("--max-pixels", "max_pixels")
-    number = as_number(name, value)
-    if 0 < number < 64 * 64:  # (4.2, meaning megapixels, tiled every picture in tiles of a few pixels' worth)
+    takes = "a whole number of pixels, at least 4096 (0: never tile)"
+    if 0 < check_number(name, value, lambda _: True, takes) < 64 * 64:  # (4.2, meaning megapixels, tiled every picture)
         raise UserError(
-            f"{name} {number:g} is a count of pixels, not megapixels: 4.2 MP is 4.2e6; give at least 4096 "
+            f"{name} {numbers_shown(value)} is a count of pixels, not megapixels: 4.2 MP is 4.2e6; give at least 4096 "
             "(64 x 64), or 0: never tile"
         )
-    return int(_checked(name, value, lambda v: v >= 0, "a whole number of pixels, at least 4096 (0: never tile)", True))
+    return int(check_number(name, value, lambda v: v >= 0, takes, integer=True))

@@ -718,10 +718,11 @@ def test_optimize_never_writes_over_its_inputs_or_an_existing_curve(
             ["-o", str(tmp_path / "a.png"), "--style-weight", "nan"],
             "--style-weight must be a finite number >= 0, got nan",
         ),
-        (["-o", str(tmp_path / "a.png"), "--tv-weight", "-1"], "--tv-weight must be a finite number >= 0, got -1.0"),
+        (["-o", str(tmp_path / "a.png"), "--tv-weight", "-1"], "--tv-weight must be a finite number >= 0, got -1"),
         (["-o", str(tmp_path / "a.png"), "--lr", "inf"], "--lr must be a finite number > 0, got inf"),
-        # the library's rule and words (fast_style.perceptual.optimize.check_lr), as the command's
-        (["-o", str(tmp_path / "a.png"), "--lr", "0"], "--lr must be a finite number > 0, got 0.0\n"),
+        # the library's rule and words (fast_style.perceptual.optimize.check_lr), as the command's; a number as it is
+        # typed, as every option's (argparse's 0.0 had been said "got 0.0" here, "got 0" by --strength)
+        (["-o", str(tmp_path / "a.png"), "--lr", "0"], "--lr must be a finite number > 0, got 0\n"),
         (["-o", str(tmp_path / "a.png"), "--style-size", "8"], "--style-size must be a whole number >= 16, got 8"),
     ]
     for extra, message in cases:

@@ -36,17 +36,17 @@ def test_a_bool_is_no_strength_numpy_s_and_torch_s_included(model_path: Path, tm
 
     s = Stylizer.load(model_path, device="cpu")
     for yes in (True, np.True_, torch.tensor(True)):
-        with pytest.raises(TypeError, match="strength must be a number, not"):
+        with pytest.raises(TypeError, match=r"^strength must be within 0..1 .*, not (True|np.True_|tensor\(True\))$"):
             s(torch.rand(3, 16, 16), strength=yes)
-        with pytest.raises(TypeError, match="tile must be a number, not"):
+        with pytest.raises(TypeError, match=r"^tile must be a whole number of pixels >= 64, not"):
             Stylizer(s.network, "cpu", "fp32", tile=yes)
     assert s(torch.rand(3, 16, 16), strength=np.float32(0.5)).shape == (3, 16, 16)
     # a number's value, not its type: a UserError, as check_number's (it had been a TypeError here alone)
-    with pytest.raises(UserError, match="strength must be a number, got nan"):
+    with pytest.raises(UserError, match=r"^strength must be within 0..1 \(0: the photo, 1: the full style\), got nan$"):
         s(torch.rand(3, 16, 16), strength=float("nan"))
     # one rule (numbers.check_number) for the options and every other setting: np.complex128(0.5+1j) had been taken
     # as strength 0.5 (its imaginary part dropped), a tensor's temporal.weight refused where a tensor's strength was not
-    with pytest.raises(TypeError, match="strength must be a number, not"):
+    with pytest.raises(TypeError, match=r"^strength must be within 0..1 .*, not np.complex128\(0.5\+1j\)$"):
         s(torch.rand(3, 16, 16), strength=np.complex128(0.5 + 1j))
     term = ConsistencyLoss(torch.tensor(2.0), max_shift=np.array([3]))
     assert (term.weight, term.max_shift, type(term.max_shift)) == (2.0, 3, int)
@@ -863,3 +863,17 @@ def test_check_number_gives_back_pythons_own_number_and_tells_a_wrong_type_from_
             check_number("x", number, anything, "a number", integer)
     with pytest.raises(UserError, match=r"^x must be a number >= 1, got -1$"):
         check_number("x", -1, lambda v: v >= 1, "a number >= 1")
+    # a number said as its value, exactly, in one wording for every setting (the options' "%g" had said
+    # np.float32(2.0) as 2 and 1.0000001 as 1; check_number np.float32(2.0) and a command line's 2.0 as written)
+    for number, said in (
+        (2.0, "2"),
+        (np.float32(2.0), "2"),
+        (np.float32(0.1), "0.1"),
+        (np.int64(-4), "-4"),
+        (torch.tensor(-1.5), "-1.5"),
+        (1.0000001, "1.0000001"),
+        (1e20, "1e+20"),
+        (Fraction(-1, 4), "-0.25"),
+    ):
+        with pytest.raises(UserError, match=f"^x must be a number > 1e30, got {re.escape(said)}$"):
+            check_number("x", number, lambda v: v > 1e30, "a number > 1e30")

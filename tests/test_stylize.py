@@ -796,10 +796,19 @@ def test_cli_options_and_bad_inputs(model_path: Path, tmp_path: Path, capsys: py
     "flag,value,said",
     [
         ("--strength", "2", "--strength must be within 0..1 (0: the photo, 1: the full style), got 2"),
-        ("--strength", "nan", "--strength must be a number, got nan"),
+        ("--strength", "nan", "--strength must be within 0..1 (0: the photo, 1: the full style), got nan"),
+        # a number said exactly, in one wording ("%g" had said "got 1", within 0..1; "--max-pixels 4096 is a count of
+        # pixels, not megapixels: ... give at least 4096")
+        ("--strength", "1.0000001", "--strength must be within 0..1 (0: the photo, 1: the full style), got 1.0000001"),
+        (
+            "--max-pixels",
+            "4095.9999999",
+            "--max-pixels 4095.9999999 is a count of pixels, not megapixels: 4.2 MP is 4.2e6; give at least 4096 "
+            "(64 x 64), or 0: never tile",
+        ),
         ("--max-size", "0", "--max-size must be a whole number of pixels >= 1, got 0"),
         ("--scale", "inf", "--scale must be a number > 0, got inf"),
-        ("--scale", "nan", "--scale must be a number, got nan"),
+        ("--scale", "nan", "--scale must be a number > 0, got nan"),
         ("--smooth", "1", "--smooth must be within 0..1 (1 excluded; 0: none), got 1"),
     ],
 )
@@ -1007,11 +1016,14 @@ def test_api_mistakes_in_values_files_and_types_are_named(model_path: Path, tmp_
             call(tmp_path / "bomb.png")
     photo.save(tmp_path / "p.png")
     assert s.stylize_image(str(tmp_path / "p.png")).size == (20, 16)  # a path is read
-    for options, name in (({"strength": "0.5"}, "strength"), ({"max_size": "100"}, "max_size")):
-        with pytest.raises(TypeError, match=f"^{name} must be a number"):  # no number: the wrong type
+    for options, said in (
+        ({"strength": "0.5"}, "strength must be within 0..1 (0: the photo, 1: the full style), not '0.5'"),
+        ({"max_size": "100"}, "max_size must be a whole number of pixels >= 1, not '100'"),
+    ):
+        with pytest.raises(TypeError, match=f"^{re.escape(said)}$"):  # no number: the wrong type
             s(photo, **options)
     for name in ("scale", "strength"):  # NaN passed every range check: a number the setting does not take
-        with pytest.raises(UserError, match=f"^{name} must be a number, got nan"):
+        with pytest.raises(UserError, match=f"^{name} must be .*, got nan$"):  # (in its range's words, as 2's)
             s(photo, **{name: float("nan")})
     # numpy's numbers and a 0-d tensor are numbers (a tensor's max_size or scale failed in round())
     assert s(photo, strength=np.float32(0.5), max_size=np.int64(10)).size == (10, 8)

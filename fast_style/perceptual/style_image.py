@@ -31,9 +31,8 @@ def load_style_image(image: str, size: int | None = None) -> torch.Tensor:
     if size is not None:  # (a string failed with "'<' not supported between instances of 'str' and 'int'")
         number = as_number("the style size", size)
         if not 16 <= number < math.inf:  # (inf, 10**400: OverflowError in the resize below)
-            said = shown(size) if math.isinf(number) else f"{number:g}"  # (32, not 32.0; 10**400 as 1e+400)
             raise UserError(
-                f"style size {said}: give a number of pixels, at least 16 (or null for the painting's own size)"
+                f"style size {shown(size)}: give a number of pixels, at least 16 (or null for the painting's own size)"
             )
         size = int(number) if number.is_integer() else number  # type: ignore[assignment]
     if not path.is_file():  # the same words fit training (style.image=) and the CLIs (--style)
