@@ -76,8 +76,8 @@ def shown(value: object) -> str:
     (one message had said "got 2.0", another "got 2" for it, and "%g" said 1.0000001 as 1: "within 0..1, got 1");
     np.float32(0.1) as 0.1, not its repr. An integer beyond a float's range by its power of ten, 1e+400, as a float's
     is written (the digits of 10**5000 are more than Python writes: a ValueError), a fraction as its float
-    (Fraction(10**400)'s repr was its 400 digits); anything else `_briefly`: its repr where it is short, else its
-    kind ("a TransformerNet")."""
+    (Fraction(10**400)'s repr was its 400 digits); anything else `_briefly`: None, a bool, a short string as
+    written, else its kind ("TransformerNet")."""
     plain = element(value)
     if is_bool(plain) or not isinstance(plain, (numbers.Number, Decimal)):
         return _briefly(value)
@@ -112,13 +112,16 @@ def _whole(whole: int) -> str:
 
 
 def _briefly(value: object) -> str:
-    """`value`'s repr where it is short, else its kind (and shape): a 20x20 tensor's repr, given for a number, had
-    made its TypeError 20 lines long."""
+    """A value that is no real number: None, a bool, a short string (bytes, a complex number) as written, anything
+    else by its kind (and shape), as the project's other calls say a value of the wrong type ("not TransformerNet"):
+    a network's or a 20x20 tensor's repr is many lines, a long list's hundreds of characters, an object's its
+    address."""
     text = repr(value)
-    if "\n" not in text and len(text) <= 60:
+    written = value is None or is_bool(value) or isinstance(value, (str, bytes, numbers.Number))
+    if written and "\n" not in text and len(text) <= 60:
         return text
     shape = getattr(value, "shape", None)
-    return f"a {type(value).__name__}" + (f" of shape {tuple(shape)}" if shape is not None else "")
+    return type(value).__name__ + (f" of shape {tuple(shape)}" if shape is not None else "")
 
 
 def check_number(

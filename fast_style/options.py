@@ -13,8 +13,7 @@ import math
 import os
 
 from fast_style.errors import UserError, setting
-from fast_style.numbers import check_number
-from fast_style.numbers import shown as numbers_shown
+from fast_style.numbers import check_number, shown
 
 
 def as_number(name: str, value: object) -> float:
@@ -50,14 +49,6 @@ def check_path(name: str, value: object, what: str) -> None:
     not NoneType" named no argument."""
     if not isinstance(value, (str, os.PathLike)):
         raise TypeError(f"{name} is {what}'s path (a str or a Path), not {shown(value)}")
-
-
-def shown(value: object) -> str:
-    """A plain value as it is written, a number as fast_style.numbers says it (10**400 as 1e+400: its repr had been its
-    400 digits, 10**5000's Python's ValueError, not the call's TypeError), anything else by its kind (a network's
-    repr is many lines: "not TransformerNet", as every call that takes a path or a network says it)."""
-    plain = value is None or isinstance(value, (bool, int, float, bytes))
-    return numbers_shown(value) if plain else type(value).__name__
 
 
 def check_strength(value: object, name: str | None = None) -> float:
@@ -100,7 +91,7 @@ def check_max_pixels(value: object, name: str | None = None) -> int:
     takes = "a whole number of pixels, at least 4096 (0: never tile)"
     if 0 < check_number(name, value, lambda _: True, takes) < 64 * 64:  # (4.2, meaning megapixels, tiled every picture)
         raise UserError(
-            f"{name} {numbers_shown(value)} is a count of pixels, not megapixels: 4.2 MP is 4.2e6; give at least 4096 "
+            f"{name} {shown(value)} is a count of pixels, not megapixels: 4.2 MP is 4.2e6; give at least 4096 "
             "(64 x 64), or 0: never tile"
         )
     return int(check_number(name, value, lambda v: v >= 0, takes, integer=True))

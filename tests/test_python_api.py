@@ -546,6 +546,8 @@ def test_a_stylize_that_returns_tensors_for_an_animation_is_named(tmp_path: Path
 def test_video_and_animation_check_their_callables_and_paths_first(tmp_path: Path) -> None:
     # stylize=None, on_frame=1: "'NoneType' object is not callable" once the file was open; a path of None: pathlib's
     # "expected str, bytes or os.PathLike object"; a stylize returning None: "object of type 'NoneType' has no len()"
+    import numpy as np
+
     from fast_style.media.animation import stylize_animation
     from fast_style.media.video import stylize_video
 
@@ -559,6 +561,11 @@ def test_video_and_animation_check_their_callables_and_paths_first(tmp_path: Pat
         # said as every number is (fast_style.numbers.shown): 10**5000's repr was Python's ValueError, not this one
         ({"src": 10**5000}, r"^src is the video's path \(a str or a Path\), not 1e\+5000$"),
         ({"stylize": 10**400}, r"^stylize must be a function .*, not 1e\+400$"),
+        # in fast_style.numbers.shown's words, as every setting's: a string as written (it had said "not str"), a
+        # number as its value ("not float32"), anything else by its kind
+        ({"stylize": "wave"}, r"^stylize must be a function .*, not 'wave'$"),
+        ({"on_frame": np.float32(0.5)}, r"^on_frame must be a function .*, not 0.5$"),
+        ({"src": [missing]}, r"^src is the video's path \(a str or a Path\), not list$"),
     ):
         given = {"src": missing, "dst": tmp_path / "o.mp4", "stylize": lambda frames: frames, **options}
         with pytest.raises(TypeError, match=said):
@@ -855,7 +862,8 @@ def test_check_number_gives_back_pythons_own_number_and_tells_a_wrong_type_from_
         with pytest.raises(TypeError, match=r"^x must be a number, not "):
             check_number("x", wrong, anything, "a number")
     # in one line: a tensor's or a list's repr had been its many lines, or hundreds of characters
-    for wrong, said in ((torch.zeros(20, 20), "a Tensor of shape (20, 20)"), (list(range(100)), "a list")):
+    # (by its kind, as fast_style.options said a value of the wrong type, and the project's other calls do)
+    for wrong, said in ((torch.zeros(20, 20), "Tensor of shape (20, 20)"), (list(range(100)), "list")):
         with pytest.raises(TypeError, match=f"^x must be a number, not {re.escape(said)}$"):
             check_number("x", wrong, anything, "a number")
     for number, integer in ((float("nan"), False), (np.float32("nan"), False), (2.5, True), (np.float64(2.5), True)):

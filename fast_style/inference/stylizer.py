@@ -37,6 +37,7 @@ from fast_style.media.pixels import pil_to_tensor, tensor_to_pil, to_uint8, to_u
 from fast_style.media.yuv import keep_colours
 from fast_style.model.network import EXPORT_MIN_SIDE, TransformerNet, for_cpu_inference, not_a_network
 from fast_style.model.style_model import load_style_model
+from fast_style.numbers import shown
 from fast_style.options import (
     check_flag,
     check_max_pixels,
@@ -44,7 +45,6 @@ from fast_style.options import (
     check_scale,
     check_strength,
     check_tile,
-    shown,
 )
 
 log = logging.getLogger(__name__)

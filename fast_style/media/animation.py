@@ -33,8 +33,8 @@ from fast_style.media.images import (
     upright,
 )
 from fast_style.media.progress import frame_bar
-from fast_style.numbers import check_number
-from fast_style.options import check_callable, check_path, check_smoothing, shown
+from fast_style.numbers import check_number, shown
+from fast_style.options import check_callable, check_path, check_smoothing
 from fast_style.outputs import check_output, is_the_file
 from fast_style.plurals import counted
 
