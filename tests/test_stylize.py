@@ -810,6 +810,9 @@ def test_cli_options_and_bad_inputs(model_path: Path, tmp_path: Path, capsys: py
         ("--scale", "inf", "--scale must be a number > 0, got inf"),
         ("--scale", "nan", "--scale must be a number > 0, got nan"),
         ("--smooth", "1", "--smooth must be within 0..1 (1 excluded; 0: none), got 1"),
+        # the rule's words, as the library's for a Python caller ("--quality must be within 1..100", no number)
+        ("--quality", "0", "--quality must be a whole number within 1..100, got 0"),
+        ("--batch-size", "-1", "--batch-size must be a whole number >= 1, got -1"),
     ],
 )
 def test_the_cli_says_the_librarys_rule_in_its_flags_words(

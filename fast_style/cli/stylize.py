@@ -31,6 +31,7 @@ from fast_style.inference_defaults import (
     RUNS_WHOLE_UP_TO,
     STATS_SIZE,
 )
+from fast_style.numbers import check_number
 from fast_style.options import (
     check_max_pixels,
     check_max_size,
@@ -181,10 +182,12 @@ def run(args: argparse.Namespace) -> int:
     if args.tile is not None:
         check_tile(args.tile)
     check_max_pixels(args.max_pixels)
-    if args.batch_size is not None and args.batch_size < 1:
-        raise UserError("--batch-size must be >= 1")
-    if args.quality is not None and not 1 <= args.quality <= 100:
-        raise UserError("--quality must be within 1..100")
+    # in the rule's words, as the library says them (it had said "--quality must be within 1..100", and the library
+    # "quality must be a whole number within 1..100 (--quality), got 0" where a Python caller gave it)
+    if args.batch_size is not None:
+        check_number("--batch-size", args.batch_size, lambda v: v >= 1, "a whole number >= 1", integer=True)
+    if args.quality is not None:
+        check_number("--quality", args.quality, lambda v: 1 <= v <= 100, "a whole number within 1..100", integer=True)
     if args.backend == "onnxruntime" and (args.tile or args.compile):
         raise UserError(f"--{'tile' if args.tile else 'compile'} needs --backend torch")
     from tqdm import tqdm
