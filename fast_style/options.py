@@ -67,9 +67,11 @@ def check_max_size(value: object, name: str | None = None) -> int | None:
 
 
 def check_scale(value: object, name: str | None = None) -> float | None:
-    """A factor on both sides of an image before it is stylized, or None."""
+    """A factor on both sides of an image before it is stylized, or None: a finite one (inf had been refused as not
+    "a number > 0")."""
     name = name or setting("--scale", "scale")
-    return None if value is None else float(check_number(name, value, lambda v: 0 < v < math.inf, "a number > 0"))
+    takes = "a finite number > 0"
+    return None if value is None else float(check_number(name, value, lambda v: 0 < v < math.inf, takes))
 
 
 def check_smoothing(value: object, name: str | None = None) -> float:

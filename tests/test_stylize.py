@@ -807,8 +807,8 @@ def test_cli_options_and_bad_inputs(model_path: Path, tmp_path: Path, capsys: py
             "(64 x 64), or 0: never tile",
         ),
         ("--max-size", "0", "--max-size must be a whole number of pixels >= 1, got 0"),
-        ("--scale", "inf", "--scale must be a number > 0, got inf"),
-        ("--scale", "nan", "--scale must be a number > 0, got nan"),
+        ("--scale", "inf", "--scale must be a finite number > 0, got inf"),  # (it said "a number > 0" of inf)
+        ("--scale", "nan", "--scale must be a finite number > 0, got nan"),
         ("--smooth", "1", "--smooth must be within 0..1 (1 excluded; 0: none), got 1"),
         # the rule's words, as the library's for a Python caller ("--quality must be within 1..100", no number)
         ("--quality", "0", "--quality must be a whole number within 1..100, got 0"),
@@ -969,8 +969,8 @@ def test_api_misuse_is_a_clear_error(model_path: Path) -> None:
         ({"max_size": 0}, r"max_size must be a whole number of pixels >= 1, got 0"),
         # one rule for Python, the command line and the server, whose live view alone refused 100.5
         ({"max_size": 100.5}, r"^max_size must be a whole number of pixels >= 1, got 100.5$"),
-        ({"scale": -1.0}, r"scale must be a number > 0, got -1"),
-        ({"scale": 0.0}, r"scale must be a number > 0, got 0"),
+        ({"scale": -1.0}, r"scale must be a finite number > 0, got -1"),
+        ({"scale": 0.0}, r"scale must be a finite number > 0, got 0"),
     ):
         with pytest.raises(UserError, match=said):
             s(Image.new("RGB", (20, 16)), **size)
@@ -1191,7 +1191,7 @@ def test_output_names_say_what_they_will_do(model_path: Path, tmp_path: Path, ca
             (a, "-o", tmp_path / "o.png", "--backend", "onnxruntime", "--precision", "bf16"),
             "--precision bf16 needs --backend torch",
         ),
-        ((a, "-o", tmp_path / "o.png", "--scale", "inf"), "--scale must be a number > 0, got inf"),
+        ((a, "-o", tmp_path / "o.png", "--scale", "inf"), "--scale must be a finite number > 0, got inf"),
         ((a, "-o", tmp_path / "o.png", "--max-pixels", "inf"), "--max-pixels must be a whole number of pixels, at"),
         ((a, "-o", tmp_path / "o.png", "--tile", "32"), "--tile must be a whole number of pixels >= 64, got 32"),
         ((a, "-o", tmp_path / "o.png", "--max-pixels", "4.2"), "--max-pixels 4.2 is a count of pixels, not megapixels"),
