@@ -1195,7 +1195,12 @@ def test_output_names_say_what_they_will_do(model_path: Path, tmp_path: Path, ca
         ((a, "-o", tmp_path / "o.png", "--max-pixels", "inf"), "--max-pixels must be a whole number of pixels, at"),
         ((a, "-o", tmp_path / "o.png", "--tile", "32"), "--tile must be a whole number of pixels >= 64, got 32"),
         ((a, "-o", tmp_path / "o.png", "--max-pixels", "4.2"), "--max-pixels 4.2 is a count of pixels, not megapixels"),
-        ((a, "-o", tmp_path / "o.png", "--max-image-pixels", "nan"), "--max-image-pixels must be > 0"),
+        (
+            (a, "-o", tmp_path / "o.png", "--max-image-pixels", "nan"),
+            "--max-image-pixels must be a whole number of pixels >= 1 (inf: no limit), got nan",
+        ),
+        # (0.5 was taken as 0, which refused every picture: "more pixels than ... allows (0: --max-image-pixels)")
+        ((a, "-o", tmp_path / "o.png", "--max-image-pixels", "0.5"), "--max-image-pixels must be a whole number of"),
     ]
     for args, message in cases:
         assert run(*args) == 2, args

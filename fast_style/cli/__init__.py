@@ -28,6 +28,7 @@ from typing import NoReturn
 
 from fast_style.command_line import command_options, restore_command_line, set_command_line
 from fast_style.errors import Terminated, UserError, first_line, out_of_memory
+from fast_style.numbers import check_number
 
 EXIT_OK, EXIT_PARTIAL, EXIT_USER_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -333,12 +334,14 @@ def add_pixel_limit(parser: argparse.ArgumentParser) -> None:
 @contextlib.contextmanager
 def pixel_limit(value: float) -> Iterator[None]:
     """Within: --max-image-pixels checked and made Pillow's limit (None for inf); Pillow's own afterwards (a tool's
-    main called from a program, or a test, had left it set for the rest of the process)."""
+    main called from a program, or a test, had left it set for the rest of the process). A whole number of pixels, by
+    fast_style.numbers' rule and in its words: 2.5 had been taken as 2 unsaid, 0.5 as 0, which refused every picture
+    ("more pixels than ... allows (0: --max-image-pixels)")."""
     from fast_style.media.bomb_guard import pillow_pixel_limit
 
-    if math.isnan(value) or value <= 0:
-        raise UserError("--max-image-pixels must be > 0 (inf: no limit)")
-    with pillow_pixel_limit(int(value) if math.isfinite(value) else None):
+    takes = "a whole number of pixels >= 1 (inf: no limit)"
+    limit = None if value == math.inf else int(check_number("--max-image-pixels", value, lambda v: v >= 1, takes, True))
+    with pillow_pixel_limit(limit):
         yield
 
 
