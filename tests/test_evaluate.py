@@ -206,7 +206,7 @@ def test_eval_errors_are_one_line(tmp_path: Path, sweep: Path, capsys: pytest.Ca
     ):
         assert eval_main([str(sweep), "--photos", str(tmp_path), option, given]) == 2
         assert capsys.readouterr().err == f"error: {option} must be {said}\n"
-    assert "the sheet cell (--sheet-cell) 8: give 32 to 4096 px, or 0 for full size" in err[4]
+    assert err[4] == "error: --sheet-cell must be a whole number of pixels within 32..4096 (0: full size), got 8"
     (tmp_path / "file").write_text("x")
     assert eval_main([str(sweep), "--photos", str(tmp_path), "--out", str(tmp_path / "file")]) == 2
     assert eval_main([str(sweep), "--photos", str(tmp_path), "--out", str(tmp_path)]) == 2

@@ -98,7 +98,10 @@ def test_an_earlier_report_is_kept_without_force_and_a_missing_judge_is_shown_as
     args = ["--photos", str(photos), "--style-dir", str(tmp_path), "--styles", "wave", "--out", str(out)]
     for more, said in (
         ([], "metrics.json exist: "),
-        (["--sheet-cell", "-5"], "the sheet cell (--sheet-cell) -5: give 32 to 4096 px"),
+        (
+            ["--sheet-cell", "-5"],
+            "--sheet-cell must be a whole number of pixels within 32..4096 (0: full size), got -5",
+        ),
         (["--write-manifests", "--no-judge"], "--write-manifests stores the judge's figures too"),
         (["--force", "--judge-weights", str(tmp_path / "none.pth")], "--judge-weights " + str(tmp_path / "none.pth")),
     ):
