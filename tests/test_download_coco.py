@@ -271,10 +271,12 @@ def test_ctrl_c_exits_cleanly(tmp_path, server, monkeypatch, capsys):
         ["--base-url", "notaurl"],  # (urllib's ValueError, a traceback)
     ],
 )
-def test_invalid_arguments_are_rejected(tmp_path, bad):
+def test_invalid_arguments_are_rejected(tmp_path, capsys, bad):
     with pytest.raises(SystemExit) as exc:
         dc.main(["--out", str(tmp_path), *bad])
     assert exc.value.code == 2
+    if bad[0] == "--timeout":  # (inf had been refused as not "a number > 0")
+        assert f"argument --timeout: must be a finite number > 0, got {bad[1]}" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(("option", "kind"), [("--count", "int"), ("--workers", "int"), ("--timeout", "float")])

@@ -41,7 +41,7 @@ def _one_line(argv: list[str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.C
         (["flicker_strip.py", "--photo", "{photo}", "--models", "wave", "-o", "x.xyz"], "give a .png picture"),
         (["flicker_strip.py", "--photo", "{photo}", "--models", "wave", "--smooth", "1.5", "-o", "x.png"], "1.5"),
         (["live_page_fps.py", "--style", "nope"], "unknown style 'nope'"),
-        (["load_test_server.py", "--repeat", "0"], "--repeat: must be a number > 0"),
+        (["load_test_server.py", "--repeat", "0"], "--repeat: must be a finite number > 0"),
         (["run_summary.py", "{photos}", "--csv", "{output}"], "use --force"),
         (["run_summary.py", "{photos}", "--csv", "{photos}"], "it is a folder"),
         (["table_plot.py", "{table}", "--after", "Speed", "--x", "nope", "--y", "ms", "--label", "engine"], "'nope'"),

@@ -177,7 +177,7 @@ def positive(kind: Callable[[str], float]) -> Callable[[str], float]:
     def parse(text: str) -> float:
         value = kind(text)
         if not math.isfinite(value) or value <= 0:  # (nan and inf: a traceback from the socket's timeout)
-            raise argparse.ArgumentTypeError(f"must be a number > 0, got {text}")
+            raise argparse.ArgumentTypeError(f"must be a finite number > 0, got {text}")  # (inf is > 0: "finite")
         return value
 
     parse.__name__ = kind.__name__  # argparse's "invalid int value: 'x'" names the type by it
