@@ -839,6 +839,7 @@ def test_a_stylization_under_way_does_not_hold_a_stop(tmp_path: Path, again: boo
 
     proc, port, temp = _serve_in_a_process(tmp_path)
     answer: list = []
+    sent = threading.Event()
 
     def post() -> None:
         buffer = io.BytesIO()
@@ -854,6 +855,7 @@ def test_a_stylization_under_way_does_not_hold_a_stop(tmp_path: Path, again: boo
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=GRACE + 30)
         try:
             connection.request("POST", "/api/stylize", body, {"Content-Type": "multipart/form-data; boundary=B"})
+            sent.set()
             reply = connection.getresponse()
             answer.append((reply.status, reply.read()))
         except OSError as e:  # a second Ctrl-C: the connection may close unanswered
@@ -862,7 +864,8 @@ def test_a_stylization_under_way_does_not_hold_a_stop(tmp_path: Path, again: boo
     try:
         client = threading.Thread(target=post)
         client.start()
-        time.sleep(4)  # uploaded, decoded: the stylization runs
+        assert sent.wait(60)  # uploaded (the 36 MP PNG made: ~1 s)
+        time.sleep(1)  # and decoded (0.2 s): the stylization runs
         _stop_under_way(proc, temp, again, sig)
         client.join(timeout=10)
         if not again:  # the client is told, in the one line every refusal is
@@ -1498,11 +1501,11 @@ def test_a_styles_first_load_does_not_hold_up_other_clients(models: Path, monkey
     from fast_style.serving import server
     from fast_style.serving.serving import serve_in_background
 
-    loading, real_load = threading.Event(), server.Stylizer.load
+    loading, loaded, real_load = threading.Event(), threading.Event(), server.Stylizer.load
 
     def slow_load(*args, **kwargs):
         loading.set()
-        time.sleep(3)
+        loaded.wait(5)  # a load that lasts until the style list is answered (5 s where it holds up that answer)
         return real_load(*args, **kwargs)
 
     monkeypatch.setattr(server.Stylizer, "load", slow_load)
@@ -1524,6 +1527,7 @@ def test_a_styles_first_load_does_not_hold_up_other_clients(models: Path, monkey
         with urllib.request.urlopen(f"{address}/api/styles", timeout=60) as reply:
             assert reply.status == 200
         assert time.perf_counter() - t < 2  # answered while the style loads, not after it
+        loaded.set()
         first.join(60)
 
 
