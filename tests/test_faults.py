@@ -109,8 +109,9 @@ def test_ctrl_c_writes_a_checkpoint_and_style_model(
     proc = subprocess.Popen(
         cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, preexec_fn=_sigint_as_in_a_terminal
     )
-    _wait_for(out / "checkpoints" / "last.ckpt", proc)
-    time.sleep(1.0)
+    last = out / "checkpoints" / "last.ckpt"
+    _wait_for(last, proc)
+    _wait_for(last, proc, newer_than=last.stat().st_mtime_ns)  # training on (3 steps more), not a fixed second
     proc.send_signal(signal.SIGINT)
     err, _ = proc.communicate(timeout=120)  # Hydra logs to stdout
     assert proc.returncode == 130, err[-2000:]  # stopped, not finished: `train && stylize` must not go on
@@ -138,10 +139,13 @@ def test_a_run_started_with_sigint_ignored_keeps_ignoring_it(
         text=True,
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
     )
-    _wait_for(out / "checkpoints" / "last.ckpt", proc)
+    last = out / "checkpoints" / "last.ckpt"
+    _wait_for(last, proc)
     proc.send_signal(signal.SIGINT)
-    time.sleep(3.0)
-    assert proc.poll() is None  # still training
+    for _ in range(3):  # still training: three more checkpoints, not a fixed wait (a stop writes at most two: the
+        # step's periodic one and its own, then ends)
+        _wait_for(last, proc, newer_than=last.stat().st_mtime_ns)
+    assert proc.poll() is None
     proc.send_signal(signal.SIGTERM)
     err, _ = proc.communicate(timeout=120)
     assert proc.returncode == 128 + signal.SIGTERM, err[-2000:]
@@ -167,8 +171,9 @@ def test_a_signal_to_the_whole_process_group_stops_gracefully(
         start_new_session=True,
         preexec_fn=_sigint_as_in_a_terminal,
     )
-    _wait_for(out / "checkpoints" / "last.ckpt", proc)
-    time.sleep(1.0)
+    last = out / "checkpoints" / "last.ckpt"
+    _wait_for(last, proc)
+    _wait_for(last, proc, newer_than=last.stat().st_mtime_ns)  # training on (3 steps more), not a fixed second
     os.killpg(proc.pid, sig)
     err, _ = proc.communicate(timeout=120)
     assert proc.returncode == 128 + sig, err[-2000:]
