@@ -350,7 +350,8 @@ class _Smoothed:
     def __call__(self, frame: Image.Image, stylized: Image.Image) -> Image.Image:
         import torch
         import torch.nn.functional as F
-        from torchvision.transforms.functional import pil_to_tensor
+
+        from fast_style.media.pixels import pil_to_tensor
 
         if frame.mode == "RGBA":  # seen as shown on white: what turns opaque or transparent is change (the colour
             frame = on_white(frame)  # hidden under transparent pixels, often the same, looked still: a slow fade-in)
