@@ -26,7 +26,8 @@ from PIL import Image
 from fast_style import zoo
 from fast_style.cli import ToolParser, run_tool
 from fast_style.errors import UserError
-from fast_style.evaluation.evaluate import Scorer, load_photos
+from fast_style.evaluation.evaluate import Scorer
+from fast_style.evaluation.photos import load_photos
 from fast_style.model.style_model import load_style_model
 from fast_style.wheels import pip_download
 

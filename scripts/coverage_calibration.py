@@ -20,7 +20,7 @@ import torch.nn.functional as F
 from fast_style import zoo
 from fast_style.cli import ToolParser, positive, run_tool
 from fast_style.errors import UserError
-from fast_style.evaluation.evaluate import load_photos
+from fast_style.evaluation.photos import load_photos
 from fast_style.model.style_model import load_style_model
 from fast_style.perceptual.loss import PerceptualLoss
 from fast_style.perceptual.style_image import load_style_image

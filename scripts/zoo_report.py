@@ -23,17 +23,11 @@ from fast_style import zoo
 from fast_style.atomic import atomic_write, atomic_writes
 from fast_style.cli import ToolParser, run_tool
 from fast_style.errors import UserError
-from fast_style.evaluation.evaluate import (
-    check_judge_weights,
-    check_reports,
-    check_sheet_cell,
-    contact_sheet,
-    evaluate,
-    find_models,
-    load_photos,
-    spread,
-    stability_clips,
-)
+from fast_style.evaluation.contact_sheets import check_sheet_cell, contact_sheet, spread
+from fast_style.evaluation.evaluate import check_judge_weights, evaluate
+from fast_style.evaluation.models import find_models
+from fast_style.evaluation.photos import load_photos, stability_clips
+from fast_style.evaluation.reports import check_reports
 from fast_style.media.images import find_images
 from fast_style.outputs import check_writable
 

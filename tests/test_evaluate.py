@@ -132,7 +132,8 @@ def test_an_empty_model_photo_folder_or_painting_is_refused(
 ) -> None:
     """An unset shell variable: a model '' scored every style.pt below the current folder, --photos '' its pictures
     (or was called a model that went to --photos), --style '' each model's own painting, all without a word."""
-    from fast_style.evaluation.evaluate import find_models, load_photos
+    from fast_style.evaluation.models import find_models
+    from fast_style.evaluation.photos import load_photos
 
     monkeypatch.chdir(sweep.parent)  # a sweep below the current folder
     make_photo(tmp_path / "held_out" / "p.jpg", size=(40, 32))
@@ -291,7 +292,7 @@ def test_caffe_for_the_judge_says_whose_weights_those_are(
 
 
 def test_contact_sheet_cells_are_never_wider_than_the_pictures() -> None:
-    from fast_style.evaluation.evaluate import contact_sheet
+    from fast_style.evaluation.contact_sheets import contact_sheet
 
     photos = [("p.jpg", torch.rand(1, 3, 48, 64))]
     for cell, width in ((192, 2 * (64 + 4) + 4), (32, 2 * (32 + 4) + 4), (0, 2 * (64 + 4) + 4)):
@@ -301,7 +302,7 @@ def test_contact_sheet_cells_are_never_wider_than_the_pictures() -> None:
 
 def test_a_model_given_twice_is_evaluated_once(sweep: Path) -> None:
     from fast_style import zoo
-    from fast_style.evaluation.evaluate import find_models
+    from fast_style.evaluation.models import find_models
 
     runs = sorted(sweep.rglob("style.pt"))
     assert find_models(["wave", str(zoo.resolve("wave")), str(sweep), str(runs[0])]) == [zoo.resolve("wave"), *runs]
@@ -313,13 +314,13 @@ def test_a_run_without_its_style_pt_yet_is_named_not_silently_left_out(
     """A sweep with a run still training (or killed: checkpoints, no style.pt) was ranked without it and not a
     word said; that run's folder alone was 'no style.pt below it: give ... a training run's folder'."""
     from fast_style import zoo
-    from fast_style.evaluation.evaluate import find_models
+    from fast_style.evaluation.models import find_models
 
     (tmp_path / "sweep" / "0").mkdir(parents=True)
     (tmp_path / "sweep" / "0" / "style.pt").write_bytes(zoo.resolve("wave-fast").read_bytes())
     (tmp_path / "sweep" / "1" / "checkpoints").mkdir(parents=True)
     (tmp_path / "sweep" / "1" / "checkpoints" / "last.ckpt").write_bytes(b"a checkpoint")
-    caplog.set_level("WARNING", logger="fast_style.evaluation.evaluate")
+    caplog.set_level("WARNING", logger="fast_style.evaluation.models")
     assert find_models([str(tmp_path / "sweep")]) == [tmp_path / "sweep" / "0" / "style.pt"]
     assert f"{tmp_path / 'sweep' / '1'} left out: its run has checkpoints but no style.pt yet" in caplog.text
     with pytest.raises(UserError, match="'s run has checkpoints but no style model yet .*: resume it with ckpt_path"):
@@ -330,7 +331,7 @@ def test_a_finished_runs_checkpoints_folder_is_not_called_a_run_without_its_styl
     """fast-style-eval RUN/checkpoints of a finished run (its style.pt beside that folder) said the run 'has
     checkpoints but no style model yet (still training, or killed): resume it with ckpt_path=last'."""
     from fast_style import zoo
-    from fast_style.evaluation.evaluate import find_models
+    from fast_style.evaluation.models import find_models
 
     (tmp_path / "run" / "checkpoints").mkdir(parents=True)
     (tmp_path / "run" / "style.pt").write_bytes(zoo.resolve("wave-fast").read_bytes())
@@ -341,7 +342,7 @@ def test_a_finished_runs_checkpoints_folder_is_not_called_a_run_without_its_styl
 
 
 def test_photos_too_thin_to_score_are_skipped_with_a_warning(tmp_path: Path) -> None:
-    from fast_style.evaluation.evaluate import load_photos
+    from fast_style.evaluation.photos import load_photos
 
     make_photo(tmp_path / "p" / "photo.jpg", size=(40, 32))
     Image.new("RGB", (2000, 30)).save(tmp_path / "p" / "strip.png")  # 128x2 at --size 128: the VGG's pools failed
@@ -353,7 +354,7 @@ def test_an_animation_among_the_photos_is_said_to_be_scored_on_its_first_frame(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     # an animated GIF (or a multi-page TIFF) was scored on its first picture without a word
-    from fast_style.evaluation.evaluate import load_photos
+    from fast_style.evaluation.photos import load_photos
 
     frames = [Image.new("RGB", (40, 30), (60 * i, 100, 50)) for i in range(3)]
     frames[0].save(tmp_path / "anim.gif", save_all=True, append_images=frames[1:], duration=100)
@@ -404,7 +405,7 @@ def test_a_photo_folder_under_the_home_folder_is_read_as_that_folder(
 ) -> None:
     """load_photos(["~/held"]) took the folder for a glob: its photos were named without their subfolders ("b.jpg"
     for sub/b.jpg), and its other files said to be left out, where load_photos(["/home/me/held"]) did neither."""
-    from fast_style.evaluation.evaluate import load_photos
+    from fast_style.evaluation.photos import load_photos
 
     monkeypatch.setenv("HOME", str(tmp_path))
     make_photo(tmp_path / "held" / "a.jpg", size=(40, 32))
@@ -420,7 +421,7 @@ def test_photos_are_picture_files_folders_or_globs_as_stylize_takes_them(
 ) -> None:
     """--photos took folders only ("photo folder 'a.jpg' is a file, not a folder"), while fast-style-stylize takes
     files, folders and globs."""
-    from fast_style.evaluation.evaluate import load_photos
+    from fast_style.evaluation.photos import load_photos
 
     make_photo(tmp_path / "p" / "a.jpg", size=(40, 32))
     make_photo(tmp_path / "p" / "b.png", size=(40, 32))
@@ -444,7 +445,7 @@ def test_photos_are_picture_files_folders_or_globs_as_stylize_takes_them(
 
 def test_a_video_named_among_the_photos_is_said_to_be_one(tmp_path: Path) -> None:
     """--photos clip.mp4 (a file, as --photos now takes them): "skipping clip.mp4: cannot identify image file"."""
-    from fast_style.evaluation.evaluate import load_photos
+    from fast_style.evaluation.photos import load_photos
 
     from .test_video import make_video
 
@@ -459,7 +460,7 @@ def test_a_model_or_ts_file_among_the_photos_is_said_not_to_be_a_picture(
 ) -> None:
     """--photos wave.ts (fast-style-export's) had stylize's words: "not a video: stylize with the style it was exported
     from (--style)", where --style is the painting; a .ckpt "not a picture or video: give pictures and videos"."""
-    from fast_style.evaluation.evaluate import load_photos
+    from fast_style.evaluation.photos import load_photos
 
     make_photo(tmp_path / "p" / "a.jpg", size=(40, 32))
     (tmp_path / "wave.ts").write_bytes(b"PK\x03\x04 a TorchScript export, a zip")
@@ -501,14 +502,14 @@ def test_a_photo_too_small_at_any_size_is_not_blamed_on_the_size(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     """An 8x8 photo was skipped as "8x8 at size=128, under 16 px a side", as though --size had made it so."""
-    from fast_style.evaluation.evaluate import load_photos
+    from fast_style.evaluation.photos import load_photos
 
     make_photo(tmp_path / "p" / "photo.jpg", size=(40, 32))
     Image.new("RGB", (2000, 30)).save(tmp_path / "p" / "strip.png")  # made too thin by the size: said so
     Image.new("RGB", (8, 8)).save(tmp_path / "p" / "tiny.png")
     Image.new("RGB", (400, 10)).save(tmp_path / "p" / "thin.png")  # too thin at any size: its own size said (it
     caplog.set_level(
-        "WARNING", logger="fast_style.evaluation.evaluate"
+        "WARNING", logger="fast_style.evaluation.photos"
     )  # was "128x3, under 16 px a side", neither's size)
     load_photos([str(tmp_path / "p")], 128)
     assert "strip.png: 128x2 at size=128, under 16 px a side" in caplog.text
@@ -517,7 +518,7 @@ def test_a_photo_too_small_at_any_size_is_not_blamed_on_the_size(
 
 
 def test_photos_all_too_small_at_the_size_asked_say_the_size_that_keeps_them(tmp_path: Path) -> None:
-    from fast_style.evaluation.evaluate import load_photos
+    from fast_style.evaluation.photos import load_photos
 
     make_photo(tmp_path / "p" / "photo.jpg", size=(64, 48))  # 16x12 at size 16; 22x16 at 22
     with pytest.raises(UserError, match=r"could be used \(see the warnings above\): give size=22 or more$"):
@@ -1068,7 +1069,7 @@ def test_a_ranking_by_the_judge_without_it_ranks_by_total_and_says_so(
 
 
 def test_runs_are_labelled_by_their_differing_overrides_with_short_paths(tmp_path: Path) -> None:
-    from fast_style.evaluation.evaluate import model_names
+    from fast_style.evaluation.models import model_names
 
     paths = []
     for i, style in enumerate(["/data/styles/wave.jpg", "/data/styles/candy.jpg"]):
@@ -1087,7 +1088,7 @@ def test_built_in_styles_are_labelled_by_name_beside_runs_and_win_over_a_folder_
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     from fast_style import zoo
-    from fast_style.evaluation.evaluate import find_models, model_names
+    from fast_style.evaluation.models import find_models, model_names
 
     runs = []
     for i, weight in enumerate((2, 5)):
@@ -1144,6 +1145,7 @@ def test_the_style_dir_asked_for_wins_over_a_file_of_the_name_here_and_a_missing
     painting, was scored against without a word, though --style-dir was given; and a model whose painting is
     missing, or a damaged model, was said once the models before it had been scored."""
     from fast_style.evaluation import evaluate as ev
+    from fast_style.evaluation.paintings import find_style_image
 
     paintings = tmp_path / "paintings"
     paintings.mkdir()
@@ -1151,11 +1153,11 @@ def test_the_style_dir_asked_for_wins_over_a_file_of_the_name_here_and_a_missing
     here = tmp_path / "here"
     make_photo(here / "wave.jpg", size=(64, 48), seed=7)
     monkeypatch.chdir(here)
-    assert ev.find_style_image("wave.jpg", [str(paintings)]) == str(paintings / "wave.jpg")
-    assert ev.find_style_image("wave.jpg", []) == "wave.jpg"  # where it was, without a --style-dir
-    assert ev.find_style_image(str(style_path), [str(paintings)]) == str(style_path)  # a full path: as recorded
+    assert find_style_image("wave.jpg", [str(paintings)]) == str(paintings / "wave.jpg")
+    assert find_style_image("wave.jpg", []) == "wave.jpg"  # where it was, without a --style-dir
+    assert find_style_image(str(style_path), [str(paintings)]) == str(style_path)  # a full path: as recorded
     make_photo(here / "mine" / "wave.jpg", size=(64, 48), seed=8)
-    assert ev.find_style_image("mine/wave.jpg", [str(paintings)]) == "mine/wave.jpg"  # a relative one too
+    assert find_style_image("mine/wave.jpg", [str(paintings)]) == "mine/wave.jpg"  # a relative one too
     scored = []
     monkeypatch.setattr(ev, "Scorer", lambda *a, **k: scored.append(a) or pytest.fail("scored before the check"))
     options = {"weights": str(random_vgg), "judge": False, "stability_photos": 0, "style_size": 32}
@@ -1192,7 +1194,7 @@ def test_contact_sheet_labels_wrap_rather_than_cut_in_narrow_columns() -> None:
     """At --size 64 the labels were cut to 10 characters: the_scream headed both the_scream and the_scream-fast."""
     import numpy as np
 
-    from fast_style.evaluation.evaluate import contact_sheet
+    from fast_style.evaluation.contact_sheets import contact_sheet
 
     photos = [("p.jpg", torch.zeros(1, 3, 48, 64))]
     white = [[torch.ones(1, 3, 48, 64)]]
@@ -1252,6 +1254,7 @@ def test_the_flicker_clips_do_not_depend_on_size(
 ) -> None:
     """The clips were cut from the photos at --size: flicker 1.3 at 384 px, 4.2 at 64 for one model."""
     import fast_style.evaluation.evaluate as evaluate
+    from fast_style.evaluation.photos import STABILITY_SIZE
 
     photos = make_photo(tmp_path / "p" / "big.jpg", size=(600, 450)).parent
     seen = {}
@@ -1263,7 +1266,7 @@ def test_the_flicker_clips_do_not_depend_on_size(
 
     monkeypatch.setattr(evaluate, "evaluate", spy)
     assert eval_main(_eval_args(sweep, [photos], tmp_path / "e", random_vgg)) == 130
-    assert seen == {"scored": [(24, 32)], "clips": [(288, evaluate.STABILITY_SIZE)]}
+    assert seen == {"scored": [(24, 32)], "clips": [(288, STABILITY_SIZE)]}
 
 
 def test_a_ctrl_c_once_the_reports_are_written_is_no_interruption(
@@ -1277,6 +1280,7 @@ def test_a_ctrl_c_once_the_reports_are_written_is_no_interruption(
 
     import fast_style.cli.evaluate as cli
     import fast_style.evaluation.evaluate as evaluate
+    import fast_style.evaluation.reports as reports
 
     def print_then_ctrl_c(*args, **kwargs):
         builtins.print(*args, **kwargs)
@@ -1284,7 +1288,7 @@ def test_a_ctrl_c_once_the_reports_are_written_is_no_interruption(
             os.kill(os.getpid(), signal.SIGINT)
 
     monkeypatch.setattr(evaluate, "evaluate", lambda *args, **kwargs: ([], []))
-    monkeypatch.setattr(evaluate, "write_reports", lambda out, *args, **kwargs: [out / "metrics.csv"])
+    monkeypatch.setattr(reports, "write_reports", lambda out, *args, **kwargs: [out / "metrics.csv"])
     monkeypatch.setattr(cli, "print", print_then_ctrl_c, raising=False)
     photos = make_photo(tmp_path / "p" / "a.jpg", size=(40, 32)).parent
     assert eval_main(_eval_args(sweep, [photos], tmp_path / "e", Path("caffe"), "--stability-photos", "0")) == 0
@@ -1344,13 +1348,13 @@ def test_a_failed_rewrite_of_a_report_leaves_the_earlier_one_whole(
     """A full disk at the contact sheet had left the new tables beside the old sheet: a report that looked whole."""
     import errno
 
-    import fast_style.evaluation.evaluate as evaluate
     from fast_style.atomic import DiskError
+    from fast_style.evaluation.reports import write_reports
     from fast_style.evaluation.scores import ModelScore
 
     photos = [("p.jpg", torch.rand(1, 3, 32, 32))]
     score = ModelScore("m", "m.pt", "s.jpg", total=1.0, content=1.0, style=1.0, tv=0.0, coverage=0.5)
-    evaluate.write_reports(tmp_path, [score], [[torch.rand(1, 3, 32, 32)]], photos, "caffe")
+    write_reports(tmp_path, [score], [[torch.rand(1, 3, 32, 32)]], photos, "caffe")
     before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
 
     def full(self, fp, *args, **kwargs):
@@ -1360,7 +1364,7 @@ def test_a_failed_rewrite_of_a_report_leaves_the_earlier_one_whole(
     with monkeypatch.context() as patch:
         patch.setattr(Image.Image, "save", full)
         with pytest.raises(DiskError, match="contact_sheet.png: No space left on device"):
-            evaluate.write_reports(tmp_path, [score], [[torch.rand(1, 3, 32, 32)]], photos, "caffe", force=True)
+            write_reports(tmp_path, [score], [[torch.rand(1, 3, 32, 32)]], photos, "caffe", force=True)
     assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before  # no temporary file left either
     import fast_style.atomic as atomic
 
@@ -1373,7 +1377,7 @@ def test_a_failed_rewrite_of_a_report_leaves_the_earlier_one_whole(
 
     monkeypatch.setattr(atomic.os, "fsync", fsync)
     with pytest.raises(DiskError, match="metrics.json: No space left on device"):
-        evaluate.write_reports(tmp_path, [score], [[torch.rand(1, 3, 32, 32)]], photos, "caffe", force=True)
+        write_reports(tmp_path, [score], [[torch.rand(1, 3, 32, 32)]], photos, "caffe", force=True)
     assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before  # the first was not renamed alone
 
 
@@ -1477,11 +1481,11 @@ def test_a_photo_over_pillows_limit_or_a_size_that_does_not_fit_is_one_line(
 
 
 def test_the_library_writers_keep_an_existing_file_unless_forced(tmp_path: Path) -> None:
-    """From Python, stylize_video, stylize_animation, optimize.write_result and evaluate.write_reports replaced an
+    """From Python, stylize_video, stylize_animation, optimize.write_result and write_reports replaced an
     existing file silently (only the CLIs refused without --force): each refuses before any work now, and replaces
     it with force=True."""
-    import fast_style.evaluation.evaluate as evaluate
     import fast_style.perceptual.optimize as optimize
+    from fast_style.evaluation.reports import write_reports
     from fast_style.evaluation.scores import ModelScore
     from fast_style.media.animation import save_frames, stylize_animation
     from fast_style.media.video import stylize_video
@@ -1507,7 +1511,7 @@ def test_the_library_writers_keep_an_existing_file_unless_forced(tmp_path: Path)
         tmp_path / "o.png": lambda **kw: optimize.write_result(
             torch.rand(1, 3, 8, 8), [2.0, 1.0], tmp_path / "o.png", **kw
         ),
-        reports / "metrics.json": lambda **kw: evaluate.write_reports(
+        reports / "metrics.json": lambda **kw: write_reports(
             reports, [score], [[torch.rand(1, 3, 32, 32)]], photos, "caffe", **kw
         ),
     }

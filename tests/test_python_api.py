@@ -14,7 +14,10 @@ from PIL import Image
 
 from fast_style import zoo
 from fast_style.errors import UserError
-from fast_style.evaluation.evaluate import evaluate, find_models, load_photos, write_reports
+from fast_style.evaluation.evaluate import evaluate
+from fast_style.evaluation.models import find_models
+from fast_style.evaluation.photos import load_photos
+from fast_style.evaluation.reports import write_reports
 from fast_style.inference.stylizer import Stylizer
 from fast_style.model.export import export
 from fast_style.model.network import TransformerNet
@@ -176,7 +179,7 @@ def test_evaluations_takes_one_folder_or_model_alone_and_refuses_nothing_to_do(
             write_reports(tmp_path / "out", [], [], [], "caffe", **options)
     with pytest.raises(TypeError, match=r"^sheet_cell must be a whole number of pixels .*, not '64'$"):
         write_reports(tmp_path / "out", [], [], [], "caffe", sheet_cell="64")
-    from fast_style.evaluation.evaluate import check_sheet_cell
+    from fast_style.evaluation.contact_sheets import check_sheet_cell
 
     # numpy's whole numbers are taken as Python's, as every setting's (np.int64(64) was "give 32 to 4096 px")
     assert [(check_sheet_cell(n), type(check_sheet_cell(n))) for n in (np.int64(64), np.uint16(0))] == [

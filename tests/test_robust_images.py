@@ -95,7 +95,7 @@ def test_an_empty_file_is_called_empty_wherever_it_is_read(
     """A file of 0 bytes (a copy or download that failed) was "cannot identify image file" (Pillow) or "Invalid
     data found when processing input" (FFmpeg)."""
     from fast_style.errors import UserError
-    from fast_style.evaluation.evaluate import load_photos
+    from fast_style.evaluation.photos import load_photos
     from fast_style.inference.stylizer import Stylizer
     from fast_style.perceptual.style_image import load_style_image
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from fast_style.evaluation.evaluate import find_models
+from fast_style.evaluation.models import find_models
 from fast_style.media.images import find_images
 from fast_style.walk import files_below
 

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from fast_style.errors import UserError
-from fast_style.evaluation import evaluate
+from fast_style.evaluation import contact_sheets, evaluate
+from fast_style.evaluation.photos import STABILITY_SIZE
 
 from .conftest import make_photo
 
@@ -38,7 +39,7 @@ def test_the_flicker_clips_are_read_at_one_size_whatever_size(tmp_path: Path, mo
     args = ["--photos", str(photos), "--style-dir", str(tmp_path), "--styles", "wave", "--out", str(tmp_path / "r")]
     assert _run(monkeypatch, *args, "--size", "64") == 2
     assert [max(p.shape[-2:]) for _, p in seen["photos"]] == [64, 64]
-    assert [max(c.shape[-2:]) for _, c in seen["clip_photos"]] == [evaluate.STABILITY_SIZE] * 2
+    assert [max(c.shape[-2:]) for _, c in seen["clip_photos"]] == [STABILITY_SIZE] * 2
     assert seen["stability_photos"] == 2 and not (tmp_path / "r").exists()  # nothing written before the figures
 
 
@@ -137,9 +138,9 @@ def test_a_style_given_twice_is_scored_and_labelled_once(
         labels.append((len(columns), names))
         return real_sheet(photos, columns, names, cell)
 
-    real_sheet = evaluate.contact_sheet
+    real_sheet = contact_sheets.contact_sheet
     monkeypatch.setattr(evaluate, "evaluate", scored)
-    monkeypatch.setattr(evaluate, "contact_sheet", sheet)
+    monkeypatch.setattr(contact_sheets, "contact_sheet", sheet)
     args = ["--photos", str(photos), "--style-dir", str(tmp_path), "--out", str(tmp_path / "r"), "--no-judge"]
     assert _run(monkeypatch, *args, "--styles", "wave", "wave", "udnie") == 0
     rows = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| `")]

@@ -137,17 +137,11 @@ def _folders_in(path: Path) -> list[Path]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from fast_style.evaluation.evaluate import (
-        check_judge_weights,
-        check_reports,
-        check_sheet_cell,
-        evaluate,
-        find_models,
-        load_photos,
-        spread,
-        stability_clips,
-        write_reports,
-    )
+    from fast_style.evaluation.contact_sheets import check_sheet_cell, spread
+    from fast_style.evaluation.evaluate import check_judge_weights, evaluate
+    from fast_style.evaluation.models import find_models
+    from fast_style.evaluation.photos import load_photos, stability_clips
+    from fast_style.evaluation.reports import check_reports, write_reports
 
     asked_stability = args.stability_photos is not None  # given: said where fewer photos are there to measure on
     if not asked_stability:

@@ -3,50 +3,35 @@
 `evaluate` gives each model its mean content, style, total-variation loss, coverage and flicker under the training VGG
 with one common set of loss weights (so models trained with other weights compare), the same under an
 independent VGG19 judge, the time per image and, optionally, the ratio to N L-BFGS iterations of the
-per-image optimization; `write_reports` writes metrics.csv, metrics.json and a contact sheet.
+per-image optimization. Around it in this sub-package: the models found and labelled (models.py), their paintings
+(paintings.py), the photos read (photos.py), and the reports written (reports.py, with contact_sheets.py).
 """
 
 from __future__ import annotations
 
-import contextlib
-import csv
-import glob
 import hashlib
-import io
-import json
 import logging
 import os
-import textwrap
 import time
-from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import asdict
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import torch
-from PIL import Image, ImageDraw
 
 from fast_style import zoo
-from fast_style.atomic import atomic_writes, writing
 from fast_style.devices import pick_device
-from fast_style.errors import UserError, first_line, remedy, setting
+from fast_style.errors import UserError, remedy, setting
 from fast_style.evaluation.evaluation_defaults import STABILITY_PHOTOS
-from fast_style.evaluation.scores import RANK_BY, ModelScore, ranked
+from fast_style.evaluation.models import model_names
+from fast_style.evaluation.paintings import found_painting
+from fast_style.evaluation.scores import ModelScore
 from fast_style.evaluation.stability import stability
-from fast_style.file_kinds import IMAGE_EXTENSIONS, is_video
-from fast_style.inference.plan import expand_inputs
-from fast_style.media.animation import frame_count
-from fast_style.media.bomb_guard import BOMB, over_the_bomb_limit
-from fast_style.media.images import find_images, page_count, read_photo, unreadable_because
-from fast_style.media.pixels import tensor_to_pil
 from fast_style.model.style_model import load_style_model
 from fast_style.numbers import check_number
-from fast_style.outputs import to_overwrite
-from fast_style.perceptual.loss import MIN_PHOTO_SIDE, PerceptualLoss, size_keeping_side
+from fast_style.perceptual.loss import PerceptualLoss
 from fast_style.perceptual.style_image import load_style_image
 from fast_style.perceptual.weights import not_a_weights_file
 from fast_style.plurals import counted
-from fast_style.walk import files_below
 
 log = logging.getLogger(__name__)
 
@@ -58,286 +43,19 @@ JUDGE = {
 }
 
 
-def find_models(items: list[str]) -> list[Path]:
-    """Style-model files, built-in styles by name, and every `style.pt` below given folders (a Hydra sweep); a model
-    given twice (`wave` and its file, a run and its sweep's folder) is evaluated once. One name alone is taken too."""
-    items = [items] if isinstance(items, (str, Path)) else items  # (a string was read as its letters: 'w', 'a', ...)
-    models: list[Path] = []
-    for item in items:
-        item = str(item)
-        if not item.strip():  # an unset shell variable: Path("") is the current folder, every style.pt below it scored
-            raise UserError(
-                "a model given is empty (an unset shell variable?): give style models (.pt), built-in "
-                "style names or a training run's (or sweep's) folder"
-            )
-        path = Path(item).expanduser()
-        if item in zoo.names():  # a built-in style's name, as stylize and export read it, before a folder of
-            if path.is_dir():  # that name (fast-style-export wave -o wave makes one)
-                log.warning("%s: the built-in style (the folder %s/ is ./%s)", item, item, item)
-            models.append(zoo.resolve(item))
-        elif path.is_dir():
-            below = files_below(path, lambda name: name == "style.pt" or name.endswith(".ckpt"))
-            found = [f for f in below if f.name == "style.pt"]
-            # runs with checkpoints but no style.pt (still training, or killed): a sweep was ranked without them
-            # (a run's checkpoints/ given: its style.pt is beside that folder, not below it)
-            unfinished = sorted(
-                run
-                for run in {f.parent.parent for f in below if f.parent.name == "checkpoints" and f.suffix == ".ckpt"}
-                if not (run / "style.pt").is_file()
-            )
-            if not found:
-                photos = "; the photos go after --photos" if remedy("--photos", "") == "--photos" else ""
-                if unfinished:
-                    raise UserError(
-                        f"no style.pt below {item}: {unfinished[0]}'s run has checkpoints but no style model yet "
-                        "(still training, or killed): resume it with ckpt_path=last, or give one of its "
-                        "checkpoints/style-step=*.pt"
-                    )
-                raise UserError(
-                    f"no style.pt below {item}: give style models (.pt), built-in style names or a training run's "
-                    f"(or sweep's) folder{photos}"
-                )
-            for run in unfinished:
-                log.warning(
-                    "%s left out: its run has checkpoints but no style.pt yet (still training, or "
-                    "killed; resume it with ckpt_path=last)",
-                    run,
-                )
-            models += found
-        else:
-            models.append(zoo.resolve(item))
-    unique: dict[Path, Path] = {}
-    for path in models:
-        unique.setdefault(path.resolve(), path)
-    return list(unique.values())
-
-
-def find_style_image(recorded: str, style_dirs: list[str]) -> str:
-    """The painting a model names: where it was when it was trained (its whole path, as training recorded it), else by
-    its file name in `style_dirs`. A bare file name (a built-in style names only its file: wave.jpg) is looked for
-    in `style_dirs` first: a wave.jpg in the current folder, another painting, had been taken before the
-    --style-dir asked for."""
-    return _found_painting(recorded, style_dirs)[0]
-
-
-def _found_painting(recorded: str, style_dirs: list[str]) -> tuple[str, str | None, bool]:
-    """`find_style_image`'s painting; the folder of `style_dirs` it was found in by its file name, if so; and whether
-    it was found by its file name alone in the current folder (neither: by the path the model recorded)."""
-    path = Path(recorded).expanduser()
-    if path.parent != Path(".") and path.is_file():
-        return recorded, None, False
-    for folder in style_dirs:
-        candidate = Path(folder).expanduser() / path.name
-        if candidate.is_file():
-            return str(candidate), folder, False
-    if path.is_file():
-        return recorded, None, True
-    where = f" nor in {', '.join(style_dirs)}" if style_dirs else ""
-    raise UserError(
-        f"the painting {recorded} is not there{where}: give {setting('--style-dir', 'style_dirs')} a folder holding "
-        f"{Path(recorded).name}, or {setting('--style', 'style_image')} the painting"
-    )
-
-
-def _overrides(path: Path) -> list[str]:
-    """The command-line overrides of the Hydra run that wrote `path`, if it is in a run folder."""
-    from omegaconf import OmegaConf
-
-    file = path.parent / ".hydra" / "overrides.yaml"
-    try:
-        found = [str(o) for o in OmegaConf.load(file)] if file.is_file() else []
-    except Exception as e:  # a damaged record (its YAML parser's error was a traceback): named by its folder
-        log.warning("%s cannot be read (%s): its run is named by its folder", file, first_line(e, 120))
-        return []
-    return [o for o in found if not o.lstrip("+~").partition("=")[0].startswith(_BOOKKEEPING)]
-
-
-# settings that do not change what a model learns (resuming, where files and logs go, validation): no label
-_BOOKKEEPING = (
-    "ckpt_path",
-    "hydra.",
-    "output_dir",
-    "callbacks.",
-    "data.val_root",
-    "data.num_workers",
-    "data.cache_dir",
-    "trainer.val_check_interval",
-    "trainer.log_every_n_steps",
-    "trainer.enable_progress_bar",
-)
-
-
-def _short(override: str) -> str:
-    """style.image=/long/path/wave.jpg -> style.image=wave.jpg: labels that fit a table column."""
-    key, _, value = override.partition("=")
-    return f"{key}={Path(value).name}" if "/" in value else override
-
-
-def model_names(paths: list[Path]) -> list[str]:
-    """Short unique labels: a built-in style's name; for the runs of a sweep, the overrides that differ between
-    them (loss.style_weight=5); else a run's folder or a file's stem, with the folders above where those clash."""
-    built_in = {i for i, p in enumerate(paths) if p.resolve().parent == zoo.ZOO_DIR.resolve()}
-    labels = [zoo.model_name(p) for p in paths]
-    runs = {i: ov for i, p in enumerate(paths) if i not in built_in and (ov := _overrides(p))}  # a sweep's runs
-    if len(runs) > 1:
-        common = set.intersection(*(set(o) for o in runs.values()))
-        swept = {i: ",".join(_short(o) for o in ov if o not in common) for i, ov in runs.items()}
-        if all(swept.values()) and len(set(swept.values())) == len(swept):
-            labels = [swept.get(i, label) for i, label in enumerate(labels)]
-    whole = [p.absolute() for p in paths]
-    for depth in range(2, max(len(p.parts) for p in whole) + 1):  # the clashing ones: the folders above them
-        clashing = {i for i, label in enumerate(labels) if labels.count(label) > 1 and i not in built_in}
-        if not clashing:
-            break
-        labels = [_tail(whole[i], depth) if i in clashing else label for i, label in enumerate(labels)]
-    return labels
-
-
-def _tail(path: Path, depth: int) -> str:
-    """The last `depth` parts of a model's path, without `style.pt` and a file's extension (runs/a/0)."""
-    parts = path.parent.parts if path.name == "style.pt" else (*path.parent.parts, path.stem)
-    return "/".join(parts[-depth:])
-
-
-def load_photos(
-    folders: list[str],
-    size: int,
-    skipped: list[Path] | None = None,
-    sources: list[Path] | None = None,
-    out: str | Path | None = None,
-) -> list[tuple[str, torch.Tensor]]:
-    """The images in `folders` (and below), picture files and globs (read as fast-style-stylize reads its inputs),
-    each (name, (1, 3, H, W) in [0, 1]) with its longer side at most `size`; named by their paths within their
-    folder (by the path given where two folders hold the same name). Unreadable or too small ones are skipped with a
-    warning (and added to `skipped`); `sources`: filled with the files read; `out`: the reports' folder, whose
-    contact sheet a glob leaves out (`--photos 'held/**' --out held/eval` scored it as a photo on the next run). One
-    folder alone is taken too."""
-    folders = [folders] if isinstance(folders, (str, Path)) else folders  # (a string was read as its letters: it
-    # walked the whole file system from '/')
-    size = check_number(  # (a number of the wrong type a TypeError, as every setting's)
-        "the photos' size", size, lambda v: v >= MIN_PHOTO_SIDE, f"a whole number of pixels >= {MIN_PHOTO_SIDE}", True
-    )
-    files: list[tuple[Path, str]] = []
-    for folder in folders:
-        if not str(folder).strip():  # an unset shell variable: Path("") is the current folder, its pictures scored
-            raise UserError(
-                "a photo folder given is empty (an unset shell variable?): give a folder of held-out images (never "
-                "training images)"
-            )
-        path = Path(folder).expanduser()  # ("~/held" had been taken for a glob: its photos named without subfolders)
-        if not path.is_dir():  # a picture file or a glob (it had to be a folder, as stylize's inputs need not)
-            if not glob.has_magic(str(folder)) and not path.exists() and not path.is_symlink():
-                raise UserError(
-                    f"photo '{folder}' does not exist: give a folder of held-out images, their files or a glob "
-                    "(never training images)"
-                )
-            found = [f for f, _ in expand_inputs([str(folder)], None if out is None else str(out), IMAGE_EXTENSIONS)]
-            if videos := [f for f in found if is_video(f)]:  # named outright ("cannot identify image file")
-                raise UserError(
-                    f"{videos[0]} is a video: give held-out photos (the flicker is measured on clips made from them)"
-                )
-            files += [(f, f.name) for f in found]
-            continue
-        found = find_images(path)
-        if not found:
-            raise UserError(f"no photos in '{folder}': give a folder of held-out images (never training images)")
-        for f in found:
-            try:
-                files.append((f, f.relative_to(path).as_posix()))
-            except ValueError:  # reached through a link: not below the folder's own path
-                files.append((f, f.name))
-    unique: dict[Path, tuple[Path, str]] = {}  # a photo once, where folders overlap (--photos a a/sub): it counted 2x
-    for f, name in files:
-        unique.setdefault(f.resolve(), (f, name))
-    files = list(unique.values())
-    names = Counter(name for _, name in files)
-    photos, sizes_that_keep, over_the_limit = [], [], 0
-    for f, name in files:
-        try:
-            photo = read_photo(f, size)
-        except (OSError, ValueError, *BOMB) as e:
-            over_the_limit += isinstance(e, BOMB)
-            log.warning(
-                "skipping %s: %s",
-                f,
-                over_the_bomb_limit() if isinstance(e, BOMB) else unreadable_because(f, e),
-            )
-            if skipped is not None:
-                skipped.append(f)
-            continue
-        h, w = photo.shape[-2:]
-        if min(h, w) < MIN_PHOTO_SIDE:
-            keep = None
-            with contextlib.suppress(OSError), Image.open(f) as img:  # the size that keeps it (none if too small)
-                if (keep := size_keeping_side(*img.size)) is not None:
-                    sizes_that_keep.append(keep)
-                else:  # its own size, not the one --size made (a 200x10 strip was "32x2, under 16 px a side")
-                    w, h = img.size[:: -1 if img.getexif().get(0x0112, 1) in (5, 6, 7, 8) else 1]  # (as shown)
-            # "at --size": only where the size made it so (a 5x5 photo was "5x5 at --size 32", as if that were why)
-            at = f" at {setting('--size', 'size', size)}" if keep is not None else ""
-            log.warning("skipping %s: %dx%d%s, under %d px a side", f, w, h, at, MIN_PHOTO_SIDE)
-            if skipped is not None:
-                skipped.append(f)
-            continue
-        with contextlib.suppress(OSError, ValueError, *BOMB):  # (as fast-style-optimize says it; it went unsaid)
-            if (frames := frame_count(f)) > 1:
-                log.warning("%s: an animation of %d frames: only the first is scored", f, frames)
-            elif (pages := page_count(f)) > 1:
-                log.warning("%s: a TIFF of %d pages: only the first is scored", f, pages)
-        photos.append((name if names[name] == 1 else str(f), photo))
-        if sources is not None:
-            sources.append(f)
-    if not photos:  # all skipped: unreadable, or too small at that size (the warnings above say which)
-        knob = remedy("--max-image-pixels", "PIL.Image.MAX_IMAGE_PIXELS")
-        if sizes_that_keep:
-            advice = f"give {setting('--size', 'size', min(sizes_that_keep))} or more"  # (it asked for other photos)
-        elif over_the_limit == len(files):  # (it asked for photos 16 px a side: they were, and larger)
-            advice = f"raise {knob} if you trust them, or give smaller copies" if knob else "give smaller copies"
-        else:
-            advice = f"give readable photos at least {MIN_PHOTO_SIDE} px a side at {setting('--size', 'size', size)}"
+def check_judge_weights(weights: str) -> None:
+    """The judge's VGG19 (--judge-weights): oxford, torchvision or a file that is there, before any work."""
+    if weights == "caffe":  # the training VGG's (a name, never a file of that name): "caffe not found"
         raise UserError(
-            f"none of the photos in {', '.join(map(str, folders))} could be used (see the warnings above): {advice}"
+            f"{setting('--judge-weights', 'judge_weights', weights)}: caffe weights are VGG16's (the training VGG's, "
+            f"{setting('--weights', 'weights')}) and the judge is a VGG19: use oxford, torchvision or a VGG19 "
+            "state_dict file"
         )
-    return photos
-
-
-def spread(count: int, wanted: int) -> list[int]:
-    """`wanted` indices out of `count`, evenly spread, first and last included (0: all of them)."""
-    if not wanted or count <= wanted:
-        return list(range(count))
-    return sorted({round(k * (count - 1) / (wanted - 1)) for k in range(wanted)}) if wanted > 1 else [0]
-
-
-def contact_sheet(
-    photos: list[tuple[str, torch.Tensor]], columns: list[list[torch.Tensor]], names: list[str], cell: int = 192
-) -> Image.Image:
-    """Rows: photos; first column the input, then one column per model, each labelled. `cell`: the longer side
-    of each picture in px, at most the largest photo's (0: that, for judging the strokes at full size; pictures are
-    never enlarged, so a larger cell only left white between them)."""
-    pad = 4
-    largest = max(max(photo.shape[-2:]) for _, photo in photos)
-    cell = min(cell, largest) if cell else largest
-    # labels wrap in a narrow column (6 px a character): cut short, the_scream and the_scream-fast read alike
-    labels = [textwrap.wrap(label, max(1, cell // 6)) or [""] for label in ["input", *names]]
-    header = 7 + 11 * max(len(lines) for lines in labels)
-    rows = []  # each row as tall as its tallest picture: landscape photos leave no band of white below
-    for r, (_, photo) in enumerate(photos):
-        tiles = [tensor_to_pil(img[0]) for img in [photo, *(col[r] for col in columns)]]
-        for tile in tiles:
-            tile.thumbnail((cell, cell), Image.LANCZOS)
-        rows.append(tiles)
-    heights = [max(tile.height for tile in tiles) for tiles in rows]
-    cols = 1 + len(columns)
-    sheet = Image.new("RGB", (cols * (cell + pad) + pad, header + sum(h + pad for h in heights) + pad), "white")
-    draw = ImageDraw.Draw(sheet)
-    for c, lines in enumerate(labels):
-        draw.text((pad + c * (cell + pad), 3), "\n".join(lines), fill="black", spacing=1)
-    top = header + pad
-    for tiles, height in zip(rows, heights):
-        for c, tile in enumerate(tiles):
-            sheet.paste(tile, (pad + c * (cell + pad), top))
-        top += height + pad
-    return sheet
+    if weights not in ("oxford", "torchvision") and not Path(weights).expanduser().is_file():
+        raise UserError(  # (a folder: "not found" too, where a run's folder was given for the file in it)
+            f"{setting('--judge-weights', 'judge_weights', weights)} {not_a_weights_file(weights)}: a VGG19 "
+            "state_dict file, oxford or torchvision"
+        )
 
 
 class Scorer:
@@ -446,7 +164,7 @@ def evaluate(
         if not style_image and not recorded:
             raise UserError(f"{path} does not name its style image: give it as {setting('--style', 'style_image')}")
         painting, folder, here = (
-            (style_image, None, False) if style_image else _found_painting(recorded, style_dirs or [])
+            (style_image, None, False) if style_image else found_painting(recorded, style_dirs or [])
         )
         paintings.append(painting)
         # found by its file name alone, the file said: a wave.jpg of the user's own here (a stylized photo) had been
@@ -526,26 +244,6 @@ def evaluate(
     return scores, outputs
 
 
-REPORTS = ("metrics.csv", "metrics.json", "contact_sheet.png")
-STABILITY_SIZE = 384  # the photos' longer side for the flicker's clips, whatever --size (the README's figures)
-
-
-def _check_outputs(scores: list[ModelScore], outputs: Sequence, rows: list[int]) -> None:
-    """UserError where `outputs` does not hold each model's pictures of the contact sheet's `rows` (a bare KeyError
-    or IndexError at the sheet, after the metrics were computed)."""
-    if len(outputs) != len(scores):
-        raise UserError(  # (counted: it said "scores 1 models")
-            f"outputs holds pictures of {counted(len(outputs), 'model')} and scores of {counted(len(scores), 'model')}"
-            ": pass evaluate's two results together"
-        )
-    for score, held in zip(scores, outputs):
-        if missing := [r for r in rows if (r not in held if isinstance(held, Mapping) else r >= len(held))]:
-            raise UserError(
-                f"outputs lacks {score.name}'s picture of photo {missing[0]}, a row of the contact sheet (photos "
-                f"{', '.join(map(str, rows))}): evaluate with keep=spread(len(photos), sheet_rows), or lower sheet_rows"
-            )
-
-
 def _paths(name: str, items: object) -> list[str]:
     """`items`, one path or name or a list of them, as a list of strings; TypeError for anything else (a network
     given as a model was "'TransformerNet' object is not iterable")."""
@@ -570,120 +268,3 @@ def _check_photos(name: str, photos: object) -> None:
             f"{name} must be a list of (name, image tensor) pairs, as load_photos([folder], size) gives, "
             f"not {str(photos)[:80]!r}"
         )
-
-
-def stability_clips(
-    photos: list[tuple[str, torch.Tensor]], sources: list[Path], count: int
-) -> list[tuple[str, torch.Tensor]]:
-    """The first `count` of `photos` read again from their files (`load_photos`' `sources`) at STABILITY_SIZE, for
-    `evaluate`'s `clip_photos`: the flicker is then the same at any --size (one model's: 1.3 at 384 px, 4.2 at 64)."""
-    return [(name, read_photo(f, STABILITY_SIZE)) for (name, _), f in zip(photos, sources[:count])]
-
-
-COLUMNS = [
-    "name",
-    "total",
-    "content",
-    "style",
-    "tv",
-    "coverage",
-    "flicker",
-    "flicker_zoom",
-    "judge_content",
-    "judge_style",
-    "vs_reference",
-    "ms_per_image",
-]
-
-
-def check_reports(out: Path, force: bool) -> None:
-    """UserError where `write_reports` would replace an earlier evaluation's reports in `out` without `force`."""
-    for name in REPORTS:  # (found after every model had been scored)
-        if (out / name).is_dir():
-            raise UserError(
-                f"{out / name} is a folder, where the report {name} goes: choose another {setting('--out', 'out')}"
-            )
-    taken = [str(out / name) for name in REPORTS if (out / name).exists()]
-    if taken and not force:
-        raise UserError(
-            f"{', '.join(taken)} {'exists' if len(taken) == 1 else 'exist'}: {to_overwrite()}, or another "
-            f"{setting('--out', 'out')}"
-        )
-
-
-def check_judge_weights(weights: str) -> None:
-    """The judge's VGG19 (--judge-weights): oxford, torchvision or a file that is there, before any work."""
-    if weights == "caffe":  # the training VGG's (a name, never a file of that name): "caffe not found"
-        raise UserError(
-            f"{setting('--judge-weights', 'judge_weights', weights)}: caffe weights are VGG16's (the training VGG's, "
-            f"{setting('--weights', 'weights')}) and the judge is a VGG19: use oxford, torchvision or a VGG19 "
-            "state_dict file"
-        )
-    if weights not in ("oxford", "torchvision") and not Path(weights).expanduser().is_file():
-        raise UserError(  # (a folder: "not found" too, where a run's folder was given for the file in it)
-            f"{setting('--judge-weights', 'judge_weights', weights)} {not_a_weights_file(weights)}: a VGG19 "
-            "state_dict file, oxford or torchvision"
-        )
-
-
-def check_sheet_cell(cell: object) -> int:
-    """The contact sheet's cell as Python's int: 32 to 4096 px on its longer side, or 0 for the images' own size
-    (numpy's int64 too, which was refused "give 32 to 4096 px" for 64); TypeError for no number: fast_style.numbers'
-    rule, in its words, as the command's other numbers (it had its own: "the sheet cell (--sheet-cell) 8: give 32 to
-    4096 px" beside "--sheet-rows must be a whole number >= 0 (0: all), got -1", a numpy number by its repr and
-    10**5000 a ValueError, its repr's digits more than Python writes)."""
-    name, takes = setting("--sheet-cell", "sheet_cell"), "a whole number of pixels within 32..4096 (0: full size)"
-    return int(check_number(name, cell, lambda v: v == 0 or 32 <= v <= 4096, takes, integer=True))
-
-
-def write_reports(
-    out: str | Path,
-    scores: list[ModelScore],
-    outputs: Sequence[Mapping[int, torch.Tensor] | Sequence[torch.Tensor]],
-    photos: list[tuple[str, torch.Tensor]],
-    weights: str,
-    rank_by: str = "total",
-    sheet_rows: int = 8,
-    sheet_cell: int = 192,
-    force: bool = False,
-) -> list[Path]:
-    """metrics.csv, metrics.json and contact_sheet.png in `out` (each written atomically), models ranked; an
-    earlier evaluation's reports are replaced only with `force` (`check_reports`). `outputs[i]` holds model i's
-    stylized pictures by photo number, at least the sheet's rows (`spread(len(photos), sheet_rows)`)."""
-    out = Path(out).expanduser()  # as evaluate reads its models, photos and paintings (it wrote to a folder named ~)
-    if rank_by not in RANK_BY:
-        raise UserError(f"rank_by {rank_by!r}: choose one of {', '.join(RANK_BY)} ({setting('--rank-by', 'rank_by')})")
-    sheet_cell = check_sheet_cell(sheet_cell)
-    _check_outputs(scores, outputs, spread(len(photos), sheet_rows))
-    check_reports(out, force)
-    order = ranked(scores, rank_by)
-    table = io.StringIO()
-    writer = csv.writer(table)
-    writer.writerow(["rank", *COLUMNS, "path"])
-    for rank, i in enumerate(order, 1):
-        s = asdict(scores[i])
-        writer.writerow([rank, *(s[c] for c in COLUMNS), s["path"]])
-    report = json.dumps(
-        {"photos": [n for n, _ in photos], "weights": weights, "models": [asdict(scores[i]) for i in order]}, indent=2
-    )
-    rows = spread(len(photos), sheet_rows)
-    sheet = contact_sheet(
-        [photos[r] for r in rows],
-        [[outputs[i][r] for r in rows] for i in order],
-        [scores[i].name for i in order],
-        sheet_cell,
-    )
-    paths = [out / name for name in REPORTS]
-    with atomic_writes(paths) as temps:  # the three replace an earlier report together (not a mixed one)
-        for path, tmp, write in zip(
-            paths,
-            temps,
-            (
-                lambda p: p.write_text(table.getvalue()),
-                lambda p: p.write_text(report),
-                lambda p: sheet.save(p, format="PNG"),
-            ),
-        ):
-            with writing(path):  # named here: the stack's outer levels would name the last file
-                write(tmp)
-    return paths
