@@ -713,7 +713,7 @@ def test_a_stop_before_the_first_step_writes_no_grid(monkeypatch: pytest.MonkeyP
 
     from pytorch_lightning.utilities.exceptions import SIGTERMException
 
-    from fast_style.training.callbacks import ImageLogger
+    from fast_style.training.image_grids import ImageLogger
 
     logged = []
     monkeypatch.setattr(ImageLogger, "log_grid", lambda self, trainer, module: logged.append(trainer.global_step))

@@ -355,7 +355,7 @@ def test_no_image_grid_before_the_first_optimizer_step(monkeypatch: pytest.Monke
 
     import numpy as np
 
-    from fast_style.training.callbacks import ImageLogger
+    from fast_style.training.image_grids import ImageLogger
 
     logged = []
     images = ImageLogger(every_n_steps=np.int64(2))  # (numpy's ints had been refused, by ImageLogger alone)
@@ -385,7 +385,7 @@ def test_more_grid_images_than_held_out_photos_are_said(caplog: pytest.LogCaptur
     """callbacks.images.num_images=10 beside data.num_val=4 showed 4 photos a grid, without a word."""
     from types import SimpleNamespace
 
-    from fast_style.training.callbacks import ImageLogger
+    from fast_style.training.image_grids import ImageLogger
 
     for asked, held_out, said in ((10, 4, True), (4, 4, False), (2, 4, False)):
         caplog.clear()

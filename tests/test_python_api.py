@@ -612,7 +612,7 @@ def test_a_stylizer_refuses_a_module_that_is_no_style_network(model_path: Path) 
 def test_a_style_model_is_not_written_under_a_picture_or_video_name(tmp_path: Path) -> None:
     # save_style_model(net, "x.png") wrote a model where a picture was expected (and callbacks.style_model.path=x.png
     # trained a whole run to write one)
-    from fast_style.training.callbacks import StyleModelWriter
+    from fast_style.training.style_model_writer import StyleModelWriter
 
     net = TransformerNet(channels=(4, 8, 8), num_residual=1)
     # and under an export's (a torch file named x.onnx passed for an ONNX export, where fast-style-export refuses x.pt)

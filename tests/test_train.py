@@ -692,7 +692,7 @@ def test_a_checkpoint_that_does_not_name_its_painting_or_teacher_is_compared_by_
 ) -> None:
     """Checkpoints written before they kept the painting and teacher (or by a run with callbacks.style_model off)
     resumed with another style.image, or with a teacher, without a word."""
-    from fast_style.training.callbacks import StyleModelWriter
+    from fast_style.training.style_model_writer import StyleModelWriter
 
     def resumed(checkpoint: dict, teacher: str | None = None) -> None:
         meta = {"style_image": "/p/wave.jpg", "distilled_from": teacher}
@@ -721,7 +721,7 @@ def test_a_checkpoint_that_does_not_name_its_painting_or_teacher_is_compared_by_
     # resumed with callbacks.style_model=null (no writer to compare): another painting had trained on unsaid
     from types import SimpleNamespace
 
-    from fast_style.training.callbacks import TrainedSettings
+    from fast_style.training.resuming import TrainedSettings
 
     ours = TrainedSettings({**settings, "style.image": "amber.jpg"})
     no_writer = SimpleNamespace(callbacks=[ours], datamodule=None)
@@ -742,7 +742,7 @@ def test_the_stop_line_points_a_resume_at_the_run_or_at_its_whole_sweep(monkeypa
     from hydra.types import RunMode
 
     from fast_style.runs import launch
-    from fast_style.training.callbacks import _run_folder_setting
+    from fast_style.training.stopping import _run_folder_setting
 
     monkeypatch.setitem(launch._RUN_FOLDER, "key", "output_dir")  # train(cfg) from Python: Hydra's is not read
     assert _run_folder_setting(Path("/r/one")) == "output_dir=/r/one"
@@ -2272,7 +2272,7 @@ def test_a_refused_run_in_a_folder_whose_name_is_quoted_leaves_none(
 def test_two_checkpointers_keep_a_state_each() -> None:
     """The checkpointer's state key leaves the intervals out (a resume at another interval found no state), not
     its monitor: a run with a second one for its best checkpoint was refused ("more than one stateful callback")."""
-    from fast_style.training.callbacks import FinalCheckpoint
+    from fast_style.training.stopping import FinalCheckpoint
 
     last, best = FinalCheckpoint(every_n_train_steps=2), FinalCheckpoint(monitor="val/common/total")
     assert last.state_key != best.state_key

@@ -99,7 +99,7 @@ def _hydra_main(cfg: DictConfig) -> None:
         if ranks.started_by_lightning():  # the same mistake on every rank (the data's set-up): its rank 0 says it
             time.sleep(_RANK_ZERO_FIRST_S)  # and kills this process meanwhile; a mistake of this rank's own is said
         print(f"error: {message}", file=sys.stderr)  # plain, as every tool's (a progress bar's line is ended: its
-        # on_exception, callbacks.ProgressBar)
+        # on_exception, progress_bar.ProgressBar)
         if not in_multirun():
             if refused:
                 launch_folders.remove_refused_run(*refused)

@@ -8,7 +8,7 @@ import textwrap
 import torch
 from PIL import Image, ImageDraw
 
-from fast_style.errors import UserError, setting
+from fast_style.errors import setting
 from fast_style.media.pixels import tensor_to_pil
 from fast_style.numbers import check_number
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from fast_style.atomic import atomic_write
 
 HPARAMS_TAGS = "_hparams_/"  # the plugin's summaries: experiment, session_start_info, session_end_info
-HPARAMS_METRICS = "hp/"  # the held-out figures logged with them (callbacks.HParamsSummary), as scalars at step 0
+HPARAMS_METRICS = "hp/"  # the held-out figures logged with them (hparams_summary.HParamsSummary), as scalars at step 0
 
 # what a run's first step logs before (or without) a loss: the learning rate, Lightning's epoch, the photos skipped
 NO_LOSS = {"train/lr", "epoch", "train/skipped_images"}

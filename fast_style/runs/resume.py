@@ -290,8 +290,8 @@ TRAINED_GROUPS = ("style", "loss", "module", "temporal", "distill")
 NOT_TRAINED = ("module.lr", "module.compile", "module.on_nonfinite", "module.init_from")
 TRAINER_KEYS = ("accumulate_grad_batches", "gradient_clip_val", "gradient_clip_algorithm")
 FILES = ("style.image", "loss.weights", "distill.teacher")  # a file's path, or a built-in's name
-# refused on a resume (callbacks.StyleModelWriter: another painting, teacher, or distillation turned on or off), so
-# not named first as settings the steps train on with
+# refused on a resume (style_model_writer.StyleModelWriter: another painting, teacher, or distillation turned on or
+# off), so not named first as settings the steps train on with
 REFUSED = ("style.image", "distill", "distill.teacher")
 SHOWN = 5  # settings named in the line; "and N more" past them
 

@@ -39,17 +39,14 @@ from fast_style.runs.config_mistakes import (
 from fast_style.runs.event_files import holds_a_loss
 from fast_style.runs.resume import resume_from, run_in, step_of, trained_settings
 from fast_style.runs.run_lock import claim_run_folder, lock_run_folder
-from fast_style.training.callbacks import (
-    AtomicCheckpointIO,
-    GracefulStop,
-    HParamsSummary,
-    KeepLaunch,
-    ResumedStepCount,
-    TrainedSettings,
-)
+from fast_style.training.checkpoint_files import AtomicCheckpointIO
+from fast_style.training.hparams_summary import HParamsSummary
+from fast_style.training.kept_launch import KeepLaunch
 from fast_style.training.lightning_internals import stop_other_ranks
 from fast_style.training.module import StyleTransferModule
+from fast_style.training.resuming import ResumedStepCount, TrainedSettings
 from fast_style.training.run_logging import one_copy_on_terminal, without_tips
+from fast_style.training.stopping import GracefulStop
 
 log = logging.getLogger(__name__)
 
