@@ -77,11 +77,14 @@ def _hangups_reach_the_tools_under_test() -> None:
     """Under `nohup make test` SIGHUP is ignored, and every process the tests start inherited that: a tool keeps a
     signal ignored at its start on purpose, so the tests of its stop on a closed terminal failed. A handler that does
     nothing keeps the suite itself alive as nohup meant, and is not inherited (a new program starts with SIGHUP's
-    default)."""
+    default). Ctrl-C likewise: a suite started in the background from a script (`make test &`) has SIGINT ignored, and
+    the tests of a Ctrl-C (in this process, or in a tool it starts) failed; Python's own handler is put back."""
     import signal
 
     if hasattr(signal, "SIGHUP") and signal.getsignal(signal.SIGHUP) is signal.SIG_IGN:
         signal.signal(signal.SIGHUP, lambda signum, frame: None)
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture(autouse=True)
